@@ -1,0 +1,38 @@
+# Portico's development targets. Run `make help` for the list.
+
+GO      ?= go
+TOOLS   := $(GO) tool -modfile=internal/tools/go.mod
+PKGS    := ./...
+# Nested modules with heavy test-only dependencies, tested on their own.
+NESTED  := $(patsubst %/go.mod,%,$(filter-out internal/tools/go.mod,$(wildcard internal/*/go.mod)))
+BENCH   ?= .
+COUNT   ?= 10
+
+.PHONY: help test lint bench cover check fmt
+
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+test: ## Run every test with the race detector, nested modules included.
+	$(GO) test -race -count=1 $(PKGS)
+	@for m in $(NESTED); do echo "== $$m"; (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
+
+lint: ## go vet, staticcheck, golangci-lint and gofmt.
+	$(GO) vet $(PKGS)
+	$(TOOLS) staticcheck $(PKGS)
+	$(TOOLS) golangci-lint run $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@for m in $(NESTED); do echo "== vet $$m"; (cd $$m && $(GO) vet ./...) || exit 1; done
+
+bench: ## Run benchmarks (BENCH=regexp, COUNT=n); compare runs with `go tool -modfile=internal/tools/go.mod benchstat old.txt new.txt`.
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) $(PKGS)
+
+cover: ## Write coverage to cover.out and print the per-function summary.
+	$(GO) test -count=1 -coverprofile=cover.out $(PKGS)
+	$(GO) tool cover -func=cover.out | tail -1
+
+fmt: ## Format all Go files.
+	gofmt -w $$(git ls-files '*.go')
+
+check: lint test ## lint, then test.
