@@ -1,0 +1,346 @@
+package gateway
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"net/textproto"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+func idx(name string, i int) string { return name + "[" + strconv.Itoa(i) + "]" }
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+func knownNames[V any](m map[string]V) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	return strings.Join(sortedKeys(m), ", ")
+}
+
+// compileRoute validates the i-th route and compiles it.
+func (g *Gateway) compileRoute(i int, spec Route, mws map[string]func(http.Handler) http.Handler) (*route, error) {
+	at := idx("routes", i)
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fieldErr(at+"."+field, format, args...))
+	}
+	switch {
+	case spec.Path == "" && spec.Prefix == "":
+		bad("path", "set path or prefix")
+	case spec.Path != "" && spec.Prefix != "":
+		bad("prefix", "set path or prefix, not both")
+	case spec.Path != "":
+		if msg := checkPattern(spec.Path); msg != "" {
+			bad("path", "%s", msg)
+		}
+	default:
+		if !strings.HasPrefix(spec.Prefix, "/") || strings.ContainsAny(spec.Prefix, "{}*") {
+			bad("prefix", "must start with '/' and hold no {param} or '*', like \"/api\"")
+		}
+	}
+	for j, h := range spec.Hosts {
+		if msg := checkHost(h); msg != "" {
+			bad(idx("hosts", j), "%s", msg)
+		}
+	}
+	for j, m := range spec.Methods {
+		if m == "" || strings.ContainsFunc(m, func(r rune) bool { return r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) }) {
+			bad(idx("methods", j), "%q is not a valid HTTP method", m)
+		}
+	}
+	for _, k := range sortedKeys(spec.Headers) {
+		if !validHeaderName(k) {
+			bad("headers", "%q is not a valid header name", k)
+		}
+		if spec.Headers[k] == "" {
+			bad("headers."+k, "is empty; use \"*\" to require only that the header is present")
+		}
+	}
+	rw := &rewriter{strip: spec.StripPrefix, add: spec.AddPrefix, host: spec.Host,
+		req: compileHeaderOps(spec.RequestHeaders), resp: compileHeaderOps(spec.ResponseHeaders)}
+	if spec.StripPrefix != "" && !strings.HasPrefix(spec.StripPrefix, "/") {
+		bad("strip_prefix", "must start with '/'")
+	}
+	if spec.AddPrefix != "" && !strings.HasPrefix(spec.AddPrefix, "/") {
+		bad("add_prefix", "must start with '/'")
+	}
+	if spec.Rewrite != "" {
+		if spec.StripPrefix != "" || spec.AddPrefix != "" {
+			bad("rewrite", "cannot be combined with strip_prefix or add_prefix")
+		}
+		parts, msg := parseTemplate(spec.Rewrite)
+		switch {
+		case msg != "":
+			bad("rewrite", "%s", msg)
+		case !strings.HasPrefix(spec.Rewrite, "/") && !strings.HasPrefix(spec.Rewrite, "{"):
+			bad("rewrite", "must start with '/'")
+		default:
+			params := patternParams(spec.Path)
+			for _, p := range parts {
+				if p.param != "" && !slices.Contains(params, p.param) {
+					bad("rewrite", "uses {%s}, which the route's path does not capture", p.param)
+				}
+			}
+			rw.template = parts
+		}
+	}
+	if strings.ContainsAny(spec.Host, " /\t\r\n") {
+		bad("host", "%q is not a valid host", spec.Host)
+	}
+	checkHeaderRules(&errs, at+".request_headers", spec.RequestHeaders)
+	checkHeaderRules(&errs, at+".response_headers", spec.ResponseHeaders)
+
+	// Targets.
+	var targets []Backend
+	switch {
+	case spec.Upstream != "" && len(spec.Split) > 0:
+		bad("split", "set upstream or split, not both")
+	case spec.Upstream != "":
+		targets = []Backend{{Upstream: spec.Upstream, Weight: 1}}
+		if _, ok := g.byName[spec.Upstream]; !ok {
+			bad("upstream", "%q is not a defined upstream (defined: %s)", spec.Upstream, knownNames(g.byName))
+		}
+	case len(spec.Split) > 0:
+		total := 0
+		for j, b := range spec.Split {
+			if _, ok := g.byName[b.Upstream]; !ok {
+				bad(idx("split", j)+".upstream", "%q is not a defined upstream (defined: %s)", b.Upstream, knownNames(g.byName))
+			}
+			if b.Weight < 0 {
+				bad(idx("split", j)+".weight", "must not be negative")
+			}
+			for _, o := range spec.Split[:j] {
+				if o.Upstream == b.Upstream {
+					bad(idx("split", j)+".upstream", "%q appears twice in the split", b.Upstream)
+				}
+			}
+			total += b.Weight
+		}
+		if total == 0 && spec.Pin == nil {
+			bad("split", "needs a backend with a weight above 0")
+		}
+		targets = spec.Split
+	default:
+		bad("upstream", "set upstream or split")
+	}
+	if spec.Pin != nil {
+		if len(spec.Split) == 0 {
+			bad("pin", "needs a split")
+		}
+		if spec.Pin.Header == "" && spec.Pin.Cookie == "" {
+			bad("pin", "set header or cookie")
+		}
+		if spec.Pin.Header != "" && !validHeaderName(spec.Pin.Header) {
+			bad("pin.header", "%q is not a valid header name", spec.Pin.Header)
+		}
+		if spec.Pin.MaxAge < 0 {
+			bad("pin.max_age", "must not be negative")
+		}
+	}
+	if m := spec.Mirror; m != nil {
+		if _, ok := g.byName[m.Upstream]; !ok {
+			bad("mirror.upstream", "%q is not a defined upstream (defined: %s)", m.Upstream, knownNames(g.byName))
+		}
+		if m.Percent < 0 || m.Percent > 100 {
+			bad("mirror.percent", "must be between 0 and 100")
+		}
+		if m.MaxConcurrent < 0 {
+			bad("mirror.max_concurrent", "must not be negative")
+		}
+		if m.Timeout < 0 {
+			bad("mirror.timeout", "must not be negative")
+		}
+		if m.MaxBodyBytes < 0 {
+			bad("mirror.max_body_bytes", "must not be negative")
+		}
+	}
+	checkPolicy(&errs, at+".policy", spec.Policy)
+	for j, name := range spec.Policy.Middleware {
+		if _, ok := mws[name]; !ok {
+			bad(idx("policy.middleware", j), "%q is not a registered middleware (known: %s)", name, knownNames(mws))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, joinErrs(errs)
+	}
+
+	rt := &route{spec: spec, name: spec.Name, match: compileMatcher(&spec), rw: rw, pin: spec.Pin, maxBody: spec.Policy.MaxBodyBytes}
+	if rt.name == "" {
+		meth := "*"
+		if len(spec.Methods) > 0 {
+			meth = strings.Join(spec.Methods, ",")
+		}
+		rt.name = meth + " " + spec.Path + spec.Prefix
+	}
+	var stages []string
+	for _, b := range targets {
+		tr, names := policyTransport(spec.Policy, g.byName[b.Upstream], g.cfg)
+		stages = names
+		rt.backends = append(rt.backends, &backend{upstream: b.Upstream, weight: b.Weight, proxy: g.newProxy(rt, b.Upstream, tr)})
+		rt.total += b.Weight
+	}
+	if spec.Mirror != nil {
+		rt.mirror = newMirror(*spec.Mirror, g.byName[spec.Mirror.Upstream], &g.mirrors, g.cfg.logger)
+	}
+	var h http.Handler = http.HandlerFunc(rt.serve)
+	for j := len(spec.Policy.Middleware) - 1; j >= 0; j-- {
+		h = mws[spec.Policy.Middleware[j]](h)
+	}
+	rt.handler = h
+	rt.chain = append(append([]string(nil), spec.Policy.Middleware...), stages...)
+	return rt, nil
+}
+
+func joinErrs(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return joinedError(errs)
+}
+
+// joinedError joins field errors one per line, like errors.Join, and
+// unwraps to them.
+type joinedError []error
+
+func (e joinedError) Error() string {
+	var b strings.Builder
+	for i, err := range e {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+func (e joinedError) Unwrap() []error { return e }
+
+func checkPolicy(errs *[]error, at string, p Policy) {
+	bad := func(field, format string, args ...any) {
+		*errs = append(*errs, fieldErr(at+"."+field, format, args...))
+	}
+	if p.Timeout < 0 {
+		bad("timeout", "must not be negative, got %s", p.Timeout)
+	}
+	if p.MaxBodyBytes < 0 {
+		bad("max_body_bytes", "must not be negative")
+	}
+	if r := p.Retry; r != nil {
+		if r.Attempts < 2 {
+			bad("retry.attempts", "must be at least 2 (the first attempt counts), got %d", r.Attempts)
+		}
+		if r.PerTry < 0 {
+			bad("retry.per_try", "must not be negative, got %s", r.PerTry)
+		}
+		if r.Backoff < 0 {
+			bad("retry.backoff", "must not be negative, got %s", r.Backoff)
+		}
+		if r.MaxBackoff < 0 {
+			bad("retry.max_backoff", "must not be negative, got %s", r.MaxBackoff)
+		}
+		for j, s := range r.Statuses {
+			if s < 100 || s > 599 {
+				bad(idx("retry.statuses", j), "%d is not an HTTP status", s)
+			}
+		}
+	}
+	if b := p.Breaker; b != nil {
+		if b.Failures < 0 {
+			bad("breaker.failures", "must not be negative")
+		}
+		if b.Delay < 0 {
+			bad("breaker.delay", "must not be negative, got %s", b.Delay)
+		}
+		if b.Successes < 0 {
+			bad("breaker.successes", "must not be negative")
+		}
+	}
+	if b := p.Bulkhead; b != nil {
+		if b.MaxConcurrent < 1 {
+			bad("bulkhead.max_concurrent", "must be at least 1, got %d", b.MaxConcurrent)
+		}
+		if b.MaxWait < 0 {
+			bad("bulkhead.max_wait", "must not be negative, got %s", b.MaxWait)
+		}
+	}
+}
+
+func checkHeaderRules(errs *[]error, at string, h HeaderRules) {
+	for _, k := range sortedKeys(h.Set) {
+		if !validHeaderName(k) {
+			*errs = append(*errs, fieldErr(at+".set", "%q is not a valid header name", k))
+		}
+	}
+	for _, k := range sortedKeys(h.Add) {
+		if !validHeaderName(k) {
+			*errs = append(*errs, fieldErr(at+".add", "%q is not a valid header name", k))
+		}
+	}
+	for j, k := range h.Remove {
+		if !validHeaderName(k) {
+			*errs = append(*errs, fieldErr(idx(at+".remove", j), "%q is not a valid header name", k))
+		}
+	}
+}
+
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, r := range k {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
+			return false
+		}
+	}
+	return textproto.CanonicalMIMEHeaderKey(k) != ""
+}
+
+func checkHost(h string) string {
+	if h == "" {
+		return "is empty"
+	}
+	rest, wild := strings.CutPrefix(h, "*.")
+	if strings.Contains(rest, "*") || (!wild && strings.HasPrefix(h, "*")) {
+		return fmt.Sprintf("%q: a wildcard must be a whole leading label, like \"*.example.com\"", h)
+	}
+	if strings.ContainsAny(rest, " /:\t") {
+		return fmt.Sprintf("%q is not a host name (no scheme, port or path)", h)
+	}
+	return ""
+}
+
+// checkPattern validates a chi path pattern without letting chi panic.
+func checkPattern(p string) (msg string) {
+	if !strings.HasPrefix(p, "/") {
+		return "must start with '/'"
+	}
+	if i := strings.IndexByte(p, '*'); i >= 0 && i != len(p)-1 {
+		return "a catch-all '*' must come last, like \"/files/*\""
+	}
+	if _, m := parseTemplate(p); m != "" {
+		return m
+	}
+	return ""
+}
+
+// patternParams lists the parameter names a chi pattern captures.
+func patternParams(p string) []string {
+	var names []string
+	parts, _ := parseTemplate(p)
+	for _, part := range parts {
+		if part.param != "" {
+			name, _, _ := strings.Cut(part.param, ":")
+			names = append(names, name)
+		}
+	}
+	if strings.HasSuffix(p, "*") {
+		names = append(names, "*")
+	}
+	return names
+}

@@ -1,0 +1,184 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// Upstream is where a route sends requests: an http.RoundTripper with a
+// name that routes refer to. It receives requests whose URL host is its
+// name and points them at one of its instances; *upstream.Pool is the
+// usual implementation. An Upstream may also implement
+// Start(context.Context), Ready() bool and io.Closer, which the gateway
+// calls, and Status() returning a JSON-encodable value for /upstreams.
+type Upstream interface {
+	http.RoundTripper
+	Name() string
+}
+
+// Gateway routes requests to upstreams. It is an immutable http.Handler,
+// safe for concurrent use; a new configuration means a new Gateway,
+// swapped in with a [Reloader].
+type Gateway struct {
+	cfg       config
+	table     *table
+	routes    []*route
+	upstreams []Upstream
+	byName    map[string]Upstream
+	handler   http.Handler
+	buffers   *bufferPool
+	mirrors   sync.WaitGroup
+	inflight  atomic.Int64
+	started   atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New builds a gateway from options, validating the whole configuration:
+// the error is a [FieldError], or several joined with errors.Join, each
+// naming the field at fault.
+func New(opts ...Option) (*Gateway, error) {
+	g := &Gateway{buffers: newBufferPool(), byName: map[string]Upstream{}}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&g.cfg)
+		}
+	}
+	if g.cfg.logger == nil {
+		g.cfg.logger = slog.Default()
+	}
+	if err := g.build(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *Gateway) build() error {
+	c := &g.cfg
+	errs := append([]error(nil), c.errs...)
+	for i, u := range c.upstreams {
+		if u == nil {
+			errs = append(errs, fieldErr(idx("upstreams", i), "is nil"))
+			continue
+		}
+		if _, dup := g.byName[u.Name()]; dup {
+			errs = append(errs, fieldErr(idx("upstreams", i)+".name", "%q is defined twice; upstream names must be unique", u.Name()))
+			continue
+		}
+		g.byName[u.Name()] = u
+		g.upstreams = append(g.upstreams, u)
+	}
+	mws := builtins(c)
+	for _, name := range c.chain {
+		if _, ok := mws[name]; !ok {
+			errs = append(errs, fieldErr("middleware", "%q is not a registered middleware (known: %s)", name, knownNames(mws)))
+		}
+	}
+	for i := range c.routes {
+		rt, err := g.compileRoute(i, c.routes[i], mws)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		g.routes = append(g.routes, rt)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	g.table = newTable(g.routes)
+	var h http.Handler = http.HandlerFunc(g.route)
+	for i := len(c.chain) - 1; i >= 0; i-- {
+		h = mws[c.chain[i]](h)
+	}
+	g.handler = h
+	return nil
+}
+
+// ServeHTTP routes r and proxies it to the route's upstream.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.inflight.Add(1)
+	defer g.inflight.Add(-1)
+	g.handler.ServeHTTP(w, r)
+}
+
+// route is the innermost handler of the global chain.
+func (g *Gateway) route(w http.ResponseWriter, r *http.Request) {
+	rctx := chi.NewRouteContext()
+	res := g.table.lookup(rctx, r)
+	if res.route == nil {
+		if len(res.allow) > 0 {
+			w.Header().Set("Allow", strings.Join(res.allow, ", "))
+			writeProblem(w, r, http.StatusMethodNotAllowed, "the route does not accept method "+r.Method)
+			return
+		}
+		writeProblem(w, r, http.StatusNotFound, "no route matches the request")
+		return
+	}
+	rctx.RoutePatterns = append(rctx.RoutePatterns, res.pattern)
+	r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx))
+	setRoutePattern(r, res.pattern)
+	res.route.handler.ServeHTTP(w, r)
+}
+
+// Start starts the upstreams' health checks and discovery. It returns at
+// once; ctx bounds their lifetime, as does [Gateway.Close].
+func (g *Gateway) Start(ctx context.Context) {
+	if !g.started.CompareAndSwap(false, true) {
+		return
+	}
+	for _, u := range g.upstreams {
+		if s, ok := u.(interface{ Start(context.Context) }); ok {
+			s.Start(ctx)
+		}
+	}
+}
+
+// Ready reports whether every upstream a route uses has an instance able
+// to take traffic.
+func (g *Gateway) Ready() bool {
+	for _, u := range g.upstreams {
+		if rd, ok := u.(interface{ Ready() bool }); ok && !rd.Ready() {
+			return false
+		}
+	}
+	return true
+}
+
+// Drain waits until no request is being served by g, or ctx is done.
+func (g *Gateway) Drain(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for g.inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Close waits for mirrored copies to finish and closes the upstreams.
+// Requests still in flight should be drained first (see [Gateway.Drain]).
+func (g *Gateway) Close() error {
+	g.closeOnce.Do(func() {
+		g.mirrors.Wait()
+		var errs []error
+		for _, u := range g.upstreams {
+			if c, ok := u.(io.Closer); ok {
+				errs = append(errs, c.Close())
+			}
+		}
+		g.closeErr = errors.Join(errs...)
+	})
+	return g.closeErr
+}

@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Option configures a [Gateway].
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// config is what the options build; New validates it once.
+type config struct {
+	routes     []Route
+	upstreams  []Upstream
+	middleware map[string]func(http.Handler) http.Handler
+	chain      []string
+	trusted    []netip.Prefix
+	logger     *slog.Logger
+	meter      metric.MeterProvider
+	tracer     trace.TracerProvider
+	errs       []error
+}
+
+// WithRoute adds routes. Routes are matched by priority, then by path
+// specificity, then in the order they were added; see [Route].
+func WithRoute(routes ...Route) Option {
+	return optionFunc(func(c *config) { c.routes = append(c.routes, routes...) })
+}
+
+// WithUpstream adds upstreams that routes name. The gateway owns them:
+// [Gateway.Start] starts them and [Gateway.Close] closes them. A
+// *upstream.Pool is the usual upstream.
+func WithUpstream(ups ...Upstream) Option {
+	return optionFunc(func(c *config) { c.upstreams = append(c.upstreams, ups...) })
+}
+
+// WithMiddleware registers middleware under a name, for [WithChain] and
+// [Policy].Middleware to refer to. Names must be unique; the built-in
+// names (request_id, recover, access_log, telemetry, client_ip) may be
+// registered again to replace them.
+func WithMiddleware(name string, mw func(http.Handler) http.Handler) Option {
+	return optionFunc(func(c *config) {
+		if c.middleware == nil {
+			c.middleware = map[string]func(http.Handler) http.Handler{}
+		}
+		c.middleware[name] = mw
+	})
+}
+
+// WithChain sets the global chain: middleware, by registered name, that
+// wraps every request before routing. The first is the outermost:
+//
+//	WithChain("request_id", "recover", "access_log")
+//	request ─► request_id ─► recover ─► access_log ─► route ─► upstream
+//
+// By default, there is no global middleware.
+func WithChain(names ...string) Option {
+	return optionFunc(func(c *config) { c.chain = append([]string(nil), names...) })
+}
+
+// WithTrustedProxies lists the networks of proxies in front of the
+// gateway. X-Forwarded-For, -Host and -Proto sent by a client in these
+// networks are kept and extended; from any other client they are
+// replaced. By default, no client is trusted.
+func WithTrustedProxies(prefixes ...netip.Prefix) Option {
+	return optionFunc(func(c *config) { c.trusted = append(c.trusted, prefixes...) })
+}
+
+// WithLogger sets the logger for upstream failures and reloads.
+// By default, slog.Default() is used.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	})
+}
+
+// WithMeterProvider sets the meter provider for the built-in telemetry
+// middleware, policies and pools built from a config file. By default,
+// the global provider is used.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) { c.meter = mp })
+}
+
+// WithTracerProvider sets the tracer provider for the built-in telemetry
+// middleware. By default, the global provider is used.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) { c.tracer = tp })
+}

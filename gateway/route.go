@@ -1,0 +1,194 @@
+package gateway
+
+import "time"
+
+// Route says which requests go where and what happens to them on the way.
+//
+// A request matches a route when every matcher that is set accepts it:
+// Hosts, Methods, Path or Prefix, and Headers. The zero value of a matcher
+// accepts everything, except that a route needs Path or Prefix.
+//
+// The same type is built in Go and decoded from the config file; the yaml
+// tags are the config keys.
+type Route struct {
+	// Name identifies the route in errors, metrics and /routes.
+	// If empty, "<methods> <path>" is used.
+	Name string `yaml:"name"`
+	// Priority orders overlapping routes: a route with a higher priority is
+	// tried first. Among routes of equal priority the most specific path
+	// wins (a static segment before a {param}, a {param} before a
+	// catch-all), then the route defined first. The default is 0.
+	Priority int `yaml:"priority"`
+	// Hosts lists the hosts the route answers, matched against the request
+	// Host without its port and ignoring case: "api.example.com" exactly, or
+	// "*.example.com" for any subdomain of example.com (not example.com
+	// itself). If empty, every host matches.
+	Hosts []string `yaml:"hosts"`
+	// Methods lists the methods the route answers, such as GET or POST.
+	// If empty, every method matches. A request whose path matches a route
+	// but whose method does not is answered 405 with an Allow header.
+	Methods []string `yaml:"methods"`
+	// Path is a chi pattern matched against the whole request path:
+	// "/users" exactly, "/users/{id}" with a parameter, "/files/*" with a
+	// catch-all. Set Path or Prefix, not both.
+	Path string `yaml:"path"`
+	// Prefix matches the path Prefix itself and everything under it:
+	// "/api" matches "/api", "/api/" and "/api/users/7" but not "/apis".
+	Prefix string `yaml:"prefix"`
+	// Headers lists request headers that must be present with the given
+	// value (any of the header's values may match). The value "*" only
+	// requires the header to be present.
+	Headers map[string]string `yaml:"headers"`
+
+	// Upstream names the pool requests are sent to. Set Upstream or Split.
+	Upstream string `yaml:"upstream"`
+	// Split sends a weighted share of requests to each backend, for canary
+	// and blue-green releases.
+	Split []Backend `yaml:"split"`
+	// Pin lets a client choose, or keep, its side of a Split.
+	Pin *Pin `yaml:"pin"`
+	// Mirror copies requests to a shadow pool without waiting for it.
+	Mirror *Mirror `yaml:"mirror"`
+
+	// StripPrefix removes this prefix from the path sent upstream, so
+	// "/api/users" becomes "/users" with StripPrefix "/api".
+	StripPrefix string `yaml:"strip_prefix"`
+	// AddPrefix is put in front of the path sent upstream, after
+	// StripPrefix is applied; the two together replace a prefix.
+	AddPrefix string `yaml:"add_prefix"`
+	// Rewrite replaces the upstream path with a template filled from the
+	// route's path parameters: "/v2/users/{id}", or "{*}" for the
+	// catch-all. It excludes StripPrefix and AddPrefix.
+	Rewrite string `yaml:"rewrite"`
+	// Host overrides the Host header sent upstream. If empty, the host of
+	// the upstream instance is used.
+	Host string `yaml:"host"`
+	// RequestHeaders changes the headers sent upstream.
+	RequestHeaders HeaderRules `yaml:"request_headers"`
+	// ResponseHeaders changes the headers sent back to the client.
+	ResponseHeaders HeaderRules `yaml:"response_headers"`
+
+	// Policy is what the route asks for on its way upstream: timeouts,
+	// retries, a circuit breaker, a bulkhead, body limits and middleware.
+	Policy Policy `yaml:"policy"`
+}
+
+// Backend is one side of a traffic split.
+type Backend struct {
+	// Upstream names the pool.
+	Upstream string `yaml:"upstream"`
+	// Weight is the backend's share of the traffic, relative to the sum of
+	// the weights. A weight of 0 takes only pinned requests.
+	Weight int `yaml:"weight"`
+}
+
+// Pin lets a request choose its side of a split by naming the backend's
+// upstream in a header or cookie. With Cookie set, a client that was not
+// pinned receives a cookie naming the side it was sent to, so it stays
+// there on its next requests.
+type Pin struct {
+	// Header is a request header whose value names a backend.
+	Header string `yaml:"header"`
+	// Cookie is a cookie whose value names a backend.
+	Cookie string `yaml:"cookie"`
+	// MaxAge is the lifetime of the cookie the gateway sets.
+	// If zero, the cookie lasts for the browser session.
+	MaxAge time.Duration `yaml:"max_age"`
+}
+
+// Mirror copies requests to a shadow pool. Copies are sent after the
+// primary request starts, with their own timeout, and their responses are
+// discarded: a slow or failing shadow never changes or delays the primary
+// response. When MaxConcurrent copies are already in flight, further copies
+// are dropped rather than queued.
+type Mirror struct {
+	// Upstream names the shadow pool.
+	Upstream string `yaml:"upstream"`
+	// Percent is the share of requests copied, from 0 to 100.
+	// If zero, every request is copied.
+	Percent float64 `yaml:"percent"`
+	// MaxConcurrent bounds the copies in flight. If zero, 64.
+	MaxConcurrent int `yaml:"max_concurrent"`
+	// Timeout bounds each copy. If zero, 10s.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxBodyBytes is the largest request body copied; requests with a
+	// larger body, or a body of unknown length, are not mirrored, so the
+	// primary request is never buffered beyond this. If zero, 64 KiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// HeaderRules changes a set of headers, in the order Remove, Set, Add.
+type HeaderRules struct {
+	// Set replaces a header's values with one value.
+	Set map[string]string `yaml:"set"`
+	// Add appends a value to a header.
+	Add map[string]string `yaml:"add"`
+	// Remove deletes headers.
+	Remove []string `yaml:"remove"`
+}
+
+// Policy describes what a route asks for between the gateway and its
+// upstream. It is one vocabulary shared by the builder, the config file and
+// OpenAPI extensions; a zero Policy asks for nothing.
+type Policy struct {
+	// Timeout bounds the whole upstream exchange, retries included, until
+	// the response headers arrive. A request that runs out of time is
+	// answered 504. If zero, there is no timeout beyond the client's.
+	Timeout time.Duration `yaml:"timeout"`
+	// Retry retries failed attempts on another instance.
+	Retry *Retry `yaml:"retry"`
+	// Breaker stops sending requests to a failing upstream for a while.
+	Breaker *Breaker `yaml:"breaker"`
+	// Bulkhead bounds the requests in flight to the upstream.
+	Bulkhead *Bulkhead `yaml:"bulkhead"`
+	// MaxBodyBytes bounds the request body; a larger body is answered 413.
+	// If zero, the body is not limited by the gateway.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// Middleware names middleware registered with [WithMiddleware], applied
+	// to the route in order: the first is the outermost.
+	Middleware []string `yaml:"middleware"`
+}
+
+// Retry retries an attempt that failed to connect, was reset, timed out or
+// was answered with one of the retryable statuses. Only idempotent methods
+// (GET, HEAD, OPTIONS, PUT, DELETE, TRACE) or requests carrying an
+// Idempotency-Key header are retried.
+type Retry struct {
+	// Attempts is the total number of attempts, the first included.
+	// It must be at least 2.
+	Attempts int `yaml:"attempts"`
+	// PerTry bounds each attempt until its response headers arrive, so a
+	// slow instance is abandoned for another. If zero, attempts are bounded
+	// only by the route's Timeout.
+	PerTry time.Duration `yaml:"per_try"`
+	// Backoff is the delay before the first retry, doubled for each one and
+	// jittered. If zero, 25ms.
+	Backoff time.Duration `yaml:"backoff"`
+	// MaxBackoff caps the delay. If zero, 1s.
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// Statuses lists the response statuses that are retried.
+	// If empty, 502, 503 and 504.
+	Statuses []int `yaml:"statuses"`
+}
+
+// Breaker opens after too many consecutive failures and answers 503 with
+// Retry-After until Delay has passed, then lets trial requests through.
+type Breaker struct {
+	// Failures is the number of consecutive failures that opens the breaker.
+	// If zero, 5.
+	Failures int `yaml:"failures"`
+	// Delay is how long the breaker stays open. If zero, 10s.
+	Delay time.Duration `yaml:"delay"`
+	// Successes is the number of trial successes that closes it again.
+	// If zero, 1.
+	Successes int `yaml:"successes"`
+}
+
+// Bulkhead bounds the requests in flight to a route's upstream; requests
+// beyond the bound wait up to MaxWait and are then answered 503.
+type Bulkhead struct {
+	// MaxConcurrent is the bound. It must be at least 1.
+	MaxConcurrent int `yaml:"max_concurrent"`
+	// MaxWait is how long a request waits for a slot. If zero, it does not wait.
+	MaxWait time.Duration `yaml:"max_wait"`
+}
