@@ -1,0 +1,66 @@
+package resilience
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strconv"
+)
+
+// FallbackConfig configures [Fallback]: either a static response (Status,
+// Header, Body) or a function (Func).
+type FallbackConfig struct {
+	// When chooses the outcomes that are replaced. By default, every
+	// error (and no response).
+	When func(resp *http.Response, err error) bool
+	// Status, Header and Body make the static response. Status is
+	// required unless Func is set.
+	Status int
+	Header http.Header
+	Body   []byte
+	// Func computes the replacement. It receives the caller's request and
+	// the outcome (resp is nil on error; its body is closed after Func
+	// returns unless Func returns resp itself).
+	Func func(req *http.Request, resp *http.Response, err error) (*http.Response, error)
+}
+
+// Fallback returns the fallback policy, the outermost one (inside
+// [OverallTimeout]). It panics if neither Status nor Func is set.
+func Fallback(cfg FallbackConfig) Policy {
+	if cfg.Func == nil && (cfg.Status < 100 || cfg.Status > 999) {
+		panic("portico/resilience: Fallback needs a Status or a Func")
+	}
+	if cfg.When == nil {
+		cfg.When = func(_ *http.Response, err error) bool { return err != nil }
+	}
+	cfg.Header = cfg.Header.Clone()
+	cfg.Body = bytes.Clone(cfg.Body)
+	return policyFunc(func(p *plan) { p.once("Fallback"); p.fallback = &cfg })
+}
+
+func (c *FallbackConfig) respond(req *http.Request, resp *http.Response, err error) (*http.Response, error) {
+	if c.Func != nil {
+		out, ferr := c.Func(req, resp, err)
+		if resp != nil && out != resp {
+			discard(resp)
+		}
+		return out, ferr
+	}
+	discard(resp)
+	h := c.Header.Clone()
+	if h == nil {
+		h = make(http.Header, 1)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(c.Body)))
+	return &http.Response{
+		Status:        strconv.Itoa(c.Status) + " " + http.StatusText(c.Status),
+		StatusCode:    c.Status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		Body:          io.NopCloser(bytes.NewReader(c.Body)),
+		ContentLength: int64(len(c.Body)),
+		Request:       req,
+	}, nil
+}

@@ -1,0 +1,70 @@
+package resilience
+
+import (
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Policy is one piece of a [Transport]'s behaviour, built by [Retry],
+// [Hedge], [CircuitBreaker], [Bulkhead], [Timeout], [OverallTimeout],
+// [Fallback] or [WithMeterProvider]. Policies are applied in a fixed order
+// whatever the order they are given in; see the package documentation.
+type Policy interface {
+	apply(p *plan)
+}
+
+// plan is what NewTransport assembles from the policies.
+type plan struct {
+	fallback *FallbackConfig
+	retry    *RetryConfig
+	hedge    *HedgeConfig
+	breaker  *BreakerConfig
+	bulkhead *BulkheadConfig
+	attempt  time.Duration // per-attempt timeout
+	overall  time.Duration
+	meter    metric.MeterProvider
+	seen     map[string]bool
+}
+
+func (p *plan) once(name string) {
+	if p.seen[name] {
+		panic(fmt.Sprintf("portico/resilience: %s given twice to NewTransport", name))
+	}
+	p.seen[name] = true
+}
+
+type policyFunc func(p *plan)
+
+func (f policyFunc) apply(p *plan) { f(p) }
+
+// Timeout bounds each attempt: if the upstream has not answered with
+// response headers within d, the attempt is cancelled and fails with
+// [ErrTimeout] (and may be retried). Once headers arrive, the body streams
+// for as long as the caller's context allows, so server-sent events and
+// large downloads are not cut off. It panics if d <= 0.
+func Timeout(d time.Duration) Policy {
+	if d <= 0 {
+		panic("portico/resilience: Timeout needs a duration > 0")
+	}
+	return policyFunc(func(p *plan) { p.once("Timeout"); p.attempt = d })
+}
+
+// OverallTimeout bounds the whole round trip, every retry, hedge and
+// backoff included, up to the response headers of the attempt that wins;
+// it fails with [ErrTimeout]. A shorter deadline on the caller's context
+// always wins. It panics if d <= 0.
+func OverallTimeout(d time.Duration) Policy {
+	if d <= 0 {
+		panic("portico/resilience: OverallTimeout needs a duration > 0")
+	}
+	return policyFunc(func(p *plan) { p.once("OverallTimeout"); p.overall = d })
+}
+
+// WithMeterProvider is not a policy in the chain: it sets the OpenTelemetry
+// meter provider the [Transport] reports its metrics to. By default, the
+// global provider (otel.GetMeterProvider) is used.
+func WithMeterProvider(mp metric.MeterProvider) Policy {
+	return policyFunc(func(p *plan) { p.meter = mp })
+}
