@@ -1,0 +1,188 @@
+package upstream
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Config describes a [Pool]. Only Name and either Instances or DNS are
+// required; every other field has a documented default.
+type Config struct {
+	// Name identifies the pool in logs, metrics and [Pool.Status]. Required.
+	Name string
+
+	// Instances is a static list of instances. Exactly one of Instances and
+	// DNS must be set.
+	Instances []Instance
+
+	// DNS discovers instances by resolving a name on an interval. Exactly one
+	// of Instances and DNS must be set.
+	DNS *DNSConfig
+
+	// Balancer chooses an instance for each request.
+	// If empty, [RoundRobin] is used.
+	Balancer Balancer
+
+	// HashOn is the request key [ConsistentHash] hashes on. It is required
+	// for ConsistentHash and ignored by every other balancer.
+	HashOn HashKey
+
+	// ClientIP returns the client's address for HashOn.ClientIP. The gateway
+	// passes one that knows about trusted proxies. If nil, the host part of
+	// the request's RemoteAddr is used.
+	ClientIP func(*http.Request) string
+
+	// HealthCheck enables active health checks. If nil, every instance is
+	// considered healthy unless passive outlier detection ejects it.
+	HealthCheck *HealthCheck
+
+	// Outlier enables passive outlier detection: instances that fail
+	// real requests in a row are ejected for a while. If nil, it is off.
+	Outlier *OutlierDetection
+
+	// Transport sends requests (and health checks) to the instances.
+	// If nil, a shared, tuned *http.Transport is used (see [NewTransport]);
+	// if TLS is also set, the pool gets its own tuned transport with that
+	// TLS configuration. Setting both Transport and TLS is an error: put the
+	// TLS configuration in your Transport instead.
+	Transport http.RoundTripper
+
+	// TLS is the client TLS configuration for https instances: a private
+	// root CA in RootCAs, a client certificate for mutual TLS in
+	// Certificates. [LoadTLS] builds one from PEM files. If nil, the system
+	// roots are used and no client certificate is sent.
+	TLS *tls.Config
+
+	// Logger receives health transitions, ejections and discovery changes.
+	// If nil, nothing is logged.
+	Logger *slog.Logger
+
+	// MeterProvider creates the pool's instruments (see the package
+	// documentation). If nil, the global provider from otel.GetMeterProvider
+	// is used.
+	MeterProvider metric.MeterProvider
+
+	// Clock returns the current time for ejection periods. Tests inject a
+	// fake one to cross ejection boundaries without sleeping.
+	// If nil, time.Now is used.
+	Clock func() time.Time
+}
+
+// Instance is one statically configured instance of the upstream service.
+type Instance struct {
+	// URL is the instance's scheme and host, with an optional port:
+	// "http://10.0.0.7:8080" or "https://api.internal". A path, query or
+	// user information is an error.
+	URL string `json:"url"`
+	// Weight is the instance's share of traffic relative to the others, for
+	// the balancers that use weights. If 0, 1 is used; negative is an error.
+	Weight int `json:"weight,omitempty"`
+}
+
+// Balancer names a load-balancing algorithm.
+type Balancer string
+
+// The balancers a [Pool] supports.
+const (
+	// RoundRobin sends requests to each available instance in turn,
+	// ignoring weights. It is the default.
+	RoundRobin Balancer = "round_robin"
+	// WeightedRoundRobin interleaves instances in proportion to their
+	// weights, smoothly (nginx's algorithm: weights 5,1,1 give
+	// a a b a c a a, never five a's in a row).
+	WeightedRoundRobin Balancer = "weighted_round_robin"
+	// LeastRequest draws two instances at random in proportion to their
+	// weights and sends the request to the one with fewer requests in
+	// flight per unit of weight ("power of two choices").
+	LeastRequest Balancer = "least_request"
+	// Random picks an instance at random in proportion to its weight.
+	Random Balancer = "random"
+	// ConsistentHash maps a request key (see [HashKey]) onto a hash ring
+	// with virtual nodes, so one key keeps reaching one instance, and when
+	// an instance leaves only the keys it held move.
+	ConsistentHash Balancer = "consistent_hash"
+)
+
+// Balancers lists every supported balancer, the default first.
+var Balancers = []Balancer{RoundRobin, WeightedRoundRobin, LeastRequest, Random, ConsistentHash}
+
+// HealthCheck configures active health checks: every Interval, each
+// instance is sent "GET Path"; an instance becomes unhealthy after
+// UnhealthyThreshold failed checks in a row and healthy again after
+// HealthyThreshold passed checks in a row. Instances start healthy, and the
+// first round of checks runs as soon as [Pool.Start] is called.
+type HealthCheck struct {
+	// Path is the request path (and optional query) of the check.
+	// If empty, "/" is used.
+	Path string `json:"path,omitempty"`
+	// Interval is the time between two rounds of checks; each wait is
+	// lengthened by a random 0–10% so that gateway replicas do not check in
+	// lockstep. If 0, 10s is used.
+	Interval time.Duration `json:"interval,omitempty"`
+	// Timeout bounds one check, connection included. If 0, 2s is used
+	// (or Interval, if that is shorter).
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// HealthyThreshold is the number of passed checks in a row that make an
+	// unhealthy instance healthy. If 0, 2 is used.
+	HealthyThreshold int `json:"healthy_threshold,omitempty"`
+	// UnhealthyThreshold is the number of failed checks in a row that make
+	// a healthy instance unhealthy. If 0, 3 is used.
+	UnhealthyThreshold int `json:"unhealthy_threshold,omitempty"`
+	// ExpectStatus lists the status codes that pass the check.
+	// If empty, any 2xx or 3xx status passes.
+	ExpectStatus []int `json:"expect_status,omitempty"`
+	// Host, if set, is sent as the Host header of each check.
+	Host string `json:"host,omitempty"`
+}
+
+// OutlierDetection configures passive outlier detection. Every response
+// (whatever the method, POST included) and every transport error is
+// counted: an instance that returns Consecutive5xx server errors in a row,
+// or fails ConsecutiveConnErrors times in a row to connect or answer in
+// time, is ejected for BaseEjection × (the number of times it has been
+// ejected), at most MaxEjection. An ejected instance rejoins when its period
+// ends, or as soon as it answers a request without a server error (which
+// only happens in panic mode, see the package documentation).
+type OutlierDetection struct {
+	// Consecutive5xx is the number of 5xx responses in a row that eject an
+	// instance; a transport error also counts as one. If 0, 5 is used;
+	// if negative, 5xx responses never eject.
+	Consecutive5xx int `json:"consecutive_5xx,omitempty"`
+	// ConsecutiveConnErrors is the number of transport errors in a row
+	// (refused or reset connections, timeouts; not requests canceled by the
+	// caller) that eject an instance. If 0, 3 is used; if negative,
+	// transport errors never eject on their own.
+	ConsecutiveConnErrors int `json:"consecutive_conn_errors,omitempty"`
+	// BaseEjection is the first ejection period; the n-th ejection lasts n
+	// times as long. If 0, 30s is used.
+	BaseEjection time.Duration `json:"base_ejection,omitempty"`
+	// MaxEjection caps an ejection period. An instance that goes MaxEjection
+	// without being ejected starts over at BaseEjection. If 0, 300s is used
+	// (or BaseEjection, if that is longer).
+	MaxEjection time.Duration `json:"max_ejection,omitempty"`
+	// MaxEjectedPercent caps the share of the pool that may be ejected at
+	// once, in percent (1–100), rounded down but always allowing one
+	// instance. If 0, 50 is used.
+	MaxEjectedPercent int `json:"max_ejected_percent,omitempty"`
+}
+
+// defaults.
+const (
+	defaultHCInterval     = 10 * time.Second
+	defaultHCTimeout      = 2 * time.Second
+	defaultHealthy        = 2
+	defaultUnhealthy      = 3
+	default5xx            = 5
+	defaultConnErrors     = 3
+	defaultBaseEjection   = 30 * time.Second
+	defaultMaxEjection    = 300 * time.Second
+	defaultMaxEjectedPct  = 50
+	defaultDNSInterval    = 30 * time.Second
+	defaultDNSTimeout     = 5 * time.Second
+	maxHealthBodyDiscard  = 64 << 10
+	stickyCookieKeyLength = 16
+)

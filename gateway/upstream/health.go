@@ -1,0 +1,92 @@
+package upstream
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+)
+
+// healthLoop runs a round of checks at once, then one every Interval plus
+// up to 10% of jitter, until ctx is done.
+func (p *Pool) healthLoop(ctx context.Context) {
+	defer p.wg.Done()
+	client := &http.Client{
+		Transport: p.transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		p.checkAll(ctx, client)
+		timer.Reset(jitter(p.hc.Interval))
+	}
+}
+
+// jitter returns d plus a random 0–10% of d.
+func jitter(d time.Duration) time.Duration {
+	return d + rand.N(d/10+1)
+}
+
+func (p *Pool) checkAll(ctx context.Context, client *http.Client) {
+	var wg sync.WaitGroup
+	for _, in := range p.cur.Load().list {
+		wg.Go(func() { p.checkOne(ctx, client, in) })
+	}
+	wg.Wait()
+}
+
+func (p *Pool) checkOne(ctx context.Context, client *http.Client, in *instance) {
+	hc := p.hc
+	cctx, cancel := context.WithTimeout(ctx, hc.Timeout)
+	defer cancel()
+	pass := false
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, in.scheme+"://"+in.host+hc.Path, nil)
+	if err == nil {
+		req.Host = hc.Host
+		req.Header.Set("User-Agent", "portico-health-check")
+		var resp *http.Response
+		resp, err = client.Do(req)
+		if err == nil {
+			_, _ = io.CopyN(io.Discard, resp.Body, maxHealthBodyDiscard)
+			resp.Body.Close()
+			pass = hc.passes(resp.StatusCode)
+		}
+	}
+	if ctx.Err() != nil {
+		return // the pool is closing: no verdict
+	}
+	p.metrics.healthCheck(ctx, in, pass)
+	if pass {
+		in.hcFail = 0
+		in.hcPass++
+		if !in.healthy.Load() && in.hcPass >= hc.HealthyThreshold {
+			in.healthy.Store(true)
+			p.log.Info("instance healthy", "instance", in.key)
+		}
+		return
+	}
+	in.hcPass = 0
+	in.hcFail++
+	if in.healthy.Load() && in.hcFail >= hc.UnhealthyThreshold {
+		in.healthy.Store(false)
+		p.log.Warn("instance unhealthy", "instance", in.key, "error", err)
+	}
+}
+
+func (hc *HealthCheck) passes(status int) bool {
+	if len(hc.ExpectStatus) == 0 {
+		return status >= 200 && status < 400
+	}
+	return slices.Contains(hc.ExpectStatus, status)
+}
