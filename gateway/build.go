@@ -170,7 +170,7 @@ func (g *Gateway) compileRoute(i int, spec Route, mws map[string]func(http.Handl
 		return nil, joinErrs(errs)
 	}
 
-	rt := &route{spec: spec, name: spec.Name, match: compileMatcher(&spec), rw: rw, pin: spec.Pin, maxBody: spec.Policy.MaxBodyBytes}
+	rt := &route{spec: spec, name: spec.Name, match: compileMatcher(&spec), rw: rw, pin: spec.Pin, maxBody: spec.Policy.MaxBodyBytes, track: spec.Policy.Retry != nil}
 	if rt.name == "" {
 		meth := "*"
 		if len(spec.Methods) > 0 {

@@ -72,16 +72,15 @@ func classify(r *http.Request, err error) (int, string) {
 	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
 		return StatusClientClosed, "the client closed the request"
 	}
-	if s := policyStatus(err); s != 0 {
-		return s, detailFor(s)
-	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+	if errors.As(err, &ne) && ne.Timeout() {
 		return http.StatusGatewayTimeout, detailFor(http.StatusGatewayTimeout)
-	case isNoInstance(err):
-		return http.StatusServiceUnavailable, detailFor(http.StatusServiceUnavailable)
 	}
-	return http.StatusBadGateway, detailFor(http.StatusBadGateway)
+	s := policyStatus(err)
+	if s < 500 {
+		// Any other failure of the exchange is the upstream's.
+		s = http.StatusBadGateway
+	}
+	return s, detailFor(s)
 }
 
 func detailFor(status int) string {

@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/upstream"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -38,30 +38,29 @@ func echoServer(t *testing.T, name string) *httptest.Server {
 	return srv
 }
 
-// direct is an upstream with one instance and no health checks.
-type direct struct {
-	name string
-	url  *url.URL
-	tr   http.RoundTripper
-}
-
-func (d *direct) Name() string { return d.name }
-
-func (d *direct) RoundTrip(r *http.Request) (*http.Response, error) {
-	r.URL.Scheme = d.url.Scheme
-	r.URL.Host = d.url.Host
-	return d.tr.RoundTrip(r)
-}
-
-func upstreamOf(t *testing.T, name string, srv *httptest.Server) gateway.Upstream {
+// upstreamOf returns a pool with the given servers as instances.
+func upstreamOf(t *testing.T, name string, srvs ...*httptest.Server) *upstream.Pool {
 	t.Helper()
-	u, err := url.Parse(srv.URL)
+	return poolOf(t, upstream.Config{Name: name}, srvs...)
+}
+
+// poolOf completes cfg with the servers as instances and its own
+// transport, and returns the pool.
+func poolOf(t *testing.T, cfg upstream.Config, srvs ...*httptest.Server) *upstream.Pool {
+	t.Helper()
+	for _, s := range srvs {
+		cfg.Instances = append(cfg.Instances, upstream.Instance{URL: s.URL})
+	}
+	if cfg.Transport == nil {
+		tr := upstream.NewTransport(nil)
+		t.Cleanup(tr.CloseIdleConnections)
+		cfg.Transport = tr
+	}
+	p, err := upstream.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &direct{name: name, url: u, tr: tr}
+	return p
 }
 
 // newGateway builds a gateway and serves it on loopback.

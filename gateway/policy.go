@@ -1,18 +1,33 @@
 package gateway
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+
+	"github.com/portico-dev/portico/gateway/upstream"
+	"github.com/portico-dev/portico/resilience"
 )
 
-// policyStatus maps an error from a resilience policy to its status, or 0.
-func policyStatus(err error) int { return 0 }
+// policyStatus maps an error from the upstream exchange to its status.
+func policyStatus(err error) int {
+	if errors.Is(err, upstream.ErrNoInstance) {
+		return http.StatusServiceUnavailable
+	}
+	return resilience.HTTPStatus(err)
+}
 
-// retryAfter returns the Retry-After value an error asks for.
-func retryAfter(err error) (string, bool) { return "", false }
-
-// isNoInstance reports whether err says an upstream has no instance.
-func isNoInstance(err error) bool { return false }
+// retryAfter returns the Retry-After value an error asks for, in seconds.
+func retryAfter(err error) (string, bool) {
+	d, ok := resilience.RetryAfter(err)
+	if !ok {
+		return "", false
+	}
+	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))), true
+}
 
 func levelFor(status int) slog.Level {
 	if status == http.StatusBadGateway {
@@ -21,8 +36,61 @@ func levelFor(status int) slog.Level {
 	return slog.LevelInfo
 }
 
-// policyTransport wraps next with the route's policies, outermost first,
-// and returns the names of the stages it added, for /routes.
-func policyTransport(p Policy, next http.RoundTripper, _ config) (http.RoundTripper, []string) {
-	return next, nil
+// policyTransport wraps next with the route's policies and returns the
+// names of the stages it added, outermost first, for /routes. Without a
+// policy that needs one, next is returned as is.
+func policyTransport(p Policy, next http.RoundTripper, c config) (http.RoundTripper, []string) {
+	var ps []resilience.Policy
+	var stages []string
+	if p.Timeout > 0 {
+		ps = append(ps, resilience.OverallTimeout(p.Timeout))
+		stages = append(stages, "timeout("+p.Timeout.String()+")")
+	}
+	if r := p.Retry; r != nil {
+		ps = append(ps, resilience.Retry(resilience.RetryConfig{
+			MaxAttempts: r.Attempts,
+			BaseDelay:   or(r.Backoff, defaultBackoff),
+			MaxDelay:    or(r.MaxBackoff, defaultMaxBackoff),
+			Statuses:    r.Statuses,
+		}))
+		stages = append(stages, fmt.Sprintf("retry(attempts=%d)", r.Attempts))
+	}
+	if b := p.Breaker; b != nil {
+		ps = append(ps, resilience.CircuitBreaker(resilience.BreakerConfig{
+			ConsecutiveFailures: or(b.Failures, 5),
+			OpenFor:             or(b.Delay, defaultBreakerDelay),
+			HalfOpenProbes:      or(b.Successes, 1),
+		}))
+		stages = append(stages, fmt.Sprintf("breaker(failures=%d)", or(b.Failures, 5)))
+	}
+	if b := p.Bulkhead; b != nil {
+		ps = append(ps, resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: b.MaxConcurrent, MaxWait: b.MaxWait}))
+		stages = append(stages, fmt.Sprintf("bulkhead(max=%d)", b.MaxConcurrent))
+	}
+	if r := p.Retry; r != nil && r.PerTry > 0 {
+		ps = append(ps, resilience.Timeout(r.PerTry))
+		stages = append(stages, "per_try_timeout("+r.PerTry.String()+")")
+	}
+	if len(ps) == 0 {
+		return next, nil
+	}
+	if c.meter != nil {
+		ps = append(ps, resilience.WithMeterProvider(c.meter))
+	}
+	return resilience.NewTransport(next, ps...), stages
+}
+
+// The policy defaults the gateway documents in [Retry] and [Breaker].
+const (
+	defaultBackoff      = 25e6 // 25ms
+	defaultMaxBackoff   = 1e9  // 1s
+	defaultBreakerDelay = 10e9 // 10s
+)
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/portico-dev/portico/gateway/upstream"
 )
 
 // route is the compiled, immutable form of a [Route].
@@ -28,6 +30,7 @@ type route struct {
 	handler  http.Handler // per-route middleware around serve
 	chain    []string     // per-route stages, outermost first, for /routes
 	maxBody  int64
+	track    bool // retries on: attempts should prefer untried instances
 }
 
 // backend is one upstream a route proxies to.
@@ -45,6 +48,9 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
+	}
+	if rt.track {
+		r = r.WithContext(upstream.TrackAttempts(r.Context()))
 	}
 	b := rt.pick(w, r)
 	if rt.mirror != nil {
