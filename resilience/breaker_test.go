@@ -1,0 +1,290 @@
+package resilience_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/resilience"
+)
+
+func TestBreakerLifecycle(t *testing.T) {
+	t.Parallel()
+	var failing atomic.Bool
+	failing.Store(true)
+	release := make(chan struct{})
+	var blockProbes atomic.Bool
+	u := newUpstream(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
+		if blockProbes.Load() {
+			<-release
+		}
+		if failing.Load() {
+			w.WriteHeader(500)
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	clk := newClock()
+	var mu sync.Mutex
+	var changes []string
+	tr := resilience.NewTransport(newBase(t), resilience.CircuitBreaker(resilience.BreakerConfig{
+		ConsecutiveFailures: 3, OpenFor: 10 * time.Second, HalfOpenProbes: 2, Now: clk.Now,
+		OnStateChange: func(key string, from, to resilience.State) {
+			mu.Lock()
+			changes = append(changes, from.String()+">"+to.String())
+			mu.Unlock()
+		},
+	}))
+
+	// Closed: three failures reach the upstream, then the breaker opens.
+	for i := range 3 {
+		resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		readAll(t, resp)
+	}
+	st := tr.Breakers()
+	if len(st) != 1 || st[0].State != resilience.StateOpen || st[0].Key != u.Listener.Addr().String() || st[0].Failures != 3 {
+		t.Fatalf("after 3 failures: %+v, want one open breaker keyed by host with 3 failures", st)
+	}
+
+	// Open: rejected without touching the upstream, with the remaining time.
+	clk.Advance(4 * time.Second)
+	for range 5 {
+		_, err := do(t, tr, http.MethodGet, u.URL, nil)
+		if !errors.Is(err, resilience.ErrCircuitOpen) {
+			t.Fatalf("err = %v, want ErrCircuitOpen", err)
+		}
+		if ra, ok := resilience.RetryAfter(err); !ok || ra != 6*time.Second {
+			t.Fatalf("RetryAfter = %v, %v; want 6s (the remaining open time)", ra, ok)
+		}
+		if resilience.HTTPStatus(err) != http.StatusServiceUnavailable {
+			t.Fatalf("HTTPStatus = %d, want 503", resilience.HTTPStatus(err))
+		}
+	}
+	if u.hits.Load() != 3 {
+		t.Fatalf("upstream saw %d requests while open, want 3", u.hits.Load())
+	}
+
+	// Half-open: exactly two probes go through, the rest are rejected.
+	clk.Advance(6 * time.Second)
+	failing.Store(false)
+	blockProbes.Store(true)
+	var wg sync.WaitGroup
+	var rejected, passed atomic.Int64
+	for range 5 {
+		wg.Go(func() {
+			resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+			if errors.Is(err, resilience.ErrCircuitOpen) {
+				rejected.Add(1)
+				return
+			}
+			if err == nil {
+				resp.Body.Close()
+				passed.Add(1)
+			}
+		})
+	}
+	eventually(t, "two probes at the upstream and three rejections", func() bool {
+		return u.hits.Load() == 5 && rejected.Load() == 3
+	})
+	close(release)
+	wg.Wait()
+	if passed.Load() != 2 || u.hits.Load() != 5 {
+		t.Fatalf("half-open let %d probes through (upstream hits %d), want exactly 2", passed.Load(), u.hits.Load()-3)
+	}
+
+	// Both probes succeeded: closed again.
+	blockProbes.Store(false)
+	resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+	if err != nil || readAll(t, resp) != "ok" {
+		t.Fatalf("after closing: %v", err)
+	}
+	if st := tr.Breakers(); st[0].State != resilience.StateClosed {
+		t.Fatalf("state = %v, want closed", st[0].State)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"closed>open", "open>half-open", "half-open>closed"}
+	if len(changes) != len(want) {
+		t.Fatalf("state changes = %v, want %v", changes, want)
+	}
+	for i := range want {
+		if changes[i] != want[i] {
+			t.Fatalf("state changes = %v, want %v", changes, want)
+		}
+	}
+}
+
+func TestBreakerBehaviour(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		cfg      resilience.BreakerConfig
+		handler  func(int64, http.ResponseWriter, *http.Request)
+		calls    int
+		wantOpen bool
+	}{
+		{name: "one failure opens a breaker whose threshold is one",
+			cfg: resilience.BreakerConfig{ConsecutiveFailures: 1, OpenFor: time.Second}, handler: status(503),
+			calls: 1, wantOpen: true},
+		{name: "a failure rate over the window opens the breaker once enough calls were made",
+			cfg: resilience.BreakerConfig{FailureRate: 0.5, MinCalls: 10, Window: time.Minute},
+			handler: func(n int64, w http.ResponseWriter, _ *http.Request) {
+				if n%2 == 0 {
+					w.WriteHeader(502)
+				}
+			}, calls: 10, wantOpen: true},
+		{name: "a failure rate below the minimum number of calls keeps it closed",
+			cfg: resilience.BreakerConfig{FailureRate: 0.5, MinCalls: 10}, handler: status(502),
+			calls: 9, wantOpen: false},
+		{name: "4xx responses are not failures by default",
+			cfg: resilience.BreakerConfig{ConsecutiveFailures: 2}, handler: status(404), calls: 5, wantOpen: false},
+		{name: "a custom IsFailure decides",
+			cfg: resilience.BreakerConfig{ConsecutiveFailures: 2,
+				IsFailure: func(r *http.Response, err error) bool { return err != nil || r.StatusCode == 404 }},
+			handler: status(404), calls: 2, wantOpen: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			u := newUpstream(t, tt.handler)
+			tr := resilience.NewTransport(newBase(t), resilience.CircuitBreaker(tt.cfg))
+			for range tt.calls {
+				resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				readAll(t, resp)
+			}
+			_, err := do(t, tr, http.MethodGet, u.URL, nil)
+			if open := errors.Is(err, resilience.ErrCircuitOpen); open != tt.wantOpen {
+				t.Fatalf("open = %v (err %v), want %v; breakers %+v", open, err, tt.wantOpen, tr.Breakers())
+			}
+		})
+	}
+}
+
+func TestBreakerCountsSlowCallsAsFailures(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	u := newUpstream(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
+		clk.Advance(2 * time.Second) // the upstream "takes" two seconds
+	})
+	tr := resilience.NewTransport(newBase(t), resilience.CircuitBreaker(resilience.BreakerConfig{
+		ConsecutiveFailures: 2, SlowCall: time.Second, Now: clk.Now,
+	}))
+	for range 2 {
+		resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+	}
+	if _, err := do(t, tr, http.MethodGet, u.URL, nil); !errors.Is(err, resilience.ErrCircuitOpen) {
+		t.Fatalf("err = %v, want ErrCircuitOpen after two slow 200s", err)
+	}
+}
+
+func TestBreakerIgnoresCallerCancellation(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, hang)
+	tr := resilience.NewTransport(newBase(t), resilience.CircuitBreaker(resilience.BreakerConfig{ConsecutiveFailures: 1}))
+	for i := range int64(3) {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.URL, nil)
+		go func() {
+			for u.hits.Load() <= i && ctx.Err() == nil {
+				time.Sleep(time.Millisecond)
+			}
+			cancel()
+		}()
+		if _, err := tr.RoundTrip(req); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		cancel()
+	}
+	if st := tr.Breakers(); st[0].State != resilience.StateClosed || st[0].Calls != 0 {
+		t.Fatalf("breaker %+v, want closed with no recorded calls", st[0])
+	}
+}
+
+func TestBreakerIsKeyedPerHost(t *testing.T) {
+	t.Parallel()
+	bad := newUpstream(t, status(503))
+	good := newUpstream(t, status(200))
+	tr := resilience.NewTransport(newBase(t), resilience.CircuitBreaker(resilience.BreakerConfig{ConsecutiveFailures: 2}))
+	for range 2 {
+		resp, err := do(t, tr, http.MethodGet, bad.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+	}
+	if _, err := do(t, tr, http.MethodGet, bad.URL, nil); !errors.Is(err, resilience.ErrCircuitOpen) {
+		t.Fatalf("failing host: err = %v, want ErrCircuitOpen", err)
+	}
+	for range 5 {
+		resp, err := do(t, tr, http.MethodGet, good.URL, nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("healthy host affected by the other's breaker: %v", err)
+		}
+		readAll(t, resp)
+	}
+	st := tr.Breakers()
+	if len(st) != 2 {
+		t.Fatalf("breakers = %+v, want one per host", st)
+	}
+	states := map[string]resilience.State{st[0].Key: st[0].State, st[1].Key: st[1].State}
+	if states[bad.Listener.Addr().String()] != resilience.StateOpen || states[good.Listener.Addr().String()] != resilience.StateClosed {
+		t.Fatalf("states = %v", states)
+	}
+}
+
+func TestBreakerInsideRetryStopsRetrying(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, status(503))
+	tr := resilience.NewTransport(newBase(t),
+		fastRetry(resilience.RetryConfig{MaxAttempts: 5}),
+		resilience.CircuitBreaker(resilience.BreakerConfig{ConsecutiveFailures: 2}))
+	_, err := do(t, tr, http.MethodGet, u.URL, nil)
+	if !errors.Is(err, resilience.ErrCircuitOpen) || !errors.Is(err, resilience.ErrRetriesExceeded) {
+		t.Fatalf("err = %v, want retries stopped by an open circuit", err)
+	}
+	if u.hits.Load() != 2 {
+		t.Fatalf("upstream saw %d attempts, want 2", u.hits.Load())
+	}
+}
+
+func TestBreakerReopensOnAFailedProbe(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, status(503))
+	clk := newClock()
+	tr := resilience.NewTransport(newBase(t), resilience.CircuitBreaker(resilience.BreakerConfig{
+		ConsecutiveFailures: 1, OpenFor: time.Minute, Now: clk.Now,
+	}))
+	resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	clk.Advance(time.Minute)
+	if st := tr.Breakers(); st[0].State != resilience.StateHalfOpen {
+		t.Fatalf("after OpenFor: %v, want half-open", st[0].State)
+	}
+	resp, err = do(t, tr, http.MethodGet, u.URL, nil) // the probe fails
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	st := tr.Breakers()
+	if st[0].State != resilience.StateOpen || st[0].Remaining != time.Minute || u.hits.Load() != 2 {
+		t.Fatalf("after a failed probe: %+v, hits %d; want open for a full minute, 2 hits", st[0], u.hits.Load())
+	}
+}
