@@ -1,0 +1,162 @@
+package openapi
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// readBody reads the whole body of r, up to limit bytes, and puts it back
+// so that handlers and retrying transports downstream read the same bytes:
+// r.Body is a fresh reader, r.GetBody returns another, and ContentLength is
+// exact.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if r.ContentLength > limit {
+		return nil, errTooLarge
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	r.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, errTooLarge
+	}
+	Replay(r, data)
+	return data, nil
+}
+
+var errTooLarge = errors.New("body too large")
+
+// Replay sets r's body to data in a way a retrying transport can resend:
+// Body reads data, GetBody returns a new reader over it, and ContentLength
+// is len(data).
+func Replay(r *http.Request, data []byte) {
+	r.ContentLength = int64(len(data))
+	r.TransferEncoding = nil
+	if len(data) == 0 {
+		r.Body, r.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+}
+
+func (v *Validator) checkBody(r *http.Request, b *body) ([]Violation, error) {
+	data, err := readBody(r, v.cfg.bodyLimit)
+	if errors.Is(err, errTooLarge) {
+		return nil, &ValidationError{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the request body is larger than %d bytes", v.cfg.bodyLimit)}
+	}
+	if err != nil {
+		return nil, &ValidationError{Status: http.StatusBadRequest, Detail: "the request body could not be read"}
+	}
+	if len(data) == 0 {
+		if b.required {
+			return []Violation{{In: "body", Message: "is required", Keyword: "required"}}, nil
+		}
+		return nil, nil
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil, &ValidationError{Status: http.StatusUnsupportedMediaType, Detail: "a Content-Type header is required; the operation accepts " + accepted(b.media)}
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return nil, &ValidationError{Status: http.StatusUnsupportedMediaType, Detail: "the Content-Type header is malformed; the operation accepts " + accepted(b.media)}
+	}
+	m := matchMedia(b.media, mt)
+	if m == nil {
+		return nil, &ValidationError{Status: http.StatusUnsupportedMediaType, Detail: "content type " + mt + " is not accepted; the operation accepts " + accepted(b.media)}
+	}
+	return validateBody(m, kindOf(mt), params, data, v.spec.denied), nil
+}
+
+// validateBody decodes data as kind and validates it against m's schema.
+func validateBody(m *media, k mediaKind, params map[string]string, data []byte, denied map[string]string) []Violation {
+	if m.compiled == nil {
+		return nil
+	}
+	value, err := decodeBody(m, k, params, data)
+	if err != nil {
+		return []Violation{{In: "body", Message: err.Error()}}
+	}
+	if value == nil && k == kindOther {
+		return nil // opaque bytes: nothing to validate
+	}
+	if err := m.compiled.Validate(value); err != nil {
+		return schemaViolations(err, "body", "", denied)
+	}
+	return nil
+}
+
+func decodeBody(m *media, k mediaKind, params map[string]string, data []byte) (any, error) {
+	switch k {
+	case kindJSON:
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			return nil, errors.New("must be valid JSON")
+		}
+		return v, nil
+	case kindForm:
+		q, err := url.ParseQuery(string(data))
+		if err != nil {
+			return nil, errors.New("must be a valid URL-encoded form")
+		}
+		return formObject(m, q), nil
+	case kindMultipart:
+		form, err := multipart.NewReader(bytes.NewReader(data), params["boundary"]).ReadForm(int64(len(data)) + 1)
+		if err != nil {
+			return nil, errors.New("must be a valid multipart form")
+		}
+		defer form.RemoveAll()
+		q := url.Values(form.Value)
+		for name, files := range form.File {
+			for _, fh := range files {
+				f, err := fh.Open()
+				if err != nil {
+					return nil, errors.New("must be a valid multipart form")
+				}
+				b, _ := io.ReadAll(f)
+				f.Close()
+				q.Add(name, string(b))
+			}
+		}
+		return formObject(m, q), nil
+	case kindText:
+		return string(data), nil
+	}
+	return nil, nil
+}
+
+// formObject turns form fields into the object the schema describes.
+func formObject(m *media, q url.Values) map[string]any {
+	obj := make(map[string]any, len(q))
+	for k, vs := range q {
+		ps := propSchema(m.schema, k)
+		if typeOf(ps) == "array" {
+			obj[k] = itemsOf(ps, vs)
+		} else {
+			obj[k] = coerce(ps, vs[0])
+		}
+	}
+	return obj
+}
+
+func accepted(list []*media) string {
+	names := make([]string, len(list))
+	for i, m := range list {
+		names[i] = m.typ
+	}
+	return strings.Join(names, ", ")
+}
