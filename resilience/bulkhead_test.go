@@ -1,0 +1,137 @@
+package resilience_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/resilience"
+)
+
+func TestBulkheadCapsConcurrencyUnder200Callers(t *testing.T) {
+	t.Parallel()
+	const limit = 5
+	var inflight, peak atomic.Int64
+	u := newUpstream(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
+		n := inflight.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(time.Millisecond) // give others a chance to pile up
+		inflight.Add(-1)
+		io.WriteString(w, "ok")
+	})
+	base := newBase(t)
+	base.MaxIdleConnsPerHost = 200
+	tr := resilience.NewTransport(base, resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: limit, MaxWait: time.Minute}))
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range 200 {
+		wg.Go(func() {
+			resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		})
+	}
+	wg.Wait()
+	if failed.Load() != 0 || u.hits.Load() != 200 {
+		t.Fatalf("%d failed, %d served; want all 200 served", failed.Load(), u.hits.Load())
+	}
+	if p := peak.Load(); p > limit || p < 1 {
+		t.Fatalf("peak in flight = %d, want between 1 and %d", p, limit)
+	}
+}
+
+func TestBulkheadRejections(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		cfg     resilience.BulkheadConfig
+		second  string // path of the second request
+		wantErr bool
+	}{
+		{name: "a full bulkhead rejects at once without MaxWait",
+			cfg: resilience.BulkheadConfig{MaxConcurrent: 1}, second: "/a", wantErr: true},
+		{name: "a full bulkhead rejects after MaxWait",
+			cfg: resilience.BulkheadConfig{MaxConcurrent: 1, MaxWait: 20 * time.Millisecond}, second: "/a", wantErr: true},
+		{name: "a keyed bulkhead gives each key its own slots",
+			cfg: resilience.BulkheadConfig{MaxConcurrent: 1, Key: func(r *http.Request) string { return r.URL.Path }},
+			second: "/b", wantErr: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			release := make(chan struct{})
+			u := newUpstream(t, func(n int64, w http.ResponseWriter, _ *http.Request) {
+				if n == 1 {
+					<-release
+				}
+			})
+			var rejectedKey atomic.Value
+			tt.cfg.OnReject = func(key string) { rejectedKey.Store(key) }
+			tr := resilience.NewTransport(newBase(t), resilience.Bulkhead(tt.cfg))
+			done := make(chan error, 1)
+			go func() {
+				resp, err := do(t, tr, http.MethodGet, u.URL+"/a", nil)
+				if err == nil {
+					resp.Body.Close()
+				}
+				done <- err
+			}()
+			eventually(t, "the first request to hold the slot", func() bool { return u.hits.Load() == 1 })
+			resp, err := do(t, tr, http.MethodGet, u.URL+tt.second, nil)
+			if tt.wantErr {
+				if !errors.Is(err, resilience.ErrBulkheadFull) || resilience.HTTPStatus(err) != 503 {
+					t.Fatalf("err = %v, want ErrBulkheadFull mapped to 503", err)
+				}
+				if ra, ok := resilience.RetryAfter(err); !ok || ra != time.Second {
+					t.Fatalf("RetryAfter = %v, %v; want the 1s default", ra, ok)
+				}
+				if rejectedKey.Load() == nil {
+					t.Fatal("OnReject was not called")
+				}
+			} else {
+				if err != nil {
+					t.Fatalf("other key rejected: %v", err)
+				}
+				resp.Body.Close()
+			}
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestBulkheadSlotIsHeldUntilTheBodyIsClosed(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, func(_ int64, w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "streamed body") })
+	tr := resilience.NewTransport(newBase(t), resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: 1}))
+	first, err := do(t, tr, http.MethodGet, u.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := do(t, tr, http.MethodGet, u.URL, nil); !errors.Is(err, resilience.ErrBulkheadFull) {
+		t.Fatalf("err = %v, want ErrBulkheadFull while the first body is open", err)
+	}
+	if got := readAll(t, first); got != "streamed body" {
+		t.Fatalf("body = %q", got)
+	}
+	second, err := do(t, tr, http.MethodGet, u.URL, nil)
+	if err != nil {
+		t.Fatalf("after closing the first body: %v", err)
+	}
+	readAll(t, second)
+}

@@ -1,0 +1,85 @@
+package resilience_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/resilience"
+)
+
+func TestTimeouts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		policies []resilience.Policy
+		deadline time.Duration
+		wantHits int64
+		wantErr  error
+	}{
+		{name: "a per-attempt timeout fails a hanging attempt with ErrTimeout",
+			policies: []resilience.Policy{resilience.Timeout(30 * time.Millisecond)}, wantHits: 1, wantErr: resilience.ErrTimeout},
+		{name: "an overall timeout bounds every retry",
+			policies: []resilience.Policy{resilience.OverallTimeout(200 * time.Millisecond),
+				resilience.Timeout(30 * time.Millisecond), fastRetry(resilience.RetryConfig{MaxAttempts: 1000})},
+			wantErr: resilience.ErrTimeout},
+		{name: "the caller's deadline wins over a longer timeout",
+			policies: []resilience.Policy{resilience.Timeout(time.Hour)}, deadline: 30 * time.Millisecond,
+			wantHits: 1, wantErr: context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			u := newUpstream(t, hang)
+			tr := resilience.NewTransport(newBase(t), tt.policies...)
+			ctx := context.Background()
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
+				defer cancel()
+			}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.URL, nil)
+			_, err := tr.RoundTrip(req)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if resilience.HTTPStatus(err) != http.StatusGatewayTimeout {
+				t.Fatalf("HTTPStatus = %d, want 504", resilience.HTTPStatus(err))
+			}
+			if tt.wantHits > 0 && u.hits.Load() != tt.wantHits {
+				t.Fatalf("upstream saw %d attempts, want %d", u.hits.Load(), tt.wantHits)
+			}
+			if tt.wantHits == 0 && u.hits.Load() < 2 {
+				t.Fatalf("upstream saw %d attempts, want several retries before the overall timeout", u.hits.Load())
+			}
+		})
+	}
+}
+
+func TestTimeoutDoesNotCutAStreamingBody(t *testing.T) {
+	t.Parallel()
+	proceed := make(chan struct{})
+	u := newUpstream(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "data: one\n\n")
+		http.NewResponseController(w).Flush()
+		<-proceed
+		io.WriteString(w, "data: two\n\n")
+	})
+	tr := resilience.NewTransport(newBase(t), resilience.Timeout(20*time.Millisecond), resilience.OverallTimeout(20*time.Millisecond))
+	resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, len("data: one\n\n"))
+	if _, err := io.ReadFull(resp.Body, buf); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond) // well past both timeouts
+	close(proceed)
+	if rest := readAll(t, resp); rest != "data: two\n\n" {
+		t.Fatalf("rest of the stream = %q", rest)
+	}
+}
