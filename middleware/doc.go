@@ -1,0 +1,53 @@
+// Package middleware holds the net/http middleware a Go service or an API
+// gateway puts in front of its handlers. Each constructor returns a plain
+// func(http.Handler) http.Handler, so the middleware compose with
+// [http.ServeMux], chi or any other router, and with third-party middleware.
+//
+// Small middleware take a config struct whose zero value works
+// ([RequestIDConfig], [RecoverConfig], [AccessLogConfig], [ClientIPConfig],
+// [TimeoutConfig], [CORSConfig], [TelemetryConfig]); configuration is
+// checked once, when the constructor is called, and a wiring mistake
+// panics with a "portico/middleware: " message. Errors sent to clients are
+// RFC 9457 application/problem+json documents that carry the request ID.
+//
+// # Ordering
+//
+// [Chain] composes middleware; the first one is the outermost, it sees the
+// request first and the response last:
+//
+//	Chain(RequestID, Recover, ClientIP, Telemetry, AccessLog, BodyLimit, Timeout, CORS)(h)
+//
+//	request ─► RequestID ─► Recover ─► ClientIP ─► Telemetry ─► AccessLog ─► BodyLimit ─► Timeout ─► CORS ─► h
+//	response ◄──────────────────────────────────────────────────────────────────────────────────────────────┘
+//
+// This order is the one to start from: the request ID first, so that every
+// log line and error document carries it; recovery next, so that a panic
+// anywhere below becomes a 500; the client IP before the telemetry and the
+// access log that report it; the limits last, close to the handler.
+//
+// # Route patterns
+//
+// Logs, spans and metrics name the route template, "/orders/{id}", never
+// the raw path. [RoutePattern] finds it: the middleware install a slot in
+// the request context that an inner router fills (chi does so on its own,
+// [http.ServeMux] through the request's Pattern, other routers through
+// [SetRoutePattern]), so [Telemetry] and [AccessLog] know the route whether
+// they are mounted outside the router or inside it. When they are mounted
+// outside a chi router, that router routes within the context they provide;
+// chi's GetHead and SupressNotFound middleware look for the router in that
+// context and need Portico's middleware to be mounted inside the router
+// instead (with Use).
+//
+// # Response writers
+//
+// The middleware share one [ResponseWriter] per request ([WrapWriter]),
+// which records the status and the body size and keeps [http.Flusher],
+// [http.Hijacker] and [http.ResponseController] working, so Server-Sent
+// Events and WebSocket upgrades pass through every middleware unbuffered.
+//
+// # Concurrency
+//
+// The middleware returned by the constructors are safe for concurrent use
+// by many requests. A [ResponseWriter], like any http.ResponseWriter, is
+// used by one request's handler at a time.
+package middleware

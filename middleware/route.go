@@ -1,0 +1,61 @@
+package middleware
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// RoutePattern returns the route template that matched r, such as
+// "/orders/{id}", for span names, metrics and logs, whose cardinality must
+// stay low. It returns "" if no route is known. It looks, in order, at:
+//
+//  1. the pattern recorded with [SetRoutePattern] (or captured from an inner
+//     router by the middleware of this package);
+//  2. chi's routing context, [chi.Context.RoutePattern];
+//  3. the standard library's [http.Request.Pattern], set by [http.ServeMux].
+//
+// The middleware of this package install a slot in the request context that
+// an inner router fills, so RoutePattern also works when they are mounted
+// outside the router and read it after the router has returned.
+func RoutePattern(r *http.Request) string {
+	ctx := r.Context()
+	s := stateFrom(ctx)
+	if s != nil && s.route != "" {
+		return s.route
+	}
+	if rc := chi.RouteContext(ctx); rc != nil && len(rc.RoutePatterns) > 0 {
+		if p := rc.RoutePattern(); p != "" {
+			return p
+		}
+	}
+	return r.Pattern
+}
+
+// SetRoutePattern records the route template that matched r, for routers
+// other than chi and http.ServeMux (the gateway records its own route
+// templates this way). It has no effect unless a middleware of this package
+// runs outside the router, which is what installs the slot.
+func SetRoutePattern(r *http.Request, pattern string) {
+	if s := stateFrom(r.Context()); s != nil {
+		s.route = pattern
+	}
+}
+
+// routeAfter returns the route pattern once the handler has returned, and
+// keeps it in the slot so that the other middleware do not compute it again.
+func routeAfter(r *http.Request) string {
+	p := RoutePattern(r)
+	if s := stateFrom(r.Context()); s != nil && p != "" {
+		s.route = p
+	}
+	return p
+}
+
+// noteRoute keeps the pattern an http.ServeMux wrote on the request copy
+// that a middleware passed down, which its callers never see.
+func noteRoute(s *state, r *http.Request) {
+	if s != nil && s.route == "" && r.Pattern != "" {
+		s.route = r.Pattern
+	}
+}
