@@ -49,7 +49,7 @@ type edge struct {
 
 func newIndex() *index { return &index{root: &node{}} }
 
-func (ix *index) add(t *template, op *Operation) {
+func (ix *index) add(t *pathTemplate, op *Operation) {
 	n := ix.root
 	for _, seg := range t.segs {
 		if seg.static() {

@@ -73,11 +73,11 @@ func (v *Validator) ValidateResponse(op *Operation, status int, h http.Header, b
 type recState int
 
 const (
-	pending     recState = iota // no header written yet
-	buffering                   // enforcing: holding the response until it is checked
-	passing                     // header sent; body flows through
-	failing                     // enforcing: the header broke the contract, body discarded
-	hijacked                    // the connection was taken over
+	pending   recState = iota // no header written yet
+	buffering                 // enforcing: holding the response until it is checked
+	passing                   // header sent; body flows through
+	failing                   // enforcing: the header broke the contract, body discarded
+	hijacked                  // the connection was taken over
 )
 
 // recorder sits between a handler and the client to check the response.

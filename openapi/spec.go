@@ -83,7 +83,7 @@ type Operation struct {
 	Security []map[string][]string
 
 	spec      *Spec
-	tmpl      *template
+	tmpl      *pathTemplate
 	params    []*param
 	body      *body
 	responses map[string]*responseSpec

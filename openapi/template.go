@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// template is a parsed path template such as "/files/{dir}/{name}.{ext}".
-type template struct {
+// pathTemplate is a parsed path template such as "/files/{dir}/{name}.{ext}".
+type pathTemplate struct {
 	raw   string
 	segs  []segment
 	names []string // parameter names in order of appearance
@@ -27,11 +27,11 @@ type piece struct {
 func (s segment) static() bool { return len(s.pieces) == 1 && !s.pieces[0].param }
 
 // parseTemplate parses an OpenAPI path template.
-func parseTemplate(raw string) (*template, error) {
+func parseTemplate(raw string) (*pathTemplate, error) {
 	if !strings.HasPrefix(raw, "/") {
 		return nil, fmt.Errorf("path %q must start with '/'", raw)
 	}
-	t := &template{raw: raw}
+	t := &pathTemplate{raw: raw}
 	seen := map[string]bool{}
 	for s := range strings.SplitSeq(raw[1:], "/") {
 		var seg segment
@@ -112,7 +112,7 @@ func (s segment) match(v string, vals []string) ([]string, bool) {
 
 // matchSuffix matches the template against the last segments of an escaped
 // path, so a route mounted under a prefix still yields its parameters.
-func (t *template) matchSuffix(path string, vals []string) ([]string, bool) {
+func (t *pathTemplate) matchSuffix(path string, vals []string) ([]string, bool) {
 	n := len(t.segs)
 	end := len(path)
 	start := end
