@@ -66,7 +66,7 @@ func TestBulkheadRejections(t *testing.T) {
 		{name: "a full bulkhead rejects after MaxWait",
 			cfg: resilience.BulkheadConfig{MaxConcurrent: 1, MaxWait: 20 * time.Millisecond}, second: "/a", wantErr: true},
 		{name: "a keyed bulkhead gives each key its own slots",
-			cfg: resilience.BulkheadConfig{MaxConcurrent: 1, Key: func(r *http.Request) string { return r.URL.Path }},
+			cfg:    resilience.BulkheadConfig{MaxConcurrent: 1, Key: func(r *http.Request) string { return r.URL.Path }},
 			second: "/b", wantErr: false},
 	}
 	for _, tt := range tests {

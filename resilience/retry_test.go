@@ -124,7 +124,6 @@ func TestRetryRespectsIdempotency(t *testing.T) {
 
 var errAny = errors.New("any error")
 
-
 func TestRetryReplaysBodies(t *testing.T) {
 	t.Parallel()
 	big := bytes.Repeat([]byte{0, 1, 2, 3, 255, '\r', '\n'}, 3000)
@@ -269,7 +268,9 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 		{name: "Retry-After in seconds sets the delay", delay: time.Second,
 			set: func(h http.Header, _ time.Time) { h.Set("Retry-After", "1") }},
 		{name: "Retry-After as an HTTP-date sets the delay", delay: 2 * time.Second,
-			set: func(h http.Header, now time.Time) { h.Set("Retry-After", now.Add(2*time.Second).Format(http.TimeFormat)) }},
+			set: func(h http.Header, now time.Time) {
+				h.Set("Retry-After", now.Add(2*time.Second).Format(http.TimeFormat))
+			}},
 		{name: "retry-after-ms sets the delay", delay: 40 * time.Millisecond,
 			set: func(h http.Header, _ time.Time) { h.Set("retry-after-ms", "40") }},
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -167,3 +168,5 @@ func newCancelable(t *testing.T, url string) (*http.Request, context.CancelFunc)
 	}
 	return req, cancel
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }

@@ -1,0 +1,79 @@
+package resilience_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/portico-dev/portico/resilience"
+)
+
+func TestFallback(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		cfg      resilience.FallbackConfig
+		handler  func(int64, http.ResponseWriter, *http.Request)
+		refused  bool
+		wantCode int
+		wantBody string
+	}{
+		{name: "a static response replaces a refused connection",
+			cfg:     resilience.FallbackConfig{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"items":[]}`)},
+			refused: true, wantCode: 200, wantBody: `{"items":[]}`},
+		{name: "a function replaces a chosen status",
+			cfg: resilience.FallbackConfig{
+				When: func(r *http.Response, err error) bool { return err != nil || r.StatusCode == 503 },
+				Func: func(req *http.Request, resp *http.Response, err error) (*http.Response, error) {
+					return &http.Response{StatusCode: 203, Body: io.NopCloser(stringsReader("cached " + req.URL.Path)), Header: http.Header{}}, nil
+				}},
+			handler: func(_ int64, w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(503)
+				io.WriteString(w, "down")
+			}, wantCode: 203, wantBody: "cached /items"},
+		{name: "a response the fallback does not choose passes through",
+			cfg:     resilience.FallbackConfig{Status: 200},
+			handler: status(404), wantCode: 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			url := "http://" + closedAddr(t)
+			if !tt.refused {
+				url = newUpstream(t, tt.handler).URL
+			}
+			tr := resilience.NewTransport(newBase(t), resilience.Fallback(tt.cfg))
+			resp, err := do(t, tr, http.MethodGet, url+"/items", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readAll(t, resp); resp.StatusCode != tt.wantCode || got != tt.wantBody {
+				t.Fatalf("got %d %q, want %d %q", resp.StatusCode, got, tt.wantCode, tt.wantBody)
+			}
+		})
+	}
+}
+
+func TestFallbackSeesTheOpenCircuit(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, status(500))
+	tr := resilience.NewTransport(newBase(t),
+		resilience.CircuitBreaker(resilience.BreakerConfig{ConsecutiveFailures: 1}),
+		resilience.Fallback(resilience.FallbackConfig{
+			When:   func(_ *http.Response, err error) bool { return errors.Is(err, resilience.ErrCircuitOpen) },
+			Status: 200, Body: []byte("degraded"),
+		}))
+	resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+	if err != nil || resp.StatusCode != 500 {
+		t.Fatalf("first call: %v", err)
+	}
+	readAll(t, resp)
+	resp, err = do(t, tr, http.MethodGet, u.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, resp); got != "degraded" || u.hits.Load() != 1 {
+		t.Fatalf("got %q with %d upstream hits, want the fallback and 1 hit", got, u.hits.Load())
+	}
+}

@@ -1,0 +1,118 @@
+package resilience_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/resilience"
+)
+
+func TestHedgeSendsASecondAttemptAfterTheDelayAndCancelsTheLoser(t *testing.T) {
+	t.Parallel()
+	const delay = 50 * time.Millisecond
+	var mu sync.Mutex
+	var arrivals []time.Time
+	loserCancelled := make(chan struct{})
+	u := newUpstream(t, func(n int64, w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+		if n == 1 {
+			<-r.Context().Done() // slow: only the hedge's win ends it
+			close(loserCancelled)
+			return
+		}
+		io.WriteString(w, "hedge")
+	})
+	var hedges atomic.Int64
+	tr := resilience.NewTransport(newBase(t), resilience.Hedge(resilience.HedgeConfig{
+		Delay:   delay,
+		OnHedge: func(*http.Request, int) { hedges.Add(1) },
+	}))
+	start := time.Now()
+	resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, resp); got != "hedge" {
+		t.Fatalf("body = %q, want the hedge's", got)
+	}
+	select {
+	case <-loserCancelled:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the slower attempt was not cancelled")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(arrivals) != 2 || hedges.Load() != 1 {
+		t.Fatalf("%d attempts, %d hedges; want 2 and 1", len(arrivals), hedges.Load())
+	}
+	if gap := arrivals[1].Sub(start); gap < delay {
+		t.Fatalf("hedge arrived %v after the call began, before the %v delay", gap, delay)
+	}
+}
+
+func TestHedgeLeavesFastAndUnsafeRequestsAlone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		method  string
+		handler func(int64, http.ResponseWriter, *http.Request)
+		calls   int
+		delay   time.Duration
+	}{
+		{name: "fast responses are never hedged", method: http.MethodGet, calls: 20, delay: 10 * time.Second,
+			handler: func(_ int64, w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }},
+		{name: "a slow POST is never hedged", method: http.MethodPost, calls: 1, delay: time.Millisecond,
+			handler: func(_ int64, w http.ResponseWriter, _ *http.Request) {
+				time.Sleep(50 * time.Millisecond)
+				io.WriteString(w, "ok")
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			u := newUpstream(t, tt.handler)
+			tr := resilience.NewTransport(newBase(t), resilience.Hedge(resilience.HedgeConfig{Delay: tt.delay}))
+			for range tt.calls {
+				resp, err := do(t, tr, tt.method, u.URL, strings.NewReader("x"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				readAll(t, resp)
+			}
+			if got := u.hits.Load(); got != int64(tt.calls) {
+				t.Fatalf("upstream saw %d attempts for %d calls", got, tt.calls)
+			}
+		})
+	}
+}
+
+func TestHedgesAreBudgeted(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, func(n int64, w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+	})
+	clk := newClock()
+	var hedges atomic.Int64
+	tr := resilience.NewTransport(newBase(t), resilience.Hedge(resilience.HedgeConfig{
+		Delay:   time.Millisecond,
+		OnHedge: func(*http.Request, int) { hedges.Add(1) },
+		Budget:  resilience.NewBudget(resilience.BudgetConfig{Ratio: 0.01, Min: 2, Now: clk.Now}),
+	}))
+	for range 10 {
+		resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+	}
+	if got := hedges.Load(); got != 2 {
+		t.Fatalf("%d hedges sent for 10 slow calls, want the budget's 2", got)
+	}
+}
