@@ -131,15 +131,27 @@ func collect(e *jsonschema.ValidationError, in, name string, denied map[string]s
 		}
 		add(ptr, "is not allowed", "false")
 	case *kind.OneOf:
+		if only := onlyCandidate(e); only != nil {
+			collect(only, in, name, denied, out)
+			return
+		}
 		if len(k.Subschemas) == 0 {
 			add(ptr, "must match exactly one schema in oneOf, matched none", "oneOf")
 		} else {
 			add(ptr, fmt.Sprintf("must match exactly one schema in oneOf, matched %d and %d", k.Subschemas[0], k.Subschemas[1]), "oneOf")
 		}
 	case *kind.AnyOf:
+		if only := onlyCandidate(e); only != nil {
+			collect(only, in, name, denied, out)
+			return
+		}
 		add(ptr, "must match at least one schema in anyOf", "anyOf")
 	case *kind.Type:
-		add(ptr, fmt.Sprintf("must be %s, got %s", strings.Join(k.Want, " or "), k.Got), "type")
+		want := slices.Clone(k.Want)
+		if i := slices.Index(want, "null"); i >= 0 {
+			want = append(slices.Delete(want, i, i+1), "null")
+		}
+		add(ptr, fmt.Sprintf("must be %s, got %s", strings.Join(want, " or "), k.Got), "type")
 	case *kind.Pattern:
 		add(ptr, fmt.Sprintf("must match pattern %q", k.Want), "pattern")
 	case *kind.Format:
@@ -173,6 +185,39 @@ func collect(e *jsonschema.ValidationError, in, name string, denied map[string]s
 		}
 		add(ptr, k.LocalizedString(printer), kw)
 	}
+}
+
+// onlyCandidate returns the one alternative of a failed oneOf/anyOf that
+// the value could have meant: every other alternative failed only on its
+// type (null versus object, string versus integer). Reporting that
+// alternative's errors says more than "matched none".
+func onlyCandidate(e *jsonschema.ValidationError) *jsonschema.ValidationError {
+	var only *jsonschema.ValidationError
+	for _, c := range e.Causes {
+		if typeOnly(c, len(e.InstanceLocation)) {
+			continue
+		}
+		if only != nil {
+			return nil
+		}
+		only = c
+	}
+	return only
+}
+
+// typeOnly reports whether every leaf of e is a type mismatch of the value
+// itself (at depth).
+func typeOnly(e *jsonschema.ValidationError, depth int) bool {
+	if len(e.Causes) == 0 {
+		_, ok := e.ErrorKind.(*kind.Type)
+		return ok && len(e.InstanceLocation) == depth
+	}
+	for _, c := range e.Causes {
+		if !typeOnly(c, depth) {
+			return false
+		}
+	}
+	return true
 }
 
 func rat(r *big.Rat) string {
