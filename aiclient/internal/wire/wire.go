@@ -1,0 +1,242 @@
+// Package wire holds what the aiclient adapters share: the resilient
+// HTTP client, request sending, error shaping and body merging.
+package wire
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/resilience"
+)
+
+// MaxErrorBody bounds how much of an error response is read.
+const MaxErrorBody = 64 << 10
+
+type deploymentKey struct{}
+
+// WithDeployment tags ctx with the deployment a request goes to, so the
+// circuit breaker keys on the model as well as the host.
+func WithDeployment(ctx context.Context, model string) context.Context {
+	return context.WithValue(ctx, deploymentKey{}, model)
+}
+
+// BreakerKey is the breaker key: host and path (which holds Azure
+// deployments and Gemini models) plus the model from the context.
+func BreakerKey(r *http.Request) string {
+	m, _ := r.Context().Value(deploymentKey{}).(string)
+	return r.URL.Host + r.URL.Path + "#" + m
+}
+
+// DefaultPolicies are the resilience policies an adapter uses unless told
+// otherwise: up to 3 attempts on connection errors, timeouts, 429 with a
+// retry hint, 500, 502, 503, 504 and 529, with full-jitter backoff from
+// 250 ms honouring the provider's hint up to 20 s; and a circuit breaker
+// per deployment that opens after 5 failures in a row (5xx, 429,
+// connection errors) for 30 s.
+func DefaultPolicies() []resilience.Policy {
+	return []resilience.Policy{
+		resilience.Retry(resilience.RetryConfig{
+			MaxAttempts:        3,
+			BaseDelay:          250 * time.Millisecond,
+			MaxDelay:           20 * time.Second,
+			Statuses:           []int{500, 502, 503, 504, 529},
+			RetryNonIdempotent: true,
+		}),
+		resilience.CircuitBreaker(resilience.BreakerConfig{
+			Key:                 BreakerKey,
+			ConsecutiveFailures: 5,
+			OpenFor:             30 * time.Second,
+			IsFailure: func(resp *http.Response, err error) bool {
+				if err != nil {
+					return true
+				}
+				return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
+			},
+		}),
+	}
+}
+
+// HTTPClient returns base (or a zero http.Client) with its transport
+// wrapped in the policies, or base itself when there are none.
+func HTTPClient(base *http.Client, policies []resilience.Policy) *http.Client {
+	if base == nil {
+		base = &http.Client{}
+	}
+	if len(policies) == 0 {
+		return base
+	}
+	c := *base
+	c.Transport = resilience.NewTransport(base.Transport, policies...)
+	return &c
+}
+
+// Common is the configuration every adapter has.
+type Common struct {
+	Provider string
+	BaseURL  string
+	APIKey   string
+	Header   http.Header
+	Client   *http.Client
+	Policies []resilience.Policy
+	Custom   bool // Policies were set by the user
+	Now      func() time.Time
+}
+
+// Build finalises c: the HTTP client with its policies.
+func (c *Common) Build() {
+	if !c.Custom {
+		c.Policies = DefaultPolicies()
+	}
+	c.Client = HTTPClient(c.Client, c.Policies)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+}
+
+// Body encodes v as JSON and merges extra into its top level.
+func Body(v any, extra map[string]json.RawMessage) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if len(extra) == 0 {
+		return b, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return json.Marshal(m)
+}
+
+// Do sends a request and returns the response if its status is 2xx. A
+// non-2xx response is read, closed and turned into an *aiclient.Error by
+// decode; a transport failure into a retryable one.
+func (c *Common) Do(ctx context.Context, method, url string, body []byte, header http.Header, model string,
+	decode func(res *http.Response, body []byte) *aiclient.Error) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(WithDeployment(ctx, model), method, url, rd)
+	if err != nil {
+		return nil, fmt.Errorf("aiclient: %s: building request: %w", c.Provider, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, vs := range c.Header {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	res, err := c.Client.Do(req)
+	if err != nil {
+		return nil, c.TransportError(model, err)
+	}
+	if res.StatusCode/100 == 2 {
+		return res, nil
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(res.Body, MaxErrorBody))
+	e := decode(res, raw)
+	if e == nil {
+		e = aiclient.NewError(c.Provider, res.StatusCode, "", strings.TrimSpace(string(raw)))
+	}
+	e.Provider, e.Model, e.Status = c.Provider, model, res.StatusCode
+	if e.RetryAfter == 0 {
+		e.RetryAfter = aiclient.RetryAfter(res, c.Now())
+	}
+	e.Message = c.Redact(e.Message)
+	return nil, e.Fix()
+}
+
+// TransportError maps a failure to get a response, including the
+// resilience policies' own errors, to an *aiclient.Error.
+func (c *Common) TransportError(model string, err error) error {
+	var re *resilience.Error
+	if errors.As(err, &re) {
+		e := &aiclient.Error{Provider: c.Provider, Model: model, Err: err, Message: c.Redact(re.Error())}
+		e.RetryAfter, _ = resilience.RetryAfter(err)
+		switch {
+		case errors.Is(err, resilience.ErrCircuitOpen):
+			e.Kind, e.Code = aiclient.KindOverloaded, "circuit_open"
+		case errors.Is(err, resilience.ErrBulkheadFull):
+			e.Kind, e.Code = aiclient.KindOverloaded, "bulkhead_full"
+		case errors.Is(err, resilience.ErrTimeout):
+			e.Kind, e.Code = aiclient.KindTimeout, "timeout"
+		default:
+			if errors.Is(err, context.Canceled) {
+				return err
+			}
+			e.Kind, e.Code = aiclient.KindServer, "transport"
+		}
+		return e.Fix()
+	}
+	out := aiclient.TransportError(c.Provider, err)
+	var e *aiclient.Error
+	if errors.As(out, &e) {
+		e.Model = model
+	}
+	return out
+}
+
+// Redact removes the API key from s.
+func (c *Common) Redact(s string) string {
+	if len(c.APIKey) >= 4 {
+		s = strings.ReplaceAll(s, c.APIKey, "[redacted]")
+	}
+	return s
+}
+
+// StreamError is the error for a stream that ended without its end marker.
+func StreamError(provider, model string, err error) *aiclient.Error {
+	if err == nil || errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return &aiclient.Error{Provider: provider, Model: model, Status: http.StatusOK, Kind: aiclient.KindServer,
+		Code: "stream_interrupted", Message: "the stream ended before the response was complete", Retryable: true, Err: err}
+}
+
+// Decode decodes a JSON response body and closes it.
+func Decode(provider, model string, res *http.Response, v any) error {
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+		return &aiclient.Error{Provider: provider, Model: model, Status: res.StatusCode, Kind: aiclient.KindServer,
+			Code: "invalid_response", Message: "the response body is not the expected JSON", Retryable: true, Err: err}
+	}
+	return nil
+}
+
+// Queue is a FIFO of stream events that stream state machines fill.
+type Queue struct {
+	evs []aiclient.Event
+	pos int
+}
+
+// Push appends events.
+func (q *Queue) Push(evs ...aiclient.Event) { q.evs = append(q.evs, evs...) }
+
+// Pop removes and returns the first event.
+func (q *Queue) Pop() (aiclient.Event, bool) {
+	if q.pos >= len(q.evs) {
+		q.evs, q.pos = q.evs[:0], 0
+		return aiclient.Event{}, false
+	}
+	ev := q.evs[q.pos]
+	q.pos++
+	return ev, true
+}

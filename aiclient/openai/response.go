@@ -1,0 +1,128 @@
+package openai
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/internal/wire"
+)
+
+type usage struct {
+	PromptTokens        int64 `json:"prompt_tokens"`
+	CompletionTokens    int64 `json:"completion_tokens"`
+	TotalTokens         int64 `json:"total_tokens"`
+	PromptTokensDetails *struct {
+		CachedTokens int64 `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
+	CompletionTokensDetails *struct {
+		ReasoningTokens int64 `json:"reasoning_tokens"`
+	} `json:"completion_tokens_details"`
+}
+
+// Usage maps OpenAI's usage: prompt_tokens already include the cached
+// ones and completion_tokens the reasoning ones.
+func (u *usage) neutral() aiclient.Usage {
+	n := aiclient.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}
+	if u.PromptTokensDetails != nil {
+		n.CacheReadTokens = u.PromptTokensDetails.CachedTokens
+	}
+	if u.CompletionTokensDetails != nil {
+		n.ReasoningTokens = u.CompletionTokensDetails.ReasoningTokens
+	}
+	return n
+}
+
+// respMessage decodes the "content" of a response message, a string or null.
+type respMessage struct {
+	Role             string     `json:"role"`
+	Content          *string    `json:"content"`
+	ReasoningContent string     `json:"reasoning_content"`
+	Reasoning        string     `json:"reasoning"`
+	Refusal          *string    `json:"refusal"`
+	ToolCalls        []toolCall `json:"tool_calls"`
+}
+
+// FinishReason normalises an OpenAI finish_reason.
+func FinishReason(raw string) aiclient.FinishReason {
+	switch raw {
+	case "length", "max_tokens":
+		return aiclient.FinishLength
+	case "tool_calls", "function_call":
+		return aiclient.FinishToolCalls
+	case "content_filter":
+		return aiclient.FinishContentFilter
+	case "error":
+		return aiclient.FinishError
+	}
+	return aiclient.FinishStop
+}
+
+// Chat sends a Chat Completions request.
+func (p *Provider) Chat(ctx context.Context, req *aiclient.Request) (*aiclient.Response, error) {
+	body, err := p.EncodeRequest(req, false)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.post(ctx, req.Model, "/chat/completions", body, false)
+	if err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	if err := wire.Decode(p.cfg.Provider, req.Model, res, &raw); err != nil {
+		return nil, err
+	}
+	return p.DecodeResponse(req.Model, raw)
+}
+
+// DecodeResponse turns a Chat Completions response body into a Response.
+// Only the first choice is read.
+func (p *Provider) DecodeResponse(model string, body []byte) (*aiclient.Response, error) {
+	var w struct {
+		ID      string `json:"id"`
+		Model   string `json:"model"`
+		Choices []struct {
+			Message      respMessage `json:"message"`
+			FinishReason *string     `json:"finish_reason"`
+		} `json:"choices"`
+		Usage *usage    `json:"usage"`
+		Error *apiError `json:"error"`
+	}
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, &aiclient.Error{Provider: p.cfg.Provider, Model: model, Status: http.StatusOK, Kind: aiclient.KindServer,
+			Code: "invalid_response", Message: "the response body is not a chat completion", Retryable: true, Err: err}
+	}
+	if w.Error != nil {
+		return nil, w.Error.toError(p, model, http.StatusOK)
+	}
+	var acc aiclient.Accumulator
+	acc.Add(aiclient.Event{Type: aiclient.EventStart, ID: w.ID, Model: w.Model})
+	if len(w.Choices) > 0 {
+		c := w.Choices[0]
+		m := c.Message
+		if r := m.ReasoningContent + m.Reasoning; r != "" {
+			acc.Add(aiclient.Event{Type: aiclient.EventReasoning, Text: r})
+		}
+		if m.Content != nil {
+			acc.Add(aiclient.Event{Type: aiclient.EventText, Text: *m.Content})
+		}
+		if m.Refusal != nil {
+			acc.Add(aiclient.Event{Type: aiclient.EventText, Text: *m.Refusal})
+		}
+		for i, tc := range m.ToolCalls {
+			acc.Add(aiclient.Event{Type: aiclient.EventToolCall, ToolCall: aiclient.ToolCallDelta{Index: i, ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments}})
+		}
+		if c.FinishReason != nil {
+			acc.Add(finishEvent(*c.FinishReason))
+		}
+	}
+	if w.Usage != nil {
+		acc.Add(aiclient.Event{Type: aiclient.EventUsage, Usage: w.Usage.neutral()})
+	}
+	return acc.Response(), nil
+}
+
+func finishEvent(raw string) aiclient.Event {
+	return aiclient.Event{Type: aiclient.EventFinish, FinishReason: FinishReason(raw), RawFinishReason: raw}
+}
