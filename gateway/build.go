@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/go-chi/chi/v5"
 )
 
 func idx(name string, i int) string { return name + "[" + strconv.Itoa(i) + "]" }
@@ -326,6 +328,14 @@ func checkPattern(p string) (msg string) {
 	if _, m := parseTemplate(p); m != "" {
 		return m
 	}
+	// chi panics on patterns it cannot route, such as a parameter named
+	// twice; ask it on a throwaway router.
+	defer func() {
+		if r := recover(); r != nil {
+			msg = strings.TrimPrefix(fmt.Sprint(r), "chi: ")
+		}
+	}()
+	chi.NewMux().Handle(p, http.NotFoundHandler())
 	return ""
 }
 

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/portico-dev/portico/gateway"
@@ -100,4 +101,36 @@ func TestMatchers(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzRoute(f *testing.F) {
+	f.Add("/users/{id}", "", "/v2/{id}", "*.example.com")
+	f.Add("", "/api", "", "api.example.com")
+	f.Add("/files/*", "", "/x/{*}", "")
+	f.Add("/{a}/{a}", "", "", "")
+	f.Add("/{id:[0-9]+}", "", "/{id}", "")
+	f.Fuzz(func(t *testing.T, path, prefix, rewrite, host string) {
+		rt := gateway.Route{Path: path, Prefix: prefix, Rewrite: rewrite, Upstream: "a"}
+		if host != "" {
+			rt.Hosts = []string{host}
+		}
+		g, err := gateway.New(gateway.WithUpstream(fuzzUpstream{}), gateway.WithRoute(rt))
+		if err != nil {
+			return
+		}
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/users/1", nil))
+		if rec.Code == 0 {
+			t.Fatal("no status")
+		}
+	})
+}
+
+// fuzzUpstream answers every request itself.
+type fuzzUpstream struct{}
+
+func (fuzzUpstream) Name() string { return "a" }
+
+func (fuzzUpstream) RoundTrip(*http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: 204, Header: http.Header{}, Body: http.NoBody}, nil
 }

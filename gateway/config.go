@@ -1,0 +1,235 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"reflect"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/portico-dev/portico/gateway/upstream"
+)
+
+// Config is the declarative form of a gateway, as a YAML or JSON file
+// holds it. It decodes into the very types the builder takes ([Route],
+// [Policy], upstream.HealthCheck...), and [Config.Build] turns it into
+// builder calls: there is no second code path.
+type Config struct {
+	// Upstreams are the pools routes send requests to.
+	Upstreams []UpstreamConfig `yaml:"upstreams"`
+	// Routes are matched as [WithRoute] describes.
+	Routes []Route `yaml:"routes"`
+	// Middleware is the global chain, by name, outermost first; see
+	// [WithChain].
+	Middleware []string `yaml:"middleware"`
+	// TrustedProxies lists the networks (CIDR, or single addresses) of
+	// proxies whose X-Forwarded-* headers are trusted; see
+	// [WithTrustedProxies].
+	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	file  string
+	lines map[string]int
+}
+
+// UpstreamConfig is an upstream pool in a config file: the fields of
+// upstream.Config that a file can hold.
+type UpstreamConfig struct {
+	Name        string                     `yaml:"name"`
+	Instances   []upstream.Instance        `yaml:"instances"`
+	DNS         *upstream.DNSConfig        `yaml:"dns"`
+	Balancer    upstream.Balancer          `yaml:"balancer"`
+	HashOn      string                     `yaml:"hash_on"` // "header:X-User", "cookie:sid", "sticky-cookie:sid" or "client_ip"
+	HealthCheck *upstream.HealthCheck      `yaml:"health_check"`
+	Outlier     *upstream.OutlierDetection `yaml:"outlier"`
+	TLS         *upstream.TLSFiles         `yaml:"tls"`
+}
+
+// ParseConfig decodes a YAML or JSON configuration. name is used in
+// error messages (usually the file name). ${VAR} and ${VAR:-default} in
+// values are replaced from env, or from the process environment if env is
+// nil. Unknown fields are errors; every error names the field and line.
+func ParseConfig(name string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	if env == nil {
+		env = os.LookupEnv
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, &FieldError{File: name, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	c := &Config{file: name, lines: map[string]int{}}
+	d := &decoder{file: name, env: env, lines: c.lines}
+	if len(root.Content) > 0 {
+		d.decode(&root, reflect.ValueOf(c).Elem(), "")
+	}
+	if len(d.errs) > 0 {
+		return nil, joinErrs(d.errs)
+	}
+	return c, nil
+}
+
+// ReadConfig reads and parses a configuration file, taking ${VAR} values
+// from the process environment.
+func ReadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("portico/gateway: %w", err)
+	}
+	return ParseConfig(path, data, nil)
+}
+
+// LoadConfig reads a configuration file and builds its gateway; opts are
+// applied after the file's, to register middleware the file names or to
+// set a logger and telemetry providers.
+func LoadConfig(path string, opts ...Option) (*Gateway, error) {
+	c, err := ReadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return c.Build(opts...)
+}
+
+// Options turns the configuration into builder options, creating its
+// upstream pools with the logger and meter provider of base. On error no
+// pool is left behind.
+func (c *Config) Options(base ...Option) ([]Option, error) {
+	opts, _, err := c.options(base)
+	return opts, err
+}
+
+func (c *Config) options(base []Option) ([]Option, []*upstream.Pool, error) {
+	var bc config
+	for _, o := range base {
+		if o != nil {
+			o.apply(&bc)
+		}
+	}
+	var opts []Option
+	var pools []*upstream.Pool
+	var errs []error
+	for i, u := range c.Upstreams {
+		at := idx("upstreams", i)
+		cfg := upstream.Config{
+			Name: u.Name, Instances: u.Instances, DNS: u.DNS, Balancer: u.Balancer,
+			HealthCheck: u.HealthCheck, Outlier: u.Outlier,
+			Logger: bc.logger, MeterProvider: bc.meter,
+		}
+		if u.HashOn != "" {
+			k, err := upstream.ParseHashKey(u.HashOn)
+			if err != nil {
+				errs = append(errs, c.annotate(fieldErr(at+".hash_on", "%s", trimPkg(err))))
+				continue
+			}
+			cfg.HashOn = k
+		}
+		if u.TLS != nil {
+			tc, err := upstream.LoadTLS(*u.TLS)
+			if err != nil {
+				errs = append(errs, c.annotate(pathErr(at, err)))
+				continue
+			}
+			cfg.TLS = tc
+		}
+		p, err := upstream.New(cfg)
+		if err != nil {
+			errs = append(errs, c.annotate(pathErr(at, err)))
+			continue
+		}
+		pools = append(pools, p)
+		opts = append(opts, WithUpstream(p))
+	}
+	var prefixes []netip.Prefix
+	for i, s := range c.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				errs = append(errs, c.annotate(fieldErr(idx("trusted_proxies", i), "%q is not a CIDR prefix or an address, like \"10.0.0.0/8\"", s)))
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		prefixes = append(prefixes, p)
+	}
+	if len(errs) > 0 {
+		for _, p := range pools {
+			p.Close()
+		}
+		return nil, nil, joinErrs(errs)
+	}
+	opts = append(opts, WithRoute(c.Routes...), WithTrustedProxies(prefixes...))
+	if len(c.Middleware) > 0 {
+		opts = append(opts, WithChain(c.Middleware...))
+	}
+	return opts, pools, nil
+}
+
+// Build creates the gateway the configuration describes. opts come after
+// the configuration's own, so they can register the middleware it names.
+// Errors name the field and, for a parsed file, its line.
+func (c *Config) Build(opts ...Option) (*Gateway, error) {
+	own, pools, err := c.options(opts)
+	if err != nil {
+		return nil, err
+	}
+	g, err := New(append(own, opts...)...)
+	if err != nil {
+		for _, p := range pools {
+			p.Close()
+		}
+		return nil, c.annotate(err)
+	}
+	return g, nil
+}
+
+// annotate adds the file and line to field errors.
+func (c *Config) annotate(err error) error {
+	var multi interface{ Unwrap() []error }
+	if errors.As(err, &multi) {
+		errs := multi.Unwrap()
+		out := make([]error, len(errs))
+		for i, e := range errs {
+			out[i] = c.annotate(e)
+		}
+		return joinErrs(out)
+	}
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Line > 0 {
+		return err
+	}
+	cp := *fe
+	cp.File = c.file
+	for p := cp.Path; p != "" && cp.Line == 0; p = parentPath(p) {
+		cp.Line = c.lines[p]
+	}
+	return &cp
+}
+
+// parentPath drops the last element of a field path.
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+// pathErr turns an upstream error such as "instances[1].url: no scheme"
+// into a FieldError under the upstream's path.
+func pathErr(at string, err error) *FieldError {
+	msg := trimPkg(err)
+	if head, rest, ok := strings.Cut(msg, ": "); ok && !strings.ContainsAny(head, " \"") {
+		return fieldErr(at+"."+head, "%s", rest)
+	}
+	return fieldErr(at, "%s", msg)
+}
+
+func trimPkg(err error) string {
+	s := err.Error()
+	for _, p := range []string{"portico/upstream: ", "upstream: "} {
+		s = strings.TrimPrefix(s, p)
+	}
+	return s
+}
