@@ -1,0 +1,464 @@
+package middleware
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portico-dev/portico/internal/problem"
+)
+
+// CacheConfig configures [Cache]. The zero value is a shared in-memory
+// cache of 64 MiB that stores only responses whose headers allow it.
+type CacheConfig struct {
+	// Store holds the entries. If nil, a [MemoryCache] with a 64 MiB
+	// budget is used.
+	Store CacheStore
+	// TTL is the freshness lifetime given to cacheable responses that carry
+	// no explicit one (no s-maxage, max-age or Expires): the route-level
+	// override for upstreams that send no caching headers. If zero, such
+	// responses are not stored.
+	TTL time.Duration
+	// Keep is how long a stale entry that has a validator (ETag or
+	// Last-Modified) stays in the store, so it can be revalidated with a
+	// conditional request instead of fetched again. If zero, 10 minutes.
+	Keep time.Duration
+	// MaxBody is the largest body stored, in bytes. Larger responses pass
+	// through unbuffered and are not stored. If zero, 1 MiB.
+	MaxBody int64
+	// Scope returns the part of the cache key that separates callers, such
+	// as the consumer or tenant ID, so one caller never receives a response
+	// stored for another. If nil, the cache is shared by all callers.
+	Scope func(*http.Request) string
+	// AllowAuthorization stores responses to requests that carry an
+	// Authorization header even when the response does not say public,
+	// s-maxage or must-revalidate. Set it only together with a Scope that
+	// identifies the caller.
+	AllowAuthorization bool
+	// Name identifies this cache in the Cache-Status header. If empty,
+	// "portico".
+	Name string
+	// Now is the clock. If nil, time.Now is used.
+	Now func() time.Time
+	// Logger receives store errors. If nil, they are discarded.
+	Logger *slog.Logger
+}
+
+type httpCache struct {
+	store     CacheStore
+	ttl       time.Duration
+	keep      time.Duration
+	maxBody   int64
+	scope     func(*http.Request) string
+	allowAuth bool
+	name      string
+	now       func() time.Time
+	log       *slog.Logger
+
+	mu      sync.Mutex
+	flights map[string]chan struct{}
+}
+
+// Cache returns a middleware that stores responses to GET requests and
+// serves them while they are fresh, following RFC 9111 for shared caches:
+//
+//   - it stores 200, 203, 204, 300, 301, 308, 404, 410, 414 and 501
+//     responses that allow it (s-maxage, max-age, Expires, or
+//     [CacheConfig].TTL when they say nothing), never those marked private
+//     or no-store, carrying Set-Cookie or Vary: *, answering a request with
+//     Authorization (unless allowed), streamed (text/event-stream, or
+//     flushed) or larger than [CacheConfig].MaxBody;
+//   - it keys entries on the request's host, path and query, the
+//     [CacheConfig].Scope, and the request fields named by Vary;
+//   - it revalidates stale entries with If-None-Match / If-Modified-Since
+//     and answers 304 itself to matching client conditionals;
+//   - concurrent misses for one key make a single upstream call;
+//   - it sets Age on stored responses and Cache-Status (RFC 9211) on all;
+//   - successful unsafe requests (POST, PUT, PATCH, DELETE) invalidate the
+//     stored response for their URL.
+//
+// HEAD requests are answered from stored GET responses. Requests with
+// Range or Upgrade, and request directives no-store, no-cache, max-age
+// and only-if-cached are honoured.
+func Cache(cfg CacheConfig) func(http.Handler) http.Handler {
+	c := newCache(cfg)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c.serve(w, r, next)
+		})
+	}
+}
+
+func newCache(cfg CacheConfig) *httpCache {
+	if cfg.TTL < 0 || cfg.Keep < 0 || cfg.MaxBody < 0 {
+		panic("portico/middleware: CacheConfig TTL, Keep and MaxBody must not be negative")
+	}
+	c := &httpCache{
+		store: cfg.Store, ttl: cfg.TTL, keep: cfg.Keep, maxBody: cfg.MaxBody,
+		scope: cfg.Scope, allowAuth: cfg.AllowAuthorization, name: cfg.Name,
+		now: cfg.Now, log: cfg.Logger, flights: make(map[string]chan struct{}),
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.store == nil {
+		c.store = NewMemoryCache(MemoryCacheConfig{Now: c.now})
+	}
+	if c.keep == 0 {
+		c.keep = 10 * time.Minute
+	}
+	if c.maxBody == 0 {
+		c.maxBody = 1 << 20
+	}
+	if c.name == "" {
+		c.name = "portico"
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+func (c *httpCache) key(r *http.Request) string {
+	scope := ""
+	if c.scope != nil {
+		scope = c.scope(r)
+	}
+	return scope + "\x00" + r.Host + "\x00" + r.URL.EscapedPath() + "?" + r.URL.RawQuery
+}
+
+func (c *httpCache) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		c.passUnsafe(w, r, next)
+		return
+	}
+	if r.Header.Get("Upgrade") != "" || r.Header.Get("Range") != "" {
+		w.Header().Add("Cache-Status", c.name+"; fwd=bypass")
+		next.ServeHTTP(w, r)
+		return
+	}
+	rcc := parseCacheControl(r.Header.Values("Cache-Control"))
+	if rcc.has("no-store") {
+		c.forward(w, r, next, "", nil, "request", false)
+		return
+	}
+	force := rcc.has("no-cache") || (rcc == nil && strings.Contains(r.Header.Get("Pragma"), "no-cache"))
+	maxAge, hasMaxAge := rcc.seconds("max-age")
+	key := c.key(r)
+	e, reason := c.lookup(r.Context(), key, r)
+	now := c.now()
+	usable := func(e *CacheEntry) bool {
+		age := e.age(now)
+		return age < e.Lifetime && (!hasMaxAge || age <= maxAge)
+	}
+	if e != nil && !force && usable(e) {
+		c.serveEntry(w, r, e, now, "hit")
+		return
+	}
+	if e == nil && rcc.has("only-if-cached") {
+		w.Header().Add("Cache-Status", c.name+"; fwd=uri-miss")
+		problem.Error(w, r, http.StatusGatewayTimeout, "no stored response for this request and only-if-cached was asked")
+		return
+	}
+	if force {
+		c.forward(w, r, next, key, e, "request", true)
+		return
+	}
+	if r.Method == http.MethodHead {
+		c.forward(w, r, next, key, e, reason, false)
+		return
+	}
+	done, leader := c.join(key)
+	if !leader {
+		select {
+		case <-done:
+		case <-r.Context().Done():
+			return
+		}
+		e, reason = c.lookup(r.Context(), key, r)
+		now = c.now()
+		if e != nil && usable(e) {
+			c.serveEntry(w, r, e, now, "hit")
+			return
+		}
+		c.forward(w, r, next, key, e, reason, true)
+		return
+	}
+	defer c.leave(key, done)
+	if e == nil {
+		// A leader that finished between our lookup and join may just
+		// have stored the response.
+		if e, reason = c.lookup(r.Context(), key, r); e != nil && usable(e) {
+			c.serveEntry(w, r, e, c.now(), "hit")
+			return
+		}
+	}
+	if e != nil {
+		reason = "stale"
+	}
+	c.forward(w, r, next, key, e, reason, true)
+}
+
+// join makes the caller the leader for key, or returns the leader's done
+// channel.
+func (c *httpCache) join(key string) (done chan struct{}, leader bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch, ok := c.flights[key]; ok {
+		return ch, false
+	}
+	ch := make(chan struct{})
+	c.flights[key] = ch
+	return ch, true
+}
+
+func (c *httpCache) leave(key string, done chan struct{}) {
+	c.mu.Lock()
+	delete(c.flights, key)
+	c.mu.Unlock()
+	close(done)
+}
+
+// lookup returns the entry for r, following a variant index. reason is
+// the Cache-Status fwd value to use on a miss.
+func (c *httpCache) lookup(ctx context.Context, key string, r *http.Request) (*CacheEntry, string) {
+	e, err := c.store.Get(ctx, key)
+	if err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "cache store get failed", slog.String("error", err.Error()))
+		return nil, "miss"
+	}
+	if e == nil {
+		return nil, "uri-miss"
+	}
+	if e.Status != 0 {
+		return e, ""
+	}
+	ve, err := c.store.Get(ctx, variantKey(key, e.Vary, r))
+	if err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "cache store get failed", slog.String("error", err.Error()))
+		return nil, "miss"
+	}
+	if ve == nil || ve.Status == 0 {
+		return nil, "vary-miss"
+	}
+	return ve, ""
+}
+
+func variantKey(key string, vary []string, r *http.Request) string {
+	var b strings.Builder
+	b.WriteString(key)
+	b.WriteString("\x00vary")
+	for _, name := range vary {
+		b.WriteByte(0)
+		b.WriteString(name)
+		b.WriteByte('=')
+		for i, v := range r.Header.Values(name) {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strings.TrimSpace(v))
+		}
+	}
+	return b.String()
+}
+
+func varyNames(h http.Header) []string {
+	var names []string
+	for _, line := range h.Values("Vary") {
+		for f := range strings.SplitSeq(line, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				names = append(names, http.CanonicalHeaderKey(f))
+			}
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// serveEntry answers from a stored response.
+func (c *httpCache) serveEntry(w http.ResponseWriter, r *http.Request, e *CacheEntry, now time.Time, status string) {
+	age := e.age(now)
+	h := w.Header()
+	if status == "hit" {
+		status = c.name + "; hit; ttl=" + strconv.FormatInt(int64((e.Lifetime-age)/time.Second), 10)
+	}
+	h.Add("Cache-Status", status)
+	ageValue := []string{strconv.FormatInt(int64(age/time.Second), 10)}
+	if notModified(r, e.Header) {
+		h["Age"] = ageValue
+		writeNotModified(w, e.Header)
+		return
+	}
+	for k, v := range e.Header {
+		h[k] = v
+	}
+	h["Age"] = ageValue
+	if _, ok := e.Header["Content-Length"]; !ok && e.Status != http.StatusNoContent {
+		h.Set("Content-Length", strconv.Itoa(len(e.Body)))
+	}
+	w.WriteHeader(e.Status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(e.Body)
+	}
+}
+
+// forward sends r upstream. With a stale entry that has a validator, the
+// request is made conditional; a 304 refreshes the entry. When store is
+// true a cacheable response is stored under key.
+func (c *httpCache) forward(w http.ResponseWriter, r *http.Request, next http.Handler, key string, stale *CacheEntry, reason string, store bool) {
+	req := r
+	revalidate := store && stale != nil && hasValidator(stale.Header)
+	if store && r.Method == http.MethodGet {
+		// Ask for a full response we can store; client conditionals are
+		// answered here.
+		req = r.Clone(r.Context())
+		for _, f := range []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"} {
+			req.Header.Del(f)
+		}
+		if revalidate {
+			if et := stale.Header.Get("ETag"); et != "" {
+				req.Header.Set("If-None-Match", et)
+			}
+			if lm := stale.Header.Get("Last-Modified"); lm != "" {
+				req.Header.Set("If-Modified-Since", lm)
+			}
+		}
+	} else {
+		store = false
+	}
+	var (
+		lifetime time.Duration
+		storable bool
+		received time.Time
+	)
+	t := newTeeWriter(w, c.maxBody, func(t *teeWriter) {
+		received = c.now()
+		if revalidate && t.status == http.StatusNotModified {
+			t.pass = false
+			return
+		}
+		cs := c.name + "; fwd=" + reason + "; fwd-status=" + strconv.Itoa(t.status)
+		if store {
+			var why string
+			lifetime, why = c.freshness(r, t.status, t.header, received)
+			if why == "" {
+				storable, t.capture = true, true
+				cs += "; stored"
+			} else {
+				cs += "; detail=" + why
+			}
+		}
+		t.header.Add("Cache-Status", cs)
+		if storable && notModified(r, t.header) {
+			t.pass = false
+			writeNotModified(w, t.header)
+		}
+	})
+	next.ServeHTTP(t, req)
+	t.finish()
+	ctx := context.WithoutCancel(r.Context())
+	switch {
+	case revalidate && t.status == http.StatusNotModified:
+		ne := updateFromNotModified(stale, t.header)
+		ne.Stored, ne.InitialAge = received, initialAge(t.header)
+		cs := c.name + "; fwd=" + reason + "; fwd-status=304"
+		if lt, why := c.freshness(r, ne.Status, ne.Header, received); why == "" {
+			ne.Lifetime = lt
+			c.save(ctx, key, r, ne)
+			cs += "; stored"
+		} else {
+			c.delete(ctx, key)
+			cs += "; detail=" + why
+		}
+		c.serveEntry(w, r, ne, c.now(), cs)
+	case storable && t.complete() && !t.flushed:
+		c.save(ctx, key, r, &CacheEntry{
+			Status:     t.status,
+			Header:     storableHeader(t.header),
+			Body:       t.body.Bytes(),
+			Stored:     received,
+			InitialAge: initialAge(t.header),
+			Lifetime:   lifetime,
+		})
+	}
+}
+
+// save stores e under key, or under its variant key with an index at key
+// when the response varies.
+func (c *httpCache) save(ctx context.Context, key string, r *http.Request, e *CacheEntry) {
+	ttl := e.Lifetime - e.InitialAge
+	if hasValidator(e.Header) {
+		ttl += c.keep
+	}
+	if ttl <= 0 {
+		return
+	}
+	var err error
+	if vary := varyNames(e.Header); len(vary) > 0 {
+		err = c.store.Set(ctx, key, &CacheEntry{Vary: vary, Stored: e.Stored}, ttl)
+		if err == nil {
+			err = c.store.Set(ctx, variantKey(key, vary, r), e, ttl)
+		}
+	} else {
+		err = c.store.Set(ctx, key, e, ttl)
+	}
+	if err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "cache store set failed", slog.String("error", err.Error()))
+	}
+}
+
+func (c *httpCache) delete(ctx context.Context, key string) {
+	if err := c.store.Delete(ctx, key); err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "cache store delete failed", slog.String("error", err.Error()))
+	}
+}
+
+// passUnsafe forwards a request the cache does not answer and invalidates
+// the stored response for its URL when an unsafe method succeeds.
+func (c *httpCache) passUnsafe(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	w.Header().Add("Cache-Status", c.name+"; fwd=method")
+	switch r.Method {
+	case http.MethodOptions, http.MethodTrace, http.MethodConnect:
+		next.ServeHTTP(w, r)
+		return
+	}
+	sw := &cacheStatusWriter{ResponseWriter: w}
+	next.ServeHTTP(sw, r)
+	if sw.status < 400 {
+		c.delete(context.WithoutCancel(r.Context()), c.key(r))
+	}
+}
+
+// cacheStatusWriter records the status code and passes everything through.
+type cacheStatusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *cacheStatusWriter) WriteHeader(code int) {
+	if s.status == 0 && code >= 200 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *cacheStatusWriter) Write(p []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+func (s *cacheStatusWriter) Flush() {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	_ = http.NewResponseController(s.ResponseWriter).Flush()
+}
+
+func (s *cacheStatusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
