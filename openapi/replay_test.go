@@ -1,0 +1,161 @@
+package openapi_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/openapi"
+	"github.com/portico-dev/portico/resilience"
+)
+
+// recordingUpstream answers 503 to the first failures requests, then 201,
+// and keeps every body it received.
+type recordingUpstream struct {
+	mu       sync.Mutex
+	failures int
+	bodies   [][]byte
+	lengths  []int64
+}
+
+func (u *recordingUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	u.mu.Lock()
+	u.bodies = append(u.bodies, b)
+	u.lengths = append(u.lengths, r.ContentLength)
+	fail := len(u.bodies) <= u.failures
+	u.mu.Unlock()
+	if fail {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
+}
+
+// getBodyRetrier is the smallest retrying transport: on 503 it resends the
+// request with a body from GetBody, as retry policies do.
+type getBodyRetrier struct {
+	next    http.RoundTripper
+	missing bool
+}
+
+func (t *getBodyRetrier) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.GetBody == nil {
+		t.missing = true
+		return t.next.RoundTrip(req)
+	}
+	res, err := t.next.RoundTrip(req)
+	if err != nil || res.StatusCode != http.StatusServiceUnavailable {
+		return res, err
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	retry := req.Clone(req.Context())
+	if retry.Body, err = req.GetBody(); err != nil {
+		return nil, err
+	}
+	return t.next.RoundTrip(retry)
+}
+
+func TestBodyReachesUpstreamUnchanged(t *testing.T) {
+	t.Parallel()
+	// Odd spacing and escapes: any re-encoding would change these bytes.
+	const sent = "{ \"name\" : \"Rex\",\n  \"species\":\"dog\" , \"tag\" : \"caf\\u00e9\" }"
+	tests := []struct {
+		name      string
+		failures  int
+		transport func(next http.RoundTripper) http.RoundTripper
+		chunked   bool
+	}{
+		{name: "a validated body reaches the upstream byte-identical",
+			transport: func(next http.RoundTripper) http.RoundTripper { return next }},
+		{name: "a chunked body is sent upstream byte-identical with its exact length", chunked: true,
+			transport: func(next http.RoundTripper) http.RoundTripper { return next }},
+		{name: "a transport that retries a 503 with GetBody resends the same bytes", failures: 1,
+			transport: func(next http.RoundTripper) http.RoundTripper { return &getBodyRetrier{next: next} }},
+		{name: "the resilience retry policy resends the same bytes after a 503", failures: 2, chunked: true,
+			transport: func(next http.RoundTripper) http.RoundTripper {
+				return resilience.NewTransport(next, resilience.Retry(resilience.RetryConfig{
+					MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, RetryNonIdempotent: true,
+				}))
+			}},
+	}
+	spec := load(t, versions[1])
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			up := &recordingUpstream{failures: tc.failures}
+			upstream := httptest.NewServer(up)
+			defer upstream.Close()
+			target, _ := url.Parse(upstream.URL)
+			base := &http.Transport{}
+			defer base.CloseIdleConnections()
+			rt := tc.transport(base)
+			proxy := &httputil.ReverseProxy{
+				Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(target) },
+				Transport: rt,
+			}
+			gw := httptest.NewServer(openapi.NewValidator(spec).Middleware(proxy))
+			defer gw.Close()
+
+			var body io.Reader = strings.NewReader(sent)
+			if tc.chunked {
+				body = io.MultiReader(strings.NewReader(sent)) // unknown length: sent chunked
+			}
+			req, _ := http.NewRequest(http.MethodPost, gw.URL+"/v1/pets", body)
+			req.Header.Set("Content-Type", "application/json")
+			client := &http.Client{Transport: &http.Transport{}}
+			defer client.CloseIdleConnections()
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusCreated {
+				t.Fatalf("status = %d, want 201", res.StatusCode)
+			}
+			if r, ok := rt.(*getBodyRetrier); ok && r.missing {
+				t.Fatal("the transport saw a request without GetBody")
+			}
+			up.mu.Lock()
+			defer up.mu.Unlock()
+			if len(up.bodies) != tc.failures+1 {
+				t.Fatalf("upstream got %d requests, want %d", len(up.bodies), tc.failures+1)
+			}
+			for i, b := range up.bodies {
+				if !bytes.Equal(b, []byte(sent)) {
+					t.Errorf("attempt %d body = %q, want %q", i+1, b, sent)
+				}
+				if up.lengths[i] != int64(len(sent)) {
+					t.Errorf("attempt %d Content-Length = %d, want %d", i+1, up.lengths[i], len(sent))
+				}
+			}
+		})
+	}
+}
+
+func TestReplay(t *testing.T) {
+	t.Parallel()
+	req := httptest.NewRequest(http.MethodPost, "/", nil)
+	openapi.Replay(req, []byte("abc"))
+	for i := range 2 {
+		rc, err := req.GetBody()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		if string(b) != "abc" {
+			t.Fatalf("read %d = %q, want abc", i, b)
+		}
+	}
+	if b, _ := io.ReadAll(req.Body); string(b) != "abc" || req.ContentLength != 3 {
+		t.Fatalf("Body = %q, ContentLength = %d; want abc and 3", b, req.ContentLength)
+	}
+}
