@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -13,7 +14,8 @@ import (
 //  1. the pattern recorded with [SetRoutePattern] (or captured from an inner
 //     router by the middleware of this package);
 //  2. chi's routing context, [chi.Context.RoutePattern];
-//  3. the standard library's [http.Request.Pattern], set by [http.ServeMux].
+//  3. the standard library's [http.Request.Pattern], set by [http.ServeMux],
+//     without its method and host.
 //
 // The middleware of this package install a slot in the request context that
 // an inner router fills, so RoutePattern also works when they are mounted
@@ -29,7 +31,19 @@ func RoutePattern(r *http.Request) string {
 			return p
 		}
 	}
-	return r.Pattern
+	return patternPath(r.Pattern)
+}
+
+// patternPath drops the method and host of an http.ServeMux pattern,
+// "GET example.com/orders/{id}", keeping "/orders/{id}".
+func patternPath(p string) string {
+	if i := strings.IndexAny(p, " \t"); i >= 0 {
+		p = strings.TrimLeft(p[i:], " \t")
+	}
+	if i := strings.IndexByte(p, '/'); i > 0 {
+		p = p[i:]
+	}
+	return p
 }
 
 // SetRoutePattern records the route template that matched r, for routers
@@ -56,6 +70,6 @@ func routeAfter(r *http.Request) string {
 // that a middleware passed down, which its callers never see.
 func noteRoute(s *state, r *http.Request) {
 	if s != nil && s.route == "" && r.Pattern != "" {
-		s.route = r.Pattern
+		s.route = patternPath(r.Pattern)
 	}
 }
