@@ -1,6 +1,7 @@
 package aiclient
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -116,6 +117,13 @@ func (a *Accumulator) Response() *Response {
 			args := strings.TrimSpace(a.args[i].String())
 			if args == "" {
 				args = "{}"
+			}
+			// Compact valid JSON, so that a streamed call (fragments as
+			// the model wrote them) and a whole one (re-encoded by the
+			// provider) give the same bytes.
+			var buf bytes.Buffer
+			if json.Compact(&buf, []byte(args)) == nil {
+				args = buf.String()
 			}
 			c.Arguments = json.RawMessage(args)
 			r.Message.ToolCalls = append(r.Message.ToolCalls, c)

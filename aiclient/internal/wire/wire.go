@@ -240,3 +240,6 @@ func (q *Queue) Pop() (aiclient.Event, bool) {
 	q.pos++
 	return ev, true
 }
+
+// Add appends an event; Queue is an event sink like an Accumulator.
+func (q *Queue) Add(ev aiclient.Event) { q.Push(ev) }

@@ -1,0 +1,127 @@
+package gemini
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/internal/wire"
+	"github.com/portico-dev/portico/resilience"
+)
+
+// Defaults of a [Provider].
+const (
+	DefaultBaseURL    = "https://generativelanguage.googleapis.com"
+	DefaultAPIVersion = "v1beta"
+)
+
+// Option configures a [Provider].
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	wire.Common
+	version string
+}
+
+// WithAPIKey sets the API key, sent in the "x-goog-api-key" header.
+//
+// By default, no key is sent.
+func WithAPIKey(key string) Option { return optionFunc(func(c *config) { c.APIKey = key }) }
+
+// WithBaseURL sets the API root that "/<version>/models/..." is appended to.
+//
+// By default, [DefaultBaseURL].
+func WithBaseURL(u string) Option { return optionFunc(func(c *config) { c.BaseURL = u }) }
+
+// WithAPIVersion sets the API version in the path.
+//
+// By default, [DefaultAPIVersion].
+func WithAPIVersion(v string) Option { return optionFunc(func(c *config) { c.version = v }) }
+
+// WithHeader adds a header to every request.
+//
+// By default, only the authentication and content headers.
+func WithHeader(name, value string) Option {
+	return optionFunc(func(c *config) {
+		if c.Header == nil {
+			c.Header = http.Header{}
+		}
+		c.Header.Add(name, value)
+	})
+}
+
+// WithHTTPClient sets the HTTP client whose transport the resilience
+// policies wrap.
+//
+// By default, a zero http.Client.
+func WithHTTPClient(hc *http.Client) Option { return optionFunc(func(c *config) { c.Client = hc }) }
+
+// WithPolicies replaces the resilience policies wrapped around the HTTP
+// client; WithPolicies() with none sends every request once.
+//
+// By default, up to 3 attempts with backoff honouring retry-after on
+// connection errors, 429 with a hint, 500, 502, 503, 504 and 529, and a
+// circuit breaker per model that opens for 30 s after 5 failures in a row.
+func WithPolicies(p ...resilience.Policy) Option {
+	return optionFunc(func(c *config) { c.Policies, c.Custom = p, true })
+}
+
+// Provider speaks the Gemini API (generateContent,
+// streamGenerateContent, batchEmbedContents, models). It is safe for
+// concurrent use.
+type Provider struct {
+	cfg config
+}
+
+// New returns a Provider. It panics if the base URL is not absolute.
+func New(opts ...Option) *Provider {
+	cfg := config{version: DefaultAPIVersion}
+	cfg.BaseURL = DefaultBaseURL
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	if u, err := url.Parse(cfg.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
+		panic("portico/aiclient/gemini: WithBaseURL needs an absolute URL, got " + cfg.BaseURL)
+	}
+	cfg.Provider = "gcp.gemini"
+	cfg.Build()
+	return &Provider{cfg: cfg}
+}
+
+// Name returns "gcp.gemini".
+func (p *Provider) Name() string { return "gcp.gemini" }
+
+func modelPath(model string) string {
+	if strings.HasPrefix(model, "models/") || strings.HasPrefix(model, "tunedModels/") {
+		return model
+	}
+	return "models/" + model
+}
+
+func (p *Provider) url(model, method string) string {
+	return p.cfg.BaseURL + "/" + p.cfg.version + "/" + modelPath(model) + ":" + method
+}
+
+func (p *Provider) header() http.Header {
+	h := http.Header{}
+	if p.cfg.APIKey != "" {
+		h.Set("x-goog-api-key", p.cfg.APIKey)
+	}
+	return h
+}
+
+func (p *Provider) post(ctx context.Context, model, u string, body []byte) (*http.Response, error) {
+	return p.cfg.Do(ctx, http.MethodPost, u, body, p.header(), model, decodeError)
+}
+
+var _ aiclient.Provider = (*Provider)(nil)
+var _ aiclient.Embedder = (*Provider)(nil)
+var _ aiclient.ModelLister = (*Provider)(nil)
