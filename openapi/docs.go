@@ -139,7 +139,7 @@ func (d *Docs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "assets/redoc.standalone.js":
 		serve(w, r, "text/javascript; charset=utf-8", d.scriptTag, redoc.Script)
 	case "assets/LICENSE":
-		serve(w, r, "text/plain; charset=utf-8", d.scriptTag+"l", append(append(bytes.Clone(redoc.License), '\n'), redoc.Notices...))
+		serve(w, r, "text/plain; charset=utf-8", `"redoc-`+redoc.Version+`-license"`, append(append(bytes.Clone(redoc.License), '\n'), redoc.Notices...))
 	default:
 		http.NotFound(w, r)
 	}
