@@ -14,7 +14,7 @@ const (
 
 // Response is the result of a chat call.
 type Response struct {
-	// ID is the provider's response ID (synthesised when it sends none).
+	// ID is the provider's response ID, if it sends one (Ollama does not).
 	ID string `json:"id"`
 	// Model is the model that served the call, as the provider names it.
 	Model string `json:"model"`
