@@ -1,0 +1,124 @@
+package resilience_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"time"
+
+	"github.com/portico-dev/portico/resilience"
+)
+
+// A client that retries an upstream which fails twice, behind a circuit
+// breaker, a bulkhead and timeouts.
+func ExampleNewTransport() {
+	var calls atomic.Int64
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if calls.Add(1) <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "hello")
+	}))
+	defer upstream.Close()
+
+	client := &http.Client{Transport: resilience.NewTransport(nil,
+		resilience.OverallTimeout(10*time.Second),
+		resilience.Retry(resilience.RetryConfig{MaxAttempts: 3, BaseDelay: time.Millisecond}),
+		resilience.CircuitBreaker(resilience.BreakerConfig{ConsecutiveFailures: 5}),
+		resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: 100}),
+		resilience.Timeout(2*time.Second),
+	)}
+	resp, err := client.Get(upstream.URL)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.StatusCode, string(body), "after", calls.Load(), "attempts")
+	// Output: 200 hello after 3 attempts
+}
+
+// Breakers shows each upstream's circuit for an admin endpoint.
+func ExampleTransport_Breakers() {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	defer upstream.Close()
+
+	tr := resilience.NewTransport(nil, resilience.CircuitBreaker(resilience.BreakerConfig{
+		ConsecutiveFailures: 2, OpenFor: time.Minute,
+	}))
+	client := &http.Client{Transport: tr}
+	for range 3 {
+		resp, err := client.Get(upstream.URL)
+		if err != nil {
+			fmt.Println("status to send:", resilience.HTTPStatus(err))
+			continue
+		}
+		resp.Body.Close()
+		fmt.Println("upstream said:", resp.StatusCode)
+	}
+	for _, b := range tr.Breakers() {
+		fmt.Println(b.State, b.Failures, b.Remaining > 59*time.Second)
+	}
+	// Output:
+	// upstream said: 502
+	// upstream said: 502
+	// status to send: 503
+	// open 2 true
+}
+
+// The server side: at most one request at a time; the others get a 503
+// problem document with Retry-After.
+func ExampleMiddleware() {
+	release := make(chan struct{})
+	busy := make(chan struct{})
+	h := resilience.Middleware(resilience.AdmissionConfig{MaxConcurrent: 1, RetryAfter: 2 * time.Second})(
+		http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			close(busy)
+			<-release
+		}))
+	done := make(chan struct{})
+	go func() {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+		close(done)
+	}()
+	<-busy
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	close(release)
+	<-done
+	fmt.Println(rec.Code, rec.Header().Get("Retry-After"), rec.Header().Get("Content-Type"))
+	// Output: 503 2 application/problem+json
+}
+
+// HTTPStatus and RetryAfter turn a transport error into the gateway's
+// answer.
+func ExampleHTTPStatus() {
+	err := &resilience.Error{Kind: resilience.ErrCircuitOpen, Key: "orders:8080", RetryAfter: 12 * time.Second}
+	ra, _ := resilience.RetryAfter(err)
+	fmt.Println(resilience.HTTPStatus(err), ra)
+	fmt.Println(err)
+	// Output:
+	// 503 12s
+	// resilience: circuit breaker open for orders:8080
+}
+
+func ExampleParseRetryAfter() {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, v := range []string{"30", "Sun, 01 Mar 2026 12:01:00 GMT"} {
+		d, ok := resilience.ParseRetryAfter(http.Header{"Retry-After": {v}}, now)
+		fmt.Println(d, ok)
+	}
+	d, ok := resilience.ParseRetryAfter(http.Header{"Retry-After-Ms": {"250"}}, now)
+	fmt.Println(d, ok)
+	// Output:
+	// 30s true
+	// 1m0s true
+	// 250ms true
+}
