@@ -55,7 +55,12 @@ func LoadFile(name string) (*Spec, error) {
 	if err != nil {
 		return nil, &LoadError{Source: name, Err: err}
 	}
-	return LoadFS(os.DirFS(root), base)
+	s, err := LoadFS(os.DirFS(root), base)
+	var le *LoadError
+	if errors.As(err, &le) && le.Source != "" {
+		le.Source = filepath.Join(dir, le.Source)
+	}
+	return s, err
 }
 
 // LoadFS loads the OpenAPI 3.0 or 3.1 document at name in fsys, so a spec can

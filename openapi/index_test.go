@@ -1,0 +1,142 @@
+package openapi_test
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/openapi"
+)
+
+const routingSpec = `openapi: 3.1.0
+info: {title: routing, version: '1'}
+servers: [{url: 'https://{region}.example.com/api/v2', variables: {region: {default: eu}}}]
+paths:
+  /users:
+    get: {operationId: listUsers, responses: {'200': {description: ok}}}
+    post: {operationId: createUser, responses: {'201': {description: ok}}}
+  /users/me:
+    get: {operationId: me, responses: {'200': {description: ok}}}
+  /users/{id}:
+    parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+    get: {operationId: getUser, responses: {'200': {description: ok}}}
+    delete: {operationId: deleteUser, responses: {'204': {description: ok}}}
+  /users/{id}/avatar.{format}:
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string}}
+      - {name: format, in: path, required: true, schema: {type: string}}
+    get: {operationId: avatar, responses: {'200': {description: ok}}}
+  /users/{userId}/posts/{postId}:
+    parameters:
+      - {name: userId, in: path, required: true, schema: {type: string}}
+      - {name: postId, in: path, required: true, schema: {type: string}}
+    get:
+      operationId: getPost
+      servers: [{url: 'https://posts.example.com'}]
+      x-portico-ratelimit: {requests: 5, per: 1s}
+      x-portico-cache: {ttl: 30s}
+      x-internal: true
+      responses: {'200': {description: ok}}
+`
+
+func TestFind(t *testing.T) {
+	t.Parallel()
+	spec, err := openapi.Parse([]byte(routingSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		id     string
+		params map[string]string
+		err    error
+		allow  []string
+	}{
+		{name: "a static path matches", method: "GET", path: "/users", id: "listUsers", params: map[string]string{}},
+		{name: "the server base path is stripped", method: "POST", path: "/api/v2/users", id: "createUser", params: map[string]string{}},
+		{name: "a static segment wins over a parameter", method: "GET", path: "/users/me", id: "me", params: map[string]string{}},
+		{name: "a parameter takes any other segment", method: "GET", path: "/users/42", id: "getUser", params: map[string]string{"id": "42"}},
+		{name: "a parameter value is unescaped", method: "DELETE", path: "/users/a%2Fb%20c", id: "deleteUser", params: map[string]string{"id": "a/b c"}},
+		{name: "a segment with a literal between two parameters splits them", method: "GET", path: "/users/7/avatar.png", id: "avatar", params: map[string]string{"id": "7", "format": "png"}},
+		{name: "parameter names differ by path and are kept per operation", method: "GET", path: "/users/7/posts/9", id: "getPost", params: map[string]string{"userId": "7", "postId": "9"}},
+		{name: "HEAD is served by GET", method: "HEAD", path: "/users/me", id: "me", params: map[string]string{}},
+		{name: "an unknown path is not found", method: "GET", path: "/groups", err: openapi.ErrNotFound},
+		{name: "a path one segment too long is not found", method: "GET", path: "/users/7/posts/9/x", err: openapi.ErrNotFound},
+		{name: "a trailing slash is a different path", method: "GET", path: "/users/", err: openapi.ErrNotFound},
+		{name: "an empty parameter value does not match", method: "GET", path: "/users//posts/9", err: openapi.ErrNotFound},
+		{name: "a known path with another method lists the allowed ones", method: "PUT", path: "/users/42", err: openapi.ErrMethodNotAllowed, allow: []string{"DELETE", "GET"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			op, params, err := spec.Find(tc.method, tc.path)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("err = %v, want %v", err, tc.err)
+				}
+				var me *openapi.MethodError
+				if errors.As(err, &me) && !reflect.DeepEqual(me.Allow, tc.allow) {
+					t.Errorf("Allow = %v, want %v", me.Allow, tc.allow)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if op.ID != tc.id || !reflect.DeepEqual(params, tc.params) {
+				t.Fatalf("got %s %v, want %s %v", op.ID, params, tc.id, tc.params)
+			}
+		})
+	}
+}
+
+func TestOperationsExposeWhatAGatewayNeeds(t *testing.T) {
+	t.Parallel()
+	spec, err := openapi.Parse([]byte(routingSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, op := range spec.Operations() {
+		got = append(got, op.Method+" "+op.Path+" "+op.ID)
+	}
+	want := []string{
+		"GET /users listUsers", "POST /users createUser", "GET /users/me me",
+		"GET /users/{id} getUser", "DELETE /users/{id} deleteUser",
+		"GET /users/{id}/avatar.{format} avatar", "GET /users/{userId}/posts/{postId} getPost",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("operations:\n got %q\nwant %q", got, want)
+	}
+	post := spec.Operation("getPost")
+	if !reflect.DeepEqual(post.Servers, []string{"https://posts.example.com"}) {
+		t.Errorf("operation servers = %v", post.Servers)
+	}
+	if s := spec.Operation("me").Servers; !reflect.DeepEqual(s, []string{"https://{region}.example.com/api/v2"}) {
+		t.Errorf("document servers = %v", s)
+	}
+	if len(post.Extensions) != 3 || string(post.Extensions["x-portico-cache"]) != `{"ttl":"30s"}` || string(post.Extensions["x-internal"]) != "true" {
+		t.Errorf("extensions = %s", fmt.Sprint(post.Extensions))
+	}
+	var rl struct {
+		Requests int    `json:"requests"`
+		Per      string `json:"per"`
+	}
+	if ok, err := post.Extension("x-portico-ratelimit", &rl); !ok || err != nil || rl.Requests != 5 || rl.Per != "1s" {
+		t.Errorf("Extension = %v, %v, %+v", ok, err, rl)
+	}
+	if ok, _ := post.Extension("x-portico-timeout", &rl); ok {
+		t.Error("Extension reports an extension the operation does not have")
+	}
+	var n int
+	if _, err := post.Extension("x-portico-cache", &n); err == nil || !strings.Contains(err.Error(), "x-portico-cache") {
+		t.Errorf("a mistyped extension error = %v, want one naming it", err)
+	}
+	if spec.Operation("nope") != nil {
+		t.Error("Operation found an unknown ID")
+	}
+}
