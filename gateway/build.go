@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/portico-dev/portico/resilience"
 )
 
 func idx(name string, i int) string { return name + "[" + strconv.Itoa(i) + "]" }
@@ -26,7 +28,7 @@ func knownNames[V any](m map[string]V) string {
 }
 
 // compileRoute validates the i-th route and compiles it.
-func (g *Gateway) compileRoute(i int, spec Route, mws map[string]func(http.Handler) http.Handler) (*route, error) {
+func (g *Gateway) compileRoute(i int, spec Route, mws *registry) (*route, error) {
 	at := idx("routes", i)
 	var errs []error
 	bad := func(field, format string, args ...any) {
@@ -164,8 +166,8 @@ func (g *Gateway) compileRoute(i int, spec Route, mws map[string]func(http.Handl
 	}
 	checkPolicy(&errs, at+".policy", spec.Policy)
 	for j, name := range spec.Policy.Middleware {
-		if _, ok := mws[name]; !ok {
-			bad(idx("policy.middleware", j), "%q is not a registered middleware (known: %s)", name, knownNames(mws))
+		if !mws.has(name) {
+			bad(idx("policy.middleware", j), "%q is not a registered middleware (known: %s)", name, mws.names())
 		}
 	}
 	if len(errs) > 0 {
@@ -184,7 +186,14 @@ func (g *Gateway) compileRoute(i int, spec Route, mws map[string]func(http.Handl
 	for _, b := range targets {
 		tr, names := policyTransport(spec.Policy, g.byName[b.Upstream], g.cfg)
 		stages = names
-		rt.backends = append(rt.backends, &backend{upstream: b.Upstream, weight: b.Weight, proxy: g.newProxy(rt, b.Upstream, tr)})
+		be := &backend{upstream: b.Upstream, weight: b.Weight, proxy: g.newProxy(rt, b.Upstream, tr)}
+		if rtr, ok := tr.(*resilience.Transport); ok {
+			g.closers = append(g.closers, rtr)
+			if spec.Policy.Breaker != nil {
+				be.breakers = rtr
+			}
+		}
+		rt.backends = append(rt.backends, be)
 		rt.total += b.Weight
 	}
 	if spec.Mirror != nil {
@@ -192,7 +201,7 @@ func (g *Gateway) compileRoute(i int, spec Route, mws map[string]func(http.Handl
 	}
 	var h http.Handler = http.HandlerFunc(rt.serve)
 	for j := len(spec.Policy.Middleware) - 1; j >= 0; j-- {
-		h = mws[spec.Policy.Middleware[j]](h)
+		h = mws.get(spec.Policy.Middleware[j])(h)
 	}
 	rt.handler = h
 	rt.chain = append(append([]string(nil), spec.Policy.Middleware...), stages...)

@@ -114,7 +114,7 @@ func (c *Config) options(base []Option) ([]Option, []*upstream.Pool, error) {
 		cfg := upstream.Config{
 			Name: u.Name, Instances: u.Instances, DNS: u.DNS, Balancer: u.Balancer,
 			HealthCheck: u.HealthCheck, Outlier: u.Outlier,
-			Logger: bc.logger, MeterProvider: bc.meter,
+			Logger: bc.logger, MeterProvider: bc.meter, ClientIP: clientIP,
 		}
 		if u.HashOn != "" {
 			k, err := upstream.ParseHashKey(u.HashOn)

@@ -39,6 +39,7 @@ type Gateway struct {
 	mirrors   sync.WaitGroup
 	inflight  atomic.Int64
 	started   atomic.Bool
+	closers   []io.Closer // the routes' resilience transports
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -79,8 +80,8 @@ func (g *Gateway) build() error {
 	}
 	mws := builtins(c)
 	for _, name := range c.chain {
-		if _, ok := mws[name]; !ok {
-			errs = append(errs, fieldErr("middleware", "%q is not a registered middleware (known: %s)", name, knownNames(mws)))
+		if !mws.has(name) {
+			errs = append(errs, fieldErr("middleware", "%q is not a registered middleware (known: %s)", name, mws.names()))
 		}
 	}
 	for i := range c.routes {
@@ -97,7 +98,7 @@ func (g *Gateway) build() error {
 	g.table = newTable(g.routes)
 	var h http.Handler = http.HandlerFunc(g.route)
 	for i := len(c.chain) - 1; i >= 0; i-- {
-		h = mws[c.chain[i]](h)
+		h = mws.get(c.chain[i])(h)
 	}
 	g.handler = h
 	return nil
@@ -173,6 +174,9 @@ func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
 		g.mirrors.Wait()
 		var errs []error
+		for _, c := range g.closers {
+			errs = append(errs, c.Close())
+		}
 		for _, u := range g.upstreams {
 			if c, ok := u.(io.Closer); ok {
 				errs = append(errs, c.Close())

@@ -15,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/portico-dev/portico/gateway/upstream"
+	"github.com/portico-dev/portico/resilience"
 )
 
 // route is the compiled, immutable form of a [Route].
@@ -38,6 +39,9 @@ type backend struct {
 	upstream string
 	weight   int
 	proxy    *httputil.ReverseProxy
+	breakers interface {
+		Breakers() []resilience.BreakerState
+	} // the route's resilience transport, if it has a breaker
 }
 
 // serve is the innermost handler of a route.

@@ -1,0 +1,163 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/portico-dev/portico/gateway/upstream"
+	"github.com/portico-dev/portico/internal/problem"
+	"github.com/portico-dev/portico/resilience"
+)
+
+// AdminConfig configures [Admin].
+type AdminConfig struct {
+	// Gateway returns the gateway to report on, such as
+	// [Reloader.Current]. Required.
+	Gateway func() *Gateway
+	// Metrics serves /metrics, such as [Metrics].Handler. If nil, /metrics
+	// answers 404.
+	Metrics http.Handler
+}
+
+// Admin returns the admin handler, to serve on a separate, private
+// listener:
+//
+//	GET /healthz    200 while the process serves (liveness)
+//	GET /readyz     200 once every upstream has an instance able to take
+//	                traffic, else 503 (readiness)
+//	GET /metrics    Prometheus exposition, if AdminConfig.Metrics is set
+//	GET /routes     every route with its matchers, target and chain, as JSON
+//	GET /upstreams  every upstream with its instances and breakers, as JSON
+//
+// It panics if cfg.Gateway is nil.
+func Admin(cfg AdminConfig) http.Handler {
+	if cfg.Gateway == nil {
+		panic("portico/gateway: AdminConfig.Gateway is nil")
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !cfg.Gateway().Ready() {
+			problem.Error(w, r, http.StatusServiceUnavailable, "an upstream has no instance able to take traffic")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.HandleFunc("GET /routes", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Gateway().Routes())
+	})
+	mux.HandleFunc("GET /upstreams", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Gateway().Upstreams())
+	})
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		problem.Error(w, r, http.StatusNotFound, "admin endpoints: /healthz, /readyz, /metrics, /routes, /upstreams")
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// RouteInfo describes a route for /routes.
+type RouteInfo struct {
+	Name     string            `json:"name"`
+	Priority int               `json:"priority"`
+	Hosts    []string          `json:"hosts,omitempty"`
+	Methods  []string          `json:"methods,omitempty"`
+	Path     string            `json:"path,omitempty"`
+	Prefix   string            `json:"prefix,omitempty"`
+	Headers  map[string]string `json:"headers,omitempty"`
+	// Target names the upstream, or the split, the route sends to.
+	Target TargetInfo `json:"target"`
+	// Rewrite lists the request changes, such as "strip_prefix /api".
+	Rewrite []string `json:"rewrite,omitempty"`
+	// Chain is every stage a request goes through, outermost first: the
+	// global middleware, the route's middleware, its policies, and the
+	// proxy to the upstream.
+	Chain []string `json:"chain"`
+}
+
+// TargetInfo is where a route sends requests.
+type TargetInfo struct {
+	Upstream string    `json:"upstream,omitempty"`
+	Split    []Backend `json:"split,omitempty"`
+	Pin      *Pin      `json:"pin,omitempty"`
+	Mirror   string    `json:"mirror,omitempty"`
+}
+
+// Routes describes the routes in matching order: by priority, then as
+// defined.
+func (g *Gateway) Routes() []RouteInfo {
+	out := make([]RouteInfo, 0, len(g.routes))
+	for _, tr := range g.table.tiers {
+		for _, rt := range tr.routes {
+			s := rt.spec
+			ri := RouteInfo{Name: rt.name, Priority: s.Priority, Hosts: s.Hosts, Methods: s.Methods,
+				Path: s.Path, Prefix: s.Prefix, Headers: s.Headers,
+				Target: TargetInfo{Upstream: s.Upstream, Split: s.Split, Pin: s.Pin}}
+			if s.Mirror != nil {
+				ri.Target.Mirror = s.Mirror.Upstream
+			}
+			for _, kv := range [][2]string{{"strip_prefix", s.StripPrefix}, {"add_prefix", s.AddPrefix}, {"rewrite", s.Rewrite}, {"host", s.Host}} {
+				if kv[1] != "" {
+					ri.Rewrite = append(ri.Rewrite, kv[0]+" "+kv[1])
+				}
+			}
+			ri.Chain = append(append([]string(nil), g.cfg.chain...), rt.chain...)
+			ri.Chain = append(ri.Chain, "proxy")
+			out = append(out, ri)
+		}
+	}
+	return out
+}
+
+// UpstreamInfo describes an upstream for /upstreams.
+type UpstreamInfo struct {
+	Name      string                    `json:"name"`
+	Ready     bool                      `json:"ready"`
+	Instances []upstream.InstanceStatus `json:"instances,omitempty"`
+	// Breakers lists the circuit breakers of the routes that send to this
+	// upstream, by route.
+	Breakers map[string][]resilience.BreakerState `json:"breakers,omitempty"`
+}
+
+// Upstreams describes the upstreams, in the order they were added.
+func (g *Gateway) Upstreams() []UpstreamInfo {
+	out := make([]UpstreamInfo, 0, len(g.upstreams))
+	for _, u := range g.upstreams {
+		ui := UpstreamInfo{Name: u.Name(), Ready: true}
+		if rd, ok := u.(interface{ Ready() bool }); ok {
+			ui.Ready = rd.Ready()
+		}
+		if st, ok := u.(interface {
+			Status() []upstream.InstanceStatus
+		}); ok {
+			ui.Instances = st.Status()
+		}
+		for _, rt := range g.routes {
+			for _, b := range rt.backends {
+				if b.upstream != ui.Name || b.breakers == nil {
+					continue
+				}
+				if ui.Breakers == nil {
+					ui.Breakers = map[string][]resilience.BreakerState{}
+				}
+				ui.Breakers[rt.name] = b.breakers.Breakers()
+			}
+		}
+		out = append(out, ui)
+	}
+	return out
+}
+

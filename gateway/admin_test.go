@@ -1,0 +1,153 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/upstream"
+)
+
+func get(t *testing.T, c *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestAdminEndpoints(t *testing.T) {
+	t.Parallel()
+	m, err := gateway.NewMetrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Shutdown(context.Background()) })
+	svc := echoServer(t, "svc")
+	g, gw := newGateway(t,
+		gateway.WithMeterProvider(m.Provider),
+		gateway.WithUpstream(upstreamOf(t, "svc", svc)),
+		gateway.WithMiddleware("auth", func(h http.Handler) http.Handler { return h }),
+		gateway.WithChain("request_id", "recover", "telemetry"),
+		gateway.WithRoute(gateway.Route{Name: "users", Path: "/users/{id}", Methods: []string{"GET"}, Upstream: "svc",
+			StripPrefix: "/users",
+			Policy: gateway.Policy{Middleware: []string{"auth"}, Timeout: 2 * time.Second,
+				Retry: &gateway.Retry{Attempts: 3}, Breaker: &gateway.Breaker{}}}),
+	)
+	admin := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }, Metrics: m.Handler}))
+	t.Cleanup(admin.Close)
+
+	if code, _ := get(t, gw.Client(), gw.URL+"/users/7"); code != 200 {
+		t.Fatalf("proxied status = %d", code)
+	}
+
+	t.Run("healthz answers ok", func(t *testing.T) {
+		t.Parallel()
+		if code, body := get(t, admin.Client(), admin.URL+"/healthz"); code != 200 || !strings.Contains(body, "ok") {
+			t.Errorf("got %d %q", code, body)
+		}
+	})
+	t.Run("readyz answers ready when every pool has an instance", func(t *testing.T) {
+		t.Parallel()
+		if code, _ := get(t, admin.Client(), admin.URL+"/readyz"); code != 200 {
+			t.Errorf("status = %d", code)
+		}
+	})
+	t.Run("routes shows matchers, target and the chain in order", func(t *testing.T) {
+		t.Parallel()
+		_, body := get(t, admin.Client(), admin.URL+"/routes")
+		var routes []gateway.RouteInfo
+		if err := json.Unmarshal([]byte(body), &routes); err != nil {
+			t.Fatal(err)
+		}
+		if len(routes) != 1 {
+			t.Fatalf("routes = %d", len(routes))
+		}
+		r := routes[0]
+		want := []string{"request_id", "recover", "telemetry", "auth", "timeout(2s)", "retry(attempts=3)", "breaker(failures=5)", "proxy"}
+		if !slices.Equal(r.Chain, want) {
+			t.Errorf("chain = %q, want %q", r.Chain, want)
+		}
+		if r.Path != "/users/{id}" || r.Target.Upstream != "svc" || !slices.Equal(r.Methods, []string{"GET"}) {
+			t.Errorf("route = %+v", r)
+		}
+	})
+	t.Run("upstreams shows instances and breakers", func(t *testing.T) {
+		t.Parallel()
+		_, body := get(t, admin.Client(), admin.URL+"/upstreams")
+		var ups []struct {
+			Name      string
+			Ready     bool
+			Instances []upstream.InstanceStatus
+			Breakers  map[string][]struct{ State string }
+		}
+		if err := json.Unmarshal([]byte(body), &ups); err != nil {
+			t.Fatal(err)
+		}
+		if len(ups) != 1 || len(ups[0].Instances) != 1 || ups[0].Instances[0].URL != svc.URL || !ups[0].Ready {
+			t.Fatalf("upstreams = %s", body)
+		}
+		if b := ups[0].Breakers["users"]; len(b) == 0 || b[0].State != "closed" {
+			t.Errorf("no closed breaker for route users: %s", body)
+		}
+	})
+	t.Run("metrics shows request durations by route", func(t *testing.T) {
+		t.Parallel()
+		_, body := get(t, admin.Client(), admin.URL+"/metrics")
+		found := false
+		for line := range strings.SplitSeq(body, "\n") {
+			if strings.HasPrefix(line, "http_server_request_duration_seconds_count{") && strings.Contains(line, `http_route="/users/{id}"`) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no http_server_request_duration_seconds with http_route=/users/{id} in:\n%.2000s", body)
+		}
+	})
+	t.Run("an unknown admin path is a problem document", func(t *testing.T) {
+		t.Parallel()
+		if code, body := get(t, admin.Client(), admin.URL+"/nope"); code != 404 || !strings.Contains(body, "/readyz") {
+			t.Errorf("got %d %q", code, body)
+		}
+	})
+}
+
+func TestReadyzFailsWhileNoInstanceIsHealthy(t *testing.T) {
+	t.Parallel()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+	pool := poolOf(t, upstream.Config{Name: "down",
+		HealthCheck: &upstream.HealthCheck{Path: "/", Interval: 20 * time.Millisecond, UnhealthyThreshold: 1}}, down)
+	g, _ := newGateway(t, gateway.WithUpstream(pool), gateway.WithRoute(gateway.Route{Prefix: "/", Upstream: "down"}))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	g.Start(ctx)
+	admin := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+	t.Cleanup(admin.Close)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, body := get(t, admin.Client(), admin.URL+"/readyz")
+		if code == http.StatusServiceUnavailable {
+			if !strings.Contains(body, "status") {
+				t.Errorf("not a problem document: %q", body)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz still %d after the only instance failed its checks", code)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,189 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// ReloadConfig configures a [Reloader].
+type ReloadConfig struct {
+	// Load builds a new gateway, typically with [LoadConfig]. Required.
+	Load func() (*Gateway, error)
+	// Logger records reloads and rejected configurations.
+	// If nil, slog.Default() is used.
+	Logger *slog.Logger
+	// Drain is how long a replaced gateway may keep serving the requests
+	// it already had before its upstreams are closed. If zero, 30s.
+	Drain time.Duration
+	// ReadyTimeout is how long a new gateway is given to report ready
+	// (its upstreams' first health checks) before it is swapped in
+	// anyway. If zero, 5s.
+	ReadyTimeout time.Duration
+	// OnReload, if set, is called after every reload attempt with its
+	// outcome.
+	OnReload func(error)
+}
+
+// Reloader serves the current gateway and swaps in a new one on
+// [Reloader.Reload]: the new gateway is built and started first, then
+// swapped in atomically; requests in flight finish on the old one, which
+// is closed once drained. A configuration that fails to build is
+// rejected and logged, and the old gateway keeps serving.
+//
+// A Reloader is safe for concurrent use.
+type Reloader struct {
+	cfg     ReloadConfig
+	cur     atomic.Pointer[Gateway]
+	mu      sync.Mutex // serializes reloads
+	retired sync.WaitGroup
+	closed  bool
+}
+
+// NewReloader loads and starts the first gateway.
+func NewReloader(cfg ReloadConfig) (*Reloader, error) {
+	if cfg.Load == nil {
+		panic("portico/gateway: ReloadConfig.Load is nil")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Drain == 0 {
+		cfg.Drain = 30 * time.Second
+	}
+	if cfg.ReadyTimeout == 0 {
+		cfg.ReadyTimeout = 5 * time.Second
+	}
+	g, err := cfg.Load()
+	if err != nil {
+		return nil, err
+	}
+	g.Start(context.Background())
+	r := &Reloader{cfg: cfg}
+	r.cur.Store(g)
+	return r, nil
+}
+
+// ServeHTTP serves r with the current gateway.
+func (r *Reloader) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.cur.Load().ServeHTTP(w, req)
+}
+
+// Current returns the gateway serving new requests.
+func (r *Reloader) Current() *Gateway { return r.cur.Load() }
+
+// Reload builds a new gateway and swaps it in. On error the current
+// gateway stays.
+func (r *Reloader) Reload(ctx context.Context) error {
+	err := r.reload(ctx)
+	if err != nil {
+		r.cfg.Logger.Error("configuration rejected; the previous one keeps serving", "error", err)
+	} else {
+		r.cfg.Logger.Info("configuration reloaded")
+	}
+	if r.cfg.OnReload != nil {
+		r.cfg.OnReload(err)
+	}
+	return err
+}
+
+func (r *Reloader) reload(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errors.New("portico/gateway: reloader is closed")
+	}
+	g, err := r.cfg.Load()
+	if err != nil {
+		return err
+	}
+	g.Start(context.Background())
+	wait, cancel := context.WithTimeout(ctx, r.cfg.ReadyTimeout)
+	for !g.Ready() && wait.Err() == nil {
+		select {
+		case <-wait.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	old := r.cur.Swap(g)
+	r.retire(old)
+	return nil
+}
+
+// retire closes old once its requests are done, or after Drain.
+func (r *Reloader) retire(old *Gateway) {
+	r.retired.Add(1)
+	go func() {
+		defer r.retired.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Drain)
+		defer cancel()
+		_ = old.Drain(ctx)
+		old.Close()
+	}()
+}
+
+// Watch reloads on SIGHUP and, when path is not empty, whenever the
+// file's content changes (checked every interval, 2s if zero; content
+// rather than modification time, so a Kubernetes ConfigMap's symlink
+// swap is seen). It returns when ctx is done.
+func (r *Reloader) Watch(ctx context.Context, path string, interval time.Duration) {
+	if interval <= 0 {
+		interval = 2 * time.Second
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	last := fileSum(path)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			last = fileSum(path)
+			_ = r.Reload(ctx)
+		case <-tick.C:
+			if path == "" {
+				continue
+			}
+			if sum := fileSum(path); !bytes.Equal(sum, last) {
+				last = sum
+				_ = r.Reload(ctx)
+			}
+		}
+	}
+}
+
+func fileSum(path string) []byte {
+	if path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	s := sha256.Sum256(data)
+	return s[:]
+}
+
+// Close closes the current gateway and waits for replaced ones to drain
+// and close. Drain the server first (http.Server.Shutdown).
+func (r *Reloader) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	err := r.cur.Load().Close()
+	r.retired.Wait()
+	return err
+}
