@@ -60,7 +60,7 @@ func BenchmarkTransport(b *testing.B) {
 type canned struct{}
 
 func (canned) RoundTrip(req *http.Request) (*http.Response, error) {
-	return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
+	return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: req}, nil
 }
 
 // BenchmarkPolicies measures what retry, breaker, bulkhead and timeouts

@@ -253,7 +253,7 @@ func (b *breaker) record(gen uint64, probe, failed bool) {
 		b.mu.Unlock()
 		return
 	}
-	from, to := b.state, b.state
+	from := b.state
 	switch {
 	case probe && failed:
 		b.open()
@@ -277,7 +277,7 @@ func (b *breaker) record(gen uint64, probe, failed bool) {
 			}
 		}
 	}
-	to = b.state
+	to := b.state
 	b.mu.Unlock()
 	if from != to {
 		b.notify(from, to)

@@ -24,7 +24,7 @@ func TestBreakerLifecycle(t *testing.T) {
 			<-release
 		}
 		if failing.Load() {
-			w.WriteHeader(500)
+			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
 		io.WriteString(w, "ok")
@@ -138,7 +138,7 @@ func TestBreakerBehaviour(t *testing.T) {
 			cfg: resilience.BreakerConfig{FailureRate: 0.5, MinCalls: 10, Window: time.Minute},
 			handler: func(n int64, w http.ResponseWriter, _ *http.Request) {
 				if n%2 == 0 {
-					w.WriteHeader(502)
+					w.WriteHeader(http.StatusBadGateway)
 				}
 			}, calls: 10, wantOpen: true},
 		{name: "a failure rate below the minimum number of calls keeps it closed",
@@ -148,7 +148,7 @@ func TestBreakerBehaviour(t *testing.T) {
 			cfg: resilience.BreakerConfig{ConsecutiveFailures: 2}, handler: status(404), calls: 5, wantOpen: false},
 		{name: "a custom IsFailure decides",
 			cfg: resilience.BreakerConfig{ConsecutiveFailures: 2,
-				IsFailure: func(r *http.Response, err error) bool { return err != nil || r.StatusCode == 404 }},
+				IsFailure: func(r *http.Response, err error) bool { return err != nil || r.StatusCode == http.StatusNotFound }},
 			handler: status(404), calls: 2, wantOpen: true},
 	}
 	for _, tt := range tests {
@@ -232,7 +232,7 @@ func TestBreakerIsKeyedPerHost(t *testing.T) {
 	}
 	for range 5 {
 		resp, err := do(t, tr, http.MethodGet, good.URL, nil)
-		if err != nil || resp.StatusCode != 200 {
+		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("healthy host affected by the other's breaker: %v", err)
 		}
 		readAll(t, resp)

@@ -24,12 +24,14 @@ func TestFallback(t *testing.T) {
 			refused: true, wantCode: 200, wantBody: `{"items":[]}`},
 		{name: "a function replaces a chosen status",
 			cfg: resilience.FallbackConfig{
-				When: func(r *http.Response, err error) bool { return err != nil || r.StatusCode == 503 },
+				When: func(r *http.Response, err error) bool {
+					return err != nil || r.StatusCode == http.StatusServiceUnavailable
+				},
 				Func: func(req *http.Request, resp *http.Response, err error) (*http.Response, error) {
-					return &http.Response{StatusCode: 203, Body: io.NopCloser(stringsReader("cached " + req.URL.Path)), Header: http.Header{}}, nil
+					return &http.Response{StatusCode: http.StatusNonAuthoritativeInfo, Body: io.NopCloser(stringsReader("cached " + req.URL.Path)), Header: http.Header{}}, nil
 				}},
 			handler: func(_ int64, w http.ResponseWriter, _ *http.Request) {
-				w.WriteHeader(503)
+				w.WriteHeader(http.StatusServiceUnavailable)
 				io.WriteString(w, "down")
 			}, wantCode: 203, wantBody: "cached /items"},
 		{name: "a response the fallback does not choose passes through",
@@ -65,7 +67,7 @@ func TestFallbackSeesTheOpenCircuit(t *testing.T) {
 			Status: 200, Body: []byte("degraded"),
 		}))
 	resp, err := do(t, tr, http.MethodGet, u.URL, nil)
-	if err != nil || resp.StatusCode != 500 {
+	if err != nil || resp.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("first call: %v", err)
 	}
 	readAll(t, resp)

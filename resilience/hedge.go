@@ -108,7 +108,7 @@ func (t *Transport) hedge(ctx context.Context, req *http.Request, body *replay) 
 		actx, cancel := context.WithCancel(ctx)
 		cancels = append(cancels, cancel)
 		go func() {
-			resp, err := t.attempt(actx, req, body, i+1)
+			resp, err := t.attempt(actx, req, body, i+1) //nolint:bodyclose // the winner's caller closes it; losers are discarded below
 			results <- outcome{resp, err, i}
 		}()
 	}

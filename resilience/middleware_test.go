@@ -52,7 +52,7 @@ func TestMiddlewareRejections(t *testing.T) {
 				Critical: func(r *http.Request) bool { return r.URL.Path == "/critical" }},
 			second: func(r *http.Request) { r.URL.Path = "/critical" }, wantStatus: 200},
 		{name: "another client keeps its own share",
-			cfg: resilience.AdmissionConfig{PerKey: 1, Key: func(r *http.Request) string { return r.Header.Get("X-Client") }},
+			cfg:    resilience.AdmissionConfig{PerKey: 1, Key: func(r *http.Request) string { return r.Header.Get("X-Client") }},
 			second: func(r *http.Request) { r.Header.Set("X-Client", "b") }, wantStatus: 200},
 	}
 	for _, tt := range tests {

@@ -73,7 +73,7 @@ func TestRetryRespectsIdempotency(t *testing.T) {
 			handler: func(n int64, w http.ResponseWriter, r *http.Request) {
 				if n == 1 {
 					w.Header().Set("Retry-After-Ms", "5")
-					w.WriteHeader(429)
+					w.WriteHeader(http.StatusTooManyRequests)
 				}
 			}, method: http.MethodGet, wantHits: 2, wantState: 200},
 		{name: "a configured status list replaces the default",
@@ -82,7 +82,7 @@ func TestRetryRespectsIdempotency(t *testing.T) {
 		{name: "a 503 whose Retry-After exceeds MaxDelay is returned without waiting",
 			handler: func(_ int64, w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Retry-After", "3600")
-				w.WriteHeader(503)
+				w.WriteHeader(http.StatusServiceUnavailable)
 			}, method: http.MethodGet, wantHits: 1, wantState: 503},
 	}
 	for _, tt := range tests {
@@ -103,7 +103,7 @@ func TestRetryRespectsIdempotency(t *testing.T) {
 				readAll(t, resp)
 			}
 			switch {
-			case tt.wantErr == errAny && err == nil, tt.wantErr != errAny && !errors.Is(err, tt.wantErr):
+			case errors.Is(tt.wantErr, errAny) && err == nil, !errors.Is(tt.wantErr, errAny) && !errors.Is(err, tt.wantErr):
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			case tt.wantErr == nil && resp.StatusCode != tt.wantState:
 				t.Fatalf("status = %d, want %d", resp.StatusCode, tt.wantState)
@@ -200,7 +200,7 @@ func TestRetryRefusedConnection(t *testing.T) {
 				t.Fatal(err)
 			}
 			readAll(t, resp)
-			if resp.StatusCode != 201 || p.calls.Load() != 2 || u.hits.Load() != tt.wantHits {
+			if resp.StatusCode != http.StatusCreated || p.calls.Load() != 2 || u.hits.Load() != tt.wantHits {
 				t.Fatalf("status %d, pool calls %d, upstream hits %d; want 201, 2, %d",
 					resp.StatusCode, p.calls.Load(), u.hits.Load(), tt.wantHits)
 			}
@@ -234,7 +234,7 @@ func TestRetryClosesDiscardedResponses(t *testing.T) {
 	payload := strings.Repeat("e", 8<<10)
 	u := newUpstream(t, func(n int64, w http.ResponseWriter, _ *http.Request) {
 		if n%2 == 1 {
-			w.WriteHeader(503)
+			w.WriteHeader(http.StatusServiceUnavailable)
 			io.WriteString(w, payload) // must be drained for the connection to be reused
 			return
 		}
@@ -281,7 +281,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 			u := newUpstream(t, func(n int64, w http.ResponseWriter, _ *http.Request) {
 				if n == 1 {
 					tt.set(w.Header(), now)
-					w.WriteHeader(503)
+					w.WriteHeader(http.StatusServiceUnavailable)
 				}
 			})
 			var delay atomic.Int64
@@ -295,7 +295,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 				t.Fatal(err)
 			}
 			readAll(t, resp)
-			if time.Duration(delay.Load()) != tt.delay || resp.StatusCode != 200 {
+			if time.Duration(delay.Load()) != tt.delay || resp.StatusCode != http.StatusOK {
 				t.Fatalf("delay %v, status %d; want %v, 200", time.Duration(delay.Load()), resp.StatusCode, tt.delay)
 			}
 			if waited := time.Since(start); waited < tt.delay {
@@ -309,7 +309,7 @@ func TestRetryStopsWhenTheCallerCancels(t *testing.T) {
 	t.Parallel()
 	u := newUpstream(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Retry-After", "5")
-		w.WriteHeader(503)
+		w.WriteHeader(http.StatusServiceUnavailable)
 	})
 	ctxReq, cancel := newCancelable(t, u.URL)
 	tr := resilience.NewTransport(newBase(t), fastRetry(resilience.RetryConfig{
