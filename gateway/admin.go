@@ -160,4 +160,3 @@ func (g *Gateway) Upstreams() []UpstreamInfo {
 	}
 	return out
 }
-
