@@ -16,7 +16,7 @@ import (
 type Accumulator struct {
 	resp  Response
 	calls []*callBuf
-	args  []strings.Builder
+	args  []*strings.Builder
 	text  *strings.Builder
 }
 
@@ -84,7 +84,7 @@ func (a *Accumulator) addCall(d ToolCallDelta) {
 	i := slices.IndexFunc(a.calls, func(c *callBuf) bool { return c.index == d.Index })
 	if i < 0 {
 		a.calls = append(a.calls, &callBuf{index: d.Index})
-		a.args = append(a.args, strings.Builder{})
+		a.args = append(a.args, new(strings.Builder))
 		i = len(a.calls) - 1
 	}
 	c := &a.calls[i].call

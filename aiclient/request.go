@@ -227,3 +227,19 @@ func Float(v float64) *float64 { return &v }
 
 // Int returns a pointer to v, for [Request.Seed].
 func Int(v int64) *int64 { return &v }
+
+// MarshalJSON writes Arguments as JSON when it is valid JSON and as a
+// JSON string otherwise, so a model's malformed arguments never make a
+// response impossible to encode.
+func (tc ToolCall) MarshalJSON() ([]byte, error) {
+	type plain ToolCall
+	p := plain(tc)
+	if len(p.Arguments) == 0 || !json.Valid(p.Arguments) {
+		s, err := json.Marshal(string(p.Arguments))
+		if err != nil {
+			return nil, err
+		}
+		p.Arguments = s
+	}
+	return json.Marshal(p)
+}
