@@ -69,4 +69,3 @@ func BenchmarkEncodeDecodeCall(b *testing.B) {
 		}
 	}
 }
-
