@@ -65,7 +65,7 @@
 // events as they happen; [Transport.Breakers] returns the breakers' state
 // for an admin endpoint; OpenTelemetry metrics
 // (portico.resilience.retries, .hedges, .rejections, .breaker.state and
-// .admission.*) go to the meter provider given with [WithMeterProvider]
+// .admission.rejections) go to the meter provider given with [WithMeterProvider]
 // or [AdmissionConfig.MeterProvider], by default the global one.
 //
 // # Concurrency

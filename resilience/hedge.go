@@ -2,6 +2,7 @@ package resilience
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"sync"
@@ -128,9 +129,21 @@ func (t *Transport) hedge(ctx context.Context, req *http.Request, body *replay) 
 				if o.i == 0 {
 					h.observe(time.Since(start))
 				}
+				break
+			}
+			// The only attempt in flight failed: hedge at once rather than
+			// wait, since next may pick a healthy instance.
+			if pending == 0 && len(cancels) < total && ctx.Err() == nil &&
+				!errors.Is(o.err, ErrCircuitOpen) && !errors.Is(o.err, ErrBulkheadFull) && t.budget.withdraw() {
+				launch()
+				pending++
+				t.metrics.hedge(ctx, req.URL.Host)
+				if h.cfg.OnHedge != nil {
+					h.cfg.OnHedge(req, len(cancels))
+				}
 			}
 		case <-timer.C:
-			if len(cancels) < total {
+			if len(cancels) < total && ctx.Err() == nil {
 				if !t.budget.withdraw() {
 					t.metrics.reject(ctx, "budget", req.URL.Host)
 					break

@@ -116,3 +116,17 @@ func TestHedgesAreBudgeted(t *testing.T) {
 		t.Fatalf("%d hedges sent for 10 slow calls, want the budget's 2", got)
 	}
 }
+
+func TestHedgeFailsOverAtOnceWhenTheOnlyAttemptFails(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, func(_ int64, w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+	p := &pool{addrs: []string{closedAddr(t), u.Listener.Addr().String()}, base: newBase(t)}
+	tr := resilience.NewTransport(p, resilience.Hedge(resilience.HedgeConfig{Delay: time.Hour}))
+	resp, err := do(t, tr, http.MethodGet, "http://upstream.invalid/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, resp); got != "ok" || p.calls.Load() != 2 {
+		t.Fatalf("got %q after %d calls, want the second instance's answer without waiting an hour", got, p.calls.Load())
+	}
+}

@@ -29,13 +29,14 @@ type AdmissionConfig struct {
 	// latency rises above its baseline and raises itself when it falls;
 	// beyond it requests are rejected with 503. By default, none.
 	Adaptive *AdaptiveConfig
-	// MaxWait is how long a request may queue for a slot of MaxConcurrent,
-	// Adaptive or PerKey before it is rejected. By default, 0: at once.
+	// MaxWait is how long a request may queue for a slot of MaxConcurrent
+	// or Adaptive before it is rejected. By default, 0: at once. PerKey
+	// never queues.
 	MaxWait time.Duration
 	// Key and PerKey cap the requests each key (such as a consumer or a
 	// client address) has in flight; beyond it requests are rejected with
 	// 429, since the caller, not the server, is over its share. Both must
-	// be set, or neither.
+	// be set, or neither. Only keys with requests in flight take memory.
 	Key    func(*http.Request) string
 	PerKey int
 	// Critical and ShedAt shed load: once in-flight requests reach ShedAt
@@ -53,8 +54,8 @@ type AdmissionConfig struct {
 	// error matching [ErrLimitExceeded], [ErrShed] or [ErrBulkheadFull].
 	OnReject func(r *http.Request, err error)
 	// MeterProvider receives the portico.resilience.admission.rejections
-	// counter and the portico.resilience.admission.inflight gauge. By
-	// default, the global provider.
+	// counter (by reason: limit, shed, per_key). By default, the global
+	// provider.
 	MeterProvider metric.MeterProvider
 }
 
@@ -99,7 +100,7 @@ type admission struct {
 	cfg      AdmissionConfig
 	fixed    fsbulkhead.Bulkhead[any]
 	adaptive fsadaptive.AdaptiveLimiter[any]
-	keys     sync.Map // string -> fsbulkhead.Bulkhead[any]
+	perKey   *keyCounts
 	inflight atomic.Int64
 	retry    string
 	rejected metric.Int64Counter
@@ -128,6 +129,9 @@ func newAdmission(cfg AdmissionConfig) *admission {
 	if cfg.Adaptive != nil {
 		a.adaptive = cfg.Adaptive.build()
 	}
+	if cfg.PerKey > 0 {
+		a.perKey = &keyCounts{max: cfg.PerKey, m: make(map[string]int)}
+	}
 	mp := cfg.MeterProvider
 	if mp == nil {
 		mp = otel.GetMeterProvider()
@@ -135,12 +139,6 @@ func newAdmission(cfg AdmissionConfig) *admission {
 	m := mp.Meter("github.com/portico-dev/portico/resilience")
 	a.rejected, _ = m.Int64Counter("portico.resilience.admission.rejections",
 		metric.WithDescription("Requests rejected by admission control."), metric.WithUnit("{request}"))
-	_, _ = m.Int64ObservableUpDownCounter("portico.resilience.admission.inflight",
-		metric.WithDescription("Requests being served."), metric.WithUnit("{request}"),
-		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(a.inflight.Load())
-			return nil
-		}))
 	return a
 }
 
@@ -187,17 +185,12 @@ func (a *admission) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 	ctx := r.Context()
 	if a.cfg.Key != nil {
 		key := a.cfg.Key(r)
-		v, ok := a.keys.Load(key)
-		if !ok {
-			v, _ = a.keys.LoadOrStore(key, fsbulkhead.New[any](uint(a.cfg.PerKey)))
-		}
-		b := v.(fsbulkhead.Bulkhead[any])
-		if !a.take(ctx, b) {
+		if !a.perKey.acquire(key) {
 			a.reject(w, r, http.StatusTooManyRequests, &Error{Kind: ErrBulkheadFull, RetryAfter: a.cfg.RetryAfter},
 				"too many concurrent requests from this client")
 			return
 		}
-		defer b.ReleasePermit()
+		defer a.perKey.release(key)
 	}
 	if a.cfg.Critical != nil && !a.cfg.Critical(r) {
 		limit := a.cfg.MaxConcurrent
@@ -275,4 +268,32 @@ func (a *admission) reject(w http.ResponseWriter, r *http.Request, status int, e
 	a.rejected.Add(r.Context(), 1, metric.WithAttributes(attribute.String("portico.reason", reason)))
 	w.Header().Set("Retry-After", a.retry)
 	problem.Write(w, r, problem.New(status, detail))
+}
+
+// keyCounts counts requests in flight per key; a key with none is
+// forgotten, so memory follows concurrency, not the number of clients.
+type keyCounts struct {
+	max int
+	mu  sync.Mutex
+	m   map[string]int
+}
+
+func (k *keyCounts) acquire(key string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m[key] >= k.max {
+		return false
+	}
+	k.m[key]++
+	return true
+}
+
+func (k *keyCounts) release(key string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m[key] <= 1 {
+		delete(k.m, key)
+		return
+	}
+	k.m[key]--
 }

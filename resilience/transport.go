@@ -114,7 +114,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := t.outer(ctx, req)
 	if cancel != nil {
-		timer.Stop()
+		if !timer.Stop() && err == nil {
+			resp.Body.Close() // the timeout fired as the headers arrived
+			resp, err = nil, context.Cause(ctx)
+		}
 		if err != nil {
 			cancel(nil)
 			return nil, t.ctxErr(ctx, err)
@@ -223,8 +226,10 @@ func (t *Transport) send(ctx context.Context, req *http.Request, b io.ReadCloser
 		r.ContentLength = body.size
 	}
 	resp, err := t.next.RoundTrip(r)
-	if timer != nil {
-		timer.Stop()
+	if timer != nil && !timer.Stop() && err == nil {
+		// The timeout fired as the headers arrived: the body is doomed.
+		resp.Body.Close()
+		resp, err = nil, context.Cause(actx)
 	}
 	if err != nil {
 		if cancel != nil {
