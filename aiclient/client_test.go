@@ -1,0 +1,277 @@
+package aiclient_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/aitest"
+	"github.com/portico-dev/portico/aiclient/anthropic"
+	"github.com/portico-dev/portico/aiclient/openai"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func deadline(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// fakeOpenAI starts an OpenAI-format server and a provider for it that
+// sends every request once, so the tests see each failure.
+func fakeOpenAI(t *testing.T, replies ...aitest.Reply) (*aitest.Server, *openai.Provider) {
+	srv := aitest.NewServer(aitest.OpenAI)
+	t.Cleanup(srv.Close)
+	srv.Push(replies...)
+	return srv, openai.New(openai.WithBaseURL(srv.URL()), openai.WithPolicies())
+}
+
+func chatReq(model string) *aiclient.Request {
+	return &aiclient.Request{Model: model, Messages: []aiclient.Message{aiclient.UserText("hi")}}
+}
+
+func TestFallbackMovesOnWhenTheFirstCandidateIsRateLimited(t *testing.T) {
+	t.Parallel()
+	first, p1 := fakeOpenAI(t, aitest.Status(429, 30*time.Second))
+	second, p2 := fakeOpenAI(t, aitest.Text("from the second", 5, 3))
+	c := aiclient.New(aiclient.WithRoute("smart",
+		aiclient.Candidate{Provider: p1, Model: "gpt-a", Priority: 0},
+		aiclient.Candidate{Provider: p2, Model: "gpt-b", Priority: 1},
+	))
+	resp, err := c.Chat(deadline(t), chatReq("smart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Message.Text() != "from the second" || resp.Model != "gpt-b" {
+		t.Fatalf("response %+v", resp)
+	}
+	if len(first.Requests()) != 1 || len(second.Requests()) != 1 {
+		t.Fatalf("requests: first %d, second %d", len(first.Requests()), len(second.Requests()))
+	}
+	if got := second.Requests()[0].JSON()["model"]; got != "gpt-b" {
+		t.Fatalf("the second candidate got model %v", got)
+	}
+}
+
+func TestStreamFallbackGivesTheCallerOneCleanStream(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		first aitest.Reply
+	}{
+		{"when the first candidate answers 429", aitest.Status(429, time.Second)},
+		{"when the first candidate answers 500", aitest.Status(500, 0)},
+		{"when the first stream fails before any content", aitest.Reply{Text: "never seen", Fault: aitest.ErrorEvent, FaultAfter: 0}},
+		{"when the first stream is cut before any content", aitest.Reply{Text: "never seen", Fault: aitest.Cut, FaultAfter: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, p1 := fakeOpenAI(t, tt.first)
+			second, p2 := fakeOpenAI(t, aitest.Text("clean answer", 4, 2))
+			c := aiclient.New(aiclient.WithRoute("smart",
+				aiclient.Candidate{Provider: p1, Model: "a"},
+				aiclient.Candidate{Provider: p2, Model: "b", Priority: 1},
+			))
+			s, err := c.Stream(deadline(t), chatReq("smart"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var starts int
+			var acc aiclient.Accumulator
+			for s.Next() {
+				ev := s.Current()
+				if ev.Type == aiclient.EventStart {
+					starts++
+				}
+				acc.Add(ev)
+			}
+			s.Close()
+			if s.Err() != nil {
+				t.Fatal(s.Err())
+			}
+			resp := acc.Response()
+			if starts != 1 || resp.Message.Text() != "clean answer" || resp.Model != "b" || resp.Usage.TotalTokens() != 6 {
+				t.Fatalf("%d start events, response %+v", starts, resp)
+			}
+			if len(second.Requests()) != 1 {
+				t.Fatalf("second candidate got %d requests", len(second.Requests()))
+			}
+		})
+	}
+}
+
+func TestAnErrorAfterTheFirstByteIsSurfacedNotRetried(t *testing.T) {
+	t.Parallel()
+	_, p1 := fakeOpenAI(t, aitest.Reply{Text: "half an answer that breaks", Fault: aitest.ErrorEvent, FaultAfter: 3})
+	second, p2 := fakeOpenAI(t, aitest.Text("should never be used", 1, 1))
+	c := aiclient.New(aiclient.WithRoute("smart",
+		aiclient.Candidate{Provider: p1, Model: "a"},
+		aiclient.Candidate{Provider: p2, Model: "b", Priority: 1},
+	))
+	s, err := c.Stream(deadline(t), chatReq("smart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := aiclient.Collect(s)
+	var e *aiclient.Error
+	if !errors.As(err, &e) || e.Status != 200 {
+		t.Fatalf("got %v, want the provider's error after 200", err)
+	}
+	if resp.Message.Text() != "half a" {
+		t.Fatalf("the caller saw %q", resp.Message.Text())
+	}
+	if n := len(second.Requests()); n != 0 || second.Pending() != 1 {
+		t.Fatalf("the second candidate was called %d times", n)
+	}
+}
+
+func TestFallbackStopsOnErrorsEveryCandidateWouldGive(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		reply aitest.Reply
+		kind  aiclient.Kind
+	}{
+		{"an invalid request", aitest.Reply{Status: 400}, aiclient.KindInvalidRequest},
+		{"a context too long", aitest.Reply{Status: 400, ErrorCode: "context_length_exceeded"}, aiclient.KindContextLength},
+		{"filtered content", aitest.Reply{Status: 400, ErrorCode: "content_filter"}, aiclient.KindContentFiltered},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, p1 := fakeOpenAI(t, tt.reply)
+			second, p2 := fakeOpenAI(t, aitest.Text("unused", 1, 1))
+			c := aiclient.New(aiclient.WithRoute("m", aiclient.Candidate{Provider: p1}, aiclient.Candidate{Provider: p2, Priority: 1}))
+			_, err := c.Chat(deadline(t), chatReq("m"))
+			var e *aiclient.Error
+			if !errors.As(err, &e) || e.Kind != tt.kind {
+				t.Fatalf("got %v, want kind %s", err, tt.kind)
+			}
+			if len(second.Requests()) != 0 {
+				t.Fatal("fell back on an error every candidate would give")
+			}
+		})
+	}
+}
+
+func TestFallbackCrossesWireFormats(t *testing.T) {
+	t.Parallel()
+	_, p1 := fakeOpenAI(t, aitest.Status(503, 0))
+	ant := aitest.NewServer(aitest.Anthropic)
+	defer ant.Close()
+	ant.Push(aitest.Text("Claude here", 9, 2))
+	p2 := anthropic.New(anthropic.WithBaseURL(ant.URL()), anthropic.WithPolicies())
+	c := aiclient.New(aiclient.WithRoute("chat",
+		aiclient.Candidate{Provider: p1, Model: "gpt-4o"},
+		aiclient.Candidate{Provider: p2, Model: "claude-sonnet-4-5", Priority: 1},
+	))
+	resp, err := c.Chat(deadline(t), chatReq("chat"))
+	if err != nil || resp.Message.Text() != "Claude here" {
+		t.Fatalf("%+v %v", resp, err)
+	}
+}
+
+func TestWeightsShareCallsAmongCandidatesOfOnePriority(t *testing.T) {
+	t.Parallel()
+	_, heavy := fakeOpenAI(t)
+	_, light := fakeOpenAI(t)
+	_, backup := fakeOpenAI(t)
+	c := aiclient.New(
+		aiclient.WithRandSource(rand.NewPCG(1, 2)),
+		aiclient.WithRoute("m",
+			aiclient.Candidate{Provider: heavy, Model: "heavy", Weight: 3},
+			aiclient.Candidate{Provider: light, Model: "light", Weight: 1},
+			aiclient.Candidate{Provider: backup, Model: "backup", Priority: 1, Weight: 100},
+		))
+	firsts := map[string]int{}
+	for range 4000 {
+		order := aiclient.Order(c, "m")
+		firsts[order[0].Model]++
+		if order[2].Model != "backup" {
+			t.Fatalf("a lower priority came before a higher one: %+v", order)
+		}
+	}
+	share := float64(firsts["heavy"]) / 4000
+	if share < 0.70 || share > 0.80 {
+		t.Fatalf("the weight-3 candidate came first in %.2f of calls, want about 0.75", share)
+	}
+	if firsts["backup"] != 0 {
+		t.Fatal("the backup came first")
+	}
+}
+
+func TestUnroutedModelsGoToTheDefaultOrFail(t *testing.T) {
+	t.Parallel()
+	srv, p := fakeOpenAI(t, aitest.Text("default", 1, 1))
+	c := aiclient.New(aiclient.WithDefault(p))
+	if resp, err := c.Chat(deadline(t), chatReq("gpt-4.1")); err != nil || resp.Message.Text() != "default" {
+		t.Fatalf("%v %v", resp, err)
+	}
+	if got := srv.Requests()[0].JSON()["model"]; got != "gpt-4.1" {
+		t.Fatalf("model sent %v", got)
+	}
+	_, err := aiclient.New().Chat(deadline(t), chatReq("nope"))
+	var e *aiclient.Error
+	if !errors.As(err, &e) || e.Kind != aiclient.KindNotFound || !errors.Is(err, aiclient.ErrNotRouted) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestEmbedAndModelsThroughTheClient(t *testing.T) {
+	t.Parallel()
+	_, p1 := fakeOpenAI(t, aitest.Status(500, 0))
+	srv2 := aitest.NewServer(aitest.OpenAI, aitest.WithModels("text-embedding-3-large"))
+	defer srv2.Close()
+	srv2.Push(aitest.Reply{Embeddings: [][]float32{{1, 2, 3}}})
+	p2 := openai.New(openai.WithBaseURL(srv2.URL()), openai.WithPolicies())
+	c := aiclient.New(aiclient.WithRoute("embed", aiclient.Candidate{Provider: p1}, aiclient.Candidate{Provider: p2, Priority: 1}))
+	resp, err := c.Embed(deadline(t), &aiclient.EmbedRequest{Model: "embed", Input: []string{"x"}})
+	if err != nil || !reflect.DeepEqual(resp.Embeddings, [][]float32{{1, 2, 3}}) {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	models, err := c.Models(deadline(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range models {
+		ids = append(ids, m.Provider+":"+m.ID)
+	}
+	want := []string{"openai:aitest-1", "openai:text-embedding-3-large", "aiclient:embed"}
+	if !reflect.DeepEqual(ids, want) {
+		t.Fatalf("models %v, want %v", ids, want)
+	}
+}
+
+func TestACanceledCallDoesNotFallBack(t *testing.T) {
+	t.Parallel()
+	_, p1 := fakeOpenAI(t, aitest.Reply{Text: "slow", Delay: time.Minute})
+	second, p2 := fakeOpenAI(t, aitest.Text("unused", 1, 1))
+	c := aiclient.New(aiclient.WithRoute("m", aiclient.Candidate{Provider: p1}, aiclient.Candidate{Provider: p2, Priority: 1}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Chat(ctx, chatReq("m"))
+		done <- err
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the canceled call did not return")
+	}
+	if len(second.Requests()) != 0 {
+		t.Fatal("a canceled call fell back")
+	}
+}
