@@ -59,11 +59,14 @@ func ParseConfig(name string, data []byte, env func(string) (string, bool)) (*Co
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, &FieldError{File: name, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
+	if len(root.Content) == 0 {
+		// An empty file is more likely a half-written one than a wish
+		// for a gateway without routes.
+		return nil, &FieldError{File: name, Msg: "the configuration is empty"}
+	}
 	c := &Config{file: name, lines: map[string]int{}}
 	d := &decoder{file: name, env: env, lines: c.lines}
-	if len(root.Content) > 0 {
-		d.decode(&root, reflect.ValueOf(c).Elem(), "")
-	}
+	d.decode(&root, reflect.ValueOf(c).Elem(), "")
 	if len(d.errs) > 0 {
 		return nil, joinErrs(d.errs)
 	}

@@ -19,6 +19,9 @@ import (
 type ReloadConfig struct {
 	// Load builds a new gateway, typically with [LoadConfig]. Required.
 	Load func() (*Gateway, error)
+	// Path is the file Load reads, if any: [Reloader.Watch] reloads when
+	// its content changes.
+	Path string
 	// Logger records reloads and rejected configurations.
 	// If nil, slog.Default() is used.
 	Logger *slog.Logger
@@ -47,6 +50,7 @@ type Reloader struct {
 	mu      sync.Mutex // serializes reloads
 	retired sync.WaitGroup
 	closed  bool
+	sum     []byte // of cfg.Path, read before the current gateway was loaded
 }
 
 // NewReloader loads and starts the first gateway.
@@ -63,12 +67,12 @@ func NewReloader(cfg ReloadConfig) (*Reloader, error) {
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 5 * time.Second
 	}
+	r := &Reloader{cfg: cfg, sum: fileSum(cfg.Path)}
 	g, err := cfg.Load()
 	if err != nil {
 		return nil, err
 	}
 	g.Start(context.Background())
-	r := &Reloader{cfg: cfg}
 	r.cur.Store(g)
 	return r, nil
 }
@@ -102,6 +106,7 @@ func (r *Reloader) reload(ctx context.Context) error {
 	if r.closed {
 		return errors.New("portico/gateway: reloader is closed")
 	}
+	r.sum = fileSum(r.cfg.Path)
 	g, err := r.cfg.Load()
 	if err != nil {
 		return err
@@ -132,18 +137,18 @@ func (r *Reloader) retire(old *Gateway) {
 	}()
 }
 
-// Watch reloads on SIGHUP and, when path is not empty, whenever the
-// file's content changes (checked every interval, 2s if zero; content
-// rather than modification time, so a Kubernetes ConfigMap's symlink
-// swap is seen). It returns when ctx is done.
-func (r *Reloader) Watch(ctx context.Context, path string, interval time.Duration) {
+// Watch reloads on SIGHUP and, when ReloadConfig.Path is set, whenever
+// the file's content differs from what was last loaded (checked every
+// interval, 2s if zero; content rather than modification time, so a
+// Kubernetes ConfigMap's symlink swap is seen). It returns when ctx is
+// done.
+func (r *Reloader) Watch(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = 2 * time.Second
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	last := fileSum(path)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -151,18 +156,20 @@ func (r *Reloader) Watch(ctx context.Context, path string, interval time.Duratio
 		case <-ctx.Done():
 			return
 		case <-hup:
-			last = fileSum(path)
 			_ = r.Reload(ctx)
 		case <-tick.C:
-			if path == "" {
-				continue
-			}
-			if sum := fileSum(path); !bytes.Equal(sum, last) {
-				last = sum
+			if r.cfg.Path != "" && r.changed() {
 				_ = r.Reload(ctx)
 			}
 		}
 	}
+}
+
+func (r *Reloader) changed() bool {
+	sum := fileSum(r.cfg.Path)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return sum != nil && !bytes.Equal(sum, r.sum)
 }
 
 func fileSum(path string) []byte {
