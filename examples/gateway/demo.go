@@ -1,0 +1,120 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+)
+
+// demo holds the in-process demo services the default configuration
+// routes to.
+type demo struct {
+	servers []*http.Server
+	addrs   map[string]string
+}
+
+// startDemo starts users (two instances) and orders on loopback ports.
+func startDemo(logger *slog.Logger) (*demo, error) {
+	d := &demo{addrs: map[string]string{}}
+	for _, s := range []struct {
+		key string
+		h   http.Handler
+	}{
+		{"DEMO_USERS_1", usersService("users-1")},
+		{"DEMO_USERS_2", usersService("users-2")},
+		{"DEMO_ORDERS", ordersService()},
+	} {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			d.close()
+			return nil, err
+		}
+		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: 5 * time.Second}
+		d.servers = append(d.servers, srv)
+		d.addrs[s.key] = "http://" + l.Addr().String()
+		go func() {
+			if err := srv.Serve(l); err != nil && err != http.ErrServerClosed {
+				logger.Error("demo service stopped", "error", err)
+			}
+		}()
+	}
+	return d, nil
+}
+
+// env resolves ${VAR} in the default configuration: the demo addresses,
+// then the process environment.
+func (d *demo) env(name string) (string, bool) {
+	if v, ok := d.addrs[name]; ok {
+		return v, true
+	}
+	return os.LookupEnv(name)
+}
+
+func (d *demo) close() {
+	for _, s := range d.servers {
+		s.Close()
+	}
+}
+
+type user struct {
+	ID   int    `json:"id"`
+	Name string `json:"name"`
+}
+
+var users = []user{{1, "Ada"}, {2, "Grace"}, {3, "Linus"}}
+
+func usersService(instance string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("GET /users", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, instance, map[string]any{"instance": instance, "users": users})
+	})
+	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) {
+		for _, u := range users {
+			if fmt.Sprint(u.ID) == r.PathValue("id") {
+				reply(w, instance, map[string]any{"instance": instance, "user": u})
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `{"title":"Not Found","status":404,"detail":"no user %s"}`+"\n", r.PathValue("id"))
+	})
+	return mux
+}
+
+func ordersService() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, "orders", map[string]any{"id": r.PathValue("id"), "status": "shipped", "forwarded_for": r.Header.Get("X-Forwarded-For")})
+	})
+	// A server-sent event stream: one event a second, five in all.
+	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		rc := http.NewResponseController(w)
+		for i := 1; i <= 5; i++ {
+			fmt.Fprintf(w, "id: %d\nevent: order\ndata: {\"order\":%d,\"status\":\"packed\"}\n\n", i, 1000+i)
+			if err := rc.Flush(); err != nil {
+				return
+			}
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	})
+	return mux
+}
+
+func reply(w http.ResponseWriter, instance string, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Instance", instance)
+	_ = json.NewEncoder(w).Encode(v)
+}

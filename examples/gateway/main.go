@@ -1,0 +1,128 @@
+// Command gateway runs a Portico gateway.
+//
+// With no flags it needs nothing else: it starts two small demo services
+// on loopback ports (users, with two instances, and orders) and routes to
+// them with the embedded default configuration:
+//
+//	go run ./examples/gateway
+//	curl -i localhost:8080/api/users
+//	curl -N localhost:8080/api/orders/events
+//	curl -s 127.0.0.1:9090/routes
+//
+// With -config it serves your own file instead (see gateway.example.yaml),
+// reloading it on SIGHUP or when the file changes.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/portico-dev/portico/gateway"
+)
+
+//go:embed default.yaml
+var defaultConfig []byte
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// run starts the gateway and serves until ctx is done. ready, if not
+// nil, receives the proxy and admin addresses once both listen.
+func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy, admin net.Addr)) error {
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", ":8080", "proxy listen address")
+	adminAddr := fs.String("admin-addr", "127.0.0.1:9090", "admin listen address (/healthz, /readyz, /metrics, /routes, /upstreams)")
+	configPath := fs.String("config", "", "configuration file (YAML or JSON); if empty, the embedded demo configuration with its demo services")
+	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight requests may finish on shutdown")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	metrics, err := gateway.NewMetrics()
+	if err != nil {
+		return err
+	}
+	defer metrics.Shutdown(context.WithoutCancel(ctx))
+	opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithMeterProvider(metrics.Provider)}
+
+	rc := gateway.ReloadConfig{Logger: logger, Path: *configPath}
+	if *configPath != "" {
+		rc.Load = func() (*gateway.Gateway, error) { return gateway.LoadConfig(*configPath, opts...) }
+	} else {
+		demo, err := startDemo(logger)
+		if err != nil {
+			return err
+		}
+		defer demo.close()
+		rc.Load = func() (*gateway.Gateway, error) {
+			c, err := gateway.ParseConfig("default.yaml", defaultConfig, demo.env)
+			if err != nil {
+				return nil, err
+			}
+			return c.Build(opts...)
+		}
+	}
+	rl, err := gateway.NewReloader(rc)
+	if err != nil {
+		return err
+	}
+	defer rl.Close()
+
+	proxyL, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	adminL, err := net.Listen("tcp", *adminAddr)
+	if err != nil {
+		proxyL.Close()
+		return err
+	}
+	logger.Info("gateway listening", "addr", proxyL.Addr().String(), "admin", adminL.Addr().String())
+	if ready != nil {
+		ready(proxyL.Addr(), adminL.Addr())
+	}
+	admin := gateway.Admin(gateway.AdminConfig{Gateway: rl.Current, Metrics: metrics.Handler})
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 3)
+	go func() { errc <- gateway.Serve(ctx, proxyL, rl, *grace) }()
+	go func() { errc <- gateway.Serve(ctx, adminL, admin, *grace) }()
+	go func() { rl.Watch(ctx, 0); errc <- nil }()
+	var errs []error
+	for range 3 {
+		if err := <-errc; err != nil {
+			errs = append(errs, err)
+		}
+		cancel() // one stopping stops all
+	}
+	logger.Info("gateway stopped")
+	return errors.Join(errs...)
+}
+
+// Make sure the handler types line up with net/http.
+var _ http.Handler = (*gateway.Reloader)(nil)
