@@ -78,6 +78,8 @@ type BreakerConfig struct {
 	// OnStateChange is called after a breaker changes state, outside any
 	// lock.
 	OnStateChange func(key string, from, to State)
+	// OnReject is called when a breaker rejects a request.
+	OnReject func(key string)
 	// Now is the clock. By default, time.Now.
 	Now func() time.Time
 }
@@ -168,6 +170,9 @@ func (bs *breakers) do(key string, call func() (*http.Response, error)) (*http.R
 	b := bs.get(key)
 	gen, probe, remaining, ok := b.allow()
 	if !ok {
+		if bs.cfg.OnReject != nil {
+			bs.cfg.OnReject(key)
+		}
 		return nil, &Error{Kind: ErrCircuitOpen, Key: key, RetryAfter: remaining}
 	}
 	start := bs.cfg.Now()

@@ -20,6 +20,8 @@ type BudgetConfig struct {
 	Window time.Duration
 	// Now is the clock. By default, time.Now.
 	Now func() time.Time
+	// OnExhausted is called when the budget refuses a retry or a hedge.
+	OnExhausted func()
 }
 
 // Budget caps retries and hedges to a fraction of requests, so that during
@@ -31,6 +33,7 @@ type BudgetConfig struct {
 type Budget struct {
 	ratio  float64
 	min    int
+	onOut  func()
 	slot   time.Duration
 	now    func() time.Time
 	mu     sync.Mutex
@@ -59,7 +62,7 @@ func NewBudget(cfg BudgetConfig) *Budget {
 		cfg.Now = time.Now
 	}
 	slot := max(cfg.Window/budgetSlots, time.Millisecond)
-	return &Budget{ratio: cfg.Ratio, min: cfg.Min, slot: slot, now: cfg.Now, start: cfg.Now().UnixNano() / int64(slot)}
+	return &Budget{ratio: cfg.Ratio, min: cfg.Min, onOut: cfg.OnExhausted, slot: slot, now: cfg.Now, start: cfg.Now().UnixNano() / int64(slot)}
 }
 
 // advance drops the slots that fell out of the window. b.mu must be held.
@@ -84,6 +87,14 @@ func (b *Budget) deposit() {
 
 // withdraw asks for one extra attempt and reports whether it is allowed.
 func (b *Budget) withdraw() bool {
+	ok := b.take()
+	if !ok && b.onOut != nil {
+		b.onOut()
+	}
+	return ok
+}
+
+func (b *Budget) take() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	i := b.advance()

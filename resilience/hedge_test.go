@@ -130,3 +130,39 @@ func TestHedgeFailsOverAtOnceWhenTheOnlyAttemptFails(t *testing.T) {
 		t.Fatalf("got %q after %d calls, want the second instance's answer without waiting an hour", got, p.calls.Load())
 	}
 }
+
+func TestHedgeDelayFollowsTheLatencyQuantile(t *testing.T) {
+	t.Parallel()
+	var slowNext atomic.Bool
+	u := newUpstream(t, func(_ int64, w http.ResponseWriter, r *http.Request) {
+		if slowNext.CompareAndSwap(true, false) {
+			<-r.Context().Done()
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	var hedges atomic.Int64
+	tr := resilience.NewTransport(newBase(t), resilience.Hedge(resilience.HedgeConfig{
+		Delay: time.Hour, Quantile: 0.9, // only the learnt quantile can hedge in time
+		Budget:  resilience.NewBudget(resilience.BudgetConfig{Min: 100}),
+		OnHedge: func(*http.Request, int) { hedges.Add(1) },
+	}))
+	for range 48 { // fast responses teach the quantile
+		resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+	}
+	if hedges.Load() != 0 {
+		t.Fatalf("%d hedges while learning, want none", hedges.Load())
+	}
+	slowNext.Store(true)
+	resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+	if err != nil {
+		t.Fatalf("the slow call was not hedged before the caller's deadline: %v", err)
+	}
+	if got := readAll(t, resp); got != "ok" || hedges.Load() != 1 {
+		t.Fatalf("got %q with %d hedges, want the hedge's answer", got, hedges.Load())
+	}
+}

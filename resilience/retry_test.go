@@ -349,3 +349,60 @@ func TestRetryBudgetCapsExtraLoad(t *testing.T) {
 		t.Fatalf("upstream saw %d attempts, want more than %d and at most %d", got, requests, bound)
 	}
 }
+
+func TestAResponseResetMidBody(t *testing.T) {
+	t.Parallel()
+	// The upstream promises 1000 bytes, sends 10, then resets the connection.
+	midBody := func(code int) func(int64, http.ResponseWriter, *http.Request) {
+		return func(_ int64, w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "1000")
+			w.WriteHeader(code)
+			io.WriteString(w, "0123456789")
+			http.NewResponseController(w).Flush()
+			reset(0, w, r)
+		}
+	}
+	t.Run("a POST whose response is reset mid-body is sent exactly once", func(t *testing.T) {
+		t.Parallel()
+		u := newUpstream(t, midBody(http.StatusOK))
+		tr := resilience.NewTransport(newBase(t), fastRetry(resilience.RetryConfig{}),
+			resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: 1}))
+		resp, err := do(t, tr, http.MethodPost, u.URL, strings.NewReader("once"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			t.Fatal("reading a reset body succeeded")
+		}
+		if u.hits.Load() != 1 {
+			t.Fatalf("upstream saw %d requests, want 1", u.hits.Load())
+		}
+		// The failed body released the bulkhead slot.
+		resp, err = do(t, tr, http.MethodPost, u.URL, strings.NewReader("again"))
+		if err != nil {
+			t.Fatalf("slot not released after a reset body: %v", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	})
+	t.Run("a GET answered 503 whose body is reset is discarded and retried", func(t *testing.T) {
+		t.Parallel()
+		u := newUpstream(t, func(n int64, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				midBody(http.StatusServiceUnavailable)(n, w, r)
+				return
+			}
+			io.WriteString(w, "ok")
+		})
+		tr := resilience.NewTransport(newBase(t), fastRetry(resilience.RetryConfig{}))
+		resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, resp); got != "ok" || u.hits.Load() != 2 {
+			t.Fatalf("got %q after %d attempts, want ok after 2", got, u.hits.Load())
+		}
+	})
+}
