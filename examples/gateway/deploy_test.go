@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/portico-dev/portico/gateway"
+)
+
+// manifests reads every YAML document under deploy/, by kind and name.
+func manifests(t *testing.T) map[string]map[string]any {
+	t.Helper()
+	files, err := filepath.Glob("deploy/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests: %v", err)
+	}
+	out := map[string]map[string]any{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var doc map[string]any
+			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			kind, _ := doc["kind"].(string)
+			name, _ := dig(doc, "metadata", "name").(string)
+			if kind == "" {
+				t.Fatalf("%s: a document without kind", f)
+			}
+			out[kind+"/"+name] = doc
+		}
+	}
+	return out
+}
+
+// dig follows map keys and list indexes.
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			l, ok := v.([]any)
+			if !ok || k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+func TestManifests(t *testing.T) {
+	t.Parallel()
+	docs := manifests(t)
+	for _, want := range []string{
+		"Deployment/portico-gateway", "Service/portico-gateway", "HorizontalPodAutoscaler/portico-gateway",
+		"PodDisruptionBudget/portico-gateway", "ConfigMap/portico-gateway", "Secret/portico-gateway",
+		"Deployment/portico-redis", "Service/portico-redis",
+	} {
+		if docs[want] == nil {
+			t.Errorf("missing %s", want)
+		}
+	}
+	dep := docs["Deployment/portico-gateway"]
+	c := dig(dep, "spec", "template", "spec", "containers", 0)
+	args := toStrings(dig(c, "args"))
+	flagValue := func(name string) string {
+		i := slices.Index(args, name)
+		if i < 0 || i+1 >= len(args) {
+			t.Fatalf("container args lack %s: %q", name, args)
+		}
+		return args[i+1]
+	}
+
+	t.Run("the probes use the real admin endpoints on the admin port", func(t *testing.T) {
+		t.Parallel()
+		admin := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway {
+			g, _ := gateway.New()
+			return g
+		}}))
+		defer admin.Close()
+		for probe, want := range map[string]string{"livenessProbe": "/healthz", "readinessProbe": "/readyz"} {
+			path, _ := dig(c, probe, "httpGet", "path").(string)
+			if path != want {
+				t.Errorf("%s path = %q, want %q", probe, path, want)
+			}
+			resp, err := admin.Client().Get(admin.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("admin %s answered %d", path, resp.StatusCode)
+			}
+			if port := dig(c, probe, "httpGet", "port"); port != "admin" {
+				t.Errorf("%s port = %v, want admin", probe, port)
+			}
+		}
+		if got := dig(c, "ports", 1, "containerPort"); got != 9090 || !strings.HasSuffix(flagValue("-admin-addr"), ":9090") {
+			t.Errorf("admin containerPort %v and -admin-addr %q disagree", got, flagValue("-admin-addr"))
+		}
+	})
+
+	t.Run("the ConfigMap holds a valid config at the path the container reads", func(t *testing.T) {
+		t.Parallel()
+		cfgPath := flagValue("-config")
+		mount, _ := dig(c, "volumeMounts", 0, "mountPath").(string)
+		key := strings.TrimPrefix(cfgPath, mount+"/")
+		if dig(dep, "spec", "template", "spec", "volumes", 0, "configMap", "name") != "portico-gateway" || key == cfgPath {
+			t.Fatalf("-config %q is not in the ConfigMap volume mounted at %q", cfgPath, mount)
+		}
+		text, _ := dig(docs["ConfigMap/portico-gateway"], "data", key).(string)
+		if text == "" {
+			t.Fatalf("ConfigMap has no key %q", key)
+		}
+		// Every ${VAR} without a default comes from the Secret through env.
+		secret, _ := dig(docs["Secret/portico-gateway"], "stringData").(map[string]any)
+		env := map[string]string{}
+		for _, e := range dig(c, "env").([]any) {
+			name, _ := dig(e, "name").(string)
+			if ref, _ := dig(e, "valueFrom", "secretKeyRef", "key").(string); ref != "" {
+				if _, ok := secret[ref]; !ok {
+					t.Errorf("env %s refers to missing secret key %s", name, ref)
+				}
+				env[name] = "from-secret"
+			} else if v, ok := dig(e, "value").(string); ok {
+				env[name] = v
+			}
+		}
+		for _, m := range regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`).FindAllStringSubmatch(text, -1) {
+			if _, ok := env[m[1]]; !ok {
+				t.Errorf("the config needs ${%s}, which the Deployment does not set", m[1])
+			}
+		}
+		cfg, err := gateway.ParseConfig(key, []byte(text), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := cfg.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Close()
+	})
+
+	t.Run("the HPA and PDB target the gateway", func(t *testing.T) {
+		t.Parallel()
+		if dig(docs["HorizontalPodAutoscaler/portico-gateway"], "spec", "scaleTargetRef", "name") != "portico-gateway" {
+			t.Error("the HPA does not scale the gateway Deployment")
+		}
+		sel := dig(docs["PodDisruptionBudget/portico-gateway"], "spec", "selector", "matchLabels", "app.kubernetes.io/name")
+		if sel != dig(dep, "spec", "template", "metadata", "labels", "app.kubernetes.io/name") {
+			t.Error("the PDB does not select the gateway pods")
+		}
+	})
+}
+
+func toStrings(v any) []string {
+	var out []string
+	l, _ := v.([]any)
+	for _, x := range l {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestDockerfileBuildsThisPackage(t *testing.T) {
+	t.Parallel()
+	f, err := os.Open("deploy/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var froms []string
+	var build, user string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(line, "FROM "):
+			froms = append(froms, line)
+		case strings.HasPrefix(line, "RUN ") && strings.Contains(line, "go build"):
+			build = line
+		case strings.HasPrefix(line, "USER "):
+			user = line
+		}
+	}
+	if len(froms) < 2 {
+		t.Errorf("not a multi-stage build: %q", froms)
+	}
+	if !strings.HasSuffix(build, " ./examples/gateway") || !strings.Contains(build, "CGO_ENABLED=0") {
+		t.Errorf("the build step does not build ./examples/gateway statically: %q", build)
+	}
+	if last := froms[len(froms)-1]; !strings.Contains(last, "distroless/static") && !strings.Contains(last, "scratch") {
+		t.Errorf("the final image is not minimal: %q", last)
+	}
+	if user == "" || strings.Contains(user, "root:") && !strings.Contains(user, "nonroot") {
+		t.Errorf("the image runs as root: %q", user)
+	}
+	// ./examples/gateway, from the repository root, is this package.
+	wd, _ := os.Getwd()
+	if !strings.HasSuffix(filepath.ToSlash(wd), "/examples/gateway") {
+		t.Errorf("test runs in %s, not the package the Dockerfile builds", wd)
+	}
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/portico-dev/portico/gateway"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestExampleConfigLoads(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("gateway.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := gateway.ParseConfig("gateway.example.yaml", data, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if n := len(g.Routes()); n != 5 {
+		t.Errorf("routes = %d, want 5", n)
+	}
+	if n := len(g.Upstreams()); n != 5 {
+		t.Errorf("upstreams = %d, want 5", n)
+	}
+}
+
+func TestDefaultRunServesTheDemo(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan [2]net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-level", "error"}, io.Discard,
+			func(p, a net.Addr) { addrs <- [2]net.Addr{p, a} })
+	}()
+	var a [2]net.Addr
+	select {
+	case a = <-addrs:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the gateway did not start")
+	}
+	proxy, admin := "http://"+a[0].String(), "http://"+a[1].String()
+	c := &http.Client{Timeout: 30 * time.Second}
+	defer c.CloseIdleConnections()
+	fetch := func(url string) (*http.Response, string) {
+		t.Helper()
+		resp, err := c.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+
+	// The README's curl lines.
+	instances := map[string]bool{}
+	for range 4 {
+		resp, body := fetch(proxy + "/api/users")
+		if resp.StatusCode != 200 || !strings.Contains(body, "Ada") {
+			t.Fatalf("/api/users: %d %q", resp.StatusCode, body)
+		}
+		instances[resp.Header.Get("X-Instance")] = true
+	}
+	if !instances["users-1"] || !instances["users-2"] {
+		t.Errorf("users was not balanced over both instances: %v", instances)
+	}
+	if resp, body := fetch(proxy + "/api/orders/42"); resp.StatusCode != 200 || !strings.Contains(body, `"id":"42"`) {
+		t.Errorf("/api/orders/42: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := fetch(admin + "/routes"); resp.StatusCode != 200 || !strings.Contains(body, `"chain"`) {
+		t.Errorf("/routes: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := fetch(admin + "/readyz"); resp.StatusCode != 200 {
+		t.Errorf("/readyz: %d", resp.StatusCode)
+	}
+	if _, body := fetch(admin + "/metrics"); !strings.Contains(body, `http_server_request_duration_seconds_count{`) || !strings.Contains(body, `http_route="/api/orders/{id}"`) {
+		t.Errorf("/metrics lacks http_server_request_duration_seconds by http_route")
+	}
+	resp, err := c.Get(proxy + "/api/orders/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 5)
+	_, err = io.ReadFull(resp.Body, first)
+	resp.Body.Close()
+	if err != nil || string(first) != "id: 1" {
+		t.Errorf("SSE first event: %q, %v", first, err)
+	}
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("run: %v", err)
+	}
+}
