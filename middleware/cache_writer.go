@@ -1,7 +1,9 @@
 package middleware
 
 import (
+	"bufio"
 	"bytes"
+	"net"
 	"net/http"
 )
 
@@ -13,17 +15,18 @@ import (
 // It is used by [Cache] and [Idempotency]; Unwrap keeps
 // http.ResponseController working.
 type teeWriter struct {
-	rw      http.ResponseWriter
-	header  http.Header
-	decide  func(t *teeWriter)
-	max     int64
-	status  int
-	wrote   bool
-	pass    bool // write the response to the client
-	capture bool // keep a copy of the body
-	over    bool // the body outgrew max or was flushed
-	flushed bool
-	body    bytes.Buffer
+	rw       http.ResponseWriter
+	header   http.Header
+	decide   func(t *teeWriter)
+	max      int64
+	status   int
+	wrote    bool
+	pass     bool // write the response to the client
+	capture  bool // keep a copy of the body
+	over     bool // the body outgrew max or was flushed
+	flushed  bool
+	hijacked bool
+	body     bytes.Buffer
 }
 
 func newTeeWriter(rw http.ResponseWriter, max int64, decide func(t *teeWriter)) *teeWriter {
@@ -108,9 +111,16 @@ func (t *teeWriter) Unwrap() http.ResponseWriter { return t.rw }
 // complete reports whether the whole body was captured.
 func (t *teeWriter) complete() bool { return t.wrote && t.capture && !t.over }
 
+// Hijack implements http.Hijacker for protocol upgrades; nothing is
+// captured from a hijacked connection.
+func (t *teeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	t.hijacked, t.over = true, true
+	return http.NewResponseController(t.rw).Hijack()
+}
+
 // finish writes an implicit 200 when the handler returned without writing.
 func (t *teeWriter) finish() {
-	if !t.wrote {
+	if !t.wrote && !t.hijacked {
 		t.WriteHeader(http.StatusOK)
 	}
 }

@@ -217,7 +217,7 @@ func (m *idempotency) run(w http.ResponseWriter, r *http.Request, next http.Hand
 	next.ServeHTTP(t, r)
 	t.finish()
 	finished = true
-	if t.status >= 500 && !m.store5xx {
+	if t.hijacked || (t.status >= 500 && !m.store5xx) {
 		m.release(ctx, key, rec.Token)
 		return
 	}
