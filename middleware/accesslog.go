@@ -37,7 +37,8 @@ type AccessLogConfig struct {
 //	status       status code sent (500 if the handler panicked before writing)
 //	bytes_in     request body bytes (read, or declared by Content-Length)
 //	bytes_out    response body bytes written
-//	duration     time from the request's arrival here to the handler's return
+//	duration     time from the arrival of the request at the first middleware
+//	             of this package to the return of the handler
 //	request_id   from [RequestID], if it ran
 //	trace_id     and span_id, from the span in the context, if valid
 //	client_ip    from [ClientIP] if it ran, else the peer address
@@ -64,13 +65,13 @@ func AccessLog(cfg AccessLogConfig) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			start := time.Now()
 			ctx := r.Context()
 			s := stateFrom(ctx)
 			if s == nil {
 				s = newState(ctx)
 				ctx = s
 			}
+			start := s.started()
 			counter, r2 := countBody(ctx, s, r)
 			rw := wrap(w, s)
 			done := false

@@ -46,9 +46,6 @@ func RequestID(cfg RequestIDConfig) func(http.Handler) http.Handler {
 		maxLen = 128
 	}
 	gen := cfg.Generate
-	if gen == nil {
-		gen = newULID
-	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var id string
@@ -57,14 +54,18 @@ func RequestID(cfg RequestIDConfig) func(http.Handler) http.Handler {
 					id = v[0]
 				}
 			}
-			if id == "" {
-				id = gen()
-			}
 			ctx := r.Context()
 			s := stateFrom(ctx)
 			if s == nil {
 				s = newState(ctx)
 				ctx = s
+			}
+			if id == "" {
+				if gen != nil {
+					id = gen()
+				} else {
+					id = newULID(s.started())
+				}
 			}
 			r = r.WithContext(requestid.NewContext(ctx, id))
 			if s.idHeader[0] == "" {
@@ -109,8 +110,8 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // newULID returns a ULID: 48 bits of Unix milliseconds then 80 random bits
 // from the runtime's ChaCha8 generator, in Crockford base32.
-func newULID() string {
-	ms := uint64(time.Now().UnixMilli())
+func newULID(now time.Time) string {
+	ms := uint64(now.UnixMilli())
 	hi := uint64(rand.Uint32() & 0xffff)
 	lo := rand.Uint64()
 	var b [26]byte

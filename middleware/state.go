@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"go.opentelemetry.io/otel/trace"
@@ -34,6 +35,7 @@ type state struct {
 	ownChi   bool
 	chi      chi.Context
 	span     trace.SpanContext // the server span, for middleware outside Telemetry
+	start    time.Time         // when the first middleware saw the request
 }
 
 // Value answers the state and chi routing keys, and asks the parent for
@@ -73,7 +75,16 @@ func withState(r *http.Request) (*state, *http.Request) {
 // seeing their parent's context.
 func newState(ctx context.Context) *state {
 	_, routed := ctx.Value(chi.RouteCtxKey).(*chi.Context)
-	return &state{Context: ctx, ownChi: !routed}
+	return &state{Context: ctx, ownChi: !routed, start: time.Now()}
+}
+
+// started returns when the request arrived: the state's clock reading, so
+// that the middleware of one request read the clock once.
+func (s *state) started() time.Time {
+	if s.start.IsZero() {
+		s.start = time.Now()
+	}
+	return s.start
 }
 
 // wrap returns the writer the middleware should hand down: w itself if it

@@ -74,6 +74,7 @@ func Telemetry(cfg TelemetryConfig) func(http.Handler) http.Handler {
 type telemetry struct {
 	tracer   trace.Tracer // nil when tracing is off
 	prop     propagation.TextMapPropagator
+	fields   []string // canonical header names prop reads
 	duration metric.Float64Histogram
 	active   metric.Int64UpDownCounter
 	reqSize  metric.Int64Histogram
@@ -104,6 +105,9 @@ func newTelemetry(cfg TelemetryConfig) *telemetry {
 		}
 	}
 	t := &telemetry{prop: prop, skip: cfg.Skip}
+	for _, f := range prop.Fields() {
+		t.fields = append(t.fields, canonical(f))
+	}
 	if _, off := tp.(tracenoop.TracerProvider); !off {
 		t.tracer = tp.Tracer(scope, trace.WithSchemaURL(semconv.SchemaURL))
 	}
@@ -119,14 +123,16 @@ func newTelemetry(cfg TelemetryConfig) *telemetry {
 }
 
 func (t *telemetry) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	ctx := r.Context()
 	s := stateFrom(ctx)
 	if s == nil {
 		s = newState(ctx)
 		ctx = s
 	}
-	ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
+	start := s.started()
+	if t.carries(r.Header) {
+		ctx = t.prop.Extract(ctx, carrier(r.Header))
+	}
 	method, known := normalizeMethod(r.Method)
 	scheme := "http"
 	if r.TLS != nil {
@@ -174,6 +180,16 @@ func (t *telemetry) serve(next http.Handler, w http.ResponseWriter, r *http.Requ
 	}()
 	next.ServeHTTP(rw, r2)
 	done = true
+}
+
+// carries reports whether h holds any header the propagator reads.
+func (t *telemetry) carries(h http.Header) bool {
+	for _, f := range t.fields {
+		if _, ok := h[f]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // startAttrs returns the attributes a sampler sees.

@@ -153,7 +153,7 @@ func TestTelemetry(t *testing.T) {
 			}
 			for k, v := range want {
 				if got, ok := attrs.Value(k); !ok || got != v {
-					t.Errorf("span %s = %v, want %v", k, got.Emit(), v.Emit())
+					t.Errorf("span %s = %v, want %v", k, got.String(), v.String())
 				}
 			}
 			if _, ok := attrs.Value("http.route"); ok && tt.wantRoute == "" {
@@ -232,7 +232,7 @@ func TestTelemetryRecordsAPanicAsA500(t *testing.T) {
 		middleware.Telemetry(kit.cfg),
 	)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") }))
 	srv := serve(t, h)
-	if res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil)); res.StatusCode != 500 {
+	if res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil)); res.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("status = %d, want 500", res.StatusCode)
 	}
 	span := kit.spans.Ended()[0]

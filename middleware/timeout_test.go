@@ -101,7 +101,7 @@ func TestTimeoutSkip(t *testing.T) {
 		}
 	}))
 	srv := serve(t, h)
-	if res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL+"/export/all", nil)); res.StatusCode != 200 {
+	if res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL+"/export/all", nil)); res.StatusCode != http.StatusOK {
 		t.Fatalf("status = %d: the skipped route had a deadline", res.StatusCode)
 	}
 }
