@@ -55,7 +55,7 @@ func (a *Accumulator) appendPart(typ PartType, text, sig string, redacted bool) 
 	// A new reasoning part starts after a signed one: a signature closes
 	// an Anthropic thinking block.
 	merge := n > 0 && parts[n-1].Type == typ && parts[n-1].Redacted == redacted &&
-		!(typ == PartReasoning && parts[n-1].Signature != "" && text != "")
+		(typ != PartReasoning || parts[n-1].Signature == "" || text == "")
 	if !merge {
 		if text == "" && sig == "" {
 			return

@@ -142,7 +142,7 @@ func readAhead(s *Stream) (*Stream, []Event, error) {
 		}
 	}
 	if err := s.Err(); err != nil {
-		s.Close()
+		_ = s.Close()
 		return nil, nil, err
 	}
 	return s, head, nil

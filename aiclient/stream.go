@@ -149,7 +149,7 @@ func (s *Stream) Close() error {
 // [Response]. On a stream error it returns the partial response and the
 // error.
 func Collect(s *Stream) (*Response, error) {
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	var acc Accumulator
 	for s.Next() {
 		acc.Add(s.Current())

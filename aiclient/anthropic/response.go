@@ -72,6 +72,7 @@ func (p *Provider) Chat(ctx context.Context, req *aiclient.Request) (*aiclient.R
 	if err != nil {
 		return nil, err
 	}
+	defer res.Body.Close()
 	var raw json.RawMessage
 	if err := wire.Decode(p.cfg.Provider, req.Model, res, &raw); err != nil {
 		return nil, err
@@ -156,7 +157,8 @@ func decodeError(res *http.Response, body []byte) *aiclient.Error {
 	var w struct {
 		Error *apiError `json:"error"`
 	}
-	if json.Unmarshal(body, &w) != nil || w.Error == nil {
+	_ = json.Unmarshal(body, &w) // a body that is not an error object gives nil
+	if w.Error == nil {
 		return nil
 	}
 	return &aiclient.Error{Code: w.Error.Type, Message: w.Error.Message, Kind: kind(w.Error.Type, w.Error.Message, res.StatusCode)}
@@ -168,6 +170,7 @@ func (p *Provider) Models(ctx context.Context) ([]aiclient.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer res.Body.Close()
 	var w struct {
 		Data []struct {
 			ID        string `json:"id"`

@@ -32,6 +32,7 @@ func (p *Provider) Embed(ctx context.Context, req *aiclient.EmbedRequest) (*aicl
 	if err != nil {
 		return nil, err
 	}
+	defer res.Body.Close()
 	var out struct {
 		Embeddings []struct {
 			Values []float32 `json:"values"`
@@ -53,6 +54,7 @@ func (p *Provider) Models(ctx context.Context) ([]aiclient.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer res.Body.Close()
 	var w struct {
 		Models []struct {
 			Name string `json:"name"`

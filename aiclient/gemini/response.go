@@ -73,6 +73,7 @@ func (p *Provider) Chat(ctx context.Context, req *aiclient.Request) (*aiclient.R
 	if err != nil {
 		return nil, err
 	}
+	defer res.Body.Close()
 	var raw json.RawMessage
 	if err := wire.Decode(p.cfg.Provider, req.Model, res, &raw); err != nil {
 		return nil, err
@@ -227,10 +228,10 @@ func decodeError(res *http.Response, body []byte) *aiclient.Error {
 		var arr []struct {
 			Error *apiError `json:"error"`
 		}
-		if json.Unmarshal(body, &arr) != nil || len(arr) == 0 {
-			return nil
+		_ = json.Unmarshal(body, &arr) // anything else gives nil
+		if len(arr) > 0 {
+			w.Error = arr[0].Error
 		}
-		w.Error = arr[0].Error
 	}
 	if w.Error == nil {
 		return nil

@@ -16,7 +16,7 @@ func (p *Provider) Stream(ctx context.Context, req *aiclient.Request) (*aiclient
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.post(ctx, req.Model, p.url(req.Model, "streamGenerateContent")+"?alt=sse", body)
+	res, err := p.post(ctx, req.Model, p.url(req.Model, "streamGenerateContent")+"?alt=sse", body) //nolint:bodyclose // the returned stream closes the body
 	if err != nil {
 		return nil, err
 	}

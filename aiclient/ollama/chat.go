@@ -172,6 +172,7 @@ func (p *Provider) Chat(ctx context.Context, req *aiclient.Request) (*aiclient.R
 	if err != nil {
 		return nil, err
 	}
+	defer res.Body.Close()
 	var raw json.RawMessage
 	if err := wire.Decode("ollama", req.Model, res, &raw); err != nil {
 		return nil, err
@@ -195,7 +196,7 @@ func (p *Provider) Stream(ctx context.Context, req *aiclient.Request) (*aiclient
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.do(ctx, http.MethodPost, "/api/chat", req.Model, body)
+	res, err := p.do(ctx, http.MethodPost, "/api/chat", req.Model, body) //nolint:bodyclose // the returned stream closes the body
 	if err != nil {
 		return nil, err
 	}

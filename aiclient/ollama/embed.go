@@ -23,6 +23,7 @@ func (p *Provider) Embed(ctx context.Context, req *aiclient.EmbedRequest) (*aicl
 	if err != nil {
 		return nil, err
 	}
+	defer res.Body.Close()
 	var w struct {
 		Model           string      `json:"model"`
 		Embeddings      [][]float32 `json:"embeddings"`
@@ -40,6 +41,7 @@ func (p *Provider) Models(ctx context.Context) ([]aiclient.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer res.Body.Close()
 	var w struct {
 		Models []struct {
 			Name       string    `json:"name"`

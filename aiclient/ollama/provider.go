@@ -107,7 +107,8 @@ func decodeError(res *http.Response, body []byte) *aiclient.Error {
 	var w struct {
 		Error string `json:"error"`
 	}
-	if json.Unmarshal(body, &w) != nil || w.Error == "" {
+	_ = json.Unmarshal(body, &w) // a body that is not an error object gives nil
+	if w.Error == "" {
 		return nil
 	}
 	return &aiclient.Error{Message: w.Error, Kind: aiclient.KindFromStatus(res.StatusCode)}

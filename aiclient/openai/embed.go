@@ -36,6 +36,7 @@ func (p *Provider) Embed(ctx context.Context, req *aiclient.EmbedRequest) (*aicl
 	if err != nil {
 		return nil, err
 	}
+	defer res.Body.Close()
 	var w embedResponse
 	if err := wire.Decode(p.cfg.Provider, req.Model, res, &w); err != nil {
 		return nil, err
@@ -62,6 +63,7 @@ func (p *Provider) Models(ctx context.Context) ([]aiclient.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer res.Body.Close()
 	var w struct {
 		Data []struct {
 			ID      string `json:"id"`

@@ -63,9 +63,7 @@ func decodeError(res *http.Response, body []byte) *aiclient.Error {
 		Message string `json:"message"`
 		Type    string `json:"type"`
 	}
-	if json.Unmarshal(body, &w) != nil {
-		return nil
-	}
+	_ = json.Unmarshal(body, &w) // a body that is not an error object gives nil
 	a := w.Error
 	if a == nil {
 		if w.Message == "" {

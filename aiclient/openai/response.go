@@ -69,6 +69,7 @@ func (p *Provider) Chat(ctx context.Context, req *aiclient.Request) (*aiclient.R
 	if err != nil {
 		return nil, err
 	}
+	defer res.Body.Close()
 	var raw json.RawMessage
 	if err := wire.Decode(p.cfg.Provider, req.Model, res, &raw); err != nil {
 		return nil, err

@@ -20,7 +20,7 @@ func (p *Provider) Stream(ctx context.Context, req *aiclient.Request) (*aiclient
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.post(ctx, req.Model, "/chat/completions", body, true)
+	res, err := p.post(ctx, req.Model, "/chat/completions", body, true) //nolint:bodyclose // the returned stream closes the body
 	if err != nil {
 		return nil, err
 	}

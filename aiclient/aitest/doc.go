@@ -1,0 +1,25 @@
+// Package aitest runs fake LLM providers for tests: a [Server] on a
+// loopback port that speaks one wire format ([OpenAI], [Anthropic],
+// [Gemini] or [Ollama]) and answers with scripted [Reply] values.
+//
+// A Reply describes an answer once (text, reasoning, tool calls, usage,
+// finish reason) and the server renders it in its format, as a whole
+// response or as a stream, whichever the request asks for, so the same
+// script tests both paths of an adapter. Faults are scripted too: an
+// error status with retry hints ([Status]), a stream cut mid-way
+// ([Cut]), or an error event after HTTP 200 ([ErrorEvent]). [Splitter]
+// values such as [Bytewise], [SplitCRLF] and [SplitRunes] deliver
+// responses in hostile chunkings, and [Replay] serves a recorded body the
+// same way.
+//
+//	srv := aitest.NewServer(aitest.Anthropic)
+//	defer srv.Close()
+//	srv.Push(aitest.Status(529, time.Second), aitest.Text("Hello!", 10, 3))
+//	p := anthropic.New(anthropic.WithBaseURL(srv.URL()))
+//
+// Every request is recorded for assertions ([Server.Requests]).
+//
+// # Concurrency
+//
+// A Server is safe for concurrent use.
+package aitest
