@@ -1,0 +1,202 @@
+package anthropic_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/aitest"
+	"github.com/portico-dev/portico/aiclient/anthropic"
+)
+
+func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		reply aitest.Reply
+	}{
+		{"a plain text answer", aitest.Text("Bonjour, ça va? 👋", 10, 5)},
+		{"thinking, text, two tool calls and cache reads and writes", aitest.Reply{
+			Reasoning: "Let me think… über carefully.", Signature: "sig-abc==", Text: "Calling tools: 天气",
+			ToolCalls: []aitest.ToolCall{{ID: "toolu_1", Name: "get_weather", Arguments: `{"city":"Zürich"}`}, {ID: "toolu_2", Name: "get_time", Arguments: `{}`}},
+			Usage:     aiclient.Usage{InputTokens: 5000, CacheReadTokens: 4000, CacheWriteTokens: 900, OutputTokens: 300},
+			ChunkSize: 2,
+		}},
+		{"a reply stopped by max_tokens", aitest.Reply{Text: "cut", FinishReason: "max_tokens", Usage: aiclient.Usage{InputTokens: 1, OutputTokens: 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := aitest.NewServer(aitest.Anthropic, aitest.WithSplitter(aitest.Bytewise), aitest.WithCRLF())
+			defer srv.Close()
+			reply := tt.reply
+			reply.ID = "msg_fixed"
+			srv.Push(reply, reply)
+			p := anthropic.New(anthropic.WithBaseURL(srv.URL()), anthropic.WithPolicies())
+			req := &aiclient.Request{Model: "claude-test", Messages: []aiclient.Message{aiclient.UserText("hi")}}
+			whole, err := p.Chat(deadline(t), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := p.Stream(deadline(t), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			streamed, err := aiclient.Collect(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(whole, streamed) {
+				a, _ := json.Marshal(whole)
+				b, _ := json.Marshal(streamed)
+				t.Fatalf("responses differ:\nwhole    %s\nstreamed %s", a, b)
+			}
+			if whole.Usage != tt.reply.Usage {
+				t.Fatalf("usage %+v, want %+v", whole.Usage, tt.reply.Usage)
+			}
+		})
+	}
+}
+
+func TestHeadersAndDefaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		opts   []anthropic.Option
+		header map[string]string
+		max    float64
+	}{
+		{"an API key goes in x-api-key with the default version and max_tokens",
+			[]anthropic.Option{anthropic.WithAPIKey("sk-ant-1")},
+			map[string]string{"x-api-key": "sk-ant-1", "anthropic-version": "2023-06-01", "Authorization": ""}, 4096},
+		{"an auth token goes as a bearer token, with betas and a custom default",
+			[]anthropic.Option{anthropic.WithAuthToken("tok"), anthropic.WithBeta("context-1m-2025-08-07"), anthropic.WithMaxTokens(1000), anthropic.WithVersion("2024-01-01")},
+			map[string]string{"Authorization": "Bearer tok", "x-api-key": "", "anthropic-beta": "context-1m-2025-08-07", "anthropic-version": "2024-01-01"}, 1000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := aitest.NewServer(aitest.Anthropic)
+			defer srv.Close()
+			srv.Push(aitest.Text("ok", 1, 1))
+			p := anthropic.New(append(tt.opts, anthropic.WithBaseURL(srv.URL()), anthropic.WithPolicies())...)
+			if _, err := p.Chat(deadline(t), &aiclient.Request{Model: "claude", Messages: []aiclient.Message{aiclient.UserText("hi")}}); err != nil {
+				t.Fatal(err)
+			}
+			got := srv.Requests()[0]
+			for k, v := range tt.header {
+				if got.Header.Get(k) != v {
+					t.Errorf("%s = %q, want %q", k, got.Header.Get(k), v)
+				}
+			}
+			if got.Path != "/v1/messages" || got.JSON()["max_tokens"] != tt.max {
+				t.Errorf("path %s, max_tokens %v", got.Path, got.JSON()["max_tokens"])
+			}
+		})
+	}
+}
+
+func TestErrorsAreNormalised(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		reply     aitest.Reply
+		kind      aiclient.Kind
+		retryable bool
+	}{
+		{"529 overloaded_error is retryable overload", aitest.Reply{Status: 529, RetryAfter: time.Second}, aiclient.KindOverloaded, true},
+		{"429 rate_limit_error is a rate limit", aitest.Reply{Status: 429}, aiclient.KindRateLimited, true},
+		{"a prompt too long is a context length error", aitest.Reply{Status: 400, ErrorMessage: "prompt is too long: 250000 tokens > 200000 maximum"}, aiclient.KindContextLength, false},
+		{"billing_error is an exhausted quota", aitest.Reply{Status: 400, ErrorCode: "billing_error"}, aiclient.KindQuotaExhausted, false},
+		{"permission_error is a permission error", aitest.Reply{Status: 403}, aiclient.KindPermission, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := aitest.NewServer(aitest.Anthropic)
+			defer srv.Close()
+			srv.Push(tt.reply)
+			p := anthropic.New(anthropic.WithBaseURL(srv.URL()), anthropic.WithPolicies())
+			_, err := p.Chat(deadline(t), &aiclient.Request{Model: "claude"})
+			var e *aiclient.Error
+			if !errors.As(err, &e) || e.Kind != tt.kind || e.Retryable != tt.retryable || e.RetryAfter != tt.reply.RetryAfter {
+				t.Fatalf("got %v (%+v)", err, e)
+			}
+		})
+	}
+}
+
+func TestRateLimitResetHeadersGiveTheRetryAfter(t *testing.T) {
+	t.Parallel()
+	reset := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("anthropic-ratelimit-input-tokens-remaining", "0")
+		w.Header().Set("anthropic-ratelimit-input-tokens-reset", reset)
+		w.Header().Set("anthropic-ratelimit-requests-remaining", "10")
+		w.Header().Set("anthropic-ratelimit-requests-reset", time.Now().Add(time.Second).UTC().Format(time.RFC3339))
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(`{"type":"error","error":{"type":"rate_limit_error","message":"Number of input tokens has exceeded your per-minute rate limit"}}`))
+	}))
+	defer srv.Close()
+	p := anthropic.New(anthropic.WithBaseURL(srv.URL), anthropic.WithPolicies())
+	_, err := p.Chat(deadline(t), &aiclient.Request{Model: "claude"})
+	var e *aiclient.Error
+	if !errors.As(err, &e) || e.RetryAfter < 59*time.Minute || e.RetryAfter > time.Hour {
+		t.Fatalf("got %v (%+v), want about an hour from the exhausted input-token limit", err, e)
+	}
+}
+
+func TestStreamCutBeforeMessageStopIsAnError(t *testing.T) {
+	t.Parallel()
+	srv := aitest.NewServer(aitest.Anthropic)
+	defer srv.Close()
+	srv.Push(aitest.Reply{Text: "this will be cut short", Fault: aitest.Cut, FaultAfter: 5})
+	p := anthropic.New(anthropic.WithBaseURL(srv.URL()), anthropic.WithPolicies())
+	s, err := p.Stream(deadline(t), &aiclient.Request{Model: "claude"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = aiclient.Collect(s)
+	var e *aiclient.Error
+	if !errors.As(err, &e) || e.Code != "stream_interrupted" {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestToolResultsAndThinkingRoundTrip(t *testing.T) {
+	t.Parallel()
+	body, err := anthropic.New().EncodeRequest(&aiclient.Request{Model: "claude", Messages: []aiclient.Message{
+		aiclient.UserText("weather?"),
+		{Role: aiclient.RoleAssistant, Parts: []aiclient.Part{
+			{Type: aiclient.PartReasoning, Text: "thinking", Signature: "sig"},
+			{Type: aiclient.PartReasoning, Text: "opaque", Redacted: true},
+		}, ToolCalls: []aiclient.ToolCall{{ID: "t1", Name: "w", Arguments: json.RawMessage(`{"a":1}`)}, {ID: "t2", Name: "w", Arguments: json.RawMessage(`not json`)}}},
+		aiclient.ToolResult("t1", "sunny"),
+		{Role: aiclient.RoleTool, ToolCallID: "t2", Parts: []aiclient.Part{aiclient.Text("bad input")}, IsError: true},
+	}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"model":"claude","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"weather?"}]},` +
+		`{"role":"assistant","content":[{"type":"thinking","thinking":"thinking","signature":"sig"},{"type":"redacted_thinking","data":"opaque"},` +
+		`{"type":"tool_use","id":"t1","name":"w","input":{"a":1}},{"type":"tool_use","id":"t2","name":"w","input":{}}]},` +
+		`{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"sunny"},{"type":"tool_result","tool_use_id":"t2","content":"bad input","is_error":true}]}]}`
+	if string(body) != want {
+		t.Fatalf("got  %s\nwant %s", body, want)
+	}
+}
+
+func TestModels(t *testing.T) {
+	t.Parallel()
+	srv := aitest.NewServer(aitest.Anthropic, aitest.WithModels("claude-opus-4-1", "claude-sonnet-4-5"))
+	defer srv.Close()
+	models, err := anthropic.New(anthropic.WithBaseURL(srv.URL())).Models(deadline(t))
+	if err != nil || len(models) != 2 || models[1].ID != "claude-sonnet-4-5" || models[0].Created.IsZero() {
+		t.Fatalf("%+v %v", models, err)
+	}
+}
