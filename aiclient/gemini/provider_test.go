@@ -1,0 +1,129 @@
+package gemini_test
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/aitest"
+	"github.com/portico-dev/portico/aiclient/gemini"
+)
+
+func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		reply aitest.Reply
+	}{
+		{"a plain text answer with a signature", aitest.Reply{Text: "Grüß Gott — 你好!", Signature: "c2lnbmF0dXJl", Usage: aiclient.Usage{InputTokens: 6, OutputTokens: 9}}},
+		{"thoughts, text, two function calls and cached and thinking tokens", aitest.Reply{
+			Reasoning: "Pondering… carefully.", Signature: "sig-fc", Text: "Let me look that up.",
+			ToolCalls: []aitest.ToolCall{{Name: "get_weather", Arguments: `{"city":"Kraków"}`}, {Name: "get_time", Arguments: `{"tz":"Europe/Warsaw"}`}},
+			Usage:     aiclient.Usage{InputTokens: 3000, CacheReadTokens: 2048, OutputTokens: 500, ReasoningTokens: 350},
+		}},
+		{"a reply cut at MAX_TOKENS", aitest.Reply{Text: "truncated", FinishReason: "MAX_TOKENS", Usage: aiclient.Usage{InputTokens: 2, OutputTokens: 3}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := aitest.NewServer(aitest.Gemini, aitest.WithSplitter(aitest.SplitRunes), aitest.WithCRLF())
+			defer srv.Close()
+			reply := tt.reply
+			reply.ID = "resp-fixed"
+			srv.Push(reply, reply)
+			p := gemini.New(gemini.WithBaseURL(srv.URL()), gemini.WithAPIKey("AIza-test"), gemini.WithPolicies())
+			req := &aiclient.Request{Model: "gemini-2.5-flash", Messages: []aiclient.Message{aiclient.UserText("hi")}}
+			whole, err := p.Chat(deadline(t), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := p.Stream(deadline(t), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			streamed, err := aiclient.Collect(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(whole, streamed) {
+				a, _ := json.Marshal(whole)
+				b, _ := json.Marshal(streamed)
+				t.Fatalf("responses differ:\nwhole    %s\nstreamed %s", a, b)
+			}
+			if whole.Usage != tt.reply.Usage {
+				t.Fatalf("usage %+v, want %+v", whole.Usage, tt.reply.Usage)
+			}
+			reqs := srv.Requests()
+			if reqs[0].Path != "/v1beta/models/gemini-2.5-flash:generateContent" || reqs[1].Path != "/v1beta/models/gemini-2.5-flash:streamGenerateContent" ||
+				reqs[1].Query != "alt=sse" || reqs[0].Header.Get("x-goog-api-key") != "AIza-test" {
+				t.Fatalf("requests %s %s?%s", reqs[0].Path, reqs[1].Path, reqs[1].Query)
+			}
+		})
+	}
+}
+
+func TestRetryInfoGivesTheRetryAfter(t *testing.T) {
+	t.Parallel()
+	srv := aitest.NewServer(aitest.Gemini)
+	defer srv.Close()
+	srv.Push(aitest.Reply{Status: 429, RetryAfter: 37 * time.Second, ErrorMessage: "You exceeded your current quota. key=AIza-secret"})
+	p := gemini.New(gemini.WithBaseURL(srv.URL()), gemini.WithAPIKey("AIza-secret"), gemini.WithPolicies())
+	_, err := p.Chat(deadline(t), &aiclient.Request{Model: "gemini-2.5-pro"})
+	var e *aiclient.Error
+	if !errors.As(err, &e) || e.Kind != aiclient.KindRateLimited || e.RetryAfter != 37*time.Second || e.Code != "RESOURCE_EXHAUSTED" || !e.Retryable {
+		t.Fatalf("got %v (%+v)", err, e)
+	}
+	if strings.Contains(e.Error(), "AIza-secret") {
+		t.Fatalf("the key leaked: %v", e)
+	}
+}
+
+func TestToolResultsAreNamedAfterTheirCalls(t *testing.T) {
+	t.Parallel()
+	p := gemini.New()
+	conv := []aiclient.Message{
+		aiclient.UserText("weather?"),
+		{Role: aiclient.RoleAssistant, ToolCalls: []aiclient.ToolCall{{ID: "call_0", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Oslo"}`), Signature: "sig"}}},
+		aiclient.ToolResult("call_0", "sunny"),
+		{Role: aiclient.RoleTool, ToolCallID: "other", Name: "get_time", Parts: []aiclient.Part{aiclient.Text("noon")}, IsError: true},
+	}
+	body, err := p.EncodeRequest(&aiclient.Request{Model: "m", Messages: conv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"contents":[{"role":"user","parts":[{"text":"weather?"}]},` +
+		`{"role":"model","parts":[{"thoughtSignature":"sig","functionCall":{"name":"get_weather","args":{"city":"Oslo"}}}]},` +
+		`{"role":"user","parts":[{"functionResponse":{"name":"get_weather","response":{"result":"sunny"}}},{"functionResponse":{"name":"get_time","response":{"error":"noon"}}}]}]}`
+	if string(body) != want {
+		t.Fatalf("got  %s\nwant %s", body, want)
+	}
+	_, err = p.EncodeRequest(&aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.ToolResult("unknown", "x")}})
+	if err == nil || !strings.Contains(err.Error(), "Message.Name") {
+		t.Fatalf("an orphan tool result gave %v", err)
+	}
+}
+
+func TestEmbeddingsAndModels(t *testing.T) {
+	t.Parallel()
+	srv := aitest.NewServer(aitest.Gemini, aitest.WithModels("gemini-2.5-flash", "gemini-embedding-001"))
+	defer srv.Close()
+	srv.Push(aitest.Reply{Embeddings: [][]float32{{0.5, -0.5}, {1, 0}}})
+	p := gemini.New(gemini.WithBaseURL(srv.URL()), gemini.WithPolicies())
+	emb, err := p.Embed(deadline(t), &aiclient.EmbedRequest{Model: "gemini-embedding-001", Input: []string{"a", "b"}, Dimensions: 2})
+	if err != nil || len(emb.Embeddings) != 2 || emb.Embeddings[0][1] != -0.5 {
+		t.Fatalf("%+v %v", emb, err)
+	}
+	body := srv.Requests()[0].JSON()
+	first := body["requests"].([]any)[0].(map[string]any)
+	if first["model"] != "models/gemini-embedding-001" || first["outputDimensionality"] != float64(2) {
+		t.Fatalf("embed request %v", body)
+	}
+	models, err := p.Models(deadline(t))
+	if err != nil || len(models) != 2 || models[1].ID != "gemini-embedding-001" {
+		t.Fatalf("%+v %v", models, err)
+	}
+}
