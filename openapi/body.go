@@ -119,7 +119,7 @@ func decodeBody(m *media, k mediaKind, params map[string]string, data []byte) (a
 		if err != nil {
 			return nil, errors.New("must be a valid multipart form")
 		}
-		defer form.RemoveAll()
+		defer func() { _ = form.RemoveAll() }()
 		q := url.Values(form.Value)
 		for name, files := range form.File {
 			for _, fh := range files {

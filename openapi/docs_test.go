@@ -99,7 +99,7 @@ func TestDocsServesTheSpec(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			res, body := get(t, client, srv.URL+tc.path)
-			if res.StatusCode != 200 || res.Header.Get("Content-Type") != tc.ctype {
+			if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != tc.ctype {
 				t.Fatalf("status %d, Content-Type %q; want 200 and %q", res.StatusCode, res.Header.Get("Content-Type"), tc.ctype)
 			}
 			tc.check(t, body)
@@ -115,7 +115,7 @@ func TestDocsServesTheSpec(t *testing.T) {
 		d, _ := openapi.NewDocs(spec)
 		mux.Handle("/api/docs", http.StripPrefix("/api/docs", d))
 		w := httptest.NewRecorder()
-		mux.ServeHTTP(w, httptest.NewRequest("GET", "/api/docs", nil))
+		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/docs", nil))
 		if w.Code != http.StatusMovedPermanently || w.Header().Get("Location") != "/api/docs/" {
 			t.Fatalf("status %d, Location %q", w.Code, w.Header().Get("Location"))
 		}
@@ -180,7 +180,7 @@ func TestCatalog(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			req := httptest.NewRequest("GET", "/", nil)
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
 			if tc.accept != "" {
 				req.Header.Set("Accept", tc.accept)
 			}

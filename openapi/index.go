@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"errors"
+	"net/http"
 	"net/url"
 	"slices"
 	"sort"
@@ -146,8 +147,8 @@ func (s *Spec) find(method, path string, vals []string) (*Operation, []string, e
 		if op := n.ops[method]; op != nil {
 			return op, v, nil
 		}
-		if method == "HEAD" {
-			if op := n.ops["GET"]; op != nil {
+		if method == http.MethodHead {
+			if op := n.ops[http.MethodGet]; op != nil {
 				return op, v, nil
 			}
 		}

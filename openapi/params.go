@@ -332,7 +332,7 @@ func isNumber(raw string) bool {
 	// ParseFloat accepts forms JSON does not: "Inf", "0x10", "+1", "1_000".
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
-		if !(c >= '0' && c <= '9' || c == '-' || c == '.' || c == 'e' || c == 'E' || c == '+') {
+		if (c < '0' || c > '9') && c != '-' && c != '.' && c != 'e' && c != 'E' && c != '+' {
 			return false
 		}
 	}

@@ -178,7 +178,7 @@ func TestReportOnlyOnADriftingUpstream(t *testing.T) {
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || string(body) != drift || res.Header.Get("X-Upstream") != "yes" {
+	if res.StatusCode != http.StatusOK || string(body) != drift || res.Header.Get("X-Upstream") != "yes" {
 		t.Fatalf("client got %d %q (headers %v); want the upstream's response unchanged", res.StatusCode, body, res.Header)
 	}
 	if n := count("portico.openapi.response.violations"); n != 1 {

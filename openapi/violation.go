@@ -192,17 +192,20 @@ func collect(e *jsonschema.ValidationError, in, name string, denied map[string]s
 // type (null versus object, string versus integer). Reporting that
 // alternative's errors says more than "matched none".
 func onlyCandidate(e *jsonschema.ValidationError) *jsonschema.ValidationError {
-	var only *jsonschema.ValidationError
-	for _, c := range e.Causes {
+	found := -1
+	for i, c := range e.Causes {
 		if typeOnly(c, len(e.InstanceLocation)) {
 			continue
 		}
-		if only != nil {
+		if found >= 0 {
 			return nil
 		}
-		only = c
+		found = i
 	}
-	return only
+	if found < 0 {
+		return nil
+	}
+	return e.Causes[found]
 }
 
 // typeOnly reports whether every leaf of e is a type mismatch of the value

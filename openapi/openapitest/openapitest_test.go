@@ -82,11 +82,11 @@ func TestClient(t *testing.T) {
 				_, _ = io.WriteString(w, `{"id":1}`)
 			}},
 		{name: "an undocumented status fails the test", path: "/users/1", status: 500, fails: "status 500 is not documented",
-			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }},
+			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) }},
 		{name: "a documented error status without a body passes", path: "/users/9", status: 404,
-			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) }},
+			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) }},
 		{name: "a request outside the spec fails the test", path: "/groups", status: 404, fails: "matches no operation",
-			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) }},
+			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,7 +116,7 @@ func TestCoverage(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recorder{TB: t}
-	c := openapitest.New(rec, s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) }))
+	c := openapitest.New(rec, s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) }))
 	c.Do(httptest.NewRequest(http.MethodGet, "/users/1", nil)).Body.Close()
 	if un := c.Uncovered(); len(un) != 1 || un[0].ID != "listUsers" {
 		t.Fatalf("Uncovered = %v, want [listUsers]", un)
