@@ -1,0 +1,133 @@
+package aitest_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"go.uber.org/goleak"
+
+	"github.com/portico-dev/portico/aiclient/aitest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestSplitters(t *testing.T) {
+	t.Parallel()
+	body := []byte("data: é\r\n\r\nx世")
+	tests := []struct {
+		name  string
+		split aitest.Splitter
+		check func([][]byte) bool
+	}{
+		{"Bytewise gives one byte per piece", aitest.Bytewise, func(ps [][]byte) bool {
+			for _, p := range ps {
+				if len(p) != 1 {
+					return false
+				}
+			}
+			return len(ps) == len(body)
+		}},
+		{"SplitCRLF cuts between every CR and LF", aitest.SplitCRLF, func(ps [][]byte) bool {
+			for _, p := range ps[:len(ps)-1] {
+				if !bytes.HasSuffix(p, []byte("\r")) {
+					return false
+				}
+			}
+			return len(ps) == 3
+		}},
+		{"SplitRunes cuts inside every multi-byte rune", aitest.SplitRunes, func(ps [][]byte) bool {
+			for _, p := range ps[:len(ps)-1] {
+				if utf8.Valid(p[len(p)-1:]) {
+					return false
+				}
+			}
+			return len(ps) == 3
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pieces := tt.split(body)
+			if !bytes.Equal(bytes.Join(pieces, nil), body) {
+				t.Fatalf("pieces %q do not rebuild the body", pieces)
+			}
+			if !tt.check(pieces) {
+				t.Fatalf("pieces %q", pieces)
+			}
+		})
+	}
+}
+
+func TestAServerWithNoReplyLeftAnswers500(t *testing.T) {
+	t.Parallel()
+	srv := aitest.NewServer(aitest.Anthropic)
+	defer srv.Close()
+	res, err := http.Post(srv.URL()+"/v1/messages", "application/json", strings.NewReader(`{"model":"m"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 500 || !strings.Contains(string(body), "no scripted reply left") {
+		t.Fatalf("%d %s", res.StatusCode, body)
+	}
+	if got := srv.Requests(); len(got) != 1 || got[0].JSON()["model"] != "m" {
+		t.Fatalf("recorded %+v", got)
+	}
+}
+
+func TestScriptedStatusesCarryRetryHints(t *testing.T) {
+	t.Parallel()
+	for _, f := range []aitest.Format{aitest.OpenAI, aitest.Anthropic, aitest.Gemini, aitest.Ollama} {
+		t.Run("in the "+f.String()+" format", func(t *testing.T) {
+			t.Parallel()
+			srv := aitest.NewServer(f)
+			defer srv.Close()
+			srv.Push(aitest.Status(429, 1500*time.Millisecond))
+			path := map[aitest.Format]string{aitest.OpenAI: "/chat/completions", aitest.Anthropic: "/v1/messages",
+				aitest.Gemini: "/v1beta/models/g:generateContent", aitest.Ollama: "/api/chat"}[f]
+			res, err := http.Post(srv.URL()+path, "application/json", strings.NewReader(`{"model":"m"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != 429 || res.Header.Get("retry-after-ms") != "1500" || res.Header.Get("retry-after") != "2" || !strings.Contains(string(body), "error") {
+				t.Fatalf("%d %v %s", res.StatusCode, res.Header, body)
+			}
+			if srv.Pending() != 0 {
+				t.Fatal("the reply was not consumed")
+			}
+		})
+	}
+}
+
+func TestReplayWritesEachPieceSeparately(t *testing.T) {
+	t.Parallel()
+	body := []byte("data: 1\n\ndata: [DONE]\n\n")
+	h := aitest.Replay("text/event-stream", body, aitest.Bytewise)
+	rec := &countingWriter{header: http.Header{}}
+	h.ServeHTTP(rec, nil)
+	if rec.writes != len(body) || rec.flushes != len(body) || rec.buf.String() != string(body) || rec.header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d writes, %d flushes, %q", rec.writes, rec.flushes, rec.buf.String())
+	}
+}
+
+type countingWriter struct {
+	header          http.Header
+	buf             bytes.Buffer
+	writes, flushes int
+}
+
+func (w *countingWriter) Header() http.Header { return w.header }
+func (w *countingWriter) WriteHeader(int)     {}
+func (w *countingWriter) Flush()              { w.flushes++ }
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.buf.Write(p)
+}
