@@ -44,11 +44,15 @@ func newSet(list []*instance, b Balancer) *set {
 type filter struct {
 	now   int64     // unix nanoseconds
 	tried *attempts // instances already tried for this request, or nil
+	skip  *instance // an instance not to return, or nil
 	// panic ignores health and ejection; fresh skips tried instances.
 	panic, fresh bool
 }
 
 func (f *filter) ok(in *instance) bool {
+	if in == f.skip {
+		return false
+	}
 	if !f.panic && !in.available(f.now) {
 		return false
 	}
@@ -165,8 +169,12 @@ func (leastRequest) pick(s *set, f *filter, _ uint64, _ bool) *instance {
 	if a == nil {
 		return nil
 	}
+	// The second draw is another instance, so that a busy instance is
+	// never compared with itself.
+	f.skip = a
 	b := s.sample(f)
-	if b == nil || b == a {
+	f.skip = nil
+	if b == nil {
 		return a
 	}
 	// (inFlight+1)/weight, compared without division.
