@@ -177,9 +177,9 @@ func (leastRequest) pick(s *set, f *filter, _ uint64, _ bool) *instance {
 	if b == nil {
 		return a
 	}
-	// (inFlight+1)/weight, compared without division.
-	la := (a.inFlight.Load() + 1) * b.weight.Load()
-	lb := (b.inFlight.Load() + 1) * a.weight.Load()
+	// inFlight/weight, compared without division.
+	la := a.inFlight.Load() * b.weight.Load()
+	lb := b.inFlight.Load() * a.weight.Load()
 	if lb < la {
 		return b
 	}
