@@ -24,6 +24,8 @@ type backend struct {
 	hits   atomic.Int64
 	status atomic.Int64 // status for non-health requests; 0 means 200
 	health atomic.Int64 // status for /healthz; 0 means 200
+	// checkHost is the Host header of the last health check.
+	checkHost atomic.Value
 }
 
 func newBackend(t *testing.T, name string) *backend {
@@ -38,6 +40,7 @@ func newBackendWith(t *testing.T, name string, h http.HandlerFunc) *backend {
 	b := &backend{name: name}
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" {
+			b.checkHost.Store(r.Host)
 			if s := b.health.Load(); s != 0 {
 				w.WriteHeader(int(s))
 			}
