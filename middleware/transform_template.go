@@ -28,6 +28,9 @@ import (
 // and any name that [TransformConfig].Vars resolves.
 type headerTemplate struct {
 	parts []templatePart
+	// escape, if set, is applied to every variable's value (URL
+	// templates escape path parameters).
+	escape func(string) string
 }
 
 type templatePart struct {
@@ -123,40 +126,48 @@ func (t headerTemplate) render(r *http.Request, vars func(*http.Request, string)
 	}
 	var b strings.Builder
 	for _, p := range t.parts {
-		switch p.kind {
-		case "":
+		if p.kind == "" {
 			b.WriteString(p.literal)
-		case "method":
-			b.WriteString(r.Method)
-		case "host":
-			b.WriteString(r.Host)
-		case "path":
-			if p.arg == "" {
-				b.WriteString(r.URL.Path)
-			} else {
-				b.WriteString(pathParam(r, p.arg))
-			}
-		case "query":
-			b.WriteString(r.URL.Query().Get(p.arg))
-		case "header":
-			b.WriteString(r.Header.Get(p.arg))
-		case "request_id":
-			b.WriteString(requestid.FromContext(r.Context()))
-		case "consumer.id", "consumer.tenant", "consumer.plan":
-			if vars != nil {
-				if v, ok := vars(r, p.kind); ok {
-					b.WriteString(v)
-				}
-			}
-		case "var":
-			if vars != nil {
-				if v, ok := vars(r, p.arg); ok {
-					b.WriteString(v)
-				}
-			}
+			continue
 		}
+		if t.escape != nil {
+			b.WriteString(t.escape(t.variable(p, r, vars)))
+			continue
+		}
+		b.WriteString(t.variable(p, r, vars))
 	}
 	return strings.Map(headerSafe, b.String())
+}
+
+// variable returns the value of one variable part for r.
+func (t headerTemplate) variable(p templatePart, r *http.Request, vars func(*http.Request, string) (string, bool)) string {
+	switch p.kind {
+	case "method":
+		return r.Method
+	case "host":
+		return r.Host
+	case "path":
+		if p.arg == "" {
+			return r.URL.Path
+		}
+		return pathParam(r, p.arg)
+	case "query":
+		return r.URL.Query().Get(p.arg)
+	case "header":
+		return r.Header.Get(p.arg)
+	case "request_id":
+		return requestid.FromContext(r.Context())
+	}
+	name := p.arg
+	if p.kind != "var" {
+		name = p.kind // consumer.*
+	}
+	if vars != nil {
+		if v, ok := vars(r, name); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // headerSafe replaces control characters (a query parameter can hold a
