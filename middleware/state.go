@@ -36,6 +36,8 @@ type state struct {
 	chi      chi.Context
 	span     trace.SpanContext // the server span, for middleware outside Telemetry
 	start    time.Time         // when the first middleware saw the request
+	tw       timeoutWriter
+	twUsed   bool
 }
 
 // Value answers the state and chi routing keys, and asks the parent for
@@ -75,7 +77,7 @@ func withState(r *http.Request) (*state, *http.Request) {
 // seeing their parent's context.
 func newState(ctx context.Context) *state {
 	_, routed := ctx.Value(chi.RouteCtxKey).(*chi.Context)
-	return &state{Context: ctx, ownChi: !routed, start: time.Now()}
+	return &state{Context: ctx, ownChi: !routed}
 }
 
 // started returns when the request arrived: the state's clock reading, so

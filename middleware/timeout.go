@@ -61,7 +61,14 @@ func Timeout(cfg TimeoutConfig) func(http.Handler) http.Handler {
 			}
 			ctx, cancel := context.WithTimeoutCause(r.Context(), d, errTimeout)
 			defer cancel()
-			tw := &timeoutWriter{w: w, ctx: ctx}
+			var tw *timeoutWriter
+			if s := stateFrom(ctx); s != nil && !s.twUsed {
+				s.twUsed = true
+				tw = &s.tw
+			} else {
+				tw = new(timeoutWriter)
+			}
+			*tw = timeoutWriter{w: w, ctx: ctx}
 			r2 := r.WithContext(ctx)
 			next.ServeHTTP(tw, r2)
 			noteRoute(stateFrom(ctx), r2)
