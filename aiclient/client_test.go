@@ -275,3 +275,75 @@ func TestACanceledCallDoesNotFallBack(t *testing.T) {
 		t.Fatal("a canceled call fell back")
 	}
 }
+
+func TestTheClientIsSafeForConcurrentUse(t *testing.T) {
+	t.Parallel()
+	a := aitest.NewServer(aitest.OpenAI)
+	defer a.Close()
+	b := aitest.NewServer(aitest.OpenAI)
+	defer b.Close()
+	for range 20 {
+		a.Push(aitest.Text("a", 1, 1))
+		b.Push(aitest.Text("b", 1, 1))
+	}
+	pa := openai.New(openai.WithBaseURL(a.URL()), openai.WithPolicies())
+	pb := openai.New(openai.WithBaseURL(b.URL()), openai.WithPolicies())
+	c := aiclient.New(aiclient.WithRoute("m", aiclient.Candidate{Provider: pa, Weight: 1}, aiclient.Candidate{Provider: pb, Weight: 1}))
+	errs := make(chan error, 20)
+	for i := range 20 {
+		go func() {
+			if i%2 == 0 {
+				_, err := c.Chat(deadline(t), chatReq("m"))
+				errs <- err
+				return
+			}
+			s, err := c.Stream(deadline(t), chatReq("m"))
+			if err != nil {
+				errs <- err
+				return
+			}
+			go s.Close() // closing from another goroutine must be safe
+			for s.Next() {
+			}
+			errs <- nil
+		}()
+	}
+	for range 20 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := len(a.Requests()) + len(b.Requests()); got != 20 {
+		t.Fatalf("%d requests, want 20", got)
+	}
+}
+
+func TestADeploymentThatKeepsFailingCoolsOffAndIsSkippedFast(t *testing.T) {
+	t.Parallel()
+	bad := aitest.NewServer(aitest.OpenAI)
+	defer bad.Close()
+	for range 5 {
+		bad.Push(aitest.Status(429, 0)) // no retry hint: not retried, counted by the breaker
+	}
+	good := aitest.NewServer(aitest.OpenAI)
+	defer good.Close()
+	for range 6 {
+		good.Push(aitest.Text("good", 1, 1))
+	}
+	// Default policies: the adapter's circuit breaker opens after 5 failures in a row.
+	pBad := openai.New(openai.WithBaseURL(bad.URL()))
+	pGood := openai.New(openai.WithBaseURL(good.URL()))
+	c := aiclient.New(aiclient.WithRoute("m",
+		aiclient.Candidate{Provider: pBad, Model: "x"},
+		aiclient.Candidate{Provider: pGood, Model: "x", Priority: 1},
+	))
+	for i := range 6 {
+		resp, err := c.Chat(deadline(t), chatReq("m"))
+		if err != nil || resp.Message.Text() != "good" {
+			t.Fatalf("call %d: %v %v", i, resp, err)
+		}
+	}
+	if n := len(bad.Requests()); n != 5 {
+		t.Fatalf("the failing deployment got %d requests; after 5 failures it must cool off", n)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -147,41 +148,61 @@ func (t *telemetry) stream(ctx context.Context, p Provider, req *Request) (*Stre
 		c.end(nil, nil, err)
 		return nil, err
 	}
-	var acc Accumulator
-	var sawUsage, ended bool
-	finish := func(err error) {
-		if ended {
-			return
-		}
-		ended = true
-		resp := acc.Response()
-		var u *Usage
-		if sawUsage {
-			u = &resp.Usage
-		}
-		c.end(resp, u, err)
-	}
+	st := &streamState{t: t, c: c}
 	return NewStream(func() (Event, error) {
 		if s.Next() {
 			ev := s.Current()
-			if ev.Type == EventUsage {
-				sawUsage = true
-			}
-			if ev.Type != EventText && ev.Type != EventReasoning || t.capture {
-				acc.Add(ev)
-			}
+			st.add(ev)
 			return ev, nil
 		}
-		finish(s.Err())
+		st.finish(s.Err())
 		if err := s.Err(); err != nil {
 			return Event{}, err
 		}
 		return Event{}, io.EOF
 	}, func() error {
 		err := s.Close()
-		finish(errClosed)
+		st.finish(errClosed)
 		return err
 	}), nil
+}
+
+// streamState gathers what a stream's span records. Close may run on
+// another goroutine than Next, so it is guarded.
+type streamState struct {
+	t        *telemetry
+	c        *call
+	mu       sync.Mutex
+	acc      Accumulator
+	sawUsage bool
+	ended    bool
+}
+
+func (st *streamState) add(ev Event) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if ev.Type == EventUsage {
+		st.sawUsage = true
+	}
+	// Text is only kept when content is captured.
+	if (ev.Type != EventText && ev.Type != EventReasoning) || st.t.capture {
+		st.acc.Add(ev)
+	}
+}
+
+func (st *streamState) finish(err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ended {
+		return
+	}
+	st.ended = true
+	resp := st.acc.Response()
+	var u *Usage
+	if st.sawUsage {
+		u = &resp.Usage
+	}
+	st.c.end(resp, u, err)
 }
 
 var errClosed = errors.New("stream closed before its end")

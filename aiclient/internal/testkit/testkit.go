@@ -1,6 +1,3 @@
-// Package testkit holds what the aiclient adapters' tests share: the
-// sample request every adapter encodes, golden-file comparison, and the
-// hostile chunkings stream fixtures are replayed in.
 package testkit
 
 import (

@@ -1,5 +1,3 @@
-// Package wire holds what the aiclient adapters share: the resilient
-// HTTP client, request sending, error shaping and body merging.
 package wire
 
 import (
