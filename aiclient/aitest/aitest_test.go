@@ -73,7 +73,7 @@ func TestAServerWithNoReplyLeftAnswers500(t *testing.T) {
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 500 || !strings.Contains(string(body), "no scripted reply left") {
+	if res.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), "no scripted reply left") {
 		t.Fatalf("%d %s", res.StatusCode, body)
 	}
 	if got := srv.Requests(); len(got) != 1 || got[0].JSON()["model"] != "m" {
@@ -97,7 +97,7 @@ func TestScriptedStatusesCarryRetryHints(t *testing.T) {
 			}
 			defer res.Body.Close()
 			body, _ := io.ReadAll(res.Body)
-			if res.StatusCode != 429 || res.Header.Get("retry-after-ms") != "1500" || res.Header.Get("retry-after") != "2" || !strings.Contains(string(body), "error") {
+			if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("retry-after-ms") != "1500" || res.Header.Get("retry-after") != "2" || !strings.Contains(string(body), "error") {
 				t.Fatalf("%d %v %s", res.StatusCode, res.Header, body)
 			}
 			if srv.Pending() != 0 {
