@@ -13,16 +13,19 @@ import (
 // document. A Content-Length over the limit is refused before the handler
 // runs. A body of unknown length is capped: the handler's read past the
 // limit fails with an [*http.MaxBytesError], and if the handler then has
-// not written a response, BodyLimit answers 413 itself. Either way the
-// connection is closed after the response, since the rest of the body was
-// not read. BodyLimit panics if n is not positive.
+// not written a response, BodyLimit answers 413 itself. Its 413 responses
+// close an HTTP/1 connection, since the rest of the body was not read.
+// BodyLimit panics if n is not positive.
 func BodyLimit(n int64) func(http.Handler) http.Handler {
 	if n <= 0 {
 		panic(fmt.Sprintf("portico/middleware: BodyLimit needs a limit > 0, got %d", n))
 	}
 	detail := "The request body is larger than the limit of " + strconv.FormatInt(n, 10) + " bytes."
 	tooLarge := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Connection", "close")
+		if r.ProtoMajor == 1 {
+			// The rest of the body stays unread: do not reuse the connection.
+			w.Header().Set("Connection", "close")
+		}
 		problem.Write(w, r, problem.New(http.StatusRequestEntityTooLarge, detail).With("limit", n))
 	}
 	return func(next http.Handler) http.Handler {

@@ -65,6 +65,9 @@ func TestBodyLimit(t *testing.T) {
 				if doc["status"] != float64(413) || doc["limit"] != float64(limit) {
 					t.Fatalf("problem = %v, want status 413 and limit %d", doc, limit)
 				}
+				if !res.Close {
+					t.Fatal("the connection stays open with an unread body")
+				}
 			}
 		})
 	}
