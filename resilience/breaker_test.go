@@ -17,11 +17,11 @@ func TestBreakerLifecycle(t *testing.T) {
 	t.Parallel()
 	var failing atomic.Bool
 	failing.Store(true)
-	release := make(chan struct{})
+	release := newGate()
 	var blockProbes atomic.Bool
-	u := newUpstream(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
+	u := newUpstream(t, func(_ int64, w http.ResponseWriter, r *http.Request) {
 		if blockProbes.Load() {
-			<-release
+			release.wait(r)
 		}
 		if failing.Load() {
 			w.WriteHeader(http.StatusInternalServerError)
@@ -29,6 +29,7 @@ func TestBreakerLifecycle(t *testing.T) {
 		}
 		io.WriteString(w, "ok")
 	})
+	t.Cleanup(release.open)
 	clk := newClock()
 	var mu sync.Mutex
 	var changes []string
@@ -94,7 +95,7 @@ func TestBreakerLifecycle(t *testing.T) {
 	eventually(t, "two probes at the upstream and three rejections", func() bool {
 		return u.hits.Load() == 5 && rejected.Load() == 3
 	})
-	close(release)
+	release.open()
 	wg.Wait()
 	if passed.Load() != 2 || u.hits.Load() != 5 {
 		t.Fatalf("half-open let %d probes through (upstream hits %d), want exactly 2", passed.Load(), u.hits.Load()-3)

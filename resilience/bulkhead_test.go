@@ -72,12 +72,13 @@ func TestBulkheadRejections(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			release := make(chan struct{})
-			u := newUpstream(t, func(n int64, w http.ResponseWriter, _ *http.Request) {
+			release := newGate()
+			u := newUpstream(t, func(n int64, w http.ResponseWriter, r *http.Request) {
 				if n == 1 {
-					<-release
+					release.wait(r)
 				}
 			})
+			t.Cleanup(release.open)
 			var rejectedKey atomic.Value
 			tt.cfg.OnReject = func(key string) { rejectedKey.Store(key) }
 			tr := resilience.NewTransport(newBase(t), resilience.Bulkhead(tt.cfg))
@@ -107,7 +108,7 @@ func TestBulkheadRejections(t *testing.T) {
 				}
 				resp.Body.Close()
 			}
-			close(release)
+			release.open()
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/resilience"
 )
@@ -77,5 +78,23 @@ func TestFallbackSeesTheOpenCircuit(t *testing.T) {
 	}
 	if got := readAll(t, resp); got != "degraded" || u.hits.Load() != 1 {
 		t.Fatalf("got %q with %d upstream hits, want the fallback and 1 hit", got, u.hits.Load())
+	}
+}
+
+func TestFallbackAnswersWhenTheOverallTimeoutExpires(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, hang)
+	tr := resilience.NewTransport(newBase(t),
+		resilience.OverallTimeout(50*time.Millisecond),
+		resilience.Fallback(resilience.FallbackConfig{
+			When:   func(_ *http.Response, err error) bool { return errors.Is(err, resilience.ErrTimeout) },
+			Status: http.StatusOK, Body: []byte("stale but fast"),
+		}))
+	resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, resp); got != "stale but fast" {
+		t.Fatalf("body = %q, want the fallback", got)
 	}
 }

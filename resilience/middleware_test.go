@@ -15,8 +15,7 @@ import (
 	"github.com/portico-dev/portico/resilience"
 )
 
-// admissionServer serves handler behind the middleware; the handler blocks
-// while hold is set, until release is closed.
+// admissionServer serves handler behind the middleware.
 func admissionServer(t *testing.T, cfg resilience.AdmissionConfig, h http.HandlerFunc) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(resilience.Middleware(cfg)(h))
@@ -58,16 +57,17 @@ func TestMiddlewareRejections(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			release := make(chan struct{})
+			release := newGate()
 			var entered atomic.Int64
 			var rejectErr atomic.Value
 			tt.cfg.OnReject = func(_ *http.Request, err error) { rejectErr.Store(err) }
 			srv := admissionServer(t, tt.cfg, func(w http.ResponseWriter, r *http.Request) {
 				if entered.Add(1) == 1 {
-					<-release
+					release.wait(r)
 				}
 				io.WriteString(w, "served")
 			})
+			t.Cleanup(release.open)
 			client := srv.Client()
 			done := make(chan struct{})
 			go func() {
@@ -89,7 +89,7 @@ func TestMiddlewareRejections(t *testing.T) {
 				t.Fatal(err)
 			}
 			body := readAll(t, resp)
-			close(release)
+			release.open()
 			<-done
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status = %d (%s), want %d", resp.StatusCode, body, tt.wantStatus)
@@ -116,14 +116,15 @@ func TestMiddlewareRejections(t *testing.T) {
 
 func TestMiddlewareQueuesUpToMaxWait(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
+	release := newGate()
 	var entered atomic.Int64
 	srv := admissionServer(t, resilience.AdmissionConfig{MaxConcurrent: 1, MaxWait: time.Minute},
-		func(w http.ResponseWriter, _ *http.Request) {
+		func(_ http.ResponseWriter, r *http.Request) {
 			if entered.Add(1) == 1 {
-				<-release
+				release.wait(r)
 			}
 		})
+	t.Cleanup(release.open)
 	var wg sync.WaitGroup
 	codes := make(chan int, 2)
 	for range 2 {
@@ -138,7 +139,7 @@ func TestMiddlewareQueuesUpToMaxWait(t *testing.T) {
 		})
 	}
 	eventually(t, "the first request to be served", func() bool { return entered.Load() == 1 })
-	close(release)
+	release.open()
 	wg.Wait()
 	close(codes)
 	for c := range codes {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ func TestTimeouts(t *testing.T) {
 		{name: "a per-attempt timeout fails a hanging attempt with ErrTimeout",
 			policies: []resilience.Policy{resilience.Timeout(30 * time.Millisecond)}, wantHits: 1, wantErr: resilience.ErrTimeout},
 		{name: "an overall timeout bounds every retry",
-			policies: []resilience.Policy{resilience.OverallTimeout(200 * time.Millisecond),
+			policies: []resilience.Policy{resilience.OverallTimeout(time.Second),
 				resilience.Timeout(30 * time.Millisecond), fastRetry(resilience.RetryConfig{MaxAttempts: 1000})},
 			wantErr: resilience.ErrTimeout},
 		{name: "the caller's deadline wins over a longer timeout",
@@ -62,13 +63,20 @@ func TestTimeouts(t *testing.T) {
 func TestTimeoutDoesNotCutAStreamingBody(t *testing.T) {
 	t.Parallel()
 	proceed := make(chan struct{})
-	u := newUpstream(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(proceed) }) })
+	u := newUpstream(t, func(_ int64, w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "data: one\n\n")
 		http.NewResponseController(w).Flush()
-		<-proceed
+		select {
+		case <-proceed:
+		case <-r.Context().Done():
+			return
+		}
 		io.WriteString(w, "data: two\n\n")
 	})
-	tr := resilience.NewTransport(newBase(t), resilience.Timeout(20*time.Millisecond), resilience.OverallTimeout(20*time.Millisecond))
+	const limit = 500 * time.Millisecond // generous for headers on a loaded machine
+	tr := resilience.NewTransport(newBase(t), resilience.Timeout(limit), resilience.OverallTimeout(limit))
 	resp, err := do(t, tr, http.MethodGet, u.URL, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -77,8 +85,8 @@ func TestTimeoutDoesNotCutAStreamingBody(t *testing.T) {
 	if _, err := io.ReadFull(resp.Body, buf); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(60 * time.Millisecond) // well past both timeouts
-	close(proceed)
+	time.Sleep(2 * limit) // past both timeouts, mid-stream
+	once.Do(func() { close(proceed) })
 	if rest := readAll(t, resp); rest != "data: two\n\n" {
 		t.Fatalf("rest of the stream = %q", rest)
 	}

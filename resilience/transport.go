@@ -114,10 +114,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := t.outer(ctx, req)
 	if cancel != nil {
-		if !timer.Stop() && err == nil {
-			resp.Body.Close() // the timeout fired as the headers arrived
-			resp, err = nil, context.Cause(ctx)
-		}
+		timer.Stop()
 		if err != nil {
 			cancel(nil)
 			return nil, t.ctxErr(ctx, err)

@@ -170,3 +170,22 @@ func newCancelable(t *testing.T, url string) (*http.Request, context.CancelFunc)
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+// gate blocks handlers until it is opened, by the test or, if the test
+// fails first, by its cleanup, so that closing the server never hangs.
+type gate struct {
+	ch   chan struct{}
+	once sync.Once
+}
+
+func newGate() *gate { return &gate{ch: make(chan struct{})} }
+
+func (g *gate) open() { g.once.Do(func() { close(g.ch) }) }
+
+// wait blocks until g opens or r's client goes away.
+func (g *gate) wait(r *http.Request) {
+	select {
+	case <-g.ch:
+	case <-r.Context().Done():
+	}
+}
