@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,10 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/portico-dev/portico/middleware"
 )
@@ -195,4 +200,63 @@ func ExampleWrapWriter() {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", nil))
 	// Output:
 	// 201 7
+}
+
+func ExampleTelemetry() {
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() {
+		_ = tp.Shutdown(context.Background())
+		_ = mp.Shutdown(context.Background())
+	}()
+
+	r := chi.NewRouter()
+	r.Get("/orders/{id}", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "{}") })
+	// Mounted outside the router, Telemetry still learns the route.
+	h := middleware.Telemetry(middleware.TelemetryConfig{TracerProvider: tp, MeterProvider: mp})(r)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/orders/42", nil))
+
+	span := spans.Ended()[0]
+	fmt.Println(span.Name())
+	for _, a := range span.Attributes() {
+		if a.Key == "http.route" || a.Key == "http.response.status_code" {
+			fmt.Println(a.Key, a.Value.String())
+		}
+	}
+	var rm metricdata.ResourceMetrics
+	_ = reader.Collect(context.Background(), &rm)
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		if m.Name == "http.server.request.duration" {
+			fmt.Println(m.Name, m.Unit, m.Data.(metricdata.Histogram[float64]).DataPoints[0].Count)
+		}
+	}
+	// Output:
+	// GET /orders/{id}
+	// http.route /orders/{id}
+	// http.response.status_code 200
+	// http.server.request.duration s 1
+}
+
+func ExampleChain() {
+	say := func(name string) func(http.Handler) http.Handler {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Println("enter", name)
+				next.ServeHTTP(w, r)
+				fmt.Println("leave", name)
+			})
+		}
+	}
+	h := middleware.Chain(say("outer"), say("inner"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("handler")
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	// Output:
+	// enter outer
+	// enter inner
+	// handler
+	// leave inner
+	// leave outer
 }
