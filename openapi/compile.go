@@ -48,7 +48,7 @@ type compiler struct {
 type pendingSchema struct {
 	raw      []byte
 	location string // JSON pointer of the schema in the user's document
-	target   **jsonschema.Schema
+	target   **check
 }
 
 func newCompiler(doc *openapi3.T) (*compiler, error) {
@@ -60,7 +60,7 @@ func newCompiler(doc *openapi3.T) (*compiler, error) {
 }
 
 // add queues ref for compilation; *target is set by compile.
-func (c *compiler) add(s side, ref *openapi3.SchemaRef, location string, target **jsonschema.Schema) error {
+func (c *compiler) add(s side, ref *openapi3.SchemaRef, location string, target **check) error {
 	if ref == nil {
 		return nil
 	}
@@ -112,12 +112,35 @@ func (c *compiler) compile() error {
 		if err := jc.AddResource(resourceURL[s], root); err != nil {
 			return err
 		}
+		miniFormats := map[string]*jsonschema.Schema{}
+		fc := &fastCompiler{root: root, url: resourceURL[s], denied: c.denied, memo: map[string]*fastNode{},
+			formats: func(name string) *jsonschema.Schema {
+				if f, ok := miniFormats[name]; ok {
+					return f
+				}
+				u := "urn:portico:openapi:format:" + name
+				var f *jsonschema.Schema
+				if jc.AddResource(u, map[string]any{"format": name}) == nil {
+					f, _ = jc.Compile(u)
+				}
+				miniFormats[name] = f
+				return f
+			}}
 		for i, p := range c.pending[s] {
-			sch, err := jc.Compile(fmt.Sprintf("%s#/%s/%d", resourceURL[s], schemaKey, i))
+			loc := fmt.Sprintf("#/%s/%d", schemaKey, i)
+			sch, err := jc.Compile(resourceURL[s] + loc)
 			if err != nil {
 				return &LoadError{Pointer: p.location, Err: errors.New(strings.ReplaceAll(err.Error(), resourceURL[s], ""))}
 			}
-			*p.target = sch
+			ck := &check{full: sch}
+			if fast, ok := fc.compile(list[i], loc); ok {
+				ck.fast = fast
+			}
+			// A failed attempt leaves half-built nodes in the memo; drop them.
+			if ck.fast == nil {
+				fc.memo = map[string]*fastNode{}
+			}
+			*p.target = ck
 		}
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // decodeError says why a raw parameter could not be decoded.
@@ -247,7 +246,7 @@ func itemsOf(s *openapi3.Schema, vals []string) []any {
 }
 
 func decodeJSONParam(raw string) (any, bool, error) {
-	v, err := jsonschema.UnmarshalJSON(strings.NewReader(raw))
+	v, err := parseJSON([]byte(raw))
 	if err != nil {
 		return nil, true, decodeError("must be valid JSON")
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // Spec is a loaded, validated OpenAPI document with its operations indexed
@@ -114,7 +113,7 @@ type param struct {
 	allowEmpt bool
 	json      bool // described by content application/json instead of a schema
 	schema    *openapi3.Schema
-	compiled  *jsonschema.Schema
+	compiled  *check
 }
 
 type body struct {
@@ -126,7 +125,7 @@ type media struct {
 	typ      string // "application/json", "application/*", "*/*"
 	kind     mediaKind
 	schema   *openapi3.Schema
-	compiled *jsonschema.Schema
+	compiled *check
 }
 
 type mediaKind int

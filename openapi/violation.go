@@ -92,13 +92,7 @@ func schemaViolations(err error, in, name string, denied map[string]string) []Vi
 	if len(out) == 0 {
 		out = append(out, Violation{In: in, Name: name, Message: "does not match the schema"})
 	}
-	// The schema engine walks objects in map order; sort for stable output.
-	slices.SortStableFunc(out, func(a, b Violation) int {
-		if c := strings.Compare(a.Pointer, b.Pointer); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Keyword, b.Keyword)
-	})
+	sortViolations(out)
 	return out
 }
 
@@ -146,45 +140,53 @@ func collect(e *jsonschema.ValidationError, in, name string, denied map[string]s
 			return
 		}
 		add(ptr, "must match at least one schema in anyOf", "anyOf")
-	case *kind.Type:
-		want := slices.Clone(k.Want)
-		if i := slices.Index(want, "null"); i >= 0 {
-			want = append(slices.Delete(want, i, i+1), "null")
-		}
-		add(ptr, fmt.Sprintf("must be %s, got %s", strings.Join(want, " or "), k.Got), "type")
-	case *kind.Pattern:
-		add(ptr, fmt.Sprintf("must match pattern %q", k.Want), "pattern")
-	case *kind.Format:
-		add(ptr, fmt.Sprintf("must be a valid %s", k.Want), "format")
-	case *kind.MinLength:
-		add(ptr, fmt.Sprintf("must be at least %d characters long", k.Want), "minLength")
-	case *kind.MaxLength:
-		add(ptr, fmt.Sprintf("must be at most %d characters long", k.Want), "maxLength")
-	case *kind.Minimum:
-		add(ptr, "must be >= "+rat(k.Want), "minimum")
-	case *kind.Maximum:
-		add(ptr, "must be <= "+rat(k.Want), "maximum")
-	case *kind.ExclusiveMinimum:
-		add(ptr, "must be > "+rat(k.Want), "exclusiveMinimum")
-	case *kind.ExclusiveMaximum:
-		add(ptr, "must be < "+rat(k.Want), "exclusiveMaximum")
-	case *kind.MinItems:
-		add(ptr, fmt.Sprintf("must have at least %d items", k.Want), "minItems")
-	case *kind.MaxItems:
-		add(ptr, fmt.Sprintf("must have at most %d items", k.Want), "maxItems")
 	default:
-		kw := ""
-		if p := k.KeywordPath(); len(p) > 0 {
-			kw = p[len(p)-1]
-		}
-		if len(e.Causes) > 0 && kw == "" {
+		if len(e.Causes) > 0 && len(k.KeywordPath()) == 0 {
 			for _, c := range e.Causes {
 				collect(c, in, name, denied, out)
 			}
 			return
 		}
-		add(ptr, k.LocalizedString(printer), kw)
+		msg, kw := describe(k)
+		add(ptr, msg, kw)
 	}
+}
+
+// describe says what a failed keyword expected, and names the keyword.
+func describe(k jsonschema.ErrorKind) (string, string) {
+	switch k := k.(type) {
+	case *kind.Type:
+		want := slices.Clone(k.Want)
+		if i := slices.Index(want, "null"); i >= 0 {
+			want = append(slices.Delete(want, i, i+1), "null")
+		}
+		return fmt.Sprintf("must be %s, got %s", strings.Join(want, " or "), k.Got), "type"
+	case *kind.Pattern:
+		return fmt.Sprintf("must match pattern %q", k.Want), "pattern"
+	case *kind.Format:
+		return fmt.Sprintf("must be a valid %s", k.Want), "format"
+	case *kind.MinLength:
+		return fmt.Sprintf("must be at least %d characters long", k.Want), "minLength"
+	case *kind.MaxLength:
+		return fmt.Sprintf("must be at most %d characters long", k.Want), "maxLength"
+	case *kind.Minimum:
+		return "must be >= " + rat(k.Want), "minimum"
+	case *kind.Maximum:
+		return "must be <= " + rat(k.Want), "maximum"
+	case *kind.ExclusiveMinimum:
+		return "must be > " + rat(k.Want), "exclusiveMinimum"
+	case *kind.ExclusiveMaximum:
+		return "must be < " + rat(k.Want), "exclusiveMaximum"
+	case *kind.MinItems:
+		return fmt.Sprintf("must have at least %d items", k.Want), "minItems"
+	case *kind.MaxItems:
+		return fmt.Sprintf("must have at most %d items", k.Want), "maxItems"
+	}
+	kw := ""
+	if p := k.KeywordPath(); len(p) > 0 {
+		kw = p[len(p)-1]
+	}
+	return k.LocalizedString(printer), kw
 }
 
 // onlyCandidate returns the one alternative of a failed oneOf/anyOf that
@@ -221,6 +223,17 @@ func typeOnly(e *jsonschema.ValidationError, depth int) bool {
 		}
 	}
 	return true
+}
+
+// sortViolations orders violations by pointer, then keyword: schema engines
+// walk objects in map order, and clients deserve a stable answer.
+func sortViolations(out []Violation) {
+	slices.SortStableFunc(out, func(a, b Violation) int {
+		if c := strings.Compare(a.Pointer, b.Pointer); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Keyword, b.Keyword)
+	})
 }
 
 func rat(r *big.Rat) string {
