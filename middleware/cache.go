@@ -137,17 +137,17 @@ func (c *httpCache) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		c.passUnsafe(w, r, next)
 		return
 	}
-	if r.Header.Get("Upgrade") != "" || r.Header.Get("Range") != "" {
+	if len(r.Header["Upgrade"]) > 0 || len(r.Header["Range"]) > 0 {
 		w.Header().Add("Cache-Status", c.name+"; fwd=bypass")
 		next.ServeHTTP(w, r)
 		return
 	}
-	rcc := parseCacheControl(r.Header.Values("Cache-Control"))
+	rcc := parseCacheControl(r.Header["Cache-Control"])
 	if rcc.has("no-store") {
 		c.forward(w, r, next, "", nil, "request", false)
 		return
 	}
-	force := rcc.has("no-cache") || (rcc == nil && strings.Contains(r.Header.Get("Pragma"), "no-cache"))
+	force := rcc.has("no-cache") || (rcc == nil && len(r.Header["Pragma"]) > 0 && strings.Contains(r.Header["Pragma"][0], "no-cache"))
 	maxAge, hasMaxAge := rcc.seconds("max-age")
 	key := c.key(r)
 	e, reason := c.lookup(r.Context(), key, r)
@@ -285,9 +285,13 @@ func (c *httpCache) serveEntry(w http.ResponseWriter, r *http.Request, e *CacheE
 	age := e.age(now)
 	h := w.Header()
 	if status == "hit" {
-		status = c.name + "; hit; ttl=" + strconv.FormatInt(int64((e.Lifetime-age)/time.Second), 10)
+		var buf [64]byte
+		b := append(buf[:0], c.name...)
+		b = append(b, "; hit; ttl="...)
+		b = strconv.AppendInt(b, int64((e.Lifetime-age)/time.Second), 10)
+		status = string(b)
 	}
-	h.Add("Cache-Status", status)
+	h["Cache-Status"] = append(h["Cache-Status"], status)
 	ageValue := []string{strconv.FormatInt(int64(age/time.Second), 10)}
 	if notModified(r, e.Header) {
 		h["Age"] = ageValue
@@ -298,9 +302,6 @@ func (c *httpCache) serveEntry(w http.ResponseWriter, r *http.Request, e *CacheE
 		h[k] = v
 	}
 	h["Age"] = ageValue
-	if _, ok := e.Header["Content-Length"]; !ok && e.Status != http.StatusNoContent {
-		h.Set("Content-Length", strconv.Itoa(len(e.Body)))
-	}
 	w.WriteHeader(e.Status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(e.Body)
@@ -391,6 +392,9 @@ func (c *httpCache) forward(w http.ResponseWriter, r *http.Request, next http.Ha
 // save stores e under key, or under its variant key with an index at key
 // when the response varies.
 func (c *httpCache) save(ctx context.Context, key string, r *http.Request, e *CacheEntry) {
+	if e.Status != http.StatusNoContent && e.Header.Get("Content-Length") == "" {
+		e.Header.Set("Content-Length", strconv.Itoa(len(e.Body)))
+	}
 	ttl := e.Lifetime - e.InitialAge
 	if hasValidator(e.Header) {
 		ttl += c.keep

@@ -211,7 +211,7 @@ func notModified(r *http.Request, h http.Header) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
-	if inm := r.Header.Values("If-None-Match"); len(inm) > 0 {
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
 		etag := h.Get("ETag")
 		if etag == "" {
 			return false
@@ -228,7 +228,10 @@ func notModified(r *http.Request, h http.Header) bool {
 		}
 		return false
 	}
-	ims := r.Header.Get("If-Modified-Since")
+	if len(r.Header["If-Modified-Since"]) == 0 {
+		return false
+	}
+	ims := r.Header["If-Modified-Since"][0]
 	lm := h.Get("Last-Modified")
 	if ims == "" || lm == "" {
 		return false

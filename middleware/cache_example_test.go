@@ -1,0 +1,66 @@
+package middleware_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/middleware"
+)
+
+func ExampleCache() {
+	calls := 0
+	products := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls++
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"v1"`)
+		fmt.Fprint(w, `{"id":42}`)
+	})
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	h := middleware.Cache(middleware.CacheConfig{Now: func() time.Time { return now }})(products)
+
+	for range 2 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/products/42", nil))
+		fmt.Println(w.Code, w.Header().Get("Cache-Status"))
+	}
+	// A client that already holds the response gets a 304.
+	req := httptest.NewRequest(http.MethodGet, "/products/42", nil)
+	req.Header.Set("If-None-Match", `"v1"`)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	fmt.Println(w.Code, "upstream calls:", calls)
+	// Output:
+	// 200 portico; fwd=uri-miss; fwd-status=200; stored
+	// 200 portico; hit; ttl=60
+	// 304 upstream calls: 1
+}
+
+func ExampleIdempotency() {
+	orders := 0
+	create := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		orders++
+		w.Header().Set("Location", fmt.Sprintf("/orders/%d", orders))
+		w.WriteHeader(http.StatusCreated)
+	})
+	h := middleware.Idempotency(middleware.IdempotencyConfig{})(create)
+
+	send := func(body string) {
+		req := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(body))
+		req.Header.Set("Idempotency-Key", `"order-7f3a"`)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		fmt.Println(strings.TrimSpace(fmt.Sprint(w.Code, " ", w.Header().Get("Location"), " ", w.Header().Get("Idempotent-Replayed"))))
+	}
+	send(`{"sku":"A"}`)
+	send(`{"sku":"A"}`) // a retry: replayed
+	send(`{"sku":"B"}`) // the same key for another payload
+	fmt.Println("orders created:", orders)
+	// Output:
+	// 201 /orders/1
+	// 201 /orders/1 true
+	// 422
+	// orders created: 1
+}
