@@ -2,6 +2,8 @@ package aiclient_test
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"errors"
 	"math/rand/v2"
 	"reflect"
@@ -41,7 +43,8 @@ func TestFallbackMovesOnWhenTheFirstCandidateIsRateLimited(t *testing.T) {
 	t.Parallel()
 	first, p1 := fakeOpenAI(t, aitest.Status(429, 30*time.Second))
 	second, p2 := fakeOpenAI(t, aitest.Text("from the second", 5, 3))
-	c := aiclient.New(aiclient.WithRoute("smart",
+	var logs strings.Builder
+	c := aiclient.New(aiclient.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), aiclient.WithRoute("smart",
 		aiclient.Candidate{Provider: p1, Model: "gpt-a", Priority: 0},
 		aiclient.Candidate{Provider: p2, Model: "gpt-b", Priority: 1},
 	))
@@ -57,6 +60,9 @@ func TestFallbackMovesOnWhenTheFirstCandidateIsRateLimited(t *testing.T) {
 	}
 	if got := second.Requests()[0].JSON()["model"]; got != "gpt-b" {
 		t.Fatalf("the second candidate got model %v", got)
+	}
+	if out := logs.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "candidate_model=gpt-a") || !strings.Contains(out, "rate_limited") {
+		t.Fatalf("fallback log %q", out)
 	}
 }
 

@@ -52,6 +52,10 @@ type Part struct {
 	// Redacted marks a reasoning part whose content the provider
 	// encrypted; Text then holds the opaque data to send back.
 	Redacted bool `json:"redacted,omitempty"`
+	// Cache marks the end of a prompt prefix to cache, for providers that
+	// take explicit cache breakpoints (Anthropic's cache_control). Others
+	// cache prefixes on their own and ignore it.
+	Cache bool `json:"cache,omitempty"`
 }
 
 // Text returns a text part.
@@ -136,6 +140,9 @@ type Tool struct {
 	Parameters json.RawMessage `json:"parameters,omitempty"`
 	// Strict asks providers that support it to follow the schema exactly.
 	Strict bool `json:"strict,omitempty"`
+	// Cache marks the end of a prompt prefix to cache, as [Part.Cache]:
+	// on the last tool, it caches all tool definitions.
+	Cache bool `json:"cache,omitempty"`
 }
 
 // ChoiceMode says whether and how the model must call tools.

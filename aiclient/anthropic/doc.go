@@ -19,7 +19,9 @@
 // PDF files go as base64 or URL sources. The JSON Schema response format
 // becomes output_config.format; ChoiceRequired becomes {"type":"any"}.
 // Seed and Metadata have no equivalent and are dropped; User becomes
-// metadata.user_id.
+// metadata.user_id. [aiclient.Part.Cache] and [aiclient.Tool.Cache] become
+// cache_control breakpoints, since Anthropic caches prompt prefixes only
+// where told to.
 //
 // Usage maps as documented on [aiclient.Usage]: Anthropic's input_tokens
 // exclude cache reads and writes, which the neutral InputTokens includes.

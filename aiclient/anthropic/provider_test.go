@@ -200,3 +200,24 @@ func TestModels(t *testing.T) {
 		t.Fatalf("%+v %v", models, err)
 	}
 }
+
+func TestCacheBreakpointsBecomeCacheControl(t *testing.T) {
+	t.Parallel()
+	long := aiclient.Text("a long shared document")
+	long.Cache = true
+	sys := aiclient.System("system")
+	sys.Parts[0].Cache = true
+	body, err := anthropic.New().EncodeRequest(&aiclient.Request{Model: "claude",
+		Messages: []aiclient.Message{sys, aiclient.User(long, aiclient.Text("question"))},
+		Tools:    []aiclient.Tool{{Name: "t", Cache: true}},
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"model":"claude","max_tokens":4096,"system":[{"type":"text","text":"system","cache_control":{"type":"ephemeral"}}],` +
+		`"messages":[{"role":"user","content":[{"type":"text","text":"a long shared document","cache_control":{"type":"ephemeral"}},{"type":"text","text":"question"}]}],` +
+		`"tools":[{"name":"t","input_schema":{"type":"object","properties":{}},"cache_control":{"type":"ephemeral"}}]}`
+	if string(body) != want {
+		t.Fatalf("got  %s\nwant %s", body, want)
+	}
+}

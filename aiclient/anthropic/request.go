@@ -48,6 +48,22 @@ type block struct {
 	Thinking  string          `json:"thinking,omitempty"`
 	Signature string          `json:"signature,omitempty"`
 	Data      string          `json:"data,omitempty"`
+	// CacheControl is only set in requests.
+	CacheControl *cacheControl `json:"cache_control,omitempty"`
+}
+
+type cacheControl struct {
+	Type string `json:"type"`
+}
+
+// ephemeral is the cache breakpoint [aiclient.Part.Cache] asks for.
+var ephemeral = &cacheControl{Type: "ephemeral"}
+
+func cacheOf(on bool) *cacheControl {
+	if on {
+		return ephemeral
+	}
+	return nil
 }
 
 type source struct {
@@ -58,10 +74,11 @@ type source struct {
 }
 
 type tool struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	InputSchema json.RawMessage `json:"input_schema"`
-	Strict      bool            `json:"strict,omitempty"`
+	Name         string          `json:"name"`
+	Description  string          `json:"description,omitempty"`
+	InputSchema  json.RawMessage `json:"input_schema"`
+	Strict       bool            `json:"strict,omitempty"`
+	CacheControl *cacheControl   `json:"cache_control,omitempty"`
 }
 
 type toolChoice struct {
@@ -105,7 +122,7 @@ func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, er
 		if m.Role == aiclient.RoleSystem || m.Role == aiclient.RoleDeveloper {
 			for _, part := range m.Parts {
 				if part.Type == aiclient.PartText && part.Text != "" {
-					w.System = append(w.System, block{Type: "text", Text: part.Text})
+					w.System = append(w.System, block{Type: "text", Text: part.Text, CacheControl: cacheOf(part.Cache)})
 				}
 			}
 			continue
@@ -125,7 +142,7 @@ func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, er
 		if len(schema) == 0 {
 			schema = emptyObject
 		}
-		w.Tools = append(w.Tools, tool{Name: t.Name, Description: t.Description, InputSchema: schema, Strict: t.Strict})
+		w.Tools = append(w.Tools, tool{Name: t.Name, Description: t.Description, InputSchema: schema, Strict: t.Strict, CacheControl: cacheOf(t.Cache)})
 	}
 	if tc := req.ToolChoice; tc != nil {
 		switch tc.Mode {
@@ -148,7 +165,11 @@ func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, er
 func encodeMessage(m aiclient.Message) (string, []block, error) {
 	switch m.Role {
 	case aiclient.RoleTool:
-		return "user", []block{{Type: "tool_result", ToolUseID: m.ToolCallID, Content: m.Text(), IsError: m.IsError}}, nil
+		cached := false
+		for _, part := range m.Parts {
+			cached = cached || part.Cache
+		}
+		return "user", []block{{Type: "tool_result", ToolUseID: m.ToolCallID, Content: m.Text(), IsError: m.IsError, CacheControl: cacheOf(cached)}}, nil
 	case aiclient.RoleAssistant:
 		var blocks []block
 		for _, part := range m.Parts {
@@ -161,7 +182,7 @@ func encodeMessage(m aiclient.Message) (string, []block, error) {
 				}
 			case aiclient.PartText:
 				if part.Text != "" {
-					blocks = append(blocks, block{Type: "text", Text: part.Text})
+					blocks = append(blocks, block{Type: "text", Text: part.Text, CacheControl: cacheOf(part.Cache)})
 				}
 			}
 		}
@@ -180,6 +201,7 @@ func encodeMessage(m aiclient.Message) (string, []block, error) {
 			if err != nil {
 				return "", nil, err
 			}
+			b.CacheControl = cacheOf(part.Cache)
 			blocks = append(blocks, b)
 		}
 		return "user", blocks, nil
