@@ -14,8 +14,18 @@ import (
 // up to 10% of jitter, until ctx is done.
 func (p *Pool) healthLoop(ctx context.Context) {
 	defer p.wg.Done()
+	// Checks get connections of their own, apart from traffic: a check
+	// that times out never disturbs a request, and a pooled connection
+	// never makes a dead instance look alive.
+	rt := p.transport
+	if t, ok := rt.(*http.Transport); ok {
+		ct := t.Clone()
+		ct.MaxIdleConnsPerHost = 1
+		defer ct.CloseIdleConnections()
+		rt = ct
+	}
 	client := &http.Client{
-		Transport: p.transport,
+		Transport: rt,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},

@@ -2,6 +2,7 @@ package upstream_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -262,3 +263,6 @@ func dialMap(t *testing.T, backends []*backend, weights []int) (*http.Transport,
 	t.Cleanup(tr.CloseIdleConnections)
 	return tr, instances
 }
+
+// newTLSConfig returns an empty client TLS configuration.
+func newTLSConfig() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} }
