@@ -2,11 +2,11 @@ package aiclient_test
 
 import (
 	"context"
-	"log/slog"
-	"strings"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
