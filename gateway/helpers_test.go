@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -13,6 +14,9 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// quiet discards the logs of gateways under test.
+var quiet = slog.New(slog.DiscardHandler)
 
 // echo is what the echo upstream reports about the request it received.
 type echo struct {
@@ -66,6 +70,7 @@ func poolOf(t *testing.T, cfg upstream.Config, srvs ...*httptest.Server) *upstre
 // newGateway builds a gateway and serves it on loopback.
 func newGateway(t *testing.T, opts ...gateway.Option) (*gateway.Gateway, *httptest.Server) {
 	t.Helper()
+	opts = append([]gateway.Option{gateway.WithLogger(quiet)}, opts...)
 	g, err := gateway.New(opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
