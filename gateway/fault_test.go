@@ -33,9 +33,9 @@ type faulty struct {
 	mode atomic.Int32
 	// badPOSTs counts the POSTs that arrived while the instance misbehaved.
 	badPOSTs atomic.Int64
-	mu   sync.Mutex
-	srv  *http.Server
-	wg   sync.WaitGroup
+	mu       sync.Mutex
+	srv      *http.Server
+	wg       sync.WaitGroup
 }
 
 func (f *faulty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
