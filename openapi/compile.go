@@ -26,7 +26,13 @@ const (
 	response
 )
 
-var resourceURL = [2]string{"urn:portico:openapi:request", "urn:portico:openapi:response"}
+// url is the identifier of the document copy compiled for this side.
+func (s side) url() string {
+	if s == response {
+		return "urn:portico:openapi:response"
+	}
+	return "urn:portico:openapi:request"
+}
 
 // schemaKey is where compiled schemas are parked inside the document copy,
 // so their $refs resolve against the document's components.
@@ -91,7 +97,7 @@ func (c *compiler) compile() error {
 			list[i] = v
 		}
 		root[schemaKey] = list
-		t := &transformer{is30: c.is30, side: side(s), root: root, seen: map[uintptr]bool{}, denied: c.denied, url: resourceURL[s]}
+		t := &transformer{is30: c.is30, side: side(s), root: root, seen: map[uintptr]bool{}, denied: c.denied, url: side(s).url()}
 		if comps, ok := root["components"].(map[string]any); ok {
 			if schemas, ok := comps["schemas"].(map[string]any); ok {
 				for name, v := range schemas {
@@ -106,14 +112,14 @@ func (c *compiler) compile() error {
 		jc := jsonschema.NewCompiler()
 		jc.DefaultDraft(jsonschema.Draft2020)
 		jc.AssertFormat()
-		for _, f := range formats {
+		for _, f := range formats() {
 			jc.RegisterFormat(f)
 		}
-		if err := jc.AddResource(resourceURL[s], root); err != nil {
+		if err := jc.AddResource(side(s).url(), root); err != nil {
 			return err
 		}
 		miniFormats := map[string]*jsonschema.Schema{}
-		fc := &fastCompiler{root: root, url: resourceURL[s], denied: c.denied, memo: map[string]*fastNode{},
+		fc := &fastCompiler{root: root, url: side(s).url(), denied: c.denied, memo: map[string]*fastNode{},
 			formats: func(name string) *jsonschema.Schema {
 				if f, ok := miniFormats[name]; ok {
 					return f
@@ -128,9 +134,9 @@ func (c *compiler) compile() error {
 			}}
 		for i, p := range c.pending[s] {
 			loc := fmt.Sprintf("#/%s/%d", schemaKey, i)
-			sch, err := jc.Compile(resourceURL[s] + loc)
+			sch, err := jc.Compile(side(s).url() + loc)
 			if err != nil {
-				return &LoadError{Pointer: p.location, Err: errors.New(strings.ReplaceAll(err.Error(), resourceURL[s], ""))}
+				return &LoadError{Pointer: p.location, Err: errors.New(strings.ReplaceAll(err.Error(), side(s).url(), ""))}
 			}
 			ck := &check{full: sch}
 			if fast, ok := fc.compile(list[i], loc); ok {
@@ -375,23 +381,25 @@ func escape(tok string) string {
 }
 
 // formats are the OpenAPI formats that JSON Schema does not define.
-var formats = []*jsonschema.Format{
-	{Name: "int32", Validate: intRange(math.MinInt32, math.MaxInt32)},
-	{Name: "int64", Validate: intRange(math.MinInt64, math.MaxInt64)},
-	{Name: "float", Validate: func(any) error { return nil }},
-	{Name: "double", Validate: func(any) error { return nil }},
-	{Name: "binary", Validate: func(any) error { return nil }},
-	{Name: "password", Validate: func(any) error { return nil }},
-	{Name: "byte", Validate: func(v any) error {
-		s, ok := v.(string)
-		if !ok {
+func formats() []*jsonschema.Format {
+	return []*jsonschema.Format{
+		{Name: "int32", Validate: intRange(math.MinInt32, math.MaxInt32)},
+		{Name: "int64", Validate: intRange(math.MinInt64, math.MaxInt64)},
+		{Name: "float", Validate: func(any) error { return nil }},
+		{Name: "double", Validate: func(any) error { return nil }},
+		{Name: "binary", Validate: func(any) error { return nil }},
+		{Name: "password", Validate: func(any) error { return nil }},
+		{Name: "byte", Validate: func(v any) error {
+			s, ok := v.(string)
+			if !ok {
+				return nil
+			}
+			if _, err := base64.StdEncoding.DecodeString(s); err != nil {
+				return errors.New("not base64 encoded")
+			}
 			return nil
-		}
-		if _, err := base64.StdEncoding.DecodeString(s); err != nil {
-			return errors.New("not base64 encoded")
-		}
-		return nil
-	}},
+		}},
+	}
 }
 
 func intRange(lo, hi int64) func(any) error {

@@ -50,10 +50,15 @@ const (
 	tObject
 )
 
-var typeNames = []struct {
+type typeBit struct {
 	bit  uint8
 	name string
-}{{tNull, "null"}, {tBoolean, "boolean"}, {tNumber, "number"}, {tInteger, "integer"}, {tString, "string"}, {tArray, "array"}, {tObject, "object"}}
+}
+
+// typeNames lists the JSON types in the order the full engine names them.
+func typeNames() [7]typeBit {
+	return [7]typeBit{{tNull, "null"}, {tBoolean, "boolean"}, {tNumber, "number"}, {tInteger, "integer"}, {tString, "string"}, {tArray, "array"}, {tObject, "object"}}
+}
 
 type fastNode struct {
 	never     bool   // false schema
@@ -98,11 +103,14 @@ type fastCompiler struct {
 	memo    map[string]*fastNode
 }
 
-// annotations are keywords that do not constrain a value.
-var annotations = map[string]bool{
-	"title": true, "description": true, "example": true, "examples": true, "default": true,
-	"readOnly": true, "writeOnly": true, "deprecated": true, "xml": true, "externalDocs": true,
-	"$comment": true, "$schema": true, "contentMediaType": true, "contentEncoding": true,
+// isAnnotation reports whether keyword k does not constrain a value.
+func isAnnotation(k string) bool {
+	switch k {
+	case "title", "description", "example", "examples", "default", "readOnly", "writeOnly", "deprecated",
+		"xml", "externalDocs", "$comment", "$schema", "contentMediaType", "contentEncoding":
+		return true
+	}
+	return false
 }
 
 // compile returns the fast node for the schema at loc, or false when the
@@ -127,7 +135,7 @@ func (fc *fastCompiler) compile(v any, loc string) (*fastNode, bool) {
 		return n, true
 	case map[string]any:
 		for k, kv := range s {
-			if annotations[k] || strings.HasPrefix(k, "x-") {
+			if isAnnotation(k) || strings.HasPrefix(k, "x-") {
 				continue
 			}
 			if !fc.keyword(n, s, k, kv, loc) {
@@ -153,7 +161,7 @@ func (fc *fastCompiler) keyword(n *fastNode, s map[string]any, k string, v any, 
 				ok = ok && isStr && n.addType(name)
 			}
 		}
-		for _, tn := range typeNames {
+		for _, tn := range typeNames() {
 			if n.types&tn.bit != 0 {
 				n.typeNames = append(n.typeNames, tn.name)
 			}
@@ -243,7 +251,15 @@ func (fc *fastCompiler) keyword(n *fastNode, s map[string]any, k string, v any, 
 		}
 		r, okRat := new(big.Rat).SetString(string(num))
 		f, _ := r.Float64()
-		i := map[string]int{"minimum": 0, "maximum": 1, "exclusiveMinimum": 2, "exclusiveMaximum": 3}[k]
+		i := 0
+		switch k {
+		case "maximum":
+			i = 1
+		case "exclusiveMinimum":
+			i = 2
+		case "exclusiveMaximum":
+			i = 3
+		}
 		n.bounds[i] = &bound{rat: r, f: f}
 		return okRat
 	}
@@ -251,7 +267,7 @@ func (fc *fastCompiler) keyword(n *fastNode, s map[string]any, k string, v any, 
 }
 
 func (n *fastNode) addType(t string) bool {
-	for _, tn := range typeNames {
+	for _, tn := range typeNames() {
 		if tn.name == t {
 			n.types |= tn.bit
 			return true
@@ -468,7 +484,7 @@ func jsonTypeOf(v any) uint8 {
 }
 
 func typeName(t uint8) string {
-	for _, tn := range typeNames {
+	for _, tn := range typeNames() {
 		if tn.bit == t {
 			return tn.name
 		}

@@ -18,7 +18,7 @@ paths:
     get: {operationId: listUsers, responses: {'200': {description: ok}}}
     post: {operationId: createUser, responses: {'201': {description: ok}}}
   /users/me:
-    get: {operationId: me, responses: {'200': {description: ok}}}
+    get: {operationId: me, deprecated: true, responses: {'200': {description: ok}}}
   /users/{id}:
     parameters: [{name: id, in: path, required: true, schema: {type: string}}]
     get: {operationId: getUser, responses: {'200': {description: ok}}}
@@ -135,6 +135,9 @@ func TestOperationsExposeWhatAGatewayNeeds(t *testing.T) {
 	var n int
 	if _, err := post.Extension("x-portico-cache", &n); err == nil || !strings.Contains(err.Error(), "x-portico-cache") {
 		t.Errorf("a mistyped extension error = %v, want one naming it", err)
+	}
+	if !spec.Operation("me").Deprecated || post.Deprecated {
+		t.Error("Deprecated does not follow the document")
 	}
 	if spec.Operation("nope") != nil {
 		t.Error("Operation found an unknown ID")

@@ -70,6 +70,9 @@ type Operation struct {
 	Summary string
 	// Tags are the operation's tags.
 	Tags []string
+	// Deprecated is true when the document marks the operation deprecated,
+	// so a gateway can announce it (Deprecation and Sunset headers).
+	Deprecated bool
 	// Servers are the server URLs that apply to the operation: its own, else
 	// its path item's, else the document's.
 	Servers []string
@@ -156,8 +159,6 @@ func kindOf(typ string) mediaKind {
 	return kindOther
 }
 
-var methods = []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodOptions, http.MethodHead, http.MethodPatch, http.MethodTrace}
-
 func newSpec(doc *openapi3.T) (*Spec, error) {
 	raw, err := json.Marshal(doc)
 	if err != nil {
@@ -183,14 +184,14 @@ func newSpec(doc *openapi3.T) (*Spec, error) {
 			itemServers = serverURLs(item.Servers)
 			s.bases = appendUnique(s.bases, basePaths(item.Servers)...)
 		}
-		for _, m := range methods {
+		for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodOptions, http.MethodHead, http.MethodPatch, http.MethodTrace} {
 			op := item.GetOperation(m)
 			if op == nil {
 				continue
 			}
 			loc := "/paths/" + escape(p) + "/" + strings.ToLower(m)
 			o := &Operation{
-				Method: m, Path: p, ID: op.OperationID, Summary: op.Summary, Tags: op.Tags,
+				Method: m, Path: p, ID: op.OperationID, Summary: op.Summary, Tags: op.Tags, Deprecated: op.Deprecated,
 				Servers: itemServers, spec: s, tmpl: tmpl,
 			}
 			if op.Servers != nil && len(*op.Servers) > 0 {

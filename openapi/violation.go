@@ -79,8 +79,6 @@ func AsValidationError(err error) *ValidationError {
 	return nil
 }
 
-var printer = message.NewPrinter(language.English)
-
 // schemaViolations flattens a JSON Schema validation error into violations.
 func schemaViolations(err error, in, name string, denied map[string]string) []Violation {
 	var ve *jsonschema.ValidationError
@@ -186,7 +184,7 @@ func describe(k jsonschema.ErrorKind) (string, string) {
 	if p := k.KeywordPath(); len(p) > 0 {
 		kw = p[len(p)-1]
 	}
-	return k.LocalizedString(printer), kw
+	return k.LocalizedString(message.NewPrinter(language.English)), kw
 }
 
 // onlyCandidate returns the one alternative of a failed oneOf/anyOf that
