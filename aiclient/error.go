@@ -135,16 +135,16 @@ func RetryableKind(k Kind) bool {
 	return false
 }
 
-// NewError returns an Error with Kind and Retryable set from the status;
-// adapters refine Kind from the provider's code and then call [Error.Fix].
+// NewError returns an Error with Kind and Retryable set from the status,
+// for providers that say nothing more specific.
 func NewError(provider string, status int, code, message string) *Error {
-	e := &Error{Provider: provider, Status: status, Code: code, Message: message, Kind: KindFromStatus(status)}
-	return e.Fix()
+	e := &Error{Provider: provider, Status: status, Code: code, Message: message}
+	return e.WithKind(KindFromStatus(status))
 }
 
-// Fix recomputes Retryable from Kind and returns e.
-func (e *Error) Fix() *Error {
-	e.Retryable = RetryableKind(e.Kind)
+// WithKind sets Kind, sets Retryable to [RetryableKind](k), and returns e.
+func (e *Error) WithKind(k Kind) *Error {
+	e.Kind, e.Retryable = k, RetryableKind(k)
 	return e
 }
 

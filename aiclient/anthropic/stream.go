@@ -149,7 +149,7 @@ func (d *decoder) event(data []byte) error {
 			a = &apiError{Type: "api_error", Message: "error event without details"}
 		}
 		return (&aiclient.Error{Provider: "anthropic", Model: d.model, Status: http.StatusOK, Code: a.Type,
-			Message: d.p.cfg.Redact(a.Message), Kind: kind(a.Type, a.Message, http.StatusOK)}).Fix()
+			Message: d.p.cfg.Redact(a.Message)}).WithKind(kind(a.Type, a.Message, http.StatusOK))
 	}
 	return nil
 }

@@ -114,7 +114,7 @@ func (st *state) chunk(p *Provider, model string, data []byte, out adder, last b
 	if w.Error != nil {
 		e := w.Error.toError(http.StatusOK)
 		e.Provider, e.Model, e.Message = "gcp.gemini", model, p.cfg.Redact(e.Message)
-		return e.Fix()
+		return e.WithKind(e.Kind)
 	}
 	if !st.started {
 		st.started = true

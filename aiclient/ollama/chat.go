@@ -251,8 +251,8 @@ func (d *decoder) line(data []byte, out adder) error {
 			Code: "invalid_response", Message: "a response line is not valid JSON", Retryable: true, Err: err}
 	}
 	if c.Error != "" {
-		return (&aiclient.Error{Provider: "ollama", Model: d.model, Status: http.StatusOK, Kind: aiclient.KindServer,
-			Message: d.p.cfg.Redact(c.Error)}).Fix()
+		return (&aiclient.Error{Provider: "ollama", Model: d.model, Status: http.StatusOK,
+			Message: d.p.cfg.Redact(c.Error)}).WithKind(aiclient.KindServer)
 	}
 	if !d.started {
 		d.started = true

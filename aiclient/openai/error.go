@@ -28,8 +28,7 @@ func (a *apiError) code() string {
 
 func (a *apiError) toError(p *Provider, model string, status int) *aiclient.Error {
 	e := &aiclient.Error{Provider: p.cfg.Provider, Model: model, Status: status, Code: a.code(), Message: p.cfg.Redact(a.Message)}
-	e.Kind = kind(status, a.code(), a.Type)
-	return e.Fix()
+	return e.WithKind(kind(status, a.code(), a.Type))
 }
 
 func kind(status int, code, typ string) aiclient.Kind {

@@ -159,7 +159,7 @@ func (c *Common) Do(ctx context.Context, method, url string, body []byte, header
 		e.RetryAfter = aiclient.RetryAfter(res, c.Now())
 	}
 	e.Message = c.Redact(e.Message)
-	return nil, e.Fix()
+	return nil, e.WithKind(e.Kind)
 }
 
 // TransportError maps a failure to get a response, including the
@@ -182,7 +182,7 @@ func (c *Common) TransportError(model string, err error) error {
 			}
 			e.Kind, e.Code = aiclient.KindServer, "transport"
 		}
-		return e.Fix()
+		return e.WithKind(e.Kind)
 	}
 	out := aiclient.TransportError(c.Provider, err)
 	var e *aiclient.Error
