@@ -218,3 +218,20 @@ func TestErrorKinds(t *testing.T) {
 		t.Fatalf("Error() = %q", got)
 	}
 }
+
+// Regression: argument buffers were strings.Builder values in a slice, and
+// growing the slice copied a non-empty Builder, which panics.
+func TestRegressionToolCallBuffersSurviveSliceGrowth(t *testing.T) {
+	t.Parallel()
+	var acc aiclient.Accumulator
+	for i := range 20 {
+		acc.Add(aiclient.Event{Type: aiclient.EventToolCall, ToolCall: aiclient.ToolCallDelta{Index: i, ID: "c", Name: "f", Arguments: `{"i":`}})
+	}
+	for i := range 20 {
+		acc.Add(aiclient.Event{Type: aiclient.EventToolCall, ToolCall: aiclient.ToolCallDelta{Index: i, Arguments: "1}"}})
+	}
+	calls := acc.Response().Message.ToolCalls
+	if len(calls) != 20 || string(calls[19].Arguments) != `{"i":1}` {
+		t.Fatalf("calls %+v", calls)
+	}
+}
