@@ -10,8 +10,8 @@ import (
 // DefaultMaxLine is the longest line a [Decoder] accepts by default: 8 MiB.
 const DefaultMaxLine = 8 << 20
 
-// ErrLineTooLong is returned by [Decoder.Next] for a line longer than
-// [Decoder.MaxLine].
+// ErrLineTooLong is returned by [Decoder.Next] for a line, or an event's
+// joined data, longer than [Decoder.MaxLine].
 var ErrLineTooLong = errors.New("sse: line too long")
 
 // Event is one Server-Sent Event.
@@ -29,7 +29,8 @@ type Event struct {
 
 // Decoder reads events from a stream.
 type Decoder struct {
-	// MaxLine is the longest line accepted; zero means [DefaultMaxLine].
+	// MaxLine is the longest line, and the most data one event may join
+	// from its lines; zero means [DefaultMaxLine].
 	MaxLine int
 
 	r      io.Reader
@@ -73,6 +74,9 @@ func (d *Decoder) Next() (Event, error) {
 			continue
 		}
 		d.field(line)
+		if len(d.data) > d.maxLine() {
+			return Event{}, ErrLineTooLong
+		}
 	}
 }
 
@@ -115,11 +119,15 @@ func isDigits(b []byte) bool {
 
 // line returns the next line without its terminator. The slice is valid
 // until the next call.
-func (d *Decoder) line() ([]byte, error) {
-	maxLine := d.MaxLine
-	if maxLine <= 0 {
-		maxLine = DefaultMaxLine
+func (d *Decoder) maxLine() int {
+	if d.MaxLine <= 0 {
+		return DefaultMaxLine
 	}
+	return d.MaxLine
+}
+
+func (d *Decoder) line() ([]byte, error) {
+	maxLine := d.maxLine()
 	scanned := 0
 	for {
 		if d.skipLF && d.start < d.end {

@@ -9,8 +9,8 @@
 // dispatched at the first empty line, and an event cut off by the end of
 // the stream is dropped. It never depends on how the bytes were chunked on
 // the wire: a "\r\n" or a UTF-8 rune split across two reads gives the same
-// events as one large read. Lines longer than [Decoder.MaxLine] fail with
-// [ErrLineTooLong] instead of growing memory without bound.
+// events as one large read. Lines, and events, longer than [Decoder.MaxLine]
+// fail with [ErrLineTooLong] instead of growing memory without bound.
 //
 // # Encoding
 //

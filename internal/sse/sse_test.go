@@ -116,6 +116,15 @@ func TestDecoderLineLimit(t *testing.T) {
 	}
 }
 
+func TestDecoderLimitsTheDataOfOneEvent(t *testing.T) {
+	t.Parallel()
+	d := sse.NewDecoder(strings.NewReader(strings.Repeat("data: 0123456789\n", 10) + "\n"))
+	d.MaxLine = 64
+	if _, err := d.Next(); !errors.Is(err, sse.ErrLineTooLong) {
+		t.Fatalf("got %v, want ErrLineTooLong for 10 short lines joining past the limit", err)
+	}
+}
+
 func TestDecoderPassesReaderErrors(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("connection reset")
