@@ -212,32 +212,6 @@ func srvFor(t *testing.T, b *backend, priority, weight uint16) *net.SRV {
 	return &net.SRV{Target: host + ".", Port: p, Priority: priority, Weight: weight}
 }
 
-// retrying wraps rt in a tiny retry loop for idempotent requests: up to
-// attempts tries, on transport errors and 5xx, with attempt tracking.
-type retrying struct {
-	rt       http.RoundTripper
-	attempts int
-}
-
-func (r retrying) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := upstream.TrackAttempts(req.Context())
-	var lastErr error
-	for i := 0; i < r.attempts; i++ {
-		resp, err := r.rt.RoundTrip(req.Clone(ctx))
-		if err == nil && resp.StatusCode < 500 {
-			return resp, nil
-		}
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			lastErr = fmt.Errorf("status %d", resp.StatusCode)
-			continue
-		}
-		lastErr = err
-	}
-	return nil, lastErr
-}
-
 // dialMap returns a transport that dials the backends under fixed names
 // ("b0.test:80", "b1.test:80", ...), so that tests whose outcome depends on
 // instance keys (the hash ring) see the same keys on every run. It returns

@@ -45,7 +45,7 @@ func (p *Pool) observe(ctx context.Context, in *instance, resp *http.Response, e
 	if connErr {
 		in.consecConn++
 	}
-	reason := ""
+	var reason string
 	switch {
 	case od.ConsecutiveConnErrors > 0 && in.consecConn >= od.ConsecutiveConnErrors:
 		reason = "conn_errors"
