@@ -26,7 +26,13 @@ func RoutePattern(r *http.Request) string {
 	if s != nil && s.route != "" {
 		return s.route
 	}
-	if rc := chi.RouteContext(ctx); rc != nil && len(rc.RoutePatterns) > 0 {
+	var rc *chi.Context
+	if s != nil && s.ownChi {
+		rc = s.chi.Load() // nil unless a chi router asked for it
+	} else {
+		rc = chi.RouteContext(ctx)
+	}
+	if rc != nil && len(rc.RoutePatterns) > 0 {
 		if p := rc.RoutePattern(); p != "" {
 			return p
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -33,7 +34,7 @@ type state struct {
 	body     countingBody
 	bodyUsed bool
 	ownChi   bool
-	chi      chi.Context
+	chi      atomic.Pointer[chi.Context] // made when a chi router first asks
 	span     trace.SpanContext // the server span, for middleware outside Telemetry
 	start    time.Time         // when the first middleware saw the request
 	tw       timeoutWriter
@@ -48,10 +49,23 @@ func (s *state) Value(key any) any {
 		return s
 	case chi.RouteCtxKey:
 		if s.ownChi {
-			return &s.chi
+			return s.chiContext()
 		}
 	}
 	return s.Context.Value(key)
+}
+
+// chiContext returns the chi routing context this state offers, making it
+// on first use; Value may be called from several goroutines.
+func (s *state) chiContext() *chi.Context {
+	if rc := s.chi.Load(); rc != nil {
+		return rc
+	}
+	rc := chi.NewRouteContext()
+	if s.chi.CompareAndSwap(nil, rc) {
+		return rc
+	}
+	return s.chi.Load()
 }
 
 // String names the node when a context is printed.
