@@ -35,8 +35,8 @@ type state struct {
 	bodyUsed bool
 	ownChi   bool
 	chi      atomic.Pointer[chi.Context] // made when a chi router first asks
-	span     trace.SpanContext // the server span, for middleware outside Telemetry
-	start    time.Time         // when the first middleware saw the request
+	span     trace.SpanContext           // the server span, for middleware outside Telemetry
+	start    time.Time                   // when the first middleware saw the request
 	tw       timeoutWriter
 	twUsed   bool
 }
