@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -41,19 +42,36 @@ func (o *Operation) checkHead(status int, h http.Header) (*media, mediaKind, map
 	if !ok {
 		return nil, kindOther, nil, []Violation{{In: "status", Message: fmt.Sprintf("status %d is not documented for %s", status, o)}}
 	}
+	var out []Violation
+	for _, p := range rs.headers {
+		vals := h.Values(p.name)
+		if len(vals) == 0 {
+			if p.required {
+				out = append(out, Violation{In: "header", Name: p.name, Message: "is required", Keyword: "required"})
+			}
+			continue
+		}
+		val, _, err := p.decodeSimple(strings.Join(vals, ","))
+		switch {
+		case err != nil:
+			out = append(out, Violation{In: "header", Name: p.name, Message: err.Error(), Keyword: "style"})
+		case p.compiled != nil:
+			out = append(out, p.compiled.violations(val, "header", p.name, o.spec.denied)...)
+		}
+	}
 	ct := h.Get("Content-Type")
 	if ct == "" || len(rs.media) == 0 {
-		return nil, kindOther, nil, nil
+		return nil, kindOther, nil, out
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return nil, kindOther, nil, []Violation{{In: "header", Name: "Content-Type", Message: "is malformed"}}
+		return nil, kindOther, nil, append(out, Violation{In: "header", Name: "Content-Type", Message: "is malformed"})
 	}
 	m := matchMedia(rs.media, mt)
 	if m == nil {
-		return nil, kindOther, nil, []Violation{{In: "header", Name: "Content-Type", Message: fmt.Sprintf("%s is not documented; the operation returns %s", mt, accepted(rs.media))}}
+		return nil, kindOther, nil, append(out, Violation{In: "header", Name: "Content-Type", Message: fmt.Sprintf("%s is not documented; the operation returns %s", mt, accepted(rs.media))})
 	}
-	return m, kindOf(mt), params, nil
+	return m, kindOf(mt), params, out
 }
 
 // ValidateResponse checks a complete response to a request for op: its

@@ -34,6 +34,16 @@ func fixed(status int, ctype, body string) http.Handler {
 	})
 }
 
+// withHeaders sets response headers before h writes.
+func withHeaders(h http.Handler, kv ...string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i+1 < len(kv); i += 2 {
+			w.Header().Set(kv[i], kv[i+1])
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 func TestEnforcedResponses(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -63,6 +73,11 @@ func TestEnforcedResponses(t *testing.T) {
 			h: fixed(200, "application/json", `{"id":"0b6c5f3e-3b3c-4f0e-8d55-6d2b8f1f5a10","name":"x"}`), status: 200, body: `{"id":"0b6c5f3e-3b3c-4f0e-8d55-6d2b8f1f5a10","name":"x"}`},
 		{name: "a body over the response limit is forwarded unchecked", target: "/v1/pets/1", opts: []openapi.Option{openapi.WithResponseLimit(8)},
 			h: fixed(200, "application/json", `{"id":1,"species":"dog"}`), status: 200, body: `{"id":1,"species":"dog"}`},
+		{name: "documented response headers that keep the contract pass", target: "/v1/pets",
+			h: withHeaders(fixed(201, "application/json", `{"id":3,"name":"Rex","species":"dog"}`), "Location", "/pets/3", "X-Rate-Remaining", "4"), status: 201, body: `{"id":3,"name":"Rex","species":"dog"}`},
+		{name: "a missing required response header and a mistyped one become a 502", target: "/v1/pets",
+			h: withHeaders(fixed(201, "application/json", `{"id":3,"name":"Rex","species":"dog"}`), "X-Rate-Remaining", "-1"), status: 502,
+			errors: []openapi.Violation{{In: "header", Name: "Location", Message: "is required", Keyword: "required"}, v("header", "X-Rate-Remaining", "", "must be >= 0", "minimum")}},
 		{name: "a range response code such as default matches any status", target: "/v1/pets",
 			h: fixed(500, "application/problem+json", `{"title":"oops","status":"500"}`), status: 502,
 			errors: []openapi.Violation{v("body", "", "/status", "must be integer, got string", "type")}},

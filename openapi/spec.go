@@ -142,7 +142,8 @@ const (
 )
 
 type responseSpec struct {
-	media []*media
+	media   []*media
+	headers []*param
 }
 
 func kindOf(typ string) mediaKind {
@@ -319,7 +320,31 @@ func (o *Operation) prepare(c *compiler, item *openapi3.PathItem, op *openapi3.O
 			if err != nil {
 				return err
 			}
-			o.responses[strings.ToUpper(code)] = &responseSpec{media: ms}
+			rs := &responseSpec{media: ms}
+			names := make([]string, 0, len(rr.Value.Headers))
+			for name := range rr.Value.Headers {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			for _, name := range names {
+				h := rr.Value.Headers[name]
+				// Content-Type is described by the content map, not here.
+				if h.Value == nil || http.CanonicalHeaderKey(name) == "Content-Type" {
+					continue
+				}
+				hp := &param{name: http.CanonicalHeaderKey(name), in: openapi3.ParameterInHeader, style: openapi3.SerializationSimple, required: h.Value.Required}
+				if h.Value.Explode != nil {
+					hp.explode = *h.Value.Explode
+				}
+				if sref := h.Value.Schema; sref != nil {
+					hp.schema = sref.Value
+					if err := c.add(response, sref, rloc+"/headers/"+escape(name)+"/schema", &hp.compiled); err != nil {
+						return err
+					}
+				}
+				rs.headers = append(rs.headers, hp)
+			}
+			o.responses[strings.ToUpper(code)] = rs
 		}
 	}
 	return nil
