@@ -48,6 +48,7 @@ func BodyLimit(n int64) func(http.Handler) http.Handler {
 			next.ServeHTTP(rw, r2)
 			noteRoute(s, r2)
 			if body.exceeded && !rw.Written() {
+				dropBodyHeaders(rw.Header())
 				tooLarge(rw, r2)
 			}
 		})

@@ -18,6 +18,8 @@ type RecoverConfig struct {
 
 // Recover turns a panic in the handler into a 500 problem document and an
 // error log record carrying the stack, which never reaches the client.
+// Cookies, redirects and content metadata the handler had set for the
+// response it did not send are dropped from the problem response.
 //
 // A panic with [http.ErrAbortHandler] is re-raised untouched: it is how a
 // handler asks the server to abort the response. If the response had
@@ -53,6 +55,7 @@ func Recover(cfg RecoverConfig) func(http.Handler) http.Handler {
 				if started {
 					panic(http.ErrAbortHandler)
 				}
+				dropBodyHeaders(rw.Header())
 				problem.Error(rw, r, http.StatusInternalServerError, "The server could not complete the request.")
 			}()
 			next.ServeHTTP(rw, r)

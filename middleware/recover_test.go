@@ -20,6 +20,12 @@ func TestRecover(t *testing.T) {
 	}{
 		{name: "a panic before writing becomes a 500 problem",
 			handler: func(w http.ResponseWriter, r *http.Request) { panic("boom") }, wantStatus: 500, wantLog: true},
+		{name: "a panic after setting a cookie and a redirect drops them from the 500",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Set-Cookie", "session=half-made")
+				w.Header().Set("Location", "/elsewhere")
+				panic("boom")
+			}, wantStatus: 500, wantLog: true},
 		{name: "a panic with an error value becomes a 500 problem",
 			handler: func(w http.ResponseWriter, r *http.Request) { panic(io.ErrUnexpectedEOF) }, wantStatus: 500, wantLog: true},
 		{name: "a panic after the response started sends no second status and breaks the response",
@@ -65,6 +71,9 @@ func TestRecover(t *testing.T) {
 					doc := problemDoc(t, res, body)
 					if doc["request_id"] != res.Header.Get("X-Request-ID") || strings.Contains(string(body), "boom") {
 						t.Fatalf("problem %s: want the request ID and no panic value", body)
+					}
+					if res.Header.Get("Set-Cookie") != "" || res.Header.Get("Location") != "" {
+						t.Fatalf("the abandoned response's headers rode on the 500: %v", res.Header)
 					}
 				}
 			}

@@ -38,7 +38,8 @@ var errTimeout = errors.New("portico/middleware: request deadline exceeded")
 // deadline the context is canceled, which is how the handler learns to
 // stop; when it returns without having written, Timeout answers 504. If it
 // ignored the context and tries to write after the deadline, its writes fail
-// with [http.ErrHandlerTimeout] and the client still gets the 504.
+// with [http.ErrHandlerTimeout] and the client still gets the 504, without
+// the cookies, redirects and content metadata the handler had set.
 // Timeout panics if the timeout is negative.
 func Timeout(cfg TimeoutConfig) func(http.Handler) http.Handler {
 	d := cfg.Timeout
@@ -73,6 +74,7 @@ func Timeout(cfg TimeoutConfig) func(http.Handler) http.Handler {
 			next.ServeHTTP(tw, r2)
 			noteRoute(stateFrom(ctx), r2)
 			if !tw.wrote && (tw.late || tw.expired()) {
+				dropBodyHeaders(w.Header())
 				problem.Error(w, r2, http.StatusGatewayTimeout, detail)
 			}
 		})

@@ -30,6 +30,7 @@ func TestTimeout(t *testing.T) {
 			handler: func(w http.ResponseWriter, r *http.Request) error {
 				<-r.Context().Done()
 				w.Header().Set("Content-Type", "text/plain")
+				w.Header().Set("Set-Cookie", "session=abandoned")
 				_, err := w.Write([]byte("too late"))
 				return err
 			}, wantStatus: 504, wantErr: http.ErrHandlerTimeout},
@@ -80,6 +81,9 @@ func TestTimeout(t *testing.T) {
 				doc := problemDoc(t, res, body)
 				if doc["request_id"] == nil || !strings.Contains(doc["detail"].(string), "20ms") {
 					t.Fatalf("problem = %v, want the request ID and the timeout", doc)
+				}
+				if res.Header.Get("Set-Cookie") != "" {
+					t.Fatal("the abandoned response's cookie rode on the 504")
 				}
 				return
 			}

@@ -142,3 +142,14 @@ func (rw *ResponseWriter) Written() bool { return rw.status != 0 || rw.hijacked 
 
 // Hijacked reports whether the handler took over the connection.
 func (rw *ResponseWriter) Hijacked() bool { return rw.hijacked }
+
+// dropBodyHeaders removes the headers a handler may have set for the
+// response it did not get to send, before a middleware answers with an
+// error of its own instead: cookies, redirects and content metadata must
+// not ride on a problem document. Headers set by outer middleware, such as
+// the request ID and CORS headers, stay.
+func dropBodyHeaders(h http.Header) {
+	for _, k := range [...]string{"Set-Cookie", "Location", "Content-Disposition", "Content-Language", "Content-Range", "Trailer", "Refresh"} {
+		delete(h, k)
+	}
+}
