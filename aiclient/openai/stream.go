@@ -34,9 +34,10 @@ func (p *Provider) DecodeStream(model string, body io.ReadCloser) *aiclient.Stre
 	return aiclient.NewStream(d.next, body.Close)
 }
 
+// chunk is a stream chunk without its ID and model, which only the first
+// chunk is decoded for (see head): skipping them saves two allocations
+// per event.
 type chunk struct {
-	ID      string `json:"id"`
-	Model   string `json:"model"`
 	Choices []struct {
 		Index        int         `json:"index"`
 		Delta        respMessage `json:"delta"`
@@ -47,6 +48,12 @@ type chunk struct {
 	Object  string    `json:"object"`
 	Message string    `json:"message"`
 	Type    string    `json:"type"`
+}
+
+type head struct {
+	ID    string `json:"id"`
+	Model string `json:"model"`
+	chunk
 }
 
 type decoder struct {
@@ -95,8 +102,15 @@ func (d *decoder) next() (aiclient.Event, error) {
 }
 
 func (d *decoder) chunk(data []byte) error {
-	var c chunk
-	if err := json.Unmarshal(data, &c); err != nil {
+	var h head
+	var err error
+	if d.started {
+		err = json.Unmarshal(data, &h.chunk)
+	} else {
+		err = json.Unmarshal(data, &h)
+	}
+	c := &h.chunk
+	if err != nil {
 		return &aiclient.Error{Provider: d.p.cfg.Provider, Model: d.model, Status: http.StatusOK, Kind: aiclient.KindServer,
 			Code: "invalid_chunk", Message: "a stream chunk is not valid JSON", Retryable: true, Err: err}
 	}
@@ -106,9 +120,9 @@ func (d *decoder) chunk(data []byte) error {
 	if c.Object == "error" {
 		return (&apiError{Message: c.Message, Type: c.Type}).toError(d.p, d.model, http.StatusOK)
 	}
-	if !d.started && (c.ID != "" || c.Model != "") {
+	if !d.started && (h.ID != "" || h.Model != "") {
 		d.started = true
-		d.q.Push(aiclient.Event{Type: aiclient.EventStart, ID: c.ID, Model: c.Model})
+		d.q.Push(aiclient.Event{Type: aiclient.EventStart, ID: h.ID, Model: h.Model})
 	}
 	for _, ch := range c.Choices {
 		if ch.Index != 0 {
