@@ -170,3 +170,25 @@ func TestFailedAttemptsAreRecordedWithTheirErrorType(t *testing.T) {
 		t.Fatal("the successful attempt has an error.type")
 	}
 }
+
+func TestAStreamClosedEarlyEndsItsSpan(t *testing.T) {
+	t.Parallel()
+	r := newRecorders()
+	_, p := fakeOpenAI(t, aitest.Text("a long answer in many pieces", 1, 1))
+	c := aiclient.New(append(r.opts, aiclient.WithDefault(p))...)
+	s, err := c.Stream(deadline(t), chatReq("m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Next() {
+		t.Fatal(s.Err())
+	}
+	if len(r.spans.Ended()) != 0 {
+		t.Fatal("the span ended while the stream was open")
+	}
+	s.Close()
+	spans := r.spans.Ended()
+	if len(spans) != 1 || attrs(spans[0].Attributes())["error.type"].AsString() != "_OTHER" {
+		t.Fatalf("spans after Close: %d", len(spans))
+	}
+}
