@@ -40,7 +40,9 @@ func TestRoutesBuiltFromOperations(t *testing.T) {
 		{"GET", "/petstore/pets?limit=5", "", ""},
 		{"POST", "/petstore/pets", "application/json", `{"name":"Rex","species":"dog"}`},
 		{"GET", "/petstore/pets/5", "", ""},
+		{"POST", "/petstore/shapes", "application/json", `{"shape":"Square","side":2}`},
 		{"GET", "/petstore/simple/role,user,id,1", "", ""},
+		{"GET", "/petstore/styles/;id=1/.a.b", "", ""},
 		{"POST", "/petstore/things", "", ""},
 	}
 	if len(valid) != len(spec.Operations()) {
