@@ -28,6 +28,13 @@ type CacheConfig struct {
 	// Last-Modified) stays in the store, so it can be revalidated with a
 	// conditional request instead of fetched again. If zero, 10 minutes.
 	Keep time.Duration
+	// StaleIfError is how long past its freshness a stored response may
+	// still be served when the upstream answers 5xx (or the proxy in front
+	// of it does, for a refused connection), as with the stale-if-error
+	// directive of RFC 5861, which a response may also carry. Responses
+	// marked must-revalidate, proxy-revalidate or s-maxage are never served
+	// stale. If zero, only the directive allows it.
+	StaleIfError time.Duration
 	// MaxBody is the largest body stored, in bytes. Larger responses pass
 	// through unbuffered and are not stored. If zero, 1 MiB.
 	MaxBody int64
@@ -53,6 +60,7 @@ type httpCache struct {
 	store     CacheStore
 	ttl       time.Duration
 	keep      time.Duration
+	staleErr  time.Duration
 	maxBody   int64
 	scope     func(*http.Request) string
 	allowAuth bool
@@ -95,11 +103,11 @@ func Cache(cfg CacheConfig) func(http.Handler) http.Handler {
 }
 
 func newCache(cfg CacheConfig) *httpCache {
-	if cfg.TTL < 0 || cfg.Keep < 0 || cfg.MaxBody < 0 {
-		panic("portico/middleware: CacheConfig TTL, Keep and MaxBody must not be negative")
+	if cfg.TTL < 0 || cfg.Keep < 0 || cfg.MaxBody < 0 || cfg.StaleIfError < 0 {
+		panic("portico/middleware: CacheConfig TTL, Keep, StaleIfError and MaxBody must not be negative")
 	}
 	c := &httpCache{
-		store: cfg.Store, ttl: cfg.TTL, keep: cfg.Keep, maxBody: cfg.MaxBody,
+		store: cfg.Store, ttl: cfg.TTL, keep: cfg.Keep, staleErr: cfg.StaleIfError, maxBody: cfg.MaxBody,
 		scope: cfg.Scope, allowAuth: cfg.AllowAuthorization, name: cfg.Name,
 		now: cfg.Now, log: cfg.Logger, flights: make(map[string]chan struct{}),
 	}
@@ -333,14 +341,19 @@ func (c *httpCache) forward(w http.ResponseWriter, r *http.Request, next http.Ha
 		store = false
 	}
 	var (
-		lifetime time.Duration
-		storable bool
-		received time.Time
+		lifetime   time.Duration
+		storable   bool
+		received   time.Time
+		staleServe bool
 	)
 	t := newTeeWriter(w, c.maxBody, func(t *teeWriter) {
 		received = c.now()
 		if revalidate && t.status == http.StatusNotModified {
 			t.pass = false
+			return
+		}
+		if t.status >= 500 && store && reason != "request" && stale != nil && c.staleUsable(stale, received) {
+			t.pass, staleServe = false, true
 			return
 		}
 		cs := c.name + "; fwd=" + reason + "; fwd-status=" + strconv.Itoa(t.status)
@@ -364,6 +377,8 @@ func (c *httpCache) forward(w http.ResponseWriter, r *http.Request, next http.Ha
 	t.finish()
 	ctx := context.WithoutCancel(r.Context())
 	switch {
+	case staleServe:
+		c.serveEntry(w, r, stale, c.now(), c.name+"; fwd="+reason+"; fwd-status="+strconv.Itoa(t.status)+"; detail=stale-if-error")
 	case revalidate && t.status == http.StatusNotModified:
 		ne := updateFromNotModified(stale, t.header)
 		ne.Stored, ne.InitialAge = received, initialAge(t.header)
@@ -389,6 +404,20 @@ func (c *httpCache) forward(w http.ResponseWriter, r *http.Request, next http.Ha
 	}
 }
 
+// staleUsable reports whether the stale entry e may answer in place of an
+// upstream error at now.
+func (c *httpCache) staleUsable(e *CacheEntry, now time.Time) bool {
+	cc := parseCacheControl(e.Header["Cache-Control"])
+	if cc.has("must-revalidate") || cc.has("proxy-revalidate") || cc.has("s-maxage") {
+		return false
+	}
+	window := c.staleErr
+	if d, ok := cc.seconds("stale-if-error"); ok && d > window {
+		window = d
+	}
+	return e.age(now) < e.Lifetime+window
+}
+
 // save stores e under key, or under its variant key with an index at key
 // when the response varies.
 func (c *httpCache) save(ctx context.Context, key string, r *http.Request, e *CacheEntry) {
@@ -399,6 +428,12 @@ func (c *httpCache) save(ctx context.Context, key string, r *http.Request, e *Ca
 	if hasValidator(e.Header) {
 		ttl += c.keep
 	}
+	// Keep the stale response as long as it may answer for an error.
+	window := c.staleErr
+	if d, ok := parseCacheControl(e.Header["Cache-Control"]).seconds("stale-if-error"); ok && d > window {
+		window = d
+	}
+	ttl = max(ttl, e.Lifetime-e.InitialAge+window)
 	if ttl <= 0 {
 		return
 	}

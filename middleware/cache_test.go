@@ -469,3 +469,47 @@ func TestCacheStoreIsSharedBetweenHandlers(t *testing.T) {
 		t.Errorf("second handler Cache-Status = %q, want a hit from the shared store", res.Header.Get("Cache-Status"))
 	}
 }
+
+func TestCacheServesStaleResponsesWhenTheUpstreamFails(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		cacheControl string
+		staleIfError time.Duration
+		age          time.Duration
+		wantStale    bool
+	}{
+		{name: "the route's stale-if-error window covers an upstream 5xx", cacheControl: "max-age=10", staleIfError: time.Minute, age: 30 * time.Second, wantStale: true},
+		{name: "the response's stale-if-error directive covers an upstream 5xx", cacheControl: "max-age=10, stale-if-error=60", age: 30 * time.Second, wantStale: true},
+		{name: "past the window the error goes to the client", cacheControl: "max-age=10", staleIfError: time.Minute, age: 2 * time.Minute, wantStale: false},
+		{name: "must-revalidate forbids serving stale", cacheControl: "max-age=10, must-revalidate", staleIfError: time.Minute, age: 30 * time.Second, wantStale: false},
+		{name: "without a window the error goes to the client", cacheControl: "max-age=10", age: 30 * time.Second, wantStale: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var down atomic.Bool
+			o := newCountingOrigin(t, func(w http.ResponseWriter, _ *http.Request) {
+				if down.Load() {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					fmt.Fprint(w, "down")
+					return
+				}
+				w.Header().Set("Cache-Control", tt.cacheControl)
+				fmt.Fprint(w, "good")
+			})
+			clock := newManualClock()
+			gw := frontFor(t, o, middleware.Cache(middleware.CacheConfig{StaleIfError: tt.staleIfError, Now: clock.Now}))
+			fetch(t, http.MethodGet, gw.URL+"/s", nil, nil)
+			down.Store(true)
+			clock.Advance(tt.age)
+			got := fetch(t, http.MethodGet, gw.URL+"/s", nil, nil)
+			if stale := got.status == 200 && got.body == "good"; stale != tt.wantStale {
+				t.Errorf("got %d %q (Cache-Status %q), want stale=%v", got.status, got.body, got.header.Get("Cache-Status"), tt.wantStale)
+			}
+			if tt.wantStale && !strings.Contains(got.header.Get("Cache-Status"), "fwd-status=503; detail=stale-if-error") {
+				t.Errorf("Cache-Status = %q", got.header.Get("Cache-Status"))
+			}
+		})
+	}
+}
