@@ -117,7 +117,7 @@ func (c *call) end(resp *Response, usage *Usage, err error) {
 		var e *Error
 		if errors.As(err, &e) {
 			typ = string(e.Kind)
-		} else if errors.Is(err, context.Canceled) {
+		} else if errors.Is(err, context.Canceled) || errors.Is(err, errClosed) {
 			typ = "canceled"
 		}
 		attrs = append(attrs, attribute.String("error.type", typ))

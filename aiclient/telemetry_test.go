@@ -188,7 +188,7 @@ func TestAStreamClosedEarlyEndsItsSpan(t *testing.T) {
 	}
 	s.Close()
 	spans := r.spans.Ended()
-	if len(spans) != 1 || attrs(spans[0].Attributes())["error.type"].AsString() != "_OTHER" {
+	if len(spans) != 1 || attrs(spans[0].Attributes())["error.type"].AsString() != "canceled" {
 		t.Fatalf("spans after Close: %d", len(spans))
 	}
 }
