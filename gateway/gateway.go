@@ -40,6 +40,7 @@ type Gateway struct {
 	inflight  atomic.Int64
 	started   atomic.Bool
 	closers   []io.Closer // the routes' resilience transports
+	rctxs     sync.Pool   // *chi.Context for Lookup
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -49,6 +50,7 @@ type Gateway struct {
 // naming the field at fault.
 func New(opts ...Option) (*Gateway, error) {
 	g := &Gateway{buffers: newBufferPool(), byName: map[string]Upstream{}}
+	g.rctxs.New = func() any { return chi.NewRouteContext() }
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&g.cfg)
@@ -128,6 +130,18 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx))
 	setRoutePattern(r, res.pattern)
 	res.route.handler.ServeHTTP(w, r)
+}
+
+// Lookup reports which route would serve r, by name, without serving it;
+// ok is false when none matches (a 404 or 405).
+func (g *Gateway) Lookup(r *http.Request) (route string, ok bool) {
+	rctx := g.rctxs.Get().(*chi.Context)
+	defer g.rctxs.Put(rctx)
+	res := g.table.lookup(rctx, r)
+	if res.route == nil {
+		return "", false
+	}
+	return res.route.name, true
 }
 
 // Start starts the upstreams' health checks and discovery. It returns at
