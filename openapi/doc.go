@@ -6,11 +6,20 @@
 // A [Spec] is loaded once ([LoadFile], [LoadFS] for embedded specs, [Parse]
 // for bytes). Loading follows local $refs across files, checks the
 // document, indexes its operations in a tree of path segments and compiles
-// every schema into a JSON Schema 2020-12 validator. OpenAPI 3.0 schemas are
-// rewritten to their 2020-12 meaning first (nullable, boolean exclusive
-// bounds), so both versions are validated by the same compiled code at the
-// same speed, and problems in the document are reported at load time with
-// their location ([LoadError]), never at the first request.
+// every schema once. OpenAPI 3.0 schemas are first rewritten to their JSON
+// Schema 2020-12 meaning (nullable, boolean exclusive bounds), so both
+// versions run on the same compiled code at the same speed: schemas that
+// use only the common keywords (types, enum, const, properties, required,
+// additionalProperties, items, lengths, bounds, pattern, format, $ref) run
+// on a small allocation-free walker, the others on a full JSON Schema
+// 2020-12 engine, and both report identical violations. Problems in the
+// document are reported at load time with their location ([LoadError]),
+// never at the first request.
+//
+// A discriminator next to oneOf or anyOf dispatches on its property: the
+// value is checked against the one schema it names, and an unknown name is
+// reported as such. Without a mapping, names are the component names; for
+// schemas in other files, give the mapping explicitly.
 //
 // # Validating requests
 //
@@ -20,7 +29,8 @@
 // or JSON content), the body by content type (JSON, URL-encoded and
 // multipart forms, text), required bodies, readOnly properties, and the
 // operation's security requirements when [WithSecurity] gives it the
-// caller's [Identity]. A failing request gets an RFC 9457 problem document
+// caller's [Identity] (a 401 carries the WWW-Authenticate challenges of the
+// operation's schemes). A failing request gets an RFC 9457 problem document
 // without reaching the handler: 400 with one [Violation] per problem in its
 // "errors" member, or 401, 403, 404, 405, 413 or 415:
 //
@@ -39,8 +49,8 @@
 //
 // # Validating responses
 //
-// With [WithResponses], responses are checked too: status, Content-Type and
-// body, where writeOnly properties must not appear. [ResponsesEnforce]
+// With [WithResponses], responses are checked too: status, Content-Type,
+// documented headers and body, where writeOnly properties must not appear. [ResponsesEnforce]
 // turns a response that breaks the contract into a 502 problem (for tests
 // and staging); [ResponsesReport] forwards it unchanged, logs it and counts
 // it in the portico.openapi.response.violations counter. Event streams,

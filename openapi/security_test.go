@@ -3,6 +3,7 @@ package openapi_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 
 	"github.com/portico-dev/portico/openapi"
@@ -32,9 +33,10 @@ func TestSecurityRequirements(t *testing.T) {
 		body   string
 		status int
 		detail string
+		auth   []string
 	}{
 		{name: "without a hook security is not checked", method: "GET", target: "/v1/admin/reports", status: 204},
-		{name: "an anonymous request to a protected operation gets 401", hook: true, method: "GET", target: "/v1/admin/reports", status: 401, detail: "this operation requires authentication"},
+		{name: "an anonymous request to a protected operation gets 401 with a challenge", hook: true, method: "GET", target: "/v1/admin/reports", status: 401, detail: "this operation requires authentication", auth: []string{"Bearer"}},
 		{name: "a caller with the scope of one alternative passes", hook: true, who: "reader", method: "GET", target: "/v1/admin/reports", status: 204},
 		{name: "a caller authenticated by the wrong scheme gets 403", hook: true, who: "keyonly", method: "GET", target: "/v1/admin/reports", status: 403, detail: "the caller lacks scheme oauth"},
 		{name: "a caller without the needed scope gets 403 naming it", hook: true, who: "other", method: "GET", target: "/v1/admin/reports", status: 403, detail: "the caller lacks scope reports:read"},
@@ -59,6 +61,9 @@ func TestSecurityRequirements(t *testing.T) {
 			openapi.NewValidator(spec, opts...).Middleware(&reached{}).ServeHTTP(w, req)
 			if w.Code != tc.status {
 				t.Fatalf("status = %d, want %d: %s", w.Code, tc.status, w.Body.String())
+			}
+			if got := w.Header().Values("WWW-Authenticate"); tc.auth != nil && !reflect.DeepEqual(got, tc.auth) {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, tc.auth)
 			}
 			if tc.detail != "" {
 				if p := decodeProblem(t, w.Result()); p.Detail != tc.detail {

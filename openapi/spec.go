@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -84,11 +85,12 @@ type Operation struct {
 	// empty requirement means anonymous access is allowed. Nil means none.
 	Security []map[string][]string
 
-	spec      *Spec
-	tmpl      *pathTemplate
-	params    []*param
-	body      *body
-	responses map[string]*responseSpec
+	spec       *Spec
+	challenges []string // WWW-Authenticate challenges for a 401
+	tmpl       *pathTemplate
+	params     []*param
+	body       *body
+	responses  map[string]*responseSpec
 }
 
 // Extension decodes the extension name (for example "x-portico-timeout")
@@ -208,7 +210,13 @@ func newSpec(doc *openapi3.T) (*Spec, error) {
 			}
 			for _, req := range security {
 				o.Security = append(o.Security, map[string][]string(req))
+				for name := range req {
+					if c := challenge(doc, name); c != "" && !slices.Contains(o.challenges, c) {
+						o.challenges = append(o.challenges, c)
+					}
+				}
 			}
+			slices.Sort(o.challenges)
 			if err := o.prepare(c, item, op, loc); err != nil {
 				return nil, err
 			}
@@ -392,6 +400,30 @@ func matchMedia(list []*media, mt string) *media {
 		}
 	}
 	return nil
+}
+
+// challenge is the WWW-Authenticate challenge for the security scheme
+// name, or "" for schemes HTTP has none for (API keys, mutual TLS).
+func challenge(doc *openapi3.T, name string) string {
+	if doc.Components == nil {
+		return ""
+	}
+	ref := doc.Components.SecuritySchemes[name]
+	if ref == nil || ref.Value == nil {
+		return ""
+	}
+	switch s := ref.Value; s.Type {
+	case "http":
+		if strings.EqualFold(s.Scheme, "basic") {
+			return `Basic realm="api"`
+		}
+		if s.Scheme != "" {
+			return strings.ToUpper(s.Scheme[:1]) + s.Scheme[1:]
+		}
+	case "oauth2", "openIdConnect":
+		return "Bearer"
+	}
+	return ""
 }
 
 func serverURLs(servers openapi3.Servers) []string {

@@ -89,6 +89,11 @@ func (v *Validator) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		if ve == nil {
 			ve = &ValidationError{Status: http.StatusBadRequest, Detail: err.Error()}
 		}
+		if ve.Status == http.StatusUnauthorized {
+			for _, c := range op.challenges {
+				w.Header().Add("WWW-Authenticate", c)
+			}
+		}
 		v.reject(w, r, op, ve)
 		return
 	}
