@@ -1,0 +1,87 @@
+// Package gateway assembles Portico's parts into an API gateway: routes
+// that match requests by host, method, path and headers; a reverse proxy
+// that streams both ways; upstream pools that balance over healthy
+// instances; per-route policies (timeouts, retries, circuit breakers,
+// bulkheads, middleware); a declarative config file that maps onto the
+// same builder; hot reload; and an admin handler.
+//
+// A [Gateway] is an immutable http.Handler built once by [New] from
+// options, or by [LoadConfig] from a file. A new configuration is a new
+// Gateway, swapped in atomically by a [Reloader].
+//
+//	users, _ := upstream.New(upstream.Config{Name: "users",
+//		Instances: []upstream.Instance{{URL: "http://10.0.0.7:8080"}, {URL: "http://10.0.0.8:8080"}}})
+//	g, err := gateway.New(
+//		gateway.WithUpstream(users),
+//		gateway.WithChain("request_id", "recover", "telemetry", "access_log"),
+//		gateway.WithRoute(gateway.Route{
+//			Prefix: "/api/users", StripPrefix: "/api", Upstream: "users",
+//			Policy: gateway.Policy{Timeout: 5 * time.Second, Retry: &gateway.Retry{Attempts: 3}},
+//		}),
+//	)
+//
+// # A request through the gateway
+//
+// The global chain ([WithChain]) wraps everything, the first middleware
+// outermost; then the route is matched; then the route's own middleware
+// ([Policy].Middleware) runs; then its policies wrap the upstream pool as
+// an http.RoundTripper, in a fixed order; then the proxy sends the request:
+//
+//	request ─► global chain ─► match ─► route middleware
+//	        ─► timeout ─► retry ─► breaker ─► bulkhead ─► per-try timeout
+//	        ─► upstream pool (picks a healthy instance) ─► http.Transport
+//	◄─ response, streamed back unbuffered
+//
+// [Gateway.Routes] (and the admin /routes) prints this chain for every
+// route.
+//
+// # Matching
+//
+// Routes are tried by [Route].Priority, highest first. Within a priority
+// chi's tree finds the most specific path (static before {param} before
+// catch-all), and the routes at that path are tried in the order they
+// were added; when their hosts, headers or methods do not match, the other
+// routes of the priority are tried in order. A path that matches only
+// with another method is answered 405 with Allow; nothing at all, 404.
+//
+// # The proxy
+//
+// Requests go through httputil.ReverseProxy with Rewrite: hop-by-hop
+// headers are removed; X-Forwarded-For, -Host and -Proto are set, and
+// kept from the client only when it is a trusted proxy
+// ([WithTrustedProxies]); the upstream's status, headers and trailers
+// pass through untouched; server-sent events and other responses of
+// unknown length are flushed as they arrive; WebSocket upgrades are
+// proxied; request bodies are streamed, buffered only when a retry or a
+// mirror needs them and then up to a limit. The Host header sent upstream
+// is the instance's unless [Route].Host overrides it.
+//
+// Failures are RFC 9457 problem documents that never reveal an upstream
+// address: 502 when the upstream is unreachable or answers with a broken
+// response, 503 when no instance is available or a breaker or bulkhead
+// refuses (with Retry-After), 504 when a timeout expires, 413 when a body
+// is over the route's limit, 404 and 405 when no route matches.
+//
+// # Configuration
+//
+// [ParseConfig] and [LoadConfig] read YAML or JSON into [Config], whose
+// routes are the very [Route] values the builder takes: the file is
+// decoded into builder calls, never into a second code path. Unknown
+// fields are errors; every error is a [FieldError] naming the field path
+// ("routes[2].policy.timeout") and its line; ${VAR} and ${VAR:-default}
+// take values from the environment.
+//
+// # Operations
+//
+// [Reloader] swaps in a new gateway on SIGHUP or when the file changes;
+// requests in flight finish on the old one, and a broken file leaves the
+// old one serving. [Admin] serves /healthz, /readyz, /metrics (with
+// [NewMetrics]), /routes and /upstreams on a separate listener. [Serve]
+// runs a server that drains in-flight requests on shutdown.
+//
+// # Concurrency
+//
+// A [Gateway], a [Reloader], the [Admin] handler and [Metrics] are safe
+// for concurrent use. [Route] and [Config] values are copied when a
+// gateway is built and may be reused.
+package gateway

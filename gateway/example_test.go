@@ -1,0 +1,106 @@
+package gateway_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/upstream"
+)
+
+func Example() {
+	// An upstream service on loopback.
+	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "users service got %s", r.URL.Path)
+	}))
+	defer svc.Close()
+
+	users, err := upstream.New(upstream.Config{Name: "users", Instances: []upstream.Instance{{URL: svc.URL}}})
+	if err != nil {
+		panic(err)
+	}
+	g, err := gateway.New(
+		gateway.WithUpstream(users),
+		gateway.WithRoute(gateway.Route{
+			Prefix: "/api/users", StripPrefix: "/api", Upstream: "users",
+			Policy: gateway.Policy{Timeout: 5 * time.Second},
+		}),
+	)
+	if err != nil {
+		panic(err)
+	}
+	defer g.Close()
+
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/users/7")
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.StatusCode, string(body))
+	// Output: 200 users service got /users/7
+}
+
+func ExampleParseConfig() {
+	const file = `
+upstreams:
+  - name: users
+    instances: [{url: "${USERS_URL:-http://127.0.0.1:9001}"}]
+routes:
+  - path: /users/{id}
+    upstream: users
+    policy: {timeout: -1s}
+`
+	c, err := gateway.ParseConfig("gateway.yaml", []byte(file), nil)
+	if err != nil {
+		panic(err)
+	}
+	_, err = c.Build()
+	fmt.Println(err)
+	// Output: portico/gateway: gateway.yaml:8: routes[0].policy.timeout: must not be negative, got -1s
+}
+
+func ExampleGateway_Routes() {
+	users, _ := upstream.New(upstream.Config{Name: "users", Instances: []upstream.Instance{{URL: "http://127.0.0.1:9001"}}})
+	g, _ := gateway.New(
+		gateway.WithUpstream(users),
+		gateway.WithMiddleware("auth", func(h http.Handler) http.Handler { return h }),
+		gateway.WithChain("request_id", "recover"),
+		gateway.WithRoute(gateway.Route{Name: "users", Path: "/users/{id}", Upstream: "users",
+			Policy: gateway.Policy{Middleware: []string{"auth"}, Timeout: 2 * time.Second, Retry: &gateway.Retry{Attempts: 3}}}),
+	)
+	defer g.Close()
+	for _, r := range g.Routes() {
+		fmt.Println(r.Name, r.Path, "->", r.Target.Upstream)
+		fmt.Println(strings.Join(r.Chain, " ─► "))
+	}
+	// Output:
+	// users /users/{id} -> users
+	// request_id ─► recover ─► auth ─► timeout(2s) ─► retry(attempts=3) ─► proxy
+}
+
+func ExampleGateway_Lookup() {
+	a, _ := upstream.New(upstream.Config{Name: "a", Instances: []upstream.Instance{{URL: "http://127.0.0.1:9001"}}})
+	g, _ := gateway.New(gateway.WithUpstream(a), gateway.WithRoute(
+		gateway.Route{Name: "api", Hosts: []string{"*.example.com"}, Prefix: "/api", Upstream: "a"},
+		gateway.Route{Name: "canary", Prefix: "/api", Headers: map[string]string{"X-Canary": "1"}, Priority: 10, Upstream: "a"},
+	))
+	defer g.Close()
+	for _, h := range []string{"", "1"} {
+		r := httptest.NewRequest(http.MethodGet, "http://eu.example.com/api/users", nil)
+		if h != "" {
+			r.Header.Set("X-Canary", h)
+		}
+		name, ok := g.Lookup(r)
+		fmt.Println(name, ok)
+	}
+	// Output:
+	// api true
+	// canary true
+}
