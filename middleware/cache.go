@@ -86,6 +86,8 @@ type httpCache struct {
 //   - it revalidates stale entries with If-None-Match / If-Modified-Since
 //     and answers 304 itself to matching client conditionals;
 //   - concurrent misses for one key make a single upstream call;
+//   - within [CacheConfig].StaleIfError (or a stale-if-error directive) a
+//     stale response answers in place of an upstream 5xx;
 //   - it sets Age on stored responses and Cache-Status (RFC 9211) on all;
 //   - successful unsafe requests (POST, PUT, PATCH, DELETE) invalidate the
 //     stored response for their URL.
@@ -93,6 +95,15 @@ type httpCache struct {
 // HEAD requests are answered from stored GET responses. Requests with
 // Range or Upgrade, and request directives no-store, no-cache, max-age
 // and only-if-cached are honoured.
+//
+// Cache-Status says what happened: "portico; hit; ttl=42" for a stored
+// response; otherwise "fwd=" names why the request went upstream
+// (uri-miss, vary-miss, stale, request, method, bypass, or miss after a
+// store error), "fwd-status=" the upstream status, "stored" that the
+// response is being stored, and "detail=" why it is not: status, no-store,
+// private, set-cookie, vary, streaming, authorization, too-large,
+// no-freshness or stale. A response announced as stored whose body turns
+// out larger than MaxBody, or that the handler flushes, is dropped.
 func Cache(cfg CacheConfig) func(http.Handler) http.Handler {
 	c := newCache(cfg)
 	return func(next http.Handler) http.Handler {
