@@ -275,3 +275,28 @@ func TestResponseControllerPassesThrough(t *testing.T) {
 		}
 	}
 }
+
+func TestAPanicIsLeftToTheRecoveryOutside(t *testing.T) {
+	t.Parallel()
+	val := openapi.NewValidator(load(t, versions[0]), openapi.WithResponses(openapi.ResponsesEnforce))
+	panicking := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":1}`)
+		panic("boom")
+	})
+	recovery := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if recover() != nil {
+					w.WriteHeader(http.StatusInternalServerError)
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+	w := httptest.NewRecorder()
+	recovery(val.Middleware(panicking)).ServeHTTP(w, newRequest("GET", "/v1/pets/1", "", ""))
+	if w.Code != http.StatusInternalServerError || w.Body.Len() != 0 {
+		t.Fatalf("status %d, body %q; want the recovery's bare 500", w.Code, w.Body.String())
+	}
+}

@@ -102,8 +102,9 @@ func (v *Validator) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		return
 	}
 	rw := newRecorder(w, r, v, op)
-	defer rw.finish()
 	next.ServeHTTP(rw, r)
+	// Not deferred: after a panic, the recovery middleware outside answers.
+	rw.finish()
 }
 
 func (v *Validator) reject(w http.ResponseWriter, r *http.Request, op *Operation, ve *ValidationError) {
