@@ -2,9 +2,12 @@ package resilience
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"sync/atomic"
+
+	fsbulkhead "github.com/failsafe-go/failsafe-go/bulkhead"
 )
 
 // drainLimit bounds how much of a discarded response body is read so that
@@ -29,7 +32,7 @@ func discard(resp *http.Response) {
 // if it was buffered, else req.ContentLength.
 func replayable(req *http.Request, limit int64) (get func() (io.ReadCloser, error), first io.ReadCloser, size int64, err error) {
 	if req.Body == nil || req.Body == http.NoBody {
-		return func() (io.ReadCloser, error) { return http.NoBody, nil }, http.NoBody, 0, nil
+		return noBody, http.NoBody, 0, nil
 	}
 	if req.GetBody != nil {
 		return req.GetBody, req.Body, req.ContentLength, nil
@@ -53,11 +56,31 @@ func replayable(req *http.Request, limit int64) (get func() (io.ReadCloser, erro
 	return get, io.NopCloser(bytes.NewReader(buf)), int64(len(buf)), nil
 }
 
-// onClose wraps a response body so that release runs once, when the body
-// is closed or read to its end (or fails). It keeps io.Writer for the body
+// cleanup is what to undo once a response body ends: cancel an attempt's
+// context, give back a bulkhead slot. Nil fields are skipped.
+type cleanup struct {
+	cancelCause context.CancelCauseFunc
+	cancel      context.CancelFunc
+	slot        fsbulkhead.Bulkhead[any]
+}
+
+func (c *cleanup) run() {
+	if c.cancelCause != nil {
+		c.cancelCause(nil)
+	}
+	if c.cancel != nil {
+		c.cancel()
+	}
+	if c.slot != nil {
+		c.slot.ReleasePermit()
+	}
+}
+
+// onClose wraps a response body so that c runs once, when the body is
+// closed or read to its end (or fails). It keeps io.Writer for the body
 // of a 101 Switching Protocols response.
-func onClose(resp *http.Response, release func()) {
-	b := &releaser{rc: resp.Body, release: release}
+func onClose(resp *http.Response, c cleanup) {
+	b := &releaser{rc: resp.Body, c: c}
 	if w, ok := resp.Body.(io.Writer); ok {
 		resp.Body = &rwReleaser{releaser: b, w: w}
 		return
@@ -66,15 +89,15 @@ func onClose(resp *http.Response, release func()) {
 }
 
 type releaser struct {
-	rc      io.ReadCloser
-	release func()
-	done    atomic.Bool
+	rc   io.ReadCloser
+	c    cleanup
+	done atomic.Bool
 }
 
 func (b *releaser) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil && b.done.CompareAndSwap(false, true) {
-		b.release()
+		b.c.run()
 	}
 	return n, err
 }
@@ -82,7 +105,7 @@ func (b *releaser) Read(p []byte) (int, error) {
 func (b *releaser) Close() error {
 	err := b.rc.Close()
 	if b.done.CompareAndSwap(false, true) {
-		b.release()
+		b.c.run()
 	}
 	return err
 }
@@ -93,3 +116,5 @@ type rwReleaser struct {
 }
 
 func (b *rwReleaser) Write(p []byte) (int, error) { return b.w.Write(p) }
+
+func noBody() (io.ReadCloser, error) { return http.NoBody, nil }

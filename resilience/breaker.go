@@ -175,7 +175,10 @@ func (bs *breakers) do(key string, call func() (*http.Response, error)) (*http.R
 		}
 		return nil, &Error{Kind: ErrCircuitOpen, Key: key, RetryAfter: remaining}
 	}
-	start := bs.cfg.Now()
+	var start time.Time
+	if bs.cfg.SlowCall > 0 {
+		start = bs.cfg.Now()
+	}
 	resp, err := call()
 	switch {
 	case err != nil && (errors.Is(err, context.Canceled) && !errors.Is(err, ErrTimeout) || errors.Is(err, ErrBulkheadFull)):

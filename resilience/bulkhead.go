@@ -59,8 +59,8 @@ func (bs *bulkheads) get(key string) fsbulkhead.Bulkhead[any] {
 	return b.(fsbulkhead.Bulkhead[any])
 }
 
-// acquire takes a slot for req and returns its release function.
-func (bs *bulkheads) acquire(ctx context.Context, req *http.Request) (func(), error) {
+// acquire takes a slot for req and returns the bulkhead to release it to.
+func (bs *bulkheads) acquire(ctx context.Context, req *http.Request) (fsbulkhead.Bulkhead[any], error) {
 	var key string
 	if bs.cfg.Key != nil {
 		key = bs.cfg.Key(req)
@@ -77,7 +77,7 @@ func (bs *bulkheads) acquire(ctx context.Context, req *http.Request) (func(), er
 			return nil, err
 		}
 	}
-	return b.ReleasePermit, nil
+	return b, nil
 }
 
 func (bs *bulkheads) reject(key string) error {

@@ -177,6 +177,6 @@ func (t *Transport) hedge(ctx context.Context, req *http.Request, body *replay) 
 	if !won {
 		return nil, t.ctxErr(ctx, last.err)
 	}
-	onClose(last.resp, cancels[last.i])
+	onClose(last.resp, cleanup{cancel: cancels[last.i]})
 	return last.resp, nil
 }

@@ -119,7 +119,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			cancel(nil)
 			return nil, t.ctxErr(ctx, err)
 		}
-		onClose(resp, func() { cancel(nil) })
+		onClose(resp, cleanup{cancelCause: cancel})
 	}
 	return resp, err
 }
@@ -195,9 +195,9 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request, body *replay
 // send applies the bulkhead and the per-attempt timeout, then calls next
 // with a fresh clone of req.
 func (t *Transport) send(ctx context.Context, req *http.Request, b io.ReadCloser, body *replay) (*http.Response, error) {
-	var releaseSlot func()
+	var c cleanup
 	if t.bulk != nil {
-		rel, err := t.bulk.acquire(ctx, req)
+		slot, err := t.bulk.acquire(ctx, req)
 		if err != nil {
 			if b != nil {
 				b.Close()
@@ -207,7 +207,7 @@ func (t *Transport) send(ctx context.Context, req *http.Request, b io.ReadCloser
 			}
 			return nil, t.ctxErr(ctx, err)
 		}
-		releaseSlot = rel
+		c.slot = slot
 	}
 	var cancel context.CancelCauseFunc
 	var timer *time.Timer
@@ -235,18 +235,14 @@ func (t *Transport) send(ctx context.Context, req *http.Request, b io.ReadCloser
 		} else {
 			err = t.ctxErr(ctx, err)
 		}
-		if releaseSlot != nil {
-			releaseSlot()
+		if c.slot != nil {
+			c.slot.ReleasePermit()
 		}
 		return nil, err
 	}
-	switch {
-	case cancel != nil && releaseSlot != nil:
-		onClose(resp, func() { cancel(nil); releaseSlot() })
-	case cancel != nil:
-		onClose(resp, func() { cancel(nil) })
-	case releaseSlot != nil:
-		onClose(resp, releaseSlot)
+	c.cancelCause = cancel
+	if c.cancelCause != nil || c.slot != nil {
+		onClose(resp, c)
 	}
 	return resp, nil
 }
