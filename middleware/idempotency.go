@@ -145,7 +145,7 @@ func (m *idempotency) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 		problem.Error(w, r, http.StatusBadRequest, "the "+m.header+" header must hold one key of 1 to 255 visible ASCII characters")
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, m.maxBody+1))
+	body, err := readBody(r, m.maxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -237,6 +237,22 @@ func (m *idempotency) release(ctx context.Context, key, token string) {
 	if err := m.store.Release(ctx, key, token); err != nil {
 		m.log.LogAttrs(ctx, slog.LevelWarn, "idempotency store release failed", slog.String("error", err.Error()))
 	}
+}
+
+// readBody reads up to max+1 bytes of the request body, in one allocation
+// when the length is declared.
+func readBody(r *http.Request, max int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if n := r.ContentLength; n >= 0 && n <= max {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	return io.ReadAll(io.LimitReader(r.Body, max+1))
 }
 
 // parseIdempotencyKey reads the key from the field's lines: exactly one
