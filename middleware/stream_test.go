@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -31,50 +32,65 @@ func everything(logger *slog.Logger, tel middleware.TelemetryConfig) func(http.H
 
 func TestServerSentEventsStreamThroughTheWholeChain(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	finished := make(chan struct{})
-	kit := newOtelKit(t)
-	sink := &logSink{}
-	h := everything(slog.New(sink), kit.cfg)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer close(finished)
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, "data: one\n\n")
-		if err := http.NewResponseController(w).Flush(); err != nil {
-			t.Errorf("Flush through the chain: %v", err)
-			return
-		}
-		select {
-		case <-release:
-		case <-r.Context().Done():
-			return
-		}
-		_, _ = io.WriteString(w, "data: two\n\n")
-	}))
-	srv := serve(t, h)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req := newRequest(t, http.MethodGet, srv.URL, nil, "Accept", "text/event-stream")
-	res, err := srv.Client().Do(req.WithContext(ctx))
-	if err != nil {
-		t.Fatal(err)
+	for _, proto := range []string{"HTTP/1.1", "HTTP/2.0"} {
+		t.Run("over "+proto, func(t *testing.T) {
+			t.Parallel()
+			release := make(chan struct{})
+			finished := make(chan struct{})
+			kit := newOtelKit(t)
+			sink := &logSink{}
+			h := everything(slog.New(sink), kit.cfg)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				defer close(finished)
+				w.Header().Set("Content-Type", "text/event-stream")
+				_, _ = io.WriteString(w, "data: one\n\n")
+				if err := http.NewResponseController(w).Flush(); err != nil {
+					t.Errorf("Flush through the chain: %v", err)
+					return
+				}
+				select {
+				case <-release:
+				case <-r.Context().Done():
+					return
+				}
+				_, _ = io.WriteString(w, "data: two\n\n")
+			}))
+			srv := httptest.NewUnstartedServer(h)
+			if proto == "HTTP/2.0" {
+				srv.EnableHTTP2 = true
+				srv.StartTLS()
+			} else {
+				srv.Start()
+			}
+			t.Cleanup(srv.Close)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			req := newRequest(t, http.MethodGet, srv.URL, nil, "Accept", "text/event-stream")
+			res, err := srv.Client().Do(req.WithContext(ctx))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			if res.Proto != proto {
+				t.Fatalf("protocol %s, want %s", res.Proto, proto)
+			}
+			br := bufio.NewReader(res.Body)
+			first, err := br.ReadString('\n')
+			if err != nil || first != "data: one\n" {
+				t.Fatalf("first line %q, %v; want the first event", first, err)
+			}
+			select {
+			case <-finished:
+				t.Fatal("the handler finished before the first event was read: something buffered")
+			default:
+			}
+			close(release)
+			rest, err := io.ReadAll(br)
+			if err != nil || string(rest) != "\ndata: two\n\n" {
+				t.Fatalf("rest %q, %v; want the second event", rest, err)
+			}
+			<-finished
+		})
 	}
-	defer res.Body.Close()
-	br := bufio.NewReader(res.Body)
-	first, err := br.ReadString('\n')
-	if err != nil || first != "data: one\n" {
-		t.Fatalf("first line %q, %v; want the first event", first, err)
-	}
-	select {
-	case <-finished:
-		t.Fatal("the handler finished before the first event was read: something buffered")
-	default:
-	}
-	close(release)
-	rest, err := io.ReadAll(br)
-	if err != nil || string(rest) != "\ndata: two\n\n" {
-		t.Fatalf("rest %q, %v; want the second event", rest, err)
-	}
-	<-finished
 }
 
 func TestAWebSocketStyleUpgradeHijacksThroughTheWholeChain(t *testing.T) {
