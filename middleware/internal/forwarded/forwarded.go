@@ -1,6 +1,3 @@
-// Package forwarded parses the proxy headers that carry a client's address:
-// RFC 7239 Forwarded and the de facto X-Forwarded-For. It only extracts the
-// nodes in order; deciding which one to believe is the caller's job.
 package forwarded
 
 import (
