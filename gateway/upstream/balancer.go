@@ -49,7 +49,7 @@ type filter struct {
 	panic, fresh bool
 }
 
-func (f *filter) ok(in *instance) bool {
+func (f filter) ok(in *instance) bool {
 	if in == f.skip {
 		return false
 	}
@@ -62,12 +62,12 @@ func (f *filter) ok(in *instance) bool {
 // picker chooses an instance of s that passes f, or returns nil.
 // key is the request's hash key and hasKey whether it has one.
 type picker interface {
-	pick(s *set, f *filter, key uint64, hasKey bool) *instance
+	pick(s *set, f filter, key uint64, hasKey bool) *instance
 }
 
 type roundRobin struct{ next atomic.Uint64 }
 
-func (p *roundRobin) pick(s *set, f *filter, _ uint64, _ bool) *instance {
+func (p *roundRobin) pick(s *set, f filter, _ uint64, _ bool) *instance {
 	n := uint64(len(s.list))
 	start := p.next.Add(1) - 1
 	for i := range n {
@@ -86,7 +86,7 @@ type smoothWRR struct {
 	current []int
 }
 
-func (p *smoothWRR) pick(s *set, f *filter, _ uint64, _ bool) *instance {
+func (p *smoothWRR) pick(s *set, f filter, _ uint64, _ bool) *instance {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	best, total := -1, 0
@@ -109,7 +109,7 @@ func (p *smoothWRR) pick(s *set, f *filter, _ uint64, _ bool) *instance {
 
 type random struct{}
 
-func (random) pick(s *set, f *filter, _ uint64, _ bool) *instance {
+func (random) pick(s *set, f filter, _ uint64, _ bool) *instance {
 	return s.sample(f)
 }
 
@@ -117,7 +117,7 @@ func (random) pick(s *set, f *filter, _ uint64, _ bool) *instance {
 // its weight. It first draws from the whole set, which is O(log n) and
 // almost always lands on an eligible instance, then falls back to drawing
 // among the eligible ones only.
-func (s *set) sample(f *filter) *instance {
+func (s *set) sample(f filter) *instance {
 	if s.total <= 0 {
 		return nil
 	}
@@ -164,7 +164,7 @@ func (s *set) sample(f *filter) *instance {
 // distribution proportional to weight).
 type leastRequest struct{}
 
-func (leastRequest) pick(s *set, f *filter, _ uint64, _ bool) *instance {
+func (leastRequest) pick(s *set, f filter, _ uint64, _ bool) *instance {
 	a := s.sample(f)
 	if a == nil {
 		return nil

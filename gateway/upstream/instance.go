@@ -27,6 +27,7 @@ type instance struct {
 	consec5xx    int
 	consecConn   int
 	timesEjected int   // multiplier of the next ejection period
+	ejectedAt    int64 // unix nanoseconds the last ejection began
 	lastEjectEnd int64 // unix nanoseconds the last ejection ended
 
 	// Active health check state, touched only by the health loop.

@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// observe feeds the outcome of one request to the instance's counters and
-// to passive outlier detection.
-func (p *Pool) observe(ctx context.Context, in *instance, resp *http.Response, err error) {
+// observe feeds the outcome of one request, picked at start (unix
+// nanoseconds), to the instance's counters and to passive outlier
+// detection.
+func (p *Pool) observe(ctx context.Context, in *instance, start int64, resp *http.Response, err error) {
 	var connErr, serverErr bool
 	switch {
 	case err != nil:
@@ -33,8 +34,9 @@ func (p *Pool) observe(ctx context.Context, in *instance, resp *http.Response, e
 	defer in.mu.Unlock()
 	if !serverErr {
 		in.consec5xx, in.consecConn = 0, 0
-		if in.ejected(now) {
-			// Reached in panic mode and answered: it is back.
+		if in.ejected(now) && start >= in.ejectedAt {
+			// Picked while ejected (panic mode) and answered: it is back.
+			// A request sent before the ejection proves nothing.
 			in.ejectedUntil.Store(0)
 			in.lastEjectEnd = now
 			p.log.Info("instance rejoined after a successful request", "instance", in.key)
@@ -87,6 +89,7 @@ func (p *Pool) eject(in *instance, now int64, reason string) bool {
 	d := min(od.BaseEjection*time.Duration(in.timesEjected), od.MaxEjection)
 	until := now + int64(d)
 	in.ejectedUntil.Store(until)
+	in.ejectedAt = now
 	in.lastEjectEnd = until
 	in.ejections.Add(1)
 	p.metrics.ejection(in, reason)

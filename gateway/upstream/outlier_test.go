@@ -283,3 +283,43 @@ func TestCanceledRequestsDoNotEject(t *testing.T) {
 		t.Fatalf("canceled requests were held against the instance: %+v", s)
 	}
 }
+
+// TestRequestSentBeforeEjectionDoesNotReadmit is a regression test: a
+// slow request sent before an instance was ejected, answering well after
+// it, must not end the ejection; only a request picked while ejected can.
+func TestRequestSentBeforeEjectionDoesNotReadmit(t *testing.T) {
+	t.Parallel()
+	release, started := make(chan struct{}), make(chan struct{})
+	flaky := newBackendWith(t, "flaky", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(started)
+			<-release
+			return
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+	})
+	good := newBackend(t, "good")
+	clock := newFakeClock()
+	p := newPool(t, upstream.Config{
+		Instances: []upstream.Instance{{URL: flaky.url()}, {URL: good.url()}},
+		Outlier:   &upstream.OutlierDetection{Consecutive5xx: 2},
+		Clock:     clock.Now,
+	})
+	slow := make(chan error, 1)
+	go func() { _, _, err := get(p, "/slow"); slow <- err }() // round robin: flaky first
+	<-started
+	clock.Advance(time.Second)
+	for range 4 { // two each; flaky answers 500 twice
+		get(p, "/")
+	}
+	if !status(t, p, flaky.url()).Ejected {
+		t.Fatal("flaky not ejected")
+	}
+	close(release)
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
+	if !status(t, p, flaky.url()).Ejected {
+		t.Fatal("a request sent before the ejection ended it")
+	}
+}

@@ -206,25 +206,8 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, fmt.Errorf("upstream %q: %w", p.name, ErrNoInstance)
 	}
-	var (
-		key     uint64
-		hasKey  bool
-		cookieV string
-	)
-	if p.balancer == ConsistentHash {
-		k := p.hasher.key(req)
-		if k == "" && p.sticky {
-			k = newStickyKey()
-			cookieV = k
-		}
-		if k != "" {
-			key, hasKey = hashString(k), true
-		}
-	}
 	ctx := req.Context()
-	tried := attemptsFrom(ctx)
-	in := p.pick(s, tried, key, hasKey)
-	tried.add(in)
+	in, start, cookieV := p.choose(s, req)
 
 	out := new(http.Request)
 	*out = *req
@@ -238,7 +221,7 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	in.inFlight.Add(1)
 	in.requests.Add(1)
 	resp, err := p.transport.RoundTrip(out)
-	p.observe(ctx, in, resp, err)
+	p.observe(ctx, in, start, resp, err)
 	if err != nil {
 		in.inFlight.Add(-1)
 		return nil, err
@@ -260,25 +243,53 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// choose picks the instance for req, and returns the time of the pick
+// (unix nanoseconds, 0 without outlier detection) and the sticky-session
+// key it made up, if any.
+func (p *Pool) choose(s *set, req *http.Request) (in *instance, now int64, cookieV string) {
+	var (
+		key    uint64
+		hasKey bool
+	)
+	if p.balancer == ConsistentHash {
+		k := p.hasher.key(req)
+		if k == "" && p.sticky {
+			k = newStickyKey()
+			cookieV = k
+		}
+		if k != "" {
+			key, hasKey = hashString(k), true
+		}
+	}
+	tried := attemptsFrom(req.Context())
+	in, now = p.pick(s, tried, key, hasKey)
+	tried.add(in)
+	return in, now, cookieV
+}
+
 // pick chooses an instance: an available one not yet tried for this
 // request, else an available one, else (panic mode) any untried one, else
-// any one. It returns nil only for an empty set.
-func (p *Pool) pick(s *set, tried *attempts, key uint64, hasKey bool) *instance {
-	f := filter{now: p.now().UnixNano(), tried: tried}
+// any one. It returns nil only for an empty set, and the time of the pick.
+func (p *Pool) pick(s *set, tried *attempts, key uint64, hasKey bool) (*instance, int64) {
+	f := filter{tried: tried}
+	if p.od != nil {
+		// Only outlier detection ejects; without it, skip reading the clock.
+		f.now = p.now().UnixNano()
+	}
 	fresh := !tried.empty()
 	for _, m := range [...]struct{ panic, fresh bool }{{false, true}, {false, false}, {true, true}, {true, false}} {
 		if m.fresh && !fresh {
 			continue
 		}
 		f.panic, f.fresh = m.panic, m.fresh
-		if in := s.picker.pick(s, &f, key, hasKey); in != nil {
+		if in := s.picker.pick(s, f, key, hasKey); in != nil {
 			if m.panic {
 				p.metrics.panicPick()
 			}
-			return in
+			return in, f.now
 		}
 	}
-	return nil
+	return nil, f.now
 }
 
 func newStickyKey() string {

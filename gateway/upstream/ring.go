@@ -63,7 +63,7 @@ func newRing(s *set) *ring {
 	return r
 }
 
-func (r *ring) pick(s *set, f *filter, key uint64, hasKey bool) *instance {
+func (r *ring) pick(s *set, f filter, key uint64, hasKey bool) *instance {
 	if !hasKey || len(r.points) == 0 {
 		return s.sample(f)
 	}

@@ -90,13 +90,17 @@ func balancerNames() string {
 // parseInstanceURL checks an instance URL and returns its scheme, host and
 // identity key (scheme://host:port with the default port made explicit).
 func parseInstanceURL(raw string) (scheme, host, key string, err error) {
+	if raw == "" {
+		return "", "", "", errors.New("empty; use http://host:port")
+	}
+	if !strings.Contains(raw, "://") {
+		return "", "", "", fmt.Errorf("%q has no scheme; use http://%s", raw, strings.TrimPrefix(raw, "//"))
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", "", "", fmt.Errorf("%q is not a URL; use http://host:port", raw)
 	}
 	switch {
-	case u.Scheme == "" || u.Opaque != "":
-		return "", "", "", fmt.Errorf("%q has no scheme; use http://%s", raw, strings.TrimPrefix(raw, "//"))
 	case u.Scheme != "http" && u.Scheme != "https":
 		return "", "", "", fmt.Errorf("%q: scheme %q is not supported; use http or https", raw, u.Scheme)
 	case u.Host == "" || u.Hostname() == "":
