@@ -21,6 +21,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "service:", err)
 		os.Exit(1)
 	}
@@ -36,10 +39,12 @@ type config struct {
 	allowedOrigins  []string
 }
 
-func parseFlags(args []string) (config, error) {
+// parseFlags reads the flags; usage goes to out when they are wrong or
+// -help is asked for.
+func parseFlags(args []string, out io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("service", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs.SetOutput(out)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 20*time.Second, "time allowed to drain in-flight requests")
 	fs.DurationVar(&c.requestTimeout, "timeout", 10*time.Second, "time a request has to start its response")
@@ -74,7 +79,7 @@ func parseFlags(args []string) (config, error) {
 // JSON to stdout, starting with a "listening" record that holds the
 // address.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg, err := parseFlags(args)
+	cfg, err := parseFlags(args, stdout)
 	if err != nil {
 		return err
 	}

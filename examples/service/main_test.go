@@ -241,7 +241,7 @@ func TestTheServiceStreamsNewOrders(t *testing.T) {
 
 func TestTheServiceDrainsInFlightRequestsOnShutdown(t *testing.T) {
 	t.Parallel()
-	cfg, err := parseFlags(nil)
+	cfg, err := parseFlags(nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,6 +334,7 @@ func TestTheServiceRejectsBadFlags(t *testing.T) {
 		{name: "a malformed trusted proxy names the flag", args: []string{"-trusted-proxies", "10.0.0.0"}, want: "-trusted-proxies"},
 		{name: "a zero body limit names the flag", args: []string{"-max-body", "0"}, want: "-max-body"},
 		{name: "an unknown flag is refused", args: []string{"-nope"}, want: "nope"},
+		{name: "help is reported as flag.ErrHelp", args: []string{"-help"}, want: "help requested"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
