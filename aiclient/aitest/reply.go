@@ -98,9 +98,10 @@ type Reply struct {
 	Status       int
 	ErrorCode    string
 	ErrorMessage string
-	// RetryAfter is sent with an error status: as "retry-after-ms" and
-	// "retry-after" (whole seconds, rounded up), and for Gemini also as
-	// RetryInfo in the body.
+	// RetryAfter is sent with an error status the way the provider does:
+	// "retry-after-ms" and "retry-after" (whole seconds, rounded up) for
+	// OpenAI and Ollama, "retry-after" for Anthropic, and RetryInfo in the
+	// body (no header) for Gemini.
 	RetryAfter time.Duration
 
 	// Fault and FaultAfter inject a failure after HTTP 200 into a stream,

@@ -179,8 +179,12 @@ func (x *exchange) take(writeError func(status int, code, msg string)) bool {
 		}
 	}
 	if reply.Status != 0 {
-		if reply.RetryAfter > 0 {
-			x.w.Header().Set("retry-after-ms", strconv.FormatInt(reply.RetryAfter.Milliseconds(), 10))
+		// Each provider's own way: OpenAI sends both headers, Anthropic
+		// retry-after only, Gemini only RetryInfo in the body.
+		if reply.RetryAfter > 0 && x.s.format != Gemini {
+			if x.s.format != Anthropic {
+				x.w.Header().Set("retry-after-ms", strconv.FormatInt(reply.RetryAfter.Milliseconds(), 10))
+			}
 			x.w.Header().Set("retry-after", strconv.Itoa(int(math.Ceil(reply.RetryAfter.Seconds()))))
 		}
 		msg := reply.ErrorMessage

@@ -91,8 +91,9 @@ func WithHTTPClient(hc *http.Client) Option { return optionFunc(func(c *config) 
 // WithPolicies replaces the resilience policies wrapped around the HTTP
 // client; WithPolicies() with none sends every request once.
 //
-// By default, up to 3 attempts with backoff honouring retry-after on
-// connection errors, 429 with a hint, 500, 502, 503, 504 and 529, and a
+// By default, up to 3 attempts with backoff honouring retry-after (or the
+// reset time of the exhausted anthropic-ratelimit-* limit) on connection
+// errors, 429 with a hint, 500, 502, 503, 504 and 529, and a
 // circuit breaker per deployment (host, path and model) that opens for
 // 30 s after 5 failures in a row.
 func WithPolicies(p ...resilience.Policy) Option {

@@ -65,8 +65,9 @@ func WithHTTPClient(hc *http.Client) Option { return optionFunc(func(c *config) 
 // WithPolicies replaces the resilience policies wrapped around the HTTP
 // client; WithPolicies() with none sends every request once.
 //
-// By default, up to 3 attempts with backoff honouring retry-after on
-// connection errors, 429 with a hint, 500, 502, 503, 504 and 529, and a
+// By default, up to 3 attempts with backoff honouring the RetryInfo delay
+// of an error body on connection errors, 429 with a hint, 500, 502, 503,
+// 504 and 529, and a
 // circuit breaker per model that opens for 30 s after 5 failures in a row.
 func WithPolicies(p ...resilience.Policy) Option {
 	return optionFunc(func(c *config) { c.Policies, c.Custom = p, true })
@@ -92,6 +93,7 @@ func New(opts ...Option) *Provider {
 		panic("portico/aiclient/gemini: WithBaseURL needs an absolute URL, got " + cfg.BaseURL)
 	}
 	cfg.Provider = "gcp.gemini"
+	cfg.BodyHint = retryInfo
 	cfg.Build()
 	return &Provider{cfg: cfg}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aitest"
 	"github.com/portico-dev/portico/aiclient/gemini"
+	"github.com/portico-dev/portico/resilience"
 )
 
 func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
@@ -125,5 +126,24 @@ func TestEmbeddingsAndModels(t *testing.T) {
 	models, err := p.Models(deadline(t))
 	if err != nil || len(models) != 2 || models[1].ID != "gemini-embedding-001" {
 		t.Fatalf("%+v %v", models, err)
+	}
+}
+
+func TestRetriesHonourRetryInfoThroughResilience(t *testing.T) {
+	t.Parallel()
+	srv := aitest.NewServer(aitest.Gemini)
+	defer srv.Close()
+	srv.Push(aitest.Reply{Status: 429, RetryAfter: 30 * time.Millisecond}, aitest.Text("ok", 1, 1))
+	var delays []time.Duration
+	p := gemini.New(gemini.WithBaseURL(srv.URL()), gemini.WithPolicies(resilience.Retry(resilience.RetryConfig{
+		MaxAttempts: 2, RetryNonIdempotent: true,
+		OnRetry: func(ev resilience.RetryEvent) { delays = append(delays, ev.Delay) },
+	})))
+	resp, err := p.Chat(deadline(t), &aiclient.Request{Model: "gemini-2.5-flash"})
+	if err != nil || resp.Message.Text() != "ok" {
+		t.Fatalf("%v %v", resp, err)
+	}
+	if len(delays) != 1 || delays[0] != 30*time.Millisecond {
+		t.Fatalf("retry delays %v, want RetryInfo's 30ms", delays)
 	}
 }

@@ -218,6 +218,15 @@ func (a *apiError) toError(status int) *aiclient.Error {
 	return e
 }
 
+// retryInfo returns the RetryInfo delay of an error body, so the retry
+// policy can honour it.
+func retryInfo(body []byte) time.Duration {
+	if e := decodeError(&http.Response{StatusCode: http.StatusTooManyRequests}, body); e != nil {
+		return e.RetryAfter
+	}
+	return 0
+}
+
 func decodeError(res *http.Response, body []byte) *aiclient.Error {
 	// Errors come as an object, or as a one-element array from some
 	// streaming endpoints.

@@ -68,8 +68,9 @@ func WithHTTPClient(hc *http.Client) Option { return optionFunc(func(c *config) 
 // client; WithPolicies() with none sends every request once.
 //
 // By default, up to 3 attempts with backoff honouring the provider's
-// retry hints (retry-after, retry-after-ms) on connection errors, 429
-// with a hint, 500, 502, 503, 504 and 529, and a circuit breaker per
+// retry hints (retry-after-ms, retry-after, or the reset time of the
+// exhausted x-ratelimit-* limit) on connection errors, 429 with a hint,
+// 500, 502, 503, 504 and 529, and a circuit breaker per
 // deployment (host, path and model) that opens for 30 s after 5 failures
 // in a row, so a [aiclient.Client] falls back without waiting.
 func WithPolicies(p ...resilience.Policy) Option {

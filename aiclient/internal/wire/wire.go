@@ -36,7 +36,7 @@ func BreakerKey(r *http.Request) string {
 // DefaultPolicies are the resilience policies an adapter uses unless told
 // otherwise: up to 3 attempts on connection errors, timeouts, 429 with a
 // retry hint, 500, 502, 503, 504 and 529, with full-jitter backoff from
-// 250 ms honouring the provider's hint up to 20 s; and a circuit breaker
+// 250 ms honouring the provider's hint (made readable by hints) up to 20 s; and a circuit breaker
 // per deployment that opens after 5 failures in a row (5xx, 429,
 // connection errors) for 30 s.
 func DefaultPolicies() []resilience.Policy {
@@ -62,17 +62,20 @@ func DefaultPolicies() []resilience.Policy {
 	}
 }
 
-// HTTPClient returns base (or a zero http.Client) with its transport
-// wrapped in the policies, or base itself when there are none.
-func HTTPClient(base *http.Client, policies []resilience.Policy) *http.Client {
+// HTTPClient returns a copy of base (or of a zero http.Client) whose
+// transport turns provider-specific retry hints into "retry-after-ms"
+// (see hints) under the policies. body, if not nil, reads a hint from an
+// error body.
+func HTTPClient(base *http.Client, policies []resilience.Policy, body func([]byte) time.Duration, now func() time.Time) *http.Client {
 	if base == nil {
 		base = &http.Client{}
 	}
-	if len(policies) == 0 {
-		return base
-	}
 	c := *base
-	c.Transport = resilience.NewTransport(base.Transport, policies...)
+	var rt http.RoundTripper = hints{next: base.Transport, body: body, now: now}
+	if len(policies) > 0 {
+		rt = resilience.NewTransport(rt, policies...)
+	}
+	c.Transport = rt
 	return &c
 }
 
@@ -86,6 +89,9 @@ type Common struct {
 	Policies []resilience.Policy
 	Custom   bool // Policies were set by the user
 	Now      func() time.Time
+	// BodyHint reads a retry hint from an error body, for providers that
+	// send it there (Gemini's RetryInfo).
+	BodyHint func([]byte) time.Duration
 }
 
 // Build finalises c: the HTTP client with its policies.
@@ -93,10 +99,10 @@ func (c *Common) Build() {
 	if !c.Custom {
 		c.Policies = DefaultPolicies()
 	}
-	c.Client = HTTPClient(c.Client, c.Policies)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c.Client = HTTPClient(c.Client, c.Policies, c.BodyHint, c.Now)
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 }
 

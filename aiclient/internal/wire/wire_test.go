@@ -5,13 +5,17 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/internal/wire"
+	"github.com/portico-dev/portico/resilience"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -59,5 +63,61 @@ func TestStreamErrorIsARetryableInterruption(t *testing.T) {
 	e := wire.StreamError("anthropic", "claude", nil)
 	if e.Status != http.StatusOK || e.Code != "stream_interrupted" || !e.Retryable || e.Err == nil {
 		t.Fatalf("%+v", e)
+	}
+}
+
+func TestProviderSpecificHintsDriveTheRetryPolicy(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("x-ratelimit-remaining-requests", "0")
+			w.Header().Set("x-ratelimit-reset-requests", "25ms")
+			w.WriteHeader(http.StatusTooManyRequests)
+			w.Write([]byte(`{"error":{"message":"slow down"}}`))
+			return
+		}
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	var delays []time.Duration
+	c := &wire.Common{Provider: "openai", Custom: true, Policies: []resilience.Policy{resilience.Retry(resilience.RetryConfig{
+		MaxAttempts: 2, RetryNonIdempotent: true,
+		OnRetry: func(ev resilience.RetryEvent) { delays = append(delays, ev.Delay) },
+	})}}
+	c.Build()
+	res, err := c.Do(context.Background(), http.MethodPost, srv.URL, []byte(`{}`), nil, "m", func(*http.Response, []byte) *aiclient.Error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if len(delays) != 1 || delays[0] != 25*time.Millisecond || calls.Load() != 2 {
+		t.Fatalf("delays %v after %d calls, want one retry after the 25ms reset", delays, calls.Load())
+	}
+}
+
+func TestABodyHintIsReadWithoutLosingTheBody(t *testing.T) {
+	t.Parallel()
+	body := `{"error":{"retry":"40ms"}}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	c := &wire.Common{Provider: "gcp.gemini", Custom: true, BodyHint: func(b []byte) time.Duration {
+		if strings.Contains(string(b), "40ms") {
+			return 40 * time.Millisecond
+		}
+		return 0
+	}}
+	c.Build()
+	var seen string
+	_, err := c.Do(context.Background(), http.MethodPost, srv.URL, []byte(`{}`), nil, "m", func(res *http.Response, b []byte) *aiclient.Error {
+		seen = string(b)
+		return &aiclient.Error{Message: "limited"}
+	})
+	var e *aiclient.Error
+	if !errors.As(err, &e) || e.RetryAfter != 40*time.Millisecond || seen != body {
+		t.Fatalf("error %+v, body seen %q", e, seen)
 	}
 }
