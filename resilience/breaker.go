@@ -100,13 +100,10 @@ type BreakerState struct {
 	Remaining time.Duration `json:"remaining"`
 }
 
-// CircuitBreaker returns the circuit breaker policy. It panics on a
-// negative field or a FailureRate above 1.
+// CircuitBreaker returns the circuit breaker policy. It panics if cfg is
+// invalid; see [BreakerConfig.Validate].
 func CircuitBreaker(cfg BreakerConfig) Policy {
-	if cfg.ConsecutiveFailures < 0 || cfg.FailureRate < 0 || cfg.FailureRate > 1 || cfg.MinCalls < 0 ||
-		cfg.Window < 0 || cfg.SlowCall < 0 || cfg.OpenFor < 0 || cfg.HalfOpenProbes < 0 {
-		panic("portico/resilience: BreakerConfig fields must be >= 0 and FailureRate <= 1")
-	}
+	mustValid(cfg.Validate())
 	if cfg.Key == nil {
 		cfg.Key = func(r *http.Request) string { return r.URL.Host }
 	}

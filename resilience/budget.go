@@ -44,11 +44,10 @@ type Budget struct {
 
 const budgetSlots = 10
 
-// NewBudget returns a budget. It panics if Ratio or Min is negative.
+// NewBudget returns a budget. It panics if cfg is invalid; see
+// [BudgetConfig.Validate].
 func NewBudget(cfg BudgetConfig) *Budget {
-	if cfg.Ratio < 0 || cfg.Min < 0 || cfg.Window < 0 {
-		panic("portico/resilience: BudgetConfig needs Ratio, Min and Window >= 0")
-	}
+	mustValid(cfg.Validate())
 	if cfg.Ratio == 0 {
 		cfg.Ratio = 0.2
 	}

@@ -30,15 +30,10 @@ type BulkheadConfig struct {
 }
 
 // Bulkhead returns the bulkhead policy: a cap on concurrent requests,
-// optionally per key. It panics if MaxConcurrent <= 0 or a duration is
-// negative.
+// optionally per key. It panics if cfg is invalid; see
+// [BulkheadConfig.Validate].
 func Bulkhead(cfg BulkheadConfig) Policy {
-	if cfg.MaxConcurrent <= 0 {
-		panic("portico/resilience: Bulkhead needs MaxConcurrent > 0")
-	}
-	if cfg.MaxWait < 0 || cfg.RetryAfter < 0 {
-		panic("portico/resilience: BulkheadConfig durations must be >= 0")
-	}
+	mustValid(cfg.Validate())
 	if cfg.RetryAfter == 0 {
 		cfg.RetryAfter = time.Second
 	}

@@ -25,11 +25,10 @@ type FallbackConfig struct {
 }
 
 // Fallback returns the fallback policy, the outermost one (inside
-// [OverallTimeout]). It panics if neither Status nor Func is set.
+// [OverallTimeout]). It panics if cfg is
+// invalid; see [FallbackConfig.Validate].
 func Fallback(cfg FallbackConfig) Policy {
-	if cfg.Func == nil && (cfg.Status < 100 || cfg.Status > 999) {
-		panic("portico/resilience: Fallback needs a Status or a Func")
-	}
+	mustValid(cfg.Validate())
 	if cfg.When == nil {
 		cfg.When = func(_ *http.Response, err error) bool { return err != nil }
 	}

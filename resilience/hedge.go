@@ -31,12 +31,10 @@ type HedgeConfig struct {
 // Hedge returns the hedging policy: an idempotent request (see
 // [Idempotent]) that has not been answered after the delay is sent again,
 // and the first response wins; the slower attempts are cancelled and
-// their bodies closed. Other requests are sent once. It panics if Delay
-// <= 0, MaxHedges < 0 or Quantile is outside [0, 1).
+// their bodies closed. Other requests are sent once. It panics if cfg is
+// invalid; see [HedgeConfig.Validate].
 func Hedge(cfg HedgeConfig) Policy {
-	if cfg.Delay <= 0 || cfg.MaxHedges < 0 || cfg.Quantile < 0 || cfg.Quantile >= 1 {
-		panic("portico/resilience: Hedge needs Delay > 0, MaxHedges >= 0 and 0 <= Quantile < 1")
-	}
+	mustValid(cfg.Validate())
 	if cfg.MaxHedges == 0 {
 		cfg.MaxHedges = 1
 	}

@@ -84,8 +84,8 @@ type AdaptiveConfig struct {
 // Middleware returns server-side admission control: it never retries,
 // it only decides, before calling the next handler, whether there is room
 // for the request. A rejected request gets an application/problem+json
-// response, 503 (or 429 for PerKey) with Retry-After. It panics on an
-// invalid configuration.
+// response, 503 (or 429 for PerKey) with Retry-After. It panics if cfg is
+// invalid; see [AdmissionConfig.Validate].
 //
 // The checks run in this order: per-key cap, load shedding, fixed cap,
 // adaptive limit.
@@ -107,18 +107,7 @@ type admission struct {
 }
 
 func newAdmission(cfg AdmissionConfig) *admission {
-	if cfg.MaxConcurrent < 0 || cfg.PerKey < 0 || cfg.MaxWait < 0 || cfg.RetryAfter < 0 {
-		panic("portico/resilience: AdmissionConfig fields must be >= 0")
-	}
-	if (cfg.Key == nil) != (cfg.PerKey == 0) {
-		panic("portico/resilience: AdmissionConfig needs both Key and PerKey, or neither")
-	}
-	if (cfg.Critical == nil) != (cfg.ShedAt == 0) || cfg.ShedAt < 0 || cfg.ShedAt > 1 {
-		panic("portico/resilience: AdmissionConfig needs both Critical and ShedAt in (0, 1], or neither")
-	}
-	if cfg.ShedAt > 0 && cfg.MaxConcurrent == 0 && cfg.Adaptive == nil {
-		panic("portico/resilience: AdmissionConfig.ShedAt needs MaxConcurrent or Adaptive")
-	}
+	mustValid(cfg.Validate())
 	if cfg.RetryAfter == 0 {
 		cfg.RetryAfter = time.Second
 	}
@@ -143,14 +132,7 @@ func newAdmission(cfg AdmissionConfig) *admission {
 }
 
 func (c *AdaptiveConfig) build() fsadaptive.AdaptiveLimiter[any] {
-	if c.MinLimit < 0 || c.MaxLimit < 0 || c.InitialLimit < 0 || c.MinSamples < 0 || c.Window < 0 ||
-		c.Quantile < 0 || c.Quantile >= 1 || c.MaxLimitFactor < 0 || c.MaxLimitFactor > 0 && c.MaxLimitFactor < 1 {
-		panic("portico/resilience: AdaptiveConfig fields must be >= 0, Quantile < 1 and MaxLimitFactor >= 1")
-	}
 	lo, hi, init := or(c.MinLimit, 1), or(c.MaxLimit, 200), or(c.InitialLimit, 20)
-	if lo > hi || init < lo || init > hi {
-		panic("portico/resilience: AdaptiveConfig needs MinLimit <= InitialLimit <= MaxLimit")
-	}
 	b := fsadaptive.NewBuilder[any]().
 		WithLimits(uint(lo), uint(hi), uint(init)).
 		WithMaxLimitFactor(orf(c.MaxLimitFactor, 5)).

@@ -62,11 +62,10 @@ type RetryEvent struct {
 	Delay time.Duration
 }
 
-// Retry returns the retry policy. It panics on a negative field.
+// Retry returns the retry policy. It panics if cfg is invalid; see
+// [RetryConfig.Validate].
 func Retry(cfg RetryConfig) Policy {
-	if cfg.MaxAttempts < 0 || cfg.BaseDelay < 0 || cfg.MaxDelay < 0 || cfg.MaxBodyBuffer < 0 {
-		panic("portico/resilience: RetryConfig fields must be >= 0")
-	}
+	mustValid(cfg.Validate())
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 3
 	}

@@ -80,3 +80,48 @@ func TestMiddlewareKeepsTheResponseWriterFlushable(t *testing.T) {
 		t.Fatalf("body = %q", got)
 	}
 }
+
+func TestValidateNamesTheFieldAndTheFix(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{name: "a negative attempt count names MaxAttempts",
+			err: resilience.RetryConfig{MaxAttempts: -1}.Validate(), want: []string{"RetryConfig.MaxAttempts is -1", "use 0 for the default"}},
+		{name: "a failure rate of 150% names FailureRate",
+			err: resilience.BreakerConfig{FailureRate: 1.5}.Validate(), want: []string{"BreakerConfig.FailureRate is 1.5", "(0, 1]"}},
+		{name: "a bulkhead of zero names MaxConcurrent",
+			err: resilience.BulkheadConfig{}.Validate(), want: []string{"BulkheadConfig.MaxConcurrent is 0"}},
+		{name: "every invalid field is reported",
+			err:  resilience.HedgeConfig{Quantile: 2, MaxHedges: -1}.Validate(),
+			want: []string{"HedgeConfig.Delay", "HedgeConfig.Quantile is 2", "HedgeConfig.MaxHedges is -1"}},
+		{name: "an adaptive part is validated with its admission config",
+			err:  resilience.AdmissionConfig{Adaptive: &resilience.AdaptiveConfig{MinLimit: 50}}.Validate(),
+			want: []string{"min 50, initial 20, max 200", "MinLimit <= InitialLimit"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if tt.err == nil {
+				t.Fatal("Validate accepted an invalid config")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(tt.err.Error(), w) {
+					t.Fatalf("error %q does not mention %q", tt.err, w)
+				}
+			}
+		})
+	}
+	valid := []error{
+		resilience.RetryConfig{}.Validate(), resilience.BreakerConfig{}.Validate(), resilience.HedgeConfig{Delay: 1}.Validate(),
+		resilience.BulkheadConfig{MaxConcurrent: 1}.Validate(), resilience.FallbackConfig{Status: 200}.Validate(),
+		resilience.BudgetConfig{}.Validate(), resilience.AdmissionConfig{}.Validate(), resilience.AdaptiveConfig{}.Validate(),
+	}
+	for i, err := range valid {
+		if err != nil {
+			t.Fatalf("default config %d rejected: %v", i, err)
+		}
+	}
+}
