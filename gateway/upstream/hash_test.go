@@ -163,7 +163,7 @@ func TestStickyCookie(t *testing.T) {
 	p := newPool(t, upstream.Config{
 		Instances: []upstream.Instance{{URL: a.url()}, {URL: b.url()}, {URL: c.url()}},
 		Balancer:  upstream.ConsistentHash,
-		HashOn:    upstream.HashKey{Cookie: "affinity", Sticky: true, CookieTTL: time.Hour},
+		HashOn:    upstream.HashKey{Cookie: "affinity", Sticky: true, CookieTTL: time.Hour, CookieSecure: true},
 	})
 	for i := range 20 {
 		_, resp, err := get(p, "/")
@@ -172,8 +172,8 @@ func TestStickyCookie(t *testing.T) {
 		}
 		first := resp.Header.Get("X-Instance")
 		set := resp.Header.Get("Set-Cookie")
-		if !strings.HasPrefix(set, "affinity=") || !strings.Contains(set, "Max-Age=3600") || !strings.Contains(set, "HttpOnly") {
-			t.Fatalf("client %d: Set-Cookie %q, want an affinity cookie with Max-Age=3600 and HttpOnly", i, set)
+		if !strings.HasPrefix(set, "affinity=") || !strings.Contains(set, "Max-Age=3600") || !strings.Contains(set, "HttpOnly") || !strings.Contains(set, "Secure") {
+			t.Fatalf("client %d: Set-Cookie %q, want an affinity cookie with Max-Age=3600, HttpOnly and Secure", i, set)
 		}
 		cookie := strings.SplitN(set, ";", 2)[0]
 		for range 3 {

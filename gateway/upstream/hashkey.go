@@ -31,6 +31,9 @@ type HashKey struct {
 	// CookieTTL is the Max-Age of a sticky cookie.
 	// If 0, the cookie lasts for the browser session.
 	CookieTTL time.Duration `json:"cookie_ttl,omitempty"`
+	// CookieSecure marks a sticky cookie Secure, for clients that reach
+	// the gateway over HTTPS (the pool cannot tell on its own).
+	CookieSecure bool `json:"cookie_secure,omitempty"`
 }
 
 // ParseHashKey parses the short form of a [HashKey] used in configuration

@@ -41,6 +41,7 @@ type Pool struct {
 	sticky    bool
 	cookie    string
 	cookieTTL time.Duration
+	secure    bool
 	transport http.RoundTripper
 	own       *http.Transport // closed on Close; nil when shared or the caller's
 	log       *slog.Logger
@@ -75,6 +76,7 @@ func New(cfg Config) (*Pool, error) {
 		sticky:    cfg.HashOn.Sticky,
 		cookie:    cfg.HashOn.Cookie,
 		cookieTTL: cfg.HashOn.CookieTTL,
+		secure:    cfg.HashOn.CookieSecure,
 		transport: cfg.Transport,
 		log:       cfg.Logger,
 		now:       cfg.Clock,
@@ -227,7 +229,7 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if cookieV != "" {
-		c := &http.Cookie{Name: p.cookie, Value: cookieV, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode}
+		c := &http.Cookie{Name: p.cookie, Value: cookieV, Path: "/", HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode}
 		if p.cookieTTL > 0 {
 			c.MaxAge = int(p.cookieTTL / time.Second)
 		}
