@@ -13,12 +13,19 @@
 // # Ordering
 //
 // [Chain] composes middleware; the first one is the outermost, it sees the
-// request first and the response last:
+// request first and the response last (its documentation draws it). A
+// service starts from this order:
 //
-//	Chain(RequestID, Recover, ClientIP, Telemetry, AccessLog, BodyLimit, Timeout, CORS)(h)
-//
-//	request ─► RequestID ─► Recover ─► ClientIP ─► Telemetry ─► AccessLog ─► BodyLimit ─► Timeout ─► CORS ─► h
-//	response ◄──────────────────────────────────────────────────────────────────────────────────────────────┘
+//	middleware.Chain(
+//		middleware.RequestID(middleware.RequestIDConfig{}),
+//		middleware.Recover(middleware.RecoverConfig{}),
+//		middleware.ClientIP(middleware.ClientIPConfig{TrustedProxies: proxies}),
+//		middleware.Telemetry(middleware.TelemetryConfig{}),
+//		middleware.AccessLog(middleware.AccessLogConfig{}),
+//		middleware.BodyLimit(1 << 20),
+//		middleware.Timeout(middleware.TimeoutConfig{}),
+//		middleware.CORS(middleware.CORSConfig{AllowedOrigins: origins}),
+//	)(router)
 //
 // This order is the one to start from: the request ID first, so that every
 // log line and error document carries it; recovery next, so that a panic
