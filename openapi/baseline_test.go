@@ -13,6 +13,9 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 )
 
+// benchKin validates the typical POST with kin-openapi's own request
+// validator (openapi3filter), routing aside, as the baseline the package's
+// figures compare with. For 3.1 it recompiles the JSON Schema on every call.
 func benchKin(b *testing.B, version string) {
 	doc, err := openapi3.NewLoader().LoadFromData([]byte(typicalSpec(version)))
 	if err != nil {
@@ -37,5 +40,8 @@ func benchKin(b *testing.B, version string) {
 	}
 }
 
-func BenchmarkKin30(b *testing.B) { benchKin(b, "3.0.3") }
-func BenchmarkKin31(b *testing.B) { benchKin(b, "3.1.0") }
+// BenchmarkKinOpenAPI30 is the kin-openapi baseline for a 3.0 spec.
+func BenchmarkKinOpenAPI30(b *testing.B) { benchKin(b, "3.0.3") }
+
+// BenchmarkKinOpenAPI31 is the kin-openapi baseline for a 3.1 spec.
+func BenchmarkKinOpenAPI31(b *testing.B) { benchKin(b, "3.1.0") }
