@@ -19,7 +19,7 @@ func BenchmarkPick(b *testing.B) {
 	for i := range instances {
 		instances[i] = upstream.Instance{URL: fmt.Sprintf("http://10.0.0.%d:8080", i+1), Weight: 1 + i%3}
 	}
-	for _, bal := range upstream.Balancers {
+	for _, bal := range upstream.Balancers() {
 		cfg := upstream.Config{Name: "bench", Instances: instances, Balancer: bal}
 		if bal == upstream.ConsistentHash {
 			cfg.HashOn = upstream.HashKey{Header: "X-User"}

@@ -77,10 +77,10 @@ type Instance struct {
 	// URL is the instance's scheme and host, with an optional port:
 	// "http://10.0.0.7:8080" or "https://api.internal". A path, query or
 	// user information is an error.
-	URL string `json:"url"`
+	URL string `json:"url" yaml:"url"`
 	// Weight is the instance's share of traffic relative to the others, for
 	// the balancers that use weights. If 0, 1 is used; negative is an error.
-	Weight int `json:"weight,omitempty"`
+	Weight int `json:"weight,omitempty" yaml:"weight"`
 }
 
 // Balancer names a load-balancing algorithm.
@@ -107,8 +107,10 @@ const (
 	ConsistentHash Balancer = "consistent_hash"
 )
 
-// Balancers lists every supported balancer, the default first.
-var Balancers = []Balancer{RoundRobin, WeightedRoundRobin, LeastRequest, Random, ConsistentHash}
+// Balancers returns every supported balancer, the default first.
+func Balancers() []Balancer {
+	return []Balancer{RoundRobin, WeightedRoundRobin, LeastRequest, Random, ConsistentHash}
+}
 
 // HealthCheck configures active health checks: every Interval, each
 // instance is sent "GET Path"; an instance becomes unhealthy after
@@ -118,25 +120,25 @@ var Balancers = []Balancer{RoundRobin, WeightedRoundRobin, LeastRequest, Random,
 type HealthCheck struct {
 	// Path is the request path (and optional query) of the check.
 	// If empty, "/" is used.
-	Path string `json:"path,omitempty"`
+	Path string `json:"path,omitempty" yaml:"path"`
 	// Interval is the time between two rounds of checks; each wait is
 	// lengthened by a random 0–10% so that gateway replicas do not check in
 	// lockstep. If 0, 10s is used.
-	Interval time.Duration `json:"interval,omitempty"`
+	Interval time.Duration `json:"interval,omitempty" yaml:"interval"`
 	// Timeout bounds one check, connection included. If 0, 2s is used
 	// (or Interval, if that is shorter).
-	Timeout time.Duration `json:"timeout,omitempty"`
+	Timeout time.Duration `json:"timeout,omitempty" yaml:"timeout"`
 	// HealthyThreshold is the number of passed checks in a row that make an
 	// unhealthy instance healthy. If 0, 2 is used.
-	HealthyThreshold int `json:"healthy_threshold,omitempty"`
+	HealthyThreshold int `json:"healthy_threshold,omitempty" yaml:"healthy_threshold"`
 	// UnhealthyThreshold is the number of failed checks in a row that make
 	// a healthy instance unhealthy. If 0, 3 is used.
-	UnhealthyThreshold int `json:"unhealthy_threshold,omitempty"`
+	UnhealthyThreshold int `json:"unhealthy_threshold,omitempty" yaml:"unhealthy_threshold"`
 	// ExpectStatus lists the status codes that pass the check.
 	// If empty, any 2xx or 3xx status passes.
-	ExpectStatus []int `json:"expect_status,omitempty"`
+	ExpectStatus []int `json:"expect_status,omitempty" yaml:"expect_status"`
 	// Host, if set, is sent as the Host header of each check.
-	Host string `json:"host,omitempty"`
+	Host string `json:"host,omitempty" yaml:"host"`
 }
 
 // OutlierDetection configures passive outlier detection. Every response
@@ -151,23 +153,23 @@ type OutlierDetection struct {
 	// Consecutive5xx is the number of 5xx responses in a row that eject an
 	// instance; a transport error also counts as one. If 0, 5 is used;
 	// if negative, 5xx responses never eject.
-	Consecutive5xx int `json:"consecutive_5xx,omitempty"`
+	Consecutive5xx int `json:"consecutive_5xx,omitempty" yaml:"consecutive_5xx"`
 	// ConsecutiveConnErrors is the number of transport errors in a row
 	// (refused or reset connections, timeouts; not requests canceled by the
 	// caller) that eject an instance. If 0, 3 is used; if negative,
 	// transport errors never eject on their own.
-	ConsecutiveConnErrors int `json:"consecutive_conn_errors,omitempty"`
+	ConsecutiveConnErrors int `json:"consecutive_conn_errors,omitempty" yaml:"consecutive_conn_errors"`
 	// BaseEjection is the first ejection period; the n-th ejection lasts n
 	// times as long. If 0, 30s is used.
-	BaseEjection time.Duration `json:"base_ejection,omitempty"`
+	BaseEjection time.Duration `json:"base_ejection,omitempty" yaml:"base_ejection"`
 	// MaxEjection caps an ejection period. An instance that goes MaxEjection
 	// without being ejected starts over at BaseEjection. If 0, 300s is used
 	// (or BaseEjection, if that is longer).
-	MaxEjection time.Duration `json:"max_ejection,omitempty"`
+	MaxEjection time.Duration `json:"max_ejection,omitempty" yaml:"max_ejection"`
 	// MaxEjectedPercent caps the share of the pool that may be ejected at
 	// once, in percent (1–100), rounded down but always allowing one
 	// instance. If 0, 50 is used.
-	MaxEjectedPercent int `json:"max_ejected_percent,omitempty"`
+	MaxEjectedPercent int `json:"max_ejected_percent,omitempty" yaml:"max_ejected_percent"`
 }
 
 // defaults.

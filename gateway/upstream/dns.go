@@ -30,22 +30,22 @@ type Resolver interface {
 // health, ejection and counters.
 type DNSConfig struct {
 	// Name is the host name (or SRV name) to resolve. Required.
-	Name string `json:"name"`
+	Name string `json:"name" yaml:"name"`
 	// Port is the instances' port for A/AAAA lookups. Required unless SRV.
-	Port int `json:"port,omitempty"`
+	Port int `json:"port,omitempty" yaml:"port"`
 	// SRV makes Name an SRV name.
-	SRV bool `json:"srv,omitempty"`
+	SRV bool `json:"srv,omitempty" yaml:"srv"`
 	// Scheme is "http" or "https". If empty, "http" is used.
-	Scheme string `json:"scheme,omitempty"`
+	Scheme string `json:"scheme,omitempty" yaml:"scheme"`
 	// Weight is the weight of each A/AAAA instance. If 0, 1 is used.
-	Weight int `json:"weight,omitempty"`
+	Weight int `json:"weight,omitempty" yaml:"weight"`
 	// Interval is the time between lookups, lengthened by a random 0–10%.
 	// If 0, 30s is used.
-	Interval time.Duration `json:"interval,omitempty"`
+	Interval time.Duration `json:"interval,omitempty" yaml:"interval"`
 	// Timeout bounds one lookup. If 0, 5s is used.
-	Timeout time.Duration `json:"timeout,omitempty"`
+	Timeout time.Duration `json:"timeout,omitempty" yaml:"timeout"`
 	// Resolver performs the lookups. If nil, net.DefaultResolver is used.
-	Resolver Resolver `json:"-"`
+	Resolver Resolver `json:"-" yaml:"-"`
 }
 
 // discoveryLoop re-resolves every Interval until ctx is done.

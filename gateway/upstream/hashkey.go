@@ -17,23 +17,23 @@ import (
 type HashKey struct {
 	// Header hashes on the first value of this request header,
 	// for example "X-User-ID".
-	Header string `json:"header,omitempty"`
+	Header string `json:"header,omitempty" yaml:"header"`
 	// Cookie hashes on the value of this cookie.
-	Cookie string `json:"cookie,omitempty"`
+	Cookie string `json:"cookie,omitempty" yaml:"cookie"`
 	// ClientIP hashes on the client's address, as returned by
 	// Config.ClientIP.
-	ClientIP bool `json:"client_ip,omitempty"`
+	ClientIP bool `json:"client_ip,omitempty" yaml:"client_ip"`
 	// Sticky, with Cookie, turns the cookie into a sticky session: when a
 	// request carries no such cookie, the pool makes up a random key, hashes
 	// on it, and adds a Set-Cookie for it (Path=/, HttpOnly, SameSite=Lax)
 	// to the response, so the client keeps reaching the same instance.
-	Sticky bool `json:"sticky,omitempty"`
+	Sticky bool `json:"sticky,omitempty" yaml:"sticky"`
 	// CookieTTL is the Max-Age of a sticky cookie.
 	// If 0, the cookie lasts for the browser session.
-	CookieTTL time.Duration `json:"cookie_ttl,omitempty"`
+	CookieTTL time.Duration `json:"cookie_ttl,omitempty" yaml:"cookie_ttl"`
 	// CookieSecure marks a sticky cookie Secure, for clients that reach
 	// the gateway over HTTPS (the pool cannot tell on its own).
-	CookieSecure bool `json:"cookie_secure,omitempty"`
+	CookieSecure bool `json:"cookie_secure,omitempty" yaml:"cookie_secure"`
 }
 
 // ParseHashKey parses the short form of a [HashKey] used in configuration

@@ -153,7 +153,7 @@ func TestUpgradeKeepsTheConnection(t *testing.T) {
 // detection ejects, for the race detector; every request must be served.
 func TestConcurrentPicksWhileDiscoveryChanges(t *testing.T) {
 	t.Parallel()
-	for _, bal := range upstream.Balancers {
+	for _, bal := range upstream.Balancers() {
 		t.Run(string(bal), func(t *testing.T) {
 			t.Parallel()
 			a, b, c := newBackend(t, "a"), newBackend(t, "b"), newBackend(t, "c")

@@ -52,14 +52,14 @@ var sharedTransport = sync.OnceValue(func() *http.Transport { return NewTranspor
 type TLSFiles struct {
 	// CAFile holds the root certificates that upstream server certificates
 	// must chain to (a private CA). If empty, the system roots are used.
-	CAFile string `json:"ca_file,omitempty"`
+	CAFile string `json:"ca_file,omitempty" yaml:"ca_file"`
 	// CertFile and KeyFile hold the client certificate and its private key
 	// presented to upstreams that require mutual TLS. Set both or neither.
-	CertFile string `json:"cert_file,omitempty"`
-	KeyFile  string `json:"key_file,omitempty"`
+	CertFile string `json:"cert_file,omitempty" yaml:"cert_file"`
+	KeyFile  string `json:"key_file,omitempty" yaml:"key_file"`
 	// ServerName overrides the name verified in the server certificate
 	// (and sent in SNI), for instances addressed by IP.
-	ServerName string `json:"server_name,omitempty"`
+	ServerName string `json:"server_name,omitempty" yaml:"server_name"`
 }
 
 // LoadTLS reads the files named by f and returns a client TLS

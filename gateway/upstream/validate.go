@@ -42,7 +42,7 @@ func validate(cfg *Config) error {
 		}
 	}
 	cfg.Instances = instances
-	if cfg.Balancer != "" && !slices.Contains(Balancers, cfg.Balancer) {
+	if cfg.Balancer != "" && !slices.Contains(Balancers(), cfg.Balancer) {
 		return fmt.Errorf("balancer: unknown %q; use one of %s", cfg.Balancer, balancerNames())
 	}
 	if cfg.Balancer == ConsistentHash {
@@ -80,8 +80,9 @@ func validate(cfg *Config) error {
 }
 
 func balancerNames() string {
-	names := make([]string, len(Balancers))
-	for i, b := range Balancers {
+	all := Balancers()
+	names := make([]string, len(all))
+	for i, b := range all {
 		names[i] = string(b)
 	}
 	return strings.Join(names, ", ")
