@@ -287,3 +287,51 @@ type closeRecorder struct {
 }
 
 func (c *closeRecorder) Close() error { c.closed = true; return nil }
+
+// TestTrackAttemptsAvoidsTriedInstances checks that successive round
+// trips under one tracking context go to instances not yet tried, even
+// when the hash key points at the same one, and fall back to tried ones
+// when none is left.
+func TestTrackAttemptsAvoidsTriedInstances(t *testing.T) {
+	t.Parallel()
+	a, b, c := newBackend(t, "a"), newBackend(t, "b"), newBackend(t, "c")
+	p := newPool(t, upstream.Config{
+		Instances: []upstream.Instance{{URL: a.url()}, {URL: b.url()}, {URL: c.url()}},
+		Balancer:  upstream.ConsistentHash,
+		HashOn:    upstream.HashKey{Header: "X-User"},
+	})
+	send := func(ctx context.Context) string {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://pool/", nil)
+		req.Header.Set("X-User", "ann")
+		resp, err := p.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("X-Instance")
+	}
+	untracked := send(context.Background())
+	for range 3 {
+		if got := send(context.Background()); got != untracked {
+			t.Fatalf("without tracking, the key moved from %s to %s", untracked, got)
+		}
+	}
+	ctx := upstream.TrackAttempts(context.Background())
+	if upstream.TrackAttempts(ctx) != ctx {
+		t.Fatal("TrackAttempts on a tracked context should return it unchanged")
+	}
+	seen := map[string]bool{}
+	for i := range 3 {
+		name := send(ctx)
+		if seen[name] {
+			t.Fatalf("attempt %d went to %s again although an untried instance remained", i+1, name)
+		}
+		seen[name] = true
+	}
+	if name := send(ctx); name == "" {
+		t.Fatal("with every instance tried, the pool must still pick one")
+	}
+	if first := send(upstream.TrackAttempts(context.Background())); first != untracked {
+		t.Errorf("a new request's first attempt went to %s, want the key's instance %s", first, untracked)
+	}
+}
