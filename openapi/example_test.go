@@ -113,7 +113,7 @@ func ExampleSpec_Find() {
 		panic(err)
 	}
 	op, params, err := spec.Find(http.MethodGet, "/orders/42")
-	fmt.Println(op.ID, params["id"], err)
+	fmt.Println(op.ID, params.Get("id"), err)
 	_, _, err = spec.Find(http.MethodDelete, "/orders/42")
 	fmt.Println(err)
 	// Output:

@@ -162,22 +162,72 @@ func (s *Spec) find(method, path string, vals []string) (*Operation, []string, e
 	return nil, vals, ErrNotFound
 }
 
+// Params holds the path parameters of a matched request, in the order of
+// the path template. It is a value: looking an operation up allocates
+// nothing for the first eight parameters.
+type Params struct {
+	names []string
+	vals  [8]string
+	extra []string
+	n     int
+}
+
+func newParams(names, vals []string) Params {
+	p := Params{names: names, n: len(vals)}
+	copy(p.vals[:], vals)
+	if len(vals) > len(p.vals) {
+		p.extra = append([]string(nil), vals[len(p.vals):]...)
+	}
+	return p
+}
+
+// Len returns the number of parameters.
+func (p Params) Len() int { return p.n }
+
+// At returns the name and unescaped value of the i-th parameter.
+func (p Params) At(i int) (name, value string) {
+	v := ""
+	if i < len(p.vals) {
+		v = p.vals[i]
+	} else {
+		v = p.extra[i-len(p.vals)]
+	}
+	if u, err := url.PathUnescape(v); err == nil {
+		v = u
+	}
+	return p.names[i], v
+}
+
+// Get returns the unescaped value of the parameter name, or "".
+func (p Params) Get(name string) string {
+	for i := 0; i < p.n; i++ {
+		if p.names[i] == name {
+			_, v := p.At(i)
+			return v
+		}
+	}
+	return ""
+}
+
+// Map returns the parameters as a map of name to unescaped value.
+func (p Params) Map() map[string]string {
+	m := make(map[string]string, p.n)
+	for i := 0; i < p.n; i++ {
+		k, v := p.At(i)
+		m[k] = v
+	}
+	return m
+}
+
 // Find returns the operation that serves method on the request path
-// (escaped, as in [net/url.URL.EscapedPath]) and its path parameters,
-// unescaped. It returns [ErrNotFound] or a [*MethodError] otherwise. Paths
-// may carry a servers' base path ("/v1/pets" for a server "https://host/v1").
-func (s *Spec) Find(method, path string) (*Operation, map[string]string, error) {
+// (escaped, as in [net/url.URL.EscapedPath]) and its path parameters. It
+// returns [ErrNotFound] or a [*MethodError] otherwise. Paths may carry a
+// server's base path ("/v1/pets" for a server "https://host/v1").
+func (s *Spec) Find(method, path string) (*Operation, Params, error) {
 	var buf [8]string
 	op, vals, err := s.find(method, path, buf[:0])
 	if err != nil {
-		return nil, nil, err
+		return nil, Params{}, err
 	}
-	params := make(map[string]string, len(vals))
-	for i, v := range vals {
-		if u, err := url.PathUnescape(v); err == nil {
-			v = u
-		}
-		params[op.tmpl.names[i]] = v
-	}
-	return op, params, nil
+	return op, newParams(op.tmpl.names, vals), nil
 }

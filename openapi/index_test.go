@@ -3,6 +3,7 @@ package openapi_test
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -87,8 +88,16 @@ func TestFind(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if op.ID != tc.id || !reflect.DeepEqual(params, tc.params) {
-				t.Fatalf("got %s %v, want %s %v", op.ID, params, tc.id, tc.params)
+			if op.ID != tc.id || !reflect.DeepEqual(params.Map(), tc.params) {
+				t.Fatalf("got %s %v, want %s %v", op.ID, params.Map(), tc.id, tc.params)
+			}
+			for name, want := range tc.params {
+				if got := params.Get(name); got != want {
+					t.Errorf("Get(%q) = %q, want %q", name, got, want)
+				}
+			}
+			if params.Get("nope") != "" || params.Len() != len(tc.params) {
+				t.Errorf("Get of an unknown name = %q, Len = %d", params.Get("nope"), params.Len())
 			}
 		})
 	}
@@ -141,5 +150,35 @@ func TestOperationsExposeWhatAGatewayNeeds(t *testing.T) {
 	}
 	if spec.Operation("nope") != nil {
 		t.Error("Operation found an unknown ID")
+	}
+}
+
+func TestFindMoreThanEightParameters(t *testing.T) {
+	t.Parallel()
+	var tmpl, path, params []string
+	for i := range 10 {
+		name := fmt.Sprintf("p%d", i)
+		tmpl = append(tmpl, "{"+name+"}")
+		path = append(path, fmt.Sprintf("v%%2F%d", i))
+		params = append(params, fmt.Sprintf("{name: %s, in: path, required: true, schema: {type: string}}", name))
+	}
+	doc := "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /" + strings.Join(tmpl, "/") +
+		":\n    get:\n      parameters: [" + strings.Join(params, ", ") + "]\n      responses: {'200': {description: ok}}\n"
+	spec, err := openapi.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := spec.Find(http.MethodGet, "/"+strings.Join(path, "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Len() != 10 {
+		t.Fatalf("Len = %d, want 10", got.Len())
+	}
+	for i := range 10 {
+		name, value := got.At(i)
+		if name != fmt.Sprintf("p%d", i) || value != fmt.Sprintf("v/%d", i) {
+			t.Errorf("At(%d) = %q, %q", i, name, value)
+		}
 	}
 }
