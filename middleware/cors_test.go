@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +156,48 @@ func TestCORSPanicsOnBadWiring(t *testing.T) {
 			middleware.CORS(tt.cfg)
 		})
 	}
+}
+
+func FuzzCORSPreflight(f *testing.F) {
+	f.Add("https://a.example.org", "PUT", "content-type, authorization")
+	f.Add("https://example.org", "GET", "")
+	f.Add("HTTPS://A.EXAMPLE.ORG:443", "DELETE", ", ,x-y")
+	f.Add("null", "OPTIONS", "*")
+	h := middleware.CORS(middleware.CORSConfig{
+		AllowedOrigins:   []string{"https://app.example.com", "https://*.example.org"},
+		AllowedMethods:   []string{http.MethodPut},
+		AllowedHeaders:   []string{"Content-Type", "Authorization"},
+		AllowCredentials: true,
+	})(http.NotFoundHandler())
+	f.Fuzz(func(t *testing.T, origin, method, headers string) {
+		if method == "" {
+			return
+		}
+		req := httptest.NewRequest(http.MethodOptions, "/", nil)
+		req.Header["Origin"] = []string{origin}
+		req.Header["Access-Control-Request-Method"] = []string{method}
+		req.Header["Access-Control-Request-Headers"] = []string{headers}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		acao := rec.Header().Get("Access-Control-Allow-Origin")
+		switch rec.Code {
+		case http.StatusNoContent:
+			if acao != origin {
+				t.Fatalf("allowed preflight answered origin %q for %q", acao, origin)
+			}
+			o := strings.ToLower(origin)
+			if o != "https://app.example.com" && (!strings.HasPrefix(o, "https://") || !strings.HasSuffix(o, ".example.org")) {
+				t.Fatalf("origin %q was allowed", origin)
+			}
+		case http.StatusForbidden:
+			if acao != "" {
+				t.Fatalf("refused preflight carries Access-Control-Allow-Origin %q", acao)
+			}
+		default:
+			t.Fatalf("preflight status %d, want 204 or 403", rec.Code)
+		}
+		if acao == "*" {
+			t.Fatal("a star origin was sent with credentials")
+		}
+	})
 }
