@@ -78,7 +78,7 @@ func BenchmarkProxy(b *testing.B) {
 					}
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
-					if resp.StatusCode != 200 {
+					if resp.StatusCode != http.StatusOK {
 						b.Errorf("status %d", resp.StatusCode)
 						return
 					}

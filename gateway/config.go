@@ -158,7 +158,7 @@ func (c *Config) options(base []Option) ([]Option, []*upstream.Pool, error) {
 	}
 	if len(errs) > 0 {
 		for _, p := range pools {
-			p.Close()
+			_ = p.Close()
 		}
 		return nil, nil, joinErrs(errs)
 	}
@@ -180,7 +180,7 @@ func (c *Config) Build(opts ...Option) (*Gateway, error) {
 	g, err := New(append(own, opts...)...)
 	if err != nil {
 		for _, p := range pools {
-			p.Close()
+			_ = p.Close()
 		}
 		return nil, c.annotate(err)
 	}

@@ -51,7 +51,7 @@ func TestConfigBuildsAWorkingGateway(t *testing.T) {
 	t.Cleanup(func() { srv.Close(); g.Close() })
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/users/7", nil)
 	resp, e := do(t, srv.Client(), req)
-	if resp.StatusCode != 200 || e.Path != "/v1/7" || e.Header.Get("X-Api-Key") != "k3y" {
+	if resp.StatusCode != http.StatusOK || e.Path != "/v1/7" || e.Header.Get("X-Api-Key") != "k3y" {
 		t.Errorf("status %d, path %q, key %q; want 200, /v1/7, k3y", resp.StatusCode, e.Path, e.Header.Get("X-Api-Key"))
 	}
 }

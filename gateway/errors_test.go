@@ -86,7 +86,7 @@ func TestFailuresAreProblemDocuments(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != 500 {
+		if resp.StatusCode != http.StatusInternalServerError {
 			t.Fatalf("upstream 500 reached the client as %d", resp.StatusCode)
 		}
 	}

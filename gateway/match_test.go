@@ -132,5 +132,5 @@ type fuzzUpstream struct{}
 func (fuzzUpstream) Name() string { return "a" }
 
 func (fuzzUpstream) RoundTrip(*http.Request) (*http.Response, error) {
-	return &http.Response{StatusCode: 204, Header: http.Header{}, Body: http.NoBody}, nil
+	return &http.Response{StatusCode: http.StatusNoContent, Header: http.Header{}, Body: http.NoBody}, nil
 }

@@ -133,7 +133,7 @@ func (r *Reloader) retire(old *Gateway) {
 		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Drain)
 		defer cancel()
 		_ = old.Drain(ctx)
-		old.Close()
+		_ = old.Close()
 	}()
 }
 

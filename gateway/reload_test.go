@@ -90,7 +90,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode != 200 {
+				if resp.StatusCode != http.StatusOK {
 					mu.Lock()
 					failures = append(failures, resp.Status)
 					mu.Unlock()

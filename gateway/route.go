@@ -150,9 +150,13 @@ type Policy struct {
 }
 
 // Retry retries an attempt that failed to connect, was reset, timed out or
-// was answered with one of the retryable statuses. Only idempotent methods
-// (GET, HEAD, OPTIONS, PUT, DELETE, TRACE) or requests carrying an
-// Idempotency-Key header are retried.
+// was answered with one of the retryable statuses, on another instance
+// when the pool has one. Requests with an idempotent method (GET, HEAD,
+// OPTIONS, PUT, DELETE, TRACE) or an Idempotency-Key header are retried;
+// others only when their connection could not even be made, so they never
+// reached the upstream. Bodies up to 1 MiB are replayed; a larger body is
+// sent once. Retries are capped at a fifth of the requests (at least 10
+// per 10 seconds), so an outage cannot multiply the load.
 type Retry struct {
 	// Attempts is the total number of attempts, the first included.
 	// It must be at least 2.

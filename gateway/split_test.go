@@ -112,7 +112,7 @@ func TestMirrorNeverChangesOrDelaysThePrimary(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || resp.Header.Get("X-Served-By") != "primary" || !strings.Contains(string(b), `"path":"/orders"`) {
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Served-By") != "primary" || !strings.Contains(string(b), `"path":"/orders"`) {
 			t.Fatalf("request %d: primary answered %d %q", i, resp.StatusCode, b)
 		}
 	}

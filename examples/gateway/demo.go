@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ type demo struct {
 // startDemo starts users (two instances) and orders on loopback ports.
 func startDemo(logger *slog.Logger) (*demo, error) {
 	d := &demo{addrs: map[string]string{}}
+	var lc net.ListenConfig
 	for _, s := range []struct {
 		key string
 		h   http.Handler
@@ -28,7 +30,7 @@ func startDemo(logger *slog.Logger) (*demo, error) {
 		{"DEMO_USERS_2", usersService("users-2")},
 		{"DEMO_ORDERS", ordersService()},
 	} {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 		if err != nil {
 			d.close()
 			return nil, err
@@ -56,7 +58,7 @@ func (d *demo) env(name string) (string, bool) {
 
 func (d *demo) close() {
 	for _, s := range d.servers {
-		s.Close()
+		_ = s.Close()
 	}
 }
 
@@ -82,7 +84,7 @@ func usersService(instance string) http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintf(w, `{"title":"Not Found","status":404,"detail":"no user %s"}`+"\n", r.PathValue("id"))
+		_, _ = fmt.Fprintf(w, `{"title":"Not Found","status":404,"detail":"no user %s"}`+"\n", r.PathValue("id"))
 	})
 	return mux
 }
@@ -99,7 +101,7 @@ func ordersService() http.Handler {
 		w.Header().Set("Cache-Control", "no-cache")
 		rc := http.NewResponseController(w)
 		for i := 1; i <= 5; i++ {
-			fmt.Fprintf(w, "id: %d\nevent: order\ndata: {\"order\":%d,\"status\":\"packed\"}\n\n", i, 1000+i)
+			_, _ = fmt.Fprintf(w, "id: %d\nevent: order\ndata: {\"order\":%d,\"status\":\"packed\"}\n\n", i, 1000+i)
 			if err := rc.Flush(); err != nil {
 				return
 			}

@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 	if err != nil {
 		return err
 	}
-	defer metrics.Shutdown(context.WithoutCancel(ctx))
+	defer func() { _ = metrics.Shutdown(context.WithoutCancel(ctx)) }()
 	opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithMeterProvider(metrics.Provider)}
 
 	rc := gateway.ReloadConfig{Logger: logger, Path: *configPath}
@@ -90,15 +90,16 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 	if err != nil {
 		return err
 	}
-	defer rl.Close()
+	defer func() { _ = rl.Close() }()
 
-	proxyL, err := net.Listen("tcp", *addr)
+	var lc net.ListenConfig
+	proxyL, err := lc.Listen(ctx, "tcp", *addr)
 	if err != nil {
 		return err
 	}
-	adminL, err := net.Listen("tcp", *adminAddr)
+	adminL, err := lc.Listen(ctx, "tcp", *adminAddr)
 	if err != nil {
-		proxyL.Close()
+		_ = proxyL.Close()
 		return err
 	}
 	logger.Info("gateway listening", "addr", proxyL.Addr().String(), "admin", adminL.Addr().String())

@@ -76,7 +76,7 @@ func TestDefaultRunServesTheDemo(t *testing.T) {
 	instances := map[string]bool{}
 	for range 4 {
 		resp, body := fetch(proxy + "/api/users")
-		if resp.StatusCode != 200 || !strings.Contains(body, "Ada") {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Ada") {
 			t.Fatalf("/api/users: %d %q", resp.StatusCode, body)
 		}
 		instances[resp.Header.Get("X-Instance")] = true
@@ -84,13 +84,13 @@ func TestDefaultRunServesTheDemo(t *testing.T) {
 	if !instances["users-1"] || !instances["users-2"] {
 		t.Errorf("users was not balanced over both instances: %v", instances)
 	}
-	if resp, body := fetch(proxy + "/api/orders/42"); resp.StatusCode != 200 || !strings.Contains(body, `"id":"42"`) {
+	if resp, body := fetch(proxy + "/api/orders/42"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"id":"42"`) {
 		t.Errorf("/api/orders/42: %d %q", resp.StatusCode, body)
 	}
-	if resp, body := fetch(admin + "/routes"); resp.StatusCode != 200 || !strings.Contains(body, `"chain"`) {
+	if resp, body := fetch(admin + "/routes"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"chain"`) {
 		t.Errorf("/routes: %d %q", resp.StatusCode, body)
 	}
-	if resp, _ := fetch(admin + "/readyz"); resp.StatusCode != 200 {
+	if resp, _ := fetch(admin + "/readyz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz: %d", resp.StatusCode)
 	}
 	if _, body := fetch(admin + "/metrics"); !strings.Contains(body, `http_server_request_duration_seconds_count{`) || !strings.Contains(body, `http_route="/api/orders/{id}"`) {
