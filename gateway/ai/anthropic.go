@@ -1,0 +1,436 @@
+package ai
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/internal/sse"
+)
+
+// messagesRequest is Anthropic's Messages request.
+type messagesRequest struct {
+	Model         string             `json:"model"`
+	MaxTokens     int                `json:"max_tokens"`
+	System        json.RawMessage    `json:"system"`
+	Messages      []anthropicMessage `json:"messages"`
+	Tools         []anthropicTool    `json:"tools"`
+	ToolChoice    *struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	} `json:"tool_choice"`
+	StopSequences []string        `json:"stop_sequences"`
+	Temperature   *float64        `json:"temperature"`
+	TopP          *float64        `json:"top_p"`
+	Stream        bool            `json:"stream"`
+	Thinking      json.RawMessage `json:"thinking"`
+	Metadata      *struct {
+		UserID string `json:"user_id"`
+	} `json:"metadata"`
+}
+
+type anthropicMessage struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+type anthropicBlock struct {
+	Type      string          `json:"type"`
+	Text      string          `json:"text,omitempty"`
+	Thinking  string          `json:"thinking,omitempty"`
+	Data      string          `json:"data,omitempty"`
+	Signature string          `json:"signature,omitempty"`
+	ID        string          `json:"id,omitempty"`
+	Name      string          `json:"name,omitempty"`
+	Input     json.RawMessage `json:"input,omitempty"`
+	ToolUseID string          `json:"tool_use_id,omitempty"`
+	Content   json.RawMessage `json:"content,omitempty"`
+	IsError   bool            `json:"is_error,omitempty"`
+	Source    *struct {
+		Type      string `json:"type"`
+		MediaType string `json:"media_type"`
+		Data      string `json:"data"`
+		URL       string `json:"url"`
+	} `json:"source,omitempty"`
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
+}
+
+type anthropicTool struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	InputSchema json.RawMessage `json:"input_schema"`
+}
+
+// blocks decodes content given as a string or an array of blocks.
+func blocks(raw json.RawMessage) ([]anthropicBlock, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		return []anthropicBlock{{Type: "text", Text: s}}, nil
+	}
+	var bs []anthropicBlock
+	err := json.Unmarshal(raw, &bs)
+	return bs, err
+}
+
+// neutral converts the request into aiclient's form.
+func (mr *messagesRequest) neutral() (*aiclient.Request, *apiError) {
+	if mr.MaxTokens <= 0 {
+		return nil, invalid("max_tokens", "max_tokens: Field required and must be positive")
+	}
+	if len(mr.Messages) == 0 {
+		return nil, invalid("messages", "messages: at least one message is required")
+	}
+	req := &aiclient.Request{Model: mr.Model, MaxOutputTokens: mr.MaxTokens, Stop: mr.StopSequences,
+		Temperature: mr.Temperature, TopP: mr.TopP}
+	if mr.Metadata != nil {
+		req.User = mr.Metadata.UserID
+	}
+	if len(mr.Thinking) > 0 && string(mr.Thinking) != "null" {
+		req.Extra = map[string]json.RawMessage{"thinking": mr.Thinking}
+	}
+	sys, err := blocks(mr.System)
+	if err != nil {
+		return nil, invalid("system", "system must be a string or an array of text blocks")
+	}
+	if len(sys) > 0 {
+		m := aiclient.Message{Role: aiclient.RoleSystem}
+		for _, b := range sys {
+			p := aiclient.Text(b.Text)
+			p.Cache = len(b.CacheControl) > 0
+			m.Parts = append(m.Parts, p)
+		}
+		req.Messages = append(req.Messages, m)
+	}
+	for i, m := range mr.Messages {
+		where := fmt.Sprintf("messages.%d", i)
+		if m.Role != "user" && m.Role != "assistant" {
+			return nil, invalid(where+".role", where+".role: must be user or assistant")
+		}
+		bs, err := blocks(m.Content)
+		if err != nil {
+			return nil, invalid(where+".content", where+".content: must be a string or an array of content blocks")
+		}
+		msg := aiclient.Message{Role: aiclient.Role(m.Role)}
+		for j, b := range bs {
+			switch b.Type {
+			case "text":
+				p := aiclient.Text(b.Text)
+				p.Cache = len(b.CacheControl) > 0
+				msg.Parts = append(msg.Parts, p)
+			case "thinking":
+				msg.Parts = append(msg.Parts, aiclient.Part{Type: aiclient.PartReasoning, Text: b.Thinking, Signature: b.Signature})
+			case "redacted_thinking":
+				msg.Parts = append(msg.Parts, aiclient.Part{Type: aiclient.PartReasoning, Text: b.Data, Redacted: true})
+			case "image", "document":
+				if b.Source == nil {
+					return nil, invalid(fmt.Sprintf("%s.content.%d.source", where, j), "source: Field required")
+				}
+				typ := aiclient.PartImage
+				if b.Type == "document" {
+					typ = aiclient.PartFile
+				}
+				p := aiclient.Part{Type: typ, MIMEType: b.Source.MediaType, URL: b.Source.URL}
+				if b.Source.Type == "base64" {
+					data, err := base64.StdEncoding.DecodeString(b.Source.Data)
+					if err != nil {
+						return nil, invalid(fmt.Sprintf("%s.content.%d.source.data", where, j), "source.data: must be base64")
+					}
+					p.Data = data
+				}
+				msg.Parts = append(msg.Parts, p)
+			case "tool_use":
+				args := b.Input
+				if len(args) == 0 {
+					args = json.RawMessage("{}")
+				}
+				msg.ToolCalls = append(msg.ToolCalls, aiclient.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
+			case "tool_result":
+				// Each result becomes its own tool message, in order.
+				inner, err := blocks(b.Content)
+				if err != nil {
+					return nil, invalid(fmt.Sprintf("%s.content.%d.content", where, j), "content: must be a string or an array of blocks")
+				}
+				tm := aiclient.Message{Role: aiclient.RoleTool, ToolCallID: b.ToolUseID, IsError: b.IsError}
+				for _, ib := range inner {
+					if ib.Type == "text" {
+						tm.Parts = append(tm.Parts, aiclient.Text(ib.Text))
+					}
+				}
+				req.Messages = append(req.Messages, tm)
+			default:
+				return nil, invalid(fmt.Sprintf("%s.content.%d.type", where, j), "unsupported content block type "+b.Type)
+			}
+		}
+		if len(msg.Parts) > 0 || len(msg.ToolCalls) > 0 || len(bs) == 0 {
+			req.Messages = append(req.Messages, msg)
+		}
+	}
+	for _, t := range mr.Tools {
+		req.Tools = append(req.Tools, aiclient.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema})
+	}
+	if tc := mr.ToolChoice; tc != nil {
+		switch tc.Type {
+		case "auto":
+			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceAuto}
+		case "any":
+			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceRequired}
+		case "none":
+			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceNone}
+		case "tool":
+			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceTool, Name: tc.Name}
+		default:
+			return nil, invalid("tool_choice.type", "tool_choice.type: must be auto, any, tool or none")
+		}
+	}
+	return req, nil
+}
+
+// anthropicResponse is Anthropic's Messages response.
+type anthropicResponse struct {
+	ID           string           `json:"id"`
+	Type         string           `json:"type"`
+	Role         string           `json:"role"`
+	Model        string           `json:"model"`
+	Content      []anthropicBlock `json:"content"`
+	StopReason   *string          `json:"stop_reason"`
+	StopSequence *string          `json:"stop_sequence"`
+	Usage        anthropicUsage   `json:"usage"`
+}
+
+type anthropicUsage struct {
+	InputTokens              int64 `json:"input_tokens"`
+	OutputTokens             int64 `json:"output_tokens"`
+	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
+}
+
+func toAnthropicUsage(u aiclient.Usage) anthropicUsage {
+	return anthropicUsage{
+		InputTokens:              max(0, u.InputTokens-u.CacheReadTokens-u.CacheWriteTokens),
+		OutputTokens:             u.OutputTokens,
+		CacheReadInputTokens:     u.CacheReadTokens,
+		CacheCreationInputTokens: u.CacheWriteTokens,
+	}
+}
+
+func stopReason(f aiclient.FinishReason) string {
+	switch f {
+	case aiclient.FinishLength:
+		return "max_tokens"
+	case aiclient.FinishToolCalls:
+		return "tool_use"
+	case aiclient.FinishContentFilter:
+		return "refusal"
+	}
+	return "end_turn"
+}
+
+func messageID(id string) string {
+	if id == "" {
+		return "msg_portico"
+	}
+	return id
+}
+
+func anthropicMessageOf(resp *aiclient.Response, alias string) *anthropicResponse {
+	out := &anthropicResponse{ID: messageID(resp.ID), Type: "message", Role: "assistant",
+		Model: modelName(resp.Model, alias), Content: []anthropicBlock{}, Usage: toAnthropicUsage(resp.Usage)}
+	for _, p := range resp.Message.Parts {
+		switch {
+		case p.Type == aiclient.PartText:
+			out.Content = append(out.Content, anthropicBlock{Type: "text", Text: p.Text})
+		case p.Type == aiclient.PartReasoning && p.Redacted:
+			out.Content = append(out.Content, anthropicBlock{Type: "redacted_thinking", Data: p.Text})
+		case p.Type == aiclient.PartReasoning:
+			out.Content = append(out.Content, anthropicBlock{Type: "thinking", Thinking: p.Text, Signature: p.Signature})
+		}
+	}
+	for _, tc := range resp.Message.ToolCalls {
+		args := tc.Arguments
+		if !json.Valid(args) {
+			args = json.RawMessage("{}")
+		}
+		out.Content = append(out.Content, anthropicBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: args})
+	}
+	sr := stopReason(resp.FinishReason)
+	out.StopReason = &sr
+	return out
+}
+
+// messages serves POST /v1/messages in Anthropic's format.
+func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
+	c, e := h.begin(r, "messages")
+	if e != nil {
+		e.writeAnthropic(w)
+		c.end(e.status, e, nil)
+		return
+	}
+	var mr messagesRequest
+	if e := h.readJSON(w, r, &mr); e != nil {
+		e.writeAnthropic(w)
+		c.end(e.status, e, nil)
+		return
+	}
+	req, e := mr.neutral()
+	if e == nil {
+		e = c.admit(mr.Model, h.estimate(req))
+	}
+	if e != nil {
+		e.writeAnthropic(w)
+		c.end(e.status, e, nil)
+		return
+	}
+	c.rec.Stream = mr.Stream
+	if h.cfg.content {
+		c.rec.Input = req.Messages
+	}
+	if mr.Stream {
+		h.messagesStream(w, c, req)
+		return
+	}
+	resp, err := h.client.Chat(c.ctx, req)
+	if err != nil {
+		e := fromCall(err)
+		e.writeAnthropic(w)
+		c.end(e.status, e, nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, anthropicMessageOf(resp, mr.Model))
+	c.end(http.StatusOK, nil, resp)
+}
+
+// messagesStream streams a call as Anthropic's events.
+func (h *Handler) messagesStream(w http.ResponseWriter, c *call, req *aiclient.Request) {
+	s, err := h.client.Stream(c.ctx, req)
+	if err != nil {
+		e := fromCall(err)
+		e.writeAnthropic(w)
+		c.end(e.status, e, nil)
+		return
+	}
+	defer s.Close()
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	enc := sse.NewEncoder(w)
+	emit := func(typ string, v any) error {
+		return enc.Encode(sse.Event{Type: typ, Data: mustJSON(v)})
+	}
+	var acc aiclient.Accumulator
+	block := -1     // index of the open content block
+	kind := ""      // its type
+	toolBlock := -1 // the neutral tool-call index of an open tool_use block
+	started := false
+	start := func(id, model string) error {
+		started = true
+		return emit("message_start", map[string]any{"type": "message_start", "message": map[string]any{
+			"id": messageID(id), "type": "message", "role": "assistant", "model": modelName(model, req.Model),
+			"content": []any{}, "stop_reason": nil, "stop_sequence": nil,
+			"usage": anthropicUsage{},
+		}})
+	}
+	closeBlock := func() error {
+		if block < 0 || kind == "" {
+			return nil
+		}
+		kind = ""
+		return emit("content_block_stop", map[string]any{"type": "content_block_stop", "index": block})
+	}
+	open := func(b anthropicBlock) error {
+		if err := closeBlock(); err != nil {
+			return err
+		}
+		block++
+		kind = b.Type
+		return emit("content_block_start", map[string]any{"type": "content_block_start", "index": block, "content_block": b})
+	}
+	delta := func(d map[string]any) error {
+		return emit("content_block_delta", map[string]any{"type": "content_block_delta", "index": block, "delta": d})
+	}
+	var werr error
+	finish := aiclient.FinishStop
+	for werr == nil && s.Next() {
+		ev := s.Current()
+		acc.Add(ev)
+		if !started {
+			if werr = start(ev.ID, ev.Model); werr != nil {
+				break
+			}
+		}
+		switch ev.Type {
+		case aiclient.EventText:
+			if c.rec.TimeToFirstToken == 0 {
+				c.rec.TimeToFirstToken = h.cfg.clock().Sub(c.start)
+			}
+			if kind != "text" {
+				if werr = open(anthropicBlock{Type: "text", Text: ""}); werr != nil {
+					break
+				}
+			}
+			if ev.Text != "" {
+				werr = delta(map[string]any{"type": "text_delta", "text": ev.Text})
+			}
+		case aiclient.EventReasoning:
+			if kind != "thinking" {
+				if werr = open(anthropicBlock{Type: "thinking", Thinking: ""}); werr != nil {
+					break
+				}
+			}
+			if ev.Text != "" {
+				werr = delta(map[string]any{"type": "thinking_delta", "thinking": ev.Text})
+			}
+			if werr == nil && ev.Signature != "" {
+				werr = delta(map[string]any{"type": "signature_delta", "signature": ev.Signature})
+			}
+		case aiclient.EventToolCall:
+			if c.rec.TimeToFirstToken == 0 {
+				c.rec.TimeToFirstToken = h.cfg.clock().Sub(c.start)
+			}
+			tc := ev.ToolCall
+			if kind != "tool_use" || toolBlock != tc.Index {
+				toolBlock = tc.Index
+				if werr = open(anthropicBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: json.RawMessage("{}")}); werr != nil {
+					break
+				}
+			}
+			if tc.Arguments != "" {
+				werr = delta(map[string]any{"type": "input_json_delta", "partial_json": tc.Arguments})
+			}
+		case aiclient.EventFinish:
+			finish = ev.FinishReason
+		}
+	}
+	resp := acc.Response()
+	if werr != nil {
+		c.end(http.StatusOK, &apiError{kind: "canceled", code: "canceled"}, resp)
+		return
+	}
+	if err := s.Err(); err != nil {
+		e := fromCall(err)
+		_, body := e.anthropic()
+		_ = emit("error", body)
+		c.end(http.StatusOK, e, resp)
+		return
+	}
+	if !started {
+		_ = start(resp.ID, resp.Model)
+	}
+	_ = closeBlock()
+	u := toAnthropicUsage(resp.Usage)
+	_ = emit("message_delta", map[string]any{"type": "message_delta",
+		"delta": map[string]any{"stop_reason": stopReason(finish), "stop_sequence": nil}, "usage": u})
+	_ = emit("message_stop", map[string]any{"type": "message_stop"})
+	c.end(http.StatusOK, nil, resp)
+}

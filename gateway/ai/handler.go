@@ -1,0 +1,259 @@
+package ai
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/internal/requestid"
+)
+
+// Handler serves the AI endpoints. It is safe for concurrent use.
+type Handler struct {
+	client  *aiclient.Client
+	cfg     config
+	mux     *http.ServeMux
+	meters  *meters
+	models  []string
+	prompts []*prompt
+	spec    []byte
+}
+
+// New returns a Handler serving client's models. It returns an error that
+// names the option at fault for an invalid configuration.
+func New(client *aiclient.Client, opts ...Option) (*Handler, error) {
+	if client == nil {
+		return nil, errors.New("portico/ai: New needs an aiclient.Client")
+	}
+	cfg := defaults()
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	if cfg.prefix != "" && (!strings.HasPrefix(cfg.prefix, "/") || strings.HasSuffix(cfg.prefix, "/")) {
+		return nil, fmt.Errorf("portico/ai: prefix %q must start with / and not end with one, as in /v1", cfg.prefix)
+	}
+	if cfg.clock == nil {
+		cfg.clock = time.Now
+	}
+	if cfg.outputGuess <= 0 {
+		return nil, errors.New("portico/ai: the output estimate must be positive")
+	}
+	if cfg.maxBody <= 0 {
+		return nil, errors.New("portico/ai: the body limit must be positive")
+	}
+	for i := range cfg.limits {
+		if err := cfg.limits[i].validate(i); err != nil {
+			return nil, fmt.Errorf("portico/ai: %w", err)
+		}
+	}
+	for i := range cfg.budgets {
+		if err := cfg.budgets[i].validate(i); err != nil {
+			return nil, fmt.Errorf("portico/ai: %w", err)
+		}
+	}
+	if cfg.store == nil {
+		cfg.store = NewMemoryStore(cfg.clock)
+	}
+	if cfg.sink == nil && cfg.logger != nil {
+		cfg.sink = LogSink(cfg.logger)
+	}
+	ms, err := newMeters(cfg.meter)
+	if err != nil {
+		return nil, fmt.Errorf("portico/ai: metrics: %w", err)
+	}
+	h := &Handler{client: client, cfg: cfg, meters: ms, models: slices.Compact(slices.Sorted(slices.Values(cfg.models)))}
+	h.mux = http.NewServeMux()
+	h.mux.HandleFunc("POST "+cfg.prefix+"/chat/completions", h.chat)
+	h.mux.HandleFunc("POST "+cfg.prefix+"/embeddings", h.embeddings)
+	h.mux.HandleFunc("GET "+cfg.prefix+"/models", h.listModels)
+	h.mux.HandleFunc("GET "+cfg.prefix+"/models/{model...}", h.getModel)
+	h.mux.HandleFunc("POST "+cfg.prefix+"/messages", h.messages)
+	seen := map[string]bool{}
+	for i, p := range cfg.prompts {
+		cp, err := compilePrompt(i, p)
+		if err != nil {
+			return nil, fmt.Errorf("portico/ai: %w", err)
+		}
+		if seen[cp.Path] {
+			return nil, fmt.Errorf("portico/ai: prompts[%d].path: %q is used by another prompt", i, cp.Path)
+		}
+		seen[cp.Path] = true
+		h.prompts = append(h.prompts, cp)
+		h.mux.HandleFunc("POST "+cp.Path, h.servePrompt(cp))
+	}
+	h.spec = h.openAPI()
+	h.mux.HandleFunc("/", h.notFound)
+	return h, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	e := &apiError{status: 404, typ: "invalid_request_error", code: "unknown_url",
+		message: "Unknown request URL: " + r.Method + " " + r.URL.Path + "."}
+	if strings.HasSuffix(r.URL.Path, "/messages") {
+		e.writeAnthropic(w)
+		return
+	}
+	e.writeOpenAI(w)
+}
+
+// call is the state of one AI call, from arrival to its record.
+type call struct {
+	h      *Handler
+	ctx    context.Context
+	start  time.Time
+	caller *Caller
+	adm    *admission
+	att    *attempts
+	rec    Record
+}
+
+// begin authenticates a request and starts its call record.
+func (h *Handler) begin(r *http.Request, endpoint string) (*call, *apiError) {
+	att := &attempts{}
+	c := &call{
+		h:     h,
+		ctx:   context.WithValue(r.Context(), attemptsKey{}, att),
+		start: h.cfg.clock(),
+		att:   att,
+	}
+	c.rec = Record{Time: c.start, Endpoint: endpoint, RequestID: requestid.FromContext(r.Context())}
+	if h.cfg.auth != nil {
+		caller, err := h.cfg.auth.Authenticate(r)
+		switch {
+		case errors.Is(err, ErrUnauthenticated) || (err == nil && caller == nil):
+			return c, &apiError{status: 401, typ: "invalid_request_error", code: "invalid_api_key", kind: "authentication",
+				message: "Incorrect API key provided. Use a key issued by this gateway."}
+		case err != nil:
+			return c, &apiError{status: 503, typ: "server_error", code: "auth_unavailable", kind: "authentication",
+				message: "The gateway cannot check API keys right now. Please retry shortly.", retryAfter: time.Second}
+		}
+		c.caller = caller
+		c.rec.Consumer, c.rec.Tenant = caller.ID, caller.Tenant
+	}
+	return c, nil
+}
+
+// model checks that the caller may use alias, and admits the call under
+// the limits and budgets with an estimate of est tokens.
+func (c *call) admit(alias string, est int64) *apiError {
+	c.rec.Alias = alias
+	if alias == "" {
+		return &apiError{status: 400, typ: "invalid_request_error", code: "invalid_request", param: "model",
+			message: "You must provide a model parameter."}
+	}
+	if (len(c.h.models) > 0 && !slices.Contains(c.h.models, alias)) || !c.caller.allows(alias) {
+		return &apiError{status: 404, typ: "invalid_request_error", code: "model_not_found", param: "model",
+			message: "The model `" + alias + "` does not exist or you do not have access to it."}
+	}
+	adm, e := c.h.admit(c.ctx, c.caller, alias, est)
+	c.adm = adm
+	return e
+}
+
+// end settles the reservations and emits the record.
+func (c *call) end(status int, e *apiError, resp *aiclient.Response) {
+	now := c.h.cfg.clock()
+	c.rec.Latency = now.Sub(c.start)
+	c.rec.Status = status
+	if e != nil {
+		c.rec.Error = e.kind
+		if c.rec.Error == "" {
+			c.rec.Error = e.code
+		}
+	}
+	if resp != nil {
+		c.rec.Usage = resp.Usage
+		if c.rec.Model == "" {
+			c.rec.Model = resp.Model
+		}
+		if cost, ok := c.h.client.Cost(resp); ok {
+			c.rec.Cost = cost
+		}
+		if c.h.cfg.content && resp.Message.Role != "" {
+			m := resp.Message
+			c.rec.Output = &m
+		}
+	}
+	c.rec.Provider, c.rec.Fallbacks = c.att.result()
+	if c.adm != nil {
+		c.adm.settle(c.ctx, c.h, c.rec.Usage, c.rec.Cost)
+	}
+	ctx := context.WithoutCancel(c.ctx)
+	c.h.meters.record(ctx, &c.rec)
+	if c.h.cfg.sink != nil {
+		c.h.cfg.sink.Record(ctx, &c.rec)
+	}
+}
+
+// readJSON decodes a request body of at most the configured size.
+func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) *apiError {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &apiError{status: 413, typ: "invalid_request_error", code: "request_too_large",
+				message: fmt.Sprintf("The request body exceeds %d bytes.", h.cfg.maxBody)}
+		}
+		return invalid("", "The request body could not be read.")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return invalid("", "We could not parse the JSON body of your request: "+jsonProblem(err))
+	}
+	return nil
+}
+
+// jsonProblem describes a JSON decoding error without echoing the body.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at byte %d.", se.Offset)
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return fmt.Sprintf("%s must not be a JSON %s.", te.Field, te.Value)
+		}
+		return fmt.Sprintf("a JSON %s is not expected here.", te.Value)
+	}
+	return err.Error()
+}
+
+// estimate is the number of tokens a token limit reserves for req: a
+// quarter of its text's bytes plus a few per message, and its output cap.
+func (h *Handler) estimate(req *aiclient.Request) int64 {
+	var n int64
+	for _, m := range req.Messages {
+		n += 4
+		for _, p := range m.Parts {
+			n += int64(len(p.Text)+3) / 4
+			if p.Type == aiclient.PartImage {
+				n += 765
+			}
+		}
+		for _, tc := range m.ToolCalls {
+			n += int64(len(tc.Name)+len(tc.Arguments)+3) / 4
+		}
+	}
+	for _, t := range req.Tools {
+		n += int64(len(t.Name)+len(t.Description)+len(t.Parameters)+3) / 4
+	}
+	if req.ResponseFormat != nil {
+		n += int64(len(req.ResponseFormat.Schema)+3) / 4
+	}
+	if req.MaxOutputTokens > 0 {
+		return n + int64(req.MaxOutputTokens)
+	}
+	return n + h.cfg.outputGuess
+}

@@ -1,0 +1,389 @@
+package ai
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/portico-dev/portico/aiclient"
+)
+
+// chatRequest is OpenAI's Chat Completions request.
+type chatRequest struct {
+	Model               string            `json:"model"`
+	Messages            []chatMessage     `json:"messages"`
+	Tools               []chatTool        `json:"tools"`
+	ToolChoice          json.RawMessage   `json:"tool_choice"`
+	ResponseFormat      *chatFormat       `json:"response_format"`
+	Temperature         *float64          `json:"temperature"`
+	TopP                *float64          `json:"top_p"`
+	MaxTokens           int               `json:"max_tokens"`
+	MaxCompletionTokens int               `json:"max_completion_tokens"`
+	Stop                json.RawMessage   `json:"stop"`
+	Seed                *int64            `json:"seed"`
+	User                string            `json:"user"`
+	Metadata            map[string]string `json:"metadata"`
+	N                   *int              `json:"n"`
+	Stream              bool              `json:"stream"`
+	StreamOptions       *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+	ReasoningEffort   string          `json:"reasoning_effort"`
+	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
+	FrequencyPenalty  json.RawMessage `json:"frequency_penalty"`
+	PresencePenalty   json.RawMessage `json:"presence_penalty"`
+}
+
+type chatMessage struct {
+	Role       string          `json:"role"`
+	Content    json.RawMessage `json:"content"`
+	Name       string          `json:"name,omitempty"`
+	ToolCalls  []chatToolCall  `json:"tool_calls,omitempty"`
+	ToolCallID string          `json:"tool_call_id,omitempty"`
+}
+
+type chatPart struct {
+	Type     string `json:"type"`
+	Text     string `json:"text"`
+	ImageURL *struct {
+		URL    string `json:"url"`
+		Detail string `json:"detail"`
+	} `json:"image_url"`
+	InputAudio *struct {
+		Data   string `json:"data"`
+		Format string `json:"format"`
+	} `json:"input_audio"`
+	File *struct {
+		FileData string `json:"file_data"`
+		FileID   string `json:"file_id"`
+		Filename string `json:"filename"`
+	} `json:"file"`
+}
+
+type chatToolCall struct {
+	Index    *int   `json:"index,omitempty"`
+	ID       string `json:"id,omitempty"`
+	Type     string `json:"type,omitempty"`
+	Function struct {
+		Name      string `json:"name,omitempty"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+type chatTool struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Parameters  json.RawMessage `json:"parameters"`
+		Strict      bool            `json:"strict"`
+	} `json:"function"`
+}
+
+type chatFormat struct {
+	Type       string `json:"type"`
+	JSONSchema *struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Schema      json.RawMessage `json:"schema"`
+		Strict      bool            `json:"strict"`
+	} `json:"json_schema"`
+}
+
+// neutral converts the request into aiclient's form, or names the field
+// at fault.
+func (cr *chatRequest) neutral() (*aiclient.Request, *apiError) {
+	if cr.N != nil && *cr.N != 1 {
+		return nil, invalid("n", "Only n=1 is supported.")
+	}
+	if len(cr.Messages) == 0 {
+		return nil, invalid("messages", "messages: at least one message is required.")
+	}
+	req := &aiclient.Request{
+		Model:       cr.Model,
+		Temperature: cr.Temperature,
+		TopP:        cr.TopP,
+		Seed:        cr.Seed,
+		User:        cr.User,
+		Metadata:    cr.Metadata,
+	}
+	req.MaxOutputTokens = cr.MaxCompletionTokens
+	if req.MaxOutputTokens == 0 {
+		req.MaxOutputTokens = cr.MaxTokens
+	}
+	if req.MaxOutputTokens < 0 {
+		return nil, invalid("max_tokens", "max_tokens must be positive.")
+	}
+	extra := map[string]json.RawMessage{}
+	if cr.ReasoningEffort != "" {
+		extra["reasoning_effort"], _ = json.Marshal(cr.ReasoningEffort)
+	}
+	if cr.ParallelToolCalls != nil {
+		extra["parallel_tool_calls"], _ = json.Marshal(*cr.ParallelToolCalls)
+	}
+	if len(cr.FrequencyPenalty) > 0 && string(cr.FrequencyPenalty) != "null" {
+		extra["frequency_penalty"] = cr.FrequencyPenalty
+	}
+	if len(cr.PresencePenalty) > 0 && string(cr.PresencePenalty) != "null" {
+		extra["presence_penalty"] = cr.PresencePenalty
+	}
+	if len(extra) > 0 {
+		req.Extra = extra
+	}
+	if stop, err := stringOrList(cr.Stop); err != nil {
+		return nil, invalid("stop", "stop must be a string or an array of strings.")
+	} else {
+		req.Stop = stop
+	}
+	for i, m := range cr.Messages {
+		nm, e := m.neutral(i)
+		if e != nil {
+			return nil, e
+		}
+		req.Messages = append(req.Messages, nm)
+	}
+	for i, t := range cr.Tools {
+		if t.Type != "function" || t.Function.Name == "" {
+			return nil, invalid(fmt.Sprintf("tools[%d]", i), fmt.Sprintf("tools[%d] must be a function with a name.", i))
+		}
+		req.Tools = append(req.Tools, aiclient.Tool{Name: t.Function.Name, Description: t.Function.Description,
+			Parameters: t.Function.Parameters, Strict: t.Function.Strict})
+	}
+	if len(cr.ToolChoice) > 0 && string(cr.ToolChoice) != "null" {
+		var mode string
+		var named struct {
+			Function struct{ Name string } `json:"function"`
+		}
+		switch {
+		case json.Unmarshal(cr.ToolChoice, &mode) == nil && (mode == "auto" || mode == "none" || mode == "required"):
+			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceMode(mode)}
+		case json.Unmarshal(cr.ToolChoice, &named) == nil && named.Function.Name != "":
+			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceTool, Name: named.Function.Name}
+		default:
+			return nil, invalid("tool_choice", `tool_choice must be "auto", "none", "required" or {"type":"function","function":{"name":...}}.`)
+		}
+	}
+	if f := cr.ResponseFormat; f != nil {
+		switch f.Type {
+		case "", "text":
+		case "json_object":
+			req.ResponseFormat = &aiclient.ResponseFormat{Type: aiclient.FormatJSON}
+		case "json_schema":
+			if f.JSONSchema == nil || len(f.JSONSchema.Schema) == 0 {
+				return nil, invalid("response_format.json_schema", "response_format.json_schema.schema is required.")
+			}
+			req.ResponseFormat = &aiclient.ResponseFormat{Type: aiclient.FormatJSONSchema, Name: f.JSONSchema.Name,
+				Description: f.JSONSchema.Description, Schema: f.JSONSchema.Schema, Strict: f.JSONSchema.Strict}
+		default:
+			return nil, invalid("response_format.type", "response_format.type must be text, json_object or json_schema.")
+		}
+	}
+	return req, nil
+}
+
+func (m *chatMessage) neutral(i int) (aiclient.Message, *apiError) {
+	param := fmt.Sprintf("messages[%d]", i)
+	nm := aiclient.Message{Role: aiclient.Role(m.Role), ToolCallID: m.ToolCallID}
+	switch nm.Role {
+	case aiclient.RoleSystem, aiclient.RoleDeveloper, aiclient.RoleUser, aiclient.RoleAssistant, aiclient.RoleTool:
+	default:
+		return nm, invalid(param+".role", param+".role must be system, developer, user, assistant or tool.")
+	}
+	if nm.Role == aiclient.RoleTool && m.ToolCallID == "" {
+		return nm, invalid(param+".tool_call_id", param+".tool_call_id is required in a tool message.")
+	}
+	parts, e := contentParts(m.Content, param+".content")
+	if e != nil {
+		return nm, e
+	}
+	nm.Parts = parts
+	for _, tc := range m.ToolCalls {
+		args := json.RawMessage(tc.Function.Arguments)
+		if tc.Function.Arguments == "" {
+			args = json.RawMessage("{}")
+		}
+		nm.ToolCalls = append(nm.ToolCalls, aiclient.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: args})
+	}
+	return nm, nil
+}
+
+// contentParts decodes a message content: a string or an array of parts.
+func contentParts(raw json.RawMessage, param string) ([]aiclient.Part, *apiError) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, invalid(param, param+" must be a string or an array of parts.")
+		}
+		return []aiclient.Part{aiclient.Text(s)}, nil
+	}
+	var ps []chatPart
+	if err := json.Unmarshal(raw, &ps); err != nil {
+		return nil, invalid(param, param+" must be a string or an array of parts.")
+	}
+	out := make([]aiclient.Part, 0, len(ps))
+	for j, p := range ps {
+		where := fmt.Sprintf("%s[%d]", param, j)
+		switch {
+		case p.Type == "text":
+			out = append(out, aiclient.Text(p.Text))
+		case p.Type == "image_url" && p.ImageURL != nil:
+			part, err := imagePart(p.ImageURL.URL)
+			if err != nil {
+				return nil, invalid(where+".image_url.url", where+".image_url.url: "+err.Error())
+			}
+			part.Detail = p.ImageURL.Detail
+			out = append(out, part)
+		case p.Type == "input_audio" && p.InputAudio != nil:
+			data, err := base64.StdEncoding.DecodeString(p.InputAudio.Data)
+			if err != nil {
+				return nil, invalid(where+".input_audio.data", where+".input_audio.data must be base64.")
+			}
+			out = append(out, aiclient.Part{Type: aiclient.PartAudio, Data: data, MIMEType: "audio/" + p.InputAudio.Format})
+		case p.Type == "file" && p.File != nil:
+			part := aiclient.Part{Type: aiclient.PartFile, Name: p.File.Filename, URL: p.File.FileID}
+			if p.File.FileData != "" {
+				img, err := imagePart(p.File.FileData)
+				if err != nil {
+					return nil, invalid(where+".file.file_data", where+".file.file_data: "+err.Error())
+				}
+				part.Data, part.MIMEType, part.URL = img.Data, img.MIMEType, ""
+			}
+			out = append(out, part)
+		default:
+			return nil, invalid(where+".type", where+".type must be text, image_url, input_audio or file.")
+		}
+	}
+	return out, nil
+}
+
+// imagePart decodes an image URL, inlining data: URLs.
+func imagePart(url string) (aiclient.Part, error) {
+	rest, ok := strings.CutPrefix(url, "data:")
+	if !ok {
+		if url == "" {
+			return aiclient.Part{}, fmt.Errorf("must not be empty")
+		}
+		return aiclient.ImageURL(url), nil
+	}
+	meta, data, ok := strings.Cut(rest, ",")
+	mime, isB64 := strings.CutSuffix(meta, ";base64")
+	if !ok || !isB64 {
+		return aiclient.Part{}, fmt.Errorf("a data URL must be base64-encoded")
+	}
+	b, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		return aiclient.Part{}, fmt.Errorf("invalid base64 data")
+	}
+	return aiclient.Image(b, mime), nil
+}
+
+func stringOrList(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return []string{one}, nil
+	}
+	var many []string
+	if err := json.Unmarshal(raw, &many); err != nil {
+		return nil, err
+	}
+	return many, nil
+}
+
+// chatCompletion is OpenAI's Chat Completions response.
+type chatCompletion struct {
+	ID                string       `json:"id"`
+	Object            string       `json:"object"`
+	Created           int64        `json:"created"`
+	Model             string       `json:"model"`
+	Choices           []chatChoice `json:"choices"`
+	Usage             *chatUsage   `json:"usage,omitempty"`
+	SystemFingerprint *string      `json:"system_fingerprint"`
+}
+
+type chatChoice struct {
+	Index        int          `json:"index"`
+	Message      *respMessage `json:"message,omitempty"`
+	Delta        *respMessage `json:"delta,omitempty"`
+	Logprobs     *struct{}    `json:"logprobs"`
+	FinishReason *string      `json:"finish_reason"`
+}
+
+type respMessage struct {
+	Role      string         `json:"role,omitempty"`
+	Content   *string        `json:"content,omitempty"`
+	Refusal   *string        `json:"refusal,omitempty"`
+	ToolCalls []chatToolCall `json:"tool_calls,omitempty"`
+}
+
+type chatUsage struct {
+	PromptTokens        int64 `json:"prompt_tokens"`
+	CompletionTokens    int64 `json:"completion_tokens"`
+	TotalTokens         int64 `json:"total_tokens"`
+	PromptTokensDetails struct {
+		CachedTokens int64 `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
+	CompletionTokensDetails struct {
+		ReasoningTokens int64 `json:"reasoning_tokens"`
+	} `json:"completion_tokens_details"`
+}
+
+func openAIUsage(u aiclient.Usage) *chatUsage {
+	cu := &chatUsage{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens, TotalTokens: u.TotalTokens()}
+	cu.PromptTokensDetails.CachedTokens = u.CacheReadTokens
+	cu.CompletionTokensDetails.ReasoningTokens = u.ReasoningTokens
+	return cu
+}
+
+func finishOpenAI(f aiclient.FinishReason) string {
+	switch f {
+	case aiclient.FinishLength, aiclient.FinishToolCalls, aiclient.FinishContentFilter:
+		return string(f)
+	}
+	return "stop"
+}
+
+// completion renders a neutral response in OpenAI's form.
+func completion(resp *aiclient.Response, alias string, created int64) *chatCompletion {
+	msg := &respMessage{Role: "assistant"}
+	if text := resp.Message.Text(); text != "" || len(resp.Message.ToolCalls) == 0 {
+		msg.Content = &text
+	}
+	for _, tc := range resp.Message.ToolCalls {
+		c := chatToolCall{ID: tc.ID, Type: "function"}
+		c.Function.Name = tc.Name
+		c.Function.Arguments = string(tc.Arguments)
+		msg.ToolCalls = append(msg.ToolCalls, c)
+	}
+	finish := finishOpenAI(resp.FinishReason)
+	return &chatCompletion{
+		ID:      completionID(resp.ID),
+		Object:  "chat.completion",
+		Created: created,
+		Model:   modelName(resp.Model, alias),
+		Choices: []chatChoice{{Message: msg, FinishReason: &finish}},
+		Usage:   openAIUsage(resp.Usage),
+	}
+}
+
+func completionID(id string) string {
+	if id == "" {
+		return "chatcmpl-portico"
+	}
+	return id
+}
+
+func modelName(served, alias string) string {
+	if served != "" {
+		return served
+	}
+	return alias
+}

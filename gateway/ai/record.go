@@ -1,0 +1,173 @@
+package ai
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/portico-dev/portico/aiclient"
+)
+
+// Record describes one AI call, whatever its outcome.
+type Record struct {
+	// Time is when the call arrived.
+	Time time.Time `json:"time"`
+	// RequestID is the gateway's request ID, if one was set.
+	RequestID string `json:"request_id,omitempty"`
+	// Endpoint is "chat", "embeddings", "messages" or "prompt:<name>".
+	Endpoint string `json:"endpoint"`
+	// Consumer and Tenant identify the caller.
+	Consumer string `json:"consumer,omitempty"`
+	Tenant   string `json:"tenant,omitempty"`
+	// Alias is the model the caller asked for.
+	Alias string `json:"alias"`
+	// Provider and Model are who served the call, when known (see
+	// [Track]); Model is otherwise the model the response names.
+	Provider string `json:"provider,omitempty"`
+	Model    string `json:"model,omitempty"`
+	// Fallbacks counts the candidates that failed before one served the
+	// call (see [Track]).
+	Fallbacks int `json:"fallbacks,omitempty"`
+	// Stream reports whether the answer was streamed.
+	Stream bool `json:"stream,omitempty"`
+	// Usage is the token usage the provider reported.
+	Usage aiclient.Usage `json:"usage"`
+	// Cost is the call's cost in US dollars, zero when its model has no
+	// price.
+	Cost float64 `json:"cost"`
+	// Latency is the time from arrival to the end of the answer.
+	Latency time.Duration `json:"latency"`
+	// TimeToFirstToken is, for streams, the time from arrival to the first
+	// content sent.
+	TimeToFirstToken time.Duration `json:"ttft,omitempty"`
+	// Status is the HTTP status answered (200 for a stream that failed
+	// after it started).
+	Status int `json:"status"`
+	// Error is the kind of error that ended the call, such as
+	// "rate_limited" or "invalid_request"; empty on success.
+	Error string `json:"error,omitempty"`
+	// Input and Output are the prompt messages and the answer, only with
+	// [WithContent].
+	Input  []aiclient.Message `json:"input,omitempty"`
+	Output *aiclient.Message  `json:"output,omitempty"`
+}
+
+// Sink receives call records. Record is called once per call, after the
+// answer was sent, from the request's goroutine; implementations must be
+// safe for concurrent use and should not block.
+type Sink interface {
+	Record(ctx context.Context, r *Record)
+}
+
+// SinkFunc adapts a function to [Sink].
+type SinkFunc func(ctx context.Context, r *Record)
+
+// Record calls f(ctx, r).
+func (f SinkFunc) Record(ctx context.Context, r *Record) { f(ctx, r) }
+
+// LogSink returns a [Sink] that logs each record at Info level as one
+// structured "ai call" line.
+func LogSink(l *slog.Logger) Sink {
+	return SinkFunc(func(ctx context.Context, r *Record) {
+		attrs := []slog.Attr{
+			slog.String("endpoint", r.Endpoint),
+			slog.String("consumer", r.Consumer),
+			slog.String("tenant", r.Tenant),
+			slog.String("alias", r.Alias),
+			slog.String("provider", r.Provider),
+			slog.String("model", r.Model),
+			slog.Int("fallbacks", r.Fallbacks),
+			slog.Bool("stream", r.Stream),
+			slog.Int64("input_tokens", r.Usage.InputTokens),
+			slog.Int64("cached_tokens", r.Usage.CacheReadTokens),
+			slog.Int64("output_tokens", r.Usage.OutputTokens),
+			slog.Int64("reasoning_tokens", r.Usage.ReasoningTokens),
+			slog.Float64("cost", r.Cost),
+			slog.Duration("latency", r.Latency),
+			slog.Duration("ttft", r.TimeToFirstToken),
+			slog.Int("status", r.Status),
+		}
+		if r.RequestID != "" {
+			attrs = append(attrs, slog.String("request_id", r.RequestID))
+		}
+		if r.Error != "" {
+			attrs = append(attrs, slog.String("error", r.Error))
+		}
+		if r.Input != nil {
+			b, _ := json.Marshal(r.Input)
+			attrs = append(attrs, slog.String("input", string(b)))
+		}
+		if r.Output != nil {
+			b, _ := json.Marshal(r.Output)
+			attrs = append(attrs, slog.String("output", string(b)))
+		}
+		l.LogAttrs(ctx, slog.LevelInfo, "ai call", attrs...)
+	})
+}
+
+// meters are the handler's instruments.
+type meters struct {
+	calls    metric.Int64Counter
+	tokens   metric.Int64Counter
+	cost     metric.Float64Counter
+	duration metric.Float64Histogram
+	ttft     metric.Float64Histogram
+}
+
+func newMeters(mp metric.MeterProvider) (*meters, error) {
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	m := mp.Meter("github.com/portico-dev/portico/gateway/ai")
+	var ms meters
+	var err error
+	if ms.calls, err = m.Int64Counter("portico.ai.calls", metric.WithUnit("{call}"),
+		metric.WithDescription("AI calls served, by endpoint, alias, consumer and status")); err != nil {
+		return nil, err
+	}
+	if ms.tokens, err = m.Int64Counter("portico.ai.tokens", metric.WithUnit("{token}"),
+		metric.WithDescription("Tokens used, by alias, consumer and type (input or output)")); err != nil {
+		return nil, err
+	}
+	if ms.cost, err = m.Float64Counter("portico.ai.cost", metric.WithUnit("USD"),
+		metric.WithDescription("Cost of AI calls at the configured prices")); err != nil {
+		return nil, err
+	}
+	if ms.duration, err = m.Float64Histogram("portico.ai.duration", metric.WithUnit("s"),
+		metric.WithDescription("Duration of AI calls")); err != nil {
+		return nil, err
+	}
+	if ms.ttft, err = m.Float64Histogram("portico.ai.time_to_first_token", metric.WithUnit("s"),
+		metric.WithDescription("Time to the first streamed content")); err != nil {
+		return nil, err
+	}
+	return &ms, nil
+}
+
+func (ms *meters) record(ctx context.Context, r *Record) {
+	base := []attribute.KeyValue{
+		attribute.String("portico.ai.endpoint", r.Endpoint),
+		attribute.String("portico.ai.alias", r.Alias),
+		attribute.String("portico.consumer", r.Consumer),
+	}
+	set := metric.WithAttributes(base...)
+	ms.calls.Add(ctx, 1, metric.WithAttributes(append(base, attribute.Int("http.response.status_code", r.Status))...))
+	if r.Usage.InputTokens > 0 {
+		ms.tokens.Add(ctx, r.Usage.InputTokens, metric.WithAttributes(append(base, attribute.String("gen_ai.token.type", "input"))...))
+	}
+	if r.Usage.OutputTokens > 0 {
+		ms.tokens.Add(ctx, r.Usage.OutputTokens, metric.WithAttributes(append(base, attribute.String("gen_ai.token.type", "output"))...))
+	}
+	if r.Cost > 0 {
+		ms.cost.Add(ctx, r.Cost, set)
+	}
+	ms.duration.Record(ctx, r.Latency.Seconds(), set)
+	if r.TimeToFirstToken > 0 {
+		ms.ttft.Record(ctx, r.TimeToFirstToken.Seconds(), set)
+	}
+}
