@@ -74,7 +74,7 @@ func TestAdminEndpoints(t *testing.T) {
 			t.Fatalf("routes = %d", len(routes))
 		}
 		r := routes[0]
-		want := []string{"request_id", "recover", "telemetry", "auth", "timeout(2s)", "retry(attempts=3)", "breaker(failures=5)", "proxy"}
+		want := []string{"request_id", "recover", "telemetry", "auth", "timeout(2s)", "retry(attempts=3)", "breaker(failures=5)", "client_telemetry", "proxy"}
 		if !slices.Equal(r.Chain, want) {
 			t.Errorf("chain = %q, want %q", r.Chain, want)
 		}
@@ -112,6 +112,9 @@ func TestAdminEndpoints(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no http_server_request_duration_seconds with http_route=/users/{id} in:\n%.2000s", body)
+		}
+		if !strings.Contains(body, "http_client_request_duration_seconds_count{") || !strings.Contains(body, `server_address="svc"`) {
+			t.Errorf("no http_client_request_duration_seconds for upstream svc")
 		}
 	})
 	t.Run("an unknown admin path is a problem document", func(t *testing.T) {

@@ -87,8 +87,11 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithMeterProvider sets the meter provider for the built-in telemetry
-// middleware, policies and pools built from a config file. By default,
-// the global provider is used.
+// middleware, the policies, and pools built from a config file; with it
+// (or [WithTracerProvider]) every upstream attempt also records the
+// http.client.* metrics and a client span, and carries the trace to the
+// upstream. By default, the global provider is used and upstream
+// attempts are not instrumented.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) { c.meter = mp })
 }

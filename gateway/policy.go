@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"strconv"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/resilience"
 )
@@ -40,6 +43,11 @@ func levelFor(status int) slog.Level {
 // names of the stages it added, outermost first, for /routes. Without a
 // policy that needs one, next is returned as is.
 func policyTransport(p Policy, next http.RoundTripper, c config) (http.RoundTripper, []string) {
+	var inner []string
+	if c.meter != nil || c.tracer != nil {
+		next = clientTelemetry(next, c)
+		inner = []string{"client_telemetry"}
+	}
 	var ps []resilience.Policy
 	var stages []string
 	if p.Timeout > 0 {
@@ -72,12 +80,29 @@ func policyTransport(p Policy, next http.RoundTripper, c config) (http.RoundTrip
 		stages = append(stages, "per_try_timeout("+r.PerTry.String()+")")
 	}
 	if len(ps) == 0 {
-		return next, nil
+		return next, inner
 	}
 	if c.meter != nil {
 		ps = append(ps, resilience.WithMeterProvider(c.meter))
 	}
-	return resilience.NewTransport(next, ps...), stages
+	return resilience.NewTransport(next, ps...), append(stages, inner...)
+}
+
+// clientTelemetry records a client span and the http.client.* metrics
+// for every attempt, with the upstream's name as server.address, and
+// propagates the trace to the upstream (W3C Trace Context and Baggage).
+func clientTelemetry(next http.RoundTripper, c config) http.RoundTripper {
+	opts := []otelhttp.Option{
+		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Host }),
+	}
+	if c.meter != nil {
+		opts = append(opts, otelhttp.WithMeterProvider(c.meter))
+	}
+	if c.tracer != nil {
+		opts = append(opts, otelhttp.WithTracerProvider(c.tracer))
+	}
+	return otelhttp.NewTransport(next, opts...)
 }
 
 // The policy defaults the gateway documents in [Retry] and [Breaker].
