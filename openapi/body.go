@@ -65,6 +65,33 @@ func Replay(r *http.Request, data []byte) {
 }
 
 func (v *Validator) checkBody(r *http.Request, b *body) ([]Violation, error) {
+	if isEmpty(r) {
+		if b.required {
+			return []Violation{{In: "body", Message: "is required", Keyword: "required"}}, nil
+		}
+		return nil, nil
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil, &ValidationError{Status: http.StatusUnsupportedMediaType, Detail: "a Content-Type header is required; the operation accepts " + accepted(b.media)}
+	}
+	mt, params := ct, map[string]string(nil)
+	if strings.ContainsAny(ct, "; \tABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+		var err error
+		if mt, params, err = mime.ParseMediaType(ct); err != nil {
+			return nil, &ValidationError{Status: http.StatusUnsupportedMediaType, Detail: "the Content-Type header is malformed; the operation accepts " + accepted(b.media)}
+		}
+	}
+	m := matchMedia(b.media, mt)
+	if m == nil {
+		return nil, &ValidationError{Status: http.StatusUnsupportedMediaType, Detail: "content type " + mt + " is not accepted; the operation accepts " + accepted(b.media)}
+	}
+	k := kindOf(mt)
+	if m.compiled == nil || k == kindOther {
+		// Nothing to check inside (an upload, opaque bytes): the body
+		// streams through untouched, whatever its size.
+		return nil, nil
+	}
 	data, err := readBody(r, v.cfg.bodyLimit)
 	if errors.Is(err, errTooLarge) {
 		return nil, &ValidationError{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the request body is larger than %d bytes", v.cfg.bodyLimit)}
@@ -78,21 +105,33 @@ func (v *Validator) checkBody(r *http.Request, b *body) ([]Violation, error) {
 		}
 		return nil, nil
 	}
-	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return nil, &ValidationError{Status: http.StatusUnsupportedMediaType, Detail: "a Content-Type header is required; the operation accepts " + accepted(b.media)}
+	return validateBody(m, k, params, data, v.spec.denied), nil
+}
+
+// isEmpty reports whether r has no body. A body of unknown length is
+// peeked at, one byte, and put back.
+func isEmpty(r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return true
 	}
-	mt, params := ct, map[string]string(nil)
-	if strings.ContainsAny(ct, "; \tABCDEFGHIJKLMNOPQRSTUVWXYZ") {
-		if mt, params, err = mime.ParseMediaType(ct); err != nil {
-			return nil, &ValidationError{Status: http.StatusUnsupportedMediaType, Detail: "the Content-Type header is malformed; the operation accepts " + accepted(b.media)}
+	if r.ContentLength > 0 {
+		return false
+	}
+	var one [1]byte
+	n, err := io.ReadFull(r.Body, one[:])
+	if n == 0 {
+		if errors.Is(err, io.EOF) {
+			r.Body.Close()
+			r.Body = http.NoBody
+			return true
 		}
+		return false
 	}
-	m := matchMedia(b.media, mt)
-	if m == nil {
-		return nil, &ValidationError{Status: http.StatusUnsupportedMediaType, Detail: "content type " + mt + " is not accepted; the operation accepts " + accepted(b.media)}
-	}
-	return validateBody(m, kindOf(mt), params, data, v.spec.denied), nil
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(one[:n]), r.Body), r.Body}
+	return false
 }
 
 // validateBody decodes data as kind and validates it against m's schema.

@@ -174,7 +174,7 @@ func TestCatalog(t *testing.T) {
 		accept string
 		want   []string
 	}{
-		{name: "the HTML page links each API's docs and escapes titles", want: []string{`<a href="/pets/docs/">Petstore</a>`, `<a href="/billing/docs/">Billing &lt;API&gt;</a>`, "13 operations", "Invoices"}},
+		{name: "the HTML page links each API's docs and escapes titles", want: []string{`<a href="/pets/docs/">Petstore</a>`, `<a href="/billing/docs/">Billing &lt;API&gt;</a>`, "14 operations", "Invoices"}},
 		{name: "the JSON form lists the same entries", accept: "application/json", want: []string{`"title":"Our APIs"`, `"docs":"/pets/docs/"`, `"title":"Billing \u003cAPI\u003e","version":"2.0.0"`}},
 	}
 	for _, tc := range tests {

@@ -35,6 +35,7 @@ func TestRoutesBuiltFromOperations(t *testing.T) {
 		{"POST", "/petstore/animals", "application/json", `{"kind":"cat","name":"Tom"}`},
 		{"GET", "/petstore/events", "", ""},
 		{"GET", "/petstore/files/a.json", "", ""},
+		{"PUT", "/petstore/files/a.json", "application/octet-stream", "raw bytes"},
 		{"GET", "/petstore/label/.1,2", "", ""},
 		{"GET", "/petstore/matrix/;x=1;y=2", "", ""},
 		{"GET", "/petstore/pets?limit=5", "", ""},

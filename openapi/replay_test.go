@@ -2,6 +2,7 @@ package openapi_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,4 +160,61 @@ func TestReplay(t *testing.T) {
 	if b, _ := io.ReadAll(req.Body); string(b) != "abc" || req.ContentLength != 3 {
 		t.Fatalf("Body = %q, ContentLength = %d; want abc and 3", b, req.ContentLength)
 	}
+}
+
+func TestUploadsStreamThroughUnbuffered(t *testing.T) {
+	t.Parallel()
+	const size = 5 << 20 // five times the default body limit
+	var got atomic.Int64
+	var sum [32]byte
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := sha256.New()
+		n, _ := io.Copy(h, r.Body)
+		got.Store(n)
+		copy(sum[:], h.Sum(nil))
+		w.WriteHeader(http.StatusNoContent)
+	})
+	val := openapi.NewValidator(load(t, versions[0]))
+	gw, client := gateway(t, val, upstream)
+	body := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	tests := []struct {
+		name    string
+		chunked bool
+	}{
+		{name: "an upload with a Content-Length larger than the body limit streams through"},
+		{name: "a chunked upload larger than the body limit streams through", chunked: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var rd io.Reader = bytes.NewReader(body)
+			if tc.chunked {
+				rd = io.MultiReader(rd)
+			}
+			req, _ := http.NewRequest(http.MethodPut, gw.URL+"/v1/files/big.json", rd)
+			req.Header.Set("Content-Type", "application/octet-stream")
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusNoContent {
+				t.Fatalf("status = %d, want 204", res.StatusCode)
+			}
+			if got.Load() != size || sum != sha256.Sum256(body) {
+				t.Fatalf("upstream got %d bytes (checksum match %v), want %d identical bytes", got.Load(), sum == sha256.Sum256(body), size)
+			}
+		})
+	}
+	t.Run("an upload's path parameters are still validated", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPut, gw.URL+"/v1/files/big.exe", bytes.NewReader(body[:10]))
+		req.Header.Set("Content-Type", "application/octet-stream")
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("status = %d, want 400", res.StatusCode)
+		}
+	})
 }
