@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -211,10 +212,11 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	in, start, cookieV := p.choose(s, req)
 
-	out := new(http.Request)
-	*out = *req
-	u := *req.URL
-	out.URL = &u
+	// One allocation holds the outgoing request, its URL and the body
+	// wrapper of its response.
+	ob := &outbound{req: *req, url: *req.URL}
+	out := &ob.req
+	out.URL = &ob.url
 	out.URL.Scheme, out.URL.Host = in.scheme, in.host
 	if req.Host == req.URL.Host {
 		out.Host = ""
@@ -241,7 +243,8 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		in.inFlight.Add(-1)
 		return resp, nil
 	}
-	resp.Body = &trackedBody{ReadCloser: resp.Body, in: in}
+	ob.body.ReadCloser, ob.body.in = resp.Body, in
+	resp.Body = &ob.body
 	return resp, nil
 }
 
@@ -298,6 +301,13 @@ func newStickyKey() string {
 	var b [stickyCookieKeyLength / 2]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// outbound is what RoundTrip allocates per request.
+type outbound struct {
+	req  http.Request
+	url  url.URL
+	body trackedBody
 }
 
 // trackedBody ends the in-flight count of a request when its response body
