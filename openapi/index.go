@@ -186,7 +186,7 @@ func (p Params) Len() int { return p.n }
 
 // At returns the name and unescaped value of the i-th parameter.
 func (p Params) At(i int) (name, value string) {
-	v := ""
+	var v string
 	if i < len(p.vals) {
 		v = p.vals[i]
 	} else {
