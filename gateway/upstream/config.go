@@ -44,11 +44,13 @@ type Config struct {
 	// real requests in a row are ejected for a while. If nil, it is off.
 	Outlier *OutlierDetection
 
-	// Transport sends requests (and health checks) to the instances.
-	// If nil, a shared, tuned *http.Transport is used (see [NewTransport]);
-	// if TLS is also set, the pool gets its own tuned transport with that
-	// TLS configuration. Setting both Transport and TLS is an error: put the
-	// TLS configuration in your Transport instead.
+	// Transport sends requests and health checks to the instances; when
+	// it is an *http.Transport, health checks use a clone of it, so that
+	// they have connections of their own. If nil, a shared, tuned
+	// *http.Transport is used (see [NewTransport]); if TLS is also set, the
+	// pool gets its own tuned transport with that TLS configuration.
+	// Setting both Transport and TLS is an error: put the TLS configuration
+	// in your Transport instead.
 	Transport http.RoundTripper
 
 	// TLS is the client TLS configuration for https instances: a private
