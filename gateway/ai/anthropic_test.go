@@ -1,0 +1,104 @@
+package ai_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/gateway/ai"
+)
+
+func TestMessagesAcceptsBothKeyHeadersAndAnyVersion(t *testing.T) {
+	t.Parallel()
+	srv := serve(t, demoClient(), ai.WithAuthenticator(keys()))
+	tests := []struct {
+		name   string
+		header func(*http.Request)
+		status int
+	}{
+		{"x-api-key with a recent version", func(r *http.Request) {
+			r.Header.Set("X-Api-Key", demoKey)
+			r.Header.Set("Anthropic-Version", "2023-06-01")
+		}, 200},
+		{"bearer with a made-up version", func(r *http.Request) {
+			r.Header.Set("Authorization", "Bearer "+demoKey)
+			r.Header.Set("Anthropic-Version", "2099-01-01")
+		}, 200},
+		{"a wrong x-api-key is an authentication_error", func(r *http.Request) { r.Header.Set("X-Api-Key", "wrong") }, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req, _ := http.NewRequest("POST", srv.URL+"/v1/messages", strings.NewReader(
+				`{"model":"demo","max_tokens":100,"system":"Be kind.","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}`))
+			tt.header(req)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var v map[string]any
+			if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d: %v", resp.StatusCode, tt.status, v)
+			}
+			if tt.status != 200 {
+				if v["type"] != "error" || v["error"].(map[string]any)["type"] != "authentication_error" {
+					t.Errorf("error = %v", v)
+				}
+				return
+			}
+			content := v["content"].([]any)[0].(map[string]any)
+			if v["type"] != "message" || v["stop_reason"] != "end_turn" || content["text"] != "You said: hi" {
+				t.Errorf("message = %v", v)
+			}
+		})
+	}
+}
+
+func TestMessagesStreamsAnthropicEvents(t *testing.T) {
+	t.Parallel()
+	srv := serve(t, demoClient())
+	status, _, body := call(t, "POST", srv.URL+"/v1/messages", "",
+		`{"model":"demo","max_tokens":100,"stream":true,"tools":[{"name":"lookup","input_schema":{"type":"object","properties":{"q":{"type":"string"}},"required":["q"]}}],"messages":[{"role":"user","content":"find cats"}]}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	var types []string
+	var args strings.Builder
+	for _, line := range strings.Split(string(body), "\n") {
+		if ev, ok := strings.CutPrefix(line, "event: "); ok {
+			types = append(types, ev)
+		}
+		if d, ok := strings.CutPrefix(line, "data: "); ok && strings.Contains(d, "input_json_delta") {
+			var ev struct {
+				Delta struct {
+					PartialJSON string `json:"partial_json"`
+				} `json:"delta"`
+			}
+			_ = json.Unmarshal([]byte(d), &ev)
+			args.WriteString(ev.Delta.PartialJSON)
+		}
+	}
+	got := strings.Join(types, ",")
+	if !strings.HasPrefix(got, "message_start,content_block_start,content_block_delta") ||
+		!strings.HasSuffix(got, "content_block_stop,message_delta,message_stop") {
+		t.Errorf("events = %s", got)
+	}
+	if args.String() != `{"q":"find cats"}` || !strings.Contains(string(body), `"stop_reason":"tool_use"`) {
+		t.Errorf("tool input %q in %s", args.String(), body)
+	}
+}
+
+func TestMessagesRequireMaxTokens(t *testing.T) {
+	t.Parallel()
+	srv := serve(t, demoClient())
+	status, _, body := call(t, "POST", srv.URL+"/v1/messages", "", `{"model":"demo","messages":[{"role":"user","content":"x"}]}`)
+	v := decode(t, body)
+	if status != 400 || v["error"].(map[string]any)["type"] != "invalid_request_error" {
+		t.Errorf("status %d: %s", status, body)
+	}
+}

@@ -1,0 +1,74 @@
+// Package ai serves LLMs over HTTP the way their clients expect: an
+// OpenAI-compatible API (chat completions, plain and streamed, with tools
+// and structured output; embeddings; models) and Anthropic's Messages API,
+// over any provider an [aiclient.Client] routes, plus prompts published as
+// REST APIs. A [Handler] is an http.Handler to mount on any router.
+//
+//	client := aiclient.New(aiclient.WithRoute("demo", aiclient.Candidate{Provider: demo.New()}))
+//	h, err := ai.New(client,
+//		ai.WithAuthenticator(ai.NewKeys(map[string]ai.Caller{"portico-demo-key": {ID: "demo"}})),
+//		ai.WithLimit(ai.Limit{Tokens: 100_000}),                     // per consumer per minute
+//		ai.WithBudget(ai.Budget{USD: 50, Period: ai.Monthly}))
+//	http.Handle("/", h) // POST /v1/chat/completions, /v1/embeddings, /v1/messages; GET /v1/models
+//
+// # Endpoints
+//
+// Under the prefix of [WithPrefix] ("/v1" by default) the handler answers
+// POST /chat/completions, POST /embeddings, GET /models (the aliases the
+// caller may use) and GET /models/{id} in OpenAI's wire format, and
+// POST /messages in Anthropic's, whatever provider serves the call.
+// Errors use each API's own envelope and status codes:
+// {"error":{"message","type","param","code"}} for OpenAI's, and
+// {"type":"error","error":{"type","message"}} for Anthropic's (529
+// overloaded_error included). A provider's error is mapped from its
+// normalised aiclient kind; only errors about the request itself carry
+// the provider's message, so no credential or upstream address reaches a
+// client. An error after a stream has started is sent as the format's
+// in-stream error event.
+//
+// # Callers, limits and budgets
+//
+// Callers authenticate with the gateway's own keys (virtual keys) through
+// an [Authenticator], such as [Keys] or the gateway's consumers and API
+// keys; the key is read from "Authorization: Bearer" or "x-api-key", so
+// both SDKs work unchanged, and provider credentials never leave the
+// gateway. A [Caller] may be limited to some model aliases.
+//
+// A [Limit] caps requests or tokens per window by consumer, tenant, alias
+// or globally. Token limits reserve an estimate before the call and
+// reconcile it with the real usage after, so concurrent bursts cannot
+// overshoot by more than what calls wrote beyond their estimates, and
+// unused reservations are returned. A [Budget] caps spending in dollars
+// per hour, day or month at the client's prices. Refusals are a 429 with
+// Retry-After, in the caller's format ("rate_limit_exceeded" or
+// "insufficient_quota"). Counters live in a [Store]: a [MemoryStore] by
+// default, or the Redis store of package middleware/redisstore so that
+// replicas share one limit; [WithFailOpen] chooses what a store outage
+// means.
+//
+// # Prompts as REST APIs
+//
+// A [Prompt] turns message templates, an input JSON Schema and an output
+// mode into an endpoint: input is validated (400 problem listing the
+// violations), rendered into the messages, sent to the model, and answered
+// as {"result": ...}, with JSON Schema output checked against its schema,
+// or text streamed as Server-Sent Events. [Handler.OpenAPI] documents
+// every prompt API as an OpenAPI 3.1 operation for the gateway's docs.
+//
+// # Call records and metrics
+//
+// Every call, served or refused, produces one [Record] (consumer, tenant,
+// alias, provider and model, fallbacks, tokens, cost, latency, time to
+// first token, status and error kind) sent to a [Sink] ([LogSink] by
+// default when a logger is given) and counted in the portico.ai.calls,
+// portico.ai.tokens, portico.ai.cost, portico.ai.duration and
+// portico.ai.time_to_first_token instruments. Prompt and completion
+// content is recorded only with [WithContent]. Wrap each route
+// candidate's provider with [Track] for records to name the provider that
+// served the call and the fallbacks taken.
+//
+// # Concurrency
+//
+// A Handler, [Keys] and [MemoryStore] are safe for concurrent use; a Handler
+// is immutable once built.
+package ai

@@ -1,0 +1,199 @@
+package ai_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/gateway/ai"
+)
+
+func TestChatAnswersInOpenAIFormat(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	srv := serve(t, demoClient(), ai.WithAuthenticator(keys()), ai.WithSink(rec))
+	status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey,
+		`{"model":"demo","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hello there"}]}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	v := decode(t, body)
+	if v["object"] != "chat.completion" {
+		t.Errorf("object = %v", v["object"])
+	}
+	choice := v["choices"].([]any)[0].(map[string]any)
+	msg := choice["message"].(map[string]any)
+	if msg["role"] != "assistant" || msg["content"] != "You said: hello there" || choice["finish_reason"] != "stop" {
+		t.Errorf("choice = %v", choice)
+	}
+	usage := v["usage"].(map[string]any)
+	if usage["total_tokens"].(float64) != usage["prompt_tokens"].(float64)+usage["completion_tokens"].(float64) {
+		t.Errorf("usage = %v", usage)
+	}
+	rs := rec.all()
+	if len(rs) != 1 {
+		t.Fatalf("records = %d, want 1", len(rs))
+	}
+	r := rs[0]
+	if r.Consumer != "alice" || r.Tenant != "acme" || r.Alias != "demo" || r.Provider != "demo" || r.Status != 200 ||
+		r.Usage.TotalTokens() == 0 || r.Cost <= 0 || r.Input != nil || r.Output != nil {
+		t.Errorf("record = %+v", r)
+	}
+}
+
+func TestChatStreamsChunksWithUsage(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	srv := serve(t, demoClient(), ai.WithAuthenticator(keys()), ai.WithSink(rec))
+	status, hdr, body := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey,
+		`{"model":"demo","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"one two three"}]}`)
+	if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("status %d, content type %q", status, hdr.Get("Content-Type"))
+	}
+	data := sseData(body)
+	if len(data) < 4 || data[len(data)-1] != "[DONE]" {
+		t.Fatalf("events = %q", data)
+	}
+	var text strings.Builder
+	var finish string
+	var usage map[string]any
+	for _, d := range data[:len(data)-1] {
+		var chunk struct {
+			Object  string `json:"object"`
+			Choices []struct {
+				Delta        struct{ Content string } `json:"delta"`
+				FinishReason *string                  `json:"finish_reason"`
+			} `json:"choices"`
+			Usage map[string]any `json:"usage"`
+		}
+		if err := json.Unmarshal([]byte(d), &chunk); err != nil {
+			t.Fatalf("chunk %s: %v", d, err)
+		}
+		if chunk.Object != "chat.completion.chunk" {
+			t.Errorf("object = %q", chunk.Object)
+		}
+		for _, c := range chunk.Choices {
+			text.WriteString(c.Delta.Content)
+			if c.FinishReason != nil {
+				finish = *c.FinishReason
+			}
+		}
+		if chunk.Usage != nil {
+			usage = chunk.Usage
+		}
+	}
+	if text.String() != "You said: one two three" || finish != "stop" || usage == nil {
+		t.Errorf("text %q, finish %q, usage %v", text.String(), finish, usage)
+	}
+	if rs := rec.all(); len(rs) != 1 || !rs[0].Stream || rs[0].TimeToFirstToken <= 0 || rs[0].Usage.OutputTokens == 0 {
+		t.Errorf("records = %+v", rs)
+	}
+}
+
+func TestErrorsUseOpenAIEnvelope(t *testing.T) {
+	t.Parallel()
+	srv := serve(t, demoClient(), ai.WithAuthenticator(keys()), ai.WithModels("demo", "other"))
+	tests := []struct {
+		name, key, path, body string
+		status                int
+		typ, code             string
+	}{
+		{"a missing key is refused with invalid_api_key", "", "/v1/chat/completions", `{}`, 401, "invalid_request_error", "invalid_api_key"},
+		{"a wrong key is refused with invalid_api_key", "nope", "/v1/chat/completions", `{}`, 401, "invalid_request_error", "invalid_api_key"},
+		{"malformed JSON is a 400", demoKey, "/v1/chat/completions", `{"model":`, 400, "invalid_request_error", "invalid_request"},
+		{"an unknown model is model_not_found", demoKey, "/v1/chat/completions", `{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}`, 404, "invalid_request_error", "model_not_found"},
+		{"an alias outside the caller's list is model_not_found", "test-key-bob", "/v1/chat/completions", `{"model":"demo","messages":[{"role":"user","content":"x"}]}`, 404, "invalid_request_error", "model_not_found"},
+		{"a bad role names the field", demoKey, "/v1/chat/completions", `{"model":"demo","messages":[{"role":"robot","content":"x"}]}`, 400, "invalid_request_error", "invalid_request"},
+		{"n above one is refused", demoKey, "/v1/chat/completions", `{"model":"demo","n":2,"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_request_error", "invalid_request"},
+		{"an unknown path is unknown_url", demoKey, "/v1/nothing", ``, 404, "invalid_request_error", "unknown_url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status, _, body := call(t, "POST", srv.URL+tt.path, tt.key, tt.body)
+			if status != tt.status {
+				t.Fatalf("status = %d, want %d: %s", status, tt.status, body)
+			}
+			var env struct {
+				Error struct {
+					Message string  `json:"message"`
+					Type    string  `json:"type"`
+					Code    *string `json:"code"`
+					Param   *string `json:"param"`
+				} `json:"error"`
+			}
+			if err := json.Unmarshal(body, &env); err != nil {
+				t.Fatal(err)
+			}
+			if env.Error.Type != tt.typ || env.Error.Code == nil || *env.Error.Code != tt.code || env.Error.Message == "" {
+				t.Errorf("error = %s", body)
+			}
+		})
+	}
+}
+
+func TestModelsListsTheCallersAliases(t *testing.T) {
+	t.Parallel()
+	srv := serve(t, demoClient(), ai.WithAuthenticator(keys()))
+	tests := []struct {
+		name, key string
+		want      []string
+	}{
+		{"a caller without a list sees every alias", demoKey, []string{"demo", "other"}},
+		{"a caller with a list sees only its aliases", "test-key-bob", []string{"other"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status, _, body := call(t, "GET", srv.URL+"/v1/models", tt.key, "")
+			if status != 200 {
+				t.Fatalf("status %d: %s", status, body)
+			}
+			var list struct {
+				Object string
+				Data   []struct{ ID, Object string }
+			}
+			if err := json.Unmarshal(body, &list); err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, m := range list.Data {
+				ids = append(ids, m.ID)
+			}
+			if list.Object != "list" || strings.Join(ids, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("models = %s", body)
+			}
+		})
+	}
+	if status, _, _ := call(t, "GET", srv.URL+"/v1/models/demo", "test-key-bob", ""); status != http.StatusNotFound {
+		t.Errorf("bob reading demo: status %d, want 404", status)
+	}
+}
+
+func TestEmbeddingsInFloatAndBase64(t *testing.T) {
+	t.Parallel()
+	srv := serve(t, demoClient())
+	for _, format := range []string{"float", "base64"} {
+		status, _, body := call(t, "POST", srv.URL+"/v1/embeddings", "",
+			`{"model":"demo","input":["a","b"],"dimensions":4,"encoding_format":"`+format+`"}`)
+		if status != 200 {
+			t.Fatalf("%s: status %d: %s", format, status, body)
+		}
+		v := decode(t, body)
+		data := v["data"].([]any)
+		if len(data) != 2 || v["object"] != "list" {
+			t.Fatalf("%s: %s", format, body)
+		}
+		switch e := data[1].(map[string]any)["embedding"].(type) {
+		case []any:
+			if format != "float" || len(e) != 4 {
+				t.Errorf("%s: embedding %v", format, e)
+			}
+		case string:
+			if format != "base64" || len(e) != 24 { // 16 bytes in base64
+				t.Errorf("%s: embedding %q", format, e)
+			}
+		}
+	}
+}
