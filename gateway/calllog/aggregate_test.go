@@ -1,0 +1,118 @@
+package calllog_test
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/calllog"
+)
+
+func TestAggregatorPercentilesMatchExactPercentilesWithinOnePercent(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	agg := calllog.NewAggregator(calllog.AggregatorConfig{Now: func() time.Time { return now }})
+	rng := rand.New(rand.NewPCG(7, 8))
+	var lat []float64
+	batch := make([]calllog.Record, 0, 30000)
+	for i := range 30000 {
+		d := time.Duration(math.Exp(rng.NormFloat64()*1.2 + 17))
+		lat = append(lat, float64(d))
+		batch = append(batch, calllog.Record{
+			Time: now.Add(-time.Duration(i%30) * time.Minute), Tenant: "acme", API: "orders", Status: 200, Latency: d,
+		})
+	}
+	_ = agg.Write(context.Background(), batch)
+	slices.Sort(lat)
+	p := agg.Summary(calllog.Query{By: calllog.ByAPI, Key: "orders", Tenant: "acme", From: now.Add(-time.Hour)})
+	if p.Requests != 30000 {
+		t.Fatalf("Requests = %d, want 30000", p.Requests)
+	}
+	for _, c := range []struct {
+		q   float64
+		got time.Duration
+	}{{0.50, p.P50}, {0.95, p.P95}, {0.99, p.P99}} {
+		want := exact(lat, c.q)
+		if rel := math.Abs(float64(c.got)-want) / want; rel > 0.01 {
+			t.Errorf("p%v = %v, exact %v: relative error %.4f > 1%%", c.q*100, c.got, time.Duration(want), rel)
+		}
+	}
+}
+
+func TestAggregatorGroupsByAPIConsumerAndTenantPerWindow(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 1, 12, 0, 30, 0, time.UTC)
+	agg := calllog.NewAggregator(calllog.AggregatorConfig{Now: func() time.Time { return now }})
+	m := func(minAgo int) time.Time { return now.Truncate(time.Minute).Add(-time.Duration(minAgo) * time.Minute) }
+	_ = agg.Write(context.Background(), []calllog.Record{
+		{Time: m(2), Tenant: "a", Consumer: "c1", API: "orders", Status: 200, Latency: time.Millisecond, BytesOut: 10},
+		{Time: m(2), Tenant: "a", Consumer: "c1", API: "orders", Status: 503, Latency: time.Millisecond},
+		{Time: m(1), Tenant: "a", Consumer: "c2", API: "chat", Status: 200, InputTokens: 10, OutputTokens: 20, Cost: 0.5},
+		{Time: m(0), Tenant: "b", Consumer: "c9", API: "orders", Status: 200},
+		{Time: m(0), Tenant: "a", Consumer: "c1", API: "orders", Status: 200, Error: "timeout"},
+		{Time: now.Add(-7 * time.Hour), Tenant: "a", API: "orders", Status: 200}, // beyond retention
+	})
+	series := agg.Series(calllog.Query{By: calllog.ByAPI, Key: "orders", Tenant: "a", From: m(2), To: m(-1)})
+	if len(series) != 3 {
+		t.Fatalf("got %d points, want 3", len(series))
+	}
+	wantReq := []uint64{2, 0, 1}
+	wantErr := []uint64{1, 0, 1}
+	for i, p := range series {
+		if p.Requests != wantReq[i] || p.Errors != wantErr[i] {
+			t.Errorf("point %d: %d requests %d errors, want %d and %d", i, p.Requests, p.Errors, wantReq[i], wantErr[i])
+		}
+		if !p.Time.Equal(m(2 - i)) {
+			t.Errorf("point %d at %v, want %v", i, p.Time, m(2-i))
+		}
+	}
+	if series[0].ErrorRate != 0.5 || math.Abs(series[0].Rate-2.0/60) > 1e-9 || series[0].Bytes != 10 {
+		t.Errorf("first point = %+v, want error rate 0.5, rate 2/60 req/s, 10 bytes", series[0])
+	}
+	tests := []struct {
+		name string
+		q    calllog.Query
+		want uint64
+	}{
+		{"a tenant's total counts only its calls", calllog.Query{By: calllog.ByTenant, Key: "a"}, 4},
+		{"an API's total across tenants is the operator's view", calllog.Query{By: calllog.ByAPI, Key: "orders"}, 4},
+		{"one tenant never sees another tenant's calls to a shared API", calllog.Query{By: calllog.ByAPI, Key: "orders", Tenant: "b"}, 1},
+		{"a consumer's calls are counted per consumer", calllog.Query{By: calllog.ByConsumer, Key: "c1", Tenant: "a"}, 3},
+		{"a consumer ID in another tenant is a different consumer", calllog.Query{By: calllog.ByConsumer, Key: "c1", Tenant: "b"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := agg.Summary(tt.q).Requests; got != tt.want {
+				t.Errorf("Requests = %d, want %d", got, tt.want)
+			}
+		})
+	}
+	chat := agg.Summary(calllog.Query{By: calllog.ByAPI, Key: "chat", Tenant: "a"})
+	if chat.InputTokens != 10 || chat.OutputTokens != 20 || chat.Cost != 0.5 {
+		t.Errorf("chat summary = %+v, want 10/20 tokens and cost 0.5", chat)
+	}
+	if got := agg.Keys(calllog.ByAPI, "a"); !slices.Equal(got, []string{"chat", "orders"}) {
+		t.Errorf("Keys = %v", got)
+	}
+}
+
+func TestAggregatorCapsTheNumberOfSeries(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	agg := calllog.NewAggregator(calllog.AggregatorConfig{MaxSeries: 10, Now: func() time.Time { return now }})
+	batch := make([]calllog.Record, 100)
+	for i := range batch {
+		batch[i] = calllog.Record{Time: now, Tenant: "t", Consumer: string(rune('a' + i)), Status: 200}
+	}
+	_ = agg.Write(context.Background(), batch)
+	if agg.Overflow() == 0 {
+		t.Error("Overflow = 0 after 100 distinct consumers with MaxSeries 10")
+	}
+	if n := len(agg.Keys(calllog.ByConsumer, "")); n > 10 {
+		t.Errorf("%d consumer series kept, want at most 10", n)
+	}
+}
