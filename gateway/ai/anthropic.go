@@ -13,12 +13,12 @@ import (
 
 // messagesRequest is Anthropic's Messages request.
 type messagesRequest struct {
-	Model         string             `json:"model"`
-	MaxTokens     int                `json:"max_tokens"`
-	System        json.RawMessage    `json:"system"`
-	Messages      []anthropicMessage `json:"messages"`
-	Tools         []anthropicTool    `json:"tools"`
-	ToolChoice    *struct {
+	Model      string             `json:"model"`
+	MaxTokens  int                `json:"max_tokens"`
+	System     json.RawMessage    `json:"system"`
+	Messages   []anthropicMessage `json:"messages"`
+	Tools      []anthropicTool    `json:"tools"`
+	ToolChoice *struct {
 		Type string `json:"type"`
 		Name string `json:"name"`
 	} `json:"tool_choice"`

@@ -215,4 +215,3 @@ func TestInvalidLimitsNameTheField(t *testing.T) {
 		})
 	}
 }
-
