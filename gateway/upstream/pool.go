@@ -63,7 +63,7 @@ type Pool struct {
 }
 
 // New validates cfg and returns a pool. Errors name the offending field,
-// as in `instances[1].url: "10.0.0.1" has no scheme; use http://host:port`.
+// as in `instances[1].url: "10.0.0.1" has no scheme; use http://10.0.0.1`.
 // Static instances are available at once; DNS instances appear when
 // [Pool.Start] resolves the name.
 func New(cfg Config) (*Pool, error) {
