@@ -163,7 +163,7 @@ func (c *httpCache) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 	}
 	rcc := parseCacheControl(r.Header["Cache-Control"])
 	if rcc.has("no-store") {
-		c.forward(w, r, next, "", nil, "request", false)
+		c.forward(w, r, next, "", nil, "request", false, nil)
 		return
 	}
 	force := rcc.has("no-cache") || (rcc == nil && len(r.Header["Pragma"]) > 0 && strings.Contains(r.Header["Pragma"][0], "no-cache"))
@@ -185,11 +185,11 @@ func (c *httpCache) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		return
 	}
 	if force {
-		c.forward(w, r, next, key, e, "request", true)
+		c.forward(w, r, next, key, e, "request", true, nil)
 		return
 	}
 	if r.Method == http.MethodHead {
-		c.forward(w, r, next, key, e, reason, false)
+		c.forward(w, r, next, key, e, reason, false, nil)
 		return
 	}
 	done, leader := c.join(key)
@@ -205,10 +205,14 @@ func (c *httpCache) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 			c.serveEntry(w, r, e, now, "hit")
 			return
 		}
-		c.forward(w, r, next, key, e, reason, true)
+		c.forward(w, r, next, key, e, reason, true, nil)
 		return
 	}
-	defer c.leave(key, done)
+	// Followers are released as soon as it is clear the response will not
+	// be stored (so concurrent streams never wait on each other), or once
+	// it is.
+	release := sync.OnceFunc(func() { c.leave(key, done) })
+	defer release()
 	if e == nil {
 		// A leader that finished between our lookup and join may just
 		// have stored the response.
@@ -220,7 +224,7 @@ func (c *httpCache) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 	if e != nil {
 		reason = "stale"
 	}
-	c.forward(w, r, next, key, e, reason, true)
+	c.forward(w, r, next, key, e, reason, true, release)
 }
 
 // join makes the caller the leader for key, or returns the leader's done
@@ -329,8 +333,12 @@ func (c *httpCache) serveEntry(w http.ResponseWriter, r *http.Request, e *CacheE
 
 // forward sends r upstream. With a stale entry that has a validator, the
 // request is made conditional; a 304 refreshes the entry. When store is
-// true a cacheable response is stored under key.
-func (c *httpCache) forward(w http.ResponseWriter, r *http.Request, next http.Handler, key string, stale *CacheEntry, reason string, store bool) {
+// true a cacheable response is stored under key. release, if not nil, is
+// called as soon as the response turns out not to be stored.
+func (c *httpCache) forward(w http.ResponseWriter, r *http.Request, next http.Handler, key string, stale *CacheEntry, reason string, store bool, release func()) {
+	if release == nil {
+		release = func() {}
+	}
 	req := r
 	revalidate := store && stale != nil && hasValidator(stale.Header)
 	if store && r.Method == http.MethodGet {
@@ -379,11 +387,15 @@ func (c *httpCache) forward(w http.ResponseWriter, r *http.Request, next http.Ha
 			}
 		}
 		t.header.Add("Cache-Status", cs)
+		if !storable {
+			release()
+		}
 		if storable && notModified(r, t.header) {
 			t.pass = false
 			writeNotModified(w, t.header)
 		}
 	})
+	t.abandon = release
 	next.ServeHTTP(t, req)
 	t.finish()
 	ctx := context.WithoutCancel(r.Context())

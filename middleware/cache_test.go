@@ -513,3 +513,37 @@ func TestCacheServesStaleResponsesWhenTheUpstreamFails(t *testing.T) {
 		})
 	}
 }
+
+func TestCacheNeverMakesConcurrentStreamsWaitForEachOther(t *testing.T) {
+	t.Parallel()
+	finish := make(chan struct{})
+	o := newCountingOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: hello\n\n")
+		http.NewResponseController(w).Flush()
+		select {
+		case <-finish:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(finish)
+	gw := frontFor(t, o, middleware.Cache(middleware.CacheConfig{}))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// Three subscribers to one URL: each must get its first event while
+	// the others' streams are still open.
+	for i := range 3 {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, gw.URL+"/live", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("subscriber %d: %v (it waited for another stream to end)", i, err)
+		}
+		defer res.Body.Close()
+		if line, err := bufio.NewReader(res.Body).ReadString('\n'); err != nil || line != "data: hello\n" {
+			t.Fatalf("subscriber %d: %q, %v", i, line, err)
+		}
+	}
+	if n := o.calls.Load(); n != 3 {
+		t.Errorf("upstream calls = %d, want 3", n)
+	}
+}

@@ -18,6 +18,7 @@ type teeWriter struct {
 	rw       http.ResponseWriter
 	header   http.Header
 	decide   func(t *teeWriter)
+	abandon  func() // called when the copy of the body is dropped, if set
 	max      int64
 	status   int
 	wrote    bool
@@ -77,8 +78,7 @@ func (t *teeWriter) Write(p []byte) (int, error) {
 	}
 	if t.capture && !t.over {
 		if int64(t.body.Len()+len(p)) > t.max {
-			t.over = true
-			t.body = bytes.Buffer{}
+			t.drop()
 		} else {
 			t.body.Write(p)
 		}
@@ -94,8 +94,8 @@ func (t *teeWriter) FlushError() error {
 	if !t.wrote {
 		t.WriteHeader(http.StatusOK)
 	}
-	t.flushed, t.over = true, true
-	t.body = bytes.Buffer{}
+	t.flushed = true
+	t.drop()
 	if !t.pass {
 		return nil
 	}
@@ -104,6 +104,15 @@ func (t *teeWriter) FlushError() error {
 
 // Flush implements http.Flusher.
 func (t *teeWriter) Flush() { _ = t.FlushError() }
+
+// drop gives up the copy of the body.
+func (t *teeWriter) drop() {
+	if !t.over && t.abandon != nil {
+		t.abandon()
+	}
+	t.over = true
+	t.body = bytes.Buffer{}
+}
 
 // Unwrap returns the client's writer for http.ResponseController.
 func (t *teeWriter) Unwrap() http.ResponseWriter { return t.rw }
@@ -114,7 +123,8 @@ func (t *teeWriter) complete() bool { return t.wrote && t.capture && !t.over }
 // Hijack implements http.Hijacker for protocol upgrades; nothing is
 // captured from a hijacked connection.
 func (t *teeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	t.hijacked, t.over = true, true
+	t.hijacked = true
+	t.drop()
 	return http.NewResponseController(t.rw).Hijack()
 }
 
