@@ -1,11 +1,14 @@
 package openapi_test
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"testing/fstest"
 
 	"github.com/portico-dev/portico/openapi"
 )
@@ -99,7 +102,8 @@ func ExampleWithResponses() {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"id":7}`) // "total" is missing
 	})
-	h := openapi.NewValidator(spec, openapi.WithResponses(openapi.ResponsesEnforce)).Middleware(drifting)
+	quiet := slog.New(slog.DiscardHandler) // violations are logged at Warn
+	h := openapi.NewValidator(spec, openapi.WithResponses(openapi.ResponsesEnforce), openapi.WithLogger(quiet)).Middleware(drifting)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/orders/7", nil))
 	fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
@@ -141,4 +145,91 @@ func ExampleNewDocs() {
 	// openapi: 3.1.0
 	// info:
 	//   title: Orders
+}
+
+func ExampleLoadFS() {
+	// With embed: //go:embed api/*.yaml, then openapi.LoadFS(files, "api/openapi.yaml").
+	files := fstest.MapFS{
+		"api/openapi.yaml": {Data: []byte(`openapi: 3.0.3
+info: {title: Pets, version: '1'}
+paths:
+  /pets:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: 'schemas.yaml#/Pet'}
+      responses:
+        '201': {description: created}
+`)},
+		"api/schemas.yaml": {Data: []byte(`Pet:
+  type: object
+  required: [name]
+  properties:
+    name: {type: string}
+    tag: {type: string, nullable: true}
+`)},
+	}
+	spec, err := openapi.LoadFS(files, "api/openapi.yaml")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(spec.Title(), spec.Version(), len(spec.Operations()))
+	// Output:
+	// Pets 3.0.3 1
+}
+
+func ExampleWithSecurity() {
+	spec, err := openapi.Parse([]byte(`openapi: 3.1.0
+info: {title: Admin, version: '1'}
+components:
+  securitySchemes:
+    jwt: {type: http, scheme: bearer}
+paths:
+  /reports:
+    get:
+      security: [{jwt: [reports:read]}]
+      responses:
+        '200': {description: ok}
+`))
+	if err != nil {
+		panic(err)
+	}
+	// The authentication middleware in front put the caller's scopes in the
+	// context; the hook reads them back.
+	type scopesKey struct{}
+	identity := func(r *http.Request) (openapi.Identity, bool) {
+		scopes, ok := r.Context().Value(scopesKey{}).([]string)
+		return openapi.Identity{Scopes: scopes}, ok
+	}
+	h := openapi.NewValidator(spec, openapi.WithSecurity(identity)).Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+
+	for _, scopes := range [][]string{nil, {"profile"}, {"reports:read"}} {
+		req := httptest.NewRequest(http.MethodGet, "/reports", nil)
+		if scopes != nil {
+			req = req.WithContext(context.WithValue(req.Context(), scopesKey{}, scopes))
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		fmt.Println(strings.TrimSpace(fmt.Sprint(w.Code, " ", w.Header().Get("WWW-Authenticate"))))
+	}
+	// Output:
+	// 401 Bearer
+	// 403
+	// 200
+}
+
+func ExampleCatalog() {
+	orders, err := openapi.Parse([]byte(exampleSpec))
+	if err != nil {
+		panic(err)
+	}
+	h := openapi.Catalog("Our APIs", openapi.API{Spec: orders, Docs: "/orders/docs/"})
+	req := httptest.NewRequest(http.MethodGet, "/apis", nil)
+	req.Header.Set("Accept", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	fmt.Println(w.Body.String())
+	// Output:
+	// {"apis":[{"title":"Orders","version":"1.0","docs":"/orders/docs/","operations":2}],"title":"Our APIs"}
 }
