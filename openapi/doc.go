@@ -41,7 +41,9 @@
 //
 // The body is read once, up to [WithBodyLimit], and put back with GetBody
 // set ([Replay]), so the handler reads the same bytes and a retrying
-// transport downstream resends them identically.
+// transport downstream resends them identically. A body with nothing to
+// check inside (an upload in a binary media type, or media without a
+// schema) is not read at all: it streams through, whatever its size.
 //
 // [Validator.Middleware] finds the operation itself; [Validator.For]
 // returns the middleware of one operation, for a router that already has
