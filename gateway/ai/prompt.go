@@ -10,6 +10,8 @@ import (
 	"text/template"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/internal/problem"
@@ -150,6 +152,7 @@ func violations(s *jsonschema.Schema, v any) []map[string]string {
 	if !errors.As(err, &ve) {
 		return []map[string]string{{"pointer": "", "message": "is not valid"}}
 	}
+	printer := message.NewPrinter(language.English)
 	var out []map[string]string
 	var walk func(e *jsonschema.ValidationError)
 	walk = func(e *jsonschema.ValidationError) {
@@ -158,7 +161,7 @@ func violations(s *jsonschema.Schema, v any) []map[string]string {
 			for _, tok := range e.InstanceLocation {
 				ptr += "/" + strings.ReplaceAll(strings.ReplaceAll(tok, "~", "~0"), "/", "~1")
 			}
-			out = append(out, map[string]string{"pointer": ptr, "message": e.ErrorKind.LocalizedString(nil)})
+			out = append(out, map[string]string{"pointer": ptr, "message": e.ErrorKind.LocalizedString(printer)})
 			return
 		}
 		for _, c := range e.Causes {

@@ -1,0 +1,172 @@
+package ai_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/gateway/ai"
+	"github.com/portico-dev/portico/openapi"
+)
+
+var sentiment = ai.Prompt{
+	Name:        "sentiment",
+	Description: "Classifies the sentiment of a text.",
+	Model:       "demo",
+	Messages: []ai.Template{
+		{Role: aiclient.RoleSystem, Text: "Classify the sentiment of the user's text."},
+		{Role: aiclient.RoleUser, Text: "{{.text}}"},
+	},
+	Input: json.RawMessage(`{"type":"object","required":["text"],"properties":{"text":{"type":"string","minLength":1}},"additionalProperties":false}`),
+	Output: json.RawMessage(`{"type":"object","required":["label","score"],"additionalProperties":false,"properties":{
+		"label":{"type":"string","enum":["positive","negative","neutral"]},
+		"score":{"type":"number","minimum":0}}}`),
+}
+
+var summary = ai.Prompt{
+	Name:     "summary",
+	Path:     "/prompts/summarise",
+	Model:    "demo",
+	Messages: []ai.Template{{Role: aiclient.RoleUser, Text: "Summarise for {{.audience}}: {{.text}}"}},
+}
+
+func TestPromptValidatesInputAndOutput(t *testing.T) {
+	t.Parallel()
+	srv := serve(t, demoClient(), ai.WithPrompt(sentiment), ai.WithPrompt(summary))
+	tests := []struct {
+		name, path, body string
+		status           int
+		check            func(t *testing.T, v map[string]any)
+	}{
+		{"valid input gets structured output matching the schema", "/prompts/sentiment", `{"text":"I love it"}`, 200,
+			func(t *testing.T, v map[string]any) {
+				r := v["result"].(map[string]any)
+				if r["label"] != "positive" || r["score"].(float64) < 0 {
+					t.Errorf("result = %v", r)
+				}
+			}},
+		{"a missing required member is a 400 problem", "/prompts/sentiment", `{}`, 400,
+			func(t *testing.T, v map[string]any) {
+				errs := v["errors"].([]any)
+				if v["status"].(float64) != 400 || len(errs) == 0 {
+					t.Errorf("problem = %v", v)
+				}
+			}},
+		{"a wrongly typed member is a 400 problem pointing at it", "/prompts/sentiment", `{"text":42}`, 400,
+			func(t *testing.T, v map[string]any) {
+				e := v["errors"].([]any)[0].(map[string]any)
+				if e["pointer"] != "/text" {
+					t.Errorf("violation = %v", e)
+				}
+			}},
+		{"an unexpected member is a 400 problem", "/prompts/sentiment", `{"text":"x","extra":1}`, 400, nil},
+		{"a text prompt answers the text", "/prompts/summarise", `{"audience":"kids","text":"long story"}`, 200,
+			func(t *testing.T, v map[string]any) {
+				if v["result"] != "You said: Summarise for kids: long story" {
+					t.Errorf("result = %v", v["result"])
+				}
+			}},
+		{"a variable missing from the input is a 400 problem", "/prompts/summarise", `{"text":"long story"}`, 400, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status, hdr, body := call(t, "POST", srv.URL+tt.path, "", tt.body)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %s", status, tt.status, body)
+			}
+			if status != 200 && hdr.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("content type %q", hdr.Get("Content-Type"))
+			}
+			if tt.check != nil {
+				tt.check(t, decode(t, body))
+			}
+		})
+	}
+}
+
+func TestPromptStreamsTextAsEvents(t *testing.T) {
+	t.Parallel()
+	srv := serve(t, demoClient(), ai.WithPrompt(summary))
+	req, _ := http.NewRequest("POST", srv.URL+"/prompts/summarise", strings.NewReader(`{"audience":"all","text":"a b c"}`))
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var text strings.Builder
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := sseData(b)
+	for _, d := range data[:len(data)-1] {
+		var ev struct{ Text string }
+		if err := json.Unmarshal([]byte(d), &ev); err != nil {
+			t.Fatal(err)
+		}
+		text.WriteString(ev.Text)
+	}
+	if text.String() != "You said: Summarise for all: a b c" || !strings.Contains(string(b), "event: done") {
+		t.Errorf("stream = %s", b)
+	}
+}
+
+func TestPromptAppearsInTheOpenAPIDocument(t *testing.T) {
+	t.Parallel()
+	h, err := ai.New(demoClient(), ai.WithPrompt(sentiment), ai.WithPrompt(summary))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := openapi.Parse(h.OpenAPI())
+	if err != nil {
+		t.Fatalf("the generated document does not load: %v", err)
+	}
+	found := map[string]string{}
+	for _, op := range spec.Operations() {
+		found[op.ID] = op.Method + " " + op.Path
+	}
+	if found["sentiment"] != "POST /prompts/sentiment" || found["summary"] != "POST /prompts/summarise" {
+		t.Errorf("operations = %v", found)
+	}
+	// The generated document validates requests as the handler does.
+	srv := httptest.NewServer(openapi.NewValidator(spec).Middleware(h))
+	defer srv.Close()
+	if status, _, body := call(t, "POST", srv.URL+"/prompts/sentiment", "", `{"text":5}`); status != 400 {
+		t.Errorf("status %d: %s", status, body)
+	}
+}
+
+func TestInvalidPromptsNameTheField(t *testing.T) {
+	t.Parallel()
+	bad := sentiment
+	bad.Input = json.RawMessage(`{"type":"nonsense"}`)
+	noModel := summary
+	noModel.Model = ""
+	badTmpl := summary
+	badTmpl.Messages = []ai.Template{{Role: aiclient.RoleUser, Text: "{{.text"}}
+	tests := []struct {
+		name string
+		p    ai.Prompt
+		want string
+	}{
+		{"an invalid input schema", bad, "prompts[0].input"},
+		{"no model", noModel, "prompts[0].model"},
+		{"a broken template", badTmpl, "prompts[0].messages[0].text"},
+		{"a bad name", ai.Prompt{Name: "1x"}, "prompts[0].name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := ai.New(demoClient(), ai.WithPrompt(tt.p))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want one naming %s", err, tt.want)
+			}
+		})
+	}
+}
