@@ -32,9 +32,11 @@
 //	  ▼
 //	next.RoundTrip      called afresh with a fresh clone of the request
 //
-// Because the breaker sits inside the retry, every attempt is counted and
-// a retry can land on a different breaker if next picks another instance
-// and the breaker key follows it.
+// Because the breaker sits inside the retry, every attempt is counted, and
+// an open breaker ends the retries at once instead of burning them. The
+// breaker key is read from the request as the transport received it (by
+// default its URL host); a gateway that resolves instances before the
+// transport gets one breaker per instance.
 //
 // # Retries and HTTP semantics
 //
@@ -61,12 +63,25 @@
 //
 // # Observability
 //
-// Hooks (OnRetry, OnHedge, OnStateChange, OnReject, OnLimitChange) report
+// Hooks (OnRetry, OnHedge, OnStateChange, OnReject, OnExhausted,
+// OnLimitChange) report
 // events as they happen; [Transport.Breakers] returns the breakers' state
 // for an admin endpoint; OpenTelemetry metrics
 // (portico.resilience.retries, .hedges, .rejections, .breaker.state and
 // .admission.rejections) go to the meter provider given with [WithMeterProvider]
 // or [AdmissionConfig.MeterProvider], by default the global one.
+//
+// # Configuration
+//
+// Each policy takes a config struct whose zero value gives documented
+// defaults (a bulkhead needs its size, a hedge its delay, a fallback its
+// answer). Constructors panic on an invalid config, a wiring mistake;
+// code that builds configs from input calls Validate first (such as
+// [RetryConfig.Validate]) to get an error naming the field and the fix.
+// Clock-dependent parts (breakers, budgets, Retry-After dates) take a Now
+// func so tests never sleep across a boundary. Bulkheads and the adaptive
+// limiter run on github.com/failsafe-go/failsafe-go, whose types never
+// appear in this API.
 //
 // # Concurrency
 //
