@@ -324,6 +324,7 @@ func TestFaults(t *testing.T) {
 	if firstOK.IsZero() {
 		t.Fatal("no request succeeded after the instances came back")
 	}
+	t.Logf("traffic resumed %v after the instances came back", firstOK.Sub(back).Round(time.Millisecond))
 	if d := firstOK.Sub(back); d > 500*time.Millisecond {
 		t.Errorf("traffic resumed %v after the instances came back; want within 0.5s", d)
 	}
