@@ -11,29 +11,37 @@ import (
 	"github.com/portico-dev/portico/openapi"
 )
 
-// FuzzRequest sends arbitrary query strings and bodies to every operation
-// of both specs: validation must never panic and must answer with the
-// handler or a client error, never a server error.
+// FuzzRequest sends arbitrary query strings, bodies, path parameter values
+// (every path style), headers and cookies to every operation of both specs:
+// validation must never panic and must answer with the handler or a client
+// error, never a server error.
 func FuzzRequest(f *testing.F) {
-	f.Add("limit=5&tag=cat", `{"name":"Rex","species":"dog"}`, uint8(0), "application/json")
-	f.Add("filter[minAge]=2&filter[kind]=x&ids=1%202", `{"kind":"dog","name":"x","goodBoy":true}`, uint8(3), "application/json")
-	f.Add("cursor=a&size=99&status=a,b", "name=Rex&species=cat&age=3", uint8(7), "application/x-www-form-urlencoded")
-	f.Add("colors=a|b|&dryRun=true", `{"owner":{"name":null},"labels":{"x":1e999}}`, uint8(10), "application/json")
-	f.Add("x=%zz&filter[[=1", "--b\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhi\r\n--b--\r\n", uint8(10), "multipart/form-data; boundary=b")
-	f.Add("", `[1,{"a":[null,true,"\u0000"]}]`, uint8(1), "application/problem+json")
+	f.Add("limit=5&tag=cat", `{"name":"Rex","species":"dog"}`, uint8(0), "application/json", "7")
+	f.Add("filter[minAge]=2&filter[kind]=x&ids=1%202", `{"kind":"dog","name":"x","goodBoy":true}`, uint8(3), "application/json", ";x=1;y=2")
+	f.Add("cursor=a&size=99&status=a,b", "name=Rex&species=cat&age=3", uint8(7), "application/x-www-form-urlencoded", ".1,2")
+	f.Add("colors=a|b|&dryRun=true", `{"owner":{"name":null},"labels":{"x":1e999}}`, uint8(10), "application/json", "role,admin,id")
+	f.Add("x=%zz&filter[[=1", "--b\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhi\r\n--b--\r\n", uint8(10), "multipart/form-data; boundary=b", ";id=1")
+	f.Add("", `[1,{"a":[null,true,"\u0000"]}]`, uint8(1), "application/problem+json", ".a.b")
 	var vals []*openapi.Validator
 	for _, file := range versions {
 		vals = append(vals, openapi.NewValidator(load(f, file)))
 	}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	f.Fuzz(func(t *testing.T, query, body string, pick uint8, ctype string) {
+	f.Fuzz(func(t *testing.T, query, body string, pick uint8, ctype, param string) {
+		seg := url.PathEscape(param)
 		for _, val := range vals {
 			ops := val.Spec().Operations()
 			op := ops[int(pick)%len(ops)]
-			path := strings.NewReplacer("{petId}", "7", "{ids}", ".1,2", "{point}", ";x=1;y=2", "{pair}", "role,user", "{name}", "a", "{ext}", "json").Replace(op.Path)
-			req := httptest.NewRequest(op.Method, "/v1"+path, strings.NewReader(body))
+			path := strings.NewReplacer("{petId}", seg, "{ids}", seg, "{point}", seg, "{pair}", seg, "{name}", "a", "{ext}", "json", "{id}", seg, "{parts}", seg).Replace(op.Path)
+			req := httptest.NewRequest(op.Method, "/v1/", strings.NewReader(body))
+			req.URL.Path, req.URL.RawPath = "", "/v1"+path
+			if u, err := url.PathUnescape(req.URL.RawPath); err == nil {
+				req.URL.Path = u
+			}
 			req.URL.RawQuery = query
 			req.Header.Set("Content-Type", ctype)
+			req.Header["X-Trace-Tag"] = []string{param}
+			req.Header["Cookie"] = []string{"session=" + param}
 			w := httptest.NewRecorder()
 			val.Middleware(ok).ServeHTTP(w, req)
 			if w.Code >= 500 {
