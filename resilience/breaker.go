@@ -47,7 +47,9 @@ func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 type BreakerConfig struct {
 	// Key picks the breaker a request goes through. By default, the
 	// request's URL host as the breaker sees it, so one failing instance
-	// does not open the circuit for the others.
+	// does not open the circuit for the others. Each key keeps a small
+	// breaker for the transport's life, so keys should come from a bounded
+	// set (hosts, instances, routes), not from client input.
 	Key func(*http.Request) string
 	// ConsecutiveFailures opens the breaker after this many failures in a
 	// row. By default, 5 if FailureRate is not set, else disabled.

@@ -20,7 +20,9 @@ type BulkheadConfig struct {
 	// fails with [ErrBulkheadFull]. By default, 0: it fails at once.
 	MaxWait time.Duration
 	// Key splits the bulkhead: each key gets MaxConcurrent slots of its
-	// own. By default, all requests share one bulkhead.
+	// own. By default, all requests share one bulkhead. Each key keeps its
+	// semaphore for the transport's life, so keys should come from a
+	// bounded set.
 	Key func(*http.Request) string
 	// RetryAfter is the hint [RetryAfter] returns for a rejection. By
 	// default, 1 second.

@@ -122,3 +122,28 @@ func ExampleParseRetryAfter() {
 	// 1m0s true
 	// 250ms true
 }
+
+// A fallback answers with a static document when the upstream cannot be
+// reached at all.
+func ExampleFallback() {
+	down := httptest.NewServer(http.NotFoundHandler())
+	url := down.URL
+	down.Close() // nothing listens there any more
+
+	client := &http.Client{Transport: resilience.NewTransport(nil,
+		resilience.Fallback(resilience.FallbackConfig{
+			Status: http.StatusOK,
+			Header: http.Header{"Content-Type": {"application/json"}},
+			Body:   []byte(`{"items":[],"stale":true}`),
+		}),
+	)}
+	resp, err := client.Get(url + "/items")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.StatusCode, string(body))
+	// Output: 200 {"items":[],"stale":true}
+}
