@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/upstream"
 )
 
 func TestStatusHeadersAndTrailersPassThrough(t *testing.T) {
@@ -230,4 +233,31 @@ func TestLargeUploadStreams(t *testing.T) {
 		t.Errorf("heap peaked at %d MiB, want under 64 MiB", peak>>20)
 	}
 	t.Logf("heap peak %.1f MiB", float64(peak)/(1<<20))
+}
+
+func TestHTTP2ToUpstreamsThatSpeakIt(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Proto)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	pool, err := upstream.New(upstream.Config{Name: "h2", Instances: []upstream.Instance{{URL: srv.URL}},
+		TLS: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, gw := newGateway(t, gateway.WithUpstream(pool), gateway.WithRoute(gateway.Route{Path: "/proto", Upstream: "h2"}))
+	resp, err := gw.Client().Get(gw.URL + "/proto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if string(body) != "HTTP/2.0" {
+		t.Errorf("the upstream was reached over %q, want HTTP/2.0", body)
+	}
 }
