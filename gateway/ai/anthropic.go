@@ -318,7 +318,7 @@ func (h *Handler) messagesStream(w http.ResponseWriter, c *call, req *aiclient.R
 		c.end(e.status, e, nil)
 		return
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache")

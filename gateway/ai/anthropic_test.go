@@ -30,7 +30,7 @@ func TestMessagesAcceptsBothKeyHeadersAndAnyVersion(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			req, _ := http.NewRequest("POST", srv.URL+"/v1/messages", strings.NewReader(
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/messages", strings.NewReader(
 				`{"model":"demo","max_tokens":100,"system":"Be kind.","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}`))
 			tt.header(req)
 			resp, err := http.DefaultClient.Do(req)

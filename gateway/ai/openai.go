@@ -62,7 +62,7 @@ func (h *Handler) chatStream(w http.ResponseWriter, c *call, req *aiclient.Reque
 		c.end(e.status, e, nil)
 		return
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache")

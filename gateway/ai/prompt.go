@@ -76,7 +76,8 @@ type prompt struct {
 func validName(s string) bool {
 	for i, r := range s {
 		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
-		if !letter && (i == 0 || !(r >= '0' && r <= '9' || r == '_' || r == '-')) {
+		other := r >= '0' && r <= '9' || r == '_' || r == '-'
+		if !letter && (i == 0 || !other) {
 			return false
 		}
 	}
@@ -286,7 +287,7 @@ func (h *Handler) promptStream(w http.ResponseWriter, r *http.Request, c *call, 
 		c.end(e.status, e, nil)
 		return
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)

@@ -92,7 +92,7 @@ func TestPromptValidatesInputAndOutput(t *testing.T) {
 func TestPromptStreamsTextAsEvents(t *testing.T) {
 	t.Parallel()
 	srv := serve(t, demoClient(), ai.WithPrompt(summary))
-	req, _ := http.NewRequest("POST", srv.URL+"/prompts/summarise", strings.NewReader(`{"audience":"all","text":"a b c"}`))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/prompts/summarise", strings.NewReader(`{"audience":"all","text":"a b c"}`))
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
