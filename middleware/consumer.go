@@ -1,0 +1,142 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+)
+
+// Consumer is who is calling: the identity that authentication establishes
+// and that rate limits, quotas, caches and call logs key on.
+//
+// A Consumer placed in a request context is shared by every later handler
+// and must be treated as read-only; use [Consumer.Clone] to derive a
+// modified copy.
+type Consumer struct {
+	// ID identifies the consumer. It is never empty for an authenticated
+	// request.
+	ID string
+	// Tenant is the team or organisation the consumer belongs to, if any.
+	Tenant string
+	// Plan names the consumer's plan; rate limits may differ per plan.
+	Plan string
+	// Scopes are the permissions granted to this request, such as OAuth2
+	// scopes from a token.
+	Scopes []string
+	// Roles are coarse-grained permissions, such as "admin".
+	Roles []string
+	// Metadata holds free-form attributes.
+	Metadata map[string]string
+	// Credential identifies the credential that authenticated the request:
+	// the API key ID, a JWT's "jti" or the certificate serial number. It
+	// may be empty.
+	Credential string
+	// Method names the authenticator that succeeded: "apikey", "jwt",
+	// "introspection" or "mtls".
+	Method string
+}
+
+// HasScope reports whether c was granted scope s.
+func (c *Consumer) HasScope(s string) bool { return c != nil && slices.Contains(c.Scopes, s) }
+
+// HasRole reports whether c has role s.
+func (c *Consumer) HasRole(s string) bool { return c != nil && slices.Contains(c.Roles, s) }
+
+// Clone returns a deep copy of c.
+func (c *Consumer) Clone() *Consumer {
+	if c == nil {
+		return nil
+	}
+	d := *c
+	d.Scopes = slices.Clone(c.Scopes)
+	d.Roles = slices.Clone(c.Roles)
+	if c.Metadata != nil {
+		d.Metadata = make(map[string]string, len(c.Metadata))
+		for k, v := range c.Metadata {
+			d.Metadata[k] = v
+		}
+	}
+	return &d
+}
+
+type consumerKey struct{}
+
+// WithConsumer returns a copy of ctx that carries c.
+func WithConsumer(ctx context.Context, c *Consumer) context.Context {
+	return context.WithValue(ctx, consumerKey{}, c)
+}
+
+// ConsumerFrom returns the consumer stored in ctx by an authenticator, or
+// nil if the request is anonymous.
+func ConsumerFrom(ctx context.Context) *Consumer {
+	c, _ := ctx.Value(consumerKey{}).(*Consumer)
+	return c
+}
+
+// ErrUnknownConsumer is returned by a [ConsumerRegistry] for an ID it does
+// not hold.
+var ErrUnknownConsumer = errors.New("portico/middleware: unknown consumer")
+
+// ConsumerRegistry looks consumers up by ID. Implementations must be safe
+// for concurrent use and must not modify a returned Consumer afterwards.
+type ConsumerRegistry interface {
+	// Consumer returns the consumer with the given ID, or an error wrapping
+	// [ErrUnknownConsumer].
+	Consumer(ctx context.Context, id string) (*Consumer, error)
+}
+
+// Consumers is the in-memory [ConsumerRegistry]. The zero value is empty
+// and ready to use; it is safe for concurrent use.
+type Consumers struct {
+	mu sync.RWMutex
+	m  map[string]*Consumer
+}
+
+// NewConsumers returns a registry holding cs.
+// It panics if a consumer has an empty or duplicate ID.
+func NewConsumers(cs ...*Consumer) *Consumers {
+	r := &Consumers{m: make(map[string]*Consumer, len(cs))}
+	for _, c := range cs {
+		if c == nil || c.ID == "" {
+			panic("portico/middleware: NewConsumers needs a non-empty Consumer.ID")
+		}
+		if _, dup := r.m[c.ID]; dup {
+			panic("portico/middleware: NewConsumers got consumer " + c.ID + " twice")
+		}
+		r.m[c.ID] = c.Clone()
+	}
+	return r
+}
+
+// Put adds or replaces a consumer. The registry keeps a copy of c.
+func (r *Consumers) Put(c *Consumer) {
+	if c == nil || c.ID == "" {
+		panic("portico/middleware: Consumers.Put needs a non-empty Consumer.ID")
+	}
+	r.mu.Lock()
+	if r.m == nil {
+		r.m = make(map[string]*Consumer)
+	}
+	r.m[c.ID] = c.Clone()
+	r.mu.Unlock()
+}
+
+// Delete removes the consumer with the given ID.
+func (r *Consumers) Delete(id string) {
+	r.mu.Lock()
+	delete(r.m, id)
+	r.mu.Unlock()
+}
+
+// Consumer implements [ConsumerRegistry]. The returned value is shared and
+// must not be modified.
+func (r *Consumers) Consumer(_ context.Context, id string) (*Consumer, error) {
+	r.mu.RLock()
+	c, ok := r.m[id]
+	r.mu.RUnlock()
+	if !ok {
+		return nil, ErrUnknownConsumer
+	}
+	return c, nil
+}
