@@ -1,0 +1,169 @@
+// Package redistest starts a real redis-server for tests.
+//
+// [Start] runs redis-server on a free loopback port in a temporary
+// directory, with persistence off, and stops it when the test ends. Tests
+// that exercise outages call [Server.Kill] and [Server.Restart]. When the
+// redis-server binary is absent the test is skipped with a message saying
+// how to install it. A Server is safe for concurrent use.
+package redistest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Server is a running redis-server.
+type Server struct {
+	t    testing.TB
+	bin  string
+	dir  string
+	port int
+
+	mu     sync.Mutex
+	proc   *os.Process
+	exited chan error
+}
+
+// Start launches redis-server and waits until it answers PING. The server
+// is stopped in t.Cleanup. The test is skipped when redis-server is not
+// installed; set REDIS_SERVER to use a binary outside PATH.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin := os.Getenv("REDIS_SERVER")
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath("redis-server"); err != nil {
+			t.Skip("redis-server not found in PATH (install it, e.g. `apt-get install redis-server`, or set REDIS_SERVER); skipping test that needs a real Redis")
+		}
+	}
+	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	var err error
+	for range 5 {
+		if s.port, err = freePort(); err != nil {
+			continue
+		}
+		if err = s.start(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("redistest: cannot start redis-server: %v", err)
+	}
+	t.Cleanup(s.Kill)
+	return s
+}
+
+// Addr returns the server's "host:port".
+func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+
+// Kill stops the server abruptly, as in an outage. It is a no-op if the
+// server is not running.
+func (s *Server) Kill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return
+	}
+	_ = s.proc.Kill()
+	<-s.exited
+	s.proc, s.exited = nil, nil
+}
+
+// Restart starts the server again on the same port, with empty data, and
+// waits until it answers. It fails the test if the server cannot start.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Kill()
+	var err error
+	for range 20 { // the port may linger briefly after a kill
+		if err = s.start(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("redistest: cannot restart redis-server on port %d: %v", s.port, err)
+}
+
+func (s *Server) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cmd := exec.Command(s.bin,
+		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--dir", s.dir, "--save", "", "--appendonly", "no",
+		"--protected-mode", "no", "--loglevel", "warning")
+	out, err := os.Create(s.dir + "/redis.log")
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(s.dir + "/redis.log")
+			return fmt.Errorf("redis-server exited (%v): %s", err, strings.TrimSpace(string(log)))
+		default:
+		}
+		// Ask for the data directory, so that another server that happens
+		// to hold the port is not mistaken for ours.
+		if dir, err := configDir(s.Addr()); err == nil && dir == s.dir {
+			s.proc, s.exited = cmd.Process, exited
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	<-exited
+	return errors.New("redis-server did not answer PING within 10s")
+}
+
+// configDir returns the "dir" setting of the server at addr, speaking
+// just enough RESP to read a two-element array of bulk strings.
+func configDir(addr string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("CONFIG GET dir\r\n")); err != nil {
+		return "", err
+	}
+	rd := bufio.NewReader(c)
+	var lines []string
+	for range 5 {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		lines = append(lines, strings.TrimRight(line, "\r\n"))
+	}
+	if lines[0] != "*2" {
+		return "", fmt.Errorf("unexpected CONFIG GET reply %q", lines)
+	}
+	return lines[4], nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,85 @@
+package middleware
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+)
+
+// KeyFunc names the rate-limit bucket (or quota counter) a request counts
+// against. An empty key means the request is not limited by this policy.
+type KeyFunc func(r *http.Request) string
+
+// KeyByConsumer keys by [Consumer.ID]; anonymous requests get "".
+func KeyByConsumer(r *http.Request) string {
+	if c := ConsumerFrom(r.Context()); c != nil {
+		return c.ID
+	}
+	return ""
+}
+
+// KeyByTenant keys by [Consumer.Tenant], so a team shares one limit.
+func KeyByTenant(r *http.Request) string {
+	if c := ConsumerFrom(r.Context()); c != nil {
+		return c.Tenant
+	}
+	return ""
+}
+
+// KeyByAPIKey keys by the ID of the API key that authenticated the
+// request, so each of a consumer's keys has its own limit.
+func KeyByAPIKey(r *http.Request) string {
+	if c := ConsumerFrom(r.Context()); c != nil && c.Method == "apikey" {
+		return c.Credential
+	}
+	return ""
+}
+
+// KeyByIP keys by the client IP address. IPv6 addresses are grouped by
+// their /64 prefix, since one client usually holds a whole /64.
+//
+// The address is taken from r.RemoteAddr; behind trusted proxies, put a
+// middleware that resolves the real client IP into RemoteAddr first.
+func KeyByIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	return ipKey(a.Unmap())
+}
+
+func ipKey(a netip.Addr) string {
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.String()
+}
+
+// KeyByHeader keys by the value of a request header.
+func KeyByHeader(name string) KeyFunc {
+	name = http.CanonicalHeaderKey(name)
+	return func(r *http.Request) string { return r.Header.Get(name) }
+}
+
+// KeyRoute gives every request the same key, so all callers of the route
+// the middleware is mounted on share one limit.
+func KeyRoute(*http.Request) string { return "route" }
+
+// FirstKey returns the first non-empty key of fns, such as
+// FirstKey(KeyByConsumer, KeyByIP) to limit consumers by ID and anonymous
+// callers by address.
+func FirstKey(fns ...KeyFunc) KeyFunc {
+	return func(r *http.Request) string {
+		for _, f := range fns {
+			if k := f(r); k != "" {
+				return k
+			}
+		}
+		return ""
+	}
+}

@@ -1,0 +1,29 @@
+// Package redisstore keeps Portico's shared state in Redis, so that many
+// gateway replicas enforce one limit.
+//
+// It is the only Portico package that links a Redis client: importing
+// package middleware alone never does. A [Store] wraps a go-redis client
+// the caller configures and owns, and hands out views implementing the
+// store interfaces of package middleware:
+//
+//   - [Store.Rates] is a [middleware.RateStore] running the generic cell
+//     rate algorithm (GCRA) in one Lua script against the Redis server's
+//     own clock, so clock skew between replicas does not matter.
+//   - [Store.Quotas] is a [middleware.QuotaStore] of counters that are
+//     checked and incremented atomically and expire at the end of their
+//     period.
+//
+// # Outages
+//
+// Every method returns an error when Redis cannot be reached; it never
+// guesses. What happens then is the middleware's choice, configured by the
+// user: [middleware.RateLimitConfig] fails open to a local limiter at the
+// per-replica share of the limit, or fails closed with 503.
+//
+// # Keys
+//
+// Keys are prefixed with "portico:" (see [WithPrefix]) followed by the kind
+// of state ("rate:", "quota:") and the key the middleware chose.
+//
+// All types are safe for concurrent use.
+package redisstore

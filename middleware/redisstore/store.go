@@ -1,0 +1,136 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portico-dev/portico/middleware"
+)
+
+// Option configures a [Store].
+type Option interface{ apply(*config) }
+
+type config struct{ prefix string }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithPrefix sets the prefix of every key the store writes, so that several
+// gateways (or other applications) can share one Redis. By default,
+// "portico:" is used.
+func WithPrefix(p string) Option { return optionFunc(func(c *config) { c.prefix = p }) }
+
+// Store is the Redis backend of Portico's shared state. It is safe for
+// concurrent use; its methods return views implementing the store
+// interfaces of package middleware.
+type Store struct {
+	client redis.UniversalClient
+	prefix string
+}
+
+// New returns a store over client, which the caller owns and closes. It
+// panics if client is nil.
+func New(client redis.UniversalClient, opts ...Option) *Store {
+	if client == nil {
+		panic("portico/redisstore: New needs a client")
+	}
+	c := config{prefix: "portico:"}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return &Store{client: client, prefix: c.prefix}
+}
+
+// Rates returns the shared [middleware.RateStore].
+func (s *Store) Rates() *Rates { return &Rates{s: s} }
+
+// Quotas returns the shared [middleware.QuotaStore].
+func (s *Store) Quotas() *Quotas { return &Quotas{s: s} }
+
+// Rates is a [middleware.RateStore] implementing the generic cell rate
+// algorithm (GCRA) in one Lua script. The script reads the clock of the
+// Redis server, so clock skew between gateway replicas does not matter.
+type Rates struct{ s *Store }
+
+// gcra keeps, per key, the theoretical arrival time (TAT) in microseconds
+// of server time. A request of cost c is allowed when TAT + c·T − τ ≤ now,
+// where T is the emission interval and τ = T·burst the tolerance.
+var gcra = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local new_tat = tat + interval * cost
+local allow_at = new_tat - tolerance
+if allow_at > now then
+  local remaining = math.max(0, math.floor((tolerance - (tat - now)) / interval))
+  return {0, remaining, math.ceil(tat - now), math.ceil(allow_at - now)}
+end
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', string.format('%d', math.ceil((new_tat - now) / 1000) + 1))
+local remaining = math.max(0, math.floor((tolerance - (new_tat - now)) / interval))
+return {1, remaining, math.ceil(new_tat - now), 0}
+`)
+
+// Take implements [middleware.RateStore].
+func (r *Rates) Take(ctx context.Context, key string, l middleware.Limit, cost int) (middleware.Decision, error) {
+	l = l.Normalize()
+	interval := float64(l.Period.Microseconds()) / float64(l.Requests)
+	res, err := gcra.Run(ctx, r.s.client, []string{r.s.prefix + "rate:" + key},
+		interval, interval*float64(l.Burst), cost).Int64Slice()
+	if err != nil {
+		return middleware.Decision{}, fmt.Errorf("portico/redisstore: rate limit: %w", err)
+	}
+	if len(res) != 4 {
+		return middleware.Decision{}, errors.New("portico/redisstore: rate limit: unexpected script reply")
+	}
+	d := middleware.Decision{
+		Allowed:   res[0] == 1,
+		Remaining: int(res[1]),
+		Reset:     time.Duration(res[2]) * time.Microsecond,
+	}
+	if !d.Allowed {
+		d.RetryAfter = time.Duration(res[3]) * time.Microsecond
+		if cost > l.Burst {
+			d.RetryAfter = l.Period
+		}
+	}
+	return d, nil
+}
+
+// Quotas is a [middleware.QuotaStore] of counters that expire at a fixed
+// time, checked and incremented atomically in one Lua script.
+type Quotas struct{ s *Store }
+
+var quotaAdd = redis.NewScript(`
+local n = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local cur = tonumber(redis.call('GET', KEYS[1])) or 0
+if n > 0 and cur + n > limit then return {0, cur} end
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+return {1, v}
+`)
+
+// Add implements [middleware.QuotaStore].
+func (q *Quotas) Add(ctx context.Context, key string, n, limit int64, expires time.Time) (int64, bool, error) {
+	if limit > math.MaxInt64/2 {
+		limit = math.MaxInt64 / 2
+	}
+	res, err := quotaAdd.Run(ctx, q.s.client, []string{q.s.prefix + "quota:" + key}, n, limit, expires.UnixMilli()).Int64Slice()
+	if err != nil {
+		return 0, false, fmt.Errorf("portico/redisstore: quota: %w", err)
+	}
+	if len(res) != 2 {
+		return 0, false, errors.New("portico/redisstore: quota: unexpected script reply")
+	}
+	return res[1], res[0] == 1, nil
+}
