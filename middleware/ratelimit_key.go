@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"net"
 	"net/http"
 	"net/netip"
 )
@@ -38,16 +37,14 @@ func KeyByAPIKey(r *http.Request) string {
 // KeyByIP keys by the client IP address. IPv6 addresses are grouped by
 // their /64 prefix, since one client usually holds a whole /64.
 //
-// The address is taken from r.RemoteAddr; behind trusted proxies, put a
-// middleware that resolves the real client IP into RemoteAddr first.
+// The address is the one [ClientIP] resolved (the real client behind
+// trusted proxies), or else the peer address of r.RemoteAddr.
 func KeyByIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
+	a, ok := ClientIPFrom(r.Context())
+	if !ok {
+		if a, ok = peerAddr(r.RemoteAddr); !ok {
+			return r.RemoteAddr
+		}
 	}
 	return ipKey(a.Unmap())
 }
