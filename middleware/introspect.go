@@ -81,7 +81,9 @@ func NewIntrospectionAuth(cfg IntrospectionConfig) *IntrospectionAuth {
 }
 
 // Challenge implements [Challenger].
-func (a *IntrospectionAuth) Challenge(realm string) string { return "Bearer realm=" + quoteParam(realm) }
+func (a *IntrospectionAuth) Challenge(realm string) string {
+	return "Bearer realm=" + quoteParam(realm)
+}
 
 // CacheLen returns the number of cached active results.
 func (a *IntrospectionAuth) CacheLen() int {
