@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -81,3 +82,12 @@ func pick(a, b *httptest.Server, url string) *httptest.Server {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func readAll(t testing.TB, res *http.Response) []byte {
+	t.Helper()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
