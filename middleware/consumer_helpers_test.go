@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -91,3 +92,5 @@ func readAll(t testing.TB, res *http.Response) []byte {
 	}
 	return b
 }
+
+func slogNew(h slog.Handler) *slog.Logger { return slog.New(h) }

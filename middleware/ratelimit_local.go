@@ -15,7 +15,8 @@ const localShards = 32
 // LocalRatesConfig configures [NewLocalRates]. The zero value works.
 type LocalRatesConfig struct {
 	// MaxKeys caps the number of buckets held; the least recently used is
-	// evicted beyond it. If zero, 100,000 is used.
+	// evicted beyond it. If zero, 100,000 is used; values under 32 are
+	// raised to 32.
 	MaxKeys int
 	// Clock returns the current time. If nil, time.Now is used.
 	Clock func() time.Time
@@ -55,10 +56,13 @@ func NewLocalRates(cfg LocalRatesConfig) *LocalRates {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	per := (cfg.MaxKeys + localShards - 1) / localShards
+	cfg.MaxKeys = max(cfg.MaxKeys, localShards)
 	for i := range s.shards {
 		s.shards[i].m = make(map[string]*bucket)
-		s.shards[i].max = per
+		s.shards[i].max = cfg.MaxKeys / localShards
+		if i < cfg.MaxKeys%localShards {
+			s.shards[i].max++
+		}
 	}
 	return s
 }
