@@ -20,6 +20,19 @@
 // user: [middleware.RateLimitConfig] fails open to a local limiter at the
 // per-replica share of the limit, or fails closed with 503.
 //
+// The client's settings decide how fast an outage is noticed. go-redis
+// retries a refused dial five times, 100ms apart, by default; for a rate
+// limiter, fail fast instead:
+//
+//	client := redis.NewClient(&redis.Options{
+//		Addr:          "redis:6379",
+//		MaxRetries:    -1, // a limiter decision is not worth a retry
+//		DialerRetries: 1,
+//		DialTimeout:   200 * time.Millisecond,
+//		ReadTimeout:   200 * time.Millisecond,
+//		WriteTimeout:  200 * time.Millisecond,
+//	})
+//
 // # Keys
 //
 // Keys are prefixed with "portico:" (see [WithPrefix]) followed by the kind
