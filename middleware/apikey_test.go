@@ -75,11 +75,11 @@ func TestRevokedAPIKeyStopsWorkingAtOnce(t *testing.T) {
 	keys := middleware.NewAPIKeys(middleware.APIKey{ID: "k1", Consumer: "acme", Hash: middleware.HashAPIKey("s1")})
 	auth := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: testConsumers()})
 	srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(whoami))
-	if res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "X-API-Key", "s1")); res.StatusCode != 200 {
+	if res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "X-API-Key", "s1")); res.StatusCode != http.StatusOK {
 		t.Fatalf("before revocation: status %d, want 200", res.StatusCode)
 	}
 	keys.Delete("k1")
-	if res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "X-API-Key", "s1")); res.StatusCode != 401 {
+	if res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "X-API-Key", "s1")); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("after revocation: status %d, want 401", res.StatusCode)
 	}
 }

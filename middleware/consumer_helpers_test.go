@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -94,3 +95,5 @@ func readAll(t testing.TB, res *http.Response) []byte {
 }
 
 func slogNew(h slog.Handler) *slog.Logger { return slog.New(h) }
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -82,10 +82,13 @@ func IdentityHeaders(cfg IdentityConfig) func(http.Handler) http.Handler {
 	}
 }
 
+// setNonEmpty sets a header unless v is empty or holds control
+// characters (a claim like "sub": "x\r\nX-Admin: 1" is dropped, never sent).
 func setNonEmpty(h http.Header, k, v string) {
-	if v != "" {
-		h[k] = []string{v}
+	if v == "" || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return
 	}
+	h[k] = []string{v}
 }
 
 func foldHeader(k string) string {

@@ -52,7 +52,7 @@ func TestSpoofedIdentityHeadersNeverReachTheUpstream(t *testing.T) {
 				h = append(h, "X-API-Key", tt.key)
 			}
 			res, body := do(t, gw, newRequest(t, http.MethodGet, gw.URL, nil, h...))
-			if res.StatusCode != 200 {
+			if res.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", res.StatusCode, body)
 			}
 			var seen map[string][]string

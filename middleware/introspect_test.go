@@ -108,7 +108,7 @@ func TestIntrospectionChecksTheAudience(t *testing.T) {
 	})
 	srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(whoami))
 	res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "Authorization", "Bearer active-acme"))
-	if res.StatusCode != 401 {
+	if res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("token for another audience: status %d, want 401", res.StatusCode)
 	}
 }

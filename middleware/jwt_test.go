@@ -51,7 +51,7 @@ func TestJWTAcceptsEachAllowedAlgorithmAndRejectsEveryAttack(t *testing.T) {
 		{name: "alg NONE is refused", token: unsigned(map[string]any{"alg": "NONE", "kid": "rsa"}, claims(now))},
 		{name: "alg nOnE is refused", token: unsigned(map[string]any{"alg": "nOnE", "kid": "rsa"}, claims(now))},
 		{name: "an HS256 token keyed with the RSA public key is refused (key confusion)", token: sign(t, jwt.SigningMethodHS256, pubPEM, "rsa", claims(now))},
-		{name: "an HS256 token keyed with the raw RSA modulus is refused", token: sign(t, jwt.SigningMethodHS256, k.rsa.PublicKey.N.Bytes(), "rsa", claims(now))},
+		{name: "an HS256 token keyed with the raw RSA modulus is refused", token: sign(t, jwt.SigningMethodHS256, k.rsa.N.Bytes(), "rsa", claims(now))},
 		{name: "an ES256 token pointing at a P-384 key is refused", token: sign(t, jwt.SigningMethodES256, k.ec256, "ec384", claims(now))},
 		{name: "an RS256 token pointing at the HMAC secret is refused", token: sign(t, jwt.SigningMethodRS256, k.rsa, "hmac", claims(now))},
 		{name: "an algorithm outside the allow-list is refused", token: sign(t, jwt.SigningMethodRS512, k.rsa, "rsa", claims(now))},
@@ -81,7 +81,7 @@ func TestJWTAcceptsEachAllowedAlgorithmAndRejectsEveryAttack(t *testing.T) {
 			t.Parallel()
 			res, body := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "Authorization", "Bearer "+tt.token))
 			if tt.ok {
-				if res.StatusCode != 200 {
+				if res.StatusCode != http.StatusOK {
 					t.Fatalf("status = %d, want 200 (body %s)", res.StatusCode, body)
 				}
 				if c := consumerOf(t, body); c.ID != "acme" || c.Method != "jwt" || !c.HasScope("orders:write") {
@@ -89,7 +89,7 @@ func TestJWTAcceptsEachAllowedAlgorithmAndRejectsEveryAttack(t *testing.T) {
 				}
 				return
 			}
-			if res.StatusCode != 401 {
+			if res.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("status = %d, want 401 (body %s)", res.StatusCode, body)
 			}
 			if got := res.Header.Get("WWW-Authenticate"); got != `Bearer realm="api", error="invalid_token"` {
@@ -145,7 +145,7 @@ func TestJWTClaimsMapOntoTheConsumer(t *testing.T) {
 			cfg.Algorithms, cfg.Keys, cfg.Clock = []string{"ES256"}, map[string]any{"": &k.ec256.PublicKey}, clock.Now
 			srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{middleware.NewJWTAuth(cfg)}})(whoami))
 			res, body := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "Authorization", "Bearer "+sign(t, jwt.SigningMethodES256, k.ec256, "", tt.claims)))
-			if res.StatusCode != 200 {
+			if res.StatusCode != http.StatusOK {
 				t.Fatalf("status %d (%s)", res.StatusCode, body)
 			}
 			c := consumerOf(t, body)
@@ -164,7 +164,7 @@ func TestJWTTokenForUnregisteredConsumerIsRefused(t *testing.T) {
 	auth := middleware.NewJWTAuth(middleware.JWTConfig{Algorithms: []string{"EdDSA"}, Keys: map[string]any{"ed": k.ed.Public()}, Consumers: testConsumers(), Clock: clock.Now})
 	srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(whoami))
 	res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "Authorization", "Bearer "+sign(t, jwt.SigningMethodEdDSA, k.ed, "ed", claims(clock.Now(), "sub", "mallory"))))
-	if res.StatusCode != 401 {
+	if res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("status = %d, want 401", res.StatusCode)
 	}
 }

@@ -169,7 +169,10 @@ func (l *limiter) serve(w http.ResponseWriter, r *http.Request) bool {
 		} else {
 			h["Ratelimit-Policy"] = policy[:1:1] // shared, and cap 1 makes appends copy
 		}
-		addHeader(h, "Ratelimit", l.name+";r="+strconv.Itoa(d.Remaining)+";t="+strconv.Itoa(ceilSeconds(d.Reset)))
+		var buf [96]byte
+		b := append(append(buf[:0], l.name...), ";r="...)
+		b = append(strconv.AppendInt(b, int64(d.Remaining), 10), ";t="...)
+		addHeader(h, "Ratelimit", string(strconv.AppendInt(b, int64(ceilSeconds(d.Reset)), 10)))
 	}
 	if d.Allowed {
 		return true

@@ -30,9 +30,9 @@ func TestRateLimitAdmitsRateTimesTimePlusBurst(t *testing.T) {
 			clock.Advance(5 * time.Millisecond) // 200 requests per second: twice the limit
 		}
 		res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil))
-		if res.StatusCode == 200 {
+		if res.StatusCode == http.StatusOK {
 			admitted++
-		} else if res.StatusCode != 429 {
+		} else if res.StatusCode != http.StatusTooManyRequests {
 			t.Fatalf("status %d, want 200 or 429", res.StatusCode)
 		}
 	}
@@ -51,15 +51,15 @@ func TestRateLimitResponses(t *testing.T) {
 	get := func() (*http.Response, []byte) { return do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil)) }
 
 	res, _ := get()
-	if res.StatusCode != 200 || res.Header.Get("RateLimit-Policy") != `"per-ip";q=2;w=60` || res.Header.Get("RateLimit") != `"per-ip";r=1;t=30` {
+	if res.StatusCode != http.StatusOK || res.Header.Get("RateLimit-Policy") != `"per-ip";q=2;w=60` || res.Header.Get("RateLimit") != `"per-ip";r=1;t=30` {
 		t.Fatalf("first response: %d, RateLimit-Policy %q, RateLimit %q", res.StatusCode, res.Header.Get("RateLimit-Policy"), res.Header.Get("RateLimit"))
 	}
 	res, _ = get()
-	if res.StatusCode != 200 || res.Header.Get("RateLimit") != `"per-ip";r=0;t=60` {
+	if res.StatusCode != http.StatusOK || res.Header.Get("RateLimit") != `"per-ip";r=0;t=60` {
 		t.Fatalf("second response: %d, RateLimit %q", res.StatusCode, res.Header.Get("RateLimit"))
 	}
 	res, body := get()
-	if res.StatusCode != 429 {
+	if res.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("third response: %d, want 429", res.StatusCode)
 	}
 	doc := problemDoc(t, res, body)
@@ -70,7 +70,7 @@ func TestRateLimitResponses(t *testing.T) {
 		t.Fatalf("429 RateLimit = %q", res.Header.Get("RateLimit"))
 	}
 	clock.Advance(30 * time.Second)
-	if res, _ := get(); res.StatusCode != 200 {
+	if res, _ := get(); res.StatusCode != http.StatusOK {
 		t.Fatalf("after Retry-After: status %d, want 200", res.StatusCode)
 	}
 }
@@ -252,7 +252,7 @@ func TestRateLimitStoreOutage(t *testing.T) {
 				for range n {
 					res, body := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil))
 					got[res.StatusCode]++
-					if res.StatusCode == 503 {
+					if res.StatusCode == http.StatusServiceUnavailable {
 						if d := problemDoc(t, res, body)["detail"].(string); contains(d, "10.0.0.9") {
 							t.Fatalf("503 detail leaks the store address: %q", d)
 						}

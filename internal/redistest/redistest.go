@@ -9,6 +9,7 @@ package redistest
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -30,7 +31,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	proc   *os.Process
-	exited chan error
+	exited chan struct{} // closed when proc has been reaped
 }
 
 // Start launches redis-server and waits until it answers PING. The server
@@ -96,7 +97,7 @@ func (s *Server) Restart() {
 func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cmd := exec.Command(s.bin,
+	cmd := exec.CommandContext(context.Background(), s.bin,
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--dir", s.dir, "--save", "", "--appendonly", "no",
 		"--protected-mode", "no", "--loglevel", "warning")
@@ -104,19 +105,21 @@ func (s *Server) start() error {
 	if err != nil {
 		return err
 	}
-	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	_ = out.Close() // the child holds its own descriptor
+	if err != nil {
 		return err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-exited:
+		case <-exited:
 			log, _ := os.ReadFile(s.dir + "/redis.log")
-			return fmt.Errorf("redis-server exited (%v): %s", err, strings.TrimSpace(string(log)))
+			return fmt.Errorf("redis-server exited (%w): %s", waitErr, strings.TrimSpace(string(log)))
 		default:
 		}
 		// Ask for the data directory, so that another server that happens
@@ -135,11 +138,12 @@ func (s *Server) start() error {
 // configDir returns the "dir" setting of the server at addr, speaking
 // just enough RESP to read a two-element array of bulk strings.
 func configDir(addr string) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(context.Background(), "tcp", addr)
 	if err != nil {
 		return "", err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
 	if _, err := c.Write([]byte("CONFIG GET dir\r\n")); err != nil {
 		return "", err
@@ -160,10 +164,11 @@ func configDir(addr string) (string, error) {
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
