@@ -59,7 +59,7 @@ func TestAuthenticateTriesEachAuthenticatorInTurn(t *testing.T) {
 			switch {
 			case tt.wantStatus >= 400:
 				doc := problemDoc(t, res, body)
-				if d := doc["detail"].(string); d == "" || contains(d, "10.0.0.7") {
+				if d := doc["detail"].(string); d == "" || hasSub(d, "10.0.0.7") {
 					t.Errorf("detail %q is empty or leaks the backend", d)
 				}
 			case tt.wantBody == "anonymous":

@@ -83,7 +83,7 @@ func pick(a, b *httptest.Server, url string) *httptest.Server {
 	return b
 }
 
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
+func hasSub(s, sub string) bool { return strings.Contains(s, sub) }
 
 func readAll(t testing.TB, res *http.Response) []byte {
 	t.Helper()
@@ -96,4 +96,4 @@ func readAll(t testing.TB, res *http.Response) []byte {
 
 func slogNew(h slog.Handler) *slog.Logger { return slog.New(h) }
 
-func itoa(i int) string { return strconv.Itoa(i) }
+func fmtInt(i int) string { return strconv.Itoa(i) }

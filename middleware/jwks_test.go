@@ -69,7 +69,7 @@ func jwksRoute(t *testing.T, p *idp, clock *fakeClock) (*middleware.JWKS, *httpt
 	return jwks, srv
 }
 
-func status(t *testing.T, srv *httptest.Server, token string) int {
+func jwtStatus(t *testing.T, srv *httptest.Server, token string) int {
 	t.Helper()
 	res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "Authorization", "Bearer "+token))
 	return res.StatusCode
@@ -81,22 +81,22 @@ func TestJWKSKeyRotationIsPickedUp(t *testing.T) {
 	clock := newClock()
 	p := newIDP(t, rsaJWK("2026-01", &k.rsa.PublicKey))
 	_, srv := jwksRoute(t, p, clock)
-	if got := status(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, "2026-01", claims(clock.Now()))); got != 200 {
+	if got := jwtStatus(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, "2026-01", claims(clock.Now()))); got != 200 {
 		t.Fatalf("token with the first key: status %d, want 200", got)
 	}
 	// The provider rotates: a new key appears, the old one is withdrawn.
 	p.set(rsaJWK("2026-02", &k.rsa2.PublicKey), ecJWK("ec-1", k.ec256), edJWK("ed-1", k.ed))
 	clock.Advance(time.Minute)
-	if got := status(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa2, "2026-02", claims(clock.Now()))); got != 200 {
+	if got := jwtStatus(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa2, "2026-02", claims(clock.Now()))); got != 200 {
 		t.Fatalf("token with the rotated key: status %d, want 200", got)
 	}
-	if got := status(t, srv, sign(t, jwt.SigningMethodES256, k.ec256, "ec-1", claims(clock.Now()))); got != 200 {
+	if got := jwtStatus(t, srv, sign(t, jwt.SigningMethodES256, k.ec256, "ec-1", claims(clock.Now()))); got != 200 {
 		t.Fatalf("ES256 token from the JWKS: status %d, want 200", got)
 	}
-	if got := status(t, srv, sign(t, jwt.SigningMethodEdDSA, k.ed, "ed-1", claims(clock.Now()))); got != 200 {
+	if got := jwtStatus(t, srv, sign(t, jwt.SigningMethodEdDSA, k.ed, "ed-1", claims(clock.Now()))); got != 200 {
 		t.Fatalf("EdDSA token from the JWKS: status %d, want 200", got)
 	}
-	if got := status(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, "2026-01", claims(clock.Now()))); got != 401 {
+	if got := jwtStatus(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, "2026-01", claims(clock.Now()))); got != 401 {
 		t.Fatalf("token with the withdrawn key: status %d, want 401", got)
 	}
 }
@@ -116,7 +116,7 @@ func TestJWKSUnknownKidRefetchIsBounded(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			kid := fmt.Sprintf("random-%d-%s", i, rand.Text())
-			if status(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, kid, claims(clock.Now()))) == 401 {
+			if jwtStatus(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, kid, claims(clock.Now()))) == 401 {
 				refused.Add(1)
 			}
 		}()
@@ -128,7 +128,7 @@ func TestJWKSUnknownKidRefetchIsBounded(t *testing.T) {
 	if n := jwks.Fetches(); n > 3 {
 		t.Fatalf("100 random-kid requests caused %d JWKS fetches, want at most 3", n)
 	}
-	if got := status(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, "good", claims(clock.Now()))); got != 200 {
+	if got := jwtStatus(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, "good", claims(clock.Now()))); got != 200 {
 		t.Fatalf("a good token after the flood: status %d, want 200", got)
 	}
 }
@@ -139,7 +139,7 @@ func TestJWKSServerDownKeepsCachedKeys(t *testing.T) {
 	clock := newClock()
 	p := newIDP(t, rsaJWK("good", &k.rsa.PublicKey))
 	jwks, srv := jwksRoute(t, p, clock)
-	if got := status(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, "good", claims(clock.Now()))); got != 200 {
+	if got := jwtStatus(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, "good", claims(clock.Now()))); got != 200 {
 		t.Fatalf("status %d before the outage, want 200", got)
 	}
 	p.fail()
@@ -148,15 +148,15 @@ func TestJWKSServerDownKeepsCachedKeys(t *testing.T) {
 		t.Fatalf("Refresh during the outage = %v, want an error naming the 503", err)
 	}
 	for range 5 {
-		if got := status(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, "good", claims(clock.Now()))); got != 200 {
+		if got := jwtStatus(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, "good", claims(clock.Now()))); got != 200 {
 			t.Fatalf("status %d during the JWKS outage, want 200 from the cached key", got)
 		}
 	}
 	p.Close()
-	if got := status(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, "unknown", claims(clock.Now()))); got != 401 {
+	if got := jwtStatus(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, "unknown", claims(clock.Now()))); got != 401 {
 		t.Fatalf("unknown kid with the JWKS server gone: status %d, want 401", got)
 	}
-	if got := status(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, "good", claims(clock.Now()))); got != 200 {
+	if got := jwtStatus(t, srv, sign(t, jwt.SigningMethodRS256, k.rsa, "good", claims(clock.Now()))); got != 200 {
 		t.Fatalf("status %d with the JWKS server gone, want 200 from the cached key", got)
 	}
 }
@@ -171,7 +171,7 @@ func TestJWKSKeyAlgorithmMustMatchTheToken(t *testing.T) {
 	t.Cleanup(jwks.Close)
 	auth := middleware.NewJWTAuth(middleware.JWTConfig{Algorithms: []string{"RS256", "PS256"}, JWKS: jwks, Clock: clock.Now})
 	srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(whoami))
-	if got := status(t, srv, sign(t, jwt.SigningMethodPS256, k.rsa, "pinned", claims(clock.Now()))); got != 401 {
+	if got := jwtStatus(t, srv, sign(t, jwt.SigningMethodPS256, k.rsa, "pinned", claims(clock.Now()))); got != 401 {
 		t.Fatalf("PS256 token on an RS256 key: status %d, want 401", got)
 	}
 }

@@ -31,7 +31,7 @@ func TestJWTAcceptsEachAllowedAlgorithmAndRejectsEveryAttack(t *testing.T) {
 		Clock:       clock.Now,
 	})
 	srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(whoami))
-	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: must(x509.MarshalPKIXPublicKey(&k.rsa.PublicKey))})
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: mustOK(x509.MarshalPKIXPublicKey(&k.rsa.PublicKey))})
 	good := sign(t, jwt.SigningMethodRS256, k.rsa, "rsa", claims(now))
 
 	tests := []struct {
@@ -213,7 +213,7 @@ func FuzzJWTVerify(f *testing.F) {
 	})
 }
 
-func must[T any](v T, err error) T {
+func mustOK[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
 	}

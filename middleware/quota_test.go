@@ -34,7 +34,7 @@ func TestQuotaResetsAtThePeriodBoundary(t *testing.T) {
 			clock.Set(tt.start)
 			srv := serve(t, middleware.Quota(middleware.QuotaConfig{
 				Limit: 3, Period: tt.period, Location: tt.loc, Key: middleware.KeyRoute, Clock: clock.Now,
-			})(ok200))
+			})(limitedOK))
 			get := func() (*http.Response, []byte) { return do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil)) }
 			for i := range 3 {
 				if res, _ := get(); res.StatusCode != http.StatusOK {
@@ -47,10 +47,10 @@ func TestQuotaResetsAtThePeriodBoundary(t *testing.T) {
 			}
 			doc := problemDoc(t, res, body)
 			wantRetry := int(tt.boundary.Sub(tt.start) / time.Second)
-			if doc["reset"] != tt.wantReset || res.Header.Get("Retry-After") != itoa(wantRetry) {
+			if doc["reset"] != tt.wantReset || res.Header.Get("Retry-After") != fmtInt(wantRetry) {
 				t.Fatalf("429 reset %v, Retry-After %q; want %s and %d", doc["reset"], res.Header.Get("Retry-After"), tt.wantReset, wantRetry)
 			}
-			if got := res.Header.Get("RateLimit"); got != `"quota";r=0;t=`+itoa(wantRetry) {
+			if got := res.Header.Get("RateLimit"); got != `"quota";r=0;t=`+fmtInt(wantRetry) {
 				t.Fatalf("RateLimit = %q", got)
 			}
 			clock.Set(tt.boundary.Add(-time.Nanosecond))
@@ -76,7 +76,7 @@ func TestQuotaPerPlanAndRefusalsAreNotCounted(t *testing.T) {
 	srv := serve(t, middleware.Chain(
 		middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: testConsumers()})}}),
 		middleware.Quota(middleware.QuotaConfig{Name: "daily", Limit: 2, Plans: map[string]int64{"gold": 4}, Store: store, Clock: clock.Now}),
-	)(ok200))
+	)(limitedOK))
 	run := func(key string, n int) (admitted int) {
 		for range n {
 			if res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "X-API-Key", key)); res.StatusCode == http.StatusOK {
@@ -116,7 +116,7 @@ func TestQuotaStoreFailure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := serve(t, middleware.Quota(middleware.QuotaConfig{Limit: 1, Key: middleware.KeyRoute, Store: brokenCounters{}, FailClosed: tt.failClosed})(ok200))
+			srv := serve(t, middleware.Quota(middleware.QuotaConfig{Limit: 1, Key: middleware.KeyRoute, Store: brokenCounters{}, FailClosed: tt.failClosed})(limitedOK))
 			if res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil)); res.StatusCode != tt.want {
 				t.Fatalf("status %d, want %d", res.StatusCode, tt.want)
 			}
@@ -130,11 +130,11 @@ func TestLocalCountersDropExpiredCounters(t *testing.T) {
 	s := middleware.NewLocalCounters(clock.Now)
 	ctx := context.Background()
 	for i := range 5000 {
-		_, _, _ = s.Add(ctx, "day1-"+itoa(i), 1, 10, clock.Now().Add(time.Hour))
+		_, _, _ = s.Add(ctx, "day1-"+fmtInt(i), 1, 10, clock.Now().Add(time.Hour))
 	}
 	clock.Advance(2 * time.Hour)
 	for i := range 5000 {
-		_, _, _ = s.Add(ctx, "day2-"+itoa(i), 1, 10, clock.Now().Add(time.Hour))
+		_, _, _ = s.Add(ctx, "day2-"+fmtInt(i), 1, 10, clock.Now().Add(time.Hour))
 	}
 	if n := s.Len(); n > 6100 {
 		t.Fatalf("store holds %d counters, want the 5000 expired ones mostly swept", n)

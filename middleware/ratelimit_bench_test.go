@@ -13,19 +13,19 @@ import (
 	"github.com/portico-dev/portico/middleware"
 )
 
-// benchWriter is a ResponseWriter whose header map is cleared, not
+// limitBenchWriter is a ResponseWriter whose header map is cleared, not
 // reallocated, between iterations, so only the middleware's allocations count.
-type benchWriter struct {
+type limitBenchWriter struct {
 	h    http.Header
 	code int
 }
 
-func (w *benchWriter) Header() http.Header         { return w.h }
-func (w *benchWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (w *benchWriter) WriteHeader(code int)        { w.code = code }
+func (w *limitBenchWriter) Header() http.Header         { return w.h }
+func (w *limitBenchWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *limitBenchWriter) WriteHeader(code int)        { w.code = code }
 
-func benchServe(b *testing.B, h http.Handler, r *http.Request) {
-	w := &benchWriter{h: http.Header{}}
+func serveLimitBench(b *testing.B, h http.Handler, r *http.Request) {
+	w := &limitBenchWriter{h: http.Header{}}
 	b.ReportAllocs()
 	for b.Loop() {
 		clear(w.h)
@@ -37,7 +37,7 @@ func benchServe(b *testing.B, h http.Handler, r *http.Request) {
 	}
 }
 
-var noop = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+var limitBenchNop = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 
 // BenchmarkAPIKeyAuthRateLimit measures what API-key authentication plus
 // an in-memory rate limit add to a request; the Baseline sub-benchmark is
@@ -47,23 +47,23 @@ func BenchmarkAPIKeyAuthRateLimit(b *testing.B) {
 	auth := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: testConsumers()})
 	r := httptest.NewRequest(http.MethodGet, "/orders", nil)
 	r.Header.Set("Authorization", "Bearer acme-secret-key-0123456789")
-	b.Run("Baseline", func(b *testing.B) { benchServe(b, noop, r) })
+	b.Run("Baseline", func(b *testing.B) { serveLimitBench(b, limitBenchNop, r) })
 	b.Run("APIKey", func(b *testing.B) {
-		benchServe(b, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(noop), r)
+		serveLimitBench(b, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(limitBenchNop), r)
 	})
 	b.Run("APIKeyAndRateLimit", func(b *testing.B) {
 		h := middleware.Chain(
 			middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}}),
 			middleware.RateLimit(middleware.RateLimitConfig{Limit: middleware.PerSecond(1 << 30), Key: middleware.KeyByConsumer}),
-		)(noop)
-		benchServe(b, h, r)
+		)(limitBenchNop)
+		serveLimitBench(b, h, r)
 	})
 	b.Run("APIKeyAndRateLimitNoHeaders", func(b *testing.B) {
 		h := middleware.Chain(
 			middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}}),
 			middleware.RateLimit(middleware.RateLimitConfig{Limit: middleware.PerSecond(1 << 30), Key: middleware.KeyByConsumer, HideHeaders: true}),
-		)(noop)
-		benchServe(b, h, r)
+		)(limitBenchNop)
+		serveLimitBench(b, h, r)
 	})
 }
 
