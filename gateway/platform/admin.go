@@ -1,0 +1,291 @@
+package platform
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/calllog"
+	"github.com/portico-dev/portico/internal/problem"
+	"github.com/portico-dev/portico/middleware"
+)
+
+type actorKey struct{}
+
+// Admin returns the admin handler, for the admin listener. Every request
+// needs an admin credential ([WithAdminToken], [WithAdminAuth]); without
+// one it answers 401. It serves, relative to where it is mounted:
+//
+//	/api/...        the admin API (JSON), described by /docs/openapi.json
+//	/docs/          the admin API's documentation page
+//	/catalog        the API catalog (HTML; JSON with Accept: application/json)
+//	/dashboard      the call analytics dashboard
+//	/assets/...     the pages' chart library, embedded
+//
+// Every change made through the admin API is written to the audit log with
+// the acting credential's name. It panics when no credential is configured.
+func (p *Platform) Admin() http.Handler {
+	if len(p.admins) == 0 && p.adminAuth == nil {
+		panic("portico/platform: Admin needs WithAdminToken or WithAdminAuth")
+	}
+	mux := http.NewServeMux()
+	p.routes(mux)
+	mux.Handle("GET /docs/", http.StripPrefix("/docs", mustDocs()))
+	mux.HandleFunc("GET /catalog", p.serveCatalog)
+	mux.HandleFunc("GET /dashboard", p.serveDashboard)
+	mux.Handle("GET /assets/", http.FileServerFS(assets))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, ok := p.actor(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="portico admin", Basic realm="portico admin"`)
+			problem.Error(w, r, http.StatusUnauthorized, "the admin API needs an admin credential")
+			return
+		}
+		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, actor)))
+	})
+}
+
+func actorOf(r *http.Request) string {
+	a, _ := r.Context().Value(actorKey{}).(string)
+	return a
+}
+
+func (p *Platform) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/tenants", func(w http.ResponseWriter, r *http.Request) {
+		v, err := p.Tenants(r.Context())
+		p.reply(w, r, http.StatusOK, v, err)
+	})
+	mux.HandleFunc("POST /api/tenants", func(w http.ResponseWriter, r *http.Request) {
+		var t Tenant
+		if decode(w, r, &t) {
+			v, err := p.CreateTenant(r.Context(), actorOf(r), t)
+			p.reply(w, r, http.StatusCreated, v, err)
+		}
+	})
+	mux.HandleFunc("GET /api/tenants/{tenant}", func(w http.ResponseWriter, r *http.Request) {
+		v, err := p.Tenant(r.Context(), r.PathValue("tenant"))
+		p.reply(w, r, http.StatusOK, v, err)
+	})
+	mux.HandleFunc("GET /api/tenants/{tenant}/consumers", func(w http.ResponseWriter, r *http.Request) {
+		v, err := p.Consumers(r.Context(), r.PathValue("tenant"))
+		p.reply(w, r, http.StatusOK, v, err)
+	})
+	mux.HandleFunc("POST /api/tenants/{tenant}/consumers", func(w http.ResponseWriter, r *http.Request) {
+		var c Consumer
+		if decode(w, r, &c) {
+			c.Tenant = r.PathValue("tenant")
+			v, err := p.CreateConsumer(r.Context(), actorOf(r), c)
+			p.reply(w, r, http.StatusCreated, v, err)
+		}
+	})
+	mux.HandleFunc("GET /api/tenants/{tenant}/consumers/{consumer}", func(w http.ResponseWriter, r *http.Request) {
+		v, err := p.Consumer(r.Context(), r.PathValue("tenant"), r.PathValue("consumer"))
+		p.reply(w, r, http.StatusOK, v, err)
+	})
+	mux.HandleFunc("DELETE /api/tenants/{tenant}/consumers/{consumer}", func(w http.ResponseWriter, r *http.Request) {
+		err := p.DeleteConsumer(r.Context(), actorOf(r), r.PathValue("tenant"), r.PathValue("consumer"))
+		p.reply(w, r, http.StatusNoContent, nil, err)
+	})
+	mux.HandleFunc("GET /api/tenants/{tenant}/consumers/{consumer}/keys", func(w http.ResponseWriter, r *http.Request) {
+		v, err := p.Keys(r.Context(), r.PathValue("tenant"), r.PathValue("consumer"))
+		p.reply(w, r, http.StatusOK, v, err)
+	})
+	mux.HandleFunc("POST /api/tenants/{tenant}/consumers/{consumer}/keys", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Expires time.Time `json:"expires"`
+		}
+		if decode(w, r, &in) {
+			k, secret, err := p.CreateKey(r.Context(), actorOf(r), r.PathValue("tenant"), r.PathValue("consumer"), in.Expires)
+			p.reply(w, r, http.StatusCreated, map[string]any{"key": k, "secret": secret}, err)
+		}
+	})
+	mux.HandleFunc("DELETE /api/tenants/{tenant}/keys/{key}", func(w http.ResponseWriter, r *http.Request) {
+		err := p.DeleteKey(r.Context(), actorOf(r), r.PathValue("tenant"), r.PathValue("key"))
+		p.reply(w, r, http.StatusNoContent, nil, err)
+	})
+	mux.HandleFunc("GET /api/apis", func(w http.ResponseWriter, r *http.Request) {
+		v, err := p.APIs(r.Context(), r.URL.Query().Get("tenant"))
+		p.reply(w, r, http.StatusOK, v, err)
+	})
+	mux.HandleFunc("GET /api/apis/{api}", func(w http.ResponseWriter, r *http.Request) {
+		v, err := p.API(r.Context(), r.PathValue("api"))
+		p.reply(w, r, http.StatusOK, v, err)
+	})
+	mux.HandleFunc("PUT /api/apis/{api}", func(w http.ResponseWriter, r *http.Request) {
+		var a API
+		if decode(w, r, &a) {
+			a.ID = r.PathValue("api")
+			v, err := p.PutAPI(r.Context(), actorOf(r), a)
+			p.reply(w, r, http.StatusOK, v, err)
+		}
+	})
+	mux.HandleFunc("POST /api/apis/{api}/state", func(w http.ResponseWriter, r *http.Request) {
+		var l Lifecycle
+		if decode(w, r, &l) {
+			v, err := p.SetState(r.Context(), actorOf(r), r.PathValue("api"), l)
+			p.reply(w, r, http.StatusOK, v, err)
+		}
+	})
+	mux.HandleFunc("GET /api/subscriptions", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		v, err := p.Subscriptions(r.Context(), SubFilter{Tenant: q.Get("tenant"), Consumer: q.Get("consumer"),
+			API: q.Get("api"), State: SubState(q.Get("state"))})
+		p.reply(w, r, http.StatusOK, v, err)
+	})
+	mux.HandleFunc("POST /api/subscriptions", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Tenant   string `json:"tenant"`
+			Consumer string `json:"consumer"`
+			API      string `json:"api"`
+		}
+		if decode(w, r, &in) {
+			v, err := p.Subscribe(r.Context(), actorOf(r), in.Tenant, in.Consumer, in.API)
+			p.reply(w, r, http.StatusOK, v, err)
+		}
+	})
+	mux.HandleFunc("POST /api/subscriptions/{id}/{action}", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Reason string `json:"reason"`
+		}
+		if decode(w, r, &in) {
+			v, err := p.Transition(r.Context(), actorOf(r), r.PathValue("id"), r.PathValue("action"), in.Reason)
+			p.reply(w, r, http.StatusOK, v, err)
+		}
+	})
+	mux.HandleFunc("GET /api/audit", func(w http.ResponseWriter, r *http.Request) {
+		v, err := p.Audit(r.Context(), r.URL.Query().Get("tenant"))
+		p.reply(w, r, http.StatusOK, v, err)
+	})
+	mux.HandleFunc("GET /api/calls", p.serveCalls)
+	mux.HandleFunc("GET /api/stats", p.serveStats)
+}
+
+func (p *Platform) serveCalls(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, err := queryInt(q.Get("limit"), 100)
+	if err != nil {
+		problem.Error(w, r, http.StatusBadRequest, "limit: "+err.Error())
+		return
+	}
+	out := []calllog.Record{}
+	if p.ring != nil {
+		out = p.ring.Query(calllog.Filter{Tenant: q.Get("tenant"), Consumer: q.Get("consumer"), API: q.Get("api"),
+			Failed: q.Get("failed") == "true", Limit: limit})
+	}
+	p.reply(w, r, http.StatusOK, out, nil)
+}
+
+// Stats is the answer of GET /api/stats.
+type Stats struct {
+	Summary calllog.Point   `json:"summary"`
+	Series  []calllog.Point `json:"series"`
+}
+
+func (p *Platform) serveStats(w http.ResponseWriter, r *http.Request) {
+	q, err := statsQuery(r, p.now())
+	if err != nil {
+		problem.Error(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	out := Stats{Series: []calllog.Point{}}
+	if p.agg != nil {
+		out.Summary, out.Series = p.agg.Summary(q), p.agg.Series(q)
+	}
+	p.reply(w, r, http.StatusOK, out, nil)
+}
+
+// statsQuery reads by, key, tenant, window and step from the query string.
+func statsQuery(r *http.Request, now time.Time) (calllog.Query, error) {
+	v := r.URL.Query()
+	q := calllog.Query{By: calllog.Dimension(v.Get("by")), Key: v.Get("key"), Tenant: v.Get("tenant")}
+	switch q.By {
+	case "":
+		q.By = calllog.ByTenant
+	case calllog.ByAPI, calllog.ByConsumer, calllog.ByTenant:
+	default:
+		return q, fmt.Errorf("by %q: use api, consumer or tenant", q.By)
+	}
+	window, step := time.Hour, time.Duration(0)
+	var err error
+	if s := v.Get("window"); s != "" {
+		if window, err = time.ParseDuration(s); err != nil || window <= 0 {
+			return q, fmt.Errorf("window %q: use a positive Go duration such as 1h or 15m", s)
+		}
+	}
+	if s := v.Get("step"); s != "" {
+		if step, err = time.ParseDuration(s); err != nil || step <= 0 {
+			return q, fmt.Errorf("step %q: use a positive Go duration such as 1m", s)
+		}
+	}
+	if step > 0 && window/step > 10000 {
+		return q, fmt.Errorf("step %s: at most 10000 points per series; use a larger step", step)
+	}
+	q.From, q.Step = now.Add(-window), step
+	return q, nil
+}
+
+func queryInt(s string, def int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 10000 {
+		return 0, fmt.Errorf("%q is not a number from 1 to 10000", s)
+	}
+	return n, nil
+}
+
+// decode reads a JSON body into v; an empty body leaves v as is. It writes
+// a 400 problem naming the mistake and returns false on failure.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		problem.Error(w, r, http.StatusBadRequest, "the request body is not valid JSON for this operation: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// reply writes v as JSON with status, or the problem err maps to.
+func (p *Platform) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		problem.Error(w, r, http.StatusNotFound, trimPrefix(err))
+		return
+	case errors.Is(err, ErrInvalid):
+		problem.Error(w, r, http.StatusBadRequest, trimPrefix(err))
+		return
+	case errors.Is(err, ErrConflict):
+		problem.Error(w, r, http.StatusConflict, trimPrefix(err))
+		return
+	case err != nil:
+		p.log.LogAttrs(r.Context(), slog.LevelError, "platform: admin request failed",
+			slog.String("request_id", middleware.RequestIDFrom(r.Context())), slog.Any("error", err))
+		problem.Error(w, r, http.StatusServiceUnavailable, "the platform store failed; retry later")
+		return
+	}
+	if status == http.StatusNoContent {
+		w.WriteHeader(status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// trimPrefix drops the package prefix from an error message for clients.
+func trimPrefix(err error) string {
+	const prefix = "portico/platform: "
+	s := err.Error()
+	for len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		s = s[len(prefix):]
+	}
+	return s
+}

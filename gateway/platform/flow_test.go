@@ -1,0 +1,134 @@
+package platform_test
+
+import (
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/gateway/platform"
+)
+
+func openFile(t testing.TB, path string) *platform.FileStore {
+	t.Helper()
+	s, err := platform.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestAConsumerIsRefusedThenSubscribesIsApprovedAndCalls(t *testing.T) {
+	t.Parallel()
+	store := openFile(t, filepath.Join(t.TempDir(), "platform.db"))
+	defer store.Close()
+	g := newGateway(t, store)
+	shop, _ := g.seed(t)
+
+	// No subscription: 403 saying how to subscribe.
+	r := g.call(t, http.MethodGet, "/orders/42", shop, nil)
+	if r.status != http.StatusForbidden {
+		t.Fatalf("without a subscription: status %d, want 403: %s", r.status, r.body)
+	}
+	p := problemOf(t, r)
+	if p["subscribe"] != "/subscriptions" || !strings.Contains(p["detail"].(string), `POST {"api":"orders"} to /subscriptions`) {
+		t.Errorf("the refusal does not say how to subscribe: %v", p)
+	}
+
+	// The consumer requests a subscription: manual approval keeps it pending.
+	r = g.call(t, http.MethodPost, "/subscriptions", shop, map[string]string{"api": "orders"})
+	if r.status != http.StatusAccepted {
+		t.Fatalf("subscribe: status %d, want 202: %s", r.status, r.body)
+	}
+	var sub platform.Subscription
+	r.json(t, &sub)
+	if sub.State != platform.Pending || sub.Tenant != "acme" || sub.Consumer != "shop" {
+		t.Fatalf("subscription = %+v, want pending for acme/shop", sub)
+	}
+	r = g.call(t, http.MethodGet, "/orders/42", shop, nil)
+	if r.status != http.StatusForbidden || !strings.Contains(problemOf(t, r)["detail"].(string), "awaits approval") {
+		t.Fatalf("pending: status %d body %s, want 403 awaiting approval", r.status, r.body)
+	}
+
+	// The administrator finds it among the pending ones and approves it.
+	var pending []platform.Subscription
+	g.adm(t, http.MethodGet, "/api/subscriptions?state=pending", nil, http.StatusOK).json(t, &pending)
+	if len(pending) != 1 || pending[0].ID != sub.ID {
+		t.Fatalf("pending = %+v, want the one request", pending)
+	}
+	g.adm(t, http.MethodPost, "/api/subscriptions/"+sub.ID+"/approve", nil, http.StatusOK)
+
+	r = g.call(t, http.MethodGet, "/orders/42", shop, nil)
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), "/orders/42") {
+		t.Fatalf("after approval: status %d body %s, want the upstream's 200", r.status, r.body)
+	}
+
+	// Suspend, resume and revoke each take effect on the next request.
+	steps := []struct {
+		action string
+		want   int
+	}{
+		{"suspend", http.StatusForbidden},
+		{"resume", http.StatusOK},
+		{"revoke", http.StatusForbidden},
+	}
+	for _, s := range steps {
+		g.adm(t, http.MethodPost, "/api/subscriptions/"+sub.ID+"/"+s.action, map[string]string{"reason": "test"}, http.StatusOK)
+		if r := g.call(t, http.MethodGet, "/orders/42", shop, nil); r.status != s.want {
+			t.Errorf("after %s: status %d, want %d: %s", s.action, r.status, s.want, r.body)
+		}
+	}
+	// An action that does not apply to the state is a 409 naming it.
+	r = g.adm(t, http.MethodPost, "/api/subscriptions/"+sub.ID+"/approve", nil, http.StatusConflict)
+	if !strings.Contains(string(r.body), "cannot approve a subscription that is revoked") {
+		t.Errorf("conflict detail = %s", r.body)
+	}
+}
+
+func TestAutoApprovalActivatesAtOnceAndTheTenantOnlyAPIStaysHidden(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, platform.NewMemoryStore())
+	shop, ledger := g.seed(t)
+	r := g.call(t, http.MethodPost, "/subscriptions", ledger, map[string]string{"api": "reports"})
+	if r.status != http.StatusOK {
+		t.Fatalf("auto subscribe: %d %s", r.status, r.body)
+	}
+	if r := g.call(t, http.MethodGet, "/reports/q1", ledger, nil); r.status != http.StatusOK {
+		t.Errorf("auto-approved call: %d %s", r.status, r.body)
+	}
+	// acme cannot see, subscribe to or call globex's tenant-only API.
+	if r := g.call(t, http.MethodPost, "/subscriptions", shop, map[string]string{"api": "reports"}); r.status != http.StatusNotFound {
+		t.Errorf("cross-tenant subscribe: status %d, want 404: %s", r.status, r.body)
+	}
+	if r := g.call(t, http.MethodGet, "/reports/q1", shop, nil); r.status != http.StatusNotFound {
+		t.Errorf("cross-tenant call: status %d, want 404: %s", r.status, r.body)
+	}
+}
+
+func TestTheAPILifecycleIsEnforcedOnTheRequestPath(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, platform.NewMemoryStore())
+	_, ledger := g.seed(t)
+	g.call(t, http.MethodPost, "/subscriptions", ledger, map[string]string{"api": "reports"})
+
+	g.adm(t, http.MethodPost, "/api/apis/reports/state", map[string]any{"state": "deprecated",
+		"sunset": "2999-01-01T00:00:00Z", "successor": "/reports/v2"}, http.StatusOK)
+	r := g.call(t, http.MethodGet, "/reports/q1", ledger, nil)
+	if r.status != http.StatusOK || r.header.Get("Deprecation") == "" || r.header.Get("Sunset") == "" {
+		t.Errorf("deprecated: status %d, Deprecation %q, Sunset %q: want 200 with both headers",
+			r.status, r.header.Get("Deprecation"), r.header.Get("Sunset"))
+	}
+	// A deprecated API takes no new subscriptions.
+	g.adm(t, http.MethodPost, "/api/subscriptions", map[string]string{"tenant": "globex", "consumer": "ledger", "api": "reports"}, http.StatusConflict)
+
+	g.adm(t, http.MethodPost, "/api/apis/reports/state", map[string]any{"state": "retired"}, http.StatusOK)
+	if r := g.call(t, http.MethodGet, "/reports/q1", ledger, nil); r.status != http.StatusGone {
+		t.Errorf("retired: status %d, want 410: %s", r.status, r.body)
+	}
+	g.adm(t, http.MethodPost, "/api/apis/reports/state", map[string]any{"state": "published"}, http.StatusConflict)
+
+	g.adm(t, http.MethodPut, "/api/apis/reports", map[string]any{"tenant": "globex", "state": "draft"}, http.StatusOK)
+	if r := g.call(t, http.MethodGet, "/reports/q1", ledger, nil); r.status != http.StatusNotFound {
+		t.Errorf("draft: status %d, want 404", r.status)
+	}
+}

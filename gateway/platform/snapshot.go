@@ -1,0 +1,171 @@
+package platform
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/portico-dev/portico/middleware"
+)
+
+// snapshot is the state the request path reads: every API, subscription,
+// consumer and key, decoded once per store version.
+type snapshot struct {
+	version   uint64
+	checked   atomic.Int64 // when the version was last confirmed, Unix ns
+	apis      map[string]*API
+	subs      map[subKey]SubState
+	consumers map[string]*middleware.Consumer
+	keys      map[[32]byte]*middleware.APIKey
+}
+
+type subKey struct{ consumer, api string }
+
+// state returns the current snapshot, reloading it when the store's version
+// moved (or, with WithRefresh, when the cached one is older than that).
+// When the store cannot be reached, the last snapshot keeps serving and the
+// failure is logged; without one, the error is returned.
+func (p *Platform) state(ctx context.Context) (*snapshot, error) {
+	s := p.cur.Load()
+	if s != nil && p.refresh > 0 && time.Duration(p.now().UnixNano()-s.checked.Load()) < p.refresh {
+		return s, nil
+	}
+	v, err := p.store.Version(ctx)
+	if err != nil {
+		if s != nil {
+			p.log.LogAttrs(ctx, slog.LevelError, "platform: store unreachable; serving the cached state", slog.Any("error", err))
+			return s, nil
+		}
+		return nil, fmt.Errorf("portico/platform: store: %w", err)
+	}
+	if s != nil && s.version == v {
+		if p.refresh > 0 {
+			s.checked.Store(p.now().UnixNano())
+		}
+		return s, nil
+	}
+	p.loadMu.Lock()
+	defer p.loadMu.Unlock()
+	if s = p.cur.Load(); s != nil && s.version == v {
+		return s, nil
+	}
+	s, err = p.load(ctx, v, p.cur.Load())
+	if err != nil {
+		if old := p.cur.Load(); old != nil {
+			p.log.LogAttrs(ctx, slog.LevelError, "platform: reloading state failed; serving the cached state", slog.Any("error", err))
+			return old, nil
+		}
+		return nil, err
+	}
+	p.cur.Store(s)
+	return s, nil
+}
+
+func (p *Platform) load(ctx context.Context, v uint64, prev *snapshot) (*snapshot, error) {
+	s := &snapshot{version: v, apis: map[string]*API{}, subs: map[subKey]SubState{},
+		consumers: map[string]*middleware.Consumer{}, keys: map[[32]byte]*middleware.APIKey{}}
+	apis, err := list[API](ctx, p, kindAPI, nil)
+	if err != nil {
+		return nil, err
+	}
+	for i := range apis {
+		s.apis[apis[i].ID] = &apis[i]
+	}
+	subs, err := list[Subscription](ctx, p, kindSub, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		s.subs[subKey{sub.Consumer, sub.API}] = sub.State
+	}
+	consumers, err := list[Consumer](ctx, p, kindConsumer, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range consumers {
+		mc := &middleware.Consumer{ID: c.ID, Tenant: c.Tenant, Plan: c.Plan, Scopes: c.Scopes, Metadata: c.Meta}
+		// Keep the previous pointer for an unchanged consumer, so caches
+		// keyed on it (the API key authenticator's) stay warm.
+		if prev != nil {
+			if old := prev.consumers[c.ID]; old != nil && sameConsumer(old, mc) {
+				mc = old
+			}
+		}
+		s.consumers[c.ID] = mc
+	}
+	keys, err := list[Key](ctx, p, kindKey, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		var h [32]byte
+		if _, err := hex.Decode(h[:], []byte(k.Hash)); err != nil || len(k.Hash) != 64 {
+			return nil, fmt.Errorf("portico/platform: key %q has a bad hash", k.ID)
+		}
+		s.keys[h] = &middleware.APIKey{ID: k.ID, Consumer: k.Consumer, Hash: h, Expires: k.Expires}
+	}
+	s.checked.Store(p.now().UnixNano())
+	return s, nil
+}
+
+func sameConsumer(a, b *middleware.Consumer) bool {
+	if a.ID != b.ID || a.Tenant != b.Tenant || a.Plan != b.Plan || len(a.Scopes) != len(b.Scopes) || len(a.Metadata) != len(b.Metadata) {
+		return false
+	}
+	for i := range a.Scopes {
+		if a.Scopes[i] != b.Scopes[i] {
+			return false
+		}
+	}
+	for k, v := range a.Metadata {
+		if b.Metadata[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Identities returns the platform's consumers and keys as the stores the
+// middleware API key authenticator reads:
+//
+//	id := p.Identities()
+//	auth := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: id, Consumers: id})
+//
+// A key created or deleted through the admin API works, or stops working,
+// on the next request.
+func (p *Platform) Identities() *Identities { return &Identities{p: p} }
+
+// Identities implements middleware.APIKeyStore and
+// middleware.ConsumerRegistry over a [Platform]. It is safe for concurrent
+// use.
+type Identities struct{ p *Platform }
+
+// APIKey implements middleware.APIKeyStore.
+func (i *Identities) APIKey(ctx context.Context, h [32]byte) (*middleware.APIKey, error) {
+	s, err := i.p.state(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k := s.keys[h]
+	if k == nil {
+		return nil, middleware.ErrUnknownAPIKey
+	}
+	return k, nil
+}
+
+// Consumer implements middleware.ConsumerRegistry. The returned value is
+// shared and must not be modified.
+func (i *Identities) Consumer(ctx context.Context, id string) (*middleware.Consumer, error) {
+	s, err := i.p.state(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := s.consumers[id]
+	if c == nil {
+		return nil, middleware.ErrUnknownConsumer
+	}
+	return c, nil
+}

@@ -1,0 +1,124 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Documents returns the shared store of the gateway platform's state
+// (tenants, consumers, keys, APIs, subscriptions, audit log): it
+// implements the Store interface of package gateway/platform, so several
+// gateway replicas manage subscriptions together.
+func (s *Store) Documents() *Documents { return &Documents{s: s} }
+
+// Documents keeps JSON documents by kind and ID in one Redis hash per kind,
+// and a version counter that every write increments in the same MULTI
+// transaction. Keys share the hash tag "{platform}", so the transaction
+// also works on Redis Cluster. It is safe for concurrent use.
+type Documents struct{ s *Store }
+
+func (d *Documents) hash(kind string) string { return d.s.prefix + "{platform}:" + kind }
+func (d *Documents) version() string         { return d.s.prefix + "{platform}:version" }
+
+// Get returns the document of kind and id, or an error wrapping
+// fs.ErrNotExist.
+func (d *Documents) Get(ctx context.Context, kind, id string) ([]byte, error) {
+	b, err := d.s.client.HGet(ctx, d.hash(kind), id).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, fs.ErrNotExist
+	}
+	if err != nil {
+		return nil, fmt.Errorf("portico/redisstore: %w", err)
+	}
+	return b, nil
+}
+
+// List returns every document of kind, ordered by ID.
+func (d *Documents) List(ctx context.Context, kind string) ([][]byte, error) {
+	m, err := d.s.client.HGetAll(ctx, d.hash(kind)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("portico/redisstore: %w", err)
+	}
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := make([][]byte, len(ids))
+	for i, id := range ids {
+		out[i] = []byte(m[id])
+	}
+	return out, nil
+}
+
+// fnError carries an error from the caller's function out of a transaction.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+// Update calls fn with the current document of kind and id (nil when
+// absent) and stores its result (nil deletes), incrementing the version,
+// in an optimistic transaction (WATCH/MULTI) retried when another writer
+// got there first. An error from fn is returned as is.
+func (d *Documents) Update(ctx context.Context, kind, id string, fn func(old []byte) ([]byte, error)) error {
+	h := d.hash(kind)
+	for range 100 {
+		err := d.s.client.Watch(ctx, func(tx *redis.Tx) error {
+			old, err := tx.HGet(ctx, h, id).Bytes()
+			switch {
+			case errors.Is(err, redis.Nil):
+				old = nil
+			case err != nil:
+				return err
+			}
+			v, err := fn(old)
+			if err != nil {
+				return fnError{err}
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				if v == nil {
+					p.HDel(ctx, h, id)
+				} else {
+					p.HSet(ctx, h, id, v)
+				}
+				p.Incr(ctx, d.version())
+				return nil
+			})
+			return err
+		}, h)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		var fe fnError
+		if errors.As(err, &fe) {
+			return fe.err
+		}
+		if err != nil {
+			return fmt.Errorf("portico/redisstore: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("portico/redisstore: updating %s %q: too many concurrent writers; retry", kind, id)
+}
+
+// Version returns the version counter: one GET.
+func (d *Documents) Version(ctx context.Context) (uint64, error) {
+	s, err := d.s.client.Get(ctx, d.version()).Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("portico/redisstore: %w", err)
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("portico/redisstore: version counter %q: %w", s, err)
+	}
+	return v, nil
+}
