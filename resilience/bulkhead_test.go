@@ -136,3 +136,55 @@ func TestBulkheadSlotIsHeldUntilTheBodyIsClosed(t *testing.T) {
 	}
 	readAll(t, second)
 }
+
+func TestEveryPolicyTogetherUnder200ConcurrentCallers(t *testing.T) {
+	t.Parallel()
+	const limit = 8
+	var inflight, peak atomic.Int64
+	u := newUpstream(t, func(n int64, w http.ResponseWriter, _ *http.Request) {
+		c := inflight.Add(1)
+		defer inflight.Add(-1)
+		for p := peak.Load(); c > p && !peak.CompareAndSwap(p, c); p = peak.Load() {
+		}
+		if n%3 == 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	base := newBase(t)
+	base.MaxIdleConnsPerHost = limit
+	tr := resilience.NewTransport(base,
+		resilience.OverallTimeout(time.Minute),
+		resilience.Fallback(resilience.FallbackConfig{Status: http.StatusTeapot}),
+		fastRetry(resilience.RetryConfig{MaxAttempts: 10}),
+		resilience.CircuitBreaker(resilience.BreakerConfig{ConsecutiveFailures: 1000}),
+		resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: limit, MaxWait: time.Minute}),
+		resilience.Timeout(30*time.Second),
+	)
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	for range 200 {
+		wg.Go(func() {
+			resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+			if err != nil {
+				bad.Add(1)
+				return
+			}
+			if b, _ := io.ReadAll(resp.Body); string(b) != "ok" {
+				bad.Add(1)
+			}
+			resp.Body.Close()
+		})
+	}
+	wg.Wait()
+	if bad.Load() != 0 {
+		t.Fatalf("%d of 200 calls did not end in ok", bad.Load())
+	}
+	if p := peak.Load(); p > limit {
+		t.Fatalf("peak in flight = %d, over the bulkhead's %d", p, limit)
+	}
+	if st := tr.Breakers(); len(st) != 1 || st[0].State != resilience.StateClosed {
+		t.Fatalf("breakers = %+v, want one closed", st)
+	}
+}
