@@ -67,8 +67,30 @@ func TestStatusHeadersAndTrailersPassThrough(t *testing.T) {
 	}
 }
 
+// chains are the global chains streaming is tested through: none, and
+// every built-in middleware, whose response-writer wrappers must keep
+// Flush and Hijack working.
+var chains = []struct {
+	name   string
+	opt    gateway.Option
+	policy gateway.Policy
+}{
+	{"without middleware", nil, gateway.Policy{}},
+	{"through every built-in middleware and policy", gateway.WithChain("request_id", "recover", "client_ip", "telemetry", "access_log"),
+		gateway.Policy{Timeout: time.Minute, Retry: &gateway.Retry{Attempts: 2, PerTry: time.Minute}, Breaker: &gateway.Breaker{}, Bulkhead: &gateway.Bulkhead{MaxConcurrent: 8}}},
+}
+
 func TestServerSentEventsAreNotBuffered(t *testing.T) {
 	t.Parallel()
+	for _, c := range chains {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			testSSE(t, c.opt, c.policy)
+		})
+	}
+}
+
+func testSSE(t *testing.T, chain gateway.Option, policy gateway.Policy) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -82,7 +104,7 @@ func TestServerSentEventsAreNotBuffered(t *testing.T) {
 		io.WriteString(w, "data: second\n\n")
 	}))
 	t.Cleanup(srv.Close)
-	_, gw := newGateway(t, gateway.WithUpstream(upstreamOf(t, "sse", srv)), gateway.WithRoute(gateway.Route{Path: "/events", Upstream: "sse"}))
+	_, gw := newGateway(t, chain, gateway.WithUpstream(upstreamOf(t, "sse", srv)), gateway.WithRoute(gateway.Route{Path: "/events", Upstream: "sse", Policy: policy}))
 
 	resp, err := gw.Client().Get(gw.URL + "/events")
 	if err != nil {
@@ -113,6 +135,15 @@ func TestServerSentEventsAreNotBuffered(t *testing.T) {
 
 func TestWebSocketUpgradeEchoes(t *testing.T) {
 	t.Parallel()
+	for _, c := range chains {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			testWebSocket(t, c.opt, c.policy)
+		})
+	}
+}
+
+func testWebSocket(t *testing.T, chain gateway.Option, policy gateway.Policy) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "websocket" {
 			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
@@ -136,7 +167,7 @@ func TestWebSocketUpgradeEchoes(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	_, gw := newGateway(t, gateway.WithUpstream(upstreamOf(t, "ws", srv)), gateway.WithRoute(gateway.Route{Path: "/ws", Upstream: "ws"}))
+	_, gw := newGateway(t, chain, gateway.WithUpstream(upstreamOf(t, "ws", srv)), gateway.WithRoute(gateway.Route{Path: "/ws", Upstream: "ws", Policy: policy}))
 
 	conn, err := net.Dial("tcp", strings.TrimPrefix(gw.URL, "http://"))
 	if err != nil {
