@@ -1,0 +1,90 @@
+package platform_test
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portico-dev/portico/gateway/platform"
+	"github.com/portico-dev/portico/internal/redistest"
+	"github.com/portico-dev/portico/middleware/redisstore"
+)
+
+func TestRevocationOnOneReplicaIsEffectiveOnTheNextRequestOnAnother(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	docs := func() platform.Store {
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr(), DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second})
+		t.Cleanup(func() { _ = c.Close() })
+		return redisstore.New(c).Documents()
+	}
+	a, b := newGateway(t, docs()), newGateway(t, docs())
+	shop, _ := a.seed(t)
+	var sub platform.Subscription
+	b.call(t, http.MethodPost, "/subscriptions", shop, map[string]string{"api": "orders"}).json(t, &sub)
+	a.adm(t, http.MethodPost, "/api/subscriptions/"+sub.ID+"/approve", nil, http.StatusOK)
+
+	// Both replicas serve the consumer, and cache the decision.
+	for i := range 3 {
+		for _, g := range []*gateway{a, b} {
+			if r := g.call(t, http.MethodGet, "/orders/1", shop, nil); r.status != http.StatusOK {
+				t.Fatalf("call %d before revocation: %d %s", i, r.status, r.body)
+			}
+		}
+	}
+	a.adm(t, http.MethodPost, "/api/subscriptions/"+sub.ID+"/revoke", map[string]string{"reason": "unpaid"}, http.StatusOK)
+	if r := b.call(t, http.MethodGet, "/orders/1", shop, nil); r.status != http.StatusForbidden {
+		t.Fatalf("the next request on the other replica: status %d, want 403: %s", r.status, r.body)
+	}
+	// A key deleted on one replica stops working on the other at once too.
+	var keys []platform.Key
+	b.adm(t, http.MethodGet, "/api/tenants/acme/consumers/shop/keys", nil, http.StatusOK).json(t, &keys)
+	b.adm(t, http.MethodDelete, "/api/tenants/acme/keys/"+keys[0].ID, nil, http.StatusNoContent)
+	if r := a.call(t, http.MethodGet, "/orders/1", shop, nil); r.status != http.StatusUnauthorized {
+		t.Errorf("deleted key on the other replica: status %d, want 401", r.status)
+	}
+}
+
+func TestARestartOfASingleNodeGatewayKeepsTenantsKeysAndSubscriptions(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "platform.db")
+	store := openFile(t, path)
+	g := newGateway(t, store)
+	shop, ledger := g.seed(t)
+	g.call(t, http.MethodPost, "/subscriptions", ledger, map[string]string{"api": "reports"})
+	var sub platform.Subscription
+	g.call(t, http.MethodPost, "/subscriptions", shop, map[string]string{"api": "orders"}).json(t, &sub)
+	g.adm(t, http.MethodPost, "/api/subscriptions/"+sub.ID+"/approve", nil, http.StatusOK)
+	before, _ := store.Version(context.Background())
+	g.admin.Close()
+	g.public.Close()
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	store = openFile(t, path)
+	defer store.Close()
+	if after, _ := store.Version(context.Background()); after != before {
+		t.Errorf("version after restart %d, want %d", after, before)
+	}
+	g = newGateway(t, store)
+	for _, c := range []struct{ key, path string }{{shop, "/orders/1"}, {ledger, "/reports/1"}} {
+		if r := g.call(t, http.MethodGet, c.path, c.key, nil); r.status != http.StatusOK {
+			t.Errorf("%s after restart: status %d, want 200: %s", c.path, r.status, r.body)
+		}
+	}
+	var tenants []platform.Tenant
+	g.adm(t, http.MethodGet, "/api/tenants", nil, http.StatusOK).json(t, &tenants)
+	if len(tenants) != 2 {
+		t.Errorf("tenants after restart = %+v, want acme and globex", tenants)
+	}
+	var audit []platform.Entry
+	g.adm(t, http.MethodGet, "/api/audit", nil, http.StatusOK).json(t, &audit)
+	if len(audit) < 10 {
+		t.Errorf("audit log after restart has %d entries, want every earlier write", len(audit))
+	}
+}
