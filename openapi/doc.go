@@ -73,7 +73,9 @@
 // form, which chi accepts), operationId, servers, security requirements
 // and its "x-" extensions as raw JSON, so a gateway can decode
 // x-portico-ratelimit and friends into its own policy types
-// ([Operation.Extension]).
+// ([Operation.Extension]). An x-portico-* extension written on the document
+// or on a path item is inherited by the operations below it, so a default
+// policy is written once.
 //
 // # Concurrency
 //

@@ -13,6 +13,9 @@ import (
 
 const routingSpec = `openapi: 3.1.0
 info: {title: routing, version: '1'}
+x-portico-timeout: 5s
+x-portico-cache: {ttl: 1s}
+x-vendor: not inherited
 servers: [{url: 'https://{region}.example.com/api/v2', variables: {region: {default: eu}}}]
 paths:
   /users:
@@ -30,6 +33,7 @@ paths:
       - {name: format, in: path, required: true, schema: {type: string}}
     get: {operationId: avatar, responses: {'200': {description: ok}}}
   /users/{userId}/posts/{postId}:
+    x-portico-timeout: 3s
     parameters:
       - {name: userId, in: path, required: true, schema: {type: string}}
       - {name: postId, in: path, required: true, schema: {type: string}}
@@ -128,8 +132,12 @@ func TestOperationsExposeWhatAGatewayNeeds(t *testing.T) {
 	if s := spec.Operation("me").Servers; !reflect.DeepEqual(s, []string{"https://{region}.example.com/api/v2"}) {
 		t.Errorf("document servers = %v", s)
 	}
-	if len(post.Extensions) != 3 || string(post.Extensions["x-portico-cache"]) != `{"ttl":"30s"}` || string(post.Extensions["x-internal"]) != "true" {
-		t.Errorf("extensions = %s", fmt.Sprint(post.Extensions))
+	if len(post.Extensions) != 4 || string(post.Extensions["x-portico-cache"]) != `{"ttl":"30s"}` || string(post.Extensions["x-internal"]) != "true" ||
+		string(post.Extensions["x-portico-timeout"]) != `"3s"` {
+		t.Errorf("extensions of an operation that sets its own = %s", fmt.Sprint(post.Extensions))
+	}
+	if me := spec.Operation("me").Extensions; len(me) != 2 || string(me["x-portico-timeout"]) != `"5s"` || string(me["x-portico-cache"]) != `{"ttl":"1s"}` {
+		t.Errorf("extensions inherited from the document = %s", fmt.Sprint(me))
 	}
 	var rl struct {
 		Requests int    `json:"requests"`
@@ -138,7 +146,7 @@ func TestOperationsExposeWhatAGatewayNeeds(t *testing.T) {
 	if ok, err := post.Extension("x-portico-ratelimit", &rl); !ok || err != nil || rl.Requests != 5 || rl.Per != "1s" {
 		t.Errorf("Extension = %v, %v, %+v", ok, err, rl)
 	}
-	if ok, _ := post.Extension("x-portico-timeout", &rl); ok {
+	if ok, _ := post.Extension("x-portico-quota", &rl); ok {
 		t.Error("Extension reports an extension the operation does not have")
 	}
 	var n int

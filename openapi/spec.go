@@ -77,7 +77,9 @@ type Operation struct {
 	// its path item's, else the document's.
 	Servers []string
 	// Extensions holds the operation's "x-" extensions as raw JSON, keyed by
-	// their full name ("x-portico-ratelimit").
+	// their full name ("x-portico-ratelimit"). An x-portico-* extension set
+	// on the document or on the path item is inherited, unless the
+	// operation (or its path item) sets its own.
 	Extensions map[string]json.RawMessage
 	// Security lists the alternative security requirements (any one must
 	// be met); each maps a security scheme name to the scopes it needs. An
@@ -200,7 +202,9 @@ func newSpec(doc *openapi3.T) (*Spec, error) {
 				o.Servers = serverURLs(*op.Servers)
 				s.bases = appendUnique(s.bases, basePaths(*op.Servers)...)
 			}
-			if err := o.extensions(op.Extensions); err != nil {
+			// Policies set on the document or the path item apply to every
+			// operation below them; the operation's own win.
+			if err := o.extensions(portico(doc.Extensions), portico(item.Extensions), op.Extensions); err != nil {
 				return nil, &LoadError{Pointer: loc, Err: err}
 			}
 			security := doc.Security
@@ -234,21 +238,38 @@ func newSpec(doc *openapi3.T) (*Spec, error) {
 	return s, nil
 }
 
-func (o *Operation) extensions(ext map[string]any) error {
-	for k, v := range ext {
-		if !strings.HasPrefix(k, "x-") {
-			continue
+func (o *Operation) extensions(levels ...map[string]any) error {
+	for _, ext := range levels {
+		for k, v := range ext {
+			if !strings.HasPrefix(k, "x-") {
+				continue
+			}
+			raw, err := json.Marshal(v)
+			if err != nil {
+				return fmt.Errorf("extension %s: %w", k, err)
+			}
+			if o.Extensions == nil {
+				o.Extensions = map[string]json.RawMessage{}
+			}
+			o.Extensions[k] = raw
 		}
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("extension %s: %w", k, err)
-		}
-		if o.Extensions == nil {
-			o.Extensions = map[string]json.RawMessage{}
-		}
-		o.Extensions[k] = raw
 	}
 	return nil
+}
+
+// portico keeps the x-portico-* extensions of a document or path item:
+// those are the ones inherited by operations.
+func portico(ext map[string]any) map[string]any {
+	var out map[string]any
+	for k, v := range ext {
+		if strings.HasPrefix(k, "x-portico-") {
+			if out == nil {
+				out = map[string]any{}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // prepare collects the parameters, body and responses of op and queues
