@@ -3,6 +3,7 @@ package resilience_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -162,4 +163,35 @@ func TestHedgeDelayFollowsTheLatencyQuantile(t *testing.T) {
 	if got := readAll(t, resp); got != "ok" || hedges.Load() <= before {
 		t.Fatalf("got %q with %d hedges, want the hedge's answer", got, hedges.Load())
 	}
+}
+
+func TestHedgeFreesTheLosersConnection(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 4<<20) // larger than any socket buffer
+	var arrived, finished atomic.Int64
+	both := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer finished.Add(1)
+		if arrived.Add(1) == 2 {
+			close(both)
+		}
+		select {
+		case <-both: // both attempts answer together: one wins, one loses
+		case <-r.Context().Done():
+			return
+		}
+		io.WriteString(w, big) // blocks until the client reads or closes
+	}))
+	srv.Config.WriteTimeout = time.Minute // a leaked body would hold the writer this long
+	srv.Start()
+	t.Cleanup(srv.Close)
+	tr := resilience.NewTransport(newBase(t), resilience.Hedge(resilience.HedgeConfig{Delay: time.Millisecond}))
+	resp, err := do(t, tr, http.MethodGet, srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, resp); len(got) != len(big) {
+		t.Fatalf("winner's body is %d bytes, want %d", len(got), len(big))
+	}
+	eventually(t, "the loser to be cancelled and its connection freed", func() bool { return finished.Load() == 2 })
 }
