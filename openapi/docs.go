@@ -130,7 +130,7 @@ func (d *Docs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, requestPath(r)+"/", http.StatusMovedPermanently)
 			return
 		}
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; font-src 'self' data:")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; font-src 'self' data:")
 		serve(w, r, "text/html; charset=utf-8", d.pageTag, d.page)
 	case "openapi.json":
 		serve(w, r, "application/json", d.jsonTag, d.spec.JSON())
@@ -138,6 +138,8 @@ func (d *Docs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serve(w, r, "application/yaml", d.yamlTag, d.yamlDoc)
 	case "assets/redoc.standalone.js":
 		serve(w, r, "text/javascript; charset=utf-8", d.scriptTag, redoc.Script)
+	case "assets/init.js":
+		serve(w, r, "text/javascript; charset=utf-8", etag([]byte(initJS)), []byte(initJS))
 	case "assets/LICENSE":
 		serve(w, r, "text/plain; charset=utf-8", `"redoc-`+redoc.Version+`-license"`, append(append(bytes.Clone(redoc.License), '\n'), redoc.Notices...))
 	default:
@@ -164,6 +166,13 @@ func serve(w http.ResponseWriter, r *http.Request, ctype, tag string, body []byt
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
+// initJS starts Redoc on the page; it is a file of its own so the page's
+// Content-Security-Policy can forbid inline scripts.
+const initJS = `fetch("openapi.json").then(function (r) { return r.json(); }).then(function (spec) {
+  Redoc.init(spec, {}, document.getElementById("redoc"));
+});
+`
+
 const pageHTML = `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -175,11 +184,7 @@ const pageHTML = `<!DOCTYPE html>
 <body>
 <div id="redoc"></div>
 <script src="assets/redoc.standalone.js"></script>
-<script>
-fetch("openapi.json").then(function (r) { return r.json(); }).then(function (spec) {
-  Redoc.init(spec, { disableSearch: false, hideDownloadButton: false }, document.getElementById("redoc"));
-});
-</script>
+<script src="assets/init.js"></script>
 </body>
 </html>
 `

@@ -80,13 +80,18 @@ func TestDocsServesTheSpec(t *testing.T) {
 			}
 		}},
 		{name: "the page loads the embedded renderer by a relative URL", path: "/docs/", ctype: "text/html; charset=utf-8", check: func(t *testing.T, body string) {
-			if !strings.Contains(body, `src="assets/redoc.standalone.js"`) || !strings.Contains(body, "<title>Petstore</title>") {
+			if !strings.Contains(body, `src="assets/redoc.standalone.js"`) || !strings.Contains(body, "<title>Petstore</title>") || strings.Contains(body, "<script>") {
 				t.Fatalf("page: %s", body)
 			}
 		}},
 		{name: "the renderer script is served from the module", path: "/docs/assets/redoc.standalone.js", ctype: "text/javascript; charset=utf-8", check: func(t *testing.T, body string) {
 			if len(body) < 500_000 {
 				t.Fatalf("script is %d bytes", len(body))
+			}
+		}},
+		{name: "the page's start-up script is served as a file, not inline", path: "/docs/assets/init.js", ctype: "text/javascript; charset=utf-8", check: func(t *testing.T, body string) {
+			if !strings.Contains(body, "Redoc.init(") {
+				t.Fatalf("init script: %s", body)
 			}
 		}},
 		{name: "the renderer's licence is served next to it", path: "/docs/assets/LICENSE", ctype: "text/plain; charset=utf-8", check: func(t *testing.T, body string) {
