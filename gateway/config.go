@@ -37,14 +37,25 @@ type Config struct {
 // UpstreamConfig is an upstream pool in a config file: the fields of
 // upstream.Config that a file can hold.
 type UpstreamConfig struct {
-	Name        string                     `yaml:"name"`
-	Instances   []upstream.Instance        `yaml:"instances"`
-	DNS         *upstream.DNSConfig        `yaml:"dns"`
-	Balancer    upstream.Balancer          `yaml:"balancer"`
-	HashOn      string                     `yaml:"hash_on"` // "header:X-User", "cookie:sid", "sticky-cookie:sid" or "client_ip"
-	HealthCheck *upstream.HealthCheck      `yaml:"health_check"`
-	Outlier     *upstream.OutlierDetection `yaml:"outlier"`
-	TLS         *upstream.TLSFiles         `yaml:"tls"`
+	// Name is what routes refer to. Required and unique.
+	Name string `yaml:"name"`
+	// Instances is a static list; set it or DNS.
+	Instances []upstream.Instance `yaml:"instances"`
+	// DNS discovers the instances; set it or Instances.
+	DNS *upstream.DNSConfig `yaml:"dns"`
+	// Balancer is round_robin (the default), weighted_round_robin,
+	// least_request, random or consistent_hash.
+	Balancer upstream.Balancer `yaml:"balancer"`
+	// HashOn is consistent_hash's key: "header:X-User", "cookie:sid",
+	// "sticky-cookie:sid" or "client_ip" (the address the client_ip
+	// middleware found behind trusted proxies).
+	HashOn string `yaml:"hash_on"`
+	// HealthCheck enables active health checks.
+	HealthCheck *upstream.HealthCheck `yaml:"health_check"`
+	// Outlier enables passive ejection of failing instances.
+	Outlier *upstream.OutlierDetection `yaml:"outlier"`
+	// TLS names the PEM files of the client TLS configuration.
+	TLS *upstream.TLSFiles `yaml:"tls"`
 }
 
 // ParseConfig decodes a YAML or JSON configuration. name is used in

@@ -16,12 +16,17 @@ import (
 // "routes[2].upstream", and Line is its line in the config file (0 when
 // the configuration came from Go code).
 type FieldError struct {
+	// File is the config file's name, if any.
 	File string
+	// Line is the field's line in File, or 0.
 	Line int
+	// Path names the field, such as "upstreams[0].instances[1].url".
 	Path string
-	Msg  string
+	// Msg says what is wrong and how to fix it.
+	Msg string
 }
 
+// Error formats the error as "portico/gateway: file:line: path: msg".
 func (e *FieldError) Error() string {
 	loc := ""
 	switch {
