@@ -78,6 +78,19 @@ func TestRoutesBuiltFromOperations(t *testing.T) {
 	}
 }
 
+func TestForOnAPathThatDoesNotFitItsTemplate(t *testing.T) {
+	t.Parallel()
+	spec := load(t, versions[0])
+	val := openapi.NewValidator(spec)
+	// A router that sends every request to getPet, whatever its path.
+	h := val.For(spec.Operation("getPet"))(&reached{})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, newRequest("GET", "/elsewhere", "", ""))
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `{"in":"path","name":"petId","message":"is required","keyword":"required"}`) {
+		t.Fatalf("status %d, body %s; want 400 naming the missing path parameter", w.Code, w.Body.String())
+	}
+}
+
 func TestForPanicsOnAForeignOperation(t *testing.T) {
 	t.Parallel()
 	a, b := load(t, versions[0]), load(t, versions[1])

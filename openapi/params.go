@@ -38,7 +38,7 @@ func (p *param) decode(s *source) (any, bool, error) {
 	switch p.in {
 	case openapi3.ParameterInPath:
 		for i, n := range s.names {
-			if n == p.name {
+			if n == p.name && i < len(s.vals) {
 				raw := s.vals[i]
 				if u, err := url.PathUnescape(raw); err == nil {
 					raw = u

@@ -77,7 +77,10 @@ func (v *Validator) For(op *Operation) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var buf [8]string
-			vals, _ := op.tmpl.matchSuffix(r.URL.EscapedPath(), buf[:0])
+			vals, ok := op.tmpl.matchSuffix(r.URL.EscapedPath(), buf[:0])
+			if !ok {
+				vals = nil // a path that does not fit: its parameters are missing
+			}
 			v.serve(w, r, next, op, vals)
 		})
 	}
