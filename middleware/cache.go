@@ -38,9 +38,10 @@ type CacheConfig struct {
 	// MaxBody is the largest body stored, in bytes. Larger responses pass
 	// through unbuffered and are not stored. If zero, 1 MiB.
 	MaxBody int64
-	// Scope returns the part of the cache key that separates callers, such
-	// as the consumer or tenant ID, so one caller never receives a response
-	// stored for another. If nil, the cache is shared by all callers.
+	// Scope returns the part of the cache key that separates callers, so
+	// one caller never receives a response stored for another: use
+	// [ConsumerScope] or [TenantScope] for responses that depend on who
+	// asks. If nil, the cache is shared by all callers.
 	Scope func(*http.Request) string
 	// AllowAuthorization stores responses to requests that carry an
 	// Authorization header even when the response does not say public,

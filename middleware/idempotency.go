@@ -43,9 +43,10 @@ type IdempotencyConfig struct {
 	// response body stored, in bytes. A larger request gets 413; a larger
 	// response is remembered by status and header only. If zero, 1 MiB.
 	MaxBody int64
-	// Scope returns the part of the key that separates callers, such as
-	// the consumer ID, so one caller's key never matches another's. If nil,
-	// keys are shared by all callers.
+	// Scope returns the part of the key that separates callers, so one
+	// caller's key never matches another's. If nil, [ConsumerScope]: keys
+	// belong to the authenticated consumer, and anonymous callers share
+	// theirs.
 	Scope func(*http.Request) string
 	// StoreServerErrors keeps 5xx responses as the final answer for their
 	// key. By default a 5xx releases the key, so the client can retry.
@@ -80,7 +81,9 @@ type idempotency struct {
 //     "Idempotent-Replayed: true";
 //   - a repeat with a different fingerprint gets 422;
 //   - a repeat while the first request is in flight gets 409;
-//   - a 5xx response releases the key unless StoreServerErrors is set.
+//   - a 5xx response releases the key unless StoreServerErrors is set;
+//   - keys are scoped to the consumer ([ConsumerScope]) unless Scope says
+//     otherwise.
 //
 // Keys may be sent as a Structured Fields string ("...") or bare.
 // All errors are RFC 9457 problem documents.
@@ -104,6 +107,9 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 	}
 	if m.store == nil {
 		m.store = NewMemoryIdempotency(MemoryIdempotencyConfig{})
+	}
+	if m.scope == nil {
+		m.scope = ConsumerScope
 	}
 	if m.header == "" {
 		m.header = "Idempotency-Key"
@@ -161,11 +167,7 @@ func (m *idempotency) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
-	scope := ""
-	if m.scope != nil {
-		scope = m.scope(r)
-	}
-	storeKey := scope + "\x00" + key
+	storeKey := m.scope(r) + "\x00" + key
 	rec := &IdempotencyRecord{Fingerprint: fingerprint(r, body), Token: newToken()}
 	ctx := context.WithoutCancel(r.Context())
 	existing, err := m.store.Claim(ctx, storeKey, rec, m.lock)

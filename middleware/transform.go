@@ -43,8 +43,9 @@ type TransformConfig struct {
 	// larger bodies pass through unchanged and unbuffered. If zero, 1 MiB.
 	MaxBody int64
 	// Vars resolves template variables beyond the built-in ones, and the
-	// {consumer.*} variables. It returns false for a name it does not
-	// know. If nil, only the built-in variables are accepted.
+	// {consumer.*} variables of requests without a [Consumer]. It returns
+	// false for a name it does not know. If nil, only the built-in
+	// variables are accepted.
 	Vars func(r *http.Request, name string) (string, bool)
 }
 
@@ -70,7 +71,8 @@ type transform struct {
 // Templates are literal text with variables in braces: {method}, {host},
 // {path}, {path.NAME} (a path parameter of [http.ServeMux] or chi),
 // {query.NAME}, {header.NAME}, {request_id}, {consumer.id},
-// {consumer.tenant}, {consumer.plan}, and names known to
+// {consumer.tenant}, {consumer.plan} (of the [Consumer] set by
+// authentication), and names known to
 // [TransformConfig].Vars; "{{" and "}}" are literal braces.
 //
 // Body rules apply only to application/json (and +json) bodies that are not

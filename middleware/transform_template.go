@@ -23,7 +23,7 @@ import (
 //	{header.NAME}               a request header field
 //	{request_id}                the request ID
 //	{consumer.id} {consumer.tenant} {consumer.plan}
-//	                            the authenticated consumer
+//	                            the authenticated consumer ([ConsumerFrom])
 //
 // and any name that [TransformConfig].Vars resolves.
 type headerTemplate struct {
@@ -161,6 +161,16 @@ func (t headerTemplate) variable(p templatePart, r *http.Request, vars func(*htt
 	name := p.arg
 	if p.kind != "var" {
 		name = p.kind // consumer.*
+		if c := ConsumerFrom(r.Context()); c != nil {
+			switch p.kind {
+			case "consumer.id":
+				return c.ID
+			case "consumer.tenant":
+				return c.Tenant
+			case "consumer.plan":
+				return c.Plan
+			}
+		}
 	}
 	if vars != nil {
 		if v, ok := vars(r, name); ok {

@@ -1,0 +1,163 @@
+package redisstore_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/redistest"
+	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/redisstore"
+)
+
+// fetchFrom sends a GET to srv with the Host of the first gateway, so two
+// gateways on different ports share cache keys, and returns the status,
+// Cache-Status and body.
+func fetchFrom(t *testing.T, srv *httptest.Server, path, host string, header ...string) (int, string, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path, nil)
+	req.Host = host
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Cache-Status"), string(b)
+}
+
+func TestCacheIsSharedByTwoGateways(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	var calls atomic.Int64
+	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
+		w.Header().Add("X-Multi", "a")
+		w.Header().Add("X-Multi", "b")
+		fmt.Fprintf(w, "hello %s from %s", r.Header.Get("Accept-Language"), r.URL.Path)
+	})
+	store := redisstore.New(client(t, s)).Cache()
+	a := serve(t, middleware.Cache(middleware.CacheConfig{Store: store})(origin))
+	b := serve(t, middleware.Cache(middleware.CacheConfig{Store: store})(origin))
+	host := strings.TrimPrefix(a.URL, "http://")
+
+	tests := []struct {
+		name    string
+		gw      *httptest.Server
+		lang    string
+		wantHit bool
+	}{
+		{name: "the first gateway misses and stores", gw: a, lang: "en", wantHit: false},
+		{name: "the second gateway hits what the first stored", gw: b, lang: "en", wantHit: true},
+		{name: "another variant misses on the second gateway", gw: b, lang: "fr", wantHit: false},
+		{name: "that variant hits on the first gateway", gw: a, lang: "fr", wantHit: true},
+	}
+	for _, tt := range tests {
+		status, cs, body := fetchFrom(t, tt.gw, "/greeting", host, "Accept-Language", tt.lang)
+		if status != 200 || body != "hello "+tt.lang+" from /greeting" {
+			t.Fatalf("%s: %d %q", tt.name, status, body)
+		}
+		if hit := strings.Contains(cs, "hit"); hit != tt.wantHit {
+			t.Errorf("%s: Cache-Status %q, want hit=%v", tt.name, cs, tt.wantHit)
+		}
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("upstream calls = %d, want 2 (one per language)", n)
+	}
+}
+
+func TestCacheEntriesRoundTripThroughRedis(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	store := redisstore.New(client(t, s), redisstore.WithPrefix("rt:")).Cache()
+	ctx := t.Context()
+	want := &middleware.CacheEntry{
+		Status:     http.StatusNotFound,
+		Header:     http.Header{"Content-Type": {"application/json"}, "X-Multi": {"a", "b"}, "Empty": {}},
+		Body:       []byte(`{"error":"none"}` + "\x00\xff"),
+		Stored:     time.Unix(1700000000, 123456789),
+		InitialAge: 3 * time.Second,
+		Lifetime:   time.Minute,
+	}
+	if err := store.Set(ctx, "k\x00with\x00nul", want, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.Get(ctx, "k\x00with\x00nul")
+	if err != nil || got == nil {
+		t.Fatalf("Get = %v, %v", got, err)
+	}
+	if got.Status != want.Status || string(got.Body) != string(want.Body) || !got.Stored.Equal(want.Stored) ||
+		got.InitialAge != want.InitialAge || got.Lifetime != want.Lifetime ||
+		strings.Join(got.Header["X-Multi"], ",") != "a,b" || got.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("round trip changed the entry:\n got %+v\nwant %+v", got, want)
+	}
+	index := &middleware.CacheEntry{Vary: []string{"Accept", "Accept-Language"}, Stored: want.Stored}
+	if err := store.Set(ctx, "idx", index, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := store.Get(ctx, "idx"); got == nil || got.Status != 0 || strings.Join(got.Vary, ",") != "Accept,Accept-Language" {
+		t.Errorf("variant index = %+v", got)
+	}
+	if err := store.Delete(ctx, "idx"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := store.Get(ctx, "idx"); got != nil || err != nil {
+		t.Errorf("after Delete: %v, %v", got, err)
+	}
+	if got, err := store.Get(ctx, "absent"); got != nil || err != nil {
+		t.Errorf("absent key: %v, %v", got, err)
+	}
+}
+
+func TestCacheReportsMalformedEntries(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	c := client(t, s)
+	store := redisstore.New(c, redisstore.WithPrefix("bad:")).Cache()
+	for i, raw := range []string{"", "\x02", "\x01\x05", "\x01\xc8\x01\x00\x00\x00\x00\x05"} {
+		key := fmt.Sprint("k", i)
+		if err := c.Set(t.Context(), "bad:cache:"+key, raw, time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := store.Get(t.Context(), key); err == nil || got != nil {
+			t.Errorf("malformed entry %q: got %v, %v; want an error", raw, got, err)
+		}
+	}
+}
+
+func FuzzCacheEntryDecoding(f *testing.F) {
+	s := redistest.Start(f)
+	c := client(f, s)
+	store := redisstore.New(c, redisstore.WithPrefix("fuzz:")).Cache()
+	f.Add([]byte("\x01\xc8\x01\x00\x00\x00\x00\x00body"))
+	f.Add([]byte("\x01\x00\x00\x00\x00\x01\x06Accept\x00"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if err := c.Set(t.Context(), "fuzz:cache:k", raw, time.Minute).Err(); err != nil {
+			t.Skip(err)
+		}
+		e, err := store.Get(t.Context(), "k")
+		if err == nil && e == nil {
+			t.Fatal("a present key read as absent")
+		}
+		if err == nil {
+			// Whatever decodes must encode and decode to the same entry.
+			if err := store.Set(t.Context(), "k2", e, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			again, err := store.Get(t.Context(), "k2")
+			if err != nil || again.Status != e.Status || string(again.Body) != string(e.Body) || len(again.Header) != len(e.Header) {
+				t.Fatalf("re-encoding changed %+v into %+v (%v)", e, again, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,167 @@
+package redisstore_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/redistest"
+	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/redisstore"
+)
+
+func TestIdempotencyRunsDuplicatesOnceAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	var calls atomic.Int64
+	release := make(chan struct{})
+	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		<-release
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Location", fmt.Sprintf("/orders/%d", n))
+		w.Header().Add("X-Multi", "a")
+		w.Header().Add("X-Multi", "b")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, `{"order":%d,"req":%s}`, n, body)
+	})
+	store := redisstore.New(client(t, s)).Idempotency()
+	replicas := []string{
+		serve(t, middleware.Idempotency(middleware.IdempotencyConfig{Store: store})(origin)).URL,
+		serve(t, middleware.Idempotency(middleware.IdempotencyConfig{Store: store})(origin)).URL,
+	}
+	post := func(url, body string) (int, http.Header, string) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, url+"/orders", strings.NewReader(body))
+		req.Header.Set("Idempotency-Key", `"8e03978e-40d5-43e8-bc93-6894a57f9324"`)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0, nil, ""
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, res.Header, string(b)
+	}
+
+	const n = 30
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	for i := range n {
+		wg.Go(func() { statuses[i], _, _ = post(replicas[i%2], `{"sku":"A"}`) })
+	}
+	// Let the duplicates arrive while the first one runs, then finish it.
+	deadline := time.Now().Add(30 * time.Second)
+	for calls.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if c := calls.Load(); c != 1 {
+		t.Fatalf("upstream ran %d times for one key across two replicas, want 1", c)
+	}
+	for i, st := range statuses {
+		if st != http.StatusCreated && st != http.StatusConflict {
+			t.Errorf("request %d: %d, want 201 or 409", i, st)
+		}
+	}
+
+	// After completion both replicas replay the identical response.
+	st1, h1, b1 := post(replicas[0], `{"sku":"A"}`)
+	st2, h2, b2 := post(replicas[1], `{"sku":"A"}`)
+	if st1 != 201 || st2 != 201 || b1 != b2 || b1 != `{"order":1,"req":{"sku":"A"}}` {
+		t.Errorf("replays: %d %q / %d %q", st1, b1, st2, b2)
+	}
+	if h1.Get("Location") != "/orders/1" || h2.Get("Location") != "/orders/1" || strings.Join(h2.Values("X-Multi"), ",") != "a,b" {
+		t.Errorf("replayed headers differ: %v / %v", h1, h2)
+	}
+	if h2.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replay not marked")
+	}
+	if st, _, _ := post(replicas[1], `{"sku":"B"}`); st != http.StatusUnprocessableEntity {
+		t.Errorf("a different body on the other replica = %d, want 422", st)
+	}
+}
+
+func TestIdempotencyClaimsAreHeldByTheirToken(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	store := redisstore.New(client(t, s), redisstore.WithPrefix("tok:")).Idempotency()
+	ctx := t.Context()
+	rec := &middleware.IdempotencyRecord{Fingerprint: "fp", Token: "t1"}
+	if ex, err := store.Claim(ctx, "k", rec, time.Minute); ex != nil || err != nil {
+		t.Fatalf("first claim: %v, %v", ex, err)
+	}
+	ex, err := store.Claim(ctx, "k", &middleware.IdempotencyRecord{Fingerprint: "fp", Token: "t2"}, time.Minute)
+	if err != nil || ex == nil || ex.Done || ex.Fingerprint != "fp" {
+		t.Fatalf("second claim = %+v, %v; want the in-flight record", ex, err)
+	}
+	if err := store.Release(ctx, "k", "t2"); !errors.Is(err, middleware.ErrIdempotencyClaimLost) {
+		t.Errorf("release by another token = %v, want ErrIdempotencyClaimLost", err)
+	}
+	if err := store.Complete(ctx, "k", &middleware.IdempotencyRecord{Fingerprint: "fp", Token: "t2", Status: 200}, time.Minute); !errors.Is(err, middleware.ErrIdempotencyClaimLost) {
+		t.Errorf("complete by another token = %v, want ErrIdempotencyClaimLost", err)
+	}
+	done := &middleware.IdempotencyRecord{Fingerprint: "fp", Token: "t1", Status: 201, Header: http.Header{"Location": {"/x"}}, Body: []byte("\x00bin")}
+	if err := store.Complete(ctx, "k", done, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	ex, err = store.Claim(ctx, "k", &middleware.IdempotencyRecord{Token: "t3"}, time.Minute)
+	if err != nil || ex == nil || !ex.Done || ex.Status != 201 || string(ex.Body) != "\x00bin" || ex.Header.Get("Location") != "/x" {
+		t.Errorf("completed record = %+v, %v", ex, err)
+	}
+	if err := store.Release(ctx, "k", "t1"); !errors.Is(err, middleware.ErrIdempotencyClaimLost) {
+		t.Errorf("a completed key was released: %v", err)
+	}
+	// A released claim frees the key.
+	if ex, _ := store.Claim(ctx, "r", &middleware.IdempotencyRecord{Token: "a"}, time.Minute); ex != nil {
+		t.Fatal("fresh key held")
+	}
+	if err := store.Release(ctx, "r", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if ex, err := store.Claim(ctx, "r", &middleware.IdempotencyRecord{Token: "b"}, time.Minute); ex != nil || err != nil {
+		t.Errorf("claim after release = %v, %v", ex, err)
+	}
+}
+
+func TestIdempotencyFailsClosedWhenRedisIsDown(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	var calls atomic.Int64
+	origin := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusCreated)
+	})
+	store := redisstore.New(client(t, s)).Idempotency()
+	closed := serve(t, middleware.Idempotency(middleware.IdempotencyConfig{Store: store})(origin))
+	open := serve(t, middleware.Idempotency(middleware.IdempotencyConfig{Store: store, FailOpen: true})(origin))
+	s.Kill()
+	for _, tt := range []struct {
+		name string
+		url  string
+		want int
+	}{
+		{name: "fail closed answers 503", url: closed.URL, want: http.StatusServiceUnavailable},
+		{name: "fail open runs the request", url: open.URL, want: http.StatusCreated},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, tt.url, strings.NewReader("x"))
+		req.Header.Set("Idempotency-Key", "k")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, res.StatusCode, tt.want)
+		}
+	}
+	if calls.Load() != 1 {
+		t.Errorf("upstream calls = %d, want 1 (fail open only)", calls.Load())
+	}
+}
