@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/gateway/calllog"
@@ -26,7 +27,7 @@ type actorKey struct{}
 //	/docs/          the admin API's documentation page
 //	/catalog        the API catalog (HTML; JSON with Accept: application/json)
 //	/dashboard      the call analytics dashboard
-//	/assets/...     the pages' chart library, embedded
+//	/assets/...     the pages' chart library, embedded (no credential needed)
 //
 // Every change made through the admin API is written to the audit log with
 // the acting credential's name. It panics when no credential is configured.
@@ -39,11 +40,18 @@ func (p *Platform) Admin() http.Handler {
 	mux.Handle("GET /docs/", http.StripPrefix("/docs", mustDocs()))
 	mux.HandleFunc("GET /catalog", p.serveCatalog)
 	mux.HandleFunc("GET /dashboard", p.serveDashboard)
-	mux.Handle("GET /assets/", http.FileServerFS(assets))
+	files := http.FileServerFS(assets)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/assets/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			// The pages' static script and styles hold nothing secret.
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			files.ServeHTTP(w, r)
+			return
+		}
 		actor, ok := p.actor(r)
 		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="portico admin", Basic realm="portico admin"`)
+			w.Header().Add("WWW-Authenticate", `Basic realm="portico admin", charset="UTF-8"`)
+			w.Header().Add("WWW-Authenticate", `Bearer realm="portico admin"`)
 			problem.Error(w, r, http.StatusUnauthorized, "the admin API needs an admin credential")
 			return
 		}
