@@ -87,6 +87,17 @@ func FuzzPathTemplate(f *testing.F) {
 		if err == nil && (op == nil || got.Len() > len(params)) {
 			t.Fatalf("Find(%q) in %q = %v, %v", path, tmpl, op, got)
 		}
+		// The per-operation middleware takes any path without panicking.
+		u := &url.URL{Path: path}
+		if p, err := url.PathUnescape(path); err == nil {
+			u.Path, u.RawPath = p, path
+		}
+		req := &http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}, Body: http.NoBody}
+		w := httptest.NewRecorder()
+		openapi.NewValidator(spec).For(spec.Operations()[0])(http.NotFoundHandler()).ServeHTTP(w, req)
+		if w.Code != http.StatusNotFound && w.Code != http.StatusBadRequest {
+			t.Fatalf("For on %q in %q: status %d", path, tmpl, w.Code)
+		}
 	})
 }
 
