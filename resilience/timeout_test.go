@@ -101,3 +101,39 @@ func TestTimeoutDoesNotCutAStreamingBody(t *testing.T) {
 		t.Fatalf("rest of the stream = %q", rest)
 	}
 }
+
+// roundTripFunc adapts a function to http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A timer that fires as the headers arrive used to be seen before its
+// function had recorded the cause, and the transport returned neither a
+// response nor an error.
+func TestATimeoutFiringAsHeadersArriveNeverReturnsNothing(t *testing.T) {
+	t.Parallel()
+	const timeout = 200 * time.Microsecond
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		deadline := time.Now().Add(timeout)
+		for time.Now().Before(deadline) {
+			// Spin to return right when the timer fires.
+		}
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+	})
+	for _, policy := range []resilience.Policy{resilience.Timeout(timeout), resilience.OverallTimeout(timeout)} {
+		tr := resilience.NewTransport(next, policy)
+		for range 300 {
+			req, _ := http.NewRequest(http.MethodGet, "http://upstream.test/", nil)
+			resp, err := tr.RoundTrip(req)
+			if resp == nil && err == nil {
+				t.Fatal("RoundTrip returned neither a response nor an error")
+			}
+			if err != nil && !errors.Is(err, resilience.ErrTimeout) {
+				t.Fatalf("err = %v, want ErrTimeout", err)
+			}
+			if resp != nil {
+				resp.Body.Close()
+			}
+		}
+	}
+}

@@ -114,7 +114,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := t.outer(ctx, req)
 	if cancel != nil {
-		timer.Stop()
+		if !timer.Stop() {
+			cancel(errOverallTimeout) // see send: the timer's function may not have run yet
+		}
 		if err != nil {
 			cancel(nil)
 			return nil, t.ctxErr(ctx, err)
@@ -223,10 +225,15 @@ func (t *Transport) send(ctx context.Context, req *http.Request, b io.ReadCloser
 		r.ContentLength = body.size
 	}
 	resp, err := t.next.RoundTrip(r)
-	if timer != nil && !timer.Stop() && err == nil {
-		// The timeout fired as the headers arrived: the body is doomed.
-		resp.Body.Close()
-		resp, err = nil, context.Cause(actx)
+	if timer != nil && !timer.Stop() {
+		// The timer fired, but its function may not have run yet: record
+		// the cause here (the first cancel wins) before anything reads it.
+		cancel(errAttemptTimeout)
+		if err == nil {
+			// The timeout fired as the headers arrived: the body is doomed.
+			resp.Body.Close()
+			resp, err = nil, context.Cause(actx)
+		}
 	}
 	if err != nil {
 		if cancel != nil {
