@@ -46,6 +46,8 @@ type Aggregator struct {
 	now       func() time.Time
 	mu        sync.Mutex
 	series    map[seriesKey]*series
+	probe     *Sketch // computes bucket indexes; holds no values
+	expired   int64 // the horizon's window at the last expiry
 	overflow  atomic.Uint64
 }
 
@@ -89,6 +91,7 @@ func NewAggregator(cfg AggregatorConfig) *Aggregator {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.probe = NewSketch(a.alpha)
 	return a
 }
 
@@ -107,15 +110,22 @@ func (a *Aggregator) Write(_ context.Context, batch []Record) error {
 		if start < horizon {
 			continue
 		}
-		a.add(seriesKey{ByTenant, r.Tenant, r.Tenant}, start, r)
-		a.add(seriesKey{ByAPI, r.Tenant, r.API}, start, r)
-		a.add(seriesKey{ByConsumer, r.Tenant, r.Consumer}, start, r)
+		// One logarithm per record, shared by its three series.
+		idx := a.probe.index(float64(r.Latency))
+		a.add(seriesKey{ByTenant, r.Tenant, r.Tenant}, start, idx, r)
+		a.add(seriesKey{ByAPI, r.Tenant, r.API}, start, idx, r)
+		a.add(seriesKey{ByConsumer, r.Tenant, r.Consumer}, start, idx, r)
 	}
-	a.expire(horizon)
+	// Windows leave the retention one resolution at a time: expire when
+	// the horizon enters a new one, not on every batch.
+	if w := horizon / int64(a.res); w != a.expired {
+		a.expired = w
+		a.expire(horizon)
+	}
 	return nil
 }
 
-func (a *Aggregator) add(k seriesKey, start int64, r *Record) {
+func (a *Aggregator) add(k seriesKey, start int64, idx int, r *Record) {
 	s := a.series[k]
 	if s == nil {
 		if len(a.series) >= a.max {
@@ -138,7 +148,7 @@ func (a *Aggregator) add(k seriesKey, start int64, r *Record) {
 	w.inTokens += r.InputTokens
 	w.outTokens += r.OutputTokens
 	w.cost += r.Cost
-	w.latency.Add(float64(r.Latency))
+	w.latency.addIndex(idx)
 }
 
 func (a *Aggregator) expire(horizon int64) {

@@ -32,17 +32,30 @@ func NewSketch(alpha float64) *Sketch {
 }
 
 // Add counts one value.
-func (s *Sketch) Add(v float64) {
-	s.n++
-	if !(v > 0) || math.IsInf(v, 1) {
-		if v > 0 {
-			v = math.MaxFloat64
-		} else {
-			s.zero++
-			return
-		}
+func (s *Sketch) Add(v float64) { s.addIndex(s.index(v)) }
+
+// zeroIndex marks values counted in the zero bucket.
+const zeroIndex = math.MinInt
+
+// index returns the bucket of v, or zeroIndex.
+func (s *Sketch) index(v float64) int {
+	if !(v > 0) {
+		return zeroIndex
 	}
-	i := int(math.Ceil(math.Log(v) / s.logGamma))
+	if math.IsInf(v, 1) {
+		v = math.MaxFloat64
+	}
+	return int(math.Ceil(math.Log(v) / s.logGamma))
+}
+
+// addIndex counts one value of bucket i, from index on a sketch of the
+// same alpha.
+func (s *Sketch) addIndex(i int) {
+	s.n++
+	if i == zeroIndex {
+		s.zero++
+		return
+	}
 	s.grow(i)
 	s.counts[i-s.offset]++
 }

@@ -1,0 +1,130 @@
+package calllog_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/portico-dev/portico/gateway/calllog"
+	"github.com/portico-dev/portico/middleware"
+)
+
+func TestMiddlewareRecordsOneRecordPerRequest(t *testing.T) {
+	t.Parallel()
+	ring := calllog.NewRing(100)
+	rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{ring}})
+	defer closeRecorder(t, rec)
+	tp := sdktrace.NewTracerProvider()
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if c := calllog.FromContext(r.Context()); c != nil {
+			c.Upstream, c.Retries = "10.0.0.7:8080", 1
+		}
+		_, _ = io.WriteString(w, "order "+r.PathValue("id"))
+	})
+	mux.HandleFunc("POST /chat", func(w http.ResponseWriter, r *http.Request) {
+		c := calllog.FromContext(r.Context())
+		c.Model, c.InputTokens, c.OutputTokens, c.Cost = "gpt-x", 12, 30, 0.002
+		w.WriteHeader(http.StatusGatewayTimeout)
+		c.Error = "timeout"
+	})
+	mux.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
+	auth := middleware.AuthenticatorFunc(func(r *http.Request) (*middleware.Consumer, error) {
+		if r.Header.Get("X-Test-Consumer") == "" {
+			return nil, middleware.ErrNoCredentials
+		}
+		return &middleware.Consumer{ID: r.Header.Get("X-Test-Consumer"), Tenant: "acme"}, nil
+	})
+	h := middleware.Chain(
+		middleware.RequestID(middleware.RequestIDConfig{}),
+		middleware.Recover(middleware.RecoverConfig{}),
+		middleware.Telemetry(middleware.TelemetryConfig{TracerProvider: tp, Propagator: propagation.TraceContext{}}),
+		middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}, Anonymous: true}),
+		calllog.Middleware(calllog.MiddlewareConfig{Recorder: rec, API: func(*http.Request) string { return "shop" }}),
+	)(mux)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	send := func(method, path, consumer, body string) {
+		req, _ := http.NewRequestWithContext(context.Background(), method, srv.URL+path, strings.NewReader(body))
+		if consumer != "" {
+			req.Header.Set("X-Test-Consumer", consumer)
+		}
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	send(http.MethodGet, "/orders/7", "billing", "")
+	send(http.MethodPost, "/chat", "", `{"q":"hi"}`)
+	send(http.MethodGet, "/panic", "billing", "")
+	flush(t, rec)
+
+	got := ring.Query(calllog.Filter{})
+	if len(got) != 3 {
+		t.Fatalf("got %d records, want 3", len(got))
+	}
+	panicked, chat, order := got[0], got[1], got[2]
+	if order.Tenant != "acme" || order.Consumer != "billing" || order.API != "shop" || order.Route != "/orders/{id}" ||
+		order.Method != "GET" || order.Status != 200 || order.BytesOut != int64(len("order 7")) || order.Upstream != "10.0.0.7:8080" ||
+		order.Retries != 1 || order.RequestID == "" || len(order.TraceID) != 32 || order.Latency <= 0 || order.Time.IsZero() {
+		t.Errorf("order record = %+v", order)
+	}
+	if chat.Consumer != "" || chat.Status != http.StatusGatewayTimeout || chat.Error != "timeout" || chat.BytesIn != 10 ||
+		chat.Model != "gpt-x" || chat.InputTokens != 12 || chat.OutputTokens != 30 || chat.Cost != 0.002 || !chat.Failed() {
+		t.Errorf("chat record = %+v", chat)
+	}
+	if panicked.Status != 500 || panicked.Error != "panic" {
+		t.Errorf("panic record = %+v, want a 500 of kind panic", panicked)
+	}
+}
+
+func TestMiddlewareKeepsFlushingAndHijackingWorking(t *testing.T) {
+	t.Parallel()
+	rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{calllog.NewRing(10)}})
+	defer closeRecorder(t, rec)
+	h := calllog.Middleware(calllog.MiddlewareConfig{Recorder: rec})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: one\n\n")
+		if err := rc.Flush(); err != nil {
+			t.Errorf("Flush through the middleware: %v", err)
+		}
+		if err := rc.SetWriteDeadline(time.Now().Add(time.Minute)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			t.Errorf("SetWriteDeadline: %v", err)
+		}
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	res, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != "data: one\n\n" {
+		t.Errorf("body %q", b)
+	}
+}
+
+func TestMiddlewarePanicsWithoutARecorder(t *testing.T) {
+	t.Parallel()
+	defer func() {
+		if v := recover(); v == nil || !strings.HasPrefix(v.(string), "portico/calllog:") {
+			t.Errorf("recover() = %v, want a portico/calllog panic", v)
+		}
+	}()
+	calllog.Middleware(calllog.MiddlewareConfig{})
+}
