@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -63,4 +64,24 @@ func ExampleIdempotency() {
 	// 201 /orders/1 true
 	// 422
 	// orders created: 1
+}
+
+func ExampleConsumerScope() {
+	reports := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=300")
+		fmt.Fprint(w, "report for "+middleware.ConsumerFrom(r.Context()).ID)
+	})
+	h := middleware.Cache(middleware.CacheConfig{Scope: middleware.ConsumerScope})(reports)
+
+	for _, id := range []string{"alice", "bob", "alice"} {
+		// An authenticator would set the consumer; here it is set by hand.
+		ctx := middleware.WithConsumer(context.Background(), &middleware.Consumer{ID: id})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/report", nil).WithContext(ctx))
+		fmt.Println(w.Body.String(), "|", strings.Fields(w.Header().Get("Cache-Status"))[1])
+	}
+	// Output:
+	// report for alice | fwd=uri-miss;
+	// report for bob | fwd=uri-miss;
+	// report for alice | hit;
 }
