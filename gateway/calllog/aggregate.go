@@ -47,7 +47,7 @@ type Aggregator struct {
 	mu        sync.Mutex
 	series    map[seriesKey]*series
 	probe     *Sketch // computes bucket indexes; holds no values
-	expired   int64 // the horizon's window at the last expiry
+	expired   int64   // the horizon's window at the last expiry
 	overflow  atomic.Uint64
 }
 
