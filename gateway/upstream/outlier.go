@@ -14,8 +14,11 @@ func (p *Pool) observe(ctx context.Context, in *instance, start int64, resp *htt
 	var connErr, serverErr bool
 	switch {
 	case err != nil:
-		if errors.Is(ctx.Err(), context.Canceled) {
+		if errors.Is(context.Cause(ctx), context.Canceled) {
 			// The caller gave up; that says nothing about the instance.
+			// A context cancelled with another cause, such as a retrying
+			// transport's per-attempt timeout, did not give up: the
+			// instance was too slow, and that counts against it.
 			return
 		}
 		connErr, serverErr = true, true

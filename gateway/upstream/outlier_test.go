@@ -2,6 +2,7 @@ package upstream_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -321,5 +322,35 @@ func TestRequestSentBeforeEjectionDoesNotReadmit(t *testing.T) {
 	}
 	if !status(t, p, flaky.url()).Ejected {
 		t.Fatal("a request sent before the ejection ended it")
+	}
+}
+
+// TestAttemptsCutByAPerTryTimeoutCountAgainstTheInstance is a regression
+// test: a retrying transport cancels a slow attempt with a cause of its own,
+// and that used to be taken for the caller giving up, so a slow instance was
+// never ejected.
+func TestAttemptsCutByAPerTryTimeoutCountAgainstTheInstance(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{}, 10)
+	slow := newBackendWith(t, "slow", func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-r.Context().Done()
+	})
+	p := newPool(t, upstream.Config{
+		Instances: []upstream.Instance{{URL: slow.url()}},
+		Outlier:   &upstream.OutlierDetection{ConsecutiveConnErrors: 2},
+		Clock:     newFakeClock().Now,
+	})
+	errPerTry := errors.New("per-try timeout")
+	for range 2 {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://pool/", nil)
+		go func() { <-started; cancel(errPerTry) }()
+		if _, err := p.RoundTrip(req); err == nil {
+			t.Fatal("a timed-out request succeeded")
+		}
+	}
+	if s := p.Status()[0]; !s.Ejected || s.Failures != 2 {
+		t.Fatalf("two timed-out attempts were not held against the instance: %+v", s)
 	}
 }
