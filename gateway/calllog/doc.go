@@ -1,0 +1,43 @@
+// Package calllog records one [Record] per call through the gateway and
+// aggregates the records into the trends an operator watches: request
+// rate, error rate, latency percentiles, AI tokens and cost, per API,
+// consumer and tenant.
+//
+// # Recording
+//
+// [Middleware] builds a Record for every request (time, tenant, consumer,
+// API, route, method, status, latency, bytes, request ID, trace ID) and
+// lets inner handlers add what only they know through [FromContext]: the
+// upstream instance, retries, the error kind, the AI model, tokens and
+// cost. The finished record goes to a [Recorder], which never blocks a
+// request: it copies the record into a bounded queue, or drops and counts
+// it ([Recorder.Dropped]) when the queue is full. One background goroutine
+// hands batches to the [Sink] implementations:
+//
+//   - [Slog] writes one structured log line per call (the default);
+//   - [Ring] keeps the latest records in memory, for the admin API and the
+//     dashboard's "latest errors" ([Ring.Query] filters by tenant,
+//     consumer, API, failures);
+//   - [Aggregator] keeps per-window aggregates ([Aggregator.Series],
+//     [Aggregator.Summary]).
+//
+// # Percentiles
+//
+// Latency percentiles come from a [Sketch], a relative-error histogram in
+// the manner of DDSketch: with the default accuracy every percentile is
+// within 0.5% of the exact percentile of the recorded latencies, in memory
+// that grows with the logarithm of the latency range, and sketches of
+// several windows, APIs or tenants merge exactly.
+//
+// # Tenants
+//
+// Every record carries its tenant, and every aggregate is kept per tenant:
+// a query that sets a tenant ([Filter.Tenant], [Query.Tenant]) never sees
+// another tenant's calls.
+//
+// # Concurrency
+//
+// [Recorder], [Ring] and [Aggregator] are safe for concurrent use; a
+// [Sketch] is not. A Record returned by [FromContext] belongs to the
+// request's handler until it returns.
+package calllog

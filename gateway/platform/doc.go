@@ -1,0 +1,62 @@
+// Package platform makes a gateway shareable across an organisation:
+// tenants (teams) with their consumers and API keys, APIs published with a
+// visibility, an approval mode and a lifecycle, subscriptions that an
+// administrator approves before a single call goes through, an admin API
+// with an audit log, an API catalog and a call analytics dashboard.
+//
+// # Model
+//
+// A [Tenant] owns [Consumer] applications, each with API keys ([Key]; only
+// the SHA-256 hash of a secret is stored, the secret is shown once). An
+// [API] belongs to a tenant and is [Public] or [TenantOnly], with [Auto] or
+// [Manual] approval, and moves through [Draft], [Published], [Deprecated]
+// and [Retired]. A [Subscription] lets one consumer call one API while it
+// is [Active]; the transitions are request, approve, reject, suspend,
+// resume and revoke ([Platform.Transition]).
+//
+// # Request path
+//
+// [Platform.Identities] gives the middleware API key authenticator its
+// keys and consumers; [Platform.Guard] lets a request reach an API's
+// routes only with an active subscription, answering 403 problems that say
+// how to subscribe or that the subscription awaits approval, 404 for
+// drafts and other tenants' tenant-only APIs, Deprecation and Sunset
+// headers for deprecated APIs and 410 for retired ones; [Platform.Portal]
+// lets consumers request subscriptions themselves:
+//
+//	id := p.Identities()
+//	auth := middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{
+//		middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: id, Consumers: id}),
+//	}})
+//	mux.Handle("/orders/", auth(p.Guard("orders")(ordersProxy)))
+//	mux.Handle("/subscriptions", auth(p.Portal()))
+//
+// Both read state cached in memory and reloaded when the [Store]'s version
+// counter moves, so a check costs well under a microsecond and a change
+// made on any replica is effective on the next request on every replica
+// ([WithRefresh] trades that for fewer store round trips).
+// [TenantScope] and [ConsumerScope] key caches, quotas and idempotency
+// records per tenant, so one tenant never reads or spends another's.
+//
+// # Stores
+//
+// A [Store] holds JSON documents by kind and ID, and a version counter.
+// [OpenFile] is the embedded default, a bbolt file that survives restarts;
+// [NewMemoryStore] keeps nothing; redisstore.Store.Documents, in package
+// middleware/redisstore, shares the state between replicas through Redis.
+//
+// # Admin listener
+//
+// [Platform.Admin] serves the admin API (JSON, described by an OpenAPI
+// document, [Spec]) for tenants, consumers, keys, APIs, subscriptions, the
+// audit log, call records and statistics; the catalog page; and the
+// dashboard page, whose charts are drawn by uPlot, embedded in this package
+// with its licence, so the pages work offline. Every request needs an
+// admin credential ([WithAdminToken], [WithAdminAuth]) and every change is
+// written to the audit log with who made it and when ([Platform.Audit]).
+//
+// # Concurrency
+//
+// A [Platform] and the handlers and middleware it returns are safe for
+// concurrent use, as are [FileStore] and [MemoryStore].
+package platform

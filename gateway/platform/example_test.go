@@ -1,0 +1,54 @@
+package platform_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/platform"
+	"github.com/portico-dev/portico/middleware"
+)
+
+func Example() {
+	ctx := context.Background()
+	p := platform.New(platform.NewMemoryStore())
+	_, _ = p.CreateTenant(ctx, "ops", platform.Tenant{ID: "acme"})
+	_, _ = p.CreateConsumer(ctx, "ops", platform.Consumer{ID: "shop", Tenant: "acme"})
+	_, secret, _ := p.CreateKey(ctx, "ops", "acme", "shop", time.Time{})
+	_, _ = p.PutAPI(ctx, "ops", platform.API{ID: "orders", Tenant: "acme", State: platform.Published, Approval: platform.Manual})
+
+	id := p.Identities()
+	auth := middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{
+		middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: id, Consumers: id}),
+	}})
+	orders := auth(p.Guard("orders")(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "order 1")
+	})))
+	call := func() {
+		req := httptest.NewRequest(http.MethodGet, "/orders/1", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		w := httptest.NewRecorder()
+		orders.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			var problem struct{ Detail string }
+			_ = json.Unmarshal(w.Body.Bytes(), &problem)
+			fmt.Println(w.Code, problem.Detail)
+			return
+		}
+		fmt.Println(w.Code, w.Body.String())
+	}
+
+	call()
+	s, _ := p.Subscribe(ctx, "consumer:shop", "acme", "shop", "orders")
+	fmt.Println(s.ID, s.State)
+	_, _ = p.Approve(ctx, "alice", s.ID)
+	call()
+	// Output:
+	// 403 API orders needs a subscription: POST {"api":"orders"} to /subscriptions to request one
+	// shop.orders pending
+	// 200 order 1
+}
