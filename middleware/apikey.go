@@ -153,12 +153,15 @@ func NewAPIKeyAuth(cfg APIKeyConfig) *APIKeyAuth {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	a.headers = cfg.Headers
-	if a.headers == nil {
-		a.headers = []string{"Authorization", "X-API-Key"}
+	headers := cfg.Headers
+	if headers == nil {
+		headers = []string{"Authorization", "X-API-Key"}
 	}
-	for i, h := range a.headers {
-		a.headers[i] = http.CanonicalHeaderKey(h)
+	for _, h := range headers {
+		a.headers = append(a.headers, http.CanonicalHeaderKey(h))
+	}
+	if len(a.headers) == 0 && a.query == "" {
+		panic("portico/middleware: NewAPIKeyAuth needs a header or a query parameter to read keys from")
 	}
 	return a
 }
@@ -169,6 +172,9 @@ func (a *APIKeyAuth) Challenge(realm string) string {
 		if h == "Authorization" {
 			return "Bearer realm=" + quoteParam(realm)
 		}
+	}
+	if len(a.headers) == 0 {
+		return "APIKey realm=" + quoteParam(realm) + ", query=" + quoteParam(a.query)
 	}
 	return "APIKey realm=" + quoteParam(realm) + ", header=" + quoteParam(a.headers[0])
 }

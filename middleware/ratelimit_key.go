@@ -63,6 +63,14 @@ func KeyByHeader(name string) KeyFunc {
 	return func(r *http.Request) string { return r.Header.Get(name) }
 }
 
+// KeyByRoute keys by the route template, such as "/orders/{id}" (see
+// [RoutePattern]), so each route of a router has its own bucket when the
+// limiter is mounted once for all of them. The template is only known
+// inside the router; where it is not, the key is "" and the request is not
+// limited, so mount the limiter within the router or combine it, as in
+// FirstKey(KeyByRoute, KeyRoute).
+func KeyByRoute(r *http.Request) string { return RoutePattern(r) }
+
 // KeyRoute gives every request the same key, so all callers of the route
 // the middleware is mounted on share one limit.
 func KeyRoute(*http.Request) string { return "route" }

@@ -160,6 +160,23 @@ func TestKeyByIPGroupsIPv6By64(t *testing.T) {
 	}
 }
 
+func TestKeyByRouteGivesEachRouteItsOwnBucket(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	limit := middleware.RateLimit(middleware.RateLimitConfig{Limit: middleware.PerHour(1), Key: middleware.KeyByRoute})
+	mux.Handle("GET /orders/{id}", limit(limitedOK))
+	mux.Handle("GET /users/{id}", limit(limitedOK))
+	srv := serve(t, mux)
+	got := ""
+	for _, p := range []string{"/orders/1", "/orders/2", "/users/1", "/users/2"} {
+		res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL+p, nil))
+		got += map[int]string{200: "A", 429: "R"}[res.StatusCode]
+	}
+	if got != "ARAR" {
+		t.Fatalf("outcomes = %q, want ARAR: one bucket per route template, shared by its paths", got)
+	}
+}
+
 func TestLocalRatesMemoryStaysBoundedWithAMillionKeys(t *testing.T) {
 	t.Parallel()
 	clock := newClock()
