@@ -27,6 +27,8 @@ func (w *limitBenchWriter) WriteHeader(code int)        { w.code = code }
 func serveLimitBench(b *testing.B, h http.Handler, r *http.Request) {
 	w := &limitBenchWriter{h: http.Header{}}
 	b.ReportAllocs()
+	cpu := processCPU()
+	defer func() { b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op") }()
 	for b.Loop() {
 		clear(w.h)
 		w.code = 0
@@ -76,6 +78,8 @@ func BenchmarkLocalRatesTake(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
+	cpu := processCPU()
+	defer func() { b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op") }()
 	i := 0
 	for b.Loop() {
 		_, _ = s.Take(ctx, keys[i&1023], lim, 1)
@@ -107,6 +111,8 @@ func BenchmarkJWTVerify(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
+			cpu := processCPU()
+			defer func() { b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op") }()
 			for b.Loop() {
 				if _, err := auth.Verify(ctx, tok); err != nil {
 					b.Fatal(err)
