@@ -78,7 +78,7 @@ func TestMiddlewareRecordsOneRecordPerRequest(t *testing.T) {
 	}
 	panicked, chat, order := got[0], got[1], got[2]
 	if order.Tenant != "acme" || order.Consumer != "billing" || order.API != "shop" || order.Route != "/orders/{id}" ||
-		order.Method != "GET" || order.Status != 200 || order.BytesOut != int64(len("order 7")) || order.Upstream != "10.0.0.7:8080" ||
+		order.Method != http.MethodGet || order.Status != 200 || order.BytesOut != int64(len("order 7")) || order.Upstream != "10.0.0.7:8080" ||
 		order.Retries != 1 || order.RequestID == "" || len(order.TraceID) != 32 || order.Latency <= 0 || order.Time.IsZero() {
 		t.Errorf("order record = %+v", order)
 	}
