@@ -54,6 +54,9 @@ type headerOp struct {
 	name string
 	to   string
 	tmpl headerTemplate
+	// fixed is the value slice of a Set with a constant template, shared
+	// by all requests (len == cap, so appending to it copies).
+	fixed []string
 }
 
 type transform struct {
@@ -156,7 +159,11 @@ func compileHeaderRules(field string, h HeaderRules, known func(string) bool) ([
 			if err != nil {
 				return nil, fmt.Errorf("%s.%s[%q]: %w", field, set.sub, name, err)
 			}
-			ops = append(ops, headerOp{kind: set.kind, name: http.CanonicalHeaderKey(name), tmpl: tmpl})
+			op := headerOp{kind: set.kind, name: http.CanonicalHeaderKey(name), tmpl: tmpl}
+			if v, ok := tmpl.constant(); ok && v != "" && set.kind == 's' {
+				op.fixed = []string{v}
+			}
+			ops = append(ops, op)
 		}
 	}
 	return ops, nil
@@ -197,6 +204,10 @@ func (t *transform) applyHeaders(ops []headerOp, h http.Header, r *http.Request)
 				h[op.to] = v
 			}
 		case 's', 'a':
+			if op.fixed != nil {
+				h[op.name] = op.fixed
+				continue
+			}
 			v := op.tmpl.render(r, t.vars)
 			if v == "" {
 				continue
