@@ -28,6 +28,8 @@ type AdminConfig struct {
 //	GET /metrics    Prometheus exposition, if AdminConfig.Metrics is set
 //	GET /routes     every route with its matchers, target and chain, as JSON
 //	GET /upstreams  every upstream with its instances and breakers, as JSON
+//	GET /apis/      the catalog of the APIs built from OpenAPI documents
+//	GET /apis/<name>/  an API's documentation page, openapi.json and openapi.yaml
 //
 // It panics if cfg.Gateway is nil.
 func Admin(cfg AdminConfig) http.Handler {
@@ -51,11 +53,14 @@ func Admin(cfg AdminConfig) http.Handler {
 	mux.HandleFunc("GET /upstreams", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, cfg.Gateway().Upstreams())
 	})
+	mux.HandleFunc("GET /apis/", func(w http.ResponseWriter, r *http.Request) {
+		cfg.Gateway().apiDocs(w, r)
+	})
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		problem.Error(w, r, http.StatusNotFound, "admin endpoints: /healthz, /readyz, /metrics, /routes, /upstreams")
+		problem.Error(w, r, http.StatusNotFound, "admin endpoints: /healthz, /readyz, /metrics, /routes, /upstreams, /apis/")
 	})
 	return mux
 }
@@ -115,7 +120,9 @@ func (g *Gateway) Routes() []RouteInfo {
 				}
 			}
 			ri.Chain = append(append([]string(nil), g.cfg.chain...), rt.chain...)
-			ri.Chain = append(ri.Chain, "proxy")
+			if s.Compose == nil {
+				ri.Chain = append(ri.Chain, "proxy")
+			}
 			out = append(out, ri)
 		}
 	}

@@ -74,7 +74,7 @@ func TestAdminEndpoints(t *testing.T) {
 			t.Fatalf("routes = %d", len(routes))
 		}
 		r := routes[0]
-		want := []string{"request_id", "recover", "telemetry", "auth", "timeout(2s)", "retry(attempts=3)", "breaker(failures=5)", "client_telemetry", "proxy"}
+		want := []string{"request_id", "recover", "telemetry", "identity", "auth", "timeout(2s)", "retry(attempts=3)", "breaker(failures=5)", "client_telemetry", "proxy"}
 		if !slices.Equal(r.Chain, want) {
 			t.Errorf("chain = %q, want %q", r.Chain, want)
 		}

@@ -28,8 +28,7 @@ func knownNames[V any](m map[string]V) string {
 }
 
 // compileRoute validates the i-th route and compiles it.
-func (g *Gateway) compileRoute(i int, spec Route, mws *registry) (*route, error) {
-	at := idx("routes", i)
+func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, error) {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fieldErr(at+"."+field, format, args...))
@@ -103,6 +102,8 @@ func (g *Gateway) compileRoute(i int, spec Route, mws *registry) (*route, error)
 	// Targets.
 	var targets []Backend
 	switch {
+	case spec.Versions != nil || spec.Compose != nil:
+		targets = g.checkTargets(&errs, at, spec)
 	case spec.Upstream != "" && len(spec.Split) > 0:
 		bad("split", "set upstream or split, not both")
 	case spec.Upstream != "":
@@ -165,6 +166,8 @@ func (g *Gateway) compileRoute(i int, spec Route, mws *registry) (*route, error)
 		}
 	}
 	checkPolicy(&errs, at+".policy", spec.Policy)
+	stages, serrs := g.routeStages(at+".policy", spec)
+	errs = append(errs, serrs...)
 	for j, name := range spec.Policy.Middleware {
 		if !mws.has(name) {
 			bad(idx("policy.middleware", j), "%q is not a registered middleware (known: %s)", name, mws.names())
@@ -182,10 +185,10 @@ func (g *Gateway) compileRoute(i int, spec Route, mws *registry) (*route, error)
 		}
 		rt.name = meth + " " + spec.Path + spec.Prefix
 	}
-	var stages []string
+	var policies []string
 	for _, b := range targets {
 		tr, names := policyTransport(spec.Policy, g.byName[b.Upstream], g.cfg)
-		stages = names
+		policies = names
 		be := &backend{upstream: b.Upstream, weight: b.Weight, proxy: g.newProxy(rt, b.Upstream, tr)}
 		if rtr, ok := tr.(*resilience.Transport); ok {
 			g.closers = append(g.closers, rtr)
@@ -200,11 +203,25 @@ func (g *Gateway) compileRoute(i int, spec Route, mws *registry) (*route, error)
 		rt.mirror = newMirror(*spec.Mirror, g.byName[spec.Mirror.Upstream], &g.mirrors, g.cfg.logger)
 	}
 	var h http.Handler = http.HandlerFunc(rt.serve)
+	if spec.Versions != nil {
+		rt.versions = g.versionBackends(rt)
+	}
+	if spec.Compose != nil {
+		var names []string
+		h, names = g.composeHandler(spec.Compose, spec.Policy)
+		policies = append(names, "compose("+composeNames(spec.Compose)+")")
+	}
 	for j := len(spec.Policy.Middleware) - 1; j >= 0; j-- {
 		h = mws.get(spec.Policy.Middleware[j])(h)
 	}
+	for j := len(stages) - 1; j >= 0; j-- {
+		h = stages[j].mw(h)
+	}
 	rt.handler = h
-	rt.chain = append(append([]string(nil), spec.Policy.Middleware...), stages...)
+	for _, s := range stages {
+		rt.chain = append(rt.chain, s.name)
+	}
+	rt.chain = append(append(rt.chain, spec.Policy.Middleware...), policies...)
 	return rt, nil
 }
 

@@ -82,7 +82,7 @@ func ExampleGateway_Routes() {
 	}
 	// Output:
 	// users /users/{id} -> users
-	// request_id ─► recover ─► auth ─► timeout(2s) ─► retry(attempts=3) ─► proxy
+	// request_id ─► recover ─► identity ─► auth ─► timeout(2s) ─► retry(attempts=3) ─► proxy
 }
 
 func ExampleGateway_Lookup() {

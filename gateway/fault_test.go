@@ -137,6 +137,7 @@ func TestFaults(t *testing.T) {
 	pool, err := upstream.New(upstream.Config{
 		Name:        "svc",
 		Instances:   []upstream.Instance{{URL: "http://" + a.addr}, {URL: "http://" + b.addr}},
+		Balancer:    upstream.LeastRequest, // a slow instance piles up requests in flight and is passed over
 		Transport:   tr,
 		HealthCheck: &upstream.HealthCheck{Path: "/healthz", Interval: 250 * time.Millisecond, Timeout: 250 * time.Millisecond, HealthyThreshold: 1, UnhealthyThreshold: 2},
 		Outlier:     &upstream.OutlierDetection{Consecutive5xx: 2, ConsecutiveConnErrors: 2, BaseEjection: 2 * time.Second},

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/portico-dev/portico/middleware"
 )
 
 // Upstream is where a route sends requests: an http.RoundTripper with a
@@ -43,6 +45,14 @@ type Gateway struct {
 	rctxs     sync.Pool   // *chi.Context for Lookup
 	closeOnce sync.Once
 	closeErr  error
+
+	consumers *middleware.Consumers
+	auths     map[string]middleware.Authenticator
+	authOrder []string
+	memCache  *middleware.MemoryCache
+	memIdem   *middleware.MemoryIdempotency
+	apis      []*api
+	identity  func(http.Handler) http.Handler
 }
 
 // New builds a gateway from options, validating the whole configuration:
@@ -80,6 +90,7 @@ func (g *Gateway) build() error {
 		g.byName[u.Name()] = u
 		g.upstreams = append(g.upstreams, u)
 	}
+	errs = append(errs, g.buildAuth()...)
 	mws := builtins(c)
 	for _, name := range c.chain {
 		if !mws.has(name) {
@@ -87,13 +98,14 @@ func (g *Gateway) build() error {
 		}
 	}
 	for i := range c.routes {
-		rt, err := g.compileRoute(i, c.routes[i], mws)
+		rt, err := g.compileRoute(idx("routes", i), c.routes[i], mws)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		g.routes = append(g.routes, rt)
 	}
+	errs = append(errs, g.buildAPIs(mws)...)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -29,6 +30,14 @@ type config struct {
 	meter      metric.MeterProvider
 	tracer     trace.TracerProvider
 	errs       []error
+
+	consumers   []Consumer
+	authMethods []AuthMethod
+	authCustom  []namedAuth
+	identity    Identity
+	stores      Stores
+	clock       func() time.Time
+	apis        []API
 }
 
 // WithRoute adds routes. Routes are matched by priority, then by path

@@ -32,6 +32,7 @@ type route struct {
 	chain    []string     // per-route stages, outermost first, for /routes
 	maxBody  int64
 	track    bool // retries on: attempts should prefer untried instances
+	versions map[string]versionTarget
 }
 
 // backend is one upstream a route proxies to.
@@ -56,7 +57,15 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request) {
 	if rt.track {
 		r = r.WithContext(upstream.TrackAttempts(r.Context()))
 	}
-	b := rt.pick(w, r)
+	var b *backend
+	if rt.versions != nil {
+		var ok bool
+		if b, r, ok = rt.pickVersion(w, r); !ok {
+			return
+		}
+	} else {
+		b = rt.pick(w, r)
+	}
 	if rt.mirror != nil {
 		rt.mirror.send(rt, r)
 	}

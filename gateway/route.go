@@ -1,6 +1,9 @@
 package gateway
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // Route says which requests go where and what happens to them on the way.
 //
@@ -47,6 +50,12 @@ type Route struct {
 	Split []Backend `yaml:"split"`
 	// Pin lets a client choose, or keep, its side of a Split.
 	Pin *Pin `yaml:"pin"`
+	// Versions sends each API version to its own upstream or path; it
+	// replaces Upstream and Split.
+	Versions *Versions `yaml:"versions"`
+	// Compose answers with one JSON object merged from several upstream
+	// calls made in parallel; it replaces Upstream and Split.
+	Compose *Compose `yaml:"compose"`
 	// Mirror copies requests to a shadow pool without waiting for it.
 	Mirror *Mirror `yaml:"mirror"`
 
@@ -71,6 +80,9 @@ type Route struct {
 	// Policy is what the route asks for on its way upstream: timeouts,
 	// retries, a circuit breaker, a bulkhead, body limits and middleware.
 	Policy Policy `yaml:"policy"`
+
+	// validate is the OpenAPI validation of a route built from an [API].
+	validate func(http.Handler) http.Handler
 }
 
 // Backend is one side of a traffic split.
@@ -127,9 +139,18 @@ type HeaderRules struct {
 	Remove []string `yaml:"remove"`
 }
 
-// Policy describes what a route asks for between the gateway and its
-// upstream. It is one vocabulary shared by the builder, the config file and
-// OpenAPI extensions; a zero Policy asks for nothing.
+// Policy describes what a route asks for on the way to its upstream. It
+// is one vocabulary shared by the builder, the config file and OpenAPI
+// x-portico-* extensions (see [API]); a zero Policy asks for nothing.
+//
+// A request passes the route's stages in this order, the first being the
+// outermost, and /routes lists them so:
+//
+//	lifecycle ─► auth ─► authorize ─► identity ─► rate_limit ─► quota
+//	  ─► validate ─► cache ─► idempotency ─► transform ─► Middleware
+//	  ─► timeout ─► retry ─► breaker ─► bulkhead ─► proxy
+//
+// identity (see [Identity]) runs on every route, with or without Auth.
 type Policy struct {
 	// Timeout bounds the whole upstream exchange, retries included, until
 	// the response headers arrive. A request that runs out of time is
@@ -145,8 +166,25 @@ type Policy struct {
 	// If zero, the body is not limited by the gateway.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// Middleware names middleware registered with [WithMiddleware], applied
-	// to the route in order: the first is the outermost.
+	// to the route in order: the first is the outermost. They run after
+	// the built-in stages below, just before the upstream policies.
 	Middleware []string `yaml:"middleware"`
+
+	// Auth authenticates callers and checks their scopes. If nil, the
+	// route is open to anonymous callers.
+	Auth *Auth `yaml:"auth"`
+	// RateLimit limits the request rate per caller.
+	RateLimit *RateLimit `yaml:"rate_limit"`
+	// Quota caps the requests per caller per day or month.
+	Quota *Quota `yaml:"quota"`
+	// Cache stores responses.
+	Cache *Cache `yaml:"cache"`
+	// Idempotency makes retried POST and PATCH requests safe.
+	Idempotency *Idempotency `yaml:"idempotency"`
+	// Transform reshapes headers and JSON bodies.
+	Transform *Transform `yaml:"transform"`
+	// Lifecycle announces deprecation and retirement.
+	Lifecycle *Lifecycle `yaml:"lifecycle"`
 }
 
 // Retry retries an attempt that failed to connect, was reset, timed out or

@@ -1,0 +1,263 @@
+package gateway
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/portico-dev/portico/middleware"
+)
+
+// Auth is what a route asks of its callers: who they must be
+// (authentication) and what they must hold (authorization).
+type Auth struct {
+	// Methods names the authenticators tried, in order; the first that
+	// succeeds identifies the consumer (any-of). Names are those of
+	// [WithAuthMethods] and [WithAuthenticator], plus "api_key" when
+	// consumers hold keys. If empty, every authenticator the gateway has is
+	// tried, in the order they were defined.
+	Methods []string `yaml:"methods"`
+	// Anonymous lets requests without any credential through, with no
+	// consumer; a credential that is presented and fails is still refused.
+	Anonymous bool `yaml:"anonymous"`
+	// Scopes the consumer must hold; a consumer lacking one gets 403.
+	Scopes []string `yaml:"scopes"`
+	// Roles the consumer must hold.
+	Roles []string `yaml:"roles"`
+	// AnyScope is satisfied by any one of Scopes and Roles, instead of all.
+	AnyScope bool `yaml:"any_scope"`
+}
+
+// RateLimit is a token-bucket limit on a route: Requests per Per, with
+// bursts of up to Burst. A request over the limit gets 429 with
+// Retry-After; every response carries the RateLimit-Policy and RateLimit
+// headers. Buckets live in the gateway's rate store (see [Stores]), in
+// memory by default.
+type RateLimit struct {
+	// Name names the limit in the RateLimit headers and store keys.
+	// If empty, the route's name is used.
+	Name string `yaml:"name"`
+	// Requests is how many requests (cost units) are allowed per Per.
+	// It must be at least 1, unless Plans holds a limit for every caller.
+	Requests int `yaml:"requests"`
+	// Per is the window Requests is counted over. If zero, one second.
+	Per time.Duration `yaml:"per"`
+	// Burst is how many requests may arrive at once. If zero, Requests.
+	Burst int `yaml:"burst"`
+	// Key names the bucket a request counts against: "consumer" (the
+	// authenticated consumer, else the client address: the default),
+	// "ip", "api_key", "tenant", "route" (one bucket for all) or
+	// "header:<Name>".
+	Key string `yaml:"key"`
+	// Cost is what one request takes from the bucket. If zero, 1.
+	Cost int `yaml:"cost"`
+	// Plans holds limits by consumer plan, replacing Requests, Per and
+	// Burst for consumers on that plan.
+	Plans map[string]Rate `yaml:"plans"`
+}
+
+// Rate is one plan's rate in a [RateLimit].
+type Rate struct {
+	// Requests per Per; at least 1.
+	Requests int `yaml:"requests"`
+	// Per is the window. If zero, one second.
+	Per time.Duration `yaml:"per"`
+	// Burst is the bucket size. If zero, Requests.
+	Burst int `yaml:"burst"`
+}
+
+// Quota caps what a caller may use per calendar day or month. A request
+// over the quota gets 429 with Retry-After at the start of the next
+// period. Counters live in the gateway's quota store (see [Stores]).
+type Quota struct {
+	// Name names the quota in headers and store keys. If empty, the
+	// route's name is used.
+	Name string `yaml:"name"`
+	// Limit is how many requests (cost units) a caller may use per period.
+	// It must be at least 1, unless Plans holds one for every caller.
+	Limit int64 `yaml:"limit"`
+	// Period is "day" (the default) or "month", in UTC.
+	Period string `yaml:"period"`
+	// Key names the counter, as [RateLimit].Key does. If empty,
+	// "consumer": anonymous requests are not counted.
+	Key string `yaml:"key"`
+	// Cost is what one request uses. If zero, 1.
+	Cost int64 `yaml:"cost"`
+	// Plans holds limits by consumer plan.
+	Plans map[string]int64 `yaml:"plans"`
+}
+
+// Stores holds the shared state behind rate limits, quotas, caches and
+// idempotency keys. A nil store means an in-memory one, private to this
+// gateway: set them (to the views of a redisstore.Store, say) to share
+// limits between replicas.
+type Stores struct {
+	// Rates decides rate limits.
+	Rates middleware.RateStore
+	// Quotas counts quotas.
+	Quotas middleware.QuotaStore
+	// Cache holds cached responses. If nil, one in-memory cache of 64 MiB
+	// is shared by every route.
+	Cache middleware.CacheStore
+	// Idempotency holds idempotency records. If nil, one in-memory store
+	// is shared by every route.
+	Idempotency middleware.IdempotencyStore
+	// FailClosed answers 503 while Rates or Quotas fails. By default
+	// limits fail open: to an in-memory limiter at the per-replica share
+	// of the limit, and quotas let requests through uncounted.
+	FailClosed bool
+	// Replicas is how many gateway replicas share the stores, so a
+	// replica failing open allows its share of each limit. If zero, 1.
+	Replicas int
+}
+
+// WithStores sets the stores of rate limits, quotas, caches and
+// idempotency keys. By default, each is in memory.
+func WithStores(s Stores) Option {
+	return optionFunc(func(c *config) { c.stores = s })
+}
+
+// WithClock sets the clock of rate limits, quotas, caches and lifecycle
+// dates, for tests. By default, time.Now is used.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) { c.clock = now })
+}
+
+// keyFunc turns a [RateLimit].Key into a middleware.KeyFunc.
+func keyFunc(key string) (middleware.KeyFunc, bool) {
+	switch key {
+	case "", "consumer":
+		return middleware.FirstKey(middleware.KeyByConsumer, middleware.KeyByIP), true
+	case "ip":
+		return middleware.KeyByIP, true
+	case "api_key":
+		return middleware.KeyByAPIKey, true
+	case "tenant":
+		return middleware.KeyByTenant, true
+	case "route":
+		return middleware.KeyRoute, true
+	}
+	if name, ok := cutHeaderKey(key); ok {
+		return middleware.KeyByHeader(name), true
+	}
+	return nil, false
+}
+
+func cutHeaderKey(key string) (string, bool) {
+	const p = "header:"
+	if len(key) > len(p) && key[:len(p)] == p && validHeaderName(key[len(p):]) {
+		return key[len(p):], true
+	}
+	return "", false
+}
+
+const keyHelp = `use "consumer", "ip", "api_key", "tenant", "route" or "header:<Name>"`
+
+// rateLimit builds the middleware of a route's rate limit.
+func (g *Gateway) rateLimit(name string, p RateLimit) func(http.Handler) http.Handler {
+	key, _ := keyFunc(p.Key)
+	cfg := middleware.RateLimitConfig{
+		Name:       or(p.Name, name),
+		Limit:      middleware.Limit{Requests: p.Requests, Period: p.Per, Burst: p.Burst},
+		Key:        key,
+		Store:      g.cfg.stores.Rates,
+		FailClosed: g.cfg.stores.FailClosed,
+		Replicas:   g.cfg.stores.Replicas,
+		Clock:      g.cfg.clock,
+		Logger:     g.cfg.logger,
+	}
+	if p.Requests == 0 {
+		// Only plans: a caller on no plan is not limited.
+		cfg.Limit = middleware.Limit{Requests: 1 << 30}
+	}
+	if p.Cost > 1 {
+		cost := p.Cost
+		cfg.Cost = func(*http.Request) int { return cost }
+	}
+	if len(p.Plans) > 0 {
+		cfg.Plans = map[string]middleware.Limit{}
+		for plan, r := range p.Plans {
+			cfg.Plans[plan] = middleware.Limit{Requests: r.Requests, Period: r.Per, Burst: r.Burst}
+		}
+	}
+	return middleware.RateLimit(cfg)
+}
+
+// quota builds the middleware of a route's quota.
+func (g *Gateway) quota(name string, q Quota) func(http.Handler) http.Handler {
+	key := middleware.KeyFunc(middleware.KeyByConsumer)
+	if q.Key != "" {
+		key, _ = keyFunc(q.Key)
+	}
+	cfg := middleware.QuotaConfig{
+		Name:       or(q.Name, name),
+		Limit:      q.Limit,
+		Plans:      q.Plans,
+		Key:        key,
+		Store:      g.cfg.stores.Quotas,
+		FailClosed: g.cfg.stores.FailClosed,
+		Clock:      g.cfg.clock,
+		Logger:     g.cfg.logger,
+	}
+	if q.Limit == 0 {
+		cfg.Limit = 1 << 62
+	}
+	if q.Period == "month" {
+		cfg.Period = middleware.Month
+	}
+	if q.Cost > 1 {
+		cost := q.Cost
+		cfg.Cost = func(*http.Request) int64 { return cost }
+	}
+	return middleware.Quota(cfg)
+}
+
+func checkLimits(errs *[]error, at string, p Policy) {
+	bad := func(field, format string, args ...any) {
+		*errs = append(*errs, fieldErr(at+"."+field, format, args...))
+	}
+	if l := p.RateLimit; l != nil {
+		if l.Requests < 0 || (l.Requests == 0 && len(l.Plans) == 0) {
+			bad("rate_limit.requests", "must be at least 1, got %d", l.Requests)
+		}
+		if l.Per < 0 {
+			bad("rate_limit.per", "must not be negative, got %s", l.Per)
+		}
+		if l.Burst < 0 {
+			bad("rate_limit.burst", "must not be negative")
+		}
+		if l.Cost < 0 {
+			bad("rate_limit.cost", "must not be negative")
+		}
+		if _, ok := keyFunc(l.Key); !ok {
+			bad("rate_limit.key", "%q is not a key; %s", l.Key, keyHelp)
+		}
+		for _, plan := range sortedKeys(l.Plans) {
+			r := l.Plans[plan]
+			if r.Requests < 1 {
+				bad("rate_limit.plans."+plan+".requests", "must be at least 1, got %d", r.Requests)
+			}
+			if r.Per < 0 || r.Burst < 0 {
+				bad("rate_limit.plans."+plan, "per and burst must not be negative")
+			}
+		}
+	}
+	if q := p.Quota; q != nil {
+		if q.Limit < 0 || (q.Limit == 0 && len(q.Plans) == 0) {
+			bad("quota.limit", "must be at least 1, got %d", q.Limit)
+		}
+		if q.Period != "" && q.Period != "day" && q.Period != "month" {
+			bad("quota.period", "%q is not a period; use \"day\" or \"month\"", q.Period)
+		}
+		if _, ok := keyFunc(q.Key); !ok {
+			bad("quota.key", "%q is not a key; %s", q.Key, keyHelp)
+		}
+		if q.Cost < 0 {
+			bad("quota.cost", "must not be negative")
+		}
+		for _, plan := range sortedKeys(q.Plans) {
+			if q.Plans[plan] < 1 {
+				bad("quota.plans."+plan, "must be at least 1, got %d", q.Plans[plan])
+			}
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package gateway
+
+import (
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/middleware"
+)
+
+// Cache stores a route's responses as HTTP caching allows (RFC 9111):
+// responses with max-age, s-maxage or Expires, or TTL for those without.
+// Responses carry a Cache-Status header.
+type Cache struct {
+	// TTL is the freshness given to cacheable responses that carry no
+	// lifetime of their own. If zero, such responses are not stored.
+	TTL time.Duration `yaml:"ttl"`
+	// Scope separates callers: "consumer" (each consumer its own entries),
+	// "tenant" (shared within a tenant) or "" (shared by all callers).
+	// Scope responses that depend on who asks.
+	Scope string `yaml:"scope"`
+	// StaleIfError serves a stale entry for this long when the upstream
+	// fails with 5xx. If zero, only the response's own directive allows it.
+	StaleIfError time.Duration `yaml:"stale_if_error"`
+	// MaxBody is the largest body stored, in bytes. If zero, 1 MiB.
+	MaxBody int64 `yaml:"max_body"`
+}
+
+// Idempotency replays the stored response to a retried request that
+// carries the same Idempotency-Key, and answers 409 while the first one
+// is still in flight; a key reused with another body gets 422. Keys
+// belong to the consumer.
+type Idempotency struct {
+	// Header carries the key. If empty, "Idempotency-Key".
+	Header string `yaml:"header"`
+	// Methods are protected. If empty, POST and PATCH.
+	Methods []string `yaml:"methods"`
+	// Required answers 400 to a protected request without a key.
+	Required bool `yaml:"required"`
+	// TTL is how long a key is remembered. If zero, 24h.
+	TTL time.Duration `yaml:"ttl"`
+}
+
+// Transform reshapes requests and responses. Header values are templates
+// that may use {consumer.id}, {consumer.tenant}, {path.<param>},
+// {query.<name>}, {header.<Name>} and the like (see middleware.Transform).
+type Transform struct {
+	// Request changes the request's headers.
+	Request HeaderTransform `yaml:"request"`
+	// Response changes the response's headers.
+	Response HeaderTransform `yaml:"response"`
+	// RequestBody reshapes a JSON request body.
+	RequestBody BodyTransform `yaml:"request_body"`
+	// ResponseBody reshapes a JSON response body.
+	ResponseBody BodyTransform `yaml:"response_body"`
+}
+
+// HeaderTransform changes headers in the order Remove, Rename, Set, Add.
+type HeaderTransform struct {
+	Remove []string          `yaml:"remove"`
+	Rename map[string]string `yaml:"rename"`
+	Set    map[string]string `yaml:"set"`
+	Add    map[string]string `yaml:"add"`
+}
+
+// BodyTransform reshapes a JSON body by dotted paths ("user.email",
+// "items[].internal"), in the order Remove, Rename, Add.
+type BodyTransform struct {
+	Remove []string          `yaml:"remove"`
+	Rename map[string]string `yaml:"rename"`
+	Add    map[string]any    `yaml:"add"`
+}
+
+// Lifecycle announces a route's deprecation and retirement: responses
+// carry Deprecation, Sunset and Link headers, and from Sunset on the route
+// answers 410 Gone naming its successor.
+type Lifecycle struct {
+	// Deprecated is when the route is, or will be, deprecated.
+	Deprecated time.Time `yaml:"deprecated"`
+	// Sunset is when the route is retired.
+	Sunset time.Time `yaml:"sunset"`
+	// Link is the URL of the migration guide.
+	Link string `yaml:"link"`
+	// Successor is the URL or path of the replacement API.
+	Successor string `yaml:"successor"`
+}
+
+func (t HeaderTransform) rules() middleware.HeaderRules {
+	return middleware.HeaderRules{Remove: t.Remove, Rename: t.Rename, Set: t.Set, Add: t.Add}
+}
+
+func (t BodyTransform) rules() middleware.JSONRules {
+	return middleware.JSONRules{Remove: t.Remove, Rename: t.Rename, Add: t.Add}
+}
+
+func (t BodyTransform) empty() bool {
+	return len(t.Remove)+len(t.Rename)+len(t.Add) == 0
+}
+
+// cacheStage builds a route's response cache.
+func (g *Gateway) cacheStage(c Cache) stage {
+	cfg := middleware.CacheConfig{Store: g.cacheStore(), TTL: c.TTL, StaleIfError: c.StaleIfError,
+		MaxBody: c.MaxBody, Now: g.cfg.clock, Logger: g.cfg.logger}
+	switch c.Scope {
+	case "consumer":
+		cfg.Scope, cfg.AllowAuthorization = middleware.ConsumerScope, true
+	case "tenant":
+		cfg.Scope, cfg.AllowAuthorization = middleware.TenantScope, true
+	}
+	name := "cache(ttl=" + c.TTL.String()
+	if c.Scope != "" {
+		name += ", scope=" + c.Scope
+	}
+	return stage{name + ")", middleware.Cache(cfg)}
+}
+
+func (g *Gateway) cacheStore() middleware.CacheStore {
+	if g.cfg.stores.Cache != nil {
+		return g.cfg.stores.Cache
+	}
+	if g.memCache == nil {
+		g.memCache = middleware.NewMemoryCache(middleware.MemoryCacheConfig{Now: g.cfg.clock})
+	}
+	return g.memCache
+}
+
+func (g *Gateway) idempotencyStage(p Idempotency) stage {
+	store := g.cfg.stores.Idempotency
+	if store == nil {
+		if g.memIdem == nil {
+			g.memIdem = middleware.NewMemoryIdempotency(middleware.MemoryIdempotencyConfig{})
+		}
+		store = g.memIdem
+	}
+	return stage{"idempotency", middleware.Idempotency(middleware.IdempotencyConfig{Store: store, Header: p.Header,
+		Methods: p.Methods, Required: p.Required, TTL: p.TTL, Logger: g.cfg.logger})}
+}
+
+func (g *Gateway) transformStage(t Transform) stage {
+	return stage{"transform", middleware.Transform(middleware.TransformConfig{
+		Request: t.Request.rules(), Response: t.Response.rules(),
+		RequestBody: t.RequestBody.rules(), ResponseBody: t.ResponseBody.rules(),
+	})}
+}
+
+func (g *Gateway) lifecycleStage(l Lifecycle) stage {
+	var parts []string
+	if !l.Deprecated.IsZero() {
+		parts = append(parts, "deprecated="+l.Deprecated.UTC().Format(time.DateOnly))
+	}
+	if !l.Sunset.IsZero() {
+		parts = append(parts, "sunset="+l.Sunset.UTC().Format(time.DateOnly))
+	}
+	return stage{"lifecycle(" + strings.Join(parts, ", ") + ")", middleware.Lifecycle(middleware.LifecycleConfig{
+		Deprecated: l.Deprecated, Sunset: l.Sunset, Link: l.Link, Successor: l.Successor, Now: g.cfg.clock})}
+}
+
+func checkCaching(errs *[]error, at string, p Policy) {
+	bad := func(field, format string, args ...any) {
+		*errs = append(*errs, fieldErr(at+"."+field, format, args...))
+	}
+	if c := p.Cache; c != nil {
+		if c.TTL < 0 {
+			bad("cache.ttl", "must not be negative, got %s", c.TTL)
+		}
+		if c.StaleIfError < 0 {
+			bad("cache.stale_if_error", "must not be negative")
+		}
+		if c.MaxBody < 0 {
+			bad("cache.max_body", "must not be negative")
+		}
+		if c.Scope != "" && c.Scope != "consumer" && c.Scope != "tenant" {
+			bad("cache.scope", "%q is not a scope; use \"consumer\", \"tenant\" or leave it empty to share", c.Scope)
+		}
+	}
+	if i := p.Idempotency; i != nil {
+		if i.Header != "" && !validHeaderName(i.Header) {
+			bad("idempotency.header", "%q is not a valid header name", i.Header)
+		}
+		if i.TTL < 0 {
+			bad("idempotency.ttl", "must not be negative")
+		}
+	}
+	if t := p.Transform; t != nil {
+		for _, h := range []struct {
+			name string
+			t    HeaderTransform
+		}{{"request", t.Request}, {"response", t.Response}} {
+			for _, k := range append(append(append(append([]string(nil), h.t.Remove...), sortedKeys(h.t.Rename)...), sortedKeys(h.t.Set)...), sortedKeys(h.t.Add)...) {
+				if !validHeaderName(k) {
+					bad("transform."+h.name, "%q is not a valid header name", k)
+				}
+			}
+			for _, k := range sortedKeys(h.t.Rename) {
+				if !validHeaderName(h.t.Rename[k]) {
+					bad("transform."+h.name+".rename."+k, "%q is not a valid header name", h.t.Rename[k])
+				}
+			}
+		}
+	}
+	if l := p.Lifecycle; l != nil {
+		if l.Deprecated.IsZero() && l.Sunset.IsZero() {
+			bad("lifecycle", "set deprecated, sunset or both")
+		}
+		if !l.Deprecated.IsZero() && !l.Sunset.IsZero() && l.Sunset.Before(l.Deprecated) {
+			bad("lifecycle.sunset", "is before deprecated; a route is deprecated first, retired later")
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/portico-dev/portico/middleware"
+)
+
+// stage is one named step of a route's chain.
+type stage struct {
+	name string
+	mw   func(http.Handler) http.Handler
+}
+
+func joinNames(names []string) string { return strings.Join(names, ", ") }
+
+// routeStages validates the built-in stages of a route's policy and
+// builds them in the order [Policy] documents, outermost first.
+func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
+	p := spec.Policy
+	var errs []error
+	checkLimits(&errs, at, p)
+	checkCaching(&errs, at, p)
+	auth, aerrs := g.authStages(at, p.Auth)
+	errs = append(errs, aerrs...)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	name := spec.Name
+	if name == "" {
+		name = strings.Join(spec.Methods, ",") + " " + spec.Path + spec.Prefix
+	}
+	var out []stage
+	if p.Lifecycle != nil {
+		out = append(out, g.lifecycleStage(*p.Lifecycle))
+	}
+	out = append(out, auth...)
+	out = append(out, g.identityStage())
+	if p.RateLimit != nil {
+		out = append(out, stage{rateName(*p.RateLimit), g.rateLimit(name, *p.RateLimit)})
+	}
+	if p.Quota != nil {
+		out = append(out, stage{"quota(" + or(p.Quota.Period, "day") + ")", g.quota(name, *p.Quota)})
+	}
+	if spec.validate != nil {
+		out = append(out, stage{"validate", spec.validate})
+	}
+	if spec.Versions != nil {
+		out = append(out, g.versionStage(*spec.Versions))
+	}
+	if p.Cache != nil {
+		out = append(out, g.cacheStage(*p.Cache))
+	}
+	if p.Idempotency != nil {
+		out = append(out, g.idempotencyStage(*p.Idempotency))
+	}
+	if p.Transform != nil {
+		out = append(out, g.transformStage(*p.Transform))
+	}
+	return out, nil
+}
+
+func rateName(l RateLimit) string {
+	s := "rate_limit(" + strconv.Itoa(l.Requests) + "/" + or(l.Per, 1e9).String()
+	if l.Key != "" {
+		s += ", key=" + l.Key
+	}
+	if len(l.Plans) > 0 {
+		s += ", plans=" + joinNames(sortedKeys(l.Plans))
+	}
+	return s + ")"
+}
+
+// identityStage strips the identity headers from the request and sets
+// them from the verified consumer. It is shared by every route.
+func (g *Gateway) identityStage() stage {
+	if g.identity == nil {
+		id := g.cfg.identity
+		g.identity = middleware.IdentityHeaders(middleware.IdentityConfig{ConsumerHeader: id.Consumer,
+			TenantHeader: id.Tenant, PlanHeader: id.Plan, ScopesHeader: id.Scopes, RolesHeader: id.Roles, Strip: id.Strip})
+	}
+	return stage{"identity", g.identity}
+}
