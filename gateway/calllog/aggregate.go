@@ -174,8 +174,9 @@ type Query struct {
 	// Tenant restricts the aggregate to one tenant's calls. A tenant's view
 	// must always set it. Empty merges all tenants (an operator's view).
 	Tenant string
-	// From and To bound the windows [From, To). A zero From means the whole
-	// retention; a zero To includes the window holding now.
+	// From and To bound the windows [From, To), within the retention. A
+	// zero From means the whole retention; a zero To includes the window
+	// holding now.
 	From, To time.Time
 	// Step is the width of one point of a series; it is rounded up to a
 	// multiple of the resolution. If zero, the resolution is used.
@@ -252,16 +253,20 @@ func (a *Aggregator) bounds(q Query) (from, to, step int64) {
 		step = res
 	}
 	step = (step + res - 1) / res * res
-	// By default the window holding now is the last one.
-	to = a.now().UnixNano()/res*res + res
+	// By default the window holding now is the last one. Nothing lies
+	// beyond it or before the retention, so the bounds are clamped there,
+	// which also bounds the size of a series.
+	now := a.now().UnixNano()
+	last := now/res*res + res
+	to = last
 	if !q.To.IsZero() {
-		to = q.To.UnixNano()
+		to = min(q.To.UnixNano(), last)
 	}
-	from = to - int64(a.keep)
+	oldest := (now - int64(a.keep)) / res * res
+	from = oldest
 	if !q.From.IsZero() {
-		from = q.From.UnixNano()
+		from = max(q.From.UnixNano()/res*res, oldest)
 	}
-	from = from / res * res
 	if to <= from {
 		to = from + step
 	}

@@ -40,6 +40,9 @@ func (p *Platform) Admin() http.Handler {
 	mux.Handle("GET /docs/", http.StripPrefix("/docs", mustDocs()))
 	mux.HandleFunc("GET /catalog", p.serveCatalog)
 	mux.HandleFunc("GET /dashboard", p.serveDashboard)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		problem.Error(w, r, http.StatusNotFound, "no such admin resource; see /docs/ for the admin API")
+	})
 	files := http.FileServerFS(assets)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/assets/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
