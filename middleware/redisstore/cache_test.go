@@ -161,3 +161,19 @@ func FuzzCacheEntryDecoding(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkCacheGet(b *testing.B) {
+	s := redistest.Start(b)
+	store := redisstore.New(client(b, s), redisstore.WithPrefix("bench:")).Cache()
+	ctx := b.Context()
+	e := &middleware.CacheEntry{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "Etag": {`"v1"`}}, Body: []byte(strings.Repeat("x", 1024)), Stored: time.Now(), Lifetime: time.Hour}
+	if err := store.Set(ctx, "k", e, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if got, err := store.Get(ctx, "k"); err != nil || got == nil {
+			b.Fatal(got, err)
+		}
+	}
+}

@@ -165,3 +165,24 @@ func TestIdempotencyFailsClosedWhenRedisIsDown(t *testing.T) {
 		t.Errorf("upstream calls = %d, want 1 (fail open only)", calls.Load())
 	}
 }
+
+func BenchmarkIdempotencyClaimAndComplete(b *testing.B) {
+	s := redistest.Start(b)
+	store := redisstore.New(client(b, s), redisstore.WithPrefix("bench:")).Idempotency()
+	ctx := b.Context()
+	done := &middleware.IdempotencyRecord{Fingerprint: "fp", Status: http.StatusCreated, Header: http.Header{"Location": {"/orders/1"}}, Body: []byte(`{"id":1}`)}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		key := fmt.Sprint("k", i)
+		rec := &middleware.IdempotencyRecord{Fingerprint: "fp", Token: key}
+		if ex, err := store.Claim(ctx, key, rec, time.Minute); ex != nil || err != nil {
+			b.Fatal(ex, err)
+		}
+		done.Token = key
+		if err := store.Complete(ctx, key, done, time.Minute); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
