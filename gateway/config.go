@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"reflect"
@@ -29,6 +30,23 @@ type Config struct {
 	// proxies whose X-Forwarded-* headers are trusted; see
 	// [WithTrustedProxies].
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Consumers are the callers the gateway knows, with their API keys;
+	// see [WithConsumers].
+	Consumers []Consumer `yaml:"consumers"`
+	// AuthMethods are named authenticators (JWT issuers, introspection,
+	// client certificates, API key readers); see [WithAuthMethods].
+	AuthMethods []AuthMethod `yaml:"auth_methods"`
+	// Identity names the headers carrying the verified consumer upstream;
+	// see [WithIdentity].
+	Identity *Identity `yaml:"identity"`
+	// Store keeps rate limits, quotas, caches and idempotency keys in
+	// Redis, shared by replicas; see [WithStores].
+	Store *StoreConfig `yaml:"store"`
+	// APIs build routes from OpenAPI documents; see [WithAPI].
+	APIs []APIConfig `yaml:"apis"`
+	// TLS makes the listener serve HTTPS, and can require client
+	// certificates; see [Config.ServerTLS].
+	TLS *ServerTLSConfig `yaml:"tls"`
 
 	file  string
 	lines map[string]int
@@ -113,7 +131,7 @@ func (c *Config) Options(base ...Option) ([]Option, error) {
 	return opts, err
 }
 
-func (c *Config) options(base []Option) ([]Option, []*upstream.Pool, error) {
+func (c *Config) options(base []Option) ([]Option, []io.Closer, error) {
 	var bc config
 	for _, o := range base {
 		if o != nil {
@@ -121,7 +139,7 @@ func (c *Config) options(base []Option) ([]Option, []*upstream.Pool, error) {
 		}
 	}
 	var opts []Option
-	var pools []*upstream.Pool
+	var pools []io.Closer
 	var errs []error
 	for i, u := range c.Upstreams {
 		at := idx("upstreams", i)
@@ -167,12 +185,21 @@ func (c *Config) options(base []Option) ([]Option, []*upstream.Pool, error) {
 		}
 		prefixes = append(prefixes, p)
 	}
+	more, closers, merrs := c.accessOptions()
+	for _, e := range merrs {
+		errs = append(errs, c.annotate(e))
+	}
 	if len(errs) > 0 {
 		for _, p := range pools {
 			_ = p.Close()
 		}
+		for _, cl := range closers {
+			_ = cl.Close()
+		}
 		return nil, nil, joinErrs(errs)
 	}
+	opts = append(opts, more...)
+	pools = append(pools, closers...)
 	opts = append(opts, WithRoute(c.Routes...), WithTrustedProxies(prefixes...))
 	if len(c.Middleware) > 0 {
 		opts = append(opts, WithChain(c.Middleware...))

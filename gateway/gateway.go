@@ -70,8 +70,12 @@ func New(opts ...Option) (*Gateway, error) {
 		g.cfg.logger = slog.Default()
 	}
 	if err := g.build(); err != nil {
+		for _, c := range g.closers {
+			_ = c.Close()
+		}
 		return nil, err
 	}
+	g.closers = append(g.closers, g.cfg.closers...)
 	return g, nil
 }
 

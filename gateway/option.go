@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -38,6 +39,7 @@ type config struct {
 	stores      Stores
 	clock       func() time.Time
 	apis        []API
+	closers     []io.Closer
 }
 
 // WithRoute adds routes. Routes are matched by priority, then by path

@@ -1,0 +1,207 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/redisstore"
+	"github.com/portico-dev/portico/openapi"
+)
+
+// StoreConfig is the shared store of a config file.
+type StoreConfig struct {
+	// Redis is the Redis server holding the state. Required.
+	Redis *RedisConfig `yaml:"redis"`
+	// FailClosed answers 503 while Redis is unreachable; by default
+	// limits fail open (see [Stores]).
+	FailClosed bool `yaml:"fail_closed"`
+	// Replicas is how many gateway replicas share Redis. If zero, 1.
+	Replicas int `yaml:"replicas"`
+}
+
+// RedisConfig says how to reach Redis. The client fails fast (no
+// retries, short timeouts) so a Redis outage never stalls requests.
+type RedisConfig struct {
+	// Address is "host:port". Required.
+	Address string `yaml:"address"`
+	// Username and Password authenticate (write Password as "${ENV}").
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// DB selects the database.
+	DB int `yaml:"db"`
+	// Prefix is put in front of every key. If empty, "portico:".
+	Prefix string `yaml:"prefix"`
+	// Timeout bounds dialing and each command. If zero, 200ms.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// APIConfig is an [API] in a config file.
+type APIConfig struct {
+	// Name, Upstream, Prefix, KeepPrefix, Validate and Policy are those
+	// of [API].
+	Name       string `yaml:"name"`
+	Upstream   string `yaml:"upstream"`
+	Prefix     string `yaml:"prefix"`
+	KeepPrefix bool   `yaml:"keep_prefix"`
+	Validate   string `yaml:"validate"`
+	Policy     Policy `yaml:"policy"`
+	// Spec is the OpenAPI file (YAML or JSON), relative to the config
+	// file's directory. Required.
+	Spec string `yaml:"spec"`
+}
+
+// ServerTLSConfig configures the gateway's listener for HTTPS.
+type ServerTLSConfig struct {
+	// CertFile and KeyFile are the server's PEM certificate chain and
+	// key. Required.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile is a PEM bundle of the CAs that sign client
+	// certificates. With it, clients are asked for a certificate (mutual
+	// TLS), which the client_cert authenticator then reads.
+	ClientCAFile string `yaml:"client_ca_file"`
+	// ClientCerts is "require" (the default with ClientCAFile: a client
+	// without a valid certificate fails the handshake) or "optional" (a
+	// client may connect without one; one from another CA still fails).
+	ClientCerts string `yaml:"client_certs"`
+}
+
+// ServerTLS builds the listener's TLS configuration: TLS 1.2 or later,
+// and with ClientCAFile, client certificates verified against that pool.
+// Errors name the field.
+func ServerTLS(cfg ServerTLSConfig) (*tls.Config, error) {
+	if cfg.CertFile == "" || cfg.KeyFile == "" {
+		return nil, fieldErr("tls.cert_file", "set cert_file and key_file, the PEM certificate and key")
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+	if err != nil {
+		return nil, fieldErr("tls.cert_file", "cannot load the certificate and key: %v", err)
+	}
+	var tc *tls.Config
+	switch {
+	case cfg.ClientCAFile == "" && cfg.ClientCerts != "":
+		return nil, fieldErr("tls.client_certs", "needs client_ca_file, the CAs that sign client certificates")
+	case cfg.ClientCAFile == "":
+		tc = &tls.Config{MinVersion: tls.VersionTLS12}
+	default:
+		if cfg.ClientCerts != "" && cfg.ClientCerts != "require" && cfg.ClientCerts != "optional" {
+			return nil, fieldErr("tls.client_certs", "%q is not a mode; use \"require\" or \"optional\"", cfg.ClientCerts)
+		}
+		data, err := os.ReadFile(cfg.ClientCAFile)
+		if err != nil {
+			return nil, fieldErr("tls.client_ca_file", "cannot read: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(data) {
+			return nil, fieldErr("tls.client_ca_file", "holds no PEM certificate")
+		}
+		tc = middleware.MutualTLSConfig(pool, cfg.ClientCerts != "optional")
+	}
+	tc.Certificates = []tls.Certificate{cert}
+	return tc, nil
+}
+
+// ServerTLS returns the listener's TLS configuration, or nil when the
+// file has no tls section. Relative paths are taken from the config
+// file's directory.
+func (c *Config) ServerTLS() (*tls.Config, error) {
+	if c.TLS == nil {
+		return nil, nil
+	}
+	t := *c.TLS
+	for _, p := range []*string{&t.CertFile, &t.KeyFile, &t.ClientCAFile} {
+		*p = c.rel(*p)
+	}
+	tc, err := ServerTLS(t)
+	if err != nil {
+		return nil, c.annotate(err)
+	}
+	return tc, nil
+}
+
+// rel resolves a path relative to the config file's directory.
+func (c *Config) rel(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.file == "" {
+		return p
+	}
+	return filepath.Join(filepath.Dir(c.file), p)
+}
+
+// accessOptions turns the consumers, authenticators, store and APIs into
+// options, with what must be closed if the gateway is not built.
+func (c *Config) accessOptions() ([]Option, []io.Closer, []error) {
+	var opts []Option
+	var closers []io.Closer
+	var errs []error
+	if len(c.Consumers) > 0 {
+		opts = append(opts, WithConsumers(c.Consumers...))
+	}
+	if len(c.AuthMethods) > 0 {
+		ms := make([]AuthMethod, len(c.AuthMethods))
+		copy(ms, c.AuthMethods)
+		for i := range ms {
+			if j := ms[i].JWT; j != nil && len(j.KeyFiles) > 0 {
+				cp := *j
+				cp.KeyFiles = map[string]string{}
+				for k, f := range j.KeyFiles {
+					cp.KeyFiles[k] = c.rel(f)
+				}
+				ms[i].JWT = &cp
+			}
+		}
+		opts = append(opts, WithAuthMethods(ms...))
+	}
+	if c.Identity != nil {
+		opts = append(opts, WithIdentity(*c.Identity))
+	}
+	if s := c.Store; s != nil {
+		switch {
+		case s.Redis == nil:
+			errs = append(errs, fieldErr("store.redis", "is required: the Redis server's address"))
+		case s.Redis.Address == "":
+			errs = append(errs, fieldErr("store.redis.address", "is required, like \"redis:6379\""))
+		case s.Replicas < 0:
+			errs = append(errs, fieldErr("store.replicas", "must not be negative"))
+		default:
+			rc := s.Redis
+			t := or(rc.Timeout, 200*time.Millisecond)
+			client := redis.NewClient(&redis.Options{Addr: rc.Address, Username: rc.Username, Password: rc.Password,
+				DB: rc.DB, MaxRetries: -1, DialTimeout: t, ReadTimeout: t, WriteTimeout: t})
+			var ropts []redisstore.Option
+			if rc.Prefix != "" {
+				ropts = append(ropts, redisstore.WithPrefix(rc.Prefix))
+			}
+			st := redisstore.New(client, ropts...)
+			closers = append(closers, client)
+			opts = append(opts, WithStores(Stores{Rates: st.Rates(), Quotas: st.Quotas(), Cache: st.Cache(),
+				Idempotency: st.Idempotency(), FailClosed: s.FailClosed, Replicas: s.Replicas}), withCloser(client))
+		}
+	}
+	for i, a := range c.APIs {
+		at := idx("apis", i)
+		if a.Spec == "" {
+			errs = append(errs, fieldErr(at+".spec", "is required: the OpenAPI file"))
+			continue
+		}
+		spec, err := openapi.LoadFile(c.rel(a.Spec))
+		if err != nil {
+			errs = append(errs, fieldErr(at+".spec", "%v", err))
+			continue
+		}
+		opts = append(opts, WithAPI(API{Name: a.Name, Spec: spec, Upstream: a.Upstream, Prefix: a.Prefix,
+			KeepPrefix: a.KeepPrefix, Validate: a.Validate, Policy: a.Policy}))
+	}
+	return opts, closers, errs
+}
+
+// withCloser makes the gateway close cl when it is closed.
+func withCloser(cl io.Closer) Option {
+	return optionFunc(func(c *config) { c.closers = append(c.closers, cl) })
+}
