@@ -34,6 +34,7 @@ type Platform struct {
 	adminAuth func(*http.Request) (string, bool)
 	subURL    string
 	title     string
+	closed    bool
 	pages     *template.Template
 
 	cur    atomic.Pointer[snapshot]
@@ -69,6 +70,15 @@ func WithRefresh(d time.Duration) Option {
 		panic("portico/platform: WithRefresh needs a duration >= 0")
 	}
 	return optionFunc(func(p *Platform) { p.refresh = d })
+}
+
+// WithFailClosed makes [Platform.Guard] and the key lookups answer 503
+// while the store cannot be reached. By default a replica keeps serving
+// the state it cached last (and logs the failure), so a Redis outage does
+// not take every API down; revocations made during the outage then wait
+// for the store to return.
+func WithFailClosed() Option {
+	return optionFunc(func(p *Platform) { p.closed = true })
 }
 
 // WithCallLog gives the admin API and the dashboard the call records and

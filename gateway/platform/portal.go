@@ -3,6 +3,7 @@ package platform
 import (
 	"net/http"
 
+	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/middleware"
 )
@@ -23,6 +24,9 @@ func (p *Platform) Portal() http.Handler {
 		if c == nil {
 			problem.Error(w, r, http.StatusUnauthorized, "authenticate with your API key to manage subscriptions")
 			return
+		}
+		if rec := calllog.FromContext(r.Context()); rec != nil {
+			rec.Tenant, rec.Consumer = c.Tenant, c.ID
 		}
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:

@@ -3,7 +3,10 @@ package platform_test
 import (
 	"context"
 	"net/http"
+	"io"
+	"log/slog"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,3 +91,67 @@ func TestARestartOfASingleNodeGatewayKeepsTenantsKeysAndSubscriptions(t *testing
 		t.Errorf("audit log after restart has %d entries, want every earlier write", len(audit))
 	}
 }
+
+func TestAStoreOutageKeepsTheCachedStateOrFailsClosedAsConfigured(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	docs := func() platform.Store {
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialerRetries: 1,
+			DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
+		t.Cleanup(func() { _ = c.Close() })
+		return redisstore.New(c).Documents()
+	}
+	open, closed := newGateway(t, docs(), platform.WithLogger(quietLogger())), newGateway(t, docs(), platform.WithFailClosed())
+	_, ledger := open.seed(t)
+	open.call(t, http.MethodPost, "/subscriptions", ledger, map[string]string{"api": "reports"})
+	for _, g := range []*gateway{open, closed} {
+		if r := g.call(t, http.MethodGet, "/reports/1", ledger, nil); r.status != http.StatusOK {
+			t.Fatalf("before the outage: %d %s", r.status, r.body)
+		}
+	}
+	srv.Kill()
+	if r := open.call(t, http.MethodGet, "/reports/1", ledger, nil); r.status != http.StatusOK {
+		t.Errorf("fail open during the outage: status %d, want 200 from the cached state", r.status)
+	}
+	if r := closed.call(t, http.MethodGet, "/reports/1", ledger, nil); r.status != http.StatusServiceUnavailable {
+		t.Errorf("fail closed during the outage: status %d, want 503", r.status)
+	}
+	r := send(t, http.MethodPost, open.admin.URL+"/api/tenants", adminToken, map[string]string{"id": "initech"})
+	if r.status != http.StatusServiceUnavailable {
+		t.Errorf("an admin write during the outage: status %d, want 503", r.status)
+	}
+	problemOf(t, r)
+}
+
+func TestWithRefreshBoundsHowLongAnotherReplicaServesAChange(t *testing.T) {
+	t.Parallel()
+	store := platform.NewMemoryStore()
+	var mu sync.Mutex
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	a := newGateway(t, store)
+	b := newGateway(t, store, platform.WithRefresh(time.Minute), platform.WithClock(clock))
+	_, ledger := a.seed(t)
+	a.call(t, http.MethodPost, "/subscriptions", ledger, map[string]string{"api": "reports"})
+	mu.Lock()
+	now = now.Add(2 * time.Minute) // b's first load happened at the old time
+	mu.Unlock()
+	if r := b.call(t, http.MethodGet, "/reports/1", ledger, nil); r.status != http.StatusOK {
+		t.Fatalf("before revocation: %d %s", r.status, r.body)
+	}
+	a.adm(t, http.MethodPost, "/api/subscriptions/ledger.reports/revoke", nil, http.StatusOK)
+	if r := b.call(t, http.MethodGet, "/reports/1", ledger, nil); r.status != http.StatusOK {
+		t.Errorf("within the refresh interval: status %d, want the cached 200", r.status)
+	}
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	if r := b.call(t, http.MethodGet, "/reports/1", ledger, nil); r.status != http.StatusForbidden {
+		t.Errorf("after the refresh interval: status %d, want 403", r.status)
+	}
+	if r := a.call(t, http.MethodGet, "/reports/1", ledger, nil); r.status != http.StatusForbidden {
+		t.Errorf("the replica that revoked: status %d, want 403 at once", r.status)
+	}
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

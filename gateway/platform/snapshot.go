@@ -27,7 +27,8 @@ type subKey struct{ consumer, api string }
 // state returns the current snapshot, reloading it when the store's version
 // moved (or, with WithRefresh, when the cached one is older than that).
 // When the store cannot be reached, the last snapshot keeps serving and the
-// failure is logged; without one, the error is returned.
+// failure is logged, unless WithFailClosed is set; without a snapshot, the
+// error is returned.
 func (p *Platform) state(ctx context.Context) (*snapshot, error) {
 	s := p.cur.Load()
 	if s != nil && p.refresh > 0 && time.Duration(p.now().UnixNano()-s.checked.Load()) < p.refresh {
@@ -35,7 +36,7 @@ func (p *Platform) state(ctx context.Context) (*snapshot, error) {
 	}
 	v, err := p.store.Version(ctx)
 	if err != nil {
-		if s != nil {
+		if s != nil && !p.closed {
 			p.log.LogAttrs(ctx, slog.LevelError, "platform: store unreachable; serving the cached state", slog.Any("error", err))
 			return s, nil
 		}
@@ -54,7 +55,7 @@ func (p *Platform) state(ctx context.Context) (*snapshot, error) {
 	}
 	s, err = p.load(ctx, v, p.cur.Load())
 	if err != nil {
-		if old := p.cur.Load(); old != nil {
+		if old := p.cur.Load(); old != nil && !p.closed {
 			p.log.LogAttrs(ctx, slog.LevelError, "platform: reloading state failed; serving the cached state", slog.Any("error", err))
 			return old, nil
 		}
