@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/upstream"
+	"github.com/portico-dev/portico/middleware"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -98,4 +100,18 @@ func do(t *testing.T, c *http.Client, req *http.Request) (*http.Response, echo) 
 		}
 	}
 	return resp, e
+}
+
+// sha256Hex returns the hash of an API key as a config file holds it.
+func sha256Hex(key string) string {
+	h := middleware.HashAPIKey(key)
+	return hex.EncodeToString(h[:])
+}
+
+// httptestServer serves h on loopback until the test ends.
+func httptestServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
