@@ -2,9 +2,9 @@ package platform_test
 
 import (
 	"context"
-	"net/http"
 	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"testing"
