@@ -245,3 +245,30 @@ func FuzzParseJWKS(f *testing.F) {
 		}
 	})
 }
+
+func TestJWKSRefreshesInTheBackground(t *testing.T) {
+	t.Parallel()
+	k := keysOnce()
+	p := newIDP(t, rsaJWK("a", &k.rsa.PublicKey))
+	jwks := middleware.NewJWKS(middleware.JWKSConfig{URL: p.URL, Client: p.Client(), Refresh: 20 * time.Millisecond})
+	<-p.first
+	p.set(rsaJWK("b", &k.rsa2.PublicKey))
+	// Poll, without any request asking for "b", until a background refresh
+	// has brought it in; the deadline is generous for a loaded machine.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, ok := jwks.Key(t.Context(), "b"); ok && jwks.Fetches() >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("key b not picked up by background refresh after %d fetches", jwks.Fetches())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	jwks.Close()
+	n := jwks.Fetches()
+	time.Sleep(100 * time.Millisecond)
+	if jwks.Fetches() != n {
+		t.Fatalf("fetches went on after Close: %d, then %d", n, jwks.Fetches())
+	}
+}
