@@ -8,7 +8,7 @@ import (
 	"github.com/portico-dev/portico/gateway/calllog"
 )
 
-func TestRingQuery(t *testing.T) {
+func TestRingQueriesFilterRecordsAndReturnTheNewestFirst(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ring := calllog.NewRing(4)

@@ -83,6 +83,9 @@ func (p *Platform) routes(mux *http.ServeMux) {
 		v, err := p.Tenant(r.Context(), r.PathValue("tenant"))
 		p.reply(w, r, http.StatusOK, v, err)
 	})
+	mux.HandleFunc("DELETE /api/tenants/{tenant}", func(w http.ResponseWriter, r *http.Request) {
+		p.reply(w, r, http.StatusNoContent, nil, p.DeleteTenant(r.Context(), actorOf(r), r.PathValue("tenant")))
+	})
 	mux.HandleFunc("GET /api/tenants/{tenant}/consumers", func(w http.ResponseWriter, r *http.Request) {
 		v, err := p.Consumers(r.Context(), r.PathValue("tenant"))
 		p.reply(w, r, http.StatusOK, v, err)

@@ -191,5 +191,8 @@ func TestTheAdminAPIDocumentValidatesAndItsResponsesKeepTheContract(t *testing.T
 	do(http.MethodGet, "/api/calls?limit=0", nil, http.StatusBadRequest)
 	do(http.MethodGet, "/api/stats?by=api&window=30m&step=1m", nil, http.StatusOK)
 	do(http.MethodGet, "/api/stats?window=forever", nil, http.StatusBadRequest)
+	do(http.MethodDelete, "/api/tenants/acme", nil, http.StatusConflict)
 	do(http.MethodDelete, "/api/tenants/acme/consumers/shop", nil, http.StatusNoContent)
+	do(http.MethodPost, "/api/tenants", map[string]any{"id": "empty"}, http.StatusCreated)
+	do(http.MethodDelete, "/api/tenants/empty", nil, http.StatusNoContent)
 }

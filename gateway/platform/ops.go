@@ -42,6 +42,29 @@ func (p *Platform) Tenants(ctx context.Context) ([]Tenant, error) {
 	return list[Tenant](ctx, p, kindTenant, nil)
 }
 
+// DeleteTenant removes an empty tenant. A tenant that still has consumers
+// or APIs fails with [ErrConflict]: delete those first.
+func (p *Platform) DeleteTenant(ctx context.Context, actor, id string) error {
+	if _, err := p.Tenant(ctx, id); err != nil {
+		return err
+	}
+	consumers, err := p.Consumers(ctx, id)
+	if err != nil {
+		return err
+	}
+	apis, err := list(ctx, p, kindAPI, func(a *API) bool { return a.Tenant == id })
+	if err != nil {
+		return err
+	}
+	if len(consumers) > 0 || len(apis) > 0 {
+		return fmt.Errorf("%w: tenant %q still has %d consumers and %d APIs; delete them first", ErrConflict, id, len(consumers), len(apis))
+	}
+	if _, err := update(ctx, p, kindTenant, id, func(*Tenant, bool) (*Tenant, error) { return nil, nil }); err != nil {
+		return err
+	}
+	return p.audit(ctx, Entry{Actor: actor, Action: "tenant.delete", Kind: kindTenant, ID: id, Tenant: id})
+}
+
 // CreateConsumer adds a consumer to its tenant. The tenant must exist and
 // the consumer ID must be unused in every tenant.
 func (p *Platform) CreateConsumer(ctx context.Context, actor string, c Consumer) (*Consumer, error) {
