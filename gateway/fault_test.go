@@ -305,19 +305,23 @@ func TestFaults(t *testing.T) {
 	}
 	// A POST is not retried once sent (it may have had an effect), so the
 	// POSTs that reached the misbehaving instance before it was taken out
-	// of rotation may fail, and no others: two failures in a row eject it,
-	// and health checks (every 250ms, 250ms timeout) catch a slow one.
+	// of rotation may fail, and no others. Those are the few that reveal the
+	// fault: least-request balancing passes over an instance whose requests
+	// pile up, two failures in a row eject it, and health checks (every
+	// 250ms, 250ms timeout) catch a slow one.
+	const revealing = 5
 	for _, p := range []string{"resetting", "late", "unavailable"} {
-		sent, failed := perPhase[p][http.MethodPost][0], perPhase[p][http.MethodPost][1]
+		sent := perPhase[p][http.MethodPost][0]
+		failed := perPhase[p][http.MethodPost][1] + perPhase["recovering from "+p][http.MethodPost][1]
 		if int64(failed) > badPOSTs[p] {
 			t.Errorf("%d POSTs failed during %q but only %d reached the bad instance", failed, p, badPOSTs[p])
 		}
-		if badPOSTs[p] > int64(sent)/3 {
+		if badPOSTs[p] > revealing {
 			t.Errorf("%d of %d POSTs during %q reached the bad instance: it was not taken out of rotation", badPOSTs[p], sent, p)
 		}
 		t.Logf("%-12s %d POSTs reached the bad instance", p, badPOSTs[p])
 	}
-	for _, p := range []string{"warm-up", "recovering from killed", "recovering from resetting", "recovering from late", "recovering from unavailable"} {
+	for _, p := range []string{"warm-up", "recovering from killed"} {
 		if n := perPhase[p][http.MethodPost][1]; n > 0 {
 			t.Errorf("%d POSTs failed during %q", n, p)
 		}
