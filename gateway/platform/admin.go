@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/openapi"
 )
 
 type actorKey struct{}
@@ -25,6 +26,7 @@ type actorKey struct{}
 //
 //	/api/...        the admin API (JSON), described by /docs/openapi.json
 //	/docs/          the admin API's documentation page
+//	/apis/<id>/docs/ each API's documentation page ([WithAPIDocs])
 //	/catalog        the API catalog (HTML; JSON with Accept: application/json)
 //	/dashboard      the call analytics dashboard
 //	/assets/...     the pages' chart library, embedded (no credential needed)
@@ -38,6 +40,14 @@ func (p *Platform) Admin() http.Handler {
 	mux := http.NewServeMux()
 	p.routes(mux)
 	mux.Handle("GET /docs/", http.StripPrefix("/docs", mustDocs()))
+	for id, spec := range p.docs {
+		d, err := openapi.NewDocs(spec)
+		if err != nil {
+			panic("portico/platform: WithAPIDocs(" + id + "): " + err.Error())
+		}
+		prefix := "/apis/" + id + "/docs"
+		mux.Handle("GET "+prefix+"/", http.StripPrefix(prefix, d))
+	}
 	mux.HandleFunc("GET /catalog", p.serveCatalog)
 	mux.HandleFunc("GET /dashboard", p.serveDashboard)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

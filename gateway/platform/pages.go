@@ -45,6 +45,11 @@ func (p *Platform) serveCatalog(w http.ResponseWriter, r *http.Request) {
 		p.reply(w, r, 0, nil, err)
 		return
 	}
+	for i := range apis {
+		if _, ok := p.docs[apis[i].ID]; ok && apis[i].Docs == "" {
+			apis[i].Docs = "apis/" + apis[i].ID + "/docs/"
+		}
+	}
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
 		p.reply(w, r, http.StatusOK, apis, nil)
 		return

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/calllog"
+	"github.com/portico-dev/portico/openapi"
 )
 
 // Platform manages tenants, consumers, keys, APIs and subscriptions in a
@@ -35,6 +36,7 @@ type Platform struct {
 	subURL    string
 	title     string
 	closed    bool
+	docs      map[string]*openapi.Spec
 	pages     *template.Template
 
 	cur    atomic.Pointer[snapshot]
@@ -79,6 +81,26 @@ func WithRefresh(d time.Duration) Option {
 // for the store to return.
 func WithFailClosed() Option {
 	return optionFunc(func(p *Platform) { p.closed = true })
+}
+
+// WithAPIDocs serves the documentation page of API api, rendered from its
+// OpenAPI document by the openapi package (embedded, offline), under
+// /apis/<api>/docs/ of [Platform.Admin], and links it from the catalog
+// when the API has no Docs URL of its own. It panics if spec is nil or api
+// is not a valid ID.
+func WithAPIDocs(api string, spec *openapi.Spec) Option {
+	if spec == nil {
+		panic("portico/platform: WithAPIDocs needs a spec")
+	}
+	if err := checkID("api id", api); err != nil {
+		panic("portico/platform: WithAPIDocs: " + err.Error())
+	}
+	return optionFunc(func(p *Platform) {
+		if p.docs == nil {
+			p.docs = make(map[string]*openapi.Spec)
+		}
+		p.docs[api] = spec
+	})
 }
 
 // WithCallLog gives the admin API and the dashboard the call records and
