@@ -45,6 +45,37 @@
 // context and need Portico's middleware to be mounted inside the router
 // instead (with Use).
 //
+// # Identity and limits
+//
+// [Authenticate] runs [Authenticator]s (API keys from [NewAPIKeyAuth], JWTs
+// from [NewJWTAuth] with keys from a [JWKS], opaque tokens through
+// [NewIntrospectionAuth], client certificates through [NewClientCertAuth])
+// and stores the verified [Consumer] in the context ([ConsumerFrom]).
+// [Authorize] checks scopes and roles. [IdentityHeaders] strips identity
+// headers a client could forge and sets them only from the verified
+// consumer. [RateLimit] (token buckets over a [RateStore]: [LocalRates] in
+// memory, or the Redis store of package redisstore, failing open to a
+// per-replica share or closed with 503) and [Quota] (per day or month over a
+// [QuotaStore]) answer 429 problems with Retry-After and the IETF RateLimit
+// headers. The order to start from:
+//
+//	Authenticate ─► Authorize ─► IdentityHeaders ─► RateLimit ─► Quota ─► handler
+//
+// # Caching, idempotency and reshaping
+//
+// [Cache] is a shared HTTP cache (RFC 9111) that reports what it did in
+// Cache-Status (RFC 9211). [Idempotency] makes retried POST and PATCH
+// requests safe (the Idempotency-Key draft). Their state sits behind
+// [CacheStore] and [IdempotencyStore], with in-memory implementations
+// ([NewMemoryCache], [NewMemoryIdempotency]); package redisstore has the
+// shared ones. [ConsumerScope] and [TenantScope] keep one caller's entries
+// from another's. [Transform] rewrites headers and JSON bodies. [Version],
+// [VersionFrom] and [ByVersion] route by API version. [Lifecycle] announces
+// deprecation and sunset, then answers 410. [Compose] is a handler that
+// merges parallel upstream calls. Per route:
+//
+//	Chain(auth, RateLimit, Version, Lifecycle, Cache, Idempotency, Transform)(proxy)
+//
 // # Response writers
 //
 // The middleware share one [ResponseWriter] per request ([WrapWriter]),

@@ -12,6 +12,10 @@
 //   - [Store.Quotas] is a [middleware.QuotaStore] of counters that are
 //     checked and incremented atomically and expire at the end of their
 //     period.
+//   - [Store.Cache] is a [middleware.CacheStore]; bound its memory with
+//     Redis' maxmemory-policy allkeys-lru.
+//   - [Store.Idempotency] is a [middleware.IdempotencyStore] whose claim is
+//     one Lua script, so two replicas never both run a request.
 //
 // # Outages
 //
@@ -36,7 +40,7 @@
 // # Keys
 //
 // Keys are prefixed with "portico:" (see [WithPrefix]) followed by the kind
-// of state ("rate:", "quota:") and the key the middleware chose.
+// of state ("rate:", "quota:", "cache:", "idem:") and the key the middleware chose.
 //
 // All types are safe for concurrent use.
 package redisstore
