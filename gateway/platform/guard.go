@@ -92,7 +92,13 @@ func (g *guard) serveChecked(w http.ResponseWriter, r *http.Request) {
 			With("api", g.api).With("subscribe", g.p.subURL))
 		return
 	}
-	switch s.subs[subKey{c.ID, g.api}] {
+	sub := s.subs[subKey{c.ID, g.api}]
+	if sub.tenant != c.Tenant {
+		// A consumer of the same ID in another tenant (say, from a JWT
+		// issuer) never borrows this subscription.
+		sub.state = ""
+	}
+	switch sub.state {
 	case Active:
 		g.next.ServeHTTP(w, r)
 	case Pending:

@@ -174,3 +174,39 @@ func TestNoTenantReachesAnotherTenantsState(t *testing.T) {
 		}
 	})
 }
+
+func TestASubscriptionIsNeverBorrowedByAConsumerOfTheSameIDInAnotherTenant(t *testing.T) {
+	t.Parallel()
+	p := platform.New(platform.NewMemoryStore())
+	ctx := context.Background()
+	_, _ = p.CreateTenant(ctx, "ops", platform.Tenant{ID: "acme"})
+	_, _ = p.CreateConsumer(ctx, "ops", platform.Consumer{ID: "shop", Tenant: "acme"})
+	_, _ = p.PutAPI(ctx, "ops", platform.API{ID: "orders", Tenant: "acme", State: platform.Published, Approval: platform.Auto})
+	if _, err := p.Subscribe(ctx, "ops", "acme", "shop", "orders"); err != nil {
+		t.Fatal(err)
+	}
+	h := p.Guard("orders")(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	tests := []struct {
+		name     string
+		consumer *middleware.Consumer
+		want     int
+	}{
+		{"the subscribed consumer of its own tenant passes", &middleware.Consumer{ID: "shop", Tenant: "acme"}, http.StatusOK},
+		{"the same consumer ID from another tenant is refused", &middleware.Consumer{ID: "shop", Tenant: "globex"}, http.StatusForbidden},
+		{"an anonymous request is refused", nil, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := httptest.NewRequest(http.MethodGet, "/orders/1", nil)
+			if tt.consumer != nil {
+				req = req.WithContext(middleware.WithConsumer(req.Context(), tt.consumer))
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != tt.want {
+				t.Errorf("status %d, want %d: %s", w.Code, tt.want, w.Body)
+			}
+		})
+	}
+}

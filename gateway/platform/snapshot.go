@@ -17,12 +17,17 @@ type snapshot struct {
 	version   uint64
 	checked   atomic.Int64 // when the version was last confirmed, Unix ns
 	apis      map[string]*API
-	subs      map[subKey]SubState
+	subs      map[subKey]subEntry
 	consumers map[string]*middleware.Consumer
 	keys      map[[32]byte]*middleware.APIKey
 }
 
 type subKey struct{ consumer, api string }
+
+type subEntry struct {
+	tenant string
+	state  SubState
+}
 
 // state returns the current snapshot, reloading it when the store's version
 // moved (or, with WithRefresh, when the cached one is older than that).
@@ -66,7 +71,7 @@ func (p *Platform) state(ctx context.Context) (*snapshot, error) {
 }
 
 func (p *Platform) load(ctx context.Context, v uint64, prev *snapshot) (*snapshot, error) {
-	s := &snapshot{version: v, apis: map[string]*API{}, subs: map[subKey]SubState{},
+	s := &snapshot{version: v, apis: map[string]*API{}, subs: map[subKey]subEntry{},
 		consumers: map[string]*middleware.Consumer{}, keys: map[[32]byte]*middleware.APIKey{}}
 	apis, err := list[API](ctx, p, kindAPI, nil)
 	if err != nil {
@@ -80,7 +85,7 @@ func (p *Platform) load(ctx context.Context, v uint64, prev *snapshot) (*snapsho
 		return nil, err
 	}
 	for _, sub := range subs {
-		s.subs[subKey{sub.Consumer, sub.API}] = sub.State
+		s.subs[subKey{sub.Consumer, sub.API}] = subEntry{sub.Tenant, sub.State}
 	}
 	consumers, err := list[Consumer](ctx, p, kindConsumer, nil)
 	if err != nil {
