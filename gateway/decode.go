@@ -21,7 +21,10 @@ type decoder struct {
 	errs  []error
 }
 
-var durationType = reflect.TypeFor[time.Duration]()
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	timeType     = reflect.TypeFor[time.Time]()
+)
 
 func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 	line := 0
@@ -90,6 +93,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 	switch v.Kind() {
 	case reflect.Struct:
+		if v.Type() == timeType {
+			d.scalar(n, v, path)
+			return
+		}
 		d.decodeStruct(n, v, path)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
@@ -178,6 +185,17 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetInt(int64(dur))
+		return
+	}
+	if v.Type() == timeType {
+		t, err := time.Parse(time.RFC3339, c.Value)
+		if err != nil {
+			if t, err = time.Parse(time.DateOnly, c.Value); err != nil {
+				d.fail(n, path, "%q is not a time; use RFC 3339, like \"2027-01-31T00:00:00Z\", or a date, like \"2027-01-31\"", c.Value)
+				return
+			}
+		}
+		v.Set(reflect.ValueOf(t))
 		return
 	}
 	if err := c.Decode(v.Addr().Interface()); err != nil {

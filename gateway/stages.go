@@ -47,8 +47,8 @@ func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
 	if spec.validate != nil {
 		out = append(out, stage{"validate", spec.validate})
 	}
-	if spec.Versions != nil {
-		out = append(out, g.versionStage(*spec.Versions))
+	if v := spec.Versions; v != nil && validVersions(v) {
+		out = append(out, g.versionStage(*v))
 	}
 	if p.Cache != nil {
 		out = append(out, g.cacheStage(*p.Cache))

@@ -86,11 +86,16 @@ func (g *Gateway) checkTargets(errs *[]error, at string, spec Route) []Backend {
 		}
 	}
 	var out []Backend
+	seen := map[string]bool{}
 	for _, ver := range sortedKeys(v.Targets) {
 		t := v.Targets[ver]
-		if ver == "" || strings.ContainsAny(ver, "/ ,") {
-			bad("versions.targets", "%q is not a version; use a path segment like \"v2\"", ver)
+		n, ok := normalVersion(ver)
+		if !ok {
+			bad("versions.targets", "%q is not a version; use letters, digits, '.', '-' and '_', like \"v2\" or \"2024-06-01\"", ver)
+		} else if seen[n] {
+			bad("versions.targets", "%q names version %s again", ver, n)
 		}
+		seen[n] = true
 		if _, ok := g.byName[t.Upstream]; !ok {
 			bad("versions.targets."+ver+".upstream", "%q is not a defined upstream (defined: %s)", t.Upstream, knownNames(g.byName))
 		}
@@ -107,7 +112,8 @@ func (g *Gateway) checkTargets(errs *[]error, at string, spec Route) []Backend {
 func (g *Gateway) versionBackends(rt *route) map[string]versionTarget {
 	m := map[string]versionTarget{}
 	for i, ver := range sortedKeys(rt.spec.Versions.Targets) {
-		m[ver] = versionTarget{b: rt.backends[i], prefix: rt.spec.Versions.Targets[ver].AddPrefix}
+		n, _ := normalVersion(ver)
+		m[n] = versionTarget{b: rt.backends[i], prefix: rt.spec.Versions.Targets[ver].AddPrefix}
 	}
 	return m
 }
@@ -129,4 +135,33 @@ func (rt *route) pickVersion(w http.ResponseWriter, r *http.Request) (*backend, 
 		r = r2
 	}
 	return v.b, r, true
+}
+
+// normalVersion is the version as middleware.VersionFrom reports it:
+// without a leading "v" before a digit.
+func normalVersion(s string) (string, bool) {
+	if len(s) > 1 && (s[0] == 'v' || s[0] == 'V') && s[1] >= '0' && s[1] <= '9' {
+		s = s[1:]
+	}
+	if s == "" || len(s) > 32 {
+		return "", false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == '-' || c == '_') {
+			return "", false
+		}
+	}
+	return s, true
+}
+
+// validVersions reports whether middleware.Version accepts v's versions;
+// checkTargets names the ones it does not.
+func validVersions(v *Versions) bool {
+	for ver := range v.Targets {
+		if _, ok := normalVersion(ver); !ok {
+			return false
+		}
+	}
+	_, ok := normalVersion(v.Default)
+	return ok || v.Default == ""
 }

@@ -1,0 +1,264 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway"
+)
+
+// jsonServer answers every request with body, counting them.
+func jsonServer(t *testing.T, body string) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Internal", "secret")
+		_, _ = io.WriteString(w, strings.ReplaceAll(body, "{path}", r.URL.Path))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// fetch sends a GET with headers given as name, value pairs; the body
+// is left to read.
+func fetch(t *testing.T, url string, header ...string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Add(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	return resp
+}
+
+func TestCachePolicy(t *testing.T) {
+	t.Parallel()
+	up, hits := jsonServer(t, `{"n":1}`)
+	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
+		gateway.WithConsumers(
+			gateway.Consumer{ID: "alice", Tenant: "a", Keys: []gateway.APIKey{{ID: "a1", Secret: keyed}}},
+			gateway.Consumer{ID: "bob", Tenant: "b", Keys: []gateway.APIKey{{ID: "b1", Secret: "bob-secret-key-0123456789"}}},
+		),
+		gateway.WithRoute(
+			gateway.Route{Path: "/shared", Upstream: "app", Policy: gateway.Policy{Cache: &gateway.Cache{TTL: time.Minute}}},
+			gateway.Route{Path: "/mine", Upstream: "app", Policy: gateway.Policy{Auth: &gateway.Auth{},
+				Cache: &gateway.Cache{TTL: time.Minute, Scope: "consumer"}}},
+		))
+	t.Run("a response without caching headers is stored for the route's TTL", func(t *testing.T) {
+		for range 3 {
+			resp, _ := getWith(t, srv.URL+"/shared")
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+		if n := hits.Load(); n != 1 {
+			t.Errorf("upstream saw %d requests, want 1", n)
+		}
+		resp, _ := getWith(t, srv.URL+"/shared")
+		if cs := resp.Header.Get("Cache-Status"); !strings.Contains(cs, "hit") {
+			t.Errorf("Cache-Status = %q, want a hit", cs)
+		}
+	})
+	t.Run("a consumer-scoped cache never serves one consumer's response to another", func(t *testing.T) {
+		before := hits.Load()
+		getWith(t, srv.URL+"/mine", "X-API-Key", keyed)
+		getWith(t, srv.URL+"/mine", "X-API-Key", keyed)
+		getWith(t, srv.URL+"/mine", "X-API-Key", "bob-secret-key-0123456789")
+		if n := hits.Load() - before; n != 2 {
+			t.Errorf("upstream saw %d requests, want 2 (one per consumer)", n)
+		}
+	})
+}
+
+func TestIdempotencyPolicy(t *testing.T) {
+	t.Parallel()
+	up, hits := jsonServer(t, `{"created":true}`)
+	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
+		gateway.WithRoute(gateway.Route{Path: "/payments", Upstream: "app",
+			Policy: gateway.Policy{Idempotency: &gateway.Idempotency{Required: true}}}))
+	post := func(key, body string) *http.Response {
+		req, _ := http.NewRequest("POST", srv.URL+"/payments", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	if resp := post("", `{"amount":1}`); resp.StatusCode != 400 {
+		t.Errorf("without a key: %d, want 400", resp.StatusCode)
+	}
+	a, b := post("k1", `{"amount":1}`), post("k1", `{"amount":1}`)
+	if a.StatusCode != 200 || b.StatusCode != 200 || readAll(t, b) != `{"created":true}` {
+		t.Errorf("replay: %d then %d", a.StatusCode, b.StatusCode)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("upstream saw %d payments, want 1", n)
+	}
+	if resp := post("k1", `{"amount":2}`); resp.StatusCode != 422 {
+		t.Errorf("same key, other body: %d, want 422", resp.StatusCode)
+	}
+}
+
+func TestTransformPolicy(t *testing.T) {
+	t.Parallel()
+	up, _ := jsonServer(t, `{"id":1,"internal":"x","user":{"password":"p"}}`)
+	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
+		gateway.WithRoute(gateway.Route{Path: "/users/{id}", Upstream: "app", Policy: gateway.Policy{Transform: &gateway.Transform{
+			Response:     gateway.HeaderTransform{Remove: []string{"X-Internal"}, Set: map[string]string{"X-User": "{path.id}"}},
+			ResponseBody: gateway.BodyTransform{Remove: []string{"internal", "user.password"}, Add: map[string]any{"v": 2}},
+		}}}))
+	resp := fetch(t, srv.URL+"/users/7")
+	body := readAll(t, resp)
+	if body != `{"id":1,"user":{},"v":2}` {
+		t.Errorf("body = %s", body)
+	}
+	if resp.Header.Get("X-Internal") != "" || resp.Header.Get("X-User") != "7" {
+		t.Errorf("headers: X-Internal %q, X-User %q", resp.Header.Get("X-Internal"), resp.Header.Get("X-User"))
+	}
+}
+
+func TestVersionedRoute(t *testing.T) {
+	t.Parallel()
+	v1, _ := jsonServer(t, `{"v":1,"path":"{path}"}`)
+	v2, _ := jsonServer(t, `{"v":2,"path":"{path}"}`)
+	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "v1", v1), upstreamOf(t, "v2", v2)),
+		gateway.WithRoute(gateway.Route{Prefix: "/", Versions: &gateway.Versions{StripPath: true, Default: "v1",
+			Targets: map[string]gateway.VersionTarget{"v1": {Upstream: "v1"}, "v2": {Upstream: "v2", AddPrefix: "/next"}}}}))
+	for _, c := range []struct {
+		name, path string
+		header     []string
+		want       string
+	}{
+		{"the version in the path picks the pool and is stripped", "/v2/orders", nil, `{"v":2,"path":"/next/orders"}`},
+		{"the API-Version header picks the pool", "/orders", []string{"API-Version", "v2"}, `{"v":2,"path":"/next/orders"}`},
+		{"the Accept media type picks the pool", "/orders", []string{"Accept", "application/json; version=v2"}, `{"v":2,"path":"/next/orders"}`},
+		{"a request naming no version gets the default", "/orders", nil, `{"v":1,"path":"/orders"}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			resp := fetch(t, srv.URL+c.path, c.header...)
+			if got := readAll(t, resp); got != c.want {
+				t.Errorf("got %d %s, want %s", resp.StatusCode, got, c.want)
+			}
+		})
+	}
+	t.Run("a version the route does not serve gets 400", func(t *testing.T) {
+		t.Parallel()
+		if resp, _ := getWith(t, srv.URL+"/orders", "API-Version", "v9"); resp.StatusCode != 400 {
+			t.Errorf("status %d, want 400", resp.StatusCode)
+		}
+	})
+}
+
+func TestLifecyclePolicy(t *testing.T) {
+	t.Parallel()
+	var now atomic.Pointer[time.Time]
+	start := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	now.Store(&start)
+	up, hits := jsonServer(t, `{}`)
+	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
+		gateway.WithClock(func() time.Time { return *now.Load() }),
+		gateway.WithRoute(gateway.Route{Path: "/v1/orders", Upstream: "app", Policy: gateway.Policy{Lifecycle: &gateway.Lifecycle{
+			Deprecated: start.AddDate(0, -1, 0), Sunset: start.AddDate(0, 1, 0),
+			Link: "https://example.com/migrate", Successor: "/v2/orders"}}}))
+	resp := fetch(t, srv.URL+"/v1/orders")
+	if resp.StatusCode != 200 || resp.Header.Get("Deprecation") == "" || resp.Header.Get("Sunset") == "" ||
+		!strings.Contains(strings.Join(resp.Header.Values("Link"), ","), "/v2/orders") {
+		t.Errorf("before sunset: %d %v", resp.StatusCode, resp.Header)
+	}
+	later := start.AddDate(0, 2, 0)
+	now.Store(&later)
+	before := hits.Load()
+	resp = fetch(t, srv.URL+"/v1/orders")
+	if body := readAll(t, resp); resp.StatusCode != 410 || !strings.Contains(body, "/v2/orders") {
+		t.Errorf("after sunset: %d %s, want 410 naming the successor", resp.StatusCode, body)
+	}
+	if hits.Load() != before {
+		t.Error("a retired route reached the upstream")
+	}
+}
+
+func TestComposedRoute(t *testing.T) {
+	t.Parallel()
+	users, _ := jsonServer(t, `{"user":"{path}"}`)
+	orders, _ := jsonServer(t, `[{"order":"{path}"}]`)
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	t.Cleanup(down.Close)
+	g, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "users", users), upstreamOf(t, "orders", orders), upstreamOf(t, "recs", down)),
+		gateway.WithRoute(gateway.Route{Name: "profile", Path: "/profile/{id}", Compose: &gateway.Compose{Calls: []gateway.ComposeCall{
+			{Name: "user", Upstream: "users", Path: "/users/{path.id}"},
+			{Name: "orders", Key: "orders", Upstream: "orders", Path: "/orders/{path.id}"},
+			{Name: "recs", Key: "recs", Upstream: "recs", Path: "/recs", Optional: true},
+		}}}))
+	resp := fetch(t, srv.URL+"/profile/42")
+	var got map[string]any
+	if err := json.Unmarshal([]byte(readAll(t, resp)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || got["user"] != "/users/42" || resp.Header.Get("Portico-Partial") != "recs" {
+		t.Errorf("%d %v partial=%q", resp.StatusCode, got, resp.Header.Get("Portico-Partial"))
+	}
+	if o, _ := got["orders"].([]any); len(o) != 1 {
+		t.Errorf("orders = %v", got["orders"])
+	}
+	chain := g.Routes()[0].Chain
+	if last := chain[len(chain)-1]; last != "compose(user, orders, recs)" {
+		t.Errorf("chain = %v, want it to end in the compose stage", chain)
+	}
+}
+
+func TestRouteTargetMistakesNameTheField(t *testing.T) {
+	t.Parallel()
+	head := "upstreams: [{name: app, instances: [{url: http://127.0.0.1:1}]}]\n"
+	for _, c := range []struct{ name, yaml, want string }{
+		{"versions and an upstream", "routes: [{path: /, upstream: app, versions: {targets: {v1: {upstream: app}}}}]", "routes[0].upstream: set upstream and split, or versions, or compose"},
+		{"a version naming an unknown pool", "routes: [{path: /, versions: {targets: {v1: {upstream: nope}}}}]", `routes[0].versions.targets.v1.upstream: "nope" is not a defined upstream`},
+		{"a default version without a target", "routes: [{path: /, versions: {default: v3, targets: {v1: {upstream: app}}}}]", `routes[0].versions.default: "v3" is not one of the targets`},
+		{"a compose call without a path", "routes: [{path: /, compose: {calls: [{name: a, upstream: app}]}}]", "routes[0].compose.calls[0].path: must start with '/'"},
+		{"two compose calls with one name", "routes: [{path: /, compose: {calls: [{name: a, upstream: app, path: /}, {name: a, upstream: app, path: /}]}}]", `routes[0].compose.calls[1].name: "a" is used twice`},
+		{"a lifecycle sunset before deprecation", "routes: [{path: /, upstream: app, policy: {lifecycle: {deprecated: 2026-02-01T00:00:00Z, sunset: 2026-01-01T00:00:00Z}}}]", "routes[0].policy.lifecycle.sunset: is before deprecated"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := gateway.ParseConfig("gw.yaml", []byte(head+c.yaml), func(string) (string, bool) { return "", false })
+			if err == nil {
+				var g *gateway.Gateway
+				if g, err = cfg.Build(gateway.WithLogger(quiet)); err == nil {
+					g.Close()
+				}
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v\nwant it to contain %q", err, c.want)
+			}
+		})
+	}
+}
