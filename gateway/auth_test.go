@@ -28,7 +28,7 @@ func authGateway(t *testing.T, routes ...gateway.Route) string {
 
 func getWith(t *testing.T, url string, header ...string) (*http.Response, echo) {
 	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,17 +79,17 @@ func TestScopesAndIdentity(t *testing.T) {
 	)
 	t.Run("a consumer lacking a required scope is answered 403", func(t *testing.T) {
 		t.Parallel()
-		if resp, _ := getWith(t, url+"/orders", "X-API-Key", "bob-secret-key-0123456789"); resp.StatusCode != 403 {
+		if resp, _ := getWith(t, url+"/orders", "X-API-Key", "bob-secret-key-0123456789"); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("bob on /orders: %d, want 403", resp.StatusCode)
 		}
-		if resp, _ := getWith(t, url+"/admin", "X-API-Key", keyed); resp.StatusCode != 403 {
+		if resp, _ := getWith(t, url+"/admin", "X-API-Key", keyed); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("alice on /admin (any of admin, orders:write): %d, want 403", resp.StatusCode)
 		}
 	})
 	t.Run("the verified consumer reaches the upstream in the identity headers", func(t *testing.T) {
 		t.Parallel()
 		resp, e := getWith(t, url+"/orders", "X-API-Key", keyed)
-		if resp.StatusCode != 200 {
+		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 		for k, want := range map[string]string{"X-Consumer-Id": "alice", "X-Consumer-Tenant": "acme", "X-Consumer-Plan": "gold", "X-Consumer-Scopes": "orders:read"} {
@@ -106,7 +106,7 @@ func TestScopesAndIdentity(t *testing.T) {
 				hdr = append(hdr, "X-API-Key", keyed)
 			}
 			resp, e := getWith(t, url+path, hdr...)
-			if resp.StatusCode != 200 {
+			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
 			for k, v := range e.Header {
@@ -121,10 +121,10 @@ func TestScopesAndIdentity(t *testing.T) {
 	}
 	t.Run("an anonymous route admits callers without a key but refuses a bad one", func(t *testing.T) {
 		t.Parallel()
-		if resp, _ := getWith(t, url+"/public"); resp.StatusCode != 200 {
+		if resp, _ := getWith(t, url+"/public"); resp.StatusCode != http.StatusOK {
 			t.Errorf("anonymous: %d, want 200", resp.StatusCode)
 		}
-		if resp, _ := getWith(t, url+"/public", "X-API-Key", "bad"); resp.StatusCode != 401 {
+		if resp, _ := getWith(t, url+"/public", "X-API-Key", "bad"); resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("bad key: %d, want 401", resp.StatusCode)
 		}
 	})
@@ -153,7 +153,7 @@ func TestRateLimitsAndQuotas(t *testing.T) {
 	count := func(path, key string, n int) (ok int, last *http.Response) {
 		for range n {
 			resp, _ := getWith(t, srv.URL+path, "X-API-Key", key)
-			if resp.StatusCode == 200 {
+			if resp.StatusCode == http.StatusOK {
 				ok++
 			}
 			last = resp
@@ -162,7 +162,7 @@ func TestRateLimitsAndQuotas(t *testing.T) {
 	}
 	t.Run("each plan gets its own rate and the excess gets 429 with RateLimit headers", func(t *testing.T) {
 		before := hits.Load()
-		if ok, last := count("/limited", keyed, 4); ok != 3 || last.StatusCode != 429 {
+		if ok, last := count("/limited", keyed, 4); ok != 3 || last.StatusCode != http.StatusTooManyRequests {
 			t.Errorf("gold: %d allowed, last %d; want 3 then 429", ok, last.StatusCode)
 		} else {
 			if last.Header.Get("RateLimit") == "" || last.Header.Get("RateLimit-Policy") == "" || last.Header.Get("Retry-After") == "" {
@@ -177,7 +177,7 @@ func TestRateLimitsAndQuotas(t *testing.T) {
 		}
 	})
 	t.Run("a quota stops a consumer for the rest of the day", func(t *testing.T) {
-		if ok, last := count("/quota", keyed, 3); ok != 2 || last.StatusCode != 429 {
+		if ok, last := count("/quota", keyed, 3); ok != 2 || last.StatusCode != http.StatusTooManyRequests {
 			t.Errorf("%d allowed, last %d; want 2 then 429", ok, last.StatusCode)
 		}
 		if ok, _ := count("/quota", "bob-secret-key-0123456789", 1); ok != 1 {
@@ -266,10 +266,10 @@ routes:
 	defer g.Close()
 	srv := httptestServer(t, g)
 	resp, e := getWith(t, srv+"/r", "X-API-Key", keyed, "X-User", "mallory")
-	if resp.StatusCode != 200 || e.Header.Get("X-User") != "alice" {
+	if resp.StatusCode != http.StatusOK || e.Header.Get("X-User") != "alice" {
 		t.Errorf("status %d, X-User %q; want 200 and alice", resp.StatusCode, e.Header.Get("X-User"))
 	}
-	if resp, _ := getWith(t, srv+"/r", "X-API-Key", keyed); resp.StatusCode != 429 {
+	if resp, _ := getWith(t, srv+"/r", "X-API-Key", keyed); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("second request: %d, want 429", resp.StatusCode)
 	}
 	var chain []string

@@ -92,10 +92,6 @@ func (t BodyTransform) rules() middleware.JSONRules {
 	return middleware.JSONRules{Remove: t.Remove, Rename: t.Rename, Add: t.Add}
 }
 
-func (t BodyTransform) empty() bool {
-	return len(t.Remove)+len(t.Rename)+len(t.Add) == 0
-}
-
 // cacheStage builds a route's response cache.
 func (g *Gateway) cacheStage(c Cache) stage {
 	cfg := middleware.CacheConfig{Store: g.cacheStore(), TTL: c.TTL, StaleIfError: c.StaleIfError,

@@ -40,7 +40,7 @@ func readAll(t *testing.T, resp *http.Response) string {
 // is left to read.
 func fetch(t *testing.T, url string, header ...string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestCachePolicy(t *testing.T) {
 	t.Run("a response without caching headers is stored for the route's TTL", func(t *testing.T) {
 		for range 3 {
 			resp, _ := getWith(t, srv.URL+"/shared")
-			if resp.StatusCode != 200 {
+			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
 		}
@@ -101,7 +101,7 @@ func TestIdempotencyPolicy(t *testing.T) {
 		gateway.WithRoute(gateway.Route{Path: "/payments", Upstream: "app",
 			Policy: gateway.Policy{Idempotency: &gateway.Idempotency{Required: true}}}))
 	post := func(key, body string) *http.Response {
-		req, _ := http.NewRequest("POST", srv.URL+"/payments", strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/payments", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		if key != "" {
 			req.Header.Set("Idempotency-Key", key)
@@ -113,17 +113,17 @@ func TestIdempotencyPolicy(t *testing.T) {
 		t.Cleanup(func() { resp.Body.Close() })
 		return resp
 	}
-	if resp := post("", `{"amount":1}`); resp.StatusCode != 400 {
+	if resp := post("", `{"amount":1}`); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("without a key: %d, want 400", resp.StatusCode)
 	}
 	a, b := post("k1", `{"amount":1}`), post("k1", `{"amount":1}`)
-	if a.StatusCode != 200 || b.StatusCode != 200 || readAll(t, b) != `{"created":true}` {
+	if a.StatusCode != http.StatusOK || b.StatusCode != http.StatusOK || readAll(t, b) != `{"created":true}` {
 		t.Errorf("replay: %d then %d", a.StatusCode, b.StatusCode)
 	}
 	if n := hits.Load(); n != 1 {
 		t.Errorf("upstream saw %d payments, want 1", n)
 	}
-	if resp := post("k1", `{"amount":2}`); resp.StatusCode != 422 {
+	if resp := post("k1", `{"amount":2}`); resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("same key, other body: %d, want 422", resp.StatusCode)
 	}
 }
@@ -173,7 +173,7 @@ func TestVersionedRoute(t *testing.T) {
 	}
 	t.Run("a version the route does not serve gets 400", func(t *testing.T) {
 		t.Parallel()
-		if resp, _ := getWith(t, srv.URL+"/orders", "API-Version", "v9"); resp.StatusCode != 400 {
+		if resp, _ := getWith(t, srv.URL+"/orders", "API-Version", "v9"); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("status %d, want 400", resp.StatusCode)
 		}
 	})
@@ -191,7 +191,7 @@ func TestLifecyclePolicy(t *testing.T) {
 			Deprecated: start.AddDate(0, -1, 0), Sunset: start.AddDate(0, 1, 0),
 			Link: "https://example.com/migrate", Successor: "/v2/orders"}}}))
 	resp := fetch(t, srv.URL+"/v1/orders")
-	if resp.StatusCode != 200 || resp.Header.Get("Deprecation") == "" || resp.Header.Get("Sunset") == "" ||
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Deprecation") == "" || resp.Header.Get("Sunset") == "" ||
 		!strings.Contains(strings.Join(resp.Header.Values("Link"), ","), "/v2/orders") {
 		t.Errorf("before sunset: %d %v", resp.StatusCode, resp.Header)
 	}
@@ -199,7 +199,7 @@ func TestLifecyclePolicy(t *testing.T) {
 	now.Store(&later)
 	before := hits.Load()
 	resp = fetch(t, srv.URL+"/v1/orders")
-	if body := readAll(t, resp); resp.StatusCode != 410 || !strings.Contains(body, "/v2/orders") {
+	if body := readAll(t, resp); resp.StatusCode != http.StatusGone || !strings.Contains(body, "/v2/orders") {
 		t.Errorf("after sunset: %d %s, want 410 naming the successor", resp.StatusCode, body)
 	}
 	if hits.Load() != before {
@@ -211,7 +211,7 @@ func TestComposedRoute(t *testing.T) {
 	t.Parallel()
 	users, _ := jsonServer(t, `{"user":"{path}"}`)
 	orders, _ := jsonServer(t, `[{"order":"{path}"}]`)
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
 	t.Cleanup(down.Close)
 	g, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "users", users), upstreamOf(t, "orders", orders), upstreamOf(t, "recs", down)),
 		gateway.WithRoute(gateway.Route{Name: "profile", Path: "/profile/{id}", Compose: &gateway.Compose{Calls: []gateway.ComposeCall{
@@ -224,7 +224,7 @@ func TestComposedRoute(t *testing.T) {
 	if err := json.Unmarshal([]byte(readAll(t, resp)), &got); err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != 200 || got["user"] != "/users/42" || resp.Header.Get("Portico-Partial") != "recs" {
+	if resp.StatusCode != http.StatusOK || got["user"] != "/users/42" || resp.Header.Get("Portico-Partial") != "recs" {
 		t.Errorf("%d %v partial=%q", resp.StatusCode, got, resp.Header.Get("Portico-Partial"))
 	}
 	if o, _ := got["orders"].([]any); len(o) != 1 {

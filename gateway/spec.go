@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"reflect"
 	"slices"
@@ -112,7 +113,8 @@ func OperationPolicy(base Policy, op *openapi.Operation) (Policy, error) {
 	}
 	if len(d.errs) > 0 {
 		for _, e := range d.errs {
-			if fe, ok := e.(*FieldError); ok {
+			var fe *FieldError
+			if errors.As(e, &fe) {
 				fe.Line = 0 // a JSON value's lines are not the document's
 			}
 		}
@@ -212,7 +214,7 @@ func (g *Gateway) buildAPIs(mws *registry) []error {
 		bad := func(field, format string, args ...any) { errs = append(errs, fieldErr(at+"."+field, format, args...)) }
 		switch {
 		case a.Name == "" || strings.ContainsFunc(a.Name, func(r rune) bool {
-			return !(r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+			return r != '-' && r != '_' && r != '.' && (r < '0' || r > '9') && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z')
 		}):
 			bad("name", "%q is not a name; use letters, digits, '-', '_' and '.'", a.Name)
 			continue
@@ -276,7 +278,8 @@ func prefixErr(at string, err error) error {
 		errs = multi.Unwrap()
 	}
 	for _, e := range errs {
-		if fe, ok := e.(*FieldError); ok {
+		var fe *FieldError
+		if errors.As(e, &fe) {
 			cp := *fe
 			cp.Path = at + "." + cp.Path
 			out = append(out, &cp)

@@ -136,7 +136,7 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 	t.Run("the admin handler serves the catalog and the documentation", func(t *testing.T) {
 		admin := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
 		defer admin.Close()
-		req, _ := http.NewRequest("GET", admin.URL+"/apis/", nil)
+		req, _ := http.NewRequest(http.MethodGet, admin.URL+"/apis/", nil)
 		req.Header.Set("Accept", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -144,7 +144,7 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(string(body), "/apis/pets/") || !strings.Contains(string(body), "Pets") {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "/apis/pets/") || !strings.Contains(string(body), "Pets") {
 			t.Errorf("catalog: %d %s", resp.StatusCode, body)
 		}
 		resp = send(t, "GET", admin.URL+"/apis/pets/openapi.json", "")
@@ -152,10 +152,10 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 			Info struct{ Title string } `json:"info"`
 		}
 		_ = json.NewDecoder(resp.Body).Decode(&doc)
-		if resp.StatusCode != 200 || doc.Info.Title != "Pets" {
+		if resp.StatusCode != http.StatusOK || doc.Info.Title != "Pets" {
 			t.Errorf("openapi.json: status %d, title %q", resp.StatusCode, doc.Info.Title)
 		}
-		if resp := send(t, "GET", admin.URL+"/apis/nope/", ""); resp.StatusCode != 404 {
+		if resp := send(t, "GET", admin.URL+"/apis/nope/", ""); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("unknown API: status %d, want 404", resp.StatusCode)
 		}
 	})
