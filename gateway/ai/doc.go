@@ -30,7 +30,8 @@
 //
 // Callers authenticate with the gateway's own keys (virtual keys) through
 // an [Authenticator], such as [Keys] or the gateway's consumers and API
-// keys; the key is read from "Authorization: Bearer" or "x-api-key", so
+// keys ([Consumers] adapts package middleware's authenticators); the key
+// is read from "Authorization: Bearer" or "x-api-key", so
 // both SDKs work unchanged, and provider credentials never leave the
 // gateway. A [Caller] may be limited to some model aliases.
 //
@@ -41,7 +42,7 @@
 // unused reservations are returned. A [Budget] caps spending in dollars
 // per hour, day or month at the client's prices. Refusals are a 429 with
 // Retry-After, in the caller's format ("rate_limit_exceeded" or
-// "insufficient_quota"). Counters live in a [Store]: a [MemoryStore] by
+// "insufficient_quota"). Counters live in a [Store]: in memory by
 // default, or the Redis store of package middleware/redisstore so that
 // replicas share one limit; [WithFailOpen] chooses what a store outage
 // means.
@@ -69,6 +70,6 @@
 //
 // # Concurrency
 //
-// A Handler, [Keys] and [MemoryStore] are safe for concurrent use; a Handler
+// A Handler and [Keys] are safe for concurrent use; a Handler
 // is immutable once built.
 package ai

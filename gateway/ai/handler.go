@@ -13,6 +13,7 @@ import (
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/internal/requestid"
+	"github.com/portico-dev/portico/middleware"
 )
 
 // Handler serves the AI endpoints. It is safe for concurrent use.
@@ -61,7 +62,7 @@ func New(client *aiclient.Client, opts ...Option) (*Handler, error) {
 		}
 	}
 	if cfg.store == nil {
-		cfg.store = NewMemoryStore(cfg.clock)
+		cfg.store = middleware.NewLocalCounters(cfg.clock)
 	}
 	if cfg.sink == nil && cfg.logger != nil {
 		cfg.sink = LogSink(cfg.logger)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 	"time"
 )
 
@@ -70,73 +69,17 @@ type Budget struct {
 	Period Period `json:"period,omitempty"`
 }
 
-// Store keeps the counters of limits and budgets. It has the method set
-// of the quota stores of package middleware, so its in-memory store and
-// the Redis store of package middleware/redisstore serve here too.
-// Implementations must be safe for concurrent use.
+// Store keeps the counters of limits and budgets. It is the method set of
+// middleware.QuotaStore, so middleware.LocalCounters (in memory, the
+// default) and the Quotas of package middleware/redisstore (shared by
+// replicas) serve here too. Implementations must be safe for concurrent
+// use.
 type Store interface {
 	// Add adds n to the counter named key if the sum stays at or under
 	// limit, and reports the counter's value afterwards (or, if refused,
 	// its current value). A negative n, which returns an unused
 	// reservation, is always applied. A new counter expires at expires.
 	Add(ctx context.Context, key string, n, limit int64, expires time.Time) (used int64, ok bool, err error)
-}
-
-// MemoryStore is the in-memory [Store]. It is safe for concurrent use.
-type MemoryStore struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[string]*counter
-	ops int
-}
-
-type counter struct {
-	n       int64
-	expires time.Time
-}
-
-// NewMemoryStore returns an empty store. If clock is nil, time.Now is used.
-func NewMemoryStore(clock func() time.Time) *MemoryStore {
-	if clock == nil {
-		clock = time.Now
-	}
-	return &MemoryStore{now: clock, m: make(map[string]*counter)}
-}
-
-// Add implements [Store]. It never returns an error.
-func (s *MemoryStore) Add(_ context.Context, key string, n, limit int64, expires time.Time) (int64, bool, error) {
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.m[key]
-	if c != nil && !now.Before(c.expires) {
-		delete(s.m, key)
-		c = nil
-	}
-	if c == nil {
-		if s.ops++; s.ops%1024 == 0 {
-			for k, v := range s.m {
-				if !now.Before(v.expires) {
-					delete(s.m, k)
-				}
-			}
-		}
-		c = &counter{expires: expires}
-		s.m[key] = c
-	}
-	if n > 0 && c.n+n > limit {
-		return c.n, false, nil
-	}
-	c.n += n
-	return c.n, true, nil
-}
-
-// Len returns the number of counters held, expired ones included until
-// they are swept.
-func (s *MemoryStore) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.m)
 }
 
 // unlimited is the limit given to the store for unconditional additions.

@@ -89,7 +89,7 @@ func WithBudget(b Budget) Option {
 // store's counters (package middleware/redisstore) to share them between
 // gateway replicas.
 //
-// By default, a [MemoryStore] private to the handler.
+// By default, a middleware.LocalCounters private to the handler.
 func WithStore(s Store) Option {
 	return optionFunc(func(c *config) { c.store = s })
 }
@@ -134,7 +134,9 @@ func WithContent(on bool) Option {
 }
 
 // WithClock sets the clock for limit windows, budget periods and records,
-// for tests.
+// for tests. Counters expire at the end of their window by this clock, so
+// with a shared store (Redis expires keys by its own clock) it must be
+// close to real time.
 //
 // By default, time.Now.
 func WithClock(now func() time.Time) Option {
