@@ -1,9 +1,11 @@
 // Package gateway assembles Portico's parts into an API gateway: routes
 // that match requests by host, method, path and headers; a reverse proxy
 // that streams both ways; upstream pools that balance over healthy
-// instances; per-route policies (timeouts, retries, circuit breakers,
-// bulkheads, middleware); a declarative config file that maps onto the
-// same builder; hot reload; and an admin handler.
+// instances; per-route policies (authentication and scopes, rate limits
+// and quotas, OpenAPI validation, caching, idempotency, transformations,
+// versions, lifecycle, timeouts, retries, circuit breakers, bulkheads,
+// middleware); routes built from OpenAPI documents; a declarative config
+// file that maps onto the same builder; hot reload; and an admin handler.
 //
 // A [Gateway] is an immutable http.Handler built once by [New] from
 // options, or by [LoadConfig] from a file. A new configuration is a new
@@ -23,17 +25,54 @@
 // # A request through the gateway
 //
 // The global chain ([WithChain]) wraps everything, the first middleware
-// outermost; then the route is matched; then the route's own middleware
-// ([Policy].Middleware) runs; then its policies wrap the upstream pool as
-// an http.RoundTripper, in a fixed order; then the proxy sends the request:
+// outermost; then the route is matched; then the route's built-in stages
+// run in a fixed order (see [Policy]), then its own middleware
+// ([Policy].Middleware); then its upstream policies wrap the upstream pool
+// as an http.RoundTripper, in a fixed order; then the proxy sends the
+// request:
 //
-//	request ─► global chain ─► match ─► route middleware
+//	request ─► global chain ─► match
+//	        ─► lifecycle ─► auth ─► authorize ─► identity ─► rate_limit ─► quota
+//	        ─► validate ─► version ─► cache ─► idempotency ─► transform ─► route middleware
 //	        ─► timeout ─► retry ─► breaker ─► bulkhead ─► per-try timeout
 //	        ─► upstream pool (picks a healthy instance) ─► http.Transport
 //	◄─ response, streamed back unbuffered
 //
 // [Gateway.Routes] (and the admin /routes) prints this chain for every
 // route.
+//
+// # Consumers and access
+//
+// [WithConsumers] declares who may call, with API keys kept as SHA-256
+// hashes; [WithAuthMethods] adds JWT issuers (JWKS or static keys),
+// token introspection and TLS client certificates ([ServerTLS] builds the
+// listener's configuration); [WithAuthenticator] adds any
+// middleware.Authenticator. A route asks for them with [Policy].Auth (any
+// of several methods, anonymous allowed, scopes all-of or any-of), limits
+// callers with [RateLimit] and [Quota] (per plan, keyed by consumer, key,
+// tenant, IP or header), and the verified consumer reaches the upstream in
+// the headers [Identity] names; those headers are removed from every
+// inbound request on every route, so a client can never forge them.
+// [WithStores] moves the counters, cache entries and idempotency records to
+// Redis, so replicas share one limit.
+//
+// # APIs from OpenAPI documents
+//
+// [WithAPI] turns an OpenAPI document into one route per operation. Its
+// x-portico-* extensions decode into the same [Policy] types as the config
+// file ([OperationPolicy]); requests can be validated against the
+// document before the upstream sees them; and [Admin] serves the
+// documentation at /apis/<name>/ and a catalog at /apis/.
+//
+// # Caching, versions and composition
+//
+// [Cache] stores responses as HTTP caching allows, shared or scoped to a
+// consumer or tenant; [Idempotency] replays a retried POST's response;
+// [Transform] rewrites headers and JSON bodies; [Lifecycle] announces
+// deprecation and answers 410 after retirement. [Route].Versions sends
+// each API version (from the path, a header or the media type) to its
+// own pool or path, and [Route].Compose answers with one JSON object
+// merged from several upstream calls.
 //
 // # Matching
 //

@@ -147,7 +147,7 @@ type HeaderRules struct {
 // outermost, and /routes lists them so:
 //
 //	lifecycle ─► auth ─► authorize ─► identity ─► rate_limit ─► quota
-//	  ─► validate ─► cache ─► idempotency ─► transform ─► Middleware
+//	  ─► validate ─► version ─► cache ─► idempotency ─► transform ─► Middleware
 //	  ─► timeout ─► retry ─► breaker ─► bulkhead ─► proxy
 //
 // identity (see [Identity]) runs on every route, with or without Auth.
