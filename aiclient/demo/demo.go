@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/portico-dev/portico/aiclient"
@@ -105,9 +106,10 @@ func (p *Provider) answer(ctx context.Context, req *aiclient.Request) ([]aiclien
 	if model == "" {
 		model = Model
 	}
-	evs := []aiclient.Event{{Type: aiclient.EventStart, ID: "demo-" + hashHex(req), Model: model}}
 	usage := aiclient.Usage{InputTokens: inputTokens(req)}
 	user := lastUserText(req.Messages)
+	evs := make([]aiclient.Event, 1, 8)
+	evs[0] = aiclient.Event{Type: aiclient.EventStart, ID: "demo-" + hashHex(req), Model: model}
 
 	if call, ok := toolCall(req, user); ok {
 		evs = append(evs,
@@ -132,7 +134,9 @@ func (p *Provider) answer(ctx context.Context, req *aiclient.Request) ([]aiclien
 		text = truncate(text, max)
 		finish = aiclient.FinishLength
 	}
-	for _, w := range words(text) {
+	ws := words(text)
+	evs = slices.Grow(evs, len(ws)+2)
+	for _, w := range ws {
 		evs = append(evs, aiclient.Event{Type: aiclient.EventText, Text: w})
 	}
 	usage.OutputTokens = Tokens(text)

@@ -150,24 +150,27 @@ func newMeters(mp metric.MeterProvider) (*meters, error) {
 }
 
 func (ms *meters) record(ctx context.Context, r *Record) {
-	base := []attribute.KeyValue{
+	kv := [5]attribute.KeyValue{
 		attribute.String("portico.ai.endpoint", r.Endpoint),
 		attribute.String("portico.ai.alias", r.Alias),
 		attribute.String("portico.consumer", r.Consumer),
+		attribute.Int("http.response.status_code", r.Status),
 	}
-	set := metric.WithAttributes(base...)
-	ms.calls.Add(ctx, 1, metric.WithAttributes(append(base, attribute.Int("http.response.status_code", r.Status))...))
-	if r.Usage.InputTokens > 0 {
-		ms.tokens.Add(ctx, r.Usage.InputTokens, metric.WithAttributes(append(base, attribute.String("gen_ai.token.type", "input"))...))
-	}
-	if r.Usage.OutputTokens > 0 {
-		ms.tokens.Add(ctx, r.Usage.OutputTokens, metric.WithAttributes(append(base, attribute.String("gen_ai.token.type", "output"))...))
+	set := metric.WithAttributeSet(attribute.NewSet(kv[:4]...))
+	ms.calls.Add(ctx, 1, set)
+	ms.duration.Record(ctx, r.Latency.Seconds(), set)
+	if r.TimeToFirstToken > 0 {
+		ms.ttft.Record(ctx, r.TimeToFirstToken.Seconds(), set)
 	}
 	if r.Cost > 0 {
 		ms.cost.Add(ctx, r.Cost, set)
 	}
-	ms.duration.Record(ctx, r.Latency.Seconds(), set)
-	if r.TimeToFirstToken > 0 {
-		ms.ttft.Record(ctx, r.TimeToFirstToken.Seconds(), set)
+	if r.Usage.InputTokens > 0 {
+		kv[4] = attribute.String("gen_ai.token.type", "input")
+		ms.tokens.Add(ctx, r.Usage.InputTokens, metric.WithAttributeSet(attribute.NewSet(kv[:]...)))
+	}
+	if r.Usage.OutputTokens > 0 {
+		kv[4] = attribute.String("gen_ai.token.type", "output")
+		ms.tokens.Add(ctx, r.Usage.OutputTokens, metric.WithAttributeSet(attribute.NewSet(kv[:]...)))
 	}
 }
