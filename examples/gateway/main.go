@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	_ "embed"
 	"errors"
 	"flag"
@@ -49,7 +50,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", ":8080", "proxy listen address")
-	adminAddr := fs.String("admin-addr", "127.0.0.1:9090", "admin listen address (/healthz, /readyz, /metrics, /routes, /upstreams)")
+	adminAddr := fs.String("admin-addr", "127.0.0.1:9090", "admin listen address (/healthz, /readyz, /metrics, /routes, /upstreams, /apis/)")
 	configPath := fs.String("config", "", "configuration file (YAML or JSON); if empty, the embedded demo configuration with its demo services")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight requests may finish on shutdown")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -86,6 +87,18 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 			return c.Build(opts...)
 		}
 	}
+	// The listener's TLS (and the client certificates it requires) is read
+	// once: a reload changes routes and policies, not the listener.
+	var serverTLS *tls.Config
+	if *configPath != "" {
+		c, err := gateway.ReadConfig(*configPath)
+		if err != nil {
+			return err
+		}
+		if serverTLS, err = c.ServerTLS(); err != nil {
+			return err
+		}
+	}
 	rl, err := gateway.NewReloader(rc)
 	if err != nil {
 		return err
@@ -102,7 +115,10 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 		_ = proxyL.Close()
 		return err
 	}
-	logger.Info("gateway listening", "addr", proxyL.Addr().String(), "admin", adminL.Addr().String())
+	if serverTLS != nil {
+		proxyL = tls.NewListener(proxyL, serverTLS)
+	}
+	logger.Info("gateway listening", "addr", proxyL.Addr().String(), "admin", adminL.Addr().String(), "tls", serverTLS != nil)
 	if ready != nil {
 		ready(proxyL.Addr(), adminL.Addr())
 	}

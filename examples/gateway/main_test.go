@@ -33,8 +33,23 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	if n := len(g.Routes()); n != 5 {
-		t.Errorf("routes = %d, want 5", n)
+	routes := map[string][]string{}
+	for _, r := range g.Routes() {
+		routes[r.Name] = r.Chain
+	}
+	if n := len(routes); n != 10 {
+		t.Errorf("routes = %d, want 10 (7 routes and the 3 operations of the petstore API)", n)
+	}
+	for name, want := range map[string]string{
+		"users": "request_id recover client_ip telemetry access_log lifecycle(deprecated=2026-06-01, sunset=2027-06-01) " +
+			"auth(api_key, corp-sso, partner-tokens) authorize(all: orders:read) identity rate_limit(100/1m0s, key=consumer, plans=gold) " +
+			"quota(month) cache(ttl=30s, scope=tenant) idempotency transform timeout(10s) retry(attempts=3) breaker(failures=5) bulkhead(max=200) per_try_timeout(2s) proxy",
+		"petstore createPet": "request_id recover client_ip telemetry access_log auth(api_key, corp-sso; anonymous) authorize(all: pets:write) " +
+			"identity validate idempotency timeout(5s) proxy",
+	} {
+		if got := strings.Join(routes[name], " "); got != want {
+			t.Errorf("%s: chain\n%s\nwant\n%s", name, got, want)
+		}
 	}
 	if n := len(g.Upstreams()); n != 5 {
 		t.Errorf("upstreams = %d, want 5", n)
@@ -89,6 +104,17 @@ func TestDefaultRunServesTheDemo(t *testing.T) {
 	}
 	if resp, body := fetch(admin + "/routes"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"chain"`) {
 		t.Errorf("/routes: %d %q", resp.StatusCode, body)
+	}
+	// The demo consumer's key opens /api/me; nothing else does.
+	if resp, _ := fetch(proxy + "/api/me"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/api/me without a key: %d, want 401", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, proxy+"/api/me", nil)
+	req.Header.Set("X-API-Key", "portico-demo-key")
+	if resp, err := c.Do(req); err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("RateLimit-Policy") == "" {
+		t.Errorf("/api/me with the demo key: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
 	}
 	if resp, _ := fetch(admin + "/readyz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz: %d", resp.StatusCode)
