@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/anthropic"
 	"github.com/portico-dev/portico/aiclient/demo"
 	"github.com/portico-dev/portico/gateway/ai"
 )
@@ -122,4 +123,10 @@ func sseData(body []byte) []string {
 		}
 	}
 	return out
+}
+
+// anthropicProvider is an Anthropic adapter for a fake, sending each
+// request once.
+func anthropicProvider(url string) aiclient.Provider {
+	return anthropic.New(anthropic.WithBaseURL(url), anthropic.WithAPIKey("sk-ant"), anthropic.WithPolicies())
 }

@@ -1,0 +1,110 @@
+package ai_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/aitest"
+	"github.com/portico-dev/portico/aiclient/demo"
+	"github.com/portico-dev/portico/aiclient/openai"
+	"github.com/portico-dev/portico/gateway/ai"
+)
+
+func TestRecordsNameTheFallbacksContentAndMetrics(t *testing.T) {
+	t.Parallel()
+	fake := aitest.NewServer(aitest.OpenAI)
+	defer fake.Close()
+	fake.Push(aitest.Status(http.StatusTooManyRequests, time.Millisecond))
+	first := ai.Track(openai.New(openai.WithBaseURL(fake.URL()), openai.WithAPIKey("k"), openai.WithPolicies()))
+	client := aiclient.New(aiclient.WithRoute("demo",
+		aiclient.Candidate{Provider: first, Model: "gpt-4o", Priority: 0},
+		aiclient.Candidate{Provider: ai.Track(demo.New()), Priority: 1},
+	), aiclient.WithPrices(demoPrices))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { _ = mp.Shutdown(context.Background()) }()
+	rec := &recorder{}
+	srv := serve(t, client, ai.WithSink(rec), ai.WithContent(true), ai.WithMeterProvider(mp))
+
+	status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", "", chatBody("demo", "fall back please", 20))
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	rs := rec.all()
+	if len(rs) != 1 {
+		t.Fatalf("records = %d", len(rs))
+	}
+	r := rs[0]
+	if r.Provider != "demo" || r.Fallbacks != 1 || r.Model != "demo" {
+		t.Errorf("provider %q, fallbacks %d, model %q", r.Provider, r.Fallbacks, r.Model)
+	}
+	if len(r.Input) != 1 || r.Input[0].Text() != "fall back please" || r.Output == nil || r.Output.Text() != "You said: fall back please" {
+		t.Errorf("content: input %+v, output %+v", r.Input, r.Output)
+	}
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string]float64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, p := range d.DataPoints {
+					sums[m.Name] += float64(p.Value)
+				}
+			case metricdata.Sum[float64]:
+				for _, p := range d.DataPoints {
+					sums[m.Name] += p.Value
+				}
+			case metricdata.Histogram[float64]:
+				for _, p := range d.DataPoints {
+					sums[m.Name] += float64(p.Count)
+				}
+			}
+		}
+	}
+	if sums["portico.ai.calls"] != 1 || sums["portico.ai.tokens"] != float64(r.Usage.TotalTokens()) ||
+		sums["portico.ai.cost"] != r.Cost || sums["portico.ai.duration"] != 1 {
+		t.Errorf("metrics = %v, record usage %+v cost %v", sums, r.Usage, r.Cost)
+	}
+}
+
+func TestAStreamErrorAfterTheFirstByteIsAnInStreamError(t *testing.T) {
+	t.Parallel()
+	fake := aitest.NewServer(aitest.Anthropic)
+	defer fake.Close()
+	p := ai.Track(anthropicProvider(fake.URL()))
+	client := aiclient.New(aiclient.WithRoute("claude", aiclient.Candidate{Provider: p, Model: "claude-x"}))
+	rec := &recorder{}
+	srv := serve(t, client, ai.WithSink(rec))
+	tests := []struct {
+		name, path, body, want string
+	}{
+		{"in OpenAI's format", "/v1/chat/completions",
+			`{"model":"claude","stream":true,"messages":[{"role":"user","content":"x"}]}`, `data: {"error":{"message":`},
+		{"in Anthropic's format", "/v1/messages",
+			`{"model":"claude","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"x"}]}`, "event: error\ndata: {\"type\":\"error\""},
+	}
+	for _, tt := range tests {
+		fake.Push(aitest.Reply{Text: "a long answer cut short", Fault: aitest.ErrorEvent, FaultAfter: 3, ChunkSize: 2})
+		status, _, body := call(t, "POST", srv.URL+tt.path, "", tt.body)
+		if status != 200 || !strings.Contains(string(body), tt.want) || strings.Contains(string(body), "[DONE]") ||
+			strings.Contains(string(body), "message_stop") {
+			t.Errorf("%s: status %d: %s", tt.name, status, body)
+		}
+	}
+	for _, r := range rec.all() {
+		if r.Status != 200 || r.Error == "" {
+			t.Errorf("record %+v should carry the stream's error", r)
+		}
+	}
+}
