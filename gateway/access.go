@@ -45,8 +45,8 @@ type RateLimit struct {
 	Burst int `yaml:"burst"`
 	// Key names the bucket a request counts against: "consumer" (the
 	// authenticated consumer, else the client address: the default),
-	// "ip", "api_key", "tenant", "route" (one bucket for all) or
-	// "header:<Name>".
+	// "ip", "api_key", "tenant", "route" (one bucket for all),
+	// "header:<Name>" or a name registered with [WithKey].
 	Key string `yaml:"key"`
 	// Cost is what one request takes from the bucket. If zero, 1.
 	Cost int `yaml:"cost"`
@@ -122,8 +122,24 @@ func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) { c.clock = now })
 }
 
-// keyFunc turns a [RateLimit].Key into a middleware.KeyFunc.
-func keyFunc(key string) (middleware.KeyFunc, bool) {
+// WithKey registers a function naming the rate-limit bucket or quota
+// counter of a request, for [RateLimit].Key and [Quota].Key to name. A
+// registered name replaces a built-in one.
+func WithKey(name string, fn middleware.KeyFunc) Option {
+	return optionFunc(func(c *config) {
+		if c.keys == nil {
+			c.keys = map[string]middleware.KeyFunc{}
+		}
+		c.keys[name] = fn
+	})
+}
+
+// keyFunc turns a [RateLimit].Key into a middleware.KeyFunc, from the
+// functions registered with [WithKey] or the built-in names.
+func keyFunc(keys map[string]middleware.KeyFunc, key string) (middleware.KeyFunc, bool) {
+	if fn, ok := keys[key]; ok && key != "" {
+		return fn, true
+	}
 	switch key {
 	case "", "consumer":
 		return middleware.FirstKey(middleware.KeyByConsumer, middleware.KeyByIP), true
@@ -150,11 +166,11 @@ func cutHeaderKey(key string) (string, bool) {
 	return "", false
 }
 
-const keyHelp = `use "consumer", "ip", "api_key", "tenant", "route" or "header:<Name>"`
+const keyHelp = `use "consumer", "ip", "api_key", "tenant", "route", "header:<Name>" or a name registered with WithKey`
 
 // rateLimit builds the middleware of a route's rate limit.
 func (g *Gateway) rateLimit(name string, p RateLimit) func(http.Handler) http.Handler {
-	key, _ := keyFunc(p.Key)
+	key, _ := keyFunc(g.cfg.keys, p.Key)
 	cfg := middleware.RateLimitConfig{
 		Name:       or(p.Name, name),
 		Limit:      middleware.Limit{Requests: p.Requests, Period: p.Per, Burst: p.Burst},
@@ -186,7 +202,7 @@ func (g *Gateway) rateLimit(name string, p RateLimit) func(http.Handler) http.Ha
 func (g *Gateway) quota(name string, q Quota) func(http.Handler) http.Handler {
 	key := middleware.KeyFunc(middleware.KeyByConsumer)
 	if q.Key != "" {
-		key, _ = keyFunc(q.Key)
+		key, _ = keyFunc(g.cfg.keys, q.Key)
 	}
 	cfg := middleware.QuotaConfig{
 		Name:       or(q.Name, name),
@@ -211,7 +227,7 @@ func (g *Gateway) quota(name string, q Quota) func(http.Handler) http.Handler {
 	return middleware.Quota(cfg)
 }
 
-func checkLimits(errs *[]error, at string, p Policy) {
+func checkLimits(errs *[]error, at string, p Policy, keys map[string]middleware.KeyFunc) {
 	bad := func(field, format string, args ...any) {
 		*errs = append(*errs, fieldErr(at+"."+field, format, args...))
 	}
@@ -228,7 +244,7 @@ func checkLimits(errs *[]error, at string, p Policy) {
 		if l.Cost < 0 {
 			bad("rate_limit.cost", "must not be negative")
 		}
-		if _, ok := keyFunc(l.Key); !ok {
+		if _, ok := keyFunc(keys, l.Key); !ok {
 			bad("rate_limit.key", "%q is not a key; %s", l.Key, keyHelp)
 		}
 		for _, plan := range sortedKeys(l.Plans) {
@@ -248,7 +264,7 @@ func checkLimits(errs *[]error, at string, p Policy) {
 		if q.Period != "" && q.Period != "day" && q.Period != "month" {
 			bad("quota.period", "%q is not a period; use \"day\" or \"month\"", q.Period)
 		}
-		if _, ok := keyFunc(q.Key); !ok {
+		if _, ok := keyFunc(keys, q.Key); !ok {
 			bad("quota.key", "%q is not a key; %s", q.Key, keyHelp)
 		}
 		if q.Cost < 0 {

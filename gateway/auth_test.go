@@ -281,3 +281,20 @@ routes:
 		t.Errorf("chain = %s, want %s", b, want)
 	}
 }
+
+func TestARegisteredKeyFunctionNamesTheBucket(t *testing.T) {
+	t.Parallel()
+	up, _ := countingServer(t, "app")
+	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
+		gateway.WithKey("account", func(r *http.Request) string { return r.URL.Query().Get("account") }),
+		gateway.WithRoute(gateway.Route{Path: "/r", Upstream: "app",
+			Policy: gateway.Policy{RateLimit: &gateway.RateLimit{Requests: 1, Per: time.Minute, Key: "account"}}}))
+	for _, c := range []struct {
+		account string
+		want    int
+	}{{"a", http.StatusOK}, {"b", http.StatusOK}, {"a", http.StatusTooManyRequests}} {
+		if resp, _ := getWith(t, srv.URL+"/r?account="+c.account); resp.StatusCode != c.want {
+			t.Errorf("account %s: %d, want %d", c.account, resp.StatusCode, c.want)
+		}
+	}
+}

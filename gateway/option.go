@@ -9,6 +9,8 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/portico-dev/portico/middleware"
 )
 
 // Option configures a [Gateway].
@@ -40,6 +42,7 @@ type config struct {
 	clock       func() time.Time
 	apis        []API
 	closers     []io.Closer
+	keys        map[string]middleware.KeyFunc
 }
 
 // WithRoute adds routes. Routes are matched by priority, then by path

@@ -21,7 +21,7 @@ func joinNames(names []string) string { return strings.Join(names, ", ") }
 func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
 	p := spec.Policy
 	var errs []error
-	checkLimits(&errs, at, p)
+	checkLimits(&errs, at, p, g.cfg.keys)
 	checkCaching(&errs, at, p)
 	auth, aerrs := g.authStages(at, p.Auth)
 	errs = append(errs, aerrs...)
