@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/internal/requestid"
 	"github.com/portico-dev/portico/middleware"
 )
@@ -190,6 +191,18 @@ func (c *call) end(status int, e *apiError, resp *aiclient.Response) {
 	c.rec.Provider, c.rec.Fallbacks = c.att.result()
 	if c.adm != nil {
 		c.adm.settle(c.ctx, c.h, c.rec.Usage, c.rec.Cost)
+	}
+	if cl := calllog.FromContext(c.ctx); cl != nil {
+		// The gateway's own call log gets the AI details too.
+		cl.Model = c.rec.Model
+		cl.InputTokens, cl.OutputTokens = c.rec.Usage.InputTokens, c.rec.Usage.OutputTokens
+		cl.Cost = c.rec.Cost
+		if cl.Consumer == "" {
+			cl.Consumer, cl.Tenant = c.rec.Consumer, c.rec.Tenant
+		}
+		if cl.Error == "" {
+			cl.Error = c.rec.Error
+		}
 	}
 	ctx := context.WithoutCancel(c.ctx)
 	c.h.meters.record(ctx, &c.rec)
