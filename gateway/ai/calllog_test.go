@@ -12,19 +12,19 @@ import (
 func TestTheGatewaysCallLogGetsTheAIDetails(t *testing.T) {
 	t.Parallel()
 	ring := calllog.NewRing(10)
-	recorder := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{ring}})
-	defer func() { _ = recorder.Close(context.Background()) }()
+	logRec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{ring}})
+	defer func() { _ = logRec.Close(context.Background()) }()
 	rec := &recorder{}
 	h, err := ai.New(demoClient(), ai.WithAuthenticator(keys()), ai.WithSink(rec))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(calllog.Middleware(calllog.MiddlewareConfig{Recorder: recorder})(h))
+	srv := httptest.NewServer(calllog.Middleware(calllog.MiddlewareConfig{Recorder: logRec})(h))
 	defer srv.Close()
 	if status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey, chatBody("demo", "log me", 10)); status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
-	if err := recorder.Flush(context.Background()); err != nil {
+	if err := logRec.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	got := ring.Query(calllog.Filter{Tenant: "acme"})
