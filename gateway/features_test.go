@@ -218,6 +218,9 @@ func TestComposedRoute(t *testing.T) {
 			{Name: "user", Upstream: "users", Path: "/users/{path.id}"},
 			{Name: "orders", Key: "orders", Upstream: "orders", Path: "/orders/{path.id}"},
 			{Name: "recs", Key: "recs", Upstream: "recs", Path: "/recs", Optional: true},
+		}}}, gateway.Route{Name: "strict", Path: "/strict/{id}", Compose: &gateway.Compose{Calls: []gateway.ComposeCall{
+			{Name: "user", Upstream: "users", Path: "/users/{path.id}"},
+			{Name: "recs", Key: "recs", Upstream: "recs", Path: "/recs"},
 		}}}))
 	resp := fetch(t, srv.URL+"/profile/42")
 	var got map[string]any
@@ -230,7 +233,16 @@ func TestComposedRoute(t *testing.T) {
 	if o, _ := got["orders"].([]any); len(o) != 1 {
 		t.Errorf("orders = %v", got["orders"])
 	}
-	chain := g.Routes()[0].Chain
+	strict := fetch(t, srv.URL+"/strict/42")
+	if body := readAll(t, strict); strict.StatusCode != http.StatusBadGateway || !strings.Contains(body, "recs") || strings.Contains(body, down.URL) {
+		t.Errorf("a required call failing: %d %s, want a 502 problem naming the call, not its address", strict.StatusCode, body)
+	}
+	var chain []string
+	for _, r := range g.Routes() {
+		if r.Name == "profile" {
+			chain = r.Chain
+		}
+	}
 	if last := chain[len(chain)-1]; last != "compose(user, orders, recs)" {
 		t.Errorf("chain = %v, want it to end in the compose stage", chain)
 	}
