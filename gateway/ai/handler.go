@@ -271,3 +271,18 @@ func (h *Handler) estimate(req *aiclient.Request) int64 {
 	}
 	return n + h.cfg.outputGuess
 }
+
+// Handles reports whether path is one the handler serves: under its
+// prefix, or a prompt API's path. A gateway mounting the handler beside
+// its routes sends it exactly these requests.
+func (h *Handler) Handles(path string) bool {
+	if p, ok := strings.CutPrefix(path, h.cfg.prefix); ok && (p == "" || p[0] == '/') {
+		return true
+	}
+	for _, p := range h.prompts {
+		if p.Path == path {
+			return true
+		}
+	}
+	return false
+}

@@ -197,3 +197,27 @@ func TestEmbeddingsInFloatAndBase64(t *testing.T) {
 		}
 	}
 }
+
+func TestHandlesNamesTheServedPaths(t *testing.T) {
+	t.Parallel()
+	h, err := ai.New(demoClient(), ai.WithPrefix("/llm/v1"), ai.WithPrompt(summary))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path string
+		want bool
+	}{
+		{"/llm/v1/chat/completions", true},
+		{"/llm/v1", true},
+		{"/llm/v10/models", false},
+		{"/v1/chat/completions", false},
+		{"/prompts/summarise", true},
+		{"/prompts/other", false},
+	}
+	for _, tt := range tests {
+		if got := h.Handles(tt.path); got != tt.want {
+			t.Errorf("Handles(%q) = %v, want %v", tt.path, got, tt.want)
+		}
+	}
+}
