@@ -56,18 +56,26 @@ type Transform struct {
 
 // HeaderTransform changes headers in the order Remove, Rename, Set, Add.
 type HeaderTransform struct {
-	Remove []string          `yaml:"remove"`
+	// Remove deletes these headers.
+	Remove []string `yaml:"remove"`
+	// Rename moves each header (the key) to a new name (the value).
 	Rename map[string]string `yaml:"rename"`
-	Set    map[string]string `yaml:"set"`
-	Add    map[string]string `yaml:"add"`
+	// Set replaces each header with the rendered template; a value that
+	// renders empty is not written.
+	Set map[string]string `yaml:"set"`
+	// Add appends the rendered template to each header.
+	Add map[string]string `yaml:"add"`
 }
 
 // BodyTransform reshapes a JSON body by dotted paths ("user.email",
 // "items[].internal"), in the order Remove, Rename, Add.
 type BodyTransform struct {
-	Remove []string          `yaml:"remove"`
+	// Remove deletes the fields at these paths.
+	Remove []string `yaml:"remove"`
+	// Rename gives the field at each path (the key) a new name (the value).
 	Rename map[string]string `yaml:"rename"`
-	Add    map[string]any    `yaml:"add"`
+	// Add sets constant fields, creating missing parent objects.
+	Add map[string]any `yaml:"add"`
 }
 
 // Lifecycle announces a route's deprecation and retirement: responses
