@@ -124,8 +124,9 @@ func LoadConfig(path string, opts ...Option) (*Gateway, error) {
 }
 
 // Options turns the configuration into builder options, creating its
-// upstream pools with the logger and meter provider of base. On error no
-// pool is left behind.
+// upstream pools with the logger and meter provider of base, loading its
+// OpenAPI files and connecting its Redis store; the gateway built from
+// the options owns and closes them. On error none is left behind.
 func (c *Config) Options(base ...Option) ([]Option, error) {
 	opts, _, err := c.options(base)
 	return opts, err
