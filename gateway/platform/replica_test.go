@@ -2,6 +2,7 @@ package platform_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -155,3 +156,46 @@ func TestWithRefreshBoundsHowLongAnotherReplicaServesAChange(t *testing.T) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestTheChangeFeedSpreadsARevocationWithinTheRefreshInterval(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	docs := func() platform.Store {
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr(), DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second})
+		t.Cleanup(func() { _ = c.Close() })
+		return redisstore.New(c).Documents()
+	}
+	a := newGateway(t, docs())
+	// b trusts its cache for an hour, but follows the change feed.
+	b := newGateway(t, docs(), platform.WithRefresh(time.Hour))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.p.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run returned %v, want context.Canceled", err)
+		}
+	}()
+	_, ledger := a.seed(t)
+	a.call(t, http.MethodPost, "/subscriptions", ledger, map[string]string{"api": "reports"})
+	waitStatus(t, b, ledger, http.StatusOK)
+	a.adm(t, http.MethodPost, "/api/subscriptions/ledger.reports/revoke", nil, http.StatusOK)
+	waitStatus(t, b, ledger, http.StatusForbidden)
+}
+
+// waitStatus polls b until a call answers want, failing after 20 seconds.
+func waitStatus(t *testing.T, g *gateway, key string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := g.call(t, http.MethodGet, "/reports/1", key, nil)
+		if r.status == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status %d after 20s, want %d: %s", r.status, want, r.body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -70,6 +70,25 @@ func (p *Platform) state(ctx context.Context) (*snapshot, error) {
 	return s, nil
 }
 
+// Run follows the store's change feed, when it has one ([Watcher]), and
+// marks the cached state stale on every change, so that with [WithRefresh]
+// a change made on another replica is picked up within milliseconds
+// instead of within the refresh interval. It blocks until ctx ends and
+// returns ctx's error; run it in its own goroutine for the life of the
+// gateway. Without a change feed it just waits for ctx.
+func (p *Platform) Run(ctx context.Context) error {
+	w, ok := p.store.(Watcher)
+	if !ok {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return w.Watch(ctx, func() {
+		if s := p.cur.Load(); s != nil {
+			s.checked.Store(0)
+		}
+	})
+}
+
 func (p *Platform) load(ctx context.Context, v uint64, prev *snapshot) (*snapshot, error) {
 	s := &snapshot{version: v, apis: map[string]*API{}, subs: map[subKey]subEntry{},
 		consumers: map[string]*middleware.Consumer{}, keys: map[[32]byte]*middleware.APIKey{}}

@@ -43,6 +43,14 @@ type Store interface {
 	Version(ctx context.Context) (uint64, error)
 }
 
+// Watcher is implemented by a [Store] with a change feed, such as
+// redisstore's: Watch calls changed after every write made through any
+// replica until ctx ends. [Platform.Run] uses it to drop cached state at
+// once.
+type Watcher interface {
+	Watch(ctx context.Context, changed func()) error
+}
+
 // MemoryStore is a [Store] in memory, for tests and single-process
 // gateways that need no persistence. It is safe for concurrent use.
 type MemoryStore struct {

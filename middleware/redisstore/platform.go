@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -25,6 +26,7 @@ type Documents struct{ s *Store }
 
 func (d *Documents) hash(kind string) string { return d.s.prefix + "{platform}:" + kind }
 func (d *Documents) version() string         { return d.s.prefix + "{platform}:version" }
+func (d *Documents) channel() string         { return d.s.prefix + "{platform}:changes" }
 
 // Get returns the document of kind and id, or an error wrapping
 // fs.ErrNotExist.
@@ -65,7 +67,8 @@ func (e fnError) Error() string { return e.err.Error() }
 // Update calls fn with the current document of kind and id (nil when
 // absent) and stores its result (nil deletes), incrementing the version,
 // in an optimistic transaction (WATCH/MULTI) retried when another writer
-// got there first. An error from fn is returned as is.
+// got there first, and announces the change to [Documents.Watch]ers. An
+// error from fn is returned as is.
 func (d *Documents) Update(ctx context.Context, kind, id string, fn func(old []byte) ([]byte, error)) error {
 	h := d.hash(kind)
 	for range 100 {
@@ -88,6 +91,7 @@ func (d *Documents) Update(ctx context.Context, kind, id string, fn func(old []b
 					p.HSet(ctx, h, id, v)
 				}
 				p.Incr(ctx, d.version())
+				p.Publish(ctx, d.channel(), "")
 				return nil
 			})
 			return err
@@ -121,4 +125,29 @@ func (d *Documents) Version(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("portico/redisstore: version counter %q: %w", s, err)
 	}
 	return v, nil
+}
+
+// Watch calls changed after every committed [Documents.Update], from any
+// replica, until ctx ends; it then returns ctx's error. It is the change
+// feed that lets a replica drop its cached state within milliseconds
+// instead of reading the version on every request. Pub/sub messages are
+// not durable: a replica must still check the version now and then (the
+// platform's WithRefresh interval), which Watch also prompts by calling
+// changed whenever its subscription is (re)established.
+func (d *Documents) Watch(ctx context.Context, changed func()) error {
+	ps := d.s.client.Subscribe(ctx, d.channel())
+	defer ps.Close()
+	// The channel's goroutine reconnects after an outage and delivers the
+	// new subscription confirmation too, which counts as a change.
+	msgs := ps.ChannelWithSubscriptions(redis.WithChannelHealthCheckInterval(10 * time.Second))
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case m := <-msgs:
+			if m != nil {
+				changed()
+			}
+		}
+	}
 }

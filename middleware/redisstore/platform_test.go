@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/internal/redistest"
 	"github.com/portico-dev/portico/middleware/redisstore"
@@ -108,5 +109,40 @@ func TestDocumentsReportAnOutageAsAnError(t *testing.T) {
 	}
 	if _, err := docs.Get(ctx, "k", "i"); err == nil || errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Get with Redis down: %v, want an error other than not-exist", err)
+	}
+}
+
+func TestWatchAnnouncesEveryCommittedUpdateFromAnyReplica(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	watcher := redisstore.New(client(t, srv)).Documents()
+	writer := redisstore.New(client(t, srv)).Documents()
+	ctx, cancel := context.WithCancel(context.Background())
+	changes := make(chan struct{}, 100)
+	done := make(chan error, 1)
+	go func() { done <- watcher.Watch(ctx, func() { changes <- struct{}{} }) }()
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-changes:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no change announced for %s", what)
+		}
+	}
+	wait("the subscription") // a (re)subscription counts as a change
+	ctxb := context.Background()
+	if err := writer.Update(ctxb, "tenant", "acme", func([]byte) ([]byte, error) { return []byte("{}"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	wait("a write")
+	_ = writer.Update(ctxb, "tenant", "acme", func([]byte) ([]byte, error) { return nil, errors.New("refused") })
+	select {
+	case <-changes:
+		t.Error("a refused update was announced")
+	case <-time.After(200 * time.Millisecond):
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Watch returned %v, want context.Canceled", err)
 	}
 }
