@@ -136,7 +136,7 @@ func (d *Documents) Version(ctx context.Context) (uint64, error) {
 // changed whenever its subscription is (re)established.
 func (d *Documents) Watch(ctx context.Context, changed func()) error {
 	ps := d.s.client.Subscribe(ctx, d.channel())
-	defer ps.Close()
+	defer func() { _ = ps.Close() }()
 	// The channel's goroutine reconnects after an outage and delivers the
 	// new subscription confirmation too, which counts as a change.
 	msgs := ps.ChannelWithSubscriptions(redis.WithChannelHealthCheckInterval(10 * time.Second))
