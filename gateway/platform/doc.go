@@ -32,9 +32,13 @@
 //	mux.Handle("/subscriptions", auth(p.Portal()))
 //
 // Both read state cached in memory and reloaded when the [Store]'s version
-// counter moves, so a check costs well under a microsecond and a change
-// made on any replica is effective on the next request on every replica
-// ([WithRefresh] trades that for fewer store round trips).
+// counter moves, so a change made on any replica is effective on the next
+// request on every replica. Reading the version costs an atomic load with
+// the file store and one GET with Redis; for a check that stays well under
+// a microsecond on a cluster, set [WithRefresh] and run [Platform.Run],
+// which follows the store's change feed ([Watcher]) and drops the cache
+// within milliseconds of a change, the interval bounding staleness should
+// a notification be lost.
 // [TenantScope] and [ConsumerScope] key caches, quotas and idempotency
 // records per tenant, so one tenant never reads or spends another's.
 //

@@ -23,8 +23,9 @@ import (
 //     suspended one a 403 saying so.
 //
 // The decision reads state cached in memory per store version, so it costs
-// well under a microsecond; a change made through any replica is effective
-// on the next request (see [WithRefresh]). When a [calllog.Middleware]
+// a fraction of a microsecond plus the version read; a change made through
+// any replica is effective on the next request (see [WithRefresh] and
+// [Platform.Run] for the trade-off on a cluster). When a [calllog.Middleware]
 // runs outside, Guard fills the record's tenant, consumer and API.
 func (p *Platform) Guard(api string) func(http.Handler) http.Handler {
 	if err := checkID("api id", api); err != nil {
