@@ -116,3 +116,27 @@ func TestAggregatorCapsTheNumberOfSeries(t *testing.T) {
 		t.Errorf("%d consumer series kept, want at most 10", n)
 	}
 }
+
+func TestQueriesRunSafelyWhileCallsAreRecorded(t *testing.T) {
+	t.Parallel()
+	ring := calllog.NewRing(100)
+	agg := calllog.NewAggregator(calllog.AggregatorConfig{Resolution: time.Second})
+	rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{ring, agg}, Batch: 8})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 2000 {
+			rec.Record(&calllog.Record{Time: time.Now(), Tenant: "t", API: "a", Status: 200 + i%400, Latency: time.Duration(i) * time.Microsecond})
+		}
+	}()
+	for range 50 {
+		_ = agg.Series(calllog.Query{By: calllog.ByAPI, Key: "a", Step: time.Second})
+		_ = ring.Query(calllog.Filter{Failed: true})
+	}
+	<-done
+	flush(t, rec)
+	closeRecorder(t, rec)
+	if got := agg.Summary(calllog.Query{By: calllog.ByAPI, Key: "a"}).Requests + rec.Dropped(); got != 2000 {
+		t.Errorf("aggregated plus dropped = %d, want 2000", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/gateway/platform"
@@ -51,4 +52,35 @@ func Example() {
 	// 403 API orders needs a subscription: POST {"api":"orders"} to /subscriptions to request one
 	// shop.orders pending
 	// 200 order 1
+}
+
+func ExamplePlatform_Admin() {
+	p := platform.New(platform.NewMemoryStore(), platform.WithAdminToken("alice", "alice-secret-token-0001"))
+	admin := httptest.NewServer(p.Admin())
+	defer admin.Close()
+
+	post := func(path, body string) int {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, admin.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer alice-secret-token-0001")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	fmt.Println(post("/api/tenants", `{"id":"acme","name":"ACME"}`))
+	fmt.Println(post("/api/tenants/acme/consumers", `{"id":"shop"}`))
+	fmt.Println(post("/api/tenants/acme/consumers", `{"id":"shop"}`)) // exists
+
+	entries, _ := p.Audit(context.Background(), "acme")
+	for _, e := range entries {
+		fmt.Println(e.Actor, e.Action, e.ID)
+	}
+	// Output:
+	// 201
+	// 201
+	// 409
+	// alice tenant.create acme
+	// alice consumer.create shop
 }
