@@ -19,7 +19,9 @@
 //     dashboard's "latest errors" ([Ring.Query] filters by tenant,
 //     consumer, API, failures);
 //   - [Aggregator] keeps per-window aggregates ([Aggregator.Series],
-//     [Aggregator.Summary]).
+//     [Aggregator.Summary]);
+//   - [Metrics] counts calls, latency, tokens and cost in OpenTelemetry
+//     instruments labelled with the tenant and the API.
 //
 // # Percentiles
 //
