@@ -90,3 +90,26 @@ func (nopUpstream) Name() string { return "nop" }
 func (nopUpstream) RoundTrip(*http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(nil), Header: http.Header{}}, nil
 }
+
+// FuzzRouteConfig feeds arbitrary version names, rate-limit keys, cache
+// scopes and compose paths to the builder: it must answer with a field
+// error or a working gateway, never panic.
+func FuzzRouteConfig(f *testing.F) {
+	f.Add("v1", "consumer", "tenant", "/users/{path.id}")
+	f.Add("v/2", "header:X-Key", "", "/{nope")
+	f.Add("", "header:", "user", "users")
+	f.Add("V9", "route", "consumer", "/a?b={query.c}")
+	f.Fuzz(func(t *testing.T, version, key, scope, path string) {
+		g, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(nopUpstream{}),
+			gateway.WithRoute(
+				gateway.Route{Path: "/v", Versions: &gateway.Versions{Default: version,
+					Targets: map[string]gateway.VersionTarget{version: {Upstream: "nop"}}}},
+				gateway.Route{Path: "/l", Upstream: "nop", Policy: gateway.Policy{
+					RateLimit: &gateway.RateLimit{Requests: 1, Key: key}, Cache: &gateway.Cache{Scope: scope}}},
+				gateway.Route{Path: "/c", Compose: &gateway.Compose{Calls: []gateway.ComposeCall{{Name: "a", Upstream: "nop", Path: path}}}},
+			))
+		if err == nil {
+			g.Close()
+		}
+	})
+}
