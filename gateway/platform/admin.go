@@ -112,6 +112,14 @@ func (p *Platform) routes(mux *http.ServeMux) {
 		v, err := p.Consumer(r.Context(), r.PathValue("tenant"), r.PathValue("consumer"))
 		p.reply(w, r, http.StatusOK, v, err)
 	})
+	mux.HandleFunc("PUT /api/tenants/{tenant}/consumers/{consumer}", func(w http.ResponseWriter, r *http.Request) {
+		var c Consumer
+		if decode(w, r, &c) {
+			c.Tenant, c.ID = r.PathValue("tenant"), r.PathValue("consumer")
+			v, err := p.UpdateConsumer(r.Context(), actorOf(r), c)
+			p.reply(w, r, http.StatusOK, v, err)
+		}
+	})
 	mux.HandleFunc("DELETE /api/tenants/{tenant}/consumers/{consumer}", func(w http.ResponseWriter, r *http.Request) {
 		err := p.DeleteConsumer(r.Context(), actorOf(r), r.PathValue("tenant"), r.PathValue("consumer"))
 		p.reply(w, r, http.StatusNoContent, nil, err)

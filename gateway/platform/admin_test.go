@@ -163,6 +163,10 @@ func TestTheAdminAPIDocumentValidatesAndItsResponsesKeepTheContract(t *testing.T
 	do(http.MethodPost, "/api/tenants/acme/consumers", map[string]any{"id": "shop", "scopes": []string{"read"}}, http.StatusCreated)
 	do(http.MethodGet, "/api/tenants/acme/consumers", nil, http.StatusOK)
 	do(http.MethodGet, "/api/tenants/acme/consumers/shop", nil, http.StatusOK)
+	if b := do(http.MethodPut, "/api/tenants/acme/consumers/shop", map[string]any{"plan": "gold", "scopes": []string{"read", "write"}}, http.StatusOK); !bytes.Contains(b, []byte(`"plan":"gold"`)) {
+		t.Errorf("updated consumer = %s", b)
+	}
+	do(http.MethodPut, "/api/tenants/other/consumers/shop", map[string]any{"plan": "free"}, http.StatusNotFound)
 	b := do(http.MethodPost, "/api/tenants/acme/consumers/shop/keys", map[string]any{"expires": "2999-01-01T00:00:00Z"}, http.StatusCreated)
 	var created struct {
 		Key    map[string]any

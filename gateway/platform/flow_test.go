@@ -132,3 +132,23 @@ func TestTheAPILifecycleIsEnforcedOnTheRequestPath(t *testing.T) {
 		t.Errorf("draft: status %d, want 404", r.status)
 	}
 }
+
+func TestAnExpiredKeyIsRefusedWhileTheConsumersOtherKeyAndNewPlanWork(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, platform.NewMemoryStore())
+	_, ledger := g.seed(t)
+	g.call(t, http.MethodPost, "/subscriptions", ledger, map[string]string{"api": "reports"})
+	var k struct{ Secret string }
+	g.adm(t, http.MethodPost, "/api/tenants/globex/consumers/ledger/keys", map[string]string{"expires": "2001-01-01T00:00:00Z"}, http.StatusCreated).json(t, &k)
+	if r := g.call(t, http.MethodGet, "/reports/1", k.Secret, nil); r.status != http.StatusUnauthorized {
+		t.Errorf("an expired key: status %d, want 401", r.status)
+	}
+	if r := g.call(t, http.MethodGet, "/reports/1", ledger, nil); r.status != http.StatusOK {
+		t.Errorf("the consumer's other key: status %d, want 200 (rotation)", r.status)
+	}
+	var c platform.Consumer
+	g.adm(t, http.MethodPut, "/api/tenants/globex/consumers/ledger", map[string]any{"plan": "gold"}, http.StatusOK).json(t, &c)
+	if c.Plan != "gold" || c.Tenant != "globex" {
+		t.Errorf("updated consumer = %+v", c)
+	}
+}

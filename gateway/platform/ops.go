@@ -87,6 +87,23 @@ func (p *Platform) CreateConsumer(ctx context.Context, actor string, c Consumer)
 	return out, p.audit(ctx, Entry{Actor: actor, Action: "consumer.create", Kind: kindConsumer, ID: c.ID, Tenant: c.Tenant})
 }
 
+// UpdateConsumer replaces the name, plan, scopes and metadata of consumer
+// c.ID of c.Tenant. A consumer of another tenant is reported as
+// [ErrNotFound]. The change applies to the consumer's next request.
+func (p *Platform) UpdateConsumer(ctx context.Context, actor string, c Consumer) (*Consumer, error) {
+	out, err := update(ctx, p, kindConsumer, c.ID, func(cur *Consumer, exists bool) (*Consumer, error) {
+		if !exists || cur.Tenant != c.Tenant {
+			return nil, fmt.Errorf("%w: consumer %q in tenant %q", ErrNotFound, c.ID, c.Tenant)
+		}
+		cur.Name, cur.Plan, cur.Scopes, cur.Meta = c.Name, c.Plan, c.Scopes, c.Meta
+		return cur, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, p.audit(ctx, Entry{Actor: actor, Action: "consumer.update", Kind: kindConsumer, ID: c.ID, Tenant: c.Tenant})
+}
+
 // Consumer returns consumer id of tenant. A consumer of another tenant is
 // reported as [ErrNotFound].
 func (p *Platform) Consumer(ctx context.Context, tenant, id string) (*Consumer, error) {
