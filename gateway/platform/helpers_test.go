@@ -67,7 +67,6 @@ func newGateway(t testing.TB, store platform.Store, opts ...platform.Option) *ga
 	up := upstream(t)
 	target, _ := url.Parse(up.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	id := g.p.Identities()
 	mux := http.NewServeMux()
 	mux.Handle("/orders/", g.p.Guard("orders")(proxy))
 	mux.Handle("/reports/", g.p.Guard("reports")(proxy))
@@ -76,7 +75,7 @@ func newGateway(t testing.TB, store platform.Store, opts ...platform.Option) *ga
 		middleware.RequestID(middleware.RequestIDConfig{}),
 		calllog.Middleware(calllog.MiddlewareConfig{Recorder: g.rec}),
 		middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{
-			middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: id, Consumers: id}),
+			g.p.KeyAuth(middleware.APIKeyConfig{}),
 		}}),
 	)(mux)
 	g.public = httptest.NewServer(public)

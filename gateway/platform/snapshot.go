@@ -163,6 +163,16 @@ func sameConsumer(a, b *middleware.Consumer) bool {
 // on the next request.
 func (p *Platform) Identities() *Identities { return &Identities{p: p} }
 
+// KeyAuth returns an API key authenticator over the platform's keys and
+// consumers, for middleware.Authenticate or a gateway's named
+// authenticators. cfg's other fields (headers, query parameter, clock)
+// apply; its Keys and Consumers are replaced.
+func (p *Platform) KeyAuth(cfg middleware.APIKeyConfig) *middleware.APIKeyAuth {
+	id := p.Identities()
+	cfg.Keys, cfg.Consumers = id, id
+	return middleware.NewAPIKeyAuth(cfg)
+}
+
 // Identities implements middleware.APIKeyStore and
 // middleware.ConsumerRegistry over a [Platform]. It is safe for concurrent
 // use.
