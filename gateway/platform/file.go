@@ -22,9 +22,10 @@ type FileStore struct {
 	version atomic.Uint64
 }
 
-var (
-	metaBucket = []byte("portico.meta")
-	versionKey = []byte("version")
+// The bucket and key of the version counter.
+const (
+	metaBucket = "portico.meta"
+	versionKey = "version"
 )
 
 // OpenFile opens or creates the store at path. It waits at most five
@@ -36,11 +37,11 @@ func OpenFile(path string) (*FileStore, error) {
 	}
 	s := &FileStore{db: db}
 	err = db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(metaBucket)
+		b, err := tx.CreateBucketIfNotExists([]byte(metaBucket))
 		if err != nil {
 			return err
 		}
-		if v := b.Get(versionKey); len(v) == 8 {
+		if v := b.Get([]byte(versionKey)); len(v) == 8 {
 			s.version.Store(binary.BigEndian.Uint64(v))
 		}
 		return nil
@@ -112,12 +113,12 @@ func (s *FileStore) Update(_ context.Context, kind, id string, fn func([]byte) (
 		if err != nil {
 			return err
 		}
-		meta := tx.Bucket(metaBucket)
-		if cur := meta.Get(versionKey); len(cur) == 8 {
+		meta := tx.Bucket([]byte(metaBucket))
+		if cur := meta.Get([]byte(versionKey)); len(cur) == 8 {
 			next = binary.BigEndian.Uint64(cur)
 		}
 		next++
-		return meta.Put(versionKey, binary.BigEndian.AppendUint64(nil, next))
+		return meta.Put([]byte(versionKey), binary.BigEndian.AppendUint64(nil, next))
 	})
 	if err != nil {
 		return err
