@@ -3,6 +3,7 @@ package calllog
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -28,7 +29,8 @@ type recordKey struct{}
 // inner handlers add what only they know: the upstream instance, retries,
 // the error kind, the consumer when authentication runs inside, AI model
 // and tokens. It returns nil when no [Middleware] runs outside. The record
-// belongs to the request's goroutine until the handler returns.
+// belongs to the request's handler until it returns, and is reused after:
+// do not keep it.
 func FromContext(ctx context.Context) *Record {
 	r, _ := ctx.Value(recordKey{}).(*Record)
 	return r
@@ -52,10 +54,13 @@ func Middleware(cfg MiddlewareConfig) func(http.Handler) http.Handler {
 	if now == nil {
 		now = time.Now
 	}
+	// Records are reused: the Recorder copies each one into its queue.
+	pool := sync.Pool{New: func() any { return new(Record) }}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := now()
-			rec := &Record{Time: start, Method: r.Method}
+			rec := pool.Get().(*Record)
+			*rec = Record{Time: start, Method: r.Method}
 			if r.ContentLength > 0 {
 				rec.BytesIn = r.ContentLength
 			}
@@ -92,6 +97,8 @@ func Middleware(cfg MiddlewareConfig) func(http.Handler) http.Handler {
 					rec.Error = "canceled"
 				}
 				cfg.Recorder.Record(rec)
+				*rec = Record{}
+				pool.Put(rec)
 				if v != nil {
 					panic(v)
 				}
