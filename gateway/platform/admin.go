@@ -32,7 +32,9 @@ type actorKey struct{}
 //	/assets/...     the pages' chart library, embedded (no credential needed)
 //
 // Every change made through the admin API is written to the audit log with
-// the acting credential's name. It panics when no credential is configured.
+// the acting credential's name. Changes sent by a browser from another
+// origin are refused (http.CrossOriginProtection), since browsers resend
+// Basic credentials on their own. It panics when no credential is configured.
 func (p *Platform) Admin() http.Handler {
 	if len(p.admins) == 0 && p.adminAuth == nil {
 		panic("portico/platform: Admin needs WithAdminToken or WithAdminAuth")
@@ -54,11 +56,18 @@ func (p *Platform) Admin() http.Handler {
 		problem.Error(w, r, http.StatusNotFound, "no such admin resource; see /docs/ for the admin API")
 	})
 	files := http.FileServerFS(assets)
+	csrf := http.NewCrossOriginProtection()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/assets/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			// The pages' static script and styles hold nothing secret.
 			w.Header().Set("X-Content-Type-Options", "nosniff")
 			files.ServeHTTP(w, r)
+			return
+		}
+		// Browsers keep Basic credentials: refuse state changes that a
+		// page of another origin sends (CSRF).
+		if err := csrf.Check(r); err != nil {
+			problem.Error(w, r, http.StatusForbidden, "cross-origin requests may not change the platform")
 			return
 		}
 		actor, ok := p.actor(r)

@@ -60,6 +60,37 @@ func TestTheAdminAPIRejectsRequestsWithoutTheAdminCredential(t *testing.T) {
 	}
 }
 
+func TestTheAdminAPIRefusesChangesSentByAPageOfAnotherOrigin(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, platform.NewMemoryStore())
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, g.admin.URL+"/api/tenants", strings.NewReader(`{"id":"evil"}`))
+	req.SetBasicAuth("root", adminToken)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("a cross-site POST with cached credentials: status %d, want 403", res.StatusCode)
+	}
+	if _, err := g.p.Tenant(context.Background(), "evil"); err == nil {
+		t.Error("the cross-site request created a tenant")
+	}
+	// Reading stays possible, and same-origin or non-browser writes work.
+	req, _ = http.NewRequestWithContext(context.Background(), http.MethodPost, g.admin.URL+"/api/tenants", strings.NewReader(`{"id":"fine"}`))
+	req.SetBasicAuth("root", adminToken)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Errorf("a same-origin POST: status %d, want 201", res.StatusCode)
+	}
+}
+
 func TestEveryWriteThroughTheAdminAPIAppearsInTheAuditLog(t *testing.T) {
 	t.Parallel()
 	g := newGateway(t, platform.NewMemoryStore(), platform.WithAdminToken("alice", "alice-token-0123456789"))
