@@ -317,6 +317,7 @@ func (p *Platform) reply(w http.ResponseWriter, r *http.Request, status int, v a
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store") // a created key's secret must not linger in caches
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
