@@ -116,6 +116,9 @@ func TestTheDashboardAndTheCatalogRenderInHeadlessChromium(t *testing.T) {
 	if n := strings.Count(dom, `class="point"`); n == 0 {
 		t.Error("the charts' point tables are empty")
 	}
+	if !strings.Contains(dom, `href="dashboard?by=tenant&amp;key=acme&amp;tenant=&amp;window=30m0s"`) {
+		t.Error("the breakdown does not link each tenant's own dashboard")
+	}
 	if !strings.Contains(dom, latestErrorID) {
 		t.Errorf("the latest error's request ID %s is not on the dashboard", latestErrorID)
 	}
