@@ -213,6 +213,7 @@ func TestTheAdminAPIDocumentValidatesAndItsResponsesKeepTheContract(t *testing.T
 	do(http.MethodDelete, "/api/tenants/acme/keys/"+created.Key["id"].(string), nil, http.StatusNoContent)
 	do(http.MethodPut, "/api/apis/orders", map[string]any{"tenant": "acme", "state": "published", "approval": "manual"}, http.StatusOK)
 	do(http.MethodPut, "/api/apis/orders", map[string]any{"tenant": "acme", "visibility": "everyone"}, http.StatusBadRequest)
+	do(http.MethodPut, "/api/apis/orders", map[string]any{"tenant": "acme", "successor": "<script>"}, http.StatusBadRequest)
 	do(http.MethodGet, "/api/apis", nil, http.StatusOK)
 	do(http.MethodGet, "/api/apis/orders", nil, http.StatusOK)
 	do(http.MethodPost, "/api/subscriptions", map[string]any{"tenant": "acme", "consumer": "shop", "api": "orders"}, http.StatusOK)

@@ -75,12 +75,31 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	l := g.lc.Load()
 	if l == nil || l.api != a {
-		l = &lifecycled{api: a, h: middleware.Lifecycle(middleware.LifecycleConfig{
-			Deprecated: a.Deprecated, Sunset: a.Sunset, Successor: a.Successor, Now: g.p.now,
-		})(g.check)}
+		l = &lifecycled{api: a, h: g.lifecycle(a)}
 		g.lc.Store(l)
 	}
 	l.h.ServeHTTP(w, r)
+}
+
+// lifecycle wraps the check in middleware.Lifecycle for a's dates. The
+// platform validates them when they are written; should a store hold dates
+// Lifecycle refuses anyway, the API is served without the headers rather
+// than failing every request (a retired one still answers 410).
+func (g *guard) lifecycle(a *API) (h http.Handler) {
+	defer func() {
+		if v := recover(); v != nil {
+			g.p.log.Error("platform: API lifecycle ignored", "api", a.ID, "error", v)
+			h = g.check
+			if a.State == Retired {
+				h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					problem.Error(w, r, http.StatusGone, "API "+a.ID+" is retired")
+				})
+			}
+		}
+	}()
+	return middleware.Lifecycle(middleware.LifecycleConfig{
+		Deprecated: a.Deprecated, Sunset: a.Sunset, Successor: a.Successor, Now: g.p.now,
+	})(g.check)
 }
 
 // serveChecked checks the subscription once the API is known to be callable.

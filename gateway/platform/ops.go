@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/middleware"
@@ -246,6 +247,10 @@ func validAPI(a *API) error {
 		return fmt.Errorf("%w: state %q: use draft, published, deprecated or retired", ErrInvalid, a.State)
 	case !a.Sunset.IsZero() && !a.Deprecated.IsZero() && a.Sunset.Before(a.Deprecated):
 		return fmt.Errorf("%w: sunset is before deprecated: the sunset must come last", ErrInvalid)
+	case strings.ContainsAny(a.Successor, "<> \t\r\n\""):
+		return fmt.Errorf("%w: successor %q is not a URL or path: it may not hold spaces, quotes or angle brackets", ErrInvalid, a.Successor)
+	case strings.ContainsAny(a.Docs, "<> \t\r\n\""):
+		return fmt.Errorf("%w: docs %q is not a URL: it may not hold spaces, quotes or angle brackets", ErrInvalid, a.Docs)
 	}
 	return nil
 }
