@@ -2,6 +2,7 @@ package platform_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -47,6 +48,19 @@ func TestTheCatalogLinksEachAPIToItsDocumentationPage(t *testing.T) {
 	}
 	if _, page := get("/catalog?tenant=globex"); !strings.Contains(page, `href="apis/reports/docs/"`) {
 		t.Errorf("the catalog does not link the reports documentation:\n%s", page)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/catalog?tenant=globex", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Accept", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var apis []platform.API
+	_ = json.NewDecoder(res.Body).Decode(&apis)
+	res.Body.Close()
+	if len(apis) != 1 || apis[0].Docs != "apis/reports/docs/" || res.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("the catalog as JSON = %+v (%s)", apis, res.Header.Get("Content-Type"))
 	}
 	if status, doc := get("/apis/reports/docs/openapi.json"); status != http.StatusOK || !strings.Contains(doc, "Quarterly reports") {
 		t.Errorf("the reports document: status %d: %s", status, doc)
