@@ -16,6 +16,9 @@
 //     Redis' maxmemory-policy allkeys-lru.
 //   - [Store.Idempotency] is a [middleware.IdempotencyStore] whose claim is
 //     one Lua script, so two replicas never both run a request.
+//   - [Store.Documents] is the store of package gateway/platform: JSON
+//     documents per kind in hashes tagged "{platform}", a version counter
+//     and a pub/sub change feed ([Documents.Watch]).
 //
 // # Outages
 //
