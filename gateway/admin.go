@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/resilience"
@@ -17,6 +18,10 @@ type AdminConfig struct {
 	// Metrics serves /metrics, such as [Metrics].Handler. If nil, /metrics
 	// answers 404.
 	Metrics http.Handler
+	// Platform serves /platform/: the platform's admin API, catalog and
+	// dashboard. If nil, those of the current gateway's platform are
+	// served (see [WithPlatform]), if it has one.
+	Platform *platform.Platform
 }
 
 // Admin returns the admin handler, to serve on a separate, private
@@ -30,6 +35,7 @@ type AdminConfig struct {
 //	GET /upstreams  every upstream with its instances and breakers, as JSON
 //	GET /apis/      the catalog of the APIs built from OpenAPI documents
 //	GET /apis/<name>/  an API's documentation page, openapi.json and openapi.yaml
+//	    /platform/  the platform's admin API, catalog and dashboard, if any
 //
 // It panics if cfg.Gateway is nil.
 func Admin(cfg AdminConfig) http.Handler {
@@ -59,8 +65,9 @@ func Admin(cfg AdminConfig) http.Handler {
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
+	mux.Handle("/platform/", platformAdmin(cfg))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		problem.Error(w, r, http.StatusNotFound, "admin endpoints: /healthz, /readyz, /metrics, /routes, /upstreams, /apis/")
+		problem.Error(w, r, http.StatusNotFound, "admin endpoints: /healthz, /readyz, /metrics, /routes, /upstreams, /apis/, /platform/")
 	})
 	return mux
 }

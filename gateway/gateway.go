@@ -95,6 +95,7 @@ func (g *Gateway) build() error {
 		g.upstreams = append(g.upstreams, u)
 	}
 	errs = append(errs, g.buildAuth()...)
+	platformChain(c)
 	mws := builtins(c)
 	for _, name := range c.chain {
 		if !mws.has(name) {
@@ -160,8 +161,9 @@ func (g *Gateway) Lookup(r *http.Request) (route string, ok bool) {
 	return res.route.name, true
 }
 
-// Start starts the upstreams' health checks and discovery. It returns at
-// once; ctx bounds their lifetime, as does [Gateway.Close].
+// Start starts the upstreams' health checks and discovery, and the
+// platform's change feed (see [WithPlatform]). It returns at once; ctx
+// bounds their lifetime, as does [Gateway.Close].
 func (g *Gateway) Start(ctx context.Context) {
 	if !g.started.CompareAndSwap(false, true) {
 		return
@@ -170,6 +172,9 @@ func (g *Gateway) Start(ctx context.Context) {
 		if s, ok := u.(interface{ Start(context.Context) }); ok {
 			s.Start(ctx)
 		}
+	}
+	if g.cfg.platform != nil {
+		g.cfg.platform.start(ctx)
 	}
 }
 

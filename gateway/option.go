@@ -43,6 +43,7 @@ type config struct {
 	apis        []API
 	closers     []io.Closer
 	keys        map[string]middleware.KeyFunc
+	platform    *platformRun
 }
 
 // WithRoute adds routes. Routes are matched by priority, then by path

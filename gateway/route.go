@@ -185,6 +185,10 @@ type Policy struct {
 	Transform *Transform `yaml:"transform"`
 	// Lifecycle announces deprecation and retirement.
 	Lifecycle *Lifecycle `yaml:"lifecycle"`
+	// Subscription is the ID of the platform API the route belongs to:
+	// callers need an active subscription to it (see [WithPlatform]). It
+	// is checked right after Auth, which it requires, and before caching.
+	Subscription string `yaml:"subscription"`
 }
 
 // Retry retries an attempt that failed to connect, was reset, timed out or

@@ -25,6 +25,10 @@ func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
 	checkCaching(&errs, at, p)
 	auth, aerrs := g.authStages(at, p.Auth)
 	errs = append(errs, aerrs...)
+	sub, serr := g.subscriptionStage(at, p)
+	if serr != nil {
+		errs = append(errs, serr)
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -37,6 +41,9 @@ func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
 		out = append(out, g.lifecycleStage(*p.Lifecycle))
 	}
 	out = append(out, auth...)
+	if sub != nil {
+		out = append(out, *sub)
+	}
 	out = append(out, g.identityStage())
 	if p.RateLimit != nil {
 		out = append(out, stage{rateName(*p.RateLimit), g.rateLimit(name, *p.RateLimit)})

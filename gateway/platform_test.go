@@ -1,0 +1,234 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/calllog"
+	"github.com/portico-dev/portico/gateway/platform"
+)
+
+const platformToken = "admin-token-0123456789"
+
+// reply is a response read to the end.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// call sends a JSON request with a bearer token (the consumer's key or
+// the admin token) and fails the test unless the status is want.
+func call(t *testing.T, method, u, token string, body any, want int) reply {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, u, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, u, res.StatusCode, want, b)
+	}
+	return reply{res.StatusCode, res.Header, b}
+}
+
+// onboard creates tenant acme, its consumer shop with a key, and the
+// published API orders with manual approval, through the admin API at
+// adm, and returns the key.
+func onboard(t *testing.T, adm string) string {
+	t.Helper()
+	call(t, http.MethodPost, adm+"/api/tenants", platformToken, map[string]any{"id": "acme"}, http.StatusCreated)
+	call(t, http.MethodPost, adm+"/api/tenants/acme/consumers", platformToken, map[string]any{"id": "shop"}, http.StatusCreated)
+	var k struct{ Secret string }
+	r := call(t, http.MethodPost, adm+"/api/tenants/acme/consumers/shop/keys", platformToken, nil, http.StatusCreated)
+	if err := json.Unmarshal(r.body, &k); err != nil || k.Secret == "" {
+		t.Fatalf("created key %s: %v", r.body, err)
+	}
+	call(t, http.MethodPut, adm+"/api/apis/orders", platformToken,
+		map[string]any{"tenant": "acme", "state": "published", "approval": "manual"}, http.StatusOK)
+	return k.Secret
+}
+
+// subscribeAndApprove checks the consumer is refused before its
+// subscription is requested and while it is pending, and served once the
+// administrator approves it.
+func subscribeAndApprove(t *testing.T, pub, adm, key string) {
+	t.Helper()
+	r := call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusForbidden)
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") || !strings.Contains(string(r.body), "subscri") {
+		t.Errorf("refusal without a subscription: %s %s, want a problem saying how to subscribe", ct, r.body)
+	}
+	call(t, http.MethodGet, pub+"/orders/1", "", nil, http.StatusUnauthorized)
+	call(t, http.MethodPost, adm+"/api/subscriptions", platformToken,
+		map[string]string{"tenant": "acme", "consumer": "shop", "api": "orders"}, http.StatusOK)
+	r = call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusForbidden)
+	if !strings.Contains(string(r.body), "approv") {
+		t.Errorf("refusal of a pending subscription: %s, want it to say it awaits approval", r.body)
+	}
+	call(t, http.MethodPost, adm+"/api/subscriptions/shop.orders/approve", platformToken, nil, http.StatusOK)
+	call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK)
+}
+
+func TestAConsumerIsServedOnlyOnceItsSubscriptionIsApprovedThroughTheAdminHandler(t *testing.T) {
+	t.Parallel()
+	ring := calllog.NewRing(100)
+	rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{ring}, Logger: quiet})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = rec.Close(ctx)
+	})
+	p := platform.New(platform.NewMemoryStore(), platform.WithAdminToken("root", platformToken),
+		platform.WithCallLog(ring, nil), platform.WithLogger(quiet))
+	g, srv := newGateway(t,
+		gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
+		gateway.WithPlatform(p, rec),
+		gateway.WithChain("request_id"),
+		gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders",
+			Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{gateway.PlatformAuth}}, Subscription: "orders"}}),
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g.Start(ctx)
+	if g.Platform() != p {
+		t.Errorf("Platform() = %p, want the platform given to WithPlatform", g.Platform())
+	}
+	adm := httptestServer(t, gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+
+	key := onboard(t, adm+"/platform")
+	subscribeAndApprove(t, srv.URL, adm+"/platform", key)
+	call(t, http.MethodPost, adm+"/platform/api/subscriptions/shop.orders/revoke", platformToken, map[string]string{"reason": "unpaid"}, http.StatusOK)
+	call(t, http.MethodGet, srv.URL+"/orders/1", key, nil, http.StatusForbidden)
+	call(t, http.MethodGet, adm+"/platform/api/tenants", "", nil, http.StatusUnauthorized)
+	call(t, http.MethodGet, adm+"/routes", "", nil, http.StatusOK)
+
+	fctx, fcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer fcancel()
+	if err := rec.Flush(fctx); err != nil {
+		t.Fatal(err)
+	}
+	got := ring.Query(calllog.Filter{Tenant: "acme", API: "orders"})
+	statuses := make([]int, 0, len(got))
+	for _, r := range got {
+		statuses = append(statuses, r.Status)
+		if r.RequestID == "" || r.Consumer != "shop" {
+			t.Errorf("call record %+v, want the consumer and the request ID", r)
+		}
+	}
+	slices.Sort(statuses)
+	if want := []int{200, 403, 403, 403}; !slices.Equal(statuses, want) {
+		t.Errorf("statuses of acme's recorded orders calls = %v, want %v", statuses, want)
+	}
+}
+
+func TestRoutesShowsTheCallLogAfterRequestIDAndTheSubscriptionBetweenAuthAndCache(t *testing.T) {
+	t.Parallel()
+	rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{calllog.NewRing(10)}, Logger: quiet})
+	t.Cleanup(func() { _ = rec.Close(context.Background()) })
+	p := platform.New(platform.NewMemoryStore())
+	tests := []struct {
+		name  string
+		chain []string
+		want  []string
+	}{
+		{"the call log follows request_id", []string{"request_id", "recover"}, []string{"request_id", "calllog", "recover"}},
+		{"the call log comes first without request_id", []string{"recover"}, []string{"calllog", "recover"}},
+		{"a chain naming the call log keeps its place", []string{"recover", "calllog", "request_id"}, []string{"recover", "calllog", "request_id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g, _ := newGateway(t,
+				gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
+				gateway.WithPlatform(p, rec),
+				gateway.WithChain(tt.chain...),
+				gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders",
+					Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{gateway.PlatformAuth}},
+						Subscription: "orders", Cache: &gateway.Cache{TTL: time.Minute}}}),
+			)
+			chain := g.Routes()[0].Chain
+			if !slices.Equal(chain[:len(tt.want)], tt.want) {
+				t.Errorf("chain = %v, want it to start with %v", chain, tt.want)
+			}
+			auth := slices.IndexFunc(chain, func(s string) bool { return strings.HasPrefix(s, "auth(") })
+			sub := slices.Index(chain, "subscription(orders)")
+			cache := slices.IndexFunc(chain, func(s string) bool { return strings.HasPrefix(s, "cache") })
+			if auth < 0 || sub != auth+1 || cache < sub {
+				t.Errorf("chain = %v, want subscription(orders) right after auth and before the cache", chain)
+			}
+		})
+	}
+}
+
+func TestASubscriptionPolicyThatCannotWorkIsRejectedNamingTheField(t *testing.T) {
+	t.Parallel()
+	p := platform.New(platform.NewMemoryStore())
+	auth := &gateway.Auth{Methods: []string{gateway.PlatformAuth}}
+	tests := []struct {
+		name   string
+		opts   []gateway.Option
+		policy gateway.Policy
+		want   string
+	}{
+		{"a subscription without a platform", nil, gateway.Policy{Auth: &gateway.Auth{Anonymous: true}, Subscription: "orders"}, "routes[0].policy.subscription: needs a platform"},
+		{"a subscription without auth", []gateway.Option{gateway.WithPlatform(p, nil)}, gateway.Policy{Subscription: "orders"}, "routes[0].policy.subscription: needs auth"},
+		{"a subscription that is not an API ID", []gateway.Option{gateway.WithPlatform(p, nil)}, gateway.Policy{Auth: auth, Subscription: "or ders"}, `routes[0].policy.subscription: "or ders" is not an API ID`},
+		{"a nil platform", []gateway.Option{gateway.WithPlatform(nil, nil)}, gateway.Policy{}, "platform: WithPlatform needs a platform"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			opts := append([]gateway.Option{gateway.WithLogger(quiet),
+				gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
+				gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders", Policy: tt.policy})}, tt.opts...)
+			g, err := gateway.New(opts...)
+			if err == nil {
+				g.Close()
+				t.Fatal("New accepted the configuration")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestTheAdminHandlerSaysWhenTheGatewayHasNoPlatform(t *testing.T) {
+	t.Parallel()
+	g, _ := newGateway(t, gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
+		gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders"}))
+	adm := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+	defer adm.Close()
+	r := call(t, http.MethodGet, adm.URL+"/platform/api/tenants", platformToken, nil, http.StatusNotFound)
+	if !strings.Contains(string(r.body), "no platform") {
+		t.Errorf("body = %s, want it to say the gateway has no platform", r.body)
+	}
+}
