@@ -47,6 +47,9 @@ type Config struct {
 	// TLS makes the listener serve HTTPS, and can require client
 	// certificates; see [Config.ServerTLS].
 	TLS *ServerTLSConfig `yaml:"tls"`
+	// Platform adds tenants, subscriptions and call logs; see
+	// [PlatformConfig].
+	Platform *PlatformConfig `yaml:"platform"`
 
 	file  string
 	lines map[string]int
@@ -187,6 +190,8 @@ func (c *Config) options(base []Option) ([]Option, []io.Closer, error) {
 		prefixes = append(prefixes, p)
 	}
 	more, closers, merrs := c.accessOptions()
+	pmore, pclosers, perrs := c.platformOptions(&bc)
+	more, closers, merrs = append(more, pmore...), append(closers, pclosers...), append(merrs, perrs...)
 	for _, e := range merrs {
 		errs = append(errs, c.annotate(e))
 	}

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/middleware/redisstore"
 	"github.com/portico-dev/portico/openapi"
@@ -171,9 +169,7 @@ func (c *Config) accessOptions() ([]Option, []io.Closer, []error) {
 			errs = append(errs, fieldErr("store.replicas", "must not be negative"))
 		default:
 			rc := s.Redis
-			t := or(rc.Timeout, 200*time.Millisecond)
-			client := redis.NewClient(&redis.Options{Addr: rc.Address, Username: rc.Username, Password: rc.Password,
-				DB: rc.DB, MaxRetries: -1, DialTimeout: t, ReadTimeout: t, WriteTimeout: t})
+			client := newRedisClient(rc)
 			var ropts []redisstore.Option
 			if rc.Prefix != "" {
 				ropts = append(ropts, redisstore.WithPrefix(rc.Prefix))

@@ -44,6 +44,8 @@ type config struct {
 	closers     []io.Closer
 	keys        map[string]middleware.KeyFunc
 	platform    *platformRun
+	// platformFiles is read by Config.Options, not by New.
+	platformFiles *PlatformFiles
 }
 
 // WithRoute adds routes. Routes are matched by priority, then by path

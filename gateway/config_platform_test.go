@@ -1,0 +1,186 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway"
+)
+
+// platformYAML is a config file with a platform section; %s is the
+// upstream's URL, %d a number that changes between reloads.
+const platformYAML = `
+middleware: [request_id]
+upstreams:
+  - name: orders
+    instances: [{url: %q}]
+routes:
+  - name: orders
+    prefix: /orders
+    upstream: orders
+    policy:
+      auth: {methods: [platform]}
+      subscription: orders
+      cache: {ttl: 1m, scope: consumer}
+  - name: version
+    path: /version/%d
+    upstream: orders
+platform:
+  file: platform.db
+  admin_tokens:
+    root: ${ADMIN_TOKEN}
+  call_log:
+    ring: 100
+    resolution: 1s
+    retention: 1m
+`
+
+func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t *testing.T) {
+	t.Parallel()
+	up := echoServer(t, "orders")
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	write := func(n int) {
+		if err := os.WriteFile(path, fmt.Appendf(nil, platformYAML, up.URL, n), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := func(k string) (string, bool) {
+		if k == "ADMIN_TOKEN" {
+			return platformToken, true
+		}
+		return "", false
+	}
+	start := func(files *gateway.PlatformFiles) (*gateway.Reloader, string, string) {
+		rl, err := gateway.NewReloader(gateway.ReloadConfig{
+			Load: func() (*gateway.Gateway, error) {
+				data, err := os.ReadFile(path)
+				if err != nil {
+					return nil, err
+				}
+				c, err := gateway.ParseConfig(path, data, env)
+				if err != nil {
+					return nil, err
+				}
+				return c.Build(gateway.WithLogger(quiet), gateway.WithPlatformFiles(files))
+			},
+			Drain: 5 * time.Second, Logger: quiet,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := httptest.NewServer(rl)
+		adm := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: rl.Current}))
+		t.Cleanup(func() {
+			pub.Close()
+			adm.Close()
+			_ = rl.Close()
+		})
+		return rl, pub.URL, adm.URL + "/platform"
+	}
+
+	write(1)
+	files := gateway.NewPlatformFiles()
+	rl, pub, adm := start(files)
+	key := onboard(t, adm)
+	subscribeAndApprove(t, pub, adm, key)
+
+	write(2)
+	if err := rl.Reload(context.Background()); err != nil {
+		t.Fatalf("reloading with the platform file open: %v", err)
+	}
+	call(t, http.MethodGet, pub+"/version/2", "", nil, http.StatusOK)
+	call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK)
+	call(t, http.MethodGet, adm+"/api/subscriptions?state=active", platformToken, nil, http.StatusOK)
+	r := call(t, http.MethodGet, adm+"/api/calls?tenant=acme", platformToken, nil, http.StatusOK)
+	if !strings.Contains(string(r.body), `"shop"`) {
+		t.Errorf("call log after the reload = %s, want the call made since", r.body)
+	}
+
+	// A restart: everything closed, then opened again from the file.
+	if err := rl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := files.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files = gateway.NewPlatformFiles()
+	t.Cleanup(func() { _ = files.Close() })
+	_, pub, adm = start(files)
+	call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK)
+	call(t, http.MethodPost, adm+"/api/subscriptions/shop.orders/revoke", platformToken, map[string]string{"reason": "unpaid"}, http.StatusOK)
+	call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusForbidden)
+}
+
+func TestAGatewayFromAConfigFileOwnsItsPlatformFileWithoutPlatformFiles(t *testing.T) {
+	t.Parallel()
+	up := echoServer(t, "orders")
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	data := fmt.Appendf(nil, platformYAML, up.URL, 1)
+	env := func(string) (string, bool) { return platformToken, true }
+	for range 2 { // the second build opens the file the first one closed
+		c, err := gateway.ParseConfig(path, data, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := c.Build(gateway.WithLogger(quiet))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Platform() == nil {
+			t.Error("the gateway has no platform")
+		}
+		if err := g.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestAMistakeInThePlatformSectionNamesTheField(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		section string
+		want    string
+	}{
+		{"neither a file nor redis", "platform: {admin_tokens: {root: %s}}", "platform.file: is required"},
+		{"both a file and redis", "platform: {file: p.db, redis: true, admin_tokens: {root: %s}}", "platform.redis: set either file or redis"},
+		{"redis without a store", "platform: {redis: true, admin_tokens: {root: %s}}", "platform.redis: needs the store section's redis address"},
+		{"no admin token", "platform: {file: p.db}%.0s", "platform.admin_tokens: is required"},
+		{"a short admin token", "platform: {file: p.db, admin_tokens: {root: short}}%.0s", "platform.admin_tokens.root: the token must be at least 16 bytes"},
+		{"a negative refresh", "platform: {file: p.db, refresh: -1s, admin_tokens: {root: %s}}", "platform.refresh: must not be negative"},
+		{"a negative ring", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {ring: -1}}", "platform.call_log.ring: must not be negative"},
+		{"a retention shorter than the resolution", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {resolution: 1m, retention: 1s}}", "platform.call_log.retention: must be at least one resolution"},
+		{"an unknown field", "platform: {file: p.db, admin_tokens: {root: %s}, tokens: {}}", "platform.tokens"},
+		{"a subscription that is not an API ID", "platform: {file: p.db, admin_tokens: {root: %s}}\nroutes: [{name: x, prefix: /x, upstream: u, policy: {auth: {methods: [platform]}, subscription: 'a b'}}]", "routes[0].policy.subscription: \"a b\" is not an API ID"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(dir, fmt.Sprintf("g%d.yaml", i))
+			data := "upstreams: [{name: u, instances: [{url: 'http://127.0.0.1:1'}]}]\n" + fmt.Sprintf(tt.section, platformToken)
+			if !strings.Contains(data, "routes:") {
+				data += "\nroutes: [{name: x, prefix: /x, upstream: u}]"
+			}
+			c, err := gateway.ParseConfig(path, []byte(data), nil)
+			if err == nil {
+				var g *gateway.Gateway
+				g, err = c.Build(gateway.WithLogger(quiet))
+				if err == nil {
+					g.Close()
+					t.Fatal("the configuration was accepted")
+				}
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
