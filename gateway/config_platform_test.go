@@ -184,3 +184,45 @@ func TestAMistakeInThePlatformSectionNamesTheField(t *testing.T) {
 		})
 	}
 }
+
+func TestThePlatformSectionDocumentedInTheExampleConfigParses(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("..", "examples", "gateway", "gateway.example.yaml"))
+	if err != nil {
+		t.Skipf("the example configuration is not beside the package: %v", err)
+	}
+	// The block is commented out in the example; uncomment it, with its
+	// file in a temporary directory.
+	var section []string
+	in := false
+	for line := range strings.Lines(string(data)) {
+		switch {
+		case strings.HasPrefix(line, "# platform:"):
+			in = true
+		case in && !strings.HasPrefix(line, "#"):
+			in = false
+		}
+		if in {
+			section = append(section, strings.TrimPrefix(line, "# "))
+		}
+	}
+	if len(section) < 5 {
+		t.Fatalf("the example configuration documents no platform section")
+	}
+	doc := strings.Join(section, "")
+	doc = strings.Replace(doc, "/var/lib/portico/platform.db", filepath.Join(t.TempDir(), "platform.db"), 1)
+	doc += "upstreams: [{name: u, instances: [{url: 'http://127.0.0.1:1'}]}]\n" +
+		"routes: [{name: users, prefix: /users, upstream: u, policy: {auth: {methods: [platform]}, subscription: users}}]\n"
+	c, err := gateway.ParseConfig("example-platform.yaml", []byte(doc), func(string) (string, bool) { return platformToken, true })
+	if err != nil {
+		t.Fatalf("the documented platform section does not parse: %v\n%s", err, doc)
+	}
+	g, err := c.Build(gateway.WithLogger(quiet))
+	if err != nil {
+		t.Fatalf("the documented platform section does not build: %v", err)
+	}
+	defer g.Close()
+	if chain := strings.Join(g.Routes()[0].Chain, " "); !strings.Contains(chain, "subscription(users)") {
+		t.Errorf("chain = %s, want the subscription stage", chain)
+	}
+}
