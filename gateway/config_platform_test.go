@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/internal/redistest"
 )
 
 // platformYAML is a config file with a platform section; %s is the
@@ -225,4 +226,40 @@ func TestThePlatformSectionDocumentedInTheExampleConfigParses(t *testing.T) {
 	if chain := strings.Join(g.Routes()[0].Chain, " "); !strings.Contains(chain, "subscription(users)") {
 		t.Errorf("chain = %s, want the subscription stage", chain)
 	}
+}
+
+func TestTwoReplicasWithARedisPlatformSeeARevocationOnTheNextRequest(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	up := echoServer(t, "orders")
+	yaml := fmt.Sprintf(`
+upstreams: [{name: orders, instances: [{url: %q}]}]
+store: {redis: {address: %q, prefix: "replicas:"}}
+routes: [{name: orders, prefix: /orders, upstream: orders, policy: {auth: {methods: [platform]}, subscription: orders}}]
+platform: {redis: true, admin_tokens: {root: %s}}
+`, up.URL, rs.Addr(), platformToken)
+	replica := func() (pub, adm string) {
+		c, err := gateway.ParseConfig("gw.yaml", []byte(yaml), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := c.Build(gateway.WithLogger(quiet))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		g.Start(ctx)
+		t.Cleanup(func() {
+			cancel()
+			_ = g.Close()
+		})
+		return httptestServer(t, g), httptestServer(t, gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }})) + "/platform"
+	}
+	pub1, adm1 := replica()
+	pub2, _ := replica()
+	key := onboard(t, adm1)
+	subscribeAndApprove(t, pub1, adm1, key)
+	call(t, http.MethodGet, pub2+"/orders/1", key, nil, http.StatusOK)
+	call(t, http.MethodPost, adm1+"/api/subscriptions/shop.orders/revoke", platformToken, map[string]string{"reason": "unpaid"}, http.StatusOK)
+	call(t, http.MethodGet, pub2+"/orders/1", key, nil, http.StatusForbidden)
 }
