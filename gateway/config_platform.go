@@ -40,7 +40,8 @@ type PlatformConfig struct {
 	// empty, "/subscriptions".
 	SubscribeURL string `yaml:"subscribe_url"`
 	// CallLog records one entry per call for the dashboard and the admin
-	// API. If nil, calls are not recorded.
+	// API. If nil, calls are not recorded. The log lives in the gateway's
+	// memory: a reload starts it afresh.
 	CallLog *CallLogConfig `yaml:"call_log"`
 }
 

@@ -146,9 +146,9 @@ type HeaderRules struct {
 // A request passes the route's stages in this order, the first being the
 // outermost, and /routes lists them so:
 //
-//	lifecycle ─► auth ─► authorize ─► identity ─► rate_limit ─► quota
-//	  ─► validate ─► version ─► cache ─► idempotency ─► transform ─► Middleware
-//	  ─► timeout ─► retry ─► breaker ─► bulkhead ─► proxy
+//	lifecycle ─► auth ─► authorize ─► subscription ─► identity ─► rate_limit
+//	  ─► quota ─► validate ─► version ─► cache ─► idempotency ─► transform
+//	  ─► Middleware ─► timeout ─► retry ─► breaker ─► bulkhead ─► proxy
 //
 // identity (see [Identity]) runs on every route, with or without Auth.
 type Policy struct {
