@@ -129,6 +129,12 @@ func TestAConsumerIsServedOnlyOnceItsSubscriptionIsApprovedThroughTheAdminHandle
 	call(t, http.MethodGet, srv.URL+"/orders/1", key, nil, http.StatusForbidden)
 	call(t, http.MethodGet, adm+"/platform/api/tenants", "", nil, http.StatusUnauthorized)
 	call(t, http.MethodGet, adm+"/routes", "", nil, http.StatusOK)
+	for page, want := range map[string]string{"/platform/dashboard": "<html", "/platform/catalog": "orders"} {
+		r := call(t, http.MethodGet, adm+page, platformToken, nil, http.StatusOK)
+		if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") || !strings.Contains(string(r.body), want) {
+			t.Errorf("%s: %s, want an HTML page containing %q", page, ct, want)
+		}
+	}
 
 	fctx, fcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer fcancel()
