@@ -50,6 +50,9 @@ type Config struct {
 	// Platform adds tenants, subscriptions and call logs; see
 	// [PlatformConfig].
 	Platform *PlatformConfig `yaml:"platform"`
+	// AI serves the OpenAI- and Anthropic-compatible AI endpoints and
+	// prompt APIs; see [WithAI].
+	AI *AI `yaml:"ai"`
 
 	file  string
 	lines map[string]int
@@ -188,6 +191,9 @@ func (c *Config) options(base []Option) ([]Option, []io.Closer, error) {
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
 		prefixes = append(prefixes, p)
+	}
+	if c.AI != nil {
+		opts = append(opts, WithAI(*c.AI))
 	}
 	more, closers, merrs := c.accessOptions()
 	pmore, pclosers, perrs := c.platformOptions(&bc)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/portico-dev/portico/gateway/ai"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -53,6 +54,7 @@ type Gateway struct {
 	memIdem   *middleware.MemoryIdempotency
 	apis      []*api
 	identity  func(http.Handler) http.Handler
+	ai        *ai.Handler
 }
 
 // New builds a gateway from options, validating the whole configuration:
@@ -111,6 +113,7 @@ func (g *Gateway) build() error {
 		g.routes = append(g.routes, rt)
 	}
 	errs = append(errs, g.buildAPIs(mws)...)
+	errs = append(errs, g.buildAI()...)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -132,6 +135,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // route is the innermost handler of the global chain.
 func (g *Gateway) route(w http.ResponseWriter, r *http.Request) {
+	if g.ai != nil && g.ai.Handles(r.URL.Path) {
+		g.ai.ServeHTTP(w, r)
+		return
+	}
 	rctx := chi.NewRouteContext()
 	res := g.table.lookup(rctx, r)
 	if res.route == nil {

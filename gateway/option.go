@@ -44,6 +44,7 @@ type config struct {
 	closers     []io.Closer
 	keys        map[string]middleware.KeyFunc
 	platform    *platformRun
+	ai          *AI
 	// platformFiles is read by Config.Options, not by New.
 	platformFiles *PlatformFiles
 }

@@ -119,6 +119,15 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 		proxyL = tls.NewListener(proxyL, serverTLS)
 	}
 	logger.Info("gateway listening", "addr", proxyL.Addr().String(), "admin", adminL.Addr().String(), "tls", serverTLS != nil)
+	if *configPath == "" {
+		key := os.Getenv("DEMO_API_KEY")
+		if key == "" {
+			key = "portico-demo-key"
+		}
+		logger.Info("demo consumer for local trial only: its key is public", "api_key", key,
+			"try", "curl "+proxyL.Addr().String()+"/v1/chat/completions -H 'Authorization: Bearer "+key+
+				"' -d '{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}]}'")
+	}
 	if ready != nil {
 		ready(proxyL.Addr(), adminL.Addr())
 	}

@@ -116,6 +116,22 @@ func TestDefaultRunServesTheDemo(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	// The AI endpoints answer offline through the demo provider.
+	req, _ = http.NewRequest(http.MethodPost, proxy+"/v1/chat/completions",
+		strings.NewReader(`{"model":"demo","messages":[{"role":"user","content":"Hello!"}]}`))
+	req.Header.Set("Authorization", "Bearer portico-demo-key")
+	if resp, err := c.Do(req); err != nil {
+		t.Error(err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"content":"You said: Hello!"`) {
+			t.Errorf("/v1/chat/completions with the demo key: %d %s", resp.StatusCode, b)
+		}
+	}
+	if resp, body := fetch(proxy + "/v1/models"); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "invalid_api_key") {
+		t.Errorf("/v1/models without a key: %d %s", resp.StatusCode, body)
+	}
 	if resp, _ := fetch(admin + "/readyz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz: %d", resp.StatusCode)
 	}

@@ -1,0 +1,348 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/anthropic"
+	"github.com/portico-dev/portico/aiclient/demo"
+	"github.com/portico-dev/portico/aiclient/gemini"
+	"github.com/portico-dev/portico/aiclient/ollama"
+	"github.com/portico-dev/portico/aiclient/openai"
+	"github.com/portico-dev/portico/gateway/ai"
+	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/openapi"
+)
+
+// AI mounts the AI endpoints of package gateway/ai beside the routes: the
+// OpenAI-compatible API and Anthropic's Messages API under Prefix, and the
+// prompt APIs at their paths, inside the global chain. Callers
+// authenticate with the gateway's consumers (their API keys, or the
+// authenticators Auth names); limits and budgets count in the gateway's
+// quota store (see [WithStores]), so replicas sharing Redis share them.
+type AI struct {
+	// Prefix is where the OpenAI- and Anthropic-compatible endpoints are
+	// served. If empty, "/v1".
+	Prefix string `yaml:"prefix"`
+	// Providers are the LLM endpoints the models use.
+	Providers []AIProvider `yaml:"providers"`
+	// Models map aliases to the providers' models, in fallback order.
+	Models []AIModel `yaml:"models"`
+	// Prices are the US dollars per million tokens of each provider
+	// model, for budgets and call records.
+	Prices map[string]AIPrice `yaml:"prices"`
+	// Limits are token and request rate limits.
+	Limits []ai.Limit `yaml:"limits"`
+	// Budgets are spending limits.
+	Budgets []ai.Budget `yaml:"budgets"`
+	// Prompts are served as REST APIs.
+	Prompts []AIPrompt `yaml:"prompts"`
+	// Auth names the authenticators callers use. If empty, every
+	// authenticator the gateway has; with none, callers are anonymous.
+	Auth []string `yaml:"auth"`
+	// LogContent puts prompts and completions in call records.
+	LogContent bool `yaml:"log_content"`
+
+	// Client serves the calls instead of Providers, Models and Prices,
+	// for builder users who build their own.
+	Client *aiclient.Client `yaml:"-"`
+	// Options are added to the handler's options, for builder users.
+	Options []ai.Option `yaml:"-"`
+}
+
+// AIProvider is an LLM endpoint.
+type AIProvider struct {
+	// Name is what models refer to. Required and unique.
+	Name string `yaml:"name"`
+	// Type is the wire format: openai (also any OpenAI-compatible server),
+	// anthropic, gemini, ollama, or demo (the built-in offline provider).
+	Type string `yaml:"type"`
+	// BaseURL overrides the provider's default endpoint.
+	BaseURL string `yaml:"base_url"`
+	// APIKey is the provider's key, usually a ${ENV} reference. It never
+	// leaves the gateway.
+	APIKey string `yaml:"api_key"`
+	// Optional drops the provider, and the candidates that use it, when
+	// APIKey is empty, so "${OPENAI_API_KEY:-}" adds a provider only when
+	// the variable is set.
+	Optional bool `yaml:"optional"`
+	// Headers are sent with every request to the provider.
+	Headers map[string]string `yaml:"headers"`
+}
+
+// AIModel is a model alias callers ask for.
+type AIModel struct {
+	// Alias is the model name callers send. Required and unique.
+	Alias string `yaml:"alias"`
+	// Candidates serve the alias; see aiclient.Candidate.
+	Candidates []AICandidate `yaml:"candidates"`
+}
+
+// AICandidate is one way to serve an alias.
+type AICandidate struct {
+	// Provider names an [AIProvider].
+	Provider string `yaml:"provider"`
+	// Model is the provider's model; empty means the alias.
+	Model string `yaml:"model"`
+	// Priority orders candidates, lowest first; Weight shares calls
+	// among candidates of one priority.
+	Priority int `yaml:"priority"`
+	Weight   int `yaml:"weight"`
+}
+
+// AIPrice is what a model costs, in US dollars per million tokens; see
+// aiclient.Price.
+type AIPrice struct {
+	Input       float64 `yaml:"input"`
+	CachedInput float64 `yaml:"cached_input"`
+	CacheWrite  float64 `yaml:"cache_write"`
+	Output      float64 `yaml:"output"`
+	Reasoning   float64 `yaml:"reasoning"`
+}
+
+// AIPrompt is an ai.Prompt in a config file, with its schemas written as
+// JSON text.
+type AIPrompt struct {
+	Name        string        `yaml:"name"`
+	Path        string        `yaml:"path"`
+	Description string        `yaml:"description"`
+	Model       string        `yaml:"model"`
+	Messages    []ai.Template `yaml:"messages"`
+	// Input and Output are JSON Schemas, as JSON text.
+	Input       string   `yaml:"input"`
+	Output      string   `yaml:"output"`
+	MaxTokens   int      `yaml:"max_tokens"`
+	Temperature *float64 `yaml:"temperature"`
+}
+
+// WithAI serves the AI endpoints; see [AI].
+func WithAI(a AI) Option {
+	return optionFunc(func(c *config) { c.ai = &a })
+}
+
+// buildAI builds the AI handler, after the authenticators.
+func (g *Gateway) buildAI() []error {
+	a := g.cfg.ai
+	if a == nil {
+		return nil
+	}
+	var errs []error
+	client := a.Client
+	if client == nil {
+		var cerrs []error
+		client, cerrs = a.client()
+		errs = append(errs, cerrs...)
+	}
+	opts := []ai.Option{ai.WithLogger(g.cfg.logger), ai.WithContent(a.LogContent)}
+	if g.cfg.meter != nil {
+		opts = append(opts, ai.WithMeterProvider(g.cfg.meter))
+	}
+	if a.Prefix != "" {
+		opts = append(opts, ai.WithPrefix(a.Prefix))
+	}
+	if g.cfg.clock != nil {
+		opts = append(opts, ai.WithClock(g.cfg.clock))
+	}
+	if q := g.cfg.stores.Quotas; q != nil {
+		opts = append(opts, ai.WithStore(q), ai.WithFailOpen(!g.cfg.stores.FailClosed))
+	}
+	for _, l := range a.Limits {
+		opts = append(opts, ai.WithLimit(l))
+	}
+	for _, b := range a.Budgets {
+		opts = append(opts, ai.WithBudget(b))
+	}
+	for i, p := range a.Prompts {
+		at := idx("ai.prompts", i)
+		pr := ai.Prompt{Name: p.Name, Path: p.Path, Description: p.Description, Model: p.Model,
+			Messages: p.Messages, MaxTokens: p.MaxTokens, Temperature: p.Temperature}
+		for field, src := range map[string]string{"input": p.Input, "output": p.Output} {
+			if src == "" {
+				continue
+			}
+			if !json.Valid([]byte(src)) {
+				errs = append(errs, fieldErr(at+"."+field, "is not JSON; write the JSON Schema as JSON text"))
+				continue
+			}
+			if field == "input" {
+				pr.Input = json.RawMessage(src)
+			} else {
+				pr.Output = json.RawMessage(src)
+			}
+		}
+		opts = append(opts, ai.WithPrompt(pr))
+	}
+	names := a.Auth
+	if len(names) == 0 {
+		names = g.authOrder
+	}
+	var auths []middleware.Authenticator
+	for i, n := range names {
+		au, ok := g.auths[n]
+		if !ok {
+			errs = append(errs, fieldErr(idx("ai.auth", i), "%q is not an authenticator (known: %s)", n, strings.Join(g.authOrder, ", ")))
+			continue
+		}
+		auths = append(auths, au)
+	}
+	if len(auths) > 0 {
+		opts = append(opts, ai.WithAuthenticator(ai.Consumers(auths...)))
+	}
+	opts = append(opts, a.Options...)
+	if len(errs) > 0 || client == nil {
+		return errs
+	}
+	h, err := ai.New(client, opts...)
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), "portico/ai: ")
+		if head, rest, ok := strings.Cut(msg, ": "); ok && !strings.ContainsAny(head, " \"") {
+			return append(errs, fieldErr("ai."+head, "%s", rest))
+		}
+		return append(errs, fieldErr("ai", "%s", msg))
+	}
+	g.ai = h
+	if doc := h.OpenAPI(); doc != nil {
+		// The prompt APIs are published with the other APIs' documents.
+		spec, err := openapi.Parse(doc)
+		if err != nil {
+			return append(errs, fieldErr("ai.prompts", "the generated OpenAPI document does not load: %v", err))
+		}
+		docs, err := openapi.NewDocs(spec)
+		if err != nil {
+			return append(errs, fieldErr("ai.prompts", "the generated OpenAPI document cannot be served: %v", err))
+		}
+		for _, a := range g.apis {
+			if a.name == PromptAPI {
+				return append(errs, fieldErr("ai.prompts", "an API is already named %q, the name of the prompt APIs' document", PromptAPI))
+			}
+		}
+		g.apis = append(g.apis, &api{name: PromptAPI, spec: spec, docs: http.StripPrefix("/apis/"+PromptAPI, docs)})
+	}
+	return nil
+}
+
+// PromptAPI is the name the prompt APIs' OpenAPI document is published
+// under, on the admin listener: /apis/prompts/.
+const PromptAPI = "prompts"
+
+// client builds the aiclient.Client of the providers and models.
+func (a *AI) client() (*aiclient.Client, []error) {
+	var errs []error
+	providers := map[string]aiclient.Provider{}
+	dropped := map[string]bool{}
+	for i, p := range a.Providers {
+		at := idx("ai.providers", i)
+		if p.Name == "" {
+			errs = append(errs, fieldErr(at+".name", "is required"))
+			continue
+		}
+		if _, dup := providers[p.Name]; dup || dropped[p.Name] {
+			errs = append(errs, fieldErr(at+".name", "%q is defined twice", p.Name))
+			continue
+		}
+		if p.Optional && p.APIKey == "" {
+			dropped[p.Name] = true
+			continue
+		}
+		pv, err := p.provider()
+		if err != nil {
+			errs = append(errs, fieldErr(at+".type", "%v", err))
+			continue
+		}
+		providers[p.Name] = ai.Track(pv)
+	}
+	opts := []aiclient.Option{}
+	seen := map[string]bool{}
+	for i, m := range a.Models {
+		at := idx("ai.models", i)
+		if m.Alias == "" {
+			errs = append(errs, fieldErr(at+".alias", "is required"))
+			continue
+		}
+		if seen[m.Alias] {
+			errs = append(errs, fieldErr(at+".alias", "%q is defined twice", m.Alias))
+			continue
+		}
+		seen[m.Alias] = true
+		var cands []aiclient.Candidate
+		for j, cd := range m.Candidates {
+			p, ok := providers[cd.Provider]
+			switch {
+			case dropped[cd.Provider]:
+				continue
+			case !ok:
+				errs = append(errs, fieldErr(at+"."+idx("candidates", j)+".provider", "%q is not a provider (known: %s)",
+					cd.Provider, strings.Join(slices.Sorted(maps.Keys(providers)), ", ")))
+				continue
+			}
+			cands = append(cands, aiclient.Candidate{Provider: p, Model: cd.Model, Priority: cd.Priority, Weight: cd.Weight})
+		}
+		if len(cands) > 0 {
+			opts = append(opts, aiclient.WithRoute(m.Alias, cands...))
+		}
+	}
+	if len(a.Prices) > 0 {
+		ps := aiclient.Prices{}
+		for model, p := range a.Prices {
+			ps[model] = aiclient.Price(p)
+		}
+		opts = append(opts, aiclient.WithPrices(ps))
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return aiclient.New(opts...), nil
+}
+
+// provider builds the adapter of p.
+func (p AIProvider) provider() (aiclient.Provider, error) {
+	switch p.Type {
+	case "openai":
+		opts := []openai.Option{openai.WithAPIKey(p.APIKey)}
+		if p.BaseURL != "" {
+			opts = append(opts, openai.WithBaseURL(p.BaseURL))
+		}
+		for k, v := range p.Headers {
+			opts = append(opts, openai.WithHeader(k, v))
+		}
+		return openai.New(opts...), nil
+	case "anthropic":
+		opts := []anthropic.Option{anthropic.WithAPIKey(p.APIKey)}
+		if p.BaseURL != "" {
+			opts = append(opts, anthropic.WithBaseURL(p.BaseURL))
+		}
+		for k, v := range p.Headers {
+			opts = append(opts, anthropic.WithHeader(k, v))
+		}
+		return anthropic.New(opts...), nil
+	case "gemini":
+		opts := []gemini.Option{gemini.WithAPIKey(p.APIKey)}
+		if p.BaseURL != "" {
+			opts = append(opts, gemini.WithBaseURL(p.BaseURL))
+		}
+		for k, v := range p.Headers {
+			opts = append(opts, gemini.WithHeader(k, v))
+		}
+		return gemini.New(opts...), nil
+	case "ollama":
+		var opts []ollama.Option
+		if p.APIKey != "" {
+			opts = append(opts, ollama.WithAPIKey(p.APIKey))
+		}
+		if p.BaseURL != "" {
+			opts = append(opts, ollama.WithBaseURL(p.BaseURL))
+		}
+		for k, v := range p.Headers {
+			opts = append(opts, ollama.WithHeader(k, v))
+		}
+		return ollama.New(opts...), nil
+	case "demo":
+		return demo.New(demo.WithName(p.Name)), nil
+	}
+	return nil, fmt.Errorf("%q is not a provider type; use openai, anthropic, gemini, ollama or demo", p.Type)
+}
