@@ -1,11 +1,9 @@
 package anthropic_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -16,10 +14,8 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func deadline(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
+func connect(baseURL string) aiclient.Provider {
+	return anthropic.New(anthropic.WithBaseURL(baseURL), anthropic.WithPolicies())
 }
 
 func TestEncodeRequestMatchesGolden(t *testing.T) {
@@ -33,74 +29,28 @@ func TestEncodeRequestMatchesGolden(t *testing.T) {
 
 func TestDecodeResponseFixtures(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ name, fixture, want string }{
-		{"a text answer with cache writes", "response_text.json", "response_text.want.json"},
-		{"thinking, text and a tool call with cache reads", "response_tools.json", "response_tools.want.json"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			srv := testkit.Serve(t, "application/json", testkit.Read(t, tt.fixture), testkit.Chunking{})
-			p := anthropic.New(anthropic.WithBaseURL(srv.URL), anthropic.WithPolicies())
-			resp, err := p.Chat(deadline(t), &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText("hi")}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			testkit.Golden(t, tt.want, testkit.JSON(t, resp))
-		})
-	}
+	testkit.ResponseFixtures(t, connect, "m", []testkit.Fixture{
+		{Name: "a text answer with cache writes", File: "response_text.json", Want: "response_text.want.json"},
+		{Name: "thinking, text and a tool call with cache reads", File: "response_tools.json", Want: "response_tools.want.json"},
+	})
 }
 
 func TestDecodeStreamFixturesInHostileChunkings(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ name, fixture, want string }{
-		{"a text stream with cache reads", "stream_text.sse", "stream_text.want.json"},
-		{"thinking, text and two tool calls", "stream_tools.sse", "stream_tools.want.json"},
-	}
-	for _, tt := range tests {
-		for _, c := range testkit.Chunkings {
-			t.Run(tt.name+" delivered "+c.Name, func(t *testing.T) {
-				t.Parallel()
-				srv := testkit.Serve(t, "text/event-stream", testkit.Read(t, tt.fixture), c)
-				p := anthropic.New(anthropic.WithBaseURL(srv.URL), anthropic.WithPolicies())
-				s, err := p.Stream(deadline(t), &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText("hi")}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp, err := aiclient.Collect(s)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if *testkit.Update && c.Split != nil {
-					return
-				}
-				testkit.Golden(t, tt.want, testkit.JSON(t, resp))
-			})
-		}
-	}
+	testkit.StreamFixtures(t, connect, "text/event-stream", "m", []testkit.Fixture{
+		{Name: "a text stream with cache reads", File: "stream_text.sse", Want: "stream_text.want.json"},
+		{Name: "thinking, text and two tool calls", File: "stream_tools.sse", Want: "stream_tools.want.json"},
+	})
 }
 
 func TestStreamErrorEventAfterStatus200IsSurfaced(t *testing.T) {
 	t.Parallel()
-	for _, c := range testkit.Chunkings {
-		t.Run("delivered "+c.Name, func(t *testing.T) {
-			t.Parallel()
-			srv := testkit.Serve(t, "text/event-stream", testkit.Read(t, "stream_error.sse"), c)
-			p := anthropic.New(anthropic.WithBaseURL(srv.URL), anthropic.WithPolicies())
-			s, err := p.Stream(deadline(t), &aiclient.Request{Model: "m"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := aiclient.Collect(s)
-			var e *aiclient.Error
-			if !errors.As(err, &e) || e.Status != http.StatusOK || e.Kind != aiclient.KindOverloaded || e.Code != "overloaded_error" || !e.Retryable {
-				t.Fatalf("got %v (%+v)", err, e)
-			}
-			if resp.Message.Text() != "Partial" {
-				t.Fatalf("partial text %q", resp.Message.Text())
-			}
-		})
-	}
+	testkit.StreamError(t, connect, "text/event-stream", "stream_error.sse", "m", "Partial", func(t *testing.T, err error) {
+		var e *aiclient.Error
+		if !errors.As(err, &e) || e.Status != http.StatusOK || e.Kind != aiclient.KindOverloaded || e.Code != "overloaded_error" || !e.Retryable {
+			t.Fatalf("got %v (%+v)", err, e)
+		}
+	})
 }
 
 func TestFinishReasonsAreNormalised(t *testing.T) {

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aitest"
 	"github.com/portico-dev/portico/aiclient/anthropic"
+	"github.com/portico-dev/portico/aiclient/internal/testkit"
 )
 
 func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
@@ -39,26 +39,7 @@ func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
 			srv.Push(reply, reply)
 			p := anthropic.New(anthropic.WithBaseURL(srv.URL()), anthropic.WithPolicies())
 			req := &aiclient.Request{Model: "claude-test", Messages: []aiclient.Message{aiclient.UserText("hi")}}
-			whole, err := p.Chat(deadline(t), req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := p.Stream(deadline(t), req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			streamed, err := aiclient.Collect(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(whole, streamed) {
-				a, _ := json.Marshal(whole)
-				b, _ := json.Marshal(streamed)
-				t.Fatalf("responses differ:\nwhole    %s\nstreamed %s", a, b)
-			}
-			if whole.Usage != tt.reply.Usage {
-				t.Fatalf("usage %+v, want %+v", whole.Usage, tt.reply.Usage)
-			}
+			testkit.SameWholeAndStreamed(t, p, req, tt.reply.Usage)
 		})
 	}
 }
@@ -85,7 +66,7 @@ func TestHeadersAndDefaults(t *testing.T) {
 			defer srv.Close()
 			srv.Push(aitest.Text("ok", 1, 1))
 			p := anthropic.New(append(tt.opts, anthropic.WithBaseURL(srv.URL()), anthropic.WithPolicies())...)
-			if _, err := p.Chat(deadline(t), &aiclient.Request{Model: "claude", Messages: []aiclient.Message{aiclient.UserText("hi")}}); err != nil {
+			if _, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "claude", Messages: []aiclient.Message{aiclient.UserText("hi")}}); err != nil {
 				t.Fatal(err)
 			}
 			got := srv.Requests()[0]
@@ -122,7 +103,7 @@ func TestErrorsAreNormalised(t *testing.T) {
 			defer srv.Close()
 			srv.Push(tt.reply)
 			p := anthropic.New(anthropic.WithBaseURL(srv.URL()), anthropic.WithPolicies())
-			_, err := p.Chat(deadline(t), &aiclient.Request{Model: "claude"})
+			_, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "claude"})
 			var e *aiclient.Error
 			if !errors.As(err, &e) || e.Kind != tt.kind || e.Retryable != tt.retryable || e.RetryAfter != tt.reply.RetryAfter {
 				t.Fatalf("got %v (%+v)", err, e)
@@ -144,7 +125,7 @@ func TestRateLimitResetHeadersGiveTheRetryAfter(t *testing.T) {
 	}))
 	defer srv.Close()
 	p := anthropic.New(anthropic.WithBaseURL(srv.URL), anthropic.WithPolicies())
-	_, err := p.Chat(deadline(t), &aiclient.Request{Model: "claude"})
+	_, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "claude"})
 	var e *aiclient.Error
 	if !errors.As(err, &e) || e.RetryAfter < 59*time.Minute || e.RetryAfter > time.Hour {
 		t.Fatalf("got %v (%+v), want about an hour from the exhausted input-token limit", err, e)
@@ -157,7 +138,7 @@ func TestStreamCutBeforeMessageStopIsAnError(t *testing.T) {
 	defer srv.Close()
 	srv.Push(aitest.Reply{Text: "this will be cut short", Fault: aitest.Cut, FaultAfter: 5})
 	p := anthropic.New(anthropic.WithBaseURL(srv.URL()), anthropic.WithPolicies())
-	s, err := p.Stream(deadline(t), &aiclient.Request{Model: "claude"})
+	s, err := p.Stream(testkit.Deadline(t), &aiclient.Request{Model: "claude"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +176,7 @@ func TestModels(t *testing.T) {
 	t.Parallel()
 	srv := aitest.NewServer(aitest.Anthropic, aitest.WithModels("claude-opus-4-1", "claude-sonnet-4-5"))
 	defer srv.Close()
-	models, err := anthropic.New(anthropic.WithBaseURL(srv.URL())).Models(deadline(t))
+	models, err := anthropic.New(anthropic.WithBaseURL(srv.URL())).Models(testkit.Deadline(t))
 	if err != nil || len(models) != 2 || models[1].ID != "claude-sonnet-4-5" || models[0].Created.IsZero() {
 		t.Fatalf("%+v %v", models, err)
 	}

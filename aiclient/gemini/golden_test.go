@@ -1,11 +1,9 @@
 package gemini_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -16,10 +14,8 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func deadline(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
+func connect(baseURL string) aiclient.Provider {
+	return gemini.New(gemini.WithBaseURL(baseURL), gemini.WithPolicies())
 }
 
 func TestEncodeRequestMatchesGolden(t *testing.T) {
@@ -33,75 +29,29 @@ func TestEncodeRequestMatchesGolden(t *testing.T) {
 
 func TestDecodeResponseFixtures(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ name, fixture, want string }{
-		{"thoughts, text, cached and thinking tokens", "response_text.json", "response_text.want.json"},
-		{"parallel function calls with a thought signature", "response_tools.json", "response_tools.want.json"},
-		{"a prompt blocked before any candidate", "response_blocked.json", "response_blocked.want.json"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			srv := testkit.Serve(t, "application/json", testkit.Read(t, tt.fixture), testkit.Chunking{})
-			p := gemini.New(gemini.WithBaseURL(srv.URL), gemini.WithPolicies())
-			resp, err := p.Chat(deadline(t), &aiclient.Request{Model: "gemini-2.5-flash", Messages: []aiclient.Message{aiclient.UserText("hi")}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			testkit.Golden(t, tt.want, testkit.JSON(t, resp))
-		})
-	}
+	testkit.ResponseFixtures(t, connect, "gemini-2.5-flash", []testkit.Fixture{
+		{Name: "thoughts, text, cached and thinking tokens", File: "response_text.json", Want: "response_text.want.json"},
+		{Name: "parallel function calls with a thought signature", File: "response_tools.json", Want: "response_tools.want.json"},
+		{Name: "a prompt blocked before any candidate", File: "response_blocked.json", Want: "response_blocked.want.json"},
+	})
 }
 
 func TestDecodeStreamFixturesInHostileChunkings(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ name, fixture, want string }{
-		{"thoughts and text with usage from the last chunk", "stream_text.sse", "stream_text.want.json"},
-		{"function calls in the last chunk", "stream_tools.sse", "stream_tools.want.json"},
-	}
-	for _, tt := range tests {
-		for _, c := range testkit.Chunkings {
-			t.Run(tt.name+" delivered "+c.Name, func(t *testing.T) {
-				t.Parallel()
-				srv := testkit.Serve(t, "text/event-stream", testkit.Read(t, tt.fixture), c)
-				p := gemini.New(gemini.WithBaseURL(srv.URL), gemini.WithPolicies())
-				s, err := p.Stream(deadline(t), &aiclient.Request{Model: "gemini-2.5-flash", Messages: []aiclient.Message{aiclient.UserText("hi")}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp, err := aiclient.Collect(s)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if *testkit.Update && c.Split != nil {
-					return
-				}
-				testkit.Golden(t, tt.want, testkit.JSON(t, resp))
-			})
-		}
-	}
+	testkit.StreamFixtures(t, connect, "text/event-stream", "gemini-2.5-flash", []testkit.Fixture{
+		{Name: "thoughts and text with usage from the last chunk", File: "stream_text.sse", Want: "stream_text.want.json"},
+		{Name: "function calls in the last chunk", File: "stream_tools.sse", Want: "stream_tools.want.json"},
+	})
 }
 
 func TestStreamErrorAfterStatus200IsSurfaced(t *testing.T) {
 	t.Parallel()
-	for _, c := range testkit.Chunkings {
-		t.Run("delivered "+c.Name, func(t *testing.T) {
-			t.Parallel()
-			srv := testkit.Serve(t, "text/event-stream", testkit.Read(t, "stream_error.sse"), c)
-			p := gemini.New(gemini.WithBaseURL(srv.URL), gemini.WithPolicies())
-			s, err := p.Stream(deadline(t), &aiclient.Request{Model: "gemini-2.5-flash"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := aiclient.Collect(s)
-			var e *aiclient.Error
-			if !errors.As(err, &e) || e.Status != http.StatusOK || e.Kind != aiclient.KindOverloaded || e.Code != "UNAVAILABLE" || !e.Retryable {
-				t.Fatalf("got %v (%+v)", err, e)
-			}
-			if resp.Message.Text() != "Partial" {
-				t.Fatalf("partial text %q", resp.Message.Text())
-			}
-		})
-	}
+	testkit.StreamError(t, connect, "text/event-stream", "stream_error.sse", "gemini-2.5-flash", "Partial", func(t *testing.T, err error) {
+		var e *aiclient.Error
+		if !errors.As(err, &e) || e.Status != http.StatusOK || e.Kind != aiclient.KindOverloaded || e.Code != "UNAVAILABLE" || !e.Retryable {
+			t.Fatalf("got %v (%+v)", err, e)
+		}
+	})
 }
 
 func TestFinishReasonsAreNormalised(t *testing.T) {

@@ -3,7 +3,6 @@ package gemini_test
 import (
 	"encoding/json"
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aitest"
 	"github.com/portico-dev/portico/aiclient/gemini"
+	"github.com/portico-dev/portico/aiclient/internal/testkit"
 	"github.com/portico-dev/portico/resilience"
 )
 
@@ -38,26 +38,7 @@ func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
 			srv.Push(reply, reply)
 			p := gemini.New(gemini.WithBaseURL(srv.URL()), gemini.WithAPIKey("AIza-test"), gemini.WithPolicies())
 			req := &aiclient.Request{Model: "gemini-2.5-flash", Messages: []aiclient.Message{aiclient.UserText("hi")}}
-			whole, err := p.Chat(deadline(t), req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := p.Stream(deadline(t), req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			streamed, err := aiclient.Collect(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(whole, streamed) {
-				a, _ := json.Marshal(whole)
-				b, _ := json.Marshal(streamed)
-				t.Fatalf("responses differ:\nwhole    %s\nstreamed %s", a, b)
-			}
-			if whole.Usage != tt.reply.Usage {
-				t.Fatalf("usage %+v, want %+v", whole.Usage, tt.reply.Usage)
-			}
+			testkit.SameWholeAndStreamed(t, p, req, tt.reply.Usage)
 			reqs := srv.Requests()
 			if reqs[0].Path != "/v1beta/models/gemini-2.5-flash:generateContent" || reqs[1].Path != "/v1beta/models/gemini-2.5-flash:streamGenerateContent" ||
 				reqs[1].Query != "alt=sse" || reqs[0].Header.Get("x-goog-api-key") != "AIza-test" {
@@ -73,7 +54,7 @@ func TestRetryInfoGivesTheRetryAfter(t *testing.T) {
 	defer srv.Close()
 	srv.Push(aitest.Reply{Status: 429, RetryAfter: 37 * time.Second, ErrorMessage: "You exceeded your current quota. key=AIza-secret"})
 	p := gemini.New(gemini.WithBaseURL(srv.URL()), gemini.WithAPIKey("AIza-secret"), gemini.WithPolicies())
-	_, err := p.Chat(deadline(t), &aiclient.Request{Model: "gemini-2.5-pro"})
+	_, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "gemini-2.5-pro"})
 	var e *aiclient.Error
 	if !errors.As(err, &e) || e.Kind != aiclient.KindRateLimited || e.RetryAfter != 37*time.Second || e.Code != "RESOURCE_EXHAUSTED" || !e.Retryable {
 		t.Fatalf("got %v (%+v)", err, e)
@@ -114,7 +95,7 @@ func TestEmbeddingsAndModels(t *testing.T) {
 	defer srv.Close()
 	srv.Push(aitest.Reply{Embeddings: [][]float32{{0.5, -0.5}, {1, 0}}})
 	p := gemini.New(gemini.WithBaseURL(srv.URL()), gemini.WithPolicies())
-	emb, err := p.Embed(deadline(t), &aiclient.EmbedRequest{Model: "gemini-embedding-001", Input: []string{"a", "b"}, Dimensions: 2})
+	emb, err := p.Embed(testkit.Deadline(t), &aiclient.EmbedRequest{Model: "gemini-embedding-001", Input: []string{"a", "b"}, Dimensions: 2})
 	if err != nil || len(emb.Embeddings) != 2 || emb.Embeddings[0][1] != -0.5 {
 		t.Fatalf("%+v %v", emb, err)
 	}
@@ -123,7 +104,7 @@ func TestEmbeddingsAndModels(t *testing.T) {
 	if first["model"] != "models/gemini-embedding-001" || first["outputDimensionality"] != float64(2) {
 		t.Fatalf("embed request %v", body)
 	}
-	models, err := p.Models(deadline(t))
+	models, err := p.Models(testkit.Deadline(t))
 	if err != nil || len(models) != 2 || models[1].ID != "gemini-embedding-001" {
 		t.Fatalf("%+v %v", models, err)
 	}
@@ -139,7 +120,7 @@ func TestRetriesHonourRetryInfoThroughResilience(t *testing.T) {
 		MaxAttempts: 2, RetryNonIdempotent: true,
 		OnRetry: func(ev resilience.RetryEvent) { delays = append(delays, ev.Delay) },
 	})))
-	resp, err := p.Chat(deadline(t), &aiclient.Request{Model: "gemini-2.5-flash"})
+	resp, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "gemini-2.5-flash"})
 	if err != nil || resp.Message.Text() != "ok" {
 		t.Fatalf("%v %v", resp, err)
 	}

@@ -1,11 +1,9 @@
 package ollama_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -16,10 +14,8 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func deadline(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
+func connect(baseURL string) aiclient.Provider {
+	return ollama.New(ollama.WithBaseURL(baseURL), ollama.WithPolicies())
 }
 
 func TestEncodeRequestMatchesGolden(t *testing.T) {
@@ -44,66 +40,25 @@ func TestImageURLsAreRejectedWithTheFix(t *testing.T) {
 
 func TestDecodeResponseFixtures(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ name, fixture, want string }{
-		{"a text answer", "response_text.json", "response_text.want.json"},
-		{"a tool call without an ID", "response_tools.json", "response_tools.want.json"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			srv := testkit.Serve(t, "application/json", testkit.Read(t, tt.fixture), testkit.Chunking{})
-			p := ollama.New(ollama.WithBaseURL(srv.URL), ollama.WithPolicies())
-			resp, err := p.Chat(deadline(t), &aiclient.Request{Model: "llama3.2", Messages: []aiclient.Message{aiclient.UserText("hi")}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			testkit.Golden(t, tt.want, testkit.JSON(t, resp))
-		})
-	}
+	testkit.ResponseFixtures(t, connect, "llama3.2", []testkit.Fixture{
+		{Name: "a text answer", File: "response_text.json", Want: "response_text.want.json"},
+		{Name: "a tool call without an ID", File: "response_tools.json", Want: "response_tools.want.json"},
+	})
 }
 
 func TestDecodeStreamFixturesInHostileChunkings(t *testing.T) {
 	t.Parallel()
-	for _, c := range testkit.Chunkings {
-		t.Run("a thinking and text stream delivered "+c.Name, func(t *testing.T) {
-			t.Parallel()
-			srv := testkit.Serve(t, "application/x-ndjson", testkit.Read(t, "stream_text.ndjson"), c)
-			p := ollama.New(ollama.WithBaseURL(srv.URL), ollama.WithPolicies())
-			s, err := p.Stream(deadline(t), &aiclient.Request{Model: "qwen3", Messages: []aiclient.Message{aiclient.UserText("hi")}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := aiclient.Collect(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if *testkit.Update && c.Split != nil {
-				return
-			}
-			testkit.Golden(t, "stream_text.want.json", testkit.JSON(t, resp))
-		})
-	}
+	testkit.StreamFixtures(t, connect, "application/x-ndjson", "qwen3", []testkit.Fixture{
+		{Name: "a thinking and text stream", File: "stream_text.ndjson", Want: "stream_text.want.json"},
+	})
 }
 
 func TestStreamErrorLineIsSurfaced(t *testing.T) {
 	t.Parallel()
-	for _, c := range testkit.Chunkings {
-		t.Run("delivered "+c.Name, func(t *testing.T) {
-			t.Parallel()
-			srv := testkit.Serve(t, "application/x-ndjson", testkit.Read(t, "stream_error.ndjson"), c)
-			p := ollama.New(ollama.WithBaseURL(srv.URL), ollama.WithPolicies())
-			s, err := p.Stream(deadline(t), &aiclient.Request{Model: "llama3.2"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := aiclient.Collect(s)
-			var e *aiclient.Error
-			if !errors.As(err, &e) || e.Status != http.StatusOK || e.Kind != aiclient.KindServer {
-				t.Fatalf("got %v (%+v)", err, e)
-			}
-			if resp.Message.Text() != "Partial" {
-				t.Fatalf("partial text %q", resp.Message.Text())
-			}
-		})
-	}
+	testkit.StreamError(t, connect, "application/x-ndjson", "stream_error.ndjson", "llama3.2", "Partial", func(t *testing.T, err error) {
+		var e *aiclient.Error
+		if !errors.As(err, &e) || e.Status != http.StatusOK || e.Kind != aiclient.KindServer {
+			t.Fatalf("got %v (%+v)", err, e)
+		}
+	})
 }

@@ -1,13 +1,13 @@
 package ollama_test
 
 import (
-	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aitest"
+	"github.com/portico-dev/portico/aiclient/internal/testkit"
 	"github.com/portico-dev/portico/aiclient/ollama"
 )
 
@@ -33,26 +33,7 @@ func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
 			srv.Push(tt.reply, tt.reply)
 			p := ollama.New(ollama.WithBaseURL(srv.URL()), ollama.WithPolicies())
 			req := &aiclient.Request{Model: "llama3.2", Messages: []aiclient.Message{aiclient.UserText("hi")}}
-			whole, err := p.Chat(deadline(t), req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := p.Stream(deadline(t), req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			streamed, err := aiclient.Collect(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(whole, streamed) {
-				a, _ := json.Marshal(whole)
-				b, _ := json.Marshal(streamed)
-				t.Fatalf("responses differ:\nwhole    %s\nstreamed %s", a, b)
-			}
-			if whole.Usage != tt.reply.Usage {
-				t.Fatalf("usage %+v, want %+v", whole.Usage, tt.reply.Usage)
-			}
+			testkit.SameWholeAndStreamed(t, p, req, tt.reply.Usage)
 			if srv.Requests()[0].JSON()["stream"] != false || srv.Requests()[1].JSON()["stream"] != true {
 				t.Fatal("stream flags not sent explicitly")
 			}
@@ -66,7 +47,7 @@ func TestAStreamCutBeforeDoneIsAnError(t *testing.T) {
 	defer srv.Close()
 	srv.Push(aitest.Reply{Text: "this stream will be cut", Fault: aitest.Cut, FaultAfter: 2})
 	p := ollama.New(ollama.WithBaseURL(srv.URL()), ollama.WithPolicies())
-	s, err := p.Stream(deadline(t), &aiclient.Request{Model: "llama3.2"})
+	s, err := p.Stream(testkit.Deadline(t), &aiclient.Request{Model: "llama3.2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +63,7 @@ func TestMissingModelIsNotFound(t *testing.T) {
 	srv := aitest.NewServer(aitest.Ollama)
 	defer srv.Close()
 	srv.Push(aitest.Reply{Status: 404, ErrorMessage: `model "nope" not found, try pulling it first`})
-	_, err := ollama.New(ollama.WithBaseURL(srv.URL()), ollama.WithPolicies()).Chat(deadline(t), &aiclient.Request{Model: "nope"})
+	_, err := ollama.New(ollama.WithBaseURL(srv.URL()), ollama.WithPolicies()).Chat(testkit.Deadline(t), &aiclient.Request{Model: "nope"})
 	var e *aiclient.Error
 	if !errors.As(err, &e) || e.Kind != aiclient.KindNotFound || e.Message != `model "nope" not found, try pulling it first` {
 		t.Fatalf("got %v", err)
@@ -95,11 +76,11 @@ func TestEmbeddingsAndModels(t *testing.T) {
 	defer srv.Close()
 	srv.Push(aitest.Reply{Embeddings: [][]float32{{0.25, 0.75}}, Usage: aiclient.Usage{InputTokens: 3}})
 	p := ollama.New(ollama.WithBaseURL(srv.URL()), ollama.WithPolicies())
-	emb, err := p.Embed(deadline(t), &aiclient.EmbedRequest{Model: "nomic-embed-text", Input: []string{"hello"}})
+	emb, err := p.Embed(testkit.Deadline(t), &aiclient.EmbedRequest{Model: "nomic-embed-text", Input: []string{"hello"}})
 	if err != nil || !reflect.DeepEqual(emb.Embeddings, [][]float32{{0.25, 0.75}}) || emb.Usage.InputTokens != 3 || emb.Model != "nomic-embed-text" {
 		t.Fatalf("%+v %v", emb, err)
 	}
-	models, err := p.Models(deadline(t))
+	models, err := p.Models(testkit.Deadline(t))
 	if err != nil || len(models) != 2 || models[1].ID != "nomic-embed-text:latest" || models[0].Created.IsZero() {
 		t.Fatalf("%+v %v", models, err)
 	}

@@ -1,11 +1,9 @@
 package openai_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -15,6 +13,10 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func connect(baseURL string) aiclient.Provider {
+	return openai.New(openai.WithBaseURL(baseURL), openai.WithPolicies())
+}
 
 func TestEncodeRequestMatchesGolden(t *testing.T) {
 	t.Parallel()
@@ -27,77 +29,31 @@ func TestEncodeRequestMatchesGolden(t *testing.T) {
 
 func TestDecodeResponseFixtures(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ name, fixture, want string }{
-		{"a text answer with cached prompt tokens", "response_text.json", "response_text.want.json"},
-		{"parallel tool calls with reasoning tokens", "response_tools.json", "response_tools.want.json"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			srv := testkit.Serve(t, "application/json", testkit.Read(t, tt.fixture), testkit.Chunking{})
-			p := openai.New(openai.WithBaseURL(srv.URL), openai.WithPolicies())
-			resp, err := p.Chat(context.Background(), &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText("hi")}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			testkit.Golden(t, tt.want, testkit.JSON(t, resp))
-		})
-	}
+	testkit.ResponseFixtures(t, connect, "m", []testkit.Fixture{
+		{Name: "a text answer with cached prompt tokens", File: "response_text.json", Want: "response_text.want.json"},
+		{Name: "parallel tool calls with reasoning tokens", File: "response_tools.json", Want: "response_tools.want.json"},
+	})
 }
 
 func TestDecodeStreamFixturesInHostileChunkings(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ name, fixture, want string }{
-		{"a text stream with usage and Azure filter chunks", "stream_text.sse", "stream_text.want.json"},
-		{"two parallel tool calls with interleaved fragments", "stream_tools.sse", "stream_tools.want.json"},
-	}
-	for _, tt := range tests {
-		for _, c := range testkit.Chunkings {
-			t.Run(tt.name+" delivered "+c.Name, func(t *testing.T) {
-				t.Parallel()
-				srv := testkit.Serve(t, "text/event-stream", testkit.Read(t, tt.fixture), c)
-				p := openai.New(openai.WithBaseURL(srv.URL), openai.WithPolicies())
-				s, err := p.Stream(context.Background(), &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText("hi")}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp, err := aiclient.Collect(s)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if *testkit.Update && c.Split != nil {
-					return // write the golden file once, from the whole delivery
-				}
-				testkit.Golden(t, tt.want, testkit.JSON(t, resp))
-			})
-		}
-	}
+	testkit.StreamFixtures(t, connect, "text/event-stream", "m", []testkit.Fixture{
+		{Name: "a text stream with usage and Azure filter chunks", File: "stream_text.sse", Want: "stream_text.want.json"},
+		{Name: "two parallel tool calls with interleaved fragments", File: "stream_tools.sse", Want: "stream_tools.want.json"},
+	})
 }
 
 func TestStreamErrorAfterStatus200IsSurfaced(t *testing.T) {
 	t.Parallel()
-	for _, c := range testkit.Chunkings {
-		t.Run("delivered "+c.Name, func(t *testing.T) {
-			t.Parallel()
-			srv := testkit.Serve(t, "text/event-stream", testkit.Read(t, "stream_error.sse"), c)
-			p := openai.New(openai.WithBaseURL(srv.URL), openai.WithPolicies())
-			s, err := p.Stream(context.Background(), &aiclient.Request{Model: "m"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := aiclient.Collect(s)
-			var e *aiclient.Error
-			if !errors.As(err, &e) {
-				t.Fatalf("got %v, want an *aiclient.Error", err)
-			}
-			if e.Status != http.StatusOK || e.Kind != aiclient.KindServer || e.Code != "server_error" || !e.Retryable {
-				t.Fatalf("error %+v", e)
-			}
-			if resp.Message.Text() != "Partial" {
-				t.Fatalf("partial response %q, want the text before the error", resp.Message.Text())
-			}
-		})
-	}
+	testkit.StreamError(t, connect, "text/event-stream", "stream_error.sse", "m", "Partial", func(t *testing.T, err error) {
+		var e *aiclient.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("got %v, want an *aiclient.Error", err)
+		}
+		if e.Status != http.StatusOK || e.Kind != aiclient.KindServer || e.Code != "server_error" || !e.Retryable {
+			t.Fatalf("error %+v", e)
+		}
+	})
 }
 
 func TestFinishReasonsAreNormalised(t *testing.T) {
@@ -119,11 +75,4 @@ func TestFinishReasonsAreNormalised(t *testing.T) {
 			t.Errorf("FinishReason(%q) = %q, want %q", tt.raw, got, tt.want)
 		}
 	}
-}
-
-// deadline bounds a test's calls generously, for loaded machines.
-func deadline(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
 }

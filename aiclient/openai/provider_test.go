@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aitest"
+	"github.com/portico-dev/portico/aiclient/internal/testkit"
 	"github.com/portico-dev/portico/aiclient/openai"
 	"github.com/portico-dev/portico/resilience"
 )
@@ -50,24 +50,7 @@ func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
 			srv.Push(reply, reply)
 			p := openai.New(openai.WithBaseURL(srv.URL()), openai.WithPolicies())
 			req := &aiclient.Request{Model: "gpt-test", Messages: []aiclient.Message{aiclient.UserText("hi")}}
-			whole, err := p.Chat(deadline(t), req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := p.Stream(deadline(t), req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			streamed, err := aiclient.Collect(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(whole, streamed) {
-				t.Fatalf("responses differ:\nwhole    %s\nstreamed %s", mustJSON(t, whole), mustJSON(t, streamed))
-			}
-			if whole.Usage != reply.Usage {
-				t.Fatalf("usage %+v, want %+v", whole.Usage, reply.Usage)
-			}
+			testkit.SameWholeAndStreamed(t, p, req, reply.Usage)
 		})
 	}
 }
@@ -80,7 +63,7 @@ func TestInterleavedToolCallFragmentsAreReassembled(t *testing.T) {
 	r.Interleave, r.ChunkSize = true, 2
 	srv.Push(r)
 	p := openai.New(openai.WithBaseURL(srv.URL()), openai.WithPolicies())
-	s, err := p.Stream(deadline(t), &aiclient.Request{Model: "gpt-test"})
+	s, err := p.Stream(testkit.Deadline(t), &aiclient.Request{Model: "gpt-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +122,7 @@ func TestErrorsAreNormalised(t *testing.T) {
 			defer srv.Close()
 			srv.Push(tt.reply)
 			p := openai.New(openai.WithBaseURL(srv.URL()), openai.WithAPIKey("sk-secret-key-123"), openai.WithPolicies())
-			_, err := p.Chat(deadline(t), &aiclient.Request{Model: "gpt-test"})
+			_, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "gpt-test"})
 			var e *aiclient.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("got %v, want *aiclient.Error", err)
@@ -160,7 +143,7 @@ func TestTheAPIKeyIsRedactedFromProviderMessages(t *testing.T) {
 	defer srv.Close()
 	srv.Push(aitest.Reply{Status: 401, ErrorMessage: "Incorrect API key provided: sk-secret-key-123."})
 	p := openai.New(openai.WithBaseURL(srv.URL()), openai.WithAPIKey("sk-secret-key-123"), openai.WithPolicies())
-	_, err := p.Chat(deadline(t), &aiclient.Request{Model: "gpt-test"})
+	_, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "gpt-test"})
 	if err == nil || strings.Contains(err.Error(), "sk-secret-key-123") || !strings.Contains(err.Error(), "[redacted]") {
 		t.Fatalf("error %v", err)
 	}
@@ -183,7 +166,7 @@ func TestStreamFaultsAfterStatus200AreSurfaced(t *testing.T) {
 			defer srv.Close()
 			srv.Push(aitest.Reply{Text: "a fairly long answer that will not finish", Fault: tt.fault, FaultAfter: 4})
 			p := openai.New(openai.WithBaseURL(srv.URL()), openai.WithPolicies())
-			s, err := p.Stream(deadline(t), &aiclient.Request{Model: "gpt-test"})
+			s, err := p.Stream(testkit.Deadline(t), &aiclient.Request{Model: "gpt-test"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -209,7 +192,7 @@ func TestRetriesHonourRetryAfterThroughResilience(t *testing.T) {
 		MaxAttempts: 3, RetryNonIdempotent: true,
 		OnRetry: func(ev resilience.RetryEvent) { delays = append(delays, ev.Delay) },
 	})))
-	resp, err := p.Chat(deadline(t), &aiclient.Request{Model: "gpt-test"})
+	resp, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "gpt-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,11 +214,11 @@ func TestDefaultPoliciesOpenTheCircuitOfAFailingDeployment(t *testing.T) {
 	p := openai.New(openai.WithBaseURL(srv.URL()))
 	req := &aiclient.Request{Model: "gpt-test"}
 	for i := range 5 {
-		if _, err := p.Chat(deadline(t), req); !aiclient.IsRetryable(err) {
+		if _, err := p.Chat(testkit.Deadline(t), req); !aiclient.IsRetryable(err) {
 			t.Fatalf("call %d succeeded", i)
 		}
 	}
-	_, err := p.Chat(deadline(t), req)
+	_, err := p.Chat(testkit.Deadline(t), req)
 	var e *aiclient.Error
 	if !errors.As(err, &e) || e.Code != "circuit_open" || e.Kind != aiclient.KindOverloaded || !e.Retryable || e.RetryAfter <= 0 {
 		t.Fatalf("got %v (%+v), want an open circuit", err, e)
@@ -245,7 +228,7 @@ func TestDefaultPoliciesOpenTheCircuitOfAFailingDeployment(t *testing.T) {
 	}
 	// Another model on the same host is another deployment.
 	srv.Push(aitest.Text("fine", 1, 1))
-	if _, err := p.Chat(deadline(t), &aiclient.Request{Model: "gpt-other"}); err != nil {
+	if _, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "gpt-other"}); err != nil {
 		t.Fatalf("another deployment is cooling off too: %v", err)
 	}
 }
@@ -260,7 +243,7 @@ func TestAzureUsesDeploymentURLsAndTheAPIKeyHeader(t *testing.T) {
 	if p.Name() != "azure.ai.openai" {
 		t.Fatalf("name %q", p.Name())
 	}
-	if _, err := p.Chat(deadline(t), &aiclient.Request{Model: "my-gpt4o", Messages: []aiclient.Message{aiclient.UserText("hi")}}); err != nil {
+	if _, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "my-gpt4o", Messages: []aiclient.Message{aiclient.UserText("hi")}}); err != nil {
 		t.Fatal(err)
 	}
 	got := srv.Requests()[0]
@@ -279,7 +262,7 @@ func TestCompatibleServersGetBearerKeysCustomHeadersAndExtras(t *testing.T) {
 	srv.Push(aitest.Text("hi", 1, 1))
 	p := openai.New(openai.WithBaseURL(srv.URL()), openai.WithAPIKey("gsk-1"), openai.WithHeader("HTTP-Referer", "https://example.com"),
 		openai.WithLegacyMaxTokens(), openai.WithName("groq"), openai.WithPolicies())
-	_, err := p.Chat(deadline(t), &aiclient.Request{Model: "llama-3.3-70b", MaxOutputTokens: 64,
+	_, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "llama-3.3-70b", MaxOutputTokens: 64,
 		Extra: map[string]json.RawMessage{"reasoning_effort": json.RawMessage(`"low"`)}})
 	if err != nil {
 		t.Fatal(err)
@@ -300,7 +283,7 @@ func TestEmbeddingsAndModels(t *testing.T) {
 	defer srv.Close()
 	srv.Push(aitest.Reply{Embeddings: [][]float32{{0.1, 0.2}, {0.3, 0.4}}, Usage: aiclient.Usage{InputTokens: 8}})
 	p := openai.New(openai.WithBaseURL(srv.URL()), openai.WithPolicies())
-	emb, err := p.Embed(deadline(t), &aiclient.EmbedRequest{Model: "text-embedding-3-small", Input: []string{"a", "b"}, Dimensions: 2})
+	emb, err := p.Embed(testkit.Deadline(t), &aiclient.EmbedRequest{Model: "text-embedding-3-small", Input: []string{"a", "b"}, Dimensions: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +293,7 @@ func TestEmbeddingsAndModels(t *testing.T) {
 	if body := srv.Requests()[0].JSON(); body["dimensions"] != float64(2) || body["encoding_format"] != "float" {
 		t.Fatalf("body %v", body)
 	}
-	models, err := p.Models(deadline(t))
+	models, err := p.Models(testkit.Deadline(t))
 	if err != nil {
 		t.Fatal(err)
 	}
