@@ -133,12 +133,15 @@ func (g *Gateway) buildAI() []error {
 	}
 	var errs []error
 	client := a.Client
+	opts := []ai.Option{ai.WithLogger(g.cfg.logger), ai.WithContent(a.LogContent)}
 	if client == nil {
 		var cerrs []error
-		client, cerrs = a.client()
+		var aliases []string
+		client, aliases, cerrs = a.client()
 		errs = append(errs, cerrs...)
+		// /v1/models lists the aliases without asking the providers.
+		opts = append(opts, ai.WithModels(aliases...))
 	}
-	opts := []ai.Option{ai.WithLogger(g.cfg.logger), ai.WithContent(a.LogContent)}
 	if g.cfg.meter != nil {
 		opts = append(opts, ai.WithMeterProvider(g.cfg.meter))
 	}
@@ -231,7 +234,7 @@ func (g *Gateway) buildAI() []error {
 const PromptAPI = "prompts"
 
 // client builds the aiclient.Client of the providers and models.
-func (a *AI) client() (*aiclient.Client, []error) {
+func (a *AI) client() (*aiclient.Client, []string, []error) {
 	var errs []error
 	providers := map[string]aiclient.Provider{}
 	dropped := map[string]bool{}
@@ -257,6 +260,7 @@ func (a *AI) client() (*aiclient.Client, []error) {
 		providers[p.Name] = ai.Track(pv)
 	}
 	opts := []aiclient.Option{}
+	var aliases []string
 	seen := map[string]bool{}
 	for i, m := range a.Models {
 		at := idx("ai.models", i)
@@ -284,6 +288,7 @@ func (a *AI) client() (*aiclient.Client, []error) {
 		}
 		if len(cands) > 0 {
 			opts = append(opts, aiclient.WithRoute(m.Alias, cands...))
+			aliases = append(aliases, m.Alias)
 		}
 	}
 	if len(a.Prices) > 0 {
@@ -294,9 +299,9 @@ func (a *AI) client() (*aiclient.Client, []error) {
 		opts = append(opts, aiclient.WithPrices(ps))
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, nil, errs
 	}
-	return aiclient.New(opts...), nil
+	return aiclient.New(opts...), aliases, nil
 }
 
 // provider builds the adapter of p.

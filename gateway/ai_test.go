@@ -29,7 +29,7 @@ ai:
   prices:
     portico-demo: {input: 1, output: 2}
   limits:
-    - {by: consumer, requests: 3, window: 1m}
+    - {by: consumer, requests: 2, window: 1m}
   prompts:
     - name: shout
       model: demo
@@ -112,6 +112,17 @@ func TestAIEndpointsFromTheConfigFile(t *testing.T) {
 		status, _, body := aiPost(t, srv.URL+tt.path, tt.key, tt.body)
 		if status != tt.status || !strings.Contains(body, tt.want) {
 			t.Errorf("%s: status %d: %s", tt.name, status, body)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/models", nil)
+	req.Header.Set("Authorization", "Bearer portico-demo-key")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Error(err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), `"id":"demo"`) || strings.Contains(string(b), "gpt") {
+			t.Errorf("models: %s", b)
 		}
 	}
 	status, _, body := aiPost(t, srv.URL+"/api/none", "", "")
