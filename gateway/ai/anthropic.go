@@ -269,30 +269,10 @@ func anthropicMessageOf(resp *aiclient.Response, alias string) *anthropicRespons
 
 // messages serves POST /v1/messages in Anthropic's format.
 func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
-	c, e := h.begin(r, "messages")
-	if e != nil {
-		e.writeAnthropic(w)
-		c.end(e.status, e, nil)
-		return
-	}
 	var mr messagesRequest
-	if e := h.readJSON(w, r, &mr); e != nil {
-		e.writeAnthropic(w)
-		c.end(e.status, e, nil)
+	c, req := h.open(w, r, "messages", &mr, (*apiError).writeAnthropic)
+	if c == nil {
 		return
-	}
-	req, e := mr.neutral()
-	if e == nil {
-		e = c.admit(mr.Model, h.estimate(req))
-	}
-	if e != nil {
-		e.writeAnthropic(w)
-		c.end(e.status, e, nil)
-		return
-	}
-	c.rec.Stream = mr.Stream
-	if h.cfg.content {
-		c.rec.Input = req.Messages
 	}
 	if mr.Stream {
 		h.messagesStream(w, c, req)

@@ -286,3 +286,44 @@ func (h *Handler) Handles(path string) bool {
 	}
 	return false
 }
+
+// generation is a request body that asks a model to generate: a chat
+// completion or an Anthropic message.
+type generation interface {
+	neutral() (*aiclient.Request, *apiError)
+	alias() string
+	streamed() bool
+}
+
+func (cr *chatRequest) alias() string      { return cr.Model }
+func (cr *chatRequest) streamed() bool     { return cr.Stream }
+func (mr *messagesRequest) alias() string  { return mr.Model }
+func (mr *messagesRequest) streamed() bool { return mr.Stream }
+
+// open starts a generation call: it authenticates the caller, decodes the
+// body into g, turns it into a neutral request and admits it under the
+// limits and budgets. When a step fails, open answers with fail, ends the
+// call record and returns a nil call.
+func (h *Handler) open(w http.ResponseWriter, r *http.Request, endpoint string, g generation, fail func(*apiError, http.ResponseWriter)) (*call, *aiclient.Request) {
+	c, e := h.begin(r, endpoint)
+	if e == nil {
+		e = h.readJSON(w, r, g)
+	}
+	var req *aiclient.Request
+	if e == nil {
+		req, e = g.neutral()
+	}
+	if e == nil {
+		e = c.admit(g.alias(), h.estimate(req))
+	}
+	if e != nil {
+		fail(e, w)
+		c.end(e.status, e, nil)
+		return nil, nil
+	}
+	c.rec.Stream = g.streamed()
+	if h.cfg.content {
+		c.rec.Input = req.Messages
+	}
+	return c, req
+}

@@ -13,30 +13,10 @@ import (
 
 // chat serves POST /v1/chat/completions.
 func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
-	c, e := h.begin(r, "chat")
-	if e != nil {
-		e.writeOpenAI(w)
-		c.end(e.status, e, nil)
-		return
-	}
 	var cr chatRequest
-	if e := h.readJSON(w, r, &cr); e != nil {
-		e.writeOpenAI(w)
-		c.end(e.status, e, nil)
+	c, req := h.open(w, r, "chat", &cr, (*apiError).writeOpenAI)
+	if c == nil {
 		return
-	}
-	req, e := cr.neutral()
-	if e == nil {
-		e = c.admit(cr.Model, h.estimate(req))
-	}
-	if e != nil {
-		e.writeOpenAI(w)
-		c.end(e.status, e, nil)
-		return
-	}
-	c.rec.Stream = cr.Stream
-	if h.cfg.content {
-		c.rec.Input = req.Messages
 	}
 	if cr.Stream {
 		h.chatStream(w, c, req, cr.StreamOptions != nil && cr.StreamOptions.IncludeUsage)
