@@ -139,6 +139,10 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request) {
 		g.ai.ServeHTTP(w, r)
 		return
 	}
+	if pr := g.cfg.platform; pr != nil && pr.portal != nil && r.URL.Path == pr.portalPath {
+		pr.portal.ServeHTTP(w, r)
+		return
+	}
 	rctx := chi.NewRouteContext()
 	res := g.table.lookup(rctx, r)
 	if res.route == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/portico-dev/portico/gateway/calllog"
@@ -34,7 +35,11 @@ const (
 //   - [Gateway.Start] runs the platform's change feed
 //     ([platform.Platform.Run]) until [Gateway.Close] or Start's context ends;
 //   - [Admin] serves the platform's admin API, catalog and dashboard under
-//     /platform/.
+//     /platform/;
+//   - when the platform's subscribe URL is a path ("/subscriptions" by
+//     default), the gateway serves the consumer portal there
+//     ([platform.Platform.Portal]), behind the platform's API keys, so
+//     consumers request and list their own subscriptions.
 //
 // The caller keeps owning p and rec: a platform and a recorder outlive the
 // gateways a [Reloader] swaps.
@@ -44,8 +49,15 @@ func WithPlatform(p *platform.Platform, rec *calllog.Recorder) Option {
 			c.errs = append(c.errs, fieldErr("platform", "WithPlatform needs a platform, not nil"))
 			return
 		}
+		keys := p.KeyAuth(middleware.APIKeyConfig{})
 		c.platform = &platformRun{p: p, rec: rec}
-		c.authCustom = append(c.authCustom, namedAuth{PlatformAuth, p.KeyAuth(middleware.APIKeyConfig{})})
+		if u := p.SubscribeURL(); strings.HasPrefix(u, "/") {
+			c.platform.portalPath = u
+			c.platform.portal = middleware.Authenticate(middleware.AuthConfig{
+				Authenticators: []middleware.Authenticator{keys},
+			})(p.Portal())
+		}
+		c.authCustom = append(c.authCustom, namedAuth{PlatformAuth, keys})
 		if rec != nil {
 			if c.middleware == nil {
 				c.middleware = map[string]func(http.Handler) http.Handler{}
@@ -68,6 +80,10 @@ func (g *Gateway) Platform() *platform.Platform {
 type platformRun struct {
 	p   *platform.Platform
 	rec *calllog.Recorder
+	// portal serves the consumer portal at portalPath on the public
+	// listener; nil when the subscribe URL is not a path of this gateway.
+	portal     http.Handler
+	portalPath string
 
 	mu     sync.Mutex
 	cancel context.CancelFunc

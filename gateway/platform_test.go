@@ -238,3 +238,26 @@ func TestTheAdminHandlerSaysWhenTheGatewayHasNoPlatform(t *testing.T) {
 		t.Errorf("body = %s, want it to say the gateway has no platform", r.body)
 	}
 }
+
+func TestAConsumerRequestsItsOwnSubscriptionThroughThePortalOnThePublicListener(t *testing.T) {
+	t.Parallel()
+	p := platform.New(platform.NewMemoryStore(), platform.WithAdminToken("root", platformToken), platform.WithLogger(quiet))
+	g, srv := newGateway(t,
+		gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
+		gateway.WithPlatform(p, nil),
+		gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders",
+			Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{gateway.PlatformAuth}}, Subscription: "orders"}}),
+	)
+	adm := httptestServer(t, gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+	key := onboard(t, adm+"/platform")
+
+	call(t, http.MethodGet, srv.URL+"/subscriptions", "", nil, http.StatusUnauthorized)
+	call(t, http.MethodPost, srv.URL+"/subscriptions", key, map[string]string{"api": "orders"}, http.StatusAccepted)
+	r := call(t, http.MethodGet, srv.URL+"/subscriptions", key, nil, http.StatusOK)
+	if !strings.Contains(string(r.body), `"pending"`) {
+		t.Errorf("the consumer's subscriptions: %s, want the pending one it requested", r.body)
+	}
+	call(t, http.MethodGet, srv.URL+"/orders/1", key, nil, http.StatusForbidden)
+	call(t, http.MethodPost, adm+"/platform/api/subscriptions/shop.orders/approve", platformToken, nil, http.StatusOK)
+	call(t, http.MethodGet, srv.URL+"/orders/1", key, nil, http.StatusOK)
+}

@@ -116,6 +116,10 @@ func WithSubscribeURL(u string) Option {
 	return optionFunc(func(p *Platform) { p.subURL = u })
 }
 
+// SubscribeURL returns the URL that refusals name as the place to
+// subscribe (see [WithSubscribeURL]), where [Platform.Portal] belongs.
+func (p *Platform) SubscribeURL() string { return p.subURL }
+
 // WithTitle sets the title of the catalog and the dashboard pages.
 // By default, "Portico".
 func WithTitle(t string) Option {
