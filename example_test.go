@@ -8,10 +8,15 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync/atomic"
+	"testing"
+
+	"go.uber.org/goleak"
 
 	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/resilience"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // The parts compose through net/http types alone: a reverse proxy whose
 // transport retries a flaky upstream, behind middleware that give every
