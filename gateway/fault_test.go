@@ -267,6 +267,13 @@ func TestFaults(t *testing.T) {
 		if failed && o.phase == "killed" && o.start.Before(begun["killed"]) {
 			o.phase = "in flight at the kill"
 		}
+		// A request sent before a fault began and answered after it was in
+		// flight when the fault began: it may fail, whatever its phase says.
+		for name, at := range begun {
+			if failed && name != "killed" && o.start.Before(at) && o.end.After(at) {
+				o.phase = "in flight at the start of " + name
+			}
+		}
 		if perPhase[o.phase] == nil {
 			perPhase[o.phase] = map[string][2]int{}
 		}
