@@ -74,6 +74,16 @@
 // own pool or path, and [Route].Compose answers with one JSON object
 // merged from several upstream calls.
 //
+// # AI endpoints and the platform
+//
+// [WithAI] (the ai: section of a config file) serves an OpenAI- and
+// Anthropic-compatible API over any aiclient provider, with virtual keys,
+// token limits, budgets and prompts as REST APIs (package gateway/ai).
+// [WithPlatform] (the platform: section) adds tenants, consumers and keys,
+// APIs that need an approved subscription ([Policy].Subscription), a
+// consumer portal, a call log, and the admin API, catalog and dashboard
+// that [Admin] serves under /platform/ (package gateway/platform).
+//
 // # Matching
 //
 // Routes are tried by [Route].Priority, highest first. Within a priority
