@@ -291,20 +291,11 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 
 // messagesStream streams a call as Anthropic's events.
 func (h *Handler) messagesStream(w http.ResponseWriter, c *call, req *aiclient.Request) {
-	s, err := h.client.Stream(c.ctx, req)
-	if err != nil {
-		e := fromCall(err)
-		e.writeAnthropic(w)
-		c.end(e.status, e, nil)
+	s, enc := h.startStream(w, c, req, func(e *apiError) { e.writeAnthropic(w) })
+	if s == nil {
 		return
 	}
 	defer func() { _ = s.Close() }()
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream")
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	enc := sse.NewEncoder(w)
 	emit := func(typ string, v any) error {
 		return enc.Encode(sse.Event{Type: typ, Data: mustJSON(v)})
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/internal/requestid"
+	"github.com/portico-dev/portico/internal/sse"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -326,4 +327,24 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request, endpoint string, 
 		c.rec.Input = req.Messages
 	}
 	return c, req
+}
+
+// startStream opens a stream for req and, once it is open, answers 200 as
+// Server-Sent Events that neither the client nor a proxy in between may
+// cache or buffer. If the stream cannot be opened, fail answers in the
+// endpoint's error format, the call ends, and startStream returns nil.
+func (h *Handler) startStream(w http.ResponseWriter, c *call, req *aiclient.Request, fail func(*apiError)) (*aiclient.Stream, *sse.Encoder) {
+	s, err := h.client.Stream(c.ctx, req)
+	if err != nil {
+		e := fromCall(err)
+		fail(e)
+		c.end(e.status, e, nil)
+		return nil, nil
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	return s, sse.NewEncoder(w)
 }

@@ -35,21 +35,11 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 
 // chatStream streams a chat call as OpenAI's chunks.
 func (h *Handler) chatStream(w http.ResponseWriter, c *call, req *aiclient.Request, includeUsage bool) {
-	s, err := h.client.Stream(c.ctx, req)
-	if err != nil {
-		e := fromCall(err)
-		e.writeOpenAI(w)
-		c.end(e.status, e, nil)
+	s, enc := h.startStream(w, c, req, func(e *apiError) { e.writeOpenAI(w) })
+	if s == nil {
 		return
 	}
 	defer func() { _ = s.Close() }()
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream")
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-
-	enc := sse.NewEncoder(w)
 	cw := chunkWriter{enc: enc, created: c.start.Unix(), model: req.Model, id: "chatcmpl-portico"}
 	var acc aiclient.Accumulator
 	started := false

@@ -280,18 +280,11 @@ func acceptsEvents(r *http.Request) bool {
 
 // promptStream streams a text prompt's answer.
 func (h *Handler) promptStream(w http.ResponseWriter, r *http.Request, c *call, req *aiclient.Request) {
-	s, err := h.client.Stream(c.ctx, req)
-	if err != nil {
-		e := fromCall(err)
-		e.writeProblem(w, r)
-		c.end(e.status, e, nil)
+	s, enc := h.startStream(w, c, req, func(e *apiError) { e.writeProblem(w, r) })
+	if s == nil {
 		return
 	}
 	defer func() { _ = s.Close() }()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	enc := sse.NewEncoder(w)
 	var acc aiclient.Accumulator
 	for s.Next() {
 		ev := s.Current()
