@@ -53,6 +53,9 @@ type Config struct {
 	// AI serves the OpenAI- and Anthropic-compatible AI endpoints and
 	// prompt APIs; see [WithAI].
 	AI *AI `yaml:"ai"`
+	// PathNormalization says whether escaped dots and separators in
+	// request paths are refused or decoded; see [WithPathNormalization].
+	PathNormalization *PathNormalization `yaml:"path_normalization"`
 
 	file  string
 	lines map[string]int
@@ -194,6 +197,9 @@ func (c *Config) options(base []Option) ([]Option, []io.Closer, error) {
 	}
 	if c.AI != nil {
 		opts = append(opts, WithAI(*c.AI))
+	}
+	if c.PathNormalization != nil {
+		opts = append(opts, WithPathNormalization(*c.PathNormalization))
 	}
 	more, closers, merrs := c.accessOptions()
 	pmore, pclosers, perrs := c.platformOptions(&bc)

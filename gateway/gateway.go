@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/portico-dev/portico/gateway/ai"
+	"github.com/portico-dev/portico/internal/pathnorm"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -38,6 +39,8 @@ type Gateway struct {
 	upstreams []Upstream
 	byName    map[string]Upstream
 	handler   http.Handler
+	refuser   http.Handler // the global chain around refuse
+	pathMode  pathnorm.Mode
 	buffers   *bufferPool
 	mirrors   sync.WaitGroup
 	inflight  atomic.Int64
@@ -84,6 +87,10 @@ func New(opts ...Option) (*Gateway, error) {
 func (g *Gateway) build() error {
 	c := &g.cfg
 	errs := append([]error(nil), c.errs...)
+	var err error
+	if g.pathMode, err = c.pathMode(); err != nil {
+		errs = append(errs, err)
+	}
 	for i, u := range c.upstreams {
 		if u == nil {
 			errs = append(errs, fieldErr(idx("upstreams", i), "is nil"))
@@ -118,19 +125,22 @@ func (g *Gateway) build() error {
 		return errors.Join(errs...)
 	}
 	g.table = newTable(g.routes)
-	var h http.Handler = http.HandlerFunc(g.route)
-	for i := len(c.chain) - 1; i >= 0; i-- {
-		h = mws.get(c.chain[i])(h)
-	}
-	g.handler = h
+	g.handler = wrapChain(c.chain, mws, http.HandlerFunc(g.route))
+	g.refuser = wrapChain(c.chain, mws, http.HandlerFunc(refuse))
 	return nil
 }
 
-// ServeHTTP routes r and proxies it to the route's upstream.
+// ServeHTTP normalizes r's path (see [PathNormalization]), then routes r
+// and proxies it to the route's upstream.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.inflight.Add(1)
 	defer g.inflight.Add(-1)
-	g.handler.ServeHTTP(w, r)
+	n, ref := g.normalize(r)
+	if ref != nil {
+		g.serveRefused(w, r, ref)
+		return
+	}
+	g.handler.ServeHTTP(w, n)
 }
 
 // route is the innermost handler of the global chain.
@@ -161,8 +171,13 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request) {
 }
 
 // Lookup reports which route would serve r, by name, without serving it;
-// ok is false when none matches (a 404 or 405).
+// ok is false when none matches (a 404 or 405) or r is refused before
+// routing (see [PathNormalization]).
 func (g *Gateway) Lookup(r *http.Request) (route string, ok bool) {
+	r, ref := g.normalize(r)
+	if ref != nil {
+		return "", false
+	}
 	rctx := g.rctxs.Get().(*chi.Context)
 	defer g.rctxs.Put(rctx)
 	res := g.table.lookup(rctx, r)

@@ -166,11 +166,11 @@ type result struct {
 }
 
 // lookup finds the route for r, filling rctx with its path parameters.
+// It matches the decoded path: normalized (see [PathNormalization]), it
+// has the segments of the escaped one, so a parameter never holds a
+// separator or a dot segment.
 func (t *table) lookup(rctx *chi.Context, r *http.Request) result {
-	path := r.URL.RawPath
-	if path == "" {
-		path = r.URL.Path
-	}
+	path := r.URL.Path
 	host := requestHost(r)
 	var res result
 	for _, tr := range t.tiers {

@@ -45,6 +45,7 @@ type config struct {
 	keys        map[string]middleware.KeyFunc
 	platform    *platformRun
 	ai          *AI
+	paths       PathNormalization
 	// platformFiles is read by Config.Options, not by New.
 	platformFiles *PlatformFiles
 }

@@ -99,9 +99,9 @@ func (rw *rewriter) path(escaped string, rctx *chi.Context) string {
 				b.WriteString(p.lit)
 				continue
 			}
-			// Parameters are captured from the escaped path, so they are
-			// written back as they came.
-			b.WriteString(rctx.URLParam(p.param))
+			// Parameters are captured from the decoded path, so they are
+			// escaped again: a decoded '/' or '?' stays data.
+			writeParam(&b, rctx.URLParam(p.param), p.param == "*")
 		}
 		return b.String()
 	}
@@ -118,6 +118,21 @@ func (rw *rewriter) path(escaped string, rctx *chi.Context) string {
 		p = strings.TrimSuffix(rw.add, "/") + p
 	}
 	return p
+}
+
+// writeParam writes a decoded parameter escaped as a path segment, or as
+// several for the catch-all.
+func writeParam(b *strings.Builder, v string, catchAll bool) {
+	if !catchAll {
+		b.WriteString(url.PathEscape(v))
+		return
+	}
+	for i, seg := range strings.Split(v, "/") {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(url.PathEscape(seg))
+	}
 }
 
 // setPath sets u's path from an escaped path.

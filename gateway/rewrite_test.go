@@ -45,7 +45,10 @@ func TestRewritesAndHeaders(t *testing.T) {
 		{name: "a replaced prefix strips then adds", path: "/old/thing", wantPath: "/new/thing"},
 		{name: "a template rewrite fills parameters", path: "/u/9/posts/33", wantPath: "/v2/posts/33/by/9"},
 		{name: "a template rewrite fills the catch-all", path: "/static/css/site.css", wantPath: "/assets/css/site.css"},
-		{name: "an escaped segment stays escaped", path: "/api/a%2Fb", wantPath: "/a/b", wantRaw: "/a%2Fb"},
+		{name: "an escaped percent stays escaped", path: "/api/a%252Fb", wantPath: "/a%2Fb"},
+		{name: "an escaped reserved character stays escaped", path: "/api/a%3bb", wantPath: "/a;b", wantRaw: "/a%3Bb"},
+		{name: "a template rewrite escapes parameters again", path: "/u/a%20b%252F/posts/x%3F", wantPath: "/v2/posts/x?/by/a b%2F"},
+		{name: "a template rewrite escapes the catch-all segment by segment", path: "/static/a%20b/c%23", wantPath: "/assets/a b/c#"},
 		{name: "a route without rewrite keeps the path", path: "/keep", wantPath: "/keep"},
 	}
 	for _, tt := range tests {
