@@ -24,14 +24,15 @@
 //
 // # A request through the gateway
 //
-// The global chain ([WithChain]) wraps everything, the first middleware
-// outermost; then the route is matched; then the route's built-in stages
+// The path is normalized first ([PathNormalization]); the global chain
+// ([WithChain]) wraps everything else, the first middleware outermost;
+// then the route is matched; then the route's built-in stages
 // run in a fixed order (see [Policy]), then its own middleware
 // ([Policy].Middleware); then its upstream policies wrap the upstream pool
 // as an http.RoundTripper, in a fixed order; then the proxy sends the
 // request:
 //
-//	request ─► global chain ─► match
+//	request ─► path normalization ─► global chain ─► match
 //	        ─► lifecycle ─► auth ─► authorize ─► identity ─► rate_limit ─► quota
 //	        ─► validate ─► version ─► cache ─► idempotency ─► transform ─► route middleware
 //	        ─► timeout ─► retry ─► breaker ─► bulkhead ─► per-try timeout
@@ -84,6 +85,17 @@
 // consumer portal, a call log, and the admin API, catalog and dashboard
 // that [Admin] serves under /platform/ (package gateway/platform).
 //
+// # Paths
+//
+// Before anything looks at a request, its path is normalized: dot
+// segments are resolved, repeated slashes merged and escaped unreserved
+// characters decoded, so "/api/public/../private" is matched, authorized,
+// cached, logged and forwarded as "/api/private". Escaped dots and
+// separators ("%2E", "%2F", "%5C") and backslashes are answered 400, or
+// decoded with [WithPathNormalization]; control characters are always
+// refused. A refused request still passes the global chain, so it is
+// logged and measured. CONNECT and TRACE are never served (501).
+//
 // # Matching
 //
 // Routes are tried by [Route].Priority, highest first. Within a priority
@@ -109,7 +121,8 @@
 // address: 502 when the upstream is unreachable or answers with a broken
 // response, 503 when no instance is available or a breaker or bulkhead
 // refuses (with Retry-After), 504 when a timeout expires, 413 when a body
-// is over the route's limit, 404 and 405 when no route matches.
+// is over the route's limit, 404 and 405 when no route matches, 400 for a
+// path refused before routing, 501 for CONNECT and TRACE.
 //
 // # Configuration
 //

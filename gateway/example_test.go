@@ -104,3 +104,32 @@ func ExampleGateway_Lookup() {
 	// api true
 	// canary true
 }
+
+func ExampleWithPathNormalization() {
+	files, _ := upstream.New(upstream.Config{Name: "files", Instances: []upstream.Instance{{URL: "http://127.0.0.1:9001"}}})
+	routes := gateway.WithRoute(
+		gateway.Route{Name: "public", Prefix: "/api/public", StripPrefix: "/api", Upstream: "files"},
+		gateway.Route{Name: "private", Prefix: "/api/private", StripPrefix: "/api", Upstream: "files"},
+	)
+	strict, _ := gateway.New(gateway.WithUpstream(files), routes)
+	defer strict.Close()
+	for _, target := range []string{"/api/public/../private/secret.txt", "/api/public/%2e%2e/private/secret.txt"} {
+		name, ok := strict.Lookup(httptest.NewRequest(http.MethodGet, target, nil))
+		fmt.Println(target, "->", name, ok)
+	}
+	w := httptest.NewRecorder()
+	strict.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/public/%2e%2e/private/secret.txt", nil))
+	fmt.Println(w.Code, w.Header().Get("Content-Type"))
+
+	files2, _ := upstream.New(upstream.Config{Name: "files", Instances: []upstream.Instance{{URL: "http://127.0.0.1:9001"}}})
+	decoding, _ := gateway.New(gateway.WithUpstream(files2), routes,
+		gateway.WithPathNormalization(gateway.PathNormalization{Escaped: gateway.EscapedDecode}))
+	defer decoding.Close()
+	name, ok := decoding.Lookup(httptest.NewRequest(http.MethodGet, "/api/public/..%2Fprivate/secret.txt", nil))
+	fmt.Println("decoded ->", name, ok)
+	// Output:
+	// /api/public/../private/secret.txt -> private true
+	// /api/public/%2e%2e/private/secret.txt ->  false
+	// 400 application/problem+json
+	// decoded -> private true
+}
