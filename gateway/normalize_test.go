@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/portico-dev/portico/gateway"
 )
@@ -160,9 +164,12 @@ func TestNormalPathIsWhatEverythingSees(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	up := upstreamOf(t, "svc", echoServer(t, "svc"))
-	g, gw := newGateway(t, gateway.WithUpstream(up),
-		gateway.WithMiddleware("record", record), gateway.WithChain("request_id", "record"),
+	g, gw := newGateway(t, gateway.WithUpstream(up), gateway.WithTracerProvider(tp),
+		gateway.WithMiddleware("record", record), gateway.WithChain("request_id", "telemetry", "record"),
 		gateway.WithRoute(gateway.Route{Name: "api", Prefix: "/api", Upstream: "svc"}))
 
 	t.Run("the global chain, the route and the upstream see the normal path", func(t *testing.T) {
@@ -180,6 +187,9 @@ func TestNormalPathIsWhatEverythingSees(t *testing.T) {
 		defer mu.Unlock()
 		if got, want := global[len(global)-1], (seen{"/api/users/7/", "/api/users/7/?q=1"}); got != want {
 			t.Errorf("the global chain saw %+v, want %+v", got, want)
+		}
+		if got, want := spanPath(spans), "/api/users/7/"; got != want {
+			t.Errorf("the server span's url.path = %q, want %q", got, want)
 		}
 	})
 	t.Run("a refused request passes the global chain with its status", func(t *testing.T) {
@@ -219,6 +229,21 @@ func TestNormalPathIsWhatEverythingSees(t *testing.T) {
 			}
 		}
 	})
+}
+
+// spanPath returns the url.path of the first server span to end, waiting
+// for it: the client may read the whole response before the span ends.
+func spanPath(spans *tracetest.SpanRecorder) string {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		for _, s := range spans.Ended() {
+			for _, a := range s.Attributes() {
+				if a.Key == "url.path" {
+					return a.Value.AsString()
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func TestConnectAndTraceAreNotServed(t *testing.T) {
