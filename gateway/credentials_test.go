@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -253,5 +254,52 @@ ai:
 				t.Errorf("the provider got the caller's key in %s", k)
 			}
 		}
+	}
+}
+
+func TestComposedCallsDoNotGetTheConsumersCredential(t *testing.T) {
+	t.Parallel()
+	compose := &gateway.Compose{Headers: []string{"X-API-Key", "Accept-Language"},
+		Calls: []gateway.ComposeCall{{Name: "a", Key: "a", Upstream: "app", Path: "/a?lang={query.lang}&key={query.api_key}"}}}
+	_, gw := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", echoServer(t, "app"))),
+		gateway.WithConsumers(gateway.Consumer{ID: "alice", Keys: []gateway.APIKey{{ID: "alice-1", Secret: keyed}}}),
+		gateway.WithAuthMethods(gateway.AuthMethod{Name: "query", APIKey: &gateway.APIKeyMethod{Query: "api_key"}}),
+		gateway.WithRoute(
+			gateway.Route{Path: "/composed", Compose: compose, Policy: gateway.Policy{Auth: &gateway.Auth{}}},
+			gateway.Route{Path: "/relayed", Compose: compose, Policy: gateway.Policy{Auth: &gateway.Auth{ForwardCredentials: true}}},
+		))
+	tests := []struct {
+		name, path, query string
+		header            []string
+		wantKey           string
+		wantQuery         string
+	}{
+		{"a key header copied to the calls is removed", "/composed", "?lang=fr", []string{"X-API-Key", keyed, "Accept-Language", "fr"}, "", "lang=fr&key="},
+		{"a key in the query is not rendered into the calls", "/composed", "?lang=fr&api_key=" + keyed, nil, "", "lang=fr&key="},
+		{"a route that forwards credentials copies the key", "/relayed", "?lang=fr", []string{"X-API-Key", keyed}, keyed, "lang=fr&key="},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req, _ := http.NewRequest(http.MethodGet, gw.URL+tt.path+tt.query, nil)
+			for i := 0; i+1 < len(tt.header); i += 2 {
+				req.Header.Set(tt.header[i], tt.header[i+1])
+			}
+			resp, err := gw.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct{ A echo }
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatalf("status %d: %v", resp.StatusCode, err)
+			}
+			if got, want := body.A.Header.Get("X-Api-Key"), tt.wantKey; got != want {
+				t.Errorf("the call got X-API-Key %q, want %q", got, want)
+			}
+			if got, want := body.A.Query, tt.wantQuery; got != want {
+				t.Errorf("the call got query %q, want %q", got, want)
+			}
+		})
 	}
 }

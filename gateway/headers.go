@@ -20,7 +20,8 @@ import (
 //   - the request ID is the one the gateway uses, never a value the
 //     request_id middleware rejected;
 //   - the credential the gateway consumed is removed, unless the route
-//     forwards it ([Auth].ForwardCredentials).
+//     forwards it ([Auth].ForwardCredentials); compose routes get the same
+//     through [withoutCredential].
 func (g *Gateway) upstreamHeaders(rt *route, pr *httputil.ProxyRequest) {
 	trusted := g.trusted(pr.In.RemoteAddr)
 	h := pr.Out.Header
@@ -41,6 +42,17 @@ func (g *Gateway) upstreamHeaders(rt *route, pr *httputil.ProxyRequest) {
 	if a := rt.spec.Policy.Auth; a == nil || !a.ForwardCredentials {
 		middleware.StripCredential(pr.Out)
 	}
+}
+
+// withoutCredential hands next a copy of the request without the
+// credential the gateway consumed, for handlers that build their own
+// upstream requests from it (compose calls copy headers and query values).
+func withoutCredential(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		middleware.StripCredential(r2)
+		next.ServeHTTP(w, r2)
+	})
 }
 
 // realIP returns the client address for X-Real-IP: the one the client_ip

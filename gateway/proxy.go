@@ -152,15 +152,17 @@ func (g *Gateway) newProxy(rt *route, upstream string, transport http.RoundTripp
 	}
 	p.ModifyResponse = func(resp *http.Response) error {
 		upstreamResponse(resp)
-		rt.rw.resp.apply(resp.Header)
+		if !rt.rw.resp.empty() {
+			rt.rw.resp.apply(resp.Header)
+		}
 		return nil
 	}
 	return p
 }
 
 // forwarded sets X-Forwarded-For, -Host and -Proto. The values a client
-// sent are kept only when it connects from a trusted proxy; the
-// ReverseProxy has already removed them from pr.Out.
+// sent are kept only when it connects from a trusted proxy (trusted);
+// the ReverseProxy has already removed them from pr.Out.
 func (g *Gateway) forwarded(pr *httputil.ProxyRequest, trusted bool) {
 	if trusted {
 		if v := pr.In.Header["X-Forwarded-For"]; len(v) > 0 {
