@@ -25,6 +25,13 @@ type Auth struct {
 	Roles []string `yaml:"roles"`
 	// AnyScope is satisfied by any one of Scopes and Roles, instead of all.
 	AnyScope bool `yaml:"any_scope"`
+	// ForwardCredentials sends the credential that identified the caller
+	// on to the upstream, for an upstream that checks the token itself.
+	// By default, the gateway removes it from the upstream request: the
+	// API key's header value or query parameter, the bearer token of a JWT
+	// or introspection method, the platform's key. Other headers, and a
+	// credential no authenticator accepted, are left alone.
+	ForwardCredentials bool `yaml:"forward_credentials"`
 }
 
 // RateLimit is a token-bucket limit on a route: Requests per Per, with

@@ -201,6 +201,7 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 	}
 	if spec.Mirror != nil {
 		rt.mirror = newMirror(*spec.Mirror, g.byName[spec.Mirror.Upstream], &g.mirrors, g.cfg.logger)
+		rt.mirror.headers = g.upstreamHeaders
 	}
 	var h http.Handler = http.HandlerFunc(rt.serve)
 	if spec.Versions != nil {

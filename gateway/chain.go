@@ -10,7 +10,8 @@ import (
 // Built-in middleware names, usable in [WithChain], [Policy].Middleware
 // and the config file without registering anything.
 const (
-	// MiddlewareRequestID is middleware.RequestID with its defaults.
+	// MiddlewareRequestID is middleware.RequestID with its defaults. The
+	// ID it keeps or creates is the one upstream requests carry.
 	MiddlewareRequestID = "request_id"
 	// MiddlewareRecover is middleware.Recover, logging to the gateway's logger.
 	MiddlewareRecover = "recover"

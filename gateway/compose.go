@@ -19,7 +19,9 @@ type Compose struct {
 	// Calls are made in parallel. At least one is required.
 	Calls []ComposeCall `yaml:"calls"`
 	// Headers lists request headers copied to every call, such as
-	// "Accept-Language". The identity headers are always copied.
+	// "Accept-Language". The identity headers are always copied; the
+	// credential the caller authenticated with never is (nor rendered from
+	// the query), unless the route's [Auth].ForwardCredentials is set.
 	Headers []string `yaml:"headers"`
 }
 
@@ -117,7 +119,11 @@ func (g *Gateway) composeHandler(c *Compose, p Policy) (http.Handler, []string) 
 	if rtr, ok := tr.(*resilience.Transport); ok {
 		g.closers = append(g.closers, rtr)
 	}
-	return middleware.Compose(g.composeConfig(c, tr)), names
+	h := middleware.Compose(g.composeConfig(c, tr))
+	if p.Auth == nil || !p.Auth.ForwardCredentials {
+		h = withoutCredential(h)
+	}
+	return h, names
 }
 
 func composeNames(c *Compose) string {

@@ -53,7 +53,10 @@
 // callers with [RateLimit] and [Quota] (per plan, keyed by consumer, key,
 // tenant, IP or header), and the verified consumer reaches the upstream in
 // the headers [Identity] names; those headers are removed from every
-// inbound request on every route, so a client can never forge them.
+// inbound request on every route, so a client can never forge them. The
+// credential the consumer authenticated with (an API key's header value
+// or query parameter, a bearer token) is removed from the upstream
+// request unless the route sets [Auth].ForwardCredentials.
 // [WithStores] moves the counters, cache entries and idempotency records to
 // Redis, so replicas share one limit.
 //
@@ -123,6 +126,32 @@
 // refuses (with Retry-After), 504 when a timeout expires, 413 when a body
 // is over the route's limit, 404 and 405 when no route matches, 400 for a
 // path refused before routing, 501 for CONNECT and TRACE.
+//
+// # What upstreams are told
+//
+// The gateway vouches for what it sends upstream (mirrored copies
+// included), before [Route].RequestHeaders apply, so a route can still
+// set any header itself:
+//
+//   - Client address. From a client that is not a trusted proxy, every
+//     header claiming a client address or a forwarding hop is removed
+//     (X-Real-IP, True-Client-IP, CF-Connecting-IP, Fastly-Client-IP,
+//     X-Client-IP, X-Cluster-Client-IP, X-Original-Forwarded-For, every
+//     X-Forwarded-* beyond the three the gateway sets, and the like, also
+//     spelled with "_"), and X-Real-IP is set to the client's address: the
+//     one the client_ip middleware found when it runs, else the peer's.
+//     From a trusted proxy they pass as sent, except X-Real-IP, which is
+//     the address client_ip found when it runs.
+//   - Request ID. With the request_id middleware in the chain, upstream
+//     requests and composed calls carry its ID in its header, once: the
+//     client's only when the middleware accepted it, never a rejected
+//     value. The client gets the same ID once; an upstream's own request
+//     ID header is dropped from the response.
+//   - Credentials. The credential the caller authenticated with (an API
+//     key's header value or query parameter, a JWT or introspected bearer
+//     token, a platform key) is removed, unless the route sets
+//     [Auth].ForwardCredentials. Other headers, and credentials no
+//     authenticator accepted, are left alone.
 //
 // # Configuration
 //

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httputil"
 	"sync"
 	"time"
 )
@@ -18,6 +19,9 @@ type mirror struct {
 	sem    chan struct{}
 	wg     *sync.WaitGroup
 	logger *slog.Logger
+	// headers sets the gateway's headers on a copy, as on the primary
+	// request (Gateway.upstreamHeaders).
+	headers func(*route, *httputil.ProxyRequest)
 }
 
 func newMirror(spec Mirror, up Upstream, wg *sync.WaitGroup, logger *slog.Logger) *mirror {
@@ -69,7 +73,8 @@ func (m *mirror) send(rt *route, r *http.Request) {
 		out.ContentLength = int64(len(body))
 	}
 	removeHopHeaders(out.Header)
-	out.Header.Del("X-Forwarded-For")
+	dropForwarding(out.Header)
+	m.headers(rt, &httputil.ProxyRequest{In: r, Out: out})
 	rt.outbound(r, out, m.spec.Upstream)
 	m.wg.Add(1)
 	go func() {

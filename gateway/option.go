@@ -89,8 +89,11 @@ func WithChain(names ...string) Option {
 
 // WithTrustedProxies lists the networks of proxies in front of the
 // gateway. X-Forwarded-For, -Host and -Proto sent by a client in these
-// networks are kept and extended; from any other client they are
-// replaced. By default, no client is trusted.
+// networks are kept and extended, and its other client-IP headers
+// (X-Real-IP, True-Client-IP, CF-Connecting-IP and the like) pass on;
+// from any other client the forwarding headers are replaced and the
+// client-IP headers removed, X-Real-IP then naming the client. By default,
+// no client is trusted.
 func WithTrustedProxies(prefixes ...netip.Prefix) Option {
 	return optionFunc(func(c *config) { c.trusted = append(c.trusted, prefixes...) })
 }

@@ -142,7 +142,7 @@ func (rt *route) outbound(in, out *http.Request, upstream string) {
 func (g *Gateway) newProxy(rt *route, upstream string, transport http.RoundTripper) *httputil.ReverseProxy {
 	p := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			g.forwarded(pr)
+			g.upstreamHeaders(rt, pr)
 			rt.outbound(pr.In, pr.Out, upstream)
 		},
 		Transport:    transport,
@@ -150,20 +150,20 @@ func (g *Gateway) newProxy(rt *route, upstream string, transport http.RoundTripp
 		ErrorHandler: g.proxyError,
 		ErrorLog:     slog.NewLogLogger(g.cfg.logger.Handler(), slog.LevelDebug),
 	}
-	if !rt.rw.resp.empty() {
-		p.ModifyResponse = func(resp *http.Response) error {
+	p.ModifyResponse = func(resp *http.Response) error {
+		upstreamResponse(resp)
+		if !rt.rw.resp.empty() {
 			rt.rw.resp.apply(resp.Header)
-			return nil
 		}
+		return nil
 	}
 	return p
 }
 
 // forwarded sets X-Forwarded-For, -Host and -Proto. The values a client
-// sent are kept only when it connects from a trusted proxy; the
-// ReverseProxy has already removed them from pr.Out.
-func (g *Gateway) forwarded(pr *httputil.ProxyRequest) {
-	trusted := g.trusted(pr.In.RemoteAddr)
+// sent are kept only when it connects from a trusted proxy (trusted);
+// the ReverseProxy has already removed them from pr.Out.
+func (g *Gateway) forwarded(pr *httputil.ProxyRequest, trusted bool) {
 	if trusted {
 		if v := pr.In.Header["X-Forwarded-For"]; len(v) > 0 {
 			pr.Out.Header["X-Forwarded-For"] = v

@@ -181,7 +181,7 @@ func (a *APIKeyAuth) Challenge(realm string) string {
 
 // Authenticate implements [Authenticator].
 func (a *APIKeyAuth) Authenticate(r *http.Request) (*Consumer, error) {
-	secret, ok := a.secret(r)
+	secret, _, ok := a.secret(r)
 	if !ok {
 		return nil, ErrNoCredentials
 	}
@@ -214,22 +214,31 @@ func (a *APIKeyAuth) Authenticate(r *http.Request) (*Consumer, error) {
 	return c, nil
 }
 
-func (a *APIKeyAuth) secret(r *http.Request) (string, bool) {
+// LocateCredential implements [CredentialLocator]: the first header, or
+// else the query parameter, that holds a key.
+func (a *APIKeyAuth) LocateCredential(r *http.Request) (CredentialSource, bool) {
+	_, src, ok := a.secret(r)
+	return src, ok
+}
+
+// secret returns the key r carries and where it was.
+func (a *APIKeyAuth) secret(r *http.Request) (string, CredentialSource, bool) {
 	for _, h := range a.headers {
 		if h == "Authorization" {
 			if t, ok := bearerToken(r); ok {
-				return t, true
+				return t, bearerSource(r), true
 			}
 			continue
 		}
-		if v := strings.TrimSpace(r.Header.Get(h)); v != "" {
-			return v, true
+		raw := r.Header.Get(h)
+		if v := strings.TrimSpace(raw); v != "" {
+			return v, CredentialSource{Header: h, Value: raw}, true
 		}
 	}
 	if a.query != "" {
 		if v := r.URL.Query().Get(a.query); v != "" {
-			return v, true
+			return v, CredentialSource{Query: a.query, Value: v}, true
 		}
 	}
-	return "", false
+	return "", CredentialSource{}, false
 }

@@ -58,11 +58,19 @@ type AuthConfig struct {
 	// Logger receives the reason for each rejection at debug level, and
 	// unavailable authentication backends at warn level. If nil, nothing is logged.
 	Logger *slog.Logger
+	// StripCredential removes the credential that identified the caller
+	// (see [CredentialLocator]) from the request the next handler sees,
+	// for a proxy that must not pass it on. By default the next handler
+	// sees the request as it arrived, so that a handler may still read or
+	// relay the token; a proxy can instead strip it from its outbound
+	// request alone with [StripCredential], as the gateway does.
+	StripCredential bool
 }
 
 // Authenticate returns middleware that identifies the caller with the
 // configured authenticators and stores the [Consumer] in the request
-// context (read it with [ConsumerFrom]).
+// context (read it with [ConsumerFrom]), with where the credential was
+// when the authenticator is a [CredentialLocator] (for [StripCredential]).
 //
 // A request whose credentials are missing (unless Anonymous is set) or
 // invalid gets a 401 problem with one WWW-Authenticate challenge per
@@ -102,7 +110,11 @@ func Authenticate(cfg AuthConfig) func(http.Handler) http.Handler {
 			for _, a := range auths {
 				c, err := a.Authenticate(r)
 				if err == nil && c != nil {
-					next.ServeHTTP(w, r.WithContext(WithConsumer(r.Context(), c)))
+					r = r.WithContext(withAuth(r.Context(), c, a, r))
+					if cfg.StripCredential {
+						r = withoutCredential(r)
+					}
+					next.ServeHTTP(w, r)
 					return
 				}
 				switch {
@@ -150,6 +162,12 @@ func bearerToken(r *http.Request) (string, bool) {
 	}
 	t := strings.TrimSpace(v[7:])
 	return t, t != ""
+}
+
+// bearerSource locates the Authorization header whose token bearerToken
+// returned.
+func bearerSource(r *http.Request) CredentialSource {
+	return CredentialSource{Header: "Authorization", Value: r.Header.Get("Authorization")}
 }
 
 // quoteParam quotes an auth-param value.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/problem"
+	"github.com/portico-dev/portico/internal/requestid"
 )
 
 // ComposeCall is one upstream call of a [Compose] handler.
@@ -90,6 +91,9 @@ type callResult struct {
 // the PartialHeader header and the PartialField member; when a required
 // call fails, the other calls are cancelled and the client gets a 502
 // problem naming the call (never its URL).
+//
+// Every call carries the request ID that [RequestID] assigned, in its
+// header, replacing any copied from the incoming request.
 //
 // Compose panics on an invalid configuration, naming the field to fix.
 func Compose(cfg ComposeConfig) http.Handler {
@@ -272,6 +276,9 @@ func (c *compose) call(ctx context.Context, r *http.Request, i int) (json.RawMes
 			}
 		}
 		req.Header.Set("Accept", "application/json")
+	}
+	if h, id := requestid.HeaderFrom(ctx); id != "" {
+		req.Header[h] = []string{id}
 	}
 	res, err := c.client.Do(req)
 	if err != nil {

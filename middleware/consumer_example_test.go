@@ -2,8 +2,11 @@ package middleware_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 
 	"github.com/portico-dev/portico/middleware"
 )
@@ -52,4 +55,49 @@ func ExampleNewJWTAuth() {
 	_, err := auth.Authenticate(r)
 	fmt.Println(err != nil)
 	// Output: true
+}
+
+// A reverse proxy built from the middleware alone: the upstream gets the
+// verified identity, never the consumer's key, while every handler in
+// front of the proxy still sees the request as sent.
+func ExampleStripCredential() {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "consumer=%s key=%q query=%q", r.Header.Get("X-Consumer-ID"), r.Header.Get("X-API-Key"), r.URL.RawQuery)
+	}))
+	defer upstream.Close()
+	target, _ := url.Parse(upstream.URL)
+	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		middleware.StripCredential(pr.Out)
+	}}
+
+	consumers := middleware.NewConsumers(&middleware.Consumer{ID: "acme"})
+	keys := middleware.NewAPIKeys(middleware.APIKey{ID: "acme-1", Consumer: "acme", Hash: middleware.HashAPIKey("s3cr3t-key")})
+	auth := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: consumers, Headers: []string{"X-API-Key"}, Query: "api_key"})
+	gw := httptest.NewServer(middleware.Chain(
+		middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}}),
+		middleware.IdentityHeaders(middleware.IdentityConfig{}),
+	)(proxy))
+	defer gw.Close()
+
+	req, _ := http.NewRequest(http.MethodGet, gw.URL+"/orders?page=2", nil)
+	req.Header.Set("X-API-Key", "s3cr3t-key")
+	show(req)
+	req, _ = http.NewRequest(http.MethodGet, gw.URL+"/orders?api_key=s3cr3t-key&page=2", nil)
+	show(req)
+	// Output:
+	// consumer=acme key="" query="page=2"
+	// consumer=acme key="" query="page=2"
+}
+
+// show prints the body of the response to req.
+func show(req *http.Request) {
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	fmt.Println(string(b))
 }

@@ -50,8 +50,12 @@
 // [Authenticate] runs [Authenticator]s (API keys from [NewAPIKeyAuth], JWTs
 // from [NewJWTAuth] with keys from a [JWKS], opaque tokens through
 // [NewIntrospectionAuth], client certificates through [NewClientCertAuth])
-// and stores the verified [Consumer] in the context ([ConsumerFrom]).
-// [Authorize] checks scopes and roles. [IdentityHeaders] strips identity
+// and stores the verified [Consumer] in the context ([ConsumerFrom]), with
+// where its credential was when the authenticator is a [CredentialLocator]:
+// a proxy removes that credential from its outbound request with
+// [StripCredential] (or [AuthConfig].StripCredential removes it from the
+// request the next handler sees), so upstreams never get a secret only the
+// proxy needed. [Authorize] checks scopes and roles. [IdentityHeaders] strips identity
 // headers a client could forge and sets them only from the verified
 // consumer. [RateLimit] (token buckets over a [RateStore]: [LocalRates] in
 // memory, or the Redis store of package redisstore, failing open to a

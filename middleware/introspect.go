@@ -92,6 +92,15 @@ func (a *IntrospectionAuth) CacheLen() int {
 	return a.lru.Len()
 }
 
+// LocateCredential implements [CredentialLocator]: the Authorization
+// header of the bearer token.
+func (a *IntrospectionAuth) LocateCredential(r *http.Request) (CredentialSource, bool) {
+	if _, ok := bearerToken(r); !ok {
+		return CredentialSource{}, false
+	}
+	return bearerSource(r), true
+}
+
 // Authenticate implements [Authenticator].
 func (a *IntrospectionAuth) Authenticate(r *http.Request) (*Consumer, error) {
 	tok, ok := bearerToken(r)

@@ -135,6 +135,16 @@ func (a *JWTAuth) Authenticate(r *http.Request) (*Consumer, error) {
 	return a.consumer(r.Context(), claims)
 }
 
+// LocateCredential implements [CredentialLocator]: the Authorization
+// header of a bearer token shaped like a JWT.
+func (a *JWTAuth) LocateCredential(r *http.Request) (CredentialSource, bool) {
+	raw, ok := bearerToken(r)
+	if !ok || strings.Count(raw, ".") != 2 {
+		return CredentialSource{}, false
+	}
+	return bearerSource(r), true
+}
+
 // Verify checks a compact JWS token and returns its claims. Errors wrap
 // [ErrInvalidCredentials].
 func (a *JWTAuth) Verify(ctx context.Context, raw string) (jwt.MapClaims, error) {

@@ -33,6 +33,18 @@ type RequestIDConfig struct {
 // spaces, control or non-ASCII bytes) is replaced by a new ID. The ID is
 // set on the response header and stored in the request context, where
 // [RequestIDFrom] reads it and problem documents pick it up.
+//
+// The request's own headers are left as they arrived, so a rejected
+// inbound value is still in r.Header: read the ID with [RequestIDFrom],
+// and a proxy behind RequestID sends it on by setting the header in its
+// outbound request, replacing whatever the client sent:
+//
+//	Rewrite: func(pr *httputil.ProxyRequest) {
+//		pr.Out.Header.Set("X-Request-ID", middleware.RequestIDFrom(pr.In.Context()))
+//	}
+//
+// The gateway does this for every upstream request, and [Compose] for
+// every call it makes.
 func RequestID(cfg RequestIDConfig) func(http.Handler) http.Handler {
 	header := http.CanonicalHeaderKey(cfg.Header)
 	if header == "" {
@@ -67,7 +79,7 @@ func RequestID(cfg RequestIDConfig) func(http.Handler) http.Handler {
 					id = newULID(s.started())
 				}
 			}
-			r = r.WithContext(requestid.NewContext(ctx, id))
+			r = r.WithContext(requestid.NewContext(ctx, header, id))
 			if s.idHeader[0] == "" {
 				s.idHeader[0] = id
 				w.Header()[header] = s.idHeader[:]

@@ -67,7 +67,7 @@ func TestWrite(t *testing.T) {
 			t.Parallel()
 			r := httptest.NewRequest(tt.method, "/x", nil)
 			if tt.reqID != "" {
-				r = r.WithContext(requestid.NewContext(r.Context(), tt.reqID))
+				r = r.WithContext(requestid.NewContext(r.Context(), "X-Request-Id", tt.reqID))
 			}
 			w := httptest.NewRecorder()
 			w.Header().Set("Content-Length", "99")
