@@ -103,7 +103,8 @@ type Stores struct {
 	// Quotas counts quotas.
 	Quotas middleware.QuotaStore
 	// Cache holds cached responses. If nil, one in-memory cache of 64 MiB
-	// is shared by every route.
+	// is shared by every route. Either way each route's entries are its
+	// own (see [Cache].Namespace).
 	Cache middleware.CacheStore
 	// Idempotency holds idempotency records. If nil, one in-memory store
 	// is shared by every route.

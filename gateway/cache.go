@@ -1,6 +1,11 @@
 package gateway
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +28,13 @@ type Cache struct {
 	StaleIfError time.Duration `yaml:"stale_if_error"`
 	// MaxBody is the largest body stored, in bytes. If zero, 1 MiB.
 	MaxBody int64 `yaml:"max_body"`
+	// Namespace lets routes share their entries on purpose: routes with
+	// the same Namespace answer from each other's stored responses for
+	// the same host, path, query, scope and API version. By default, each
+	// route has entries of its own, which no other route sees, and a
+	// reload keeps them while the route keeps its name and what it
+	// matches (hosts, methods, path or prefix, headers).
+	Namespace string `yaml:"namespace"`
 }
 
 // Idempotency replays the stored response to a retried request that
@@ -100,21 +112,68 @@ func (t BodyTransform) rules() middleware.JSONRules {
 	return middleware.JSONRules{Remove: t.Remove, Rename: t.Rename, Add: t.Add}
 }
 
-// cacheStage builds a route's response cache.
-func (g *Gateway) cacheStage(c Cache) stage {
-	cfg := middleware.CacheConfig{Store: g.cacheStore(), TTL: c.TTL, StaleIfError: c.StaleIfError,
-		MaxBody: c.MaxBody, Now: g.cfg.clock, Logger: g.cfg.logger}
+// cacheStage builds the response cache of the route spec, called name.
+// Every route's cache uses the one store; the namespace keeps their
+// entries apart.
+func (g *Gateway) cacheStage(spec Route, name string) stage {
+	c := *spec.Policy.Cache
+	cfg := middleware.CacheConfig{Store: g.cacheStore(), Namespace: cacheNamespace(spec, name), TTL: c.TTL,
+		StaleIfError: c.StaleIfError, MaxBody: c.MaxBody, Now: g.cfg.clock, Logger: g.cfg.logger}
 	switch c.Scope {
 	case "consumer":
 		cfg.Scope, cfg.AllowAuthorization = middleware.ConsumerScope, true
 	case "tenant":
 		cfg.Scope, cfg.AllowAuthorization = middleware.TenantScope, true
 	}
-	name := "cache(ttl=" + c.TTL.String()
+	stageName := "cache(ttl=" + c.TTL.String()
 	if c.Scope != "" {
-		name += ", scope=" + c.Scope
+		stageName += ", scope=" + c.Scope
 	}
-	return stage{name + ")", middleware.Cache(cfg)}
+	if c.Namespace != "" {
+		stageName += ", namespace=" + c.Namespace
+	}
+	return stage{stageName + ")", middleware.Cache(cfg)}
+}
+
+// cacheNamespace is the namespace of a route's cache entries: the shared
+// one the route names, or one of its own made of its name and a digest of
+// its matchers in the form the route table compiles them, so that routes
+// that match different requests never share an entry, whatever their
+// names, and a build of the same configuration finds the entries of the
+// build before.
+func cacheNamespace(spec Route, name string) string {
+	if ns := spec.Policy.Cache.Namespace; ns != "" {
+		return "shared:" + ns
+	}
+	var b []byte
+	list := func(label string, items []string) {
+		b = append(b, label...)
+		for _, it := range items {
+			b = strconv.AppendQuote(b, it)
+		}
+	}
+	hosts := make([]string, len(spec.Hosts))
+	for i, h := range spec.Hosts {
+		hosts[i] = strings.ToLower(h)
+	}
+	methods := make([]string, len(spec.Methods))
+	for i, m := range spec.Methods {
+		methods[i] = strings.ToUpper(m)
+	}
+	headers := make([]string, 0, len(spec.Headers))
+	for k, v := range spec.Headers {
+		headers = append(headers, strconv.Quote(http.CanonicalHeaderKey(k))+"="+strconv.Quote(v))
+	}
+	slices.Sort(hosts)
+	slices.Sort(methods)
+	slices.Sort(headers)
+	list("name", []string{spec.Name})
+	list("path", []string{spec.Path, spec.Prefix})
+	list("hosts", hosts)
+	list("methods", methods)
+	list("headers", headers)
+	sum := sha256.Sum256(b)
+	return "route:" + name + ":" + hex.EncodeToString(sum[:8])
 }
 
 func (g *Gateway) cacheStore() middleware.CacheStore {
@@ -175,6 +234,9 @@ func checkCaching(errs *[]error, at string, p Policy) {
 		if c.Scope != "" && c.Scope != "consumer" && c.Scope != "tenant" {
 			bad("cache.scope", "%q is not a scope; use \"consumer\", \"tenant\" or leave it empty to share", c.Scope)
 		}
+		if c.Namespace != "" && !validNamespace(c.Namespace) {
+			bad("cache.namespace", "%q is not a namespace; use 1 to 64 letters, digits, '-', '_' or '.'", c.Namespace)
+		}
 	}
 	if i := p.Idempotency; i != nil {
 		if i.Header != "" && !validHeaderName(i.Header) {
@@ -209,4 +271,15 @@ func checkCaching(errs *[]error, at string, p Policy) {
 			bad("lifecycle.sunset", "is before deprecated; a route is deprecated first, retired later")
 		}
 	}
+}
+
+// validNamespace reports whether ns is a cache namespace: 1 to 64
+// letters, digits, '-', '_' or '.'.
+func validNamespace(ns string) bool {
+	ok := len(ns) > 0 && len(ns) <= 64
+	for i := 0; ok && i < len(ns); i++ {
+		c := ns[i]
+		ok = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.'
+	}
+	return ok
 }

@@ -71,7 +71,8 @@
 // # Caching, versions and composition
 //
 // [Cache] stores responses as HTTP caching allows, shared or scoped to a
-// consumer or tenant; [Idempotency] replays a retried POST's response;
+// consumer or tenant, with entries of each route and API version its own
+// unless routes name one [Cache].Namespace to share them; [Idempotency] replays a retried POST's response;
 // [Transform] rewrites headers and JSON bodies; [Lifecycle] announces
 // deprecation and answers 410 after retirement. [Route].Versions sends
 // each API version (from the path, a header or the media type) to its

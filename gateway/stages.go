@@ -58,7 +58,7 @@ func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
 		out = append(out, g.versionStage(*v))
 	}
 	if p.Cache != nil {
-		out = append(out, g.cacheStage(*p.Cache))
+		out = append(out, g.cacheStage(spec, name))
 	}
 	if p.Idempotency != nil {
 		out = append(out, g.idempotencyStage(*p.Idempotency))

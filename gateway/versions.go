@@ -12,7 +12,8 @@ import (
 // ("/v2/orders"), then the API-Version header, then the version parameter
 // of the Accept media type ("application/vnd.acme+json; version=2"). A
 // version the route does not serve gets a 400 problem listing those it
-// does.
+// does. Responses carry Vary naming the header and Accept while those
+// sources are enabled, and a route's [Cache] keeps one entry per version.
 type Versions struct {
 	// Targets maps each version ("v1", "2024-06-01") to where it goes.
 	// At least one is required.

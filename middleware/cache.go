@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +37,13 @@ type CacheConfig struct {
 	// MaxBody is the largest body stored, in bytes. Larger responses pass
 	// through unbuffered and are not stored. If zero, 1 MiB.
 	MaxBody int64
+	// Namespace separates the entries of caches that share one Store: a
+	// cache finds only the entries stored under its own Namespace. Give
+	// each cache in front of a different resource its own (the gateway
+	// gives each route one), and the same one to caches meant to share
+	// their entries. By default, the namespace is empty, shared by every
+	// cache without one.
+	Namespace string
 	// Scope returns the part of the cache key that separates callers, so
 	// one caller never receives a response stored for another: use
 	// [ConsumerScope] or [TenantScope] for responses that depend on who
@@ -59,6 +65,7 @@ type CacheConfig struct {
 
 type httpCache struct {
 	store     CacheStore
+	ns        string // the namespace as the first key field
 	ttl       time.Duration
 	keep      time.Duration
 	staleErr  time.Duration
@@ -82,8 +89,10 @@ type httpCache struct {
 //     or no-store, carrying Set-Cookie or Vary: *, answering a request with
 //     Authorization (unless allowed), streamed (text/event-stream, or
 //     flushed) or larger than [CacheConfig].MaxBody;
-//   - it keys entries on the request's host, path and query, the
-//     [CacheConfig].Scope, and the request fields named by Vary;
+//   - it keys entries on the [CacheConfig].Namespace and Scope, the API
+//     version of the request ([VersionFrom], set by [Version] in front of
+//     the cache), its host, path and query, and the request fields named
+//     by the response's Vary;
 //   - it revalidates stale entries with If-None-Match / If-Modified-Since
 //     and answers 304 itself to matching client conditionals;
 //   - concurrent misses for one key make a single upstream call;
@@ -119,7 +128,7 @@ func newCache(cfg CacheConfig) *httpCache {
 		panic("portico/middleware: CacheConfig TTL, Keep, StaleIfError and MaxBody must not be negative")
 	}
 	c := &httpCache{
-		store: cfg.Store, ttl: cfg.TTL, keep: cfg.Keep, staleErr: cfg.StaleIfError, maxBody: cfg.MaxBody,
+		store: cfg.Store, ns: string(appendField(nil, cfg.Namespace)), ttl: cfg.TTL, keep: cfg.Keep, staleErr: cfg.StaleIfError, maxBody: cfg.MaxBody,
 		scope: cfg.Scope, allowAuth: cfg.AllowAuthorization, name: cfg.Name,
 		now: cfg.Now, log: cfg.Logger, flights: make(map[string]chan struct{}),
 	}
@@ -142,14 +151,6 @@ func newCache(cfg CacheConfig) *httpCache {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	return c
-}
-
-func (c *httpCache) key(r *http.Request) string {
-	scope := ""
-	if c.scope != nil {
-		scope = c.scope(r)
-	}
-	return scope + "\x00" + r.Host + "\x00" + r.URL.EscapedPath() + "?" + r.URL.RawQuery
 }
 
 func (c *httpCache) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
@@ -273,37 +274,6 @@ func (c *httpCache) lookup(ctx context.Context, key string, r *http.Request) (*C
 	return ve, ""
 }
 
-func variantKey(key string, vary []string, r *http.Request) string {
-	var b strings.Builder
-	b.WriteString(key)
-	b.WriteString("\x00vary")
-	for _, name := range vary {
-		b.WriteByte(0)
-		b.WriteString(name)
-		b.WriteByte('=')
-		for i, v := range r.Header.Values(name) {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(strings.TrimSpace(v))
-		}
-	}
-	return b.String()
-}
-
-func varyNames(h http.Header) []string {
-	var names []string
-	for _, line := range h.Values("Vary") {
-		for f := range strings.SplitSeq(line, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				names = append(names, http.CanonicalHeaderKey(f))
-			}
-		}
-	}
-	slices.Sort(names)
-	return slices.Compact(names)
-}
-
 // serveEntry answers from a stored response.
 func (c *httpCache) serveEntry(w http.ResponseWriter, r *http.Request, e *CacheEntry, now time.Time, status string) {
 	age := e.age(now)
@@ -322,9 +292,7 @@ func (c *httpCache) serveEntry(w http.ResponseWriter, r *http.Request, e *CacheE
 		writeNotModified(w, e.Header)
 		return
 	}
-	for k, v := range e.Header {
-		h[k] = v
-	}
+	copyHeader(h, e.Header)
 	h["Age"] = ageValue
 	w.WriteHeader(e.Status)
 	if r.Method != http.MethodHead {

@@ -44,6 +44,32 @@ func BenchmarkCacheHit(b *testing.B) {
 	}
 }
 
+// BenchmarkCacheHitVary measures a hit on a response that varies on a
+// request header, behind a version and consumer scope: the variant index
+// lookup and the secondary key.
+func BenchmarkCacheHitVary(b *testing.B) {
+	body := []byte(strings.Repeat("x", 1024))
+	h := middleware.Cache(middleware.CacheConfig{Namespace: "orders", Scope: middleware.ConsumerScope})(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("Vary", "Accept-Language")
+		_, _ = w.Write(body)
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/products/42?lang=en", nil)
+	req.Header.Set("Accept-Language", "en")
+	ctx := middleware.WithConsumer(req.Context(), &middleware.Consumer{ID: "alice"})
+	req = req.WithContext(middleware.WithVersion(ctx, "2"))
+	w := &discardWriter{h: http.Header{}}
+	h.ServeHTTP(w, req) // fill the cache
+	b.ReportAllocs()
+	for b.Loop() {
+		w.reset()
+		h.ServeHTTP(w, req)
+	}
+	if w.status != http.StatusOK || !strings.Contains(w.h.Get("Cache-Status"), "hit") {
+		b.Fatalf("not a hit: %d %q", w.status, w.h.Get("Cache-Status"))
+	}
+}
+
 func BenchmarkIdempotencyFreshKey(b *testing.B) {
 	store := middleware.NewMemoryIdempotency(middleware.MemoryIdempotencyConfig{MaxKeys: 1 << 30})
 	h := middleware.Idempotency(middleware.IdempotencyConfig{Store: store})(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -85,3 +85,36 @@ func ExampleConsumerScope() {
 	// report for bob | fwd=uri-miss;
 	// report for alice | hit;
 }
+
+// Caches in front of different resources share one store without sharing
+// entries: each has its own Namespace. Behind Version, a cache keeps one
+// entry per API version, and responses name the fields the version was
+// read from in Vary.
+func ExampleCacheConfig_namespace() {
+	store := middleware.NewMemoryCache(middleware.MemoryCacheConfig{})
+	upstream := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			fmt.Fprintf(w, "%s v%s", name, middleware.VersionFrom(r.Context()))
+		})
+	}
+	version := middleware.Version(middleware.VersionConfig{})
+	stable := version(middleware.Cache(middleware.CacheConfig{Store: store, Namespace: "stable"})(upstream("stable")))
+	beta := version(middleware.Cache(middleware.CacheConfig{Store: store, Namespace: "beta"})(upstream("beta")))
+
+	for _, call := range []struct {
+		h       http.Handler
+		version string
+	}{{stable, "1"}, {beta, "1"}, {stable, "2"}, {stable, "1"}} {
+		req := httptest.NewRequest(http.MethodGet, "/items", nil)
+		req.Header.Set("API-Version", call.version)
+		w := httptest.NewRecorder()
+		call.h.ServeHTTP(w, req)
+		fmt.Println(w.Body.String(), "|", strings.Fields(w.Header().Get("Cache-Status"))[1], "| Vary:", w.Header().Get("Vary"))
+	}
+	// Output:
+	// stable v1 | fwd=uri-miss; | Vary: API-Version, Accept
+	// beta v1 | fwd=uri-miss; | Vary: API-Version, Accept
+	// stable v2 | fwd=uri-miss; | Vary: API-Version, Accept
+	// stable v1 | hit; | Vary: API-Version, Accept
+}

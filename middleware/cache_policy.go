@@ -152,7 +152,7 @@ func (c *httpCache) freshness(r *http.Request, status int, h http.Header, now ti
 		return 0, "private"
 	case h.Get("Set-Cookie") != "":
 		return 0, "set-cookie"
-	case strings.Contains(h.Get("Vary"), "*"):
+	case varyAny(h):
 		return 0, "vary"
 	case strings.HasPrefix(strings.ToLower(h.Get("Content-Type")), "text/event-stream"):
 		return 0, "streaming"
@@ -259,8 +259,13 @@ var notModifiedFields = []string{"Cache-Control", "Content-Location", "Date", "E
 func writeNotModified(w http.ResponseWriter, h http.Header) {
 	dst := w.Header()
 	for _, name := range notModifiedFields {
-		if v := h.Values(name); len(v) > 0 {
-			dst[http.CanonicalHeaderKey(name)] = v
+		v := h.Values(name)
+		switch key := http.CanonicalHeaderKey(name); {
+		case len(v) == 0:
+		case key == "Vary" && len(dst[key]) > 0:
+			dst[key] = mergeVary(dst[key], v)
+		default:
+			dst[key] = v
 		}
 	}
 	w.WriteHeader(http.StatusNotModified)

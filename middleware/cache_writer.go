@@ -64,10 +64,7 @@ func (t *teeWriter) WriteHeader(code int) {
 		t.decide(t)
 	}
 	if t.pass {
-		dst := t.rw.Header()
-		for k, v := range t.header {
-			dst[k] = v
-		}
+		copyHeader(t.rw.Header(), t.header)
 		t.rw.WriteHeader(code)
 	}
 }

@@ -73,8 +73,11 @@
 // [CacheStore] and [IdempotencyStore], with in-memory implementations
 // ([NewMemoryCache], [NewMemoryIdempotency]); package redisstore has the
 // shared ones. [ConsumerScope] and [TenantScope] keep one caller's entries
-// from another's. [Transform] rewrites headers and JSON bodies. [Version],
-// [VersionFrom] and [ByVersion] route by API version. [Lifecycle] announces
+// from another's, and [CacheConfig].Namespace one cache's from another's
+// on a shared store. [Transform] rewrites headers and JSON bodies.
+// [Version], [VersionFrom] and [ByVersion] route by API version; Version
+// names the fields it reads in Vary, and a Cache behind it keys entries on
+// the version. [Lifecycle] announces
 // deprecation and sunset, then answers 410. [Compose] is a handler that
 // merges parallel upstream calls. Per route:
 //

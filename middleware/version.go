@@ -55,6 +55,12 @@ func WithVersion(ctx context.Context, v string) context.Context {
 // parameter; a request whose sources disagree, or that names a malformed
 // or unsupported version, gets a 400 problem. Versions are compared
 // without a leading "v": "v2" and "2" are the same version.
+//
+// Every response, the 400 problems included, carries Vary naming the
+// header and Accept when those sources are enabled ("Vary: API-Version,
+// Accept" by default), so that caches downstream keep one response per
+// version. A [Cache] behind Version keys its entries on the version
+// itself.
 func Version(cfg VersionConfig) func(http.Handler) http.Handler {
 	if cfg.Header == "" {
 		cfg.Header = "API-Version"
@@ -77,8 +83,13 @@ func Version(cfg VersionConfig) func(http.Handler) http.Handler {
 		}
 		supported = append(supported, n)
 	}
+	vary := versionVary(&cfg)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if vary != nil {
+				h := w.Header()
+				h["Vary"] = append(h["Vary"], vary...)
+			}
 			v, rest, err := requestVersion(r, &cfg)
 			if err != "" {
 				problem.Error(w, r, http.StatusBadRequest, err)
@@ -105,6 +116,22 @@ func Version(cfg VersionConfig) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r2)
 		})
 	}
+}
+
+// versionVary returns the Vary line naming the request header fields the
+// version is read from, or nil when it is read from the path alone.
+func versionVary(cfg *VersionConfig) []string {
+	var names []string
+	if cfg.Header != "-" {
+		names = append(names, cfg.Header)
+	}
+	if cfg.Param != "-" {
+		names = append(names, "Accept")
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return []string{strings.Join(names, ", ")}
 }
 
 // requestVersion reads every enabled source; rest is the path without the
