@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -65,6 +66,10 @@ type ServerConfig struct {
 	// ShutdownGrace is how long requests in flight may finish once
 	// shutdown begins. If zero, 30s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// Logger receives the server's own errors (failed TLS handshakes,
+	// broken HTTP/2 connections) at debug level: clients cause them, and
+	// they say nothing about the gateway. If nil, [slog.Default].
+	Logger *slog.Logger `yaml:"-"`
 }
 
 // Serve serves h on l until ctx is done, then shuts down gracefully: it
@@ -94,6 +99,7 @@ func (c ServerConfig) Serve(ctx context.Context, l net.Listener, h http.Handler)
 		IdleTimeout:       cmp.Or(c.IdleTimeout, 2*time.Minute),
 		MaxHeaderBytes:    cmp.Or(c.MaxHeaderBytes, 1<<20),
 		TLSConfig:         c.TLS,
+		ErrorLog:          slog.NewLogLogger(cmp.Or(c.Logger, slog.Default()).Handler(), slog.LevelDebug),
 	}
 	if c.H2C {
 		var p http.Protocols

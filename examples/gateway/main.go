@@ -101,6 +101,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 	if *grace > 0 {
 		server.ShutdownGrace = *grace
 	}
+	server.Logger = logger
 	rl, err := gateway.NewReloader(rc)
 	if err != nil {
 		return err
@@ -137,7 +138,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 	defer cancel()
 	errc := make(chan error, 3)
 	go func() { errc <- server.Serve(ctx, proxyL, rl) }()
-	go func() { errc <- gateway.Serve(ctx, adminL, admin, server.ShutdownGrace) }()
+	go func() {
+		errc <- gateway.ServerConfig{ShutdownGrace: server.ShutdownGrace, Logger: logger}.Serve(ctx, adminL, admin)
+	}()
 	go func() { rl.Watch(ctx, 0); errc <- nil }()
 	var errs []error
 	for range 3 {
