@@ -151,7 +151,7 @@ func (b *pacedBody) finish() error {
 	if !b.h1 && b.timer != nil {
 		b.timer.Stop()
 	}
-	if b.h1 && b.err == nil && !b.eof && !b.reading && b.lim.stall != math.MaxInt64 {
+	if b.h1 && b.err == nil && !b.eof && !b.reading && !b.resp.hijacked.Load() && b.lim.stall != math.MaxInt64 {
 		// The server reads what is left of an HTTP/1 body (up to 256 KB)
 		// before it answers: the client gets the stall limit for that too.
 		_ = b.ctl.SetReadDeadline(time.Now().Add(b.lim.stall))
@@ -163,8 +163,9 @@ func (b *pacedBody) finish() error {
 // response has started. It keeps the wrapped writer's capabilities, like
 // [ResponseWriter].
 type startWriter struct {
-	w       http.ResponseWriter
-	started atomic.Bool
+	w        http.ResponseWriter
+	started  atomic.Bool
+	hijacked atomic.Bool // the connection is the handler's now
 }
 
 func (s *startWriter) Header() http.Header { return s.w.Header() }
@@ -199,7 +200,11 @@ func (s *startWriter) FlushError() error {
 
 func (s *startWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	s.started.Store(true)
-	return http.NewResponseController(s.w).Hijack()
+	c, brw, err := http.NewResponseController(s.w).Hijack()
+	if err == nil {
+		s.hijacked.Store(true)
+	}
+	return c, brw, err
 }
 
 // Unwrap returns the wrapped writer, for [http.ResponseController].

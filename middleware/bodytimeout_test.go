@@ -317,3 +317,39 @@ func TestBodyTimeoutPanicsOnNegativeLimits(t *testing.T) {
 		}()
 	}
 }
+
+func TestBodyTimeoutLeavesAHijackedConnectionAlone(t *testing.T) {
+	t.Parallel()
+	const stall = 100 * time.Millisecond
+	srv := serve(t, middleware.BodyTimeout(middleware.BodyTimeoutConfig{Stall: stall})(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			// The connection outlives the handler, and waits on the
+			// client longer than the stall limit: it is the handler's.
+			go func() {
+				defer c.Close()
+				b := make([]byte, 5)
+				if _, err := io.ReadFull(brw, b); err != nil {
+					fmt.Fprintf(c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
+					return
+				}
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n%s", b)
+			}()
+		})))
+	c := rawConn(t, srv, 5, "")
+	time.Sleep(3 * stall)
+	if _, err := io.WriteString(c, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	res, body := readResponse(t, c)
+	if got, want := res.StatusCode, http.StatusOK; got != want {
+		t.Errorf("status = %d, want %d", got, want)
+	}
+	if got, want := body, "hello"; got != want {
+		t.Errorf("body = %q, want %q", got, want)
+	}
+}
