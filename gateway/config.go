@@ -47,6 +47,9 @@ type Config struct {
 	// TLS makes the listener serve HTTPS, and can require client
 	// certificates; see [Config.ServerTLS].
 	TLS *ServerTLSConfig `yaml:"tls"`
+	// Server sets the listener's protocols (h2c) and its limits on slow
+	// clients; see [Config.ServerConfig].
+	Server *ServerConfig `yaml:"server"`
 	// Platform adds tenants, subscriptions and call logs; see
 	// [PlatformConfig].
 	Platform *PlatformConfig `yaml:"platform"`

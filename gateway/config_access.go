@@ -72,6 +72,7 @@ type ServerTLSConfig struct {
 }
 
 // ServerTLS builds the listener's TLS configuration: TLS 1.2 or later,
+// HTTP/2 and HTTP/1.1 offered through ALPN (NextProtos "h2", "http/1.1"),
 // and with ClientCAFile, client certificates verified against that pool.
 // Errors name the field.
 func ServerTLS(cfg ServerTLSConfig) (*tls.Config, error) {
@@ -103,6 +104,7 @@ func ServerTLS(cfg ServerTLSConfig) (*tls.Config, error) {
 		tc = middleware.MutualTLSConfig(pool, cfg.ClientCerts != "optional")
 	}
 	tc.Certificates = []tls.Certificate{cert}
+	tc.NextProtos = []string{"h2", "http/1.1"}
 	return tc, nil
 }
 

@@ -168,8 +168,14 @@
 // [Reloader] swaps in a new gateway on SIGHUP or when the file changes;
 // requests in flight finish on the old one, and a broken file leaves the
 // old one serving. [Admin] serves /healthz, /readyz, /metrics (with
-// [NewMetrics]), /routes and /upstreams on a separate listener. [Serve]
-// runs a server that drains in-flight requests on shutdown.
+// [NewMetrics]), /routes and /upstreams on a separate listener.
+// [ServerConfig.Serve] (and [Serve], its shorthand) runs the server: HTTP/2
+// and HTTP/1.1 over TLS through ALPN, h2c on a plain listener when asked,
+// timeouts on request headers and idle connections, request bodies that
+// stall or trickle cut with a 408 that cancels the upstream request
+// ([middleware.BodyTimeout]), and a shutdown that drains requests in
+// flight. A config file's server and tls sections give its
+// [Config.ServerConfig].
 //
 // # Concurrency
 //

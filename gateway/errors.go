@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/portico-dev/portico/internal/problem"
+	"github.com/portico-dev/portico/middleware"
 )
 
 // FieldError is a configuration mistake: Path names the field, as in
@@ -74,6 +75,10 @@ func classify(r *http.Request, err error) (int, string) {
 	switch {
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, "the request body is larger than this route accepts"
+	case errors.Is(err, middleware.ErrBodyTimeout) || errors.Is(context.Cause(r.Context()), middleware.ErrBodyTimeout):
+		// The server cut a client that sent its body too slowly; the
+		// upstream request was canceled with it.
+		return http.StatusRequestTimeout, "the request body did not arrive in time"
 	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
 		return StatusClientClosed, "the client closed the request"
 	}

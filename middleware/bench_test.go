@@ -2,9 +2,11 @@ package middleware_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -120,6 +122,33 @@ func BenchmarkEach(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			runBench(b, bc.mw(http.HandlerFunc(okHandler)))
+		})
+	}
+}
+
+// BenchmarkBodyTimeout measures what guarding a request body costs: a
+// POST whose 1 KiB body the handler reads, bare and behind BodyTimeout.
+func BenchmarkBodyTimeout(b *testing.B) {
+	body := strings.Repeat("b", 1024)
+	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		okHandler(w, r)
+	})
+	for _, c := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"bare", read},
+		{"guarded", middleware.BodyTimeout(middleware.BodyTimeoutConfig{})(read)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			w := &benchWriter{h: make(http.Header, 8)}
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				req := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(body))
+				c.h.ServeHTTP(w, req)
+			}
 		})
 	}
 }

@@ -83,6 +83,15 @@
 //
 //	Chain(auth, RateLimit, Version, Lifecycle, Cache, Idempotency, Transform)(proxy)
 //
+// # Slow clients
+//
+// [BodyTimeout] cuts clients that send a request body too slowly: one that
+// stalls between bytes, trickles below a minimum average rate, or takes
+// longer than a total bound gets a 408, and the request's context is
+// canceled with [ErrBodyTimeout] as its cause, so an upstream call made
+// for it stops too. It belongs at the server's edge, outside every other
+// middleware; response streams are never bounded.
+//
 // # Response writers
 //
 // The middleware share one [ResponseWriter] per request ([WrapWriter]),

@@ -1,10 +1,12 @@
 package middleware_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -259,4 +261,31 @@ func ExampleChain() {
 	// handler
 	// leave inner
 	// leave outer
+}
+
+func ExampleBodyTimeout() {
+	h := middleware.BodyTimeout(middleware.BodyTimeoutConfig{Stall: 50 * time.Millisecond})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.ReadAll(r.Body); err != nil {
+			return // the read failed with ErrBodyTimeout; BodyTimeout answers
+		}
+		fmt.Fprintln(w, "uploaded")
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	// A client promises 100 bytes, sends one, and stalls.
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 100\r\n\r\nx")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, resp.Header.Get("Content-Type"))
+	// Output:
+	// 408 application/problem+json
 }

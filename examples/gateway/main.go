@@ -15,7 +15,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	_ "embed"
 	"errors"
 	"flag"
@@ -27,7 +26,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/portico-dev/portico/gateway"
 )
@@ -52,7 +50,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 	addr := fs.String("addr", ":8080", "proxy listen address")
 	adminAddr := fs.String("admin-addr", "127.0.0.1:9090", "admin listen address (/healthz, /readyz, /metrics, /routes, /upstreams, /apis/)")
 	configPath := fs.String("config", "", "configuration file (YAML or JSON); if empty, the embedded demo configuration with its demo services")
-	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight requests may finish on shutdown")
+	grace := fs.Duration("shutdown-grace", 0, "how long in-flight requests may finish on shutdown (default: the config's server.shutdown_grace, else 30s)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -87,18 +85,23 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 			return c.Build(opts...)
 		}
 	}
-	// The listener's TLS (and the client certificates it requires) is read
-	// once: a reload changes routes and policies, not the listener.
-	var serverTLS *tls.Config
+	// The listener's protocols, limits and TLS (with the client
+	// certificates it requires) are read once: a reload changes routes and
+	// policies, not the listener.
+	var server gateway.ServerConfig
 	if *configPath != "" {
 		c, err := gateway.ReadConfig(*configPath)
 		if err != nil {
 			return err
 		}
-		if serverTLS, err = c.ServerTLS(); err != nil {
+		if server, err = c.ServerConfig(); err != nil {
 			return err
 		}
 	}
+	if *grace > 0 {
+		server.ShutdownGrace = *grace
+	}
+	server.Logger = logger
 	rl, err := gateway.NewReloader(rc)
 	if err != nil {
 		return err
@@ -115,10 +118,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 		_ = proxyL.Close()
 		return err
 	}
-	if serverTLS != nil {
-		proxyL = tls.NewListener(proxyL, serverTLS)
-	}
-	logger.Info("gateway listening", "addr", proxyL.Addr().String(), "admin", adminL.Addr().String(), "tls", serverTLS != nil)
+	logger.Info("gateway listening", "addr", proxyL.Addr().String(), "admin", adminL.Addr().String(),
+		"tls", server.TLS != nil, "h2c", server.H2C)
 	if *configPath == "" {
 		key := os.Getenv("DEMO_API_KEY")
 		if key == "" {
@@ -136,8 +137,10 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 3)
-	go func() { errc <- gateway.Serve(ctx, proxyL, rl, *grace) }()
-	go func() { errc <- gateway.Serve(ctx, adminL, admin, *grace) }()
+	go func() { errc <- server.Serve(ctx, proxyL, rl) }()
+	go func() {
+		errc <- gateway.ServerConfig{ShutdownGrace: server.ShutdownGrace, Logger: logger}.Serve(ctx, adminL, admin)
+	}()
 	go func() { rl.Watch(ctx, 0); errc <- nil }()
 	var errs []error
 	for range 3 {

@@ -33,6 +33,9 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
+	if _, err := c.ServerConfig(); err != nil {
+		t.Errorf("the server section: %v", err)
+	}
 	routes := map[string][]string{}
 	for _, r := range g.Routes() {
 		routes[r.Name] = r.Chain
