@@ -5,6 +5,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/fallback"
 )
 
 // FallbackConfig configures [Fallback]: either a static response (Status,
@@ -24,8 +27,8 @@ type FallbackConfig struct {
 	Func func(req *http.Request, resp *http.Response, err error) (*http.Response, error)
 }
 
-// Fallback returns the fallback policy, the outermost one (inside
-// [OverallTimeout]). It panics if cfg is
+// Fallback returns the fallback policy, the outermost one, so that it
+// also answers when [OverallTimeout] expires. It panics if cfg is
 // invalid; see [FallbackConfig.Validate].
 func Fallback(cfg FallbackConfig) Policy {
 	mustValid(cfg.Validate())
@@ -62,4 +65,17 @@ func (c *FallbackConfig) respond(req *http.Request, resp *http.Response, err err
 		ContentLength: int64(len(c.Body)),
 		Request:       req,
 	}, nil
+}
+
+// policy is failsafe-go's fallback policy, deciding on the outcome with
+// failsafe-go's errors mapped onto Portico's.
+func (c *FallbackConfig) policy() fallback.Fallback[*try] {
+	return fallback.NewBuilderWithFunc(func(e failsafe.Execution[*try]) (*try, error) {
+		call := callFrom(e.Context())
+		resp, err := outcome(e.LastResult(), e.LastError())
+		out, ferr := c.respond(call.req, resp, err)
+		return &try{Context: call, c: call, resp: out, err: ferr}, ferr
+	}).
+		HandleIf(func(a *try, err error) bool { return c.When(outcome(a, err)) }).
+		Build()
 }
