@@ -56,14 +56,19 @@ func replayable(req *http.Request, limit int64) (get func() (io.ReadCloser, erro
 	return get, io.NopCloser(bytes.NewReader(buf)), int64(len(buf)), nil
 }
 
-// cleanup is what to undo once a response body ends: cancel the call's
-// contexts, give back a bulkhead slot. Nil fields are skipped.
+// cleanup is what to undo once a response body ends: end the attempt's
+// and the call's contexts, give back a bulkhead slot. Nil fields are
+// skipped.
 type cleanup struct {
-	cancel context.CancelFunc
-	slot   fsbulkhead.Bulkhead[any]
+	cancel  context.CancelFunc
+	attempt func()
+	slot    fsbulkhead.Bulkhead[any]
 }
 
 func (c *cleanup) run() {
+	if c.attempt != nil {
+		c.attempt()
+	}
 	if c.cancel != nil {
 		c.cancel()
 	}

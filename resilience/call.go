@@ -23,7 +23,7 @@ type call struct {
 	cancel context.CancelFunc // nil unless the transport's policies make contexts
 	t      *Transport
 	req    *http.Request
-	body   *replay
+	body   replay
 	idem   bool
 	start  time.Time    // set for a hedge's latency quantile
 	n      atomic.Int32 // attempts started
@@ -56,7 +56,7 @@ func callFrom(ctx context.Context) *call {
 func (t *Transport) newCall(req *http.Request) (*call, error) {
 	c := &call{Context: req.Context(), t: t, req: req}
 	c.tries = c.buf[:0]
-	body := &replay{first: req.Body, size: req.ContentLength}
+	c.body = replay{first: req.Body, size: req.ContentLength}
 	if t.plan.retry != nil || t.plan.hedge != nil {
 		limit := int64(1 << 20)
 		if t.plan.retry != nil {
@@ -67,9 +67,8 @@ func (t *Transport) newCall(req *http.Request) (*call, error) {
 		if err != nil {
 			return nil, err
 		}
-		body = &replay{get: get, first: first, size: size}
+		c.body = replay{get: get, first: first, size: size}
 	}
-	c.body = body
 	if t.contexts {
 		c.Context, c.cancel = context.WithCancel(req.Context())
 	}
@@ -111,6 +110,7 @@ type try struct {
 	err  error
 
 	slot      fsbulkhead.Bulkhead[any] // held until the response is closed
+	cancel    func()                   // ends the attempt's contexts, from failsafe-go's DeferCancel
 	guard     guard                    // the circuit breaker the attempt went through
 	discarded atomic.Bool
 
@@ -166,13 +166,21 @@ func (c *call) attempt(exec failsafe.Execution[*try]) (*try, error) {
 		a.slot = slot
 	}
 	a.resp, a.err = a.send(exec)
+	if a.resp != nil && a.Err() != nil {
+		// A timeout or a winning hedge ended the attempt as its answer
+		// came: it is lost.
+		discard(a.resp)
+		a.resp, a.err = nil, a.cause(exec, a.Err())
+	}
 	a.settle()
 	if a.resp == nil {
 		a.release()
 		return a, a.err
 	}
 	if ie, ok := exec.(policy.ExecutionInternal[*try]); ok {
-		ie.DeferCancel() // the body streams after the policies return
+		// The body streams after the policies return: its contexts end
+		// when it is closed.
+		a.cancel = ie.DeferCancel()
 	}
 	c.track(a)
 	return a, nil
@@ -218,11 +226,16 @@ func (a *try) cause(exec failsafe.Execution[*try], err error) error {
 	return err
 }
 
-// release gives back the bulkhead slot of an attempt without a response.
+// release gives back what an attempt without a response or with a
+// discarded one holds: its bulkhead slot and its contexts.
 func (a *try) release() {
 	if a.slot != nil {
 		a.slot.ReleasePermit()
 		a.slot = nil
+	}
+	if a.cancel != nil {
+		a.cancel()
+		a.cancel = nil
 	}
 }
 
@@ -263,7 +276,17 @@ func (c *call) finish(a *try, err error) (*http.Response, error) {
 	for _, x := range tries {
 		if resp != nil && x.resp == resp {
 			win = x
+		}
+	}
+	for _, x := range tries {
+		if x == win {
 			continue
+		}
+		if win != nil && win.cancel != nil {
+			// failsafe-go defers the cancellation of an execution's
+			// contexts for one response at a time: leave it to the
+			// answer's. The others' ended with their timeout or hedge.
+			x.cancel = nil
 		}
 		x.discard()
 	}
@@ -276,12 +299,11 @@ func (c *call) finish(a *try, err error) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	var cl cleanup
-	cl.cancel = c.cancel
+	cl := cleanup{cancel: c.cancel}
 	if win != nil {
-		cl.slot = win.slot
+		cl.slot, cl.attempt = win.slot, win.cancel
 	}
-	if cl.cancel != nil || cl.slot != nil {
+	if cl.cancel != nil || cl.slot != nil || cl.attempt != nil {
 		onClose(resp, cl)
 	}
 	return resp, err

@@ -24,8 +24,9 @@ type Transport struct {
 	// a request that may not be hedged. Both are nil when no policy needs
 	// failsafe-go, and attempts then run directly.
 	exec, single failsafe.Executor[*try]
-	// contexts is set when a policy makes contexts of its own (timeouts,
-	// hedges): each call then gets one to cancel them all at its end.
+	// contexts is set when policies nest contexts of their own
+	// (OverallTimeout, Hedge): each call then gets one to cancel them all
+	// at its end. An attempt's own (Timeout) ends with its response.
 	contexts bool
 	// direct is set when no policy applies at all.
 	direct bool
@@ -90,7 +91,7 @@ func (t *Transport) compose() {
 	if p.attempt > 0 {
 		attempt = append(attempt, timeout.New[*try](p.attempt))
 	}
-	t.contexts = p.overall > 0 || p.attempt > 0 || p.hedge != nil
+	t.contexts = p.overall > 0 || p.hedge != nil
 	t.direct = len(outer) == 0 && len(attempt) == 0 && p.retry == nil && p.hedge == nil &&
 		t.breakers == nil && t.bulk == nil
 	executor := func(middle ...failsafe.Policy[*try]) failsafe.Executor[*try] {
