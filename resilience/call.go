@@ -312,8 +312,11 @@ func (c *call) finish(a *try, err error) (*http.Response, error) {
 // outcome is the response and error an execution's result stands for,
 // with failsafe-go's errors mapped onto Portico's.
 func outcome(a *try, err error) (*http.Response, error) {
-	if a == nil || a.skipped {
+	if a == nil {
 		return nil, policyError(err)
+	}
+	if a.skipped { // never the last word of a race; kept from answering nothing
+		return nil, errors.New("resilience: no attempt was made")
 	}
 	switch {
 	case a.resp != nil:
