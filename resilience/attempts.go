@@ -42,6 +42,28 @@ func (c *call) settled(r *common.PolicyResult[*try]) *common.PolicyResult[*try] 
 	return resultOf(a)
 }
 
+// sender is the innermost failsafe-go policy: it makes the attempt, so
+// that the executor runs a function with no state of its own (see
+// [Transport.RoundTrip]).
+type sender struct{}
+
+// ToExecutor implements failsafe.Policy.
+func (sender) ToExecutor(*try) any { return sender{} }
+
+// Apply returns the attempt; there is nothing inside it.
+func (sender) Apply(func(failsafe.Execution[*try]) *common.PolicyResult[*try]) func(failsafe.Execution[*try]) *common.PolicyResult[*try] {
+	return send
+}
+
+func send(exec failsafe.Execution[*try]) *common.PolicyResult[*try] {
+	a, _ := callFrom(exec.Context()).attempt(exec)
+	return resultOf(a)
+}
+
+// unreached is the function given to the executor: [sender] never calls
+// inside itself.
+func unreached() (*try, error) { panic("portico/resilience: the executor ran past its innermost policy") }
+
 func resultOf(a *try) *common.PolicyResult[*try] {
 	return &common.PolicyResult[*try]{Result: a, Error: a.err, Done: true, Success: true, SuccessAll: true}
 }

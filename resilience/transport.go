@@ -99,7 +99,7 @@ func (t *Transport) compose() {
 		if len(all) == 0 {
 			return nil
 		}
-		return failsafe.With(all...)
+		return failsafe.With(append(all, sender{})...)
 	}
 	switch {
 	case p.retry != nil:
@@ -167,6 +167,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		a, err := c.attempt(nil)
 		return c.finish(a, err)
 	}
-	a, err := exec.WithContext(c).GetWithExecution(c.attempt)
+	a, err := exec.WithContext(c).Get(unreached)
 	return c.finish(a, err)
 }
