@@ -62,7 +62,9 @@ func send(exec failsafe.Execution[*try]) *common.PolicyResult[*try] {
 
 // unreached is the function given to the executor: [sender] never calls
 // inside itself.
-func unreached() (*try, error) { panic("portico/resilience: the executor ran past its innermost policy") }
+func unreached() (*try, error) {
+	panic("portico/resilience: the executor ran past its innermost policy")
+}
 
 func resultOf(a *try) *common.PolicyResult[*try] {
 	return &common.PolicyResult[*try]{Result: a, Error: a.err, Done: true, Success: true, SuccessAll: true}
