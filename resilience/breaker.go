@@ -104,8 +104,10 @@ type BreakerState struct {
 	Remaining time.Duration `json:"remaining"`
 }
 
-// CircuitBreaker returns the circuit breaker policy. It panics if cfg is
-// invalid; see [BreakerConfig.Validate].
+// CircuitBreaker returns the circuit breaker policy: a breaker per key,
+// each a failsafe-go circuit breaker (see the package documentation for
+// what Portico adds). It panics if cfg is invalid; see
+// [BreakerConfig.Validate].
 func CircuitBreaker(cfg BreakerConfig) Policy {
 	mustValid(cfg.Validate())
 	if cfg.Key == nil {

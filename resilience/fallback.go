@@ -28,8 +28,9 @@ type FallbackConfig struct {
 }
 
 // Fallback returns the fallback policy, the outermost one, so that it
-// also answers when [OverallTimeout] expires. It panics if cfg is
-// invalid; see [FallbackConfig.Validate].
+// also answers when [OverallTimeout] expires. It runs as failsafe-go's
+// fallback policy. It panics if cfg is invalid; see
+// [FallbackConfig.Validate].
 func Fallback(cfg FallbackConfig) Policy {
 	mustValid(cfg.Validate())
 	if cfg.When == nil {

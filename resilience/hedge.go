@@ -41,8 +41,8 @@ type HedgeConfig struct {
 // connection error, a timeout or a 5xx) never wins while another attempt
 // is in flight, and when every attempt in flight has failed the next
 // hedge is sent at once. When all attempts fail, the last failure is
-// returned. Other requests are sent once. It panics if cfg is invalid; see
-// [HedgeConfig.Validate].
+// returned. Other requests are sent once. It runs as failsafe-go's hedge
+// policy. It panics if cfg is invalid; see [HedgeConfig.Validate].
 func Hedge(cfg HedgeConfig) Policy {
 	mustValid(cfg.Validate())
 	if cfg.MaxHedges == 0 {

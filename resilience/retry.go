@@ -64,8 +64,9 @@ type RetryEvent struct {
 	Delay time.Duration
 }
 
-// Retry returns the retry policy. It panics if cfg is invalid; see
-// [RetryConfig.Validate].
+// Retry returns the retry policy, run by failsafe-go's retry policy with
+// Portico's HTTP rules (which outcomes, which delay). It panics if cfg is
+// invalid; see [RetryConfig.Validate].
 func Retry(cfg RetryConfig) Policy {
 	mustValid(cfg.Validate())
 	if cfg.MaxAttempts == 0 {
