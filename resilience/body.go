@@ -56,17 +56,18 @@ func replayable(req *http.Request, limit int64) (get func() (io.ReadCloser, erro
 	return get, io.NopCloser(bytes.NewReader(buf)), int64(len(buf)), nil
 }
 
-// cleanup is what to undo once a response body ends: cancel an attempt's
-// context, give back a bulkhead slot. Nil fields are skipped.
+// cleanup is what to undo once a response body ends: end the attempt's
+// and the call's contexts, give back a bulkhead slot. Nil fields are
+// skipped.
 type cleanup struct {
-	cancelCause context.CancelCauseFunc
-	cancel      context.CancelFunc
-	slot        fsbulkhead.Bulkhead[any]
+	cancel  context.CancelFunc
+	attempt func()
+	slot    fsbulkhead.Bulkhead[any]
 }
 
 func (c *cleanup) run() {
-	if c.cancelCause != nil {
-		c.cancelCause(nil)
+	if c.attempt != nil {
+		c.attempt()
 	}
 	if c.cancel != nil {
 		c.cancel()

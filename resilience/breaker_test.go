@@ -3,6 +3,7 @@ package resilience_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -287,5 +288,111 @@ func TestBreakerReopensOnAFailedProbe(t *testing.T) {
 	st := tr.Breakers()
 	if st[0].State != resilience.StateOpen || st[0].Remaining != time.Minute || u.hits.Load() != 2 {
 		t.Fatalf("after a failed probe: %+v, hits %d; want open for a full minute, 2 hits", st[0], u.hits.Load())
+	}
+}
+
+// instancePool is a RoundTripper that picks instances in turn, as a
+// load balancer's pool does, skipping those whose circuit is open and
+// keying each attempt's breaker by the instance it picked.
+type instancePool struct {
+	addrs []string
+	calls atomic.Int64
+	base  http.RoundTripper
+}
+
+func (p *instancePool) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	first := int(p.calls.Add(1) - 1)
+	pick := p.addrs[first%len(p.addrs)]
+	for i := range p.addrs {
+		if a := p.addrs[(first+i)%len(p.addrs)]; resilience.Admits(ctx, a) {
+			pick = a
+			break
+		}
+	}
+	if err := resilience.Instance(ctx, pick); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	r := req.Clone(ctx)
+	r.URL.Host = pick
+	return p.base.RoundTrip(r)
+}
+
+// One bad instance used to open the circuit for its whole pool: the
+// breaker was keyed by the pool's name, and the good instance got no
+// traffic.
+func TestABadInstanceNoLongerOpensTheCircuitForItsPool(t *testing.T) {
+	t.Parallel()
+	bad := newUpstream(t, status(http.StatusInternalServerError))
+	good := newUpstream(t, status(http.StatusOK))
+	badAddr, goodAddr := bad.Listener.Addr().String(), good.Listener.Addr().String()
+	pool := &instancePool{addrs: []string{badAddr, goodAddr}, base: newBase(t)}
+	clk := newClock()
+	tr := resilience.NewTransport(pool, resilience.CircuitBreaker(resilience.BreakerConfig{
+		ConsecutiveFailures: 1, OpenFor: time.Minute, Now: clk.Now,
+	}))
+	var codes []int
+	for range 4 {
+		resp, err := do(t, tr, http.MethodGet, "http://api.pool/items", nil)
+		if err != nil {
+			t.Fatalf("after %v: %v", codes, err)
+		}
+		readAll(t, resp)
+		codes = append(codes, resp.StatusCode)
+	}
+	if got, want := fmt.Sprint(codes), "[500 200 200 200]"; got != want {
+		t.Errorf("statuses = %s, want %s", got, want)
+	}
+	if got, want := bad.hits.Load(), int64(1); got != want {
+		t.Errorf("bad instance saw %d requests, want %d", got, want)
+	}
+	if got, want := good.hits.Load(), int64(3); got != want {
+		t.Errorf("good instance saw %d requests, want %d", got, want)
+	}
+	states := map[string]resilience.State{}
+	for _, s := range tr.Breakers() {
+		states[s.Key] = s.State
+	}
+	want := map[string]resilience.State{badAddr: resilience.StateOpen, goodAddr: resilience.StateClosed}
+	if got := fmt.Sprint(states); got != fmt.Sprint(want) {
+		t.Errorf("breakers = %s, want %s (one per instance, none for the pool)", got, fmt.Sprint(want))
+	}
+}
+
+func TestInstanceRejectsAnOpenInstance(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, status(http.StatusBadGateway))
+	addr := u.Listener.Addr().String()
+	pool := &instancePool{addrs: []string{addr}, base: newBase(t)}
+	tr := resilience.NewTransport(pool, resilience.CircuitBreaker(resilience.BreakerConfig{ConsecutiveFailures: 1}))
+	resp, err := do(t, tr, http.MethodGet, "http://api.pool/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	_, err = do(t, tr, http.MethodGet, "http://api.pool/", nil)
+	re, ok := errors.AsType[*resilience.Error](err)
+	if !ok || !errors.Is(err, resilience.ErrCircuitOpen) {
+		t.Fatalf("err = %v, want ErrCircuitOpen once the only instance is open", err)
+	}
+	if got, want := re.Key, addr; got != want {
+		t.Errorf("rejected by the breaker of %q, want the instance's %q", got, want)
+	}
+	if got, want := u.hits.Load(), int64(1); got != want {
+		t.Errorf("upstream saw %d requests, want %d", got, want)
+	}
+}
+
+func TestInstanceOutsideATransportDoesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	if err := resilience.Instance(ctx, "10.0.0.7:8080"); err != nil {
+		t.Errorf("Instance = %v, want nil without a transport", err)
+	}
+	if !resilience.Admits(ctx, "10.0.0.7:8080") {
+		t.Error("Admits = false, want true without a transport")
 	}
 }

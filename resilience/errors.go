@@ -7,6 +7,12 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/failsafe-go/failsafe-go/budget"
+	fsbulkhead "github.com/failsafe-go/failsafe-go/bulkhead"
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
+	"github.com/failsafe-go/failsafe-go/timeout"
 )
 
 // Sentinel errors, one per policy. Every error the [Transport] or the
@@ -35,7 +41,10 @@ var (
 )
 
 // Error is the error a policy returns. It matches its policy's sentinel
-// (Kind) with [errors.Is], and unwraps to the cause, if any.
+// (Kind) with [errors.Is], and also failsafe-go's for the same failure
+// (circuitbreaker.ErrOpen for [ErrCircuitOpen], bulkhead.ErrFull,
+// timeout.ErrExceeded, retrypolicy.ErrExceeded, budget.ErrExceeded); it
+// unwraps to the cause, if any.
 type Error struct {
 	// Kind is the sentinel of the policy that failed, such as
 	// [ErrCircuitOpen].
@@ -69,8 +78,45 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is reports whether target is e's sentinel.
-func (e *Error) Is(target error) bool { return target == e.Kind }
+// Is reports whether target is e's sentinel, or failsafe-go's for it.
+func (e *Error) Is(target error) bool {
+	return target == e.Kind || target != nil && target == failsafeTwin(e.Kind)
+}
+
+// failsafeTwin returns failsafe-go's sentinel for the failure kind
+// stands for, or nil.
+func failsafeTwin(kind error) error {
+	switch kind {
+	case ErrCircuitOpen:
+		return circuitbreaker.ErrOpen
+	case ErrBulkheadFull:
+		return fsbulkhead.ErrFull
+	case ErrTimeout:
+		return timeout.ErrExceeded
+	case ErrRetriesExceeded:
+		return retrypolicy.ErrExceeded
+	case ErrBudgetExhausted:
+		return budget.ErrExceeded
+	}
+	return nil
+}
+
+// policyError maps an error of a failsafe-go policy onto Portico's: the
+// one place where failsafe-go's errors become [*Error]s.
+func policyError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := errors.AsType[*Error](err); ok {
+		return err
+	}
+	for _, kind := range []error{ErrCircuitOpen, ErrBulkheadFull, ErrTimeout, ErrRetriesExceeded, ErrBudgetExhausted} {
+		if errors.Is(err, failsafeTwin(kind)) {
+			return &Error{Kind: kind, Err: err}
+		}
+	}
+	return err
+}
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
@@ -81,7 +127,8 @@ func (e *Error) Unwrap() error { return e.Err }
 const StatusClientClosedRequest = 499
 
 // HTTPStatus maps an error from a [Transport] (or from any
-// http.RoundTripper) to the status a gateway should answer with:
+// http.RoundTripper, failsafe-go's included) to the status a gateway
+// should answer with:
 //
 //   - nil: 200;
 //   - [ErrCircuitOpen], [ErrBulkheadFull], [ErrLimitExceeded], [ErrShed]:
@@ -98,6 +145,7 @@ func HTTPStatus(err error) int {
 	if err == nil {
 		return http.StatusOK
 	}
+	err = policyError(err)
 	switch {
 	case errors.Is(err, ErrCircuitOpen), errors.Is(err, ErrBulkheadFull),
 		errors.Is(err, ErrLimitExceeded), errors.Is(err, ErrShed):

@@ -11,6 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go/budget"
+	"github.com/failsafe-go/failsafe-go/bulkhead"
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
+	"github.com/failsafe-go/failsafe-go/timeout"
+
 	"github.com/portico-dev/portico/resilience"
 )
 
@@ -97,5 +103,32 @@ func TestARefusedConnectionIsRecognisedAsNeverSent(t *testing.T) {
 	_, err := do(t, tr, http.MethodPost, "http://"+addr+"/orders", nil)
 	if !errors.Is(err, resilience.ErrRetriesExceeded) || attempts != 2 {
 		t.Fatalf("err = %v after %d retries, want ErrRetriesExceeded after 2", err, attempts)
+	}
+}
+
+func TestPolicyErrorsMatchFailsafeGosSentinels(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		kind     error
+		failsafe error
+		status   int
+	}{
+		{name: "an open circuit matches circuitbreaker.ErrOpen", kind: resilience.ErrCircuitOpen, failsafe: circuitbreaker.ErrOpen, status: 503},
+		{name: "a full bulkhead matches bulkhead.ErrFull", kind: resilience.ErrBulkheadFull, failsafe: bulkhead.ErrFull, status: 503},
+		{name: "a timeout matches timeout.ErrExceeded", kind: resilience.ErrTimeout, failsafe: timeout.ErrExceeded, status: 504},
+		{name: "exhausted retries match retrypolicy.ErrExceeded", kind: resilience.ErrRetriesExceeded, failsafe: retrypolicy.ErrExceeded, status: 502},
+		{name: "an exhausted budget matches budget.ErrExceeded", kind: resilience.ErrBudgetExhausted, failsafe: budget.ErrExceeded, status: 502},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if err := (&resilience.Error{Kind: tt.kind}); !errors.Is(err, tt.failsafe) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tt.failsafe)
+			}
+			if got := resilience.HTTPStatus(fmt.Errorf("upstream: %w", tt.failsafe)); got != tt.status {
+				t.Errorf("HTTPStatus(%v) = %d, want %d", tt.failsafe, got, tt.status)
+			}
+		})
 	}
 }

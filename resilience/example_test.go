@@ -147,3 +147,61 @@ func ExampleFallback() {
 	fmt.Println(resp.StatusCode, string(body))
 	// Output: 200 {"items":[],"stale":true}
 }
+
+// pickFirstOpen is a tiny load balancer: it sends each request to the
+// first instance whose circuit breaker admits it, and keys the attempt's
+// breaker by that instance.
+type pickFirstOpen []string
+
+func (p pickFirstOpen) RoundTrip(req *http.Request) (*http.Response, error) {
+	pick := p[len(p)-1]
+	for _, addr := range p {
+		if resilience.Admits(req.Context(), addr) {
+			pick = addr
+			break
+		}
+	}
+	if err := resilience.Instance(req.Context(), pick); err != nil {
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.URL.Host = pick
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// A pool that picks instances keys each attempt's circuit breaker by the
+// instance it picked: the failing instance opens its own circuit, and the
+// pool moves on to the healthy one.
+func ExampleInstance() {
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	defer healthy.Close()
+
+	pool := pickFirstOpen{failing.Listener.Addr().String(), healthy.Listener.Addr().String()}
+	tr := resilience.NewTransport(pool, resilience.CircuitBreaker(resilience.BreakerConfig{ConsecutiveFailures: 2}))
+	client := &http.Client{Transport: tr}
+	var codes []int
+	for range 4 {
+		resp, err := client.Get("http://orders/items")
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+	}
+	fmt.Println(codes)
+	states := map[string]resilience.State{}
+	for _, b := range tr.Breakers() {
+		states[b.Key] = b.State
+	}
+	fmt.Println("failing:", states[pool[0]], "healthy:", states[pool[1]])
+	// Output:
+	// [500 500 200 200]
+	// failing: open healthy: closed
+}

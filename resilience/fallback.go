@@ -5,6 +5,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/fallback"
 )
 
 // FallbackConfig configures [Fallback]: either a static response (Status,
@@ -24,9 +27,10 @@ type FallbackConfig struct {
 	Func func(req *http.Request, resp *http.Response, err error) (*http.Response, error)
 }
 
-// Fallback returns the fallback policy, the outermost one (inside
-// [OverallTimeout]). It panics if cfg is
-// invalid; see [FallbackConfig.Validate].
+// Fallback returns the fallback policy, the outermost one, so that it
+// also answers when [OverallTimeout] expires. It runs as failsafe-go's
+// fallback policy. It panics if cfg is invalid; see
+// [FallbackConfig.Validate].
 func Fallback(cfg FallbackConfig) Policy {
 	mustValid(cfg.Validate())
 	if cfg.When == nil {
@@ -62,4 +66,17 @@ func (c *FallbackConfig) respond(req *http.Request, resp *http.Response, err err
 		ContentLength: int64(len(c.Body)),
 		Request:       req,
 	}, nil
+}
+
+// policy is failsafe-go's fallback policy, deciding on the outcome with
+// failsafe-go's errors mapped onto Portico's.
+func (c *FallbackConfig) policy() fallback.Fallback[*try] {
+	return fallback.NewBuilderWithFunc(func(e failsafe.Execution[*try]) (*try, error) {
+		call := callFrom(e.Context())
+		resp, err := outcome(e.LastResult(), e.LastError())
+		out, ferr := c.respond(call.req, resp, err)
+		return &try{Context: call, c: call, resp: out, err: ferr}, ferr
+	}).
+		HandleIf(func(a *try, err error) bool { return c.When(outcome(a, err)) }).
+		Build()
 }

@@ -1,12 +1,13 @@
 package resilience
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/hedgepolicy"
 )
 
 // HedgeConfig configures [Hedge].
@@ -24,19 +25,31 @@ type HedgeConfig struct {
 	// Budget caps hedges to a fraction of requests. By default, each
 	// transport has its own budget with the [BudgetConfig] defaults.
 	Budget *Budget
-	// OnHedge is called when a hedged attempt is sent.
+	// IsFailure tells whether an attempt's outcome is a failure, which
+	// does not win the race while another attempt may still succeed. By
+	// default, connection errors, timeouts and 5xx responses are.
+	IsFailure func(resp *http.Response, err error) bool
+	// OnHedge is called when a hedged attempt is sent, with its number
+	// (2 for the first hedge).
 	OnHedge func(req *http.Request, attempt int)
 }
 
 // Hedge returns the hedging policy: an idempotent request (see
 // [Idempotent]) that has not been answered after the delay is sent again,
-// and the first response wins; the slower attempts are cancelled and
-// their bodies closed. Other requests are sent once. It panics if cfg is
-// invalid; see [HedgeConfig.Validate].
+// and the first outcome that is not a failure wins; the slower attempts
+// are cancelled and their bodies closed. A failure (by default a
+// connection error, a timeout or a 5xx) never wins while another attempt
+// is in flight, and when every attempt in flight has failed the next
+// hedge is sent at once. When all attempts fail, the last failure is
+// returned. Other requests are sent once. It runs as failsafe-go's hedge
+// policy. It panics if cfg is invalid; see [HedgeConfig.Validate].
 func Hedge(cfg HedgeConfig) Policy {
 	mustValid(cfg.Validate())
 	if cfg.MaxHedges == 0 {
 		cfg.MaxHedges = 1
+	}
+	if cfg.IsFailure == nil {
+		cfg.IsFailure = defaultIsFailure
 	}
 	return policyFunc(func(p *plan) {
 		p.once("Hedge")
@@ -47,7 +60,9 @@ func Hedge(cfg HedgeConfig) Policy {
 	})
 }
 
-// hedger tracks recent latencies to compute a quantile delay.
+// hedger tracks recent latencies to compute a quantile delay. It is
+// Portico's because failsafe-go's quantile delay does not hedge at all
+// until it has seen enough executions, where Portico hedges after Delay.
 type hedger struct {
 	cfg   *HedgeConfig
 	mu    sync.Mutex
@@ -84,97 +99,16 @@ func (h *hedger) observe(d time.Duration) {
 	}
 }
 
-type outcome struct {
-	resp *http.Response
-	err  error
-	i    int
-}
-
-// hedge sends the request, then hedged copies after the delay; the first
-// response wins.
-func (t *Transport) hedge(ctx context.Context, req *http.Request, body *replay) (*http.Response, error) {
-	h := t.hedging
-	if !Idempotent(req) || !body.again() {
-		return t.attempt(ctx, req, body, 1)
-	}
-	t.budget.deposit()
-	total := h.cfg.MaxHedges + 1
-	results := make(chan outcome, total)
-	cancels := make([]context.CancelFunc, 0, total)
-	start := time.Now()
-	launch := func() {
-		i := len(cancels)
-		actx, cancel := context.WithCancel(ctx)
-		cancels = append(cancels, cancel)
-		go func() {
-			resp, err := t.attempt(actx, req, body, i+1) //nolint:bodyclose // the winner's caller closes it; losers are discarded below
-			results <- outcome{resp, err, i}
-		}()
-	}
-	launch()
-	timer := time.NewTimer(h.current())
-	defer timer.Stop()
-	pending := 1
-	var last outcome
-	won := false
-	for !won && pending > 0 {
-		select {
-		case o := <-results:
-			pending--
-			last = o
-			if o.err == nil {
-				won = true
-				if o.i == 0 {
-					h.observe(time.Since(start))
-				}
-				break
-			}
-			// The only attempt in flight failed: hedge at once rather than
-			// wait, since next may pick a healthy instance.
-			if pending == 0 && len(cancels) < total && ctx.Err() == nil &&
-				!errors.Is(o.err, ErrCircuitOpen) && !errors.Is(o.err, ErrBulkheadFull) && t.budget.withdraw() {
-				launch()
-				pending++
-				t.metrics.hedge(ctx, req.URL.Host)
-				if h.cfg.OnHedge != nil {
-					h.cfg.OnHedge(req, len(cancels))
-				}
-			}
-		case <-timer.C:
-			if len(cancels) < total && ctx.Err() == nil {
-				if !t.budget.withdraw() {
-					t.metrics.reject(ctx, "budget", req.URL.Host)
-					break
-				}
-				launch()
-				pending++
-				t.metrics.hedge(ctx, req.URL.Host)
-				if h.cfg.OnHedge != nil {
-					h.cfg.OnHedge(req, len(cancels))
-				}
-				if len(cancels) < total {
-					timer.Reset(h.current())
-				}
-			}
-		}
-	}
-	for i, cancel := range cancels {
-		if !won || i != last.i {
-			cancel()
-		}
-	}
-	if pending > 0 {
-		go func() { // collect the losers
-			for range pending {
-				if o := <-results; o.resp != nil {
-					discard(o.resp)
-				}
-			}
-		}()
-	}
-	if !won {
-		return nil, t.ctxErr(ctx, last.err)
-	}
-	onClose(last.resp, cleanup{cancel: cancels[last.i]})
-	return last.resp, nil
+// hedgePolicy is failsafe-go's hedge policy: it sends the hedges as the
+// delay passes, returns the first outcome marked final and cancels the
+// other attempts. Each attempt, under the [attempts] policy, decides
+// whether its outcome is final, and fails over at once when it was the
+// last in flight.
+func (t *Transport) hedgePolicy() hedgepolicy.HedgePolicy[*try] {
+	return hedgepolicy.NewBuilderWithDelayFunc[*try](func(failsafe.ExecutionAttempt[*try]) time.Duration {
+		return t.hedging.current()
+	}).
+		WithMaxHedges(t.plan.hedge.MaxHedges).
+		CancelIf(func(a *try, _ error) bool { return a != nil && a.final }).
+		Build()
 }

@@ -195,3 +195,94 @@ func TestHedgeFreesTheLosersConnection(t *testing.T) {
 	}
 	eventually(t, "the loser to be cancelled and its connection freed", func() bool { return finished.Load() == 2 })
 }
+
+// A hedge that failed fast used to win the race: a 503 or a reset
+// connection was returned while the first attempt was about to answer 200.
+func TestAHedgesFastFailureNoLongerBeatsASlowerSuccess(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		fail     func(int64, http.ResponseWriter, *http.Request)
+		response bool // the failure is a response, to be closed
+	}{
+		{name: "a fast 503 from the hedge loses to a slower 200", fail: status(http.StatusServiceUnavailable), response: true},
+		{name: "a fast connection reset of the hedge loses to a slower 200", fail: reset},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			failed := make(chan struct{}) // closed once the failure reached the transport
+			var once sync.Once
+			u := newUpstream(t, func(n int64, w http.ResponseWriter, r *http.Request) {
+				if n == 1 { // the slow attempt answers only after the fast failure is in
+					select {
+					case <-failed:
+					case <-r.Context().Done():
+						return
+					}
+					io.WriteString(w, "slow ok")
+					return
+				}
+				tt.fail(n, w, r)
+			})
+			var closed atomic.Bool
+			base := newBase(t)
+			next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				resp, err := base.RoundTrip(r)
+				if err == nil && resp.StatusCode >= 500 {
+					resp.Body = closeSpy{resp.Body, &closed}
+				}
+				if err != nil || resp.StatusCode >= 500 {
+					once.Do(func() { close(failed) })
+				}
+				return resp, err
+			})
+			tr := resilience.NewTransport(next, resilience.Hedge(resilience.HedgeConfig{Delay: time.Millisecond}))
+			resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := resp.StatusCode, http.StatusOK; got != want {
+				t.Errorf("status = %d, want %d", got, want)
+			}
+			if got, want := readAll(t, resp), "slow ok"; got != want {
+				t.Errorf("body = %q, want %q", got, want)
+			}
+			if tt.response {
+				eventually(t, "the losing 503 to be closed", closed.Load)
+			}
+		})
+	}
+}
+
+// closeSpy records that a body was closed.
+type closeSpy struct {
+	io.ReadCloser
+	closed *atomic.Bool
+}
+
+func (c closeSpy) Close() error {
+	c.closed.Store(true)
+	return c.ReadCloser.Close()
+}
+
+func TestHedgeReturnsTheLastFailureWhenEveryAttemptFails(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, status(http.StatusServiceUnavailable))
+	tr := resilience.NewTransport(newBase(t),
+		resilience.Hedge(resilience.HedgeConfig{Delay: time.Millisecond, MaxHedges: 2}),
+		resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: 3}))
+	for range 3 { // a slot left held by a discarded attempt would fill the bulkhead
+		resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+		if got, want := resp.StatusCode, http.StatusServiceUnavailable; got != want {
+			t.Errorf("status = %d, want %d", got, want)
+		}
+	}
+	if got, want := u.hits.Load(), int64(9); got != want {
+		t.Errorf("upstream saw %d attempts, want %d (3 calls of 3 attempts)", got, want)
+	}
+}

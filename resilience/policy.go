@@ -39,11 +39,12 @@ type policyFunc func(p *plan)
 
 func (f policyFunc) apply(p *plan) { f(p) }
 
-// Timeout bounds each attempt: if the upstream has not answered with
-// response headers within d, the attempt is cancelled and fails with
-// [ErrTimeout] (and may be retried). Once headers arrive, the body streams
-// for as long as the caller's context allows, so server-sent events and
-// large downloads are not cut off. It panics if d <= 0.
+// Timeout bounds each attempt, its wait for a bulkhead slot included: if
+// the upstream has not answered with response headers within d, the
+// attempt is cancelled and fails with [ErrTimeout] (and may be retried).
+// Once headers arrive, the body streams for as long as the caller's
+// context allows, so server-sent events and large downloads are not cut
+// off. It runs as failsafe-go's timeout policy. It panics if d <= 0.
 func Timeout(d time.Duration) Policy {
 	if d <= 0 {
 		panic("portico/resilience: Timeout needs a duration > 0")
@@ -53,8 +54,9 @@ func Timeout(d time.Duration) Policy {
 
 // OverallTimeout bounds the whole round trip, every retry, hedge and
 // backoff included, up to the response headers of the attempt that wins;
-// it fails with [ErrTimeout]. A shorter deadline on the caller's context
-// always wins. It panics if d <= 0.
+// it fails with [ErrTimeout], which a [Fallback] may still replace. A
+// shorter deadline on the caller's context always wins. It runs as
+// failsafe-go's timeout policy. It panics if d <= 0.
 func OverallTimeout(d time.Duration) Policy {
 	if d <= 0 {
 		panic("portico/resilience: OverallTimeout needs a duration > 0")

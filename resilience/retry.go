@@ -1,12 +1,14 @@
 package resilience
 
 import (
-	"context"
 	"errors"
 	"math/rand/v2"
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
 )
 
 // RetryConfig configures [Retry]. The zero value is usable: 3 attempts,
@@ -62,8 +64,9 @@ type RetryEvent struct {
 	Delay time.Duration
 }
 
-// Retry returns the retry policy. It panics if cfg is invalid; see
-// [RetryConfig.Validate].
+// Retry returns the retry policy, run by failsafe-go's retry policy with
+// Portico's HTTP rules (which outcomes, which delay). It panics if cfg is
+// invalid; see [RetryConfig.Validate].
 func Retry(cfg RetryConfig) Policy {
 	mustValid(cfg.Validate())
 	if cfg.MaxAttempts == 0 {
@@ -114,82 +117,82 @@ func (c *RetryConfig) backoff(n int) time.Duration {
 	return rand.N(d + 1)
 }
 
-// retry runs attempts until one succeeds, the policy gives up, or ctx ends.
-func (t *Transport) retry(ctx context.Context, req *http.Request, body *replay) (*http.Response, error) {
-	c := t.plan.retry
-	idem := c.RetryNonIdempotent || Idempotent(req)
-	t.budget.deposit()
-	for n := 1; ; n++ {
-		resp, err := t.attempt(ctx, req, body, n)
-		if n >= c.MaxAttempts || !body.again() {
-			return resp, exhausted(err, n)
-		}
-		var delay time.Duration
-		if err != nil {
-			switch {
-			case ctx.Err() != nil:
-				return nil, t.ctxErr(ctx, err)
-			case neverSent(err):
-			case !idem, errors.Is(err, ErrCircuitOpen), errors.Is(err, ErrBulkheadFull):
-				return nil, exhausted(err, n)
+// retryPolicy is failsafe-go's retry policy adapted to HTTP: it runs the
+// attempts, the waits between them and their cancellation, while
+// [call.retry] decides, the HTTP way, which outcomes are retried and how
+// long to wait: failsafe-go's jitter would also jitter a server's
+// Retry-After, so the delay is computed here, full jitter included.
+func (t *Transport) retryPolicy() retrypolicy.RetryPolicy[*try] {
+	cfg := t.plan.retry
+	return retrypolicy.NewBuilder[*try]().
+		WithMaxAttempts(cfg.MaxAttempts).
+		ReturnLastFailure().
+		HandleIf(func(a *try, _ error) bool { return a != nil && a.c.retry(a) }).
+		WithDelayFunc(func(e failsafe.ExecutionAttempt[*try]) time.Duration {
+			if a := e.LastResult(); a != nil {
+				return a.delay
 			}
-			delay = c.backoff(n)
-		} else {
-			hint, ok := ParseRetryAfter(resp.Header, c.Now())
-			retryable := idem && (slices.Contains(c.Statuses, resp.StatusCode) && resp.StatusCode != http.StatusTooManyRequests ||
-				resp.StatusCode == http.StatusTooManyRequests && ok)
-			if !retryable || ok && hint > c.MaxDelay {
-				return resp, nil
+			return 0
+		}).
+		OnRetryScheduled(func(e failsafe.ExecutionScheduledEvent[*try]) {
+			a := e.LastResult()
+			c := a.c
+			status := 0
+			if a.resp != nil {
+				status = a.resp.StatusCode
 			}
-			delay = c.backoff(n)
-			if ok {
-				delay = hint
+			a.discard()
+			t.metrics.retry(c, c.req.URL.Host)
+			if cfg.OnRetry != nil {
+				cfg.OnRetry(RetryEvent{Request: c.req, Attempt: a.n, Status: status, Err: a.err, Delay: e.Delay})
 			}
-		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
-			return resp, exhausted(err, n)
-		}
-		if !t.budget.withdraw() {
-			t.metrics.reject(ctx, "budget", req.URL.Host)
-			if resp != nil {
-				return resp, nil
-			}
-			return nil, &Error{Kind: ErrBudgetExhausted, Attempts: n, Err: err}
-		}
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-			discard(resp)
-		}
-		t.metrics.retry(ctx, req.URL.Host)
-		if c.OnRetry != nil {
-			c.OnRetry(RetryEvent{Request: req, Attempt: n, Status: status, Err: err, Delay: delay})
-		}
-		if err := sleep(ctx, delay); err != nil {
-			return nil, t.ctxErr(ctx, err)
-		}
-	}
+		}).
+		Build()
 }
 
-// exhausted wraps the last error of a run of more than one attempt.
-func exhausted(err error, attempts int) error {
-	if err == nil || attempts == 1 {
-		return err
+// retry decides whether attempt a is retried, and after how long; it
+// withdraws the retry from the budget before the wait, so that a refusal
+// returns the last answer at once. The verdict is kept in a.
+func (c *call) retry(a *try) bool {
+	if a.decided {
+		return a.again
 	}
-	return &Error{Kind: ErrRetriesExceeded, Attempts: attempts, Err: err}
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
+	a.decided = true
+	cfg := c.t.plan.retry
+	if a.n >= cfg.MaxAttempts || !c.body.again() {
+		return false
 	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	var delay time.Duration
+	if a.err != nil {
+		switch {
+		case c.Err() != nil:
+			return false
+		case neverSent(a.err):
+		case !c.idem, errors.Is(a.err, ErrCircuitOpen), errors.Is(a.err, ErrBulkheadFull):
+			return false
+		}
+		delay = cfg.backoff(a.n)
+	} else {
+		code := a.resp.StatusCode
+		hint, ok := ParseRetryAfter(a.resp.Header, cfg.Now())
+		retryable := c.idem && (slices.Contains(cfg.Statuses, code) && code != http.StatusTooManyRequests ||
+			code == http.StatusTooManyRequests && ok)
+		if !retryable || ok && hint > cfg.MaxDelay {
+			return false
+		}
+		delay = cfg.backoff(a.n)
+		if ok {
+			delay = hint
+		}
 	}
+	if dl, ok := c.Deadline(); ok && time.Until(dl) < delay {
+		return false
+	}
+	if !c.t.budget.withdraw() {
+		c.t.metrics.reject(c, "budget", c.req.URL.Host)
+		a.budgetOut = true
+		return false
+	}
+	a.again, a.delay = true, delay
+	return true
 }

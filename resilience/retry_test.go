@@ -2,6 +2,7 @@ package resilience_test
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"io"
 	"net/http"
@@ -264,6 +265,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 		name  string
 		set   func(h http.Header, now time.Time)
 		delay time.Duration
+		code  int // by default, 503
 	}{
 		{name: "Retry-After in seconds sets the delay", delay: time.Second,
 			set: func(h http.Header, _ time.Time) { h.Set("Retry-After", "1") }},
@@ -273,6 +275,8 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 			}},
 		{name: "retry-after-ms sets the delay", delay: 40 * time.Millisecond,
 			set: func(h http.Header, _ time.Time) { h.Set("retry-after-ms", "40") }},
+		{name: "a 429's Retry-After sets the delay, not jittered", delay: time.Second, code: http.StatusTooManyRequests,
+			set: func(h http.Header, _ time.Time) { h.Set("Retry-After", "1") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -281,7 +285,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 			u := newUpstream(t, func(n int64, w http.ResponseWriter, _ *http.Request) {
 				if n == 1 {
 					tt.set(w.Header(), now)
-					w.WriteHeader(http.StatusServiceUnavailable)
+					w.WriteHeader(cmp.Or(tt.code, http.StatusServiceUnavailable))
 				}
 			})
 			var delay atomic.Int64
@@ -405,4 +409,34 @@ func TestAResponseResetMidBody(t *testing.T) {
 			t.Fatalf("got %q after %d attempts, want ok after 2", got, u.hits.Load())
 		}
 	})
+}
+
+func TestRetryReplaysTheBodyAfterAnAttemptTimesOut(t *testing.T) {
+	t.Parallel()
+	payload := bytes.Repeat([]byte{0, 1, 2, 254, 255, '\r', '\n'}, 2000)
+	u := newUpstream(t, func(n int64, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			hang(n, w, r) // the body was read; the answer never comes
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	tr := resilience.NewTransport(newBase(t), fastRetry(resilience.RetryConfig{}), resilience.Timeout(200*time.Millisecond))
+	body := io.MultiReader(bytes.NewReader(payload)) // no GetBody: buffered to be replayed
+	resp, err := do(t, tr, http.MethodPost, u.URL, body, "Idempotency-Key", "order-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readAll(t, resp), "ok"; got != want {
+		t.Errorf("body = %q, want %q", got, want)
+	}
+	got := u.received()
+	if len(got) != 2 {
+		t.Fatalf("upstream saw %d attempts, want 2", len(got))
+	}
+	for i, b := range got {
+		if !bytes.Equal(b, payload) {
+			t.Errorf("attempt %d: upstream got %d bytes, not the %d sent", i+1, len(b), len(payload))
+		}
+	}
 }

@@ -1,11 +1,11 @@
 package resilience
 
 import (
-	"context"
 	"errors"
-	"io"
 	"net/http"
-	"time"
+
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/timeout"
 )
 
 // Transport is an http.RoundTripper that applies resilience policies
@@ -19,17 +19,29 @@ type Transport struct {
 	budget   *Budget
 	hedging  *hedger
 	metrics  *metrics
+
+	// exec runs a request through the failsafe-go policies; single runs
+	// a request that may not be hedged. Both are nil when no policy needs
+	// failsafe-go, and attempts then run directly.
+	exec, single failsafe.Executor[*try]
+	// contexts is set when policies nest contexts of their own
+	// (OverallTimeout, Hedge): each call then gets one to cancel them all
+	// at its end. An attempt's own (Timeout) ends with its response.
+	contexts bool
+	// direct is set when no policy applies at all.
+	direct bool
 }
 
 // NewTransport returns a Transport that sends requests through next with
 // the given policies. If next is nil, http.DefaultTransport is used.
 //
 // Each attempt calls next.RoundTrip afresh with a fresh clone of the
-// request, so next may pick a different upstream instance every time.
+// request, so next may pick a different upstream instance every time (and
+// may key the attempt's circuit breaker by that instance; see [Instance]).
 // The policies apply in a fixed order, outermost first, whatever the order
 // they are given in:
 //
-//	OverallTimeout ─► Fallback ─► Retry | Hedge ─► CircuitBreaker ─► Bulkhead ─► Timeout ─► next
+//	Fallback ─► OverallTimeout ─► Retry | Hedge ─► Timeout ─► CircuitBreaker ─► Bulkhead ─► next
 //
 // NewTransport panics if a policy is given twice, or Retry with Hedge.
 func NewTransport(next http.RoundTripper, policies ...Policy) *Transport {
@@ -61,7 +73,47 @@ func NewTransport(next http.RoundTripper, policies ...Policy) *Transport {
 		t.hedging = newHedger(t.plan.hedge)
 	}
 	t.metrics = newMetrics(t.plan.meter, t)
+	t.compose()
 	return t
+}
+
+// compose builds the failsafe-go executors, outermost policy first.
+func (t *Transport) compose() {
+	p := &t.plan
+	var outer []failsafe.Policy[*try]
+	if p.fallback != nil {
+		outer = append(outer, p.fallback.policy())
+	}
+	if p.overall > 0 {
+		outer = append(outer, timeout.New[*try](p.overall))
+	}
+	var attempt []failsafe.Policy[*try]
+	if p.attempt > 0 {
+		attempt = append(attempt, timeout.New[*try](p.attempt))
+	}
+	t.contexts = p.overall > 0 || p.hedge != nil
+	t.direct = len(outer) == 0 && len(attempt) == 0 && p.retry == nil && p.hedge == nil &&
+		t.breakers == nil && t.bulk == nil
+	executor := func(middle ...failsafe.Policy[*try]) failsafe.Executor[*try] {
+		all := append(append(append([]failsafe.Policy[*try](nil), outer...), middle...), attempt...)
+		if len(all) == 0 {
+			return nil
+		}
+		return failsafe.With(append(all, sender{})...)
+	}
+	switch {
+	case p.retry != nil:
+		mid := []failsafe.Policy[*try]{t.retryPolicy()}
+		if p.attempt > 0 {
+			mid = append(mid, &attempts{t: t})
+		}
+		t.exec = executor(mid...)
+	case p.hedge != nil:
+		t.exec = executor(t.hedgePolicy(), &attempts{t: t})
+		t.single = executor()
+	default:
+		t.exec = executor()
+	}
 }
 
 // Breakers returns a snapshot of every circuit breaker the transport has
@@ -87,16 +139,6 @@ func (t *Transport) CloseIdleConnections() {
 	}
 }
 
-// timeoutCause marks a context cancelled by one of our timeouts.
-type timeoutCause struct{ overall bool }
-
-func (timeoutCause) Error() string { return "timeout" }
-
-var (
-	errAttemptTimeout = timeoutCause{}
-	errOverallTimeout = timeoutCause{overall: true}
-)
-
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil {
@@ -105,164 +147,26 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, errors.New("resilience: nil Request.URL")
 	}
-	ctx := req.Context()
-	var cancel context.CancelCauseFunc
-	var timer *time.Timer
-	if t.plan.overall > 0 {
-		ctx, cancel = context.WithCancelCause(ctx)
-		timer = time.AfterFunc(t.plan.overall, func() { cancel(errOverallTimeout) })
+	if t.direct {
+		return t.next.RoundTrip(req)
 	}
-	resp, err := t.outer(ctx, req)
-	if cancel != nil {
-		if !timer.Stop() {
-			cancel(errOverallTimeout) // see send: the timer's function may not have run yet
-		}
-		if err != nil {
-			cancel(nil)
-			return nil, t.ctxErr(ctx, err)
-		}
-		onClose(resp, cleanup{cancelCause: cancel})
+	c, err := t.newCall(req)
+	if err != nil {
+		return nil, err
 	}
-	return resp, err
-}
-
-// outer applies the fallback around retry or hedge.
-func (t *Transport) outer(ctx context.Context, req *http.Request) (*http.Response, error) {
-	resp, err := t.inner(ctx, req)
-	if fb := t.plan.fallback; fb != nil && fb.When(resp, err) {
-		return fb.respond(req, resp, err)
-	}
-	return resp, err
-}
-
-// inner prepares the body and runs retry, hedge or a single attempt.
-func (t *Transport) inner(ctx context.Context, req *http.Request) (*http.Response, error) {
-	body := &replay{first: req.Body, size: req.ContentLength}
-	if t.plan.retry != nil || t.plan.hedge != nil {
-		limit := int64(1 << 20)
-		if t.plan.retry != nil {
-			limit = t.plan.retry.MaxBodyBuffer
-		}
-		get, first, size, err := replayable(req, limit)
-		if err != nil {
-			return nil, err
-		}
-		body = &replay{get: get, first: first, size: size}
-	}
+	exec := t.exec
 	switch {
 	case t.plan.retry != nil:
-		return t.retry(ctx, req, body)
-	case t.plan.hedge != nil:
-		return t.hedge(ctx, req, body)
+		t.budget.deposit()
+	case t.hedging != nil && Idempotent(req) && c.body.again():
+		t.budget.deposit()
+	case t.hedging != nil:
+		exec = t.single
 	}
-	return t.attempt(ctx, req, body, 1)
-}
-
-// replay yields the request body for each attempt.
-type replay struct {
-	get   func() (io.ReadCloser, error) // nil: not replayable
-	first io.ReadCloser
-	size  int64
-}
-
-func (r *replay) again() bool { return r.get != nil }
-
-func (r *replay) body(n int) (io.ReadCloser, error) {
-	if n == 1 {
-		return r.first, nil
+	if exec == nil {
+		a, err := c.attempt(nil)
+		return c.finish(a, err)
 	}
-	return r.get()
-}
-
-// attempt sends one attempt through breaker, bulkhead and timeout.
-func (t *Transport) attempt(ctx context.Context, req *http.Request, body *replay, n int) (*http.Response, error) {
-	b, err := body.body(n)
-	if err != nil {
-		return nil, err
-	}
-	if t.breakers == nil {
-		return t.send(ctx, req, b, body)
-	}
-	key := t.plan.breaker.Key(req)
-	resp, err := t.breakers.do(key, func() (*http.Response, error) { return t.send(ctx, req, b, body) })
-	if errors.Is(err, ErrCircuitOpen) {
-		if b != nil {
-			b.Close() // a RoundTripper closes the body, sent or not
-		}
-		t.metrics.reject(ctx, "circuit_breaker", key)
-	}
-	return resp, err
-}
-
-// send applies the bulkhead and the per-attempt timeout, then calls next
-// with a fresh clone of req.
-func (t *Transport) send(ctx context.Context, req *http.Request, b io.ReadCloser, body *replay) (*http.Response, error) {
-	var c cleanup
-	if t.bulk != nil {
-		slot, err := t.bulk.acquire(ctx, req)
-		if err != nil {
-			if b != nil {
-				b.Close()
-			}
-			if errors.Is(err, ErrBulkheadFull) {
-				t.metrics.reject(ctx, "bulkhead", req.URL.Host)
-			}
-			return nil, t.ctxErr(ctx, err)
-		}
-		c.slot = slot
-	}
-	var cancel context.CancelCauseFunc
-	var timer *time.Timer
-	actx := ctx
-	if t.plan.attempt > 0 {
-		actx, cancel = context.WithCancelCause(ctx)
-		timer = time.AfterFunc(t.plan.attempt, func() { cancel(errAttemptTimeout) })
-	}
-	r := req.Clone(actx)
-	r.Body = b
-	if body.get != nil {
-		r.GetBody = body.get
-		r.ContentLength = body.size
-	}
-	resp, err := t.next.RoundTrip(r)
-	if timer != nil && !timer.Stop() {
-		// The timer fired, but its function may not have run yet: record
-		// the cause here (the first cancel wins) before anything reads it.
-		cancel(errAttemptTimeout)
-		if err == nil {
-			// The timeout fired as the headers arrived: the body is doomed.
-			resp.Body.Close()
-			resp, err = nil, context.Cause(actx)
-		}
-	}
-	if err != nil {
-		if cancel != nil {
-			err = t.ctxErr(actx, err)
-			cancel(nil)
-		} else {
-			err = t.ctxErr(ctx, err)
-		}
-		if c.slot != nil {
-			c.slot.ReleasePermit()
-		}
-		return nil, err
-	}
-	c.cancelCause = cancel
-	if c.cancelCause != nil || c.slot != nil {
-		onClose(resp, c)
-	}
-	return resp, nil
-}
-
-// ctxErr turns an error caused by one of our timeouts into an
-// [ErrTimeout] error, and leaves others alone.
-func (t *Transport) ctxErr(ctx context.Context, err error) error {
-	if err == nil || errors.Is(err, ErrTimeout) {
-		return err
-	}
-	var tc timeoutCause
-	if cause := context.Cause(ctx); cause != nil && errors.As(cause, &tc) {
-		return &Error{Kind: ErrTimeout, Err: err}
-	}
-	return err
+	a, err := exec.WithContext(c).Get(unreached)
+	return c.finish(a, err)
 }
