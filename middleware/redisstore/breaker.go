@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -151,7 +152,8 @@ func (s *Store) do(ctx context.Context, call func(context.Context) error) error 
 			g.cb.RecordFailure()
 		}
 	default:
-		if timedOut {
+		var ne net.Error
+		if timedOut || errors.As(err, &ne) && ne.Timeout() {
 			err = fmt.Errorf("no answer within the store timeout of %s: %w", s.timeout, err)
 		}
 		g.mu.Lock()
