@@ -30,9 +30,10 @@ type StoreConfig struct {
 
 // RedisConfig says how to reach Redis. The client fails fast: one
 // attempt per command within Timeout, and a circuit breaker shared by
-// every store (limits, quotas, caches, idempotency keys, the platform)
-// that skips Redis once it is known to be down, so an outage costs a
-// request at most one Timeout, once (see redisstore.Open).
+// every store (limits, quotas, caches, idempotency keys, AI limits, the
+// platform) that skips Redis once it is known to be down, so an outage
+// costs the requests in flight one Timeout and the others nothing (see
+// redisstore.Open and redisstore.WithBreaker).
 type RedisConfig struct {
 	// Address is "host:port". Required.
 	Address string `yaml:"address"`
@@ -45,9 +46,10 @@ type RedisConfig struct {
 	Prefix string `yaml:"prefix"`
 	// Timeout bounds dialing and each command. If zero, 200ms.
 	Timeout time.Duration `yaml:"timeout"`
-	// Failures is how many consecutive failed commands open the circuit
-	// breaker: every store then falls back (or fails closed) without
-	// trying Redis. If zero, 1.
+	// Failures is how many failed commands in a row (timeouts, broken
+	// connections) open the circuit breaker; a refused connection opens it
+	// at once. Every store then falls back (or fails closed) without
+	// trying Redis. If zero, 3.
 	Failures int `yaml:"failures"`
 	// OpenFor is how long Redis is skipped once the breaker is open,
 	// before one command probes it; when the probe succeeds Redis is used

@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
@@ -136,33 +137,60 @@ func (s *Store) do(ctx context.Context, call func(context.Context) error) error 
 		g.count(ctx, &g.skipped, 2)
 		return errSkipped
 	}
+	probe := g.cb.IsHalfOpen()
 	cctx, cancel := context.WithTimeoutCause(ctx, s.timeout, errTimedOut)
 	err := call(cctx)
 	timedOut := errors.Is(context.Cause(cctx), errTimedOut)
 	cancel()
-	switch {
-	case !isOutage(err):
+	if !isOutage(err) {
 		g.cb.RecordSuccess()
 		g.count(ctx, &g.ok, 0)
-	case ctx.Err() != nil && !timedOut:
-		// The caller gave up, which says nothing about Redis. But a probe's
-		// permit is only given back by an outcome: a cut-short probe
-		// counts as failed, and another one follows after openFor.
-		if g.cb.IsHalfOpen() {
-			g.cb.RecordFailure()
-		}
+		return err
+	}
+	if ctx.Err() != nil && !timedOut {
+		// The caller gave up, which says nothing about Redis.
+		g.noVerdict()
+		return err
+	}
+	var ne net.Error
+	if timedOut || errors.As(err, &ne) && ne.Timeout() {
+		err = fmt.Errorf("no answer within the store timeout of %s: %w", s.timeout, err)
+	}
+	g.mu.Lock()
+	g.lastErr = err.Error()
+	g.mu.Unlock()
+	g.count(ctx, &g.failed, 1)
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		g.cb.Open() // nothing listens: no need to wait for more failures
+	case saturated(err):
+		g.noVerdict()
 	default:
-		var ne net.Error
-		if timedOut || errors.As(err, &ne) && ne.Timeout() {
-			err = fmt.Errorf("no answer within the store timeout of %s: %w", s.timeout, err)
-		}
-		g.mu.Lock()
-		g.lastErr = err.Error()
-		g.mu.Unlock()
-		g.count(ctx, &g.failed, 1)
 		g.cb.RecordFailure()
 	}
+	if probe { // the outage goes on, and was reported when it began
+		err = fmt.Errorf("probe failed: %w (%w)", err, middleware.ErrStoreUnavailable)
+	}
 	return err
+}
+
+// noVerdict ends a call whose failure says nothing about Redis. A probe's
+// permit is only given back by an outcome, so a half-open breaker counts
+// it as failed, and another probe follows after openFor.
+func (g *guard) noVerdict() {
+	if g.cb.IsHalfOpen() {
+		g.cb.RecordFailure()
+	}
+}
+
+// saturated reports whether err means the client had no connection free
+// in time, without any network error: the gateway is overloaded, which
+// says nothing about Redis (when Redis hangs, the calls holding the
+// connections time out and open the breaker).
+func saturated(err error) bool {
+	var op *net.OpError
+	return errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted) ||
+		errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &op)
 }
 
 // isOutage reports whether err means Redis could not serve the call: a

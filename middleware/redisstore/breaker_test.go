@@ -265,20 +265,33 @@ func TestACallerGivingUpDoesNotOpenTheBreaker(t *testing.T) {
 	}
 }
 
-func TestAFrozenRedisCostsOneTimeout(t *testing.T) {
+func TestAFrozenRedisCostsTheCallsInFlightOneTimeout(t *testing.T) {
 	t.Parallel()
 	rs := redistest.Start(t)
-	st, sent := counted(t, rs, redisstore.WithTimeout(100*time.Millisecond))
+	st, sent := counted(t, rs, redisstore.WithTimeout(100*time.Millisecond)) // 3 failures open the breaker
 	rs.Pause()
 	defer rs.Resume()
 	ctx := context.Background()
-	start := time.Now()
-	_, err := st.Rates().Take(ctx, "k", middleware.PerMinute(10), 1)
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("a call to a frozen Redis took %s, want about the 100ms store timeout", took)
+	errs := make(chan error, 4)
+	var slowest atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			start := time.Now()
+			_, err := st.Rates().Take(ctx, "k", middleware.PerMinute(10), 1)
+			slowest.Store(max(slowest.Load(), int64(time.Since(start))))
+			errs <- err
+		})
 	}
-	if err == nil || !strings.Contains(err.Error(), "store timeout") {
-		t.Errorf("error = %v, want one naming the store timeout", err)
+	wg.Wait()
+	close(errs)
+	if took := time.Duration(slowest.Load()); took > 2*time.Second {
+		t.Errorf("the slowest call to a frozen Redis took %s, want about the 100ms store timeout", took)
+	}
+	for err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "store timeout") {
+			t.Errorf("error = %v, want one naming the store timeout", err)
+		}
 	}
 	before := sent.n.Load()
 	for range 50 {
@@ -286,6 +299,34 @@ func TestAFrozenRedisCostsOneTimeout(t *testing.T) {
 	}
 	if got := sent.n.Load() - before; got != 0 {
 		t.Errorf("%d of the 50 next calls reached the frozen Redis, want 0", got)
+	}
+}
+
+func TestTimeoutsOpenTheBreakerOnlyAfterTheThreshold(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	st, _ := counted(t, rs, redisstore.WithTimeout(50*time.Millisecond), redisstore.WithBreaker(3, time.Hour))
+	rs.Pause()
+	defer rs.Resume()
+	ctx := context.Background()
+	for i, want := range []redisstore.State{redisstore.StateClosed, redisstore.StateClosed, redisstore.StateOpen} {
+		_, _ = st.Cache().Get(ctx, "k")
+		if got := st.Status().State; got != want {
+			t.Errorf("after %d timeouts the breaker is %s, want %s", i+1, got, want)
+		}
+	}
+}
+
+func TestARefusedConnectionOpensTheBreakerAtOnce(t *testing.T) {
+	t.Parallel()
+	st := redisstore.Open(&redis.Options{Addr: "127.0.0.1:1"}, redisstore.WithBreaker(100, time.Hour))
+	defer st.Close()
+	_, err := st.Cache().Get(context.Background(), "k")
+	if err == nil {
+		t.Fatal("a call to a closed port succeeded")
+	}
+	if got, want := st.Status().State, redisstore.StateOpen; got != want {
+		t.Errorf("after one refused connection the breaker is %s, want %s", got, want)
 	}
 }
 
@@ -398,5 +439,36 @@ func TestDocumentsUpdateErrorsAreNotRedisFailures(t *testing.T) {
 	}
 	if _, err := st.Documents().Get(context.Background(), "tenant", "acme"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Get after refused updates: %v, want fs.ErrNotExist (and the breaker still closed)", err)
+	}
+}
+
+func TestWaitingForAFreeConnectionIsNotARedisFailure(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	// One connection; reads wait for the server, not for the call's context.
+	c := redis.NewClient(&redis.Options{Addr: rs.Addr(), PoolSize: 1, MaxRetries: -1, ReadTimeout: time.Minute})
+	defer c.Close()
+	st := redisstore.New(c, redisstore.WithTimeout(100*time.Millisecond), redisstore.WithBreaker(1, time.Hour))
+	ctx := context.Background()
+	if _, err := st.Cache().Get(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	rs.Pause()
+	defer rs.Resume()
+	done := make(chan error, 2)
+	for range 2 {
+		go func() { _, err := st.Cache().Get(ctx, "k"); done <- err }()
+	}
+	// One call holds the connection, waiting on the paused server; the
+	// other gives up waiting for the connection.
+	if err := <-done; err == nil {
+		t.Fatal("a call succeeded while the only connection waited on a paused server")
+	}
+	if got, want := st.Status().State, redisstore.StateClosed; got != want {
+		t.Errorf("after a call found no free connection the breaker is %s, want %s", got, want)
+	}
+	rs.Resume()
+	if err := <-done; err != nil {
+		t.Errorf("the call holding the connection, answered after the resume: %v", err)
 	}
 }

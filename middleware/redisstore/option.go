@@ -25,7 +25,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 const (
 	defaultTimeout  = 200 * time.Millisecond
-	defaultFailures = 1
+	defaultFailures = 3
 	defaultOpenFor  = time.Second
 )
 
@@ -60,17 +60,23 @@ func WithPrefix(p string) Option { return optionFunc(func(c *config) { c.prefix 
 // longer fails and counts as a failure of Redis. By default, 200ms.
 func WithTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.timeout = d }) }
 
-// WithBreaker configures the store's circuit breaker. It opens after
-// failures consecutive calls failed (a timeout, a refused or broken
-// connection, or a server that cannot serve: LOADING, READONLY,
-// MASTERDOWN and the like; a reply such as a missing key is a success).
+// WithBreaker configures the store's circuit breaker. A refused
+// connection (nothing listens) opens it at once; other failures open it
+// once failures calls in a row have failed: timeouts, broken connections,
+// and servers that cannot serve (LOADING, READONLY, MASTERDOWN and the
+// like), while a reply such as a missing key is a success. Requiring a
+// few failures keeps a moment of local overload (a CPU-throttled
+// container, a pause) from sending every store to its fallback; when
+// Redis hangs, the calls in flight time out together and open it within
+// one timeout.
+//
 // While it is open, every call fails at once with an error wrapping
-// [middleware.ErrStoreUnavailable], so the middleware falls back without
-// waiting. After openFor, one call probes Redis: if it succeeds, the
-// breaker closes and Redis is used again; if not, it stays open for
-// another openFor. By default, failures is 1 and openFor one second: an
-// outage costs a request at most one timeout, and Redis is used again
-// within a second of its return.
+// [middleware.ErrStoreUnavailable], so the middleware falls back (or
+// fails closed) without waiting and without logging: the store logs the
+// outage once (see [WithLogger]). After openFor, one call probes Redis:
+// if it succeeds, the breaker closes and Redis is used again; if not, it
+// stays open for another openFor. By default, failures is 3 and openFor
+// one second.
 func WithBreaker(failures int, openFor time.Duration) Option {
 	return optionFunc(func(c *config) { c.failures, c.openFor = failures, openFor })
 }
