@@ -73,7 +73,9 @@ func failFast(o *redis.Options, timeout time.Duration) *redis.Options {
 	return &cp
 }
 
-// Client returns the store's go-redis client.
+// Client returns the store's go-redis client, for commands of the
+// caller's own (which do not go through the store's breaker) and for
+// hooks.
 func (s *Store) Client() redis.UniversalClient { return s.client }
 
 // Close stops the store's metrics and, for a store made by [Open], closes
