@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -212,6 +213,10 @@ func storeCalls(t *testing.T, r *sdkmetric.ManualReader) (map[string]int64, int6
 	return calls, state
 }
 
+// TestARedisOutageUnderLoadCostsARequestAtMostTheStoreTimeout is a
+// regression test: with redis-server down, every request used to wait
+// for go-redis to dial Redis five times, 100ms apart, per command (and
+// for the read timeout of each command when Redis hung).
 func TestARedisOutageUnderLoadCostsARequestAtMostTheStoreTimeout(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -313,4 +318,32 @@ func assertWritesReachRedis(t *testing.T, client *http.Client, url, addr string)
 		keys, err := rc.Keys(ctx, "*recovered*").Result()
 		return err == nil && len(keys) == 10 // a cache entry and an idempotency record each
 	})
+}
+
+func TestTheRedisStoreRefusesNegativeFailureSettings(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ name, redis, want string }{
+		{"a negative timeout", "timeout: -1s", "store.redis.timeout: must not be negative"},
+		{"a negative number of failures", "failures: -1", "store.redis.failures: must not be negative"},
+		{"a negative open period", "open_for: -1s", "store.redis.open_for: must not be negative"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			yaml := "store: {redis: {address: '127.0.0.1:1', " + c.redis + "}}\nroutes: [{path: /, upstream: app}]\n" +
+				"upstreams: [{name: app, instances: [{url: 'http://127.0.0.1:1'}]}]\n"
+			cfg, err := gateway.ParseConfig("gw.yaml", []byte(yaml), nil)
+			if err == nil {
+				var g *gateway.Gateway
+				if g, err = cfg.Build(gateway.WithLogger(quiet)); err == nil {
+					_ = g.Close()
+				}
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v\nwant it to contain %q", err, c.want)
+			}
+			if !strings.Contains(err.Error(), "gw.yaml:1") {
+				t.Errorf("err = %v, want the file and line", err)
+			}
+		})
+	}
 }
