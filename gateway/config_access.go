@@ -49,7 +49,9 @@ type RedisConfig struct {
 	// Failures is how many failed commands in a row (timeouts, broken
 	// connections) open the circuit breaker; a refused connection opens it
 	// at once. Every store then falls back (or fails closed) without
-	// trying Redis. If zero, 3.
+	// trying Redis. If zero, 1: an outage costs the requests in flight one
+	// Timeout. More rides out isolated timeouts (a CPU-throttled
+	// container) but lets the first requests of an outage wait longer.
 	Failures int `yaml:"failures"`
 	// OpenFor is how long Redis is skipped once the breaker is open,
 	// before one command probes it; when the probe succeeds Redis is used

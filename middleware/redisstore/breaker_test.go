@@ -268,7 +268,7 @@ func TestACallerGivingUpDoesNotOpenTheBreaker(t *testing.T) {
 func TestAFrozenRedisCostsTheCallsInFlightOneTimeout(t *testing.T) {
 	t.Parallel()
 	rs := redistest.Start(t)
-	st, sent := counted(t, rs, redisstore.WithTimeout(100*time.Millisecond)) // 3 failures open the breaker
+	st, sent := counted(t, rs, redisstore.WithTimeout(100*time.Millisecond))
 	rs.Pause()
 	defer rs.Resume()
 	ctx := context.Background()

@@ -29,7 +29,7 @@
 // circuit breaker per Store ([WithBreaker]):
 //
 //   - closed: calls go to Redis. A refused connection opens the breaker at
-//     once; timeouts and broken connections open it after 3 in a row. A
+//     once, and so does, by default, a timeout or a broken connection. A
 //     reply, even an error reply such as a missing key, is a success.
 //   - open: no call goes to Redis. Each fails at once with an error
 //     wrapping [middleware.ErrStoreUnavailable], and the middleware falls

@@ -25,7 +25,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 const (
 	defaultTimeout  = 200 * time.Millisecond
-	defaultFailures = 3
+	defaultFailures = 1
 	defaultOpenFor  = time.Second
 )
 
@@ -60,23 +60,27 @@ func WithPrefix(p string) Option { return optionFunc(func(c *config) { c.prefix 
 // longer fails and counts as a failure of Redis. By default, 200ms.
 func WithTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.timeout = d }) }
 
-// WithBreaker configures the store's circuit breaker. A refused
-// connection (nothing listens) opens it at once; other failures open it
-// once failures calls in a row have failed: timeouts, broken connections,
-// and servers that cannot serve (LOADING, READONLY, MASTERDOWN and the
-// like), while a reply such as a missing key is a success. Requiring a
-// few failures keeps a moment of local overload (a CPU-throttled
-// container, a pause) from sending every store to its fallback; when
-// Redis hangs, the calls in flight time out together and open it within
-// one timeout.
+// WithBreaker configures the store's circuit breaker. It opens once
+// failures calls in a row have failed: timed out, found the connection
+// broken, or met a server that cannot serve (LOADING, READONLY,
+// MASTERDOWN and the like); a refused connection (nothing listens) opens
+// it at once whatever failures says. A reply, even an error reply such as
+// a missing key, is a success, and so is neither outcome of a call its
+// caller gave up on or that found no free connection in time (the
+// gateway is overloaded, not Redis).
 //
 // While it is open, every call fails at once with an error wrapping
 // [middleware.ErrStoreUnavailable], so the middleware falls back (or
 // fails closed) without waiting and without logging: the store logs the
 // outage once (see [WithLogger]). After openFor, one call probes Redis:
 // if it succeeds, the breaker closes and Redis is used again; if not, it
-// stays open for another openFor. By default, failures is 3 and openFor
-// one second.
+// stays open for another openFor.
+//
+// By default, failures is 1 and openFor one second: an outage costs the
+// calls in flight one timeout, and no call after them. A larger failures
+// rides out isolated timeouts (a CPU-throttled container, a pause), at
+// the cost of up to that many timeouts for the first requests of an
+// outage.
 func WithBreaker(failures int, openFor time.Duration) Option {
 	return optionFunc(func(c *config) { c.failures, c.openFor = failures, openFor })
 }
