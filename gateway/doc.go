@@ -54,7 +54,10 @@
 // the headers [Identity] names; those headers are removed from every
 // inbound request on every route, so a client can never forge them.
 // [WithStores] moves the counters, cache entries and idempotency records to
-// Redis, so replicas share one limit.
+// Redis, so replicas share one limit; while Redis is down they fall back
+// (or fail closed, [Stores].FailClosed) without waiting, when they are the
+// views of one redisstore.Store, whose circuit breaker skips Redis for all
+// of them at once.
 //
 // # APIs from OpenAPI documents
 //
