@@ -30,8 +30,10 @@ type Store struct {
 //
 // Every call runs under the store's timeout ([WithTimeout]) and through
 // its circuit breaker ([WithBreaker]), but the client's own settings still
-// decide how it retries: configure it as [Open] does (MaxRetries -1,
-// DialerRetries 1, timeouts no longer than the store's), or call Open.
+// decide how it retries and whether the store's timeout bounds socket
+// reads: configure it as [Open] does (MaxRetries -1, DialerRetries 1,
+// timeouts no longer than the store's, ContextTimeoutEnabled), or call
+// Open.
 func New(client redis.UniversalClient, opts ...Option) *Store {
 	if client == nil {
 		panic("portico/redisstore: New needs a client")
@@ -47,8 +49,12 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 // honoured (ContextTimeoutEnabled). Other fields of o, such as the address,
 // credentials, TLS and pool size, are used as they are; o is not modified.
 // The store owns the client: [Store.Close] closes it. Like
-// redis.NewClient, Open does not connect: the first command does.
+// redis.NewClient, Open does not connect: the first command does. It
+// panics if o is nil.
 func Open(o *redis.Options, opts ...Option) *Store {
+	if o == nil {
+		panic("portico/redisstore: Open needs options with at least an Addr")
+	}
 	c := newConfig(opts)
 	return &Store{client: redis.NewClient(failFast(o, c.timeout)), owned: true, prefix: c.prefix,
 		timeout: c.timeout, guard: newGuard(c)}
