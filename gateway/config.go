@@ -204,9 +204,12 @@ func (c *Config) options(base []Option) ([]Option, []io.Closer, error) {
 	if c.PathNormalization != nil {
 		opts = append(opts, WithPathNormalization(*c.PathNormalization))
 	}
-	more, closers, merrs := c.accessOptions()
-	pmore, pclosers, perrs := c.platformOptions(&bc)
+	rs, more, closers, merrs := c.accessOptions(&bc)
+	pmore, pclosers, perrs := c.platformOptions(&bc, rs)
 	more, closers, merrs = append(more, pmore...), append(closers, pclosers...), append(merrs, perrs...)
+	if rs != nil { // closed last: the platform's change feed uses it
+		more, closers = append(more, withCloser(rs)), append(closers, rs)
+	}
 	for _, e := range merrs {
 		errs = append(errs, c.annotate(e))
 	}

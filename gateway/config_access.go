@@ -1,12 +1,16 @@
 package gateway
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/middleware/redisstore"
@@ -24,8 +28,12 @@ type StoreConfig struct {
 	Replicas int `yaml:"replicas"`
 }
 
-// RedisConfig says how to reach Redis. The client fails fast (no
-// retries, short timeouts) so a Redis outage never stalls requests.
+// RedisConfig says how to reach Redis. The client fails fast: one
+// attempt per command within Timeout, and a circuit breaker shared by
+// every store (limits, quotas, caches, idempotency keys, AI limits, the
+// platform) that skips Redis once it is known to be down, so an outage
+// costs the requests in flight one Timeout and the others nothing (see
+// redisstore.Open and redisstore.WithBreaker).
 type RedisConfig struct {
 	// Address is "host:port". Required.
 	Address string `yaml:"address"`
@@ -38,6 +46,17 @@ type RedisConfig struct {
 	Prefix string `yaml:"prefix"`
 	// Timeout bounds dialing and each command. If zero, 200ms.
 	Timeout time.Duration `yaml:"timeout"`
+	// Failures is how many failed commands in a row (timeouts, broken
+	// connections) open the circuit breaker; a refused connection opens it
+	// at once. Every store then falls back (or fails closed) without
+	// trying Redis. If zero, 1: an outage costs the requests in flight one
+	// Timeout. More rides out isolated timeouts (a CPU-throttled
+	// container) but lets the first requests of an outage wait longer.
+	Failures int `yaml:"failures"`
+	// OpenFor is how long Redis is skipped once the breaker is open,
+	// before one command probes it; when the probe succeeds Redis is used
+	// again. If zero, 1s.
+	OpenFor time.Duration `yaml:"open_for"`
 }
 
 // APIConfig is an [API] in a config file.
@@ -136,7 +155,7 @@ func (c *Config) rel(p string) string {
 
 // accessOptions turns the consumers, authenticators, store and APIs into
 // options, with what must be closed if the gateway is not built.
-func (c *Config) accessOptions() ([]Option, []io.Closer, []error) {
+func (c *Config) accessOptions(bc *config) (*redisstore.Store, []Option, []io.Closer, []error) {
 	var opts []Option
 	var closers []io.Closer
 	var errs []error
@@ -161,25 +180,14 @@ func (c *Config) accessOptions() ([]Option, []io.Closer, []error) {
 	if c.Identity != nil {
 		opts = append(opts, WithIdentity(*c.Identity))
 	}
+	var st *redisstore.Store
 	if s := c.Store; s != nil {
-		switch {
-		case s.Redis == nil:
-			errs = append(errs, fieldErr("store.redis", "is required: the Redis server's address"))
-		case s.Redis.Address == "":
-			errs = append(errs, fieldErr("store.redis.address", "is required, like \"redis:6379\""))
-		case s.Replicas < 0:
-			errs = append(errs, fieldErr("store.replicas", "must not be negative"))
-		default:
-			rc := s.Redis
-			client := newRedisClient(rc)
-			var ropts []redisstore.Option
-			if rc.Prefix != "" {
-				ropts = append(ropts, redisstore.WithPrefix(rc.Prefix))
-			}
-			st := redisstore.New(client, ropts...)
-			closers = append(closers, client)
+		if serrs := checkStore(s); len(serrs) > 0 {
+			errs = append(errs, serrs...)
+		} else {
+			st = openRedis(s.Redis, bc)
 			opts = append(opts, WithStores(Stores{Rates: st.Rates(), Quotas: st.Quotas(), Cache: st.Cache(),
-				Idempotency: st.Idempotency(), FailClosed: s.FailClosed, Replicas: s.Replicas}), withCloser(client))
+				Idempotency: st.Idempotency(), FailClosed: s.FailClosed, Replicas: s.Replicas}))
 		}
 	}
 	for i, a := range c.APIs {
@@ -196,7 +204,45 @@ func (c *Config) accessOptions() ([]Option, []io.Closer, []error) {
 		opts = append(opts, WithAPI(API{Name: a.Name, Spec: spec, Upstream: a.Upstream, Prefix: a.Prefix,
 			KeepPrefix: a.KeepPrefix, Validate: a.Validate, Policy: a.Policy}))
 	}
-	return opts, closers, errs
+	return st, opts, closers, errs
+}
+
+// checkStore validates the store section.
+func checkStore(s *StoreConfig) []error {
+	var errs []error
+	switch {
+	case s.Redis == nil:
+		return []error{fieldErr("store.redis", "is required: the Redis server's address")}
+	case s.Redis.Address == "":
+		errs = append(errs, fieldErr("store.redis.address", "is required, like \"redis:6379\""))
+	}
+	for _, f := range []struct {
+		name string
+		bad  bool
+	}{{"timeout", s.Redis.Timeout < 0}, {"failures", s.Redis.Failures < 0}, {"open_for", s.Redis.OpenFor < 0}} {
+		if f.bad {
+			errs = append(errs, fieldErr("store.redis."+f.name, "must not be negative"))
+		}
+	}
+	if s.Replicas < 0 {
+		errs = append(errs, fieldErr("store.replicas", "must not be negative"))
+	}
+	return errs
+}
+
+// openRedis opens the one Redis store of a build, failing fast, which the
+// rate limits, quotas, caches, idempotency keys, AI limits and platform
+// all use, so that they share one client and one circuit breaker.
+func openRedis(rc *RedisConfig, bc *config) *redisstore.Store {
+	ropts := []redisstore.Option{redisstore.WithTimeout(rc.Timeout), redisstore.WithBreaker(rc.Failures, rc.OpenFor),
+		redisstore.WithLogger(cmp.Or(bc.logger, slog.Default()))}
+	if rc.Prefix != "" {
+		ropts = append(ropts, redisstore.WithPrefix(rc.Prefix))
+	}
+	if bc.meter != nil {
+		ropts = append(ropts, redisstore.WithMeterProvider(bc.meter))
+	}
+	return redisstore.Open(&redis.Options{Addr: rc.Address, Username: rc.Username, Password: rc.Password, DB: rc.DB}, ropts...)
 }
 
 // withCloser makes the gateway close cl when it is closed.

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware/redisstore"
@@ -122,7 +120,7 @@ func (f *PlatformFiles) Close() error {
 
 // platformOptions turns the platform section into a WithPlatform option,
 // with what the gateway must close.
-func (c *Config) platformOptions(bc *config) ([]Option, []io.Closer, []error) {
+func (c *Config) platformOptions(bc *config, rs *redisstore.Store) ([]Option, []io.Closer, []error) {
 	pc := c.Platform
 	if pc == nil {
 		return nil, nil, nil
@@ -135,13 +133,10 @@ func (c *Config) platformOptions(bc *config) ([]Option, []io.Closer, []error) {
 	var store platform.Store
 	switch {
 	case pc.Redis:
-		client := newRedisClient(c.Store.Redis)
-		closers = append(closers, client)
-		var ropts []redisstore.Option
-		if c.Store.Redis.Prefix != "" {
-			ropts = append(ropts, redisstore.WithPrefix(c.Store.Redis.Prefix))
+		if rs == nil { // the store section is invalid: accessOptions said why
+			return nil, nil, nil
 		}
-		store = redisstore.New(client, ropts...).Documents()
+		store = rs.Documents()
 	case bc.platformFiles != nil:
 		s, err := bc.platformFiles.store(c.rel(pc.File))
 		if err != nil {
@@ -225,14 +220,6 @@ func checkPlatform(pc *PlatformConfig, st *StoreConfig) []error {
 		}
 	}
 	return errs
-}
-
-// newRedisClient connects to Redis failing fast: no retries, short
-// timeouts, so an outage never stalls requests.
-func newRedisClient(rc *RedisConfig) *redis.Client {
-	t := or(rc.Timeout, 200*time.Millisecond)
-	return redis.NewClient(&redis.Options{Addr: rc.Address, Username: rc.Username, Password: rc.Password,
-		DB: rc.DB, MaxRetries: -1, DialTimeout: t, ReadTimeout: t, WriteTimeout: t})
 }
 
 // recorderCloser flushes and stops a call-log recorder.

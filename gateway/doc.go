@@ -58,7 +58,10 @@
 // or query parameter, a bearer token) is removed from the upstream
 // request unless the route sets [Auth].ForwardCredentials.
 // [WithStores] moves the counters, cache entries and idempotency records to
-// Redis, so replicas share one limit.
+// Redis, so replicas share one limit; while Redis is down they fall back
+// (or fail closed, [Stores].FailClosed) without waiting, when they are the
+// views of one redisstore.Store, whose circuit breaker skips Redis for all
+// of them at once.
 //
 // # APIs from OpenAPI documents
 //

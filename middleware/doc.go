@@ -61,7 +61,9 @@
 // memory, or the Redis store of package redisstore, failing open to a
 // per-replica share or closed with 503) and [Quota] (per day or month over a
 // [QuotaStore]) answer 429 problems with Retry-After and the IETF RateLimit
-// headers. The order to start from:
+// headers. A store that knows its backend is down answers at once with an
+// error wrapping [ErrStoreUnavailable]: the middleware falls back as for
+// any store error, without logging it per request. The order to start from:
 //
 //	Authenticate ─► Authorize ─► IdentityHeaders ─► RateLimit ─► Quota ─► handler
 //

@@ -172,7 +172,7 @@ func (m *idempotency) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 	ctx := context.WithoutCancel(r.Context())
 	existing, err := m.store.Claim(ctx, storeKey, rec, m.lock)
 	if err != nil {
-		m.log.LogAttrs(ctx, slog.LevelError, "idempotency store claim failed", slog.String("error", err.Error()))
+		logStoreError(ctx, m.log, slog.LevelError, "idempotency store claim failed", err)
 		if m.failOpen {
 			next.ServeHTTP(w, r)
 			return
@@ -231,13 +231,13 @@ func (m *idempotency) run(w http.ResponseWriter, r *http.Request, next http.Hand
 		done.Body = t.body.Bytes()
 	}
 	if err := m.store.Complete(ctx, key, done, m.ttl); err != nil {
-		m.log.LogAttrs(ctx, slog.LevelError, "idempotency store complete failed", slog.String("error", err.Error()))
+		logStoreError(ctx, m.log, slog.LevelError, "idempotency store complete failed", err)
 	}
 }
 
 func (m *idempotency) release(ctx context.Context, key, token string) {
 	if err := m.store.Release(ctx, key, token); err != nil {
-		m.log.LogAttrs(ctx, slog.LevelWarn, "idempotency store release failed", slog.String("error", err.Error()))
+		logStoreError(ctx, m.log, slog.LevelWarn, "idempotency store release failed", err)
 	}
 }
 

@@ -119,10 +119,8 @@ func Quota(cfg QuotaConfig) func(http.Handler) http.Handler {
 			start, end := cfg.Period.bounds(now)
 			used, ok, err := cfg.Store.Add(r.Context(), cfg.Name+":"+key+":"+start.Format(layout), cost, limit, end)
 			if err != nil {
-				if cfg.Logger != nil {
-					cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "quota store failed",
-						slog.String("quota", cfg.Name), slog.Bool("fail_closed", cfg.FailClosed), slog.String("error", err.Error()))
-				}
+				logStoreError(r.Context(), cfg.Logger, slog.LevelWarn, "quota store failed", err,
+					slog.String("quota", cfg.Name), slog.Bool("fail_closed", cfg.FailClosed))
 				if cfg.FailClosed {
 					w.Header().Set("Retry-After", "1")
 					problem.Error(w, r, http.StatusServiceUnavailable, "The quota service is unavailable.")

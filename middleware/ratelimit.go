@@ -202,11 +202,8 @@ func (l *limiter) decide(r *http.Request, key string, lim Limit, cost int) (Deci
 			return Decision{}, false
 		}
 		l.downUntil.Store(now.Add(l.retryStore).UnixNano())
-		if l.cfg.Logger != nil {
-			l.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "rate-limit store failed",
-				slog.String("policy", l.cfg.Name), slog.Bool("fail_closed", l.cfg.FailClosed),
-				slog.String("error", err.Error()))
-		}
+		logStoreError(r.Context(), l.cfg.Logger, slog.LevelWarn, "rate-limit store failed", err,
+			slog.String("policy", l.cfg.Name), slog.Bool("fail_closed", l.cfg.FailClosed))
 	}
 	if l.fallback == nil {
 		return Decision{}, false

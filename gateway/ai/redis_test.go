@@ -32,7 +32,10 @@ func TestTwoReplicasSharingRedisEnforceOneTokenLimit(t *testing.T) {
 		client := redis.NewClient(&redis.Options{Addr: rs.Addr()})
 		t.Cleanup(func() { _ = client.Close() })
 		srv := serve(t, demoClient(), ai.WithAuthenticator(keys()), ai.WithSink(rec), ai.WithClock(futureClock()),
-			ai.WithStore(redisstore.New(client, redisstore.WithPrefix("test:"+t.Name()+":")).Quotas()),
+			// A generous store timeout: this test is about sharing limits,
+			// and 60 concurrent first calls on a loaded machine are slow.
+			ai.WithStore(redisstore.New(client, redisstore.WithPrefix("test:"+t.Name()+":"),
+				redisstore.WithTimeout(5*time.Second)).Quotas()),
 			ai.WithLimit(ai.Limit{Tokens: limit}))
 		urls = append(urls, srv.URL)
 	}

@@ -48,6 +48,9 @@
 // [OpenFile] is the embedded default, a bbolt file that survives restarts;
 // [NewMemoryStore] keeps nothing; redisstore.Store.Documents, in package
 // middleware/redisstore, shares the state between replicas through Redis.
+// While the store is unreachable, the last state loaded keeps serving
+// (unless [WithFailClosed]); errors wrapping middleware.ErrStoreUnavailable,
+// from a store that already reported its outage, are not logged again.
 //
 // # Admin listener
 //

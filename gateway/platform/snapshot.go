@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -42,7 +43,9 @@ func (p *Platform) state(ctx context.Context) (*snapshot, error) {
 	v, err := p.store.Version(ctx)
 	if err != nil {
 		if s != nil && !p.closed {
-			p.log.LogAttrs(ctx, slog.LevelError, "platform: store unreachable; serving the cached state", slog.Any("error", err))
+			if !errors.Is(err, middleware.ErrStoreUnavailable) { // else the store reported the outage
+				p.log.LogAttrs(ctx, slog.LevelError, "platform: store unreachable; serving the cached state", slog.Any("error", err))
+			}
 			return s, nil
 		}
 		return nil, fmt.Errorf("portico/platform: store: %w", err)
@@ -61,7 +64,9 @@ func (p *Platform) state(ctx context.Context) (*snapshot, error) {
 	s, err = p.load(ctx, v, p.cur.Load())
 	if err != nil {
 		if old := p.cur.Load(); old != nil && !p.closed {
-			p.log.LogAttrs(ctx, slog.LevelError, "platform: reloading state failed; serving the cached state", slog.Any("error", err))
+			if !errors.Is(err, middleware.ErrStoreUnavailable) {
+				p.log.LogAttrs(ctx, slog.LevelError, "platform: reloading state failed; serving the cached state", slog.Any("error", err))
+			}
 			return old, nil
 		}
 		return nil, err

@@ -51,3 +51,16 @@ func TestTwoServersGetDistinctAddresses(t *testing.T) {
 		t.Fatalf("both servers listen on %s", a.Addr())
 	}
 }
+
+func TestAPausedServerAcceptsButDoesNotAnswerUntilResumed(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	s.Pause()
+	if got, err := ping(s.Addr()); err == nil {
+		t.Fatalf("PING to a paused server = %q; want a timeout", got)
+	}
+	s.Resume()
+	if got, err := ping(s.Addr()); err != nil || got != "+PONG" {
+		t.Fatalf("PING after Resume = %q, %v; want +PONG", got, err)
+	}
+}

@@ -25,7 +25,11 @@ type Cache struct{ s *Store }
 
 // Get implements [middleware.CacheStore].
 func (c *Cache) Get(ctx context.Context, key string) (*middleware.CacheEntry, error) {
-	b, err := c.s.client.Get(ctx, c.s.prefix+"cache:"+key).Bytes()
+	var b []byte
+	err := c.s.do(ctx, func(ctx context.Context) (err error) {
+		b, err = c.s.client.Get(ctx, c.s.prefix+"cache:"+key).Bytes()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -44,7 +48,11 @@ func (c *Cache) Set(ctx context.Context, key string, e *middleware.CacheEntry, t
 	if ttl <= 0 {
 		return nil
 	}
-	if err := c.s.client.Set(ctx, c.s.prefix+"cache:"+key, encodeEntry(e), ttl).Err(); err != nil {
+	b := encodeEntry(e)
+	err := c.s.do(ctx, func(ctx context.Context) error {
+		return c.s.client.Set(ctx, c.s.prefix+"cache:"+key, b, ttl).Err()
+	})
+	if err != nil {
 		return fmt.Errorf("portico/redisstore: cache set: %w", err)
 	}
 	return nil
@@ -52,7 +60,10 @@ func (c *Cache) Set(ctx context.Context, key string, e *middleware.CacheEntry, t
 
 // Delete implements [middleware.CacheStore].
 func (c *Cache) Delete(ctx context.Context, key string) error {
-	if err := c.s.client.Del(ctx, c.s.prefix+"cache:"+key).Err(); err != nil {
+	err := c.s.do(ctx, func(ctx context.Context) error {
+		return c.s.client.Del(ctx, c.s.prefix+"cache:"+key).Err()
+	})
+	if err != nil {
 		return fmt.Errorf("portico/redisstore: cache delete: %w", err)
 	}
 	return nil

@@ -2,9 +2,10 @@
 // gateway replicas enforce one limit.
 //
 // It is the only Portico package that links a Redis client: importing
-// package middleware alone never does. A [Store] wraps a go-redis client
-// the caller configures and owns, and hands out views implementing the
-// store interfaces of package middleware:
+// package middleware alone never does. [Open] makes a [Store] with a
+// go-redis client of its own, set up to fail fast; [New] wraps a client
+// the caller configures and owns. A Store hands out views implementing
+// the store interfaces of package middleware:
 //
 //   - [Store.Rates] is a [middleware.RateStore] running the generic cell
 //     rate algorithm (GCRA) in one Lua script against the Redis server's
@@ -22,22 +23,48 @@
 //
 // # Outages
 //
-// Every method returns an error when Redis cannot be reached; it never
-// guesses. What happens then is the middleware's choice, configured by the
-// user: [middleware.RateLimitConfig] fails open to a local limiter at the
-// per-replica share of the limit, or fails closed with 503.
+// A Redis outage costs a request at most the store timeout, and only
+// while nobody knows Redis is down. Every call of every view runs under
+// the store's timeout ([WithTimeout], 200ms by default) and through one
+// circuit breaker per Store ([WithBreaker]):
 //
-// The client's settings decide how fast an outage is noticed. go-redis
-// retries a refused dial five times, 100ms apart, by default; for a rate
-// limiter, fail fast instead:
+//   - closed: calls go to Redis. A refused connection opens the breaker at
+//     once, and so does, by default, a timeout or a broken connection. A
+//     reply, even an error reply such as a missing key, is a success.
+//   - open: no call goes to Redis. Each fails at once with an error
+//     wrapping [middleware.ErrStoreUnavailable], and the middleware falls
+//     back (or fails closed) without waiting. The store logs the outage
+//     once ([WithLogger]); the middleware does not log such errors.
+//   - half-open: after a second ([WithBreaker]'s openFor), one call probes
+//     Redis while the others are still skipped. Success closes the
+//     breaker and Redis is used again; failure opens it for another
+//     second.
+//
+// So that all views share what one learns, make one Store per Redis and
+// take every view from it. [Store.Status] and the instruments of
+// [WithMeterProvider] show the breaker's state and the calls by outcome.
+//
+// What happens while Redis is down is the middleware's choice, configured
+// by the user: [middleware.RateLimitConfig] fails open to a local limiter
+// at the per-replica share of the limit, or fails closed with 503;
+// quotas let requests through uncounted or answer 503; caches miss;
+// idempotency keys answer 503 unless they fail open.
+//
+// The client's own settings decide how each call is attempted. By
+// default go-redis retries a command 3 times and a refused dial 5 times,
+// 100ms apart; [Open] sets one attempt of each, timeouts no longer than
+// the store's, and ContextTimeoutEnabled. A client passed to [New] should
+// be set up the same way:
 //
 //	client := redis.NewClient(&redis.Options{
-//		Addr:          "redis:6379",
-//		MaxRetries:    -1, // a limiter decision is not worth a retry
-//		DialerRetries: 1,
-//		DialTimeout:   200 * time.Millisecond,
-//		ReadTimeout:   200 * time.Millisecond,
-//		WriteTimeout:  200 * time.Millisecond,
+//		Addr:                  "redis:6379",
+//		MaxRetries:            -1, // a limiter decision is not worth a retry
+//		DialerRetries:         1,
+//		DialTimeout:           200 * time.Millisecond,
+//		ReadTimeout:           200 * time.Millisecond,
+//		WriteTimeout:          200 * time.Millisecond,
+//		PoolTimeout:           200 * time.Millisecond,
+//		ContextTimeoutEnabled: true, // the store's timeout bounds socket reads
 //	})
 //
 // # Keys

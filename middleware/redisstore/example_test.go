@@ -1,6 +1,8 @@
 package redisstore_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -17,11 +19,8 @@ import (
 // fail-open limiter keeps serving from a local limiter at its share of the
 // limit, the fail-closed one answers 503.
 func ExampleStore_Rates() {
-	client := redis.NewClient(&redis.Options{
-		Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1, DialTimeout: 200 * time.Millisecond,
-	})
-	defer client.Close()
-	store := redisstore.New(client, redisstore.WithPrefix("shop:"))
+	store := redisstore.Open(&redis.Options{Addr: "127.0.0.1:1"}, redisstore.WithPrefix("shop:"))
+	defer store.Close()
 
 	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello") })
 	for _, failClosed := range []bool{false, true} {
@@ -39,4 +38,26 @@ func ExampleStore_Rates() {
 	// Output:
 	// fail closed: false → 200
 	// fail closed: true → 503
+}
+
+// A store opened where no Redis listens. The first call finds the
+// connection refused and opens the circuit breaker that every view of the
+// store shares: the next calls, of any view, fail at once without trying
+// Redis, with an error the middleware recognizes, and it falls back.
+func ExampleOpen() {
+	store := redisstore.Open(&redis.Options{Addr: "127.0.0.1:1"}, redisstore.WithTimeout(100*time.Millisecond))
+	defer store.Close()
+	ctx := context.Background()
+
+	_, err := store.Cache().Get(ctx, "page")
+	fmt.Println("cache get skipped Redis:", errors.Is(err, middleware.ErrStoreUnavailable))
+	_, err = store.Rates().Take(ctx, "client", middleware.PerMinute(60), 1)
+	fmt.Println("rate limit skipped Redis:", errors.Is(err, middleware.ErrStoreUnavailable))
+
+	s := store.Status()
+	fmt.Println("breaker:", s.State, "failed:", s.Failed, "skipped:", s.Skipped)
+	// Output:
+	// cache get skipped Redis: false
+	// rate limit skipped Redis: true
+	// breaker: open failed: 1 skipped: 1
 }

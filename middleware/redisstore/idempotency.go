@@ -60,7 +60,11 @@ func (m *Idempotency) Claim(ctx context.Context, key string, rec *middleware.Ide
 	if err != nil {
 		return nil, fmt.Errorf("portico/redisstore: idempotency claim: %w", err)
 	}
-	res, err := idemClaim.Run(ctx, m.s.client, []string{m.s.prefix + "idem:" + key}, rec.Token, b, max(lock.Milliseconds(), 1)).Result()
+	var res any
+	err = m.s.do(ctx, func(ctx context.Context) (err error) {
+		res, err = idemClaim.Run(ctx, m.s.client, []string{m.s.prefix + "idem:" + key}, rec.Token, b, max(lock.Milliseconds(), 1)).Result()
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("portico/redisstore: idempotency claim: %w", err)
 	}
@@ -85,7 +89,11 @@ func (m *Idempotency) Complete(ctx context.Context, key string, rec *middleware.
 	if err != nil {
 		return fmt.Errorf("portico/redisstore: idempotency complete: %w", err)
 	}
-	n, err := idemComplete.Run(ctx, m.s.client, []string{m.s.prefix + "idem:" + key}, rec.Token, b, max(ttl.Milliseconds(), 1)).Int()
+	var n int
+	err = m.s.do(ctx, func(ctx context.Context) (err error) {
+		n, err = idemComplete.Run(ctx, m.s.client, []string{m.s.prefix + "idem:" + key}, rec.Token, b, max(ttl.Milliseconds(), 1)).Int()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("portico/redisstore: idempotency complete: %w", err)
 	}
@@ -97,7 +105,11 @@ func (m *Idempotency) Complete(ctx context.Context, key string, rec *middleware.
 
 // Release implements [middleware.IdempotencyStore].
 func (m *Idempotency) Release(ctx context.Context, key, token string) error {
-	n, err := idemRelease.Run(ctx, m.s.client, []string{m.s.prefix + "idem:" + key}, token).Int()
+	var n int
+	err := m.s.do(ctx, func(ctx context.Context) (err error) {
+		n, err = idemRelease.Run(ctx, m.s.client, []string{m.s.prefix + "idem:" + key}, token).Int()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("portico/redisstore: idempotency release: %w", err)
 	}

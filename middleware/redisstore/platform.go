@@ -31,7 +31,11 @@ func (d *Documents) channel() string         { return d.s.prefix + "{platform}:c
 // Get returns the document of kind and id, or an error wrapping
 // fs.ErrNotExist.
 func (d *Documents) Get(ctx context.Context, kind, id string) ([]byte, error) {
-	b, err := d.s.client.HGet(ctx, d.hash(kind), id).Bytes()
+	var b []byte
+	err := d.s.do(ctx, func(ctx context.Context) (err error) {
+		b, err = d.s.client.HGet(ctx, d.hash(kind), id).Bytes()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return nil, fs.ErrNotExist
 	}
@@ -43,7 +47,11 @@ func (d *Documents) Get(ctx context.Context, kind, id string) ([]byte, error) {
 
 // List returns every document of kind, ordered by ID.
 func (d *Documents) List(ctx context.Context, kind string) ([][]byte, error) {
-	m, err := d.s.client.HGetAll(ctx, d.hash(kind)).Result()
+	var m map[string]string
+	err := d.s.do(ctx, func(ctx context.Context) (err error) {
+		m, err = d.s.client.HGetAll(ctx, d.hash(kind)).Result()
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("portico/redisstore: %w", err)
 	}
@@ -68,42 +76,25 @@ func (e fnError) Error() string { return e.err.Error() }
 // absent) and stores its result (nil deletes), incrementing the version,
 // in an optimistic transaction (WATCH/MULTI) retried when another writer
 // got there first, and announces the change to [Documents.Watch]ers. An
-// error from fn is returned as is.
+// error from fn is returned as is. Each attempt is one call under the
+// store's timeout and breaker.
 func (d *Documents) Update(ctx context.Context, kind, id string, fn func(old []byte) ([]byte, error)) error {
 	h := d.hash(kind)
 	for range 100 {
-		err := d.s.client.Watch(ctx, func(tx *redis.Tx) error {
-			old, err := tx.HGet(ctx, h, id).Bytes()
-			switch {
-			case errors.Is(err, redis.Nil):
-				old = nil
-			case err != nil:
-				return err
-			}
-			v, err := fn(old)
-			if err != nil {
-				return fnError{err}
-			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				if v == nil {
-					p.HDel(ctx, h, id)
-				} else {
-					p.HSet(ctx, h, id, v)
-				}
-				p.Incr(ctx, d.version())
-				p.Publish(ctx, d.channel(), "")
-				return nil
-			})
-			return err
-		}, h)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
-		}
 		var fe fnError
-		if errors.As(err, &fe) {
+		err := d.s.do(ctx, func(ctx context.Context) error {
+			err := d.s.client.Watch(ctx, func(tx *redis.Tx) error { return d.update(ctx, tx, h, id, fn) }, h)
+			if errors.As(err, &fe) {
+				return nil // fn's error is not Redis's
+			}
+			return err
+		})
+		switch {
+		case fe.err != nil:
 			return fe.err
-		}
-		if err != nil {
+		case errors.Is(err, redis.TxFailedErr):
+			continue
+		case err != nil:
 			return fmt.Errorf("portico/redisstore: %w", err)
 		}
 		return nil
@@ -111,9 +102,39 @@ func (d *Documents) Update(ctx context.Context, kind, id string, fn func(old []b
 	return fmt.Errorf("portico/redisstore: updating %s %q: too many concurrent writers; retry", kind, id)
 }
 
+// update is one attempt of [Documents.Update], inside WATCH.
+func (d *Documents) update(ctx context.Context, tx *redis.Tx, h, id string, fn func(old []byte) ([]byte, error)) error {
+	old, err := tx.HGet(ctx, h, id).Bytes()
+	switch {
+	case errors.Is(err, redis.Nil):
+		old = nil
+	case err != nil:
+		return err
+	}
+	v, err := fn(old)
+	if err != nil {
+		return fnError{err}
+	}
+	_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		if v == nil {
+			p.HDel(ctx, h, id)
+		} else {
+			p.HSet(ctx, h, id, v)
+		}
+		p.Incr(ctx, d.version())
+		p.Publish(ctx, d.channel(), "")
+		return nil
+	})
+	return err
+}
+
 // Version returns the version counter: one GET.
 func (d *Documents) Version(ctx context.Context) (uint64, error) {
-	s, err := d.s.client.Get(ctx, d.version()).Result()
+	var s string
+	err := d.s.do(ctx, func(ctx context.Context) (err error) {
+		s, err = d.s.client.Get(ctx, d.version()).Result()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return 0, nil
 	}

@@ -12,39 +12,86 @@ import (
 	"github.com/portico-dev/portico/middleware"
 )
 
-// Option configures a [Store].
-type Option interface{ apply(*config) }
-
-type config struct{ prefix string }
-
-type optionFunc func(*config)
-
-func (f optionFunc) apply(c *config) { f(c) }
-
-// WithPrefix sets the prefix of every key the store writes, so that several
-// gateways (or other applications) can share one Redis. By default,
-// "portico:" is used.
-func WithPrefix(p string) Option { return optionFunc(func(c *config) { c.prefix = p }) }
-
 // Store is the Redis backend of Portico's shared state. It is safe for
 // concurrent use; its methods return views implementing the store
-// interfaces of package middleware.
+// interfaces of package middleware. All views of one Store share its
+// timeout and its circuit breaker, so once Redis is known to be down,
+// every one of them skips it at once.
 type Store struct {
-	client redis.UniversalClient
-	prefix string
+	client  redis.UniversalClient
+	owned   bool // made by Open: Close closes it
+	prefix  string
+	timeout time.Duration
+	guard   *guard
 }
 
 // New returns a store over client, which the caller owns and closes. It
 // panics if client is nil.
+//
+// Every call runs under the store's timeout ([WithTimeout]) and through
+// its circuit breaker ([WithBreaker]), but the client's own settings still
+// decide how it retries and whether the store's timeout bounds socket
+// reads: configure it as [Open] does (MaxRetries -1, DialerRetries 1,
+// timeouts no longer than the store's, ContextTimeoutEnabled), or call
+// Open.
 func New(client redis.UniversalClient, opts ...Option) *Store {
 	if client == nil {
 		panic("portico/redisstore: New needs a client")
 	}
-	c := config{prefix: "portico:"}
-	for _, o := range opts {
-		o.apply(&c)
+	c := newConfig(opts)
+	return &Store{client: client, prefix: c.prefix, timeout: c.timeout, guard: newGuard(c)}
+}
+
+// Open returns a store over a new client to the Redis that o describes,
+// set up to fail fast: one attempt per command and one dial per
+// connection (MaxRetries -1, DialerRetries 1), dial, read, write and pool
+// timeouts no longer than the store's timeout, and context deadlines
+// honoured (ContextTimeoutEnabled). Other fields of o, such as the address,
+// credentials, TLS and pool size, are used as they are; o is not modified.
+// The store owns the client: [Store.Close] closes it. Like
+// redis.NewClient, Open does not connect: the first command does. It
+// panics if o is nil.
+func Open(o *redis.Options, opts ...Option) *Store {
+	if o == nil {
+		panic("portico/redisstore: Open needs options with at least an Addr")
 	}
-	return &Store{client: client, prefix: c.prefix}
+	c := newConfig(opts)
+	return &Store{client: redis.NewClient(failFast(o, c.timeout)), owned: true, prefix: c.prefix,
+		timeout: c.timeout, guard: newGuard(c)}
+}
+
+// failFast returns a copy of o that makes one bounded attempt per command.
+func failFast(o *redis.Options, timeout time.Duration) *redis.Options {
+	cp := *o
+	cp.MaxRetries = -1
+	cp.DialerRetries = 1
+	bound := func(d time.Duration) time.Duration {
+		if d <= 0 || d > timeout {
+			return timeout
+		}
+		return d
+	}
+	cp.DialTimeout = bound(cp.DialTimeout)
+	cp.ReadTimeout = bound(cp.ReadTimeout)
+	cp.WriteTimeout = bound(cp.WriteTimeout)
+	cp.PoolTimeout = bound(cp.PoolTimeout)
+	cp.ContextTimeoutEnabled = true
+	return &cp
+}
+
+// Client returns the store's go-redis client, for commands of the
+// caller's own (which do not go through the store's breaker) and for
+// hooks.
+func (s *Store) Client() redis.UniversalClient { return s.client }
+
+// Close stops the store's metrics and, for a store made by [Open], closes
+// its client. A store made by [New] leaves its client to the caller.
+func (s *Store) Close() error {
+	err := s.guard.close()
+	if s.owned {
+		err = errors.Join(err, s.client.Close())
+	}
+	return err
 }
 
 // Rates returns the shared [middleware.RateStore].
@@ -84,8 +131,12 @@ return {1, remaining, math.ceil(new_tat - now), 0}
 func (r *Rates) Take(ctx context.Context, key string, l middleware.Limit, cost int) (middleware.Decision, error) {
 	l = l.Normalize()
 	interval := float64(l.Period.Microseconds()) / float64(l.Requests)
-	res, err := gcra.Run(ctx, r.s.client, []string{r.s.prefix + "rate:" + key},
-		interval, interval*float64(l.Burst), cost).Int64Slice()
+	var res []int64
+	err := r.s.do(ctx, func(ctx context.Context) (err error) {
+		res, err = gcra.Run(ctx, r.s.client, []string{r.s.prefix + "rate:" + key},
+			interval, interval*float64(l.Burst), cost).Int64Slice()
+		return err
+	})
 	if err != nil {
 		return middleware.Decision{}, fmt.Errorf("portico/redisstore: rate limit: %w", err)
 	}
@@ -125,7 +176,11 @@ func (q *Quotas) Add(ctx context.Context, key string, n, limit int64, expires ti
 	if limit > math.MaxInt64/2 {
 		limit = math.MaxInt64 / 2
 	}
-	res, err := quotaAdd.Run(ctx, q.s.client, []string{q.s.prefix + "quota:" + key}, n, limit, expires.UnixMilli()).Int64Slice()
+	var res []int64
+	err := q.s.do(ctx, func(ctx context.Context) (err error) {
+		res, err = quotaAdd.Run(ctx, q.s.client, []string{q.s.prefix + "quota:" + key}, n, limit, expires.UnixMilli()).Int64Slice()
+		return err
+	})
 	if err != nil {
 		return 0, false, fmt.Errorf("portico/redisstore: quota: %w", err)
 	}
