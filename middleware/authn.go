@@ -98,37 +98,25 @@ func Authenticate(cfg AuthConfig) func(http.Handler) http.Handler {
 	log := cfg.Logger
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var failed, unavailable error
-			for _, a := range auths {
-				c, err := a.Authenticate(r)
-				if err == nil && c != nil {
-					next.ServeHTTP(w, r.WithContext(WithConsumer(r.Context(), c)))
-					return
-				}
-				switch {
-				case err == nil, errors.Is(err, ErrNoCredentials):
-				case errors.Is(err, ErrAuthUnavailable):
-					unavailable = err
-				default:
-					failed = err
-				}
-			}
+			c, err := Authenticators(auths).Authenticate(r)
 			switch {
-			case failed != nil:
+			case err == nil:
+				next.ServeHTTP(w, r.WithContext(WithConsumer(r.Context(), c)))
+			case errors.Is(err, ErrNoCredentials) && cfg.Anonymous:
+				next.ServeHTTP(w, r)
+			case errors.Is(err, ErrNoCredentials):
+				writeUnauthorized(w, r, challenges, "Authentication is required.")
+			case errors.Is(err, ErrAuthUnavailable):
 				if log != nil {
-					log.LogAttrs(r.Context(), slog.LevelDebug, "authentication failed", slog.String("error", failed.Error()))
-				}
-				writeUnauthorized(w, r, invalidChallenges, "The credentials are invalid.")
-			case unavailable != nil:
-				if log != nil {
-					log.LogAttrs(r.Context(), slog.LevelWarn, "authentication unavailable", slog.String("error", unavailable.Error()))
+					log.LogAttrs(r.Context(), slog.LevelWarn, "authentication unavailable", slog.String("error", err.Error()))
 				}
 				w.Header().Set("Retry-After", "1")
 				problem.Error(w, r, http.StatusServiceUnavailable, "Authentication is temporarily unavailable.")
-			case cfg.Anonymous:
-				next.ServeHTTP(w, r)
 			default:
-				writeUnauthorized(w, r, challenges, "Authentication is required.")
+				if log != nil {
+					log.LogAttrs(r.Context(), slog.LevelDebug, "authentication failed", slog.String("error", err.Error()))
+				}
+				writeUnauthorized(w, r, invalidChallenges, "The credentials are invalid.")
 			}
 		})
 	}
