@@ -34,11 +34,19 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	defer g.Close()
 	routes := map[string][]string{}
+	kinds := map[string]int{}
 	for _, r := range g.Routes() {
 		routes[r.Name] = r.Chain
+		kinds[r.Kind]++
 	}
-	if n := len(routes); n != 10 {
-		t.Errorf("routes = %d, want 10 (7 routes and the 3 operations of the petstore API)", n)
+	for kind, want := range map[string]int{
+		"route":  10, // 7 routes and the 3 operations of the petstore API
+		"ai":     5,  // chat completions, embeddings, models, a model, messages
+		"prompt": 1,
+	} {
+		if kinds[kind] != want {
+			t.Errorf("endpoints of kind %s = %d, want %d", kind, kinds[kind], want)
+		}
 	}
 	for name, want := range map[string]string{
 		"users": "request_id recover client_ip telemetry access_log lifecycle(deprecated=2026-06-01, sunset=2027-06-01) " +
