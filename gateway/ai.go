@@ -26,6 +26,12 @@ import (
 // authenticate with the gateway's consumers (their API keys, or the
 // authenticators Auth names); limits and budgets count in the gateway's
 // quota store (see [WithStores]), so replicas sharing Redis share them.
+//
+// The endpoints are routes of the gateway's table (see "One namespace" in
+// the package documentation): a route overlapping one is a build error,
+// /routes lists them, and a path under Prefix that nothing serves gets
+// OpenAI's 404. Each authenticator is tried in turn, as on a route, so
+// consumers' keys and the platform's keys both work.
 type AI struct {
 	// Prefix is where the OpenAI- and Anthropic-compatible endpoints are
 	// served. If empty, "/v1".
@@ -45,8 +51,9 @@ type AI struct {
 	Budgets []ai.Budget `yaml:"budgets"`
 	// Prompts are served as REST APIs.
 	Prompts []AIPrompt `yaml:"prompts"`
-	// Auth names the authenticators callers use. If empty, every
-	// authenticator the gateway has; with none, callers are anonymous.
+	// Auth names the authenticators callers use, tried in order until one
+	// identifies the caller. If empty, every authenticator the gateway
+	// has; with none, callers are anonymous.
 	Auth []string `yaml:"auth"`
 	// LogContent puts prompts and completions in call records.
 	LogContent bool `yaml:"log_content"`
