@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 
@@ -31,7 +32,8 @@ type AdminConfig struct {
 //	GET /readyz     200 once every upstream has an instance able to take
 //	                traffic, else 503 (readiness)
 //	GET /metrics    Prometheus exposition, if AdminConfig.Metrics is set
-//	GET /routes     every route with its matchers, target and chain, as JSON
+//	GET /routes     every route with its matchers, target and chain, as JSON,
+//	                the AI endpoints, prompt APIs and portal included
 //	GET /upstreams  every upstream with its instances and breakers, as JSON
 //	GET /apis/      the catalog of the APIs built from OpenAPI documents
 //	GET /apis/<name>/  an API's documentation page, openapi.json and openapi.yaml
@@ -83,7 +85,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // RouteInfo describes a route for /routes.
 type RouteInfo struct {
-	Name     string            `json:"name"`
+	Name string `json:"name"`
+	// Kind is "route" for a configured route (or an operation of an
+	// [API]), or what the gateway serves itself: "ai" for an OpenAI- or
+	// Anthropic-compatible endpoint, "prompt" for a prompt API, "portal"
+	// for the consumer portal (see [WithAI] and [WithPlatform]).
+	Kind     string            `json:"kind"`
 	Priority int               `json:"priority"`
 	Hosts    []string          `json:"hosts,omitempty"`
 	Methods  []string          `json:"methods,omitempty"`
@@ -108,14 +115,16 @@ type TargetInfo struct {
 	Mirror   string    `json:"mirror,omitempty"`
 }
 
-// Routes describes the routes in matching order: by priority, then as
-// defined.
+// Routes describes every endpoint the gateway serves, in matching order:
+// by priority, then as defined; the configured routes come before the
+// AI endpoints, prompt APIs and consumer portal, which are routes of
+// priority 0 in the same table (see [RouteInfo].Kind).
 func (g *Gateway) Routes() []RouteInfo {
 	out := make([]RouteInfo, 0, len(g.routes))
 	for _, tr := range g.table.tiers {
 		for _, rt := range tr.routes {
 			s := rt.spec
-			ri := RouteInfo{Name: rt.name, Priority: s.Priority, Hosts: s.Hosts, Methods: s.Methods,
+			ri := RouteInfo{Name: rt.name, Kind: cmp.Or(rt.kind, kindRoute), Priority: s.Priority, Hosts: s.Hosts, Methods: s.Methods,
 				Path: s.Path, Prefix: s.Prefix, Headers: s.Headers,
 				Target: TargetInfo{Upstream: s.Upstream, Split: s.Split, Pin: s.Pin}}
 			if s.Mirror != nil {
@@ -127,7 +136,7 @@ func (g *Gateway) Routes() []RouteInfo {
 				}
 			}
 			ri.Chain = append(append([]string(nil), g.cfg.chain...), rt.chain...)
-			if s.Compose == nil {
+			if s.Compose == nil && rt.kind == "" {
 				ri.Chain = append(ri.Chain, "proxy")
 			}
 			out = append(out, ri)

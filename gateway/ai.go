@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -25,6 +26,12 @@ import (
 // authenticate with the gateway's consumers (their API keys, or the
 // authenticators Auth names); limits and budgets count in the gateway's
 // quota store (see [WithStores]), so replicas sharing Redis share them.
+//
+// The endpoints are routes of the gateway's table (see "One namespace" in
+// the package documentation): a route overlapping one is a build error,
+// /routes lists them, and a path under Prefix that nothing serves gets
+// OpenAI's 404. Each authenticator is tried in turn, as on a route, so
+// consumers' keys and the platform's keys both work.
 type AI struct {
 	// Prefix is where the OpenAI- and Anthropic-compatible endpoints are
 	// served. If empty, "/v1".
@@ -38,12 +45,15 @@ type AI struct {
 	Prices map[string]AIPrice `yaml:"prices"`
 	// Limits are token and request rate limits.
 	Limits []ai.Limit `yaml:"limits"`
-	// Budgets are spending limits.
+	// Budgets are spending limits. A budget covers every model, so every
+	// candidate's model needs a price in Prices (zero for a free one);
+	// a model without one is a build error.
 	Budgets []ai.Budget `yaml:"budgets"`
 	// Prompts are served as REST APIs.
 	Prompts []AIPrompt `yaml:"prompts"`
-	// Auth names the authenticators callers use. If empty, every
-	// authenticator the gateway has; with none, callers are anonymous.
+	// Auth names the authenticators callers use, tried in order until one
+	// identifies the caller. If empty, every authenticator the gateway
+	// has; with none, callers are anonymous.
 	Auth []string `yaml:"auth"`
 	// LogContent puts prompts and completions in call records.
 	LogContent bool `yaml:"log_content"`
@@ -139,6 +149,7 @@ func (g *Gateway) buildAI() []error {
 		var aliases []string
 		client, aliases, cerrs = a.client()
 		errs = append(errs, cerrs...)
+		errs = append(errs, a.checkPrices()...)
 		// /v1/models lists the aliases without asking the providers.
 		opts = append(opts, ai.WithModels(aliases...))
 	}
@@ -180,10 +191,7 @@ func (g *Gateway) buildAI() []error {
 		}
 		opts = append(opts, ai.WithPrompt(pr))
 	}
-	names := a.Auth
-	if len(names) == 0 {
-		names = g.authOrder
-	}
+	names := g.aiAuthNames()
 	var auths []middleware.Authenticator
 	for i, n := range names {
 		au, ok := g.auths[n]
@@ -302,6 +310,34 @@ func (a *AI) client() (*aiclient.Client, []string, []error) {
 		return nil, nil, errs
 	}
 	return aiclient.New(opts...), aliases, nil
+}
+
+// checkPrices makes sure every budget can count every model: a budget
+// covers every call, and a call to a model without a price costs nothing
+// by the budget's reckoning. Candidates of optional providers left out
+// are checked too, so that setting their key never breaks the build.
+func (a *AI) checkPrices() []error {
+	if len(a.Budgets) == 0 {
+		return nil
+	}
+	prices := aiclient.Prices{}
+	for model, p := range a.Prices {
+		prices[model] = aiclient.Price(p)
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for i, m := range a.Models {
+		for j, cd := range m.Candidates {
+			model := cmp.Or(cd.Model, m.Alias)
+			if _, ok := prices.Lookup(model); ok || seen[model] || model == "" {
+				continue
+			}
+			seen[model] = true
+			errs = append(errs, fieldErr(idx("ai.budgets", 0), "covers model %q (%s.%s) of alias %q, which has no price, so no budget would count its calls: "+
+				"add %q to ai.prices (a price of 0 marks it free)", model, idx("ai.models", i), idx("candidates", j), m.Alias, model))
+		}
+	}
+	return errs
 }
 
 // provider builds the adapter of p.

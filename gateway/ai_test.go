@@ -140,6 +140,13 @@ func TestAIConfigErrorsNameTheField(t *testing.T) {
 		{"an unknown provider type", "ai:\n  providers: [{name: x, type: llama}]\n", "ai.providers[0].type"},
 		{"a candidate naming no provider", "ai:\n  models: [{alias: a, candidates: [{provider: nope}]}]\n", "ai.models[0].candidates[0].provider"},
 		{"a bad limit", "ai:\n  providers: [{name: d, type: demo}]\n  limits: [{by: planet, tokens: 5}]\n", "ai.limits[0].by"},
+		{"a budget covering a model without a price",
+			"ai:\n  providers: [{name: d, type: demo}]\n  models: [{alias: a, candidates: [{provider: d, model: m1}]}]\n  budgets: [{usd: 5}]\n",
+			`ai.budgets[0]: covers model "m1" (ai.models[0].candidates[0])`},
+		{"a budget covering the model of an optional provider left out",
+			"ai:\n  providers: [{name: d, type: demo}, {name: o, type: openai, optional: true}]\n  prices: {m1: {input: 1}}\n" +
+				"  models: [{alias: a, candidates: [{provider: d, model: m1}, {provider: o, model: gpt-x}]}]\n  budgets: [{usd: 5}]\n",
+			`covers model "gpt-x" (ai.models[0].candidates[1]) of alias "a", which has no price`},
 		{"a prompt schema that is not JSON", "ai:\n  providers: [{name: d, type: demo}]\n  prompts: [{name: p, model: d, messages: [{role: user, text: x}], input: '{'}]\n", "ai.prompts[0].input"},
 	}
 	for _, tt := range tests {
@@ -151,4 +158,21 @@ func TestAIConfigErrorsNameTheField(t *testing.T) {
 			t.Errorf("%s: error %v, want one naming %s", tt.name, err, tt.want)
 		}
 	}
+}
+
+// Regression: a money budget silently never applied to a model without a
+// price.
+func TestABudgetBuildsWhenEveryModelHasAPrice(t *testing.T) {
+	t.Parallel()
+	cfg := "ai:\n  providers: [{name: d, type: demo}]\n  prices: {gpt-4o: {input: 2.5, output: 10}, free: {}}\n" +
+		"  models: [{alias: a, candidates: [{provider: d, model: gpt-4o-2024-08-06}, {provider: d, model: free}]}]\n  budgets: [{usd: 5}]\n"
+	c, err := gateway.ParseConfig("ai.yaml", []byte(cfg), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Build()
+	if err != nil {
+		t.Fatalf("a dated model priced by its family, and a model priced 0, are priced: %v", err)
+	}
+	g.Close()
 }

@@ -177,7 +177,7 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 		return nil, joinErrs(errs)
 	}
 
-	rt := &route{spec: spec, name: spec.Name, match: compileMatcher(&spec), rw: rw, pin: spec.Pin, maxBody: spec.Policy.MaxBodyBytes, track: spec.Policy.Retry != nil}
+	rt := &route{spec: spec, name: spec.Name, at: at, match: compileMatcher(&spec), rw: rw, pin: spec.Pin, maxBody: spec.Policy.MaxBodyBytes, track: spec.Policy.Retry != nil}
 	if rt.name == "" {
 		meth := "*"
 		if len(spec.Methods) > 0 {

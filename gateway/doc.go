@@ -112,6 +112,37 @@
 // routes of the priority are tried in order. A path that matches only
 // with another method is answered 405 with Allow; nothing at all, 404.
 //
+// # One namespace
+//
+// The endpoints the gateway serves itself are routes of the same table,
+// of priority 0, on every host: each AI endpoint ("POST
+// /v1/chat/completions", "GET /v1/models/*"...), each prompt API and the
+// consumer portal. One lookup finds any of them, and [Gateway.Routes]
+// (the admin /routes) and [Gateway.Lookup] see them, with [RouteInfo].Kind
+// "ai", "prompt" or "portal". A route that overlaps one of them is a
+// build error naming both fields, such as
+//
+//	routes[3].prefix: "/v1" overlaps the AI endpoint "POST /v1/chat/completions" (ai.prefix)
+//
+// Two endpoints overlap when some request could match both: their hosts
+// share a host and their methods share a method (an empty list is every
+// host or method), and some path matches both patterns. Headers do not
+// tell endpoints apart. Paths are compared segment by segment: static
+// segments must be equal; a static segment meets a {param} when the
+// parameter (its regular expression included) accepts it; two {param}
+// segments are taken to meet; a catch-all meets whatever follows it, a
+// prefix route covering everything under it. So with the AI endpoints on
+// /v1, routes at /v1/orders, "GET /v1/chat/completions" (the endpoint is
+// POST) or /{version:[0-9]+}/embeddings build, and a prefix /v1, "GET
+// /v1/models/{id}" or /{version}/embeddings do not.
+//
+// Only the concrete endpoints are reserved, so other paths under the AI
+// prefix may be routes. A request under the prefix that nothing matches
+// is answered by the AI endpoints in their clients' format (OpenAI's 404
+// unknown_url, Anthropic's for a path ending in /messages), as the SDKs
+// expect; a prompt API asked with another method than POST gets the
+// gateway's 405.
+//
 // # The proxy
 //
 // Requests go through httputil.ReverseProxy with Rewrite: hop-by-hop

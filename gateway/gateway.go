@@ -121,6 +121,7 @@ func (g *Gateway) build() error {
 	}
 	errs = append(errs, g.buildAPIs(mws)...)
 	errs = append(errs, g.buildAI()...)
+	errs = append(errs, g.mountBuiltins()...)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -145,17 +146,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // route is the innermost handler of the global chain.
 func (g *Gateway) route(w http.ResponseWriter, r *http.Request) {
-	if g.ai != nil && g.ai.Handles(r.URL.Path) {
-		g.ai.ServeHTTP(w, r)
-		return
-	}
-	if pr := g.cfg.platform; pr != nil && pr.portal != nil && r.URL.Path == pr.portalPath {
-		pr.portal.ServeHTTP(w, r)
-		return
-	}
 	rctx := chi.NewRouteContext()
 	res := g.table.lookup(rctx, r)
 	if res.route == nil {
+		if g.ai != nil && underPrefix(r.URL.Path, g.ai.Prefix()) {
+			// OpenAI's and Anthropic's clients expect their own 404.
+			g.ai.ServeHTTP(w, r)
+			return
+		}
 		if len(res.allow) > 0 {
 			w.Header().Set("Allow", strings.Join(res.allow, ", "))
 			writeProblem(w, r, http.StatusMethodNotAllowed, "the route does not accept method "+r.Method)
@@ -172,7 +170,9 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request) {
 
 // Lookup reports which route would serve r, by name, without serving it;
 // ok is false when none matches (a 404 or 405) or r is refused before
-// routing (see [PathNormalization]).
+// routing (see [PathNormalization]). The endpoints the gateway serves
+// itself are routes too (see [RouteInfo].Kind): "ai POST
+// /v1/chat/completions", "prompt <name>" and "portal".
 func (g *Gateway) Lookup(r *http.Request) (route string, ok bool) {
 	r, ref := g.normalize(r)
 	if ref != nil {

@@ -39,7 +39,9 @@ const (
 //   - when the platform's subscribe URL is a path ("/subscriptions" by
 //     default), the gateway serves the consumer portal there
 //     ([platform.Platform.Portal]), behind the platform's API keys, so
-//     consumers request and list their own subscriptions.
+//     consumers request and list their own subscriptions; the portal is a
+//     route of the table, of kind "portal", and a route overlapping it is
+//     a build error.
 //
 // The caller keeps owning p and rec: a platform and a recorder outlive the
 // gateways a [Reloader] swaps.

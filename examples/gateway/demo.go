@@ -2,25 +2,40 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 )
 
 // demo holds the in-process demo services the default configuration
-// routes to.
+// routes to, and the variables it reads.
 type demo struct {
 	servers []*http.Server
-	addrs   map[string]string
+	vars    map[string]string // the services' addresses, the operator key
+	lookup  func(string) (string, bool)
+	// generated is set when the operator key was made up at start-up.
+	generated bool
 }
 
-// startDemo starts users (two instances) and orders on loopback ports.
-func startDemo(logger *slog.Logger) (*demo, error) {
-	d := &demo{addrs: map[string]string{}}
+// The variables of the demo configuration that hold its two keys.
+const (
+	demoKeyVar     = "DEMO_API_KEY"    // the public demo key: the demo model only
+	operatorKeyVar = "PORTICO_API_KEY" // the operator key: every model
+)
+
+// startDemo starts users (two instances) and orders on loopback ports,
+// and settles the operator key: env's PORTICO_API_KEY, or a random one.
+func startDemo(logger *slog.Logger, env func(string) (string, bool)) (*demo, error) {
+	d := &demo{vars: map[string]string{}, lookup: env}
+	if k, ok := env(operatorKeyVar); ok && k != "" {
+		d.vars[operatorKeyVar] = k
+	} else {
+		d.vars[operatorKeyVar], d.generated = "portico-op-"+rand.Text(), true
+	}
 	var lc net.ListenConfig
 	for _, s := range []struct {
 		key string
@@ -37,7 +52,7 @@ func startDemo(logger *slog.Logger) (*demo, error) {
 		}
 		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: 5 * time.Second}
 		d.servers = append(d.servers, srv)
-		d.addrs[s.key] = "http://" + l.Addr().String()
+		d.vars[s.key] = "http://" + l.Addr().String()
 		go func() {
 			if err := srv.Serve(l); err != nil && err != http.ErrServerClosed {
 				logger.Error("demo service stopped", "error", err)
@@ -47,13 +62,35 @@ func startDemo(logger *slog.Logger) (*demo, error) {
 	return d, nil
 }
 
-// env resolves ${VAR} in the default configuration: the demo addresses,
-// then the process environment.
+// env resolves ${VAR} in the default configuration: the demo's own
+// variables, then the environment.
 func (d *demo) env(name string) (string, bool) {
-	if v, ok := d.addrs[name]; ok {
+	if v, ok := d.vars[name]; ok {
 		return v, true
 	}
-	return os.LookupEnv(name)
+	return d.lookup(name)
+}
+
+// announce logs the two keys, and warns when the proxy listens beyond
+// loopback, where the public demo key is anyone's.
+func (d *demo) announce(logger *slog.Logger, proxy net.Addr) {
+	key, ok := d.lookup(demoKeyVar)
+	if !ok || key == "" {
+		key = "portico-demo-key"
+	}
+	logger.Info("demo consumer for local trial only: its key is public and reaches only the demo model", "api_key", key,
+		"try", "curl "+proxy.String()+"/v1/chat/completions -H 'Authorization: Bearer "+key+
+			"' -d '{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}]}'")
+	if d.generated {
+		logger.Info("operator key, generated for this run: it reaches every model, the real ones OPENAI_API_KEY, "+
+			"ANTHROPIC_API_KEY and GEMINI_API_KEY add too; set "+operatorKeyVar+" to choose it", "api_key", d.vars[operatorKeyVar])
+	} else {
+		logger.Info("operator key from " + operatorKeyVar + ": it reaches every model")
+	}
+	if a, ok := proxy.(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+		logger.Warn("the demo configuration listens beyond loopback, where its public demo key is anyone's: " +
+			"serve your own configuration with -config, or drop -addr to listen on 127.0.0.1:8080")
+	}
 }
 
 func (d *demo) close() {

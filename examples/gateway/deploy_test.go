@@ -95,6 +95,13 @@ func TestManifests(t *testing.T) {
 		return args[i+1]
 	}
 
+	t.Run("the proxy listens on every interface of the pod, as the program does only when told", func(t *testing.T) {
+		t.Parallel()
+		if got, want := flagValue("-addr"), ":8080"; got != want {
+			t.Errorf("-addr %q, want %q: without it the program listens on loopback only", got, want)
+		}
+	})
+
 	t.Run("the probes use the real admin endpoints on the admin port", func(t *testing.T) {
 		t.Parallel()
 		admin := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway {
@@ -196,7 +203,7 @@ func TestDockerfileBuildsThisPackage(t *testing.T) {
 	}
 	defer f.Close()
 	var froms []string
-	var build, user string
+	var build, user, cmd string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -207,6 +214,8 @@ func TestDockerfileBuildsThisPackage(t *testing.T) {
 			build = line
 		case strings.HasPrefix(line, "USER "):
 			user = line
+		case strings.HasPrefix(line, "CMD "):
+			cmd = line
 		}
 	}
 	if len(froms) < 2 {
@@ -220,6 +229,9 @@ func TestDockerfileBuildsThisPackage(t *testing.T) {
 	}
 	if user == "" || strings.Contains(user, "root:") && !strings.Contains(user, "nonroot") {
 		t.Errorf("the image runs as root: %q", user)
+	}
+	if !strings.Contains(cmd, `"-addr", ":8080"`) {
+		t.Errorf("the image's CMD does not pass -addr :8080, so the proxy would listen on loopback only: %q", cmd)
 	}
 	// ./examples/gateway, from the repository root, is this package.
 	wd, _ := os.Getwd()

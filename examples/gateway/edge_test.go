@@ -112,7 +112,7 @@ func startEdge(t *testing.T) *edge {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-config", cfg, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-level", "error"},
-			io.Discard, func(p, _ net.Addr) { addrs <- p })
+			io.Discard, func(string) (string, bool) { return "", false }, func(p, _ net.Addr) { addrs <- p })
 	}()
 	select {
 	case a := <-addrs:

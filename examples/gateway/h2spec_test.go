@@ -64,7 +64,7 @@ func TestH2Spec(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-config", file, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-level", "error"},
-			io.Discard, func(p, _ net.Addr) { addrs <- p })
+			io.Discard, func(string) (string, bool) { return "", false }, func(p, _ net.Addr) { addrs <- p })
 	}()
 	defer func() {
 		cancel()

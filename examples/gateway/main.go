@@ -2,15 +2,27 @@
 //
 // With no flags it needs nothing else: it starts two small demo services
 // on loopback ports (users, with two instances, and orders) and routes to
-// them with the embedded default configuration:
+// them with the embedded default configuration, listening on loopback
+// only:
 //
 //	go run ./examples/gateway
 //	curl -i localhost:8080/api/users
 //	curl -N localhost:8080/api/orders/events
 //	curl -s 127.0.0.1:9090/routes
 //
+// The demo configuration is for local trial. Its demo consumer's key,
+// "portico-demo-key" (or $DEMO_API_KEY), is public, so it reaches only
+// the offline demo model. The real models that OPENAI_API_KEY,
+// ANTHROPIC_API_KEY or GEMINI_API_KEY add (OPENAI_BASE_URL points the
+// first at any OpenAI-compatible server) answer only the operator key:
+// $PORTICO_API_KEY, or a random key printed at start-up when it is not
+// set. -addr :8080 opens the demo to the network; the gateway warns when
+// it does.
+//
 // With -config it serves your own file instead (see gateway.example.yaml),
-// reloading it on SIGHUP or when the file changes.
+// reloading it on SIGHUP or when the file changes. The proxy listens on
+// 127.0.0.1:8080 unless -addr says otherwise, as the container image and
+// the Kubernetes manifests in deploy/ do with -addr :8080.
 package main
 
 import (
@@ -26,6 +38,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/portico-dev/portico/gateway"
 )
@@ -36,30 +49,46 @@ var defaultConfig []byte
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stderr, os.LookupEnv, nil); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-// run starts the gateway and serves until ctx is done. ready, if not
-// nil, receives the proxy and admin addresses once both listen.
-func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy, admin net.Addr)) error {
+// flags are the command-line settings.
+type flags struct {
+	addr, adminAddr, config string
+	grace                   time.Duration
+	level                   slog.Level
+}
+
+func parseFlags(args []string, stderr io.Writer) (*flags, error) {
+	f := &flags{}
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", ":8080", "proxy listen address")
-	adminAddr := fs.String("admin-addr", "127.0.0.1:9090", "admin listen address (/healthz, /readyz, /metrics, /routes, /upstreams, /apis/)")
-	configPath := fs.String("config", "", "configuration file (YAML or JSON); if empty, the embedded demo configuration with its demo services")
-	grace := fs.Duration("shutdown-grace", 0, "how long in-flight requests may finish on shutdown (default: the config's server.shutdown_grace, else 30s)")
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "proxy listen address; \":8080\" listens on every interface")
+	fs.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9090", "admin listen address (/healthz, /readyz, /metrics, /routes, /upstreams, /apis/)")
+	fs.StringVar(&f.config, "config", "", "configuration file (YAML or JSON); if empty, the embedded demo configuration with its demo services")
+	fs.DurationVar(&f.grace, "shutdown-grace", 0, "how long in-flight requests may finish on shutdown (default: the config's server.shutdown_grace, else 30s)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := f.level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	return f, nil
+}
+
+// run starts the gateway and serves until ctx is done. env looks up
+// environment variables for the demo configuration. ready, if not nil,
+// receives the proxy and admin addresses once both listen.
+func run(ctx context.Context, args []string, stderr io.Writer, env func(string) (string, bool), ready func(proxy, admin net.Addr)) error {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("-log-level: %w", err)
-	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: f.level}))
 
 	metrics, err := gateway.NewMetrics()
 	if err != nil {
@@ -68,12 +97,23 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 	defer func() { _ = metrics.Shutdown(context.WithoutCancel(ctx)) }()
 	opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithMeterProvider(metrics.Provider)}
 
-	rc := gateway.ReloadConfig{Logger: logger, Path: *configPath}
-	if *configPath != "" {
-		rc.Load = func() (*gateway.Gateway, error) { return gateway.LoadConfig(*configPath, opts...) }
-	} else {
-		demo, err := startDemo(logger)
+	rc := gateway.ReloadConfig{Logger: logger, Path: f.config}
+	var server gateway.ServerConfig
+	var demo *demo
+	if f.config != "" {
+		rc.Load = func() (*gateway.Gateway, error) { return gateway.LoadConfig(f.config, opts...) }
+		// The listener's protocols, limits and TLS (with the client
+		// certificates it requires) are read once: a reload changes routes
+		// and policies, not the listener.
+		c, err := gateway.ReadConfig(f.config)
 		if err != nil {
+			return err
+		}
+		if server, err = c.ServerConfig(); err != nil {
+			return err
+		}
+	} else {
+		if demo, err = startDemo(logger, env); err != nil {
 			return err
 		}
 		defer demo.close()
@@ -85,21 +125,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 			return c.Build(opts...)
 		}
 	}
-	// The listener's protocols, limits and TLS (with the client
-	// certificates it requires) are read once: a reload changes routes and
-	// policies, not the listener.
-	var server gateway.ServerConfig
-	if *configPath != "" {
-		c, err := gateway.ReadConfig(*configPath)
-		if err != nil {
-			return err
-		}
-		if server, err = c.ServerConfig(); err != nil {
-			return err
-		}
-	}
-	if *grace > 0 {
-		server.ShutdownGrace = *grace
+	if f.grace > 0 {
+		server.ShutdownGrace = f.grace
 	}
 	server.Logger = logger
 	rl, err := gateway.NewReloader(rc)
@@ -109,31 +136,30 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(proxy,
 	defer func() { _ = rl.Close() }()
 
 	var lc net.ListenConfig
-	proxyL, err := lc.Listen(ctx, "tcp", *addr)
+	proxyL, err := lc.Listen(ctx, "tcp", f.addr)
 	if err != nil {
 		return err
 	}
-	adminL, err := lc.Listen(ctx, "tcp", *adminAddr)
+	adminL, err := lc.Listen(ctx, "tcp", f.adminAddr)
 	if err != nil {
 		_ = proxyL.Close()
 		return err
 	}
 	logger.Info("gateway listening", "addr", proxyL.Addr().String(), "admin", adminL.Addr().String(),
 		"tls", server.TLS != nil, "h2c", server.H2C)
-	if *configPath == "" {
-		key := os.Getenv("DEMO_API_KEY")
-		if key == "" {
-			key = "portico-demo-key"
-		}
-		logger.Info("demo consumer for local trial only: its key is public", "api_key", key,
-			"try", "curl "+proxyL.Addr().String()+"/v1/chat/completions -H 'Authorization: Bearer "+key+
-				"' -d '{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}]}'")
+	if demo != nil {
+		demo.announce(logger, proxyL.Addr())
 	}
 	if ready != nil {
 		ready(proxyL.Addr(), adminL.Addr())
 	}
 	admin := gateway.Admin(gateway.AdminConfig{Gateway: rl.Current, Metrics: metrics.Handler})
+	return serve(ctx, logger, server, rl, proxyL, admin, adminL)
+}
 
+// serve serves the proxy and admin listeners, and reloads, until ctx is
+// done or one of them stops.
+func serve(ctx context.Context, logger *slog.Logger, server gateway.ServerConfig, rl *gateway.Reloader, proxyL net.Listener, admin http.Handler, adminL net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 3)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,11 +39,19 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Errorf("the server section: %v", err)
 	}
 	routes := map[string][]string{}
+	kinds := map[string]int{}
 	for _, r := range g.Routes() {
 		routes[r.Name] = r.Chain
+		kinds[r.Kind]++
 	}
-	if n := len(routes); n != 10 {
-		t.Errorf("routes = %d, want 10 (7 routes and the 3 operations of the petstore API)", n)
+	for kind, want := range map[string]int{
+		"route":  10, // 7 routes and the 3 operations of the petstore API
+		"ai":     5,  // chat completions, embeddings, models, a model, messages
+		"prompt": 1,
+	} {
+		if kinds[kind] != want {
+			t.Errorf("endpoints of kind %s = %d, want %d", kind, kinds[kind], want)
+		}
 	}
 	for name, want := range map[string]string{
 		"users": "request_id recover client_ip telemetry access_log lifecycle(deprecated=2026-06-01, sunset=2027-06-01) " +
@@ -59,24 +69,58 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 }
 
-func TestDefaultRunServesTheDemo(t *testing.T) {
-	t.Parallel()
+// syncBuffer collects the program's logs, safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// start runs the program with args and the environment env until the
+// test ends, and returns the proxy's and the admin's base URLs and the
+// logs.
+func start(t *testing.T, env map[string]string, args ...string) (proxy, admin string, logs *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addrs := make(chan [2]net.Addr, 1)
 	done := make(chan error, 1)
+	logs = &syncBuffer{}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-level", "error"}, io.Discard,
-			func(p, a net.Addr) { addrs <- [2]net.Addr{p, a} })
+		done <- run(ctx, args, logs, lookup, func(p, a net.Addr) { addrs <- [2]net.Addr{p, a} })
 	}()
-	var a [2]net.Addr
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("run: %v", err)
+		}
+	})
 	select {
-	case a = <-addrs:
+	case a := <-addrs:
+		return "http://" + a[0].String(), "http://" + a[1].String(), logs
 	case err := <-done:
-		t.Fatalf("run: %v", err)
+		done <- err
+		t.Fatalf("run: %v\n%s", err, logs)
 	case <-time.After(30 * time.Second):
 		t.Fatal("the gateway did not start")
 	}
-	proxy, admin := "http://"+a[0].String(), "http://"+a[1].String()
+	return "", "", nil
+}
+
+func TestDefaultRunServesTheDemo(t *testing.T) {
+	t.Parallel()
+	proxy, admin, _ := start(t, nil, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-level", "error")
 	c := &http.Client{Timeout: 30 * time.Second}
 	defer c.CloseIdleConnections()
 	fetch := func(url string) (*http.Response, string) {
@@ -150,9 +194,5 @@ func TestDefaultRunServesTheDemo(t *testing.T) {
 	resp.Body.Close()
 	if err != nil || string(first) != "id: 1" {
 		t.Errorf("SSE first event: %q, %v", first, err)
-	}
-	cancel()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		t.Errorf("run: %v", err)
 	}
 }

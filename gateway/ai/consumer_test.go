@@ -47,3 +47,33 @@ func TestVirtualKeysFromTheGatewaysConsumers(t *testing.T) {
 		}
 	})
 }
+
+// Regression: the first authenticator that rejected a key ended the
+// search, so keys of a second store were refused whenever a first one
+// read the same header.
+func TestConsumersAcceptAKeyTheFirstAuthenticatorRejects(t *testing.T) {
+	t.Parallel()
+	consumers := middleware.NewConsumers(&middleware.Consumer{ID: "carol"}, &middleware.Consumer{ID: "erin"})
+	first := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Consumers: consumers,
+		Keys: middleware.NewAPIKeys(middleware.APIKey{ID: "k1", Hash: middleware.HashAPIKey("carol-secret"), Consumer: "carol"})})
+	second := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Consumers: consumers,
+		Keys: middleware.NewAPIKeys(middleware.APIKey{ID: "k2", Hash: middleware.HashAPIKey("erin-secret"), Consumer: "erin"})})
+	srv := serve(t, demoClient(), ai.WithAuthenticator(ai.Consumers(first, second)))
+	tests := []struct {
+		name, key string
+		status    int
+	}{
+		{"a key of the first authenticator is accepted", "carol-secret", 200},
+		{"a key of the second authenticator is accepted", "erin-secret", 200},
+		{"a key neither knows is refused", "mallory-secret", 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", tt.key, chatBody("demo", "hi", 5))
+			if status != tt.status {
+				t.Errorf("status %d, want %d: %s", status, tt.status, body)
+			}
+		})
+	}
+}

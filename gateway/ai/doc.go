@@ -2,7 +2,9 @@
 // OpenAI-compatible API (chat completions, plain and streamed, with tools
 // and structured output; embeddings; models) and Anthropic's Messages API,
 // over any provider an [aiclient.Client] routes, plus prompts published as
-// REST APIs. A [Handler] is an http.Handler to mount on any router.
+// REST APIs. A [Handler] is an http.Handler to mount on any router;
+// [Handler.Endpoints] lists its methods and paths for a router that keeps
+// every path in one table, as the gateway does.
 //
 //	client := aiclient.New(aiclient.WithRoute("demo", aiclient.Candidate{Provider: demo.New()}))
 //	h, err := ai.New(client,

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
@@ -27,6 +28,22 @@ type Handler struct {
 	models  []string
 	prompts []*prompt
 	spec    []byte
+	// endpoints are the methods and paths the handler serves.
+	endpoints []Endpoint
+	// warned holds the unpriced models a budget warning was logged for.
+	warned sync.Map
+}
+
+// Endpoint is one method and path a [Handler] serves.
+type Endpoint struct {
+	// Method is GET or POST.
+	Method string
+	// Path is in http.ServeMux syntax: "/v1/chat/completions", or
+	// "/v1/models/{model...}" for every path under "/v1/models/".
+	Path string
+	// Prompt names the prompt a prompt API serves; empty for the
+	// OpenAI- and Anthropic-compatible endpoints.
+	Prompt string
 }
 
 // New returns a Handler serving client's models. It returns an error that
@@ -75,11 +92,19 @@ func New(client *aiclient.Client, opts ...Option) (*Handler, error) {
 	}
 	h := &Handler{client: client, cfg: cfg, meters: ms, models: slices.Compact(slices.Sorted(slices.Values(cfg.models)))}
 	h.mux = http.NewServeMux()
-	h.mux.HandleFunc("POST "+cfg.prefix+"/chat/completions", h.chat)
-	h.mux.HandleFunc("POST "+cfg.prefix+"/embeddings", h.embeddings)
-	h.mux.HandleFunc("GET "+cfg.prefix+"/models", h.listModels)
-	h.mux.HandleFunc("GET "+cfg.prefix+"/models/{model...}", h.getModel)
-	h.mux.HandleFunc("POST "+cfg.prefix+"/messages", h.messages)
+	for _, e := range []struct {
+		method, path string
+		serve        http.HandlerFunc
+	}{
+		{http.MethodPost, "/chat/completions", h.chat},
+		{http.MethodPost, "/embeddings", h.embeddings},
+		{http.MethodGet, "/models", h.listModels},
+		{http.MethodGet, "/models/{model...}", h.getModel},
+		{http.MethodPost, "/messages", h.messages},
+	} {
+		h.endpoints = append(h.endpoints, Endpoint{Method: e.method, Path: cfg.prefix + e.path})
+		h.mux.HandleFunc(e.method+" "+cfg.prefix+e.path, e.serve)
+	}
 	seen := map[string]bool{}
 	for i, p := range cfg.prompts {
 		cp, err := compilePrompt(i, p)
@@ -89,8 +114,12 @@ func New(client *aiclient.Client, opts ...Option) (*Handler, error) {
 		if seen[cp.Path] {
 			return nil, fmt.Errorf("portico/ai: prompts[%d].path: %q is used by another prompt", i, cp.Path)
 		}
+		if slices.Contains(h.endpoints, Endpoint{Method: http.MethodPost, Path: cp.Path}) {
+			return nil, fmt.Errorf("portico/ai: prompts[%d].path: %q is an OpenAI- or Anthropic-compatible endpoint; choose another path", i, cp.Path)
+		}
 		seen[cp.Path] = true
 		h.prompts = append(h.prompts, cp)
+		h.endpoints = append(h.endpoints, Endpoint{Method: http.MethodPost, Path: cp.Path, Prompt: cp.Name})
 		h.mux.HandleFunc("POST "+cp.Path, h.servePrompt(cp))
 	}
 	h.spec = h.openAPI()
@@ -183,6 +212,8 @@ func (c *call) end(status int, e *apiError, resp *aiclient.Response) {
 		}
 		if cost, ok := c.h.client.Cost(resp); ok {
 			c.rec.Cost = cost
+		} else {
+			c.h.unpriced(c.ctx, resp.Model)
 		}
 		if c.h.cfg.content && resp.Message.Role != "" {
 			m := resp.Message
@@ -210,6 +241,19 @@ func (c *call) end(status int, e *apiError, resp *aiclient.Response) {
 	if c.h.cfg.sink != nil {
 		c.h.cfg.sink.Record(ctx, &c.rec)
 	}
+}
+
+// unpriced warns, once per model, that the budgets cannot count a call
+// served by a model the client's price table does not know.
+func (h *Handler) unpriced(ctx context.Context, model string) {
+	if len(h.cfg.budgets) == 0 || h.cfg.logger == nil {
+		return
+	}
+	if _, seen := h.warned.LoadOrStore(model, true); seen {
+		return
+	}
+	h.cfg.logger.WarnContext(ctx, "portico/ai: a model without a price served a call; budgets do not count its cost: add its price (aiclient.WithPrices)",
+		"model", model)
 }
 
 // readJSON decodes a request body of at most the configured size.
@@ -273,9 +317,9 @@ func (h *Handler) estimate(req *aiclient.Request) int64 {
 	return n + h.cfg.outputGuess
 }
 
-// Handles reports whether path is one the handler serves: under its
-// prefix, or a prompt API's path. A gateway mounting the handler beside
-// its routes sends it exactly these requests.
+// Handles reports whether path is one the handler answers: under its
+// prefix (an unknown path there gets its clients' 404), or a prompt API's
+// path.
 func (h *Handler) Handles(path string) bool {
 	if p, ok := strings.CutPrefix(path, h.cfg.prefix); ok && (p == "" || p[0] == '/') {
 		return true
@@ -287,6 +331,17 @@ func (h *Handler) Handles(path string) bool {
 	}
 	return false
 }
+
+// Endpoints lists the methods and paths the handler serves: the OpenAI-
+// and Anthropic-compatible endpoints under its prefix, then the prompt
+// APIs. A router mounting the handler beside other routes sends it these,
+// and may send it any other path under [Handler.Prefix] for an answer in
+// its clients' format (404 unknown_url).
+func (h *Handler) Endpoints() []Endpoint { return slices.Clone(h.endpoints) }
+
+// Prefix returns the path prefix of the OpenAI- and Anthropic-compatible
+// endpoints, such as "/v1"; see [WithPrefix].
+func (h *Handler) Prefix() string { return h.cfg.prefix }
 
 // generation is a request body that asks a model to generate: a chat
 // completion or an Anthropic message.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strconv"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/demo"
 	"github.com/portico-dev/portico/gateway/ai"
 )
 
@@ -213,5 +216,27 @@ func TestInvalidLimitsNameTheField(t *testing.T) {
 				t.Errorf("error = %v, want one naming %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// Regression: a budget silently never counted calls to a model without a
+// price.
+func TestABudgetWarnsOnceAboutAModelWithoutAPrice(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	client := aiclient.New(aiclient.WithRoute("demo", aiclient.Candidate{Provider: demo.New()})) // no prices
+	srv := serve(t, client, ai.WithBudget(ai.Budget{USD: 1}),
+		ai.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	for range 3 {
+		if status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", "", chatBody("demo", "hi", 5)); status != 200 {
+			t.Fatalf("status %d: %s", status, body)
+		}
+	}
+	text := logs.String()
+	if got, want := strings.Count(text, "budgets do not count its cost"), 1; got != want {
+		t.Errorf("%d warnings, want %d:\n%s", got, want, text)
+	}
+	if !strings.Contains(text, "model=demo") {
+		t.Errorf("the warning does not name the model:\n%s", text)
 	}
 }

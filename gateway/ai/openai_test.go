@@ -3,6 +3,7 @@ package ai_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -219,5 +220,39 @@ func TestHandlesNamesTheServedPaths(t *testing.T) {
 		if got := h.Handles(tt.path); got != tt.want {
 			t.Errorf("Handles(%q) = %v, want %v", tt.path, got, tt.want)
 		}
+	}
+}
+
+func TestEndpointsListWhatTheHandlerServes(t *testing.T) {
+	t.Parallel()
+	h, err := ai.New(demoClient(), ai.WithPrefix("/llm/v1"), ai.WithPrompt(summary))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ai.Endpoint{
+		{Method: "POST", Path: "/llm/v1/chat/completions"},
+		{Method: "POST", Path: "/llm/v1/embeddings"},
+		{Method: "GET", Path: "/llm/v1/models"},
+		{Method: "GET", Path: "/llm/v1/models/{model...}"},
+		{Method: "POST", Path: "/llm/v1/messages"},
+		{Method: "POST", Path: "/prompts/summarise", Prompt: "summary"},
+	}
+	if got := h.Endpoints(); !slices.Equal(got, want) {
+		t.Errorf("Endpoints() = %v\nwant %v", got, want)
+	}
+	if got, want := h.Prefix(), "/llm/v1"; got != want {
+		t.Errorf("Prefix() = %q, want %q", got, want)
+	}
+}
+
+// Regression: a prompt at the path of an endpoint made New panic on the
+// duplicate pattern.
+func TestAPromptAtAnEndpointsPathIsAnError(t *testing.T) {
+	t.Parallel()
+	p := summary
+	p.Path = "/v1/chat/completions"
+	_, err := ai.New(demoClient(), ai.WithPrompt(p))
+	if err == nil || !strings.Contains(err.Error(), `prompts[0].path: "/v1/chat/completions"`) {
+		t.Errorf("error %v, want one naming prompts[0].path", err)
 	}
 }

@@ -1,0 +1,230 @@
+package gateway
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// The kinds of endpoint a gateway serves, for [RouteInfo].Kind.
+const (
+	kindRoute  = "route"
+	kindAI     = "ai"
+	kindPrompt = "prompt"
+	kindPortal = "portal"
+)
+
+// kindLabel names each kind of built-in endpoint in overlap errors.
+var kindLabel = map[string]string{
+	kindAI:     "the AI endpoint",
+	kindPrompt: "the prompt API",
+	kindPortal: "the consumer portal",
+}
+
+// mountBuiltins adds the endpoints the gateway serves itself (the AI
+// endpoints, the prompt APIs and the consumer portal) to the routes, so
+// one table matches them all, and reports every overlap between them and
+// the routes as a field error naming both.
+func (g *Gateway) mountBuiltins() []error {
+	var builtins []*route
+	if g.ai != nil {
+		chain := []string{kindAI}
+		if names := g.aiAuthNames(); len(names) > 0 {
+			chain = []string{kindAI + "(auth: " + joinNames(names) + ")"}
+		}
+		prompts := 0
+		for _, e := range g.ai.Endpoints() {
+			// ServeMux's {name...} is chi's catch-all.
+			path := e.Path
+			if i := strings.LastIndex(path, "/{"); i >= 0 && strings.HasSuffix(path, "...}") {
+				path = path[:i] + "/*"
+			}
+			spec := Route{Name: kindAI + " " + e.Method + " " + path, Methods: []string{e.Method}, Path: path}
+			rt := &route{kind: kindAI, at: "ai.prefix", chain: chain}
+			if e.Prompt != "" {
+				spec.Name = kindPrompt + " " + e.Prompt
+				rt.kind, rt.chain = kindPrompt, []string{kindPrompt + "(" + e.Prompt + ")"}
+				rt.at = "ai.options"
+				if prompts < len(g.cfg.ai.Prompts) {
+					rt.at = idx("ai.prompts", prompts) + ".path"
+				}
+				prompts++
+			}
+			builtins = append(builtins, builtin(rt, spec, g.ai))
+		}
+	}
+	var errs []error
+	if pr := g.cfg.platform; pr != nil && pr.portal != nil {
+		path, _, _ := strings.Cut(pr.portalPath, "?")
+		path, _, _ = strings.Cut(path, "#")
+		if strings.ContainsAny(path, "{}*") {
+			errs = append(errs, fieldErr("platform.subscribe_url", "%q holds '{', '}' or '*'; use a plain path, like \"/subscriptions\"", path))
+		} else {
+			rt := &route{kind: kindPortal, at: "platform.subscribe_url", chain: []string{"auth(" + PlatformAuth + ")", kindPortal}}
+			builtins = append(builtins, builtin(rt, Route{Name: kindPortal, Path: path}, pr.portal))
+		}
+	}
+	reported := map[[2]string]bool{}
+	for _, b := range builtins {
+		for _, rt := range g.routes {
+			if pair := [2]string{rt.at, b.at}; !reported[pair] && overlaps(rt.match, b.match) {
+				reported[pair] = true
+				errs = append(errs, overlapErr(rt, b))
+			}
+		}
+		g.routes = append(g.routes, b)
+	}
+	return errs
+}
+
+// builtin completes rt, an endpoint the gateway serves with h.
+func builtin(rt *route, spec Route, h http.Handler) *route {
+	rt.spec, rt.name, rt.handler = spec, spec.Name, h
+	rt.match = compileMatcher(&rt.spec)
+	return rt
+}
+
+// aiAuthNames names the authenticators the AI endpoints try.
+func (g *Gateway) aiAuthNames() []string {
+	if len(g.cfg.ai.Auth) > 0 {
+		return g.cfg.ai.Auth
+	}
+	return g.authOrder
+}
+
+// overlapErr describes the overlap of rt, a route or an endpoint built
+// earlier, and b, a built-in endpoint.
+func overlapErr(rt, b *route) error {
+	what := func(r *route) string {
+		return strings.TrimPrefix(strings.Join(r.spec.Methods, ",")+" "+r.spec.Path+r.spec.Prefix, " ")
+	}
+	if rt.kind == "" {
+		field, pattern := "path", rt.spec.Path
+		if rt.spec.Prefix != "" {
+			field, pattern = "prefix", rt.spec.Prefix
+		}
+		name := ""
+		if rt.spec.Name != "" {
+			name = " (route " + quote(rt.spec.Name) + ")"
+		}
+		return fieldErr(rt.at+"."+field, "%q%s overlaps %s %q (%s): a request could match both; change the route's path, methods or prefix, or move %s",
+			pattern, name, kindLabel[b.kind], what(b), b.at, b.at)
+	}
+	return fieldErr(b.at, "%s %q overlaps %s %q (%s); give one of them another path",
+		kindLabel[b.kind], what(b), kindLabel[rt.kind], what(rt), rt.at)
+}
+
+func quote(s string) string { return `"` + s + `"` }
+
+// overlaps reports whether some request could match both a and b: their
+// hosts share a host, their methods share a method (an empty list is
+// every host or method), and some path matches both their patterns.
+// Header matchers are ignored: they narrow a route, but a request with
+// the headers would still match both.
+func overlaps(a, b *matcher) bool {
+	if !hostsMeet(a.hosts, b.hosts) {
+		return false
+	}
+	if len(a.methods) > 0 && len(b.methods) > 0 && !slices.ContainsFunc(a.methods, func(m string) bool { return slices.Contains(b.methods, m) }) {
+		return false
+	}
+	for _, p := range a.patterns {
+		for _, q := range b.patterns {
+			if patternsMeet(p, q) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hostsMeet(a, b []hostMatch) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return true
+	}
+	meet := func(x, y hostMatch) bool {
+		switch {
+		case x.wildcard && y.wildcard:
+			return strings.HasSuffix(x.suffix, y.suffix) || strings.HasSuffix(y.suffix, x.suffix)
+		case x.wildcard:
+			return len(y.exact) > len(x.suffix) && strings.HasSuffix(y.exact, x.suffix)
+		case y.wildcard:
+			return len(x.exact) > len(y.suffix) && strings.HasSuffix(x.exact, y.suffix)
+		}
+		return x.exact == y.exact
+	}
+	for _, x := range a {
+		for _, y := range b {
+			if meet(x, y) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// patternsMeet reports whether some path matches both chi patterns p and
+// q, segment by segment: static segments must be equal; a static segment
+// meets a segment with parameters when chi matches it there (so regular
+// expressions are honoured); two segments with parameters are taken to
+// meet; a trailing catch-all meets whatever remains, even nothing, but
+// not the end of a pattern that stops before its slash ("/v1" and
+// "/v1/*" do not meet).
+func patternsMeet(p, q string) bool {
+	ps, qs := strings.Split(p, "/"), strings.Split(q, "/")
+	for i := 0; i < len(ps) || i < len(qs); i++ {
+		if i >= len(ps) || i >= len(qs) {
+			return false
+		}
+		a, b := ps[i], qs[i]
+		starA, starB := strings.HasSuffix(a, "*"), strings.HasSuffix(b, "*")
+		switch {
+		case starA && starB:
+			a, b = a[:len(a)-1], b[:len(b)-1]
+			return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
+		case starA:
+			return catchAllMeets(a[:len(a)-1], b)
+		case starB:
+			return catchAllMeets(b[:len(b)-1], a)
+		case !segmentsMeet(a, b):
+			return false
+		}
+	}
+	return true
+}
+
+// catchAllMeets reports whether a path segment seg can start with pre,
+// the static text before a catch-all. A segment with parameters is
+// taken to meet pre when its static head and pre agree.
+func catchAllMeets(pre, seg string) bool {
+	if i := strings.IndexByte(seg, '{'); i >= 0 {
+		head := seg[:i]
+		return strings.HasPrefix(head, pre) || strings.HasPrefix(pre, head)
+	}
+	return strings.HasPrefix(seg, pre)
+}
+
+// segmentsMeet reports whether some text matches both path segments.
+func segmentsMeet(a, b string) bool {
+	paramA, paramB := strings.Contains(a, "{"), strings.Contains(b, "{")
+	switch {
+	case !paramA && !paramB:
+		return a == b
+	case paramA && paramB:
+		return true
+	case paramA:
+		a, b = b, a
+	}
+	// a is static, b has parameters: ask chi.
+	m := chi.NewMux()
+	m.Handle("/"+b, http.NotFoundHandler())
+	return m.Find(chi.NewRouteContext(), http.MethodGet, "/"+a) != ""
+}
+
+// underPrefix reports whether path is prefix or under it.
+func underPrefix(path, prefix string) bool {
+	rest, ok := strings.CutPrefix(path, prefix)
+	return ok && (rest == "" || rest[0] == '/')
+}

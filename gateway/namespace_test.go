@@ -1,0 +1,399 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/ai"
+	"github.com/portico-dev/portico/gateway/platform"
+)
+
+// demoAI serves the alias "demo" from the built-in demo provider, and the
+// prompt "shout" at /prompts/shout.
+func demoAI() gateway.AI {
+	return gateway.AI{
+		Providers: []gateway.AIProvider{{Name: "demo", Type: "demo"}},
+		Models:    []gateway.AIModel{{Alias: "demo", Candidates: []gateway.AICandidate{{Provider: "demo"}}}},
+		Prompts: []gateway.AIPrompt{{Name: "shout", Model: "demo",
+			Messages: []ai.Template{{Role: "user", Text: "Shout {{.text}}"}}}},
+	}
+}
+
+// sendKey sends a request and returns its status, headers and body.
+func sendKey(t *testing.T, method, url, key, body string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// Regression: with ai: on, every path under /v1 went to the AI handler
+// before the route table, so a /v1/orders route answered OpenAI's 404.
+func TestARouteUnderTheAIPrefixIsServedBesideTheAIEndpoints(t *testing.T) {
+	t.Parallel()
+	_, srv := newGateway(t,
+		gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
+		gateway.WithRoute(gateway.Route{Name: "orders", Path: "/v1/orders", Upstream: "orders"}),
+		gateway.WithAI(demoAI()),
+	)
+	chat := `{"model":"demo","messages":[{"role":"user","content":"hi"}]}`
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		contentType, want        string
+	}{
+		{"the route under the prefix reaches its upstream", "GET", "/v1/orders", "", 200, "application/json", `"server":"orders"`},
+		{"the chat endpoint answers beside it", "POST", "/v1/chat/completions", chat, 200, "application/json", `"content":"You said: hi"`},
+		{"the Anthropic endpoint answers beside it", "POST", "/v1/messages", `{"model":"demo","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, 200, "application/json", `"type":"message"`},
+		{"a model's page is served under /v1/models/", "GET", "/v1/models/demo", "", 200, "application/json", `"id":"demo"`},
+		{"an unknown path under the prefix gets OpenAI's 404", "GET", "/v1/files", "", 404, "application/json", `"code":"unknown_url"`},
+		{"an endpoint asked with another method gets OpenAI's 404", "GET", "/v1/chat/completions", "", 404, "application/json", `"code":"unknown_url"`},
+		{"an unknown path beside /messages gets Anthropic's 404", "POST", "/v1/x/messages", "", 404, "application/json", `"type":"error"`},
+		{"a prompt API is served at its path", "POST", "/prompts/shout", `{"text":"hey"}`, 200, "application/json", `"result":"You said: Shout hey"`},
+		{"a prompt API asked with GET is a 405 problem", "GET", "/prompts/shout", "", 405, "application/problem+json", `"status":405`},
+		{"a path outside every endpoint is the gateway's 404", "GET", "/v2/orders", "", 404, "application/problem+json", `"status":404`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status, h, body := sendKey(t, tt.method, srv.URL+tt.path, "", tt.body)
+			if status != tt.status {
+				t.Errorf("status %d, want %d: %s", status, tt.status, body)
+			}
+			if got := h.Get("Content-Type"); !strings.HasPrefix(got, tt.contentType) {
+				t.Errorf("Content-Type %q, want %q", got, tt.contentType)
+			}
+			if !strings.Contains(body, tt.want) {
+				t.Errorf("body %s, want it to contain %s", body, tt.want)
+			}
+		})
+	}
+	if status, h, _ := sendKey(t, "GET", srv.URL+"/prompts/shout", "", ""); status == 405 && h.Get("Allow") != "POST" {
+		t.Errorf("Allow %q, want POST", h.Get("Allow"))
+	}
+}
+
+func TestAnOverlapWithABuiltInEndpointIsABuildError(t *testing.T) {
+	t.Parallel()
+	route := func(r gateway.Route) gateway.Route { r.Upstream = "orders"; return r }
+	tests := []struct {
+		name  string
+		route gateway.Route
+		want  string // empty: no overlap
+	}{
+		{"a prefix covering the AI prefix", route(gateway.Route{Prefix: "/v1"}),
+			`routes[0].prefix: "/v1" overlaps the AI endpoint "POST /v1/chat/completions" (ai.prefix)`},
+		{"the root prefix", route(gateway.Route{Name: "all", Prefix: "/"}),
+			`routes[0].prefix: "/" (route "all") overlaps the AI endpoint "POST /v1/chat/completions" (ai.prefix)`},
+		{"an AI endpoint's own path", route(gateway.Route{Path: "/v1/messages"}),
+			`routes[0].path: "/v1/messages" overlaps the AI endpoint "POST /v1/messages" (ai.prefix)`},
+		{"a path the AI endpoint's catch-all covers", route(gateway.Route{Path: "/v1/models/{id}", Methods: []string{"GET"}}),
+			`routes[0].path: "/v1/models/{id}" overlaps the AI endpoint "GET /v1/models/*" (ai.prefix)`},
+		{"a catch-all covering AI endpoints", route(gateway.Route{Path: "/v1/*", Methods: []string{"POST"}}),
+			`routes[0].path: "/v1/*" overlaps the AI endpoint "POST /v1/chat/completions" (ai.prefix)`},
+		{"a parameter standing for the prefix", route(gateway.Route{Path: "/{version}/embeddings"}),
+			`routes[0].path: "/{version}/embeddings" overlaps the AI endpoint "POST /v1/embeddings" (ai.prefix)`},
+		{"a route limited to a host (the AI endpoints answer every host)", route(gateway.Route{Path: "/v1/models", Hosts: []string{"api.example.com"}}),
+			`routes[0].path: "/v1/models" overlaps the AI endpoint "GET /v1/models" (ai.prefix)`},
+		{"a route told apart by a header", route(gateway.Route{Path: "/v1/models", Headers: map[string]string{"X-Team": "a"}}),
+			`routes[0].path: "/v1/models" overlaps the AI endpoint "GET /v1/models" (ai.prefix)`},
+		{"a prompt API's path", route(gateway.Route{Path: "/prompts/shout"}),
+			`routes[0].path: "/prompts/shout" overlaps the prompt API "POST /prompts/shout" (ai.prompts[0].path)`},
+		{"a prefix covering a prompt API", route(gateway.Route{Prefix: "/prompts"}),
+			`routes[0].prefix: "/prompts" overlaps the prompt API "POST /prompts/shout" (ai.prompts[0].path)`},
+		{"another path under the prefix", route(gateway.Route{Path: "/v1/orders"}), ""},
+		{"an AI endpoint's path with a method it does not serve", route(gateway.Route{Path: "/v1/chat/completions", Methods: []string{"GET"}}), ""},
+		{"a parameter whose pattern excludes the prefix", route(gateway.Route{Path: "/{version:[0-9]+}/embeddings"}), ""},
+		{"a prefix that only shares the AI prefix's letters", route(gateway.Route{Prefix: "/v10"}), ""},
+		{"a path under the models catch-all with another method", route(gateway.Route{Path: "/v1/models/{id}", Methods: []string{"DELETE"}}), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// The order of the options does not matter: the AI endpoints
+			// are checked against every route either way.
+			for _, aiFirst := range []bool{false, true} {
+				opts := []gateway.Option{gateway.WithLogger(quiet), gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
+					gateway.WithRoute(tt.route)}
+				if aiFirst {
+					opts = append([]gateway.Option{gateway.WithAI(demoAI())}, opts...)
+				} else {
+					opts = append(opts, gateway.WithAI(demoAI()))
+				}
+				g, err := gateway.New(opts...)
+				if g != nil {
+					g.Close()
+				}
+				switch {
+				case tt.want == "" && err != nil:
+					t.Errorf("AI first %v: error %v, want none", aiFirst, err)
+				case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+					t.Errorf("AI first %v: error %v\nwant one containing %s", aiFirst, err, tt.want)
+				}
+				var fe *gateway.FieldError
+				if tt.want != "" && !errors.As(err, &fe) {
+					t.Errorf("AI first %v: error %v is not a FieldError", aiFirst, err)
+				}
+			}
+		})
+	}
+}
+
+func TestTheRootPrefixReportsEachBuiltInEndpointGroupOnce(t *testing.T) {
+	t.Parallel()
+	_, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
+		gateway.WithRoute(gateway.Route{Prefix: "/", Upstream: "orders"}), gateway.WithAI(demoAI()))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if got, want := strings.Count(err.Error(), "(ai.prefix)"), 1; got != want {
+		t.Errorf("%d errors about ai.prefix, want %d:\n%v", got, want, err)
+	}
+	if got, want := strings.Count(err.Error(), "(ai.prompts[0].path)"), 1; got != want {
+		t.Errorf("%d errors about ai.prompts[0].path, want %d:\n%v", got, want, err)
+	}
+}
+
+func TestAnOverlapWithAnAPIOperationNamesTheOperation(t *testing.T) {
+	t.Parallel()
+	_, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(upstreamOf(t, "pets", echoServer(t, "pets"))),
+		gateway.WithAPI(gateway.API{Name: "pets", Spec: loadPets(t), Upstream: "pets", Prefix: "/v1/models"}),
+		gateway.WithAI(demoAI()))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if want := `overlaps the AI endpoint "GET /v1/models/*" (ai.prefix)`; !strings.Contains(err.Error(), "apis[0].operations.") || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v\nwant one naming apis[0].operations and containing %s", err, want)
+	}
+}
+
+func TestThePortalSharesTheNamespace(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		subscribe string
+		route     *gateway.Route
+		want      string
+	}{
+		{"a route at the portal's path", "/subscriptions", &gateway.Route{Path: "/subscriptions", Upstream: "orders"},
+			`routes[0].path: "/subscriptions" overlaps the consumer portal "/subscriptions" (platform.subscribe_url)`},
+		{"a portal under the AI prefix", "/v1/models/subscriptions", nil,
+			`platform.subscribe_url: the consumer portal "/v1/models/subscriptions" overlaps the AI endpoint "GET /v1/models/*" (ai.prefix)`},
+		{"a portal at a prompt API's path", "/prompts/shout", nil,
+			`platform.subscribe_url: the consumer portal "/prompts/shout" overlaps the prompt API "POST /prompts/shout" (ai.prompts[0].path)`},
+		{"a portal beside the routes and AI endpoints", "/subscriptions", &gateway.Route{Path: "/orders", Upstream: "orders"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := platform.New(platform.NewMemoryStore(), platform.WithSubscribeURL(tt.subscribe))
+			opts := []gateway.Option{gateway.WithLogger(quiet), gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
+				gateway.WithPlatform(p, nil), gateway.WithAI(demoAI())}
+			if tt.route != nil {
+				opts = append(opts, gateway.WithRoute(*tt.route))
+			}
+			g, err := gateway.New(opts...)
+			if g != nil {
+				g.Close()
+			}
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("error %v, want none", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("error %v\nwant one containing %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// Regression: /routes listed neither the AI endpoints, the prompt APIs
+// nor the portal.
+func TestRoutesAndLookupSeeEveryEndpoint(t *testing.T) {
+	t.Parallel()
+	p := platform.New(platform.NewMemoryStore())
+	g, _ := newGateway(t,
+		gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
+		gateway.WithRoute(gateway.Route{Name: "orders", Path: "/v1/orders", Upstream: "orders"}),
+		gateway.WithConsumers(gateway.Consumer{ID: "demo", Keys: []gateway.APIKey{{ID: "k", Secret: "demo-key"}}}),
+		gateway.WithPlatform(p, nil),
+		gateway.WithAI(demoAI()),
+	)
+	type entry struct{ name, kind, methods, path, chain string }
+	var got []entry
+	for _, r := range g.Routes() {
+		got = append(got, entry{r.Name, r.Kind, strings.Join(r.Methods, ","), r.Path + r.Prefix, strings.Join(r.Chain, " ")})
+	}
+	want := []entry{
+		{"orders", "route", "", "/v1/orders", "identity proxy"},
+		{"ai POST /v1/chat/completions", "ai", "POST", "/v1/chat/completions", "ai(auth: api_key, platform)"},
+		{"ai POST /v1/embeddings", "ai", "POST", "/v1/embeddings", "ai(auth: api_key, platform)"},
+		{"ai GET /v1/models", "ai", "GET", "/v1/models", "ai(auth: api_key, platform)"},
+		{"ai GET /v1/models/*", "ai", "GET", "/v1/models/*", "ai(auth: api_key, platform)"},
+		{"ai POST /v1/messages", "ai", "POST", "/v1/messages", "ai(auth: api_key, platform)"},
+		{"prompt shout", "prompt", "POST", "/prompts/shout", "prompt(shout)"},
+		{"portal", "portal", "", "/subscriptions", "auth(platform) portal"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Routes() =\n%v\nwant\n%v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("Routes()[%d] = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	for path, name := range map[string]string{
+		"POST /v1/chat/completions": "ai POST /v1/chat/completions",
+		"GET /v1/models/demo":       "ai GET /v1/models/*",
+		"POST /prompts/shout":       "prompt shout",
+		"GET /subscriptions":        "portal",
+		"GET /v1/orders":            "orders",
+	} {
+		method, target, _ := strings.Cut(path, " ")
+		if got, ok := g.Lookup(httptest.NewRequest(method, target, nil)); !ok || got != name {
+			t.Errorf("Lookup(%s) = %q, %v, want %q", path, got, ok, name)
+		}
+	}
+	if _, ok := g.Lookup(httptest.NewRequest("GET", "/v1/files", nil)); ok {
+		t.Error("Lookup(GET /v1/files) found an endpoint; it is an unknown path")
+	}
+
+	admin := httptestServer(t, gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+	resp, err := http.Get(admin + "/routes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var infos []map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&infos); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, in := range infos {
+		kinds[in["kind"].(string)]++
+	}
+	for kind, n := range map[string]int{"route": 1, "ai": 5, "prompt": 1, "portal": 1} {
+		if kinds[kind] != n {
+			t.Errorf("/routes lists %d endpoints of kind %q, want %d", kinds[kind], kind, n)
+		}
+	}
+}
+
+// Regression: the AI endpoints stopped at the first authenticator that
+// rejected a key, so the platform's keys got 401 on /v1 whenever the
+// gateway also had consumers with API keys.
+func TestPlatformKeysAndConsumerKeysBothOpenTheAIEndpoints(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := platform.New(platform.NewMemoryStore())
+	if _, err := p.CreateTenant(ctx, "test", platform.Tenant{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.CreateConsumer(ctx, "test", platform.Consumer{ID: "shop", Tenant: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	_, platformKey, err := p.CreateKey(ctx, "test", "acme", "shop", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, srv := newGateway(t,
+		gateway.WithConsumers(gateway.Consumer{ID: "demo", Keys: []gateway.APIKey{{ID: "demo-1", Secret: "consumer-key"}}}),
+		gateway.WithPlatform(p, nil),
+		gateway.WithAI(demoAI()),
+	)
+	chat := `{"model":"demo","messages":[{"role":"user","content":"hi"}]}`
+	message := `{"model":"demo","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`
+	tests := []struct {
+		name, path, key, body string
+		status                int
+		want                  string
+	}{
+		{"a consumer's key from the config calls chat", "/v1/chat/completions", "consumer-key", chat, 200, `"content":"You said: hi"`},
+		{"a platform-issued key calls chat", "/v1/chat/completions", platformKey, chat, 200, `"content":"You said: hi"`},
+		{"a platform-issued key calls messages", "/v1/messages", platformKey, message, 200, `"type":"message"`},
+		{"a platform-issued key calls a prompt API", "/prompts/shout", platformKey, `{"text":"hey"}`, 200, `"result"`},
+		{"a bad key gets OpenAI's 401 on chat", "/v1/chat/completions", "pk_bad", chat, 401, `"code":"invalid_api_key"`},
+		{"a bad key gets Anthropic's 401 on messages", "/v1/messages", "pk_bad", message, 401, `"type":"authentication_error"`},
+		{"no key gets OpenAI's 401 on chat", "/v1/chat/completions", "", chat, 401, `"code":"invalid_api_key"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status, _, body := sendKey(t, "POST", srv.URL+tt.path, tt.key, tt.body)
+			if status != tt.status {
+				t.Errorf("status %d, want %d: %s", status, tt.status, body)
+			}
+			if !strings.Contains(body, tt.want) {
+				t.Errorf("body %s, want it to contain %s", body, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzOverlapCheck asserts that the overlap check misses nothing: when a
+// route builds beside the AI endpoints, no request is matched both by the
+// route alone and by the AI endpoints alone.
+func FuzzOverlapCheck(f *testing.F) {
+	f.Add("/v1/orders", "", "GET", "/v1/orders")
+	f.Add("", "/v1", "POST", "/v1/chat/completions")
+	f.Add("/{v}/models/{id}", "", "GET", "/v1/models/x")
+	f.Add("/v1/mod*", "", "GET", "/v1/models/a/b")
+	f.Add("/{v:[a-z0-9]+}/{m}", "", "POST", "/v1/messages")
+	f.Add("/v1/models/", "", "GET", "/v1/models/")
+	f.Add("/prompts/{name}", "", "POST", "/prompts/shout")
+	aiOnly, err := gateway.New(gateway.WithLogger(quiet), gateway.WithAI(demoAI()))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = aiOnly.Close() })
+	f.Fuzz(func(t *testing.T, path, prefix, method, probe string) {
+		rt := gateway.Route{Path: path, Prefix: prefix, Upstream: "a"}
+		both, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(fuzzUpstream{}), gateway.WithRoute(rt), gateway.WithAI(demoAI()))
+		if err != nil {
+			return // refused: an overlap, or a route that does not build
+		}
+		defer both.Close()
+		alone, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(fuzzUpstream{}), gateway.WithRoute(rt))
+		if err != nil {
+			t.Fatalf("the route builds beside the AI endpoints but not alone: %v", err)
+		}
+		defer alone.Close()
+		probes := []string{probe, "/v1/chat/completions", "/v1/embeddings", "/v1/models", "/v1/models/", "/v1/models/x", "/v1/models/x/y",
+			"/v1/messages", "/prompts/shout"}
+		for _, p := range probes {
+			if !strings.HasPrefix(p, "/") {
+				continue
+			}
+			for _, m := range []string{method, http.MethodGet, http.MethodPost} {
+				if m == "" || strings.ContainsAny(m, " \t\r\n") {
+					continue
+				}
+				r := &http.Request{Method: m, URL: &url.URL{Path: p}, Host: "example.com", Header: http.Header{}}
+				_, byRoute := alone.Lookup(r)
+				_, byAI := aiOnly.Lookup(r)
+				if byRoute && byAI {
+					t.Fatalf("%s %s matches the route %+v and an AI endpoint, yet the gateway built", m, p, rt)
+				}
+			}
+		}
+	})
+}
