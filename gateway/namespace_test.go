@@ -273,7 +273,7 @@ func TestRoutesAndLookupSeeEveryEndpoint(t *testing.T) {
 			t.Errorf("Lookup(%s) = %q, %v, want %q", path, got, ok, name)
 		}
 	}
-	if _, ok := g.Lookup(httptest.NewRequest("GET", "/v1/files", nil)); ok {
+	if _, ok := g.Lookup(httptest.NewRequest(http.MethodGet, "/v1/files", nil)); ok {
 		t.Error("Lookup(GET /v1/files) found an endpoint; it is an unknown path")
 	}
 

@@ -165,7 +165,7 @@ func (c *call) attempt(exec failsafe.Execution[*try]) (*try, error) {
 		}
 		a.slot = slot
 	}
-	a.resp, a.err = a.send(exec)
+	a.resp, a.err = a.send(exec) //nolint:bodyclose // the attempt owns the response: it is returned, or discarded just below
 	if a.resp != nil && a.Err() != nil {
 		// A timeout or a winning hedge ended the attempt as its answer
 		// came: it is lost.

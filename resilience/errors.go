@@ -86,16 +86,16 @@ func (e *Error) Is(target error) bool {
 // failsafeTwin returns failsafe-go's sentinel for the failure kind
 // stands for, or nil.
 func failsafeTwin(kind error) error {
-	switch kind {
-	case ErrCircuitOpen:
+	switch {
+	case errors.Is(kind, ErrCircuitOpen):
 		return circuitbreaker.ErrOpen
-	case ErrBulkheadFull:
+	case errors.Is(kind, ErrBulkheadFull):
 		return fsbulkhead.ErrFull
-	case ErrTimeout:
+	case errors.Is(kind, ErrTimeout):
 		return timeout.ErrExceeded
-	case ErrRetriesExceeded:
+	case errors.Is(kind, ErrRetriesExceeded):
 		return retrypolicy.ErrExceeded
-	case ErrBudgetExhausted:
+	case errors.Is(kind, ErrBudgetExhausted):
 		return budget.ErrExceeded
 	}
 	return nil

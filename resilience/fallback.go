@@ -73,10 +73,10 @@ func (c *FallbackConfig) respond(req *http.Request, resp *http.Response, err err
 func (c *FallbackConfig) policy() fallback.Fallback[*try] {
 	return fallback.NewBuilderWithFunc(func(e failsafe.Execution[*try]) (*try, error) {
 		call := callFrom(e.Context())
-		resp, err := outcome(e.LastResult(), e.LastError())
-		out, ferr := c.respond(call.req, resp, err)
+		resp, err := outcome(e.LastResult(), e.LastError()) //nolint:bodyclose // handed to respond, which returns or closes it
+		out, ferr := c.respond(call.req, resp, err)         //nolint:bodyclose // returned to the caller, who closes it
 		return &try{Context: call, c: call, resp: out, err: ferr}, ferr
 	}).
-		HandleIf(func(a *try, err error) bool { return c.When(outcome(a, err)) }).
+		HandleIf(func(a *try, err error) bool { return c.When(outcome(a, err)) }). //nolint:bodyclose // When only reads the status; the response goes on to the caller
 		Build()
 }
