@@ -219,6 +219,10 @@ type Retry struct {
 
 // Breaker opens after too many consecutive failures and answers 503 with
 // Retry-After until Delay has passed, then lets trial requests through.
+// With a gateway/upstream pool there is one breaker per instance: the pool
+// picks an instance whose breaker admits the request, so one bad instance
+// never opens the circuit for the others (when every breaker is open, the
+// route answers 503).
 type Breaker struct {
 	// Failures is the number of consecutive failures that opens the breaker.
 	// If zero, 5.

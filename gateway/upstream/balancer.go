@@ -1,9 +1,12 @@
 package upstream
 
 import (
+	"context"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+
+	"github.com/portico-dev/portico/resilience"
 )
 
 // set is an immutable snapshot of the pool's instances with the balancer
@@ -42,9 +45,10 @@ func newSet(list []*instance, b Balancer) *set {
 
 // filter decides which instances a pick may return.
 type filter struct {
-	now   int64     // unix nanoseconds
-	tried *attempts // instances already tried for this request, or nil
-	skip  *instance // an instance not to return, or nil
+	ctx   context.Context // the request's, for its circuit breakers
+	now   int64           // unix nanoseconds
+	tried *attempts       // instances already tried for this request, or nil
+	skip  *instance       // an instance not to return, or nil
 	// panic ignores health and ejection; fresh skips tried instances.
 	panic, fresh bool
 }
@@ -53,7 +57,7 @@ func (f filter) ok(in *instance) bool {
 	if in == f.skip {
 		return false
 	}
-	if !f.panic && !in.available(f.now) {
+	if !f.panic && (!in.available(f.now) || !resilience.Admits(f.ctx, in.host)) {
 		return false
 	}
 	return !f.fresh || !f.tried.has(in)

@@ -6,7 +6,11 @@
 // the pool's transport; the outcome feeds passive outlier detection. Wrap a
 // pool in a retrying transport and every attempt picks afresh; with
 // [TrackAttempts] on the request context, retries prefer instances not yet
-// tried. A pool is useful on its own, as the transport of an [http.Client]
+// tried. Behind a resilience transport with a circuit breaker, each
+// instance has its own breaker: the pool skips instances whose breaker is
+// open (unless none is left, see "Panic mode") and sends each attempt
+// through the breaker of the instance it picked (resilience.Instance).
+// A pool is useful on its own, as the transport of an [http.Client]
 // or of an httputil.ReverseProxy, and it is how the gateway package reaches
 // its upstreams.
 //

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/portico-dev/portico/resilience"
 )
 
 // ErrNoInstance is returned by [Pool.RoundTrip] when the pool has no
@@ -211,6 +213,12 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx := req.Context()
 	in, start, cookieV := p.choose(s, req)
+	if err := resilience.Instance(ctx, in.host); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
 
 	// One allocation holds the outgoing request, its URL and the body
 	// wrapper of its response.
@@ -267,7 +275,7 @@ func (p *Pool) choose(s *set, req *http.Request) (in *instance, now int64, cooki
 		}
 	}
 	tried := attemptsFrom(req.Context())
-	in, now = p.pick(s, tried, key, hasKey)
+	in, now = p.pick(req.Context(), s, tried, key, hasKey)
 	tried.add(in)
 	return in, now, cookieV
 }
@@ -275,8 +283,8 @@ func (p *Pool) choose(s *set, req *http.Request) (in *instance, now int64, cooki
 // pick chooses an instance: an available one not yet tried for this
 // request, else an available one, else (panic mode) any untried one, else
 // any one. It returns nil only for an empty set, and the time of the pick.
-func (p *Pool) pick(s *set, tried *attempts, key uint64, hasKey bool) (*instance, int64) {
-	f := filter{tried: tried}
+func (p *Pool) pick(ctx context.Context, s *set, tried *attempts, key uint64, hasKey bool) (*instance, int64) {
+	f := filter{ctx: ctx, tried: tried}
 	if p.od != nil {
 		// Only outlier detection ejects; without it, skip reading the clock.
 		f.now = p.now().UnixNano()
