@@ -133,35 +133,8 @@ func TestManifests(t *testing.T) {
 
 	t.Run("the ConfigMap holds a valid config at the path the container reads", func(t *testing.T) {
 		t.Parallel()
-		cfgPath := flagValue("-config")
-		mount, _ := dig(c, "volumeMounts", 0, "mountPath").(string)
-		key := strings.TrimPrefix(cfgPath, mount+"/")
-		if dig(dep, "spec", "template", "spec", "volumes", 0, "configMap", "name") != "portico-gateway" || key == cfgPath {
-			t.Fatalf("-config %q is not in the ConfigMap volume mounted at %q", cfgPath, mount)
-		}
-		text, _ := dig(docs["ConfigMap/portico-gateway"], "data", key).(string)
-		if text == "" {
-			t.Fatalf("ConfigMap has no key %q", key)
-		}
-		// Every ${VAR} without a default comes from the Secret through env.
-		secret, _ := dig(docs["Secret/portico-gateway"], "stringData").(map[string]any)
-		env := map[string]string{}
-		for _, e := range dig(c, "env").([]any) {
-			name, _ := dig(e, "name").(string)
-			if ref, _ := dig(e, "valueFrom", "secretKeyRef", "key").(string); ref != "" {
-				if _, ok := secret[ref]; !ok {
-					t.Errorf("env %s refers to missing secret key %s", name, ref)
-				}
-				env[name] = "from-secret"
-			} else if v, ok := dig(e, "value").(string); ok {
-				env[name] = v
-			}
-		}
-		for _, m := range regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`).FindAllStringSubmatch(text, -1) {
-			if _, ok := env[m[1]]; !ok {
-				t.Errorf("the config needs ${%s}, which the Deployment does not set", m[1])
-			}
-		}
+		key, text := gatewayConfig(t, docs)
+		env := podEnv(t, docs, "Deployment/portico-gateway")
 		cfg, err := gateway.ParseConfig(key, []byte(text), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 		if err != nil {
 			t.Fatal(err)
@@ -171,6 +144,24 @@ func TestManifests(t *testing.T) {
 			t.Fatal(err)
 		}
 		g.Close()
+	})
+
+	t.Run("the config reads each variable the Deployment sets, and only those", func(t *testing.T) {
+		t.Parallel()
+		_, text := gatewayConfig(t, docs)
+		env := podEnv(t, docs, "Deployment/portico-gateway")
+		read := map[string]bool{}
+		for _, m := range regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}`).FindAllStringSubmatch(text, -1) {
+			read[m[1]] = true
+			if _, ok := env[m[1]]; !ok && m[2] == "" {
+				t.Errorf("the config needs ${%s}, which the Deployment does not set", m[1])
+			}
+		}
+		for name := range env {
+			if !read[name] {
+				t.Errorf("the Deployment sets %s, which the config never reads", name)
+			}
+		}
 	})
 
 	t.Run("the HPA and PDB target the gateway", func(t *testing.T) {
@@ -183,6 +174,55 @@ func TestManifests(t *testing.T) {
 			t.Error("the PDB does not select the gateway pods")
 		}
 	})
+}
+
+// gatewayConfig returns the config file the gateway container reads: its
+// name in the ConfigMap and its text.
+func gatewayConfig(t *testing.T, docs map[string]map[string]any) (key, text string) {
+	t.Helper()
+	dep := docs["Deployment/portico-gateway"]
+	c := dig(dep, "spec", "template", "spec", "containers", 0)
+	args := toStrings(dig(c, "args"))
+	i := slices.Index(args, "-config")
+	if i < 0 || i+1 >= len(args) {
+		t.Fatalf("container args lack -config: %q", args)
+	}
+	cfgPath := args[i+1]
+	mount, _ := dig(c, "volumeMounts", 0, "mountPath").(string)
+	key = strings.TrimPrefix(cfgPath, mount+"/")
+	if dig(dep, "spec", "template", "spec", "volumes", 0, "configMap", "name") != "portico-gateway" || key == cfgPath {
+		t.Fatalf("-config %q is not in the ConfigMap volume mounted at %q", cfgPath, mount)
+	}
+	text, _ = dig(docs["ConfigMap/portico-gateway"], "data", key).(string)
+	if text == "" {
+		t.Fatalf("ConfigMap has no key %q", key)
+	}
+	return key, text
+}
+
+// podEnv returns the environment of the first container of a Deployment,
+// with the values it takes from Secrets.
+func podEnv(t *testing.T, docs map[string]map[string]any, deployment string) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	list, _ := dig(docs[deployment], "spec", "template", "spec", "containers", 0, "env").([]any)
+	for _, e := range list {
+		name, _ := dig(e, "name").(string)
+		if ref, _ := dig(e, "valueFrom", "secretKeyRef").(map[string]any); ref != nil {
+			secret, _ := ref["name"].(string)
+			key, _ := ref["key"].(string)
+			v, ok := dig(docs["Secret/"+secret], "stringData", key).(string)
+			if !ok {
+				t.Errorf("%s: env %s refers to missing key %s of Secret %s", deployment, name, key, secret)
+			}
+			env[name] = v
+		} else if v, ok := dig(e, "value").(string); ok {
+			env[name] = v
+		} else {
+			t.Errorf("%s: env %s has neither a value nor a Secret key", deployment, name)
+		}
+	}
+	return env
 }
 
 func toStrings(v any) []string {
