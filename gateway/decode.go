@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -8,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // decoder walks a YAML node tree into Go values, so that every error
@@ -32,6 +33,14 @@ func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 		line = n.Line
 	}
 	d.errs = append(d.errs, &FieldError{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// syntaxErr turns a YAML syntax error into a FieldError at its line.
+func syntaxErr(file string, err error) *FieldError {
+	if e, ok := errors.AsType[*yaml.LoadError](err); ok && e.Mark.Line > 0 {
+		return &FieldError{File: file, Line: e.Mark.Line, Msg: "not valid YAML: " + e.Message}
+	}
+	return &FieldError{File: file, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 }
 
 func join(path, key string) string {
