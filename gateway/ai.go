@@ -265,7 +265,7 @@ func (a *AI) client() (*aiclient.Client, []string, []error) {
 			errs = append(errs, fieldErr(at+".type", "%v", err))
 			continue
 		}
-		providers[p.Name] = ai.Track(pv)
+		providers[p.Name] = pv
 	}
 	opts := []aiclient.Option{}
 	var aliases []string

@@ -66,9 +66,9 @@
 // default when a logger is given) and counted in the portico.ai.calls,
 // portico.ai.tokens, portico.ai.cost, portico.ai.duration and
 // portico.ai.time_to_first_token instruments. Prompt and completion
-// content is recorded only with [WithContent]. Wrap each route
-// candidate's provider with [Track] for records to name the provider that
-// served the call and the fallbacks taken.
+// content is recorded only with [WithContent]. Records name the provider
+// that served the call and count the fallbacks taken before it, as the
+// aiclient.Client reports them.
 //
 // # Concurrency
 //

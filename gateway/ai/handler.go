@@ -14,6 +14,7 @@ import (
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/gateway/calllog"
+	"github.com/portico-dev/portico/internal/attempts"
 	"github.com/portico-dev/portico/internal/requestid"
 	"github.com/portico-dev/portico/internal/sse"
 	"github.com/portico-dev/portico/middleware"
@@ -147,19 +148,14 @@ type call struct {
 	start  time.Time
 	caller *Caller
 	adm    *admission
-	att    *attempts
+	att    *attempts.Log
 	rec    Record
 }
 
 // begin authenticates a request and starts its call record.
 func (h *Handler) begin(r *http.Request, endpoint string) (*call, *apiError) {
-	att := &attempts{}
-	c := &call{
-		h:     h,
-		ctx:   context.WithValue(r.Context(), attemptsKey{}, att),
-		start: h.cfg.clock(),
-		att:   att,
-	}
+	ctx, att := attempts.NewContext(r.Context())
+	c := &call{h: h, ctx: ctx, start: h.cfg.clock(), att: att}
 	c.rec = Record{Time: c.start, Endpoint: endpoint, RequestID: requestid.FromContext(r.Context())}
 	if h.cfg.auth != nil {
 		caller, err := h.cfg.auth.Authenticate(r)
@@ -220,7 +216,7 @@ func (c *call) end(status int, e *apiError, resp *aiclient.Response) {
 			c.rec.Output = &m
 		}
 	}
-	c.rec.Provider, c.rec.Fallbacks = c.att.result()
+	c.rec.Provider, c.rec.Fallbacks = c.att.Result()
 	if c.adm != nil {
 		c.adm.settle(c.ctx, c.h, c.rec.Usage, c.rec.Cost)
 	}

@@ -30,7 +30,7 @@ var demoPrices = aiclient.Prices{"demo": {Input: 1, Output: 2}}
 
 // demoClient routes the alias "demo" (and "other") to the demo provider.
 func demoClient() *aiclient.Client {
-	p := ai.Track(demo.New())
+	p := demo.New()
 	return aiclient.New(
 		aiclient.WithRoute("demo", aiclient.Candidate{Provider: p}),
 		aiclient.WithRoute("other", aiclient.Candidate{Provider: p}),

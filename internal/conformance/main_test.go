@@ -54,7 +54,7 @@ func gateway(t *testing.T, format aitest.Format, opts ...ai.Option) (*aitest.Ser
 	t.Helper()
 	fake := aitest.NewServer(format, aitest.WithModels("upstream-model"))
 	t.Cleanup(fake.Close)
-	client := aiclient.New(aiclient.WithRoute("m", aiclient.Candidate{Provider: ai.Track(provider(format, fake.URL())), Model: "upstream-model"}))
+	client := aiclient.New(aiclient.WithRoute("m", aiclient.Candidate{Provider: provider(format, fake.URL()), Model: "upstream-model"}))
 	opts = append([]ai.Option{
 		ai.WithAuthenticator(ai.NewKeys(map[string]ai.Caller{gatewayKey: {ID: "sdk"}})),
 		ai.WithModels("m"),
