@@ -32,7 +32,7 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Consumers are the callers the gateway knows, with their API keys;
 	// see [WithConsumers].
-	Consumers []Consumer `yaml:"consumers"`
+	Consumers []ConsumerConfig `yaml:"consumers"`
 	// AuthMethods are named authenticators (JWT issuers, introspection,
 	// client certificates, API key readers); see [WithAuthMethods].
 	AuthMethods []AuthMethod `yaml:"auth_methods"`
