@@ -154,7 +154,7 @@ func TestThePlatformsKeyIsNotForwardedToTheUpstream(t *testing.T) {
 	if _, err := p.CreateTenant(ctx, "root", platform.Tenant{ID: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.CreateConsumer(ctx, "root", platform.Consumer{Tenant: "acme", ID: "shop"}); err != nil {
+	if _, err := p.CreateConsumer(ctx, "root", platform.ConsumerRecord{Consumer: middleware.Consumer{Tenant: "acme", ID: "shop"}}); err != nil {
 		t.Fatal(err)
 	}
 	_, key, err := p.CreateKey(ctx, "root", "acme", "shop", time.Time{})

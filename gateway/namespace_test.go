@@ -310,7 +310,7 @@ func TestPlatformKeysAndConsumerKeysBothOpenTheAIEndpoints(t *testing.T) {
 	if _, err := p.CreateTenant(ctx, "test", platform.Tenant{ID: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.CreateConsumer(ctx, "test", platform.Consumer{ID: "shop", Tenant: "acme"}); err != nil {
+	if _, err := p.CreateConsumer(ctx, "test", platform.ConsumerRecord{Consumer: middleware.Consumer{ID: "shop", Tenant: "acme"}}); err != nil {
 		t.Fatal(err)
 	}
 	_, platformKey, err := p.CreateKey(ctx, "test", "acme", "shop", time.Time{})
