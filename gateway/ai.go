@@ -202,7 +202,7 @@ func (g *Gateway) buildAI() []error {
 		auths = append(auths, au)
 	}
 	if len(auths) > 0 {
-		opts = append(opts, ai.WithAuthenticator(ai.Consumers(auths...)))
+		opts = append(opts, ai.WithAuthenticator(auths...))
 	}
 	opts = append(opts, a.Options...)
 	if len(errs) > 0 || client == nil {
