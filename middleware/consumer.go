@@ -13,10 +13,11 @@ import (
 // identity type: the gateway's configured consumers, the platform's
 // stored ones and the callers of the AI endpoints are all Consumers.
 //
-// Its JSON form (also the keys of a gateway config file's consumers)
-// holds the identity: id, tenant, plan, scopes, roles and metadata.
-// Credential and Method describe how one request was authenticated, so
-// they are left out of it.
+// Its JSON form is id, tenant, plan, scopes, roles, metadata, credential
+// and method. The identity fields are also the keys of a gateway config
+// file's consumers and of the platform's stored consumers; those leave
+// out Credential and Method (tagged yaml:"-"), which say how one request
+// was authenticated and are set by the authenticator.
 //
 // A Consumer placed in a request context is shared by every later handler
 // and must be treated as read-only; use [Consumer.Clone] to derive a
@@ -39,10 +40,10 @@ type Consumer struct {
 	// Credential identifies the credential that authenticated the request:
 	// the API key ID, a JWT's "jti" or the certificate serial number. It
 	// may be empty.
-	Credential string `json:"-"`
+	Credential string `json:"credential,omitempty" yaml:"-"`
 	// Method names the authenticator that succeeded: "apikey", "jwt",
 	// "introspection" or "mtls".
-	Method string `json:"-"`
+	Method string `json:"method,omitempty" yaml:"-"`
 }
 
 // HasScope reports whether c was granted scope s.

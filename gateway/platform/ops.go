@@ -75,8 +75,10 @@ func (p *Platform) CreateConsumer(ctx context.Context, actor string, c ConsumerR
 	if _, err := p.Tenant(ctx, c.Tenant); err != nil {
 		return nil, err
 	}
+	if err := checkStored(c); err != nil {
+		return nil, err
+	}
 	c.Created = p.now().UTC()
-	c.Credential, c.Method = "", ""
 	out, err := update(ctx, p, kindConsumer, c.ID, func(_ *ConsumerRecord, exists bool) (*ConsumerRecord, error) {
 		if exists {
 			return nil, fmt.Errorf("%w: consumer %q exists", ErrConflict, c.ID)
@@ -93,6 +95,9 @@ func (p *Platform) CreateConsumer(ctx context.Context, actor string, c ConsumerR
 // consumer c.ID of c.Tenant. A consumer of another tenant is reported as
 // [ErrNotFound]. The change applies to the consumer's next request.
 func (p *Platform) UpdateConsumer(ctx context.Context, actor string, c ConsumerRecord) (*ConsumerRecord, error) {
+	if err := checkStored(c); err != nil {
+		return nil, err
+	}
 	out, err := update(ctx, p, kindConsumer, c.ID, func(cur *ConsumerRecord, exists bool) (*ConsumerRecord, error) {
 		if !exists || cur.Tenant != c.Tenant {
 			return nil, fmt.Errorf("%w: consumer %q in tenant %q", ErrNotFound, c.ID, c.Tenant)
@@ -104,6 +109,14 @@ func (p *Platform) UpdateConsumer(ctx context.Context, actor string, c ConsumerR
 		return nil, err
 	}
 	return out, p.audit(ctx, Entry{Actor: actor, Action: "consumer.update", Kind: kindConsumer, ID: c.ID, Tenant: c.Tenant})
+}
+
+// checkStored refuses the fields of a consumer that only a request has.
+func checkStored(c ConsumerRecord) error {
+	if c.Credential != "" || c.Method != "" {
+		return fmt.Errorf("%w: a consumer's credential and method are set per request by the authenticator; leave them out", ErrInvalid)
+	}
+	return nil
 }
 
 // Consumer returns consumer id of tenant. A consumer of another tenant is
