@@ -21,7 +21,9 @@ type Tenant struct {
 // Plan, Scopes, Roles, Metadata), with the record's display name and
 // creation time beside it. The ID is unique across tenants, since keys and
 // subscriptions name it alone. Its JSON form is flat: id, tenant, plan,
-// scopes, roles, metadata, name and created.
+// scopes, roles, metadata, name and created. Credential and Method say how
+// one request was authenticated; a record holding them is refused with
+// [ErrInvalid].
 type ConsumerRecord struct {
 	middleware.Consumer
 	// Name is a display name for the console and catalog.
