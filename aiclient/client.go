@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"go.opentelemetry.io/otel"
+
+	"github.com/portico-dev/portico/internal/attempts"
 )
 
 // ErrNotRouted is the cause of the [KindNotFound] error for a model that no
@@ -93,6 +95,7 @@ func (c *Client) Chat(ctx context.Context, req *Request) (*Response, error) {
 		r := *req
 		r.Model = cand.Model
 		resp, err := c.tel.chat(ctx, cand.Provider, &r)
+		note(ctx, cand.Provider, err)
 		if err == nil {
 			return resp, nil
 		}
@@ -115,12 +118,13 @@ func (c *Client) Stream(ctx context.Context, req *Request) (*Stream, error) {
 		r := *req
 		r.Model = cand.Model
 		s, err := c.tel.stream(ctx, cand.Provider, &r)
+		var head []Event
 		if err == nil {
-			var head []Event
 			s, head, err = readAhead(s)
-			if err == nil {
-				return replay(s, head), nil
-			}
+		}
+		note(ctx, cand.Provider, err)
+		if err == nil {
+			return replay(s, head), nil
 		}
 		if i == len(cands)-1 || !c.fallback(ctx, err) {
 			return nil, err
@@ -128,6 +132,14 @@ func (c *Client) Stream(ctx context.Context, req *Request) (*Stream, error) {
 		c.logFallback(ctx, req.Model, cand, err)
 	}
 	panic("unreachable")
+}
+
+// note records in the call's attempt log (see internal/attempts) that p
+// was tried. A Client serving as a candidate notes its own candidates.
+func note(ctx context.Context, p Provider, err error) {
+	if _, nested := p.(*Client); !nested {
+		attempts.FromContext(ctx).Note(p.Name(), err)
+	}
 }
 
 // readAhead reads s up to its first content event. On an error before
@@ -182,6 +194,7 @@ func (c *Client) Embed(ctx context.Context, req *EmbedRequest) (*EmbedResponse, 
 		r := *req
 		r.Model = cand.Model
 		resp, err := c.tel.embed(ctx, cand.Provider.Name(), e, &r)
+		note(ctx, cand.Provider, err)
 		if err == nil {
 			return resp, nil
 		}

@@ -202,7 +202,7 @@ func (g *Gateway) buildAI() []error {
 		auths = append(auths, au)
 	}
 	if len(auths) > 0 {
-		opts = append(opts, ai.WithAuthenticator(ai.Consumers(auths...)))
+		opts = append(opts, ai.WithAuthenticator(auths...))
 	}
 	opts = append(opts, a.Options...)
 	if len(errs) > 0 || client == nil {
@@ -265,7 +265,7 @@ func (a *AI) client() (*aiclient.Client, []string, []error) {
 			errs = append(errs, fieldErr(at+".type", "%v", err))
 			continue
 		}
-		providers[p.Name] = ai.Track(pv)
+		providers[p.Name] = pv
 	}
 	opts := []aiclient.Option{}
 	var aliases []string

@@ -11,27 +11,21 @@ import (
 	"github.com/portico-dev/portico/middleware"
 )
 
-// Consumer is a caller the gateway knows, with its API keys.
-type Consumer struct {
-	// ID identifies the consumer. Required and unique.
-	ID string `yaml:"id"`
-	// Tenant is the organisation the consumer belongs to.
-	Tenant string `yaml:"tenant"`
-	// Plan names the consumer's plan, for per-plan limits.
-	Plan string `yaml:"plan"`
-	// Scopes are the permissions the consumer holds.
-	Scopes []string `yaml:"scopes"`
-	// Roles are coarse permissions, such as "admin".
-	Roles []string `yaml:"roles"`
-	// Metadata holds free-form attributes.
-	Metadata map[string]string `yaml:"metadata"`
+// ConsumerConfig declares a consumer the gateway knows: its identity, a
+// [middleware.Consumer] whose fields it promotes (in a config file: id,
+// tenant, plan, scopes, roles, metadata), and its API keys. The identity's
+// ID is required and unique; Credential and Method are set per request by
+// the authenticator and ignored here.
+type ConsumerConfig struct {
+	middleware.Consumer
 	// Keys are the consumer's API keys; several may be active at once, so
 	// keys rotate without downtime.
-	Keys []APIKey `yaml:"api_keys"`
+	Keys []APIKeyConfig `yaml:"api_keys"`
 }
 
-// APIKey is one API key. Only its SHA-256 hash is kept in memory.
-type APIKey struct {
+// APIKeyConfig declares one API key of a [ConsumerConfig]. Only its
+// SHA-256 hash is kept in memory, as a middleware.APIKey.
+type APIKeyConfig struct {
 	// ID names the key in logs and rate-limit keys; it is not secret.
 	// Required and unique.
 	ID string `yaml:"id"`
@@ -148,7 +142,7 @@ type Identity struct {
 // holds a key, an authenticator named "api_key" reading the Authorization
 // (Bearer) and X-API-Key headers exists unless [WithAuthMethods] defines
 // one by that name.
-func WithConsumers(cs ...Consumer) Option {
+func WithConsumers(cs ...ConsumerConfig) Option {
 	return optionFunc(func(c *config) { c.consumers = append(c.consumers, cs...) })
 }
 
@@ -195,8 +189,9 @@ func (g *Gateway) buildAuth() []error {
 			continue
 		}
 		seenID[cs.ID] = true
-		g.consumers.Put(&middleware.Consumer{ID: cs.ID, Tenant: cs.Tenant, Plan: cs.Plan,
-			Scopes: cs.Scopes, Roles: cs.Roles, Metadata: cs.Metadata})
+		id := cs.Consumer
+		id.Credential, id.Method = "", ""
+		g.consumers.Put(&id)
 		for j, k := range cs.Keys {
 			kat := at + "." + idx("api_keys", j)
 			if k.ID == "" {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/middleware"
 )
 
 // keyed is the API key of alice in the tests; only its hash is configured.
@@ -18,9 +19,10 @@ func authGateway(t *testing.T, routes ...gateway.Route) string {
 	up, _ := countingServer(t, "app")
 	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
 		gateway.WithConsumers(
-			gateway.Consumer{ID: "alice", Tenant: "acme", Plan: "gold", Scopes: []string{"orders:read"},
-				Keys: []gateway.APIKey{{ID: "alice-1", Secret: keyed}}},
-			gateway.Consumer{ID: "bob", Plan: "free", Keys: []gateway.APIKey{{ID: "bob-1", SHA256: sha256Hex("bob-secret-key-0123456789")}}},
+			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Tenant: "acme", Plan: "gold", Scopes: []string{"orders:read"}},
+				Keys: []gateway.APIKeyConfig{{ID: "alice-1", Secret: keyed}}},
+			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "bob", Plan: "free"},
+				Keys: []gateway.APIKeyConfig{{ID: "bob-1", SHA256: sha256Hex("bob-secret-key-0123456789")}}},
 		),
 		gateway.WithRoute(routes...))
 	return srv.URL
@@ -137,8 +139,9 @@ func TestRateLimitsAndQuotas(t *testing.T) {
 	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
 		gateway.WithClock(func() time.Time { return now }),
 		gateway.WithConsumers(
-			gateway.Consumer{ID: "alice", Plan: "gold", Keys: []gateway.APIKey{{ID: "alice-1", Secret: keyed}}},
-			gateway.Consumer{ID: "bob", Plan: "free", Keys: []gateway.APIKey{{ID: "bob-1", Secret: "bob-secret-key-0123456789"}}},
+			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Plan: "gold"}, Keys: []gateway.APIKeyConfig{{ID: "alice-1", Secret: keyed}}},
+			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "bob", Plan: "free"},
+				Keys: []gateway.APIKeyConfig{{ID: "bob-1", Secret: "bob-secret-key-0123456789"}}},
 		),
 		gateway.WithRoute(
 			gateway.Route{Path: "/limited", Upstream: "app", Policy: gateway.Policy{
@@ -190,6 +193,10 @@ func TestAccessConfigMistakesNameTheField(t *testing.T) {
 	t.Parallel()
 	head := "upstreams: [{name: app, instances: [{url: http://127.0.0.1:1}]}]\n"
 	for _, c := range []struct{ name, yaml, want string }{
+		{"a consumer's method is set per request, never in a file", "consumers: [{id: a, method: apikey}]\nroutes: [{path: /, upstream: app}]",
+			"consumers[0].method: unknown field (known: api_keys, id, metadata, plan, roles, scopes, tenant)"},
+		{"a consumer without an ID", "consumers: [{tenant: acme}]\nroutes: [{path: /, upstream: app}]",
+			"consumers[0].id: is required"},
 		{"a key hash that is not hex", "consumers: [{id: a, api_keys: [{id: k, sha256: xyz}]}]\nroutes: [{path: /, upstream: app}]",
 			"consumers[0].api_keys[0].sha256: is not a SHA-256 hash"},
 		{"a key without hash or secret", "consumers: [{id: a, api_keys: [{id: k}]}]\nroutes: [{path: /, upstream: app}]",
@@ -279,6 +286,47 @@ routes:
 	b, _ := json.Marshal(chain)
 	if want := `["auth(api_key)","authorize(all: read)","identity","rate_limit(1/1m0s, key=api_key)","proxy"]`; string(b) != want {
 		t.Errorf("chain = %s, want %s", b, want)
+	}
+}
+
+func TestAConfiguredConsumerCarriesEveryIdentityField(t *testing.T) {
+	t.Parallel()
+	up, _ := countingServer(t, "app")
+	yaml := `
+upstreams: [{name: app, instances: [{url: ` + up.URL + `}]}]
+consumers:
+  - id: alice
+    tenant: acme
+    plan: gold
+    scopes: [read, write]
+    roles: [admin]
+    metadata: {team: checkout}
+    api_keys: [{id: alice-1, secret: "${ALICE_KEY}"}]
+routes:
+  - {path: /r, upstream: app, policy: {auth: {roles: [admin]}}}
+`
+	env := map[string]string{"ALICE_KEY": keyed}
+	cfg, err := gateway.ParseConfig("gw.yaml", []byte(yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Consumers[0].Metadata["team"], "checkout"; got != want {
+		t.Errorf("metadata team = %q, want %q", got, want)
+	}
+	g, err := cfg.Build(gateway.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	resp, e := getWith(t, httptestServer(t, g)+"/r", "X-API-Key", keyed)
+	if got, want := resp.StatusCode, http.StatusOK; got != want {
+		t.Fatalf("status = %d, want %d (the role admin must pass)", got, want)
+	}
+	for header, want := range map[string]string{"X-Consumer-Id": "alice", "X-Consumer-Tenant": "acme",
+		"X-Consumer-Plan": "gold", "X-Consumer-Scopes": "read write", "X-Consumer-Roles": "admin"} {
+		if got := e.Header.Get(header); got != want {
+			t.Errorf("%s = %q, want %q", header, got, want)
+		}
 	}
 }
 

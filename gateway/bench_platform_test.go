@@ -10,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/platform"
+	"github.com/portico-dev/portico/middleware"
 )
 
 // benchPlatform serves an in-memory route behind the platform's key and
@@ -18,7 +19,7 @@ func benchPlatform(b *testing.B, rec *calllog.Recorder) {
 	ctx := context.Background()
 	p := platform.New(platform.NewMemoryStore())
 	_, _ = p.CreateTenant(ctx, "root", platform.Tenant{ID: "acme"})
-	_, _ = p.CreateConsumer(ctx, "root", platform.Consumer{Tenant: "acme", ID: "shop"})
+	_, _ = p.CreateConsumer(ctx, "root", platform.ConsumerRecord{Consumer: middleware.Consumer{Tenant: "acme", ID: "shop"}})
 	_, key, err := p.CreateKey(ctx, "root", "acme", "shop", time.Time{})
 	if err != nil {
 		b.Fatal(err)

@@ -167,9 +167,9 @@ func TestCacheScopesKeepCallersApart(t *testing.T) {
 	_, srv := newGateway(t,
 		gateway.WithUpstream(upstreamOf(t, "app", cachedServer(t, "for {consumer} of {tenant}"))),
 		gateway.WithConsumers(
-			gateway.Consumer{ID: "alice", Tenant: "acme", Keys: []gateway.APIKey{{ID: "a1", Secret: keyed}}},
-			gateway.Consumer{ID: "bob", Tenant: "acme", Keys: []gateway.APIKey{{ID: "b1", Secret: bobKey}}},
-			gateway.Consumer{ID: "carol", Tenant: "globex", Keys: []gateway.APIKey{{ID: "c1", Secret: carolKey}}},
+			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Tenant: "acme"}, Keys: []gateway.APIKeyConfig{{ID: "a1", Secret: keyed}}},
+			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "bob", Tenant: "acme"}, Keys: []gateway.APIKeyConfig{{ID: "b1", Secret: bobKey}}},
+			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "carol", Tenant: "globex"}, Keys: []gateway.APIKeyConfig{{ID: "c1", Secret: carolKey}}},
 		),
 		gateway.WithRoute(
 			gateway.Route{Path: "/mine", Upstream: "app", Policy: gateway.Policy{Auth: &gateway.Auth{},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/openapi"
 )
 
@@ -20,7 +21,7 @@ func TestRoutesShowTheWholeChainInOrder(t *testing.T) {
 	g, _ := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
 		gateway.WithChain("request_id", "recover"),
 		gateway.WithMiddleware("audit", func(h http.Handler) http.Handler { return h }),
-		gateway.WithConsumers(gateway.Consumer{ID: "a", Keys: []gateway.APIKey{{ID: "k", Secret: keyed}}}),
+		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "a"}, Keys: []gateway.APIKeyConfig{{ID: "k", Secret: keyed}}}),
 		gateway.WithRoute(gateway.Route{Name: "all", Path: "/all", Upstream: "app", Policy: gateway.Policy{
 			Lifecycle:   &gateway.Lifecycle{Sunset: sunset},
 			Auth:        &gateway.Auth{Scopes: []string{"read"}},

@@ -9,7 +9,7 @@ import (
 	"reflect"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/portico-dev/portico/gateway/upstream"
 )
@@ -32,7 +32,7 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Consumers are the callers the gateway knows, with their API keys;
 	// see [WithConsumers].
-	Consumers []Consumer `yaml:"consumers"`
+	Consumers []ConsumerConfig `yaml:"consumers"`
 	// AuthMethods are named authenticators (JWT issuers, introspection,
 	// client certificates, API key readers); see [WithAuthMethods].
 	AuthMethods []AuthMethod `yaml:"auth_methods"`
@@ -98,7 +98,7 @@ func ParseConfig(name string, data []byte, env func(string) (string, bool)) (*Co
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, &FieldError{File: name, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+		return nil, syntaxErr(name, err)
 	}
 	if len(root.Content) == 0 {
 		// An empty file is more likely a half-written one than a wish

@@ -105,6 +105,8 @@ func TestConfigMistakesNameTheField(t *testing.T) {
 			yaml: base + "trusted_proxies: [10.0.0.0/33]\n", want: []string{"trusted_proxies[0]"}},
 		{name: "broken YAML is reported",
 			yaml: "routes: [\n", want: []string{"not valid YAML"}},
+		{name: "broken YAML is reported with its file and line",
+			yaml: base + "routes:\n  - path: /\n   upstream: a\n", want: []string{"gw.yaml:6:", "not valid YAML"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/platform"
+	"github.com/portico-dev/portico/middleware"
 )
 
 // credGateway serves a gateway whose routes each authenticate one way, in
@@ -39,7 +40,8 @@ func credGateway(t *testing.T) (url string, shadow <-chan http.Header) {
 	}
 	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", echoServer(t, "app"))),
 		gateway.WithUpstream(upstreamOf(t, "shadow", mirror)),
-		gateway.WithConsumers(gateway.Consumer{ID: "alice", Keys: []gateway.APIKey{{ID: "alice-1", Secret: keyed}}}),
+		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
+			Keys: []gateway.APIKeyConfig{{ID: "alice-1", Secret: keyed}}}),
 		gateway.WithAuthMethods(
 			gateway.AuthMethod{Name: "query", APIKey: &gateway.APIKeyMethod{Headers: []string{"X-Partner-Key"}, Query: "api_key"}},
 			gateway.AuthMethod{Name: "sso", JWT: &gateway.JWTMethod{Algorithms: []string{"HS256"}, Secrets: map[string]string{"": hmacSecret}}},
@@ -152,7 +154,7 @@ func TestThePlatformsKeyIsNotForwardedToTheUpstream(t *testing.T) {
 	if _, err := p.CreateTenant(ctx, "root", platform.Tenant{ID: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.CreateConsumer(ctx, "root", platform.Consumer{Tenant: "acme", ID: "shop"}); err != nil {
+	if _, err := p.CreateConsumer(ctx, "root", platform.ConsumerRecord{Consumer: middleware.Consumer{Tenant: "acme", ID: "shop"}}); err != nil {
 		t.Fatal(err)
 	}
 	_, key, err := p.CreateKey(ctx, "root", "acme", "shop", time.Time{})
@@ -262,7 +264,8 @@ func TestComposedCallsDoNotGetTheConsumersCredential(t *testing.T) {
 	compose := &gateway.Compose{Headers: []string{"X-API-Key", "Accept-Language"},
 		Calls: []gateway.ComposeCall{{Name: "a", Key: "a", Upstream: "app", Path: "/a?lang={query.lang}&key={query.api_key}"}}}
 	_, gw := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", echoServer(t, "app"))),
-		gateway.WithConsumers(gateway.Consumer{ID: "alice", Keys: []gateway.APIKey{{ID: "alice-1", Secret: keyed}}}),
+		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
+			Keys: []gateway.APIKeyConfig{{ID: "alice-1", Secret: keyed}}}),
 		gateway.WithAuthMethods(gateway.AuthMethod{Name: "query", APIKey: &gateway.APIKeyMethod{Query: "api_key"}}),
 		gateway.WithRoute(
 			gateway.Route{Path: "/composed", Compose: compose, Policy: gateway.Policy{Auth: &gateway.Auth{}}},

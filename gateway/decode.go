@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -8,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // decoder walks a YAML node tree into Go values, so that every error
@@ -32,6 +33,14 @@ func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 		line = n.Line
 	}
 	d.errs = append(d.errs, &FieldError{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// syntaxErr turns a YAML syntax error into a FieldError at its line.
+func syntaxErr(file string, err error) *FieldError {
+	if e, ok := errors.AsType[*yaml.LoadError](err); ok && e.Mark.Line > 0 {
+		return &FieldError{File: file, Line: e.Mark.Line, Msg: "not valid YAML: " + e.Message}
+	}
+	return &FieldError{File: file, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 }
 
 func join(path, key string) string {
@@ -133,14 +142,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		d.fail(n, path, "want a mapping, got %s", describe(n))
 		return
 	}
-	t := v.Type()
-	var known []string
-	index := map[string]int{}
-	for i := range t.NumField() {
-		if name := fieldName(t.Field(i)); name != "" {
-			index[name] = i
-			known = append(known, name)
-		}
+	index := fieldIndex(v.Type())
+	known := make([]string, 0, len(index))
+	for name := range index {
+		known = append(known, name)
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -157,8 +162,43 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		seen[k.Value] = true
 		d.lines[join(path, k.Value)] = k.Line
-		d.decode(val, v.Field(fi), join(path, k.Value))
+		d.decode(val, v.FieldByIndex(fi), join(path, k.Value))
 	}
+}
+
+// fieldIndex maps the config keys of struct type t to their fields. The
+// fields of an embedded struct without a key of its own are promoted, as
+// encoding/json does, so a config type can embed the type it configures
+// (ConsumerConfig embeds middleware.Consumer).
+func fieldIndex(t reflect.Type) map[string][]int {
+	index := map[string][]int{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if name := fieldName(f); name != "" {
+			index[name] = []int{i}
+			continue
+		}
+		if f.Anonymous && f.Type.Kind() == reflect.Struct && !hasKey(f) {
+			for name, sub := range fieldIndex(f.Type) {
+				if _, shadowed := index[name]; !shadowed {
+					index[name] = append([]int{i}, sub...)
+				}
+			}
+		}
+	}
+	return index
+}
+
+// hasKey reports whether f names its config key, or opts out with "-".
+func hasKey(f reflect.StructField) bool {
+	for _, key := range []string{"yaml", "json"} {
+		if tag, ok := f.Tag.Lookup(key); ok {
+			if name, _, _ := strings.Cut(tag, ","); name != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // scalar decodes a scalar node after expanding ${VAR} references.

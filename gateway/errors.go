@@ -11,6 +11,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/resilience"
 )
 
 // FieldError is a configuration mistake: Path names the field, as in
@@ -58,16 +59,12 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	if ra, ok := retryAfter(err); ok {
 		w.Header().Set("Retry-After", ra)
 	}
-	if status >= 500 && status != StatusClientClosed {
+	if status >= 500 {
 		g.cfg.logger.LogAttrs(r.Context(), levelFor(status), "upstream request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status), slog.Any("error", err))
 	}
 	writeProblem(w, r, status, detail)
 }
-
-// StatusClientClosed is the status recorded when the client went away
-// before the upstream answered.
-const StatusClientClosed = 499
 
 func classify(r *http.Request, err error) (int, string) {
 	var mbe *http.MaxBytesError
@@ -80,7 +77,7 @@ func classify(r *http.Request, err error) (int, string) {
 		// upstream request was canceled with it.
 		return http.StatusRequestTimeout, "the request body did not arrive in time"
 	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
-		return StatusClientClosed, "the client closed the request"
+		return resilience.StatusClientClosedRequest, "the client closed the request"
 	}
 	if errors.As(err, &ne) && ne.Timeout() {
 		return http.StatusGatewayTimeout, detailFor(http.StatusGatewayTimeout)

@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/internal/problem"
+	"github.com/portico-dev/portico/resilience"
 )
 
 // emptyDNS resolves every name to nothing.
@@ -123,5 +124,57 @@ func TestFailuresAreProblemDocuments(t *testing.T) {
 				t.Error("no Retry-After")
 			}
 		})
+	}
+}
+
+// statusWriter records the status a handler writes.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func TestClientThatLeavesIsRecordedAsResilienceStatusClientClosedRequest(t *testing.T) {
+	t.Parallel()
+	arrived := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-r.Context().Done()
+	}))
+	t.Cleanup(slow.Close)
+	recorded := make(chan int, 1)
+	record := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sw := &statusWriter{ResponseWriter: w}
+			next.ServeHTTP(sw, r)
+			recorded <- sw.status
+		})
+	}
+	_, srv := newGateway(t,
+		gateway.WithMiddleware("record", record), gateway.WithChain("record"),
+		gateway.WithUpstream(upstreamOf(t, "slow", slow)),
+		gateway.WithRoute(gateway.Route{Path: "/slow", Upstream: "slow"}))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/slow", nil)
+	go func() {
+		<-arrived
+		cancel()
+	}()
+	if resp, err := srv.Client().Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("the request succeeded; want it canceled")
+	}
+	select {
+	case got := <-recorded:
+		if want := resilience.StatusClientClosedRequest; got != want {
+			t.Errorf("recorded status %d, want %d", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the gateway never finished the canceled request")
 	}
 }

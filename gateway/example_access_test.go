@@ -9,6 +9,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/upstream"
+	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/openapi"
 )
 
@@ -21,8 +22,10 @@ func ExampleWithConsumers() {
 
 	g, err := gateway.New(
 		gateway.WithUpstream(orders),
-		gateway.WithConsumers(gateway.Consumer{ID: "alice", Plan: "gold", Scopes: []string{"orders:read"},
-			Keys: []gateway.APIKey{{ID: "alice-1", Secret: "s3cr3t-key-of-alice"}}}),
+		gateway.WithConsumers(gateway.ConsumerConfig{
+			Consumer: middleware.Consumer{ID: "alice", Plan: "gold", Scopes: []string{"orders:read"}},
+			Keys:     []gateway.APIKeyConfig{{ID: "alice-1", Secret: "s3cr3t-key-of-alice"}},
+		}),
 		gateway.WithRoute(gateway.Route{Path: "/orders", Upstream: "orders", Policy: gateway.Policy{
 			Auth:      &gateway.Auth{Scopes: []string{"orders:read"}},
 			RateLimit: &gateway.RateLimit{Requests: 1, Per: time.Minute},

@@ -10,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/gateway/upstream"
+	"github.com/portico-dev/portico/middleware"
 )
 
 func ExampleWithPlatform() {
@@ -22,7 +23,7 @@ func ExampleWithPlatform() {
 	ctx := context.Background()
 	p := platform.New(platform.NewMemoryStore())
 	_, _ = p.CreateTenant(ctx, "root", platform.Tenant{ID: "acme"})
-	_, _ = p.CreateConsumer(ctx, "root", platform.Consumer{Tenant: "acme", ID: "shop"})
+	_, _ = p.CreateConsumer(ctx, "root", platform.ConsumerRecord{Consumer: middleware.Consumer{Tenant: "acme", ID: "shop"}})
 	_, key, _ := p.CreateKey(ctx, "root", "acme", "shop", time.Time{})
 	_, _ = p.PutAPI(ctx, "root", platform.API{ID: "orders", Tenant: "acme", State: platform.Published, Approval: platform.Manual})
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/middleware"
 )
 
 // jsonServer answers every request with body, counting them.
@@ -60,8 +61,9 @@ func TestCachePolicy(t *testing.T) {
 	up, hits := jsonServer(t, `{"n":1}`)
 	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
 		gateway.WithConsumers(
-			gateway.Consumer{ID: "alice", Tenant: "a", Keys: []gateway.APIKey{{ID: "a1", Secret: keyed}}},
-			gateway.Consumer{ID: "bob", Tenant: "b", Keys: []gateway.APIKey{{ID: "b1", Secret: "bob-secret-key-0123456789"}}},
+			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Tenant: "a"}, Keys: []gateway.APIKeyConfig{{ID: "a1", Secret: keyed}}},
+			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "bob", Tenant: "b"},
+				Keys: []gateway.APIKeyConfig{{ID: "b1", Secret: "bob-secret-key-0123456789"}}},
 		),
 		gateway.WithRoute(
 			gateway.Route{Path: "/shared", Upstream: "app", Policy: gateway.Policy{Cache: &gateway.Cache{TTL: time.Minute}}},

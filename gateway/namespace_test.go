@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/ai"
 	"github.com/portico-dev/portico/gateway/platform"
+	"github.com/portico-dev/portico/middleware"
 )
 
 // demoAI serves the alias "demo" from the built-in demo provider, and the
@@ -234,7 +235,8 @@ func TestRoutesAndLookupSeeEveryEndpoint(t *testing.T) {
 	g, _ := newGateway(t,
 		gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
 		gateway.WithRoute(gateway.Route{Name: "orders", Path: "/v1/orders", Upstream: "orders"}),
-		gateway.WithConsumers(gateway.Consumer{ID: "demo", Keys: []gateway.APIKey{{ID: "k", Secret: "demo-key"}}}),
+		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "demo"},
+			Keys: []gateway.APIKeyConfig{{ID: "k", Secret: "demo-key"}}}),
 		gateway.WithPlatform(p, nil),
 		gateway.WithAI(demoAI()),
 	)
@@ -308,7 +310,7 @@ func TestPlatformKeysAndConsumerKeysBothOpenTheAIEndpoints(t *testing.T) {
 	if _, err := p.CreateTenant(ctx, "test", platform.Tenant{ID: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.CreateConsumer(ctx, "test", platform.Consumer{ID: "shop", Tenant: "acme"}); err != nil {
+	if _, err := p.CreateConsumer(ctx, "test", platform.ConsumerRecord{Consumer: middleware.Consumer{ID: "shop", Tenant: "acme"}}); err != nil {
 		t.Fatal(err)
 	}
 	_, platformKey, err := p.CreateKey(ctx, "test", "acme", "shop", time.Time{})
@@ -316,7 +318,8 @@ func TestPlatformKeysAndConsumerKeysBothOpenTheAIEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, srv := newGateway(t,
-		gateway.WithConsumers(gateway.Consumer{ID: "demo", Keys: []gateway.APIKey{{ID: "demo-1", Secret: "consumer-key"}}}),
+		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "demo"},
+			Keys: []gateway.APIKeyConfig{{ID: "demo-1", Secret: "consumer-key"}}}),
 		gateway.WithPlatform(p, nil),
 		gateway.WithAI(demoAI()),
 	)

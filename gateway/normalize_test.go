@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/middleware"
 )
 
 const secret = "the private secret"
@@ -44,7 +45,8 @@ func fileGateway(t *testing.T, escaped gateway.EscapedAction) *httptest.Server {
 	_, gw := newGateway(t,
 		gateway.WithPathNormalization(gateway.PathNormalization{Escaped: escaped}),
 		gateway.WithUpstream(upstreamOf(t, "files", files)),
-		gateway.WithConsumers(gateway.Consumer{ID: "alice", Keys: []gateway.APIKey{{ID: "a1", Secret: "alice-key"}}}),
+		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
+			Keys: []gateway.APIKeyConfig{{ID: "a1", Secret: "alice-key"}}}),
 		gateway.WithRoute(
 			gateway.Route{Name: "public", Prefix: "/api/public", StripPrefix: "/api", Upstream: "files"},
 			gateway.Route{Name: "private", Prefix: "/api/private", StripPrefix: "/api", Upstream: "files",

@@ -34,7 +34,7 @@ type config struct {
 	tracer     trace.TracerProvider
 	errs       []error
 
-	consumers   []Consumer
+	consumers   []ConsumerConfig
 	authMethods []AuthMethod
 	authCustom  []namedAuth
 	identity    Identity

@@ -57,19 +57,19 @@ func policyTransport(p Policy, next http.RoundTripper, c config) (http.RoundTrip
 	if r := p.Retry; r != nil {
 		ps = append(ps, resilience.Retry(resilience.RetryConfig{
 			MaxAttempts: r.Attempts,
-			BaseDelay:   or(r.Backoff, defaultBackoff),
-			MaxDelay:    or(r.MaxBackoff, defaultMaxBackoff),
+			BaseDelay:   r.Backoff,
+			MaxDelay:    r.MaxBackoff,
 			Statuses:    r.Statuses,
 		}))
 		stages = append(stages, fmt.Sprintf("retry(attempts=%d)", r.Attempts))
 	}
 	if b := p.Breaker; b != nil {
 		ps = append(ps, resilience.CircuitBreaker(resilience.BreakerConfig{
-			ConsecutiveFailures: or(b.Failures, 5),
-			OpenFor:             or(b.Delay, defaultBreakerDelay),
-			HalfOpenProbes:      or(b.Successes, 1),
+			ConsecutiveFailures: b.Failures,
+			OpenFor:             b.Delay,
+			HalfOpenProbes:      b.Successes,
 		}))
-		stages = append(stages, fmt.Sprintf("breaker(failures=%d)", or(b.Failures, 5)))
+		stages = append(stages, fmt.Sprintf("breaker(failures=%d)", or(b.Failures, resilience.DefaultBreakerFailures)))
 	}
 	if b := p.Bulkhead; b != nil {
 		ps = append(ps, resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: b.MaxConcurrent, MaxWait: b.MaxWait}))
@@ -104,13 +104,6 @@ func clientTelemetry(next http.RoundTripper, c config) http.RoundTripper {
 	}
 	return otelhttp.NewTransport(next, opts...)
 }
-
-// The policy defaults the gateway documents in [Retry] and [Breaker].
-const (
-	defaultBackoff      = 25e6 // 25ms
-	defaultMaxBackoff   = 1e9  // 1s
-	defaultBreakerDelay = 10e9 // 10s
-)
 
 func or[T comparable](v, def T) T {
 	var zero T

@@ -208,9 +208,10 @@ type Retry struct {
 	// only by the route's Timeout.
 	PerTry time.Duration `yaml:"per_try"`
 	// Backoff is the delay before the first retry, doubled for each one and
-	// jittered. If zero, 25ms.
+	// jittered. If zero, 100ms ([resilience.DefaultRetryBaseDelay]).
 	Backoff time.Duration `yaml:"backoff"`
-	// MaxBackoff caps the delay. If zero, 1s.
+	// MaxBackoff caps the delay; a Retry-After longer than it is not waited
+	// for. If zero, 10s ([resilience.DefaultRetryMaxDelay]).
 	MaxBackoff time.Duration `yaml:"max_backoff"`
 	// Statuses lists the response statuses that are retried.
 	// If empty, 502, 503 and 504.
@@ -225,12 +226,13 @@ type Retry struct {
 // route answers 503).
 type Breaker struct {
 	// Failures is the number of consecutive failures that opens the breaker.
-	// If zero, 5.
+	// If zero, 5 ([resilience.DefaultBreakerFailures]).
 	Failures int `yaml:"failures"`
-	// Delay is how long the breaker stays open. If zero, 10s.
+	// Delay is how long the breaker stays open. If zero, 30s
+	// ([resilience.DefaultBreakerOpenFor]).
 	Delay time.Duration `yaml:"delay"`
 	// Successes is the number of trial successes that closes it again.
-	// If zero, 1.
+	// If zero, 1 ([resilience.DefaultBreakerProbes]).
 	Successes int `yaml:"successes"`
 }
 

@@ -8,7 +8,16 @@ import (
 )
 
 // Consumer is who is calling: the identity that authentication establishes
-// and that rate limits, quotas, caches and call logs key on.
+// and that rate limits, quotas, caches, idempotency, authorization, AI
+// budgets, subscriptions and call logs key on. It is Portico's one
+// identity type: the gateway's configured consumers, the platform's
+// stored ones and the callers of the AI endpoints are all Consumers.
+//
+// Its JSON form is id, tenant, plan, scopes, roles, metadata, credential
+// and method. The identity fields are also the keys of a gateway config
+// file's consumers and of the platform's stored consumers; those leave
+// out Credential and Method (tagged yaml:"-"), which say how one request
+// was authenticated and are set by the authenticator.
 //
 // A Consumer placed in a request context is shared by every later handler
 // and must be treated as read-only; use [Consumer.Clone] to derive a
@@ -16,25 +25,25 @@ import (
 type Consumer struct {
 	// ID identifies the consumer. It is never empty for an authenticated
 	// request.
-	ID string
+	ID string `json:"id"`
 	// Tenant is the team or organisation the consumer belongs to, if any.
-	Tenant string
+	Tenant string `json:"tenant,omitempty"`
 	// Plan names the consumer's plan; rate limits may differ per plan.
-	Plan string
+	Plan string `json:"plan,omitempty"`
 	// Scopes are the permissions granted to this request, such as OAuth2
 	// scopes from a token.
-	Scopes []string
+	Scopes []string `json:"scopes,omitempty"`
 	// Roles are coarse-grained permissions, such as "admin".
-	Roles []string
+	Roles []string `json:"roles,omitempty"`
 	// Metadata holds free-form attributes.
-	Metadata map[string]string
+	Metadata map[string]string `json:"metadata,omitempty"`
 	// Credential identifies the credential that authenticated the request:
 	// the API key ID, a JWT's "jti" or the certificate serial number. It
 	// may be empty.
-	Credential string
+	Credential string `json:"credential,omitempty" yaml:"-"`
 	// Method names the authenticator that succeeded: "apikey", "jwt",
 	// "introspection" or "mtls".
-	Method string
+	Method string `json:"method,omitempty" yaml:"-"`
 }
 
 // HasScope reports whether c was granted scope s.

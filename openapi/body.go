@@ -44,16 +44,16 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if int64(len(data)) > limit {
 		return nil, errTooLarge
 	}
-	Replay(r, data)
+	replay(r, data)
 	return data, nil
 }
 
 var errTooLarge = errors.New("body too large")
 
-// Replay sets r's body to data in a way a retrying transport can resend:
+// replay sets r's body to data in a way a retrying transport can resend:
 // Body reads data, GetBody returns a new reader over it, and ContentLength
 // is len(data).
-func Replay(r *http.Request, data []byte) {
+func replay(r *http.Request, data []byte) {
 	r.ContentLength = int64(len(data))
 	r.TransferEncoding = nil
 	if len(data) == 0 {

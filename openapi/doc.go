@@ -40,7 +40,7 @@
 //	           {"in":"body","pointer":"/name","message":"is required","keyword":"required"}]}
 //
 // The body is read once, up to [WithBodyLimit], and put back with GetBody
-// set ([Replay]), so the handler reads the same bytes and a retrying
+// set, so the handler reads the same bytes and a retrying
 // transport downstream resends them identically. A body with nothing to
 // check inside (an upload in a binary media type, or media without a
 // schema) is not read at all: it streams through, whatever its size.

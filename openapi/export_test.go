@@ -3,6 +3,9 @@ package openapi
 // ParseJSON exposes the body parser to the external tests.
 var ParseJSON = parseJSON
 
+// Replay exposes the body replay to the external tests.
+var Replay = replay
+
 // Engine runs both schema engines on one compiled schema.
 type Engine struct {
 	Where string

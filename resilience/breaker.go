@@ -50,7 +50,8 @@ type BreakerConfig struct {
 	// not from client input.
 	Key func(*http.Request) string
 	// ConsecutiveFailures opens the breaker after this many failures in a
-	// row. By default, 5 if FailureRate is not set, else disabled.
+	// row. By default, 5 ([DefaultBreakerFailures]) if FailureRate is not
+	// set, else disabled.
 	ConsecutiveFailures int
 	// FailureRate, in (0, 1], opens the breaker when at least this
 	// fraction of the calls over Window failed, once MinCalls calls were
@@ -66,10 +67,11 @@ type BreakerConfig struct {
 	// count as a failure. By default, disabled.
 	SlowCall time.Duration
 	// OpenFor is how long the breaker stays open before it lets probes
-	// through. By default, 30 seconds.
+	// through. By default, 30 seconds ([DefaultBreakerOpenFor]).
 	OpenFor time.Duration
 	// HalfOpenProbes is the number of requests let through when half-open;
-	// all must succeed to close the breaker. By default, 1.
+	// all must succeed to close the breaker. By default, 1
+	// ([DefaultBreakerProbes]).
 	HalfOpenProbes int
 	// IsFailure tells whether an outcome counts as a failure. By default,
 	// connection errors, timeouts and 5xx responses do; a request its
@@ -114,7 +116,7 @@ func CircuitBreaker(cfg BreakerConfig) Policy {
 		cfg.Key = func(r *http.Request) string { return r.URL.Host }
 	}
 	if cfg.ConsecutiveFailures == 0 && cfg.FailureRate == 0 {
-		cfg.ConsecutiveFailures = 5
+		cfg.ConsecutiveFailures = DefaultBreakerFailures
 	}
 	if cfg.MinCalls == 0 {
 		cfg.MinCalls = 10
@@ -123,10 +125,10 @@ func CircuitBreaker(cfg BreakerConfig) Policy {
 		cfg.Window = time.Minute
 	}
 	if cfg.OpenFor == 0 {
-		cfg.OpenFor = 30 * time.Second
+		cfg.OpenFor = DefaultBreakerOpenFor
 	}
 	if cfg.HalfOpenProbes == 0 {
-		cfg.HalfOpenProbes = 1
+		cfg.HalfOpenProbes = DefaultBreakerProbes
 	}
 	if cfg.IsFailure == nil {
 		cfg.IsFailure = defaultIsFailure

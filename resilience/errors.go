@@ -122,8 +122,10 @@ func policyError(err error) error {
 func (e *Error) Unwrap() error { return e.Err }
 
 // StatusClientClosedRequest is the status [HTTPStatus] gives to a request
-// its own caller cancelled (the nginx convention). Nothing is usually
-// written back, since nobody is listening; it exists for logs and metrics.
+// its own caller cancelled (the nginx convention), and the one Portico's
+// gateway and AI endpoints record for a client that went away before the
+// answer. Nothing is usually written back, since nobody is listening; it
+// exists for logs, metrics and call records.
 const StatusClientClosedRequest = 499
 
 // HTTPStatus maps an error from a [Transport] (or from any

@@ -16,14 +16,15 @@ import (
 // connection errors, timeouts, 502, 503, 504 and 429 with Retry-After.
 type RetryConfig struct {
 	// MaxAttempts is the number of attempts, the first included.
-	// By default, 3.
+	// By default, 3 ([DefaultRetryAttempts]).
 	MaxAttempts int
 	// BaseDelay is the backoff before the first retry; it doubles on each
 	// retry, and the actual delay is drawn uniformly between 0 and that
-	// value ("full jitter"). By default, 100 ms.
+	// value ("full jitter"). By default, 100 ms ([DefaultRetryBaseDelay]).
 	BaseDelay time.Duration
 	// MaxDelay caps the backoff. A Retry-After hint longer than MaxDelay
-	// is not waited for: the response is returned as is. By default, 10 s.
+	// is not waited for: the response is returned as is. By default, 10 s
+	// ([DefaultRetryMaxDelay]).
 	MaxDelay time.Duration
 	// Statuses are the response statuses that are retried. By default,
 	// 502, 503 and 504; 429 is retried only when the response carries a
@@ -70,13 +71,13 @@ type RetryEvent struct {
 func Retry(cfg RetryConfig) Policy {
 	mustValid(cfg.Validate())
 	if cfg.MaxAttempts == 0 {
-		cfg.MaxAttempts = 3
+		cfg.MaxAttempts = DefaultRetryAttempts
 	}
 	if cfg.BaseDelay == 0 {
-		cfg.BaseDelay = 100 * time.Millisecond
+		cfg.BaseDelay = DefaultRetryBaseDelay
 	}
 	if cfg.MaxDelay == 0 {
-		cfg.MaxDelay = 10 * time.Second
+		cfg.MaxDelay = DefaultRetryMaxDelay
 	}
 	if cfg.Statuses == nil {
 		cfg.Statuses = []int{http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/middleware"
 )
 
 // reservation is a counter increment to reconcile or return.
@@ -26,7 +27,7 @@ type admission struct {
 // admit checks the limits and budgets for a call estimated at est tokens
 // and reserves them. On refusal it returns every reservation already made
 // and the error to answer with.
-func (h *Handler) admit(ctx context.Context, c *Caller, alias string, est int64) (*admission, *apiError) {
+func (h *Handler) admit(ctx context.Context, c *middleware.Consumer, alias string, est int64) (*admission, *apiError) {
 	a := &admission{est: est}
 	now := h.cfg.clock()
 	var reqs []reservation

@@ -1,6 +1,8 @@
 package ai_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/portico-dev/portico/gateway/ai"
@@ -19,7 +21,7 @@ func TestVirtualKeysFromTheGatewaysConsumers(t *testing.T) {
 	)
 	auth := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: consumers})
 	rec := &recorder{}
-	srv := serve(t, demoClient(), ai.WithAuthenticator(ai.Consumers(auth)), ai.WithSink(rec))
+	srv := serve(t, demoClient(), ai.WithAuthenticator(auth), ai.WithSink(rec))
 	tests := []struct {
 		name, key, model string
 		status           int
@@ -51,14 +53,14 @@ func TestVirtualKeysFromTheGatewaysConsumers(t *testing.T) {
 // Regression: the first authenticator that rejected a key ended the
 // search, so keys of a second store were refused whenever a first one
 // read the same header.
-func TestConsumersAcceptAKeyTheFirstAuthenticatorRejects(t *testing.T) {
+func TestAuthenticatorsAcceptAKeyTheFirstOneRejects(t *testing.T) {
 	t.Parallel()
 	consumers := middleware.NewConsumers(&middleware.Consumer{ID: "carol"}, &middleware.Consumer{ID: "erin"})
 	first := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Consumers: consumers,
 		Keys: middleware.NewAPIKeys(middleware.APIKey{ID: "k1", Hash: middleware.HashAPIKey("carol-secret"), Consumer: "carol"})})
 	second := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Consumers: consumers,
 		Keys: middleware.NewAPIKeys(middleware.APIKey{ID: "k2", Hash: middleware.HashAPIKey("erin-secret"), Consumer: "erin"})})
-	srv := serve(t, demoClient(), ai.WithAuthenticator(ai.Consumers(first, second)))
+	srv := serve(t, demoClient(), ai.WithAuthenticator(first, second))
 	tests := []struct {
 		name, key string
 		status    int
@@ -75,5 +77,51 @@ func TestConsumersAcceptAKeyTheFirstAuthenticatorRejects(t *testing.T) {
 				t.Errorf("status %d, want %d: %s", status, tt.status, body)
 			}
 		})
+	}
+}
+
+func TestWithoutAuthenticatorsTheConsumerOfTheMiddlewareInFrontCalls(t *testing.T) {
+	t.Parallel()
+	consumers := middleware.NewConsumers(&middleware.Consumer{ID: "dave", Tenant: "labs", Metadata: map[string]string{ai.ModelsKey: "other"}})
+	auth := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Consumers: consumers,
+		Keys: middleware.NewAPIKeys(middleware.APIKey{ID: "k", Hash: middleware.HashAPIKey("dave-secret"), Consumer: "dave"})})
+	rec := &recorder{}
+	h, err := ai.New(demoClient(), ai.WithSink(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(h))
+	t.Cleanup(srv.Close)
+
+	if status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", "dave-secret", chatBody("other", "hi", 5)); status != 200 {
+		t.Fatalf("an allowed alias: status %d: %s", status, body)
+	}
+	if status, _, _ := call(t, "POST", srv.URL+"/v1/chat/completions", "dave-secret", chatBody("demo", "hi", 5)); status != 404 {
+		t.Errorf("an alias outside the consumer's %s: status %d, want 404", ai.ModelsKey, status)
+	}
+	rs := rec.all()
+	if len(rs) == 0 {
+		t.Fatal("no record")
+	}
+	if got, want := rs[0].Consumer, "dave"; got != want {
+		t.Errorf("record consumer = %q, want %q", got, want)
+	}
+	if got, want := rs[0].Tenant, "labs"; got != want {
+		t.Errorf("record tenant = %q, want %q", got, want)
+	}
+}
+
+func TestAnUnavailableAuthenticatorIsAnswered503(t *testing.T) {
+	t.Parallel()
+	down := middleware.AuthenticatorFunc(func(*http.Request) (*middleware.Consumer, error) {
+		return nil, middleware.ErrAuthUnavailable
+	})
+	srv := serve(t, demoClient(), ai.WithAuthenticator(down))
+	status, header, body := call(t, "POST", srv.URL+"/v1/chat/completions", "any-key", chatBody("demo", "hi", 5))
+	if got, want := status, 503; got != want {
+		t.Errorf("status %d, want %d: %s", got, want, body)
+	}
+	if got, want := header.Get("Retry-After"), "1"; got != want {
+		t.Errorf("Retry-After = %q, want %q", got, want)
 	}
 }

@@ -8,7 +8,7 @@
 //
 //	client := aiclient.New(aiclient.WithRoute("demo", aiclient.Candidate{Provider: demo.New()}))
 //	h, err := ai.New(client,
-//		ai.WithAuthenticator(ai.NewKeys(map[string]ai.Caller{"portico-demo-key": {ID: "demo"}})),
+//		ai.WithAuthenticator(ai.NewKeys(map[string]middleware.Consumer{"portico-demo-key": {ID: "demo"}})),
 //		ai.WithLimit(ai.Limit{Tokens: 100_000}),                     // per consumer per minute
 //		ai.WithBudget(ai.Budget{USD: 50, Period: ai.Monthly}))
 //	http.Handle("/", h) // POST /v1/chat/completions, /v1/embeddings, /v1/messages; GET /v1/models
@@ -30,12 +30,15 @@
 //
 // # Callers, limits and budgets
 //
+// The caller is a middleware.Consumer, Portico's one identity type.
 // Callers authenticate with the gateway's own keys (virtual keys) through
-// an [Authenticator], such as [Keys] or the gateway's consumers and API
-// keys ([Consumers] adapts package middleware's authenticators); the key
-// is read from "Authorization: Bearer" or "x-api-key", so
-// both SDKs work unchanged, and provider credentials never leave the
-// gateway. A [Caller] may be limited to some model aliases.
+// the authenticators of [WithAuthenticator]: [Keys], or those of package
+// middleware over the gateway's consumers and API keys, JWTs or client
+// certificates; keys are read from "Authorization: Bearer" or
+// "x-api-key", so both SDKs work unchanged, and provider credentials never
+// leave the gateway. Without authenticators the handler takes the
+// consumer an authentication middleware in front identified. A consumer's
+// [ModelsKey] metadata limits it to some model aliases.
 //
 // A [Limit] caps requests or tokens per window by consumer, tenant, alias
 // or globally. Token limits reserve an estimate before the call and
@@ -66,9 +69,9 @@
 // default when a logger is given) and counted in the portico.ai.calls,
 // portico.ai.tokens, portico.ai.cost, portico.ai.duration and
 // portico.ai.time_to_first_token instruments. Prompt and completion
-// content is recorded only with [WithContent]. Wrap each route
-// candidate's provider with [Track] for records to name the provider that
-// served the call and the fallbacks taken.
+// content is recorded only with [WithContent]. Records name the provider
+// that served the call and count the fallbacks taken before it, as the
+// aiclient.Client reports them.
 //
 // # Concurrency
 //

@@ -11,6 +11,7 @@ import (
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/internal/problem"
+	"github.com/portico-dev/portico/resilience"
 )
 
 // apiError is an error answered to a client, in whichever wire format it
@@ -34,7 +35,7 @@ func invalid(param, msg string) *apiError {
 // on; the others get a fixed text, so no upstream detail leaks.
 func fromCall(err error) *apiError {
 	if errors.Is(err, context.Canceled) {
-		return &apiError{status: 499, typ: "invalid_request_error", code: "canceled", message: "The request was canceled.", kind: "canceled"}
+		return &apiError{status: resilience.StatusClientClosedRequest, typ: "invalid_request_error", code: "canceled", message: "The request was canceled.", kind: "canceled"}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &apiError{status: 504, typ: "server_error", code: "timeout", message: "The model did not answer in time.", kind: string(aiclient.KindTimeout)}

@@ -11,12 +11,13 @@ import (
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/demo"
 	"github.com/portico-dev/portico/gateway/ai"
+	"github.com/portico-dev/portico/middleware"
 )
 
 func Example() {
 	client := aiclient.New(aiclient.WithRoute("demo", aiclient.Candidate{Provider: demo.New()}))
 	h, err := ai.New(client,
-		ai.WithAuthenticator(ai.NewKeys(map[string]ai.Caller{"portico-demo-key": {ID: "demo"}})),
+		ai.WithAuthenticator(ai.NewKeys(map[string]middleware.Consumer{"portico-demo-key": {ID: "demo"}})),
 		ai.WithLimit(ai.Limit{Tokens: 10_000}))
 	if err != nil {
 		panic(err)

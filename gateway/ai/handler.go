@@ -14,6 +14,7 @@ import (
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/gateway/calllog"
+	"github.com/portico-dev/portico/internal/attempts"
 	"github.com/portico-dev/portico/internal/requestid"
 	"github.com/portico-dev/portico/internal/sse"
 	"github.com/portico-dev/portico/middleware"
@@ -145,33 +146,29 @@ type call struct {
 	h      *Handler
 	ctx    context.Context
 	start  time.Time
-	caller *Caller
+	caller *middleware.Consumer
+	models []string // the aliases caller may use; nil: every alias
 	adm    *admission
-	att    *attempts
+	att    *attempts.Log
 	rec    Record
 }
 
 // begin authenticates a request and starts its call record.
 func (h *Handler) begin(r *http.Request, endpoint string) (*call, *apiError) {
-	att := &attempts{}
-	c := &call{
-		h:     h,
-		ctx:   context.WithValue(r.Context(), attemptsKey{}, att),
-		start: h.cfg.clock(),
-		att:   att,
-	}
+	ctx, att := attempts.NewContext(r.Context())
+	c := &call{h: h, ctx: ctx, start: h.cfg.clock(), att: att}
 	c.rec = Record{Time: c.start, Endpoint: endpoint, RequestID: requestid.FromContext(r.Context())}
-	if h.cfg.auth != nil {
-		caller, err := h.cfg.auth.Authenticate(r)
-		switch {
-		case errors.Is(err, ErrUnauthenticated) || (err == nil && caller == nil):
-			return c, &apiError{status: 401, typ: "invalid_request_error", code: "invalid_api_key", kind: "authentication",
-				message: "Incorrect API key provided. Use a key issued by this gateway."}
-		case err != nil:
-			return c, &apiError{status: 503, typ: "server_error", code: "auth_unavailable", kind: "authentication",
-				message: "The gateway cannot check API keys right now. Please retry shortly.", retryAfter: time.Second}
-		}
-		c.caller = caller
+	caller, err := h.authenticate(r)
+	switch {
+	case errors.Is(err, middleware.ErrAuthUnavailable):
+		return c, &apiError{status: 503, typ: "server_error", code: "auth_unavailable", kind: "authentication",
+			message: "The gateway cannot check API keys right now. Please retry shortly.", retryAfter: time.Second}
+	case err != nil || (caller == nil && len(h.cfg.auths) > 0):
+		return c, &apiError{status: 401, typ: "invalid_request_error", code: "invalid_api_key", kind: "authentication",
+			message: "Incorrect API key provided. Use a key issued by this gateway."}
+	}
+	if caller != nil {
+		c.caller, c.models = caller, modelsOf(caller)
 		c.rec.Consumer, c.rec.Tenant = caller.ID, caller.Tenant
 	}
 	return c, nil
@@ -185,7 +182,7 @@ func (c *call) admit(alias string, est int64) *apiError {
 		return &apiError{status: 400, typ: "invalid_request_error", code: "invalid_request", param: "model",
 			message: "You must provide a model parameter."}
 	}
-	if (len(c.h.models) > 0 && !slices.Contains(c.h.models, alias)) || !c.caller.allows(alias) {
+	if (len(c.h.models) > 0 && !slices.Contains(c.h.models, alias)) || !allows(c.models, alias) {
 		return &apiError{status: 404, typ: "invalid_request_error", code: "model_not_found", param: "model",
 			message: "The model `" + alias + "` does not exist or you do not have access to it."}
 	}
@@ -220,7 +217,7 @@ func (c *call) end(status int, e *apiError, resp *aiclient.Response) {
 			c.rec.Output = &m
 		}
 	}
-	c.rec.Provider, c.rec.Fallbacks = c.att.result()
+	c.rec.Provider, c.rec.Fallbacks = c.att.Result()
 	if c.adm != nil {
 		c.adm.settle(c.ctx, c.h, c.rec.Usage, c.rec.Cost)
 	}

@@ -48,7 +48,7 @@ func TestProviderKeysNeverReachClientsLogsOrRecords(t *testing.T) {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	p := openai.New(openai.WithBaseURL(fake.URL()), openai.WithAPIKey(secret), openai.WithPolicies())
-	client := aiclient.New(aiclient.WithRoute("gpt", aiclient.Candidate{Provider: ai.Track(p), Model: "gpt-4o"}), aiclient.WithLogger(logger))
+	client := aiclient.New(aiclient.WithRoute("gpt", aiclient.Candidate{Provider: p, Model: "gpt-4o"}), aiclient.WithLogger(logger))
 	rec := &recorder{}
 	srv := serve(t, client, ai.WithLogger(logger), ai.WithContent(true), ai.WithSink(ai.SinkFunc(func(ctx context.Context, r *ai.Record) {
 		rec.Record(ctx, r)

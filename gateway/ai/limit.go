@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/portico-dev/portico/middleware"
 )
 
 // Key says which calls share a limit or a budget.
@@ -134,7 +136,7 @@ func (k Key) valid() bool {
 }
 
 // name returns the counter name of k for a call.
-func (k Key) name(c *Caller, alias string) string {
+func (k Key) name(c *middleware.Consumer, alias string) string {
 	var id, tenant string
 	if c != nil {
 		id, tenant = c.ID, c.Tenant

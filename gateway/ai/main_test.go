@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/aiclient/anthropic"
 	"github.com/portico-dev/portico/aiclient/demo"
 	"github.com/portico-dev/portico/gateway/ai"
+	"github.com/portico-dev/portico/middleware"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -30,7 +31,7 @@ var demoPrices = aiclient.Prices{"demo": {Input: 1, Output: 2}}
 
 // demoClient routes the alias "demo" (and "other") to the demo provider.
 func demoClient() *aiclient.Client {
-	p := ai.Track(demo.New())
+	p := demo.New()
 	return aiclient.New(
 		aiclient.WithRoute("demo", aiclient.Candidate{Provider: p}),
 		aiclient.WithRoute("other", aiclient.Candidate{Provider: p}),
@@ -58,10 +59,10 @@ func (r *recorder) all() []ai.Record {
 
 // keys authenticates alice (tenant acme, every alias) and bob (tenant
 // acme, only "other").
-func keys() ai.Authenticator {
-	return ai.NewKeys(map[string]ai.Caller{
+func keys() *ai.Keys {
+	return ai.NewKeys(map[string]middleware.Consumer{
 		demoKey:        {ID: "alice", Tenant: "acme"},
-		"test-key-bob": {ID: "bob", Tenant: "acme", Models: []string{"other"}},
+		"test-key-bob": {ID: "bob", Tenant: "acme", Metadata: map[string]string{ai.ModelsKey: "other"}},
 	})
 }
 

@@ -237,7 +237,7 @@ func (h *Handler) visibleModels(c *call) ([]string, *apiError) {
 	}
 	out := make([]string, 0, len(all))
 	for _, id := range all {
-		if c.caller.allows(id) {
+		if allows(c.models, id) {
 			out = append(out, id)
 		}
 	}

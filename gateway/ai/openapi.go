@@ -58,7 +58,7 @@ func (h *Handler) openAPI() []byte {
 				"502": map[string]any{"description": "The model failed or answered outside the output schema.", "content": problem},
 			},
 		}
-		if h.cfg.auth != nil {
+		if len(h.cfg.auths) > 0 {
 			op["security"] = []any{map[string]any{"apiKey": []string{}}}
 		}
 		paths[p.Path] = map[string]any{"post": op}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/portico-dev/portico/middleware"
 )
 
 // Option configures a [Handler].
@@ -16,7 +18,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
 	prefix      string
-	auth        Authenticator
+	auths       middleware.Authenticators
 	models      []string
 	limits      []Limit
 	budgets     []Budget
@@ -50,18 +52,27 @@ func WithPrefix(prefix string) Option {
 	return optionFunc(func(c *config) { c.prefix = prefix })
 }
 
-// WithAuthenticator sets who may call the endpoints, usually with the
-// gateway's own API keys (virtual keys). A request it refuses gets a 401 in
-// the caller's wire format.
+// WithAuthenticator sets who may call the endpoints: the authenticators
+// of package middleware (the gateway's API keys, JWTs, client
+// certificates...) or [Keys], the gateway's own keys (virtual keys). They
+// are tried in order as a route's authentication tries them
+// (middleware.Authenticators): the first to identify the caller wins, so a
+// key one of them rejects may still be accepted by the next. A request
+// none of them identifies keeps the consumer an authentication middleware
+// in front already established (middleware.ConsumerFrom). Missing or
+// invalid credentials are answered 401 and an unavailable backend 503, in
+// the caller's wire format. The consumer's ID and tenant key limits,
+// budgets and records; its [ModelsKey] metadata restricts its aliases.
 //
-// By default, every request is anonymous: it is served, under the limits
-// and budgets keyed by an empty consumer.
-func WithAuthenticator(a Authenticator) Option {
-	return optionFunc(func(c *config) { c.auth = a })
+// By default, the caller is the consumer in the request context, if an
+// authentication middleware in front set one; otherwise the request is
+// anonymous and served under the limits and budgets of an empty consumer.
+func WithAuthenticator(auths ...middleware.Authenticator) Option {
+	return optionFunc(func(c *config) { c.auths = append(middleware.Authenticators(nil), auths...) })
 }
 
 // WithModels lists the model aliases the endpoints serve and /v1/models
-// reports (a [Caller] may be restricted to some of them). A request for
+// reports (a consumer may be restricted to some of them with [ModelsKey]). A request for
 // any other model is answered 404 model_not_found without calling a
 // provider.
 //

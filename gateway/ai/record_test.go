@@ -22,10 +22,10 @@ func TestRecordsNameTheFallbacksContentAndMetrics(t *testing.T) {
 	fake := aitest.NewServer(aitest.OpenAI)
 	defer fake.Close()
 	fake.Push(aitest.Status(http.StatusTooManyRequests, time.Millisecond))
-	first := ai.Track(openai.New(openai.WithBaseURL(fake.URL()), openai.WithAPIKey("k"), openai.WithPolicies()))
+	first := openai.New(openai.WithBaseURL(fake.URL()), openai.WithAPIKey("k"), openai.WithPolicies())
 	client := aiclient.New(aiclient.WithRoute("demo",
 		aiclient.Candidate{Provider: first, Model: "gpt-4o", Priority: 0},
-		aiclient.Candidate{Provider: ai.Track(demo.New()), Priority: 1},
+		aiclient.Candidate{Provider: demo.New(), Priority: 1},
 	), aiclient.WithPrices(demoPrices))
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
@@ -82,7 +82,7 @@ func TestAStreamErrorAfterTheFirstByteIsAnInStreamError(t *testing.T) {
 	t.Parallel()
 	fake := aitest.NewServer(aitest.Anthropic)
 	defer fake.Close()
-	p := ai.Track(anthropicProvider(fake.URL()))
+	p := anthropicProvider(fake.URL())
 	client := aiclient.New(aiclient.WithRoute("claude", aiclient.Candidate{Provider: p, Model: "claude-x"}))
 	rec := &recorder{}
 	srv := serve(t, client, ai.WithSink(rec))
@@ -106,5 +106,37 @@ func TestAStreamErrorAfterTheFirstByteIsAnInStreamError(t *testing.T) {
 		if r.Status != 200 || r.Error == "" {
 			t.Errorf("record %+v should carry the stream's error", r)
 		}
+	}
+}
+
+// Regression: a stream that failed before its first content was recorded
+// as served by that provider, with no fallback, when the next candidate
+// answered.
+func TestAStreamThatFailsBeforeItsFirstContentIsCountedAsAFallback(t *testing.T) {
+	t.Parallel()
+	fake := aitest.NewServer(aitest.Anthropic)
+	defer fake.Close()
+	fake.Push(aitest.Reply{Text: "never seen", Fault: aitest.ErrorEvent, FaultAfter: 1})
+	client := aiclient.New(aiclient.WithRoute("claude",
+		aiclient.Candidate{Provider: anthropicProvider(fake.URL()), Model: "claude-x", Priority: 0},
+		aiclient.Candidate{Provider: demo.New(), Priority: 1},
+	))
+	rec := &recorder{}
+	srv := serve(t, client, ai.WithSink(rec))
+
+	status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", "",
+		`{"model":"claude","stream":true,"messages":[{"role":"user","content":"x"}]}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	rs := rec.all()
+	if len(rs) != 1 {
+		t.Fatalf("records = %d, want 1", len(rs))
+	}
+	if got, want := rs[0].Provider, "demo"; got != want {
+		t.Errorf("provider = %q, want %q", got, want)
+	}
+	if got, want := rs[0].Fallbacks, 1; got != want {
+		t.Errorf("fallbacks = %d, want %d", got, want)
 	}
 }

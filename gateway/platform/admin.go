@@ -110,7 +110,7 @@ func (p *Platform) routes(mux *http.ServeMux) {
 		p.reply(w, r, http.StatusOK, v, err)
 	})
 	mux.HandleFunc("POST /api/tenants/{tenant}/consumers", func(w http.ResponseWriter, r *http.Request) {
-		var c Consumer
+		var c ConsumerRecord
 		if decode(w, r, &c) {
 			c.Tenant = r.PathValue("tenant")
 			v, err := p.CreateConsumer(r.Context(), actorOf(r), c)
@@ -122,7 +122,7 @@ func (p *Platform) routes(mux *http.ServeMux) {
 		p.reply(w, r, http.StatusOK, v, err)
 	})
 	mux.HandleFunc("PUT /api/tenants/{tenant}/consumers/{consumer}", func(w http.ResponseWriter, r *http.Request) {
-		var c Consumer
+		var c ConsumerRecord
 		if decode(w, r, &c) {
 			c.Tenant, c.ID = r.PathValue("tenant"), r.PathValue("consumer")
 			v, err := p.UpdateConsumer(r.Context(), actorOf(r), c)

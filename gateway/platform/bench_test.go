@@ -51,7 +51,7 @@ func BenchmarkGuard(b *testing.B) {
 func benchGuard(b *testing.B, p *platform.Platform) {
 	ctx := context.Background()
 	_, _ = p.CreateTenant(ctx, "bench", platform.Tenant{ID: "acme"})
-	_, _ = p.CreateConsumer(ctx, "bench", platform.Consumer{ID: "shop", Tenant: "acme"})
+	_, _ = p.CreateConsumer(ctx, "bench", platform.ConsumerRecord{Consumer: middleware.Consumer{ID: "shop", Tenant: "acme"}})
 	_, _ = p.PutAPI(ctx, "bench", platform.API{ID: "orders", Tenant: "acme", State: platform.Published, Approval: platform.Auto})
 	if _, err := p.Subscribe(ctx, "bench", "acme", "shop", "orders"); err != nil {
 		b.Fatal(err)

@@ -6,7 +6,9 @@
 //
 // # Model
 //
-// A [Tenant] owns [Consumer] applications, each with API keys ([Key]; only
+// A [Tenant] owns consumers ([ConsumerRecord]: a middleware.Consumer with
+// its ID, plan, scopes, roles and metadata, which is what authentication
+// puts in the request context), each with API keys ([Key]; only
 // the SHA-256 hash of a secret is stored, the secret is shown once). An
 // [API] belongs to a tenant and is [Public] or [TenantOnly], with [Auto] or
 // [Manual] approval, and moves through [Draft], [Published], [Deprecated]

@@ -18,7 +18,7 @@ func Example() {
 	ctx := context.Background()
 	p := platform.New(platform.NewMemoryStore())
 	_, _ = p.CreateTenant(ctx, "ops", platform.Tenant{ID: "acme"})
-	_, _ = p.CreateConsumer(ctx, "ops", platform.Consumer{ID: "shop", Tenant: "acme"})
+	_, _ = p.CreateConsumer(ctx, "ops", platform.ConsumerRecord{Consumer: middleware.Consumer{ID: "shop", Tenant: "acme"}})
 	_, secret, _ := p.CreateKey(ctx, "ops", "acme", "shop", time.Time{})
 	_, _ = p.PutAPI(ctx, "ops", platform.API{ID: "orders", Tenant: "acme", State: platform.Published, Approval: platform.Manual})
 

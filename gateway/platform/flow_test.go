@@ -146,7 +146,7 @@ func TestAnExpiredKeyIsRefusedWhileTheConsumersOtherKeyAndNewPlanWork(t *testing
 	if r := g.call(t, http.MethodGet, "/reports/1", ledger, nil); r.status != http.StatusOK {
 		t.Errorf("the consumer's other key: status %d, want 200 (rotation)", r.status)
 	}
-	var c platform.Consumer
+	var c platform.ConsumerRecord
 	g.adm(t, http.MethodPut, "/api/tenants/globex/consumers/ledger", map[string]any{"plan": "gold"}, http.StatusOK).json(t, &c)
 	if c.Plan != "gold" || c.Tenant != "globex" {
 		t.Errorf("updated consumer = %+v", c)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/gateway/platform"
+	"github.com/portico-dev/portico/middleware"
 )
 
 // FuzzAdminAPI sends arbitrary paths, query strings and bodies to the admin
@@ -25,7 +26,7 @@ func FuzzAdminAPI(f *testing.F) {
 	p := platform.New(platform.NewMemoryStore(), platform.WithAdminToken("root", adminToken))
 	ctx := context.Background()
 	_, _ = p.CreateTenant(ctx, "seed", platform.Tenant{ID: "acme"})
-	_, _ = p.CreateConsumer(ctx, "seed", platform.Consumer{ID: "shop", Tenant: "acme"})
+	_, _ = p.CreateConsumer(ctx, "seed", platform.ConsumerRecord{Consumer: middleware.Consumer{ID: "shop", Tenant: "acme"}})
 	_, _ = p.PutAPI(ctx, "seed", platform.API{ID: "orders", Tenant: "acme", State: platform.Published})
 	h := p.Admin()
 	f.Fuzz(func(t *testing.T, method, path, query, body string) {

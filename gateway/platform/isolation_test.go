@@ -120,7 +120,7 @@ func TestNoTenantReachesAnotherTenantsState(t *testing.T) {
 		g.adm(t, http.MethodDelete, "/api/tenants/globex/keys/"+keys[0].ID, nil, http.StatusNotFound)
 		g.adm(t, http.MethodPost, "/api/tenants/globex/consumers/shop/keys", nil, http.StatusNotFound)
 		g.adm(t, http.MethodDelete, "/api/tenants/globex/consumers/shop", nil, http.StatusNotFound)
-		var list []platform.Consumer
+		var list []platform.ConsumerRecord
 		g.adm(t, http.MethodGet, "/api/tenants/globex/consumers", nil, http.StatusOK).json(t, &list)
 		if len(list) != 1 || list[0].ID != "ledger" {
 			t.Errorf("globex's consumers = %+v, want only ledger", list)
@@ -180,7 +180,7 @@ func TestASubscriptionIsNeverBorrowedByAConsumerOfTheSameIDInAnotherTenant(t *te
 	p := platform.New(platform.NewMemoryStore())
 	ctx := context.Background()
 	_, _ = p.CreateTenant(ctx, "ops", platform.Tenant{ID: "acme"})
-	_, _ = p.CreateConsumer(ctx, "ops", platform.Consumer{ID: "shop", Tenant: "acme"})
+	_, _ = p.CreateConsumer(ctx, "ops", platform.ConsumerRecord{Consumer: middleware.Consumer{ID: "shop", Tenant: "acme"}})
 	_, _ = p.PutAPI(ctx, "ops", platform.API{ID: "orders", Tenant: "acme", State: platform.Published, Approval: platform.Auto})
 	if _, err := p.Subscribe(ctx, "ops", "acme", "shop", "orders"); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package platform
 import (
 	"fmt"
 	"time"
+
+	"github.com/portico-dev/portico/middleware"
 )
 
 // Tenant is a team or organisation sharing the gateway. Consumers, keys,
@@ -13,16 +15,21 @@ type Tenant struct {
 	Created time.Time `json:"created"`
 }
 
-// Consumer is an application of a tenant that calls APIs. Its ID is unique
-// across tenants, since keys and subscriptions name it alone.
-type Consumer struct {
-	ID      string            `json:"id"`
-	Tenant  string            `json:"tenant"`
-	Name    string            `json:"name,omitempty"`
-	Plan    string            `json:"plan,omitempty"`
-	Scopes  []string          `json:"scopes,omitempty"`
-	Meta    map[string]string `json:"metadata,omitempty"`
-	Created time.Time         `json:"created"`
+// ConsumerRecord is a consumer as the platform stores it: an application
+// of a tenant that calls APIs. Its identity is a [middleware.Consumer],
+// the very value authentication puts in the request context (ID, Tenant,
+// Plan, Scopes, Roles, Metadata), with the record's display name and
+// creation time beside it. The ID is unique across tenants, since keys and
+// subscriptions name it alone. Its JSON form is flat: id, tenant, plan,
+// scopes, roles, metadata, name and created. Credential and Method say how
+// one request was authenticated; a record holding them is refused with
+// [ErrInvalid].
+type ConsumerRecord struct {
+	middleware.Consumer
+	// Name is a display name for the console and catalog.
+	Name string `json:"name,omitempty"`
+	// Created is when the consumer was created.
+	Created time.Time `json:"created"`
 }
 
 // Key is an API key of a consumer. Only the SHA-256 hash of its secret is

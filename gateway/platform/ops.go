@@ -68,15 +68,18 @@ func (p *Platform) DeleteTenant(ctx context.Context, actor, id string) error {
 
 // CreateConsumer adds a consumer to its tenant. The tenant must exist and
 // the consumer ID must be unused in every tenant.
-func (p *Platform) CreateConsumer(ctx context.Context, actor string, c Consumer) (*Consumer, error) {
+func (p *Platform) CreateConsumer(ctx context.Context, actor string, c ConsumerRecord) (*ConsumerRecord, error) {
 	if err := checkID("consumer id", c.ID); err != nil {
 		return nil, err
 	}
 	if _, err := p.Tenant(ctx, c.Tenant); err != nil {
 		return nil, err
 	}
+	if err := checkStored(c); err != nil {
+		return nil, err
+	}
 	c.Created = p.now().UTC()
-	out, err := update(ctx, p, kindConsumer, c.ID, func(_ *Consumer, exists bool) (*Consumer, error) {
+	out, err := update(ctx, p, kindConsumer, c.ID, func(_ *ConsumerRecord, exists bool) (*ConsumerRecord, error) {
 		if exists {
 			return nil, fmt.Errorf("%w: consumer %q exists", ErrConflict, c.ID)
 		}
@@ -88,15 +91,18 @@ func (p *Platform) CreateConsumer(ctx context.Context, actor string, c Consumer)
 	return out, p.audit(ctx, Entry{Actor: actor, Action: "consumer.create", Kind: kindConsumer, ID: c.ID, Tenant: c.Tenant})
 }
 
-// UpdateConsumer replaces the name, plan, scopes and metadata of consumer
-// c.ID of c.Tenant. A consumer of another tenant is reported as
+// UpdateConsumer replaces the name, plan, scopes, roles and metadata of
+// consumer c.ID of c.Tenant. A consumer of another tenant is reported as
 // [ErrNotFound]. The change applies to the consumer's next request.
-func (p *Platform) UpdateConsumer(ctx context.Context, actor string, c Consumer) (*Consumer, error) {
-	out, err := update(ctx, p, kindConsumer, c.ID, func(cur *Consumer, exists bool) (*Consumer, error) {
+func (p *Platform) UpdateConsumer(ctx context.Context, actor string, c ConsumerRecord) (*ConsumerRecord, error) {
+	if err := checkStored(c); err != nil {
+		return nil, err
+	}
+	out, err := update(ctx, p, kindConsumer, c.ID, func(cur *ConsumerRecord, exists bool) (*ConsumerRecord, error) {
 		if !exists || cur.Tenant != c.Tenant {
 			return nil, fmt.Errorf("%w: consumer %q in tenant %q", ErrNotFound, c.ID, c.Tenant)
 		}
-		cur.Name, cur.Plan, cur.Scopes, cur.Meta = c.Name, c.Plan, c.Scopes, c.Meta
+		cur.Name, cur.Plan, cur.Scopes, cur.Roles, cur.Metadata = c.Name, c.Plan, c.Scopes, c.Roles, c.Metadata
 		return cur, nil
 	})
 	if err != nil {
@@ -105,10 +111,18 @@ func (p *Platform) UpdateConsumer(ctx context.Context, actor string, c Consumer)
 	return out, p.audit(ctx, Entry{Actor: actor, Action: "consumer.update", Kind: kindConsumer, ID: c.ID, Tenant: c.Tenant})
 }
 
+// checkStored refuses the fields of a consumer that only a request has.
+func checkStored(c ConsumerRecord) error {
+	if c.Credential != "" || c.Method != "" {
+		return fmt.Errorf("%w: a consumer's credential and method are set per request by the authenticator; leave them out", ErrInvalid)
+	}
+	return nil
+}
+
 // Consumer returns consumer id of tenant. A consumer of another tenant is
 // reported as [ErrNotFound].
-func (p *Platform) Consumer(ctx context.Context, tenant, id string) (*Consumer, error) {
-	var c Consumer
+func (p *Platform) Consumer(ctx context.Context, tenant, id string) (*ConsumerRecord, error) {
+	var c ConsumerRecord
 	if err := p.get(ctx, kindConsumer, id, &c); err != nil {
 		return nil, err
 	}
@@ -119,8 +133,8 @@ func (p *Platform) Consumer(ctx context.Context, tenant, id string) (*Consumer, 
 }
 
 // Consumers lists the consumers of tenant.
-func (p *Platform) Consumers(ctx context.Context, tenant string) ([]Consumer, error) {
-	return list(ctx, p, kindConsumer, func(c *Consumer) bool { return c.Tenant == tenant })
+func (p *Platform) Consumers(ctx context.Context, tenant string) ([]ConsumerRecord, error) {
+	return list(ctx, p, kindConsumer, func(c *ConsumerRecord) bool { return c.Tenant == tenant })
 }
 
 // DeleteConsumer removes consumer id of tenant, its keys and its
@@ -147,7 +161,7 @@ func (p *Platform) DeleteConsumer(ctx context.Context, actor, tenant, id string)
 			return err
 		}
 	}
-	if _, err := update(ctx, p, kindConsumer, id, func(*Consumer, bool) (*Consumer, error) { return nil, nil }); err != nil {
+	if _, err := update(ctx, p, kindConsumer, id, func(*ConsumerRecord, bool) (*ConsumerRecord, error) { return nil, nil }); err != nil {
 		return err
 	}
 	return p.audit(ctx, Entry{Actor: actor, Action: "consumer.delete", Kind: kindConsumer, ID: id, Tenant: tenant})

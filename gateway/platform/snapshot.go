@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -111,12 +113,13 @@ func (p *Platform) load(ctx context.Context, v uint64, prev *snapshot) (*snapsho
 	for _, sub := range subs {
 		s.subs[subKey{sub.Consumer, sub.API}] = subEntry{sub.Tenant, sub.State}
 	}
-	consumers, err := list[Consumer](ctx, p, kindConsumer, nil)
+	consumers, err := list[ConsumerRecord](ctx, p, kindConsumer, nil)
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range consumers {
-		mc := &middleware.Consumer{ID: c.ID, Tenant: c.Tenant, Plan: c.Plan, Scopes: c.Scopes, Metadata: c.Meta}
+	for i := range consumers {
+		c := &consumers[i]
+		mc := &c.Consumer
 		// Keep the previous pointer for an unchanged consumer, so caches
 		// keyed on it (the API key authenticator's) stay warm.
 		if prev != nil {
@@ -142,20 +145,8 @@ func (p *Platform) load(ctx context.Context, v uint64, prev *snapshot) (*snapsho
 }
 
 func sameConsumer(a, b *middleware.Consumer) bool {
-	if a.ID != b.ID || a.Tenant != b.Tenant || a.Plan != b.Plan || len(a.Scopes) != len(b.Scopes) || len(a.Metadata) != len(b.Metadata) {
-		return false
-	}
-	for i := range a.Scopes {
-		if a.Scopes[i] != b.Scopes[i] {
-			return false
-		}
-	}
-	for k, v := range a.Metadata {
-		if b.Metadata[k] != v {
-			return false
-		}
-	}
-	return true
+	return a.ID == b.ID && a.Tenant == b.Tenant && a.Plan == b.Plan &&
+		slices.Equal(a.Scopes, b.Scopes) && slices.Equal(a.Roles, b.Roles) && maps.Equal(a.Metadata, b.Metadata)
 }
 
 // Identities returns the platform's consumers and keys as the stores the

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/gateway/platform"
+	"github.com/portico-dev/portico/middleware"
 )
 
 func TestSubscriptionsFollowTheirStateMachine(t *testing.T) {
@@ -37,7 +38,7 @@ func TestSubscriptionsFollowTheirStateMachine(t *testing.T) {
 				ctx := context.Background()
 				p := platform.New(platform.NewMemoryStore())
 				_, _ = p.CreateTenant(ctx, "ops", platform.Tenant{ID: "acme"})
-				_, _ = p.CreateConsumer(ctx, "ops", platform.Consumer{ID: "shop", Tenant: "acme"})
+				_, _ = p.CreateConsumer(ctx, "ops", platform.ConsumerRecord{Consumer: middleware.Consumer{ID: "shop", Tenant: "acme"}})
 				_, _ = p.PutAPI(ctx, "ops", platform.API{ID: "orders", Tenant: "acme", State: platform.Published})
 				s, err := p.Subscribe(ctx, "shop", "acme", "shop", "orders")
 				if err != nil {
@@ -65,7 +66,7 @@ func TestSubscribingAgainAfterARejectionOrRevocationStartsOver(t *testing.T) {
 	ctx := context.Background()
 	p := platform.New(platform.NewMemoryStore())
 	_, _ = p.CreateTenant(ctx, "ops", platform.Tenant{ID: "acme"})
-	_, _ = p.CreateConsumer(ctx, "ops", platform.Consumer{ID: "shop", Tenant: "acme"})
+	_, _ = p.CreateConsumer(ctx, "ops", platform.ConsumerRecord{Consumer: middleware.Consumer{ID: "shop", Tenant: "acme"}})
 	_, _ = p.PutAPI(ctx, "ops", platform.API{ID: "orders", Tenant: "acme", State: platform.Published})
 	s, _ := p.Subscribe(ctx, "shop", "acme", "shop", "orders")
 	if again, _ := p.Subscribe(ctx, "shop", "acme", "shop", "orders"); again.State != platform.Pending || !again.Created.Equal(s.Created) {

@@ -8,3 +8,6 @@ func PickURL(p *Pool, r *http.Request) string {
 	in, _, _ := p.choose(p.cur.Load(), r)
 	return in.key
 }
+
+// CookieValue is cookieValue, for its table and fuzz tests.
+var CookieValue = cookieValue

@@ -143,7 +143,7 @@ func (h *hasher) key(r *http.Request) string {
 			return v[0]
 		}
 	case h.cookie != "":
-		return CookieValue(r.Header, h.cookie)
+		return cookieValue(r.Header, h.cookie)
 	case h.clientIP != nil:
 		return h.clientIP(r)
 	}
@@ -159,10 +159,10 @@ func remoteHost(r *http.Request) string {
 	return host
 }
 
-// CookieValue returns the value of the first cookie called name in the
+// cookieValue returns the value of the first cookie called name in the
 // Cookie headers of h, with surrounding double quotes removed, or "" if
 // there is none. Unlike [http.Request.Cookie] it does not allocate.
-func CookieValue(h http.Header, name string) string {
+func cookieValue(h http.Header, name string) string {
 	for _, line := range h["Cookie"] {
 		for line != "" {
 			var part string

@@ -14,6 +14,7 @@ import (
 	"github.com/portico-dev/portico/aiclient/ollama"
 	"github.com/portico-dev/portico/aiclient/openai"
 	"github.com/portico-dev/portico/gateway/ai"
+	"github.com/portico-dev/portico/middleware"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -54,9 +55,9 @@ func gateway(t *testing.T, format aitest.Format, opts ...ai.Option) (*aitest.Ser
 	t.Helper()
 	fake := aitest.NewServer(format, aitest.WithModels("upstream-model"))
 	t.Cleanup(fake.Close)
-	client := aiclient.New(aiclient.WithRoute("m", aiclient.Candidate{Provider: ai.Track(provider(format, fake.URL())), Model: "upstream-model"}))
+	client := aiclient.New(aiclient.WithRoute("m", aiclient.Candidate{Provider: provider(format, fake.URL()), Model: "upstream-model"}))
 	opts = append([]ai.Option{
-		ai.WithAuthenticator(ai.NewKeys(map[string]ai.Caller{gatewayKey: {ID: "sdk"}})),
+		ai.WithAuthenticator(ai.NewKeys(map[string]middleware.Consumer{gatewayKey: {ID: "sdk"}})),
 		ai.WithModels("m"),
 	}, opts...)
 	h, err := ai.New(client, opts...)
