@@ -152,6 +152,17 @@ type phase struct {
 	statuses map[string]map[int]int
 }
 
+// add merges o into p.
+func (p *phase) add(o phase) {
+	p.requests += o.requests
+	p.slowest = max(p.slowest, o.slowest)
+	for m, byStatus := range o.statuses {
+		for code, k := range byStatus {
+			p.statuses[m][code] += k
+		}
+	}
+}
+
 // drive sends requests from 4 goroutines for d.
 func drive(t *testing.T, client *http.Client, url string, n *atomic.Int64, d time.Duration) phase {
 	t.Helper()
@@ -243,7 +254,11 @@ func TestARedisOutageUnderLoadCostsARequestAtMostTheStoreTimeout(t *testing.T) {
 			before, _ := storeCalls(t, reader)
 
 			c.stop(rs)
+			// At least 1.5s and 200 requests: a loaded machine may send few.
 			down := drive(t, client, url, &n, 1500*time.Millisecond)
+			for down.requests < 200 && !t.Failed() {
+				down.add(drive(t, client, url, &n, 500*time.Millisecond))
+			}
 			// The store timeout is 100ms; before the breaker, one request
 			// could wait for several dials of 5 attempts each (seconds).
 			if down.slowest > time.Second {
