@@ -55,12 +55,7 @@ func NewTransport(next http.RoundTripper, policies ...Policy) *Transport {
 		}
 		p.apply(&t.plan)
 	}
-	if t.plan.breaker != nil {
-		t.breakers = &breakers{cfg: t.plan.breaker}
-	}
-	if t.plan.bulkhead != nil {
-		t.bulk = &bulkheads{cfg: t.plan.bulkhead}
-	}
+	t.breakers, t.bulk = t.plan.breakers, t.plan.bulks
 	switch {
 	case t.plan.retry != nil && t.plan.retry.Budget != nil:
 		t.budget = t.plan.retry.Budget
