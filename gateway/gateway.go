@@ -80,6 +80,7 @@ func New(opts ...Option) (*Gateway, error) {
 		}
 		g.cfg.lease = st.lease(own)
 	}
+	g.stateErr = g.cfg.lease.st.err()
 	if err := g.build(); err != nil {
 		for _, c := range g.closers {
 			_ = c.Close()

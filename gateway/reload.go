@@ -64,7 +64,8 @@ type Reloader struct {
 	sum     []byte // of cfg.Path, read before the current gateway was loaded
 }
 
-// NewReloader loads and starts the first gateway.
+// NewReloader loads and starts the first gateway, and waits, up to
+// ReadyTimeout, for it to be warm and ready.
 func NewReloader(cfg ReloadConfig) (*Reloader, error) {
 	if cfg.Load == nil {
 		panic("portico/gateway: ReloadConfig.Load is nil")
@@ -85,6 +86,7 @@ func NewReloader(cfg ReloadConfig) (*Reloader, error) {
 		return nil, err
 	}
 	g.Start(context.Background())
+	r.ready(context.Background(), g)
 	r.cur.Store(g)
 	return r, nil
 }
@@ -124,7 +126,17 @@ func (r *Reloader) reload(ctx context.Context) error {
 		return err
 	}
 	g.Start(context.Background())
+	r.ready(ctx, g)
+	old := r.cur.Swap(g)
+	r.retire(old)
+	return nil
+}
+
+// ready waits, up to ReadyTimeout, for g to be warm (its new pools
+// checked) and ready.
+func (r *Reloader) ready(ctx context.Context, g *Gateway) {
 	wait, cancel := context.WithTimeout(ctx, r.cfg.ReadyTimeout)
+	defer cancel()
 	g.warm(wait)
 	for !g.Ready() && wait.Err() == nil {
 		select {
@@ -132,10 +144,6 @@ func (r *Reloader) reload(ctx context.Context) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	cancel()
-	old := r.cur.Swap(g)
-	r.retire(old)
-	return nil
 }
 
 // retire closes old once its requests are done, or after Drain.

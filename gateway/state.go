@@ -42,6 +42,19 @@ type State struct {
 	made   int // pieces made, to number them
 }
 
+// errStateClosed fails a build that borrows from a closed state.
+var errStateClosed = errors.New("portico/gateway: the state is closed; give the build an open one (NewState)")
+
+// err returns errStateClosed once s is closed.
+func (s *State) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errStateClosed
+	}
+	return nil
+}
+
 // piece is one borrowed part of the state.
 type piece struct {
 	val     any
@@ -122,7 +135,7 @@ func (l *lease) borrow(key string, mk func() (made, error)) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, errors.New("the gateway state is closed")
+		return nil, errStateClosed
 	}
 	p := s.pieces[key]
 	if p == nil {

@@ -111,8 +111,9 @@ func (t *Transport) compose() {
 	}
 }
 
-// Breakers returns a snapshot of every circuit breaker the transport has
-// created, sorted by key; it is empty without a [CircuitBreaker] policy.
+// Breakers returns a snapshot of every circuit breaker of the transport's
+// [CircuitBreaker] policy (shared with the other transports given the
+// same policy), sorted by key; it is empty without one.
 func (t *Transport) Breakers() []BreakerState {
 	if t.breakers == nil {
 		return nil

@@ -196,6 +196,11 @@ func (p *Pool) Warm(ctx context.Context) error {
 	select {
 	case <-p.checked:
 		return nil
+	default:
+	}
+	select {
+	case <-p.checked:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
