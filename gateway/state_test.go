@@ -103,7 +103,9 @@ var pieces = []struct {
 					}
 				}
 			},
-			remembered: func(t *testing.T, base string) bool { return status(t, "GET", base+"/q", "") == http.StatusTooManyRequests },
+			remembered: func(t *testing.T, base string) bool {
+				return status(t, "GET", base+"/q", "") == http.StatusTooManyRequests
+			},
 		}
 	}},
 	{"an empty rate-limit bucket", "requests: 2", "requests: 1", false, func(t *testing.T) learner {
@@ -120,7 +122,9 @@ var pieces = []struct {
 					}
 				}
 			},
-			remembered: func(t *testing.T, base string) bool { return status(t, "GET", base+"/r", "") == http.StatusTooManyRequests },
+			remembered: func(t *testing.T, base string) bool {
+				return status(t, "GET", base+"/r", "") == http.StatusTooManyRequests
+			},
 		}
 	}},
 	{"a cached response", "ttl: 1h", "ttl: 2h", false, func(t *testing.T) learner {
@@ -192,7 +196,9 @@ var pieces = []struct {
 					t.Fatalf("learning: status %d, want 500", got)
 				}
 			},
-			remembered: func(t *testing.T, base string) bool { return status(t, "GET", base+"/b", "") == http.StatusServiceUnavailable },
+			remembered: func(t *testing.T, base string) bool {
+				return status(t, "GET", base+"/b", "") == http.StatusServiceUnavailable
+			},
 		}
 	}},
 	{"an ejected instance", "consecutive_5xx: 1", "consecutive_5xx: 2", false, func(t *testing.T) learner {
