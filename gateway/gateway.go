@@ -201,13 +201,14 @@ func (g *Gateway) Lookup(r *http.Request) (route string, ok bool) {
 // Start starts the upstreams' health checks and discovery, and the
 // platform's change feed (see [WithPlatform]). It returns at once; ctx
 // bounds their lifetime, as does [Gateway.Close], except for the pools a
-// configuration file's build borrowed from a [State], which run, once,
+// configuration file's build borrowed from a shared [State] ([WithState]):
+// those were started once, by the first gateway that used them, and run
 // for as long as the state holds them.
 func (g *Gateway) Start(ctx context.Context) {
 	if !g.started.CompareAndSwap(false, true) {
 		return
 	}
-	g.cfg.lease.start()
+	g.cfg.lease.start(ctx)
 	for _, u := range g.upstreams {
 		if s, ok := u.(interface{ Start(context.Context) }); ok && !g.cfg.lease.owns(u) {
 			s.Start(ctx)

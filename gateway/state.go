@@ -186,10 +186,14 @@ func (l *lease) owns(v any) bool {
 	return l.vals[v]
 }
 
-// start starts the lease's pieces that have not been started, for the
-// life of the state rather than of one gateway.
-func (l *lease) start() {
+// start starts the lease's pieces that have not been started: for the
+// life of the state rather than of one gateway, or, when the state is the
+// gateway's alone, for the life of ctx.
+func (l *lease) start(ctx context.Context) {
 	s := l.st
+	if !l.own {
+		ctx = s.ctx
+	}
 	s.mu.Lock()
 	var todo []func(context.Context)
 	for _, k := range l.keys {
@@ -200,7 +204,7 @@ func (l *lease) start() {
 	}
 	s.mu.Unlock()
 	for _, f := range todo {
-		f(s.ctx)
+		f(ctx)
 	}
 }
 

@@ -422,3 +422,45 @@ func TestGatewaysBuiltWithOneStateShareItsPieces(t *testing.T) {
 		t.Errorf("the second gateway, after the first used the quota: status %d, want %d", got, want)
 	}
 }
+
+func TestAReloadKeepsTheKeysOfAJWTIssuer(t *testing.T) {
+	t.Parallel()
+	up := newCounter(t)
+	var fetches atomic.Int64
+	issuer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fetches.Add(1)
+		_, _ = io.WriteString(w, `{"keys":[]}`)
+	}))
+	t.Cleanup(issuer.Close)
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	file := func(v int) string {
+		return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}]}]\n"+
+			"auth_methods: [{name: corp, jwt: {jwks_url: %q, algorithms: [RS256]}}]\n"+
+			"routes: [{name: r, prefix: /r, upstream: up, policy: {auth: {methods: [corp]}}}]\n"+
+			"trusted_proxies: [10.9.9.%d]\n", up.URL, issuer.URL, v)
+	}
+	writeFile(t, path, file(1))
+	rl, _ := startReloader(t, path)
+	waitUntil(t, "the first fetch of the key set", func() bool { return fetches.Load() == 1 })
+	writeFile(t, path, file(2))
+	if err := rl.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// A key set made anew fetches at once; give it time to show.
+	time.Sleep(300 * time.Millisecond)
+	if got, want := fetches.Load(), int64(1); got != want {
+		t.Errorf("key set fetches after the reload = %d, want %d", got, want)
+	}
+}
+
+// waitUntil polls cond for up to 10 seconds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
