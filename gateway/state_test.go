@@ -464,3 +464,29 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestAPoolKeptByAReloadKeepsCheckingItsInstancesAfterTheOldGatewayCloses(t *testing.T) {
+	t.Parallel()
+	var checks atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { checks.Add(1) }))
+	t.Cleanup(up.Close)
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	file := func(v int) string {
+		return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}], health_check: {interval: 20ms}}]\n"+
+			"routes: [{name: r, prefix: /r, upstream: up}]\ntrusted_proxies: [10.9.9.%d]\n", up.URL, v)
+	}
+	writeFile(t, path, file(1))
+	rl, _ := startReloader(t, path)
+	old := rl.Current()
+	writeFile(t, path, file(2))
+	if err := rl.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Closing the replaced gateway, as its retirement does, gives its
+	// pieces back; the pool the new gateway uses must stay open.
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after := checks.Load()
+	waitUntil(t, "health checks after the old gateway closed", func() bool { return checks.Load() >= after+3 })
+}
