@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -111,7 +112,7 @@ type lease struct {
 	st   *State
 	own  bool // the state is the build's alone: close it on release
 	keys []string
-	vals map[any]bool // comparable values borrowed, for owns
+	vals map[any]bool // the pieces borrowed that are started (pools), for owns
 	once sync.Once
 }
 
@@ -150,17 +151,16 @@ func (l *lease) borrow(key string, mk func() (made, error)) (any, error) {
 	if !slices.Contains(l.keys, key) {
 		l.keys = append(l.keys, key)
 		p.refs++
-		if isComparable(p.val) {
+		if p.start != nil && isPointer(p.val) {
 			l.vals[p.val] = true
 		}
 	}
 	return p.val, nil
 }
 
-func isComparable(v any) bool {
-	defer func() { _ = recover() }()
-	_ = map[any]bool{v: true}
-	return true
+// isPointer reports whether v is a pointer, which may key a map.
+func isPointer(v any) bool {
+	return v != nil && reflect.TypeOf(v).Kind() == reflect.Pointer
 }
 
 // borrowAs is borrow with the piece's type.
@@ -176,9 +176,10 @@ func borrowAs[T any](l *lease, key string, mk func() (T, func() error, error)) (
 	return v.(T), nil
 }
 
-// owns reports whether v was borrowed from the state.
+// owns reports whether v is a pool borrowed from the state, which the
+// state starts and closes rather than the gateway.
 func (l *lease) owns(v any) bool {
-	if !isComparable(v) {
+	if !isPointer(v) {
 		return false
 	}
 	l.st.mu.Lock()
