@@ -40,7 +40,7 @@ type State struct {
 	ctx    context.Context // the lifetime of started pieces
 	cancel context.CancelFunc
 	closed bool
-	made   int // pieces made, to number them
+	count  int // pieces made, to number them
 }
 
 // errStateClosed fails a build that borrows from a closed state.
@@ -110,15 +110,16 @@ func (s *State) Close() error {
 // when the build's gateway is closed, or when the build fails.
 type lease struct {
 	st   *State
-	own  bool // the state is the build's alone: close it on release
-	keys []string
-	vals map[any]bool // the pieces borrowed that are started (pools), for owns
+	own  bool            // the state is the build's alone: close it on release
+	keys []string        // in the order borrowed
+	held map[string]bool // keys, to borrow each once
+	vals map[any]bool    // the pieces borrowed that are started (pools), for owns
 	once sync.Once
 }
 
 // lease starts a lease on s; own closes s when the lease is released.
 func (s *State) lease(own bool) *lease {
-	return &lease{st: s, own: own, vals: map[any]bool{}}
+	return &lease{st: s, own: own, held: map[string]bool{}, vals: map[any]bool{}}
 }
 
 // made is what creates a piece: its value, how to close it (or nil) and
@@ -144,11 +145,12 @@ func (l *lease) borrow(key string, mk func() (made, error)) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.made++
-		p = &piece{val: m.val, close: m.close, start: m.start, order: s.made}
+		s.count++
+		p = &piece{val: m.val, close: m.close, start: m.start, order: s.count}
 		s.pieces[key] = p
 	}
-	if !slices.Contains(l.keys, key) {
+	if !l.held[key] {
+		l.held[key] = true
 		l.keys = append(l.keys, key)
 		p.refs++
 		if p.start != nil && isPointer(p.val) {
