@@ -176,14 +176,22 @@ func cutHeaderKey(key string) (string, bool) {
 
 const keyHelp = `use "consumer", "ip", "api_key", "tenant", "route", "header:<Name>" or a name registered with WithKey`
 
-// rateLimit builds the middleware of a route's rate limit.
-func (g *Gateway) rateLimit(name string, p RateLimit) func(http.Handler) http.Handler {
+// rateLimit builds the middleware of a route's rate limit. Without a
+// shared store, its buckets are the state's, kept while the route's
+// identity (rid) and its rate_limit section are unchanged.
+func (g *Gateway) rateLimit(name, rid string, p RateLimit) func(http.Handler) http.Handler {
 	key, _ := keyFunc(g.cfg.keys, p.Key)
+	store := g.cfg.stores.Rates
+	if store == nil {
+		store = keep(g, pieceKey("rate_limit", rid, p), func() *middleware.LocalRates {
+			return middleware.NewLocalRates(middleware.LocalRatesConfig{Clock: g.cfg.clock})
+		})
+	}
 	cfg := middleware.RateLimitConfig{
 		Name:       or(p.Name, name),
 		Limit:      middleware.Limit{Requests: p.Requests, Period: p.Per, Burst: p.Burst},
 		Key:        key,
-		Store:      g.cfg.stores.Rates,
+		Store:      store,
 		FailClosed: g.cfg.stores.FailClosed,
 		Replicas:   g.cfg.stores.Replicas,
 		Clock:      g.cfg.clock,
@@ -206,18 +214,26 @@ func (g *Gateway) rateLimit(name string, p RateLimit) func(http.Handler) http.Ha
 	return middleware.RateLimit(cfg)
 }
 
-// quota builds the middleware of a route's quota.
-func (g *Gateway) quota(name string, q Quota) func(http.Handler) http.Handler {
+// quota builds the middleware of a route's quota. Without a shared
+// store, its counters are the state's, kept while the route's identity
+// (rid) and its quota section are unchanged.
+func (g *Gateway) quota(name, rid string, q Quota) func(http.Handler) http.Handler {
 	key := middleware.KeyFunc(middleware.KeyByConsumer)
 	if q.Key != "" {
 		key, _ = keyFunc(g.cfg.keys, q.Key)
+	}
+	store := g.cfg.stores.Quotas
+	if store == nil {
+		store = keep(g, pieceKey("quota", rid, q), func() *middleware.LocalCounters {
+			return middleware.NewLocalCounters(g.cfg.clock)
+		})
 	}
 	cfg := middleware.QuotaConfig{
 		Name:       or(q.Name, name),
 		Limit:      q.Limit,
 		Plans:      q.Plans,
 		Key:        key,
-		Store:      g.cfg.stores.Quotas,
+		Store:      store,
 		FailClosed: g.cfg.stores.FailClosed,
 		Clock:      g.cfg.clock,
 		Logger:     g.cfg.logger,

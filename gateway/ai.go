@@ -164,6 +164,12 @@ func (g *Gateway) buildAI() []error {
 	}
 	if q := g.cfg.stores.Quotas; q != nil {
 		opts = append(opts, ai.WithStore(q), ai.WithFailOpen(!g.cfg.stores.FailClosed))
+	} else {
+		// The state's counters: each limit and budget keeps its own while
+		// its settings are unchanged (see ai.WithStore).
+		opts = append(opts, ai.WithStore(keep(g, "ai_counters", func() *middleware.LocalCounters {
+			return middleware.NewLocalCounters(g.cfg.clock)
+		})))
 	}
 	for _, l := range a.Limits {
 		opts = append(opts, ai.WithLimit(l))

@@ -327,9 +327,7 @@ func (g *Gateway) authMethod(at string, m AuthMethod, keys *middleware.APIKeys) 
 			return nil, errs
 		}
 		if j.JWKSURL != "" {
-			jwks := middleware.NewJWKS(middleware.JWKSConfig{URL: j.JWKSURL, Clock: g.cfg.clock, Logger: g.cfg.logger})
-			g.closers = append(g.closers, closerFunc(jwks.Close))
-			cfg.JWKS = jwks
+			cfg.JWKS = g.jwks(j.JWKSURL)
 		}
 		return middleware.NewJWTAuth(cfg), nil
 	case m.Introspection != nil:
@@ -365,9 +363,15 @@ func readPublicKey(file string) (any, string) {
 	return k, ""
 }
 
-type closerFunc func()
-
-func (f closerFunc) Close() error { f(); return nil }
+// jwks borrows the key set at url from the state: the keys fetched by
+// the previous build are kept while the URL and the logger are
+// unchanged, so a reload neither waits for nor depends on the issuer.
+func (g *Gateway) jwks(url string) *middleware.JWKS {
+	return keepClosing(g, pieceKey("jwks", url, identity(g.cfg.logger)), func() (*middleware.JWKS, func() error) {
+		j := middleware.NewJWKS(middleware.JWKSConfig{URL: url, Clock: g.cfg.clock, Logger: g.cfg.logger})
+		return j, func() error { j.Close(); return nil }
+	})
+}
 
 // authStages builds a route's authentication and authorization stages.
 func (g *Gateway) authStages(at string, a *Auth) ([]stage, []error) {

@@ -186,8 +186,9 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 		rt.name = meth + " " + spec.Path + spec.Prefix
 	}
 	var policies []string
+	rid := routeIdentity(spec, stateName(spec))
 	for _, b := range targets {
-		tr, names := policyTransport(spec.Policy, g.byName[b.Upstream], g.cfg)
+		tr, names := g.policyTransport(rid+" "+b.Upstream, spec.Policy, g.byName[b.Upstream])
 		policies = names
 		be := &backend{upstream: b.Upstream, weight: b.Weight, proxy: g.newProxy(rt, b.Upstream, tr)}
 		if rtr, ok := tr.(*resilience.Transport); ok {
@@ -209,7 +210,7 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 	}
 	if spec.Compose != nil {
 		var names []string
-		h, names = g.composeHandler(spec.Compose, spec.Policy)
+		h, names = g.composeHandler(rid, spec.Compose, spec.Policy)
 		policies = append(names, "compose("+composeNames(spec.Compose)+")")
 	}
 	for j := len(spec.Policy.Middleware) - 1; j >= 0; j-- {

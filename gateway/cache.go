@@ -32,8 +32,8 @@ type Cache struct {
 	// the same Namespace answer from each other's stored responses for
 	// the same host, path, query, scope and API version. By default, each
 	// route has entries of its own, which no other route sees, and a
-	// reload keeps them while the route keeps its name and what it
-	// matches (hosts, methods, path or prefix, headers).
+	// reload keeps them while the route keeps its name, what it matches
+	// (hosts, methods, path or prefix, headers) and its cache settings.
 	Namespace string `yaml:"namespace"`
 }
 
@@ -136,15 +136,25 @@ func (g *Gateway) cacheStage(spec Route, name string) stage {
 }
 
 // cacheNamespace is the namespace of a route's cache entries: the shared
-// one the route names, or one of its own made of its name and a digest of
-// its matchers in the form the route table compiles them, so that routes
-// that match different requests never share an entry, whatever their
-// names, and a build of the same configuration finds the entries of the
-// build before.
+// one the route names, or one of its own made of its identity (see
+// routeIdentity) and its cache settings, so that routes that match
+// different requests never share an entry, whatever their names, and a
+// build of the same route with the same cache settings finds the entries
+// of the build before.
 func cacheNamespace(spec Route, name string) string {
-	if ns := spec.Policy.Cache.Namespace; ns != "" {
-		return "shared:" + ns
+	c := *spec.Policy.Cache
+	if c.Namespace != "" {
+		return "shared:" + c.Namespace
 	}
+	sum := sha256.Sum256([]byte(pieceKey("cache", c)))
+	return "route:" + routeIdentity(spec, name) + ":" + hex.EncodeToString(sum[:4])
+}
+
+// routeIdentity names a route for the state it keeps across builds: its
+// name and a digest of its matchers in the form the route table compiles
+// them. A route keeps its identity while it keeps its name and what it
+// matches (hosts, methods, path or prefix, headers).
+func routeIdentity(spec Route, name string) string {
 	var b []byte
 	list := func(label string, items []string) {
 		b = append(b, label...)
@@ -173,26 +183,31 @@ func cacheNamespace(spec Route, name string) string {
 	list("methods", methods)
 	list("headers", headers)
 	sum := sha256.Sum256(b)
-	return "route:" + name + ":" + hex.EncodeToString(sum[:8])
+	return name + ":" + hex.EncodeToString(sum[:8])
 }
 
+// cacheStore is the gateway's cache store: the shared one of [Stores],
+// or the state's in-memory one, which every route and every build of the
+// state uses, each route in its own namespace.
 func (g *Gateway) cacheStore() middleware.CacheStore {
 	if g.cfg.stores.Cache != nil {
 		return g.cfg.stores.Cache
 	}
-	if g.memCache == nil {
-		g.memCache = middleware.NewMemoryCache(middleware.MemoryCacheConfig{Now: g.cfg.clock})
-	}
-	return g.memCache
+	return keep(g, "memory_cache", func() *middleware.MemoryCache {
+		return middleware.NewMemoryCache(middleware.MemoryCacheConfig{Now: g.cfg.clock})
+	})
 }
 
+// idempotencyStage builds a route's idempotency stage. Without a shared
+// store, the records are kept in the state's in-memory store, which every
+// route and every build of the state uses: forgetting a record would run
+// a retried request twice, so no reload starts them afresh.
 func (g *Gateway) idempotencyStage(p Idempotency) stage {
 	store := g.cfg.stores.Idempotency
 	if store == nil {
-		if g.memIdem == nil {
-			g.memIdem = middleware.NewMemoryIdempotency(middleware.MemoryIdempotencyConfig{})
-		}
-		store = g.memIdem
+		store = keep(g, "memory_idempotency", func() *middleware.MemoryIdempotency {
+			return middleware.NewMemoryIdempotency(middleware.MemoryIdempotencyConfig{Now: g.cfg.clock})
+		})
 	}
 	return stage{"idempotency", middleware.Idempotency(middleware.IdempotencyConfig{Store: store, Header: p.Header,
 		Methods: p.Methods, Required: p.Required, TTL: p.TTL, Logger: g.cfg.logger})}

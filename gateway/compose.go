@@ -114,8 +114,8 @@ func (g *Gateway) checkCompose(errs *[]error, at string, c *Compose) {
 }
 
 // composeHandler builds the handler of a validated Compose route.
-func (g *Gateway) composeHandler(c *Compose, p Policy) (http.Handler, []string) {
-	tr, names := policyTransport(p, hostRouter(g.byName), g.cfg)
+func (g *Gateway) composeHandler(rid string, c *Compose, p Policy) (http.Handler, []string) {
+	tr, names := g.policyTransport(rid+" compose", p, hostRouter(g.byName))
 	if rtr, ok := tr.(*resilience.Transport); ok {
 		g.closers = append(g.closers, rtr)
 	}

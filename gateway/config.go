@@ -3,7 +3,6 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"reflect"
@@ -138,51 +137,33 @@ func LoadConfig(path string, opts ...Option) (*Gateway, error) {
 // Options turns the configuration into builder options, creating its
 // upstream pools with the logger and meter provider of base, loading its
 // OpenAPI files and connecting its Redis store; the gateway built from
-// the options owns and closes them. On error none is left behind.
+// the options owns and closes them. With [WithState] in base, the pools,
+// the Redis store and the platform file are borrowed from that state
+// instead (see [State]). On error none is left behind.
 func (c *Config) Options(base ...Option) ([]Option, error) {
-	opts, _, err := c.options(base)
-	return opts, err
+	return c.options(base)
 }
 
-func (c *Config) options(base []Option) ([]Option, []io.Closer, error) {
+func (c *Config) options(base []Option) ([]Option, error) {
 	var bc config
 	for _, o := range base {
 		if o != nil {
 			o.apply(&bc)
 		}
 	}
+	st, own := bc.state, false
+	if st == nil {
+		st, own = NewState(), true
+	}
+	l := st.lease(own)
 	var opts []Option
-	var pools []io.Closer
 	var errs []error
 	for i, u := range c.Upstreams {
-		at := idx("upstreams", i)
-		cfg := upstream.Config{
-			Name: u.Name, Instances: u.Instances, DNS: u.DNS, Balancer: u.Balancer,
-			HealthCheck: u.HealthCheck, Outlier: u.Outlier,
-			Logger: bc.logger, MeterProvider: bc.meter, ClientIP: clientIP,
-		}
-		if u.HashOn != "" {
-			k, err := upstream.ParseHashKey(u.HashOn)
-			if err != nil {
-				errs = append(errs, c.annotate(fieldErr(at+".hash_on", "%s", trimPkg(err))))
-				continue
-			}
-			cfg.HashOn = k
-		}
-		if u.TLS != nil {
-			tc, err := upstream.LoadTLS(*u.TLS)
-			if err != nil {
-				errs = append(errs, c.annotate(pathErr(at, err)))
-				continue
-			}
-			cfg.TLS = tc
-		}
-		p, err := upstream.New(cfg)
+		p, err := c.pool(l, idx("upstreams", i), u, &bc)
 		if err != nil {
-			errs = append(errs, c.annotate(pathErr(at, err)))
+			errs = append(errs, c.annotate(err))
 			continue
 		}
-		pools = append(pools, p)
 		opts = append(opts, WithUpstream(p))
 	}
 	var prefixes []netip.Prefix
@@ -204,46 +185,74 @@ func (c *Config) options(base []Option) ([]Option, []io.Closer, error) {
 	if c.PathNormalization != nil {
 		opts = append(opts, WithPathNormalization(*c.PathNormalization))
 	}
-	rs, more, closers, merrs := c.accessOptions(&bc)
-	pmore, pclosers, perrs := c.platformOptions(&bc, rs)
-	more, closers, merrs = append(more, pmore...), append(closers, pclosers...), append(merrs, perrs...)
-	if rs != nil { // closed last: the platform's change feed uses it
-		more, closers = append(more, withCloser(rs)), append(closers, rs)
-	}
+	rs, more, merrs := c.accessOptions(&bc, l)
+	pmore, perrs := c.platformOptions(&bc, l, rs)
+	more, merrs = append(more, pmore...), append(merrs, perrs...)
 	for _, e := range merrs {
 		errs = append(errs, c.annotate(e))
 	}
 	if len(errs) > 0 {
-		for _, p := range pools {
-			_ = p.Close()
-		}
-		for _, cl := range closers {
-			_ = cl.Close()
-		}
-		return nil, nil, joinErrs(errs)
+		_ = l.release()
+		return nil, joinErrs(errs)
 	}
 	opts = append(opts, more...)
-	pools = append(pools, closers...)
-	opts = append(opts, WithRoute(c.Routes...), WithTrustedProxies(prefixes...))
+	opts = append(opts, WithRoute(c.Routes...), WithTrustedProxies(prefixes...), withLease(l))
 	if len(c.Middleware) > 0 {
 		opts = append(opts, WithChain(c.Middleware...))
 	}
-	return opts, pools, nil
+	return opts, nil
+}
+
+// pool borrows the pool an upstream section describes: the one of the
+// previous build when the section, its TLS files' content, the logger and
+// the meter provider are unchanged, so that its health and ejections
+// carry over.
+func (c *Config) pool(l *lease, at string, u UpstreamConfig, bc *config) (*upstream.Pool, error) {
+	cfg := upstream.Config{
+		Name: u.Name, Instances: u.Instances, DNS: u.DNS, Balancer: u.Balancer,
+		HealthCheck: u.HealthCheck, Outlier: u.Outlier,
+		Logger: bc.logger, MeterProvider: bc.meter, ClientIP: clientIP,
+	}
+	if u.HashOn != "" {
+		k, err := upstream.ParseHashKey(u.HashOn)
+		if err != nil {
+			return nil, fieldErr(at+".hash_on", "%s", trimPkg(err))
+		}
+		cfg.HashOn = k
+	}
+	var tlsFiles []byte
+	if u.TLS != nil {
+		tc, err := upstream.LoadTLS(*u.TLS)
+		if err != nil {
+			return nil, pathErr(at, err)
+		}
+		cfg.TLS = tc
+		tlsFiles = fileDigest(u.TLS.CAFile, u.TLS.CertFile, u.TLS.KeyFile)
+	}
+	key := pieceKey("upstream", u, tlsFiles, identity(bc.logger), identity(bc.meter))
+	v, err := l.borrow(key, func() (made, error) {
+		p, err := upstream.New(cfg)
+		if err != nil {
+			return made{}, err
+		}
+		return made{val: p, close: p.Close, start: p.Start}, nil
+	})
+	if err != nil {
+		return nil, pathErr(at, err)
+	}
+	return v.(*upstream.Pool), nil
 }
 
 // Build creates the gateway the configuration describes. opts come after
 // the configuration's own, so they can register the middleware it names.
 // Errors name the field and, for a parsed file, its line.
 func (c *Config) Build(opts ...Option) (*Gateway, error) {
-	own, pools, err := c.options(opts)
+	own, err := c.options(opts)
 	if err != nil {
 		return nil, err
 	}
 	g, err := New(append(own, opts...)...)
 	if err != nil {
-		for _, p := range pools {
-			_ = p.Close()
-		}
 		return nil, c.annotate(err)
 	}
 	return g, nil

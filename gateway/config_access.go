@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"crypto/tls"
 	"crypto/x509"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -154,10 +153,9 @@ func (c *Config) rel(p string) string {
 }
 
 // accessOptions turns the consumers, authenticators, store and APIs into
-// options, with what must be closed if the gateway is not built.
-func (c *Config) accessOptions(bc *config) (*redisstore.Store, []Option, []io.Closer, []error) {
+// options, borrowing the Redis store from l.
+func (c *Config) accessOptions(bc *config, l *lease) (*redisstore.Store, []Option, []error) {
 	var opts []Option
-	var closers []io.Closer
 	var errs []error
 	if len(c.Consumers) > 0 {
 		opts = append(opts, WithConsumers(c.Consumers...))
@@ -185,9 +183,13 @@ func (c *Config) accessOptions(bc *config) (*redisstore.Store, []Option, []io.Cl
 		if serrs := checkStore(s); len(serrs) > 0 {
 			errs = append(errs, serrs...)
 		} else {
-			st = openRedis(s.Redis, bc)
-			opts = append(opts, WithStores(Stores{Rates: st.Rates(), Quotas: st.Quotas(), Cache: st.Cache(),
-				Idempotency: st.Idempotency(), FailClosed: s.FailClosed, Replicas: s.Replicas}))
+			var err error
+			if st, err = openRedis(l, s.Redis, bc); err != nil {
+				errs = append(errs, fieldErr("store.redis", "%v", err))
+			} else {
+				opts = append(opts, WithStores(Stores{Rates: st.Rates(), Quotas: st.Quotas(), Cache: st.Cache(),
+					Idempotency: st.Idempotency(), FailClosed: s.FailClosed, Replicas: s.Replicas}))
+			}
 		}
 	}
 	for i, a := range c.APIs {
@@ -204,7 +206,7 @@ func (c *Config) accessOptions(bc *config) (*redisstore.Store, []Option, []io.Cl
 		opts = append(opts, WithAPI(API{Name: a.Name, Spec: spec, Upstream: a.Upstream, Prefix: a.Prefix,
 			KeepPrefix: a.KeepPrefix, Validate: a.Validate, Policy: a.Policy}))
 	}
-	return st, opts, closers, errs
+	return st, opts, errs
 }
 
 // checkStore validates the store section.
@@ -230,22 +232,23 @@ func checkStore(s *StoreConfig) []error {
 	return errs
 }
 
-// openRedis opens the one Redis store of a build, failing fast, which the
-// rate limits, quotas, caches, idempotency keys, AI limits and platform
-// all use, so that they share one client and one circuit breaker.
-func openRedis(rc *RedisConfig, bc *config) *redisstore.Store {
-	ropts := []redisstore.Option{redisstore.WithTimeout(rc.Timeout), redisstore.WithBreaker(rc.Failures, rc.OpenFor),
-		redisstore.WithLogger(cmp.Or(bc.logger, slog.Default()))}
-	if rc.Prefix != "" {
-		ropts = append(ropts, redisstore.WithPrefix(rc.Prefix))
-	}
-	if bc.meter != nil {
-		ropts = append(ropts, redisstore.WithMeterProvider(bc.meter))
-	}
-	return redisstore.Open(&redis.Options{Addr: rc.Address, Username: rc.Username, Password: rc.Password, DB: rc.DB}, ropts...)
-}
-
-// withCloser makes the gateway close cl when it is closed.
-func withCloser(cl io.Closer) Option {
-	return optionFunc(func(c *config) { c.closers = append(c.closers, cl) })
+// openRedis borrows the one Redis store of a build, failing fast, which
+// the rate limits, quotas, caches, idempotency keys, AI limits and
+// platform all use, so that they share one client and one circuit
+// breaker. The store of the previous build is kept while the redis
+// section, the logger and the meter provider are unchanged.
+func openRedis(l *lease, rc *RedisConfig, bc *config) (*redisstore.Store, error) {
+	key := pieceKey("redis", rc, identity(bc.logger), identity(bc.meter))
+	return borrowAs(l, key, func() (*redisstore.Store, func() error, error) {
+		ropts := []redisstore.Option{redisstore.WithTimeout(rc.Timeout), redisstore.WithBreaker(rc.Failures, rc.OpenFor),
+			redisstore.WithLogger(cmp.Or(bc.logger, slog.Default()))}
+		if rc.Prefix != "" {
+			ropts = append(ropts, redisstore.WithPrefix(rc.Prefix))
+		}
+		if bc.meter != nil {
+			ropts = append(ropts, redisstore.WithMeterProvider(bc.meter))
+		}
+		s := redisstore.Open(&redis.Options{Addr: rc.Address, Username: rc.Username, Password: rc.Password, DB: rc.DB}, ropts...)
+		return s, s.Close, nil
+	})
 }

@@ -2,10 +2,7 @@ package gateway
 
 import (
 	"context"
-	"errors"
-	"io"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/portico-dev/portico/gateway/calllog"
@@ -38,8 +35,9 @@ type PlatformConfig struct {
 	// empty, "/subscriptions".
 	SubscribeURL string `yaml:"subscribe_url"`
 	// CallLog records one entry per call for the dashboard and the admin
-	// API. If nil, calls are not recorded. The log lives in the gateway's
-	// memory: a reload starts it afresh.
+	// API. If nil, calls are not recorded. The log lives in the process's
+	// memory: a reload keeps it while this section is unchanged, and a
+	// restart starts it afresh.
 	CallLog *CallLogConfig `yaml:"call_log"`
 }
 
@@ -58,97 +56,29 @@ type CallLogConfig struct {
 	Retention time.Duration `yaml:"retention"`
 }
 
-// PlatformFiles keeps the platform files that configurations name open
-// for the life of a process. bbolt locks its file, so a process opens it
-// once: give the same PlatformFiles to every load (with
-// [WithPlatformFiles]) when a [Reloader] rebuilds the gateway, and close
-// it when the process ends. It is safe for concurrent use.
-type PlatformFiles struct {
-	mu     sync.Mutex
-	open   map[string]*platform.FileStore
-	closed bool
-}
-
-// NewPlatformFiles returns an empty PlatformFiles.
-func NewPlatformFiles() *PlatformFiles {
-	return &PlatformFiles{open: map[string]*platform.FileStore{}}
-}
-
-// WithPlatformFiles makes [Config.Build] and [Config.Options] take
-// platform files from files, which owns them, instead of opening them for
-// the gateway alone. Without it, the gateway opens the file and closes it
-// when it is closed, so a second gateway on the same file cannot be built
-// while the first is open.
-func WithPlatformFiles(files *PlatformFiles) Option {
-	return optionFunc(func(c *config) { c.platformFiles = files })
-}
-
-// store returns the open store at path, opening it on first use.
-func (f *PlatformFiles) store(path string) (*platform.FileStore, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
-		return nil, errors.New("the platform files are closed")
-	}
-	if s := f.open[abs]; s != nil {
-		return s, nil
-	}
-	s, err := platform.OpenFile(abs)
-	if err != nil {
-		return nil, err
-	}
-	f.open[abs] = s
-	return s, nil
-}
-
-// Close closes every file. Gateways using them must be closed first.
-func (f *PlatformFiles) Close() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.closed = true
-	var errs []error
-	for p, s := range f.open {
-		errs = append(errs, s.Close())
-		delete(f.open, p)
-	}
-	return errors.Join(errs...)
-}
-
 // platformOptions turns the platform section into a WithPlatform option,
-// with what the gateway must close.
-func (c *Config) platformOptions(bc *config, rs *redisstore.Store) ([]Option, []io.Closer, []error) {
+// borrowing its file and its call log from l.
+func (c *Config) platformOptions(bc *config, l *lease, rs *redisstore.Store) ([]Option, []error) {
 	pc := c.Platform
 	if pc == nil {
-		return nil, nil, nil
+		return nil, nil
 	}
 	errs := checkPlatform(pc, c.Store)
 	if len(errs) > 0 {
-		return nil, nil, errs
+		return nil, errs
 	}
-	var closers []io.Closer
 	var store platform.Store
 	switch {
 	case pc.Redis:
 		if rs == nil { // the store section is invalid: accessOptions said why
-			return nil, nil, nil
+			return nil, nil
 		}
 		store = rs.Documents()
-	case bc.platformFiles != nil:
-		s, err := bc.platformFiles.store(c.rel(pc.File))
-		if err != nil {
-			return nil, nil, []error{fieldErr("platform.file", "%v", err)}
-		}
-		store = s
 	default:
-		s, err := platform.OpenFile(c.rel(pc.File))
+		s, err := platformFile(l, c.rel(pc.File))
 		if err != nil {
-			return nil, nil, []error{fieldErr("platform.file", "%v", err)}
+			return nil, []error{fieldErr("platform.file", "%v", err)}
 		}
-		closers = append(closers, s)
 		store = s
 	}
 	popts := []platform.Option{platform.WithRefresh(pc.Refresh)}
@@ -166,19 +96,51 @@ func (c *Config) platformOptions(bc *config, rs *redisstore.Store) ([]Option, []
 	}
 	var rec *calllog.Recorder
 	if cl := pc.CallLog; cl != nil {
+		log, err := callLog(l, *cl, bc)
+		if err != nil {
+			return nil, []error{fieldErr("platform.call_log", "%v", err)}
+		}
+		rec = log.rec
+		popts = append(popts, platform.WithCallLog(log.ring, log.agg))
+	}
+	// The gateway stops the platform's change feed when it is closed; the
+	// state closes the recorder (flushing it) and the file once no
+	// gateway uses them.
+	return []Option{WithPlatform(platform.New(store, popts...), rec)}, nil
+}
+
+// platformFile borrows the platform's bbolt file at path. bbolt locks
+// its file, so the process opens it once, and every build borrows it.
+func platformFile(l *lease, path string) (*platform.FileStore, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	return borrowAs(l, pieceKey("platform_file", abs), func() (*platform.FileStore, func() error, error) {
+		s, err := platform.OpenFile(abs)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Close, nil
+	})
+}
+
+// callLogParts are the in-process call log: its recorder and sinks.
+type callLogParts struct {
+	rec  *calllog.Recorder
+	ring *calllog.Ring
+	agg  *calllog.Aggregator
+}
+
+// callLog borrows the call log: the previous build's, with its records,
+// while the call_log section and the logger are unchanged.
+func callLog(l *lease, cl CallLogConfig, bc *config) (*callLogParts, error) {
+	return borrowAs(l, pieceKey("call_log", cl, identity(bc.logger)), func() (*callLogParts, func() error, error) {
 		ring := calllog.NewRing(or(cl.Ring, 10000))
 		agg := calllog.NewAggregator(calllog.AggregatorConfig{Resolution: cl.Resolution, Retention: cl.Retention})
-		rec = calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{ring, agg}, Buffer: cl.Buffer, Logger: bc.logger})
-		closers = append(closers, recorderCloser{rec})
-		popts = append(popts, platform.WithCallLog(ring, agg))
-	}
-	opts := []Option{WithPlatform(platform.New(store, popts...), rec)}
-	// The gateway closes the platform's change feed first, then the
-	// recorder (flushing it) and the store.
-	for _, cl := range closers {
-		opts = append(opts, withCloser(cl))
-	}
-	return opts, closers, nil
+		rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{ring, agg}, Buffer: cl.Buffer, Logger: bc.logger})
+		return &callLogParts{rec: rec, ring: ring, agg: agg}, recorderCloser{rec}.Close, nil
+	})
 }
 
 // checkPlatform validates the platform section.

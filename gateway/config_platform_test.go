@@ -58,9 +58,9 @@ func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t 
 		}
 		return "", false
 	}
-	start := func(files *gateway.PlatformFiles) (*gateway.Reloader, string, string) {
+	start := func() (*gateway.Reloader, string, string) {
 		rl, err := gateway.NewReloader(gateway.ReloadConfig{
-			Load: func() (*gateway.Gateway, error) {
+			Load: func(st *gateway.State) (*gateway.Gateway, error) {
 				data, err := os.ReadFile(path)
 				if err != nil {
 					return nil, err
@@ -69,7 +69,7 @@ func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t 
 				if err != nil {
 					return nil, err
 				}
-				return c.Build(gateway.WithLogger(quiet), gateway.WithPlatformFiles(files))
+				return c.Build(gateway.WithLogger(quiet), gateway.WithState(st))
 			},
 			Drain: 5 * time.Second, Logger: quiet,
 		})
@@ -87,10 +87,10 @@ func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t 
 	}
 
 	write(1)
-	files := gateway.NewPlatformFiles()
-	rl, pub, adm := start(files)
+	rl, pub, adm := start()
 	key := onboard(t, adm)
 	subscribeAndApprove(t, pub, adm, key)
+	before := call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK).header.Get("X-Request-Id")
 
 	write(2)
 	if err := rl.Reload(context.Background()); err != nil {
@@ -100,26 +100,21 @@ func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t 
 	call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK)
 	call(t, http.MethodGet, adm+"/api/subscriptions?state=active", platformToken, nil, http.StatusOK)
 	r := call(t, http.MethodGet, adm+"/api/calls?tenant=acme", platformToken, nil, http.StatusOK)
-	if !strings.Contains(string(r.body), `"shop"`) {
-		t.Errorf("call log after the reload = %s, want the call made since", r.body)
+	if !strings.Contains(string(r.body), `"request_id":"`+before+`"`) {
+		t.Errorf("call log after the reload = %s, want the call made before it (request ID %q) kept", r.body, before)
 	}
 
 	// A restart: everything closed, then opened again from the file.
 	if err := rl.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := files.Close(); err != nil {
-		t.Fatal(err)
-	}
-	files = gateway.NewPlatformFiles()
-	t.Cleanup(func() { _ = files.Close() })
-	_, pub, adm = start(files)
+	_, pub, adm = start()
 	call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK)
 	call(t, http.MethodPost, adm+"/api/subscriptions/shop.orders/revoke", platformToken, map[string]string{"reason": "unpaid"}, http.StatusOK)
 	call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusForbidden)
 }
 
-func TestAGatewayFromAConfigFileOwnsItsPlatformFileWithoutPlatformFiles(t *testing.T) {
+func TestAGatewayFromAConfigFileWithoutAStateOwnsItsPlatformFile(t *testing.T) {
 	t.Parallel()
 	up := echoServer(t, "orders")
 	path := filepath.Join(t.TempDir(), "gateway.yaml")

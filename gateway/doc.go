@@ -200,8 +200,10 @@
 // # Operations
 //
 // [Reloader] swaps in a new gateway on SIGHUP or when the file changes;
-// requests in flight finish on the old one, and a broken file leaves the
-// old one serving. [Admin] serves /healthz, /readyz, /metrics (with
+// the new one is built, started and warmed (its new pools checked) beside
+// the serving one and swapped in atomically, so no request waits on a
+// reload; requests in flight finish on the old one, and a broken file
+// leaves the old one serving. [Admin] serves /healthz, /readyz, /metrics (with
 // [NewMetrics]), /routes and /upstreams on a separate listener.
 // [ServerConfig.Serve] (and [Serve], its shorthand) runs the server: HTTP/2
 // and HTTP/1.1 over TLS through ALPN, h2c on a plain listener when asked,
@@ -211,9 +213,49 @@
 // flight. A config file's server and tls sections give its
 // [Config.ServerConfig].
 //
+// # What a reload keeps
+//
+// What a running gateway learns belongs to the process, not to one build:
+// a [State] ([NewState], [WithState]), which a [Reloader] owns and hands
+// to every load, keeps it, and each build borrows the pieces it needs. A
+// reload keeps every piece whose own settings did not change, whether the
+// file is the same or changed elsewhere; a piece whose settings changed
+// starts afresh; a piece no build uses any more is closed with the last
+// gateway that used it. A route's identity is its name and what it
+// matches (hosts, methods, path or prefix, headers): renaming a route, or
+// changing what it matches, starts all of its pieces afresh.
+//
+//	piece                               kept while these are unchanged
+//	rate-limit buckets                  the route's identity and its rate_limit section
+//	quota counters                      the route's identity and its quota section
+//	cached responses                    the route's identity and its cache section
+//	                                    (or the shared cache namespace it names)
+//	idempotency records                 always: forgetting one would run a retried
+//	                                    request twice; each keeps the TTL it was stored with
+//	AI token and request windows        each limit's own settings (by, requests, tokens, window)
+//	AI budgets                          each budget's own settings (by, usd, period)
+//	circuit breakers (one per instance) the route's identity, the upstream and its breaker section
+//	bulkhead slots, retry budget        the route's identity, the upstream and its bulkhead
+//	                                    section (the retry budget: the route and upstream)
+//	upstream pools, with their health,  the upstream's section, the content of its TLS files,
+//	ejections and discovered instances  the logger and the meter provider
+//	Redis client and its breaker        the store.redis section, the logger and meter provider
+//	JWKS keys                           the jwks_url and the logger
+//	platform file (bbolt)               its path; the file stays open, as bbolt locks it
+//	call log                            the platform.call_log section and the logger
+//
+// A pool that starts afresh is checked before it takes traffic: the new
+// gateway waits (up to [ReloadConfig].ReadyTimeout) for the first round of
+// its health checks, and an instance that fails its first check takes no
+// traffic. With shared stores ([WithStores], the store section), limits,
+// quotas, cache entries, idempotency records and AI counters live in
+// Redis, keyed by their names, and outlive restarts as well. The clock
+// ([WithClock]) of an in-memory piece is the one of the build that made
+// it.
+//
 // # Concurrency
 //
-// A [Gateway], a [Reloader], the [Admin] handler and [Metrics] are safe
-// for concurrent use. [Route] and [Config] values are copied when a
+// A [Gateway], a [Reloader], a [State], the [Admin] handler and [Metrics]
+// are safe for concurrent use. [Route] and [Config] values are copied when a
 // gateway is built and may be reused.
 package gateway

@@ -53,8 +53,7 @@ type Gateway struct {
 	consumers *middleware.Consumers
 	auths     map[string]middleware.Authenticator
 	authOrder []string
-	memCache  *middleware.MemoryCache
-	memIdem   *middleware.MemoryIdempotency
+	stateErr  error // borrowing from a closed state
 	apis      []*api
 	identity  func(http.Handler) http.Handler
 	ai        *ai.Handler
@@ -74,10 +73,19 @@ func New(opts ...Option) (*Gateway, error) {
 	if g.cfg.logger == nil {
 		g.cfg.logger = slog.Default()
 	}
+	if g.cfg.lease == nil {
+		st, own := g.cfg.state, false
+		if st == nil {
+			st, own = NewState(), true
+		}
+		g.cfg.lease = st.lease(own)
+	}
+	g.stateErr = g.cfg.lease.st.err()
 	if err := g.build(); err != nil {
 		for _, c := range g.closers {
 			_ = c.Close()
 		}
+		_ = g.cfg.lease.release()
 		return nil, err
 	}
 	g.closers = append(g.closers, g.cfg.closers...)
@@ -122,6 +130,9 @@ func (g *Gateway) build() error {
 	errs = append(errs, g.buildAPIs(mws)...)
 	errs = append(errs, g.buildAI()...)
 	errs = append(errs, g.mountBuiltins()...)
+	if g.stateErr != nil {
+		errs = append(errs, g.stateErr)
+	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -189,13 +200,17 @@ func (g *Gateway) Lookup(r *http.Request) (route string, ok bool) {
 
 // Start starts the upstreams' health checks and discovery, and the
 // platform's change feed (see [WithPlatform]). It returns at once; ctx
-// bounds their lifetime, as does [Gateway.Close].
+// bounds their lifetime, as does [Gateway.Close], except for the pools a
+// configuration file's build borrowed from a shared [State] ([WithState]):
+// those were started once, by the first gateway that used them, and run
+// for as long as the state holds them.
 func (g *Gateway) Start(ctx context.Context) {
 	if !g.started.CompareAndSwap(false, true) {
 		return
 	}
+	g.cfg.lease.start(ctx)
 	for _, u := range g.upstreams {
-		if s, ok := u.(interface{ Start(context.Context) }); ok {
+		if s, ok := u.(interface{ Start(context.Context) }); ok && !g.cfg.lease.owns(u) {
 			s.Start(ctx)
 		}
 	}
@@ -215,6 +230,17 @@ func (g *Gateway) Ready() bool {
 	return true
 }
 
+// warm waits, until ctx is done, for the upstreams to be warm: the first
+// round of health checks of every pool that has not had one (a pool
+// carried over from the previous build has).
+func (g *Gateway) warm(ctx context.Context) {
+	for _, u := range g.upstreams {
+		if w, ok := u.(interface{ Warm(context.Context) error }); ok {
+			_ = w.Warm(ctx)
+		}
+	}
+}
+
 // Drain waits until no request is being served by g, or ctx is done.
 func (g *Gateway) Drain(ctx context.Context) error {
 	t := time.NewTicker(10 * time.Millisecond)
@@ -229,8 +255,10 @@ func (g *Gateway) Drain(ctx context.Context) error {
 	return nil
 }
 
-// Close waits for mirrored copies to finish and closes the upstreams.
-// Requests still in flight should be drained first (see [Gateway.Drain]).
+// Close waits for mirrored copies to finish, closes the upstreams, and
+// gives back what the gateway borrowed from its [State], closing the
+// pieces no other gateway uses. Requests still in flight should be
+// drained first (see [Gateway.Drain]).
 func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
 		g.mirrors.Wait()
@@ -239,10 +267,11 @@ func (g *Gateway) Close() error {
 			errs = append(errs, c.Close())
 		}
 		for _, u := range g.upstreams {
-			if c, ok := u.(io.Closer); ok {
+			if c, ok := u.(io.Closer); ok && !g.cfg.lease.owns(u) {
 				errs = append(errs, c.Close())
 			}
 		}
+		errs = append(errs, g.cfg.lease.release())
 		g.closeErr = errors.Join(errs...)
 	})
 	return g.closeErr

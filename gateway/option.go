@@ -46,8 +46,10 @@ type config struct {
 	platform    *platformRun
 	ai          *AI
 	paths       PathNormalization
-	// platformFiles is read by Config.Options, not by New.
-	platformFiles *PlatformFiles
+	state       *State
+	// lease is what the build borrows from the state; Config.Options
+	// starts it, New otherwise.
+	lease *lease
 }
 
 // WithRoute adds routes. Routes are matched by priority, then by path

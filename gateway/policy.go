@@ -41,8 +41,12 @@ func levelFor(status int) slog.Level {
 
 // policyTransport wraps next with the route's policies and returns the
 // names of the stages it added, outermost first, for /routes. Without a
-// policy that needs one, next is returned as is.
-func policyTransport(p Policy, next http.RoundTripper, c config) (http.RoundTripper, []string) {
+// policy that needs one, next is returned as is. The policies that hold
+// state (the circuit breakers, the bulkhead, the retry budget) are
+// borrowed from the state under key, the route's identity and upstream:
+// each is kept while its own settings are unchanged.
+func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper) (http.RoundTripper, []string) {
+	c := g.cfg
 	var inner []string
 	if c.meter != nil || c.tracer != nil {
 		next = clientTelemetry(next, c)
@@ -60,19 +64,26 @@ func policyTransport(p Policy, next http.RoundTripper, c config) (http.RoundTrip
 			BaseDelay:   r.Backoff,
 			MaxDelay:    r.MaxBackoff,
 			Statuses:    r.Statuses,
+			Budget: keep(g, pieceKey("retry_budget", key), func() *resilience.Budget {
+				return resilience.NewBudget(resilience.BudgetConfig{})
+			}),
 		}))
 		stages = append(stages, fmt.Sprintf("retry(attempts=%d)", r.Attempts))
 	}
 	if b := p.Breaker; b != nil {
-		ps = append(ps, resilience.CircuitBreaker(resilience.BreakerConfig{
-			ConsecutiveFailures: b.Failures,
-			OpenFor:             b.Delay,
-			HalfOpenProbes:      b.Successes,
+		ps = append(ps, keep(g, pieceKey("breaker", key, b), func() resilience.Policy {
+			return resilience.CircuitBreaker(resilience.BreakerConfig{
+				ConsecutiveFailures: b.Failures,
+				OpenFor:             b.Delay,
+				HalfOpenProbes:      b.Successes,
+			})
 		}))
 		stages = append(stages, fmt.Sprintf("breaker(failures=%d)", or(b.Failures, resilience.DefaultBreakerFailures)))
 	}
 	if b := p.Bulkhead; b != nil {
-		ps = append(ps, resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: b.MaxConcurrent, MaxWait: b.MaxWait}))
+		ps = append(ps, keep(g, pieceKey("bulkhead", key, b), func() resilience.Policy {
+			return resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: b.MaxConcurrent, MaxWait: b.MaxWait})
+		}))
 		stages = append(stages, fmt.Sprintf("bulkhead(max=%d)", b.MaxConcurrent))
 	}
 	if r := p.Retry; r != nil && r.PerTry > 0 {

@@ -17,8 +17,12 @@ import (
 
 // ReloadConfig configures a [Reloader].
 type ReloadConfig struct {
-	// Load builds a new gateway, typically with [LoadConfig]. Required.
-	Load func() (*Gateway, error)
+	// Load builds a new gateway borrowing from st, the process's state,
+	// typically with LoadConfig(path, WithState(st)): a reload then keeps
+	// what the gateway learned (limits, quotas, caches, idempotency
+	// records, AI windows and budgets, breakers, upstream health,
+	// platform files; see [State]). Required.
+	Load func(st *State) (*Gateway, error)
 	// Path is the file Load reads, if any: [Reloader.Watch] reloads when
 	// its content changes.
 	Path string
@@ -28,9 +32,10 @@ type ReloadConfig struct {
 	// Drain is how long a replaced gateway may keep serving the requests
 	// it already had before its upstreams are closed. If zero, 30s.
 	Drain time.Duration
-	// ReadyTimeout is how long a new gateway is given to report ready
-	// (its upstreams' first health checks) before it is swapped in
-	// anyway. If zero, 5s.
+	// ReadyTimeout is how long a new gateway is given to warm up (the
+	// first round of health checks of its new pools; pools carried over
+	// are warm already) and report ready before it is swapped in anyway.
+	// If zero, 5s.
 	ReadyTimeout time.Duration
 	// OnReload, if set, is called after every reload attempt with its
 	// outcome.
@@ -38,14 +43,20 @@ type ReloadConfig struct {
 }
 
 // Reloader serves the current gateway and swaps in a new one on
-// [Reloader.Reload]: the new gateway is built and started first, then
-// swapped in atomically; requests in flight finish on the old one, which
-// is closed once drained. A configuration that fails to build is
-// rejected and logged, and the old gateway keeps serving.
+// [Reloader.Reload]: the new gateway is built, started and warmed first
+// (its new pools checked), then swapped in atomically, so no request
+// waits on a reload; requests in flight finish on the old one, which is
+// closed once drained. A configuration that fails to build is rejected
+// and logged, and the old gateway keeps serving.
+//
+// The Reloader owns the process's [State] and hands it to every Load:
+// each gateway borrows what the previous one learned, and a piece no
+// gateway uses any more is closed with the last gateway that used it.
 //
 // A Reloader is safe for concurrent use.
 type Reloader struct {
 	cfg     ReloadConfig
+	state   *State
 	cur     atomic.Pointer[Gateway]
 	mu      sync.Mutex // serializes reloads
 	retired sync.WaitGroup
@@ -53,7 +64,8 @@ type Reloader struct {
 	sum     []byte // of cfg.Path, read before the current gateway was loaded
 }
 
-// NewReloader loads and starts the first gateway.
+// NewReloader loads and starts the first gateway, and waits, up to
+// ReadyTimeout, for it to be warm and ready.
 func NewReloader(cfg ReloadConfig) (*Reloader, error) {
 	if cfg.Load == nil {
 		panic("portico/gateway: ReloadConfig.Load is nil")
@@ -67,12 +79,14 @@ func NewReloader(cfg ReloadConfig) (*Reloader, error) {
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 5 * time.Second
 	}
-	r := &Reloader{cfg: cfg, sum: fileSum(cfg.Path)}
-	g, err := cfg.Load()
+	r := &Reloader{cfg: cfg, state: NewState(), sum: fileSum(cfg.Path)}
+	g, err := cfg.Load(r.state)
 	if err != nil {
+		_ = r.state.Close()
 		return nil, err
 	}
 	g.Start(context.Background())
+	r.ready(context.Background(), g)
 	r.cur.Store(g)
 	return r, nil
 }
@@ -107,22 +121,29 @@ func (r *Reloader) reload(ctx context.Context) error {
 		return errors.New("portico/gateway: reloader is closed")
 	}
 	r.sum = fileSum(r.cfg.Path)
-	g, err := r.cfg.Load()
+	g, err := r.cfg.Load(r.state)
 	if err != nil {
 		return err
 	}
 	g.Start(context.Background())
+	r.ready(ctx, g)
+	old := r.cur.Swap(g)
+	r.retire(old)
+	return nil
+}
+
+// ready waits, up to ReadyTimeout, for g to be warm (its new pools
+// checked) and ready.
+func (r *Reloader) ready(ctx context.Context, g *Gateway) {
 	wait, cancel := context.WithTimeout(ctx, r.cfg.ReadyTimeout)
+	defer cancel()
+	g.warm(wait)
 	for !g.Ready() && wait.Err() == nil {
 		select {
 		case <-wait.Done():
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	cancel()
-	old := r.cur.Swap(g)
-	r.retire(old)
-	return nil
 }
 
 // retire closes old once its requests are done, or after Drain.
@@ -184,13 +205,14 @@ func fileSum(path string) []byte {
 	return s[:]
 }
 
-// Close closes the current gateway and waits for replaced ones to drain
-// and close. Drain the server first (http.Server.Shutdown).
+// Close closes the current gateway, waits for replaced ones to drain and
+// close, then closes the state. Drain the server first
+// (http.Server.Shutdown).
 func (r *Reloader) Close() error {
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
 	err := r.cur.Load().Close()
 	r.retired.Wait()
-	return err
+	return errors.Join(err, r.state.Close())
 }

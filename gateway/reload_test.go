@@ -53,7 +53,9 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	}
 	results := make(chan error, 16)
 	rl, err := gateway.NewReloader(gateway.ReloadConfig{
-		Load:     func() (*gateway.Gateway, error) { return gateway.LoadConfig(path) },
+		Load: func(st *gateway.State) (*gateway.Gateway, error) {
+			return gateway.LoadConfig(path, gateway.WithState(st))
+		},
 		Path:     path,
 		Drain:    5 * time.Second,
 		Logger:   slog.New(slog.DiscardHandler),

@@ -32,10 +32,8 @@ func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	name := spec.Name
-	if name == "" {
-		name = strings.Join(spec.Methods, ",") + " " + spec.Path + spec.Prefix
-	}
+	name := stateName(spec)
+	rid := routeIdentity(spec, name)
 	var out []stage
 	if p.Lifecycle != nil {
 		out = append(out, g.lifecycleStage(*p.Lifecycle))
@@ -46,10 +44,10 @@ func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
 	}
 	out = append(out, g.identityStage())
 	if p.RateLimit != nil {
-		out = append(out, stage{rateName(*p.RateLimit), g.rateLimit(name, *p.RateLimit)})
+		out = append(out, stage{rateName(*p.RateLimit), g.rateLimit(name, rid, *p.RateLimit)})
 	}
 	if p.Quota != nil {
-		out = append(out, stage{"quota(" + or(p.Quota.Period, "day") + ")", g.quota(name, *p.Quota)})
+		out = append(out, stage{"quota(" + or(p.Quota.Period, "day") + ")", g.quota(name, rid, *p.Quota)})
 	}
 	if spec.validate != nil {
 		out = append(out, stage{"validate", spec.validate})
@@ -67,6 +65,15 @@ func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
 		out = append(out, g.transformStage(*p.Transform))
 	}
 	return out, nil
+}
+
+// stateName is the name of a route in its stages' settings and state:
+// its Name, else its methods and path.
+func stateName(spec Route) string {
+	if spec.Name != "" {
+		return spec.Name
+	}
+	return strings.Join(spec.Methods, ",") + " " + spec.Path + spec.Prefix
 }
 
 func rateName(l RateLimit) string {

@@ -108,7 +108,10 @@ type BreakerState struct {
 
 // CircuitBreaker returns the circuit breaker policy: a breaker per key,
 // each a failsafe-go circuit breaker (see the package documentation for
-// what Portico adds). It panics if cfg is invalid; see
+// what Portico adds). The policy holds its breakers: every [Transport]
+// given the same policy value shares them, so a transport built anew (on
+// a configuration reload, say) keeps the circuits' states when it is
+// given the previous one's policy. It panics if cfg is invalid; see
 // [BreakerConfig.Validate].
 func CircuitBreaker(cfg BreakerConfig) Policy {
 	mustValid(cfg.Validate())
@@ -136,7 +139,8 @@ func CircuitBreaker(cfg BreakerConfig) Policy {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return policyFunc(func(p *plan) { p.once("CircuitBreaker"); p.breaker = &cfg })
+	bs := &breakers{cfg: &cfg}
+	return policyFunc(func(p *plan) { p.once("CircuitBreaker"); p.breaker, p.breakers = &cfg, bs })
 }
 
 // defaultIsFailure counts connection errors, timeouts and 5xx responses

@@ -396,3 +396,26 @@ func TestInstanceOutsideATransportDoesNothing(t *testing.T) {
 		t.Error("Admits = false, want true without a transport")
 	}
 }
+
+func TestTransportsGivenOneBreakerPolicyShareItsBreakers(t *testing.T) {
+	t.Parallel()
+	bad := newUpstream(t, status(503))
+	cb := resilience.CircuitBreaker(resilience.BreakerConfig{ConsecutiveFailures: 1, OpenFor: time.Hour})
+	first := resilience.NewTransport(newBase(t), cb)
+	resp, err := do(t, first, http.MethodGet, bad.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	// A transport built anew, as on a reload, around another next.
+	second := resilience.NewTransport(newBase(t), cb)
+	if _, err := do(t, second, http.MethodGet, bad.URL, nil); !errors.Is(err, resilience.ErrCircuitOpen) {
+		t.Errorf("the second transport: err = %v, want ErrCircuitOpen from the breaker the first opened", err)
+	}
+	other := resilience.NewTransport(newBase(t), resilience.CircuitBreaker(resilience.BreakerConfig{ConsecutiveFailures: 1, OpenFor: time.Hour}))
+	if resp, err := do(t, other, http.MethodGet, bad.URL, nil); err != nil {
+		t.Errorf("a transport with a policy of its own: err = %v, want the upstream's answer", err)
+	} else {
+		readAll(t, resp)
+	}
+}

@@ -21,8 +21,8 @@ type BulkheadConfig struct {
 	MaxWait time.Duration
 	// Key splits the bulkhead: each key gets MaxConcurrent slots of its
 	// own. By default, all requests share one bulkhead. Each key keeps its
-	// semaphore for the transport's life, so keys should come from a
-	// bounded set.
+	// semaphore for the policy's life, so keys should come from a bounded
+	// set.
 	Key func(*http.Request) string
 	// RetryAfter is the hint [RetryAfter] returns for a rejection. By
 	// default, 1 second.
@@ -32,14 +32,17 @@ type BulkheadConfig struct {
 }
 
 // Bulkhead returns the bulkhead policy: a cap on concurrent requests,
-// optionally per key. It panics if cfg is invalid; see
-// [BulkheadConfig.Validate].
+// optionally per key. The policy holds its semaphores: every [Transport]
+// given the same policy value shares them, so the requests in flight
+// through all of them together stay within the cap. It panics if cfg is
+// invalid; see [BulkheadConfig.Validate].
 func Bulkhead(cfg BulkheadConfig) Policy {
 	mustValid(cfg.Validate())
 	if cfg.RetryAfter == 0 {
 		cfg.RetryAfter = time.Second
 	}
-	return policyFunc(func(p *plan) { p.once("Bulkhead"); p.bulkhead = &cfg })
+	bs := &bulkheads{cfg: &cfg}
+	return policyFunc(func(p *plan) { p.once("Bulkhead"); p.bulkhead, p.bulks = &cfg, bs })
 }
 
 // bulkheads holds one semaphore per key.

@@ -188,3 +188,18 @@ func TestEveryPolicyTogetherUnder200ConcurrentCallers(t *testing.T) {
 		t.Fatalf("breakers = %+v, want one closed", st)
 	}
 }
+
+func TestTransportsGivenOneBulkheadPolicyShareItsSlots(t *testing.T) {
+	t.Parallel()
+	u := newUpstream(t, func(_ int64, w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "body") })
+	bh := resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: 1})
+	first, second := resilience.NewTransport(newBase(t), bh), resilience.NewTransport(newBase(t), bh)
+	resp, err := do(t, first, http.MethodGet, u.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := do(t, second, http.MethodGet, u.URL, nil); !errors.Is(err, resilience.ErrBulkheadFull) {
+		t.Errorf("the second transport while the first holds the slot: err = %v, want ErrBulkheadFull", err)
+	}
+	readAll(t, resp)
+}

@@ -22,6 +22,8 @@ type plan struct {
 	hedge    *HedgeConfig
 	breaker  *BreakerConfig
 	bulkhead *BulkheadConfig
+	breakers *breakers     // the CircuitBreaker policy's, shared by its transports
+	bulks    *bulkheads    // the Bulkhead policy's, shared by its transports
 	attempt  time.Duration // per-attempt timeout
 	overall  time.Duration
 	meter    metric.MeterProvider

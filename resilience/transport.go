@@ -55,12 +55,7 @@ func NewTransport(next http.RoundTripper, policies ...Policy) *Transport {
 		}
 		p.apply(&t.plan)
 	}
-	if t.plan.breaker != nil {
-		t.breakers = &breakers{cfg: t.plan.breaker}
-	}
-	if t.plan.bulkhead != nil {
-		t.bulk = &bulkheads{cfg: t.plan.bulkhead}
-	}
+	t.breakers, t.bulk = t.plan.breakers, t.plan.bulks
 	switch {
 	case t.plan.retry != nil && t.plan.retry.Budget != nil:
 		t.budget = t.plan.retry.Budget
@@ -116,8 +111,9 @@ func (t *Transport) compose() {
 	}
 }
 
-// Breakers returns a snapshot of every circuit breaker the transport has
-// created, sorted by key; it is empty without a [CircuitBreaker] policy.
+// Breakers returns a snapshot of every circuit breaker of the transport's
+// [CircuitBreaker] policy (shared with the other transports given the
+// same policy), sorted by key; it is empty without one.
 func (t *Transport) Breakers() []BreakerState {
 	if t.breakers == nil {
 		return nil

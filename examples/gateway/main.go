@@ -101,7 +101,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 	var server gateway.ServerConfig
 	var demo *demo
 	if f.config != "" {
-		rc.Load = func() (*gateway.Gateway, error) { return gateway.LoadConfig(f.config, opts...) }
+		// Each load borrows the reloader's state (limits, quotas, caches,
+		// breakers, pool health, the platform file), so a reload keeps
+		// what the gateway learned and can reopen nothing the running one
+		// holds.
+		rc.Load = func(st *gateway.State) (*gateway.Gateway, error) {
+			return gateway.LoadConfig(f.config, append(opts, gateway.WithState(st))...)
+		}
 		// The listener's protocols, limits and TLS (with the client
 		// certificates it requires) are read once: a reload changes routes
 		// and policies, not the listener.
@@ -117,12 +123,12 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 			return err
 		}
 		defer demo.close()
-		rc.Load = func() (*gateway.Gateway, error) {
+		rc.Load = func(st *gateway.State) (*gateway.Gateway, error) {
 			c, err := gateway.ParseConfig("default.yaml", defaultConfig, demo.env)
 			if err != nil {
 				return nil, err
 			}
-			return c.Build(opts...)
+			return c.Build(append(opts, gateway.WithState(st))...)
 		}
 	}
 	if f.grace > 0 {

@@ -39,7 +39,7 @@ func (h *Handler) admit(ctx context.Context, c *middleware.Consumer, alias strin
 	}
 	for i, l := range h.cfg.limits {
 		start, end := window(now, l.Window)
-		base := "ai:" + strconv.Itoa(i) + ":" + l.By.name(c, alias) + ":" + strconv.FormatInt(start.Unix(), 10)
+		base := h.cfg.counters[i] + ":" + l.By.name(c, alias) + ":" + strconv.FormatInt(start.Unix(), 10)
 		if l.Requests > 0 {
 			key := base + ":req"
 			used, ok, err := h.cfg.store.Add(ctx, key, 1, l.Requests, end)
@@ -83,7 +83,7 @@ func (h *Handler) admit(ctx context.Context, c *middleware.Consumer, alias strin
 	}
 	for i, b := range h.cfg.budgets {
 		start, end := b.Period.bounds(now)
-		key := "ai:usd:" + strconv.Itoa(i) + ":" + b.By.name(c, alias) + ":" + strconv.FormatInt(start.Unix(), 10)
+		key := h.cfg.counters[len(h.cfg.limits)+i] + ":" + b.By.name(c, alias) + ":" + strconv.FormatInt(start.Unix(), 10)
 		used, _, err := h.cfg.store.Add(ctx, key, 0, unlimited, end)
 		if err != nil {
 			if e := h.storeFailed(err); e != nil {

@@ -81,6 +81,7 @@ func New(client *aiclient.Client, opts ...Option) (*Handler, error) {
 			return nil, fmt.Errorf("portico/ai: %w", err)
 		}
 	}
+	cfg.counters = counterNames(cfg.limits, cfg.budgets)
 	if cfg.store == nil {
 		cfg.store = middleware.NewLocalCounters(cfg.clock)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/portico-dev/portico/middleware"
@@ -125,6 +126,31 @@ func (b *Budget) validate(i int) error {
 		return fmt.Errorf("budgets[%d].period: unknown period %q; use hour, day or month", i, b.Period)
 	}
 	return nil
+}
+
+// counterNames names the counters of each limit, then of each budget,
+// by their settings rather than their place in the list: a limit or
+// budget whose settings are unchanged keeps counting in the same
+// counters, in a store that outlives the handler, when the list is
+// reordered or another one is added; one whose settings changed starts
+// afresh. A repeated one gets counters of its own.
+func counterNames(limits []Limit, budgets []Budget) []string {
+	names := make([]string, 0, len(limits)+len(budgets))
+	seen := map[string]int{}
+	add := func(name string) {
+		if n := seen[name]; n > 0 {
+			name += "#" + strconv.Itoa(n)
+		}
+		seen[name]++
+		names = append(names, name)
+	}
+	for _, l := range limits {
+		add(fmt.Sprintf("ai:%s:r%d:t%d:%s", l.By, l.Requests, l.Tokens, l.Window))
+	}
+	for _, b := range budgets {
+		add(fmt.Sprintf("ai:usd:%s:%s:%s", b.By, strconv.FormatFloat(b.USD, 'g', -1, 64), b.Period))
+	}
+	return names
 }
 
 func (k Key) valid() bool {

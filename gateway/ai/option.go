@@ -22,6 +22,7 @@ type config struct {
 	models      []string
 	limits      []Limit
 	budgets     []Budget
+	counters    []string // the counter names of limits, then budgets
 	store       Store
 	failOpen    bool
 	sink        Sink
@@ -98,7 +99,10 @@ func WithBudget(b Budget) Option {
 
 // WithStore sets where limit and budget counters are kept. Pass the Redis
 // store's counters (package middleware/redisstore) to share them between
-// gateway replicas.
+// gateway replicas. Counters are named by each limit's and budget's
+// settings, not by its place in the list, so a store that outlives the
+// handler (a gateway reload) keeps counting each limit and budget whose
+// settings are unchanged, and starts afresh one whose settings changed.
 //
 // By default, a middleware.LocalCounters private to the handler.
 func WithStore(s Store) Option {

@@ -117,8 +117,11 @@ func Balancers() []Balancer {
 // HealthCheck configures active health checks: every Interval, each
 // instance is sent "GET Path"; an instance becomes unhealthy after
 // UnhealthyThreshold failed checks in a row and healthy again after
-// HealthyThreshold passed checks in a row. Instances start healthy, and the
-// first round of checks runs as soon as [Pool.Start] is called.
+// HealthyThreshold passed checks in a row. Instances start healthy, the
+// first round of checks runs as soon as [Pool.Start] is called, and an
+// instance's first check decides at once: one that fails it is unhealthy
+// without waiting for UnhealthyThreshold rounds ([Pool.Warm] waits for
+// that first round).
 type HealthCheck struct {
 	// Path is the request path (and optional query) of the check.
 	// If empty, "/" is used.

@@ -43,7 +43,9 @@
 //
 // Active health checks ([HealthCheck]) send "GET Path" to every instance
 // on a jittered interval; thresholds of failed and passed checks in a row
-// move an instance between healthy and unhealthy. Instances start healthy.
+// move an instance between healthy and unhealthy. Instances start healthy,
+// but an instance's first check decides at once, so one found down by the
+// first round takes no traffic; [Pool.Warm] waits for that round.
 //
 // Passive outlier detection ([OutlierDetection]) watches real traffic:
 // consecutive 5xx responses (for every method, POST included) or

@@ -39,6 +39,7 @@ func (p *Pool) healthLoop(ctx context.Context) {
 		case <-timer.C:
 		}
 		p.checkAll(ctx, client)
+		p.markChecked()
 		timer.Reset(jitter(p.hc.Interval))
 	}
 }
@@ -77,6 +78,8 @@ func (p *Pool) checkOne(ctx context.Context, client *http.Client, in *instance) 
 		return // the pool is closing: no verdict
 	}
 	p.metrics.healthCheck(ctx, in, pass)
+	first := !in.hcSeen
+	in.hcSeen = true
 	if pass {
 		in.hcFail = 0
 		in.hcPass++
@@ -88,7 +91,10 @@ func (p *Pool) checkOne(ctx context.Context, client *http.Client, in *instance) 
 	}
 	in.hcPass = 0
 	in.hcFail++
-	if in.healthy.Load() && in.hcFail >= hc.UnhealthyThreshold {
+	// An instance's first check decides at once: a pool that is new, or
+	// an instance just discovered, takes no traffic to an instance found
+	// down, rather than UnhealthyThreshold rounds of it.
+	if in.healthy.Load() && (first || in.hcFail >= hc.UnhealthyThreshold) {
 		in.healthy.Store(false)
 		p.log.Warn("instance unhealthy", "instance", in.key, "error", err)
 	}

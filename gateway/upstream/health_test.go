@@ -1,6 +1,7 @@
 package upstream_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -99,5 +100,45 @@ func TestHealthCheckExpectStatusAndHost(t *testing.T) {
 	waitFor(t, "200 to pass", p.Ready)
 	if got, _ := a.checkHost.Load().(string); got != "health.internal" {
 		t.Errorf("health check Host %q, want health.internal", got)
+	}
+}
+
+// TestWarmWaitsForTheFirstCheckWhichDecidesAtOnce checks that Warm
+// returns once the first round is over, and that an instance failing its
+// first check is unhealthy then, whatever UnhealthyThreshold says; after
+// that, the threshold applies again.
+func TestWarmWaitsForTheFirstCheckWhichDecidesAtOnce(t *testing.T) {
+	t.Parallel()
+	a, b := newBackend(t, "a"), newBackend(t, "b")
+	b.health.Store(http.StatusServiceUnavailable)
+	hc := activeCheck()
+	hc.Interval = time.Hour
+	hc.UnhealthyThreshold = 3
+	p := newPool(t, upstream.Config{Instances: []upstream.Instance{{URL: a.url()}, {URL: b.url()}}, HealthCheck: hc})
+	p.Start(t.Context())
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := p.Warm(ctx); err != nil {
+		t.Fatalf("Warm: %v", err)
+	}
+	if status(t, p, b.url()).Healthy {
+		t.Error("b, which failed its first check, is healthy after Warm")
+	}
+	if !status(t, p, a.url()).Healthy {
+		t.Error("a, which passed its first check, is unhealthy after Warm")
+	}
+	if err := p.Warm(ctx); err != nil {
+		t.Errorf("Warm of a warm pool: %v", err)
+	}
+}
+
+func TestWarmReturnsAtOnceWithoutHealthChecks(t *testing.T) {
+	t.Parallel()
+	a := newBackend(t, "a")
+	p := newPool(t, upstream.Config{Instances: []upstream.Instance{{URL: a.url()}}})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // Warm must not need any time
+	if err := p.Warm(ctx); err != nil {
+		t.Errorf("Warm of a pool without health checks: %v", err)
 	}
 }

@@ -32,6 +32,7 @@ type instance struct {
 
 	// Active health check state, touched only by the health loop.
 	hcPass, hcFail int
+	hcSeen         bool // checked at least once
 }
 
 func newInstance(key, scheme, host string, weight int) *instance {

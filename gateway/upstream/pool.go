@@ -62,6 +62,7 @@ type Pool struct {
 	closed  bool
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	checked chan struct{} // closed once the first round of health checks is done
 }
 
 // New validates cfg and returns a pool. Errors name the offending field,
@@ -86,6 +87,10 @@ func New(cfg Config) (*Pool, error) {
 		hc:        cfg.HealthCheck,
 		od:        cfg.Outlier,
 		dns:       cfg.DNS,
+		checked:   make(chan struct{}),
+	}
+	if p.hc == nil {
+		close(p.checked)
 	}
 	if p.balancer == "" {
 		p.balancer = RoundRobin
@@ -117,6 +122,17 @@ func New(cfg Config) (*Pool, error) {
 	}
 	p.metrics = m
 	return p, nil
+}
+
+// markChecked records that the first round of health checks is over.
+func (p *Pool) markChecked() {
+	p.lifeMu.Lock()
+	defer p.lifeMu.Unlock()
+	select {
+	case <-p.checked:
+	default:
+		close(p.checked)
+	}
 }
 
 // Name returns the pool's name.
@@ -162,11 +178,32 @@ func (p *Pool) Close() error {
 	}
 	p.lifeMu.Unlock()
 	p.wg.Wait()
+	p.markChecked()
 	if p.own != nil {
 		p.own.CloseIdleConnections()
 	}
 	p.metrics.close()
 	return nil
+}
+
+// Warm waits until the pool's first round of active health checks has
+// finished, so that a pool about to take traffic (a gateway's, before a
+// reload swaps it in) knows which instances are down instead of assuming
+// them all up. It returns nil at once for a pool without health checks or
+// one already checked, and ctx's error if ctx ends first. Call it after
+// [Pool.Start]; a pool closed before its first round returns nil.
+func (p *Pool) Warm(ctx context.Context) error {
+	select {
+	case <-p.checked:
+		return nil
+	default:
+	}
+	select {
+	case <-p.checked:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Ready reports whether the pool can take traffic: it has at least one

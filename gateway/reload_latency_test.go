@@ -1,0 +1,145 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// latencyConfig is a gateway with the pieces a reload could disturb: a
+// health-checked pool with one instance that never answers, limits, a
+// quota, a cache, idempotency, retries, a breaker and a bulkhead. version
+// makes each file differ from the last.
+const latencyConfig = `
+upstreams:
+  - name: svc
+    instances: [{url: %[1]q}, {url: %[2]q}, {url: %[4]q}]
+    health_check: {path: /health, interval: 1s, timeout: 200ms}
+    outlier: {consecutive_5xx: 5}
+routes:
+  - name: api
+    prefix: /api
+    upstream: svc
+    response_headers: {set: {X-Version: "%[3]d"}}
+    policy:
+      timeout: 5s
+      retry: {attempts: 2, per_try: 1s}
+      breaker: {failures: 50}
+      bulkhead: {max_concurrent: 500}
+      rate_limit: {requests: 100000, key: ip}
+      quota: {limit: 100000000, key: ip}
+      idempotency: {}
+  - name: cached
+    prefix: /cached
+    upstream: svc
+    policy: {cache: {ttl: 1m}}
+`
+
+// TestReloadsUnderLoadDoNotStallRequests sends a steady 400 requests a
+// second, first with no reload, then while the file is reloaded every
+// 400ms, and compares the slowest request during reloads with the 99th
+// percentile of the steady phase. A reload builds, starts and warms the
+// new gateway beside the serving one and swaps it in atomically, so no
+// request waits for it; the bound asserted is generous (the CI machine
+// is a loaded 2-core box), and the figures are logged.
+func TestReloadsUnderLoadDoNotStallRequests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load test of several seconds")
+	}
+	a, b := newCounter(t), newCounter(t)
+	// stuck accepts connections and never answers: a pool that forgot it
+	// is down sends it requests that wait for the per-try timeout.
+	hang := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-hang }))
+	t.Cleanup(stuck.Close)
+	t.Cleanup(func() { close(hang) })
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	writeFile(t, path, fmt.Sprintf(latencyConfig, a.URL, b.URL, 0, stuck.URL))
+	rl, base := startReloader(t, path)
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
+	defer client.CloseIdleConnections()
+	phase := func(d time.Duration, during func(stop <-chan struct{})) []time.Duration {
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() { defer close(done); during(stop) }()
+		var mu sync.Mutex
+		var lat []time.Duration
+		var wg sync.WaitGroup
+		tick := time.NewTicker(time.Second / 400)
+		end := time.After(d)
+	loop:
+		for i := 0; ; i++ {
+			select {
+			case <-end:
+				break loop
+			case <-tick.C:
+			}
+			url := base + "/api/items"
+			if i%4 == 0 {
+				url = base + "/cached/items"
+			}
+			wg.Go(func() {
+				start := time.Now()
+				resp, err := client.Get(url)
+				if err != nil {
+					t.Errorf("GET %s: %v", url, err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("GET %s: status %d", url, resp.StatusCode)
+				}
+				mu.Lock()
+				lat = append(lat, time.Since(start))
+				mu.Unlock()
+			})
+		}
+		tick.Stop()
+		close(stop)
+		wg.Wait()
+		<-done
+		slices.Sort(lat)
+		return lat
+	}
+
+	phase(time.Second, func(<-chan struct{}) {}) // warm connections up
+	steady := phase(3*time.Second, func(<-chan struct{}) {})
+	reloads := 0
+	during := phase(4*time.Second, func(stop <-chan struct{}) {
+		for v := 1; ; v++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(400 * time.Millisecond):
+			}
+			writeFile(t, path, fmt.Sprintf(latencyConfig, a.URL, b.URL, v, stuck.URL))
+			if err := rl.Reload(context.Background()); err != nil {
+				t.Errorf("reload %d: %v", v, err)
+				return
+			}
+			reloads++
+		}
+	})
+	if len(steady) == 0 || len(during) == 0 {
+		t.Fatal("no request completed")
+	}
+	p99 := steady[len(steady)*99/100]
+	slowest, duringP99 := during[len(during)-1], during[len(during)*99/100]
+	t.Logf("steady: %d requests, p99 %v, slowest %v; with %d reloads: %d requests, p99 %v, slowest %v (%.1f× the steady p99)",
+		len(steady), p99, steady[len(steady)-1], reloads, len(during), duringP99, slowest, float64(slowest)/float64(p99))
+	if reloads < 5 {
+		t.Errorf("reloads during the load = %d, want at least 5", reloads)
+	}
+	if limit := max(20*p99, 500*time.Millisecond); slowest > limit {
+		t.Errorf("the slowest request during reloads took %v, over %v (20× the steady p99 %v, at least 500ms)", slowest, limit, p99)
+	}
+}
