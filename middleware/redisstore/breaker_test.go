@@ -21,6 +21,9 @@ import (
 )
 
 // sent counts the commands a client hands to Redis, and signals each one.
+// The commands go-redis sends on its own to set up a new connection (HELLO,
+// CLIENT SETINFO) pass through the same hooks; they are not counted, since
+// they follow the caller's command at a time of the client's choosing.
 type sent struct {
 	n    atomic.Int64
 	each chan struct{}
@@ -30,6 +33,9 @@ func (s *sent) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (s *sent) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		if setup(cmd) {
+			return next(ctx, cmd)
+		}
 		s.n.Add(1)
 		if s.each != nil {
 			select {
@@ -43,9 +49,22 @@ func (s *sent) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (s *sent) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		s.n.Add(int64(len(cmds)))
+		for _, cmd := range cmds {
+			if !setup(cmd) {
+				s.n.Add(1)
+			}
+		}
 		return next(ctx, cmds)
 	}
+}
+
+// setup reports whether cmd is one go-redis sends to set up a connection.
+func setup(cmd redis.Cmder) bool {
+	switch cmd.Name() {
+	case "hello", "client", "auth", "select":
+		return true
+	}
+	return false
 }
 
 // counted opens a store on rs whose client counts the commands it sends.
