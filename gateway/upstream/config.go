@@ -68,9 +68,10 @@ type Config struct {
 	// is used.
 	MeterProvider metric.MeterProvider
 
-	// Clock returns the current time for ejection periods. Tests inject a
-	// fake one to cross ejection boundaries without sleeping.
-	// If nil, time.Now is used.
+	// Clock returns the current time for ejection periods and for latency
+	// estimates (response times and their decay). Tests inject a fake one
+	// to cross ejection boundaries and let estimates decay without
+	// sleeping. If nil, time.Now is used.
 	Clock func() time.Time
 }
 
