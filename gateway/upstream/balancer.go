@@ -37,6 +37,8 @@ func newSet(list []*instance, b Balancer) *set {
 		s.picker = random{}
 	case ConsistentHash:
 		s.picker = newRing(s)
+	case PeakEWMA:
+		s.picker = peakEWMA{}
 	default:
 		s.picker = &roundRobin{}
 	}
@@ -169,15 +171,7 @@ func (s *set) sample(f filter) *instance {
 type leastRequest struct{}
 
 func (leastRequest) pick(s *set, f filter, _ uint64, _ bool) *instance {
-	a := s.sample(f)
-	if a == nil {
-		return nil
-	}
-	// The second draw is another instance, so that a busy instance is
-	// never compared with itself.
-	f.skip = a
-	b := s.sample(f)
-	f.skip = nil
+	a, b := s.sampleTwo(f)
 	if b == nil {
 		return a
 	}
@@ -188,4 +182,17 @@ func (leastRequest) pick(s *set, f filter, _ uint64, _ bool) *instance {
 		return b
 	}
 	return a
+}
+
+// sampleTwo draws two different instances that pass f, in proportion to
+// weight. b is nil when only one passes, and both are nil when none does.
+func (s *set) sampleTwo(f filter) (a, b *instance) {
+	a = s.sample(f)
+	if a == nil {
+		return nil, nil
+	}
+	// The second draw is another instance, so that a busy instance is
+	// never compared with itself.
+	f.skip = a
+	return a, s.sample(f)
 }

@@ -68,9 +68,10 @@ type Config struct {
 	// is used.
 	MeterProvider metric.MeterProvider
 
-	// Clock returns the current time for ejection periods. Tests inject a
-	// fake one to cross ejection boundaries without sleeping.
-	// If nil, time.Now is used.
+	// Clock returns the current time for ejection periods and for latency
+	// estimates (response times and their decay). Tests inject a fake one
+	// to cross ejection boundaries and let estimates decay without
+	// sleeping. If nil, time.Now is used.
 	Clock func() time.Time
 }
 
@@ -107,11 +108,18 @@ const (
 	// with virtual nodes, so one key keeps reaching one instance, and when
 	// an instance leaves only the keys it held move.
 	ConsistentHash Balancer = "consistent_hash"
+	// PeakEWMA draws two instances at random in proportion to their
+	// weights and sends the request to the one with the lower expected
+	// latency: its peak-EWMA latency estimate times its requests in flight
+	// plus one, divided by its weight. A slow response raises the estimate
+	// at once; it then decays back over about ten seconds (see
+	// "Latency-aware balancing" in the package documentation).
+	PeakEWMA Balancer = "peak_ewma"
 )
 
 // Balancers returns every supported balancer, the default first.
 func Balancers() []Balancer {
-	return []Balancer{RoundRobin, WeightedRoundRobin, LeastRequest, Random, ConsistentHash}
+	return []Balancer{RoundRobin, WeightedRoundRobin, LeastRequest, Random, ConsistentHash, PeakEWMA}
 }
 
 // HealthCheck configures active health checks: every Interval, each
@@ -151,9 +159,11 @@ type HealthCheck struct {
 // counted: an instance that returns Consecutive5xx server errors in a row,
 // or fails ConsecutiveConnErrors times in a row to connect or answer in
 // time, is ejected for BaseEjection × (the number of times it has been
-// ejected), at most MaxEjection. An ejected instance rejoins when its period
-// ends, or as soon as it answers a request without a server error (which
-// only happens in panic mode, see the package documentation).
+// ejected), at most MaxEjection. With Slow, an instance that answers
+// slowly time after time is ejected the same way. An ejected instance
+// rejoins when its period ends, or as soon as it answers a request without
+// a server error (and, with Slow, not slowly), which only happens in panic
+// mode, see the package documentation.
 type OutlierDetection struct {
 	// Consecutive5xx is the number of 5xx responses in a row that eject an
 	// instance; a transport error also counts as one. If 0, 5 is used;
@@ -175,6 +185,43 @@ type OutlierDetection struct {
 	// once, in percent (1–100), rounded down but always allowing one
 	// instance. If 0, 50 is used.
 	MaxEjectedPercent int `json:"max_ejected_percent,omitempty" yaml:"max_ejected_percent"`
+	// Slow also ejects instances that answer too slowly, as if they
+	// failed. If nil, latency never ejects.
+	Slow *SlowOutlier `json:"slow,omitempty" yaml:"slow"`
+}
+
+// SlowOutlier ejects an instance whose responses are consistently slower
+// than a threshold and than its peers. A response is slow when it arrives
+// (headers, not the whole body) at least Threshold after the instance was
+// picked and, unless PeerFactor is negative, also at least PeerFactor
+// times the median latency estimate of the pool's other available
+// instances; Consecutive slow responses in a row eject the instance, for
+// the same period and under the same MaxEjectedPercent as failures.
+//
+// A failed attempt that took at least Threshold (such as one cut short by a
+// per-try timeout no shorter than Threshold) counts as slow too, and so
+// does a request the caller canceled after waiting that long: each shows
+// the instance took at least that long. A response faster than that breaks
+// the series; a quick transport error leaves it as it is. An ejected
+// instance picked in panic mode rejoins when it answers neither with a
+// server error nor slowly.
+//
+// Comparing with peers keeps a slowdown of the whole service (a shared
+// database, say) from ejecting instances that are no slower than the
+// rest; an instance without available peers that have answered is never
+// slow by comparison.
+type SlowOutlier struct {
+	// Threshold is the time from pick to response headers at or above
+	// which a response is slow. If 0, 1s is used.
+	Threshold time.Duration `json:"threshold,omitempty" yaml:"threshold"`
+	// Consecutive is the number of slow responses in a row that eject an
+	// instance. If 0, 3 is used.
+	Consecutive int `json:"consecutive,omitempty" yaml:"consecutive"`
+	// PeerFactor is how many times slower than its peers' median latency
+	// estimate a response must also be to count as slow. If 0, 2 is used;
+	// if negative, peers are not compared and Threshold alone decides.
+	// Between 0 and 1 is an error.
+	PeerFactor float64 `json:"peer_factor,omitempty" yaml:"peer_factor"`
 }
 
 // defaults.
@@ -188,6 +235,9 @@ const (
 	defaultBaseEjection   = 30 * time.Second
 	defaultMaxEjection    = 300 * time.Second
 	defaultMaxEjectedPct  = 50
+	defaultSlowThreshold  = time.Second
+	defaultSlowInARow     = 3
+	defaultPeerFactor     = 2
 	defaultDNSInterval    = 30 * time.Second
 	defaultDNSTimeout     = 5 * time.Second
 	maxHealthBodyDiscard  = 64 << 10

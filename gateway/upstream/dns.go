@@ -105,6 +105,10 @@ func (p *Pool) discover(ctx context.Context) {
 	if !changed {
 		return
 	}
+	if p.track {
+		// Newcomers start as typical instances, not as unknown ones.
+		seedPriors(list, p.now().UnixNano())
+	}
 	p.cur.Store(newSet(list, p.balancer))
 	p.log.Info("DNS discovery updated the instances", "name", d.Name, "instances", len(list))
 }

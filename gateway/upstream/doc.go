@@ -35,7 +35,39 @@
 // client address) onto a ring with 1024 virtual nodes per unit of weight,
 // so a key keeps its instance, and when an instance leaves only its own keys
 // move. With [HashKey].Sticky, a client without the cookie is given one: a
-// sticky session.
+// sticky session. [PeakEWMA] draws two like LeastRequest and keeps the one
+// with the lower expected latency (see below).
+//
+// # Latency-aware balancing
+//
+// [PeakEWMA], as in Finagle and Linkerd, keeps a latency estimate per
+// instance: the time from the pick to the response headers, averaged
+// exponentially by elapsed time with a time constant of 10s (a sample t
+// after the last one weighs 1 - exp(-t/10s)). A response slower than the
+// estimate replaces it at once (the peak), so one slow response takes an
+// instance out of the rotation from the next pick on; faster ones pull it
+// back down over about ten seconds. Between responses the estimate
+// decays toward zero at the same rate, so an instance left alone after a
+// slow spell is tried again: one that answered 100 times slower than its
+// peers gets a request again after about 10s × ln 100 ≈ 46s, and takes its
+// share back if it has recovered. A server error or a request the caller
+// canceled never lowers an estimate (each shows the instance took at
+// least that long), and a transport error at least doubles it, so that an
+// instance refusing connections at once does not look like the fastest.
+//
+// Each pick draws two available instances in proportion to weight and
+// keeps the one with the lower cost: estimate × (requests in flight + 1)
+// ÷ weight. Under load, equally fast instances thus hold requests in
+// proportion to their weights, and an instance four times slower holds
+// about a quarter as many as its peers. Before any instance has answered,
+// all start at a prior of 30ms, which spreads the first requests by load
+// alone; an instance's first answer replaces the prior, and an instance
+// not yet heard from (one discovery has just added, say) is given the
+// median estimate of those that have been, so it is neither flooded nor
+// starved. An estimate never goes below 1µs, so requests in flight always
+// weigh. A pick reads the clock once and each instance's estimate
+// lock-free; it allocates nothing. [InstanceStatus].Latency shows the
+// estimates.
 //
 // # Health
 //
@@ -51,13 +83,24 @@
 // consecutive 5xx responses (for every method, POST included) or
 // consecutive transport errors eject an instance for a period that grows
 // with each ejection, up to a maximum, never ejecting more than a set share
-// of the pool. Requests the caller cancels count for nothing.
+// of the pool. Requests the caller cancels count for nothing, except as
+// slow (below).
+//
+// With [OutlierDetection].Slow ([SlowOutlier]), consecutive slow
+// responses eject an instance in the same way: a response is slow when it
+// takes at least a threshold (1s by default) and at least twice (by
+// default) the median latency estimate of the other available instances,
+// so that an instance slower than its peers goes, while a slowdown of the
+// whole service ejects nothing. Attempts cut short by a per-try timeout,
+// and requests the caller canceled, count as slow once they have waited
+// the threshold.
 //
 // # Panic mode
 //
 // When no instance is available, the pool does not refuse requests: it
 // picks among all instances, as Envoy does. An ejected instance that
-// answers such a request without a server error rejoins at once, so traffic
+// answers such a request without a server error (nor slowly, with
+// [SlowOutlier]) rejoins at once, so traffic
 // resumes as soon as an instance is back rather than after a fixed period.
 // [Pool.Ready] reports whether any instance is healthy.
 //
@@ -67,7 +110,8 @@
 // A/AAAA records with a port, or SRV records, resolved again on an interval
 // through a [Resolver] (a *net.Resolver by default), so a Kubernetes
 // headless service works. A failed lookup keeps the last instances, and an
-// instance that stays keeps its health, ejection and counters.
+// instance that stays keeps its health, ejection, latency estimate and
+// counters.
 //
 // # Transport and TLS
 //
@@ -79,9 +123,11 @@
 // # Telemetry
 //
 // The pool records, through the MeterProvider in [Config]:
-// portico.upstream.instance.healthy, portico.upstream.instance.ejected and
-// portico.upstream.instance.in_flight (per instance), and the counters
-// portico.upstream.ejections, portico.upstream.health_checks,
+// portico.upstream.instance.healthy, portico.upstream.instance.ejected,
+// portico.upstream.instance.in_flight and, in pools that keep latency
+// estimates, portico.upstream.instance.latency (per instance), the counters
+// portico.upstream.ejections (by reason: 5xx, conn_errors or slow),
+// portico.upstream.health_checks,
 // portico.upstream.panic_picks and portico.upstream.discovery.failures.
 // Every measurement carries portico.upstream.pool and, per instance,
 // portico.upstream.instance.

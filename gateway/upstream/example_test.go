@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/portico-dev/portico/gateway/upstream"
 )
@@ -107,4 +108,40 @@ func ExampleTrackAttempts() {
 	}
 	fmt.Println(served, "of 6 users served within two attempts")
 	// Output: 6 of 6 users served within two attempts
+}
+
+// With the peak-EWMA balancer, a pool learns from one slow response to
+// leave an instance alone: of twenty requests, the instance that answers
+// 100ms late gets only the first one or two, sent before the pool knew.
+func Example_peakEWMA() {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(100 * time.Millisecond)
+		io.WriteString(w, "slow")
+	}))
+	defer slow.Close()
+	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "fast") }))
+	defer fast.Close()
+	pool, _ := upstream.New(upstream.Config{
+		Name:      "api",
+		Instances: []upstream.Instance{{URL: slow.URL}, {URL: fast.URL}},
+		Balancer:  upstream.PeakEWMA,
+		// Slow responses also eject, as failures do.
+		Outlier: &upstream.OutlierDetection{Slow: &upstream.SlowOutlier{Threshold: time.Second, Consecutive: 3}},
+	})
+	defer pool.Close()
+
+	client := &http.Client{Transport: pool}
+	answers := map[string]int{}
+	for range 20 {
+		resp, err := client.Get("http://api/")
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		answers[string(body)]++
+	}
+	fmt.Println("fast answered at least 18 of 20:", answers["fast"] >= 18)
+	// Output: fast answered at least 18 of 20: true
 }

@@ -21,11 +21,13 @@ type instance struct {
 	requests     atomic.Uint64
 	failures     atomic.Uint64
 	ejections    atomic.Uint64
+	lat          latency // peak-EWMA estimate, kept when the pool tracks latency
 
 	// Passive outlier detection state, guarded by mu.
 	mu           sync.Mutex
 	consec5xx    int
 	consecConn   int
+	consecSlow   int
 	timesEjected int   // multiplier of the next ejection period
 	ejectedAt    int64 // unix nanoseconds the last ejection began
 	lastEjectEnd int64 // unix nanoseconds the last ejection ended
@@ -39,6 +41,7 @@ func newInstance(key, scheme, host string, weight int) *instance {
 	in := &instance{key: key, scheme: scheme, host: host}
 	in.weight.Store(int64(weight))
 	in.healthy.Store(true)
+	in.lat.init()
 	return in
 }
 
@@ -75,9 +78,14 @@ type InstanceStatus struct {
 	Requests  uint64 `json:"requests"`
 	Failures  uint64 `json:"failures"`
 	Ejections uint64 `json:"ejections"`
+	// Latency is the instance's peak-EWMA latency estimate, kept by pools
+	// with the [PeakEWMA] balancer or slow-response ejection
+	// ([SlowOutlier]); it is 0 in other pools and until a request to the
+	// instance has ended.
+	Latency time.Duration `json:"latency_ns,omitempty"`
 }
 
-func (in *instance) status(now int64) InstanceStatus {
+func (in *instance) status(now int64, track bool) InstanceStatus {
 	s := InstanceStatus{
 		URL:       in.key,
 		Weight:    int(in.weight.Load()),
@@ -89,6 +97,9 @@ func (in *instance) status(now int64) InstanceStatus {
 	}
 	if until := in.ejectedUntil.Load(); until > now {
 		s.Ejected, s.EjectedUntil = true, time.Unix(0, until).UTC()
+	}
+	if track && in.lat.seen.Load() {
+		s.Latency = time.Duration(in.lat.at(now))
 	}
 	return s
 }

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -36,7 +37,7 @@ func newMetrics(p *Pool, mp metric.MeterProvider) (*metrics, error) {
 	m.poolSet = metric.WithAttributeSet(attribute.NewSet(m.pool))
 	var err error
 	if m.ejections, err = meter.Int64Counter("portico.upstream.ejections",
-		metric.WithDescription("Instances ejected by passive outlier detection, by reason (5xx or conn_errors)."),
+		metric.WithDescription("Instances ejected by passive outlier detection, by reason (5xx, conn_errors or slow)."),
 		metric.WithUnit("{ejection}")); err != nil {
 		return nil, err
 	}
@@ -71,6 +72,12 @@ func newMetrics(p *Pool, mp metric.MeterProvider) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	latency, err := meter.Float64ObservableGauge("portico.upstream.instance.latency",
+		metric.WithDescription("The instance's peak-EWMA latency estimate, in pools that keep one (balancer peak_ewma or slow-response ejection)."),
+		metric.WithUnit("s"))
+	if err != nil {
+		return nil, err
+	}
 	m.registered, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		now := p.now().UnixNano()
 		for _, in := range p.cur.Load().list {
@@ -78,9 +85,12 @@ func newMetrics(p *Pool, mp metric.MeterProvider) (*metrics, error) {
 			o.ObserveInt64(healthy, b2i(in.healthy.Load()), attrs)
 			o.ObserveInt64(ejected, b2i(in.ejected(now)), attrs)
 			o.ObserveInt64(inFlight, in.inFlight.Load(), attrs)
+			if p.track && in.lat.seen.Load() {
+				o.ObserveFloat64(latency, in.lat.at(now)/float64(time.Second), attrs)
+			}
 		}
 		return nil
-	}, healthy, ejected, inFlight)
+	}, healthy, ejected, inFlight, latency)
 	if err != nil {
 		return nil, err
 	}

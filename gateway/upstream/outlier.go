@@ -2,41 +2,60 @@ package upstream
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 )
 
 // observe feeds the outcome of one request, picked at start (unix
-// nanoseconds), to the instance's counters and to passive outlier
-// detection.
+// nanoseconds), to the instance's counters, its latency estimate and
+// passive outlier detection.
 func (p *Pool) observe(ctx context.Context, in *instance, start int64, resp *http.Response, err error) {
-	var connErr, serverErr bool
-	switch {
-	case err != nil:
-		if errors.Is(context.Cause(ctx), context.Canceled) {
-			// The caller gave up; that says nothing about the instance.
-			// A context cancelled with another cause, such as a retrying
-			// transport's per-attempt timeout, did not give up: the
-			// instance was too slow, and that counts against it.
-			return
-		}
-		connErr, serverErr = true, true
-	case resp.StatusCode >= http.StatusInternalServerError:
-		serverErr = true
-	}
-	if serverErr {
+	o := classify(ctx, resp, err)
+	if o == serverError || o == connError {
 		in.failures.Add(1)
 	}
-	od := p.od
-	if od == nil {
+	if !p.clocked || (o == canceled && !p.track) {
 		return
 	}
 	now := p.now().UnixNano()
+	if p.track && in.lat.observe(now, float64(now-start), o) {
+		seedPriors(p.cur.Load().list, now)
+	}
+	if p.od != nil {
+		p.detect(in, start, now, o)
+	}
+}
+
+// detect is passive outlier detection: it counts the outcomes of
+// requests to in, picked at start and ended at now, and ejects in when
+// they cross a threshold. A request the caller canceled counts only as
+// slow, if it waited long enough to be.
+func (p *Pool) detect(in *instance, start, now int64, o outcome) {
+	od := p.od
+	slow := od.Slow != nil && p.slow(in, time.Duration(now-start), now)
+	if o == canceled && !slow {
+		return
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if !serverErr {
+	switch {
+	case slow:
+		in.consecSlow++
+	case o != connError:
+		// A quick response breaks a slow series; a quick transport error
+		// says nothing about speed.
+		in.consecSlow = 0
+	}
+	switch o {
+	case answered:
 		in.consec5xx, in.consecConn = 0, 0
+	case serverError:
+		in.consec5xx++
+	case connError:
+		in.consec5xx++
+		in.consecConn++
+	}
+	if o == answered && !slow {
 		if in.ejected(now) && start >= in.ejectedAt {
 			// Picked while ejected (panic mode) and answered: it is back.
 			// A request sent before the ejection proves nothing.
@@ -46,25 +65,45 @@ func (p *Pool) observe(ctx context.Context, in *instance, start int64, resp *htt
 		}
 		return
 	}
-	in.consec5xx++
-	if connErr {
-		in.consecConn++
-	}
-	var reason string
-	switch {
-	case od.ConsecutiveConnErrors > 0 && in.consecConn >= od.ConsecutiveConnErrors:
-		reason = "conn_errors"
-	case od.Consecutive5xx > 0 && in.consec5xx >= od.Consecutive5xx:
-		reason = "5xx"
-	default:
-		return
-	}
-	if in.ejected(now) {
+	reason := od.reason(in)
+	if reason == "" || in.ejected(now) {
 		return
 	}
 	if p.eject(in, now, reason) {
-		in.consec5xx, in.consecConn = 0, 0
+		in.consec5xx, in.consecConn, in.consecSlow = 0, 0, 0
 	}
+}
+
+// reason returns why in's counters eject it, or "" if they do not. The
+// caller holds in.mu.
+func (od *OutlierDetection) reason(in *instance) string {
+	switch {
+	case od.ConsecutiveConnErrors > 0 && in.consecConn >= od.ConsecutiveConnErrors:
+		return "conn_errors"
+	case od.Consecutive5xx > 0 && in.consec5xx >= od.Consecutive5xx:
+		return "5xx"
+	case od.Slow != nil && in.consecSlow >= od.Slow.Consecutive:
+		return "slow"
+	}
+	return ""
+}
+
+// slow reports whether a request to in that took d is slow: at least the
+// threshold and, unless peers are not compared, at least PeerFactor times
+// the median estimate of the other available instances that have been
+// heard from.
+func (p *Pool) slow(in *instance, d time.Duration, now int64) bool {
+	sl := p.od.Slow
+	if d < sl.Threshold {
+		return false
+	}
+	if sl.PeerFactor < 0 {
+		return true
+	}
+	peers, ok := medianLatency(p.cur.Load().list, now, func(o *instance) bool {
+		return o != in && o.lat.seen.Load() && o.available(now)
+	})
+	return ok && float64(d) >= sl.PeerFactor*peers
 }
 
 // eject ejects in unless that would put more than MaxEjectedPercent of the

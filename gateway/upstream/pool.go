@@ -53,6 +53,9 @@ type Pool struct {
 	od        *OutlierDetection // normalized copy, or nil
 	dns       *DNSConfig        // normalized copy, or nil
 	metrics   *metrics
+	// track keeps each instance's latency estimate (PeakEWMA, Slow);
+	// clocked reads the clock at each pick and response (track, od).
+	track, clocked bool
 
 	cur     atomic.Pointer[set]
 	ejectMu sync.Mutex // serializes ejection decisions (MaxEjectedPercent)
@@ -102,6 +105,8 @@ func New(cfg Config) (*Pool, error) {
 	if p.now == nil {
 		p.now = time.Now
 	}
+	p.track = p.balancer == PeakEWMA || (p.od != nil && p.od.Slow != nil)
+	p.clocked = p.track || p.od != nil
 	switch {
 	case p.transport != nil:
 	case cfg.TLS != nil:
@@ -231,7 +236,7 @@ func (p *Pool) Status() []InstanceStatus {
 	now := p.now().UnixNano()
 	out := make([]InstanceStatus, len(s.list))
 	for i, in := range s.list {
-		out[i] = in.status(now)
+		out[i] = in.status(now, p.track)
 	}
 	return out
 }
@@ -294,7 +299,7 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // choose picks the instance for req, and returns the time of the pick
-// (unix nanoseconds, 0 without outlier detection) and the sticky-session
+// (unix nanoseconds, 0 unless the pool is clocked) and the sticky-session
 // key it made up, if any.
 func (p *Pool) choose(s *set, req *http.Request) (in *instance, now int64, cookieV string) {
 	var (
@@ -322,8 +327,9 @@ func (p *Pool) choose(s *set, req *http.Request) (in *instance, now int64, cooki
 // any one. It returns nil only for an empty set, and the time of the pick.
 func (p *Pool) pick(ctx context.Context, s *set, tried *attempts, key uint64, hasKey bool) (*instance, int64) {
 	f := filter{ctx: ctx, tried: tried}
-	if p.od != nil {
-		// Only outlier detection ejects; without it, skip reading the clock.
+	if p.clocked {
+		// Only outlier detection ejects and only latency estimates decay;
+		// without them, skip reading the clock.
 		f.now = p.now().UnixNano()
 	}
 	fresh := !tried.empty()

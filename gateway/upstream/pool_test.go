@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -48,6 +49,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"ejection periods may not be negative", upstream.Config{Name: "x", Instances: ok, Outlier: &upstream.OutlierDetection{BaseEjection: -1}}, "outlier.base_ejection:"},
 		{"the maximum ejection covers the base", upstream.Config{Name: "x", Instances: ok, Outlier: &upstream.OutlierDetection{BaseEjection: time.Minute, MaxEjection: time.Second}}, "outlier.max_ejection:"},
 		{"the ejected share is a percentage", upstream.Config{Name: "x", Instances: ok, Outlier: &upstream.OutlierDetection{MaxEjectedPercent: 150}}, "outlier.max_ejected_percent:"},
+		{"a slow threshold may not be negative", upstream.Config{Name: "x", Instances: ok, Outlier: &upstream.OutlierDetection{Slow: &upstream.SlowOutlier{Threshold: -time.Second}}}, "outlier.slow.threshold:"},
+		{"a slow series may not be negative", upstream.Config{Name: "x", Instances: ok, Outlier: &upstream.OutlierDetection{Slow: &upstream.SlowOutlier{Consecutive: -1}}}, "outlier.slow.consecutive:"},
+		{"a peer factor below one is refused", upstream.Config{Name: "x", Instances: ok, Outlier: &upstream.OutlierDetection{Slow: &upstream.SlowOutlier{PeerFactor: 0.5}}}, "outlier.slow.peer_factor:"},
+		{"a peer factor is a number", upstream.Config{Name: "x", Instances: ok, Outlier: &upstream.OutlierDetection{Slow: &upstream.SlowOutlier{PeerFactor: math.NaN()}}}, "outlier.slow.peer_factor:"},
+		{"outlier detection needs a criterion", upstream.Config{Name: "x", Instances: ok, Outlier: &upstream.OutlierDetection{Consecutive5xx: -1, ConsecutiveConnErrors: -1}}, "outlier:"},
 		{"dns needs a name", upstream.Config{Name: "x", DNS: &upstream.DNSConfig{Port: 80}}, "dns.name:"},
 		{"dns A records need a port", upstream.Config{Name: "x", DNS: &upstream.DNSConfig{Name: "api"}}, "dns.port:"},
 		{"dns SRV records carry their port", upstream.Config{Name: "x", DNS: &upstream.DNSConfig{Name: "_http._tcp.api", SRV: true, Port: 80}}, "dns.port:"},

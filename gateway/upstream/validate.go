@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"slices"
@@ -186,8 +187,15 @@ func (od *OutlierDetection) normalize() error {
 		return fmt.Errorf("outlier.max_ejection: %v is negative", od.MaxEjection)
 	case od.MaxEjectedPercent < 0 || od.MaxEjectedPercent > 100:
 		return fmt.Errorf("outlier.max_ejected_percent: %d is out of range; use 1–100", od.MaxEjectedPercent)
-	case od.Consecutive5xx < 0 && od.ConsecutiveConnErrors < 0:
+	case od.Consecutive5xx < 0 && od.ConsecutiveConnErrors < 0 && od.Slow == nil:
 		return errors.New("outlier: both consecutive_5xx and consecutive_conn_errors are disabled; remove outlier instead")
+	}
+	if od.Slow != nil {
+		sl := *od.Slow
+		if err := sl.normalize(); err != nil {
+			return err
+		}
+		od.Slow = &sl
 	}
 	od.Consecutive5xx = cmp.Or(od.Consecutive5xx, default5xx)
 	od.ConsecutiveConnErrors = cmp.Or(od.ConsecutiveConnErrors, defaultConnErrors)
@@ -197,5 +205,22 @@ func (od *OutlierDetection) normalize() error {
 	}
 	od.MaxEjection = max(cmp.Or(od.MaxEjection, defaultMaxEjection), od.BaseEjection)
 	od.MaxEjectedPercent = cmp.Or(od.MaxEjectedPercent, defaultMaxEjectedPct)
+	return nil
+}
+
+func (sl *SlowOutlier) normalize() error {
+	switch {
+	case sl.Threshold < 0:
+		return fmt.Errorf("outlier.slow.threshold: %v is negative", sl.Threshold)
+	case sl.Consecutive < 0:
+		return fmt.Errorf("outlier.slow.consecutive: %d is negative; use 1 or more (0 means %d)", sl.Consecutive, defaultSlowInARow)
+	case math.IsNaN(sl.PeerFactor) || math.IsInf(sl.PeerFactor, 0):
+		return fmt.Errorf("outlier.slow.peer_factor: %v is not a number; use 1 or more, or a negative value to compare with the threshold alone", sl.PeerFactor)
+	case sl.PeerFactor > 0 && sl.PeerFactor < 1:
+		return fmt.Errorf("outlier.slow.peer_factor: %v would call an instance slower than peers that are faster than it; use 1 or more, or a negative value to compare with the threshold alone", sl.PeerFactor)
+	}
+	sl.Threshold = cmp.Or(sl.Threshold, defaultSlowThreshold)
+	sl.Consecutive = cmp.Or(sl.Consecutive, defaultSlowInARow)
+	sl.PeerFactor = cmp.Or(sl.PeerFactor, defaultPeerFactor)
 	return nil
 }
