@@ -155,7 +155,7 @@ func (v *Validator) validate(r *http.Request, op *Operation, vals []string) erro
 				out = append(out, Violation{In: p.in, Name: p.name, Message: "is required", Keyword: "required"})
 			}
 		case p.compiled != nil:
-			out = append(out, p.compiled.violations(val, p.in, p.name, v.spec.denied)...)
+			out = append(out, p.compiled.violations(val, p.in, p.name)...)
 		}
 	}
 	if op.body != nil {
