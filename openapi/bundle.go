@@ -1,7 +1,9 @@
 package openapi
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"path"
 	"regexp"
@@ -182,6 +184,18 @@ func (b *bundler) section(kind string) map[string]any {
 		comps[kind] = section
 	}
 	return section
+}
+
+// exists reports whether the file at p can be read.
+func (b *bundler) exists(p string) bool {
+	if b.read == nil {
+		return false
+	}
+	if _, ok := b.files[p]; ok {
+		return true
+	}
+	_, err := b.read(p)
+	return !errors.Is(err, fs.ErrNotExist)
 }
 
 // file returns the decoded tree of the file at p.
@@ -440,6 +454,11 @@ func (b *bundler) schemaRef(ref, file string) (string, error) {
 	}
 	target := strings.TrimPrefix(abs.Path, "/")
 	if target == b.root && file == b.root {
+		return ref, nil
+	}
+	if !b.is30 && target != b.root && !b.exists(target) {
+		// Maybe the $id of a schema of the document ("name.json"): the
+		// engine resolves it, or says it is neither an $id nor a file.
 		return ref, nil
 	}
 	if abs.Fragment != "" && !strings.HasPrefix(abs.Fragment, "/") {

@@ -39,6 +39,7 @@ type compiler struct {
 	positions []string       // pointers of every schema position
 	pending   [2][]pendingSchema
 	notes     [2]*schemaNotes
+	loose     bool // WithLooseNullable
 }
 
 type pendingSchema struct {
@@ -46,8 +47,8 @@ type pendingSchema struct {
 	target   **check
 }
 
-func newCompiler(b *bundler) *compiler {
-	c := &compiler{is30: b.is30, doc: b.doc, url: b.fileURL(b.root).String(), parseOnly: b.read == nil, positions: b.schemas}
+func newCompiler(b *bundler, cfg loadConfig) *compiler {
+	c := &compiler{is30: b.is30, doc: b.doc, url: b.fileURL(b.root).String(), parseOnly: b.read == nil, positions: b.schemas, loose: cfg.looseNullable}
 	for s := range c.notes {
 		c.notes[s] = &schemaNotes{denied: map[string]string{}, discrim: map[string]*discriminator{}}
 	}
@@ -76,7 +77,7 @@ func (c *compiler) compileSide(s side) error {
 	root := deepCopy(c.doc).(map[string]any)
 	docURL, _ := url.Parse(c.url)
 	res := newResolver(root, docURL, c.positions, c.is30)
-	t := &transformer{is30: c.is30, side: s, root: root, url: c.url, res: res, seen: map[uintptr]bool{}, notes: c.notes[s]}
+	t := &transformer{is30: c.is30, side: s, root: root, url: c.url, res: res, seen: map[uintptr]bool{}, notes: c.notes[s], loose: c.loose}
 	for _, p := range c.positions {
 		t.walk(lookup(root, p), p)
 	}

@@ -44,10 +44,44 @@ func (e *LoadError) Error() string {
 // Unwrap returns the underlying error.
 func (e *LoadError) Unwrap() error { return e.Err }
 
+// LoadOption changes how [LoadFile], [LoadFS] and [Parse] read a document.
+type LoadOption interface {
+	applyLoad(*loadConfig)
+}
+
+type loadOptionFunc func(*loadConfig)
+
+func (f loadOptionFunc) applyLoad(c *loadConfig) { f(c) }
+
+type loadConfig struct {
+	looseNullable bool
+}
+
+func newLoadConfig(opts []LoadOption) loadConfig {
+	var c loadConfig
+	for _, o := range opts {
+		if o != nil {
+			o.applyLoad(&c)
+		}
+	}
+	return c
+}
+
+// WithLooseNullable makes an OpenAPI 3.0 "nullable: true" admit null
+// wherever it is written: beside allOf, oneOf, anyOf or a $ref as well as
+// beside a type. Many 3.0 documents write a nullable reference that way
+// ({$ref: ..., nullable: true}, or nullable beside allOf), and many tools
+// accept it. By default, nullable takes effect only beside a type in the
+// same schema, and is ignored beside a $ref, as the OpenAPI 3.0.3 text
+// says. It changes nothing for 3.1 documents, which have no nullable.
+func WithLooseNullable() LoadOption {
+	return loadOptionFunc(func(c *loadConfig) { c.looseNullable = true })
+}
+
 // LoadFile loads the OpenAPI 3.0 or 3.1 document at name from the file
 // system. Relative $refs to other local files are followed; references to
 // remote URLs are refused.
-func LoadFile(name string) (*Spec, error) {
+func LoadFile(name string, opts ...LoadOption) (*Spec, error) {
 	dir, base := filepath.Split(filepath.Clean(name))
 	if dir == "" {
 		dir = "."
@@ -56,7 +90,7 @@ func LoadFile(name string) (*Spec, error) {
 	if err != nil {
 		return nil, &LoadError{Source: name, Err: err}
 	}
-	s, err := LoadFS(os.DirFS(root), base)
+	s, err := LoadFS(os.DirFS(root), base, opts...)
 	var le *LoadError
 	if errors.As(err, &le) && le.Source != "" {
 		le.Source = filepath.Join(dir, le.Source)
@@ -67,7 +101,7 @@ func LoadFile(name string) (*Spec, error) {
 // LoadFS loads the OpenAPI 3.0 or 3.1 document at name in fsys, so a spec can
 // be embedded in the program with embed.FS. Relative $refs are resolved
 // against name and read from fsys; nothing outside fsys is read.
-func LoadFS(fsys fs.FS, name string) (*Spec, error) {
+func LoadFS(fsys fs.FS, name string, opts ...LoadOption) (*Spec, error) {
 	name = path.Clean(name)
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
@@ -79,19 +113,19 @@ func LoadFS(fsys fs.FS, name string) (*Spec, error) {
 		}
 		return fs.ReadFile(fsys, p)
 	}
-	return load(data, name, read, name)
+	return load(data, name, read, name, newLoadConfig(opts))
 }
 
 // Parse loads an OpenAPI 3.0 or 3.1 document (JSON or YAML) held in memory.
 // The document must be self-contained: references to other files are refused.
-func Parse(data []byte) (*Spec, error) {
-	return load(data, "openapi.json", nil, "")
+func Parse(data []byte, opts ...LoadOption) (*Spec, error) {
+	return load(data, "openapi.json", nil, "", newLoadConfig(opts))
 }
 
 // load reads the document data, named root among the files read returns,
 // bundles it, checks it and prepares everything requests need: the
 // operation index and the compiled schemas. Errors name source.
-func load(data []byte, root string, read func(string) ([]byte, error), source string) (*Spec, error) {
+func load(data []byte, root string, read func(string) ([]byte, error), source string, cfg loadConfig) (*Spec, error) {
 	fail := func(err error) error {
 		var le *LoadError
 		if errors.As(err, &le) {
@@ -122,7 +156,7 @@ func load(data []byte, root string, read func(string) ([]byte, error), source st
 	if err != nil {
 		return nil, fail(err)
 	}
-	s, err := newSpec(model, b)
+	s, err := newSpec(model, b, cfg)
 	if err != nil {
 		return nil, fail(err)
 	}

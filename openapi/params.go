@@ -69,6 +69,19 @@ func (p *param) decode(s *source) (any, bool, error) {
 	return nil, false, nil
 }
 
+// empty reports whether p is a query parameter in the form style sent with
+// an empty value ("?name="). OpenAPI takes such a value as valid only when
+// the parameter sets allowEmptyValue, and then checks nothing more; the
+// other styles cannot write an empty value, so the rule does not apply to
+// them.
+func (p *param) empty(s *source) bool {
+	if p.in != openapi3.ParameterInQuery || p.style != openapi3.SerializationForm || p.json {
+		return false
+	}
+	vals, ok := s.queryValues()[p.name]
+	return ok && len(vals) == 1 && vals[0] == ""
+}
+
 func (p *param) decodePath(raw string) (any, bool, error) {
 	switch p.style {
 	case openapi3.SerializationLabel:

@@ -168,13 +168,13 @@ func kindOf(typ string) mediaKind {
 	return kindOther
 }
 
-func newSpec(doc *openapi3.T, b *bundler) (*Spec, error) {
+func newSpec(doc *openapi3.T, b *bundler, cfg loadConfig) (*Spec, error) {
 	raw, err := json.Marshal(b.doc)
 	if err != nil {
 		return nil, err
 	}
 	s := &Spec{doc: doc, json: raw, index: newIndex()}
-	c := newCompiler(b)
+	c := newCompiler(b, cfg)
 	docServers := serverURLs(doc.Servers)
 	s.bases = basePaths(doc.Servers)
 	paths := doc.Paths.InMatchingOrder()

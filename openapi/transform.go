@@ -18,6 +18,7 @@ type transformer struct {
 	res   *resolver
 	seen  map[uintptr]bool
 	notes *schemaNotes
+	loose bool // WithLooseNullable
 }
 
 // walk rewrites the schema v found at ptr (a JSON pointer).
@@ -32,6 +33,9 @@ func (t *transformer) walk(v any, ptr string) {
 	}
 	t.seen[id] = true
 	if t.is30 {
+		if t.loose {
+			looseNullable(m)
+		}
 		if _, ok := m["$ref"]; ok {
 			// OpenAPI 3.0: a Reference Object's siblings SHALL be ignored.
 			for k := range m {
@@ -116,6 +120,39 @@ func (t *transformer) upgrade30(m map[string]any) {
 	}
 	if typ, ok := m["type"].(string); ok {
 		m["type"] = []any{typ, "null"}
+	}
+}
+
+// looseNullable rewrites an OpenAPI 3.0 schema with nullable: true and no
+// type (beside allOf, oneOf, anyOf or a $ref) into "null, or the schema",
+// as [WithLooseNullable] asks.
+func looseNullable(m map[string]any) {
+	if b, _ := m["nullable"].(bool); !b {
+		return
+	}
+	if _, typed := m["type"].(string); typed {
+		return
+	}
+	inner := map[string]any{}
+	if ref, ok := m["$ref"]; ok {
+		inner["$ref"] = ref // the other siblings of a $ref still mean nothing
+	} else {
+		for k, v := range m {
+			if k != "nullable" {
+				inner[k] = v
+			}
+		}
+	}
+	flags := map[string]any{}
+	for _, k := range []string{"readOnly", "writeOnly"} {
+		if b, _ := m[k].(bool); b && m["$ref"] == nil {
+			flags[k] = true
+		}
+	}
+	clear(m)
+	m["anyOf"] = []any{map[string]any{"type": "null"}, inner}
+	for k, v := range flags {
+		m[k] = v
 	}
 }
 

@@ -146,6 +146,12 @@ func (v *Validator) validate(r *http.Request, op *Operation, vals []string) erro
 	var out []Violation
 	src := source{r: r, names: op.tmpl.names, vals: vals}
 	for _, p := range op.params {
+		if p.empty(&src) {
+			if !p.allowEmpt {
+				out = append(out, Violation{In: p.in, Name: p.name, Message: "must not be empty: the parameter does not allow an empty value", Keyword: "allowEmptyValue"})
+			}
+			continue
+		}
 		val, ok, err := p.decode(&src)
 		switch {
 		case err != nil:

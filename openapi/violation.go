@@ -255,6 +255,8 @@ func describe(k jsonschema.ErrorKind) (string, string) {
 		return "must be > " + rat(k.Want), "exclusiveMinimum"
 	case *kind.ExclusiveMaximum:
 		return "must be < " + rat(k.Want), "exclusiveMaximum"
+	case *kind.MultipleOf:
+		return "must be a multiple of " + rat(k.Want), "multipleOf"
 	case *kind.MinItems:
 		return fmt.Sprintf("must have at least %d items", k.Want), "minItems"
 	case *kind.MaxItems:
@@ -324,6 +326,8 @@ func sortViolations(out []Violation) {
 	})
 }
 
+// rat writes a keyword's number exactly: a number written in decimal has a
+// finite decimal expansion, so it reads back as written.
 func rat(r *big.Rat) string {
 	if r == nil {
 		return "?"
@@ -331,8 +335,26 @@ func rat(r *big.Rat) string {
 	if r.IsInt() {
 		return r.Num().String()
 	}
-	f, _ := r.Float64()
-	return fmt.Sprint(f)
+	d := new(big.Int).Set(r.Denom())
+	var twos, fives int
+	five, rem := big.NewInt(5), new(big.Int)
+	for d.Bit(0) == 0 {
+		d.Rsh(d, 1)
+		twos++
+	}
+	for {
+		q, m := new(big.Int).QuoRem(d, five, rem)
+		if m.Sign() != 0 {
+			break
+		}
+		d = q
+		fives++
+	}
+	if d.Cmp(big.NewInt(1)) != 0 {
+		f, _ := r.Float64()
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	return r.FloatString(max(twos, fives))
 }
 
 func pointer(loc []string) string {
