@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -255,6 +256,20 @@ func describe(k jsonschema.ErrorKind) (string, string) {
 		return "must be > " + rat(k.Want), "exclusiveMinimum"
 	case *kind.ExclusiveMaximum:
 		return "must be < " + rat(k.Want), "exclusiveMaximum"
+	case *kind.Const:
+		return "value must be " + display(k.Want), "const"
+	case *kind.Enum:
+		switch len(k.Want) {
+		case 0:
+			return "no value is allowed: the enum is empty", "enum"
+		case 1:
+			return "value must be " + display(k.Want[0]), "enum"
+		}
+		list := make([]string, len(k.Want))
+		for i, w := range k.Want {
+			list[i] = display(w)
+		}
+		return "value must be one of " + strings.Join(list, ", "), "enum"
 	case *kind.MultipleOf:
 		return "must be a multiple of " + rat(k.Want), "multipleOf"
 	case *kind.MinItems:
@@ -324,6 +339,21 @@ func sortViolations(out []Violation) {
 		}
 		return strings.Compare(a.Keyword, b.Keyword)
 	})
+}
+
+// display writes a value of the schema for a message: strings in single
+// quotes, anything else as JSON.
+func display(v any) string {
+	if s, ok := v.(string); ok {
+		q := strconv.Quote(s)
+		q = strings.ReplaceAll(q[1:len(q)-1], `\"`, `"`)
+		return "'" + strings.ReplaceAll(q, "'", `\'`) + "'"
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 // rat writes a keyword's number exactly: a number written in decimal has a
