@@ -177,22 +177,7 @@ func (fc *fastCompiler) keyword(n *fastNode, s map[string]any, k string, v any, 
 	var ok bool
 	switch k {
 	case "type":
-		switch t := v.(type) {
-		case string:
-			ok = n.addType(t)
-		case []any:
-			ok = true
-			for _, x := range t {
-				name, isStr := x.(string)
-				ok = ok && isStr && n.addType(name)
-			}
-		}
-		for _, tn := range typeNames() {
-			if n.types&tn.bit != 0 {
-				n.typeNames = append(n.typeNames, tn.name)
-			}
-		}
-		return ok
+		return n.setTypes(v)
 	case "enum":
 		n.enum, n.hasEnum = v.([]any)
 		return n.hasEnum
@@ -206,19 +191,7 @@ func (fc *fastCompiler) keyword(n *fastNode, s map[string]any, k string, v any, 
 		return ok
 	case "$ref":
 		ref, isStr := v.(string)
-		if !isStr || !strings.HasPrefix(ref, "#/") || fc.res.scoped(loc) {
-			return false
-		}
-		ptr, resolved := fc.res.resolve(ref, loc)
-		if !resolved || fc.res.scoped(ptr) {
-			return false // inside a schema with an $id: let the engine resolve it
-		}
-		target := lookup(fc.root, ptr)
-		if target == nil {
-			return false
-		}
-		n.ref, ok = fc.compile(target, ptr)
-		return ok
+		return isStr && fc.ref(n, ref, loc)
 	case "properties":
 		props, isMap := v.(map[string]any)
 		if !isMap {
@@ -275,25 +248,74 @@ func (fc *fastCompiler) keyword(n *fastNode, s map[string]any, k string, v any, 
 		n.pattern, n.patternSrc = re, src
 		return true
 	case "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum":
-		num, isNum := v.(json.Number)
-		if !isNum {
-			return false
-		}
-		r, okRat := new(big.Rat).SetString(string(num))
-		f, _ := r.Float64()
-		i := 0
-		switch k {
-		case "maximum":
-			i = 1
-		case "exclusiveMinimum":
-			i = 2
-		case "exclusiveMaximum":
-			i = 3
-		}
-		n.bounds[i] = &bound{rat: r, f: f}
-		return okRat
+		return n.bound(k, v)
 	}
 	return false
+}
+
+// ref compiles the target of a $ref to a JSON pointer of the document;
+// references the engine must resolve (an $id, an anchor, a pointer inside
+// a schema with an $id) make the schema the engine's.
+func (fc *fastCompiler) ref(n *fastNode, ref, loc string) bool {
+	if !strings.HasPrefix(ref, "#/") || fc.res.scoped(loc) {
+		return false
+	}
+	ptr, resolved := fc.res.resolve(ref, loc)
+	if !resolved || fc.res.scoped(ptr) {
+		return false
+	}
+	target := lookup(fc.root, ptr)
+	if target == nil {
+		return false
+	}
+	var ok bool
+	n.ref, ok = fc.compile(target, ptr)
+	return ok
+}
+
+// bound sets the numeric bound k to v, kept exact.
+func (n *fastNode) bound(k string, v any) bool {
+	num, isNum := v.(json.Number)
+	if !isNum {
+		return false
+	}
+	r, ok := new(big.Rat).SetString(string(num))
+	if !ok {
+		return false
+	}
+	f, _ := r.Float64()
+	i := 0
+	switch k {
+	case "maximum":
+		i = 1
+	case "exclusiveMinimum":
+		i = 2
+	case "exclusiveMaximum":
+		i = 3
+	}
+	n.bounds[i] = &bound{rat: r, f: f}
+	return true
+}
+
+// setTypes sets the types the type keyword's value v names.
+func (n *fastNode) setTypes(v any) bool {
+	var ok bool
+	switch t := v.(type) {
+	case string:
+		ok = n.addType(t)
+	case []any:
+		ok = true
+		for _, x := range t {
+			name, isStr := x.(string)
+			ok = ok && isStr && n.addType(name)
+		}
+	}
+	for _, tn := range typeNames() {
+		if n.types&tn.bit != 0 {
+			n.typeNames = append(n.typeNames, tn.name)
+		}
+	}
+	return ok
 }
 
 func (n *fastNode) addType(t string) bool {
