@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/portico-dev/portico/openapi"
 )
@@ -307,14 +308,41 @@ func TestLooseNullableAdmitsNullWhereverNullableIsWritten(t *testing.T) {
 
 func TestAMultiFileSpecKeepsTheNumbersOfEveryFile(t *testing.T) {
 	t.Parallel()
-	spec := load(t, "testdata/petstore31/openapi.yaml")
-	for _, want := range []string{`"Pet":`, `"$ref":"#/components/schemas/Pet"`} {
-		if !strings.Contains(string(spec.JSON()), want) {
+	fsys := fstest.MapFS{
+		"api.yaml": {Data: []byte(bodySpec("3.1.0", "{$ref: 'schemas/big.yaml#/Big'}", ""))},
+		"schemas/big.yaml": {Data: []byte(`Big:
+  type: object
+  properties:
+    n: {type: integer, maximum: 9007199254740993}
+    tag: {$ref: '#/Tag'}
+Tag: {type: string, maxLength: 3}
+`)},
+	}
+	spec, err := openapi.LoadFS(fsys, "api.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := string(spec.JSON())
+	for _, want := range []string{`"maximum":9007199254740993`, `"$ref":"#/components/schemas/Big"`, `"$ref":"#/components/schemas/Tag"`} {
+		if !strings.Contains(served, want) {
 			t.Errorf("served JSON does not contain %s", want)
 		}
 	}
-	if strings.Contains(string(spec.JSON()), "schemas.yaml") {
-		t.Error("served JSON still refers to schemas.yaml: it must stand alone")
+	if strings.Contains(served, "big.yaml") {
+		t.Errorf("served JSON still refers to big.yaml: it must stand alone: %s", served)
+	}
+	tests := []struct {
+		body string
+		want []openapi.Violation
+	}{
+		{body: `{"n":9007199254740993,"tag":"abc"}`},
+		{body: `{"n":9007199254740994}`, want: []openapi.Violation{v("body", "", "/n", "must be <= 9007199254740993", "maximum")}},
+		{body: `{"tag":"abcd"}`, want: []openapi.Violation{v("body", "", "/tag", "must be at most 3 characters long", "maxLength")}},
+	}
+	for _, tc := range tests {
+		if got := post(t, spec, tc.body); !equalViolations(got, tc.want) {
+			t.Errorf("%s: violations = %v, want %v", tc.body, got, tc.want)
+		}
 	}
 }
 

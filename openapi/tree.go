@@ -13,7 +13,7 @@ import (
 
 // maxNodes bounds the values a YAML document may expand to through its
 // aliases, so a small hostile file cannot exhaust memory.
-const maxNodes = 1 << 22
+const maxNodes = 1 << 20
 
 // readTree decodes a JSON or YAML document into map[string]any, []any,
 // string, json.Number, bool and nil. Numbers keep the text they were
