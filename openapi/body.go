@@ -105,7 +105,7 @@ func (v *Validator) checkBody(r *http.Request, b *body) ([]Violation, error) {
 		}
 		return nil, nil
 	}
-	return validateBody(m, k, params, data, v.spec.denied), nil
+	return validateBody(m, k, params, data), nil
 }
 
 // isEmpty reports whether r has no body. A body of unknown length is
@@ -135,7 +135,7 @@ func isEmpty(r *http.Request) bool {
 }
 
 // validateBody decodes data as kind and validates it against m's schema.
-func validateBody(m *media, k mediaKind, params map[string]string, data []byte, denied map[string]string) []Violation {
+func validateBody(m *media, k mediaKind, params map[string]string, data []byte) []Violation {
 	if m.compiled == nil {
 		return nil
 	}
@@ -146,7 +146,7 @@ func validateBody(m *media, k mediaKind, params map[string]string, data []byte, 
 	if value == nil && k == kindOther {
 		return nil // opaque bytes: nothing to validate
 	}
-	return m.compiled.violations(value, "body", "", denied)
+	return m.compiled.violations(value, "body", "")
 }
 
 func decodeBody(m *media, k mediaKind, params map[string]string, data []byte) (any, error) {
@@ -188,7 +188,7 @@ func decodeBody(m *media, k mediaKind, params map[string]string, data []byte) (a
 func formObject(m *media, q url.Values) map[string]any {
 	obj := make(map[string]any, len(q))
 	for k, vs := range q {
-		ps := propSchema(m.schema, k)
+		ps := propSchema(m.compiled.shapeOf(), k)
 		if typeOf(ps) == "array" {
 			obj[k] = itemsOf(ps, vs)
 		} else {

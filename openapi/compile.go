@@ -1,19 +1,17 @@
 package openapi
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/big"
-	"reflect"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -26,56 +24,41 @@ const (
 	response
 )
 
-// url is the identifier of the document copy compiled for this side.
-func (s side) url() string {
-	if s == response {
-		return "urn:portico:openapi:response"
-	}
-	return "urn:portico:openapi:request"
-}
-
-// schemaKey is where compiled schemas are parked inside the document copy,
-// so their $refs resolve against the document's components.
-const schemaKey = "x-portico-compiled"
-
 // compiler turns every schema of a document into a JSON Schema 2020-12
-// validator, once. OpenAPI 3.0 schemas are first rewritten into their 2020-12
-// equivalent (nullable, boolean exclusive bounds), so both versions are
+// validator, once. The schemas are compiled where they are written in the
+// bundled document, from its decoded tree, so keyword values keep their
+// exact JSON form (numbers as written, const null, empty enums). OpenAPI
+// 3.0 schemas are first rewritten into their 2020-12 equivalent (nullable,
+// boolean exclusive bounds, $ref siblings dropped), so both versions are
 // validated by the same engine at the same speed.
 type compiler struct {
-	is30    bool
-	docJSON []byte
-	pending [2][]pendingSchema
-	// denied holds the schema locations that were replaced by false
-	// because they are readOnly (request side) or writeOnly (response side).
-	denied map[string]string
+	is30      bool
+	doc       map[string]any // the bundled document; never modified
+	url       string         // the document's URI
+	parseOnly bool           // the document was given as bytes
+	positions []string       // pointers of every schema position
+	pending   [2][]pendingSchema
+	notes     [2]*schemaNotes
+	loose     bool // WithLooseNullable
 }
 
 type pendingSchema struct {
-	raw      []byte
-	location string // JSON pointer of the schema in the user's document
+	location string // JSON pointer of the schema in the bundled document
 	target   **check
 }
 
-func newCompiler(doc *openapi3.T) (*compiler, error) {
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		return nil, fmt.Errorf("encode document: %w", err)
+func newCompiler(b *bundler, cfg loadConfig) *compiler {
+	c := &compiler{is30: b.is30, doc: b.doc, url: b.fileURL(b.root).String(), parseOnly: b.read == nil, positions: b.schemas, loose: cfg.looseNullable}
+	for s := range c.notes {
+		c.notes[s] = &schemaNotes{denied: map[string]string{}, discrim: map[string]*discriminator{}}
 	}
-	return &compiler{is30: doc.IsOpenAPI30(), docJSON: raw, denied: map[string]string{}}, nil
+	return c
 }
 
-// add queues ref for compilation; *target is set by compile.
-func (c *compiler) add(s side, ref *openapi3.SchemaRef, location string, target **check) error {
-	if ref == nil {
-		return nil
-	}
-	raw, err := json.Marshal(ref)
-	if err != nil {
-		return &LoadError{Pointer: location, Err: err}
-	}
-	c.pending[s] = append(c.pending[s], pendingSchema{raw: raw, location: location, target: target})
-	return nil
+// add queues the schema at location (a JSON pointer into the bundled
+// document) for compilation; *target is set by compile.
+func (c *compiler) add(s side, location string, target **check) {
+	c.pending[s] = append(c.pending[s], pendingSchema{location: location, target: target})
 }
 
 func (c *compiler) compile() error {
@@ -83,294 +66,143 @@ func (c *compiler) compile() error {
 		if len(c.pending[s]) == 0 {
 			continue
 		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(c.docJSON))
-		if err != nil {
+		if err := c.compileSide(side(s)); err != nil {
 			return err
-		}
-		root := doc.(map[string]any)
-		list := make([]any, len(c.pending[s]))
-		for i, p := range c.pending[s] {
-			v, err := jsonschema.UnmarshalJSON(bytes.NewReader(p.raw))
-			if err != nil {
-				return &LoadError{Pointer: p.location, Err: err}
-			}
-			list[i] = v
-		}
-		root[schemaKey] = list
-		t := &transformer{is30: c.is30, side: side(s), root: root, seen: map[uintptr]bool{}, denied: c.denied, url: side(s).url()}
-		if comps, ok := root["components"].(map[string]any); ok {
-			if schemas, ok := comps["schemas"].(map[string]any); ok {
-				for name, v := range schemas {
-					schemas[name] = t.walk(v, "#/components/schemas/"+escape(name))
-				}
-			}
-		}
-		for i := range list {
-			list[i] = t.walk(list[i], fmt.Sprintf("#/%s/%d", schemaKey, i))
-		}
-
-		jc := jsonschema.NewCompiler()
-		jc.DefaultDraft(jsonschema.Draft2020)
-		jc.AssertFormat()
-		for _, f := range formats() {
-			jc.RegisterFormat(f)
-		}
-		if err := jc.AddResource(side(s).url(), root); err != nil {
-			return err
-		}
-		miniFormats := map[string]*jsonschema.Schema{}
-		fc := &fastCompiler{root: root, url: side(s).url(), denied: c.denied, memo: map[string]*fastNode{},
-			formats: func(name string) *jsonschema.Schema {
-				if f, ok := miniFormats[name]; ok {
-					return f
-				}
-				u := "urn:portico:openapi:format:" + name
-				var f *jsonschema.Schema
-				if jc.AddResource(u, map[string]any{"format": name}) == nil {
-					f, _ = jc.Compile(u)
-				}
-				miniFormats[name] = f
-				return f
-			}}
-		for i, p := range c.pending[s] {
-			loc := fmt.Sprintf("#/%s/%d", schemaKey, i)
-			sch, err := jc.Compile(side(s).url() + loc)
-			if err != nil {
-				return &LoadError{Pointer: p.location, Err: errors.New(strings.ReplaceAll(err.Error(), side(s).url(), ""))}
-			}
-			ck := &check{full: sch}
-			if fast, ok := fc.compile(list[i], loc); ok {
-				ck.fast = fast
-			}
-			// A failed attempt leaves half-built nodes in the memo; drop them.
-			if ck.fast == nil {
-				fc.memo = map[string]*fastNode{}
-			}
-			*p.target = ck
 		}
 	}
 	return nil
 }
 
-// transformer rewrites one document copy in place.
-type transformer struct {
-	is30   bool
-	side   side
-	root   map[string]any
-	seen   map[uintptr]bool
-	denied map[string]string
-	url    string
+func (c *compiler) compileSide(s side) error {
+	root := deepCopy(c.doc).(map[string]any)
+	docURL, _ := url.Parse(c.url)
+	res := newResolver(root, docURL, c.positions, c.is30)
+	t := &transformer{is30: c.is30, side: s, root: root, url: c.url, res: res, seen: map[uintptr]bool{}, notes: c.notes[s], loose: c.loose}
+	for _, p := range c.positions {
+		t.walk(lookup(root, p), p)
+	}
+	jc := jsonschema.NewCompiler()
+	jc.DefaultDraft(jsonschema.Draft2020)
+	jc.AssertFormat()
+	for _, f := range formats() {
+		jc.RegisterFormat(f)
+	}
+	jc.RegisterVocabulary(positionsVocabulary())
+	jc.UseLoader(refuser{parseOnly: c.parseOnly})
+	if err := jc.AddResource(c.url, root); err != nil {
+		return err
+	}
+	fc := newFastCompiler(root, c.url, res, c.notes[s].denied, jc)
+	shapes := &shaper{memo: map[*jsonschema.Schema]*shape{}}
+	for _, p := range c.pending[s] {
+		sch, err := jc.Compile(c.url + "#" + p.location)
+		if err != nil {
+			return &LoadError{Pointer: p.location, Err: errors.New(strings.ReplaceAll(err.Error(), c.url, ""))}
+		}
+		ck := &check{full: sch, notes: c.notes[s], shape: shapes.of(sch)}
+		if fast, ok := fc.compile(lookup(root, p.location), p.location); ok {
+			ck.fast = fast
+		}
+		// A failed attempt leaves half-built nodes in the memo; drop them.
+		if ck.fast == nil {
+			fc.memo = map[string]*fastNode{}
+		}
+		*p.target = ck
+	}
+	return nil
 }
 
-// walk rewrites the schema v found at loc and returns its replacement.
-func (t *transformer) walk(v any, loc string) any {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return v
-	}
-	id := reflect.ValueOf(m).Pointer()
-	if t.seen[id] {
-		return m
-	}
-	t.seen[id] = true
-
-	if props, ok := m["properties"].(map[string]any); ok {
-		for name, p := range props {
-			ploc := loc + "/properties/" + escape(name)
-			if t.denies(p) {
-				props[name] = false
-				m["required"] = without(m["required"], name)
-				if t.side == request {
-					t.denied[t.url+ploc] = "is read-only and must not be sent"
-				} else {
-					t.denied[t.url+ploc] = "is write-only and must not be returned"
-				}
-				continue
-			}
-			props[name] = t.walk(p, ploc)
+// escapeFragment writes a JSON pointer as a URI fragment, the way the
+// engine writes the locations of its errors.
+func escapeFragment(ptr string) string {
+	var b strings.Builder
+	for i, tok := range strings.Split(ptr, "/") {
+		if i > 0 {
+			b.WriteByte('/')
 		}
+		b.WriteString(url.PathEscape(tok))
 	}
-	for _, kw := range []string{"items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames", "unevaluatedProperties", "unevaluatedItems"} {
-		if sub, ok := m[kw]; ok {
-			m[kw] = t.walk(sub, loc+"/"+kw)
-		}
-	}
-	for _, kw := range []string{"allOf", "anyOf", "oneOf", "prefixItems"} {
-		if list, ok := m[kw].([]any); ok {
-			for i := range list {
-				list[i] = t.walk(list[i], fmt.Sprintf("%s/%s/%d", loc, kw, i))
-			}
-		}
-	}
-	for _, kw := range []string{"patternProperties", "$defs", "dependentSchemas"} {
-		if mm, ok := m[kw].(map[string]any); ok {
-			for k, sub := range mm {
-				mm[k] = t.walk(sub, loc+"/"+kw+"/"+escape(k))
-			}
-		}
-	}
-	t.discriminate(m)
-	if t.is30 {
-		return t.upgrade30(m)
-	}
-	return m
+	return b.String()
 }
 
-// denies reports whether the property schema p is readOnly (request side)
-// or writeOnly (response side), following local $refs.
-func (t *transformer) denies(p any) bool {
-	key := "readOnly"
-	if t.side == response {
-		key = "writeOnly"
+// refuser is the engine's loader: every schema is in the document, so a
+// reference the document does not resolve is refused, saying why.
+type refuser struct{ parseOnly bool }
+
+func (r refuser) Load(ref string) (any, error) {
+	u, err := url.Parse(ref)
+	switch {
+	case err != nil || u.Scheme != "file" || u.Host != "":
+		return nil, fmt.Errorf("reference %q is not a local file and no schema of the document has this $id: only relative references to files are followed", ref)
+	case r.parseOnly:
+		return nil, fmt.Errorf("reference %q needs a file system: use LoadFile or LoadFS for multi-file specs", strings.TrimPrefix(u.Path, "/"))
 	}
-	for range 16 {
-		m, ok := p.(map[string]any)
-		if !ok {
-			return false
-		}
-		if b, _ := m[key].(bool); b {
-			return true
-		}
-		ref, ok := m["$ref"].(string)
-		if !ok || !strings.HasPrefix(ref, "#/") {
-			return false
-		}
-		p = lookup(t.root, ref[1:])
-	}
-	return false
+	return nil, fmt.Errorf("reference %q: no such file, and no schema of the document has this $id", strings.TrimPrefix(u.Path, "/"))
 }
 
-// upgrade30 rewrites the OpenAPI 3.0 keywords that JSON Schema 2020-12
-// spells differently.
-func (t *transformer) upgrade30(m map[string]any) any {
-	for _, b := range [][2]string{{"exclusiveMinimum", "minimum"}, {"exclusiveMaximum", "maximum"}} {
-		if ex, ok := m[b[0]].(bool); ok {
-			if ex && m[b[1]] != nil {
-				m[b[0]] = m[b[1]]
-				delete(m, b[1])
-			} else {
-				delete(m, b[0])
-			}
+// positionsVocabulary tells the engine where an OpenAPI document holds
+// schemas, so the $id and $anchor they declare are known before any
+// reference to them is resolved. It adds no keyword.
+func positionsVocabulary() *jsonschema.Vocabulary {
+	all, list := jsonschema.AllProp{}, jsonschema.AllItem{}
+	p := func(name string) jsonschema.Position { return jsonschema.Prop(name) }
+	param := [][]jsonschema.Position{{p("schema")}, {p("content"), all, p("schema")}}
+	media := []jsonschema.Position{p("content"), all, p("schema")}
+	var paths []jsonschema.SchemaPath
+	add := func(parts ...[]jsonschema.Position) {
+		var sp jsonschema.SchemaPath
+		for _, part := range parts {
+			sp = append(sp, part...)
 		}
+		paths = append(paths, sp)
 	}
-	nullable, _ := m["nullable"].(bool)
-	delete(m, "nullable")
-	if !nullable {
-		return m
-	}
-	if enum, ok := m["enum"].([]any); ok && !slices.Contains(enum, any(nil)) {
-		m["enum"] = append(enum, nil)
-	}
-	switch typ := m["type"].(type) {
-	case string:
-		m["type"] = []any{typ, "null"}
-		return m
-	case nil:
-		// nullable next to allOf/oneOf/$ref: null or the schema.
-		w := map[string]any{"anyOf": []any{map[string]any{"type": "null"}, m}}
-		for _, k := range []string{"readOnly", "writeOnly"} {
-			if b, _ := m[k].(bool); b {
-				w[k] = true
-			}
+	for _, item := range [][]jsonschema.Position{{p("paths"), all}, {p("webhooks"), all}, {p("components"), p("pathItems"), all}} {
+		op := append(slices.Clone(item), all)
+		for _, pp := range param {
+			add(item, []jsonschema.Position{p("parameters"), list}, pp)
+			add(op, []jsonschema.Position{p("parameters"), list}, pp)
+			add(op, []jsonschema.Position{p("responses"), all, p("headers"), all}, pp)
 		}
-		return w
+		add(op, []jsonschema.Position{p("requestBody")}, media)
+		add(op, []jsonschema.Position{p("responses"), all}, media)
 	}
-	return m
-}
-
-// discriminate turns oneOf/anyOf with a discriminator into a dispatch on
-// the discriminator property, so a failing value is reported against the
-// one schema it names rather than against every alternative.
-func (t *transformer) discriminate(m map[string]any) {
-	d, ok := m["discriminator"].(map[string]any)
-	if !ok {
-		return
+	comps := func(kind string, rest ...jsonschema.Position) []jsonschema.Position {
+		return append([]jsonschema.Position{p("components"), p(kind), all}, rest...)
 	}
-	prop, _ := d["propertyName"].(string)
-	kw := "oneOf"
-	alts, ok := m[kw].([]any)
-	if !ok {
-		kw = "anyOf"
-		if alts, ok = m[kw].([]any); !ok || prop == "" {
-			return
-		}
+	add(comps("schemas"))
+	add(comps("requestBodies"), media)
+	add(comps("responses"), media)
+	for _, pp := range param {
+		add(comps("parameters"), pp)
+		add(comps("headers"), pp)
+		add(comps("responses", p("headers"), all), pp)
 	}
-	type pair struct{ value, ref string }
-	var pairs []pair
-	mapped := map[string]bool{}
-	if mapping, ok := d["mapping"].(map[string]any); ok {
-		for v, r := range mapping {
-			ref, _ := r.(string)
-			if !strings.Contains(ref, "/") && !strings.Contains(ref, "#") {
-				ref = "#/components/schemas/" + ref
-			}
-			pairs = append(pairs, pair{v, ref})
-			mapped[ref] = true
-		}
-	}
-	for _, a := range alts {
-		am, _ := a.(map[string]any)
-		ref, _ := am["$ref"].(string)
-		if ref == "" {
-			if len(pairs) == 0 {
-				return // inline alternatives without a mapping: keep plain oneOf
-			}
-			continue
-		}
-		if !mapped[ref] {
-			pairs = append(pairs, pair{ref[strings.LastIndex(ref, "/")+1:], ref})
-		}
-	}
-	slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.value, b.value) })
-	values := make([]any, len(pairs))
-	dispatch := make([]any, 0, len(pairs)+1)
-	for i, p := range pairs {
-		values[i] = p.value
-	}
-	dispatch = append(dispatch, map[string]any{
-		"required":   []any{prop},
-		"properties": map[string]any{prop: map[string]any{"enum": values}},
-	})
-	for _, p := range pairs {
-		dispatch = append(dispatch, map[string]any{
-			"if":   map[string]any{"required": []any{prop}, "properties": map[string]any{prop: map[string]any{"const": p.value}}},
-			"then": map[string]any{"$ref": p.ref},
-		})
-	}
-	delete(m, kw)
-	if all, ok := m["allOf"].([]any); ok {
-		m["allOf"] = append(all, dispatch...)
-	} else {
-		m["allOf"] = dispatch
+	return &jsonschema.Vocabulary{
+		URL:        "urn:portico:openapi:vocab:positions",
+		Subschemas: paths,
+		Compile:    func(*jsonschema.CompilerContext, map[string]any) (jsonschema.SchemaExt, error) { return nil, nil },
 	}
 }
 
-func without(required any, name string) any {
-	list, ok := required.([]any)
-	if !ok {
-		return required
-	}
-	out := list[:0:0]
-	for _, v := range list {
-		if v != name {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// lookup resolves a JSON pointer (without the leading '#') in doc.
+// lookup resolves a JSON pointer (without the leading '#') in doc; nil
+// when nothing is there.
 func lookup(doc any, ptr string) any {
 	if ptr == "" {
 		return doc
 	}
 	for tok := range strings.SplitSeq(strings.TrimPrefix(ptr, "/"), "/") {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		m, ok := doc.(map[string]any)
-		if !ok {
+		switch x := doc.(type) {
+		case map[string]any:
+			doc = x[unescape(tok)]
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil
+			}
+			doc = x[i]
+		default:
 			return nil
 		}
-		doc = m[tok]
 	}
 	return doc
 }

@@ -4,29 +4,52 @@
 // routes and per-operation policies can be built from them.
 //
 // A [Spec] is loaded once ([LoadFile], [LoadFS] for embedded specs, [Parse]
-// for bytes). Loading follows local $refs across files, checks the
-// document, indexes its operations in a tree of path segments and compiles
-// every schema once. OpenAPI 3.0 schemas are first rewritten to their JSON
-// Schema 2020-12 meaning (nullable, boolean exclusive bounds), so both
-// versions run on the same compiled code at the same speed: schemas that
-// use only the common keywords (types, enum, const, properties, required,
+// for bytes). Loading follows local $refs across files and copies what
+// other files hold into the document's components, so the document served
+// ([Spec.JSON], [Docs]) stands alone; it checks the document, indexes its
+// operations in a tree of path segments and compiles every schema once.
+// Schemas are compiled from the document as written, so every keyword
+// value keeps its exact JSON form: a maximum of 9007199254740993 stays
+// that number in the validator, in error messages and in the served
+// document, and "const: null" or "enum: []" keep their meaning. OpenAPI
+// 3.0 schemas are first rewritten to their JSON Schema 2020-12 meaning
+// (nullable, boolean exclusive bounds), so both versions run on the same
+// compiled code at the same speed: schemas that use only the common
+// keywords (types, enum, const, properties, required,
 // additionalProperties, items, lengths, bounds, pattern, format, $ref) run
 // on a small allocation-free walker, the others on a full JSON Schema
 // 2020-12 engine, and both report identical violations. Problems in the
 // document are reported at load time with their location ([LoadError]),
 // never at the first request.
 //
-// A discriminator next to oneOf or anyOf dispatches on its property: the
-// value is checked against the one schema it names, and an unknown name is
-// reported as such. Without a mapping, names are the component names; for
-// schemas in other files, give the mapping explicitly.
+// # OpenAPI 3.0 and 3.1
+//
+// Each document is read by the rules of its own version. In 3.1, a schema
+// is JSON Schema 2020-12: keywords beside a $ref apply, $id, $anchor and
+// $dynamicRef references resolve (URNs included, and pointers into a
+// schema's $defs), keywords JSON Schema does not know are annotations, and
+// a default is an annotation that need not match its schema. In 3.0, the
+// siblings of a $ref are ignored, nullable admits null only beside a type
+// in the same schema (an enum must still list null), and a default that
+// breaks its schema is refused at load, as the 3.0.3 text says;
+// [WithLooseNullable] lets nullable admit null wherever it is written, as
+// many 3.0 documents expect.
+//
+// A discriminator never changes whether a value is valid: oneOf and anyOf
+// decide, as OpenAPI 3.0.4 and 3.1.1 require. When a value matches none
+// of the alternatives, the discriminator says which one it meant, and the
+// violations are those of that alternative; a value that names no
+// alternative is reported as such. Without a mapping, names are the
+// component names; for schemas in other files, give the mapping
+// explicitly.
 //
 // # Validating requests
 //
 // A [Validator] checks each request against the operation it matches: path,
 // query, header and cookie parameters in every serialization style
 // (simple, label, matrix, form, spaceDelimited, pipeDelimited, deepObject,
-// or JSON content), the body by content type (JSON, URL-encoded and
+// or JSON content; a query parameter sent empty, "?name=", passes only with
+// allowEmptyValue), the body by content type (JSON, URL-encoded and
 // multipart forms, text), required bodies, readOnly properties, and the
 // operation's security requirements when [WithSecurity] gives it the
 // caller's [Identity] (a 401 carries the WWW-Authenticate challenges of the

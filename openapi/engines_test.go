@@ -2,6 +2,8 @@ package openapi_test
 
 import (
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/openapi"
@@ -30,14 +32,18 @@ func TestFastEngineAgreesWithTheFullEngine(t *testing.T) {
 		}
 		specs["typical "+v] = s
 	}
+	for name, s := range fixtureSpecs(t) {
+		specs[name] = s
+	}
+	samples := append(slices.Clone(engineSamples), fixtureData(t)...)
 	for name, spec := range specs {
 		engines, total := openapi.Engines(spec)
-		if len(engines) == 0 {
+		if len(engines) == 0 && !strings.Contains(name, ".json: ") {
 			t.Fatalf("%s: none of %d schemas runs on the fast engine", name, total)
 		}
 		t.Logf("%s: %d of %d schemas run on the fast engine", name, len(engines), total)
 		for _, e := range engines {
-			for _, sample := range engineSamples {
+			for _, sample := range samples {
 				value, err := openapi.ParseJSON([]byte(sample))
 				if err != nil {
 					t.Fatal(err)
@@ -54,12 +60,16 @@ func TestFastEngineAgreesWithTheFullEngine(t *testing.T) {
 // FuzzEngines checks on arbitrary JSON that both engines report the same
 // violations for every schema the fast engine takes.
 func FuzzEngines(f *testing.F) {
-	for _, s := range engineSamples {
+	for _, s := range append(slices.Clone(engineSamples), fixtureData(f)...) {
 		f.Add([]byte(s))
 	}
 	var engines []openapi.Engine
 	for _, file := range versions {
 		e, _ := openapi.Engines(load(f, file))
+		engines = append(engines, e...)
+	}
+	for _, s := range fixtureSpecs(f) {
+		e, _ := openapi.Engines(s)
 		engines = append(engines, e...)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -73,4 +83,17 @@ func FuzzEngines(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fixtureData returns the values of the conformance fixtures.
+func fixtureData(t testing.TB) []string {
+	var out []string
+	for _, groups := range readFixtures(t) {
+		for _, g := range groups {
+			for _, tc := range g.Tests {
+				out = append(out, string(tc.Data))
+			}
+		}
+	}
+	return out
 }

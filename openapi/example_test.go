@@ -233,3 +233,40 @@ func ExampleCatalog() {
 	// Output:
 	// {"apis":[{"title":"Orders","version":"1.0","docs":"/orders/docs/","operations":2}],"title":"Our APIs"}
 }
+
+// A 3.0 document that writes a nullable reference beside allOf: by the
+// 3.0.3 text, nullable without a type admits nothing, so null is refused;
+// WithLooseNullable reads it as many tools do.
+func ExampleWithLooseNullable() {
+	const doc = `openapi: 3.0.3
+info: {title: Pets, version: '1'}
+paths:
+  /pets:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                owner: {nullable: true, allOf: [{$ref: '#/components/schemas/Owner'}]}
+      responses:
+        '201': {description: created}
+components:
+  schemas:
+    Owner: {type: object, required: [name], properties: {name: {type: string}}}
+`
+	for _, opts := range [][]openapi.LoadOption{nil, {openapi.WithLooseNullable()}} {
+		spec, err := openapi.Parse([]byte(doc), opts...)
+		if err != nil {
+			panic(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, "/pets", strings.NewReader(`{"owner":null}`))
+		req.Header.Set("Content-Type", "application/json")
+		_, err = openapi.NewValidator(spec).ValidateRequest(req)
+		fmt.Println(err)
+	}
+	// Output:
+	// openapi: the request does not match the API contract: body /owner: must be object, got null
+	// <nil>
+}

@@ -24,12 +24,12 @@ func Engines(s *Spec) (out []Engine, total int) {
 		if c.fast == nil {
 			return
 		}
-		fast := &check{fast: c.fast}
-		full := &check{full: c.full}
+		fast := &check{fast: c.fast, notes: c.notes}
+		full := &check{full: c.full, notes: c.notes}
 		out = append(out, Engine{
 			Where: where,
-			Fast:  func(v any) []Violation { return fast.violations(v, "body", "", s.denied) },
-			Full:  func(v any) []Violation { return full.violations(v, "body", "", s.denied) },
+			Fast:  func(v any) []Violation { return fast.violations(v, "body", "") },
+			Full:  func(v any) []Violation { return full.violations(v, "body", "") },
 		})
 	}
 	for _, op := range s.ops {

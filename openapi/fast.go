@@ -17,11 +17,13 @@ import (
 // schema runs on the full JSON Schema 2020-12 engine. Both report the same
 // violations, with the same messages.
 type check struct {
-	fast *fastNode
-	full *jsonschema.Schema
+	fast  *fastNode
+	full  *jsonschema.Schema
+	notes *schemaNotes
+	shape *shape
 }
 
-func (c *check) violations(v any, in, name string, denied map[string]string) []Violation {
+func (c *check) violations(v any, in, name string) []Violation {
 	if c.fast != nil {
 		w := walker{in: in, name: name}
 		w.node(c.fast, v)
@@ -31,7 +33,7 @@ func (c *check) violations(v any, in, name string, denied map[string]string) []V
 		return w.out
 	}
 	if err := c.full.Validate(v); err != nil {
-		return schemaViolations(err, in, name, denied)
+		return schemaViolations(err, v, in, name, c.notes)
 	}
 	return nil
 }
@@ -65,6 +67,7 @@ type fastNode struct {
 	typeNames []string
 	hasConst  bool
 	constant  any
+	hasEnum   bool
 	enum      []any
 	format    *jsonschema.Schema
 	formatN   string
@@ -95,19 +98,45 @@ type bound struct {
 type fastCompiler struct {
 	root    map[string]any
 	url     string
+	res     *resolver
 	denied  map[string]string
 	formats func(name string) *jsonschema.Schema
 	memo    map[string]*fastNode
 }
 
-// isAnnotation reports whether keyword k does not constrain a value.
+func newFastCompiler(root map[string]any, u string, res *resolver, denied map[string]string, jc *jsonschema.Compiler) *fastCompiler {
+	formats := map[string]*jsonschema.Schema{}
+	return &fastCompiler{root: root, url: u, res: res, denied: denied, memo: map[string]*fastNode{},
+		formats: func(name string) *jsonschema.Schema {
+			if f, ok := formats[name]; ok {
+				return f
+			}
+			u := "urn:portico:openapi:format:" + name
+			var f *jsonschema.Schema
+			if jc.AddResource(u, map[string]any{"format": name}) == nil {
+				f, _ = jc.Compile(u)
+			}
+			formats[name] = f
+			return f
+		}}
+}
+
+// isAnnotation reports whether keyword k does not constrain a value: the
+// engine evaluates the keywords of JSON Schema (every draft it knows), and
+// takes any other keyword (title, example, discriminator, x-..., or one
+// the document made up) as an annotation.
 func isAnnotation(k string) bool {
 	switch k {
-	case "title", "description", "example", "examples", "default", "readOnly", "writeOnly", "deprecated",
-		"xml", "externalDocs", "$comment", "$schema", "contentMediaType", "contentEncoding":
-		return true
+	case "$ref", "$dynamicRef", "$recursiveRef", "$id", "$anchor", "$dynamicAnchor", "$recursiveAnchor", "$schema", "$vocabulary",
+		"type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum",
+		"maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "maxContains", "minContains",
+		"maxProperties", "minProperties", "required", "dependentRequired", "dependencies",
+		"allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas", "prefixItems", "items", "additionalItems",
+		"contains", "properties", "patternProperties", "additionalProperties", "propertyNames",
+		"unevaluatedItems", "unevaluatedProperties", "format":
+		return false
 	}
-	return false
+	return true
 }
 
 // compile returns the fast node for the schema at loc, or false when the
@@ -122,7 +151,7 @@ func (fc *fastCompiler) compile(v any, loc string) (*fastNode, bool) {
 	case bool:
 		if !s {
 			n.never = true
-			if msg, ok := fc.denied[fc.url+loc]; ok {
+			if msg, ok := fc.denied[fc.url+"#"+escapeFragment(loc)]; ok {
 				n.neverMsg, n.neverKw = msg, "readOnly"
 				if strings.Contains(msg, "write-only") {
 					n.neverKw = "writeOnly"
@@ -132,7 +161,7 @@ func (fc *fastCompiler) compile(v any, loc string) (*fastNode, bool) {
 		return n, true
 	case map[string]any:
 		for k, kv := range s {
-			if isAnnotation(k) || strings.HasPrefix(k, "x-") {
+			if isAnnotation(k) {
 				continue
 			}
 			if !fc.keyword(n, s, k, kv, loc) {
@@ -148,25 +177,10 @@ func (fc *fastCompiler) keyword(n *fastNode, s map[string]any, k string, v any, 
 	var ok bool
 	switch k {
 	case "type":
-		switch t := v.(type) {
-		case string:
-			ok = n.addType(t)
-		case []any:
-			ok = true
-			for _, x := range t {
-				name, isStr := x.(string)
-				ok = ok && isStr && n.addType(name)
-			}
-		}
-		for _, tn := range typeNames() {
-			if n.types&tn.bit != 0 {
-				n.typeNames = append(n.typeNames, tn.name)
-			}
-		}
-		return ok
+		return n.setTypes(v)
 	case "enum":
-		n.enum, ok = v.([]any)
-		return ok
+		n.enum, n.hasEnum = v.([]any)
+		return n.hasEnum
 	case "const":
 		n.hasConst, n.constant = true, v
 		return true
@@ -177,15 +191,7 @@ func (fc *fastCompiler) keyword(n *fastNode, s map[string]any, k string, v any, 
 		return ok
 	case "$ref":
 		ref, isStr := v.(string)
-		if !isStr || !strings.HasPrefix(ref, "#/") {
-			return false
-		}
-		target := lookup(fc.root, ref[1:])
-		if target == nil {
-			return false
-		}
-		n.ref, ok = fc.compile(target, ref)
-		return ok
+		return isStr && fc.ref(n, ref, loc)
 	case "properties":
 		props, isMap := v.(map[string]any)
 		if !isMap {
@@ -242,25 +248,74 @@ func (fc *fastCompiler) keyword(n *fastNode, s map[string]any, k string, v any, 
 		n.pattern, n.patternSrc = re, src
 		return true
 	case "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum":
-		num, isNum := v.(json.Number)
-		if !isNum {
-			return false
-		}
-		r, okRat := new(big.Rat).SetString(string(num))
-		f, _ := r.Float64()
-		i := 0
-		switch k {
-		case "maximum":
-			i = 1
-		case "exclusiveMinimum":
-			i = 2
-		case "exclusiveMaximum":
-			i = 3
-		}
-		n.bounds[i] = &bound{rat: r, f: f}
-		return okRat
+		return n.bound(k, v)
 	}
 	return false
+}
+
+// ref compiles the target of a $ref to a JSON pointer of the document;
+// references the engine must resolve (an $id, an anchor, a pointer inside
+// a schema with an $id) make the schema the engine's.
+func (fc *fastCompiler) ref(n *fastNode, ref, loc string) bool {
+	if !strings.HasPrefix(ref, "#/") || fc.res.scoped(loc) {
+		return false
+	}
+	ptr, resolved := fc.res.resolve(ref, loc)
+	if !resolved || fc.res.scoped(ptr) {
+		return false
+	}
+	target := lookup(fc.root, ptr)
+	if target == nil {
+		return false
+	}
+	var ok bool
+	n.ref, ok = fc.compile(target, ptr)
+	return ok
+}
+
+// bound sets the numeric bound k to v, kept exact.
+func (n *fastNode) bound(k string, v any) bool {
+	num, isNum := v.(json.Number)
+	if !isNum {
+		return false
+	}
+	r, ok := new(big.Rat).SetString(string(num))
+	if !ok {
+		return false
+	}
+	f, _ := r.Float64()
+	i := 0
+	switch k {
+	case "maximum":
+		i = 1
+	case "exclusiveMinimum":
+		i = 2
+	case "exclusiveMaximum":
+		i = 3
+	}
+	n.bounds[i] = &bound{rat: r, f: f}
+	return true
+}
+
+// setTypes sets the types the type keyword's value v names.
+func (n *fastNode) setTypes(v any) bool {
+	var ok bool
+	switch t := v.(type) {
+	case string:
+		ok = n.addType(t)
+	case []any:
+		ok = true
+		for _, x := range t {
+			name, isStr := x.(string)
+			ok = ok && isStr && n.addType(name)
+		}
+	}
+	for _, tn := range typeNames() {
+		if n.types&tn.bit != 0 {
+			n.typeNames = append(n.typeNames, tn.name)
+		}
+	}
+	return ok
 }
 
 func (n *fastNode) addType(t string) bool {

@@ -14,6 +14,14 @@ const maxDepth = 1000
 
 var errJSON = errors.New("must be valid JSON")
 
+// maxExp10 bounds the decimal exponent of a number: the schema engine
+// compares numbers exactly, and a number such as 1e1000000 is beyond what
+// it can represent (and costly to build), so it is refused rather than
+// checked.
+const maxExp10 = 10000
+
+var errNumberRange = errors.New("must not hold a number whose decimal exponent is beyond ±10000")
+
 // parseJSON decodes one JSON document into the values the schema engine
 // takes: map[string]any, []any, string, json.Number, bool and nil. It
 // accepts exactly what encoding/json accepts (invalid UTF-8 in strings
@@ -171,20 +179,37 @@ func (p *jsonParser) number() (any, error) {
 	default:
 		return nil, errJSON
 	}
+	frac := 0
 	if p.i < len(d) && d[p.i] == '.' {
 		p.i++
+		at := p.i
 		if !p.digits() {
 			return nil, errJSON
 		}
+		frac = p.i - at
 	}
+	exp := 0
 	if p.i < len(d) && (d[p.i] == 'e' || d[p.i] == 'E') {
 		p.i++
+		neg := p.i < len(d) && d[p.i] == '-'
 		if p.i < len(d) && (d[p.i] == '+' || d[p.i] == '-') {
 			p.i++
 		}
+		at := p.i
 		if !p.digits() {
 			return nil, errJSON
 		}
+		for _, c := range d[at:p.i] {
+			if exp = exp*10 + int(c-'0'); exp > 1e8 {
+				return nil, errNumberRange
+			}
+		}
+		if neg {
+			exp = -exp
+		}
+	}
+	if e := exp - frac; e > maxExp10 || e < -maxExp10 {
+		return nil, errNumberRange
 	}
 	return json.Number(d[start:p.i]), nil
 }

@@ -2,13 +2,14 @@ package openapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -43,10 +44,44 @@ func (e *LoadError) Error() string {
 // Unwrap returns the underlying error.
 func (e *LoadError) Unwrap() error { return e.Err }
 
+// LoadOption changes how [LoadFile], [LoadFS] and [Parse] read a document.
+type LoadOption interface {
+	applyLoad(*loadConfig)
+}
+
+type loadOptionFunc func(*loadConfig)
+
+func (f loadOptionFunc) applyLoad(c *loadConfig) { f(c) }
+
+type loadConfig struct {
+	looseNullable bool
+}
+
+func newLoadConfig(opts []LoadOption) loadConfig {
+	var c loadConfig
+	for _, o := range opts {
+		if o != nil {
+			o.applyLoad(&c)
+		}
+	}
+	return c
+}
+
+// WithLooseNullable makes an OpenAPI 3.0 "nullable: true" admit null
+// wherever it is written: beside allOf, oneOf, anyOf or a $ref as well as
+// beside a type. Many 3.0 documents write a nullable reference that way
+// ({$ref: ..., nullable: true}, or nullable beside allOf), and many tools
+// accept it. By default, nullable takes effect only beside a type in the
+// same schema, and is ignored beside a $ref, as the OpenAPI 3.0.3 text
+// says. It changes nothing for 3.1 documents, which have no nullable.
+func WithLooseNullable() LoadOption {
+	return loadOptionFunc(func(c *loadConfig) { c.looseNullable = true })
+}
+
 // LoadFile loads the OpenAPI 3.0 or 3.1 document at name from the file
 // system. Relative $refs to other local files are followed; references to
 // remote URLs are refused.
-func LoadFile(name string) (*Spec, error) {
+func LoadFile(name string, opts ...LoadOption) (*Spec, error) {
 	dir, base := filepath.Split(filepath.Clean(name))
 	if dir == "" {
 		dir = "."
@@ -55,7 +90,7 @@ func LoadFile(name string) (*Spec, error) {
 	if err != nil {
 		return nil, &LoadError{Source: name, Err: err}
 	}
-	s, err := LoadFS(os.DirFS(root), base)
+	s, err := LoadFS(os.DirFS(root), base, opts...)
 	var le *LoadError
 	if errors.As(err, &le) && le.Source != "" {
 		le.Source = filepath.Join(dir, le.Source)
@@ -66,73 +101,119 @@ func LoadFile(name string) (*Spec, error) {
 // LoadFS loads the OpenAPI 3.0 or 3.1 document at name in fsys, so a spec can
 // be embedded in the program with embed.FS. Relative $refs are resolved
 // against name and read from fsys; nothing outside fsys is read.
-func LoadFS(fsys fs.FS, name string) (*Spec, error) {
+func LoadFS(fsys fs.FS, name string, opts ...LoadOption) (*Spec, error) {
 	name = path.Clean(name)
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, &LoadError{Source: name, Err: err}
 	}
-	loader := newLoader()
-	loader.ReadFromURIFunc = func(_ *openapi3.Loader, u *url.URL) ([]byte, error) {
-		if u.Scheme != "" || u.Host != "" {
-			return nil, fmt.Errorf("reference %q is not a local file: only relative references are followed", u.String())
-		}
-		p := strings.TrimPrefix(path.Clean(u.Path), "/")
+	read := func(p string) ([]byte, error) {
 		if !fs.ValidPath(p) {
-			return nil, fmt.Errorf("reference %q leaves the spec's file system", u.Path)
+			return nil, fmt.Errorf("reference %q leaves the spec's file system", p)
 		}
 		return fs.ReadFile(fsys, p)
 	}
-	doc, err := loader.LoadFromDataWithPath(data, &url.URL{Path: name})
-	if err != nil {
-		return nil, &LoadError{Source: name, Err: err}
-	}
-	return build(doc, name)
+	return load(data, name, read, name, newLoadConfig(opts))
 }
 
 // Parse loads an OpenAPI 3.0 or 3.1 document (JSON or YAML) held in memory.
 // The document must be self-contained: references to other files are refused.
-func Parse(data []byte) (*Spec, error) {
-	loader := newLoader()
-	loader.ReadFromURIFunc = func(_ *openapi3.Loader, u *url.URL) ([]byte, error) {
-		return nil, fmt.Errorf("reference %q needs a file system: use LoadFile or LoadFS for multi-file specs", u.String())
-	}
-	doc, err := loader.LoadFromData(data)
-	if err != nil {
-		return nil, &LoadError{Err: err}
-	}
-	return build(doc, "")
+func Parse(data []byte, opts ...LoadOption) (*Spec, error) {
+	return load(data, "openapi.json", nil, "", newLoadConfig(opts))
 }
 
-func newLoader() *openapi3.Loader {
-	l := openapi3.NewLoader()
-	l.IsExternalRefsAllowed = true
-	l.Context = context.Background()
-	return l
-}
-
-// build validates doc and prepares everything requests need: the operation
-// index and the compiled schemas.
-func build(doc *openapi3.T, source string) (*Spec, error) {
-	if doc.OpenAPI == "" {
-		return nil, &LoadError{Source: source, Pointer: "/openapi", Err: errors.New(`missing "openapi" version field: set it to 3.0.x or 3.1.x`)}
-	}
-	if !doc.IsOpenAPI30() && !strings.HasPrefix(doc.OpenAPIMajorMinor(), "3.1") {
-		return nil, &LoadError{Source: source, Pointer: "/openapi", Err: fmt.Errorf("version %q is not supported: use 3.0.x or 3.1.x", doc.OpenAPI)}
-	}
-	ctx := context.Background()
-	doc.InternalizeRefs(ctx, nil)
-	if err := doc.Validate(ctx, openapi3.DisableExamplesValidation()); err != nil {
-		return nil, &LoadError{Source: source, Err: err}
-	}
-	s, err := newSpec(doc)
-	if err != nil {
+// load reads the document data, named root among the files read returns,
+// bundles it, checks it and prepares everything requests need: the
+// operation index and the compiled schemas. Errors name source.
+func load(data []byte, root string, read func(string) ([]byte, error), source string, cfg loadConfig) (*Spec, error) {
+	fail := func(err error) error {
 		var le *LoadError
 		if errors.As(err, &le) {
-			le.Source = source
-			return nil, le
+			if le.Source == "" {
+				le.Source = source
+			}
+			return le
 		}
-		return nil, &LoadError{Source: source, Err: err}
+		return &LoadError{Source: source, Err: err}
+	}
+	tree, err := readTree(data)
+	if err != nil {
+		return nil, fail(err)
+	}
+	doc, ok := tree.(map[string]any)
+	if !ok {
+		return nil, fail(errors.New("the document must be an object with an \"openapi\" version field"))
+	}
+	is30, err := version(doc)
+	if err != nil {
+		return nil, fail(err)
+	}
+	b := newBundler(doc, root, read, is30)
+	if err := b.bundle(); err != nil {
+		return nil, fail(err)
+	}
+	model, err := kinModel(b)
+	if err != nil {
+		return nil, fail(err)
+	}
+	s, err := newSpec(model, b, cfg)
+	if err != nil {
+		return nil, fail(err)
 	}
 	return s, nil
+}
+
+// version checks the document's "openapi" field and reports whether it is
+// 3.0.
+func version(doc map[string]any) (bool, error) {
+	v, _ := doc["openapi"].(string)
+	if v == "" {
+		return false, &LoadError{Pointer: "/openapi", Err: errors.New(`missing "openapi" version field: set it to 3.0.x or 3.1.x`)}
+	}
+	if !strings.HasPrefix(v, "3.0.") && !strings.HasPrefix(v, "3.1.") && v != "3.0" && v != "3.1" {
+		return false, &LoadError{Pointer: "/openapi", Err: fmt.Errorf("version %q is not supported: use 3.0.x or 3.1.x", v)}
+	}
+	return strings.HasPrefix(v, "3.0"), nil
+}
+
+// kinModel loads the bundled document into kin-openapi's model and checks
+// it against the OpenAPI rules. A 3.1 document's schemas are JSON Schema
+// 2020-12, which the engine checks when it compiles them; kin-openapi sees
+// them as empty schemas, so it cannot refuse a valid one.
+func kinModel(b *bundler) (*openapi3.T, error) {
+	doc := b.doc
+	if !b.is30 {
+		doc = deepCopy(b.doc).(map[string]any)
+		for _, p := range b.schemas {
+			set(doc, p, map[string]any{})
+		}
+	}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	loader := openapi3.NewLoader()
+	loader.Context = context.Background()
+	model, err := loader.LoadFromData(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := model.Validate(loader.Context, openapi3.DisableExamplesValidation()); err != nil {
+		return nil, err
+	}
+	return model, nil
+}
+
+// set replaces the value at ptr in doc; the parent must exist.
+func set(doc any, ptr string, v any) {
+	i := strings.LastIndex(ptr, "/")
+	parent, tok := lookup(doc, ptr[:i]), unescape(ptr[i+1:])
+	switch x := parent.(type) {
+	case map[string]any:
+		x[tok] = v
+	case []any:
+		if n, err := strconv.Atoi(tok); err == nil && n >= 0 && n < len(x) {
+			x[n] = v
+		}
+	}
 }

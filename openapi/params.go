@@ -69,6 +69,19 @@ func (p *param) decode(s *source) (any, bool, error) {
 	return nil, false, nil
 }
 
+// empty reports whether p is a query parameter in the form style sent with
+// an empty value ("?name="). OpenAPI takes such a value as valid only when
+// the parameter sets allowEmptyValue, and then checks nothing more; the
+// other styles cannot write an empty value, so the rule does not apply to
+// them.
+func (p *param) empty(s *source) bool {
+	if p.in != openapi3.ParameterInQuery || p.style != openapi3.SerializationForm || p.json {
+		return false
+	}
+	vals, ok := s.queryValues()[p.name]
+	return ok && len(vals) == 1 && vals[0] == ""
+}
+
 func (p *param) decodePath(raw string) (any, bool, error) {
 	switch p.style {
 	case openapi3.SerializationLabel:
@@ -86,7 +99,7 @@ func (p *param) decodePath(raw string) (any, bool, error) {
 		if !ok {
 			return nil, true, decodeError("matrix style value must start with ';'")
 		}
-		t := typeOf(p.schema)
+		t := typeOf(p.shape())
 		if t == "object" && p.explode {
 			return p.fromParts(rest, ";", true)
 		}
@@ -119,7 +132,7 @@ func (p *param) decodeSimple(raw string) (any, bool, error) {
 // fromParts decodes a value whose array items or object members are
 // separated by sep; with explode, object members are "key=value".
 func (p *param) fromParts(raw, sep string, explode bool) (any, bool, error) {
-	switch typeOf(p.schema) {
+	switch typeOf(p.shape()) {
 	case "array":
 		if raw == "" {
 			return []any{}, true, nil
@@ -137,7 +150,7 @@ func (p *param) fromParts(raw, sep string, explode bool) (any, bool, error) {
 				if !ok {
 					return nil, true, decodeError("object member " + strconv.Quote(kv) + " must be key=value")
 				}
-				obj[k] = coerce(propSchema(p.schema, k), v)
+				obj[k] = coerce(propSchema(p.shape(), k), v)
 			}
 			return obj, true, nil
 		}
@@ -145,15 +158,15 @@ func (p *param) fromParts(raw, sep string, explode bool) (any, bool, error) {
 			return nil, true, decodeError("object must be a list of key,value pairs")
 		}
 		for i := 0; i < len(parts); i += 2 {
-			obj[parts[i]] = coerce(propSchema(p.schema, parts[i]), parts[i+1])
+			obj[parts[i]] = coerce(propSchema(p.shape(), parts[i]), parts[i+1])
 		}
 		return obj, true, nil
 	}
-	return coerce(p.schema, raw), true, nil
+	return coerce(p.shape(), raw), true, nil
 }
 
 func (p *param) decodeQuery(q url.Values) (any, bool, error) {
-	t := typeOf(p.schema)
+	t := typeOf(p.shape())
 	switch {
 	case p.json:
 		vals, ok := q[p.name]
@@ -173,7 +186,7 @@ func (p *param) decodeQuery(q url.Values) (any, bool, error) {
 			if !ok || strings.ContainsAny(key, "[]") {
 				return nil, true, decodeError("deepObject key " + strconv.Quote(k) + " must be " + p.name + "[property]")
 			}
-			ps := propSchema(p.schema, key)
+			ps := propSchema(p.shape(), key)
 			if typeOf(ps) == "array" {
 				obj[key] = itemsOf(ps, vs)
 			} else {
@@ -186,13 +199,13 @@ func (p *param) decodeQuery(q url.Values) (any, bool, error) {
 		return obj, true, nil
 	case t == "object" && p.explode && p.style == openapi3.SerializationForm:
 		obj := map[string]any{}
-		if p.schema != nil {
-			for name, ps := range p.schema.Properties {
+		if sh := p.shape(); sh != nil {
+			for name, ps := range sh.props {
 				if vs, ok := q[name]; ok {
-					if typeOf(ps.Value) == "array" {
-						obj[name] = itemsOf(ps.Value, vs)
+					if typeOf(ps) == "array" {
+						obj[name] = itemsOf(ps, vs)
 					} else {
-						obj[name] = coerce(ps.Value, vs[0])
+						obj[name] = coerce(ps, vs[0])
 					}
 				}
 			}
@@ -218,11 +231,11 @@ func (p *param) decodeQuery(q url.Values) (any, bool, error) {
 // decodeForm decodes the form style: repeated keys when exploded, comma
 // separated otherwise.
 func (p *param) decodeForm(vals []string) (any, bool, error) {
-	if typeOf(p.schema) == "array" && p.explode {
+	if typeOf(p.shape()) == "array" && p.explode {
 		return p.items(vals), true, nil
 	}
 	if len(vals) > 1 {
-		if typeOf(p.schema) != "array" {
+		if typeOf(p.shape()) != "array" {
 			return nil, true, decodeError("must be given once")
 		}
 	}
@@ -230,13 +243,13 @@ func (p *param) decodeForm(vals []string) (any, bool, error) {
 }
 
 func (p *param) items(vals []string) []any {
-	return itemsOf(p.schema, vals)
+	return itemsOf(p.shape(), vals)
 }
 
-func itemsOf(s *openapi3.Schema, vals []string) []any {
-	var is *openapi3.Schema
-	if s != nil && s.Items != nil {
-		is = s.Items.Value
+func itemsOf(s *shape, vals []string) []any {
+	var is *shape
+	if s != nil {
+		is = s.items
 	}
 	out := make([]any, len(vals))
 	for i, v := range vals {
@@ -255,49 +268,26 @@ func decodeJSONParam(raw string) (any, bool, error) {
 
 // typeOf is the first non-null type of s, inferred from its keywords when
 // the type is not given.
-func typeOf(s *openapi3.Schema) string {
+func typeOf(s *shape) string {
 	if s == nil {
 		return ""
 	}
-	if s.Type != nil {
-		for _, t := range s.Type.Slice() {
-			if t != "null" {
-				return t
-			}
-		}
-	}
-	switch {
-	case s.Items != nil:
-		return "array"
-	case len(s.Properties) > 0:
-		return "object"
-	}
-	for _, list := range []openapi3.SchemaRefs{s.AllOf, s.OneOf, s.AnyOf} {
-		for _, ref := range list {
-			if t := typeOf(ref.Value); t != "" {
-				return t
-			}
-		}
-	}
-	return ""
+	return s.typ
 }
 
-func propSchema(s *openapi3.Schema, name string) *openapi3.Schema {
+func propSchema(s *shape, name string) *shape {
 	if s == nil {
 		return nil
 	}
-	if ref := s.Properties[name]; ref != nil {
-		return ref.Value
+	if p := s.props[name]; p != nil {
+		return p
 	}
-	if s.AdditionalProperties.Schema != nil {
-		return s.AdditionalProperties.Schema.Value
-	}
-	return nil
+	return s.addl
 }
 
 // coerce turns a raw string into the JSON value the schema expects. A string
 // that does not fit is kept as is, so the schema reports the mismatch.
-func coerce(s *openapi3.Schema, raw string) any {
+func coerce(s *shape, raw string) any {
 	switch typeOf(s) {
 	case "integer", "number":
 		if isNumber(raw) {
@@ -311,7 +301,7 @@ func coerce(s *openapi3.Schema, raw string) any {
 			return false
 		}
 	}
-	if raw == "" && s != nil && s.Type != nil && s.Type.Includes("null") {
+	if raw == "" && s != nil && s.null {
 		return nil
 	}
 	return raw

@@ -56,7 +56,7 @@ func (o *Operation) checkHead(status int, h http.Header) (*media, mediaKind, map
 		case err != nil:
 			out = append(out, Violation{In: "header", Name: p.name, Message: err.Error(), Keyword: "style"})
 		case p.compiled != nil:
-			out = append(out, p.compiled.violations(val, "header", p.name, o.spec.denied)...)
+			out = append(out, p.compiled.violations(val, "header", p.name)...)
 		}
 	}
 	ct := h.Get("Content-Type")
@@ -80,7 +80,7 @@ func (o *Operation) checkHead(status int, h http.Header) (*media, mediaKind, map
 func (v *Validator) ValidateResponse(op *Operation, status int, h http.Header, body []byte) error {
 	m, k, params, out := op.checkHead(status, h)
 	if m != nil && len(body) > 0 {
-		out = append(out, validateBody(m, k, params, body, v.spec.denied)...)
+		out = append(out, validateBody(m, k, params, body)...)
 	}
 	if len(out) > 0 {
 		return &ValidationError{Status: http.StatusBadGateway, Detail: "the response does not match the API contract", Violations: out}
@@ -245,7 +245,7 @@ func (rw *recorder) finish() {
 		rw.WriteHeader(http.StatusOK)
 	}
 	if rw.copying && rw.buf.Len() > 0 {
-		rw.viol = append(rw.viol, validateBody(rw.media, rw.kind, rw.params, rw.buf.Bytes(), rw.v.spec.denied)...)
+		rw.viol = append(rw.viol, validateBody(rw.media, rw.kind, rw.params, rw.buf.Bytes())...)
 	}
 	if len(rw.viol) > 0 {
 		rw.v.reportResponse(rw.r.Context(), rw.op, rw.status, rw.viol)

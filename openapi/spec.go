@@ -20,12 +20,14 @@ type Spec struct {
 	ops   []*Operation
 	index *index
 	bases []string
-	// denied maps the schema locations replaced by false to the reason.
-	denied map[string]string
 }
 
-// Document returns the underlying kin-openapi document. It must not be
-// modified.
+// Document returns the kin-openapi model of the document, which describes
+// its paths, operations, parameters, bodies, responses and security. Its
+// schemas are not the ones validated: kin-openapi keeps numbers as
+// float64, and a 3.1 document's schemas (JSON Schema 2020-12) appear as
+// empty schemas. Read schemas from [Spec.JSON], which keeps them exactly as
+// written. The document must not be modified.
 func (s *Spec) Document() *openapi3.T { return s.doc }
 
 // Version is the document's "openapi" field, such as "3.1.0".
@@ -40,7 +42,9 @@ func (s *Spec) Title() string {
 }
 
 // JSON returns the document, with references to other files inlined as
-// components, encoded as JSON. The caller must not modify the slice.
+// components, encoded as JSON. Every value keeps the JSON form it was
+// written in (numbers keep all their digits; a null const or an empty
+// enum stays). The caller must not modify the slice.
 func (s *Spec) JSON() []byte { return s.json }
 
 // Operations returns every operation of the document, sorted by path
@@ -118,9 +122,11 @@ type param struct {
 	required  bool
 	allowEmpt bool
 	json      bool // described by content application/json instead of a schema
-	schema    *openapi3.Schema
 	compiled  *check
 }
+
+// shape is the shape of the parameter's schema, or nil.
+func (p *param) shape() *shape { return p.compiled.shapeOf() }
 
 type body struct {
 	required bool
@@ -130,7 +136,6 @@ type body struct {
 type media struct {
 	typ      string // "application/json", "application/*", "*/*"
 	kind     mediaKind
-	schema   *openapi3.Schema
 	compiled *check
 }
 
@@ -163,22 +168,20 @@ func kindOf(typ string) mediaKind {
 	return kindOther
 }
 
-func newSpec(doc *openapi3.T) (*Spec, error) {
-	raw, err := json.Marshal(doc)
+func newSpec(doc *openapi3.T, b *bundler, cfg loadConfig) (*Spec, error) {
+	raw, err := json.Marshal(b.doc)
 	if err != nil {
 		return nil, err
 	}
 	s := &Spec{doc: doc, json: raw, index: newIndex()}
-	c, err := newCompiler(doc)
-	if err != nil {
-		return nil, err
-	}
+	c := newCompiler(b, cfg)
 	docServers := serverURLs(doc.Servers)
 	s.bases = basePaths(doc.Servers)
 	paths := doc.Paths.InMatchingOrder()
 	sort.Strings(paths)
 	for _, p := range paths {
 		item := doc.Paths.Value(p)
+		itemLoc := c.deref("/paths/" + escape(p))
 		tmpl, err := parseTemplate(p)
 		if err != nil {
 			return nil, &LoadError{Pointer: "/paths/" + escape(p), Err: err}
@@ -193,7 +196,7 @@ func newSpec(doc *openapi3.T) (*Spec, error) {
 			if op == nil {
 				continue
 			}
-			loc := "/paths/" + escape(p) + "/" + strings.ToLower(m)
+			loc := itemLoc + "/" + strings.ToLower(m)
 			o := &Operation{
 				Method: m, Path: p, ID: op.OperationID, Summary: op.Summary, Tags: op.Tags, Deprecated: op.Deprecated,
 				Servers: itemServers, spec: s, tmpl: tmpl,
@@ -230,7 +233,6 @@ func newSpec(doc *openapi3.T) (*Spec, error) {
 	if err := c.compile(); err != nil {
 		return nil, err
 	}
-	s.denied = c.denied
 	// Longest base path first; the bare path is always tried last, so a
 	// gateway that strips the base path before validating still matches.
 	s.bases = appendUnique(s.bases, "")
@@ -272,8 +274,8 @@ func portico(ext map[string]any) map[string]any {
 	return out
 }
 
-// prepare collects the parameters, body and responses of op and queues
-// their schemas for compilation.
+// prepare collects the parameters, body and responses of op, written at
+// loc, and queues their schemas for compilation.
 func (o *Operation) prepare(c *compiler, item *openapi3.PathItem, op *openapi3.Operation, loc string) error {
 	seen := map[string]bool{}
 	add := func(refs openapi3.Parameters, base string) error {
@@ -283,34 +285,10 @@ func (o *Operation) prepare(c *compiler, item *openapi3.PathItem, op *openapi3.O
 				continue
 			}
 			seen[p.In+" "+p.Name] = true
-			ploc := fmt.Sprintf("%s/parameters/%d", base, i)
-			if ref.Ref != "" {
-				ploc = strings.TrimPrefix(ref.Ref, "#")
-			}
-			pr := &param{name: p.Name, in: p.In, required: p.Required, allowEmpt: p.AllowEmptyValue}
-			if p.In == openapi3.ParameterInHeader {
-				pr.name = http.CanonicalHeaderKey(p.Name)
-			}
-			sm, err := p.SerializationMethod()
+			ploc := c.deref(fmt.Sprintf("%s/parameters/%d", base, i))
+			pr, err := o.parameter(c, p, ploc)
 			if err != nil {
-				return &LoadError{Pointer: ploc, Err: err}
-			}
-			pr.style, pr.explode = sm.Style, sm.Explode
-			sref := p.Schema
-			if sref == nil {
-				for mt, m := range p.Content {
-					if kindOf(mt) != kindJSON {
-						return &LoadError{Pointer: ploc + "/content", Err: fmt.Errorf("parameter content %q is not supported: use application/json or a schema", mt)}
-					}
-					pr.json, sref = true, m.Schema
-					ploc += "/content/" + escape(mt)
-				}
-			}
-			if sref != nil {
-				pr.schema = sref.Value
-				if err := c.add(request, sref, ploc+"/schema", &pr.compiled); err != nil {
-					return err
-				}
+				return err
 			}
 			o.params = append(o.params, pr)
 		}
@@ -323,10 +301,7 @@ func (o *Operation) prepare(c *compiler, item *openapi3.PathItem, op *openapi3.O
 		return err
 	}
 	if rb := op.RequestBody; rb != nil && rb.Value != nil {
-		bloc := loc + "/requestBody"
-		if rb.Ref != "" {
-			bloc = strings.TrimPrefix(rb.Ref, "#")
-		}
+		bloc := c.deref(loc + "/requestBody")
 		o.body = &body{required: rb.Value.Required}
 		ms, err := mediaList(c, request, rb.Value.Content, bloc)
 		if err != nil {
@@ -334,48 +309,78 @@ func (o *Operation) prepare(c *compiler, item *openapi3.PathItem, op *openapi3.O
 		}
 		o.body.media = ms
 	}
-	if op.Responses != nil {
-		o.responses = map[string]*responseSpec{}
-		for code, rr := range op.Responses.Map() {
-			if rr.Value == nil {
-				continue
-			}
-			rloc := loc + "/responses/" + escape(code)
-			if rr.Ref != "" {
-				rloc = strings.TrimPrefix(rr.Ref, "#")
-			}
-			ms, err := mediaList(c, response, rr.Value.Content, rloc)
-			if err != nil {
-				return err
-			}
-			rs := &responseSpec{media: ms}
-			names := make([]string, 0, len(rr.Value.Headers))
-			for name := range rr.Value.Headers {
-				names = append(names, name)
-			}
-			sort.Strings(names)
-			for _, name := range names {
-				h := rr.Value.Headers[name]
-				// Content-Type is described by the content map, not here.
-				if h.Value == nil || http.CanonicalHeaderKey(name) == "Content-Type" {
-					continue
-				}
-				hp := &param{name: http.CanonicalHeaderKey(name), in: openapi3.ParameterInHeader, style: openapi3.SerializationSimple, required: h.Value.Required}
-				if h.Value.Explode != nil {
-					hp.explode = *h.Value.Explode
-				}
-				if sref := h.Value.Schema; sref != nil {
-					hp.schema = sref.Value
-					if err := c.add(response, sref, rloc+"/headers/"+escape(name)+"/schema", &hp.compiled); err != nil {
-						return err
-					}
-				}
-				rs.headers = append(rs.headers, hp)
-			}
-			o.responses[strings.ToUpper(code)] = rs
+	if op.Responses == nil {
+		return nil
+	}
+	o.responses = map[string]*responseSpec{}
+	for code, rr := range op.Responses.Map() {
+		if rr.Value == nil {
+			continue
 		}
+		rs, err := prepareResponse(c, rr.Value, c.deref(loc+"/responses/"+escape(code)))
+		if err != nil {
+			return err
+		}
+		o.responses[strings.ToUpper(code)] = rs
 	}
 	return nil
+}
+
+// parameter prepares the parameter p, written at ploc.
+func (o *Operation) parameter(c *compiler, p *openapi3.Parameter, ploc string) (*param, error) {
+	pr := &param{name: p.Name, in: p.In, required: p.Required, allowEmpt: p.AllowEmptyValue}
+	if p.In == openapi3.ParameterInHeader {
+		pr.name = http.CanonicalHeaderKey(p.Name)
+	}
+	sm, err := p.SerializationMethod()
+	if err != nil {
+		return nil, &LoadError{Pointer: ploc, Err: err}
+	}
+	pr.style, pr.explode = sm.Style, sm.Explode
+	if p.Schema != nil {
+		c.add(request, ploc+"/schema", &pr.compiled)
+		return pr, nil
+	}
+	for mt, m := range p.Content {
+		if kindOf(mt) != kindJSON {
+			return nil, &LoadError{Pointer: ploc + "/content", Err: fmt.Errorf("parameter content %q is not supported: use application/json or a schema", mt)}
+		}
+		pr.json = true
+		if m.Schema != nil {
+			c.add(request, ploc+"/content/"+escape(mt)+"/schema", &pr.compiled)
+		}
+	}
+	return pr, nil
+}
+
+// prepareResponse prepares the response r, written at rloc.
+func prepareResponse(c *compiler, r *openapi3.Response, rloc string) (*responseSpec, error) {
+	ms, err := mediaList(c, response, r.Content, rloc)
+	if err != nil {
+		return nil, err
+	}
+	rs := &responseSpec{media: ms}
+	names := make([]string, 0, len(r.Headers))
+	for name := range r.Headers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		h := r.Headers[name]
+		// Content-Type is described by the content map, not here.
+		if h.Value == nil || http.CanonicalHeaderKey(name) == "Content-Type" {
+			continue
+		}
+		hp := &param{name: http.CanonicalHeaderKey(name), in: openapi3.ParameterInHeader, style: openapi3.SerializationSimple, required: h.Value.Required}
+		if h.Value.Explode != nil {
+			hp.explode = *h.Value.Explode
+		}
+		if h.Value.Schema != nil {
+			c.add(response, c.deref(rloc+"/headers/"+escape(name))+"/schema", &hp.compiled)
+		}
+		rs.headers = append(rs.headers, hp)
+	}
+	return rs, nil
 }
 
 func mediaList(c *compiler, s side, content openapi3.Content, loc string) ([]*media, error) {
@@ -398,11 +403,8 @@ func mediaList(c *compiler, s side, content openapi3.Content, loc string) ([]*me
 			return nil, &LoadError{Pointer: loc + "/content/" + escape(k), Err: fmt.Errorf("invalid media type: %w", err)}
 		}
 		m := &media{typ: mt, kind: kindOf(mt)}
-		if sref := content[k].Schema; sref != nil {
-			m.schema = sref.Value
-			if err := c.add(s, sref, loc+"/content/"+escape(k)+"/schema", &m.compiled); err != nil {
-				return nil, err
-			}
+		if content[k].Schema != nil {
+			c.add(s, loc+"/content/"+escape(k)+"/schema", &m.compiled)
 		}
 		out = append(out, m)
 	}

@@ -146,6 +146,12 @@ func (v *Validator) validate(r *http.Request, op *Operation, vals []string) erro
 	var out []Violation
 	src := source{r: r, names: op.tmpl.names, vals: vals}
 	for _, p := range op.params {
+		if p.empty(&src) {
+			if !p.allowEmpt {
+				out = append(out, Violation{In: p.in, Name: p.name, Message: "must not be empty: the parameter does not allow an empty value", Keyword: "allowEmptyValue"})
+			}
+			continue
+		}
 		val, ok, err := p.decode(&src)
 		switch {
 		case err != nil:
@@ -155,7 +161,7 @@ func (v *Validator) validate(r *http.Request, op *Operation, vals []string) erro
 				out = append(out, Violation{In: p.in, Name: p.name, Message: "is required", Keyword: "required"})
 			}
 		case p.compiled != nil:
-			out = append(out, p.compiled.violations(val, p.in, p.name, v.spec.denied)...)
+			out = append(out, p.compiled.violations(val, p.in, p.name)...)
 		}
 	}
 	if op.body != nil {

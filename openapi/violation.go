@@ -1,10 +1,12 @@
 package openapi
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -79,14 +81,16 @@ func AsValidationError(err error) *ValidationError {
 	return nil
 }
 
-// schemaViolations flattens a JSON Schema validation error into violations.
-func schemaViolations(err error, in, name string, denied map[string]string) []Violation {
+// schemaViolations flattens a JSON Schema validation error on value into
+// violations.
+func schemaViolations(err error, value any, in, name string, notes *schemaNotes) []Violation {
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
 		return []Violation{{In: in, Name: name, Message: err.Error()}}
 	}
 	var out []Violation
-	collect(ve, in, name, denied, &out)
+	c := collector{in: in, name: name, notes: notes, value: value, out: &out}
+	c.collect(ve)
 	if len(out) == 0 {
 		out = append(out, Violation{In: in, Name: name, Message: "does not match the schema"})
 	}
@@ -94,60 +98,137 @@ func schemaViolations(err error, in, name string, denied map[string]string) []Vi
 	return out
 }
 
-func collect(e *jsonschema.ValidationError, in, name string, denied map[string]string, out *[]Violation) {
+// collector turns the tree of a validation error into violations.
+type collector struct {
+	in, name string
+	notes    *schemaNotes
+	value    any // the value validated
+	out      *[]Violation
+}
+
+func (c *collector) add(ptr, msg, kw string) {
+	*c.out = append(*c.out, Violation{In: c.in, Name: c.name, Pointer: ptr, Message: msg, Keyword: kw})
+}
+
+func (c *collector) collect(e *jsonschema.ValidationError) {
 	ptr := pointer(e.InstanceLocation)
-	add := func(ptr, msg, kw string) {
-		*out = append(*out, Violation{In: in, Name: name, Pointer: ptr, Message: msg, Keyword: kw})
-	}
 	switch k := e.ErrorKind.(type) {
 	case *kind.Schema, *kind.Group, *kind.Reference, *kind.AllOf:
-		for _, c := range e.Causes {
-			collect(c, in, name, denied, out)
+		for _, cause := range e.Causes {
+			c.collect(cause)
 		}
 	case *kind.Required:
 		for _, m := range k.Missing {
-			add(ptr+"/"+escape(m), "is required", "required")
+			c.add(ptr+"/"+escape(m), "is required", "required")
 		}
 	case *kind.AdditionalProperties:
 		for _, p := range k.Properties {
-			add(ptr+"/"+escape(p), "is not allowed: the schema has no such property", "additionalProperties")
+			c.add(ptr+"/"+escape(p), "is not allowed: the schema has no such property", "additionalProperties")
 		}
 	case *kind.FalseSchema:
-		if msg, ok := denied[e.SchemaURL]; ok {
+		if msg, ok := c.notes.denied[e.SchemaURL]; ok {
 			keyword := "readOnly"
 			if strings.Contains(msg, "write-only") {
 				keyword = "writeOnly"
 			}
-			add(ptr, msg, keyword)
+			c.add(ptr, msg, keyword)
 			return
 		}
-		add(ptr, "is not allowed", "false")
+		c.add(ptr, "is not allowed", "false")
 	case *kind.OneOf:
-		if only := onlyCandidate(e); only != nil {
-			collect(only, in, name, denied, out)
+		if c.alternatives(e, ptr, len(k.Subschemas) == 0) {
 			return
 		}
 		if len(k.Subschemas) == 0 {
-			add(ptr, "must match exactly one schema in oneOf, matched none", "oneOf")
+			c.add(ptr, "must match exactly one schema in oneOf, matched none", "oneOf")
 		} else {
-			add(ptr, fmt.Sprintf("must match exactly one schema in oneOf, matched %d and %d", k.Subschemas[0], k.Subschemas[1]), "oneOf")
+			c.add(ptr, fmt.Sprintf("must match exactly one schema in oneOf, matched %d and %d", k.Subschemas[0], k.Subschemas[1]), "oneOf")
 		}
 	case *kind.AnyOf:
-		if only := onlyCandidate(e); only != nil {
-			collect(only, in, name, denied, out)
+		if c.alternatives(e, ptr, true) {
 			return
 		}
-		add(ptr, "must match at least one schema in anyOf", "anyOf")
+		c.add(ptr, "must match at least one schema in anyOf", "anyOf")
 	default:
 		if len(e.Causes) > 0 && len(k.KeywordPath()) == 0 {
-			for _, c := range e.Causes {
-				collect(c, in, name, denied, out)
+			for _, cause := range e.Causes {
+				c.collect(cause)
 			}
 			return
 		}
 		msg, kw := describe(k)
-		add(ptr, msg, kw)
+		c.add(ptr, msg, kw)
 	}
+}
+
+// alternatives reports the errors of a failed oneOf or anyOf through the
+// one alternative the value meant, when that is known: the one its
+// discriminator names, or the only one that failed on more than the
+// value's type. noneMatched is false when oneOf failed because several
+// alternatives matched: then no alternative is to blame.
+func (c *collector) alternatives(e *jsonschema.ValidationError, ptr string, noneMatched bool) bool {
+	if d := c.notes.discrim[e.SchemaURL]; d != nil && noneMatched {
+		obj, _ := valueAt(c.value, e.InstanceLocation).(map[string]any)
+		tag, isStr := obj[d.prop].(string)
+		i, named := d.names[tag]
+		switch {
+		case obj == nil:
+		case !isStr:
+			c.add(ptr+"/"+escape(d.prop), "is required", "required")
+			return true
+		case !named || i < 0:
+			c.add(ptr+"/"+escape(d.prop), "value must be one of "+quoteList(d.names), "discriminator")
+			return true
+		default:
+			suffix := fmt.Sprintf("/%s/%d", d.keyword, i)
+			for _, cause := range e.Causes {
+				if strings.HasSuffix(cause.SchemaURL, suffix) {
+					c.collect(cause)
+					return true
+				}
+			}
+		}
+	}
+	if !noneMatched {
+		return false
+	}
+	if only := onlyCandidate(e); only != nil {
+		c.collect(only)
+		return true
+	}
+	return false
+}
+
+// valueAt returns the part of v at loc.
+func valueAt(v any, loc []string) any {
+	for _, tok := range loc {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[tok]
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil
+			}
+			v = x[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+// quoteList lists the values of a discriminator that name an
+// alternative, sorted and quoted as the engine quotes an enum.
+func quoteList(names map[string]int) string {
+	var list []string
+	for k, i := range names {
+		if i >= 0 {
+			list = append(list, "'"+k+"'")
+		}
+	}
+	slices.Sort(list)
+	return strings.Join(list, ", ")
 }
 
 // describe says what a failed keyword expected, and names the keyword.
@@ -175,6 +256,22 @@ func describe(k jsonschema.ErrorKind) (string, string) {
 		return "must be > " + rat(k.Want), "exclusiveMinimum"
 	case *kind.ExclusiveMaximum:
 		return "must be < " + rat(k.Want), "exclusiveMaximum"
+	case *kind.Const:
+		return "value must be " + display(k.Want), "const"
+	case *kind.Enum:
+		switch len(k.Want) {
+		case 0:
+			return "no value is allowed: the enum is empty", "enum"
+		case 1:
+			return "value must be " + display(k.Want[0]), "enum"
+		}
+		list := make([]string, len(k.Want))
+		for i, w := range k.Want {
+			list[i] = display(w)
+		}
+		return "value must be one of " + strings.Join(list, ", "), "enum"
+	case *kind.MultipleOf:
+		return "must be a multiple of " + rat(k.Want), "multipleOf"
 	case *kind.MinItems:
 		return fmt.Sprintf("must have at least %d items", k.Want), "minItems"
 	case *kind.MaxItems:
@@ -209,11 +306,21 @@ func onlyCandidate(e *jsonschema.ValidationError) *jsonschema.ValidationError {
 }
 
 // typeOnly reports whether every leaf of e is a type mismatch of the value
-// itself (at depth).
+// itself (at depth), or says the value must be null.
 func typeOnly(e *jsonschema.ValidationError, depth int) bool {
 	if len(e.Causes) == 0 {
-		_, ok := e.ErrorKind.(*kind.Type)
-		return ok && len(e.InstanceLocation) == depth
+		if len(e.InstanceLocation) != depth {
+			return false
+		}
+		switch k := e.ErrorKind.(type) {
+		case *kind.Type:
+			return true
+		case *kind.Enum:
+			return len(k.Want) == 1 && k.Want[0] == nil
+		case *kind.Const:
+			return k.Want == nil
+		}
+		return false
 	}
 	for _, c := range e.Causes {
 		if !typeOnly(c, depth) {
@@ -234,6 +341,23 @@ func sortViolations(out []Violation) {
 	})
 }
 
+// display writes a value of the schema for a message: strings in single
+// quotes, anything else as JSON.
+func display(v any) string {
+	if s, ok := v.(string); ok {
+		q := strconv.Quote(s)
+		q = strings.ReplaceAll(q[1:len(q)-1], `\"`, `"`)
+		return "'" + strings.ReplaceAll(q, "'", `\'`) + "'"
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// rat writes a keyword's number exactly: a number written in decimal has a
+// finite decimal expansion, so it reads back as written.
 func rat(r *big.Rat) string {
 	if r == nil {
 		return "?"
@@ -241,8 +365,26 @@ func rat(r *big.Rat) string {
 	if r.IsInt() {
 		return r.Num().String()
 	}
-	f, _ := r.Float64()
-	return fmt.Sprint(f)
+	d := new(big.Int).Set(r.Denom())
+	var twos, fives int
+	five, rem := big.NewInt(5), new(big.Int)
+	for d.Bit(0) == 0 {
+		d.Rsh(d, 1)
+		twos++
+	}
+	for {
+		q, m := new(big.Int).QuoRem(d, five, rem)
+		if m.Sign() != 0 {
+			break
+		}
+		d = q
+		fives++
+	}
+	if d.Cmp(big.NewInt(1)) != 0 {
+		f, _ := r.Float64()
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	return r.FloatString(max(twos, fives))
 }
 
 func pointer(loc []string) string {

@@ -50,7 +50,7 @@ func (w *walker) node(n *fastNode, v any) {
 		w.kind(&kind.Const{Got: v, Want: n.constant})
 		return
 	}
-	if n.enum != nil {
+	if n.hasEnum {
 		found := false
 		for _, e := range n.enum {
 			if equal(v, e) {
