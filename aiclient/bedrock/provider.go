@@ -124,7 +124,9 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 			opt.apply(&o)
 		}
 	}
-	if o.region == "" || (o.creds == nil && o.APIKey == "") {
+	// An API key needs no credentials, nor a region with a base URL.
+	needRegion := o.region == "" && (o.BaseURL == "" || o.APIKey == "")
+	if needRegion || (o.creds == nil && o.APIKey == "") {
 		var load []func(*config.LoadOptions) error
 		if o.region != "" {
 			load = append(load, config.WithRegion(o.region))
@@ -141,7 +143,7 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 			o.creds = cfg.Credentials
 		}
 	}
-	if o.region == "" {
+	if o.region == "" && (o.BaseURL == "" || o.APIKey == "") {
 		return nil, errors.New("portico/aiclient/bedrock: no AWS region: use WithRegion, or set AWS_REGION or the profile's region")
 	}
 	if o.BaseURL == "" {
