@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -138,11 +139,12 @@ func (x *exchange) vertexToken() {
 	fail := func(desc string) {
 		x.writeJSON(http.StatusBadRequest, map[string]any{"error": "invalid_grant", "error_description": desc})
 	}
-	if err := x.r.ParseForm(); err != nil || x.r.PostForm.Get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
+	form, err := url.ParseQuery(string(x.body))
+	if err != nil || form.Get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
 		x.writeJSON(http.StatusBadRequest, map[string]any{"error": "unsupported_grant_type", "error_description": "Invalid grant_type."})
 		return
 	}
-	parts := strings.Split(x.r.PostForm.Get("assertion"), ".")
+	parts := strings.Split(form.Get("assertion"), ".")
 	if len(parts) != 3 {
 		fail("Invalid JWT: Token must be a short-lived token and in a reasonable timeframe.")
 		return

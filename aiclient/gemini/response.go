@@ -247,3 +247,10 @@ func decodeError(res *http.Response, body []byte) *aiclient.Error {
 	}
 	return w.Error.toError(res.StatusCode)
 }
+
+// DecodeError reads a Google API error body, as the Gemini API and Vertex
+// AI answer with, for a response of the given status; it returns nil
+// when the body holds no error object.
+func DecodeError(status int, body []byte) *aiclient.Error {
+	return decodeError(&http.Response{StatusCode: status}, body)
+}
