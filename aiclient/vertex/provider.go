@@ -72,7 +72,9 @@ func WithLocation(loc string) Option { return optionFunc(func(o *options) { o.lo
 // By default, Application Default Credentials: GOOGLE_APPLICATION_CREDENTIALS,
 // gcloud's application-default login, then the metadata server of GCE,
 // GKE and Cloud Run.
-func WithCredentialsFile(path string) Option { return optionFunc(func(o *options) { o.credsFile = path }) }
+func WithCredentialsFile(path string) Option {
+	return optionFunc(func(o *options) { o.credsFile = path })
+}
 
 // WithCredentialsJSON takes the credentials as the content of a file
 // [WithCredentialsFile] reads.
