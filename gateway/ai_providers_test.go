@@ -64,6 +64,18 @@ func newCloudFakes(t *testing.T) *cloudFakes {
 	return f
 }
 
+// providerCalls are the calls srv received after the first before, token
+// requests left out.
+func providerCalls(srv *aitest.Server, before int) []aitest.Recorded {
+	var calls []aitest.Recorded
+	for _, r := range srv.Requests()[before:] {
+		if r.Path != "/token" {
+			calls = append(calls, r)
+		}
+	}
+	return calls
+}
+
 func TestCloudProvidersServeTheirAliasesWholeAndStreamed(t *testing.T) {
 	t.Parallel()
 	f := newCloudFakes(t)
@@ -117,12 +129,7 @@ func TestCloudProvidersServeTheirAliasesWholeAndStreamed(t *testing.T) {
 			if want := "Streamed from " + tt.alias + "."; got.String() != want {
 				t.Errorf("streamed text %q, want %q", got.String(), want)
 			}
-			var calls []aitest.Recorded
-			for _, r := range tt.srv.Requests()[before:] {
-				if r.Path != "/token" {
-					calls = append(calls, r)
-				}
-			}
+			calls := providerCalls(tt.srv, before)
 			if got, want := calls[0].Path, tt.path; got != want {
 				t.Errorf("path %q, want %q", got, want)
 			}

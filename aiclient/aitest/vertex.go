@@ -90,14 +90,7 @@ func (x *exchange) vertex() {
 	model, method := m[4], m[5]
 	switch method {
 	case "generateContent", "streamGenerateContent":
-		if !x.take(x.geminiError) {
-			return
-		}
-		if method == "streamGenerateContent" {
-			x.geminiStream(x.model(model))
-			return
-		}
-		x.writeJSON(http.StatusOK, x.geminiResponse(x.model(model), x.geminiParts(x.reply.Reasoning, x.reply.Text, true), true, true))
+		x.geminiGenerate(model, method)
 	case "predict":
 		if !x.take(x.geminiError) {
 			return
