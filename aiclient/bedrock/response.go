@@ -73,11 +73,12 @@ func (p *Provider) Chat(ctx context.Context, req *aiclient.Request) (*aiclient.R
 	if err != nil {
 		return nil, err
 	}
-	id := res.Header.Get("X-Amzn-Requestid")
+	defer res.Body.Close()
 	var raw json.RawMessage
 	if err := wire.Decode(name, req.Model, res, &raw); err != nil {
 		return nil, err
 	}
+	id := res.Header.Get("X-Amzn-Requestid")
 	resp, err := p.DecodeResponse(req.Model, raw)
 	if err != nil {
 		return nil, err

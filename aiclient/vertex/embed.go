@@ -62,12 +62,8 @@ func (p *Provider) Embed(ctx context.Context, req *aiclient.EmbedRequest) (*aicl
 		if err != nil {
 			return nil, err
 		}
-		res, err := p.cfg.Do(ctx, http.MethodPost, p.url(req.Model, "predict"), body, nil, req.Model, decodeError)
+		out, err := p.predict(ctx, req.Model, body)
 		if err != nil {
-			return nil, err
-		}
-		var out predictResponse
-		if err := wire.Decode(name, req.Model, res, &out); err != nil {
 			return nil, err
 		}
 		for _, pr := range out.Predictions {
@@ -88,4 +84,18 @@ func retryInfo(body []byte) time.Duration {
 		return e.RetryAfter
 	}
 	return 0
+}
+
+// predict sends one predict call to model.
+func (p *Provider) predict(ctx context.Context, model string, body []byte) (*predictResponse, error) {
+	res, err := p.cfg.Do(ctx, http.MethodPost, p.url(model, "predict"), body, nil, model, decodeError)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	var out predictResponse
+	if err := wire.Decode(name, model, res, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
