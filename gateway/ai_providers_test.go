@@ -168,14 +168,26 @@ func TestCloudProviderSettingsAreCheckedAtBuild(t *testing.T) {
 		{"a project belongs to vertex", `{name: p, type: bedrock, region: us-east-1, project: x}`, "ai.providers[0].project", "type vertex only"},
 		{"an api_version belongs to azure", `{name: p, type: vertex, api_version: "2024-10-21"}`, "ai.providers[0].api_version", "type azure only"},
 		{"an access key needs its secret", `{name: p, type: bedrock, region: us-east-1, access_key_id: AKID}`, "ai.providers[0].secret_access_key", "is required"},
+		{"a secret key needs its access key", `{name: p, type: bedrock, region: us-east-1, secret_access_key: s}`, "ai.providers[0].access_key_id", "is required"},
+		{"a bedrock provider takes one credential", `{name: p, type: bedrock, region: us-east-1, access_key_id: AKID, secret_access_key: s, api_key: k}`,
+			"ai.providers[0].api_key", "both set"},
+		{"a bedrock endpoint must be absolute", `{name: p, type: bedrock, region: us-east-1, api_key: k, base_url: "bedrock.internal"}`, "ai.providers[0].base_url", "absolute URL"},
+		{"a vertex endpoint must be absolute", `{name: p, type: vertex, project: x, credentials_file: "KEY", base_url: "vertex.internal"}`, "ai.providers[0].base_url", "absolute URL"},
 		{"vertex takes no API key", `{name: p, type: vertex, project: x, api_key: k}`, "ai.providers[0].api_key", "OAuth 2.0"},
 		{"a missing credentials file is named", `{name: p, type: vertex, project: x, credentials_file: /nonexistent/sa.json}`, "ai.providers[0].credentials_file", "reading the credentials file"},
 		{"an unknown type lists the cloud types", `{name: p, type: sagemaker}`, "ai.providers[0].type", "azure, bedrock, vertex"},
 	}
+	vertex := aitest.NewServer(aitest.Vertex)
+	t.Cleanup(vertex.Close)
+	key := filepath.Join(t.TempDir(), "vertex-sa.json")
+	if err := os.WriteFile(key, vertex.ServiceAccount(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := gateway.ParseConfig("ai.yaml", []byte("ai:\n  providers:\n    - "+tt.provider+"\n"), func(string) (string, bool) { return "", false })
+			provider := strings.ReplaceAll(tt.provider, "KEY", key)
+			c, err := gateway.ParseConfig("ai.yaml", []byte("ai:\n  providers:\n    - "+provider+"\n"), func(string) (string, bool) { return "", false })
 			if err != nil {
 				t.Fatal(err)
 			}
