@@ -1,11 +1,14 @@
 // Package aiclient is one LLM client over OpenAI, Azure OpenAI, Anthropic,
-// Gemini, Ollama and every OpenAI-compatible server.
+// Gemini, Amazon Bedrock, Vertex AI, Ollama and every OpenAI-compatible
+// server.
 //
 // A [Request] says what to ask in provider-neutral terms: [Message] values
 // made of [Part] values (text, images, audio, files, reasoning), [Tool]
 // definitions, a [ToolChoice], a [ResponseFormat] and sampling settings,
 // with [Request.Extra] for anything provider-specific. A [Provider] (an
-// adapter from the openai, anthropic, gemini or ollama packages) encodes
+// adapter from the openai, anthropic, gemini, bedrock, vertex or ollama
+// packages; the cloud ones link their vendors' libraries, aiclient does
+// not) encodes
 // it in its wire format and decodes the answer into a [Response], or into
 // a [Stream] of [Event] values. A [Client] routes model aliases over
 // several providers with weights, priorities and fallback, and records

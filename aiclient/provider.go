@@ -7,14 +7,15 @@ import (
 )
 
 // Provider is one LLM endpoint speaking one wire format, with its own
-// credentials: an adapter from the openai, anthropic, gemini or ollama
-// packages, a [Client] (which routes over several), or a user's own.
+// credentials: an adapter from the openai, anthropic, gemini, bedrock,
+// vertex or ollama packages, a [Client] (which routes over several), or a user's own.
 //
 // Implementations are safe for concurrent use.
 type Provider interface {
 	// Name is the provider's name as the OpenTelemetry GenAI conventions
 	// spell it ("openai", "azure.ai.openai", "anthropic", "gcp.gemini",
-	// "ollama"), used in errors and telemetry.
+	// "aws.bedrock", "gcp.vertex_ai", "ollama"), used in errors and
+	// telemetry.
 	Name() string
 	// Chat sends req and returns the whole response.
 	Chat(ctx context.Context, req *Request) (*Response, error)

@@ -43,6 +43,7 @@ type Response struct {
 //	Anthropic  input_tokens + cache_read + cache_creation   cache_read_input_tokens / cache_creation_input_tokens output_tokens (includes thinking)      0 (not reported separately)
 //	Gemini     promptTokenCount + toolUsePromptTokenCount   cachedContentTokenCount / 0                         candidatesTokenCount + thoughtsTokenCount thoughtsTokenCount
 //	Ollama     prompt_eval_count                            0 / 0                                               eval_count                              0
+//	Bedrock    inputTokens + cacheRead + cacheWrite         cacheReadInputTokens / cacheWriteInputTokens        outputTokens                            0 (not reported separately)
 type Usage struct {
 	// InputTokens is the total input, cache reads and writes included.
 	InputTokens int64 `json:"input_tokens"`

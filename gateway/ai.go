@@ -70,7 +70,9 @@ type AIProvider struct {
 	// Name is what models refer to. Required and unique.
 	Name string `yaml:"name"`
 	// Type is the wire format: openai (also any OpenAI-compatible server),
-	// anthropic, gemini, ollama, or demo (the built-in offline provider).
+	// anthropic, gemini, ollama, azure (Azure OpenAI), bedrock (Amazon
+	// Bedrock's Converse API), vertex (Gemini on Vertex AI), or demo (the
+	// built-in offline provider).
 	Type string `yaml:"type"`
 	// BaseURL overrides the provider's default endpoint.
 	BaseURL string `yaml:"base_url"`
@@ -79,10 +81,14 @@ type AIProvider struct {
 	APIKey string `yaml:"api_key"`
 	// Optional drops the provider, and the candidates that use it, when
 	// APIKey is empty, so "${OPENAI_API_KEY:-}" adds a provider only when
-	// the variable is set.
+	// the variable is set. For the cloud types it looks at their identity
+	// instead: api_key or entra (azure), api_key or region (bedrock),
+	// project (vertex).
 	Optional bool `yaml:"optional"`
 	// Headers are sent with every request to the provider.
 	Headers map[string]string `yaml:"headers"`
+	// AICloud holds the settings of the azure, bedrock and vertex types.
+	AICloud
 }
 
 // AIModel is a model alias callers ask for.
@@ -262,13 +268,13 @@ func (a *AI) client() (*aiclient.Client, []string, []error) {
 			errs = append(errs, fieldErr(at+".name", "%q is defined twice", p.Name))
 			continue
 		}
-		if p.Optional && p.APIKey == "" {
+		if p.Optional && !p.configured() {
 			dropped[p.Name] = true
 			continue
 		}
 		pv, err := p.provider()
 		if err != nil {
-			errs = append(errs, fieldErr(at+".type", "%v", err))
+			errs = append(errs, providerErr(at, err))
 			continue
 		}
 		providers[p.Name] = pv
@@ -348,6 +354,9 @@ func (a *AI) checkPrices() []error {
 
 // provider builds the adapter of p.
 func (p AIProvider) provider() (aiclient.Provider, error) {
+	if pv, ok, err := p.cloud(); ok || err != nil {
+		return pv, err
+	}
 	switch p.Type {
 	case "openai":
 		opts := []openai.Option{openai.WithAPIKey(p.APIKey)}
@@ -391,5 +400,5 @@ func (p AIProvider) provider() (aiclient.Provider, error) {
 	case "demo":
 		return demo.New(demo.WithName(p.Name)), nil
 	}
-	return nil, fmt.Errorf("%q is not a provider type; use openai, anthropic, gemini, ollama or demo", p.Type)
+	return nil, fmt.Errorf("%q is not a provider type; use openai, anthropic, gemini, ollama, azure, bedrock, vertex or demo", p.Type)
 }

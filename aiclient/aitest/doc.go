@@ -1,6 +1,7 @@
 // Package aitest runs fake LLM providers for tests: a [Server] on a
 // loopback port that speaks one wire format ([OpenAI], [Anthropic],
-// [Gemini] or [Ollama]) and answers with scripted [Reply] values.
+// [Gemini], [Ollama], [Bedrock] or [Vertex]) and answers with scripted
+// [Reply] values.
 //
 // A Reply describes an answer once (text, reasoning, tool calls, usage,
 // finish reason) and the server renders it in its format, as a whole
@@ -16,6 +17,14 @@
 //	defer srv.Close()
 //	srv.Push(aitest.Status(529, time.Second), aitest.Text("Hello!", 10, 3))
 //	p := anthropic.New(anthropic.WithBaseURL(srv.URL()))
+//
+// The cloud formats check credentials as their providers do: a [Bedrock]
+// server verifies each request's Signature Version 4 against
+// [AWSAccessKeyID] and [AWSSecretAccessKey] (or takes [BedrockAPIKey] as
+// a bearer token) and answers in AWS's event-stream framing
+// ([EncodeEventStream]); a [Vertex] server runs Google's OAuth 2.0 token
+// endpoint for the key file of [Server.ServiceAccount] and takes only the
+// access tokens it issued.
 //
 // Every request is recorded for assertions ([Server.Requests]).
 //

@@ -67,20 +67,26 @@ func (x *exchange) gemini() {
 		}
 		x.writeJSON(http.StatusOK, map[string]any{"embeddings": es})
 	case method == "generateContent" || method == "streamGenerateContent":
-		if !x.take(x.geminiError) {
-			return
-		}
-		if method == "streamGenerateContent" {
-			x.geminiStream(x.model(model))
-			return
-		}
-		x.writeJSON(http.StatusOK, x.geminiResponse(x.model(model), x.geminiParts(x.reply.Reasoning, x.reply.Text, true), true, true))
+		x.geminiGenerate(model, method)
 	default:
 		x.geminiError(http.StatusNotFound, "", "aitest: no Gemini endpoint at "+p)
 	}
 }
 
 // geminiParts renders reasoning, text and (if calls) the function calls.
+// geminiGenerate answers generateContent or streamGenerateContent with
+// the next reply, as the Gemini API and Vertex AI do.
+func (x *exchange) geminiGenerate(model, method string) {
+	if !x.take(x.geminiError) {
+		return
+	}
+	if method == "streamGenerateContent" {
+		x.geminiStream(x.model(model))
+		return
+	}
+	x.writeJSON(http.StatusOK, x.geminiResponse(x.model(model), x.geminiParts(x.reply.Reasoning, x.reply.Text, true), true, true))
+}
+
 func (x *exchange) geminiParts(reasoning, text string, calls bool) []any {
 	var parts []any
 	if reasoning != "" {

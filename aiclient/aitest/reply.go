@@ -15,6 +15,12 @@ const (
 	Anthropic
 	Gemini
 	Ollama
+	// Bedrock is Amazon Bedrock's Converse and ConverseStream, with
+	// requests signed by SigV4 (see [AWSAccessKeyID]).
+	Bedrock
+	// Vertex is Gemini on Google Cloud's Vertex AI, with OAuth 2.0
+	// access tokens (see [Server.ServiceAccount]).
+	Vertex
 )
 
 // String returns the format's name.
@@ -28,6 +34,10 @@ func (f Format) String() string {
 		return "gemini"
 	case Ollama:
 		return "ollama"
+	case Bedrock:
+		return "bedrock"
+	case Vertex:
+		return "vertex"
 	}
 	return "unknown"
 }
@@ -100,8 +110,9 @@ type Reply struct {
 	ErrorMessage string
 	// RetryAfter is sent with an error status the way the provider does:
 	// "retry-after-ms" and "retry-after" (whole seconds, rounded up) for
-	// OpenAI and Ollama, "retry-after" for Anthropic, and RetryInfo in the
-	// body (no header) for Gemini.
+	// OpenAI and Ollama, "retry-after" for Anthropic, RetryInfo in the
+	// body (no header) for Gemini and Vertex, and not at all for Bedrock,
+	// which sends no hint.
 	RetryAfter time.Duration
 
 	// Fault and FaultAfter inject a failure after HTTP 200 into a stream,

@@ -2,6 +2,7 @@ package aitest
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -60,6 +61,8 @@ type Server struct {
 	queue    []Reply
 	requests []Recorded
 	served   int
+	tokens   map[string]bool // Vertex: the access tokens issued
+	saKey    *rsa.PrivateKey // Vertex: the service account's key
 }
 
 // NewServer starts a Server speaking format. Close it when done.
@@ -73,7 +76,8 @@ func NewServer(format Format, opts ...Option) *Server {
 }
 
 // URL returns the base URL to give the format's adapter: the server root
-// with "/v1" for OpenAI, the server root for the others.
+// with "/v1" for OpenAI, the server root for the others (Bedrock's and
+// Vertex AI's endpoints included).
 func (s *Server) URL() string {
 	if s.format == OpenAI {
 		return s.srv.URL + "/v1"
@@ -138,6 +142,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		x.gemini()
 	case Ollama:
 		x.ollama()
+	case Bedrock:
+		x.bedrock()
+	case Vertex:
+		x.vertex()
 	default:
 		http.Error(w, "aitest: unknown format", http.StatusInternalServerError)
 	}
@@ -180,8 +188,9 @@ func (x *exchange) take(writeError func(status int, code, msg string)) bool {
 	}
 	if reply.Status != 0 {
 		// Each provider's own way: OpenAI sends both headers, Anthropic
-		// retry-after only, Gemini only RetryInfo in the body.
-		if reply.RetryAfter > 0 && x.s.format != Gemini {
+		// retry-after only, Gemini and Vertex only RetryInfo in the body,
+		// Bedrock nothing.
+		if reply.RetryAfter > 0 && x.s.format != Gemini && x.s.format != Vertex && x.s.format != Bedrock {
 			if x.s.format != Anthropic {
 				x.w.Header().Set("retry-after-ms", strconv.FormatInt(reply.RetryAfter.Milliseconds(), 10))
 			}

@@ -5,7 +5,10 @@
 //
 // A [Provider] is built with [New] and options: [WithAPIKey] (sent as
 // x-goog-api-key), [WithBaseURL], [WithAPIVersion] and [WithPolicies] for
-// retries and the circuit breaker.
+// retries and the circuit breaker. [WithToken] sends OAuth 2.0 access
+// tokens, [WithEndpoint] lays out the URLs differently and [WithName]
+// renames the provider: the vertex package runs this adapter for Vertex
+// AI with them.
 //
 // # Wire mapping
 //

@@ -38,7 +38,7 @@ func (p *Provider) Embed(ctx context.Context, req *aiclient.EmbedRequest) (*aicl
 			Values []float32 `json:"values"`
 		} `json:"embeddings"`
 	}
-	if err := wire.Decode("gcp.gemini", req.Model, res, &out); err != nil {
+	if err := wire.Decode(p.cfg.Provider, req.Model, res, &out); err != nil {
 		return nil, err
 	}
 	resp := &aiclient.EmbedResponse{Model: req.Model}
@@ -60,12 +60,12 @@ func (p *Provider) Models(ctx context.Context) ([]aiclient.Model, error) {
 			Name string `json:"name"`
 		} `json:"models"`
 	}
-	if err := wire.Decode("gcp.gemini", "", res, &w); err != nil {
+	if err := wire.Decode(p.cfg.Provider, "", res, &w); err != nil {
 		return nil, err
 	}
 	out := make([]aiclient.Model, 0, len(w.Models))
 	for _, m := range w.Models {
-		out = append(out, aiclient.Model{ID: strings.TrimPrefix(m.Name, "models/"), Provider: "gcp.gemini", OwnedBy: "google"})
+		out = append(out, aiclient.Model{ID: strings.TrimPrefix(m.Name, "models/"), Provider: p.cfg.Provider, OwnedBy: "google"})
 	}
 	return out, nil
 }

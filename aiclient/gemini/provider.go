@@ -1,6 +1,7 @@
 package gemini
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
@@ -26,7 +27,9 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
 	wire.Common
-	version string
+	version  string
+	name     string
+	endpoint func(model, method string) string
 }
 
 // WithAPIKey sets the API key, sent in the "x-goog-api-key" header.
@@ -73,6 +76,33 @@ func WithPolicies(p ...resilience.Policy) Option {
 	return optionFunc(func(c *config) { c.Policies, c.Custom = p, true })
 }
 
+// WithName sets the provider name used in errors and telemetry.
+//
+// By default, "gcp.gemini".
+func WithName(name string) Option { return optionFunc(func(c *config) { c.name = name }) }
+
+// WithToken sends each request with "Authorization: Bearer" and the OAuth
+// 2.0 access token f returns, for Google Cloud credentials instead of (or
+// besides) an API key. f is called once per call, so it should cache
+// tokens until they expire (an oauth2.ReuseTokenSource does); an error
+// from it fails the call with an [*aiclient.Error] of kind
+// [aiclient.KindAuthentication].
+//
+// By default, no token is sent.
+func WithToken(f func(context.Context) (string, error)) Option {
+	return optionFunc(func(c *config) { c.Token = f })
+}
+
+// WithEndpoint sets how the URL of a model's method ("generateContent",
+// "streamGenerateContent") is built, for deployments that lay out their
+// paths differently, such as Vertex AI's projects and locations (see
+// package vertex).
+//
+// By default, "<base URL>/<version>/models/<model>:<method>".
+func WithEndpoint(f func(model, method string) string) Option {
+	return optionFunc(func(c *config) { c.endpoint = f })
+}
+
 // Provider speaks the Gemini API (generateContent,
 // streamGenerateContent, batchEmbedContents, models). It is safe for
 // concurrent use.
@@ -92,14 +122,14 @@ func New(opts ...Option) *Provider {
 	if u, err := url.Parse(cfg.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
 		panic("portico/aiclient/gemini: WithBaseURL needs an absolute URL, got " + cfg.BaseURL)
 	}
-	cfg.Provider = "gcp.gemini"
+	cfg.Provider = cmp.Or(cfg.name, "gcp.gemini")
 	cfg.BodyHint = retryInfo
 	cfg.Build()
 	return &Provider{cfg: cfg}
 }
 
-// Name returns "gcp.gemini".
-func (p *Provider) Name() string { return "gcp.gemini" }
+// Name returns the provider name: "gcp.gemini" unless set by [WithName].
+func (p *Provider) Name() string { return p.cfg.Provider }
 
 func modelPath(model string) string {
 	if strings.HasPrefix(model, "models/") || strings.HasPrefix(model, "tunedModels/") {
@@ -109,6 +139,9 @@ func modelPath(model string) string {
 }
 
 func (p *Provider) url(model, method string) string {
+	if p.cfg.endpoint != nil {
+		return p.cfg.endpoint(model, method)
+	}
 	return p.cfg.BaseURL + "/" + p.cfg.version + "/" + modelPath(model) + ":" + method
 }
 

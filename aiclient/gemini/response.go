@@ -108,12 +108,12 @@ type adder interface{ Add(aiclient.Event) }
 func (st *state) chunk(p *Provider, model string, data []byte, out adder, last bool) error {
 	var w generateResponse
 	if err := json.Unmarshal(data, &w); err != nil {
-		return &aiclient.Error{Provider: "gcp.gemini", Model: model, Status: http.StatusOK, Kind: aiclient.KindServer,
+		return &aiclient.Error{Provider: p.cfg.Provider, Model: model, Status: http.StatusOK, Kind: aiclient.KindServer,
 			Code: "invalid_response", Message: "a response is not valid JSON", Retryable: true, Err: err}
 	}
 	if w.Error != nil {
 		e := w.Error.toError(http.StatusOK)
-		e.Provider, e.Model, e.Message = "gcp.gemini", model, p.cfg.Redact(e.Message)
+		e.Provider, e.Model, e.Message = p.cfg.Provider, model, p.cfg.Redact(e.Message)
 		return e.WithKind(e.Kind)
 	}
 	if !st.started {
@@ -246,4 +246,11 @@ func decodeError(res *http.Response, body []byte) *aiclient.Error {
 		return nil
 	}
 	return w.Error.toError(res.StatusCode)
+}
+
+// DecodeError reads a Google API error body, as the Gemini API and Vertex
+// AI answer with, for a response of the given status; it returns nil
+// when the body holds no error object.
+func DecodeError(status int, body []byte) *aiclient.Error {
+	return decodeError(&http.Response{StatusCode: status}, body)
 }

@@ -57,7 +57,7 @@ func (d *decoder) next() (aiclient.Event, error) {
 				d.st.end(&d.q)
 				continue
 			}
-			return aiclient.Event{}, wire.StreamError("gcp.gemini", d.model, err)
+			return aiclient.Event{}, wire.StreamError(d.p.cfg.Provider, d.model, err)
 		}
 		if len(ev.Data) == 0 {
 			continue

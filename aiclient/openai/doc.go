@@ -4,8 +4,10 @@
 //
 // A [Provider] is built with [New] and options: [WithAPIKey],
 // [WithBaseURL] for a compatible server, [WithAzure] for Azure's
-// deployment URLs, [WithHeader] for extra headers, and [WithPolicies] to
-// change the retries and circuit breaker its HTTP client runs through.
+// deployment URLs (with [WithDeployment] to fix the deployment, and
+// [WithToken] for Microsoft Entra ID tokens from package entra instead of
+// a key), [WithHeader] for extra headers, and [WithPolicies] to change the
+// retries and circuit breaker its HTTP client runs through.
 //
 // # Wire mapping
 //

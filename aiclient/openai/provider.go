@@ -27,6 +27,7 @@ type config struct {
 	legacyMax    bool
 	noUsage      bool
 	name         string
+	deployment   string // Azure: the deployment every call goes to
 }
 
 // WithAPIKey sets the API key, sent as "Authorization: Bearer <key>" (or
@@ -149,6 +150,9 @@ func (p *Provider) url(model, path string) string {
 	}
 	if model == "" { // models listing is not per deployment
 		return p.cfg.BaseURL + "/openai" + path + "?api-version=" + url.QueryEscape(p.cfg.azureVersion)
+	}
+	if p.cfg.deployment != "" {
+		model = p.cfg.deployment
 	}
 	return p.cfg.BaseURL + "/openai/deployments/" + url.PathEscape(model) + path + "?api-version=" + url.QueryEscape(p.cfg.azureVersion)
 }

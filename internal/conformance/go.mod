@@ -4,8 +4,6 @@ go 1.26.0
 
 require github.com/portico-dev/portico v0.0.0
 
-require golang.org/x/oauth2 v0.37.0 // indirect
-
 require (
 	github.com/anthropics/anthropic-sdk-go/v2 v2.15.0
 	github.com/bahlo/generic-list-go v0.2.0 // indirect

@@ -52,18 +52,52 @@ func ResponseFixtures(t *testing.T, connect Connect, model string, fixtures []Fi
 	}
 }
 
+// StreamOption changes how the stream harnesses serve fixtures.
+type StreamOption func(*streamOptions)
+
+type streamOptions struct {
+	encode func(testing.TB, []byte) []byte
+}
+
+// Encoded serves each fixture file as encode turns it, in the chunkings
+// that do not rewrite line ends: for binary framings kept as text under
+// testdata, such as Bedrock's event streams (see [EventStream]).
+func Encoded(encode func(testing.TB, []byte) []byte) StreamOption {
+	return func(o *streamOptions) { o.encode = encode }
+}
+
+// streamBodies returns the chunkings a fixture is served in and its body.
+func streamBodies(t testing.TB, file string, opts []StreamOption) ([]Chunking, []byte) {
+	var o streamOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	body := Read(t, file)
+	if o.encode == nil {
+		return Chunkings, body
+	}
+	var cs []Chunking
+	for _, c := range Chunkings {
+		if !c.CRLF {
+			cs = append(cs, c)
+		}
+	}
+	return cs, o.encode(t, body)
+}
+
 // StreamFixtures replays each fixture, served as contentType, to a Stream
 // call against model in every one of [Chunkings] and compares the
 // collected response with its golden file, one parallel subtest per
 // fixture and chunking. With -update only the whole delivery writes the
 // golden file.
-func StreamFixtures(t *testing.T, connect Connect, contentType, model string, fixtures []Fixture) {
+func StreamFixtures(t *testing.T, connect Connect, contentType, model string, fixtures []Fixture, opts ...StreamOption) {
 	t.Helper()
 	for _, tt := range fixtures {
-		for _, c := range Chunkings {
+		chunkings, body := streamBodies(t, tt.File, opts)
+		for _, c := range chunkings {
 			t.Run(tt.Name+" delivered "+c.Name, func(t *testing.T) {
 				t.Parallel()
-				srv := Serve(t, contentType, Read(t, tt.File), c)
+				srv := Serve(t, contentType, body, c)
 				s, err := connect(srv.URL).Stream(Deadline(t), hi(model))
 				if err != nil {
 					t.Fatal(err)
@@ -85,12 +119,13 @@ func StreamFixtures(t *testing.T, connect Connect, contentType, model string, fi
 // as contentType, in every one of [Chunkings]. The stream must end in an
 // error that check accepts, after a partial response whose text is
 // partial.
-func StreamError(t *testing.T, connect Connect, contentType, file, model, partial string, check func(t *testing.T, err error)) {
+func StreamError(t *testing.T, connect Connect, contentType, file, model, partial string, check func(t *testing.T, err error), opts ...StreamOption) {
 	t.Helper()
-	for _, c := range Chunkings {
+	chunkings, body := streamBodies(t, file, opts)
+	for _, c := range chunkings {
 		t.Run("delivered "+c.Name, func(t *testing.T) {
 			t.Parallel()
-			srv := Serve(t, contentType, Read(t, file), c)
+			srv := Serve(t, contentType, body, c)
 			s, err := connect(srv.URL).Stream(Deadline(t), &aiclient.Request{Model: model})
 			if err != nil {
 				t.Fatal(err)

@@ -136,3 +136,27 @@ func Serve(t testing.TB, contentType string, body []byte, c Chunking) *httptest.
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// EventStream encodes an AWS event stream kept as text, one JSON
+// [aitest.EventStreamMessage] per line (blank lines skipped), into its
+// binary framing: the encoding [Encoded] takes for Bedrock's fixtures.
+func EventStream(t testing.TB, text []byte) []byte {
+	t.Helper()
+	var msgs []aitest.EventStreamMessage
+	for i, line := range bytes.Split(text, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var m aitest.EventStreamMessage
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("line %d of an event-stream fixture: %v", i+1, err)
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, m.Payload); err != nil {
+			t.Fatalf("line %d of an event-stream fixture: %v", i+1, err)
+		}
+		m.Payload = buf.Bytes()
+		msgs = append(msgs, m)
+	}
+	return aitest.EncodeEventStream(msgs...)
+}

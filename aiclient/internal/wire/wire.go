@@ -92,6 +92,9 @@ type Common struct {
 	// BodyHint reads a retry hint from an error body, for providers that
 	// send it there (Gemini's RetryInfo).
 	BodyHint func([]byte) time.Duration
+	// Token, if set, returns the OAuth 2.0 access token each request
+	// carries as "Authorization: Bearer" (Vertex AI, Entra ID for Azure).
+	Token func(context.Context) (string, error)
 }
 
 // Build finalises c: the HTTP client with its policies.
@@ -147,6 +150,13 @@ func (c *Common) Do(ctx context.Context, method, url string, body []byte, header
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
+	if c.Token != nil {
+		tok, err := c.Token(ctx)
+		if err != nil {
+			return nil, c.TokenError(model, err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	res, err := c.Client.Do(req)
 	if err != nil {
 		return nil, c.TransportError(model, err)
@@ -196,6 +206,17 @@ func (c *Common) TransportError(model string, err error) error {
 		e.Model = model
 	}
 	return out
+}
+
+// TokenError is the error for credentials that could not be had: a token
+// source or credential chain failing is an authentication error, not
+// retried, unless the caller canceled.
+func (c *Common) TokenError(model string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &aiclient.Error{Provider: c.Provider, Model: model, Kind: aiclient.KindAuthentication, Code: "credentials",
+		Message: c.Redact("getting credentials: " + err.Error()), Err: err}
 }
 
 // Redact removes the API key from s.
