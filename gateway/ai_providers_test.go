@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/aiclient/aitest"
-	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 // cloudConfig declares one provider of each cloud type, and Azure twice
@@ -187,7 +187,7 @@ func TestCloudProviderSettingsAreCheckedAtBuild(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			provider := strings.ReplaceAll(tt.provider, "KEY", key)
-			c, err := gateway.ParseConfig("ai.yaml", []byte("ai:\n  providers:\n    - "+provider+"\n"), func(string) (string, bool) { return "", false })
+			c, err := config.Parse("ai.yaml", []byte("ai:\n  providers:\n    - "+provider+"\n"), func(string) (string, bool) { return "", false })
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 const aiConfig = `
@@ -39,7 +40,7 @@ ai:
 
 func TestPromptAPIsArePublishedWithTheOtherDocs(t *testing.T) {
 	t.Parallel()
-	c, err := gateway.ParseConfig("ai.yaml", []byte(aiConfig), func(string) (string, bool) { return "", false })
+	c, err := config.Parse("ai.yaml", []byte(aiConfig), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestPromptAPIsArePublishedWithTheOtherDocs(t *testing.T) {
 
 func aiGateway(t *testing.T, cfg string) *httptest.Server {
 	t.Helper()
-	c, err := gateway.ParseConfig("ai.yaml", []byte(cfg), func(string) (string, bool) { return "", false })
+	c, err := config.Parse("ai.yaml", []byte(cfg), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestAIConfigErrorsNameTheField(t *testing.T) {
 		{"a prompt schema that is not JSON", "ai:\n  providers: [{name: d, type: demo}]\n  prompts: [{name: p, model: d, messages: [{role: user, text: x}], input: '{'}]\n", "ai.prompts[0].input"},
 	}
 	for _, tt := range tests {
-		c, err := gateway.ParseConfig("ai.yaml", []byte(tt.cfg), func(string) (string, bool) { return "", false })
+		c, err := config.Parse("ai.yaml", []byte(tt.cfg), func(string) (string, bool) { return "", false })
 		if err == nil {
 			_, err = c.Build()
 		}
@@ -166,7 +167,7 @@ func TestABudgetBuildsWhenEveryModelHasAPrice(t *testing.T) {
 	t.Parallel()
 	cfg := "ai:\n  providers: [{name: d, type: demo}]\n  prices: {gpt-4o: {input: 2.5, output: 10}, free: {}}\n" +
 		"  models: [{alias: a, candidates: [{provider: d, model: gpt-4o-2024-08-06}, {provider: d, model: free}]}]\n  budgets: [{usd: 5}]\n"
-	c, err := gateway.ParseConfig("ai.yaml", []byte(cfg), func(string) (string, bool) { return "", false })
+	c, err := config.Parse("ai.yaml", []byte(cfg), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -23,8 +24,8 @@ func (okUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func benchRoute(b *testing.B, p gateway.Policy, header ...string) {
 	g, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(okUpstream{"app"}),
-		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Plan: "gold", Scopes: []string{"read"}},
-			Keys: []gateway.APIKeyConfig{{ID: "k", Secret: keyed}}}),
+		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Plan: "gold", Scopes: []string{"read"}},
+			Keys: []config.APIKeyConfig{{ID: "k", Secret: keyed}}}),
 		gateway.WithRoute(gateway.Route{Path: "/r", Upstream: "app", Policy: p}))
 	if err != nil {
 		b.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/internal/redistest"
 )
 
@@ -58,14 +59,14 @@ func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t 
 		}
 		return "", false
 	}
-	start := func() (*gateway.Reloader, string, string) {
-		rl, err := gateway.NewReloader(gateway.ReloadConfig{
+	start := func() (*config.Reloader, string, string) {
+		rl, err := config.NewReloader(config.ReloadConfig{
 			Load: func(st *gateway.State) (*gateway.Gateway, error) {
 				data, err := os.ReadFile(path)
 				if err != nil {
 					return nil, err
 				}
-				c, err := gateway.ParseConfig(path, data, env)
+				c, err := config.Parse(path, data, env)
 				if err != nil {
 					return nil, err
 				}
@@ -121,7 +122,7 @@ func TestAGatewayFromAConfigFileWithoutAStateOwnsItsPlatformFile(t *testing.T) {
 	data := fmt.Appendf(nil, platformYAML, up.URL, 1)
 	env := func(string) (string, bool) { return platformToken, true }
 	for range 2 { // the second build opens the file the first one closed
-		c, err := gateway.ParseConfig(path, data, env)
+		c, err := config.Parse(path, data, env)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +130,7 @@ func TestAGatewayFromAConfigFileWithoutAStateOwnsItsPlatformFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if g.Platform() == nil {
+		if config.PlatformOf(g) == nil {
 			t.Error("the gateway has no platform")
 		}
 		if err := g.Close(); err != nil {
@@ -165,7 +166,7 @@ func TestAMistakeInThePlatformSectionNamesTheField(t *testing.T) {
 			if !strings.Contains(data, "routes:") {
 				data += "\nroutes: [{name: x, prefix: /x, upstream: u}]"
 			}
-			c, err := gateway.ParseConfig(path, []byte(data), nil)
+			c, err := config.Parse(path, []byte(data), nil)
 			if err == nil {
 				var g *gateway.Gateway
 				g, err = c.Build(gateway.WithLogger(quiet))
@@ -209,7 +210,7 @@ func TestThePlatformSectionDocumentedInTheExampleConfigParses(t *testing.T) {
 	doc = strings.Replace(doc, "/var/lib/portico/platform.db", filepath.Join(t.TempDir(), "platform.db"), 1)
 	doc += "upstreams: [{name: u, instances: [{url: 'http://127.0.0.1:1'}]}]\n" +
 		"routes: [{name: users, prefix: /users, upstream: u, policy: {auth: {methods: [platform]}, subscription: users}}]\n"
-	c, err := gateway.ParseConfig("example-platform.yaml", []byte(doc), func(string) (string, bool) { return platformToken, true })
+	c, err := config.Parse("example-platform.yaml", []byte(doc), func(string) (string, bool) { return platformToken, true })
 	if err != nil {
 		t.Fatalf("the documented platform section does not parse: %v\n%s", err, doc)
 	}
@@ -234,7 +235,7 @@ routes: [{name: orders, prefix: /orders, upstream: orders, policy: {auth: {metho
 platform: {redis: true, admin_tokens: {root: %s}}
 `, up.URL, rs.Addr(), platformToken)
 	replica := func() (pub, adm string) {
-		c, err := gateway.ParseConfig("gw.yaml", []byte(yaml), nil)
+		c, err := config.Parse("gw.yaml", []byte(yaml), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 func envOf(m map[string]string) func(string) (string, bool) {
@@ -39,7 +40,7 @@ routes:
 func TestConfigBuildsAWorkingGateway(t *testing.T) {
 	t.Parallel()
 	up := echoServer(t, "users")
-	c, err := gateway.ParseConfig("gw.yaml", []byte(validConfig), envOf(map[string]string{"USERS_URL": up.URL, "API_KEY": "k3y"}))
+	c, err := config.Parse("gw.yaml", []byte(validConfig), envOf(map[string]string{"USERS_URL": up.URL, "API_KEY": "k3y"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestConfigMistakesNameTheField(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var g *gateway.Gateway
-			c, err := gateway.ParseConfig("gw.yaml", []byte(tt.yaml), env)
+			c, err := config.Parse("gw.yaml", []byte(tt.yaml), env)
 			if err == nil {
 				g, err = c.Build()
 			}
@@ -136,7 +137,7 @@ func TestConfigMistakesNameTheField(t *testing.T) {
 func TestJSONConfigIsAccepted(t *testing.T) {
 	t.Parallel()
 	up := echoServer(t, "j")
-	c, err := gateway.ParseConfig("gw.json", []byte(`{"upstreams":[{"name":"j","instances":[{"url":"`+up.URL+`"}]}],
+	c, err := config.Parse("gw.json", []byte(`{"upstreams":[{"name":"j","instances":[{"url":"`+up.URL+`"}]}],
 		"routes":[{"path":"/j","upstream":"j","policy":{"timeout":"2s"}}]}`), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +162,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("routes: &x [*x]"))
 	f.Add([]byte("upstreams: [&u {name: a, dns: *u}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := gateway.ParseConfig("f.yaml", data, envOf(map[string]string{"A": "1"}))
+		c, err := config.Parse("f.yaml", data, envOf(map[string]string{"A": "1"}))
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "portico/gateway: ") {
 				t.Errorf("error without the package prefix: %v", err)

@@ -47,25 +47,6 @@ func Example() {
 	// Output: 200 users service got /users/7
 }
 
-func ExampleParseConfig() {
-	const file = `
-upstreams:
-  - name: users
-    instances: [{url: "${USERS_URL:-http://127.0.0.1:9001}"}]
-routes:
-  - path: /users/{id}
-    upstream: users
-    policy: {timeout: -1s}
-`
-	c, err := gateway.ParseConfig("gateway.yaml", []byte(file), nil)
-	if err != nil {
-		panic(err)
-	}
-	_, err = c.Build()
-	fmt.Println(err)
-	// Output: portico/gateway: gateway.yaml:8: routes[0].policy.timeout: must not be negative, got -1s
-}
-
 func ExampleGateway_Routes() {
 	users, _ := upstream.New(upstream.Config{Name: "users", Instances: []upstream.Instance{{URL: "http://127.0.0.1:9001"}}})
 	g, _ := gateway.New(

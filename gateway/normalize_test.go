@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -45,8 +46,8 @@ func fileGateway(t *testing.T, escaped gateway.EscapedAction) *httptest.Server {
 	_, gw := newGateway(t,
 		gateway.WithPathNormalization(gateway.PathNormalization{Escaped: escaped}),
 		gateway.WithUpstream(upstreamOf(t, "files", files)),
-		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
-			Keys: []gateway.APIKeyConfig{{ID: "a1", Secret: "alice-key"}}}),
+		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
+			Keys: []config.APIKeyConfig{{ID: "a1", Secret: "alice-key"}}}),
 		gateway.WithRoute(
 			gateway.Route{Name: "public", Prefix: "/api/public", StripPrefix: "/api", Upstream: "files"},
 			gateway.Route{Name: "private", Prefix: "/api/private", StripPrefix: "/api", Upstream: "files",
@@ -301,7 +302,7 @@ func TestPathNormalizationConfig(t *testing.T) {
 	up := echoServer(t, "svc")
 	build := func(t *testing.T, escaped string) (*gateway.Gateway, error) {
 		t.Helper()
-		c, err := gateway.ParseConfig("gw.yaml", []byte(`
+		c, err := config.Parse("gw.yaml", []byte(`
 upstreams: [{name: svc, instances: [{url: "`+up.URL+`"}]}]
 routes: [{prefix: /api, upstream: svc}]
 path_normalization: {escaped: `+escaped+`}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/calllog"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/platform"
 )
 
@@ -110,16 +111,16 @@ func TestAConsumerIsServedOnlyOnceItsSubscriptionIsApprovedThroughTheAdminHandle
 		platform.WithCallLog(ring, nil), platform.WithLogger(quiet))
 	g, srv := newGateway(t,
 		gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
-		gateway.WithPlatform(p, rec),
+		config.WithPlatform(p, rec),
 		gateway.WithChain("request_id"),
 		gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders",
-			Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{gateway.PlatformAuth}}, Subscription: "orders"}}),
+			Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{config.PlatformAuth}}, Subscription: "orders"}}),
 	)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	g.Start(ctx)
-	if g.Platform() != p {
-		t.Errorf("Platform() = %p, want the platform given to WithPlatform", g.Platform())
+	if config.PlatformOf(g) != p {
+		t.Errorf("Platform() = %p, want the platform given to WithPlatform", config.PlatformOf(g))
 	}
 	adm := httptestServer(t, gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
 
@@ -174,10 +175,10 @@ func TestRoutesShowsTheCallLogAfterRequestIDAndTheSubscriptionBetweenAuthAndCach
 			t.Parallel()
 			g, _ := newGateway(t,
 				gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
-				gateway.WithPlatform(p, rec),
+				config.WithPlatform(p, rec),
 				gateway.WithChain(tt.chain...),
 				gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders",
-					Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{gateway.PlatformAuth}},
+					Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{config.PlatformAuth}},
 						Subscription: "orders", Cache: &gateway.Cache{TTL: time.Minute}}}),
 			)
 			chain := g.Routes()[0].Chain
@@ -197,7 +198,7 @@ func TestRoutesShowsTheCallLogAfterRequestIDAndTheSubscriptionBetweenAuthAndCach
 func TestASubscriptionPolicyThatCannotWorkIsRejectedNamingTheField(t *testing.T) {
 	t.Parallel()
 	p := platform.New(platform.NewMemoryStore())
-	auth := &gateway.Auth{Methods: []string{gateway.PlatformAuth}}
+	auth := &gateway.Auth{Methods: []string{config.PlatformAuth}}
 	tests := []struct {
 		name   string
 		opts   []gateway.Option
@@ -205,9 +206,9 @@ func TestASubscriptionPolicyThatCannotWorkIsRejectedNamingTheField(t *testing.T)
 		want   string
 	}{
 		{"a subscription without a platform", nil, gateway.Policy{Auth: &gateway.Auth{Anonymous: true}, Subscription: "orders"}, "routes[0].policy.subscription: needs a platform"},
-		{"a subscription without auth", []gateway.Option{gateway.WithPlatform(p, nil)}, gateway.Policy{Subscription: "orders"}, "routes[0].policy.subscription: needs auth"},
-		{"a subscription that is not an API ID", []gateway.Option{gateway.WithPlatform(p, nil)}, gateway.Policy{Auth: auth, Subscription: "or ders"}, `routes[0].policy.subscription: "or ders" is not an API ID`},
-		{"a nil platform", []gateway.Option{gateway.WithPlatform(nil, nil)}, gateway.Policy{}, "platform: WithPlatform needs a platform"},
+		{"a subscription without auth", []gateway.Option{config.WithPlatform(p, nil)}, gateway.Policy{Subscription: "orders"}, "routes[0].policy.subscription: needs auth"},
+		{"a subscription that is not an API ID", []gateway.Option{config.WithPlatform(p, nil)}, gateway.Policy{Auth: auth, Subscription: "or ders"}, `routes[0].policy.subscription: "or ders" is not an API ID`},
+		{"a nil platform", []gateway.Option{config.WithPlatform(nil, nil)}, gateway.Policy{}, "platform: WithPlatform needs a platform"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,7 +235,7 @@ func TestTheAdminHandlerSaysWhenTheGatewayHasNoPlatform(t *testing.T) {
 	adm := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
 	defer adm.Close()
 	r := call(t, http.MethodGet, adm.URL+"/platform/api/tenants", platformToken, nil, http.StatusNotFound)
-	if !strings.Contains(string(r.body), "no platform") {
+	if !strings.Contains(string(r.body), "/platform/ for one with a platform") {
 		t.Errorf("body = %s, want it to say the gateway has no platform", r.body)
 	}
 }
@@ -244,9 +245,9 @@ func TestAConsumerRequestsItsOwnSubscriptionThroughThePortalOnThePublicListener(
 	p := platform.New(platform.NewMemoryStore(), platform.WithAdminToken("root", platformToken), platform.WithLogger(quiet))
 	g, srv := newGateway(t,
 		gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
-		gateway.WithPlatform(p, nil),
+		config.WithPlatform(p, nil),
 		gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders",
-			Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{gateway.PlatformAuth}}, Subscription: "orders"}}),
+			Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{config.PlatformAuth}}, Subscription: "orders"}}),
 	)
 	adm := httptestServer(t, gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
 	key := onboard(t, adm+"/platform")

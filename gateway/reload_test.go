@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 func configFor(url, server string) string {
@@ -52,9 +53,9 @@ func TestHotReloadUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	results := make(chan error, 16)
-	rl, err := gateway.NewReloader(gateway.ReloadConfig{
+	rl, err := config.NewReloader(config.ReloadConfig{
 		Load: func(st *gateway.State) (*gateway.Gateway, error) {
-			return gateway.LoadConfig(path, gateway.WithState(st))
+			return config.Load(path, gateway.WithState(st))
 		},
 		Path:     path,
 		Drain:    5 * time.Second,

@@ -88,7 +88,7 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, grace time.Durat
 // closed on return. Response writing is never bounded, so long streams
 // (Server-Sent Events, downloads) pass.
 func (c ServerConfig) Serve(ctx context.Context, l net.Listener, h http.Handler) error {
-	if err := c.validate(); err != nil {
+	if err := c.Validate(); err != nil {
 		_ = l.Close()
 		return err
 	}
@@ -134,8 +134,9 @@ func (c ServerConfig) Serve(ctx context.Context, l net.Listener, h http.Handler)
 	return err
 }
 
-// validate names the first field with a value Serve cannot use.
-func (c ServerConfig) validate() error {
+// Validate reports the fields with a value Serve cannot use, each as a
+// [FieldError]; Serve calls it first.
+func (c ServerConfig) Validate() error {
 	var errs []error
 	for _, d := range []struct {
 		name string

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/openapi"
 )
 
@@ -60,7 +61,7 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 	t.Parallel()
 	up, hits := countingServer(t, "pets")
 	g, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "pets", up)),
-		gateway.WithAPI(gateway.API{Name: "pets", Spec: loadPets(t), Upstream: "pets", Prefix: "/petstore", Validate: "requests"}))
+		config.WithAPI(config.API{Name: "pets", Spec: loadPets(t), Upstream: "pets", Prefix: "/petstore", Validate: "requests"}))
 
 	t.Run("every operation is routed under the prefix, which is stripped upstream", func(t *testing.T) {
 		for _, c := range []struct{ method, path, body, want string }{
@@ -180,7 +181,7 @@ func TestOperationPolicy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := gateway.OperationPolicy(gateway.Policy{}, spec.Operations()[0])
+			p, err := config.OperationPolicy(gateway.Policy{}, spec.Operations()[0])
 			if c.want == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -206,7 +207,7 @@ func TestOperationPolicyLeavesTheBaseUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := gateway.Policy{RateLimit: &gateway.RateLimit{Requests: 1, Key: "ip"}}
-	p, err := gateway.OperationPolicy(base, spec.Operations()[0])
+	p, err := config.OperationPolicy(base, spec.Operations()[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -258,38 +256,6 @@ func pieceKey(kind string, parts ...any) string {
 		h.Write(b)
 	}
 	return kind + ":" + hex.EncodeToString(h.Sum(nil)[:12])
-}
-
-// identity is a pointer's identity for a piece key, such as the logger
-// or meter provider a piece was made with.
-func identity(v any) string {
-	if v == nil {
-		return ""
-	}
-	return fmt.Sprintf("%T %p", v, v)
-}
-
-// withLease makes New borrow through l, which Config.Options started.
-func withLease(l *lease) Option {
-	return optionFunc(func(c *config) { c.lease = l })
-}
-
-// fileDigest is a digest of the content of files, for the key of a piece
-// made from them: a file whose content changed makes a new piece.
-func fileDigest(paths ...string) []byte {
-	h := sha256.New()
-	for _, p := range paths {
-		if p == "" {
-			continue
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			b = []byte(err.Error())
-		}
-		h.Write(strconv.AppendInt(nil, int64(len(b)), 10))
-		h.Write(b)
-	}
-	return h.Sum(nil)
 }
 
 // keep borrows the in-memory piece named key for g's build, making it

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/internal/redistest"
 )
 
@@ -34,7 +35,7 @@ upstreams: [{name: app, instances: [{url: ` + up.URL + `}]}]
 store: {redis: {address: "` + rs.Addr() + `"}, fail_closed: ` + closed + `}
 routes: [{path: /r, upstream: app, policy: {rate_limit: {requests: 100, per: 1m}}}]
 `
-			cfg, err := gateway.ParseConfig("gw.yaml", []byte(yaml), nil)
+			cfg, err := config.Parse("gw.yaml", []byte(yaml), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,7 +81,7 @@ apis:
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g, err := gateway.LoadConfig(file, gateway.WithLogger(quiet))
+	g, err := config.Load(file, gateway.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ apis:
 			if err := os.WriteFile(bad, []byte(data), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			g, err := gateway.LoadConfig(bad, gateway.WithLogger(quiet))
+			g, err := config.Load(bad, gateway.WithLogger(quiet))
 			if err == nil {
 				g.Close()
 			}

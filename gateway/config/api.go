@@ -1,8 +1,9 @@
-package gateway
+package config
 
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"slices"
@@ -10,6 +11,8 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/openapi"
 )
 
@@ -20,21 +23,21 @@ import (
 // the matching fields. The extensions hold the same types as the config
 // file, in JSON:
 //
-//	x-portico-policy       a whole [Policy]
+//	x-portico-policy       a whole gateway.Policy
 //	x-portico-timeout      Policy.Timeout, such as "2s"
-//	x-portico-retry        [Retry]
-//	x-portico-breaker      [Breaker]
-//	x-portico-bulkhead     [Bulkhead]
-//	x-portico-auth         [Auth]
+//	x-portico-retry        gateway.Retry
+//	x-portico-breaker      gateway.Breaker
+//	x-portico-bulkhead     gateway.Bulkhead
+//	x-portico-auth         gateway.Auth
 //	x-portico-scopes       Auth.Scopes, such as ["pets:write"]
-//	x-portico-ratelimit    [RateLimit]
-//	x-portico-quota        [Quota]
-//	x-portico-cache        [Cache]
-//	x-portico-idempotency  [Idempotency]
-//	x-portico-transform    [Transform]
-//	x-portico-lifecycle    [Lifecycle]
+//	x-portico-ratelimit    gateway.RateLimit
+//	x-portico-quota        gateway.Quota
+//	x-portico-cache        gateway.Cache
+//	x-portico-idempotency  gateway.Idempotency
+//	x-portico-transform    gateway.Transform
+//	x-portico-lifecycle    gateway.Lifecycle
 //
-// The documentation is served by [Admin] at /apis/<Name>/, and a catalog
+// The documentation is served by gateway.Admin at /apis/<Name>/, and a catalog
 // of every API at /apis/.
 type API struct {
 	// Name names the API in route names and the docs URL. Required and
@@ -58,19 +61,12 @@ type API struct {
 	// (requests, and a response that breaks the contract becomes a 502).
 	Validate string `yaml:"validate"`
 	// Policy is the starting point of every operation's policy.
-	Policy Policy `yaml:"policy"`
+	Policy gateway.Policy `yaml:"policy"`
 }
 
 // WithAPI adds APIs built from OpenAPI documents; see [API].
-func WithAPI(apis ...API) Option {
-	return optionFunc(func(c *config) { c.apis = append(c.apis, apis...) })
-}
-
-// api is a built API, for the docs.
-type api struct {
-	name string
-	spec *openapi.Spec
-	docs http.Handler
+func WithAPI(apis ...API) gateway.Option {
+	return gateway.WithPart(&apiPart{apis: apis})
 }
 
 // extensions maps each x-portico-* extension to the Policy field it
@@ -85,7 +81,7 @@ var extensions = map[string]string{
 
 // OperationPolicy returns the policy of op: base with op's x-portico-*
 // extensions applied. Errors name the operation and the extension.
-func OperationPolicy(base Policy, op *openapi.Operation) (Policy, error) {
+func OperationPolicy(base gateway.Policy, op *openapi.Operation) (gateway.Policy, error) {
 	p := clonePolicy(base)
 	at := "operations." + opName(op)
 	d := &decoder{env: func(string) (string, bool) { return "", false }, lines: map[string]int{}}
@@ -113,12 +109,12 @@ func OperationPolicy(base Policy, op *openapi.Operation) (Policy, error) {
 	}
 	if len(d.errs) > 0 {
 		for _, e := range d.errs {
-			var fe *FieldError
+			var fe *gateway.FieldError
 			if errors.As(e, &fe) {
 				fe.Line = 0 // a JSON value's lines are not the document's
 			}
 		}
-		return Policy{}, joinErrs(d.errs)
+		return gateway.Policy{}, joinErrs(d.errs)
 	}
 	return p, nil
 }
@@ -148,7 +144,7 @@ func fieldByKey(v reflect.Value, key string) reflect.Value {
 
 // clonePolicy copies p deeply enough that decoding into the copy never
 // changes p.
-func clonePolicy(p Policy) Policy {
+func clonePolicy(p gateway.Policy) gateway.Policy {
 	c := p
 	c.Middleware = slices.Clone(p.Middleware)
 	if p.Retry != nil {
@@ -205,11 +201,16 @@ var validateModes = map[string]openapi.ResponseMode{
 	"requests": openapi.ResponsesOff, "report": openapi.ResponsesReport, "enforce": openapi.ResponsesEnforce,
 }
 
-// buildAPIs compiles the routes of every API and prepares their docs.
-func (g *Gateway) buildAPIs(mws *registry) []error {
+// apiPart builds the routes of APIs and publishes their documents.
+type apiPart struct{ apis []API }
+
+func (p *apiPart) Prepare(*gateway.Builder) error { return nil }
+
+// Mount compiles the routes of every API and publishes their docs.
+func (p *apiPart) Mount(b *gateway.Builder) error {
 	var errs []error
 	seen := map[string]bool{}
-	for i, a := range g.cfg.apis {
+	for i, a := range p.apis {
 		at := idx("apis", i)
 		bad := func(field, format string, args ...any) { errs = append(errs, fieldErr(at+"."+field, format, args...)) }
 		switch {
@@ -232,40 +233,38 @@ func (g *Gateway) buildAPIs(mws *registry) []error {
 		}
 		var v *openapi.Validator
 		if mode, ok := validateModes[a.Validate]; ok {
-			v = openapi.NewValidator(a.Spec, openapi.WithResponses(mode), openapi.WithLogger(g.cfg.logger))
+			v = openapi.NewValidator(a.Spec, openapi.WithResponses(mode), openapi.WithLogger(b.Logger()))
 		} else if a.Validate != "" && a.Validate != "off" {
 			bad("validate", "%q is not a mode; use \"off\", \"requests\", \"report\" or \"enforce\"", a.Validate)
 			continue
 		}
 		for _, op := range a.Spec.Operations() {
-			p, err := OperationPolicy(a.Policy, op)
+			pol, err := OperationPolicy(a.Policy, op)
 			if err != nil {
 				errs = append(errs, prefixErr(at, err))
 				continue
 			}
-			r := Route{Name: a.Name + " " + opName(op), Methods: []string{op.Method}, Path: a.Prefix + op.Path,
-				Upstream: a.Upstream, Policy: p}
+			r := gateway.Route{Name: a.Name + " " + opName(op), Methods: []string{op.Method}, Path: a.Prefix + op.Path,
+				Upstream: a.Upstream, Policy: pol}
 			if a.Prefix != "" && !a.KeepPrefix {
 				r.StripPrefix = a.Prefix
 			}
+			var validate func(http.Handler) http.Handler
 			if v != nil {
-				r.validate = v.For(op)
+				validate = v.For(op)
 			}
-			rt, err := g.compileRoute(at+".operations."+opName(op), r, mws)
-			if err != nil {
+			if err := b.Route(at+".operations."+opName(op), r, validate); err != nil {
 				errs = append(errs, err)
-				continue
 			}
-			g.routes = append(g.routes, rt)
 		}
-		docs, err := openapi.NewDocs(a.Spec)
-		if err != nil {
-			bad("spec", "cannot render the documentation: %v", err)
-			continue
+		if err := publish(b, a.Name, a.Spec); err != nil {
+			bad("spec", "%v", err)
 		}
-		g.apis = append(g.apis, &api{name: a.Name, spec: a.Spec, docs: http.StripPrefix("/apis/"+a.Name, docs)})
 	}
-	return errs
+	if len(errs) > 0 {
+		return joinErrs(errs)
+	}
+	return nil
 }
 
 // prefixErr puts at in front of the paths of field errors.
@@ -278,7 +277,7 @@ func prefixErr(at string, err error) error {
 		errs = multi.Unwrap()
 	}
 	for _, e := range errs {
-		var fe *FieldError
+		var fe *gateway.FieldError
 		if errors.As(e, &fe) {
 			cp := *fe
 			cp.Path = at + "." + cp.Path
@@ -290,19 +289,55 @@ func prefixErr(at string, err error) error {
 	return joinErrs(out)
 }
 
-// apiDocs serves /apis/ and /apis/<name>/ for [Admin].
-func (g *Gateway) apiDocs(w http.ResponseWriter, r *http.Request) {
+// catalog serves /apis/ and /apis/<name>/ on the admin listener: the
+// documents of one build's APIs and prompt APIs.
+type catalog struct{ apis []*published }
+
+// published is an API document with its documentation handler.
+type published struct {
+	name string
+	spec *openapi.Spec
+	docs http.Handler
+}
+
+// publish adds spec to the build's catalog under name, mounting the
+// catalog on the admin listener for the build's first document.
+func publish(b *gateway.Builder, name string, spec *openapi.Spec) error {
+	cat, _ := b.AdminHandler("/apis/").(*catalog)
+	if cat == nil {
+		cat = &catalog{}
+		if err := b.Admin("/apis/", cat); err != nil {
+			return err
+		}
+	}
+	for _, a := range cat.apis {
+		if a.name == name {
+			if name == PromptAPI {
+				return fmt.Errorf("an API is already named %q, the name of the prompt APIs' document", PromptAPI)
+			}
+			return fmt.Errorf("the API name %q is published twice", name)
+		}
+	}
+	docs, err := openapi.NewDocs(spec)
+	if err != nil {
+		return fmt.Errorf("cannot render the documentation: %w", err)
+	}
+	cat.apis = append(cat.apis, &published{name: name, spec: spec, docs: http.StripPrefix("/apis/"+name, docs)})
+	return nil
+}
+
+func (c *catalog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.Path, "/apis/")
 	if rest == "" {
-		entries := make([]openapi.API, 0, len(g.apis))
-		for _, a := range g.apis {
+		entries := make([]openapi.API, 0, len(c.apis))
+		for _, a := range c.apis {
 			entries = append(entries, openapi.API{Spec: a.spec, Docs: "/apis/" + a.name + "/"})
 		}
 		openapi.Catalog("APIs", entries...).ServeHTTP(w, r)
 		return
 	}
 	name, _, _ := strings.Cut(rest, "/")
-	for _, a := range g.apis {
+	for _, a := range c.apis {
 		if a.name == name {
 			if rest == name {
 				http.Redirect(w, r, "/apis/"+name+"/", http.StatusMovedPermanently)
@@ -312,5 +347,5 @@ func (g *Gateway) apiDocs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeProblem(w, r, http.StatusNotFound, "no API named "+name+"; the catalog is at /apis/")
+	problem.Error(w, r, http.StatusNotFound, "no API named "+name+"; the catalog is at /apis/")
 }

@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"errors"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/portico-dev/portico/gateway"
 )
 
 // decoder walks a YAML node tree into Go values, so that every error
@@ -32,15 +34,15 @@ func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 	if n != nil {
 		line = n.Line
 	}
-	d.errs = append(d.errs, &FieldError{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+	d.errs = append(d.errs, &gateway.FieldError{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 // syntaxErr turns a YAML syntax error into a FieldError at its line.
-func syntaxErr(file string, err error) *FieldError {
+func syntaxErr(file string, err error) *gateway.FieldError {
 	if e, ok := errors.AsType[*yaml.LoadError](err); ok && e.Mark.Line > 0 {
-		return &FieldError{File: file, Line: e.Mark.Line, Msg: "not valid YAML: " + e.Message}
+		return &gateway.FieldError{File: file, Line: e.Mark.Line, Msg: "not valid YAML: " + e.Message}
 	}
-	return &FieldError{File: file, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	return &gateway.FieldError{File: file, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 }
 
 func join(path, key string) string {

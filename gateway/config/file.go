@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"errors"
@@ -10,24 +10,25 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/upstream"
 )
 
-// Config is the declarative form of a gateway, as a YAML or JSON file
-// holds it. It decodes into the very types the builder takes ([Route],
-// [Policy], upstream.HealthCheck...), and [Config.Build] turns it into
-// builder calls: there is no second code path.
-type Config struct {
+// File is the declarative form of a gateway, as a YAML or JSON file
+// holds it. It decodes into the very types the builder takes
+// (gateway.Route, gateway.Policy, upstream.HealthCheck...), and
+// [File.Build] turns it into builder calls: there is no second code path.
+type File struct {
 	// Upstreams are the pools routes send requests to.
-	Upstreams []UpstreamConfig `yaml:"upstreams"`
-	// Routes are matched as [WithRoute] describes.
-	Routes []Route `yaml:"routes"`
+	Upstreams []Upstream `yaml:"upstreams"`
+	// Routes are matched as gateway.WithRoute describes.
+	Routes []gateway.Route `yaml:"routes"`
 	// Middleware is the global chain, by name, outermost first; see
-	// [WithChain].
+	// gateway.WithChain.
 	Middleware []string `yaml:"middleware"`
 	// TrustedProxies lists the networks (CIDR, or single addresses) of
 	// proxies whose X-Forwarded-* headers are trusted; see
-	// [WithTrustedProxies].
+	// gateway.WithTrustedProxies.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Consumers are the callers the gateway knows, with their API keys;
 	// see [WithConsumers].
@@ -36,36 +37,36 @@ type Config struct {
 	// client certificates, API key readers); see [WithAuthMethods].
 	AuthMethods []AuthMethod `yaml:"auth_methods"`
 	// Identity names the headers carrying the verified consumer upstream;
-	// see [WithIdentity].
-	Identity *Identity `yaml:"identity"`
+	// see gateway.WithIdentity.
+	Identity *gateway.Identity `yaml:"identity"`
 	// Store keeps rate limits, quotas, caches and idempotency keys in
-	// Redis, shared by replicas; see [WithStores].
-	Store *StoreConfig `yaml:"store"`
+	// Redis, shared by replicas; see gateway.WithStores.
+	Store *Store `yaml:"store"`
 	// APIs build routes from OpenAPI documents; see [WithAPI].
-	APIs []APIConfig `yaml:"apis"`
+	APIs []APIFile `yaml:"apis"`
 	// TLS makes the listener serve HTTPS, and can require client
-	// certificates; see [Config.ServerTLS].
-	TLS *ServerTLSConfig `yaml:"tls"`
+	// certificates; see [File.ServerTLS].
+	TLS *TLS `yaml:"tls"`
 	// Server sets the listener's protocols (h2c) and its limits on slow
-	// clients; see [Config.ServerConfig].
-	Server *ServerConfig `yaml:"server"`
-	// Platform adds tenants, subscriptions and call logs; see
-	// [PlatformConfig].
-	Platform *PlatformConfig `yaml:"platform"`
+	// clients; see [File.ServerConfig].
+	Server *gateway.ServerConfig `yaml:"server"`
+	// Platform adds tenants, subscriptions and call logs; see [Platform].
+	Platform *Platform `yaml:"platform"`
 	// AI serves the OpenAI- and Anthropic-compatible AI endpoints and
 	// prompt APIs; see [WithAI].
 	AI *AI `yaml:"ai"`
 	// PathNormalization says whether escaped dots and separators in
-	// request paths are refused or decoded; see [WithPathNormalization].
-	PathNormalization *PathNormalization `yaml:"path_normalization"`
+	// request paths are refused or decoded; see
+	// gateway.WithPathNormalization.
+	PathNormalization *gateway.PathNormalization `yaml:"path_normalization"`
 
 	file  string
 	lines map[string]int
 }
 
-// UpstreamConfig is an upstream pool in a config file: the fields of
+// Upstream is an upstream pool in a config file: the fields of
 // upstream.Config that a file can hold.
-type UpstreamConfig struct {
+type Upstream struct {
 	// Name is what routes refer to. Required and unique.
 	Name string `yaml:"name"`
 	// Instances is a static list; set it or DNS.
@@ -87,11 +88,11 @@ type UpstreamConfig struct {
 	TLS *upstream.TLSFiles `yaml:"tls"`
 }
 
-// ParseConfig decodes a YAML or JSON configuration. name is used in
-// error messages (usually the file name). ${VAR} and ${VAR:-default} in
-// values are replaced from env, or from the process environment if env is
-// nil. Unknown fields are errors; every error names the field and line.
-func ParseConfig(name string, data []byte, env func(string) (string, bool)) (*Config, error) {
+// Parse decodes a YAML or JSON configuration. name is used in error
+// messages (usually the file name). ${VAR} and ${VAR:-default} in values
+// are replaced from env, or from the process environment if env is nil.
+// Unknown fields are errors; every error names the field and line.
+func Parse(name string, data []byte, env func(string) (string, bool)) (*File, error) {
 	if env == nil {
 		env = os.LookupEnv
 	}
@@ -102,9 +103,9 @@ func ParseConfig(name string, data []byte, env func(string) (string, bool)) (*Co
 	if len(root.Content) == 0 {
 		// An empty file is more likely a half-written one than a wish
 		// for a gateway without routes.
-		return nil, &FieldError{File: name, Msg: "the configuration is empty"}
+		return nil, &gateway.FieldError{File: name, Msg: "the configuration is empty"}
 	}
-	c := &Config{file: name, lines: map[string]int{}}
+	c := &File{file: name, lines: map[string]int{}}
 	d := &decoder{file: name, env: env, lines: c.lines}
 	d.decode(&root, reflect.ValueOf(c).Elem(), "")
 	if len(d.errs) > 0 {
@@ -113,59 +114,37 @@ func ParseConfig(name string, data []byte, env func(string) (string, bool)) (*Co
 	return c, nil
 }
 
-// ReadConfig reads and parses a configuration file, taking ${VAR} values
-// from the process environment.
-func ReadConfig(path string) (*Config, error) {
+// Read reads and parses a configuration file, taking ${VAR} values from
+// the process environment.
+func Read(path string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("portico/gateway: %w", err)
+		return nil, fmt.Errorf("portico/gateway/config: %w", err)
 	}
-	return ParseConfig(path, data, nil)
+	return Parse(path, data, nil)
 }
 
-// LoadConfig reads a configuration file and builds its gateway; opts are
-// applied after the file's, to register middleware the file names or to
-// set a logger and telemetry providers.
-func LoadConfig(path string, opts ...Option) (*Gateway, error) {
-	c, err := ReadConfig(path)
+// Load reads a configuration file and builds its gateway; opts are
+// applied after the file's, to register middleware the file names, to
+// set a logger and telemetry providers, or to borrow from a
+// gateway.State (gateway.WithState) so that a reload keeps what the
+// previous gateway learned.
+func Load(path string, opts ...gateway.Option) (*gateway.Gateway, error) {
+	c, err := Read(path)
 	if err != nil {
 		return nil, err
 	}
 	return c.Build(opts...)
 }
 
-// Options turns the configuration into builder options, creating its
-// upstream pools with the logger and meter provider of base, loading its
-// OpenAPI files and connecting its Redis store; the gateway built from
-// the options owns and closes them. With [WithState] in base, the pools,
-// the Redis store and the platform file are borrowed from that state
-// instead (see [State]). On error none is left behind.
-func (c *Config) Options(base ...Option) ([]Option, error) {
-	return c.options(base)
-}
-
-func (c *Config) options(base []Option) ([]Option, error) {
-	var bc config
-	for _, o := range base {
-		if o != nil {
-			o.apply(&bc)
-		}
-	}
-	st, own := bc.state, false
-	if st == nil {
-		st, own = NewState(), true
-	}
-	l := st.lease(own)
-	var opts []Option
+// Options turns the configuration into builder options. Its upstream
+// pools, Redis store, authenticators' key sets and platform file are made
+// by the build, with the build's logger and meter provider, borrowed from
+// the build's gateway.State (see gateway.WithState): a reload with
+// unchanged settings keeps them. Errors here are those found without
+// building: trusted proxies and OpenAPI files.
+func (c *File) Options() ([]gateway.Option, error) {
 	var errs []error
-	for i, u := range c.Upstreams {
-		p, err := c.pool(l, idx("upstreams", i), u, &bc)
-		if err != nil {
-			errs = append(errs, c.annotate(err))
-			continue
-		}
-		opts = append(opts, WithUpstream(p))
-	}
 	var prefixes []netip.Prefix
 	for i, s := range c.TrustedProxies {
 		p, err := netip.ParsePrefix(s)
@@ -179,39 +158,70 @@ func (c *Config) options(base []Option) ([]Option, error) {
 		}
 		prefixes = append(prefixes, p)
 	}
-	if c.AI != nil {
-		opts = append(opts, WithAI(*c.AI))
-	}
-	if c.PathNormalization != nil {
-		opts = append(opts, WithPathNormalization(*c.PathNormalization))
-	}
-	rs, more, merrs := c.accessOptions(&bc, l)
-	pmore, perrs := c.platformOptions(&bc, l, rs)
-	more, merrs = append(more, pmore...), append(merrs, perrs...)
-	for _, e := range merrs {
+	apis, aerrs := c.apis()
+	for _, e := range aerrs {
 		errs = append(errs, c.annotate(e))
 	}
 	if len(errs) > 0 {
-		_ = l.release()
 		return nil, joinErrs(errs)
 	}
-	opts = append(opts, more...)
-	opts = append(opts, WithRoute(c.Routes...), WithTrustedProxies(prefixes...), withLease(l))
+	opts := []gateway.Option{gateway.WithPart(&filePart{c: c})}
+	if c.Identity != nil {
+		opts = append(opts, gateway.WithIdentity(*c.Identity))
+	}
+	if c.PathNormalization != nil {
+		opts = append(opts, gateway.WithPathNormalization(*c.PathNormalization))
+	}
+	if len(apis) > 0 {
+		opts = append(opts, WithAPI(apis...))
+	}
+	if c.AI != nil {
+		opts = append(opts, WithAI(*c.AI))
+	}
+	opts = append(opts, gateway.WithRoute(c.Routes...), gateway.WithTrustedProxies(prefixes...))
 	if len(c.Middleware) > 0 {
-		opts = append(opts, WithChain(c.Middleware...))
+		opts = append(opts, gateway.WithChain(c.Middleware...))
 	}
 	return opts, nil
 }
+
+// filePart makes, at build time, what the file's sections borrow from the
+// build's state: the upstream pools, the Redis store, the authenticators
+// and the platform.
+type filePart struct{ c *File }
+
+func (p *filePart) Prepare(b *gateway.Builder) error {
+	c := p.c
+	var errs []error
+	for i, u := range c.Upstreams {
+		pool, err := c.pool(b, idx("upstreams", i), u)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		b.Apply(gateway.WithUpstream(pool))
+	}
+	rs, serrs := c.store(b)
+	errs = append(errs, serrs...)
+	errs = append(errs, authPart{consumers: c.Consumers, methods: c.authMethods()}.prepare(b)...)
+	errs = append(errs, c.platform(b, rs)...)
+	if len(errs) > 0 {
+		return joinErrs(errs)
+	}
+	return nil
+}
+
+func (p *filePart) Mount(*gateway.Builder) error { return nil }
 
 // pool borrows the pool an upstream section describes: the one of the
 // previous build when the section, its TLS files' content, the logger and
 // the meter provider are unchanged, so that its health and ejections
 // carry over.
-func (c *Config) pool(l *lease, at string, u UpstreamConfig, bc *config) (*upstream.Pool, error) {
+func (c *File) pool(b *gateway.Builder, at string, u Upstream) (*upstream.Pool, error) {
 	cfg := upstream.Config{
 		Name: u.Name, Instances: u.Instances, DNS: u.DNS, Balancer: u.Balancer,
 		HealthCheck: u.HealthCheck, Outlier: u.Outlier,
-		Logger: bc.logger, MeterProvider: bc.meter, ClientIP: clientIP,
+		Logger: b.Logger(), MeterProvider: b.MeterProvider(), ClientIP: clientIP,
 	}
 	if u.HashOn != "" {
 		k, err := upstream.ParseHashKey(u.HashOn)
@@ -229,14 +239,8 @@ func (c *Config) pool(l *lease, at string, u UpstreamConfig, bc *config) (*upstr
 		cfg.TLS = tc
 		tlsFiles = fileDigest(u.TLS.CAFile, u.TLS.CertFile, u.TLS.KeyFile)
 	}
-	key := pieceKey("upstream", u, tlsFiles, identity(bc.logger), identity(bc.meter))
-	v, err := l.borrow(key, func() (made, error) {
-		p, err := upstream.New(cfg)
-		if err != nil {
-			return made{}, err
-		}
-		return made{val: p, close: p.Close, start: p.Start}, nil
-	})
+	v, err := b.Keep("upstream", func() (any, error) { return upstream.New(cfg) },
+		u, tlsFiles, identity(b.Logger()), identity(b.MeterProvider()))
 	if err != nil {
 		return nil, pathErr(at, err)
 	}
@@ -246,12 +250,12 @@ func (c *Config) pool(l *lease, at string, u UpstreamConfig, bc *config) (*upstr
 // Build creates the gateway the configuration describes. opts come after
 // the configuration's own, so they can register the middleware it names.
 // Errors name the field and, for a parsed file, its line.
-func (c *Config) Build(opts ...Option) (*Gateway, error) {
-	own, err := c.options(opts)
+func (c *File) Build(opts ...gateway.Option) (*gateway.Gateway, error) {
+	own, err := c.Options()
 	if err != nil {
 		return nil, err
 	}
-	g, err := New(append(own, opts...)...)
+	g, err := gateway.New(append(own, opts...)...)
 	if err != nil {
 		return nil, c.annotate(err)
 	}
@@ -259,7 +263,7 @@ func (c *Config) Build(opts ...Option) (*Gateway, error) {
 }
 
 // annotate adds the file and line to field errors.
-func (c *Config) annotate(err error) error {
+func (c *File) annotate(err error) error {
 	var multi interface{ Unwrap() []error }
 	if errors.As(err, &multi) {
 		errs := multi.Unwrap()
@@ -269,7 +273,7 @@ func (c *Config) annotate(err error) error {
 		}
 		return joinErrs(out)
 	}
-	var fe *FieldError
+	var fe *gateway.FieldError
 	if !errors.As(err, &fe) || fe.Line > 0 {
 		return err
 	}
@@ -292,7 +296,7 @@ func parentPath(p string) string {
 
 // pathErr turns an upstream error such as "instances[1].url: no scheme"
 // into a FieldError under the upstream's path.
-func pathErr(at string, err error) *FieldError {
+func pathErr(at string, err error) *gateway.FieldError {
 	msg := trimPkg(err)
 	if head, rest, ok := strings.Cut(msg, ": "); ok && !strings.ContainsAny(head, " \"") {
 		return fieldErr(at+"."+head, "%s", rest)

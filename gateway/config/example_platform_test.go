@@ -1,4 +1,4 @@
-package gateway_test
+package config_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/middleware"
@@ -29,9 +30,9 @@ func ExampleWithPlatform() {
 
 	g, err := gateway.New(
 		gateway.WithUpstream(orders),
-		gateway.WithPlatform(p, nil),
+		config.WithPlatform(p, nil),
 		gateway.WithRoute(gateway.Route{Prefix: "/orders", Upstream: "orders", Policy: gateway.Policy{
-			Auth:         &gateway.Auth{Methods: []string{gateway.PlatformAuth}},
+			Auth:         &gateway.Auth{Methods: []string{config.PlatformAuth}},
 			Subscription: "orders",
 		}}),
 	)

@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"cmp"
@@ -11,29 +11,31 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/portico-dev/portico/gateway"
+
 	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/middleware/redisstore"
 	"github.com/portico-dev/portico/openapi"
 )
 
-// StoreConfig is the shared store of a config file.
-type StoreConfig struct {
+// Store is the shared store of a config file.
+type Store struct {
 	// Redis is the Redis server holding the state. Required.
-	Redis *RedisConfig `yaml:"redis"`
+	Redis *Redis `yaml:"redis"`
 	// FailClosed answers 503 while Redis is unreachable; by default
-	// limits fail open (see [Stores]).
+	// limits fail open (see gateway.Stores).
 	FailClosed bool `yaml:"fail_closed"`
 	// Replicas is how many gateway replicas share Redis. If zero, 1.
 	Replicas int `yaml:"replicas"`
 }
 
-// RedisConfig says how to reach Redis. The client fails fast: one
+// Redis says how to reach Redis. The client fails fast: one
 // attempt per command within Timeout, and a circuit breaker shared by
 // every store (limits, quotas, caches, idempotency keys, AI limits, the
 // platform) that skips Redis once it is known to be down, so an outage
 // costs the requests in flight one Timeout and the others nothing (see
 // redisstore.Open and redisstore.WithBreaker).
-type RedisConfig struct {
+type Redis struct {
 	// Address is "host:port". Required.
 	Address string `yaml:"address"`
 	// Username and Password authenticate (write Password as "${ENV}").
@@ -58,23 +60,23 @@ type RedisConfig struct {
 	OpenFor time.Duration `yaml:"open_for"`
 }
 
-// APIConfig is an [API] in a config file.
-type APIConfig struct {
+// APIFile is an [API] in a config file.
+type APIFile struct {
 	// Name, Upstream, Prefix, KeepPrefix, Validate and Policy are those
 	// of [API].
-	Name       string `yaml:"name"`
-	Upstream   string `yaml:"upstream"`
-	Prefix     string `yaml:"prefix"`
-	KeepPrefix bool   `yaml:"keep_prefix"`
-	Validate   string `yaml:"validate"`
-	Policy     Policy `yaml:"policy"`
+	Name       string         `yaml:"name"`
+	Upstream   string         `yaml:"upstream"`
+	Prefix     string         `yaml:"prefix"`
+	KeepPrefix bool           `yaml:"keep_prefix"`
+	Validate   string         `yaml:"validate"`
+	Policy     gateway.Policy `yaml:"policy"`
 	// Spec is the OpenAPI file (YAML or JSON), relative to the config
 	// file's directory. Required.
 	Spec string `yaml:"spec"`
 }
 
-// ServerTLSConfig configures the gateway's listener for HTTPS.
-type ServerTLSConfig struct {
+// TLS configures the gateway's listener for HTTPS.
+type TLS struct {
 	// CertFile and KeyFile are the server's PEM certificate chain and
 	// key. Required.
 	CertFile string `yaml:"cert_file"`
@@ -93,7 +95,7 @@ type ServerTLSConfig struct {
 // HTTP/2 and HTTP/1.1 offered through ALPN (NextProtos "h2", "http/1.1"),
 // and with ClientCAFile, client certificates verified against that pool.
 // Errors name the field.
-func ServerTLS(cfg ServerTLSConfig) (*tls.Config, error) {
+func ServerTLS(cfg TLS) (*tls.Config, error) {
 	if cfg.CertFile == "" || cfg.KeyFile == "" {
 		return nil, fieldErr("tls.cert_file", "set cert_file and key_file, the PEM certificate and key")
 	}
@@ -129,7 +131,7 @@ func ServerTLS(cfg ServerTLSConfig) (*tls.Config, error) {
 // ServerTLS returns the listener's TLS configuration, or nil when the
 // file has no tls section. Relative paths are taken from the config
 // file's directory.
-func (c *Config) ServerTLS() (*tls.Config, error) {
+func (c *File) ServerTLS() (*tls.Config, error) {
 	if c.TLS == nil {
 		return nil, nil
 	}
@@ -145,53 +147,54 @@ func (c *Config) ServerTLS() (*tls.Config, error) {
 }
 
 // rel resolves a path relative to the config file's directory.
-func (c *Config) rel(p string) string {
+func (c *File) rel(p string) string {
 	if p == "" || filepath.IsAbs(p) || c.file == "" {
 		return p
 	}
 	return filepath.Join(filepath.Dir(c.file), p)
 }
 
-// accessOptions turns the consumers, authenticators, store and APIs into
-// options, borrowing the Redis store from l.
-func (c *Config) accessOptions(bc *config, l *lease) (*redisstore.Store, []Option, []error) {
-	var opts []Option
+// authMethods returns the auth methods with their key files taken from
+// the config file's directory.
+func (c *File) authMethods() []AuthMethod {
+	ms := make([]AuthMethod, len(c.AuthMethods))
+	copy(ms, c.AuthMethods)
+	for i := range ms {
+		if j := ms[i].JWT; j != nil && len(j.KeyFiles) > 0 {
+			cp := *j
+			cp.KeyFiles = map[string]string{}
+			for k, f := range j.KeyFiles {
+				cp.KeyFiles[k] = c.rel(f)
+			}
+			ms[i].JWT = &cp
+		}
+	}
+	return ms
+}
+
+// store borrows the Redis store of the store section, if any, and gives
+// its views to the build.
+func (c *File) store(b *gateway.Builder) (*redisstore.Store, []error) {
+	s := c.Store
+	if s == nil {
+		return nil, nil
+	}
+	if errs := checkStore(s); len(errs) > 0 {
+		return nil, errs
+	}
+	st, err := openRedis(b, s.Redis)
+	if err != nil {
+		return nil, []error{fieldErr("store.redis", "%v", err)}
+	}
+	b.Apply(gateway.WithStores(gateway.Stores{Rates: st.Rates(), Quotas: st.Quotas(), Cache: st.Cache(),
+		Idempotency: st.Idempotency(), FailClosed: s.FailClosed, Replicas: s.Replicas}))
+	return st, nil
+}
+
+// apis loads the OpenAPI documents of the apis section.
+func (c *File) apis() ([]API, []error) {
+	var out []API
 	var errs []error
-	if len(c.Consumers) > 0 {
-		opts = append(opts, WithConsumers(c.Consumers...))
-	}
-	if len(c.AuthMethods) > 0 {
-		ms := make([]AuthMethod, len(c.AuthMethods))
-		copy(ms, c.AuthMethods)
-		for i := range ms {
-			if j := ms[i].JWT; j != nil && len(j.KeyFiles) > 0 {
-				cp := *j
-				cp.KeyFiles = map[string]string{}
-				for k, f := range j.KeyFiles {
-					cp.KeyFiles[k] = c.rel(f)
-				}
-				ms[i].JWT = &cp
-			}
-		}
-		opts = append(opts, WithAuthMethods(ms...))
-	}
-	if c.Identity != nil {
-		opts = append(opts, WithIdentity(*c.Identity))
-	}
-	var st *redisstore.Store
-	if s := c.Store; s != nil {
-		if serrs := checkStore(s); len(serrs) > 0 {
-			errs = append(errs, serrs...)
-		} else {
-			var err error
-			if st, err = openRedis(l, s.Redis, bc); err != nil {
-				errs = append(errs, fieldErr("store.redis", "%v", err))
-			} else {
-				opts = append(opts, WithStores(Stores{Rates: st.Rates(), Quotas: st.Quotas(), Cache: st.Cache(),
-					Idempotency: st.Idempotency(), FailClosed: s.FailClosed, Replicas: s.Replicas}))
-			}
-		}
-	}
 	for i, a := range c.APIs {
 		at := idx("apis", i)
 		if a.Spec == "" {
@@ -203,14 +206,14 @@ func (c *Config) accessOptions(bc *config, l *lease) (*redisstore.Store, []Optio
 			errs = append(errs, fieldErr(at+".spec", "%v", err))
 			continue
 		}
-		opts = append(opts, WithAPI(API{Name: a.Name, Spec: spec, Upstream: a.Upstream, Prefix: a.Prefix,
-			KeepPrefix: a.KeepPrefix, Validate: a.Validate, Policy: a.Policy}))
+		out = append(out, API{Name: a.Name, Spec: spec, Upstream: a.Upstream, Prefix: a.Prefix,
+			KeepPrefix: a.KeepPrefix, Validate: a.Validate, Policy: a.Policy})
 	}
-	return st, opts, errs
+	return out, errs
 }
 
 // checkStore validates the store section.
-func checkStore(s *StoreConfig) []error {
+func checkStore(s *Store) []error {
 	var errs []error
 	switch {
 	case s.Redis == nil:
@@ -237,18 +240,20 @@ func checkStore(s *StoreConfig) []error {
 // platform all use, so that they share one client and one circuit
 // breaker. The store of the previous build is kept while the redis
 // section, the logger and the meter provider are unchanged.
-func openRedis(l *lease, rc *RedisConfig, bc *config) (*redisstore.Store, error) {
-	key := pieceKey("redis", rc, identity(bc.logger), identity(bc.meter))
-	return borrowAs(l, key, func() (*redisstore.Store, func() error, error) {
+func openRedis(b *gateway.Builder, rc *Redis) (*redisstore.Store, error) {
+	v, err := b.Keep("redis", func() (any, error) {
 		ropts := []redisstore.Option{redisstore.WithTimeout(rc.Timeout), redisstore.WithBreaker(rc.Failures, rc.OpenFor),
-			redisstore.WithLogger(cmp.Or(bc.logger, slog.Default()))}
+			redisstore.WithLogger(cmp.Or(b.Logger(), slog.Default()))}
 		if rc.Prefix != "" {
 			ropts = append(ropts, redisstore.WithPrefix(rc.Prefix))
 		}
-		if bc.meter != nil {
-			ropts = append(ropts, redisstore.WithMeterProvider(bc.meter))
+		if mp := b.MeterProvider(); mp != nil {
+			ropts = append(ropts, redisstore.WithMeterProvider(mp))
 		}
-		s := redisstore.Open(&redis.Options{Addr: rc.Address, Username: rc.Username, Password: rc.Password, DB: rc.DB}, ropts...)
-		return s, s.Close, nil
-	})
+		return redisstore.Open(&redis.Options{Addr: rc.Address, Username: rc.Username, Password: rc.Password, DB: rc.DB}, ropts...), nil
+	}, rc, identity(b.Logger()), identity(b.MeterProvider()))
+	if err != nil {
+		return nil, err
+	}
+	return v.(*redisstore.Store), nil
 }

@@ -1,4 +1,4 @@
-package gateway_test
+package config_test
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/openapi"
@@ -22,9 +23,9 @@ func ExampleWithConsumers() {
 
 	g, err := gateway.New(
 		gateway.WithUpstream(orders),
-		gateway.WithConsumers(gateway.ConsumerConfig{
+		config.WithConsumers(config.ConsumerConfig{
 			Consumer: middleware.Consumer{ID: "alice", Plan: "gold", Scopes: []string{"orders:read"}},
-			Keys:     []gateway.APIKeyConfig{{ID: "alice-1", Secret: "s3cr3t-key-of-alice"}},
+			Keys:     []config.APIKeyConfig{{ID: "alice-1", Secret: "s3cr3t-key-of-alice"}},
 		}),
 		gateway.WithRoute(gateway.Route{Path: "/orders", Upstream: "orders", Policy: gateway.Policy{
 			Auth:      &gateway.Auth{Scopes: []string{"orders:read"}},
@@ -81,7 +82,7 @@ func ExampleWithAPI() {
 	pets, _ := upstream.New(upstream.Config{Name: "pets", Instances: []upstream.Instance{{URL: svc.URL}}})
 
 	g, err := gateway.New(gateway.WithUpstream(pets),
-		gateway.WithAPI(gateway.API{Name: "pets", Spec: spec, Upstream: "pets", Prefix: "/v1", Validate: "requests"}))
+		config.WithAPI(config.API{Name: "pets", Spec: spec, Upstream: "pets", Prefix: "/v1", Validate: "requests"}))
 	if err != nil {
 		panic(err)
 	}

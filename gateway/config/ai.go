@@ -1,11 +1,10 @@
-package gateway
+package config
 
 import (
 	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/portico-dev/portico/aiclient/gemini"
 	"github.com/portico-dev/portico/aiclient/ollama"
 	"github.com/portico-dev/portico/aiclient/openai"
+	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/ai"
 	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/openapi"
@@ -25,10 +25,10 @@ import (
 // prompt APIs at their paths, inside the global chain. Callers
 // authenticate with the gateway's consumers (their API keys, or the
 // authenticators Auth names); limits and budgets count in the gateway's
-// quota store (see [WithStores]), so replicas sharing Redis share them.
+// quota store (see gateway.WithStores), so replicas sharing Redis share
+// them.
 //
-// The endpoints are routes of the gateway's table (see "One namespace" in
-// the package documentation): a route overlapping one is a build error,
+// The endpoints are routes of the gateway's table (see gateway.Endpoint): a route overlapping one is a build error,
 // /routes lists them, and a path under Prefix that nothing serves gets
 // OpenAI's 404. Each authenticator is tried in turn, as on a route, so
 // consumers' keys and the platform's keys both work.
@@ -137,19 +137,32 @@ type AIPrompt struct {
 }
 
 // WithAI serves the AI endpoints; see [AI].
-func WithAI(a AI) Option {
-	return optionFunc(func(c *config) { c.ai = &a })
+func WithAI(a AI) gateway.Option {
+	return gateway.WithPart(&aiPart{a: a})
 }
 
-// buildAI builds the AI handler, after the authenticators.
-func (g *Gateway) buildAI() []error {
-	a := g.cfg.ai
-	if a == nil {
-		return nil
+// aiPart mounts the AI endpoints.
+type aiPart struct{ a AI }
+
+func (p *aiPart) Prepare(*gateway.Builder) error { return nil }
+
+func (p *aiPart) Mount(b *gateway.Builder) error {
+	h, errs := p.handler(b)
+	if len(errs) == 0 && h != nil {
+		errs = p.mount(b, h)
 	}
+	if len(errs) > 0 {
+		return joinErrs(errs)
+	}
+	return nil
+}
+
+// handler builds the AI handler, after the authenticators.
+func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
+	a := &p.a
 	var errs []error
 	client := a.Client
-	opts := []ai.Option{ai.WithLogger(g.cfg.logger), ai.WithContent(a.LogContent)}
+	opts := []ai.Option{ai.WithLogger(b.Logger()), ai.WithContent(a.LogContent)}
 	if client == nil {
 		var cerrs []error
 		var aliases []string
@@ -159,23 +172,25 @@ func (g *Gateway) buildAI() []error {
 		// /v1/models lists the aliases without asking the providers.
 		opts = append(opts, ai.WithModels(aliases...))
 	}
-	if g.cfg.meter != nil {
-		opts = append(opts, ai.WithMeterProvider(g.cfg.meter))
+	if mp := b.MeterProvider(); mp != nil {
+		opts = append(opts, ai.WithMeterProvider(mp))
 	}
 	if a.Prefix != "" {
 		opts = append(opts, ai.WithPrefix(a.Prefix))
 	}
-	if g.cfg.clock != nil {
-		opts = append(opts, ai.WithClock(g.cfg.clock))
+	if clock := b.Clock(); clock != nil {
+		opts = append(opts, ai.WithClock(clock))
 	}
-	if q := g.cfg.stores.Quotas; q != nil {
-		opts = append(opts, ai.WithStore(q), ai.WithFailOpen(!g.cfg.stores.FailClosed))
+	if q := b.Stores().Quotas; q != nil {
+		opts = append(opts, ai.WithStore(q), ai.WithFailOpen(!b.Stores().FailClosed))
 	} else {
 		// The state's counters: each limit and budget keeps its own while
 		// its settings are unchanged (see ai.WithStore).
-		opts = append(opts, ai.WithStore(keep(g, "ai_counters", func() *middleware.LocalCounters {
-			return middleware.NewLocalCounters(g.cfg.clock)
-		})))
+		counters, err := b.Keep("ai_counters", func() (any, error) { return middleware.NewLocalCounters(b.Clock()), nil })
+		if err != nil {
+			return nil, append(errs, err)
+		}
+		opts = append(opts, ai.WithStore(counters.(*middleware.LocalCounters)))
 	}
 	for _, l := range a.Limits {
 		opts = append(opts, ai.WithLimit(l))
@@ -203,12 +218,11 @@ func (g *Gateway) buildAI() []error {
 		}
 		opts = append(opts, ai.WithPrompt(pr))
 	}
-	names := g.aiAuthNames()
 	var auths []middleware.Authenticator
-	for i, n := range names {
-		au, ok := g.auths[n]
+	for i, n := range p.authNames(b) {
+		au, ok := b.Authenticator(n)
 		if !ok {
-			errs = append(errs, fieldErr(idx("ai.auth", i), "%q is not an authenticator (known: %s)", n, strings.Join(g.authOrder, ", ")))
+			errs = append(errs, fieldErr(idx("ai.auth", i), "%q is not an authenticator (known: %s)", n, strings.Join(b.Authenticators(), ", ")))
 			continue
 		}
 		auths = append(auths, au)
@@ -218,33 +232,66 @@ func (g *Gateway) buildAI() []error {
 	}
 	opts = append(opts, a.Options...)
 	if len(errs) > 0 || client == nil {
-		return errs
+		return nil, errs
 	}
 	h, err := ai.New(client, opts...)
 	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), "portico/ai: ")
 		if head, rest, ok := strings.Cut(msg, ": "); ok && !strings.ContainsAny(head, " \"") {
-			return append(errs, fieldErr("ai."+head, "%s", rest))
+			return nil, append(errs, fieldErr("ai."+head, "%s", rest))
 		}
-		return append(errs, fieldErr("ai", "%s", msg))
+		return nil, append(errs, fieldErr("ai", "%s", msg))
 	}
-	g.ai = h
-	if doc := h.OpenAPI(); doc != nil {
-		// The prompt APIs are published with the other APIs' documents.
-		spec, err := openapi.Parse(doc)
-		if err != nil {
-			return append(errs, fieldErr("ai.prompts", "the generated OpenAPI document does not load: %v", err))
+	return h, nil
+}
+
+// authNames names the authenticators the AI endpoints try.
+func (p *aiPart) authNames(b *gateway.Builder) []string {
+	if len(p.a.Auth) > 0 {
+		return p.a.Auth
+	}
+	return b.Authenticators()
+}
+
+// mount adds the AI endpoints and prompt APIs to the route table, and
+// publishes the prompt APIs' document with the other APIs' documents.
+func (p *aiPart) mount(b *gateway.Builder, h *ai.Handler) []error {
+	chain := []string{"ai"}
+	if names := p.authNames(b); len(names) > 0 {
+		chain = []string{"ai(auth: " + strings.Join(names, ", ") + ")"}
+	}
+	prompts := 0
+	for _, e := range h.Endpoints() {
+		// ServeMux's {name...} is chi's catch-all.
+		path := e.Path
+		if i := strings.LastIndex(path, "/{"); i >= 0 && strings.HasSuffix(path, "...}") {
+			path = path[:i] + "/*"
 		}
-		docs, err := openapi.NewDocs(spec)
-		if err != nil {
-			return append(errs, fieldErr("ai.prompts", "the generated OpenAPI document cannot be served: %v", err))
-		}
-		for _, a := range g.apis {
-			if a.name == PromptAPI {
-				return append(errs, fieldErr("ai.prompts", "an API is already named %q, the name of the prompt APIs' document", PromptAPI))
+		ep := gateway.Endpoint{Kind: "ai", Label: "the AI endpoint", Name: "ai " + e.Method + " " + path,
+			Method: e.Method, Path: path, At: "ai.prefix", Chain: chain, Handler: h}
+		if e.Prompt != "" {
+			ep.Kind, ep.Label, ep.Name = "prompt", "the prompt API", "prompt "+e.Prompt
+			ep.Chain = []string{"prompt(" + e.Prompt + ")"}
+			ep.At = "ai.options"
+			if prompts < len(p.a.Prompts) {
+				ep.At = idx("ai.prompts", prompts) + ".path"
 			}
+			prompts++
 		}
-		g.apis = append(g.apis, &api{name: PromptAPI, spec: spec, docs: http.StripPrefix("/apis/"+PromptAPI, docs)})
+		b.Endpoint(ep)
+	}
+	// OpenAI's and Anthropic's clients expect their own 404.
+	b.NotFound(h.Prefix(), h)
+	doc := h.OpenAPI()
+	if doc == nil {
+		return nil
+	}
+	spec, err := openapi.Parse(doc)
+	if err != nil {
+		return []error{fieldErr("ai.prompts", "the generated OpenAPI document does not load: %v", err)}
+	}
+	if err := publish(b, PromptAPI, spec); err != nil {
+		return []error{fieldErr("ai.prompts", "%v", err)}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"context"
@@ -12,8 +12,9 @@ import (
 )
 
 // Metrics is an OpenTelemetry meter provider whose instruments are
-// exposed in the Prometheus format: pass Provider to [WithMeterProvider]
-// and serve Handler as the admin /metrics (see [AdminConfig]). The
+// exposed in the Prometheus format: pass Provider to
+// gateway.WithMeterProvider and serve Handler as the admin /metrics (see
+// gateway.AdminConfig). The
 // OpenTelemetry names become Prometheus names, so the server's
 // http.server.request.duration is http_server_request_duration_seconds,
 // labelled with http_route.

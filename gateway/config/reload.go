@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"bytes"
@@ -9,23 +9,31 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/portico-dev/portico/gateway"
 )
 
 // ReloadConfig configures a [Reloader].
 type ReloadConfig struct {
-	// Load builds a new gateway borrowing from st, the process's state,
-	// typically with LoadConfig(path, WithState(st)): a reload then keeps
-	// what the gateway learned (limits, quotas, caches, idempotency
-	// records, AI windows and budgets, breakers, upstream health,
-	// platform files; see [State]). Required.
-	Load func(st *State) (*Gateway, error)
-	// Path is the file Load reads, if any: [Reloader.Watch] reloads when
-	// its content changes.
+	// Path is the configuration file: by default each gateway is
+	// [Load]ed from it, and [Reloader.Watch] reloads when its content
+	// changes.
 	Path string
+	// Options are given to every [Load] of Path, after the file's own
+	// and before gateway.WithState.
+	Options []gateway.Option
+	// Load builds a new gateway borrowing from st, the process's state:
+	// a reload then keeps what the gateway learned (limits, quotas,
+	// caches, idempotency records, AI windows and budgets, breakers,
+	// upstream health, platform files; see gateway.State). If nil, it is
+	// Load(Path, Options..., gateway.WithState(st)); set it to build
+	// otherwise, such as from a file read elsewhere, or in Go.
+	Load func(st *gateway.State) (*gateway.Gateway, error)
 	// Logger records reloads and rejected configurations.
 	// If nil, slog.Default() is used.
 	Logger *slog.Logger
@@ -49,15 +57,16 @@ type ReloadConfig struct {
 // closed once drained. A configuration that fails to build is rejected
 // and logged, and the old gateway keeps serving.
 //
-// The Reloader owns the process's [State] and hands it to every Load:
+// The Reloader owns the process's gateway.State and hands it to every
+// Load:
 // each gateway borrows what the previous one learned, and a piece no
 // gateway uses any more is closed with the last gateway that used it.
 //
 // A Reloader is safe for concurrent use.
 type Reloader struct {
 	cfg     ReloadConfig
-	state   *State
-	cur     atomic.Pointer[Gateway]
+	state   *gateway.State
+	cur     atomic.Pointer[gateway.Gateway]
 	mu      sync.Mutex // serializes reloads
 	retired sync.WaitGroup
 	closed  bool
@@ -67,8 +76,14 @@ type Reloader struct {
 // NewReloader loads and starts the first gateway, and waits, up to
 // ReadyTimeout, for it to be warm and ready.
 func NewReloader(cfg ReloadConfig) (*Reloader, error) {
+	if cfg.Load == nil && cfg.Path == "" {
+		panic("portico/gateway/config: ReloadConfig needs Path or Load")
+	}
 	if cfg.Load == nil {
-		panic("portico/gateway: ReloadConfig.Load is nil")
+		path, opts := cfg.Path, cfg.Options
+		cfg.Load = func(st *gateway.State) (*gateway.Gateway, error) {
+			return Load(path, append(slices.Clip(opts), gateway.WithState(st))...)
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -79,7 +94,7 @@ func NewReloader(cfg ReloadConfig) (*Reloader, error) {
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 5 * time.Second
 	}
-	r := &Reloader{cfg: cfg, state: NewState(), sum: fileSum(cfg.Path)}
+	r := &Reloader{cfg: cfg, state: gateway.NewState(), sum: fileSum(cfg.Path)}
 	g, err := cfg.Load(r.state)
 	if err != nil {
 		_ = r.state.Close()
@@ -97,7 +112,7 @@ func (r *Reloader) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // Current returns the gateway serving new requests.
-func (r *Reloader) Current() *Gateway { return r.cur.Load() }
+func (r *Reloader) Current() *gateway.Gateway { return r.cur.Load() }
 
 // Reload builds a new gateway and swaps it in. On error the current
 // gateway stays.
@@ -118,7 +133,7 @@ func (r *Reloader) reload(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return errors.New("portico/gateway: reloader is closed")
+		return errors.New("portico/gateway/config: reloader is closed")
 	}
 	r.sum = fileSum(r.cfg.Path)
 	g, err := r.cfg.Load(r.state)
@@ -134,10 +149,10 @@ func (r *Reloader) reload(ctx context.Context) error {
 
 // ready waits, up to ReadyTimeout, for g to be warm (its new pools
 // checked) and ready.
-func (r *Reloader) ready(ctx context.Context, g *Gateway) {
+func (r *Reloader) ready(ctx context.Context, g *gateway.Gateway) {
 	wait, cancel := context.WithTimeout(ctx, r.cfg.ReadyTimeout)
 	defer cancel()
-	g.warm(wait)
+	g.Warm(wait)
 	for !g.Ready() && wait.Err() == nil {
 		select {
 		case <-wait.Done():
@@ -147,7 +162,7 @@ func (r *Reloader) ready(ctx context.Context, g *Gateway) {
 }
 
 // retire closes old once its requests are done, or after Drain.
-func (r *Reloader) retire(old *Gateway) {
+func (r *Reloader) retire(old *gateway.Gateway) {
 	r.retired.Add(1)
 	go func() {
 		defer r.retired.Done()

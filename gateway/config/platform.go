@@ -1,20 +1,21 @@
-package gateway
+package config
 
 import (
 	"context"
 	"path/filepath"
 	"time"
 
+	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware/redisstore"
 )
 
-// PlatformConfig is the platform section of a config file: where the
-// platform keeps its state, who administers it, and its call log. It
-// decodes into one [WithPlatform] call; routes then name their API with
+// Platform is the platform section of a config file: where the platform
+// keeps its state, who administers it, and its call log. It decodes into
+// one [WithPlatform] call; routes then name their API with
 // policy.subscription.
-type PlatformConfig struct {
+type Platform struct {
 	// File is the platform's embedded store, a bbolt file (relative to
 	// the config file's directory), for a single node. Set it or Redis.
 	File string `yaml:"file"`
@@ -38,13 +39,13 @@ type PlatformConfig struct {
 	// API. If nil, calls are not recorded. The log lives in the process's
 	// memory: a reload keeps it while this section is unchanged, and a
 	// restart starts it afresh.
-	CallLog *CallLogConfig `yaml:"call_log"`
+	CallLog *CallLog `yaml:"call_log"`
 }
 
-// CallLogConfig sizes the in-process call log of a config file. The
+// CallLog sizes the in-process call log of a config file. The
 // zero value keeps the latest 10000 calls and six hours of one-minute
 // windows.
-type CallLogConfig struct {
+type CallLog struct {
 	// Ring is how many of the latest calls are kept. If zero, 10000.
 	Ring int `yaml:"ring"`
 	// Buffer is the queue between requests and the log; when it is full,
@@ -56,28 +57,28 @@ type CallLogConfig struct {
 	Retention time.Duration `yaml:"retention"`
 }
 
-// platformOptions turns the platform section into a WithPlatform option,
-// borrowing its file and its call log from l.
-func (c *Config) platformOptions(bc *config, l *lease, rs *redisstore.Store) ([]Option, []error) {
+// platform turns the platform section into a WithPlatform option applied
+// to the build, borrowing its file and its call log from the state.
+func (c *File) platform(b *gateway.Builder, rs *redisstore.Store) []error {
 	pc := c.Platform
 	if pc == nil {
-		return nil, nil
+		return nil
 	}
 	errs := checkPlatform(pc, c.Store)
 	if len(errs) > 0 {
-		return nil, errs
+		return errs
 	}
 	var store platform.Store
 	switch {
 	case pc.Redis:
-		if rs == nil { // the store section is invalid: accessOptions said why
-			return nil, nil
+		if rs == nil { // the store section is invalid: store said why
+			return nil
 		}
 		store = rs.Documents()
 	default:
-		s, err := platformFile(l, c.rel(pc.File))
+		s, err := platformFile(b, c.rel(pc.File))
 		if err != nil {
-			return nil, []error{fieldErr("platform.file", "%v", err)}
+			return []error{fieldErr("platform.file", "%v", err)}
 		}
 		store = s
 	}
@@ -91,14 +92,14 @@ func (c *Config) platformOptions(bc *config, l *lease, rs *redisstore.Store) ([]
 	if pc.SubscribeURL != "" {
 		popts = append(popts, platform.WithSubscribeURL(pc.SubscribeURL))
 	}
-	if bc.logger != nil {
-		popts = append(popts, platform.WithLogger(bc.logger))
+	if l := b.Logger(); l != nil {
+		popts = append(popts, platform.WithLogger(l))
 	}
 	var rec *calllog.Recorder
 	if cl := pc.CallLog; cl != nil {
-		log, err := callLog(l, *cl, bc)
+		log, err := callLog(b, *cl)
 		if err != nil {
-			return nil, []error{fieldErr("platform.call_log", "%v", err)}
+			return []error{fieldErr("platform.call_log", "%v", err)}
 		}
 		rec = log.rec
 		popts = append(popts, platform.WithCallLog(log.ring, log.agg))
@@ -106,23 +107,22 @@ func (c *Config) platformOptions(bc *config, l *lease, rs *redisstore.Store) ([]
 	// The gateway stops the platform's change feed when it is closed; the
 	// state closes the recorder (flushing it) and the file once no
 	// gateway uses them.
-	return []Option{WithPlatform(platform.New(store, popts...), rec)}, nil
+	b.Apply(WithPlatform(platform.New(store, popts...), rec))
+	return nil
 }
 
 // platformFile borrows the platform's bbolt file at path. bbolt locks
 // its file, so the process opens it once, and every build borrows it.
-func platformFile(l *lease, path string) (*platform.FileStore, error) {
+func platformFile(b *gateway.Builder, path string) (*platform.FileStore, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	return borrowAs(l, pieceKey("platform_file", abs), func() (*platform.FileStore, func() error, error) {
-		s, err := platform.OpenFile(abs)
-		if err != nil {
-			return nil, nil, err
-		}
-		return s, s.Close, nil
-	})
+	v, err := b.Keep("platform_file", func() (any, error) { return platform.OpenFile(abs) }, abs)
+	if err != nil {
+		return nil, err
+	}
+	return v.(*platform.FileStore), nil
 }
 
 // callLogParts are the in-process call log: its recorder and sinks.
@@ -132,19 +132,26 @@ type callLogParts struct {
 	agg  *calllog.Aggregator
 }
 
+// Close flushes and stops the recorder.
+func (p *callLogParts) Close() error { return recorderCloser{p.rec}.Close() }
+
 // callLog borrows the call log: the previous build's, with its records,
 // while the call_log section and the logger are unchanged.
-func callLog(l *lease, cl CallLogConfig, bc *config) (*callLogParts, error) {
-	return borrowAs(l, pieceKey("call_log", cl, identity(bc.logger)), func() (*callLogParts, func() error, error) {
+func callLog(b *gateway.Builder, cl CallLog) (*callLogParts, error) {
+	v, err := b.Keep("call_log", func() (any, error) {
 		ring := calllog.NewRing(or(cl.Ring, 10000))
 		agg := calllog.NewAggregator(calllog.AggregatorConfig{Resolution: cl.Resolution, Retention: cl.Retention})
-		rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{ring, agg}, Buffer: cl.Buffer, Logger: bc.logger})
-		return &callLogParts{rec: rec, ring: ring, agg: agg}, recorderCloser{rec}.Close, nil
-	})
+		rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{ring, agg}, Buffer: cl.Buffer, Logger: b.Logger()})
+		return &callLogParts{rec: rec, ring: ring, agg: agg}, nil
+	}, cl, identity(b.Logger()))
+	if err != nil {
+		return nil, err
+	}
+	return v.(*callLogParts), nil
 }
 
 // checkPlatform validates the platform section.
-func checkPlatform(pc *PlatformConfig, st *StoreConfig) []error {
+func checkPlatform(pc *Platform, st *Store) []error {
 	var errs []error
 	switch {
 	case pc.File == "" && !pc.Redis:

@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"cmp"
@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/aiclient/entra"
 	"github.com/portico-dev/portico/aiclient/openai"
 	"github.com/portico-dev/portico/aiclient/vertex"
+	"github.com/portico-dev/portico/gateway"
 )
 
 // DefaultAzureAPIVersion is the Azure OpenAI API version an azure provider
@@ -103,7 +104,7 @@ func (p AIProvider) configured() bool {
 // providerErr places a provider's build error: under the field it names,
 // or under type.
 func providerErr(at string, err error) error {
-	if fe, ok := errors.AsType[*FieldError](err); ok && fe.Path != "" {
+	if fe, ok := errors.AsType[*gateway.FieldError](err); ok && fe.Path != "" {
 		return fieldErr(at+"."+fe.Path, "%s", fe.Msg)
 	}
 	return fieldErr(at+".type", "%v", err)
