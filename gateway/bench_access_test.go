@@ -57,6 +57,6 @@ func BenchmarkRouteAPIKeyAndRateLimit(b *testing.B) {
 
 // BenchmarkRouteHeaderTransform adds a header transformation.
 func BenchmarkRouteHeaderTransform(b *testing.B) {
-	benchRoute(b, gateway.Policy{Transform: &gateway.Transform{Request: gateway.HeaderTransform{
+	benchRoute(b, gateway.Policy{Transform: &gateway.Transform{Request: middleware.HeaderRules{
 		Set: map[string]string{"X-Route": "r"}, Remove: []string{"X-Debug"}}}})
 }

@@ -30,7 +30,7 @@ func TestRoutesShowTheWholeChainInOrder(t *testing.T) {
 			Quota:       &gateway.Quota{Limit: 1000, Period: "month"},
 			Cache:       &gateway.Cache{TTL: time.Minute, Scope: "tenant"},
 			Idempotency: &gateway.Idempotency{},
-			Transform:   &gateway.Transform{Request: gateway.HeaderTransform{Set: map[string]string{"X-A": "b"}}},
+			Transform:   &gateway.Transform{Request: middleware.HeaderRules{Set: map[string]string{"X-A": "b"}}},
 			Middleware:  []string{"audit"},
 			Timeout:     time.Second,
 			Retry:       &gateway.Retry{Attempts: 2},

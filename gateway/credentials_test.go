@@ -60,7 +60,7 @@ func credGateway(t *testing.T) (url string, shadow <-chan http.Header) {
 			gateway.Route{Path: "/open", Upstream: "app"},
 			gateway.Route{Path: "/transformed", Upstream: "app", Policy: gateway.Policy{
 				Auth:      &gateway.Auth{Methods: []string{"sso"}},
-				Transform: &gateway.Transform{Request: gateway.HeaderTransform{Set: map[string]string{"Authorization": "Basic dXBzdHJlYW06cHc="}}}}},
+				Transform: &gateway.Transform{Request: middleware.HeaderRules{Set: map[string]string{"Authorization": "Basic dXBzdHJlYW06cHc="}}}}},
 			gateway.Route{Path: "/mirrored", Upstream: "app", Mirror: &gateway.Mirror{Upstream: "shadow"}, Policy: auth("query")},
 		))
 	return srv.URL, copies

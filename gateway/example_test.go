@@ -104,7 +104,7 @@ func ExampleWithPathNormalization() {
 
 	files2, _ := upstream.New(upstream.Config{Name: "files", Instances: []upstream.Instance{{URL: "http://127.0.0.1:9001"}}})
 	decoding, _ := gateway.New(gateway.WithUpstream(files2), routes,
-		gateway.WithPathNormalization(gateway.PathNormalization{Escaped: gateway.EscapedDecode}))
+		gateway.WithPathNormalization(gateway.PathNormalization{Escaped: "decode"}))
 	defer decoding.Close()
 	name, ok := decoding.Lookup(httptest.NewRequest(http.MethodGet, "/api/public/..%2Fprivate/secret.txt", nil))
 	fmt.Println("decoded ->", name, ok)

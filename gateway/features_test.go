@@ -136,8 +136,8 @@ func TestTransformPolicy(t *testing.T) {
 	up, _ := jsonServer(t, `{"id":1,"internal":"x","user":{"password":"p"}}`)
 	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
 		gateway.WithRoute(gateway.Route{Path: "/users/{id}", Upstream: "app", Policy: gateway.Policy{Transform: &gateway.Transform{
-			Response:     gateway.HeaderTransform{Remove: []string{"X-Internal"}, Set: map[string]string{"X-User": "{path.id}"}},
-			ResponseBody: gateway.BodyTransform{Remove: []string{"internal", "user.password"}, Add: map[string]any{"v": 2}},
+			Response:     middleware.HeaderRules{Remove: []string{"X-Internal"}, Set: map[string]string{"X-User": "{path.id}"}},
+			ResponseBody: middleware.JSONRules{Remove: []string{"internal", "user.password"}, Add: map[string]any{"v": 2}},
 		}}}))
 	resp := fetch(t, srv.URL+"/users/7")
 	body := readAll(t, resp)

@@ -174,7 +174,7 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- gateway.Serve(ctx, l, g, 30*time.Second) }()
+	go func() { served <- gateway.ServerConfig{ShutdownGrace: 30 * time.Second}.Serve(ctx, l, g) }()
 
 	type result struct {
 		body string

@@ -74,14 +74,6 @@ type ServerConfig struct {
 
 // Serve serves h on l until ctx is done, then shuts down gracefully: it
 // stops accepting connections, lets requests in flight finish for up to
-// grace (30s if zero), and then closes the remaining connections. It is
-// [ServerConfig.Serve] with only ShutdownGrace set.
-func Serve(ctx context.Context, l net.Listener, h http.Handler, grace time.Duration) error {
-	return ServerConfig{ShutdownGrace: grace}.Serve(ctx, l, h)
-}
-
-// Serve serves h on l until ctx is done, then shuts down gracefully: it
-// stops accepting connections, lets requests in flight finish for up to
 // ShutdownGrace, and then closes the remaining connections. It returns
 // nil after a graceful stop, an error naming the field when the
 // configuration is invalid, or the error that stopped the server. l is
