@@ -12,7 +12,7 @@ import (
 type Auth struct {
 	// Methods names the authenticators tried, in order; the first that
 	// succeeds identifies the consumer (any-of). Names are those of
-	// [WithAuthMethods] and [WithAuthenticator], plus "api_key" when
+	// [WithAuthenticator] and config.WithAuthMethods, plus "api_key" when
 	// consumers hold keys. If empty, every authenticator the gateway has is
 	// tried, in the order they were defined.
 	Methods []string `yaml:"methods"`

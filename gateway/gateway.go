@@ -30,7 +30,7 @@ type Upstream interface {
 
 // Gateway routes requests to upstreams. It is an immutable http.Handler,
 // safe for concurrent use; a new configuration means a new Gateway,
-// swapped in with a [Reloader].
+// swapped in with a config.Reloader.
 type Gateway struct {
 	cfg       config
 	table     *table

@@ -23,7 +23,7 @@ import (
 type ServerConfig struct {
 	// TLS, if not nil, makes the server speak HTTPS on the listener it is
 	// given (a plain TCP listener), offering HTTP/2 ("h2") and HTTP/1.1
-	// through ALPN; [ServerTLS] builds one. A config file sets it with
+	// through ALPN; config.ServerTLS builds one. A config file sets it with
 	// its tls section.
 	TLS *tls.Config `yaml:"-"`
 	// H2C also accepts HTTP/2 without TLS, with prior knowledge (RFC 9113

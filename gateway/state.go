@@ -19,7 +19,7 @@ import (
 // cached responses, idempotency records, AI token windows and budgets,
 // circuit breakers and bulkheads, upstream pools with their health and
 // ejections, Redis connections, JWKS keys and platform files. Each build
-// ([New], [Config.Build], [LoadConfig]) given the state with [WithState]
+// ([New], config.File.Build, config.Load) given the state with [WithState]
 // borrows the pieces it needs from it: a piece whose settings are
 // unchanged is the one the previous build used, so a reload of the same
 // file, or of one with an unrelated change, forgets nothing; a piece whose
@@ -27,7 +27,10 @@ import (
 // documentation). A piece no build uses any more is closed when the last
 // gateway that used it is closed.
 //
-// A [Reloader] makes one State and hands it to every load. A program that
+// Parts borrow pieces of their own, any value under a kind and its
+// settings, with [Builder.Keep].
+//
+// A config.Reloader makes one State and hands it to every load. A program that
 // swaps gateways itself makes one with [NewState], gives it to every build,
 // and closes it, after the last gateway, when the process ends.
 //
