@@ -131,7 +131,7 @@ func TestAuthBypassByDotSegments(t *testing.T) {
 			if mode == "decode" {
 				want = tt.decode
 			}
-			t.Run(tt.name+" ("+string(mode)+")", func(t *testing.T) {
+			t.Run(tt.name+" ("+mode+")", func(t *testing.T) {
 				t.Parallel()
 				var hs []string
 				if tt.header != "" {

@@ -4,16 +4,13 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/http"
-	"net/textproto"
 	"os"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -22,18 +19,11 @@ func fieldErr(path, format string, args ...any) *gateway.FieldError {
 	return &gateway.FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}
 }
 
-func idx(name string, i int) string { return name + "[" + strconv.Itoa(i) + "]" }
+func idx(name string, i int) string { return fields.Index(name, i) }
 
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
-}
+func sortedKeys[V any](m map[string]V) []string { return fields.SortedKeys(m) }
 
-func knownNames[V any](m map[string]V) string {
-	if len(m) == 0 {
-		return "none"
-	}
-	return strings.Join(sortedKeys(m), ", ")
-}
+func knownNames[V any](m map[string]V) string { return fields.Known(m) }
 
 // joinErrs returns the one error, or the errors joined one per line.
 func joinErrs(errs []error) error {
@@ -92,14 +82,4 @@ func clientIP(r *http.Request) string {
 }
 
 // validHeaderName reports whether k is an HTTP header name.
-func validHeaderName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for _, r := range k {
-		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
-			return false
-		}
-	}
-	return textproto.CanonicalMIMEHeaderKey(k) != ""
-}
+func validHeaderName(k string) bool { return fields.ValidHeaderName(k) }
