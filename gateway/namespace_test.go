@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/ai"
 	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware"
 )
@@ -179,7 +180,7 @@ func TestTheRootPrefixReportsEachBuiltInEndpointGroupOnce(t *testing.T) {
 func TestAnOverlapWithAnAPIOperationNamesTheOperation(t *testing.T) {
 	t.Parallel()
 	_, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(upstreamOf(t, "pets", echoServer(t, "pets"))),
-		config.WithAPI(config.API{Name: "pets", Spec: loadPets(t), Upstream: "pets", Prefix: "/v1/models"}),
+		config.WithAPI(config.API{Name: "pets", Spec: gwtest.Spec(t, "config/testdata/pets.yaml"), Upstream: "pets", Prefix: "/v1/models"}),
 		config.WithAI(demoAI()))
 	if err == nil {
 		t.Fatal("no error")

@@ -1,10 +1,7 @@
 package gateway_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -15,10 +12,11 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/gateway/platform"
 )
 
-const platformToken = "admin-token-0123456789"
+const platformToken = gwtest.PlatformToken
 
 // reply is a response read to the end.
 type reply struct {
@@ -27,75 +25,22 @@ type reply struct {
 	body   []byte
 }
 
-// call sends a JSON request with a bearer token (the consumer's key or
-// the admin token) and fails the test unless the status is want.
+// call sends a JSON request with a bearer token and fails the test
+// unless the status is want; see gwtest.Call.
 func call(t *testing.T, method, u, token string, body any, want int) reply {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, u, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, u, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		t.Fatalf("%s %s: status %d, want %d: %s", method, u, res.StatusCode, want, b)
-	}
-	return reply{res.StatusCode, res.Header, b}
+	r := gwtest.Call(t, method, u, token, body, want)
+	return reply{r.Status, r.Header, r.Body}
 }
 
-// onboard creates tenant acme, its consumer shop with a key, and the
-// published API orders with manual approval, through the admin API at
-// adm, and returns the key.
 func onboard(t *testing.T, adm string) string {
 	t.Helper()
-	call(t, http.MethodPost, adm+"/api/tenants", platformToken, map[string]any{"id": "acme"}, http.StatusCreated)
-	call(t, http.MethodPost, adm+"/api/tenants/acme/consumers", platformToken, map[string]any{"id": "shop"}, http.StatusCreated)
-	var k struct{ Secret string }
-	r := call(t, http.MethodPost, adm+"/api/tenants/acme/consumers/shop/keys", platformToken, nil, http.StatusCreated)
-	if err := json.Unmarshal(r.body, &k); err != nil || k.Secret == "" {
-		t.Fatalf("created key %s: %v", r.body, err)
-	}
-	call(t, http.MethodPut, adm+"/api/apis/orders", platformToken,
-		map[string]any{"tenant": "acme", "state": "published", "approval": "manual"}, http.StatusOK)
-	return k.Secret
+	return gwtest.Onboard(t, adm)
 }
 
-// subscribeAndApprove checks the consumer is refused before its
-// subscription is requested and while it is pending, and served once the
-// administrator approves it.
 func subscribeAndApprove(t *testing.T, pub, adm, key string) {
 	t.Helper()
-	r := call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusForbidden)
-	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") || !strings.Contains(string(r.body), "subscri") {
-		t.Errorf("refusal without a subscription: %s %s, want a problem saying how to subscribe", ct, r.body)
-	}
-	call(t, http.MethodGet, pub+"/orders/1", "", nil, http.StatusUnauthorized)
-	call(t, http.MethodPost, adm+"/api/subscriptions", platformToken,
-		map[string]string{"tenant": "acme", "consumer": "shop", "api": "orders"}, http.StatusOK)
-	r = call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusForbidden)
-	if !strings.Contains(string(r.body), "approv") {
-		t.Errorf("refusal of a pending subscription: %s, want it to say it awaits approval", r.body)
-	}
-	call(t, http.MethodPost, adm+"/api/subscriptions/shop.orders/approve", platformToken, nil, http.StatusOK)
-	call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK)
+	gwtest.SubscribeAndApprove(t, pub, adm, key)
 }
 
 func TestAConsumerIsServedOnlyOnceItsSubscriptionIsApprovedThroughTheAdminHandler(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/redistest"
 )
 
@@ -60,7 +61,7 @@ func TestAPIsSectionOfAConfigFile(t *testing.T) {
 	t.Parallel()
 	up, hits := countingServer(t, "pets")
 	dir := t.TempDir()
-	spec, err := os.ReadFile("testdata/pets.yaml")
+	spec, err := os.ReadFile("config/testdata/pets.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ apis:
 		t.Errorf("GET /p/pets/3: %d, upstream path %q", resp.StatusCode, e.Path)
 	}
 	before := hits.Load()
-	if resp := send(t, http.MethodPost, url+"/p/pets", `{"name":1}`); resp.StatusCode != http.StatusBadRequest {
+	if resp := gwtest.Send(t, http.MethodPost, url+"/p/pets", `{"name":1}`); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("invalid POST: %d, want 400", resp.StatusCode)
 	}
 	if hits.Load() != before {

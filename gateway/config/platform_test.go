@@ -1,4 +1,4 @@
-package gateway_test
+package config_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/redistest"
 )
 
@@ -46,7 +47,7 @@ platform:
 
 func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t *testing.T) {
 	t.Parallel()
-	up := echoServer(t, "orders")
+	up := gwtest.EchoServer(t, "orders")
 	path := filepath.Join(t.TempDir(), "gateway.yaml")
 	write := func(n int) {
 		if err := os.WriteFile(path, fmt.Appendf(nil, platformYAML, up.URL, n), 0o600); err != nil {
@@ -55,7 +56,7 @@ func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t 
 	}
 	env := func(k string) (string, bool) {
 		if k == "ADMIN_TOKEN" {
-			return platformToken, true
+			return gwtest.PlatformToken, true
 		}
 		return "", false
 	}
@@ -70,9 +71,9 @@ func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t 
 				if err != nil {
 					return nil, err
 				}
-				return c.Build(gateway.WithLogger(quiet), gateway.WithState(st))
+				return c.Build(gateway.WithLogger(gwtest.Quiet), gateway.WithState(st))
 			},
-			Drain: 5 * time.Second, Logger: quiet,
+			Drain: 5 * time.Second, Logger: gwtest.Quiet,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -89,20 +90,20 @@ func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t 
 
 	write(1)
 	rl, pub, adm := start()
-	key := onboard(t, adm)
-	subscribeAndApprove(t, pub, adm, key)
-	before := call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK).header.Get("X-Request-Id")
+	key := gwtest.Onboard(t, adm)
+	gwtest.SubscribeAndApprove(t, pub, adm, key)
+	before := gwtest.Call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK).Header.Get("X-Request-Id")
 
 	write(2)
 	if err := rl.Reload(context.Background()); err != nil {
 		t.Fatalf("reloading with the platform file open: %v", err)
 	}
-	call(t, http.MethodGet, pub+"/version/2", "", nil, http.StatusOK)
-	call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK)
-	call(t, http.MethodGet, adm+"/api/subscriptions?state=active", platformToken, nil, http.StatusOK)
-	r := call(t, http.MethodGet, adm+"/api/calls?tenant=acme", platformToken, nil, http.StatusOK)
-	if !strings.Contains(string(r.body), `"request_id":"`+before+`"`) {
-		t.Errorf("call log after the reload = %s, want the call made before it (request ID %q) kept", r.body, before)
+	gwtest.Call(t, http.MethodGet, pub+"/version/2", "", nil, http.StatusOK)
+	gwtest.Call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK)
+	gwtest.Call(t, http.MethodGet, adm+"/api/subscriptions?state=active", gwtest.PlatformToken, nil, http.StatusOK)
+	r := gwtest.Call(t, http.MethodGet, adm+"/api/calls?tenant=acme", gwtest.PlatformToken, nil, http.StatusOK)
+	if !strings.Contains(string(r.Body), `"request_id":"`+before+`"`) {
+		t.Errorf("call log after the reload = %s, want the call made before it (request ID %q) kept", r.Body, before)
 	}
 
 	// A restart: everything closed, then opened again from the file.
@@ -110,23 +111,23 @@ func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t 
 		t.Fatal(err)
 	}
 	_, pub, adm = start()
-	call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK)
-	call(t, http.MethodPost, adm+"/api/subscriptions/shop.orders/revoke", platformToken, map[string]string{"reason": "unpaid"}, http.StatusOK)
-	call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusForbidden)
+	gwtest.Call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK)
+	gwtest.Call(t, http.MethodPost, adm+"/api/subscriptions/shop.orders/revoke", gwtest.PlatformToken, map[string]string{"reason": "unpaid"}, http.StatusOK)
+	gwtest.Call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusForbidden)
 }
 
 func TestAGatewayFromAConfigFileWithoutAStateOwnsItsPlatformFile(t *testing.T) {
 	t.Parallel()
-	up := echoServer(t, "orders")
+	up := gwtest.EchoServer(t, "orders")
 	path := filepath.Join(t.TempDir(), "gateway.yaml")
 	data := fmt.Appendf(nil, platformYAML, up.URL, 1)
-	env := func(string) (string, bool) { return platformToken, true }
+	env := func(string) (string, bool) { return gwtest.PlatformToken, true }
 	for range 2 { // the second build opens the file the first one closed
 		c, err := config.Parse(path, data, env)
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := c.Build(gateway.WithLogger(quiet))
+		g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,14 +163,14 @@ func TestAMistakeInThePlatformSectionNamesTheField(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(dir, fmt.Sprintf("g%d.yaml", i))
-			data := "upstreams: [{name: u, instances: [{url: 'http://127.0.0.1:1'}]}]\n" + fmt.Sprintf(tt.section, platformToken)
+			data := "upstreams: [{name: u, instances: [{url: 'http://127.0.0.1:1'}]}]\n" + fmt.Sprintf(tt.section, gwtest.PlatformToken)
 			if !strings.Contains(data, "routes:") {
 				data += "\nroutes: [{name: x, prefix: /x, upstream: u}]"
 			}
 			c, err := config.Parse(path, []byte(data), nil)
 			if err == nil {
 				var g *gateway.Gateway
-				g, err = c.Build(gateway.WithLogger(quiet))
+				g, err = c.Build(gateway.WithLogger(gwtest.Quiet))
 				if err == nil {
 					g.Close()
 					t.Fatal("the configuration was accepted")
@@ -210,11 +211,11 @@ func TestThePlatformSectionDocumentedInTheExampleConfigParses(t *testing.T) {
 	doc = strings.Replace(doc, "/var/lib/portico/platform.db", filepath.Join(t.TempDir(), "platform.db"), 1)
 	doc += "upstreams: [{name: u, instances: [{url: 'http://127.0.0.1:1'}]}]\n" +
 		"routes: [{name: users, prefix: /users, upstream: u, policy: {auth: {methods: [platform]}, subscription: users}}]\n"
-	c, err := config.Parse("example-platform.yaml", []byte(doc), func(string) (string, bool) { return platformToken, true })
+	c, err := config.Parse("example-platform.yaml", []byte(doc), func(string) (string, bool) { return gwtest.PlatformToken, true })
 	if err != nil {
 		t.Fatalf("the documented platform section does not parse: %v\n%s", err, doc)
 	}
-	g, err := c.Build(gateway.WithLogger(quiet))
+	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
 	if err != nil {
 		t.Fatalf("the documented platform section does not build: %v", err)
 	}
@@ -227,19 +228,19 @@ func TestThePlatformSectionDocumentedInTheExampleConfigParses(t *testing.T) {
 func TestTwoReplicasWithARedisPlatformSeeARevocationOnTheNextRequest(t *testing.T) {
 	t.Parallel()
 	rs := redistest.Start(t)
-	up := echoServer(t, "orders")
+	up := gwtest.EchoServer(t, "orders")
 	yaml := fmt.Sprintf(`
 upstreams: [{name: orders, instances: [{url: %q}]}]
 store: {redis: {address: %q, prefix: "replicas:"}}
 routes: [{name: orders, prefix: /orders, upstream: orders, policy: {auth: {methods: [platform]}, subscription: orders}}]
 platform: {redis: true, admin_tokens: {root: %s}}
-`, up.URL, rs.Addr(), platformToken)
+`, up.URL, rs.Addr(), gwtest.PlatformToken)
 	replica := func() (pub, adm string) {
 		c, err := config.Parse("gw.yaml", []byte(yaml), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := c.Build(gateway.WithLogger(quiet))
+		g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,13 +250,13 @@ platform: {redis: true, admin_tokens: {root: %s}}
 			cancel()
 			_ = g.Close()
 		})
-		return httptestServer(t, g), httptestServer(t, gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }})) + "/platform"
+		return gwtest.Serve(t, g), gwtest.Serve(t, gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }})) + "/platform"
 	}
 	pub1, adm1 := replica()
 	pub2, _ := replica()
-	key := onboard(t, adm1)
-	subscribeAndApprove(t, pub1, adm1, key)
-	call(t, http.MethodGet, pub2+"/orders/1", key, nil, http.StatusOK)
-	call(t, http.MethodPost, adm1+"/api/subscriptions/shop.orders/revoke", platformToken, map[string]string{"reason": "unpaid"}, http.StatusOK)
-	call(t, http.MethodGet, pub2+"/orders/1", key, nil, http.StatusForbidden)
+	key := gwtest.Onboard(t, adm1)
+	gwtest.SubscribeAndApprove(t, pub1, adm1, key)
+	gwtest.Call(t, http.MethodGet, pub2+"/orders/1", key, nil, http.StatusOK)
+	gwtest.Call(t, http.MethodPost, adm1+"/api/subscriptions/shop.orders/revoke", gwtest.PlatformToken, map[string]string{"reason": "unpaid"}, http.StatusOK)
+	gwtest.Call(t, http.MethodGet, pub2+"/orders/1", key, nil, http.StatusForbidden)
 }

@@ -1,7 +1,8 @@
-package gateway_test
+package config_test
 
 import (
 	"fmt"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -60,7 +61,7 @@ func newCloudFakes(t *testing.T) *cloudFakes {
 	}
 	cfg := fmt.Sprintf(cloudConfig, strings.TrimSuffix(f.azure.URL(), "/v1"), login.URL, f.bedrock.URL(),
 		aitest.AWSAccessKeyID, aitest.AWSSecretAccessKey, f.vertex.URL(), key)
-	f.gateway = aiGateway(t, cfg).URL
+	f.gateway = gwtest.AIGateway(t, cfg).URL
 	return f
 }
 
@@ -111,11 +112,11 @@ func TestCloudProvidersServeTheirAliasesWholeAndStreamed(t *testing.T) {
 		t.Run("the "+tt.alias+" alias", func(t *testing.T) {
 			before := len(tt.srv.Requests())
 			tt.srv.Push(aitest.Text("Hello from "+tt.alias+".", 7, 5), aitest.Text("Streamed from "+tt.alias+".", 7, 5))
-			status, _, body := aiPost(t, f.gateway+"/v1/chat/completions", "app-key", `{"model":"`+tt.alias+`","messages":[{"role":"user","content":"hi"}]}`)
+			status, _, body := gwtest.AIPost(t, f.gateway+"/v1/chat/completions", "app-key", `{"model":"`+tt.alias+`","messages":[{"role":"user","content":"hi"}]}`)
 			if status != http.StatusOK || !strings.Contains(body, `"content":"Hello from `+tt.alias+`."`) {
 				t.Fatalf("whole: status %d: %s", status, body)
 			}
-			status, _, body = aiPost(t, f.gateway+"/v1/chat/completions", "app-key",
+			status, _, body = gwtest.AIPost(t, f.gateway+"/v1/chat/completions", "app-key",
 				`{"model":"`+tt.alias+`","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
 			if status != http.StatusOK || !strings.Contains(body, "data: [DONE]") {
 				t.Fatalf("streamed: status %d: %s", status, body)
@@ -142,7 +143,7 @@ func TestABedrockThrottleAnswers429(t *testing.T) {
 	t.Parallel()
 	f := newCloudFakes(t)
 	f.bedrock.Push(aitest.Reply{Status: 429, ErrorCode: "ThrottlingException", ErrorMessage: "Too many requests, please wait before trying again."})
-	status, h, body := aiPost(t, f.gateway+"/v1/chat/completions", "app-key", `{"model":"claude","messages":[{"role":"user","content":"hi"}]}`)
+	status, h, body := gwtest.AIPost(t, f.gateway+"/v1/chat/completions", "app-key", `{"model":"claude","messages":[{"role":"user","content":"hi"}]}`)
 	if got, want := status, http.StatusTooManyRequests; got != want {
 		t.Fatalf("status %d, want %d: %s", got, want, body)
 	}
@@ -208,7 +209,7 @@ func TestCloudProviderSettingsAreCheckedAtBuild(t *testing.T) {
 
 func TestOptionalCloudProvidersAreDroppedWithoutTheirIdentity(t *testing.T) {
 	t.Parallel()
-	srv := aiGateway(t, `
+	srv := gwtest.AIGateway(t, `
 consumers:
   - {id: app, api_keys: [{id: app-1, secret: "app-key"}]}
 ai:
@@ -220,7 +221,7 @@ ai:
   models:
     - {alias: smart, candidates: [{provider: bedrock, model: m}, {provider: vertex, model: m}, {provider: azure, model: m}, {provider: demo, priority: 1}]}
 `)
-	status, _, body := aiPost(t, srv.URL+"/v1/chat/completions", "app-key", `{"model":"smart","messages":[{"role":"user","content":"hi"}]}`)
+	status, _, body := gwtest.AIPost(t, srv.URL+"/v1/chat/completions", "app-key", `{"model":"smart","messages":[{"role":"user","content":"hi"}]}`)
 	if status != http.StatusOK || !strings.Contains(body, "You said: hi") {
 		t.Fatalf("status %d: %s", status, body)
 	}

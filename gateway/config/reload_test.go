@@ -1,4 +1,4 @@
-package gateway_test
+package config_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 )
 
 func configFor(url, server string) string {
@@ -33,21 +34,9 @@ routes:
 `, url, server)
 }
 
-// writeFile replaces a file atomically, as editors and Kubernetes do.
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestHotReloadUnderLoad(t *testing.T) {
 	t.Parallel()
-	a, b := echoServer(t, "a"), echoServer(t, "b")
+	a, b := gwtest.EchoServer(t, "a"), gwtest.EchoServer(t, "b")
 	path := filepath.Join(t.TempDir(), "gw.yaml")
 	if err := os.WriteFile(path, []byte(configFor(a.URL, "one")), 0o600); err != nil {
 		t.Fatal(err)
@@ -111,7 +100,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-watched })
 
 	// A good file is picked up by the watcher.
-	writeFile(t, path, configFor(b.URL, "two"))
+	gwtest.WriteFile(t, path, configFor(b.URL, "two"))
 	select {
 	case err := <-results:
 		if err != nil {
@@ -126,7 +115,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	}
 
 	// A broken file is rejected and the current config keeps serving.
-	writeFile(t, path, "routes: [{path: /who, upstream: missing}]\n")
+	gwtest.WriteFile(t, path, "routes: [{path: /who, upstream: missing}]\n")
 	select {
 	case err := <-results:
 		if err == nil {
@@ -163,7 +152,7 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 		io.WriteString(w, "finished")
 	}))
 	t.Cleanup(slow.Close)
-	g, err := gateway.New(gateway.WithUpstream(upstreamOf(t, "slow", slow)), gateway.WithRoute(gateway.Route{Path: "/slow", Upstream: "slow"}))
+	g, err := gateway.New(gateway.WithUpstream(gwtest.UpstreamOf(t, "slow", slow)), gateway.WithRoute(gateway.Route{Path: "/slow", Upstream: "slow"}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package gateway_test
+package config_test
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 )
 
 func envOf(m map[string]string) func(string) (string, bool) {
@@ -39,7 +40,7 @@ routes:
 
 func TestConfigBuildsAWorkingGateway(t *testing.T) {
 	t.Parallel()
-	up := echoServer(t, "users")
+	up := gwtest.EchoServer(t, "users")
 	c, err := config.Parse("gw.yaml", []byte(validConfig), envOf(map[string]string{"USERS_URL": up.URL, "API_KEY": "k3y"}))
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func TestConfigBuildsAWorkingGateway(t *testing.T) {
 	srv := httptest.NewServer(g)
 	t.Cleanup(func() { srv.Close(); g.Close() })
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/users/7", nil)
-	resp, e := do(t, srv.Client(), req)
+	resp, e := gwtest.Do(t, srv.Client(), req)
 	if resp.StatusCode != http.StatusOK || e.Path != "/v1/7" || e.Header.Get("X-Api-Key") != "k3y" {
 		t.Errorf("status %d, path %q, key %q; want 200, /v1/7, k3y", resp.StatusCode, e.Path, e.Header.Get("X-Api-Key"))
 	}
@@ -136,7 +137,7 @@ func TestConfigMistakesNameTheField(t *testing.T) {
 
 func TestJSONConfigIsAccepted(t *testing.T) {
 	t.Parallel()
-	up := echoServer(t, "j")
+	up := gwtest.EchoServer(t, "j")
 	c, err := config.Parse("gw.json", []byte(`{"upstreams":[{"name":"j","instances":[{"url":"`+up.URL+`"}]}],
 		"routes":[{"path":"/j","upstream":"j","policy":{"timeout":"2s"}}]}`), nil)
 	if err != nil {

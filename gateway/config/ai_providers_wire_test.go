@@ -1,9 +1,10 @@
-package gateway_test
+package config_test
 
 import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"net/http"
 	"strconv"
 	"strings"
@@ -202,7 +203,7 @@ func TestCloudProvidersAnswerBothEndpointsWithToolsAndUsage(t *testing.T) {
 					before := len(al.srv.Requests())
 					al.srv.Push(aitest.Reply{Text: "Let me look.", ToolCalls: []aitest.ToolCall{{Name: "get_weather", Arguments: `{"city":"Paris"}`}},
 						Usage: aiclient.Usage{InputTokens: 21, OutputTokens: 9}})
-					status, _, body := aiPost(t, f.gateway+endpoint, "app-key", askWithTool(endpoint, al.alias, stream))
+					status, _, body := gwtest.AIPost(t, f.gateway+endpoint, "app-key", askWithTool(endpoint, al.alias, stream))
 					if status != http.StatusOK {
 						t.Fatalf("status %d: %s", status, body)
 					}
@@ -256,14 +257,14 @@ func TestCloudProviderErrorsReachClientsInTheirEnvelopes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.srv.Push(tt.reply, tt.reply)
-			status, _, body := aiPost(t, f.gateway+"/v1/chat/completions", "app-key", `{"model":"`+tt.alias+`","messages":[{"role":"user","content":"hi"}]}`)
+			status, _, body := gwtest.AIPost(t, f.gateway+"/v1/chat/completions", "app-key", `{"model":"`+tt.alias+`","messages":[{"role":"user","content":"hi"}]}`)
 			if got, want := status, tt.status; got != want {
 				t.Errorf("chat completions: status %d, want %d: %s", got, want, body)
 			}
 			if want := `"code":"` + tt.openAICode + `"`; !strings.Contains(body, want) {
 				t.Errorf("chat completions: body %s lacks %s", body, want)
 			}
-			status, _, body = aiPost(t, f.gateway+"/v1/messages", "app-key", `{"model":"`+tt.alias+`","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`)
+			status, _, body = gwtest.AIPost(t, f.gateway+"/v1/messages", "app-key", `{"model":"`+tt.alias+`","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`)
 			if got, want := status, tt.status; got != want {
 				t.Errorf("messages: status %d, want %d: %s", got, want, body)
 			}
@@ -283,7 +284,7 @@ func TestABedrockStreamExceptionEndsTheClientsStreamWithAnError(t *testing.T) {
 	for _, endpoint := range []string{"/v1/chat/completions", "/v1/messages"} {
 		t.Run("on "+endpoint, func(t *testing.T) {
 			f.bedrock.Push(aitest.Reply{Text: "Once upon a time, far away", Fault: aitest.ErrorEvent, FaultAfter: 3, ErrorMessage: "The model stream failed."})
-			status, _, body := aiPost(t, f.gateway+endpoint, "app-key", `{"model":"claude","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`)
+			status, _, body := gwtest.AIPost(t, f.gateway+endpoint, "app-key", `{"model":"claude","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`)
 			if got, want := status, http.StatusOK; got != want {
 				t.Fatalf("status %d, want %d: %s", got, want, body)
 			}

@@ -1,4 +1,4 @@
-package gateway_test
+package config_test
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 )
 
 const aiConfig = `
@@ -62,40 +63,9 @@ func TestPromptAPIsArePublishedWithTheOtherDocs(t *testing.T) {
 	}
 }
 
-func aiGateway(t *testing.T, cfg string) *httptest.Server {
-	t.Helper()
-	c, err := config.Parse("ai.yaml", []byte(cfg), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := c.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = g.Close() })
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func aiPost(t *testing.T, url, key, body string) (int, http.Header, string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
-}
-
 func TestAIEndpointsFromTheConfigFile(t *testing.T) {
 	t.Parallel()
-	srv := aiGateway(t, aiConfig)
+	srv := gwtest.AIGateway(t, aiConfig)
 	chat := `{"model":"demo","messages":[{"role":"user","content":"hi"}]}`
 	tests := []struct {
 		name, path, key, body string
@@ -110,7 +80,7 @@ func TestAIEndpointsFromTheConfigFile(t *testing.T) {
 		{"the request limit answers 429 in OpenAI's format", "/v1/chat/completions", "portico-demo-key", chat, 429, `"code":"rate_limit_exceeded"`},
 	}
 	for _, tt := range tests {
-		status, _, body := aiPost(t, srv.URL+tt.path, tt.key, tt.body)
+		status, _, body := gwtest.AIPost(t, srv.URL+tt.path, tt.key, tt.body)
 		if status != tt.status || !strings.Contains(body, tt.want) {
 			t.Errorf("%s: status %d: %s", tt.name, status, body)
 		}
@@ -126,7 +96,7 @@ func TestAIEndpointsFromTheConfigFile(t *testing.T) {
 			t.Errorf("models: %s", b)
 		}
 	}
-	status, _, body := aiPost(t, srv.URL+"/api/none", "", "")
+	status, _, body := gwtest.AIPost(t, srv.URL+"/api/none", "", "")
 	var p map[string]any
 	if status != 404 || json.Unmarshal([]byte(body), &p) != nil || p["status"] == nil {
 		t.Errorf("other paths still reach the routes: status %d: %s", status, body)

@@ -1,4 +1,4 @@
-package gateway_test
+package config_test
 
 import (
 	"encoding/json"
@@ -6,61 +6,23 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/openapi"
 )
 
-// countingServer starts an echo upstream that counts the requests it sees.
-func countingServer(t *testing.T, name string) (*httptest.Server, *atomic.Int64) {
-	t.Helper()
-	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(echo{Server: name, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header})
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &n
-}
-
 func loadPets(t *testing.T) *openapi.Spec {
 	t.Helper()
-	spec, err := openapi.LoadFile("testdata/pets.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return spec
-}
-
-func send(t *testing.T, method, url, body string) *http.Response {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = resp.Body.Close() })
-	return resp
+	return gwtest.Spec(t, "testdata/pets.yaml")
 }
 
 func TestGatewayBuiltFromASpec(t *testing.T) {
 	t.Parallel()
-	up, hits := countingServer(t, "pets")
-	g, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "pets", up)),
+	up, hits := gwtest.CountingServer(t, "pets")
+	g, srv := gwtest.NewGateway(t, gateway.WithUpstream(gwtest.UpstreamOf(t, "pets", up)),
 		config.WithAPI(config.API{Name: "pets", Spec: loadPets(t), Upstream: "pets", Prefix: "/petstore", Validate: "requests"}))
 
 	t.Run("every operation is routed under the prefix, which is stripped upstream", func(t *testing.T) {
@@ -69,8 +31,8 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 			{"POST", "/petstore/pets", `{"name":"rex"}`, "/pets"},
 			{"GET", "/petstore/pets", "", "/pets"},
 		} {
-			resp := send(t, c.method, srv.URL+c.path, c.body)
-			var e echo
+			resp := gwtest.Send(t, c.method, srv.URL+c.path, c.body)
+			var e gwtest.Echo
 			_ = json.NewDecoder(resp.Body).Decode(&e)
 			if resp.StatusCode != http.StatusOK || e.Path != c.want || e.Method != c.method {
 				t.Errorf("%s %s: status %d, upstream saw %s %q; want 200 and %q", c.method, c.path, resp.StatusCode, e.Method, e.Path, c.want)
@@ -85,7 +47,7 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 			{"POST", "/petstore/pets", `{}`},
 			{"GET", "/petstore/pets/seven", ""},
 		} {
-			resp := send(t, c.method, srv.URL+c.path, c.body)
+			resp := gwtest.Send(t, c.method, srv.URL+c.path, c.body)
 			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" {
 				t.Errorf("%s %s %s: status %d (%s), want a 400 problem", c.method, c.path, c.body, resp.StatusCode, resp.Header.Get("Content-Type"))
 			}
@@ -97,9 +59,9 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 
 	t.Run("x-portico-ratelimit answers the N+1th request with a 429 problem", func(t *testing.T) {
 		// listPets allows 2 per minute per IP; the first subtest used one.
-		send(t, "GET", srv.URL+"/petstore/pets", "")
+		gwtest.Send(t, "GET", srv.URL+"/petstore/pets", "")
 		before := hits.Load()
-		resp := send(t, "GET", srv.URL+"/petstore/pets", "")
+		resp := gwtest.Send(t, "GET", srv.URL+"/petstore/pets", "")
 		if resp.StatusCode != http.StatusTooManyRequests {
 			t.Fatalf("third request: status %d, want 429", resp.StatusCode)
 		}
@@ -113,7 +75,7 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 			t.Error("the limited request reached the upstream")
 		}
 		// Another operation has no limit.
-		if resp := send(t, "GET", srv.URL+"/petstore/pets/1", ""); resp.StatusCode != http.StatusOK {
+		if resp := gwtest.Send(t, "GET", srv.URL+"/petstore/pets/1", ""); resp.StatusCode != http.StatusOK {
 			t.Errorf("getPet: status %d, want 200", resp.StatusCode)
 		}
 	})
@@ -148,7 +110,7 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "/apis/pets/") || !strings.Contains(string(body), "Pets") {
 			t.Errorf("catalog: %d %s", resp.StatusCode, body)
 		}
-		resp = send(t, "GET", admin.URL+"/apis/pets/openapi.json", "")
+		resp = gwtest.Send(t, "GET", admin.URL+"/apis/pets/openapi.json", "")
 		var doc struct {
 			Info struct{ Title string } `json:"info"`
 		}
@@ -156,7 +118,7 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || doc.Info.Title != "Pets" {
 			t.Errorf("openapi.json: status %d, title %q", resp.StatusCode, doc.Info.Title)
 		}
-		if resp := send(t, "GET", admin.URL+"/apis/nope/", ""); resp.StatusCode != http.StatusNotFound {
+		if resp := gwtest.Send(t, "GET", admin.URL+"/apis/nope/", ""); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("unknown API: status %d, want 404", resp.StatusCode)
 		}
 	})
