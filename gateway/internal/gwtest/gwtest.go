@@ -91,7 +91,7 @@ func NewGateway(t testing.TB, opts ...gateway.Option) (*gateway.Gateway, *httpte
 	srv := httptest.NewServer(g)
 	t.Cleanup(func() {
 		srv.Close()
-		g.Close()
+		_ = g.Close()
 	})
 	return g, srv
 }
@@ -207,7 +207,7 @@ func AIGateway(t testing.TB, cfg string) *httptest.Server {
 // answer's status, header and body.
 func AIPost(t testing.TB, url, key, body string) (int, http.Header, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, url, strings.NewReader(body))
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
@@ -284,7 +284,7 @@ func Send(t testing.TB, method, url, body string) *http.Response {
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, url, rd)
+	req, err := http.NewRequestWithContext(context.Background(), method, url, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
