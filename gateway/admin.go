@@ -108,22 +108,20 @@ type RouteInfo struct {
 	Path     string            `json:"path,omitempty"`
 	Prefix   string            `json:"prefix,omitempty"`
 	Headers  map[string]string `json:"headers,omitempty"`
-	// Target names the upstream, or the split, the route sends to.
-	Target TargetInfo `json:"target"`
+	// Target names the upstream, or the split, the route sends to, the
+	// split's pin and the mirror.
+	Target struct {
+		Upstream string    `json:"upstream,omitempty"`
+		Split    []Backend `json:"split,omitempty"`
+		Pin      *Pin      `json:"pin,omitempty"`
+		Mirror   string    `json:"mirror,omitempty"`
+	} `json:"target"`
 	// Rewrite lists the request changes, such as "strip_prefix /api".
 	Rewrite []string `json:"rewrite,omitempty"`
 	// Chain is every stage a request goes through, outermost first: the
 	// global middleware, the route's middleware, its policies, and the
 	// proxy to the upstream.
 	Chain []string `json:"chain"`
-}
-
-// TargetInfo is where a route sends requests.
-type TargetInfo struct {
-	Upstream string    `json:"upstream,omitempty"`
-	Split    []Backend `json:"split,omitempty"`
-	Pin      *Pin      `json:"pin,omitempty"`
-	Mirror   string    `json:"mirror,omitempty"`
 }
 
 // Routes describes every endpoint the gateway serves, in matching order:
@@ -136,8 +134,8 @@ func (g *Gateway) Routes() []RouteInfo {
 		for _, rt := range tr.routes {
 			s := rt.spec
 			ri := RouteInfo{Name: rt.name, Kind: cmp.Or(rt.kind, kindRoute), Priority: s.Priority, Hosts: s.Hosts, Methods: s.Methods,
-				Path: s.Path, Prefix: s.Prefix, Headers: s.Headers,
-				Target: TargetInfo{Upstream: s.Upstream, Split: s.Split, Pin: s.Pin}}
+				Path: s.Path, Prefix: s.Prefix, Headers: s.Headers}
+			ri.Target.Upstream, ri.Target.Split, ri.Target.Pin = s.Upstream, s.Split, s.Pin
 			if s.Mirror != nil {
 				ri.Target.Mirror = s.Mirror.Upstream
 			}

@@ -147,7 +147,7 @@ func TestRateLimitsAndQuotas(t *testing.T) {
 		gateway.WithRoute(
 			gateway.Route{Path: "/limited", Upstream: "app", Policy: gateway.Policy{
 				Auth:      &gateway.Auth{},
-				RateLimit: &gateway.RateLimit{Requests: 1, Per: time.Minute, Plans: map[string]gateway.Rate{"gold": {Requests: 3, Per: time.Minute}}},
+				RateLimit: &gateway.RateLimit{Requests: 1, Per: time.Minute, Plans: map[string]middleware.Limit{"gold": {Requests: 3, Period: time.Minute}}},
 			}},
 			gateway.Route{Path: "/quota", Upstream: "app", Policy: gateway.Policy{
 				Auth:  &gateway.Auth{},
