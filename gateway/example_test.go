@@ -114,3 +114,32 @@ func ExampleWithPathNormalization() {
 	// 400 application/problem+json
 	// decoded -> private true
 }
+
+// greeter is a part: it serves one endpoint in the gateway's route table.
+type greeter struct{}
+
+func (greeter) Prepare(*gateway.Builder) error { return nil }
+
+func (greeter) Mount(b *gateway.Builder) error {
+	b.Endpoint(gateway.Endpoint{Kind: "greeting", Label: "the greeting", Name: "greeting", Method: http.MethodGet,
+		Path: "/hello", At: "greeting", Chain: []string{"greet"},
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello") })})
+	return nil
+}
+
+func ExampleWithPart() {
+	g, err := gateway.New(gateway.WithPart(greeter{}))
+	if err != nil {
+		panic(err)
+	}
+	defer g.Close()
+	for _, r := range g.Routes() {
+		fmt.Println(r.Kind, r.Name, r.Path)
+	}
+	rec := httptest.NewRecorder()
+	g.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/hello", nil))
+	fmt.Println(rec.Code, rec.Body.String())
+	// Output:
+	// greeting greeting /hello
+	// 200 hello
+}
