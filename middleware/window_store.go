@@ -63,10 +63,10 @@ type LocalWindows struct {
 // slidingWindow is one window's slots, a ring indexed by slot modulo its
 // length.
 type slidingWindow struct {
-	size  time.Duration
-	slot  [WindowSlots + 1]int64 // the index of the slot each entry holds
-	n     [WindowSlots + 1]int64
-	last  int64 // the newest slot added to
+	size time.Duration
+	slot [WindowSlots + 1]int64 // the index of the slot each entry holds
+	n    [WindowSlots + 1]int64
+	last int64 // the newest slot added to
 }
 
 // NewLocalWindows returns an empty store.
