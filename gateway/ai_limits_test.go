@@ -62,7 +62,7 @@ func (l *llm) open() {
 func (l *llm) serve(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Model     string `json:"model"`
-		MaxTokens int64  `json:"max_tokens"`
+		MaxTokens int64  `json:"max_completion_tokens"`
 	}
 	_ = json.NewDecoder(r.Body).Decode(&req)
 	if l.failing.Load() {
@@ -298,6 +298,96 @@ func TestACallThatFailsUpstreamReleasesItsReservation(t *testing.T) {
 			// are left, too little for another 95.
 			if status, _ := chatCall(t, f.urls[0], 90); status != http.StatusTooManyRequests {
 				t.Errorf("a call that does not fit: status %d, want 429", status)
+			}
+		})
+	}
+}
+
+func TestAILimitsAdmitNoDoubleBurstAtAWindowEdge(t *testing.T) {
+	t.Parallel()
+	const limit, window = 6, time.Minute
+	tests := []struct {
+		name, limit string
+		maxTokens   int
+	}{
+		{"a request limit", "requests: 6", 5},
+		// Each call reserves 5 + 95 tokens and uses as many: 6 fit.
+		{"a token limit", "tokens: 600", 95},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			up := newLLM(t, func(maxTokens int64) int64 { return maxTokens })
+			config := func(redis, prefix string) string {
+				return limitsConfig(up, "  limits: [{"+tt.limit+", window: 1m}]\n", redis, prefix)
+			}
+			// The clock starts half a minute before the edge of a fixed
+			// minute, where fixed windows would admit the limit twice.
+			t0 := time.Date(2030, 1, 1, 12, 0, 30, 0, time.UTC)
+			var now atomic.Int64
+			clock := func() time.Time { return time.Unix(0, now.Load()).UTC() }
+			for name, start := range fleets(t, config, gateway.WithClock(clock)) {
+				t.Run(name, func(t *testing.T) {
+					now.Store(t0.UnixNano())
+					f := start(t)
+					var admitted []time.Time
+					var retries []string
+					// Every 5s for 200s, 3 concurrent calls; the reload, if
+					// any, halfway.
+					for step := range 40 {
+						at := t0.Add(time.Duration(step) * 5 * time.Second)
+						now.Store(at.UnixNano())
+						if step == 20 && f.mid != nil {
+							f.mid(t)
+						}
+						var mu sync.Mutex
+						var wg sync.WaitGroup
+						for i := range 3 {
+							wg.Go(func() {
+								status, hdr, body := aiPost(t, f.urls[(step+i)%len(f.urls)]+"/v1/chat/completions", "alice-key",
+									fmt.Sprintf(`{"model":"m","max_tokens":%d,"messages":[{"role":"user","content":"hi"}]}`, tt.maxTokens))
+								mu.Lock()
+								defer mu.Unlock()
+								switch {
+								case status == http.StatusOK:
+									admitted = append(admitted, at)
+								case status != http.StatusTooManyRequests:
+									t.Errorf("%v: status %d: %s", at, status, body)
+								case step == 6:
+									retries = append(retries, hdr.Get("Retry-After"))
+								}
+							})
+						}
+						wg.Wait()
+					}
+					most := 0
+					for _, from := range admitted {
+						n := 0
+						for _, a := range admitted {
+							if !a.Before(from) && a.Before(from.Add(window)) {
+								n++
+							}
+						}
+						most = max(most, n)
+					}
+					t.Logf("%d calls admitted in 200s; at most %d in any minute (limit %d)", len(admitted), most, limit)
+					if most > limit {
+						t.Errorf("%d calls admitted within one minute, more than the limit %d", most, limit)
+					}
+					if got, want := len(admitted), 3*limit; got < want {
+						t.Errorf("%d calls admitted in 200s, want at least %d: the window never frees", got, want)
+					}
+					// At the edge (12:01:00) the calls of 12:00:30 still
+					// count, until they leave the window at 12:01:31.
+					for _, r := range retries {
+						if got, want := r, "31"; got != want {
+							t.Errorf("Retry-After at the edge = %q, want %q", got, want)
+						}
+					}
+					if got, want := len(retries), 3; got != want {
+						t.Errorf("%d calls refused at the edge, want %d", got, want)
+					}
+				})
 			}
 		})
 	}
