@@ -24,8 +24,9 @@ import (
 // OpenAI-compatible API and Anthropic's Messages API under Prefix, and the
 // prompt APIs at their paths, inside the global chain. Callers
 // authenticate with the gateway's consumers (their API keys, or the
-// authenticators Auth names); limits and budgets count in the gateway's
-// quota store (see [WithStores]), so replicas sharing Redis share them.
+// authenticators Auth names); limits count in the gateway's window store
+// and budgets in its quota store (see [Stores]), so replicas sharing
+// Redis share them, and both survive reloads.
 //
 // The endpoints are routes of the gateway's table (see "One namespace" in
 // the package documentation): a route overlapping one is a build error,

@@ -44,7 +44,7 @@ func (h *Handler) admit(ctx context.Context, c *middleware.Consumer, alias strin
 	for i, l := range h.cfg.limits {
 		base := h.cfg.counters[i] + ":" + l.By.name(c, alias)
 		if l.Requests > 0 {
-			if e := a.hold(ctx, h, &a.requests, hold{base + ":req", 1, l.Window}, l.Requests, alias, "requests"); e != nil {
+			if e := a.take(ctx, h, &a.requests, hold{base + ":req", 1, l.Window}, l.Requests, alias, "requests"); e != nil {
 				return nil, e
 			}
 		}
@@ -55,7 +55,7 @@ func (h *Handler) admit(ctx context.Context, c *middleware.Consumer, alias strin
 					message: fmt.Sprintf("Request too large for %s on tokens per %v: Limit %d, Requested %d. Ask for fewer max_tokens or send a shorter prompt.",
 						alias, l.Window, l.Tokens, a.est)}
 			}
-			if e := a.hold(ctx, h, &a.tokens, hold{base + ":tok", a.est, l.Window}, l.Tokens, alias, "tokens"); e != nil {
+			if e := a.take(ctx, h, &a.tokens, hold{base + ":tok", a.est, l.Window}, l.Tokens, alias, "tokens"); e != nil {
 				return nil, e
 			}
 		}
@@ -91,9 +91,9 @@ func (h *Handler) admit(ctx context.Context, c *middleware.Consumer, alias strin
 	return a, nil
 }
 
-// hold adds r to its limit's sliding window and, if it fits, to held; if
+// take adds r to its limit's sliding window and, if it fits, to held; if
 // it does not, it returns every reservation made so far and the 429.
-func (a *admission) hold(ctx context.Context, h *Handler, held *[]hold, r hold, limit int64, alias, typ string) *apiError {
+func (a *admission) take(ctx context.Context, h *Handler, held *[]hold, r hold, limit int64, alias, typ string) *apiError {
 	d, err := h.cfg.windows.Add(ctx, r.key, r.n, limit, r.window, a.at)
 	switch {
 	case err != nil:
