@@ -20,12 +20,12 @@ import (
 // llm is an OpenAI-compatible provider on a loopback port. Each chat call
 // reports 5 prompt tokens and the completion tokens of output (given the
 // call's max_tokens); while gate is open it holds every call until the
-// gate is closed, and while failing is set it answers 500.
+// gate is closed, and while failing is set it answers with that status.
 type llm struct {
 	*httptest.Server
 	output  func(maxTokens int64) int64
 	arrived atomic.Int64
-	failing atomic.Bool
+	failing atomic.Int64
 	mu      sync.Mutex
 	gate    chan struct{}
 }
@@ -65,10 +65,10 @@ func (l *llm) serve(w http.ResponseWriter, r *http.Request) {
 		MaxTokens int64  `json:"max_completion_tokens"`
 	}
 	_ = json.NewDecoder(r.Body).Decode(&req)
-	if l.failing.Load() {
+	if status := l.failing.Load(); status != 0 {
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = io.WriteString(w, `{"error":{"message":"the server had an error","type":"server_error"}}`)
+		w.WriteHeader(int(status))
+		_, _ = io.WriteString(w, `{"error":{"message":"the call failed","type":"server_error"}}`)
 		return
 	}
 	l.arrived.Add(1)
@@ -280,11 +280,20 @@ func TestACallThatFailsUpstreamReleasesItsReservation(t *testing.T) {
 	for name, start := range fleets(t, config) {
 		t.Run(name, func(t *testing.T) {
 			f := start(t)
-			up.failing.Store(true)
+			// A call the provider fails (retried, then answered 5xx), and
+			// a stream it refuses (a 400, not retried, so that the
+			// provider's circuit stays closed).
+			up.failing.Store(http.StatusInternalServerError)
 			status, body := chatCall(t, f.urls[0], 90)
-			up.failing.Store(false)
 			if status < 500 {
 				t.Fatalf("the failing call: status %d, want a 5xx: %s", status, body)
+			}
+			up.failing.Store(http.StatusBadRequest)
+			status, _, body = aiPost(t, f.urls[0]+"/v1/chat/completions", "alice-key",
+				`{"model":"m","stream":true,"max_tokens":90,"messages":[{"role":"user","content":"hi"}]}`)
+			up.failing.Store(0)
+			if got, want := status, http.StatusBadRequest; got != want {
+				t.Fatalf("the refused stream: status %d, want %d: %s", got, want, body)
 			}
 			if f.mid != nil {
 				f.mid(t)

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/aitest"
 	"github.com/portico-dev/portico/aiclient/demo"
+	"github.com/portico-dev/portico/aiclient/openai"
 	"github.com/portico-dev/portico/gateway/ai"
 	"github.com/portico-dev/portico/middleware"
 )
@@ -280,5 +282,32 @@ func TestABudgetWarnsOnceAboutAModelWithoutAPrice(t *testing.T) {
 	}
 	if !strings.Contains(text, "model=demo") {
 		t.Errorf("the warning does not name the model:\n%s", text)
+	}
+}
+
+func TestAStreamCutAfterItsFirstContentKeepsItsReservation(t *testing.T) {
+	t.Parallel()
+	fake := aitest.NewServer(aitest.OpenAI)
+	t.Cleanup(fake.Close)
+	client := aiclient.New(
+		aiclient.WithRoute("m", aiclient.Candidate{Provider: openai.New(openai.WithBaseURL(fake.URL()), openai.WithAPIKey("sk"), openai.WithPolicies()), Model: "up"}),
+		aiclient.WithPrices(aiclient.Prices{"up": {Input: 1000, Output: 1000}})) // $0.001 a token
+	srv := serve(t, client, ai.WithAuthenticator(keys()), ai.WithBudget(ai.Budget{USD: 0.1, Period: ai.Daily}))
+	// The stream reserves $0.095 and is cut after some text, before the
+	// provider reported usage: it may have been billed, so the
+	// reservation stays.
+	fake.Push(aitest.Reply{Text: "a long answer cut short", Fault: aitest.Cut, FaultAfter: 3})
+	status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey,
+		`{"model":"m","stream":true,"max_tokens":90,"messages":[{"role":"user","content":"hi"}]}`)
+	if got, want := status, 200; got != want {
+		t.Fatalf("the cut stream: status %d, want %d: %s", got, want, body)
+	}
+	if !strings.Contains(string(body), `"error"`) {
+		t.Fatalf("the cut stream ends without an error event: %s", body)
+	}
+	// $0.006 more does not fit in the $0.005 left.
+	status, _, body = call(t, "POST", srv.URL+"/v1/chat/completions", demoKey, chatBody("m", "hi", 1))
+	if got, want := status, 429; got != want {
+		t.Errorf("after the cut stream: status %d, want %d: %s", got, want, body)
 	}
 }
