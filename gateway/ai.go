@@ -258,6 +258,10 @@ func (g *Gateway) aiStores() []ai.Option {
 	if w := g.cfg.stores.Windows; w != nil {
 		return append(opts, ai.WithWindowStore(w), ai.WithFailOpen(!g.cfg.stores.FailClosed))
 	}
+	if g.cfg.stores.Quotas != nil && len(g.cfg.ai.Limits) > 0 && g.cfg.logger != nil {
+		g.cfg.logger.Warn("portico/gateway: AI budgets are shared but AI limits count in memory, per replica; " +
+			"set Stores.Windows (redisstore.Store.Windows) to share them")
+	}
 	return append(opts, ai.WithWindowStore(keep(g, "ai_windows", middleware.NewLocalWindows)))
 }
 

@@ -1,20 +1,25 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/ai"
 	"github.com/portico-dev/portico/internal/redistest"
+	"github.com/portico-dev/portico/middleware"
 )
 
 // llm is an OpenAI-compatible provider on a loopback port. Each chat call
@@ -399,5 +404,25 @@ func TestAILimitsAdmitNoDoubleBurstAtAWindowEdge(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+func TestSharedBudgetsWithLocalLimitsAreLoggedAtBuild(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	g, err := gateway.New(
+		gateway.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))),
+		gateway.WithStores(gateway.Stores{Quotas: middleware.NewLocalCounters(nil)}),
+		gateway.WithAI(gateway.AI{
+			Providers: []gateway.AIProvider{{Name: "d", Type: "demo"}},
+			Models:    []gateway.AIModel{{Alias: "m", Candidates: []gateway.AICandidate{{Provider: "d"}}}},
+			Limits:    []ai.Limit{{Requests: 10}},
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if !strings.Contains(logs.String(), "set Stores.Windows") {
+		t.Errorf("no warning that AI limits are not shared:\n%s", logs.String())
 	}
 }
