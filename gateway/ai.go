@@ -24,8 +24,9 @@ import (
 // OpenAI-compatible API and Anthropic's Messages API under Prefix, and the
 // prompt APIs at their paths, inside the global chain. Callers
 // authenticate with the gateway's consumers (their API keys, or the
-// authenticators Auth names); limits and budgets count in the gateway's
-// quota store (see [WithStores]), so replicas sharing Redis share them.
+// authenticators Auth names); limits count in the gateway's window store
+// and budgets in its quota store (see [Stores]), so replicas sharing
+// Redis share them, and both survive reloads.
 //
 // The endpoints are routes of the gateway's table (see "One namespace" in
 // the package documentation): a route overlapping one is a build error,
@@ -168,15 +169,7 @@ func (g *Gateway) buildAI() []error {
 	if g.cfg.clock != nil {
 		opts = append(opts, ai.WithClock(g.cfg.clock))
 	}
-	if q := g.cfg.stores.Quotas; q != nil {
-		opts = append(opts, ai.WithStore(q), ai.WithFailOpen(!g.cfg.stores.FailClosed))
-	} else {
-		// The state's counters: each limit and budget keeps its own while
-		// its settings are unchanged (see ai.WithStore).
-		opts = append(opts, ai.WithStore(keep(g, "ai_counters", func() *middleware.LocalCounters {
-			return middleware.NewLocalCounters(g.cfg.clock)
-		})))
-	}
+	opts = append(opts, g.aiStores()...)
 	for _, l := range a.Limits {
 		opts = append(opts, ai.WithLimit(l))
 	}
@@ -247,6 +240,29 @@ func (g *Gateway) buildAI() []error {
 		g.apis = append(g.apis, &api{name: PromptAPI, spec: spec, docs: http.StripPrefix("/apis/"+PromptAPI, docs)})
 	}
 	return nil
+}
+
+// aiStores returns the stores of the AI limits and budgets: the shared
+// ones of [WithStores], or the state's, in which each limit and budget
+// keeps its own counters while its settings are unchanged (see
+// ai.WithStore), across reloads.
+func (g *Gateway) aiStores() []ai.Option {
+	var opts []ai.Option
+	if q := g.cfg.stores.Quotas; q != nil {
+		opts = append(opts, ai.WithStore(q), ai.WithFailOpen(!g.cfg.stores.FailClosed))
+	} else {
+		opts = append(opts, ai.WithStore(keep(g, "ai_counters", func() *middleware.LocalCounters {
+			return middleware.NewLocalCounters(g.cfg.clock)
+		})))
+	}
+	if w := g.cfg.stores.Windows; w != nil {
+		return append(opts, ai.WithWindowStore(w), ai.WithFailOpen(!g.cfg.stores.FailClosed))
+	}
+	if g.cfg.stores.Quotas != nil && len(g.cfg.ai.Limits) > 0 && g.cfg.logger != nil {
+		g.cfg.logger.Warn("portico/gateway: AI budgets are shared but AI limits count in memory, per replica; " +
+			"set Stores.Windows (redisstore.Store.Windows) to share them")
+	}
+	return append(opts, ai.WithWindowStore(keep(g, "ai_windows", middleware.NewLocalWindows)))
 }
 
 // PromptAPI is the name the prompt APIs' OpenAPI document is published
