@@ -186,7 +186,7 @@ func (c *File) store(b *gateway.Builder) (*redisstore.Store, []error) {
 	if err != nil {
 		return nil, []error{fieldErr("store.redis", "%v", err)}
 	}
-	b.Apply(gateway.WithStores(gateway.Stores{Rates: st.Rates(), Quotas: st.Quotas(), Cache: st.Cache(),
+	b.Apply(gateway.WithStores(gateway.Stores{Rates: st.Rates(), Quotas: st.Quotas(), Windows: st.Windows(), Cache: st.Cache(),
 		Idempotency: st.Idempotency(), FailClosed: s.FailClosed, Replicas: s.Replicas}))
 	return st, nil
 }

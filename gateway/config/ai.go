@@ -24,9 +24,9 @@ import (
 // OpenAI-compatible API and Anthropic's Messages API under Prefix, and the
 // prompt APIs at their paths, inside the global chain. Callers
 // authenticate with the gateway's consumers (their API keys, or the
-// authenticators Auth names); limits and budgets count in the gateway's
-// quota store (see gateway.WithStores), so replicas sharing Redis share
-// them.
+// authenticators Auth names); limits count in the gateway's window store
+// and budgets in its quota store (see gateway.Stores), so replicas sharing
+// Redis share them, and both survive reloads.
 //
 // The endpoints are routes of the gateway's table (see gateway.Endpoint): a route overlapping one is a build error,
 // /routes lists them, and a path under Prefix that nothing serves gets
@@ -181,17 +181,11 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 	if clock := b.Clock(); clock != nil {
 		opts = append(opts, ai.WithClock(clock))
 	}
-	if q := b.Stores().Quotas; q != nil {
-		opts = append(opts, ai.WithStore(q), ai.WithFailOpen(!b.Stores().FailClosed))
-	} else {
-		// The state's counters: each limit and budget keeps its own while
-		// its settings are unchanged (see ai.WithStore).
-		counters, err := b.Keep("ai_counters", func() (any, error) { return middleware.NewLocalCounters(b.Clock()), nil })
-		if err != nil {
-			return nil, append(errs, err)
-		}
-		opts = append(opts, ai.WithStore(counters.(*middleware.LocalCounters)))
+	stores, err := p.stores(b)
+	if err != nil {
+		return nil, append(errs, err)
 	}
+	opts = append(opts, stores...)
 	for _, l := range a.Limits {
 		opts = append(opts, ai.WithLimit(l))
 	}
@@ -243,6 +237,36 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 		return nil, append(errs, fieldErr("ai", "%s", msg))
 	}
 	return h, nil
+}
+
+// stores returns the stores of the AI limits and budgets: the shared ones
+// of gateway.WithStores, or the state's, in which each limit and budget
+// keeps its own counters while its settings are unchanged (see
+// ai.WithStore), across reloads.
+func (p *aiPart) stores(b *gateway.Builder) ([]ai.Option, error) {
+	var opts []ai.Option
+	st := b.Stores()
+	if q := st.Quotas; q != nil {
+		opts = append(opts, ai.WithStore(q), ai.WithFailOpen(!st.FailClosed))
+	} else {
+		counters, err := b.Keep("ai_counters", func() (any, error) { return middleware.NewLocalCounters(b.Clock()), nil })
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, ai.WithStore(counters.(*middleware.LocalCounters)))
+	}
+	if w := st.Windows; w != nil {
+		return append(opts, ai.WithWindowStore(w), ai.WithFailOpen(!st.FailClosed)), nil
+	}
+	if st.Quotas != nil && len(p.a.Limits) > 0 && b.Logger() != nil {
+		b.Logger().Warn("portico/gateway: AI budgets are shared but AI limits count in memory, per replica; " +
+			"set Stores.Windows (redisstore.Store.Windows) to share them")
+	}
+	windows, err := b.Keep("ai_windows", func() (any, error) { return middleware.NewLocalWindows(), nil })
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, ai.WithWindowStore(windows.(*middleware.LocalWindows))), nil
 }
 
 // authNames names the authenticators the AI endpoints try.
