@@ -70,8 +70,10 @@ type Builder struct {
 	failed  map[int]bool // the parts whose Prepare failed, not mounted
 }
 
-// Apply applies options to the build, as if they were given to [New]. It
-// is for Prepare: after it, options are ignored.
+// Apply applies options to the build, as if they were given to [New],
+// except [WithState], which the build reads before its parts; a part
+// given with [WithPart] is prepared in turn. It is for Prepare: after
+// it, options are ignored.
 func (b *Builder) Apply(opts ...Option) {
 	if b.mounted {
 		return
