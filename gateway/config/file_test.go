@@ -155,7 +155,7 @@ func TestJSONConfigIsAccepted(t *testing.T) {
 	}
 }
 
-func FuzzParseConfig(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	f.Add([]byte(validConfig))
 	f.Add([]byte("routes: [{path: /x, upstream: a, headers: {X: \"${A:-b}\"}}]"))
 	f.Add([]byte("{\"upstreams\": [{\"name\": \"a\"}]}"))
