@@ -55,6 +55,9 @@ func report(out io.Writer, o *options, ms []measurement) {
 	fmt.Fprintln(out, "| target | GET req/s | x bare | CPU µs/req | x bare | upstream µs/req | POST 1 KiB req/s | x bare | CPU µs/req | x bare | upstream µs/req |")
 	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, t := range []string{bareTarget, routeTarget, chainTarget} {
+		if !measured(ms, t, getLoad.name) {
+			continue
+		}
 		fmt.Fprintf(out, "| %s |", t)
 		for _, w := range []string{getLoad.name, postLoad.name} {
 			cells(out, medians(ms, t, w), medians(ms, bareTarget, w))
@@ -66,6 +69,9 @@ func report(out io.Writer, o *options, ms []measurement) {
 	fmt.Fprintln(out, "| target (POST /v1/chat/completions) | non-stream req/s | x bare | CPU µs/req | x bare | upstream µs/req | stream req/s | x bare | CPU µs/req | x bare | upstream µs/req | first byte p50, stream, 1 conn | added |")
 	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, t := range []string{bareTarget, aiTarget} {
+		if !measured(ms, t, aiWhole.name) {
+			continue
+		}
 		name := t
 		if t == bareTarget {
 			name += " (no translation)"
@@ -85,6 +91,11 @@ func report(out io.Writer, o *options, ms []measurement) {
 		}
 	}
 	fmt.Fprintln(out)
+}
+
+// measured reports whether ms hold a figure of workload on target.
+func measured(ms []measurement, target, workload string) bool {
+	return medians(ms, target, workload).ok
 }
 
 // cells prints one workload's five cells of f against the bare proxy's b.
