@@ -281,7 +281,8 @@ func (a *AI) client(hc func(AIProvider) *http.Client) (*aiclient.Client, []strin
 			dropped[p.Name] = true
 			continue
 		}
-		if err := p.TransportConfig.Validate(); err != nil {
+		tc := p.TransportConfig
+		if err := tc.Validate(); err != nil {
 			field, msg, _ := strings.Cut(err.Error(), ": ")
 			errs = append(errs, fieldErr(at+"."+field, "%s", msg))
 			continue

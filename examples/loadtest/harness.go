@@ -107,7 +107,7 @@ func (h *harness) start(ctx context.Context) error {
 			return fmt.Errorf("building the gateway (run from the module, or give -gateway): %w", err)
 		}
 	}
-	h.up, err = startListening("upstream", command(h.o.pin, h.self, "upstream"))
+	h.up, err = startListening("upstream", command(ctx, h.o.pin, h.self, "upstream"))
 	return err
 }
 
@@ -120,7 +120,7 @@ func (h *harness) runOnce(ctx context.Context) ([]measurement, error) {
 		if t.key != "" && !h.o.only[t.key] {
 			continue
 		}
-		p, err := h.startTarget(t)
+		p, err := h.startTarget(ctx, t)
 		if err != nil {
 			return nil, err
 		}
@@ -134,19 +134,28 @@ func (h *harness) runOnce(ctx context.Context) ([]measurement, error) {
 	return all, nil
 }
 
-func (h *harness) startTarget(t target) (*proc, error) {
+func (h *harness) startTarget(ctx context.Context, t target) (*proc, error) {
 	if t.config == "" {
 		args := []string{"bare", "http://" + h.up.addr}
 		if h.o.verbose {
 			args = append(args, "-v")
 		}
-		return startListening("bare", command(h.o.pin, h.self, args...))
+		return startListening("bare", command(ctx, h.o.pin, h.self, args...))
 	}
 	file := filepath.Join(h.dir, "gateway.yaml")
 	if err := os.WriteFile(file, fmt.Appendf(nil, t.config, h.up.addr), 0o600); err != nil {
 		return nil, err
 	}
-	return startGateway(h.o.pin, h.gw, file, filepath.Join(h.dir, "gateway.log"))
+	return startGateway(ctx, h.o.pin, h.gw, file, filepath.Join(h.dir, "gateway.log"))
+}
+
+// cpu returns the CPU time the target p and the upstream have used.
+func (h *harness) cpu(p *proc) (target, upstream time.Duration, err error) {
+	if target, err = cpuTime(p.cmd.Process.Pid); err != nil {
+		return 0, 0, err
+	}
+	upstream, err = cpuTime(h.up.cmd.Process.Pid)
+	return target, upstream, err
 }
 
 // measure drives each workload of t at p: a warm-up, then a measured
@@ -158,29 +167,21 @@ func (h *harness) measure(ctx context.Context, t target, p *proc) ([]measurement
 		c := newClient(h.o.conns)
 		if h.o.warmup > 0 {
 			if l := drive(ctx, c, base, w, h.o.conns, h.o.warmup); l.ok == 0 {
-				return nil, fmt.Errorf("%s: no answer during the warm-up: %v", w.name, l.firstErr)
+				return nil, fmt.Errorf("%s: no answer during the warm-up: %w", w.name, l.err())
 			}
 		}
-		cpu0, err := cpuTime(p.cmd.Process.Pid)
-		if err != nil {
-			return nil, err
-		}
-		up0, err := cpuTime(h.up.cmd.Process.Pid)
+		cpu0, up0, err := h.cpu(p)
 		if err != nil {
 			return nil, err
 		}
 		l := drive(ctx, c, base, w, h.o.conns, h.o.duration)
-		cpu1, err := cpuTime(p.cmd.Process.Pid)
-		if err != nil {
-			return nil, err
-		}
-		up1, err := cpuTime(h.up.cmd.Process.Pid)
+		cpu1, up1, err := h.cpu(p)
 		if err != nil {
 			return nil, err
 		}
 		c.CloseIdleConnections()
 		if l.ok == 0 {
-			return nil, fmt.Errorf("%s: no answer: %v", w.name, l.firstErr)
+			return nil, fmt.Errorf("%s: no answer: %w", w.name, l.err())
 		}
 		if l.failed > 0 {
 			fmt.Fprintf(os.Stderr, "%s, %s: %d failed, the first: %v\n", t.name, w.name, l.failed, l.firstErr)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -70,6 +72,12 @@ type load struct {
 	elapsed    time.Duration
 	firstErr   error
 }
+
+// err is the first failure, or errNoCall when no call ended at all.
+func (l load) err() error { return cmp.Or(l.firstErr, errNoCall) }
+
+// errNoCall is a drive in which no call ended.
+var errNoCall = errors.New("no call ended in time")
 
 // drive sends w to base from conns workers for d, each reading every
 // answer to its end, and counts the answers. Calls in flight when d is

@@ -138,7 +138,7 @@ func run(ctx context.Context, o *options, out io.Writer) error {
 	if o.keep {
 		fmt.Fprintln(os.Stderr, "work directory:", dir)
 	} else {
-		defer os.RemoveAll(dir)
+		defer func() { _ = os.RemoveAll(dir) }()
 	}
 	h := &harness{o: o, dir: dir}
 	if err := h.start(ctx); err != nil {
@@ -154,6 +154,5 @@ func run(ctx context.Context, o *options, out io.Writer) error {
 		}
 		all = append(all, ms...)
 	}
-	report(out, o, all)
-	return nil
+	return report(out, o, all)
 }

@@ -30,6 +30,23 @@ func newUpstreamServer(t *testing.T) *httptest.Server {
 	return srv
 }
 
+// gatewayOf serves the gateway of a target's configuration over the
+// upstream at addr.
+func gatewayOf(t *testing.T, config, addr string) *httptest.Server {
+	t.Helper()
+	c, err := gateway.ParseConfig("loadtest.yaml", fmt.Appendf(nil, config, addr), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Build(gateway.WithLogger(discard()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	t.Cleanup(func() { srv.Close(); _ = g.Close() })
+	return srv
+}
+
 func TestTheMockProviderAnswersLikeOpenAI(t *testing.T) {
 	t.Parallel()
 	whole, chunks := mockCompletion()
@@ -107,17 +124,7 @@ func TestEveryGatewayTargetAnswersItsWorkloads(t *testing.T) {
 		}
 		t.Run(tg.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := gateway.ParseConfig("loadtest.yaml", fmt.Appendf(nil, tg.config, addr), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			g, err := c.Build(gateway.WithLogger(discard()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer g.Close()
-			srv := httptest.NewServer(g)
-			defer srv.Close()
+			srv := gatewayOf(t, tg.config, addr)
 			client := newClient(1)
 			defer client.CloseIdleConnections()
 			for _, w := range tg.workloads {
@@ -132,17 +139,7 @@ func TestEveryGatewayTargetAnswersItsWorkloads(t *testing.T) {
 func TestTheChainRefusesACallWithoutTheKey(t *testing.T) {
 	t.Parallel()
 	up := newUpstreamServer(t)
-	c, err := gateway.ParseConfig("loadtest.yaml", fmt.Appendf(nil, chainConfig, strings.TrimPrefix(up.URL, "http://")), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := c.Build(gateway.WithLogger(discard()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	srv := httptest.NewServer(g)
-	defer srv.Close()
+	srv := gatewayOf(t, chainConfig, strings.TrimPrefix(up.URL, "http://"))
 	res, err := http.Get(srv.URL + getLoad.path)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +216,9 @@ func TestReportShowsRatiosToTheBareProxy(t *testing.T) {
 		{target: aiTarget, workload: "first byte", firstByte: 1500 * time.Microsecond},
 	}
 	var b strings.Builder
-	report(&b, &options{conns: 32, runs: 1, cpus: 2, duration: time.Second}, ms)
+	if err := report(&b, &options{conns: 32, runs: 1, cpus: 2, duration: time.Second}, ms); err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range []string{"| Portico, one route | 900 | 0.90 | 120.0 | 1.20 |", "| Portico, AI endpoint | 1000 | 0.50 | 100.0 | 2.00 |", "| 1.50 ms | +0.50 ms |"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("the report lacks %q:\n%s", want, b.String())

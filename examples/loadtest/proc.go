@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -61,13 +63,17 @@ type proc struct {
 	addr string
 }
 
+// errNoAddress is a started process's first line not saying where it
+// listens.
+var errNoAddress = errors.New(`want "listening ADDR"`)
+
 // command returns the command running name with args, on CPU 1 when
-// pinning.
-func command(pin bool, name string, args ...string) *exec.Cmd {
+// pinning, killed when ctx is done.
+func command(ctx context.Context, pin bool, name string, args ...string) *exec.Cmd {
 	if pin {
-		return exec.Command("taskset", append([]string{"-c", "1", name}, args...)...)
+		return exec.CommandContext(ctx, "taskset", append([]string{"-c", "1", name}, args...)...)
 	}
-	return exec.Command(name, args...)
+	return exec.CommandContext(ctx, name, args...)
 }
 
 // startListening starts cmd, which prints "listening ADDR" first, and
@@ -86,7 +92,7 @@ func startListening(name string, cmd *exec.Cmd) (*proc, error) {
 	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
 	if err != nil || !ok {
 		p.stop()
-		return nil, fmt.Errorf("%s did not say where it listens: %q %v", name, line, err)
+		return nil, fmt.Errorf("%s did not say where it listens: %q: %w", name, line, cmp.Or(err, errNoAddress))
 	}
 	p.addr = addr
 	return p, nil
@@ -94,13 +100,13 @@ func startListening(name string, cmd *exec.Cmd) (*proc, error) {
 
 // startGateway starts the gateway binary on config, its logs going to
 // logFile, and returns once its log says where it listens.
-func startGateway(pin bool, bin, config, logFile string) (*proc, error) {
+func startGateway(ctx context.Context, pin bool, bin, config, logFile string) (*proc, error) {
 	f, err := os.Create(logFile)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	cmd := command(pin, bin, "-config", config, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0")
+	defer func() { _ = f.Close() }()
+	cmd := command(ctx, pin, bin, "-config", config, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0")
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the gateway: %w", err)

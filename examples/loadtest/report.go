@@ -41,33 +41,34 @@ func median[T float64 | time.Duration](v []T) T {
 }
 
 // report prints the tables: the proxy workloads, then the AI endpoint's.
-func report(out io.Writer, o *options, ms []measurement) {
+func report(w io.Writer, o *options, ms []measurement) error {
+	out := &printer{w: w}
 	pinned := "not pinned (taskset missing, -pin=false, or fewer than 2 CPUs)"
 	if o.pin {
 		pinned = "load generator on CPU 0, targets and upstream on CPU 1 (taskset)"
 	}
-	fmt.Fprintf(out, "\n%d CPUs, %s; %d connections; %v warm-up and %v measured per workload; median of %d run(s).\n",
+	out.printf("\n%d CPUs, %s; %d connections; %v warm-up and %v measured per workload; median of %d run(s).\n",
 		o.cpus, pinned, o.conns, o.warmup, o.duration, o.runs)
-	fmt.Fprintln(out, "CPU is the target process's user+system time per request; upstream CPU is the upstream's (and mock provider's).")
-	fmt.Fprintln(out, "Ratios are to the bare ReverseProxy in the same run: throughput (higher is better) and CPU per request (lower is better).")
+	out.printf("CPU is the target process's user+system time per request; upstream CPU is the upstream's (and mock provider's).\n")
+	out.printf("Ratios are to the bare ReverseProxy in the same run: throughput (higher is better) and CPU per request (lower is better).\n")
 
-	fmt.Fprintln(out)
-	fmt.Fprintln(out, "| target | GET req/s | x bare | CPU µs/req | x bare | upstream µs/req | POST 1 KiB req/s | x bare | CPU µs/req | x bare | upstream µs/req |")
-	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	out.printf("\n")
+	out.printf("| target | GET req/s | x bare | CPU µs/req | x bare | upstream µs/req | POST 1 KiB req/s | x bare | CPU µs/req | x bare | upstream µs/req |\n")
+	out.printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, t := range []string{bareTarget, routeTarget, chainTarget} {
 		if !measured(ms, t, getLoad.name) {
 			continue
 		}
-		fmt.Fprintf(out, "| %s |", t)
+		out.printf("| %s |", t)
 		for _, w := range []string{getLoad.name, postLoad.name} {
 			cells(out, medians(ms, t, w), medians(ms, bareTarget, w))
 		}
-		fmt.Fprintln(out)
+		out.printf("\n")
 	}
 
-	fmt.Fprintln(out)
-	fmt.Fprintln(out, "| target (POST /v1/chat/completions) | non-stream req/s | x bare | CPU µs/req | x bare | upstream µs/req | stream req/s | x bare | CPU µs/req | x bare | upstream µs/req | first byte p50, stream, 1 conn | added |")
-	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	out.printf("\n")
+	out.printf("| target (POST /v1/chat/completions) | non-stream req/s | x bare | CPU µs/req | x bare | upstream µs/req | stream req/s | x bare | CPU µs/req | x bare | upstream µs/req | first byte p50, stream, 1 conn | added |\n")
+	out.printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, t := range []string{bareTarget, aiTarget} {
 		if !measured(ms, t, aiWhole.name) {
 			continue
@@ -76,21 +77,22 @@ func report(out io.Writer, o *options, ms []measurement) {
 		if t == bareTarget {
 			name += " (no translation)"
 		}
-		fmt.Fprintf(out, "| %s |", name)
+		out.printf("| %s |", name)
 		for _, w := range []string{aiWhole.name, aiStreamed.name} {
 			cells(out, medians(ms, t, w), medians(ms, bareTarget, w))
 		}
 		fb, base := medians(ms, t, "first byte"), medians(ms, bareTarget, "first byte")
-		fmt.Fprintf(out, " %s | %+.2f ms |\n", ms2(fb.firstByte), float64(fb.firstByte-base.firstByte)/float64(time.Millisecond))
+		out.printf(" %s | %+.2f ms |\n", ms2(fb.firstByte), float64(fb.firstByte-base.firstByte)/float64(time.Millisecond))
 	}
 	for _, t := range []string{bareTarget, routeTarget, chainTarget, aiTarget} {
 		for _, w := range []string{getLoad.name, postLoad.name, aiWhole.name, aiStreamed.name} {
 			if f := medians(ms, t, w); f.failed > 0 {
-				fmt.Fprintf(out, "\n%s, %s: %d requests failed (see the log above).", t, w, f.failed)
+				out.printf("\n%s, %s: %d requests failed (see the log above).", t, w, f.failed)
 			}
 		}
 	}
-	fmt.Fprintln(out)
+	out.printf("\n")
+	return out.err
 }
 
 // measured reports whether ms hold a figure of workload on target.
@@ -99,15 +101,27 @@ func measured(ms []measurement, target, workload string) bool {
 }
 
 // cells prints one workload's five cells of f against the bare proxy's b.
-func cells(out io.Writer, f, b figures) {
+func cells(out *printer, f, b figures) {
 	if !f.ok {
-		fmt.Fprint(out, " | | | | |")
+		out.printf(" | | | | |")
 		return
 	}
-	fmt.Fprintf(out, " %.0f | %.2f | %.1f | %.2f | %.1f |", f.perSecond, f.perSecond/b.perSecond,
+	out.printf(" %.0f | %.2f | %.1f | %.2f | %.1f |", f.perSecond, f.perSecond/b.perSecond,
 		us(f.cpu), us(f.cpu)/us(b.cpu), us(f.upstreamCPU))
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 func ms2(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+// printer writes formatted text and keeps the first error.
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,12 +20,25 @@ import (
 // serveUpstream serves the upstream and the mock provider on a loopback
 // port, printing "listening ADDR" to out first.
 func serveUpstream(out io.Writer) error {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := listen(out)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "listening", l.Addr())
 	return http.Serve(l, newUpstream())
+}
+
+// listen opens a loopback port and prints "listening ADDR" to out.
+func listen(out io.Writer) (net.Listener, error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fmt.Fprintln(out, "listening", l.Addr()); err != nil {
+		_ = l.Close()
+		return nil, err
+	}
+	return l, nil
 }
 
 // serveBare serves a bare httputil.ReverseProxy to target, printing
@@ -35,11 +48,10 @@ func serveBare(out io.Writer, target string, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := listen(out)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "listening", l.Addr())
 	p := newBare(u)
 	if verbose {
 		p.ErrorLog = log.New(os.Stderr, "bare: ", 0)
@@ -169,6 +181,3 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
-
-// streamBytes is the length of the mock provider's whole stream.
-func streamBytes(chunks [][]byte) int { return len(bytes.Join(chunks, nil)) }
