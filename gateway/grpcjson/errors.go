@@ -54,7 +54,7 @@ func (h *Handler) problemFor(r *http.Request, err error) *problem.Details {
 // detailJSON writes one google.rpc.Status detail as protojson writes an
 // Any, or with its raw value when its type is unknown.
 func (h *Handler) detailJSON(d *anypb.Any) json.RawMessage {
-	if b, err := h.cfg.Marshal.Marshal(d); err == nil {
+	if b, err := h.marshal(d); err == nil {
 		return b
 	}
 	b, _ := json.Marshal(map[string]any{"@type": d.GetTypeUrl(), "value": d.GetValue()})

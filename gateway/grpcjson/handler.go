@@ -3,6 +3,7 @@ package grpcjson
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -306,14 +307,27 @@ func (h *Handler) render(b *binding, raw []byte) ([]byte, error) {
 	if b.respBody != nil {
 		return h.marshalField(msg, b.respBody)
 	}
-	return h.cfg.Marshal.Marshal(msg)
+	return h.marshal(msg)
+}
+
+// marshal writes m as JSON without the random spaces protojson inserts,
+// so that the same message is always the same bytes.
+func (h *Handler) marshal(m proto.Message) ([]byte, error) {
+	raw, err := h.cfg.Marshal.Marshal(m)
+	if err != nil || h.cfg.Marshal.Multiline {
+		return raw, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(raw))
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // marshalField writes one field of msg as JSON.
 func (h *Handler) marshalField(msg *dynamicpb.Message, fd protoreflect.FieldDescriptor) ([]byte, error) {
-	opts := h.cfg.Marshal
-	opts.UseProtoNames = false
-	whole, err := opts.Marshal(msg)
+	whole, err := h.marshal(msg)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +335,11 @@ func (h *Handler) marshalField(msg *dynamicpb.Message, fd protoreflect.FieldDesc
 	if err := unmarshalJSON(whole, &fields); err != nil {
 		return nil, err
 	}
-	if v, ok := fields[fd.JSONName()]; ok {
+	key := fd.JSONName()
+	if h.cfg.Marshal.UseProtoNames {
+		key = string(fd.Name())
+	}
+	if v, ok := fields[key]; ok {
 		return v, nil
 	}
 	return []byte("null"), nil

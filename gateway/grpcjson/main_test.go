@@ -89,3 +89,5 @@ func decode(t testing.TB, b []byte) map[string]any {
 func jsonEncode(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func descriptorSet() []byte { return grpctest.DescriptorSet }
