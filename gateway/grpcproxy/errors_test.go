@@ -34,7 +34,7 @@ func TestErrorsAnswersGatewayErrorsAsGRPCStatuses(t *testing.T) {
 	}{
 		{http.StatusUnauthorized, "", codes.Unauthenticated, ""},
 		{http.StatusForbidden, "", codes.PermissionDenied, ""},
-		{http.StatusNotFound, "", codes.NotFound, ""},
+		{http.StatusNotFound, "", codes.Unimplemented, ""},
 		{http.StatusTooManyRequests, "2", codes.ResourceExhausted, "2000"},
 		{http.StatusGatewayTimeout, "", codes.DeadlineExceeded, ""},
 		{http.StatusServiceUnavailable, "", codes.Unavailable, ""},

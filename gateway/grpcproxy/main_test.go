@@ -1,6 +1,7 @@
 package grpcproxy_test
 
 import (
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -55,3 +56,5 @@ func proxy(t testing.TB, s *grpctest.Server, wrap func(http.RoundTripper) http.R
 	addr := serveH2C(t, grpcproxy.Errors(h))
 	return testpb.NewShelfClient(grpctest.Dial(t, addr, nil))
 }
+
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
@@ -45,6 +46,9 @@ type Options struct {
 	TLS bool
 	// NoReflection leaves the reflection service out.
 	NoReflection bool
+	// FailEcho, when not OK, ends every Echo call with this code: an
+	// instance that is up but failing.
+	FailEcho codes.Code
 }
 
 // Start starts a server on loopback and stops it when the test ends.
@@ -54,7 +58,7 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Addr: lis.Addr().String(), URL: "http://" + lis.Addr().String(), Service: &Service{}, Health: health.NewServer()}
+	s := &Server{Addr: lis.Addr().String(), URL: "http://" + lis.Addr().String(), Service: &Service{failEcho: o.FailEcho}, Health: health.NewServer()}
 	creds := insecure.NewCredentials()
 	if o.TLS {
 		cert, pool := selfSigned(t)

@@ -23,6 +23,8 @@ import (
 type Service struct {
 	testpb.UnimplementedShelfServer
 
+	failEcho codes.Code
+
 	mu    sync.Mutex
 	calls map[string]int32
 }
@@ -110,6 +112,9 @@ func (s *Service) ListBooks(req *testpb.ListBooksRequest, stream grpc.ServerStre
 // the request asks.
 func (s *Service) Echo(ctx context.Context, req *testpb.EchoRequest) (*testpb.EchoReply, error) {
 	attempt := s.count(req.GetKey())
+	if s.failEcho != codes.OK {
+		return nil, status.Error(s.failEcho, "this instance fails every call")
+	}
 	if req.GetFailCode() != 0 && attempt <= req.GetFailTimes() {
 		if p := req.GetPushbackMs(); p != "" {
 			_ = grpc.SetTrailer(ctx, metadata.Pairs("grpc-retry-pushback-ms", p))

@@ -40,7 +40,8 @@ func HTTPStatus(c codes.Code) int {
 // CodeForHTTP is the gRPC code of an HTTP status the gateway answers
 // with itself (an authentication failure, a rate limit, a timeout): the
 // inverse of [HTTPStatus] where it is one to one; any other 4xx is
-// INVALID_ARGUMENT and any other 5xx INTERNAL.
+// INVALID_ARGUMENT and any other 5xx INTERNAL. A 404 or 405 means no
+// route took the call, which a gRPC server says with UNIMPLEMENTED.
 func CodeForHTTP(status int) codes.Code {
 	switch status {
 	case http.StatusOK:
@@ -53,9 +54,10 @@ func CodeForHTTP(status int) codes.Code {
 		return codes.Unauthenticated
 	case http.StatusForbidden, http.StatusPaymentRequired:
 		return codes.PermissionDenied
-	case http.StatusNotFound, http.StatusGone:
+	case http.StatusGone:
 		return codes.NotFound
-	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		// The gateway has no route for the call: the method is unknown.
 		return codes.Unimplemented
 	case http.StatusConflict:
 		return codes.Aborted
