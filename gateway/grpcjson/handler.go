@@ -2,6 +2,7 @@ package grpcjson
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,7 @@ import (
 	"github.com/portico-dev/portico/internal/grpcwire"
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/internal/sse"
+	"github.com/portico-dev/portico/resilience"
 )
 
 // Config configures a [Handler].
@@ -101,6 +103,15 @@ func New(cfg Config) (*Handler, error) {
 	// Keep bindings ordered from the most specific template, for matching.
 	slices.SortStableFunc(h.bindings, func(a, b *binding) int { return b.tpl.literals() - a.tpl.literals() })
 	return h, nil
+}
+
+// WithTransport returns a Handler with the same bindings that sends its
+// calls through tr, such as one per backend of a gateway route.
+func (h *Handler) WithTransport(tr http.RoundTripper) *Handler {
+	c := *h
+	c.tr = tr
+	c.cfg.Transport = tr
+	return &c
 }
 
 // Routes lists the HTTP bindings served, the most specific first.
@@ -247,8 +258,16 @@ func (h *Handler) call(ctx context.Context, r *http.Request, b *binding, msg pro
 		return nil, err
 	}
 	target := "http://" + r.Host
+	if r.URL.Host != "" {
+		target = cmp.Or(r.URL.Scheme, "http") + "://" + r.URL.Host
+	}
 	if h.cfg.Target != nil {
 		target = h.cfg.Target.Scheme + "://" + h.cfg.Target.Host
+	}
+	if resilience.Idempotent(r) {
+		// A GET, PUT or DELETE binding, or a request with an
+		// Idempotency-Key, may be retried though gRPC calls are POSTs.
+		ctx = resilience.WithIdempotent(ctx)
 	}
 	req, err := grpcwire.NewRequest(ctx, target, b.RPC, raw)
 	if err != nil {
