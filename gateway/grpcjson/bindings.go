@@ -87,13 +87,18 @@ func bindingsOf(files *protoregistry.Files, names []string) ([]*binding, error) 
 func methodBindings(md protoreflect.MethodDescriptor) ([]*binding, error) {
 	rpc := "/" + string(md.Parent().FullName()) + "/" + string(md.Name())
 	rule, _ := proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule)
+	annotated := false
+	if rule != nil {
+		m, _ := patternOf(rule)
+		annotated = m != ""
+	}
 	if md.IsStreamingClient() {
-		if rule != nil && patternOf(rule) != "" {
+		if annotated {
 			return nil, fmt.Errorf("%s: google.api.http: client-streaming methods cannot be translated", md.FullName())
 		}
 		return nil, nil
 	}
-	if rule == nil || patternOf(rule) == "" {
+	if !annotated {
 		b, err := compile(md, rpc, http.MethodPost, rpc, "*", "")
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", md.FullName(), err)
@@ -110,7 +115,7 @@ func methodBindings(md protoreflect.MethodDescriptor) ([]*binding, error) {
 		if len(r.GetAdditionalBindings()) > 0 && i > 0 {
 			return nil, fmt.Errorf("%s: an additional binding cannot have its own", at)
 		}
-		method, path := patternOf(r), pathOf(r)
+		method, path := patternOf(r)
 		b, err := compile(md, rpc, method, path, r.GetBody(), r.GetResponseBody())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", at, err)
@@ -120,40 +125,24 @@ func methodBindings(md protoreflect.MethodDescriptor) ([]*binding, error) {
 	return out, nil
 }
 
-func patternOf(r *annotations.HttpRule) string {
-	switch r.GetPattern().(type) {
-	case *annotations.HttpRule_Get:
-		return http.MethodGet
-	case *annotations.HttpRule_Put:
-		return http.MethodPut
-	case *annotations.HttpRule_Post:
-		return http.MethodPost
-	case *annotations.HttpRule_Delete:
-		return http.MethodDelete
-	case *annotations.HttpRule_Patch:
-		return http.MethodPatch
-	case *annotations.HttpRule_Custom:
-		return r.GetCustom().GetKind()
-	}
-	return ""
-}
-
-func pathOf(r *annotations.HttpRule) string {
+// patternOf returns the HTTP method and path template of a rule, or
+// empty strings when it has no pattern.
+func patternOf(r *annotations.HttpRule) (method, path string) {
 	switch p := r.GetPattern().(type) {
 	case *annotations.HttpRule_Get:
-		return p.Get
+		return http.MethodGet, p.Get
 	case *annotations.HttpRule_Put:
-		return p.Put
+		return http.MethodPut, p.Put
 	case *annotations.HttpRule_Post:
-		return p.Post
+		return http.MethodPost, p.Post
 	case *annotations.HttpRule_Delete:
-		return p.Delete
+		return http.MethodDelete, p.Delete
 	case *annotations.HttpRule_Patch:
-		return p.Patch
+		return http.MethodPatch, p.Patch
 	case *annotations.HttpRule_Custom:
-		return p.Custom.GetPath()
+		return p.Custom.GetKind(), p.Custom.GetPath()
 	}
-	return ""
+	return "", ""
 }
 
 func compile(md protoreflect.MethodDescriptor, rpc, method, path, body, respBody string) (*binding, error) {

@@ -1,6 +1,7 @@
 package grpcproxy_test
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,7 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // listener does, and returns its address.
 func serveH2C(t testing.TB, h http.Handler) string {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

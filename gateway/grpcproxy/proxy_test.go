@@ -3,7 +3,6 @@ package grpcproxy_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,55 +41,7 @@ func TestProxyCarriesEveryStreamingKind(t *testing.T) {
 				t.Errorf("unary: upstream saw x-tenant %q, want %q", got, want)
 			}
 
-			list, err := c.ListBooks(ctx, &testpb.ListBooksRequest{Shelf: "s", PageSize: 4})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := len(recvAll(t, list.Recv)), 4; got != want {
-				t.Errorf("server streaming: %d books, want %d", got, want)
-			}
-
-			up, err := c.Collect(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for v := range int64(10) {
-				if err := up.Send(&testpb.Number{Value: v}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			sum, err := up.CloseAndRecv()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := sum.GetTotal(), int64(45); got != want {
-				t.Errorf("client streaming: total %d, want %d", got, want)
-			}
-
-			chat, err := c.Chat(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Each answer is read before the next message is sent: the
-			// proxy must carry both directions at once, unbuffered.
-			for _, m := range []string{"one", "two", "three"} {
-				if err := chat.Send(&testpb.EchoRequest{Message: m}); err != nil {
-					t.Fatal(err)
-				}
-				r, err := chat.Recv()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got := r.GetMessage(); got != m {
-					t.Errorf("bidi: got %q, want %q", got, m)
-				}
-			}
-			if err := chat.CloseSend(); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := chat.Recv(); !errors.Is(err, io.EOF) {
-				t.Errorf("bidi: after CloseSend got %v, want EOF", err)
-			}
+			grpctest.CheckStreams(t, ctx, c)
 		})
 	}
 }
@@ -98,21 +49,6 @@ func TestProxyCarriesEveryStreamingKind(t *testing.T) {
 type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-func recvAll[T any](t *testing.T, recv func() (T, error)) []T {
-	t.Helper()
-	var out []T
-	for {
-		m, err := recv()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-}
 
 func TestProxyPassesStatusesDetailsAndTrailers(t *testing.T) {
 	t.Parallel()

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -64,13 +65,14 @@ type Transport struct {
 	Next http.RoundTripper
 }
 
-var defaultNext = NewUpstreamTransport(nil)
+// defaultNext is the transport of every Transport without a Next.
+var defaultNext = sync.OnceValue(func() *http.Transport { return NewUpstreamTransport(nil) })
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	next := t.Next
 	if next == nil {
-		next = defaultNext
+		next = defaultNext()
 	}
 	out := *req
 	out.Header = req.Header.Clone()

@@ -1,6 +1,7 @@
 package grpctest
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -54,7 +55,7 @@ type Options struct {
 // Start starts a server on loopback and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
