@@ -116,7 +116,7 @@ func TestTheGatewayProxiesGRPCWithItsAuthAndLimits(t *testing.T) {
 		t.Errorf("the upstream saw %v left, want in (0, 5s] (the route timeout)", d)
 	}
 
-	grpctest.CheckStreams(t, authed, c)
+	grpctest.CheckStreams(authed, t, c)
 
 	// Four calls so far; the rate limit allows six an hour.
 	for range 2 {

@@ -41,7 +41,7 @@ func TestProxyCarriesEveryStreamingKind(t *testing.T) {
 				t.Errorf("unary: upstream saw x-tenant %q, want %q", got, want)
 			}
 
-			grpctest.CheckStreams(t, ctx, c)
+			grpctest.CheckStreams(ctx, t, c)
 		})
 	}
 }

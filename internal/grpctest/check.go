@@ -14,7 +14,7 @@ import (
 // streaming, 0 to 9) and Chat (bidirectional, each answer read before the
 // next message is sent, so both directions must flow at once). It makes
 // three calls.
-func CheckStreams(t testing.TB, ctx context.Context, c testpb.ShelfClient) {
+func CheckStreams(ctx context.Context, t testing.TB, c testpb.ShelfClient) {
 	t.Helper()
 	list, err := c.ListBooks(ctx, &testpb.ListBooksRequest{Shelf: "s", PageSize: 4})
 	if err != nil {

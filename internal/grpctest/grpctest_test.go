@@ -29,7 +29,7 @@ func TestServerAnswersEachStreamingKind(t *testing.T) {
 			t.Errorf("Echo: got %q, want %q", got, want)
 		}
 
-		grpctest.CheckStreams(t, ctx, c)
+		grpctest.CheckStreams(ctx, t, c)
 	}
 }
 
