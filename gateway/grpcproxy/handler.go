@@ -51,7 +51,11 @@ type Handler struct {
 
 	once sync.Once
 	tr   http.RoundTripper
+	bufs sync.Pool // of *[copyBuffer]byte, for copying responses
 }
+
+// copyBuffer is the size of the buffer a response is copied through.
+const copyBuffer = 32 << 10
 
 func (h *Handler) transport() http.RoundTripper {
 	h.once.Do(func() {
@@ -98,11 +102,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
-	forward(w, r, resp)
+	buf, _ := h.bufs.Get().(*[copyBuffer]byte)
+	if buf == nil {
+		buf = new([copyBuffer]byte)
+	}
+	defer h.bufs.Put(buf)
+	forward(w, r, resp, buf[:])
 }
 
 // forward writes the upstream's response to the client.
-func forward(w http.ResponseWriter, r *http.Request, resp *http.Response) {
+func forward(w http.ResponseWriter, r *http.Request, resp *http.Response, buf []byte) {
 	if _, ok := grpcwire.Status(resp.Header); ok {
 		// Trailers-only: the status is in the headers; the StatusCode may
 		// be the policy view of it (see Transport).
@@ -121,7 +130,7 @@ func forward(w http.ResponseWriter, r *http.Request, resp *http.Response) {
 	}
 	copyHeader(w.Header(), resp.Header)
 	w.WriteHeader(http.StatusOK)
-	s := stream{w: w, rc: http.NewResponseController(w)}
+	s := stream{w: w, rc: http.NewResponseController(w), buf: buf}
 	_ = s.rc.Flush()
 	if err := s.copy(resp.Body); err != nil {
 		if s.clientGone || r.Context().Err() != nil && !errors.Is(r.Context().Err(), context.DeadlineExceeded) {
@@ -164,13 +173,13 @@ func copyHeader(dst, src http.Header) {
 type stream struct {
 	w          http.ResponseWriter
 	rc         *http.ResponseController
-	buf        [32 << 10]byte
+	buf        []byte
 	clientGone bool
 }
 
 func (s *stream) copy(body io.Reader) error {
 	for {
-		n, err := body.Read(s.buf[:])
+		n, err := body.Read(s.buf)
 		if n > 0 {
 			if _, werr := s.w.Write(s.buf[:n]); werr != nil {
 				s.clientGone = true
