@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"testing"
 
 	"github.com/portico-dev/portico/gateway/grpcjson"
 	"github.com/portico-dev/portico/gateway/grpcproxy"
@@ -17,8 +16,10 @@ import (
 // A JSON client calls a gRPC service through its google.api.http
 // annotations.
 func Example() {
-	t := &testing.T{}
-	svc := grpctest.Start(t, grpctest.Options{}) // a gRPC server on loopback
+	svc, err := grpctest.Run(grpctest.Options{}) // a gRPC server on loopback
+	if err != nil {
+		panic(err)
+	}
 	defer svc.Stop()
 
 	files, err := grpcjson.ParseDescriptorSet(grpctest.DescriptorSet) // or LoadDescriptorSet("shelf.binpb")

@@ -55,14 +55,28 @@ type Options struct {
 // Start starts a server on loopback and stops it when the test ends.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	lis, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	s, err := Run(o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Run starts a server on loopback; the caller stops it.
+func Run(o Options) (*Server, error) {
+	lis, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{Addr: lis.Addr().String(), URL: "http://" + lis.Addr().String(), Service: &Service{failEcho: o.FailEcho}, Health: health.NewServer()}
 	creds := insecure.NewCredentials()
 	if o.TLS {
-		cert, pool := selfSigned(t)
+		cert, pool, err := selfSigned()
+		if err != nil {
+			_ = lis.Close()
+			return nil, err
+		}
 		creds = credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		s.ClientTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		s.URL = "https://" + s.Addr
@@ -74,8 +88,7 @@ func Start(t testing.TB, o Options) *Server {
 		reflection.Register(s.srv)
 	}
 	go func() { _ = s.srv.Serve(lis) }()
-	t.Cleanup(s.Stop)
-	return s
+	return s, nil
 }
 
 // Stop stops the server at once, ending the calls in flight. It may be
@@ -109,11 +122,10 @@ func Dial(t testing.TB, addr string, roots *tls.Config) *grpc.ClientConn {
 }
 
 // selfSigned returns a certificate for 127.0.0.1 and a pool that trusts it.
-func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
+func selfSigned() (tls.Certificate, *x509.CertPool, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return tls.Certificate{}, nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
@@ -129,13 +141,13 @@ func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return tls.Certificate{}, nil, err
 	}
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatal(err)
+		return tls.Certificate{}, nil, err
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool, nil
 }
