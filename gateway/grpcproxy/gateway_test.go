@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -210,5 +211,21 @@ func TestAGRPCCallWithoutARouteIsUnimplemented(t *testing.T) {
 	_, err := c.Echo(context.Background(), &testpb.EchoRequest{})
 	if got, want := status.Code(err), codes.Unimplemented; got != want {
 		t.Errorf("code %v, want %v", got, want)
+	}
+}
+
+func TestACallOverTheRouteBodyLimitIsResourceExhausted(t *testing.T) {
+	t.Parallel()
+	s := grpctest.Start(t, grpctest.Options{})
+	c, _ := grpcGateway(t,
+		gateway.WithUpstream(grpcPool(t, upstream.Config{Name: "shelf"}, s)),
+		gateway.WithRoute(grpcRoute(gateway.Policy{MaxBodyBytes: 64})),
+	)
+	if _, err := c.Echo(context.Background(), &testpb.EchoRequest{Message: "short"}); err != nil {
+		t.Fatalf("a call under the limit: %v", err)
+	}
+	_, err := c.Echo(context.Background(), &testpb.EchoRequest{Message: strings.Repeat("x", 1000)})
+	if got, want := status.Code(err), codes.ResourceExhausted; got != want {
+		t.Errorf("a call over the limit: code %v (%v), want %v", got, err, want)
 	}
 }
