@@ -29,7 +29,10 @@
 // method answers application/x-ndjson, one message per line, or
 // text/event-stream when the client accepts it; a failure after the first
 // message ends the stream with an {"error": problem} line or an "error"
-// event. Client- and bidirectional-streaming methods are not translated.
+// event. The upstream's header metadata comes back as Grpc-Metadata-<Key>
+// headers, and the client's headers go upstream as metadata (but for
+// those of HTTP itself). Client- and bidirectional-streaming methods are
+// not translated.
 //
 // # Errors
 //

@@ -171,6 +171,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.Close()
+	responseMetadata(w.Header(), s.Header())
 	if b.ServerStreaming {
 		h.stream(w, r, b, s)
 		return
@@ -288,6 +289,20 @@ func copyMetadata(dst, src http.Header) {
 			continue
 		}
 		dst[k] = vs
+	}
+}
+
+// responseMetadata passes the upstream's header metadata on as
+// Grpc-Metadata-<Key> headers, as grpc-gateway does, but for the
+// protocol's own headers.
+func responseMetadata(dst, src http.Header) {
+	for k, vs := range src {
+		switch lk := strings.ToLower(k); {
+		case lk == "content-type", lk == "content-length", lk == "trailer", lk == "date",
+			strings.HasPrefix(lk, "grpc-"), strings.HasPrefix(lk, ":"):
+			continue
+		}
+		dst["Grpc-Metadata-"+k] = vs
 	}
 }
 

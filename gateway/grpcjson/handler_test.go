@@ -235,7 +235,7 @@ func TestTimeoutBoundsTheCall(t *testing.T) {
 	if d <= 0 || d > 5*time.Second {
 		t.Errorf("the upstream saw %v left, want in (0, 5s]", d)
 	}
-	status, _, body := do(t, http.MethodPost, base+"/portico.grpctest.v1.Shelf/Echo", `{}`, "Grpc-Timeout", "1S", "X-Tenant", "acme")
+	status, _, body := do(t, http.MethodPost, base+"/portico.grpctest.v1.Shelf/Echo", `{"key":"md"}`, "Grpc-Timeout", "1S", "X-Tenant", "acme")
 	if got, want := status, http.StatusOK; got != want {
 		t.Fatalf("status %d, want %d", got, want)
 	}
@@ -275,5 +275,21 @@ func TestAnUnreachableUpstreamIsABadGateway(t *testing.T) {
 	}
 	if strings.Contains(string(body), "127.0.0.1") {
 		t.Errorf("the problem names the upstream's address: %s", body)
+	}
+}
+
+func TestHeaderMetadataComesBackAsGrpcMetadataHeaders(t *testing.T) {
+	t.Parallel()
+	base, _ := translate(t, grpcjson.Config{})
+	resp, err := http.Post(base+"/portico.grpctest.v1.Shelf/Echo", "application/json", strings.NewReader(`{"key":"md"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got, want := resp.Header.Get("Grpc-Metadata-X-Attempt"), "1"; got != want {
+		t.Errorf("Grpc-Metadata-X-Attempt %q, want %q", got, want)
+	}
+	if got := resp.Header.Get("Grpc-Metadata-Content-Type"); got != "" {
+		t.Errorf("the protocol's Content-Type came back as metadata: %q", got)
 	}
 }

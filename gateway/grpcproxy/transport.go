@@ -54,9 +54,10 @@ func NewUpstreamTransport(tlsConfig *tls.Config) *http.Transport {
 //     which is 500 so that it counts as a failure but is never retried.
 //
 // The headers, grpc-status included, are untouched: [Handler] answers the
-// client with HTTP 200 and the upstream's status. A status in the
-// trailers of a response that has sent messages cannot be retried and is
-// passed on as it is.
+// client with HTTP 200 and the upstream's status. A status that comes in
+// trailers, after the response headers (and any messages), is known only
+// once the response has begun: it is passed on as it is, and retries,
+// breakers and ejection count the call as a success.
 //
 // Transport is safe for concurrent use.
 type Transport struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -108,8 +109,8 @@ func (s *Service) ListBooks(req *testpb.ListBooksRequest, stream grpc.ServerStre
 }
 
 // Echo answers with its request's message, the deadline it saw, its
-// attempt number and its "x-" metadata, after failing or sleeping as
-// the request asks.
+// attempt number (also in the x-attempt header) and its "x-" metadata,
+// after failing or sleeping as the request asks.
 func (s *Service) Echo(ctx context.Context, req *testpb.EchoRequest) (*testpb.EchoReply, error) {
 	attempt := s.count(req.GetKey())
 	if s.failEcho != codes.OK {
@@ -125,6 +126,7 @@ func (s *Service) Echo(ctx context.Context, req *testpb.EchoRequest) (*testpb.Ec
 		}
 		return nil, st.Err()
 	}
+	_ = grpc.SetHeader(ctx, metadata.Pairs("x-attempt", strconv.Itoa(int(attempt))))
 	reply := &testpb.EchoReply{Message: req.GetMessage(), Attempt: attempt}
 	if dl, ok := ctx.Deadline(); ok {
 		reply.Deadline = durationpb.New(time.Until(dl))

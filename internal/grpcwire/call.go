@@ -123,6 +123,15 @@ func fromReadError(req *http.Request, err error) error {
 	return Errorf(codes.Unavailable, "the upstream stream broke")
 }
 
+// Header returns the response headers (the call's header metadata), or
+// nil for a trailers-only OK.
+func (s *Stream) Header() http.Header {
+	if s.resp == nil {
+		return nil
+	}
+	return s.resp.Header
+}
+
 // Close releases the response.
 func (s *Stream) Close() {
 	if s.resp != nil {
