@@ -22,9 +22,6 @@ func NewUpstreamTransport(tlsConfig *tls.Config) *http.Transport {
 	t.Protocols = new(http.Protocols)
 	t.Protocols.SetHTTP2(true)
 	t.Protocols.SetUnencryptedHTTP2(true)
-	// HTTP/2 streams share a connection; a few connections per instance
-	// are enough and keep the streams spread.
-	t.MaxConnsPerHost = 0
 	return t
 }
 
