@@ -229,3 +229,20 @@ func TestACallOverTheRouteBodyLimitIsResourceExhausted(t *testing.T) {
 		t.Errorf("a call over the limit: code %v (%v), want %v", got, err, want)
 	}
 }
+
+func TestTheGatewayProxiesToATLSUpstream(t *testing.T) {
+	t.Parallel()
+	s := grpctest.Start(t, grpctest.Options{TLS: true})
+	c, _ := grpcGateway(t,
+		gateway.WithUpstream(grpcPool(t, upstream.Config{Name: "shelf"}, s)),
+		gateway.WithRoute(grpcRoute(gateway.Policy{})),
+	)
+	reply, err := c.Echo(context.Background(), &testpb.EchoRequest{Message: "over tls"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := reply.GetMessage(), "over tls"; got != want {
+		t.Errorf("unary: %q, want %q", got, want)
+	}
+	grpctest.CheckStreams(context.Background(), t, c)
+}
