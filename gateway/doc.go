@@ -165,6 +165,14 @@
 // is over the route's limit, 404 and 405 when no route matches, 400 for a
 // path refused before routing, 501 for CONNECT and TRACE.
 //
+// A route with [Route].Serve is answered by a handler of its own instead
+// of the proxy, for protocols the proxy does not speak as such: the
+// handler gets each request prepared as the proxy would send it, and the
+// route's policies around the pool as its transport. gateway/grpcproxy
+// proxies gRPC calls this way (with gRPC statuses for every failure, and
+// policies that understand them), and gateway/grpcjson serves JSON
+// clients from a gRPC service; neither is linked by this package.
+//
 // # What upstreams are told
 //
 // The gateway vouches for what it sends upstream (mirrored copies
