@@ -111,6 +111,7 @@ type try struct {
 
 	slot      fsbulkhead.Bulkhead[any] // held until the response is closed
 	cancel    func()                   // ends the attempt's contexts, from failsafe-go's DeferCancel
+	shared    bool                     // the attempt's context is the call's: a retry runs in it too
 	guard     guard                    // the circuit breaker the attempt went through
 	discarded atomic.Bool
 
@@ -181,6 +182,10 @@ func (c *call) attempt(exec failsafe.Execution[*try]) (*try, error) {
 		// The body streams after the policies return: its contexts end
 		// when it is closed.
 		a.cancel = ie.DeferCancel()
+		// Without a per-try timeout or a hedge, attempts share one
+		// execution context (the overall timeout's): a retried attempt
+		// must leave it to the next.
+		a.shared = c.t.plan.attempt == 0 && c.t.plan.hedge == nil
 	}
 	c.track(a)
 	return a, nil
@@ -234,7 +239,9 @@ func (a *try) release() {
 		a.slot = nil
 	}
 	if a.cancel != nil {
-		a.cancel()
+		if !a.shared {
+			a.cancel()
+		}
 		a.cancel = nil
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -89,6 +90,14 @@ type AIProvider struct {
 	Headers map[string]string `yaml:"headers"`
 	// AICloud holds the settings of the azure, bedrock and vertex types.
 	AICloud
+	// TransportConfig tunes the connections to the provider, shared by
+	// every call to it and kept across reloads while the provider's name
+	// and these settings are unchanged: max_idle_conns_per_host (by
+	// default 256; at least the calls in flight at once, or calls beyond
+	// it open a new connection each), idle_conn_timeout (90s),
+	// dial_timeout (10s), tls_handshake_timeout (10s). HTTP/2 is used
+	// where the provider offers it. See aiclient.NewTransport.
+	aiclient.TransportConfig
 }
 
 // AIModel is a model alias callers ask for.
@@ -166,7 +175,7 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 	if client == nil {
 		var cerrs []error
 		var aliases []string
-		client, aliases, cerrs = a.client()
+		client, aliases, cerrs = a.client(aiHTTPClient(b))
 		errs = append(errs, cerrs...)
 		errs = append(errs, a.checkPrices()...)
 		// /v1/models lists the aliases without asking the providers.
@@ -324,8 +333,9 @@ func (p *aiPart) mount(b *gateway.Builder, h *ai.Handler) []error {
 // under, on the admin listener: /apis/prompts/.
 const PromptAPI = "prompts"
 
-// client builds the aiclient.Client of the providers and models.
-func (a *AI) client() (*aiclient.Client, []string, []error) {
+// client builds the aiclient.Client of the providers and models, each
+// provider calling over the client hc gives it.
+func (a *AI) client(hc func(AIProvider) *http.Client) (*aiclient.Client, []string, []error) {
 	var errs []error
 	providers := map[string]aiclient.Provider{}
 	dropped := map[string]bool{}
@@ -343,7 +353,13 @@ func (a *AI) client() (*aiclient.Client, []string, []error) {
 			dropped[p.Name] = true
 			continue
 		}
-		pv, err := p.provider()
+		tc := p.TransportConfig
+		if err := tc.Validate(); err != nil {
+			field, msg, _ := strings.Cut(err.Error(), ": ")
+			errs = append(errs, fieldErr(at+"."+field, "%s", msg))
+			continue
+		}
+		pv, err := p.provider(hc(p))
 		if err != nil {
 			errs = append(errs, providerErr(at, err))
 			continue
@@ -423,14 +439,14 @@ func (a *AI) checkPrices() []error {
 	return errs
 }
 
-// provider builds the adapter of p.
-func (p AIProvider) provider() (aiclient.Provider, error) {
-	if pv, ok, err := p.cloud(); ok || err != nil {
+// provider builds the adapter of p, calling over hc.
+func (p AIProvider) provider(hc *http.Client) (aiclient.Provider, error) {
+	if pv, ok, err := p.cloud(hc); ok || err != nil {
 		return pv, err
 	}
 	switch p.Type {
 	case "openai":
-		opts := []openai.Option{openai.WithAPIKey(p.APIKey)}
+		opts := []openai.Option{openai.WithAPIKey(p.APIKey), openai.WithHTTPClient(hc)}
 		if p.BaseURL != "" {
 			opts = append(opts, openai.WithBaseURL(p.BaseURL))
 		}
@@ -439,7 +455,7 @@ func (p AIProvider) provider() (aiclient.Provider, error) {
 		}
 		return openai.New(opts...), nil
 	case "anthropic":
-		opts := []anthropic.Option{anthropic.WithAPIKey(p.APIKey)}
+		opts := []anthropic.Option{anthropic.WithAPIKey(p.APIKey), anthropic.WithHTTPClient(hc)}
 		if p.BaseURL != "" {
 			opts = append(opts, anthropic.WithBaseURL(p.BaseURL))
 		}
@@ -448,7 +464,7 @@ func (p AIProvider) provider() (aiclient.Provider, error) {
 		}
 		return anthropic.New(opts...), nil
 	case "gemini":
-		opts := []gemini.Option{gemini.WithAPIKey(p.APIKey)}
+		opts := []gemini.Option{gemini.WithAPIKey(p.APIKey), gemini.WithHTTPClient(hc)}
 		if p.BaseURL != "" {
 			opts = append(opts, gemini.WithBaseURL(p.BaseURL))
 		}
@@ -457,7 +473,7 @@ func (p AIProvider) provider() (aiclient.Provider, error) {
 		}
 		return gemini.New(opts...), nil
 	case "ollama":
-		var opts []ollama.Option
+		opts := []ollama.Option{ollama.WithHTTPClient(hc)}
 		if p.APIKey != "" {
 			opts = append(opts, ollama.WithAPIKey(p.APIKey))
 		}
