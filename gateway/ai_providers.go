@@ -175,6 +175,9 @@ func (p AIProvider) azure() (aiclient.Provider, error) {
 	for k, v := range p.Headers {
 		opts = append(opts, openai.WithHeader(k, v))
 	}
+	if p.MaxRetryWait > 0 {
+		opts = append(opts, openai.WithMaxRetryWait(p.MaxRetryWait))
+	}
 	return openai.New(opts...), nil
 }
 
@@ -238,6 +241,9 @@ func (p AIProvider) bedrock() (aiclient.Provider, error) {
 	for k, v := range p.Headers {
 		opts = append(opts, bedrock.WithHeader(k, v))
 	}
+	if p.MaxRetryWait > 0 {
+		opts = append(opts, bedrock.WithMaxRetryWait(p.MaxRetryWait))
+	}
 	pv, err := bedrock.New(context.Background(), opts...)
 	if err != nil {
 		return nil, cloudErr(err, "region")
@@ -266,6 +272,9 @@ func (p AIProvider) vertex() (aiclient.Provider, error) {
 	}
 	for k, v := range p.Headers {
 		opts = append(opts, vertex.WithHeader(k, v))
+	}
+	if p.MaxRetryWait > 0 {
+		opts = append(opts, vertex.WithMaxRetryWait(p.MaxRetryWait))
 	}
 	pv, err := vertex.New(context.Background(), opts...)
 	if err != nil {

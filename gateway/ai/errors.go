@@ -24,6 +24,9 @@ type apiError struct {
 	message    string
 	retryAfter time.Duration
 	kind       string // for call records
+	// header holds the provider's rate-limit headers, passed on as the
+	// provider sent them (see aiclient.RateLimitHeader).
+	header http.Header
 }
 
 func invalid(param, msg string) *apiError {
@@ -44,7 +47,14 @@ func fromCall(err error) *apiError {
 	if !errors.As(err, &e) {
 		return &apiError{status: 502, typ: "server_error", code: "upstream_error", message: "The model provider failed.", kind: string(aiclient.KindServer)}
 	}
-	a := &apiError{kind: string(e.Kind), retryAfter: e.RetryAfter}
+	a := &apiError{kind: string(e.Kind), retryAfter: e.RetryAfter, header: e.Header}
+	switch {
+	case e.Code == "circuit_open":
+		// The gateway stopped calling a provider that kept failing: an
+		// upstream error for the cooling-off time, not an overload.
+		a.status, a.typ, a.code, a.message = 503, "server_error", "upstream_unavailable", "The model provider keeps failing; the gateway stopped calling it for a while. Please retry after the delay in Retry-After."
+		return a
+	}
 	switch e.Kind {
 	case aiclient.KindInvalidRequest:
 		a.status, a.typ, a.code, a.message = 400, "invalid_request_error", "invalid_request", "The model provider refused the request: "+e.Message
@@ -75,8 +85,12 @@ func fromCall(err error) *apiError {
 	return a
 }
 
-// retryHeader sets Retry-After in whole seconds, rounded up.
+// retryHeader passes on the provider's rate-limit headers, and sets
+// Retry-After in whole seconds, rounded up.
 func (e *apiError) retryHeader(w http.ResponseWriter) {
+	for k, vs := range e.header {
+		w.Header()[k] = vs
+	}
 	if e.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(e.retryAfter.Seconds())), 10))
 		w.Header().Set("Retry-After-Ms", strconv.FormatInt(e.retryAfter.Milliseconds(), 10))
