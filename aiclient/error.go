@@ -49,6 +49,9 @@ type Error struct {
 	Code string
 	// Message is the provider's message.
 	Message string
+	// Param names the request parameter at fault, when known, such as
+	// "logprobs" for a provider that has none.
+	Param string
 	// RetryAfter is how long the provider asked to wait, from whichever
 	// header or body field it uses; zero when it did not say.
 	RetryAfter time.Duration

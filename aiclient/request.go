@@ -221,6 +221,17 @@ type Request struct {
 	User string `json:"user,omitempty"`
 	// Metadata is sent where the provider stores request metadata.
 	Metadata map[string]string `json:"metadata,omitempty"`
+	// Logprobs asks for the log probability of each output token, in
+	// [Response.Logprobs] (or [Event.Logprobs] of the text events).
+	// Adapters whose provider has none (Anthropic, Bedrock, Ollama)
+	// refuse the call with a [KindInvalidRequest] error.
+	Logprobs bool `json:"logprobs,omitempty"`
+	// TopLogprobs asks, with Logprobs, for this many most likely
+	// alternatives at each position.
+	TopLogprobs *int `json:"top_logprobs,omitempty"`
+	// Native holds the members of the caller's own body that no field
+	// here models; see [Native].
+	Native *Native `json:"native,omitempty"`
 	// Extra holds provider-specific top-level body members, merged into
 	// the wire request last so they can add or override anything, for
 	// example {"reasoning_effort": "low"} for OpenAI or

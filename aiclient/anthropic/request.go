@@ -104,6 +104,10 @@ var emptyObject = json.RawMessage(`{"type":"object","properties":{}}`)
 // metadata.user_id) and the FormatJSON response format have no
 // equivalent and are dropped.
 func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, error) {
+	native, err := wire.Native(p.cfg.Provider, req, aiclient.WireAnthropic, false)
+	if err != nil {
+		return nil, err
+	}
 	w := messagesRequest{
 		Model:         req.Model,
 		MaxTokens:     req.MaxOutputTokens,
@@ -159,7 +163,7 @@ func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, er
 	if rf := req.ResponseFormat; rf != nil && rf.Type == aiclient.FormatJSONSchema {
 		w.OutputConfig = &outputConfig{Format: outputFormat{Type: "json_schema", Schema: rf.Schema}}
 	}
-	return wire.Body(w, req.Extra)
+	return wire.Body(w, native, req.Extra)
 }
 
 func encodeMessage(m aiclient.Message) (string, []block, error) {

@@ -153,8 +153,9 @@ func (e *apiError) anthropicType() (int, string) {
 }
 
 type anthropicBody struct {
-	Type  string         `json:"type"`
-	Error anthropicError `json:"error"`
+	Type      string         `json:"type"`
+	Error     anthropicError `json:"error"`
+	RequestID string         `json:"request_id,omitempty"`
 }
 
 type anthropicError struct {
@@ -167,10 +168,12 @@ func (e *apiError) anthropic() (int, anthropicBody) {
 	return status, anthropicBody{Type: "error", Error: anthropicError{Type: typ, Message: e.message}}
 }
 
-// writeAnthropic answers e in Anthropic's format.
+// writeAnthropic answers e in Anthropic's format, with the request ID
+// the handler put in the headers (see [Handler.ServeHTTP]).
 func (e *apiError) writeAnthropic(w http.ResponseWriter) {
 	e.retryHeader(w)
 	status, body := e.anthropic()
+	body.RequestID = w.Header().Get("Request-Id")
 	writeJSON(w, status, body)
 }
 

@@ -2,6 +2,8 @@ package ai
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,8 +131,31 @@ func New(client *aiclient.Client, opts ...Option) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Every answer, errors included,
+// carries the request ID (that of the gateway's request ID middleware,
+// or one the handler makes when it runs without it) in the headers both
+// APIs' clients read: "x-request-id" (OpenAI's SDKs) and "request-id"
+// (Anthropic's); Anthropic error bodies carry it as request_id too.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := requestid.FromContext(r.Context())
+	if id == "" {
+		id = newRequestID()
+		r = r.WithContext(requestid.NewContext(r.Context(), "X-Request-Id", id))
+	}
+	hd := w.Header()
+	if hd.Get("X-Request-Id") == "" {
+		hd.Set("X-Request-Id", id)
+	}
+	hd.Set("Request-Id", id)
+	h.mux.ServeHTTP(w, r)
+}
+
+// newRequestID returns a random request ID, "req_" and 24 hex digits.
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	e := &apiError{status: 404, typ: "invalid_request_error", code: "unknown_url",
@@ -268,6 +293,9 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) *apiEr
 	if err := json.Unmarshal(body, v); err != nil {
 		return invalid("", "We could not parse the JSON body of your request: "+jsonProblem(err))
 	}
+	if k, ok := v.(keeper); ok {
+		k.keep(body)
+	}
 	return nil
 }
 
@@ -287,9 +315,19 @@ func jsonProblem(err error) string {
 	return err.Error()
 }
 
-// estimate is the number of tokens a token limit reserves for req: a
-// quarter of its text's bytes plus a few per message, and its output cap.
+// estimate is the number of tokens a token limit reserves for req: its
+// input estimate, and its output cap.
 func (h *Handler) estimate(req *aiclient.Request) int64 {
+	n := h.inputEstimate(req)
+	if req.MaxOutputTokens > 0 {
+		return n + int64(req.MaxOutputTokens)
+	}
+	return n + h.cfg.outputGuess
+}
+
+// inputEstimate is the gateway's estimate of the input tokens of req: a
+// quarter of its text's bytes plus a few per message, 765 per image.
+func (h *Handler) inputEstimate(req *aiclient.Request) int64 {
 	var n int64
 	for _, m := range req.Messages {
 		n += 4
@@ -309,10 +347,7 @@ func (h *Handler) estimate(req *aiclient.Request) int64 {
 	if req.ResponseFormat != nil {
 		n += int64(len(req.ResponseFormat.Schema)+3) / 4
 	}
-	if req.MaxOutputTokens > 0 {
-		return n + int64(req.MaxOutputTokens)
-	}
-	return n + h.cfg.outputGuess
+	return n
 }
 
 // Handles reports whether path is one the handler answers: under its

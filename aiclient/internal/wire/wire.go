@@ -129,23 +129,45 @@ func (c *Common) Build() {
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 }
 
-// Body encodes v as JSON and merges extra into its top level.
-func Body(v any, extra map[string]json.RawMessage) ([]byte, error) {
+// Body encodes v as JSON and merges each of extras into its top level,
+// in order, so a later one overrides an earlier one.
+func Body(v any, extras ...map[string]json.RawMessage) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	if len(extra) == 0 {
+	n := 0
+	for _, e := range extras {
+		n += len(e)
+	}
+	if n == 0 {
 		return b, nil
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, err
 	}
-	for k, v := range extra {
-		m[k] = v
+	for _, e := range extras {
+		for k, v := range e {
+			m[k] = v
+		}
 	}
 	return json.Marshal(m)
+}
+
+// Native returns the members of req.Native that an adapter speaking w
+// merges into its body (w is empty for an adapter whose format no caller
+// speaks), or the error refusing them; it also refuses req.Logprobs for
+// an adapter whose provider has none (logprobs false).
+func Native(provider string, req *aiclient.Request, w aiclient.Wire, logprobs bool) (map[string]json.RawMessage, error) {
+	if req.Logprobs && !logprobs {
+		return nil, (&aiclient.Error{Provider: provider, Model: req.Model, Code: "unsupported_parameter", Param: "logprobs",
+			Message: "logprobs: " + provider + " does not return log probabilities"}).WithKind(aiclient.KindInvalidRequest)
+	}
+	if err := req.Native.Refuse(provider, req.Model, w); err != nil {
+		return nil, err
+	}
+	return req.Native.For(w), nil
 }
 
 // Do sends a request and returns the response if its status is 2xx. A
