@@ -232,4 +232,3 @@ func TestANegativeMaxRetryWaitIsABuildError(t *testing.T) {
 		t.Errorf("error %v, want one naming %s", err, want)
 	}
 }
-

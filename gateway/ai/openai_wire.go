@@ -294,11 +294,11 @@ func stringOrList(raw json.RawMessage) ([]string, error) {
 
 // chatCompletion is OpenAI's Chat Completions response.
 type chatCompletion struct {
-	ID                string       `json:"id"`
-	Object            string       `json:"object"`
-	Created           int64        `json:"created"`
-	Model             string       `json:"model"`
-	Choices           []chatChoice `json:"choices"`
+	ID      string       `json:"id"`
+	Object  string       `json:"object"`
+	Created int64        `json:"created"`
+	Model   string       `json:"model"`
+	Choices []chatChoice `json:"choices"`
 	// Usage is a *chatUsage; a nil *chatUsage writes null, as the chunks
 	// of a stream with include_usage have, and nil leaves it out.
 	Usage             any     `json:"usage,omitempty"`
@@ -306,11 +306,11 @@ type chatCompletion struct {
 }
 
 type chatChoice struct {
-	Index        int          `json:"index"`
-	Message      *respMessage `json:"message,omitempty"`
-	Delta        *respMessage `json:"delta,omitempty"`
+	Index        int             `json:"index"`
+	Message      *respMessage    `json:"message,omitempty"`
+	Delta        *respMessage    `json:"delta,omitempty"`
 	Logprobs     *choiceLogprobs `json:"logprobs"`
-	FinishReason *string      `json:"finish_reason"`
+	FinishReason *string         `json:"finish_reason"`
 }
 
 type respMessage struct {
