@@ -58,6 +58,9 @@ func fromCall(err error) *apiError {
 	switch e.Kind {
 	case aiclient.KindInvalidRequest:
 		a.status, a.typ, a.code, a.message = 400, "invalid_request_error", "invalid_request", "The model provider refused the request: "+e.Message
+		if e.Code == "unsupported_parameter" && e.Param != "" {
+			a.code, a.param = "unsupported_parameter", e.Param
+		}
 	case aiclient.KindContextLength:
 		a.status, a.typ, a.code, a.message = 400, "invalid_request_error", "context_length_exceeded", "The messages exceed the model's context length: "+e.Message
 	case aiclient.KindContentFiltered:
