@@ -48,8 +48,7 @@ func fromCall(err error) *apiError {
 		return &apiError{status: 502, typ: "server_error", code: "upstream_error", message: "The model provider failed.", kind: string(aiclient.KindServer)}
 	}
 	a := &apiError{kind: string(e.Kind), retryAfter: e.RetryAfter, header: e.Header}
-	switch {
-	case e.Code == "circuit_open":
+	if e.Code == "circuit_open" {
 		// The gateway stopped calling a provider that kept failing: an
 		// upstream error for the cooling-off time, not an overload.
 		a.status, a.typ, a.code, a.message = 503, "server_error", "upstream_unavailable", "The model provider keeps failing; the gateway stopped calling it for a while. Please retry after the delay in Retry-After."

@@ -119,13 +119,7 @@ func TestOpenAISDKGetsAProvider429AtOnceWithItsRetryAfter(t *testing.T) {
 				}
 				took := time.Since(start)
 				t.Logf("the provider's 429 with Retry-After: 7 reached the SDK in %d ms", took.Milliseconds())
-				apiErr, ok := errors.AsType[*openai.Error](err)
-				if !ok {
-					t.Fatalf("error %v, want an *openai.Error", err)
-				}
-				if got, want := apiErr.StatusCode, http.StatusTooManyRequests; got != want {
-					t.Errorf("status %d, want %d", got, want)
-				}
+				apiErr := openAIError(t, err, http.StatusTooManyRequests)
 				if got, want := apiErr.Code, "rate_limit_exceeded"; got != want {
 					t.Errorf("code %q, want %q", got, want)
 				}
@@ -160,13 +154,7 @@ func TestAnthropicSDKGetsAProvider429AtOnceWithItsRetryAfter(t *testing.T) {
 			before := len(fake.Requests())
 			fake.Push(rateLimited())
 			_, err := client.Messages.New(withTimeout(t), messageParams(alias))
-			apiErr, ok := errors.AsType[*anthropicsdk.Error](err)
-			if !ok {
-				t.Fatalf("error %v, want an *anthropic.Error", err)
-			}
-			if got, want := apiErr.StatusCode, http.StatusTooManyRequests; got != want {
-				t.Errorf("status %d, want %d", got, want)
-			}
+			apiErr := anthropicError(t, err, http.StatusTooManyRequests)
 			if got, want := apiErr.Response.Header.Get("Retry-After"), "7"; got != want {
 				t.Errorf("Retry-After %q, want %q", got, want)
 			}
@@ -212,15 +200,11 @@ func TestFive429sNoLongerOpenTheBreakerForTheSDK(t *testing.T) {
 	t.Parallel()
 	w := newWired(t)
 	client := sdk(w.url)
-	for i := range 6 {
+	for range 6 {
 		w.openai.Push(rateLimited())
 		_, err := client.Chat.Completions.New(withTimeout(t), chatParams("gpt"))
-		apiErr, ok := errors.AsType[*openai.Error](err)
-		if !ok {
-			t.Fatalf("call %d: error %v, want an *openai.Error", i, err)
-		}
-		if got, want := apiErr.StatusCode, http.StatusTooManyRequests; got != want {
-			t.Errorf("call %d: status %d, want %d", i, got, want)
+		if got, want := openAIError(t, err, http.StatusTooManyRequests).Code, "rate_limit_exceeded"; got != want {
+			t.Errorf("code %q, want %q", got, want)
 		}
 	}
 	w.openai.Push(aitest.Text("served", 1, 1))
@@ -354,13 +338,7 @@ func TestOpenAISDKReadsLogprobs(t *testing.T) {
 		q := p
 		q.Model = "claude"
 		_, err := client.Chat.Completions.New(withTimeout(t), q)
-		apiErr, ok := errors.AsType[*openai.Error](err)
-		if !ok {
-			t.Fatalf("error %v, want an *openai.Error", err)
-		}
-		if got, want := apiErr.StatusCode, http.StatusBadRequest; got != want {
-			t.Errorf("status %d, want %d", got, want)
-		}
+		apiErr := openAIError(t, err, http.StatusBadRequest)
 		if got, want := apiErr.Param, "logprobs"; got != want {
 			t.Errorf("param %q, want %q", got, want)
 		}
@@ -446,13 +424,7 @@ func TestUnknownFieldsPassToTheSameWireAndAreRefusedByName(t *testing.T) {
 		q := p
 		q.Model = "claude"
 		_, err := client.Chat.Completions.New(withTimeout(t), q)
-		apiErr, ok := errors.AsType[*openai.Error](err)
-		if !ok {
-			t.Fatalf("error %v, want an *openai.Error", err)
-		}
-		if got, want := apiErr.StatusCode, http.StatusBadRequest; got != want {
-			t.Errorf("status %d, want %d", got, want)
-		}
+		apiErr := openAIError(t, err, http.StatusBadRequest)
 		if got, want := apiErr.Param, "logit_bias"; got != want {
 			t.Errorf("param %q, want %q", got, want)
 		}
@@ -471,13 +443,7 @@ func TestUnknownFieldsPassToTheSameWireAndAreRefusedByName(t *testing.T) {
 	t.Run("an OpenAI provider refuses Anthropic's by name", func(t *testing.T) {
 		ac := claudeSDK(w.url)
 		_, err := ac.Messages.New(withTimeout(t), messageParams("gpt"), anthropicopt.WithJSONSet("top_k", 5))
-		apiErr, ok := errors.AsType[*anthropicsdk.Error](err)
-		if !ok {
-			t.Fatalf("error %v, want an *anthropic.Error", err)
-		}
-		if got, want := apiErr.StatusCode, http.StatusBadRequest; got != want {
-			t.Errorf("status %d, want %d", got, want)
-		}
+		apiErr := anthropicError(t, err, http.StatusBadRequest)
 		if !strings.Contains(apiErr.Error(), "top_k") {
 			t.Errorf("error %q does not name top_k", apiErr.Error())
 		}
@@ -570,7 +536,9 @@ func TestContentBlockStartCarriesTheEmptyFieldsAnthropicSends(t *testing.T) {
 	}
 }
 
-func aitestUsage(in, out int64) aiclient.Usage { return aiclient.Usage{InputTokens: in, OutputTokens: out} }
+func aitestUsage(in, out int64) aiclient.Usage {
+	return aiclient.Usage{InputTokens: in, OutputTokens: out}
+}
 
 // BenchmarkProvider429ReachesTheSDK measures how long a provider's 429
 // with "Retry-After: 7" takes to reach the OpenAI SDK through the gateway
@@ -586,4 +554,32 @@ func BenchmarkProvider429ReachesTheSDK(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+}
+
+// openAIError returns err as the *openai.Error it must be, and checks its
+// status.
+func openAIError(t *testing.T, err error, status int) *openai.Error {
+	t.Helper()
+	apiErr, ok := errors.AsType[*openai.Error](err)
+	if !ok {
+		t.Fatalf("error %v, want an *openai.Error", err)
+	}
+	if got := apiErr.StatusCode; got != status {
+		t.Errorf("status %d, want %d", got, status)
+	}
+	return apiErr
+}
+
+// anthropicError returns err as the *anthropic.Error it must be, and
+// checks its status.
+func anthropicError(t *testing.T, err error, status int) *anthropicsdk.Error {
+	t.Helper()
+	apiErr, ok := errors.AsType[*anthropicsdk.Error](err)
+	if !ok {
+		t.Fatalf("error %v, want an *anthropic.Error", err)
+	}
+	if got := apiErr.StatusCode; got != status {
+		t.Errorf("status %d, want %d", got, status)
+	}
+	return apiErr
 }
