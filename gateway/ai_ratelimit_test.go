@@ -232,3 +232,38 @@ func TestANegativeMaxRetryWaitIsABuildError(t *testing.T) {
 		t.Errorf("error %v, want one naming %s", err, want)
 	}
 }
+
+func TestTheBuilderTakesMaxRetryWait(t *testing.T) {
+	t.Parallel()
+	fake := aitest.NewServer(aitest.OpenAI)
+	t.Cleanup(fake.Close)
+	provider := func(name string, wait time.Duration) gateway.AIProvider {
+		return gateway.AIProvider{Name: name, Type: "openai", BaseURL: fake.URL(), APIKey: "sk-test", MaxRetryWait: wait}
+	}
+	_, srv := newGateway(t, gateway.WithAI(gateway.AI{
+		Providers: []gateway.AIProvider{provider("patient", 3*time.Second), provider("default", 0)},
+		Models: []gateway.AIModel{
+			{Alias: "patient", Candidates: []gateway.AICandidate{{Provider: "patient", Model: "gpt-4o"}}},
+			{Alias: "default", Candidates: []gateway.AICandidate{{Provider: "default", Model: "gpt-4o"}}},
+		},
+	}))
+	tests := []struct {
+		alias  string
+		status int
+		calls  int
+	}{
+		{"patient", http.StatusOK, 2},              // a wait of 2 s is within 3 s: retried
+		{"default", http.StatusTooManyRequests, 1}, // and longer than the default 1 s: answered
+	}
+	for _, tt := range tests {
+		before := len(fake.Requests())
+		fake.Push(aitest.Reply{Status: 429, RetryAfter: 2 * time.Second}, aitest.Text("waited", 1, 1))
+		status, _, body := aiPost(t, srv.URL+"/v1/chat/completions", "", generation("chat", tt.alias, false))
+		if got, want := status, tt.status; got != want {
+			t.Errorf("%s: status %d, want %d: %s", tt.alias, got, want, body)
+		}
+		if got, want := len(fake.Requests())-before, tt.calls; got != want {
+			t.Errorf("%s: the provider got %d calls, want %d", tt.alias, got, want)
+		}
+	}
+}
