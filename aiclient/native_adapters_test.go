@@ -85,3 +85,27 @@ func TestAdaptersSendLogprobsWhereTheProviderHasThem(t *testing.T) {
 		}
 	}
 }
+
+func TestAdaptersAskForOneToolCallAtATimeWhereTheProviderCan(t *testing.T) {
+	t.Parallel()
+	req := &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText("hi")},
+		Tools: []aiclient.Tool{{Name: "lookup"}}, ParallelToolCalls: new(bool)}
+	wants := map[string]string{"openai": `"parallel_tool_calls":false`, "anthropic": `"tool_choice":{"type":"auto","disable_parallel_tool_use":true}`}
+	for name, encode := range encoders(t) {
+		body, err := encode(req)
+		want, has := wants[name]
+		if !has {
+			e, ok := errors.AsType[*aiclient.Error](err)
+			if !ok || e.Param != "parallel_tool_calls" || e.Kind != aiclient.KindInvalidRequest {
+				t.Errorf("%s: error %v, want an invalid request naming parallel_tool_calls", name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !strings.Contains(string(body), want) {
+			t.Errorf("%s: body %s does not hold %s", name, body, want)
+		}
+	}
+}

@@ -203,6 +203,12 @@ type Request struct {
 	Tools []Tool `json:"tools,omitempty"`
 	// ToolChoice constrains tool calling; nil is the provider default.
 	ToolChoice *ToolChoice `json:"tool_choice,omitempty"`
+	// ParallelToolCalls, set to false, asks for at most one tool call per
+	// turn (OpenAI's parallel_tool_calls, Anthropic's
+	// disable_parallel_tool_use); nil is the provider's default, which
+	// allows several. Adapters whose provider cannot be told (Gemini,
+	// Bedrock, Ollama) refuse false with a [KindInvalidRequest] error.
+	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty"`
 	// ResponseFormat constrains the output; nil means free text.
 	ResponseFormat *ResponseFormat `json:"response_format,omitempty"`
 	// Temperature is the sampling temperature.

@@ -136,7 +136,7 @@ var (
 // setting Converse cannot honour is an [*aiclient.Error] of kind
 // [aiclient.KindInvalidRequest] naming it.
 func (p *Provider) EncodeRequest(req *aiclient.Request) ([]byte, error) {
-	if _, err := wire.Native(name, req, "", false); err != nil {
+	if _, err := wire.Native(name, req, wire.Caps{}); err != nil {
 		return nil, err
 	}
 	var w converseRequest

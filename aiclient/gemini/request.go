@@ -91,7 +91,7 @@ type generationConfig struct {
 // after the call they answer; signatures are sent back as
 // thoughtSignature. User and Metadata have no equivalent and are dropped.
 func (p *Provider) EncodeRequest(req *aiclient.Request) ([]byte, error) {
-	if _, err := wire.Native(p.cfg.Provider, req, "", true); err != nil {
+	if _, err := wire.Native(p.cfg.Provider, req, wire.Caps{Logprobs: true}); err != nil {
 		return nil, err
 	}
 	var w generateRequest

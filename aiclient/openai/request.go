@@ -25,6 +25,7 @@ type chatRequest struct {
 	Metadata            map[string]string `json:"metadata,omitempty"`
 	Logprobs            bool              `json:"logprobs,omitempty"`
 	TopLogprobs         *int              `json:"top_logprobs,omitempty"`
+	ParallelToolCalls   *bool             `json:"parallel_tool_calls,omitempty"`
 	Stream              bool              `json:"stream,omitempty"`
 	StreamOptions       *streamOptions    `json:"stream_options,omitempty"`
 }
@@ -107,20 +108,21 @@ var emptyObject = json.RawMessage(`{"type":"object","properties":{}}`)
 // EncodeRequest returns the Chat Completions body for req. It is what
 // [Provider.Chat] sends (with stream set, what [Provider.Stream] sends).
 func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, error) {
-	native, err := wire.Native(p.cfg.Provider, req, aiclient.WireOpenAI, true)
+	native, err := wire.Native(p.cfg.Provider, req, wire.Caps{Wire: aiclient.WireOpenAI, Logprobs: true, Serial: true})
 	if err != nil {
 		return nil, err
 	}
 	w := chatRequest{
-		Logprobs:    req.Logprobs,
-		TopLogprobs: req.TopLogprobs,
-		Model:       req.Model,
-		Temperature: req.Temperature,
-		TopP:        req.TopP,
-		Stop:        req.Stop,
-		Seed:        req.Seed,
-		User:        req.User,
-		Metadata:    req.Metadata,
+		Logprobs:          req.Logprobs,
+		TopLogprobs:       req.TopLogprobs,
+		ParallelToolCalls: req.ParallelToolCalls,
+		Model:             req.Model,
+		Temperature:       req.Temperature,
+		TopP:              req.TopP,
+		Stop:              req.Stop,
+		Seed:              req.Seed,
+		User:              req.User,
+		Metadata:          req.Metadata,
 	}
 	if p.cfg.legacyMax {
 		w.MaxTokens = req.MaxOutputTokens

@@ -19,8 +19,9 @@ type messagesRequest struct {
 	Messages   []anthropicMessage `json:"messages"`
 	Tools      []anthropicTool    `json:"tools"`
 	ToolChoice *struct {
-		Type string `json:"type"`
-		Name string `json:"name"`
+		Type                   string `json:"type"`
+		Name                   string `json:"name"`
+		DisableParallelToolUse bool   `json:"disable_parallel_tool_use"`
 	} `json:"tool_choice"`
 	StopSequences []string `json:"stop_sequences"`
 	Temperature   *float64 `json:"temperature"`
@@ -61,9 +62,12 @@ type anthropicBlock struct {
 }
 
 type anthropicTool struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	InputSchema json.RawMessage `json:"input_schema"`
+	Type         string          `json:"type"`
+	Name         string          `json:"name"`
+	Description  string          `json:"description"`
+	InputSchema  json.RawMessage `json:"input_schema"`
+	Strict       bool            `json:"strict"`
+	CacheControl json.RawMessage `json:"cache_control"`
 }
 
 // blocks decodes content given as a string or an array of blocks.
@@ -175,10 +179,19 @@ func (mr *messagesRequest) neutral() (*aiclient.Request, *apiError) {
 			req.Messages = append(req.Messages, msg)
 		}
 	}
-	for _, t := range mr.Tools {
-		req.Tools = append(req.Tools, aiclient.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema})
+	for i, t := range mr.Tools {
+		if t.Type != "" && t.Type != "custom" {
+			// A server tool (web search, code execution...) runs at
+			// Anthropic; the gateway has no counterpart to send it as.
+			return nil, invalid(fmt.Sprintf("tools.%d.type", i), fmt.Sprintf("tools.%d.type: server tools (%s) are not supported by the gateway; declare custom tools", i, t.Type))
+		}
+		req.Tools = append(req.Tools, aiclient.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema,
+			Strict: t.Strict, Cache: len(t.CacheControl) > 0 && string(t.CacheControl) != "null"})
 	}
 	if tc := mr.ToolChoice; tc != nil {
+		if tc.DisableParallelToolUse {
+			req.ParallelToolCalls = new(bool)
+		}
 		switch tc.Type {
 		case "auto":
 			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceAuto}

@@ -31,8 +31,9 @@ type chatRequest struct {
 	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
-	Logprobs    bool `json:"logprobs"`
-	TopLogprobs *int `json:"top_logprobs"`
+	Logprobs          bool  `json:"logprobs"`
+	TopLogprobs       *int  `json:"top_logprobs"`
+	ParallelToolCalls *bool `json:"parallel_tool_calls"`
 	// rest are the members no field models (reasoning_effort,
 	// logit_bias, service_tier, store...): see native.go.
 	rest map[string]json.RawMessage
@@ -124,7 +125,7 @@ func (cr *chatRequest) neutral() (*aiclient.Request, *apiError) {
 	if cr.TopLogprobs != nil && !cr.Logprobs {
 		return nil, invalid("top_logprobs", "top_logprobs requires logprobs to be true.")
 	}
-	req.Logprobs, req.TopLogprobs = cr.Logprobs, cr.TopLogprobs
+	req.Logprobs, req.TopLogprobs, req.ParallelToolCalls = cr.Logprobs, cr.TopLogprobs, cr.ParallelToolCalls
 	req.Native = nativeOf(aiclient.WireOpenAI, cr.rest)
 	if stop, err := stringOrList(cr.Stop); err != nil {
 		return nil, invalid("stop", "stop must be a string or an array of strings.")

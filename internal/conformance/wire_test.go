@@ -450,6 +450,24 @@ func TestUnknownFieldsPassToTheSameWireAndAreRefusedByName(t *testing.T) {
 	})
 }
 
+func TestParallelToolCallsIsMappedAcrossWires(t *testing.T) {
+	t.Parallel()
+	w := newWired(t)
+	p := chatParams("claude")
+	p.Tools = []openai.ChatCompletionToolUnionParam{weather}
+	p.ParallelToolCalls = openai.Bool(false)
+	w.anthropic.Push(aitest.Text("one at a time", 3, 3))
+	before := len(w.anthropic.Requests())
+	c := sdk(w.url)
+	if _, err := c.Chat.Completions.New(withTimeout(t), p); err != nil {
+		t.Fatal(err)
+	}
+	choice, _ := w.anthropic.Requests()[before].JSON()["tool_choice"].(map[string]any)
+	if got, want := choice["disable_parallel_tool_use"], any(true); got != want {
+		t.Errorf("disable_parallel_tool_use %v, want %v", got, want)
+	}
+}
+
 func TestEveryErrorCarriesTheRequestID(t *testing.T) {
 	t.Parallel()
 	w := newWired(t)

@@ -155,19 +155,37 @@ func Body(v any, extras ...map[string]json.RawMessage) ([]byte, error) {
 	return json.Marshal(m)
 }
 
-// Native returns the members of req.Native that an adapter speaking w
-// merges into its body (w is empty for an adapter whose format no caller
-// speaks), or the error refusing them; it also refuses req.Logprobs for
-// an adapter whose provider has none (logprobs false).
-func Native(provider string, req *aiclient.Request, w aiclient.Wire, logprobs bool) (map[string]json.RawMessage, error) {
-	if req.Logprobs && !logprobs {
-		return nil, (&aiclient.Error{Provider: provider, Model: req.Model, Code: "unsupported_parameter", Param: "logprobs",
-			Message: "logprobs: " + provider + " does not return log probabilities"}).WithKind(aiclient.KindInvalidRequest)
+// Caps is what an adapter can honour of the settings some providers lack.
+type Caps struct {
+	// Wire is the format whose [aiclient.Native] members the adapter
+	// sends; empty for an adapter whose format no caller speaks.
+	Wire aiclient.Wire
+	// Logprobs reports whether the provider returns log probabilities.
+	Logprobs bool
+	// Serial reports whether the provider can be told to call one tool
+	// at a time (ParallelToolCalls false).
+	Serial bool
+}
+
+// Native returns the members of req.Native that an adapter with caps
+// merges into its body, or the [aiclient.KindInvalidRequest] error naming
+// the first setting of req it cannot honour: Logprobs, ParallelToolCalls
+// set to false, or members of another wire format.
+func Native(provider string, req *aiclient.Request, caps Caps) (map[string]json.RawMessage, error) {
+	refuse := func(param, msg string) error {
+		return (&aiclient.Error{Provider: provider, Model: req.Model, Code: "unsupported_parameter", Param: param,
+			Message: param + ": " + msg}).WithKind(aiclient.KindInvalidRequest)
 	}
-	if err := req.Native.Refuse(provider, req.Model, w); err != nil {
+	if req.Logprobs && !caps.Logprobs {
+		return nil, refuse("logprobs", provider+" does not return log probabilities")
+	}
+	if p := req.ParallelToolCalls; p != nil && !*p && !caps.Serial && len(req.Tools) > 0 {
+		return nil, refuse("parallel_tool_calls", provider+" cannot be told to call one tool at a time")
+	}
+	if err := req.Native.Refuse(provider, req.Model, caps.Wire); err != nil {
 		return nil, err
 	}
-	return req.Native.For(w), nil
+	return req.Native.For(caps.Wire), nil
 }
 
 // Do sends a request and returns the response if its status is 2xx. A
