@@ -109,3 +109,15 @@ func TestAdaptersAskForOneToolCallAtATimeWhereTheProviderCan(t *testing.T) {
 		}
 	}
 }
+
+func TestEmbeddersRefuseAnotherWiresMembersByName(t *testing.T) {
+	t.Parallel()
+	req := &aiclient.EmbedRequest{Model: "m", Input: []string{"x"},
+		Native: &aiclient.Native{Wire: aiclient.WireOpenAI, Fields: map[string]json.RawMessage{"truncate": json.RawMessage(`true`)}}}
+	for name, e := range map[string]aiclient.Embedder{"gemini": gemini.New(), "ollama": ollama.New()} {
+		_, err := e.Embed(context.Background(), req)
+		if got, ok := errors.AsType[*aiclient.Error](err); !ok || got.Param != "truncate" {
+			t.Errorf("%s: error %v, want one naming truncate", name, err)
+		}
+	}
+}

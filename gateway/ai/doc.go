@@ -50,7 +50,10 @@
 // whose param names the first of them, rather than dropping it. A member
 // whose value is null counts as absent. logprobs and top_logprobs are
 // mapped to every provider that has them (OpenAI, Gemini) and refused by
-// the others. The answer keeps the provider's id, created,
+// the others; parallel_tool_calls and Anthropic's
+// tool_choice.disable_parallel_tool_use are one setting, refused as false
+// by providers that cannot be told (Gemini, Bedrock, Ollama). Anthropic's
+// server tools (a tools[] entry with a type) are refused by name. The answer keeps the provider's id, created,
 // system_fingerprint and model name, and, when the provider speaks the
 // caller's format, the members of its body no field models (service_tier,
 // or Anthropic's container...); streamed chunks carry those of the

@@ -156,6 +156,12 @@ type embedRequest struct {
 	Dimensions     int             `json:"dimensions"`
 	EncodingFormat string          `json:"encoding_format"`
 	User           string          `json:"user"`
+	// rest are the members no field models: see native.go.
+	rest map[string]json.RawMessage
+}
+
+func (er *embedRequest) keep(body []byte) {
+	er.rest = aiclient.Unknown(body, jsonKeys(er)...)
 }
 
 type embedding struct {
@@ -211,7 +217,8 @@ func (h *Handler) embeddings(w http.ResponseWriter, r *http.Request) {
 		c.end(e.status, e, nil)
 		return
 	}
-	resp, err := h.client.Embed(c.ctx, &aiclient.EmbedRequest{Model: er.Model, Input: inputs, Dimensions: er.Dimensions, User: er.User})
+	resp, err := h.client.Embed(c.ctx, &aiclient.EmbedRequest{Model: er.Model, Input: inputs, Dimensions: er.Dimensions, User: er.User,
+		Native: nativeOf(aiclient.WireOpenAI, er.rest)})
 	if err != nil {
 		e := fromCall(err)
 		e.writeOpenAI(w)

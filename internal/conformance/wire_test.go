@@ -404,6 +404,19 @@ func TestUnknownFieldsPassToTheSameWireAndAreRefusedByName(t *testing.T) {
 			t.Errorf("id %q is not the provider's", resp.ID)
 		}
 	})
+	t.Run("an embeddings call passes them too", func(t *testing.T) {
+		w.openai.Push(aitest.Reply{})
+		before := len(w.openai.Requests())
+		c := sdk(w.url)
+		_, err := c.Embeddings.New(withTimeout(t), openai.EmbeddingNewParams{Model: "gpt",
+			Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("hi")}}, option.WithJSONSet("safety_identifier", "user-7"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := w.openai.Requests()[before].JSON()["safety_identifier"], any("user-7"); got != want {
+			t.Errorf("safety_identifier %v, want %v", got, want)
+		}
+	})
 	t.Run("a streamed chunk keeps the provider's fields", func(t *testing.T) {
 		w.openai.Push(aitest.Text("kept", 2, 1))
 		s := client.Chat.Completions.NewStreaming(withTimeout(t), p)
