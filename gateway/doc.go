@@ -87,6 +87,9 @@
 // [WithAI] (the ai: section of a config file) serves an OpenAI- and
 // Anthropic-compatible API over any aiclient provider, with virtual keys,
 // token limits, budgets and prompts as REST APIs (package gateway/ai).
+// Each provider calls over one transport of its own, tuned by
+// [AIProvider].TransportConfig (max_idle_conns_per_host and the timeouts),
+// which reloads keep while those settings are unchanged.
 // [WithPlatform] (the platform: section) adds tenants, consumers and keys,
 // APIs that need an approved subscription ([Policy].Subscription), a
 // consumer portal, a call log, and the admin API, catalog and dashboard
