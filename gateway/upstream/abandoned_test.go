@@ -1,0 +1,135 @@
+package upstream_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/upstream"
+	"github.com/portico-dev/portico/resilience"
+)
+
+// hang answers nothing until the request is canceled.
+func hang(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+
+// TestPerTryTimeoutOfATransportCountsAgainstTheInstance is a regression
+// test: a resilience.Transport cancels an attempt cut by its per-try
+// timeout through failsafe-go, without a cause, and the pool took that for
+// the caller giving up, so neither outlier detection nor the failure count
+// ever saw a hanging instance.
+func TestPerTryTimeoutOfATransportCountsAgainstTheInstance(t *testing.T) {
+	t.Parallel()
+	slow := newBackendWith(t, "slow", hang)
+	p := newPool(t, upstream.Config{
+		Instances: []upstream.Instance{{URL: slow.url()}},
+		Outlier:   &upstream.OutlierDetection{ConsecutiveConnErrors: 2},
+	})
+	tr := resilience.NewTransport(p, resilience.Timeout(50*time.Millisecond))
+	t.Cleanup(func() { _ = tr.Close() })
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodGet, "http://pool/", nil)
+		if resp, err := tr.RoundTrip(req); err == nil {
+			resp.Body.Close()
+			t.Fatal("a timed-out request succeeded")
+		}
+	}
+	s := p.Status()[0]
+	if got, want := s.Failures, uint64(2); got != want {
+		t.Errorf("failures = %d, want %d", got, want)
+	}
+	if !s.Ejected {
+		t.Error("two timed-out attempts in a row did not eject the instance")
+	}
+}
+
+// TestCallerCancellationDoesNotCountAgainstTheInstance: under a
+// resilience.Transport too, a request its caller cancels says nothing
+// about the instance.
+func TestCallerCancellationDoesNotCountAgainstTheInstance(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{}, 4)
+	slow := newBackendWith(t, "slow", func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-r.Context().Done()
+	})
+	p := newPool(t, upstream.Config{
+		Instances: []upstream.Instance{{URL: slow.url()}},
+		Outlier:   &upstream.OutlierDetection{ConsecutiveConnErrors: 1},
+	})
+	tr := resilience.NewTransport(p, resilience.Timeout(time.Minute))
+	t.Cleanup(func() { _ = tr.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://pool/", nil)
+	go func() { <-started; cancel() }()
+	if resp, err := tr.RoundTrip(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("a canceled request succeeded")
+	}
+	s := p.Status()[0]
+	if got, want := s.Failures, uint64(0); got != want {
+		t.Errorf("failures = %d, want %d", got, want)
+	}
+	if s.Ejected {
+		t.Error("a request the caller canceled ejected the instance")
+	}
+}
+
+// TestHedgeGoesToAnotherInstanceAndItsLoserIsNoFailure: a hedged
+// attempt is sent to the instance the first did not go to, wins, and the
+// first, canceled as the loser, is not held against its instance as a
+// failure; its wait still raises the instance's latency estimate.
+func TestHedgeGoesToAnotherInstanceAndItsLoserIsNoFailure(t *testing.T) {
+	t.Parallel()
+	slow := newBackendWith(t, "slow", hang)
+	fast := newBackend(t, "fast")
+	p := newPool(t, upstream.Config{
+		Instances: []upstream.Instance{{URL: slow.url()}, {URL: fast.url()}},
+		Balancer:  upstream.RoundRobin,
+		Outlier:   &upstream.OutlierDetection{ConsecutiveConnErrors: 1},
+	})
+	var hedges, won int
+	tr := resilience.NewTransport(p, resilience.Hedge(resilience.HedgeConfig{
+		Delay: 20 * time.Millisecond, MaxHedges: 3,
+		OnFinish: func(_ *http.Request, n int, w bool) {
+			hedges += n
+			if w {
+				won++
+			}
+		},
+	}))
+	t.Cleanup(func() { _ = tr.Close() })
+	const requests = 6
+	for range requests {
+		req, _ := http.NewRequestWithContext(upstream.TrackAttempts(context.Background()), http.MethodGet, "http://pool/", nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got, want := string(body), "fast"; got != want {
+			t.Errorf("answered by %q, want %q", got, want)
+		}
+	}
+	st := status(t, p, slow.url())
+	if got, want := st.Failures, uint64(0); got != want {
+		t.Errorf("slow instance failures = %d, want %d", got, want)
+	}
+	if st.Ejected {
+		t.Error("hedges that lost ejected their instance")
+	}
+	if st.Requests == 0 {
+		t.Error("the slow instance was never tried: the test did not exercise a lost hedge")
+	}
+	if got, want := status(t, p, fast.url()).Requests, uint64(requests); got != want {
+		t.Errorf("fast instance requests = %d, want %d (each request once, never twice)", got, want)
+	}
+	if got, want := hedges, int(st.Requests); got != want {
+		t.Errorf("hedges = %d, want %d (one per request that went to the slow instance first)", got, want)
+	}
+	if got, want := won, int(st.Requests); got != want {
+		t.Errorf("hedges won = %d, want %d", got, want)
+	}
+}
