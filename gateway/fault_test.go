@@ -279,15 +279,9 @@ func faultName(mode int32) string {
 // it reached the bad instance (or was in flight when it was killed), and
 // each fault is revealed by a few POSTs at most.
 func TestFaults(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs for about 20 seconds")
-	}
-	if raceEnabled {
-		// The test holds the gateway to latency bounds (500ms per try,
-		// recovery within 0.5s) that the race detector's slowdown breaks.
-		t.Skip("timing-bound; run without -race")
-	}
-	t.Parallel()
+	// The test holds the gateway to latency bounds (500ms per try,
+	// recovery within 0.5s) that the race detector's slowdown breaks.
+	timingBound(t, "20 seconds")
 	a, b := &faulty{name: "a"}, &faulty{name: "b"}
 	a.start(t)
 	b.start(t)
@@ -344,6 +338,20 @@ func TestFaults(t *testing.T) {
 		}
 	}()
 	checkFaults(t, tl, results)
+}
+
+// timingBound skips a fault test in -short mode and under the race
+// detector, whose slowdown breaks its latency bounds, and runs it in
+// parallel with the other tests.
+func timingBound(t *testing.T, runs string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs for about " + runs)
+	}
+	if raceEnabled {
+		t.Skip("timing-bound; run without -race")
+	}
+	t.Parallel()
 }
 
 // faultPool is the gateway under test and what the test reads of it.

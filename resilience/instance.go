@@ -120,7 +120,7 @@ func Admits(ctx context.Context, key string) bool {
 // without a Transport above.
 func Abandoned(ctx context.Context) error {
 	a := tryFrom(ctx)
-	if a == nil || a.Err() == nil || a.c.req.Context().Err() != nil {
+	if a == nil || !ended(a) || ended(a.c.req.Context()) {
 		return nil
 	}
 	c := a.c
@@ -133,4 +133,14 @@ func Abandoned(ctx context.Context) error {
 		}
 	}
 	return &Error{Kind: ErrTimeout, Err: a.Err()}
+}
+
+// ended reports whether ctx is done.
+func ended(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	default:
+		return false
+	}
 }
