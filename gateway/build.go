@@ -186,7 +186,7 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 	var policies []string
 	rid := routeIdentity(spec, stateName(spec))
 	for _, b := range targets {
-		tr, names := g.policyTransport(rid+" "+b.Upstream, spec.Policy, g.byName[b.Upstream])
+		tr, names := g.policyTransport(rid+" "+b.Upstream, spec.Policy, g.byName[b.Upstream], true)
 		policies = names
 		be := &backend{upstream: b.Upstream, weight: b.Weight, proxy: g.newProxy(rt, b.Upstream, tr)}
 		if rtr, ok := tr.(resilientTransport); ok {

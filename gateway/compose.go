@@ -114,7 +114,7 @@ func (g *Gateway) checkCompose(errs *[]error, at string, c *Compose) {
 
 // composeHandler builds the handler of a validated Compose route.
 func (g *Gateway) composeHandler(rid string, c *Compose, p Policy) (http.Handler, []string) {
-	tr, names := g.policyTransport(rid+" compose", p, hostRouter(g.byName))
+	tr, names := g.policyTransport(rid+" compose", p, hostRouter(g.byName), false)
 	if rtr, ok := tr.(resilientTransport); ok {
 		g.closers = append(g.closers, rtr)
 	}

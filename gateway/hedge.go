@@ -122,37 +122,43 @@ func checkHedge(bad func(field, format string, args ...any), h *Hedge) {
 	}
 }
 
-// hedgeConfig is the resilience policy for h; budget is the route's hedge
-// budget, kept across reloads.
-func hedgeConfig(h *Hedge, budget *resilience.Budget) resilience.HedgeConfig {
+// delay returns h.Delay with its default applied.
+func (h *Hedge) delay() HedgeDelay {
 	d := h.Delay
 	if d.After == 0 && d.Quantile == 0 {
 		d.Quantile = DefaultHedgeQuantile
 	}
+	return d
+}
+
+// hedgeConfig is the resilience policy for h; budget is the route's hedge
+// budget, kept across reloads. With records, each hedged request's call
+// record gets its hedges.
+func hedgeConfig(h *Hedge, budget *resilience.Budget, records bool) resilience.HedgeConfig {
+	d := h.delay()
 	if d.Quantile > 0 && d.After == 0 {
 		d.After = DefaultHedgeStartDelay
 	}
-	return resilience.HedgeConfig{
+	cfg := resilience.HedgeConfig{
 		Delay:     d.After,
 		Quantile:  d.Quantile,
 		MaxHedges: h.MaxExtra,
 		Budget:    budget,
-		OnFinish:  recordHedges,
 	}
+	if records {
+		cfg.OnFinish = recordHedges
+	}
+	return cfg
 }
 
 // hedgeStage is the route stage's name for /routes.
 func hedgeStage(h *Hedge) string {
-	d := h.Delay
-	if d.After == 0 && d.Quantile == 0 {
-		d.Quantile = DefaultHedgeQuantile
-	}
-	return fmt.Sprintf("hedge(delay=%s, max_extra=%d)", d, max(h.MaxExtra, 1))
+	return fmt.Sprintf("hedge(delay=%s, max_extra=%d)", h.delay(), max(h.MaxExtra, 1))
 }
 
 // recordHedges notes a hedged request's hedges in its call record, if
-// one is kept. It runs before the transport returns, on the request's
-// goroutine.
+// one is kept. It runs before the transport returns, on the goroutine
+// that called it: the proxy's, which is the request's.
 func recordHedges(req *http.Request, hedges int, won bool) {
 	if rec := calllog.FromContext(req.Context()); rec != nil {
 		rec.Hedges += hedges

@@ -46,8 +46,11 @@ func levelFor(status int) slog.Level {
 // are borrowed from the state under key, the route's identity and
 // upstream: each is kept while its own settings are unchanged. A route
 // with both Retry and Hedge gets two transports that share the breakers
-// and the bulkhead (see [Hedge]).
-func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper) (http.RoundTripper, []string) {
+// and the bulkhead (see [Hedge]). With records, the transport notes its
+// hedges in the request's call record: it must then be called from the
+// request's own goroutine, as the proxy does (a composed route's parallel
+// calls do not).
+func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper, records bool) (http.RoundTripper, []string) {
 	c := g.cfg
 	var inner []string
 	if c.meter != nil || c.tracer != nil {
@@ -77,7 +80,7 @@ func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper) 
 		budget := keep(g, pieceKey("hedge_budget", key, h.Budget), func() *resilience.Budget {
 			return resilience.NewBudget(resilience.BudgetConfig{Ratio: or(h.Budget, DefaultHedgeBudget)})
 		})
-		hedge = resilience.Hedge(hedgeConfig(h, budget))
+		hedge = resilience.Hedge(hedgeConfig(h, budget, records))
 		stages = append(stages, hedgeStage(h))
 	}
 	if b := p.Breaker; b != nil {
