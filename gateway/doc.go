@@ -56,8 +56,7 @@
 // the pool's outlier detection and peak-EWMA estimate: an attempt cut by
 // its per-try timeout counts against its instance, a hedge that lost only
 // as slow as it waited. The call record of a proxied request carries the
-// hedges sent and whether
-// one won.
+// hedges sent and whether one won.
 //
 // # Consumers and access
 //
