@@ -133,3 +133,36 @@ func TestHedgeGoesToAnotherInstanceAndItsLoserIsNoFailure(t *testing.T) {
 		t.Errorf("hedges won = %d, want %d", got, want)
 	}
 }
+
+// TestPeakEWMASeesAHedgeThatLost: a hedge that lost raises its instance's
+// latency estimate to at least the time it waited, so the balancer passes
+// the instance over from then on, though it never answered.
+func TestPeakEWMASeesAHedgeThatLost(t *testing.T) {
+	t.Parallel()
+	slow := newBackendWith(t, "slow", hang)
+	fast := newBackend(t, "fast")
+	p := newPool(t, upstream.Config{
+		Instances: []upstream.Instance{{URL: slow.url()}, {URL: fast.url()}},
+		Balancer:  upstream.PeakEWMA,
+	})
+	tr := resilience.NewTransport(p, resilience.Hedge(resilience.HedgeConfig{Delay: 100 * time.Millisecond, Budget: resilience.NewBudget(resilience.BudgetConfig{Min: 100})}))
+	t.Cleanup(func() { _ = tr.Close() })
+	const requests = 20
+	for range requests {
+		req, _ := http.NewRequestWithContext(upstream.TrackAttempts(context.Background()), http.MethodGet, "http://pool/", nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	// The first picks know nothing of the slow instance; once a hedge to
+	// it has lost, its estimate of 100ms or more keeps it out, unless the
+	// fast one took as long.
+	if got, limit := status(t, p, slow.url()).Requests, uint64(3); got > limit {
+		t.Errorf("slow instance got %d of %d requests, want at most %d", got, requests, limit)
+	}
+}
