@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,11 +25,14 @@ var baselineSlow = faultSetup{
 
 // tunedSlow adds what makes a slow instance invisible: peak-EWMA
 // balancing, GETs hedged after 50ms, and ejection of an instance slower
-// than its peer (a hedge that lost after 40ms counts as slow).
+// than its peer. The slow threshold is well above the hedge delay: a hedge
+// that lost after 50ms does not count, or a healthy instance that a loaded
+// machine slows down for a moment, compared with a slow one whose
+// estimate has decayed, could be ejected in its stead.
 var tunedSlow = faultSetup{
 	balancer: upstream.PeakEWMA,
 	outlier: &upstream.OutlierDetection{Consecutive5xx: 2, ConsecutiveConnErrors: 2, BaseEjection: 2 * time.Second,
-		Slow: &upstream.SlowOutlier{Threshold: 40 * time.Millisecond, Consecutive: 2}},
+		Slow: &upstream.SlowOutlier{Threshold: 250 * time.Millisecond, Consecutive: 3}},
 	policy: gateway.Policy{Timeout: 5 * time.Second,
 		Retry: baselineSlow.policy.Retry,
 		Hedge: &gateway.Hedge{Delay: gateway.HedgeDelay{After: 50 * time.Millisecond}, MaxExtra: 1}},

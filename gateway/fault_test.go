@@ -397,6 +397,13 @@ func faultGateway(t *testing.T, a, b *faulty, setup faultSetup) (faultPool, func
 	t.Helper()
 	tr := upstream.NewTransport(nil)
 	t.Cleanup(tr.CloseIdleConnections)
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
 	var hc *upstream.HealthCheck
 	if !setup.passive {
 		hc = &upstream.HealthCheck{Path: "/healthz", Interval: 250 * time.Millisecond, Timeout: 250 * time.Millisecond, HealthyThreshold: 1, UnhealthyThreshold: 2}
@@ -408,17 +415,11 @@ func faultGateway(t *testing.T, a, b *faulty, setup faultSetup) (faultPool, func
 		Transport:   tr,
 		HealthCheck: hc,
 		Outlier:     setup.outlier,
+		Logger:      logger,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs strings.Builder
-	var mu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return logs.Write(p)
-	}), nil))
 	g, gw := newGateway(t, gateway.WithLogger(logger), gateway.WithUpstream(pool),
 		gateway.WithRoute(gateway.Route{Prefix: "/", Upstream: "svc", Policy: setup.policy}))
 	ctx, cancel := context.WithCancel(context.Background())

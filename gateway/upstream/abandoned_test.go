@@ -105,7 +105,7 @@ func TestHedgeGoesToAnotherInstanceAndItsLoserIsNoFailure(t *testing.T) {
 	})
 	var hedges, won int
 	tr := resilience.NewTransport(p, resilience.Hedge(resilience.HedgeConfig{
-		Delay: 20 * time.Millisecond, MaxHedges: 3,
+		Delay: 20 * time.Millisecond,
 		OnFinish: func(_ *http.Request, n int, w bool) {
 			hedges += n
 			if w {
@@ -133,11 +133,17 @@ func TestHedgeGoesToAnotherInstanceAndItsLoserIsNoFailure(t *testing.T) {
 	if got, want := status(t, p, fast.url()).Requests, uint64(requests); got != want {
 		t.Errorf("fast instance requests = %d, want %d (each request once, never twice)", got, want)
 	}
+	// Each request the slow instance got first was hedged to the fast one,
+	// and won; on a loaded machine, a request the fast one got first may
+	// also be hedged to the slow one, and lose.
 	if got, want := hedges, int(st.Requests); got != want {
-		t.Errorf("hedges = %d, want %d (one per request that went to the slow instance first)", got, want)
+		t.Errorf("hedges = %d, want %d (one per request the slow instance got)", got, want)
 	}
-	if got, want := won, int(st.Requests); got != want {
-		t.Errorf("hedges won = %d, want %d", got, want)
+	if won == 0 {
+		t.Error("no hedge won")
+	}
+	if won > hedges {
+		t.Errorf("%d hedges won of %d sent", won, hedges)
 	}
 }
 
