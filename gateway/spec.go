@@ -23,6 +23,7 @@ import (
 //	x-portico-policy       a whole [Policy]
 //	x-portico-timeout      Policy.Timeout, such as "2s"
 //	x-portico-retry        [Retry]
+//	x-portico-hedge        [Hedge], such as {"delay": "p95"}
 //	x-portico-breaker      [Breaker]
 //	x-portico-bulkhead     [Bulkhead]
 //	x-portico-auth         [Auth]
@@ -77,6 +78,7 @@ type api struct {
 // fills, by config key; "" is the whole policy.
 var extensions = map[string]string{
 	"x-portico-policy": "", "x-portico-timeout": "timeout", "x-portico-retry": "retry",
+	"x-portico-hedge":   "hedge",
 	"x-portico-breaker": "breaker", "x-portico-bulkhead": "bulkhead", "x-portico-auth": "auth",
 	"x-portico-scopes": "auth.scopes", "x-portico-ratelimit": "rate_limit", "x-portico-quota": "quota",
 	"x-portico-cache": "cache", "x-portico-idempotency": "idempotency",
@@ -154,6 +156,10 @@ func clonePolicy(p Policy) Policy {
 	if p.Retry != nil {
 		r := *p.Retry
 		c.Retry = &r
+	}
+	if p.Hedge != nil {
+		h := *p.Hedge
+		c.Hedge = &h
 	}
 	if p.Breaker != nil {
 		b := *p.Breaker
