@@ -35,8 +35,15 @@ func (a *Accumulator) Add(ev Event) {
 		if ev.Model != "" {
 			a.resp.Model = ev.Model
 		}
+		if !ev.Created.IsZero() {
+			a.resp.Created = ev.Created
+		}
+		if ev.Native != nil {
+			a.resp.Native = ev.Native
+		}
 	case EventText:
 		a.appendPart(PartText, ev.Text, ev.Signature, false)
+		a.resp.Logprobs = append(a.resp.Logprobs, ev.Logprobs...)
 	case EventReasoning:
 		a.appendPart(PartReasoning, ev.Text, ev.Signature, ev.Redacted)
 	case EventToolCall:
@@ -105,6 +112,7 @@ func (a *Accumulator) Response() *Response {
 	r := a.resp
 	r.Message.Role = RoleAssistant
 	r.Message.Parts = slices.Clone(a.resp.Message.Parts)
+	r.Logprobs = slices.Clone(a.resp.Logprobs)
 	if len(a.calls) > 0 {
 		order := make([]int, len(a.calls))
 		for i := range order {

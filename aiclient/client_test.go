@@ -329,7 +329,7 @@ func TestADeploymentThatKeepsFailingCoolsOffAndIsSkippedFast(t *testing.T) {
 	bad := aitest.NewServer(aitest.OpenAI)
 	defer bad.Close()
 	for range 5 {
-		bad.Push(aitest.Status(429, 0)) // no retry hint: not retried, counted by the breaker
+		bad.Push(aitest.Status(501, 0)) // a server error that is not retried, counted by the breaker
 	}
 	good := aitest.NewServer(aitest.OpenAI)
 	defer good.Close()

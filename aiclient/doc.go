@@ -48,7 +48,18 @@
 // the provider's code and message (with the API key redacted), how long
 // the provider asked to wait ([RetryAfter] parses every provider's
 // headers; adapters add body hints such as Gemini's RetryInfo), and
-// whether a retry may succeed.
+// whether a retry may succeed, with the provider's rate-limit headers
+// ([Error.Header]) for a gateway to pass on.
+//
+// # Nothing dropped
+//
+// A [Native] carries the members of a body that no neutral field models,
+// in one wire format: a gateway puts the members of its caller's request
+// there, the adapter speaking that format sends them unchanged, and any
+// other adapter refuses the call naming the first ([Error.Param]); the
+// openai and anthropic adapters put the unmodelled members of the
+// provider's answer in [Response.Native]. [Request.Logprobs] asks for
+// log probabilities where the provider has them (OpenAI, Gemini).
 //
 // # Routing, fallback and retries
 //
@@ -58,7 +69,10 @@
 // only before the first content reaches the caller. Retries with backoff
 // that honour the provider's retry hints, and a circuit breaker per
 // deployment that cools off a failing one, are in each adapter's HTTP
-// client, built on the resilience package.
+// client, built on the resilience package. A retry waits at most the
+// adapter's WithMaxRetryWait (1 s by default): a 429 asking for longer is
+// returned at once, and the Client falls back to the next candidate. The
+// breakers count 5xx answers and connection failures, never 429s.
 //
 // # Connections
 //

@@ -49,9 +49,16 @@ type Error struct {
 	Code string
 	// Message is the provider's message.
 	Message string
+	// Param names the request parameter at fault, when known, such as
+	// "logprobs" for a provider that has none.
+	Param string
 	// RetryAfter is how long the provider asked to wait, from whichever
 	// header or body field it uses; zero when it did not say.
 	RetryAfter time.Duration
+	// Header holds the provider's rate-limit headers from the failed
+	// response, as [RateLimitHeader] selects them, so a gateway can pass
+	// them on to its caller; nil when there were none.
+	Header http.Header
 	// Retryable reports whether the same call may succeed later: true for
 	// rate limits, overload, server errors, timeouts and connection
 	// failures.
@@ -234,4 +241,23 @@ func RetryAfter(res *http.Response, now time.Time) time.Duration {
 		return exhausted
 	}
 	return max(latest, 0)
+}
+
+// RateLimitHeader returns the rate-limit headers of h, or nil when it has
+// none: Retry-After and retry-after-ms, OpenAI's (and Azure's)
+// x-ratelimit-*, and Anthropic's anthropic-ratelimit-*.
+func RateLimitHeader(h http.Header) http.Header {
+	var out http.Header
+	for k, vs := range h {
+		lower := strings.ToLower(k)
+		if lower != "retry-after" && lower != "retry-after-ms" &&
+			!strings.HasPrefix(lower, "x-ratelimit-") && !strings.HasPrefix(lower, "anthropic-ratelimit-") {
+			continue
+		}
+		if out == nil {
+			out = http.Header{}
+		}
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
 }

@@ -47,6 +47,9 @@ type EmbedRequest struct {
 	Dimensions int `json:"dimensions,omitempty"`
 	// User identifies the end user to the provider.
 	User string `json:"user,omitempty"`
+	// Native holds the members of the caller's own body that no field
+	// here models, as [Request.Native].
+	Native *Native `json:"native,omitempty"`
 	// Extra holds provider-specific body members, as [Request.Extra].
 	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 }

@@ -203,6 +203,12 @@ type Request struct {
 	Tools []Tool `json:"tools,omitempty"`
 	// ToolChoice constrains tool calling; nil is the provider default.
 	ToolChoice *ToolChoice `json:"tool_choice,omitempty"`
+	// ParallelToolCalls, set to false, asks for at most one tool call per
+	// turn (OpenAI's parallel_tool_calls, Anthropic's
+	// disable_parallel_tool_use); nil is the provider's default, which
+	// allows several. Adapters whose provider cannot be told (Gemini,
+	// Bedrock, Ollama) refuse false with a [KindInvalidRequest] error.
+	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty"`
 	// ResponseFormat constrains the output; nil means free text.
 	ResponseFormat *ResponseFormat `json:"response_format,omitempty"`
 	// Temperature is the sampling temperature.
@@ -221,6 +227,17 @@ type Request struct {
 	User string `json:"user,omitempty"`
 	// Metadata is sent where the provider stores request metadata.
 	Metadata map[string]string `json:"metadata,omitempty"`
+	// Logprobs asks for the log probability of each output token, in
+	// [Response.Logprobs] (or [Event.Logprobs] of the text events).
+	// Adapters whose provider has none (Anthropic, Bedrock, Ollama)
+	// refuse the call with a [KindInvalidRequest] error.
+	Logprobs bool `json:"logprobs,omitempty"`
+	// TopLogprobs asks, with Logprobs, for this many most likely
+	// alternatives at each position.
+	TopLogprobs *int `json:"top_logprobs,omitempty"`
+	// Native holds the members of the caller's own body that no field
+	// here models; see [Native].
+	Native *Native `json:"native,omitempty"`
 	// Extra holds provider-specific top-level body members, merged into
 	// the wire request last so they can add or override anything, for
 	// example {"reasoning_effort": "low"} for OpenAI or

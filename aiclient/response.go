@@ -1,5 +1,7 @@
 package aiclient
 
+import "time"
+
 // FinishReason is why the model stopped, normalised across providers.
 type FinishReason string
 
@@ -18,6 +20,9 @@ type Response struct {
 	ID string `json:"id"`
 	// Model is the model that served the call, as the provider names it.
 	Model string `json:"model"`
+	// Created is when the provider created the response, if it says
+	// (OpenAI's created, Gemini's createTime).
+	Created time.Time `json:"created,omitzero"`
 	// Message is the assistant's reply: text and reasoning parts in the
 	// order generated (adjacent parts of one kind merged) and tool calls
 	// in index order.
@@ -29,6 +34,12 @@ type Response struct {
 	RawFinishReason string `json:"raw_finish_reason"`
 	// Usage is the token usage of the call.
 	Usage Usage `json:"usage"`
+	// Logprobs are the log probabilities of the output tokens, in order,
+	// when [Request.Logprobs] asked for them.
+	Logprobs []Logprob `json:"logprobs,omitempty"`
+	// Native holds the members of the provider's body that no field here
+	// models; see [Native].
+	Native *Native `json:"native,omitempty"`
 }
 
 // Usage counts tokens in one model across providers.

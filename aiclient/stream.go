@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 )
 
 // EventType is the kind of a stream [Event].
@@ -60,11 +61,17 @@ type ToolCallDelta struct {
 // Event is one element of a [Stream].
 type Event struct {
 	Type EventType `json:"type"`
-	// ID and Model are set on EventStart.
-	ID    string `json:"id,omitempty"`
-	Model string `json:"model,omitempty"`
+	// ID and Model are set on EventStart, and Created and Native when
+	// the provider sends them (see [Response]).
+	ID      string    `json:"id,omitempty"`
+	Model   string    `json:"model,omitempty"`
+	Created time.Time `json:"created,omitzero"`
+	Native  *Native   `json:"native,omitempty"`
 	// Text is the delta of EventText and EventReasoning.
 	Text string `json:"text,omitempty"`
+	// Logprobs are the log probabilities of the tokens of an EventText's
+	// delta, when [Request.Logprobs] asked for them.
+	Logprobs []Logprob `json:"logprobs,omitempty"`
 	// Signature is an opaque token for the current text or reasoning
 	// part; see [Part.Signature].
 	Signature string `json:"signature,omitempty"`

@@ -9,7 +9,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/portico-dev/portico/gateway/internal/fields"
-	"github.com/portico-dev/portico/resilience"
 )
 
 func idx(name string, i int) string { return fields.Index(name, i) }
@@ -171,7 +170,7 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 		return nil, joinErrs(errs)
 	}
 
-	rt := &route{spec: spec, name: spec.Name, at: at, match: compileMatcher(&spec), rw: rw, pin: spec.Pin, maxBody: spec.Policy.MaxBodyBytes, track: spec.Policy.Retry != nil}
+	rt := &route{spec: spec, name: spec.Name, at: at, match: compileMatcher(&spec), rw: rw, pin: spec.Pin, maxBody: spec.Policy.MaxBodyBytes, track: spec.Policy.Retry != nil || spec.Policy.Hedge != nil}
 	if rt.name == "" {
 		meth := "*"
 		if len(spec.Methods) > 0 {
@@ -182,7 +181,7 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 	var policies []string
 	rid := routeIdentity(spec, stateName(spec))
 	for _, b := range targets {
-		tr, names := g.policyTransport(rid+" "+b.Upstream, spec.Policy, g.byName[b.Upstream])
+		tr, names := g.policyTransport(rid+" "+b.Upstream, spec.Policy, g.byName[b.Upstream], true)
 		policies = names
 		be := &backend{upstream: b.Upstream, weight: b.Weight}
 		if spec.Serve != nil {
@@ -190,7 +189,7 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 		} else {
 			be.proxy = g.newProxy(rt, b.Upstream, tr)
 		}
-		if rtr, ok := tr.(*resilience.Transport); ok {
+		if rtr, ok := tr.(resilientTransport); ok {
 			g.closers = append(g.closers, rtr)
 			if spec.Policy.Breaker != nil {
 				be.breakers = rtr
@@ -278,6 +277,9 @@ func checkPolicy(errs *[]error, at string, p Policy) {
 				bad(idx("retry.statuses", j), "%d is not an HTTP status", s)
 			}
 		}
+	}
+	if h := p.Hedge; h != nil {
+		checkHedge(bad, h)
 	}
 	if b := p.Breaker; b != nil {
 		if b.Failures < 0 {

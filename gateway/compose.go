@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/middleware"
-	"github.com/portico-dev/portico/resilience"
 )
 
 // Compose answers a request with one JSON object built from several
@@ -115,8 +114,8 @@ func (g *Gateway) checkCompose(errs *[]error, at string, c *Compose) {
 
 // composeHandler builds the handler of a validated Compose route.
 func (g *Gateway) composeHandler(rid string, c *Compose, p Policy) (http.Handler, []string) {
-	tr, names := g.policyTransport(rid+" compose", p, hostRouter(g.byName))
-	if rtr, ok := tr.(*resilience.Transport); ok {
+	tr, names := g.policyTransport(rid+" compose", p, hostRouter(g.byName), false)
+	if rtr, ok := tr.(resilientTransport); ok {
 		g.closers = append(g.closers, rtr)
 	}
 	h := middleware.Compose(g.composeConfig(c, tr))

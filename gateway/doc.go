@@ -44,7 +44,7 @@
 //	request ─► path normalization ─► global chain ─► match
 //	        ─► lifecycle ─► auth ─► authorize ─► identity ─► rate_limit ─► quota
 //	        ─► validate ─► version ─► cache ─► idempotency ─► transform ─► route middleware
-//	        ─► timeout ─► retry ─► breaker ─► bulkhead ─► per-try timeout
+//	        ─► timeout ─► retry | hedge ─► breaker ─► bulkhead ─► per-try timeout
 //	        ─► upstream pool (picks a healthy instance) ─► http.Transport
 //	◄─ response, streamed back unbuffered
 //
@@ -65,6 +65,22 @@
 //	            providers; it records http.server.request.duration with the
 //	            matched route as http.route
 //	client_ip   middleware.ClientIP trusting [WithTrustedProxies]
+//
+// # Hedged requests
+//
+// A slow instance costs a retrying route its per-try timeout on every
+// request it gets. [Policy].Hedge sends a request that may be sent twice
+// (an idempotent method, or an Idempotency-Key header) once more when it
+// has not been answered after [Hedge].Delay (fixed, or a percentile of the
+// route's recent response times), to an instance of the pool not yet
+// tried for it; the first answer that is not a failure wins and the other
+// attempt is canceled. Hedges are capped at [Hedge].Budget of the route's
+// requests. With [Retry] too, such requests are hedged and the others
+// retried. Each attempt passes the route's breaker (one per instance) and
+// the pool's outlier detection and peak-EWMA estimate: an attempt cut by
+// its per-try timeout counts against its instance, a hedge that lost only
+// as slow as it waited. The call record of a proxied request carries the
+// hedges sent and whether one won.
 //
 // # Consumers and access
 //
@@ -280,6 +296,7 @@
 //	circuit breakers (one per instance) the route's identity, the upstream and its breaker section
 //	bulkhead slots, retry budget        the route's identity, the upstream and its bulkhead
 //	                                    section (the retry budget: the route and upstream)
+//	hedge budget                        the route's identity, the upstream and hedge.budget
 //	upstream pools, with their health,  the upstream's section, the content of its TLS files,
 //	ejections and discovered instances  the logger and the meter provider
 //	Redis client and its breaker        the store.redis section, the logger and meter provider

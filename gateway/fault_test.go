@@ -39,6 +39,7 @@ type faulty struct {
 	mode atomic.Int32
 	work atomic.Int64 // how long a healthy answer takes; none by default
 	busy atomic.Int32 // requests taking work to answer
+	hits atomic.Int64 // load requests received (health checks aside)
 	mu   sync.Mutex
 	srv  *http.Server
 	wg   sync.WaitGroup
@@ -50,6 +51,9 @@ type faulty struct {
 func (f *faulty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, r.Body)
 	mode := f.mode.Load()
+	if r.Header.Get(loadID) != "" {
+		f.hits.Add(1)
+	}
 	if id, err := strconv.ParseInt(r.Header.Get(loadID), 10, 64); err == nil && mode != healthy {
 		f.mu.Lock()
 		f.met[id] = mode
@@ -275,20 +279,14 @@ func faultName(mode int32) string {
 // it reached the bad instance (or was in flight when it was killed), and
 // each fault is revealed by a few POSTs at most.
 func TestFaults(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs for about 20 seconds")
-	}
-	if raceEnabled {
-		// The test holds the gateway to latency bounds (500ms per try,
-		// recovery within 0.5s) that the race detector's slowdown breaks.
-		t.Skip("timing-bound; run without -race")
-	}
-	t.Parallel()
+	// The test holds the gateway to latency bounds (500ms per try,
+	// recovery within 0.5s) that the race detector's slowdown breaks.
+	timingBound(t, "20 seconds")
 	a, b := &faulty{name: "a"}, &faulty{name: "b"}
 	a.start(t)
 	b.start(t)
 	t.Cleanup(func() { a.kill(); b.kill() })
-	pool, logs := faultGateway(t, a, b)
+	pool, logs := faultGateway(t, a, b, defaultFaults)
 	l := startLoad(t, pool.url)
 	tl := &timeline{a: a, b: b, t0: time.Now()}
 
@@ -342,6 +340,20 @@ func TestFaults(t *testing.T) {
 	checkFaults(t, tl, results)
 }
 
+// timingBound skips a fault test in -short mode and under the race
+// detector, whose slowdown breaks its latency bounds, and runs it in
+// parallel with the other tests.
+func timingBound(t *testing.T, runs string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs for about " + runs)
+	}
+	if raceEnabled {
+		t.Skip("timing-bound; run without -race")
+	}
+	t.Parallel()
+}
+
 // faultPool is the gateway under test and what the test reads of it.
 type faultPool struct {
 	url  string
@@ -358,24 +370,33 @@ func (p faultPool) healthy() bool {
 	return true
 }
 
-// faultGateway starts a gateway in front of a and b: least-request
-// balancing, health checks every 250ms, ejection after two failures in a
-// row, and three tries of 500ms each. It returns the gateway and its log.
-func faultGateway(t *testing.T, a, b *faulty) (faultPool, func() string) {
+// faultSetup is what a fault test's gateway balances and retries with.
+type faultSetup struct {
+	balancer upstream.Balancer
+	outlier  *upstream.OutlierDetection // nil: no outlier detection
+	policy   gateway.Policy
+	// passive leaves out the active health checks (every 250ms), so that
+	// only the balancer, outlier detection and the policy keep traffic
+	// off a bad instance.
+	passive bool
+}
+
+// defaultFaults is TestFaults' setup: least-request balancing, health
+// checks, ejection after two failures in a row, and three tries of 500ms
+// each.
+var defaultFaults = faultSetup{
+	balancer: upstream.LeastRequest, // a slow instance piles up requests in flight and is passed over
+	outlier:  &upstream.OutlierDetection{Consecutive5xx: 2, ConsecutiveConnErrors: 2, BaseEjection: 2 * time.Second},
+	policy: gateway.Policy{Timeout: 5 * time.Second,
+		Retry: &gateway.Retry{Attempts: 3, PerTry: 500 * time.Millisecond, Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}},
+}
+
+// faultGateway starts a gateway in front of a and b with setup. It
+// returns the gateway and its log.
+func faultGateway(t *testing.T, a, b *faulty, setup faultSetup) (faultPool, func() string) {
 	t.Helper()
 	tr := upstream.NewTransport(nil)
 	t.Cleanup(tr.CloseIdleConnections)
-	pool, err := upstream.New(upstream.Config{
-		Name:        "svc",
-		Instances:   []upstream.Instance{{URL: "http://" + a.addr}, {URL: "http://" + b.addr}},
-		Balancer:    upstream.LeastRequest, // a slow instance piles up requests in flight and is passed over
-		Transport:   tr,
-		HealthCheck: &upstream.HealthCheck{Path: "/healthz", Interval: 250 * time.Millisecond, Timeout: 250 * time.Millisecond, HealthyThreshold: 1, UnhealthyThreshold: 2},
-		Outlier:     &upstream.OutlierDetection{Consecutive5xx: 2, ConsecutiveConnErrors: 2, BaseEjection: 2 * time.Second},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs strings.Builder
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
@@ -383,9 +404,24 @@ func faultGateway(t *testing.T, a, b *faulty) (faultPool, func() string) {
 		defer mu.Unlock()
 		return logs.Write(p)
 	}), nil))
-	g, gw := newGateway(t, gateway.WithLogger(logger), gateway.WithUpstream(pool), gateway.WithRoute(gateway.Route{Prefix: "/", Upstream: "svc",
-		Policy: gateway.Policy{Timeout: 5 * time.Second,
-			Retry: &gateway.Retry{Attempts: 3, PerTry: 500 * time.Millisecond, Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}}}))
+	var hc *upstream.HealthCheck
+	if !setup.passive {
+		hc = &upstream.HealthCheck{Path: "/healthz", Interval: 250 * time.Millisecond, Timeout: 250 * time.Millisecond, HealthyThreshold: 1, UnhealthyThreshold: 2}
+	}
+	pool, err := upstream.New(upstream.Config{
+		Name:        "svc",
+		Instances:   []upstream.Instance{{URL: "http://" + a.addr}, {URL: "http://" + b.addr}},
+		Balancer:    setup.balancer,
+		Transport:   tr,
+		HealthCheck: hc,
+		Outlier:     setup.outlier,
+		Logger:      logger,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, gw := newGateway(t, gateway.WithLogger(logger), gateway.WithUpstream(pool),
+		gateway.WithRoute(gateway.Route{Prefix: "/", Upstream: "svc", Policy: setup.policy}))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	g.Start(ctx)

@@ -70,3 +70,5 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	gwtest.WriteFile(t, path, content)
 }
+
+func envOf(m map[string]string) func(string) (string, bool) { return gwtest.Env(m) }

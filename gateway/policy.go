@@ -42,24 +42,30 @@ func levelFor(status int) slog.Level {
 // policyTransport wraps next with the route's policies and returns the
 // names of the stages it added, outermost first, for /routes. Without a
 // policy that needs one, next is returned as is. The policies that hold
-// state (the circuit breakers, the bulkhead, the retry budget) are
-// borrowed from the state under key, the route's identity and upstream:
-// each is kept while its own settings are unchanged.
-func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper) (http.RoundTripper, []string) {
+// state (the circuit breakers, the bulkhead, the retry and hedge budgets)
+// are borrowed from the state under key, the route's identity and
+// upstream: each is kept while its own settings are unchanged. A route
+// with both Retry and Hedge gets two transports that share the breakers
+// and the bulkhead (see [Hedge]). With records, the transport notes its
+// hedges in the request's call record: it must then be called from the
+// request's own goroutine, as the proxy does (a composed route's parallel
+// calls do not).
+func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper, records bool) (http.RoundTripper, []string) {
 	c := g.cfg
 	var inner []string
 	if c.meter != nil || c.tracer != nil {
 		next = clientTelemetry(next, c)
 		inner = []string{"client_telemetry"}
 	}
-	var ps []resilience.Policy
-	var stages []string
+	var outer, around []resilience.Policy
+	var stages, after []string
 	if p.Timeout > 0 {
-		ps = append(ps, resilience.OverallTimeout(p.Timeout))
+		outer = append(outer, resilience.OverallTimeout(p.Timeout))
 		stages = append(stages, "timeout("+p.Timeout.String()+")")
 	}
+	var retry, hedge resilience.Policy
 	if r := p.Retry; r != nil {
-		ps = append(ps, resilience.Retry(resilience.RetryConfig{
+		retry = resilience.Retry(resilience.RetryConfig{
 			MaxAttempts: r.Attempts,
 			BaseDelay:   r.Backoff,
 			MaxDelay:    r.MaxBackoff,
@@ -67,36 +73,54 @@ func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper) 
 			Budget: keep(g, pieceKey("retry_budget", key), func() *resilience.Budget {
 				return resilience.NewBudget(resilience.BudgetConfig{})
 			}),
-		}))
+		})
 		stages = append(stages, fmt.Sprintf("retry(attempts=%d)", r.Attempts))
 	}
+	if h := p.Hedge; h != nil {
+		budget := keep(g, pieceKey("hedge_budget", key, h.Budget), func() *resilience.Budget {
+			return resilience.NewBudget(resilience.BudgetConfig{Ratio: or(h.Budget, defaultHedgeBudget)})
+		})
+		hedge = resilience.Hedge(hedgeConfig(h, budget, records))
+		stages = append(stages, hedgeStage(h))
+	}
 	if b := p.Breaker; b != nil {
-		ps = append(ps, keep(g, pieceKey("breaker", key, b), func() resilience.Policy {
+		around = append(around, keep(g, pieceKey("breaker", key, b), func() resilience.Policy {
 			return resilience.CircuitBreaker(resilience.BreakerConfig{
 				ConsecutiveFailures: b.Failures,
 				OpenFor:             b.Delay,
 				HalfOpenProbes:      b.Successes,
 			})
 		}))
-		stages = append(stages, fmt.Sprintf("breaker(failures=%d)", or(b.Failures, resilience.DefaultBreakerFailures)))
+		after = append(after, fmt.Sprintf("breaker(failures=%d)", or(b.Failures, resilience.DefaultBreakerFailures)))
 	}
 	if b := p.Bulkhead; b != nil {
-		ps = append(ps, keep(g, pieceKey("bulkhead", key, b), func() resilience.Policy {
+		around = append(around, keep(g, pieceKey("bulkhead", key, b), func() resilience.Policy {
 			return resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: b.MaxConcurrent, MaxWait: b.MaxWait})
 		}))
-		stages = append(stages, fmt.Sprintf("bulkhead(max=%d)", b.MaxConcurrent))
+		after = append(after, fmt.Sprintf("bulkhead(max=%d)", b.MaxConcurrent))
 	}
 	if r := p.Retry; r != nil && r.PerTry > 0 {
-		ps = append(ps, resilience.Timeout(r.PerTry))
-		stages = append(stages, "per_try_timeout("+r.PerTry.String()+")")
-	}
-	if len(ps) == 0 {
-		return next, inner
+		around = append(around, resilience.Timeout(r.PerTry))
+		after = append(after, "per_try_timeout("+r.PerTry.String()+")")
 	}
 	if c.meter != nil {
-		ps = append(ps, resilience.WithMeterProvider(c.meter))
+		around = append(around, resilience.WithMeterProvider(c.meter))
 	}
-	return resilience.NewTransport(next, ps...), append(stages, inner...)
+	stages = append(append(stages, after...), inner...)
+	transport := func(middle resilience.Policy) *resilience.Transport {
+		return resilience.NewTransport(next, append(append(append([]resilience.Policy(nil), outer...), middle), around...)...)
+	}
+	switch {
+	case hedge != nil && retry != nil:
+		return &splitTransport{hedged: transport(hedge), other: transport(retry)}, stages
+	case hedge != nil:
+		return transport(hedge), stages
+	case retry != nil:
+		return transport(retry), stages
+	case len(outer) == 0 && len(after) == 0:
+		return next, inner
+	}
+	return transport(nil), stages
 }
 
 // clientTelemetry records a client span and the http.client.* metrics

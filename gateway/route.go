@@ -162,7 +162,7 @@ type HeaderRules struct {
 //
 //	lifecycle ─► auth ─► authorize ─► subscription ─► identity ─► rate_limit
 //	  ─► quota ─► validate ─► version ─► cache ─► idempotency ─► transform
-//	  ─► Middleware ─► timeout ─► retry ─► breaker ─► bulkhead ─► proxy
+//	  ─► Middleware ─► timeout ─► retry | hedge ─► breaker ─► bulkhead ─► proxy
 //
 // identity (see [Identity]) runs on every route, with or without Auth.
 type Policy struct {
@@ -172,6 +172,9 @@ type Policy struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// Retry retries failed attempts on another instance.
 	Retry *Retry `yaml:"retry"`
+	// Hedge sends a slow idempotent request again to another instance,
+	// and takes the first good answer.
+	Hedge *Hedge `yaml:"hedge"`
 	// Breaker stops sending requests to a failing upstream for a while.
 	Breaker *Breaker `yaml:"breaker"`
 	// Bulkhead bounds the requests in flight to the upstream.

@@ -75,6 +75,20 @@ type hedgeState struct {
 	launched int  // attempts sent or about to be, the first included
 	inflight int  // of which not finished
 	last     *try // the last attempt that failed
+	won      bool // an attempt's outcome ended the race
+}
+
+// hedgeDone tells the metrics and the OnFinish hook how a hedged call
+// ended: with hedges extra attempts sent, and win the answer's attempt,
+// if any.
+func (c *call) hedgeDone(hedges int, win *try) {
+	won := win != nil && win.n > 1
+	if won {
+		c.t.metrics.hedgeWon(c, c.req.URL.Host)
+	}
+	if f := c.t.plan.hedge.OnFinish; f != nil {
+		f(c.req, hedges, won)
+	}
 }
 
 // hedged runs one attempt the hedge policy started, and the attempts it
@@ -130,7 +144,7 @@ func (c *call) landed(a *try) bool {
 	h := &c.hedge
 	h.inflight--
 	if !failed {
-		a.final = true
+		a.final, h.won = true, true
 		if a.n == 1 {
 			c.t.hedging.observe(time.Since(c.start))
 		}

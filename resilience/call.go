@@ -278,12 +278,16 @@ func (c *call) finish(a *try, err error) (*http.Response, error) {
 	c.mu.Lock()
 	c.done = true
 	tries := c.tries
+	launched := c.hedge.launched
 	c.mu.Unlock()
 	var win *try
 	for _, x := range tries {
 		if resp != nil && x.resp == resp {
 			win = x
 		}
+	}
+	if launched > 0 {
+		c.hedgeDone(launched-1, win)
 	}
 	for _, x := range tries {
 		if x == win {

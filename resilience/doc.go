@@ -39,7 +39,9 @@
 // a load balancer's pool does, it calls [Instance] with the instance it
 // picked: the attempt then goes through that instance's breaker, so one
 // bad instance opens its own circuit and not the pool's, and [Admits]
-// lets next skip the instances whose circuit is open.
+// lets next skip the instances whose circuit is open. failsafe-go cancels
+// an attempt without a cause; [Abandoned] tells next why one was canceled
+// (a timeout, which counts against the instance, or a hedge that lost).
 //
 // # Built on failsafe-go
 //
@@ -116,7 +118,7 @@
 // OnLimitChange) report
 // events as they happen; [Transport.Breakers] returns the breakers' state
 // for an admin endpoint; OpenTelemetry metrics
-// (portico.resilience.retries, .hedges, .rejections, .breaker.state and
+// (portico.resilience.retries, .hedges, .hedge_wins, .rejections, .breaker.state and
 // .admission.rejections) go to the meter provider given with [WithMeterProvider]
 // or [AdmissionConfig.MeterProvider], by default the global one.
 //

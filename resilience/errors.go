@@ -38,6 +38,10 @@ var (
 	// ErrShed reports that the [Middleware] shed a non-critical request to
 	// keep capacity for critical ones.
 	ErrShed = errors.New("request shed")
+	// ErrHedgeLost is what [Abandoned] reports for an attempt canceled
+	// because another attempt of a [Hedge] answered first. RoundTrip never
+	// returns it: the caller gets the winner's answer.
+	ErrHedgeLost = errors.New("hedge lost")
 )
 
 // Error is the error a policy returns. It matches its policy's sentinel

@@ -32,6 +32,11 @@ type HedgeConfig struct {
 	// OnHedge is called when a hedged attempt is sent, with its number
 	// (2 for the first hedge).
 	OnHedge func(req *http.Request, attempt int)
+	// OnFinish is called once for each request that could be hedged, when
+	// it has its answer or its last failure and before RoundTrip returns,
+	// with the number of hedged attempts sent and whether one of them gave
+	// the answer.
+	OnFinish func(req *http.Request, hedges int, hedgeWon bool)
 }
 
 // Hedge returns the hedging policy: an idempotent request (see

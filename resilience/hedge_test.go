@@ -1,6 +1,7 @@
 package resilience_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -284,5 +285,62 @@ func TestHedgeReturnsTheLastFailureWhenEveryAttemptFails(t *testing.T) {
 	}
 	if got, want := u.hits.Load(), int64(9); got != want {
 		t.Errorf("upstream saw %d attempts, want %d (3 calls of 3 attempts)", got, want)
+	}
+}
+
+// TestBreakerSeesAHedgeThatLost: a hedge that lost says nothing about its
+// upstream unless it waited past the breaker's SlowCall; then it counts as
+// a slow call, as it would have had it been let finish.
+func TestBreakerSeesAHedgeThatLost(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name         string
+		slowCall     time.Duration
+		wantFailures int
+	}{
+		{"a loser is released without SlowCall", 0, 0},
+		{"a loser that waited past SlowCall is a slow call", time.Second, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			u := newUpstream(t, func(n int64, w http.ResponseWriter, r *http.Request) {
+				if n == 1 {
+					<-r.Context().Done()
+					return
+				}
+				io.WriteString(w, "hedge")
+			})
+			var finished []string
+			tr := resilience.NewTransport(newBase(t),
+				// The loser waits out the delay, past SlowCall; the winner
+				// answers far within it.
+				resilience.Hedge(resilience.HedgeConfig{Delay: 1500 * time.Millisecond, OnFinish: func(_ *http.Request, hedges int, won bool) {
+					finished = append(finished, fmt.Sprint(hedges, won))
+				}}),
+				resilience.CircuitBreaker(resilience.BreakerConfig{ConsecutiveFailures: 5, SlowCall: c.slowCall}))
+			resp, err := do(t, tr, http.MethodGet, u.URL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := readAll(t, resp), "hedge"; got != want {
+				t.Fatalf("body = %q, want %q", got, want)
+			}
+			if got, want := strings.Join(finished, ";"), "1 true"; got != want {
+				t.Errorf("OnFinish(hedges, won) = %s, want %s", got, want)
+			}
+			// The loser settles once its cancellation has reached it.
+			deadline := time.Now().Add(20 * time.Second)
+			for tr.Breakers()[0].Calls < 1+c.wantFailures && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond) // a loser wrongly counted would show by now
+			st := tr.Breakers()[0]
+			if got, want := st.Failures, c.wantFailures; got != want {
+				t.Errorf("breaker failures = %d, want %d", got, want)
+			}
+			if got, want := st.Calls, 1+c.wantFailures; got != want {
+				t.Errorf("breaker calls = %d, want %d", got, want)
+			}
+		})
 	}
 }

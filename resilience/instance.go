@@ -39,8 +39,8 @@ func (a *try) admit(key string) error {
 }
 
 // settle records the attempt's outcome in its circuit breaker. A request
-// its caller cancelled (or a hedge that lost), and a bulkhead rejection,
-// say nothing about the upstream: their permit is given back.
+// its caller cancelled, a hedge that lost before SlowCall, and a bulkhead
+// rejection say nothing about the upstream: their permit is given back.
 func (a *try) settle() {
 	g := &a.guard
 	if !g.set || g.refused {
@@ -51,15 +51,17 @@ func (a *try) settle() {
 	if b == nil {
 		b = a.c.t.breakers.get(g.key)
 	}
+	slow := cfg.SlowCall > 0 && !g.start.IsZero() && cfg.Now().Sub(g.start) >= cfg.SlowCall
 	if a.err != nil && (errors.Is(a.err, context.Canceled) && !errors.Is(a.err, ErrTimeout) || errors.Is(a.err, ErrBulkheadFull)) {
+		if slow && errors.Is(a.err, context.Canceled) && a.c.req.Context().Err() == nil {
+			// A hedge that lost after waiting past SlowCall was slow.
+			b.record(g.permit, true)
+			return
+		}
 		b.release(g.permit)
 		return
 	}
-	failed := cfg.IsFailure(a.resp, a.err)
-	if !failed && cfg.SlowCall > 0 && !g.start.IsZero() && cfg.Now().Sub(g.start) >= cfg.SlowCall {
-		failed = true
-	}
-	b.record(g.permit, failed)
+	b.record(g.permit, slow || cfg.IsFailure(a.resp, a.err))
 }
 
 // Instance re-keys the attempt in progress to the circuit breaker of the
@@ -104,4 +106,41 @@ func Admits(ctx context.Context, key string) bool {
 	}
 	b := a.c.t.breakers.peek(key)
 	return b == nil || b.admits()
+}
+
+// Abandoned tells an http.RoundTripper below a [Transport] that keeps
+// score of its upstream instances, such as a load balancer's pool, why
+// the attempt whose request context is ctx was canceled, since
+// failsafe-go cancels attempts without a cause: an error matching
+// [ErrTimeout] when its [Timeout] or the [OverallTimeout] expired, which
+// counts against the instance as a failure; [ErrHedgeLost] when another
+// attempt of a [Hedge] answered first, which shows only that the instance
+// took longer than the time the attempt ran. It returns nil while the
+// attempt's context is live, when the caller canceled the request, and
+// without a Transport above.
+func Abandoned(ctx context.Context) error {
+	a := tryFrom(ctx)
+	if a == nil || !ended(a) || ended(a.c.req.Context()) {
+		return nil
+	}
+	c := a.c
+	if c.t.hedging != nil {
+		c.mu.Lock()
+		won := c.hedge.won
+		c.mu.Unlock()
+		if won {
+			return ErrHedgeLost
+		}
+	}
+	return &Error{Kind: ErrTimeout, Err: a.Err()}
+}
+
+// ended reports whether ctx is done.
+func ended(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	default:
+		return false
+	}
 }

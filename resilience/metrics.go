@@ -12,6 +12,8 @@ import (
 //
 //   - portico.resilience.retries: retries sent;
 //   - portico.resilience.hedges: hedged attempts sent;
+//   - portico.resilience.hedge_wins: requests answered by a hedged
+//     attempt rather than the first;
 //   - portico.resilience.rejections: requests refused, by policy
 //     (circuit_breaker, bulkhead, budget);
 //   - portico.resilience.breaker.state: an observable gauge per breaker
@@ -19,6 +21,7 @@ import (
 type metrics struct {
 	retries    metric.Int64Counter
 	hedges     metric.Int64Counter
+	hedgeWins  metric.Int64Counter
 	rejections metric.Int64Counter
 	reg        metric.Registration
 }
@@ -33,6 +36,8 @@ func newMetrics(mp metric.MeterProvider, t *Transport) *metrics {
 		metric.WithDescription("Retries sent."), metric.WithUnit("{retry}"))
 	out.hedges, _ = m.Int64Counter("portico.resilience.hedges",
 		metric.WithDescription("Hedged attempts sent."), metric.WithUnit("{attempt}"))
+	out.hedgeWins, _ = m.Int64Counter("portico.resilience.hedge_wins",
+		metric.WithDescription("Requests answered by a hedged attempt."), metric.WithUnit("{request}"))
 	out.rejections, _ = m.Int64Counter("portico.resilience.rejections",
 		metric.WithDescription("Requests refused by a policy."), metric.WithUnit("{request}"))
 	if t.breakers != nil {
@@ -71,6 +76,12 @@ func (m *metrics) retry(ctx context.Context, host string) {
 func (m *metrics) hedge(ctx context.Context, host string) {
 	if m.hedges != nil {
 		m.hedges.Add(ctx, 1, hostAttr(host))
+	}
+}
+
+func (m *metrics) hedgeWon(ctx context.Context, host string) {
+	if m.hedgeWins != nil {
+		m.hedgeWins.Add(ctx, 1, hostAttr(host))
 	}
 }
 

@@ -103,9 +103,10 @@ func (x *exchange) openaiWhole(model string) {
 	}
 	x.writeJSON(http.StatusOK, map[string]any{
 		"id": x.id(), "object": "chat.completion", "created": time.Now().Unix(), "model": model,
-		"choices":            []any{map[string]any{"index": 0, "message": msg, "logprobs": nil, "finish_reason": x.openaiFinish()}},
+		"choices":            []any{map[string]any{"index": 0, "message": msg, "logprobs": x.openaiLogprobs(chunks(x.reply.Text, x.reply.ChunkSize)...), "finish_reason": x.openaiFinish()}},
 		"usage":              x.openaiUsage(),
 		"system_fingerprint": "fp_aitest",
+		"service_tier":       "default",
 	})
 }
 
@@ -113,13 +114,17 @@ func (x *exchange) openaiStream(model string, includeUsage bool) {
 	x.begin("text/event-stream")
 	created := time.Now().Unix()
 	chunk := func(delta map[string]any, finish any) bool {
+		var logprobs any
+		if c, ok := delta["content"].(string); ok && c != "" {
+			logprobs = x.openaiLogprobs(c)
+		}
 		if x.fault() {
 			x.sse("", marshal(map[string]any{"error": map[string]any{"message": x.errorMessage(), "type": "server_error", "param": nil, "code": nil}}))
 			return false
 		}
 		x.sse("", marshal(map[string]any{"id": x.id(), "object": "chat.completion.chunk", "created": created, "model": model,
-			"system_fingerprint": "fp_aitest",
-			"choices":            []any{map[string]any{"index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish}}}))
+			"system_fingerprint": "fp_aitest", "service_tier": "default",
+			"choices": []any{map[string]any{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}}}))
 		return true
 	}
 	if !chunk(map[string]any{"role": "assistant", "content": "", "refusal": nil}, nil) {
@@ -191,4 +196,35 @@ func (x *exchange) openaiStream(model string, includeUsage bool) {
 		return
 	}
 	x.sse("", []byte("[DONE]"))
+}
+
+// openaiLogprobs are the log probabilities of tokens when the request
+// asked for them (null otherwise): each token is given -0.1 per byte, and
+// top_logprobs alternatives the token, then the token followed by "?",
+// "??"..., each 1 less likely.
+func (x *exchange) openaiLogprobs(tokens ...string) any {
+	req := x.req()
+	if on, _ := req["logprobs"].(bool); !on {
+		return nil
+	}
+	top, _ := req["top_logprobs"].(float64)
+	content := []any{}
+	for _, tok := range tokens {
+		lp := -0.1 * float64(len(tok))
+		alts := []any{}
+		for i := range int(top) {
+			alt := tok + strings.Repeat("?", i)
+			alts = append(alts, map[string]any{"token": alt, "logprob": lp - float64(i), "bytes": utf8Ints(alt)})
+		}
+		content = append(content, map[string]any{"token": tok, "logprob": lp, "bytes": utf8Ints(tok), "top_logprobs": alts})
+	}
+	return map[string]any{"content": content, "refusal": nil}
+}
+
+func utf8Ints(s string) []int {
+	b := make([]int, len(s))
+	for i := range len(s) {
+		b[i] = int(s[i])
+	}
+	return b
 }

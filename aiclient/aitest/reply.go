@@ -1,6 +1,7 @@
 package aitest
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
@@ -114,6 +115,9 @@ type Reply struct {
 	// body (no header) for Gemini and Vertex, and not at all for Bedrock,
 	// which sends no hint.
 	RetryAfter time.Duration
+	// Header holds headers added to the answer, such as a provider's
+	// x-ratelimit-* or anthropic-ratelimit-* headers.
+	Header http.Header
 
 	// Fault and FaultAfter inject a failure after HTTP 200 into a stream,
 	// after FaultAfter events were written.

@@ -199,6 +199,9 @@ func (x *exchange) take(writeError func(status int, code, msg string)) bool {
 			return false
 		}
 	}
+	for k, vs := range reply.Header {
+		x.w.Header()[http.CanonicalHeaderKey(k)] = vs
+	}
 	if reply.Status != 0 {
 		// Each provider's own way: OpenAI sends both headers, Anthropic
 		// retry-after only, Gemini and Vertex only RetryInfo in the body,

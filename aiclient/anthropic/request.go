@@ -82,8 +82,9 @@ type tool struct {
 }
 
 type toolChoice struct {
-	Type string `json:"type"`
-	Name string `json:"name,omitempty"`
+	Type                   string `json:"type"`
+	Name                   string `json:"name,omitempty"`
+	DisableParallelToolUse bool   `json:"disable_parallel_tool_use,omitempty"`
 }
 
 type outputConfig struct {
@@ -104,6 +105,10 @@ var emptyObject = json.RawMessage(`{"type":"object","properties":{}}`)
 // metadata.user_id) and the FormatJSON response format have no
 // equivalent and are dropped.
 func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, error) {
+	native, err := wire.Native(p.cfg.Provider, req, wire.Caps{Wire: aiclient.WireAnthropic, Serial: true})
+	if err != nil {
+		return nil, err
+	}
 	w := messagesRequest{
 		Model:         req.Model,
 		MaxTokens:     req.MaxOutputTokens,
@@ -156,10 +161,16 @@ func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, er
 			w.ToolChoice = &toolChoice{Type: "tool", Name: tc.Name}
 		}
 	}
+	if p := req.ParallelToolCalls; p != nil && !*p && len(w.Tools) > 0 {
+		if w.ToolChoice == nil {
+			w.ToolChoice = &toolChoice{Type: "auto"}
+		}
+		w.ToolChoice.DisableParallelToolUse = w.ToolChoice.Type != "none"
+	}
 	if rf := req.ResponseFormat; rf != nil && rf.Type == aiclient.FormatJSONSchema {
 		w.OutputConfig = &outputConfig{Format: outputFormat{Type: "json_schema", Schema: rf.Schema}}
 	}
-	return wire.Body(w, req.Extra)
+	return wire.Body(w, native, req.Extra)
 }
 
 func encodeMessage(m aiclient.Message) (string, []block, error) {

@@ -88,7 +88,7 @@ func (p *Provider) DecodeResponse(model string, body []byte) (*aiclient.Response
 			Code: "invalid_response", Message: "the response body is not a message", Retryable: true, Err: err}
 	}
 	var acc aiclient.Accumulator
-	acc.Add(aiclient.Event{Type: aiclient.EventStart, ID: w.ID, Model: w.Model})
+	acc.Add(aiclient.Event{Type: aiclient.EventStart, ID: w.ID, Model: w.Model, Native: native(body)})
 	calls := 0
 	for _, b := range w.Content {
 		switch b.Type {
@@ -185,4 +185,14 @@ func (p *Provider) Models(ctx context.Context) ([]aiclient.Model, error) {
 		out = append(out, aiclient.Model{ID: m.ID, Provider: "anthropic", OwnedBy: "anthropic", Created: parseTime(m.CreatedAt)})
 	}
 	return out, nil
+}
+
+// native holds the members of a message that no neutral field models,
+// such as container.
+func native(body []byte) *aiclient.Native {
+	f := aiclient.Unknown(body, "id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage", "error")
+	if f == nil {
+		return nil
+	}
+	return &aiclient.Native{Wire: aiclient.WireAnthropic, Fields: f}
 }

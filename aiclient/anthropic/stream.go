@@ -96,7 +96,11 @@ func (d *decoder) event(data []byte) error {
 		if e.Message == nil {
 			return nil
 		}
-		d.q.Push(aiclient.Event{Type: aiclient.EventStart, ID: e.Message.ID, Model: e.Message.Model})
+		var raw struct {
+			Message json.RawMessage `json:"message"`
+		}
+		_ = json.Unmarshal(data, &raw)
+		d.q.Push(aiclient.Event{Type: aiclient.EventStart, ID: e.Message.ID, Model: e.Message.Model, Native: native(raw.Message)})
 		if e.Message.Usage != nil {
 			e.Message.Usage.merge(&d.usage, &d.raw)
 			d.q.Push(aiclient.Event{Type: aiclient.EventUsage, Usage: d.usage})

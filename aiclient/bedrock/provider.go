@@ -114,8 +114,21 @@ func WithTransportConfig(tc aiclient.TransportConfig) Option {
 // By default, up to 3 attempts with backoff on connection errors, 500,
 // 502, 503, 504 and 529, and a circuit breaker per model that opens for
 // 30 s after 5 failures in a row.
+// (5xx answers or connection failures; a 429 is not a failure)
 func WithPolicies(p ...resilience.Policy) Option {
 	return optionFunc(func(o *options) { o.Policies, o.Custom = p, true })
+}
+
+// WithMaxRetryWait sets the longest the default policies wait before a
+// retry: a 429 or 503 whose Retry-After asks for longer is returned at
+// once, with its Retry-After in [aiclient.Error], so the caller (or an
+// [aiclient.Client] with another candidate) does not stall; backoff
+// between retries of server errors is capped by it too. It has no effect
+// with [WithPolicies].
+//
+// By default, 1 s.
+func WithMaxRetryWait(d time.Duration) Option {
+	return optionFunc(func(o *options) { o.MaxRetryWait = d })
 }
 
 // Provider speaks the Bedrock runtime's Converse and ConverseStream APIs.

@@ -136,6 +136,9 @@ var (
 // setting Converse cannot honour is an [*aiclient.Error] of kind
 // [aiclient.KindInvalidRequest] naming it.
 func (p *Provider) EncodeRequest(req *aiclient.Request) ([]byte, error) {
+	if _, err := wire.Native(name, req, wire.Caps{}); err != nil {
+		return nil, err
+	}
 	var w converseRequest
 	for i, m := range req.Messages {
 		if m.Role == aiclient.RoleSystem || m.Role == aiclient.RoleDeveloper {

@@ -16,6 +16,9 @@
 //   - Usage counts one token per four bytes of text (at least one), and
 //     [aiclient.Request.MaxOutputTokens] truncates the answer, finishing
 //     with [aiclient.FinishLength].
+//   - Sampling settings, [aiclient.Request.Native] members and
+//     [aiclient.Request.Logprobs] change nothing and are ignored, since
+//     the answer is fixed by the text.
 //
 // # Streams
 //

@@ -18,6 +18,9 @@ type embedRequest struct {
 // Embed calls batchEmbedContents, one request per input. Gemini reports
 // no token usage for embeddings.
 func (p *Provider) Embed(ctx context.Context, req *aiclient.EmbedRequest) (*aiclient.EmbedResponse, error) {
+	if err := req.Native.Refuse(p.cfg.Provider, req.Model, ""); err != nil {
+		return nil, err
+	}
 	var w struct {
 		Requests []embedRequest `json:"requests"`
 	}

@@ -128,3 +128,31 @@ func TestRetriesHonourRetryInfoThroughResilience(t *testing.T) {
 		t.Fatalf("retry delays %v, want RetryInfo's 30ms", delays)
 	}
 }
+
+func TestLogprobsResultIsReadInOpenAIsShape(t *testing.T) {
+	t.Parallel()
+	body := `{"candidates":[{"content":{"role":"model","parts":[{"text":"Hi!"}]},"finishReason":"STOP",
+		"logprobsResult":{"topCandidates":[{"candidates":[{"token":"Hi","logProbability":-0.25},{"token":"Hey","logProbability":-1.5}]},
+		{"candidates":[{"token":"!","logProbability":-0.5}]}],
+		"chosenCandidates":[{"token":"Hi","logProbability":-0.25},{"token":"!","logProbability":-0.5}]}}],
+		"createTime":"2025-10-02T09:14:51.483021Z","modelVersion":"gemini-2.5-flash","responseId":"r1"}`
+	resp, err := gemini.New().DecodeResponse("gemini-2.5-flash", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.Marshal(resp.Logprobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"token":"Hi","logprob":-0.25,"bytes":[72,105],"top_logprobs":[{"token":"Hi","logprob":-0.25,"bytes":[72,105]},{"token":"Hey","logprob":-1.5,"bytes":[72,101,121]}]},` +
+		`{"token":"!","logprob":-0.5,"bytes":[33],"top_logprobs":[{"token":"!","logprob":-0.5,"bytes":[33]}]}]`
+	if string(got) != want {
+		t.Errorf("logprobs %s, want %s", got, want)
+	}
+	if got, want := resp.Created, time.Date(2025, 10, 2, 9, 14, 51, 483021000, time.UTC); !got.Equal(want) {
+		t.Errorf("created %v, want %v", got, want)
+	}
+	if got, want := resp.Message.Text(), "Hi!"; got != want {
+		t.Errorf("text %q, want %q", got, want)
+	}
+}

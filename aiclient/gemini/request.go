@@ -81,6 +81,8 @@ type generationConfig struct {
 	Seed               *int64          `json:"seed,omitempty"`
 	ResponseMIMEType   string          `json:"responseMimeType,omitempty"`
 	ResponseJSONSchema json.RawMessage `json:"responseJsonSchema,omitempty"`
+	ResponseLogprobs   bool            `json:"responseLogprobs,omitempty"`
+	Logprobs           *int            `json:"logprobs,omitempty"`
 }
 
 // EncodeRequest returns the generateContent body for req (the same body
@@ -89,6 +91,9 @@ type generationConfig struct {
 // after the call they answer; signatures are sent back as
 // thoughtSignature. User and Metadata have no equivalent and are dropped.
 func (p *Provider) EncodeRequest(req *aiclient.Request) ([]byte, error) {
+	if _, err := wire.Native(p.cfg.Provider, req, wire.Caps{Logprobs: true}); err != nil {
+		return nil, err
+	}
 	var w generateRequest
 	names := map[string]string{} // tool call ID → function name
 	for i, m := range req.Messages {
@@ -172,7 +177,11 @@ func (p *Provider) EncodeRequest(req *aiclient.Request) ([]byte, error) {
 			w.ToolConfig = &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "ANY", AllowedFunctionNames: []string{tc.Name}}}
 		}
 	}
-	g := generationConfig{Temperature: req.Temperature, TopP: req.TopP, MaxOutputTokens: req.MaxOutputTokens, StopSequences: req.Stop, Seed: req.Seed}
+	g := generationConfig{Temperature: req.Temperature, TopP: req.TopP, MaxOutputTokens: req.MaxOutputTokens, StopSequences: req.Stop, Seed: req.Seed,
+		ResponseLogprobs: req.Logprobs}
+	if req.Logprobs {
+		g.Logprobs = req.TopLogprobs
+	}
 	if rf := req.ResponseFormat; rf != nil {
 		switch rf.Type {
 		case aiclient.FormatJSON:
@@ -181,7 +190,7 @@ func (p *Provider) EncodeRequest(req *aiclient.Request) ([]byte, error) {
 			g.ResponseMIMEType, g.ResponseJSONSchema = "application/json", rf.Schema
 		}
 	}
-	if g.Temperature != nil || g.TopP != nil || g.MaxOutputTokens != 0 || len(g.StopSequences) > 0 || g.Seed != nil || g.ResponseMIMEType != "" {
+	if g.Temperature != nil || g.TopP != nil || g.MaxOutputTokens != 0 || len(g.StopSequences) > 0 || g.Seed != nil || g.ResponseMIMEType != "" || g.ResponseLogprobs {
 		w.GenerationConfig = &g
 	}
 	return wire.Body(w, req.Extra)

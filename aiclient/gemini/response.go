@@ -14,8 +14,9 @@ import (
 
 type generateResponse struct {
 	Candidates []struct {
-		Content      content `json:"content"`
-		FinishReason string  `json:"finishReason"`
+		Content        content         `json:"content"`
+		FinishReason   string          `json:"finishReason"`
+		LogprobsResult *logprobsResult `json:"logprobsResult"`
 	} `json:"candidates"`
 	PromptFeedback *struct {
 		BlockReason string `json:"blockReason"`
@@ -23,6 +24,7 @@ type generateResponse struct {
 	UsageMetadata *usageMetadata `json:"usageMetadata"`
 	ModelVersion  string         `json:"modelVersion"`
 	ResponseID    string         `json:"responseId"`
+	CreateTime    time.Time      `json:"createTime"`
 	Error         *apiError      `json:"error"`
 }
 
@@ -118,7 +120,7 @@ func (st *state) chunk(p *Provider, model string, data []byte, out adder, last b
 	}
 	if !st.started {
 		st.started = true
-		out.Add(aiclient.Event{Type: aiclient.EventStart, ID: w.ResponseID, Model: w.ModelVersion})
+		out.Add(aiclient.Event{Type: aiclient.EventStart, ID: w.ResponseID, Model: w.ModelVersion, Created: w.CreateTime})
 	}
 	if w.PromptFeedback != nil && w.PromptFeedback.BlockReason != "" && len(w.Candidates) == 0 {
 		st.finished, st.blocked, st.raw = true, true, w.PromptFeedback.BlockReason
@@ -141,6 +143,9 @@ func (st *state) chunk(p *Provider, model string, data []byte, out adder, last b
 			case pt.Text != "" || pt.ThoughtSignature != "":
 				out.Add(aiclient.Event{Type: aiclient.EventText, Text: pt.Text, Signature: pt.ThoughtSignature})
 			}
+		}
+		if lp := c.LogprobsResult.neutral(); len(lp) > 0 {
+			out.Add(aiclient.Event{Type: aiclient.EventText, Logprobs: lp})
 		}
 		if c.FinishReason != "" {
 			st.finished, st.raw = true, c.FinishReason
@@ -253,4 +258,44 @@ func decodeError(res *http.Response, body []byte) *aiclient.Error {
 // when the body holds no error object.
 func DecodeError(status int, body []byte) *aiclient.Error {
 	return decodeError(&http.Response{StatusCode: status}, body)
+}
+
+// logprobsResult is Gemini's log probabilities of the chosen tokens, and
+// of the top candidates at each step.
+type logprobsResult struct {
+	TopCandidates []struct {
+		Candidates []logprobCandidate `json:"candidates"`
+	} `json:"topCandidates"`
+	ChosenCandidates []logprobCandidate `json:"chosenCandidates"`
+}
+
+type logprobCandidate struct {
+	Token          string  `json:"token"`
+	LogProbability float64 `json:"logProbability"`
+}
+
+// neutral maps the result onto OpenAI's shape, with each token's UTF-8
+// bytes.
+func (r *logprobsResult) neutral() []aiclient.Logprob {
+	if r == nil {
+		return nil
+	}
+	out := make([]aiclient.Logprob, len(r.ChosenCandidates))
+	for i, c := range r.ChosenCandidates {
+		out[i] = aiclient.Logprob{Token: c.Token, Logprob: c.LogProbability, Bytes: utf8Bytes(c.Token), TopLogprobs: []aiclient.TopLogprob{}}
+		if i < len(r.TopCandidates) {
+			for _, t := range r.TopCandidates[i].Candidates {
+				out[i].TopLogprobs = append(out[i].TopLogprobs, aiclient.TopLogprob{Token: t.Token, Logprob: t.LogProbability, Bytes: utf8Bytes(t.Token)})
+			}
+		}
+	}
+	return out
+}
+
+func utf8Bytes(s string) []int {
+	b := make([]int, len(s))
+	for i := range len(s) {
+		b[i] = int(s[i])
+	}
+	return b
 }

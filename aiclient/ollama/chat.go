@@ -63,6 +63,9 @@ type tool struct {
 // (Data); ChoiceNone drops the tools, and the other tool choices, User and
 // Metadata have no equivalent and are dropped.
 func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, error) {
+	if _, err := wire.Native(p.cfg.Provider, req, wire.Caps{}); err != nil {
+		return nil, err
+	}
 	w := chatRequest{Model: req.Model, Stream: stream}
 	names := map[string]string{}
 	for i, m := range req.Messages {

@@ -11,6 +11,9 @@ import (
 
 // Embed calls /api/embed.
 func (p *Provider) Embed(ctx context.Context, req *aiclient.EmbedRequest) (*aiclient.EmbedResponse, error) {
+	if err := req.Native.Refuse(p.cfg.Provider, req.Model, ""); err != nil {
+		return nil, err
+	}
 	body, err := wire.Body(struct {
 		Model      string   `json:"model"`
 		Input      []string `json:"input"`

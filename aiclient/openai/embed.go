@@ -28,7 +28,11 @@ type embedResponse struct {
 
 // Embed calls the Embeddings API, asking for float vectors.
 func (p *Provider) Embed(ctx context.Context, req *aiclient.EmbedRequest) (*aiclient.EmbedResponse, error) {
-	body, err := wire.Body(embedRequest{Model: req.Model, Input: req.Input, Dimensions: req.Dimensions, EncodingFormat: "float", User: req.User}, req.Extra)
+	if err := req.Native.Refuse(p.cfg.Provider, req.Model, aiclient.WireOpenAI); err != nil {
+		return nil, err
+	}
+	body, err := wire.Body(embedRequest{Model: req.Model, Input: req.Input, Dimensions: req.Dimensions, EncodingFormat: "float", User: req.User},
+		req.Native.For(aiclient.WireOpenAI), req.Extra)
 	if err != nil {
 		return nil, err
 	}

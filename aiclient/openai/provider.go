@@ -81,12 +81,25 @@ func WithTransportConfig(tc aiclient.TransportConfig) Option {
 //
 // By default, up to 3 attempts with backoff honouring the provider's
 // retry hints (retry-after-ms, retry-after, or the reset time of the
-// exhausted x-ratelimit-* limit) on connection errors, 429 with a hint,
-// 500, 502, 503, 504 and 529, and a circuit breaker per
-// deployment (host, path and model) that opens for 30 s after 5 failures
-// in a row, so a [aiclient.Client] falls back without waiting.
+// exhausted x-ratelimit-* limit) on connection errors, 429 with a hint
+// no longer than [WithMaxRetryWait], 500, 502, 503, 504 and 529, and a
+// circuit breaker per deployment (host, path and model) that opens for
+// 30 s after 5 failures in a row (5xx answers or connection failures; a
+// 429 is not a failure), so a [aiclient.Client] falls back without waiting.
 func WithPolicies(p ...resilience.Policy) Option {
 	return optionFunc(func(c *config) { c.Policies, c.Custom = p, true })
+}
+
+// WithMaxRetryWait sets the longest the default policies wait before a
+// retry: a 429 or 503 whose Retry-After asks for longer is returned at
+// once, with its Retry-After in [aiclient.Error], so the caller (or an
+// [aiclient.Client] with another candidate) does not stall; backoff
+// between retries of server errors is capped by it too. It has no effect
+// with [WithPolicies].
+//
+// By default, 1 s.
+func WithMaxRetryWait(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.MaxRetryWait = d })
 }
 
 // WithAzure switches to Azure OpenAI's deployment API: requests go to

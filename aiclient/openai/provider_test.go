@@ -209,7 +209,7 @@ func TestDefaultPoliciesOpenTheCircuitOfAFailingDeployment(t *testing.T) {
 	srv := aitest.NewServer(aitest.OpenAI)
 	defer srv.Close()
 	for range 5 {
-		srv.Push(aitest.Reply{Status: 429}) // no hint: not retried, but counted
+		srv.Push(aitest.Reply{Status: 501}) // a server error that is not retried, but counted
 	}
 	p := openai.New(openai.WithBaseURL(srv.URL()))
 	req := &aiclient.Request{Model: "gpt-test"}
@@ -220,7 +220,7 @@ func TestDefaultPoliciesOpenTheCircuitOfAFailingDeployment(t *testing.T) {
 	}
 	_, err := p.Chat(testkit.Deadline(t), req)
 	var e *aiclient.Error
-	if !errors.As(err, &e) || e.Code != "circuit_open" || e.Kind != aiclient.KindOverloaded || !e.Retryable || e.RetryAfter <= 0 {
+	if !errors.As(err, &e) || e.Code != "circuit_open" || e.Kind != aiclient.KindServer || !e.Retryable || e.RetryAfter <= 0 {
 		t.Fatalf("got %v (%+v), want an open circuit", err, e)
 	}
 	if n := len(srv.Requests()); n != 5 {
@@ -309,4 +309,56 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// Regression test for issue 18: five 429s in a row opened the circuit, so
+// the sixth call got "overloaded" from the breaker instead of the
+// provider's own 429.
+func TestFive429sInARowDoNotOpenTheCircuit(t *testing.T) {
+	t.Parallel()
+	srv := aitest.NewServer(aitest.OpenAI)
+	defer srv.Close()
+	for range 6 {
+		srv.Push(aitest.Reply{Status: 429, RetryAfter: 7 * time.Second})
+	}
+	p := openai.New(openai.WithBaseURL(srv.URL()))
+	req := &aiclient.Request{Model: "gpt-test"}
+	for i := range 6 {
+		_, err := p.Chat(testkit.Deadline(t), req)
+		e, ok := errors.AsType[*aiclient.Error](err)
+		if !ok {
+			t.Fatalf("call %d: got %v, want an *aiclient.Error", i, err)
+		}
+		if got, want := e.Kind, aiclient.KindRateLimited; got != want {
+			t.Errorf("call %d: kind %q, want %q", i, got, want)
+		}
+		if got, want := e.RetryAfter, 7*time.Second; got != want {
+			t.Errorf("call %d: RetryAfter %v, want %v", i, got, want)
+		}
+		if got, want := e.Header.Get("Retry-After"), "7"; got != want {
+			t.Errorf("call %d: header Retry-After %q, want %q", i, got, want)
+		}
+	}
+	// A hint longer than the longest wait is not waited for: one request a call.
+	if got, want := len(srv.Requests()), 6; got != want {
+		t.Errorf("%d requests reached the provider, want %d", got, want)
+	}
+}
+
+func TestARetryAfterWithinTheMaxRetryWaitIsRetried(t *testing.T) {
+	t.Parallel()
+	srv := aitest.NewServer(aitest.OpenAI)
+	defer srv.Close()
+	srv.Push(aitest.Reply{Status: 429, RetryAfter: time.Second}, aitest.Text("ok", 1, 1))
+	p := openai.New(openai.WithBaseURL(srv.URL()), openai.WithMaxRetryWait(2*time.Second))
+	resp, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "gpt-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resp.Message.Text(), "ok"; got != want {
+		t.Errorf("text %q, want %q", got, want)
+	}
+	if got, want := len(srv.Requests()), 2; got != want {
+		t.Errorf("%d requests, want %d", got, want)
+	}
 }

@@ -23,6 +23,9 @@ type chatRequest struct {
 	Seed                *int64            `json:"seed,omitempty"`
 	User                string            `json:"user,omitempty"`
 	Metadata            map[string]string `json:"metadata,omitempty"`
+	Logprobs            bool              `json:"logprobs,omitempty"`
+	TopLogprobs         *int              `json:"top_logprobs,omitempty"`
+	ParallelToolCalls   *bool             `json:"parallel_tool_calls,omitempty"`
 	Stream              bool              `json:"stream,omitempty"`
 	StreamOptions       *streamOptions    `json:"stream_options,omitempty"`
 }
@@ -105,14 +108,21 @@ var emptyObject = json.RawMessage(`{"type":"object","properties":{}}`)
 // EncodeRequest returns the Chat Completions body for req. It is what
 // [Provider.Chat] sends (with stream set, what [Provider.Stream] sends).
 func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, error) {
+	native, err := wire.Native(p.cfg.Provider, req, wire.Caps{Wire: aiclient.WireOpenAI, Logprobs: true, Serial: true})
+	if err != nil {
+		return nil, err
+	}
 	w := chatRequest{
-		Model:       req.Model,
-		Temperature: req.Temperature,
-		TopP:        req.TopP,
-		Stop:        req.Stop,
-		Seed:        req.Seed,
-		User:        req.User,
-		Metadata:    req.Metadata,
+		Logprobs:          req.Logprobs,
+		TopLogprobs:       req.TopLogprobs,
+		ParallelToolCalls: req.ParallelToolCalls,
+		Model:             req.Model,
+		Temperature:       req.Temperature,
+		TopP:              req.TopP,
+		Stop:              req.Stop,
+		Seed:              req.Seed,
+		User:              req.User,
+		Metadata:          req.Metadata,
 	}
 	if p.cfg.legacyMax {
 		w.MaxTokens = req.MaxOutputTokens
@@ -160,7 +170,7 @@ func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, er
 			w.ResponseFormat = &responseFormat{Type: string(rf.Type)}
 		}
 	}
-	return wire.Body(w, req.Extra)
+	return wire.Body(w, native, req.Extra)
 }
 
 func encodeMessage(m aiclient.Message) (message, error) {

@@ -83,9 +83,11 @@ func (p *Provider) DecodeResponse(model string, body []byte) (*aiclient.Response
 	var w struct {
 		ID      string `json:"id"`
 		Model   string `json:"model"`
+		Created int64  `json:"created"`
 		Choices []struct {
 			Message      respMessage `json:"message"`
 			FinishReason *string     `json:"finish_reason"`
+			Logprobs     *logprobs   `json:"logprobs"`
 		} `json:"choices"`
 		Usage *usage    `json:"usage"`
 		Error *apiError `json:"error"`
@@ -98,15 +100,15 @@ func (p *Provider) DecodeResponse(model string, body []byte) (*aiclient.Response
 		return nil, w.Error.toError(p, model, http.StatusOK)
 	}
 	var acc aiclient.Accumulator
-	acc.Add(aiclient.Event{Type: aiclient.EventStart, ID: w.ID, Model: w.Model})
+	acc.Add(aiclient.Event{Type: aiclient.EventStart, ID: w.ID, Model: w.Model, Created: unixTime(w.Created), Native: native(body)})
 	if len(w.Choices) > 0 {
 		c := w.Choices[0]
 		m := c.Message
 		if r := m.ReasoningContent + m.Reasoning; r != "" {
 			acc.Add(aiclient.Event{Type: aiclient.EventReasoning, Text: r})
 		}
-		if m.Content != nil {
-			acc.Add(aiclient.Event{Type: aiclient.EventText, Text: *m.Content})
+		if m.Content != nil || c.Logprobs != nil {
+			acc.Add(aiclient.Event{Type: aiclient.EventText, Text: deref(m.Content), Logprobs: c.Logprobs.content()})
 		}
 		if m.Refusal != nil {
 			acc.Add(aiclient.Event{Type: aiclient.EventText, Text: *m.Refusal})
@@ -126,4 +128,37 @@ func (p *Provider) DecodeResponse(model string, body []byte) (*aiclient.Response
 
 func finishEvent(raw string) aiclient.Event {
 	return aiclient.Event{Type: aiclient.EventFinish, FinishReason: FinishReason(raw), RawFinishReason: raw}
+}
+
+// logprobs is a choice's log probabilities.
+type logprobs struct {
+	Content []aiclient.Logprob `json:"content"`
+}
+
+func (l *logprobs) content() []aiclient.Logprob {
+	if l == nil {
+		return nil
+	}
+	return l.Content
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// known are the members of a completion or chunk the adapter models;
+// "obfuscation" pads each chunk of a stream to its own length, and means
+// nothing elsewhere.
+var known = []string{"id", "object", "created", "model", "choices", "usage", "error", "message", "type", "obfuscation"}
+
+// native holds the members of a completion or chunk that no neutral
+// field models, such as system_fingerprint and service_tier.
+func native(body []byte) *aiclient.Native {
+	if f := aiclient.Unknown(body, known...); f != nil {
+		return &aiclient.Native{Wire: aiclient.WireOpenAI, Fields: f}
+	}
+	return nil
 }

@@ -42,6 +42,7 @@ type chunk struct {
 		Index        int         `json:"index"`
 		Delta        respMessage `json:"delta"`
 		FinishReason *string     `json:"finish_reason"`
+		Logprobs     *logprobs   `json:"logprobs"`
 	} `json:"choices"`
 	Usage   *usage    `json:"usage"`
 	Error   *apiError `json:"error"`
@@ -51,8 +52,9 @@ type chunk struct {
 }
 
 type head struct {
-	ID    string `json:"id"`
-	Model string `json:"model"`
+	ID      string `json:"id"`
+	Model   string `json:"model"`
+	Created int64  `json:"created"`
 	chunk
 }
 
@@ -122,7 +124,7 @@ func (d *decoder) chunk(data []byte) error {
 	}
 	if !d.started && (h.ID != "" || h.Model != "") {
 		d.started = true
-		d.q.Push(aiclient.Event{Type: aiclient.EventStart, ID: h.ID, Model: h.Model})
+		d.q.Push(aiclient.Event{Type: aiclient.EventStart, ID: h.ID, Model: h.Model, Created: unixTime(h.Created), Native: native(data)})
 	}
 	for _, ch := range c.Choices {
 		if ch.Index != 0 {
@@ -132,8 +134,8 @@ func (d *decoder) chunk(data []byte) error {
 		if r := m.ReasoningContent + m.Reasoning; r != "" {
 			d.q.Push(aiclient.Event{Type: aiclient.EventReasoning, Text: r})
 		}
-		if m.Content != nil && *m.Content != "" {
-			d.q.Push(aiclient.Event{Type: aiclient.EventText, Text: *m.Content})
+		if m.Content != nil && *m.Content != "" || ch.Logprobs != nil && len(ch.Logprobs.Content) > 0 {
+			d.q.Push(aiclient.Event{Type: aiclient.EventText, Text: deref(m.Content), Logprobs: ch.Logprobs.content()})
 		}
 		if m.Refusal != nil && *m.Refusal != "" {
 			d.q.Push(aiclient.Event{Type: aiclient.EventText, Text: *m.Refusal})

@@ -48,6 +48,9 @@ func batch(model string) int {
 // the model's batch size needs. Usage counts the input tokens Vertex AI
 // reports per input.
 func (p *Provider) Embed(ctx context.Context, req *aiclient.EmbedRequest) (*aiclient.EmbedResponse, error) {
+	if err := req.Native.Refuse(name, req.Model, ""); err != nil {
+		return nil, err
+	}
 	resp := &aiclient.EmbedResponse{Model: req.Model}
 	n := batch(req.Model)
 	for start := 0; start < len(req.Input); start += n {

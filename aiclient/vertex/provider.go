@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
@@ -50,6 +51,7 @@ type options struct {
 	transport                  aiclient.TransportConfig
 	policies                   []resilience.Policy
 	custom                     bool
+	maxWait                    time.Duration
 }
 
 // WithProject sets the Google Cloud project the calls are billed to.
@@ -144,6 +146,18 @@ func WithPolicies(p ...resilience.Policy) Option {
 	return optionFunc(func(o *options) { o.policies, o.custom = p, true })
 }
 
+// WithMaxRetryWait sets the longest the default policies wait before a
+// retry: a 429 or 503 whose Retry-After asks for longer is returned at
+// once, with its Retry-After in [aiclient.Error], so the caller (or an
+// [aiclient.Client] with another candidate) does not stall; backoff
+// between retries of server errors is capped by it too. It has no effect
+// with [WithPolicies].
+//
+// By default, 1 s.
+func WithMaxRetryWait(d time.Duration) Option {
+	return optionFunc(func(o *options) { o.maxWait = d })
+}
+
 // Provider speaks Vertex AI's Gemini API (generateContent,
 // streamGenerateContent and text-embedding predict) for one project and
 // location. It is safe for concurrent use.
@@ -213,9 +227,12 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 	if o.custom {
 		gopts = append(gopts, gemini.WithPolicies(o.policies...))
 	}
+	if o.maxWait > 0 {
+		gopts = append(gopts, gemini.WithMaxRetryWait(o.maxWait))
+	}
 	p.gemini = gemini.New(gopts...)
 	p.cfg = wire.Common{Provider: name, BaseURL: o.baseURL, Header: o.header, Client: o.client, Policies: o.policies, Custom: o.custom,
-		Token: token, BodyHint: retryInfo}
+		MaxRetryWait: o.maxWait, Token: token, BodyHint: retryInfo}
 	p.cfg.Build()
 	return p, nil
 }

@@ -56,7 +56,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	for name, want := range map[string]string{
 		"users": "request_id recover client_ip telemetry access_log lifecycle(deprecated=2026-06-01, sunset=2027-06-01) " +
 			"auth(api_key, corp-sso, partner-tokens) authorize(all: orders:read) identity rate_limit(100/1m0s, key=consumer, plans=gold) " +
-			"quota(month) cache(ttl=30s, scope=tenant) idempotency transform timeout(10s) retry(attempts=3) breaker(failures=5) bulkhead(max=200) per_try_timeout(2s) proxy",
+			"quota(month) cache(ttl=30s, scope=tenant) idempotency transform timeout(10s) retry(attempts=3) hedge(delay=50ms, max_extra=1) breaker(failures=5) bulkhead(max=200) per_try_timeout(2s) proxy",
 		"petstore createPet": "request_id recover client_ip telemetry access_log auth(api_key, corp-sso; anonymous) authorize(all: pets:write) " +
 			"identity validate idempotency timeout(5s) proxy",
 	} {

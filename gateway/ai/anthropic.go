@@ -19,17 +19,20 @@ type messagesRequest struct {
 	Messages   []anthropicMessage `json:"messages"`
 	Tools      []anthropicTool    `json:"tools"`
 	ToolChoice *struct {
-		Type string `json:"type"`
-		Name string `json:"name"`
+		Type                   string `json:"type"`
+		Name                   string `json:"name"`
+		DisableParallelToolUse bool   `json:"disable_parallel_tool_use"`
 	} `json:"tool_choice"`
-	StopSequences []string        `json:"stop_sequences"`
-	Temperature   *float64        `json:"temperature"`
-	TopP          *float64        `json:"top_p"`
-	Stream        bool            `json:"stream"`
-	Thinking      json.RawMessage `json:"thinking"`
+	StopSequences []string `json:"stop_sequences"`
+	Temperature   *float64 `json:"temperature"`
+	TopP          *float64 `json:"top_p"`
+	Stream        bool     `json:"stream"`
 	Metadata      *struct {
 		UserID string `json:"user_id"`
 	} `json:"metadata"`
+	// rest are the members no field models (thinking, top_k,
+	// service_tier...): see native.go.
+	rest map[string]json.RawMessage
 }
 
 type anthropicMessage struct {
@@ -59,9 +62,12 @@ type anthropicBlock struct {
 }
 
 type anthropicTool struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	InputSchema json.RawMessage `json:"input_schema"`
+	Type         string          `json:"type"`
+	Name         string          `json:"name"`
+	Description  string          `json:"description"`
+	InputSchema  json.RawMessage `json:"input_schema"`
+	Strict       bool            `json:"strict"`
+	CacheControl json.RawMessage `json:"cache_control"`
 }
 
 // blocks decodes content given as a string or an array of blocks.
@@ -95,9 +101,7 @@ func (mr *messagesRequest) neutral() (*aiclient.Request, *apiError) {
 	if mr.Metadata != nil {
 		req.User = mr.Metadata.UserID
 	}
-	if len(mr.Thinking) > 0 && string(mr.Thinking) != "null" {
-		req.Extra = map[string]json.RawMessage{"thinking": mr.Thinking}
-	}
+	req.Native = nativeOf(aiclient.WireAnthropic, mr.rest)
 	sys, err := blocks(mr.System)
 	if err != nil {
 		return nil, invalid("system", "system must be a string or an array of text blocks")
@@ -175,10 +179,19 @@ func (mr *messagesRequest) neutral() (*aiclient.Request, *apiError) {
 			req.Messages = append(req.Messages, msg)
 		}
 	}
-	for _, t := range mr.Tools {
-		req.Tools = append(req.Tools, aiclient.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema})
+	for i, t := range mr.Tools {
+		if t.Type != "" && t.Type != "custom" {
+			// A server tool (web search, code execution...) runs at
+			// Anthropic; the gateway has no counterpart to send it as.
+			return nil, invalid(fmt.Sprintf("tools.%d.type", i), fmt.Sprintf("tools.%d.type: server tools (%s) are not supported by the gateway; declare custom tools", i, t.Type))
+		}
+		req.Tools = append(req.Tools, aiclient.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema,
+			Strict: t.Strict, Cache: len(t.CacheControl) > 0 && string(t.CacheControl) != "null"})
 	}
 	if tc := mr.ToolChoice; tc != nil {
+		if tc.DisableParallelToolUse {
+			req.ParallelToolCalls = new(bool)
+		}
 		switch tc.Type {
 		case "auto":
 			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceAuto}
@@ -197,14 +210,14 @@ func (mr *messagesRequest) neutral() (*aiclient.Request, *apiError) {
 
 // anthropicResponse is Anthropic's Messages response.
 type anthropicResponse struct {
-	ID           string           `json:"id"`
-	Type         string           `json:"type"`
-	Role         string           `json:"role"`
-	Model        string           `json:"model"`
-	Content      []anthropicBlock `json:"content"`
-	StopReason   *string          `json:"stop_reason"`
-	StopSequence *string          `json:"stop_sequence"`
-	Usage        anthropicUsage   `json:"usage"`
+	ID           string         `json:"id"`
+	Type         string         `json:"type"`
+	Role         string         `json:"role"`
+	Model        string         `json:"model"`
+	Content      []any          `json:"content"`
+	StopReason   *string        `json:"stop_reason"`
+	StopSequence *string        `json:"stop_sequence"`
+	Usage        anthropicUsage `json:"usage"`
 }
 
 type anthropicUsage struct {
@@ -244,15 +257,15 @@ func messageID(id string) string {
 
 func anthropicMessageOf(resp *aiclient.Response, alias string) *anthropicResponse {
 	out := &anthropicResponse{ID: messageID(resp.ID), Type: "message", Role: "assistant",
-		Model: modelName(resp.Model, alias), Content: []anthropicBlock{}, Usage: toAnthropicUsage(resp.Usage)}
+		Model: modelName(resp.Model, alias), Content: []any{}, Usage: toAnthropicUsage(resp.Usage)}
 	for _, p := range resp.Message.Parts {
 		switch {
 		case p.Type == aiclient.PartText:
-			out.Content = append(out.Content, anthropicBlock{Type: "text", Text: p.Text})
+			out.Content = append(out.Content, outBlock(anthropicBlock{Type: "text", Text: p.Text}))
 		case p.Type == aiclient.PartReasoning && p.Redacted:
 			out.Content = append(out.Content, anthropicBlock{Type: "redacted_thinking", Data: p.Text})
 		case p.Type == aiclient.PartReasoning:
-			out.Content = append(out.Content, anthropicBlock{Type: "thinking", Thinking: p.Text, Signature: p.Signature})
+			out.Content = append(out.Content, outBlock(anthropicBlock{Type: "thinking", Thinking: p.Text, Signature: p.Signature}))
 		}
 	}
 	for _, tc := range resp.Message.ToolCalls {
@@ -260,7 +273,7 @@ func anthropicMessageOf(resp *aiclient.Response, alias string) *anthropicRespons
 		if !json.Valid(args) {
 			args = json.RawMessage("{}")
 		}
-		out.Content = append(out.Content, anthropicBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: args})
+		out.Content = append(out.Content, outBlock(anthropicBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: args}))
 	}
 	sr := stopReason(resp.FinishReason)
 	out.StopReason = &sr
@@ -285,7 +298,7 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 		c.end(e.status, e, nil)
 		return
 	}
-	writeJSON(w, http.StatusOK, anthropicMessageOf(resp, mr.Model))
+	writeJSON(w, http.StatusOK, json.RawMessage(withNative(anthropicMessageOf(resp, mr.Model), resp.Native, aiclient.WireAnthropic)))
 	c.end(http.StatusOK, nil, resp)
 }
 
@@ -304,13 +317,28 @@ func (h *Handler) messagesStream(w http.ResponseWriter, c *call, req *aiclient.R
 	kind := ""      // its type
 	toolBlock := -1 // the neutral tool-call index of an open tool_use block
 	started := false
-	start := func(id, model string) error {
+	var id, model string
+	var native *aiclient.Native
+	// message_start waits for the first content, so that it carries the
+	// provider's input tokens when the provider reports them at its start
+	// (Anthropic, Bedrock); a provider that reports usage only at the end
+	// (OpenAI, Gemini) gets the gateway's estimate of the input there, and
+	// its count in message_delta.
+	start := func() error {
 		started = true
-		return emit("message_start", map[string]any{"type": "message_start", "message": map[string]any{
+		u := acc.Response().Usage
+		if u.InputTokens == 0 {
+			u = aiclient.Usage{InputTokens: h.inputEstimate(req)}
+		}
+		msg := map[string]any{
 			"id": messageID(id), "type": "message", "role": "assistant", "model": modelName(model, req.Model),
 			"content": []any{}, "stop_reason": nil, "stop_sequence": nil,
-			"usage": anthropicUsage{},
-		}})
+			"usage": toAnthropicUsage(u),
+		}
+		for k, v := range native.For(aiclient.WireAnthropic) {
+			msg[k] = v
+		}
+		return emit("message_start", map[string]any{"type": "message_start", "message": msg})
 	}
 	closeBlock := func() error {
 		if block < 0 || kind == "" {
@@ -325,7 +353,7 @@ func (h *Handler) messagesStream(w http.ResponseWriter, c *call, req *aiclient.R
 		}
 		block++
 		kind = b.Type
-		return emit("content_block_start", map[string]any{"type": "content_block_start", "index": block, "content_block": b})
+		return emit("content_block_start", map[string]any{"type": "content_block_start", "index": block, "content_block": outBlock(b)})
 	}
 	delta := func(d map[string]any) error {
 		return emit("content_block_delta", map[string]any{"type": "content_block_delta", "index": block, "delta": d})
@@ -335,8 +363,17 @@ func (h *Handler) messagesStream(w http.ResponseWriter, c *call, req *aiclient.R
 	for werr == nil && s.Next() {
 		ev := s.Current()
 		acc.Add(ev)
+		switch ev.Type {
+		case aiclient.EventStart:
+			id, model, native = ev.ID, ev.Model, ev.Native
+			continue
+		case aiclient.EventUsage:
+			if !started {
+				continue
+			}
+		}
 		if !started {
-			if werr = start(ev.ID, ev.Model); werr != nil {
+			if werr = start(); werr != nil {
 				break
 			}
 		}
@@ -391,12 +428,13 @@ func (h *Handler) messagesStream(w http.ResponseWriter, c *call, req *aiclient.R
 	if err := s.Err(); err != nil {
 		e := fromCall(err)
 		_, body := e.anthropic()
+		body.RequestID = w.Header().Get("Request-Id")
 		_ = emit("error", body)
 		c.end(http.StatusOK, e, resp)
 		return
 	}
 	if !started {
-		_ = start(resp.ID, resp.Model)
+		_ = start()
 	}
 	_ = closeBlock()
 	u := toAnthropicUsage(resp.Usage)
@@ -404,4 +442,32 @@ func (h *Handler) messagesStream(w http.ResponseWriter, c *call, req *aiclient.R
 		"delta": map[string]any{"stop_reason": stopReason(finish), "stop_sequence": nil}, "usage": u})
 	_ = emit("message_stop", map[string]any{"type": "message_stop"})
 	c.end(http.StatusOK, nil, resp)
+}
+
+// outBlock is a content block as a response or content_block_start
+// holds it, with
+// the empty fields Anthropic always sends: "text" on a text block,
+// "thinking" and "signature" on a thinking block, "input" on a tool_use.
+func outBlock(b anthropicBlock) any {
+	switch b.Type {
+	case "text":
+		return struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		}{b.Type, b.Text}
+	case "thinking":
+		return struct {
+			Type      string `json:"type"`
+			Thinking  string `json:"thinking"`
+			Signature string `json:"signature"`
+		}{b.Type, b.Thinking, b.Signature}
+	case "tool_use":
+		return struct {
+			Type  string          `json:"type"`
+			ID    string          `json:"id"`
+			Name  string          `json:"name"`
+			Input json.RawMessage `json:"input"`
+		}{b.Type, b.ID, b.Name, b.Input}
+	}
+	return b
 }

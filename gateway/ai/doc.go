@@ -21,12 +21,56 @@
 // POST /messages in Anthropic's, whatever provider serves the call.
 // Errors use each API's own envelope and status codes:
 // {"error":{"message","type","param","code"}} for OpenAI's, and
-// {"type":"error","error":{"type","message"}} for Anthropic's (529
+// {"type":"error","error":{"type","message"},"request_id"} for Anthropic's (529
 // overloaded_error included). A provider's error is mapped from its
 // normalised aiclient kind; only errors about the request itself carry
 // the provider's message, so no credential or upstream address reaches a
 // client. An error after a stream has started is sent as the format's
-// in-stream error event.
+// in-stream error event. Every answer carries the request ID, in
+// "x-request-id" (read by OpenAI's SDKs) and "request-id" (Anthropic's),
+// and as request_id in Anthropic error bodies.
+//
+// A provider's 429 is answered at once, with the provider's Retry-After
+// and its x-ratelimit-* or anthropic-ratelimit-* headers, unless another
+// candidate of the alias serves the call: the adapters retry only within
+// their max_retry_wait (1 s by default), and their circuit breakers count
+// 5xx answers and connection failures, never 429s. A provider's 500 is an
+// upstream_error (Anthropic: api_error); only a provider saying it is
+// overloaded (503, 529, overloaded_error) is answered as an overload, and
+// an open breaker is a 503 upstream_unavailable with the cooling-off time
+// in Retry-After.
+//
+// # Nothing dropped
+//
+// Members of a request body that the endpoint's types do not model
+// (OpenAI's logit_bias, service_tier, store, prediction,
+// reasoning_effort...; Anthropic's thinking, top_k...) travel as the
+// request's aiclient.Native: a provider speaking the caller's format gets
+// them unchanged, and one speaking another refuses the call with a 400
+// whose param names the first of them, rather than dropping it. A member
+// whose value is null counts as absent. logprobs and top_logprobs are
+// mapped to every provider that has them (OpenAI, Gemini) and refused by
+// the others; parallel_tool_calls and Anthropic's
+// tool_choice.disable_parallel_tool_use are one setting, refused as false
+// by providers that cannot be told (Gemini, Bedrock, Ollama). Anthropic's
+// server tools (a tools[] entry with a type) are refused by name. The answer keeps the provider's id, created,
+// system_fingerprint and model name, and, when the provider speaks the
+// caller's format, the members of its body no field models (service_tier,
+// or Anthropic's container...); streamed chunks carry those of the
+// provider's first chunk.
+//
+// A stream answered in Anthropic's format opens with message_start once
+// the provider's first content arrives, so its usage holds the provider's
+// input tokens where the provider reports them at its start (Anthropic,
+// Bedrock); for a provider that reports usage only at the end (OpenAI,
+// Gemini, Ollama), it holds the gateway's estimate of the input (a
+// quarter of the text's bytes, a few tokens per message, 765 per image),
+// and message_delta the provider's count. content_block_start carries the
+// empty fields Anthropic always sends ({"type":"text","text":""}, and
+// thinking and signature on a thinking block). A stream answered in
+// OpenAI's format with stream_options.include_usage sends "usage": null in
+// every chunk and the usage once, in a last chunk without choices, as
+// OpenAI does.
 //
 // # Callers, limits and budgets
 //

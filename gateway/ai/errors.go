@@ -24,6 +24,9 @@ type apiError struct {
 	message    string
 	retryAfter time.Duration
 	kind       string // for call records
+	// header holds the provider's rate-limit headers, passed on as the
+	// provider sent them (see aiclient.RateLimitHeader).
+	header http.Header
 }
 
 func invalid(param, msg string) *apiError {
@@ -44,10 +47,19 @@ func fromCall(err error) *apiError {
 	if !errors.As(err, &e) {
 		return &apiError{status: 502, typ: "server_error", code: "upstream_error", message: "The model provider failed.", kind: string(aiclient.KindServer)}
 	}
-	a := &apiError{kind: string(e.Kind), retryAfter: e.RetryAfter}
+	a := &apiError{kind: string(e.Kind), retryAfter: e.RetryAfter, header: e.Header}
+	if e.Code == "circuit_open" {
+		// The gateway stopped calling a provider that kept failing: an
+		// upstream error for the cooling-off time, not an overload.
+		a.status, a.typ, a.code, a.message = 503, "server_error", "upstream_unavailable", "The model provider keeps failing; the gateway stopped calling it for a while. Please retry after the delay in Retry-After."
+		return a
+	}
 	switch e.Kind {
 	case aiclient.KindInvalidRequest:
 		a.status, a.typ, a.code, a.message = 400, "invalid_request_error", "invalid_request", "The model provider refused the request: "+e.Message
+		if e.Code == "unsupported_parameter" && e.Param != "" {
+			a.code, a.param = "unsupported_parameter", e.Param
+		}
 	case aiclient.KindContextLength:
 		a.status, a.typ, a.code, a.message = 400, "invalid_request_error", "context_length_exceeded", "The messages exceed the model's context length: "+e.Message
 	case aiclient.KindContentFiltered:
@@ -75,8 +87,12 @@ func fromCall(err error) *apiError {
 	return a
 }
 
-// retryHeader sets Retry-After in whole seconds, rounded up.
+// retryHeader passes on the provider's rate-limit headers, and sets
+// Retry-After in whole seconds, rounded up.
 func (e *apiError) retryHeader(w http.ResponseWriter) {
+	for k, vs := range e.header {
+		w.Header()[k] = vs
+	}
 	if e.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(e.retryAfter.Seconds())), 10))
 		w.Header().Set("Retry-After-Ms", strconv.FormatInt(e.retryAfter.Milliseconds(), 10))
@@ -139,8 +155,9 @@ func (e *apiError) anthropicType() (int, string) {
 }
 
 type anthropicBody struct {
-	Type  string         `json:"type"`
-	Error anthropicError `json:"error"`
+	Type      string         `json:"type"`
+	Error     anthropicError `json:"error"`
+	RequestID string         `json:"request_id,omitempty"`
 }
 
 type anthropicError struct {
@@ -153,10 +170,12 @@ func (e *apiError) anthropic() (int, anthropicBody) {
 	return status, anthropicBody{Type: "error", Error: anthropicError{Type: typ, Message: e.message}}
 }
 
-// writeAnthropic answers e in Anthropic's format.
+// writeAnthropic answers e in Anthropic's format, with the request ID
+// the handler put in the headers (see [Handler.ServeHTTP]).
 func (e *apiError) writeAnthropic(w http.ResponseWriter) {
 	e.retryHeader(w)
 	status, body := e.anthropic()
+	body.RequestID = w.Header().Get("Request-Id")
 	writeJSON(w, status, body)
 }
 

@@ -2,6 +2,8 @@ package ai
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -132,8 +134,31 @@ func New(client *aiclient.Client, opts ...Option) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Every answer, errors included,
+// carries the request ID (that of the gateway's request ID middleware,
+// or one the handler makes when it runs without it) in the headers both
+// APIs' clients read: "x-request-id" (OpenAI's SDKs) and "request-id"
+// (Anthropic's); Anthropic error bodies carry it as request_id too.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := requestid.FromContext(r.Context())
+	if id == "" {
+		id = newRequestID()
+		r = r.WithContext(requestid.NewContext(r.Context(), "X-Request-Id", id))
+	}
+	hd := w.Header()
+	if hd.Get("X-Request-Id") == "" {
+		hd.Set("X-Request-Id", id)
+	}
+	hd.Set("Request-Id", id)
+	h.mux.ServeHTTP(w, r)
+}
+
+// newRequestID returns a random request ID, "req_" and 24 hex digits.
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	e := &apiError{status: 404, typ: "invalid_request_error", code: "unknown_url",
@@ -269,6 +294,9 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) *apiEr
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return invalid("", "We could not parse the JSON body of your request: "+jsonProblem(err))
+	}
+	if k, ok := v.(keeper); ok {
+		k.keep(body)
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 		c.end(e.status, e, nil)
 		return
 	}
-	writeJSON(w, http.StatusOK, completion(resp, cr.Model, c.start.Unix()))
+	writeJSON(w, http.StatusOK, completion(resp, req, cr.Model, c.start.Unix()))
 	c.end(http.StatusOK, nil, resp)
 }
 
@@ -40,7 +40,8 @@ func (h *Handler) chatStream(w http.ResponseWriter, c *call, req *aiclient.Reque
 		return
 	}
 	defer func() { _ = s.Close() }()
-	cw := chunkWriter{enc: enc, created: c.start.Unix(), model: req.Model, id: "chatcmpl-portico"}
+	cw := chunkWriter{enc: enc, created: c.start.Unix(), model: req.Model, id: "chatcmpl-portico",
+		includeUsage: includeUsage, logprobs: req.Logprobs}
 	var acc aiclient.Accumulator
 	started := false
 	var streamErr error
@@ -50,6 +51,7 @@ func (h *Handler) chatStream(w http.ResponseWriter, c *call, req *aiclient.Reque
 		switch ev.Type {
 		case aiclient.EventStart:
 			cw.id, cw.model = completionID(ev.ID), modelName(ev.Model, req.Model)
+			cw.created, cw.native = createdOf(ev.Created, cw.created), ev.Native
 			if !started {
 				started = true
 				streamErr = cw.write(&respMessage{Role: "assistant", Content: new(string)}, nil)
@@ -59,7 +61,7 @@ func (h *Handler) chatStream(w http.ResponseWriter, c *call, req *aiclient.Reque
 				c.rec.TimeToFirstToken = h.cfg.clock().Sub(c.start)
 			}
 			text := ev.Text
-			streamErr = cw.write(&respMessage{Content: &text}, nil)
+			streamErr = cw.write(&respMessage{Content: &text}, nil, ev.Logprobs...)
 		case aiclient.EventToolCall:
 			if c.rec.TimeToFirstToken == 0 {
 				c.rec.TimeToFirstToken = h.cfg.clock().Sub(c.start)
@@ -93,8 +95,9 @@ func (h *Handler) chatStream(w http.ResponseWriter, c *call, req *aiclient.Reque
 		return
 	}
 	if includeUsage {
-		_ = enc.Encode(sse.Event{Data: mustJSON(&chatCompletion{ID: cw.id, Object: "chat.completion.chunk",
-			Created: cw.created, Model: cw.model, Choices: []chatChoice{}, Usage: openAIUsage(resp.Usage)})})
+		// Usage once, in a last chunk without choices, as OpenAI sends it.
+		_ = enc.Encode(sse.Event{Data: withNative(&chatCompletion{ID: cw.id, Object: "chat.completion.chunk",
+			Created: cw.created, Model: cw.model, Choices: []chatChoice{}, Usage: openAIUsage(resp.Usage)}, cw.native, aiclient.WireOpenAI)})
 	}
 	_ = enc.Encode(sse.Event{Data: []byte("[DONE]")})
 	c.end(http.StatusOK, nil, resp)
@@ -106,13 +109,31 @@ type chunkWriter struct {
 	id      string
 	model   string
 	created int64
-	choice  [1]chatChoice
-	chunk   chatCompletion
+	// native holds the provider's members of its first chunk that no
+	// field models (system_fingerprint, service_tier...), written into
+	// every chunk when the provider speaks OpenAI's format.
+	native *aiclient.Native
+	// includeUsage writes "usage": null in every chunk, as OpenAI does
+	// when asked for usage, which comes once, in the last chunk.
+	includeUsage bool
+	// logprobs writes each text chunk's log probabilities.
+	logprobs bool
+	choice   [1]chatChoice
+	chunk    chatCompletion
 }
 
-func (cw *chunkWriter) write(delta *respMessage, finish *string) error {
+func (cw *chunkWriter) write(delta *respMessage, finish *string, lps ...aiclient.Logprob) error {
 	cw.choice[0] = chatChoice{Delta: delta, FinishReason: finish}
+	if cw.logprobs && delta.Content != nil && *delta.Content != "" || len(lps) > 0 {
+		cw.choice[0].Logprobs = logprobsOf(cw.logprobs, lps)
+	}
 	cw.chunk = chatCompletion{ID: cw.id, Object: "chat.completion.chunk", Created: cw.created, Model: cw.model, Choices: cw.choice[:]}
+	if cw.includeUsage {
+		cw.chunk.Usage = (*chatUsage)(nil)
+	}
+	if cw.native.For(aiclient.WireOpenAI) != nil {
+		return cw.enc.Encode(sse.Event{Data: withNative(&cw.chunk, cw.native, aiclient.WireOpenAI)})
+	}
 	b, err := json.Marshal(&cw.chunk)
 	if err != nil {
 		return err
@@ -135,6 +156,12 @@ type embedRequest struct {
 	Dimensions     int             `json:"dimensions"`
 	EncodingFormat string          `json:"encoding_format"`
 	User           string          `json:"user"`
+	// rest are the members no field models: see native.go.
+	rest map[string]json.RawMessage
+}
+
+func (er *embedRequest) keep(body []byte) {
+	er.rest = aiclient.Unknown(body, jsonKeys(er)...)
 }
 
 type embedding struct {
@@ -190,7 +217,8 @@ func (h *Handler) embeddings(w http.ResponseWriter, r *http.Request) {
 		c.end(e.status, e, nil)
 		return
 	}
-	resp, err := h.client.Embed(c.ctx, &aiclient.EmbedRequest{Model: er.Model, Input: inputs, Dimensions: er.Dimensions, User: er.User})
+	resp, err := h.client.Embed(c.ctx, &aiclient.EmbedRequest{Model: er.Model, Input: inputs, Dimensions: er.Dimensions, User: er.User,
+		Native: nativeOf(aiclient.WireOpenAI, er.rest)})
 	if err != nil {
 		e := fromCall(err)
 		e.writeOpenAI(w)

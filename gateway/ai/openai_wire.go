@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/portico-dev/portico/aiclient"
 )
@@ -30,10 +31,12 @@ type chatRequest struct {
 	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
-	ReasoningEffort   string          `json:"reasoning_effort"`
-	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
-	FrequencyPenalty  json.RawMessage `json:"frequency_penalty"`
-	PresencePenalty   json.RawMessage `json:"presence_penalty"`
+	Logprobs          bool  `json:"logprobs"`
+	TopLogprobs       *int  `json:"top_logprobs"`
+	ParallelToolCalls *bool `json:"parallel_tool_calls"`
+	// rest are the members no field models (reasoning_effort,
+	// logit_bias, service_tier, store...): see native.go.
+	rest map[string]json.RawMessage
 }
 
 type chatMessage struct {
@@ -116,22 +119,14 @@ func (cr *chatRequest) neutral() (*aiclient.Request, *apiError) {
 	if req.MaxOutputTokens < 0 {
 		return nil, invalid("max_tokens", "max_tokens must be positive.")
 	}
-	extra := map[string]json.RawMessage{}
-	if cr.ReasoningEffort != "" {
-		extra["reasoning_effort"], _ = json.Marshal(cr.ReasoningEffort)
+	if cr.TopLogprobs != nil && (*cr.TopLogprobs < 0 || *cr.TopLogprobs > 20) {
+		return nil, invalid("top_logprobs", "top_logprobs must be between 0 and 20.")
 	}
-	if cr.ParallelToolCalls != nil {
-		extra["parallel_tool_calls"], _ = json.Marshal(*cr.ParallelToolCalls)
+	if cr.TopLogprobs != nil && !cr.Logprobs {
+		return nil, invalid("top_logprobs", "top_logprobs requires logprobs to be true.")
 	}
-	if len(cr.FrequencyPenalty) > 0 && string(cr.FrequencyPenalty) != "null" {
-		extra["frequency_penalty"] = cr.FrequencyPenalty
-	}
-	if len(cr.PresencePenalty) > 0 && string(cr.PresencePenalty) != "null" {
-		extra["presence_penalty"] = cr.PresencePenalty
-	}
-	if len(extra) > 0 {
-		req.Extra = extra
-	}
+	req.Logprobs, req.TopLogprobs, req.ParallelToolCalls = cr.Logprobs, cr.TopLogprobs, cr.ParallelToolCalls
+	req.Native = nativeOf(aiclient.WireOpenAI, cr.rest)
 	if stop, err := stringOrList(cr.Stop); err != nil {
 		return nil, invalid("stop", "stop must be a string or an array of strings.")
 	} else {
@@ -300,21 +295,23 @@ func stringOrList(raw json.RawMessage) ([]string, error) {
 
 // chatCompletion is OpenAI's Chat Completions response.
 type chatCompletion struct {
-	ID                string       `json:"id"`
-	Object            string       `json:"object"`
-	Created           int64        `json:"created"`
-	Model             string       `json:"model"`
-	Choices           []chatChoice `json:"choices"`
-	Usage             *chatUsage   `json:"usage,omitempty"`
-	SystemFingerprint *string      `json:"system_fingerprint"`
+	ID      string       `json:"id"`
+	Object  string       `json:"object"`
+	Created int64        `json:"created"`
+	Model   string       `json:"model"`
+	Choices []chatChoice `json:"choices"`
+	// Usage is a *chatUsage; a nil *chatUsage writes null, as the chunks
+	// of a stream with include_usage have, and nil leaves it out.
+	Usage             any     `json:"usage,omitempty"`
+	SystemFingerprint *string `json:"system_fingerprint"`
 }
 
 type chatChoice struct {
-	Index        int          `json:"index"`
-	Message      *respMessage `json:"message,omitempty"`
-	Delta        *respMessage `json:"delta,omitempty"`
-	Logprobs     *struct{}    `json:"logprobs"`
-	FinishReason *string      `json:"finish_reason"`
+	Index        int             `json:"index"`
+	Message      *respMessage    `json:"message,omitempty"`
+	Delta        *respMessage    `json:"delta,omitempty"`
+	Logprobs     *choiceLogprobs `json:"logprobs"`
+	FinishReason *string         `json:"finish_reason"`
 }
 
 type respMessage struct {
@@ -351,8 +348,37 @@ func finishOpenAI(f aiclient.FinishReason) string {
 	return "stop"
 }
 
-// completion renders a neutral response in OpenAI's form.
-func completion(resp *aiclient.Response, alias string, created int64) *chatCompletion {
+// choiceLogprobs are a choice's log probabilities.
+type choiceLogprobs struct {
+	Content []aiclient.Logprob `json:"content"`
+	Refusal *string            `json:"refusal"`
+}
+
+// logprobsOf is the logprobs member of a choice: null unless asked for.
+func logprobsOf(asked bool, lps []aiclient.Logprob) *choiceLogprobs {
+	if !asked {
+		return nil
+	}
+	if lps == nil {
+		lps = []aiclient.Logprob{}
+	}
+	return &choiceLogprobs{Content: lps}
+}
+
+// createdOf is the provider's creation time of a response, or the time
+// the gateway received the call (in Unix seconds) when it sends none.
+func createdOf(t time.Time, received int64) int64 {
+	if t.IsZero() {
+		return received
+	}
+	return t.Unix()
+}
+
+// completion renders a neutral response in OpenAI's form: the provider's
+// ID, creation time and model name, the log probabilities when asked for,
+// and the provider's members no field models when it speaks OpenAI's
+// format (system_fingerprint, service_tier...).
+func completion(resp *aiclient.Response, req *aiclient.Request, alias string, received int64) json.RawMessage {
 	msg := &respMessage{Role: "assistant"}
 	if text := resp.Message.Text(); text != "" || len(resp.Message.ToolCalls) == 0 {
 		msg.Content = &text
@@ -364,14 +390,14 @@ func completion(resp *aiclient.Response, alias string, created int64) *chatCompl
 		msg.ToolCalls = append(msg.ToolCalls, c)
 	}
 	finish := finishOpenAI(resp.FinishReason)
-	return &chatCompletion{
+	return withNative(&chatCompletion{
 		ID:      completionID(resp.ID),
 		Object:  "chat.completion",
-		Created: created,
+		Created: createdOf(resp.Created, received),
 		Model:   modelName(resp.Model, alias),
-		Choices: []chatChoice{{Message: msg, FinishReason: &finish}},
+		Choices: []chatChoice{{Message: msg, FinishReason: &finish, Logprobs: logprobsOf(req.Logprobs, resp.Logprobs)}},
 		Usage:   openAIUsage(resp.Usage),
-	}
+	}, resp.Native, aiclient.WireOpenAI)
 }
 
 func completionID(id string) string {

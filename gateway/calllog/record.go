@@ -33,6 +33,10 @@ type Record struct {
 	Upstream string `json:"upstream,omitempty"`
 	// Retries is the number of retries the call took.
 	Retries int `json:"retries,omitempty"`
+	// Hedges is the number of hedged attempts the call sent (see
+	// resilience.Hedge), and HedgeWon whether one of them gave the answer.
+	Hedges   int  `json:"hedges,omitempty"`
+	HedgeWon bool `json:"hedge_won,omitempty"`
 	// Error is the kind of failure, such as "timeout", "upstream" or
 	// "circuit_open"; empty when the call succeeded. Never a message that
 	// could leak details.

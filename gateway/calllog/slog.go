@@ -48,6 +48,9 @@ func (s slogSink) Write(ctx context.Context, batch []Record) error {
 		if r.Retries != 0 {
 			attrs = append(attrs, slog.Int("retries", r.Retries))
 		}
+		if r.Hedges != 0 {
+			attrs = append(attrs, slog.Int("hedges", r.Hedges), slog.Bool("hedge_won", r.HedgeWon))
+		}
 		if r.Error != "" {
 			attrs = append(attrs, slog.String("error", r.Error))
 		}

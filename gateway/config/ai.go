@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/anthropic"
@@ -88,6 +89,12 @@ type AIProvider struct {
 	Optional bool `yaml:"optional"`
 	// Headers are sent with every request to the provider.
 	Headers map[string]string `yaml:"headers"`
+	// MaxRetryWait is the longest the provider's client waits before
+	// retrying a call: a 429 or 503 whose Retry-After asks for longer is
+	// answered to the caller at once, with the provider's Retry-After
+	// and rate-limit headers, unless another candidate of the alias can
+	// serve it. By default, 1 s. It does not apply to type demo.
+	MaxRetryWait time.Duration `yaml:"max_retry_wait"`
 	// AICloud holds the settings of the azure, bedrock and vertex types.
 	AICloud
 	// TransportConfig tunes the connections to the provider, shared by
@@ -441,6 +448,9 @@ func (a *AI) checkPrices() []error {
 
 // provider builds the adapter of p, calling over hc.
 func (p AIProvider) provider(hc *http.Client) (aiclient.Provider, error) {
+	if p.MaxRetryWait < 0 {
+		return nil, fieldErr("max_retry_wait", "must not be negative, got %v", p.MaxRetryWait)
+	}
 	if pv, ok, err := p.cloud(hc); ok || err != nil {
 		return pv, err
 	}
@@ -453,6 +463,9 @@ func (p AIProvider) provider(hc *http.Client) (aiclient.Provider, error) {
 		for k, v := range p.Headers {
 			opts = append(opts, openai.WithHeader(k, v))
 		}
+		if p.MaxRetryWait > 0 {
+			opts = append(opts, openai.WithMaxRetryWait(p.MaxRetryWait))
+		}
 		return openai.New(opts...), nil
 	case "anthropic":
 		opts := []anthropic.Option{anthropic.WithAPIKey(p.APIKey), anthropic.WithHTTPClient(hc)}
@@ -462,6 +475,9 @@ func (p AIProvider) provider(hc *http.Client) (aiclient.Provider, error) {
 		for k, v := range p.Headers {
 			opts = append(opts, anthropic.WithHeader(k, v))
 		}
+		if p.MaxRetryWait > 0 {
+			opts = append(opts, anthropic.WithMaxRetryWait(p.MaxRetryWait))
+		}
 		return anthropic.New(opts...), nil
 	case "gemini":
 		opts := []gemini.Option{gemini.WithAPIKey(p.APIKey), gemini.WithHTTPClient(hc)}
@@ -470,6 +486,9 @@ func (p AIProvider) provider(hc *http.Client) (aiclient.Provider, error) {
 		}
 		for k, v := range p.Headers {
 			opts = append(opts, gemini.WithHeader(k, v))
+		}
+		if p.MaxRetryWait > 0 {
+			opts = append(opts, gemini.WithMaxRetryWait(p.MaxRetryWait))
 		}
 		return gemini.New(opts...), nil
 	case "ollama":
@@ -482,6 +501,9 @@ func (p AIProvider) provider(hc *http.Client) (aiclient.Provider, error) {
 		}
 		for k, v := range p.Headers {
 			opts = append(opts, ollama.WithHeader(k, v))
+		}
+		if p.MaxRetryWait > 0 {
+			opts = append(opts, ollama.WithMaxRetryWait(p.MaxRetryWait))
 		}
 		return ollama.New(opts...), nil
 	case "demo":

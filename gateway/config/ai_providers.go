@@ -177,6 +177,9 @@ func (p AIProvider) azure(hc *http.Client) (aiclient.Provider, error) {
 	for k, v := range p.Headers {
 		opts = append(opts, openai.WithHeader(k, v))
 	}
+	if p.MaxRetryWait > 0 {
+		opts = append(opts, openai.WithMaxRetryWait(p.MaxRetryWait))
+	}
 	return openai.New(opts...), nil
 }
 
@@ -240,6 +243,9 @@ func (p AIProvider) bedrock(hc *http.Client) (aiclient.Provider, error) {
 	for k, v := range p.Headers {
 		opts = append(opts, bedrock.WithHeader(k, v))
 	}
+	if p.MaxRetryWait > 0 {
+		opts = append(opts, bedrock.WithMaxRetryWait(p.MaxRetryWait))
+	}
 	pv, err := bedrock.New(context.Background(), opts...)
 	if err != nil {
 		return nil, cloudErr(err, "region")
@@ -268,6 +274,9 @@ func (p AIProvider) vertex(hc *http.Client) (aiclient.Provider, error) {
 	}
 	for k, v := range p.Headers {
 		opts = append(opts, vertex.WithHeader(k, v))
+	}
+	if p.MaxRetryWait > 0 {
+		opts = append(opts, vertex.WithMaxRetryWait(p.MaxRetryWait))
 	}
 	pv, err := vertex.New(context.Background(), opts...)
 	if err != nil {

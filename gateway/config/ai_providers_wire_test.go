@@ -85,8 +85,9 @@ type anthropicEvent struct {
 }
 
 // addAnthropic folds a message, or an event of its stream, into a. Input
-// tokens are taken wherever they are reported (message_start or
-// message_delta).
+// tokens are taken from the last event that reports them: message_start
+// holds the gateway's estimate when the provider counts them only at the
+// end, and message_delta the provider's count.
 func (a *answer) addAnthropic(e anthropicEvent) {
 	if e.Message != nil {
 		a.addAnthropic(*e.Message)
@@ -101,7 +102,7 @@ func (a *answer) addAnthropic(e anthropicEvent) {
 	a.text += e.Delta.Text
 	a.args += e.Delta.PartialJSON
 	a.stop = cmp.Or(e.Delta.StopReason, e.StopReason, a.stop)
-	a.input = max(a.input, e.Usage.Input)
+	a.input = cmp.Or(e.Usage.Input, a.input)
 	a.output = max(a.output, e.Usage.Output)
 }
 

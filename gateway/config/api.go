@@ -26,6 +26,7 @@ import (
 //	x-portico-policy       a whole gateway.Policy
 //	x-portico-timeout      Policy.Timeout, such as "2s"
 //	x-portico-retry        gateway.Retry
+//	x-portico-hedge        gateway.Hedge, such as {"delay": "p95"}
 //	x-portico-breaker      gateway.Breaker
 //	x-portico-bulkhead     gateway.Bulkhead
 //	x-portico-auth         gateway.Auth
@@ -73,6 +74,7 @@ func WithAPI(apis ...API) gateway.Option {
 // fills, by config key; "" is the whole policy.
 var extensions = map[string]string{
 	"x-portico-policy": "", "x-portico-timeout": "timeout", "x-portico-retry": "retry",
+	"x-portico-hedge":   "hedge",
 	"x-portico-breaker": "breaker", "x-portico-bulkhead": "bulkhead", "x-portico-auth": "auth",
 	"x-portico-scopes": "auth.scopes", "x-portico-ratelimit": "rate_limit", "x-portico-quota": "quota",
 	"x-portico-cache": "cache", "x-portico-idempotency": "idempotency",
@@ -150,6 +152,10 @@ func clonePolicy(p gateway.Policy) gateway.Policy {
 	if p.Retry != nil {
 		r := *p.Retry
 		c.Retry = &r
+	}
+	if p.Hedge != nil {
+		h := *p.Hedge
+		c.Hedge = &h
 	}
 	if p.Breaker != nil {
 		b := *p.Breaker

@@ -131,6 +131,8 @@ func TestOperationPolicy(t *testing.T) {
 	}{
 		{"a rate limit decodes into the config's type", "x-portico-ratelimit", `{"requests": 5, "per": "1s", "burst": 10}`, ""},
 		{"scopes set the auth scopes", "x-portico-scopes", `["pets:write"]`, ""},
+		{"a hedge decodes with a percentile delay", "x-portico-hedge", `{"delay": "p95", "max_extra": 1}`, ""},
+		{"a bad hedge delay names the field", "x-portico-hedge", `{"delay": "soon"}`, `operations.op.x-portico-hedge.delay: "soon" is neither a duration`},
 		{"an unknown field is named with the operation", "x-portico-ratelimit", `{"request": 5}`, "operations.op.x-portico-ratelimit.request: unknown field"},
 		{"a bad duration names the field", "x-portico-timeout", `"soon"`, `operations.op.x-portico-timeout: "soon" is not a duration`},
 		{"an unknown x-portico extension is refused", "x-portico-ratelimits", `{}`, "operations.op.x-portico-ratelimits: unknown extension"},
@@ -148,7 +150,7 @@ func TestOperationPolicy(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if p.RateLimit == nil && (p.Auth == nil || p.Auth.Scopes[0] != "pets:write") {
+				if p.RateLimit == nil && (p.Auth == nil || p.Auth.Scopes[0] != "pets:write") && (p.Hedge == nil || p.Hedge.Delay.Quantile != 0.95) {
 					t.Errorf("policy = %+v, want the extension applied", p)
 				}
 				return

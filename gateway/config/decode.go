@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"reflect"
@@ -25,8 +26,9 @@ type decoder struct {
 }
 
 var (
-	durationType = reflect.TypeFor[time.Duration]()
-	timeType     = reflect.TypeFor[time.Time]()
+	durationType        = reflect.TypeFor[time.Duration]()
+	timeType            = reflect.TypeFor[time.Time]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
 func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
@@ -104,7 +106,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 	switch v.Kind() {
 	case reflect.Struct:
-		if v.Type() == timeType {
+		if v.Type() == timeType || v.CanAddr() && v.Addr().Type().Implements(textUnmarshalerType) {
 			d.scalar(n, v, path)
 			return
 		}
@@ -238,6 +240,14 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 			}
 		}
 		v.Set(reflect.ValueOf(t))
+		return
+	}
+	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok && v.Kind() == reflect.Struct {
+		// A struct written as one value, such as a HedgeDelay: its own
+		// parser's error says what is wrong.
+		if err := u.UnmarshalText([]byte(c.Value)); err != nil {
+			d.fail(n, path, "%v", err)
+		}
 		return
 	}
 	if err := c.Decode(v.Addr().Interface()); err != nil {

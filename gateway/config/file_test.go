@@ -12,9 +12,7 @@ import (
 	"github.com/portico-dev/portico/gateway/internal/gwtest"
 )
 
-func envOf(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
+func envOf(m map[string]string) func(string) (string, bool) { return gwtest.Env(m) }
 
 const validConfig = `
 upstreams:

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/portico-dev/portico/resilience"
 )
 
 // The peak-EWMA estimate's constants (see "Latency-aware balancing" in
@@ -40,9 +42,14 @@ const (
 func classify(ctx context.Context, resp *http.Response, err error) outcome {
 	switch {
 	case err != nil && errors.Is(context.Cause(ctx), context.Canceled):
-		// The caller gave up. A context canceled with another cause, such
-		// as a retrying transport's per-attempt timeout, did not: the
-		// instance was too slow, and that counts against it.
+		// The caller gave up, or a resilience.Transport above ended the
+		// attempt, which failsafe-go does without a cause. An attempt cut
+		// by its per-try or overall timeout counts against the instance,
+		// as does a context canceled with a cause of its own; a hedge that
+		// lost, like a caller that gave up, shows only how long it waited.
+		if errors.Is(resilience.Abandoned(ctx), resilience.ErrTimeout) {
+			return connError
+		}
 		return canceled
 	case err != nil:
 		return connError

@@ -34,18 +34,31 @@ func BreakerKey(r *http.Request) string {
 	return r.URL.Host + r.URL.Path + "#" + m
 }
 
+// DefaultMaxRetryWait is how long an adapter waits at most before a
+// retry unless told otherwise: a provider asking to wait longer (a 429
+// with "Retry-After: 7") gets its answer passed on at once, so the caller,
+// or a [github.com/portico-dev/portico/aiclient.Client] with another
+// candidate, decides what to do instead of stalling.
+const DefaultMaxRetryWait = time.Second
+
 // DefaultPolicies are the resilience policies an adapter uses unless told
 // otherwise: up to 3 attempts on connection errors, timeouts, 429 with a
-// retry hint, 500, 502, 503, 504 and 529, with full-jitter backoff from
-// 250 ms honouring the provider's hint (made readable by hints) up to 20 s; and a circuit breaker
-// per deployment that opens after 5 failures in a row (5xx, 429,
-// connection errors) for 30 s.
-func DefaultPolicies() []resilience.Policy {
+// retry hint of at most maxWait, 500, 502, 503, 504 and 529, with
+// full-jitter backoff from 250 ms honouring the provider's hint (made
+// readable by hints), each wait at most maxWait (by default
+// [DefaultMaxRetryWait]); and a circuit breaker per deployment that opens
+// after 5 failures in a row for 30 s. The breaker counts 5xx answers and
+// connection failures only: a 429 is the provider metering the caller,
+// not failing, and passes through.
+func DefaultPolicies(maxWait time.Duration) []resilience.Policy {
+	if maxWait <= 0 {
+		maxWait = DefaultMaxRetryWait
+	}
 	return []resilience.Policy{
 		resilience.Retry(resilience.RetryConfig{
 			MaxAttempts:        3,
-			BaseDelay:          250 * time.Millisecond,
-			MaxDelay:           20 * time.Second,
+			BaseDelay:          min(250*time.Millisecond, maxWait),
+			MaxDelay:           maxWait,
 			Statuses:           []int{500, 502, 503, 504, 529},
 			RetryNonIdempotent: true,
 		}),
@@ -53,14 +66,18 @@ func DefaultPolicies() []resilience.Policy {
 			Key:                 BreakerKey,
 			ConsecutiveFailures: 5,
 			OpenFor:             30 * time.Second,
-			IsFailure: func(resp *http.Response, err error) bool {
-				if err != nil {
-					return true
-				}
-				return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
-			},
+			IsFailure:           IsFailure,
 		}),
 	}
+}
+
+// IsFailure is what the default circuit breaker counts: connection
+// failures and timeouts, and 5xx answers. A 429 is not a failure.
+func IsFailure(resp *http.Response, err error) bool {
+	if err != nil {
+		return true
+	}
+	return resp.StatusCode >= 500
 }
 
 // HTTPClient returns a copy of base (or of a zero http.Client) whose
@@ -89,7 +106,10 @@ type Common struct {
 	Client   *http.Client
 	Policies []resilience.Policy
 	Custom   bool // Policies were set by the user
-	Now      func() time.Time
+	// MaxRetryWait bounds each wait of the default policies; see
+	// [DefaultPolicies]. Zero is [DefaultMaxRetryWait].
+	MaxRetryWait time.Duration
+	Now          func() time.Time
 	// BodyHint reads a retry hint from an error body, for providers that
 	// send it there (Gemini's RetryInfo).
 	BodyHint func([]byte) time.Duration
@@ -120,7 +140,7 @@ func Tuned(base *http.Client, tc aiclient.TransportConfig) *http.Client {
 // transport of its own unless Client has one (see Tuned).
 func (c *Common) Build() {
 	if !c.Custom {
-		c.Policies = DefaultPolicies()
+		c.Policies = DefaultPolicies(c.MaxRetryWait)
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -129,23 +149,63 @@ func (c *Common) Build() {
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 }
 
-// Body encodes v as JSON and merges extra into its top level.
-func Body(v any, extra map[string]json.RawMessage) ([]byte, error) {
+// Body encodes v as JSON and merges each of extras into its top level,
+// in order, so a later one overrides an earlier one.
+func Body(v any, extras ...map[string]json.RawMessage) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	if len(extra) == 0 {
+	n := 0
+	for _, e := range extras {
+		n += len(e)
+	}
+	if n == 0 {
 		return b, nil
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, err
 	}
-	for k, v := range extra {
-		m[k] = v
+	for _, e := range extras {
+		for k, v := range e {
+			m[k] = v
+		}
 	}
 	return json.Marshal(m)
+}
+
+// Caps is what an adapter can honour of the settings some providers lack.
+type Caps struct {
+	// Wire is the format whose [aiclient.Native] members the adapter
+	// sends; empty for an adapter whose format no caller speaks.
+	Wire aiclient.Wire
+	// Logprobs reports whether the provider returns log probabilities.
+	Logprobs bool
+	// Serial reports whether the provider can be told to call one tool
+	// at a time (ParallelToolCalls false).
+	Serial bool
+}
+
+// Native returns the members of req.Native that an adapter with caps
+// merges into its body, or the [aiclient.KindInvalidRequest] error naming
+// the first setting of req it cannot honour: Logprobs, ParallelToolCalls
+// set to false, or members of another wire format.
+func Native(provider string, req *aiclient.Request, caps Caps) (map[string]json.RawMessage, error) {
+	refuse := func(param, msg string) error {
+		return (&aiclient.Error{Provider: provider, Model: req.Model, Code: "unsupported_parameter", Param: param,
+			Message: param + ": " + msg}).WithKind(aiclient.KindInvalidRequest)
+	}
+	if req.Logprobs && !caps.Logprobs {
+		return nil, refuse("logprobs", provider+" does not return log probabilities")
+	}
+	if p := req.ParallelToolCalls; p != nil && !*p && !caps.Serial && len(req.Tools) > 0 {
+		return nil, refuse("parallel_tool_calls", provider+" cannot be told to call one tool at a time")
+	}
+	if err := req.Native.Refuse(provider, req.Model, caps.Wire); err != nil {
+		return nil, err
+	}
+	return req.Native.For(caps.Wire), nil
 }
 
 // Do sends a request and returns the response if its status is 2xx. A
@@ -194,6 +254,7 @@ func (c *Common) Do(ctx context.Context, method, url string, body []byte, header
 	if e.RetryAfter == 0 {
 		e.RetryAfter = aiclient.RetryAfter(res, c.Now())
 	}
+	e.Header = aiclient.RateLimitHeader(res.Header)
 	e.Message = c.Redact(e.Message)
 	return nil, e.WithKind(e.Kind)
 }
@@ -207,7 +268,9 @@ func (c *Common) TransportError(model string, err error) error {
 		e.RetryAfter, _ = resilience.RetryAfter(err)
 		switch {
 		case errors.Is(err, resilience.ErrCircuitOpen):
-			e.Kind, e.Code = aiclient.KindOverloaded, "circuit_open"
+			// The provider failed repeatedly; it did not say it is
+			// overloaded, so this is a server error, not an overload.
+			e.Kind, e.Code = aiclient.KindServer, "circuit_open"
 		case errors.Is(err, resilience.ErrBulkheadFull):
 			e.Kind, e.Code = aiclient.KindOverloaded, "bulkhead_full"
 		case errors.Is(err, resilience.ErrTimeout):

@@ -298,3 +298,8 @@ func Send(t testing.TB, method, url, body string) *http.Response {
 	t.Cleanup(func() { _ = resp.Body.Close() })
 	return resp
 }
+
+// Env is a lookup of the variables in m, for config.Parse.
+func Env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
