@@ -12,7 +12,9 @@ import (
 )
 
 // The core links no store, exporter, spec loader or adapter: those are
-// the config layer's (gateway/config) and the parts'.
+// the config layer's (gateway/config) and the parts'. gateway/calllog,
+// whose record a hedged request notes its hedges in, links nothing more
+// than the core does, and may be linked.
 var forbiddenDeps = []string{
 	"github.com/redis/go-redis",
 	"go.etcd.io/bbolt",
@@ -25,7 +27,6 @@ var forbiddenDeps = []string{
 	"github.com/portico-dev/portico/middleware/redisstore",
 	"github.com/portico-dev/portico/gateway/ai",
 	"github.com/portico-dev/portico/gateway/platform",
-	"github.com/portico-dev/portico/gateway/calllog",
 	"github.com/portico-dev/portico/gateway/config",
 	"github.com/portico-dev/portico/gateway/grpc",
 	"github.com/portico-dev/portico/gateway/grpcproxy",
