@@ -61,13 +61,13 @@ func replayable(req *http.Request, limit int64) (get func() (io.ReadCloser, erro
 // skipped.
 type cleanup struct {
 	cancel  context.CancelFunc
-	attempt func()
+	attempt *execution
 	slot    fsbulkhead.Bulkhead[any]
 }
 
 func (c *cleanup) run() {
 	if c.attempt != nil {
-		c.attempt()
+		c.attempt.cancelDeferred()
 	}
 	if c.cancel != nil {
 		c.cancel()
