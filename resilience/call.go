@@ -181,14 +181,21 @@ func (c *call) attempt(exec *execution) (*try, error) {
 	return a, nil
 }
 
-// send calls next with a fresh clone of the caller's request.
+// send calls next with a copy of the caller's request that has the
+// attempt's context and body.
 func (a *try) send(exec *execution) (*http.Response, error) {
 	c := a.c
 	b, err := c.nextBody()
 	if err != nil {
 		return nil, err
 	}
-	r := c.req.Clone(a)
+	var r *http.Request
+	if c.t.hedging != nil {
+		// Hedged attempts run at once: each gets headers of its own.
+		r = c.req.Clone(a)
+	} else {
+		r = c.req.WithContext(a)
+	}
 	r.Body = b
 	if c.body.get != nil {
 		r.GetBody = c.body.get

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/failsafe-go/failsafe-go"
-	"github.com/failsafe-go/failsafe-go/common"
 	"github.com/failsafe-go/failsafe-go/timeout"
 )
 
@@ -36,9 +35,12 @@ type Transport struct {
 // NewTransport returns a Transport that sends requests through next with
 // the given policies. If next is nil, http.DefaultTransport is used.
 //
-// Each attempt calls next.RoundTrip afresh with a fresh clone of the
-// request, so next may pick a different upstream instance every time (and
-// may key the attempt's circuit breaker by that instance; see [Instance]).
+// Each attempt calls next.RoundTrip afresh with a copy of the request
+// that carries the attempt's own context and body (a deep clone when
+// hedged attempts may run at once), so next may pick a different upstream
+// instance every time (and may key the attempt's circuit breaker by that
+// instance; see [Instance]). As for any http.RoundTripper, next must not
+// modify the request it is given.
 // The policies apply in a fixed order, outermost first, whatever the order
 // they are given in:
 //
@@ -108,10 +110,7 @@ func (t *Transport) compose() {
 		if p.attempt > 0 {
 			inner = wrap(&attempts{t: t}, inner)
 		}
-		retry := t.retryPolicy()
-		t.run = around(func(exec failsafe.Execution[*try]) *common.PolicyResult[*try] {
-			return wrap(retry, inner)(exec)
-		})
+		t.run = around(t.retrying(inner))
 	case p.hedge != nil:
 		t.run = around(wrap(t.hedgePolicy(), wrap(&attempts{t: t}, attempt)))
 		t.single = around(attempt)
