@@ -18,14 +18,13 @@ import (
 // failsafe-go executions run under, and holds the root execution.
 type call struct {
 	context.Context
-	cancel context.CancelFunc // nil unless the transport's policies make contexts
-	t      *Transport
-	req    *http.Request
-	body   replay
-	idem   bool
-	start  time.Time    // set for a hedge's latency quantile
-	n      atomic.Int32 // attempts started
-	sent   atomic.Bool  // the caller's body went to an attempt
+	t     *Transport
+	req   *http.Request
+	body  replay
+	idem  bool
+	start time.Time    // set for a hedge's latency quantile
+	n     atomic.Int32 // attempts started
+	sent  atomic.Bool  // the caller's body went to an attempt
 
 	mu    sync.Mutex
 	done  bool
@@ -54,9 +53,6 @@ func (t *Transport) newCall(req *http.Request) (*call, error) {
 			return nil, err
 		}
 		c.body = replay{get: get, first: first, size: size}
-	}
-	if t.contexts {
-		c.Context, c.cancel = context.WithCancel(req.Context())
 	}
 	if t.hedging != nil && t.hedging.cfg.Quantile > 0 {
 		c.start = time.Now()
@@ -294,16 +290,17 @@ func (c *call) finish(a *try, err error) (*http.Response, error) {
 		c.body.first.Close() // a RoundTripper closes the body, sent or not
 	}
 	if resp == nil {
-		if c.cancel != nil {
-			c.cancel()
-		}
+		c.run.end()
 		return nil, err
 	}
-	cl := cleanup{cancel: c.cancel}
+	var cl cleanup
+	if c.run.pending() {
+		cl.calls = &c.run
+	}
 	if win != nil {
 		cl.slot, cl.attempt = win.slot, win.deferred
 	}
-	if cl.cancel != nil || cl.slot != nil || cl.attempt != nil {
+	if cl.calls != nil || cl.slot != nil || cl.attempt != nil {
 		onClose(resp, cl)
 	}
 	return resp, err

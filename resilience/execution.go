@@ -40,6 +40,12 @@ type runState struct {
 	executions atomic.Uint32
 	deferred   atomic.Bool                // the cancellation of a context is deferred to a response body
 	canceled   *common.PolicyResult[*try] // the result a cancellation left; guarded by mu
+
+	// The contexts the executions made, guarded by mu: they are all
+	// cancelled once the call is over (see end).
+	cancels []context.CancelFunc
+	buf     [3]context.CancelFunc
+	ended   bool
 }
 
 // execution is the execution failsafe-go's policy executors (retry, hedge,
@@ -69,6 +75,44 @@ func (s *runState) begin(c *call, e *execution) {
 	s.c, s.start = c, now
 	s.attempts.Store(1)
 	*e = execution{s: s, ctx: c, attemptStart: now}
+}
+
+// track notes a context an execution made, to be cancelled by end.
+func (s *runState) track(cancel context.CancelFunc) {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		cancel()
+		return
+	}
+	if s.cancels == nil {
+		s.cancels = s.buf[:0]
+	}
+	s.cancels = append(s.cancels, cancel)
+	s.mu.Unlock()
+}
+
+// pending reports whether end has contexts to cancel.
+func (s *runState) pending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.cancels) > 0
+}
+
+// end cancels every context the call's executions made, once the call
+// is over: with no response, or when the response body is closed. The
+// policies end most of them as they return, but failsafe-go defers the
+// cancellation of the contexts a response's body streams under, and
+// leaves those of the policies around it (an overall timeout, a hedge)
+// to the caller.
+func (s *runState) end() {
+	s.mu.Lock()
+	cancels := s.cancels
+	s.cancels, s.ended = nil, true
+	s.mu.Unlock()
+	for _, cancel := range cancels {
+		cancel()
+	}
 }
 
 // Attempts implements failsafe.ExecutionInfo.
@@ -216,6 +260,7 @@ func (e *execution) CopyWithResult(r *common.PolicyResult[*try]) failsafe.Execut
 func (e *execution) CopyForCancellable() failsafe.Execution[*try] {
 	c := e.copy()
 	c.ctx, c.cancel = context.WithCancel(c.ctx)
+	e.s.track(c.cancel)
 	return c
 }
 
@@ -226,6 +271,7 @@ func (e *execution) CopyForHedge() failsafe.Execution[*try] {
 	c.s.attempts.Add(1)
 	c.s.hedges.Add(1)
 	c.ctx, c.cancel = context.WithCancel(c.ctx)
+	e.s.track(c.cancel)
 	return c
 }
 

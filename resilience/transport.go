@@ -24,10 +24,6 @@ type Transport struct {
 	// once; single runs a request that may not be hedged. Both are nil
 	// when no policy needs failsafe-go, and attempts then run directly.
 	run, single step
-	// contexts is set when policies nest contexts of their own
-	// (OverallTimeout, Hedge): each call then gets one to cancel them all
-	// at its end. An attempt's own (Timeout) ends with its response.
-	contexts bool
 	// direct is set when no policy applies at all.
 	direct bool
 }
@@ -88,7 +84,6 @@ func (t *Transport) compose() {
 	if p.overall > 0 {
 		outer = append(outer, timeout.New[*try](p.overall))
 	}
-	t.contexts = p.overall > 0 || p.hedge != nil
 	t.direct = len(outer) == 0 && p.attempt == 0 && p.retry == nil && p.hedge == nil &&
 		t.breakers == nil && t.bulk == nil
 	if len(outer) == 0 && p.attempt == 0 && p.retry == nil && p.hedge == nil {
