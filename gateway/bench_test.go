@@ -12,6 +12,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/upstream"
+	"github.com/portico-dev/portico/internal/cputime"
 )
 
 // BenchmarkProxy compares the gateway without middleware with a bare
@@ -20,12 +21,7 @@ import (
 //
 //	go test -run '^$' -bench Proxy -benchmem -count 5 ./gateway
 func BenchmarkProxy(b *testing.B) {
-	body := []byte(`{"id":7,"name":"Ada"}`)
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(body)
-	}))
-	defer up.Close()
+	up := userUpstream(b)
 	target, _ := url.Parse(up.URL)
 	tr := upstream.NewTransport(nil)
 	defer tr.CloseIdleConnections()
@@ -64,12 +60,7 @@ func BenchmarkProxy(b *testing.B) {
 //
 //	go test -run '^$' -bench ProxyPolicies -benchmem -count 8 ./gateway
 func BenchmarkProxyPolicies(b *testing.B) {
-	body := []byte(`{"id":7,"name":"Ada"}`)
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(body)
-	}))
-	defer up.Close()
+	up := userUpstream(b)
 	tr := upstream.NewTransport(nil)
 	defer tr.CloseIdleConnections()
 	for _, c := range []struct {
@@ -99,6 +90,19 @@ func BenchmarkProxyPolicies(b *testing.B) {
 	}
 }
 
+// userUpstream serves a small JSON user on loopback until the benchmark
+// ends.
+func userUpstream(b *testing.B) *httptest.Server {
+	b.Helper()
+	body := []byte(`{"id":7,"name":"Ada"}`)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	b.Cleanup(up.Close)
+	return up
+}
+
 // benchGets serves h on loopback and sends it GETs for path from parallel
 // clients until the benchmark ends, failing on any status but 200. It
 // reports the CPU time per request of the whole process (client, handler
@@ -113,9 +117,9 @@ func benchGets(b *testing.B, h http.Handler, path string) {
 	url := srv.URL + path
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	defer func() {
-		if d := cpuTime() - cpu; d > 0 {
+		if d := cputime.Process() - cpu; d > 0 {
 			b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	}()

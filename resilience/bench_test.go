@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/otel/metric/noop"
 
+	"github.com/portico-dev/portico/internal/cputime"
 	"github.com/portico-dev/portico/resilience"
 )
 
@@ -18,9 +19,9 @@ import (
 // machine. Call it after any setup, as ResetTimer would be.
 func reportCPU(b *testing.B) {
 	b.Helper()
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	b.Cleanup(func() {
-		if d := cpuTime() - cpu; d > 0 && b.N > 0 {
+		if d := cputime.Process() - cpu; d > 0 && b.N > 0 {
 			b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	})

@@ -89,7 +89,7 @@ func (t *Transport) compose() {
 	if len(outer) == 0 && p.attempt == 0 && p.retry == nil && p.hedge == nil {
 		return
 	}
-	attempt := step(send)
+	attempt := send
 	if p.attempt > 0 {
 		attempt = wrap(timeout.New[*try](p.attempt), attempt)
 	}
