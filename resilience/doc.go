@@ -65,8 +65,8 @@
 // by the call. Only failsafe-go's retry policy keeps state for a call,
 // and it is made only when the first attempt's outcome is one it would
 // retry: when that outcome is a success, or otherwise final, the policy
-// could not act and is skipped. A Transport without a retry, hedge,
-// timeout or fallback does not touch failsafe-go's executions at all.
+// could not act and is skipped. A Transport with none of Retry, Hedge,
+// Timeout, OverallTimeout and Fallback makes no execution at all.
 //
 // Hand-written policy logic stays only where failsafe-go lacks the
 // capability:
