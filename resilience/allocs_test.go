@@ -27,7 +27,7 @@ func TestARoundTripAllocatesWithinItsCount(t *testing.T) {
 		max      float64
 	}{
 		{"without policies", nil, 1 + 2},
-		{"with a retry", []resilience.Policy{resilience.Retry(resilience.RetryConfig{})}, 4 + 2},
+		{"with a retry", []resilience.Policy{resilience.Retry(resilience.RetryConfig{})}, 3 + 2},
 		{"with a breaker", []resilience.Policy{resilience.CircuitBreaker(resilience.BreakerConfig{})}, 3 + 2},
 		{"with a bulkhead", []resilience.Policy{resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: 4})}, 4 + 2},
 		{"with a timeout", []resilience.Policy{resilience.Timeout(time.Hour)}, 11 + 2},

@@ -171,7 +171,9 @@ func (c *call) attempt(exec *execution) (*try, error) {
 		// The body streams after the policies return: its contexts end
 		// when it is closed.
 		exec.deferCancel()
-		a.deferred = exec
+		if exec.cancel != nil {
+			a.deferred = exec
+		}
 	}
 	c.track(a)
 	return a, nil
