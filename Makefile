@@ -8,10 +8,10 @@ NESTED  := $(patsubst %/go.mod,%,$(filter-out internal/tools/go.mod,$(wildcard i
 BENCH   ?= .
 COUNT   ?= 10
 
-.PHONY: help test lint bench cover check fmt
+.PHONY: help test lint bench bench-load cover check fmt
 
 help: ## Show this help.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 test: ## Run every test with the race detector, nested modules included, then the timing-bound fault test without it.
 	$(GO) test -race -count=1 $(PKGS)
@@ -28,6 +28,9 @@ lint: ## go vet, staticcheck, golangci-lint and gofmt.
 
 bench: ## Run benchmarks (BENCH=regexp, COUNT=n); compare runs with `go tool -modfile=internal/tools/go.mod benchstat old.txt new.txt`.
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) $(PKGS)
+
+bench-load: ## Load-test the example gateway against a bare ReverseProxy (LOAD_FLAGS="-duration 8s -runs 3"); see examples/loadtest.
+	$(GO) run ./examples/loadtest $(LOAD_FLAGS)
 
 cover: ## Write coverage to cover.out and print the per-function summary.
 	$(GO) test -count=1 -coverprofile=cover.out $(PKGS)

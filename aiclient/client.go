@@ -85,6 +85,32 @@ func (c *Client) Cost(resp *Response) (float64, bool) {
 	return c.cfg.prices.Cost(resp.Model, resp.Usage)
 }
 
+// MaxCost returns the most a call to model with input tokens in and
+// output tokens out can cost at the prices given with [WithPrices]: the
+// highest [Price.MaxCost] among the candidates that may serve it. It
+// reports false if a candidate has no price (then counted as free) or the
+// model is not routed. Budgets reserve it before the call.
+func (c *Client) MaxCost(model string, in, out int64) (float64, bool) {
+	cands, ok := c.cfg.routes[model]
+	if !ok {
+		if c.cfg.fallback == nil {
+			return 0, false
+		}
+		cands = []Candidate{{Model: model}}
+	}
+	var most float64
+	priced := true
+	for _, cd := range cands {
+		p, ok := c.cfg.prices.Lookup(cmp.Or(cd.Model, model))
+		if !ok {
+			priced = false
+			continue
+		}
+		most = max(most, p.MaxCost(in, out))
+	}
+	return most, priced
+}
+
 // Chat sends req to the candidates of req.Model in turn until one answers.
 func (c *Client) Chat(ctx context.Context, req *Request) (*Response, error) {
 	cands, err := c.plan(req.Model)

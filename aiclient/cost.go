@@ -71,3 +71,13 @@ func (ps Prices) Cost(model string, u Usage) (float64, bool) {
 	}
 	return p.Cost(u), true
 }
+
+// MaxCost returns the most input and output tokens can cost at p, in US
+// dollars: input at the highest of its input prices (uncached, cache
+// read, cache write) and output at the higher of Output and Reasoning,
+// for a ceiling to reserve before a call whose usage is not known yet.
+func (p Price) MaxCost(input, output int64) float64 {
+	in := max(p.Input, p.CachedInput, p.CacheWrite)
+	out := max(p.Output, p.Reasoning)
+	return (float64(max(input, 0))*in + float64(max(output, 0))*out) / 1e6
+}

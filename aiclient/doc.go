@@ -60,6 +60,15 @@
 // deployment that cools off a failing one, are in each adapter's HTTP
 // client, built on the resilience package.
 //
+// # Connections
+//
+// Each adapter calls over a transport of its own (see [NewTransport]),
+// shared by all its calls: it keeps up to 256 idle connections per host
+// and negotiates HTTP/2 where the provider offers it, so that concurrent
+// calls reuse warm connections rather than dial and handshake TLS each.
+// [TransportConfig], given with an adapter's WithTransportConfig, tunes it;
+// an adapter's WithHTTPClient replaces it.
+//
 // # Telemetry
 //
 // Each provider call is a client span named "chat <model>" with the

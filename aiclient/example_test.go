@@ -89,3 +89,12 @@ func ExampleCollect() {
 	// Output:
 	// Streamed, then collected. 12 <nil>
 }
+
+// An adapter makes its own transport, shared by all its calls; a
+// TransportConfig (given with the adapter's WithTransportConfig) tunes it.
+// NewTransport shows what the adapter gets.
+func ExampleNewTransport() {
+	t := aiclient.NewTransport(aiclient.TransportConfig{MaxIdleConnsPerHost: 64})
+	fmt.Println(t.MaxIdleConnsPerHost, t.IdleConnTimeout, t.ForceAttemptHTTP2)
+	// Output: 64 1m30s true
+}

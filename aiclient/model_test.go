@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/demo"
 )
 
 func TestAccumulatorBuildsTheResponse(t *testing.T) {
@@ -149,6 +150,44 @@ func TestCostOfNormalisedUsage(t *testing.T) {
 	}
 	if _, ok := prices.Cost("llama3", aiclient.Usage{InputTokens: 1}); ok {
 		t.Fatal("an unpriced model has a cost")
+	}
+}
+
+func TestMaxCostIsTheDearestCandidatesCeiling(t *testing.T) {
+	t.Parallel()
+	p := demo.New()
+	c := aiclient.New(
+		aiclient.WithRoute("chat",
+			aiclient.Candidate{Provider: p, Model: "gpt-4o"},
+			aiclient.Candidate{Provider: p, Model: "claude-sonnet-4-5", Priority: 1}),
+		aiclient.WithRoute("mixed", aiclient.Candidate{Provider: p, Model: "gpt-4o"}, aiclient.Candidate{Provider: p, Model: "llama3"}),
+		aiclient.WithPrices(aiclient.Prices{
+			"gpt-4o":            {Input: 2.50, CachedInput: 1.25, Output: 10},
+			"claude-sonnet-4-5": {Input: 3, CachedInput: 0.30, CacheWrite: 3.75, Output: 15},
+		}))
+	tests := []struct {
+		name       string
+		model      string
+		in, out    int64
+		want       float64
+		wantPriced bool
+	}{
+		// Claude's cache writes are its dearest input: 1000 at $3.75, 500 at $15.
+		{"the dearest candidate at its dearest input price", "chat", 1000, 500, (1000*3.75 + 500*15) / 1e6, true},
+		{"an unpriced candidate is reported, the priced ones still count", "mixed", 1000, 0, 1000 * 2.50 / 1e6, false},
+		{"an alias not routed costs nothing known", "nope", 1000, 500, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, priced := c.MaxCost(tt.model, tt.in, tt.out)
+			if math.Abs(got-tt.want) > 1e-12 {
+				t.Errorf("max cost = %v, want %v", got, tt.want)
+			}
+			if priced != tt.wantPriced {
+				t.Errorf("priced = %t, want %t", priced, tt.wantPriced)
+			}
+		})
 	}
 }
 

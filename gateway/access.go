@@ -100,8 +100,11 @@ type Quota struct {
 type Stores struct {
 	// Rates decides rate limits.
 	Rates middleware.RateStore
-	// Quotas counts quotas.
+	// Quotas counts quotas and AI budgets.
 	Quotas middleware.QuotaStore
+	// Windows holds the sliding windows of AI token and request limits.
+	// If nil, they are in memory.
+	Windows middleware.WindowStore
 	// Cache holds cached responses. If nil, one in-memory cache of 64 MiB
 	// is shared by every route. Either way each route's entries are its
 	// own (see [Cache].Namespace).
@@ -109,7 +112,7 @@ type Stores struct {
 	// Idempotency holds idempotency records. If nil, one in-memory store
 	// is shared by every route.
 	Idempotency middleware.IdempotencyStore
-	// FailClosed answers 503 while Rates or Quotas fails. By default
+	// FailClosed answers 503 while Rates, Quotas or Windows fails. By default
 	// limits fail open: to an in-memory limiter at the per-replica share
 	// of the limit, and quotas let requests through uncounted.
 	FailClosed bool

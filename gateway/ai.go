@@ -24,8 +24,9 @@ import (
 // OpenAI-compatible API and Anthropic's Messages API under Prefix, and the
 // prompt APIs at their paths, inside the global chain. Callers
 // authenticate with the gateway's consumers (their API keys, or the
-// authenticators Auth names); limits and budgets count in the gateway's
-// quota store (see [WithStores]), so replicas sharing Redis share them.
+// authenticators Auth names); limits count in the gateway's window store
+// and budgets in its quota store (see [Stores]), so replicas sharing
+// Redis share them, and both survive reloads.
 //
 // The endpoints are routes of the gateway's table (see "One namespace" in
 // the package documentation): a route overlapping one is a build error,
@@ -89,6 +90,14 @@ type AIProvider struct {
 	Headers map[string]string `yaml:"headers"`
 	// AICloud holds the settings of the azure, bedrock and vertex types.
 	AICloud
+	// TransportConfig tunes the connections to the provider, shared by
+	// every call to it and kept across reloads while the provider's name
+	// and these settings are unchanged: max_idle_conns_per_host (by
+	// default 256; at least the calls in flight at once, or calls beyond
+	// it open a new connection each), idle_conn_timeout (90s),
+	// dial_timeout (10s), tls_handshake_timeout (10s). HTTP/2 is used
+	// where the provider offers it. See aiclient.NewTransport.
+	aiclient.TransportConfig
 }
 
 // AIModel is a model alias callers ask for.
@@ -153,7 +162,7 @@ func (g *Gateway) buildAI() []error {
 	if client == nil {
 		var cerrs []error
 		var aliases []string
-		client, aliases, cerrs = a.client()
+		client, aliases, cerrs = a.client(g.aiHTTPClient)
 		errs = append(errs, cerrs...)
 		errs = append(errs, a.checkPrices()...)
 		// /v1/models lists the aliases without asking the providers.
@@ -168,15 +177,7 @@ func (g *Gateway) buildAI() []error {
 	if g.cfg.clock != nil {
 		opts = append(opts, ai.WithClock(g.cfg.clock))
 	}
-	if q := g.cfg.stores.Quotas; q != nil {
-		opts = append(opts, ai.WithStore(q), ai.WithFailOpen(!g.cfg.stores.FailClosed))
-	} else {
-		// The state's counters: each limit and budget keeps its own while
-		// its settings are unchanged (see ai.WithStore).
-		opts = append(opts, ai.WithStore(keep(g, "ai_counters", func() *middleware.LocalCounters {
-			return middleware.NewLocalCounters(g.cfg.clock)
-		})))
-	}
+	opts = append(opts, g.aiStores()...)
 	for _, l := range a.Limits {
 		opts = append(opts, ai.WithLimit(l))
 	}
@@ -249,12 +250,36 @@ func (g *Gateway) buildAI() []error {
 	return nil
 }
 
+// aiStores returns the stores of the AI limits and budgets: the shared
+// ones of [WithStores], or the state's, in which each limit and budget
+// keeps its own counters while its settings are unchanged (see
+// ai.WithStore), across reloads.
+func (g *Gateway) aiStores() []ai.Option {
+	var opts []ai.Option
+	if q := g.cfg.stores.Quotas; q != nil {
+		opts = append(opts, ai.WithStore(q), ai.WithFailOpen(!g.cfg.stores.FailClosed))
+	} else {
+		opts = append(opts, ai.WithStore(keep(g, "ai_counters", func() *middleware.LocalCounters {
+			return middleware.NewLocalCounters(g.cfg.clock)
+		})))
+	}
+	if w := g.cfg.stores.Windows; w != nil {
+		return append(opts, ai.WithWindowStore(w), ai.WithFailOpen(!g.cfg.stores.FailClosed))
+	}
+	if g.cfg.stores.Quotas != nil && len(g.cfg.ai.Limits) > 0 && g.cfg.logger != nil {
+		g.cfg.logger.Warn("portico/gateway: AI budgets are shared but AI limits count in memory, per replica; " +
+			"set Stores.Windows (redisstore.Store.Windows) to share them")
+	}
+	return append(opts, ai.WithWindowStore(keep(g, "ai_windows", middleware.NewLocalWindows)))
+}
+
 // PromptAPI is the name the prompt APIs' OpenAPI document is published
 // under, on the admin listener: /apis/prompts/.
 const PromptAPI = "prompts"
 
-// client builds the aiclient.Client of the providers and models.
-func (a *AI) client() (*aiclient.Client, []string, []error) {
+// client builds the aiclient.Client of the providers and models, each
+// provider calling over the client hc gives it.
+func (a *AI) client(hc func(AIProvider) *http.Client) (*aiclient.Client, []string, []error) {
 	var errs []error
 	providers := map[string]aiclient.Provider{}
 	dropped := map[string]bool{}
@@ -272,7 +297,13 @@ func (a *AI) client() (*aiclient.Client, []string, []error) {
 			dropped[p.Name] = true
 			continue
 		}
-		pv, err := p.provider()
+		tc := p.TransportConfig
+		if err := tc.Validate(); err != nil {
+			field, msg, _ := strings.Cut(err.Error(), ": ")
+			errs = append(errs, fieldErr(at+"."+field, "%s", msg))
+			continue
+		}
+		pv, err := p.provider(hc(p))
 		if err != nil {
 			errs = append(errs, providerErr(at, err))
 			continue
@@ -352,14 +383,14 @@ func (a *AI) checkPrices() []error {
 	return errs
 }
 
-// provider builds the adapter of p.
-func (p AIProvider) provider() (aiclient.Provider, error) {
-	if pv, ok, err := p.cloud(); ok || err != nil {
+// provider builds the adapter of p, calling over hc.
+func (p AIProvider) provider(hc *http.Client) (aiclient.Provider, error) {
+	if pv, ok, err := p.cloud(hc); ok || err != nil {
 		return pv, err
 	}
 	switch p.Type {
 	case "openai":
-		opts := []openai.Option{openai.WithAPIKey(p.APIKey)}
+		opts := []openai.Option{openai.WithAPIKey(p.APIKey), openai.WithHTTPClient(hc)}
 		if p.BaseURL != "" {
 			opts = append(opts, openai.WithBaseURL(p.BaseURL))
 		}
@@ -368,7 +399,7 @@ func (p AIProvider) provider() (aiclient.Provider, error) {
 		}
 		return openai.New(opts...), nil
 	case "anthropic":
-		opts := []anthropic.Option{anthropic.WithAPIKey(p.APIKey)}
+		opts := []anthropic.Option{anthropic.WithAPIKey(p.APIKey), anthropic.WithHTTPClient(hc)}
 		if p.BaseURL != "" {
 			opts = append(opts, anthropic.WithBaseURL(p.BaseURL))
 		}
@@ -377,7 +408,7 @@ func (p AIProvider) provider() (aiclient.Provider, error) {
 		}
 		return anthropic.New(opts...), nil
 	case "gemini":
-		opts := []gemini.Option{gemini.WithAPIKey(p.APIKey)}
+		opts := []gemini.Option{gemini.WithAPIKey(p.APIKey), gemini.WithHTTPClient(hc)}
 		if p.BaseURL != "" {
 			opts = append(opts, gemini.WithBaseURL(p.BaseURL))
 		}
@@ -386,7 +417,7 @@ func (p AIProvider) provider() (aiclient.Provider, error) {
 		}
 		return gemini.New(opts...), nil
 	case "ollama":
-		var opts []ollama.Option
+		opts := []ollama.Option{ollama.WithHTTPClient(hc)}
 		if p.APIKey != "" {
 			opts = append(opts, ollama.WithAPIKey(p.APIKey))
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -112,19 +113,19 @@ func providerErr(at string, err error) error {
 // cloud builds the adapter of an azure, bedrock or vertex provider, and
 // refuses a cloud setting on a type it does not apply to. It reports
 // whether p is of a cloud type.
-func (p AIProvider) cloud() (aiclient.Provider, bool, error) {
+func (p AIProvider) cloud(hc *http.Client) (aiclient.Provider, bool, error) {
 	if err := p.misplaced(); err != nil {
 		return nil, true, err
 	}
 	switch p.Type {
 	case "azure":
-		pv, err := p.azure()
+		pv, err := p.azure(hc)
 		return pv, true, err
 	case "bedrock":
-		pv, err := p.bedrock()
+		pv, err := p.bedrock(hc)
 		return pv, true, err
 	case "vertex":
-		pv, err := p.vertex()
+		pv, err := p.vertex(hc)
 		return pv, true, err
 	}
 	return nil, false, nil
@@ -150,11 +151,11 @@ func (p AIProvider) misplaced() error {
 
 // azure is Azure OpenAI: the openai adapter with Azure's deployment URLs,
 // authenticated by an API key or an Entra ID token.
-func (p AIProvider) azure() (aiclient.Provider, error) {
+func (p AIProvider) azure(hc *http.Client) (aiclient.Provider, error) {
 	if p.BaseURL == "" {
 		return nil, fieldErr("base_url", "is required: the resource endpoint, such as https://NAME.openai.azure.com")
 	}
-	opts := []openai.Option{openai.WithBaseURL(p.BaseURL), openai.WithAzure(cmp.Or(p.APIVersion, DefaultAzureAPIVersion))}
+	opts := []openai.Option{openai.WithBaseURL(p.BaseURL), openai.WithAzure(cmp.Or(p.APIVersion, DefaultAzureAPIVersion)), openai.WithHTTPClient(hc)}
 	if p.Deployment != "" {
 		opts = append(opts, openai.WithDeployment(p.Deployment))
 	}
@@ -212,8 +213,8 @@ func (e *AIEntra) source() (*entra.TokenSource, error) {
 
 // bedrock is Amazon Bedrock's Converse API, signed with the AWS SDK's
 // credentials, or authenticated by a Bedrock API key.
-func (p AIProvider) bedrock() (aiclient.Provider, error) {
-	var opts []bedrock.Option
+func (p AIProvider) bedrock(hc *http.Client) (aiclient.Provider, error) {
+	opts := []bedrock.Option{bedrock.WithHTTPClient(hc)}
 	if p.Region != "" {
 		opts = append(opts, bedrock.WithRegion(p.Region))
 	}
@@ -247,11 +248,11 @@ func (p AIProvider) bedrock() (aiclient.Provider, error) {
 
 // vertex is Gemini on Vertex AI, with OAuth 2.0 tokens of a service
 // account key or Application Default Credentials.
-func (p AIProvider) vertex() (aiclient.Provider, error) {
+func (p AIProvider) vertex(hc *http.Client) (aiclient.Provider, error) {
 	if p.APIKey != "" {
 		return nil, fieldErr("api_key", "is not used by type vertex, which authenticates with OAuth 2.0: set credentials_file, or leave it out for Application Default Credentials")
 	}
-	var opts []vertex.Option
+	opts := []vertex.Option{vertex.WithHTTPClient(hc)}
 	if p.Project != "" {
 		opts = append(opts, vertex.WithProject(p.Project))
 	}

@@ -103,6 +103,9 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 	var targets []Backend
 	switch {
 	case spec.Versions != nil || spec.Compose != nil:
+		if spec.Serve != nil {
+			bad("serve", "cannot be combined with versions or compose")
+		}
 		targets = g.checkTargets(&errs, at, spec)
 	case spec.Upstream != "" && len(spec.Split) > 0:
 		bad("split", "set upstream or split, not both")
@@ -190,7 +193,12 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 	for _, b := range targets {
 		tr, names := g.policyTransport(rid+" "+b.Upstream, spec.Policy, g.byName[b.Upstream])
 		policies = names
-		be := &backend{upstream: b.Upstream, weight: b.Weight, proxy: g.newProxy(rt, b.Upstream, tr)}
+		be := &backend{upstream: b.Upstream, weight: b.Weight}
+		if spec.Serve != nil {
+			be.proxy = g.served(rt, b.Upstream, spec.Serve(tr))
+		} else {
+			be.proxy = g.newProxy(rt, b.Upstream, tr)
+		}
 		if rtr, ok := tr.(*resilience.Transport); ok {
 			g.closers = append(g.closers, rtr)
 			if spec.Policy.Breaker != nil {

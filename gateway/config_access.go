@@ -187,7 +187,7 @@ func (c *Config) accessOptions(bc *config, l *lease) (*redisstore.Store, []Optio
 			if st, err = openRedis(l, s.Redis, bc); err != nil {
 				errs = append(errs, fieldErr("store.redis", "%v", err))
 			} else {
-				opts = append(opts, WithStores(Stores{Rates: st.Rates(), Quotas: st.Quotas(), Cache: st.Cache(),
+				opts = append(opts, WithStores(Stores{Rates: st.Rates(), Quotas: st.Quotas(), Windows: st.Windows(), Cache: st.Cache(),
 					Idempotency: st.Idempotency(), FailClosed: s.FailClosed, Replicas: s.Replicas}))
 			}
 		}

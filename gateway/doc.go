@@ -87,6 +87,9 @@
 // [WithAI] (the ai: section of a config file) serves an OpenAI- and
 // Anthropic-compatible API over any aiclient provider, with virtual keys,
 // token limits, budgets and prompts as REST APIs (package gateway/ai).
+// Each provider calls over one transport of its own, tuned by
+// [AIProvider].TransportConfig (max_idle_conns_per_host and the timeouts),
+// which reloads keep while those settings are unchanged.
 // [WithPlatform] (the platform: section) adds tenants, consumers and keys,
 // APIs that need an approved subscription ([Policy].Subscription), a
 // consumer portal, a call log, and the admin API, catalog and dashboard
@@ -161,6 +164,14 @@
 // refuses (with Retry-After), 504 when a timeout expires, 413 when a body
 // is over the route's limit, 404 and 405 when no route matches, 400 for a
 // path refused before routing, 501 for CONNECT and TRACE.
+//
+// A route with [Route].Serve is answered by a handler of its own instead
+// of the proxy, for protocols the proxy does not speak as such: the
+// handler gets each request prepared as the proxy would send it, and the
+// route's policies around the pool as its transport. gateway/grpcproxy
+// proxies gRPC calls this way (with gRPC statuses for every failure, and
+// policies that understand them), and gateway/grpcjson serves JSON
+// clients from a gRPC service; neither is linked by this package.
 //
 // # What upstreams are told
 //

@@ -44,7 +44,7 @@ type route struct {
 type backend struct {
 	upstream string
 	weight   int
-	proxy    *httputil.ReverseProxy
+	proxy    http.Handler // the reverse proxy, or the route's Serve handler
 	breakers interface {
 		Breakers() []resilience.BreakerState
 	} // the route's resilience transport, if it has a breaker

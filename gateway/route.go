@@ -81,6 +81,19 @@ type Route struct {
 	// retries, a circuit breaker, a bulkhead, body limits and middleware.
 	Policy Policy `yaml:"policy"`
 
+	// Serve, if set, answers the route's requests in place of the reverse
+	// proxy, for protocols the proxy does not speak as such (gRPC, or
+	// REST translated to gRPC). It is called once per backend with the
+	// backend's upstream transport: the route's policies (timeout, retry,
+	// breaker, bulkhead) around the pool. The handler runs after the
+	// route's stages and middleware, and receives each request as the
+	// proxy would send it: path rewritten (StripPrefix, AddPrefix,
+	// Rewrite), Host and request header rules applied, forwarding headers
+	// set, the consumed credential removed, and the URL's scheme and host
+	// naming the upstream, which is where the transport sends requests
+	// that keep them. Serve excludes Versions and Compose.
+	Serve func(upstream http.RoundTripper) http.Handler `yaml:"-"`
+
 	// validate is the OpenAPI validation of a route built from an [API].
 	validate func(http.Handler) http.Handler
 }

@@ -165,7 +165,10 @@ var pieces = []struct {
 			},
 		}
 	}},
-	{"a spent AI budget", "usd: 0.000001", "usd: 0.000002", false, func(*testing.T) learner {
+	// A call reserves its maximum cost, $0.001029 (5 input tokens and the
+	// default 1,024 output tokens at $1 per million), and spends $0.000005:
+	// a budget of $0.00103 admits one call, and no second.
+	{"a spent AI budget", "usd: 0.00103", "usd: 0.001031", false, func(*testing.T) learner {
 		return learner{
 			config: func(s string) string {
 				return "consumers: [{id: demo, api_keys: [{id: k, secret: portico-demo-key}]}]\n" +

@@ -67,6 +67,11 @@
 //
 //	Authenticate ─► Authorize ─► IdentityHeaders ─► RateLimit ─► Quota ─► handler
 //
+// A [WindowStore] ([LocalWindows] in memory, or the Redis store) keeps
+// sliding windows for limits that must hold in every span of their
+// window, with reservations made before use and reconciled after it: the
+// token and request limits of the AI endpoints count in one.
+//
 // # Caching, idempotency and reshaping
 //
 // [Cache] is a shared HTTP cache (RFC 9111) that reports what it did in

@@ -93,6 +93,7 @@ type try struct {
 
 	slot      fsbulkhead.Bulkhead[any] // held until the response is closed
 	deferred  *execution               // its contexts end when the response is closed
+	shared    bool                     // the attempt's context is the call's: a retry runs in it too
 	guard     guard                    // the circuit breaker the attempt went through
 	discarded atomic.Bool
 	result    common.PolicyResult[*try] // the outcome as failsafe-go's result; see resultOf
@@ -174,6 +175,10 @@ func (c *call) attempt(exec *execution) (*try, error) {
 		if exec.cancel != nil {
 			a.deferred = exec
 		}
+		// Without a per-try timeout or a hedge, attempts share one
+		// execution context (the overall timeout's): a retried attempt
+		// must leave it to the next.
+		a.shared = c.t.plan.attempt == 0 && c.t.plan.hedge == nil
 	}
 	c.track(a)
 	return a, nil
@@ -232,7 +237,9 @@ func (a *try) release() {
 		a.slot = nil
 	}
 	if a.deferred != nil {
-		a.deferred.cancelDeferred()
+		if !a.shared {
+			a.deferred.cancelDeferred()
+		}
 		a.deferred = nil
 	}
 }

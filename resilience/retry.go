@@ -100,13 +100,14 @@ func Retry(cfg RetryConfig) Policy {
 
 // Idempotent reports whether req may be sent twice with the effect of
 // once: its method is idempotent by RFC 9110 (GET, HEAD, OPTIONS, TRACE,
-// PUT, DELETE) or it carries an Idempotency-Key header.
+// PUT, DELETE), it carries an Idempotency-Key header, or its context was
+// marked with [WithIdempotent].
 func Idempotent(req *http.Request) bool {
 	switch req.Method {
 	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
 		return true
 	}
-	return req.Header.Get("Idempotency-Key") != ""
+	return req.Header.Get("Idempotency-Key") != "" || markedIdempotent(req.Context())
 }
 
 // backoff returns the full-jitter delay before retry n (from 1).

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +58,7 @@ type Server struct {
 	split  Splitter
 	eol    string
 	models []string
+	conns  atomic.Int64
 
 	mu       sync.Mutex
 	queue    []Reply
@@ -71,9 +74,19 @@ func NewServer(format Format, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.srv.Start()
 	return s
 }
+
+// Connections returns the number of connections the server has accepted,
+// so that tests can tell whether clients reuse them.
+func (s *Server) Connections() int { return int(s.conns.Load()) }
 
 // URL returns the base URL to give the format's adapter: the server root
 // with "/v1" for OpenAI, the server root for the others (Bedrock's and

@@ -85,8 +85,20 @@ func WithHeader(name, value string) Option {
 // WithHTTPClient sets the HTTP client whose transport the resilience
 // policies wrap.
 //
-// By default, a zero http.Client.
+// By default, a zero http.Client (no timeout: use the context for
+// deadlines) over a transport of the provider's own, made by
+// [aiclient.NewTransport] (see [WithTransportConfig]); so does a client
+// whose Transport is nil.
 func WithHTTPClient(hc *http.Client) Option { return optionFunc(func(c *config) { c.Client = hc }) }
+
+// WithTransportConfig tunes the transport the provider makes for itself
+// (see [WithHTTPClient]): idle connections kept per host, timeouts. A
+// negative setting panics in New; see [aiclient.TransportConfig.Validate].
+//
+// By default, the defaults of [aiclient.TransportConfig].
+func WithTransportConfig(tc aiclient.TransportConfig) Option {
+	return optionFunc(func(c *config) { c.Transport = tc })
+}
 
 // WithPolicies replaces the resilience policies wrapped around the HTTP
 // client; WithPolicies() with none sends every request once.

@@ -33,7 +33,7 @@ func (p *Provider) Stream(ctx context.Context, req *aiclient.Request) (*aiclient
 // events sent after HTTP 200.
 func (p *Provider) DecodeStream(model string, body io.ReadCloser) *aiclient.Stream {
 	d := &decoder{p: p, model: model, sse: sse.NewDecoder(body), tools: map[int]int{}}
-	return aiclient.NewStream(d.next, body.Close)
+	return wire.NewStream(d.next, body)
 }
 
 type event struct {

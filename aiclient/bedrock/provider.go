@@ -92,8 +92,20 @@ func WithHeader(name, value string) Option {
 // WithHTTPClient sets the HTTP client whose transport the signer and the
 // resilience policies wrap.
 //
-// By default, a zero http.Client.
+// By default, a zero http.Client (no timeout: use the context for
+// deadlines) over a transport of the provider's own, made by
+// [aiclient.NewTransport] (see [WithTransportConfig]); so does a client
+// whose Transport is nil.
 func WithHTTPClient(hc *http.Client) Option { return optionFunc(func(o *options) { o.Client = hc }) }
+
+// WithTransportConfig tunes the transport the provider makes for itself
+// (see [WithHTTPClient]): idle connections kept per host, timeouts. A
+// negative setting panics in New; see [aiclient.TransportConfig.Validate].
+//
+// By default, the defaults of [aiclient.TransportConfig].
+func WithTransportConfig(tc aiclient.TransportConfig) Option {
+	return optionFunc(func(o *options) { o.Transport = tc })
+}
 
 // WithPolicies replaces the resilience policies wrapped around the HTTP
 // client; WithPolicies() with none sends every request once. Each attempt
@@ -159,10 +171,10 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 			p.creds = aws.NewCredentialsCache(p.creds)
 		}
 	}
-	base := o.Client
-	if base == nil {
-		base = &http.Client{}
+	if err := o.Transport.Validate(); err != nil {
+		return nil, fmt.Errorf("portico/aiclient/bedrock: WithTransportConfig: %w", err)
 	}
+	base := wire.Tuned(o.Client, o.Transport)
 	signed := *base
 	signed.Transport = &signer{next: base.Transport, signer: v4.NewSigner(), region: o.region}
 	o.Client = &signed

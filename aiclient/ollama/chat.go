@@ -208,7 +208,7 @@ func (p *Provider) Stream(ctx context.Context, req *aiclient.Request) (*aiclient
 // "call_<n>" when Ollama sends none.
 func (p *Provider) DecodeStream(model string, body io.ReadCloser) *aiclient.Stream {
 	d := &decoder{p: p, model: model, nd: ndjson.NewDecoder(body)}
-	return aiclient.NewStream(d.next, body.Close)
+	return wire.NewStream(d.next, body)
 }
 
 type decoder struct {

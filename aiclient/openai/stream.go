@@ -31,7 +31,7 @@ func (p *Provider) Stream(ctx context.Context, req *aiclient.Request) (*aiclient
 // closes body when closed.
 func (p *Provider) DecodeStream(model string, body io.ReadCloser) *aiclient.Stream {
 	d := &decoder{p: p, model: model, sse: sse.NewDecoder(body), calls: map[int]int{}}
-	return aiclient.NewStream(d.next, body.Close)
+	return wire.NewStream(d.next, body)
 }
 
 // chunk is a stream chunk without its ID and model, which only the first

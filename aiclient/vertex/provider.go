@@ -47,6 +47,7 @@ type options struct {
 	tokens                     oauth2.TokenSource
 	header                     http.Header
 	client                     *http.Client
+	transport                  aiclient.TransportConfig
 	policies                   []resilience.Policy
 	custom                     bool
 }
@@ -117,10 +118,22 @@ func WithHeader(name, value string) Option {
 }
 
 // WithHTTPClient sets the HTTP client whose transport the resilience
-// policies wrap; token requests use it too.
+// policies wrap.
 //
-// By default, a zero http.Client.
+// By default, a zero http.Client (no timeout: use the context for
+// deadlines) over a transport of the provider's own, made by
+// [aiclient.NewTransport] (see [WithTransportConfig]); so does a client
+// whose Transport is nil.
 func WithHTTPClient(hc *http.Client) Option { return optionFunc(func(o *options) { o.client = hc }) }
+
+// WithTransportConfig tunes the transport the provider makes for itself
+// (see [WithHTTPClient]): idle connections kept per host, timeouts. A
+// negative setting panics in New; see [aiclient.TransportConfig.Validate].
+//
+// By default, the defaults of [aiclient.TransportConfig].
+func WithTransportConfig(tc aiclient.TransportConfig) Option {
+	return optionFunc(func(o *options) { o.transport = tc })
+}
 
 // WithPolicies replaces the resilience policies wrapped around the HTTP
 // client; WithPolicies() with none sends every request once.
@@ -154,10 +167,17 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 			opt.apply(&o)
 		}
 	}
+	if err := o.transport.Validate(); err != nil {
+		return nil, fmt.Errorf("portico/aiclient/vertex: WithTransportConfig: %w", err)
+	}
+	// One transport for the token requests and the calls, unless ctx
+	// brings the token requests' own client.
 	ctx = context.WithoutCancel(ctx)
-	if o.client != nil {
+	if o.client != nil || ctx.Value(oauth2.HTTPClient) == nil {
+		o.client = wire.Tuned(o.client, o.transport)
 		ctx = context.WithValue(ctx, oauth2.HTTPClient, o.client)
 	}
+	o.client = wire.Tuned(o.client, o.transport)
 	ts, project, err := o.credentials(ctx)
 	if err != nil {
 		return nil, err

@@ -40,17 +40,23 @@
 // consumer an authentication middleware in front identified. A consumer's
 // [ModelsKey] metadata limits it to some model aliases.
 //
-// A [Limit] caps requests or tokens per window by consumer, tenant, alias
-// or globally. Token limits reserve an estimate before the call and
-// reconcile it with the real usage after, so concurrent bursts cannot
-// overshoot by more than what calls wrote beyond their estimates, and
-// unused reservations are returned. A [Budget] caps spending in dollars
-// per hour, day or month at the client's prices. Refusals are a 429 with
-// Retry-After, in the caller's format ("rate_limit_exceeded" or
-// "insufficient_quota"). Counters live in a [Store]: in memory by
-// default, or the Redis store of package middleware/redisstore so that
-// replicas share one limit; [WithFailOpen] chooses what a store outage
-// means.
+// A [Limit] caps requests or tokens per sliding window by consumer,
+// tenant, alias or globally: no span of the window's length ever admits
+// more than the limit, so there is no double burst at a window's edge.
+// Token limits reserve an estimate before the call and reconcile it with
+// the real usage after, so concurrent bursts cannot overshoot by more than
+// what calls wrote beyond their estimates, and unused reservations are
+// returned. A [Budget] caps spending in dollars per hour, day or month at
+// the client's prices: each call reserves its maximum cost before it is
+// made (its input estimate and max_tokens at the highest prices of the
+// alias's candidates) and is charged its real cost after, so concurrent
+// calls cannot cross the budget. A call that fails before its response
+// starts returns what it reserved. Refusals are a 429 with Retry-After, in
+// the caller's format ("rate_limit_exceeded" or "insufficient_quota").
+// Budget counters live in a [Store] and limit windows in a
+// middleware.WindowStore ([WithWindowStore]): in memory by default, or
+// the Redis stores of package middleware/redisstore so that replicas share
+// one limit; [WithFailOpen] chooses what a store outage means.
 //
 // # Prompts as REST APIs
 //

@@ -85,6 +85,9 @@ func New(client *aiclient.Client, opts ...Option) (*Handler, error) {
 	if cfg.store == nil {
 		cfg.store = middleware.NewLocalCounters(cfg.clock)
 	}
+	if cfg.windows == nil {
+		cfg.windows = middleware.NewLocalWindows()
+	}
 	if cfg.sink == nil && cfg.logger != nil {
 		cfg.sink = LogSink(cfg.logger)
 	}
@@ -175,9 +178,10 @@ func (h *Handler) begin(r *http.Request, endpoint string) (*call, *apiError) {
 	return c, nil
 }
 
-// model checks that the caller may use alias, and admits the call under
-// the limits and budgets with an estimate of est tokens.
-func (c *call) admit(alias string, est int64) *apiError {
+// admit checks that the caller may use alias, and admits the call under
+// the limits and budgets with an estimate of in input tokens and at most
+// out output tokens.
+func (c *call) admit(alias string, in, out int64) *apiError {
 	c.rec.Alias = alias
 	if alias == "" {
 		return &apiError{status: 400, typ: "invalid_request_error", code: "invalid_request", param: "model",
@@ -187,7 +191,7 @@ func (c *call) admit(alias string, est int64) *apiError {
 		return &apiError{status: 404, typ: "invalid_request_error", code: "model_not_found", param: "model",
 			message: "The model `" + alias + "` does not exist or you do not have access to it."}
 	}
-	adm, e := c.h.admit(c.ctx, c.caller, alias, est)
+	adm, e := c.h.admit(c.ctx, c.caller, alias, in, out)
 	c.adm = adm
 	return e
 }
@@ -219,9 +223,7 @@ func (c *call) end(status int, e *apiError, resp *aiclient.Response) {
 		}
 	}
 	c.rec.Provider, c.rec.Fallbacks = c.att.Result()
-	if c.adm != nil {
-		c.adm.settle(c.ctx, c.h, c.rec.Usage, c.rec.Cost)
-	}
+	c.adm.end(c.ctx, c.h, e, resp, c.rec.Cost)
 	if cl := calllog.FromContext(c.ctx); cl != nil {
 		// The gateway's own call log gets the AI details too.
 		cl.Model = c.rec.Model
@@ -287,9 +289,18 @@ func jsonProblem(err error) string {
 	return err.Error()
 }
 
-// estimate is the number of tokens a token limit reserves for req: a
-// quarter of its text's bytes plus a few per message, and its output cap.
-func (h *Handler) estimate(req *aiclient.Request) int64 {
+// outputCap is the most output tokens a call of req reserves: its
+// max_tokens, or the output estimate of [WithOutputEstimate].
+func (h *Handler) outputCap(req *aiclient.Request) int64 {
+	if req.MaxOutputTokens > 0 {
+		return int64(req.MaxOutputTokens)
+	}
+	return h.cfg.outputGuess
+}
+
+// inputEstimate is the number of input tokens of req: a quarter of its
+// text's bytes plus a few per message.
+func (h *Handler) inputEstimate(req *aiclient.Request) int64 {
 	var n int64
 	for _, m := range req.Messages {
 		n += 4
@@ -309,10 +320,7 @@ func (h *Handler) estimate(req *aiclient.Request) int64 {
 	if req.ResponseFormat != nil {
 		n += int64(len(req.ResponseFormat.Schema)+3) / 4
 	}
-	if req.MaxOutputTokens > 0 {
-		return n + int64(req.MaxOutputTokens)
-	}
-	return n + h.cfg.outputGuess
+	return n
 }
 
 // Handles reports whether path is one the handler answers: under its
@@ -368,7 +376,7 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request, endpoint string, 
 		req, e = g.neutral()
 	}
 	if e == nil {
-		e = c.admit(g.alias(), h.estimate(req))
+		e = c.admit(g.alias(), h.inputEstimate(req), h.outputCap(req))
 	}
 	if e != nil {
 		fail(e, w)

@@ -27,15 +27,21 @@ const (
 	Global Key = "global"
 )
 
-// Limit is a rate limit on calls or on tokens in fixed windows.
+// Limit is a rate limit on calls or on tokens in a sliding window: no
+// span of Window ever admits more than Requests calls or Tokens tokens,
+// whatever the clock says, so there is no double burst at the edge of a
+// window as with fixed windows (see middleware.WindowSlots for how the
+// window is counted).
 //
 // A token limit reserves an estimate of each call before it is made (the
 // prompt's size in tokens plus its max_tokens, or the output estimate of
 // [WithOutputEstimate]) and refuses the call if the reservation does not
-// fit in what is left of the window; after the call, the reservation is
-// reconciled with the real usage, returning what was not used. Calls
+// fit in what the window has left; after the call, the reservation is
+// reconciled with the real usage, returning what was not used, and a call
+// that fails before its response starts returns all of it. Calls
 // admitted together therefore never use more than the limit plus what
-// they wrote beyond their estimates.
+// they wrote beyond their estimates. A request limit counts every call
+// admitted, failed or not.
 type Limit struct {
 	// By says which calls share the limit. By default, [ByConsumer].
 	By Key `json:"by,omitempty"`
@@ -59,10 +65,21 @@ const (
 	Monthly Period = "month"
 )
 
-// Budget is a spending limit, in US dollars per period, at the prices of
-// the client's price table (aiclient.WithPrices). A call is refused with a
-// 429 insufficient_quota once the period's spending reached the budget;
-// the call that crosses it is served and counted in full.
+// Budget is a spending limit, in US dollars per calendar period, at the
+// prices of the client's price table (aiclient.WithPrices).
+//
+// Before a call, a budget reserves the most the call can cost
+// (aiclient.Client.MaxCost: its input estimate and its max_tokens, or the
+// output estimate of [WithOutputEstimate], at the highest prices of the
+// alias's candidates) and refuses it with a 429 insufficient_quota if
+// the reservation does not fit in what the period has left, counting the
+// reservations of calls in flight. After the call the reservation is
+// reconciled with the real cost; a call that fails before its response
+// starts returns all of it. Concurrent calls therefore cannot spend more
+// than the budget between them, unless a provider reports more tokens
+// than were reserved (a prompt longer than its estimate, or output
+// beyond the output estimate of a call without max_tokens), which is
+// counted in full.
 type Budget struct {
 	// By says which calls share the budget. By default, [ByConsumer].
 	By Key `json:"by,omitempty"`
@@ -72,7 +89,7 @@ type Budget struct {
 	Period Period `json:"period,omitempty"`
 }
 
-// Store keeps the counters of limits and budgets. It is the method set of
+// Store keeps the counters of budgets. It is the method set of
 // middleware.QuotaStore, so middleware.LocalCounters (in memory, the
 // default) and the Quotas of package middleware/redisstore (shared by
 // replicas) serve here too. Implementations must be safe for concurrent
@@ -179,13 +196,6 @@ func (k Key) name(c *middleware.Consumer, alias string) string {
 	default:
 		return "c:" + id
 	}
-}
-
-// window returns the start and end of the fixed window of length d
-// holding now.
-func window(now time.Time, d time.Duration) (time.Time, time.Time) {
-	start := now.Truncate(d)
-	return start, start.Add(d)
 }
 
 // period returns the start and end of the calendar period holding now.

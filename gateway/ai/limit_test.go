@@ -13,8 +13,11 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/aitest"
 	"github.com/portico-dev/portico/aiclient/demo"
+	"github.com/portico-dev/portico/aiclient/openai"
 	"github.com/portico-dev/portico/gateway/ai"
+	"github.com/portico-dev/portico/middleware"
 )
 
 // fixedClock is a clock that stays at one instant inside a window.
@@ -79,7 +82,7 @@ func TestTokenReservationsAreReconciledWithUsage(t *testing.T) {
 	status, hdr, body := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey, chatBody("demo", "hi", 800))
 	v := decode(t, body)
 	e := v["error"].(map[string]any)
-	if status != 429 || e["code"] != "rate_limit_exceeded" || e["type"] != "tokens" || hdr.Get("Retry-After") != "55" {
+	if status != 429 || e["code"] != "rate_limit_exceeded" || e["type"] != "tokens" || hdr.Get("Retry-After") != "60" {
 		t.Errorf("a call larger than the limit: status %d, Retry-After %q: %s", status, hdr.Get("Retry-After"), body)
 	}
 }
@@ -126,7 +129,7 @@ func TestRequestLimitsByKey(t *testing.T) {
 	}
 }
 
-func TestBudgetStopsAtTheBudgetAndRecordsAddUp(t *testing.T) {
+func TestBudgetServesCallsWhileTheirMaximumCostFitsAndRecordsAddUp(t *testing.T) {
 	t.Parallel()
 	const budget = 0.0005
 	rec := &recorder{}
@@ -134,7 +137,7 @@ func TestBudgetStopsAtTheBudgetAndRecordsAddUp(t *testing.T) {
 		ai.WithBudget(ai.Budget{USD: budget, Period: ai.Daily}))
 	var last []byte
 	for i := 0; ; i++ {
-		status, hdr, body := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey, chatBody("demo", "spend some money please", 0))
+		status, hdr, body := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey, chatBody("demo", "spend some money please", 20))
 		if status == 429 {
 			last = body
 			if hdr.Get("Retry-After") == "" {
@@ -146,22 +149,49 @@ func TestBudgetStopsAtTheBudgetAndRecordsAddUp(t *testing.T) {
 			t.Fatalf("call %d: status %d: %s", i, status, body)
 		}
 	}
-	if e := decode(t, last)["error"].(map[string]any); e["code"] != "insufficient_quota" || e["type"] != "insufficient_quota" {
-		t.Errorf("refusal = %s", last)
+	e := decode(t, last)["error"].(map[string]any)
+	if got, want := e["code"], "insufficient_quota"; got != want {
+		t.Errorf("code = %v, want %v", got, want)
 	}
-	var spent, lastCost float64
+	if got, want := e["type"], "insufficient_quota"; got != want {
+		t.Errorf("type = %v, want %v", got, want)
+	}
+	var spent float64
+	served := 0
 	for _, r := range rec.all() {
 		if r.Status == 200 {
 			spent += r.Cost
-			lastCost = r.Cost
+			served++
 		}
 	}
-	if spent < budget || spent-lastCost >= budget {
-		t.Errorf("served calls cost $%.6f (last $%.6f); the budget is $%.6f", spent, lastCost, budget)
+	if spent > budget {
+		t.Errorf("served calls cost $%.6f, more than the budget $%.6f", spent, budget)
+	}
+	// A call reserves at most (6 + 20) tokens' worth: $0.000046 at $2 per
+	// million, so the budget is refused only once less than that is left.
+	if spent < budget-0.000046 {
+		t.Errorf("served calls cost $%.6f (%d calls): the budget of $%.6f refused a call that fitted", spent, served, budget)
 	}
 	// Another consumer has its own budget.
 	if status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", "test-key-bob", chatBody("other", "x", 5)); status != 200 {
 		t.Errorf("bob: status %d: %s", status, body)
+	}
+}
+
+func TestACallWhoseMaximumCostExceedsTheBudgetIsRefused(t *testing.T) {
+	t.Parallel()
+	srv := serve(t, demoClient(), ai.WithAuthenticator(keys()), ai.WithClock(fixedClock()),
+		ai.WithBudget(ai.Budget{USD: 0.001, Period: ai.Daily}))
+	// 1,000 output tokens at $2 per million may cost $0.002.
+	status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey, chatBody("demo", "hi", 1000))
+	if got, want := status, 429; got != want {
+		t.Fatalf("status %d, want %d: %s", got, want, body)
+	}
+	if e := decode(t, body)["error"].(map[string]any); !strings.Contains(e["message"].(string), "may cost up to $0.002") {
+		t.Errorf("message = %v, want one naming the call's maximum cost", e["message"])
+	}
+	if status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey, chatBody("demo", "hi", 100)); status != 200 {
+		t.Errorf("a call that fits after the refusal: status %d: %s", status, body)
 	}
 }
 
@@ -172,21 +202,35 @@ func (brokenStore) Add(context.Context, string, int64, int64, time.Time) (int64,
 	return 0, false, errors.New("connection refused")
 }
 
+// brokenWindows fails every call, as Redis does when it is down.
+type brokenWindows struct{}
+
+func (brokenWindows) Add(context.Context, string, int64, int64, time.Duration, time.Time) (middleware.Decision, error) {
+	return middleware.Decision{}, errors.New("connection refused")
+}
+
+func (brokenWindows) Adjust(context.Context, string, int64, time.Duration, time.Time) error {
+	return errors.New("connection refused")
+}
+
 func TestStoreOutagesFailAsConfigured(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
 		open   bool
+		opts   []ai.Option
 		status int
 	}{
-		{"fail closed answers 503", false, 503},
-		{"fail open serves the call", true, 200},
+		{"fail closed answers 503 when budgets fail", false, []ai.Option{ai.WithStore(brokenStore{})}, 503},
+		{"fail open serves the call when budgets fail", true, []ai.Option{ai.WithStore(brokenStore{})}, 200},
+		{"fail closed answers 503 when limits fail", false, []ai.Option{ai.WithWindowStore(brokenWindows{})}, 503},
+		{"fail open serves the call when limits fail", true, []ai.Option{ai.WithWindowStore(brokenWindows{})}, 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := serve(t, demoClient(), ai.WithStore(brokenStore{}), ai.WithFailOpen(tt.open),
-				ai.WithLimit(ai.Limit{Tokens: 1000}), ai.WithBudget(ai.Budget{USD: 1}))
+			srv := serve(t, demoClient(), append(tt.opts, ai.WithFailOpen(tt.open),
+				ai.WithLimit(ai.Limit{Tokens: 1000}), ai.WithBudget(ai.Budget{USD: 1}))...)
 			status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", "", chatBody("demo", "x", 5))
 			if status != tt.status {
 				t.Errorf("status %d, want %d: %s", status, tt.status, body)
@@ -238,5 +282,32 @@ func TestABudgetWarnsOnceAboutAModelWithoutAPrice(t *testing.T) {
 	}
 	if !strings.Contains(text, "model=demo") {
 		t.Errorf("the warning does not name the model:\n%s", text)
+	}
+}
+
+func TestAStreamCutAfterItsFirstContentKeepsItsReservation(t *testing.T) {
+	t.Parallel()
+	fake := aitest.NewServer(aitest.OpenAI)
+	t.Cleanup(fake.Close)
+	client := aiclient.New(
+		aiclient.WithRoute("m", aiclient.Candidate{Provider: openai.New(openai.WithBaseURL(fake.URL()), openai.WithAPIKey("sk"), openai.WithPolicies()), Model: "up"}),
+		aiclient.WithPrices(aiclient.Prices{"up": {Input: 1000, Output: 1000}})) // $0.001 a token
+	srv := serve(t, client, ai.WithAuthenticator(keys()), ai.WithBudget(ai.Budget{USD: 0.1, Period: ai.Daily}))
+	// The stream reserves $0.095 and is cut after some text, before the
+	// provider reported usage: it may have been billed, so the
+	// reservation stays.
+	fake.Push(aitest.Reply{Text: "a long answer cut short", Fault: aitest.Cut, FaultAfter: 3})
+	status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey,
+		`{"model":"m","stream":true,"max_tokens":90,"messages":[{"role":"user","content":"hi"}]}`)
+	if got, want := status, 200; got != want {
+		t.Fatalf("the cut stream: status %d, want %d: %s", got, want, body)
+	}
+	if !strings.Contains(string(body), `"error"`) {
+		t.Fatalf("the cut stream ends without an error event: %s", body)
+	}
+	// $0.006 more does not fit in the $0.005 left.
+	status, _, body = call(t, "POST", srv.URL+"/v1/chat/completions", demoKey, chatBody("m", "hi", 1))
+	if got, want := status, 429; got != want {
+		t.Errorf("after the cut stream: status %d, want %d: %s", got, want, body)
 	}
 }

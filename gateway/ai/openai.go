@@ -183,7 +183,7 @@ func (h *Handler) embeddings(w http.ResponseWriter, r *http.Request) {
 		for _, in := range inputs {
 			est += int64(len(in)+3) / 4
 		}
-		e = c.admit(er.Model, est)
+		e = c.admit(er.Model, est, 0)
 	}
 	if e != nil {
 		e.writeOpenAI(w)

@@ -24,6 +24,7 @@ type config struct {
 	budgets     []Budget
 	counters    []string // the counter names of limits, then budgets
 	store       Store
+	windows     middleware.WindowStore
 	failOpen    bool
 	sink        Sink
 	logger      *slog.Logger
@@ -97,16 +98,27 @@ func WithBudget(b Budget) Option {
 	return optionFunc(func(c *config) { c.budgets = append(c.budgets, b) })
 }
 
-// WithStore sets where limit and budget counters are kept. Pass the Redis
-// store's counters (package middleware/redisstore) to share them between
-// gateway replicas. Counters are named by each limit's and budget's
-// settings, not by its place in the list, so a store that outlives the
-// handler (a gateway reload) keeps counting each limit and budget whose
-// settings are unchanged, and starts afresh one whose settings changed.
+// WithStore sets where budget counters are kept. Pass the Redis store's
+// Quotas (package middleware/redisstore) to share them between gateway
+// replicas. Counters are named by each budget's settings, not by its
+// place in the list, so a store that outlives the handler (a gateway
+// reload) keeps counting each budget whose settings are unchanged, and
+// starts afresh one whose settings changed.
 //
 // By default, a middleware.LocalCounters private to the handler.
 func WithStore(s Store) Option {
 	return optionFunc(func(c *config) { c.store = s })
+}
+
+// WithWindowStore sets where the sliding windows of limits are kept.
+// Pass the Redis store's Windows (package middleware/redisstore) to share
+// them between gateway replicas. Windows are named by each limit's
+// settings, as budget counters are (see [WithStore]), so a store that
+// outlives the handler keeps each limit whose settings are unchanged.
+//
+// By default, a middleware.LocalWindows private to the handler.
+func WithWindowStore(s middleware.WindowStore) Option {
+	return optionFunc(func(c *config) { c.windows = s })
 }
 
 // WithFailOpen says what happens when the store fails (Redis is down):
@@ -149,9 +161,9 @@ func WithContent(on bool) Option {
 }
 
 // WithClock sets the clock for limit windows, budget periods and records,
-// for tests. Counters expire at the end of their window by this clock, so
-// with a shared store (Redis expires keys by its own clock) it must be
-// close to real time.
+// for tests. Budget counters expire at the end of their period by this
+// clock, so with a shared store (Redis expires keys by its own clock) it
+// must not be behind real time.
 //
 // By default, time.Now.
 func WithClock(now func() time.Time) Option {
@@ -165,9 +177,9 @@ func WithPrompt(p Prompt) Option {
 	return optionFunc(func(c *config) { c.prompts = append(c.prompts, p) })
 }
 
-// WithOutputEstimate sets how many output tokens a token limit reserves
-// for a call that sets no max_tokens; the reservation is reconciled with
-// the real usage after the call.
+// WithOutputEstimate sets how many output tokens a token limit or a
+// budget reserves for a call that sets no max_tokens; the reservation is
+// reconciled with the real usage after the call.
 //
 // By default, 1024.
 func WithOutputEstimate(tokens int64) Option {

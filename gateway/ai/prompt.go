@@ -202,7 +202,7 @@ func (h *Handler) servePrompt(p *prompt) http.HandlerFunc {
 		}
 		req, e := p.render(input)
 		if e == nil {
-			e = c.admit(p.Model, h.estimate(req))
+			e = c.admit(p.Model, h.inputEstimate(req), h.outputCap(req))
 		}
 		if e != nil {
 			e.writeProblem(w, r)

@@ -10,10 +10,14 @@ import (
 
 	"github.com/portico-dev/portico/gateway/ai"
 	"github.com/portico-dev/portico/internal/redistest"
+	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/middleware/redisstore"
 )
 
-var _ ai.Store = (*redisstore.Quotas)(nil)
+var (
+	_ ai.Store               = (*redisstore.Quotas)(nil)
+	_ middleware.WindowStore = (*redisstore.Windows)(nil)
+)
 
 // futureClock stays at one instant a year ahead: windows then expire in
 // the future of the Redis server's clock, which expires keys in real time.
@@ -34,8 +38,8 @@ func TestTwoReplicasSharingRedisEnforceOneTokenLimit(t *testing.T) {
 		srv := serve(t, demoClient(), ai.WithAuthenticator(keys()), ai.WithSink(rec), ai.WithClock(futureClock()),
 			// A generous store timeout: this test is about sharing limits,
 			// and 60 concurrent first calls on a loaded machine are slow.
-			ai.WithStore(redisstore.New(client, redisstore.WithPrefix("test:"+t.Name()+":"),
-				redisstore.WithTimeout(5*time.Second)).Quotas()),
+			ai.WithWindowStore(redisstore.New(client, redisstore.WithPrefix("test:"+t.Name()+":"),
+				redisstore.WithTimeout(5*time.Second)).Windows()),
 			ai.WithLimit(ai.Limit{Tokens: limit}))
 		urls = append(urls, srv.URL)
 	}

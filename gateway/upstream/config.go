@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"context"
 	"crypto/tls"
 	"log/slog"
 	"net/http"
@@ -152,6 +153,12 @@ type HealthCheck struct {
 	ExpectStatus []int `json:"expect_status,omitempty" yaml:"expect_status"`
 	// Host, if set, is sent as the Host header of each check.
 	Host string `json:"host,omitempty" yaml:"host"`
+	// Probe, if set, replaces the HTTP GET of Path: it checks the instance
+	// at target ("scheme://host:port") through rt, the pool's transport,
+	// and the check passes when it returns nil. Path, Host and
+	// ExpectStatus are then unused. grpcproxy.HealthProbe checks a gRPC
+	// instance with grpc.health.v1.
+	Probe func(ctx context.Context, rt http.RoundTripper, target string) error `json:"-" yaml:"-"`
 }
 
 // OutlierDetection configures passive outlier detection. Every response

@@ -77,7 +77,9 @@
 // on a jittered interval; thresholds of failed and passed checks in a row
 // move an instance between healthy and unhealthy. Instances start healthy,
 // but an instance's first check decides at once, so one found down by the
-// first round takes no traffic; [Pool.Warm] waits for that round.
+// first round takes no traffic; [Pool.Warm] waits for that round. A
+// [HealthCheck].Probe replaces the GET with a check of its own through the
+// pool's transport, such as gateway/grpcproxy's grpc.health.v1 probe.
 //
 // Passive outlier detection ([OutlierDetection]) watches real traffic:
 // consecutive 5xx responses (for every method, POST included) or

@@ -62,17 +62,12 @@ func (p *Pool) checkOne(ctx context.Context, client *http.Client, in *instance) 
 	cctx, cancel := context.WithTimeout(ctx, hc.Timeout)
 	defer cancel()
 	pass := false
-	req, err := http.NewRequestWithContext(cctx, http.MethodGet, in.scheme+"://"+in.host+hc.Path, nil)
-	if err == nil {
-		req.Host = hc.Host
-		req.Header.Set("User-Agent", "portico-health-check")
-		var resp *http.Response
-		resp, err = client.Do(req)
-		if err == nil {
-			_, _ = io.CopyN(io.Discard, resp.Body, maxHealthBodyDiscard)
-			resp.Body.Close()
-			pass = hc.passes(resp.StatusCode)
-		}
+	var err error
+	if hc.Probe != nil {
+		err = hc.Probe(cctx, client.Transport, in.scheme+"://"+in.host)
+		pass = err == nil
+	} else {
+		err = p.checkHTTP(cctx, client, in, &pass)
 	}
 	if ctx.Err() != nil {
 		return // the pool is closing: no verdict
@@ -98,6 +93,25 @@ func (p *Pool) checkOne(ctx context.Context, client *http.Client, in *instance) 
 		in.healthy.Store(false)
 		p.log.Warn("instance unhealthy", "instance", in.key, "error", err)
 	}
+}
+
+// checkHTTP is the HTTP check of in: a GET of Path whose status passes.
+func (p *Pool) checkHTTP(ctx context.Context, client *http.Client, in *instance, pass *bool) error {
+	hc := p.hc
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.scheme+"://"+in.host+hc.Path, nil)
+	if err != nil {
+		return err
+	}
+	req.Host = hc.Host
+	req.Header.Set("User-Agent", "portico-health-check")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, maxHealthBodyDiscard)
+	resp.Body.Close()
+	*pass = hc.passes(resp.StatusCode)
+	return nil
 }
 
 func (hc *HealthCheck) passes(status int) bool {

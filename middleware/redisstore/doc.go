@@ -13,6 +13,9 @@
 //   - [Store.Quotas] is a [middleware.QuotaStore] of counters that are
 //     checked and incremented atomically and expire at the end of their
 //     period.
+//   - [Store.Windows] is a [middleware.WindowStore] of sliding windows
+//     (the token and request limits of AI calls), one hash of slots per
+//     window, checked and added to atomically in one Lua script.
 //   - [Store.Cache] is a [middleware.CacheStore]; bound its memory with
 //     Redis' maxmemory-policy allkeys-lru.
 //   - [Store.Idempotency] is a [middleware.IdempotencyStore] whose claim is

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
@@ -95,9 +96,28 @@ type Common struct {
 	// Token, if set, returns the OAuth 2.0 access token each request
 	// carries as "Authorization: Bearer" (Vertex AI, Entra ID for Azure).
 	Token func(context.Context) (string, error)
+	// Transport tunes the transport Build creates when Client (or its
+	// Transport) is nil.
+	Transport aiclient.TransportConfig
 }
 
-// Build finalises c: the HTTP client with its policies.
+// Tuned returns base (or a zero http.Client) with, if its Transport is
+// nil, a transport of its own made by aiclient.NewTransport(tc), which
+// every call of the adapter then shares.
+func Tuned(base *http.Client, tc aiclient.TransportConfig) *http.Client {
+	if base != nil && base.Transport != nil {
+		return base
+	}
+	c := http.Client{}
+	if base != nil {
+		c = *base
+	}
+	c.Transport = aiclient.NewTransport(tc)
+	return &c
+}
+
+// Build finalises c: the HTTP client with its policies, over a tuned
+// transport of its own unless Client has one (see Tuned).
 func (c *Common) Build() {
 	if !c.Custom {
 		c.Policies = DefaultPolicies()
@@ -105,7 +125,7 @@ func (c *Common) Build() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	c.Client = HTTPClient(c.Client, c.Policies, c.BodyHint, c.Now)
+	c.Client = HTTPClient(Tuned(c.Client, c.Transport), c.Policies, c.BodyHint, c.Now)
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 }
 
@@ -268,3 +288,29 @@ func (q *Queue) Pop() (aiclient.Event, bool) {
 
 // Add appends an event; Queue is an event sink like an Accumulator.
 func (q *Queue) Add(ev aiclient.Event) { q.Push(ev) }
+
+// drainLimit bounds what closing a stream that ended cleanly reads of
+// the rest of its body.
+const drainLimit = 4 << 10
+
+// NewStream is aiclient.NewStream over a response body: once recv has
+// reported the stream's clean end (io.EOF after the provider's end
+// marker), closing the stream first reads what is left of the body (the
+// end of the chunked encoding, a last blank line; at most 4 KiB), so
+// that the connection goes back to the transport's pool instead of being
+// closed. A stream closed before its end closes the body at once.
+func NewStream(recv func() (aiclient.Event, error), body io.ReadCloser) *aiclient.Stream {
+	var ended atomic.Bool
+	return aiclient.NewStream(func() (aiclient.Event, error) {
+		ev, err := recv()
+		if errors.Is(err, io.EOF) {
+			ended.Store(true)
+		}
+		return ev, err
+	}, func() error {
+		if ended.Load() {
+			_, _ = io.CopyN(io.Discard, body, drainLimit)
+		}
+		return body.Close()
+	})
+}

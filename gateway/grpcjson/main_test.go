@@ -1,0 +1,93 @@
+package grpcjson_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/portico-dev/portico/gateway/grpcjson"
+	"github.com/portico-dev/portico/gateway/grpcproxy"
+	"github.com/portico-dev/portico/internal/grpctest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// translate starts the test service and a translating server in front of
+// it, and returns the server's URL.
+func translate(t testing.TB, cfg grpcjson.Config) (string, *grpctest.Server) {
+	t.Helper()
+	s := grpctest.Start(t, grpctest.Options{})
+	return translateTo(t, s, cfg), s
+}
+
+func translateTo(t testing.TB, s *grpctest.Server, cfg grpcjson.Config) string {
+	t.Helper()
+	if cfg.Files == nil {
+		files, err := grpcjson.ParseDescriptorSet(grpctest.DescriptorSet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Files = files
+	}
+	cfg.Target, _ = url.Parse(s.URL)
+	up := grpcproxy.NewUpstreamTransport(s.ClientTLS)
+	t.Cleanup(up.CloseIdleConnections)
+	cfg.Transport = &grpcproxy.Transport{Next: up}
+	h, err := grpcjson.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// do sends a request and returns the status, the Content-Type and the body.
+func do(t testing.TB, method, u, body string, header ...string) (int, string, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = bytes.NewBufferString(body)
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Content-Type"), b
+}
+
+func decode(t testing.TB, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%v in %s", err, b)
+	}
+	return m
+}
+
+func jsonEncode(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func descriptorSet() []byte { return grpctest.DescriptorSet }
