@@ -62,15 +62,10 @@ func artifacts(t *testing.T) string {
 	return t.TempDir()
 }
 
-// withCredential puts the admin token into u as HTTP Basic credentials,
-// which a browser sends on navigation.
-func withCredential(t *testing.T, raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.UserPassword("root", adminToken)
-	return u.String()
+// signedIn returns a one-time login link of g's console that lands on
+// path, as a person opens the link a gateway prints at startup.
+func (g *gateway) signedIn(path string) string {
+	return g.admin.URL + "/login?code=" + g.p.LoginLink("root") + "&next=" + url.QueryEscape(path)
 }
 
 func TestTheDashboardAndTheCatalogRenderInHeadlessChromium(t *testing.T) {
@@ -100,7 +95,7 @@ func TestTheDashboardAndTheCatalogRenderInHeadlessChromium(t *testing.T) {
 	g.adm(t, http.MethodPost, "/api/apis/reports/state", map[string]any{"state": "deprecated", "sunset": "2999-01-01T00:00:00Z"}, http.StatusOK)
 
 	dir := artifacts(t)
-	dom := chromium(t, withCredential(t, g.admin.URL+"/dashboard?window=30m&step=1m"))
+	dom := chromium(t, g.signedIn("/dashboard?window=30m&step=1m"))
 	if !strings.Contains(dom, `data-charts="ready"`) {
 		t.Fatalf("the dashboard's script did not run; DOM:\n%s", dom)
 	}
@@ -123,20 +118,20 @@ func TestTheDashboardAndTheCatalogRenderInHeadlessChromium(t *testing.T) {
 		t.Errorf("the latest error's request ID %s is not on the dashboard", latestErrorID)
 	}
 	shot := filepath.Join(dir, "dashboard.png")
-	chromium(t, withCredential(t, g.admin.URL+"/dashboard?window=30m&step=1m"), "--screenshot="+shot, "--window-size=1280,900")
+	chromium(t, g.signedIn("/dashboard?window=30m&step=1m"), "--screenshot="+shot, "--window-size=1280,900")
 	if st, err := os.Stat(shot); err != nil || st.Size() == 0 {
 		t.Errorf("no dashboard screenshot at %s: %v", shot, err)
 	}
 	t.Logf("dashboard screenshot: %s", shot)
 
-	catalog := chromium(t, withCredential(t, g.admin.URL+"/catalog?tenant=globex"))
+	catalog := chromium(t, g.signedIn("/catalog?tenant=globex"))
 	for _, want := range []string{`data-api="orders" data-state="published"`, `data-api="reports" data-state="deprecated"`, `{"api":"orders"}`} {
 		if !strings.Contains(catalog, want) {
 			t.Errorf("the catalog for globex lacks %s", want)
 		}
 	}
-	if strings.Contains(chromium(t, withCredential(t, g.admin.URL+"/catalog?tenant=acme")), `data-api="reports"`) {
+	if strings.Contains(chromium(t, g.signedIn("/catalog?tenant=acme")), `data-api="reports"`) {
 		t.Error("acme's catalog lists globex's tenant-only API")
 	}
-	chromium(t, withCredential(t, g.admin.URL+"/catalog?tenant=globex"), "--screenshot="+filepath.Join(dir, "catalog.png"), "--window-size=1280,900")
+	chromium(t, g.signedIn("/catalog?tenant=globex"), "--screenshot="+filepath.Join(dir, "catalog.png"), "--window-size=1280,900")
 }

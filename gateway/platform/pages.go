@@ -102,6 +102,10 @@ func (p *Platform) serveDashboard(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Platform) render(w http.ResponseWriter, r *http.Request, name string, data any) {
+	p.renderStatus(w, r, http.StatusOK, name, data)
+}
+
+func (p *Platform) renderStatus(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	var b strings.Builder
 	if err := p.pages.ExecuteTemplate(&b, name, data); err != nil {
 		p.reply(w, r, 0, nil, err)
@@ -109,5 +113,6 @@ func (p *Platform) render(w http.ResponseWriter, r *http.Request, name string, d
 	}
 	securityHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
 	_, _ = w.Write([]byte(b.String()))
 }

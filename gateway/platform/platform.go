@@ -38,6 +38,7 @@ type Platform struct {
 	closed    bool
 	docs      map[string]*openapi.Spec
 	pages     *template.Template
+	sess      sessions
 
 	cur    atomic.Pointer[snapshot]
 	loadMu sync.Mutex
