@@ -301,16 +301,29 @@ func (p *Platform) serveStats(w http.ResponseWriter, r *http.Request) {
 	p.reply(w, r, http.StatusOK, out, nil)
 }
 
-// statsQuery reads by, key, tenant, window and step from the query string.
+// statsQuery reads by, key, tenant, consumer, api, window and step from
+// the query string. A key given empty ("key=") selects the calls with no
+// value in the dimension.
 func statsQuery(r *http.Request, now time.Time) (calllog.Query, error) {
 	v := r.URL.Query()
-	q := calllog.Query{By: calllog.Dimension(v.Get("by")), Key: v.Get("key"), Tenant: v.Get("tenant")}
+	q := calllog.Query{By: calllog.Dimension(v.Get("by")), Key: v.Get("key"), Exact: v.Has("key"),
+		Tenant: v.Get("tenant"), Consumer: v.Get("consumer"), API: v.Get("api")}
 	switch q.By {
 	case "":
 		q.By = calllog.ByTenant
 	case calllog.ByAPI, calllog.ByConsumer, calllog.ByTenant:
+	case calllog.ByRoute:
+		if q.API == "" {
+			return q, errors.New("by route needs api: the routes of one API")
+		}
 	default:
-		return q, fmt.Errorf("by %q: use api, consumer or tenant", q.By)
+		return q, fmt.Errorf("by %q: use tenant, consumer, api or route", q.By)
+	}
+	switch {
+	case q.Consumer != "" && q.By != calllog.ByAPI && q.By != calllog.ByRoute:
+		return q, fmt.Errorf("consumer %q: drill into a consumer by api or route", q.Consumer)
+	case q.API != "" && q.By != calllog.ByRoute:
+		return q, fmt.Errorf("api %q: drill into an API by route", q.API)
 	}
 	window, step := time.Hour, time.Duration(0)
 	var err error

@@ -111,8 +111,18 @@ func TestTheDashboardAndTheCatalogRenderInHeadlessChromium(t *testing.T) {
 	if n := strings.Count(dom, `class="point"`); n == 0 {
 		t.Error("the charts' point tables are empty")
 	}
-	if !strings.Contains(dom, `href="dashboard?by=tenant&amp;key=acme&amp;tenant=&amp;window=30m0s"`) {
-		t.Error("the breakdown does not link each tenant's own dashboard")
+	if !strings.Contains(dom, `href="dashboard?by=consumer&amp;tenant=acme&amp;window=30m0s"`) {
+		t.Error("the breakdown does not link each tenant's consumers")
+	}
+	// The time axis spans the picked range, not only the minutes with data.
+	m := regexp.MustCompile(`id="chart-requests"[^>]*data-from="(\d+)" data-to="(\d+)"`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the requests chart has no axis range in the DOM: %s", regexp.MustCompile(`id="chart-requests"[^>]*>`).FindString(dom))
+	}
+	from, _ := strconv.Atoi(m[1])
+	to, _ := strconv.Atoi(m[2])
+	if got, want := to-from, 1800; got != want {
+		t.Errorf("the time axis spans %d s, want the picked 30 min (%d s)", got, want)
 	}
 	if !strings.Contains(dom, latestErrorID) {
 		t.Errorf("the latest error's request ID %s is not on the dashboard", latestErrorID)
