@@ -12,7 +12,7 @@ import (
 
 // rowOf returns the breakdown row of key on a dashboard page.
 func rowOf(page, key string) string {
-	return regexp.MustCompile(`<tr class="row" data-key="`+regexp.QuoteMeta(key)+`">.*</tr>`).FindString(page)
+	return regexp.MustCompile(`<tr class="row" data-key="` + regexp.QuoteMeta(key) + `">.*</tr>`).FindString(page)
 }
 
 func TestTheDashboardDrillsDownFromTenantToConsumerToAPIToRoute(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
-
 )
 
 //go:embed templates/*.html
