@@ -63,7 +63,8 @@ func (g *Gateway) mountBuiltins() []error {
 			errs = append(errs, fieldErr("platform.subscribe_url", "%q holds '{', '}' or '*'; use a plain path, like \"/subscriptions\"", path))
 		} else {
 			rt := &route{kind: kindPortal, at: "platform.subscribe_url", chain: []string{"auth(" + PlatformAuth + ")", kindPortal}}
-			builtins = append(builtins, builtin(rt, Route{Name: kindPortal, Path: path}, pr.portal))
+			// The portal owns its path and everything under it (keys, APIs, usage).
+			builtins = append(builtins, builtin(rt, Route{Name: kindPortal, Prefix: path}, pr.portal))
 		}
 	}
 	reported := map[[2]string]bool{}
