@@ -24,7 +24,9 @@
 // how to subscribe or that the subscription awaits approval, 404 for
 // drafts and other tenants' tenant-only APIs, Deprecation and Sunset
 // headers for deprecated APIs and 410 for retired ones; [Platform.Portal]
-// lets consumers request subscriptions themselves:
+// lets consumers serve themselves: browse the APIs they may see, request
+// subscriptions and follow their state, create and revoke their own keys
+// and read their usage:
 //
 //	id := p.Identities()
 //	auth := middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{
@@ -32,6 +34,7 @@
 //	}})
 //	mux.Handle("/orders/", auth(p.Guard("orders")(ordersProxy)))
 //	mux.Handle("/subscriptions", auth(p.Portal()))
+//	mux.Handle("/subscriptions/", auth(p.Portal()))
 //
 // Both read state cached in memory and reloaded when the [Store]'s version
 // counter moves, so a change made on any replica is effective on the next
