@@ -145,3 +145,44 @@ func TestTheDashboardAndTheCatalogRenderInHeadlessChromium(t *testing.T) {
 	}
 	chromium(t, g.signedIn("/catalog?tenant=globex"), "--screenshot="+filepath.Join(dir, "catalog.png"), "--window-size=1280,900")
 }
+
+func TestTheConsoleRendersInHeadlessChromium(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, platform.NewMemoryStore())
+	shop, ledger := g.seed(t)
+	g.call(t, http.MethodPost, "/subscriptions", shop, map[string]string{"api": "orders"})
+	g.call(t, http.MethodPost, "/subscriptions", ledger, map[string]string{"api": "reports"})
+	for i := range 10 {
+		g.call(t, http.MethodGet, "/reports/"+strconv.Itoa(i), ledger, nil)
+	}
+	g.call(t, http.MethodGet, "/reports/fail", ledger, nil)
+	g.flush(t)
+	dir := artifacts(t)
+
+	login := chromium(t, g.admin.URL+"/dashboard")
+	if !strings.Contains(login, `id="login"`) {
+		t.Errorf("a browser without a session does not land on the sign-in form; DOM:\n%s", login)
+	}
+	chromium(t, g.admin.URL+"/login", "--screenshot="+filepath.Join(dir, "console-login.png"), "--window-size=1280,600")
+
+	home := chromium(t, g.signedIn("/"))
+	for _, want := range []string{`data-sub="shop.orders"`, `class="approve"`, `id="count-pending">1<`} {
+		if !strings.Contains(home, want) {
+			t.Errorf("the signed-in landing page lacks %s", want)
+		}
+	}
+	chromium(t, g.signedIn("/"), "--screenshot="+filepath.Join(dir, "console-home.png"), "--window-size=1280,700")
+
+	drill := "/dashboard?by=route&tenant=globex&consumer=ledger&api=reports&window=15m"
+	routes := chromium(t, g.signedIn(drill))
+	if !strings.Contains(routes, `data-charts="ready"`) {
+		t.Fatalf("the route level's charts did not draw; DOM:\n%s", routes)
+	}
+	if !strings.Contains(routes, `class="row" data-key=`) {
+		t.Error("the route level has no breakdown rows")
+	}
+	if !strings.Contains(routes, `<tr class="error">`) {
+		t.Error("the route level does not show the latest error")
+	}
+	chromium(t, g.signedIn(drill), "--screenshot="+filepath.Join(dir, "dashboard-routes.png"), "--window-size=1280,1100")
+}
