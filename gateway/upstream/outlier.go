@@ -84,12 +84,6 @@ func (p *Pool) detect(in *instance, start, now int64, o outcome, late bool) {
 	if reason == "" || in.ejected(now) {
 		return
 	}
-	if reason == "slow" && od.Slow.PeerFactor >= 0 && p.fastest(in, now) {
-		// Its peers are no faster right now: whatever made its answers
-		// slow (a loaded machine, say) is not the instance's own.
-		p.log.Debug("slow ejection skipped: no peer is faster", "instance", in.key)
-		return
-	}
 	if p.eject(in, now, reason, d) {
 		in.consec5xx, in.consecConn, in.consecSlow = 0, 0, 0
 	}
@@ -127,13 +121,6 @@ func (p *Pool) slow(in *instance, d time.Duration, now int64) bool {
 	slices.Sort(vs)
 	n := len(vs)
 	return float64(d) >= sl.PeerFactor*(vs[(n-1)/2]+vs[n/2])/2
-}
-
-// fastest reports whether in's current latency is no higher than that of
-// every peer: the instance slow ejection never ejects.
-func (p *Pool) fastest(in *instance, now int64) bool {
-	vs := p.peers(in, now)
-	return len(vs) > 0 && in.current(now) <= slices.Min(vs)
 }
 
 // peers returns the current latency (see [instance.current]) of each
