@@ -2,9 +2,7 @@ package upstream_test
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -46,12 +44,7 @@ func (s *stalling) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, r.Context().Err()
 	}
 	s.clock.Advance(d)
-	return &http.Response{
-		StatusCode: http.StatusOK,
-		Header:     http.Header{"X-Instance": {host}},
-		Body:       io.NopCloser(strings.NewReader("ok")),
-		Request:    r,
-	}, nil
+	return answer(r, host), nil
 }
 
 // send makes one request through rt and returns the instance that
@@ -131,22 +124,30 @@ func TestSlowEjectionSparesAnInstanceWhosePeerKeepsRequestsWaiting(t *testing.T)
 	}
 }
 
+// withAEjected returns a stallingPool in which a.test, answering in
+// 100ms while b.test answers in 1ms, has just been ejected for slowness.
+func withAEjected(t *testing.T) (*stalling, *upstream.Pool) {
+	t.Helper()
+	s := newStalling(newFakeClock())
+	s.set("a.test", 100*time.Millisecond, false)
+	s.set("b.test", time.Millisecond, false)
+	p := stallingPool(t, s, nil, "a.test", "b.test")
+	for range 5 { // a, b, a, b, a
+		s.send(t, p)
+	}
+	if !status(t, p, "http://a.test:80").Ejected {
+		t.Fatal("the instance 100 times slower than its peer was not ejected")
+	}
+	return s, p
+}
+
 // TestSlowerInstanceTakesTheEjectionOfAFasterOne checks that at the
 // ejection cap a faster instance ejected for slowness does not shield one
 // found clearly slower since: the slower one is ejected and the faster
 // one readmitted, though the cap allows one ejection of the two.
 func TestSlowerInstanceTakesTheEjectionOfAFasterOne(t *testing.T) {
 	t.Parallel()
-	s := newStalling(newFakeClock())
-	s.set("a.test", 100*time.Millisecond, false)
-	s.set("b.test", time.Millisecond, false)
-	p := stallingPool(t, s, nil, "a.test", "b.test")
-	for range 5 { // a, b, a, b, a: a answers in 100ms, b in 1ms
-		s.send(t, p)
-	}
-	if !status(t, p, "http://a.test:80").Ejected {
-		t.Fatal("the instance 100 times slower than its peer was not ejected")
-	}
+	s, p := withAEjected(t)
 	s.set("b.test", 2*time.Second, false)
 	for range 2 {
 		if got, want := s.send(t, p), "b.test"; got != want {
@@ -169,13 +170,7 @@ func TestSlowerInstanceTakesTheEjectionOfAFasterOne(t *testing.T) {
 // peer factor) does not take its place.
 func TestReplacementNeedsAClearlySlowerInstance(t *testing.T) {
 	t.Parallel()
-	s := newStalling(newFakeClock())
-	s.set("a.test", 100*time.Millisecond, false)
-	s.set("b.test", time.Millisecond, false)
-	p := stallingPool(t, s, nil, "a.test", "b.test")
-	for range 5 {
-		s.send(t, p)
-	}
+	s, p := withAEjected(t)
 	s.set("b.test", 150*time.Millisecond, false)
 	for range 4 {
 		s.send(t, p)
