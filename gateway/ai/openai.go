@@ -96,8 +96,8 @@ func (h *Handler) chatStream(w http.ResponseWriter, c *call, req *aiclient.Reque
 	}
 	if includeUsage {
 		// Usage once, in a last chunk without choices, as OpenAI sends it.
-		_ = enc.Encode(sse.Event{Data: withNative(&chatCompletion{ID: cw.id, Object: "chat.completion.chunk",
-			Created: cw.created, Model: cw.model, Choices: []chatChoice{}, Usage: openAIUsage(resp.Usage)}, cw.native, aiclient.WireOpenAI)})
+		_ = cw.encode(&chatCompletion{ID: cw.id, Object: "chat.completion.chunk",
+			Created: cw.created, Model: cw.model, Choices: []chatChoice{}, Usage: openAIUsage(resp.Usage)})
 	}
 	_ = enc.Encode(sse.Event{Data: []byte("[DONE]")})
 	c.end(http.StatusOK, nil, resp)
@@ -120,6 +120,14 @@ type chunkWriter struct {
 	logprobs bool
 	choice   [1]chatChoice
 	chunk    chatCompletion
+	// buf holds the chunk being written; the encoder copies it.
+	buf []byte
+	// members are native's, prepared for appendChunk once per stream;
+	// fast is false when only withNative can merge them.
+	ready    bool
+	prepared *aiclient.Native
+	members  nativeMembers
+	fast     bool
 }
 
 func (cw *chunkWriter) write(delta *respMessage, finish *string, lps ...aiclient.Logprob) error {
@@ -131,13 +139,26 @@ func (cw *chunkWriter) write(delta *respMessage, finish *string, lps ...aiclient
 	if cw.includeUsage {
 		cw.chunk.Usage = (*chatUsage)(nil)
 	}
-	if cw.native.For(aiclient.WireOpenAI) != nil {
-		return cw.enc.Encode(sse.Event{Data: withNative(&cw.chunk, cw.native, aiclient.WireOpenAI)})
+	return cw.encode(&cw.chunk)
+}
+
+// encode writes c, with the provider's members when it speaks OpenAI's
+// format.
+func (cw *chunkWriter) encode(c *chatCompletion) error {
+	if !cw.ready || cw.native != cw.prepared {
+		cw.ready, cw.prepared = true, cw.native
+		cw.members, cw.fast = chunkNative(cw.native)
 	}
-	b, err := json.Marshal(&cw.chunk)
-	if err != nil {
-		return err
+	if !cw.fast {
+		return cw.enc.Encode(sse.Event{Data: withNative(c, cw.native, aiclient.WireOpenAI)})
 	}
+	c.SystemFingerprint = cw.members.fingerprint
+	b := appendChunk(cw.buf[:0], c)
+	if len(cw.members.extra) > 0 {
+		b = append(b[:len(b)-1], cw.members.extra...)
+		b = append(b, '}')
+	}
+	cw.buf = b
 	return cw.enc.Encode(sse.Event{Data: b})
 }
 

@@ -303,7 +303,8 @@ type chatCompletion struct {
 	// Usage is a *chatUsage; a nil *chatUsage writes null, as the chunks
 	// of a stream with include_usage have, and nil leaves it out.
 	Usage             any     `json:"usage,omitempty"`
-	SystemFingerprint *string `json:"system_fingerprint"`
+	// SystemFingerprint is the provider's, or null.
+	SystemFingerprint json.RawMessage `json:"system_fingerprint"`
 }
 
 type chatChoice struct {
