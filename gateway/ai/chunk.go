@@ -119,9 +119,14 @@ func appendMarshal(b []byte, v any) []byte {
 	return append(b, m...)
 }
 
-// nativeMembers are the provider's members of a stream's first chunk,
-// prepared once per stream for every chunk the gateway writes.
+// nativeMembers are the provider's members of an answer, or of a
+// stream's first chunk, prepared once per stream for every chunk the
+// gateway writes.
 type nativeMembers struct {
+	// of is the Native prepared; ready is set once one is (nil included),
+	// and fast when appendChunk can merge them (see chunkNative).
+	of          *aiclient.Native
+	ready, fast bool
 	// extra is `,"name":value` for each member the chunk type does not
 	// model, in name order.
 	extra []byte
@@ -133,6 +138,7 @@ type nativeMembers struct {
 // when one of them names a member of the chunk that the provider's must
 // replace (other than system_fingerprint), which only withNative does.
 func chunkNative(n *aiclient.Native) (nm nativeMembers, ok bool) {
+	nm.of, nm.ready = n, true
 	fields := n.For(aiclient.WireOpenAI)
 	names := make([]string, 0, len(fields))
 	for k := range fields {
@@ -145,7 +151,7 @@ func chunkNative(n *aiclient.Native) (nm nativeMembers, ok bool) {
 		case k == "system_fingerprint":
 			nm.fingerprint = fields[k]
 		case slices.Contains(known, k):
-			return nativeMembers{}, false
+			return nativeMembers{of: n, ready: true}, false
 		default:
 			nm.extra = append(nm.extra, ',')
 			nm.extra = appendJSONString(nm.extra, k)
@@ -153,5 +159,24 @@ func chunkNative(n *aiclient.Native) (nm nativeMembers, ok bool) {
 			nm.extra = appendMarshal(nm.extra, fields[k])
 		}
 	}
+	nm.fast = true
 	return nm, true
+}
+
+// encode appends c with the members of n that belong to OpenAI's format
+// merged in to b, preparing them first unless nm holds n's already.
+func (nm *nativeMembers) encode(b []byte, c *chatCompletion, n *aiclient.Native) []byte {
+	if !nm.ready || nm.of != n {
+		*nm, _ = chunkNative(n)
+	}
+	if !nm.fast {
+		return append(b, withNative(c, n, aiclient.WireOpenAI)...)
+	}
+	c.SystemFingerprint = nm.fingerprint
+	b = appendChunk(b, c)
+	if len(nm.extra) > 0 {
+		b = append(b[:len(b)-1], nm.extra...)
+		b = append(b, '}')
+	}
+	return b
 }

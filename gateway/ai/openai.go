@@ -29,7 +29,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 		c.end(e.status, e, nil)
 		return
 	}
-	writeJSON(w, http.StatusOK, completion(resp, req, cr.Model, c.start.Unix()))
+	writeBody(w, http.StatusOK, completion(resp, req, cr.Model, c.start.Unix()))
 	c.end(http.StatusOK, nil, resp)
 }
 
@@ -122,12 +122,8 @@ type chunkWriter struct {
 	chunk    chatCompletion
 	// buf holds the chunk being written; the encoder copies it.
 	buf []byte
-	// members are native's, prepared for appendChunk once per stream;
-	// fast is false when only withNative can merge them.
-	ready    bool
-	prepared *aiclient.Native
-	members  nativeMembers
-	fast     bool
+	// members are native's, prepared once per stream.
+	members nativeMembers
 }
 
 func (cw *chunkWriter) write(delta *respMessage, finish *string, lps ...aiclient.Logprob) error {
@@ -145,21 +141,8 @@ func (cw *chunkWriter) write(delta *respMessage, finish *string, lps ...aiclient
 // encode writes c, with the provider's members when it speaks OpenAI's
 // format.
 func (cw *chunkWriter) encode(c *chatCompletion) error {
-	if !cw.ready || cw.native != cw.prepared {
-		cw.ready, cw.prepared = true, cw.native
-		cw.members, cw.fast = chunkNative(cw.native)
-	}
-	if !cw.fast {
-		return cw.enc.Encode(sse.Event{Data: withNative(c, cw.native, aiclient.WireOpenAI)})
-	}
-	c.SystemFingerprint = cw.members.fingerprint
-	b := appendChunk(cw.buf[:0], c)
-	if len(cw.members.extra) > 0 {
-		b = append(b[:len(b)-1], cw.members.extra...)
-		b = append(b, '}')
-	}
-	cw.buf = b
-	return cw.enc.Encode(sse.Event{Data: b})
+	cw.buf = cw.members.encode(cw.buf[:0], c, cw.native)
+	return cw.enc.Encode(sse.Event{Data: cw.buf})
 }
 
 func mustJSON(v any) []byte {
