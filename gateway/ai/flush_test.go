@@ -213,3 +213,35 @@ func contentOf(t *testing.T, data string) string {
 	}
 	return chunk.Choices[0].Delta.Content
 }
+
+func TestAnthropicStreamEventsArrivingTogetherLeaveInFewWrites(t *testing.T) {
+	t.Parallel()
+	const n = 40
+	content, tail := openAIChunks(n)
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, strings.Join(content, "")+tail)
+	}))
+	t.Cleanup(provider.Close)
+	srv, writes := servedCounting(t, openAIClient(provider.URL))
+
+	status, _, body := call(t, "POST", srv.URL+"/v1/messages", demoKey,
+		`{"model":"mock","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	if got, want := status, http.StatusOK; got != want {
+		t.Fatalf("status = %d, want %d: %s", got, want, body)
+	}
+	events := strings.Count(string(body), "event: ")
+	if got, least := events, n; got < least {
+		t.Fatalf("events = %d, want at least %d: %s", got, least, body)
+	}
+	if got, want := strings.Count(string(body), `"type":"text_delta"`), n; got != want {
+		t.Errorf("text deltas = %d, want %d", got, want)
+	}
+	if !strings.Contains(string(body), "event: message_stop") {
+		t.Errorf("no message_stop: %s", body)
+	}
+	if got, limit := writes.Load(), int64(n/4); got > limit {
+		t.Errorf("connection writes = %d for %d events, want at most %d", got, events, limit)
+	}
+}
