@@ -3,6 +3,7 @@ package ai_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -73,6 +74,21 @@ func openAIChunks(n int) (content []string, tail string) {
 	return content, tail
 }
 
+// servedBurst serves the handler over a provider that sends a stream of n
+// content chunks in one write, and counts the handler's connection writes.
+func servedBurst(t *testing.T, n int) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	content, tail := openAIChunks(n)
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		// The whole stream in one write: it reaches the gateway in a few reads.
+		_, _ = io.WriteString(w, strings.Join(content, "")+tail)
+	}))
+	t.Cleanup(provider.Close)
+	return servedCounting(t, openAIClient(provider.URL))
+}
+
 func openAIClient(url string) *aiclient.Client {
 	p := openai.New(openai.WithBaseURL(url+"/v1"), openai.WithAPIKey("provider-key"), openai.WithPolicies())
 	return aiclient.New(aiclient.WithRoute("mock", aiclient.Candidate{Provider: p, Model: "mock-1"}))
@@ -83,15 +99,7 @@ const streamBody = `{"model":"mock","stream":true,"stream_options":{"include_usa
 func TestStreamEventsArrivingTogetherLeaveInFewWrites(t *testing.T) {
 	t.Parallel()
 	const n = 40
-	content, tail := openAIChunks(n)
-	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "text/event-stream")
-		// The whole stream in one write: it reaches the gateway in a few reads.
-		_, _ = io.WriteString(w, strings.Join(content, "")+tail)
-	}))
-	t.Cleanup(provider.Close)
-	srv, writes := servedCounting(t, openAIClient(provider.URL))
+	srv, writes := servedBurst(t, n)
 
 	status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey, streamBody)
 	if got, want := status, http.StatusOK; got != want {
@@ -162,7 +170,7 @@ func TestStreamEventsTrickledOneByOneAreNotHeld(t *testing.T) {
 	for {
 		ev, err := dec.Next()
 		if err != nil {
-			if err != io.EOF {
+			if !errors.Is(err, io.EOF) {
 				t.Fatalf("reading the stream: %v", err)
 			}
 			break
@@ -217,14 +225,7 @@ func contentOf(t *testing.T, data string) string {
 func TestAnthropicStreamEventsArrivingTogetherLeaveInFewWrites(t *testing.T) {
 	t.Parallel()
 	const n = 40
-	content, tail := openAIChunks(n)
-	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, strings.Join(content, "")+tail)
-	}))
-	t.Cleanup(provider.Close)
-	srv, writes := servedCounting(t, openAIClient(provider.URL))
+	srv, writes := servedBurst(t, n)
 
 	status, _, body := call(t, "POST", srv.URL+"/v1/messages", demoKey,
 		`{"model":"mock","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}`)
