@@ -132,6 +132,9 @@ func (g *Guard) Inspect(ctx context.Context, req *aiclient.Request) (*aiclient.R
 	out := req
 	copied := false
 	for _, r := range g.rules {
+		if r.Output {
+			continue
+		}
 		if r.Check != nil {
 			if err := g.runCheck(ctx, r, out); err != nil {
 				return nil, nil, err

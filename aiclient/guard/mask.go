@@ -12,7 +12,7 @@ import (
 // its call and is not safe for concurrent use while masking; once masking
 // is done, restoring only reads it.
 type Vault struct {
-	values   map[string]string // placeholder → original
+	values   map[string]string // placeholder (and its JSON-escaped form) → original
 	byValue  map[string]string // kind + "\x00" + original → placeholder
 	counts   map[string]int    // per kind
 	prefixes map[string]bool   // every proper prefix of every placeholder
@@ -20,7 +20,7 @@ type Vault struct {
 }
 
 // Len returns the number of values masked.
-func (v *Vault) Len() int { return len(v.values) }
+func (v *Vault) Len() int { return len(v.byValue) }
 
 // Mask returns the placeholder for value, found by a detector of kind.
 func (v *Vault) Mask(kind, value string) string {
@@ -34,10 +34,15 @@ func (v *Vault) Mask(kind, value string) string {
 	v.counts[kind]++
 	p := "<" + kind + "_" + strconv.Itoa(v.counts[kind]) + ">"
 	v.values[p], v.byValue[key] = value, p
-	for i := 1; i < len(p); i++ {
-		v.prefixes[p[:i]] = true
+	// A JSON encoder may write the placeholder's angle brackets escaped.
+	esc := `\u003c` + p[1:len(p)-1] + `\u003e`
+	v.values[esc] = value
+	for _, f := range []string{p, esc} {
+		for i := 1; i < len(f); i++ {
+			v.prefixes[f[:i]] = true
+		}
+		v.maxLen = max(v.maxLen, len(f))
 	}
-	v.maxLen = max(v.maxLen, len(p))
 	return p
 }
 
@@ -75,27 +80,55 @@ func (r *Restorer) Write(s string) string {
 	r.pending = ""
 	var b strings.Builder
 	for {
-		j := strings.IndexByte(text, '<')
+		j := strings.IndexAny(text, r.v.triggers(r.json))
 		if j < 0 {
 			b.WriteString(text)
 			return b.String()
 		}
 		b.WriteString(text[:j])
 		rest := text[j:]
-		if k := strings.IndexByte(rest, '>'); k > 0 && k < r.v.maxLen {
-			if val, ok := r.v.values[rest[:k+1]]; ok {
-				b.WriteString(r.value(val))
-				text = rest[k+1:]
-				continue
-			}
+		if n, val := r.v.match(rest, r.json); n > 0 {
+			b.WriteString(r.value(val))
+			text = rest[n:]
+			continue
 		}
 		if r.v.prefixes[rest] {
 			r.pending = rest
 			return b.String()
 		}
-		b.WriteByte('<')
+		b.WriteByte(rest[0])
 		text = rest[1:]
 	}
+}
+
+// triggers are the bytes a placeholder can begin with.
+func (v *Vault) triggers(inJSON bool) string {
+	if inJSON {
+		return `<\`
+	}
+	return "<"
+}
+
+// match returns the length and value of the placeholder s begins with,
+// or 0: "<KIND_N>", or in JSON its escaped form.
+func (v *Vault) match(s string, inJSON bool) (int, string) {
+	end := ">"
+	if s[0] == '\\' {
+		if !inJSON {
+			return 0, ""
+		}
+		end = `\u003e`
+	}
+	k := strings.Index(s[1:], end)
+	if k < 0 || k+1+len(end) > v.maxLen {
+		return 0, ""
+	}
+	n := k + 1 + len(end)
+	val, ok := v.values[s[:n]]
+	if !ok {
+		return 0, ""
+	}
+	return n, val
 }
 
 // Flush returns the held-back tail, which is no placeholder.

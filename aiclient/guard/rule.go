@@ -53,9 +53,9 @@ type Rule struct {
 	// FailOpen, for a Check that fails with an error, lets the call
 	// through (and reports a finding); by default the call is blocked.
 	FailOpen bool
-	// Output also runs the Detector over the response the provider
-	// returns (after masked values are restored); its action is then
-	// Block or Flag. A blocked stream ends with the error in
+	// Output runs the Detector over the response the provider returns
+	// (after masked values are restored) instead of the request; its
+	// action is then Block or Flag. A blocked stream ends with the error in
 	// [aiclient.Stream.Err] once the text is complete.
 	Output bool
 }
@@ -73,6 +73,9 @@ func (r Rule) validate(i int) error {
 	}
 	if r.Check != nil && r.Action == Mask {
 		return fmt.Errorf("%s.action: rule %q checks the whole request and cannot mask; use block or flag", at, r.Name)
+	}
+	if r.Output && r.Check != nil {
+		return fmt.Errorf("%s.output: rule %q checks the request; an output rule needs a detector", at, r.Name)
 	}
 	if r.Output && r.Action == Mask {
 		return fmt.Errorf("%s.output: rule %q masks; an output rule blocks or flags", at, r.Name)
