@@ -132,7 +132,7 @@ func (g *Guard) Inspect(ctx context.Context, req *aiclient.Request) (*aiclient.R
 	out := req
 	copied := false
 	for _, r := range g.rules {
-		if r.Output {
+		if r.Output || r.When != nil && !r.When(ctx) {
 			continue
 		}
 		if r.Check != nil {
@@ -181,6 +181,9 @@ func (g *Guard) runCheck(ctx context.Context, r Rule, req *aiclient.Request) err
 // inspectOutput runs the output rules over text.
 func (g *Guard) inspectOutput(ctx context.Context, model, text string) error {
 	for _, r := range g.output {
+		if r.When != nil && !r.When(ctx) {
+			continue
+		}
 		n := len(r.Detector.Find(text))
 		if n == 0 {
 			continue

@@ -50,6 +50,10 @@ type Rule struct {
 	Detector Detector
 	// Check inspects the request. Its rule's action is Block or Flag.
 	Check Check
+	// When, if set, limits the rule to the calls whose context it
+	// accepts: a tenant's or a consumer's calls, for instance. By
+	// default, the rule applies to every call.
+	When func(context.Context) bool
 	// FailOpen, for a Check that fails with an error, lets the call
 	// through (and reports a finding); by default the call is blocked.
 	FailOpen bool

@@ -198,6 +198,9 @@ func (h *Handler) begin(r *http.Request, endpoint string) (*call, *apiError) {
 	}
 	if caller != nil {
 		c.caller, c.models = caller, modelsOf(caller)
+		// Provider wrappers (guardrails, caches) read the caller from
+		// the context of the call.
+		c.ctx = middleware.WithConsumer(c.ctx, caller)
 		c.rec.Consumer, c.rec.Tenant = caller.ID, caller.Tenant
 	}
 	return c, nil
