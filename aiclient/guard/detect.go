@@ -25,11 +25,15 @@ type regexDetector struct {
 	kind  string
 	re    *regexp.Regexp
 	valid func(string) bool
+	hint  string // a literal every match holds
 }
 
 func (d *regexDetector) Kind() string { return d.kind }
 
 func (d *regexDetector) Find(s string) []Span {
+	if d.hint != "" && !strings.Contains(s, d.hint) {
+		return nil
+	}
 	var out []Span
 	for _, m := range d.re.FindAllStringIndex(s, -1) {
 		if d.valid == nil || d.valid(s[m[0]:m[1]]) {
@@ -49,7 +53,7 @@ var (
 )
 
 // Email finds e-mail addresses.
-func Email() Detector { return &regexDetector{kind: "EMAIL", re: emailRE} }
+func Email() Detector { return &regexDetector{kind: "EMAIL", re: emailRE, hint: "@"} }
 
 // Phone finds telephone numbers: 7 to 15 digits, written with a leading
 // "+" or an area code in parentheses, or at least 10 digits long, so that
@@ -90,27 +94,57 @@ func (ipDetector) Find(s string) []Span {
 	return sortSpans(out)
 }
 
-// secretPatterns are the secret formats [Secrets] finds.
-var secretRE = regexp.MustCompile(strings.Join([]string{
-	`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`,                                              // AWS access key ID
-	`(?i)aws_secret_access_key\s*[=:]\s*["']?[A-Za-z0-9/+=]{40}`,                 // AWS secret key in an assignment
-	`\bAIza[0-9A-Za-z_\-]{35}`,                                                   // Google Cloud API key
-	`AccountKey=[A-Za-z0-9+/]{86}==`,                                             // Azure storage account key
-	`\b[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}`,                           // Azure Entra client secret
-	`\bsk-ant-[A-Za-z0-9_\-]{20,}`,                                               // Anthropic API key
-	`\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}`,                         // OpenAI API key
-	`\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b`,                                // GitHub token
-	`\bgithub_pat_[A-Za-z0-9_]{22,}`,                                             // GitHub fine-grained token
-	`\bxox[abprse]-[A-Za-z0-9\-]{10,}`,                                           // Slack token
-	`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`, // PEM private key
-	`\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+`,                  // JWT
-}, "|"))
+// secretPatterns are the secret formats [Secrets] finds, each with the
+// literals one of which a match holds, so that a text holding none skips
+// the expression.
+var secretPatterns = []struct {
+	hints []string
+	re    *regexp.Regexp
+}{
+	{[]string{"AKIA", "ASIA"}, regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)},                                                                // AWS access key ID
+	{[]string{"aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"}, regexp.MustCompile(`(?i)aws_secret_access_key\s*[=:]\s*["']?[A-Za-z0-9/+=]{40}`)}, // AWS secret key in an assignment
+	{[]string{"AIza"}, regexp.MustCompile(`\bAIza[0-9A-Za-z_\-]{35}`)},                                                                             // Google Cloud API key
+	{[]string{"AccountKey="}, regexp.MustCompile(`AccountKey=[A-Za-z0-9+/]{86}==`)},                                                                // Azure storage account key
+	{[]string{"Q~"}, regexp.MustCompile(`\b[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}`)},                                                       // Azure Entra client secret
+	{[]string{"sk-"}, regexp.MustCompile(`\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}`)},                                               // OpenAI and Anthropic API keys
+	{[]string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, regexp.MustCompile(`\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b`)},                          // GitHub token
+	{[]string{"github_pat_"}, regexp.MustCompile(`\bgithub_pat_[A-Za-z0-9_]{22,}`)},                                                                // GitHub fine-grained token
+	{[]string{"xox"}, regexp.MustCompile(`\bxox[abprse]-[A-Za-z0-9\-]{10,}`)},                                                                      // Slack token
+	{[]string{"PRIVATE KEY-----"}, regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`)},               // PEM private key
+	{[]string{"eyJ"}, regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+`)},                                             // JWT
+}
 
 // Secrets finds common credential formats: AWS access keys (and secret
 // keys in assignments), Google Cloud API keys, Azure storage keys and
 // client secrets, OpenAI, Anthropic, GitHub and Slack tokens, PEM private
 // keys and JWTs.
-func Secrets() Detector { return &regexDetector{kind: "SECRET", re: secretRE} }
+func Secrets() Detector { return secretDetector{} }
+
+type secretDetector struct{}
+
+func (secretDetector) Kind() string { return "SECRET" }
+
+func (secretDetector) Find(s string) []Span {
+	var out []Span
+	for _, p := range secretPatterns {
+		if !containsAny(s, p.hints) {
+			continue
+		}
+		for _, m := range p.re.FindAllStringIndex(s, -1) {
+			out = append(out, Span{m[0], m[1]})
+		}
+	}
+	return sortSpans(out)
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
 
 // Regexp finds the matches of re, named kind.
 func Regexp(kind string, re *regexp.Regexp) Detector {
