@@ -1,6 +1,7 @@
 package ai
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/aicache"
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/internal/attempts"
 	"github.com/portico-dev/portico/internal/requestid"
@@ -180,6 +182,7 @@ type call struct {
 	adm    *admission
 	att    *attempts.Log
 	rec    Record
+	cache  *aicache.Call
 }
 
 // begin authenticates a request and starts its call record.
@@ -196,7 +199,10 @@ func (h *Handler) begin(r *http.Request, endpoint string) (*call, *apiError) {
 		return c, &apiError{status: 401, typ: "invalid_request_error", code: "invalid_api_key", kind: "authentication",
 			message: "Incorrect API key provided. Use a key issued by this gateway."}
 	}
+	c.cache = &aicache.Call{Skip: skipsCache(r.Header)}
+	c.ctx = aicache.WithCall(c.ctx, c.cache)
 	if caller != nil {
+		c.cache.Scope = cmp.Or(caller.Tenant, caller.ID)
 		c.caller, c.models = caller, modelsOf(caller)
 		// Provider wrappers (guardrails, caches) read the caller from
 		// the context of the call.
@@ -433,10 +439,45 @@ func (h *Handler) startStream(w http.ResponseWriter, c *call, req *aiclient.Requ
 		c.end(e.status, e, nil)
 		return nil, nil
 	}
+	c.markCache(w)
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	return s, sse.NewEncoder(w)
+}
+
+// CacheHeader is the response header that marks an answer served from a
+// response cache (see the aicache package): "hit", or "semantic" for the
+// answer of a similar request. A request with the header set to "off", or
+// with Cache-Control: no-cache, skips the lookup.
+const CacheHeader = "X-Portico-Cache"
+
+// skipsCache reports whether a request asks not to be answered from a
+// cache.
+func skipsCache(h http.Header) bool {
+	if strings.EqualFold(h.Get(CacheHeader), "off") {
+		return true
+	}
+	for _, v := range h.Values("Cache-Control") {
+		for d := range strings.SplitSeq(v, ",") {
+			if d = strings.ToLower(strings.TrimSpace(d)); d == "no-cache" || d == "no-store" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// markCache marks an answer from a cache in the header and the record.
+func (c *call) markCache(w http.ResponseWriter) {
+	if !c.cache.Hit {
+		return
+	}
+	c.rec.Cache = "hit"
+	if c.cache.Semantic {
+		c.rec.Cache = "semantic"
+	}
+	w.Header().Set(CacheHeader, c.rec.Cache)
 }

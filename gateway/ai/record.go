@@ -33,6 +33,10 @@ type Record struct {
 	// Fallbacks counts the candidates that failed before one served the
 	// call (see [Track]).
 	Fallbacks int `json:"fallbacks,omitempty"`
+	// Cache is "hit" when a response cache answered the call, or
+	// "semantic" when it answered with a similar request's answer (see
+	// [CacheHeader]); such a call's usage and cost are zero.
+	Cache string `json:"cache,omitempty"`
 	// Stream reports whether the answer was streamed.
 	Stream bool `json:"stream,omitempty"`
 	// Usage is the token usage the provider reported.
