@@ -161,3 +161,35 @@ func TestNoCacheAndTheOptOutSkipTheCache(t *testing.T) {
 		}
 	}
 }
+
+func TestCacheHitsCostNothingInBudgets(t *testing.T) {
+	t.Parallel()
+	fake := aitest.NewServer(aitest.OpenAI)
+	t.Cleanup(fake.Close)
+	c, err := aicache.New(openai.New(openai.WithBaseURL(fake.URL()), openai.WithAPIKey("sk"), openai.WithPolicies()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := aiclient.New(aiclient.WithRoute("m", aiclient.Candidate{Provider: c, Model: "up"}),
+		aiclient.WithPrices(aiclient.Prices{"up": {Input: 1000, Output: 1000}})) // $0.001 a token
+	srv := serve(t, client, ai.WithAuthenticator(keys()), ai.WithBudget(ai.Budget{USD: 0.1, Period: ai.Daily}))
+	// Each answer costs $0.012: twenty of them would be $0.24, more than
+	// the $0.10 budget; answered from the cache, they cost nothing.
+	fake.Push(aitest.Text("Four.", 10, 2))
+	body := `{"model":"m","max_tokens":20,"messages":[{"role":"user","content":"What is 2+2?"}]}`
+	for i := range 20 {
+		status, _, b := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey, body)
+		if status != 200 {
+			t.Fatalf("call %d: status %d: %s", i, status, b)
+		}
+	}
+	fake.Push(aitest.Text("Six.", 10, 2))
+	status, _, b := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey,
+		`{"model":"m","max_tokens":20,"messages":[{"role":"user","content":"What is 3+3?"}]}`)
+	if got, want := status, 200; got != want {
+		t.Errorf("a new question after twenty hits: status %d, want %d: %s", got, want, b)
+	}
+	if got, want := len(fake.Requests()), 2; got != want {
+		t.Errorf("provider requests = %d, want %d", got, want)
+	}
+}
