@@ -13,10 +13,10 @@ import (
 // request before passing it to the next provider, and on what comes back.
 // It is safe for concurrent use.
 type Guard struct {
-	next    aiclient.Provider
-	rules   []Rule
-	output  []Rule
-	onFind  func(context.Context, Finding)
+	next   aiclient.Provider
+	rules  []Rule
+	output []Rule
+	onFind func(context.Context, Finding)
 }
 
 // Option configures a [Guard].

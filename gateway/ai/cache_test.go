@@ -37,7 +37,7 @@ func cached(t *testing.T, opts ...ai.Option) (*aitest.Server, string, *recorder)
 // send posts body to path with the key and extra headers.
 func send(t *testing.T, url, key, body string, header ...string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", url, strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
