@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/portico-dev/portico/aiclient"
 )
@@ -197,9 +199,39 @@ func (g *Guard) inspectOutput(ctx context.Context, model, text string) error {
 }
 
 func (g *Guard) found(ctx context.Context, f Finding) {
+	if r, ok := ctx.Value(reportKey{}).(*Report); ok {
+		r.add(f)
+	}
 	if g.onFind != nil {
 		g.onFind(ctx, f)
 	}
+}
+
+// Report collects the findings of the guards a call meets. Put one in
+// the call's context with [WithReport]; it is safe for concurrent use.
+type Report struct {
+	mu       sync.Mutex
+	findings []Finding
+}
+
+type reportKey struct{}
+
+// WithReport returns a copy of ctx in which guards add their findings to r.
+func WithReport(ctx context.Context, r *Report) context.Context {
+	return context.WithValue(ctx, reportKey{}, r)
+}
+
+func (r *Report) add(f Finding) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.findings = append(r.findings, f)
+}
+
+// Findings returns the findings so far, in order.
+func (r *Report) Findings() []Finding {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.findings)
 }
 
 // countFound counts what d finds in the text of req's messages.

@@ -3,6 +3,7 @@ package ai_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,7 +18,7 @@ import (
 // guarded serves the alias "m" through a guard over a fake provider of
 // format, split into single bytes on the wire. Bob's calls also meet a
 // rule blocking IP addresses.
-func guarded(t *testing.T, format aitest.Format) (*aitest.Server, string) {
+func guarded(t *testing.T, format aitest.Format, opts ...ai.Option) (*aitest.Server, string) {
 	t.Helper()
 	fake := aitest.NewServer(format, aitest.WithSplitter(aitest.Bytewise))
 	t.Cleanup(fake.Close)
@@ -41,7 +42,7 @@ func guarded(t *testing.T, format aitest.Format) (*aitest.Server, string) {
 		aiclient.WithRoute("m", aiclient.Candidate{Provider: g, Model: "up"}),
 		aiclient.WithRoute("other", aiclient.Candidate{Provider: g, Model: "up"}),
 	)
-	srv := serve(t, client, ai.WithAuthenticator(keys()))
+	srv := serve(t, client, append([]ai.Option{ai.WithAuthenticator(keys())}, opts...)...)
 	return fake, srv.URL
 }
 
@@ -234,5 +235,31 @@ func TestARuleScopedToAConsumerMeetsOnlyItsCalls(t *testing.T) {
 	}
 	if !strings.Contains(string(body), "bob-no-ips") {
 		t.Errorf("bob: the error does not name the rule: %s", body)
+	}
+}
+
+func TestCallRecordsNameTheGuardrailsThatMatched(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	fake, url := guarded(t, aitest.OpenAI, ai.WithSink(rec))
+	fake.Push(aitest.Reply{Text: "ok"})
+	call(t, "POST", url+"/v1/chat/completions", demoKey,
+		`{"model":"m","messages":[{"role":"user","content":"`+piiPrompt+`"}]}`)
+	call(t, "POST", url+"/v1/chat/completions", demoKey,
+		`{"model":"m","messages":[{"role":"user","content":"key AKIAIOSFODNN7EXAMPLE"}]}`)
+	rs := rec.all()
+	if got, want := len(rs), 2; got != want {
+		t.Fatalf("records = %d, want %d", got, want)
+	}
+	want := []ai.Guardrail{{Rule: "pii", Action: "mask", Count: 1}, {Rule: "cards", Action: "mask", Count: 1}}
+	if got := rs[0].Guardrails; !slices.Equal(got, want) {
+		t.Errorf("masked call's guardrails = %+v, want %+v", got, want)
+	}
+	want = []ai.Guardrail{{Rule: "no-secrets", Action: "block", Count: 1}}
+	if got := rs[1].Guardrails; !slices.Equal(got, want) {
+		t.Errorf("blocked call's guardrails = %+v, want %+v", got, want)
+	}
+	if got, want := rs[1].Error, "guardrail"; got != want {
+		t.Errorf("blocked call's error = %q, want %q", got, want)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aicache"
+	"github.com/portico-dev/portico/aiclient/guard"
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/internal/attempts"
 	"github.com/portico-dev/portico/internal/requestid"
@@ -183,6 +184,7 @@ type call struct {
 	att    *attempts.Log
 	rec    Record
 	cache  *aicache.Call
+	guards *guard.Report
 }
 
 // begin authenticates a request and starts its call record.
@@ -190,6 +192,8 @@ func (h *Handler) begin(r *http.Request, endpoint string) (*call, *apiError) {
 	ctx, att := attempts.NewContext(r.Context())
 	c := &call{h: h, ctx: ctx, start: h.cfg.clock(), att: att}
 	c.rec = Record{Time: c.start, Endpoint: endpoint, RequestID: requestid.FromContext(r.Context())}
+	c.cache, c.guards = &aicache.Call{Skip: skipsCache(r.Header)}, &guard.Report{}
+	c.ctx = guard.WithReport(aicache.WithCall(c.ctx, c.cache), c.guards)
 	caller, err := h.authenticate(r)
 	switch {
 	case errors.Is(err, middleware.ErrAuthUnavailable):
@@ -199,8 +203,6 @@ func (h *Handler) begin(r *http.Request, endpoint string) (*call, *apiError) {
 		return c, &apiError{status: 401, typ: "invalid_request_error", code: "invalid_api_key", kind: "authentication",
 			message: "Incorrect API key provided. Use a key issued by this gateway."}
 	}
-	c.cache = &aicache.Call{Skip: skipsCache(r.Header)}
-	c.ctx = aicache.WithCall(c.ctx, c.cache)
 	if caller != nil {
 		c.cache.Scope = cmp.Or(caller.Tenant, caller.ID)
 		c.caller, c.models = caller, modelsOf(caller)
@@ -257,6 +259,9 @@ func (c *call) end(status int, e *apiError, resp *aiclient.Response) {
 		}
 	}
 	c.rec.Provider, c.rec.Fallbacks = c.att.Result()
+	for _, f := range c.guards.Findings() {
+		c.rec.Guardrails = append(c.rec.Guardrails, Guardrail{Rule: f.Rule, Action: string(f.Action), Count: f.Count, Output: f.Output})
+	}
 	c.adm.end(c.ctx, c.h, e, resp, c.rec.Cost)
 	if cl := calllog.FromContext(c.ctx); cl != nil {
 		// The gateway's own call log gets the AI details too.

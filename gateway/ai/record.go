@@ -37,6 +37,9 @@ type Record struct {
 	// "semantic" when it answered with a similar request's answer (see
 	// [CacheHeader]); such a call's usage and cost are zero.
 	Cache string `json:"cache,omitempty"`
+	// Guardrails are the guardrail rules that matched the call (see the
+	// aiclient/guard package), in order; never the values they found.
+	Guardrails []Guardrail `json:"guardrails,omitempty"`
 	// Stream reports whether the answer was streamed.
 	Stream bool `json:"stream,omitempty"`
 	// Usage is the token usage the provider reported.
@@ -177,4 +180,16 @@ func (ms *meters) record(ctx context.Context, r *Record) {
 		kv[4] = attribute.String("gen_ai.token.type", "output")
 		ms.tokens.Add(ctx, r.Usage.OutputTokens, metric.WithAttributeSet(attribute.NewSet(kv[:]...)))
 	}
+}
+
+// Guardrail is a guardrail rule that matched a call.
+type Guardrail struct {
+	// Rule is the rule's name.
+	Rule string `json:"rule"`
+	// Action is what it did: "block", "mask" or "flag".
+	Action string `json:"action"`
+	// Count is how many values it found (1 for a request check).
+	Count int `json:"count,omitempty"`
+	// Output reports a finding in the response.
+	Output bool `json:"output,omitempty"`
 }
