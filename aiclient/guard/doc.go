@@ -15,7 +15,10 @@
 //   - [Mask] replaces each value by a placeholder before the provider sees
 //     it (see below);
 //   - [Flag] lets the call through and reports a [Finding] to the
-//     [OnFinding] hook, for a call record or a metric.
+//     [OnFinding] hook, for a metric, and to the [Report] of the call's
+//     context ([WithReport]), which the gateway copies into its call
+//     record. Every rule that matches reports a Finding, whatever its
+//     action; a Finding holds the rule, counts and kind, never a value.
 //
 // Since rules run in order, a rule sees the request as the rules before it
 // left it: a Mask before a Block on the same detector lets masked values

@@ -1,10 +1,13 @@
 package guard_test
 
 import (
+	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/guard"
 )
 
@@ -141,6 +144,41 @@ func FuzzRestorer(f *testing.F) {
 		wantJSON := v.RestoreJSON(text)
 		if got := restoreChunksIn(v, text, cuts, true); got != wantJSON {
 			t.Errorf("cuts %v: restored JSON %q, whole text restores to %q", cuts, got, wantJSON)
+		}
+	})
+}
+
+// FuzzMaskToolArguments checks that masking valid JSON arguments keeps
+// them valid JSON, and that restoring them gives back the same value.
+func FuzzMaskToolArguments(f *testing.F) {
+	f.Add(`{"to":"jane@example.com","cc":["bob@example.org"],"n":1}`)
+	f.Add(`{"note":"mail \"x\" a@b.io\n"}`)
+	f.Add(`["a@b.io", {"k": "c@d.io"}]`)
+	f.Fuzz(func(t *testing.T, args string) {
+		if !json.Valid([]byte(args)) {
+			return
+		}
+		g, err := guard.New(&echo{size: 1}, []guard.Rule{{Name: "pii", Action: guard.Mask, Detector: guard.Email()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := &aiclient.Request{Model: "m", Messages: []aiclient.Message{{Role: aiclient.RoleAssistant,
+			ToolCalls: []aiclient.ToolCall{{ID: "c", Name: "f", Arguments: json.RawMessage(args)}}}}}
+		masked, vault, err := g.Inspect(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := string(masked.Messages[0].ToolCalls[0].Arguments)
+		if !json.Valid([]byte(out)) {
+			t.Fatalf("masked %s into invalid JSON %s", args, out)
+		}
+		var want, got any
+		_ = json.Unmarshal([]byte(args), &want)
+		if err := json.Unmarshal([]byte(vault.RestoreJSON(out)), &got); err != nil {
+			t.Fatalf("restored %s is invalid: %v", vault.RestoreJSON(out), err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("restored %v, want %v", got, want)
 		}
 	})
 }
