@@ -10,14 +10,7 @@ import (
 // BenchmarkHit measures the latency of an exact hit from the memory
 // store: the request's key, the lookup and the decoding of the answer.
 func BenchmarkHit(b *testing.B) {
-	c, err := aicache.New(&counter{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := req("Summarise the quarterly report in three bullet points, please.")
-	if _, err := c.Chat(b.Context(), r); err != nil {
-		b.Fatal(err)
-	}
+	c, r := warm(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := c.Chat(b.Context(), r); err != nil {
@@ -28,14 +21,7 @@ func BenchmarkHit(b *testing.B) {
 
 // BenchmarkStreamHit measures a stream hit replayed to its end.
 func BenchmarkStreamHit(b *testing.B) {
-	c, err := aicache.New(&counter{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := req("Summarise the quarterly report in three bullet points, please.")
-	if _, err := c.Chat(b.Context(), r); err != nil {
-		b.Fatal(err)
-	}
+	c, r := warm(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		s, err := c.Stream(b.Context(), r)
@@ -70,4 +56,18 @@ func BenchmarkSemanticHit(b *testing.B) {
 			b.Fatal("not a semantic hit")
 		}
 	}
+}
+
+// warm returns a cache holding the answer to the request it returns.
+func warm(b *testing.B) (*aicache.Cache, *aiclient.Request) {
+	b.Helper()
+	c, err := aicache.New(&counter{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := req("Summarise the quarterly report in three bullet points, please.")
+	if _, err := c.Chat(b.Context(), r); err != nil {
+		b.Fatal(err)
+	}
+	return c, r
 }
