@@ -128,6 +128,21 @@
 // that served the call and count the fallbacks taken before it, as the
 // aiclient.Client reports them.
 //
+// # Guardrails and the response cache
+//
+// Guardrails (the aiclient/guard package) and the response cache
+// (aiclient/aicache) wrap the providers of the client the handler serves:
+// per alias (wrap that alias' candidates), per tenant or consumer (a
+// guard rule's When reads the caller, which the handler puts in the call's
+// context with middleware.WithConsumer). A call a guardrail blocks gets a
+// 400 with code guardrail_blocked in OpenAI's envelope, or an
+// invalid_request_error in Anthropic's, naming the rule. The handler scopes
+// the cache per tenant (or per consumer without one); a request with
+// Cache-Control: no-cache, or [CacheHeader] set to "off", skips the lookup;
+// a hit is marked by [CacheHeader] ("hit" or "semantic") and
+// [Record].Cache, is replayed as SSE in the caller's wire format when it
+// asked for a stream, and costs nothing in budgets.
+//
 // # Concurrency
 //
 // A Handler and [Keys] are safe for concurrent use; a Handler

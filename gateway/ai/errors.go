@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/guard"
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/resilience"
 )
@@ -42,6 +43,16 @@ func fromCall(err error) *apiError {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &apiError{status: 504, typ: "server_error", code: "timeout", message: "The model did not answer in time.", kind: string(aiclient.KindTimeout)}
+	}
+	if _, ok := guard.IsBlocked(err); ok {
+		// A guardrail refused the call: its message names the rule,
+		// never the value found.
+		var e *aiclient.Error
+		msg := "The request was blocked by a guardrail."
+		if errors.As(err, &e) {
+			msg = e.Message
+		}
+		return &apiError{status: 400, typ: "invalid_request_error", code: guard.CodeBlocked, message: msg, kind: "guardrail"}
 	}
 	var e *aiclient.Error
 	if !errors.As(err, &e) {

@@ -29,6 +29,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 		c.end(e.status, e, nil)
 		return
 	}
+	c.markCache(w)
 	writeBody(w, http.StatusOK, completion(resp, req, cr.Model, c.start.Unix()))
 	c.end(http.StatusOK, nil, resp)
 }

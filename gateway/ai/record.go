@@ -35,6 +35,13 @@ type Record struct {
 	// Fallbacks counts the candidates that failed before one served the
 	// call (see [Track]).
 	Fallbacks int `json:"fallbacks,omitempty"`
+	// Cache is "hit" when a response cache answered the call, or
+	// "semantic" when it answered with a similar request's answer (see
+	// [CacheHeader]); such a call's usage and cost are zero.
+	Cache string `json:"cache,omitempty"`
+	// Guardrails are the guardrail rules that matched the call (see the
+	// aiclient/guard package), in order; never the values they found.
+	Guardrails []Guardrail `json:"guardrails,omitempty"`
 	// Stream reports whether the answer was streamed.
 	Stream bool `json:"stream,omitempty"`
 	// Usage is the token usage the provider reported.
@@ -214,4 +221,16 @@ func (ms *meters) sets(r *Record) *attrSets {
 		}
 	}
 	return s
+}
+
+// Guardrail is a guardrail rule that matched a call.
+type Guardrail struct {
+	// Rule is the rule's name.
+	Rule string `json:"rule"`
+	// Action is what it did: "block", "mask" or "flag".
+	Action string `json:"action"`
+	// Count is how many values it found (1 for a request check).
+	Count int `json:"count,omitempty"`
+	// Output reports a finding in the response.
+	Output bool `json:"output,omitempty"`
 }

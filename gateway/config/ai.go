@@ -113,6 +113,11 @@ type AIModel struct {
 	Alias string `yaml:"alias"`
 	// Candidates serve the alias; see aiclient.Candidate.
 	Candidates []AICandidate `yaml:"candidates"`
+	// Guardrails run, in order, on every call of the alias; see
+	// [AIGuardrail].
+	Guardrails []AIGuardrail `yaml:"guardrails"`
+	// Cache answers repeated calls of the alias; see [AICache].
+	Cache *AICache `yaml:"cache"`
 }
 
 // AICandidate is one way to serve an alias.
@@ -182,7 +187,13 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 	if client == nil {
 		var cerrs []error
 		var aliases []string
-		client, aliases, cerrs = a.client(aiHTTPClient(b))
+		client, aliases, cerrs = a.client(aiHTTPClient(b), func(key string, mk func() any) any {
+			v, err := b.Keep(key, func() (any, error) { return mk(), nil })
+			if err != nil {
+				return mk()
+			}
+			return v
+		})
 		errs = append(errs, cerrs...)
 		errs = append(errs, a.checkPrices()...)
 		// /v1/models lists the aliases without asking the providers.
@@ -342,7 +353,7 @@ const PromptAPI = "prompts"
 
 // client builds the aiclient.Client of the providers and models, each
 // provider calling over the client hc gives it.
-func (a *AI) client(hc func(AIProvider) *http.Client) (*aiclient.Client, []string, []error) {
+func (a *AI) client(hc func(AIProvider) *http.Client, keep func(string, func() any) any) (*aiclient.Client, []string, []error) {
 	var errs []error
 	providers := map[string]aiclient.Provider{}
 	dropped := map[string]bool{}
@@ -397,6 +408,11 @@ func (a *AI) client(hc func(AIProvider) *http.Client) (*aiclient.Client, []strin
 				errs = append(errs, fieldErr(at+"."+idx("candidates", j)+".provider", "%q is not a provider (known: %s)",
 					cd.Provider, strings.Join(slices.Sorted(maps.Keys(providers)), ", ")))
 				continue
+			}
+			p, gerrs := m.guarded(at, p, http.DefaultClient, keep)
+			if len(gerrs) > 0 {
+				errs = append(errs, gerrs...)
+				break
 			}
 			cands = append(cands, aiclient.Candidate{Provider: p, Model: cd.Model, Priority: cd.Priority, Weight: cd.Weight})
 		}
