@@ -48,7 +48,7 @@ func builtins(c *config) *registry {
 				return middleware.AccessLog(middleware.AccessLogConfig{Logger: c.logger})
 			},
 			MiddlewareTelemetry: func() func(http.Handler) http.Handler {
-				return middleware.Telemetry(middleware.TelemetryConfig{TracerProvider: c.tracer, MeterProvider: c.meter})
+				return middleware.Telemetry(middleware.TelemetryConfig{TracerProvider: c.tracer, MeterProvider: c.meter, Propagator: c.propagator})
 			},
 			MiddlewareClientIP: func() func(http.Handler) http.Handler {
 				return middleware.ClientIP(middleware.ClientIPConfig{TrustedProxies: c.trusted})
