@@ -79,8 +79,8 @@ func TestLokiPushesStreamsLabelledByTenantAPIAndStatusClass(t *testing.T) {
 	recv.mu.Lock()
 	defer recv.mu.Unlock()
 	for key, want := range map[string]int{
-		`{"api":"orders","job":"portico","status_class":"2xx","tenant":"acme"}`:   2,
-		`{"api":"orders","job":"portico","status_class":"5xx","tenant":"acme"}`:   1,
+		`{"api":"orders","job":"portico","status_class":"2xx","tenant":"acme"}`:    2,
+		`{"api":"orders","job":"portico","status_class":"5xx","tenant":"acme"}`:    1,
 		`{"api":"billing","job":"portico","status_class":"4xx","tenant":"globex"}`: 1,
 	} {
 		if got := len(recv.streams[key]); got != want {
