@@ -26,6 +26,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -41,6 +42,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/telemetry"
 )
 
 //go:embed default.yaml
@@ -96,6 +98,20 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 	}
 	defer func() { _ = metrics.Shutdown(context.WithoutCancel(ctx)) }()
 	opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithMeterProvider(metrics.Provider)}
+	tel, err := startTelemetry(ctx, logger)
+	if err != nil {
+		return err
+	}
+	if tel != nil {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := tel.Shutdown(sctx); err != nil {
+				logger.Warn("telemetry flush", "error", err)
+			}
+		}()
+		opts = append(opts, gateway.WithTracerProvider(tel.TracerProvider), gateway.WithPropagator(tel.Propagator))
+	}
 
 	rc := gateway.ReloadConfig{Logger: logger, Path: f.config}
 	var server gateway.ServerConfig
@@ -161,6 +177,29 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 	}
 	admin := gateway.Admin(gateway.AdminConfig{Gateway: rl.Current, Metrics: metrics.Handler})
 	return serve(ctx, logger, server, rl, proxyL, admin, adminL)
+}
+
+// startTelemetry sends traces over OTLP when the standard OTEL_*
+// environment variables name a collector (OTEL_EXPORTER_OTLP_ENDPOINT,
+// OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME, OTEL_PROPAGATORS,
+// OTEL_TRACES_SAMPLER, …); it returns nil when they do not. Metrics stay
+// on the admin /metrics for Prometheus.
+func startTelemetry(ctx context.Context, logger *slog.Logger) (*telemetry.Providers, error) {
+	cfg, ok := telemetry.FromEnv()
+	if !ok {
+		return nil, nil
+	}
+	off := false
+	cfg.Metrics, cfg.Logs = &off, &off
+	if cfg.ServiceName == "" {
+		cfg.ServiceName = "portico-gateway"
+	}
+	p, err := telemetry.Setup(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("exporting traces over OTLP", "endpoint", cfg.Endpoint, "protocol", cmp.Or(cfg.Protocol, telemetry.ProtocolGRPC))
+	return p, nil
 }
 
 // serve serves the proxy and admin listeners, and reloads, until ctx is
