@@ -98,7 +98,7 @@ func (l logsServer) Export(_ context.Context, req *collogs.ExportLogsServiceRequ
 }
 
 // startGRPC serves the receiver over OTLP/gRPC and returns its host:port.
-func startGRPC(t *testing.T, r *receiver) string {
+func startGRPC(t testing.TB, r *receiver) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -114,7 +114,7 @@ func startGRPC(t *testing.T, r *receiver) string {
 }
 
 // startHTTP serves the receiver over OTLP/HTTP and returns its base URL.
-func startHTTP(t *testing.T, r *receiver) string {
+func startHTTP(t testing.TB, r *receiver) string {
 	t.Helper()
 	mux := http.NewServeMux()
 	handle := func(path string, msg func() proto.Message, add func(proto.Message)) {
