@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -23,8 +24,8 @@ func (okUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func benchRoute(b *testing.B, p gateway.Policy, header ...string) {
 	g, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(okUpstream{"app"}),
-		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Plan: "gold", Scopes: []string{"read"}},
-			Keys: []gateway.APIKeyConfig{{ID: "k", Secret: keyed}}}),
+		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Plan: "gold", Scopes: []string{"read"}},
+			Keys: []config.APIKeyConfig{{ID: "k", Secret: keyed}}}),
 		gateway.WithRoute(gateway.Route{Path: "/r", Upstream: "app", Policy: p}))
 	if err != nil {
 		b.Fatal(err)
@@ -56,6 +57,6 @@ func BenchmarkRouteAPIKeyAndRateLimit(b *testing.B) {
 
 // BenchmarkRouteHeaderTransform adds a header transformation.
 func BenchmarkRouteHeaderTransform(b *testing.B) {
-	benchRoute(b, gateway.Policy{Transform: &gateway.Transform{Request: gateway.HeaderTransform{
+	benchRoute(b, gateway.Policy{Transform: &gateway.Transform{Request: middleware.HeaderRules{
 		Set: map[string]string{"X-Route": "r"}, Remove: []string{"X-Debug"}}}})
 }

@@ -49,7 +49,7 @@ func BenchmarkTracing(b *testing.B) {
 			}
 			g, err := gateway.New(append(opts,
 				gateway.WithLogger(slog.New(slog.DiscardHandler)),
-				gateway.WithChain(gateway.MiddlewareRequestID, gateway.MiddlewareRecover, gateway.MiddlewareClientIP, gateway.MiddlewareTelemetry, gateway.MiddlewareAccessLog),
+				gateway.WithChain("request_id", "recover", "client_ip", "telemetry", "access_log"),
 				gateway.WithUpstream(pool),
 				gateway.WithRoute(gateway.Route{Path: "/users/{id}", Upstream: "svc",
 					Policy: gateway.Policy{Timeout: 5 * time.Second, Retry: &gateway.Retry{Attempts: 2}}}))...)

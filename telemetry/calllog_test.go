@@ -16,7 +16,7 @@ func TestCallRecordsReachTheCollectorAsOTLPLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := calllog.Async(calllog.OTLP(p.LoggerProvider), calllog.AsyncConfig{Name: "otlp", MeterProvider: p.MeterProvider})
+	sink := calllog.Async(telemetry.CallLog(p.LoggerProvider), calllog.AsyncConfig{Name: "otlp", MeterProvider: p.MeterProvider})
 	rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{sink}})
 	for range 3 {
 		rec.Record(&calllog.Record{Time: time.Now(), Tenant: "acme", Route: "/orders/{id}", Status: 200})

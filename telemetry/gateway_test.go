@@ -57,7 +57,7 @@ func newGateway(t *testing.T, p *telemetry.Providers, target string) string {
 		gateway.WithTracerProvider(p.TracerProvider),
 		gateway.WithMeterProvider(p.MeterProvider),
 		gateway.WithPropagator(p.Propagator),
-		gateway.WithChain(gateway.MiddlewareRequestID, gateway.MiddlewareTelemetry),
+		gateway.WithChain("request_id", "telemetry"),
 		gateway.WithUpstream(items),
 		gateway.WithRoute(gateway.Route{Name: "items", Path: "/items/{id}", Upstream: "items",
 			Policy: gateway.Policy{Timeout: 10 * time.Second, Retry: &gateway.Retry{Attempts: 3, Backoff: time.Millisecond}}}),

@@ -24,9 +24,9 @@
 //     instruments labelled with the tenant and the API;
 //   - [Loki] pushes to Grafana Loki, in streams labelled by tenant, API and
 //     status class, with the record as a JSON line;
-//   - [File] appends JSON lines to a file rotated by size;
-//   - [OTLP] emits OpenTelemetry log records, which the telemetry package's
-//     logger provider exports over OTLP.
+//   - [File] appends JSON lines to a file rotated by size.
+//   - the telemetry package's CallLog emits OpenTelemetry log records,
+//     exported over OTLP (it lives there so this package links no log SDK).
 //
 // Several sinks may run at once. Wrap each remote one in [Async]: it gets
 // its own bounded queue and goroutine, so a slow or unreachable destination
