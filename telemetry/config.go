@@ -26,41 +26,43 @@ type Config struct {
 	// paths (/v1/traces, /v1/metrics, /v1/logs) are added. If empty,
 	// OTEL_EXPORTER_OTLP_ENDPOINT (and the per-signal variables) apply,
 	// and when nothing names an endpoint no exporter is started.
-	Endpoint string
+	Endpoint string `yaml:"endpoint"`
 	// Protocol is ProtocolGRPC or ProtocolHTTP. By default,
 	// OTEL_EXPORTER_OTLP_PROTOCOL, else ProtocolGRPC.
-	Protocol string
+	Protocol string `yaml:"protocol"`
 	// Insecure sends in clear text (no TLS). An http:// endpoint is
 	// always clear text.
-	Insecure bool
+	Insecure bool `yaml:"insecure"`
 	// Headers are sent with every export, such as an API key of a hosted
 	// collector. They add to OTEL_EXPORTER_OTLP_HEADERS.
-	Headers map[string]string
+	Headers map[string]string `yaml:"headers"`
 	// Timeout bounds one export. By default, 10 s.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"timeout"`
 	// SamplingRatio is the share of new traces recorded, from 0 to 1, as
 	// a parent-based ratio sampler (a request whose caller sampled its
 	// trace is always recorded). If nil, OTEL_TRACES_SAMPLER and
 	// OTEL_TRACES_SAMPLER_ARG apply, else every trace is recorded.
-	SamplingRatio *float64
+	SamplingRatio *float64 `yaml:"sampling_ratio"`
 	// ServiceName is the service.name resource attribute. By default,
 	// OTEL_SERVICE_NAME, else "portico".
-	ServiceName string
+	ServiceName string `yaml:"service_name"`
 	// Resource holds further resource attributes (deployment.environment,
 	// service.version, …). They add to OTEL_RESOURCE_ATTRIBUTES and win
 	// over it.
-	Resource map[string]string
+	Resource map[string]string `yaml:"resource"`
 	// Propagators lists the context formats read from and written to
 	// requests: "tracecontext", "baggage", "b3" (single header), "b3multi".
 	// By default, OTEL_PROPAGATORS, else tracecontext and baggage.
-	Propagators []string
+	Propagators []string `yaml:"propagators"`
 	// Traces, Metrics and Logs turn each signal off when false is set
 	// explicitly; by default each is on (OTEL_TRACES_EXPORTER,
 	// OTEL_METRICS_EXPORTER and OTEL_LOGS_EXPORTER set to "none" turn it off).
-	Traces, Metrics, Logs *bool
+	Traces  *bool `yaml:"traces"`
+	Metrics *bool `yaml:"metrics"`
+	Logs    *bool `yaml:"logs"`
 	// MetricInterval is the period of metric exports. By default,
 	// OTEL_METRIC_EXPORT_INTERVAL, else 60 s.
-	MetricInterval time.Duration
+	MetricInterval time.Duration `yaml:"metric_interval"`
 }
 
 // FromEnv returns the Config the standard OTEL_* environment variables
@@ -107,27 +109,42 @@ func splitList(s string) []string {
 	return out
 }
 
-// Validate reports the first field that cannot work, by its name.
+// FieldError is a Config field that cannot work: Field is its name as a
+// config file spells it ("sampling_ratio"), Msg what is wrong.
+type FieldError struct {
+	Field, Msg string
+}
+
+// Error formats the error as "telemetry: field: msg".
+func (e *FieldError) Error() string { return "telemetry: " + e.Field + ": " + e.Msg }
+
+// Validate reports every field that cannot work, each as a [*FieldError].
 func (c Config) Validate() error {
 	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
 	switch c.Protocol {
 	case "", ProtocolGRPC, ProtocolHTTP, "http":
 	default:
-		errs = append(errs, fmt.Errorf("telemetry: protocol %q: want %q or %q", c.Protocol, ProtocolGRPC, ProtocolHTTP))
+		bad("protocol", "%q: want %q or %q", c.Protocol, ProtocolGRPC, ProtocolHTTP)
 	}
 	if r := c.SamplingRatio; r != nil && (*r < 0 || *r > 1) {
-		errs = append(errs, fmt.Errorf("telemetry: sampling_ratio %v: want a value from 0 to 1", *r))
+		bad("sampling_ratio", "%v: want a value from 0 to 1", *r)
 	}
 	if c.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("telemetry: timeout %v: want a positive duration", c.Timeout))
+		bad("timeout", "%v: want a positive duration", c.Timeout)
 	}
 	if c.MetricInterval < 0 {
-		errs = append(errs, fmt.Errorf("telemetry: metric_interval %v: want a positive duration", c.MetricInterval))
+		bad("metric_interval", "%v: want a positive duration", c.MetricInterval)
 	}
 	for _, p := range c.Propagators {
 		if _, ok := propagatorNames[p]; !ok {
-			errs = append(errs, fmt.Errorf("telemetry: propagators: unknown %q: want tracecontext, baggage, b3, b3multi or none", p))
+			bad("propagators", "unknown %q: want tracecontext, baggage, b3, b3multi or none", p)
 		}
+	}
+	if _, _, _, _, err := endpoint(c); err != nil {
+		bad("endpoint", "%q: want host:port or a URL", c.Endpoint)
 	}
 	return errors.Join(errs...)
 }

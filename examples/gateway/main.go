@@ -99,7 +99,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 	}
 	defer func() { _ = metrics.Shutdown(context.WithoutCancel(ctx)) }()
 	opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithMeterProvider(metrics.Provider)}
-	tel, err := startTelemetry(ctx, logger)
+	var file *config.File
+	if f.config != "" {
+		if file, err = config.Read(f.config); err != nil {
+			return err
+		}
+	}
+	tel, err := startTelemetry(ctx, logger, file)
 	if err != nil {
 		return err
 	}
@@ -125,11 +131,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 		// The listener's protocols, limits and TLS (with the client
 		// certificates it requires) are read once: a reload changes routes
 		// and policies, not the listener.
-		c, err := config.Read(f.config)
-		if err != nil {
-			return err
-		}
-		if server, err = c.ServerConfig(); err != nil {
+		if server, err = file.ServerConfig(); err != nil {
 			return err
 		}
 	} else {
@@ -177,18 +179,30 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 	return serve(ctx, logger, server, rl, proxyL, admin, adminL)
 }
 
-// startTelemetry sends traces over OTLP when the standard OTEL_*
-// environment variables name a collector (OTEL_EXPORTER_OTLP_ENDPOINT,
-// OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME, OTEL_PROPAGATORS,
-// OTEL_TRACES_SAMPLER, …); it returns nil when they do not. Metrics stay
-// on the admin /metrics for Prometheus.
-func startTelemetry(ctx context.Context, logger *slog.Logger) (*telemetry.Providers, error) {
+// startTelemetry sends traces over OTLP when the file's telemetry section
+// or the standard OTEL_* environment variables name a collector
+// (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL,
+// OTEL_SERVICE_NAME, OTEL_PROPAGATORS, OTEL_TRACES_SAMPLER, …); it returns
+// nil when neither does. Metrics stay on the admin /metrics for
+// Prometheus unless the file turns OTLP metrics on.
+func startTelemetry(ctx context.Context, logger *slog.Logger, file *config.File) (*telemetry.Providers, error) {
 	cfg, ok := telemetry.FromEnv()
+	if file != nil {
+		var err error
+		if cfg, ok, err = file.TelemetryConfig(); err != nil {
+			return nil, err
+		}
+	}
 	if !ok {
 		return nil, nil
 	}
 	off := false
-	cfg.Metrics, cfg.Logs = &off, &off
+	if cfg.Metrics == nil {
+		cfg.Metrics = &off
+	}
+	if cfg.Logs == nil {
+		cfg.Logs = &off
+	}
 	if cfg.ServiceName == "" {
 		cfg.ServiceName = "portico-gateway"
 	}
