@@ -3,6 +3,7 @@ package telemetry_test
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/telemetry"
@@ -33,6 +34,8 @@ func ExampleSetup() {
 		panic(err)
 	}
 	defer g.Close()
-	fmt.Println(p.Propagator.Fields())
-	// Output: [traceparent tracestate baggage b3]
+	fields := p.Propagator.Fields()
+	slices.Sort(fields)
+	fmt.Println(fields)
+	// Output: [b3 baggage traceparent tracestate]
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -54,6 +55,7 @@ func newGateway(t *testing.T, p *telemetry.Providers, target string) string {
 		t.Fatal(err)
 	}
 	g, err := gateway.New(
+		gateway.WithLogger(slog.New(slog.DiscardHandler)),
 		gateway.WithTracerProvider(p.TracerProvider),
 		gateway.WithMeterProvider(p.MeterProvider),
 		gateway.WithPropagator(p.Propagator),
