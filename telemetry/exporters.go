@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"os"
+	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
@@ -25,95 +26,86 @@ func (e exporters) http() bool {
 	return p == ProtocolHTTP || p == "http"
 }
 
-func (e exporters) traces(ctx context.Context) (sdktrace.SpanExporter, error) {
-	host, path, insecure, ok, err := endpoint(e.cfg)
+// optionSet is one exporter package's option constructors; urlPath is
+// nil for gRPC, whose endpoint is host:port alone.
+type optionSet[O any] struct {
+	timeout  func(time.Duration) O
+	endpoint func(string) O
+	urlPath  func(string) O
+	insecure func() O
+	headers  func(map[string]string) O
+}
+
+// exporterOptions turns the Config into one exporter package's options; signal
+// is the HTTP path, such as "/v1/traces".
+func exporterOptions[O any](cfg Config, s optionSet[O], signal string) ([]O, error) {
+	host, path, insecure, ok, err := endpoint(cfg)
 	if err != nil {
 		return nil, err
 	}
+	opts := []O{s.timeout(timeout(cfg))}
+	if ok {
+		opts = append(opts, s.endpoint(host))
+		if s.urlPath != nil {
+			opts = append(opts, s.urlPath(path+signal))
+		}
+	}
+	if insecure {
+		opts = append(opts, s.insecure())
+	}
+	if len(cfg.Headers) > 0 {
+		opts = append(opts, s.headers(cfg.Headers))
+	}
+	return opts, nil
+}
+
+func (e exporters) traces(ctx context.Context) (sdktrace.SpanExporter, error) {
 	if e.http() {
-		opts := []otlptracehttp.Option{otlptracehttp.WithTimeout(timeout(e.cfg))}
-		if ok {
-			opts = append(opts, otlptracehttp.WithEndpoint(host), otlptracehttp.WithURLPath(path+"/v1/traces"))
-		}
-		if insecure {
-			opts = append(opts, otlptracehttp.WithInsecure())
-		}
-		if len(e.cfg.Headers) > 0 {
-			opts = append(opts, otlptracehttp.WithHeaders(e.cfg.Headers))
+		opts, err := exporterOptions(e.cfg, optionSet[otlptracehttp.Option]{otlptracehttp.WithTimeout, otlptracehttp.WithEndpoint,
+			otlptracehttp.WithURLPath, otlptracehttp.WithInsecure, otlptracehttp.WithHeaders}, "/v1/traces")
+		if err != nil {
+			return nil, err
 		}
 		return otlptracehttp.New(ctx, opts...)
 	}
-	opts := []otlptracegrpc.Option{otlptracegrpc.WithTimeout(timeout(e.cfg))}
-	if ok {
-		opts = append(opts, otlptracegrpc.WithEndpoint(host))
-	}
-	if insecure {
-		opts = append(opts, otlptracegrpc.WithInsecure())
-	}
-	if len(e.cfg.Headers) > 0 {
-		opts = append(opts, otlptracegrpc.WithHeaders(e.cfg.Headers))
+	opts, err := exporterOptions(e.cfg, optionSet[otlptracegrpc.Option]{otlptracegrpc.WithTimeout, otlptracegrpc.WithEndpoint,
+		nil, otlptracegrpc.WithInsecure, otlptracegrpc.WithHeaders}, "")
+	if err != nil {
+		return nil, err
 	}
 	return otlptracegrpc.New(ctx, opts...)
 }
 
 func (e exporters) metrics(ctx context.Context) (sdkmetric.Exporter, error) {
-	host, path, insecure, ok, err := endpoint(e.cfg)
-	if err != nil {
-		return nil, err
-	}
 	if e.http() {
-		opts := []otlpmetrichttp.Option{otlpmetrichttp.WithTimeout(timeout(e.cfg))}
-		if ok {
-			opts = append(opts, otlpmetrichttp.WithEndpoint(host), otlpmetrichttp.WithURLPath(path+"/v1/metrics"))
-		}
-		if insecure {
-			opts = append(opts, otlpmetrichttp.WithInsecure())
-		}
-		if len(e.cfg.Headers) > 0 {
-			opts = append(opts, otlpmetrichttp.WithHeaders(e.cfg.Headers))
+		opts, err := exporterOptions(e.cfg, optionSet[otlpmetrichttp.Option]{otlpmetrichttp.WithTimeout, otlpmetrichttp.WithEndpoint,
+			otlpmetrichttp.WithURLPath, otlpmetrichttp.WithInsecure, otlpmetrichttp.WithHeaders}, "/v1/metrics")
+		if err != nil {
+			return nil, err
 		}
 		return otlpmetrichttp.New(ctx, opts...)
 	}
-	opts := []otlpmetricgrpc.Option{otlpmetricgrpc.WithTimeout(timeout(e.cfg))}
-	if ok {
-		opts = append(opts, otlpmetricgrpc.WithEndpoint(host))
-	}
-	if insecure {
-		opts = append(opts, otlpmetricgrpc.WithInsecure())
-	}
-	if len(e.cfg.Headers) > 0 {
-		opts = append(opts, otlpmetricgrpc.WithHeaders(e.cfg.Headers))
+	opts, err := exporterOptions(e.cfg, optionSet[otlpmetricgrpc.Option]{otlpmetricgrpc.WithTimeout, otlpmetricgrpc.WithEndpoint,
+		nil, otlpmetricgrpc.WithInsecure, otlpmetricgrpc.WithHeaders}, "")
+	if err != nil {
+		return nil, err
 	}
 	return otlpmetricgrpc.New(ctx, opts...)
 }
 
 func (e exporters) logs(ctx context.Context) (sdklog.Exporter, error) {
-	host, path, insecure, ok, err := endpoint(e.cfg)
-	if err != nil {
-		return nil, err
-	}
 	if e.http() {
-		opts := []otlploghttp.Option{otlploghttp.WithTimeout(timeout(e.cfg))}
-		if ok {
-			opts = append(opts, otlploghttp.WithEndpoint(host), otlploghttp.WithURLPath(path+"/v1/logs"))
-		}
-		if insecure {
-			opts = append(opts, otlploghttp.WithInsecure())
-		}
-		if len(e.cfg.Headers) > 0 {
-			opts = append(opts, otlploghttp.WithHeaders(e.cfg.Headers))
+		opts, err := exporterOptions(e.cfg, optionSet[otlploghttp.Option]{otlploghttp.WithTimeout, otlploghttp.WithEndpoint,
+			otlploghttp.WithURLPath, otlploghttp.WithInsecure, otlploghttp.WithHeaders}, "/v1/logs")
+		if err != nil {
+			return nil, err
 		}
 		return otlploghttp.New(ctx, opts...)
 	}
-	opts := []otlploggrpc.Option{otlploggrpc.WithTimeout(timeout(e.cfg))}
-	if ok {
-		opts = append(opts, otlploggrpc.WithEndpoint(host))
-	}
-	if insecure {
-		opts = append(opts, otlploggrpc.WithInsecure())
-	}
-	if len(e.cfg.Headers) > 0 {
-		opts = append(opts, otlploggrpc.WithHeaders(e.cfg.Headers))
+	opts, err := exporterOptions(e.cfg, optionSet[otlploggrpc.Option]{otlploggrpc.WithTimeout, otlploggrpc.WithEndpoint,
+		nil, otlploggrpc.WithInsecure, otlploggrpc.WithHeaders}, "")
+	if err != nil {
+		return nil, err
 	}
 	return otlploggrpc.New(ctx, opts...)
 }
