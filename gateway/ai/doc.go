@@ -122,7 +122,7 @@
 // alias, provider and model, fallbacks, tokens, cost, latency, time to
 // first token, status and error kind) sent to a [Sink] ([LogSink] by
 // default when a logger is given) and counted in the portico.ai.calls,
-// portico.ai.tokens, portico.ai.cost, portico.ai.duration and
+// portico.ai.tokens, portico.ai.cost.usd, portico.ai.duration and
 // portico.ai.time_to_first_token instruments. Prompt and completion
 // content is recorded only with [WithContent]. Records name the provider
 // that served the call and count the fallbacks taken before it, as the

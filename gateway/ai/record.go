@@ -147,7 +147,7 @@ func newMeters(mp metric.MeterProvider) (*meters, error) {
 		metric.WithDescription("Tokens used, by alias, consumer and type (input or output)")); err != nil {
 		return nil, err
 	}
-	if ms.cost, err = m.Float64Counter("portico.ai.cost", metric.WithUnit("USD"),
+	if ms.cost, err = m.Float64Counter("portico.ai.cost.usd", metric.WithUnit("{USD}"),
 		metric.WithDescription("Cost of AI calls at the configured prices")); err != nil {
 		return nil, err
 	}
