@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -207,10 +208,10 @@ func BenchmarkAccessLogWriter(b *testing.B) {
 		new  func(*testing.B) (io interface{ Write([]byte) (int, error) }, done func())
 	}{
 		{"direct", func(b *testing.B) (interface{ Write([]byte) (int, error) }, func()) {
-			return devNull(b), func() {}
+			return logFile(b), func() {}
 		}},
 		{"LogWriter", func(b *testing.B) (interface{ Write([]byte) (int, error) }, func()) {
-			w := middleware.NewLogWriter(devNull(b), middleware.LogWriterConfig{})
+			w := middleware.NewLogWriter(logFile(b), middleware.LogWriterConfig{})
 			return w, func() { _ = w.Close() }
 		}},
 	} {
@@ -230,10 +231,10 @@ func BenchmarkAccessLogWriter(b *testing.B) {
 	}
 }
 
-// devNull is /dev/null, opened for the benchmark: a real file, so every
-// direct write is a system call.
-func devNull(b *testing.B) *os.File {
-	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+// logFile is a file in the benchmark's temporary directory: every direct
+// write is a system call to a real file, as a gateway's log is.
+func logFile(b *testing.B) *os.File {
+	f, err := os.Create(filepath.Join(b.TempDir(), "access.log"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -181,6 +181,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 	if demo != nil {
 		demo.announce(logger, proxyL.Addr())
 	}
+	if lw != nil {
+		// The start-up records (the addresses, the demo's keys) are
+		// shown at once; later ones are batched.
+		_ = lw.Flush()
+	}
 	if ready != nil {
 		ready(proxyL.Addr(), adminL.Addr())
 	}
