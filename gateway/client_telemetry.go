@@ -201,4 +201,3 @@ func errorType(err error) string {
 	}
 	return fmt.Sprintf("%s.%s", typ.PkgPath(), typ.Name())
 }
-

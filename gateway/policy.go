@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 
-
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/resilience"
 )
