@@ -12,7 +12,7 @@ import (
 type Auth struct {
 	// Methods names the authenticators tried, in order; the first that
 	// succeeds identifies the consumer (any-of). Names are those of
-	// [WithAuthMethods] and [WithAuthenticator], plus "api_key" when
+	// [WithAuthenticator] and config.WithAuthMethods, plus "api_key" when
 	// consumers hold keys. If empty, every authenticator the gateway has is
 	// tried, in the order they were defined.
 	Methods []string `yaml:"methods"`
@@ -58,18 +58,9 @@ type RateLimit struct {
 	// Cost is what one request takes from the bucket. If zero, 1.
 	Cost int `yaml:"cost"`
 	// Plans holds limits by consumer plan, replacing Requests, Per and
-	// Burst for consumers on that plan.
-	Plans map[string]Rate `yaml:"plans"`
-}
-
-// Rate is one plan's rate in a [RateLimit].
-type Rate struct {
-	// Requests per Per; at least 1.
-	Requests int `yaml:"requests"`
-	// Per is the window. If zero, one second.
-	Per time.Duration `yaml:"per"`
-	// Burst is the bucket size. If zero, Requests.
-	Burst int `yaml:"burst"`
+	// Burst for consumers on that plan (in a config file: requests, per
+	// and burst; requests at least 1).
+	Plans map[string]middleware.Limit `yaml:"plans"`
 }
 
 // Quota caps what a caller may use per calendar day or month. A request
@@ -211,7 +202,7 @@ func (g *Gateway) rateLimit(name, rid string, p RateLimit) func(http.Handler) ht
 	if len(p.Plans) > 0 {
 		cfg.Plans = map[string]middleware.Limit{}
 		for plan, r := range p.Plans {
-			cfg.Plans[plan] = middleware.Limit{Requests: r.Requests, Period: r.Per, Burst: r.Burst}
+			cfg.Plans[plan] = r
 		}
 	}
 	return middleware.RateLimit(cfg)
@@ -279,7 +270,7 @@ func checkLimits(errs *[]error, at string, p Policy, keys map[string]middleware.
 			if r.Requests < 1 {
 				bad("rate_limit.plans."+plan+".requests", "must be at least 1, got %d", r.Requests)
 			}
-			if r.Per < 0 || r.Burst < 0 {
+			if r.Period < 0 || r.Burst < 0 {
 				bad("rate_limit.plans."+plan, "per and burst must not be negative")
 			}
 		}

@@ -4,8 +4,8 @@ import (
 	"cmp"
 	"encoding/json"
 	"net/http"
+	"strings"
 
-	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/resilience"
@@ -16,13 +16,9 @@ type AdminConfig struct {
 	// Gateway returns the gateway to report on, such as
 	// [Reloader.Current]. Required.
 	Gateway func() *Gateway
-	// Metrics serves /metrics, such as [Metrics].Handler. If nil, /metrics
-	// answers 404.
+	// Metrics serves /metrics, such as the Handler of config.NewMetrics.
+	// If nil, /metrics answers 404.
 	Metrics http.Handler
-	// Platform serves /platform/: the platform's admin API, catalog and
-	// dashboard. If nil, those of the current gateway's platform are
-	// served (see [WithPlatform]), if it has one.
-	Platform *platform.Platform
 }
 
 // Admin returns the admin handler, to serve on a separate, private
@@ -35,9 +31,13 @@ type AdminConfig struct {
 //	GET /routes     every route with its matchers, target and chain, as JSON,
 //	                the AI endpoints, prompt APIs and portal included
 //	GET /upstreams  every upstream with its instances and breakers, as JSON
+//
+// and what the current gateway's parts mount (see [Builder.Admin]), such
+// as, with package gateway/config:
+//
 //	GET /apis/      the catalog of the APIs built from OpenAPI documents
 //	GET /apis/<name>/  an API's documentation page, openapi.json and openapi.yaml
-//	    /platform/  the platform's admin API, catalog and dashboard, if any
+//	    /platform/  the platform's admin API, catalog and dashboard
 //
 // It panics if cfg.Gateway is nil.
 func Admin(cfg AdminConfig) http.Handler {
@@ -61,17 +61,28 @@ func Admin(cfg AdminConfig) http.Handler {
 	mux.HandleFunc("GET /upstreams", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, cfg.Gateway().Upstreams())
 	})
-	mux.HandleFunc("GET /apis/", func(w http.ResponseWriter, r *http.Request) {
-		cfg.Gateway().apiDocs(w, r)
-	})
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
-	mux.Handle("/platform/", platformAdmin(cfg))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		problem.Error(w, r, http.StatusNotFound, "admin endpoints: /healthz, /readyz, /metrics, /routes, /upstreams, /apis/, /platform/")
+		g := cfg.Gateway()
+		if h, _ := g.adminHandler(r.URL.Path); h != nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		problem.Error(w, r, http.StatusNotFound, "admin endpoints: /healthz, /readyz, /metrics, /routes, /upstreams"+g.adminPatterns()+
+			"; /apis/ is served for a gateway with API documents, /platform/ for one with a platform")
 	})
 	return mux
+}
+
+// adminPatterns lists the patterns the parts mounted, for the 404.
+func (g *Gateway) adminPatterns() string {
+	var b strings.Builder
+	for _, p := range sortedKeys(g.admin) {
+		b.WriteString(", " + p)
+	}
+	return b.String()
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -87,9 +98,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 type RouteInfo struct {
 	Name string `json:"name"`
 	// Kind is "route" for a configured route (or an operation of an
-	// [API]), or what the gateway serves itself: "ai" for an OpenAI- or
-	// Anthropic-compatible endpoint, "prompt" for a prompt API, "portal"
-	// for the consumer portal (see [WithAI] and [WithPlatform]).
+	// API), or the kind of an [Endpoint] a part serves, such as "ai" for
+	// an OpenAI- or Anthropic-compatible endpoint, "prompt" for a prompt
+	// API, "portal" for the consumer portal (see package gateway/config).
 	Kind     string            `json:"kind"`
 	Priority int               `json:"priority"`
 	Hosts    []string          `json:"hosts,omitempty"`
@@ -97,22 +108,20 @@ type RouteInfo struct {
 	Path     string            `json:"path,omitempty"`
 	Prefix   string            `json:"prefix,omitempty"`
 	Headers  map[string]string `json:"headers,omitempty"`
-	// Target names the upstream, or the split, the route sends to.
-	Target TargetInfo `json:"target"`
+	// Target names the upstream, or the split, the route sends to, the
+	// split's pin and the mirror.
+	Target struct {
+		Upstream string    `json:"upstream,omitempty"`
+		Split    []Backend `json:"split,omitempty"`
+		Pin      *Pin      `json:"pin,omitempty"`
+		Mirror   string    `json:"mirror,omitempty"`
+	} `json:"target"`
 	// Rewrite lists the request changes, such as "strip_prefix /api".
 	Rewrite []string `json:"rewrite,omitempty"`
 	// Chain is every stage a request goes through, outermost first: the
 	// global middleware, the route's middleware, its policies, and the
 	// proxy to the upstream.
 	Chain []string `json:"chain"`
-}
-
-// TargetInfo is where a route sends requests.
-type TargetInfo struct {
-	Upstream string    `json:"upstream,omitempty"`
-	Split    []Backend `json:"split,omitempty"`
-	Pin      *Pin      `json:"pin,omitempty"`
-	Mirror   string    `json:"mirror,omitempty"`
 }
 
 // Routes describes every endpoint the gateway serves, in matching order:
@@ -125,8 +134,8 @@ func (g *Gateway) Routes() []RouteInfo {
 		for _, rt := range tr.routes {
 			s := rt.spec
 			ri := RouteInfo{Name: rt.name, Kind: cmp.Or(rt.kind, kindRoute), Priority: s.Priority, Hosts: s.Hosts, Methods: s.Methods,
-				Path: s.Path, Prefix: s.Prefix, Headers: s.Headers,
-				Target: TargetInfo{Upstream: s.Upstream, Split: s.Split, Pin: s.Pin}}
+				Path: s.Path, Prefix: s.Prefix, Headers: s.Headers}
+			ri.Target.Upstream, ri.Target.Split, ri.Target.Pin = s.Upstream, s.Split, s.Pin
 			if s.Mirror != nil {
 				ri.Target.Mirror = s.Mirror.Upstream
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/upstream"
 )
 
@@ -28,7 +29,7 @@ func get(t *testing.T, c *http.Client, url string) (int, string) {
 
 func TestAdminEndpoints(t *testing.T) {
 	t.Parallel()
-	m, err := gateway.NewMetrics()
+	m, err := config.NewMetrics()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -18,11 +19,11 @@ func authGateway(t *testing.T, routes ...gateway.Route) string {
 	t.Helper()
 	up, _ := countingServer(t, "app")
 	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
-		gateway.WithConsumers(
-			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Tenant: "acme", Plan: "gold", Scopes: []string{"orders:read"}},
-				Keys: []gateway.APIKeyConfig{{ID: "alice-1", Secret: keyed}}},
-			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "bob", Plan: "free"},
-				Keys: []gateway.APIKeyConfig{{ID: "bob-1", SHA256: sha256Hex("bob-secret-key-0123456789")}}},
+		config.WithConsumers(
+			config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Tenant: "acme", Plan: "gold", Scopes: []string{"orders:read"}},
+				Keys: []config.APIKeyConfig{{ID: "alice-1", Secret: keyed}}},
+			config.ConsumerConfig{Consumer: middleware.Consumer{ID: "bob", Plan: "free"},
+				Keys: []config.APIKeyConfig{{ID: "bob-1", SHA256: sha256Hex("bob-secret-key-0123456789")}}},
 		),
 		gateway.WithRoute(routes...))
 	return srv.URL
@@ -138,15 +139,15 @@ func TestRateLimitsAndQuotas(t *testing.T) {
 	up, hits := countingServer(t, "app")
 	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
 		gateway.WithClock(func() time.Time { return now }),
-		gateway.WithConsumers(
-			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Plan: "gold"}, Keys: []gateway.APIKeyConfig{{ID: "alice-1", Secret: keyed}}},
-			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "bob", Plan: "free"},
-				Keys: []gateway.APIKeyConfig{{ID: "bob-1", Secret: "bob-secret-key-0123456789"}}},
+		config.WithConsumers(
+			config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Plan: "gold"}, Keys: []config.APIKeyConfig{{ID: "alice-1", Secret: keyed}}},
+			config.ConsumerConfig{Consumer: middleware.Consumer{ID: "bob", Plan: "free"},
+				Keys: []config.APIKeyConfig{{ID: "bob-1", Secret: "bob-secret-key-0123456789"}}},
 		),
 		gateway.WithRoute(
 			gateway.Route{Path: "/limited", Upstream: "app", Policy: gateway.Policy{
 				Auth:      &gateway.Auth{},
-				RateLimit: &gateway.RateLimit{Requests: 1, Per: time.Minute, Plans: map[string]gateway.Rate{"gold": {Requests: 3, Per: time.Minute}}},
+				RateLimit: &gateway.RateLimit{Requests: 1, Per: time.Minute, Plans: map[string]middleware.Limit{"gold": {Requests: 3, Period: time.Minute}}},
 			}},
 			gateway.Route{Path: "/quota", Upstream: "app", Policy: gateway.Policy{
 				Auth:  &gateway.Auth{},
@@ -224,7 +225,7 @@ func TestAccessConfigMistakesNameTheField(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := gateway.ParseConfig("gw.yaml", []byte(head+c.yaml), func(string) (string, bool) { return "", false })
+			cfg, err := config.Parse("gw.yaml", []byte(head+c.yaml), func(string) (string, bool) { return "", false })
 			if err == nil {
 				var g *gateway.Gateway
 				g, err = cfg.Build(gateway.WithLogger(quiet))
@@ -262,7 +263,7 @@ routes:
       rate_limit: {requests: 1, per: 1m, key: api_key}
 `
 	env := map[string]string{"ALICE_KEY": keyed}
-	cfg, err := gateway.ParseConfig("gw.yaml", []byte(yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := config.Parse("gw.yaml", []byte(yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +307,7 @@ routes:
   - {path: /r, upstream: app, policy: {auth: {roles: [admin]}}}
 `
 	env := map[string]string{"ALICE_KEY": keyed}
-	cfg, err := gateway.ParseConfig("gw.yaml", []byte(yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := config.Parse("gw.yaml", []byte(yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -27,8 +28,8 @@ func (okUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func benchRoute(b *testing.B, p gateway.Policy, header ...string) {
 	g, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(okUpstream{"app"}),
-		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Plan: "gold", Scopes: []string{"read"}},
-			Keys: []gateway.APIKeyConfig{{ID: "k", Secret: keyed}}}),
+		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Plan: "gold", Scopes: []string{"read"}},
+			Keys: []config.APIKeyConfig{{ID: "k", Secret: keyed}}}),
 		gateway.WithRoute(gateway.Route{Path: "/r", Upstream: "app", Policy: p}))
 	if err != nil {
 		b.Fatal(err)
@@ -60,7 +61,7 @@ func BenchmarkRouteAPIKeyAndRateLimit(b *testing.B) {
 
 // BenchmarkRouteHeaderTransform adds a header transformation.
 func BenchmarkRouteHeaderTransform(b *testing.B) {
-	benchRoute(b, gateway.Policy{Transform: &gateway.Transform{Request: gateway.HeaderTransform{
+	benchRoute(b, gateway.Policy{Transform: &gateway.Transform{Request: middleware.HeaderRules{
 		Set: map[string]string{"X-Route": "r"}, Remove: []string{"X-Debug"}}}})
 }
 
@@ -76,7 +77,7 @@ func BenchmarkRouteProductionChain(b *testing.B) {
 		_, _ = w.Write([]byte(`{"ok":true}`))
 	}))
 	defer up.Close()
-	c, err := gateway.ParseConfig("chain.yaml", []byte(`
+	c, err := config.Parse("chain.yaml", []byte(`
 middleware: [request_id, recover, client_ip, telemetry, access_log]
 consumers:
   - {id: bench, api_keys: [{id: bench-1, secret: "`+keyed+`"}]}
@@ -96,7 +97,7 @@ routes:
 	if err != nil {
 		b.Fatal(err)
 	}
-	metrics, err := gateway.NewMetrics()
+	metrics, err := config.NewMetrics()
 	if err != nil {
 		b.Fatal(err)
 	}

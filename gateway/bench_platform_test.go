@@ -9,6 +9,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/calllog"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware"
 )
@@ -29,9 +30,9 @@ func benchPlatform(b *testing.B, rec *calllog.Recorder) {
 		b.Fatal(err)
 	}
 	g, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(okUpstream{"app"}),
-		gateway.WithPlatform(p, rec),
+		config.WithPlatform(p, rec),
 		gateway.WithRoute(gateway.Route{Path: "/r", Upstream: "app", Policy: gateway.Policy{
-			Auth: &gateway.Auth{Methods: []string{gateway.PlatformAuth}}, Subscription: "orders"}}))
+			Auth: &gateway.Auth{Methods: []string{config.PlatformAuth}}, Subscription: "orders"}}))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,28 +2,20 @@ package gateway
 
 import (
 	"fmt"
-	"maps"
 	"net/http"
-	"net/textproto"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/portico-dev/portico/gateway/internal/fields"
 )
 
-func idx(name string, i int) string { return name + "[" + strconv.Itoa(i) + "]" }
+func idx(name string, i int) string { return fields.Index(name, i) }
 
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
-}
+func sortedKeys[V any](m map[string]V) []string { return fields.SortedKeys(m) }
 
-func knownNames[V any](m map[string]V) string {
-	if len(m) == 0 {
-		return "none"
-	}
-	return strings.Join(sortedKeys(m), ", ")
-}
+func knownNames[V any](m map[string]V) string { return fields.Known(m) }
 
 // compileRoute validates the i-th route and compiles it.
 func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, error) {
@@ -328,17 +320,7 @@ func checkHeaderRules(errs *[]error, at string, h HeaderRules) {
 	}
 }
 
-func validHeaderName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for _, r := range k {
-		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
-			return false
-		}
-	}
-	return textproto.CanonicalMIMEHeaderKey(k) != ""
-}
+func validHeaderName(k string) bool { return fields.ValidHeaderName(k) }
 
 func checkHost(h string) string {
 	if h == "" {

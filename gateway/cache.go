@@ -57,37 +57,13 @@ type Idempotency struct {
 // {query.<name>}, {header.<Name>} and the like (see middleware.Transform).
 type Transform struct {
 	// Request changes the request's headers.
-	Request HeaderTransform `yaml:"request"`
+	Request middleware.HeaderRules `yaml:"request"`
 	// Response changes the response's headers.
-	Response HeaderTransform `yaml:"response"`
+	Response middleware.HeaderRules `yaml:"response"`
 	// RequestBody reshapes a JSON request body.
-	RequestBody BodyTransform `yaml:"request_body"`
+	RequestBody middleware.JSONRules `yaml:"request_body"`
 	// ResponseBody reshapes a JSON response body.
-	ResponseBody BodyTransform `yaml:"response_body"`
-}
-
-// HeaderTransform changes headers in the order Remove, Rename, Set, Add.
-type HeaderTransform struct {
-	// Remove deletes these headers.
-	Remove []string `yaml:"remove"`
-	// Rename moves each header (the key) to a new name (the value).
-	Rename map[string]string `yaml:"rename"`
-	// Set replaces each header with the rendered template; a value that
-	// renders empty is not written.
-	Set map[string]string `yaml:"set"`
-	// Add appends the rendered template to each header.
-	Add map[string]string `yaml:"add"`
-}
-
-// BodyTransform reshapes a JSON body by dotted paths ("user.email",
-// "items[].internal"), in the order Remove, Rename, Add.
-type BodyTransform struct {
-	// Remove deletes the fields at these paths.
-	Remove []string `yaml:"remove"`
-	// Rename gives the field at each path (the key) a new name (the value).
-	Rename map[string]string `yaml:"rename"`
-	// Add sets constant fields, creating missing parent objects.
-	Add map[string]any `yaml:"add"`
+	ResponseBody middleware.JSONRules `yaml:"response_body"`
 }
 
 // Lifecycle announces a route's deprecation and retirement: responses
@@ -102,14 +78,6 @@ type Lifecycle struct {
 	Link string `yaml:"link"`
 	// Successor is the URL or path of the replacement API.
 	Successor string `yaml:"successor"`
-}
-
-func (t HeaderTransform) rules() middleware.HeaderRules {
-	return middleware.HeaderRules{Remove: t.Remove, Rename: t.Rename, Set: t.Set, Add: t.Add}
-}
-
-func (t BodyTransform) rules() middleware.JSONRules {
-	return middleware.JSONRules{Remove: t.Remove, Rename: t.Rename, Add: t.Add}
 }
 
 // cacheStage builds the response cache of the route spec, called name.
@@ -215,8 +183,7 @@ func (g *Gateway) idempotencyStage(p Idempotency) stage {
 
 func (g *Gateway) transformStage(t Transform) stage {
 	return stage{"transform", middleware.Transform(middleware.TransformConfig{
-		Request: t.Request.rules(), Response: t.Response.rules(),
-		RequestBody: t.RequestBody.rules(), ResponseBody: t.ResponseBody.rules(),
+		Request: t.Request, Response: t.Response, RequestBody: t.RequestBody, ResponseBody: t.ResponseBody,
 	})}
 }
 
@@ -264,7 +231,7 @@ func checkCaching(errs *[]error, at string, p Policy) {
 	if t := p.Transform; t != nil {
 		for _, h := range []struct {
 			name string
-			t    HeaderTransform
+			t    middleware.HeaderRules
 		}{{"request", t.Request}, {"response", t.Response}} {
 			for _, k := range append(append(append(append([]string(nil), h.t.Remove...), sortedKeys(h.t.Rename)...), sortedKeys(h.t.Set)...), sortedKeys(h.t.Add)...) {
 				if !validHeaderName(k) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -166,10 +167,10 @@ func TestCacheScopesKeepCallersApart(t *testing.T) {
 	const bobKey, carolKey = "bob-secret-key-0123456789", "carol-secret-key-0123456789"
 	_, srv := newGateway(t,
 		gateway.WithUpstream(upstreamOf(t, "app", cachedServer(t, "for {consumer} of {tenant}"))),
-		gateway.WithConsumers(
-			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Tenant: "acme"}, Keys: []gateway.APIKeyConfig{{ID: "a1", Secret: keyed}}},
-			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "bob", Tenant: "acme"}, Keys: []gateway.APIKeyConfig{{ID: "b1", Secret: bobKey}}},
-			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "carol", Tenant: "globex"}, Keys: []gateway.APIKeyConfig{{ID: "c1", Secret: carolKey}}},
+		config.WithConsumers(
+			config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Tenant: "acme"}, Keys: []config.APIKeyConfig{{ID: "a1", Secret: keyed}}},
+			config.ConsumerConfig{Consumer: middleware.Consumer{ID: "bob", Tenant: "acme"}, Keys: []config.APIKeyConfig{{ID: "b1", Secret: bobKey}}},
+			config.ConsumerConfig{Consumer: middleware.Consumer{ID: "carol", Tenant: "globex"}, Keys: []config.APIKeyConfig{{ID: "c1", Secret: carolKey}}},
 		),
 		gateway.WithRoute(
 			gateway.Route{Path: "/mine", Upstream: "app", Policy: gateway.Policy{Auth: &gateway.Auth{},
@@ -255,7 +256,7 @@ func TestCacheEntriesSurviveARebuildOfTheSameConfiguration(t *testing.T) {
 // buildYAML builds a quiet gateway from a configuration file without
 // environment variables.
 func buildYAML(yaml string) (*gateway.Gateway, error) {
-	cfg, err := gateway.ParseConfig("gw.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
+	cfg, err := config.Parse("gw.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		return nil, err
 	}

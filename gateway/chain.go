@@ -1,29 +1,20 @@
 package gateway
 
 import (
-	"net"
 	"net/http"
 
 	"github.com/portico-dev/portico/middleware"
 )
 
 // Built-in middleware names, usable in [WithChain], [Policy].Middleware
-// and the config file without registering anything.
+// and the config file without registering anything; the package
+// documentation describes them under "Built-in middleware".
 const (
-	// MiddlewareRequestID is middleware.RequestID with its defaults. The
-	// ID it keeps or creates is the one upstream requests carry.
-	MiddlewareRequestID = "request_id"
-	// MiddlewareRecover is middleware.Recover, logging to the gateway's logger.
-	MiddlewareRecover = "recover"
-	// MiddlewareAccessLog is middleware.AccessLog, logging to the gateway's logger.
-	MiddlewareAccessLog = "access_log"
-	// MiddlewareTelemetry is middleware.Telemetry with the gateway's
-	// tracer and meter providers; it records http.server.request.duration
-	// with the matched route as http.route.
-	MiddlewareTelemetry = "telemetry"
-	// MiddlewareClientIP is middleware.ClientIP trusting the gateway's
-	// trusted proxies (see [WithTrustedProxies]).
-	MiddlewareClientIP = "client_ip"
+	mwRequestID = "request_id"
+	mwRecover   = "recover"
+	mwAccessLog = "access_log"
+	mwTelemetry = "telemetry"
+	mwClientIP  = "client_ip"
 )
 
 // registry resolves middleware names. Built-ins are made on first use,
@@ -38,19 +29,19 @@ type registry struct {
 func builtins(c *config) *registry {
 	r := &registry{
 		make: map[string]func() func(http.Handler) http.Handler{
-			MiddlewareRequestID: func() func(http.Handler) http.Handler {
+			mwRequestID: func() func(http.Handler) http.Handler {
 				return middleware.RequestID(middleware.RequestIDConfig{})
 			},
-			MiddlewareRecover: func() func(http.Handler) http.Handler {
+			mwRecover: func() func(http.Handler) http.Handler {
 				return middleware.Recover(middleware.RecoverConfig{Logger: c.logger})
 			},
-			MiddlewareAccessLog: func() func(http.Handler) http.Handler {
+			mwAccessLog: func() func(http.Handler) http.Handler {
 				return middleware.AccessLog(middleware.AccessLogConfig{Logger: c.logger})
 			},
-			MiddlewareTelemetry: func() func(http.Handler) http.Handler {
+			mwTelemetry: func() func(http.Handler) http.Handler {
 				return middleware.Telemetry(middleware.TelemetryConfig{TracerProvider: c.tracer, MeterProvider: c.meter})
 			},
-			MiddlewareClientIP: func() func(http.Handler) http.Handler {
+			mwClientIP: func() func(http.Handler) http.Handler {
 				return middleware.ClientIP(middleware.ClientIPConfig{TrustedProxies: c.trusted})
 			},
 		},
@@ -82,17 +73,4 @@ func (r *registry) names() string { return knownNames(r.make) }
 // setRoutePattern records the matched pattern for telemetry and logs.
 func setRoutePattern(r *http.Request, pattern string) {
 	middleware.SetRoutePattern(r, pattern)
-}
-
-// clientIP is the address consistent hashing uses: the one ClientIP
-// found behind trusted proxies, else the peer's.
-func clientIP(r *http.Request) string {
-	if a, ok := middleware.ClientIPFrom(r.Context()); ok {
-		return a.String()
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

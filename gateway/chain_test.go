@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/openapi"
 )
@@ -21,7 +22,7 @@ func TestRoutesShowTheWholeChainInOrder(t *testing.T) {
 	g, _ := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
 		gateway.WithChain("request_id", "recover"),
 		gateway.WithMiddleware("audit", func(h http.Handler) http.Handler { return h }),
-		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "a"}, Keys: []gateway.APIKeyConfig{{ID: "k", Secret: keyed}}}),
+		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "a"}, Keys: []config.APIKeyConfig{{ID: "k", Secret: keyed}}}),
 		gateway.WithRoute(gateway.Route{Name: "all", Path: "/all", Upstream: "app", Policy: gateway.Policy{
 			Lifecycle:   &gateway.Lifecycle{Sunset: sunset},
 			Auth:        &gateway.Auth{Scopes: []string{"read"}},
@@ -29,7 +30,7 @@ func TestRoutesShowTheWholeChainInOrder(t *testing.T) {
 			Quota:       &gateway.Quota{Limit: 1000, Period: "month"},
 			Cache:       &gateway.Cache{TTL: time.Minute, Scope: "tenant"},
 			Idempotency: &gateway.Idempotency{},
-			Transform:   &gateway.Transform{Request: gateway.HeaderTransform{Set: map[string]string{"X-A": "b"}}},
+			Transform:   &gateway.Transform{Request: middleware.HeaderRules{Set: map[string]string{"X-A": "b"}}},
 			Middleware:  []string{"audit"},
 			Timeout:     time.Second,
 			Retry:       &gateway.Retry{Attempts: 2},
@@ -70,7 +71,7 @@ func FuzzOperationPolicy(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p, err := gateway.OperationPolicy(gateway.Policy{}, spec.Operations()[0])
+		p, err := config.OperationPolicy(gateway.Policy{}, spec.Operations()[0])
 		if err != nil {
 			return
 		}

@@ -60,7 +60,7 @@ func TestRegressionClientIPHeadersFromAnUntrustedPeerReachedTheUpstream(t *testi
 	}{
 		{"no trusted proxy", nil},
 		{"a trusted network the peer is outside", []gateway.Option{gateway.WithTrustedProxies(netip.MustParsePrefix("10.0.0.0/8"))}},
-		{"no trusted proxy and client_ip in the chain", []gateway.Option{gateway.WithChain(gateway.MiddlewareClientIP)}},
+		{"no trusted proxy and client_ip in the chain", []gateway.Option{gateway.WithChain("client_ip")}},
 	} {
 		t.Run(cfg.name, func(t *testing.T) {
 			t.Parallel()
@@ -101,7 +101,7 @@ func TestClientIPHeadersFromATrustedProxyPassThrough(t *testing.T) {
 func TestXRealIPIsTheClientAddressClientIPFoundBehindTrustedProxies(t *testing.T) {
 	t.Parallel()
 	gw := ipGateway(t, gateway.WithTrustedProxies(netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")),
-		gateway.WithChain(gateway.MiddlewareClientIP))
+		gateway.WithChain("client_ip"))
 	req, _ := http.NewRequest(http.MethodGet, gw.URL+"/", nil)
 	req.Header.Set("X-Real-IP", "192.0.2.1")
 	req.Header.Set("X-Forwarded-For", "198.51.100.4, 10.1.2.3")

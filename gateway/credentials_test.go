@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware"
 )
@@ -40,12 +41,12 @@ func credGateway(t *testing.T) (url string, shadow <-chan http.Header) {
 	}
 	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", echoServer(t, "app"))),
 		gateway.WithUpstream(upstreamOf(t, "shadow", mirror)),
-		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
-			Keys: []gateway.APIKeyConfig{{ID: "alice-1", Secret: keyed}}}),
-		gateway.WithAuthMethods(
-			gateway.AuthMethod{Name: "query", APIKey: &gateway.APIKeyMethod{Headers: []string{"X-Partner-Key"}, Query: "api_key"}},
-			gateway.AuthMethod{Name: "sso", JWT: &gateway.JWTMethod{Algorithms: []string{"HS256"}, Secrets: map[string]string{"": hmacSecret}}},
-			gateway.AuthMethod{Name: "opaque", Introspection: &gateway.IntrospectionMethod{URL: idp.URL}},
+		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
+			Keys: []config.APIKeyConfig{{ID: "alice-1", Secret: keyed}}}),
+		config.WithAuthMethods(
+			config.AuthMethod{Name: "query", APIKey: &config.APIKeyMethod{Headers: []string{"X-Partner-Key"}, Query: "api_key"}},
+			config.AuthMethod{Name: "sso", JWT: &config.JWTMethod{Algorithms: []string{"HS256"}, Secrets: map[string]string{"": hmacSecret}}},
+			config.AuthMethod{Name: "opaque", Introspection: &config.IntrospectionMethod{URL: idp.URL}},
 		),
 		gateway.WithRoute(
 			gateway.Route{Path: "/key", Upstream: "app", Policy: auth("api_key")},
@@ -59,7 +60,7 @@ func credGateway(t *testing.T) (url string, shadow <-chan http.Header) {
 			gateway.Route{Path: "/open", Upstream: "app"},
 			gateway.Route{Path: "/transformed", Upstream: "app", Policy: gateway.Policy{
 				Auth:      &gateway.Auth{Methods: []string{"sso"}},
-				Transform: &gateway.Transform{Request: gateway.HeaderTransform{Set: map[string]string{"Authorization": "Basic dXBzdHJlYW06cHc="}}}}},
+				Transform: &gateway.Transform{Request: middleware.HeaderRules{Set: map[string]string{"Authorization": "Basic dXBzdHJlYW06cHc="}}}}},
 			gateway.Route{Path: "/mirrored", Upstream: "app", Mirror: &gateway.Mirror{Upstream: "shadow"}, Policy: auth("query")},
 		))
 	return srv.URL, copies
@@ -162,12 +163,12 @@ func TestThePlatformsKeyIsNotForwardedToTheUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, gw := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", echoServer(t, "app"))),
-		gateway.WithPlatform(p, nil),
+		config.WithPlatform(p, nil),
 		gateway.WithRoute(
 			gateway.Route{Path: "/orders", Upstream: "app", Policy: gateway.Policy{
-				Auth: &gateway.Auth{Methods: []string{gateway.PlatformAuth}}}},
+				Auth: &gateway.Auth{Methods: []string{config.PlatformAuth}}}},
 			gateway.Route{Path: "/relay", Upstream: "app", Policy: gateway.Policy{
-				Auth: &gateway.Auth{Methods: []string{gateway.PlatformAuth}, ForwardCredentials: true}}},
+				Auth: &gateway.Auth{Methods: []string{config.PlatformAuth}, ForwardCredentials: true}}},
 		))
 	for _, tt := range []struct {
 		name, path, want string
@@ -203,7 +204,7 @@ routes:
   - {path: /stripped, upstream: app, policy: {auth: {}}}
   - {path: /forwarded, upstream: app, policy: {auth: {forward_credentials: true}}}
 `
-	cfg, err := gateway.ParseConfig("gw.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
+	cfg, err := config.Parse("gw.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,9 +265,9 @@ func TestComposedCallsDoNotGetTheConsumersCredential(t *testing.T) {
 	compose := &gateway.Compose{Headers: []string{"X-API-Key", "Accept-Language"},
 		Calls: []gateway.ComposeCall{{Name: "a", Key: "a", Upstream: "app", Path: "/a?lang={query.lang}&key={query.api_key}"}}}
 	_, gw := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", echoServer(t, "app"))),
-		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
-			Keys: []gateway.APIKeyConfig{{ID: "alice-1", Secret: keyed}}}),
-		gateway.WithAuthMethods(gateway.AuthMethod{Name: "query", APIKey: &gateway.APIKeyMethod{Query: "api_key"}}),
+		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
+			Keys: []config.APIKeyConfig{{ID: "alice-1", Secret: keyed}}}),
+		config.WithAuthMethods(config.AuthMethod{Name: "query", APIKey: &config.APIKeyMethod{Query: "api_key"}}),
 		gateway.WithRoute(
 			gateway.Route{Path: "/composed", Compose: compose, Policy: gateway.Policy{Auth: &gateway.Auth{}}},
 			gateway.Route{Path: "/relayed", Compose: compose, Policy: gateway.Policy{Auth: &gateway.Auth{ForwardCredentials: true}}},

@@ -4,12 +4,21 @@
 // instances; per-route policies (authentication and scopes, rate limits
 // and quotas, OpenAPI validation, caching, idempotency, transformations,
 // versions, lifecycle, timeouts, retries, circuit breakers, bulkheads,
-// middleware); routes built from OpenAPI documents; a declarative config
-// file that maps onto the same builder; hot reload; and an admin handler.
+// middleware); a process [State] that outlives configurations; and an
+// admin handler. It is the core: it links no store client, exporter, spec
+// loader or AI adapter. Package gateway/config is the layer above it: the
+// declarative config file that turns into the same builder calls, hot
+// reload, and what links heavy dependencies (Redis stores, Prometheus,
+// OpenAPI documents, the AI endpoints, the platform), each plugged in as a
+// [Part].
+//
+//	examples ─► gateway/config (YAML, parts, stores, exporters, reload)
+//	         ─► gateway (builder, routes, proxy, stages, admin, state)
+//	         ─► middleware, resilience, gateway/upstream
 //
 // A [Gateway] is an immutable http.Handler built once by [New] from
-// options, or by [LoadConfig] from a file. A new configuration is a new
-// Gateway, swapped in atomically by a [Reloader].
+// options, or by config.Load from a file. A new configuration is a new
+// Gateway, swapped in atomically by a config.Reloader.
 //
 //	users, _ := upstream.New(upstream.Config{Name: "users",
 //		Instances: []upstream.Instance{{URL: "http://10.0.0.7:8080"}, {URL: "http://10.0.0.8:8080"}}})
@@ -42,6 +51,21 @@
 // [Gateway.Routes] (and the admin /routes) prints this chain for every
 // route.
 //
+// # Built-in middleware
+//
+// These names may be used in [WithChain], [Policy].Middleware and the
+// config file without registering anything; [WithMiddleware] may replace
+// them:
+//
+//	request_id  middleware.RequestID with its defaults; the ID it keeps or
+//	            creates is the one upstream requests carry
+//	recover     middleware.Recover, logging to the gateway's logger
+//	access_log  middleware.AccessLog, logging to the gateway's logger
+//	telemetry   middleware.Telemetry with the gateway's tracer and meter
+//	            providers; it records http.server.request.duration with the
+//	            matched route as http.route
+//	client_ip   middleware.ClientIP trusting [WithTrustedProxies]
+//
 // # Hedged requests
 //
 // A slow instance costs a retrying route its per-try timeout on every
@@ -60,11 +84,11 @@
 //
 // # Consumers and access
 //
-// [WithConsumers] declares who may call, with API keys kept as SHA-256
-// hashes; [WithAuthMethods] adds JWT issuers (JWKS or static keys),
-// token introspection and TLS client certificates ([ServerTLS] builds the
-// listener's configuration); [WithAuthenticator] adds any
-// middleware.Authenticator. A route asks for them with [Policy].Auth (any
+// [WithAuthenticator] adds any middleware.Authenticator under a name;
+// config.WithConsumers declares who may call, with API keys kept as
+// SHA-256 hashes, and config.WithAuthMethods adds JWT issuers (JWKS or
+// static keys), token introspection and TLS client certificates
+// (config.ServerTLS builds the listener's configuration). A route asks for them with [Policy].Auth (any
 // of several methods, anonymous allowed, scopes all-of or any-of), limits
 // callers with [RateLimit] and [Quota] (per plan, keyed by consumer, key,
 // tenant, IP or header), and the verified consumer reaches the upstream in
@@ -79,13 +103,19 @@
 // views of one redisstore.Store, whose circuit breaker skips Redis for all
 // of them at once.
 //
-// # APIs from OpenAPI documents
+// # Parts
 //
-// [WithAPI] turns an OpenAPI document into one route per operation. Its
-// x-portico-* extensions decode into the same [Policy] types as the config
-// file ([OperationPolicy]); requests can be validated against the
-// document before the upstream sees them; and [Admin] serves the
-// documentation at /apis/<name>/ and a catalog at /apis/.
+// What the core does not link comes in as a [Part], given with
+// [WithPart]: a part prepares what routes refer to (upstreams,
+// authenticators, middleware, stores, the guard of
+// [Policy].Subscription) and then mounts routes, [Endpoint]s in the one
+// route table, handlers on the admin listener ([Builder.Admin]) and start
+// and close hooks, borrowing what must outlive a reload from the [State]
+// ([Builder.Keep]). Package gateway/config provides them:
+// config.WithAPI turns an OpenAPI document into one route per operation,
+// its x-portico-* extensions decoded into the same [Policy] types as the
+// config file, with validation and documentation at /apis/ on the admin
+// listener.
 //
 // # Caching, versions and composition
 //
@@ -100,16 +130,17 @@
 //
 // # AI endpoints and the platform
 //
-// [WithAI] (the ai: section of a config file) serves an OpenAI- and
+// config.WithAI (the ai: section of a config file) serves an OpenAI- and
 // Anthropic-compatible API over any aiclient provider, with virtual keys,
 // token limits, budgets and prompts as REST APIs (package gateway/ai).
 // Each provider calls over one transport of its own, tuned by
-// [AIProvider].TransportConfig (max_idle_conns_per_host and the timeouts),
+// config.AIProvider.TransportConfig (max_idle_conns_per_host and the timeouts),
 // which reloads keep while those settings are unchanged.
-// [WithPlatform] (the platform: section) adds tenants, consumers and keys,
+// config.WithPlatform (the platform: section) adds tenants, consumers and keys,
 // APIs that need an approved subscription ([Policy].Subscription), a
 // consumer portal, a call log, and the admin API, catalog and dashboard
 // that [Admin] serves under /platform/ (package gateway/platform).
+// Neither is linked by this package.
 //
 // # Paths
 //
@@ -133,8 +164,9 @@
 //
 // # One namespace
 //
-// The endpoints the gateway serves itself are routes of the same table,
-// of priority 0, on every host: each AI endpoint ("POST
+// The endpoints the parts serve ([Endpoint]) are routes of the same
+// table, of priority 0, on every host, in the order of their parts: each
+// AI endpoint ("POST
 // /v1/chat/completions", "GET /v1/models/*"...), each prompt API and the
 // consumer portal. One lookup finds any of them, and [Gateway.Routes]
 // (the admin /routes) and [Gateway.Lookup] see them, with [RouteInfo].Kind
@@ -217,8 +249,8 @@
 //
 // # Configuration
 //
-// [ParseConfig] and [LoadConfig] read YAML or JSON into [Config], whose
-// routes are the very [Route] values the builder takes: the file is
+// config.Parse and config.Load read YAML or JSON into a config.File,
+// whose routes are the very [Route] values the builder takes: the file is
 // decoded into builder calls, never into a second code path. Unknown
 // fields are errors; every error is a [FieldError] naming the field path
 // ("routes[2].policy.timeout") and its line; ${VAR} and ${VAR:-default}
@@ -226,24 +258,24 @@
 //
 // # Operations
 //
-// [Reloader] swaps in a new gateway on SIGHUP or when the file changes;
-// the new one is built, started and warmed (its new pools checked) beside
-// the serving one and swapped in atomically, so no request waits on a
-// reload; requests in flight finish on the old one, and a broken file
-// leaves the old one serving. [Admin] serves /healthz, /readyz, /metrics (with
-// [NewMetrics]), /routes and /upstreams on a separate listener.
-// [ServerConfig.Serve] (and [Serve], its shorthand) runs the server: HTTP/2
+// config.Reloader swaps in a new gateway on SIGHUP or when the file
+// changes; the new one is built, started and warmed ([Gateway.Warm]: its
+// new pools checked) beside the serving one and swapped in atomically, so
+// no request waits on a reload; requests in flight finish on the old one,
+// and a broken file leaves the old one serving. [Admin] serves /healthz,
+// /readyz, /metrics (with config.NewMetrics), /routes and /upstreams on a
+// separate listener. [ServerConfig.Serve] runs the server: HTTP/2
 // and HTTP/1.1 over TLS through ALPN, h2c on a plain listener when asked,
 // timeouts on request headers and idle connections, request bodies that
 // stall or trickle cut with a 408 that cancels the upstream request
 // ([middleware.BodyTimeout]), and a shutdown that drains requests in
 // flight. A config file's server and tls sections give its
-// [Config.ServerConfig].
+// config.File.ServerConfig.
 //
 // # What a reload keeps
 //
 // What a running gateway learns belongs to the process, not to one build:
-// a [State] ([NewState], [WithState]), which a [Reloader] owns and hands
+// a [State] ([NewState], [WithState]), which a config.Reloader owns and hands
 // to every load, keeps it, and each build borrows the pieces it needs. A
 // reload keeps every piece whose own settings did not change, whether the
 // file is the same or changed elsewhere; a piece whose settings changed
@@ -273,7 +305,7 @@
 //	call log                            the platform.call_log section and the logger
 //
 // A pool that starts afresh is checked before it takes traffic: the new
-// gateway waits (up to [ReloadConfig].ReadyTimeout) for the first round of
+// gateway waits (up to config.ReloadConfig.ReadyTimeout) for the first round of
 // its health checks, and an instance that fails its first check takes no
 // traffic. With shared stores ([WithStores], the store section), limits,
 // quotas, cache entries, idempotency records and AI counters live in
@@ -283,7 +315,8 @@
 //
 // # Concurrency
 //
-// A [Gateway], a [Reloader], a [State], the [Admin] handler and [Metrics]
-// are safe for concurrent use. [Route] and [Config] values are copied when a
-// gateway is built and may be reused.
+// A [Gateway], a [State] and the [Admin] handler are safe for concurrent
+// use. [Route] values are copied when a gateway is built and may be
+// reused. A [Builder] is valid only during the calls of the [Part] it is
+// given to.
 package gateway

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 // A Reloader hands its State to every load, so a reload keeps what the
@@ -36,9 +37,9 @@ routes:
 	}
 	write("5s")
 
-	rl, err := gateway.NewReloader(gateway.ReloadConfig{
+	rl, err := config.NewReloader(config.ReloadConfig{
 		Load: func(st *gateway.State) (*gateway.Gateway, error) {
-			return gateway.LoadConfig(path, gateway.WithState(st))
+			return config.Load(path, gateway.WithState(st))
 		},
 	})
 	if err != nil {

@@ -47,25 +47,6 @@ func Example() {
 	// Output: 200 users service got /users/7
 }
 
-func ExampleParseConfig() {
-	const file = `
-upstreams:
-  - name: users
-    instances: [{url: "${USERS_URL:-http://127.0.0.1:9001}"}]
-routes:
-  - path: /users/{id}
-    upstream: users
-    policy: {timeout: -1s}
-`
-	c, err := gateway.ParseConfig("gateway.yaml", []byte(file), nil)
-	if err != nil {
-		panic(err)
-	}
-	_, err = c.Build()
-	fmt.Println(err)
-	// Output: portico/gateway: gateway.yaml:8: routes[0].policy.timeout: must not be negative, got -1s
-}
-
 func ExampleGateway_Routes() {
 	users, _ := upstream.New(upstream.Config{Name: "users", Instances: []upstream.Instance{{URL: "http://127.0.0.1:9001"}}})
 	g, _ := gateway.New(
@@ -123,7 +104,7 @@ func ExampleWithPathNormalization() {
 
 	files2, _ := upstream.New(upstream.Config{Name: "files", Instances: []upstream.Instance{{URL: "http://127.0.0.1:9001"}}})
 	decoding, _ := gateway.New(gateway.WithUpstream(files2), routes,
-		gateway.WithPathNormalization(gateway.PathNormalization{Escaped: gateway.EscapedDecode}))
+		gateway.WithPathNormalization(gateway.PathNormalization{Escaped: "decode"}))
 	defer decoding.Close()
 	name, ok := decoding.Lookup(httptest.NewRequest(http.MethodGet, "/api/public/..%2Fprivate/secret.txt", nil))
 	fmt.Println("decoded ->", name, ok)
@@ -132,4 +113,33 @@ func ExampleWithPathNormalization() {
 	// /api/public/%2e%2e/private/secret.txt ->  false
 	// 400 application/problem+json
 	// decoded -> private true
+}
+
+// greeter is a part: it serves one endpoint in the gateway's route table.
+type greeter struct{}
+
+func (greeter) Prepare(*gateway.Builder) error { return nil }
+
+func (greeter) Mount(b *gateway.Builder) error {
+	b.Endpoint(gateway.Endpoint{Kind: "greeting", Label: "the greeting", Name: "greeting", Method: http.MethodGet,
+		Path: "/hello", At: "greeting", Chain: []string{"greet"},
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello") })})
+	return nil
+}
+
+func ExampleWithPart() {
+	g, err := gateway.New(gateway.WithPart(greeter{}))
+	if err != nil {
+		panic(err)
+	}
+	defer g.Close()
+	for _, r := range g.Routes() {
+		fmt.Println(r.Kind, r.Name, r.Path)
+	}
+	rec := httptest.NewRecorder()
+	g.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/hello", nil))
+	fmt.Println(rec.Code, rec.Body.String())
+	// Output:
+	// greeting greeting /hello
+	// 200 hello
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -60,10 +61,10 @@ func TestCachePolicy(t *testing.T) {
 	t.Parallel()
 	up, hits := jsonServer(t, `{"n":1}`)
 	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
-		gateway.WithConsumers(
-			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Tenant: "a"}, Keys: []gateway.APIKeyConfig{{ID: "a1", Secret: keyed}}},
-			gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "bob", Tenant: "b"},
-				Keys: []gateway.APIKeyConfig{{ID: "b1", Secret: "bob-secret-key-0123456789"}}},
+		config.WithConsumers(
+			config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Tenant: "a"}, Keys: []config.APIKeyConfig{{ID: "a1", Secret: keyed}}},
+			config.ConsumerConfig{Consumer: middleware.Consumer{ID: "bob", Tenant: "b"},
+				Keys: []config.APIKeyConfig{{ID: "b1", Secret: "bob-secret-key-0123456789"}}},
 		),
 		gateway.WithRoute(
 			gateway.Route{Path: "/shared", Upstream: "app", Policy: gateway.Policy{Cache: &gateway.Cache{TTL: time.Minute}}},
@@ -135,8 +136,8 @@ func TestTransformPolicy(t *testing.T) {
 	up, _ := jsonServer(t, `{"id":1,"internal":"x","user":{"password":"p"}}`)
 	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
 		gateway.WithRoute(gateway.Route{Path: "/users/{id}", Upstream: "app", Policy: gateway.Policy{Transform: &gateway.Transform{
-			Response:     gateway.HeaderTransform{Remove: []string{"X-Internal"}, Set: map[string]string{"X-User": "{path.id}"}},
-			ResponseBody: gateway.BodyTransform{Remove: []string{"internal", "user.password"}, Add: map[string]any{"v": 2}},
+			Response:     middleware.HeaderRules{Remove: []string{"X-Internal"}, Set: map[string]string{"X-User": "{path.id}"}},
+			ResponseBody: middleware.JSONRules{Remove: []string{"internal", "user.password"}, Add: map[string]any{"v": 2}},
 		}}}))
 	resp := fetch(t, srv.URL+"/users/7")
 	body := readAll(t, resp)
@@ -263,7 +264,7 @@ func TestRouteTargetMistakesNameTheField(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := gateway.ParseConfig("gw.yaml", []byte(head+c.yaml), func(string) (string, bool) { return "", false })
+			cfg, err := config.Parse("gw.yaml", []byte(head+c.yaml), func(string) (string, bool) { return "", false })
 			if err == nil {
 				var g *gateway.Gateway
 				if g, err = cfg.Build(gateway.WithLogger(quiet)); err == nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/upstream"
+	"github.com/portico-dev/portico/middleware"
 )
 
 func TestStatusHeadersAndTrailersPassThrough(t *testing.T) {
@@ -82,7 +83,7 @@ var chains = []struct {
 		gateway.Policy{Lifecycle: &gateway.Lifecycle{Deprecated: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 			RateLimit: &gateway.RateLimit{Requests: 1000, Key: "any"}, Quota: &gateway.Quota{Limit: 1000, Key: "ip"},
 			Cache: &gateway.Cache{TTL: time.Minute}, Idempotency: &gateway.Idempotency{},
-			Transform: &gateway.Transform{Response: gateway.HeaderTransform{Set: map[string]string{"X-Via": "portico"}}}}},
+			Transform: &gateway.Transform{Response: middleware.HeaderRules{Set: map[string]string{"X-Via": "portico"}}}}},
 }
 
 func TestServerSentEventsAreNotBuffered(t *testing.T) {

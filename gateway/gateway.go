@@ -13,7 +13,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/portico-dev/portico/gateway/ai"
 	"github.com/portico-dev/portico/internal/pathnorm"
 	"github.com/portico-dev/portico/middleware"
 )
@@ -31,7 +30,7 @@ type Upstream interface {
 
 // Gateway routes requests to upstreams. It is an immutable http.Handler,
 // safe for concurrent use; a new configuration means a new Gateway,
-// swapped in with a [Reloader].
+// swapped in with a config.Reloader.
 type Gateway struct {
 	cfg       config
 	table     *table
@@ -50,13 +49,18 @@ type Gateway struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	consumers *middleware.Consumers
 	auths     map[string]middleware.Authenticator
 	authOrder []string
 	stateErr  error // borrowing from a closed state
-	apis      []*api
 	identity  func(http.Handler) http.Handler
-	ai        *ai.Handler
+	mws       *registry
+
+	// What the parts added (see Part).
+	guard     func(api string) func(http.Handler) http.Handler
+	endpoints []Endpoint
+	notFound  []fallback
+	admin     map[string]http.Handler
+	onStart   []func(context.Context)
 }
 
 // New builds a gateway from options, validating the whole configuration:
@@ -88,13 +92,14 @@ func New(opts ...Option) (*Gateway, error) {
 		_ = g.cfg.lease.release()
 		return nil, err
 	}
-	g.closers = append(g.closers, g.cfg.closers...)
 	return g, nil
 }
 
 func (g *Gateway) build() error {
 	c := &g.cfg
-	errs := append([]error(nil), c.errs...)
+	b := &Builder{g: g}
+	perrs := g.prepareParts(b)
+	errs := append(append([]error(nil), c.errs...), perrs...)
 	var err error
 	if g.pathMode, err = c.pathMode(); err != nil {
 		errs = append(errs, err)
@@ -112,8 +117,8 @@ func (g *Gateway) build() error {
 		g.upstreams = append(g.upstreams, u)
 	}
 	errs = append(errs, g.buildAuth()...)
-	platformChain(c)
 	mws := builtins(c)
+	g.mws = mws
 	for _, name := range c.chain {
 		if !mws.has(name) {
 			errs = append(errs, fieldErr("middleware", "%q is not a registered middleware (known: %s)", name, mws.names()))
@@ -127,9 +132,8 @@ func (g *Gateway) build() error {
 		}
 		g.routes = append(g.routes, rt)
 	}
-	errs = append(errs, g.buildAPIs(mws)...)
-	errs = append(errs, g.buildAI()...)
-	errs = append(errs, g.mountBuiltins()...)
+	errs = append(errs, g.mountParts(b)...)
+	errs = append(errs, g.mountEndpoints()...)
 	if g.stateErr != nil {
 		errs = append(errs, g.stateErr)
 	}
@@ -160,10 +164,12 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request) {
 	rctx := chi.NewRouteContext()
 	res := g.table.lookup(rctx, r)
 	if res.route == nil {
-		if g.ai != nil && underPrefix(r.URL.Path, g.ai.Prefix()) {
-			// OpenAI's and Anthropic's clients expect their own 404.
-			g.ai.ServeHTTP(w, r)
-			return
+		for _, f := range g.notFound {
+			if underPrefix(r.URL.Path, f.prefix) {
+				// OpenAI's and Anthropic's clients expect their own 404.
+				f.h.ServeHTTP(w, r)
+				return
+			}
 		}
 		if len(res.allow) > 0 {
 			w.Header().Set("Allow", strings.Join(res.allow, ", "))
@@ -182,8 +188,8 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request) {
 // Lookup reports which route would serve r, by name, without serving it;
 // ok is false when none matches (a 404 or 405) or r is refused before
 // routing (see [PathNormalization]). The endpoints the gateway serves
-// itself are routes too (see [RouteInfo].Kind): "ai POST
-// /v1/chat/completions", "prompt <name>" and "portal".
+// itself are routes too (see [RouteInfo].Kind and [Endpoint]), such as
+// "ai POST /v1/chat/completions", "prompt <name>" and "portal".
 func (g *Gateway) Lookup(r *http.Request) (route string, ok bool) {
 	r, ref := g.normalize(r)
 	if ref != nil {
@@ -198,8 +204,9 @@ func (g *Gateway) Lookup(r *http.Request) (route string, ok bool) {
 	return res.route.name, true
 }
 
-// Start starts the upstreams' health checks and discovery, and the
-// platform's change feed (see [WithPlatform]). It returns at once; ctx
+// Start starts the upstreams' health checks and discovery, and what the
+// parts asked to start (see [Builder.OnStart]), such as a platform's
+// change feed. It returns at once; ctx
 // bounds their lifetime, as does [Gateway.Close], except for the pools a
 // configuration file's build borrowed from a shared [State] ([WithState]):
 // those were started once, by the first gateway that used them, and run
@@ -214,8 +221,8 @@ func (g *Gateway) Start(ctx context.Context) {
 			s.Start(ctx)
 		}
 	}
-	if g.cfg.platform != nil {
-		g.cfg.platform.start(ctx)
+	for _, f := range g.onStart {
+		f(ctx)
 	}
 }
 
@@ -230,10 +237,11 @@ func (g *Gateway) Ready() bool {
 	return true
 }
 
-// warm waits, until ctx is done, for the upstreams to be warm: the first
+// Warm waits, until ctx is done, for the upstreams to be warm: the first
 // round of health checks of every pool that has not had one (a pool
-// carried over from the previous build has).
-func (g *Gateway) warm(ctx context.Context) {
+// carried over from the previous build has). A reloader calls it before
+// swapping g in, so that no request waits on a reload.
+func (g *Gateway) Warm(ctx context.Context) {
 	for _, u := range g.upstreams {
 		if w, ok := u.(interface{ Warm(context.Context) error }); ok {
 			_ = w.Warm(ctx)

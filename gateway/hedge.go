@@ -38,28 +38,27 @@ import (
 type Hedge struct {
 	// Delay is when the hedge is sent: a fixed duration ("50ms"), or a
 	// percentile of the route's recent response times ("p95"). If zero,
-	// p95 ([DefaultHedgeQuantile]).
+	// p95.
 	Delay HedgeDelay `yaml:"delay"`
 	// MaxExtra is the number of extra attempts a request may get. If
 	// zero, 1.
 	MaxExtra int `yaml:"max_extra"`
 	// Budget is the largest share of the route's requests that get an
 	// extra attempt, over a sliding 10 s window (at least 10 hedges are
-	// always allowed in it), in (0, 1]. If zero, 0.1
-	// ([DefaultHedgeBudget]).
+	// always allowed in it), in (0, 1]. If zero, 0.1.
 	Budget float64 `yaml:"budget"`
 }
 
-// The defaults of [Hedge].
+// The defaults of [Hedge], which its fields document.
 const (
-	// DefaultHedgeQuantile is the percentile of recent response times
+	// defaultHedgeQuantile is the percentile of recent response times
 	// after which a hedge is sent, unless Hedge.Delay says otherwise.
-	DefaultHedgeQuantile = 0.95
-	// DefaultHedgeStartDelay is the delay of a percentile hedge until the
+	defaultHedgeQuantile = 0.95
+	// defaultHedgeStartDelay is the delay of a percentile hedge until the
 	// route has seen enough responses to compute the percentile.
-	DefaultHedgeStartDelay = 50 * time.Millisecond
-	// DefaultHedgeBudget is the default Hedge.Budget.
-	DefaultHedgeBudget = 0.1
+	defaultHedgeStartDelay = 50 * time.Millisecond
+	// defaultHedgeBudget is the default Hedge.Budget.
+	defaultHedgeBudget = 0.1
 )
 
 // HedgeDelay is when a hedge is sent: after a fixed duration, or once
@@ -67,8 +66,7 @@ const (
 // response times. In the config file it is written "50ms" or "p95".
 type HedgeDelay struct {
 	// After is the fixed delay. With Quantile, it is the delay used until
-	// the route has seen enough responses (20); if zero then,
-	// [DefaultHedgeStartDelay].
+	// the route has seen enough responses (20); if zero then, 50ms.
 	After time.Duration
 	// Quantile, in (0, 1), sends the hedge after this quantile of the
 	// route's recent response times, such as 0.95 for p95.
@@ -126,7 +124,7 @@ func checkHedge(bad func(field, format string, args ...any), h *Hedge) {
 func (h *Hedge) delay() HedgeDelay {
 	d := h.Delay
 	if d.After == 0 && d.Quantile == 0 {
-		d.Quantile = DefaultHedgeQuantile
+		d.Quantile = defaultHedgeQuantile
 	}
 	return d
 }
@@ -137,7 +135,7 @@ func (h *Hedge) delay() HedgeDelay {
 func hedgeConfig(h *Hedge, budget *resilience.Budget, records bool) resilience.HedgeConfig {
 	d := h.delay()
 	if d.Quantile > 0 && d.After == 0 {
-		d.After = DefaultHedgeStartDelay
+		d.After = defaultHedgeStartDelay
 	}
 	cfg := resilience.HedgeConfig{
 		Delay:     d.After,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/calllog"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/resilience"
@@ -145,8 +146,8 @@ func TestHedgeMeetsAuthRetryBreakerAndCache(t *testing.T) {
 	t.Parallel()
 	slow, fast, pool := slowAndFast(t, time.Minute)
 	g, srv := newGateway(t, gateway.WithUpstream(pool),
-		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
-			Keys: []gateway.APIKeyConfig{{ID: "alice-1", Secret: keyed}}}),
+		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
+			Keys: []config.APIKeyConfig{{ID: "alice-1", Secret: keyed}}}),
 		gateway.WithRoute(gateway.Route{Prefix: "/", Upstream: "svc", Policy: gateway.Policy{
 			Auth:    &gateway.Auth{Methods: []string{"api_key"}},
 			Retry:   &gateway.Retry{Attempts: 3, PerTry: 200 * time.Millisecond, Backoff: time.Millisecond},
@@ -233,7 +234,7 @@ func TestHedgeFromTheConfigFile(t *testing.T) {
 		{"20ms", "hedge(delay=20ms, max_extra=1)"},
 		{"p95", "hedge(delay=p95, max_extra=1)"},
 	} {
-		cfg, err := gateway.ParseConfig("gw.yaml", []byte(hedgeConfig), envOf(map[string]string{"SLOW": slow.URL, "FAST": fast.URL, "DELAY": c.delay}))
+		cfg, err := config.Parse("gw.yaml", []byte(hedgeConfig), envOf(map[string]string{"SLOW": slow.URL, "FAST": fast.URL, "DELAY": c.delay}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,7 +272,7 @@ func TestHedgeConfigMistakesNameTheField(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := gateway.ParseConfig("gw.yaml", []byte(base+c.hedge+"\n"), envOf(nil))
+			cfg, err := config.Parse("gw.yaml", []byte(base+c.hedge+"\n"), envOf(nil))
 			if err == nil {
 				var g *gateway.Gateway
 				if g, err = cfg.Build(); err == nil {
@@ -386,13 +387,13 @@ func TestHedgeTakesEffectOnReload(t *testing.T) {
 		if d := delay.Load().(string); d != "" {
 			cfg += "    policy: {hedge: {delay: " + d + "}}\n"
 		}
-		c, err := gateway.ParseConfig("gw.yaml", []byte(cfg), envOf(nil))
+		c, err := config.Parse("gw.yaml", []byte(cfg), envOf(nil))
 		if err != nil {
 			return nil, err
 		}
 		return c.Build(gateway.WithState(st), gateway.WithLogger(quiet))
 	}
-	r, err := gateway.NewReloader(gateway.ReloadConfig{Load: load, Logger: quiet, Drain: time.Millisecond})
+	r, err := config.NewReloader(config.ReloadConfig{Load: load, Logger: quiet, Drain: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

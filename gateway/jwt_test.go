@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 const hmacSecret = "a-test-secret-that-is-32-bytes-long!"
@@ -61,7 +62,7 @@ routes:
     upstream: app
     policy: {auth: {methods: [sso, partners], scopes: [orders:read]}}
 `
-	cfg, err := gateway.ParseConfig("gw.yaml", []byte(yaml), func(k string) (string, bool) { return hmacSecret, k == "SECRET" })
+	cfg, err := config.Parse("gw.yaml", []byte(yaml), func(k string) (string, bool) { return hmacSecret, k == "SECRET" })
 	if err != nil {
 		t.Fatal(err)
 	}

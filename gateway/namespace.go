@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strings"
@@ -8,63 +9,26 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
-// The kinds of endpoint a gateway serves, for [RouteInfo].Kind.
-const (
-	kindRoute  = "route"
-	kindAI     = "ai"
-	kindPrompt = "prompt"
-	kindPortal = "portal"
-)
+// kindRoute is the [RouteInfo].Kind of a configured route.
+const kindRoute = "route"
 
-// kindLabel names each kind of built-in endpoint in overlap errors.
-var kindLabel = map[string]string{
-	kindAI:     "the AI endpoint",
-	kindPrompt: "the prompt API",
-	kindPortal: "the consumer portal",
-}
-
-// mountBuiltins adds the endpoints the gateway serves itself (the AI
-// endpoints, the prompt APIs and the consumer portal) to the routes, so
-// one table matches them all, and reports every overlap between them and
-// the routes as a field error naming both.
-func (g *Gateway) mountBuiltins() []error {
-	var builtins []*route
-	if g.ai != nil {
-		chain := []string{kindAI}
-		if names := g.aiAuthNames(); len(names) > 0 {
-			chain = []string{kindAI + "(auth: " + joinNames(names) + ")"}
-		}
-		prompts := 0
-		for _, e := range g.ai.Endpoints() {
-			// ServeMux's {name...} is chi's catch-all.
-			path := e.Path
-			if i := strings.LastIndex(path, "/{"); i >= 0 && strings.HasSuffix(path, "...}") {
-				path = path[:i] + "/*"
-			}
-			spec := Route{Name: kindAI + " " + e.Method + " " + path, Methods: []string{e.Method}, Path: path}
-			rt := &route{kind: kindAI, at: "ai.prefix", chain: chain}
-			if e.Prompt != "" {
-				spec.Name = kindPrompt + " " + e.Prompt
-				rt.kind, rt.chain = kindPrompt, []string{kindPrompt + "(" + e.Prompt + ")"}
-				rt.at = "ai.options"
-				if prompts < len(g.cfg.ai.Prompts) {
-					rt.at = idx("ai.prompts", prompts) + ".path"
-				}
-				prompts++
-			}
-			builtins = append(builtins, builtin(rt, spec, g.ai))
-		}
-	}
+// mountEndpoints adds the endpoints the parts serve (see [Endpoint]) to
+// the routes, so one table matches them all, and reports every overlap
+// between them and the routes as a field error naming both.
+func (g *Gateway) mountEndpoints() []error {
 	var errs []error
-	if pr := g.cfg.platform; pr != nil && pr.portal != nil {
-		path, _, _ := strings.Cut(pr.portalPath, "?")
-		path, _, _ = strings.Cut(path, "#")
-		if strings.ContainsAny(path, "{}*") {
-			errs = append(errs, fieldErr("platform.subscribe_url", "%q holds '{', '}' or '*'; use a plain path, like \"/subscriptions\"", path))
-		} else {
-			rt := &route{kind: kindPortal, at: "platform.subscribe_url", chain: []string{"auth(" + PlatformAuth + ")", kindPortal}}
-			builtins = append(builtins, builtin(rt, Route{Name: kindPortal, Path: path}, pr.portal))
+	var builtins []*route
+	for _, e := range g.endpoints {
+		if msg := checkPattern(e.Path); msg != "" {
+			errs = append(errs, fieldErr(e.At, "%q: %s", e.Path, msg))
+			continue
 		}
+		spec := Route{Name: e.Name, Path: e.Path}
+		if e.Method != "" {
+			spec.Methods = []string{e.Method}
+		}
+		rt := &route{kind: e.Kind, label: e.Label, at: e.At, chain: e.Chain}
+		builtins = append(builtins, builtin(rt, spec, e.Handler))
 	}
 	reported := map[[2]string]bool{}
 	for _, b := range builtins {
@@ -86,14 +50,6 @@ func builtin(rt *route, spec Route, h http.Handler) *route {
 	return rt
 }
 
-// aiAuthNames names the authenticators the AI endpoints try.
-func (g *Gateway) aiAuthNames() []string {
-	if len(g.cfg.ai.Auth) > 0 {
-		return g.cfg.ai.Auth
-	}
-	return g.authOrder
-}
-
 // overlapErr describes the overlap of rt, a route or an endpoint built
 // earlier, and b, a built-in endpoint.
 func overlapErr(rt, b *route) error {
@@ -110,10 +66,10 @@ func overlapErr(rt, b *route) error {
 			name = " (route " + quote(rt.spec.Name) + ")"
 		}
 		return fieldErr(rt.at+"."+field, "%q%s overlaps %s %q (%s): a request could match both; change the route's path, methods or prefix, or move %s",
-			pattern, name, kindLabel[b.kind], what(b), b.at, b.at)
+			pattern, name, cmp.Or(b.label, b.kind), what(b), b.at, b.at)
 	}
 	return fieldErr(b.at, "%s %q overlaps %s %q (%s); give one of them another path",
-		kindLabel[b.kind], what(b), kindLabel[rt.kind], what(rt), rt.at)
+		cmp.Or(b.label, b.kind), what(b), cmp.Or(rt.label, rt.kind), what(rt), rt.at)
 }
 
 func quote(s string) string { return `"` + s + `"` }

@@ -14,17 +14,19 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/ai"
+	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware"
 )
 
 // demoAI serves the alias "demo" from the built-in demo provider, and the
 // prompt "shout" at /prompts/shout.
-func demoAI() gateway.AI {
-	return gateway.AI{
-		Providers: []gateway.AIProvider{{Name: "demo", Type: "demo"}},
-		Models:    []gateway.AIModel{{Alias: "demo", Candidates: []gateway.AICandidate{{Provider: "demo"}}}},
-		Prompts: []gateway.AIPrompt{{Name: "shout", Model: "demo",
+func demoAI() config.AI {
+	return config.AI{
+		Providers: []config.AIProvider{{Name: "demo", Type: "demo"}},
+		Models:    []config.AIModel{{Alias: "demo", Candidates: []config.AICandidate{{Provider: "demo"}}}},
+		Prompts: []config.AIPrompt{{Name: "shout", Model: "demo",
 			Messages: []ai.Template{{Role: "user", Text: "Shout {{.text}}"}}}},
 	}
 }
@@ -55,7 +57,7 @@ func TestARouteUnderTheAIPrefixIsServedBesideTheAIEndpoints(t *testing.T) {
 	_, srv := newGateway(t,
 		gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
 		gateway.WithRoute(gateway.Route{Name: "orders", Path: "/v1/orders", Upstream: "orders"}),
-		gateway.WithAI(demoAI()),
+		config.WithAI(demoAI()),
 	)
 	chat := `{"model":"demo","messages":[{"role":"user","content":"hi"}]}`
 	tests := []struct {
@@ -137,9 +139,9 @@ func TestAnOverlapWithABuiltInEndpointIsABuildError(t *testing.T) {
 				opts := []gateway.Option{gateway.WithLogger(quiet), gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
 					gateway.WithRoute(tt.route)}
 				if aiFirst {
-					opts = append([]gateway.Option{gateway.WithAI(demoAI())}, opts...)
+					opts = append([]gateway.Option{config.WithAI(demoAI())}, opts...)
 				} else {
-					opts = append(opts, gateway.WithAI(demoAI()))
+					opts = append(opts, config.WithAI(demoAI()))
 				}
 				g, err := gateway.New(opts...)
 				if g != nil {
@@ -163,7 +165,7 @@ func TestAnOverlapWithABuiltInEndpointIsABuildError(t *testing.T) {
 func TestTheRootPrefixReportsEachBuiltInEndpointGroupOnce(t *testing.T) {
 	t.Parallel()
 	_, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
-		gateway.WithRoute(gateway.Route{Prefix: "/", Upstream: "orders"}), gateway.WithAI(demoAI()))
+		gateway.WithRoute(gateway.Route{Prefix: "/", Upstream: "orders"}), config.WithAI(demoAI()))
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -178,8 +180,8 @@ func TestTheRootPrefixReportsEachBuiltInEndpointGroupOnce(t *testing.T) {
 func TestAnOverlapWithAnAPIOperationNamesTheOperation(t *testing.T) {
 	t.Parallel()
 	_, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(upstreamOf(t, "pets", echoServer(t, "pets"))),
-		gateway.WithAPI(gateway.API{Name: "pets", Spec: loadPets(t), Upstream: "pets", Prefix: "/v1/models"}),
-		gateway.WithAI(demoAI()))
+		config.WithAPI(config.API{Name: "pets", Spec: gwtest.Spec(t, "config/testdata/pets.yaml"), Upstream: "pets", Prefix: "/v1/models"}),
+		config.WithAI(demoAI()))
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -209,7 +211,7 @@ func TestThePortalSharesTheNamespace(t *testing.T) {
 			t.Parallel()
 			p := platform.New(platform.NewMemoryStore(), platform.WithSubscribeURL(tt.subscribe))
 			opts := []gateway.Option{gateway.WithLogger(quiet), gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
-				gateway.WithPlatform(p, nil), gateway.WithAI(demoAI())}
+				config.WithAI(demoAI()), config.WithPlatform(p, nil)}
 			if tt.route != nil {
 				opts = append(opts, gateway.WithRoute(*tt.route))
 			}
@@ -235,10 +237,13 @@ func TestRoutesAndLookupSeeEveryEndpoint(t *testing.T) {
 	g, _ := newGateway(t,
 		gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
 		gateway.WithRoute(gateway.Route{Name: "orders", Path: "/v1/orders", Upstream: "orders"}),
-		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "demo"},
-			Keys: []gateway.APIKeyConfig{{ID: "k", Secret: "demo-key"}}}),
-		gateway.WithPlatform(p, nil),
-		gateway.WithAI(demoAI()),
+		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "demo"},
+			Keys: []config.APIKeyConfig{{ID: "k", Secret: "demo-key"}}}),
+		// Endpoints are listed in the order of their parts; the AI
+		// endpoints still try the platform's keys, added before any
+		// part mounts.
+		config.WithAI(demoAI()),
+		config.WithPlatform(p, nil),
 	)
 	type entry struct{ name, kind, methods, path, chain string }
 	var got []entry
@@ -318,10 +323,10 @@ func TestPlatformKeysAndConsumerKeysBothOpenTheAIEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, srv := newGateway(t,
-		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "demo"},
-			Keys: []gateway.APIKeyConfig{{ID: "demo-1", Secret: "consumer-key"}}}),
-		gateway.WithPlatform(p, nil),
-		gateway.WithAI(demoAI()),
+		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "demo"},
+			Keys: []config.APIKeyConfig{{ID: "demo-1", Secret: "consumer-key"}}}),
+		config.WithPlatform(p, nil),
+		config.WithAI(demoAI()),
 	)
 	chat := `{"model":"demo","messages":[{"role":"user","content":"hi"}]}`
 	message := `{"model":"demo","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`
@@ -363,14 +368,14 @@ func FuzzOverlapCheck(f *testing.F) {
 	f.Add("/{v:[a-z0-9]+}/{m}", "", "POST", "/v1/messages")
 	f.Add("/v1/models/", "", "GET", "/v1/models/")
 	f.Add("/prompts/{name}", "", "POST", "/prompts/shout")
-	aiOnly, err := gateway.New(gateway.WithLogger(quiet), gateway.WithAI(demoAI()))
+	aiOnly, err := gateway.New(gateway.WithLogger(quiet), config.WithAI(demoAI()))
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { _ = aiOnly.Close() })
 	f.Fuzz(func(t *testing.T, path, prefix, method, probe string) {
 		rt := gateway.Route{Path: path, Prefix: prefix, Upstream: "a"}
-		both, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(fuzzUpstream{}), gateway.WithRoute(rt), gateway.WithAI(demoAI()))
+		both, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(fuzzUpstream{}), gateway.WithRoute(rt), config.WithAI(demoAI()))
 		if err != nil {
 			return // refused: an overlap, or a route that does not build
 		}

@@ -34,26 +34,13 @@ type PathNormalization struct {
 	// Escaped is what happens to a path holding an escaped dot, slash or
 	// backslash ("%2E", "%2F", "%5C") or a backslash, which an upstream
 	// may read as a dot or a separator where the gateway saw none.
-	// [EscapedReject] answers 400. [EscapedDecode] decodes them, a
-	// backslash as a slash, before dot segments are resolved, as Envoy's
-	// normalize_path with path_with_escaped_slashes_action
-	// UNESCAPE_AND_FORWARD does: "/a/..%2Fb" is then "/b". Either way a
-	// route's {param} never holds a dot segment or a separator. By
-	// default, EscapedReject.
-	Escaped EscapedAction `yaml:"escaped"`
+	// "reject" answers 400. "decode" decodes them, a backslash as a
+	// slash, before dot segments are resolved, as Envoy's normalize_path
+	// with path_with_escaped_slashes_action UNESCAPE_AND_FORWARD does:
+	// "/a/..%2Fb" is then "/b". Either way a route's {param} never holds a
+	// dot segment or a separator. If empty, "reject".
+	Escaped string `yaml:"escaped"`
 }
-
-// EscapedAction is what the gateway does with escaped dots and separators
-// in a path; see [PathNormalization].
-type EscapedAction string
-
-const (
-	// EscapedReject answers 400 to a path holding escaped dots or
-	// separators, or a backslash.
-	EscapedReject EscapedAction = "reject"
-	// EscapedDecode decodes them and normalizes the result.
-	EscapedDecode EscapedAction = "decode"
-)
 
 // WithPathNormalization sets how request paths are normalized; see
 // [PathNormalization]. By default, escaped dots and separators are
@@ -65,12 +52,12 @@ func WithPathNormalization(p PathNormalization) Option {
 // pathMode validates the configured action.
 func (c *config) pathMode() (pathnorm.Mode, error) {
 	switch c.paths.Escaped {
-	case "", EscapedReject:
+	case "", "reject":
 		return pathnorm.Reject, nil
-	case EscapedDecode:
+	case "decode":
 		return pathnorm.Decode, nil
 	}
-	return 0, fieldErr("path_normalization.escaped", "%q is not an action; use %q or %q", c.paths.Escaped, EscapedReject, EscapedDecode)
+	return 0, fieldErr("path_normalization.escaped", "%q is not an action; use \"reject\" or \"decode\"", c.paths.Escaped)
 }
 
 // refusal is why a request is answered before routing.

@@ -75,7 +75,7 @@ func FuzzPathNormalization(f *testing.F) {
 			gateway.Route{Name: "any", Prefix: "/", Upstream: "any"},
 		)}
 		if decode {
-			opts = append(opts, gateway.WithPathNormalization(gateway.PathNormalization{Escaped: gateway.EscapedDecode}))
+			opts = append(opts, gateway.WithPathNormalization(gateway.PathNormalization{Escaped: "decode"}))
 		}
 		for name := range back {
 			rec := &pathRecorder{name: name}

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -28,7 +29,7 @@ const secret = "the private secret"
 // private/secret.txt with http.FileServer, behind an anonymous route, a
 // route that needs an API key and a template route, as issue reports of
 // auth bypasses use them.
-func fileGateway(t *testing.T, escaped gateway.EscapedAction) *httptest.Server {
+func fileGateway(t *testing.T, escaped string) *httptest.Server {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range map[string]string{"public/hello.txt": "hello", "private/secret.txt": secret} {
@@ -45,8 +46,8 @@ func fileGateway(t *testing.T, escaped gateway.EscapedAction) *httptest.Server {
 	_, gw := newGateway(t,
 		gateway.WithPathNormalization(gateway.PathNormalization{Escaped: escaped}),
 		gateway.WithUpstream(upstreamOf(t, "files", files)),
-		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
-			Keys: []gateway.APIKeyConfig{{ID: "a1", Secret: "alice-key"}}}),
+		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
+			Keys: []config.APIKeyConfig{{ID: "a1", Secret: "alice-key"}}}),
 		gateway.WithRoute(
 			gateway.Route{Name: "public", Prefix: "/api/public", StripPrefix: "/api", Upstream: "files"},
 			gateway.Route{Name: "private", Prefix: "/api/private", StripPrefix: "/api", Upstream: "files",
@@ -120,17 +121,17 @@ func TestAuthBypassByDotSegments(t *testing.T) {
 		{name: "double dots above the root stop at the root", target: "/../../api/private/secret.txt", reject: 401, decode: 401},
 		{name: "an absolute-form target is normalized too", target: "http://gw.test/api/public/../private/secret.txt", reject: 401, decode: 401},
 	}
-	gws := map[gateway.EscapedAction]*httptest.Server{
-		gateway.EscapedReject: fileGateway(t, ""),
-		gateway.EscapedDecode: fileGateway(t, gateway.EscapedDecode),
+	gws := map[string]*httptest.Server{
+		"reject": fileGateway(t, ""),
+		"decode": fileGateway(t, "decode"),
 	}
 	for _, tt := range tests {
 		for mode, gw := range gws {
 			want := tt.reject
-			if mode == gateway.EscapedDecode {
+			if mode == "decode" {
 				want = tt.decode
 			}
-			t.Run(tt.name+" ("+string(mode)+")", func(t *testing.T) {
+			t.Run(tt.name+" ("+mode+")", func(t *testing.T) {
 				t.Parallel()
 				var hs []string
 				if tt.header != "" {
@@ -301,7 +302,7 @@ func TestPathNormalizationConfig(t *testing.T) {
 	up := echoServer(t, "svc")
 	build := func(t *testing.T, escaped string) (*gateway.Gateway, error) {
 		t.Helper()
-		c, err := gateway.ParseConfig("gw.yaml", []byte(`
+		c, err := config.Parse("gw.yaml", []byte(`
 upstreams: [{name: svc, instances: [{url: "`+up.URL+`"}]}]
 routes: [{prefix: /api, upstream: svc}]
 path_normalization: {escaped: `+escaped+`}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -34,21 +33,15 @@ type config struct {
 	tracer     trace.TracerProvider
 	errs       []error
 
-	consumers   []ConsumerConfig
-	authMethods []AuthMethod
-	authCustom  []namedAuth
-	identity    Identity
-	stores      Stores
-	clock       func() time.Time
-	apis        []API
-	closers     []io.Closer
-	keys        map[string]middleware.KeyFunc
-	platform    *platformRun
-	ai          *AI
-	paths       PathNormalization
-	state       *State
-	// lease is what the build borrows from the state; Config.Options
-	// starts it, New otherwise.
+	authCustom []namedAuth
+	identity   Identity
+	stores     Stores
+	clock      func() time.Time
+	keys       map[string]middleware.KeyFunc
+	parts      []Part
+	paths      PathNormalization
+	state      *State
+	// lease is what the build borrows from the state.
 	lease *lease
 }
 
@@ -67,7 +60,8 @@ func WithUpstream(ups ...Upstream) Option {
 
 // WithMiddleware registers middleware under a name, for [WithChain] and
 // [Policy].Middleware to refer to. Names must be unique; the built-in
-// names (request_id, recover, access_log, telemetry, client_ip) may be
+// names (request_id, recover, access_log, telemetry, client_ip; see
+// "Built-in middleware" in the package documentation) may be
 // registered again to replace them.
 func WithMiddleware(name string, mw func(http.Handler) http.Handler) Option {
 	return optionFunc(func(c *config) {

@@ -1,10 +1,7 @@
 package gateway_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -14,10 +11,12 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/calllog"
+	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/gateway/platform"
 )
 
-const platformToken = "admin-token-0123456789"
+const platformToken = gwtest.PlatformToken
 
 // reply is a response read to the end.
 type reply struct {
@@ -26,75 +25,22 @@ type reply struct {
 	body   []byte
 }
 
-// call sends a JSON request with a bearer token (the consumer's key or
-// the admin token) and fails the test unless the status is want.
+// call sends a JSON request with a bearer token and fails the test
+// unless the status is want; see gwtest.Call.
 func call(t *testing.T, method, u, token string, body any, want int) reply {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, u, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, u, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		t.Fatalf("%s %s: status %d, want %d: %s", method, u, res.StatusCode, want, b)
-	}
-	return reply{res.StatusCode, res.Header, b}
+	r := gwtest.Call(t, method, u, token, body, want)
+	return reply{r.Status, r.Header, r.Body}
 }
 
-// onboard creates tenant acme, its consumer shop with a key, and the
-// published API orders with manual approval, through the admin API at
-// adm, and returns the key.
 func onboard(t *testing.T, adm string) string {
 	t.Helper()
-	call(t, http.MethodPost, adm+"/api/tenants", platformToken, map[string]any{"id": "acme"}, http.StatusCreated)
-	call(t, http.MethodPost, adm+"/api/tenants/acme/consumers", platformToken, map[string]any{"id": "shop"}, http.StatusCreated)
-	var k struct{ Secret string }
-	r := call(t, http.MethodPost, adm+"/api/tenants/acme/consumers/shop/keys", platformToken, nil, http.StatusCreated)
-	if err := json.Unmarshal(r.body, &k); err != nil || k.Secret == "" {
-		t.Fatalf("created key %s: %v", r.body, err)
-	}
-	call(t, http.MethodPut, adm+"/api/apis/orders", platformToken,
-		map[string]any{"tenant": "acme", "state": "published", "approval": "manual"}, http.StatusOK)
-	return k.Secret
+	return gwtest.Onboard(t, adm)
 }
 
-// subscribeAndApprove checks the consumer is refused before its
-// subscription is requested and while it is pending, and served once the
-// administrator approves it.
 func subscribeAndApprove(t *testing.T, pub, adm, key string) {
 	t.Helper()
-	r := call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusForbidden)
-	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") || !strings.Contains(string(r.body), "subscri") {
-		t.Errorf("refusal without a subscription: %s %s, want a problem saying how to subscribe", ct, r.body)
-	}
-	call(t, http.MethodGet, pub+"/orders/1", "", nil, http.StatusUnauthorized)
-	call(t, http.MethodPost, adm+"/api/subscriptions", platformToken,
-		map[string]string{"tenant": "acme", "consumer": "shop", "api": "orders"}, http.StatusOK)
-	r = call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusForbidden)
-	if !strings.Contains(string(r.body), "approv") {
-		t.Errorf("refusal of a pending subscription: %s, want it to say it awaits approval", r.body)
-	}
-	call(t, http.MethodPost, adm+"/api/subscriptions/shop.orders/approve", platformToken, nil, http.StatusOK)
-	call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK)
+	gwtest.SubscribeAndApprove(t, pub, adm, key)
 }
 
 func TestAConsumerIsServedOnlyOnceItsSubscriptionIsApprovedThroughTheAdminHandler(t *testing.T) {
@@ -110,16 +56,16 @@ func TestAConsumerIsServedOnlyOnceItsSubscriptionIsApprovedThroughTheAdminHandle
 		platform.WithCallLog(ring, nil), platform.WithLogger(quiet))
 	g, srv := newGateway(t,
 		gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
-		gateway.WithPlatform(p, rec),
+		config.WithPlatform(p, rec),
 		gateway.WithChain("request_id"),
 		gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders",
-			Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{gateway.PlatformAuth}}, Subscription: "orders"}}),
+			Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{config.PlatformAuth}}, Subscription: "orders"}}),
 	)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	g.Start(ctx)
-	if g.Platform() != p {
-		t.Errorf("Platform() = %p, want the platform given to WithPlatform", g.Platform())
+	if config.PlatformOf(g) != p {
+		t.Errorf("Platform() = %p, want the platform given to WithPlatform", config.PlatformOf(g))
 	}
 	adm := httptestServer(t, gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
 
@@ -174,10 +120,10 @@ func TestRoutesShowsTheCallLogAfterRequestIDAndTheSubscriptionBetweenAuthAndCach
 			t.Parallel()
 			g, _ := newGateway(t,
 				gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
-				gateway.WithPlatform(p, rec),
+				config.WithPlatform(p, rec),
 				gateway.WithChain(tt.chain...),
 				gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders",
-					Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{gateway.PlatformAuth}},
+					Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{config.PlatformAuth}},
 						Subscription: "orders", Cache: &gateway.Cache{TTL: time.Minute}}}),
 			)
 			chain := g.Routes()[0].Chain
@@ -197,7 +143,7 @@ func TestRoutesShowsTheCallLogAfterRequestIDAndTheSubscriptionBetweenAuthAndCach
 func TestASubscriptionPolicyThatCannotWorkIsRejectedNamingTheField(t *testing.T) {
 	t.Parallel()
 	p := platform.New(platform.NewMemoryStore())
-	auth := &gateway.Auth{Methods: []string{gateway.PlatformAuth}}
+	auth := &gateway.Auth{Methods: []string{config.PlatformAuth}}
 	tests := []struct {
 		name   string
 		opts   []gateway.Option
@@ -205,9 +151,9 @@ func TestASubscriptionPolicyThatCannotWorkIsRejectedNamingTheField(t *testing.T)
 		want   string
 	}{
 		{"a subscription without a platform", nil, gateway.Policy{Auth: &gateway.Auth{Anonymous: true}, Subscription: "orders"}, "routes[0].policy.subscription: needs a platform"},
-		{"a subscription without auth", []gateway.Option{gateway.WithPlatform(p, nil)}, gateway.Policy{Subscription: "orders"}, "routes[0].policy.subscription: needs auth"},
-		{"a subscription that is not an API ID", []gateway.Option{gateway.WithPlatform(p, nil)}, gateway.Policy{Auth: auth, Subscription: "or ders"}, `routes[0].policy.subscription: "or ders" is not an API ID`},
-		{"a nil platform", []gateway.Option{gateway.WithPlatform(nil, nil)}, gateway.Policy{}, "platform: WithPlatform needs a platform"},
+		{"a subscription without auth", []gateway.Option{config.WithPlatform(p, nil)}, gateway.Policy{Subscription: "orders"}, "routes[0].policy.subscription: needs auth"},
+		{"a subscription that is not an API ID", []gateway.Option{config.WithPlatform(p, nil)}, gateway.Policy{Auth: auth, Subscription: "or ders"}, `routes[0].policy.subscription: "or ders" is not an API ID`},
+		{"a nil platform", []gateway.Option{config.WithPlatform(nil, nil)}, gateway.Policy{}, "platform: WithPlatform needs a platform"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,7 +180,7 @@ func TestTheAdminHandlerSaysWhenTheGatewayHasNoPlatform(t *testing.T) {
 	adm := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
 	defer adm.Close()
 	r := call(t, http.MethodGet, adm.URL+"/platform/api/tenants", platformToken, nil, http.StatusNotFound)
-	if !strings.Contains(string(r.body), "no platform") {
+	if !strings.Contains(string(r.body), "/platform/ for one with a platform") {
 		t.Errorf("body = %s, want it to say the gateway has no platform", r.body)
 	}
 }
@@ -244,9 +190,9 @@ func TestAConsumerRequestsItsOwnSubscriptionThroughThePortalOnThePublicListener(
 	p := platform.New(platform.NewMemoryStore(), platform.WithAdminToken("root", platformToken), platform.WithLogger(quiet))
 	g, srv := newGateway(t,
 		gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
-		gateway.WithPlatform(p, nil),
+		config.WithPlatform(p, nil),
 		gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders",
-			Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{gateway.PlatformAuth}}, Subscription: "orders"}}),
+			Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{config.PlatformAuth}}, Subscription: "orders"}}),
 	)
 	adm := httptestServer(t, gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
 	key := onboard(t, adm+"/platform")

@@ -75,7 +75,7 @@ func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper, 
 	}
 	if h := p.Hedge; h != nil {
 		budget := keep(g, pieceKey("hedge_budget", key, h.Budget), func() *resilience.Budget {
-			return resilience.NewBudget(resilience.BudgetConfig{Ratio: or(h.Budget, DefaultHedgeBudget)})
+			return resilience.NewBudget(resilience.BudgetConfig{Ratio: or(h.Budget, defaultHedgeBudget)})
 		})
 		hedge = resilience.Hedge(hedgeConfig(h, budget, records))
 		stages = append(stages, hedgeStage(h))

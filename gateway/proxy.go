@@ -33,11 +33,12 @@ type route struct {
 	maxBody  int64
 	track    bool // retries on: attempts should prefer untried instances
 	versions map[string]versionTarget
-	// kind is "" for a configured route, or the kind of endpoint the
-	// gateway serves itself (see mountBuiltins); at is the config field
-	// that defines it, for errors.
-	kind string
-	at   string
+	// kind is "" for a configured route, or the kind of endpoint a part
+	// serves (see Endpoint), label its name in errors; at is the config
+	// field that defines it, for errors.
+	kind  string
+	label string
+	at    string
 }
 
 // backend is one upstream a route proxies to.

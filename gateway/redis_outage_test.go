@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/internal/redistest"
 )
 
@@ -41,7 +42,7 @@ routes:
   - {path: /cached, methods: [GET], upstream: app, policy: {rate_limit: {requests: 1000000, per: 1s}, cache: {ttl: 1m}}}
   - {path: /orders, methods: [POST], upstream: app, policy: {rate_limit: {requests: 1000000, per: 1s}, idempotency: {}}}
 `
-	cfg, err := gateway.ParseConfig("gw.yaml", []byte(yaml), nil)
+	cfg, err := config.Parse("gw.yaml", []byte(yaml), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -346,7 +347,7 @@ func TestTheRedisStoreRefusesNegativeFailureSettings(t *testing.T) {
 			t.Parallel()
 			yaml := "store: {redis: {address: '127.0.0.1:1', " + c.redis + "}}\nroutes: [{path: /, upstream: app}]\n" +
 				"upstreams: [{name: app, instances: [{url: 'http://127.0.0.1:1'}]}]\n"
-			cfg, err := gateway.ParseConfig("gw.yaml", []byte(yaml), nil)
+			cfg, err := config.Parse("gw.yaml", []byte(yaml), nil)
 			if err == nil {
 				var g *gateway.Gateway
 				if g, err = cfg.Build(gateway.WithLogger(quiet)); err == nil {

@@ -40,7 +40,7 @@ func TestRegressionTheUpstreamGotNoRequestIDOrARejectedOne(t *testing.T) {
 		t.Run(up.name, func(t *testing.T) {
 			t.Parallel()
 			_, gw := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up.srv(t))),
-				gateway.WithChain(gateway.MiddlewareRequestID),
+				gateway.WithChain("request_id"),
 				gateway.WithRoute(gateway.Route{Prefix: "/", Upstream: "app"}))
 			tests := []struct {
 				name string
@@ -133,7 +133,7 @@ func TestMirroredAndComposedCallsCarryTheGatewaysRequestID(t *testing.T) {
 	t.Cleanup(mirror.Close)
 	_, gw := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", echoServer(t, "app"))),
 		gateway.WithUpstream(upstreamOf(t, "shadow", mirror)),
-		gateway.WithChain(gateway.MiddlewareRequestID),
+		gateway.WithChain("request_id"),
 		gateway.WithRoute(
 			gateway.Route{Path: "/mirrored", Upstream: "app", Mirror: &gateway.Mirror{Upstream: "shadow"}},
 			gateway.Route{Path: "/composed", Compose: &gateway.Compose{

@@ -94,7 +94,8 @@ type Route struct {
 	// that keep them. Serve excludes Versions and Compose.
 	Serve func(upstream http.RoundTripper) http.Handler `yaml:"-"`
 
-	// validate is the OpenAPI validation of a route built from an [API].
+	// validate is the OpenAPI validation of a route built from an OpenAPI
+	// document (config.API).
 	validate func(http.Handler) http.Handler
 }
 
@@ -154,7 +155,7 @@ type HeaderRules struct {
 
 // Policy describes what a route asks for on the way to its upstream. It
 // is one vocabulary shared by the builder, the config file and OpenAPI
-// x-portico-* extensions (see [API]); a zero Policy asks for nothing.
+// x-portico-* extensions (see config.API); a zero Policy asks for nothing.
 //
 // A request passes the route's stages in this order, the first being the
 // outermost, and /routes lists them so:
@@ -202,7 +203,7 @@ type Policy struct {
 	// Lifecycle announces deprecation and retirement.
 	Lifecycle *Lifecycle `yaml:"lifecycle"`
 	// Subscription is the ID of the platform API the route belongs to:
-	// callers need an active subscription to it (see [WithPlatform]). It
+	// callers need an active subscription to it (see config.WithPlatform). It
 	// is checked right after Auth, which it requires, and before caching.
 	Subscription string `yaml:"subscription"`
 }

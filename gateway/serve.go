@@ -23,7 +23,7 @@ import (
 type ServerConfig struct {
 	// TLS, if not nil, makes the server speak HTTPS on the listener it is
 	// given (a plain TCP listener), offering HTTP/2 ("h2") and HTTP/1.1
-	// through ALPN; [ServerTLS] builds one. A config file sets it with
+	// through ALPN; config.ServerTLS builds one. A config file sets it with
 	// its tls section.
 	TLS *tls.Config `yaml:"-"`
 	// H2C also accepts HTTP/2 without TLS, with prior knowledge (RFC 9113
@@ -74,21 +74,13 @@ type ServerConfig struct {
 
 // Serve serves h on l until ctx is done, then shuts down gracefully: it
 // stops accepting connections, lets requests in flight finish for up to
-// grace (30s if zero), and then closes the remaining connections. It is
-// [ServerConfig.Serve] with only ShutdownGrace set.
-func Serve(ctx context.Context, l net.Listener, h http.Handler, grace time.Duration) error {
-	return ServerConfig{ShutdownGrace: grace}.Serve(ctx, l, h)
-}
-
-// Serve serves h on l until ctx is done, then shuts down gracefully: it
-// stops accepting connections, lets requests in flight finish for up to
 // ShutdownGrace, and then closes the remaining connections. It returns
 // nil after a graceful stop, an error naming the field when the
 // configuration is invalid, or the error that stopped the server. l is
 // closed on return. Response writing is never bounded, so long streams
 // (Server-Sent Events, downloads) pass.
 func (c ServerConfig) Serve(ctx context.Context, l net.Listener, h http.Handler) error {
-	if err := c.validate(); err != nil {
+	if err := c.Validate(); err != nil {
 		_ = l.Close()
 		return err
 	}
@@ -134,8 +126,9 @@ func (c ServerConfig) Serve(ctx context.Context, l net.Listener, h http.Handler)
 	return err
 }
 
-// validate names the first field with a value Serve cannot use.
-func (c ServerConfig) validate() error {
+// Validate reports the fields with a value Serve cannot use, each as a
+// [FieldError]; Serve calls it first.
+func (c ServerConfig) Validate() error {
 	var errs []error
 	for _, d := range []struct {
 		name string

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 // serveOn runs sc.Serve for h on a loopback listener until the test ends,
@@ -56,7 +57,7 @@ routes: [{path: /app/*, upstream: app}]
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := gateway.ReadConfig(file)
+	cfg, err := config.Read(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +342,7 @@ func TestServerConfigMistakesNameTheField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := gateway.ParseConfig("gw.yaml", []byte(tt.yaml), nil)
+			cfg, err := config.Parse("gw.yaml", []byte(tt.yaml), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -353,7 +354,7 @@ func TestServerConfigMistakesNameTheField(t *testing.T) {
 	}
 	t.Run("an unknown field", func(t *testing.T) {
 		t.Parallel()
-		_, err := gateway.ParseConfig("gw.yaml", []byte("server: {h2: true}"), nil)
+		_, err := config.Parse("gw.yaml", []byte("server: {h2: true}"), nil)
 		if want := "server.h2: unknown field"; err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want %q", err, want)
 		}
@@ -376,7 +377,7 @@ func TestServerConfigMistakesNameTheField(t *testing.T) {
 
 func TestServerConfigDecodesTheServerSection(t *testing.T) {
 	t.Parallel()
-	cfg, err := gateway.ParseConfig("gw.yaml", []byte(`
+	cfg, err := config.Parse("gw.yaml", []byte(`
 server:
   h2c: true
   read_header_timeout: 5s

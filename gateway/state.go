@@ -8,8 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -21,7 +19,7 @@ import (
 // cached responses, idempotency records, AI token windows and budgets,
 // circuit breakers and bulkheads, upstream pools with their health and
 // ejections, Redis connections, JWKS keys and platform files. Each build
-// ([New], [Config.Build], [LoadConfig]) given the state with [WithState]
+// ([New], config.File.Build, config.Load) given the state with [WithState]
 // borrows the pieces it needs from it: a piece whose settings are
 // unchanged is the one the previous build used, so a reload of the same
 // file, or of one with an unrelated change, forgets nothing; a piece whose
@@ -29,7 +27,10 @@ import (
 // documentation). A piece no build uses any more is closed when the last
 // gateway that used it is closed.
 //
-// A [Reloader] makes one State and hands it to every load. A program that
+// Parts borrow pieces of their own, any value under a kind and its
+// settings, with [Builder.Keep].
+//
+// A config.Reloader makes one State and hands it to every load. A program that
 // swaps gateways itself makes one with [NewState], gives it to every build,
 // and closes it, after the last gateway, when the process ends.
 //
@@ -258,38 +259,6 @@ func pieceKey(kind string, parts ...any) string {
 		h.Write(b)
 	}
 	return kind + ":" + hex.EncodeToString(h.Sum(nil)[:12])
-}
-
-// identity is a pointer's identity for a piece key, such as the logger
-// or meter provider a piece was made with.
-func identity(v any) string {
-	if v == nil {
-		return ""
-	}
-	return fmt.Sprintf("%T %p", v, v)
-}
-
-// withLease makes New borrow through l, which Config.Options started.
-func withLease(l *lease) Option {
-	return optionFunc(func(c *config) { c.lease = l })
-}
-
-// fileDigest is a digest of the content of files, for the key of a piece
-// made from them: a file whose content changed makes a new piece.
-func fileDigest(paths ...string) []byte {
-	h := sha256.New()
-	for _, p := range paths {
-		if p == "" {
-			continue
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			b = []byte(err.Error())
-		}
-		h.Write(strconv.AppendInt(nil, int64(len(b)), 10))
-		h.Write(b)
-	}
-	return h.Sum(nil)
 }
 
 // keep borrows the in-memory piece named key for g's build, making it

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 // counter is an upstream that answers "n=<requests so far>", or 500
@@ -298,11 +299,11 @@ func TestStateSurvivesAReload(t *testing.T) {
 
 // startReloader serves the file at path through a Reloader until the
 // test ends.
-func startReloader(t *testing.T, path string) (*gateway.Reloader, string) {
+func startReloader(t *testing.T, path string) (*config.Reloader, string) {
 	t.Helper()
-	rl, err := gateway.NewReloader(gateway.ReloadConfig{
+	rl, err := config.NewReloader(config.ReloadConfig{
 		Load: func(st *gateway.State) (*gateway.Gateway, error) {
-			return gateway.LoadConfig(path, gateway.WithLogger(quiet), gateway.WithState(st))
+			return config.Load(path, gateway.WithLogger(quiet), gateway.WithState(st))
 		},
 		Path: path, Drain: 5 * time.Second, Logger: quiet,
 	})

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/redistest"
 )
 
@@ -34,7 +36,7 @@ upstreams: [{name: app, instances: [{url: ` + up.URL + `}]}]
 store: {redis: {address: "` + rs.Addr() + `"}, fail_closed: ` + closed + `}
 routes: [{path: /r, upstream: app, policy: {rate_limit: {requests: 100, per: 1m}}}]
 `
-			cfg, err := gateway.ParseConfig("gw.yaml", []byte(yaml), nil)
+			cfg, err := config.Parse("gw.yaml", []byte(yaml), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +61,7 @@ func TestAPIsSectionOfAConfigFile(t *testing.T) {
 	t.Parallel()
 	up, hits := countingServer(t, "pets")
 	dir := t.TempDir()
-	spec, err := os.ReadFile("testdata/pets.yaml")
+	spec, err := os.ReadFile("config/testdata/pets.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +82,7 @@ apis:
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g, err := gateway.LoadConfig(file, gateway.WithLogger(quiet))
+	g, err := config.Load(file, gateway.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +92,7 @@ apis:
 		t.Errorf("GET /p/pets/3: %d, upstream path %q", resp.StatusCode, e.Path)
 	}
 	before := hits.Load()
-	if resp := send(t, http.MethodPost, url+"/p/pets", `{"name":1}`); resp.StatusCode != http.StatusBadRequest {
+	if resp := gwtest.Send(t, http.MethodPost, url+"/p/pets", `{"name":1}`); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("invalid POST: %d, want 400", resp.StatusCode)
 	}
 	if hits.Load() != before {
@@ -108,7 +110,7 @@ apis:
 			if err := os.WriteFile(bad, []byte(data), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			g, err := gateway.LoadConfig(bad, gateway.WithLogger(quiet))
+			g, err := config.Load(bad, gateway.WithLogger(quiet))
 			if err == nil {
 				g.Close()
 			}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/internal/redistest"
 )
 
@@ -87,7 +88,7 @@ routes: [{path: /bill, upstream: app, policy: {auth: {methods: [mtls], scopes: [
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := gateway.ReadConfig(file)
+	cfg, err := config.Read(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,16 +134,16 @@ func TestServerTLSMistakesNameTheField(t *testing.T) {
 	p := newPKI(t, "c")
 	for _, c := range []struct {
 		name string
-		cfg  gateway.ServerTLSConfig
+		cfg  config.TLS
 		want string
 	}{
-		{"no certificate", gateway.ServerTLSConfig{}, "tls.cert_file: set cert_file and key_file"},
-		{"a missing CA file", gateway.ServerTLSConfig{CertFile: filepath.Join(p.dir, "server.pem"), KeyFile: filepath.Join(p.dir, "server-key.pem"), ClientCAFile: filepath.Join(p.dir, "nope.pem")}, "tls.client_ca_file: cannot read"},
-		{"an unknown client mode", gateway.ServerTLSConfig{CertFile: filepath.Join(p.dir, "server.pem"), KeyFile: filepath.Join(p.dir, "server-key.pem"), ClientCAFile: filepath.Join(p.dir, "ca.pem"), ClientCerts: "maybe"}, `tls.client_certs: "maybe" is not a mode`},
+		{"no certificate", config.TLS{}, "tls.cert_file: set cert_file and key_file"},
+		{"a missing CA file", config.TLS{CertFile: filepath.Join(p.dir, "server.pem"), KeyFile: filepath.Join(p.dir, "server-key.pem"), ClientCAFile: filepath.Join(p.dir, "nope.pem")}, "tls.client_ca_file: cannot read"},
+		{"an unknown client mode", config.TLS{CertFile: filepath.Join(p.dir, "server.pem"), KeyFile: filepath.Join(p.dir, "server-key.pem"), ClientCAFile: filepath.Join(p.dir, "ca.pem"), ClientCerts: "maybe"}, `tls.client_certs: "maybe" is not a mode`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := gateway.ServerTLS(c.cfg)
+			_, err := config.ServerTLS(c.cfg)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("err = %v, want %q", err, c.want)
 			}
@@ -161,7 +162,7 @@ routes: [{name: r, path: /r, upstream: app, policy: {rate_limit: {requests: 3, p
 `
 	var urls []string
 	for range 2 {
-		cfg, err := gateway.ParseConfig("gw.yaml", []byte(yaml), nil)
+		cfg, err := config.Parse("gw.yaml", []byte(yaml), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

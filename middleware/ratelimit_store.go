@@ -10,12 +10,13 @@ import (
 // of up to Burst. A request of cost n takes n tokens.
 type Limit struct {
 	// Requests is how many requests (cost units) are allowed per Period.
-	Requests int
+	Requests int `yaml:"requests"`
 	// Period is the window Requests is counted over. If zero, one second.
-	Period time.Duration
+	// In a gateway config file its key is "per".
+	Period time.Duration `yaml:"per"`
 	// Burst is the bucket size: how many requests may arrive at once
 	// after a quiet spell. If zero, Requests is used.
-	Burst int
+	Burst int `yaml:"burst"`
 }
 
 // PerSecond returns a limit of n requests per second with a burst of n.

@@ -15,16 +15,19 @@ import (
 // HeaderRules change header fields. They run in the order Remove, Rename,
 // Set, Add. Set and Add values are templates (see [Transform]); a value
 // that renders empty is not written.
+//
+// The yaml tags are the keys of a gateway config file's transform
+// section.
 type HeaderRules struct {
 	// Remove deletes these fields.
-	Remove []string
+	Remove []string `yaml:"remove"`
 	// Rename moves the values of each field (the key) to a new name (the
 	// value), replacing what the new name held.
-	Rename map[string]string
+	Rename map[string]string `yaml:"rename"`
 	// Set replaces each field with the rendered template.
-	Set map[string]string
+	Set map[string]string `yaml:"set"`
 	// Add appends the rendered template to each field.
-	Add map[string]string
+	Add map[string]string `yaml:"add"`
 }
 
 // TransformConfig configures [Transform]. The zero value changes nothing.

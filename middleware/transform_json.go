@@ -16,15 +16,18 @@ import (
 //
 // Re-encoding keeps numbers exactly as sent but orders object members by
 // name.
+//
+// The yaml tags are the keys of a gateway config file's transform
+// section.
 type JSONRules struct {
 	// Remove deletes the fields at these paths.
-	Remove []string
+	Remove []string `yaml:"remove"`
 	// Rename gives the field at each path (the key) a new name (the
 	// value) in the same object.
-	Rename map[string]string
+	Rename map[string]string `yaml:"rename"`
 	// Add sets constant fields, creating missing parent objects. Each
 	// value is encoded with encoding/json once, at construction.
-	Add map[string]any
+	Add map[string]any `yaml:"add"`
 }
 
 type jsonOp struct {

@@ -24,7 +24,7 @@ func (p *attempts) ToExecutor(*try) any { return p }
 // Apply wraps one attempt.
 func (p *attempts) Apply(inner func(failsafe.Execution[*try]) *common.PolicyResult[*try]) func(failsafe.Execution[*try]) *common.PolicyResult[*try] {
 	return func(exec failsafe.Execution[*try]) *common.PolicyResult[*try] {
-		c := callFrom(exec.Context())
+		c := exec.(*execution).s.c
 		if p.t.hedging == nil {
 			return c.settled(inner(exec))
 		}
@@ -42,32 +42,21 @@ func (c *call) settled(r *common.PolicyResult[*try]) *common.PolicyResult[*try] 
 	return resultOf(a)
 }
 
-// sender is the innermost failsafe-go policy: it makes the attempt, so
-// that the executor runs a function with no state of its own (see
-// [Transport.RoundTrip]).
-type sender struct{}
-
-// ToExecutor implements failsafe.Policy.
-func (sender) ToExecutor(*try) any { return sender{} }
-
-// Apply returns the attempt; there is nothing inside it.
-func (sender) Apply(func(failsafe.Execution[*try]) *common.PolicyResult[*try]) func(failsafe.Execution[*try]) *common.PolicyResult[*try] {
-	return send
-}
-
+// send is the innermost step of a Transport's composition: it makes an
+// attempt and counts it as failsafe-go's executor counts its function's
+// runs.
 func send(exec failsafe.Execution[*try]) *common.PolicyResult[*try] {
-	a, _ := callFrom(exec.Context()).attempt(exec)
+	e := exec.(*execution)
+	a, _ := e.s.c.attempt(e)
+	e.s.executions.Add(1)
 	return resultOf(a)
 }
 
-// unreached is the function given to the executor: [sender] never calls
-// inside itself.
-func unreached() (*try, error) {
-	panic("portico/resilience: the executor ran past its innermost policy")
-}
-
+// resultOf is a's outcome as failsafe-go's result: held by a, as it is
+// made once for each try.
 func resultOf(a *try) *common.PolicyResult[*try] {
-	return &common.PolicyResult[*try]{Result: a, Error: a.err, Done: true, Success: true, SuccessAll: true}
+	a.result = common.PolicyResult[*try]{Result: a, Error: a.err, Done: true, Success: true, SuccessAll: true}
+	return &a.result
 }
 
 // hedgeState counts a hedged call's attempts. It is guarded by call.mu.

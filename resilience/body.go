@@ -2,7 +2,6 @@ package resilience
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -60,17 +59,17 @@ func replayable(req *http.Request, limit int64) (get func() (io.ReadCloser, erro
 // and the call's contexts, give back a bulkhead slot. Nil fields are
 // skipped.
 type cleanup struct {
-	cancel  context.CancelFunc
-	attempt func()
+	calls   *runState
+	attempt *execution
 	slot    fsbulkhead.Bulkhead[any]
 }
 
 func (c *cleanup) run() {
 	if c.attempt != nil {
-		c.attempt()
+		c.attempt.cancelDeferred()
 	}
-	if c.cancel != nil {
-		c.cancel()
+	if c.calls != nil {
+		c.calls.end()
 	}
 	if c.slot != nil {
 		c.slot.ReleasePermit()

@@ -9,47 +9,32 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/failsafe-go/failsafe-go"
 	fsbulkhead "github.com/failsafe-go/failsafe-go/bulkhead"
-	"github.com/failsafe-go/failsafe-go/policy"
+	"github.com/failsafe-go/failsafe-go/common"
 	"github.com/failsafe-go/failsafe-go/timeout"
 )
 
 // call is one RoundTrip: what its attempts share. It is the context the
-// failsafe-go executions run under, so that the steps Portico adds to
-// failsafe-go's policies find it again with [callFrom].
+// failsafe-go executions run under, and holds the root execution.
 type call struct {
 	context.Context
-	cancel context.CancelFunc // nil unless the transport's policies make contexts
-	t      *Transport
-	req    *http.Request
-	body   replay
-	idem   bool
-	start  time.Time    // set for a hedge's latency quantile
-	n      atomic.Int32 // attempts started
-	sent   atomic.Bool  // the caller's body went to an attempt
+	t     *Transport
+	req   *http.Request
+	body  replay
+	idem  bool
+	start time.Time    // set for a hedge's latency quantile
+	n     atomic.Int32 // attempts started
+	sent  atomic.Bool  // the caller's body went to an attempt
 
 	mu    sync.Mutex
 	done  bool
 	tries []*try // attempts that produced a response, to close the losers'
 	buf   [2]*try
 	hedge hedgeState
-}
 
-type callKey struct{}
-
-// Value returns the call itself for callKey, and else defers to the
-// caller's context.
-func (c *call) Value(key any) any {
-	if key == (callKey{}) {
-		return c
-	}
-	return c.Context.Value(key)
-}
-
-func callFrom(ctx context.Context) *call {
-	c, _ := ctx.Value(callKey{}).(*call)
-	return c
+	run   runState  // what the failsafe-go executions share
+	root  execution // the outermost one
+	first try       // the first attempt, held in place
 }
 
 // newCall prepares req's body for replay if a policy may send it again.
@@ -68,9 +53,6 @@ func (t *Transport) newCall(req *http.Request) (*call, error) {
 			return nil, err
 		}
 		c.body = replay{get: get, first: first, size: size}
-	}
-	if t.contexts {
-		c.Context, c.cancel = context.WithCancel(req.Context())
 	}
 	if t.hedging != nil && t.hedging.cfg.Quantile > 0 {
 		c.start = time.Now()
@@ -110,10 +92,11 @@ type try struct {
 	err  error
 
 	slot      fsbulkhead.Bulkhead[any] // held until the response is closed
-	cancel    func()                   // ends the attempt's contexts, from failsafe-go's DeferCancel
+	deferred  *execution               // its contexts end when the response is closed
 	shared    bool                     // the attempt's context is the call's: a retry runs in it too
 	guard     guard                    // the circuit breaker the attempt went through
 	discarded atomic.Bool
+	result    common.PolicyResult[*try] // the outcome as failsafe-go's result; see resultOf
 
 	// Set by the policies.
 	decided, again bool          // retry: decided whether to retry, and the verdict
@@ -139,12 +122,19 @@ func tryFrom(ctx context.Context) *try {
 }
 
 // attempt sends one attempt through the circuit breaker and the bulkhead
-// to next. It is the function the failsafe-go executor runs; exec is nil
-// when no failsafe-go policy applies.
-func (c *call) attempt(exec failsafe.Execution[*try]) (*try, error) {
-	a := &try{Context: c, c: c, n: int(c.n.Add(1))}
+// to next. It is the innermost step of the failsafe-go policies; exec is
+// nil when no failsafe-go policy applies.
+func (c *call) attempt(exec *execution) (*try, error) {
+	var a *try
+	if n := int(c.n.Add(1)); n == 1 {
+		a = &c.first
+		a.c, a.n = c, n
+	} else {
+		a = &try{c: c, n: n}
+	}
+	a.Context = c
 	if exec != nil {
-		a.Context = exec.Context()
+		a.Context = exec.ctx
 	}
 	t := c.t
 	if t.breakers != nil {
@@ -178,10 +168,13 @@ func (c *call) attempt(exec failsafe.Execution[*try]) (*try, error) {
 		a.release()
 		return a, a.err
 	}
-	if ie, ok := exec.(policy.ExecutionInternal[*try]); ok {
+	if exec != nil {
 		// The body streams after the policies return: its contexts end
 		// when it is closed.
-		a.cancel = ie.DeferCancel()
+		exec.deferCancel()
+		if exec.cancel != nil {
+			a.deferred = exec
+		}
 		// Without a per-try timeout or a hedge, attempts share one
 		// execution context (the overall timeout's): a retried attempt
 		// must leave it to the next.
@@ -191,14 +184,21 @@ func (c *call) attempt(exec failsafe.Execution[*try]) (*try, error) {
 	return a, nil
 }
 
-// send calls next with a fresh clone of the caller's request.
-func (a *try) send(exec failsafe.Execution[*try]) (*http.Response, error) {
+// send calls next with a copy of the caller's request that has the
+// attempt's context and body.
+func (a *try) send(exec *execution) (*http.Response, error) {
 	c := a.c
 	b, err := c.nextBody()
 	if err != nil {
 		return nil, err
 	}
-	r := c.req.Clone(a)
+	var r *http.Request
+	if c.t.hedging != nil {
+		// Hedged attempts run at once: each gets headers of its own.
+		r = c.req.Clone(a)
+	} else {
+		r = c.req.WithContext(a)
+	}
 	r.Body = b
 	if c.body.get != nil {
 		r.GetBody = c.body.get
@@ -219,14 +219,12 @@ func (a *try) send(exec failsafe.Execution[*try]) (*http.Response, error) {
 // cause tells apart an attempt that a failsafe-go timeout ended, whose
 // error becomes [ErrTimeout], from others: the caller's cancellation, or
 // a hedge that lost the race.
-func (a *try) cause(exec failsafe.Execution[*try], err error) error {
-	if a.Err() == nil || a.c.Err() != nil || errors.Is(err, ErrTimeout) {
+func (a *try) cause(exec *execution, err error) error {
+	if a.Err() == nil || a.c.Err() != nil || errors.Is(err, ErrTimeout) || exec == nil {
 		return err
 	}
-	if ie, ok := exec.(policy.ExecutionInternal[*try]); ok {
-		if canceled, res := ie.IsCanceledWithResult(); canceled && res != nil && errors.Is(res.Error, timeout.ErrExceeded) {
-			return &Error{Kind: ErrTimeout, Err: err}
-		}
+	if canceled, res := exec.IsCanceledWithResult(); canceled && res != nil && errors.Is(res.Error, timeout.ErrExceeded) {
+		return &Error{Kind: ErrTimeout, Err: err}
 	}
 	return err
 }
@@ -238,11 +236,11 @@ func (a *try) release() {
 		a.slot.ReleasePermit()
 		a.slot = nil
 	}
-	if a.cancel != nil {
+	if a.deferred != nil {
 		if !a.shared {
-			a.cancel()
+			a.deferred.cancelDeferred()
 		}
-		a.cancel = nil
+		a.deferred = nil
 	}
 }
 
@@ -293,11 +291,11 @@ func (c *call) finish(a *try, err error) (*http.Response, error) {
 		if x == win {
 			continue
 		}
-		if win != nil && win.cancel != nil {
+		if win != nil && win.deferred != nil {
 			// failsafe-go defers the cancellation of an execution's
 			// contexts for one response at a time: leave it to the
 			// answer's. The others' ended with their timeout or hedge.
-			x.cancel = nil
+			x.deferred = nil
 		}
 		x.discard()
 	}
@@ -305,16 +303,17 @@ func (c *call) finish(a *try, err error) (*http.Response, error) {
 		c.body.first.Close() // a RoundTripper closes the body, sent or not
 	}
 	if resp == nil {
-		if c.cancel != nil {
-			c.cancel()
-		}
+		c.run.end()
 		return nil, err
 	}
-	cl := cleanup{cancel: c.cancel}
-	if win != nil {
-		cl.slot, cl.attempt = win.slot, win.cancel
+	var cl cleanup
+	if c.run.pending() {
+		cl.calls = &c.run
 	}
-	if cl.cancel != nil || cl.slot != nil || cl.attempt != nil {
+	if win != nil {
+		cl.slot, cl.attempt = win.slot, win.deferred
+	}
+	if cl.calls != nil || cl.slot != nil || cl.attempt != nil {
 		onClose(resp, cl)
 	}
 	return resp, err

@@ -30,7 +30,7 @@
 //	  ▼
 //	Bulkhead            caps requests in flight, per key if asked
 //	  ▼
-//	next.RoundTrip      called afresh with a fresh clone of the request
+//	next.RoundTrip      called afresh with a copy of the request
 //
 // Because the breaker sits inside the retry, every attempt is counted, and
 // an open breaker ends the retries at once instead of burning them. The
@@ -45,8 +45,8 @@
 //
 // # Built on failsafe-go
 //
-// The policies run as github.com/failsafe-go/failsafe-go policies, one
-// executor per [Transport], adapted to HTTP; failsafe-go's types never
+// The policies run as github.com/failsafe-go/failsafe-go policies,
+// composed once per [Transport], adapted to HTTP; failsafe-go's types never
 // appear in this API, and its errors are mapped onto Portico's in one
 // place. Retry is failsafe-go's retrypolicy, Hedge its hedgepolicy,
 // Timeout and OverallTimeout its timeout, Fallback its fallback; each
@@ -58,6 +58,17 @@
 // bodies, and closes every response that is not returned. failsafehttp's
 // RoundTripper is not used: it reads any request body whole, without a
 // bound, and leaves the responses it does not return unclosed.
+//
+// Nor is failsafe.Executor, which on every call makes each policy's
+// executor, composes them, and allocates an execution behind six
+// pointers: about twenty allocations per request. A Transport composes its
+// policies' executors once, when it is built, and runs each call on an
+// execution of its own that follows failsafe-go's field for field, held
+// by the call. Only failsafe-go's retry policy keeps state for a call,
+// and it is made only when the first attempt's outcome is one it would
+// retry: when that outcome is a success, or otherwise final, the policy
+// could not act and is skipped. A Transport with none of Retry, Hedge,
+// Timeout, OverallTimeout and Fallback makes no execution at all.
 //
 // Hand-written policy logic stays only where failsafe-go lacks the
 // capability:

@@ -72,7 +72,7 @@ func (c *FallbackConfig) respond(req *http.Request, resp *http.Response, err err
 // failsafe-go's errors mapped onto Portico's.
 func (c *FallbackConfig) policy() fallback.Fallback[*try] {
 	return fallback.NewBuilderWithFunc(func(e failsafe.Execution[*try]) (*try, error) {
-		call := callFrom(e.Context())
+		call := e.(*execution).s.c
 		resp, err := outcome(e.LastResult(), e.LastError()) //nolint:bodyclose // handed to respond, which returns or closes it
 		out, ferr := c.respond(call.req, resp, err)         //nolint:bodyclose // returned to the caller, who closes it
 		return &try{Context: call, c: call, resp: out, err: ferr}, ferr

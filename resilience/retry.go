@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/common"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
 )
 
@@ -197,4 +198,31 @@ func (c *call) retry(a *try) bool {
 	}
 	a.again, a.delay = true, delay
 	return true
+}
+
+// retrying is the step of the retry policy around inner, an attempt. The
+// first attempt runs before failsafe-go's retry policy is made for the
+// call: when its outcome is not to be retried, as when it succeeds, the
+// policy could not act, and the outcome is returned as the policy would
+// return it. Otherwise the policy takes over, with that first outcome as
+// its first attempt's, and runs the retries.
+func (t *Transport) retrying(inner step) step {
+	retry := t.retryPolicy()
+	return func(exec failsafe.Execution[*try]) *common.PolicyResult[*try] {
+		r := inner(exec)
+		if canceled, res := exec.(*execution).IsCanceledWithResult(); canceled {
+			return res
+		}
+		if a := r.Result; a != nil && !a.c.retry(a) {
+			return r
+		}
+		first := r
+		return wrap(retry, func(exec failsafe.Execution[*try]) *common.PolicyResult[*try] {
+			if r := first; r != nil {
+				first = nil
+				return r
+			}
+			return inner(exec)
+		})(exec)
+	}
 }

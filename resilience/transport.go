@@ -20,14 +20,10 @@ type Transport struct {
 	hedging  *hedger
 	metrics  *metrics
 
-	// exec runs a request through the failsafe-go policies; single runs
-	// a request that may not be hedged. Both are nil when no policy needs
-	// failsafe-go, and attempts then run directly.
-	exec, single failsafe.Executor[*try]
-	// contexts is set when policies nest contexts of their own
-	// (OverallTimeout, Hedge): each call then gets one to cancel them all
-	// at its end. An attempt's own (Timeout) ends with its response.
-	contexts bool
+	// run runs a request through the failsafe-go policies, composed
+	// once; single runs a request that may not be hedged. Both are nil
+	// when no policy needs failsafe-go, and attempts then run directly.
+	run, single step
 	// direct is set when no policy applies at all.
 	direct bool
 }
@@ -35,9 +31,12 @@ type Transport struct {
 // NewTransport returns a Transport that sends requests through next with
 // the given policies. If next is nil, http.DefaultTransport is used.
 //
-// Each attempt calls next.RoundTrip afresh with a fresh clone of the
-// request, so next may pick a different upstream instance every time (and
-// may key the attempt's circuit breaker by that instance; see [Instance]).
+// Each attempt calls next.RoundTrip afresh with a copy of the request
+// that carries the attempt's own context and body (a deep clone when
+// hedged attempts may run at once), so next may pick a different upstream
+// instance every time (and may key the attempt's circuit breaker by that
+// instance; see [Instance]). As for any http.RoundTripper, next must not
+// modify the request it is given.
 // The policies apply in a fixed order, outermost first, whatever the order
 // they are given in:
 //
@@ -72,7 +71,10 @@ func NewTransport(next http.RoundTripper, policies ...Policy) *Transport {
 	return t
 }
 
-// compose builds the failsafe-go executors, outermost policy first.
+// compose composes the failsafe-go policies, outermost first, around the
+// step that sends an attempt, as failsafe-go's executor would on every
+// call, but once. Only the retry policy's executor keeps state of its
+// own for a call: it is made for each call, inside a step composed once.
 func (t *Transport) compose() {
 	p := &t.plan
 	var outer []failsafe.Policy[*try]
@@ -82,32 +84,33 @@ func (t *Transport) compose() {
 	if p.overall > 0 {
 		outer = append(outer, timeout.New[*try](p.overall))
 	}
-	var attempt []failsafe.Policy[*try]
-	if p.attempt > 0 {
-		attempt = append(attempt, timeout.New[*try](p.attempt))
-	}
-	t.contexts = p.overall > 0 || p.hedge != nil
-	t.direct = len(outer) == 0 && len(attempt) == 0 && p.retry == nil && p.hedge == nil &&
+	t.direct = len(outer) == 0 && p.attempt == 0 && p.retry == nil && p.hedge == nil &&
 		t.breakers == nil && t.bulk == nil
-	executor := func(middle ...failsafe.Policy[*try]) failsafe.Executor[*try] {
-		all := append(append(append([]failsafe.Policy[*try](nil), outer...), middle...), attempt...)
-		if len(all) == 0 {
-			return nil
+	if len(outer) == 0 && p.attempt == 0 && p.retry == nil && p.hedge == nil {
+		return
+	}
+	attempt := send
+	if p.attempt > 0 {
+		attempt = wrap(timeout.New[*try](p.attempt), attempt)
+	}
+	around := func(inner step) step {
+		for i := len(outer) - 1; i >= 0; i-- {
+			inner = wrap(outer[i], inner)
 		}
-		return failsafe.With(append(all, sender{})...)
+		return inner
 	}
 	switch {
 	case p.retry != nil:
-		mid := []failsafe.Policy[*try]{t.retryPolicy()}
+		inner := attempt
 		if p.attempt > 0 {
-			mid = append(mid, &attempts{t: t})
+			inner = wrap(&attempts{t: t}, inner)
 		}
-		t.exec = executor(mid...)
+		t.run = around(t.retrying(inner))
 	case p.hedge != nil:
-		t.exec = executor(t.hedgePolicy(), &attempts{t: t})
-		t.single = executor()
+		t.run = around(wrap(t.hedgePolicy(), wrap(&attempts{t: t}, attempt)))
+		t.single = around(attempt)
 	default:
-		t.exec = executor()
+		t.run = around(attempt)
 	}
 }
 
@@ -150,19 +153,20 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	exec := t.exec
+	run := t.run
 	switch {
 	case t.plan.retry != nil:
 		t.budget.deposit()
 	case t.hedging != nil && Idempotent(req) && c.body.again():
 		t.budget.deposit()
 	case t.hedging != nil:
-		exec = t.single
+		run = t.single
 	}
-	if exec == nil {
+	if run == nil {
 		a, err := c.attempt(nil)
 		return c.finish(a, err)
 	}
-	a, err := exec.WithContext(c).Get(unreached)
-	return c.finish(a, err)
+	c.run.begin(c, &c.root)
+	r := run(&c.root)
+	return c.finish(r.Result, r.Error)
 }

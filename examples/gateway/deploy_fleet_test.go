@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/internal/redistest"
 )
@@ -129,16 +130,16 @@ func deploymentReplicas(docs map[string]map[string]any) int {
 	return n
 }
 
-func parseWith(t *testing.T, key, text string, env map[string]string) *gateway.Config {
+func parseWith(t *testing.T, key, text string, env map[string]string) *config.File {
 	t.Helper()
-	cfg, err := gateway.ParseConfig(key, []byte(text), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := config.Parse(key, []byte(text), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg
 }
 
-func routeIndex(t *testing.T, cfg *gateway.Config, name string) int {
+func routeIndex(t *testing.T, cfg *config.File, name string) int {
 	t.Helper()
 	for i, r := range cfg.Routes {
 		if r.Name == name {

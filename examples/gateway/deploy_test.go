@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 // manifests reads every YAML document under deploy/, by kind and name.
@@ -135,7 +136,7 @@ func TestManifests(t *testing.T) {
 		t.Parallel()
 		key, text := gatewayConfig(t, docs)
 		env := podEnv(t, docs, "Deployment/portico-gateway")
-		cfg, err := gateway.ParseConfig(key, []byte(text), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		cfg, err := config.Parse(key, []byte(text), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,6 +43,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -110,7 +111,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 	}
 	logger := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: f.level}))
 
-	metrics, err := gateway.NewMetrics()
+	metrics, err := config.NewMetrics()
 	if err != nil {
 		return err
 	}
@@ -122,21 +123,18 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 	}
 	opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithMeterProvider(metrics.Provider)}
 
-	rc := gateway.ReloadConfig{Logger: logger, Path: f.config}
+	// Each load of the file borrows the reloader's state (limits, quotas,
+	// caches, breakers, pool health, the platform file), so a reload keeps
+	// what the gateway learned and can reopen nothing the running one
+	// holds.
+	rc := config.ReloadConfig{Logger: logger, Path: f.config, Options: opts}
 	var server gateway.ServerConfig
 	var demo *demo
 	if f.config != "" {
-		// Each load borrows the reloader's state (limits, quotas, caches,
-		// breakers, pool health, the platform file), so a reload keeps
-		// what the gateway learned and can reopen nothing the running one
-		// holds.
-		rc.Load = func(st *gateway.State) (*gateway.Gateway, error) {
-			return gateway.LoadConfig(f.config, append(opts, gateway.WithState(st))...)
-		}
 		// The listener's protocols, limits and TLS (with the client
 		// certificates it requires) are read once: a reload changes routes
 		// and policies, not the listener.
-		c, err := gateway.ReadConfig(f.config)
+		c, err := config.Read(f.config)
 		if err != nil {
 			return err
 		}
@@ -149,7 +147,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 		}
 		defer demo.close()
 		rc.Load = func(st *gateway.State) (*gateway.Gateway, error) {
-			c, err := gateway.ParseConfig("default.yaml", defaultConfig, demo.env)
+			c, err := config.Parse("default.yaml", defaultConfig, demo.env)
 			if err != nil {
 				return nil, err
 			}
@@ -160,7 +158,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 		server.ShutdownGrace = f.grace
 	}
 	server.Logger = logger
-	rl, err := gateway.NewReloader(rc)
+	rl, err := config.NewReloader(rc)
 	if err != nil {
 		return err
 	}
@@ -208,7 +206,7 @@ func logDropMetric(m metric.Meter, lw *middleware.LogWriter) error {
 
 // serve serves the proxy and admin listeners, and reloads, until ctx is
 // done or one of them stops.
-func serve(ctx context.Context, logger *slog.Logger, server gateway.ServerConfig, rl *gateway.Reloader, proxyL net.Listener, admin http.Handler, adminL net.Listener) error {
+func serve(ctx context.Context, logger *slog.Logger, server gateway.ServerConfig, rl *config.Reloader, proxyL net.Listener, admin http.Handler, adminL net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 3)
@@ -229,4 +227,4 @@ func serve(ctx context.Context, logger *slog.Logger, server gateway.ServerConfig
 }
 
 // Make sure the handler types line up with net/http.
-var _ http.Handler = (*gateway.Reloader)(nil)
+var _ http.Handler = (*config.Reloader)(nil)

@@ -15,7 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -26,7 +26,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := gateway.ParseConfig("gateway.example.yaml", data, func(string) (string, bool) { return "", false })
+	c, err := config.Parse("gateway.example.yaml", data, func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/openai"
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -32,9 +33,9 @@ func newUpstreamServer(t *testing.T) *httptest.Server {
 
 // gatewayOf serves the gateway of a target's configuration over the
 // upstream at addr.
-func gatewayOf(t *testing.T, config, addr string) *httptest.Server {
+func gatewayOf(t *testing.T, file, addr string) *httptest.Server {
 	t.Helper()
-	c, err := gateway.ParseConfig("loadtest.yaml", fmt.Appendf(nil, config, addr), nil)
+	c, err := config.Parse("loadtest.yaml", fmt.Appendf(nil, file, addr), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

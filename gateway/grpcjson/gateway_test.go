@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/grpcjson"
 	"github.com/portico-dev/portico/gateway/grpcproxy"
 	"github.com/portico-dev/portico/gateway/upstream"
@@ -42,8 +43,8 @@ func shelfGateway(t *testing.T, descriptors string, s *grpctest.Server, policy g
 	}
 	opts := []gateway.Option{
 		gateway.WithLogger(slog.New(slog.DiscardHandler)),
-		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
-			Keys: []gateway.APIKeyConfig{{ID: "k1", Secret: apiKey}}}),
+		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
+			Keys: []config.APIKeyConfig{{ID: "k1", Secret: apiKey}}}),
 		gateway.WithUpstream(pool),
 		gateway.WithRoute(gateway.Route{
 			Prefix: "/shelf", StripPrefix: "/shelf", Upstream: "shelf", Policy: policy,
@@ -135,7 +136,7 @@ func TestAReloadReadsTheDescriptorsAgain(t *testing.T) {
 	t.Parallel()
 	s := grpctest.Start(t, grpctest.Options{})
 	path := writeDescriptors(t)
-	r, err := gateway.NewReloader(gateway.ReloadConfig{
+	r, err := config.NewReloader(config.ReloadConfig{
 		Logger: slog.New(slog.DiscardHandler),
 		Drain:  time.Second,
 		Load: func(st *gateway.State) (*gateway.Gateway, error) {

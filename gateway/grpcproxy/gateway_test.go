@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/grpcproxy"
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/internal/grpctest"
@@ -86,8 +87,8 @@ func TestTheGatewayProxiesGRPCWithItsAuthAndLimits(t *testing.T) {
 	t.Parallel()
 	s := grpctest.Start(t, grpctest.Options{})
 	c, _ := grpcGateway(t,
-		gateway.WithConsumers(gateway.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
-			Keys: []gateway.APIKeyConfig{{ID: "k1", Secret: "s3cret-key-0123456789"}}}),
+		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
+			Keys: []config.APIKeyConfig{{ID: "k1", Secret: "s3cret-key-0123456789"}}}),
 		gateway.WithUpstream(grpcPool(t, upstream.Config{Name: "shelf"}, s)),
 		gateway.WithRoute(grpcRoute(gateway.Policy{
 			Timeout:   5 * time.Second,

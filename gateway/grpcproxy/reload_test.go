@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/grpcproxy"
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/internal/grpctest"
@@ -22,7 +23,7 @@ func TestABidiStreamOutlivesAReload(t *testing.T) {
 	t.Parallel()
 	s := grpctest.Start(t, grpctest.Options{})
 	var loads atomic.Int32
-	r, err := gateway.NewReloader(gateway.ReloadConfig{
+	r, err := config.NewReloader(config.ReloadConfig{
 		Logger: quiet(),
 		Drain:  time.Minute,
 		Load: func(st *gateway.State) (*gateway.Gateway, error) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/upstream"
 )
 
@@ -18,7 +19,7 @@ func noEnv(string) (string, bool) { return "", false }
 // loopback server and closes both at the end of the test.
 func buildConfig(t *testing.T, yaml string) (*gateway.Gateway, *httptest.Server) {
 	t.Helper()
-	c, err := gateway.ParseConfig("gw.yaml", []byte(yaml), noEnv)
+	c, err := config.Parse("gw.yaml", []byte(yaml), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestConfigFileNamesBadLatencySettings(t *testing.T) {
 			t.Parallel()
 			yaml := "upstreams:\n  - name: svc\n    instances: [{url: \"http://127.0.0.1:9\"}]\n    " + tt.pool + "\n" +
 				"routes:\n  - {name: r, prefix: /, upstream: svc}\n"
-			c, err := gateway.ParseConfig("gw.yaml", []byte(yaml), noEnv)
+			c, err := config.Parse("gw.yaml", []byte(yaml), noEnv)
 			if err == nil {
 				var g *gateway.Gateway
 				if g, err = c.Build(); err == nil {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aitest"
-	portico "github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 // wireConfig is a gateway configured as a user writes it: an OpenAI and
@@ -47,7 +47,7 @@ func newWired(tb testing.TB) *wired {
 	w := &wired{openai: aitest.NewServer(aitest.OpenAI), anthropic: aitest.NewServer(aitest.Anthropic)}
 	tb.Cleanup(w.openai.Close)
 	tb.Cleanup(w.anthropic.Close)
-	cfg, err := portico.ParseConfig("gateway.yaml", fmt.Appendf(nil, wireConfig, w.openai.URL(), w.anthropic.URL(), gatewayKey),
+	cfg, err := config.Parse("gateway.yaml", fmt.Appendf(nil, wireConfig, w.openai.URL(), w.anthropic.URL(), gatewayKey),
 		func(string) (string, bool) { return "", false })
 	if err != nil {
 		tb.Fatal(err)

@@ -1,0 +1,181 @@
+package config_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
+	"github.com/portico-dev/portico/openapi"
+)
+
+func loadPets(t *testing.T) *openapi.Spec {
+	t.Helper()
+	return gwtest.Spec(t, "testdata/pets.yaml")
+}
+
+func TestGatewayBuiltFromASpec(t *testing.T) {
+	t.Parallel()
+	up, hits := gwtest.CountingServer(t, "pets")
+	g, srv := gwtest.NewGateway(t, gateway.WithUpstream(gwtest.UpstreamOf(t, "pets", up)),
+		config.WithAPI(config.API{Name: "pets", Spec: loadPets(t), Upstream: "pets", Prefix: "/petstore", Validate: "requests"}))
+
+	t.Run("every operation is routed under the prefix, which is stripped upstream", func(t *testing.T) {
+		for _, c := range []struct{ method, path, body, want string }{
+			{"GET", "/petstore/pets/7", "", "/pets/7"},
+			{"POST", "/petstore/pets", `{"name":"rex"}`, "/pets"},
+			{"GET", "/petstore/pets", "", "/pets"},
+		} {
+			resp := gwtest.Send(t, c.method, srv.URL+c.path, c.body)
+			var e gwtest.Echo
+			_ = json.NewDecoder(resp.Body).Decode(&e)
+			if resp.StatusCode != http.StatusOK || e.Path != c.want || e.Method != c.method {
+				t.Errorf("%s %s: status %d, upstream saw %s %q; want 200 and %q", c.method, c.path, resp.StatusCode, e.Method, e.Path, c.want)
+			}
+		}
+	})
+
+	t.Run("an invalid request is answered 400 before the upstream sees it", func(t *testing.T) {
+		before := hits.Load()
+		for _, c := range []struct{ method, path, body string }{
+			{"POST", "/petstore/pets", `{"name":""}`},
+			{"POST", "/petstore/pets", `{}`},
+			{"GET", "/petstore/pets/seven", ""},
+		} {
+			resp := gwtest.Send(t, c.method, srv.URL+c.path, c.body)
+			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("%s %s %s: status %d (%s), want a 400 problem", c.method, c.path, c.body, resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
+		}
+		if n := hits.Load() - before; n != 0 {
+			t.Errorf("the upstream saw %d invalid requests, want 0", n)
+		}
+	})
+
+	t.Run("x-portico-ratelimit answers the N+1th request with a 429 problem", func(t *testing.T) {
+		// listPets allows 2 per minute per IP; the first subtest used one.
+		gwtest.Send(t, "GET", srv.URL+"/petstore/pets", "")
+		before := hits.Load()
+		resp := gwtest.Send(t, "GET", srv.URL+"/petstore/pets", "")
+		if resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("third request: status %d, want 429", resp.StatusCode)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+			t.Errorf("Content-Type = %q, want a problem", ct)
+		}
+		if resp.Header.Get("Retry-After") == "" || resp.Header.Get("RateLimit-Policy") == "" {
+			t.Errorf("429 lacks Retry-After or RateLimit-Policy: %v", resp.Header)
+		}
+		if hits.Load() != before {
+			t.Error("the limited request reached the upstream")
+		}
+		// Another operation has no limit.
+		if resp := gwtest.Send(t, "GET", srv.URL+"/petstore/pets/1", ""); resp.StatusCode != http.StatusOK {
+			t.Errorf("getPet: status %d, want 200", resp.StatusCode)
+		}
+	})
+
+	t.Run("the routes show each operation's chain with the extensions' policies", func(t *testing.T) {
+		chains := map[string]string{}
+		for _, r := range g.Routes() {
+			chains[r.Name] = strings.Join(r.Chain, " ")
+		}
+		for name, want := range map[string]string{
+			"pets listPets":  "identity rate_limit(2/1m0s, key=ip) validate timeout(5s) proxy",
+			"pets createPet": "identity validate timeout(5s) proxy",
+			"pets getPet":    "identity validate cache(ttl=30s) timeout(5s) proxy",
+		} {
+			if chains[name] != want {
+				t.Errorf("%s: chain %q, want %q", name, chains[name], want)
+			}
+		}
+	})
+
+	t.Run("the admin handler serves the catalog and the documentation", func(t *testing.T) {
+		admin := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+		defer admin.Close()
+		req, _ := http.NewRequest(http.MethodGet, admin.URL+"/apis/", nil)
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "/apis/pets/") || !strings.Contains(string(body), "Pets") {
+			t.Errorf("catalog: %d %s", resp.StatusCode, body)
+		}
+		resp = gwtest.Send(t, "GET", admin.URL+"/apis/pets/openapi.json", "")
+		var doc struct {
+			Info struct{ Title string } `json:"info"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&doc)
+		if resp.StatusCode != http.StatusOK || doc.Info.Title != "Pets" {
+			t.Errorf("openapi.json: status %d, title %q", resp.StatusCode, doc.Info.Title)
+		}
+		if resp := gwtest.Send(t, "GET", admin.URL+"/apis/nope/", ""); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("unknown API: status %d, want 404", resp.StatusCode)
+		}
+	})
+}
+
+func TestOperationPolicy(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, ext, value, want string
+	}{
+		{"a rate limit decodes into the config's type", "x-portico-ratelimit", `{"requests": 5, "per": "1s", "burst": 10}`, ""},
+		{"scopes set the auth scopes", "x-portico-scopes", `["pets:write"]`, ""},
+		{"a hedge decodes with a percentile delay", "x-portico-hedge", `{"delay": "p95", "max_extra": 1}`, ""},
+		{"a bad hedge delay names the field", "x-portico-hedge", `{"delay": "soon"}`, `operations.op.x-portico-hedge.delay: "soon" is neither a duration`},
+		{"an unknown field is named with the operation", "x-portico-ratelimit", `{"request": 5}`, "operations.op.x-portico-ratelimit.request: unknown field"},
+		{"a bad duration names the field", "x-portico-timeout", `"soon"`, `operations.op.x-portico-timeout: "soon" is not a duration`},
+		{"an unknown x-portico extension is refused", "x-portico-ratelimits", `{}`, "operations.op.x-portico-ratelimits: unknown extension"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			doc := `{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{"/a":{"get":{"operationId":"op",` +
+				`"` + c.ext + `":` + c.value + `,"responses":{"200":{"description":"ok"}}}}}}`
+			spec, err := openapi.Parse([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := config.OperationPolicy(gateway.Policy{}, spec.Operations()[0])
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.RateLimit == nil && (p.Auth == nil || p.Auth.Scopes[0] != "pets:write") && (p.Hedge == nil || p.Hedge.Delay.Quantile != 0.95) {
+					t.Errorf("policy = %+v, want the extension applied", p)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestOperationPolicyLeavesTheBaseUnchanged(t *testing.T) {
+	t.Parallel()
+	doc := `{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{"/a":{"get":{"operationId":"op",` +
+		`"x-portico-ratelimit":{"requests":9},"responses":{"200":{"description":"ok"}}}}}}`
+	spec, err := openapi.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := gateway.Policy{RateLimit: &gateway.RateLimit{Requests: 1, Key: "ip"}}
+	p, err := config.OperationPolicy(base, spec.Operations()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base.RateLimit.Requests != 1 || p.RateLimit.Requests != 9 || p.RateLimit.Key != "ip" {
+		t.Errorf("base %+v, derived %+v; want base untouched and the derived one merged", base.RateLimit, p.RateLimit)
+	}
+}

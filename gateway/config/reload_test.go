@@ -1,0 +1,206 @@
+package config_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
+)
+
+func configFor(url, server string) string {
+	return fmt.Sprintf(`
+upstreams:
+  - name: svc
+    instances: [{url: %q}]
+routes:
+  - path: /who
+    upstream: svc
+    response_headers:
+      set: {X-Config: %q}
+`, url, server)
+}
+
+func TestHotReloadUnderLoad(t *testing.T) {
+	t.Parallel()
+	a, b := gwtest.EchoServer(t, "a"), gwtest.EchoServer(t, "b")
+	path := filepath.Join(t.TempDir(), "gw.yaml")
+	if err := os.WriteFile(path, []byte(configFor(a.URL, "one")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan error, 16)
+	rl, err := config.NewReloader(config.ReloadConfig{
+		Load: func(st *gateway.State) (*gateway.Gateway, error) {
+			return config.Load(path, gateway.WithState(st))
+		},
+		Path:     path,
+		Drain:    5 * time.Second,
+		Logger:   slog.New(slog.DiscardHandler),
+		OnReload: func(err error) { results <- err },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(rl)
+	t.Cleanup(func() { srv.Close(); rl.Close() })
+
+	// A client loop runs through every reload and must never see an error.
+	var seenTwo atomic.Bool
+	var failures []string
+	var mu sync.Mutex
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := srv.Client().Get(srv.URL + "/who")
+				if err != nil {
+					mu.Lock()
+					failures = append(failures, err.Error())
+					mu.Unlock()
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					mu.Lock()
+					failures = append(failures, resp.Status)
+					mu.Unlock()
+				}
+				if resp.Header.Get("X-Config") == "two" {
+					seenTwo.Store(true)
+				}
+			}
+		}()
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() { defer close(watched); rl.Watch(ctx, 20*time.Millisecond) }()
+	t.Cleanup(func() { cancel(); <-watched })
+
+	// A good file is picked up by the watcher.
+	gwtest.WriteFile(t, path, configFor(b.URL, "two"))
+	select {
+	case err := <-results:
+		if err != nil {
+			t.Fatalf("reload failed: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the file change was not picked up")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !seenTwo.Load() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// A broken file is rejected and the current config keeps serving.
+	gwtest.WriteFile(t, path, "routes: [{path: /who, upstream: missing}]\n")
+	select {
+	case err := <-results:
+		if err == nil {
+			t.Fatal("a broken config was accepted")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the broken file was not picked up")
+	}
+	close(stop)
+	wg.Wait()
+	resp, err := srv.Client().Get(srv.URL + "/who")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("X-Config"); got != "two" {
+		t.Errorf("after a rejected reload X-Config = %q, want two", got)
+	}
+	if !seenTwo.Load() {
+		t.Error("clients never saw the reloaded config")
+	}
+	if len(failures) > 0 {
+		t.Errorf("%d client requests failed during reloads, first: %s", len(failures), failures[0])
+	}
+}
+
+func TestServeDrainsInFlightRequests(t *testing.T) {
+	t.Parallel()
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		io.WriteString(w, "finished")
+	}))
+	t.Cleanup(slow.Close)
+	g, err := gateway.New(gateway.WithUpstream(gwtest.UpstreamOf(t, "slow", slow)), gateway.WithRoute(gateway.Route{Path: "/slow", Upstream: "slow"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- gateway.ServerConfig{ShutdownGrace: 30 * time.Second}.Serve(ctx, l, g) }()
+
+	type result struct {
+		body string
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + l.Addr().String() + "/slow")
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		got <- result{string(b), err}
+	}()
+	<-entered
+	cancel() // shutdown begins with the request in flight
+	// New connections are refused once shutdown has begun.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the listener still accepts after shutdown began")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(release)
+	r := <-got
+	if r.err != nil || r.body != "finished" {
+		t.Errorf("in-flight request: %q, %v; want it to finish", r.body, r.err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve: %v", err)
+	}
+}

@@ -1,0 +1,85 @@
+package config
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/internal/fields"
+	"github.com/portico-dev/portico/middleware"
+)
+
+// fieldErr is a gateway.FieldError at path.
+func fieldErr(path, format string, args ...any) *gateway.FieldError {
+	return &gateway.FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+func idx(name string, i int) string { return fields.Index(name, i) }
+
+func sortedKeys[V any](m map[string]V) []string { return fields.SortedKeys(m) }
+
+func knownNames[V any](m map[string]V) string { return fields.Known(m) }
+
+// joinErrs returns the one error, or the errors joined one per line.
+func joinErrs(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// identity is a pointer's identity in a piece's settings, such as the
+// logger or meter provider a piece was made with.
+func identity(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprintf("%T %p", v, v)
+}
+
+// fileDigest is a digest of the content of files, for the settings of a
+// piece made from them: a file whose content changed makes a new piece.
+func fileDigest(paths ...string) []byte {
+	h := sha256.New()
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			b = []byte(err.Error())
+		}
+		h.Write(strconv.AppendInt(nil, int64(len(b)), 10))
+		h.Write(b)
+	}
+	return h.Sum(nil)
+}
+
+// clientIP is the address consistent hashing uses: the one ClientIP
+// found behind trusted proxies, else the peer's.
+func clientIP(r *http.Request) string {
+	if a, ok := middleware.ClientIPFrom(r.Context()); ok {
+		return a.String()
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// validHeaderName reports whether k is an HTTP header name.
+func validHeaderName(k string) bool { return fields.ValidHeaderName(k) }
