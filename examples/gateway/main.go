@@ -23,6 +23,12 @@
 // reloading it on SIGHUP or when the file changes. The proxy listens on
 // 127.0.0.1:8080 unless -addr says otherwise, as the container image and
 // the Kubernetes manifests in deploy/ do with -addr :8080.
+//
+// Logs (the access log among them) are JSON lines on standard error,
+// written in batches off the request path: -log-buffer bounds the bytes
+// waiting (1 MiB; records beyond it are dropped and counted as the
+// portico.log.dropped metric), and -log-buffer 0 writes each record at
+// once.
 package main
 
 import (
