@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -17,6 +16,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/portico-dev/portico/internal/attrset"
 )
 
 // upstreamTelemetry instruments the upstream attempts. An attempt that
@@ -32,9 +33,7 @@ type upstreamTelemetry struct {
 	prop         propagation.TextMapPropagator
 	duration     metric.Float64Histogram
 	bodySize     metric.Int64Histogram
-
-	mu   sync.RWMutex
-	sets map[attemptKind]metric.MeasurementOption
+	sets         attrset.Cache[attemptKind]
 }
 
 // attemptKind is what an attempt's metric attributes are made of.
@@ -42,10 +41,6 @@ type attemptKind struct {
 	method, host, scheme, proto, errType string
 	status                               int
 }
-
-// maxAttemptKinds bounds the cached attribute sets; past it, a set is
-// computed for each attempt.
-const maxAttemptKinds = 1024
 
 // clientTelemetry records a client span and the http.client.* metrics
 // for every attempt, with the upstream's name as server.address, and
@@ -65,7 +60,7 @@ func clientTelemetry(next http.RoundTripper, c config) http.RoundTripper {
 		opts = append(opts, otelhttp.WithTracerProvider(c.tracer))
 	}
 	t := &upstreamTelemetry{next: next, traced: otelhttp.NewTransport(next, opts...), rootSpans: c.tracer != nil,
-		prop: prop, sets: map[attemptKind]metric.MeasurementOption{}}
+		prop: prop}
 	// The instruments otelhttp records, by the same names, units and
 	// buckets, so both paths feed the same series.
 	m := mp.Meter(otelhttp.ScopeName, metric.WithInstrumentationVersion(otelhttp.Version))
@@ -129,19 +124,7 @@ func (t *upstreamTelemetry) set(r *http.Request, resp *http.Response, err error)
 	if err != nil && k.status == 0 {
 		k.errType = errorType(err)
 	}
-	t.mu.RLock()
-	opt, ok := t.sets[k]
-	t.mu.RUnlock()
-	if ok {
-		return opt
-	}
-	opt = metric.WithAttributeSet(attemptAttributes(k))
-	t.mu.Lock()
-	if len(t.sets) < maxAttemptKinds {
-		t.sets[k] = opt
-	}
-	t.mu.Unlock()
-	return opt
+	return t.sets.Get(k, attemptAttributes)
 }
 
 // knownMethods are the methods named as such; others are "_OTHER".
