@@ -154,7 +154,11 @@ func attemptAttributes(k attemptKind) attribute.Set {
 		attribute.String("server.address", host),
 		attribute.String("url.scheme", scheme),
 	}
-	if port > 0 && !(scheme == "https" && port == 443) && !(scheme != "https" && port == 80) {
+	defaultPort := 80
+	if scheme == "https" {
+		defaultPort = 443
+	}
+	if port > 0 && port != defaultPort {
 		attrs = append(attrs, attribute.Int("server.port", port))
 	}
 	name, version, _ := strings.Cut(k.proto, "/")

@@ -63,7 +63,7 @@ func attemptSets(t *testing.T, r *sdkmetric.ManualReader, name string) map[strin
 			add := func(s attribute.Set, n uint64) {
 				var kv []string
 				for _, a := range s.ToSlice() {
-					kv = append(kv, string(a.Key)+"="+a.Value.Emit())
+					kv = append(kv, string(a.Key)+"="+a.Value.String())
 				}
 				sort.Strings(kv)
 				sets[strings.Join(kv, ",")] += n

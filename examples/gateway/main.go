@@ -110,7 +110,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 		defer func() {
 			_ = lw.Close()
 			if n := lw.Dropped(); n > 0 {
-				fmt.Fprintf(stderr, "%d log records dropped: the log output fell behind (raise -log-buffer)\n", n)
+				_, _ = fmt.Fprintf(stderr, "%d log records dropped: the log output fell behind (raise -log-buffer)\n", n)
 			}
 		}()
 		out = lw
