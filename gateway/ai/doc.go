@@ -72,6 +72,11 @@
 // every chunk and the usage once, in a last chunk without choices, as
 // OpenAI does.
 //
+// A stream is flushed to the client after each event unless the next one
+// has already arrived from the provider ([aiclient.Stream.Buffered]):
+// events that arrive in one burst leave in one write, while the first
+// event, and any the client would otherwise wait for, go out at once.
+//
 // # Callers, limits and budgets
 //
 // The caller is a middleware.Consumer, Portico's one identity type.

@@ -195,6 +195,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = 500
 		b = []byte(`{"error":{"message":"The gateway failed to encode the response.","type":"server_error","param":null,"code":null}}`)
 	}
+	writeBody(w, status, b)
+}
+
+// writeBody answers with b, encoded JSON, and a line break.
+func writeBody(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(b)+1))

@@ -420,7 +420,10 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request, endpoint string, 
 
 // startStream opens a stream for req and, once it is open, answers 200 as
 // Server-Sent Events that neither the client nor a proxy in between may
-// cache or buffer. If the stream cannot be opened, fail answers in the
+// cache or buffer. The encoder flushes after an event unless the stream
+// already holds the next one (see [aiclient.Stream.Buffered]), so events
+// that arrive from the provider together leave in one write, and none
+// waits for one that has not arrived. If the stream cannot be opened, fail answers in the
 // endpoint's error format, the call ends, and startStream returns nil.
 func (h *Handler) startStream(w http.ResponseWriter, c *call, req *aiclient.Request, fail func(*apiError)) (*aiclient.Stream, *sse.Encoder) {
 	s, err := h.client.Stream(c.ctx, req)
@@ -435,5 +438,7 @@ func (h *Handler) startStream(w http.ResponseWriter, c *call, req *aiclient.Requ
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	return s, sse.NewEncoder(w)
+	enc := sse.NewEncoder(w)
+	enc.Hold = s.Buffered
+	return s, enc
 }
