@@ -34,7 +34,7 @@ func (g *Gateway) upstreamHeaders(rt *route, pr *httputil.ProxyRequest) {
 	}
 	g.forwarded(pr, trusted)
 	if a, ok := realIP(pr.In, trusted); ok {
-		h["X-Real-Ip"] = []string{a.String()}
+		h["X-Real-Ip"] = []string{addrText(a, h["X-Forwarded-For"])}
 	}
 	if name, id := requestid.HeaderFrom(pr.In.Context()); id != "" {
 		h[name] = []string{id}
@@ -53,6 +53,18 @@ func withoutCredential(next http.Handler) http.Handler {
 		middleware.StripCredential(r2)
 		next.ServeHTTP(w, r2)
 	})
+}
+
+// addrText returns a.String(), reusing the text SetXForwarded wrote for
+// an IPv4 client (whose text form is unique) instead of formatting it
+// again.
+func addrText(a netip.Addr, xff []string) string {
+	if a.Is4() && len(xff) == 1 {
+		if p, err := netip.ParseAddr(xff[0]); err == nil && p == a {
+			return xff[0]
+		}
+	}
+	return a.String()
 }
 
 // realIP returns the client address for X-Real-IP: the one the client_ip

@@ -8,9 +8,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/propagation"
-
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/resilience"
 )
@@ -121,28 +118,6 @@ func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper, 
 		return next, inner
 	}
 	return transport(nil), stages
-}
-
-// clientTelemetry records a client span and the http.client.* metrics
-// for every attempt, with the upstream's name as server.address, and
-// propagates the trace to the upstream (by default, W3C Trace Context and
-// Baggage; see [WithPropagator]).
-func clientTelemetry(next http.RoundTripper, c config) http.RoundTripper {
-	prop := c.propagator
-	if prop == nil {
-		prop = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
-	}
-	opts := []otelhttp.Option{
-		otelhttp.WithPropagators(prop),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Host }),
-	}
-	if c.meter != nil {
-		opts = append(opts, otelhttp.WithMeterProvider(c.meter))
-	}
-	if c.tracer != nil {
-		opts = append(opts, otelhttp.WithTracerProvider(c.tracer))
-	}
-	return otelhttp.NewTransport(next, opts...)
 }
 
 func or[T comparable](v, def T) T {

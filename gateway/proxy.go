@@ -202,15 +202,26 @@ func (g *Gateway) trusted(remote string) bool {
 	return false
 }
 
-// bufferPool recycles the proxy's copy buffers.
+// copyBufferSize is the size of the proxy's copy buffers.
+const copyBufferSize = 32 << 10
+
+// bufferPool recycles the proxy's copy buffers. It holds pointers to
+// arrays, so neither Get nor Put allocates.
 type bufferPool struct{ p sync.Pool }
 
 func newBufferPool() *bufferPool {
-	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+	return &bufferPool{p: sync.Pool{New: func() any { return new([copyBufferSize]byte) }}}
 }
 
-func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
-func (b *bufferPool) Put(s []byte) { b.p.Put(&s) }
+func (b *bufferPool) Get() []byte { return b.p.Get().(*[copyBufferSize]byte)[:] }
+
+// Put keeps s if it is one of the pool's buffers (its length and
+// capacity are the pool's size) and drops any other slice.
+func (b *bufferPool) Put(s []byte) {
+	if len(s) == copyBufferSize && cap(s) == copyBufferSize {
+		b.p.Put((*[copyBufferSize]byte)(s))
+	}
+}
 
 // hopHeaders are the hop-by-hop headers a mirrored copy must not carry.
 var hopHeaders = [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}

@@ -139,9 +139,9 @@ func logRequest(logger *slog.Logger, lvl slog.Level, msg string, r *http.Request
 		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	if ip, ok := ClientIPFrom(ctx); ok {
-		attrs = append(attrs, slog.String("client_ip", ip.String()))
+		attrs = append(attrs, slog.String("client_ip", addrString(ip, r.RemoteAddr)))
 	} else if a, ok := peerAddr(r.RemoteAddr); ok {
-		attrs = append(attrs, slog.String("client_ip", a.String()))
+		attrs = append(attrs, slog.String("client_ip", addrString(a, r.RemoteAddr)))
 	}
 	attrs = append(attrs, slog.String("user_agent", r.UserAgent()))
 	logger.LogAttrs(ctx, lvl, msg, attrs...)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strings"
 
 	"github.com/portico-dev/portico/middleware/internal/forwarded"
 )
@@ -121,4 +122,19 @@ func ClientIPFrom(ctx context.Context) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return s.ip, true
+}
+
+// addrString returns a.String(), without allocating when a is the IPv4
+// peer of remote ("192.0.2.1:5000" holds "192.0.2.1", and an IPv4
+// address netip parses has one text form): the access log names the
+// client of every request.
+func addrString(a netip.Addr, remote string) string {
+	if a.Is4() {
+		if i := strings.LastIndexByte(remote, ':'); i > 0 {
+			if p, err := netip.ParseAddr(remote[:i]); err == nil && p == a {
+				return remote[:i]
+			}
+		}
+	}
+	return a.String()
 }

@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/otel/semconv/v1.40.0/httpconv"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/portico-dev/portico/internal/attrset"
 )
 
 // scope is the instrumentation scope of the spans and instruments.
@@ -80,6 +82,40 @@ type telemetry struct {
 	reqSize  metric.Int64Histogram
 	respSize metric.Int64Histogram
 	skip     func(*http.Request) bool
+	// The attribute sets of the active requests and of the histograms,
+	// built once per kind of request.
+	activeSets attrset.Cache[activeKind]
+	sets       attrset.Cache[requestKind]
+}
+
+// activeKind is what http.server.active_requests's attributes are made of.
+type activeKind struct{ method, scheme string }
+
+func (k activeKind) set() attribute.Set {
+	return attribute.NewSet(semconv.HTTPRequestMethodKey.String(k.method), semconv.URLScheme(k.scheme))
+}
+
+// requestKind is what the histograms' attributes are made of.
+type requestKind struct {
+	method, scheme, proto, route string
+	status                       int
+}
+
+func (k requestKind) set() attribute.Set {
+	attrs := make([]attribute.KeyValue, 0, 7)
+	attrs = append(attrs,
+		semconv.HTTPRequestMethodKey.String(k.method),
+		semconv.URLScheme(k.scheme),
+		semconv.HTTPResponseStatusCode(k.status),
+		semconv.NetworkProtocolVersion(k.proto),
+	)
+	if k.route != "" {
+		attrs = append(attrs, semconv.HTTPRoute(k.route))
+	}
+	if k.status >= 500 {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(strconv.Itoa(k.status)))
+	}
+	return attribute.NewSet(attrs...)
 }
 
 // durationBuckets are the boundaries the HTTP conventions advise for
@@ -152,10 +188,10 @@ func (t *telemetry) serve(next http.Handler, w http.ResponseWriter, r *http.Requ
 	}
 
 	activeOn := t.active.Enabled(ctx)
-	var activeSet attribute.Set
+	var activeSet metric.MeasurementOption
 	if activeOn {
-		activeSet = attribute.NewSet(semconv.HTTPRequestMethodKey.String(method), semconv.URLScheme(scheme))
-		t.active.Add(ctx, 1, metric.WithAttributeSet(activeSet))
+		activeSet = t.activeSets.Get(activeKind{method, scheme}, activeKind.set)
+		t.active.Add(ctx, 1, activeSet)
 	}
 
 	counter, r2 := countBody(ctx, s, r)
@@ -174,7 +210,7 @@ func (t *telemetry) serve(next http.Handler, w http.ResponseWriter, r *http.Requ
 			t.endSpan(span, method, route, status, rw.BytesWritten())
 		}
 		if activeOn {
-			t.active.Add(ctx, -1, metric.WithAttributeSet(activeSet))
+			t.active.Add(ctx, -1, activeSet)
 		}
 		t.record(ctx, start, r2, method, scheme, route, status, bytesIn(r2, counter), rw.BytesWritten())
 	}()
@@ -247,20 +283,7 @@ func (t *telemetry) record(ctx context.Context, start time.Time, r *http.Request
 	if !durOn && !reqOn && !respOn {
 		return
 	}
-	attrs := make([]attribute.KeyValue, 0, 7)
-	attrs = append(attrs,
-		semconv.HTTPRequestMethodKey.String(method),
-		semconv.URLScheme(scheme),
-		semconv.HTTPResponseStatusCode(status),
-		semconv.NetworkProtocolVersion(protoVersion(r)),
-	)
-	if route != "" {
-		attrs = append(attrs, semconv.HTTPRoute(route))
-	}
-	if status >= 500 {
-		attrs = append(attrs, semconv.ErrorTypeKey.String(strconv.Itoa(status)))
-	}
-	opt := metric.WithAttributeSet(attribute.NewSet(attrs...))
+	opt := t.sets.Get(requestKind{method: method, scheme: scheme, proto: protoVersion(r), route: route, status: status}, requestKind.set)
 	if durOn {
 		t.duration.Record(ctx, time.Since(start).Seconds(), opt)
 	}

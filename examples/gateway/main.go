@@ -23,6 +23,12 @@
 // reloading it on SIGHUP or when the file changes. The proxy listens on
 // 127.0.0.1:8080 unless -addr says otherwise, as the container image and
 // the Kubernetes manifests in deploy/ do with -addr :8080.
+//
+// Logs (the access log among them) are JSON lines on standard error,
+// written in batches off the request path: -log-buffer bounds the bytes
+// waiting (1 MiB; records beyond it are dropped and counted as the
+// portico.log.dropped metric), and -log-buffer 0 writes each record at
+// once.
 package main
 
 import (
@@ -41,8 +47,11 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/telemetry"
 )
 
@@ -63,6 +72,7 @@ type flags struct {
 	addr, adminAddr, config string
 	grace                   time.Duration
 	level                   slog.Level
+	logBuffer               int
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -74,11 +84,15 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.config, "config", "", "configuration file (YAML or JSON); if empty, the embedded demo configuration with its demo services")
 	fs.DurationVar(&f.grace, "shutdown-grace", 0, "how long in-flight requests may finish on shutdown (default: the config's server.shutdown_grace, else 30s)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&f.logBuffer, "log-buffer", 1<<20, "bytes of log records held in memory and written in batches, off the request path (records over it are dropped and counted); 0 writes each record at once")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if err := f.level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	if f.logBuffer < 0 {
+		return nil, fmt.Errorf("-log-buffer: %d is negative", f.logBuffer)
 	}
 	return f, nil
 }
@@ -91,13 +105,30 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: f.level}))
+	out := stderr
+	var lw *middleware.LogWriter
+	if f.logBuffer > 0 {
+		lw = middleware.NewLogWriter(stderr, middleware.LogWriterConfig{Size: f.logBuffer})
+		defer func() {
+			_ = lw.Close()
+			if n := lw.Dropped(); n > 0 {
+				_, _ = fmt.Fprintf(stderr, "%d log records dropped: the log output fell behind (raise -log-buffer)\n", n)
+			}
+		}()
+		out = lw
+	}
+	logger := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: f.level}))
 
 	metrics, err := config.NewMetrics()
 	if err != nil {
 		return err
 	}
 	defer func() { _ = metrics.Shutdown(context.WithoutCancel(ctx)) }()
+	if lw != nil {
+		if err := logDropMetric(metrics.Provider.Meter("github.com/portico-dev/portico/examples/gateway"), lw); err != nil {
+			return err
+		}
+	}
 	opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithMeterProvider(metrics.Provider)}
 	var file *config.File
 	if f.config != "" {
@@ -172,6 +203,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 	if demo != nil {
 		demo.announce(logger, proxyL.Addr())
 	}
+	if lw != nil {
+		// The start-up records (the addresses, the demo's keys) are
+		// shown at once; later ones are batched.
+		_ = lw.Flush()
+	}
 	if ready != nil {
 		ready(proxyL.Addr(), adminL.Addr())
 	}
@@ -212,6 +248,19 @@ func startTelemetry(ctx context.Context, logger *slog.Logger, file *config.File)
 	}
 	logger.Info("exporting traces over OTLP", "endpoint", cfg.Endpoint, "protocol", cmp.Or(cfg.Protocol, telemetry.ProtocolGRPC))
 	return p, nil
+}
+
+// logDropMetric counts, as portico.log.dropped, the log records lw
+// dropped because its output fell behind.
+func logDropMetric(m metric.Meter, lw *middleware.LogWriter) error {
+	_, err := m.Int64ObservableCounter("portico.log.dropped",
+		metric.WithDescription("Log records dropped because the log output fell behind."),
+		metric.WithUnit("{record}"),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(lw.Dropped())) //nolint:gosec // a count of records never reaches 2^63
+			return nil
+		}))
+	return err
 }
 
 // serve serves the proxy and admin listeners, and reloads, until ctx is
