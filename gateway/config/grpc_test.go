@@ -1,0 +1,328 @@
+package config_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/internal/grpctest"
+	"github.com/portico-dev/portico/internal/grpctest/testpb"
+)
+
+const (
+	grpcKey      = "grpc-key-0123456789abcdef"
+	shelfService = "portico.grpctest.v1.Shelf"
+)
+
+// grpcFile is a config file with a gRPC route and a translating route to
+// the Shelf service at url, with its descriptors at descriptors.
+func grpcFile(url, descriptors, translate string) string {
+	if translate == "" {
+		translate = "descriptors: " + descriptors
+	}
+	return `
+server: {h2c: true}
+upstreams:
+  - name: shelf
+    instances: [{url: "` + url + `"}]
+    health_check: {grpc_service: "portico.grpctest.v1.Shelf", interval: 1h}
+consumers:
+  - id: alice
+    api_keys: [{id: k1, secret: ` + grpcKey + `}]
+routes:
+  - name: shelf-grpc
+    prefix: /portico.grpctest.v1.Shelf/
+    upstream: shelf
+    protocol: grpc
+    idempotent_methods: [/portico.grpctest.v1.Shelf/Echo]
+    policy:
+      timeout: 30s
+      auth: {}
+      retry: {attempts: 3, backoff: 1ms}
+      rate_limit: {requests: 1000, per: 1h, burst: 1000}
+  - name: shelf-json
+    prefix: /shelf
+    strip_prefix: /shelf
+    upstream: shelf
+    translate: {` + translate + `, stream: ndjson}
+    policy:
+      auth: {}
+      rate_limit: {name: json, requests: 4, per: 1h, burst: 4}
+`
+}
+
+// writeFile writes data to name in a temporary directory and returns its path.
+func writeFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// serveReloading serves the config file at path over h2c, reloaded by the
+// returned Reloader, and returns the listener's address.
+func serveReloading(t *testing.T, path string) (*config.Reloader, string) {
+	t.Helper()
+	quiet := slog.New(slog.DiscardHandler)
+	r, err := config.NewReloader(config.ReloadConfig{
+		Logger: quiet,
+		Drain:  time.Second,
+		Load: func(st *gateway.State) (*gateway.Gateway, error) {
+			return config.Load(path, gateway.WithLogger(quiet), gateway.WithState(st))
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	lis, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = gateway.ServerConfig{H2C: true}.Serve(ctx, lis, r)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-served
+		_ = r.Close()
+	})
+	return r, lis.Addr().String()
+}
+
+func jsonCall(t *testing.T, method, url, body string, header ...string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// TestAConfigFileServesGRPCAndJSONClients builds a gateway from a config
+// file with a gRPC route and a translating route to a real grpc-go
+// server, and calls it with a grpc-go client and with JSON, through auth,
+// retries and rate limits, across a reload.
+func TestAConfigFileServesGRPCAndJSONClients(t *testing.T) {
+	t.Parallel()
+	s := grpctest.Start(t, grpctest.Options{})
+	s.Health.SetServingStatus(shelfService, healthpb.HealthCheckResponse_SERVING)
+	path := writeFile(t, "gateway.yaml", []byte(grpcFile(s.URL, writeFile(t, "shelf.binpb", grpctest.DescriptorSet), "")))
+	r, addr := serveReloading(t, path)
+	c := testpb.NewShelfClient(grpctest.Dial(t, addr, nil))
+	authed := metadata.AppendToOutgoingContext(context.Background(), "x-api-key", grpcKey)
+
+	// gRPC: the gateway's 401 is a gRPC status.
+	_, err := c.Echo(context.Background(), &testpb.EchoRequest{Message: "hi"})
+	if got, want := status.Code(err), codes.Unauthenticated; got != want {
+		t.Errorf("without a key: %v, want %v", got, want)
+	}
+	reply, err := c.Echo(authed, &testpb.EchoRequest{Message: "hi", Key: "idem", FailCode: int32(codes.Unavailable), FailTimes: 1})
+	if err != nil {
+		t.Fatalf("an idempotent method failing once: %v", err)
+	}
+	if got, want := reply.GetAttempt(), int32(2); got != want {
+		t.Errorf("answered by attempt %d, want %d", got, want)
+	}
+	if d := reply.GetDeadline().AsDuration(); d <= 0 || d > 30*time.Second {
+		t.Errorf("the upstream saw %v left, want in (0, 30s]", d)
+	}
+	// Every streaming kind passes.
+	grpctest.CheckStreams(authed, t, c)
+
+	// JSON.
+	base := "http://" + addr + "/shelf"
+	status, _, body := jsonCall(t, http.MethodGet, base+"/v1/books/b1", "")
+	if got, want := status, http.StatusUnauthorized; got != want {
+		t.Errorf("JSON without a key: status %d, want %d", got, want)
+	}
+	status, _, body = jsonCall(t, http.MethodGet, base+"/v1/shelves/s2/books/b1", "", "X-API-Key", grpcKey)
+	if got, want := status, http.StatusOK; got != want {
+		t.Fatalf("JSON: status %d, want %d: %s", got, want, body)
+	}
+	if got, want := body, `"name":"shelves/s2/books/b1"`; !strings.Contains(got, want) {
+		t.Errorf("JSON: %s, want it to hold %s", got, want)
+	}
+	// stream: ndjson, even to a client that accepts SSE.
+	status, hdr, body := jsonCall(t, http.MethodGet, base+"/v1/shelves/s/books?pageSize=3", "", "X-API-Key", grpcKey, "Accept", "text/event-stream")
+	if got, want := status, http.StatusOK; got != want {
+		t.Fatalf("stream: status %d, want %d", got, want)
+	}
+	if got, want := hdr.Get("Content-Type"), "application/x-ndjson"; got != want {
+		t.Errorf("stream: Content-Type %q, want %q", got, want)
+	}
+	if got, want := strings.Count(body, "\n"), 3; got != want {
+		t.Errorf("stream: %d lines, want %d", got, want)
+	}
+
+	// A reload keeps the rate limit's count (2 of 4 left), and re-reads
+	// the descriptors: a broken file is refused, the last good gateway
+	// goes on.
+	if err := r.Reload(context.Background()); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	for i := range 2 {
+		if status, _, body := jsonCall(t, http.MethodGet, base+"/v1/books/b1", "", "X-API-Key", grpcKey); status != http.StatusOK {
+			t.Fatalf("call %d after the reload: status %d: %s", i+1, status, body)
+		}
+	}
+	status, hdr, _ = jsonCall(t, http.MethodGet, base+"/v1/books/b1", "", "X-API-Key", grpcKey)
+	if got, want := status, http.StatusTooManyRequests; got != want {
+		t.Errorf("the fifth JSON call: status %d, want %d", got, want)
+	}
+	if got, want := hdr.Get("Content-Type"), "application/problem+json"; got != want {
+		t.Errorf("the fifth JSON call: Content-Type %q, want %q", got, want)
+	}
+	descriptors := filepath.Join(filepath.Dir(path), "broken.binpb")
+	if err := os.WriteFile(descriptors, []byte("not a descriptor set"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(grpcFile(s.URL, descriptors, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = r.Reload(context.Background())
+	if err == nil {
+		t.Fatal("a reload with a broken descriptor file succeeded")
+	}
+	if got, want := err.Error(), "routes[1].translate.descriptors"; !strings.Contains(got, want) {
+		t.Errorf("reload error %q, want it to name %s", got, want)
+	}
+	if _, err := c.Echo(authed, &testpb.EchoRequest{Message: "still"}); err != nil {
+		t.Errorf("gRPC after the refused reload: %v", err)
+	}
+}
+
+// TestATranslatingRouteCanReflect builds the translation from the
+// upstream's server reflection, and fails the build naming the field
+// when the upstream cannot answer.
+func TestATranslatingRouteCanReflect(t *testing.T) {
+	t.Parallel()
+	s := grpctest.Start(t, grpctest.Options{})
+	s.Health.SetServingStatus(shelfService, healthpb.HealthCheckResponse_SERVING)
+	quiet := slog.New(slog.DiscardHandler)
+	path := writeFile(t, "gateway.yaml", []byte(grpcFile(s.URL, "", "reflection: true")))
+	g, err := config.Load(path, gateway.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: time.Minute}
+	lis, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Close()
+	status, _, body := jsonCall(t, http.MethodPost, "http://"+lis.Addr().String()+"/shelf/portico.grpctest.v1.Shelf/Echo",
+		`{"message":"reflected"}`, "X-API-Key", grpcKey)
+	if got, want := status, http.StatusOK; got != want {
+		t.Fatalf("status %d, want %d: %s", got, want, body)
+	}
+	if got, want := body, `"message":"reflected"`; !strings.Contains(got, want) {
+		t.Errorf("%s, want it to hold %s", got, want)
+	}
+
+	off := grpctest.Start(t, grpctest.Options{NoReflection: true})
+	_, err = config.Load(writeFile(t, "off.yaml", []byte(grpcFile(off.URL, "", "reflection: true"))), gateway.WithLogger(quiet))
+	if err == nil {
+		t.Fatal("a build reflecting an upstream without reflection succeeded")
+	}
+	if got, want := err.Error(), "routes[1].translate.reflection"; !strings.Contains(got, want) {
+		t.Errorf("error %q, want it to name %s", got, want)
+	}
+}
+
+// TestAGRPCHealthCheckFollowsTheService checks a pool's instances with
+// grpc.health.v1 for the service the file names.
+func TestAGRPCHealthCheckFollowsTheService(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		status  healthpb.HealthCheckResponse_ServingStatus
+		healthy bool
+	}{
+		{healthpb.HealthCheckResponse_SERVING, true},
+		{healthpb.HealthCheckResponse_NOT_SERVING, false},
+	} {
+		s := grpctest.Start(t, grpctest.Options{})
+		s.Health.SetServingStatus(shelfService, c.status)
+		g, err := config.Load(writeFile(t, "gateway.yaml", []byte(grpcFile(s.URL, writeFile(t, "shelf.binpb", grpctest.DescriptorSet), ""))),
+			gateway.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		g.Start(ctx)
+		g.Warm(ctx)
+		if got, want := g.Upstreams()[0].Instances[0].Healthy, c.healthy; got != want {
+			t.Errorf("%v: healthy %v, want %v", c.status, got, want)
+		}
+		cancel()
+		_ = g.Close()
+	}
+}
+
+func TestGRPCRouteFieldsAreChecked(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ name, route, want string }{
+		{"protocol", `{prefix: /a, upstream: shelf, protocol: soap}`, `routes[0].protocol: "soap" is not a protocol`},
+		{"both", `{prefix: /a, upstream: shelf, protocol: grpc, translate: {reflection: true}}`, "routes[0].translate: set protocol: grpc"},
+		{"no source", `{prefix: /a, upstream: shelf, translate: {services: [a.B]}}`, "routes[0].translate.descriptors: required"},
+		{"two sources", `{prefix: /a, upstream: shelf, translate: {descriptors: x.binpb, reflection: true}}`, "routes[0].translate.reflection: set descriptors or reflection"},
+		{"stream", `{prefix: /a, upstream: shelf, translate: {reflection: true, stream: websocket}}`, `routes[0].translate.stream: "websocket" is not a stream format`},
+		{"missing file", `{prefix: /a, upstream: shelf, translate: {descriptors: /nonexistent/x.binpb}}`, "routes[0].translate.descriptors:"},
+		{"method", `{prefix: /a, upstream: shelf, protocol: grpc, idempotent_methods: [Echo]}`, `routes[0].idempotent_methods[0]: "Echo" is not a gRPC method`},
+		{"http idempotent", `{prefix: /a, upstream: shelf, idempotent_methods: [/a.B/C]}`, "routes[0].idempotent_methods: is for protocol: grpc"},
+		{"unknown service", `{prefix: /a, upstream: shelf, translate: {descriptors: DESC, services: [no.Such]}}`, "routes[0].translate:"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			route := strings.ReplaceAll(c.route, "DESC", writeFile(t, "d.binpb", grpctest.DescriptorSet))
+			f, err := config.Parse("gw.yaml", []byte("upstreams: [{name: shelf, instances: [{url: \"http://127.0.0.1:1\"}]}]\nroutes:\n  - "+route+"\n"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.Build(gateway.WithLogger(slog.New(slog.DiscardHandler)))
+			if err == nil {
+				t.Fatal("the build succeeded")
+			}
+			if got := err.Error(); !strings.Contains(got, c.want) {
+				t.Errorf("error %q, want it to hold %q", got, c.want)
+			}
+			var fe *gateway.FieldError
+			if !errors.As(err, &fe) {
+				t.Errorf("error %T, want a *gateway.FieldError", err)
+			}
+		})
+	}
+}
