@@ -343,6 +343,7 @@ func (h *Handler) unary(w http.ResponseWriter, r *http.Request, b *binding, s *g
 		h.writeError(w, r, err)
 		return
 	}
+	noteStatus(r, nil)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(out)
 }
@@ -439,6 +440,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, b *binding, s *
 			return
 		}
 	}
+	noteStatus(r, err)
 	if !errors.Is(err, io.EOF) {
 		doc, _ := h.problemFor(r, err).MarshalJSON()
 		emit(doc, true)
