@@ -240,7 +240,7 @@ func (c *File) pool(b *gateway.Builder, at string, u Upstream, speaksGRPC bool) 
 	cfg := upstream.Config{
 		Name: u.Name, Instances: u.Instances, DNS: u.DNS, Balancer: u.Balancer,
 		Outlier: u.Outlier,
-		Logger: b.Logger(), MeterProvider: b.MeterProvider(), ClientIP: clientIP,
+		Logger:  b.Logger(), MeterProvider: b.MeterProvider(), ClientIP: clientIP,
 	}
 	if hc := u.HealthCheck; hc != nil {
 		cfg.HealthCheck = new(hc.HealthCheck)

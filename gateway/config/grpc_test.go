@@ -163,11 +163,14 @@ func TestAConfigFileServesGRPCAndJSONClients(t *testing.T) {
 
 	// JSON.
 	base := "http://" + addr + "/shelf"
-	status, _, body := jsonCall(t, http.MethodGet, base+"/v1/books/b1", "")
+	status, hdr, _ := jsonCall(t, http.MethodGet, base+"/v1/books/b1", "")
 	if got, want := status, http.StatusUnauthorized; got != want {
 		t.Errorf("JSON without a key: status %d, want %d", got, want)
 	}
-	status, _, body = jsonCall(t, http.MethodGet, base+"/v1/shelves/s2/books/b1", "", "X-API-Key", grpcKey)
+	if got, want := hdr.Get("Content-Type"), "application/problem+json"; got != want {
+		t.Errorf("JSON without a key: Content-Type %q, want %q", got, want)
+	}
+	status, _, body := jsonCall(t, http.MethodGet, base+"/v1/shelves/s2/books/b1", "", "X-API-Key", grpcKey)
 	if got, want := status, http.StatusOK; got != want {
 		t.Fatalf("JSON: status %d, want %d: %s", got, want, body)
 	}
@@ -175,7 +178,7 @@ func TestAConfigFileServesGRPCAndJSONClients(t *testing.T) {
 		t.Errorf("JSON: %s, want it to hold %s", got, want)
 	}
 	// stream: ndjson, even to a client that accepts SSE.
-	status, hdr, body := jsonCall(t, http.MethodGet, base+"/v1/shelves/s/books?pageSize=3", "", "X-API-Key", grpcKey, "Accept", "text/event-stream")
+	status, hdr, body = jsonCall(t, http.MethodGet, base+"/v1/shelves/s/books?pageSize=3", "", "X-API-Key", grpcKey, "Accept", "text/event-stream")
 	if got, want := status, http.StatusOK; got != want {
 		t.Fatalf("stream: status %d, want %d", got, want)
 	}
