@@ -2,13 +2,11 @@ package calllog_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -63,18 +61,9 @@ func TestCallLogsRecordTheGRPCStatus(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/portico.grpctest.v1.Shelf/", &grpcproxy.Handler{Target: target, Transport: tr})
 	mux.Handle("/shelf/", http.StripPrefix("/shelf", translate))
-	srv := &http.Server{Handler: calllog.Middleware(calllog.MiddlewareConfig{Recorder: rec})(mux),
-		Protocols: new(http.Protocols), ReadHeaderTimeout: time.Minute}
-	srv.Protocols.SetHTTP1(true)
-	srv.Protocols.SetUnencryptedHTTP2(true)
-	lis, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(lis) }()
-	defer srv.Close()
+	addr := grpctest.ServeH2C(t, calllog.Middleware(calllog.MiddlewareConfig{Recorder: rec})(mux))
 
-	c := testpb.NewShelfClient(grpctest.Dial(t, lis.Addr().String(), nil))
+	c := testpb.NewShelfClient(grpctest.Dial(t, addr, nil))
 	ctx := context.Background()
 	if _, err := c.Echo(ctx, &testpb.EchoRequest{Message: "ok"}); err != nil {
 		t.Fatal(err)
@@ -87,7 +76,7 @@ func TestCallLogsRecordTheGRPCStatus(t *testing.T) {
 	}
 	grpctest.RecvAll(t, list.Recv)
 
-	base := "http://" + lis.Addr().String() + "/shelf"
+	base := "http://" + addr + "/shelf"
 	for _, call := range []struct{ method, path, body string }{
 		{http.MethodGet, "/v1/books/b1", ""},
 		{http.MethodPost, "/portico.grpctest.v1.Shelf/Echo", `{"key":"j","failCode":14,"failTimes":1}`},

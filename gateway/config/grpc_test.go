@@ -3,9 +3,7 @@ package config_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -91,43 +89,14 @@ func serveReloading(t *testing.T, path string) (*config.Reloader, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	lis, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = gateway.ServerConfig{H2C: true}.Serve(ctx, lis, r)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-served
-		_ = r.Close()
-	})
-	return r, lis.Addr().String()
+	t.Cleanup(func() { _ = r.Close() })
+	return r, grpctest.ServeH2C(t, r)
 }
 
 func jsonCall(t *testing.T, method, url, body string, header ...string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
+	status, h, b := grpctest.DoJSON(t, method, url, body, header...)
+	return status, h, string(b)
 }
 
 // TestAConfigFileServesGRPCAndJSONClients builds a gateway from a config
@@ -240,14 +209,8 @@ func TestATranslatingRouteCanReflect(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	srv := &http.Server{Handler: g, ReadHeaderTimeout: time.Minute}
-	lis, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(lis) }()
-	defer srv.Close()
-	status, _, body := jsonCall(t, http.MethodPost, "http://"+lis.Addr().String()+"/shelf/portico.grpctest.v1.Shelf/Echo",
+	addr := grpctest.ServeH2C(t, g)
+	status, _, body := jsonCall(t, http.MethodPost, "http://"+addr+"/shelf/portico.grpctest.v1.Shelf/Echo",
 		`{"message":"reflected"}`, "X-API-Key", grpcKey)
 	if got, want := status, http.StatusOK; got != want {
 		t.Fatalf("status %d, want %d: %s", got, want, body)
