@@ -230,7 +230,12 @@ func (p *filePart) Prepare(b *gateway.Builder) error {
 	return nil
 }
 
-func (p *filePart) Mount(*gateway.Builder) error { return nil }
+func (p *filePart) Mount(b *gateway.Builder) error {
+	if errs := p.publishGRPC(b); len(errs) > 0 {
+		return joinErrs(errs)
+	}
+	return nil
+}
 
 // pool borrows the pool an upstream section describes: the one of the
 // previous build when the section, its TLS files' content, the logger and

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/gateway/grpcjson"
 	"github.com/portico-dev/portico/gateway/grpcproxy"
 	"github.com/portico-dev/portico/gateway/upstream"
+	"github.com/portico-dev/portico/openapi"
 )
 
 // Route is a route in a config file: a gateway.Route, whose fields it
@@ -240,6 +242,38 @@ func (p *filePart) prepareGRPC(pools map[string]*upstream.Pool) []error {
 			continue
 		}
 		g.files, g.translate = files, h
+	}
+	return errs
+}
+
+// publishGRPC adds the translated services to the API catalog (/apis/ on
+// the admin listener) as OpenAPI documents generated from their
+// descriptors, named after their routes.
+func (p *filePart) publishGRPC(b *gateway.Builder) []error {
+	var errs []error
+	for i := range p.c.Routes {
+		g := p.grpc[i]
+		if g == nil || g.translate == nil {
+			continue
+		}
+		name := g.route.Name
+		if name == "" {
+			name = "route-" + strconv.Itoa(i)
+		}
+		title := strings.Join(g.route.Translate.Services, ", ")
+		if title == "" {
+			title = name + " (gRPC)"
+		}
+		doc, err := g.translate.OpenAPI(title, g.route.StripPrefix)
+		if err == nil {
+			var spec *openapi.Spec
+			if spec, err = openapi.Parse(doc); err == nil {
+				err = publish(b, name, spec)
+			}
+		}
+		if err != nil {
+			errs = append(errs, p.c.annotate(fieldErr(g.at+".translate", "cannot publish the API document: %v", err)))
+		}
 	}
 	return errs
 }

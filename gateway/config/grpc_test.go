@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -217,6 +218,81 @@ func TestATranslatingRouteCanReflect(t *testing.T) {
 	}
 	if got, want := body, `"message":"reflected"`; !strings.Contains(got, want) {
 		t.Errorf("%s, want it to hold %s", got, want)
+	}
+
+	// The catalog shows the translated service as OpenAPI generated from
+	// the descriptors.
+	admin := grpctest.ServeH2C(t, gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+	status, _, body = jsonCall(t, http.MethodGet, "http://"+admin+"/apis/", "")
+	if got, want := status, http.StatusOK; got != want {
+		t.Fatalf("/apis/: status %d, want %d", got, want)
+	}
+	if got, want := body, "/apis/shelf-json/"; !strings.Contains(got, want) {
+		t.Errorf("/apis/ does not list %s", want)
+	}
+	status, _, body = jsonCall(t, http.MethodGet, "http://"+admin+"/apis/shelf-json/openapi.json", "")
+	if got, want := status, http.StatusOK; got != want {
+		t.Fatalf("openapi.json: status %d, want %d", got, want)
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+			Parameters  []struct{ Name, In string }
+			RequestBody *struct{} `json:"requestBody"`
+			Responses   map[string]struct {
+				Content map[string]struct{} `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Type   string   `json:"type"`
+					Format string   `json:"format"`
+					Enum   []string `json:"enum"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	get, ok := doc.Paths["/shelf/v1/shelves/{shelf}/books/{book}"]["get"]
+	if !ok {
+		t.Fatalf("no GET /shelf/v1/shelves/{shelf}/books/{book} in %v", doc.Paths)
+	}
+	if got, want := get.OperationID, "portico.grpctest.v1.Shelf.GetBook"; got != want {
+		t.Errorf("operationId %q, want %q", got, want)
+	}
+	if got, want := len(get.Parameters), 3; got < want {
+		t.Errorf("GetBook: %d parameters, want at least %d (shelf, book, view): %+v", got, want, get.Parameters)
+	}
+	if _, ok := get.Responses["default"].Content["application/problem+json"]; !ok {
+		t.Errorf("GetBook: no problem+json default response: %+v", get.Responses)
+	}
+	if _, ok := doc.Paths["/shelf/v1/books/{book}"]["get"]; !ok {
+		t.Error("the additional binding GET /shelf/v1/books/{book} is missing")
+	}
+	if post := doc.Paths["/shelf/v1/shelves/{shelf}/books"]["post"]; post.RequestBody == nil {
+		t.Error("CreateBook: no request body")
+	}
+	if _, ok := doc.Paths["/shelf/v1/shelves/{shelf}/books"]["get"].Responses["200"].Content["application/x-ndjson"]; !ok {
+		t.Error("ListBooks: the stream is not application/x-ndjson")
+	}
+	if _, ok := doc.Paths["/shelf/portico.grpctest.v1.Shelf/Echo"]["post"]; !ok {
+		t.Error("Echo's default POST binding is missing")
+	}
+	book := doc.Components.Schemas["portico.grpctest.v1.Book"].Properties
+	for field, want := range map[string]string{"name": "string", "pageCount": "string/int64", "publishedTime": "string/date-time", "tags": "array"} {
+		got := book[field].Type
+		if book[field].Format != "" {
+			got += "/" + book[field].Format
+		}
+		if got != want {
+			t.Errorf("Book.%s: %q, want %q", field, got, want)
+		}
+	}
+	if got := book["genre"].Enum; len(got) == 0 {
+		t.Error("Book.genre: no enum values")
 	}
 
 	off := grpctest.Start(t, grpctest.Options{NoReflection: true})
