@@ -25,7 +25,10 @@ import (
 // Either way the route's upstream pool speaks HTTP/2 (h2c to http://
 // instances, TLS to https:// ones) through a grpcproxy.Transport, so that
 // retries, breakers and outlier ejection understand gRPC statuses, and
-// the gateway's own errors reach gRPC clients as gRPC statuses. The
+// the gateway's own errors reach gRPC clients as gRPC statuses. A
+// translating route's services appear in the API catalog (/apis/<route
+// name>/ on the admin listener) as OpenAPI generated from the
+// descriptors. The
 // route's policy (auth, rate limits, quotas, timeout, retries) applies as
 // to any route; policy.timeout also bounds each call's grpc-timeout.
 //

@@ -57,7 +57,7 @@ func (h *Handler) OpenAPI(title, prefix string) ([]byte, error) {
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
-		var out any = g.message(b.md.Output())
+		out := g.message(b.md.Output())
 		if b.respBody != nil {
 			out = g.field(b.respBody)
 		}
@@ -190,4 +190,3 @@ func isWellKnown(md protoreflect.MessageDescriptor) bool {
 	_, ok := wellKnown(md)
 	return ok
 }
-

@@ -35,7 +35,7 @@ func DoJSON(t testing.TB, method, url, body string, header ...string) (int, http
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, url, rd)
+	req, err := http.NewRequestWithContext(context.Background(), method, url, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
