@@ -200,7 +200,7 @@ func replay(s *Stream, head []Event) *Stream {
 			return Event{}, err
 		}
 		return Event{}, io.EOF
-	}, s.Close)
+	}, s.Close).WithBuffered(func() bool { return len(head) > 0 || s.Buffered() })
 }
 
 // Embed sends req to the candidates of req.Model that are [Embedder]s in

@@ -32,6 +32,13 @@
 // turns the events into the same [Response] a non-streamed call gives:
 // the adapters build their non-streamed responses through one too.
 //
+// [Stream.Buffered] reports whether the next event has already arrived,
+// so that a caller writing events on (such as a gateway) flushes only
+// when Next would wait: events that arrive together leave together, and
+// none waits for one still on the way. The openai and anthropic adapters
+// answer it from what their decoder holds; a wrapper built with
+// [NewStream] passes the inner stream's on with [Stream.WithBuffered].
+//
 // # Usage and cost
 //
 // [Usage] counts tokens one way for every provider: InputTokens includes

@@ -65,6 +65,9 @@ func (n *Native) Refuse(provider, model string, w Wire) error {
 // in known and whose values are not null, or nil when there are none or
 // body is not an object.
 func Unknown(body []byte, known ...string) map[string]json.RawMessage {
+	if m, ok := unknownMembers(body, known); ok {
+		return m
+	}
 	var all map[string]json.RawMessage
 	if json.Unmarshal(body, &all) != nil {
 		return nil

@@ -101,8 +101,9 @@ type Event struct {
 // to call more than once and from another goroutine, to cancel a read in
 // progress.
 type Stream struct {
-	recv  func() (Event, error)
-	close func() error
+	recv     func() (Event, error)
+	close    func() error
+	buffered func() bool
 
 	cur       Event
 	err       error
@@ -134,6 +135,26 @@ func (s *Stream) Next() bool {
 	}
 	s.cur = ev
 	return true
+}
+
+// Buffered reports whether Next would return at once, without waiting
+// for the provider: an event, or the stream's end, is already received.
+// It is a hint for callers that write events on, so that events arriving
+// together can leave in one write (flush only when Buffered is false);
+// false means Next may wait. A stream built by [NewStream] answers false
+// unless [Stream.WithBuffered] gave it the hint; after its end it answers
+// false.
+func (s *Stream) Buffered() bool {
+	return !s.done && s.buffered != nil && s.buffered()
+}
+
+// WithBuffered sets the function [Stream.Buffered] asks and returns s.
+// Adapters pass their decoder's view; a wrapper built with [NewStream]
+// over another stream that hands its events on one for one passes the
+// inner stream's Buffered. It must be called before the stream is used.
+func (s *Stream) WithBuffered(f func() bool) *Stream {
+	s.buffered = f
+	return s
 }
 
 // Current returns the event Next advanced to.

@@ -164,7 +164,7 @@ func (t *telemetry) stream(ctx context.Context, p Provider, req *Request) (*Stre
 		err := s.Close()
 		st.finish(errClosed)
 		return err
-	}), nil
+	}).WithBuffered(s.Buffered), nil
 }
 
 // streamState gathers what a stream's span records. Close may run on

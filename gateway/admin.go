@@ -3,6 +3,7 @@ package gateway
 import (
 	"cmp"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 
@@ -64,6 +65,16 @@ func Admin(cfg AdminConfig) http.Handler {
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+			writeJSON(w, http.StatusOK, adminIndex)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = io.WriteString(w, adminHome)
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		g := cfg.Gateway()
 		if h, _ := g.adminHandler(r.URL.Path); h != nil {
@@ -192,3 +203,28 @@ func (g *Gateway) Upstreams() []UpstreamInfo {
 	}
 	return out
 }
+
+// adminIndex is the admin root's answer to scripts: what each endpoint is.
+var adminIndex = map[string]string{
+	"/platform/": "the console: sign in, dashboard, catalog, approvals (with a platform)",
+	"/routes":    "every route, AI endpoint and portal, with its chain",
+	"/upstreams": "the upstream pools and the health of their instances",
+	"/healthz":   "liveness",
+	"/readyz":    "readiness: every upstream has an instance able to take traffic",
+	"/metrics":   "Prometheus metrics (when configured)",
+	"/apis/":     "the documentation of each OpenAPI-described API",
+}
+
+// adminHome is the admin root's landing page for people.
+const adminHome = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Portico admin</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#111827}li{margin:.4rem 0}</style></head>
+<body><h1>Portico admin</h1>
+<ul>
+<li><a href="platform/">Console</a>: sign in with the admin token, then the dashboard, the API catalog and subscription approvals (when the gateway has a platform)</li>
+<li><a href="platform/dashboard">Dashboard</a> · <a href="platform/catalog">Catalog</a> · <a href="platform/docs/">Admin API docs</a></li>
+<li><a href="routes">Routes</a>: every route and its chain of stages</li>
+<li><a href="upstreams">Upstreams</a>: pools and the health of their instances</li>
+<li><a href="readyz">Readiness</a> · <a href="healthz">Liveness</a> · <a href="metrics">Metrics</a> · <a href="apis/">API docs</a></li>
+</ul></body></html>
+`

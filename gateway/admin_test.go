@@ -155,3 +155,33 @@ func TestReadyzFailsWhileNoInstanceIsHealthy(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestTheAdminRootIsALandingPage(t *testing.T) {
+	t.Parallel()
+	g, _ := newGateway(t)
+	admin := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+	t.Cleanup(admin.Close)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, admin.URL+"/", nil)
+	req.Header.Set("Accept", "text/html")
+	res, err := admin.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if got, want := res.StatusCode, http.StatusOK; got != want {
+		t.Errorf("status %d, want %d", got, want)
+	}
+	for _, link := range []string{`href="platform/"`, `href="platform/dashboard"`, `href="routes"`, `href="upstreams"`, `href="readyz"`} {
+		if !strings.Contains(string(body), link) {
+			t.Errorf("the landing page lacks the link %s", link)
+		}
+	}
+	code, index := get(t, admin.Client(), admin.URL+"/")
+	if got, want := code, http.StatusOK; got != want {
+		t.Errorf("the JSON index: status %d, want %d", got, want)
+	}
+	if !strings.Contains(index, `"/platform/"`) {
+		t.Errorf("the JSON index does not name the console: %s", index)
+	}
+}

@@ -39,7 +39,7 @@ func builtins(c *config) *registry {
 				return middleware.AccessLog(middleware.AccessLogConfig{Logger: c.logger})
 			},
 			mwTelemetry: func() func(http.Handler) http.Handler {
-				return middleware.Telemetry(middleware.TelemetryConfig{TracerProvider: c.tracer, MeterProvider: c.meter})
+				return middleware.Telemetry(middleware.TelemetryConfig{TracerProvider: c.tracer, MeterProvider: c.meter, Propagator: c.propagator})
 			},
 			mwClientIP: func() func(http.Handler) http.Handler {
 				return middleware.ClientIP(middleware.ClientIPConfig{TrustedProxies: c.trusted})

@@ -24,14 +24,16 @@ var baselineSlow = faultSetup{
 
 // tunedSlow adds what makes a slow instance invisible: peak-EWMA
 // balancing, GETs hedged after 50ms, and ejection of an instance slower
-// than its peer. The slow threshold is well above the hedge delay: a hedge
-// that lost after 50ms does not count, or a healthy instance that a loaded
-// machine slows down for a moment, compared with a slow one whose
-// estimate has decayed, could be ejected in its stead.
+// than its peer. The slow threshold is low, 40ms and two in a row: the
+// setting at which, before slow ejection compared only with peers
+// demonstrably faster at the same time, a healthy instance slowed for a
+// moment by a loaded machine was found slower than the slow one (whose
+// estimate still said fast while its requests waited) and ejected in its
+// stead.
 var tunedSlow = faultSetup{
 	balancer: upstream.PeakEWMA,
 	outlier: &upstream.OutlierDetection{Consecutive5xx: 2, ConsecutiveConnErrors: 2, BaseEjection: 2 * time.Second,
-		Slow: &upstream.SlowOutlier{Threshold: 250 * time.Millisecond, Consecutive: 3}},
+		Slow: &upstream.SlowOutlier{Threshold: 40 * time.Millisecond, Consecutive: 2}},
 	policy: gateway.Policy{Timeout: 5 * time.Second,
 		Retry: baselineSlow.policy.Retry,
 		Hedge: &gateway.Hedge{Delay: gateway.HedgeDelay{After: 50 * time.Millisecond}, MaxExtra: 1}},
@@ -48,6 +50,11 @@ type slowFigures struct {
 	getP50, getP99     time.Duration // GET latency while one instance was slow
 	gets, posts, fails int           // requests sent while one instance was slow, and POSTs failed
 	met                int           // of which reached the slow instance
+	// samples of the pool taken while one instance was slow, those in which
+	// the healthy instance was ejected and the slow one not, and whether it
+	// was so at the end of the fault
+	samples, wrongOut int
+	wrongAtEnd        bool
 }
 
 func (f slowFigures) extraLoad() float64 { return float64(f.calmHits-f.calm) / float64(f.calm) }
@@ -96,6 +103,9 @@ func checkTuned(t *testing.T, f slowFigures) {
 	if got, limit := f.postFailures(), 0.01; got > limit {
 		t.Errorf("%.2f%% of POSTs failed while one instance was slow, want at most %.0f%% (goal 0.5%%)", 100*got, 100*limit)
 	}
+	if f.wrongAtEnd {
+		t.Error("at the end of the fault the healthy instance was ejected and the slow one was not")
+	}
 	if got, limit := f.extraLoad(), 0.10; got > limit {
 		t.Errorf("hedging added %.2f%% upstream load with no fault, want at most %.0f%% (goal 5%%; the budget caps it)", 100*got, 100*limit)
 	}
@@ -106,6 +116,7 @@ func logSlow(t *testing.T, f slowFigures) {
 	t.Logf("no fault: %d requests sent, %d received, extra load %.2f%%", f.calm, f.calmHits, 100*f.extraLoad())
 	t.Logf("one instance 2s slow: GET p50 %v, p99 %v over %d GETs; %d of %d POSTs failed (%.2f%%); %d requests reached the slow instance",
 		f.getP50, f.getP99, f.gets, f.fails, f.posts, 100*f.postFailures(), f.met)
+	t.Logf("the healthy instance was ejected and the slow one not in %d of %d samples", f.wrongOut, f.samples)
 }
 
 // measureSlow runs the load against a gateway with setup in front of two
@@ -132,7 +143,13 @@ func measureSlow(t *testing.T, setup faultSetup) slowFigures {
 	l = startLoad(t, pool.url)
 	l.phase.Store("slow")
 	b.mode.Store(late)
-	time.Sleep(slowFor)
+	for end := time.Now().Add(slowFor); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		f.samples++
+		f.wrongAtEnd = pool.ejected("http://"+a.addr) && !pool.ejected("http://"+b.addr)
+		if f.wrongAtEnd {
+			f.wrongOut++
+		}
+	}
 	b.mode.Store(healthy)
 	l.phase.Store("recovering")
 	time.Sleep(500 * time.Millisecond)

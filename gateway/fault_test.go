@@ -360,6 +360,16 @@ type faultPool struct {
 	pool *upstream.Pool
 }
 
+// ejected reports whether the instance with url is ejected.
+func (p faultPool) ejected(url string) bool {
+	for _, s := range p.pool.Status() {
+		if s.URL == url {
+			return s.Ejected
+		}
+	}
+	return false
+}
+
 // healthy reports whether every instance is healthy and in rotation.
 func (p faultPool) healthy() bool {
 	for _, s := range p.pool.Status() {

@@ -258,7 +258,8 @@ func TestRoutesAndLookupSeeEveryEndpoint(t *testing.T) {
 		{"ai GET /v1/models/*", "ai", "GET", "/v1/models/*", "ai(auth: api_key, platform)"},
 		{"ai POST /v1/messages", "ai", "POST", "/v1/messages", "ai(auth: api_key, platform)"},
 		{"prompt shout", "prompt", "POST", "/prompts/shout", "prompt(shout)"},
-		{"portal", "portal", "", "/subscriptions", "auth(platform) portal"},
+		{"portal /subscriptions", "portal", "", "/subscriptions", "auth(platform) portal"},
+		{"portal /subscriptions/*", "portal", "", "/subscriptions/*", "auth(platform) portal"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("Routes() =\n%v\nwant\n%v", got, want)
@@ -272,7 +273,8 @@ func TestRoutesAndLookupSeeEveryEndpoint(t *testing.T) {
 		"POST /v1/chat/completions": "ai POST /v1/chat/completions",
 		"GET /v1/models/demo":       "ai GET /v1/models/*",
 		"POST /prompts/shout":       "prompt shout",
-		"GET /subscriptions":        "portal",
+		"GET /subscriptions":        "portal /subscriptions",
+		"GET /subscriptions/keys":   "portal /subscriptions/*",
 		"GET /v1/orders":            "orders",
 	} {
 		method, target, _ := strings.Cut(path, " ")
@@ -298,7 +300,7 @@ func TestRoutesAndLookupSeeEveryEndpoint(t *testing.T) {
 	for _, in := range infos {
 		kinds[in["kind"].(string)]++
 	}
-	for kind, n := range map[string]int{"route": 1, "ai": 5, "prompt": 1, "portal": 1} {
+	for kind, n := range map[string]int{"route": 1, "ai": 5, "prompt": 1, "portal": 2} {
 		if kinds[kind] != n {
 			t.Errorf("/routes lists %d endpoints of kind %q, want %d", kinds[kind], kind, n)
 		}

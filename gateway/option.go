@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portico-dev/portico/middleware"
@@ -31,6 +32,7 @@ type config struct {
 	logger     *slog.Logger
 	meter      metric.MeterProvider
 	tracer     trace.TracerProvider
+	propagator propagation.TextMapPropagator
 	errs       []error
 
 	authCustom []namedAuth
@@ -118,4 +120,12 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // middleware. By default, the global provider is used.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) { c.tracer = tp })
+}
+
+// WithPropagator sets how trace context and baggage are read from
+// requests and written to upstream requests, such as B3 for Zipkin
+// users (see the telemetry package's Propagator). By default, W3C Trace
+// Context and Baggage.
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return optionFunc(func(c *config) { c.propagator = p })
 }

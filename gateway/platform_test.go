@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -206,4 +207,18 @@ func TestAConsumerRequestsItsOwnSubscriptionThroughThePortalOnThePublicListener(
 	call(t, http.MethodGet, srv.URL+"/orders/1", key, nil, http.StatusForbidden)
 	call(t, http.MethodPost, adm+"/platform/api/subscriptions/shop.orders/approve", platformToken, nil, http.StatusOK)
 	call(t, http.MethodGet, srv.URL+"/orders/1", key, nil, http.StatusOK)
+
+	// Under the portal's path: the consumer's APIs, a key of its own made
+	// there, and its usage.
+	if r := call(t, http.MethodGet, srv.URL+"/subscriptions/apis", key, nil, http.StatusOK); !strings.Contains(string(r.body), `"id":"orders"`) {
+		t.Errorf("the portal's APIs: %s, want orders", r.body)
+	}
+	var made struct {
+		Secret string `json:"secret"`
+	}
+	if err := json.Unmarshal(call(t, http.MethodPost, srv.URL+"/subscriptions/keys", key, map[string]any{}, http.StatusCreated).body, &made); err != nil {
+		t.Fatal(err)
+	}
+	call(t, http.MethodGet, srv.URL+"/orders/2", made.Secret, nil, http.StatusOK)
+	call(t, http.MethodGet, srv.URL+"/subscriptions/usage", key, nil, http.StatusOK)
 }

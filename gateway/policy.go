@@ -125,10 +125,15 @@ func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper, 
 
 // clientTelemetry records a client span and the http.client.* metrics
 // for every attempt, with the upstream's name as server.address, and
-// propagates the trace to the upstream (W3C Trace Context and Baggage).
+// propagates the trace to the upstream (by default, W3C Trace Context and
+// Baggage; see [WithPropagator]).
 func clientTelemetry(next http.RoundTripper, c config) http.RoundTripper {
+	prop := c.propagator
+	if prop == nil {
+		prop = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	}
 	opts := []otelhttp.Option{
-		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})),
+		otelhttp.WithPropagators(prop),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Host }),
 	}
 	if c.meter != nil {

@@ -251,7 +251,7 @@ a { font-size: 1.2rem; } .v { color: #666; margin-left: .5rem; } p { margin: .25
 <body>
 <h1>{{.Title}}</h1>
 <ul>
-{{range .APIs}}<li><a href="{{.Docs}}">{{.Title}}</a><span class="v">{{.Version}}</span><p>{{.Description}}</p><p>{{.Operations}} operations</p></li>
+{{range .APIs}}<li><a href="{{.Docs}}">{{.Title}}</a><span class="v">{{.Version}}</span>{{if .Description}}<p>{{.Description}}</p>{{end}}<p>{{.Operations}} operation{{if ne .Operations 1}}s{{end}}</p></li>
 {{end}}</ul>
 </body>
 </html>

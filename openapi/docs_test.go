@@ -180,6 +180,7 @@ func TestCatalog(t *testing.T) {
 		want   []string
 	}{
 		{name: "the HTML page links each API's docs and escapes titles", want: []string{`<a href="/pets/docs/">Petstore</a>`, `<a href="/billing/docs/">Billing &lt;API&gt;</a>`, "14 operations", "Invoices"}},
+		{name: "one operation is written in the singular", want: []string{"<p>1 operation</p>"}},
 		{name: "the JSON form lists the same entries", accept: "application/json", want: []string{`"title":"Our APIs"`, `"docs":"/pets/docs/"`, `"title":"Billing \u003cAPI\u003e","version":"2.0.0"`}},
 	}
 	for _, tc := range tests {

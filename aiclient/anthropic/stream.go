@@ -33,7 +33,7 @@ func (p *Provider) Stream(ctx context.Context, req *aiclient.Request) (*aiclient
 // events sent after HTTP 200.
 func (p *Provider) DecodeStream(model string, body io.ReadCloser) *aiclient.Stream {
 	d := &decoder{p: p, model: model, sse: sse.NewDecoder(body), tools: map[int]int{}}
-	return wire.NewStream(d.next, body)
+	return wire.NewStream(d.next, body, d.buffered)
 }
 
 type event struct {
@@ -57,32 +57,26 @@ type decoder struct {
 	p     *Provider
 	model string
 	sse   *sse.Decoder
-	q     wire.Queue
-	done  bool
+	q     wire.Pump
 	tools map[int]int // content block index → tool-call index
 	usage aiclient.Usage
 	raw   [3]int64
 }
 
-func (d *decoder) next() (aiclient.Event, error) {
-	for {
-		if ev, ok := d.q.Pop(); ok {
-			return ev, nil
-		}
-		if d.done {
-			return aiclient.Event{}, io.EOF
-		}
-		ev, err := d.sse.Next()
-		if err != nil {
-			return aiclient.Event{}, wire.StreamError("anthropic", d.model, err)
-		}
-		if len(ev.Data) == 0 {
-			continue
-		}
-		if err := d.event(ev.Data); err != nil {
-			return aiclient.Event{}, err
-		}
+func (d *decoder) next() (aiclient.Event, error) { return d.q.Next(d.step) }
+
+func (d *decoder) buffered() bool { return d.q.Buffered(d.step, d.sse.Buffered) }
+
+// step reads one server-sent event and queues what it means.
+func (d *decoder) step() error {
+	ev, err := d.sse.Next()
+	if err != nil {
+		return wire.StreamError("anthropic", d.model, err)
 	}
+	if len(ev.Data) == 0 {
+		return nil
+	}
+	return d.event(ev.Data)
 }
 
 func (d *decoder) event(data []byte) error {
@@ -146,7 +140,7 @@ func (d *decoder) event(data []byte) error {
 			d.q.Push(aiclient.Event{Type: aiclient.EventUsage, Usage: d.usage})
 		}
 	case "message_stop":
-		d.done = true
+		d.q.Done = true
 	case "error":
 		a := e.Error
 		if a == nil {

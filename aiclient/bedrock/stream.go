@@ -25,7 +25,7 @@ func (p *Provider) Stream(ctx context.Context, req *aiclient.Request) (*aiclient
 		return nil, err
 	}
 	d := p.decoder(req.Model, res.Header.Get("X-Amzn-Requestid"), res.Body)
-	return wire.NewStream(d.next, res.Body), nil
+	return wire.NewStream(d.next, res.Body, nil), nil
 }
 
 // DecodeStream turns a ConverseStream event stream into a Stream, which
@@ -36,7 +36,7 @@ func (p *Provider) Stream(ctx context.Context, req *aiclient.Request) (*aiclient
 // message after HTTP 200 or when the stream ends before messageStop.
 func (p *Provider) DecodeStream(model string, body io.ReadCloser) *aiclient.Stream {
 	d := p.decoder(model, "", body)
-	return wire.NewStream(d.next, body)
+	return wire.NewStream(d.next, body, nil)
 }
 
 func (p *Provider) decoder(model, id string, body io.Reader) *decoder {

@@ -30,7 +30,7 @@ func (p *Provider) Stream(ctx context.Context, req *aiclient.Request) (*aiclient
 // usageMetadata. A stream that ends before a finishReason is an error.
 func (p *Provider) DecodeStream(model string, body io.ReadCloser) *aiclient.Stream {
 	d := &decoder{p: p, model: model, sse: sse.NewDecoder(body)}
-	return wire.NewStream(d.next, body)
+	return wire.NewStream(d.next, body, nil)
 }
 
 type decoder struct {

@@ -211,7 +211,7 @@ func (p *Provider) Stream(ctx context.Context, req *aiclient.Request) (*aiclient
 // "call_<n>" when Ollama sends none.
 func (p *Provider) DecodeStream(model string, body io.ReadCloser) *aiclient.Stream {
 	d := &decoder{p: p, model: model, nd: ndjson.NewDecoder(body)}
-	return wire.NewStream(d.next, body)
+	return wire.NewStream(d.next, body, nil)
 }
 
 type decoder struct {

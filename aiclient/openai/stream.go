@@ -31,7 +31,7 @@ func (p *Provider) Stream(ctx context.Context, req *aiclient.Request) (*aiclient
 // closes body when closed.
 func (p *Provider) DecodeStream(model string, body io.ReadCloser) *aiclient.Stream {
 	d := &decoder{p: p, model: model, sse: sse.NewDecoder(body), calls: map[int]int{}}
-	return wire.NewStream(d.next, body)
+	return wire.NewStream(d.next, body, d.buffered)
 }
 
 // chunk is a stream chunk without its ID and model, which only the first
@@ -62,45 +62,39 @@ type decoder struct {
 	p        *Provider
 	model    string
 	sse      *sse.Decoder
-	q        wire.Queue
+	q        wire.Pump
 	started  bool
 	finished bool
-	done     bool
 	calls    map[int]int // wire index → neutral index
 	last     int
 }
 
 var doneMarker = []byte("[DONE]")
 
-func (d *decoder) next() (aiclient.Event, error) {
-	for {
-		if ev, ok := d.q.Pop(); ok {
-			return ev, nil
+func (d *decoder) next() (aiclient.Event, error) { return d.q.Next(d.step) }
+
+func (d *decoder) buffered() bool { return d.q.Buffered(d.step, d.sse.Buffered) }
+
+// step reads one server-sent event and queues what it means.
+func (d *decoder) step() error {
+	ev, err := d.sse.Next()
+	if err != nil {
+		if errors.Is(err, io.EOF) && d.finished {
+			// Some compatible servers end without "[DONE]".
+			d.q.Done = true
+			return nil
 		}
-		if d.done {
-			return aiclient.Event{}, io.EOF
-		}
-		ev, err := d.sse.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) && d.finished {
-				// Some compatible servers end without "[DONE]".
-				d.done = true
-				continue
-			}
-			return aiclient.Event{}, wire.StreamError(d.p.cfg.Provider, d.model, err)
-		}
-		data := bytes.TrimSpace(ev.Data)
-		if len(data) == 0 {
-			continue
-		}
-		if bytes.Equal(data, doneMarker) {
-			d.done = true
-			continue
-		}
-		if err := d.chunk(data); err != nil {
-			return aiclient.Event{}, err
-		}
+		return wire.StreamError(d.p.cfg.Provider, d.model, err)
 	}
+	data := bytes.TrimSpace(ev.Data)
+	if len(data) == 0 {
+		return nil
+	}
+	if bytes.Equal(data, doneMarker) {
+		d.q.Done = true
+		return nil
+	}
+	return d.chunk(data)
 }
 
 func (d *decoder) chunk(data []byte) error {

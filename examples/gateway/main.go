@@ -26,6 +26,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -42,6 +43,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
+	"github.com/portico-dev/portico/telemetry"
 )
 
 //go:embed default.yaml
@@ -97,6 +99,26 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 	}
 	defer func() { _ = metrics.Shutdown(context.WithoutCancel(ctx)) }()
 	opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithMeterProvider(metrics.Provider)}
+	var file *config.File
+	if f.config != "" {
+		if file, err = config.Read(f.config); err != nil {
+			return err
+		}
+	}
+	tel, err := startTelemetry(ctx, logger, file)
+	if err != nil {
+		return err
+	}
+	if tel != nil {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := tel.Shutdown(sctx); err != nil {
+				logger.Warn("telemetry flush", "error", err)
+			}
+		}()
+		opts = append(opts, gateway.WithTracerProvider(tel.TracerProvider), gateway.WithPropagator(tel.Propagator))
+	}
 
 	// Each load of the file borrows the reloader's state (limits, quotas,
 	// caches, breakers, pool health, the platform file), so a reload keeps
@@ -109,11 +131,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 		// The listener's protocols, limits and TLS (with the client
 		// certificates it requires) are read once: a reload changes routes
 		// and policies, not the listener.
-		c, err := config.Read(f.config)
-		if err != nil {
-			return err
-		}
-		if server, err = c.ServerConfig(); err != nil {
+		if server, err = file.ServerConfig(); err != nil {
 			return err
 		}
 	} else {
@@ -159,6 +177,41 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 	}
 	admin := gateway.Admin(gateway.AdminConfig{Gateway: rl.Current, Metrics: metrics.Handler})
 	return serve(ctx, logger, server, rl, proxyL, admin, adminL)
+}
+
+// startTelemetry sends traces over OTLP when the file's telemetry section
+// or the standard OTEL_* environment variables name a collector
+// (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL,
+// OTEL_SERVICE_NAME, OTEL_PROPAGATORS, OTEL_TRACES_SAMPLER, …); it returns
+// nil when neither does. Metrics stay on the admin /metrics for
+// Prometheus unless the file turns OTLP metrics on.
+func startTelemetry(ctx context.Context, logger *slog.Logger, file *config.File) (*telemetry.Providers, error) {
+	cfg, ok := telemetry.FromEnv()
+	if file != nil {
+		var err error
+		if cfg, ok, err = file.TelemetryConfig(); err != nil {
+			return nil, err
+		}
+	}
+	if !ok {
+		return nil, nil
+	}
+	off := false
+	if cfg.Metrics == nil {
+		cfg.Metrics = &off
+	}
+	if cfg.Logs == nil {
+		cfg.Logs = &off
+	}
+	if cfg.ServiceName == "" {
+		cfg.ServiceName = "portico-gateway"
+	}
+	p, err := telemetry.Setup(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("exporting traces over OTLP", "endpoint", cfg.Endpoint, "protocol", cmp.Or(cfg.Protocol, telemetry.ProtocolGRPC))
+	return p, nil
 }
 
 // serve serves the proxy and admin listeners, and reloads, until ctx is

@@ -298,6 +298,7 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 		c.end(e.status, e, nil)
 		return
 	}
+	c.markCache(w)
 	writeJSON(w, http.StatusOK, json.RawMessage(withNative(anthropicMessageOf(resp, mr.Model), resp.Native, aiclient.WireAnthropic)))
 	c.end(http.StatusOK, nil, resp)
 }

@@ -72,6 +72,11 @@
 // every chunk and the usage once, in a last chunk without choices, as
 // OpenAI does.
 //
+// A stream is flushed to the client after each event unless the next one
+// has already arrived from the provider ([aiclient.Stream.Buffered]):
+// events that arrive in one burst leave in one write, while the first
+// event, and any the client would otherwise wait for, go out at once.
+//
 // # Callers, limits and budgets
 //
 // The caller is a middleware.Consumer, Portico's one identity type.
@@ -117,11 +122,26 @@
 // alias, provider and model, fallbacks, tokens, cost, latency, time to
 // first token, status and error kind) sent to a [Sink] ([LogSink] by
 // default when a logger is given) and counted in the portico.ai.calls,
-// portico.ai.tokens, portico.ai.cost, portico.ai.duration and
+// portico.ai.tokens, portico.ai.cost.usd, portico.ai.duration and
 // portico.ai.time_to_first_token instruments. Prompt and completion
 // content is recorded only with [WithContent]. Records name the provider
 // that served the call and count the fallbacks taken before it, as the
 // aiclient.Client reports them.
+//
+// # Guardrails and the response cache
+//
+// Guardrails (the aiclient/guard package) and the response cache
+// (aiclient/aicache) wrap the providers of the client the handler serves:
+// per alias (wrap that alias' candidates), per tenant or consumer (a
+// guard rule's When reads the caller, which the handler puts in the call's
+// context with middleware.WithConsumer). A call a guardrail blocks gets a
+// 400 with code guardrail_blocked in OpenAI's envelope, or an
+// invalid_request_error in Anthropic's, naming the rule. The handler scopes
+// the cache per tenant (or per consumer without one); a request with
+// Cache-Control: no-cache, or [CacheHeader] set to "off", skips the lookup;
+// a hit is marked by [CacheHeader] ("hit" or "semantic") and
+// [Record].Cache, is replayed as SSE in the caller's wire format when it
+// asked for a stream, and costs nothing in budgets.
 //
 // # Concurrency
 //

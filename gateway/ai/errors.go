@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/guard"
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/resilience"
 )
@@ -42,6 +43,16 @@ func fromCall(err error) *apiError {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &apiError{status: 504, typ: "server_error", code: "timeout", message: "The model did not answer in time.", kind: string(aiclient.KindTimeout)}
+	}
+	if _, ok := guard.IsBlocked(err); ok {
+		// A guardrail refused the call: its message names the rule,
+		// never the value found.
+		var e *aiclient.Error
+		msg := "The request was blocked by a guardrail."
+		if errors.As(err, &e) {
+			msg = e.Message
+		}
+		return &apiError{status: 400, typ: "invalid_request_error", code: guard.CodeBlocked, message: msg, kind: "guardrail"}
 	}
 	var e *aiclient.Error
 	if !errors.As(err, &e) {
@@ -195,6 +206,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = 500
 		b = []byte(`{"error":{"message":"The gateway failed to encode the response.","type":"server_error","param":null,"code":null}}`)
 	}
+	writeBody(w, status, b)
+}
+
+// writeBody answers with b, encoded JSON, and a line break.
+func writeBody(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(b)+1))

@@ -1,6 +1,7 @@
 package ai
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/aicache"
+	"github.com/portico-dev/portico/aiclient/guard"
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/internal/attempts"
 	"github.com/portico-dev/portico/internal/requestid"
@@ -180,6 +183,8 @@ type call struct {
 	adm    *admission
 	att    *attempts.Log
 	rec    Record
+	cache  *aicache.Call
+	guards *guard.Report
 }
 
 // begin authenticates a request and starts its call record.
@@ -187,6 +192,8 @@ func (h *Handler) begin(r *http.Request, endpoint string) (*call, *apiError) {
 	ctx, att := attempts.NewContext(r.Context())
 	c := &call{h: h, ctx: ctx, start: h.cfg.clock(), att: att}
 	c.rec = Record{Time: c.start, Endpoint: endpoint, RequestID: requestid.FromContext(r.Context())}
+	c.cache, c.guards = &aicache.Call{Skip: skipsCache(r.Header)}, &guard.Report{}
+	c.ctx = guard.WithReport(aicache.WithCall(c.ctx, c.cache), c.guards)
 	caller, err := h.authenticate(r)
 	switch {
 	case errors.Is(err, middleware.ErrAuthUnavailable):
@@ -197,7 +204,11 @@ func (h *Handler) begin(r *http.Request, endpoint string) (*call, *apiError) {
 			message: "Incorrect API key provided. Use a key issued by this gateway."}
 	}
 	if caller != nil {
+		c.cache.Scope = cmp.Or(caller.Tenant, caller.ID)
 		c.caller, c.models = caller, modelsOf(caller)
+		// Provider wrappers (guardrails, caches) read the caller from
+		// the context of the call.
+		c.ctx = middleware.WithConsumer(c.ctx, caller)
 		c.rec.Consumer, c.rec.Tenant = caller.ID, caller.Tenant
 	}
 	return c, nil
@@ -248,6 +259,9 @@ func (c *call) end(status int, e *apiError, resp *aiclient.Response) {
 		}
 	}
 	c.rec.Provider, c.rec.Fallbacks = c.att.Result()
+	for _, f := range c.guards.Findings() {
+		c.rec.Guardrails = append(c.rec.Guardrails, Guardrail{Rule: f.Rule, Action: string(f.Action), Count: f.Count, Output: f.Output})
+	}
 	c.adm.end(c.ctx, c.h, e, resp, c.rec.Cost)
 	if cl := calllog.FromContext(c.ctx); cl != nil {
 		// The gateway's own call log gets the AI details too.
@@ -420,7 +434,10 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request, endpoint string, 
 
 // startStream opens a stream for req and, once it is open, answers 200 as
 // Server-Sent Events that neither the client nor a proxy in between may
-// cache or buffer. If the stream cannot be opened, fail answers in the
+// cache or buffer. The encoder flushes after an event unless the stream
+// already holds the next one (see [aiclient.Stream.Buffered]), so events
+// that arrive from the provider together leave in one write, and none
+// waits for one that has not arrived. If the stream cannot be opened, fail answers in the
 // endpoint's error format, the call ends, and startStream returns nil.
 func (h *Handler) startStream(w http.ResponseWriter, c *call, req *aiclient.Request, fail func(*apiError)) (*aiclient.Stream, *sse.Encoder) {
 	s, err := h.client.Stream(c.ctx, req)
@@ -430,10 +447,47 @@ func (h *Handler) startStream(w http.ResponseWriter, c *call, req *aiclient.Requ
 		c.end(e.status, e, nil)
 		return nil, nil
 	}
+	c.markCache(w)
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	return s, sse.NewEncoder(w)
+	enc := sse.NewEncoder(w)
+	enc.Hold = s.Buffered
+	return s, enc
+}
+
+// CacheHeader is the response header that marks an answer served from a
+// response cache (see the aicache package): "hit", or "semantic" for the
+// answer of a similar request. A request with the header set to "off", or
+// with Cache-Control: no-cache, skips the lookup.
+const CacheHeader = "X-Portico-Cache"
+
+// skipsCache reports whether a request asks not to be answered from a
+// cache.
+func skipsCache(h http.Header) bool {
+	if strings.EqualFold(h.Get(CacheHeader), "off") {
+		return true
+	}
+	for _, v := range h.Values("Cache-Control") {
+		for d := range strings.SplitSeq(v, ",") {
+			if d = strings.ToLower(strings.TrimSpace(d)); d == "no-cache" || d == "no-store" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// markCache marks an answer from a cache in the header and the record.
+func (c *call) markCache(w http.ResponseWriter) {
+	if !c.cache.Hit {
+		return
+	}
+	c.rec.Cache = "hit"
+	if c.cache.Semantic {
+		c.rec.Cache = "semantic"
+	}
+	w.Header().Set(CacheHeader, c.rec.Cache)
 }

@@ -29,7 +29,8 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 		c.end(e.status, e, nil)
 		return
 	}
-	writeJSON(w, http.StatusOK, completion(resp, req, cr.Model, c.start.Unix()))
+	c.markCache(w)
+	writeBody(w, http.StatusOK, completion(resp, req, cr.Model, c.start.Unix()))
 	c.end(http.StatusOK, nil, resp)
 }
 
@@ -96,8 +97,8 @@ func (h *Handler) chatStream(w http.ResponseWriter, c *call, req *aiclient.Reque
 	}
 	if includeUsage {
 		// Usage once, in a last chunk without choices, as OpenAI sends it.
-		_ = enc.Encode(sse.Event{Data: withNative(&chatCompletion{ID: cw.id, Object: "chat.completion.chunk",
-			Created: cw.created, Model: cw.model, Choices: []chatChoice{}, Usage: openAIUsage(resp.Usage)}, cw.native, aiclient.WireOpenAI)})
+		_ = cw.encode(&chatCompletion{ID: cw.id, Object: "chat.completion.chunk",
+			Created: cw.created, Model: cw.model, Choices: []chatChoice{}, Usage: openAIUsage(resp.Usage)})
 	}
 	_ = enc.Encode(sse.Event{Data: []byte("[DONE]")})
 	c.end(http.StatusOK, nil, resp)
@@ -120,6 +121,10 @@ type chunkWriter struct {
 	logprobs bool
 	choice   [1]chatChoice
 	chunk    chatCompletion
+	// buf holds the chunk being written; the encoder copies it.
+	buf []byte
+	// members are native's, prepared once per stream.
+	members nativeMembers
 }
 
 func (cw *chunkWriter) write(delta *respMessage, finish *string, lps ...aiclient.Logprob) error {
@@ -131,14 +136,14 @@ func (cw *chunkWriter) write(delta *respMessage, finish *string, lps ...aiclient
 	if cw.includeUsage {
 		cw.chunk.Usage = (*chatUsage)(nil)
 	}
-	if cw.native.For(aiclient.WireOpenAI) != nil {
-		return cw.enc.Encode(sse.Event{Data: withNative(&cw.chunk, cw.native, aiclient.WireOpenAI)})
-	}
-	b, err := json.Marshal(&cw.chunk)
-	if err != nil {
-		return err
-	}
-	return cw.enc.Encode(sse.Event{Data: b})
+	return cw.encode(&cw.chunk)
+}
+
+// encode writes c, with the provider's members when it speaks OpenAI's
+// format.
+func (cw *chunkWriter) encode(c *chatCompletion) error {
+	cw.buf = cw.members.encode(cw.buf[:0], c, cw.native)
+	return cw.enc.Encode(sse.Event{Data: cw.buf})
 }
 
 func mustJSON(v any) []byte {

@@ -302,8 +302,9 @@ type chatCompletion struct {
 	Choices []chatChoice `json:"choices"`
 	// Usage is a *chatUsage; a nil *chatUsage writes null, as the chunks
 	// of a stream with include_usage have, and nil leaves it out.
-	Usage             any     `json:"usage,omitempty"`
-	SystemFingerprint *string `json:"system_fingerprint"`
+	Usage any `json:"usage,omitempty"`
+	// SystemFingerprint is the provider's, or null.
+	SystemFingerprint json.RawMessage `json:"system_fingerprint"`
 }
 
 type chatChoice struct {
@@ -378,7 +379,7 @@ func createdOf(t time.Time, received int64) int64 {
 // ID, creation time and model name, the log probabilities when asked for,
 // and the provider's members no field models when it speaks OpenAI's
 // format (system_fingerprint, service_tier...).
-func completion(resp *aiclient.Response, req *aiclient.Request, alias string, received int64) json.RawMessage {
+func completion(resp *aiclient.Response, req *aiclient.Request, alias string, received int64) []byte {
 	msg := &respMessage{Role: "assistant"}
 	if text := resp.Message.Text(); text != "" || len(resp.Message.ToolCalls) == 0 {
 		msg.Content = &text
@@ -390,14 +391,15 @@ func completion(resp *aiclient.Response, req *aiclient.Request, alias string, re
 		msg.ToolCalls = append(msg.ToolCalls, c)
 	}
 	finish := finishOpenAI(resp.FinishReason)
-	return withNative(&chatCompletion{
+	var nm nativeMembers
+	return nm.encode(nil, &chatCompletion{
 		ID:      completionID(resp.ID),
 		Object:  "chat.completion",
 		Created: createdOf(resp.Created, received),
 		Model:   modelName(resp.Model, alias),
 		Choices: []chatChoice{{Message: msg, FinishReason: &finish, Logprobs: logprobsOf(req.Logprobs, resp.Logprobs)}},
 		Usage:   openAIUsage(resp.Usage),
-	}, resp.Native, aiclient.WireOpenAI)
+	}, resp.Native)
 }
 
 func completionID(id string) string {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -33,6 +35,13 @@ type Record struct {
 	// Fallbacks counts the candidates that failed before one served the
 	// call (see [Track]).
 	Fallbacks int `json:"fallbacks,omitempty"`
+	// Cache is "hit" when a response cache answered the call, or
+	// "semantic" when it answered with a similar request's answer (see
+	// [CacheHeader]); such a call's usage and cost are zero.
+	Cache string `json:"cache,omitempty"`
+	// Guardrails are the guardrail rules that matched the call (see the
+	// aiclient/guard package), in order; never the values they found.
+	Guardrails []Guardrail `json:"guardrails,omitempty"`
 	// Stream reports whether the answer was streamed.
 	Stream bool `json:"stream,omitempty"`
 	// Usage is the token usage the provider reported.
@@ -117,6 +126,10 @@ type meters struct {
 	cost     metric.Float64Counter
 	duration metric.Float64Histogram
 	ttft     metric.Float64Histogram
+
+	// cache holds the attribute sets of up to maxAttrSets attrKeys.
+	cache  sync.Map // attrKey → *attrSets
+	cached atomic.Int64
 }
 
 func newMeters(mp metric.MeterProvider) (*meters, error) {
@@ -124,7 +137,7 @@ func newMeters(mp metric.MeterProvider) (*meters, error) {
 		mp = otel.GetMeterProvider()
 	}
 	m := mp.Meter("github.com/portico-dev/portico/gateway/ai")
-	var ms meters
+	ms := new(meters)
 	var err error
 	if ms.calls, err = m.Int64Counter("portico.ai.calls", metric.WithUnit("{call}"),
 		metric.WithDescription("AI calls served, by endpoint, alias, consumer and status")); err != nil {
@@ -134,7 +147,7 @@ func newMeters(mp metric.MeterProvider) (*meters, error) {
 		metric.WithDescription("Tokens used, by alias, consumer and type (input or output)")); err != nil {
 		return nil, err
 	}
-	if ms.cost, err = m.Float64Counter("portico.ai.cost", metric.WithUnit("USD"),
+	if ms.cost, err = m.Float64Counter("portico.ai.cost.usd", metric.WithUnit("{USD}"),
 		metric.WithDescription("Cost of AI calls at the configured prices")); err != nil {
 		return nil, err
 	}
@@ -146,17 +159,12 @@ func newMeters(mp metric.MeterProvider) (*meters, error) {
 		metric.WithDescription("Time to the first streamed content")); err != nil {
 		return nil, err
 	}
-	return &ms, nil
+	return ms, nil
 }
 
 func (ms *meters) record(ctx context.Context, r *Record) {
-	kv := [5]attribute.KeyValue{
-		attribute.String("portico.ai.endpoint", r.Endpoint),
-		attribute.String("portico.ai.alias", r.Alias),
-		attribute.String("portico.consumer", r.Consumer),
-		attribute.Int("http.response.status_code", r.Status),
-	}
-	set := metric.WithAttributeSet(attribute.NewSet(kv[:4]...))
+	sets := ms.sets(r)
+	set := metric.WithAttributeSet(sets.call)
 	ms.calls.Add(ctx, 1, set)
 	ms.duration.Record(ctx, r.Latency.Seconds(), set)
 	if r.TimeToFirstToken > 0 {
@@ -166,11 +174,63 @@ func (ms *meters) record(ctx context.Context, r *Record) {
 		ms.cost.Add(ctx, r.Cost, set)
 	}
 	if r.Usage.InputTokens > 0 {
-		kv[4] = attribute.String("gen_ai.token.type", "input")
-		ms.tokens.Add(ctx, r.Usage.InputTokens, metric.WithAttributeSet(attribute.NewSet(kv[:]...)))
+		ms.tokens.Add(ctx, r.Usage.InputTokens, metric.WithAttributeSet(sets.input))
 	}
 	if r.Usage.OutputTokens > 0 {
-		kv[4] = attribute.String("gen_ai.token.type", "output")
-		ms.tokens.Add(ctx, r.Usage.OutputTokens, metric.WithAttributeSet(attribute.NewSet(kv[:]...)))
+		ms.tokens.Add(ctx, r.Usage.OutputTokens, metric.WithAttributeSet(sets.output))
 	}
+}
+
+// maxAttrSets bounds the attribute sets meters keeps: past it, a call
+// with attributes not yet seen builds its sets itself.
+const maxAttrSets = 4096
+
+// attrKey is what a call's metric attributes are made of.
+type attrKey struct {
+	endpoint, alias, consumer string
+	status                    int
+}
+
+// attrSets are the attribute sets of one attrKey: the call's, and its
+// input and output tokens'.
+type attrSets struct {
+	call, input, output attribute.Set
+}
+
+// sets returns the attribute sets of r's endpoint, alias, consumer and
+// status, built once (an attribute set is sorted and hashed when built).
+func (ms *meters) sets(r *Record) *attrSets {
+	k := attrKey{r.Endpoint, r.Alias, r.Consumer, r.Status}
+	if s, ok := ms.cache.Load(k); ok {
+		return s.(*attrSets)
+	}
+	kv := [5]attribute.KeyValue{
+		attribute.String("portico.ai.endpoint", r.Endpoint),
+		attribute.String("portico.ai.alias", r.Alias),
+		attribute.String("portico.consumer", r.Consumer),
+		attribute.Int("http.response.status_code", r.Status),
+	}
+	s := &attrSets{call: attribute.NewSet(kv[:4]...)}
+	kv[4] = attribute.String("gen_ai.token.type", "input")
+	s.input = attribute.NewSet(kv[:]...)
+	kv[4] = attribute.String("gen_ai.token.type", "output")
+	s.output = attribute.NewSet(kv[:]...)
+	if ms.cached.Load() < maxAttrSets {
+		if _, loaded := ms.cache.LoadOrStore(k, s); !loaded {
+			ms.cached.Add(1)
+		}
+	}
+	return s
+}
+
+// Guardrail is a guardrail rule that matched a call.
+type Guardrail struct {
+	// Rule is the rule's name.
+	Rule string `json:"rule"`
+	// Action is what it did: "block", "mask" or "flag".
+	Action string `json:"action"`
+	// Count is how many values it found (1 for a request check).
+	Count int `json:"count,omitempty"`
+	// Output reports a finding in the response.
+	Output bool `json:"output,omitempty"`
 }

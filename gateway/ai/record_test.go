@@ -73,7 +73,7 @@ func TestRecordsNameTheFallbacksContentAndMetrics(t *testing.T) {
 		}
 	}
 	if sums["portico.ai.calls"] != 1 || sums["portico.ai.tokens"] != float64(r.Usage.TotalTokens()) ||
-		sums["portico.ai.cost"] != r.Cost || sums["portico.ai.duration"] != 1 {
+		sums["portico.ai.cost.usd"] != r.Cost || sums["portico.ai.duration"] != 1 {
 		t.Errorf("metrics = %v, record usage %+v cost %v", sums, r.Usage, r.Cost)
 	}
 }

@@ -16,6 +16,9 @@ const (
 	ByAPI      Dimension = "api"
 	ByConsumer Dimension = "consumer"
 	ByTenant   Dimension = "tenant"
+	// ByRoute groups by route template, within one API (and optionally one
+	// consumer): set [Query.API].
+	ByRoute Dimension = "route"
 )
 
 // AggregatorConfig configures an [Aggregator]. The zero value keeps six
@@ -38,7 +41,9 @@ type AggregatorConfig struct {
 
 // Aggregator is a [Sink] that aggregates calls per API, consumer and tenant
 // over time windows: request and error counts, latency percentiles, bytes,
-// AI tokens and cost. It is safe for concurrent use.
+// AI tokens and cost. For drilling down it also keeps each consumer's calls
+// per API and per route of an API, and each API's calls per route (see
+// [Query.Consumer] and [Query.API]). It is safe for concurrent use.
 type Aggregator struct {
 	res, keep time.Duration
 	alpha     float64
@@ -54,6 +59,9 @@ type Aggregator struct {
 type seriesKey struct {
 	dim         Dimension
 	tenant, key string
+	// consumer and api scope the series to one consumer or API; both are
+	// empty for the top-level series.
+	consumer, api string
 }
 
 type series struct {
@@ -95,6 +103,9 @@ func NewAggregator(cfg AggregatorConfig) *Aggregator {
 	return a
 }
 
+// Retention returns how long the Aggregator keeps its windows.
+func (a *Aggregator) Retention() time.Duration { return a.keep }
+
 // Overflow returns the number of series updates dropped because
 // MaxSeries was reached.
 func (a *Aggregator) Overflow() uint64 { return a.overflow.Load() }
@@ -110,11 +121,20 @@ func (a *Aggregator) Write(_ context.Context, batch []Record) error {
 		if start < horizon {
 			continue
 		}
-		// One logarithm per record, shared by its three series.
+		// One logarithm per record, shared by its series.
 		idx := a.probe.index(float64(r.Latency))
-		a.add(seriesKey{ByTenant, r.Tenant, r.Tenant}, start, idx, r)
-		a.add(seriesKey{ByAPI, r.Tenant, r.API}, start, idx, r)
-		a.add(seriesKey{ByConsumer, r.Tenant, r.Consumer}, start, idx, r)
+		a.add(seriesKey{dim: ByTenant, tenant: r.Tenant, key: r.Tenant}, start, idx, r)
+		a.add(seriesKey{dim: ByAPI, tenant: r.Tenant, key: r.API}, start, idx, r)
+		a.add(seriesKey{dim: ByConsumer, tenant: r.Tenant, key: r.Consumer}, start, idx, r)
+		if r.API != "" {
+			a.add(seriesKey{dim: ByRoute, tenant: r.Tenant, key: r.Route, api: r.API}, start, idx, r)
+		}
+		if r.Consumer != "" {
+			a.add(seriesKey{dim: ByAPI, tenant: r.Tenant, key: r.API, consumer: r.Consumer}, start, idx, r)
+			if r.API != "" {
+				a.add(seriesKey{dim: ByRoute, tenant: r.Tenant, key: r.Route, consumer: r.Consumer, api: r.API}, start, idx, r)
+			}
+		}
 	}
 	// Windows leave the retention one resolution at a time: expire when
 	// the horizon enters a new one, not on every batch.
@@ -171,6 +191,15 @@ type Query struct {
 	// If By is empty, [ByTenant] is used.
 	By  Dimension
 	Key string
+	// Exact matches Key even when it is empty: the calls with no value in
+	// the dimension (anonymous calls, calls outside any API), on their own.
+	Exact bool
+	// Consumer and API narrow the aggregate for drilling down: the calls
+	// of one consumer per API (By [ByAPI], Consumer set), per route (By
+	// [ByRoute], Consumer and API set), or the calls of one API per route
+	// (By [ByRoute], API set). Anonymous calls and calls outside any API
+	// are not kept this way.
+	Consumer, API string
 	// Tenant restricts the aggregate to one tenant's calls. A tenant's view
 	// must always set it. Empty merges all tenants (an operator's view).
 	Tenant string
@@ -230,10 +259,16 @@ func (a *Aggregator) Summary(q Query) Point {
 // Keys returns the keys of dimension by that have calls in the retention,
 // restricted to tenant unless it is empty, sorted.
 func (a *Aggregator) Keys(by Dimension, tenant string) []string {
+	return a.KeysOf(Query{By: by, Tenant: tenant})
+}
+
+// KeysOf returns the keys of dimension q.By that have calls in the
+// retention within q's Tenant (unless empty), Consumer and API, sorted.
+func (a *Aggregator) KeysOf(q Query) []string {
 	a.mu.Lock()
 	seen := map[string]bool{}
 	for k := range a.series {
-		if k.dim == by && (tenant == "" || k.tenant == tenant) {
+		if k.dim == q.By && (q.Tenant == "" || k.tenant == q.Tenant) && k.consumer == q.Consumer && k.api == q.API {
 			seen[k.key] = true
 		}
 	}
@@ -281,7 +316,8 @@ func (a *Aggregator) collect(q Query, from, to int64, f func(int64, *window)) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for k, s := range a.series {
-		if k.dim != by || (q.Key != "" && k.key != q.Key) || (q.Tenant != "" && k.tenant != q.Tenant) {
+		if k.dim != by || ((q.Key != "" || q.Exact) && k.key != q.Key) || (q.Tenant != "" && k.tenant != q.Tenant) ||
+			k.consumer != q.Consumer || k.api != q.API {
 			continue
 		}
 		for start, w := range s.windows {

@@ -140,3 +140,45 @@ func TestQueriesRunSafelyWhileCallsAreRecorded(t *testing.T) {
 		t.Errorf("aggregated plus dropped = %d, want 2000", got)
 	}
 }
+
+func TestAggregatorDrillsDownFromConsumerToAPIToRoute(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 1, 12, 0, 30, 0, time.UTC)
+	agg := calllog.NewAggregator(calllog.AggregatorConfig{Now: func() time.Time { return now }})
+	_ = agg.Write(context.Background(), []calllog.Record{
+		{Time: now, Tenant: "a", Consumer: "c1", API: "orders", Route: "/orders/{id}", Status: 200},
+		{Time: now, Tenant: "a", Consumer: "c1", API: "orders", Route: "/orders/{id}", Status: 502},
+		{Time: now, Tenant: "a", Consumer: "c1", API: "orders", Route: "/orders", Status: 200},
+		{Time: now, Tenant: "a", Consumer: "c1", API: "chat", Route: "/v1/chat/completions", Status: 200},
+		{Time: now, Tenant: "a", Consumer: "c2", API: "orders", Route: "/orders", Status: 200},
+		{Time: now, Tenant: "a", Route: "/health", Status: 200},                 // anonymous, outside any API
+		{Time: now, Tenant: "a", Consumer: "", API: "", Route: "", Status: 404}, // anonymous, no route
+	})
+	tests := []struct {
+		name string
+		q    calllog.Query
+		want uint64
+	}{
+		{"a consumer's calls to one API", calllog.Query{By: calllog.ByAPI, Key: "orders", Tenant: "a", Consumer: "c1"}, 3},
+		{"all of a consumer's calls, merged over its APIs", calllog.Query{By: calllog.ByAPI, Tenant: "a", Consumer: "c1"}, 4},
+		{"a consumer's calls to one route of an API", calllog.Query{By: calllog.ByRoute, Key: "/orders/{id}", Tenant: "a", Consumer: "c1", API: "orders"}, 2},
+		{"every consumer's calls to one route of an API", calllog.Query{By: calllog.ByRoute, Key: "/orders", Tenant: "a", API: "orders"}, 2},
+		{"the unattributed calls on their own, not the total", calllog.Query{By: calllog.ByConsumer, Key: "", Exact: true, Tenant: "a"}, 2},
+		{"an empty key without Exact merges every consumer", calllog.Query{By: calllog.ByConsumer, Tenant: "a"}, 7},
+		{"the calls outside any API on their own", calllog.Query{By: calllog.ByAPI, Exact: true, Tenant: "a"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := agg.Summary(tt.q).Requests; got != tt.want {
+				t.Errorf("Requests = %d, want %d", got, tt.want)
+			}
+		})
+	}
+	if got, want := agg.KeysOf(calllog.Query{By: calllog.ByRoute, Tenant: "a", Consumer: "c1", API: "orders"}), []string{"/orders", "/orders/{id}"}; !slices.Equal(got, want) {
+		t.Errorf("routes of c1's orders calls = %v, want %v", got, want)
+	}
+	if got, want := agg.KeysOf(calllog.Query{By: calllog.ByAPI, Tenant: "a", Consumer: "c2"}), []string{"orders"}; !slices.Equal(got, want) {
+		t.Errorf("APIs c2 called = %v, want %v", got, want)
+	}
+}

@@ -21,7 +21,17 @@
 //   - [Aggregator] keeps per-window aggregates ([Aggregator.Series],
 //     [Aggregator.Summary]);
 //   - [Metrics] counts calls, latency, tokens and cost in OpenTelemetry
-//     instruments labelled with the tenant and the API.
+//     instruments labelled with the tenant and the API;
+//   - [Loki] pushes to Grafana Loki, in streams labelled by tenant, API and
+//     status class, with the record as a JSON line;
+//   - [File] appends JSON lines to a file rotated by size.
+//   - the telemetry package's CallLog emits OpenTelemetry log records,
+//     exported over OTLP (it lives there so this package links no log SDK).
+//
+// Several sinks may run at once. Wrap each remote one in [Async]: it gets
+// its own bounded queue and goroutine, so a slow or unreachable destination
+// drops (and counts, in portico.calllog.dropped) its own records instead of
+// delaying the others.
 //
 // # Percentiles
 //
@@ -39,7 +49,7 @@
 //
 // # Concurrency
 //
-// [Recorder], [Ring] and [Aggregator] are safe for concurrent use; a
+// [Recorder], [Ring], [Aggregator], [AsyncSink] and [FileSink] are safe for concurrent use; a
 // [Sketch] is not. A Record returned by [FromContext] belongs to the
 // request's handler until it returns.
 package calllog

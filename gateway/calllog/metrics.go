@@ -8,6 +8,9 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
+// meterName is the instrumentation scope of the package's instruments.
+const meterName = "github.com/portico-dev/portico/gateway/calllog"
+
 // Metrics returns a [Sink] that counts calls in OpenTelemetry instruments,
 // each carrying the call's tenant and API (never the consumer, whose
 // number is unbounded):
@@ -23,7 +26,7 @@ func Metrics(mp metric.MeterProvider) Sink {
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
-	m := mp.Meter("github.com/portico-dev/portico/gateway/calllog")
+	m := mp.Meter(meterName)
 	s := &metricSink{}
 	s.calls, _ = m.Int64Counter("portico.calllog.calls", metric.WithDescription("Calls through the gateway."), metric.WithUnit("{call}"))
 	s.duration, _ = m.Float64Histogram("portico.calllog.duration", metric.WithDescription("Call latency."), metric.WithUnit("s"))

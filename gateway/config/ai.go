@@ -113,6 +113,11 @@ type AIModel struct {
 	Alias string `yaml:"alias"`
 	// Candidates serve the alias; see aiclient.Candidate.
 	Candidates []AICandidate `yaml:"candidates"`
+	// Guardrails run, in order, on every call of the alias; see
+	// [AIGuardrail].
+	Guardrails []AIGuardrail `yaml:"guardrails"`
+	// Cache answers repeated calls of the alias; see [AICache].
+	Cache *AICache `yaml:"cache"`
 }
 
 // AICandidate is one way to serve an alias.
@@ -182,7 +187,13 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 	if client == nil {
 		var cerrs []error
 		var aliases []string
-		client, aliases, cerrs = a.client(aiHTTPClient(b))
+		client, aliases, cerrs = a.client(aiHTTPClient(b), func(key string, mk func() any) any {
+			v, err := b.Keep(key, func() (any, error) { return mk(), nil })
+			if err != nil {
+				return mk()
+			}
+			return v
+		})
 		errs = append(errs, cerrs...)
 		errs = append(errs, a.checkPrices()...)
 		// /v1/models lists the aliases without asking the providers.
@@ -342,7 +353,7 @@ const PromptAPI = "prompts"
 
 // client builds the aiclient.Client of the providers and models, each
 // provider calling over the client hc gives it.
-func (a *AI) client(hc func(AIProvider) *http.Client) (*aiclient.Client, []string, []error) {
+func (a *AI) client(hc func(AIProvider) *http.Client, keep func(string, func() any) any) (*aiclient.Client, []string, []error) {
 	var errs []error
 	providers := map[string]aiclient.Provider{}
 	dropped := map[string]bool{}
@@ -398,6 +409,11 @@ func (a *AI) client(hc func(AIProvider) *http.Client) (*aiclient.Client, []strin
 					cd.Provider, strings.Join(slices.Sorted(maps.Keys(providers)), ", ")))
 				continue
 			}
+			p, gerrs := m.guarded(at, p, http.DefaultClient, keep)
+			if len(gerrs) > 0 {
+				errs = append(errs, gerrs...)
+				break
+			}
 			cands = append(cands, aiclient.Candidate{Provider: p, Model: cd.Model, Priority: cd.Priority, Weight: cd.Weight})
 		}
 		if len(cands) > 0 {
@@ -446,6 +462,22 @@ func (a *AI) checkPrices() []error {
 	return errs
 }
 
+// shared appends the options every adapter takes alike, each in its own
+// Option type: the base URL, extra headers and the longest wait before a
+// retry, where p sets them.
+func shared[O any](p AIProvider, opts []O, base func(string) O, header func(string, string) O, wait func(time.Duration) O) []O {
+	if p.BaseURL != "" {
+		opts = append(opts, base(p.BaseURL))
+	}
+	for k, v := range p.Headers {
+		opts = append(opts, header(k, v))
+	}
+	if p.MaxRetryWait > 0 {
+		opts = append(opts, wait(p.MaxRetryWait))
+	}
+	return opts
+}
+
 // provider builds the adapter of p, calling over hc.
 func (p AIProvider) provider(hc *http.Client) (aiclient.Provider, error) {
 	if p.MaxRetryWait < 0 {
@@ -457,54 +489,22 @@ func (p AIProvider) provider(hc *http.Client) (aiclient.Provider, error) {
 	switch p.Type {
 	case "openai":
 		opts := []openai.Option{openai.WithAPIKey(p.APIKey), openai.WithHTTPClient(hc)}
-		if p.BaseURL != "" {
-			opts = append(opts, openai.WithBaseURL(p.BaseURL))
-		}
-		for k, v := range p.Headers {
-			opts = append(opts, openai.WithHeader(k, v))
-		}
-		if p.MaxRetryWait > 0 {
-			opts = append(opts, openai.WithMaxRetryWait(p.MaxRetryWait))
-		}
+		opts = shared(p, opts, openai.WithBaseURL, openai.WithHeader, openai.WithMaxRetryWait)
 		return openai.New(opts...), nil
 	case "anthropic":
 		opts := []anthropic.Option{anthropic.WithAPIKey(p.APIKey), anthropic.WithHTTPClient(hc)}
-		if p.BaseURL != "" {
-			opts = append(opts, anthropic.WithBaseURL(p.BaseURL))
-		}
-		for k, v := range p.Headers {
-			opts = append(opts, anthropic.WithHeader(k, v))
-		}
-		if p.MaxRetryWait > 0 {
-			opts = append(opts, anthropic.WithMaxRetryWait(p.MaxRetryWait))
-		}
+		opts = shared(p, opts, anthropic.WithBaseURL, anthropic.WithHeader, anthropic.WithMaxRetryWait)
 		return anthropic.New(opts...), nil
 	case "gemini":
 		opts := []gemini.Option{gemini.WithAPIKey(p.APIKey), gemini.WithHTTPClient(hc)}
-		if p.BaseURL != "" {
-			opts = append(opts, gemini.WithBaseURL(p.BaseURL))
-		}
-		for k, v := range p.Headers {
-			opts = append(opts, gemini.WithHeader(k, v))
-		}
-		if p.MaxRetryWait > 0 {
-			opts = append(opts, gemini.WithMaxRetryWait(p.MaxRetryWait))
-		}
+		opts = shared(p, opts, gemini.WithBaseURL, gemini.WithHeader, gemini.WithMaxRetryWait)
 		return gemini.New(opts...), nil
 	case "ollama":
 		opts := []ollama.Option{ollama.WithHTTPClient(hc)}
 		if p.APIKey != "" {
 			opts = append(opts, ollama.WithAPIKey(p.APIKey))
 		}
-		if p.BaseURL != "" {
-			opts = append(opts, ollama.WithBaseURL(p.BaseURL))
-		}
-		for k, v := range p.Headers {
-			opts = append(opts, ollama.WithHeader(k, v))
-		}
-		if p.MaxRetryWait > 0 {
-			opts = append(opts, ollama.WithMaxRetryWait(p.MaxRetryWait))
-		}
+		opts = shared(p, opts, ollama.WithBaseURL, ollama.WithHeader, ollama.WithMaxRetryWait)
 		return ollama.New(opts...), nil
 	case "demo":
 		return demo.New(demo.WithName(p.Name)), nil

@@ -237,15 +237,7 @@ func (p AIProvider) bedrock(hc *http.Client) (aiclient.Provider, error) {
 	case p.APIKey != "":
 		opts = append(opts, bedrock.WithAPIKey(p.APIKey))
 	}
-	if p.BaseURL != "" {
-		opts = append(opts, bedrock.WithBaseURL(p.BaseURL))
-	}
-	for k, v := range p.Headers {
-		opts = append(opts, bedrock.WithHeader(k, v))
-	}
-	if p.MaxRetryWait > 0 {
-		opts = append(opts, bedrock.WithMaxRetryWait(p.MaxRetryWait))
-	}
+	opts = shared(p, opts, bedrock.WithBaseURL, bedrock.WithHeader, bedrock.WithMaxRetryWait)
 	pv, err := bedrock.New(context.Background(), opts...)
 	if err != nil {
 		return nil, cloudErr(err, "region")
@@ -269,15 +261,7 @@ func (p AIProvider) vertex(hc *http.Client) (aiclient.Provider, error) {
 	if p.CredentialsFile != "" {
 		opts = append(opts, vertex.WithCredentialsFile(p.CredentialsFile))
 	}
-	if p.BaseURL != "" {
-		opts = append(opts, vertex.WithBaseURL(p.BaseURL))
-	}
-	for k, v := range p.Headers {
-		opts = append(opts, vertex.WithHeader(k, v))
-	}
-	if p.MaxRetryWait > 0 {
-		opts = append(opts, vertex.WithMaxRetryWait(p.MaxRetryWait))
-	}
+	opts = shared(p, opts, vertex.WithBaseURL, vertex.WithHeader, vertex.WithMaxRetryWait)
 	pv, err := vertex.New(context.Background(), opts...)
 	if err != nil {
 		return nil, cloudErr(err, "credentials_file")

@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/grpcproxy"
 	"github.com/portico-dev/portico/gateway/upstream"
+	"github.com/portico-dev/portico/telemetry"
 )
 
 // File is the declarative form of a gateway, as a YAML or JSON file
@@ -61,6 +62,10 @@ type File struct {
 	// request paths are refused or decoded; see
 	// gateway.WithPathNormalization.
 	PathNormalization *gateway.PathNormalization `yaml:"path_normalization"`
+	// Telemetry sends traces, metrics and logs to an OTLP collector; see
+	// [File.TelemetryConfig]. Like Server, it is read once per process: a
+	// reload does not change it.
+	Telemetry *telemetry.Config `yaml:"telemetry"`
 
 	file  string
 	lines map[string]int

@@ -99,8 +99,11 @@ func (pp *platformPart) Mount(b *gateway.Builder) error {
 	portal := middleware.Authenticate(middleware.AuthConfig{
 		Authenticators: []middleware.Authenticator{pp.p.KeyAuth(middleware.APIKeyConfig{})},
 	})(pp.p.Portal())
-	b.Endpoint(gateway.Endpoint{Kind: "portal", Label: "the consumer portal", Name: "portal", Path: path,
-		At: "platform.subscribe_url", Chain: []string{"auth(" + PlatformAuth + ")", "portal"}, Handler: portal})
+	// The portal owns its path and everything under it (keys, APIs, usage).
+	for _, p := range []string{path, strings.TrimSuffix(path, "/") + "/*"} {
+		b.Endpoint(gateway.Endpoint{Kind: "portal", Label: "the consumer portal", Name: "portal " + p, Path: p,
+			At: "platform.subscribe_url", Chain: []string{"auth(" + PlatformAuth + ")", "portal"}, Handler: portal})
+	}
 	return nil
 }
 

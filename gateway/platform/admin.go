@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -21,27 +22,38 @@ import (
 type actorKey struct{}
 
 // Admin returns the admin handler, for the admin listener. Every request
-// needs an admin credential ([WithAdminToken], [WithAdminAuth]); without
-// one it answers 401. It serves, relative to where it is mounted:
+// needs an admin credential: an admin token ([WithAdminToken]) as a bearer
+// token or Basic password, for scripts; the session cookie a person gets
+// by signing in at /login with the token (or through a [Platform.LoginLink]);
+// or what [WithAdminAuth] accepts. A browser without one is sent to the
+// sign-in form; other requests get 401. It serves, relative to where it is
+// mounted:
 //
+//	/               the console's landing page: counts, pending subscriptions, links
+//	/login          the sign-in form (GET), signing in (POST), a login link (GET ?code=)
+//	/logout         signing out (POST)
 //	/api/...        the admin API (JSON), described by /docs/openapi.json
 //	/docs/          the admin API's documentation page
 //	/apis/<id>/docs/ each API's documentation page ([WithAPIDocs])
 //	/catalog        the API catalog (HTML; JSON with Accept: application/json)
 //	/dashboard      the call analytics dashboard
-//	/assets/...     the pages' chart library, embedded (no credential needed)
+//	/assets/...     the pages' scripts and styles, embedded (no credential needed)
 //
 // Every change made through the admin API is written to the audit log with
 // the acting credential's name. Changes sent by a browser from another
-// origin are refused (http.CrossOriginProtection), since browsers resend
-// Basic credentials on their own. It panics when no credential is configured.
+// origin are refused (http.CrossOriginProtection), and a change made with
+// the session cookie must carry the session's CSRF token (the X-CSRF-Token
+// header, or the csrf field of a form). Documents and error messages name
+// the real paths, wherever the handler is mounted (see http.StripPrefix).
+// It panics when no credential is configured.
 func (p *Platform) Admin() http.Handler {
 	if len(p.admins) == 0 && p.adminAuth == nil {
 		panic("portico/platform: Admin needs WithAdminToken or WithAdminAuth")
 	}
 	mux := http.NewServeMux()
 	p.routes(mux)
-	mux.Handle("GET /docs/", http.StripPrefix("/docs", mustDocs()))
+	docs := &adminDocs{}
+	mux.Handle("GET /docs/", docs)
 	for id, spec := range p.docs {
 		d, err := openapi.NewDocs(spec)
 		if err != nil {
@@ -50,10 +62,13 @@ func (p *Platform) Admin() http.Handler {
 		prefix := "/apis/" + id + "/docs"
 		mux.Handle("GET "+prefix+"/", http.StripPrefix(prefix, d))
 	}
+	mux.HandleFunc("GET /{$}", p.serveHome)
+	mux.HandleFunc("POST /logout", p.serveLogout)
 	mux.HandleFunc("GET /catalog", p.serveCatalog)
 	mux.HandleFunc("GET /dashboard", p.serveDashboard)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		problem.Error(w, r, http.StatusNotFound, "no such admin resource; see /docs/ for the admin API")
+		b := base(r)
+		problem.Error(w, r, http.StatusNotFound, "no such admin resource; the console is at "+b+"/ and the admin API is described at "+b+"/docs/")
 	})
 	files := http.FileServerFS(assets)
 	csrf := http.NewCrossOriginProtection()
@@ -64,21 +79,55 @@ func (p *Platform) Admin() http.Handler {
 			files.ServeHTTP(w, r)
 			return
 		}
-		// Browsers keep Basic credentials: refuse state changes that a
-		// page of another origin sends (CSRF).
+		// Browsers keep Basic credentials and cookies: refuse state
+		// changes that a page of another origin sends (CSRF).
 		if err := csrf.Check(r); err != nil {
 			problem.Error(w, r, http.StatusForbidden, "cross-origin requests may not change the platform")
 			return
 		}
-		actor, ok := p.actor(r)
-		if !ok {
-			w.Header().Add("WWW-Authenticate", `Basic realm="portico admin", charset="UTF-8"`)
-			w.Header().Add("WWW-Authenticate", `Bearer realm="portico admin"`)
-			problem.Error(w, r, http.StatusUnauthorized, "the admin API needs an admin credential")
+		if r.URL.Path == "/login" && (r.Method == http.MethodGet || r.Method == http.MethodPost) {
+			p.serveLogin(w, r)
 			return
 		}
-		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, actor)))
+		actor, token, ok := p.authenticate(w, r)
+		if !ok {
+			return
+		}
+		ctx := context.WithValue(r.Context(), actorKey{}, actor)
+		mux.ServeHTTP(w, r.WithContext(context.WithValue(ctx, csrfKey{}, token)))
 	})
+}
+
+type csrfKey struct{}
+
+// authenticate finds the request's admin: by token, by [WithAdminAuth],
+// or by session cookie (with the CSRF token on changes). On failure it
+// answers (a browser is sent to the sign-in form) and returns false.
+func (p *Platform) authenticate(w http.ResponseWriter, r *http.Request) (actor, csrfToken string, ok bool) {
+	if actor, ok := p.actor(r); ok {
+		return actor, "", true
+	}
+	actor, csrfToken, found, csrfOK := p.sessionActor(r)
+	if found && !csrfOK {
+		problem.Error(w, r, http.StatusForbidden, "a change made from the console needs the session's CSRF token in the "+csrfHeader+" header")
+		return "", "", false
+	}
+	if found {
+		return actor, csrfToken, true
+	}
+	if r.Method == http.MethodGet && r.Header.Get("Authorization") == "" && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		http.Redirect(w, r, base(r)+"/login?next="+url.QueryEscape(r.RequestURI), http.StatusSeeOther)
+		return "", "", false
+	}
+	w.Header().Add("WWW-Authenticate", `Bearer realm="portico admin"`)
+	w.Header().Add("WWW-Authenticate", `Basic realm="portico admin", charset="UTF-8"`)
+	problem.Error(w, r, http.StatusUnauthorized, "the admin API needs an admin credential: a bearer token, or sign in at "+base(r)+"/login")
+	return "", "", false
+}
+
+func csrfOf(r *http.Request) string {
+	t, _ := r.Context().Value(csrfKey{}).(string)
+	return t
 }
 
 func actorOf(r *http.Request) string {
@@ -194,6 +243,17 @@ func (p *Platform) routes(mux *http.ServeMux) {
 		var in struct {
 			Reason string `json:"reason"`
 		}
+		if isForm(r) {
+			// A console button: act, then show the console again.
+			in.Reason = r.PostFormValue("reason")
+			_, err := p.Transition(r.Context(), actorOf(r), r.PathValue("id"), r.PathValue("action"), in.Reason)
+			if err != nil {
+				p.reply(w, r, 0, nil, err)
+				return
+			}
+			http.Redirect(w, r, base(r)+"/", http.StatusSeeOther)
+			return
+		}
 		if decode(w, r, &in) {
 			v, err := p.Transition(r.Context(), actorOf(r), r.PathValue("id"), r.PathValue("action"), in.Reason)
 			p.reply(w, r, http.StatusOK, v, err)
@@ -241,16 +301,29 @@ func (p *Platform) serveStats(w http.ResponseWriter, r *http.Request) {
 	p.reply(w, r, http.StatusOK, out, nil)
 }
 
-// statsQuery reads by, key, tenant, window and step from the query string.
+// statsQuery reads by, key, tenant, consumer, api, window and step from
+// the query string. A key given empty ("key=") selects the calls with no
+// value in the dimension.
 func statsQuery(r *http.Request, now time.Time) (calllog.Query, error) {
 	v := r.URL.Query()
-	q := calllog.Query{By: calllog.Dimension(v.Get("by")), Key: v.Get("key"), Tenant: v.Get("tenant")}
+	q := calllog.Query{By: calllog.Dimension(v.Get("by")), Key: v.Get("key"), Exact: v.Has("key"),
+		Tenant: v.Get("tenant"), Consumer: v.Get("consumer"), API: v.Get("api")}
 	switch q.By {
 	case "":
 		q.By = calllog.ByTenant
 	case calllog.ByAPI, calllog.ByConsumer, calllog.ByTenant:
+	case calllog.ByRoute:
+		if q.API == "" {
+			return q, errors.New("by route needs api: the routes of one API")
+		}
 	default:
-		return q, fmt.Errorf("by %q: use api, consumer or tenant", q.By)
+		return q, fmt.Errorf("by %q: use tenant, consumer, api or route", q.By)
+	}
+	switch {
+	case q.Consumer != "" && q.By != calllog.ByAPI && q.By != calllog.ByRoute:
+		return q, fmt.Errorf("consumer %q: drill into a consumer by api or route", q.Consumer)
+	case q.API != "" && q.By != calllog.ByRoute:
+		return q, fmt.Errorf("api %q: drill into an API by route", q.API)
 	}
 	window, step := time.Hour, time.Duration(0)
 	var err error

@@ -42,20 +42,26 @@ func (p *Platform) actor(r *http.Request) (string, bool) {
 	} else if _, pw, ok := r.BasicAuth(); ok {
 		token = pw
 	}
-	if token != "" {
-		h := sha256.Sum256([]byte(token))
-		found := ""
-		for _, a := range p.admins {
-			if subtle.ConstantTimeCompare(h[:], a.hash[:]) == 1 {
-				found = a.actor
-			}
-		}
-		if found != "" {
-			return found, true
-		}
+	if actor, ok := p.tokenActor(token); ok {
+		return actor, true
 	}
 	if p.adminAuth != nil {
 		return p.adminAuth(r)
 	}
 	return "", false
+}
+
+// tokenActor returns the actor of an admin token, comparing in constant time.
+func (p *Platform) tokenActor(token string) (string, bool) {
+	if token == "" {
+		return "", false
+	}
+	h := sha256.Sum256([]byte(token))
+	found := ""
+	for _, a := range p.admins {
+		if subtle.ConstantTimeCompare(h[:], a.hash[:]) == 1 {
+			found = a.actor
+		}
+	}
+	return found, found != ""
 }

@@ -62,15 +62,10 @@ func artifacts(t *testing.T) string {
 	return t.TempDir()
 }
 
-// withCredential puts the admin token into u as HTTP Basic credentials,
-// which a browser sends on navigation.
-func withCredential(t *testing.T, raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.UserPassword("root", adminToken)
-	return u.String()
+// signedIn returns a one-time login link of g's console that lands on
+// path, as a person opens the link a gateway prints at startup.
+func (g *gateway) signedIn(path string) string {
+	return g.admin.URL + "/login?code=" + g.p.LoginLink("root") + "&next=" + url.QueryEscape(path)
 }
 
 func TestTheDashboardAndTheCatalogRenderInHeadlessChromium(t *testing.T) {
@@ -100,7 +95,7 @@ func TestTheDashboardAndTheCatalogRenderInHeadlessChromium(t *testing.T) {
 	g.adm(t, http.MethodPost, "/api/apis/reports/state", map[string]any{"state": "deprecated", "sunset": "2999-01-01T00:00:00Z"}, http.StatusOK)
 
 	dir := artifacts(t)
-	dom := chromium(t, withCredential(t, g.admin.URL+"/dashboard?window=30m&step=1m"))
+	dom := chromium(t, g.signedIn("/dashboard?window=30m&step=1m"))
 	if !strings.Contains(dom, `data-charts="ready"`) {
 		t.Fatalf("the dashboard's script did not run; DOM:\n%s", dom)
 	}
@@ -116,27 +111,78 @@ func TestTheDashboardAndTheCatalogRenderInHeadlessChromium(t *testing.T) {
 	if n := strings.Count(dom, `class="point"`); n == 0 {
 		t.Error("the charts' point tables are empty")
 	}
-	if !strings.Contains(dom, `href="dashboard?by=tenant&amp;key=acme&amp;tenant=&amp;window=30m0s"`) {
-		t.Error("the breakdown does not link each tenant's own dashboard")
+	if !strings.Contains(dom, `href="dashboard?by=consumer&amp;tenant=acme&amp;window=30m0s"`) {
+		t.Error("the breakdown does not link each tenant's consumers")
+	}
+	// The time axis spans the picked range, not only the minutes with data.
+	m := regexp.MustCompile(`id="chart-requests"[^>]*data-from="(\d+)" data-to="(\d+)"`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the requests chart has no axis range in the DOM: %s", regexp.MustCompile(`id="chart-requests"[^>]*>`).FindString(dom))
+	}
+	from, _ := strconv.Atoi(m[1])
+	to, _ := strconv.Atoi(m[2])
+	if got, want := to-from, 1800; got != want {
+		t.Errorf("the time axis spans %d s, want the picked 30 min (%d s)", got, want)
 	}
 	if !strings.Contains(dom, latestErrorID) {
 		t.Errorf("the latest error's request ID %s is not on the dashboard", latestErrorID)
 	}
 	shot := filepath.Join(dir, "dashboard.png")
-	chromium(t, withCredential(t, g.admin.URL+"/dashboard?window=30m&step=1m"), "--screenshot="+shot, "--window-size=1280,900")
+	chromium(t, g.signedIn("/dashboard?window=30m&step=1m"), "--screenshot="+shot, "--window-size=1280,900")
 	if st, err := os.Stat(shot); err != nil || st.Size() == 0 {
 		t.Errorf("no dashboard screenshot at %s: %v", shot, err)
 	}
 	t.Logf("dashboard screenshot: %s", shot)
 
-	catalog := chromium(t, withCredential(t, g.admin.URL+"/catalog?tenant=globex"))
+	catalog := chromium(t, g.signedIn("/catalog?tenant=globex"))
 	for _, want := range []string{`data-api="orders" data-state="published"`, `data-api="reports" data-state="deprecated"`, `{"api":"orders"}`} {
 		if !strings.Contains(catalog, want) {
 			t.Errorf("the catalog for globex lacks %s", want)
 		}
 	}
-	if strings.Contains(chromium(t, withCredential(t, g.admin.URL+"/catalog?tenant=acme")), `data-api="reports"`) {
+	if strings.Contains(chromium(t, g.signedIn("/catalog?tenant=acme")), `data-api="reports"`) {
 		t.Error("acme's catalog lists globex's tenant-only API")
 	}
-	chromium(t, withCredential(t, g.admin.URL+"/catalog?tenant=globex"), "--screenshot="+filepath.Join(dir, "catalog.png"), "--window-size=1280,900")
+	chromium(t, g.signedIn("/catalog?tenant=globex"), "--screenshot="+filepath.Join(dir, "catalog.png"), "--window-size=1280,900")
+}
+
+func TestTheConsoleRendersInHeadlessChromium(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, platform.NewMemoryStore())
+	shop, ledger := g.seed(t)
+	g.call(t, http.MethodPost, "/subscriptions", shop, map[string]string{"api": "orders"})
+	g.call(t, http.MethodPost, "/subscriptions", ledger, map[string]string{"api": "reports"})
+	for i := range 10 {
+		g.call(t, http.MethodGet, "/reports/"+strconv.Itoa(i), ledger, nil)
+	}
+	g.call(t, http.MethodGet, "/reports/fail", ledger, nil)
+	g.flush(t)
+	dir := artifacts(t)
+
+	login := chromium(t, g.admin.URL+"/dashboard")
+	if !strings.Contains(login, `id="login"`) {
+		t.Errorf("a browser without a session does not land on the sign-in form; DOM:\n%s", login)
+	}
+	chromium(t, g.admin.URL+"/login", "--screenshot="+filepath.Join(dir, "console-login.png"), "--window-size=1280,600")
+
+	home := chromium(t, g.signedIn("/"))
+	for _, want := range []string{`data-sub="shop.orders"`, `class="approve"`, `id="count-pending">1<`} {
+		if !strings.Contains(home, want) {
+			t.Errorf("the signed-in landing page lacks %s", want)
+		}
+	}
+	chromium(t, g.signedIn("/"), "--screenshot="+filepath.Join(dir, "console-home.png"), "--window-size=1280,700")
+
+	drill := "/dashboard?by=route&tenant=globex&consumer=ledger&api=reports&window=15m"
+	routes := chromium(t, g.signedIn(drill))
+	if !strings.Contains(routes, `data-charts="ready"`) {
+		t.Fatalf("the route level's charts did not draw; DOM:\n%s", routes)
+	}
+	if !strings.Contains(routes, `class="row" data-key=`) {
+		t.Error("the route level has no breakdown rows")
+	}
+	if !strings.Contains(routes, `<tr class="error">`) {
+		t.Error("the route level does not show the latest error")
+	}
+	chromium(t, g.signedIn(drill), "--screenshot="+filepath.Join(dir, "dashboard-routes.png"), "--window-size=1280,1100")
 }

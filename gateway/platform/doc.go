@@ -24,7 +24,9 @@
 // how to subscribe or that the subscription awaits approval, 404 for
 // drafts and other tenants' tenant-only APIs, Deprecation and Sunset
 // headers for deprecated APIs and 410 for retired ones; [Platform.Portal]
-// lets consumers request subscriptions themselves:
+// lets consumers serve themselves: browse the APIs they may see, request
+// subscriptions and follow their state, create and revoke their own keys
+// and read their usage:
 //
 //	id := p.Identities()
 //	auth := middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{
@@ -32,6 +34,7 @@
 //	}})
 //	mux.Handle("/orders/", auth(p.Guard("orders")(ordersProxy)))
 //	mux.Handle("/subscriptions", auth(p.Portal()))
+//	mux.Handle("/subscriptions/", auth(p.Portal()))
 //
 // Both read state cached in memory and reloaded when the [Store]'s version
 // counter moves, so a change made on any replica is effective on the next
@@ -63,6 +66,29 @@
 // with its licence, so the pages work offline. Every request needs an
 // admin credential ([WithAdminToken], [WithAdminAuth]) and every change is
 // written to the audit log with who made it and when ([Platform.Audit]).
+//
+// # Console
+//
+// People open the admin handler's root: a landing page with counts, the
+// subscriptions waiting for approval (approved or rejected with a button)
+// and links to the dashboard, the catalog and the docs. A browser without
+// a session is sent to the sign-in form at /login, which takes the admin
+// token and sets an HttpOnly, SameSite=Strict session cookie; a program
+// that starts a gateway may print a one-time link instead
+// ([Platform.LoginLink]). Scripts keep sending the token as a bearer token
+// or Basic password. Every change made with the session cookie carries the
+// session's CSRF token, and changes from other origins are refused. Links,
+// 404s and the admin API document name the real paths wherever the handler
+// is mounted.
+//
+// The dashboard picks a range from 15 minutes to 24 hours (within the
+// aggregator's retention), fits the time axis to it, reloads itself, writes
+// latencies in milliseconds, rates in requests per second, tokens and cost
+// ([WithCurrency]) as people read them, and drills down from tenants to a
+// tenant's consumers, a consumer's APIs and an API's routes, with the
+// latest errors at each level and the calls no consumer or API claims in a
+// row of their own. [WithUpstreamHealth] adds the health of the upstream
+// pools.
 //
 // # Concurrency
 //

@@ -71,6 +71,7 @@ func newGateway(t testing.TB, store platform.Store, opts ...platform.Option) *ga
 	mux.Handle("/orders/", g.p.Guard("orders")(proxy))
 	mux.Handle("/reports/", g.p.Guard("reports")(proxy))
 	mux.Handle("/subscriptions", g.p.Portal())
+	mux.Handle("/subscriptions/", g.p.Portal())
 	public := middleware.Chain(
 		middleware.RequestID(middleware.RequestIDConfig{}),
 		calllog.Middleware(calllog.MiddlewareConfig{Recorder: g.rec}),

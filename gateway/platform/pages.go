@@ -6,10 +6,6 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
-	"time"
-
-	"github.com/portico-dev/portico/gateway/calllog"
-	"github.com/portico-dev/portico/internal/problem"
 )
 
 //go:embed templates/*.html
@@ -26,6 +22,11 @@ var assets embed.FS
 func parsePages() *template.Template {
 	return template.Must(template.New("").Funcs(template.FuncMap{
 		"percent": func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
+		"ms":      humanLatency,
+		"span":    humanSpan,
+		"count":   humanCount,
+		"rate":    humanRate,
+		"money":   humanMoney,
 	}).ParseFS(templateFS, "templates/*.html"))
 }
 
@@ -59,49 +60,11 @@ func (p *Platform) serveCatalog(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-type dashRow struct {
-	Key string
-	P   calllog.Point
-}
-
-func (p *Platform) serveDashboard(w http.ResponseWriter, r *http.Request) {
-	q, err := statsQuery(r, p.now())
-	if err != nil {
-		problem.Error(w, r, http.StatusBadRequest, err.Error())
-		return
-	}
-	window := p.now().Sub(q.From).Round(time.Second)
-	if q.Step == 0 {
-		q.Step = max(window/60, time.Second)
-	}
-	data := Stats{Series: []calllog.Point{}}
-	var rows []dashRow
-	if p.agg != nil {
-		data.Summary, data.Series = p.agg.Summary(q), p.agg.Series(q)
-		for _, k := range p.agg.Keys(q.By, q.Tenant) {
-			kq := q
-			kq.Key = k
-			rows = append(rows, dashRow{Key: k, P: p.agg.Summary(kq)})
-		}
-	}
-	var errs []calllog.Record
-	if p.ring != nil {
-		f := calllog.Filter{Tenant: q.Tenant, Failed: true, Limit: 20}
-		switch q.By {
-		case calllog.ByAPI:
-			f.API = q.Key
-		case calllog.ByConsumer:
-			f.Consumer = q.Key
-		}
-		errs = p.ring.Query(f)
-	}
-	p.render(w, r, "dashboard.html", map[string]any{
-		"Title": p.title, "Tenant": q.Tenant, "By": q.By, "Key": q.Key, "Window": window,
-		"Summary": data.Summary, "Rows": rows, "Errors": errs, "Data": data,
-	})
-}
-
 func (p *Platform) render(w http.ResponseWriter, r *http.Request, name string, data any) {
+	p.renderStatus(w, r, http.StatusOK, name, data)
+}
+
+func (p *Platform) renderStatus(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	var b strings.Builder
 	if err := p.pages.ExecuteTemplate(&b, name, data); err != nil {
 		p.reply(w, r, 0, nil, err)
@@ -109,5 +72,6 @@ func (p *Platform) render(w http.ResponseWriter, r *http.Request, name string, d
 	}
 	securityHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
 	_, _ = w.Write([]byte(b.String()))
 }

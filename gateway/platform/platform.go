@@ -38,6 +38,9 @@ type Platform struct {
 	closed    bool
 	docs      map[string]*openapi.Spec
 	pages     *template.Template
+	sess      sessions
+	health    func() []UpstreamHealth
+	currency  string
 
 	cur    atomic.Pointer[snapshot]
 	loadMu sync.Mutex
@@ -131,7 +134,7 @@ func New(store Store, opts ...Option) *Platform {
 	if store == nil {
 		panic("portico/platform: New needs a Store")
 	}
-	p := &Platform{store: store, now: time.Now, subURL: "/subscriptions", title: "Portico", pages: parsePages()}
+	p := &Platform{store: store, now: time.Now, subURL: "/subscriptions", title: "Portico", currency: "USD", pages: parsePages()}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(p)

@@ -2,23 +2,35 @@ package platform
 
 import (
 	"net/http"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/middleware"
 )
 
-// Portal returns the handler through which consumers manage their own
-// subscriptions, for the public listener behind authentication (it reads
-// middleware.ConsumerFrom). Mount it where [WithSubscribeURL] points:
+// Portal returns the handler through which consumers serve themselves, for
+// the public listener behind authentication (it reads
+// middleware.ConsumerFrom). Mount it where [WithSubscribeURL] points, for
+// that path and everything under it; relative to it:
 //
 //	POST  {"api":"<id>"}   requests a subscription for the calling consumer
-//	GET                    lists the calling consumer's subscriptions
+//	GET                    lists the calling consumer's subscriptions and their states
+//	GET   /apis            lists the APIs the consumer may see and subscribe to
+//	GET   /keys            lists the consumer's own keys (never their secrets)
+//	POST  /keys            creates a key; the answer holds its secret, shown this once
+//	DELETE /keys/<id>      revokes one of the consumer's own keys
+//	GET   /usage           the consumer's calls in the last 24 hours, in total and per API
 //
 // A consumer sees only APIs its tenant may see, and only its own
-// subscriptions. Requests are written to the audit log with the actor
-// "consumer:<id>".
+// subscriptions and keys. Changes are written to the audit log with the
+// actor "consumer:<id>".
 func (p *Platform) Portal() http.Handler {
+	mount, _, _ := strings.Cut(p.subURL, "?")
+	mount, _, _ = strings.Cut(mount, "#")
+	mount = strings.TrimSuffix(mount, "/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := middleware.ConsumerFrom(r.Context())
 		if c == nil {
@@ -28,30 +40,124 @@ func (p *Platform) Portal() http.Handler {
 		if rec := calllog.FromContext(r.Context()); rec != nil {
 			rec.Tenant, rec.Consumer = c.Tenant, c.ID
 		}
-		switch r.Method {
-		case http.MethodGet, http.MethodHead:
-			v, err := p.Subscriptions(r.Context(), SubFilter{Tenant: c.Tenant, Consumer: c.ID})
-			p.reply(w, r, http.StatusOK, v, err)
-		case http.MethodPost:
-			var in struct {
-				API string `json:"api"`
+		rest, under := strings.CutPrefix(r.URL.Path, mount)
+		if !under {
+			rest = "" // mounted elsewhere: the subscriptions, as before
+		}
+		switch {
+		case rest == "" || rest == "/":
+			p.portalSubscriptions(w, r, c)
+		case rest == "/apis":
+			if onlyGet(w, r, "use GET to list the APIs you may subscribe to") {
+				v, err := p.APIs(r.Context(), c.Tenant)
+				v = slices.DeleteFunc(v, func(a API) bool { return a.State == Draft || a.State == Retired })
+				p.reply(w, r, http.StatusOK, v, err)
 			}
-			if !decode(w, r, &in) {
-				return
+		case rest == "/keys":
+			p.portalKeys(w, r, c)
+		case strings.HasPrefix(rest, "/keys/") && r.Method == http.MethodDelete:
+			p.portalRevoke(w, r, c, strings.TrimPrefix(rest, "/keys/"))
+		case rest == "/usage":
+			if onlyGet(w, r, "use GET to read your usage") {
+				p.reply(w, r, http.StatusOK, p.usage(c), nil)
 			}
-			if in.API == "" {
-				problem.Error(w, r, http.StatusBadRequest, `the body needs the API to subscribe to: {"api":"<id>"}`)
-				return
-			}
-			v, err := p.Subscribe(r.Context(), "consumer:"+c.ID, c.Tenant, c.ID, in.API)
-			status := http.StatusOK
-			if err == nil && v.State == Pending {
-				status = http.StatusAccepted
-			}
-			p.reply(w, r, status, v, err)
 		default:
-			w.Header().Set("Allow", "GET, HEAD, POST")
-			problem.Error(w, r, http.StatusMethodNotAllowed, "use GET to list your subscriptions or POST to request one")
+			problem.Error(w, r, http.StatusNotFound, "the portal serves "+mount+", "+mount+"/apis, "+mount+"/keys and "+mount+"/usage")
 		}
 	})
+}
+
+func onlyGet(w http.ResponseWriter, r *http.Request, hint string) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	problem.Error(w, r, http.StatusMethodNotAllowed, hint)
+	return false
+}
+
+func (p *Platform) portalSubscriptions(w http.ResponseWriter, r *http.Request, c *middleware.Consumer) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		v, err := p.Subscriptions(r.Context(), SubFilter{Tenant: c.Tenant, Consumer: c.ID})
+		p.reply(w, r, http.StatusOK, v, err)
+	case http.MethodPost:
+		var in struct {
+			API string `json:"api"`
+		}
+		if !decode(w, r, &in) {
+			return
+		}
+		if in.API == "" {
+			problem.Error(w, r, http.StatusBadRequest, `the body needs the API to subscribe to: {"api":"<id>"}`)
+			return
+		}
+		v, err := p.Subscribe(r.Context(), "consumer:"+c.ID, c.Tenant, c.ID, in.API)
+		status := http.StatusOK
+		if err == nil && v.State == Pending {
+			status = http.StatusAccepted
+		}
+		p.reply(w, r, status, v, err)
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		problem.Error(w, r, http.StatusMethodNotAllowed, "use GET to list your subscriptions or POST to request one")
+	}
+}
+
+func (p *Platform) portalKeys(w http.ResponseWriter, r *http.Request, c *middleware.Consumer) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		v, err := p.Keys(r.Context(), c.Tenant, c.ID)
+		p.reply(w, r, http.StatusOK, v, err)
+	case http.MethodPost:
+		var in struct {
+			Expires time.Time `json:"expires"`
+		}
+		if decode(w, r, &in) {
+			k, secret, err := p.CreateKey(r.Context(), "consumer:"+c.ID, c.Tenant, c.ID, in.Expires)
+			p.reply(w, r, http.StatusCreated, map[string]any{"key": k, "secret": secret}, err)
+		}
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		problem.Error(w, r, http.StatusMethodNotAllowed, "use GET to list your keys or POST to create one")
+	}
+}
+
+// portalRevoke deletes one of the consumer's own keys; another's key is
+// not found, whoever holds it.
+func (p *Platform) portalRevoke(w http.ResponseWriter, r *http.Request, c *middleware.Consumer, id string) {
+	keys, err := p.Keys(r.Context(), c.Tenant, c.ID)
+	if err != nil {
+		p.reply(w, r, 0, nil, err)
+		return
+	}
+	if !slices.ContainsFunc(keys, func(k Key) bool { return k.ID == id }) {
+		problem.Error(w, r, http.StatusNotFound, "you hold no key "+id)
+		return
+	}
+	p.reply(w, r, http.StatusNoContent, nil, p.DeleteKey(r.Context(), "consumer:"+c.ID, c.Tenant, id))
+}
+
+// Usage is a consumer's calls over a span, in total and per API: the
+// answer of the portal's /usage.
+type Usage struct {
+	Window time.Duration            `json:"window_ns"`
+	Total  calllog.Point            `json:"total"`
+	APIs   map[string]calllog.Point `json:"apis"`
+}
+
+func (p *Platform) usage(c *middleware.Consumer) Usage {
+	u := Usage{Window: 24 * time.Hour, APIs: map[string]calllog.Point{}}
+	if p.agg == nil {
+		return u
+	}
+	u.Window = min(u.Window, p.agg.Retention())
+	q := calllog.Query{By: calllog.ByConsumer, Key: c.ID, Exact: true, Tenant: c.Tenant, From: p.now().Add(-u.Window)}
+	u.Total = p.agg.Summary(q)
+	aq := calllog.Query{By: calllog.ByAPI, Tenant: c.Tenant, Consumer: c.ID, From: q.From}
+	for _, api := range p.agg.KeysOf(aq) {
+		aq.Key, aq.Exact = api, true
+		u.APIs[api] = p.agg.Summary(aq)
+	}
+	return u
 }

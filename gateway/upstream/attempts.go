@@ -61,3 +61,20 @@ func (a *attempts) empty() bool {
 	defer a.mu.Unlock()
 	return len(a.tried) == 0
 }
+
+// triedAfter reports whether another instance was tried for the request
+// after the last time in was: whether an attempt to in was followed by
+// another one, such as a hedge.
+func (a *attempts) triedAfter(in *instance) bool {
+	if a == nil {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := len(a.tried) - 1; i >= 0; i-- {
+		if a.tried[i] == in {
+			return i < len(a.tried)-1
+		}
+	}
+	return false
+}

@@ -92,3 +92,40 @@ func BenchmarkRoundTrip(b *testing.B) {
 	b.Run("transport", func(b *testing.B) { run(b, tr, srv.URL+"/") })
 	b.Run("pool", func(b *testing.B) { run(b, p, "http://bench/") })
 }
+
+// BenchmarkSlowEjectionBookkeeping measures what slow-response ejection
+// adds to a round trip (its latency estimate and the pick times of the
+// requests pending per instance) over a transport that answers at once,
+// against a pool with outlier detection for failures only.
+//
+//	go test -run '^$' -bench SlowEjectionBookkeeping -benchmem ./gateway/upstream/
+func BenchmarkSlowEjectionBookkeeping(b *testing.B) {
+	resp := &http.Response{StatusCode: http.StatusOK, Body: http.NoBody}
+	answer := roundTripFunc(func(*http.Request) (*http.Response, error) { return resp, nil })
+	for _, c := range []struct {
+		name string
+		od   *upstream.OutlierDetection
+	}{
+		{"failures", &upstream.OutlierDetection{}},
+		{"slow", &upstream.OutlierDetection{Slow: &upstream.SlowOutlier{}}},
+	} {
+		p, err := upstream.New(upstream.Config{Name: "bench", Transport: answer, Outlier: c.od,
+			Instances: []upstream.Instance{{URL: "http://a.test"}, {URL: "http://b.test"}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				req, _ := http.NewRequest(http.MethodGet, "http://bench/", nil)
+				for pb.Next() {
+					if _, err := p.RoundTrip(req); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+		p.Close()
+	}
+}

@@ -201,22 +201,41 @@ type OutlierDetection struct {
 // than a threshold and than its peers. A response is slow when it arrives
 // (headers, not the whole body) at least Threshold after the instance was
 // picked and, unless PeerFactor is negative, also at least PeerFactor
-// times the median latency estimate of the pool's other available
-// instances; Consecutive slow responses in a row eject the instance, for
-// the same period and under the same MaxEjectedPercent as failures.
+// times the median current latency of the instance's peers; Consecutive
+// slow responses in a row eject the instance, for the same period and
+// under the same MaxEjectedPercent as failures.
+//
+// A peer's current latency is what the pool can show of it right now:
+// its latency estimate, or how long its oldest request still pending has
+// waited, if longer. So an instance is slow only next to peers that are
+// demonstrably faster at the same time: a peer that has turned slow and
+// keeps requests waiting is not taken for fast because it answered
+// quickly before. The peers are the other instances that have answered,
+// are healthy and are not ejected for failing; one ejected for slowness
+// stays a peer. Since an instance's own estimate is at least its latest
+// response, the instance with the lowest current latency is never found
+// slow.
+//
+// At the MaxEjectedPercent cap, an instance found slow may still be
+// ejected if an instance ejected for slowness is clearly faster (its
+// current latency times PeerFactor is at most the slow response's): that
+// one is readmitted in its stead, so a fast instance ejected in a moment
+// of load cannot shield a slow one.
 //
 // A failed attempt that took at least Threshold (such as one cut short by a
 // per-try timeout no shorter than Threshold) counts as slow too, and so
 // does a request the caller canceled after waiting that long: each shows
-// the instance took at least that long. A response faster than that breaks
-// the series; a quick transport error leaves it as it is. An ejected
-// instance picked in panic mode rejoins when it answers neither with a
-// server error nor slowly.
+// the instance took at least that long. A hedged attempt canceled because
+// an attempt of the same request sent before it answered first (see
+// [TrackAttempts]) counts for nothing: it had less time than the winner
+// took. A response faster than that breaks the series; a quick transport
+// error leaves it as it is. An ejected instance picked in panic mode
+// rejoins when it answers neither with a server error nor slowly.
 //
 // Comparing with peers keeps a slowdown of the whole service (a shared
 // database, say) from ejecting instances that are no slower than the
-// rest; an instance without available peers that have answered is never
-// slow by comparison.
+// rest; an instance without peers that have answered is never slow by
+// comparison.
 type SlowOutlier struct {
 	// Threshold is the time from pick to response headers at or above
 	// which a response is slow. If 0, 1s is used.
@@ -224,10 +243,12 @@ type SlowOutlier struct {
 	// Consecutive is the number of slow responses in a row that eject an
 	// instance. If 0, 3 is used.
 	Consecutive int `json:"consecutive,omitempty" yaml:"consecutive"`
-	// PeerFactor is how many times slower than its peers' median latency
-	// estimate a response must also be to count as slow. If 0, 2 is used;
-	// if negative, peers are not compared and Threshold alone decides.
-	// Between 0 and 1 is an error.
+	// PeerFactor is how many times slower than its peers' median current
+	// latency a response must also be to count as slow, and how many times
+	// slower than an instance ejected for slowness it must be to take its
+	// place at the ejection cap. If 0, 2 is used; if negative, peers are
+	// not compared, Threshold alone decides and no instance takes
+	// another's place. Between 0 and 1 is an error.
 	PeerFactor float64 `json:"peer_factor,omitempty" yaml:"peer_factor"`
 }
 

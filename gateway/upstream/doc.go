@@ -91,11 +91,26 @@
 // With [OutlierDetection].Slow ([SlowOutlier]), consecutive slow
 // responses eject an instance in the same way: a response is slow when it
 // takes at least a threshold (1s by default) and at least twice (by
-// default) the median latency estimate of the other available instances,
-// so that an instance slower than its peers goes, while a slowdown of the
-// whole service ejects nothing. Attempts cut short by a per-try timeout,
-// and requests the caller canceled, count as slow once they have waited
-// the threshold.
+// default) the median current latency of the instance's peers, so that an
+// instance slower than its peers goes, while a slowdown of the whole
+// service ejects nothing. Attempts cut short by a per-try timeout, and
+// requests the caller canceled, count as slow once they have waited the
+// threshold; a hedge canceled because an attempt sent before it answered
+// first counts for nothing, having had less time than the winner.
+//
+// The rule that keeps slow ejection from ever ejecting the healthy
+// instance instead of the slow one: an instance is slow only next to
+// peers demonstrably faster at the same time. A peer's current latency is
+// its estimate or, if longer, the wait of its oldest request still
+// pending: an instance that has just turned slow has answered nothing
+// since, and its estimate still says fast, but its pending requests show
+// otherwise, so a healthy instance briefly slowed by a loaded machine is
+// not found twice as slow as it. An instance's own estimate is at least
+// its latest response, so the instance with the lowest current latency
+// is never found slow. Instances ejected for slowness stay peers, and at
+// the MaxEjectedPercent cap an instance found slow takes the place of one
+// ejected for slowness that is clearly faster (by the peer factor), which
+// is readmitted: a mistaken ejection cannot shield the slow instance.
 //
 // # Panic mode
 //

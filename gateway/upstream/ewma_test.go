@@ -42,12 +42,18 @@ func (s *simulated) RoundTrip(r *http.Request) (*http.Response, error) {
 		<-s.block
 	}
 	s.clock.Advance(d)
+	return answer(r, host), nil
+}
+
+// answer is a simulated instance's answer to r: 200 "ok", naming the
+// instance in X-Instance.
+func answer(r *http.Request, host string) *http.Response {
 	return &http.Response{
 		StatusCode: http.StatusOK,
 		Header:     http.Header{"X-Instance": {host}},
 		Body:       io.NopCloser(strings.NewReader("ok")),
 		Request:    r,
-	}, nil
+	}
 }
 
 func (s *simulated) setDelay(host string, d time.Duration) {

@@ -22,6 +22,10 @@ type instance struct {
 	failures     atomic.Uint64
 	ejections    atomic.Uint64
 	lat          latency // peak-EWMA estimate, kept when the pool tracks latency
+	pend         pending // requests awaiting their answer, kept with slow ejection
+	// slowEjected reports that the current ejection is for slowness, so
+	// that a clearly slower instance may take its place (see eject).
+	slowEjected atomic.Bool
 
 	// Passive outlier detection state, guarded by mu.
 	mu           sync.Mutex

@@ -2,8 +2,13 @@ package upstream
 
 import (
 	"context"
+	"errors"
+	"math"
 	"net/http"
+	"slices"
 	"time"
+
+	"github.com/portico-dev/portico/resilience"
 )
 
 // observe feeds the outcome of one request, picked at start (unix
@@ -14,6 +19,9 @@ func (p *Pool) observe(ctx context.Context, in *instance, start int64, resp *htt
 	if o == serverError || o == connError {
 		in.failures.Add(1)
 	}
+	if p.slowOn {
+		in.pend.done(start)
+	}
 	if !p.clocked || (o == canceled && !p.track) {
 		return
 	}
@@ -22,17 +30,23 @@ func (p *Pool) observe(ctx context.Context, in *instance, start int64, resp *htt
 		seedPriors(p.cur.Load().list, now)
 	}
 	if p.od != nil {
-		p.detect(in, start, now, o)
+		// A hedge that lost to an attempt sent before it had less time
+		// than the winner took: it shows nothing about its speed.
+		late := o == canceled && errors.Is(resilience.Abandoned(ctx), resilience.ErrHedgeLost) &&
+			!attemptsFrom(ctx).triedAfter(in)
+		p.detect(in, start, now, o, late)
 	}
 }
 
 // detect is passive outlier detection: it counts the outcomes of
 // requests to in, picked at start and ended at now, and ejects in when
 // they cross a threshold. A request the caller canceled counts only as
-// slow, if it waited long enough to be.
-func (p *Pool) detect(in *instance, start, now int64, o outcome) {
+// slow, if it waited long enough to be; late (a hedge that lost to an
+// earlier attempt) counts for nothing.
+func (p *Pool) detect(in *instance, start, now int64, o outcome, late bool) {
 	od := p.od
-	slow := od.Slow != nil && p.slow(in, time.Duration(now-start), now)
+	d := time.Duration(now - start)
+	slow := od.Slow != nil && !late && p.slow(in, d, now)
 	if o == canceled && !slow {
 		return
 	}
@@ -60,6 +74,7 @@ func (p *Pool) detect(in *instance, start, now int64, o outcome) {
 			// Picked while ejected (panic mode) and answered: it is back.
 			// A request sent before the ejection proves nothing.
 			in.ejectedUntil.Store(0)
+			in.slowEjected.Store(false)
 			in.lastEjectEnd = now
 			p.log.Info("instance rejoined after a successful request", "instance", in.key)
 		}
@@ -69,7 +84,7 @@ func (p *Pool) detect(in *instance, start, now int64, o outcome) {
 	if reason == "" || in.ejected(now) {
 		return
 	}
-	if p.eject(in, now, reason) {
+	if p.eject(in, now, reason, d) {
 		in.consec5xx, in.consecConn, in.consecSlow = 0, 0, 0
 	}
 }
@@ -90,8 +105,7 @@ func (od *OutlierDetection) reason(in *instance) string {
 
 // slow reports whether a request to in that took d is slow: at least the
 // threshold and, unless peers are not compared, at least PeerFactor times
-// the median estimate of the other available instances that have been
-// heard from.
+// the median current latency of in's peers (see [Pool.peers]).
 func (p *Pool) slow(in *instance, d time.Duration, now int64) bool {
 	sl := p.od.Slow
 	if d < sl.Threshold {
@@ -100,15 +114,48 @@ func (p *Pool) slow(in *instance, d time.Duration, now int64) bool {
 	if sl.PeerFactor < 0 {
 		return true
 	}
-	peers, ok := medianLatency(p.cur.Load().list, now, func(o *instance) bool {
-		return o != in && o.lat.seen.Load() && o.available(now)
-	})
-	return ok && float64(d) >= sl.PeerFactor*peers
+	vs := p.peers(in, now)
+	if len(vs) == 0 {
+		return false
+	}
+	slices.Sort(vs)
+	n := len(vs)
+	return float64(d) >= sl.PeerFactor*(vs[(n-1)/2]+vs[n/2])/2
 }
 
-// eject ejects in unless that would put more than MaxEjectedPercent of the
-// pool out. The caller holds in.mu.
-func (p *Pool) eject(in *instance, now int64, reason string) bool {
+// peers returns the current latency (see [instance.current]) of each
+// instance that in is compared with: the others that have been heard
+// from, are healthy by active checks, and are not ejected for failing.
+// An instance ejected for slowness stays a peer, so that while it is out
+// the one still in can be found slower still and take its place.
+func (p *Pool) peers(in *instance, now int64) []float64 {
+	list := p.cur.Load().list
+	vs := make([]float64, 0, len(list))
+	for _, o := range list {
+		if o == in || !o.lat.seen.Load() || !o.healthy.Load() || (o.ejected(now) && !o.slowEjected.Load()) {
+			continue
+		}
+		vs = append(vs, o.current(now))
+	}
+	return vs
+}
+
+// current is how long the instance takes right now, as far as the pool
+// can show: its latency estimate, or the wait of its oldest request still
+// pending if that is longer. An instance whose estimate is low because it
+// has not answered lately is not taken for fast while it keeps requests
+// waiting.
+func (in *instance) current(now int64) float64 {
+	return max(in.lat.at(now), in.pend.age(now))
+}
+
+// eject ejects in, which took d to answer its last request, unless that
+// would put more than MaxEjectedPercent of the pool out. At the cap, an
+// instance ejected for slowness whose current latency is at most d over
+// the peer factor (clearly faster than in) is readmitted to make room for
+// in: a fast instance ejected by mistake must not shield a slow one. The
+// caller holds in.mu.
+func (p *Pool) eject(in *instance, now int64, reason string, d time.Duration) bool {
 	od := p.od
 	p.ejectMu.Lock()
 	defer p.ejectMu.Unlock()
@@ -121,20 +168,52 @@ func (p *Pool) eject(in *instance, now int64, reason string) bool {
 	}
 	allowed := max(1, len(s.list)*od.MaxEjectedPercent/100)
 	if ejected >= allowed {
-		p.log.Debug("ejection skipped: too many instances ejected", "instance", in.key, "ejected", ejected, "max_ejected_percent", od.MaxEjectedPercent)
-		return false
+		o := p.replaceable(s.list, in, now, reason, d)
+		if o == nil {
+			p.log.Debug("ejection skipped: too many instances ejected", "instance", in.key, "ejected", ejected, "max_ejected_percent", od.MaxEjectedPercent)
+			return false
+		}
+		// Only o's atomics are touched: its mutex may be held by a caller
+		// waiting for ejectMu.
+		o.ejectedUntil.Store(0)
+		o.slowEjected.Store(false)
+		p.log.Warn("instance readmitted: a slower one takes its place", "instance", o.key, "slower", in.key)
 	}
 	if in.lastEjectEnd != 0 && time.Duration(now-in.lastEjectEnd) >= od.MaxEjection {
 		in.timesEjected = 0
 	}
 	in.timesEjected++
-	d := min(od.BaseEjection*time.Duration(in.timesEjected), od.MaxEjection)
-	until := now + int64(d)
+	ej := min(od.BaseEjection*time.Duration(in.timesEjected), od.MaxEjection)
+	until := now + int64(ej)
 	in.ejectedUntil.Store(until)
+	in.slowEjected.Store(reason == "slow")
 	in.ejectedAt = now
 	in.lastEjectEnd = until
 	in.ejections.Add(1)
 	p.metrics.ejection(in, reason)
-	p.log.Warn("instance ejected", "instance", in.key, "reason", reason, "for", d)
+	p.log.Warn("instance ejected", "instance", in.key, "reason", reason, "for", ej)
 	return true
+}
+
+// replaceable returns the ejected instance of list that in, about to be
+// ejected for reason after a request that took d, may replace at the
+// ejection cap: the fastest of those ejected for slowness whose current
+// latency is at most d over the peer factor, or nil. Without the peer
+// comparison (a negative PeerFactor), none is.
+func (p *Pool) replaceable(list []*instance, in *instance, now int64, reason string, d time.Duration) *instance {
+	if reason != "slow" || p.od.Slow.PeerFactor < 0 {
+		return nil
+	}
+	factor := p.od.Slow.PeerFactor
+	var best *instance
+	bestCur := math.Inf(1)
+	for _, o := range list {
+		if o == in || !o.ejected(now) || !o.slowEjected.Load() {
+			continue
+		}
+		if c := o.current(now); factor*c <= float64(d) && c < bestCur {
+			best, bestCur = o, c
+		}
+	}
+	return best
 }

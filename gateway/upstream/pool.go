@@ -56,6 +56,8 @@ type Pool struct {
 	// track keeps each instance's latency estimate (PeakEWMA, Slow);
 	// clocked reads the clock at each pick and response (track, od).
 	track, clocked bool
+	// slowOn keeps each instance's pending requests (slow ejection).
+	slowOn bool
 
 	cur     atomic.Pointer[set]
 	ejectMu sync.Mutex // serializes ejection decisions (MaxEjectedPercent)
@@ -107,6 +109,7 @@ func New(cfg Config) (*Pool, error) {
 	}
 	p.track = p.balancer == PeakEWMA || (p.od != nil && p.od.Slow != nil)
 	p.clocked = p.track || p.od != nil
+	p.slowOn = p.od != nil && p.od.Slow != nil
 	switch {
 	case p.transport != nil:
 	case cfg.TLS != nil:
@@ -274,6 +277,9 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	in.inFlight.Add(1)
 	in.requests.Add(1)
+	if p.slowOn {
+		in.pend.add(start)
+	}
 	resp, err := p.transport.RoundTrip(out)
 	p.observe(ctx, in, start, resp, err)
 	if err != nil {

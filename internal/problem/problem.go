@@ -5,6 +5,8 @@ import (
 	"maps"
 	"net/http"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/portico-dev/portico/internal/requestid"
 )
 
@@ -85,7 +87,8 @@ func (p *Details) MarshalJSON() ([]byte, error) {
 
 // Write sends p as the response. It sets the status (500 if p.Status is
 // zero), the problem content type and "Cache-Control: no-store", and adds
-// the request ID from r's context as the "request_id" extension. Headers
+// the request ID from r's context as the "request_id" extension and the
+// trace ID of its span, if any, as "trace_id". Headers
 // already set on w, such as Retry-After, are kept, except Content-Length
 // and Content-Encoding, which belonged to a body that is not being sent.
 func Write(w http.ResponseWriter, r *http.Request, p *Details) {
@@ -96,6 +99,11 @@ func Write(w http.ResponseWriter, r *http.Request, p *Details) {
 		if id := requestid.FromContext(r.Context()); id != "" {
 			if _, ok := p.Extensions["request_id"]; !ok {
 				p.With("request_id", id)
+			}
+		}
+		if sc := trace.SpanContextFromContext(r.Context()); sc.HasTraceID() {
+			if _, ok := p.Extensions["trace_id"]; !ok {
+				p.With("trace_id", sc.TraceID().String())
 			}
 		}
 	}

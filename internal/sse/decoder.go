@@ -184,3 +184,43 @@ func (d *Decoder) fill() {
 	}
 	d.err = io.ErrNoProgress
 }
+
+// Buffered reports whether the input already read holds a whole event, so
+// that Next returns it without reading from the underlying reader. It is
+// a hint for writers that coalesce output: false only means that Next may
+// have to wait.
+func (d *Decoder) Buffered() bool {
+	b := d.buf[d.start:d.end]
+	if d.skipLF && len(b) > 0 && b[0] == '\n' {
+		b = b[1:]
+	}
+	hasData := d.hasData
+	for {
+		i := bytes.IndexAny(b, "\r\n")
+		if i < 0 {
+			return false
+		}
+		line := b[:i]
+		switch {
+		case len(line) == 0:
+			if hasData {
+				return true
+			}
+		case isDataField(line):
+			hasData = true
+		}
+		if b[i] == '\r' {
+			if i+1 == len(b) {
+				return false // a "\n" may follow and end the same line
+			}
+			if b[i+1] == '\n' {
+				i++
+			}
+		}
+		b = b[i+1:]
+	}
+}
+
+func isDataField(line []byte) bool {
+	return bytes.HasPrefix(line, []byte("data")) && (len(line) == 4 || line[4] == ':')
+}

@@ -10,8 +10,17 @@ import (
 
 // Encoder writes events to a stream.
 type Encoder struct {
-	w   io.Writer
-	buf []byte
+	// Hold, when set, is asked after each event is written: if it
+	// returns true (more output follows at once, such as an event already
+	// received from upstream), the flush is left to a later event, so
+	// that events arriving together leave in one write. The first event
+	// written by an Encoder is always flushed, and so is every event
+	// after which Hold returns false. If nil, every event is flushed.
+	Hold func() bool
+
+	w       io.Writer
+	buf     []byte
+	flushed bool
 }
 
 // NewEncoder returns an Encoder writing to w. After each event it flushes
@@ -74,6 +83,15 @@ func (e *Encoder) write(b []byte) error {
 	if _, err := e.w.Write(b); err != nil {
 		return err
 	}
+	if e.flushed && e.Hold != nil && e.Hold() {
+		return nil
+	}
+	e.flushed = true
+	return e.Flush()
+}
+
+// Flush flushes the underlying writer, when it can: see [NewEncoder].
+func (e *Encoder) Flush() error {
 	switch f := e.w.(type) {
 	case interface{ Flush() error }:
 		return f.Flush()

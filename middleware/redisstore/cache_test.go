@@ -46,7 +46,7 @@ func TestCacheIsSharedByTwoGateways(t *testing.T) {
 		w.Header().Add("X-Multi", "b")
 		fmt.Fprintf(w, "hello %s from %s", r.Header.Get("Accept-Language"), r.URL.Path)
 	})
-	store := redisstore.New(client(t, s)).Cache()
+	store := redisstore.New(client(t, s), steady).Cache()
 	a := serve(t, middleware.Cache(middleware.CacheConfig{Store: store})(origin))
 	b := serve(t, middleware.Cache(middleware.CacheConfig{Store: store})(origin))
 	host := strings.TrimPrefix(a.URL, "http://")

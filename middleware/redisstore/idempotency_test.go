@@ -31,7 +31,7 @@ func TestIdempotencyRunsDuplicatesOnceAcrossReplicas(t *testing.T) {
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, `{"order":%d,"req":%s}`, n, body)
 	})
-	store := redisstore.New(client(t, s)).Idempotency()
+	store := redisstore.New(client(t, s), steady).Idempotency()
 	replicas := []string{
 		serve(t, middleware.Idempotency(middleware.IdempotencyConfig{Store: store})(origin)).URL,
 		serve(t, middleware.Idempotency(middleware.IdempotencyConfig{Store: store})(origin)).URL,
@@ -138,7 +138,7 @@ func TestIdempotencyFailsClosedWhenRedisIsDown(t *testing.T) {
 		calls.Add(1)
 		w.WriteHeader(http.StatusCreated)
 	})
-	store := redisstore.New(client(t, s)).Idempotency()
+	store := redisstore.New(client(t, s), steady).Idempotency()
 	closed := serve(t, middleware.Idempotency(middleware.IdempotencyConfig{Store: store})(origin))
 	open := serve(t, middleware.Idempotency(middleware.IdempotencyConfig{Store: store, FailOpen: true})(origin))
 	s.Kill()

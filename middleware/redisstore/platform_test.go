@@ -68,7 +68,7 @@ func TestConcurrentDocumentUpdatesFromSeveralReplicasLoseNothing(t *testing.T) {
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for r := range 4 {
-		docs := redisstore.New(client(t, srv)).Documents()
+		docs := redisstore.New(client(t, srv), steady).Documents()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -85,7 +85,7 @@ func TestConcurrentDocumentUpdatesFromSeveralReplicasLoseNothing(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	docs := redisstore.New(client(t, srv)).Documents()
+	docs := redisstore.New(client(t, srv), steady).Documents()
 	b, err := docs.Get(ctx, "counter", "c")
 	if err != nil || string(b) != "100" {
 		t.Errorf("counter = %s, %v; want 100 after 4×25 concurrent increments", b, err)
@@ -98,7 +98,7 @@ func TestConcurrentDocumentUpdatesFromSeveralReplicasLoseNothing(t *testing.T) {
 func TestDocumentsReportAnOutageAsAnError(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	docs := redisstore.New(client(t, srv)).Documents()
+	docs := redisstore.New(client(t, srv), steady).Documents()
 	srv.Kill()
 	ctx := context.Background()
 	if _, err := docs.Version(ctx); err == nil {
@@ -115,8 +115,8 @@ func TestDocumentsReportAnOutageAsAnError(t *testing.T) {
 func TestWatchAnnouncesEveryCommittedUpdateFromAnyReplica(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	watcher := redisstore.New(client(t, srv)).Documents()
-	writer := redisstore.New(client(t, srv)).Documents()
+	watcher := redisstore.New(client(t, srv), steady).Documents()
+	writer := redisstore.New(client(t, srv), steady).Documents()
 	ctx, cancel := context.WithCancel(context.Background())
 	changes := make(chan struct{}, 100)
 	done := make(chan error, 1)

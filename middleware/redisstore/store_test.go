@@ -41,6 +41,10 @@ func client(t testing.TB, s *redistest.Server) *redis.Client {
 	return c
 }
 
+// steady gives a functional test's store a timeout a loaded machine keeps;
+// the tests of timeouts and outages set their own.
+var steady = redisstore.WithTimeout(5 * time.Second)
+
 func serve(t testing.TB, h http.Handler) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(h)
@@ -65,7 +69,7 @@ var ok200 = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _
 
 func TestRatesFollowGCRA(t *testing.T) {
 	t.Parallel()
-	rates := redisstore.New(client(t, redistest.Start(t))).Rates()
+	rates := redisstore.New(client(t, redistest.Start(t)), steady).Rates()
 	ctx := context.Background()
 	lim := middleware.PerMinute(3)
 	for i, wantRemaining := range []int{2, 1, 0} {
@@ -95,7 +99,7 @@ func TestThreeReplicasEnforceOneGlobalLimit(t *testing.T) {
 	lim := middleware.PerHour(300)
 	var replicas []*httptest.Server
 	for range 3 {
-		store := redisstore.New(client(t, rs)).Rates() // one client per replica
+		store := redisstore.New(client(t, rs), steady).Rates() // one client per replica
 		replicas = append(replicas, serve(t, middleware.RateLimit(middleware.RateLimitConfig{
 			Limit: lim, Key: middleware.KeyRoute, Store: store, Replicas: 3,
 		})(ok200)))
@@ -134,7 +138,7 @@ func TestRedisOutage(t *testing.T) {
 	handler := func(failClosed bool) *httptest.Server {
 		return serve(t, middleware.RateLimit(middleware.RateLimitConfig{
 			Name: fmt.Sprint("closed-", failClosed), Limit: lim, Key: middleware.KeyRoute,
-			Store: redisstore.New(client(t, rs)).Rates(), FailClosed: failClosed, Replicas: 3,
+			Store: redisstore.New(client(t, rs), steady).Rates(), FailClosed: failClosed, Replicas: 3,
 			RetryStore: 50 * time.Millisecond,
 		})(ok200))
 	}
@@ -188,7 +192,7 @@ func TestQuotasAreSharedAndResetAtThePeriodBoundary(t *testing.T) {
 	var replicas []*httptest.Server
 	for range 2 {
 		replicas = append(replicas, serve(t, middleware.Quota(middleware.QuotaConfig{
-			Limit: 5, Key: keyed, Store: redisstore.New(client(t, rs)).Quotas(), Clock: clock,
+			Limit: 5, Key: keyed, Store: redisstore.New(client(t, rs), steady).Quotas(), Clock: clock,
 		})(ok200)))
 	}
 	count := func() (admitted int) {
@@ -212,7 +216,7 @@ func TestQuotasAreSharedAndResetAtThePeriodBoundary(t *testing.T) {
 
 func TestQuotaRefundsAreAlwaysApplied(t *testing.T) {
 	t.Parallel()
-	q := redisstore.New(client(t, redistest.Start(t)), redisstore.WithPrefix("test:")).Quotas()
+	q := redisstore.New(client(t, redistest.Start(t)), steady, redisstore.WithPrefix("test:")).Quotas()
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
 	if used, ok, err := q.Add(ctx, "budget", 10, 10, exp); err != nil || !ok || used != 10 {
@@ -227,7 +231,7 @@ func TestQuotaRefundsAreAlwaysApplied(t *testing.T) {
 }
 
 func BenchmarkRatesTake(b *testing.B) {
-	rates := redisstore.New(client(b, redistest.Start(b))).Rates()
+	rates := redisstore.New(client(b, redistest.Start(b)), steady).Rates()
 	ctx := context.Background()
 	lim := middleware.Limit{Requests: 1 << 30, Period: time.Second}
 	b.ReportAllocs()

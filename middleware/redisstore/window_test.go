@@ -146,7 +146,7 @@ func TestWindowStoresFollowOneContract(t *testing.T) {
 
 func BenchmarkWindowsAdd(b *testing.B) {
 	rs := redistest.Start(b)
-	w := redisstore.New(client(b, rs)).Windows()
+	w := redisstore.New(client(b, rs), steady).Windows()
 	ctx := context.Background()
 	b.ReportAllocs()
 	i := 0

@@ -349,6 +349,9 @@ func (q *Queue) Pop() (aiclient.Event, bool) {
 	return ev, true
 }
 
+// Len returns the number of queued events.
+func (q *Queue) Len() int { return len(q.evs) - q.pos }
+
 // Add appends an event; Queue is an event sink like an Accumulator.
 func (q *Queue) Add(ev aiclient.Event) { q.Push(ev) }
 
@@ -362,7 +365,8 @@ const drainLimit = 4 << 10
 // end of the chunked encoding, a last blank line; at most 4 KiB), so
 // that the connection goes back to the transport's pool instead of being
 // closed. A stream closed before its end closes the body at once.
-func NewStream(recv func() (aiclient.Event, error), body io.ReadCloser) *aiclient.Stream {
+// buffered, if not nil, is the stream's [aiclient.Stream.Buffered] hint.
+func NewStream(recv func() (aiclient.Event, error), body io.ReadCloser, buffered func() bool) *aiclient.Stream {
 	var ended atomic.Bool
 	return aiclient.NewStream(func() (aiclient.Event, error) {
 		ev, err := recv()
@@ -375,5 +379,5 @@ func NewStream(recv func() (aiclient.Event, error), body io.ReadCloser) *aiclien
 			_, _ = io.CopyN(io.Discard, body, drainLimit)
 		}
 		return body.Close()
-	})
+	}).WithBuffered(buffered)
 }

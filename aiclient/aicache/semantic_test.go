@@ -1,0 +1,85 @@
+package aicache_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/aicache"
+)
+
+// vectors is a test embedding provider whose vectors the test controls:
+// a text's vector is that of the first topic it names (the text is
+// "user: <question>\n").
+type vectors map[string][]float32
+
+func (v vectors) Embed(_ context.Context, r *aiclient.EmbedRequest) (*aiclient.EmbedResponse, error) {
+	out := &aiclient.EmbedResponse{Model: r.Model}
+	for _, in := range r.Input {
+		q := strings.TrimSuffix(strings.TrimPrefix(in, "user: "), "\n")
+		vec, ok := v[q]
+		if !ok {
+			return nil, fmt.Errorf("no vector for %q", q)
+		}
+		out.Embeddings = append(out.Embeddings, vec)
+	}
+	return out, nil
+}
+
+// The committed set: near-duplicates of a stored question point the same
+// way (cosine ≥ 0.95); different questions do not (cosine ≤ 0.6).
+var semanticSet = vectors{
+	"What is the capital of France?":      {1, 0, 0, 0},
+	"what's the capital of france":        {0.99, 0.1, 0, 0},   // cos 0.995
+	"Tell me the capital city of France.": {0.96, 0.2, 0.1, 0}, // cos 0.973
+	"What is the capital of Germany?":     {0.6, 0.8, 0, 0},    // cos 0.6
+	"How do I bake bread?":                {0, 0, 1, 0},        // cos 0
+	"What is the population of France?":   {0.5, 0, 0, 0.866},  // cos 0.5
+}
+
+func TestSemanticMatchesOnACommittedSet(t *testing.T) {
+	t.Parallel()
+	p := &counter{}
+	c := newCache(t, p, aicache.WithSemantic(semanticSet, "embed", 0.95))
+	chat(t, c, t.Context(), req("What is the capital of France?"))
+	for _, tc := range []struct {
+		question string
+		hit      bool
+	}{
+		{"what's the capital of france", true},
+		{"Tell me the capital city of France.", true},
+		{"What is the capital of Germany?", false},
+		{"How do I bake bread?", false},
+		{"What is the population of France?", false},
+	} {
+		// Each question in its own scope copy, so a miss stored for one
+		// never answers the next: the scope is the stored question's.
+		call := &aicache.Call{Scope: "acme"}
+		_, err := c.Chat(aicache.WithCall(t.Context(), call), req(tc.question))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := call.Hit, tc.hit; got != want {
+			t.Errorf("%q: hit = %v, want %v", tc.question, got, want)
+		}
+		if got, want := call.Semantic, tc.hit; got != want {
+			t.Errorf("%q: semantic = %v, want %v", tc.question, got, want)
+		}
+	}
+}
+
+func TestSemanticMatchesNeedTheSameSettingsAndScope(t *testing.T) {
+	t.Parallel()
+	c := newCache(t, &counter{}, aicache.WithSemantic(semanticSet, "embed", 0.95))
+	chat(t, c, t.Context(), req("What is the capital of France?"))
+	other := req("what's the capital of france")
+	other.Temperature = aiclient.Float(1)
+	if _, call := chat(t, c, t.Context(), other); call.Hit {
+		t.Error("a near-duplicate with another temperature hit")
+	}
+	if _, call := chat(t, c, context.WithValue(t.Context(), scopeKey{}, "globex"), req("Tell me the capital city of France.")); call.Hit {
+		t.Error("a near-duplicate in another scope hit")
+	}
+}

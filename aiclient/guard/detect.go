@@ -1,0 +1,235 @@
+package guard
+
+import (
+	"net/netip"
+	"regexp"
+	"strings"
+)
+
+// Span is the byte range [Start, End) of a finding in a text.
+type Span struct{ Start, End int }
+
+// Detector finds sensitive values in a text. Implementations are safe for
+// concurrent use.
+type Detector interface {
+	// Kind names what the detector finds, in upper case ("EMAIL",
+	// "CARD"); masked values become placeholders named after it.
+	Kind() string
+	// Find returns the spans of s it matches, in order, not overlapping.
+	Find(s string) []Span
+}
+
+// regexDetector matches a regular expression, keeping the matches valid
+// accepts (all of them when valid is nil).
+type regexDetector struct {
+	kind  string
+	re    *regexp.Regexp
+	valid func(string) bool
+	hint  string // a literal every match holds
+}
+
+func (d *regexDetector) Kind() string { return d.kind }
+
+func (d *regexDetector) Find(s string) []Span {
+	if d.hint != "" && !strings.Contains(s, d.hint) {
+		return nil
+	}
+	var out []Span
+	for _, m := range d.re.FindAllStringIndex(s, -1) {
+		if d.valid == nil || d.valid(s[m[0]:m[1]]) {
+			out = append(out, Span{m[0], m[1]})
+		}
+	}
+	return out
+}
+
+var (
+	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
+	phoneRE = regexp.MustCompile(`(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d{2,4}(?:[ .\-]?\d{2,4}){1,4}`)
+	cardRE  = regexp.MustCompile(`\b\d(?:[ \-]?\d){12,18}\b`)
+	ibanRE  = regexp.MustCompile(`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b`)
+	ipv4RE  = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
+	ipv6RE  = regexp.MustCompile(`(?i)(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{1,4}`)
+)
+
+// Email finds e-mail addresses.
+func Email() Detector { return &regexDetector{kind: "EMAIL", re: emailRE, hint: "@"} }
+
+// Phone finds telephone numbers: 7 to 15 digits, written with a leading
+// "+" or an area code in parentheses, or at least 10 digits long, so that
+// dates and short numbers are not taken for phone numbers.
+func Phone() Detector {
+	return &regexDetector{kind: "PHONE", re: phoneRE, valid: func(s string) bool {
+		n := digits(s)
+		if n < 7 || n > 15 {
+			return false
+		}
+		return strings.HasPrefix(s, "+") || strings.Contains(s, "(") || n >= 10
+	}}
+}
+
+// Card finds payment card numbers: 13 to 19 digits, optionally grouped by
+// spaces or dashes, that pass the Luhn check.
+func Card() Detector { return &regexDetector{kind: "CARD", re: cardRE, valid: luhn} }
+
+// IBAN finds international bank account numbers whose mod-97 check holds.
+func IBAN() Detector { return &regexDetector{kind: "IBAN", re: ibanRE, valid: iban} }
+
+// IP finds IPv4 and IPv6 addresses.
+func IP() Detector { return ipDetector{} }
+
+type ipDetector struct{}
+
+func (ipDetector) Kind() string { return "IP" }
+
+func (ipDetector) Find(s string) []Span {
+	var out []Span
+	for _, re := range []*regexp.Regexp{ipv4RE, ipv6RE} {
+		for _, m := range re.FindAllStringIndex(s, -1) {
+			if _, err := netip.ParseAddr(s[m[0]:m[1]]); err == nil {
+				out = append(out, Span{m[0], m[1]})
+			}
+		}
+	}
+	return sortSpans(out)
+}
+
+// secretPatterns are the secret formats [Secrets] finds, each with the
+// literals one of which a match holds, so that a text holding none skips
+// the expression.
+var secretPatterns = []struct {
+	hints []string
+	re    *regexp.Regexp
+}{
+	{[]string{"AKIA", "ASIA"}, regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)},                                                                // AWS access key ID
+	{[]string{"aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"}, regexp.MustCompile(`(?i)aws_secret_access_key\s*[=:]\s*["']?[A-Za-z0-9/+=]{40}`)}, // AWS secret key in an assignment
+	{[]string{"AIza"}, regexp.MustCompile(`\bAIza[0-9A-Za-z_\-]{35}`)},                                                                             // Google Cloud API key
+	{[]string{"AccountKey="}, regexp.MustCompile(`AccountKey=[A-Za-z0-9+/]{86}==`)},                                                                // Azure storage account key
+	{[]string{"Q~"}, regexp.MustCompile(`\b[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}`)},                                                       // Azure Entra client secret
+	{[]string{"sk-"}, regexp.MustCompile(`\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}`)},                                               // OpenAI and Anthropic API keys
+	{[]string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, regexp.MustCompile(`\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b`)},                          // GitHub token
+	{[]string{"github_pat_"}, regexp.MustCompile(`\bgithub_pat_[A-Za-z0-9_]{22,}`)},                                                                // GitHub fine-grained token
+	{[]string{"xox"}, regexp.MustCompile(`\bxox[abprse]-[A-Za-z0-9\-]{10,}`)},                                                                      // Slack token
+	{[]string{"PRIVATE KEY-----"}, regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`)},               // PEM private key
+	{[]string{"eyJ"}, regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+`)},                                             // JWT
+}
+
+// Secrets finds common credential formats: AWS access keys (and secret
+// keys in assignments), Google Cloud API keys, Azure storage keys and
+// client secrets, OpenAI, Anthropic, GitHub and Slack tokens, PEM private
+// keys and JWTs.
+func Secrets() Detector { return secretDetector{} }
+
+type secretDetector struct{}
+
+func (secretDetector) Kind() string { return "SECRET" }
+
+func (secretDetector) Find(s string) []Span {
+	var out []Span
+	for _, p := range secretPatterns {
+		if !containsAny(s, p.hints) {
+			continue
+		}
+		for _, m := range p.re.FindAllStringIndex(s, -1) {
+			out = append(out, Span{m[0], m[1]})
+		}
+	}
+	return sortSpans(out)
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// Regexp finds the matches of re, named kind.
+func Regexp(kind string, re *regexp.Regexp) Detector {
+	return &regexDetector{kind: kind, re: re}
+}
+
+// Words finds the given words and phrases as whole words, ignoring case.
+func Words(kind string, words ...string) Detector {
+	quoted := make([]string, 0, len(words))
+	for _, w := range words {
+		if w = strings.TrimSpace(w); w != "" {
+			quoted = append(quoted, regexp.QuoteMeta(w))
+		}
+	}
+	return &regexDetector{kind: kind, re: regexp.MustCompile(`(?i)\b(?:` + strings.Join(quoted, "|") + `)\b`)}
+}
+
+func digits(s string) int {
+	n := 0
+	for i := range len(s) {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
+		}
+	}
+	return n
+}
+
+// luhn reports whether the digits of s pass the Luhn check.
+func luhn(s string) bool {
+	sum, n, double := 0, 0, false
+	for i := len(s) - 1; i >= 0; i-- {
+		c := s[i]
+		if c < '0' || c > '9' {
+			continue
+		}
+		d := int(c - '0')
+		if double {
+			if d *= 2; d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		n++
+		double = !double
+	}
+	return n >= 13 && n <= 19 && sum%10 == 0
+}
+
+// iban reports whether s, spaces removed, is 15 to 34 characters whose
+// ISO 13616 mod-97 check gives 1.
+func iban(s string) bool {
+	s = strings.ReplaceAll(s, " ", "")
+	if len(s) < 15 || len(s) > 34 {
+		return false
+	}
+	r := s[4:] + s[:4]
+	m := 0
+	for i := range len(r) {
+		c := r[i]
+		switch {
+		case c >= '0' && c <= '9':
+			m = (m*10 + int(c-'0')) % 97
+		case c >= 'A' && c <= 'Z':
+			m = (m*100 + int(c-'A') + 10) % 97
+		default:
+			return false
+		}
+	}
+	return m == 1
+}
+
+// sortSpans orders spans by start and drops those overlapping an earlier one.
+func sortSpans(spans []Span) []Span {
+	for i := 1; i < len(spans); i++ {
+		for j := i; j > 0 && spans[j].Start < spans[j-1].Start; j-- {
+			spans[j], spans[j-1] = spans[j-1], spans[j]
+		}
+	}
+	out := spans[:0]
+	end := -1
+	for _, sp := range spans {
+		if sp.Start >= end {
+			out = append(out, sp)
+			end = sp.End
+		}
+	}
+	return out
+}
