@@ -42,7 +42,7 @@ func (t *Transport) newCall(req *http.Request) (*call, error) {
 	c := &call{Context: req.Context(), t: t, req: req}
 	c.tries = c.buf[:0]
 	c.body = replay{first: req.Body, size: req.ContentLength}
-	if t.plan.retry != nil || t.plan.hedge != nil {
+	if (t.plan.retry != nil || t.plan.hedge != nil) && !markedStreaming(req.Context()) {
 		limit := int64(1 << 20)
 		if t.plan.retry != nil {
 			limit = t.plan.retry.MaxBodyBuffer

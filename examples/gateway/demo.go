@@ -9,12 +9,15 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/portico-dev/portico/internal/grpctest"
 )
 
 // demo holds the in-process demo services the default configuration
 // routes to, and the variables it reads.
 type demo struct {
 	servers []*http.Server
+	shelf   *grpctest.Server  // the gRPC demo service
 	vars    map[string]string // the services' addresses, the operator key
 	lookup  func(string) (string, bool)
 	// generated is set when the operator key was made up at start-up.
@@ -27,7 +30,8 @@ const (
 	operatorKeyVar = "PORTICO_API_KEY" // the operator key: every model
 )
 
-// startDemo starts users (two instances) and orders on loopback ports,
+// startDemo starts users (two instances), orders and the Shelf gRPC
+// service (with server reflection) on loopback ports,
 // and settles the operator key: env's PORTICO_API_KEY, or a random one.
 func startDemo(logger *slog.Logger, env func(string) (string, bool)) (*demo, error) {
 	d := &demo{vars: map[string]string{}, lookup: env}
@@ -59,6 +63,13 @@ func startDemo(logger *slog.Logger, env func(string) (string, bool)) (*demo, err
 			}
 		}()
 	}
+	shelf, err := grpctest.Run(grpctest.Options{})
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	d.shelf = shelf
+	d.vars["DEMO_SHELF"] = shelf.URL
 	return d, nil
 }
 
@@ -96,6 +107,9 @@ func (d *demo) announce(logger *slog.Logger, proxy net.Addr) {
 func (d *demo) close() {
 	for _, s := range d.servers {
 		_ = s.Close()
+	}
+	if d.shelf != nil {
+		d.shelf.Stop()
 	}
 }
 

@@ -125,3 +125,31 @@ func TestTheDemoWarnsWhenItListensBeyondLoopback(t *testing.T) {
 		t.Errorf("no warning about the public key on the network:\n%s", logs)
 	}
 }
+
+// TestTheDemoTranslatesJSONToItsGRPCService makes the README's JSON calls
+// to the demo's Shelf gRPC service.
+func TestTheDemoTranslatesJSONToItsGRPCService(t *testing.T) {
+	t.Parallel()
+	proxy, _, _ := start(t, map[string]string{}, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-level", "error")
+	for _, c := range []struct{ method, path, body, want string }{
+		{http.MethodGet, "/shelf/v1/shelves/s1/books/b1", "", `"name":"shelves/s1/books/b1"`},
+		{http.MethodPost, "/shelf/portico.grpctest.v1.Shelf/Echo", `{"message":"hi"}`, `"message":"hi"`},
+	} {
+		req, err := http.NewRequest(c.method, proxy+c.path, strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if got, want := resp.StatusCode, http.StatusOK; got != want {
+			t.Errorf("%s %s: status %d, want %d: %s", c.method, c.path, got, want, body)
+		}
+		if !strings.Contains(string(body), c.want) {
+			t.Errorf("%s %s: %s, want it to hold %s", c.method, c.path, body, c.want)
+		}
+	}
+}

@@ -16,6 +16,7 @@ const meterName = "github.com/portico-dev/portico/gateway/calllog"
 // number is unbounded):
 //
 //	portico.calllog.calls     counter of calls, with http.response.status_code and error.type
+//	                          (and rpc.grpc.status_code for gRPC and translated calls)
 //	portico.calllog.duration  histogram of latencies, in seconds
 //	portico.calllog.tokens    counter of AI tokens, with portico.token.type input or output
 //	portico.calllog.cost      counter of AI cost
@@ -46,8 +47,11 @@ func (s *metricSink) Write(ctx context.Context, batch []Record) error {
 		r := &batch[i]
 		base := []attribute.KeyValue{attribute.String("portico.tenant", r.Tenant), attribute.String("portico.api", r.API)}
 		set := metric.WithAttributes(base...)
-		s.calls.Add(ctx, 1, metric.WithAttributes(append(base,
-			attribute.Int("http.response.status_code", r.Status), attribute.String("error.type", r.Error))...))
+		attrs := append(base, attribute.Int("http.response.status_code", r.Status), attribute.String("error.type", r.Error))
+		if c, ok := grpcCodeNumber(r.GRPCStatus); ok {
+			attrs = append(attrs, attribute.Int("rpc.grpc.status_code", c))
+		}
+		s.calls.Add(ctx, 1, metric.WithAttributes(attrs...))
 		s.duration.Record(ctx, r.Latency.Seconds(), set)
 		if r.InputTokens != 0 {
 			s.tokens.Add(ctx, r.InputTokens, metric.WithAttributes(append(base, attribute.String("portico.token.type", "input"))...))

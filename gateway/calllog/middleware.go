@@ -85,6 +85,9 @@ func Middleware(cfg MiddlewareConfig) func(http.Handler) http.Handler {
 				if rec.Status == 0 {
 					rec.Status = http.StatusOK
 				}
+				if rec.GRPCStatus == "" {
+					rec.GRPCStatus = grpcStatusOf(ww.Header())
+				}
 				rec.BytesOut = ww.BytesWritten()
 				if rec.Route == "" {
 					rec.Route = middleware.RoutePattern(r)

@@ -2,6 +2,8 @@ package calllog
 
 import (
 	"context"
+	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -23,6 +25,13 @@ type Record struct {
 	Method string `json:"method"`
 	// Status is the response status code.
 	Status int `json:"status"`
+	// GRPCStatus is the name of the gRPC status code of a gRPC call or of
+	// a call translated to gRPC, such as "OK" or "UNAVAILABLE" (a gRPC
+	// call answers HTTP 200 whatever its outcome); empty for other calls.
+	// [Middleware] reads it from the response's grpc-status (in the
+	// trailers, or the headers of a trailers-only response); a
+	// translating handler sets it through [FromContext].
+	GRPCStatus string `json:"grpc_status,omitempty"`
 	// Latency is the time from the request's arrival to the end of the response.
 	Latency time.Duration `json:"latency_ns"`
 	// BytesIn is the request body size when known (Content-Length), else 0.
@@ -54,9 +63,59 @@ type Record struct {
 	Cost float64 `json:"cost,omitempty"`
 }
 
-// Failed reports whether the call counts as an error: a 5xx status or a
-// recorded error kind.
-func (r *Record) Failed() bool { return r.Status >= 500 || r.Error != "" }
+// Failed reports whether the call counts as an error: a 5xx status, a
+// gRPC status that is a server's failure (UNKNOWN, DEADLINE_EXCEEDED,
+// UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS) or a recorded error
+// kind.
+func (r *Record) Failed() bool {
+	return r.Status >= 500 || r.Error != "" || grpcServerFailure[r.GRPCStatus]
+}
+
+// grpcCodes are the names of the gRPC status codes, by number.
+var grpcCodes = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+	"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+	"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
+
+// grpcServerFailure are the gRPC codes that count as a server's failure,
+// as 5xx statuses do.
+var grpcServerFailure = map[string]bool{"UNKNOWN": true, "DEADLINE_EXCEEDED": true, "UNIMPLEMENTED": true,
+	"INTERNAL": true, "UNAVAILABLE": true, "DATA_LOSS": true}
+
+// GRPCCodeName returns the name of gRPC status code c, such as
+// "UNAVAILABLE" for 14, or "CODE(c)" for a code without a name.
+func GRPCCodeName(c int) string {
+	if c >= 0 && c < len(grpcCodes) {
+		return grpcCodes[c]
+	}
+	return "CODE(" + strconv.Itoa(c) + ")"
+}
+
+// grpcCodeNumber returns the number of the gRPC status code named name.
+func grpcCodeNumber(name string) (int, bool) {
+	for i, n := range grpcCodes {
+		if n == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// grpcStatusOf returns the name of the grpc-status a response carries in
+// its trailers or, trailers-only, in its headers; "" if none.
+func grpcStatusOf(h http.Header) string {
+	v := h.Get(http.TrailerPrefix + "Grpc-Status")
+	if v == "" {
+		v = h.Get("Grpc-Status")
+	}
+	if v == "" {
+		return ""
+	}
+	c, err := strconv.Atoi(v)
+	if err != nil {
+		return ""
+	}
+	return GRPCCodeName(c)
+}
 
 // Sink receives batches of records. A Sink must be safe for concurrent use;
 // it must not keep the batch slice after Write returns (it may copy the

@@ -42,6 +42,9 @@ func (s slogSink) Write(ctx context.Context, batch []Record) error {
 		if r.TraceID != "" {
 			attrs = append(attrs, slog.String("trace_id", r.TraceID))
 		}
+		if r.GRPCStatus != "" {
+			attrs = append(attrs, slog.String("grpc_status", r.GRPCStatus))
+		}
 		if r.Upstream != "" {
 			attrs = append(attrs, slog.String("upstream", r.Upstream))
 		}

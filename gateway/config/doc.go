@@ -15,7 +15,9 @@
 // [Parse], [Read] and [Load] read a file; [File.Build] (or [File.Options]
 // and gateway.New) builds it. The file decodes into the very types the
 // builder takes: a route is a gateway.Route, its policy a gateway.Policy,
-// a pool's health check an upstream.HealthCheck. Unknown fields are
+// a pool's health check an upstream.HealthCheck (each embedded in a [Route]
+// and a [HealthCheck], which add gRPC: protocol: grpc, translate,
+// idempotent_methods and grpc_service; see [Route]). Unknown fields are
 // errors; every error is a gateway.FieldError naming the field path
 // ("routes[2].policy.timeout") and its line; ${VAR} and ${VAR:-default}
 // take values from the environment.

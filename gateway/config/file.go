@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/grpcproxy"
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/telemetry"
 )
@@ -22,8 +23,9 @@ import (
 type File struct {
 	// Upstreams are the pools routes send requests to.
 	Upstreams []Upstream `yaml:"upstreams"`
-	// Routes are matched as gateway.WithRoute describes.
-	Routes []gateway.Route `yaml:"routes"`
+	// Routes are matched as gateway.WithRoute describes; a route can
+	// proxy gRPC or translate JSON to gRPC (see [Route]).
+	Routes []Route `yaml:"routes"`
 	// Middleware is the global chain, by name, outermost first; see
 	// gateway.WithChain.
 	Middleware []string `yaml:"middleware"`
@@ -86,7 +88,7 @@ type Upstream struct {
 	// middleware found behind trusted proxies).
 	HashOn string `yaml:"hash_on"`
 	// HealthCheck enables active health checks.
-	HealthCheck *upstream.HealthCheck `yaml:"health_check"`
+	HealthCheck *HealthCheck `yaml:"health_check"`
 	// Outlier enables passive ejection of failing instances.
 	Outlier *upstream.OutlierDetection `yaml:"outlier"`
 	// TLS names the PEM files of the client TLS configuration.
@@ -163,6 +165,8 @@ func (c *File) Options() ([]gateway.Option, error) {
 		}
 		prefixes = append(prefixes, p)
 	}
+	grpcRoutes, gerrs := c.grpcRoutes()
+	errs = append(errs, gerrs...)
 	apis, aerrs := c.apis()
 	for _, e := range aerrs {
 		errs = append(errs, c.annotate(e))
@@ -170,7 +174,8 @@ func (c *File) Options() ([]gateway.Option, error) {
 	if len(errs) > 0 {
 		return nil, joinErrs(errs)
 	}
-	opts := []gateway.Option{gateway.WithPart(&filePart{c: c})}
+	part := &filePart{c: c, grpc: grpcRoutes}
+	opts := []gateway.Option{gateway.WithPart(part)}
 	if c.Identity != nil {
 		opts = append(opts, gateway.WithIdentity(*c.Identity))
 	}
@@ -183,9 +188,16 @@ func (c *File) Options() ([]gateway.Option, error) {
 	if c.AI != nil {
 		opts = append(opts, WithAI(*c.AI))
 	}
-	opts = append(opts, gateway.WithRoute(c.Routes...), gateway.WithTrustedProxies(prefixes...))
-	if len(c.Middleware) > 0 {
-		opts = append(opts, gateway.WithChain(c.Middleware...))
+	opts = append(opts, gateway.WithRoute(part.routes()...), gateway.WithTrustedProxies(prefixes...))
+	chain := c.Middleware
+	if len(grpcRoutes) > 0 {
+		// Gateway errors (auth, limits, no route) reach gRPC clients as
+		// gRPC statuses; other requests pass untouched.
+		opts = append(opts, gateway.WithMiddleware(grpcErrors, grpcproxy.Errors))
+		chain = append([]string{grpcErrors}, chain...)
+	}
+	if len(chain) > 0 {
+		opts = append(opts, gateway.WithChain(chain...))
 	}
 	return opts, nil
 }
@@ -193,19 +205,26 @@ func (c *File) Options() ([]gateway.Option, error) {
 // filePart makes, at build time, what the file's sections borrow from the
 // build's state: the upstream pools, the Redis store, the authenticators
 // and the platform.
-type filePart struct{ c *File }
+type filePart struct {
+	c    *File
+	grpc map[int]*grpcRoute // by route index
+}
 
 func (p *filePart) Prepare(b *gateway.Builder) error {
 	c := p.c
 	var errs []error
+	pools := map[string]*upstream.Pool{}
+	speaksGRPC := p.grpcUpstreams()
 	for i, u := range c.Upstreams {
-		pool, err := c.pool(b, idx("upstreams", i), u)
+		pool, err := c.pool(b, idx("upstreams", i), u, speaksGRPC[u.Name])
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		pools[u.Name] = pool
 		b.Apply(gateway.WithUpstream(pool))
 	}
+	errs = append(errs, p.prepareGRPC(pools)...)
 	rs, serrs := c.store(b)
 	errs = append(errs, serrs...)
 	errs = append(errs, authPart{consumers: c.Consumers, methods: c.authMethods()}.prepare(b)...)
@@ -216,17 +235,29 @@ func (p *filePart) Prepare(b *gateway.Builder) error {
 	return nil
 }
 
-func (p *filePart) Mount(*gateway.Builder) error { return nil }
+func (p *filePart) Mount(b *gateway.Builder) error {
+	if errs := p.publishGRPC(b); len(errs) > 0 {
+		return joinErrs(errs)
+	}
+	return nil
+}
 
 // pool borrows the pool an upstream section describes: the one of the
 // previous build when the section, its TLS files' content, the logger and
 // the meter provider are unchanged, so that its health and ejections
 // carry over.
-func (c *File) pool(b *gateway.Builder, at string, u Upstream) (*upstream.Pool, error) {
+func (c *File) pool(b *gateway.Builder, at string, u Upstream, speaksGRPC bool) (*upstream.Pool, error) {
 	cfg := upstream.Config{
 		Name: u.Name, Instances: u.Instances, DNS: u.DNS, Balancer: u.Balancer,
-		HealthCheck: u.HealthCheck, Outlier: u.Outlier,
-		Logger: b.Logger(), MeterProvider: b.MeterProvider(), ClientIP: clientIP,
+		Outlier: u.Outlier,
+		Logger:  b.Logger(), MeterProvider: b.MeterProvider(), ClientIP: clientIP,
+	}
+	if hc := u.HealthCheck; hc != nil {
+		cfg.HealthCheck = new(hc.HealthCheck)
+		if hc.GRPCService != nil {
+			cfg.HealthCheck.Probe = grpcproxy.HealthProbe(*hc.GRPCService)
+			speaksGRPC = true
+		}
 	}
 	if u.HashOn != "" {
 		k, err := upstream.ParseHashKey(u.HashOn)
@@ -244,10 +275,17 @@ func (c *File) pool(b *gateway.Builder, at string, u Upstream) (*upstream.Pool, 
 		cfg.TLS = tc
 		tlsFiles = fileDigest(u.TLS.CAFile, u.TLS.CertFile, u.TLS.KeyFile)
 	}
-	v, err := b.Keep("upstream", func() (any, error) { return upstream.New(cfg) },
-		u, tlsFiles, identity(b.Logger()), identity(b.MeterProvider()))
+	v, err := b.Keep("upstream", func() (any, error) {
+		if speaksGRPC {
+			return newGRPCPool(cfg)
+		}
+		return upstream.New(cfg)
+	}, u, tlsFiles, identity(b.Logger()), identity(b.MeterProvider()), speaksGRPC)
 	if err != nil {
 		return nil, pathErr(at, err)
+	}
+	if gp, ok := v.(*grpcPool); ok {
+		return gp.Pool, nil
 	}
 	return v.(*upstream.Pool), nil
 }

@@ -43,6 +43,11 @@
 // status message as detail, and two members: "code", the code's name, and
 // "details", the google.rpc.Status details as protojson writes an Any.
 //
+// # Documents
+//
+// [Handler.OpenAPI] describes the bindings as an OpenAPI 3.0 document:
+// gateway/config publishes it in the API catalog of the admin listener.
+//
 // # Upstream
 //
 // Calls go through [Config].Transport, which must speak HTTP/2 to the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/internal/grpcwire"
 	"github.com/portico-dev/portico/internal/problem"
@@ -26,7 +28,28 @@ func unmarshalJSON(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // writeError answers a failed call with a problem document.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	noteStatus(r, err)
 	problem.Write(w, r, h.problemFor(r, err))
+}
+
+// noteStatus records the call's gRPC status (OK when err is nil or
+// io.EOF) in the request's call log record, if one is kept: the call log
+// shows what the service answered, not only the HTTP status.
+func noteStatus(r *http.Request, err error) {
+	rec := calllog.FromContext(r.Context())
+	if rec == nil {
+		return
+	}
+	c := codes.OK
+	if err != nil && !errors.Is(err, io.EOF) {
+		if se, ok := errors.AsType[*grpcwire.StatusError](err); ok {
+			c = codes.Code(se.Status.GetCode())
+		} else {
+			status, _ := exchangeFailure(r, err)
+			c = grpcwire.CodeForHTTP(status)
+		}
+	}
+	rec.GRPCStatus = codeName(c)
 }
 
 // problemFor is the problem document of a failed call: a gRPC status

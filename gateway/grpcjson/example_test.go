@@ -1,6 +1,7 @@
 package grpcjson_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -69,4 +70,33 @@ func ExampleParseTemplate() {
 	fmt.Println(ok, vars["name"])
 	// Output:
 	// true shelves/s1/books/b2
+}
+
+// A translated service described as OpenAPI, for a catalog or a client
+// generator: one operation per HTTP binding.
+func ExampleHandler_OpenAPI() {
+	files, err := grpcjson.ParseDescriptorSet(grpctest.DescriptorSet)
+	if err != nil {
+		panic(err)
+	}
+	h, err := grpcjson.New(grpcjson.Config{Files: files})
+	if err != nil {
+		panic(err)
+	}
+	doc, err := h.OpenAPI("Shelf", "/shelf")
+	if err != nil {
+		panic(err)
+	}
+	var spec struct {
+		Paths map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(doc, &spec); err != nil {
+		panic(err)
+	}
+	get := spec.Paths["/shelf/v1/shelves/{shelf}/books/{book}"]["get"]
+	fmt.Println(get.OperationID)
+	// Output:
+	// portico.grpctest.v1.Shelf.GetBook
 }

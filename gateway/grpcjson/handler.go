@@ -58,7 +58,17 @@ type Config struct {
 	// Unmarshal reads request bodies. The zero value refuses unknown
 	// fields.
 	Unmarshal protojson.UnmarshalOptions
+	// Stream is how server-streaming methods answer: [StreamNDJSON] or
+	// [StreamSSE]. If empty, Server-Sent Events when the client accepts
+	// text/event-stream, NDJSON otherwise.
+	Stream string
 }
+
+// The formats of [Config].Stream.
+const (
+	StreamNDJSON = "ndjson" // application/x-ndjson, one message a line
+	StreamSSE    = "sse"    // text/event-stream, one message an event
+)
 
 // Handler serves JSON/HTTP clients from a gRPC service: it matches a
 // request to a method's google.api.http binding (or the default
@@ -86,6 +96,11 @@ type Handler struct {
 func New(cfg Config) (*Handler, error) {
 	if cfg.Files == nil {
 		return nil, errors.New("files: required (a descriptor set or reflection)")
+	}
+	switch cfg.Stream {
+	case "", StreamNDJSON, StreamSSE:
+	default:
+		return nil, fmt.Errorf("stream: %q is not a stream format (known: ndjson, sse)", cfg.Stream)
 	}
 	bs, err := bindingsOf(cfg.Files, cfg.Services)
 	if err != nil {
@@ -328,6 +343,7 @@ func (h *Handler) unary(w http.ResponseWriter, r *http.Request, b *binding, s *g
 		h.writeError(w, r, err)
 		return
 	}
+	noteStatus(r, nil)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(out)
 }
@@ -382,7 +398,7 @@ func (h *Handler) marshalField(msg *dynamicpb.Message, fd protoreflect.FieldDesc
 // stream answers with each message of s as an NDJSON line or an SSE
 // event, flushed as it arrives.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request, b *binding, s *grpcwire.Stream) {
-	useSSE := acceptsSSE(r)
+	useSSE := h.cfg.Stream == StreamSSE || h.cfg.Stream == "" && acceptsSSE(r)
 	first, err := s.Recv()
 	if err != nil && !errors.Is(err, io.EOF) {
 		h.writeError(w, r, err)
@@ -424,6 +440,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, b *binding, s *
 			return
 		}
 	}
+	noteStatus(r, err)
 	if !errors.Is(err, io.EOF) {
 		doc, _ := h.problemFor(r, err).MarshalJSON()
 		emit(doc, true)

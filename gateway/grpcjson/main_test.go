@@ -1,10 +1,8 @@
 package grpcjson_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
@@ -51,30 +49,8 @@ func translateTo(t testing.TB, s *grpctest.Server, cfg grpcjson.Config) string {
 // do sends a request and returns the status, the Content-Type and the body.
 func do(t testing.TB, method, u, body string, header ...string) (int, string, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = bytes.NewBufferString(body)
-	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header.Get("Content-Type"), b
+	status, h, b := grpctest.DoJSON(t, method, u, body, header...)
+	return status, h.Get("Content-Type"), b
 }
 
 func decode(t testing.TB, b []byte) map[string]any {

@@ -40,8 +40,10 @@ type Handler struct {
 	Transport http.RoundTripper
 	// Idempotent reports whether a method ("/package.Service/Method") may
 	// be sent again by the retries and hedges of Transport; see
-	// [resilience.WithIdempotent]. If nil, no call is marked, and a call is
-	// retried only when its connection could not be made.
+	// [resilience.WithIdempotent]; their request body is buffered (up to
+	// the retry's limit) until the client ends its stream, so name no
+	// bidirectional-streaming method. Other calls stream unbuffered
+	// ([resilience.WithStreamingBody]) and are sent once.
 	Idempotent func(method string) bool
 	// Timeout bounds each call, streams included, like a deadline the
 	// client set: the grpc-timeout sent upstream is the smaller of the
@@ -85,6 +87,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.Idempotent != nil && h.Idempotent(r.URL.Path) {
 		ctx = resilience.WithIdempotent(ctx)
+	} else {
+		// A call that is never repeated is not read ahead for a replay:
+		// its messages stream to the upstream as the client sends them.
+		ctx = resilience.WithStreamingBody(ctx)
 	}
 	out := r.Clone(ctx)
 	out.RequestURI = ""

@@ -1,9 +1,7 @@
 package grpcproxy_test
 
 import (
-	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"testing"
@@ -19,19 +17,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // serveH2C serves h on loopback over HTTP/1.1 and h2c, as a gateway
 // listener does, and returns its address.
-func serveH2C(t testing.TB, h http.Handler) string {
-	t.Helper()
-	lis, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: h, Protocols: new(http.Protocols)}
-	srv.Protocols.SetHTTP1(true)
-	srv.Protocols.SetUnencryptedHTTP2(true)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return lis.Addr().String()
-}
+func serveH2C(t testing.TB, h http.Handler) string { return grpctest.ServeH2C(t, h) }
 
 // upstreamTransport is an HTTP/2 transport to s, closed when the test ends.
 func upstreamTransport(t testing.TB, s *grpctest.Server) *http.Transport {
