@@ -3,7 +3,6 @@ package aitest
 import (
 	"net/http"
 	"strings"
-	"time"
 )
 
 func (x *exchange) openaiError(status int, code, msg string) {
@@ -102,7 +101,7 @@ func (x *exchange) openaiWhole(model string) {
 		msg["tool_calls"] = calls
 	}
 	x.writeJSON(http.StatusOK, map[string]any{
-		"id": x.id(), "object": "chat.completion", "created": time.Now().Unix(), "model": model,
+		"id": x.id(), "object": "chat.completion", "created": x.s.created, "model": model,
 		"choices":            []any{map[string]any{"index": 0, "message": msg, "logprobs": x.openaiLogprobs(chunks(x.reply.Text, x.reply.ChunkSize)...), "finish_reason": x.openaiFinish()}},
 		"usage":              x.openaiUsage(),
 		"system_fingerprint": "fp_aitest",
@@ -112,7 +111,7 @@ func (x *exchange) openaiWhole(model string) {
 
 func (x *exchange) openaiStream(model string, includeUsage bool) {
 	x.begin("text/event-stream")
-	created := time.Now().Unix()
+	created := x.s.created
 	chunk := func(delta map[string]any, finish any) bool {
 		var logprobs any
 		if c, ok := delta["content"].(string); ok && c != "" {

@@ -59,6 +59,9 @@ type Server struct {
 	eol    string
 	models []string
 	conns  atomic.Int64
+	// created is the "created" time of every OpenAI answer: one per
+	// server, so a whole and a streamed call compare equal whenever they run.
+	created int64
 
 	mu       sync.Mutex
 	queue    []Reply
@@ -70,7 +73,7 @@ type Server struct {
 
 // NewServer starts a Server speaking format. Close it when done.
 func NewServer(format Format, opts ...Option) *Server {
-	s := &Server{format: format, eol: "\n", models: []string{"aitest-1"}}
+	s := &Server{format: format, eol: "\n", models: []string{"aitest-1"}, created: time.Now().Unix()}
 	for _, o := range opts {
 		o(s)
 	}
