@@ -33,7 +33,7 @@ func TestRedisOutageFollowsTheChosenMode(t *testing.T) {
 			}
 			yaml := `
 upstreams: [{name: app, instances: [{url: ` + up.URL + `}]}]
-store: {redis: {address: "` + rs.Addr() + `"}, fail_closed: ` + closed + `}
+store: {redis: {address: "` + rs.Addr() + `", timeout: 5s}, fail_closed: ` + closed + `}
 routes: [{path: /r, upstream: app, policy: {rate_limit: {requests: 100, per: 1m}}}]
 `
 			cfg, err := config.Parse("gw.yaml", []byte(yaml), nil)

@@ -157,7 +157,7 @@ func TestReplicasShareLimitsThroughRedis(t *testing.T) {
 	up, hits := countingServer(t, "app")
 	yaml := `
 upstreams: [{name: app, instances: [{url: ` + up.URL + `}]}]
-store: {redis: {address: "` + rs.Addr() + `", prefix: "` + strings.ReplaceAll(t.Name(), "/", "-") + `:"}, replicas: 2}
+store: {redis: {address: "` + rs.Addr() + `", prefix: "` + strings.ReplaceAll(t.Name(), "/", "-") + `:", timeout: 5s}, replicas: 2}
 routes: [{name: r, path: /r, upstream: app, policy: {rate_limit: {requests: 3, per: 1m, key: route}}}]
 `
 	var urls []string

@@ -231,7 +231,7 @@ func TestTwoReplicasWithARedisPlatformSeeARevocationOnTheNextRequest(t *testing.
 	up := gwtest.EchoServer(t, "orders")
 	yaml := fmt.Sprintf(`
 upstreams: [{name: orders, instances: [{url: %q}]}]
-store: {redis: {address: %q, prefix: "replicas:"}}
+store: {redis: {address: %q, prefix: "replicas:", timeout: 5s}}
 routes: [{name: orders, prefix: /orders, upstream: orders, policy: {auth: {methods: [platform]}, subscription: orders}}]
 platform: {redis: true, admin_tokens: {root: %s}}
 `, up.URL, rs.Addr(), gwtest.PlatformToken)
