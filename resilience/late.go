@@ -39,7 +39,7 @@ func (l *lateSettle) Read(buf []byte) (int, error) {
 	n, err := l.LateOutcome.Read(buf)
 	if err != nil && l.done.CompareAndSwap(false, true) {
 		if errors.Is(err, io.EOF) {
-			l.b.record(l.p, l.LateOutcome.Failed())
+			l.b.record(l.p, l.Failed())
 		} else {
 			l.b.release(l.p)
 		}
