@@ -61,7 +61,11 @@ func (a *try) settle() {
 		b.release(g.permit)
 		return
 	}
-	b.record(g.permit, slow || cfg.IsFailure(a.resp, a.err))
+	failed := slow || cfg.IsFailure(a.resp, a.err)
+	if !failed && a.err == nil && settleLate(a.resp, b, g.permit) {
+		return
+	}
+	b.record(g.permit, failed)
 }
 
 // Instance re-keys the attempt in progress to the circuit breaker of the

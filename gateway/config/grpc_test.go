@@ -368,3 +368,56 @@ func TestGRPCRouteFieldsAreChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestAConfigFileCountsFailuresInTrailers builds a gateway from a config
+// file whose gRPC route has a breaker and whose pool ejects outliers, and
+// streams calls that fail in trailers after a message: UNAVAILABLE opens
+// the instance's breaker and ejects it, INVALID_ARGUMENT does neither.
+func TestAConfigFileCountsFailuresInTrailers(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		shelf  string
+		code   codes.Code
+		failed bool
+	}{
+		{"invalid", codes.InvalidArgument, false},
+		{"broken", codes.Unavailable, true},
+	} {
+		s := grpctest.Start(t, grpctest.Options{})
+		file := `
+server: {h2c: true}
+upstreams:
+  - name: shelf
+    instances: [{url: "` + s.URL + `"}]
+    outlier: {consecutive_5xx: 3, base_ejection: 1h, max_ejected_percent: 100}
+routes:
+  - name: shelf-grpc
+    prefix: /portico.grpctest.v1.Shelf/
+    upstream: shelf
+    protocol: grpc
+    policy:
+      breaker: {failures: 3, delay: 1h}
+`
+		_, addr := serveReloading(t, writeFile(t, "gateway.yaml", []byte(file)))
+		client := testpb.NewShelfClient(grpctest.Dial(t, addr, nil))
+		for i := range 3 {
+			stream, err := client.ListBooks(context.Background(), &testpb.ListBooksRequest{Shelf: c.shelf, PageSize: 2})
+			if err != nil {
+				t.Fatalf("%s: call %d: %v", c.shelf, i, err)
+			}
+			if _, err := stream.Recv(); err != nil {
+				t.Fatalf("%s: call %d: the first book: %v", c.shelf, i, err)
+			}
+			if _, err := stream.Recv(); status.Code(err) != c.code {
+				t.Fatalf("%s: call %d: %v, want %v", c.shelf, i, err, c.code)
+			}
+		}
+		_, err := client.Echo(context.Background(), &testpb.EchoRequest{Key: "next"})
+		if got, want := status.Code(err) == codes.Unavailable, c.failed; got != want {
+			t.Errorf("%s: the next call fails with UNAVAILABLE: %v (%v), want %v", c.shelf, got, err, want)
+		}
+		if got, want := s.Service.Calls("next") > 0, !c.failed; got != want {
+			t.Errorf("%s: the next call reached the instance: %v, want %v", c.shelf, got, want)
+		}
+	}
+}

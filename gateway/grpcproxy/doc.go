@@ -16,8 +16,12 @@
 // of it; [Transport], innermost, bounds grpc-timeout by the route's
 // deadline and shows trailers-only statuses to the policies above it as
 // HTTP statuses (UNAVAILABLE as 503, RESOURCE_EXHAUSTED with pushback as
-// 429 with a Retry-After-Ms). [HealthProbe] checks instances with
-// grpc.health.v1.
+// 429 with a Retry-After-Ms). A status that comes in trailers, after
+// the messages, cannot be retried, but once the response ends a failure
+// of the upstream's (UNAVAILABLE, INTERNAL, UNKNOWN, DATA_LOSS,
+// DEADLINE_EXCEEDED) counts against the instance in its circuit breaker
+// and outlier ejection, through [resilience.LateOutcome]. [HealthProbe]
+// checks instances with grpc.health.v1.
 //
 // gRPC calls are POSTs, which retries never repeat unless they are known
 // to be safe: set [Handler].Idempotent to name the methods that are.

@@ -2,15 +2,19 @@ package grpcproxy
 
 import (
 	"crypto/tls"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
 
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/internal/grpcwire"
+	"github.com/portico-dev/portico/resilience"
 )
 
 // NewUpstreamTransport returns an *http.Transport for gRPC instances,
@@ -53,8 +57,15 @@ func NewUpstreamTransport(tlsConfig *tls.Config) *http.Transport {
 // The headers, grpc-status included, are untouched: [Handler] answers the
 // client with HTTP 200 and the upstream's status. A status that comes in
 // trailers, after the response headers (and any messages), is known only
-// once the response has begun: it is passed on as it is, and retries,
-// breakers and ejection count the call as a success.
+// once the response has begun: it is passed on as it is and never
+// retried, but when the body ends Transport reports it (the body is a
+// [resilience.LateOutcome]), so that the instance's circuit breaker and
+// outlier ejection count the call as a failure if the code is a failure
+// of the upstream's (UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE,
+// DATA_LOSS; or no status at all)
+// and as a success otherwise: OK, and the codes that refuse the client's
+// request, such as INVALID_ARGUMENT or NOT_FOUND. A call the client ends
+// before its status arrives counts for nothing.
 //
 // Transport is safe for concurrent use.
 type Transport struct {
@@ -86,11 +97,51 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusOK {
-		if st, ok := grpcwire.Status(resp.Header); ok && st.GetCode() != 0 {
-			policyView(resp, codes.Code(st.GetCode()))
+		if st, ok := grpcwire.Status(resp.Header); ok {
+			if st.GetCode() != 0 {
+				policyView(resp, codes.Code(st.GetCode()))
+			}
+		} else if resp.Body != nil && resp.Body != http.NoBody {
+			resp.Body = &trailerBody{ReadCloser: resp.Body, resp: resp}
 		}
 	}
 	return resp, nil
+}
+
+// trailerBody is the body of a gRPC response whose status comes in
+// trailers: once it has been read to its end, Failed reports whether that
+// status is a failure of the upstream's. It implements
+// [resilience.LateOutcome].
+type trailerBody struct {
+	io.ReadCloser
+	resp   *http.Response
+	failed atomic.Bool
+}
+
+func (b *trailerBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) {
+		// The trailers are in resp.Trailer once the body has ended.
+		st, ok := grpcwire.Status(b.resp.Trailer)
+		b.failed.Store(!ok || serverFailure(codes.Code(st.GetCode())))
+	}
+	return n, err
+}
+
+var _ resilience.LateOutcome = (*trailerBody)(nil)
+
+// Failed implements [resilience.LateOutcome].
+func (b *trailerBody) Failed() bool { return b.failed.Load() }
+
+// serverFailure reports whether a call that ended with c failed on the
+// upstream's side, as opposed to succeeding or refusing the client's
+// request (INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED...).
+func serverFailure(c codes.Code) bool {
+	switch c {
+	case codes.Unknown, codes.DeadlineExceeded, codes.Internal, codes.Unavailable, codes.DataLoss:
+		return true
+	}
+	return false
 }
 
 // policyView sets resp's StatusCode (and Retry-After-Ms) for the outcome

@@ -86,7 +86,11 @@
 // consecutive transport errors eject an instance for a period that grows
 // with each ejection, up to a maximum, never ejecting more than a set share
 // of the pool. Requests the caller cancels count for nothing, except as
-// slow (below).
+// slow (below). A response whose body is a [resilience.LateOutcome] (a
+// gRPC response through gateway/grpcproxy's Transport, its status in
+// trailers) is counted when its body ends, as a 5xx if it failed then; a
+// body closed before its end counts for nothing. Its latency and speed
+// are judged at its headers, as for any response.
 //
 // With [OutlierDetection].Slow ([SlowOutlier]), consecutive slow
 // responses eject an instance in the same way: a response is slow when it

@@ -14,7 +14,11 @@ import (
 // observe feeds the outcome of one request, picked at start (unix
 // nanoseconds), to the instance's counters, its latency estimate and
 // passive outlier detection.
-func (p *Pool) observe(ctx context.Context, in *instance, start int64, resp *http.Response, err error) {
+//
+// With late set, the response's outcome is known only at the end of its
+// body: a success is not counted yet (latency is), and [Pool.settleLate]
+// counts the outcome when the body ends.
+func (p *Pool) observe(ctx context.Context, in *instance, start int64, resp *http.Response, err error, late bool) {
 	o := classify(ctx, resp, err)
 	if o == serverError || o == connError {
 		in.failures.Add(1)
@@ -29,12 +33,27 @@ func (p *Pool) observe(ctx context.Context, in *instance, start int64, resp *htt
 	if p.track && in.lat.observe(now, float64(now-start), o) {
 		seedPriors(p.cur.Load().list, now)
 	}
-	if p.od != nil {
+	if p.od != nil && (!late || o != answered) {
 		// A hedge that lost to an attempt sent before it had less time
 		// than the winner took: it shows nothing about its speed.
 		late := o == canceled && errors.Is(resilience.Abandoned(ctx), resilience.ErrHedgeLost) &&
 			!attemptsFrom(ctx).triedAfter(in)
 		p.detect(in, start, now, o, late)
+	}
+}
+
+// settleLate counts the outcome of a request to in, picked at start,
+// whose response body has just ended: failed when its status, known only
+// then, is a failure of the upstream's. It does not judge speed: the time
+// a body takes to end is the length of a stream, not the instance's.
+func (p *Pool) settleLate(in *instance, start int64, failed bool) {
+	o := answered
+	if failed {
+		o = serverError
+		in.failures.Add(1)
+	}
+	if p.od != nil && p.clocked {
+		p.detect(in, start, p.now().UnixNano(), o, true)
 	}
 }
 

@@ -281,7 +281,11 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		in.pend.add(start)
 	}
 	resp, err := p.transport.RoundTrip(out)
-	p.observe(ctx, in, start, resp, err)
+	var late resilience.LateOutcome
+	if err == nil && resp.StatusCode < http.StatusInternalServerError {
+		late, _ = resp.Body.(resilience.LateOutcome)
+	}
+	p.observe(ctx, in, start, resp, err, late != nil)
 	if err != nil {
 		in.inFlight.Add(-1)
 		return nil, err
@@ -301,6 +305,9 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ob.body.ReadCloser, ob.body.in = resp.Body, in
 	resp.Body = &ob.body
+	if late != nil {
+		resp.Body = &lateBody{trackedBody: &ob.body, late: late, p: p, start: start}
+	}
 	return resp, nil
 }
 
@@ -388,6 +395,29 @@ func (b *trackedBody) Close() error {
 	b.release()
 	return err
 }
+
+// lateBody is the trackedBody of a response whose outcome is known only
+// at the end of its body (a [resilience.LateOutcome]): at io.EOF it feeds
+// that outcome to the instance's failure count and outlier detection, and
+// it forwards Failed to the circuit breaker above.
+type lateBody struct {
+	*trackedBody
+	late  resilience.LateOutcome
+	p     *Pool
+	start int64
+	ended atomic.Bool
+}
+
+func (b *lateBody) Read(buf []byte) (int, error) {
+	n, err := b.trackedBody.Read(buf)
+	if errors.Is(err, io.EOF) && b.ended.CompareAndSwap(false, true) {
+		b.p.settleLate(b.in, b.start, b.late.Failed())
+	}
+	return n, err
+}
+
+// Failed implements [resilience.LateOutcome].
+func (b *lateBody) Failed() bool { return b.late.Failed() }
 
 func (b *trackedBody) release() {
 	if b.done.CompareAndSwap(false, true) {

@@ -87,7 +87,7 @@ func (s *Service) UpdateBook(_ context.Context, req *testpb.UpdateBookRequest) (
 
 // ListBooks streams page_size books (3 by default) of the shelf, one per
 // genre asked in turn. On the shelf "broken" it fails with UNAVAILABLE
-// after the first book.
+// after the first book, on the shelf "invalid" with INVALID_ARGUMENT.
 func (s *Service) ListBooks(req *testpb.ListBooksRequest, stream grpc.ServerStreamingServer[testpb.Book]) error {
 	n := int(req.GetPageSize())
 	if n == 0 {
@@ -101,8 +101,11 @@ func (s *Service) ListBooks(req *testpb.ListBooksRequest, stream grpc.ServerStre
 		if err := stream.Send(b); err != nil {
 			return err
 		}
-		if req.GetShelf() == "broken" {
+		switch req.GetShelf() {
+		case "broken":
 			return status.Error(codes.Unavailable, "the shelf broke")
+		case "invalid":
+			return status.Error(codes.InvalidArgument, "the shelf is not a shelf")
 		}
 	}
 	return nil
