@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 // latencyConfig is a gateway with the pieces a reload could disturb: a
@@ -141,5 +144,29 @@ func TestReloadsUnderLoadDoNotStallRequests(t *testing.T) {
 	}
 	if limit := max(20*p99, 500*time.Millisecond); slowest > limit {
 		t.Errorf("the slowest request during reloads took %v, over %v (20× the steady p99 %v, at least 500ms)", slowest, limit, p99)
+	}
+}
+
+// BenchmarkReloadBuild measures what one reload of latencyConfig costs
+// the process: loading the file and building the gateway beside a
+// serving one's State, then closing it.
+func BenchmarkReloadBuild(b *testing.B) {
+	var urls [3]string
+	for i := range urls {
+		up := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		defer up.Close()
+		urls[i] = up.URL
+	}
+	path := filepath.Join(b.TempDir(), "gateway.yaml")
+	writeFile(b, path, fmt.Sprintf(latencyConfig, urls[0], urls[1], 1, urls[2]))
+	st := gateway.NewState()
+	defer st.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		g, err := config.Load(path, gateway.WithLogger(quiet), gateway.WithState(st))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = g.Close()
 	}
 }
