@@ -137,8 +137,12 @@ func TestReloadsUnderLoadDoNotStallRequests(t *testing.T) {
 	}
 	p99 := steady[len(steady)*99/100]
 	slowest, duringP99 := during[len(during)-1], during[len(during)*99/100]
-	t.Logf("steady: %d requests, p99 %v, slowest %v; with %d reloads: %d requests, p99 %v, slowest %v (%.1f× the steady p99)",
-		len(steady), p99, steady[len(steady)-1], reloads, len(during), duringP99, slowest, float64(slowest)/float64(p99))
+	// The steady phase's own slowest request is logged beside: on a
+	// shared machine it is itself several times the p99, so it, not the
+	// p99, is what a reload's cost shows against.
+	t.Logf("steady: %d requests, p99 %v, slowest %v; with %d reloads: %d requests, p99 %v, slowest %v (%.1f× the steady p99, %.1f× the steady slowest)",
+		len(steady), p99, steady[len(steady)-1], reloads, len(during), duringP99, slowest,
+		float64(slowest)/float64(p99), float64(slowest)/float64(steady[len(steady)-1]))
 	if reloads < 5 {
 		t.Errorf("reloads during the load = %d, want at least 5", reloads)
 	}
