@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -131,6 +132,10 @@ func (g *Gateway) build() error {
 			continue
 		}
 		g.routes = append(g.routes, rt)
+		// A reload builds beside a serving gateway: yield between
+		// routes so that a large table does not hold a processor
+		// the requests in flight are waiting for.
+		runtime.Gosched()
 	}
 	errs = append(errs, g.mountParts(b)...)
 	errs = append(errs, g.mountEndpoints()...)

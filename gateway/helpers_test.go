@@ -66,7 +66,7 @@ func countingServer(t *testing.T, name string) (*httptest.Server, *atomic.Int64)
 	return gwtest.CountingServer(t, name)
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	gwtest.WriteFile(t, path, content)
 }

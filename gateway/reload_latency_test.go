@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 // latencyConfig is a gateway with the pieces a reload could disturb: a
@@ -134,12 +137,40 @@ func TestReloadsUnderLoadDoNotStallRequests(t *testing.T) {
 	}
 	p99 := steady[len(steady)*99/100]
 	slowest, duringP99 := during[len(during)-1], during[len(during)*99/100]
-	t.Logf("steady: %d requests, p99 %v, slowest %v; with %d reloads: %d requests, p99 %v, slowest %v (%.1f× the steady p99)",
-		len(steady), p99, steady[len(steady)-1], reloads, len(during), duringP99, slowest, float64(slowest)/float64(p99))
+	// The steady phase's own slowest request is logged beside: on a
+	// shared machine it is itself several times the p99, so it, not the
+	// p99, is what a reload's cost shows against.
+	t.Logf("steady: %d requests, p99 %v, slowest %v; with %d reloads: %d requests, p99 %v, slowest %v (%.1f× the steady p99, %.1f× the steady slowest)",
+		len(steady), p99, steady[len(steady)-1], reloads, len(during), duringP99, slowest,
+		float64(slowest)/float64(p99), float64(slowest)/float64(steady[len(steady)-1]))
 	if reloads < 5 {
 		t.Errorf("reloads during the load = %d, want at least 5", reloads)
 	}
 	if limit := max(20*p99, 500*time.Millisecond); slowest > limit {
 		t.Errorf("the slowest request during reloads took %v, over %v (20× the steady p99 %v, at least 500ms)", slowest, limit, p99)
+	}
+}
+
+// BenchmarkReloadBuild measures what one reload of latencyConfig costs
+// the process: loading the file and building the gateway beside a
+// serving one's State, then closing it.
+func BenchmarkReloadBuild(b *testing.B) {
+	var urls [3]string
+	for i := range urls {
+		up := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		defer up.Close()
+		urls[i] = up.URL
+	}
+	path := filepath.Join(b.TempDir(), "gateway.yaml")
+	writeFile(b, path, fmt.Sprintf(latencyConfig, urls[0], urls[1], 1, urls[2]))
+	st := gateway.NewState()
+	defer st.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		g, err := config.Load(path, gateway.WithLogger(quiet), gateway.WithState(st))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = g.Close()
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v4"
@@ -146,18 +148,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		d.fail(n, path, "want a mapping, got %s", describe(n))
 		return
 	}
-	index := fieldIndex(v.Type())
-	known := make([]string, 0, len(index))
-	for name := range index {
-		known = append(known, name)
-	}
-	seen := map[string]bool{}
+	fields := structFieldsOf(v.Type())
+	seen := make(map[string]bool, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
-		fi, ok := index[k.Value]
+		fi, ok := fields.index[k.Value]
 		if !ok {
-			slices.Sort(known)
-			d.fail(k, join(path, k.Value), "unknown field (known: %s)", strings.Join(known, ", "))
+			d.fail(k, join(path, k.Value), "unknown field (known: %s)", fields.known)
 			continue
 		}
 		if seen[k.Value] {
@@ -168,6 +165,29 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		d.lines[join(path, k.Value)] = k.Line
 		d.decode(val, v.FieldByIndex(fi), join(path, k.Value))
 	}
+}
+
+// structFields is what decoding a struct needs of its type: the index of
+// its config keys and their sorted list, for the error naming an unknown
+// key. Both are read-only once made.
+type structFields struct {
+	index map[string][]int
+	known string
+}
+
+// structFieldsCache holds the structFields of each config type decoded,
+// so a reload reflects over its types once per process, not once per
+// mapping of every file.
+var structFieldsCache sync.Map // reflect.Type -> *structFields
+
+// structFieldsOf returns t's structFields, made once per type.
+func structFieldsOf(t reflect.Type) *structFields {
+	if f, ok := structFieldsCache.Load(t); ok {
+		return f.(*structFields)
+	}
+	index := fieldIndex(t)
+	f, _ := structFieldsCache.LoadOrStore(t, &structFields{index: index, known: strings.Join(slices.Sorted(maps.Keys(index)), ", ")})
+	return f.(*structFields)
 }
 
 // fieldIndex maps the config keys of struct type t to their fields. The

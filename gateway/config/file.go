@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
@@ -141,6 +142,9 @@ func Load(path string, opts ...gateway.Option) (*gateway.Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A reload loads beside a serving gateway: let the requests waiting
+	// for a processor run between parsing and building.
+	runtime.Gosched()
 	return c.Build(opts...)
 }
 
