@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	logglobal "go.opentelemetry.io/otel/log/global"
 	"net/url"
 	"strings"
 	"time"
@@ -170,11 +171,13 @@ func newResource(ctx context.Context, cfg Config) (*resource.Resource, error) {
 }
 
 // SetGlobal installs the providers and the propagator as OpenTelemetry's
-// globals, for code that reads otel.GetTracerProvider() and friends.
+// globals, for code that reads otel.GetTracerProvider() and friends, the
+// logger provider included (the config file's otlp call-log sink reads it).
 func (p *Providers) SetGlobal() {
 	otel.SetTracerProvider(p.TracerProvider)
 	otel.SetMeterProvider(p.MeterProvider)
 	otel.SetTextMapPropagator(p.Propagator)
+	logglobal.SetLoggerProvider(p.LoggerProvider)
 }
 
 // ForceFlush exports everything buffered now.
