@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	logglobal "go.opentelemetry.io/otel/log/global"
 	"net/url"
 	"strings"
 	"time"
@@ -177,7 +176,7 @@ func (p *Providers) SetGlobal() {
 	otel.SetTracerProvider(p.TracerProvider)
 	otel.SetMeterProvider(p.MeterProvider)
 	otel.SetTextMapPropagator(p.Propagator)
-	logglobal.SetLoggerProvider(p.LoggerProvider)
+	otel.SetLoggerProvider(p.LoggerProvider)
 }
 
 // ForceFlush exports everything buffered now.

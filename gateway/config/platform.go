@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	logglobal "go.opentelemetry.io/otel/log/global"
+	"go.opentelemetry.io/otel"
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/calllog"
@@ -256,7 +256,7 @@ func callLogSink(sc CallLogSink, dir string) (calllog.Sink, string, error) {
 		s, err := calllog.File(calllog.FileConfig{Path: path, MaxBytes: sc.File.MaxBytes, MaxBackups: sc.File.Keep})
 		return s, "file", err
 	default:
-		return telemetry.CallLog(logglobal.GetLoggerProvider()), "otlp", nil
+		return telemetry.CallLog(otel.GetLoggerProvider()), "otlp", nil
 	}
 }
 
