@@ -1,7 +1,6 @@
 package config_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,12 +10,7 @@ import (
 
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
-
-	"github.com/portico-dev/portico/gateway"
-	"github.com/portico-dev/portico/gateway/config"
-	"github.com/portico-dev/portico/gateway/internal/gwtest"
 )
 
 const aiTracingYAML = `
@@ -43,20 +37,7 @@ func TestEachAIProviderAttemptIsASpanUnderTheRequestSpan(t *testing.T) {
 		io.WriteString(w, `{"error":{"message":"overloaded","type":"server_error"}}`)
 	}))
 	t.Cleanup(down.Close)
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	c, err := config.Parse("ai.yaml", fmt.Appendf(nil, aiTracingYAML, down.URL), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := c.Build(gateway.WithLogger(gwtest.Quiet), gateway.WithTracerProvider(tp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = g.Close() })
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
+	srv, rec := tracedGateway(t, fmt.Appendf(nil, aiTracingYAML, down.URL))
 
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions",
 		strings.NewReader(`{"model":"chat","messages":[{"role":"user","content":"hi"}]}`))
@@ -72,33 +53,7 @@ func TestEachAIProviderAttemptIsASpanUnderTheRequestSpan(t *testing.T) {
 		t.Fatalf("status = %d, want %d: %s", got, want, body)
 	}
 
-	var server sdktrace.ReadOnlySpan
-	spans := rec.Ended()
-	for _, s := range spans {
-		if s.SpanKind() == trace.SpanKindServer {
-			server = s
-		}
-	}
-	if server == nil {
-		t.Fatalf("no server span among %d spans", len(spans))
-	}
-	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
-	for _, s := range spans {
-		byID[s.SpanContext().SpanID()] = s
-	}
-	under := func(s sdktrace.ReadOnlySpan) bool {
-		for p := s.Parent(); p.IsValid(); {
-			if p.SpanID() == server.SpanContext().SpanID() {
-				return true
-			}
-			ps, ok := byID[p.SpanID()]
-			if !ok {
-				return false
-			}
-			p = ps.Parent()
-		}
-		return false
-	}
+	spans, _, under := requestSpans(t, rec)
 	attempts := map[string][]sdktrace.ReadOnlySpan{}
 	for _, s := range spans {
 		if name := attrOf(s, "gen_ai.provider.name"); name != "" {

@@ -33,26 +33,14 @@ routes:
       cache: {ttl: 1m}
 `
 
-// attrOf returns the value of key among span's attributes, or "".
-func attrOf(s sdktrace.ReadOnlySpan, key string) string {
-	for _, kv := range s.Attributes() {
-		if string(kv.Key) == key {
-			return kv.Value.String()
-		}
-	}
-	return ""
-}
-
-func TestARedisBackedRouteTracesItsStoreCallsUnderTheRequestSpan(t *testing.T) {
-	t.Parallel()
-	rs := redistest.Start(t)
-	up := gwtest.EchoServer(t, "orders")
+// tracedGateway builds the config file data into a gateway whose spans
+// a recorder keeps, and serves it on loopback.
+func tracedGateway(t *testing.T, data []byte) (*httptest.Server, *tracetest.SpanRecorder) {
+	t.Helper()
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	c, err := config.Parse(path, fmt.Appendf(nil, redisTracingYAML, rs.Addr(), "test:"+t.Name()+":", up.URL), nil)
+	c, err := config.Parse(filepath.Join(t.TempDir(), "gateway.yaml"), data, func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,19 +51,27 @@ func TestARedisBackedRouteTracesItsStoreCallsUnderTheRequestSpan(t *testing.T) {
 	t.Cleanup(func() { _ = g.Close() })
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
+	return srv, rec
+}
 
-	resp, err := http.Get(srv.URL + "/orders")
-	if err != nil {
-		t.Fatal(err)
+// attrOf returns the value of key among span's attributes, or "".
+func attrOf(s sdktrace.ReadOnlySpan, key string) string {
+	for _, kv := range s.Attributes() {
+		if string(kv.Key) == key {
+			return kv.Value.String()
+		}
 	}
-	resp.Body.Close()
-	if got, want := resp.StatusCode, http.StatusOK; got != want {
-		t.Fatalf("status = %d, want %d", got, want)
-	}
+	return ""
+}
 
-	spans := rec.Ended()
-	var server sdktrace.ReadOnlySpan
+// requestSpans returns the spans rec ended, the server span of the one
+// request they hold, and whether a span descends from it.
+func requestSpans(t *testing.T, rec *tracetest.SpanRecorder) (spans []sdktrace.ReadOnlySpan, server sdktrace.ReadOnlySpan, under func(sdktrace.ReadOnlySpan) bool) {
+	t.Helper()
+	spans = rec.Ended()
+	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
 	for _, s := range spans {
+		byID[s.SpanContext().SpanID()] = s
 		if s.SpanKind() == trace.SpanKindServer {
 			server = s
 		}
@@ -83,12 +79,7 @@ func TestARedisBackedRouteTracesItsStoreCallsUnderTheRequestSpan(t *testing.T) {
 	if server == nil {
 		t.Fatalf("no server span among %d spans", len(spans))
 	}
-	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
-	for _, s := range spans {
-		byID[s.SpanContext().SpanID()] = s
-	}
-	// under reports whether s descends from the request's server span.
-	under := func(s sdktrace.ReadOnlySpan) bool {
+	under = func(s sdktrace.ReadOnlySpan) bool {
 		for p := s.Parent(); p.IsValid(); {
 			if p.SpanID() == server.SpanContext().SpanID() {
 				return true
@@ -101,6 +92,25 @@ func TestARedisBackedRouteTracesItsStoreCallsUnderTheRequestSpan(t *testing.T) {
 		}
 		return false
 	}
+	return spans, server, under
+}
+
+func TestARedisBackedRouteTracesItsStoreCallsUnderTheRequestSpan(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	up := gwtest.EchoServer(t, "orders")
+	srv, rec := tracedGateway(t, fmt.Appendf(nil, redisTracingYAML, rs.Addr(), "test:"+t.Name()+":", up.URL))
+
+	resp, err := http.Get(srv.URL + "/orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got, want := resp.StatusCode, http.StatusOK; got != want {
+		t.Fatalf("status = %d, want %d", got, want)
+	}
+
+	spans, server, under := requestSpans(t, rec)
 	var redisSpans int
 	ops := map[string]bool{}
 	for _, s := range spans {
