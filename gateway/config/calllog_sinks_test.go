@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,9 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"go.opentelemetry.io/otel"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
@@ -200,5 +204,74 @@ func TestCallLogSinksFromAConfigFileReachLokiAndARotatingFile(t *testing.T) {
 	}
 	if total >= calls {
 		t.Errorf("the kept files hold %d records: with keep 2, the oldest of %d should have been removed", total, calls)
+	}
+}
+
+// logExporter keeps the log records it is given.
+type logExporter struct {
+	mu      sync.Mutex
+	records []sdklog.Record
+}
+
+func (e *logExporter) Export(_ context.Context, rs []sdklog.Record) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, r := range rs {
+		e.records = append(e.records, r.Clone())
+	}
+	return nil
+}
+
+func (e *logExporter) Shutdown(context.Context) error   { return nil }
+func (e *logExporter) ForceFlush(context.Context) error { return nil }
+
+// Not parallel: it installs a global logger provider, which the otlp sink
+// reads, and restores the previous one.
+func TestTheOTLPCallLogSinkEmitsThroughTheGlobalLoggerProvider(t *testing.T) {
+	exp := &logExporter{}
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
+	prev := otel.GetLoggerProvider()
+	otel.SetLoggerProvider(lp)
+	t.Cleanup(func() {
+		otel.SetLoggerProvider(prev)
+		_ = lp.Shutdown(context.Background())
+	})
+	up := gwtest.EchoServer(t, "orders")
+	yaml := `
+upstreams: [{name: orders, instances: [{url: %q}]}]
+routes: [{name: version, path: /version, upstream: orders}]
+platform:
+  file: platform.db
+  admin_tokens: {root: %s}
+  call_log: {sinks: [{otlp: {}}]}
+`
+	c, err := config.Parse(filepath.Join(t.TempDir(), "gateway.yaml"), fmt.Appendf(nil, yaml, up.URL, gwtest.PlatformToken), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	const calls = 3
+	for range calls {
+		resp, err := http.Get(srv.URL + "/version")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	srv.Close()
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	exp.mu.Lock()
+	defer exp.mu.Unlock()
+	if got, want := len(exp.records), calls; got != want {
+		t.Fatalf("log records = %d, want %d", got, want)
+	}
+	if got, want := exp.records[0].Body().AsString(), "call"; got != want {
+		t.Errorf("body = %q, want %q", got, want)
 	}
 }
