@@ -90,6 +90,36 @@ func fileRecords(t *testing.T, path string) []map[string]any {
 	return recs
 }
 
+// callAndClose builds the config file data (at path) into a gateway,
+// makes n calls of GET /version, each answered 200, and closes the
+// gateway, which flushes the call log and drains every sink.
+func callAndClose(t *testing.T, path string, data []byte, n int) {
+	t.Helper()
+	c, err := config.Parse(path, data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	for range n {
+		resp, err := http.Get(srv.URL + "/version")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got, want := resp.StatusCode, http.StatusOK; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+	}
+	srv.Close()
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 const callLogSinksYAML = `
 middleware: [request_id]
 upstreams:
@@ -123,32 +153,8 @@ func TestCallLogSinksFromAConfigFileReachLokiAndARotatingFile(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "logs"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "gateway.yaml")
-	c, err := config.Parse(path, fmt.Appendf(nil, callLogSinksYAML, up.URL, gwtest.PlatformToken, lokiSrv.URL), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(g)
 	const calls = 12
-	for range calls {
-		resp, err := http.Get(srv.URL + "/version")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if got, want := resp.StatusCode, http.StatusOK; got != want {
-			t.Fatalf("status = %d, want %d", got, want)
-		}
-	}
-	srv.Close()
-	// Closing the gateway flushes the recorder and drains every sink.
-	if err := g.Close(); err != nil {
-		t.Fatal(err)
-	}
+	callAndClose(t, filepath.Join(dir, "gateway.yaml"), fmt.Appendf(nil, callLogSinksYAML, up.URL, gwtest.PlatformToken, lokiSrv.URL), calls)
 
 	recs, labels := loki.lines(t)
 	if got, want := len(recs), calls; got != want {
@@ -245,27 +251,8 @@ platform:
   admin_tokens: {root: %s}
   call_log: {sinks: [{otlp: {}}]}
 `
-	c, err := config.Parse(filepath.Join(t.TempDir(), "gateway.yaml"), fmt.Appendf(nil, yaml, up.URL, gwtest.PlatformToken), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(g)
 	const calls = 3
-	for range calls {
-		resp, err := http.Get(srv.URL + "/version")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-	}
-	srv.Close()
-	if err := g.Close(); err != nil {
-		t.Fatal(err)
-	}
+	callAndClose(t, filepath.Join(t.TempDir(), "gateway.yaml"), fmt.Appendf(nil, yaml, up.URL, gwtest.PlatformToken), calls)
 	exp.mu.Lock()
 	defer exp.mu.Unlock()
 	if got, want := len(exp.records), calls; got != want {
