@@ -170,11 +170,13 @@ func newResource(ctx context.Context, cfg Config) (*resource.Resource, error) {
 }
 
 // SetGlobal installs the providers and the propagator as OpenTelemetry's
-// globals, for code that reads otel.GetTracerProvider() and friends.
+// globals, for code that reads otel.GetTracerProvider() and friends, the
+// logger provider included (the config file's otlp call-log sink reads it).
 func (p *Providers) SetGlobal() {
 	otel.SetTracerProvider(p.TracerProvider)
 	otel.SetMeterProvider(p.MeterProvider)
 	otel.SetTextMapPropagator(p.Propagator)
+	otel.SetLoggerProvider(p.LoggerProvider)
 }
 
 // ForceFlush exports everything buffered now.

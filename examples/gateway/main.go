@@ -47,6 +47,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/portico-dev/portico/gateway"
@@ -149,6 +150,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 			}
 		}()
 		opts = append(opts, gateway.WithTracerProvider(tel.TracerProvider), gateway.WithPropagator(tel.Propagator))
+		// The call log's otlp sink (platform.call_log.sinks) emits through
+		// the global logger provider: OTLP when telemetry.logs is on.
+		otel.SetLoggerProvider(tel.LoggerProvider)
 	}
 
 	// Each load of the file borrows the reloader's state (limits, quotas,

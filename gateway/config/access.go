@@ -239,7 +239,7 @@ func checkStore(s *Store) []error {
 // the rate limits, quotas, caches, idempotency keys, AI limits and
 // platform all use, so that they share one client and one circuit
 // breaker. The store of the previous build is kept while the redis
-// section, the logger and the meter provider are unchanged.
+// section, the logger and the meter and tracer providers are unchanged.
 func openRedis(b *gateway.Builder, rc *Redis) (*redisstore.Store, error) {
 	v, err := b.Keep("redis", func() (any, error) {
 		ropts := []redisstore.Option{redisstore.WithTimeout(rc.Timeout), redisstore.WithBreaker(rc.Failures, rc.OpenFor),
@@ -250,8 +250,11 @@ func openRedis(b *gateway.Builder, rc *Redis) (*redisstore.Store, error) {
 		if mp := b.MeterProvider(); mp != nil {
 			ropts = append(ropts, redisstore.WithMeterProvider(mp))
 		}
+		if tp := b.TracerProvider(); tp != nil {
+			ropts = append(ropts, redisstore.WithTracerProvider(tp))
+		}
 		return redisstore.Open(&redis.Options{Addr: rc.Address, Username: rc.Username, Password: rc.Password, DB: rc.DB}, ropts...), nil
-	}, rc, identity(b.Logger()), identity(b.MeterProvider()))
+	}, rc, identity(b.Logger()), identity(b.MeterProvider()), identity(b.TracerProvider()))
 	if err != nil {
 		return nil, err
 	}

@@ -187,7 +187,16 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 	if client == nil {
 		var cerrs []error
 		var aliases []string
-		client, aliases, cerrs = a.client(aiHTTPClient(b), func(key string, mk func() any) any {
+		// The provider calls' spans and gen_ai.client.* metrics go where
+		// the gateway's do.
+		var tel []aiclient.Option
+		if tp := b.TracerProvider(); tp != nil {
+			tel = append(tel, aiclient.WithTracerProvider(tp))
+		}
+		if mp := b.MeterProvider(); mp != nil {
+			tel = append(tel, aiclient.WithMeterProvider(mp))
+		}
+		client, aliases, cerrs = a.client(aiHTTPClient(b), tel, func(key string, mk func() any) any {
 			v, err := b.Keep(key, func() (any, error) { return mk(), nil })
 			if err != nil {
 				return mk()
@@ -352,8 +361,9 @@ func (p *aiPart) mount(b *gateway.Builder, h *ai.Handler) []error {
 const PromptAPI = "prompts"
 
 // client builds the aiclient.Client of the providers and models, each
-// provider calling over the client hc gives it.
-func (a *AI) client(hc func(AIProvider) *http.Client, keep func(string, func() any) any) (*aiclient.Client, []string, []error) {
+// provider calling over the client hc gives it, with the telemetry
+// options tel (the gateway's tracer and meter providers).
+func (a *AI) client(hc func(AIProvider) *http.Client, tel []aiclient.Option, keep func(string, func() any) any) (*aiclient.Client, []string, []error) {
 	var errs []error
 	providers := map[string]aiclient.Provider{}
 	dropped := map[string]bool{}
@@ -431,7 +441,7 @@ func (a *AI) client(hc func(AIProvider) *http.Client, keep func(string, func() a
 	if len(errs) > 0 {
 		return nil, nil, errs
 	}
-	return aiclient.New(opts...), aliases, nil
+	return aiclient.New(append(opts, tel...)...), aliases, nil
 }
 
 // checkPrices makes sure every budget can count every model: a budget

@@ -2,13 +2,21 @@ package config
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"time"
+
+	"go.opentelemetry.io/otel"
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware/redisstore"
+	"github.com/portico-dev/portico/telemetry"
 )
 
 // Platform is the platform section of a config file: where the platform
@@ -55,7 +63,57 @@ type CallLog struct {
 	Resolution time.Duration `yaml:"resolution"`
 	// Retention is how long windows are kept. If zero, 6h.
 	Retention time.Duration `yaml:"retention"`
+	// Sinks also send every record out of the process, each through its
+	// own bounded queue ([calllog.Async]), so a slow or unreachable
+	// destination never delays requests or the other sinks: its records
+	// are dropped and counted (portico.calllog.dropped) instead.
+	Sinks []CallLogSink `yaml:"sinks"`
+	// Queue is how many batches each sink's queue holds. If zero, 64.
+	Queue int `yaml:"queue"`
 }
+
+// CallLogSink is one destination of the call log; set exactly one field.
+type CallLogSink struct {
+	// Loki pushes records to Grafana Loki ([calllog.Loki]).
+	Loki *CallLogLoki `yaml:"loki"`
+	// File appends records as JSON lines to a file rotated by size
+	// ([calllog.File]).
+	File *CallLogFile `yaml:"file"`
+	// OTLP emits one OpenTelemetry log record per call through the global
+	// logger provider (telemetry.CallLog), which the telemetry section's
+	// OTLP exporter sends on.
+	OTLP *CallLogOTLP `yaml:"otlp"`
+}
+
+// CallLogLoki is the loki sink of the call log ([calllog.LokiConfig]).
+type CallLogLoki struct {
+	// URL is Loki's base URL, such as "http://loki:3100". Required.
+	URL string `yaml:"url"`
+	// Headers are sent with every push, such as X-Scope-OrgID; write
+	// secrets as "${ENV}".
+	Headers map[string]string `yaml:"headers"`
+	// Labels are static labels of every stream. If empty, job: portico.
+	Labels map[string]string `yaml:"labels"`
+	// Timeout bounds one push. If zero, 10s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// CallLogFile is the file sink of the call log ([calllog.FileConfig]).
+type CallLogFile struct {
+	// Path is the file (relative to the config file's directory).
+	// Required.
+	Path string `yaml:"path"`
+	// MaxBytes rotates the file once it would grow past this size. If
+	// zero, 100 MiB.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// Keep is how many rotated files are kept. If zero, 5.
+	Keep int `yaml:"keep"`
+}
+
+// CallLogOTLP is the OTLP logs sink of the call log. It has no settings
+// of its own: the telemetry section (or the OTEL_* environment) says
+// where logs go.
+type CallLogOTLP struct{}
 
 // platform turns the platform section into a WithPlatform option applied
 // to the build, borrowing its file and its call log from the state.
@@ -97,7 +155,7 @@ func (c *File) platform(b *gateway.Builder, rs *redisstore.Store) []error {
 	}
 	var rec *calllog.Recorder
 	if cl := pc.CallLog; cl != nil {
-		log, err := callLog(b, *cl)
+		log, err := callLog(b, *cl, c.rel("."))
 		if err != nil {
 			return []error{fieldErr("platform.call_log", "%v", err)}
 		}
@@ -127,27 +185,124 @@ func platformFile(b *gateway.Builder, path string) (*platform.FileStore, error) 
 
 // callLogParts are the in-process call log: its recorder and sinks.
 type callLogParts struct {
-	rec  *calllog.Recorder
-	ring *calllog.Ring
-	agg  *calllog.Aggregator
+	rec     *calllog.Recorder
+	ring    *calllog.Ring
+	agg     *calllog.Aggregator
+	async   []*calllog.AsyncSink
+	closers []io.Closer
 }
 
-// Close flushes and stops the recorder.
-func (p *callLogParts) Close() error { return recorderCloser{p.rec}.Close() }
+// Close flushes and stops the recorder, then drains and stops the
+// sinks' queues and closes the files.
+func (p *callLogParts) Close() error {
+	var errs []error
+	if p.rec != nil {
+		errs = append(errs, recorderCloser{p.rec}.Close())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, a := range p.async {
+		errs = append(errs, a.Close(ctx))
+	}
+	for _, c := range p.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
 
 // callLog borrows the call log: the previous build's, with its records,
 // while the call_log section and the logger are unchanged.
-func callLog(b *gateway.Builder, cl CallLog) (*callLogParts, error) {
+func callLog(b *gateway.Builder, cl CallLog, dir string) (*callLogParts, error) {
 	v, err := b.Keep("call_log", func() (any, error) {
 		ring := calllog.NewRing(or(cl.Ring, 10000))
 		agg := calllog.NewAggregator(calllog.AggregatorConfig{Resolution: cl.Resolution, Retention: cl.Retention})
-		rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{ring, agg}, Buffer: cl.Buffer, Logger: b.Logger()})
-		return &callLogParts{rec: rec, ring: ring, agg: agg}, nil
-	}, cl, identity(b.Logger()))
+		p := &callLogParts{ring: ring, agg: agg}
+		sinks := []calllog.Sink{ring, agg}
+		for i, sc := range cl.Sinks {
+			s, name, err := callLogSink(sc, dir)
+			if err != nil {
+				_ = p.Close()
+				return nil, fmt.Errorf("sinks[%d].%s: %w", i, name, err)
+			}
+			if c, ok := s.(io.Closer); ok {
+				p.closers = append(p.closers, c)
+			}
+			a := calllog.Async(s, calllog.AsyncConfig{Name: name, Buffer: cl.Queue, MeterProvider: b.MeterProvider(), Logger: b.Logger()})
+			p.async = append(p.async, a)
+			sinks = append(sinks, a)
+		}
+		p.rec = calllog.NewRecorder(calllog.RecorderConfig{Sinks: sinks, Buffer: cl.Buffer, Logger: b.Logger()})
+		return p, nil
+	}, cl, dir, identity(b.Logger()))
 	if err != nil {
 		return nil, err
 	}
 	return v.(*callLogParts), nil
+}
+
+// callLogSink makes the sink sc names, with paths relative to dir, and
+// returns its kind.
+func callLogSink(sc CallLogSink, dir string) (calllog.Sink, string, error) {
+	switch {
+	case sc.Loki != nil:
+		l := sc.Loki
+		return calllog.Loki(calllog.LokiConfig{URL: l.URL, Headers: l.Headers, Labels: l.Labels,
+			Client: &http.Client{Timeout: or(l.Timeout, 10*time.Second)}}), "loki", nil
+	case sc.File != nil:
+		path := sc.File.Path
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		s, err := calllog.File(calllog.FileConfig{Path: path, MaxBytes: sc.File.MaxBytes, MaxBackups: sc.File.Keep})
+		return s, "file", err
+	default:
+		return telemetry.CallLog(otel.GetLoggerProvider()), "otlp", nil
+	}
+}
+
+// checkCallLogSinks validates the call log's sinks.
+func checkCallLogSinks(cl *CallLog) []error {
+	var errs []error
+	if cl.Queue < 0 {
+		errs = append(errs, fieldErr("platform.call_log.queue", "must not be negative"))
+	}
+	for i, sc := range cl.Sinks {
+		at := fmt.Sprintf("platform.call_log.sinks[%d]", i)
+		n := 0
+		for _, set := range []bool{sc.Loki != nil, sc.File != nil, sc.OTLP != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			errs = append(errs, fieldErr(at, "set exactly one of loki, file or otlp"))
+			continue
+		}
+		switch {
+		case sc.Loki != nil:
+			u, err := url.Parse(sc.Loki.URL)
+			switch {
+			case sc.Loki.URL == "":
+				errs = append(errs, fieldErr(at+".loki.url", "is required: Loki's base URL, like http://loki:3100"))
+			case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+				errs = append(errs, fieldErr(at+".loki.url", "%q is not an http(s) URL", sc.Loki.URL))
+			}
+			if sc.Loki.Timeout < 0 {
+				errs = append(errs, fieldErr(at+".loki.timeout", "must not be negative"))
+			}
+		case sc.File != nil:
+			if sc.File.Path == "" {
+				errs = append(errs, fieldErr(at+".file.path", "is required: the file records are appended to"))
+			}
+			if sc.File.MaxBytes < 0 {
+				errs = append(errs, fieldErr(at+".file.max_bytes", "must not be negative"))
+			}
+			if sc.File.Keep < 0 {
+				errs = append(errs, fieldErr(at+".file.keep", "must not be negative"))
+			}
+		}
+	}
+	return errs
 }
 
 // checkPlatform validates the platform section.
@@ -184,6 +339,7 @@ func checkPlatform(pc *Platform, st *Store) []error {
 				errs = append(errs, fieldErr("platform.call_log."+f.name, "must not be negative"))
 			}
 		}
+		errs = append(errs, checkCallLogSinks(cl)...)
 		if cl.Retention > 0 && cl.Resolution >= 0 && cl.Retention < or(cl.Resolution, time.Minute) {
 			errs = append(errs, fieldErr("platform.call_log.retention", "must be at least one resolution (%s)", or(cl.Resolution, time.Minute)))
 		}

@@ -157,6 +157,15 @@ func TestAMistakeInThePlatformSectionNamesTheField(t *testing.T) {
 		{"a negative ring", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {ring: -1}}", "platform.call_log.ring: must not be negative"},
 		{"a retention shorter than the resolution", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {resolution: 1m, retention: 1s}}", "platform.call_log.retention: must be at least one resolution"},
 		{"an unknown field", "platform: {file: p.db, admin_tokens: {root: %s}, tokens: {}}", "platform.tokens"},
+		{"a call-log sink of no kind", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {sinks: [{}]}}", "platform.call_log.sinks[0]: set exactly one of loki, file or otlp"},
+		{"a call-log sink of two kinds", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {sinks: [{otlp: {}}, {otlp: {}, file: {path: c.jsonl}}]}}", "platform.call_log.sinks[1]: set exactly one of loki, file or otlp"},
+		{"a loki sink without a URL", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {sinks: [{loki: {}}]}}", "platform.call_log.sinks[0].loki.url: is required"},
+		{"a loki sink with a bad URL", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {sinks: [{loki: {url: 'loki:3100'}}]}}", "platform.call_log.sinks[0].loki.url: \"loki:3100\" is not an http(s) URL"},
+		{"a file sink without a path", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {sinks: [{file: {}}]}}", "platform.call_log.sinks[0].file.path: is required"},
+		{"a file sink with negative sizes", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {sinks: [{file: {path: c.jsonl, max_bytes: -1}}]}}", "platform.call_log.sinks[0].file.max_bytes: must not be negative"},
+		{"a file sink keeping fewer than none", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {sinks: [{file: {path: c.jsonl, keep: -1}}]}}", "platform.call_log.sinks[0].file.keep: must not be negative"},
+		{"a negative queue", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {queue: -1}}", "platform.call_log.queue: must not be negative"},
+		{"an unknown sink kind", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {sinks: [{kafka: {}}]}}", "platform.call_log.sinks[0].kafka"},
 		{"a subscription that is not an API ID", "platform: {file: p.db, admin_tokens: {root: %s}}\nroutes: [{name: x, prefix: /x, upstream: u, policy: {auth: {methods: [platform]}, subscription: 'a b'}}]", "routes[0].policy.subscription: \"a b\" is not an API ID"},
 	}
 	for i, tt := range tests {

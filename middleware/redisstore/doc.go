@@ -45,7 +45,10 @@
 //
 // So that all views share what one learns, make one Store per Redis and
 // take every view from it. [Store.Status] and the instruments of
-// [WithMeterProvider] show the breaker's state and the calls by outcome.
+// [WithMeterProvider] show the breaker's state and the calls by outcome;
+// the spans of [WithTracerProvider] (one client span per command, under
+// the request's span) show which Redis calls a request made and how long
+// each took.
 //
 // What happens while Redis is down is the middleware's choice, configured
 // by the user: [middleware.RateLimitConfig] fails open to a local limiter

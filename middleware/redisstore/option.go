@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Option configures a [Store].
@@ -17,6 +18,7 @@ type config struct {
 	openFor  time.Duration
 	logger   *slog.Logger
 	meter    metric.MeterProvider
+	tracer   trace.TracerProvider
 }
 
 type optionFunc func(*config)

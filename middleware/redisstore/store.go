@@ -39,6 +39,13 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 		panic("portico/redisstore: New needs a client")
 	}
 	c := newConfig(opts)
+	if c.tracer != nil {
+		if o, ok := client.(interface{ Options() *redis.Options }); ok {
+			client.AddHook(newTracingHook(c.tracer, o.Options().Addr, o.Options().DB))
+		} else {
+			client.AddHook(newTracingHook(c.tracer, "", 0))
+		}
+	}
 	return &Store{client: client, prefix: c.prefix, timeout: c.timeout, guard: newGuard(c)}
 }
 
@@ -56,8 +63,9 @@ func Open(o *redis.Options, opts ...Option) *Store {
 		panic("portico/redisstore: Open needs options with at least an Addr")
 	}
 	c := newConfig(opts)
-	return &Store{client: redis.NewClient(failFast(o, c.timeout)), owned: true, prefix: c.prefix,
-		timeout: c.timeout, guard: newGuard(c)}
+	client := redis.NewClient(failFast(o, c.timeout))
+	client.AddHook(newTracingHook(c.tracer, o.Addr, o.DB))
+	return &Store{client: client, owned: true, prefix: c.prefix, timeout: c.timeout, guard: newGuard(c)}
 }
 
 // failFast returns a copy of o that makes one bounded attempt per command.
