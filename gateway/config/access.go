@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/internal/fields"
 
 	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/middleware/redisstore"
@@ -196,7 +197,7 @@ func (c *File) apis() ([]API, []error) {
 	var out []API
 	var errs []error
 	for i, a := range c.APIs {
-		at := idx("apis", i)
+		at := fields.Index("apis", i)
 		if a.Spec == "" {
 			errs = append(errs, fieldErr(at+".spec", "is required: the OpenAPI file"))
 			continue

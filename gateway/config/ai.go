@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/aiclient/openai"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/ai"
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/openapi"
 )
@@ -229,7 +230,7 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 		opts = append(opts, ai.WithBudget(b))
 	}
 	for i, p := range a.Prompts {
-		at := idx("ai.prompts", i)
+		at := fields.Index("ai.prompts", i)
 		pr := ai.Prompt{Name: p.Name, Path: p.Path, Description: p.Description, Model: p.Model,
 			Messages: p.Messages, MaxTokens: p.MaxTokens, Temperature: p.Temperature}
 		for field, src := range map[string]string{"input": p.Input, "output": p.Output} {
@@ -252,7 +253,7 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 	for i, n := range p.authNames(b) {
 		au, ok := b.Authenticator(n)
 		if !ok {
-			errs = append(errs, fieldErr(idx("ai.auth", i), "%q is not an authenticator (known: %s)", n, strings.Join(b.Authenticators(), ", ")))
+			errs = append(errs, fieldErr(fields.Index("ai.auth", i), "%q is not an authenticator (known: %s)", n, strings.Join(b.Authenticators(), ", ")))
 			continue
 		}
 		auths = append(auths, au)
@@ -334,7 +335,7 @@ func (p *aiPart) mount(b *gateway.Builder, h *ai.Handler) []error {
 			ep.Chain = []string{"prompt(" + e.Prompt + ")"}
 			ep.At = "ai.options"
 			if prompts < len(p.a.Prompts) {
-				ep.At = idx("ai.prompts", prompts) + ".path"
+				ep.At = fields.Index("ai.prompts", prompts) + ".path"
 			}
 			prompts++
 		}
@@ -368,7 +369,7 @@ func (a *AI) client(hc func(AIProvider) *http.Client, tel []aiclient.Option, kee
 	providers := map[string]aiclient.Provider{}
 	dropped := map[string]bool{}
 	for i, p := range a.Providers {
-		at := idx("ai.providers", i)
+		at := fields.Index("ai.providers", i)
 		if p.Name == "" {
 			errs = append(errs, fieldErr(at+".name", "is required"))
 			continue
@@ -398,7 +399,7 @@ func (a *AI) client(hc func(AIProvider) *http.Client, tel []aiclient.Option, kee
 	var aliases []string
 	seen := map[string]bool{}
 	for i, m := range a.Models {
-		at := idx("ai.models", i)
+		at := fields.Index("ai.models", i)
 		if m.Alias == "" {
 			errs = append(errs, fieldErr(at+".alias", "is required"))
 			continue
@@ -415,7 +416,7 @@ func (a *AI) client(hc func(AIProvider) *http.Client, tel []aiclient.Option, kee
 			case dropped[cd.Provider]:
 				continue
 			case !ok:
-				errs = append(errs, fieldErr(at+"."+idx("candidates", j)+".provider", "%q is not a provider (known: %s)",
+				errs = append(errs, fieldErr(at+"."+fields.Index("candidates", j)+".provider", "%q is not a provider (known: %s)",
 					cd.Provider, strings.Join(slices.Sorted(maps.Keys(providers)), ", ")))
 				continue
 			}
@@ -465,8 +466,8 @@ func (a *AI) checkPrices() []error {
 				continue
 			}
 			seen[model] = true
-			errs = append(errs, fieldErr(idx("ai.budgets", 0), "covers model %q (%s.%s) of alias %q, which has no price, so no budget would count its calls: "+
-				"add %q to ai.prices (a price of 0 marks it free)", model, idx("ai.models", i), idx("candidates", j), m.Alias, model))
+			errs = append(errs, fieldErr(fields.Index("ai.budgets", 0), "covers model %q (%s.%s) of alias %q, which has no price, so no budget would count its calls: "+
+				"add %q to ai.prices (a price of 0 marks it free)", model, fields.Index("ai.models", i), fields.Index("candidates", j), m.Alias, model))
 		}
 	}
 	return errs

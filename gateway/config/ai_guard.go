@@ -12,6 +12,7 @@ import (
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aicache"
 	"github.com/portico-dev/portico/aiclient/guard"
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -168,7 +169,7 @@ func (m AIModel) guarded(at string, p aiclient.Provider, hc *http.Client, keep f
 	}
 	rules := make([]guard.Rule, 0, len(m.Guardrails))
 	for i, g := range m.Guardrails {
-		r, err := g.rule(at+"."+idx("guardrails", i), hc)
+		r, err := g.rule(at+"."+fields.Index("guardrails", i), hc)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -185,7 +186,7 @@ func (m AIModel) guarded(at string, p aiclient.Provider, hc *http.Client, keep f
 			var i int
 			var field string
 			if n, _ := fmt.Sscanf(head, "rules[%d]%s", &i, &field); n >= 1 {
-				return nil, []error{fieldErr(at+"."+idx("guardrails", i)+field, "%s", rest)}
+				return nil, []error{fieldErr(at+"."+fields.Index("guardrails", i)+field, "%s", rest)}
 			}
 		}
 		return nil, []error{fieldErr(at+".guardrails", "%s", msg)}

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/openapi"
 )
@@ -87,11 +88,11 @@ func OperationPolicy(base gateway.Policy, op *openapi.Operation) (gateway.Policy
 	p := clonePolicy(base)
 	at := "operations." + opName(op)
 	d := &decoder{env: func(string) (string, bool) { return "", false }, lines: map[string]int{}}
-	for _, name := range sortedKeys(op.Extensions) {
+	for _, name := range fields.SortedKeys(op.Extensions) {
 		field, ok := extensions[name]
 		if !ok {
 			if strings.HasPrefix(name, "x-portico-") && !isForeign(name) {
-				d.errs = append(d.errs, fieldErr(at+"."+name, "unknown extension (known: %s)", knownNames(extensions)))
+				d.errs = append(d.errs, fieldErr(at+"."+name, "unknown extension (known: %s)", fields.Known(extensions)))
 			}
 			continue
 		}
@@ -217,7 +218,7 @@ func (p *apiPart) Mount(b *gateway.Builder) error {
 	var errs []error
 	seen := map[string]bool{}
 	for i, a := range p.apis {
-		at := idx("apis", i)
+		at := fields.Index("apis", i)
 		bad := func(field, format string, args ...any) { errs = append(errs, fieldErr(at+"."+field, format, args...)) }
 		switch {
 		case a.Name == "" || strings.ContainsFunc(a.Name, func(r rune) bool {
@@ -276,13 +277,7 @@ func (p *apiPart) Mount(b *gateway.Builder) error {
 // prefixErr puts at in front of the paths of field errors.
 func prefixErr(at string, err error) error {
 	var out []error
-	var multi interface{ Unwrap() []error }
-	errs := []error{err}
-	if m, ok := err.(interface{ Unwrap() []error }); ok {
-		multi = m
-		errs = multi.Unwrap()
-	}
-	for _, e := range errs {
+	for _, e := range unwrapAll(err) {
 		var fe *gateway.FieldError
 		if errors.As(e, &fe) {
 			cp := *fe

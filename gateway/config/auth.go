@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -177,7 +178,7 @@ func (p authPart) prepare(b *gateway.Builder) []error {
 	keys := middleware.NewAPIKeys()
 	seenKey, seenID := map[string]bool{}, map[string]bool{}
 	for i, cs := range p.consumers {
-		at := idx("consumers", i)
+		at := fields.Index("consumers", i)
 		if cs.ID == "" {
 			bad(at+".id", "is required")
 			continue
@@ -191,7 +192,7 @@ func (p authPart) prepare(b *gateway.Builder) []error {
 		id.Credential, id.Method = "", ""
 		consumers.Put(&id)
 		for j, k := range cs.Keys {
-			kat := at + "." + idx("api_keys", j)
+			kat := at + "." + fields.Index("api_keys", j)
 			if k.ID == "" {
 				bad(kat+".id", "is required")
 				continue
@@ -237,7 +238,7 @@ func (p authPart) prepare(b *gateway.Builder) []error {
 		add("consumers", "api_key", middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: consumers, Clock: b.Clock()}))
 	}
 	for i, m := range p.methods {
-		at := idx("auth_methods", i)
+		at := fields.Index("auth_methods", i)
 		if m.Name == "" {
 			bad(at+".name", "is required")
 			continue
@@ -268,8 +269,8 @@ func authMethod(b *gateway.Builder, at string, m AuthMethod, keys *middleware.AP
 	switch {
 	case m.APIKey != nil:
 		for j, h := range m.APIKey.Headers {
-			if !validHeaderName(h) {
-				bad(idx("api_key.headers", j), "%q is not a valid header name", h)
+			if !fields.ValidHeaderName(h) {
+				bad(fields.Index("api_key.headers", j), "%q is not a valid header name", h)
 			}
 		}
 		if errs != nil {
@@ -284,7 +285,7 @@ func authMethod(b *gateway.Builder, at string, m AuthMethod, keys *middleware.AP
 		}
 		for k, a := range j.Algorithms {
 			if a == "none" || a == "" {
-				bad(idx("jwt.algorithms", k), "%q can never be allowed", a)
+				bad(fields.Index("jwt.algorithms", k), "%q can never be allowed", a)
 			}
 		}
 		if j.JWKSURL == "" && len(j.KeyFiles) == 0 && len(j.Secrets) == 0 {
@@ -299,7 +300,7 @@ func authMethod(b *gateway.Builder, at string, m AuthMethod, keys *middleware.AP
 		if len(j.KeyFiles)+len(j.Secrets) > 0 {
 			cfg.Keys = map[string]any{}
 		}
-		for _, kid := range sortedKeys(j.KeyFiles) {
+		for _, kid := range fields.SortedKeys(j.KeyFiles) {
 			k, msg := readPublicKey(j.KeyFiles[kid])
 			if msg != "" {
 				bad("jwt.key_files."+kid, "%s", msg)
@@ -307,7 +308,7 @@ func authMethod(b *gateway.Builder, at string, m AuthMethod, keys *middleware.AP
 			}
 			cfg.Keys[kid] = k
 		}
-		for _, kid := range sortedKeys(j.Secrets) {
+		for _, kid := range fields.SortedKeys(j.Secrets) {
 			if len(j.Secrets[kid]) < 32 {
 				bad("jwt.secrets."+kid, "an HMAC secret needs at least 32 bytes")
 				continue

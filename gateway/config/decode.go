@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/internal/fields"
 )
 
 // decoder walks a YAML node tree into Go values, so that every error
@@ -120,7 +121,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
-			d.decode(item, s.Index(i), path+"["+strconv.Itoa(i)+"]")
+			d.decode(item, s.Index(i), fields.Index(path, i))
 		}
 		v.Set(s)
 	case reflect.Map:
@@ -148,13 +149,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		d.fail(n, path, "want a mapping, got %s", describe(n))
 		return
 	}
-	fields := structFieldsOf(v.Type())
+	sf := structFieldsOf(v.Type())
 	seen := make(map[string]bool, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
-		fi, ok := fields.index[k.Value]
+		fi, ok := sf.index[k.Value]
 		if !ok {
-			d.fail(k, join(path, k.Value), "unknown field (known: %s)", fields.known)
+			d.fail(k, join(path, k.Value), "unknown field (known: %s)", sf.known)
 			continue
 		}
 		if seen[k.Value] {

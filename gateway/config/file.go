@@ -13,6 +13,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/grpcproxy"
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/telemetry"
 )
@@ -162,7 +163,7 @@ func (c *File) Options() ([]gateway.Option, error) {
 		if err != nil {
 			a, aerr := netip.ParseAddr(s)
 			if aerr != nil {
-				errs = append(errs, c.annotate(fieldErr(idx("trusted_proxies", i), "%q is not a CIDR prefix or an address, like \"10.0.0.0/8\"", s)))
+				errs = append(errs, c.annotate(fieldErr(fields.Index("trusted_proxies", i), "%q is not a CIDR prefix or an address, like \"10.0.0.0/8\"", s)))
 				continue
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
@@ -220,7 +221,7 @@ func (p *filePart) Prepare(b *gateway.Builder) error {
 	pools := map[string]*upstream.Pool{}
 	speaksGRPC := p.grpcUpstreams()
 	for i, u := range c.Upstreams {
-		pool, err := c.pool(b, idx("upstreams", i), u, speaksGRPC[u.Name])
+		pool, err := c.pool(b, fields.Index("upstreams", i), u, speaksGRPC[u.Name])
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -12,6 +12,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/grpcjson"
 	"github.com/portico-dev/portico/gateway/grpcproxy"
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/openapi"
 )
@@ -100,7 +101,7 @@ func (c *File) grpcRoutes() (map[int]*grpcRoute, []error) {
 	out := map[int]*grpcRoute{}
 	var errs []error
 	for i, r := range c.Routes {
-		at := idx("routes", i)
+		at := fields.Index("routes", i)
 		bad := func(field, format string, args ...any) {
 			errs = append(errs, c.annotate(fieldErr(at+"."+field, format, args...)))
 		}
@@ -117,7 +118,7 @@ func (c *File) grpcRoutes() (map[int]*grpcRoute, []error) {
 		}
 		for j, m := range r.IdempotentMethods {
 			if svc, meth, ok := strings.Cut(strings.TrimPrefix(m, "/"), "/"); !strings.HasPrefix(m, "/") || !ok || svc == "" || meth == "" || strings.Contains(meth, "/") {
-				bad(idx("idempotent_methods", j), "%q is not a gRPC method, like \"/package.Service/Method\"", m)
+				bad(fields.Index("idempotent_methods", j), "%q is not a gRPC method, like \"/package.Service/Method\"", m)
 			}
 		}
 		if len(r.IdempotentMethods) > 0 && r.Protocol != "grpc" {

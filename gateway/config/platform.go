@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/calllog"
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware/redisstore"
 	"github.com/portico-dev/portico/telemetry"
@@ -141,7 +143,7 @@ func (c *File) platform(b *gateway.Builder, rs *redisstore.Store) []error {
 		store = s
 	}
 	popts := []platform.Option{platform.WithRefresh(pc.Refresh)}
-	for _, actor := range sortedKeys(pc.AdminTokens) {
+	for _, actor := range fields.SortedKeys(pc.AdminTokens) {
 		popts = append(popts, platform.WithAdminToken(actor, pc.AdminTokens[actor]))
 	}
 	if pc.FailClosed {
@@ -214,7 +216,7 @@ func (p *callLogParts) Close() error {
 // while the call_log section and the logger are unchanged.
 func callLog(b *gateway.Builder, cl CallLog, dir string) (*callLogParts, error) {
 	v, err := b.Keep("call_log", func() (any, error) {
-		ring := calllog.NewRing(or(cl.Ring, 10000))
+		ring := calllog.NewRing(cmp.Or(cl.Ring, 10000))
 		agg := calllog.NewAggregator(calllog.AggregatorConfig{Resolution: cl.Resolution, Retention: cl.Retention})
 		p := &callLogParts{ring: ring, agg: agg}
 		sinks := []calllog.Sink{ring, agg}
@@ -247,7 +249,7 @@ func callLogSink(sc CallLogSink, dir string) (calllog.Sink, string, error) {
 	case sc.Loki != nil:
 		l := sc.Loki
 		return calllog.Loki(calllog.LokiConfig{URL: l.URL, Headers: l.Headers, Labels: l.Labels,
-			Client: &http.Client{Timeout: or(l.Timeout, 10*time.Second)}}), "loki", nil
+			Client: &http.Client{Timeout: cmp.Or(l.Timeout, 10*time.Second)}}), "loki", nil
 	case sc.File != nil:
 		path := sc.File.Path
 		if !filepath.IsAbs(path) {
@@ -319,7 +321,7 @@ func checkPlatform(pc *Platform, st *Store) []error {
 	if len(pc.AdminTokens) == 0 {
 		errs = append(errs, fieldErr("platform.admin_tokens", "is required: map an administrator to a token, like root: ${PORTICO_ADMIN_TOKEN}"))
 	}
-	for _, actor := range sortedKeys(pc.AdminTokens) {
+	for _, actor := range fields.SortedKeys(pc.AdminTokens) {
 		switch {
 		case actor == "":
 			errs = append(errs, fieldErr("platform.admin_tokens", "an administrator's name is empty"))
@@ -340,8 +342,8 @@ func checkPlatform(pc *Platform, st *Store) []error {
 			}
 		}
 		errs = append(errs, checkCallLogSinks(cl)...)
-		if cl.Retention > 0 && cl.Resolution >= 0 && cl.Retention < or(cl.Resolution, time.Minute) {
-			errs = append(errs, fieldErr("platform.call_log.retention", "must be at least one resolution (%s)", or(cl.Resolution, time.Minute)))
+		if cl.Retention > 0 && cl.Resolution >= 0 && cl.Retention < cmp.Or(cl.Resolution, time.Minute) {
+			errs = append(errs, fieldErr("platform.call_log.retention", "must be at least one resolution (%s)", cmp.Or(cl.Resolution, time.Minute)))
 		}
 	}
 	return errs

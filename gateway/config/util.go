@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	"github.com/portico-dev/portico/gateway"
-	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -19,26 +18,12 @@ func fieldErr(path, format string, args ...any) *gateway.FieldError {
 	return &gateway.FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}
 }
 
-func idx(name string, i int) string { return fields.Index(name, i) }
-
-func sortedKeys[V any](m map[string]V) []string { return fields.SortedKeys(m) }
-
-func knownNames[V any](m map[string]V) string { return fields.Known(m) }
-
 // joinErrs returns the one error, or the errors joined one per line.
 func joinErrs(errs []error) error {
 	if len(errs) == 1 {
 		return errs[0]
 	}
 	return errors.Join(errs...)
-}
-
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // identity is a pointer's identity in a piece's settings, such as the
@@ -80,6 +65,3 @@ func clientIP(r *http.Request) string {
 	}
 	return host
 }
-
-// validHeaderName reports whether k is an HTTP header name.
-func validHeaderName(k string) bool { return fields.ValidHeaderName(k) }
