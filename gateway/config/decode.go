@@ -4,9 +4,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
-	"maps"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,13 +65,18 @@ func fieldName(f reflect.StructField) string {
 	case reflect.Func, reflect.Chan, reflect.Interface, reflect.UnsafePointer:
 		return ""
 	}
+	if name := tagName(f); name != "-" {
+		return name
+	}
+	return ""
+}
+
+// tagName returns the name f's yaml tag gives it, else its json tag's,
+// else "". It is "-" for a field opting out.
+func tagName(f reflect.StructField) string {
 	for _, key := range []string{"yaml", "json"} {
 		if tag, ok := f.Tag.Lookup(key); ok {
-			name, _, _ := strings.Cut(tag, ",")
-			if name == "-" {
-				return ""
-			}
-			if name != "" {
+			if name, _, _ := strings.Cut(tag, ","); name != "" {
 				return name
 			}
 		}
@@ -187,7 +190,7 @@ func structFieldsOf(t reflect.Type) *structFields {
 		return f.(*structFields)
 	}
 	index := fieldIndex(t)
-	f, _ := structFieldsCache.LoadOrStore(t, &structFields{index: index, known: strings.Join(slices.Sorted(maps.Keys(index)), ", ")})
+	f, _ := structFieldsCache.LoadOrStore(t, &structFields{index: index, known: fields.Known(index)})
 	return f.(*structFields)
 }
 
@@ -215,16 +218,7 @@ func fieldIndex(t reflect.Type) map[string][]int {
 }
 
 // hasKey reports whether f names its config key, or opts out with "-".
-func hasKey(f reflect.StructField) bool {
-	for _, key := range []string{"yaml", "json"} {
-		if tag, ok := f.Tag.Lookup(key); ok {
-			if name, _, _ := strings.Cut(tag, ","); name != "" {
-				return true
-			}
-		}
-	}
-	return false
-}
+func hasKey(f reflect.StructField) bool { return tagName(f) != "" }
 
 // scalar decodes a scalar node after expanding ${VAR} references.
 func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
