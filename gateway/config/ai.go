@@ -267,11 +267,7 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 	}
 	h, err := ai.New(client, opts...)
 	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), "portico/ai: ")
-		if head, rest, ok := strings.Cut(msg, ": "); ok && !strings.ContainsAny(head, " \"") {
-			return nil, append(errs, fieldErr("ai."+head, "%s", rest))
-		}
-		return nil, append(errs, fieldErr("ai", "%s", msg))
+		return nil, append(errs, pathErr("ai", err))
 	}
 	return h, nil
 }

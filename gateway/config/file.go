@@ -342,8 +342,9 @@ func parentPath(p string) string {
 	return p[:i]
 }
 
-// pathErr turns an upstream error such as "instances[1].url: no scheme"
-// into a FieldError under the upstream's path.
+// pathErr turns an upstream or AI handler error such as
+// "instances[1].url: no scheme" into a FieldError under the section's
+// path at.
 func pathErr(at string, err error) *gateway.FieldError {
 	msg := trimPkg(err)
 	if head, rest, ok := strings.Cut(msg, ": "); ok && !strings.ContainsAny(head, " \"") {
@@ -354,7 +355,7 @@ func pathErr(at string, err error) *gateway.FieldError {
 
 func trimPkg(err error) string {
 	s := err.Error()
-	for _, p := range []string{"portico/upstream: ", "upstream: "} {
+	for _, p := range []string{"portico/upstream: ", "upstream: ", "portico/ai: "} {
 		s = strings.TrimPrefix(s, p)
 	}
 	return s
