@@ -117,7 +117,7 @@ func (t *upstreamTelemetry) set(r *http.Request, resp *http.Response, err error)
 	k := attemptKind{method: r.Method, scheme: r.URL.Scheme, proto: r.Proto}
 	k.host = r.URL.Host
 	if k.host == "" {
-		k.host = r.Header.Get("Host")
+		k.host = r.Host // net/http keeps Host out of Header
 	}
 	if resp != nil {
 		k.status = resp.StatusCode

@@ -61,13 +61,15 @@ func (p *Pool) checkOne(ctx context.Context, client *http.Client, in *instance) 
 	hc := p.hc
 	cctx, cancel := context.WithTimeout(ctx, hc.Timeout)
 	defer cancel()
-	pass := false
-	var err error
+	var (
+		pass bool
+		err  error
+	)
 	if hc.Probe != nil {
 		err = hc.Probe(cctx, client.Transport, in.scheme+"://"+in.host)
 		pass = err == nil
 	} else {
-		err = p.checkHTTP(cctx, client, in, &pass)
+		pass, err = p.checkHTTP(cctx, client, in)
 	}
 	if ctx.Err() != nil {
 		return // the pool is closing: no verdict
@@ -95,23 +97,23 @@ func (p *Pool) checkOne(ctx context.Context, client *http.Client, in *instance) 
 	}
 }
 
-// checkHTTP is the HTTP check of in: a GET of Path whose status passes.
-func (p *Pool) checkHTTP(ctx context.Context, client *http.Client, in *instance, pass *bool) error {
+// checkHTTP is the HTTP check of in: a GET of Path, which passes when
+// its status does.
+func (p *Pool) checkHTTP(ctx context.Context, client *http.Client, in *instance) (bool, error) {
 	hc := p.hc
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.scheme+"://"+in.host+hc.Path, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	req.Host = hc.Host
 	req.Header.Set("User-Agent", "portico-health-check")
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return false, err
 	}
 	_, _ = io.CopyN(io.Discard, resp.Body, maxHealthBodyDiscard)
 	resp.Body.Close()
-	*pass = hc.passes(resp.StatusCode)
-	return nil
+	return hc.passes(resp.StatusCode), nil
 }
 
 func (hc *HealthCheck) passes(status int) bool {
