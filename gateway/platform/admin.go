@@ -243,21 +243,19 @@ func (p *Platform) routes(mux *http.ServeMux) {
 		var in struct {
 			Reason string `json:"reason"`
 		}
-		if isForm(r) {
-			// A console button: act, then show the console again.
+		form := isForm(r) // a console button
+		if form {
 			in.Reason = r.PostFormValue("reason")
-			_, err := p.Transition(r.Context(), actorOf(r), r.PathValue("id"), r.PathValue("action"), in.Reason)
-			if err != nil {
-				p.reply(w, r, 0, nil, err)
-				return
-			}
+		} else if !decode(w, r, &in) {
+			return
+		}
+		v, err := p.Transition(r.Context(), actorOf(r), r.PathValue("id"), r.PathValue("action"), in.Reason)
+		if form && err == nil {
+			// Act, then show the console again.
 			http.Redirect(w, r, base(r)+"/", http.StatusSeeOther)
 			return
 		}
-		if decode(w, r, &in) {
-			v, err := p.Transition(r.Context(), actorOf(r), r.PathValue("id"), r.PathValue("action"), in.Reason)
-			p.reply(w, r, http.StatusOK, v, err)
-		}
+		p.reply(w, r, http.StatusOK, v, err)
 	})
 	mux.HandleFunc("GET /api/audit", func(w http.ResponseWriter, r *http.Request) {
 		v, err := p.Audit(r.Context(), r.URL.Query().Get("tenant"))

@@ -138,7 +138,7 @@ func TestSigningInSetsAnHttpOnlySameSiteSessionCookie(t *testing.T) {
 func TestASignInRedirectNeverLeavesTheConsole(t *testing.T) {
 	t.Parallel()
 	g := newGateway(t, platform.NewMemoryStore())
-	for _, next := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example", ""} {
+	for _, next := range []string{"https://evil.example/", "//evil.example/", "/\\evil.example", "/\t/evil.example", "/ /evil.example", ""} {
 		b := newBrowser(t, g.admin.URL)
 		r := b.do(t, http.MethodPost, "/login", url.Values{"token": {adminToken}, "next": {next}}, nil)
 		if got, want := r.header.Get("Location"), "/"; got != want {

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -30,6 +31,9 @@ import (
 func (p *Platform) Portal() http.Handler {
 	mount, _, _ := strings.Cut(p.subURL, "?")
 	mount, _, _ = strings.Cut(mount, "#")
+	if u, err := url.Parse(mount); err == nil {
+		mount = u.Path // an absolute URL names its path on this listener
+	}
 	mount = strings.TrimSuffix(mount, "/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := middleware.ConsumerFrom(r.Context())

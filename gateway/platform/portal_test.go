@@ -84,3 +84,17 @@ func TestAConsumerServesItselfThroughThePortal(t *testing.T) {
 		t.Errorf("an unknown portal resource: status %d, want %d", got, want)
 	}
 }
+
+func TestThePortalServesItsResourcesUnderAnAbsoluteSubscribeURL(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, platform.NewMemoryStore(), platform.WithSubscribeURL("https://api.example/subscriptions?from=refusal"))
+	shop, _ := g.seed(t)
+	var keys []platform.Key
+	g.call(t, http.MethodGet, "/subscriptions/keys", shop, nil).json(t, &keys)
+	if got, want := len(keys), 1; got != want {
+		t.Errorf("%d keys listed, want %d (the seeded one)", got, want)
+	}
+	if got, want := g.call(t, http.MethodGet, "/subscriptions/nothing", shop, nil).status, http.StatusNotFound; got != want {
+		t.Errorf("an unknown portal resource: status %d, want %d", got, want)
+	}
+}

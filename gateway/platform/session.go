@@ -36,20 +36,34 @@ type sessions struct {
 	links map[[32]byte]session
 }
 
-func (s *sessions) start(actor string, now time.Time) (id string, sess session) {
-	id, sess = randomHex(32), session{actor: actor, csrf: randomHex(16), expires: now.Add(sessionTTL)}
+// start begins a session for actor and returns its cookie value.
+func (s *sessions) start(actor string, now time.Time) string {
+	id := randomHex(32)
+	s.put(&s.live, id, session{actor: actor, csrf: randomHex(16), expires: now.Add(sessionTTL)}, now)
+	return id
+}
+
+// link makes a one-time login code for actor.
+func (s *sessions) link(actor string, now time.Time) string {
+	code := randomHex(24)
+	s.put(&s.links, code, session{actor: actor, expires: now.Add(loginLinkTTL)}, now)
+	return code
+}
+
+// put stores v in *m under the hash of secret, dropping the expired
+// entries first so that the map stays small.
+func (s *sessions) put(m *map[[32]byte]session, secret string, v session, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.live == nil {
-		s.live = make(map[[32]byte]session)
+	if *m == nil {
+		*m = make(map[[32]byte]session)
 	}
-	for k, v := range s.live { // drop the expired ones, so the map stays small
-		if now.After(v.expires) {
-			delete(s.live, k)
+	for k, old := range *m {
+		if now.After(old.expires) {
+			delete(*m, k)
 		}
 	}
-	s.live[sha256.Sum256([]byte(id))] = sess
-	return id, sess
+	(*m)[sha256.Sum256([]byte(secret))] = v
 }
 
 func (s *sessions) find(id string, now time.Time) (session, bool) {
@@ -91,20 +105,7 @@ func (p *Platform) LoginLink(actor string) string {
 	if actor == "" {
 		panic("portico/platform: LoginLink needs an actor")
 	}
-	code := randomHex(24)
-	p.sess.mu.Lock()
-	defer p.sess.mu.Unlock()
-	if p.sess.links == nil {
-		p.sess.links = make(map[[32]byte]session)
-	}
-	now := p.now()
-	for k, v := range p.sess.links {
-		if now.After(v.expires) {
-			delete(p.sess.links, k)
-		}
-	}
-	p.sess.links[sha256.Sum256([]byte(code))] = session{actor: actor, expires: now.Add(loginLinkTTL)}
-	return code
+	return p.sess.link(actor, p.now())
 }
 
 // base returns the path the admin handler is mounted at ("" at the root,
@@ -124,17 +125,21 @@ func base(r *http.Request) string {
 	return ""
 }
 
-// safeNext keeps a post-login redirect inside the admin handler.
+// safeNext keeps a post-login redirect inside the admin handler. It
+// refuses backslashes, spaces and control characters, which browsers drop
+// or read as slashes ("/\t/host" is "//host" to a browser).
 func safeNext(r *http.Request, next string) string {
 	b := base(r)
-	if next == "" || !strings.HasPrefix(next, b+"/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if next == "" || !strings.HasPrefix(next, b+"/") || strings.HasPrefix(next, "//") || strings.ContainsFunc(next, unsafeInPath) {
 		return b + "/"
 	}
 	return next
 }
 
+func unsafeInPath(c rune) bool { return c <= ' ' || c == 0x7f || c == '\\' }
+
 func (p *Platform) setSession(w http.ResponseWriter, r *http.Request, actor string) {
-	id, _ := p.sess.start(actor, p.now())
+	id := p.sess.start(actor, p.now())
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: id, Path: base(r) + "/", HttpOnly: true, Secure: r.TLS != nil,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL / time.Second),
@@ -201,7 +206,7 @@ func (p *Platform) sessionActor(r *http.Request) (actor, csrf string, found, csr
 		return s.actor, s.csrf, true, true
 	}
 	got := r.Header.Get(csrfHeader)
-	if got == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+	if got == "" && isForm(r) {
 		got = r.PostFormValue(csrfField)
 	}
 	return s.actor, s.csrf, true, subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) == 1

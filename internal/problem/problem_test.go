@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
 	"github.com/portico-dev/portico/internal/problem"
@@ -21,6 +22,7 @@ func TestWrite(t *testing.T) {
 		p          *problem.Details
 		method     string
 		reqID      string
+		traceID    string
 		wantStatus int
 		wantBody   map[string]any
 	}{
@@ -47,6 +49,22 @@ func TestWrite(t *testing.T) {
 			wantBody:   map[string]any{"type": "about:blank", "title": "Bad Gateway", "status": 502.0, "request_id": "abc123"},
 		},
 		{
+			name:       "the trace ID of the context's span is added as an extension",
+			p:          problem.New(http.StatusBadGateway, ""),
+			method:     http.MethodGet,
+			traceID:    "0102030405060708090a0b0c0d0e0f10",
+			wantStatus: 502,
+			wantBody:   map[string]any{"type": "about:blank", "title": "Bad Gateway", "status": 502.0, "trace_id": "0102030405060708090a0b0c0d0e0f10"},
+		},
+		{
+			name:       "a trace_id the caller set is kept",
+			p:          problem.New(http.StatusBadGateway, "").With("trace_id", "mine"),
+			method:     http.MethodGet,
+			traceID:    "0102030405060708090a0b0c0d0e0f10",
+			wantStatus: 502,
+			wantBody:   map[string]any{"type": "about:blank", "title": "Bad Gateway", "status": 502.0, "trace_id": "mine"},
+		},
+		{
 			name: "extensions cannot overwrite standard members",
 			p: (&problem.Details{Type: "https://example.com/p/limit", Title: "Limited", Status: 429}).
 				With("status", 200).With("type", "x").With("retry_in", 3),
@@ -68,6 +86,14 @@ func TestWrite(t *testing.T) {
 			r := httptest.NewRequest(tt.method, "/x", nil)
 			if tt.reqID != "" {
 				r = r.WithContext(requestid.NewContext(r.Context(), "X-Request-Id", tt.reqID))
+			}
+			if tt.traceID != "" {
+				id, err := trace.TraceIDFromHex(tt.traceID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: id, SpanID: trace.SpanID{1}})
+				r = r.WithContext(trace.ContextWithSpanContext(r.Context(), sc))
 			}
 			w := httptest.NewRecorder()
 			w.Header().Set("Content-Length", "99")
