@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -79,20 +80,10 @@ func (g *Gateway) subscriptionStage(at string, p Policy) (*stage, error) {
 	if p.Auth == nil {
 		return nil, fieldErr(at+".subscription", "needs auth to know the consumer: add auth with methods [platform]")
 	}
-	if !validAPIID(p.Subscription) {
+	if !fields.ValidID(p.Subscription) {
 		return nil, fieldErr(at+".subscription", "%q is not an API ID: use 1 to 64 letters, digits, '-' or '_', starting with a letter or digit", p.Subscription)
 	}
 	return &stage{"subscription(" + p.Subscription + ")", g.guard(p.Subscription)}, nil
-}
-
-// validAPIID checks an API ID as platform.Guard does, without its panic.
-func validAPIID(id string) bool {
-	ok := len(id) > 0 && len(id) <= 64
-	for i := 0; ok && i < len(id); i++ {
-		c := id[i]
-		ok = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || i > 0 && (c == '-' || c == '_')
-	}
-	return ok
 }
 
 // stateName is the name of a route in its stages' settings and state:

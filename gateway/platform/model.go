@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -157,12 +158,7 @@ type Entry struct {
 // checkID returns an error naming field when id is not a valid identifier:
 // 1 to 64 letters, digits, '-' or '_', starting with a letter or digit.
 func checkID(field, id string) error {
-	ok := len(id) > 0 && len(id) <= 64
-	for i := 0; ok && i < len(id); i++ {
-		c := id[i]
-		ok = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || i > 0 && (c == '-' || c == '_')
-	}
-	if !ok {
+	if !fields.ValidID(id) {
 		return fmt.Errorf("%w: %s %q must be 1 to 64 letters, digits, '-' or '_', starting with a letter or digit", ErrInvalid, field, id)
 	}
 	return nil

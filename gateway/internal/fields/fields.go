@@ -39,3 +39,15 @@ func ValidHeaderName(k string) bool {
 	}
 	return textproto.CanonicalMIMEHeaderKey(k) != ""
 }
+
+// ValidID reports whether id is an identifier as the platform stores them
+// (an API, tenant or consumer ID): 1 to 64 letters, digits, '-' or '_',
+// starting with a letter or digit.
+func ValidID(id string) bool {
+	ok := len(id) > 0 && len(id) <= 64
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		ok = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || i > 0 && (c == '-' || c == '_')
+	}
+	return ok
+}

@@ -1,6 +1,7 @@
 package fields_test
 
 import (
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -39,3 +40,15 @@ func TestValidHeaderName(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestValidID(t *testing.T) {
+	t.Parallel()
+	for id, want := range map[string]bool{
+		"orders": true, "a": true, "A-1_b": true, strings.Repeat("x", 64): true,
+		"": false, "-a": false, "_a": false, "a b": false, "a.b": false, strings.Repeat("x", 65): false,
+	} {
+		if got := fields.ValidID(id); got != want {
+			t.Errorf("ValidID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
