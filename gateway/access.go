@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -162,7 +163,7 @@ func keyFunc(keys map[string]middleware.KeyFunc, key string) (middleware.KeyFunc
 
 func cutHeaderKey(key string) (string, bool) {
 	const p = "header:"
-	if len(key) > len(p) && key[:len(p)] == p && validHeaderName(key[len(p):]) {
+	if len(key) > len(p) && key[:len(p)] == p && fields.ValidHeaderName(key[len(p):]) {
 		return key[len(p):], true
 	}
 	return "", false
@@ -265,7 +266,7 @@ func checkLimits(errs *[]error, at string, p Policy, keys map[string]middleware.
 		if _, ok := keyFunc(keys, l.Key); !ok {
 			bad("rate_limit.key", "%q is not a key; %s", l.Key, keyHelp)
 		}
-		for _, plan := range sortedKeys(l.Plans) {
+		for _, plan := range fields.SortedKeys(l.Plans) {
 			r := l.Plans[plan]
 			if r.Requests < 1 {
 				bad("rate_limit.plans."+plan+".requests", "must be at least 1, got %d", r.Requests)
@@ -288,7 +289,7 @@ func checkLimits(errs *[]error, at string, p Policy, keys map[string]middleware.
 		if q.Cost < 0 {
 			bad("quota.cost", "must not be negative")
 		}
-		for _, plan := range sortedKeys(q.Plans) {
+		for _, plan := range fields.SortedKeys(q.Plans) {
 			if q.Plans[plan] < 1 {
 				bad("quota.plans."+plan, "must be at least 1, got %d", q.Plans[plan])
 			}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/gateway/upstream"
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/resilience"
@@ -90,7 +91,7 @@ func Admin(cfg AdminConfig) http.Handler {
 // adminPatterns lists the patterns the parts mounted, for the 404.
 func (g *Gateway) adminPatterns() string {
 	var b strings.Builder
-	for _, p := range sortedKeys(g.admin) {
+	for _, p := range fields.SortedKeys(g.admin) {
 		b.WriteString(", " + p)
 	}
 	return b.String()

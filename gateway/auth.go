@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -72,7 +73,7 @@ func (g *Gateway) authStages(at string, a *Auth) ([]stage, []error) {
 	for j, n := range names {
 		au, ok := g.auths[n]
 		if !ok {
-			errs = append(errs, fieldErr(idx(at+".auth.methods", j), "%q is not an authenticator (defined: %s)", n, knownNames(g.auths)))
+			errs = append(errs, fieldErr(fields.Index(at+".auth.methods", j), "%q is not an authenticator (defined: %s)", n, fields.Known(g.auths)))
 			continue
 		}
 		auths = append(auths, au)

@@ -11,12 +11,6 @@ import (
 	"github.com/portico-dev/portico/gateway/internal/fields"
 )
 
-func idx(name string, i int) string { return fields.Index(name, i) }
-
-func sortedKeys[V any](m map[string]V) []string { return fields.SortedKeys(m) }
-
-func knownNames[V any](m map[string]V) string { return fields.Known(m) }
-
 // compileRoute validates the i-th route and compiles it.
 func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, error) {
 	var errs []error
@@ -39,16 +33,16 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 	}
 	for j, h := range spec.Hosts {
 		if msg := checkHost(h); msg != "" {
-			bad(idx("hosts", j), "%s", msg)
+			bad(fields.Index("hosts", j), "%s", msg)
 		}
 	}
 	for j, m := range spec.Methods {
 		if m == "" || strings.ContainsFunc(m, func(r rune) bool { return r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) }) {
-			bad(idx("methods", j), "%q is not a valid HTTP method", m)
+			bad(fields.Index("methods", j), "%q is not a valid HTTP method", m)
 		}
 	}
-	for _, k := range sortedKeys(spec.Headers) {
-		if !validHeaderName(k) {
+	for _, k := range fields.SortedKeys(spec.Headers) {
+		if !fields.ValidHeaderName(k) {
 			bad("headers", "%q is not a valid header name", k)
 		}
 		if spec.Headers[k] == "" {
@@ -102,20 +96,20 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 	case spec.Upstream != "":
 		targets = []Backend{{Upstream: spec.Upstream, Weight: 1}}
 		if _, ok := g.byName[spec.Upstream]; !ok {
-			bad("upstream", "%q is not a defined upstream (defined: %s)", spec.Upstream, knownNames(g.byName))
+			bad("upstream", "%q is not a defined upstream (defined: %s)", spec.Upstream, fields.Known(g.byName))
 		}
 	case len(spec.Split) > 0:
 		total := 0
 		for j, b := range spec.Split {
 			if _, ok := g.byName[b.Upstream]; !ok {
-				bad(idx("split", j)+".upstream", "%q is not a defined upstream (defined: %s)", b.Upstream, knownNames(g.byName))
+				bad(fields.Index("split", j)+".upstream", "%q is not a defined upstream (defined: %s)", b.Upstream, fields.Known(g.byName))
 			}
 			if b.Weight < 0 {
-				bad(idx("split", j)+".weight", "must not be negative")
+				bad(fields.Index("split", j)+".weight", "must not be negative")
 			}
 			for _, o := range spec.Split[:j] {
 				if o.Upstream == b.Upstream {
-					bad(idx("split", j)+".upstream", "%q appears twice in the split", b.Upstream)
+					bad(fields.Index("split", j)+".upstream", "%q appears twice in the split", b.Upstream)
 				}
 			}
 			total += b.Weight
@@ -134,7 +128,7 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 		if spec.Pin.Header == "" && spec.Pin.Cookie == "" {
 			bad("pin", "set header or cookie")
 		}
-		if spec.Pin.Header != "" && !validHeaderName(spec.Pin.Header) {
+		if spec.Pin.Header != "" && !fields.ValidHeaderName(spec.Pin.Header) {
 			bad("pin.header", "%q is not a valid header name", spec.Pin.Header)
 		}
 		if spec.Pin.MaxAge < 0 {
@@ -143,7 +137,7 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 	}
 	if m := spec.Mirror; m != nil {
 		if _, ok := g.byName[m.Upstream]; !ok {
-			bad("mirror.upstream", "%q is not a defined upstream (defined: %s)", m.Upstream, knownNames(g.byName))
+			bad("mirror.upstream", "%q is not a defined upstream (defined: %s)", m.Upstream, fields.Known(g.byName))
 		}
 		if m.Percent < 0 || m.Percent > 100 {
 			bad("mirror.percent", "must be between 0 and 100")
@@ -163,7 +157,7 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 	errs = append(errs, serrs...)
 	for j, name := range spec.Policy.Middleware {
 		if !mws.has(name) {
-			bad(idx("policy.middleware", j), "%q is not a registered middleware (known: %s)", name, mws.names())
+			bad(fields.Index("policy.middleware", j), "%q is not a registered middleware (known: %s)", name, mws.names())
 		}
 	}
 	if len(errs) > 0 {
@@ -274,7 +268,7 @@ func checkPolicy(errs *[]error, at string, p Policy) {
 		}
 		for j, s := range r.Statuses {
 			if s < 100 || s > 599 {
-				bad(idx("retry.statuses", j), "%d is not an HTTP status", s)
+				bad(fields.Index("retry.statuses", j), "%d is not an HTTP status", s)
 			}
 		}
 	}
@@ -303,24 +297,22 @@ func checkPolicy(errs *[]error, at string, p Policy) {
 }
 
 func checkHeaderRules(errs *[]error, at string, h HeaderRules) {
-	for _, k := range sortedKeys(h.Set) {
-		if !validHeaderName(k) {
+	for _, k := range fields.SortedKeys(h.Set) {
+		if !fields.ValidHeaderName(k) {
 			*errs = append(*errs, fieldErr(at+".set", "%q is not a valid header name", k))
 		}
 	}
-	for _, k := range sortedKeys(h.Add) {
-		if !validHeaderName(k) {
+	for _, k := range fields.SortedKeys(h.Add) {
+		if !fields.ValidHeaderName(k) {
 			*errs = append(*errs, fieldErr(at+".add", "%q is not a valid header name", k))
 		}
 	}
 	for j, k := range h.Remove {
-		if !validHeaderName(k) {
-			*errs = append(*errs, fieldErr(idx(at+".remove", j), "%q is not a valid header name", k))
+		if !fields.ValidHeaderName(k) {
+			*errs = append(*errs, fieldErr(fields.Index(at+".remove", j), "%q is not a valid header name", k))
 		}
 	}
 }
-
-func validHeaderName(k string) bool { return fields.ValidHeaderName(k) }
 
 func checkHost(h string) string {
 	if h == "" {

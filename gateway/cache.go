@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -221,7 +222,7 @@ func checkCaching(errs *[]error, at string, p Policy) {
 		}
 	}
 	if i := p.Idempotency; i != nil {
-		if i.Header != "" && !validHeaderName(i.Header) {
+		if i.Header != "" && !fields.ValidHeaderName(i.Header) {
 			bad("idempotency.header", "%q is not a valid header name", i.Header)
 		}
 		if i.TTL < 0 {
@@ -233,13 +234,13 @@ func checkCaching(errs *[]error, at string, p Policy) {
 			name string
 			t    middleware.HeaderRules
 		}{{"request", t.Request}, {"response", t.Response}} {
-			for _, k := range append(append(append(append([]string(nil), h.t.Remove...), sortedKeys(h.t.Rename)...), sortedKeys(h.t.Set)...), sortedKeys(h.t.Add)...) {
-				if !validHeaderName(k) {
+			for _, k := range append(append(append(append([]string(nil), h.t.Remove...), fields.SortedKeys(h.t.Rename)...), fields.SortedKeys(h.t.Set)...), fields.SortedKeys(h.t.Add)...) {
+				if !fields.ValidHeaderName(k) {
 					bad("transform."+h.name, "%q is not a valid header name", k)
 				}
 			}
-			for _, k := range sortedKeys(h.t.Rename) {
-				if !validHeaderName(h.t.Rename[k]) {
+			for _, k := range fields.SortedKeys(h.t.Rename) {
+				if !fields.ValidHeaderName(h.t.Rename[k]) {
 					bad("transform."+h.name+".rename."+k, "%q is not a valid header name", h.t.Rename[k])
 				}
 			}

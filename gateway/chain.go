@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -68,7 +69,7 @@ func (r *registry) get(name string) func(http.Handler) http.Handler {
 	return mw
 }
 
-func (r *registry) names() string { return knownNames(r.make) }
+func (r *registry) names() string { return fields.Known(r.make) }
 
 // setRoutePattern records the matched pattern for telemetry and logs.
 func setRoutePattern(r *http.Request, pattern string) {

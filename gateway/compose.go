@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -79,7 +80,7 @@ func (g *Gateway) checkCompose(errs *[]error, at string, c *Compose) {
 	n := len(*errs)
 	seen := map[string]bool{}
 	for i, call := range c.Calls {
-		cat := idx("calls", i)
+		cat := fields.Index("calls", i)
 		if call.Name == "" {
 			bad(cat+".name", "is required")
 		} else if seen[call.Name] {
@@ -87,7 +88,7 @@ func (g *Gateway) checkCompose(errs *[]error, at string, c *Compose) {
 		}
 		seen[call.Name] = true
 		if _, ok := g.byName[call.Upstream]; !ok {
-			bad(cat+".upstream", "%q is not a defined upstream (defined: %s)", call.Upstream, knownNames(g.byName))
+			bad(cat+".upstream", "%q is not a defined upstream (defined: %s)", call.Upstream, fields.Known(g.byName))
 		}
 		if !strings.HasPrefix(call.Path, "/") {
 			bad(cat+".path", "must start with '/', like \"/users/{path.id}\"")
@@ -97,8 +98,8 @@ func (g *Gateway) checkCompose(errs *[]error, at string, c *Compose) {
 		}
 	}
 	for i, h := range c.Headers {
-		if !validHeaderName(h) {
-			bad(idx("headers", i), "%q is not a valid header name", h)
+		if !fields.ValidHeaderName(h) {
+			bad(fields.Index("headers", i), "%q is not a valid header name", h)
 		}
 	}
 	if len(*errs) > n {

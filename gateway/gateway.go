@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/internal/pathnorm"
 	"github.com/portico-dev/portico/middleware"
 )
@@ -107,11 +108,11 @@ func (g *Gateway) build() error {
 	}
 	for i, u := range c.upstreams {
 		if u == nil {
-			errs = append(errs, fieldErr(idx("upstreams", i), "is nil"))
+			errs = append(errs, fieldErr(fields.Index("upstreams", i), "is nil"))
 			continue
 		}
 		if _, dup := g.byName[u.Name()]; dup {
-			errs = append(errs, fieldErr(idx("upstreams", i)+".name", "%q is defined twice; upstream names must be unique", u.Name()))
+			errs = append(errs, fieldErr(fields.Index("upstreams", i)+".name", "%q is defined twice; upstream names must be unique", u.Name()))
 			continue
 		}
 		g.byName[u.Name()] = u
@@ -126,7 +127,7 @@ func (g *Gateway) build() error {
 		}
 	}
 	for i := range c.routes {
-		rt, err := g.compileRoute(idx("routes", i), c.routes[i], mws)
+		rt, err := g.compileRoute(fields.Index("routes", i), c.routes[i], mws)
 		if err != nil {
 			errs = append(errs, err)
 			continue

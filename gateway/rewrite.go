@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/portico-dev/portico/gateway/internal/fields"
 )
 
 // rewriter is the compiled form of a route's request and response changes.
@@ -32,10 +34,10 @@ type headerOps struct {
 
 func compileHeaderOps(h HeaderRules) headerOps {
 	var o headerOps
-	for _, k := range sortedKeys(h.Set) {
+	for _, k := range fields.SortedKeys(h.Set) {
 		o.set = append(o.set, [2]string{textproto.CanonicalMIMEHeaderKey(k), h.Set[k]})
 	}
-	for _, k := range sortedKeys(h.Add) {
+	for _, k := range fields.SortedKeys(h.Add) {
 		o.add = append(o.add, [2]string{textproto.CanonicalMIMEHeaderKey(k), h.Add[k]})
 	}
 	for _, k := range h.Remove {

@@ -101,7 +101,7 @@ func rateName(l RateLimit) string {
 		s += ", key=" + l.Key
 	}
 	if len(l.Plans) > 0 {
-		s += ", plans=" + joinNames(sortedKeys(l.Plans))
+		s += ", plans=" + joinNames(fields.SortedKeys(l.Plans))
 	}
 	return s + ")"
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
 )
 
@@ -49,7 +50,7 @@ type versionTarget struct {
 }
 
 func (g *Gateway) versionStage(v Versions) stage {
-	versions := sortedKeys(v.Targets)
+	versions := fields.SortedKeys(v.Targets)
 	return stage{"version(" + joinNames(versions) + ")", middleware.Version(middleware.VersionConfig{
 		Header: v.Header, Param: v.Param, NoPath: v.NoPath, StripPath: v.StripPath,
 		Default: v.Default, Supported: versions})}
@@ -78,17 +79,17 @@ func (g *Gateway) checkTargets(errs *[]error, at string, spec Route) []Backend {
 	}
 	if v.Default != "" {
 		if _, ok := v.Targets[v.Default]; !ok {
-			bad("versions.default", "%q is not one of the targets (%s)", v.Default, knownNames(v.Targets))
+			bad("versions.default", "%q is not one of the targets (%s)", v.Default, fields.Known(v.Targets))
 		}
 	}
 	for _, h := range []string{v.Header} {
-		if h != "" && h != "-" && !validHeaderName(h) {
+		if h != "" && h != "-" && !fields.ValidHeaderName(h) {
 			bad("versions.header", "%q is not a valid header name", h)
 		}
 	}
 	var out []Backend
 	seen := map[string]bool{}
-	for _, ver := range sortedKeys(v.Targets) {
+	for _, ver := range fields.SortedKeys(v.Targets) {
 		t := v.Targets[ver]
 		n, ok := normalVersion(ver)
 		if !ok {
@@ -98,7 +99,7 @@ func (g *Gateway) checkTargets(errs *[]error, at string, spec Route) []Backend {
 		}
 		seen[n] = true
 		if _, ok := g.byName[t.Upstream]; !ok {
-			bad("versions.targets."+ver+".upstream", "%q is not a defined upstream (defined: %s)", t.Upstream, knownNames(g.byName))
+			bad("versions.targets."+ver+".upstream", "%q is not a defined upstream (defined: %s)", t.Upstream, fields.Known(g.byName))
 		}
 		if t.AddPrefix != "" && !strings.HasPrefix(t.AddPrefix, "/") {
 			bad("versions.targets."+ver+".add_prefix", "must start with '/'")
@@ -112,7 +113,7 @@ func (g *Gateway) checkTargets(errs *[]error, at string, spec Route) []Backend {
 // built in version order.
 func (g *Gateway) versionBackends(rt *route) map[string]versionTarget {
 	m := map[string]versionTarget{}
-	for i, ver := range sortedKeys(rt.spec.Versions.Targets) {
+	for i, ver := range fields.SortedKeys(rt.spec.Versions.Targets) {
 		n, _ := normalVersion(ver)
 		m[n] = versionTarget{b: rt.backends[i], prefix: rt.spec.Versions.Targets[ver].AddPrefix}
 	}
@@ -124,7 +125,7 @@ func (g *Gateway) versionBackends(rt *route) map[string]versionTarget {
 func (rt *route) pickVersion(w http.ResponseWriter, r *http.Request) (*backend, *http.Request, bool) {
 	v, ok := rt.versions[middleware.VersionFrom(r.Context())]
 	if !ok {
-		writeProblem(w, r, http.StatusBadRequest, "name an API version in the path, the API-Version header or the Accept header; served: "+knownNames(rt.versions))
+		writeProblem(w, r, http.StatusBadRequest, "name an API version in the path, the API-Version header or the Accept header; served: "+fields.Known(rt.versions))
 		return nil, r, false
 	}
 	if v.prefix != "" {
