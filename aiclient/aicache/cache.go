@@ -203,13 +203,15 @@ func (c *Cache) Stream(ctx context.Context, req *aiclient.Request) (*aiclient.St
 		}
 		c.put(ctx, key, req, acc.Response())
 		return aiclient.Event{}, io.EOF
-	}, s.Close), nil
+	}, s.Close).WithBuffered(s.Buffered), nil
 }
 
-// Replay returns a stream of resp's events: its start, text, reasoning,
-// each tool call whole, its usage and its finish.
+// Replay returns a stream of resp's events: its start (with its
+// provider's members, [aiclient.Response.Native]), text, reasoning, each
+// tool call whole, its usage and its finish. Every event is at hand, so
+// the stream reports itself [aiclient.Stream.Buffered] until its end.
 func Replay(resp *aiclient.Response) *aiclient.Stream {
-	evs := []aiclient.Event{{Type: aiclient.EventStart, ID: resp.ID, Model: resp.Model, Created: resp.Created}}
+	evs := []aiclient.Event{{Type: aiclient.EventStart, ID: resp.ID, Model: resp.Model, Created: resp.Created, Native: resp.Native}}
 	for _, p := range resp.Message.Parts {
 		switch p.Type {
 		case aiclient.PartText:
@@ -232,5 +234,5 @@ func Replay(resp *aiclient.Response) *aiclient.Stream {
 		}
 		i++
 		return evs[i-1], nil
-	}, nil)
+	}, nil).WithBuffered(func() bool { return true })
 }

@@ -248,3 +248,53 @@ func TestInvalidOptionsAreRefused(t *testing.T) {
 }
 
 var _ = io.EOF
+
+func TestReplayKeepsTheProvidersMembersAndIsBuffered(t *testing.T) {
+	t.Parallel()
+	resp := (&counter{}).answer()
+	resp.Native = &aiclient.Native{Wire: aiclient.WireOpenAI, Fields: map[string]json.RawMessage{"system_fingerprint": json.RawMessage(`"fp_1"`)}}
+	s := aicache.Replay(resp)
+	events := 0
+	for {
+		if got, want := s.Buffered(), true; got != want {
+			t.Errorf("Buffered before event %d = %v, want %v", events, got, want)
+		}
+		if !s.Next() {
+			break
+		}
+		events++
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Buffered(), false; got != want {
+		t.Errorf("Buffered after the end = %v, want %v", got, want)
+	}
+	if events == 0 {
+		t.Fatal("Replay yielded no events")
+	}
+	got, err := aiclient.Collect(aicache.Replay(resp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Native == nil {
+		t.Fatal("the replayed response lost its provider's members")
+	}
+	if got, want := string(got.Native.Fields["system_fingerprint"]), `"fp_1"`; got != want {
+		t.Errorf("replayed system_fingerprint = %s, want %s", got, want)
+	}
+}
+
+func TestAStreamPassesOnTheProvidersBufferedHint(t *testing.T) {
+	t.Parallel()
+	c := newCache(t, &counter{})
+	s, err := c.Stream(t.Context(), req("hint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// The provider's stream is a Replay, whose events are all at hand.
+	if got, want := s.Buffered(), true; got != want {
+		t.Errorf("Buffered of a cache miss over a buffered stream = %v, want %v", got, want)
+	}
+}
