@@ -249,10 +249,11 @@ func TestInvalidOptionsAreRefused(t *testing.T) {
 
 var _ = io.EOF
 
-func TestReplayKeepsTheProvidersMembersAndIsBuffered(t *testing.T) {
+func TestReplayKeepsTheProvidersMembersAndLogprobsAndIsBuffered(t *testing.T) {
 	t.Parallel()
 	resp := (&counter{}).answer()
 	resp.Native = &aiclient.Native{Wire: aiclient.WireOpenAI, Fields: map[string]json.RawMessage{"system_fingerprint": json.RawMessage(`"fp_1"`)}}
+	resp.Logprobs = []aiclient.Logprob{{Token: "answer", Logprob: -0.5}, {Token: " 1", Logprob: -0.25}}
 	s := aicache.Replay(resp)
 	events := 0
 	for {
@@ -282,6 +283,12 @@ func TestReplayKeepsTheProvidersMembersAndIsBuffered(t *testing.T) {
 	}
 	if got, want := string(got.Native.Fields["system_fingerprint"]), `"fp_1"`; got != want {
 		t.Errorf("replayed system_fingerprint = %s, want %s", got, want)
+	}
+	if got, want := len(got.Logprobs), len(resp.Logprobs); got != want {
+		t.Fatalf("replayed log probabilities = %d, want %d", got, want)
+	}
+	if got, want := got.Logprobs[1].Token, " 1"; got != want {
+		t.Errorf("replayed second logprob token = %q, want %q", got, want)
 	}
 }
 
