@@ -203,17 +203,22 @@ func (c *Cache) Stream(ctx context.Context, req *aiclient.Request) (*aiclient.St
 		}
 		c.put(ctx, key, req, acc.Response())
 		return aiclient.Event{}, io.EOF
-	}, s.Close), nil
+	}, s.Close).WithBuffered(s.Buffered), nil
 }
 
-// Replay returns a stream of resp's events: its start, text, reasoning,
-// each tool call whole, its usage and its finish.
+// Replay returns a stream of resp's events: its start (with its
+// provider's members, [aiclient.Response.Native]), text (the first text
+// event with all of resp's log probabilities), reasoning, each tool call
+// whole, its usage and its finish. Every event is at hand, so
+// the stream reports itself [aiclient.Stream.Buffered] until its end.
 func Replay(resp *aiclient.Response) *aiclient.Stream {
-	evs := []aiclient.Event{{Type: aiclient.EventStart, ID: resp.ID, Model: resp.Model, Created: resp.Created}}
+	evs := []aiclient.Event{{Type: aiclient.EventStart, ID: resp.ID, Model: resp.Model, Created: resp.Created, Native: resp.Native}}
+	logprobs := resp.Logprobs
 	for _, p := range resp.Message.Parts {
 		switch p.Type {
 		case aiclient.PartText:
-			evs = append(evs, aiclient.Event{Type: aiclient.EventText, Text: p.Text, Signature: p.Signature})
+			evs = append(evs, aiclient.Event{Type: aiclient.EventText, Text: p.Text, Signature: p.Signature, Logprobs: logprobs})
+			logprobs = nil
 		case aiclient.PartReasoning:
 			evs = append(evs, aiclient.Event{Type: aiclient.EventReasoning, Text: p.Text, Signature: p.Signature, Redacted: p.Redacted})
 		}
@@ -232,5 +237,5 @@ func Replay(resp *aiclient.Response) *aiclient.Stream {
 		}
 		i++
 		return evs[i-1], nil
-	}, nil)
+	}, nil).WithBuffered(func() bool { return true })
 }

@@ -248,3 +248,60 @@ func TestInvalidOptionsAreRefused(t *testing.T) {
 }
 
 var _ = io.EOF
+
+func TestReplayKeepsTheProvidersMembersAndLogprobsAndIsBuffered(t *testing.T) {
+	t.Parallel()
+	resp := (&counter{}).answer()
+	resp.Native = &aiclient.Native{Wire: aiclient.WireOpenAI, Fields: map[string]json.RawMessage{"system_fingerprint": json.RawMessage(`"fp_1"`)}}
+	resp.Logprobs = []aiclient.Logprob{{Token: "answer", Logprob: -0.5}, {Token: " 1", Logprob: -0.25}}
+	s := aicache.Replay(resp)
+	events := 0
+	for {
+		if got, want := s.Buffered(), true; got != want {
+			t.Errorf("Buffered before event %d = %v, want %v", events, got, want)
+		}
+		if !s.Next() {
+			break
+		}
+		events++
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Buffered(), false; got != want {
+		t.Errorf("Buffered after the end = %v, want %v", got, want)
+	}
+	if events == 0 {
+		t.Fatal("Replay yielded no events")
+	}
+	got, err := aiclient.Collect(aicache.Replay(resp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Native == nil {
+		t.Fatal("the replayed response lost its provider's members")
+	}
+	if got, want := string(got.Native.Fields["system_fingerprint"]), `"fp_1"`; got != want {
+		t.Errorf("replayed system_fingerprint = %s, want %s", got, want)
+	}
+	if got, want := len(got.Logprobs), len(resp.Logprobs); got != want {
+		t.Fatalf("replayed log probabilities = %d, want %d", got, want)
+	}
+	if got, want := got.Logprobs[1].Token, " 1"; got != want {
+		t.Errorf("replayed second logprob token = %q, want %q", got, want)
+	}
+}
+
+func TestAStreamPassesOnTheProvidersBufferedHint(t *testing.T) {
+	t.Parallel()
+	c := newCache(t, &counter{})
+	s, err := c.Stream(t.Context(), req("hint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// The provider's stream is a Replay, whose events are all at hand.
+	if got, want := s.Buffered(), true; got != want {
+		t.Errorf("Buffered of a cache miss over a buffered stream = %v, want %v", got, want)
+	}
+}

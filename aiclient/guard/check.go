@@ -14,14 +14,19 @@ import (
 	"github.com/portico-dev/portico/aiclient"
 )
 
-// EstimateTokens estimates the input tokens of req: a quarter of its
-// text's bytes plus a few per message, as the gateway's limits do.
+// EstimateTokens estimates the input tokens of req: a quarter of the
+// bytes of its text, tool calls, tools and response schema, plus a few
+// per message and 765 per image. The gateway's token limits and budgets
+// reserve the same estimate.
 func EstimateTokens(req *aiclient.Request) int64 {
 	var n int64
 	for _, m := range req.Messages {
 		n += 4
 		for _, p := range m.Parts {
 			n += int64(len(p.Text)+3) / 4
+			if p.Type == aiclient.PartImage {
+				n += 765
+			}
 		}
 		for _, tc := range m.ToolCalls {
 			n += int64(len(tc.Name)+len(tc.Arguments)+3) / 4
@@ -29,6 +34,9 @@ func EstimateTokens(req *aiclient.Request) int64 {
 	}
 	for _, t := range req.Tools {
 		n += int64(len(t.Name)+len(t.Description)+len(t.Parameters)+3) / 4
+	}
+	if req.ResponseFormat != nil {
+		n += int64(len(req.ResponseFormat.Schema)+3) / 4
 	}
 	return n
 }

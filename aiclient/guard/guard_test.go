@@ -360,3 +360,21 @@ func TestInvalidRulesNameTheField(t *testing.T) {
 		}
 	}
 }
+
+func TestEstimateTokensCountsImagesAndTheResponseSchema(t *testing.T) {
+	t.Parallel()
+	text := &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText("abcd")}}
+	if got, want := guard.EstimateTokens(text), int64(4+1); got != want {
+		t.Errorf("EstimateTokens(4 bytes of text) = %d, want %d", got, want)
+	}
+	image := &aiclient.Request{Model: "m", Messages: []aiclient.Message{{Role: aiclient.RoleUser,
+		Parts: []aiclient.Part{aiclient.ImageURL("https://example.com/a.png")}}}}
+	if got, want := guard.EstimateTokens(image), int64(4+765); got != want {
+		t.Errorf("EstimateTokens(one image) = %d, want %d", got, want)
+	}
+	schema := &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText("abcd")},
+		ResponseFormat: &aiclient.ResponseFormat{Schema: json.RawMessage(`{"type":"object"}`)}}
+	if got, want := guard.EstimateTokens(schema), int64(4+1+5); got != want {
+		t.Errorf("EstimateTokens(text and a 17-byte schema) = %d, want %d", got, want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/guard"
 	"github.com/portico-dev/portico/internal/sse"
 )
 
@@ -329,7 +330,7 @@ func (h *Handler) messagesStream(w http.ResponseWriter, c *call, req *aiclient.R
 		started = true
 		u := acc.Response().Usage
 		if u.InputTokens == 0 {
-			u = aiclient.Usage{InputTokens: h.inputEstimate(req)}
+			u = aiclient.Usage{InputTokens: guard.EstimateTokens(req)}
 		}
 		msg := map[string]any{
 			"id": messageID(id), "type": "message", "role": "assistant", "model": modelName(model, req.Model),

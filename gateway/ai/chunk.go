@@ -134,10 +134,10 @@ type nativeMembers struct {
 	fingerprint json.RawMessage
 }
 
-// chunkNative prepares n's OpenAI members for appendChunk; ok is false
+// chunkNative prepares n's OpenAI members for appendChunk; fast is false
 // when one of them names a member of the chunk that the provider's must
 // replace (other than system_fingerprint), which only withNative does.
-func chunkNative(n *aiclient.Native) (nm nativeMembers, ok bool) {
+func chunkNative(n *aiclient.Native) (nm nativeMembers) {
 	nm.of, nm.ready = n, true
 	fields := n.For(aiclient.WireOpenAI)
 	names := make([]string, 0, len(fields))
@@ -151,7 +151,7 @@ func chunkNative(n *aiclient.Native) (nm nativeMembers, ok bool) {
 		case k == "system_fingerprint":
 			nm.fingerprint = fields[k]
 		case slices.Contains(known, k):
-			return nativeMembers{of: n, ready: true}, false
+			return nativeMembers{of: n, ready: true}
 		default:
 			nm.extra = append(nm.extra, ',')
 			nm.extra = appendJSONString(nm.extra, k)
@@ -160,14 +160,14 @@ func chunkNative(n *aiclient.Native) (nm nativeMembers, ok bool) {
 		}
 	}
 	nm.fast = true
-	return nm, true
+	return nm
 }
 
 // encode appends c with the members of n that belong to OpenAI's format
 // merged in to b, preparing them first unless nm holds n's already.
 func (nm *nativeMembers) encode(b []byte, c *chatCompletion, n *aiclient.Native) []byte {
 	if !nm.ready || nm.of != n {
-		*nm, _ = chunkNative(n)
+		*nm = chunkNative(n)
 	}
 	if !nm.fast {
 		return append(b, withNative(c, n, aiclient.WireOpenAI)...)

@@ -340,31 +340,6 @@ func (h *Handler) outputCap(req *aiclient.Request) int64 {
 	return h.cfg.outputGuess
 }
 
-// inputEstimate is the number of input tokens of req: a quarter of its
-// text's bytes plus a few per message.
-func (h *Handler) inputEstimate(req *aiclient.Request) int64 {
-	var n int64
-	for _, m := range req.Messages {
-		n += 4
-		for _, p := range m.Parts {
-			n += int64(len(p.Text)+3) / 4
-			if p.Type == aiclient.PartImage {
-				n += 765
-			}
-		}
-		for _, tc := range m.ToolCalls {
-			n += int64(len(tc.Name)+len(tc.Arguments)+3) / 4
-		}
-	}
-	for _, t := range req.Tools {
-		n += int64(len(t.Name)+len(t.Description)+len(t.Parameters)+3) / 4
-	}
-	if req.ResponseFormat != nil {
-		n += int64(len(req.ResponseFormat.Schema)+3) / 4
-	}
-	return n
-}
-
 // Handles reports whether path is one the handler answers: under its
 // prefix (an unknown path there gets its clients' 404), or a prompt API's
 // path.
@@ -418,7 +393,7 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request, endpoint string, 
 		req, e = g.neutral()
 	}
 	if e == nil {
-		e = c.admit(g.alias(), h.inputEstimate(req), h.outputCap(req))
+		e = c.admit(g.alias(), guard.EstimateTokens(req), h.outputCap(req))
 	}
 	if e != nil {
 		fail(e, w)

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/aiclient/guard"
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/internal/sse"
 )
@@ -202,7 +203,7 @@ func (h *Handler) servePrompt(p *prompt) http.HandlerFunc {
 		}
 		req, e := p.render(input)
 		if e == nil {
-			e = c.admit(p.Model, h.inputEstimate(req), h.outputCap(req))
+			e = c.admit(p.Model, guard.EstimateTokens(req), h.outputCap(req))
 		}
 		if e != nil {
 			e.writeProblem(w, r)
