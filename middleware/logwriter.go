@@ -39,6 +39,7 @@ type LogWriter struct {
 	mu      sync.Mutex
 	buf     []byte // waiting to be written
 	closed  bool
+	closing bool // Close has begun
 	kicked  bool
 	dropped atomic.Uint64
 	written atomic.Uint64
@@ -83,7 +84,9 @@ func (w *LogWriter) Write(p []byte) (int, error) {
 		w.mu.Unlock()
 		w.outMu.Lock()
 		defer w.outMu.Unlock()
-		return w.out.Write(p)
+		n, err := w.out.Write(p)
+		w.written.Add(uint64(max(n, 0)))
+		return n, err
 	}
 	if len(w.buf)+len(p) > w.size {
 		w.mu.Unlock()
@@ -139,10 +142,11 @@ var errLogWriterClosed = errors.New("portico/middleware: LogWriter already close
 // the output.
 func (w *LogWriter) Close() error {
 	w.mu.Lock()
-	if w.closed {
+	if w.closing {
 		w.mu.Unlock()
 		return errLogWriterClosed
 	}
+	w.closing = true
 	w.mu.Unlock()
 	close(w.stop)
 	<-w.done

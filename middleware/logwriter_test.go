@@ -137,6 +137,45 @@ func TestLogWriterWritesStraightThroughAfterClose(t *testing.T) {
 	if got, want := out.String(), "late\n"; got != want {
 		t.Errorf("output = %q, want %q", got, want)
 	}
+	if got, want := w.Written(), uint64(len("late\n")); got != want {
+		t.Errorf("Written = %d, want %d", got, want)
+	}
+}
+
+// heldWriter's Write waits until release is closed.
+type heldWriter struct {
+	syncBuffer
+	release chan struct{}
+}
+
+func (h *heldWriter) Write(p []byte) (int, error) {
+	<-h.release
+	return h.syncBuffer.Write(p)
+}
+
+// Concurrent Closes while the first is still writing what is waiting:
+// one closes, the others report it at once, none panics.
+func TestLogWriterClosedConcurrently(t *testing.T) {
+	out := &heldWriter{release: make(chan struct{})}
+	w := middleware.NewLogWriter(out, middleware.LogWriterConfig{})
+	fmt.Fprint(w, "record\n")
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- w.Close() }()
+	}
+	for range n - 1 {
+		if err := <-errs; err == nil {
+			t.Error("a second Close returned no error")
+		}
+	}
+	close(out.release)
+	if err := <-errs; err != nil {
+		t.Errorf("Close = %v, want nil", err)
+	}
+	if got, want := out.String(), "record\n"; got != want {
+		t.Errorf("output = %q, want %q", got, want)
+	}
 }
 
 type failingWriter struct{}

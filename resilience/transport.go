@@ -84,9 +84,8 @@ func (t *Transport) compose() {
 	if p.overall > 0 {
 		outer = append(outer, timeout.New[*try](p.overall))
 	}
-	t.direct = len(outer) == 0 && p.attempt == 0 && p.retry == nil && p.hedge == nil &&
-		t.breakers == nil && t.bulk == nil
 	if len(outer) == 0 && p.attempt == 0 && p.retry == nil && p.hedge == nil {
+		t.direct = t.breakers == nil && t.bulk == nil
 		return
 	}
 	attempt := send

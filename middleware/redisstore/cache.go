@@ -25,16 +25,9 @@ type Cache struct{ s *Store }
 
 // Get implements [middleware.CacheStore].
 func (c *Cache) Get(ctx context.Context, key string) (*middleware.CacheEntry, error) {
-	var b []byte
-	err := c.s.do(ctx, func(ctx context.Context) (err error) {
-		b, err = c.s.client.Get(ctx, c.s.prefix+"cache:"+key).Bytes()
-		return err
-	})
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("portico/redisstore: cache get: %w", err)
+	b, err := c.s.getBytes(ctx, "cache", key)
+	if b == nil || err != nil {
+		return nil, err
 	}
 	e, err := decodeEntry(b)
 	if err != nil {
@@ -48,14 +41,7 @@ func (c *Cache) Set(ctx context.Context, key string, e *middleware.CacheEntry, t
 	if ttl <= 0 {
 		return nil
 	}
-	b := encodeEntry(e)
-	err := c.s.do(ctx, func(ctx context.Context) error {
-		return c.s.client.Set(ctx, c.s.prefix+"cache:"+key, b, ttl).Err()
-	})
-	if err != nil {
-		return fmt.Errorf("portico/redisstore: cache set: %w", err)
-	}
-	return nil
+	return c.s.setBytes(ctx, "cache", key, encodeEntry(e), ttl)
 }
 
 // Delete implements [middleware.CacheStore].
@@ -198,4 +184,32 @@ func decodeEntry(b []byte) (*middleware.CacheEntry, error) {
 		e.Body = r.b
 	}
 	return e, nil
+}
+
+// getBytes returns the value under "<prefix><kind>:<key>", or nil and no
+// error when there is none.
+func (s *Store) getBytes(ctx context.Context, kind, key string) ([]byte, error) {
+	var b []byte
+	err := s.do(ctx, func(ctx context.Context) (err error) {
+		b, err = s.client.Get(ctx, s.prefix+kind+":"+key).Bytes()
+		return err
+	})
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("portico/redisstore: %s get: %w", kind, err)
+	}
+	return b, nil
+}
+
+// setBytes stores b under "<prefix><kind>:<key>" for ttl.
+func (s *Store) setBytes(ctx context.Context, kind, key string, b []byte, ttl time.Duration) error {
+	err := s.do(ctx, func(ctx context.Context) error {
+		return s.client.Set(ctx, s.prefix+kind+":"+key, b, ttl).Err()
+	})
+	if err != nil {
+		return fmt.Errorf("portico/redisstore: %s set: %w", kind, err)
+	}
+	return nil
 }

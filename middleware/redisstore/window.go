@@ -11,7 +11,8 @@ import (
 	"github.com/portico-dev/portico/middleware"
 )
 
-// Windows returns the shared [middleware.WindowStore].
+// Windows returns the [middleware.WindowStore] shared by the replicas
+// using this Redis.
 func (s *Store) Windows() *Windows { return &Windows{s: s} }
 
 // Windows is a [middleware.WindowStore] of sliding windows kept as one
@@ -23,6 +24,9 @@ func (s *Store) Windows() *Windows { return &Windows{s: s} }
 // one-minute window); the hash expires one slot after its last slot left
 // the window.
 type Windows struct{ s *Store }
+
+// key returns the Redis key of the window named name.
+func (w *Windows) key(name string) string { return w.s.prefix + "window:" + name }
 
 // windowAdd drops the slots that left the window, sums the others (a
 // slot ahead of the caller's clock, from a replica whose clock is ahead,
@@ -79,7 +83,7 @@ func (w *Windows) Add(ctx context.Context, key string, n, limit int64, window ti
 	ttl := (window + 2*size).Milliseconds() + 1
 	var res []int64
 	err := w.s.do(ctx, func(ctx context.Context) (err error) {
-		res, err = windowAdd.Run(ctx, w.s.client, []string{w.s.prefix + "window:" + key},
+		res, err = windowAdd.Run(ctx, w.s.client, []string{w.key(key)},
 			cur, middleware.WindowSlots, n, limit, ttl).Int64Slice()
 		return err
 	})
@@ -106,7 +110,7 @@ func (w *Windows) Add(ctx context.Context, key string, n, limit int64, window ti
 func (w *Windows) Adjust(ctx context.Context, key string, delta int64, window time.Duration, at time.Time) error {
 	slot, _ := middleware.WindowSlot(at, window)
 	err := w.s.do(ctx, func(ctx context.Context) error {
-		return windowAdjust.Run(ctx, w.s.client, []string{w.s.prefix + "window:" + key}, slot, delta).Err()
+		return windowAdjust.Run(ctx, w.s.client, []string{w.key(key)}, slot, delta).Err()
 	})
 	if err != nil {
 		return fmt.Errorf("portico/redisstore: window: %w", err)
