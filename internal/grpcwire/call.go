@@ -96,7 +96,7 @@ func (s *Stream) Recv() ([]byte, error) {
 			err = &StatusError{Status: st}
 		}
 	} else if !errors.Is(err, ErrCompressed) && !isStatus(err) {
-		err = fromReadError(s.resp.Request, err)
+		err = fromReadError(s.resp.Request)
 	}
 	s.err = err
 	return nil, err
@@ -107,8 +107,9 @@ func isStatus(err error) bool {
 	return ok
 }
 
-// fromReadError turns an error reading a response into a status.
-func fromReadError(req *http.Request, err error) error {
+// fromReadError is the status of a failed read of a response: the
+// call's own deadline or cancellation, or else a broken stream.
+func fromReadError(req *http.Request) error {
 	if req != nil {
 		switch ctxErr := req.Context().Err(); {
 		case errors.Is(ctxErr, context.DeadlineExceeded):
@@ -116,9 +117,6 @@ func fromReadError(req *http.Request, err error) error {
 		case errors.Is(ctxErr, context.Canceled):
 			return Errorf(codes.Canceled, "the call was canceled")
 		}
-	}
-	if _, ok := errors.AsType[*StatusError](err); ok {
-		return err
 	}
 	return Errorf(codes.Unavailable, "the upstream stream broke")
 }
