@@ -69,12 +69,23 @@ func Open(rt http.RoundTripper, req *http.Request, limit int) (*Stream, error) {
 		}
 		return nil, &StatusError{Status: st}
 	}
-	if resp.StatusCode != http.StatusOK || !IsGRPC(resp.Header.Get("Content-Type")) {
-		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+	if err := NotGRPC(resp); err != nil {
 		resp.Body.Close()
-		return nil, Errorf(CodeForUpstreamHTTP(resp.StatusCode), "the upstream answered HTTP %d, not gRPC", resp.StatusCode)
+		return nil, err
 	}
 	return &Stream{resp: resp, limit: limit}, nil
+}
+
+// NotGRPC is the status of a response that is not a gRPC answer (a
+// status other than 200 OK or a content type other than gRPC's), or nil
+// for a gRPC answer. It reads a little of a refused body, so that the
+// connection can be reused once the caller closes it.
+func NotGRPC(resp *http.Response) *StatusError {
+	if resp.StatusCode == http.StatusOK && IsGRPC(resp.Header.Get("Content-Type")) {
+		return nil
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+	return Errorf(CodeForUpstreamHTTP(resp.StatusCode), "the upstream answered HTTP %d, not gRPC", resp.StatusCode)
 }
 
 // Recv returns the next message; after the last one it returns io.EOF
