@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 
 	_ "google.golang.org/genproto/googleapis/rpc/errdetails" // registers the standard error details for JSON
 	"google.golang.org/grpc/codes"
@@ -21,10 +20,6 @@ import (
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/resilience"
 )
-
-type jsonRaw = json.RawMessage
-
-func unmarshalJSON(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // writeError answers a failed call with a problem document.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -49,7 +44,7 @@ func noteStatus(r *http.Request, err error) {
 			c = grpcwire.CodeForHTTP(status)
 		}
 	}
-	rec.GRPCStatus = codeName(c)
+	rec.GRPCStatus = calllog.GRPCCodeName(int(c))
 }
 
 // problemFor is the problem document of a failed call: a gRPC status
@@ -63,7 +58,7 @@ func (h *Handler) problemFor(r *http.Request, err error) *problem.Details {
 	}
 	st := se.Status
 	c := codes.Code(st.GetCode())
-	p := problem.New(grpcwire.HTTPStatus(c), st.GetMessage()).With("code", codeName(c))
+	p := problem.New(grpcwire.HTTPStatus(c), st.GetMessage()).With("code", calllog.GRPCCodeName(int(c)))
 	if len(st.GetDetails()) > 0 {
 		details := make([]json.RawMessage, 0, len(st.GetDetails()))
 		for _, d := range st.GetDetails() {
@@ -101,37 +96,6 @@ func exchangeFailure(r *http.Request, err error) (int, string) {
 		return status, "the upstream is unavailable"
 	}
 	return http.StatusBadGateway, "the upstream could not be reached"
-}
-
-// codeName is the canonical name of a code, such as "NOT_FOUND".
-func codeName(c codes.Code) string {
-	switch c {
-	case codes.Canceled:
-		return "CANCELLED"
-	case codes.DeadlineExceeded:
-		return "DEADLINE_EXCEEDED"
-	case codes.InvalidArgument:
-		return "INVALID_ARGUMENT"
-	case codes.NotFound:
-		return "NOT_FOUND"
-	case codes.AlreadyExists:
-		return "ALREADY_EXISTS"
-	case codes.PermissionDenied:
-		return "PERMISSION_DENIED"
-	case codes.ResourceExhausted:
-		return "RESOURCE_EXHAUSTED"
-	case codes.FailedPrecondition:
-		return "FAILED_PRECONDITION"
-	case codes.OutOfRange:
-		return "OUT_OF_RANGE"
-	case codes.Unimplemented:
-		return "UNIMPLEMENTED"
-	case codes.DataLoss:
-		return "DATA_LOSS"
-	case codes.Unauthenticated:
-		return "UNAUTHENTICATED"
-	}
-	return strings.ToUpper(c.String())
 }
 
 // resolver finds message types in the descriptors first, then among

@@ -381,8 +381,8 @@ func (h *Handler) marshalField(msg *dynamicpb.Message, fd protoreflect.FieldDesc
 	if err != nil {
 		return nil, err
 	}
-	var fields map[string]jsonRaw
-	if err := unmarshalJSON(whole, &fields); err != nil {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(whole, &fields); err != nil {
 		return nil, err
 	}
 	key := fd.JSONName()

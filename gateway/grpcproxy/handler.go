@@ -129,9 +129,8 @@ func forward(w http.ResponseWriter, r *http.Request, resp *http.Response, buf []
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if resp.StatusCode != http.StatusOK || !grpcwire.IsGRPC(resp.Header.Get("Content-Type")) {
-		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
-		WriteStatus(w, grpcwire.CodeForUpstreamHTTP(resp.StatusCode), fmt.Sprintf("the upstream answered HTTP %d, not gRPC", resp.StatusCode))
+	if se := grpcwire.NotGRPC(resp); se != nil {
+		WriteStatus(w, codes.Code(se.Status.GetCode()), se.Status.GetMessage())
 		return
 	}
 	copyHeader(w.Header(), resp.Header)

@@ -49,6 +49,10 @@ func HealthProbe(service string) func(ctx context.Context, rt http.RoundTripper,
 		}
 		// Read to the end, for the call's status.
 		if _, err := s.Recv(); !errors.Is(err, io.EOF) {
+			if err == nil {
+				// A second message: not a unary Check answer.
+				return errors.New("grpc health: several answer messages")
+			}
 			return err
 		}
 		if st := resp.GetStatus(); st != healthpb.HealthCheckResponse_SERVING {

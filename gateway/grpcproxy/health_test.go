@@ -3,9 +3,12 @@ package grpcproxy_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/portico-dev/portico/gateway/grpcproxy"
 	"github.com/portico-dev/portico/internal/grpctest"
@@ -44,5 +47,34 @@ func TestHealthProbeReadsGRPCHealth(t *testing.T) {
 		if err := grpcproxy.HealthProbe("")(ctx, rt, s.URL); err == nil {
 			t.Errorf("tls=%v, stopped server: passed", tls)
 		}
+	}
+}
+
+func TestHealthProbeRefusesAnAnswerOfSeveralMessages(t *testing.T) {
+	t.Parallel()
+	msg, err := proto.Marshal(&healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_NOT_SERVING})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", grpcwire.ContentType)
+		w.Header().Set("Trailer", "Grpc-Status")
+		_, _ = w.Write(grpcwire.Frame(msg))
+		_, _ = w.Write(grpcwire.Frame(msg))
+		w.Header().Set("Grpc-Status", "0")
+	}))
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	defer srv.Close()
+	rt := grpcproxy.NewUpstreamTransport(nil)
+	defer rt.CloseIdleConnections()
+
+	err = grpcproxy.HealthProbe("")(context.Background(), rt, srv.URL)
+	if err == nil {
+		t.Fatal("an answer of two messages passed the probe")
+	}
+	if got, want := err.Error(), "grpc health: several answer messages"; got != want {
+		t.Errorf("error = %q, want %q", got, want)
 	}
 }

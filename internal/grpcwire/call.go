@@ -69,12 +69,23 @@ func Open(rt http.RoundTripper, req *http.Request, limit int) (*Stream, error) {
 		}
 		return nil, &StatusError{Status: st}
 	}
-	if resp.StatusCode != http.StatusOK || !IsGRPC(resp.Header.Get("Content-Type")) {
-		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+	if err := NotGRPC(resp); err != nil {
 		resp.Body.Close()
-		return nil, Errorf(CodeForUpstreamHTTP(resp.StatusCode), "the upstream answered HTTP %d, not gRPC", resp.StatusCode)
+		return nil, err
 	}
 	return &Stream{resp: resp, limit: limit}, nil
+}
+
+// NotGRPC is the status of a response that is not a gRPC answer (a
+// status other than 200 OK or a content type other than gRPC's), or nil
+// for a gRPC answer. It reads a little of a refused body, so that the
+// connection can be reused once the caller closes it.
+func NotGRPC(resp *http.Response) *StatusError {
+	if resp.StatusCode == http.StatusOK && IsGRPC(resp.Header.Get("Content-Type")) {
+		return nil
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+	return Errorf(CodeForUpstreamHTTP(resp.StatusCode), "the upstream answered HTTP %d, not gRPC", resp.StatusCode)
 }
 
 // Recv returns the next message; after the last one it returns io.EOF
@@ -96,7 +107,7 @@ func (s *Stream) Recv() ([]byte, error) {
 			err = &StatusError{Status: st}
 		}
 	} else if !errors.Is(err, ErrCompressed) && !isStatus(err) {
-		err = fromReadError(s.resp.Request, err)
+		err = fromReadError(s.resp.Request)
 	}
 	s.err = err
 	return nil, err
@@ -107,8 +118,9 @@ func isStatus(err error) bool {
 	return ok
 }
 
-// fromReadError turns an error reading a response into a status.
-func fromReadError(req *http.Request, err error) error {
+// fromReadError is the status of a failed read of a response: the
+// call's own deadline or cancellation, or else a broken stream.
+func fromReadError(req *http.Request) error {
 	if req != nil {
 		switch ctxErr := req.Context().Err(); {
 		case errors.Is(ctxErr, context.DeadlineExceeded):
@@ -116,9 +128,6 @@ func fromReadError(req *http.Request, err error) error {
 		case errors.Is(ctxErr, context.Canceled):
 			return Errorf(codes.Canceled, "the call was canceled")
 		}
-	}
-	if _, ok := errors.AsType[*StatusError](err); ok {
-		return err
 	}
 	return Errorf(codes.Unavailable, "the upstream stream broke")
 }
