@@ -30,7 +30,9 @@ type LokiConfig struct {
 
 // Loki returns a [Sink] that pushes each batch to Grafana Loki's push API
 // (JSON). Every record goes to the stream labelled by its tenant, api and
-// status_class ("2xx" … "5xx") plus the static labels; the line is the
+// status_class ("2xx" … "5xx") plus the static labels (an anonymous call,
+// or one outside any API, has no tenant or api label, as Loki reads an
+// empty label as no label); the line is the
 // record as JSON, with everything else (route, consumer, latency, trace
 // ID, tokens, …), so LogQL's json parser reads it. Labels stay few on
 // purpose: per-request values as labels would explode Loki's index.
@@ -71,7 +73,13 @@ func (s *lokiSink) Write(ctx context.Context, batch []Record) error {
 		st := streams[k]
 		if st == nil {
 			labels := maps.Clone(s.cfg.Labels)
-			labels["tenant"], labels["api"], labels["status_class"] = k.tenant, k.api, k.class
+			labels["status_class"] = k.class
+			if k.tenant != "" {
+				labels["tenant"] = k.tenant
+			}
+			if k.api != "" {
+				labels["api"] = k.api
+			}
 			st = &lokiStream{Stream: labels}
 			streams[k] = st
 			order = append(order, st)

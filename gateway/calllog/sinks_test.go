@@ -65,6 +65,7 @@ func TestLokiPushesStreamsLabelledByTenantAPIAndStatusClass(t *testing.T) {
 		{Time: now, Tenant: "acme", API: "orders", Route: "/orders/{id}", Status: 201},
 		{Time: now, Tenant: "acme", API: "orders", Route: "/orders", Status: 503, Error: "upstream"},
 		{Time: now, Tenant: "globex", API: "billing", Route: "/invoices", Status: 404},
+		{Time: now, Route: "/health", Status: 401},
 	} {
 		rec.Record(&r)
 	}
@@ -82,12 +83,13 @@ func TestLokiPushesStreamsLabelledByTenantAPIAndStatusClass(t *testing.T) {
 		`{"api":"orders","job":"portico","status_class":"2xx","tenant":"acme"}`:    2,
 		`{"api":"orders","job":"portico","status_class":"5xx","tenant":"acme"}`:    1,
 		`{"api":"billing","job":"portico","status_class":"4xx","tenant":"globex"}`: 1,
+		`{"job":"portico","status_class":"4xx"}`:                                   1,
 	} {
 		if got := len(recv.streams[key]); got != want {
 			t.Errorf("stream %s has %d lines, want %d", key, got, want)
 		}
 	}
-	if got, want := len(recv.streams), 3; got != want {
+	if got, want := len(recv.streams), 4; got != want {
 		t.Errorf("streams = %d, want %d", got, want)
 	}
 	var line calllog.Record
