@@ -2,6 +2,7 @@ package calllog_test
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -237,4 +238,43 @@ func droppedMetric(rm metricdata.ResourceMetrics) int64 {
 		}
 	}
 	return -1
+}
+
+func TestLokiGzipsPushesWhenAsked(t *testing.T) {
+	t.Parallel()
+	type push struct {
+		encoding string
+		streams  int
+		err      error
+	}
+	got := make(chan push, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := push{encoding: r.Header.Get("Content-Encoding")}
+		zr, err := gzip.NewReader(r.Body)
+		if err == nil {
+			var body struct {
+				Streams []json.RawMessage `json:"streams"`
+			}
+			err = json.NewDecoder(zr).Decode(&body)
+			p.streams = len(body.Streams)
+		}
+		p.err = err
+		got <- p
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	sink := calllog.Loki(calllog.LokiConfig{URL: srv.URL, Gzip: true})
+	if err := sink.Write(context.Background(), []calllog.Record{{Tenant: "acme", Status: 200}, {Tenant: "globex", Status: 200}}); err != nil {
+		t.Fatal(err)
+	}
+	p := <-got
+	if got, want := p.encoding, "gzip"; got != want {
+		t.Errorf("Content-Encoding = %q, want %q", got, want)
+	}
+	if p.err != nil {
+		t.Fatalf("the body is not gzipped JSON: %v", p.err)
+	}
+	if got, want := p.streams, 2; got != want {
+		t.Errorf("streams = %d, want %d", got, want)
+	}
 }

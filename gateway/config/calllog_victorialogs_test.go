@@ -34,10 +34,11 @@ platform:
       - loki:
           url: %s
           labels: {job: portico-test}
+          gzip: true
 `
 
 // The config file's Loki sink against a real Loki-API receiver
-// (VictoriaLogs on loopback): a subscribed consumer's calls are stored in
+// (VictoriaLogs on loopback), gzipped: a subscribed consumer's calls are stored in
 // the stream of its tenant, the API and the status class, and a refused
 // call in the 4xx stream.
 func TestCallLogSinksFromAConfigFileReachARealLokiReceiver(t *testing.T) {
