@@ -1,7 +1,6 @@
 package calllog_test
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -16,25 +15,13 @@ import (
 func TestARealLokiReceiverStoresCallRecordsInStreamsByTenantAPIAndStatusClass(t *testing.T) {
 	t.Parallel()
 	vl := vlogstest.Start(t)
-	loki := calllog.Async(calllog.Loki(calllog.LokiConfig{URL: vl.LokiURL()}), calllog.AsyncConfig{Name: "loki"})
-	rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{loki}})
 	now := time.Now()
-	for _, r := range []calllog.Record{
+	recordThrough(t, calllog.Loki(calllog.LokiConfig{URL: vl.LokiURL()}), []calllog.Record{
 		{Time: now, Tenant: "acme", API: "orders", Route: "/orders/{id}", Method: "GET", Status: 200, TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", Latency: 3 * time.Millisecond},
 		{Time: now.Add(time.Millisecond), Tenant: "acme", API: "orders", Route: "/orders", Method: "POST", Status: 201},
 		{Time: now.Add(2 * time.Millisecond), Tenant: "acme", API: "orders", Route: "/orders", Method: "POST", Status: 503, Error: "upstream"},
 		{Time: now.Add(3 * time.Millisecond), Tenant: "globex", API: "billing", Route: "/invoices", Method: "GET", Status: 404},
-	} {
-		rec.Record(&r)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := rec.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := loki.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	})
 
 	vl.Await(`{job="portico"}`, 4)
 	for query, want := range map[string]int{

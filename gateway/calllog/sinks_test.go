@@ -53,31 +53,38 @@ func (l *lokiReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func TestLokiPushesStreamsLabelledByTenantAPIAndStatusClass(t *testing.T) {
-	t.Parallel()
-	recv := &lokiReceiver{streams: map[string][]string{}}
-	srv := httptest.NewServer(recv)
-	defer srv.Close()
-	loki := calllog.Async(calllog.Loki(calllog.LokiConfig{URL: srv.URL, Headers: map[string]string{"X-Scope-OrgID": "ops"}}), calllog.AsyncConfig{Name: "loki"})
-	rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{loki}})
-	now := time.Now()
-	for _, r := range []calllog.Record{
-		{Time: now, Tenant: "acme", API: "orders", Route: "/orders/{id}", Status: 200, TraceID: "4bf92f3577b34da6a3ce929d0e0e4736"},
-		{Time: now, Tenant: "acme", API: "orders", Route: "/orders/{id}", Status: 201},
-		{Time: now, Tenant: "acme", API: "orders", Route: "/orders", Status: 503, Error: "upstream"},
-		{Time: now, Tenant: "globex", API: "billing", Route: "/invoices", Status: 404},
-		{Time: now, Route: "/health", Status: 401},
-	} {
-		rec.Record(&r)
+// recordThrough records recs through a recorder whose one sink is sink
+// wrapped in Async, then closes both, which drains every record to sink.
+func recordThrough(t *testing.T, sink calllog.Sink, recs []calllog.Record) {
+	t.Helper()
+	async := calllog.Async(sink, calllog.AsyncConfig{Name: "test"})
+	rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{async}})
+	for i := range recs {
+		rec.Record(&recs[i])
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := rec.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := loki.Close(ctx); err != nil {
+	if err := async.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestLokiPushesStreamsLabelledByTenantAPIAndStatusClass(t *testing.T) {
+	t.Parallel()
+	recv := &lokiReceiver{streams: map[string][]string{}}
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	now := time.Now()
+	recordThrough(t, calllog.Loki(calllog.LokiConfig{URL: srv.URL, Headers: map[string]string{"X-Scope-OrgID": "ops"}}), []calllog.Record{
+		{Time: now, Tenant: "acme", API: "orders", Route: "/orders/{id}", Status: 200, TraceID: "4bf92f3577b34da6a3ce929d0e0e4736"},
+		{Time: now, Tenant: "acme", API: "orders", Route: "/orders/{id}", Status: 201},
+		{Time: now, Tenant: "acme", API: "orders", Route: "/orders", Status: 503, Error: "upstream"},
+		{Time: now, Tenant: "globex", API: "billing", Route: "/invoices", Status: 404},
+		{Time: now, Route: "/health", Status: 401},
+	})
 	recv.mu.Lock()
 	defer recv.mu.Unlock()
 	for key, want := range map[string]int{

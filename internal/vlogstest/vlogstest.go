@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/proctest"
 )
 
 // client keeps no idle connection, so no goroutine outlives a test.
@@ -34,7 +35,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	proc   *os.Process
-	exited chan struct{} // closed when proc has been reaped
+	exited <-chan struct{} // closed when proc has been reaped
 }
 
 // Entry is one stored log entry: its fields by name, among them _msg (the
@@ -58,7 +59,7 @@ func Start(t testing.TB) *Server {
 	var err error
 	for range 5 {
 		var port int
-		if port, err = freePort(); err != nil {
+		if port, err = proctest.FreePort(); err != nil {
 			continue
 		}
 		s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
@@ -151,41 +152,23 @@ func (s *Server) start(bin string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	data := filepath.Join(s.dir, "data")
-	cmd := exec.CommandContext(context.Background(), bin,
+	p, err := proctest.Start(filepath.Join(s.dir, "victoria-logs.log"), bin,
 		"-httpListenAddr="+s.addr, "-storageDataPath="+data,
 		"-loki.disableMessageParsing", "-retentionPeriod=1d", "-loggerLevel=WARN")
-	out, err := os.Create(filepath.Join(s.dir, "victoria-logs.log"))
 	if err != nil {
 		return err
 	}
-	cmd.Stdout, cmd.Stderr = out, out
-	err = cmd.Start()
-	_ = out.Close() // the child holds its own descriptor
+	// Read the flags back, so that another server that happens to hold the
+	// port is not mistaken for ours.
+	err = p.Await(20*time.Second, func() bool {
+		flags, err := s.get("/flags", nil)
+		return err == nil && strings.Contains(flags, strconv.Quote(data))
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("victoria-logs: %w", err)
 	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(filepath.Join(s.dir, "victoria-logs.log"))
-			return fmt.Errorf("victoria-logs exited (%w): %s", waitErr, strings.TrimSpace(string(log)))
-		default:
-		}
-		// Read the flags back, so that another server that happens to
-		// hold the port is not mistaken for ours.
-		if flags, err := s.get("/flags", nil); err == nil && strings.Contains(flags, strconv.Quote(data)) {
-			s.proc, s.exited = cmd.Process, exited
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	_ = cmd.Process.Kill()
-	<-exited
-	return errors.New("victoria-logs did not answer within 20s")
+	s.proc, s.exited = p.Process, p.Exited
+	return nil
 }
 
 // stop asks the server to shut down and kills it if it has not within
@@ -206,14 +189,4 @@ func (s *Server) stop() {
 		<-s.exited
 	}
 	s.proc, s.exited = nil, nil
-}
-
-func freePort() (int, error) {
-	var lc net.ListenConfig
-	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
