@@ -14,8 +14,9 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestAwaitReportsTheLogOfAChildThatExits(t *testing.T) {
-	t.Parallel()
+// goVersion starts "go version", a child that prints a line and exits.
+func goVersion(t *testing.T) *proctest.Proc {
+	t.Helper()
 	bin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("the go command is not in PATH")
@@ -24,7 +25,13 @@ func TestAwaitReportsTheLogOfAChildThatExits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = p.Await(time.Minute, func() bool { return false })
+	return p
+}
+
+func TestAwaitReportsTheLogOfAChildThatExits(t *testing.T) {
+	t.Parallel()
+	p := goVersion(t)
+	err := p.Await(time.Minute, func() bool { return false })
 	if err == nil {
 		t.Fatal("Await succeeded though the child never answered")
 	}
@@ -35,14 +42,7 @@ func TestAwaitReportsTheLogOfAChildThatExits(t *testing.T) {
 
 func TestAwaitReturnsOnceReady(t *testing.T) {
 	t.Parallel()
-	bin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go command is not in PATH")
-	}
-	p, err := proctest.Start(filepath.Join(t.TempDir(), "child.log"), bin, "version")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := goVersion(t)
 	if err := p.Await(time.Minute, func() bool { return true }); err != nil {
 		t.Errorf("Await = %v, want nil for a child that is ready at once", err)
 	}
