@@ -37,13 +37,13 @@ type LokiConfig struct {
 // Loki returns a [Sink] that pushes each batch to Grafana Loki's push API
 // (JSON, gzipped with [LokiConfig.Gzip]), which any receiver of that API
 // takes: Grafana Loki, VictoriaLogs (URL http://host:9428/insert), Grafana
-// Alloy, the OpenTelemetry Collector's loki receiver. Every record goes to the stream labelled by its tenant, api and
-// status_class ("2xx" … "5xx") plus the static labels (an anonymous call,
-// or one outside any API, has no tenant or api label, as Loki reads an
-// empty label as no label); the line is the
-// record as JSON, with everything else (route, consumer, latency, trace
-// ID, tokens, …), so LogQL's json parser reads it. Labels stay few on
-// purpose: per-request values as labels would explode Loki's index.
+// Alloy, the OpenTelemetry Collector's loki receiver. Every record goes to
+// the stream labelled by its tenant, api and status_class ("2xx" … "5xx")
+// plus the static labels (a call without a tenant or an API has no such
+// label, as Loki reads an empty label as no label); the line is the record
+// as JSON, with everything else (route, consumer, latency, trace ID,
+// tokens, …), so LogQL's json parser reads it. Labels stay few on purpose:
+// per-request values as labels would explode Loki's index.
 //
 // A push is one HTTP request; wrap the sink in [Async] so a slow Loki
 // never delays the other sinks. It panics if URL is empty.
