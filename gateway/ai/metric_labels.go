@@ -4,7 +4,8 @@ import "sync"
 
 // MetricLabels bounds the caller labels of the portico.ai.* metrics, so a
 // gateway with many callers keeps a bounded number of series. The calls
-// of a tenant (or consumer) past the cap count under the value [Other].
+// of a tenant (or consumer) past the cap count under the value
+// [MetricLabelOverflow].
 type MetricLabels struct {
 	// Tenants is how many distinct tenants get a portico.tenant value of
 	// their own, the first seen first. If zero, 200. If negative, the
@@ -17,9 +18,9 @@ type MetricLabels struct {
 	Consumers int `yaml:"consumers"`
 }
 
-// Other is the portico.tenant or portico.consumer value of the calls of a
-// tenant or consumer past the cap of [MetricLabels].
-const Other = "_other"
+// MetricLabelOverflow is the portico.tenant or portico.consumer value of
+// the calls of a tenant or consumer past the cap of [MetricLabels].
+const MetricLabelOverflow = "_other"
 
 // defaultMetricTenants is MetricLabels.Tenants when zero.
 const defaultMetricTenants = 200
@@ -32,8 +33,9 @@ func WithMetricLabels(l MetricLabels) Option {
 }
 
 // labelCap admits up to limit distinct values of a label; the others
-// read as Other. Admitted values stay admitted. It is safe for concurrent
-// use; the meters consult it only for attributes their cache has not seen.
+// read as MetricLabelOverflow. Admitted values stay admitted. It is safe
+// for concurrent use; the meters consult it only for attributes their
+// cache has not seen.
 type labelCap struct {
 	limit int // 0: the label is off
 	mu    sync.Mutex
@@ -48,7 +50,7 @@ func newLabelCap(limit int) *labelCap {
 func (c *labelCap) on() bool { return c.limit > 0 }
 
 // value returns v if it is admitted (admitting it if there is room), ""
-// for "", and Other past the cap.
+// for "", and MetricLabelOverflow past the cap.
 func (c *labelCap) value(v string) string {
 	if v == "" {
 		return ""
@@ -59,7 +61,7 @@ func (c *labelCap) value(v string) string {
 		return v
 	}
 	if len(c.seen) >= c.limit {
-		return Other
+		return MetricLabelOverflow
 	}
 	c.seen[v] = struct{}{}
 	return v

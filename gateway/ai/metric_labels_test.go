@@ -110,15 +110,15 @@ func TestTheConsumerLabelIsCappedWhenAsked(t *testing.T) {
 	} {
 		var own int64
 		for k := range c.got {
-			if k != ai.Other+"/input" && k[len(k)-len("/input"):] == "/input" {
+			if k != ai.MetricLabelOverflow+"/input" && k[len(k)-len("/input"):] == "/input" {
 				own++
 			}
 		}
 		if got, want := own, int64(c.own); got != want {
 			t.Errorf("%s values of their own = %d, want %d (%v)", name, got, want, c.got)
 		}
-		if got, want := c.got[ai.Other+"/input"], in/5*int64(c.other); got != want {
-			t.Errorf("%s %s input tokens = %d, want %d (%v)", name, ai.Other, got, want, c.got)
+		if got, want := c.got[ai.MetricLabelOverflow+"/input"], in/5*int64(c.other); got != want {
+			t.Errorf("%s %s input tokens = %d, want %d (%v)", name, ai.MetricLabelOverflow, got, want, c.got)
 		}
 	}
 }
