@@ -115,68 +115,11 @@ func (mr *messagesRequest) neutral() (*aiclient.Request, *apiError) {
 		req.Messages = append(req.Messages, m)
 	}
 	for i, m := range mr.Messages {
-		where := fmt.Sprintf("messages.%d", i)
-		if m.Role != "user" && m.Role != "assistant" {
-			return nil, invalid(where+".role", where+".role: must be user or assistant")
+		msgs, e := neutralMessage(fmt.Sprintf("messages.%d", i), m)
+		if e != nil {
+			return nil, e
 		}
-		bs, err := blocks(m.Content)
-		if err != nil {
-			return nil, invalid(where+".content", where+".content: must be a string or an array of content blocks")
-		}
-		msg := aiclient.Message{Role: aiclient.Role(m.Role)}
-		for j, b := range bs {
-			switch b.Type {
-			case "text":
-				p := aiclient.Text(b.Text)
-				p.Cache = len(b.CacheControl) > 0
-				msg.Parts = append(msg.Parts, p)
-			case "thinking":
-				msg.Parts = append(msg.Parts, aiclient.Part{Type: aiclient.PartReasoning, Text: b.Thinking, Signature: b.Signature})
-			case "redacted_thinking":
-				msg.Parts = append(msg.Parts, aiclient.Part{Type: aiclient.PartReasoning, Text: b.Data, Redacted: true})
-			case "image", "document":
-				if b.Source == nil {
-					return nil, invalid(fmt.Sprintf("%s.content.%d.source", where, j), "source: Field required")
-				}
-				typ := aiclient.PartImage
-				if b.Type == "document" {
-					typ = aiclient.PartFile
-				}
-				p := aiclient.Part{Type: typ, MIMEType: b.Source.MediaType, URL: b.Source.URL}
-				if b.Source.Type == "base64" {
-					data, err := base64.StdEncoding.DecodeString(b.Source.Data)
-					if err != nil {
-						return nil, invalid(fmt.Sprintf("%s.content.%d.source.data", where, j), "source.data: must be base64")
-					}
-					p.Data = data
-				}
-				msg.Parts = append(msg.Parts, p)
-			case "tool_use":
-				args := b.Input
-				if len(args) == 0 {
-					args = json.RawMessage("{}")
-				}
-				msg.ToolCalls = append(msg.ToolCalls, aiclient.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
-			case "tool_result":
-				// Each result becomes its own tool message, in order.
-				inner, err := blocks(b.Content)
-				if err != nil {
-					return nil, invalid(fmt.Sprintf("%s.content.%d.content", where, j), "content: must be a string or an array of blocks")
-				}
-				tm := aiclient.Message{Role: aiclient.RoleTool, ToolCallID: b.ToolUseID, IsError: b.IsError}
-				for _, ib := range inner {
-					if ib.Type == "text" {
-						tm.Parts = append(tm.Parts, aiclient.Text(ib.Text))
-					}
-				}
-				req.Messages = append(req.Messages, tm)
-			default:
-				return nil, invalid(fmt.Sprintf("%s.content.%d.type", where, j), "unsupported content block type "+b.Type)
-			}
-		}
-		if len(msg.Parts) > 0 || len(msg.ToolCalls) > 0 || len(bs) == 0 {
-			req.Messages = append(req.Messages, msg)
-		}
+		req.Messages = append(req.Messages, msgs...)
 	}
 	for i, t := range mr.Tools {
 		if t.Type != "" && t.Type != "custom" {
@@ -187,24 +130,125 @@ func (mr *messagesRequest) neutral() (*aiclient.Request, *apiError) {
 		req.Tools = append(req.Tools, aiclient.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema,
 			Strict: t.Strict, Cache: len(t.CacheControl) > 0 && string(t.CacheControl) != "null"})
 	}
-	if tc := mr.ToolChoice; tc != nil {
-		if tc.DisableParallelToolUse {
-			req.ParallelToolCalls = new(bool)
-		}
-		switch tc.Type {
-		case "auto":
-			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceAuto}
-		case "any":
-			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceRequired}
-		case "none":
-			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceNone}
-		case "tool":
-			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceTool, Name: tc.Name}
-		default:
-			return nil, invalid("tool_choice.type", "tool_choice.type: must be auto, any, tool or none")
-		}
+	if e := mr.neutralToolChoice(req); e != nil {
+		return nil, e
 	}
 	return req, nil
+}
+
+// neutralToolChoice sets req's tool choice from the request's.
+func (mr *messagesRequest) neutralToolChoice(req *aiclient.Request) *apiError {
+	tc := mr.ToolChoice
+	if tc == nil {
+		return nil
+	}
+	if tc.DisableParallelToolUse {
+		req.ParallelToolCalls = new(bool)
+	}
+	switch tc.Type {
+	case "auto":
+		req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceAuto}
+	case "any":
+		req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceRequired}
+	case "none":
+		req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceNone}
+	case "tool":
+		req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceTool, Name: tc.Name}
+	default:
+		return invalid("tool_choice.type", "tool_choice.type: must be auto, any, tool or none")
+	}
+	return nil
+}
+
+// neutralMessage turns the message at where into neutral messages: one
+// tool message per tool_result block, in order, then the message itself
+// if it holds anything else or nothing at all.
+func neutralMessage(where string, m anthropicMessage) ([]aiclient.Message, *apiError) {
+	if m.Role != "user" && m.Role != "assistant" {
+		return nil, invalid(where+".role", where+".role: must be user or assistant")
+	}
+	bs, err := blocks(m.Content)
+	if err != nil {
+		return nil, invalid(where+".content", where+".content: must be a string or an array of content blocks")
+	}
+	var out []aiclient.Message
+	msg := aiclient.Message{Role: aiclient.Role(m.Role)}
+	for j, b := range bs {
+		at := fmt.Sprintf("%s.content.%d", where, j)
+		switch b.Type {
+		case "tool_use":
+			args := b.Input
+			if len(args) == 0 {
+				args = json.RawMessage("{}")
+			}
+			msg.ToolCalls = append(msg.ToolCalls, aiclient.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
+		case "tool_result":
+			// Each result becomes its own tool message, in order.
+			tm, e := toolResult(at, b)
+			if e != nil {
+				return nil, e
+			}
+			out = append(out, tm)
+		default:
+			p, e := neutralPart(at, b)
+			if e != nil {
+				return nil, e
+			}
+			msg.Parts = append(msg.Parts, p)
+		}
+	}
+	if len(msg.Parts) > 0 || len(msg.ToolCalls) > 0 || len(bs) == 0 {
+		out = append(out, msg)
+	}
+	return out, nil
+}
+
+// toolResult turns the tool_result block at "at" into a tool message.
+func toolResult(at string, b anthropicBlock) (aiclient.Message, *apiError) {
+	inner, err := blocks(b.Content)
+	if err != nil {
+		return aiclient.Message{}, invalid(at+".content", "content: must be a string or an array of blocks")
+	}
+	tm := aiclient.Message{Role: aiclient.RoleTool, ToolCallID: b.ToolUseID, IsError: b.IsError}
+	for _, ib := range inner {
+		if ib.Type == "text" {
+			tm.Parts = append(tm.Parts, aiclient.Text(ib.Text))
+		}
+	}
+	return tm, nil
+}
+
+// neutralPart turns the content block at "at" into a neutral part: text,
+// thinking, an image or a document.
+func neutralPart(at string, b anthropicBlock) (aiclient.Part, *apiError) {
+	switch b.Type {
+	case "text":
+		p := aiclient.Text(b.Text)
+		p.Cache = len(b.CacheControl) > 0
+		return p, nil
+	case "thinking":
+		return aiclient.Part{Type: aiclient.PartReasoning, Text: b.Thinking, Signature: b.Signature}, nil
+	case "redacted_thinking":
+		return aiclient.Part{Type: aiclient.PartReasoning, Text: b.Data, Redacted: true}, nil
+	case "image", "document":
+		if b.Source == nil {
+			return aiclient.Part{}, invalid(at+".source", "source: Field required")
+		}
+		typ := aiclient.PartImage
+		if b.Type == "document" {
+			typ = aiclient.PartFile
+		}
+		p := aiclient.Part{Type: typ, MIMEType: b.Source.MediaType, URL: b.Source.URL}
+		if b.Source.Type == "base64" {
+			data, err := base64.StdEncoding.DecodeString(b.Source.Data)
+			if err != nil {
+				return aiclient.Part{}, invalid(at+".source.data", "source.data: must be base64")
+			}
+			p.Data = data
+		}
+		return p, nil
+	}
+	return aiclient.Part{}, invalid(at+".type", "unsupported content block type "+b.Type)
 }
 
 // anthropicResponse is Anthropic's Messages response.
