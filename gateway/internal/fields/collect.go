@@ -57,6 +57,10 @@ func (c Collector) Add(errs ...error) {
 // Len reports how many errors c holds, its views' included.
 func (c Collector) Len() int { return len(*c.list) }
 
+// Errors returns the errors c holds, its views' included, in the order
+// they were added.
+func (c Collector) Errors() []error { return *c.list }
+
 // Err returns nil, the one error, or all of them joined one per line.
 func (c Collector) Err() error {
 	if len(*c.list) == 1 {
