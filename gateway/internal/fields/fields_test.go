@@ -76,7 +76,11 @@ func TestCollectorErrIsNilOrTheOneError(t *testing.T) {
 	}
 	one := errors.New("one")
 	errs.Add(nil, one)
-	if got := errs.Err(); got != one {
-		t.Errorf("Err = %v, want the one error itself", got)
+	got := errs.Err()
+	if !errors.Is(got, one) {
+		t.Errorf("Err = %v, want the one error", got)
+	}
+	if _, joined := got.(interface{ Unwrap() []error }); joined {
+		t.Errorf("Err = %#v, want the one error itself, not joined", got)
 	}
 }
