@@ -99,9 +99,7 @@ type grpcRoute struct {
 // descriptor files.
 func (c *File) grpcRoutes() (map[int]*grpcRoute, []error) {
 	out := map[int]*grpcRoute{}
-	errs := fields.NewCollector(func(path, msg string) error {
-		return c.annotate(&gateway.FieldError{Path: path, Msg: msg})
-	})
+	errs := c.newErrors()
 	for i, r := range c.Routes {
 		at := fields.Index("routes", i)
 		rat := errs.At(at)
