@@ -73,9 +73,7 @@ func TestErrorMatchesItsSentinelAndUnwrapsToTheCause(t *testing.T) {
 	if errors.Is(err, resilience.ErrBulkheadFull) {
 		t.Fatal("matched a sentinel it does not carry")
 	}
-	if ra, ok := resilience.RetryAfter(err); !ok || ra != 7*time.Second {
-		t.Fatalf("RetryAfter = %v, %v; want 7s from the wrapped breaker error", ra, ok)
-	}
+	wantRetryAfter(t, err, 7*time.Second) // from the wrapped breaker error
 	if _, ok := resilience.RetryAfter(cause); ok {
 		t.Fatal("RetryAfter found a hint in a plain error")
 	}
@@ -95,14 +93,19 @@ func TestARefusedConnectionIsRecognisedAsNeverSent(t *testing.T) {
 		MaxAttempts: 3, OnRetry: func(e resilience.RetryEvent) {
 			attempts = e.Attempt
 			var oe *net.OpError
-			if !errors.As(e.Err, &oe) || oe.Op != "dial" {
-				t.Errorf("retried error %v is not a dial error", e.Err)
+			if !errors.As(e.Err, &oe) {
+				t.Errorf("retried error %v is not a *net.OpError", e.Err)
+			} else if got, want := oe.Op, "dial"; got != want {
+				t.Errorf("retried error op = %q, want %q", got, want)
 			}
 		},
 	}))
 	_, err := do(t, tr, http.MethodPost, "http://"+addr+"/orders", nil)
-	if !errors.Is(err, resilience.ErrRetriesExceeded) || attempts != 2 {
-		t.Fatalf("err = %v after %d retries, want ErrRetriesExceeded after 2", err, attempts)
+	if !errors.Is(err, resilience.ErrRetriesExceeded) {
+		t.Errorf("err = %v, want ErrRetriesExceeded", err)
+	}
+	if got, want := attempts, 2; got != want {
+		t.Errorf("last retry attempt = %d, want %d", got, want)
 	}
 }
 

@@ -51,8 +51,11 @@ func TestFallback(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := readAll(t, resp); resp.StatusCode != tt.wantCode || got != tt.wantBody {
-				t.Fatalf("got %d %q, want %d %q", resp.StatusCode, got, tt.wantCode, tt.wantBody)
+			if got, want := resp.StatusCode, tt.wantCode; got != want {
+				t.Errorf("status = %d, want %d", got, want)
+			}
+			if got, want := readAll(t, resp), tt.wantBody; got != want {
+				t.Errorf("body = %q, want %q", got, want)
 			}
 		})
 	}
@@ -68,16 +71,22 @@ func TestFallbackSeesTheOpenCircuit(t *testing.T) {
 			Status: 200, Body: []byte("degraded"),
 		}))
 	resp, err := do(t, tr, http.MethodGet, u.URL, nil)
-	if err != nil || resp.StatusCode != http.StatusInternalServerError {
+	if err != nil {
 		t.Fatalf("first call: %v", err)
+	}
+	if got, want := resp.StatusCode, http.StatusInternalServerError; got != want {
+		t.Fatalf("first call: status = %d, want %d", got, want)
 	}
 	readAll(t, resp)
 	resp, err = do(t, tr, http.MethodGet, u.URL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, resp); got != "degraded" || u.hits.Load() != 1 {
-		t.Fatalf("got %q with %d upstream hits, want the fallback and 1 hit", got, u.hits.Load())
+	if got, want := readAll(t, resp), "degraded"; got != want {
+		t.Errorf("body = %q, want the fallback's %q", got, want)
+	}
+	if got, want := u.hits.Load(), int64(1); got != want {
+		t.Errorf("upstream hits = %d, want %d", got, want)
 	}
 }
 

@@ -101,8 +101,11 @@ func TestMiddlewareRejections(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &doc); err != nil {
 				t.Fatalf("body %q is not JSON: %v", body, err)
 			}
-			if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" || doc["status"] != float64(tt.wantStatus) {
-				t.Fatalf("content type %q, document %v: want a problem document with status %d", ct, doc, tt.wantStatus)
+			if got, want := resp.Header.Get("Content-Type"), "application/problem+json"; got != want {
+				t.Errorf("Content-Type = %q, want %q", got, want)
+			}
+			if got, want := doc["status"], float64(tt.wantStatus); got != want {
+				t.Errorf("document status = %v, want %v (document %v)", got, want, doc)
 			}
 			if got := resp.Header.Get("Retry-After"); got != tt.wantRetry {
 				t.Fatalf("Retry-After = %q, want %q", got, tt.wantRetry)
