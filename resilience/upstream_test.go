@@ -177,8 +177,11 @@ func stringsReader(s string) io.Reader { return strings.NewReader(s) }
 // inRange fails the test unless lo <= got <= hi.
 func inRange[T cmp.Ordered](t *testing.T, name string, got, lo, hi T) {
 	t.Helper()
-	if got < lo || got > hi {
-		t.Errorf("%s = %v, want between %v and %v", name, got, lo, hi)
+	if got < lo {
+		t.Errorf("%s = %v, want at least %v (and at most %v)", name, got, lo, hi)
+	}
+	if got > hi {
+		t.Errorf("%s = %v, want at most %v (and at least %v)", name, got, hi, lo)
 	}
 }
 

@@ -118,11 +118,18 @@ func TestCoverage(t *testing.T) {
 	rec := &recorder{TB: t}
 	c := openapitest.New(rec, s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) }))
 	c.Do(httptest.NewRequest(http.MethodGet, "/users/1", nil)).Body.Close()
-	if un := c.Uncovered(); len(un) != 1 || un[0].ID != "listUsers" {
+	un := c.Uncovered()
+	if len(un) != 1 {
 		t.Fatalf("Uncovered = %v, want [listUsers]", un)
 	}
+	if got, want := un[0].ID, "listUsers"; got != want {
+		t.Errorf("Uncovered = [%s], want [%s]", got, want)
+	}
 	c.RequireCoverage()
-	if len(rec.errs) != 1 || !strings.Contains(rec.errs[0], "GET /users (listUsers) was never exercised") {
-		t.Fatalf("RequireCoverage reported %q", rec.errs)
+	if len(rec.errs) != 1 {
+		t.Fatalf("RequireCoverage reported %q, want one error", rec.errs)
+	}
+	if want := "GET /users (listUsers) was never exercised"; !strings.Contains(rec.errs[0], want) {
+		t.Errorf("RequireCoverage reported %q, want it to say %q", rec.errs[0], want)
 	}
 }
