@@ -64,8 +64,11 @@ func TestAccessLog(t *testing.T) {
 				t.Fatalf("%d records, want 1", len(logs))
 			}
 			e := logs[0]
-			if e.Level != tt.wantLevel || e.Message != "request" {
-				t.Fatalf("record %s %q, want %s \"request\"", e.Level, e.Message, tt.wantLevel)
+			if got, want := e.Level, tt.wantLevel; got != want {
+				t.Errorf("record level = %s, want %s", got, want)
+			}
+			if got, want := e.Message, "request"; got != want {
+				t.Errorf("record message = %q, want %q", got, want)
 			}
 			want := map[string]string{
 				"request_id": res.Header.Get("X-Request-ID"),
@@ -82,8 +85,10 @@ func TestAccessLog(t *testing.T) {
 					t.Errorf("%s = %q, want %q", k, got, v)
 				}
 			}
-			if e.Attrs["duration"].Kind() != slog.KindDuration || e.Attrs["duration"].Duration() <= 0 {
-				t.Errorf("duration = %v, want a positive duration", e.Attrs["duration"])
+			if got, want := e.Attrs["duration"].Kind(), slog.KindDuration; got != want {
+				t.Errorf("duration kind = %v, want %v", got, want)
+			} else if got := e.Attrs["duration"].Duration(); got <= 0 {
+				t.Errorf("duration = %v, want a positive duration", got)
 			}
 		})
 	}

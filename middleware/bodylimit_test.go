@@ -57,13 +57,19 @@ func TestBodyLimit(t *testing.T) {
 			case r = <-got:
 			default:
 			}
-			if r.reached != tt.wantReached || r.maxBytes != tt.wantMaxBytes {
-				t.Fatalf("handler reached=%v maxBytesError=%v, want %v %v", r.reached, r.maxBytes, tt.wantReached, tt.wantMaxBytes)
+			if got, want := r.reached, tt.wantReached; got != want {
+				t.Errorf("handler reached = %v, want %v", got, want)
+			}
+			if got, want := r.maxBytes, tt.wantMaxBytes; got != want {
+				t.Errorf("handler saw a *http.MaxBytesError = %v, want %v", got, want)
 			}
 			if tt.wantStatus == 413 {
 				doc := problemDoc(t, res, body)
-				if doc["status"] != float64(413) || doc["limit"] != float64(limit) {
-					t.Fatalf("problem = %v, want status 413 and limit %d", doc, limit)
+				if got, want := doc["status"], float64(http.StatusRequestEntityTooLarge); got != want {
+					t.Errorf("problem status = %v, want %v", got, want)
+				}
+				if got, want := doc["limit"], float64(limit); got != want {
+					t.Errorf("problem limit = %v, want %v", got, want)
 				}
 				if !res.Close {
 					t.Fatal("the connection stays open with an unread body")

@@ -69,11 +69,16 @@ func TestRecover(t *testing.T) {
 				}
 				if tt.wantStatus == 500 {
 					doc := problemDoc(t, res, body)
-					if doc["request_id"] != res.Header.Get("X-Request-ID") || strings.Contains(string(body), "boom") {
-						t.Fatalf("problem %s: want the request ID and no panic value", body)
+					if got, want := doc["request_id"], res.Header.Get("X-Request-ID"); got != want {
+						t.Errorf("problem request_id = %v, want %q", got, want)
 					}
-					if res.Header.Get("Set-Cookie") != "" || res.Header.Get("Location") != "" {
-						t.Fatalf("the abandoned response's headers rode on the 500: %v", res.Header)
+					if strings.Contains(string(body), "boom") {
+						t.Errorf("problem %s holds the panic value", body)
+					}
+					for _, h := range []string{"Set-Cookie", "Location"} {
+						if got := res.Header.Get(h); got != "" {
+							t.Errorf("the abandoned response's %s %q rode on the 500", h, got)
+						}
 					}
 				}
 			}
@@ -84,8 +89,11 @@ func TestRecover(t *testing.T) {
 				}
 				return
 			}
-			if len(logs) != 1 || logs[0].Level != slog.LevelError {
-				t.Fatalf("logs = %v, want one error record", logs)
+			if len(logs) != 1 {
+				t.Fatalf("logs = %v, want one record", logs)
+			}
+			if got, want := logs[0].Level, slog.LevelError; got != want {
+				t.Errorf("log level = %v, want %v", got, want)
 			}
 			if st := logs[0].Attrs["stack"].String(); !strings.Contains(st, "recover_test.go") {
 				t.Fatalf("stack %q does not show the panicking handler", st)

@@ -128,9 +128,7 @@ func TestRequestIDReachesProblemDocuments(t *testing.T) {
 func TestRequestIDPanicsOnANegativeMaxLength(t *testing.T) {
 	t.Parallel()
 	defer func() {
-		if v := recover(); v == nil || !strings.HasPrefix(v.(string), "portico/middleware: ") {
-			t.Fatalf("recover() = %v, want a portico/middleware panic", v)
-		}
+		wantPanic(t, recover(), "portico/middleware: ", "")
 	}()
 	middleware.RequestID(middleware.RequestIDConfig{MaxLength: -1})
 }

@@ -41,8 +41,14 @@ func TestResponseWriter(t *testing.T) {
 				t.Fatal("WrapWriter wrapped a ResponseWriter again")
 			}
 			tt.write(rw)
-			if rw.Status() != tt.wantStatus || rw.BytesWritten() != tt.wantBytes || rw.Written() != (tt.wantStatus != 0) {
-				t.Fatalf("status %d bytes %d written %v; want %d %d", rw.Status(), rw.BytesWritten(), rw.Written(), tt.wantStatus, tt.wantBytes)
+			if got, want := rw.Status(), tt.wantStatus; got != want {
+				t.Errorf("Status = %d, want %d", got, want)
+			}
+			if got, want := rw.BytesWritten(), tt.wantBytes; got != want {
+				t.Errorf("BytesWritten = %d, want %d", got, want)
+			}
+			if got, want := rw.Written(), tt.wantStatus != 0; got != want {
+				t.Errorf("Written = %v, want %v", got, want)
 			}
 			if rec.Body.String() != tt.wantBody {
 				t.Fatalf("body %q, want %q", rec.Body.String(), tt.wantBody)
