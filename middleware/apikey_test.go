@@ -31,12 +31,41 @@ func TestAPIKeyAuthentication(t *testing.T) {
 		wantKey    string
 		wantChall  string
 	}{
-		{name: "a bearer key identifies its consumer", headers: []string{"Authorization", "Bearer acme-secret-one"}, wantStatus: 200, wantID: "acme", wantKey: "acme-1"},
-		{name: "the bearer scheme is case-insensitive", headers: []string{"Authorization", "bearer acme-secret-one"}, wantStatus: 200, wantID: "acme", wantKey: "acme-1"},
-		{name: "a second active key of the same consumer works during rotation", headers: []string{"X-API-Key", "acme-secret-two"}, wantStatus: 200, wantID: "acme", wantKey: "acme-2"},
-		{name: "a key in the configured query parameter works", path: "/?api_key=bob-current", wantStatus: 200, wantID: "bob", wantKey: "bob-new"},
+		{
+			name:       "a bearer key identifies its consumer",
+			headers:    []string{"Authorization", "Bearer acme-secret-one"},
+			wantStatus: 200,
+			wantID:     "acme",
+			wantKey:    "acme-1",
+		},
+		{
+			name:       "the bearer scheme is case-insensitive",
+			headers:    []string{"Authorization", "bearer acme-secret-one"},
+			wantStatus: 200,
+			wantID:     "acme",
+			wantKey:    "acme-1",
+		},
+		{
+			name:       "a second active key of the same consumer works during rotation",
+			headers:    []string{"X-API-Key", "acme-secret-two"},
+			wantStatus: 200,
+			wantID:     "acme",
+			wantKey:    "acme-2",
+		},
+		{
+			name:       "a key in the configured query parameter works",
+			path:       "/?api_key=bob-current",
+			wantStatus: 200,
+			wantID:     "bob",
+			wantKey:    "bob-new",
+		},
 		{name: "a request without a key gets a 401 with a challenge", wantStatus: 401, wantChall: `Bearer realm="orders"`},
-		{name: "an unknown key gets a 401 saying the token is invalid", headers: []string{"X-API-Key", "guess"}, wantStatus: 401, wantChall: `Bearer realm="orders", error="invalid_token"`},
+		{
+			name:       "an unknown key gets a 401 saying the token is invalid",
+			headers:    []string{"X-API-Key", "guess"},
+			wantStatus: 401,
+			wantChall:  `Bearer realm="orders", error="invalid_token"`,
+		},
 		{name: "an expired key is refused", headers: []string{"X-API-Key", "bob-expired"}, wantStatus: 401},
 		{name: "a key of an unknown consumer is refused", headers: []string{"X-API-Key", "ghost-key"}, wantStatus: 401},
 		{name: "a key with a different case is a different key", headers: []string{"X-API-Key", "ACME-SECRET-ONE"}, wantStatus: 401},

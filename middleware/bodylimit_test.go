@@ -24,11 +24,34 @@ func TestBodyLimit(t *testing.T) {
 		wantReached  bool // the handler ran
 		wantMaxBytes bool // the handler's read failed with *http.MaxBytesError
 	}{
-		{name: "a body at the limit with Content-Length passes", body: strings.NewReader(strings.Repeat("a", limit)), wantStatus: 200, wantReached: true},
+		{
+			name:        "a body at the limit with Content-Length passes",
+			body:        strings.NewReader(strings.Repeat("a", limit)),
+			wantStatus:  200,
+			wantReached: true,
+		},
 		{name: "a body one byte over with Content-Length is refused before the handler", body: strings.NewReader(strings.Repeat("a", limit+1)), wantStatus: 413},
-		{name: "a chunked body at the limit passes", body: chunked{strings.NewReader(strings.Repeat("a", limit))}, wantStatus: 200, wantReached: true},
-		{name: "a chunked body one byte over fails the read and gets 413", body: chunked{strings.NewReader(strings.Repeat("a", limit+1))}, wantStatus: 413, wantReached: true, wantMaxBytes: true},
-		{name: "a chunked body over the limit keeps the handler's own answer", body: chunked{strings.NewReader(strings.Repeat("a", 4*limit))}, handlerWrite: true, wantStatus: 422, wantReached: true, wantMaxBytes: true},
+		{
+			name:        "a chunked body at the limit passes",
+			body:        chunked{strings.NewReader(strings.Repeat("a", limit))},
+			wantStatus:  200,
+			wantReached: true,
+		},
+		{
+			name:         "a chunked body one byte over fails the read and gets 413",
+			body:         chunked{strings.NewReader(strings.Repeat("a", limit+1))},
+			wantStatus:   413,
+			wantReached:  true,
+			wantMaxBytes: true,
+		},
+		{
+			name:         "a chunked body over the limit keeps the handler's own answer",
+			body:         chunked{strings.NewReader(strings.Repeat("a", 4*limit))},
+			handlerWrite: true,
+			wantStatus:   422,
+			wantReached:  true,
+			wantMaxBytes: true,
+		},
 		{name: "a request without a body passes", wantStatus: 200, wantReached: true},
 	}
 	for _, tt := range tests {

@@ -29,10 +29,30 @@ func TestScopesSeparateConsumersAndTenants(t *testing.T) {
 		callers   [][2]string // consumer, tenant
 		wantCalls int64
 	}{
-		{name: "ConsumerScope gives each consumer its own entries", scope: middleware.ConsumerScope, callers: [][2]string{{"alice", "acme"}, {"bob", "acme"}, {"alice", "acme"}}, wantCalls: 2},
-		{name: "TenantScope shares entries within a tenant", scope: middleware.TenantScope, callers: [][2]string{{"alice", "acme"}, {"bob", "acme"}, {"carol", "globex"}}, wantCalls: 2},
-		{name: "TenantScope falls back to the consumer without a tenant", scope: middleware.TenantScope, callers: [][2]string{{"alice", ""}, {"bob", ""}}, wantCalls: 2},
-		{name: "anonymous callers share one scope", scope: middleware.ConsumerScope, callers: [][2]string{{"", ""}, {"", ""}}, wantCalls: 1},
+		{
+			name:      "ConsumerScope gives each consumer its own entries",
+			scope:     middleware.ConsumerScope,
+			callers:   [][2]string{{"alice", "acme"}, {"bob", "acme"}, {"alice", "acme"}},
+			wantCalls: 2,
+		},
+		{
+			name:      "TenantScope shares entries within a tenant",
+			scope:     middleware.TenantScope,
+			callers:   [][2]string{{"alice", "acme"}, {"bob", "acme"}, {"carol", "globex"}},
+			wantCalls: 2,
+		},
+		{
+			name:      "TenantScope falls back to the consumer without a tenant",
+			scope:     middleware.TenantScope,
+			callers:   [][2]string{{"alice", ""}, {"bob", ""}},
+			wantCalls: 2,
+		},
+		{
+			name:      "anonymous callers share one scope",
+			scope:     middleware.ConsumerScope,
+			callers:   [][2]string{{"", ""}, {"", ""}},
+			wantCalls: 1,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -32,9 +32,25 @@ func TestComposeMergesParallelCalls(t *testing.T) {
 	h := middleware.Compose(middleware.ComposeConfig{
 		Header: []string{"Authorization"},
 		Calls: []middleware.ComposeCall{
-			{Name: "user", Key: "user", URL: users.URL + "/users/{path.id}", Timeout: 30 * time.Second},
-			{Name: "orders", Key: "orders", URL: orders.URL + "/orders?user={path.id}", Timeout: 30 * time.Second},
-			{Name: "recs", Key: "recommendations", URL: slow.URL + "/recs", Timeout: 150 * time.Millisecond, Optional: true},
+			{
+				Name:    "user",
+				Key:     "user",
+				URL:     users.URL + "/users/{path.id}",
+				Timeout: 30 * time.Second,
+			},
+			{
+				Name:    "orders",
+				Key:     "orders",
+				URL:     orders.URL + "/orders?user={path.id}",
+				Timeout: 30 * time.Second,
+			},
+			{
+				Name:     "recs",
+				Key:      "recommendations",
+				URL:      slow.URL + "/recs",
+				Timeout:  150 * time.Millisecond,
+				Optional: true,
+			},
 			{Name: "root", URL: users.URL + "/root"},
 		},
 	})

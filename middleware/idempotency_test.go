@@ -75,13 +75,50 @@ func TestIdempotencyRejectsMisuse(t *testing.T) {
 		body     string
 		want     int
 	}{
-		{name: "a different body with a used key gets 422", key: "k1", body: `{"sku":"B"}`, want: http.StatusUnprocessableEntity},
-		{name: "the same key with another method gets 422", key: "k1", body: `{"sku":"A"}`, method: "PATCH", want: http.StatusUnprocessableEntity},
-		{name: "a missing key when required gets 400", required: true, key: "-", body: `{}`, want: http.StatusBadRequest},
-		{name: "a key over 255 characters gets 400", key: strings.Repeat("k", 256), body: `{}`, want: http.StatusBadRequest},
-		{name: "an unterminated quoted key gets 400", key: `"abc`, body: `{}`, want: http.StatusBadRequest},
-		{name: "an empty quoted key gets 400", key: `""`, body: `{}`, want: http.StatusBadRequest},
-		{name: "a body over the limit gets 413", key: "big", body: strings.Repeat("x", 2048), want: http.StatusRequestEntityTooLarge},
+		{
+			name: "a different body with a used key gets 422",
+			key:  "k1",
+			body: `{"sku":"B"}`,
+			want: http.StatusUnprocessableEntity,
+		},
+		{
+			name:   "the same key with another method gets 422",
+			key:    "k1",
+			body:   `{"sku":"A"}`,
+			method: "PATCH",
+			want:   http.StatusUnprocessableEntity,
+		},
+		{
+			name:     "a missing key when required gets 400",
+			required: true,
+			key:      "-",
+			body:     `{}`,
+			want:     http.StatusBadRequest,
+		},
+		{
+			name: "a key over 255 characters gets 400",
+			key:  strings.Repeat("k", 256),
+			body: `{}`,
+			want: http.StatusBadRequest,
+		},
+		{
+			name: "an unterminated quoted key gets 400",
+			key:  `"abc`,
+			body: `{}`,
+			want: http.StatusBadRequest,
+		},
+		{
+			name: "an empty quoted key gets 400",
+			key:  `""`,
+			body: `{}`,
+			want: http.StatusBadRequest,
+		},
+		{
+			name: "a body over the limit gets 413",
+			key:  "big",
+			body: strings.Repeat("x", 2048),
+			want: http.StatusRequestEntityTooLarge,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,7 +192,12 @@ func TestIdempotencyServerErrors(t *testing.T) {
 		wantCalls  int64
 	}{
 		{name: "a 5xx is not the final answer by default", wantSecond: http.StatusCreated, wantCalls: 2},
-		{name: "a 5xx is replayed when configured", store5xx: true, wantSecond: http.StatusServiceUnavailable, wantCalls: 1},
+		{
+			name:       "a 5xx is replayed when configured",
+			store5xx:   true,
+			wantSecond: http.StatusServiceUnavailable,
+			wantCalls:  1,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -111,22 +111,54 @@ func TestRateLimitByPlanKeyAndCost(t *testing.T) {
 		requests [][]string // key, cost
 		want     string     // one status letter per request: A admitted, R refused
 	}{
-		{name: "each plan gets its own limit", cfg: middleware.RateLimitConfig{Limit: hour(1), Plans: map[string]middleware.Limit{"gold": hour(3)}},
-			requests: [][]string{{"acme-1"}, {"acme-1"}, {"acme-1"}, {"acme-1"}, {"bob-1"}, {"bob-1"}}, want: "AAARAR"},
-		{name: "a consumer's keys share the consumer's bucket", cfg: middleware.RateLimitConfig{Limit: hour(2)},
-			requests: [][]string{{"acme-1"}, {"acme-2"}, {"acme-1"}}, want: "AAR"},
-		{name: "each API key gets its own bucket when keyed by key", cfg: middleware.RateLimitConfig{Limit: hour(1), Key: middleware.KeyByAPIKey},
-			requests: [][]string{{"acme-1"}, {"acme-2"}, {"acme-1"}}, want: "AAR"},
-		{name: "a tenant shares one bucket", cfg: middleware.RateLimitConfig{Limit: hour(1), Key: middleware.KeyByTenant},
-			requests: [][]string{{"acme-1"}, {"acme-2"}, {"bob-1"}}, want: "ARA"},
-		{name: "a request may cost more than one", cfg: middleware.RateLimitConfig{Limit: hour(10), Cost: cost},
-			requests: [][]string{{"bob-1", "4"}, {"bob-1", "4"}, {"bob-1", "4"}, {"bob-1", "2"}}, want: "AARA"},
-		{name: "a request costing more than the burst is refused", cfg: middleware.RateLimitConfig{Limit: hour(10), Cost: cost},
-			requests: [][]string{{"bob-1", "11"}, {"bob-1", "1"}}, want: "RA"},
-		{name: "anonymous callers fall back to their IP", cfg: middleware.RateLimitConfig{Limit: hour(1)},
-			requests: [][]string{{""}, {""}, {"bob-1"}}, want: "ARA"},
-		{name: "a header key limits per header value", cfg: middleware.RateLimitConfig{Limit: hour(1), Key: middleware.KeyByHeader("X-Client")},
-			requests: [][]string{{"", "1", "a"}, {"", "1", "b"}, {"", "1", "a"}}, want: "AAR"},
+		{
+			name:     "each plan gets its own limit",
+			cfg:      middleware.RateLimitConfig{Limit: hour(1), Plans: map[string]middleware.Limit{"gold": hour(3)}},
+			requests: [][]string{{"acme-1"}, {"acme-1"}, {"acme-1"}, {"acme-1"}, {"bob-1"}, {"bob-1"}},
+			want:     "AAARAR",
+		},
+		{
+			name:     "a consumer's keys share the consumer's bucket",
+			cfg:      middleware.RateLimitConfig{Limit: hour(2)},
+			requests: [][]string{{"acme-1"}, {"acme-2"}, {"acme-1"}},
+			want:     "AAR",
+		},
+		{
+			name:     "each API key gets its own bucket when keyed by key",
+			cfg:      middleware.RateLimitConfig{Limit: hour(1), Key: middleware.KeyByAPIKey},
+			requests: [][]string{{"acme-1"}, {"acme-2"}, {"acme-1"}},
+			want:     "AAR",
+		},
+		{
+			name:     "a tenant shares one bucket",
+			cfg:      middleware.RateLimitConfig{Limit: hour(1), Key: middleware.KeyByTenant},
+			requests: [][]string{{"acme-1"}, {"acme-2"}, {"bob-1"}},
+			want:     "ARA",
+		},
+		{
+			name:     "a request may cost more than one",
+			cfg:      middleware.RateLimitConfig{Limit: hour(10), Cost: cost},
+			requests: [][]string{{"bob-1", "4"}, {"bob-1", "4"}, {"bob-1", "4"}, {"bob-1", "2"}},
+			want:     "AARA",
+		},
+		{
+			name:     "a request costing more than the burst is refused",
+			cfg:      middleware.RateLimitConfig{Limit: hour(10), Cost: cost},
+			requests: [][]string{{"bob-1", "11"}, {"bob-1", "1"}},
+			want:     "RA",
+		},
+		{
+			name:     "anonymous callers fall back to their IP",
+			cfg:      middleware.RateLimitConfig{Limit: hour(1)},
+			requests: [][]string{{""}, {""}, {"bob-1"}},
+			want:     "ARA",
+		},
+		{
+			name:     "a header key limits per header value",
+			cfg:      middleware.RateLimitConfig{Limit: hour(1), Key: middleware.KeyByHeader("X-Client")},
+			requests: [][]string{{"", "1", "a"}, {"", "1", "b"}, {"", "1", "a"}},
+			want:     "AAR",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

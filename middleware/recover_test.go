@@ -18,23 +18,39 @@ func TestRecover(t *testing.T) {
 		wantStatus int  // 0: the connection breaks
 		wantLog    bool // an error record with a stack
 	}{
-		{name: "a panic before writing becomes a 500 problem",
-			handler: func(w http.ResponseWriter, r *http.Request) { panic("boom") }, wantStatus: 500, wantLog: true},
-		{name: "a panic after setting a cookie and a redirect drops them from the 500",
+		{
+			name:       "a panic before writing becomes a 500 problem",
+			handler:    func(w http.ResponseWriter, r *http.Request) { panic("boom") },
+			wantStatus: 500,
+			wantLog:    true,
+		},
+		{
+			name: "a panic after setting a cookie and a redirect drops them from the 500",
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Set-Cookie", "session=half-made")
 				w.Header().Set("Location", "/elsewhere")
 				panic("boom")
-			}, wantStatus: 500, wantLog: true},
-		{name: "a panic with an error value becomes a 500 problem",
-			handler: func(w http.ResponseWriter, r *http.Request) { panic(io.ErrUnexpectedEOF) }, wantStatus: 500, wantLog: true},
-		{name: "a panic after the response started sends no second status and breaks the response",
+			},
+			wantStatus: 500,
+			wantLog:    true,
+		},
+		{
+			name:       "a panic with an error value becomes a 500 problem",
+			handler:    func(w http.ResponseWriter, r *http.Request) { panic(io.ErrUnexpectedEOF) },
+			wantStatus: 500,
+			wantLog:    true,
+		},
+		{
+			name: "a panic after the response started sends no second status and breaks the response",
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(http.StatusOK)
 				_, _ = w.Write([]byte("partial"))
 				w.(http.Flusher).Flush()
 				panic("late boom")
-			}, wantStatus: 0, wantLog: true},
+			},
+			wantStatus: 0,
+			wantLog:    true,
+		},
 		{name: "http.ErrAbortHandler is re-raised without a log",
 			handler: func(w http.ResponseWriter, r *http.Request) { panic(http.ErrAbortHandler) }, wantStatus: 0},
 		{name: "a handler that does not panic is untouched",

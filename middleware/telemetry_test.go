@@ -74,52 +74,93 @@ func TestTelemetry(t *testing.T) {
 		wantRoute string
 		wantCode  int
 	}{
-		{name: "outside a chi router the route is read after routing", path: "/orders/42", wantName: "GET /orders/{id}", wantRoute: "/orders/{id}", wantCode: 200,
+		{
+			name:      "outside a chi router the route is read after routing",
+			path:      "/orders/42",
+			wantName:  "GET /orders/{id}",
+			wantRoute: "/orders/{id}",
+			wantCode:  200,
 			mount: func(tel func(http.Handler) http.Handler) http.Handler {
 				r := chi.NewRouter()
 				r.Get("/orders/{id}", orders)
 				return tel(r)
-			}},
-		{name: "inside a chi router the route is known", path: "/orders/42", wantName: "GET /orders/{id}", wantRoute: "/orders/{id}", wantCode: 200,
+			},
+		},
+		{
+			name:      "inside a chi router the route is known",
+			path:      "/orders/42",
+			wantName:  "GET /orders/{id}",
+			wantRoute: "/orders/{id}",
+			wantCode:  200,
 			mount: func(tel func(http.Handler) http.Handler) http.Handler {
 				r := chi.NewRouter()
 				r.Use(tel)
 				r.Get("/orders/{id}", orders)
 				return r
-			}},
-		{name: "a mounted chi subrouter gives the full route", path: "/api/orders/42", wantName: "GET /api/orders/{id}", wantRoute: "/api/orders/{id}", wantCode: 200,
+			},
+		},
+		{
+			name:      "a mounted chi subrouter gives the full route",
+			path:      "/api/orders/42",
+			wantName:  "GET /api/orders/{id}",
+			wantRoute: "/api/orders/{id}",
+			wantCode:  200,
 			mount: func(tel func(http.Handler) http.Handler) http.Handler {
 				sub := chi.NewRouter()
 				sub.Get("/orders/{id}", orders)
 				r := chi.NewRouter()
 				r.Mount("/api", sub)
 				return tel(r)
-			}},
-		{name: "outside an http.ServeMux the pattern's path is the route", path: "/orders/42", wantName: "GET /orders/{id}", wantRoute: "/orders/{id}", wantCode: 200,
+			},
+		},
+		{
+			name:      "outside an http.ServeMux the pattern's path is the route",
+			path:      "/orders/42",
+			wantName:  "GET /orders/{id}",
+			wantRoute: "/orders/{id}",
+			wantCode:  200,
 			mount: func(tel func(http.Handler) http.Handler) http.Handler {
 				mux := http.NewServeMux()
 				mux.HandleFunc("GET /orders/{id}", orders)
 				return tel(mux)
-			}},
-		{name: "a router of its own records the route with SetRoutePattern", path: "/orders/42", wantName: "GET /orders/:id", wantRoute: "/orders/:id", wantCode: 200,
+			},
+		},
+		{
+			name:      "a router of its own records the route with SetRoutePattern",
+			path:      "/orders/42",
+			wantName:  "GET /orders/:id",
+			wantRoute: "/orders/:id",
+			wantCode:  200,
 			mount: func(tel func(http.Handler) http.Handler) http.Handler {
 				return tel(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					middleware.SetRoutePattern(r, "/orders/:id")
 					orders(w, r)
 				}))
-			}},
-		{name: "an unmatched path gives a span named after the method alone", path: "/nowhere", wantName: "GET", wantCode: 404,
+			},
+		},
+		{
+			name:     "an unmatched path gives a span named after the method alone",
+			path:     "/nowhere",
+			wantName: "GET",
+			wantCode: 404,
 			mount: func(tel func(http.Handler) http.Handler) http.Handler {
 				r := chi.NewRouter()
 				r.Get("/orders/{id}", orders)
 				return tel(r)
-			}},
-		{name: "a 5xx answer marks the span as an error", path: "/orders/fail", wantName: "GET /orders/{id}", wantRoute: "/orders/{id}", wantCode: 502,
+			},
+		},
+		{
+			name:      "a 5xx answer marks the span as an error",
+			path:      "/orders/fail",
+			wantName:  "GET /orders/{id}",
+			wantRoute: "/orders/{id}",
+			wantCode:  502,
 			mount: func(tel func(http.Handler) http.Handler) http.Handler {
 				r := chi.NewRouter()
 				r.Get("/orders/{id}", orders)
 				return tel(r)
-			}},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,14 +22,32 @@ func TestResponseWriter(t *testing.T) {
 		wantBody   string
 	}{
 		{name: "nothing written reports status 0", write: func(w http.ResponseWriter) {}, wantStatus: 0},
-		{name: "a write without a status reports 200", write: func(w http.ResponseWriter) { _, _ = w.Write([]byte("hello")) }, wantStatus: 200, wantBytes: 5, wantBody: "hello"},
+		{
+			name:       "a write without a status reports 200",
+			write:      func(w http.ResponseWriter) { _, _ = w.Write([]byte("hello")) },
+			wantStatus: 200,
+			wantBytes:  5,
+			wantBody:   "hello",
+		},
 		{name: "the first status wins", write: func(w http.ResponseWriter) {
 			w.WriteHeader(http.StatusCreated)
 			w.WriteHeader(http.StatusInternalServerError)
 		}, wantStatus: 201},
 		{name: "an informational status is not the final one", write: func(w http.ResponseWriter) { w.WriteHeader(http.StatusEarlyHints); w.WriteHeader(http.StatusNoContent) }, wantStatus: 204},
-		{name: "WriteString counts bytes", write: func(w http.ResponseWriter) { _, _ = io.WriteString(w, "abc") }, wantStatus: 200, wantBytes: 3, wantBody: "abc"},
-		{name: "ReadFrom counts bytes", write: func(w http.ResponseWriter) { _, _ = io.Copy(w, strings.NewReader("abcdef")) }, wantStatus: 200, wantBytes: 6, wantBody: "abcdef"},
+		{
+			name:       "WriteString counts bytes",
+			write:      func(w http.ResponseWriter) { _, _ = io.WriteString(w, "abc") },
+			wantStatus: 200,
+			wantBytes:  3,
+			wantBody:   "abc",
+		},
+		{
+			name:       "ReadFrom counts bytes",
+			write:      func(w http.ResponseWriter) { _, _ = io.Copy(w, strings.NewReader("abcdef")) },
+			wantStatus: 200,
+			wantBytes:  6,
+			wantBody:   "abcdef",
+		},
 		{name: "a flush alone starts a 200 response", write: func(w http.ResponseWriter) { w.(http.Flusher).Flush() }, wantStatus: 200},
 	}
 	for _, tt := range tests {

@@ -31,20 +31,90 @@ func TestRoutesBuiltFromOperations(t *testing.T) {
 	}
 
 	valid := []struct{ method, path, ctype, body string }{
-		{"GET", "/petstore/admin/reports", "", ""},
-		{"POST", "/petstore/animals", "application/json", `{"kind":"cat","name":"Tom"}`},
-		{"GET", "/petstore/events", "", ""},
-		{"GET", "/petstore/files/a.json", "", ""},
-		{"PUT", "/petstore/files/a.json", "application/octet-stream", "raw bytes"},
-		{"GET", "/petstore/label/.1,2", "", ""},
-		{"GET", "/petstore/matrix/;x=1;y=2", "", ""},
-		{"GET", "/petstore/pets?limit=5", "", ""},
-		{"POST", "/petstore/pets", "application/json", `{"name":"Rex","species":"dog"}`},
-		{"GET", "/petstore/pets/5", "", ""},
-		{"POST", "/petstore/shapes", "application/json", `{"shape":"Square","side":2}`},
-		{"GET", "/petstore/simple/role,user,id,1", "", ""},
-		{"GET", "/petstore/styles/;id=1/.a.b", "", ""},
-		{"POST", "/petstore/things", "", ""},
+		{
+			"GET",
+			"/petstore/admin/reports",
+			"",
+			"",
+		},
+		{
+			"POST",
+			"/petstore/animals",
+			"application/json",
+			`{"kind":"cat","name":"Tom"}`,
+		},
+		{
+			"GET",
+			"/petstore/events",
+			"",
+			"",
+		},
+		{
+			"GET",
+			"/petstore/files/a.json",
+			"",
+			"",
+		},
+		{
+			"PUT",
+			"/petstore/files/a.json",
+			"application/octet-stream",
+			"raw bytes",
+		},
+		{
+			"GET",
+			"/petstore/label/.1,2",
+			"",
+			"",
+		},
+		{
+			"GET",
+			"/petstore/matrix/;x=1;y=2",
+			"",
+			"",
+		},
+		{
+			"GET",
+			"/petstore/pets?limit=5",
+			"",
+			"",
+		},
+		{
+			"POST",
+			"/petstore/pets",
+			"application/json",
+			`{"name":"Rex","species":"dog"}`,
+		},
+		{
+			"GET",
+			"/petstore/pets/5",
+			"",
+			"",
+		},
+		{
+			"POST",
+			"/petstore/shapes",
+			"application/json",
+			`{"shape":"Square","side":2}`,
+		},
+		{
+			"GET",
+			"/petstore/simple/role,user,id,1",
+			"",
+			"",
+		},
+		{
+			"GET",
+			"/petstore/styles/;id=1/.a.b",
+			"",
+			"",
+		},
+		{
+			"POST",
+			"/petstore/things",
+			"",
+			"",
+		},
 	}
 	if len(valid) != len(spec.Operations()) {
 		t.Fatalf("%d requests for %d operations: cover every operation", len(valid), len(spec.Operations()))
@@ -60,9 +130,30 @@ func TestRoutesBuiltFromOperations(t *testing.T) {
 	}
 	before := hits.Load()
 	invalid := []struct{ name, method, path, ctype, body, want string }{
-		{"a path parameter under the prefix is validated", "GET", "/petstore/pets/0", "", "", `"name":"petId"`},
-		{"a body is validated per operation", "POST", "/petstore/pets", "application/json", `{"name":"Rex"}`, `"pointer":"/species"`},
-		{"a parameter in a segment with two parameters is validated", "GET", "/petstore/files/a.exe", "", "", `"name":"ext"`},
+		{
+			"a path parameter under the prefix is validated",
+			"GET",
+			"/petstore/pets/0",
+			"",
+			"",
+			`"name":"petId"`,
+		},
+		{
+			"a body is validated per operation",
+			"POST",
+			"/petstore/pets",
+			"application/json",
+			`{"name":"Rex"}`,
+			`"pointer":"/species"`,
+		},
+		{
+			"a parameter in a segment with two parameters is validated",
+			"GET",
+			"/petstore/files/a.exe",
+			"",
+			"",
+			`"name":"ext"`,
+		},
 	}
 	for _, c := range invalid {
 		t.Run(c.name, func(t *testing.T) {

@@ -82,12 +82,16 @@ func TestBodyReachesUpstreamUnchanged(t *testing.T) {
 			transport: func(next http.RoundTripper) http.RoundTripper { return next }},
 		{name: "a transport that retries a 503 with GetBody resends the same bytes", failures: 1,
 			transport: func(next http.RoundTripper) http.RoundTripper { return &getBodyRetrier{next: next} }},
-		{name: "the resilience retry policy resends the same bytes after a 503", failures: 2, chunked: true,
+		{
+			name:     "the resilience retry policy resends the same bytes after a 503",
+			failures: 2,
+			chunked:  true,
 			transport: func(next http.RoundTripper) http.RoundTripper {
 				return resilience.NewTransport(next, resilience.Retry(resilience.RetryConfig{
 					MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, RetryNonIdempotent: true,
 				}))
-			}},
+			},
+		},
 	}
 	spec := load(t, versions[1])
 	for _, tc := range tests {

@@ -146,25 +146,46 @@ func TestBreakerBehaviour(t *testing.T) {
 		calls    int
 		wantOpen bool
 	}{
-		{name: "one failure opens a breaker whose threshold is one",
-			cfg: resilience.BreakerConfig{ConsecutiveFailures: 1, OpenFor: time.Second}, handler: status(503),
-			calls: 1, wantOpen: true},
-		{name: "a failure rate over the window opens the breaker once enough calls were made",
-			cfg: resilience.BreakerConfig{FailureRate: 0.5, MinCalls: 10, Window: time.Minute},
+		{
+			name:     "one failure opens a breaker whose threshold is one",
+			cfg:      resilience.BreakerConfig{ConsecutiveFailures: 1, OpenFor: time.Second},
+			handler:  status(503),
+			calls:    1,
+			wantOpen: true,
+		},
+		{
+			name: "a failure rate over the window opens the breaker once enough calls were made",
+			cfg:  resilience.BreakerConfig{FailureRate: 0.5, MinCalls: 10, Window: time.Minute},
 			handler: func(n int64, w http.ResponseWriter, _ *http.Request) {
 				if n%2 == 0 {
 					w.WriteHeader(http.StatusBadGateway)
 				}
-			}, calls: 10, wantOpen: true},
-		{name: "a failure rate below the minimum number of calls keeps it closed",
-			cfg: resilience.BreakerConfig{FailureRate: 0.5, MinCalls: 10}, handler: status(502),
-			calls: 9, wantOpen: false},
-		{name: "4xx responses are not failures by default",
-			cfg: resilience.BreakerConfig{ConsecutiveFailures: 2}, handler: status(404), calls: 5, wantOpen: false},
-		{name: "a custom IsFailure decides",
+			},
+			calls:    10,
+			wantOpen: true,
+		},
+		{
+			name:     "a failure rate below the minimum number of calls keeps it closed",
+			cfg:      resilience.BreakerConfig{FailureRate: 0.5, MinCalls: 10},
+			handler:  status(502),
+			calls:    9,
+			wantOpen: false,
+		},
+		{
+			name:     "4xx responses are not failures by default",
+			cfg:      resilience.BreakerConfig{ConsecutiveFailures: 2},
+			handler:  status(404),
+			calls:    5,
+			wantOpen: false,
+		},
+		{
+			name: "a custom IsFailure decides",
 			cfg: resilience.BreakerConfig{ConsecutiveFailures: 2,
 				IsFailure: func(r *http.Response, err error) bool { return err != nil || r.StatusCode == http.StatusNotFound }},
-			handler: status(404), calls: 2, wantOpen: true},
+			handler:  status(404),
+			calls:    2,
+			wantOpen: true,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -62,13 +62,24 @@ func TestBulkheadRejections(t *testing.T) {
 		second  string // path of the second request
 		wantErr bool
 	}{
-		{name: "a full bulkhead rejects at once without MaxWait",
-			cfg: resilience.BulkheadConfig{MaxConcurrent: 1}, second: "/a", wantErr: true},
-		{name: "a full bulkhead rejects after MaxWait",
-			cfg: resilience.BulkheadConfig{MaxConcurrent: 1, MaxWait: 20 * time.Millisecond}, second: "/a", wantErr: true},
-		{name: "a keyed bulkhead gives each key its own slots",
-			cfg:    resilience.BulkheadConfig{MaxConcurrent: 1, Key: func(r *http.Request) string { return r.URL.Path }},
-			second: "/b", wantErr: false},
+		{
+			name:    "a full bulkhead rejects at once without MaxWait",
+			cfg:     resilience.BulkheadConfig{MaxConcurrent: 1},
+			second:  "/a",
+			wantErr: true,
+		},
+		{
+			name:    "a full bulkhead rejects after MaxWait",
+			cfg:     resilience.BulkheadConfig{MaxConcurrent: 1, MaxWait: 20 * time.Millisecond},
+			second:  "/a",
+			wantErr: true,
+		},
+		{
+			name:    "a keyed bulkhead gives each key its own slots",
+			cfg:     resilience.BulkheadConfig{MaxConcurrent: 1, Key: func(r *http.Request) string { return r.URL.Path }},
+			second:  "/b",
+			wantErr: false,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -117,11 +117,36 @@ func TestPolicyErrorsMatchFailsafeGosSentinels(t *testing.T) {
 		failsafe error
 		status   int
 	}{
-		{name: "an open circuit matches circuitbreaker.ErrOpen", kind: resilience.ErrCircuitOpen, failsafe: circuitbreaker.ErrOpen, status: 503},
-		{name: "a full bulkhead matches bulkhead.ErrFull", kind: resilience.ErrBulkheadFull, failsafe: bulkhead.ErrFull, status: 503},
-		{name: "a timeout matches timeout.ErrExceeded", kind: resilience.ErrTimeout, failsafe: timeout.ErrExceeded, status: 504},
-		{name: "exhausted retries match retrypolicy.ErrExceeded", kind: resilience.ErrRetriesExceeded, failsafe: retrypolicy.ErrExceeded, status: 502},
-		{name: "an exhausted budget matches budget.ErrExceeded", kind: resilience.ErrBudgetExhausted, failsafe: budget.ErrExceeded, status: 502},
+		{
+			name:     "an open circuit matches circuitbreaker.ErrOpen",
+			kind:     resilience.ErrCircuitOpen,
+			failsafe: circuitbreaker.ErrOpen,
+			status:   503,
+		},
+		{
+			name:     "a full bulkhead matches bulkhead.ErrFull",
+			kind:     resilience.ErrBulkheadFull,
+			failsafe: bulkhead.ErrFull,
+			status:   503,
+		},
+		{
+			name:     "a timeout matches timeout.ErrExceeded",
+			kind:     resilience.ErrTimeout,
+			failsafe: timeout.ErrExceeded,
+			status:   504,
+		},
+		{
+			name:     "exhausted retries match retrypolicy.ErrExceeded",
+			kind:     resilience.ErrRetriesExceeded,
+			failsafe: retrypolicy.ErrExceeded,
+			status:   502,
+		},
+		{
+			name:     "an exhausted budget matches budget.ErrExceeded",
+			kind:     resilience.ErrBudgetExhausted,
+			failsafe: budget.ErrExceeded,
+			status:   502,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,10 +20,15 @@ func TestFallback(t *testing.T) {
 		wantCode int
 		wantBody string
 	}{
-		{name: "a static response replaces a refused connection",
-			cfg:     resilience.FallbackConfig{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"items":[]}`)},
-			refused: true, wantCode: 200, wantBody: `{"items":[]}`},
-		{name: "a function replaces a chosen status",
+		{
+			name:     "a static response replaces a refused connection",
+			cfg:      resilience.FallbackConfig{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"items":[]}`)},
+			refused:  true,
+			wantCode: 200,
+			wantBody: `{"items":[]}`,
+		},
+		{
+			name: "a function replaces a chosen status",
 			cfg: resilience.FallbackConfig{
 				When: func(r *http.Response, err error) bool {
 					return err != nil || r.StatusCode == http.StatusServiceUnavailable
@@ -34,10 +39,16 @@ func TestFallback(t *testing.T) {
 			handler: func(_ int64, w http.ResponseWriter, _ *http.Request) {
 				w.WriteHeader(http.StatusServiceUnavailable)
 				io.WriteString(w, "down")
-			}, wantCode: 203, wantBody: "cached /items"},
-		{name: "a response the fallback does not choose passes through",
-			cfg:     resilience.FallbackConfig{Status: 200},
-			handler: status(404), wantCode: 404},
+			},
+			wantCode: 203,
+			wantBody: "cached /items",
+		},
+		{
+			name:     "a response the fallback does not choose passes through",
+			cfg:      resilience.FallbackConfig{Status: 200},
+			handler:  status(404),
+			wantCode: 404,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -71,13 +71,23 @@ func TestHedgeLeavesFastAndUnsafeRequestsAlone(t *testing.T) {
 		calls   int
 		delay   time.Duration
 	}{
-		{name: "fast responses are never hedged", method: http.MethodGet, calls: 20, delay: 10 * time.Second,
-			handler: func(_ int64, w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }},
-		{name: "a slow POST is never hedged", method: http.MethodPost, calls: 1, delay: time.Millisecond,
+		{
+			name:    "fast responses are never hedged",
+			method:  http.MethodGet,
+			calls:   20,
+			delay:   10 * time.Second,
+			handler: func(_ int64, w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") },
+		},
+		{
+			name:   "a slow POST is never hedged",
+			method: http.MethodPost,
+			calls:  1,
+			delay:  time.Millisecond,
 			handler: func(_ int64, w http.ResponseWriter, _ *http.Request) {
 				time.Sleep(50 * time.Millisecond)
 				io.WriteString(w, "ok")
-			}},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

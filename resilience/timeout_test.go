@@ -23,9 +23,12 @@ func TestTimeouts(t *testing.T) {
 	}{
 		{name: "a per-attempt timeout fails a hanging attempt with ErrTimeout",
 			policies: []resilience.Policy{resilience.Timeout(30 * time.Millisecond)}, wantErr: resilience.ErrTimeout},
-		{name: "the caller's deadline wins over a longer timeout",
-			policies: []resilience.Policy{resilience.Timeout(time.Hour)}, deadline: 30 * time.Millisecond,
-			wantErr: context.DeadlineExceeded},
+		{
+			name:     "the caller's deadline wins over a longer timeout",
+			policies: []resilience.Policy{resilience.Timeout(time.Hour)},
+			deadline: 30 * time.Millisecond,
+			wantErr:  context.DeadlineExceeded,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

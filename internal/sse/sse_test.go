@@ -149,10 +149,30 @@ func TestEncoderRoundTrip(t *testing.T) {
 		wire string
 		back ev
 	}{
-		{"plain data is one line", sse.Event{Data: []byte(`{"a":1}`)}, "data: {\"a\":1}\n\n", ev{Data: `{"a":1}`, Retry: -1}},
-		{"all fields are written in order", sse.Event{ID: "9", Type: "delta", Retry: 3000, Data: []byte("x")}, "id: 9\nevent: delta\nretry: 3000\ndata: x\n\n", ev{ID: "9", Type: "delta", Data: "x", Retry: 3000}},
-		{"every kind of line break splits data lines", sse.Event{Data: []byte("a\r\nb\rc\nd")}, "data: a\ndata: b\ndata: c\ndata: d\n\n", ev{Data: "a\nb\nc\nd", Retry: -1}},
-		{"empty data is still an event", sse.Event{Data: nil}, "data: \n\n", ev{Data: "", Retry: -1}},
+		{
+			"plain data is one line",
+			sse.Event{Data: []byte(`{"a":1}`)},
+			"data: {\"a\":1}\n\n",
+			ev{Data: `{"a":1}`, Retry: -1},
+		},
+		{
+			"all fields are written in order",
+			sse.Event{ID: "9", Type: "delta", Retry: 3000, Data: []byte("x")},
+			"id: 9\nevent: delta\nretry: 3000\ndata: x\n\n",
+			ev{ID: "9", Type: "delta", Data: "x", Retry: 3000},
+		},
+		{
+			"every kind of line break splits data lines",
+			sse.Event{Data: []byte("a\r\nb\rc\nd")},
+			"data: a\ndata: b\ndata: c\ndata: d\n\n",
+			ev{Data: "a\nb\nc\nd", Retry: -1},
+		},
+		{
+			"empty data is still an event",
+			sse.Event{Data: nil},
+			"data: \n\n",
+			ev{Data: "", Retry: -1},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

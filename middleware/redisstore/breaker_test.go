@@ -99,14 +99,38 @@ func TestOpenMakesOneAttemptPerCommandBoundedByTheStoreTimeout(t *testing.T) {
 		read    time.Duration
 		pool    time.Duration
 	}{
-		{"unset timeouts become the store timeout", redis.Options{}, 150 * time.Millisecond,
-			150 * time.Millisecond, 150 * time.Millisecond, 150 * time.Millisecond},
-		{"longer timeouts are cut to the store timeout", redis.Options{DialTimeout: 5 * time.Second, ReadTimeout: -1, PoolTimeout: time.Minute},
-			150 * time.Millisecond, 150 * time.Millisecond, 150 * time.Millisecond, 150 * time.Millisecond},
-		{"shorter timeouts are kept", redis.Options{DialTimeout: 20 * time.Millisecond, ReadTimeout: 30 * time.Millisecond},
-			150 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 150 * time.Millisecond},
-		{"the default store timeout is 200ms", redis.Options{}, 0,
-			200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond},
+		{
+			"unset timeouts become the store timeout",
+			redis.Options{},
+			150 * time.Millisecond,
+			150 * time.Millisecond,
+			150 * time.Millisecond,
+			150 * time.Millisecond,
+		},
+		{
+			"longer timeouts are cut to the store timeout",
+			redis.Options{DialTimeout: 5 * time.Second, ReadTimeout: -1, PoolTimeout: time.Minute},
+			150 * time.Millisecond,
+			150 * time.Millisecond,
+			150 * time.Millisecond,
+			150 * time.Millisecond,
+		},
+		{
+			"shorter timeouts are kept",
+			redis.Options{DialTimeout: 20 * time.Millisecond, ReadTimeout: 30 * time.Millisecond},
+			150 * time.Millisecond,
+			20 * time.Millisecond,
+			30 * time.Millisecond,
+			150 * time.Millisecond,
+		},
+		{
+			"the default store timeout is 200ms",
+			redis.Options{},
+			0,
+			200 * time.Millisecond,
+			200 * time.Millisecond,
+			200 * time.Millisecond,
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

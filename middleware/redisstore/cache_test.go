@@ -58,10 +58,30 @@ func TestCacheIsSharedByTwoGateways(t *testing.T) {
 		lang    string
 		wantHit bool
 	}{
-		{name: "the first gateway misses and stores", gw: a, lang: "en", wantHit: false},
-		{name: "the second gateway hits what the first stored", gw: b, lang: "en", wantHit: true},
-		{name: "another variant misses on the second gateway", gw: b, lang: "fr", wantHit: false},
-		{name: "that variant hits on the first gateway", gw: a, lang: "fr", wantHit: true},
+		{
+			name:    "the first gateway misses and stores",
+			gw:      a,
+			lang:    "en",
+			wantHit: false,
+		},
+		{
+			name:    "the second gateway hits what the first stored",
+			gw:      b,
+			lang:    "en",
+			wantHit: true,
+		},
+		{
+			name:    "another variant misses on the second gateway",
+			gw:      b,
+			lang:    "fr",
+			wantHit: false,
+		},
+		{
+			name:    "that variant hits on the first gateway",
+			gw:      a,
+			lang:    "fr",
+			wantHit: true,
+		},
 	}
 	for _, tt := range tests {
 		status, cs, body := fetchFrom(t, tt.gw, "/greeting", host, "Accept-Language", tt.lang)

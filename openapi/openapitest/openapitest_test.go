@@ -71,22 +71,45 @@ func TestClient(t *testing.T) {
 		status  int
 		fails   string
 	}{
-		{name: "a conforming response passes", path: "/users/1", status: 200,
+		{
+			name:   "a conforming response passes",
+			path:   "/users/1",
+			status: 200,
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = io.WriteString(w, `{"id":1,"name":"Ada"}`)
-			}},
-		{name: "a response missing a required property fails the test", path: "/users/1", status: 200, fails: "body /name: is required",
+			},
+		},
+		{
+			name:   "a response missing a required property fails the test",
+			path:   "/users/1",
+			status: 200,
+			fails:  "body /name: is required",
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = io.WriteString(w, `{"id":1}`)
-			}},
-		{name: "an undocumented status fails the test", path: "/users/1", status: 500, fails: "status 500 is not documented",
-			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) }},
-		{name: "a documented error status without a body passes", path: "/users/9", status: 404,
-			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) }},
-		{name: "a request outside the spec fails the test", path: "/groups", status: 404, fails: "matches no operation",
-			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) }},
+			},
+		},
+		{
+			name:    "an undocumented status fails the test",
+			path:    "/users/1",
+			status:  500,
+			fails:   "status 500 is not documented",
+			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) },
+		},
+		{
+			name:    "a documented error status without a body passes",
+			path:    "/users/9",
+			status:  404,
+			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) },
+		},
+		{
+			name:    "a request outside the spec fails the test",
+			path:    "/groups",
+			status:  404,
+			fails:   "matches no operation",
+			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) },
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
