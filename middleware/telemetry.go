@@ -18,6 +18,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/portico-dev/portico/internal/attrset"
+	"github.com/portico-dev/portico/internal/traceid"
 )
 
 // scope is the instrumentation scope of the spans and instruments.
@@ -185,6 +186,11 @@ func (t *telemetry) serve(next http.Handler, w http.ResponseWriter, r *http.Requ
 		if !span.IsRecording() {
 			span = nil
 		}
+	}
+	// Problem documents written anywhere in the request carry the trace ID
+	// (internal/problem reads it through the state, without OpenTelemetry).
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		s.trace = traceid.ID(sc.TraceID())
 	}
 
 	activeOn := t.active.Enabled(ctx)

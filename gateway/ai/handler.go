@@ -80,7 +80,7 @@ func New(client *aiclient.Client, opts ...Option) (*Handler, error) {
 	if cfg.sink == nil && cfg.logger != nil {
 		cfg.sink = LogSink(cfg.logger)
 	}
-	ms, err := newMeters(cfg.meter)
+	ms, err := newMeters(cfg.meter, cfg.labels)
 	if err != nil {
 		return nil, fmt.Errorf("portico/ai: metrics: %w", err)
 	}

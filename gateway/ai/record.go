@@ -1,9 +1,11 @@
 package ai
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,21 +132,23 @@ type meters struct {
 	// cache holds the attribute sets of up to maxAttrSets attrKeys.
 	cache  sync.Map // attrKey → *attrSets
 	cached atomic.Int64
+	// tenants and consumers bound the caller labels (MetricLabels).
+	tenants, consumers *labelCap
 }
 
-func newMeters(mp metric.MeterProvider) (*meters, error) {
+func newMeters(mp metric.MeterProvider, labels MetricLabels) (*meters, error) {
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
 	m := mp.Meter("github.com/portico-dev/portico/gateway/ai")
-	ms := new(meters)
+	ms := &meters{tenants: newLabelCap(cmp.Or(labels.Tenants, defaultMetricTenants)), consumers: newLabelCap(labels.Consumers)}
 	var err error
 	if ms.calls, err = m.Int64Counter("portico.ai.calls", metric.WithUnit("{call}"),
-		metric.WithDescription("AI calls served, by endpoint, alias, consumer and status")); err != nil {
+		metric.WithDescription("AI calls served, by endpoint, alias, tenant and status")); err != nil {
 		return nil, err
 	}
 	if ms.tokens, err = m.Int64Counter("portico.ai.tokens", metric.WithUnit("{token}"),
-		metric.WithDescription("Tokens used, by alias, consumer and type (input or output)")); err != nil {
+		metric.WithDescription("Tokens used, by endpoint, alias, tenant, status and type (input or output)")); err != nil {
 		return nil, err
 	}
 	if ms.cost, err = m.Float64Counter("portico.ai.cost.usd", metric.WithUnit("{USD}"),
@@ -185,10 +189,12 @@ func (ms *meters) record(ctx context.Context, r *Record) {
 // with attributes not yet seen builds its sets itself.
 const maxAttrSets = 4096
 
-// attrKey is what a call's metric attributes are made of.
+// attrKey is what a call's metric attributes are made of: the caller's
+// tenant and consumer as the call names them (consumer "" when the
+// metrics carry no consumer), before the caps of MetricLabels.
 type attrKey struct {
-	endpoint, alias, consumer string
-	status                    int
+	endpoint, alias, tenant, consumer string
+	status                            int
 }
 
 // attrSets are the attribute sets of one attrKey: the call's, and its
@@ -197,24 +203,35 @@ type attrSets struct {
 	call, input, output attribute.Set
 }
 
-// sets returns the attribute sets of r's endpoint, alias, consumer and
-// status, built once (an attribute set is sorted and hashed when built).
+// sets returns the attribute sets of r's endpoint, alias, tenant,
+// consumer and status, built once (an attribute set is sorted and hashed
+// when built).
 func (ms *meters) sets(r *Record) *attrSets {
-	k := attrKey{r.Endpoint, r.Alias, r.Consumer, r.Status}
+	k := attrKey{endpoint: r.Endpoint, alias: r.Alias, tenant: r.Tenant, status: r.Status}
+	if ms.consumers.on() {
+		k.consumer = r.Consumer
+	}
 	if s, ok := ms.cache.Load(k); ok {
 		return s.(*attrSets)
 	}
-	kv := [5]attribute.KeyValue{
+	kv := make([]attribute.KeyValue, 0, 6)
+	kv = append(kv,
 		attribute.String("portico.ai.endpoint", r.Endpoint),
 		attribute.String("portico.ai.alias", r.Alias),
-		attribute.String("portico.consumer", r.Consumer),
-		attribute.Int("http.response.status_code", r.Status),
+		attribute.Int("http.response.status_code", r.Status))
+	if ms.tenants.on() {
+		kv = append(kv, attribute.String("portico.tenant", ms.tenants.value(r.Tenant)))
 	}
-	s := &attrSets{call: attribute.NewSet(kv[:4]...)}
-	kv[4] = attribute.String("gen_ai.token.type", "input")
-	s.input = attribute.NewSet(kv[:]...)
-	kv[4] = attribute.String("gen_ai.token.type", "output")
-	s.output = attribute.NewSet(kv[:]...)
+	if ms.consumers.on() {
+		kv = append(kv, attribute.String("portico.consumer", ms.consumers.value(r.Consumer)))
+	}
+	// NewSet sorts its argument in place: each token set gets its own
+	// copy, and the call's set is built last, from kv itself.
+	s := &attrSets{
+		input:  attribute.NewSet(append(slices.Clip(kv), attribute.String("gen_ai.token.type", "input"))...),
+		output: attribute.NewSet(append(slices.Clip(kv), attribute.String("gen_ai.token.type", "output"))...),
+	}
+	s.call = attribute.NewSet(kv...)
 	if ms.cached.Load() < maxAttrSets {
 		if _, loaded := ms.cache.LoadOrStore(k, s); !loaded {
 			ms.cached.Add(1)

@@ -60,6 +60,11 @@ type AI struct {
 	Auth []string `yaml:"auth"`
 	// LogContent puts prompts and completions in call records.
 	LogContent bool `yaml:"log_content"`
+	// MetricLabels bounds the tenant and consumer labels of the
+	// portico.ai.* metrics: metric_labels: {tenants: 200, consumers: 0}
+	// are the defaults (the first 200 tenants each labelled, the others
+	// as "_other"; no consumer label). See ai.MetricLabels.
+	MetricLabels ai.MetricLabels `yaml:"metric_labels"`
 
 	// Client serves the calls instead of Providers, Models and Prices,
 	// for builder users who build their own.
@@ -184,7 +189,7 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 	a := &p.a
 	errs := newErrors()
 	client := a.Client
-	opts := []ai.Option{ai.WithLogger(b.Logger()), ai.WithContent(a.LogContent)}
+	opts := []ai.Option{ai.WithLogger(b.Logger()), ai.WithContent(a.LogContent), ai.WithMetricLabels(a.MetricLabels)}
 	if client == nil {
 		var aliases []string
 		client, aliases = p.fileClient(b, errs)
