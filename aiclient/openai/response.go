@@ -80,19 +80,8 @@ func (p *Provider) Chat(ctx context.Context, req *aiclient.Request) (*aiclient.R
 // DecodeResponse turns a Chat Completions response body into a Response.
 // Only the first choice is read.
 func (p *Provider) DecodeResponse(model string, body []byte) (*aiclient.Response, error) {
-	var w struct {
-		ID      string `json:"id"`
-		Model   string `json:"model"`
-		Created int64  `json:"created"`
-		Choices []struct {
-			Message      respMessage `json:"message"`
-			FinishReason *string     `json:"finish_reason"`
-			Logprobs     *logprobs   `json:"logprobs"`
-		} `json:"choices"`
-		Usage *usage    `json:"usage"`
-		Error *apiError `json:"error"`
-	}
-	if err := json.Unmarshal(body, &w); err != nil {
+	var w completion
+	if err := decodeCompletion(body, &w); err != nil {
 		return nil, &aiclient.Error{Provider: p.cfg.Provider, Model: model, Status: http.StatusOK, Kind: aiclient.KindServer,
 			Code: "invalid_response", Message: "the response body is not a chat completion", Retryable: true, Err: err}
 	}
