@@ -85,7 +85,7 @@ func (s *scanner) chunk(h *head, withHead bool) bool {
 		case 2:
 			return s.null()
 		case 3:
-			return s.str(&c.Object)
+			return s.known(&c.Object, "chat.completion.chunk")
 		case 4:
 			return s.str(&c.Message)
 		case 5:
@@ -118,8 +118,9 @@ func (s *scanner) completion(c *completion) bool {
 }
 
 // array reads a JSON array into *dst, an element at a time, as
-// encoding/json does into a nil slice: null leaves it nil, [] makes it
-// empty, and a null element is a zero one.
+// encoding/json does into a nil slice: null leaves it as it is, [] makes
+// it empty, and a null element is a zero one. The elements are appended
+// to (*dst)[:0], reusing its array.
 func array[T any](s *scanner, dst *[]T, elem func(*T) bool) bool {
 	if s.null() {
 		return true
@@ -127,7 +128,9 @@ func array[T any](s *scanner, dst *[]T, elem func(*T) bool) bool {
 	if !s.eat('[') {
 		return false
 	}
-	*dst = []T{}
+	if *dst = (*dst)[:0]; *dst == nil {
+		*dst = []T{}
+	}
 	if s.eat(']') {
 		return true
 	}
@@ -173,9 +176,15 @@ func (s *scanner) message(m *respMessage) bool {
 	return s.object(messageNames, func(k int) bool {
 		switch k {
 		case 0:
-			return s.str(&m.Role)
+			return s.known(&m.Role, "assistant")
 		case 1:
-			return s.strPtr(&m.Content)
+			if s.null() {
+				return true
+			}
+			var ok bool
+			m.content, ok = s.text()
+			m.Content = &m.content
+			return ok
 		case 2:
 			return s.str(&m.ReasoningContent)
 		case 3:
@@ -203,7 +212,7 @@ func (s *scanner) toolCall(tc *toolCall) bool {
 		case 1:
 			return s.str(&tc.ID)
 		case 2:
-			return s.str(&tc.Type)
+			return s.known(&tc.Type, "function")
 		}
 		return s.null() || s.object(functionNames, func(k int) bool {
 			if k == 0 {

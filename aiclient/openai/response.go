@@ -42,6 +42,8 @@ type respMessage struct {
 	Reasoning        string     `json:"reasoning"`
 	Refusal          *string    `json:"refusal"`
 	ToolCalls        []toolCall `json:"tool_calls"`
+
+	content string // what Content points to, when the scanner reads it
 }
 
 // FinishReason normalises an OpenAI finish_reason.

@@ -155,6 +155,17 @@ func (s *scanner) str(dst *string) bool {
 	return ok
 }
 
+// known reads a string value as str does, without a copy when it is
+// common, a value most chunks repeat.
+func (s *scanner) known(dst *string, common string) bool {
+	if s.peek() == '"' && len(s.b)-s.i > len(common)+1 && string(s.b[s.i+1:s.i+1+len(common)]) == common && s.b[s.i+1+len(common)] == '"' {
+		s.i += len(common) + 2
+		*dst = common
+		return true
+	}
+	return s.str(dst)
+}
+
 // strPtr reads a string value into a new string; null sets *dst to nil.
 func (s *scanner) strPtr(dst **string) bool {
 	if s.null() {

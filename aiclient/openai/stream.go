@@ -61,6 +61,7 @@ type decoder struct {
 	finished bool
 	calls    map[int]int // wire index → neutral index
 	last     int
+	h        head // the chunk being read, kept to reuse its choices
 }
 
 var doneMarker = []byte("[DONE]")
@@ -92,8 +93,9 @@ func (d *decoder) step() error {
 }
 
 func (d *decoder) chunk(data []byte) error {
-	var h head
-	err := decodeChunk(data, &h, !d.started)
+	h := &d.h
+	*h = head{chunk: chunk{Choices: h.Choices[:0]}}
+	err := decodeChunk(data, h, !d.started)
 	c := &h.chunk
 	if err != nil {
 		return &aiclient.Error{Provider: d.p.cfg.Provider, Model: d.model, Status: http.StatusOK, Kind: aiclient.KindServer,
