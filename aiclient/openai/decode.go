@@ -1,6 +1,10 @@
 package openai
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/portico-dev/portico/aiclient"
+)
 
 // Chunks and completions are read by a scanner of their own (see
 // scanner), falling back to encoding/json on anything it does not handle;
@@ -32,28 +36,32 @@ type choice struct {
 	Logprobs     *logprobs   `json:"logprobs"`
 }
 
-// decodeChunk decodes a stream chunk into h, its ID, model and creation
-// time only when withHead is set.
-func decodeChunk(data []byte, h *head, withHead bool) error {
-	s := scanner{b: data}
+// decodeChunk decodes a stream chunk into h, and only when withHead is
+// set its ID, model and creation time, and the members native keeps.
+func decodeChunk(data []byte, h *head, withHead bool) (*aiclient.Native, error) {
+	s := scanner{b: data, top: withHead}
 	if s.chunk(h, withHead) && s.end() {
-		return nil
+		return s.native(), nil
 	}
 	*h = head{}
-	if withHead {
-		return json.Unmarshal(data, h)
+	if !withHead {
+		return nil, json.Unmarshal(data, &h.chunk)
 	}
-	return json.Unmarshal(data, &h.chunk)
+	if err := json.Unmarshal(data, h); err != nil {
+		return nil, err
+	}
+	return native(data), nil
 }
 
-// decodeCompletion decodes a whole response into c.
-func decodeCompletion(data []byte, c *completion) error {
-	s := scanner{b: data}
+// scanCompletion reads a whole response into c, and the members native
+// keeps, if the scanner takes it; ok is false (and c partly filled)
+// otherwise.
+func scanCompletion(data []byte, c *completion) (nat *aiclient.Native, ok bool) {
+	s := scanner{b: data, top: true}
 	if s.completion(c) && s.end() {
-		return nil
+		return s.native(), true
 	}
-	*c = completion{}
-	return json.Unmarshal(data, c)
+	return nil, false
 }
 
 var (

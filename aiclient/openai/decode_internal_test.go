@@ -5,7 +5,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"reflect"
 	"testing"
+
+	"github.com/portico-dev/portico/aiclient"
 )
 
 // chunkSeeds are the data lines of the recorded streams, and chunks
@@ -40,7 +43,7 @@ func chunkSeeds(f *testing.F) [][]byte {
 		`{"Choices":[]}`, `{"choices":[],"choices":[]}`, `{"CHOICES":[]}`, `{"choic\u0065s":[]}`, `{"ſype":"x"}`,
 		`{"created":1.5}`, `{"created":1e3}`, `{"created":99999999999999999999}`, `{"created":-12}`, `{"created":01}`,
 		`{"choices":[{"index":"0"}]}`, `{"choices":{}}`, `{"choices":[{"logprobs":{"content":[]}}]}`,
-		`{"x":[1,-2.5e+3,true,false,null,{"y":"\u0041"}],"z":{}}`, `{"x":[1,}`, `{"x":tru}`, `{"x":"\q"}`, `{"x":"a` + "\x01" + `"}`,
+		`{"x":[1,-2.5e+3,true,false,null,{"y":"\u0041"}],"z":{}}`, `{"x":1,"x":null}`, `{"x":null,"x":2}`, `{"x":1,"x":3, "service_tier" : "default" }`, `{"x":[1,}`, `{"x":tru}`, `{"x":"\q"}`, `{"x":"a` + "\x01" + `"}`,
 		`  {"choices" : [ { "index" : 0 , "delta" : { "content" : "s" } } ] }  `, `{}`, `[]`, `null`, `"x"`, `{"a":1}{}`, ``,
 	} {
 		seeds = append(seeds, []byte(s))
@@ -62,7 +65,8 @@ func view(t *testing.T, v any) string {
 
 // FuzzDecodeChunk checks that whatever the scanner accepts as a stream
 // chunk, encoding/json accepts too and decodes to the same values, with
-// and without the chunk's head.
+// and without the chunk's head, and that the members it keeps for
+// [aiclient.Native] are those [aiclient.Unknown] finds.
 func FuzzDecodeChunk(f *testing.F) {
 	for _, s := range chunkSeeds(f) {
 		f.Add(s)
@@ -70,9 +74,12 @@ func FuzzDecodeChunk(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, withHead := range []bool{false, true} {
 			var got head
-			s := scanner{b: data}
+			s := scanner{b: data, top: true}
 			if !s.chunk(&got, withHead) || !s.end() {
 				continue
+			}
+			if g, w := s.extra, aiclient.Unknown(data, known...); !reflect.DeepEqual(g, w) {
+				t.Fatalf("withHead=%v: %q kept the members %q, want %q", withHead, data, g, w)
 			}
 			var want head
 			var err error
@@ -109,9 +116,12 @@ func FuzzDecodeCompletion(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var got completion
-		s := scanner{b: data}
+		s := scanner{b: data, top: true}
 		if !s.completion(&got) || !s.end() {
 			return
+		}
+		if g, w := s.extra, aiclient.Unknown(data, known...); !reflect.DeepEqual(g, w) {
+			t.Fatalf("%q kept the members %q, want %q", data, g, w)
 		}
 		var want completion
 		if err := json.Unmarshal(data, &want); err != nil {

@@ -1,9 +1,13 @@
 package openai
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/portico-dev/portico/aiclient"
 )
 
 // scanner reads the JSON of a completion or stream chunk straight into
@@ -16,6 +20,10 @@ import (
 type scanner struct {
 	b []byte
 	i int
+	// extra, with top set before the outer object, collects the members
+	// of that object that [native] keeps, as [aiclient.Unknown] would.
+	extra map[string]json.RawMessage
+	top   bool
 }
 
 // maxDepth bounds the nesting of skipped values; deeper documents are
@@ -76,6 +84,8 @@ func (s *scanner) object(known []string, member func(k int) bool) bool {
 		return true
 	}
 	var seen uint32
+	top := s.top
+	s.top = false
 	for {
 		name, ok := s.name()
 		if !ok || !s.eat(':') {
@@ -94,8 +104,13 @@ func (s *scanner) object(known []string, member func(k int) bool) bool {
 		case folds(known, name):
 			return false
 		default:
+			s.space()
+			start := s.i
 			if !s.skip(1) {
 				return false
+			}
+			if top {
+				s.keep(name, s.b[start:s.i])
 			}
 		}
 		if s.eat(',') {
@@ -103,6 +118,32 @@ func (s *scanner) object(known []string, member func(k int) bool) bool {
 		}
 		return s.eat('}')
 	}
+}
+
+// keep records a member of the outer object for native: null is the
+// same as absent, and a later member of one name replaces an earlier one.
+func (s *scanner) keep(name, raw []byte) {
+	if slices.Contains(known, string(name)) {
+		return
+	}
+	if string(raw) == "null" {
+		if delete(s.extra, string(name)); len(s.extra) == 0 {
+			s.extra = nil
+		}
+		return
+	}
+	if s.extra == nil {
+		s.extra = map[string]json.RawMessage{}
+	}
+	s.extra[string(name)] = append(json.RawMessage(nil), raw...)
+}
+
+// native returns what [native] would for the object just scanned.
+func (s *scanner) native() *aiclient.Native {
+	if len(s.extra) == 0 {
+		return nil
+	}
+	return &aiclient.Native{Wire: aiclient.WireOpenAI, Fields: s.extra}
 }
 
 func index(known []string, name []byte) int {

@@ -95,7 +95,7 @@ func (d *decoder) step() error {
 func (d *decoder) chunk(data []byte) error {
 	h := &d.h
 	*h = head{chunk: chunk{Choices: h.Choices[:0]}}
-	err := decodeChunk(data, h, !d.started)
+	nat, err := decodeChunk(data, h, !d.started)
 	c := &h.chunk
 	if err != nil {
 		return &aiclient.Error{Provider: d.p.cfg.Provider, Model: d.model, Status: http.StatusOK, Kind: aiclient.KindServer,
@@ -109,7 +109,7 @@ func (d *decoder) chunk(data []byte) error {
 	}
 	if !d.started && (h.ID != "" || h.Model != "") {
 		d.started = true
-		d.q.Push(aiclient.Event{Type: aiclient.EventStart, ID: h.ID, Model: h.Model, Created: unixTime(h.Created), Native: native(data)})
+		d.q.Push(aiclient.Event{Type: aiclient.EventStart, ID: h.ID, Model: h.Model, Created: unixTime(h.Created), Native: nat})
 	}
 	for _, ch := range c.Choices {
 		if ch.Index != 0 {
