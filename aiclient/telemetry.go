@@ -135,8 +135,8 @@ func (c *call) end(resp *Response, usage *Usage, err error) {
 		}
 		in, out := k, k
 		in.tokenType, out.tokenType = "input", "output"
-		c.t.tokens.Record(c.ctx, usage.InputTokens, c.t.sets.Get(in, metricSet))
-		c.t.tokens.Record(c.ctx, usage.OutputTokens, c.t.sets.Get(out, metricSet))
+		c.t.tokens.Record(c.ctx, usage.InputTokens, c.t.sets.Get(in, metricSet).Record...)
+		c.t.tokens.Record(c.ctx, usage.OutputTokens, c.t.sets.Get(out, metricSet).Record...)
 	}
 	if err != nil {
 		typ := "_OTHER"
@@ -150,7 +150,7 @@ func (c *call) end(resp *Response, usage *Usage, err error) {
 		c.span.SetAttributes(attribute.String("error.type", typ))
 		c.span.SetStatus(codes.Error, err.Error())
 	}
-	c.t.duration.Record(c.ctx, time.Since(c.start).Seconds(), c.t.sets.Get(k, metricSet))
+	c.t.duration.Record(c.ctx, time.Since(c.start).Seconds(), c.t.sets.Get(k, metricSet).Record...)
 	c.span.End()
 }
 

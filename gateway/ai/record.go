@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/internal/attrset"
 )
 
 // Record describes one AI call, whatever its outcome.
@@ -164,20 +165,19 @@ func newMeters(mp metric.MeterProvider) (*meters, error) {
 
 func (ms *meters) record(ctx context.Context, r *Record) {
 	sets := ms.sets(r)
-	set := metric.WithAttributeSet(sets.call)
-	ms.calls.Add(ctx, 1, set)
-	ms.duration.Record(ctx, r.Latency.Seconds(), set)
+	ms.calls.Add(ctx, 1, sets.call.Add...)
+	ms.duration.Record(ctx, r.Latency.Seconds(), sets.call.Record...)
 	if r.TimeToFirstToken > 0 {
-		ms.ttft.Record(ctx, r.TimeToFirstToken.Seconds(), set)
+		ms.ttft.Record(ctx, r.TimeToFirstToken.Seconds(), sets.call.Record...)
 	}
 	if r.Cost > 0 {
-		ms.cost.Add(ctx, r.Cost, set)
+		ms.cost.Add(ctx, r.Cost, sets.call.Add...)
 	}
 	if r.Usage.InputTokens > 0 {
-		ms.tokens.Add(ctx, r.Usage.InputTokens, metric.WithAttributeSet(sets.input))
+		ms.tokens.Add(ctx, r.Usage.InputTokens, sets.input.Add...)
 	}
 	if r.Usage.OutputTokens > 0 {
-		ms.tokens.Add(ctx, r.Usage.OutputTokens, metric.WithAttributeSet(sets.output))
+		ms.tokens.Add(ctx, r.Usage.OutputTokens, sets.output.Add...)
 	}
 }
 
@@ -191,10 +191,10 @@ type attrKey struct {
 	status                    int
 }
 
-// attrSets are the attribute sets of one attrKey: the call's, and its
-// input and output tokens'.
+// attrSets are the measurement options of one attrKey: the call's, and
+// its input and output tokens'.
 type attrSets struct {
-	call, input, output attribute.Set
+	call, input, output attrset.Options
 }
 
 // sets returns the attribute sets of r's endpoint, alias, consumer and
@@ -210,11 +210,11 @@ func (ms *meters) sets(r *Record) *attrSets {
 		attribute.String("portico.consumer", r.Consumer),
 		attribute.Int("http.response.status_code", r.Status),
 	}
-	s := &attrSets{call: attribute.NewSet(kv[:4]...)}
+	s := &attrSets{call: attrset.NewOptions(attribute.NewSet(kv[:4]...))}
 	kv[4] = attribute.String("gen_ai.token.type", "input")
-	s.input = attribute.NewSet(kv[:]...)
+	s.input = attrset.NewOptions(attribute.NewSet(kv[:]...))
 	kv[4] = attribute.String("gen_ai.token.type", "output")
-	s.output = attribute.NewSet(kv[:]...)
+	s.output = attrset.NewOptions(attribute.NewSet(kv[:]...))
 	if ms.cached.Load() < maxAttrSets {
 		if _, loaded := ms.cache.LoadOrStore(k, s); !loaded {
 			ms.cached.Add(1)
