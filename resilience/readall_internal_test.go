@@ -2,6 +2,7 @@ package resilience
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"testing"
 	"testing/iotest"
@@ -30,7 +31,7 @@ func FuzzReadAll(f *testing.F) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("readAll(%q, %d, %d) = %q, want %q", body, length, limit, got, want)
 		}
-		if err != wantErr {
+		if !errors.Is(err, wantErr) {
 			t.Errorf("readAll(%q, %d, %d) error = %v, want %v", body, length, limit, err, wantErr)
 		}
 	})
