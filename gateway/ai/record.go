@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/internal/attrset"
 )
 
 // Record describes one AI call, whatever its outcome.
@@ -168,20 +169,19 @@ func newMeters(mp metric.MeterProvider, labels MetricLabels) (*meters, error) {
 
 func (ms *meters) record(ctx context.Context, r *Record) {
 	sets := ms.sets(r)
-	set := metric.WithAttributeSet(sets.call)
-	ms.calls.Add(ctx, 1, set)
-	ms.duration.Record(ctx, r.Latency.Seconds(), set)
+	ms.calls.Add(ctx, 1, sets.call.Add...)
+	ms.duration.Record(ctx, r.Latency.Seconds(), sets.call.Record...)
 	if r.TimeToFirstToken > 0 {
-		ms.ttft.Record(ctx, r.TimeToFirstToken.Seconds(), set)
+		ms.ttft.Record(ctx, r.TimeToFirstToken.Seconds(), sets.call.Record...)
 	}
 	if r.Cost > 0 {
-		ms.cost.Add(ctx, r.Cost, set)
+		ms.cost.Add(ctx, r.Cost, sets.call.Add...)
 	}
 	if r.Usage.InputTokens > 0 {
-		ms.tokens.Add(ctx, r.Usage.InputTokens, metric.WithAttributeSet(sets.input))
+		ms.tokens.Add(ctx, r.Usage.InputTokens, sets.input.Add...)
 	}
 	if r.Usage.OutputTokens > 0 {
-		ms.tokens.Add(ctx, r.Usage.OutputTokens, metric.WithAttributeSet(sets.output))
+		ms.tokens.Add(ctx, r.Usage.OutputTokens, sets.output.Add...)
 	}
 }
 
@@ -197,10 +197,10 @@ type attrKey struct {
 	status                            int
 }
 
-// attrSets are the attribute sets of one attrKey: the call's, and its
-// input and output tokens'.
+// attrSets are the measurement options of one attrKey: the call's, and
+// its input and output tokens'.
 type attrSets struct {
-	call, input, output attribute.Set
+	call, input, output attrset.Options
 }
 
 // sets returns the attribute sets of r's endpoint, alias, tenant,
@@ -228,10 +228,10 @@ func (ms *meters) sets(r *Record) *attrSets {
 	// NewSet sorts its argument in place: each token set gets its own
 	// copy, and the call's set is built last, from kv itself.
 	s := &attrSets{
-		input:  attribute.NewSet(append(slices.Clip(kv), attribute.String("gen_ai.token.type", "input"))...),
-		output: attribute.NewSet(append(slices.Clip(kv), attribute.String("gen_ai.token.type", "output"))...),
+		input:  attrset.NewOptions(attribute.NewSet(append(slices.Clip(kv), attribute.String("gen_ai.token.type", "input"))...)),
+		output: attrset.NewOptions(attribute.NewSet(append(slices.Clip(kv), attribute.String("gen_ai.token.type", "output"))...)),
 	}
-	s.call = attribute.NewSet(kv...)
+	s.call = attrset.NewOptions(attribute.NewSet(kv...))
 	if ms.cached.Load() < maxAttrSets {
 		if _, loaded := ms.cache.LoadOrStore(k, s); !loaded {
 			ms.cached.Add(1)
