@@ -3,10 +3,10 @@ package aicache
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"math"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
@@ -15,12 +15,27 @@ import (
 // WithSemantic also answers a request from the stored answer of a
 // similar one: same settings and tools, and a conversation whose
 // embedding (by model, through embedder) has a cosine similarity of at
-// least threshold with the stored one's. The index of embeddings is kept
-// in memory, at most 10 000 of them per cache. By default, only exact
-// matches are answered.
+// least threshold with the stored one's. The embeddings are kept in the
+// [Index] of [WithIndex]. By default, only exact matches are answered.
 func WithSemantic(embedder aiclient.Embedder, model string, threshold float64) Option {
 	return optionFunc(func(c *Cache) {
-		c.semantic = &semantic{embedder: embedder, model: model, threshold: threshold, max: 10_000}
+		if c.semantic == nil {
+			c.semantic = &semantic{}
+		}
+		c.semantic.embedder, c.semantic.model, c.semantic.threshold = embedder, model, threshold
+	})
+}
+
+// WithIndex sets where the embeddings of [WithSemantic] are kept: an
+// [Index] shared by replicas (the redisstore package's AIIndex) lets one
+// replica's answers match another's similar requests. By default, a
+// [MemoryIndex] of 256 entries per scope and settings.
+func WithIndex(idx Index) Option {
+	return optionFunc(func(c *Cache) {
+		if c.semantic == nil {
+			c.semantic = &semantic{}
+		}
+		c.semantic.index = idx
 	})
 }
 
@@ -28,17 +43,15 @@ type semantic struct {
 	embedder  aiclient.Embedder
 	model     string
 	threshold float64
-	max       int
+	index     Index
 	now       func() time.Time
-
-	mu      sync.Mutex
-	entries []indexed
 }
 
-type indexed struct {
-	scope, settings, key string
-	vec                  []float32
-	expires              time.Time
+// probe is what a lookup learned for the store that may follow: the
+// request's partition and embedding.
+type probe struct {
+	partition string
+	vec       []float32
 }
 
 func (s *semantic) validate() error {
@@ -50,6 +63,9 @@ func (s *semantic) validate() error {
 	}
 	if s.threshold <= 0 || s.threshold > 1 {
 		return errors.New("the threshold must be in (0, 1]")
+	}
+	if s.index == nil {
+		s.index = NewMemoryIndex(0)
 	}
 	return nil
 }
@@ -66,14 +82,18 @@ func text(req *aiclient.Request) string {
 	return b.String()
 }
 
-// settings is the hash of what besides the conversation must match.
-func settings(req *aiclient.Request) string {
+// partition names the index partition of req in scope: a hash of the
+// scope and of what besides the conversation must match.
+func partition(scope string, req *aiclient.Request) string {
 	b, err := normalize(req, true)
 	if err != nil {
 		return ""
 	}
-	sum := sha256.Sum256(b)
-	return string(sum[:])
+	h := sha256.New()
+	h.Write([]byte(scope))
+	h.Write([]byte{0})
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 func (s *semantic) embed(ctx context.Context, req *aiclient.Request) []float32 {
@@ -85,46 +105,38 @@ func (s *semantic) embed(ctx context.Context, req *aiclient.Request) []float32 {
 }
 
 // find returns the key of the most similar stored request above the
-// threshold, or "".
-func (s *semantic) find(ctx context.Context, scope string, req *aiclient.Request) string {
-	vec := s.embed(ctx, req)
-	if vec == nil {
-		return ""
+// threshold, or "", with what a store of req's answer needs.
+func (s *semantic) find(ctx context.Context, scope string, req *aiclient.Request) (string, probe) {
+	p := probe{partition: partition(scope, req)}
+	if p.partition == "" {
+		return "", p
 	}
-	set := settings(req)
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if p.vec = s.embed(ctx, req); p.vec == nil {
+		return "", p
+	}
 	best, bestKey := s.threshold, ""
-	for _, e := range s.entries {
-		if e.scope != scope || e.settings != set || now.After(e.expires) {
-			continue
+	err := s.index.Scan(ctx, p.partition, s.now(), func(key string, vec []float32) {
+		if sim := cosine(p.vec, vec); sim >= best {
+			best, bestKey = sim, key
 		}
-		if sim := cosine(vec, e.vec); sim >= best {
-			best, bestKey = sim, e.key
-		}
+	})
+	if err != nil {
+		return "", p
 	}
-	return bestKey
+	return bestKey, p
 }
 
-func (s *semantic) add(ctx context.Context, scope string, req *aiclient.Request, key string, ttl time.Duration) {
-	vec := s.embed(ctx, req)
-	if vec == nil {
+// add indexes key under p, embedding req if the lookup did not.
+func (s *semantic) add(ctx context.Context, p probe, req *aiclient.Request, key string, ttl time.Duration) {
+	if p.partition == "" {
 		return
 	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	kept := s.entries[:0]
-	for _, e := range s.entries {
-		if now.Before(e.expires) && e.key != key {
-			kept = append(kept, e)
+	if p.vec == nil {
+		if p.vec = s.embed(ctx, req); p.vec == nil {
+			return
 		}
 	}
-	s.entries = append(kept, indexed{scope: scope, settings: settings(req), key: key, vec: vec, expires: now.Add(ttl)})
-	if len(s.entries) > s.max {
-		s.entries = s.entries[len(s.entries)-s.max:]
-	}
+	_ = s.index.Add(ctx, p.partition, key, p.vec, s.now().Add(ttl))
 }
 
 // cosine returns the cosine similarity of a and b, or 0 for vectors of

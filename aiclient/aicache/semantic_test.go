@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aicache"
@@ -81,5 +83,70 @@ func TestSemanticMatchesNeedTheSameSettingsAndScope(t *testing.T) {
 	}
 	if _, call := chat(t, c, context.WithValue(t.Context(), scopeKey{}, "globex"), req("Tell me the capital city of France.")); call.Hit {
 		t.Error("a near-duplicate in another scope hit")
+	}
+}
+
+func TestASemanticMatchExpiresWithItsTTL(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_000, 0)
+	clock := func() time.Time { return now }
+	c := newCache(t, &counter{}, aicache.WithSemantic(semanticSet, "embed", 0.95), aicache.WithTTL(time.Minute), aicache.WithClock(clock))
+	chat(t, c, t.Context(), req("What is the capital of France?"))
+	now = now.Add(59 * time.Second)
+	if _, call := chat(t, c, t.Context(), req("what's the capital of france")); !call.Semantic {
+		t.Error("a near-duplicate within the TTL missed")
+	}
+	now = now.Add(time.Second)
+	if _, call := chat(t, c, t.Context(), req("Tell me the capital city of France.")); call.Hit {
+		t.Error("a near-duplicate after the TTL hit")
+	}
+}
+
+func TestAMemoryIndexKeepsTheNewestEntriesOfAPartition(t *testing.T) {
+	t.Parallel()
+	idx := aicache.NewMemoryIndex(2)
+	now := time.Unix(1_000, 0)
+	for i, key := range []string{"a", "b", "c"} {
+		if err := idx.Add(t.Context(), "p", key, []float32{float32(i)}, now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := idx.Add(t.Context(), "q", "other", []float32{1}, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	if err := idx.Scan(t.Context(), "p", now, func(k string, _ []float32) { keys = append(keys, k) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(keys, ","), "c,b"; got != want {
+		t.Errorf("scanned %s, want %s", got, want)
+	}
+	keys = nil
+	if err := idx.Scan(t.Context(), "p", now.Add(time.Minute), func(k string, _ []float32) { keys = append(keys, k) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(keys), 0; got != want {
+		t.Errorf("scanned %d expired entries, want %d", got, want)
+	}
+}
+
+// embedCounter counts the embeddings it computes.
+type embedCounter struct {
+	vectors
+	n atomic.Int64
+}
+
+func (e *embedCounter) Embed(ctx context.Context, r *aiclient.EmbedRequest) (*aiclient.EmbedResponse, error) {
+	e.n.Add(1)
+	return e.vectors.Embed(ctx, r)
+}
+
+func TestAMissEmbedsTheRequestOnce(t *testing.T) {
+	t.Parallel()
+	e := &embedCounter{vectors: semanticSet}
+	c := newCache(t, &counter{}, aicache.WithSemantic(e, "embed", 0.95))
+	chat(t, c, t.Context(), req("What is the capital of France?"))
+	if got, want := e.n.Load(), int64(1); got != want {
+		t.Errorf("embeddings = %d, want %d", got, want)
 	}
 }
