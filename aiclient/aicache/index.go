@@ -14,8 +14,8 @@ import (
 // gateway replicas share.
 type Index interface {
 	// Add records that the answer stored under key answers a request
-	// whose embedding is vec, in partition, until expires.
-	Add(ctx context.Context, partition, key string, vec []float32, expires time.Time) error
+	// whose embedding is vec, in partition, for ttl from now.
+	Add(ctx context.Context, partition, key string, vec []float32, now time.Time, ttl time.Duration) error
 	// Scan calls fn with the key and embedding of the entries of
 	// partition still live at now, the most recent first, at most the
 	// index's bound of them. fn must not keep vec.
@@ -51,7 +51,8 @@ func NewMemoryIndex(maxPerPartition int) *MemoryIndex {
 }
 
 // Add implements [Index].
-func (m *MemoryIndex) Add(_ context.Context, partition, key string, vec []float32, expires time.Time) error {
+func (m *MemoryIndex) Add(_ context.Context, partition, key string, vec []float32, now time.Time, ttl time.Duration) error {
+	expires := now.Add(ttl)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	// The slices are never changed in place, so a Scan reads its own
@@ -69,7 +70,7 @@ func (m *MemoryIndex) Add(_ context.Context, partition, key string, vec []float3
 	}
 	m.parts[partition] = kept
 	if len(m.parts) > maxPartitions {
-		m.evict(partition, expires)
+		m.evict(partition, now)
 	}
 	return nil
 }

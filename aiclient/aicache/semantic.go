@@ -136,7 +136,7 @@ func (s *semantic) add(ctx context.Context, p probe, req *aiclient.Request, key 
 			return
 		}
 	}
-	_ = s.index.Add(ctx, p.partition, key, p.vec, s.now().Add(ttl))
+	_ = s.index.Add(ctx, p.partition, key, p.vec, s.now(), ttl)
 }
 
 // cosine returns the cosine similarity of a and b, or 0 for vectors of

@@ -107,11 +107,11 @@ func TestAMemoryIndexKeepsTheNewestEntriesOfAPartition(t *testing.T) {
 	idx := aicache.NewMemoryIndex(2)
 	now := time.Unix(1_000, 0)
 	for i, key := range []string{"a", "b", "c"} {
-		if err := idx.Add(t.Context(), "p", key, []float32{float32(i)}, now.Add(time.Minute)); err != nil {
+		if err := idx.Add(t.Context(), "p", key, []float32{float32(i)}, now, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := idx.Add(t.Context(), "q", "other", []float32{1}, now.Add(time.Minute)); err != nil {
+	if err := idx.Add(t.Context(), "q", "other", []float32{1}, now, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	var keys []string
