@@ -191,7 +191,9 @@ func (c *File) Options() ([]gateway.Option, error) {
 		opts = append(opts, WithAPI(apis...))
 	}
 	if c.AI != nil {
-		opts = append(opts, WithAI(*c.AI))
+		// The AI caches in Redis use the store section's, once open.
+		part.ai = &aiPart{a: *c.AI}
+		opts = append(opts, gateway.WithPart(part.ai))
 	}
 	opts = append(opts, gateway.WithRoute(part.routes()...), gateway.WithTrustedProxies(prefixes...))
 	chain := c.Middleware
@@ -213,6 +215,7 @@ func (c *File) Options() ([]gateway.Option, error) {
 type filePart struct {
 	c    *File
 	grpc map[int]*grpcRoute // by route index
+	ai   *aiPart
 }
 
 func (p *filePart) Prepare(b *gateway.Builder) error {
@@ -232,6 +235,9 @@ func (p *filePart) Prepare(b *gateway.Builder) error {
 	errs = append(errs, p.prepareGRPC(pools)...)
 	rs, serrs := c.store(b)
 	errs = append(errs, serrs...)
+	if p.ai != nil && rs != nil {
+		p.ai.a.Redis = rs
+	}
 	errs = append(errs, authPart{consumers: c.Consumers, methods: c.authMethods()}.prepare(b)...)
 	errs = append(errs, c.platform(b, rs)...)
 	if len(errs) > 0 {
