@@ -24,11 +24,15 @@ type Detector interface {
 type regexDetector struct {
 	kind  string
 	re    *regexp.Regexp
+	pend  *regexp.Regexp // see pendingRE
 	valid func(string) bool
 	hint  string // a literal every match holds
 }
 
 func (d *regexDetector) Kind() string { return d.kind }
+
+// Pending implements [StreamDetector].
+func (d *regexDetector) Pending(s string) int { return pendingIndex(d.pend, s) }
 
 func (d *regexDetector) Find(s string) []Span {
 	if d.hint != "" && !strings.Contains(s, d.hint) {
@@ -50,16 +54,25 @@ var (
 	ibanRE  = regexp.MustCompile(`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b`)
 	ipv4RE  = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
 	ipv6RE  = regexp.MustCompile(`(?i)(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{1,4}`)
+
+	emailPending = pendingRE(emailRE)
+	phonePending = pendingRE(phoneRE)
+	cardPending  = pendingRE(cardRE)
+	ibanPending  = pendingRE(ibanRE)
+	ipv4Pending  = pendingRE(ipv4RE)
+	ipv6Pending  = pendingRE(ipv6RE)
 )
 
 // Email finds e-mail addresses.
-func Email() Detector { return &regexDetector{kind: "EMAIL", re: emailRE, hint: "@"} }
+func Email() Detector {
+	return &regexDetector{kind: "EMAIL", re: emailRE, pend: emailPending, hint: "@"}
+}
 
 // Phone finds telephone numbers: 7 to 15 digits, written with a leading
 // "+" or an area code in parentheses, or at least 10 digits long, so that
 // dates and short numbers are not taken for phone numbers.
 func Phone() Detector {
-	return &regexDetector{kind: "PHONE", re: phoneRE, valid: func(s string) bool {
+	return &regexDetector{kind: "PHONE", re: phoneRE, pend: phonePending, valid: func(s string) bool {
 		n := digits(s)
 		if n < 7 || n > 15 {
 			return false
@@ -70,10 +83,10 @@ func Phone() Detector {
 
 // Card finds payment card numbers: 13 to 19 digits, optionally grouped by
 // spaces or dashes, that pass the Luhn check.
-func Card() Detector { return &regexDetector{kind: "CARD", re: cardRE, valid: luhn} }
+func Card() Detector { return &regexDetector{kind: "CARD", re: cardRE, pend: cardPending, valid: luhn} }
 
 // IBAN finds international bank account numbers whose mod-97 check holds.
-func IBAN() Detector { return &regexDetector{kind: "IBAN", re: ibanRE, valid: iban} }
+func IBAN() Detector { return &regexDetector{kind: "IBAN", re: ibanRE, pend: ibanPending, valid: iban} }
 
 // IP finds IPv4 and IPv6 addresses.
 func IP() Detector { return ipDetector{} }
@@ -81,6 +94,11 @@ func IP() Detector { return ipDetector{} }
 type ipDetector struct{}
 
 func (ipDetector) Kind() string { return "IP" }
+
+// Pending implements [StreamDetector].
+func (ipDetector) Pending(s string) int {
+	return min(pendingIndex(ipv4Pending, s), pendingIndex(ipv6Pending, s))
+}
 
 func (ipDetector) Find(s string) []Span {
 	var out []Span
@@ -124,6 +142,24 @@ type secretDetector struct{}
 
 func (secretDetector) Kind() string { return "SECRET" }
 
+// secretPending are the pendingRE of secretPatterns.
+var secretPending = func() []*regexp.Regexp {
+	out := make([]*regexp.Regexp, len(secretPatterns))
+	for i, p := range secretPatterns {
+		out[i] = pendingRE(p.re)
+	}
+	return out
+}()
+
+// Pending implements [StreamDetector].
+func (secretDetector) Pending(s string) int {
+	i := len(s)
+	for _, p := range secretPending {
+		i = min(i, pendingIndex(p, s))
+	}
+	return i
+}
+
 func (secretDetector) Find(s string) []Span {
 	var out []Span
 	for _, p := range secretPatterns {
@@ -148,7 +184,7 @@ func containsAny(s string, subs []string) bool {
 
 // Regexp finds the matches of re, named kind.
 func Regexp(kind string, re *regexp.Regexp) Detector {
-	return &regexDetector{kind: kind, re: re}
+	return &regexDetector{kind: kind, re: re, pend: pendingRE(re)}
 }
 
 // Words finds the given words and phrases as whole words, ignoring case.
@@ -159,7 +195,8 @@ func Words(kind string, words ...string) Detector {
 			quoted = append(quoted, regexp.QuoteMeta(w))
 		}
 	}
-	return &regexDetector{kind: kind, re: regexp.MustCompile(`(?i)\b(?:` + strings.Join(quoted, "|") + `)\b`)}
+	re := regexp.MustCompile(`(?i)\b(?:` + strings.Join(quoted, "|") + `)\b`)
+	return &regexDetector{kind: kind, re: re, pend: pendingRE(re)}
 }
 
 func digits(s string) int {
