@@ -24,7 +24,7 @@ type Detector interface {
 type regexDetector struct {
 	kind  string
 	re    *regexp.Regexp
-	pend  *regexp.Regexp // see pendingRE
+	pend  *pending
 	valid func(string) bool
 	hint  string // a literal every match holds
 }
@@ -32,7 +32,7 @@ type regexDetector struct {
 func (d *regexDetector) Kind() string { return d.kind }
 
 // Pending implements [StreamDetector].
-func (d *regexDetector) Pending(s string) int { return pendingIndex(d.pend, s) }
+func (d *regexDetector) Pending(s string) int { return d.pend.index(s) }
 
 func (d *regexDetector) Find(s string) []Span {
 	if d.hint != "" && !strings.Contains(s, d.hint) {
@@ -55,12 +55,12 @@ var (
 	ipv4RE  = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
 	ipv6RE  = regexp.MustCompile(`(?i)(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{1,4}`)
 
-	emailPending = pendingRE(emailRE)
-	phonePending = pendingRE(phoneRE)
-	cardPending  = pendingRE(cardRE)
-	ibanPending  = pendingRE(ibanRE)
-	ipv4Pending  = pendingRE(ipv4RE)
-	ipv6Pending  = pendingRE(ipv6RE)
+	emailPending = newPending(emailRE)
+	phonePending = newPending(phoneRE)
+	cardPending  = newPending(cardRE)
+	ibanPending  = newPending(ibanRE)
+	ipv4Pending  = newPending(ipv4RE)
+	ipv6Pending  = newPending(ipv6RE)
 )
 
 // Email finds e-mail addresses.
@@ -97,7 +97,7 @@ func (ipDetector) Kind() string { return "IP" }
 
 // Pending implements [StreamDetector].
 func (ipDetector) Pending(s string) int {
-	return min(pendingIndex(ipv4Pending, s), pendingIndex(ipv6Pending, s))
+	return min(ipv4Pending.index(s), ipv6Pending.index(s))
 }
 
 func (ipDetector) Find(s string) []Span {
@@ -143,10 +143,10 @@ type secretDetector struct{}
 func (secretDetector) Kind() string { return "SECRET" }
 
 // secretPending are the pendingRE of secretPatterns.
-var secretPending = func() []*regexp.Regexp {
-	out := make([]*regexp.Regexp, len(secretPatterns))
+var secretPending = func() []*pending {
+	out := make([]*pending, len(secretPatterns))
 	for i, p := range secretPatterns {
-		out[i] = pendingRE(p.re)
+		out[i] = newPending(p.re)
 	}
 	return out
 }()
@@ -155,7 +155,7 @@ var secretPending = func() []*regexp.Regexp {
 func (secretDetector) Pending(s string) int {
 	i := len(s)
 	for _, p := range secretPending {
-		i = min(i, pendingIndex(p, s))
+		i = min(i, p.index(s))
 	}
 	return i
 }
@@ -184,7 +184,7 @@ func containsAny(s string, subs []string) bool {
 
 // Regexp finds the matches of re, named kind.
 func Regexp(kind string, re *regexp.Regexp) Detector {
-	return &regexDetector{kind: kind, re: re, pend: pendingRE(re)}
+	return &regexDetector{kind: kind, re: re, pend: newPending(re)}
 }
 
 // Words finds the given words and phrases as whole words, ignoring case.
@@ -196,7 +196,7 @@ func Words(kind string, words ...string) Detector {
 		}
 	}
 	re := regexp.MustCompile(`(?i)\b(?:` + strings.Join(quoted, "|") + `)\b`)
-	return &regexDetector{kind: kind, re: re, pend: pendingRE(re)}
+	return &regexDetector{kind: kind, re: re, pend: newPending(re)}
 }
 
 func digits(s string) int {

@@ -81,9 +81,10 @@ func (sc *scanner) write(s string, end bool) (string, error) {
 }
 
 // contextLen is how much of the text a stage has passed on it keeps, as
-// the left context of what follows (for \b, and values that the text
-// passed on ends right before).
-const contextLen = 64
+// the left context of what follows, for \b. No value begins in the text
+// passed on and runs past it (that text would have been held back), so
+// the context only needs its last character.
+const contextLen = 4
 
 // stage is one output rule over one text.
 type stage struct {
@@ -112,32 +113,40 @@ func (st *stage) write(o *output, s string, end bool) (string, int) {
 	r := o.rules[st.rule]
 	var out strings.Builder
 	last := off
-	for _, sp := range r.Detector.Find(text) {
-		if sp.Start < off {
-			continue
-		}
-		if sp.Start >= release {
-			break
-		}
-		if sp.End > release {
-			release = sp.Start
-			break
-		}
-		o.counts[st.rule]++
-		switch r.Action {
-		case Block:
-			return "", st.rule
-		case Mask:
-			out.WriteString(text[last:sp.Start])
-			out.WriteString(o.masks.Mask(r.Detector.Kind(), text[sp.Start:sp.End]))
-			last = sp.End
+	if release > off {
+		// A value the detector finds must begin before release to be
+		// final; with nothing to pass on, none can.
+		for _, sp := range r.Detector.Find(text) {
+			if sp.Start < off {
+				continue
+			}
+			if sp.Start >= release {
+				break
+			}
+			if sp.End > release {
+				release = sp.Start
+				break
+			}
+			o.counts[st.rule]++
+			switch r.Action {
+			case Block:
+				return "", st.rule
+			case Mask:
+				out.WriteString(text[last:sp.Start])
+				out.WriteString(o.masks.Mask(r.Detector.Kind(), text[sp.Start:sp.End]))
+				last = sp.End
+			}
 		}
 	}
-	out.WriteString(text[last:release])
+	passedOn := text[last:release]
+	if last > off {
+		out.WriteString(passedOn)
+		passedOn = out.String()
+	}
 	passed := text[:release]
 	st.left = passed[max(0, len(passed)-contextLen):]
 	st.held = text[release:]
-	return out.String(), -1
+	return passedOn, -1
 }
 
 // message runs the output rules over a whole response's text parts and

@@ -3,6 +3,8 @@ package guard
 import (
 	"regexp"
 	"regexp/syntax"
+	"unicode"
+	"unicode/utf8"
 )
 
 // StreamDetector is a [Detector] that can tell, in a text that goes on,
@@ -19,19 +21,133 @@ type StreamDetector interface {
 	Pending(s string) int
 }
 
-// pendingRE returns an expression matching, at the end of a text, the
-// tails that begin a match of re: the prefixes of its matches, with
-// every empty-width assertion (\b, ^, $) taken as possibly true, so it
-// holds back at least what re could still match. Its leftmost match
-// is the earliest such tail.
-func pendingRE(re *regexp.Regexp) *regexp.Regexp {
+// pending finds, at the end of a text, the earliest tail that begins a
+// match of an expression: a prefix of one of its matches, with every
+// empty-width assertion (\b, ^, $) taken as possibly true, so it holds
+// back at least what the expression could still match.
+//
+// Such a tail is made only of bytes that occur in the expression's
+// matches (alpha) and begins with one that can begin one (first), so
+// only the positions of the text's last run of such bytes are tried, each
+// with one anchored match: a word or two of prose, not the whole text.
+type pending struct {
+	prefix       *regexp.Regexp // ^(?:prefixes)\z
+	alpha, first [256]bool
+}
+
+// newPending returns the pending tails of re.
+func newPending(re *regexp.Regexp) *pending {
+	p := &pending{}
 	tree, err := syntax.Parse(re.String(), syntax.Perl)
 	if err != nil {
 		// re compiled, so its text parses; hold everything if not.
-		return regexp.MustCompile(`(?s:.*)\z`)
+		p.prefix = regexp.MustCompile(`^(?s:.*)\z`)
+		for i := range p.alpha {
+			p.alpha[i], p.first[i] = true, true
+		}
+		return p
 	}
-	p := prefixes(tree.Simplify())
-	return regexp.MustCompile(`(?:` + p.String() + `)\z`)
+	tree = tree.Simplify()
+	p.prefix = regexp.MustCompile(`^(?:` + prefixes(tree).String() + `)\z`)
+	bytesOf(tree, &p.alpha)
+	firstBytes(tree, &p.first)
+	return p
+}
+
+// index returns the start of the earliest tail of s that begins a match,
+// or len(s).
+func (p *pending) index(s string) int {
+	j := len(s)
+	for j > 0 && p.alpha[s[j-1]] {
+		j--
+	}
+	for i := j; i < len(s); i++ {
+		if p.first[s[i]] && p.prefix.MatchString(s[i:]) {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// addRunes marks in set the bytes of the runes lo to hi (and their other
+// cases with fold): ASCII ones one by one, and every byte of a multi-byte
+// encoding for the others.
+func addRunes(set *[256]bool, lo, hi rune, fold bool) {
+	if hi >= utf8.RuneSelf {
+		for b := utf8.RuneSelf; b < 256; b++ {
+			set[b] = true
+		}
+	}
+	for r := lo; r <= min(hi, utf8.RuneSelf-1); r++ {
+		set[r] = true
+		if fold {
+			for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+				addRunes(set, f, f, false)
+			}
+		}
+	}
+}
+
+// bytesOf marks the bytes that occur in re's matches.
+func bytesOf(re *syntax.Regexp, set *[256]bool) {
+	fold := re.Flags&syntax.FoldCase != 0
+	switch re.Op {
+	case syntax.OpLiteral:
+		for _, r := range re.Rune {
+			addRunes(set, r, r, fold)
+		}
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			addRunes(set, re.Rune[i], re.Rune[i+1], false)
+		}
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		addRunes(set, 0, unicode.MaxRune, false)
+	}
+	for _, sub := range re.Sub {
+		bytesOf(sub, set)
+	}
+}
+
+// firstBytes marks the bytes a non-empty match of re can begin with, and
+// reports whether re matches the empty string.
+func firstBytes(re *syntax.Regexp, set *[256]bool) (nullable bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 {
+			return true
+		}
+		addRunes(set, re.Rune[0], re.Rune[0], re.Flags&syntax.FoldCase != 0)
+		return false
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		bytesOf(re, set)
+		return false
+	case syntax.OpNoMatch:
+		return false
+	case syntax.OpCapture:
+		return firstBytes(re.Sub[0], set)
+	case syntax.OpStar, syntax.OpQuest:
+		firstBytes(re.Sub[0], set)
+		return true
+	case syntax.OpPlus:
+		return firstBytes(re.Sub[0], set)
+	case syntax.OpRepeat:
+		return firstBytes(re.Sub[0], set) || re.Min == 0
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			if !firstBytes(sub, set) {
+				return false
+			}
+		}
+		return true
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			if firstBytes(sub, set) {
+				nullable = true
+			}
+		}
+		return nullable
+	}
+	return true // empty matches and assertions
 }
 
 // prefixes returns an expression of the prefixes of re's matches,
@@ -115,13 +231,4 @@ func concat(a, b *syntax.Regexp) *syntax.Regexp {
 
 func alternate(a, b *syntax.Regexp) *syntax.Regexp {
 	return &syntax.Regexp{Op: syntax.OpAlternate, Sub: []*syntax.Regexp{a, b}}
-}
-
-// pendingIndex returns the start of p's leftmost match in s, the
-// earliest tail that may begin a value.
-func pendingIndex(p *regexp.Regexp, s string) int {
-	if m := p.FindStringIndex(s); m != nil {
-		return m[0]
-	}
-	return len(s)
 }
