@@ -77,4 +77,3 @@ func BenchmarkSemanticHit(b *testing.B) {
 func benchReq(q string) *aiclient.Request {
 	return &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText(q)}}
 }
-
