@@ -2,7 +2,6 @@ package aicache_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,29 +9,12 @@ import (
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aicache"
+	"github.com/portico-dev/portico/aiclient/aitest"
 )
-
-// vectors is a test embedding provider whose vectors the test controls:
-// a text's vector is that of the first topic it names (the text is
-// "user: <question>\n").
-type vectors map[string][]float32
-
-func (v vectors) Embed(_ context.Context, r *aiclient.EmbedRequest) (*aiclient.EmbedResponse, error) {
-	out := &aiclient.EmbedResponse{Model: r.Model}
-	for _, in := range r.Input {
-		q := strings.TrimSuffix(strings.TrimPrefix(in, "user: "), "\n")
-		vec, ok := v[q]
-		if !ok {
-			return nil, fmt.Errorf("no vector for %q", q)
-		}
-		out.Embeddings = append(out.Embeddings, vec)
-	}
-	return out, nil
-}
 
 // The committed set: near-duplicates of a stored question point the same
 // way (cosine ≥ 0.95); different questions do not (cosine ≤ 0.6).
-var semanticSet = vectors{
+var semanticSet = aitest.Vectors{
 	"What is the capital of France?":      {1, 0, 0, 0},
 	"what's the capital of france":        {0.99, 0.1, 0, 0},   // cos 0.995
 	"Tell me the capital city of France.": {0.96, 0.2, 0.1, 0}, // cos 0.973
@@ -132,18 +114,18 @@ func TestAMemoryIndexKeepsTheNewestEntriesOfAPartition(t *testing.T) {
 
 // embedCounter counts the embeddings it computes.
 type embedCounter struct {
-	vectors
+	aitest.Vectors
 	n atomic.Int64
 }
 
 func (e *embedCounter) Embed(ctx context.Context, r *aiclient.EmbedRequest) (*aiclient.EmbedResponse, error) {
 	e.n.Add(1)
-	return e.vectors.Embed(ctx, r)
+	return e.Vectors.Embed(ctx, r)
 }
 
 func TestAMissEmbedsTheRequestOnce(t *testing.T) {
 	t.Parallel()
-	e := &embedCounter{vectors: semanticSet}
+	e := &embedCounter{Vectors: semanticSet}
 	c := newCache(t, &counter{}, aicache.WithSemantic(e, "embed", 0.95))
 	chat(t, c, t.Context(), req("What is the capital of France?"))
 	if got, want := e.n.Load(), int64(1); got != want {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aitest"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/internal/gwtest"
@@ -15,8 +16,8 @@ import (
 )
 
 // embeddings serves OpenAI's embeddings API with the vectors the test
-// controls: the text embedded is "user: <question>\n".
-func embeddings(t *testing.T, vectors map[string][]float32) string {
+// controls.
+func embeddings(t *testing.T, vectors aitest.Vectors) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
@@ -27,13 +28,13 @@ func embeddings(t *testing.T, vectors map[string][]float32) string {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
+		resp, err := vectors.Embed(r.Context(), &aiclient.EmbedRequest{Model: in.Model, Input: in.Input})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
 		var data []map[string]any
-		for i, text := range in.Input {
-			vec, ok := vectors[strings.TrimSuffix(strings.TrimPrefix(text, "user: "), "\n")]
-			if !ok {
-				http.Error(w, "no vector for "+text, http.StatusBadRequest)
-				return
-			}
+		for i, vec := range resp.Embeddings {
 			data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": vec})
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -44,7 +45,7 @@ func embeddings(t *testing.T, vectors map[string][]float32) string {
 	return srv.URL
 }
 
-var capitals = map[string][]float32{
+var capitals = aitest.Vectors{
 	"What is the capital of France?":  {1, 0, 0, 0},
 	"what's the capital of france":    {0.99, 0.1, 0, 0}, // cos 0.995
 	"What is the capital of Germany?": {0.6, 0.8, 0, 0},  // cos 0.6

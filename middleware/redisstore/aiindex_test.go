@@ -1,7 +1,6 @@
 package redisstore_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,30 +8,14 @@ import (
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aicache"
+	"github.com/portico-dev/portico/aiclient/aitest"
 	"github.com/portico-dev/portico/internal/redistest"
 	"github.com/portico-dev/portico/middleware/redisstore"
 )
 
 var _ aicache.Index = (*redisstore.AIIndex)(nil)
 
-// vectors is a test embedding provider whose vectors the test controls:
-// the text embedded is "user: <question>\n".
-type vectors map[string][]float32
-
-func (v vectors) Embed(_ context.Context, r *aiclient.EmbedRequest) (*aiclient.EmbedResponse, error) {
-	out := &aiclient.EmbedResponse{Model: r.Model}
-	for _, in := range r.Input {
-		q := strings.TrimSuffix(strings.TrimPrefix(in, "user: "), "\n")
-		vec, ok := v[q]
-		if !ok {
-			return nil, fmt.Errorf("no vector for %q", q)
-		}
-		out.Embeddings = append(out.Embeddings, vec)
-	}
-	return out, nil
-}
-
-var capitals = vectors{
+var capitals = aitest.Vectors{
 	"What is the capital of France?":  {1, 0, 0, 0},
 	"what's the capital of france":    {0.99, 0.1, 0, 0}, // cos 0.995
 	"What is the capital of Germany?": {0.6, 0.8, 0, 0},  // cos 0.6
