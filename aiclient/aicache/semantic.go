@@ -52,6 +52,7 @@ type semantic struct {
 type probe struct {
 	partition string
 	vec       []float32
+	failed    bool // the embedding failed: the store does not try again
 }
 
 func (s *semantic) validate() error {
@@ -112,6 +113,7 @@ func (s *semantic) find(ctx context.Context, scope string, req *aiclient.Request
 		return "", p
 	}
 	if p.vec = s.embed(ctx, req); p.vec == nil {
+		p.failed = true
 		return "", p
 	}
 	best, bestKey := s.threshold, ""
@@ -128,7 +130,7 @@ func (s *semantic) find(ctx context.Context, scope string, req *aiclient.Request
 
 // add indexes key under p, embedding req if the lookup did not.
 func (s *semantic) add(ctx context.Context, p probe, req *aiclient.Request, key string, ttl time.Duration) {
-	if p.partition == "" {
+	if p.partition == "" || p.failed {
 		return
 	}
 	if p.vec == nil {

@@ -132,3 +132,16 @@ func TestAMissEmbedsTheRequestOnce(t *testing.T) {
 		t.Errorf("embeddings = %d, want %d", got, want)
 	}
 }
+
+func TestAFailedEmbeddingIsNotTriedAgainToStoreTheAnswer(t *testing.T) {
+	t.Parallel()
+	e := &embedCounter{Vectors: aitest.Vectors{}}
+	c := newCache(t, &counter{}, aicache.WithSemantic(e, "embed", 0.95))
+	chat(t, c, t.Context(), req("no vector for this"))
+	if got, want := e.n.Load(), int64(1); got != want {
+		t.Errorf("embeddings = %d, want %d", got, want)
+	}
+	if _, call := chat(t, c, t.Context(), req("no vector for this")); !call.Hit {
+		t.Error("the answer was not stored for exact matches")
+	}
+}
