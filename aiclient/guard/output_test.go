@@ -246,3 +246,25 @@ func FuzzAStreamIsMaskedAsTheWholeText(f *testing.F) {
 		}
 	})
 }
+
+func TestAnOutputMaskCoversStreamedToolCallArgumentsWhateverTheChunkSize(t *testing.T) {
+	t.Parallel()
+	rules := []guard.Rule{{Name: "mails", Action: guard.Mask, Detector: guard.Email(), Output: true}}
+	req := &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText("jane@example.com")}}
+	for size := 1; size <= 30; size++ {
+		s, err := newGuard(t, &echo{size: size}, rules).Stream(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := aiclient.Collect(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := resp.Message.Text(), "You said: <EMAIL_1>"; got != want {
+			t.Errorf("chunks of %d: text = %q, want %q", size, got, want)
+		}
+		if got, want := string(resp.Message.ToolCalls[0].Arguments), `{"text":"<EMAIL_1>"}`; got != want {
+			t.Errorf("chunks of %d: arguments = %s, want %s", size, got, want)
+		}
+	}
+}
