@@ -86,6 +86,13 @@ func (sc *scanner) write(s string, end bool) (string, error) {
 // the context only needs its last character.
 const contextLen = 4
 
+// maxHeld bounds the tail a stage holds back while a value may be
+// starting, and with it the work per chunk: a run of text that could
+// still be one value (a long word, a blob of base64) goes on once it is
+// longer. It is more than the longest values the built-in detectors find
+// (a 4 096-bit RSA private key in PEM is about 3.3 KB).
+const maxHeld = 4 << 10
+
 // stage is one output rule over one text.
 type stage struct {
 	rule    int
@@ -107,7 +114,9 @@ func (st *stage) write(o *output, s string, end bool) (string, int) {
 	if !end {
 		release = off
 		if st.pending != nil {
-			release = max(off, st.pending(text))
+			// No value runs longer than maxHeld: an older tail goes on.
+			from := max(off, len(text)-maxHeld)
+			release = from + st.pending(text[from:])
 		}
 	}
 	r := o.rules[st.rule]

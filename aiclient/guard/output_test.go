@@ -268,3 +268,25 @@ func TestAnOutputMaskCoversStreamedToolCallArgumentsWhateverTheChunkSize(t *test
 		}
 	}
 }
+
+func TestALongRunThatCouldBeAValueIsHeldBackOnlySoLong(t *testing.T) {
+	t.Parallel()
+	rules := []guard.Rule{{Name: "mails", Action: guard.Mask, Detector: guard.Email(), Output: true}}
+	// 16 KiB of letters could be the start of one e-mail address; the
+	// text still goes on while it streams, not only at its end.
+	text := strings.Repeat("abcdefgh", 2<<10)
+	var p pieces
+	for i := 0; i < len(text); i += 64 {
+		p = append(p, text[i:i+64])
+	}
+	got, err := streamed(t, rules, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(got, ""), text; got != want {
+		t.Errorf("streamed %d bytes, want the %d of the text", len(got), len(want))
+	}
+	if n := len(got); n < len(p)/2 {
+		t.Errorf("the text went on in %d deltas for %d pieces, want it passed on as it streamed", n, len(p))
+	}
+}
