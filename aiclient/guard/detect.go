@@ -27,6 +27,7 @@ type regexDetector struct {
 	pend  *pending
 	valid func(string) bool
 	hint  string // a literal every match holds
+	at    *anchored
 }
 
 func (d *regexDetector) Kind() string { return d.kind }
@@ -38,10 +39,55 @@ func (d *regexDetector) Find(s string) []Span {
 	if d.hint != "" && !strings.Contains(s, d.hint) {
 		return nil
 	}
+	if d.valid != nil {
+		return d.at.find(s, d.pend, d.valid)
+	}
 	var out []Span
 	for _, m := range d.re.FindAllStringIndex(s, -1) {
-		if d.valid == nil || d.valid(s[m[0]:m[1]]) {
-			out = append(out, Span{m[0], m[1]})
+		out = append(out, Span{m[0], m[1]})
+	}
+	return out
+}
+
+// anchored matches an expression at one position of a text, the byte
+// before it as context (for \b).
+type anchored struct {
+	start, after *regexp.Regexp // ^(?:re) at the text's start; ^(?s:.)(?:re) one byte in
+}
+
+func newAnchored(re *regexp.Regexp) *anchored {
+	return &anchored{start: regexp.MustCompile(`^(?:` + re.String() + `)`), after: regexp.MustCompile(`^(?s:.)(?:` + re.String() + `)`)}
+}
+
+// find returns the valid matches of the expression, trying each position
+// that can begin one in turn and going on after a valid match, or one
+// byte on after an invalid one: which values are found then depends on
+// the text around them only, not on where an invalid match before them
+// ended, so a stream split anywhere finds what the whole text does.
+func (a *anchored) find(s string, p *pending, valid func(string) bool) []Span {
+	var out []Span
+	for i := 0; i < len(s); i++ {
+		if !p.first[s[i]] {
+			continue
+		}
+		var end int
+		if i == 0 {
+			m := a.start.FindStringIndex(s)
+			if m == nil {
+				continue
+			}
+			end = m[1]
+		} else {
+			// The byte before i, a whole rune or not, stands for the context.
+			m := a.after.FindStringIndex(s[i-1:])
+			if m == nil || m[1] == 0 {
+				continue
+			}
+			end = i - 1 + m[1]
+		}
+		if end > i && valid(s[i:end]) {
+			out = append(out, Span{i, end})
+			i = end - 1
 		}
 	}
 	return out
@@ -61,6 +107,12 @@ var (
 	ibanPending  = newPending(ibanRE)
 	ipv4Pending  = newPending(ipv4RE)
 	ipv6Pending  = newPending(ipv6RE)
+
+	phoneAt = newAnchored(phoneRE)
+	cardAt  = newAnchored(cardRE)
+	ibanAt  = newAnchored(ibanRE)
+	ipv4At  = newAnchored(ipv4RE)
+	ipv6At  = newAnchored(ipv6RE)
 )
 
 // Email finds e-mail addresses.
@@ -72,7 +124,7 @@ func Email() Detector {
 // "+" or an area code in parentheses, or at least 10 digits long, so that
 // dates and short numbers are not taken for phone numbers.
 func Phone() Detector {
-	return &regexDetector{kind: "PHONE", re: phoneRE, pend: phonePending, valid: func(s string) bool {
+	return &regexDetector{kind: "PHONE", re: phoneRE, pend: phonePending, at: phoneAt, valid: func(s string) bool {
 		n := digits(s)
 		if n < 7 || n > 15 {
 			return false
@@ -83,10 +135,14 @@ func Phone() Detector {
 
 // Card finds payment card numbers: 13 to 19 digits, optionally grouped by
 // spaces or dashes, that pass the Luhn check.
-func Card() Detector { return &regexDetector{kind: "CARD", re: cardRE, pend: cardPending, valid: luhn} }
+func Card() Detector {
+	return &regexDetector{kind: "CARD", re: cardRE, pend: cardPending, at: cardAt, valid: luhn}
+}
 
 // IBAN finds international bank account numbers whose mod-97 check holds.
-func IBAN() Detector { return &regexDetector{kind: "IBAN", re: ibanRE, pend: ibanPending, valid: iban} }
+func IBAN() Detector {
+	return &regexDetector{kind: "IBAN", re: ibanRE, pend: ibanPending, at: ibanAt, valid: iban}
+}
 
 // IP finds IPv4 and IPv6 addresses.
 func IP() Detector { return ipDetector{} }
@@ -101,15 +157,8 @@ func (ipDetector) Pending(s string) int {
 }
 
 func (ipDetector) Find(s string) []Span {
-	var out []Span
-	for _, re := range []*regexp.Regexp{ipv4RE, ipv6RE} {
-		for _, m := range re.FindAllStringIndex(s, -1) {
-			if _, err := netip.ParseAddr(s[m[0]:m[1]]); err == nil {
-				out = append(out, Span{m[0], m[1]})
-			}
-		}
-	}
-	return sortSpans(out)
+	valid := func(s string) bool { _, err := netip.ParseAddr(s); return err == nil }
+	return sortSpans(append(ipv4At.find(s, ipv4Pending, valid), ipv6At.find(s, ipv6Pending, valid)...))
 }
 
 // secretPatterns are the secret formats [Secrets] finds, each with the
