@@ -94,8 +94,13 @@ func TestAnOutputMaskReplacesTheValueWhateverTheSplit(t *testing.T) {
 		{Name: "keys", Action: guard.Mask, Detector: guard.Secrets(), Output: true},
 		{Name: "mails", Action: guard.Mask, Detector: guard.Email(), Output: true},
 	}
-	text := leaky + " Mail jane@example.com"
-	want := "Your key is <SECRET_1>, keep it safe. Mail <EMAIL_1>"
+	maskedWhateverTheSplit(t, rules, leaky+" Mail jane@example.com", "Your key is <SECRET_1>, keep it safe. Mail <EMAIL_1>")
+}
+
+// maskedWhateverTheSplit checks that rules stream text as want, however
+// it is split.
+func maskedWhateverTheSplit(t *testing.T, rules []guard.Rule, text, want string) {
+	t.Helper()
 	for _, p := range splits(text) {
 		got, err := streamed(t, rules, p)
 		if err != nil {
@@ -179,17 +184,7 @@ func TestCustomExpressionsAndWordsStreamToo(t *testing.T) {
 		{Name: "tickets", Action: guard.Mask, Detector: guard.Regexp("TICKET", regexp.MustCompile(`TCK-\d{4}`)), Output: true},
 		{Name: "codenames", Action: guard.Mask, Detector: guard.Words("CODE", "blue bird"), Output: true},
 	}
-	text := "See TCK-1234 about Blue Bird today."
-	want := "See <TICKET_1> about <CODE_1> today."
-	for _, p := range splits(text) {
-		got, err := streamed(t, rules, p)
-		if err != nil {
-			t.Errorf("%q: err = %v", p, err)
-		}
-		if got := strings.Join(got, ""); got != want {
-			t.Errorf("%q: streamed %q, want %q", p, got, want)
-		}
-	}
+	maskedWhateverTheSplit(t, rules, "See TCK-1234 about Blue Bird today.", "See <TICKET_1> about <CODE_1> today.")
 }
 
 func TestAnOutputMaskAppliesToAWholeResponse(t *testing.T) {

@@ -421,10 +421,7 @@ func (a *AI) client(hc func(AIProvider) *http.Client, tel []aiclient.Option, kee
 	opts := []aiclient.Option{}
 	var aliases []string
 	seen := map[string]bool{}
-	env := &cacheEnv{keep: keep, redis: a.Redis, aliases: map[string]bool{}}
-	for _, m := range a.Models {
-		env.aliases[m.Alias] = true
-	}
+	env := a.cacheEnv(keep)
 	for i, m := range a.Models {
 		at := fields.Index("ai.models", i)
 		if m.Alias == "" {
@@ -469,9 +466,7 @@ func (a *AI) client(hc func(AIProvider) *http.Client, tel []aiclient.Option, kee
 	if len(errs) > 0 {
 		return nil, nil, errs
 	}
-	client := aiclient.New(append(opts, tel...)...)
-	env.embed.c = client
-	return client, aliases, nil
+	return env.bind(aiclient.New(append(opts, tel...)...)), aliases, nil
 }
 
 // checkPrices makes sure every budget can count every model: a budget

@@ -54,6 +54,23 @@ type cacheEnv struct {
 	embed   lateEmbedder
 }
 
+// cacheEnv returns the environment of a's caches, borrowing from the
+// state through keep.
+func (a *AI) cacheEnv(keep func(string, func() any) any) *cacheEnv {
+	env := &cacheEnv{keep: keep, redis: a.Redis, aliases: map[string]bool{}}
+	for _, m := range a.Models {
+		env.aliases[m.Alias] = true
+	}
+	return env
+}
+
+// bind makes c the client that computes the caches' embeddings, and
+// returns it.
+func (env *cacheEnv) bind(c *aiclient.Client) *aiclient.Client {
+	env.embed.c = c
+	return c
+}
+
 // lateEmbedder computes embeddings with a client made after it.
 type lateEmbedder struct{ c *aiclient.Client }
 
