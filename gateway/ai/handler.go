@@ -276,7 +276,7 @@ func (c *call) end(status int, e *apiError, resp *aiclient.Response) {
 	}
 	c.rec.Provider, c.rec.Fallbacks = c.att.Result()
 	for _, f := range c.guards.Findings() {
-		c.rec.Guardrails = append(c.rec.Guardrails, Guardrail{Rule: f.Rule, Action: string(f.Action), Count: f.Count, Output: f.Output})
+		c.rec.Guardrails = append(c.rec.Guardrails, Guardrail{Rule: f.Rule, Action: string(f.Action), Kind: f.Kind, Count: f.Count, Output: f.Output})
 	}
 	c.adm.end(c.ctx, c.h, e, resp, c.rec.Cost)
 	if cl := calllog.FromContext(c.ctx); cl != nil {

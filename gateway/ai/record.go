@@ -129,6 +129,7 @@ type meters struct {
 	cost     metric.Float64Counter
 	duration metric.Float64Histogram
 	ttft     metric.Float64Histogram
+	findings metric.Int64Counter
 
 	// cache holds the attribute sets of up to maxAttrSets attrKeys.
 	cache  sync.Map // attrKey → *attrSets
@@ -164,6 +165,10 @@ func newMeters(mp metric.MeterProvider, labels MetricLabels) (*meters, error) {
 		metric.WithDescription("Time to the first streamed content")); err != nil {
 		return nil, err
 	}
+	if ms.findings, err = m.Int64Counter("portico.ai.guardrail.findings", metric.WithUnit("{finding}"),
+		metric.WithDescription("Values guardrail rules found (a request check counts one), by rule, kind and action")); err != nil {
+		return nil, err
+	}
 	return ms, nil
 }
 
@@ -182,6 +187,15 @@ func (ms *meters) record(ctx context.Context, r *Record) {
 	}
 	if r.Usage.OutputTokens > 0 {
 		ms.tokens.Add(ctx, r.Usage.OutputTokens, sets.output.Add...)
+	}
+	for _, g := range r.Guardrails {
+		// The attributes are the configured rules' names and kinds and
+		// the three actions: a bounded set, with no value, caller or
+		// tenant in it.
+		ms.findings.Add(ctx, int64(max(g.Count, 1)), metric.WithAttributes(
+			attribute.String("portico.ai.guardrail.rule", g.Rule),
+			attribute.String("portico.ai.guardrail.kind", g.Kind),
+			attribute.String("portico.ai.guardrail.action", g.Action)))
 	}
 }
 
@@ -246,6 +260,9 @@ type Guardrail struct {
 	Rule string `json:"rule"`
 	// Action is what it did: "block", "mask" or "flag".
 	Action string `json:"action"`
+	// Kind is what the rule's detector finds ("EMAIL", "SECRET"), or
+	// "CHECK" for a request check.
+	Kind string `json:"kind,omitempty"`
 	// Count is how many values it found (1 for a request check).
 	Count int `json:"count,omitempty"`
 	// Output reports a finding in the response.
