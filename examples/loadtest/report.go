@@ -125,3 +125,68 @@ func (p *printer) printf(format string, args ...any) {
 		_, p.err = fmt.Fprintf(p.w, format, args...)
 	}
 }
+
+// reportReloads prints the reload workload's table: each run's steady
+// phase and phase with reloads, then the medians and the worst over the
+// runs, and the acceptance figure, the slowest request during reloads
+// over the steady p99.
+func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
+	out := &printer{w: w}
+	pinned := "not pinned"
+	if o.pin {
+		pinned = "load generator on CPU 0, gateway and upstream on CPU 1 (taskset)"
+	}
+	out.printf("\nReloads under load: %d CPUs, %s; %d req/s open loop (GET, 3 in 4 to a route with every stateful policy, 1 in 4 to a cached one);\n",
+		o.cpus, pinned, o.rate)
+	out.printf("%v steady, then %v with the file rewritten (one header value changed) and SIGHUP every %v; %d run(s).\n",
+		o.phase, o.phase, o.reloadEvery, len(runs))
+	out.printf("÷ steady p99 is the phase's slowest request over the steady phase's p99 (the steady row shows the noise without reloads).\n\n")
+	out.printf("| run | phase | requests | failed | reloads | p50 | p99 | p99.9 | slowest | ÷ steady p99 |\n")
+	out.printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	row := func(run, name string, p phase, ratio float64) {
+		out.printf("| %s | %s | %d | %d | %d | %s | %s | %s | %s | %.1f× |\n", run, name, len(p.latencies), p.failed, p.reloads,
+			ms2(p.quantile(0.5)), ms2(p.quantile(0.99)), ms2(p.quantile(0.999)), ms2(p.slowest()), ratio)
+	}
+	for i, r := range runs {
+		row(fmt.Sprint(i+1), "steady", r.steady, r.steadyRatio())
+		row(fmt.Sprint(i+1), "reloads", r.reloading, r.ratio())
+	}
+	if len(runs) == 0 {
+		return out.err
+	}
+	for _, s := range []struct {
+		name string
+		pick func([]time.Duration) time.Duration
+		fpick func([]float64) float64
+	}{{"median", median[time.Duration], median[float64]}, {"worst", slices.Max[[]time.Duration], slices.Max[[]float64]}} {
+		for _, ph := range []struct {
+			name  string
+			of    func(reloadRun) phase
+			ratio func(reloadRun) float64
+		}{{"steady", func(r reloadRun) phase { return r.steady }, reloadRun.steadyRatio}, {"reloads", func(r reloadRun) phase { return r.reloading }, reloadRun.ratio}} {
+			var n, failed, reloads []float64
+			var q [4][]time.Duration
+			var ratios []float64
+			for _, r := range runs {
+				p := ph.of(r)
+				n, failed, reloads = append(n, float64(len(p.latencies))), append(failed, float64(p.failed)), append(reloads, float64(p.reloads))
+				for j, x := range []float64{0.5, 0.99, 0.999, 1} {
+					q[j] = append(q[j], p.quantile(x))
+				}
+				ratios = append(ratios, ph.ratio(r))
+			}
+			out.printf("| %s | %s | %.0f | %.0f | %.0f | %s | %s | %s | %s | %.1f× |\n", s.name, ph.name,
+				s.fpick(n), s.fpick(failed), s.fpick(reloads),
+				ms2(s.pick(q[0])), ms2(s.pick(q[1])), ms2(s.pick(q[2])), ms2(s.pick(q[3])), s.fpick(ratios))
+		}
+	}
+	for i, r := range runs {
+		for _, p := range []phase{r.steady, r.reloading} {
+			if p.failed > 0 {
+				out.printf("\nrun %d: %d requests failed, the first: %v", i+1, p.failed, p.firstErr)
+			}
+		}
+	}
+	out.printf("\n")
+	return out.err
+}
