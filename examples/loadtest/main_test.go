@@ -192,6 +192,7 @@ func TestParseOptionsRefusesBadSettings(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
 		{"-duration", "0s"}, {"-warmup", "-1s"}, {"-conns", "0"}, {"-runs", "0"}, {"-first-byte", "0"}, {"-targets", "route,nginx"},
+		{"-rate", "0"}, {"-phase", "0s"}, {"-reload-every", "0s"},
 	} {
 		if _, err := parseOptions(args, io.Discard); err == nil {
 			t.Errorf("parseOptions(%q) succeeded, want an error", args)

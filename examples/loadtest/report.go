@@ -155,8 +155,8 @@ func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
 		return out.err
 	}
 	for _, s := range []struct {
-		name string
-		pick func([]time.Duration) time.Duration
+		name  string
+		pick  func([]time.Duration) time.Duration
 		fpick func([]float64) float64
 	}{{"median", median[time.Duration], median[float64]}, {"worst", slices.Max[[]time.Duration], slices.Max[[]float64]}} {
 		for _, ph := range []struct {
