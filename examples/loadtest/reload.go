@@ -60,6 +60,9 @@ type phase struct {
 	version int
 	// reloads is how many reloads the gateway reported in the phase.
 	reloads int
+	// cpu is the gateway process's CPU time (user and system) in the
+	// phase.
+	cpu time.Duration
 }
 
 // quantile returns the q-quantile (0 < q <= 1) of the sorted latencies:
@@ -86,6 +89,17 @@ func (r reloadRun) ratio() float64 {
 	return float64(r.reloading.slowest()) / float64(r.steady.quantile(0.99))
 }
 
+// cpuPerReload is the gateway's CPU time in the phase with reloads over
+// the steady phase's, per reload: what a reload costs the process, at
+// the kernel's 10 ms tick resolution and within the variation of the
+// requests' own CPU time.
+func (r reloadRun) cpuPerReload() time.Duration {
+	if r.reloading.reloads == 0 {
+		return 0
+	}
+	return (r.reloading.cpu - r.steady.cpu) / time.Duration(r.reloading.reloads)
+}
+
 // steadyRatio is the steady phase's own slowest over its p99: what the
 // machine's noise alone gives.
 func (r reloadRun) steadyRatio() float64 {
@@ -99,6 +113,8 @@ type reloadTarget struct {
 	base    string
 	reload  func(v int) error
 	reloads func() int
+	// cpu returns the CPU time the gateway process has used so far.
+	cpu func() (time.Duration, error)
 }
 
 // openLoop sends rate requests a second to t for d, each on its own
@@ -125,6 +141,7 @@ func openLoop(ctx context.Context, c *http.Client, t reloadTarget, rate int, d, 
 		p.version = max(p.version, v)
 	}
 	reloads0 := t.reloads()
+	cpu0, cpuErr := t.cpu()
 	stop := make(chan struct{})
 	var reloader sync.WaitGroup
 	if every > 0 {
@@ -173,6 +190,9 @@ func openLoop(ctx context.Context, c *http.Client, t reloadTarget, rate int, d, 
 	reloader.Wait()
 	wg.Wait()
 	p.reloads = t.reloads() - reloads0
+	if cpu1, err := t.cpu(); err == nil && cpuErr == nil {
+		p.cpu = cpu1 - cpu0
+	}
 	slices.Sort(p.latencies)
 	return p
 }
@@ -294,6 +314,7 @@ func (h *harness) reloadOnce(ctx context.Context) (reloadRun, error) {
 			return p.cmd.Process.Signal(syscall.SIGHUP)
 		},
 		reloads: func() int { return countLines(logFile, `"msg":"configuration reloaded"`) },
+		cpu:     func() (time.Duration, error) { return cpuTime(p.cmd.Process.Pid) },
 	}
 	r := measureReloads(ctx, h.o, t)
 	if n := countLines(logFile, `"msg":"configuration rejected`); n > 0 {

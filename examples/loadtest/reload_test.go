@@ -65,6 +65,7 @@ func TestTheReloadTargetMeasuresBothPhasesAndReloads(t *testing.T) {
 			return rl.Reload(context.Background())
 		},
 		reloads: func() int { return countLines(logFile, `"msg":"configuration reloaded"`) },
+		cpu:     func() (time.Duration, error) { return cpuTime(os.Getpid()) },
 	}
 	o := &options{rate: 100, warmup: 100 * time.Millisecond, phase: 600 * time.Millisecond, reloadEvery: 100 * time.Millisecond}
 	r := measureReloads(context.Background(), o, target)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -112,6 +113,17 @@ func cells(out *printer, f, b figures) {
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// durations lists ds in milliseconds.
+func durations(ds []time.Duration) string {
+	s := make([]string, len(ds))
+	for i, d := range ds {
+		s[i] = fmt.Sprintf("%.2f", ms(d))
+	}
+	return strings.Join(s, ", ") + " ms"
+}
+
 func ms2(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
 // printer writes formatted text and keeps the first error.
@@ -141,11 +153,11 @@ func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
 	out.printf("%v steady, then %v with the file rewritten (one header value changed) and SIGHUP every %v; %d run(s).\n",
 		o.phase, o.phase, o.reloadEvery, len(runs))
 	out.printf("÷ steady p99 is the phase's slowest request over the steady phase's p99 (the steady row shows the noise without reloads).\n\n")
-	out.printf("| run | phase | requests | failed | reloads | p50 | p99 | p99.9 | slowest | ÷ steady p99 |\n")
-	out.printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	out.printf("| run | phase | requests | failed | reloads | gateway CPU | p50 | p99 | p99.9 | slowest | ÷ steady p99 |\n")
+	out.printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	row := func(run, name string, p phase, ratio float64) {
-		out.printf("| %s | %s | %d | %d | %d | %s | %s | %s | %s | %.1f× |\n", run, name, len(p.latencies), p.failed, p.reloads,
-			ms2(p.quantile(0.5)), ms2(p.quantile(0.99)), ms2(p.quantile(0.999)), ms2(p.slowest()), ratio)
+		out.printf("| %s | %s | %d | %d | %d | %.0f ms | %s | %s | %s | %s | %.1f× |\n", run, name, len(p.latencies), p.failed, p.reloads,
+			ms(p.cpu), ms2(p.quantile(0.5)), ms2(p.quantile(0.99)), ms2(p.quantile(0.999)), ms2(p.slowest()), ratio)
 	}
 	for i, r := range runs {
 		row(fmt.Sprint(i+1), "steady", r.steady, r.steadyRatio())
@@ -165,7 +177,7 @@ func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
 			ratio func(reloadRun) float64
 		}{{"steady", func(r reloadRun) phase { return r.steady }, reloadRun.steadyRatio}, {"reloads", func(r reloadRun) phase { return r.reloading }, reloadRun.ratio}} {
 			var n, failed, reloads []float64
-			var q [4][]time.Duration
+			var q [5][]time.Duration
 			var ratios []float64
 			for _, r := range runs {
 				p := ph.of(r)
@@ -173,13 +185,20 @@ func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
 				for j, x := range []float64{0.5, 0.99, 0.999, 1} {
 					q[j] = append(q[j], p.quantile(x))
 				}
+				q[4] = append(q[4], p.cpu)
 				ratios = append(ratios, ph.ratio(r))
 			}
-			out.printf("| %s | %s | %.0f | %.0f | %.0f | %s | %s | %s | %s | %.1f× |\n", s.name, ph.name,
-				s.fpick(n), s.fpick(failed), s.fpick(reloads),
+			out.printf("| %s | %s | %.0f | %.0f | %.0f | %.0f ms | %s | %s | %s | %s | %.1f× |\n", s.name, ph.name,
+				s.fpick(n), s.fpick(failed), s.fpick(reloads), ms(s.pick(q[4])),
 				ms2(s.pick(q[0])), ms2(s.pick(q[1])), ms2(s.pick(q[2])), ms2(s.pick(q[3])), s.fpick(ratios))
 		}
 	}
+	var perReload []time.Duration
+	for _, r := range runs {
+		perReload = append(perReload, r.cpuPerReload())
+	}
+	out.printf("\nGateway CPU per reload (phase with reloads minus steady, over the reloads; 10 ms /proc ticks, and the requests' own CPU varies): median %s, of %s.\n",
+		ms2(median(slices.Clone(perReload))), durations(perReload))
 	for i, r := range runs {
 		for _, p := range []phase{r.steady, r.reloading} {
 			if p.failed > 0 {
