@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -82,6 +83,9 @@ func (p phase) slowest() time.Duration { return p.quantile(1) }
 // with a reload every interval.
 type reloadRun struct {
 	steady, reloading phase
+	// builds and warms are how long each reload's build and warm-up
+	// took, as the gateway logged them (wall time).
+	builds, warms []time.Duration
 }
 
 // ratio is the slowest request during reloads over the steady p99.
@@ -317,10 +321,29 @@ func (h *harness) reloadOnce(ctx context.Context) (reloadRun, error) {
 		cpu:     func() (time.Duration, error) { return cpuTime(p.cmd.Process.Pid) },
 	}
 	r := measureReloads(ctx, h.o, t)
+	r.builds, r.warms = reloadTimes(logFile)
 	if n := countLines(logFile, `"msg":"configuration rejected`); n > 0 {
 		return r, fmt.Errorf("the gateway rejected %d reloads; see %s (-keep)", n, logFile)
 	}
 	return r, ctx.Err()
+}
+
+// reloadTimes returns how long each reload's build and warm-up took,
+// from the "configuration reloaded" records of the gateway's JSON log.
+func reloadTimes(file string) (builds, warms []time.Duration) {
+	b, _ := os.ReadFile(file)
+	for line := range bytes.Lines(b) {
+		var rec struct {
+			Msg   string        `json:"msg"`
+			Build time.Duration `json:"build"`
+			Warm  time.Duration `json:"warm"`
+		}
+		if json.Unmarshal(line, &rec) != nil || rec.Msg != "configuration reloaded" {
+			continue
+		}
+		builds, warms = append(builds, rec.Build), append(warms, rec.Warm)
+	}
+	return builds, warms
 }
 
 // countLines counts the lines of file holding s.

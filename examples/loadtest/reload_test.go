@@ -69,6 +69,7 @@ func TestTheReloadTargetMeasuresBothPhasesAndReloads(t *testing.T) {
 	}
 	o := &options{rate: 100, warmup: 100 * time.Millisecond, phase: 600 * time.Millisecond, reloadEvery: 100 * time.Millisecond}
 	r := measureReloads(context.Background(), o, target)
+	r.builds, r.warms = reloadTimes(logFile)
 
 	for _, p := range []struct {
 		name string
@@ -94,11 +95,18 @@ func TestTheReloadTargetMeasuresBothPhasesAndReloads(t *testing.T) {
 		t.Errorf("the highest version answered in the steady phase = %d, want %d", got, want)
 	}
 
+	if got, want := len(r.builds), r.reloading.reloads; got != want {
+		t.Errorf("%d reload build times in the log, want one per reload, %d", got, want)
+	}
+	if len(r.builds) > 0 && r.builds[0] <= 0 {
+		t.Errorf("the first reload's build took %v by the log, want a positive time", r.builds[0])
+	}
+
 	var b strings.Builder
 	if err := reportReloads(&b, o, []reloadRun{r}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| 1 | steady |", "| 1 | reloads |", "| median | reloads |", "| worst | reloads |"} {
+	for _, want := range []string{"| 1 | steady |", "| 1 | reloads |", "| median | reloads |", "| worst | reloads |", "Reload build"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("the report lacks %q:\n%s", want, b.String())
 		}

@@ -199,6 +199,14 @@ func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
 	}
 	out.printf("\nGateway CPU per reload (phase with reloads minus steady, over the reloads; 10 ms /proc ticks, and the requests' own CPU varies): median %s, of %s.\n",
 		ms2(median(slices.Clone(perReload))), durations(perReload))
+	var builds, warms []time.Duration
+	for _, r := range runs {
+		builds, warms = append(builds, r.builds...), append(warms, r.warms...)
+	}
+	if len(builds) > 0 {
+		out.printf("Reload build (read, parse, build; wall time, from the gateway's log) over %d reloads: median %s, slowest %s; warm-up: median %s, slowest %s.\n",
+			len(builds), ms2(median(slices.Clone(builds))), ms2(slices.Max(builds)), ms2(median(slices.Clone(warms))), ms2(slices.Max(warms)))
+	}
 	for i, r := range runs {
 		for _, p := range []phase{r.steady, r.reloading} {
 			if p.failed > 0 {
