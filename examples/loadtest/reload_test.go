@@ -106,7 +106,7 @@ func TestTheReloadTargetMeasuresBothPhasesAndReloads(t *testing.T) {
 	if err := reportReloads(&b, o, []reloadRun{r}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| 1 | steady |", "| 1 | reloads |", "| median | reloads |", "| worst | reloads |", "Reload build"} {
+	for _, want := range []string{"| 1 | steady |", "| 1 | reloads |", "| median | reloads |", "| worst | reloads |", "Reload build", "Slowest request during reloads ÷ steady p99: median"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("the report lacks %q:\n%s", want, b.String())
 		}

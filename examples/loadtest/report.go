@@ -193,11 +193,18 @@ func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
 				ms2(s.pick(q[0])), ms2(s.pick(q[1])), ms2(s.pick(q[2])), ms2(s.pick(q[3])), s.fpick(ratios))
 		}
 	}
+	var ratios, tails []float64
+	for _, r := range runs {
+		ratios = append(ratios, r.ratio())
+		tails = append(tails, float64(r.reloading.quantile(0.999))/float64(r.steady.quantile(0.999)))
+	}
+	out.printf("\nSlowest request during reloads ÷ steady p99: median %.1f×, worst %.1f×; p99.9 during reloads ÷ steady p99.9: median %.1f×, worst %.1f×.\n",
+		median(slices.Clone(ratios)), slices.Max(ratios), median(slices.Clone(tails)), slices.Max(tails))
 	var perReload []time.Duration
 	for _, r := range runs {
 		perReload = append(perReload, r.cpuPerReload())
 	}
-	out.printf("\nGateway CPU per reload (phase with reloads minus steady, over the reloads; 10 ms /proc ticks, and the requests' own CPU varies): median %s, of %s.\n",
+	out.printf("Gateway CPU per reload (phase with reloads minus steady, over the reloads; 10 ms /proc ticks, and the requests' own CPU varies): median %s, of %s.\n",
 		ms2(median(slices.Clone(perReload))), durations(perReload))
 	var builds, warms []time.Duration
 	for _, r := range runs {

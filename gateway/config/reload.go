@@ -36,7 +36,9 @@ type ReloadConfig struct {
 	// Load(Path, Options..., gateway.WithState(st)); set it to build
 	// otherwise, such as from a file read elsewhere, or in Go.
 	Load func(st *gateway.State) (*gateway.Gateway, error)
-	// Logger records reloads and rejected configurations.
+	// Logger records reloads, each with how long its build (for the
+	// default load: reading, parsing and building) and its warm-up took
+	// ("build", "warm"), and rejected configurations.
 	// If nil, slog.Default() is used.
 	Logger *slog.Logger
 	// Drain is how long a replaced gateway may keep serving the requests
