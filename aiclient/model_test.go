@@ -81,8 +81,11 @@ func TestAccumulatorResponseIsASnapshot(t *testing.T) {
 	acc.Add(aiclient.Event{Type: aiclient.EventText, Text: "a"})
 	first := acc.Response()
 	acc.Add(aiclient.Event{Type: aiclient.EventText, Text: "b"})
-	if first.Message.Text() != "a" || acc.Response().Message.Text() != "ab" {
-		t.Fatalf("first %q, now %q", first.Message.Text(), acc.Response().Message.Text())
+	if got, want := first.Message.Text(), "a"; got != want {
+		t.Errorf("first response text = %q, want %q", got, want)
+	}
+	if got, want := acc.Response().Message.Text(), "ab"; got != want {
+		t.Errorf("text now = %q, want %q", got, want)
 	}
 }
 
@@ -99,8 +102,20 @@ func TestStreamIteration(t *testing.T) {
 		evs = evs[1:]
 		return ev, nil
 	}, func() error { closed++; return nil })
-	if !s.Next() || s.Current().Text != "x" || s.Next() || !errors.Is(s.Err(), boom) || s.Next() {
-		t.Fatal("iteration did not stop on the error")
+	if !s.Next() {
+		t.Fatal("Next = false before the first event")
+	}
+	if got, want := s.Current().Text, "x"; got != want {
+		t.Errorf("Current().Text = %q, want %q", got, want)
+	}
+	if s.Next() {
+		t.Fatal("Next = true at the error")
+	}
+	if got := s.Err(); !errors.Is(got, boom) {
+		t.Errorf("Err() = %v, want %v", got, boom)
+	}
+	if s.Next() {
+		t.Fatal("Next = true after the error")
 	}
 	s.Close()
 	s.Close()
@@ -108,8 +123,14 @@ func TestStreamIteration(t *testing.T) {
 		t.Fatalf("closed %d times", closed)
 	}
 	clean := aiclient.NewStream(func() (aiclient.Event, error) { return aiclient.Event{}, io.EOF }, nil)
-	if clean.Next() || clean.Err() != nil || clean.Close() != nil {
-		t.Fatal("a clean end reported an error")
+	if clean.Next() {
+		t.Error("Next = true on a clean end")
+	}
+	if err := clean.Err(); err != nil {
+		t.Errorf("Err() = %v after a clean end", err)
+	}
+	if err := clean.Close(); err != nil {
+		t.Errorf("Close() = %v after a clean end", err)
 	}
 }
 
@@ -143,8 +164,11 @@ func TestCostOfNormalisedUsage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got, ok := prices.Cost(tt.model, tt.usage)
-			if !ok || math.Abs(got-tt.want) > 1e-12 {
-				t.Fatalf("cost %v (%v), want %v", got, ok, tt.want)
+			if !ok {
+				t.Fatalf("no cost, want %v", tt.want)
+			}
+			if math.Abs(got-tt.want) > 1e-12 {
+				t.Fatalf("cost %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -248,8 +272,11 @@ func TestErrorKinds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		e := aiclient.NewError("p", tt.status, "c", "m")
-		if e.Kind != tt.kind || e.Retryable != tt.retryable {
-			t.Errorf("status %d: kind %s retryable %v, want %s %v", tt.status, e.Kind, e.Retryable, tt.kind, tt.retryable)
+		if got, want := e.Kind, tt.kind; got != want {
+			t.Errorf("status %d: Kind = %s, want %s", tt.status, got, want)
+		}
+		if got, want := e.Retryable, tt.retryable; got != want {
+			t.Errorf("status %d: Retryable = %v, want %v", tt.status, got, want)
 		}
 	}
 	e := &aiclient.Error{Provider: "openai", Status: 429, Kind: aiclient.KindRateLimited, Code: "rate_limit_exceeded", Message: "slow down"}
@@ -270,7 +297,10 @@ func TestRegressionToolCallBuffersSurviveSliceGrowth(t *testing.T) {
 		acc.Add(aiclient.Event{Type: aiclient.EventToolCall, ToolCall: aiclient.ToolCallDelta{Index: i, Arguments: "1}"}})
 	}
 	calls := acc.Response().Message.ToolCalls
-	if len(calls) != 20 || string(calls[19].Arguments) != `{"i":1}` {
-		t.Fatalf("calls %+v", calls)
+	if got, want := len(calls), 20; got != want {
+		t.Fatalf("%d calls, want %d: %+v", got, want, calls)
+	}
+	if got, want := string(calls[19].Arguments), `{"i":1}`; got != want {
+		t.Fatalf("calls[19].Arguments = %s, want %s", got, want)
 	}
 }

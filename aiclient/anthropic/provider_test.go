@@ -75,8 +75,11 @@ func TestHeadersAndDefaults(t *testing.T) {
 					t.Errorf("%s = %q, want %q", k, got.Header.Get(k), v)
 				}
 			}
-			if got.Path != "/v1/messages" || got.JSON()["max_tokens"] != tt.max {
-				t.Errorf("path %s, max_tokens %v", got.Path, got.JSON()["max_tokens"])
+			if got, want := got.Path, "/v1/messages"; got != want {
+				t.Errorf("path = %s, want %s", got, want)
+			}
+			if got, want := got.JSON()["max_tokens"], tt.max; got != want {
+				t.Errorf("max_tokens = %v, want %v", got, want)
 			}
 		})
 	}
@@ -105,8 +108,17 @@ func TestErrorsAreNormalised(t *testing.T) {
 			p := anthropic.New(anthropic.WithBaseURL(srv.URL()), anthropic.WithPolicies())
 			_, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "claude"})
 			var e *aiclient.Error
-			if !errors.As(err, &e) || e.Kind != tt.kind || e.Retryable != tt.retryable || e.RetryAfter != tt.reply.RetryAfter {
-				t.Fatalf("got %v (%+v)", err, e)
+			if !errors.As(err, &e) {
+				t.Fatalf("got %v, want an *aiclient.Error", err)
+			}
+			if got, want := e.Kind, tt.kind; got != want {
+				t.Errorf("Kind = %s, want %s", got, want)
+			}
+			if got, want := e.Retryable, tt.retryable; got != want {
+				t.Errorf("Retryable = %v, want %v", got, want)
+			}
+			if got, want := e.RetryAfter, tt.reply.RetryAfter; got != want {
+				t.Errorf("RetryAfter = %v, want %v", got, want)
 			}
 		})
 	}
@@ -127,9 +139,10 @@ func TestRateLimitResetHeadersGiveTheRetryAfter(t *testing.T) {
 	p := anthropic.New(anthropic.WithBaseURL(srv.URL), anthropic.WithPolicies())
 	_, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "claude"})
 	var e *aiclient.Error
-	if !errors.As(err, &e) || e.RetryAfter < 59*time.Minute || e.RetryAfter > time.Hour {
-		t.Fatalf("got %v (%+v), want about an hour from the exhausted input-token limit", err, e)
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want an *aiclient.Error", err)
 	}
+	testkit.InRange(t, "RetryAfter from the exhausted input-token limit", e.RetryAfter, 59*time.Minute, time.Hour)
 }
 
 func TestStreamCutBeforeMessageStopIsAnError(t *testing.T) {
@@ -144,8 +157,11 @@ func TestStreamCutBeforeMessageStopIsAnError(t *testing.T) {
 	}
 	_, err = aiclient.Collect(s)
 	var e *aiclient.Error
-	if !errors.As(err, &e) || e.Code != "stream_interrupted" {
-		t.Fatalf("got %v", err)
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want an *aiclient.Error", err)
+	}
+	if got, want := e.Code, "stream_interrupted"; got != want {
+		t.Fatalf("Code = %q, want %q", got, want)
 	}
 }
 
@@ -177,8 +193,17 @@ func TestModels(t *testing.T) {
 	srv := aitest.NewServer(aitest.Anthropic, aitest.WithModels("claude-opus-4-1", "claude-sonnet-4-5"))
 	defer srv.Close()
 	models, err := anthropic.New(anthropic.WithBaseURL(srv.URL())).Models(testkit.Deadline(t))
-	if err != nil || len(models) != 2 || models[1].ID != "claude-sonnet-4-5" || models[0].Created.IsZero() {
-		t.Fatalf("%+v %v", models, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(models), 2; got != want {
+		t.Fatalf("%d models, want %d: %+v", got, want, models)
+	}
+	if got, want := models[1].ID, "claude-sonnet-4-5"; got != want {
+		t.Errorf("models[1].ID = %q, want %q", got, want)
+	}
+	if models[0].Created.IsZero() {
+		t.Error("models[0].Created is zero")
 	}
 }
 

@@ -325,8 +325,12 @@ func TestAnOutputRuleBlocksResponsesAndStreams(t *testing.T) {
 	// The request rule also sees the address: use a request without one
 	// for the output, by masking nothing and echoing.
 	_, err := g.Chat(t.Context(), req)
-	if rule, ok := guard.IsBlocked(err); !ok || rule != "no-ips-out" {
-		t.Errorf("chat err = %v, want blocked by no-ips-out", err)
+	rule, ok := guard.IsBlocked(err)
+	if !ok {
+		t.Fatalf("chat err = %v, want blocked", err)
+	}
+	if got, want := rule, "no-ips-out"; got != want {
+		t.Errorf("blocked by %q, want %q", got, want)
 	}
 	s, err := g.Stream(t.Context(), req)
 	if err != nil {
@@ -355,7 +359,10 @@ func TestInvalidRulesNameTheField(t *testing.T) {
 		{guard.Rule{Name: "x", Action: guard.Mask, Detector: guard.Email(), Output: true}, "rules[0].output"},
 	} {
 		_, err := guard.New(&echo{}, []guard.Rule{tc.rule})
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
+		if err == nil {
+			t.Fatalf("New(%+v) = nil, want an error with %q", tc.rule, tc.want)
+		}
+		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want an error with %q", tc.rule, err, tc.want)
 		}
 	}

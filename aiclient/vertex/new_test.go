@@ -63,9 +63,7 @@ func TestNewRefusesWhatCannotWork(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := vertex.New(context.Background(), tt.opts...)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want an error saying %q", err, tt.want)
-			}
+			testkit.WantError(t, err, tt.want)
 		})
 	}
 }
