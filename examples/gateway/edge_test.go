@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -233,8 +234,8 @@ func (e *edge) check(t *testing.T, id string, p probe) {
 		t.Errorf("the upstream received Host %q, want its own address %q", got.Host, e.echoHost)
 	}
 	if name := p.saw[0]; name != "" {
-		if vs, want := got.Header.Values(name), p.saw[1]; len(vs) != 1 || vs[0] != want {
-			t.Errorf("the upstream received %s %q, want [%q]", name, vs, want)
+		if got, want := got.Header.Values(name), []string{p.saw[1]}; !slices.Equal(got, want) {
+			t.Errorf("the upstream received %s %q, want %q", name, got, want)
 		}
 	}
 }
