@@ -89,13 +89,9 @@ func TestNewNamesTheMethodAndFieldOfABadAnnotation(t *testing.T) {
 func TestNewRefusesAnUnknownService(t *testing.T) {
 	t.Parallel()
 	_, err := grpcjson.New(grpcjson.Config{Files: filesWith(t, nil), Services: []string{"bad.Nope"}})
-	if err == nil || !strings.Contains(err.Error(), `services[0]: no service "bad.Nope"`) {
-		t.Errorf("error %v, want one naming services[0]", err)
-	}
+	wantErrContaining(t, err, `services[0]: no service "bad.Nope"`)
 	_, err = grpcjson.New(grpcjson.Config{})
-	if err == nil || !strings.Contains(err.Error(), "files") {
-		t.Errorf("error %v, want one naming files", err)
-	}
+	wantErrContaining(t, err, "files")
 }
 
 func TestRoutesListsEveryBinding(t *testing.T) {

@@ -232,9 +232,7 @@ func TestTimeoutBoundsTheCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d <= 0 || d > 5*time.Second {
-		t.Errorf("the upstream saw %v left, want in (0, 5s]", d)
-	}
+	inRange(t, "the deadline the upstream saw", d, time.Nanosecond, 5*time.Second)
 	status, _, body := do(t, http.MethodPost, base+"/portico.grpctest.v1.Shelf/Echo", `{"key":"md"}`, "Grpc-Timeout", "1S", "X-Tenant", "acme")
 	if got, want := status, http.StatusOK; got != want {
 		t.Fatalf("status %d, want %d", got, want)
