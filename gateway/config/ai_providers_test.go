@@ -113,13 +113,19 @@ func TestCloudProvidersServeTheirAliasesWholeAndStreamed(t *testing.T) {
 			before := len(tt.srv.Requests())
 			tt.srv.Push(aitest.Text("Hello from "+tt.alias+".", 7, 5), aitest.Text("Streamed from "+tt.alias+".", 7, 5))
 			status, _, body := gwtest.AIPost(t, f.gateway+"/v1/chat/completions", "app-key", `{"model":"`+tt.alias+`","messages":[{"role":"user","content":"hi"}]}`)
-			if status != http.StatusOK || !strings.Contains(body, `"content":"Hello from `+tt.alias+`."`) {
-				t.Fatalf("whole: status %d: %s", status, body)
+			if got, want := status, http.StatusOK; got != want {
+				t.Fatalf("whole: status %d, want %d: %s", got, want, body)
+			}
+			if want := `"content":"Hello from ` + tt.alias + `."`; !strings.Contains(body, want) {
+				t.Fatalf("whole: %s, want %s", body, want)
 			}
 			status, _, body = gwtest.AIPost(t, f.gateway+"/v1/chat/completions", "app-key",
 				`{"model":"`+tt.alias+`","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
-			if status != http.StatusOK || !strings.Contains(body, "data: [DONE]") {
-				t.Fatalf("streamed: status %d: %s", status, body)
+			if got, want := status, http.StatusOK; got != want {
+				t.Fatalf("streamed: status %d, want %d: %s", got, want, body)
+			}
+			if !strings.Contains(body, "data: [DONE]") {
+				t.Fatalf("streamed: %s, want it to end with [DONE]", body)
 			}
 			var got strings.Builder
 			for _, line := range strings.Split(body, "\n") {
@@ -222,7 +228,10 @@ ai:
     - {alias: smart, candidates: [{provider: bedrock, model: m}, {provider: vertex, model: m}, {provider: azure, model: m}, {provider: demo, priority: 1}]}
 `)
 	status, _, body := gwtest.AIPost(t, srv.URL+"/v1/chat/completions", "app-key", `{"model":"smart","messages":[{"role":"user","content":"hi"}]}`)
-	if status != http.StatusOK || !strings.Contains(body, "You said: hi") {
-		t.Fatalf("status %d: %s", status, body)
+	if got, want := status, http.StatusOK; got != want {
+		t.Fatalf("status %d, want %d: %s", got, want, body)
+	}
+	if !strings.Contains(body, "You said: hi") {
+		t.Fatalf("body %s, want the demo's echo", body)
 	}
 }

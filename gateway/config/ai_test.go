@@ -58,8 +58,11 @@ func TestPromptAPIsArePublishedWithTheOtherDocs(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(strings.ReplaceAll(string(b), " ", ""), `"operationId":"shout"`) {
-		t.Errorf("status %d: %s", resp.StatusCode, b)
+	if got, want := resp.StatusCode, http.StatusOK; got != want {
+		t.Errorf("status %d, want %d: %s", got, want, b)
+	}
+	if !strings.Contains(strings.ReplaceAll(string(b), " ", ""), `"operationId":"shout"`) {
+		t.Errorf("document %s lacks operationId shout", b)
 	}
 }
 
@@ -81,8 +84,11 @@ func TestAIEndpointsFromTheConfigFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		status, _, body := gwtest.AIPost(t, srv.URL+tt.path, tt.key, tt.body)
-		if status != tt.status || !strings.Contains(body, tt.want) {
-			t.Errorf("%s: status %d: %s", tt.name, status, body)
+		if got, want := status, tt.status; got != want {
+			t.Errorf("%s: status %d, want %d: %s", tt.name, got, want, body)
+		}
+		if !strings.Contains(body, tt.want) {
+			t.Errorf("%s: body %s, want %s", tt.name, body, tt.want)
 		}
 	}
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/models", nil)
@@ -92,14 +98,23 @@ func TestAIEndpointsFromTheConfigFile(t *testing.T) {
 	} else {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if !strings.Contains(string(b), `"id":"demo"`) || strings.Contains(string(b), "gpt") {
-			t.Errorf("models: %s", b)
+		if !strings.Contains(string(b), `"id":"demo"`) {
+			t.Errorf("models %s lack demo", b)
+		}
+		if strings.Contains(string(b), "gpt") {
+			t.Errorf("models %s show a gpt model the key may not use", b)
 		}
 	}
 	status, _, body := gwtest.AIPost(t, srv.URL+"/api/none", "", "")
 	var p map[string]any
-	if status != 404 || json.Unmarshal([]byte(body), &p) != nil || p["status"] == nil {
-		t.Errorf("other paths still reach the routes: status %d: %s", status, body)
+	if got, want := status, http.StatusNotFound; got != want {
+		t.Errorf("other paths still reach the routes: status %d, want %d: %s", got, want, body)
+	}
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		t.Errorf("other paths: not a problem document: %s: %v", body, err)
+	}
+	if p["status"] == nil {
+		t.Errorf("other paths: the problem has no status: %s", body)
 	}
 }
 
@@ -125,7 +140,11 @@ func TestAIConfigErrorsNameTheField(t *testing.T) {
 		if err == nil {
 			_, err = c.Build()
 		}
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
+		if err == nil {
+			t.Errorf("%s: error nil, want one naming %s", tt.name, tt.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want one naming %s", tt.name, err, tt.want)
 		}
 	}
