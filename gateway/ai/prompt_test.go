@@ -45,15 +45,21 @@ func TestPromptValidatesInputAndOutput(t *testing.T) {
 		{"valid input gets structured output matching the schema", "/prompts/sentiment", `{"text":"I love it"}`, 200,
 			func(t *testing.T, v map[string]any) {
 				r := v["result"].(map[string]any)
-				if r["label"] != "positive" || r["score"].(float64) < 0 {
-					t.Errorf("result = %v", r)
+				if got, want := r["label"], any("positive"); got != want {
+					t.Errorf("label = %v, want %v", got, want)
+				}
+				if got := r["score"].(float64); got < 0 {
+					t.Errorf("score = %v, want >= 0", got)
 				}
 			}},
 		{"a missing required member is a 400 problem", "/prompts/sentiment", `{}`, 400,
 			func(t *testing.T, v map[string]any) {
 				errs := v["errors"].([]any)
-				if v["status"].(float64) != 400 || len(errs) == 0 {
-					t.Errorf("problem = %v", v)
+				if got, want := v["status"].(float64), 400.0; got != want {
+					t.Errorf("problem status = %v, want %v", got, want)
+				}
+				if len(errs) == 0 {
+					t.Errorf("problem without errors: %v", v)
 				}
 			}},
 		{"a wrongly typed member is a 400 problem pointing at it", "/prompts/sentiment", `{"text":42}`, 400,
@@ -112,8 +118,11 @@ func TestPromptStreamsTextAsEvents(t *testing.T) {
 		}
 		text.WriteString(ev.Text)
 	}
-	if text.String() != "You said: Summarise for all: a b c" || !strings.Contains(string(b), "event: done") {
-		t.Errorf("stream = %s", b)
+	if got, want := text.String(), "You said: Summarise for all: a b c"; got != want {
+		t.Errorf("streamed text %q, want %q", got, want)
+	}
+	if !strings.Contains(string(b), "event: done") {
+		t.Errorf("stream %s lacks event: done", b)
 	}
 }
 
@@ -131,8 +140,11 @@ func TestPromptAppearsInTheOpenAPIDocument(t *testing.T) {
 	for _, op := range spec.Operations() {
 		found[op.ID] = op.Method + " " + op.Path
 	}
-	if found["sentiment"] != "POST /prompts/sentiment" || found["summary"] != "POST /prompts/summarise" {
-		t.Errorf("operations = %v", found)
+	want := map[string]string{"sentiment": "POST /prompts/sentiment", "summary": "POST /prompts/summarise"}
+	for id, want := range want {
+		if got := found[id]; got != want {
+			t.Errorf("operation %s = %q, want %q", id, got, want)
+		}
 	}
 	// The generated document validates requests as the handler does.
 	srv := httptest.NewServer(openapi.NewValidator(spec).Middleware(h))
@@ -164,7 +176,10 @@ func TestInvalidPromptsNameTheField(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := ai.New(demoClient(), ai.WithPrompt(tt.p))
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
+			if err == nil {
+				t.Fatalf("error = nil, want one naming %s", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v, want one naming %s", err, tt.want)
 			}
 		})
