@@ -331,9 +331,7 @@ func TestCacheNamespaceConfigIsChecked(t *testing.T) {
 			if err == nil {
 				g.Close()
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want it to contain %q", err, tt.want)
-			}
+			wantErrContaining(t, err, tt.want)
 		})
 	}
 }

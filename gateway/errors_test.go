@@ -114,8 +114,11 @@ func TestFailuresAreProblemDocuments(t *testing.T) {
 			if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
 				t.Fatal(err)
 			}
-			if doc["status"] != float64(tt.status) || doc["detail"] == "" {
-				t.Errorf("document = %v", doc)
+			if got, want := doc["status"], any(float64(tt.status)); got != want {
+				t.Errorf("document status = %v, want %v", got, want)
+			}
+			if doc["detail"] == "" {
+				t.Errorf("document without detail: %v", doc)
 			}
 			if strings.Contains(doc["detail"].(string), "127.0.0.1") {
 				t.Errorf("the document leaks an upstream address: %v", doc)

@@ -87,8 +87,11 @@ routes:
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			resp, e := getWith(t, url+"/orders", "Authorization", "Bearer "+c.token)
-			if resp.StatusCode != c.want || e.Header.Get("X-Consumer-Id") != c.consumer {
-				t.Errorf("status %d, consumer %q; want %d, %q", resp.StatusCode, e.Header.Get("X-Consumer-Id"), c.want, c.consumer)
+			if got, want := resp.StatusCode, c.want; got != want {
+				t.Errorf("status %d, want %d", got, want)
+			}
+			if got, want := e.Header.Get("X-Consumer-Id"), c.consumer; got != want {
+				t.Errorf("consumer %q, want %q", got, want)
 			}
 		})
 	}

@@ -227,8 +227,8 @@ func TestNormalPathIsWhatEverythingSees(t *testing.T) {
 				t.Fatal(err)
 			}
 			route, ok := g.Lookup(&http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}})
-			if route != tt.route || ok != tt.ok {
-				t.Errorf("Lookup(%s) = %q, %v; want %q, %v", tt.target, route, ok, tt.route, tt.ok)
+			if got, want := (lookup{route, ok}), (lookup{tt.route, tt.ok}); got != want {
+				t.Errorf("Lookup(%s) = %+v, want %+v", tt.target, got, want)
 			}
 		}
 	})
@@ -285,8 +285,11 @@ func TestConnectAndTraceAreNotServed(t *testing.T) {
 			if got, want := resp.StatusCode, http.StatusNotImplemented; got != want {
 				t.Errorf("status = %d, want %d", got, want)
 			}
-			if strings.Contains(string(body), "s3cret") || resp.Header.Get("Cookie") != "" {
+			if strings.Contains(string(body), "s3cret") {
 				t.Errorf("the response echoes the request: %q", body)
+			}
+			if got := resp.Header.Get("Cookie"); got != "" {
+				t.Errorf("the response echoes the request's Cookie: %q", got)
 			}
 		})
 	}
@@ -319,8 +322,11 @@ path_normalization: {escaped: `+escaped+`}
 			t.Fatal(err)
 		}
 		defer g.Close()
-		if route, ok := g.Lookup(httptest.NewRequest(http.MethodGet, "/x/..%2Fapi/users", nil)); !ok || route != "* /api" {
-			t.Errorf("Lookup = %q, %v; want the /api route", route, ok)
+		route, ok := g.Lookup(httptest.NewRequest(http.MethodGet, "/x/..%2Fapi/users", nil))
+		if !ok {
+			t.Error("Lookup matched nothing, want the /api route")
+		} else if got, want := route, "* /api"; got != want {
+			t.Errorf("Lookup = %q, want %q", got, want)
 		}
 	})
 	t.Run("escaped: reject refuses them", func(t *testing.T) {

@@ -145,8 +145,12 @@ func TestServeSpeaksHTTP2OverTLS(t *testing.T) {
 		br := bufio.NewReader(resp.Body)
 		// The first event arrives while the upstream waits to send the
 		// second: nothing is buffered on the way.
-		if line, err := br.ReadString('\n'); err != nil || line != "data: 1\n" {
-			t.Fatalf("first line %q, %v", line, err)
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("first line: %v", err)
+		}
+		if got, want := line, "data: 1\n"; got != want {
+			t.Fatalf("first line %q, want %q", got, want)
 		}
 		close(next)
 		rest, _ := io.ReadAll(br)
@@ -347,17 +351,13 @@ func TestServerConfigMistakesNameTheField(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = cfg.ServerConfig()
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want %q", err, tt.want)
-			}
+			wantErrContaining(t, err, tt.want)
 		})
 	}
 	t.Run("an unknown field", func(t *testing.T) {
 		t.Parallel()
 		_, err := config.Parse("gw.yaml", []byte("server: {h2: true}"), nil)
-		if want := "server.h2: unknown field"; err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("err = %v, want %q", err, want)
-		}
+		wantErrContaining(t, err, "server.h2: unknown field")
 	})
 	t.Run("Serve refuses an invalid configuration and closes the listener", func(t *testing.T) {
 		t.Parallel()
@@ -366,9 +366,7 @@ func TestServerConfigMistakesNameTheField(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = gateway.ServerConfig{IdleTimeout: -time.Second}.Serve(context.Background(), l, http.NotFoundHandler())
-		if want := "server.idle_timeout"; err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("err = %v, want %q", err, want)
-		}
+		wantErrContaining(t, err, "server.idle_timeout")
 		if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
 			t.Errorf("Accept after Serve: %v, want net.ErrClosed", err)
 		}

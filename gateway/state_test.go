@@ -396,9 +396,7 @@ func TestAStateIsClosedOnce(t *testing.T) {
 		t.Errorf("a second Close: %v", err)
 	}
 	_, err := gateway.New(gateway.WithState(st))
-	if err == nil || !strings.Contains(err.Error(), "state is closed") {
-		t.Errorf("building on a closed state: error %v, want one saying the state is closed", err)
-	}
+	wantErrContaining(t, err, "state is closed")
 }
 
 func TestGatewaysBuiltWithOneStateShareItsPieces(t *testing.T) {

@@ -35,9 +35,17 @@ func TestAnthropicSDKOverEveryProvider(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(msg.Content) != 1 || msg.Content[0].Text != "Hello from the fake" || msg.StopReason != anthropic.StopReasonEndTurn ||
-					msg.Usage.OutputTokens != 5 {
-					t.Errorf("message = %s", msg.RawJSON())
+				if got, want := len(msg.Content), 1; got != want {
+					t.Fatalf("%d content blocks, want %d: %s", got, want, msg.RawJSON())
+				}
+				if got, want := msg.Content[0].Text, "Hello from the fake"; got != want {
+					t.Errorf("text = %q, want %q", got, want)
+				}
+				if got, want := msg.StopReason, anthropic.StopReasonEndTurn; got != want {
+					t.Errorf("stop_reason = %q, want %q", got, want)
+				}
+				if got := msg.Usage.OutputTokens; got != 5 {
+					t.Errorf("output_tokens = %d, want 5", got)
 				}
 			})
 
@@ -55,9 +63,17 @@ func TestAnthropicSDKOverEveryProvider(t *testing.T) {
 					t.Fatal(err)
 				}
 				_ = stream.Close()
-				if len(msg.Content) != 1 || msg.Content[0].Text != "Streaming is fun to watch" || msg.StopReason != anthropic.StopReasonEndTurn ||
-					msg.Usage.OutputTokens != 6 {
-					t.Errorf("message = %+v", msg)
+				if got, want := len(msg.Content), 1; got != want {
+					t.Fatalf("%d content blocks, want %d: %+v", got, want, msg)
+				}
+				if got, want := msg.Content[0].Text, "Streaming is fun to watch"; got != want {
+					t.Errorf("text = %q, want %q", got, want)
+				}
+				if got, want := msg.StopReason, anthropic.StopReasonEndTurn; got != want {
+					t.Errorf("stop_reason = %q, want %q", got, want)
+				}
+				if got := msg.Usage.OutputTokens; got != 6 {
+					t.Errorf("output_tokens = %d, want 6", got)
 				}
 			})
 
@@ -78,9 +94,20 @@ func TestAnthropicSDKOverEveryProvider(t *testing.T) {
 					t.Fatal(err)
 				}
 				_ = stream.Close()
-				if len(msg.Content) != 1 || msg.Content[0].Type != "tool_use" || msg.Content[0].Name != "get_weather" ||
-					!sameJSON(string(msg.Content[0].Input), `{"city":"Paris"}`) || msg.StopReason != anthropic.StopReasonToolUse {
-					t.Errorf("message = %+v", msg)
+				if got, want := len(msg.Content), 1; got != want {
+					t.Fatalf("%d content blocks, want %d: %+v", got, want, msg)
+				}
+				if got, want := msg.Content[0].Type, "tool_use"; got != want {
+					t.Errorf("content type = %q, want %q", got, want)
+				}
+				if got, want := msg.Content[0].Name, "get_weather"; got != want {
+					t.Errorf("tool name = %q, want %q", got, want)
+				}
+				if got, want := string(msg.Content[0].Input), `{"city":"Paris"}`; !sameJSON(got, want) {
+					t.Errorf("tool input = %s, want %s", got, want)
+				}
+				if got, want := msg.StopReason, anthropic.StopReasonToolUse; got != want {
+					t.Errorf("stop_reason = %q, want %q", got, want)
 				}
 			})
 
@@ -89,8 +116,11 @@ func TestAnthropicSDKOverEveryProvider(t *testing.T) {
 				fake.Push(aitest.Status(http.StatusTooManyRequests, 0))
 				_, err := client.Messages.New(ctx, params)
 				var apiErr *anthropic.Error
-				if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests {
-					t.Fatalf("error = %v", err)
+				if !errors.As(err, &apiErr) {
+					t.Fatalf("error %v is not an *anthropic.Error", err)
+				}
+				if got, want := apiErr.StatusCode, http.StatusTooManyRequests; got != want {
+					t.Fatalf("status = %d, want %d", got, want)
 				}
 				if raw := apiErr.RawJSON(); !strings.Contains(raw, `"rate_limit_error"`) {
 					t.Errorf("error body = %s", raw)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,9 +51,20 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if resp.Choices[0].Message.Content != "Hello from the fake" || resp.Choices[0].FinishReason != "stop" ||
-					resp.Usage.PromptTokens != 12 || resp.Usage.CompletionTokens != 5 || resp.Usage.TotalTokens != 17 {
-					t.Errorf("response = %s", resp.RawJSON())
+				if got, want := resp.Choices[0].Message.Content, "Hello from the fake"; got != want {
+					t.Errorf("content = %q, want %q", got, want)
+				}
+				if got, want := resp.Choices[0].FinishReason, "stop"; got != want {
+					t.Errorf("finish_reason = %q, want %q", got, want)
+				}
+				if got, want := resp.Usage.PromptTokens, int64(12); got != want {
+					t.Errorf("prompt_tokens = %d, want %d", got, want)
+				}
+				if got, want := resp.Usage.CompletionTokens, int64(5); got != want {
+					t.Errorf("completion_tokens = %d, want %d", got, want)
+				}
+				if got, want := resp.Usage.TotalTokens, int64(17); got != want {
+					t.Errorf("total_tokens = %d, want %d", got, want)
 				}
 			})
 
@@ -75,9 +87,17 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 					t.Fatal(err)
 				}
 				_ = stream.Close()
-				if acc.Choices[0].Message.Content != "Streaming is fun to watch" || finished != "Streaming is fun to watch" ||
-					acc.Choices[0].FinishReason != "stop" || acc.Usage.TotalTokens != 15 {
-					t.Errorf("accumulated %+v, usage %+v", acc.Choices, acc.Usage)
+				if got, want := acc.Choices[0].Message.Content, "Streaming is fun to watch"; got != want {
+					t.Errorf("accumulated content = %q, want %q", got, want)
+				}
+				if got, want := finished, "Streaming is fun to watch"; got != want {
+					t.Errorf("finished content = %q, want %q", got, want)
+				}
+				if got, want := acc.Choices[0].FinishReason, "stop"; got != want {
+					t.Errorf("finish_reason = %q, want %q", got, want)
+				}
+				if got, want := acc.Usage.TotalTokens, int64(15); got != want {
+					t.Errorf("total_tokens = %d, want %d", got, want)
 				}
 			})
 
@@ -92,9 +112,20 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 					t.Fatal(err)
 				}
 				calls := resp.Choices[0].Message.ToolCalls
-				if len(calls) != 1 || calls[0].Function.Name != "get_weather" || !sameJSON(calls[0].Function.Arguments, `{"city":"Paris"}`) ||
-					calls[0].ID == "" || resp.Choices[0].FinishReason != "tool_calls" {
-					t.Errorf("response = %s", resp.RawJSON())
+				if got, want := resp.Choices[0].FinishReason, "tool_calls"; got != want {
+					t.Errorf("finish_reason = %q, want %q", got, want)
+				}
+				if got, want := len(calls), 1; got != want {
+					t.Fatalf("%d tool calls, want %d: %s", got, want, resp.RawJSON())
+				}
+				if got, want := calls[0].Function.Name, "get_weather"; got != want {
+					t.Errorf("function name = %q, want %q", got, want)
+				}
+				if got, want := calls[0].Function.Arguments, `{"city":"Paris"}`; !sameJSON(got, want) {
+					t.Errorf("arguments = %s, want %s", got, want)
+				}
+				if calls[0].ID == "" {
+					t.Error("the tool call has no ID")
 				}
 				req := fake.Requests()[len(fake.Requests())-1].JSON()
 				if req == nil {
@@ -125,9 +156,16 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 				}
 				_ = stream.Close()
 				calls := acc.Choices[0].Message.ToolCalls
-				if len(calls) != 2 || !sameJSON(calls[0].Function.Arguments, `{"city":"Paris"}`) ||
-					!sameJSON(calls[1].Function.Arguments, `{"city":"Oslo"}`) || acc.Choices[0].FinishReason != "tool_calls" {
-					t.Errorf("tool calls = %+v", calls)
+				if got, want := acc.Choices[0].FinishReason, "tool_calls"; got != want {
+					t.Errorf("finish_reason = %q, want %q", got, want)
+				}
+				if got, want := len(calls), 2; got != want {
+					t.Fatalf("%d tool calls, want %d: %+v", got, want, calls)
+				}
+				for i, want := range []string{`{"city":"Paris"}`, `{"city":"Oslo"}`} {
+					if got := calls[i].Function.Arguments; !sameJSON(got, want) {
+						t.Errorf("calls[%d] arguments = %s, want %s", i, got, want)
+					}
 				}
 				if len(done) == 0 {
 					t.Error("the accumulator never reported a finished tool call")
@@ -156,8 +194,11 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 					Label string
 					Score float64
 				}
-				if err := json.Unmarshal([]byte(resp.Choices[0].Message.Content), &out); err != nil || out.Label != "positive" {
-					t.Errorf("content %q: %v", resp.Choices[0].Message.Content, err)
+				if err := json.Unmarshal([]byte(resp.Choices[0].Message.Content), &out); err != nil {
+					t.Fatalf("content %q: %v", resp.Choices[0].Message.Content, err)
+				}
+				if got, want := out.Label, "positive"; got != want {
+					t.Errorf("label = %q, want %q", got, want)
 				}
 				if sent := string(fake.Requests()[len(fake.Requests())-1].Body); !strings.Contains(sent, "label") {
 					t.Errorf("the schema did not reach the provider: %s", sent)
@@ -169,8 +210,11 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 					_, err := client.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "m",
 						Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"a"}}})
 					var apiErr *openai.Error
-					if !errors.As(err, &apiErr) || (apiErr.StatusCode != http.StatusBadRequest && apiErr.StatusCode != http.StatusNotFound) {
-						t.Errorf("embeddings from a provider without them: %v", err)
+					if !errors.As(err, &apiErr) {
+						t.Fatalf("embeddings from a provider without them: %v, want an *openai.Error", err)
+					}
+					if got := apiErr.StatusCode; !slices.Contains([]int{http.StatusBadRequest, http.StatusNotFound}, got) {
+						t.Errorf("embeddings from a provider without them: status %d, want 400 or 404", got)
 					}
 					return
 				}
@@ -180,8 +224,14 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(resp.Data) != 2 || len(resp.Data[0].Embedding) != 3 || resp.Data[0].Embedding[1] != 0.5 || resp.Data[1].Index != 1 {
-					t.Errorf("embeddings = %s", resp.RawJSON())
+				if got, want := len(resp.Data), 2; got != want {
+					t.Fatalf("%d embeddings, want %d: %s", got, want, resp.RawJSON())
+				}
+				if got, want := resp.Data[0].Embedding, []float64{0.25, 0.5, 0.75}; !slices.Equal(got, want) {
+					t.Errorf("embedding 0 = %v, want %v", got, want)
+				}
+				if got, want := resp.Data[1].Index, int64(1); got != want {
+					t.Errorf("second index = %d, want %d", got, want)
 				}
 			})
 
@@ -190,8 +240,14 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(page.Data) != 1 || page.Data[0].ID != "m" || page.Data[0].Object != "model" {
-					t.Errorf("models = %s", page.RawJSON())
+				if got, want := len(page.Data), 1; got != want {
+					t.Fatalf("%d models, want %d: %s", got, want, page.RawJSON())
+				}
+				if got, want := page.Data[0].ID, "m"; got != want {
+					t.Errorf("model ID = %q, want %q", got, want)
+				}
+				if got, want := string(page.Data[0].Object), "model"; got != want {
+					t.Errorf("model object = %q, want %q", got, want)
 				}
 			})
 
@@ -205,9 +261,14 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 				if !errors.As(err, &apiErr) {
 					t.Fatalf("error %v is not an *openai.Error", err)
 				}
-				if apiErr.StatusCode != http.StatusTooManyRequests || apiErr.Code != "rate_limit_exceeded" ||
-					apiErr.Response.Header.Get("Retry-After") != "2" {
-					t.Errorf("error = %d %q %q, Retry-After %q", apiErr.StatusCode, apiErr.Code, apiErr.Type, apiErr.Response.Header.Get("Retry-After"))
+				if got, want := apiErr.StatusCode, http.StatusTooManyRequests; got != want {
+					t.Errorf("status = %d, want %d", got, want)
+				}
+				if got, want := apiErr.Code, "rate_limit_exceeded"; got != want {
+					t.Errorf("code = %q, want %q (type %q)", got, want, apiErr.Type)
+				}
+				if got, want := apiErr.Response.Header.Get("Retry-After"), "2"; got != want {
+					t.Errorf("Retry-After = %q, want %q", got, want)
 				}
 			})
 		})
@@ -227,16 +288,25 @@ func TestOpenAISDKSeesTheGatewaysOwnLimitAsA429(t *testing.T) {
 	}
 	_, err := client.Chat.Completions.New(ctx, params)
 	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests || apiErr.Code != "rate_limit_exceeded" || apiErr.Type != "requests" {
-		t.Fatalf("error = %v", err)
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("error %v is not an *openai.Error", err)
+	}
+	if got, want := (apiFacts{apiErr.StatusCode, apiErr.Code, apiErr.Type}), (apiFacts{http.StatusTooManyRequests, "rate_limit_exceeded", "requests"}); got != want {
+		t.Fatalf("error = %+v, want %+v", got, want)
 	}
 	if apiErr.Response.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After")
 	}
 	wrong := sdkWithKey(srv.URL, "wrong")
 	_, err = wrong.Chat.Completions.New(ctx, params)
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized || apiErr.Code != "invalid_api_key" {
-		t.Errorf("a wrong key: %v", err)
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("a wrong key: %v is not an *openai.Error", err)
+	}
+	if got, want := apiErr.StatusCode, http.StatusUnauthorized; got != want {
+		t.Errorf("a wrong key: status %d, want %d", got, want)
+	}
+	if got, want := apiErr.Code, "invalid_api_key"; got != want {
+		t.Errorf("a wrong key: code %q, want %q", got, want)
 	}
 }
 
@@ -252,4 +322,11 @@ func sameJSON(a, b string) bool {
 	xa, _ := json.Marshal(x)
 	ya, _ := json.Marshal(y)
 	return string(xa) == string(ya)
+}
+
+// apiFacts is what a test compares of an *openai.Error at once.
+type apiFacts struct {
+	Status int
+	Code   string
+	Type   string
 }
