@@ -1,6 +1,7 @@
 package openapi_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -44,8 +45,8 @@ func post(t *testing.T, spec *openapi.Spec, body string, opts ...openapi.Option)
 	if err == nil {
 		return nil
 	}
-	ve := openapi.AsValidationError(err)
-	if ve == nil {
+	ve, ok := errors.AsType[*openapi.ValidationError](err)
+	if !ok {
 		t.Fatalf("error %v is not a *ValidationError", err)
 	}
 	if len(ve.Violations) == 0 {
@@ -259,7 +260,7 @@ paths:
 			req := httptest.NewRequest(http.MethodGet, "/users?"+tc.query, nil)
 			_, err := openapi.NewValidator(spec).ValidateRequest(req)
 			var got []openapi.Violation
-			if ve := openapi.AsValidationError(err); ve != nil {
+			if ve, ok := errors.AsType[*openapi.ValidationError](err); ok {
 				got = ve.Violations
 			}
 			if !equalViolations(got, tc.want) {
