@@ -170,10 +170,30 @@ func TestVersionedRoute(t *testing.T) {
 		header     []string
 		want       string
 	}{
-		{"the version in the path picks the pool and is stripped", "/v2/orders", nil, `{"v":2,"path":"/next/orders"}`},
-		{"the API-Version header picks the pool", "/orders", []string{"API-Version", "v2"}, `{"v":2,"path":"/next/orders"}`},
-		{"the Accept media type picks the pool", "/orders", []string{"Accept", "application/json; version=v2"}, `{"v":2,"path":"/next/orders"}`},
-		{"a request naming no version gets the default", "/orders", nil, `{"v":1,"path":"/orders"}`},
+		{
+			name:   "the version in the path picks the pool and is stripped",
+			path:   "/v2/orders",
+			header: nil,
+			want:   `{"v":2,"path":"/next/orders"}`,
+		},
+		{
+			name:   "the API-Version header picks the pool",
+			path:   "/orders",
+			header: []string{"API-Version", "v2"},
+			want:   `{"v":2,"path":"/next/orders"}`,
+		},
+		{
+			name:   "the Accept media type picks the pool",
+			path:   "/orders",
+			header: []string{"Accept", "application/json; version=v2"},
+			want:   `{"v":2,"path":"/next/orders"}`,
+		},
+		{
+			name:   "a request naming no version gets the default",
+			path:   "/orders",
+			header: nil,
+			want:   `{"v":1,"path":"/orders"}`,
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

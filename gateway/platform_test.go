@@ -163,10 +163,30 @@ func TestASubscriptionPolicyThatCannotWorkIsRejectedNamingTheField(t *testing.T)
 		policy gateway.Policy
 		want   string
 	}{
-		{"a subscription without a platform", nil, gateway.Policy{Auth: &gateway.Auth{Anonymous: true}, Subscription: "orders"}, "routes[0].policy.subscription: needs a platform"},
-		{"a subscription without auth", []gateway.Option{config.WithPlatform(p, nil)}, gateway.Policy{Subscription: "orders"}, "routes[0].policy.subscription: needs auth"},
-		{"a subscription that is not an API ID", []gateway.Option{config.WithPlatform(p, nil)}, gateway.Policy{Auth: auth, Subscription: "or ders"}, `routes[0].policy.subscription: "or ders" is not an API ID`},
-		{"a nil platform", []gateway.Option{config.WithPlatform(nil, nil)}, gateway.Policy{}, "platform: WithPlatform needs a platform"},
+		{
+			name:   "a subscription without a platform",
+			opts:   nil,
+			policy: gateway.Policy{Auth: &gateway.Auth{Anonymous: true}, Subscription: "orders"},
+			want:   "routes[0].policy.subscription: needs a platform",
+		},
+		{
+			name:   "a subscription without auth",
+			opts:   []gateway.Option{config.WithPlatform(p, nil)},
+			policy: gateway.Policy{Subscription: "orders"},
+			want:   "routes[0].policy.subscription: needs auth",
+		},
+		{
+			name:   "a subscription that is not an API ID",
+			opts:   []gateway.Option{config.WithPlatform(p, nil)},
+			policy: gateway.Policy{Auth: auth, Subscription: "or ders"},
+			want:   `routes[0].policy.subscription: "or ders" is not an API ID`,
+		},
+		{
+			name:   "a nil platform",
+			opts:   []gateway.Option{config.WithPlatform(nil, nil)},
+			policy: gateway.Policy{},
+			want:   "platform: WithPlatform needs a platform",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

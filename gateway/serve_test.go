@@ -177,10 +177,30 @@ func TestServeSpeaksH2COnlyWhenEnabled(t *testing.T) {
 		h2cClient bool
 		wantProto string // "" when the request must fail
 	}{
-		{"an h2c client speaks HTTP/2 when h2c is enabled", true, true, "HTTP/2.0"},
-		{"an HTTP/1.1 client still works when h2c is enabled", true, false, "HTTP/1.1"},
-		{"an h2c client is refused by default", false, true, ""},
-		{"an HTTP/1.1 client works by default", false, false, "HTTP/1.1"},
+		{
+			name:      "an h2c client speaks HTTP/2 when h2c is enabled",
+			enabled:   true,
+			h2cClient: true,
+			wantProto: "HTTP/2.0",
+		},
+		{
+			name:      "an HTTP/1.1 client still works when h2c is enabled",
+			enabled:   true,
+			h2cClient: false,
+			wantProto: "HTTP/1.1",
+		},
+		{
+			name:      "an h2c client is refused by default",
+			enabled:   false,
+			h2cClient: true,
+			wantProto: "",
+		},
+		{
+			name:      "an HTTP/1.1 client works by default",
+			enabled:   false,
+			h2cClient: false,
+			wantProto: "HTTP/1.1",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

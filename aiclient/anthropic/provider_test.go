@@ -52,12 +52,18 @@ func TestHeadersAndDefaults(t *testing.T) {
 		header map[string]string
 		max    float64
 	}{
-		{"an API key goes in x-api-key with the default version and max_tokens",
-			[]anthropic.Option{anthropic.WithAPIKey("sk-ant-1")},
-			map[string]string{"x-api-key": "sk-ant-1", "anthropic-version": "2023-06-01", "Authorization": ""}, 4096},
-		{"an auth token goes as a bearer token, with betas and a custom default",
-			[]anthropic.Option{anthropic.WithAuthToken("tok"), anthropic.WithBeta("context-1m-2025-08-07"), anthropic.WithMaxTokens(1000), anthropic.WithVersion("2024-01-01")},
-			map[string]string{"Authorization": "Bearer tok", "x-api-key": "", "anthropic-beta": "context-1m-2025-08-07", "anthropic-version": "2024-01-01"}, 1000},
+		{
+			name:   "an API key goes in x-api-key with the default version and max_tokens",
+			opts:   []anthropic.Option{anthropic.WithAPIKey("sk-ant-1")},
+			header: map[string]string{"x-api-key": "sk-ant-1", "anthropic-version": "2023-06-01", "Authorization": ""},
+			max:    4096,
+		},
+		{
+			name:   "an auth token goes as a bearer token, with betas and a custom default",
+			opts:   []anthropic.Option{anthropic.WithAuthToken("tok"), anthropic.WithBeta("context-1m-2025-08-07"), anthropic.WithMaxTokens(1000), anthropic.WithVersion("2024-01-01")},
+			header: map[string]string{"Authorization": "Bearer tok", "x-api-key": "", "anthropic-beta": "context-1m-2025-08-07", "anthropic-version": "2024-01-01"},
+			max:    1000,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,11 +99,36 @@ func TestErrorsAreNormalised(t *testing.T) {
 		kind      aiclient.Kind
 		retryable bool
 	}{
-		{"529 overloaded_error is retryable overload", aitest.Reply{Status: 529, RetryAfter: time.Second}, aiclient.KindOverloaded, true},
-		{"429 rate_limit_error is a rate limit", aitest.Reply{Status: 429}, aiclient.KindRateLimited, true},
-		{"a prompt too long is a context length error", aitest.Reply{Status: 400, ErrorMessage: "prompt is too long: 250000 tokens > 200000 maximum"}, aiclient.KindContextLength, false},
-		{"billing_error is an exhausted quota", aitest.Reply{Status: 400, ErrorCode: "billing_error"}, aiclient.KindQuotaExhausted, false},
-		{"permission_error is a permission error", aitest.Reply{Status: 403}, aiclient.KindPermission, false},
+		{
+			name:      "529 overloaded_error is retryable overload",
+			reply:     aitest.Reply{Status: 529, RetryAfter: time.Second},
+			kind:      aiclient.KindOverloaded,
+			retryable: true,
+		},
+		{
+			name:      "429 rate_limit_error is a rate limit",
+			reply:     aitest.Reply{Status: 429},
+			kind:      aiclient.KindRateLimited,
+			retryable: true,
+		},
+		{
+			name:      "a prompt too long is a context length error",
+			reply:     aitest.Reply{Status: 400, ErrorMessage: "prompt is too long: 250000 tokens > 200000 maximum"},
+			kind:      aiclient.KindContextLength,
+			retryable: false,
+		},
+		{
+			name:      "billing_error is an exhausted quota",
+			reply:     aitest.Reply{Status: 400, ErrorCode: "billing_error"},
+			kind:      aiclient.KindQuotaExhausted,
+			retryable: false,
+		},
+		{
+			name:      "permission_error is a permission error",
+			reply:     aitest.Reply{Status: 403},
+			kind:      aiclient.KindPermission,
+			retryable: false,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -123,12 +123,48 @@ func TestErrorsAreNormalised(t *testing.T) {
 		retryable bool
 		after     time.Duration
 	}{
-		{"a 429 with retry-after-ms is a retryable rate limit", aitest.Reply{Status: 429, RetryAfter: 1500 * time.Millisecond}, aiclient.KindRateLimited, true, 1500 * time.Millisecond},
-		{"a 429 for insufficient quota is not retryable", aitest.Reply{Status: 429, ErrorCode: "insufficient_quota"}, aiclient.KindQuotaExhausted, false, 0},
-		{"a 400 for a long context says so", aitest.Reply{Status: 400, ErrorCode: "context_length_exceeded"}, aiclient.KindContextLength, false, 0},
-		{"a 401 is an authentication error", aitest.Reply{Status: 401, ErrorCode: "invalid_api_key"}, aiclient.KindAuthentication, false, 0},
-		{"a 500 is a retryable server error", aitest.Reply{Status: 500}, aiclient.KindServer, true, 0},
-		{"a 503 is overload", aitest.Reply{Status: 503}, aiclient.KindOverloaded, true, 0},
+		{
+			name:      "a 429 with retry-after-ms is a retryable rate limit",
+			reply:     aitest.Reply{Status: 429, RetryAfter: 1500 * time.Millisecond},
+			kind:      aiclient.KindRateLimited,
+			retryable: true,
+			after:     1500 * time.Millisecond,
+		},
+		{
+			name:      "a 429 for insufficient quota is not retryable",
+			reply:     aitest.Reply{Status: 429, ErrorCode: "insufficient_quota"},
+			kind:      aiclient.KindQuotaExhausted,
+			retryable: false,
+			after:     0,
+		},
+		{
+			name:      "a 400 for a long context says so",
+			reply:     aitest.Reply{Status: 400, ErrorCode: "context_length_exceeded"},
+			kind:      aiclient.KindContextLength,
+			retryable: false,
+			after:     0,
+		},
+		{
+			name:      "a 401 is an authentication error",
+			reply:     aitest.Reply{Status: 401, ErrorCode: "invalid_api_key"},
+			kind:      aiclient.KindAuthentication,
+			retryable: false,
+			after:     0,
+		},
+		{
+			name:      "a 500 is a retryable server error",
+			reply:     aitest.Reply{Status: 500},
+			kind:      aiclient.KindServer,
+			retryable: true,
+			after:     0,
+		},
+		{
+			name:      "a 503 is overload",
+			reply:     aitest.Reply{Status: 503},
+			kind:      aiclient.KindOverloaded,
+			retryable: true,
+			after:     0,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -146,8 +146,18 @@ func TestTheDemoTranslatesJSONToItsGRPCService(t *testing.T) {
 	t.Parallel()
 	proxy, _, _ := start(t, map[string]string{}, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-level", "error")
 	for _, c := range []struct{ method, path, body, want string }{
-		{http.MethodGet, "/shelf/v1/shelves/s1/books/b1", "", `"name":"shelves/s1/books/b1"`},
-		{http.MethodPost, "/shelf/portico.grpctest.v1.Shelf/Echo", `{"message":"hi"}`, `"message":"hi"`},
+		{
+			method: http.MethodGet,
+			path:   "/shelf/v1/shelves/s1/books/b1",
+			body:   "",
+			want:   `"name":"shelves/s1/books/b1"`,
+		},
+		{
+			method: http.MethodPost,
+			path:   "/shelf/portico.grpctest.v1.Shelf/Echo",
+			body:   `{"message":"hi"}`,
+			want:   `"message":"hi"`,
+		},
 	} {
 		req, err := http.NewRequest(c.method, proxy+c.path, strings.NewReader(c.body))
 		if err != nil {

@@ -175,15 +175,59 @@ func TestTheServiceServesOrders(t *testing.T) {
 		headers []string
 		want    int
 	}{
-		{name: "malformed JSON is a 400 problem", method: http.MethodPost, path: "/orders", body: `{"item":`, want: 400},
-		{name: "an unknown field is a 400 problem", method: http.MethodPost, path: "/orders", body: `{"item":"tea","quantity":1,"price":0}`, want: 400},
-		{name: "a zero quantity is a 422 problem", method: http.MethodPost, path: "/orders", body: `{"item":"tea","quantity":0}`, want: 422},
-		{name: "a body over the limit is a 413 problem", method: http.MethodPost, path: "/orders", body: `{"item":"` + strings.Repeat("x", 300) + `","quantity":1}`, want: 413},
-		{name: "an unknown order is a 404 problem", method: http.MethodGet, path: "/orders/nope", want: 404},
-		{name: "an unknown path is a 404 problem", method: http.MethodGet, path: "/nowhere", want: 404},
-		{name: "a wrong method is a 405 problem", method: http.MethodPut, path: "/orders", want: 405},
-		{name: "a preflight from a foreign origin is a 403 problem", method: http.MethodOptions, path: "/orders",
-			headers: []string{"Origin", "https://evil.example", "Access-Control-Request-Method", "DELETE"}, want: 403},
+		{
+			name:   "malformed JSON is a 400 problem",
+			method: http.MethodPost,
+			path:   "/orders",
+			body:   `{"item":`,
+			want:   400,
+		},
+		{
+			name:   "an unknown field is a 400 problem",
+			method: http.MethodPost,
+			path:   "/orders",
+			body:   `{"item":"tea","quantity":1,"price":0}`,
+			want:   400,
+		},
+		{
+			name:   "a zero quantity is a 422 problem",
+			method: http.MethodPost,
+			path:   "/orders",
+			body:   `{"item":"tea","quantity":0}`,
+			want:   422,
+		},
+		{
+			name:   "a body over the limit is a 413 problem",
+			method: http.MethodPost,
+			path:   "/orders",
+			body:   `{"item":"` + strings.Repeat("x", 300) + `","quantity":1}`,
+			want:   413,
+		},
+		{
+			name:   "an unknown order is a 404 problem",
+			method: http.MethodGet,
+			path:   "/orders/nope",
+			want:   404,
+		},
+		{
+			name:   "an unknown path is a 404 problem",
+			method: http.MethodGet,
+			path:   "/nowhere",
+			want:   404,
+		},
+		{
+			name:   "a wrong method is a 405 problem",
+			method: http.MethodPut,
+			path:   "/orders",
+			want:   405,
+		},
+		{
+			name:    "a preflight from a foreign origin is a 403 problem",
+			method:  http.MethodOptions,
+			path:    "/orders",
+			headers: []string{"Origin", "https://evil.example", "Access-Control-Request-Method", "DELETE"},
+			want:    403,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,11 +27,36 @@ func TestVirtualKeysFromTheGatewaysConsumers(t *testing.T) {
 		name, key, model string
 		status           int
 	}{
-		{"a consumer's key is accepted", "carol-secret", "demo", 200},
-		{"a consumer limited to some aliases may use them", "dave-secret", "other", 200},
-		{"a consumer limited to some aliases may not use others", "dave-secret", "demo", 404},
-		{"an unknown key is refused", "mallory-secret", "demo", 401},
-		{"no key is refused", "", "demo", 401},
+		{
+			name:   "a consumer's key is accepted",
+			key:    "carol-secret",
+			model:  "demo",
+			status: 200,
+		},
+		{
+			name:   "a consumer limited to some aliases may use them",
+			key:    "dave-secret",
+			model:  "other",
+			status: 200,
+		},
+		{
+			name:   "a consumer limited to some aliases may not use others",
+			key:    "dave-secret",
+			model:  "demo",
+			status: 404,
+		},
+		{
+			name:   "an unknown key is refused",
+			key:    "mallory-secret",
+			model:  "demo",
+			status: 401,
+		},
+		{
+			name:   "no key is refused",
+			key:    "",
+			model:  "demo",
+			status: 401,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

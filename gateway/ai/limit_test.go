@@ -238,10 +238,30 @@ func TestStoreOutagesFailAsConfigured(t *testing.T) {
 		opts   []ai.Option
 		status int
 	}{
-		{"fail closed answers 503 when budgets fail", false, []ai.Option{ai.WithStore(brokenStore{})}, 503},
-		{"fail open serves the call when budgets fail", true, []ai.Option{ai.WithStore(brokenStore{})}, 200},
-		{"fail closed answers 503 when limits fail", false, []ai.Option{ai.WithWindowStore(brokenWindows{})}, 503},
-		{"fail open serves the call when limits fail", true, []ai.Option{ai.WithWindowStore(brokenWindows{})}, 200},
+		{
+			name:   "fail closed answers 503 when budgets fail",
+			open:   false,
+			opts:   []ai.Option{ai.WithStore(brokenStore{})},
+			status: 503,
+		},
+		{
+			name:   "fail open serves the call when budgets fail",
+			open:   true,
+			opts:   []ai.Option{ai.WithStore(brokenStore{})},
+			status: 200,
+		},
+		{
+			name:   "fail closed answers 503 when limits fail",
+			open:   false,
+			opts:   []ai.Option{ai.WithWindowStore(brokenWindows{})},
+			status: 503,
+		},
+		{
+			name:   "fail open serves the call when limits fail",
+			open:   true,
+			opts:   []ai.Option{ai.WithWindowStore(brokenWindows{})},
+			status: 200,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

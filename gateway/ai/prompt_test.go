@@ -42,8 +42,12 @@ func TestPromptValidatesInputAndOutput(t *testing.T) {
 		status           int
 		check            func(t *testing.T, v map[string]any)
 	}{
-		{"valid input gets structured output matching the schema", "/prompts/sentiment", `{"text":"I love it"}`, 200,
-			func(t *testing.T, v map[string]any) {
+		{
+			name:   "valid input gets structured output matching the schema",
+			path:   "/prompts/sentiment",
+			body:   `{"text":"I love it"}`,
+			status: 200,
+			check: func(t *testing.T, v map[string]any) {
 				r := v["result"].(map[string]any)
 				if got, want := r["label"], any("positive"); got != want {
 					t.Errorf("label = %v, want %v", got, want)
@@ -51,9 +55,14 @@ func TestPromptValidatesInputAndOutput(t *testing.T) {
 				if got := r["score"].(float64); got < 0 {
 					t.Errorf("score = %v, want >= 0", got)
 				}
-			}},
-		{"a missing required member is a 400 problem", "/prompts/sentiment", `{}`, 400,
-			func(t *testing.T, v map[string]any) {
+			},
+		},
+		{
+			name:   "a missing required member is a 400 problem",
+			path:   "/prompts/sentiment",
+			body:   `{}`,
+			status: 400,
+			check: func(t *testing.T, v map[string]any) {
 				errs := v["errors"].([]any)
 				if got, want := v["status"].(float64), 400.0; got != want {
 					t.Errorf("problem status = %v, want %v", got, want)
@@ -61,22 +70,45 @@ func TestPromptValidatesInputAndOutput(t *testing.T) {
 				if len(errs) == 0 {
 					t.Errorf("problem without errors: %v", v)
 				}
-			}},
-		{"a wrongly typed member is a 400 problem pointing at it", "/prompts/sentiment", `{"text":42}`, 400,
-			func(t *testing.T, v map[string]any) {
+			},
+		},
+		{
+			name:   "a wrongly typed member is a 400 problem pointing at it",
+			path:   "/prompts/sentiment",
+			body:   `{"text":42}`,
+			status: 400,
+			check: func(t *testing.T, v map[string]any) {
 				e := v["errors"].([]any)[0].(map[string]any)
 				if e["pointer"] != "/text" {
 					t.Errorf("violation = %v", e)
 				}
-			}},
-		{"an unexpected member is a 400 problem", "/prompts/sentiment", `{"text":"x","extra":1}`, 400, nil},
-		{"a text prompt answers the text", "/prompts/summarise", `{"audience":"kids","text":"long story"}`, 200,
-			func(t *testing.T, v map[string]any) {
+			},
+		},
+		{
+			name:   "an unexpected member is a 400 problem",
+			path:   "/prompts/sentiment",
+			body:   `{"text":"x","extra":1}`,
+			status: 400,
+			check:  nil,
+		},
+		{
+			name:   "a text prompt answers the text",
+			path:   "/prompts/summarise",
+			body:   `{"audience":"kids","text":"long story"}`,
+			status: 200,
+			check: func(t *testing.T, v map[string]any) {
 				if v["result"] != "You said: Summarise for kids: long story" {
 					t.Errorf("result = %v", v["result"])
 				}
-			}},
-		{"a variable missing from the input is a 400 problem", "/prompts/summarise", `{"text":"long story"}`, 400, nil},
+			},
+		},
+		{
+			name:   "a variable missing from the input is a 400 problem",
+			path:   "/prompts/summarise",
+			body:   `{"text":"long story"}`,
+			status: 400,
+			check:  nil,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -110,10 +110,18 @@ func TestAStreamErrorAfterTheFirstByteIsAnInStreamError(t *testing.T) {
 	tests := []struct {
 		name, path, body, want string
 	}{
-		{"in OpenAI's format", "/v1/chat/completions",
-			`{"model":"claude","stream":true,"messages":[{"role":"user","content":"x"}]}`, `data: {"error":{"message":`},
-		{"in Anthropic's format", "/v1/messages",
-			`{"model":"claude","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"x"}]}`, "event: error\ndata: {\"type\":\"error\""},
+		{
+			name: "in OpenAI's format",
+			path: "/v1/chat/completions",
+			body: `{"model":"claude","stream":true,"messages":[{"role":"user","content":"x"}]}`,
+			want: `data: {"error":{"message":`,
+		},
+		{
+			name: "in Anthropic's format",
+			path: "/v1/messages",
+			body: `{"model":"claude","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"x"}]}`,
+			want: "event: error\ndata: {\"type\":\"error\"",
+		},
 	}
 	for _, tt := range tests {
 		fake.Push(aitest.Reply{Text: "a long answer cut short", Fault: aitest.ErrorEvent, FaultAfter: 3, ChunkSize: 2})

@@ -75,12 +75,46 @@ func TestAIEndpointsFromTheConfigFile(t *testing.T) {
 		status                int
 		want                  string
 	}{
-		{"the demo consumer's key calls the demo alias", "/v1/chat/completions", "portico-demo-key", chat, 200, `"content":"You said: hi"`},
-		{"a missing key is refused in OpenAI's format", "/v1/chat/completions", "", chat, 401, `"code":"invalid_api_key"`},
-		{"an alias whose provider has no key is not served", "/v1/chat/completions", "portico-demo-key",
-			`{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`, 404, `"code":"model_not_found"`},
-		{"a prompt API is served at its path", "/prompts/shout", "portico-demo-key", `{"text":"hey"}`, 200, `"result":"You said: Shout hey"`},
-		{"the request limit answers 429 in OpenAI's format", "/v1/chat/completions", "portico-demo-key", chat, 429, `"code":"rate_limit_exceeded"`},
+		{
+			name:   "the demo consumer's key calls the demo alias",
+			path:   "/v1/chat/completions",
+			key:    "portico-demo-key",
+			body:   chat,
+			status: 200,
+			want:   `"content":"You said: hi"`,
+		},
+		{
+			name:   "a missing key is refused in OpenAI's format",
+			path:   "/v1/chat/completions",
+			key:    "",
+			body:   chat,
+			status: 401,
+			want:   `"code":"invalid_api_key"`,
+		},
+		{
+			name:   "an alias whose provider has no key is not served",
+			path:   "/v1/chat/completions",
+			key:    "portico-demo-key",
+			body:   `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`,
+			status: 404,
+			want:   `"code":"model_not_found"`,
+		},
+		{
+			name:   "a prompt API is served at its path",
+			path:   "/prompts/shout",
+			key:    "portico-demo-key",
+			body:   `{"text":"hey"}`,
+			status: 200,
+			want:   `"result":"You said: Shout hey"`,
+		},
+		{
+			name:   "the request limit answers 429 in OpenAI's format",
+			path:   "/v1/chat/completions",
+			key:    "portico-demo-key",
+			body:   chat,
+			status: 429,
+			want:   `"code":"rate_limit_exceeded"`,
+		},
 	}
 	for _, tt := range tests {
 		status, _, body := gwtest.AIPost(t, srv.URL+tt.path, tt.key, tt.body)

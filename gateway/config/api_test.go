@@ -27,9 +27,24 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 
 	t.Run("every operation is routed under the prefix, which is stripped upstream", func(t *testing.T) {
 		for _, c := range []struct{ method, path, body, want string }{
-			{"GET", "/petstore/pets/7", "", "/pets/7"},
-			{"POST", "/petstore/pets", `{"name":"rex"}`, "/pets"},
-			{"GET", "/petstore/pets", "", "/pets"},
+			{
+				method: "GET",
+				path:   "/petstore/pets/7",
+				body:   "",
+				want:   "/pets/7",
+			},
+			{
+				method: "POST",
+				path:   "/petstore/pets",
+				body:   `{"name":"rex"}`,
+				want:   "/pets",
+			},
+			{
+				method: "GET",
+				path:   "/petstore/pets",
+				body:   "",
+				want:   "/pets",
+			},
 		} {
 			resp := gwtest.Send(t, c.method, srv.URL+c.path, c.body)
 			var e gwtest.Echo
@@ -145,13 +160,48 @@ func TestOperationPolicy(t *testing.T) {
 	for _, c := range []struct {
 		name, ext, value, want string
 	}{
-		{"a rate limit decodes into the config's type", "x-portico-ratelimit", `{"requests": 5, "per": "1s", "burst": 10}`, ""},
-		{"scopes set the auth scopes", "x-portico-scopes", `["pets:write"]`, ""},
-		{"a hedge decodes with a percentile delay", "x-portico-hedge", `{"delay": "p95", "max_extra": 1}`, ""},
-		{"a bad hedge delay names the field", "x-portico-hedge", `{"delay": "soon"}`, `operations.op.x-portico-hedge.delay: "soon" is neither a duration`},
-		{"an unknown field is named with the operation", "x-portico-ratelimit", `{"request": 5}`, "operations.op.x-portico-ratelimit.request: unknown field"},
-		{"a bad duration names the field", "x-portico-timeout", `"soon"`, `operations.op.x-portico-timeout: "soon" is not a duration`},
-		{"an unknown x-portico extension is refused", "x-portico-ratelimits", `{}`, "operations.op.x-portico-ratelimits: unknown extension"},
+		{
+			name:  "a rate limit decodes into the config's type",
+			ext:   "x-portico-ratelimit",
+			value: `{"requests": 5, "per": "1s", "burst": 10}`,
+			want:  "",
+		},
+		{
+			name:  "scopes set the auth scopes",
+			ext:   "x-portico-scopes",
+			value: `["pets:write"]`,
+			want:  "",
+		},
+		{
+			name:  "a hedge decodes with a percentile delay",
+			ext:   "x-portico-hedge",
+			value: `{"delay": "p95", "max_extra": 1}`,
+			want:  "",
+		},
+		{
+			name:  "a bad hedge delay names the field",
+			ext:   "x-portico-hedge",
+			value: `{"delay": "soon"}`,
+			want:  `operations.op.x-portico-hedge.delay: "soon" is neither a duration`,
+		},
+		{
+			name:  "an unknown field is named with the operation",
+			ext:   "x-portico-ratelimit",
+			value: `{"request": 5}`,
+			want:  "operations.op.x-portico-ratelimit.request: unknown field",
+		},
+		{
+			name:  "a bad duration names the field",
+			ext:   "x-portico-timeout",
+			value: `"soon"`,
+			want:  `operations.op.x-portico-timeout: "soon" is not a duration`,
+		},
+		{
+			name:  "an unknown x-portico extension is refused",
+			ext:   "x-portico-ratelimits",
+			value: `{}`,
+			want:  "operations.op.x-portico-ratelimits: unknown extension",
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

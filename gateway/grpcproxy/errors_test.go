@@ -33,12 +33,42 @@ func TestErrorsAnswersGatewayErrorsAsGRPCStatuses(t *testing.T) {
 		want       codes.Code
 		pushback   string
 	}{
-		{http.StatusUnauthorized, "", codes.Unauthenticated, ""},
-		{http.StatusForbidden, "", codes.PermissionDenied, ""},
-		{http.StatusNotFound, "", codes.Unimplemented, ""},
-		{http.StatusTooManyRequests, "2", codes.ResourceExhausted, "2000"},
-		{http.StatusGatewayTimeout, "", codes.DeadlineExceeded, ""},
-		{http.StatusServiceUnavailable, "", codes.Unavailable, ""},
+		{
+			status:     http.StatusUnauthorized,
+			retryAfter: "",
+			want:       codes.Unauthenticated,
+			pushback:   "",
+		},
+		{
+			status:     http.StatusForbidden,
+			retryAfter: "",
+			want:       codes.PermissionDenied,
+			pushback:   "",
+		},
+		{
+			status:     http.StatusNotFound,
+			retryAfter: "",
+			want:       codes.Unimplemented,
+			pushback:   "",
+		},
+		{
+			status:     http.StatusTooManyRequests,
+			retryAfter: "2",
+			want:       codes.ResourceExhausted,
+			pushback:   "2000",
+		},
+		{
+			status:     http.StatusGatewayTimeout,
+			retryAfter: "",
+			want:       codes.DeadlineExceeded,
+			pushback:   "",
+		},
+		{
+			status:     http.StatusServiceUnavailable,
+			retryAfter: "",
+			want:       codes.Unavailable,
+			pushback:   "",
+		},
 	} {
 		addr := serveH2C(t, grpcproxy.Errors(deny(tc.status, tc.retryAfter)))
 		c := testpb.NewShelfClient(grpctest.Dial(t, addr, nil))

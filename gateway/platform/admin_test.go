@@ -22,13 +22,48 @@ func TestTheAdminAPIRejectsRequestsWithoutTheAdminCredential(t *testing.T) {
 	tests := []struct {
 		name, method, path, token string
 	}{
-		{"a read without any credential", http.MethodGet, "/api/tenants", ""},
-		{"a write without any credential", http.MethodPost, "/api/tenants", ""},
-		{"an approval with a wrong token", http.MethodPost, "/api/subscriptions/shop.orders/approve", "wrong-token-0123456789"},
-		{"a consumer's API key instead of the admin token", http.MethodGet, "/api/audit", "pk_not_an_admin_token"},
-		{"the dashboard without any credential", http.MethodGet, "/dashboard", ""},
-		{"the catalog without any credential", http.MethodGet, "/catalog", ""},
-		{"the API document without any credential", http.MethodGet, "/docs/openapi.json", ""},
+		{
+			name:   "a read without any credential",
+			method: http.MethodGet,
+			path:   "/api/tenants",
+			token:  "",
+		},
+		{
+			name:   "a write without any credential",
+			method: http.MethodPost,
+			path:   "/api/tenants",
+			token:  "",
+		},
+		{
+			name:   "an approval with a wrong token",
+			method: http.MethodPost,
+			path:   "/api/subscriptions/shop.orders/approve",
+			token:  "wrong-token-0123456789",
+		},
+		{
+			name:   "a consumer's API key instead of the admin token",
+			method: http.MethodGet,
+			path:   "/api/audit",
+			token:  "pk_not_an_admin_token",
+		},
+		{
+			name:   "the dashboard without any credential",
+			method: http.MethodGet,
+			path:   "/dashboard",
+			token:  "",
+		},
+		{
+			name:   "the catalog without any credential",
+			method: http.MethodGet,
+			path:   "/catalog",
+			token:  "",
+		},
+		{
+			name:   "the API document without any credential",
+			method: http.MethodGet,
+			path:   "/docs/openapi.json",
+			token:  "",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

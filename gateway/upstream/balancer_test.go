@@ -29,11 +29,32 @@ func TestBalancerDistribution(t *testing.T) {
 		// sequential sends one request at a time, so none is in flight.
 		sequential bool
 	}{
-		{name: "round robin ignores weights and takes turns", balancer: upstream.RoundRobin, weights: []int{1, 2, 3}, equal: true, exact: true},
-		{name: "weighted round robin follows weights exactly", balancer: upstream.WeightedRoundRobin, weights: []int{1, 2, 3, 4}, exact: true},
+		{
+			name:     "round robin ignores weights and takes turns",
+			balancer: upstream.RoundRobin,
+			weights:  []int{1, 2, 3},
+			equal:    true,
+			exact:    true,
+		},
+		{
+			name:     "weighted round robin follows weights exactly",
+			balancer: upstream.WeightedRoundRobin,
+			weights:  []int{1, 2, 3, 4},
+			exact:    true,
+		},
 		{name: "random follows weights", balancer: upstream.Random, weights: []int{2, 3}},
-		{name: "least request on an idle pool follows weights", balancer: upstream.LeastRequest, weights: []int{2, 3}, sequential: true},
-		{name: "consistent hashing honors weights", balancer: upstream.ConsistentHash, hashOn: upstream.HashKey{Header: "X-User"}, weights: []int{2, 3}},
+		{
+			name:       "least request on an idle pool follows weights",
+			balancer:   upstream.LeastRequest,
+			weights:    []int{2, 3},
+			sequential: true,
+		},
+		{
+			name:     "consistent hashing honors weights",
+			balancer: upstream.ConsistentHash,
+			hashOn:   upstream.HashKey{Header: "X-User"},
+			weights:  []int{2, 3},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

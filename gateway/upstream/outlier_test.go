@@ -181,9 +181,24 @@ func TestMaxEjectedPercent(t *testing.T) {
 		percent   int
 		want      int
 	}{
-		{name: "half of four instances is two", instances: 4, percent: 50, want: 2},
-		{name: "ten percent of four still allows one", instances: 4, percent: 10, want: 1},
-		{name: "one hundred percent allows all", instances: 3, percent: 100, want: 3},
+		{
+			name:      "half of four instances is two",
+			instances: 4,
+			percent:   50,
+			want:      2,
+		},
+		{
+			name:      "ten percent of four still allows one",
+			instances: 4,
+			percent:   10,
+			want:      1,
+		},
+		{
+			name:      "one hundred percent allows all",
+			instances: 3,
+			percent:   100,
+			want:      3,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -177,9 +177,24 @@ func TestSlowAttemptsThatEndWithoutAnswerCount(t *testing.T) {
 		cause  error
 		ejects bool
 	}{
-		{name: "an attempt cut by a per-try timeout after the threshold", wait: 2 * time.Second, cause: errPerTry, ejects: true},
-		{name: "a request the caller canceled after the threshold", wait: 2 * time.Second, cause: context.Canceled, ejects: true},
-		{name: "a request the caller canceled at once", wait: 0, cause: context.Canceled, ejects: false},
+		{
+			name:   "an attempt cut by a per-try timeout after the threshold",
+			wait:   2 * time.Second,
+			cause:  errPerTry,
+			ejects: true,
+		},
+		{
+			name:   "a request the caller canceled after the threshold",
+			wait:   2 * time.Second,
+			cause:  context.Canceled,
+			ejects: true,
+		},
+		{
+			name:   "a request the caller canceled at once",
+			wait:   0,
+			cause:  context.Canceled,
+			ejects: false,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
