@@ -35,18 +35,7 @@ func TestAnthropicSDKOverEveryProvider(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got, want := len(msg.Content), 1; got != want {
-					t.Fatalf("%d content blocks, want %d: %s", got, want, msg.RawJSON())
-				}
-				if got, want := msg.Content[0].Text, "Hello from the fake"; got != want {
-					t.Errorf("text = %q, want %q", got, want)
-				}
-				if got, want := msg.StopReason, anthropic.StopReasonEndTurn; got != want {
-					t.Errorf("stop_reason = %q, want %q", got, want)
-				}
-				if got := msg.Usage.OutputTokens; got != 5 {
-					t.Errorf("output_tokens = %d, want 5", got)
-				}
+				wantAnthropicText(t, msg, anthropicText{"Hello from the fake", anthropic.StopReasonEndTurn, 5})
 			})
 
 			t.Run("a streamed call with a bearer token", func(t *testing.T) {
@@ -63,18 +52,7 @@ func TestAnthropicSDKOverEveryProvider(t *testing.T) {
 					t.Fatal(err)
 				}
 				_ = stream.Close()
-				if got, want := len(msg.Content), 1; got != want {
-					t.Fatalf("%d content blocks, want %d: %+v", got, want, msg)
-				}
-				if got, want := msg.Content[0].Text, "Streaming is fun to watch"; got != want {
-					t.Errorf("text = %q, want %q", got, want)
-				}
-				if got, want := msg.StopReason, anthropic.StopReasonEndTurn; got != want {
-					t.Errorf("stop_reason = %q, want %q", got, want)
-				}
-				if got := msg.Usage.OutputTokens; got != 6 {
-					t.Errorf("output_tokens = %d, want 6", got)
-				}
+				wantAnthropicText(t, &msg, anthropicText{"Streaming is fun to watch", anthropic.StopReasonEndTurn, 6})
 			})
 
 			t.Run("a streamed tool call", func(t *testing.T) {
@@ -94,20 +72,19 @@ func TestAnthropicSDKOverEveryProvider(t *testing.T) {
 					t.Fatal(err)
 				}
 				_ = stream.Close()
-				if got, want := len(msg.Content), 1; got != want {
-					t.Fatalf("%d content blocks, want %d: %+v", got, want, msg)
+				if len(msg.Content) != 1 {
+					t.Fatalf("message has %d content blocks, want 1: %+v", len(msg.Content), msg)
 				}
-				if got, want := msg.Content[0].Type, "tool_use"; got != want {
-					t.Errorf("content type = %q, want %q", got, want)
+				type toolUse struct {
+					Type, Name string
+					StopReason anthropic.StopReason
 				}
-				if got, want := msg.Content[0].Name, "get_weather"; got != want {
-					t.Errorf("tool name = %q, want %q", got, want)
+				got := toolUse{msg.Content[0].Type, msg.Content[0].Name, msg.StopReason}
+				if want := (toolUse{"tool_use", "get_weather", anthropic.StopReasonToolUse}); got != want {
+					t.Errorf("tool use = %+v, want %+v", got, want)
 				}
 				if got, want := string(msg.Content[0].Input), `{"city":"Paris"}`; !sameJSON(got, want) {
 					t.Errorf("tool input = %s, want %s", got, want)
-				}
-				if got, want := msg.StopReason, anthropic.StopReasonToolUse; got != want {
-					t.Errorf("stop_reason = %q, want %q", got, want)
 				}
 			})
 
@@ -120,12 +97,30 @@ func TestAnthropicSDKOverEveryProvider(t *testing.T) {
 					t.Fatalf("error %v is not an *anthropic.Error", err)
 				}
 				if got, want := apiErr.StatusCode, http.StatusTooManyRequests; got != want {
-					t.Fatalf("status = %d, want %d", got, want)
+					t.Errorf("status = %d, want %d", got, want)
 				}
 				if raw := apiErr.RawJSON(); !strings.Contains(raw, `"rate_limit_error"`) {
 					t.Errorf("error body = %s", raw)
 				}
 			})
 		})
+	}
+}
+
+// anthropicText is the comparable part of a one-block text message.
+type anthropicText struct {
+	Text         string
+	StopReason   anthropic.StopReason
+	OutputTokens int64
+}
+
+// wantAnthropicText fails the test unless msg is one text block matching want.
+func wantAnthropicText(t *testing.T, msg *anthropic.Message, want anthropicText) {
+	t.Helper()
+	if len(msg.Content) != 1 {
+		t.Fatalf("message has %d content blocks, want 1: %+v", len(msg.Content), msg)
+	}
+	if got := (anthropicText{msg.Content[0].Text, msg.StopReason, msg.Usage.OutputTokens}); got != want {
+		t.Errorf("message = %+v, want %+v", got, want)
 	}
 }

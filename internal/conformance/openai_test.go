@@ -55,16 +55,12 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 					t.Errorf("content = %q, want %q", got, want)
 				}
 				if got, want := resp.Choices[0].FinishReason, "stop"; got != want {
-					t.Errorf("finish_reason = %q, want %q", got, want)
+					t.Errorf("finish reason = %q, want %q", got, want)
 				}
-				if got, want := resp.Usage.PromptTokens, int64(12); got != want {
-					t.Errorf("prompt_tokens = %d, want %d", got, want)
-				}
-				if got, want := resp.Usage.CompletionTokens, int64(5); got != want {
-					t.Errorf("completion_tokens = %d, want %d", got, want)
-				}
-				if got, want := resp.Usage.TotalTokens, int64(17); got != want {
-					t.Errorf("total_tokens = %d, want %d", got, want)
+				type usage struct{ Prompt, Completion, Total int64 }
+				got := usage{resp.Usage.PromptTokens, resp.Usage.CompletionTokens, resp.Usage.TotalTokens}
+				if want := (usage{12, 5, 17}); got != want {
+					t.Errorf("usage = %+v, want %+v", got, want)
 				}
 			})
 
@@ -87,17 +83,18 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 					t.Fatal(err)
 				}
 				_ = stream.Close()
-				if got, want := acc.Choices[0].Message.Content, "Streaming is fun to watch"; got != want {
+				const want = "Streaming is fun to watch"
+				if got := acc.Choices[0].Message.Content; got != want {
 					t.Errorf("accumulated content = %q, want %q", got, want)
 				}
-				if got, want := finished, "Streaming is fun to watch"; got != want {
-					t.Errorf("finished content = %q, want %q", got, want)
+				if finished != want {
+					t.Errorf("JustFinishedContent = %q, want %q", finished, want)
 				}
 				if got, want := acc.Choices[0].FinishReason, "stop"; got != want {
-					t.Errorf("finish_reason = %q, want %q", got, want)
+					t.Errorf("finish reason = %q, want %q", got, want)
 				}
 				if got, want := acc.Usage.TotalTokens, int64(15); got != want {
-					t.Errorf("total_tokens = %d, want %d", got, want)
+					t.Errorf("total tokens = %d, want %d", got, want)
 				}
 			})
 
@@ -112,20 +109,20 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 					t.Fatal(err)
 				}
 				calls := resp.Choices[0].Message.ToolCalls
-				if got, want := resp.Choices[0].FinishReason, "tool_calls"; got != want {
-					t.Errorf("finish_reason = %q, want %q", got, want)
-				}
-				if got, want := len(calls), 1; got != want {
-					t.Fatalf("%d tool calls, want %d: %s", got, want, resp.RawJSON())
+				if len(calls) != 1 {
+					t.Fatalf("%d tool calls, want 1: %s", len(calls), resp.RawJSON())
 				}
 				if got, want := calls[0].Function.Name, "get_weather"; got != want {
-					t.Errorf("function name = %q, want %q", got, want)
+					t.Errorf("function = %q, want %q", got, want)
 				}
 				if got, want := calls[0].Function.Arguments, `{"city":"Paris"}`; !sameJSON(got, want) {
 					t.Errorf("arguments = %s, want %s", got, want)
 				}
 				if calls[0].ID == "" {
 					t.Error("the tool call has no ID")
+				}
+				if got, want := resp.Choices[0].FinishReason, "tool_calls"; got != want {
+					t.Errorf("finish reason = %q, want %q", got, want)
 				}
 				req := fake.Requests()[len(fake.Requests())-1].JSON()
 				if req == nil {
@@ -156,16 +153,16 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 				}
 				_ = stream.Close()
 				calls := acc.Choices[0].Message.ToolCalls
-				if got, want := acc.Choices[0].FinishReason, "tool_calls"; got != want {
-					t.Errorf("finish_reason = %q, want %q", got, want)
-				}
-				if got, want := len(calls), 2; got != want {
-					t.Fatalf("%d tool calls, want %d: %+v", got, want, calls)
+				if len(calls) != 2 {
+					t.Fatalf("%d tool calls, want 2: %+v", len(calls), calls)
 				}
 				for i, want := range []string{`{"city":"Paris"}`, `{"city":"Oslo"}`} {
 					if got := calls[i].Function.Arguments; !sameJSON(got, want) {
-						t.Errorf("calls[%d] arguments = %s, want %s", i, got, want)
+						t.Errorf("call %d arguments = %s, want %s", i, got, want)
 					}
+				}
+				if got, want := acc.Choices[0].FinishReason, "tool_calls"; got != want {
+					t.Errorf("finish reason = %q, want %q", got, want)
 				}
 				if len(done) == 0 {
 					t.Error("the accumulator never reported a finished tool call")
@@ -195,9 +192,8 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 					Score float64
 				}
 				if err := json.Unmarshal([]byte(resp.Choices[0].Message.Content), &out); err != nil {
-					t.Fatalf("content %q: %v", resp.Choices[0].Message.Content, err)
-				}
-				if got, want := out.Label, "positive"; got != want {
+					t.Errorf("content %q: %v", resp.Choices[0].Message.Content, err)
+				} else if got, want := out.Label, "positive"; got != want {
 					t.Errorf("label = %q, want %q", got, want)
 				}
 				if sent := string(fake.Requests()[len(fake.Requests())-1].Body); !strings.Contains(sent, "label") {
@@ -209,12 +205,12 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 				if !b.embeds {
 					_, err := client.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "m",
 						Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"a"}}})
-					var apiErr *openai.Error
-					if !errors.As(err, &apiErr) {
-						t.Fatalf("embeddings from a provider without them: %v, want an *openai.Error", err)
+					apiErr, ok := errors.AsType[*openai.Error](err)
+					if !ok {
+						t.Fatalf("error %v, want an *openai.Error", err)
 					}
-					if got := apiErr.StatusCode; !slices.Contains([]int{http.StatusBadRequest, http.StatusNotFound}, got) {
-						t.Errorf("embeddings from a provider without them: status %d, want 400 or 404", got)
+					if want := []int{http.StatusBadRequest, http.StatusNotFound}; !slices.Contains(want, apiErr.StatusCode) {
+						t.Errorf("embeddings from a provider without them: status = %d, want one of %d", apiErr.StatusCode, want)
 					}
 					return
 				}
@@ -224,14 +220,14 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got, want := len(resp.Data), 2; got != want {
-					t.Fatalf("%d embeddings, want %d: %s", got, want, resp.RawJSON())
+				if len(resp.Data) != 2 {
+					t.Fatalf("%d embeddings, want 2: %s", len(resp.Data), resp.RawJSON())
 				}
 				if got, want := resp.Data[0].Embedding, []float64{0.25, 0.5, 0.75}; !slices.Equal(got, want) {
-					t.Errorf("embedding 0 = %v, want %v", got, want)
+					t.Errorf("first embedding = %v, want %v", got, want)
 				}
 				if got, want := resp.Data[1].Index, int64(1); got != want {
-					t.Errorf("second index = %d, want %d", got, want)
+					t.Errorf("second embedding index = %d, want %d", got, want)
 				}
 			})
 
@@ -240,14 +236,12 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got, want := len(page.Data), 1; got != want {
-					t.Fatalf("%d models, want %d: %s", got, want, page.RawJSON())
+				if len(page.Data) != 1 {
+					t.Fatalf("%d models, want 1: %s", len(page.Data), page.RawJSON())
 				}
-				if got, want := page.Data[0].ID, "m"; got != want {
-					t.Errorf("model ID = %q, want %q", got, want)
-				}
-				if got, want := string(page.Data[0].Object), "model"; got != want {
-					t.Errorf("model object = %q, want %q", got, want)
+				type model struct{ ID, Object string }
+				if got, want := (model{page.Data[0].ID, string(page.Data[0].Object)}), (model{"m", "model"}); got != want {
+					t.Errorf("model = %+v, want %+v", got, want)
 				}
 			})
 
@@ -257,15 +251,9 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 					Model:    "m",
 					Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hi")},
 				})
-				var apiErr *openai.Error
-				if !errors.As(err, &apiErr) {
-					t.Fatalf("error %v is not an *openai.Error", err)
-				}
-				if got, want := apiErr.StatusCode, http.StatusTooManyRequests; got != want {
-					t.Errorf("status = %d, want %d", got, want)
-				}
+				apiErr := openAIError(t, err, http.StatusTooManyRequests)
 				if got, want := apiErr.Code, "rate_limit_exceeded"; got != want {
-					t.Errorf("code = %q, want %q (type %q)", got, want, apiErr.Type)
+					t.Errorf("code = %q, want %q", got, want)
 				}
 				if got, want := apiErr.Response.Header.Get("Retry-After"), "2"; got != want {
 					t.Errorf("Retry-After = %q, want %q", got, want)
@@ -287,28 +275,23 @@ func TestOpenAISDKSeesTheGatewaysOwnLimitAsA429(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := client.Chat.Completions.New(ctx, params)
-	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) {
-		t.Fatalf("error %v is not an *openai.Error", err)
-	}
-	if got, want := (apiFacts{apiErr.StatusCode, apiErr.Code, apiErr.Type}), (apiFacts{http.StatusTooManyRequests, "rate_limit_exceeded", "requests"}); got != want {
-		t.Fatalf("error = %+v, want %+v", got, want)
+	apiErr := openAIError(t, err, http.StatusTooManyRequests)
+	if got, want := (apiErrorFields{apiErr.Code, apiErr.Type}), (apiErrorFields{"rate_limit_exceeded", "requests"}); got != want {
+		t.Errorf("the gateway's limit: error = %+v, want %+v", got, want)
 	}
 	if apiErr.Response.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After")
 	}
 	wrong := sdkWithKey(srv.URL, "wrong")
 	_, err = wrong.Chat.Completions.New(ctx, params)
-	if !errors.As(err, &apiErr) {
-		t.Fatalf("a wrong key: %v is not an *openai.Error", err)
-	}
-	if got, want := apiErr.StatusCode, http.StatusUnauthorized; got != want {
-		t.Errorf("a wrong key: status %d, want %d", got, want)
-	}
+	apiErr = openAIError(t, err, http.StatusUnauthorized)
 	if got, want := apiErr.Code, "invalid_api_key"; got != want {
-		t.Errorf("a wrong key: code %q, want %q", got, want)
+		t.Errorf("a wrong key: code = %q, want %q", got, want)
 	}
 }
+
+// apiErrorFields is the comparable part of an *openai.Error.
+type apiErrorFields struct{ Code, Type string }
 
 func sdkWithKey(url, key string) openai.Client {
 	return openai.NewClient(option.WithBaseURL(url+"/v1/"), option.WithAPIKey(key), option.WithMaxRetries(0))
@@ -322,11 +305,4 @@ func sameJSON(a, b string) bool {
 	xa, _ := json.Marshal(x)
 	ya, _ := json.Marshal(y)
 	return string(xa) == string(ya)
-}
-
-// apiFacts is what a test compares of an *openai.Error at once.
-type apiFacts struct {
-	Status int
-	Code   string
-	Type   string
 }
