@@ -123,6 +123,12 @@ func (b *Builder) TracerProvider() trace.TracerProvider { return b.g.cfg.tracer 
 // Clock returns the clock of [WithClock], or nil for time.Now.
 func (b *Builder) Clock() func() time.Time { return b.g.cfg.clock }
 
+// Upstreams returns a function describing the upstream pools of the
+// gateway being built, as [Gateway.Upstreams] does, for a part to read
+// once the gateway serves (a dashboard's health panel). Called during the
+// build, it reports the pools added so far.
+func (b *Builder) Upstreams() func() []UpstreamInfo { return b.g.Upstreams }
+
 // Stores returns the stores of [WithStores].
 func (b *Builder) Stores() Stores { return b.g.cfg.stores }
 

@@ -154,6 +154,7 @@ func TestAMistakeInThePlatformSectionNamesTheField(t *testing.T) {
 		{"no admin token", "platform: {file: p.db}%.0s", "platform.admin_tokens: is required"},
 		{"a short admin token", "platform: {file: p.db, admin_tokens: {root: short}}%.0s", "platform.admin_tokens.root: the token must be at least 16 bytes"},
 		{"a negative refresh", "platform: {file: p.db, refresh: -1s, admin_tokens: {root: %s}}", "platform.refresh: must not be negative"},
+		{"a currency that is not a code", "platform: {file: p.db, currency: euro, admin_tokens: {root: %s}}", "platform.currency: \"euro\" is not an ISO 4217 code"},
 		{"a negative ring", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {ring: -1}}", "platform.call_log.ring: must not be negative"},
 		{"a retention shorter than the resolution", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {resolution: 1m, retention: 1s}}", "platform.call_log.retention: must be at least one resolution"},
 		{"an unknown field", "platform: {file: p.db, admin_tokens: {root: %s}, tokens: {}}", "platform.tokens"},
@@ -189,6 +190,48 @@ func TestAMistakeInThePlatformSectionNamesTheField(t *testing.T) {
 				t.Errorf("error = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestThePlatformSectionSetsTheDashboardsHealthPanelCurrencyAndRange(t *testing.T) {
+	t.Parallel()
+	up := gwtest.EchoServer(t, "orders")
+	data := fmt.Sprintf(`
+upstreams:
+  - name: orders
+    instances: [{url: %q}]
+    health_check: {path: /, interval: 1h, healthy_threshold: 1}
+  - name: down
+    instances: [{url: "http://127.0.0.1:1"}]
+routes: [{name: orders, prefix: /orders, upstream: orders}]
+platform:
+  file: platform.db
+  admin_tokens: {root: %s}
+  upstream_health: true
+  currency: EUR
+  call_log: {retention: 24h}
+`, up.URL, gwtest.PlatformToken)
+	c, err := config.Parse(filepath.Join(t.TempDir(), "g.yaml"), []byte(data), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	adm := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+	defer adm.Close()
+	page := string(gwtest.Call(t, http.MethodGet, adm.URL+"/platform/dashboard", gwtest.PlatformToken, nil, http.StatusOK).Body)
+	for _, want := range []string{
+		`data-upstream="orders">orders 1/1 healthy`,
+		`data-upstream="down">down 1/1 healthy`, // no health check: trusted until outlier detection says otherwise
+		`0.0000 EUR`,
+		`window=24h0m0s`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
 	}
 }
 
