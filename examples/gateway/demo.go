@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/portico-dev/portico/internal/grpctest"
@@ -20,8 +22,11 @@ type demo struct {
 	shelf   *grpctest.Server  // the gRPC demo service
 	vars    map[string]string // the services' addresses, the operator key
 	lookup  func(string) (string, bool)
-	// generated is set when the operator key was made up at start-up.
-	generated bool
+	// generated is set when the operator key was made up at start-up,
+	// adminGenerated when the admin token was.
+	generated, adminGenerated bool
+	// dataDir holds the platform's file, removed by close.
+	dataDir string
 }
 
 // The variables of the demo configuration that hold its two keys.
@@ -35,11 +40,14 @@ const (
 // and settles the operator key: env's PORTICO_API_KEY, or a random one.
 func startDemo(logger *slog.Logger, env func(string) (string, bool)) (*demo, error) {
 	d := &demo{vars: map[string]string{}, lookup: env}
-	if k, ok := env(operatorKeyVar); ok && k != "" {
-		d.vars[operatorKeyVar] = k
-	} else {
-		d.vars[operatorKeyVar], d.generated = "portico-op-"+rand.Text(), true
+	d.generated = d.setKey(operatorKeyVar, "portico-op-")
+	d.adminGenerated = d.setKey(adminKeyVar, "portico-admin-")
+	dir, err := os.MkdirTemp("", "portico-demo-")
+	if err != nil {
+		return nil, err
 	}
+	d.dataDir = dir
+	d.vars["DEMO_PLATFORM_FILE"] = filepath.Join(dir, "platform.db")
 	var lc net.ListenConfig
 	for _, s := range []struct {
 		key string
@@ -73,6 +81,17 @@ func startDemo(logger *slog.Logger, env func(string) (string, bool)) (*demo, err
 	return d, nil
 }
 
+// setKey takes the key named name from the environment, or makes one up
+// with prefix, and reports whether it made it up.
+func (d *demo) setKey(name, prefix string) bool {
+	if k, ok := d.lookup(name); ok && k != "" {
+		d.vars[name] = k
+		return false
+	}
+	d.vars[name] = prefix + rand.Text()
+	return true
+}
+
 // env resolves ${VAR} in the default configuration: the demo's own
 // variables, then the environment.
 func (d *demo) env(name string) (string, bool) {
@@ -82,22 +101,9 @@ func (d *demo) env(name string) (string, bool) {
 	return d.lookup(name)
 }
 
-// announce logs the two keys, and warns when the proxy listens beyond
-// loopback, where the public demo key is anyone's.
-func (d *demo) announce(logger *slog.Logger, proxy net.Addr) {
-	key, ok := d.lookup(demoKeyVar)
-	if !ok || key == "" {
-		key = "portico-demo-key"
-	}
-	logger.Info("demo consumer for local trial only: its key is public and reaches only the demo model", "api_key", key,
-		"try", "curl "+proxy.String()+"/v1/chat/completions -H 'Authorization: Bearer "+key+
-			"' -d '{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}]}'")
-	if d.generated {
-		logger.Info("operator key, generated for this run: it reaches every model, the real ones OPENAI_API_KEY, "+
-			"ANTHROPIC_API_KEY and GEMINI_API_KEY add too; set "+operatorKeyVar+" to choose it", "api_key", d.vars[operatorKeyVar])
-	} else {
-		logger.Info("operator key from " + operatorKeyVar + ": it reaches every model")
-	}
+// warnBeyondLoopback warns when the proxy listens beyond loopback, where
+// the public demo key is anyone's.
+func warnBeyondLoopback(logger *slog.Logger, proxy net.Addr) {
 	if a, ok := proxy.(*net.TCPAddr); ok && !a.IP.IsLoopback() {
 		logger.Warn("the demo configuration listens beyond loopback, where its public demo key is anyone's: " +
 			"serve your own configuration with -config, or drop -addr to listen on 127.0.0.1:8080")
@@ -110,6 +116,9 @@ func (d *demo) close() {
 	}
 	if d.shelf != nil {
 		d.shelf.Stop()
+	}
+	if d.dataDir != "" {
+		_ = os.RemoveAll(d.dataDir)
 	}
 }
 
