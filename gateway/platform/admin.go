@@ -135,7 +135,23 @@ func actorOf(r *http.Request) string {
 	return a
 }
 
+// routes serves the admin API: tenants and their consumers and keys, APIs,
+// subscriptions, the audit log and the call log.
 func (p *Platform) routes(mux *http.ServeMux) {
+	p.tenantRoutes(mux)
+	p.consumerRoutes(mux)
+	p.apiRoutes(mux)
+	p.subscriptionRoutes(mux)
+	mux.HandleFunc("GET /api/audit", func(w http.ResponseWriter, r *http.Request) {
+		v, err := p.Audit(r.Context(), r.URL.Query().Get("tenant"))
+		p.reply(w, r, http.StatusOK, v, err)
+	})
+	mux.HandleFunc("GET /api/calls", p.serveCalls)
+	mux.HandleFunc("GET /api/stats", p.serveStats)
+}
+
+// tenantRoutes serves /api/tenants.
+func (p *Platform) tenantRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/tenants", func(w http.ResponseWriter, r *http.Request) {
 		v, err := p.Tenants(r.Context())
 		p.reply(w, r, http.StatusOK, v, err)
@@ -154,6 +170,10 @@ func (p *Platform) routes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/tenants/{tenant}", func(w http.ResponseWriter, r *http.Request) {
 		p.reply(w, r, http.StatusNoContent, nil, p.DeleteTenant(r.Context(), actorOf(r), r.PathValue("tenant")))
 	})
+}
+
+// consumerRoutes serves a tenant's consumers and their keys.
+func (p *Platform) consumerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/tenants/{tenant}/consumers", func(w http.ResponseWriter, r *http.Request) {
 		v, err := p.Consumers(r.Context(), r.PathValue("tenant"))
 		p.reply(w, r, http.StatusOK, v, err)
@@ -199,6 +219,10 @@ func (p *Platform) routes(mux *http.ServeMux) {
 		err := p.DeleteKey(r.Context(), actorOf(r), r.PathValue("tenant"), r.PathValue("key"))
 		p.reply(w, r, http.StatusNoContent, nil, err)
 	})
+}
+
+// apiRoutes serves /api/apis.
+func (p *Platform) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/apis", func(w http.ResponseWriter, r *http.Request) {
 		v, err := p.APIs(r.Context(), r.URL.Query().Get("tenant"))
 		p.reply(w, r, http.StatusOK, v, err)
@@ -222,6 +246,10 @@ func (p *Platform) routes(mux *http.ServeMux) {
 			p.reply(w, r, http.StatusOK, v, err)
 		}
 	})
+}
+
+// subscriptionRoutes serves /api/subscriptions.
+func (p *Platform) subscriptionRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/subscriptions", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		v, err := p.Subscriptions(r.Context(), SubFilter{Tenant: q.Get("tenant"), Consumer: q.Get("consumer"),
@@ -257,12 +285,6 @@ func (p *Platform) routes(mux *http.ServeMux) {
 		}
 		p.reply(w, r, http.StatusOK, v, err)
 	})
-	mux.HandleFunc("GET /api/audit", func(w http.ResponseWriter, r *http.Request) {
-		v, err := p.Audit(r.Context(), r.URL.Query().Get("tenant"))
-		p.reply(w, r, http.StatusOK, v, err)
-	})
-	mux.HandleFunc("GET /api/calls", p.serveCalls)
-	mux.HandleFunc("GET /api/stats", p.serveStats)
 }
 
 func (p *Platform) serveCalls(w http.ResponseWriter, r *http.Request) {
