@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/portico-dev/portico/internal/grpctest"
@@ -56,6 +59,7 @@ func startDemo(logger *slog.Logger, env func(string) (string, bool)) (*demo, err
 		{"DEMO_USERS_1", usersService("users-1")},
 		{"DEMO_USERS_2", usersService("users-2")},
 		{"DEMO_ORDERS", ordersService()},
+		{"DEMO_PAYMENTS", paymentsService()},
 	} {
 		l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 		if err != nil {
@@ -65,6 +69,7 @@ func startDemo(logger *slog.Logger, env func(string) (string, bool)) (*demo, err
 		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: 5 * time.Second}
 		d.servers = append(d.servers, srv)
 		d.vars[s.key] = "http://" + l.Addr().String()
+		d.vars[s.key+"_PORT"] = strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 		go func() {
 			if err := srv.Serve(l); err != nil && err != http.ErrServerClosed {
 				logger.Error("demo service stopped", "error", err)
@@ -99,6 +104,41 @@ func (d *demo) env(name string) (string, bool) {
 		return v, true
 	}
 	return d.lookup(name)
+}
+
+// lazyDemo starts the demo services the first time a configuration file
+// names one of their ${DEMO_*} variables that the environment does not
+// set, so that the example configuration runs against them on loopback.
+type lazyDemo struct {
+	logger *slog.Logger
+	env    func(string) (string, bool)
+
+	once sync.Once
+	d    *demo
+	err  error
+}
+
+// lookup resolves a configuration variable: the environment's, else a
+// demo service's address.
+func (l *lazyDemo) lookup(name string) (string, bool) {
+	if v, ok := l.env(name); ok || !strings.HasPrefix(name, "DEMO_") {
+		return v, ok
+	}
+	l.once.Do(func() { l.d, l.err = startDemo(l.logger, l.env) })
+	if l.err != nil {
+		l.logger.Error("starting the demo services", "error", l.err)
+		return "", false
+	}
+	v, ok := l.d.vars[name]
+	return v, ok
+}
+
+// close stops the demo services, if they were started.
+func (l *lazyDemo) close() {
+	l.once.Do(func() {}) // wait for a start in progress, or prevent one
+	if l.d != nil {
+		l.d.close()
+	}
 }
 
 // warnBeyondLoopback warns when the proxy listens beyond loopback, where
@@ -171,6 +211,17 @@ func ordersService() http.Handler {
 			case <-time.After(time.Second):
 			}
 		}
+	})
+	return mux
+}
+
+// paymentsService stands in for the example configuration's payments
+// service: it answers every path with a receipt.
+func paymentsService() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, "payments", map[string]any{"path": r.URL.Path, "status": "authorized"})
 	})
 	return mux
 }

@@ -175,7 +175,12 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 	opts := []gateway.Option{gateway.WithLogger(lg.Logger), gateway.WithMeterProvider(metrics.Provider)}
 	var file *config.File
 	if f.config != "" {
-		if file, err = config.Read(f.config); err != nil {
+		// A file naming ${DEMO_*} variables (the example configuration)
+		// runs against the demo services, started on loopback.
+		services := &lazyDemo{logger: lg.Logger, env: env}
+		defer services.close()
+		env = services.lookup
+		if file, err = readConfig(f.config, env); err != nil {
 			return err
 		}
 	}
@@ -211,6 +216,13 @@ func runGateway(ctx context.Context, f *flags, lg *logs, file *config.File, opts
 		// and policies, not the listener.
 		if server, err = file.ServerConfig(); err != nil {
 			return err
+		}
+		rc.Load = func(st *gateway.State) (*gateway.Gateway, error) {
+			c, err := readConfig(f.config, env)
+			if err != nil {
+				return nil, err
+			}
+			return c.Build(append(opts, gateway.WithState(st))...)
 		}
 	} else {
 		if d, err = startDemo(lg.Logger, env); err != nil {
@@ -249,6 +261,16 @@ func runGateway(ctx context.Context, f *flags, lg *logs, file *config.File, opts
 	}
 	admin := gateway.Admin(gateway.AdminConfig{Gateway: rl.Current, Metrics: metrics})
 	return serve(ctx, lg.Logger, server, rl, proxyL, admin, adminL)
+}
+
+// readConfig reads the configuration file at path, taking ${VAR} values
+// from env.
+func readConfig(path string, env func(string) (string, bool)) (*config.File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-config: %w", err)
+	}
+	return config.Parse(path, data, env)
 }
 
 // listen opens the proxy and admin listeners.
