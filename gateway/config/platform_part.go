@@ -96,8 +96,10 @@ func (pp *platformPart) Mount(b *gateway.Builder) error {
 	if strings.ContainsAny(path, "{}*") {
 		return fieldErr("platform.subscribe_url", "%q holds '{', '}' or '*'; use a plain path, like \"/subscriptions\"", path)
 	}
+	// Without a key, the portal sends browsers to its sign-in form and
+	// answers programs 401; a key presented and wrong is refused here.
 	portal := middleware.Authenticate(middleware.AuthConfig{
-		Authenticators: []middleware.Authenticator{pp.p.KeyAuth(middleware.APIKeyConfig{})},
+		Authenticators: []middleware.Authenticator{pp.p.KeyAuth(middleware.APIKeyConfig{})}, Anonymous: true,
 	})(pp.p.Portal())
 	// The portal owns its path and everything under it (keys, APIs, usage).
 	for _, p := range []string{path, strings.TrimSuffix(path, "/") + "/*"} {

@@ -39,6 +39,7 @@ type Platform struct {
 	docs      map[string]*openapi.Spec
 	pages     *template.Template
 	sess      sessions
+	psess     sessions // the portal's signed-in consumers
 	health    func() []UpstreamHealth
 	currency  string
 
