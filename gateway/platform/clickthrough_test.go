@@ -14,8 +14,9 @@ import (
 // consumer's key, subscribes to an API awaiting approval, approves it in
 // the console, creates a key in the portal and makes a first call with
 // it, then drills down the dashboard and opens the catalog, all by
-// clicking in a real browser. Screenshots of each page go to
-// $PORTICO_TEST_ARTIFACTS (docs/screenshots in the README).
+// clicking in a real browser. Screenshots of the portal go to
+// $PORTICO_TEST_ARTIFACTS (docs/screenshots in the README); the console's
+// are taken by the tests beside it.
 func TestAPersonClicksThroughTheConsoleAndThePortalInHeadlessChromium(t *testing.T) {
 	t.Parallel()
 	b := newCDP(t)
@@ -27,7 +28,6 @@ func TestAPersonClicksThroughTheConsoleAndThePortalInHeadlessChromium(t *testing
 	// The console: the sign-in form, then the landing page.
 	console.visit(g.admin.URL + "/")
 	console.loaded(g.admin.URL + "/login")
-	console.screenshot(filepath.Join(dir, "console-login.png"))
 	console.fill("#token", adminToken)
 	console.click("#login button", g.admin.URL+"/")
 	if got, want := console.text("document.querySelector('#count-pending').innerText"), "0"; got != want {
@@ -47,7 +47,6 @@ func TestAPersonClicksThroughTheConsoleAndThePortalInHeadlessChromium(t *testing
 
 	// The console approves it.
 	console.visit(g.admin.URL + "/")
-	console.screenshot(filepath.Join(dir, "console-home.png"))
 	console.click(`tr[data-sub="shop.orders"] button.approve`, g.admin.URL+"/")
 	if got, want := console.text("document.querySelector('#count-pending').innerText"), "0"; got != want {
 		t.Errorf("subscriptions waiting after the approval: %s, want %s", got, want)
@@ -76,18 +75,15 @@ func TestAPersonClicksThroughTheConsoleAndThePortalInHeadlessChromium(t *testing
 
 	// The dashboard: tenant, then consumer, then API.
 	console.visit(g.admin.URL + "/dashboard?refresh=off")
-	console.screenshot(filepath.Join(dir, "dashboard.png"))
 	console.click(`tr[data-key="acme"] a`, g.admin.URL+"/dashboard")
 	console.click(`tr[data-key="shop"] a`, g.admin.URL+"/dashboard")
 	if !console.contains("consumer shop") {
 		t.Errorf("the dashboard after two clicks does not show consumer shop:\n%s", console.text("document.body.innerText"))
 	}
-	console.screenshot(filepath.Join(dir, "dashboard-consumer.png"))
 
 	// The catalog lists the API.
 	console.click(`nav a[href="catalog"]`, g.admin.URL+"/catalog")
 	if got, want := console.text(`document.querySelector('tr[data-api="orders"]').dataset.state`), "published"; got != want {
 		t.Errorf("the catalog's orders row: state %q, want %q", got, want)
 	}
-	console.screenshot(filepath.Join(dir, "catalog.png"))
 }
