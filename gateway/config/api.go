@@ -245,12 +245,14 @@ func (p *apiPart) Mount(b *gateway.Builder) error {
 			bad("validate", "%q is not a mode; use \"off\", \"requests\", \"report\" or \"enforce\"", a.Validate)
 			continue
 		}
+		policies := map[string]gateway.Policy{}
 		for _, op := range a.Spec.Operations() {
 			pol, err := OperationPolicy(a.Policy, op)
 			if err != nil {
 				errs = append(errs, prefixErr(at, err))
 				continue
 			}
+			policies[op.Method+" "+op.Path] = pol
 			r := gateway.Route{Name: a.Name + " " + opName(op), Methods: []string{op.Method}, Path: a.Prefix + op.Path,
 				Upstream: a.Upstream, Policy: pol}
 			if a.Prefix != "" && !a.KeepPrefix {
@@ -264,7 +266,13 @@ func (p *apiPart) Mount(b *gateway.Builder) error {
 				errs = append(errs, err)
 			}
 		}
-		if err := publish(b, a.Name, a.Spec); err != nil {
+		// The docs describe the API as the gateway serves it.
+		view, err := gatewayView(b, a.Spec, a.Prefix, policies)
+		if err != nil {
+			bad("spec", "cannot describe the API as the gateway serves it: %v", err)
+			continue
+		}
+		if err := publish(b, a.Name, view); err != nil {
 			bad("spec", "%v", err)
 		}
 	}

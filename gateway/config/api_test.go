@@ -2,9 +2,13 @@ package config_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -177,5 +181,101 @@ func TestOperationPolicyLeavesTheBaseUnchanged(t *testing.T) {
 	}
 	if base.RateLimit.Requests != 1 || p.RateLimit.Requests != 9 || p.RateLimit.Key != "ip" {
 		t.Errorf("base %+v, derived %+v; want base untouched and the derived one merged", base.RateLimit, p.RateLimit)
+	}
+}
+
+func TestTheServedDocumentDescribesTheAPIAsTheGatewayServesIt(t *testing.T) {
+	t.Parallel()
+	spec, err := filepath.Abs("testdata/pets.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := fmt.Sprintf(`
+consumers: [{id: shop, api_keys: [{id: k1, secret: "secret-0123456789abcdef"}]}]
+upstreams: [{name: pets, instances: [{url: "http://127.0.0.1:1"}]}]
+apis:
+  - name: pets
+    spec: %q
+    upstream: pets
+    prefix: /petstore
+    policy:
+      auth: {methods: [api_key], scopes: ["pets:write"]}
+      idempotency: {required: true}
+`, spec)
+	c, err := config.Parse("g.yaml", []byte(data), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	admin := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+	defer admin.Close()
+	resp := gwtest.Send(t, "GET", admin.URL+"/apis/pets/openapi.json", "")
+	var doc struct {
+		Servers []struct{ URL string }
+		Paths   map[string]map[string]struct {
+			Description string
+			Security    []map[string][]string
+			Parameters  []struct {
+				Name, In string
+				Required bool
+			}
+			Responses map[string]struct {
+				Headers map[string]any
+			}
+		}
+		Components struct {
+			SecuritySchemes map[string]struct{ Type, In, Name string }
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := doc.Paths["/petstore/pets"]; !ok {
+		t.Errorf("paths %v, want them under the prefix /petstore", slices.Collect(maps.Keys(doc.Paths)))
+	}
+	if _, ok := doc.Paths["/pets"]; ok {
+		t.Error("the document still names /pets, a path the gateway does not serve")
+	}
+	if got, want := len(doc.Servers), 1; got != want {
+		t.Fatalf("servers = %d, want %d", got, want)
+	}
+	if got, want := doc.Servers[0].URL, "/"; got != want {
+		t.Errorf("server %q, want %q (the gateway)", got, want)
+	}
+	if got, want := doc.Components.SecuritySchemes["api_key"].Type, "apiKey"; got != want {
+		t.Errorf("security scheme api_key: type %q, want %q", got, want)
+	}
+	create := doc.Paths["/petstore/pets"]["post"]
+	if got, want := len(create.Security), 1; got != want {
+		t.Fatalf("createPet's security = %v, want one requirement", create.Security)
+	}
+	if _, ok := create.Security[0]["api_key"]; !ok {
+		t.Errorf("createPet's security %v, want api_key", create.Security)
+	}
+	if !strings.Contains(create.Description, "pets:write") {
+		t.Errorf("createPet's description %q does not name the scope pets:write", create.Description)
+	}
+	idem := slices.IndexFunc(create.Parameters, func(p struct {
+		Name, In string
+		Required bool
+	}) bool {
+		return p.Name == "Idempotency-Key" && p.In == "header"
+	})
+	if idem < 0 {
+		t.Fatalf("createPet's parameters %v lack the Idempotency-Key header", create.Parameters)
+	}
+	if !create.Parameters[idem].Required {
+		t.Error("createPet's Idempotency-Key is not required, though the policy requires it")
+	}
+	list := doc.Paths["/petstore/pets"]["get"]
+	if _, ok := list.Responses["200"].Headers["RateLimit"]; !ok {
+		t.Errorf("listPets's 200 answer lacks the RateLimit header: %v", list.Responses["200"].Headers)
+	}
+	if _, ok := list.Responses["429"]; !ok {
+		t.Error("listPets lacks its 429 answer")
 	}
 }
