@@ -106,7 +106,9 @@ func (p *Platform) servePortal(w http.ResponseWriter, r *http.Request, c *middle
 	switch {
 	case rest == "/logout" && r.Method == http.MethodPost:
 		p.servePortalLogout(w, r, mount)
-	case p.servePortalForm(w, r, c, mount, rest, csrf):
+	case csrf != "" && p.servePortalForm(w, r, c, mount, rest, csrf):
+		// A form of the portal's pages, from a signed-in browser; a
+		// program's body is JSON whatever its Content-Type (curl -d).
 	case (rest == "" || rest == "/") && r.Method == http.MethodGet && wantsHTML(r):
 		p.renderPortal(w, r, c, mount, csrf, "", "")
 	case strings.HasPrefix(rest, "/apis/") && strings.Contains(rest, "/docs/"):
