@@ -202,18 +202,8 @@ apis:
       auth: {methods: [api_key], scopes: ["pets:write"]}
       idempotency: {required: true}
 `, spec)
-	c, err := config.Parse("g.yaml", []byte(data), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	admin := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
-	defer admin.Close()
-	resp := gwtest.Send(t, "GET", admin.URL+"/apis/pets/openapi.json", "")
+	admin := adminOf(t, filepath.Join(t.TempDir(), "g.yaml"), data)
+	resp := gwtest.Send(t, "GET", admin+"/apis/pets/openapi.json", "")
 	var doc struct {
 		Servers []struct{ URL string }
 		Paths   map[string]map[string]struct {
@@ -278,4 +268,24 @@ apis:
 	if _, ok := list.Responses["429"]; !ok {
 		t.Error("listPets lacks its 429 answer")
 	}
+}
+
+// adminOf builds the gateway of the config file data (named path) and
+// returns the URL of its admin listener; both stop when the test ends.
+func adminOf(t *testing.T, path, data string) string {
+	t.Helper()
+	c, err := config.Parse(path, []byte(data), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+	t.Cleanup(func() {
+		admin.Close()
+		_ = g.Close()
+	})
+	return admin.URL
 }

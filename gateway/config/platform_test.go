@@ -211,18 +211,8 @@ platform:
   currency: EUR
   call_log: {retention: 24h}
 `, up.URL, gwtest.PlatformToken)
-	c, err := config.Parse(filepath.Join(t.TempDir(), "g.yaml"), []byte(data), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	adm := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
-	defer adm.Close()
-	page := string(gwtest.Call(t, http.MethodGet, adm.URL+"/platform/dashboard", gwtest.PlatformToken, nil, http.StatusOK).Body)
+	adm := adminOf(t, filepath.Join(t.TempDir(), "g.yaml"), data)
+	page := string(gwtest.Call(t, http.MethodGet, adm+"/platform/dashboard", gwtest.PlatformToken, nil, http.StatusOK).Body)
 	for _, want := range []string{
 		`data-upstream="orders">orders 1/1 healthy`,
 		`data-upstream="down">down 1/1 healthy`, // no health check: trusted until outlier detection says otherwise

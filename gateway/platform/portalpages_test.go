@@ -1,9 +1,7 @@
 package platform_test
 
 import (
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -12,43 +10,15 @@ import (
 	"github.com/portico-dev/portico/gateway/platform"
 )
 
-// portalBrowser is a cookie-keeping client of the portal that does not
-// follow redirects, and sends what a browser sends.
-type portalBrowser struct {
-	c    *http.Client
-	base string
-}
-
-func newPortalBrowser(t *testing.T, base string) *portalBrowser {
+// signInToPortal signs a browser in to g's portal with key and returns
+// it with the CSRF token of the portal's forms.
+func signInToPortal(t *testing.T, g *gateway, key string) (*browser, string) {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	t.Cleanup(c.CloseIdleConnections)
-	return &portalBrowser{c: c, base: base}
-}
-
-func (b *portalBrowser) do(t *testing.T, method, path string, form url.Values) (*http.Response, string) {
-	t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
+	b := newBrowser(t, g.public.URL)
+	if got, want := b.do(t, http.MethodPost, "/subscriptions/login", url.Values{"key": {key}}, nil).status, http.StatusSeeOther; got != want {
+		t.Fatalf("signing in to the portal: status %d, want %d", got, want)
 	}
-	req, err := http.NewRequest(method, b.base+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "text/html")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp, string(data)
+	return b, csrfIn(t, string(b.do(t, http.MethodGet, "/subscriptions/", nil, nil).body))
 }
 
 // csrfIn returns the CSRF token of a page's forms.
@@ -65,28 +35,28 @@ func TestABrowserSignsInToThePortalWithAnAPIKey(t *testing.T) {
 	t.Parallel()
 	g := newGateway(t, platform.NewMemoryStore())
 	shop, _ := g.seed(t)
-	b := newPortalBrowser(t, g.public.URL)
-	resp, _ := b.do(t, http.MethodGet, "/subscriptions/", nil)
-	if got, want := resp.Header.Get("Location"), "/subscriptions/login"; got != want {
+	b := newBrowser(t, g.public.URL)
+	if got, want := b.do(t, http.MethodGet, "/subscriptions/", nil, nil).header.Get("Location"), "/subscriptions/login"; got != want {
 		t.Errorf("the portal without a session: Location %q, want %q", got, want)
 	}
-	if resp, _ := b.do(t, http.MethodPost, "/subscriptions/login", url.Values{"key": {"pk_guess"}}); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("signing in with a wrong key: status %d, want 401", resp.StatusCode)
+	if got, want := b.do(t, http.MethodPost, "/subscriptions/login", url.Values{"key": {"pk_guess"}}, nil).status, http.StatusUnauthorized; got != want {
+		t.Errorf("signing in with a wrong key: status %d, want %d", got, want)
 	}
-	resp, _ = b.do(t, http.MethodPost, "/subscriptions/login", url.Values{"key": {shop}})
-	if got, want := resp.StatusCode, http.StatusSeeOther; got != want {
+	resp := b.do(t, http.MethodPost, "/subscriptions/login", url.Values{"key": {shop}}, nil)
+	if got, want := resp.status, http.StatusSeeOther; got != want {
 		t.Fatalf("signing in with the key: status %d, want %d", got, want)
 	}
-	cookie := resp.Header.Get("Set-Cookie")
+	cookie := resp.header.Get("Set-Cookie")
 	for _, want := range []string{"portico_portal=", "Path=/subscriptions/", "HttpOnly", "SameSite=Strict"} {
 		if !strings.Contains(cookie, want) {
 			t.Errorf("session cookie %q lacks %s", cookie, want)
 		}
 	}
-	resp, page := b.do(t, http.MethodGet, "/subscriptions/", nil)
-	if got, want := resp.StatusCode, http.StatusOK; got != want {
+	resp = b.do(t, http.MethodGet, "/subscriptions/", nil, nil)
+	if got, want := resp.status, http.StatusOK; got != want {
 		t.Fatalf("the portal page: status %d, want %d", got, want)
 	}
+	page := string(resp.body)
 	if !strings.Contains(page, `data-api="orders"`) {
 		t.Errorf("the portal page does not list the API orders:\n%s", page)
 	}
@@ -99,19 +69,15 @@ func TestThePortalsFormsNeedTheSessionsCSRFToken(t *testing.T) {
 	t.Parallel()
 	g := newGateway(t, platform.NewMemoryStore())
 	shop, _ := g.seed(t)
-	b := newPortalBrowser(t, g.public.URL)
-	b.do(t, http.MethodPost, "/subscriptions/login", url.Values{"key": {shop}})
-	_, page := b.do(t, http.MethodGet, "/subscriptions/", nil)
-	token := csrfIn(t, page)
-
-	if resp, _ := b.do(t, http.MethodPost, "/subscriptions/", url.Values{"api": {"orders"}}); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("subscribing without the CSRF token: status %d, want 403", resp.StatusCode)
+	b, token := signInToPortal(t, g, shop)
+	if got, want := b.do(t, http.MethodPost, "/subscriptions/", url.Values{"api": {"orders"}}, nil).status, http.StatusForbidden; got != want {
+		t.Errorf("subscribing without the CSRF token: status %d, want %d", got, want)
 	}
-	resp, page := b.do(t, http.MethodPost, "/subscriptions/", url.Values{"api": {"orders"}, "csrf": {token}})
-	if got, want := resp.StatusCode, http.StatusOK; got != want {
+	resp := b.do(t, http.MethodPost, "/subscriptions/", url.Values{"api": {"orders"}, "csrf": {token}}, nil)
+	if got, want := resp.status, http.StatusOK; got != want {
 		t.Fatalf("subscribing with the CSRF token: status %d, want %d", got, want)
 	}
-	if !strings.Contains(page, `data-api="orders" data-sub="pending"`) {
+	if page := string(resp.body); !strings.Contains(page, `data-api="orders" data-sub="pending"`) {
 		t.Errorf("the page after subscribing does not show the pending subscription:\n%s", page)
 	}
 }
@@ -120,18 +86,14 @@ func TestAKeyCreatedInThePortalIsShownOnceAndRevokedThere(t *testing.T) {
 	t.Parallel()
 	g := newGateway(t, platform.NewMemoryStore())
 	shop, _ := g.seed(t)
-	b := newPortalBrowser(t, g.public.URL)
-	b.do(t, http.MethodPost, "/subscriptions/login", url.Values{"key": {shop}})
-	_, page := b.do(t, http.MethodGet, "/subscriptions/", nil)
-	token := csrfIn(t, page)
-
-	_, page = b.do(t, http.MethodPost, "/subscriptions/keys", url.Values{"csrf": {token}})
+	b, token := signInToPortal(t, g, shop)
+	page := string(b.do(t, http.MethodPost, "/subscriptions/keys", url.Values{"csrf": {token}}, nil).body)
 	m := regexp.MustCompile(`<code id="new-secret">([^<]+)</code>`).FindStringSubmatch(page)
 	if m == nil {
 		t.Fatalf("the page after creating a key does not show it:\n%s", page)
 	}
 	secret := m[1]
-	if _, again := b.do(t, http.MethodGet, "/subscriptions/", nil); strings.Contains(again, secret) {
+	if again := string(b.do(t, http.MethodGet, "/subscriptions/", nil, nil).body); strings.Contains(again, secret) {
 		t.Error("the portal shows the key's secret a second time")
 	}
 	var keys []platform.Key
@@ -145,8 +107,8 @@ func TestAKeyCreatedInThePortalIsShownOnceAndRevokedThere(t *testing.T) {
 			made = k.ID
 		}
 	}
-	if resp, _ := b.do(t, http.MethodPost, "/subscriptions/keys/"+made+"/revoke", url.Values{"csrf": {token}}); resp.StatusCode != http.StatusOK {
-		t.Errorf("revoking the key: status %d, want 200", resp.StatusCode)
+	if got, want := b.do(t, http.MethodPost, "/subscriptions/keys/"+made+"/revoke", url.Values{"csrf": {token}}, nil).status, http.StatusOK; got != want {
+		t.Errorf("revoking the key: status %d, want %d", got, want)
 	}
 	if got, want := g.call(t, http.MethodGet, "/subscriptions/keys", secret, nil).status, http.StatusUnauthorized; got != want {
 		t.Errorf("the revoked key: status %d, want %d", got, want)
