@@ -129,6 +129,13 @@ func (b *Builder) Clock() func() time.Time { return b.g.cfg.clock }
 // build, it reports the pools added so far.
 func (b *Builder) Upstreams() func() []UpstreamInfo { return b.g.Upstreams }
 
+// QuotaLeft returns a function reporting what a consumer has left of the
+// quotas of the gateway being built ([Gateway.QuotaLeft]), for a part to
+// call once the gateway serves (a consumer portal).
+func (b *Builder) QuotaLeft() func(context.Context, *middleware.Consumer) []QuotaLeft {
+	return b.g.QuotaLeft
+}
+
 // Stores returns the stores of [WithStores].
 func (b *Builder) Stores() Stores { return b.g.cfg.stores }
 

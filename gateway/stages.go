@@ -48,7 +48,9 @@ func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
 		out = append(out, stage{rateName(*p.RateLimit), g.rateLimit(name, rid, *p.RateLimit)})
 	}
 	if p.Quota != nil {
-		out = append(out, stage{"quota(" + or(p.Quota.Period, "day") + ")", g.quota(name, rid, *p.Quota)})
+		qc := g.quota(name, rid, *p.Quota)
+		g.quotas = append(g.quotas, routeQuota{route: spec.Name, api: p.Subscription, period: or(p.Quota.Period, "day"), cfg: qc})
+		out = append(out, stage{"quota(" + or(p.Quota.Period, "day") + ")", middleware.Quota(qc)})
 	}
 	if spec.validate != nil {
 		out = append(out, stage{"validate", spec.validate})

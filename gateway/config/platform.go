@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/gateway/platform"
+	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/middleware/redisstore"
 	"github.com/portico-dev/portico/telemetry"
 )
@@ -167,6 +168,7 @@ func (c *File) platform(b *gateway.Builder, rs *redisstore.Store) []error {
 	if pc.Currency != "" {
 		popts = append(popts, platform.WithCurrency(pc.Currency))
 	}
+	popts = append(popts, platform.WithQuotaLeft(quotaLeft(b.QuotaLeft())))
 	if pc.UpstreamHealth {
 		popts = append(popts, platform.WithUpstreamHealth(upstreamHealth(b.Upstreams())))
 	}
@@ -206,6 +208,19 @@ func upstreamHealth(pools func() []gateway.UpstreamInfo) func() []platform.Upstr
 				}
 			}
 			out = append(out, h)
+		}
+		return out
+	}
+}
+
+// quotaLeft gives the portal what a consumer has left of the gateway's
+// quotas.
+func quotaLeft(f func(context.Context, *middleware.Consumer) []gateway.QuotaLeft) func(context.Context, *middleware.Consumer) []platform.QuotaLeft {
+	return func(ctx context.Context, c *middleware.Consumer) []platform.QuotaLeft {
+		var out []platform.QuotaLeft
+		for _, q := range f(ctx, c) {
+			out = append(out, platform.QuotaLeft{Route: q.Route, API: q.API, Period: q.Period, Resets: q.Resets,
+				Limit: q.Limit, Used: q.Used, Left: q.Left})
 		}
 		return out
 	}

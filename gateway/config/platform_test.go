@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -32,6 +33,7 @@ routes:
       auth: {methods: [platform]}
       subscription: orders
       cache: {ttl: 1m, scope: consumer}
+      quota: {limit: 1000}
   - name: version
     path: /version/%d
     upstream: orders
@@ -114,6 +116,54 @@ func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t 
 	gwtest.Call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK)
 	gwtest.Call(t, http.MethodPost, adm+"/api/subscriptions/shop.orders/revoke", gwtest.PlatformToken, map[string]string{"reason": "unpaid"}, http.StatusOK)
 	gwtest.Call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusForbidden)
+}
+
+func TestThePortalShowsAConsumerTheQuotaItHasLeft(t *testing.T) {
+	t.Parallel()
+	up := gwtest.EchoServer(t, "orders")
+	c, err := config.Parse(filepath.Join(t.TempDir(), "g.yaml"), fmt.Appendf(nil, platformYAML, up.URL, 1), gwtest.Env(map[string]string{"ADMIN_TOKEN": gwtest.PlatformToken}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	pub := httptest.NewServer(g)
+	defer pub.Close()
+	adm := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+	defer adm.Close()
+	key := gwtest.Onboard(t, adm.URL+"/platform")
+	gwtest.SubscribeAndApprove(t, pub.URL, adm.URL+"/platform", key)
+	type quota struct {
+		API               string
+		Limit, Used, Left int64
+	}
+	quotas := func() []quota {
+		var usage struct{ Quotas []quota }
+		if err := json.Unmarshal(gwtest.Call(t, http.MethodGet, pub.URL+"/subscriptions/usage", key, nil, http.StatusOK).Body, &usage); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := len(usage.Quotas), 1; got != want {
+			t.Fatalf("quotas = %+v, want one", usage.Quotas)
+		}
+		return usage.Quotas
+	}
+	before := quotas()[0]
+	for range 3 {
+		gwtest.Call(t, http.MethodGet, pub.URL+"/orders/1", key, nil, http.StatusOK)
+	}
+	after := quotas()[0]
+	if got, want := after.API, "orders"; got != want {
+		t.Errorf("quota of API %q, want %q", got, want)
+	}
+	if got, want := after.Left, before.Left-3; got != want {
+		t.Errorf("quota left after three calls = %d, want %d", got, want)
+	}
+	if got, want := after.Used+after.Left, int64(1000); got != want {
+		t.Errorf("used + left = %d, want the limit %d", got, want)
+	}
 }
 
 func TestAGatewayFromAConfigFileWithoutAStateOwnsItsPlatformFile(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/calllog"
+	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/openapi"
 )
 
@@ -41,6 +42,7 @@ type Platform struct {
 	sess      sessions
 	psess     sessions // the portal's signed-in consumers
 	health    func() []UpstreamHealth
+	quotaLeft func(context.Context, *middleware.Consumer) []QuotaLeft
 	currency  string
 
 	cur    atomic.Pointer[snapshot]

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -127,7 +128,7 @@ func (p *Platform) servePortal(w http.ResponseWriter, r *http.Request, c *middle
 		p.portalRevoke(w, r, c, strings.TrimPrefix(rest, "/keys/"))
 	case rest == "/usage":
 		if onlyGet(w, r, "use GET to read your usage") {
-			p.reply(w, r, http.StatusOK, p.usage(c), nil)
+			p.reply(w, r, http.StatusOK, p.usage(r.Context(), c), nil)
 		}
 	default:
 		problem.Error(w, r, http.StatusNotFound, "the portal serves "+mount+", "+mount+"/apis, "+mount+"/keys and "+mount+"/usage")
@@ -211,10 +212,35 @@ type Usage struct {
 	Window time.Duration            `json:"window_ns"`
 	Total  calllog.Point            `json:"total"`
 	APIs   map[string]calllog.Point `json:"apis"`
+	// Quotas is what the consumer has left of each quota in its current
+	// period ([WithQuotaLeft]).
+	Quotas []QuotaLeft `json:"quotas,omitempty"`
 }
 
-func (p *Platform) usage(c *middleware.Consumer) Usage {
+// QuotaLeft is what a consumer has left of one route's quota in the
+// current period.
+type QuotaLeft struct {
+	Route  string    `json:"route"`
+	API    string    `json:"api,omitempty"`
+	Period string    `json:"period"` // "day" or "month"
+	Resets time.Time `json:"resets"`
+	Limit  int64     `json:"limit"`
+	Used   int64     `json:"used"`
+	Left   int64     `json:"left"`
+}
+
+// WithQuotaLeft gives the portal what a consumer has left of the
+// gateway's quotas, read on every view of its usage. By default the
+// portal shows no quotas.
+func WithQuotaLeft(f func(context.Context, *middleware.Consumer) []QuotaLeft) Option {
+	return optionFunc(func(p *Platform) { p.quotaLeft = f })
+}
+
+func (p *Platform) usage(ctx context.Context, c *middleware.Consumer) Usage {
 	u := Usage{Window: 24 * time.Hour, APIs: map[string]calllog.Point{}}
+	if p.quotaLeft != nil {
+		u.Quotas = p.quotaLeft(ctx, c)
+	}
 	if p.agg == nil {
 		return u
 	}

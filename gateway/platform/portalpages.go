@@ -179,7 +179,7 @@ func (p *Platform) portalPage(ctx context.Context, c *middleware.Consumer, mount
 	if err != nil {
 		return nil, err
 	}
-	page := &portalPage{Title: p.title, Consumer: c, Keys: keys, Usage: p.usage(c), Currency: p.currency}
+	page := &portalPage{Title: p.title, Consumer: c, Keys: keys, Usage: p.usage(ctx, c), Currency: p.currency}
 	for _, a := range apis {
 		if a.State == Draft || a.State == Retired {
 			continue
