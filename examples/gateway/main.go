@@ -1,35 +1,42 @@
 // Command gateway runs a Portico gateway.
 //
-// With no flags it needs nothing else: it starts two small demo services
-// on loopback ports (users, with two instances, and orders) and routes to
-// them with the embedded default configuration, listening on loopback
-// only:
+// With no flags it needs nothing else: it starts small demo services on
+// loopback ports (users, with two instances, orders and the Shelf gRPC
+// service), the platform (its state in a temporary directory, removed on
+// exit) seeded with a demo tenant, its consumer "demo-app" with a key and
+// an approved subscription to the API "users", and the API "orders",
+// whose subscriptions wait for an administrator's approval; and it routes
+// to them with the embedded default configuration, listening on loopback
+// only. It prints, for people, the proxy and admin URLs, a one-time
+// sign-in link to the console, the admin token, the demo key and three
+// commands to paste:
 //
 //	go run ./examples/gateway
-//	curl -i localhost:8080/api/users
-//	curl -N localhost:8080/api/orders/events
-//	curl -s 127.0.0.1:9090/routes
+//	go run ./examples/gateway -demo-traffic   # a few calls a second, so the dashboard fills
 //
-// The demo configuration is for local trial. Its demo consumer's key,
-// "portico-demo-key" (or $DEMO_API_KEY), is public, so it reaches only
-// the offline demo model. The real models that OPENAI_API_KEY,
-// ANTHROPIC_API_KEY or GEMINI_API_KEY add (OPENAI_BASE_URL points the
-// first at any OpenAI-compatible server) answer only the operator key:
-// $PORTICO_API_KEY, or a random key printed at start-up when it is not
-// set. -addr :8080 opens the demo to the network; the gateway warns when
-// it does.
+// The demo configuration is for local trial. Its static demo consumer's
+// key, "portico-demo-key" (or $DEMO_API_KEY), is public, so it reaches
+// only the offline demo model, as does the platform's demo key. The real
+// models that OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY add
+// (OPENAI_BASE_URL points the first at any OpenAI-compatible server)
+// answer only the operator key: $PORTICO_API_KEY, or a random key printed
+// at start-up when it is not set. The console's admin token is
+// $PORTICO_ADMIN_TOKEN, or a random one printed at start-up. -addr :8080
+// opens the demo to the network; the gateway warns when it does.
 //
-// With -config it serves your own file instead (see gateway.example.yaml),
-// reloading it on SIGHUP or when the file changes. The proxy listens on
-// 127.0.0.1:8080 unless -addr says otherwise, as the container image and
-// the Kubernetes manifests in deploy/ do with -addr :8080.
+// With -config it serves your own file instead (see gateway.example.yaml,
+// which runs as it is from the repository root: a file naming ${DEMO_*}
+// variables the environment does not set gets the demo services'
+// loopback addresses), reloading it on SIGHUP or when the file changes.
+// The proxy listens on 127.0.0.1:8080 unless -addr says otherwise, as the
+// container image and the Kubernetes manifests in deploy/ do with
+// -addr :8080.
 //
 // Logs (the access log among them) are lines for people on standard
 // error (-log-format json makes them JSON lines), written in batches off
-// the request path: -log-buffer bounds the bytes
-// waiting (1 MiB; records beyond it are dropped and counted as the
-// portico.log.dropped metric), and -log-buffer 0 writes each record at
-// once.
+// the request path: -log-buffer bounds the bytes waiting (1 MiB; records
+// beyond it are dropped and counted as the portico.log.dropped metric),
+// and -log-buffer 0 writes each record at once.
 package main
 
 import (
