@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -176,4 +178,41 @@ func TestDemoTrafficFillsTheDashboard(t *testing.T) {
 	defer browser.CloseIdleConnections()
 	get(t, browser, s.console)
 	waitForCalls(t, browser, s.dashboard, 5)
+}
+
+// TestTheREADMEsSetUpCommandsWorkInOrder runs the curl commands of the
+// README's set-up section, top to bottom, against the demo, through bash:
+// each must succeed (curl -f fails on an HTTP error).
+func TestTheREADMEsSetUpCommandsWorkInOrder(t *testing.T) {
+	t.Parallel()
+	sh := shells(t)
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Skipf("the README is not beside the module: %v", err)
+	}
+	text := string(data)
+	from, to := strings.Index(text, "## Set-up"), strings.Index(text, "## Quick start")
+	if from < 0 || to < from {
+		t.Fatal("the README has no set-up section before its quick start")
+	}
+	proxy, admin, _ := start(t, nil, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-level", "error")
+	var commands []string
+	inSh := false
+	for line := range strings.Lines(text[from:to]) {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "```"):
+			inSh = line == "```sh"
+		case inSh && strings.HasPrefix(line, "curl "):
+			line = strings.NewReplacer("localhost:8080", strings.TrimPrefix(proxy, "http://"),
+				"127.0.0.1:9090", strings.TrimPrefix(admin, "http://")).Replace(line)
+			commands = append(commands, "curl -f -o /dev/null --max-time 20 "+strings.TrimPrefix(line, "curl "))
+		}
+	}
+	if len(commands) < 5 {
+		t.Fatalf("found %d curl commands in the set-up section, want at least 5", len(commands))
+	}
+	for _, c := range commands {
+		paste(t, sh[0], c)
+	}
 }
