@@ -275,6 +275,9 @@ func (p *apiPart) Mount(b *gateway.Builder) error {
 		if err := publish(b, a.Name, view); err != nil {
 			bad("spec", "%v", err)
 		}
+		if api := a.Policy.Subscription; api != "" {
+			documentAPI(b, api, view) // the platform's catalog and portal show it
+		}
 	}
 	if len(errs) > 0 {
 		return joinErrs(errs)

@@ -169,6 +169,8 @@ func (c *File) platform(b *gateway.Builder, rs *redisstore.Store) []error {
 		popts = append(popts, platform.WithCurrency(pc.Currency))
 	}
 	popts = append(popts, platform.WithQuotaLeft(quotaLeft(b.QuotaLeft())))
+	docs := &apiDocs{}
+	popts = append(popts, platform.WithAPIDocsFunc(docs.get))
 	if pc.UpstreamHealth {
 		popts = append(popts, platform.WithUpstreamHealth(upstreamHealth(b.Upstreams())))
 	}
@@ -184,7 +186,7 @@ func (c *File) platform(b *gateway.Builder, rs *redisstore.Store) []error {
 	// The gateway stops the platform's change feed when it is closed; the
 	// state closes the recorder (flushing it) and the file once no
 	// gateway uses them.
-	b.Apply(WithPlatform(platform.New(store, popts...), rec))
+	b.Apply(gateway.WithPart(&platformPart{p: platform.New(store, popts...), rec: rec, docs: docs}))
 	return nil
 }
 

@@ -62,6 +62,9 @@ func (p *Platform) Admin() http.Handler {
 		prefix := "/apis/" + id + "/docs"
 		mux.Handle("GET "+prefix+"/", http.StripPrefix(prefix, d))
 	}
+	if p.docsFunc != nil {
+		mux.HandleFunc("GET /apis/{api}/docs/", p.serveAPIDocs)
+	}
 	mux.HandleFunc("GET /{$}", p.serveHome)
 	mux.HandleFunc("POST /logout", p.serveLogout)
 	mux.HandleFunc("GET /catalog", p.serveCatalog)
@@ -96,6 +99,28 @@ func (p *Platform) Admin() http.Handler {
 		ctx := context.WithValue(r.Context(), actorKey{}, actor)
 		mux.ServeHTTP(w, r.WithContext(context.WithValue(ctx, csrfKey{}, token)))
 	})
+}
+
+// serveAPIDocs serves the documentation page of an API whose document
+// [WithAPIDocsFunc] finds.
+func (p *Platform) serveAPIDocs(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("api")
+	p.serveDocs(w, r, id, "/apis/"+id+"/docs")
+}
+
+// serveDocs serves the documentation page of API id under prefix.
+func (p *Platform) serveDocs(w http.ResponseWriter, r *http.Request, id, prefix string) {
+	spec, ok := p.apiDocs(id)
+	if !ok {
+		problem.Error(w, r, http.StatusNotFound, "no documentation for API "+id)
+		return
+	}
+	d, err := openapi.NewDocs(spec)
+	if err != nil {
+		p.reply(w, r, 0, nil, err)
+		return
+	}
+	http.StripPrefix(prefix, d).ServeHTTP(w, r)
 }
 
 type csrfKey struct{}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/middleware"
-	"github.com/portico-dev/portico/openapi"
 )
 
 // The portal's pages for people: a consumer signs in with one of its API
@@ -185,7 +184,7 @@ func (p *Platform) portalPage(ctx context.Context, c *middleware.Consumer, mount
 			continue
 		}
 		row := portalAPI{API: a, Docs: a.Docs}
-		if _, ok := p.docs[a.ID]; ok {
+		if _, ok := p.apiDocs(a.ID); ok {
 			row.Docs = mount + "/apis/" + a.ID + "/docs/"
 		}
 		if i := slices.IndexFunc(subs, func(s Subscription) bool { return s.API == a.ID }); i >= 0 {
@@ -202,16 +201,9 @@ func (p *Platform) portalPage(ctx context.Context, c *middleware.Consumer, mount
 // ([WithAPIDocs]).
 func (p *Platform) servePortalDocs(w http.ResponseWriter, r *http.Request, c *middleware.Consumer, mount, rest string) {
 	id, _, _ := strings.Cut(strings.TrimPrefix(rest, "/apis/"), "/")
-	spec, ok := p.docs[id]
-	a, err := p.API(r.Context(), id)
-	if !ok || err != nil || !a.visibleTo(c.Tenant) {
+	if a, err := p.API(r.Context(), id); err != nil || !a.visibleTo(c.Tenant) {
 		problem.Error(w, r, http.StatusNotFound, "no documentation for API "+id)
 		return
 	}
-	d, err := openapi.NewDocs(spec)
-	if err != nil {
-		p.reply(w, r, 0, nil, err)
-		return
-	}
-	http.StripPrefix(mount+"/apis/"+id+"/docs", d).ServeHTTP(w, r)
+	p.serveDocs(w, r, id, mount+"/apis/"+id+"/docs")
 }
