@@ -130,9 +130,9 @@ func (b *Builder) Clock() func() time.Time { return b.g.cfg.clock }
 func (b *Builder) Upstreams() func() []UpstreamInfo { return b.g.Upstreams }
 
 // QuotaLeft returns a function reporting what a consumer has left of the
-// quotas of the gateway being built ([Gateway.QuotaLeft]), for a part to
-// call once the gateway serves (a consumer portal).
-func (b *Builder) QuotaLeft() func(context.Context, *middleware.Consumer) []QuotaLeft {
+// quotas of the gateway being built, by route ([Gateway.QuotaLeft]), for
+// a part to call once the gateway serves (a consumer portal).
+func (b *Builder) QuotaLeft() func(context.Context, *middleware.Consumer) map[string]middleware.QuotaState {
 	return b.g.QuotaLeft
 }
 

@@ -49,7 +49,7 @@ func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
 	}
 	if p.Quota != nil {
 		qc := g.quota(name, rid, *p.Quota)
-		g.quotas = append(g.quotas, routeQuota{route: spec.Name, api: p.Subscription, period: or(p.Quota.Period, "day"), cfg: qc})
+		g.quotas = append(g.quotas, routeQuota{route: spec.Name, cfg: qc})
 		out = append(out, stage{"quota(" + or(p.Quota.Period, "day") + ")", middleware.Quota(qc)})
 	}
 	if spec.validate != nil {

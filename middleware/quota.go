@@ -157,20 +157,35 @@ func (cfg QuotaConfig) counter(r *http.Request, key string) (counter string, lim
 	return cfg.Name + ":" + key + ":" + start.Format(layout), limit, now, start, end
 }
 
-// QuotaLeft reads, without counting r, how much of the quota cfg
-// describes r's key has used in the current period, the limit that
-// applies to r's consumer, and when the period ends; ok is false when r
-// has no key (an anonymous request) or cfg has no Store. A portal uses it
-// to show consumers what they have left.
-func QuotaLeft(cfg QuotaConfig, r *http.Request) (used, limit int64, resets time.Time, ok bool, err error) {
+// QuotaState is what a key has left of a quota in the current period
+// ([QuotaLeft]).
+type QuotaState struct {
+	// Name is the quota's name in the RateLimit headers.
+	Name   string
+	Period QuotaPeriod
+	// Limit is what applies to the request's consumer (its plan's, if
+	// any), Used what the key has used and Left what remains.
+	Limit, Used, Left int64
+	// Resets is when the period ends.
+	Resets time.Time
+}
+
+// QuotaLeft reads, without counting r, the state of r's key in the quota
+// cfg describes; ok is false when r has no key (an anonymous request) or
+// cfg has no Store. A portal uses it to show consumers what they have
+// left.
+func QuotaLeft(cfg QuotaConfig, r *http.Request) (s QuotaState, ok bool, err error) {
 	cfg = cfg.withDefaults()
 	key := cfg.Key(r)
 	if key == "" || cfg.Store == nil {
-		return 0, 0, time.Time{}, false, nil
+		return QuotaState{}, false, nil
 	}
 	counter, limit, _, _, end := cfg.counter(r, key)
-	used, _, err = cfg.Store.Add(r.Context(), counter, 0, limit, end)
-	return used, limit, end, err == nil, err
+	used, _, err := cfg.Store.Add(r.Context(), counter, 0, limit, end)
+	if err != nil {
+		return QuotaState{}, false, err
+	}
+	return QuotaState{Name: cfg.Name, Period: cfg.Period, Limit: limit, Used: used, Left: max(0, limit-used), Resets: end}, true, nil
 }
 
 // addHeader appends v to the list in header k without disturbing a

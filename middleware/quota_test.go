@@ -155,22 +155,25 @@ func TestQuotaLeftReadsAConsumersQuotaWithoutCountingIt(t *testing.T) {
 	}
 	r, _ := http.NewRequestWithContext(middleware.WithConsumer(context.Background(), gold), http.MethodGet, "/", nil)
 	for range 2 { // reading twice counts nothing
-		used, limit, resets, ok, err := middleware.QuotaLeft(cfg, r)
+		s, ok, err := middleware.QuotaLeft(cfg, r)
 		if err != nil || !ok {
 			t.Fatalf("QuotaLeft: ok %v, error %v", ok, err)
 		}
-		if got, want := used, int64(2); got != want {
+		if got, want := s.Used, int64(2); got != want {
 			t.Errorf("used = %d, want %d", got, want)
 		}
-		if got, want := limit, int64(100); got != want {
+		if got, want := s.Limit, int64(100); got != want {
 			t.Errorf("limit = %d, want the gold plan's %d", got, want)
 		}
-		if got, want := resets, time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
+		if got, want := s.Left, int64(98); got != want {
+			t.Errorf("left = %d, want %d", got, want)
+		}
+		if got, want := s.Resets, time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
 			t.Errorf("resets = %v, want %v", got, want)
 		}
 	}
 	anonymous, _ := http.NewRequest(http.MethodGet, "/", nil)
-	if _, _, _, ok, _ := middleware.QuotaLeft(cfg, anonymous); ok {
+	if _, ok, _ := middleware.QuotaLeft(cfg, anonymous); ok {
 		t.Error("QuotaLeft of an anonymous request: ok, want no quota (anonymous requests are not counted)")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -168,7 +169,7 @@ func (c *File) platform(b *gateway.Builder, rs *redisstore.Store) []error {
 	if pc.Currency != "" {
 		popts = append(popts, platform.WithCurrency(pc.Currency))
 	}
-	popts = append(popts, platform.WithQuotaLeft(quotaLeft(b.QuotaLeft())))
+	popts = append(popts, platform.WithQuotaLeft(c.quotaLeft(b.QuotaLeft())))
 	docs := &apiDocs{}
 	popts = append(popts, platform.WithAPIDocsFunc(docs.get))
 	if pc.UpstreamHealth {
@@ -216,16 +217,38 @@ func upstreamHealth(pools func() []gateway.UpstreamInfo) func() []platform.Upstr
 }
 
 // quotaLeft gives the portal what a consumer has left of the gateway's
-// quotas.
-func quotaLeft(f func(context.Context, *middleware.Consumer) []gateway.QuotaLeft) func(context.Context, *middleware.Consumer) []platform.QuotaLeft {
-	return func(ctx context.Context, c *middleware.Consumer) []platform.QuotaLeft {
-		var out []platform.QuotaLeft
-		for _, q := range f(ctx, c) {
-			out = append(out, platform.QuotaLeft{Route: q.Route, API: q.API, Period: q.Period, Resets: q.Resets,
-				Limit: q.Limit, Used: q.Used, Left: q.Left})
+// quotas, with the platform API each route belongs to.
+func (c *File) quotaLeft(f func(context.Context, *middleware.Consumer) map[string]middleware.QuotaState) func(context.Context, *middleware.Consumer) []platform.QuotaLeft {
+	return func(ctx context.Context, con *middleware.Consumer) []platform.QuotaLeft {
+		states := f(ctx, con)
+		out := make([]platform.QuotaLeft, 0, len(states))
+		for _, route := range fields.SortedKeys(states) {
+			s := states[route]
+			period := "day"
+			if s.Period == middleware.Month {
+				period = "month"
+			}
+			out = append(out, platform.QuotaLeft{Route: route, API: c.routeAPI(route), Period: period, Resets: s.Resets,
+				Limit: s.Limit, Used: s.Used, Left: s.Left})
 		}
 		return out
 	}
+}
+
+// routeAPI returns the platform API the route named name belongs to (its
+// policy's subscription, or its API section's), or "".
+func (c *File) routeAPI(name string) string {
+	for _, r := range c.Routes {
+		if r.Name == name {
+			return r.Policy.Subscription
+		}
+	}
+	for _, a := range c.APIs {
+		if strings.HasPrefix(name, a.Name+" ") {
+			return a.Policy.Subscription
+		}
+	}
+	return ""
 }
 
 // platformFile borrows the platform's bbolt file at path. bbolt locks
