@@ -274,36 +274,16 @@ apis:
 // returns the URL of its admin listener; both stop when the test ends.
 func adminOf(t *testing.T, path, data string) string {
 	t.Helper()
-	c, err := config.Parse(path, []byte(data), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
-	t.Cleanup(func() {
-		admin.Close()
-		_ = g.Close()
-	})
-	return admin.URL
+	_, adm := serveConfig(t, path, data, nil)
+	return adm
 }
 
-func TestThePortalServesTheDocumentOfAnAPIThatNamesASubscription(t *testing.T) {
-	t.Parallel()
-	spec, err := filepath.Abs("testdata/pets.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	data := fmt.Sprintf(`
-upstreams: [{name: pets, instances: [{url: "http://127.0.0.1:1"}]}]
-apis:
-  - {name: pets, spec: %q, upstream: pets, prefix: /petstore, policy: {auth: {methods: [platform]}, subscription: pets}}
-platform: {file: platform.db, admin_tokens: {root: %s}}
-`, spec, gwtest.PlatformToken)
-	c, err := config.Parse(filepath.Join(dir, "g.yaml"), []byte(data), nil)
+// serveConfig builds the gateway of the config file data (named path,
+// ${VAR} from env) and serves its proxy and its admin listener until the
+// test ends.
+func serveConfig(t *testing.T, path, data string, env func(string) (string, bool)) (pub, adm string) {
+	t.Helper()
+	c, err := config.Parse(path, []byte(data), env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,24 +291,12 @@ platform: {file: platform.db, admin_tokens: {root: %s}}
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.Close()
-	pub := httptest.NewServer(g)
-	defer pub.Close()
-	adm := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
-	defer adm.Close()
-	key := gwtest.Onboard(t, adm.URL+"/platform")
-	gwtest.Call(t, http.MethodPut, adm.URL+"/platform/api/apis/pets", gwtest.PlatformToken,
-		map[string]any{"tenant": "acme", "state": "published", "visibility": "public"}, http.StatusOK)
-
-	for _, u := range []struct{ url, token string }{
-		{pub.URL + "/subscriptions/apis/pets/docs/openapi.json", key},
-		{adm.URL + "/platform/apis/pets/docs/openapi.json", gwtest.PlatformToken},
-	} {
-		body := string(gwtest.Call(t, http.MethodGet, u.url, u.token, nil, http.StatusOK).Body)
-		if !strings.Contains(body, `"/petstore/pets"`) {
-			t.Errorf("%s: the document does not name the gateway's path /petstore/pets:\n%s", u.url, body)
-		}
-	}
-	// An API without a document has no documentation page.
-	gwtest.Call(t, http.MethodGet, pub.URL+"/subscriptions/apis/orders/docs/", key, nil, http.StatusNotFound)
+	p := httptest.NewServer(g)
+	a := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+	t.Cleanup(func() {
+		p.Close()
+		a.Close()
+		_ = g.Close()
+	})
+	return p.URL, a.URL
 }

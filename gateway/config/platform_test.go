@@ -121,28 +121,17 @@ func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t 
 func TestThePortalShowsAConsumerTheQuotaItHasLeft(t *testing.T) {
 	t.Parallel()
 	up := gwtest.EchoServer(t, "orders")
-	c, err := config.Parse(filepath.Join(t.TempDir(), "g.yaml"), fmt.Appendf(nil, platformYAML, up.URL, 1), gwtest.Env(map[string]string{"ADMIN_TOKEN": gwtest.PlatformToken}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	pub := httptest.NewServer(g)
-	defer pub.Close()
-	adm := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
-	defer adm.Close()
-	key := gwtest.Onboard(t, adm.URL+"/platform")
-	gwtest.SubscribeAndApprove(t, pub.URL, adm.URL+"/platform", key)
+	pub, adm := serveConfig(t, filepath.Join(t.TempDir(), "g.yaml"), fmt.Sprintf(platformYAML, up.URL, 1),
+		gwtest.Env(map[string]string{"ADMIN_TOKEN": gwtest.PlatformToken}))
+	key := gwtest.Onboard(t, adm+"/platform")
+	gwtest.SubscribeAndApprove(t, pub, adm+"/platform", key)
 	type quota struct {
 		API               string
 		Limit, Used, Left int64
 	}
 	quotas := func() []quota {
 		var usage struct{ Quotas []quota }
-		if err := json.Unmarshal(gwtest.Call(t, http.MethodGet, pub.URL+"/subscriptions/usage", key, nil, http.StatusOK).Body, &usage); err != nil {
+		if err := json.Unmarshal(gwtest.Call(t, http.MethodGet, pub+"/subscriptions/usage", key, nil, http.StatusOK).Body, &usage); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := len(usage.Quotas), 1; got != want {
@@ -152,7 +141,7 @@ func TestThePortalShowsAConsumerTheQuotaItHasLeft(t *testing.T) {
 	}
 	before := quotas()[0]
 	for range 3 {
-		gwtest.Call(t, http.MethodGet, pub.URL+"/orders/1", key, nil, http.StatusOK)
+		gwtest.Call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK)
 	}
 	after := quotas()[0]
 	if got, want := after.API, "orders"; got != want {
