@@ -27,14 +27,54 @@ func TestAuthenticatorsTryEachInTurn(t *testing.T) {
 		consumer string
 		err      error
 	}{
-		{"the first consumer found wins", middleware.Authenticators{ok, fixedAuth(&middleware.Consumer{ID: "other"}, nil)}, "acme", nil},
-		{"a key one method rejects is accepted by the next", middleware.Authenticators{reject, ok}, "acme", nil},
-		{"an outage of one method does not stop the next", middleware.Authenticators{down, ok}, "acme", nil},
-		{"a rejection outranks an outage", middleware.Authenticators{down, reject}, "", middleware.ErrInvalidCredentials},
-		{"an outage outranks missing credentials", middleware.Authenticators{none, down}, "", middleware.ErrAuthUnavailable},
-		{"no method finding a credential finds none", middleware.Authenticators{none, none}, "", middleware.ErrNoCredentials},
-		{"an empty list finds no credentials", nil, "", middleware.ErrNoCredentials},
-		{"a nil consumer without an error is no credential", middleware.Authenticators{fixedAuth(nil, nil)}, "", middleware.ErrNoCredentials},
+		{
+			"the first consumer found wins",
+			middleware.Authenticators{ok, fixedAuth(&middleware.Consumer{ID: "other"}, nil)},
+			"acme",
+			nil,
+		},
+		{
+			"a key one method rejects is accepted by the next",
+			middleware.Authenticators{reject, ok},
+			"acme",
+			nil,
+		},
+		{
+			"an outage of one method does not stop the next",
+			middleware.Authenticators{down, ok},
+			"acme",
+			nil,
+		},
+		{
+			"a rejection outranks an outage",
+			middleware.Authenticators{down, reject},
+			"",
+			middleware.ErrInvalidCredentials,
+		},
+		{
+			"an outage outranks missing credentials",
+			middleware.Authenticators{none, down},
+			"",
+			middleware.ErrAuthUnavailable,
+		},
+		{
+			"no method finding a credential finds none",
+			middleware.Authenticators{none, none},
+			"",
+			middleware.ErrNoCredentials,
+		},
+		{
+			"an empty list finds no credentials",
+			nil,
+			"",
+			middleware.ErrNoCredentials,
+		},
+		{
+			"a nil consumer without an error is no credential",
+			middleware.Authenticators{fixedAuth(nil, nil)},
+			"",
+			middleware.ErrNoCredentials,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

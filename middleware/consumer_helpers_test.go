@@ -97,3 +97,9 @@ func readAll(t testing.TB, res *http.Response) []byte {
 func slogNew(h slog.Handler) *slog.Logger { return slog.New(h) }
 
 func fmtInt(i int) string { return strconv.Itoa(i) }
+
+// who is the comparable part of a Consumer that says who it is and how it
+// authenticated.
+type who struct{ ID, Credential, Method string }
+
+func whoOf(c *middleware.Consumer) who { return who{c.ID, c.Credential, c.Method} }

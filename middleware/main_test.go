@@ -1,12 +1,14 @@
 package middleware_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -127,5 +129,43 @@ func waitFor(t testing.TB, cond func() bool) {
 			t.Fatal("condition not met within 20s")
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// wantPanic fails the test unless r, a recovered value, is a string that
+// starts with prefix and names want.
+func wantPanic(t testing.TB, r any, prefix, want string) {
+	t.Helper()
+	msg, ok := r.(string)
+	if !ok {
+		t.Fatalf("recover() = %#v, want a string starting %q", r, prefix)
+	}
+	if !strings.HasPrefix(msg, prefix) {
+		t.Errorf("panic %q, want one starting %q", msg, prefix)
+	}
+	if !strings.Contains(msg, want) {
+		t.Errorf("panic %q, want one naming %q", msg, want)
+	}
+}
+
+// wantErrContaining fails the test unless err is an error whose text holds sub.
+func wantErrContaining(t testing.TB, err error, sub string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("err = nil, want one containing %q", sub)
+	}
+	if !strings.Contains(err.Error(), sub) {
+		t.Fatalf("err = %v, want one containing %q", err, sub)
+	}
+}
+
+// inRange fails the test unless lo <= got <= hi.
+func inRange[T cmp.Ordered](t testing.TB, name string, got, lo, hi T) {
+	t.Helper()
+	if got < lo {
+		t.Errorf("%s = %v, want at least %v (and at most %v)", name, got, lo, hi)
+	}
+	if got > hi {
+		t.Errorf("%s = %v, want at most %v (and at least %v)", name, got, hi, lo)
 	}
 }
