@@ -274,14 +274,14 @@ apis:
 // returns the URL of its admin listener; both stop when the test ends.
 func adminOf(t *testing.T, path, data string) string {
 	t.Helper()
-	_, adm := serveConfig(t, path, data, nil)
+	_, adm := serveFile(t, path, data, nil)
 	return adm
 }
 
-// serveConfig builds the gateway of the config file data (named path,
+// serveFile builds the gateway of the config file data (named path,
 // ${VAR} from env) and serves its proxy and its admin listener until the
 // test ends.
-func serveConfig(t *testing.T, path, data string, env func(string) (string, bool)) (pub, adm string) {
+func serveFile(t *testing.T, path, data string, env func(string) (string, bool)) (pub, adm string) {
 	t.Helper()
 	c, err := config.Parse(path, []byte(data), env)
 	if err != nil {

@@ -121,7 +121,7 @@ func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t 
 func TestThePortalShowsAConsumerTheQuotaItHasLeft(t *testing.T) {
 	t.Parallel()
 	up := gwtest.EchoServer(t, "orders")
-	pub, adm := serveConfig(t, filepath.Join(t.TempDir(), "g.yaml"), fmt.Sprintf(platformYAML, up.URL, 1),
+	pub, adm := serveFile(t, filepath.Join(t.TempDir(), "g.yaml"), fmt.Sprintf(platformYAML, up.URL, 1),
 		gwtest.Env(map[string]string{"ADMIN_TOKEN": gwtest.PlatformToken}))
 	key := gwtest.Onboard(t, adm+"/platform")
 	gwtest.SubscribeAndApprove(t, pub, adm+"/platform", key)
