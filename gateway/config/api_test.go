@@ -270,6 +270,37 @@ apis:
 	}
 }
 
+func TestThePortalServesTheDocumentOfAnAPIThatNamesASubscription(t *testing.T) {
+	t.Parallel()
+	spec, err := filepath.Abs("testdata/pets.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	data := fmt.Sprintf(`
+upstreams: [{name: pets, instances: [{url: "http://127.0.0.1:1"}]}]
+apis:
+  - {name: pets, spec: %q, upstream: pets, prefix: /petstore, policy: {auth: {methods: [platform]}, subscription: pets}}
+platform: {file: platform.db, admin_tokens: {root: %s}}
+`, spec, gwtest.PlatformToken)
+	pub, adm := serveFile(t, filepath.Join(dir, "g.yaml"), data, nil)
+	key := gwtest.Onboard(t, adm+"/platform")
+	gwtest.Call(t, http.MethodPut, adm+"/platform/api/apis/pets", gwtest.PlatformToken,
+		map[string]any{"tenant": "acme", "state": "published", "visibility": "public"}, http.StatusOK)
+
+	for _, u := range []struct{ url, token string }{
+		{pub + "/subscriptions/apis/pets/docs/openapi.json", key},
+		{adm + "/platform/apis/pets/docs/openapi.json", gwtest.PlatformToken},
+	} {
+		body := string(gwtest.Call(t, http.MethodGet, u.url, u.token, nil, http.StatusOK).Body)
+		if !strings.Contains(body, `"/petstore/pets"`) {
+			t.Errorf("%s: the document does not name the gateway's path /petstore/pets:\n%s", u.url, body)
+		}
+	}
+	// An API without a document has no documentation page.
+	gwtest.Call(t, http.MethodGet, pub+"/subscriptions/apis/orders/docs/", key, nil, http.StatusNotFound)
+}
+
 // adminOf builds the gateway of the config file data (named path) and
 // returns the URL of its admin listener; both stop when the test ends.
 func adminOf(t *testing.T, path, data string) string {
