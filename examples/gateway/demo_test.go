@@ -107,7 +107,7 @@ func TestThePublicDemoKeyReachesOnlyTheDemoModel(t *testing.T) {
 
 func TestWithoutPorticoAPIKeyAnOperatorKeyIsGeneratedAndPrinted(t *testing.T) {
 	t.Parallel()
-	proxy, _, logs := start(t, nil, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0")
+	proxy, _, logs := start(t, nil, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-format", "json")
 	var key string
 	for line := range strings.Lines(logs.String()) {
 		var rec struct {
@@ -135,7 +135,7 @@ func TestWithoutPorticoAPIKeyAnOperatorKeyIsGeneratedAndPrinted(t *testing.T) {
 func TestTheDemoWarnsWhenItListensBeyondLoopback(t *testing.T) {
 	t.Parallel()
 	_, _, logs := start(t, nil, "-addr", ":0", "-admin-addr", "127.0.0.1:0")
-	if !strings.Contains(logs.String(), `"level":"WARN","msg":"the demo configuration listens beyond loopback`) {
+	if !strings.Contains(logs.String(), `level=WARN msg="the demo configuration listens beyond loopback`) {
 		t.Errorf("no warning about the public key on the network:\n%s", logs)
 	}
 }

@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +19,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
 )
 
@@ -26,7 +31,9 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := config.Parse("gateway.example.yaml", data, func(string) (string, bool) { return "", false })
+	services := &lazyDemo{logger: slog.New(slog.DiscardHandler), env: func(string) (string, bool) { return "", false }}
+	defer services.close()
+	c, err := config.Parse("gateway.example.yaml", data, services.lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +74,73 @@ func TestExampleConfigLoads(t *testing.T) {
 	if n := len(g.Upstreams()); n != 5 {
 		t.Errorf("upstreams = %d, want 5", n)
 	}
+}
+
+func TestTheExampleConfigRunsFromTheRepositoryRootAgainstHealthyLoopbackServices(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("gateway.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The command in the file's header, run from the repository root.
+	m := regexp.MustCompile(`go run \./examples/gateway -config (\S+)`).FindSubmatch(data)
+	if m == nil {
+		t.Fatal("the example configuration's header gives no command")
+	}
+	path := filepath.Join("..", "..", filepath.FromSlash(string(m[1])))
+	_, admin, logs := start(t, nil, "-config", path, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-level", "error")
+	c := &http.Client{Timeout: 30 * time.Second}
+	defer c.CloseIdleConnections()
+	var ups []gateway.UpstreamInfo
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := c.Get(admin + "/upstreams")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ups = nil
+		err = json.NewDecoder(resp.Body).Decode(&ups)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if allHealthy(ups) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got, want := len(ups), 5; got != want {
+		t.Errorf("upstreams = %d, want %d", got, want)
+	}
+	for _, u := range ups {
+		if len(u.Instances) == 0 {
+			t.Errorf("upstream %s has no instances", u.Name)
+		}
+		for _, in := range u.Instances {
+			host := strings.TrimPrefix(in.URL, "http://")
+			if ip := net.ParseIP(strings.Split(host, ":")[0]); ip == nil || !ip.IsLoopback() {
+				t.Errorf("upstream %s: instance %s is not on loopback", u.Name, in.URL)
+			}
+			if !in.Healthy {
+				t.Errorf("upstream %s: instance %s is not healthy\n%s", u.Name, in.URL, logs)
+			}
+		}
+	}
+}
+
+// allHealthy reports whether every instance of every upstream is healthy.
+func allHealthy(ups []gateway.UpstreamInfo) bool {
+	for _, u := range ups {
+		if len(u.Instances) == 0 {
+			return false
+		}
+		for _, in := range u.Instances {
+			if !in.Healthy {
+				return false
+			}
+		}
+	}
+	return len(ups) > 0
 }
 
 // syncBuffer collects the program's logs, safe for concurrent use.

@@ -2,9 +2,13 @@ package config_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -251,4 +255,152 @@ func TestOperationPolicyLeavesTheBaseUnchanged(t *testing.T) {
 	if got, want := p.RateLimit.Key, "ip"; got != want {
 		t.Errorf("derived key = %q, want the base's %q", got, want)
 	}
+}
+
+func TestTheServedDocumentDescribesTheAPIAsTheGatewayServesIt(t *testing.T) {
+	t.Parallel()
+	spec, err := filepath.Abs("testdata/pets.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := fmt.Sprintf(`
+consumers: [{id: shop, api_keys: [{id: k1, secret: "secret-0123456789abcdef"}]}]
+upstreams: [{name: pets, instances: [{url: "http://127.0.0.1:1"}]}]
+apis:
+  - name: pets
+    spec: %q
+    upstream: pets
+    prefix: /petstore
+    policy:
+      auth: {methods: [api_key], scopes: ["pets:write"]}
+      idempotency: {required: true}
+`, spec)
+	admin := adminOf(t, filepath.Join(t.TempDir(), "g.yaml"), data)
+	resp := gwtest.Send(t, "GET", admin+"/apis/pets/openapi.json", "")
+	var doc struct {
+		Servers []struct{ URL string }
+		Paths   map[string]map[string]struct {
+			Description string
+			Security    []map[string][]string
+			Parameters  []struct {
+				Name, In string
+				Required bool
+			}
+			Responses map[string]struct {
+				Headers map[string]any
+			}
+		}
+		Components struct {
+			SecuritySchemes map[string]struct{ Type, In, Name string }
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := doc.Paths["/petstore/pets"]; !ok {
+		t.Errorf("paths %v, want them under the prefix /petstore", slices.Collect(maps.Keys(doc.Paths)))
+	}
+	if _, ok := doc.Paths["/pets"]; ok {
+		t.Error("the document still names /pets, a path the gateway does not serve")
+	}
+	if got, want := len(doc.Servers), 1; got != want {
+		t.Fatalf("servers = %d, want %d", got, want)
+	}
+	if got, want := doc.Servers[0].URL, "/"; got != want {
+		t.Errorf("server %q, want %q (the gateway)", got, want)
+	}
+	if got, want := doc.Components.SecuritySchemes["api_key"].Type, "apiKey"; got != want {
+		t.Errorf("security scheme api_key: type %q, want %q", got, want)
+	}
+	create := doc.Paths["/petstore/pets"]["post"]
+	if got, want := len(create.Security), 1; got != want {
+		t.Fatalf("createPet's security = %v, want one requirement", create.Security)
+	}
+	if _, ok := create.Security[0]["api_key"]; !ok {
+		t.Errorf("createPet's security %v, want api_key", create.Security)
+	}
+	if !strings.Contains(create.Description, "pets:write") {
+		t.Errorf("createPet's description %q does not name the scope pets:write", create.Description)
+	}
+	idem := slices.IndexFunc(create.Parameters, func(p struct {
+		Name, In string
+		Required bool
+	}) bool {
+		return p.Name == "Idempotency-Key" && p.In == "header"
+	})
+	if idem < 0 {
+		t.Fatalf("createPet's parameters %v lack the Idempotency-Key header", create.Parameters)
+	}
+	if !create.Parameters[idem].Required {
+		t.Error("createPet's Idempotency-Key is not required, though the policy requires it")
+	}
+	list := doc.Paths["/petstore/pets"]["get"]
+	if _, ok := list.Responses["200"].Headers["RateLimit"]; !ok {
+		t.Errorf("listPets's 200 answer lacks the RateLimit header: %v", list.Responses["200"].Headers)
+	}
+	if _, ok := list.Responses["429"]; !ok {
+		t.Error("listPets lacks its 429 answer")
+	}
+}
+
+func TestThePortalServesTheDocumentOfAnAPIThatNamesASubscription(t *testing.T) {
+	t.Parallel()
+	spec, err := filepath.Abs("testdata/pets.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	data := fmt.Sprintf(`
+upstreams: [{name: pets, instances: [{url: "http://127.0.0.1:1"}]}]
+apis:
+  - {name: pets, spec: %q, upstream: pets, prefix: /petstore, policy: {auth: {methods: [platform]}, subscription: pets}}
+platform: {file: platform.db, admin_tokens: {root: %s}}
+`, spec, gwtest.PlatformToken)
+	pub, adm := serveFile(t, filepath.Join(dir, "g.yaml"), data, nil)
+	key := gwtest.Onboard(t, adm+"/platform")
+	gwtest.Call(t, http.MethodPut, adm+"/platform/api/apis/pets", gwtest.PlatformToken,
+		map[string]any{"tenant": "acme", "state": "published", "visibility": "public"}, http.StatusOK)
+
+	for _, u := range []struct{ url, token string }{
+		{pub + "/subscriptions/apis/pets/docs/openapi.json", key},
+		{adm + "/platform/apis/pets/docs/openapi.json", gwtest.PlatformToken},
+	} {
+		body := string(gwtest.Call(t, http.MethodGet, u.url, u.token, nil, http.StatusOK).Body)
+		if !strings.Contains(body, `"/petstore/pets"`) {
+			t.Errorf("%s: the document does not name the gateway's path /petstore/pets:\n%s", u.url, body)
+		}
+	}
+	// An API without a document has no documentation page.
+	gwtest.Call(t, http.MethodGet, pub+"/subscriptions/apis/orders/docs/", key, nil, http.StatusNotFound)
+}
+
+// adminOf builds the gateway of the config file data (named path) and
+// returns the URL of its admin listener; both stop when the test ends.
+func adminOf(t *testing.T, path, data string) string {
+	t.Helper()
+	_, adm := serveFile(t, path, data, nil)
+	return adm
+}
+
+// serveFile builds the gateway of the config file data (named path,
+// ${VAR} from env) and serves its proxy and its admin listener until the
+// test ends.
+func serveFile(t *testing.T, path, data string, env func(string) (string, bool)) (pub, adm string) {
+	t.Helper()
+	c, err := config.Parse(path, []byte(data), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := httptest.NewServer(g)
+	a := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+	t.Cleanup(func() {
+		p.Close()
+		a.Close()
+		_ = g.Close()
+	})
+	return p.URL, a.URL
 }
