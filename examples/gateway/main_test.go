@@ -118,7 +118,9 @@ func TestTheExampleConfigRunsFromTheRepositoryRootAgainstHealthyLoopbackServices
 		}
 		for _, in := range u.Instances {
 			host := strings.TrimPrefix(in.URL, "http://")
-			if ip := net.ParseIP(strings.Split(host, ":")[0]); ip == nil || !ip.IsLoopback() {
+			if ip := net.ParseIP(strings.Split(host, ":")[0]); ip == nil {
+				t.Errorf("upstream %s: instance %s has no IP address", u.Name, in.URL)
+			} else if !ip.IsLoopback() {
 				t.Errorf("upstream %s: instance %s is not on loopback", u.Name, in.URL)
 			}
 			if !in.Healthy {
