@@ -44,8 +44,13 @@ func readStartup(t *testing.T, out string) startup {
 	if m := regexp.MustCompile(`\((http://[^)]+/platform/dashboard)\)`).FindStringSubmatch(out); m != nil {
 		s.dashboard = m[1]
 	}
-	if s.console == "" || s.key == "" || len(s.commands) != 3 || s.then == "" || s.dashboard == "" {
-		t.Fatalf("the start-up lines lack the console, the key, the commands or the dashboard: %+v\n%s", s, out)
+	for name, v := range map[string]string{"console": s.console, "key": s.key, "then": s.then, "dashboard": s.dashboard} {
+		if v == "" {
+			t.Fatalf("the start-up lines lack the %s: %+v\n%s", name, s, out)
+		}
+	}
+	if got, want := len(s.commands), 3; got != want {
+		t.Fatalf("the start-up lines hold %d commands, want %d: %+v\n%s", got, want, s, out)
 	}
 	return s
 }
@@ -192,8 +197,11 @@ func TestTheREADMEsSetUpCommandsWorkInOrder(t *testing.T) {
 	}
 	text := string(data)
 	from, to := strings.Index(text, "## Set-up"), strings.Index(text, "## Quick start")
-	if from < 0 || to < from {
-		t.Fatal("the README has no set-up section before its quick start")
+	if from < 0 {
+		t.Fatal("the README has no set-up section")
+	}
+	if to < from {
+		t.Fatal("the README's set-up section does not come before its quick start")
 	}
 	proxy, admin, _ := start(t, nil, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-level", "error")
 	var commands []string

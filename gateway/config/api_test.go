@@ -31,15 +31,33 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 
 	t.Run("every operation is routed under the prefix, which is stripped upstream", func(t *testing.T) {
 		for _, c := range []struct{ method, path, body, want string }{
-			{"GET", "/petstore/pets/7", "", "/pets/7"},
-			{"POST", "/petstore/pets", `{"name":"rex"}`, "/pets"},
-			{"GET", "/petstore/pets", "", "/pets"},
+			{
+				method: "GET",
+				path:   "/petstore/pets/7",
+				body:   "",
+				want:   "/pets/7",
+			},
+			{
+				method: "POST",
+				path:   "/petstore/pets",
+				body:   `{"name":"rex"}`,
+				want:   "/pets",
+			},
+			{
+				method: "GET",
+				path:   "/petstore/pets",
+				body:   "",
+				want:   "/pets",
+			},
 		} {
 			resp := gwtest.Send(t, c.method, srv.URL+c.path, c.body)
 			var e gwtest.Echo
 			_ = json.NewDecoder(resp.Body).Decode(&e)
-			if resp.StatusCode != http.StatusOK || e.Path != c.want || e.Method != c.method {
-				t.Errorf("%s %s: status %d, upstream saw %s %q; want 200 and %q", c.method, c.path, resp.StatusCode, e.Method, e.Path, c.want)
+			if got, want := resp.StatusCode, http.StatusOK; got != want {
+				t.Errorf("%s %s: status %d, want %d", c.method, c.path, got, want)
+			}
+			if got, want := e.Method+" "+e.Path, c.method+" "+c.want; got != want {
+				t.Errorf("%s %s: upstream saw %q, want %q", c.method, c.path, got, want)
 			}
 		}
 	})
@@ -52,8 +70,11 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 			{"GET", "/petstore/pets/seven", ""},
 		} {
 			resp := gwtest.Send(t, c.method, srv.URL+c.path, c.body)
-			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" {
-				t.Errorf("%s %s %s: status %d (%s), want a 400 problem", c.method, c.path, c.body, resp.StatusCode, resp.Header.Get("Content-Type"))
+			if got, want := resp.StatusCode, http.StatusBadRequest; got != want {
+				t.Errorf("%s %s %s: status %d, want %d", c.method, c.path, c.body, got, want)
+			}
+			if got, want := resp.Header.Get("Content-Type"), "application/problem+json"; got != want {
+				t.Errorf("%s %s %s: Content-Type %q, want %q", c.method, c.path, c.body, got, want)
 			}
 		}
 		if n := hits.Load() - before; n != 0 {
@@ -72,8 +93,10 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 		if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
 			t.Errorf("Content-Type = %q, want a problem", ct)
 		}
-		if resp.Header.Get("Retry-After") == "" || resp.Header.Get("RateLimit-Policy") == "" {
-			t.Errorf("429 lacks Retry-After or RateLimit-Policy: %v", resp.Header)
+		for _, name := range []string{"Retry-After", "RateLimit-Policy"} {
+			if resp.Header.Get(name) == "" {
+				t.Errorf("429 lacks %s: %v", name, resp.Header)
+			}
 		}
 		if hits.Load() != before {
 			t.Error("the limited request reached the upstream")
@@ -111,16 +134,24 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "/apis/pets/") || !strings.Contains(string(body), "Pets") {
-			t.Errorf("catalog: %d %s", resp.StatusCode, body)
+		if got, want := resp.StatusCode, http.StatusOK; got != want {
+			t.Errorf("catalog: status %d, want %d", got, want)
+		}
+		for _, want := range []string{"/apis/pets/", "Pets"} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("catalog %s lacks %s", body, want)
+			}
 		}
 		resp = gwtest.Send(t, "GET", admin.URL+"/apis/pets/openapi.json", "")
 		var doc struct {
 			Info struct{ Title string } `json:"info"`
 		}
 		_ = json.NewDecoder(resp.Body).Decode(&doc)
-		if resp.StatusCode != http.StatusOK || doc.Info.Title != "Pets" {
-			t.Errorf("openapi.json: status %d, title %q", resp.StatusCode, doc.Info.Title)
+		if got, want := resp.StatusCode, http.StatusOK; got != want {
+			t.Errorf("openapi.json: status %d, want %d", got, want)
+		}
+		if got, want := doc.Info.Title, "Pets"; got != want {
+			t.Errorf("openapi.json: title %q, want %q", got, want)
 		}
 		if resp := gwtest.Send(t, "GET", admin.URL+"/apis/nope/", ""); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("unknown API: status %d, want 404", resp.StatusCode)
@@ -133,13 +164,48 @@ func TestOperationPolicy(t *testing.T) {
 	for _, c := range []struct {
 		name, ext, value, want string
 	}{
-		{"a rate limit decodes into the config's type", "x-portico-ratelimit", `{"requests": 5, "per": "1s", "burst": 10}`, ""},
-		{"scopes set the auth scopes", "x-portico-scopes", `["pets:write"]`, ""},
-		{"a hedge decodes with a percentile delay", "x-portico-hedge", `{"delay": "p95", "max_extra": 1}`, ""},
-		{"a bad hedge delay names the field", "x-portico-hedge", `{"delay": "soon"}`, `operations.op.x-portico-hedge.delay: "soon" is neither a duration`},
-		{"an unknown field is named with the operation", "x-portico-ratelimit", `{"request": 5}`, "operations.op.x-portico-ratelimit.request: unknown field"},
-		{"a bad duration names the field", "x-portico-timeout", `"soon"`, `operations.op.x-portico-timeout: "soon" is not a duration`},
-		{"an unknown x-portico extension is refused", "x-portico-ratelimits", `{}`, "operations.op.x-portico-ratelimits: unknown extension"},
+		{
+			name:  "a rate limit decodes into the config's type",
+			ext:   "x-portico-ratelimit",
+			value: `{"requests": 5, "per": "1s", "burst": 10}`,
+			want:  "",
+		},
+		{
+			name:  "scopes set the auth scopes",
+			ext:   "x-portico-scopes",
+			value: `["pets:write"]`,
+			want:  "",
+		},
+		{
+			name:  "a hedge decodes with a percentile delay",
+			ext:   "x-portico-hedge",
+			value: `{"delay": "p95", "max_extra": 1}`,
+			want:  "",
+		},
+		{
+			name:  "a bad hedge delay names the field",
+			ext:   "x-portico-hedge",
+			value: `{"delay": "soon"}`,
+			want:  `operations.op.x-portico-hedge.delay: "soon" is neither a duration`,
+		},
+		{
+			name:  "an unknown field is named with the operation",
+			ext:   "x-portico-ratelimit",
+			value: `{"request": 5}`,
+			want:  "operations.op.x-portico-ratelimit.request: unknown field",
+		},
+		{
+			name:  "a bad duration names the field",
+			ext:   "x-portico-timeout",
+			value: `"soon"`,
+			want:  `operations.op.x-portico-timeout: "soon" is not a duration`,
+		},
+		{
+			name:  "an unknown x-portico extension is refused",
+			ext:   "x-portico-ratelimits",
+			value: `{}`,
+			want:  "operations.op.x-portico-ratelimits: unknown extension",
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -154,14 +220,15 @@ func TestOperationPolicy(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if p.RateLimit == nil && (p.Auth == nil || p.Auth.Scopes[0] != "pets:write") && (p.Hedge == nil || p.Hedge.Delay.Quantile != 0.95) {
+				applied := p.RateLimit != nil ||
+					p.Auth != nil && p.Auth.Scopes[0] == "pets:write" ||
+					p.Hedge != nil && p.Hedge.Delay.Quantile == 0.95
+				if !applied {
 					t.Errorf("policy = %+v, want the extension applied", p)
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("err = %v, want it to contain %q", err, c.want)
-			}
+			wantErrContaining(t, err, c.want)
 		})
 	}
 }
@@ -179,8 +246,14 @@ func TestOperationPolicyLeavesTheBaseUnchanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if base.RateLimit.Requests != 1 || p.RateLimit.Requests != 9 || p.RateLimit.Key != "ip" {
-		t.Errorf("base %+v, derived %+v; want base untouched and the derived one merged", base.RateLimit, p.RateLimit)
+	if got, want := base.RateLimit.Requests, 1; got != want {
+		t.Errorf("base requests = %d, want %d (untouched)", got, want)
+	}
+	if got, want := p.RateLimit.Requests, 9; got != want {
+		t.Errorf("derived requests = %d, want %d (merged)", got, want)
+	}
+	if got, want := p.RateLimit.Key, "ip"; got != want {
+		t.Errorf("derived key = %q, want the base's %q", got, want)
 	}
 }
 

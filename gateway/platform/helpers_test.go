@@ -187,3 +187,10 @@ func problemOf(t testing.TB, r response) map[string]any {
 	r.json(t, &p)
 	return p
 }
+
+// subFacts is what a test compares of a subscription at once: its state
+// and whose it is.
+type subFacts struct {
+	State            platform.SubState
+	Tenant, Consumer string
+}
