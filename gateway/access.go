@@ -210,10 +210,10 @@ func (g *Gateway) rateLimit(name, rid string, p RateLimit) func(http.Handler) ht
 	return middleware.RateLimit(cfg)
 }
 
-// quota builds the middleware of a route's quota. Without a shared
-// store, its counters are the state's, kept while the route's identity
-// (rid) and its quota section are unchanged.
-func (g *Gateway) quota(name, rid string, q Quota) func(http.Handler) http.Handler {
+// quota configures a route's quota. Without a shared store, its
+// counters are the state's, kept while the route's identity (rid) and its
+// quota section are unchanged.
+func (g *Gateway) quota(name, rid string, q Quota) middleware.QuotaConfig {
 	key := middleware.KeyFunc(middleware.KeyByConsumer)
 	if q.Key != "" {
 		key, _ = keyFunc(g.cfg.keys, q.Key)
@@ -244,7 +244,7 @@ func (g *Gateway) quota(name, rid string, q Quota) func(http.Handler) http.Handl
 		cost := q.Cost
 		cfg.Cost = func(*http.Request) int64 { return cost }
 	}
-	return middleware.Quota(cfg)
+	return cfg
 }
 
 func checkLimits(errs fields.Collector, p Policy, keys map[string]middleware.KeyFunc) {

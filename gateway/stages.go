@@ -48,7 +48,9 @@ func (g *Gateway) routeStages(errs fields.Collector, spec Route) []stage {
 		out = append(out, stage{rateName(*p.RateLimit), g.rateLimit(name, rid, *p.RateLimit)})
 	}
 	if p.Quota != nil {
-		out = append(out, stage{"quota(" + cmp.Or(p.Quota.Period, "day") + ")", g.quota(name, rid, *p.Quota)})
+		qc := g.quota(name, rid, *p.Quota)
+		g.quotas = append(g.quotas, routeQuota{route: spec.Name, cfg: qc})
+		out = append(out, stage{"quota(" + cmp.Or(p.Quota.Period, "day") + ")", middleware.Quota(qc)})
 	}
 	if spec.validate != nil {
 		out = append(out, stage{"validate", spec.validate})

@@ -67,17 +67,19 @@ func newGateway(t testing.TB, store platform.Store, opts ...platform.Option) *ga
 	up := upstream(t)
 	target, _ := url.Parse(up.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
+	keys := []middleware.Authenticator{g.p.KeyAuth(middleware.APIKeyConfig{})}
+	auth := middleware.Authenticate(middleware.AuthConfig{Authenticators: keys})
+	// The portal lets requests without a key through, to send browsers to
+	// its sign-in form.
+	portal := middleware.Authenticate(middleware.AuthConfig{Authenticators: keys, Anonymous: true})(g.p.Portal())
 	mux := http.NewServeMux()
-	mux.Handle("/orders/", g.p.Guard("orders")(proxy))
-	mux.Handle("/reports/", g.p.Guard("reports")(proxy))
-	mux.Handle("/subscriptions", g.p.Portal())
-	mux.Handle("/subscriptions/", g.p.Portal())
+	mux.Handle("/orders/", auth(g.p.Guard("orders")(proxy)))
+	mux.Handle("/reports/", auth(g.p.Guard("reports")(proxy)))
+	mux.Handle("/subscriptions", portal)
+	mux.Handle("/subscriptions/", portal)
 	public := middleware.Chain(
 		middleware.RequestID(middleware.RequestIDConfig{}),
 		calllog.Middleware(calllog.MiddlewareConfig{Recorder: g.rec}),
-		middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{
-			g.p.KeyAuth(middleware.APIKeyConfig{}),
-		}}),
 	)(mux)
 	g.public = httptest.NewServer(public)
 	t.Cleanup(g.public.Close)
@@ -184,4 +186,11 @@ func problemOf(t testing.TB, r response) map[string]any {
 	var p map[string]any
 	r.json(t, &p)
 	return p
+}
+
+// subFacts is what a test compares of a subscription at once: its state
+// and whose it is.
+type subFacts struct {
+	State            platform.SubState
+	Tenant, Consumer string
 }
