@@ -54,9 +54,13 @@ const reloadVersionHeader = "X-Version"
 
 // phase is what one phase of the reload workload measured.
 type phase struct {
-	latencies []time.Duration // of the answered requests, sorted
-	failed    int
-	firstErr  error
+	latencies sorted // of the answered requests
+	// nearReload are the latencies of the answered requests sent within
+	// nearReload after the harness signalled a reload: those a reload
+	// could delay, compared with the rest of the same phase.
+	nearReload sorted
+	failed     int
+	firstErr   error
 	// version is the highest configuration version an answer carried.
 	version int
 	// reloads is how many reloads the gateway reported in the phase.
@@ -66,16 +70,26 @@ type phase struct {
 	cpu time.Duration
 }
 
-// quantile returns the q-quantile (0 < q <= 1) of the sorted latencies:
-// the smallest latency at least a fraction q of requests did not exceed.
-func (p phase) quantile(q float64) time.Duration {
-	n := len(p.latencies)
+// nearReload is how long after a reload signal a request counts as
+// near it: a reload's build and swap take about a millisecond.
+const nearReload = 50 * time.Millisecond
+
+// sorted are latencies in ascending order.
+type sorted []time.Duration
+
+// quantile returns the q-quantile (0 < q <= 1): the smallest latency at
+// least a fraction q of requests did not exceed.
+func (s sorted) quantile(q float64) time.Duration {
+	n := len(s)
 	if n == 0 {
 		return 0
 	}
 	i := int(math.Ceil(q*float64(n))) - 1
-	return p.latencies[min(max(i, 0), n-1)]
+	return s[min(max(i, 0), n-1)]
 }
+
+// quantile returns the q-quantile (0 < q <= 1) of the phase's latencies.
+func (p phase) quantile(q float64) time.Duration { return p.latencies.quantile(q) }
 
 func (p phase) slowest() time.Duration { return p.quantile(1) }
 
@@ -128,11 +142,13 @@ type reloadTarget struct {
 // versions from *version on.
 func openLoop(ctx context.Context, c *http.Client, t reloadTarget, rate int, d, every time.Duration, version *int) phase {
 	var (
-		mu sync.Mutex
-		p  phase
-		wg sync.WaitGroup
+		mu      sync.Mutex
+		p       phase
+		wg      sync.WaitGroup
+		sent    []time.Time // of each answered request, beside p.latencies
+		reloads []time.Time // when each reload was signalled
 	)
-	record := func(took time.Duration, v int, err error) {
+	record := func(at time.Time, took time.Duration, v int, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
@@ -142,6 +158,7 @@ func openLoop(ctx context.Context, c *http.Client, t reloadTarget, rate int, d, 
 			return
 		}
 		p.latencies = append(p.latencies, took)
+		sent = append(sent, at)
 		p.version = max(p.version, v)
 	}
 	reloads0 := t.reloads()
@@ -159,8 +176,11 @@ func openLoop(ctx context.Context, c *http.Client, t reloadTarget, rate int, d, 
 				case <-tick.C:
 				}
 				*version++
+				mu.Lock()
+				reloads = append(reloads, time.Now())
+				mu.Unlock()
 				if err := t.reload(*version); err != nil {
-					record(0, 0, fmt.Errorf("reload %d: %w", *version, err))
+					record(time.Time{}, 0, 0, fmt.Errorf("reload %d: %w", *version, err))
 				}
 			}
 		})
@@ -187,7 +207,7 @@ func openLoop(ctx context.Context, c *http.Client, t reloadTarget, rate int, d, 
 		wg.Go(func() {
 			start := time.Now()
 			v, err := get(ctx, c, t.base+path)
-			record(time.Since(start), v, err)
+			record(start, time.Since(start), v, err)
 		})
 	}
 	close(stop)
@@ -197,7 +217,18 @@ func openLoop(ctx context.Context, c *http.Client, t reloadTarget, rate int, d, 
 	if cpu1, err := t.cpu(); err == nil && cpuErr == nil {
 		p.cpu = cpu1 - cpu0
 	}
+	for i, at := range sent {
+		// The last reload signalled at or before at.
+		j, _ := slices.BinarySearchFunc(reloads, at, func(r, at time.Time) int { return r.Compare(at) })
+		if j < len(reloads) && reloads[j].Equal(at) {
+			j++
+		}
+		if j > 0 && at.Sub(reloads[j-1]) < nearReload {
+			p.nearReload = append(p.nearReload, p.latencies[i])
+		}
+	}
 	slices.Sort(p.latencies)
+	slices.Sort(p.nearReload)
 	return p
 }
 

@@ -82,6 +82,12 @@ func TestTheReloadTargetMeasuresBothPhasesAndReloads(t *testing.T) {
 			t.Errorf("%s: no request answered", p.name)
 		}
 	}
+	if len(r.reloading.nearReload) == 0 {
+		t.Errorf("no request of the phase with reloads counted as sent within %v after one", nearReload)
+	}
+	if got, want := len(r.steady.nearReload), 0; got != want {
+		t.Errorf("%d requests of the steady phase counted as near a reload, want %d", got, want)
+	}
 	if got, want := r.steady.reloads, 0; got != want {
 		t.Errorf("reloads in the steady phase = %d, want %d", got, want)
 	}
@@ -106,7 +112,7 @@ func TestTheReloadTargetMeasuresBothPhasesAndReloads(t *testing.T) {
 	if err := reportReloads(&b, o, []reloadRun{r}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| 1 | steady |", "| 1 | reloads |", "| median | reloads |", "| worst | reloads |", "Reload build", "Slowest request during reloads ÷ steady p99: median"} {
+	for _, want := range []string{"| 1 | steady |", "| 1 | reloads |", "| median | reloads |", "| worst | reloads |", "Reload build", "Slowest request during reloads ÷ steady p99: median", "after a reload signal"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("the report lacks %q:\n%s", want, b.String())
 		}

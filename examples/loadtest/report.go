@@ -200,6 +200,14 @@ func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
 	}
 	out.printf("\nSlowest request during reloads ÷ steady p99: median %.1f×, worst %.1f×; p99.9 during reloads ÷ steady p99.9: median %.1f×, worst %.1f×.\n",
 		median(slices.Clone(ratios)), slices.Max(ratios), median(slices.Clone(tails)), slices.Max(tails))
+	var near, nearMax []time.Duration
+	var nearN []float64
+	for _, r := range runs {
+		near, nearMax = append(near, r.reloading.nearReload.quantile(0.99)), append(nearMax, r.reloading.nearReload.quantile(1))
+		nearN = append(nearN, float64(len(r.reloading.nearReload)))
+	}
+	out.printf("Requests sent within %v after a reload signal (median %.0f a run): p99 median %s, worst %s; slowest median %s, worst %s.\n",
+		nearReload, median(nearN), ms2(median(slices.Clone(near))), ms2(slices.Max(near)), ms2(median(slices.Clone(nearMax))), ms2(slices.Max(nearMax)))
 	var perReload []time.Duration
 	for _, r := range runs {
 		perReload = append(perReload, r.cpuPerReload())
