@@ -217,6 +217,15 @@ func openLoop(ctx context.Context, c *http.Client, t reloadTarget, rate int, d, 
 	if cpu1, err := t.cpu(); err == nil && cpuErr == nil {
 		p.cpu = cpu1 - cpu0
 	}
+	p.nearReload = nearReloads(p.latencies, sent, reloads)
+	slices.Sort(p.latencies)
+	return p
+}
+
+// nearReloads returns, sorted, the latencies of the requests sent within
+// nearReload after one of the reloads (signalled in time order).
+func nearReloads(latencies []time.Duration, sent, reloads []time.Time) sorted {
+	var near sorted
 	for i, at := range sent {
 		// The last reload signalled at or before at.
 		j, _ := slices.BinarySearchFunc(reloads, at, func(r, at time.Time) int { return r.Compare(at) })
@@ -224,12 +233,11 @@ func openLoop(ctx context.Context, c *http.Client, t reloadTarget, rate int, d, 
 			j++
 		}
 		if j > 0 && at.Sub(reloads[j-1]) < nearReload {
-			p.nearReload = append(p.nearReload, p.latencies[i])
+			near = append(near, latencies[i])
 		}
 	}
-	slices.Sort(p.latencies)
-	slices.Sort(p.nearReload)
-	return p
+	slices.Sort(near)
+	return near
 }
 
 // get makes one GET, reads its answer to the end and returns the

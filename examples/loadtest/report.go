@@ -193,6 +193,22 @@ func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
 				ms2(s.pick(q[0])), ms2(s.pick(q[1])), ms2(s.pick(q[2])), ms2(s.pick(q[3])), s.fpick(ratios))
 		}
 	}
+	reloadSummary(out, runs)
+	for i, r := range runs {
+		for _, p := range []phase{r.steady, r.reloading} {
+			if p.failed > 0 {
+				out.printf("\nrun %d: %d requests failed, the first: %v", i+1, p.failed, p.firstErr)
+			}
+		}
+	}
+	out.printf("\n")
+	return out.err
+}
+
+// reloadSummary prints the reload figures over all runs: the acceptance
+// ratios, the requests near a reload, the CPU per reload and the build
+// and warm-up times.
+func reloadSummary(out *printer, runs []reloadRun) {
 	var ratios, tails []float64
 	for _, r := range runs {
 		ratios = append(ratios, r.ratio())
@@ -222,13 +238,4 @@ func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
 		out.printf("Reload build (read, parse, build; wall time, from the gateway's log) over %d reloads: median %s, slowest %s; warm-up: median %s, slowest %s.\n",
 			len(builds), ms2(median(slices.Clone(builds))), ms2(slices.Max(builds)), ms2(median(slices.Clone(warms))), ms2(slices.Max(warms)))
 	}
-	for i, r := range runs {
-		for _, p := range []phase{r.steady, r.reloading} {
-			if p.failed > 0 {
-				out.printf("\nrun %d: %d requests failed, the first: %v", i+1, p.failed, p.firstErr)
-			}
-		}
-	}
-	out.printf("\n")
-	return out.err
 }
