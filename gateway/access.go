@@ -179,7 +179,7 @@ func (g *Gateway) rateLimit(name, rid string, p RateLimit) func(http.Handler) ht
 	store := g.cfg.stores.Rates
 	if store == nil {
 		store = keep(g, pieceKey("rate_limit", rid, p), func() *middleware.LocalRates {
-			return middleware.NewLocalRates(middleware.LocalRatesConfig{Clock: g.cfg.clock})
+			return middleware.NewLocalRates(middleware.LocalRatesConfig{Now: g.cfg.clock})
 		})
 	}
 	cfg := middleware.RateLimitConfig{
@@ -189,7 +189,7 @@ func (g *Gateway) rateLimit(name, rid string, p RateLimit) func(http.Handler) ht
 		Store:      store,
 		FailClosed: g.cfg.stores.FailClosed,
 		Replicas:   g.cfg.stores.Replicas,
-		Clock:      g.cfg.clock,
+		Now:      g.cfg.clock,
 		Logger:     g.cfg.logger,
 	}
 	if p.Requests == 0 {
@@ -230,7 +230,7 @@ func (g *Gateway) quota(name, rid string, q Quota) func(http.Handler) http.Handl
 		Key:        key,
 		Store:      store,
 		FailClosed: g.cfg.stores.FailClosed,
-		Clock:      g.cfg.clock,
+		Now:      g.cfg.clock,
 		Logger:     g.cfg.logger,
 	}
 	if q.Limit == 0 {

@@ -127,8 +127,8 @@ type APIKeyConfig struct {
 	// Query is a query parameter the key may be read from. Keys in URLs end
 	// up in logs, so by default none is used.
 	Query string
-	// Clock returns the current time for expiry checks. If nil, time.Now is used.
-	Clock func() time.Time
+	// Now returns the current time for expiry checks. If nil, time.Now is used.
+	Now func() time.Time
 }
 
 // APIKeyAuth is an [Authenticator] for API keys. It is safe for concurrent use.
@@ -149,7 +149,7 @@ func NewAPIKeyAuth(cfg APIKeyConfig) *APIKeyAuth {
 	if cfg.Keys == nil || cfg.Consumers == nil {
 		panic("portico/middleware: NewAPIKeyAuth needs Keys and Consumers")
 	}
-	a := &APIKeyAuth{keys: cfg.Keys, consumers: cfg.Consumers, query: cfg.Query, now: cfg.Clock}
+	a := &APIKeyAuth{keys: cfg.Keys, consumers: cfg.Consumers, query: cfg.Query, now: cfg.Now}
 	if a.now == nil {
 		a.now = time.Now
 	}

@@ -19,7 +19,7 @@ func TestAPIKeyAuthentication(t *testing.T) {
 		middleware.APIKey{ID: "bob-new", Consumer: "bob", Hash: middleware.HashAPIKey("bob-current"), Expires: clock.Now().Add(time.Hour)},
 		middleware.APIKey{ID: "ghost", Consumer: "nobody", Hash: middleware.HashAPIKey("ghost-key")},
 	)
-	auth := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: testConsumers(), Query: "api_key", Clock: clock.Now})
+	auth := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: testConsumers(), Query: "api_key", Now: clock.Now})
 	srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}, Realm: "orders"})(whoami))
 
 	tests := []struct {

@@ -37,8 +37,8 @@ type IntrospectionConfig struct {
 	// for client-credential tokens); the registered consumer is used, with
 	// the token's scopes when it has any.
 	Consumers ConsumerRegistry
-	// Clock returns the current time. If nil, time.Now is used.
-	Clock func() time.Time
+	// Now returns the current time. If nil, time.Now is used.
+	Now func() time.Time
 }
 
 // IntrospectionAuth is an [Authenticator] for opaque OAuth2 bearer tokens,
@@ -74,8 +74,8 @@ func NewIntrospectionAuth(cfg IntrospectionConfig) *IntrospectionAuth {
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = time.Minute
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &IntrospectionAuth{cfg: cfg, lru: list.New(), items: make(map[[32]byte]*list.Element)}
 }
@@ -111,7 +111,7 @@ func (a *IntrospectionAuth) Authenticate(r *http.Request) (*Consumer, error) {
 		return nil, fmt.Errorf("%w: token too long", ErrInvalidCredentials)
 	}
 	key := sha256.Sum256([]byte(tok))
-	now := a.cfg.Clock()
+	now := a.cfg.Now()
 	if c := a.cached(key, now); c != nil {
 		return c, nil
 	}

@@ -50,7 +50,7 @@ func TestIntrospection(t *testing.T) {
 	as, calls := authServer(t, clock)
 	auth := middleware.NewIntrospectionAuth(middleware.IntrospectionConfig{
 		URL: as.URL, ClientID: "gateway", ClientSecret: "s3cret", Client: as.Client(),
-		Audience: "orders-api", CacheSize: 10, CacheTTL: time.Minute, Clock: clock.Now,
+		Audience: "orders-api", CacheSize: 10, CacheTTL: time.Minute, Now: clock.Now,
 	})
 	srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(whoami))
 	bearer := func(tok string) (int, []byte) {
@@ -104,7 +104,7 @@ func TestIntrospectionChecksTheAudience(t *testing.T) {
 	clock := newClock()
 	as, _ := authServer(t, clock)
 	auth := middleware.NewIntrospectionAuth(middleware.IntrospectionConfig{
-		URL: as.URL, ClientID: "gateway", ClientSecret: "s3cret", Client: as.Client(), Audience: "billing-api", Clock: clock.Now,
+		URL: as.URL, ClientID: "gateway", ClientSecret: "s3cret", Client: as.Client(), Audience: "billing-api", Now: clock.Now,
 	})
 	srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(whoami))
 	res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "Authorization", "Bearer active-acme"))

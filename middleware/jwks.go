@@ -161,8 +161,8 @@ type JWKSConfig struct {
 	MinRefetch time.Duration
 	// MaxBytes limits the size of the key set document. If zero, 1 MiB is used.
 	MaxBytes int64
-	// Clock returns the current time. If nil, time.Now is used.
-	Clock func() time.Time
+	// Now returns the current time. If nil, time.Now is used.
+	Now func() time.Time
 	// Logger receives fetch failures at warn level. If nil, nothing is logged.
 	Logger *slog.Logger
 }
@@ -204,8 +204,8 @@ func NewJWKS(cfg JWKSConfig) *JWKS {
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = 1 << 20
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	j := &JWKS{cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
 	go j.loop()
@@ -264,7 +264,7 @@ func (j *JWKS) fetch(ctx context.Context) error {
 	}
 	ch := make(chan struct{})
 	j.inflight = ch
-	j.last = j.cfg.Clock()
+	j.last = j.cfg.Now()
 	j.mu.Unlock()
 	err := j.get(ctx)
 	j.mu.Lock()
@@ -322,7 +322,7 @@ func (j *JWKS) Key(ctx context.Context, kid string) (JWK, bool) {
 		return k, true
 	}
 	j.mu.Lock()
-	due := j.inflight != nil || j.last.IsZero() || j.cfg.Clock().Sub(j.last) >= j.cfg.MinRefetch
+	due := j.inflight != nil || j.last.IsZero() || j.cfg.Now().Sub(j.last) >= j.cfg.MinRefetch
 	j.mu.Unlock()
 	if !due {
 		return JWK{}, false

@@ -62,9 +62,9 @@ func (p *idp) fail() {
 // jwksRoute starts a JWKS cache for p and a server authenticating with it.
 func jwksRoute(t *testing.T, p *idp, clock *fakeClock) (*middleware.JWKS, *httptest.Server) {
 	t.Helper()
-	jwks := middleware.NewJWKS(middleware.JWKSConfig{URL: p.URL, Client: p.Client(), Clock: clock.Now, MinRefetch: time.Minute})
+	jwks := middleware.NewJWKS(middleware.JWKSConfig{URL: p.URL, Client: p.Client(), Now: clock.Now, MinRefetch: time.Minute})
 	t.Cleanup(jwks.Close)
-	auth := middleware.NewJWTAuth(middleware.JWTConfig{Algorithms: []string{"RS256", "ES256", "EdDSA"}, JWKS: jwks, Clock: clock.Now})
+	auth := middleware.NewJWTAuth(middleware.JWTConfig{Algorithms: []string{"RS256", "ES256", "EdDSA"}, JWKS: jwks, Now: clock.Now})
 	srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(whoami))
 	return jwks, srv
 }
@@ -167,9 +167,9 @@ func TestJWKSKeyAlgorithmMustMatchTheToken(t *testing.T) {
 	clock := newClock()
 	key := rsaJWK("pinned", &k.rsa.PublicKey) // "alg": "RS256"
 	p := newIDP(t, key)
-	jwks := middleware.NewJWKS(middleware.JWKSConfig{URL: p.URL, Client: p.Client(), Clock: clock.Now})
+	jwks := middleware.NewJWKS(middleware.JWKSConfig{URL: p.URL, Client: p.Client(), Now: clock.Now})
 	t.Cleanup(jwks.Close)
-	auth := middleware.NewJWTAuth(middleware.JWTConfig{Algorithms: []string{"RS256", "PS256"}, JWKS: jwks, Clock: clock.Now})
+	auth := middleware.NewJWTAuth(middleware.JWTConfig{Algorithms: []string{"RS256", "PS256"}, JWKS: jwks, Now: clock.Now})
 	srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(whoami))
 	if got := jwtStatus(t, srv, sign(t, jwt.SigningMethodPS256, k.rsa, "pinned", claims(clock.Now()))); got != 401 {
 		t.Fatalf("PS256 token on an RS256 key: status %d, want 401", got)

@@ -58,8 +58,8 @@ type JWTConfig struct {
 	// Consumers, if set, must know the consumer ID; the registered
 	// consumer is used, with the token's scopes when the token has any.
 	Consumers ConsumerRegistry
-	// Clock returns the current time. If nil, time.Now is used.
-	Clock func() time.Time
+	// Now returns the current time. If nil, time.Now is used.
+	Now func() time.Time
 }
 
 // JWTAuth is an [Authenticator] for JWT bearer tokens (RFC 7519). Besides
@@ -98,13 +98,13 @@ func NewJWTAuth(cfg JWTConfig) *JWTAuth {
 	if cfg.ConsumerClaim == "" {
 		cfg.ConsumerClaim = "sub"
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(cfg.Algorithms),
 		jwt.WithLeeway(cfg.Leeway),
-		jwt.WithTimeFunc(cfg.Clock),
+		jwt.WithTimeFunc(cfg.Now),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithStrictDecoding(),

@@ -28,7 +28,7 @@ func TestJWTAcceptsEachAllowedAlgorithmAndRejectsEveryAttack(t *testing.T) {
 		Audience:    []string{"orders-api"},
 		Required:    []string{"jti"},
 		TenantClaim: "org",
-		Clock:       clock.Now,
+		Now:       clock.Now,
 	})
 	srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(whoami))
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: mustOK(x509.MarshalPKIXPublicKey(&k.rsa.PublicKey))})
@@ -142,7 +142,7 @@ func TestJWTClaimsMapOntoTheConsumer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := tt.cfg
-			cfg.Algorithms, cfg.Keys, cfg.Clock = []string{"ES256"}, map[string]any{"": &k.ec256.PublicKey}, clock.Now
+			cfg.Algorithms, cfg.Keys, cfg.Now = []string{"ES256"}, map[string]any{"": &k.ec256.PublicKey}, clock.Now
 			srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{middleware.NewJWTAuth(cfg)}})(whoami))
 			res, body := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "Authorization", "Bearer "+sign(t, jwt.SigningMethodES256, k.ec256, "", tt.claims)))
 			if res.StatusCode != http.StatusOK {
@@ -161,7 +161,7 @@ func TestJWTTokenForUnregisteredConsumerIsRefused(t *testing.T) {
 	t.Parallel()
 	k := keysOnce()
 	clock := newClock()
-	auth := middleware.NewJWTAuth(middleware.JWTConfig{Algorithms: []string{"EdDSA"}, Keys: map[string]any{"ed": k.ed.Public()}, Consumers: testConsumers(), Clock: clock.Now})
+	auth := middleware.NewJWTAuth(middleware.JWTConfig{Algorithms: []string{"EdDSA"}, Keys: map[string]any{"ed": k.ed.Public()}, Consumers: testConsumers(), Now: clock.Now})
 	srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(whoami))
 	res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "Authorization", "Bearer "+sign(t, jwt.SigningMethodEdDSA, k.ed, "ed", claims(clock.Now(), "sub", "mallory"))))
 	if res.StatusCode != http.StatusUnauthorized {
@@ -198,7 +198,7 @@ func FuzzJWTVerify(f *testing.F) {
 	auth := middleware.NewJWTAuth(middleware.JWTConfig{
 		Algorithms: []string{"RS256", "HS256"},
 		Keys:       map[string]any{"rsa": &k.rsa.PublicKey, "hmac": k.hmac},
-		Clock:      clock.Now,
+		Now:      clock.Now,
 	})
 	good := sign(f, jwt.SigningMethodRS256, k.rsa, "rsa", claims(clock.Now()))
 	f.Add(good)

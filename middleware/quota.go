@@ -53,8 +53,8 @@ type QuotaConfig struct {
 	// FailClosed answers 503 while Store is failing. By default requests
 	// are let through uncounted.
 	FailClosed bool
-	// Clock returns the current time. If nil, time.Now is used.
-	Clock func() time.Time
+	// Now returns the current time. If nil, time.Now is used.
+	Now func() time.Time
 	// Logger receives store failures at warn level. If nil, nothing is logged.
 	Logger *slog.Logger
 }
@@ -84,11 +84,11 @@ func Quota(cfg QuotaConfig) func(http.Handler) http.Handler {
 	if cfg.Key == nil {
 		cfg.Key = KeyByConsumer
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.Store == nil {
-		cfg.Store = NewLocalCounters(cfg.Clock)
+		cfg.Store = NewLocalCounters(cfg.Now)
 	}
 	name := strconv.Quote(cfg.Name)
 	layout := "20060102"
@@ -115,7 +115,7 @@ func Quota(cfg QuotaConfig) func(http.Handler) http.Handler {
 					limit = n
 				}
 			}
-			now := cfg.Clock().In(cfg.Location)
+			now := cfg.Now().In(cfg.Location)
 			start, end := cfg.Period.bounds(now)
 			used, ok, err := cfg.Store.Add(r.Context(), cfg.Name+":"+key+":"+start.Format(layout), cost, limit, end)
 			if err != nil {

@@ -33,7 +33,7 @@ func TestQuotaResetsAtThePeriodBoundary(t *testing.T) {
 			clock := newClock()
 			clock.Set(tt.start)
 			srv := serve(t, middleware.Quota(middleware.QuotaConfig{
-				Limit: 3, Period: tt.period, Location: tt.loc, Key: middleware.KeyRoute, Clock: clock.Now,
+				Limit: 3, Period: tt.period, Location: tt.loc, Key: middleware.KeyRoute, Now: clock.Now,
 			})(limitedOK))
 			get := func() (*http.Response, []byte) { return do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil)) }
 			for i := range 3 {
@@ -75,7 +75,7 @@ func TestQuotaPerPlanAndRefusalsAreNotCounted(t *testing.T) {
 	)
 	srv := serve(t, middleware.Chain(
 		middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: testConsumers()})}}),
-		middleware.Quota(middleware.QuotaConfig{Name: "daily", Limit: 2, Plans: map[string]int64{"gold": 4}, Store: store, Clock: clock.Now}),
+		middleware.Quota(middleware.QuotaConfig{Name: "daily", Limit: 2, Plans: map[string]int64{"gold": 4}, Store: store, Now: clock.Now}),
 	)(limitedOK))
 	run := func(key string, n int) (admitted int) {
 		for range n {

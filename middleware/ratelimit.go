@@ -45,8 +45,8 @@ type RateLimitConfig struct {
 	// HideHeaders omits the RateLimit-Policy and RateLimit headers from
 	// responses that were allowed; 429 responses always carry them.
 	HideHeaders bool
-	// Clock returns the current time. If nil, time.Now is used.
-	Clock func() time.Time
+	// Now returns the current time. If nil, time.Now is used.
+	Now func() time.Time
 	// Logger receives store failures at warn level. If nil, nothing is logged.
 	Logger *slog.Logger
 }
@@ -97,8 +97,8 @@ func newLimiter(cfg RateLimitConfig) *limiter {
 	if cfg.Key == nil {
 		cfg.Key = FirstKey(KeyByConsumer, KeyByIP)
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.RetryStore <= 0 {
 		cfg.RetryStore = time.Second
@@ -113,7 +113,7 @@ func newLimiter(cfg RateLimitConfig) *limiter {
 		l.policies[p] = []string{l.policy(plans[p])}
 	}
 	l.cfg.Plans = plans
-	local := LocalRatesConfig{MaxKeys: cfg.MaxKeys, Clock: cfg.Clock}
+	local := LocalRatesConfig{MaxKeys: cfg.MaxKeys, Now: cfg.Now}
 	if cfg.Store == nil {
 		l.store = NewLocalRates(local)
 	} else {
@@ -191,7 +191,7 @@ func (l *limiter) decide(r *http.Request, key string, lim Limit, cost int) (Deci
 		d, _ := l.store.Take(r.Context(), key, lim, cost)
 		return d, true
 	}
-	now := l.cfg.Clock()
+	now := l.cfg.Now()
 	if now.UnixNano() >= l.downUntil.Load() {
 		d, err := l.store.Take(r.Context(), l.prefix+key, lim, cost)
 		if err == nil {

@@ -18,8 +18,8 @@ type LocalRatesConfig struct {
 	// evicted beyond it. If zero, 100,000 is used; values under 32 are
 	// raised to 32.
 	MaxKeys int
-	// Clock returns the current time. If nil, time.Now is used.
-	Clock func() time.Time
+	// Now returns the current time. If nil, time.Now is used.
+	Now func() time.Time
 }
 
 // LocalRates is an in-memory [RateStore] of golang.org/x/time/rate token
@@ -52,7 +52,7 @@ func NewLocalRates(cfg LocalRatesConfig) *LocalRates {
 	if cfg.MaxKeys <= 0 {
 		cfg.MaxKeys = 100_000
 	}
-	s := &LocalRates{now: cfg.Clock, seed: maphash.MakeSeed()}
+	s := &LocalRates{now: cfg.Now, seed: maphash.MakeSeed()}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -22,7 +22,7 @@ func TestRateLimitAdmitsRateTimesTimePlusBurst(t *testing.T) {
 	t.Parallel()
 	clock := newClock()
 	lim := middleware.Limit{Requests: 100, Period: time.Second, Burst: 10}
-	srv := serve(t, middleware.RateLimit(middleware.RateLimitConfig{Limit: lim, Key: middleware.KeyRoute, Clock: clock.Now})(limitedOK))
+	srv := serve(t, middleware.RateLimit(middleware.RateLimitConfig{Limit: lim, Key: middleware.KeyRoute, Now: clock.Now})(limitedOK))
 	start := clock.Now()
 	admitted := 0
 	for i := range 1000 {
@@ -46,7 +46,7 @@ func TestRateLimitResponses(t *testing.T) {
 	t.Parallel()
 	clock := newClock()
 	srv := serve(t, middleware.RateLimit(middleware.RateLimitConfig{
-		Name: "per-ip", Limit: middleware.Limit{Requests: 2, Period: time.Minute}, Key: middleware.KeyByIP, Clock: clock.Now,
+		Name: "per-ip", Limit: middleware.Limit{Requests: 2, Period: time.Minute}, Key: middleware.KeyByIP, Now: clock.Now,
 	})(limitedOK))
 	get := func() (*http.Response, []byte) { return do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil)) }
 
@@ -182,7 +182,7 @@ func TestLocalRatesMemoryStaysBoundedWithAMillionKeys(t *testing.T) {
 	clock := newClock()
 	const maxKeys = 10_000
 	heapBefore := liveHeap()
-	s := middleware.NewLocalRates(middleware.LocalRatesConfig{MaxKeys: maxKeys, Clock: clock.Now})
+	s := middleware.NewLocalRates(middleware.LocalRatesConfig{MaxKeys: maxKeys, Now: clock.Now})
 	lim := middleware.PerMinute(10)
 	ctx := context.Background()
 	for i := range 1_000_000 {
@@ -214,7 +214,7 @@ func TestLocalRatesMemoryStaysBoundedWithAMillionKeys(t *testing.T) {
 func TestLocalRatesDropsRefilledBuckets(t *testing.T) {
 	t.Parallel()
 	clock := newClock()
-	s := middleware.NewLocalRates(middleware.LocalRatesConfig{Clock: clock.Now})
+	s := middleware.NewLocalRates(middleware.LocalRatesConfig{Now: clock.Now})
 	lim := middleware.PerSecond(10)
 	for i := range 1000 {
 		_, _ = s.Take(context.Background(), "old-"+strconv.Itoa(i), lim, 1)
@@ -258,11 +258,11 @@ func TestRateLimitStoreOutage(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			clock := newClock()
-			store := &flakyStore{local: middleware.NewLocalRates(middleware.LocalRatesConfig{Clock: clock.Now})}
+			store := &flakyStore{local: middleware.NewLocalRates(middleware.LocalRatesConfig{Now: clock.Now})}
 			sink := &logSink{}
 			srv := serve(t, middleware.RateLimit(middleware.RateLimitConfig{
 				Limit: middleware.PerHour(90), Key: middleware.KeyRoute, Store: store, FailClosed: failClosed,
-				Replicas: 3, RetryStore: 5 * time.Second, Clock: clock.Now, Logger: slogNew(sink),
+				Replicas: 3, RetryStore: 5 * time.Second, Now: clock.Now, Logger: slogNew(sink),
 			})(limitedOK))
 			count := func(n int) map[int]int {
 				got := map[int]int{}

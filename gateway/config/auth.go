@@ -235,7 +235,7 @@ func (p authPart) prepare(b *gateway.Builder) []error {
 		return slices.ContainsFunc(p.methods, func(m AuthMethod) bool { return m.Name == name })
 	}
 	if len(seenKey) > 0 && !defined("api_key") {
-		add("consumers", "api_key", middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: consumers, Clock: b.Clock()}))
+		add("consumers", "api_key", middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: consumers, Now: b.Clock()}))
 	}
 	for i, m := range p.methods {
 		at := fields.Index("auth_methods", i)
@@ -277,7 +277,7 @@ func authMethod(b *gateway.Builder, at string, m AuthMethod, keys *middleware.AP
 			return nil, errs
 		}
 		return middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: consumers,
-			Headers: m.APIKey.Headers, Query: m.APIKey.Query, Clock: b.Clock()}), nil
+			Headers: m.APIKey.Headers, Query: m.APIKey.Query, Now: b.Clock()}), nil
 	case m.JWT != nil:
 		j := m.JWT
 		if len(j.Algorithms) == 0 {
@@ -293,7 +293,7 @@ func authMethod(b *gateway.Builder, at string, m AuthMethod, keys *middleware.AP
 		}
 		cfg := middleware.JWTConfig{Algorithms: j.Algorithms, Issuer: j.Issuer, Audience: j.Audiences,
 			Leeway: j.Leeway, ConsumerClaim: j.Claims.Consumer, ScopeClaim: j.Claims.Scopes,
-			TenantClaim: j.Claims.Tenant, PlanClaim: j.Claims.Plan, RolesClaim: j.Claims.Roles, Clock: b.Clock()}
+			TenantClaim: j.Claims.Tenant, PlanClaim: j.Claims.Plan, RolesClaim: j.Claims.Roles, Now: b.Clock()}
 		if j.Registered {
 			cfg.Consumers = registry
 		}
@@ -334,7 +334,7 @@ func authMethod(b *gateway.Builder, at string, m AuthMethod, keys *middleware.AP
 			return nil, errs
 		}
 		cfg := middleware.IntrospectionConfig{URL: in.URL, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
-			Audience: in.Audience, CacheTTL: in.CacheTTL, Clock: b.Clock()}
+			Audience: in.Audience, CacheTTL: in.CacheTTL, Now: b.Clock()}
 		if in.Registered {
 			cfg.Consumers = registry
 		}
@@ -370,7 +370,7 @@ func (j jwksCloser) Close() error { j.JWKS.Close(); return nil }
 // unchanged, so a reload neither waits for nor depends on the issuer.
 func keepJWKS(b *gateway.Builder, url string) (*middleware.JWKS, error) {
 	v, err := b.Keep("jwks", func() (any, error) {
-		return jwksCloser{middleware.NewJWKS(middleware.JWKSConfig{URL: url, Clock: b.Clock(), Logger: b.Logger()})}, nil
+		return jwksCloser{middleware.NewJWKS(middleware.JWKSConfig{URL: url, Now: b.Clock(), Logger: b.Logger()})}, nil
 	}, url, identity(b.Logger()))
 	if err != nil {
 		return nil, err

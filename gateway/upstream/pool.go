@@ -88,7 +88,7 @@ func New(cfg Config) (*Pool, error) {
 		secure:    cfg.HashOn.CookieSecure,
 		transport: cfg.Transport,
 		log:       cfg.Logger,
-		now:       cfg.Clock,
+		now:       cfg.Now,
 		hc:        cfg.HealthCheck,
 		od:        cfg.Outlier,
 		dns:       cfg.DNS,

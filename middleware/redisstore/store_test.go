@@ -192,7 +192,7 @@ func TestQuotasAreSharedAndResetAtThePeriodBoundary(t *testing.T) {
 	var replicas []*httptest.Server
 	for range 2 {
 		replicas = append(replicas, serve(t, middleware.Quota(middleware.QuotaConfig{
-			Limit: 5, Key: keyed, Store: redisstore.New(client(t, rs), steady).Quotas(), Clock: clock,
+			Limit: 5, Key: keyed, Store: redisstore.New(client(t, rs), steady).Quotas(), Now: clock,
 		})(ok200)))
 	}
 	count := func() (admitted int) {
