@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/problem"
+	"github.com/portico-dev/portico/middleware/internal/store"
 )
 
 // CacheConfig configures [Cache]. The zero value is a shared in-memory
@@ -254,7 +255,7 @@ func (c *httpCache) leave(key string, done chan struct{}) {
 func (c *httpCache) lookup(ctx context.Context, key string, r *http.Request) (*CacheEntry, string) {
 	e, err := c.store.Get(ctx, key)
 	if err != nil {
-		logStoreError(ctx, c.log, slog.LevelWarn, "cache store get failed", err)
+		store.LogError(ctx, c.log, slog.LevelWarn, "cache store get failed", err)
 		return nil, "miss"
 	}
 	if e == nil {
@@ -265,7 +266,7 @@ func (c *httpCache) lookup(ctx context.Context, key string, r *http.Request) (*C
 	}
 	ve, err := c.store.Get(ctx, variantKey(key, e.Vary, r))
 	if err != nil {
-		logStoreError(ctx, c.log, slog.LevelWarn, "cache store get failed", err)
+		store.LogError(ctx, c.log, slog.LevelWarn, "cache store get failed", err)
 		return nil, "miss"
 	}
 	if ve == nil || ve.Status == 0 {
@@ -439,13 +440,13 @@ func (c *httpCache) save(ctx context.Context, key string, r *http.Request, e *Ca
 		err = c.store.Set(ctx, key, e, ttl)
 	}
 	if err != nil {
-		logStoreError(ctx, c.log, slog.LevelWarn, "cache store set failed", err)
+		store.LogError(ctx, c.log, slog.LevelWarn, "cache store set failed", err)
 	}
 }
 
 func (c *httpCache) delete(ctx context.Context, key string) {
 	if err := c.store.Delete(ctx, key); err != nil {
-		logStoreError(ctx, c.log, slog.LevelWarn, "cache store delete failed", err)
+		store.LogError(ctx, c.log, slog.LevelWarn, "cache store delete failed", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"github.com/portico-dev/portico/middleware/internal/headerlist"
 	"net/http"
 	"slices"
 	"strconv"
@@ -71,7 +72,7 @@ func varyValue(values []string) string {
 	for _, line := range values {
 		for line != "" {
 			var member string
-			member, line = ccNextMember(line)
+			member, line = headerlist.Next(line)
 			if !first {
 				s.WriteByte(',')
 			}

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"errors"
+	"github.com/portico-dev/portico/middleware/internal/headerlist"
 	"net/http"
 	"strconv"
 	"strings"
@@ -23,7 +24,7 @@ func parseCacheControl(values []string) cacheControl {
 	for _, line := range values {
 		for line != "" {
 			var member string
-			member, line = ccNextMember(line)
+			member, line = headerlist.Next(line)
 			name, value, hasValue := strings.Cut(member, "=")
 			name = strings.ToLower(strings.TrimSpace(name))
 			if name == "" || strings.ContainsAny(name, " \t\"") {
@@ -38,27 +39,6 @@ func parseCacheControl(values []string) cacheControl {
 		}
 	}
 	return cc
-}
-
-// ccNextMember splits a comma-separated list at the first comma that is not
-// inside a quoted string.
-func ccNextMember(s string) (member, rest string) {
-	quoted := false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			if quoted {
-				i++
-			}
-		case '"':
-			quoted = !quoted
-		case ',':
-			if !quoted {
-				return s[:i], s[i+1:]
-			}
-		}
-	}
-	return s, ""
 }
 
 // ccUnquote removes the quotes and backslash escapes of an HTTP quoted
@@ -219,7 +199,7 @@ func notModified(r *http.Request, h http.Header) bool {
 		for _, line := range inm {
 			for line != "" {
 				var tag string
-				tag, line = ccNextMember(line)
+				tag, line = headerlist.Next(line)
 				tag = strings.TrimSpace(tag)
 				if tag == "*" || weakMatch(tag, etag) {
 					return true

@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"github.com/portico-dev/portico/middleware/internal/ctxkey"
 	"slices"
 	"sync"
 )
@@ -69,17 +70,15 @@ func (c *Consumer) Clone() *Consumer {
 	return &d
 }
 
-type consumerKey struct{}
-
 // WithConsumer returns a copy of ctx that carries c.
 func WithConsumer(ctx context.Context, c *Consumer) context.Context {
-	return context.WithValue(ctx, consumerKey{}, c)
+	return context.WithValue(ctx, ctxkey.Consumer{}, c)
 }
 
 // ConsumerFrom returns the consumer stored in ctx by an authenticator, or
 // nil if the request is anonymous.
 func ConsumerFrom(ctx context.Context) *Consumer {
-	c, _ := ctx.Value(consumerKey{}).(*Consumer)
+	c, _ := ctx.Value(ctxkey.Consumer{}).(*Consumer)
 	return c
 }
 

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"github.com/portico-dev/portico/middleware/internal/ctxkey"
 	"net/http"
 	"net/url"
 	"strings"
@@ -127,7 +128,7 @@ type authContext struct {
 // the others.
 func (a *authContext) Value(key any) any {
 	switch key.(type) {
-	case consumerKey:
+	case ctxkey.Consumer:
 		return a.c
 	case credentialKey:
 		if a.hasSrc {

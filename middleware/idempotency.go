@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/problem"
+	"github.com/portico-dev/portico/middleware/internal/store"
 )
 
 // IdempotencyConfig configures [Idempotency]. The zero value protects POST
@@ -172,7 +173,7 @@ func (m *idempotency) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 	ctx := context.WithoutCancel(r.Context())
 	existing, err := m.store.Claim(ctx, storeKey, rec, m.lock)
 	if err != nil {
-		logStoreError(ctx, m.log, slog.LevelError, "idempotency store claim failed", err)
+		store.LogError(ctx, m.log, slog.LevelError, "idempotency store claim failed", err)
 		if m.failOpen {
 			next.ServeHTTP(w, r)
 			return
@@ -231,13 +232,13 @@ func (m *idempotency) run(w http.ResponseWriter, r *http.Request, next http.Hand
 		done.Body = t.body.Bytes()
 	}
 	if err := m.store.Complete(ctx, key, done, m.ttl); err != nil {
-		logStoreError(ctx, m.log, slog.LevelError, "idempotency store complete failed", err)
+		store.LogError(ctx, m.log, slog.LevelError, "idempotency store complete failed", err)
 	}
 }
 
 func (m *idempotency) release(ctx context.Context, key, token string) {
 	if err := m.store.Release(ctx, key, token); err != nil {
-		logStoreError(ctx, m.log, slog.LevelWarn, "idempotency store release failed", err)
+		store.LogError(ctx, m.log, slog.LevelWarn, "idempotency store release failed", err)
 	}
 }
 

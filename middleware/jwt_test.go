@@ -28,7 +28,7 @@ func TestJWTAcceptsEachAllowedAlgorithmAndRejectsEveryAttack(t *testing.T) {
 		Audience:    []string{"orders-api"},
 		Required:    []string{"jti"},
 		TenantClaim: "org",
-		Now:       clock.Now,
+		Now:         clock.Now,
 	})
 	srv := serve(t, middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(whoami))
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: mustOK(x509.MarshalPKIXPublicKey(&k.rsa.PublicKey))})
@@ -198,7 +198,7 @@ func FuzzJWTVerify(f *testing.F) {
 	auth := middleware.NewJWTAuth(middleware.JWTConfig{
 		Algorithms: []string{"RS256", "HS256"},
 		Keys:       map[string]any{"rsa": &k.rsa.PublicKey, "hmac": k.hmac},
-		Now:      clock.Now,
+		Now:        clock.Now,
 	})
 	good := sign(f, jwt.SigningMethodRS256, k.rsa, "rsa", claims(clock.Now()))
 	f.Add(good)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/problem"
+	"github.com/portico-dev/portico/middleware/internal/store"
 )
 
 // QuotaPeriod is the calendar period a quota counts over.
@@ -119,7 +120,7 @@ func Quota(cfg QuotaConfig) func(http.Handler) http.Handler {
 			start, end := cfg.Period.bounds(now)
 			used, ok, err := cfg.Store.Add(r.Context(), cfg.Name+":"+key+":"+start.Format(layout), cost, limit, end)
 			if err != nil {
-				logStoreError(r.Context(), cfg.Logger, slog.LevelWarn, "quota store failed", err,
+				store.LogError(r.Context(), cfg.Logger, slog.LevelWarn, "quota store failed", err,
 					slog.String("quota", cfg.Name), slog.Bool("fail_closed", cfg.FailClosed))
 				if cfg.FailClosed {
 					w.Header().Set("Retry-After", "1")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/problem"
+	"github.com/portico-dev/portico/middleware/internal/store"
 )
 
 // RateLimitConfig configures [RateLimit]. Limit is required.
@@ -202,7 +203,7 @@ func (l *limiter) decide(r *http.Request, key string, lim Limit, cost int) (Deci
 			return Decision{}, false
 		}
 		l.downUntil.Store(now.Add(l.retryStore).UnixNano())
-		logStoreError(r.Context(), l.cfg.Logger, slog.LevelWarn, "rate-limit store failed", err,
+		store.LogError(r.Context(), l.cfg.Logger, slog.LevelWarn, "rate-limit store failed", err,
 			slog.String("policy", l.cfg.Name), slog.Bool("fail_closed", l.cfg.FailClosed))
 	}
 	if l.fallback == nil {

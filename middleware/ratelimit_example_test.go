@@ -18,7 +18,7 @@ func ExampleRateLimit() {
 		Name:  "per-ip",
 		Limit: middleware.PerMinute(2),
 		Key:   middleware.KeyByIP,
-		Now: func() time.Time { return now },
+		Now:   func() time.Time { return now },
 	})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 
 	for range 3 {
@@ -39,7 +39,7 @@ func ExampleQuota() {
 	h := middleware.Quota(middleware.QuotaConfig{
 		Limit: 1,
 		Key:   middleware.KeyRoute,
-		Now: func() time.Time { return now },
+		Now:   func() time.Time { return now },
 	})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	for range 2 {
 		w := httptest.NewRecorder()

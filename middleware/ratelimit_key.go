@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"github.com/portico-dev/portico/middleware/internal/forwarded"
 	"net/http"
 	"net/netip"
 )
@@ -42,7 +43,7 @@ func KeyByAPIKey(r *http.Request) string {
 func KeyByIP(r *http.Request) string {
 	a, ok := ClientIPFrom(r.Context())
 	if !ok {
-		if a, ok = peerAddr(r.RemoteAddr); !ok {
+		if a, ok = forwarded.PeerAddr(r.RemoteAddr); !ok {
 			return r.RemoteAddr
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/internal/problem"
+	"github.com/portico-dev/portico/middleware/internal/headerlist"
 )
 
 // VersionConfig configures [Version]. The zero value reads the version
@@ -212,7 +213,7 @@ func acceptVersion(lines []string, param string) (string, bool) {
 	for _, line := range lines {
 		for line != "" {
 			var member string
-			member, line = ccNextMember(line)
+			member, line = headerlist.Next(line)
 			member = strings.TrimSpace(member)
 			if !strings.Contains(member, ";") {
 				continue
