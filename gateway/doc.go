@@ -84,7 +84,7 @@
 //
 // # Consumers and access
 //
-// [WithAuthenticator] adds any middleware.Authenticator under a name;
+// [WithAuthenticator] adds any auth.Authenticator under a name;
 // config.WithConsumers declares who may call, with API keys kept as
 // SHA-256 hashes, and config.WithAuthMethods adds JWT issuers (JWKS or
 // static keys), token introspection and TLS client certificates

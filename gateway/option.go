@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
 // Option configures a [Gateway].
@@ -39,7 +39,7 @@ type config struct {
 	identity   Identity
 	stores     Stores
 	clock      func() time.Time
-	keys       map[string]middleware.KeyFunc
+	keys       map[string]ratelimit.KeyFunc
 	parts      []Part
 	paths      PathNormalization
 	state      *State

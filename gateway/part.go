@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // Part is a piece of a gateway that another package builds beside the
@@ -142,7 +142,7 @@ func (b *Builder) Subscriptions(guard func(api string) func(http.Handler) http.H
 func (b *Builder) Authenticators() []string { return append([]string(nil), b.g.authOrder...) }
 
 // Authenticator returns the authenticator named name. It is for Mount.
-func (b *Builder) Authenticator(name string) (middleware.Authenticator, bool) {
+func (b *Builder) Authenticator(name string) (auth.Authenticator, bool) {
 	a, ok := b.g.auths[name]
 	return a, ok
 }

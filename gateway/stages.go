@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/internal/fields"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // stage is one named step of a route's chain.
@@ -24,7 +24,7 @@ func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
 	var errs []error
 	checkLimits(&errs, at, p, g.cfg.keys)
 	checkCaching(&errs, at, p)
-	auth, aerrs := g.authStages(at, p.Auth)
+	authn, aerrs := g.authStages(at, p.Auth)
 	errs = append(errs, aerrs...)
 	sub, serr := g.subscriptionStage(at, p)
 	if serr != nil {
@@ -39,7 +39,7 @@ func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
 	if p.Lifecycle != nil {
 		out = append(out, g.lifecycleStage(*p.Lifecycle))
 	}
-	out = append(out, auth...)
+	out = append(out, authn...)
 	if sub != nil {
 		out = append(out, *sub)
 	}
@@ -111,7 +111,7 @@ func rateName(l RateLimit) string {
 func (g *Gateway) identityStage() stage {
 	if g.identity == nil {
 		id := g.cfg.identity
-		g.identity = middleware.IdentityHeaders(middleware.IdentityConfig{ConsumerHeader: id.Consumer,
+		g.identity = auth.IdentityHeaders(auth.IdentityConfig{ConsumerHeader: id.Consumer,
 			TenantHeader: id.Tenant, PlanHeader: id.Plan, ScopesHeader: id.Scopes, RolesHeader: id.Roles, Strip: id.Strip})
 	}
 	return stage{"identity", g.identity}

@@ -96,15 +96,15 @@ type ConsumerRegistry interface {
 
 // Consumers is the in-memory [ConsumerRegistry]. The zero value is empty
 // and ready to use; it is safe for concurrent use.
-type Consumers struct {
+type MemoryConsumers struct {
 	mu sync.RWMutex
 	m  map[string]*Consumer
 }
 
 // NewConsumers returns a registry holding cs.
 // It panics if a consumer has an empty or duplicate ID.
-func NewConsumers(cs ...*Consumer) *Consumers {
-	r := &Consumers{m: make(map[string]*Consumer, len(cs))}
+func NewMemoryConsumers(cs ...*Consumer) *MemoryConsumers {
+	r := &MemoryConsumers{m: make(map[string]*Consumer, len(cs))}
 	for _, c := range cs {
 		if c == nil || c.ID == "" {
 			panic("portico/middleware: NewConsumers needs a non-empty Consumer.ID")
@@ -118,7 +118,7 @@ func NewConsumers(cs ...*Consumer) *Consumers {
 }
 
 // Put adds or replaces a consumer. The registry keeps a copy of c.
-func (r *Consumers) Put(c *Consumer) {
+func (r *MemoryConsumers) Put(c *Consumer) {
 	if c == nil || c.ID == "" {
 		panic("portico/middleware: Consumers.Put needs a non-empty Consumer.ID")
 	}
@@ -131,7 +131,7 @@ func (r *Consumers) Put(c *Consumer) {
 }
 
 // Delete removes the consumer with the given ID.
-func (r *Consumers) Delete(id string) {
+func (r *MemoryConsumers) Delete(id string) {
 	r.mu.Lock()
 	delete(r.m, id)
 	r.mu.Unlock()
@@ -139,7 +139,7 @@ func (r *Consumers) Delete(id string) {
 
 // Consumer implements [ConsumerRegistry]. The returned value is shared and
 // must not be modified.
-func (r *Consumers) Consumer(_ context.Context, id string) (*Consumer, error) {
+func (r *MemoryConsumers) Consumer(_ context.Context, id string) (*Consumer, error) {
 	r.mu.RLock()
 	c, ok := r.m[id]
 	r.mu.RUnlock()

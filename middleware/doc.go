@@ -47,40 +47,40 @@
 //
 // # Identity and limits
 //
-// [Authenticate] runs [Authenticator]s (API keys from [NewAPIKeyAuth], JWTs
-// from [NewJWTAuth] with keys from a [JWKS], opaque tokens through
-// [NewIntrospectionAuth], client certificates through [NewClientCertAuth])
+// [auth.New] runs [auth.Authenticator]s (API keys from [auth.NewAPIKeyAuth], JWTs
+// from [auth.NewJWTAuth] with keys from a [auth.JWKS], opaque tokens through
+// [auth.NewIntrospectionAuth], client certificates through [auth.NewClientCertAuth])
 // and stores the verified [Consumer] in the context ([ConsumerFrom]), with
-// where its credential was when the authenticator is a [CredentialLocator]:
+// where its credential was when the authenticator is a [auth.CredentialLocator]:
 // a proxy removes that credential from its outbound request with
-// [StripCredential] (or [AuthConfig].StripCredential removes it from the
+// [auth.StripCredential] (or [auth.Config].StripCredential removes it from the
 // request the next handler sees), so upstreams never get a secret only the
-// proxy needed. [Authorize] checks scopes and roles. [IdentityHeaders] strips identity
+// proxy needed. [auth.Authorize] checks scopes and roles. [auth.IdentityHeaders] strips identity
 // headers a client could forge and sets them only from the verified
-// consumer. [RateLimit] (token buckets over a [RateStore]: [LocalRates] in
+// consumer. [ratelimit.New] (token buckets over a [ratelimit.RateStore]: [ratelimit.MemoryRates] in
 // memory, or the Redis store of package redisstore, failing open to a
-// per-replica share or closed with 503) and [Quota] (per day or month over a
-// [QuotaStore]) answer 429 problems with Retry-After and the IETF RateLimit
+// per-replica share or closed with 503) and [ratelimit.Quota] (per day or month over a
+// [ratelimit.QuotaStore]) answer 429 problems with Retry-After and the IETF RateLimit
 // headers. A store that knows its backend is down answers at once with an
 // error wrapping [ErrStoreUnavailable]: the middleware falls back as for
 // any store error, without logging it per request. The order to start from:
 //
 //	Authenticate ─► Authorize ─► IdentityHeaders ─► RateLimit ─► Quota ─► handler
 //
-// A [WindowStore] ([LocalWindows] in memory, or the Redis store) keeps
+// A [ratelimit.WindowStore] ([ratelimit.MemoryWindows] in memory, or the Redis store) keeps
 // sliding windows for limits that must hold in every span of their
 // window, with reservations made before use and reconciled after it: the
 // token and request limits of the AI endpoints count in one.
 //
 // # Caching, idempotency and reshaping
 //
-// [Cache] is a shared HTTP cache (RFC 9111) that reports what it did in
-// Cache-Status (RFC 9211). [Idempotency] makes retried POST and PATCH
+// [cache.New] is a shared HTTP cache (RFC 9111) that reports what it did in
+// Cache-Status (RFC 9211). [cache.Idempotency] makes retried POST and PATCH
 // requests safe (the Idempotency-Key draft). Their state sits behind
-// [CacheStore] and [IdempotencyStore], with in-memory implementations
-// ([NewMemoryCache], [NewMemoryIdempotency]); package redisstore has the
-// shared ones. [ConsumerScope] and [TenantScope] keep one caller's entries
-// from another's, and [CacheConfig].Namespace one cache's from another's
+// [cache.Store] and [cache.IdempotencyStore], with in-memory implementations
+// ([cache.NewMemory], [cache.NewMemoryIdempotency]); package redisstore has the
+// shared ones. [cache.ConsumerScope] and [cache.TenantScope] keep one caller's entries
+// from another's, and [cache.Config].Namespace one cache's from another's
 // on a shared store. [Transform] rewrites headers and JSON bodies.
 // [Version], [VersionFrom] and [ByVersion] route by API version; Version
 // names the fields it reads in Vary, and a Cache behind it keys entries on

@@ -10,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // ConsumerConfig declares a consumer the gateway knows: its identity, a
@@ -25,13 +26,13 @@ type ConsumerConfig struct {
 }
 
 // APIKeyConfig declares one API key of a [ConsumerConfig]. Only its
-// SHA-256 hash is kept in memory, as a middleware.APIKey.
+// SHA-256 hash is kept in memory, as a auth.APIKey.
 type APIKeyConfig struct {
 	// ID names the key in logs and rate-limit keys; it is not secret.
 	// Required and unique.
 	ID string `yaml:"id"`
 	// SHA256 is the hash of the secret as 64 hex digits, optionally
-	// prefixed with "sha256:" (see middleware.HashAPIKey). Set SHA256 or
+	// prefixed with "sha256:" (see auth.HashAPIKey). Set SHA256 or
 	// Secret.
 	SHA256 string `yaml:"sha256"`
 	// Secret is the key itself, hashed when the gateway is built; in a
@@ -174,8 +175,8 @@ func (p *authPart) Mount(*gateway.Builder) error { return nil }
 func (p authPart) prepare(b *gateway.Builder) []error {
 	var errs []error
 	bad := func(path, format string, args ...any) { errs = append(errs, fieldErr(path, format, args...)) }
-	consumers := middleware.NewConsumers()
-	keys := middleware.NewAPIKeys()
+	consumers := middleware.NewMemoryConsumers()
+	keys := auth.NewMemoryAPIKeys()
 	seenKey, seenID := map[string]bool{}, map[string]bool{}
 	for i, cs := range p.consumers {
 		at := fields.Index("consumers", i)
@@ -209,21 +210,21 @@ func (p authPart) prepare(b *gateway.Builder) []error {
 				continue
 			case k.SHA256 != "":
 				var err error
-				if h, err = middleware.ParseAPIKeyHash(k.SHA256); err != nil {
+				if h, err = auth.ParseAPIKeyHash(k.SHA256); err != nil {
 					bad(kat+".sha256", "is not a SHA-256 hash; write 64 hex digits, like the output of sha256sum")
 					continue
 				}
 			case k.Secret != "":
-				h = middleware.HashAPIKey(k.Secret)
+				h = auth.HashAPIKey(k.Secret)
 			default:
 				bad(kat+".sha256", "set sha256 (the key's hash) or secret (a ${ENV} reference)")
 				continue
 			}
-			keys.Put(middleware.APIKey{ID: k.ID, Consumer: cs.ID, Hash: h, Expires: k.Expires})
+			keys.Put(auth.APIKey{ID: k.ID, Consumer: cs.ID, Hash: h, Expires: k.Expires})
 		}
 	}
 	seenAuth := map[string]bool{}
-	add := func(at, name string, a middleware.Authenticator) {
+	add := func(at, name string, a auth.Authenticator) {
 		if seenAuth[name] {
 			bad(at, "%q is defined twice; authenticator names must be unique", name)
 			return
@@ -235,7 +236,7 @@ func (p authPart) prepare(b *gateway.Builder) []error {
 		return slices.ContainsFunc(p.methods, func(m AuthMethod) bool { return m.Name == name })
 	}
 	if len(seenKey) > 0 && !defined("api_key") {
-		add("consumers", "api_key", middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: consumers, Now: b.Clock()}))
+		add("consumers", "api_key", auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: keys, Consumers: consumers, Now: b.Clock()}))
 	}
 	for i, m := range p.methods {
 		at := fields.Index("auth_methods", i)
@@ -252,7 +253,7 @@ func (p authPart) prepare(b *gateway.Builder) []error {
 	return errs
 }
 
-func authMethod(b *gateway.Builder, at string, m AuthMethod, keys *middleware.APIKeys, consumers *middleware.Consumers) (middleware.Authenticator, []error) {
+func authMethod(b *gateway.Builder, at string, m AuthMethod, keys *auth.MemoryAPIKeys, consumers *middleware.MemoryConsumers) (auth.Authenticator, []error) {
 	var errs []error
 	bad := func(field, format string, args ...any) { errs = append(errs, fieldErr(at+"."+field, format, args...)) }
 	set := 0
@@ -276,7 +277,7 @@ func authMethod(b *gateway.Builder, at string, m AuthMethod, keys *middleware.AP
 		if errs != nil {
 			return nil, errs
 		}
-		return middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: consumers,
+		return auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: keys, Consumers: consumers,
 			Headers: m.APIKey.Headers, Query: m.APIKey.Query, Now: b.Clock()}), nil
 	case m.JWT != nil:
 		j := m.JWT
@@ -291,7 +292,7 @@ func authMethod(b *gateway.Builder, at string, m AuthMethod, keys *middleware.AP
 		if j.JWKSURL == "" && len(j.KeyFiles) == 0 && len(j.Secrets) == 0 {
 			bad("jwt.jwks_url", "set jwks_url, key_files or secrets")
 		}
-		cfg := middleware.JWTConfig{Algorithms: j.Algorithms, Issuer: j.Issuer, Audience: j.Audiences,
+		cfg := auth.JWTConfig{Algorithms: j.Algorithms, Issuer: j.Issuer, Audience: j.Audiences,
 			Leeway: j.Leeway, ConsumerClaim: j.Claims.Consumer, ScopeClaim: j.Claims.Scopes,
 			TenantClaim: j.Claims.Tenant, PlanClaim: j.Claims.Plan, RolesClaim: j.Claims.Roles, Now: b.Clock()}
 		if j.Registered {
@@ -326,21 +327,21 @@ func authMethod(b *gateway.Builder, at string, m AuthMethod, keys *middleware.AP
 			}
 			cfg.JWKS = jwks
 		}
-		return middleware.NewJWTAuth(cfg), nil
+		return auth.NewJWTAuth(cfg), nil
 	case m.Introspection != nil:
 		in := m.Introspection
 		if in.URL == "" {
 			bad("introspection.url", "is required: the RFC 7662 endpoint")
 			return nil, errs
 		}
-		cfg := middleware.IntrospectionConfig{URL: in.URL, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
+		cfg := auth.IntrospectionConfig{URL: in.URL, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
 			Audience: in.Audience, CacheTTL: in.CacheTTL, Now: b.Clock()}
 		if in.Registered {
 			cfg.Consumers = registry
 		}
-		return middleware.NewIntrospectionAuth(cfg), nil
+		return auth.NewIntrospectionAuth(cfg), nil
 	default:
-		return middleware.NewClientCertAuth(middleware.ClientCertConfig{Consumers: registry}), nil
+		return auth.NewClientCertAuth(auth.ClientCertConfig{Consumers: registry}), nil
 	}
 }
 
@@ -361,16 +362,16 @@ func readPublicKey(file string) (any, string) {
 }
 
 // jwksCloser closes a key set.
-type jwksCloser struct{ *middleware.JWKS }
+type jwksCloser struct{ *auth.JWKS }
 
 func (j jwksCloser) Close() error { j.JWKS.Close(); return nil }
 
 // keepJWKS borrows the key set at url from the state: the keys fetched by
 // the previous build are kept while the URL and the logger are
 // unchanged, so a reload neither waits for nor depends on the issuer.
-func keepJWKS(b *gateway.Builder, url string) (*middleware.JWKS, error) {
+func keepJWKS(b *gateway.Builder, url string) (*auth.JWKS, error) {
 	v, err := b.Keep("jwks", func() (any, error) {
-		return jwksCloser{middleware.NewJWKS(middleware.JWKSConfig{URL: url, Now: b.Clock(), Logger: b.Logger()})}, nil
+		return jwksCloser{auth.NewJWKS(auth.JWKSConfig{URL: url, Now: b.Clock(), Logger: b.Logger()})}, nil
 	}, url, identity(b.Logger()))
 	if err != nil {
 		return nil, err

@@ -10,7 +10,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/platform"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // The names under which [WithPlatform] registers its parts.
@@ -61,7 +61,7 @@ func (pp *platformPart) Prepare(b *gateway.Builder) error {
 	if pp.p == nil {
 		return fieldErr("platform", "WithPlatform needs a platform, not nil")
 	}
-	b.Apply(gateway.WithAuthenticator(PlatformAuth, pp.p.KeyAuth(middleware.APIKeyConfig{})))
+	b.Apply(gateway.WithAuthenticator(PlatformAuth, pp.p.KeyAuth(auth.APIKeyConfig{})))
 	if pp.rec != nil {
 		b.Apply(gateway.WithMiddleware(CallLogMiddleware, calllog.Middleware(calllog.MiddlewareConfig{Recorder: pp.rec})))
 		// The call log goes right after request_id, so that its records
@@ -96,8 +96,8 @@ func (pp *platformPart) Mount(b *gateway.Builder) error {
 	if strings.ContainsAny(path, "{}*") {
 		return fieldErr("platform.subscribe_url", "%q holds '{', '}' or '*'; use a plain path, like \"/subscriptions\"", path)
 	}
-	portal := middleware.Authenticate(middleware.AuthConfig{
-		Authenticators: []middleware.Authenticator{pp.p.KeyAuth(middleware.APIKeyConfig{})},
+	portal := auth.New(auth.Config{
+		Authenticators: []auth.Authenticator{pp.p.KeyAuth(auth.APIKeyConfig{})},
 	})(pp.p.Portal())
 	// The portal owns its path and everything under it (keys, APIs, usage).
 	for _, p := range []string{path, strings.TrimSuffix(path, "/") + "/*"} {

@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -75,8 +76,8 @@ func newGateway(t testing.TB, store platform.Store, opts ...platform.Option) *ga
 	public := middleware.Chain(
 		middleware.RequestID(middleware.RequestIDConfig{}),
 		calllog.Middleware(calllog.MiddlewareConfig{Recorder: g.rec}),
-		middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{
-			g.p.KeyAuth(middleware.APIKeyConfig{}),
+		auth.New(auth.Config{Authenticators: []auth.Authenticator{
+			g.p.KeyAuth(auth.APIKeyConfig{}),
 		}}),
 	)(mux)
 	g.public = httptest.NewServer(public)

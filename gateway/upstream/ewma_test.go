@@ -132,7 +132,7 @@ func simPool(t *testing.T, sim *simulated, wa, wb int) *upstream.Pool {
 		Balancer:  upstream.PeakEWMA,
 		Instances: []upstream.Instance{{URL: "http://a.test", Weight: wa}, {URL: "http://b.test", Weight: wb}},
 		Transport: sim,
-		Now:     sim.clock.Now,
+		Now:       sim.clock.Now,
 	})
 }
 
@@ -233,7 +233,7 @@ func TestPeakEWMANewInstanceStartsAsTypical(t *testing.T) {
 		Balancer:  upstream.PeakEWMA,
 		DNS:       &upstream.DNSConfig{Name: "api.test", Port: 80, Resolver: res, Interval: time.Millisecond},
 		Transport: sim,
-		Now:     clock.Now,
+		Now:       clock.Now,
 	})
 	p.Start(t.Context())
 	sim.send(t, p, 10)
@@ -261,7 +261,7 @@ func TestPeakEWMATransportErrorsRaiseTheEstimate(t *testing.T) {
 	p := newPool(t, upstream.Config{
 		Balancer:  upstream.PeakEWMA,
 		Instances: []upstream.Instance{{URL: good.url()}, {URL: dead.url()}},
-		Now:     clock.Now,
+		Now:       clock.Now,
 	})
 	errs := 0
 	for range 100 {

@@ -41,7 +41,7 @@ func TestSlowInstanceIsEjected(t *testing.T) {
 		Instances:     []upstream.Instance{{URL: fast.url()}, {URL: slow.url()}},
 		Outlier:       &upstream.OutlierDetection{Slow: &upstream.SlowOutlier{Threshold: time.Second}},
 		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
-		Now:         clock.Now,
+		Now:           clock.Now,
 	})
 	for range 6 { // round robin: fast, slow, fast, slow, fast, slow
 		if _, _, err := get(p, "/"); err != nil {
@@ -152,7 +152,7 @@ func TestQuickResponseBreaksASlowSeries(t *testing.T) {
 	p := newPool(t, upstream.Config{
 		Instances: []upstream.Instance{{URL: flaky.url()}},
 		Outlier:   &upstream.OutlierDetection{Slow: &upstream.SlowOutlier{Consecutive: 2, PeerFactor: -1}},
-		Now:     clock.Now,
+		Now:       clock.Now,
 	})
 	for range 20 {
 		get(p, "/")

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/redistest"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/cache"
 	"github.com/portico-dev/portico/middleware/redisstore"
 )
 
@@ -47,8 +47,8 @@ func TestCacheIsSharedByTwoGateways(t *testing.T) {
 		fmt.Fprintf(w, "hello %s from %s", r.Header.Get("Accept-Language"), r.URL.Path)
 	})
 	store := redisstore.New(client(t, s), steady).Cache()
-	a := serve(t, middleware.Cache(middleware.CacheConfig{Store: store})(origin))
-	b := serve(t, middleware.Cache(middleware.CacheConfig{Store: store})(origin))
+	a := serve(t, cache.New(cache.Config{Store: store})(origin))
+	b := serve(t, cache.New(cache.Config{Store: store})(origin))
 	host := strings.TrimPrefix(a.URL, "http://")
 
 	tests := []struct {
@@ -81,7 +81,7 @@ func TestCacheEntriesRoundTripThroughRedis(t *testing.T) {
 	s := redistest.Start(t)
 	store := redisstore.New(client(t, s), redisstore.WithPrefix("rt:")).Cache()
 	ctx := t.Context()
-	want := &middleware.CacheEntry{
+	want := &cache.Entry{
 		Status:     http.StatusNotFound,
 		Header:     http.Header{"Content-Type": {"application/json"}, "X-Multi": {"a", "b"}, "Empty": {}},
 		Body:       []byte(`{"error":"none"}` + "\x00\xff"),
@@ -101,7 +101,7 @@ func TestCacheEntriesRoundTripThroughRedis(t *testing.T) {
 		strings.Join(got.Header["X-Multi"], ",") != "a,b" || got.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("round trip changed the entry:\n got %+v\nwant %+v", got, want)
 	}
-	index := &middleware.CacheEntry{Vary: []string{"Accept", "Accept-Language"}, Stored: want.Stored}
+	index := &cache.Entry{Vary: []string{"Accept", "Accept-Language"}, Stored: want.Stored}
 	if err := store.Set(ctx, "idx", index, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func BenchmarkCacheGet(b *testing.B) {
 	s := redistest.Start(b)
 	store := redisstore.New(client(b, s), redisstore.WithPrefix("bench:")).Cache()
 	ctx := b.Context()
-	e := &middleware.CacheEntry{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "Etag": {`"v1"`}}, Body: []byte(strings.Repeat("x", 1024)), Stored: time.Now(), Lifetime: time.Hour}
+	e := &cache.Entry{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "Etag": {`"v1"`}}, Body: []byte(strings.Repeat("x", 1024)), Stored: time.Now(), Lifetime: time.Hour}
 	if err := store.Set(ctx, "k", e, time.Hour); err != nil {
 		b.Fatal(err)
 	}

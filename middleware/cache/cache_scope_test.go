@@ -1,0 +1,87 @@
+package cache_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/cache"
+)
+
+// asConsumer stands in for an authenticator: it places the consumer named
+// by the X-Test-Consumer and X-Test-Tenant headers in the context.
+func asConsumer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.Header.Get("X-Test-Consumer"); id != "" {
+			c := &middleware.Consumer{ID: id, Tenant: r.Header.Get("X-Test-Tenant"), Plan: "gold"}
+			r = r.WithContext(middleware.WithConsumer(r.Context(), c))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func TestScopesSeparateConsumersAndTenants(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		scope     func(*http.Request) string
+		callers   [][2]string // consumer, tenant
+		wantCalls int64
+	}{
+		{name: "ConsumerScope gives each consumer its own entries", scope: cache.ConsumerScope, callers: [][2]string{{"alice", "acme"}, {"bob", "acme"}, {"alice", "acme"}}, wantCalls: 2},
+		{name: "TenantScope shares entries within a tenant", scope: cache.TenantScope, callers: [][2]string{{"alice", "acme"}, {"bob", "acme"}, {"carol", "globex"}}, wantCalls: 2},
+		{name: "TenantScope falls back to the consumer without a tenant", scope: cache.TenantScope, callers: [][2]string{{"alice", ""}, {"bob", ""}}, wantCalls: 2},
+		{name: "anonymous callers share one scope", scope: cache.ConsumerScope, callers: [][2]string{{"", ""}, {"", ""}}, wantCalls: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := newCountingOrigin(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=60")
+				fmt.Fprint(w, "data")
+			})
+			caching := cache.New(cache.Config{Scope: tt.scope})
+			gw := frontFor(t, o, func(h http.Handler) http.Handler { return asConsumer(caching(h)) })
+			for _, c := range tt.callers {
+				fetch(t, http.MethodGet, gw.URL+"/report", map[string]string{"X-Test-Consumer": c[0], "X-Test-Tenant": c[1]}, nil)
+			}
+			if n := o.calls.Load(); n != tt.wantCalls {
+				t.Errorf("upstream calls = %d, want %d", n, tt.wantCalls)
+			}
+		})
+	}
+}
+
+func TestIdempotencyKeysBelongToTheConsumerByDefault(t *testing.T) {
+	t.Parallel()
+	o := orderOrigin(t)
+	idem := cache.Idempotency(cache.IdempotencyConfig{})
+	gw := frontFor(t, o, func(h http.Handler) http.Handler { return asConsumer(idem(h)) })
+	alice := fetch(t, http.MethodPost, gw.URL+"/orders", map[string]string{"Idempotency-Key": "k", "X-Test-Consumer": "alice"}, strings.NewReader("x"))
+	bob := fetch(t, http.MethodPost, gw.URL+"/orders", map[string]string{"Idempotency-Key": "k", "X-Test-Consumer": "bob"}, strings.NewReader("x"))
+	again := fetch(t, http.MethodPost, gw.URL+"/orders", map[string]string{"Idempotency-Key": "k", "X-Test-Consumer": "alice"}, strings.NewReader("x"))
+	if bob.body == alice.body || bob.header.Get("Idempotent-Replayed") != "" {
+		t.Errorf("bob got alice's response: %q", bob.body)
+	}
+	if again.body != alice.body || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("alice's retry was not replayed: %q", again.body)
+	}
+	if n := o.calls.Load(); n != 2 {
+		t.Errorf("upstream calls = %d, want 2", n)
+	}
+}
+
+func TestTransformTemplatesReadTheConsumer(t *testing.T) {
+	t.Parallel()
+	o := echoHeaders(t)
+	tr := middleware.Transform(middleware.TransformConfig{Request: middleware.HeaderRules{
+		Set: map[string]string{"X-Consumer-Id": "{consumer.id}", "X-Tenant": "{consumer.tenant}/{consumer.plan}"},
+	}})
+	gw := frontFor(t, o, func(h http.Handler) http.Handler { return asConsumer(tr(h)) })
+	got := fetch(t, http.MethodGet, gw.URL+"/", map[string]string{"X-Test-Consumer": "c-7", "X-Test-Tenant": "acme"}, nil)
+	if !strings.Contains(got.body, `"X-Consumer-Id":["c-7"]`) || !strings.Contains(got.body, `"X-Tenant":["acme/gold"]`) {
+		t.Errorf("upstream saw %s", got.body)
+	}
+}
