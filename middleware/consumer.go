@@ -94,14 +94,14 @@ type ConsumerRegistry interface {
 	Consumer(ctx context.Context, id string) (*Consumer, error)
 }
 
-// Consumers is the in-memory [ConsumerRegistry]. The zero value is empty
+// MemoryConsumers is the in-memory [ConsumerRegistry]. The zero value is empty
 // and ready to use; it is safe for concurrent use.
 type MemoryConsumers struct {
 	mu sync.RWMutex
 	m  map[string]*Consumer
 }
 
-// NewConsumers returns a registry holding cs.
+// NewMemoryConsumers returns a registry holding cs.
 // It panics if a consumer has an empty or duplicate ID.
 func NewMemoryConsumers(cs ...*Consumer) *MemoryConsumers {
 	r := &MemoryConsumers{m: make(map[string]*Consumer, len(cs))}

@@ -39,16 +39,16 @@ func ParseAPIKeyHash(s string) ([32]byte, error) {
 	var h [32]byte
 	s = strings.TrimPrefix(strings.TrimSpace(s), "sha256:")
 	if len(s) != 64 {
-		return h, fmt.Errorf("portico/middleware: API key hash has %d characters; want 64 hex digits of a SHA-256 hash (optionally prefixed with \"sha256:\")", len(s))
+		return h, fmt.Errorf("portico/auth: API key hash has %d characters; want 64 hex digits of a SHA-256 hash (optionally prefixed with \"sha256:\")", len(s))
 	}
 	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
-		return h, fmt.Errorf("portico/middleware: API key hash is not hex: %w", err)
+		return h, fmt.Errorf("portico/auth: API key hash is not hex: %w", err)
 	}
 	return h, nil
 }
 
 // ErrUnknownAPIKey is returned by an [APIKeyStore] for a hash it does not hold.
-var ErrUnknownAPIKey = errors.New("portico/middleware: unknown API key")
+var ErrUnknownAPIKey = errors.New("portico/auth: unknown API key")
 
 // APIKeyStore finds API keys by the hash of their secret. Implementations
 // must be safe for concurrent use.
@@ -58,20 +58,20 @@ type APIKeyStore interface {
 	APIKey(ctx context.Context, h [32]byte) (*APIKey, error)
 }
 
-// APIKeys is the in-memory [APIKeyStore]. The zero value is empty and
+// MemoryAPIKeys is the in-memory [APIKeyStore]. The zero value is empty and
 // ready to use; it is safe for concurrent use.
 type MemoryAPIKeys struct {
 	mu sync.RWMutex
 	m  map[[32]byte]*APIKey
 }
 
-// NewAPIKeys returns a store holding keys. It panics on a key without ID
+// NewMemoryAPIKeys returns a store holding keys. It panics on a key without ID
 // or consumer, and on two keys with the same hash.
 func NewMemoryAPIKeys(keys ...APIKey) *MemoryAPIKeys {
 	s := &MemoryAPIKeys{m: make(map[[32]byte]*APIKey, len(keys))}
 	for _, k := range keys {
 		if _, dup := s.m[k.Hash]; dup {
-			panic("portico/middleware: NewAPIKeys got two keys with the same hash (key " + k.ID + ")")
+			panic("portico/auth: NewAPIKeys got two keys with the same hash (key " + k.ID + ")")
 		}
 		s.Put(k)
 	}
@@ -81,7 +81,7 @@ func NewMemoryAPIKeys(keys ...APIKey) *MemoryAPIKeys {
 // Put adds or replaces a key.
 func (s *MemoryAPIKeys) Put(k APIKey) {
 	if k.ID == "" || k.Consumer == "" {
-		panic("portico/middleware: APIKey needs an ID and a Consumer")
+		panic("portico/auth: APIKey needs an ID and a Consumer")
 	}
 	s.mu.Lock()
 	if s.m == nil {
@@ -148,7 +148,7 @@ type derivedConsumer struct{ base, c *middleware.Consumer }
 // Consumers is nil.
 func NewAPIKeyAuth(cfg APIKeyConfig) *APIKeyAuth {
 	if cfg.Keys == nil || cfg.Consumers == nil {
-		panic("portico/middleware: NewAPIKeyAuth needs Keys and Consumers")
+		panic("portico/auth: NewAPIKeyAuth needs Keys and Consumers")
 	}
 	a := &APIKeyAuth{keys: cfg.Keys, consumers: cfg.Consumers, query: cfg.Query, now: cfg.Now}
 	if a.now == nil {
@@ -162,7 +162,7 @@ func NewAPIKeyAuth(cfg APIKeyConfig) *APIKeyAuth {
 		a.headers = append(a.headers, http.CanonicalHeaderKey(h))
 	}
 	if len(a.headers) == 0 && a.query == "" {
-		panic("portico/middleware: NewAPIKeyAuth needs a header or a query parameter to read keys from")
+		panic("portico/auth: NewAPIKeyAuth needs a header or a query parameter to read keys from")
 	}
 	return a
 }

@@ -16,12 +16,12 @@ import (
 var (
 	// ErrNoCredentials means the request carries no credential this
 	// authenticator understands; the next authenticator is tried.
-	ErrNoCredentials = errors.New("portico/middleware: no credentials")
+	ErrNoCredentials = errors.New("portico/auth: no credentials")
 	// ErrInvalidCredentials means a credential was presented and rejected.
-	ErrInvalidCredentials = errors.New("portico/middleware: invalid credentials")
-	// ErrAuthUnavailable means the credential could not be checked, for
+	ErrInvalidCredentials = errors.New("portico/auth: invalid credentials")
+	// ErrUnavailable means the credential could not be checked, for
 	// example because a token introspection endpoint is down.
-	ErrUnavailable = errors.New("portico/middleware: authentication unavailable")
+	ErrUnavailable = errors.New("portico/auth: authentication unavailable")
 )
 
 // Authenticator identifies the caller of a request. Implementations must be
@@ -45,7 +45,7 @@ type AuthenticatorFunc func(r *http.Request) (*middleware.Consumer, error)
 // Authenticate calls f(r).
 func (f AuthenticatorFunc) Authenticate(r *http.Request) (*middleware.Consumer, error) { return f(r) }
 
-// AuthConfig configures [New]. Only Authenticators is required.
+// Config configures [New]. Only Authenticators is required.
 type Config struct {
 	// Authenticators are tried in order; the first to succeed identifies
 	// the consumer (any-of).
@@ -68,7 +68,7 @@ type Config struct {
 	StripCredential bool
 }
 
-// Authenticate returns middleware that identifies the caller with the
+// New returns middleware that identifies the caller with the
 // configured authenticators and stores the [middleware.Consumer] in the request
 // context (read it with [middleware.ConsumerFrom]), with where the credential was
 // when the authenticator is a [CredentialLocator] (for [StripCredential]).
@@ -81,7 +81,7 @@ type Config struct {
 // It panics if no authenticator is configured.
 func New(cfg Config) func(http.Handler) http.Handler {
 	if len(cfg.Authenticators) == 0 {
-		panic("portico/middleware: Authenticate needs at least one Authenticator")
+		panic("portico/auth: Authenticate needs at least one Authenticator")
 	}
 	auths := append([]Authenticator(nil), cfg.Authenticators...)
 	realm := cfg.Realm

@@ -64,7 +64,7 @@ type introspected struct {
 // URL is empty.
 func NewIntrospectionAuth(cfg IntrospectionConfig) *IntrospectionAuth {
 	if cfg.URL == "" {
-		panic("portico/middleware: NewIntrospectionAuth needs a URL")
+		panic("portico/auth: NewIntrospectionAuth needs a URL")
 	}
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}

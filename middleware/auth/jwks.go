@@ -56,20 +56,20 @@ func ParseJWKS(data []byte) ([]JWK, error) {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(data, &set); err != nil {
-		return nil, fmt.Errorf("portico/middleware: JWKS is not a JSON key set: %w", err)
+		return nil, fmt.Errorf("portico/auth: JWKS is not a JSON key set: %w", err)
 	}
 	keys := make([]JWK, 0, len(set.Keys))
 	for i, raw := range set.Keys {
 		var k rawJWK
 		if err := json.Unmarshal(raw, &k); err != nil {
-			return nil, fmt.Errorf("portico/middleware: JWKS key %d: %w", i, err)
+			return nil, fmt.Errorf("portico/auth: JWKS key %d: %w", i, err)
 		}
 		if k.Use != "" && k.Use != "sig" {
 			continue
 		}
 		key, err := k.public()
 		if err != nil {
-			return nil, fmt.Errorf("portico/middleware: JWKS key %d (kid %q): %w", i, k.Kid, err)
+			return nil, fmt.Errorf("portico/auth: JWKS key %d (kid %q): %w", i, k.Kid, err)
 		}
 		if key != nil {
 			keys = append(keys, JWK{ID: k.Kid, Algorithm: k.Alg, Key: key})
@@ -190,7 +190,7 @@ type JWKS struct {
 // the background. It panics if URL is empty.
 func NewJWKS(cfg JWKSConfig) *JWKS {
 	if cfg.URL == "" {
-		panic("portico/middleware: NewJWKS needs a URL")
+		panic("portico/auth: NewJWKS needs a URL")
 	}
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}

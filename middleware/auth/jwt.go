@@ -79,15 +79,15 @@ type JWTAuth struct {
 // algorithm, or a missing key source.
 func NewJWTAuth(cfg JWTConfig) *JWTAuth {
 	if len(cfg.Algorithms) == 0 {
-		panic("portico/middleware: NewJWTAuth needs an Algorithms allow-list")
+		panic("portico/auth: NewJWTAuth needs an Algorithms allow-list")
 	}
 	for _, a := range cfg.Algorithms {
 		if !slices.Contains(jwtAlgorithms, a) {
-			panic(fmt.Sprintf("portico/middleware: NewJWTAuth: algorithm %q is not one of %v", a, jwtAlgorithms))
+			panic(fmt.Sprintf("portico/auth: NewJWTAuth: algorithm %q is not one of %v", a, jwtAlgorithms))
 		}
 	}
 	if cfg.JWKS == nil && len(cfg.Keys) == 0 {
-		panic("portico/middleware: NewJWTAuth needs JWKS or Keys")
+		panic("portico/auth: NewJWTAuth needs JWKS or Keys")
 	}
 	cfg.Algorithms = slices.Clone(cfg.Algorithms)
 	if cfg.Leeway == 0 {

@@ -184,7 +184,7 @@ func TestNewJWTAuthRefusesUnsafeConfiguration(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			defer func() {
-				if r := recover(); r == nil || !strings.HasPrefix(r.(string), "portico/middleware: ") {
+				if r := recover(); r == nil || !strings.HasPrefix(r.(string), "portico/auth: ") {
 					t.Fatalf("recover() = %v, want a portico/middleware panic", r)
 				}
 			}()

@@ -17,7 +17,7 @@ import (
 // (or GetCertificate) on the result before use. It panics if pool is nil.
 func MutualTLSConfig(pool *x509.CertPool, require bool) *tls.Config {
 	if pool == nil {
-		panic("portico/middleware: MutualTLSConfig needs a CA pool")
+		panic("portico/auth: MutualTLSConfig needs a CA pool")
 	}
 	auth := tls.VerifyClientCertIfGiven
 	if require {
@@ -48,7 +48,7 @@ type ClientCertAuth struct {
 // if Consumers is nil.
 func NewClientCertAuth(cfg ClientCertConfig) *ClientCertAuth {
 	if cfg.Consumers == nil {
-		panic("portico/middleware: NewClientCertAuth needs Consumers")
+		panic("portico/auth: NewClientCertAuth needs Consumers")
 	}
 	if cfg.Identity == nil {
 		cfg.Identity = CertIdentity

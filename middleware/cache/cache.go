@@ -13,7 +13,7 @@ import (
 	"github.com/portico-dev/portico/middleware/internal/store"
 )
 
-// CacheConfig configures [New]. The zero value is a shared in-memory
+// Config configures [New]. The zero value is a shared in-memory
 // cache of 64 MiB that stores only responses whose headers allow it.
 type Config struct {
 	// Store holds the entries. If nil, a [Memory] with a 64 MiB
@@ -81,7 +81,7 @@ type httpCache struct {
 	flights map[string]chan struct{}
 }
 
-// Cache returns a middleware that stores responses to GET requests and
+// New returns a middleware that stores responses to GET requests and
 // serves them while they are fresh, following RFC 9111 for shared caches:
 //
 //   - it stores 200, 203, 204, 300, 301, 308, 404, 410, 414 and 501
@@ -126,7 +126,7 @@ func New(cfg Config) func(http.Handler) http.Handler {
 
 func newCache(cfg Config) *httpCache {
 	if cfg.TTL < 0 || cfg.Keep < 0 || cfg.MaxBody < 0 || cfg.StaleIfError < 0 {
-		panic("portico/middleware: CacheConfig TTL, Keep, StaleIfError and MaxBody must not be negative")
+		panic("portico/cache: CacheConfig TTL, Keep, StaleIfError and MaxBody must not be negative")
 	}
 	c := &httpCache{
 		store: cfg.Store, ns: string(appendField(nil, cfg.Namespace)), ttl: cfg.TTL, keep: cfg.Keep, staleErr: cfg.StaleIfError, maxBody: cfg.MaxBody,

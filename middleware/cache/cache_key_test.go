@@ -237,7 +237,7 @@ func TestCacheHonoursVaryAsRFC9111Says(t *testing.T) {
 	})
 }
 
-// keyRecorder is a CacheStore that remembers the key of the last Get.
+// keyRecorder is a Store that remembers the key of the last Get.
 type keyRecorder struct {
 	cache.Store
 	mu   sync.Mutex

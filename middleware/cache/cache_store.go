@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// CacheEntry is a stored response, or a variant index when Status is 0.
+// Entry is a stored response, or a variant index when Status is 0.
 //
 // The [New] middleware never modifies an entry after handing it to a
 // store, and a store must not modify an entry after returning it: entries
@@ -49,7 +49,7 @@ func (e *Entry) Size() int64 {
 	return n
 }
 
-// CacheStore holds [Entry] values for the [New] middleware.
+// Store holds [Entry] values for the [New] middleware.
 //
 // Implementations must be safe for concurrent use. [NewMemory] is the
 // in-memory implementation; the redisstore package has one that replicas
@@ -64,7 +64,7 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 }
 
-// MemoryCacheConfig configures [NewMemory].
+// MemoryConfig configures [NewMemory].
 type MemoryConfig struct {
 	// MaxBytes is the byte budget. When storing an entry would exceed it,
 	// the least recently used entries are evicted. If zero, 64 MiB is used.
@@ -73,7 +73,7 @@ type MemoryConfig struct {
 	Now func() time.Time
 }
 
-// MemoryCache is an in-memory [Store] with a byte budget and least
+// Memory is an in-memory [Store] with a byte budget and least
 // recently used eviction. It is safe for concurrent use.
 type Memory struct {
 	mu    sync.Mutex
@@ -91,10 +91,10 @@ type memItem struct {
 	expires time.Time
 }
 
-// NewMemoryCache returns an empty in-memory cache store.
+// NewMemory returns an empty in-memory cache store.
 func NewMemory(cfg MemoryConfig) *Memory {
 	if cfg.MaxBytes < 0 {
-		panic("portico/middleware: MemoryCacheConfig.MaxBytes must not be negative")
+		panic("portico/cache: MemoryCacheConfig.MaxBytes must not be negative")
 	}
 	if cfg.MaxBytes == 0 {
 		cfg.MaxBytes = 64 << 20

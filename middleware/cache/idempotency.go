@@ -99,7 +99,7 @@ func Idempotency(cfg IdempotencyConfig) func(http.Handler) http.Handler {
 
 func newIdempotency(cfg IdempotencyConfig) *idempotency {
 	if cfg.TTL < 0 || cfg.Lock < 0 || cfg.MaxBody < 0 {
-		panic("portico/middleware: IdempotencyConfig TTL, Lock and MaxBody must not be negative")
+		panic("portico/cache: IdempotencyConfig TTL, Lock and MaxBody must not be negative")
 	}
 	m := &idempotency{
 		store: cfg.Store, header: cfg.Header, methods: cfg.Methods, required: cfg.Required,

@@ -11,11 +11,11 @@ import (
 // ErrIdempotencyClaimLost is returned by [IdempotencyStore.Complete] and
 // [IdempotencyStore.Release] when the key is no longer held by the given
 // token: the claim expired and another request took the key.
-var ErrIdempotencyClaimLost = errors.New("portico/middleware: idempotency claim lost")
+var ErrIdempotencyClaimLost = errors.New("portico/cache: idempotency claim lost")
 
 // ErrIdempotencyStoreFull is returned by [MemoryIdempotency.Claim] when it
 // holds its maximum number of unexpired keys.
-var ErrIdempotencyStoreFull = errors.New("portico/middleware: idempotency store full")
+var ErrIdempotencyStoreFull = errors.New("portico/cache: idempotency store full")
 
 // IdempotencyRecord is what an [IdempotencyStore] keeps for one key: the
 // fingerprint of the first request and, once it finished, its response.
@@ -82,7 +82,7 @@ type idemItem struct {
 // NewMemoryIdempotency returns an empty in-memory idempotency store.
 func NewMemoryIdempotency(cfg MemoryIdempotencyConfig) *MemoryIdempotency {
 	if cfg.MaxKeys < 0 {
-		panic("portico/middleware: MemoryIdempotencyConfig.MaxKeys must not be negative")
+		panic("portico/cache: MemoryIdempotencyConfig.MaxKeys must not be negative")
 	}
 	if cfg.MaxKeys == 0 {
 		cfg.MaxKeys = 1_000_000

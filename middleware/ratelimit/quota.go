@@ -11,7 +11,7 @@ import (
 	"github.com/portico-dev/portico/middleware/internal/store"
 )
 
-// QuotaPeriod is the calendar period a quota counts over.
+// Period is the calendar period a quota counts over.
 type Period int
 
 // Quota periods. A period starts at midnight (Day) or on the first of the
@@ -70,11 +70,11 @@ type QuotaConfig struct {
 // It panics if Limit is not positive.
 func Quota(cfg QuotaConfig) func(http.Handler) http.Handler {
 	if cfg.Limit <= 0 {
-		panic("portico/middleware: Quota needs a Limit > 0")
+		panic("portico/ratelimit: Quota needs a Limit > 0")
 	}
 	for p, n := range cfg.Plans {
 		if n <= 0 {
-			panic("portico/middleware: Quota plan " + p + " needs a limit > 0")
+			panic("portico/ratelimit: Quota plan " + p + " needs a limit > 0")
 		}
 	}
 	if cfg.Name == "" {

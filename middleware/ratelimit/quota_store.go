@@ -18,7 +18,7 @@ type QuotaStore interface {
 	Add(ctx context.Context, key string, n, limit int64, expires time.Time) (used int64, ok bool, err error)
 }
 
-// LocalCounters is the in-memory [QuotaStore]. Expired counters are
+// MemoryCounters is the in-memory [QuotaStore]. Expired counters are
 // dropped as new ones are added. It is safe for concurrent use.
 type MemoryCounters struct {
 	now func() time.Time
@@ -32,7 +32,7 @@ type counter struct {
 	expires time.Time
 }
 
-// NewLocalCounters returns an empty store. If clock is nil, time.Now is used.
+// NewMemoryCounters returns an empty store. If clock is nil, time.Now is used.
 func NewMemoryCounters(clock func() time.Time) *MemoryCounters {
 	if clock == nil {
 		clock = time.Now

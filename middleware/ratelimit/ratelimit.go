@@ -13,7 +13,7 @@ import (
 	"github.com/portico-dev/portico/middleware/internal/store"
 )
 
-// RateLimitConfig configures [New]. Limit is required.
+// Config configures [New]. Limit is required.
 type Config struct {
 	// Name names the policy in the RateLimit-Policy and RateLimit headers
 	// and in store keys. If empty, "default" is used.
@@ -24,7 +24,7 @@ type Config struct {
 	// Plans holds limits by [middleware.Consumer.Plan].
 	Plans map[string]Limit
 	// Key names the bucket of a request. If nil,
-	// FirstKey(KeyByConsumer, KeyByIP) is used.
+	// FirstOf(ByConsumer, ByIP) is used.
 	Key KeyFunc
 	// Cost returns the cost of a request. If nil, every request costs 1.
 	Cost func(r *http.Request) int
@@ -65,7 +65,7 @@ type limiter struct {
 	retryStore time.Duration
 }
 
-// RateLimit returns middleware that limits requests per key with token
+// New returns middleware that limits requests per key with token
 // buckets, answering a 429 problem with Retry-After when a bucket is
 // empty. Responses carry the RateLimit-Policy and RateLimit headers of the
 // IETF httpapi rate-limit headers draft, for example
@@ -87,7 +87,7 @@ func New(cfg Config) func(http.Handler) http.Handler {
 
 func checkLimit(what string, l Limit) {
 	if l.Requests <= 0 || l.Period < 0 || l.Burst < 0 {
-		panic("portico/middleware: " + what + " needs Requests > 0 and no negative Period or Burst")
+		panic("portico/ratelimit: " + what + " needs Requests > 0 and no negative Period or Burst")
 	}
 }
 

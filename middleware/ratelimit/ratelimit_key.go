@@ -11,7 +11,7 @@ import (
 // against. An empty key means the request is not limited by this policy.
 type KeyFunc func(r *http.Request) string
 
-// KeyByConsumer keys by [middleware.Consumer.ID]; anonymous requests get "".
+// ByConsumer keys by [middleware.Consumer.ID]; anonymous requests get "".
 func ByConsumer(r *http.Request) string {
 	if c := middleware.ConsumerFrom(r.Context()); c != nil {
 		return c.ID
@@ -19,7 +19,7 @@ func ByConsumer(r *http.Request) string {
 	return ""
 }
 
-// KeyByTenant keys by [middleware.Consumer.Tenant], so a team shares one limit.
+// ByTenant keys by [middleware.Consumer.Tenant], so a team shares one limit.
 func ByTenant(r *http.Request) string {
 	if c := middleware.ConsumerFrom(r.Context()); c != nil {
 		return c.Tenant
@@ -27,7 +27,7 @@ func ByTenant(r *http.Request) string {
 	return ""
 }
 
-// KeyByAPIKey keys by the ID of the API key that authenticated the
+// ByAPIKey keys by the ID of the API key that authenticated the
 // request, so each of a consumer's keys has its own limit.
 func ByAPIKey(r *http.Request) string {
 	if c := middleware.ConsumerFrom(r.Context()); c != nil && c.Method == "apikey" {
@@ -36,7 +36,7 @@ func ByAPIKey(r *http.Request) string {
 	return ""
 }
 
-// KeyByIP keys by the client IP address. IPv6 addresses are grouped by
+// ByIP keys by the client IP address. IPv6 addresses are grouped by
 // their /64 prefix, since one client usually holds a whole /64.
 //
 // The address is the one [middleware.ClientIP] resolved (the real client behind
@@ -59,26 +59,26 @@ func ipKey(a netip.Addr) string {
 	return p.String()
 }
 
-// KeyByHeader keys by the value of a request header.
+// ByHeader keys by the value of a request header.
 func ByHeader(name string) KeyFunc {
 	name = http.CanonicalHeaderKey(name)
 	return func(r *http.Request) string { return r.Header.Get(name) }
 }
 
-// KeyByRoute keys by the route template, such as "/orders/{id}" (see
+// ByRoute keys by the route template, such as "/orders/{id}" (see
 // [middleware.RoutePattern]), so each route of a router has its own bucket when the
 // limiter is mounted once for all of them. The template is only known
 // inside the router; where it is not, the key is "" and the request is not
 // limited, so mount the limiter within the router or combine it, as in
-// FirstKey(KeyByRoute, KeyRoute).
+// FirstOf(ByRoute, Shared).
 func ByRoute(r *http.Request) string { return middleware.RoutePattern(r) }
 
-// KeyRoute gives every request the same key, so all callers of the route
+// Shared gives every request the same key, so all callers of the route
 // the middleware is mounted on share one limit.
 func Shared(*http.Request) string { return "route" }
 
-// FirstKey returns the first non-empty key of fns, such as
-// FirstKey(KeyByConsumer, KeyByIP) to limit consumers by ID and anonymous
+// FirstOf returns the first non-empty key of fns, such as
+// FirstOf(ByConsumer, ByIP) to limit consumers by ID and anonymous
 // callers by address.
 func FirstOf(fns ...KeyFunc) KeyFunc {
 	return func(r *http.Request) string {

@@ -12,7 +12,7 @@ import (
 
 const localShards = 32
 
-// LocalRatesConfig configures [NewMemoryRates]. The zero value works.
+// MemoryRatesConfig configures [NewMemoryRates]. The zero value works.
 type MemoryRatesConfig struct {
 	// MaxKeys caps the number of buckets held; the least recently used is
 	// evicted beyond it. If zero, 100,000 is used; values under 32 are
@@ -22,7 +22,7 @@ type MemoryRatesConfig struct {
 	Now func() time.Time
 }
 
-// LocalRates is an in-memory [RateStore] of golang.org/x/time/rate token
+// MemoryRates is an in-memory [RateStore] of golang.org/x/time/rate token
 // buckets with bounded memory: a bucket that has refilled completely is
 // dropped (it is indistinguishable from a new one), and beyond MaxKeys the
 // least recently used bucket is evicted. It is safe for concurrent use.
@@ -47,7 +47,7 @@ type bucket struct {
 	prev, next *bucket
 }
 
-// NewLocalRates returns an empty in-memory store.
+// NewMemoryRates returns an empty in-memory store.
 func NewMemoryRates(cfg MemoryRatesConfig) *MemoryRates {
 	if cfg.MaxKeys <= 0 {
 		cfg.MaxKeys = 100_000

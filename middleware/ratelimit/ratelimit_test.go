@@ -238,7 +238,7 @@ func liveHeap() uint64 {
 	return m.HeapAlloc
 }
 
-// flakyStore fails while down is set, and otherwise defers to a LocalRates.
+// flakyStore fails while down is set, and otherwise defers to a MemoryRates.
 type flakyStore struct {
 	down  atomic.Bool
 	calls atomic.Int64

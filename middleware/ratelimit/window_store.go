@@ -51,7 +51,7 @@ func SlotLeaves(slot int64, window time.Duration, now time.Time) time.Duration {
 	return max(time.Duration(slot+WindowSlots+1)*size-time.Duration(now.UnixNano()), 0)
 }
 
-// LocalWindows is the in-memory [WindowStore]. Windows that hold nothing
+// MemoryWindows is the in-memory [WindowStore]. Windows that hold nothing
 // any more are dropped as new ones are added. It is safe for concurrent
 // use.
 type MemoryWindows struct {
@@ -69,7 +69,7 @@ type slidingWindow struct {
 	last int64 // the newest slot added to
 }
 
-// NewLocalWindows returns an empty store.
+// NewMemoryWindows returns an empty store.
 func NewMemoryWindows() *MemoryWindows {
 	return &MemoryWindows{m: make(map[string]*slidingWindow)}
 }
