@@ -114,30 +114,6 @@ type Stores struct {
 	Replicas int
 }
 
-// WithStores sets the stores of rate limits, quotas, caches and
-// idempotency keys. By default, each is in memory.
-func WithStores(s Stores) Option {
-	return optionFunc(func(c *config) { c.stores = s })
-}
-
-// WithClock sets the clock of rate limits, quotas, caches and lifecycle
-// dates, for tests. By default, time.Now is used.
-func WithClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) { c.clock = now })
-}
-
-// WithKey registers a function naming the rate-limit bucket or quota
-// counter of a request, for [RateLimit].Key and [Quota].Key to name. A
-// registered name replaces a built-in one.
-func WithKey(name string, fn ratelimit.KeyFunc) Option {
-	return optionFunc(func(c *config) {
-		if c.keys == nil {
-			c.keys = map[string]ratelimit.KeyFunc{}
-		}
-		c.keys[name] = fn
-	})
-}
-
 // keyFunc turns a [RateLimit].Key into a ratelimit.KeyFunc, from the
 // functions registered with [WithKey] or the built-in names.
 func keyFunc(keys map[string]ratelimit.KeyFunc, key string) (ratelimit.KeyFunc, bool) {

@@ -26,16 +26,6 @@ type Identity struct {
 	Strip []string `yaml:"strip"`
 }
 
-// WithAuthenticator adds an authenticator under a name, for
-// [Auth].Methods; authenticators are tried in the order they were added
-// when a route names none. Package gateway/config builds them from
-// consumers and auth methods (JWT, introspection, client certificates).
-func WithAuthenticator(name string, a auth.Authenticator) Option {
-	return optionFunc(func(c *config) {
-		c.authCustom = append(c.authCustom, namedAuth{name: name, auth: a})
-	})
-}
-
 type namedAuth struct {
 	name string
 	auth auth.Authenticator
@@ -117,10 +107,4 @@ func anon(b bool) string {
 		return "; anonymous"
 	}
 	return ""
-}
-
-// WithIdentity sets the identity headers. By default, the names [Identity]
-// lists.
-func WithIdentity(id Identity) Option {
-	return optionFunc(func(c *config) { c.identity = id })
 }

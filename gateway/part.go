@@ -34,12 +34,6 @@ type Part interface {
 	Mount(b *Builder) error
 }
 
-// WithPart adds parts to the build, prepared and mounted in the order
-// given; see [Part].
-func WithPart(parts ...Part) Option {
-	return optionFunc(func(c *config) { c.parts = append(c.parts, parts...) })
-}
-
 // Endpoint is a handler a [Part] serves in the gateway's one route table,
 // beside the routes: an endpoint overlapping a route is a build error
 // naming both, and /routes lists it with its Kind.

@@ -73,13 +73,6 @@ func NewState() *State {
 	return &State{pieces: map[string]*piece{}, ctx: ctx, cancel: cancel}
 }
 
-// WithState makes the build borrow its state from st instead of starting
-// afresh; see [State]. By default, a gateway has a state of its own,
-// closed with it.
-func WithState(st *State) Option {
-	return optionFunc(func(c *config) { c.state = st })
-}
-
 // Close closes every piece of the state, newest first, and stops the
 // health checks and discovery of its pools. Gateways borrowing from it
 // must be closed first; after Close, a build borrowing from st fails.
