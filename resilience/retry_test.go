@@ -32,7 +32,7 @@ func TestRetryRespectsIdempotency(t *testing.T) {
 		handler   func(int64, http.ResponseWriter, *http.Request)
 		method    string
 		headers   []string
-		policies  []resilience.Policy
+		policies  []resilience.Option
 		retry     resilience.Policy
 		wantHits  int64
 		wantErr   error
@@ -44,7 +44,7 @@ func TestRetryRespectsIdempotency(t *testing.T) {
 			handler: reset, method: http.MethodPost, wantHits: 1, wantErr: errAny},
 		{name: "a POST without Idempotency-Key that times out is sent exactly once",
 			handler: hang, method: http.MethodPost, wantHits: 1, wantErr: resilience.ErrTimeout,
-			policies: []resilience.Policy{resilience.Timeout(time.Second)}},
+			policies: []resilience.Option{resilience.Timeout(time.Second)}},
 		{name: "a PATCH without Idempotency-Key answered 502 is sent exactly once",
 			handler: status(502), method: http.MethodPatch, wantHits: 1, wantState: 502},
 		{name: "a GET answered 503 twice is retried until it succeeds",
@@ -57,7 +57,7 @@ func TestRetryRespectsIdempotency(t *testing.T) {
 					hang(n, w, r)
 				}
 			}, method: http.MethodGet, wantHits: 2, wantState: 200,
-			policies: []resilience.Policy{resilience.Timeout(time.Second)}},
+			policies: []resilience.Option{resilience.Timeout(time.Second)}},
 		{name: "a POST with Idempotency-Key answered 503 is retried",
 			handler: failFirst(2, 503), method: http.MethodPost, headers: []string{"Idempotency-Key", "k-1"},
 			wantHits: 3, wantState: 200},
