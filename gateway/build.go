@@ -296,7 +296,7 @@ func checkPolicy(errs *[]error, at string, p Policy) {
 	}
 }
 
-func checkHeaderRules(errs *[]error, at string, h HeaderRules) {
+func checkHeaderRules(errs *[]error, at string, h HeaderEdits) {
 	for _, k := range fields.SortedKeys(h.Set) {
 		if !fields.ValidHeaderName(k) {
 			*errs = append(*errs, fieldErr(at+".set", "%q is not a valid header name", k))

@@ -19,7 +19,7 @@ import (
 // cached responses, idempotency records, AI token windows and budgets,
 // circuit breakers and bulkheads, upstream pools with their health and
 // ejections, Redis connections, JWKS keys and platform files. Each build
-// ([New], config.File.Build, config.Load) given the state with [WithState]
+// ([New], config.File.Build, config.LoadGateway) given the state with [WithState]
 // borrows the pieces it needs from it: a piece whose settings are
 // unchanged is the one the previous build used, so a reload of the same
 // file, or of one with an unrelated change, forgets nothing; a piece whose

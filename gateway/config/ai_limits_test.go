@@ -150,7 +150,7 @@ func fleets(t *testing.T, cfgOf func(redis, prefix string) string, opts ...gatew
 		gwtest.WriteFile(t, path, cfg)
 		rl, err := config.NewReloader(config.ReloadConfig{
 			Load: func(st *gateway.State) (*gateway.Gateway, error) {
-				return config.Load(path, append([]gateway.Option{gateway.WithLogger(gwtest.Quiet), gateway.WithState(st)}, opts...)...)
+				return config.LoadGateway(path, append([]gateway.Option{gateway.WithLogger(gwtest.Quiet), gateway.WithState(st)}, opts...)...)
 			},
 			Path: path, Drain: 30 * time.Second, Logger: gwtest.Quiet,
 		})

@@ -21,10 +21,10 @@ import (
 // ReloadConfig configures a [Reloader].
 type ReloadConfig struct {
 	// Path is the configuration file: by default each gateway is
-	// [Load]ed from it, and [Reloader.Watch] reloads when its content
+	// loaded ([LoadGateway]) from it, and [Reloader.Watch] reloads when its content
 	// changes.
 	Path string
-	// Options are given to every [Load] of Path, after the file's own
+	// Options are given to every [LoadGateway] of Path, after the file's own
 	// and before gateway.WithState.
 	Options []gateway.Option
 	// Load builds a new gateway borrowing from st, the process's state:
@@ -82,7 +82,7 @@ func NewReloader(cfg ReloadConfig) (*Reloader, error) {
 	if cfg.Load == nil {
 		path, opts := cfg.Path, cfg.Options
 		cfg.Load = func(st *gateway.State) (*gateway.Gateway, error) {
-			return Load(path, append(slices.Clip(opts), gateway.WithState(st))...)
+			return LoadGateway(path, append(slices.Clip(opts), gateway.WithState(st))...)
 		}
 	}
 	if cfg.Logger == nil {
