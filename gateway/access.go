@@ -81,7 +81,7 @@ type Quota struct {
 	// "consumer": anonymous requests are not counted.
 	Key string `yaml:"key"`
 	// Cost is what one request uses. If zero, 1.
-	Cost int64 `yaml:"cost"`
+	Cost int `yaml:"cost"`
 	// Plans holds limits by consumer plan.
 	Plans map[string]int64 `yaml:"plans"`
 }
@@ -218,7 +218,7 @@ func (g *Gateway) quota(name, rid string, q Quota) func(http.Handler) http.Handl
 	}
 	if q.Cost > 1 {
 		cost := q.Cost
-		cfg.Cost = func(*http.Request) int64 { return cost }
+		cfg.Cost = func(*http.Request) int { return cost }
 	}
 	return ratelimit.Quota(cfg)
 }

@@ -31,7 +31,7 @@ type ReloadConfig struct {
 	// a reload then keeps what the gateway learned (limits, quotas,
 	// caches, idempotency records, AI windows and budgets, breakers,
 	// upstream health, platform files; see gateway.State). If nil, it is
-	// Load(Path, Options..., gateway.WithState(st)); set it to build
+	// LoadGateway(Path, Options..., gateway.WithState(st)); set it to build
 	// otherwise, such as from a file read elsewhere, or in Go.
 	Load func(st *gateway.State) (*gateway.Gateway, error)
 	// Logger records reloads and rejected configurations.

@@ -48,7 +48,7 @@ type QuotaConfig struct {
 	// so anonymous requests are not counted.
 	Key KeyFunc
 	// Cost returns the cost of a request. If nil, every request costs 1.
-	Cost func(r *http.Request) int64
+	Cost func(r *http.Request) int
 	// Store holds the counters. If nil, a private [MemoryCounters] is used.
 	// Keys sent to it are Name, the key and the period, joined by ":".
 	Store QuotaStore
@@ -106,7 +106,7 @@ func Quota(cfg QuotaConfig) func(http.Handler) http.Handler {
 			}
 			var cost int64 = 1
 			if cfg.Cost != nil {
-				if cost = cfg.Cost(r); cost <= 0 {
+				if cost = int64(cfg.Cost(r)); cost <= 0 {
 					next.ServeHTTP(w, r)
 					return
 				}
