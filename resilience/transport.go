@@ -143,7 +143,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if req.Body != nil {
 			req.Body.Close()
 		}
-		return nil, errors.New("resilience: nil Request.URL")
+		return nil, errors.New("portico/resilience: nil Request.URL")
 	}
 	if t.direct {
 		return t.next.RoundTrip(req)

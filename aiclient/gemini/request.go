@@ -115,7 +115,7 @@ func (p *Provider) EncodeRequest(req *aiclient.Request) ([]byte, error) {
 			for _, pt := range m.Parts {
 				gp, err := encodePart(pt)
 				if err != nil {
-					return nil, fmt.Errorf("aiclient/gemini: messages[%d]: %w", i, err)
+					return nil, fmt.Errorf("portico/gemini: messages[%d]: %w", i, err)
 				}
 				parts = append(parts, gp)
 			}
@@ -146,11 +146,11 @@ func (p *Provider) EncodeRequest(req *aiclient.Request) ([]byte, error) {
 				name = names[m.ToolCallID]
 			}
 			if name == "" {
-				return nil, fmt.Errorf("aiclient/gemini: messages[%d]: tool result %q answers no earlier tool call; set Message.Name", i, m.ToolCallID)
+				return nil, fmt.Errorf("portico/gemini: messages[%d]: tool result %q answers no earlier tool call; set Message.Name", i, m.ToolCallID)
 			}
 			parts = append(parts, part{FunctionResponse: &functionResponse{Name: name, Response: toolResponse(m)}})
 		default:
-			return nil, fmt.Errorf("aiclient/gemini: messages[%d]: unknown role %q", i, m.Role)
+			return nil, fmt.Errorf("portico/gemini: messages[%d]: unknown role %q", i, m.Role)
 		}
 		if n := len(w.Contents); n > 0 && w.Contents[n-1].Role == role {
 			w.Contents[n-1].Parts = append(w.Contents[n-1].Parts, parts...)

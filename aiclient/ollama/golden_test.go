@@ -33,7 +33,7 @@ func TestEncodeRequestMatchesGolden(t *testing.T) {
 func TestImageURLsAreRejectedWithTheFix(t *testing.T) {
 	t.Parallel()
 	_, err := ollama.New().EncodeRequest(testkit.SampleRequest(), false)
-	if err == nil || err.Error() != "aiclient/ollama: messages[1]: images need Data: Ollama does not fetch URLs" {
+	if err == nil || err.Error() != "portico/ollama: messages[1]: images need Data: Ollama does not fetch URLs" {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -128,7 +128,7 @@ func Parse(name string, data []byte, env func(string) (string, bool)) (*File, er
 func Read(path string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("portico/gateway/config: %w", err)
+		return nil, fmt.Errorf("portico/config: %w", err)
 	}
 	return Parse(path, data, nil)
 }

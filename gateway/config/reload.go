@@ -77,7 +77,7 @@ type Reloader struct {
 // ReadyTimeout, for it to be warm and ready.
 func NewReloader(cfg ReloadConfig) (*Reloader, error) {
 	if cfg.Load == nil && cfg.Path == "" {
-		panic("portico/gateway/config: ReloadConfig needs Path or Load")
+		panic("portico/config: ReloadConfig needs Path or Load")
 	}
 	if cfg.Load == nil {
 		path, opts := cfg.Path, cfg.Options
@@ -133,7 +133,7 @@ func (r *Reloader) reload(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return errors.New("portico/gateway/config: reloader is closed")
+		return errors.New("portico/config: reloader is closed")
 	}
 	r.sum = fileSum(r.cfg.Path)
 	g, err := r.cfg.Load(r.state)
