@@ -23,7 +23,7 @@ type MethodError struct {
 
 // Error implements error.
 func (e *MethodError) Error() string {
-	return "openapi: method not allowed; the path supports " + strings.Join(e.Allow, ", ")
+	return "portico/openapi: method not allowed; the path supports " + strings.Join(e.Allow, ", ")
 }
 
 // Is reports whether target is [ErrMethodNotAllowed].
