@@ -107,10 +107,10 @@ func NewMemoryConsumers(cs ...*Consumer) *MemoryConsumers {
 	r := &MemoryConsumers{m: make(map[string]*Consumer, len(cs))}
 	for _, c := range cs {
 		if c == nil || c.ID == "" {
-			panic("portico/middleware: NewConsumers needs a non-empty Consumer.ID")
+			panic("portico/middleware: NewMemoryConsumers needs a non-empty Consumer.ID")
 		}
 		if _, dup := r.m[c.ID]; dup {
-			panic("portico/middleware: NewConsumers got consumer " + c.ID + " twice")
+			panic("portico/middleware: NewMemoryConsumers got consumer " + c.ID + " twice")
 		}
 		r.m[c.ID] = c.Clone()
 	}

@@ -71,7 +71,7 @@ func NewMemoryAPIKeys(keys ...APIKey) *MemoryAPIKeys {
 	s := &MemoryAPIKeys{m: make(map[[32]byte]*APIKey, len(keys))}
 	for _, k := range keys {
 		if _, dup := s.m[k.Hash]; dup {
-			panic("portico/auth: NewAPIKeys got two keys with the same hash (key " + k.ID + ")")
+			panic("portico/auth: NewMemoryAPIKeys got two keys with the same hash (key " + k.ID + ")")
 		}
 		s.Put(k)
 	}

@@ -81,7 +81,7 @@ type Config struct {
 // It panics if no authenticator is configured.
 func New(cfg Config) func(http.Handler) http.Handler {
 	if len(cfg.Authenticators) == 0 {
-		panic("portico/auth: Authenticate needs at least one Authenticator")
+		panic("portico/auth: New needs at least one Authenticator")
 	}
 	auths := append([]Authenticator(nil), cfg.Authenticators...)
 	realm := cfg.Realm

@@ -126,7 +126,7 @@ func New(cfg Config) func(http.Handler) http.Handler {
 
 func newCache(cfg Config) *httpCache {
 	if cfg.TTL < 0 || cfg.Keep < 0 || cfg.MaxBody < 0 || cfg.StaleIfError < 0 {
-		panic("portico/cache: CacheConfig TTL, Keep, StaleIfError and MaxBody must not be negative")
+		panic("portico/cache: Config TTL, Keep, StaleIfError and MaxBody must not be negative")
 	}
 	c := &httpCache{
 		store: cfg.Store, ns: string(appendField(nil, cfg.Namespace)), ttl: cfg.TTL, keep: cfg.Keep, staleErr: cfg.StaleIfError, maxBody: cfg.MaxBody,

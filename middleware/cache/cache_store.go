@@ -94,7 +94,7 @@ type memItem struct {
 // NewMemory returns an empty in-memory cache store.
 func NewMemory(cfg MemoryConfig) *Memory {
 	if cfg.MaxBytes < 0 {
-		panic("portico/cache: MemoryCacheConfig.MaxBytes must not be negative")
+		panic("portico/cache: MemoryConfig.MaxBytes must not be negative")
 	}
 	if cfg.MaxBytes == 0 {
 		cfg.MaxBytes = 64 << 20

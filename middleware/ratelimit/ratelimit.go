@@ -92,7 +92,7 @@ func checkLimit(what string, l Limit) {
 }
 
 func newLimiter(cfg Config) *limiter {
-	checkLimit("RateLimit Limit", cfg.Limit)
+	checkLimit("Config.Limit", cfg.Limit)
 	if cfg.Name == "" {
 		cfg.Name = "default"
 	}
@@ -110,7 +110,7 @@ func newLimiter(cfg Config) *limiter {
 	l := &limiter{cfg: cfg, name: strconv.Quote(cfg.Name), retryStore: cfg.RetryStore}
 	l.policies = map[string][]string{"": {l.policy(cfg.Limit)}}
 	for p, lim := range cfg.Plans {
-		checkLimit("RateLimit plan "+p, lim)
+		checkLimit("Config plan "+p, lim)
 		plans[p] = lim.Normalize()
 		l.policies[p] = []string{l.policy(plans[p])}
 	}

@@ -156,7 +156,7 @@ func TestKeyByIPGroupsIPv6By64(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			r.RemoteAddr = tt.remote
 			if got := ratelimit.ByIP(r); got != tt.want {
-				t.Fatalf("KeyByIP = %q, want %q", got, tt.want)
+				t.Fatalf("ByIP = %q, want %q", got, tt.want)
 			}
 		})
 	}
