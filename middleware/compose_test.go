@@ -82,8 +82,8 @@ func TestComposeMergesParallelCalls(t *testing.T) {
 	if doc["path"] != "/root" {
 		t.Errorf("the root call's members were not merged into the root: %v", doc)
 	}
-	if users.calls.Load() != 2 || orders.calls.Load() != 1 {
-		t.Errorf("calls users=%d orders=%d", users.calls.Load(), orders.calls.Load())
+	if users.Calls.Load() != 2 || orders.Calls.Load() != 1 {
+		t.Errorf("calls users=%d orders=%d", users.Calls.Load(), orders.Calls.Load())
 	}
 }
 

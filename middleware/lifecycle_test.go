@@ -102,7 +102,7 @@ func TestLifecycleHeadersAndRetirement(t *testing.T) {
 				if doc["successor"] != tt.cfg.Successor || !strings.Contains(doc["detail"].(string), tt.cfg.Successor) {
 					t.Errorf("problem %s does not name the successor", got.body)
 				}
-				if o.calls.Load() != 0 {
+				if o.Calls.Load() != 0 {
 					t.Errorf("a retired route reached the upstream")
 				}
 			}

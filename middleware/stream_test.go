@@ -147,8 +147,8 @@ func TestAWebSocketStyleUpgradeHijacksThroughTheWholeChain(t *testing.T) {
 	}
 	<-done
 	// The access log is written once the middleware unwind, just after.
-	waitFor(t, func() bool { return len(sink.all()) > 0 })
-	logs := sink.all()
+	waitFor(t, func() bool { return len(sink.All()) > 0 })
+	logs := sink.All()
 	if len(logs) != 1 || logs[0].Attrs["status"].Int64() != 101 {
 		t.Fatalf("access log %v, want one record with status 101", logs)
 	}

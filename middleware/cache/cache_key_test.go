@@ -103,7 +103,7 @@ func TestCacheKeysEntriesOnTheAPIVersion(t *testing.T) {
 			t.Errorf("%s: Cache-Status = %q, want hit %v", s.name, got.header.Get("Cache-Status"), s.wantHit)
 		}
 	}
-	if got, want := o.calls.Load(), int64(4); got != want {
+	if got, want := o.Calls.Load(), int64(4); got != want {
 		t.Errorf("upstream calls = %d, want %d", got, want)
 	}
 }
@@ -210,7 +210,7 @@ func TestCacheHonoursVaryAsRFC9111Says(t *testing.T) {
 				t.Errorf("Cache-Status = %q, want detail=vary", cs)
 			}
 		}
-		if got, want := o.calls.Load(), int64(2); got != want {
+		if got, want := o.Calls.Load(), int64(2); got != want {
 			t.Errorf("upstream calls = %d, want %d", got, want)
 		}
 	})

@@ -47,7 +47,7 @@ func TestScopesSeparateConsumersAndTenants(t *testing.T) {
 			for _, c := range tt.callers {
 				fetch(t, http.MethodGet, gw.URL+"/report", map[string]string{"X-Test-Consumer": c[0], "X-Test-Tenant": c[1]}, nil)
 			}
-			if n := o.calls.Load(); n != tt.wantCalls {
+			if n := o.Calls.Load(); n != tt.wantCalls {
 				t.Errorf("upstream calls = %d, want %d", n, tt.wantCalls)
 			}
 		})
@@ -68,7 +68,7 @@ func TestIdempotencyKeysBelongToTheConsumerByDefault(t *testing.T) {
 	if again.body != alice.body || again.header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("alice's retry was not replayed: %q", again.body)
 	}
-	if n := o.calls.Load(); n != 2 {
+	if n := o.Calls.Load(); n != 2 {
 		t.Errorf("upstream calls = %d, want 2", n)
 	}
 }

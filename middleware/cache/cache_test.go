@@ -86,7 +86,7 @@ func TestCacheStoresOnlyWhatTheRulesAllow(t *testing.T) {
 				}
 				last = res
 			}
-			if got := o.calls.Load(); got != tt.wantCalls {
+			if got := o.Calls.Load(); got != tt.wantCalls {
 				t.Errorf("upstream calls = %d, want %d", got, tt.wantCalls)
 			}
 			if got := last.Header.Get("Cache-Status"); !strings.Contains(got, tt.wantStatus) {
@@ -123,7 +123,7 @@ func TestCacheSetsAgeAndExpiresEntries(t *testing.T) {
 	if got := third.header.Get("Cache-Status"); !strings.Contains(got, "fwd=uri-miss") {
 		t.Errorf("Cache-Status after expiry = %q, want a miss", got)
 	}
-	if got := o.calls.Load(); got != 2 {
+	if got := o.Calls.Load(); got != 2 {
 		t.Errorf("upstream calls = %d, want 2", got)
 	}
 }
@@ -142,7 +142,7 @@ func TestCacheHonoursVary(t *testing.T) {
 			t.Fatalf("request %d (%s): body = %q", i, lang, got.body)
 		}
 	}
-	if got := o.calls.Load(); got != 3 {
+	if got := o.Calls.Load(); got != 3 {
 		t.Errorf("upstream calls = %d, want 3 (one per language)", got)
 	}
 }
@@ -184,7 +184,7 @@ func TestCacheRevalidatesStaleEntriesWithConditionalRequests(t *testing.T) {
 	if !strings.Contains(hit.header.Get("Cache-Status"), "hit") {
 		t.Errorf("after revalidation Cache-Status = %q, want a hit", hit.header.Get("Cache-Status"))
 	}
-	if n := o.calls.Load(); n != 2 {
+	if n := o.Calls.Load(); n != 2 {
 		t.Errorf("upstream calls = %d, want 2", n)
 	}
 }
@@ -223,7 +223,7 @@ func TestCacheAnswersMatchingClientConditionalsWith304(t *testing.T) {
 			t.Errorf("%s: 304 body %q ETag %q", tt.name, got.body, got.header.Get("ETag"))
 		}
 	}
-	if n := o.calls.Load(); n != 1 {
+	if n := o.Calls.Load(); n != 1 {
 		t.Errorf("upstream calls = %d, want 1", n)
 	}
 }
@@ -277,7 +277,7 @@ func TestCacheCoalescesConcurrentMisses(t *testing.T) {
 			t.Fatalf("request %d: body %q, err %v", i, bodies[i], errs[i])
 		}
 	}
-	if got := o.calls.Load(); got != 1 {
+	if got := o.Calls.Load(); got != 1 {
 		t.Errorf("upstream calls = %d, want 1 for %d concurrent misses", got, n)
 	}
 }
@@ -328,7 +328,7 @@ func TestCacheNeverLeaksAcrossConsumers(t *testing.T) {
 			}
 		}
 	}
-	if n := o.calls.Load(); n != 2 {
+	if n := o.Calls.Load(); n != 2 {
 		t.Errorf("upstream calls = %d, want 2 (one per consumer, then hits)", n)
 	}
 }
@@ -367,7 +367,7 @@ func TestCacheStreamsServerSentEventsUnbuffered(t *testing.T) {
 		res.Body.Close()
 		cancel()
 	}
-	if n := o.calls.Load(); n != 2 {
+	if n := o.Calls.Load(); n != 2 {
 		t.Errorf("upstream calls = %d, want 2: an event stream is never cached", n)
 	}
 }
@@ -387,7 +387,7 @@ func TestCachePassesOversizedBodiesThroughUnbuffered(t *testing.T) {
 			t.Fatalf("body of %d bytes, want %d", len(got.body), len(big))
 		}
 	}
-	if n := o.calls.Load(); n != 2 {
+	if n := o.Calls.Load(); n != 2 {
 		t.Errorf("upstream calls = %d, want 2: oversized bodies are not stored", n)
 	}
 }
@@ -441,7 +441,7 @@ func TestCacheRequestDirectives(t *testing.T) {
 	if got := fetch(t, http.MethodGet, gw.URL+"/only", map[string]string{"Cache-Control": "no-cache"}, nil); !strings.Contains(got.header.Get("Cache-Status"), "fwd=request") {
 		t.Errorf("no-cache was answered from the cache: %q", got.header.Get("Cache-Status"))
 	}
-	if n := o.calls.Load(); n != 3 {
+	if n := o.Calls.Load(); n != 3 {
 		t.Errorf("upstream calls = %d, want 3", n)
 	}
 }
@@ -543,7 +543,7 @@ func TestCacheNeverMakesConcurrentStreamsWaitForEachOther(t *testing.T) {
 			t.Fatalf("subscriber %d: %q, %v", i, line, err)
 		}
 	}
-	if n := o.calls.Load(); n != 3 {
+	if n := o.Calls.Load(); n != 3 {
 		t.Errorf("upstream calls = %d, want 3", n)
 	}
 }

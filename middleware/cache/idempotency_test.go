@@ -55,7 +55,7 @@ func TestIdempotencyReplaysTheStoredResponse(t *testing.T) {
 	if second.header.Get("Idempotent-Replayed") != "true" || first.header.Get("Idempotent-Replayed") != "" {
 		t.Errorf("Idempotent-Replayed: first %q second %q", first.header.Get("Idempotent-Replayed"), second.header.Get("Idempotent-Replayed"))
 	}
-	if n := o.calls.Load(); n != 1 {
+	if n := o.Calls.Load(); n != 1 {
 		t.Errorf("upstream calls = %d, want 1", n)
 	}
 }
@@ -84,7 +84,7 @@ func TestIdempotencyRejectsMisuse(t *testing.T) {
 			o := orderOrigin(t)
 			gw := frontFor(t, o, cache.Idempotency(cache.IdempotencyConfig{Required: tt.required, MaxBody: 1024}))
 			fetch(t, http.MethodPost, gw.URL+"/orders", map[string]string{"Idempotency-Key": "k1"}, strings.NewReader(`{"sku":"A"}`))
-			before := o.calls.Load()
+			before := o.Calls.Load()
 			h := map[string]string{}
 			if tt.key != "-" {
 				h["Idempotency-Key"] = tt.key
@@ -100,7 +100,7 @@ func TestIdempotencyRejectsMisuse(t *testing.T) {
 			if got.header.Get("Content-Type") != "application/problem+json" {
 				t.Errorf("Content-Type = %q, want a problem document", got.header.Get("Content-Type"))
 			}
-			if o.calls.Load() != before {
+			if o.Calls.Load() != before {
 				t.Errorf("the upstream was called for a rejected request")
 			}
 		})
@@ -164,7 +164,7 @@ func TestIdempotencyServerErrors(t *testing.T) {
 			if got := fetch(t, http.MethodPost, gw.URL+"/p", key, strings.NewReader("x")); got.status != tt.wantSecond {
 				t.Errorf("second = %d, want %d", got.status, tt.wantSecond)
 			}
-			if n := o.calls.Load(); n != tt.wantCalls {
+			if n := o.Calls.Load(); n != tt.wantCalls {
 				t.Errorf("upstream calls = %d, want %d", n, tt.wantCalls)
 			}
 		})
@@ -181,12 +181,12 @@ func TestIdempotencyKeysExpireAfterTheTTL(t *testing.T) {
 	fetch(t, http.MethodPost, gw.URL+"/orders", key, strings.NewReader("x"))
 	clock.Advance(59 * time.Minute)
 	fetch(t, http.MethodPost, gw.URL+"/orders", key, strings.NewReader("x"))
-	if n := o.calls.Load(); n != 1 {
+	if n := o.Calls.Load(); n != 1 {
 		t.Fatalf("upstream calls before expiry = %d, want 1", n)
 	}
 	clock.Advance(2 * time.Minute)
 	got := fetch(t, http.MethodPost, gw.URL+"/orders", key, strings.NewReader("x"))
-	if n := o.calls.Load(); n != 2 || got.header.Get("Idempotent-Replayed") != "" {
+	if n := o.Calls.Load(); n != 2 || got.header.Get("Idempotent-Replayed") != "" {
 		t.Errorf("after the TTL: upstream calls = %d, replayed %q; want a fresh run", n, got.header.Get("Idempotent-Replayed"))
 	}
 }
@@ -201,7 +201,7 @@ func TestIdempotencyKeysAreScopedToTheConsumer(t *testing.T) {
 	if a.body == b.body || b.header.Get("Idempotent-Replayed") != "" {
 		t.Errorf("bob received alice's response %q", b.body)
 	}
-	if n := o.calls.Load(); n != 2 {
+	if n := o.Calls.Load(); n != 2 {
 		t.Errorf("upstream calls = %d, want 2", n)
 	}
 }
@@ -214,7 +214,7 @@ func TestIdempotencyLeavesOtherRequestsAlone(t *testing.T) {
 	fetch(t, http.MethodGet, gw.URL+"/orders", map[string]string{"Idempotency-Key": "g"}, nil)
 	fetch(t, http.MethodPost, gw.URL+"/orders", nil, strings.NewReader("x"))
 	fetch(t, http.MethodPost, gw.URL+"/orders", nil, strings.NewReader("x"))
-	if n := o.calls.Load(); n != 4 {
+	if n := o.Calls.Load(); n != 4 {
 		t.Errorf("upstream calls = %d, want 4: GETs and keyless POSTs are not deduplicated", n)
 	}
 }
@@ -264,7 +264,7 @@ func TestIdempotencyRunsDuplicatesAcrossReplicasOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if c := o.calls.Load(); c != 1 {
+	if c := o.Calls.Load(); c != 1 {
 		t.Errorf("upstream calls = %d, want exactly 1", c)
 	}
 	for i, s := range statuses {

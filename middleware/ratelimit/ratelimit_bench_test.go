@@ -6,9 +6,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"testing"
-	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/middleware/auth"
@@ -86,40 +83,5 @@ func BenchmarkLocalRatesTake(b *testing.B) {
 	for b.Loop() {
 		_, _ = s.Take(ctx, keys[i&1023], lim, 1)
 		i++
-	}
-}
-
-// BenchmarkJWTVerify verifies a token whose key is already cached.
-func BenchmarkJWTVerify(b *testing.B) {
-	k := keysOnce()
-	now := time.Now()
-	authn := auth.NewJWTAuth(auth.JWTConfig{
-		Algorithms: []string{"RS256", "ES256", "EdDSA", "HS256"},
-		Keys:       map[string]any{"rsa": &k.rsa.PublicKey, "ec": &k.ec256.PublicKey, "ed": k.ed.Public(), "hmac": k.hmac},
-		Issuer:     k.issuer, Audience: []string{"orders-api"},
-	})
-	for _, tc := range []struct {
-		name string
-		m    jwt.SigningMethod
-		key  any
-		kid  string
-	}{
-		{"RS256", jwt.SigningMethodRS256, k.rsa, "rsa"},
-		{"ES256", jwt.SigningMethodES256, k.ec256, "ec"},
-		{"EdDSA", jwt.SigningMethodEdDSA, k.ed, "ed"},
-		{"HS256", jwt.SigningMethodHS256, k.hmac, "hmac"},
-	} {
-		tok := sign(b, tc.m, tc.key, tc.kid, claims(now))
-		b.Run(tc.name, func(b *testing.B) {
-			ctx := context.Background()
-			b.ReportAllocs()
-			cpu := processCPU()
-			defer func() { b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op") }()
-			for b.Loop() {
-				if _, err := authn.Verify(ctx, tok); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }

@@ -294,8 +294,8 @@ func TestRateLimitStoreOutage(t *testing.T) {
 			if calls := store.calls.Load(); calls != 11 {
 				t.Fatalf("the failing store was called %d times, want 11: bypassed until RetryStore passes", calls)
 			}
-			if len(sink.all()) != 1 {
-				t.Fatalf("%d log records for one outage, want 1", len(sink.all()))
+			if len(sink.All()) != 1 {
+				t.Fatalf("%d log records for one outage, want 1", len(sink.All()))
 			}
 			store.down.Store(false)
 			clock.Advance(5 * time.Second)
