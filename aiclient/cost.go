@@ -1,6 +1,9 @@
 package aiclient
 
-import "strings"
+import (
+	"cmp"
+	"strings"
+)
 
 // Price is what a model costs, in US dollars per million tokens.
 type Price struct {
@@ -22,19 +25,13 @@ type Price struct {
 // Input, cache reads at CachedInput, cache writes at CacheWrite, reasoning
 // at Reasoning and the rest of the output at Output.
 func (p Price) Cost(u Usage) float64 {
-	or := func(v, def float64) float64 {
-		if v == 0 {
-			return def
-		}
-		return v
-	}
 	uncached := u.InputTokens - u.CacheReadTokens - u.CacheWriteTokens
 	visible := u.OutputTokens - u.ReasoningTokens
 	total := float64(max(uncached, 0))*p.Input +
-		float64(u.CacheReadTokens)*or(p.CachedInput, p.Input) +
-		float64(u.CacheWriteTokens)*or(p.CacheWrite, p.Input) +
+		float64(u.CacheReadTokens)*cmp.Or(p.CachedInput, p.Input) +
+		float64(u.CacheWriteTokens)*cmp.Or(p.CacheWrite, p.Input) +
 		float64(max(visible, 0))*p.Output +
-		float64(u.ReasoningTokens)*or(p.Reasoning, p.Output)
+		float64(u.ReasoningTokens)*cmp.Or(p.Reasoning, p.Output)
 	return total / 1e6
 }
 

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"net/http"
 	"time"
 
@@ -160,7 +161,7 @@ func (g *Gateway) rateLimit(name, rid string, p RateLimit) func(http.Handler) ht
 		})
 	}
 	cfg := ratelimit.Config{
-		Name:       or(p.Name, name),
+		Name:       cmp.Or(p.Name, name),
 		Limit:      ratelimit.Limit{Requests: p.Requests, Period: p.Per, Burst: p.Burst},
 		Key:        key,
 		Store:      store,
@@ -201,7 +202,7 @@ func (g *Gateway) quota(name, rid string, q Quota) func(http.Handler) http.Handl
 		})
 	}
 	cfg := ratelimit.QuotaConfig{
-		Name:       or(q.Name, name),
+		Name:       cmp.Or(q.Name, name),
 		Limit:      q.Limit,
 		Plans:      q.Plans,
 		Key:        key,
@@ -223,52 +224,49 @@ func (g *Gateway) quota(name, rid string, q Quota) func(http.Handler) http.Handl
 	return ratelimit.Quota(cfg)
 }
 
-func checkLimits(errs *[]error, at string, p Policy, keys map[string]ratelimit.KeyFunc) {
-	bad := func(field, format string, args ...any) {
-		*errs = append(*errs, fieldErr(at+"."+field, format, args...))
-	}
+func checkLimits(errs fields.Collector, p Policy, keys map[string]ratelimit.KeyFunc) {
 	if l := p.RateLimit; l != nil {
 		if l.Requests < 0 || (l.Requests == 0 && len(l.Plans) == 0) {
-			bad("rate_limit.requests", "must be at least 1, got %d", l.Requests)
+			errs.Addf("rate_limit.requests", "must be at least 1, got %d", l.Requests)
 		}
 		if l.Per < 0 {
-			bad("rate_limit.per", "must not be negative, got %s", l.Per)
+			errs.Addf("rate_limit.per", "must not be negative, got %s", l.Per)
 		}
 		if l.Burst < 0 {
-			bad("rate_limit.burst", "must not be negative")
+			errs.Addf("rate_limit.burst", "must not be negative")
 		}
 		if l.Cost < 0 {
-			bad("rate_limit.cost", "must not be negative")
+			errs.Addf("rate_limit.cost", "must not be negative")
 		}
 		if _, ok := keyFunc(keys, l.Key); !ok {
-			bad("rate_limit.key", "%q is not a key; %s", l.Key, keyHelp)
+			errs.Addf("rate_limit.key", "%q is not a key; %s", l.Key, keyHelp)
 		}
 		for _, plan := range fields.SortedKeys(l.Plans) {
 			r := l.Plans[plan]
 			if r.Requests < 1 {
-				bad("rate_limit.plans."+plan+".requests", "must be at least 1, got %d", r.Requests)
+				errs.Addf("rate_limit.plans."+plan+".requests", "must be at least 1, got %d", r.Requests)
 			}
 			if r.Period < 0 || r.Burst < 0 {
-				bad("rate_limit.plans."+plan, "per and burst must not be negative")
+				errs.Addf("rate_limit.plans."+plan, "per and burst must not be negative")
 			}
 		}
 	}
 	if q := p.Quota; q != nil {
 		if q.Limit < 0 || (q.Limit == 0 && len(q.Plans) == 0) {
-			bad("quota.limit", "must be at least 1, got %d", q.Limit)
+			errs.Addf("quota.limit", "must be at least 1, got %d", q.Limit)
 		}
 		if q.Period != "" && q.Period != "day" && q.Period != "month" {
-			bad("quota.period", "%q is not a period; use \"day\" or \"month\"", q.Period)
+			errs.Addf("quota.period", "%q is not a period; use \"day\" or \"month\"", q.Period)
 		}
 		if _, ok := keyFunc(keys, q.Key); !ok {
-			bad("quota.key", "%q is not a key; %s", q.Key, keyHelp)
+			errs.Addf("quota.key", "%q is not a key; %s", q.Key, keyHelp)
 		}
 		if q.Cost < 0 {
-			bad("quota.cost", "must not be negative")
+			errs.Addf("quota.cost", "must not be negative")
 		}
 		for _, plan := range fields.SortedKeys(q.Plans) {
 			if q.Plans[plan] < 1 {
-				bad("quota.plans."+plan, "must be at least 1, got %d", q.Plans[plan])
+				errs.Addf("quota.plans."+plan, "must be at least 1, got %d", q.Plans[plan])
 			}
 		}
 	}

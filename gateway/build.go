@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,187 +12,213 @@ import (
 	"github.com/portico-dev/portico/gateway/internal/fields"
 )
 
-// compileRoute validates the i-th route and compiles it.
+// compileRoute validates the route at "at" and, when it is valid,
+// builds it: every check runs first and reports all it finds, then
+// buildRoute assembles the checked spec.
 func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, error) {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fieldErr(at+"."+field, format, args...))
+	errs := newErrors().At(at)
+	checkMatch(errs, spec)
+	checkRewrite(errs, spec)
+	checkHeaderRules(errs.At("request_headers"), spec.RequestHeaders)
+	checkHeaderRules(errs.At("response_headers"), spec.ResponseHeaders)
+	targets := g.routeTargets(errs, spec)
+	checkPin(errs, spec)
+	g.checkMirror(errs, spec.Mirror)
+	checkPolicy(errs.At("policy"), spec.Policy)
+	stages := g.routeStages(errs.At("policy"), spec)
+	for j, name := range spec.Policy.Middleware {
+		if !mws.has(name) {
+			errs.Addf(fields.Index("policy.middleware", j), "%q is not a registered middleware (known: %s)", name, mws.names())
+		}
 	}
+	if errs.Len() > 0 {
+		return nil, errs.Err()
+	}
+	return g.buildRoute(at, spec, targets, stages, mws), nil
+}
+
+// newErrors returns an empty collector of [FieldError]s.
+func newErrors() fields.Collector {
+	return fields.NewCollector(func(path, msg string) error { return &FieldError{Path: path, Msg: msg} })
+}
+
+// checkMatch validates what a route matches: its path or prefix, hosts,
+// methods and headers.
+func checkMatch(errs fields.Collector, spec Route) {
 	switch {
 	case spec.Path == "" && spec.Prefix == "":
-		bad("path", "set path or prefix")
+		errs.Addf("path", "set path or prefix")
 	case spec.Path != "" && spec.Prefix != "":
-		bad("prefix", "set path or prefix, not both")
+		errs.Addf("prefix", "set path or prefix, not both")
 	case spec.Path != "":
 		if msg := checkPattern(spec.Path); msg != "" {
-			bad("path", "%s", msg)
+			errs.Addf("path", "%s", msg)
 		}
 	default:
 		if !strings.HasPrefix(spec.Prefix, "/") || strings.ContainsAny(spec.Prefix, "{}*") {
-			bad("prefix", "must start with '/' and hold no {param} or '*', like \"/api\"")
+			errs.Addf("prefix", "must start with '/' and hold no {param} or '*', like \"/api\"")
 		}
 	}
 	for j, h := range spec.Hosts {
 		if msg := checkHost(h); msg != "" {
-			bad(fields.Index("hosts", j), "%s", msg)
+			errs.Addf(fields.Index("hosts", j), "%s", msg)
 		}
 	}
 	for j, m := range spec.Methods {
 		if m == "" || strings.ContainsFunc(m, func(r rune) bool { return r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) }) {
-			bad(fields.Index("methods", j), "%q is not a valid HTTP method", m)
+			errs.Addf(fields.Index("methods", j), "%q is not a valid HTTP method", m)
 		}
 	}
 	for _, k := range fields.SortedKeys(spec.Headers) {
 		if !fields.ValidHeaderName(k) {
-			bad("headers", "%q is not a valid header name", k)
+			errs.Addf("headers", "%q is not a valid header name", k)
 		}
 		if spec.Headers[k] == "" {
-			bad("headers."+k, "is empty; use \"*\" to require only that the header is present")
+			errs.Addf("headers."+k, "is empty; use \"*\" to require only that the header is present")
 		}
 	}
-	rw := &rewriter{strip: spec.StripPrefix, add: spec.AddPrefix, host: spec.Host,
-		req: compileHeaderOps(spec.RequestHeaders), resp: compileHeaderOps(spec.ResponseHeaders)}
+}
+
+// checkRewrite validates how a route rewrites the request: prefixes,
+// template and host.
+func checkRewrite(errs fields.Collector, spec Route) {
 	if spec.StripPrefix != "" && !strings.HasPrefix(spec.StripPrefix, "/") {
-		bad("strip_prefix", "must start with '/'")
+		errs.Addf("strip_prefix", "must start with '/'")
 	}
 	if spec.AddPrefix != "" && !strings.HasPrefix(spec.AddPrefix, "/") {
-		bad("add_prefix", "must start with '/'")
+		errs.Addf("add_prefix", "must start with '/'")
 	}
 	if spec.Rewrite != "" {
 		if spec.StripPrefix != "" || spec.AddPrefix != "" {
-			bad("rewrite", "cannot be combined with strip_prefix or add_prefix")
+			errs.Addf("rewrite", "cannot be combined with strip_prefix or add_prefix")
 		}
 		parts, msg := parseTemplate(spec.Rewrite)
 		switch {
 		case msg != "":
-			bad("rewrite", "%s", msg)
+			errs.Addf("rewrite", "%s", msg)
 		case !strings.HasPrefix(spec.Rewrite, "/") && !strings.HasPrefix(spec.Rewrite, "{"):
-			bad("rewrite", "must start with '/'")
+			errs.Addf("rewrite", "must start with '/'")
 		default:
 			params := patternParams(spec.Path)
 			for _, p := range parts {
 				if p.param != "" && !slices.Contains(params, p.param) {
-					bad("rewrite", "uses {%s}, which the route's path does not capture", p.param)
+					errs.Addf("rewrite", "uses {%s}, which the route's path does not capture", p.param)
 				}
 			}
-			rw.template = parts
 		}
 	}
 	if strings.ContainsAny(spec.Host, " /\t\r\n") {
-		bad("host", "%q is not a valid host", spec.Host)
+		errs.Addf("host", "%q is not a valid host", spec.Host)
 	}
-	checkHeaderRules(&errs, at+".request_headers", spec.RequestHeaders)
-	checkHeaderRules(&errs, at+".response_headers", spec.ResponseHeaders)
+}
 
-	// Targets.
-	var targets []Backend
+// routeTargets validates where a route sends requests and returns the
+// backends to build.
+func (g *Gateway) routeTargets(errs fields.Collector, spec Route) []Backend {
 	switch {
 	case spec.Versions != nil || spec.Compose != nil:
 		if spec.Serve != nil {
-			bad("serve", "cannot be combined with versions or compose")
+			errs.Addf("serve", "cannot be combined with versions or compose")
 		}
-		targets = g.checkTargets(&errs, at, spec)
+		return g.checkTargets(errs, spec)
 	case spec.Upstream != "" && len(spec.Split) > 0:
-		bad("split", "set upstream or split, not both")
+		errs.Addf("split", "set upstream or split, not both")
 	case spec.Upstream != "":
-		targets = []Backend{{Upstream: spec.Upstream, Weight: 1}}
 		if _, ok := g.byName[spec.Upstream]; !ok {
-			bad("upstream", "%q is not a defined upstream (defined: %s)", spec.Upstream, fields.Known(g.byName))
+			errs.Addf("upstream", "%q is not a defined upstream (defined: %s)", spec.Upstream, fields.Known(g.byName))
 		}
+		return []Backend{{Upstream: spec.Upstream, Weight: 1}}
 	case len(spec.Split) > 0:
-		total := 0
-		for j, b := range spec.Split {
-			if _, ok := g.byName[b.Upstream]; !ok {
-				bad(fields.Index("split", j)+".upstream", "%q is not a defined upstream (defined: %s)", b.Upstream, fields.Known(g.byName))
-			}
-			if b.Weight < 0 {
-				bad(fields.Index("split", j)+".weight", "must not be negative")
-			}
-			for _, o := range spec.Split[:j] {
-				if o.Upstream == b.Upstream {
-					bad(fields.Index("split", j)+".upstream", "%q appears twice in the split", b.Upstream)
-				}
-			}
-			total += b.Weight
-		}
-		if total == 0 && spec.Pin == nil {
-			bad("split", "needs a backend with a weight above 0")
-		}
-		targets = spec.Split
+		g.checkSplit(errs, spec)
+		return spec.Split
 	default:
-		bad("upstream", "set upstream or split")
+		errs.Addf("upstream", "set upstream or split")
 	}
-	if spec.Pin != nil {
-		if len(spec.Split) == 0 {
-			bad("pin", "needs a split")
-		}
-		if spec.Pin.Header == "" && spec.Pin.Cookie == "" {
-			bad("pin", "set header or cookie")
-		}
-		if spec.Pin.Header != "" && !fields.ValidHeaderName(spec.Pin.Header) {
-			bad("pin.header", "%q is not a valid header name", spec.Pin.Header)
-		}
-		if spec.Pin.MaxAge < 0 {
-			bad("pin.max_age", "must not be negative")
-		}
-	}
-	if m := spec.Mirror; m != nil {
-		if _, ok := g.byName[m.Upstream]; !ok {
-			bad("mirror.upstream", "%q is not a defined upstream (defined: %s)", m.Upstream, fields.Known(g.byName))
-		}
-		if m.Percent < 0 || m.Percent > 100 {
-			bad("mirror.percent", "must be between 0 and 100")
-		}
-		if m.MaxConcurrent < 0 {
-			bad("mirror.max_concurrent", "must not be negative")
-		}
-		if m.Timeout < 0 {
-			bad("mirror.timeout", "must not be negative")
-		}
-		if m.MaxBodyBytes < 0 {
-			bad("mirror.max_body_bytes", "must not be negative")
-		}
-	}
-	checkPolicy(&errs, at+".policy", spec.Policy)
-	stages, serrs := g.routeStages(at+".policy", spec)
-	errs = append(errs, serrs...)
-	for j, name := range spec.Policy.Middleware {
-		if !mws.has(name) {
-			bad(fields.Index("policy.middleware", j), "%q is not a registered middleware (known: %s)", name, mws.names())
-		}
-	}
-	if len(errs) > 0 {
-		return nil, joinErrs(errs)
-	}
+	return nil
+}
 
+// checkSplit validates a route's weighted split.
+func (g *Gateway) checkSplit(errs fields.Collector, spec Route) {
+	total := 0
+	for j, b := range spec.Split {
+		at := errs.At(fields.Index("split", j))
+		if _, ok := g.byName[b.Upstream]; !ok {
+			at.Addf("upstream", "%q is not a defined upstream (defined: %s)", b.Upstream, fields.Known(g.byName))
+		}
+		if b.Weight < 0 {
+			at.Addf("weight", "must not be negative")
+		}
+		for _, o := range spec.Split[:j] {
+			if o.Upstream == b.Upstream {
+				at.Addf("upstream", "%q appears twice in the split", b.Upstream)
+			}
+		}
+		total += b.Weight
+	}
+	if total == 0 && spec.Pin == nil {
+		errs.Addf("split", "needs a backend with a weight above 0")
+	}
+}
+
+// checkPin validates a route's sticky-session pin.
+func checkPin(errs fields.Collector, spec Route) {
+	p := spec.Pin
+	if p == nil {
+		return
+	}
+	if len(spec.Split) == 0 {
+		errs.Addf("pin", "needs a split")
+	}
+	if p.Header == "" && p.Cookie == "" {
+		errs.Addf("pin", "set header or cookie")
+	}
+	if p.Header != "" && !fields.ValidHeaderName(p.Header) {
+		errs.Addf("pin.header", "%q is not a valid header name", p.Header)
+	}
+	if p.MaxAge < 0 {
+		errs.Addf("pin.max_age", "must not be negative")
+	}
+}
+
+// checkMirror validates a route's traffic mirror.
+func (g *Gateway) checkMirror(errs fields.Collector, m *Mirror) {
+	if m == nil {
+		return
+	}
+	errs = errs.At("mirror")
+	if _, ok := g.byName[m.Upstream]; !ok {
+		errs.Addf("upstream", "%q is not a defined upstream (defined: %s)", m.Upstream, fields.Known(g.byName))
+	}
+	if m.Percent < 0 || m.Percent > 100 {
+		errs.Addf("percent", "must be between 0 and 100")
+	}
+	for _, f := range []struct {
+		name     string
+		negative bool
+	}{
+		{"max_concurrent", m.MaxConcurrent < 0},
+		{"timeout", m.Timeout < 0},
+		{"max_body_bytes", m.MaxBodyBytes < 0},
+	} {
+		if f.negative {
+			errs.Addf(f.name, "must not be negative")
+		}
+	}
+}
+
+// buildRoute builds a route whose spec compileRoute has checked.
+func (g *Gateway) buildRoute(at string, spec Route, targets []Backend, stages []stage, mws *registry) *route {
+	rw := &rewriter{strip: spec.StripPrefix, add: spec.AddPrefix, host: spec.Host,
+		req: compileHeaderOps(spec.RequestHeaders), resp: compileHeaderOps(spec.ResponseHeaders)}
+	if spec.Rewrite != "" {
+		rw.template, _ = parseTemplate(spec.Rewrite)
+	}
 	rt := &route{spec: spec, name: spec.Name, at: at, match: compileMatcher(&spec), rw: rw, pin: spec.Pin, maxBody: spec.Policy.MaxBodyBytes, track: spec.Policy.Retry != nil || spec.Policy.Hedge != nil}
 	if rt.name == "" {
-		meth := "*"
-		if len(spec.Methods) > 0 {
-			meth = strings.Join(spec.Methods, ",")
-		}
-		rt.name = meth + " " + spec.Path + spec.Prefix
+		rt.name = cmp.Or(strings.Join(spec.Methods, ","), "*") + " " + spec.Path + spec.Prefix
 	}
-	var policies []string
 	rid := routeIdentity(spec, stateName(spec))
-	for _, b := range targets {
-		tr, names := g.policyTransport(rid+" "+b.Upstream, spec.Policy, g.byName[b.Upstream], true)
-		policies = names
-		be := &backend{upstream: b.Upstream, weight: b.Weight}
-		if spec.Serve != nil {
-			be.proxy = g.served(rt, b.Upstream, spec.Serve(tr))
-		} else {
-			be.proxy = g.newProxy(rt, b.Upstream, tr)
-		}
-		if rtr, ok := tr.(resilientTransport); ok {
-			g.closers = append(g.closers, rtr)
-			if spec.Policy.Breaker != nil {
-				be.breakers = rtr
-			}
-		}
-		rt.backends = append(rt.backends, be)
-		rt.total += b.Weight
-	}
+	policies := g.buildBackends(rt, rid, targets)
 	if spec.Mirror != nil {
 		rt.mirror = newMirror(*spec.Mirror, g.byName[spec.Mirror.Upstream], &g.mirrors, g.cfg.logger)
 		rt.mirror.headers = g.upstreamHeaders
@@ -216,100 +243,99 @@ func (g *Gateway) compileRoute(at string, spec Route, mws *registry) (*route, er
 		rt.chain = append(rt.chain, s.name)
 	}
 	rt.chain = append(append(rt.chain, spec.Policy.Middleware...), policies...)
-	return rt, nil
+	return rt
 }
 
-func joinErrs(errs []error) error {
-	if len(errs) == 1 {
-		return errs[0]
-	}
-	return joinedError(errs)
-}
-
-// joinedError joins field errors one per line, like errors.Join, and
-// unwraps to them.
-type joinedError []error
-
-func (e joinedError) Error() string {
-	var b strings.Builder
-	for i, err := range e {
-		if i > 0 {
-			b.WriteByte('\n')
+// buildBackends gives rt a proxy per target, each behind the route's
+// client-side policies, and returns those policies' names.
+func (g *Gateway) buildBackends(rt *route, rid string, targets []Backend) []string {
+	spec := rt.spec
+	var policies []string
+	for _, b := range targets {
+		tr, names := g.policyTransport(rid+" "+b.Upstream, spec.Policy, g.byName[b.Upstream], true)
+		policies = names
+		be := &backend{upstream: b.Upstream, weight: b.Weight}
+		if spec.Serve != nil {
+			be.proxy = g.served(rt, b.Upstream, spec.Serve(tr))
+		} else {
+			be.proxy = g.newProxy(rt, b.Upstream, tr)
 		}
-		b.WriteString(err.Error())
+		if rtr, ok := tr.(resilientTransport); ok {
+			g.closers = append(g.closers, rtr)
+			if spec.Policy.Breaker != nil {
+				be.breakers = rtr
+			}
+		}
+		rt.backends = append(rt.backends, be)
+		rt.total += b.Weight
 	}
-	return b.String()
+	return policies
 }
 
-func (e joinedError) Unwrap() []error { return e }
-
-func checkPolicy(errs *[]error, at string, p Policy) {
-	bad := func(field, format string, args ...any) {
-		*errs = append(*errs, fieldErr(at+"."+field, format, args...))
-	}
+func checkPolicy(errs fields.Collector, p Policy) {
 	if p.Timeout < 0 {
-		bad("timeout", "must not be negative, got %s", p.Timeout)
+		errs.Addf("timeout", "must not be negative, got %s", p.Timeout)
 	}
 	if p.MaxBodyBytes < 0 {
-		bad("max_body_bytes", "must not be negative")
+		errs.Addf("max_body_bytes", "must not be negative")
 	}
 	if r := p.Retry; r != nil {
 		if r.Attempts < 2 {
-			bad("retry.attempts", "must be at least 2 (the first attempt counts), got %d", r.Attempts)
+			errs.Addf("retry.attempts", "must be at least 2 (the first attempt counts), got %d", r.Attempts)
 		}
 		if r.PerTry < 0 {
-			bad("retry.per_try", "must not be negative, got %s", r.PerTry)
+			errs.Addf("retry.per_try", "must not be negative, got %s", r.PerTry)
 		}
 		if r.Backoff < 0 {
-			bad("retry.backoff", "must not be negative, got %s", r.Backoff)
+			errs.Addf("retry.backoff", "must not be negative, got %s", r.Backoff)
 		}
 		if r.MaxBackoff < 0 {
-			bad("retry.max_backoff", "must not be negative, got %s", r.MaxBackoff)
+			errs.Addf("retry.max_backoff", "must not be negative, got %s", r.MaxBackoff)
 		}
 		for j, s := range r.Statuses {
 			if s < 100 || s > 599 {
-				bad(fields.Index("retry.statuses", j), "%d is not an HTTP status", s)
+				errs.Addf(fields.Index("retry.statuses", j), "%d is not an HTTP status", s)
 			}
 		}
 	}
 	if h := p.Hedge; h != nil {
-		checkHedge(bad, h)
+		checkHedge(errs, h)
 	}
 	if b := p.Breaker; b != nil {
 		if b.Failures < 0 {
-			bad("breaker.failures", "must not be negative")
+			errs.Addf("breaker.failures", "must not be negative")
 		}
 		if b.Delay < 0 {
-			bad("breaker.delay", "must not be negative, got %s", b.Delay)
+			errs.Addf("breaker.delay", "must not be negative, got %s", b.Delay)
 		}
 		if b.Successes < 0 {
-			bad("breaker.successes", "must not be negative")
+			errs.Addf("breaker.successes", "must not be negative")
 		}
 	}
 	if b := p.Bulkhead; b != nil {
 		if b.MaxConcurrent < 1 {
-			bad("bulkhead.max_concurrent", "must be at least 1, got %d", b.MaxConcurrent)
+			errs.Addf("bulkhead.max_concurrent", "must be at least 1, got %d", b.MaxConcurrent)
 		}
 		if b.MaxWait < 0 {
-			bad("bulkhead.max_wait", "must not be negative, got %s", b.MaxWait)
+			errs.Addf("bulkhead.max_wait", "must not be negative, got %s", b.MaxWait)
 		}
 	}
 }
 
-func checkHeaderRules(errs *[]error, at string, h HeaderEdits) {
+func checkHeaderRules(errs fields.Collector, h HeaderEdits) {
 	for _, k := range fields.SortedKeys(h.Set) {
 		if !fields.ValidHeaderName(k) {
-			*errs = append(*errs, fieldErr(at+".set", "%q is not a valid header name", k))
+			errs.Addf("set", "%q is not a valid header name", k)
 		}
 	}
 	for _, k := range fields.SortedKeys(h.Add) {
 		if !fields.ValidHeaderName(k) {
-			*errs = append(*errs, fieldErr(at+".add", "%q is not a valid header name", k))
+			errs.Addf("add", "%q is not a valid header name", k)
 		}
 	}
 	for j, k := range h.Remove {
 		if !fields.ValidHeaderName(k) {
-			*errs = append(*errs, fieldErr(fields.Index(at+".remove", j), "%q is not a valid header name", k))
+			errs.Addf(fields.Index("remove", j), "%q is not a valid header name", k)
 		}
 	}
 }

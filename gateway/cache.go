@@ -201,33 +201,30 @@ func (g *Gateway) lifecycleStage(l Lifecycle) stage {
 		Deprecated: l.Deprecated, Sunset: l.Sunset, Link: l.Link, Successor: l.Successor, Now: g.cfg.clock})}
 }
 
-func checkCaching(errs *[]error, at string, p Policy) {
-	bad := func(field, format string, args ...any) {
-		*errs = append(*errs, fieldErr(at+"."+field, format, args...))
-	}
+func checkCaching(errs fields.Collector, p Policy) {
 	if c := p.Cache; c != nil {
 		if c.TTL < 0 {
-			bad("cache.ttl", "must not be negative, got %s", c.TTL)
+			errs.Addf("cache.ttl", "must not be negative, got %s", c.TTL)
 		}
 		if c.StaleIfError < 0 {
-			bad("cache.stale_if_error", "must not be negative")
+			errs.Addf("cache.stale_if_error", "must not be negative")
 		}
 		if c.MaxBody < 0 {
-			bad("cache.max_body", "must not be negative")
+			errs.Addf("cache.max_body", "must not be negative")
 		}
 		if c.Scope != "" && c.Scope != "consumer" && c.Scope != "tenant" {
-			bad("cache.scope", "%q is not a scope; use \"consumer\", \"tenant\" or leave it empty to share", c.Scope)
+			errs.Addf("cache.scope", "%q is not a scope; use \"consumer\", \"tenant\" or leave it empty to share", c.Scope)
 		}
 		if c.Namespace != "" && !validNamespace(c.Namespace) {
-			bad("cache.namespace", "%q is not a namespace; use 1 to 64 letters, digits, '-', '_' or '.'", c.Namespace)
+			errs.Addf("cache.namespace", "%q is not a namespace; use 1 to 64 letters, digits, '-', '_' or '.'", c.Namespace)
 		}
 	}
 	if i := p.Idempotency; i != nil {
 		if i.Header != "" && !fields.ValidHeaderName(i.Header) {
-			bad("idempotency.header", "%q is not a valid header name", i.Header)
+			errs.Addf("idempotency.header", "%q is not a valid header name", i.Header)
 		}
 		if i.TTL < 0 {
-			bad("idempotency.ttl", "must not be negative")
+			errs.Addf("idempotency.ttl", "must not be negative")
 		}
 	}
 	if t := p.Transform; t != nil {
@@ -237,22 +234,22 @@ func checkCaching(errs *[]error, at string, p Policy) {
 		}{{"request", t.Request}, {"response", t.Response}} {
 			for _, k := range append(append(append(append([]string(nil), h.t.Remove...), fields.SortedKeys(h.t.Rename)...), fields.SortedKeys(h.t.Set)...), fields.SortedKeys(h.t.Add)...) {
 				if !fields.ValidHeaderName(k) {
-					bad("transform."+h.name, "%q is not a valid header name", k)
+					errs.Addf("transform."+h.name, "%q is not a valid header name", k)
 				}
 			}
 			for _, k := range fields.SortedKeys(h.t.Rename) {
 				if !fields.ValidHeaderName(h.t.Rename[k]) {
-					bad("transform."+h.name+".rename."+k, "%q is not a valid header name", h.t.Rename[k])
+					errs.Addf("transform."+h.name+".rename."+k, "%q is not a valid header name", h.t.Rename[k])
 				}
 			}
 		}
 	}
 	if l := p.Lifecycle; l != nil {
 		if l.Deprecated.IsZero() && l.Sunset.IsZero() {
-			bad("lifecycle", "set deprecated, sunset or both")
+			errs.Addf("lifecycle", "set deprecated, sunset or both")
 		}
 		if !l.Deprecated.IsZero() && !l.Sunset.IsZero() && l.Sunset.Before(l.Deprecated) {
-			bad("lifecycle.sunset", "is before deprecated; a route is deprecated first, retired later")
+			errs.Addf("lifecycle.sunset", "is before deprecated; a route is deprecated first, retired later")
 		}
 	}
 }

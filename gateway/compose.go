@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"strings"
@@ -58,8 +59,8 @@ func (h hostRouter) RoundTrip(r *http.Request) (*http.Response, error) {
 func (g *Gateway) composeConfig(c *Compose, tr http.RoundTripper) middleware.ComposeConfig {
 	cfg := middleware.ComposeConfig{Client: &http.Client{Transport: tr}, Logger: g.cfg.logger}
 	id := g.cfg.identity
-	cfg.Header = append(append([]string(nil), c.Headers...), or(id.Consumer, "X-Consumer-ID"),
-		or(id.Tenant, "X-Consumer-Tenant"), or(id.Plan, "X-Consumer-Plan"), or(id.Scopes, "X-Consumer-Scopes"))
+	cfg.Header = append(append([]string(nil), c.Headers...), cmp.Or(id.Consumer, "X-Consumer-ID"),
+		cmp.Or(id.Tenant, "X-Consumer-Tenant"), cmp.Or(id.Plan, "X-Consumer-Plan"), cmp.Or(id.Scopes, "X-Consumer-Scopes"))
 	for _, call := range c.Calls {
 		cfg.Calls = append(cfg.Calls, middleware.ComposeCall{Name: call.Name, Key: call.Key,
 			URL: "http://" + call.Upstream + call.Path, Optional: call.Optional, Timeout: call.Timeout})
@@ -69,45 +70,42 @@ func (g *Gateway) composeConfig(c *Compose, tr http.RoundTripper) middleware.Com
 
 // checkCompose validates c, letting middleware.Compose check the
 // templates without panicking.
-func (g *Gateway) checkCompose(errs *[]error, at string, c *Compose) {
-	bad := func(field, format string, args ...any) {
-		*errs = append(*errs, fieldErr(at+"."+field, format, args...))
-	}
+func (g *Gateway) checkCompose(errs fields.Collector, c *Compose) {
 	if len(c.Calls) == 0 {
-		bad("calls", "needs at least one call")
+		errs.Addf("calls", "needs at least one call")
 		return
 	}
-	n := len(*errs)
+	n := errs.Len()
 	seen := map[string]bool{}
 	for i, call := range c.Calls {
 		cat := fields.Index("calls", i)
 		if call.Name == "" {
-			bad(cat+".name", "is required")
+			errs.Addf(cat+".name", "is required")
 		} else if seen[call.Name] {
-			bad(cat+".name", "%q is used twice; call names must be unique", call.Name)
+			errs.Addf(cat+".name", "%q is used twice; call names must be unique", call.Name)
 		}
 		seen[call.Name] = true
 		if _, ok := g.byName[call.Upstream]; !ok {
-			bad(cat+".upstream", "%q is not a defined upstream (defined: %s)", call.Upstream, fields.Known(g.byName))
+			errs.Addf(cat+".upstream", "%q is not a defined upstream (defined: %s)", call.Upstream, fields.Known(g.byName))
 		}
 		if !strings.HasPrefix(call.Path, "/") {
-			bad(cat+".path", "must start with '/', like \"/users/{path.id}\"")
+			errs.Addf(cat+".path", "must start with '/', like \"/users/{path.id}\"")
 		}
 		if call.Timeout < 0 {
-			bad(cat+".timeout", "must not be negative")
+			errs.Addf(cat+".timeout", "must not be negative")
 		}
 	}
 	for i, h := range c.Headers {
 		if !fields.ValidHeaderName(h) {
-			bad(fields.Index("headers", i), "%q is not a valid header name", h)
+			errs.Addf(fields.Index("headers", i), "%q is not a valid header name", h)
 		}
 	}
-	if len(*errs) > n {
+	if errs.Len() > n {
 		return
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			bad("calls", "%s", strings.TrimPrefix(fmt.Sprint(r), "portico/middleware: "))
+			errs.Addf("calls", "%s", strings.TrimPrefix(fmt.Sprint(r), "portico/middleware: "))
 		}
 	}()
 	middleware.Compose(g.composeConfig(c, http.DefaultTransport))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/calllog"
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/resilience"
 )
 
@@ -105,18 +106,18 @@ func (d HedgeDelay) String() string {
 }
 
 // checkHedge validates a route's hedge policy.
-func checkHedge(bad func(field, format string, args ...any), h *Hedge) {
+func checkHedge(errs fields.Collector, h *Hedge) {
 	if h.Delay.After < 0 {
-		bad("hedge.delay", "must not be negative, got %s", h.Delay.After)
+		errs.Addf("hedge.delay", "must not be negative, got %s", h.Delay.After)
 	}
 	if q := h.Delay.Quantile; q < 0 || q >= 1 {
-		bad("hedge.delay", "the quantile must be between 0 and 1, like 0.95 for p95, got %v", q)
+		errs.Addf("hedge.delay", "the quantile must be between 0 and 1, like 0.95 for p95, got %v", q)
 	}
 	if h.MaxExtra < 0 {
-		bad("hedge.max_extra", "must not be negative, got %d", h.MaxExtra)
+		errs.Addf("hedge.max_extra", "must not be negative, got %d", h.MaxExtra)
 	}
 	if b := h.Budget; b < 0 || b > 1 {
-		bad("hedge.budget", "must be a share of the requests between 0 and 1, like 0.05, got %v", b)
+		errs.Addf("hedge.budget", "must be a share of the requests between 0 and 1, like 0.05, got %v", b)
 	}
 }
 

@@ -131,30 +131,6 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c *config) { c.propagator = p })
 }
 
-// WithStores sets the stores of rate limits, quotas, caches and
-// idempotency keys. By default, each is in memory.
-func WithStores(s Stores) Option {
-	return optionFunc(func(c *config) { c.stores = s })
-}
-
-// WithClock sets the clock of rate limits, quotas, caches and lifecycle
-// dates, for tests. By default, time.Now is used.
-func WithClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) { c.clock = now })
-}
-
-// WithKey registers a function naming the rate-limit bucket or quota
-// counter of a request, for [RateLimit].Key and [Quota].Key to name. A
-// registered name replaces a built-in one.
-func WithKey(name string, fn ratelimit.KeyFunc) Option {
-	return optionFunc(func(c *config) {
-		if c.keys == nil {
-			c.keys = map[string]ratelimit.KeyFunc{}
-		}
-		c.keys[name] = fn
-	})
-}
-
 // WithAuthenticator adds an authenticator under a name, for
 // [Auth].Methods; authenticators are tried in the order they were added
 // when a route names none. Package gateway/config builds them from
@@ -189,4 +165,28 @@ func WithPart(parts ...Part) Option {
 // closed with it.
 func WithState(st *State) Option {
 	return optionFunc(func(c *config) { c.state = st })
+}
+
+// WithStores sets the stores of rate limits, quotas, caches and
+// idempotency keys. By default, each is in memory.
+func WithStores(s Stores) Option {
+	return optionFunc(func(c *config) { c.stores = s })
+}
+
+// WithClock sets the clock of rate limits, quotas, caches and lifecycle
+// dates, for tests. By default, time.Now is used.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) { c.clock = now })
+}
+
+// WithKey registers a function naming the rate-limit bucket or quota
+// counter of a request, for [RateLimit].Key and [Quota].Key to name. A
+// registered name replaces a built-in one.
+func WithKey(name string, fn ratelimit.KeyFunc) Option {
+	return optionFunc(func(c *config) {
+		if c.keys == nil {
+			c.keys = map[string]ratelimit.KeyFunc{}
+		}
+		c.keys[name] = fn
+	})
 }

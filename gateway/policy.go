@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,7 +76,7 @@ func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper, 
 	}
 	if h := p.Hedge; h != nil {
 		budget := keep(g, pieceKey("hedge_budget", key, h.Budget), func() *resilience.Budget {
-			return resilience.NewBudget(resilience.BudgetConfig{Ratio: or(h.Budget, defaultHedgeBudget)})
+			return resilience.NewBudget(resilience.BudgetConfig{Ratio: cmp.Or(h.Budget, defaultHedgeBudget)})
 		})
 		hedge = resilience.Hedge(hedgeConfig(h, budget, records))
 		stages = append(stages, hedgeStage(h))
@@ -88,7 +89,7 @@ func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper, 
 				HalfOpenProbes:      b.Successes,
 			})
 		}))
-		after = append(after, fmt.Sprintf("breaker(failures=%d)", or(b.Failures, resilience.DefaultBreakerFailures)))
+		after = append(after, fmt.Sprintf("breaker(failures=%d)", cmp.Or(b.Failures, resilience.DefaultBreakerFailures)))
 	}
 	if b := p.Bulkhead; b != nil {
 		around = append(around, keep(g, pieceKey("bulkhead", key, b), func() resilience.Policy {
@@ -118,12 +119,4 @@ func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper, 
 		return next, inner
 	}
 	return transport(nil), stages
-}
-
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }

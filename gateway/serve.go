@@ -129,7 +129,7 @@ func (c ServerConfig) Serve(ctx context.Context, l net.Listener, h http.Handler)
 // Validate reports the fields with a value Serve cannot use, each as a
 // [FieldError]; Serve calls it first.
 func (c ServerConfig) Validate() error {
-	var errs []error
+	errs := newErrors()
 	for _, d := range []struct {
 		name string
 		v    time.Duration
@@ -141,17 +141,14 @@ func (c ServerConfig) Validate() error {
 		{"server.shutdown_grace", c.ShutdownGrace},
 	} {
 		if d.v < 0 {
-			errs = append(errs, fieldErr(d.name, "must not be negative, got %v; leave it out for the default", d.v))
+			errs.Addf(d.name, "must not be negative, got %v; leave it out for the default", d.v)
 		}
 	}
 	if c.MaxHeaderBytes < 0 {
-		errs = append(errs, fieldErr("server.max_header_bytes", "must not be negative, got %d; leave it out for 1 MiB", c.MaxHeaderBytes))
+		errs.Addf("server.max_header_bytes", "must not be negative, got %d; leave it out for 1 MiB", c.MaxHeaderBytes)
 	}
 	if c.H2C && c.TLS != nil {
-		errs = append(errs, fieldErr("server.h2c", "is for a plain listener; with tls, clients negotiate HTTP/2 (h2) on their own"))
+		errs.Addf("server.h2c", "is for a plain listener; with tls, clients negotiate HTTP/2 (h2) on their own")
 	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return joinErrs(errs)
+	return errs.Err()
 }

@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"cmp"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware/auth"
@@ -19,19 +21,17 @@ func joinNames(names []string) string { return strings.Join(names, ", ") }
 
 // routeStages validates the built-in stages of a route's policy and
 // builds them in the order [Policy] documents, outermost first.
-func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
+func (g *Gateway) routeStages(errs fields.Collector, spec Route) []stage {
 	p := spec.Policy
-	var errs []error
-	checkLimits(&errs, at, p, g.cfg.keys)
-	checkCaching(&errs, at, p)
-	authn, aerrs := g.authStages(at, p.Auth)
-	errs = append(errs, aerrs...)
-	sub, serr := g.subscriptionStage(at, p)
-	if serr != nil {
-		errs = append(errs, serr)
-	}
-	if len(errs) > 0 {
-		return nil, errs
+	n := errs.Len()
+	checkLimits(errs, p, g.cfg.keys)
+	checkCaching(errs, p)
+	authn, aerrs := g.authStages(errs.Path(""), p.Auth)
+	errs.Add(aerrs...)
+	sub, serr := g.subscriptionStage(errs.Path(""), p)
+	errs.Add(serr)
+	if errs.Len() > n {
+		return nil
 	}
 	name := stateName(spec)
 	rid := routeIdentity(spec, name)
@@ -48,7 +48,7 @@ func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
 		out = append(out, stage{rateName(*p.RateLimit), g.rateLimit(name, rid, *p.RateLimit)})
 	}
 	if p.Quota != nil {
-		out = append(out, stage{"quota(" + or(p.Quota.Period, "day") + ")", g.quota(name, rid, *p.Quota)})
+		out = append(out, stage{"quota(" + cmp.Or(p.Quota.Period, "day") + ")", g.quota(name, rid, *p.Quota)})
 	}
 	if spec.validate != nil {
 		out = append(out, stage{"validate", spec.validate})
@@ -65,7 +65,7 @@ func (g *Gateway) routeStages(at string, spec Route) ([]stage, []error) {
 	if p.Transform != nil {
 		out = append(out, g.transformStage(*p.Transform))
 	}
-	return out, nil
+	return out
 }
 
 // subscriptionStage checks the policy's subscription, if any, with the
@@ -96,7 +96,7 @@ func stateName(spec Route) string {
 }
 
 func rateName(l RateLimit) string {
-	s := "rate_limit(" + strconv.Itoa(l.Requests) + "/" + or(l.Per, 1e9).String()
+	s := "rate_limit(" + strconv.Itoa(l.Requests) + "/" + cmp.Or(l.Per, time.Second).String()
 	if l.Key != "" {
 		s += ", key=" + l.Key
 	}

@@ -58,33 +58,30 @@ func (g *Gateway) versionStage(v Versions) stage {
 
 // checkTargets validates the targets of a versioned or composed route and
 // returns the backends to build, one per version in version order.
-func (g *Gateway) checkTargets(errs *[]error, at string, spec Route) []Backend {
-	bad := func(field, format string, args ...any) {
-		*errs = append(*errs, fieldErr(at+"."+field, format, args...))
-	}
+func (g *Gateway) checkTargets(errs fields.Collector, spec Route) []Backend {
 	if spec.Upstream != "" || len(spec.Split) > 0 || spec.Mirror != nil {
-		bad("upstream", "set upstream and split, or versions, or compose; not several")
+		errs.Addf("upstream", "set upstream and split, or versions, or compose; not several")
 	}
 	if spec.Versions != nil && spec.Compose != nil {
-		bad("compose", "set versions or compose, not both")
+		errs.Addf("compose", "set versions or compose, not both")
 		return nil
 	}
 	if c := spec.Compose; c != nil {
-		g.checkCompose(errs, at+".compose", c)
+		g.checkCompose(errs.At("compose"), c)
 		return nil
 	}
 	v := spec.Versions
 	if len(v.Targets) == 0 {
-		bad("versions.targets", "needs at least one version, like {v1: {upstream: users-v1}}")
+		errs.Addf("versions.targets", "needs at least one version, like {v1: {upstream: users-v1}}")
 	}
 	if v.Default != "" {
 		if _, ok := v.Targets[v.Default]; !ok {
-			bad("versions.default", "%q is not one of the targets (%s)", v.Default, fields.Known(v.Targets))
+			errs.Addf("versions.default", "%q is not one of the targets (%s)", v.Default, fields.Known(v.Targets))
 		}
 	}
 	for _, h := range []string{v.Header} {
 		if h != "" && h != "-" && !fields.ValidHeaderName(h) {
-			bad("versions.header", "%q is not a valid header name", h)
+			errs.Addf("versions.header", "%q is not a valid header name", h)
 		}
 	}
 	var out []Backend
@@ -93,16 +90,16 @@ func (g *Gateway) checkTargets(errs *[]error, at string, spec Route) []Backend {
 		t := v.Targets[ver]
 		n, ok := normalVersion(ver)
 		if !ok {
-			bad("versions.targets", "%q is not a version; use letters, digits, '.', '-' and '_', like \"v2\" or \"2024-06-01\"", ver)
+			errs.Addf("versions.targets", "%q is not a version; use letters, digits, '.', '-' and '_', like \"v2\" or \"2024-06-01\"", ver)
 		} else if seen[n] {
-			bad("versions.targets", "%q names version %s again", ver, n)
+			errs.Addf("versions.targets", "%q names version %s again", ver, n)
 		}
 		seen[n] = true
 		if _, ok := g.byName[t.Upstream]; !ok {
-			bad("versions.targets."+ver+".upstream", "%q is not a defined upstream (defined: %s)", t.Upstream, fields.Known(g.byName))
+			errs.Addf("versions.targets."+ver+".upstream", "%q is not a defined upstream (defined: %s)", t.Upstream, fields.Known(g.byName))
 		}
 		if t.AddPrefix != "" && !strings.HasPrefix(t.AddPrefix, "/") {
-			bad("versions.targets."+ver+".add_prefix", "must start with '/'")
+			errs.Addf("versions.targets."+ver+".add_prefix", "must start with '/'")
 		}
 		out = append(out, Backend{Upstream: t.Upstream, Weight: 1})
 	}

@@ -24,11 +24,31 @@ func TestAccessLog(t *testing.T) {
 		wantLevel slog.Level
 		want      map[string]string
 	}{
-		{name: "a success is logged at Info with the route template, not the path", path: "/orders/42",
-			wantLevel: slog.LevelInfo, want: map[string]string{"method": "GET", "route": "/orders/{id}", "status": "200", "bytes_out": "11", "bytes_in": "0"}},
-		{name: "a client error is logged at Warn", path: "/missing", wantLevel: slog.LevelWarn, want: map[string]string{"status": "404", "route": ""}},
-		{name: "a server error is logged at Error", path: "/orders/fail", wantLevel: slog.LevelError, want: map[string]string{"status": "502"}},
-		{name: "request body bytes of unknown length are counted as read", path: "/orders/42", body: "0123456789", wantLevel: slog.LevelInfo, want: map[string]string{"bytes_in": "10", "method": "POST"}},
+		{
+			name:      "a success is logged at Info with the route template, not the path",
+			path:      "/orders/42",
+			wantLevel: slog.LevelInfo,
+			want:      map[string]string{"method": "GET", "route": "/orders/{id}", "status": "200", "bytes_out": "11", "bytes_in": "0"},
+		},
+		{
+			name:      "a client error is logged at Warn",
+			path:      "/missing",
+			wantLevel: slog.LevelWarn,
+			want:      map[string]string{"status": "404", "route": ""},
+		},
+		{
+			name:      "a server error is logged at Error",
+			path:      "/orders/fail",
+			wantLevel: slog.LevelError,
+			want:      map[string]string{"status": "502"},
+		},
+		{
+			name:      "request body bytes of unknown length are counted as read",
+			path:      "/orders/42",
+			body:      "0123456789",
+			wantLevel: slog.LevelInfo,
+			want:      map[string]string{"bytes_in": "10", "method": "POST"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,8 +84,11 @@ func TestAccessLog(t *testing.T) {
 				t.Fatalf("%d records, want 1", len(logs))
 			}
 			e := logs[0]
-			if e.Level != tt.wantLevel || e.Message != "request" {
-				t.Fatalf("record %s %q, want %s \"request\"", e.Level, e.Message, tt.wantLevel)
+			if got, want := e.Level, tt.wantLevel; got != want {
+				t.Errorf("record level = %s, want %s", got, want)
+			}
+			if got, want := e.Message, "request"; got != want {
+				t.Errorf("record message = %q, want %q", got, want)
 			}
 			want := map[string]string{
 				"request_id": res.Header.Get("X-Request-ID"),
@@ -82,8 +105,10 @@ func TestAccessLog(t *testing.T) {
 					t.Errorf("%s = %q, want %q", k, got, v)
 				}
 			}
-			if e.Attrs["duration"].Kind() != slog.KindDuration || e.Attrs["duration"].Duration() <= 0 {
-				t.Errorf("duration = %v, want a positive duration", e.Attrs["duration"])
+			if got, want := e.Attrs["duration"].Kind(), slog.KindDuration; got != want {
+				t.Errorf("duration kind = %v, want %v", got, want)
+			} else if got := e.Attrs["duration"].Duration(); got <= 0 {
+				t.Errorf("duration = %v, want a positive duration", got)
 			}
 		})
 	}
@@ -97,20 +122,29 @@ func TestAccessLogOptions(t *testing.T) {
 		statuses []int
 		want     []int // statuses logged
 	}{
-		{name: "sampling keeps one in three successes and every error",
+		{
+			name:     "sampling keeps one in three successes and every error",
 			cfg:      middleware.AccessLogConfig{SampleSuccess: 3},
-			statuses: []int{200, 200, 200, 500, 200, 404, 302, 200}, want: []int{200, 500, 200, 404}},
-		{name: "a custom level function can silence successes",
+			statuses: []int{200, 200, 200, 500, 200, 404, 302, 200},
+			want:     []int{200, 500, 200, 404},
+		},
+		{
+			name: "a custom level function can silence successes",
 			cfg: middleware.AccessLogConfig{Level: func(status int) slog.Level {
 				if status < 400 {
 					return slog.LevelDebug
 				}
 				return slog.LevelError
 			}},
-			statuses: []int{200, 503}, want: []int{503}},
-		{name: "skipped requests are not logged",
+			statuses: []int{200, 503},
+			want:     []int{503},
+		},
+		{
+			name:     "skipped requests are not logged",
 			cfg:      middleware.AccessLogConfig{Skip: func(r *http.Request) bool { return r.URL.Query().Get("s") == "204" }},
-			statuses: []int{200, 204, 201}, want: []int{200, 201}},
+			statuses: []int{200, 204, 201},
+			want:     []int{200, 201},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

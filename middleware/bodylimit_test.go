@@ -24,11 +24,34 @@ func TestBodyLimit(t *testing.T) {
 		wantReached  bool // the handler ran
 		wantMaxBytes bool // the handler's read failed with *http.MaxBytesError
 	}{
-		{name: "a body at the limit with Content-Length passes", body: strings.NewReader(strings.Repeat("a", limit)), wantStatus: 200, wantReached: true},
+		{
+			name:        "a body at the limit with Content-Length passes",
+			body:        strings.NewReader(strings.Repeat("a", limit)),
+			wantStatus:  200,
+			wantReached: true,
+		},
 		{name: "a body one byte over with Content-Length is refused before the handler", body: strings.NewReader(strings.Repeat("a", limit+1)), wantStatus: 413},
-		{name: "a chunked body at the limit passes", body: chunked{strings.NewReader(strings.Repeat("a", limit))}, wantStatus: 200, wantReached: true},
-		{name: "a chunked body one byte over fails the read and gets 413", body: chunked{strings.NewReader(strings.Repeat("a", limit+1))}, wantStatus: 413, wantReached: true, wantMaxBytes: true},
-		{name: "a chunked body over the limit keeps the handler's own answer", body: chunked{strings.NewReader(strings.Repeat("a", 4*limit))}, handlerWrite: true, wantStatus: 422, wantReached: true, wantMaxBytes: true},
+		{
+			name:        "a chunked body at the limit passes",
+			body:        chunked{strings.NewReader(strings.Repeat("a", limit))},
+			wantStatus:  200,
+			wantReached: true,
+		},
+		{
+			name:         "a chunked body one byte over fails the read and gets 413",
+			body:         chunked{strings.NewReader(strings.Repeat("a", limit+1))},
+			wantStatus:   413,
+			wantReached:  true,
+			wantMaxBytes: true,
+		},
+		{
+			name:         "a chunked body over the limit keeps the handler's own answer",
+			body:         chunked{strings.NewReader(strings.Repeat("a", 4*limit))},
+			handlerWrite: true,
+			wantStatus:   422,
+			wantReached:  true,
+			wantMaxBytes: true,
+		},
 		{name: "a request without a body passes", wantStatus: 200, wantReached: true},
 	}
 	for _, tt := range tests {
@@ -57,13 +80,19 @@ func TestBodyLimit(t *testing.T) {
 			case r = <-got:
 			default:
 			}
-			if r.reached != tt.wantReached || r.maxBytes != tt.wantMaxBytes {
-				t.Fatalf("handler reached=%v maxBytesError=%v, want %v %v", r.reached, r.maxBytes, tt.wantReached, tt.wantMaxBytes)
+			if got, want := r.reached, tt.wantReached; got != want {
+				t.Errorf("handler reached = %v, want %v", got, want)
+			}
+			if got, want := r.maxBytes, tt.wantMaxBytes; got != want {
+				t.Errorf("handler saw a *http.MaxBytesError = %v, want %v", got, want)
 			}
 			if tt.wantStatus == 413 {
 				doc := problemDoc(t, res, body)
-				if doc["status"] != float64(413) || doc["limit"] != float64(limit) {
-					t.Fatalf("problem = %v, want status 413 and limit %d", doc, limit)
+				if got, want := doc["status"], float64(http.StatusRequestEntityTooLarge); got != want {
+					t.Errorf("problem status = %v, want %v", got, want)
+				}
+				if got, want := doc["limit"], float64(limit); got != want {
+					t.Errorf("problem limit = %v, want %v", got, want)
 				}
 				if !res.Close {
 					t.Fatal("the connection stays open with an unread body")

@@ -102,12 +102,18 @@ func TestBodyTimeoutCutsSlowBodies(t *testing.T) {
 	}{
 		{name: "a body that stalls past the stall limit is cut",
 			cfg: middleware.BodyTimeoutConfig{Stall: 200 * time.Millisecond}, reason: "no bytes for 200ms"},
-		{name: "a body that trickles below the minimum rate is cut",
+		{
+			name:     "a body that trickles below the minimum rate is cut",
 			cfg:      middleware.BodyTimeoutConfig{Stall: time.Minute, MinRate: 1000, Grace: 100 * time.Millisecond},
-			interval: 20 * time.Millisecond, reason: "slower than 1000 bytes per second"},
-		{name: "a body that takes longer than the total is cut",
+			interval: 20 * time.Millisecond,
+			reason:   "slower than 1000 bytes per second",
+		},
+		{
+			name:     "a body that takes longer than the total is cut",
 			cfg:      middleware.BodyTimeoutConfig{Stall: time.Minute, MinRate: -1, Total: 300 * time.Millisecond},
-			interval: 10 * time.Millisecond, reason: "longer than 300ms in all"},
+			interval: 10 * time.Millisecond,
+			reason:   "longer than 300ms in all",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

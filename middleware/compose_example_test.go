@@ -20,8 +20,19 @@ func ExampleCompose() {
 	defer ratings.Close()
 
 	h := middleware.Compose(middleware.ComposeConfig{Calls: []middleware.ComposeCall{
-		{Name: "user", Key: "user", URL: users.URL + "/users/{path.id}", Timeout: 5 * time.Second},
-		{Name: "ratings", Key: "ratings", URL: ratings.URL + "/ratings/{path.id}", Timeout: time.Second, Optional: true},
+		{
+			Name:    "user",
+			Key:     "user",
+			URL:     users.URL + "/users/{path.id}",
+			Timeout: 5 * time.Second,
+		},
+		{
+			Name:     "ratings",
+			Key:      "ratings",
+			URL:      ratings.URL + "/ratings/{path.id}",
+			Timeout:  time.Second,
+			Optional: true,
+		},
 	}})
 	mux := http.NewServeMux()
 	mux.Handle("GET /profiles/{id}", h)

@@ -32,9 +32,25 @@ func TestComposeMergesParallelCalls(t *testing.T) {
 	h := middleware.Compose(middleware.ComposeConfig{
 		Header: []string{"Authorization"},
 		Calls: []middleware.ComposeCall{
-			{Name: "user", Key: "user", URL: users.URL + "/users/{path.id}", Timeout: 30 * time.Second},
-			{Name: "orders", Key: "orders", URL: orders.URL + "/orders?user={path.id}", Timeout: 30 * time.Second},
-			{Name: "recs", Key: "recommendations", URL: slow.URL + "/recs", Timeout: 150 * time.Millisecond, Optional: true},
+			{
+				Name:    "user",
+				Key:     "user",
+				URL:     users.URL + "/users/{path.id}",
+				Timeout: 30 * time.Second,
+			},
+			{
+				Name:    "orders",
+				Key:     "orders",
+				URL:     orders.URL + "/orders?user={path.id}",
+				Timeout: 30 * time.Second,
+			},
+			{
+				Name:     "recs",
+				Key:      "recommendations",
+				URL:      slow.URL + "/recs",
+				Timeout:  150 * time.Millisecond,
+				Optional: true,
+			},
 			{Name: "root", URL: users.URL + "/root"},
 		},
 	})
@@ -69,8 +85,10 @@ func TestComposeMergesParallelCalls(t *testing.T) {
 	if _, ok := doc["recommendations"]; ok {
 		t.Errorf("the failed optional call left a member")
 	}
-	if orders, ok := doc["orders"].([]any); !ok || len(orders) != 2 {
-		t.Errorf("orders = %v", doc["orders"])
+	if orders, ok := doc["orders"].([]any); !ok {
+		t.Errorf("orders = %v, want a list", doc["orders"])
+	} else if got, want := len(orders), 2; got != want {
+		t.Errorf("%d orders, want %d", got, want)
 	}
 	user, _ := doc["user"].(map[string]any)
 	if user["auth"] != "Bearer t" {
@@ -82,8 +100,11 @@ func TestComposeMergesParallelCalls(t *testing.T) {
 	if doc["path"] != "/root" {
 		t.Errorf("the root call's members were not merged into the root: %v", doc)
 	}
-	if users.Calls.Load() != 2 || orders.Calls.Load() != 1 {
-		t.Errorf("calls users=%d orders=%d", users.Calls.Load(), orders.Calls.Load())
+	if got, want := users.Calls.Load(), int64(2); got != want {
+		t.Errorf("users calls = %d, want %d", got, want)
+	}
+	if got, want := orders.Calls.Load(), int64(1); got != want {
+		t.Errorf("orders calls = %d, want %d", got, want)
 	}
 }
 
@@ -112,8 +133,11 @@ func TestComposeFailsWhenARequiredCallFails(t *testing.T) {
 			}}))
 			defer srv.Close()
 			got := fetch(t, http.MethodGet, srv.URL, nil, nil)
-			if got.status != http.StatusBadGateway || got.header.Get("Content-Type") != "application/problem+json" {
-				t.Fatalf("got %d %s, want a 502 problem", got.status, got.header.Get("Content-Type"))
+			if want := http.StatusBadGateway; got.status != want {
+				t.Fatalf("status = %d, want %d", got.status, want)
+			}
+			if got, want := got.header.Get("Content-Type"), "application/problem+json"; got != want {
+				t.Fatalf("Content-Type = %q, want %q", got, want)
 			}
 			var doc map[string]any
 			_ = json.Unmarshal([]byte(got.body), &doc)
@@ -144,9 +168,7 @@ func TestComposeRejectsInvalidConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			defer func() {
-				if msg := fmt.Sprint(recover()); !strings.HasPrefix(msg, "portico/middleware: Compose") || !strings.Contains(msg, tt.want) {
-					t.Errorf("panic %q, want one naming %q", msg, tt.want)
-				}
+				wantPanic(t, recover(), "portico/middleware: Compose", tt.want)
 			}()
 			middleware.Compose(tt.cfg)
 		})

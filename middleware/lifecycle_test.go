@@ -99,8 +99,11 @@ func TestLifecycleHeadersAndRetirement(t *testing.T) {
 				if err := json.Unmarshal([]byte(got.body), &doc); err != nil {
 					t.Fatal(err)
 				}
-				if doc["successor"] != tt.cfg.Successor || !strings.Contains(doc["detail"].(string), tt.cfg.Successor) {
-					t.Errorf("problem %s does not name the successor", got.body)
+				if got, want := doc["successor"], tt.cfg.Successor; got != want {
+					t.Errorf("problem successor = %v, want %q", got, want)
+				}
+				if detail := doc["detail"].(string); !strings.Contains(detail, tt.cfg.Successor) {
+					t.Errorf("problem detail %q does not name the successor %q", detail, tt.cfg.Successor)
 				}
 				if o.Calls.Load() != 0 {
 					t.Errorf("a retired route reached the upstream")
@@ -125,9 +128,7 @@ func TestLifecycleRejectsInconsistentConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			defer func() {
-				if msg := fmt.Sprint(recover()); !strings.Contains(msg, tt.want) || !strings.HasPrefix(msg, "portico/middleware:") {
-					t.Errorf("panic %q, want one naming %s", msg, tt.want)
-				}
+				wantPanic(t, recover(), "portico/middleware:", tt.want)
 			}()
 			middleware.Lifecycle(tt.cfg)
 		})

@@ -108,8 +108,12 @@ func TestLogWriterDropsAndCountsInsteadOfBlocking(t *testing.T) {
 	// Everything written now waits in memory: one fits, the rest drop, and
 	// no Write waits for the blocked output.
 	for range 10 {
-		if n, err := w.Write(rec); n != len(rec) || err != nil {
-			t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(rec))
+		n, err := w.Write(rec)
+		if err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+		if n != len(rec) {
+			t.Fatalf("Write = %d, want %d", n, len(rec))
 		}
 	}
 	if got, want := w.Dropped(), uint64(9); got != want {
@@ -185,9 +189,7 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk ful
 func TestLogWriterReportsTheOutputsError(t *testing.T) {
 	w := middleware.NewLogWriter(failingWriter{}, middleware.LogWriterConfig{})
 	fmt.Fprint(w, "record\n")
-	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "disk full") {
-		t.Errorf("Close = %v, want the output's error", err)
-	}
+	wantErrContaining(t, w.Close(), "disk full") // the output's error
 }
 
 // The access log over a LogWriter, from concurrent requests: every

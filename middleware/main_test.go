@@ -34,3 +34,7 @@ func (d discard) WithAttrs([]slog.Attr) slog.Handler      { return d }
 func (d discard) WithGroup(string) slog.Handler           { return d }
 
 func newDiscardLogger() *slog.Logger { return slog.New(discard{}) }
+
+var wantPanic = mwtest.WantPanic
+
+var wantErrContaining = mwtest.WantErrContaining

@@ -18,23 +18,39 @@ func TestRecover(t *testing.T) {
 		wantStatus int  // 0: the connection breaks
 		wantLog    bool // an error record with a stack
 	}{
-		{name: "a panic before writing becomes a 500 problem",
-			handler: func(w http.ResponseWriter, r *http.Request) { panic("boom") }, wantStatus: 500, wantLog: true},
-		{name: "a panic after setting a cookie and a redirect drops them from the 500",
+		{
+			name:       "a panic before writing becomes a 500 problem",
+			handler:    func(w http.ResponseWriter, r *http.Request) { panic("boom") },
+			wantStatus: 500,
+			wantLog:    true,
+		},
+		{
+			name: "a panic after setting a cookie and a redirect drops them from the 500",
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Set-Cookie", "session=half-made")
 				w.Header().Set("Location", "/elsewhere")
 				panic("boom")
-			}, wantStatus: 500, wantLog: true},
-		{name: "a panic with an error value becomes a 500 problem",
-			handler: func(w http.ResponseWriter, r *http.Request) { panic(io.ErrUnexpectedEOF) }, wantStatus: 500, wantLog: true},
-		{name: "a panic after the response started sends no second status and breaks the response",
+			},
+			wantStatus: 500,
+			wantLog:    true,
+		},
+		{
+			name:       "a panic with an error value becomes a 500 problem",
+			handler:    func(w http.ResponseWriter, r *http.Request) { panic(io.ErrUnexpectedEOF) },
+			wantStatus: 500,
+			wantLog:    true,
+		},
+		{
+			name: "a panic after the response started sends no second status and breaks the response",
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(http.StatusOK)
 				_, _ = w.Write([]byte("partial"))
 				w.(http.Flusher).Flush()
 				panic("late boom")
-			}, wantStatus: 0, wantLog: true},
+			},
+			wantStatus: 0,
+			wantLog:    true,
+		},
 		{name: "http.ErrAbortHandler is re-raised without a log",
 			handler: func(w http.ResponseWriter, r *http.Request) { panic(http.ErrAbortHandler) }, wantStatus: 0},
 		{name: "a handler that does not panic is untouched",
@@ -69,11 +85,16 @@ func TestRecover(t *testing.T) {
 				}
 				if tt.wantStatus == 500 {
 					doc := problemDoc(t, res, body)
-					if doc["request_id"] != res.Header.Get("X-Request-ID") || strings.Contains(string(body), "boom") {
-						t.Fatalf("problem %s: want the request ID and no panic value", body)
+					if got, want := doc["request_id"], res.Header.Get("X-Request-ID"); got != want {
+						t.Errorf("problem request_id = %v, want %q", got, want)
 					}
-					if res.Header.Get("Set-Cookie") != "" || res.Header.Get("Location") != "" {
-						t.Fatalf("the abandoned response's headers rode on the 500: %v", res.Header)
+					if strings.Contains(string(body), "boom") {
+						t.Errorf("problem %s holds the panic value", body)
+					}
+					for _, h := range []string{"Set-Cookie", "Location"} {
+						if got := res.Header.Get(h); got != "" {
+							t.Errorf("the abandoned response's %s %q rode on the 500", h, got)
+						}
 					}
 				}
 			}
@@ -84,8 +105,11 @@ func TestRecover(t *testing.T) {
 				}
 				return
 			}
-			if len(logs) != 1 || logs[0].Level != slog.LevelError {
-				t.Fatalf("logs = %v, want one error record", logs)
+			if len(logs) != 1 {
+				t.Fatalf("logs = %v, want one record", logs)
+			}
+			if got, want := logs[0].Level, slog.LevelError; got != want {
+				t.Errorf("log level = %v, want %v", got, want)
 			}
 			if st := logs[0].Attrs["stack"].String(); !strings.Contains(st, "recover_test.go") {
 				t.Fatalf("stack %q does not show the panicking handler", st)

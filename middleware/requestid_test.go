@@ -97,8 +97,18 @@ func TestRequestIDOptions(t *testing.T) {
 		header string
 		want   string
 	}{
-		{name: "a custom header carries the ID", cfg: middleware.RequestIDConfig{Header: "X-Correlation-ID", Generate: func() string { return "gen" }}, header: "X-Correlation-Id", want: "gen"},
-		{name: "a custom generator makes the IDs", cfg: middleware.RequestIDConfig{Generate: func() string { return "fixed" }}, header: "X-Request-Id", want: "fixed"},
+		{
+			name:   "a custom header carries the ID",
+			cfg:    middleware.RequestIDConfig{Header: "X-Correlation-ID", Generate: func() string { return "gen" }},
+			header: "X-Correlation-Id",
+			want:   "gen",
+		},
+		{
+			name:   "a custom generator makes the IDs",
+			cfg:    middleware.RequestIDConfig{Generate: func() string { return "fixed" }},
+			header: "X-Request-Id",
+			want:   "fixed",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,9 +138,7 @@ func TestRequestIDReachesProblemDocuments(t *testing.T) {
 func TestRequestIDPanicsOnANegativeMaxLength(t *testing.T) {
 	t.Parallel()
 	defer func() {
-		if v := recover(); v == nil || !strings.HasPrefix(v.(string), "portico/middleware: ") {
-			t.Fatalf("recover() = %v, want a portico/middleware panic", v)
-		}
+		wantPanic(t, recover(), "portico/middleware: ", "")
 	}()
 	middleware.RequestID(middleware.RequestIDConfig{MaxLength: -1})
 }

@@ -20,14 +20,21 @@ func TestRoutePattern(t *testing.T) {
 		path  string
 		want  string
 	}{
-		{name: "an http.ServeMux behind a request-copying middleware is seen from outside", path: "/items/7", want: "/items/{id}",
+		{
+			name: "an http.ServeMux behind a request-copying middleware is seen from outside",
+			path: "/items/7",
+			want: "/items/{id}",
 			mount: func(capture func(http.Handler) http.Handler, h http.HandlerFunc) http.Handler {
 				mux := http.NewServeMux()
 				mux.HandleFunc("GET example.com/items/{id}", h)
 				mux.HandleFunc("GET /items/{id}", h)
 				return capture(middleware.Timeout(middleware.TimeoutConfig{})(mux))
-			}},
-		{name: "chi inside chi with middleware between them keeps both routes", path: "/v1/items/7", want: "/v1/items/{id}",
+			},
+		},
+		{
+			name: "chi inside chi with middleware between them keeps both routes",
+			path: "/v1/items/7",
+			want: "/v1/items/{id}",
 			mount: func(capture func(http.Handler) http.Handler, h http.HandlerFunc) http.Handler {
 				inner := chi.NewRouter()
 				inner.Use(middleware.RequestID(middleware.RequestIDConfig{}))
@@ -36,11 +43,16 @@ func TestRoutePattern(t *testing.T) {
 				outer.Use(capture)
 				outer.Mount("/v1", inner)
 				return outer
-			}},
-		{name: "no router gives no route", path: "/items/7", want: "",
+			},
+		},
+		{
+			name: "no router gives no route",
+			path: "/items/7",
+			want: "",
 			mount: func(capture func(http.Handler) http.Handler, h http.HandlerFunc) http.Handler {
 				return capture(h)
-			}},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -75,8 +75,11 @@ func TestServerSentEventsStreamThroughTheWholeChain(t *testing.T) {
 			}
 			br := bufio.NewReader(res.Body)
 			first, err := br.ReadString('\n')
-			if err != nil || first != "data: one\n" {
-				t.Fatalf("first line %q, %v; want the first event", first, err)
+			if err != nil {
+				t.Fatalf("first line: %v; want the first event", err)
+			}
+			if want := "data: one\n"; first != want {
+				t.Fatalf("first line = %q, want %q", first, want)
 			}
 			select {
 			case <-finished:
@@ -85,8 +88,11 @@ func TestServerSentEventsStreamThroughTheWholeChain(t *testing.T) {
 			}
 			close(release)
 			rest, err := io.ReadAll(br)
-			if err != nil || string(rest) != "\ndata: two\n\n" {
-				t.Fatalf("rest %q, %v; want the second event", rest, err)
+			if err != nil {
+				t.Fatalf("rest: %v; want the second event", err)
+			}
+			if got, want := string(rest), "\ndata: two\n\n"; got != want {
+				t.Fatalf("rest = %q, want %q", got, want)
 			}
 			<-finished
 		})
@@ -129,8 +135,11 @@ func TestAWebSocketStyleUpgradeHijacksThroughTheWholeChain(t *testing.T) {
 	_, _ = io.WriteString(conn, "GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 	br := bufio.NewReader(conn)
 	status, err := br.ReadString('\n')
-	if err != nil || !strings.HasPrefix(status, "HTTP/1.1 101 ") {
-		t.Fatalf("status line %q, %v; want 101", status, err)
+	if err != nil {
+		t.Fatalf("status line: %v", err)
+	}
+	if !strings.HasPrefix(status, "HTTP/1.1 101 ") {
+		t.Fatalf("status line %q, want 101", status)
 	}
 	for {
 		line, err := br.ReadString('\n')
@@ -142,14 +151,21 @@ func TestAWebSocketStyleUpgradeHijacksThroughTheWholeChain(t *testing.T) {
 		}
 	}
 	_, _ = io.WriteString(conn, "ping\n")
-	if got, err := br.ReadString('\n'); err != nil || got != "echo ping\n" {
-		t.Fatalf("echo %q, %v; want \"echo ping\\n\"", got, err)
+	got, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatalf("echo: %v", err)
+	}
+	if want := "echo ping\n"; got != want {
+		t.Fatalf("echo = %q, want %q", got, want)
 	}
 	<-done
 	// The access log is written once the middleware unwind, just after.
 	waitFor(t, func() bool { return len(sink.All()) > 0 })
 	logs := sink.All()
-	if len(logs) != 1 || logs[0].Attrs["status"].Int64() != 101 {
-		t.Fatalf("access log %v, want one record with status 101", logs)
+	if len(logs) != 1 {
+		t.Fatalf("access log %v, want one record", logs)
+	}
+	if got, want := logs[0].Attrs["status"].Int64(), int64(http.StatusSwitchingProtocols); got != want {
+		t.Errorf("access log status = %d, want %d", got, want)
 	}
 }

@@ -74,52 +74,93 @@ func TestTelemetry(t *testing.T) {
 		wantRoute string
 		wantCode  int
 	}{
-		{name: "outside a chi router the route is read after routing", path: "/orders/42", wantName: "GET /orders/{id}", wantRoute: "/orders/{id}", wantCode: 200,
+		{
+			name:      "outside a chi router the route is read after routing",
+			path:      "/orders/42",
+			wantName:  "GET /orders/{id}",
+			wantRoute: "/orders/{id}",
+			wantCode:  200,
 			mount: func(tel func(http.Handler) http.Handler) http.Handler {
 				r := chi.NewRouter()
 				r.Get("/orders/{id}", orders)
 				return tel(r)
-			}},
-		{name: "inside a chi router the route is known", path: "/orders/42", wantName: "GET /orders/{id}", wantRoute: "/orders/{id}", wantCode: 200,
+			},
+		},
+		{
+			name:      "inside a chi router the route is known",
+			path:      "/orders/42",
+			wantName:  "GET /orders/{id}",
+			wantRoute: "/orders/{id}",
+			wantCode:  200,
 			mount: func(tel func(http.Handler) http.Handler) http.Handler {
 				r := chi.NewRouter()
 				r.Use(tel)
 				r.Get("/orders/{id}", orders)
 				return r
-			}},
-		{name: "a mounted chi subrouter gives the full route", path: "/api/orders/42", wantName: "GET /api/orders/{id}", wantRoute: "/api/orders/{id}", wantCode: 200,
+			},
+		},
+		{
+			name:      "a mounted chi subrouter gives the full route",
+			path:      "/api/orders/42",
+			wantName:  "GET /api/orders/{id}",
+			wantRoute: "/api/orders/{id}",
+			wantCode:  200,
 			mount: func(tel func(http.Handler) http.Handler) http.Handler {
 				sub := chi.NewRouter()
 				sub.Get("/orders/{id}", orders)
 				r := chi.NewRouter()
 				r.Mount("/api", sub)
 				return tel(r)
-			}},
-		{name: "outside an http.ServeMux the pattern's path is the route", path: "/orders/42", wantName: "GET /orders/{id}", wantRoute: "/orders/{id}", wantCode: 200,
+			},
+		},
+		{
+			name:      "outside an http.ServeMux the pattern's path is the route",
+			path:      "/orders/42",
+			wantName:  "GET /orders/{id}",
+			wantRoute: "/orders/{id}",
+			wantCode:  200,
 			mount: func(tel func(http.Handler) http.Handler) http.Handler {
 				mux := http.NewServeMux()
 				mux.HandleFunc("GET /orders/{id}", orders)
 				return tel(mux)
-			}},
-		{name: "a router of its own records the route with SetRoutePattern", path: "/orders/42", wantName: "GET /orders/:id", wantRoute: "/orders/:id", wantCode: 200,
+			},
+		},
+		{
+			name:      "a router of its own records the route with SetRoutePattern",
+			path:      "/orders/42",
+			wantName:  "GET /orders/:id",
+			wantRoute: "/orders/:id",
+			wantCode:  200,
 			mount: func(tel func(http.Handler) http.Handler) http.Handler {
 				return tel(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					middleware.SetRoutePattern(r, "/orders/:id")
 					orders(w, r)
 				}))
-			}},
-		{name: "an unmatched path gives a span named after the method alone", path: "/nowhere", wantName: "GET", wantCode: 404,
+			},
+		},
+		{
+			name:     "an unmatched path gives a span named after the method alone",
+			path:     "/nowhere",
+			wantName: "GET",
+			wantCode: 404,
 			mount: func(tel func(http.Handler) http.Handler) http.Handler {
 				r := chi.NewRouter()
 				r.Get("/orders/{id}", orders)
 				return tel(r)
-			}},
-		{name: "a 5xx answer marks the span as an error", path: "/orders/fail", wantName: "GET /orders/{id}", wantRoute: "/orders/{id}", wantCode: 502,
+			},
+		},
+		{
+			name:      "a 5xx answer marks the span as an error",
+			path:      "/orders/fail",
+			wantName:  "GET /orders/{id}",
+			wantRoute: "/orders/{id}",
+			wantCode:  502,
 			mount: func(tel func(http.Handler) http.Handler) http.Handler {
 				r := chi.NewRouter()
 				r.Get("/orders/{id}", orders)
 				return tel(r)
-			}},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,7 +193,9 @@ func TestTelemetry(t *testing.T) {
 				want["http.route"] = attribute.StringValue(tt.wantRoute)
 			}
 			for k, v := range want {
-				if got, ok := attrs.Value(k); !ok || got != v {
+				if got, ok := attrs.Value(k); !ok {
+					t.Errorf("span has no %s, want %v", k, v.String())
+				} else if got != v {
 					t.Errorf("span %s = %v, want %v", k, got.String(), v.String())
 				}
 			}
@@ -164,12 +207,21 @@ func TestTelemetry(t *testing.T) {
 			}
 
 			hist, ok := kit.metric(t, "http.server.request.duration").(metricdata.Histogram[float64])
-			if !ok || len(hist.DataPoints) != 1 {
+			if !ok {
+				t.Fatalf("duration metric is not a float64 histogram: %#v", hist)
+			}
+			if len(hist.DataPoints) != 1 {
 				t.Fatalf("duration histogram = %#v, want one data point", hist)
 			}
 			dp := hist.DataPoints[0]
-			if dp.Count != 1 || len(dp.Bounds) != 14 || dp.Bounds[0] != 0.005 || dp.Bounds[13] != 10 {
-				t.Fatalf("duration data point count=%d bounds=%v, want 1 and the semconv buckets", dp.Count, dp.Bounds)
+			if got, want := dp.Count, uint64(1); got != want {
+				t.Errorf("duration count = %d, want %d", got, want)
+			}
+			if got, want := len(dp.Bounds), 14; got != want {
+				t.Fatalf("duration bounds = %v, want %d: the semconv buckets", dp.Bounds, want)
+			}
+			if got, want := [2]float64{dp.Bounds[0], dp.Bounds[13]}, [2]float64{0.005, 10}; got != want {
+				t.Errorf("duration bounds from %v to %v, want from %v to %v: the semconv buckets", got[0], got[1], want[0], want[1])
 			}
 			if got, _ := dp.Attributes.Value("http.route"); got.AsString() != tt.wantRoute {
 				t.Fatalf("duration http.route = %q, want %q", got.AsString(), tt.wantRoute)
@@ -192,8 +244,11 @@ func TestTelemetryContinuesTheCallersTrace(t *testing.T) {
 	if got := span.SpanContext().TraceID().String(); got != "4bf92f3577b34da6a3ce929d0e0e4736" {
 		t.Fatalf("trace ID = %s, want the caller's", got)
 	}
-	if got := span.Parent().SpanID().String(); got != "00f067aa0ba902b7" || !span.Parent().IsRemote() {
-		t.Fatalf("parent = %s (remote %v), want the caller's span", got, span.Parent().IsRemote())
+	if got, want := span.Parent().SpanID().String(), "00f067aa0ba902b7"; got != want {
+		t.Errorf("parent = %s, want the caller's span %s", got, want)
+	}
+	if !span.Parent().IsRemote() {
+		t.Error("parent is not remote, want the caller's span")
 	}
 }
 
@@ -215,12 +270,18 @@ func TestTelemetryRecordsSizesAndActiveRequests(t *testing.T) {
 	do(t, srv, newRequest(t, http.MethodPost, srv.URL, chunked{strings.NewReader("hello world")}))
 	in := kit.metric(t, "http.server.request.body.size").(metricdata.Histogram[int64])
 	out := kit.metric(t, "http.server.response.body.size").(metricdata.Histogram[int64])
-	if in.DataPoints[0].Sum != 11 || out.DataPoints[0].Sum != 22 {
-		t.Fatalf("body sizes in=%d out=%d, want 11 and 22", in.DataPoints[0].Sum, out.DataPoints[0].Sum)
+	if got, want := in.DataPoints[0].Sum, int64(11); got != want {
+		t.Errorf("request body size = %d, want %d", got, want)
+	}
+	if got, want := out.DataPoints[0].Sum, int64(22); got != want {
+		t.Errorf("response body size = %d, want %d", got, want)
 	}
 	active := kit.metric(t, "http.server.active_requests").(metricdata.Sum[int64])
-	if len(active.DataPoints) != 1 || active.DataPoints[0].Value != 0 {
-		t.Fatalf("active requests = %+v, want one series back at 0", active.DataPoints)
+	if len(active.DataPoints) != 1 {
+		t.Fatalf("active requests = %+v, want one series", active.DataPoints)
+	}
+	if got := active.DataPoints[0].Value; got != 0 {
+		t.Errorf("active requests = %d, want back at 0", got)
 	}
 }
 
@@ -237,8 +298,11 @@ func TestTelemetryRecordsAPanicAsA500(t *testing.T) {
 	}
 	span := kit.spans.Ended()[0]
 	attrs := attribute.NewSet(span.Attributes()...)
-	if got, _ := attrs.Value("http.response.status_code"); got.AsInt64() != 500 || span.Status().Code != codes.Error {
-		t.Fatalf("span status code %d, status %v; want 500 and Error", got.AsInt64(), span.Status())
+	if got, _ := attrs.Value("http.response.status_code"); got.AsInt64() != http.StatusInternalServerError {
+		t.Errorf("span http.response.status_code = %d, want %d", got.AsInt64(), http.StatusInternalServerError)
+	}
+	if got, want := span.Status().Code, codes.Error; got != want {
+		t.Errorf("span status = %v, want %v", span.Status(), want)
 	}
 }
 

@@ -55,11 +55,16 @@ func TestResponsePoliciesStreamEventsUnbuffered(t *testing.T) {
 			t.Fatal(err)
 		}
 		line, err := bufio.NewReader(res.Body).ReadString('\n')
-		if err != nil || line != "data: one\n" {
-			t.Errorf("%s: first line %q, %v: the event was held back", method, line, err)
+		if err != nil {
+			t.Errorf("%s: first line: %v: the event was held back", method, err)
+		} else if want := "data: one\n"; line != want {
+			t.Errorf("%s: first line = %q, want %q", method, line, want)
 		}
-		if res.Header.Get("X-Chain") != "yes" || res.Header.Get("Deprecation") == "" {
-			t.Errorf("%s: the chain's headers are missing: %v", method, res.Header)
+		if got, want := res.Header.Get("X-Chain"), "yes"; got != want {
+			t.Errorf("%s: X-Chain = %q, want %q", method, got, want)
+		}
+		if res.Header.Get("Deprecation") == "" {
+			t.Errorf("%s: no Deprecation header", method)
 		}
 		finish <- struct{}{}
 		res.Body.Close()

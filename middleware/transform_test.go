@@ -293,8 +293,10 @@ func TestTransformStreamsFlushedResponses(t *testing.T) {
 	}
 	defer res.Body.Close()
 	line, err := bufio.NewReader(res.Body).ReadString('\n')
-	if err != nil || line != "{\"a\":1}\n" {
-		t.Errorf("first line %q, %v: a flushed response must stream untouched", line, err)
+	if err != nil {
+		t.Errorf("first line: %v: a flushed response must stream untouched", err)
+	} else if want := "{\"a\":1}\n"; line != want {
+		t.Errorf("first line = %q, want %q untouched", line, want)
 	}
 	if res.Header.Get("X-Gw") != "1" {
 		t.Errorf("header rules were not applied to the stream")
@@ -321,10 +323,7 @@ func TestTransformRejectsInvalidRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			defer func() {
-				msg := fmt.Sprint(recover())
-				if !strings.HasPrefix(msg, "portico/middleware: Transform") || !strings.Contains(msg, tt.want) {
-					t.Errorf("panic %q, want one naming %q", msg, tt.want)
-				}
+				wantPanic(t, recover(), "portico/middleware: Transform", tt.want)
 			}()
 			middleware.Transform(tt.cfg)
 		})

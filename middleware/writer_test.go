@@ -22,14 +22,32 @@ func TestResponseWriter(t *testing.T) {
 		wantBody   string
 	}{
 		{name: "nothing written reports status 0", write: func(w http.ResponseWriter) {}, wantStatus: 0},
-		{name: "a write without a status reports 200", write: func(w http.ResponseWriter) { _, _ = w.Write([]byte("hello")) }, wantStatus: 200, wantBytes: 5, wantBody: "hello"},
+		{
+			name:       "a write without a status reports 200",
+			write:      func(w http.ResponseWriter) { _, _ = w.Write([]byte("hello")) },
+			wantStatus: 200,
+			wantBytes:  5,
+			wantBody:   "hello",
+		},
 		{name: "the first status wins", write: func(w http.ResponseWriter) {
 			w.WriteHeader(http.StatusCreated)
 			w.WriteHeader(http.StatusInternalServerError)
 		}, wantStatus: 201},
 		{name: "an informational status is not the final one", write: func(w http.ResponseWriter) { w.WriteHeader(http.StatusEarlyHints); w.WriteHeader(http.StatusNoContent) }, wantStatus: 204},
-		{name: "WriteString counts bytes", write: func(w http.ResponseWriter) { _, _ = io.WriteString(w, "abc") }, wantStatus: 200, wantBytes: 3, wantBody: "abc"},
-		{name: "ReadFrom counts bytes", write: func(w http.ResponseWriter) { _, _ = io.Copy(w, strings.NewReader("abcdef")) }, wantStatus: 200, wantBytes: 6, wantBody: "abcdef"},
+		{
+			name:       "WriteString counts bytes",
+			write:      func(w http.ResponseWriter) { _, _ = io.WriteString(w, "abc") },
+			wantStatus: 200,
+			wantBytes:  3,
+			wantBody:   "abc",
+		},
+		{
+			name:       "ReadFrom counts bytes",
+			write:      func(w http.ResponseWriter) { _, _ = io.Copy(w, strings.NewReader("abcdef")) },
+			wantStatus: 200,
+			wantBytes:  6,
+			wantBody:   "abcdef",
+		},
 		{name: "a flush alone starts a 200 response", write: func(w http.ResponseWriter) { w.(http.Flusher).Flush() }, wantStatus: 200},
 	}
 	for _, tt := range tests {
@@ -41,8 +59,14 @@ func TestResponseWriter(t *testing.T) {
 				t.Fatal("WrapWriter wrapped a ResponseWriter again")
 			}
 			tt.write(rw)
-			if rw.Status() != tt.wantStatus || rw.BytesWritten() != tt.wantBytes || rw.Written() != (tt.wantStatus != 0) {
-				t.Fatalf("status %d bytes %d written %v; want %d %d", rw.Status(), rw.BytesWritten(), rw.Written(), tt.wantStatus, tt.wantBytes)
+			if got, want := rw.Status(), tt.wantStatus; got != want {
+				t.Errorf("Status = %d, want %d", got, want)
+			}
+			if got, want := rw.BytesWritten(), tt.wantBytes; got != want {
+				t.Errorf("BytesWritten = %d, want %d", got, want)
+			}
+			if got, want := rw.Written(), tt.wantStatus != 0; got != want {
+				t.Errorf("Written = %v, want %v", got, want)
 			}
 			if rec.Body.String() != tt.wantBody {
 				t.Fatalf("body %q, want %q", rec.Body.String(), tt.wantBody)

@@ -135,8 +135,11 @@ func BenchmarkFind500(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		op, _, err := spec.Find(http.MethodGet, paths[i%len(paths)])
-		if err != nil || op == nil {
+		if err != nil {
 			b.Fatal(err)
+		}
+		if op == nil {
+			b.Fatal("no operation found")
 		}
 		i++
 	}
@@ -151,8 +154,11 @@ func TestManyPathsAllResolve(t *testing.T) {
 	for i, op := range spec.Operations() {
 		path := strings.NewReplacer("{id}", "1", "{child}", "2", "{tenant}", "t", "{year}", "2024", "{format}", "csv").Replace(op.Path)
 		got, _, err := spec.Find(op.Method, path)
-		if err != nil || got != op {
-			t.Fatalf("operation %d %s: Find(%s) = %v, %v", i, op, path, got, err)
+		if err != nil {
+			t.Fatalf("operation %d %s: Find(%s): %v", i, op, path, err)
+		}
+		if got != op {
+			t.Fatalf("operation %d %s: Find(%s) = %v, want the operation itself", i, op, path, got)
 		}
 	}
 }

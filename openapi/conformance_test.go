@@ -54,8 +54,11 @@ func (g *fixtureGroup) doc() []byte {
 func readFixtures(t testing.TB) map[string][]fixtureGroup {
 	t.Helper()
 	files, err := filepath.Glob("testdata/conformance/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixture files: %v", err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no fixture files in testdata/conformance")
 	}
 	out := map[string][]fixtureGroup{}
 	for _, f := range files {

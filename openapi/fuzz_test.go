@@ -49,8 +49,11 @@ func FuzzRequest(f *testing.F) {
 			}
 			if w.Code >= 400 {
 				var p struct{ Status int }
-				if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || p.Status != w.Code {
+				if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
 					t.Fatalf("%s: problem document %q does not decode: %v", op, w.Body.String(), err)
+				}
+				if p.Status != w.Code {
+					t.Fatalf("%s: problem document status = %d, want the response's %d", op, p.Status, w.Code)
 				}
 			}
 		}
@@ -84,8 +87,11 @@ func FuzzPathTemplate(f *testing.F) {
 			return
 		}
 		op, got, err := spec.Find(http.MethodGet, path)
-		if err == nil && (op == nil || got.Len() > len(params)) {
-			t.Fatalf("Find(%q) in %q = %v, %v", path, tmpl, op, got)
+		if err == nil && op == nil {
+			t.Fatalf("Find(%q) in %q = no operation and no error", path, tmpl)
+		}
+		if err == nil && got.Len() > len(params) {
+			t.Fatalf("Find(%q) in %q = %d parameters, want at most %d", path, tmpl, got.Len(), len(params))
 		}
 		// The per-operation middleware takes any path without panicking.
 		u := &url.URL{Path: path}

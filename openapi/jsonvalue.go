@@ -264,53 +264,66 @@ func (p *jsonParser) str() (string, error) {
 			p.i++
 			continue
 		}
-		p.i++ // backslash
-		if p.i >= len(d) {
-			return "", errJSON
-		}
-		e := d[p.i]
-		p.i++
-		switch e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
-			r, ok := p.hex4()
-			if !ok {
-				return "", errJSON
-			}
-			if utf16.IsSurrogate(r) {
-				if p.i+1 < len(d) && d[p.i] == '\\' && d[p.i+1] == 'u' {
-					save := p.i
-					p.i += 2
-					r2, ok2 := p.hex4()
-					if !ok2 {
-						return "", errJSON
-					}
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						buf = utf8.AppendRune(buf, dec)
-						continue
-					}
-					p.i = save // not a pair: decode the second escape on its own
-				}
-				buf = utf8.AppendRune(buf, utf8.RuneError)
-				continue
-			}
-			buf = utf8.AppendRune(buf, r)
-		default:
+		var ok bool
+		if buf, ok = p.escape(buf); !ok {
 			return "", errJSON
 		}
 	}
 	return "", errJSON
+}
+
+// escape decodes the escape sequence at the parser's backslash onto buf.
+func (p *jsonParser) escape(buf []byte) ([]byte, bool) {
+	d := p.data
+	p.i++ // backslash
+	if p.i >= len(d) {
+		return buf, false
+	}
+	e := d[p.i]
+	p.i++
+	switch e {
+	case '"', '\\', '/':
+		return append(buf, e), true
+	case 'b':
+		return append(buf, '\b'), true
+	case 'f':
+		return append(buf, '\f'), true
+	case 'n':
+		return append(buf, '\n'), true
+	case 'r':
+		return append(buf, '\r'), true
+	case 't':
+		return append(buf, '\t'), true
+	case 'u':
+		return p.unicodeEscape(buf)
+	}
+	return buf, false
+}
+
+// unicodeEscape decodes a \uXXXX escape, and the low half that follows a
+// high surrogate, onto buf; a lone surrogate becomes U+FFFD.
+func (p *jsonParser) unicodeEscape(buf []byte) ([]byte, bool) {
+	d := p.data
+	r, ok := p.hex4()
+	if !ok {
+		return buf, false
+	}
+	if !utf16.IsSurrogate(r) {
+		return utf8.AppendRune(buf, r), true
+	}
+	if p.i+1 < len(d) && d[p.i] == '\\' && d[p.i+1] == 'u' {
+		save := p.i
+		p.i += 2
+		r2, ok2 := p.hex4()
+		if !ok2 {
+			return buf, false
+		}
+		if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+			return utf8.AppendRune(buf, dec), true
+		}
+		p.i = save // not a pair: decode the second escape on its own
+	}
+	return utf8.AppendRune(buf, utf8.RuneError), true
 }
 
 func (p *jsonParser) hex4() (rune, bool) {

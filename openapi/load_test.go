@@ -35,8 +35,11 @@ func TestLoadSources(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.Version() != tc.version || len(s.Operations()) == 0 {
-				t.Fatalf("version %q with %d operations", s.Version(), len(s.Operations()))
+			if got, want := s.Version(), tc.version; got != want {
+				t.Errorf("version = %q, want %q", got, want)
+			}
+			if len(s.Operations()) == 0 {
+				t.Error("no operations")
 			}
 		})
 	}

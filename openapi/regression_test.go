@@ -1,6 +1,7 @@
 package openapi_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -44,8 +45,8 @@ func post(t *testing.T, spec *openapi.Spec, body string, opts ...openapi.Option)
 	if err == nil {
 		return nil
 	}
-	ve := openapi.AsValidationError(err)
-	if ve == nil {
+	ve, ok := errors.AsType[*openapi.ValidationError](err)
+	if !ok {
 		t.Fatalf("error %v is not a *ValidationError", err)
 	}
 	if len(ve.Violations) == 0 {
@@ -162,11 +163,26 @@ func TestConstNullAndAnEmptyEnumAreKept(t *testing.T) {
 		name, schema, body, served string
 		want                       []openapi.Violation
 	}{
-		{name: "const null refuses a string", schema: "{const: null}", body: `"x"`, served: `"const":null`,
-			want: []openapi.Violation{v("body", "", "", "value must be null", "const")}},
-		{name: "const null accepts null", schema: "{const: null}", body: `null`, served: `"const":null`},
-		{name: "an empty enum refuses everything", schema: "{enum: []}", body: `"x"`, served: `"enum":[]`,
-			want: []openapi.Violation{v("body", "", "", "no value is allowed: the enum is empty", "enum")}},
+		{
+			name:   "const null refuses a string",
+			schema: "{const: null}",
+			body:   `"x"`,
+			served: `"const":null`,
+			want:   []openapi.Violation{v("body", "", "", "value must be null", "const")},
+		},
+		{
+			name:   "const null accepts null",
+			schema: "{const: null}",
+			body:   `null`,
+			served: `"const":null`,
+		},
+		{
+			name:   "an empty enum refuses everything",
+			schema: "{enum: []}",
+			body:   `"x"`,
+			served: `"enum":[]`,
+			want:   []openapi.Violation{v("body", "", "", "no value is allowed: the enum is empty", "enum")},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,14 +203,39 @@ func TestValid31DocumentsLoad(t *testing.T) {
 	tests := []struct {
 		name, schema, comps, good, bad string
 	}{
-		{name: "an unknown keyword is kept as an annotation", schema: "{type: string, foo: 1}", good: `"a"`, bad: `1`},
-		{name: "a reference to a URN $id resolves", schema: "{$ref: 'urn:example:name'}",
-			comps: "    Name: {$id: 'urn:example:name', type: string}\n", good: `"a"`, bad: `1`},
-		{name: "a reference to an $anchor resolves", schema: "{$ref: '#name'}",
-			comps: "    Name: {$anchor: name, type: string}\n", good: `"a"`, bad: `1`},
-		{name: "a reference into a component's $defs resolves", schema: "{$ref: '#/components/schemas/Outer/$defs/inner'}",
-			comps: "    Outer: {$defs: {inner: {type: string}}}\n", good: `"a"`, bad: `1`},
-		{name: "a default that breaks its schema is an annotation", schema: "{type: integer, default: x}", good: `1`, bad: `"x"`},
+		{
+			name:   "an unknown keyword is kept as an annotation",
+			schema: "{type: string, foo: 1}",
+			good:   `"a"`,
+			bad:    `1`,
+		},
+		{
+			name:   "a reference to a URN $id resolves",
+			schema: "{$ref: 'urn:example:name'}",
+			comps:  "    Name: {$id: 'urn:example:name', type: string}\n",
+			good:   `"a"`,
+			bad:    `1`,
+		},
+		{
+			name:   "a reference to an $anchor resolves",
+			schema: "{$ref: '#name'}",
+			comps:  "    Name: {$anchor: name, type: string}\n",
+			good:   `"a"`,
+			bad:    `1`,
+		},
+		{
+			name:   "a reference into a component's $defs resolves",
+			schema: "{$ref: '#/components/schemas/Outer/$defs/inner'}",
+			comps:  "    Outer: {$defs: {inner: {type: string}}}\n",
+			good:   `"a"`,
+			bad:    `1`,
+		},
+		{
+			name:   "a default that breaks its schema is an annotation",
+			schema: "{type: integer, default: x}",
+			good:   `1`,
+			bad:    `"x"`,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -259,7 +300,7 @@ paths:
 			req := httptest.NewRequest(http.MethodGet, "/users?"+tc.query, nil)
 			_, err := openapi.NewValidator(spec).ValidateRequest(req)
 			var got []openapi.Violation
-			if ve := openapi.AsValidationError(err); ve != nil {
+			if ve, ok := errors.AsType[*openapi.ValidationError](err); ok {
 				got = ve.Violations
 			}
 			if !equalViolations(got, tc.want) {

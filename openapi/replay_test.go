@@ -82,12 +82,16 @@ func TestBodyReachesUpstreamUnchanged(t *testing.T) {
 			transport: func(next http.RoundTripper) http.RoundTripper { return next }},
 		{name: "a transport that retries a 503 with GetBody resends the same bytes", failures: 1,
 			transport: func(next http.RoundTripper) http.RoundTripper { return &getBodyRetrier{next: next} }},
-		{name: "the resilience retry policy resends the same bytes after a 503", failures: 2, chunked: true,
+		{
+			name:     "the resilience retry policy resends the same bytes after a 503",
+			failures: 2,
+			chunked:  true,
 			transport: func(next http.RoundTripper) http.RoundTripper {
 				return resilience.NewTransport(next, resilience.Retry(resilience.RetryConfig{
 					MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, RetryNonIdempotent: true,
 				}))
-			}},
+			},
+		},
 	}
 	spec := load(t, versions[1])
 	for _, tc := range tests {
@@ -157,8 +161,11 @@ func TestReplay(t *testing.T) {
 			t.Fatalf("read %d = %q, want abc", i, b)
 		}
 	}
-	if b, _ := io.ReadAll(req.Body); string(b) != "abc" || req.ContentLength != 3 {
-		t.Fatalf("Body = %q, ContentLength = %d; want abc and 3", b, req.ContentLength)
+	if b, _ := io.ReadAll(req.Body); string(b) != "abc" {
+		t.Errorf("Body = %q, want abc", b)
+	}
+	if got, want := req.ContentLength, int64(3); got != want {
+		t.Errorf("ContentLength = %d, want %d", got, want)
 	}
 }
 
@@ -200,8 +207,11 @@ func TestUploadsStreamThroughUnbuffered(t *testing.T) {
 			if res.StatusCode != http.StatusNoContent {
 				t.Fatalf("status = %d, want 204", res.StatusCode)
 			}
-			if got.Load() != size || sum != sha256.Sum256(body) {
-				t.Fatalf("upstream got %d bytes (checksum match %v), want %d identical bytes", got.Load(), sum == sha256.Sum256(body), size)
+			if n := got.Load(); n != size {
+				t.Fatalf("upstream got %d bytes, want %d", n, size)
+			}
+			if sum != sha256.Sum256(body) {
+				t.Fatalf("upstream got %d bytes that differ from those sent", size)
 			}
 		})
 	}

@@ -88,8 +88,8 @@ func (v *Validator) For(op *Operation) func(http.Handler) http.Handler {
 
 func (v *Validator) serve(w http.ResponseWriter, r *http.Request, next http.Handler, op *Operation, vals []string) {
 	if err := v.validate(r, op, vals); err != nil {
-		ve := AsValidationError(err)
-		if ve == nil {
+		ve, ok := errors.AsType[*ValidationError](err)
+		if !ok {
 			ve = &ValidationError{Status: http.StatusBadRequest, Detail: err.Error()}
 		}
 		if ve.Status == http.StatusUnauthorized {

@@ -72,15 +72,6 @@ func (e *ValidationError) Error() string {
 	return b.String()
 }
 
-// AsValidationError returns err as a *ValidationError, or nil.
-func AsValidationError(err error) *ValidationError {
-	var ve *ValidationError
-	if errors.As(err, &ve) {
-		return ve
-	}
-	return nil
-}
-
 // schemaViolations flattens a JSON Schema validation error on value into
 // violations.
 func schemaViolations(err error, value any, in, name string, notes *schemaNotes) []Violation {

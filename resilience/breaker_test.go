@@ -52,8 +52,17 @@ func TestBreakerLifecycle(t *testing.T) {
 		readAll(t, resp)
 	}
 	st := tr.Breakers()
-	if len(st) != 1 || st[0].State != resilience.StateOpen || st[0].Key != u.Listener.Addr().String() || st[0].Failures != 3 {
-		t.Fatalf("after 3 failures: %+v, want one open breaker keyed by host with 3 failures", st)
+	if len(st) != 1 {
+		t.Fatalf("after 3 failures: %d breakers (%+v), want one", len(st), st)
+	}
+	if got, want := st[0].State, resilience.StateOpen; got != want {
+		t.Errorf("after 3 failures: state = %v, want %v", got, want)
+	}
+	if got, want := st[0].Key, u.Listener.Addr().String(); got != want {
+		t.Errorf("after 3 failures: key = %q, want the host %q", got, want)
+	}
+	if got, want := st[0].Failures, 3; got != want {
+		t.Errorf("after 3 failures: failures = %d, want %d", got, want)
 	}
 
 	// Open: rejected without touching the upstream, with the remaining time.
@@ -63,9 +72,7 @@ func TestBreakerLifecycle(t *testing.T) {
 		if !errors.Is(err, resilience.ErrCircuitOpen) {
 			t.Fatalf("err = %v, want ErrCircuitOpen", err)
 		}
-		if ra, ok := resilience.RetryAfter(err); !ok || ra != 6*time.Second {
-			t.Fatalf("RetryAfter = %v, %v; want 6s (the remaining open time)", ra, ok)
-		}
+		wantRetryAfter(t, err, 6*time.Second) // the remaining open time
 		if resilience.HTTPStatus(err) != http.StatusServiceUnavailable {
 			t.Fatalf("HTTPStatus = %d, want 503", resilience.HTTPStatus(err))
 		}
@@ -98,15 +105,21 @@ func TestBreakerLifecycle(t *testing.T) {
 	})
 	release.open()
 	wg.Wait()
-	if passed.Load() != 2 || u.hits.Load() != 5 {
-		t.Fatalf("half-open let %d probes through (upstream hits %d), want exactly 2", passed.Load(), u.hits.Load()-3)
+	if got, want := passed.Load(), int64(2); got != want {
+		t.Fatalf("half-open let %d probes through, want %d", got, want)
+	}
+	if got, want := u.hits.Load(), int64(5); got != want {
+		t.Fatalf("upstream hits = %d, want %d (3 failures and 2 probes)", got, want)
 	}
 
 	// Both probes succeeded: closed again.
 	blockProbes.Store(false)
 	resp, err := do(t, tr, http.MethodGet, u.URL, nil)
-	if err != nil || readAll(t, resp) != "ok" {
+	if err != nil {
 		t.Fatalf("after closing: %v", err)
+	}
+	if got, want := readAll(t, resp), "ok"; got != want {
+		t.Fatalf("after closing: body = %q, want %q", got, want)
 	}
 	if st := tr.Breakers(); st[0].State != resilience.StateClosed {
 		t.Fatalf("state = %v, want closed", st[0].State)
@@ -133,25 +146,46 @@ func TestBreakerBehaviour(t *testing.T) {
 		calls    int
 		wantOpen bool
 	}{
-		{name: "one failure opens a breaker whose threshold is one",
-			cfg: resilience.BreakerConfig{ConsecutiveFailures: 1, OpenFor: time.Second}, handler: status(503),
-			calls: 1, wantOpen: true},
-		{name: "a failure rate over the window opens the breaker once enough calls were made",
-			cfg: resilience.BreakerConfig{FailureRate: 0.5, MinCalls: 10, Window: time.Minute},
+		{
+			name:     "one failure opens a breaker whose threshold is one",
+			cfg:      resilience.BreakerConfig{ConsecutiveFailures: 1, OpenFor: time.Second},
+			handler:  status(503),
+			calls:    1,
+			wantOpen: true,
+		},
+		{
+			name: "a failure rate over the window opens the breaker once enough calls were made",
+			cfg:  resilience.BreakerConfig{FailureRate: 0.5, MinCalls: 10, Window: time.Minute},
 			handler: func(n int64, w http.ResponseWriter, _ *http.Request) {
 				if n%2 == 0 {
 					w.WriteHeader(http.StatusBadGateway)
 				}
-			}, calls: 10, wantOpen: true},
-		{name: "a failure rate below the minimum number of calls keeps it closed",
-			cfg: resilience.BreakerConfig{FailureRate: 0.5, MinCalls: 10}, handler: status(502),
-			calls: 9, wantOpen: false},
-		{name: "4xx responses are not failures by default",
-			cfg: resilience.BreakerConfig{ConsecutiveFailures: 2}, handler: status(404), calls: 5, wantOpen: false},
-		{name: "a custom IsFailure decides",
+			},
+			calls:    10,
+			wantOpen: true,
+		},
+		{
+			name:     "a failure rate below the minimum number of calls keeps it closed",
+			cfg:      resilience.BreakerConfig{FailureRate: 0.5, MinCalls: 10},
+			handler:  status(502),
+			calls:    9,
+			wantOpen: false,
+		},
+		{
+			name:     "4xx responses are not failures by default",
+			cfg:      resilience.BreakerConfig{ConsecutiveFailures: 2},
+			handler:  status(404),
+			calls:    5,
+			wantOpen: false,
+		},
+		{
+			name: "a custom IsFailure decides",
 			cfg: resilience.BreakerConfig{ConsecutiveFailures: 2,
 				IsFailure: func(r *http.Response, err error) bool { return err != nil || r.StatusCode == http.StatusNotFound }},
-			handler: status(404), calls: 2, wantOpen: true},
+			handler:  status(404),
+			calls:    2,
+			wantOpen: true,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,8 +246,12 @@ func TestBreakerIgnoresCallerCancellation(t *testing.T) {
 		}
 		cancel()
 	}
-	if st := tr.Breakers(); st[0].State != resilience.StateClosed || st[0].Calls != 0 {
-		t.Fatalf("breaker %+v, want closed with no recorded calls", st[0])
+	st := tr.Breakers()
+	if got, want := st[0].State, resilience.StateClosed; got != want {
+		t.Errorf("state = %v, want %v", got, want)
+	}
+	if got := st[0].Calls; got != 0 {
+		t.Errorf("recorded calls = %d, want 0", got)
 	}
 }
 
@@ -234,8 +272,11 @@ func TestBreakerIsKeyedPerHost(t *testing.T) {
 	}
 	for range 5 {
 		resp, err := do(t, tr, http.MethodGet, good.URL, nil)
-		if err != nil || resp.StatusCode != http.StatusOK {
+		if err != nil {
 			t.Fatalf("healthy host affected by the other's breaker: %v", err)
+		}
+		if got, want := resp.StatusCode, http.StatusOK; got != want {
+			t.Fatalf("healthy host: status = %d, want %d", got, want)
 		}
 		readAll(t, resp)
 	}
@@ -244,8 +285,11 @@ func TestBreakerIsKeyedPerHost(t *testing.T) {
 		t.Fatalf("breakers = %+v, want one per host", st)
 	}
 	states := map[string]resilience.State{st[0].Key: st[0].State, st[1].Key: st[1].State}
-	if states[bad.Listener.Addr().String()] != resilience.StateOpen || states[good.Listener.Addr().String()] != resilience.StateClosed {
-		t.Fatalf("states = %v", states)
+	if got, want := states[bad.Listener.Addr().String()], resilience.StateOpen; got != want {
+		t.Errorf("failing host: state = %v, want %v", got, want)
+	}
+	if got, want := states[good.Listener.Addr().String()], resilience.StateClosed; got != want {
+		t.Errorf("healthy host: state = %v, want %v", got, want)
 	}
 }
 
@@ -256,8 +300,11 @@ func TestBreakerInsideRetryStopsRetrying(t *testing.T) {
 		fastRetry(resilience.RetryConfig{MaxAttempts: 5}),
 		resilience.CircuitBreaker(resilience.BreakerConfig{ConsecutiveFailures: 2}))
 	_, err := do(t, tr, http.MethodGet, u.URL, nil)
-	if !errors.Is(err, resilience.ErrCircuitOpen) || !errors.Is(err, resilience.ErrRetriesExceeded) {
-		t.Fatalf("err = %v, want retries stopped by an open circuit", err)
+	if !errors.Is(err, resilience.ErrCircuitOpen) {
+		t.Errorf("err = %v, want ErrCircuitOpen", err)
+	}
+	if !errors.Is(err, resilience.ErrRetriesExceeded) {
+		t.Errorf("err = %v, want ErrRetriesExceeded", err)
 	}
 	if u.hits.Load() != 2 {
 		t.Fatalf("upstream saw %d attempts, want 2", u.hits.Load())
@@ -286,8 +333,14 @@ func TestBreakerReopensOnAFailedProbe(t *testing.T) {
 	}
 	readAll(t, resp)
 	st := tr.Breakers()
-	if st[0].State != resilience.StateOpen || st[0].Remaining != time.Minute || u.hits.Load() != 2 {
-		t.Fatalf("after a failed probe: %+v, hits %d; want open for a full minute, 2 hits", st[0], u.hits.Load())
+	if got, want := st[0].State, resilience.StateOpen; got != want {
+		t.Errorf("after a failed probe: state = %v, want %v", got, want)
+	}
+	if got, want := st[0].Remaining, time.Minute; got != want {
+		t.Errorf("after a failed probe: remaining = %v, want %v", got, want)
+	}
+	if got, want := u.hits.Load(), int64(2); got != want {
+		t.Errorf("after a failed probe: upstream hits = %d, want %d", got, want)
 	}
 }
 
@@ -375,8 +428,11 @@ func TestInstanceRejectsAnOpenInstance(t *testing.T) {
 	readAll(t, resp)
 	_, err = do(t, tr, http.MethodGet, "http://api.pool/", nil)
 	re, ok := errors.AsType[*resilience.Error](err)
-	if !ok || !errors.Is(err, resilience.ErrCircuitOpen) {
+	if !errors.Is(err, resilience.ErrCircuitOpen) {
 		t.Fatalf("err = %v, want ErrCircuitOpen once the only instance is open", err)
+	}
+	if !ok {
+		t.Fatalf("err = %v, want a *resilience.Error", err)
 	}
 	if got, want := re.Key, addr; got != want {
 		t.Errorf("rejected by the breaker of %q, want the instance's %q", got, want)

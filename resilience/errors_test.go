@@ -73,9 +73,7 @@ func TestErrorMatchesItsSentinelAndUnwrapsToTheCause(t *testing.T) {
 	if errors.Is(err, resilience.ErrBulkheadFull) {
 		t.Fatal("matched a sentinel it does not carry")
 	}
-	if ra, ok := resilience.RetryAfter(err); !ok || ra != 7*time.Second {
-		t.Fatalf("RetryAfter = %v, %v; want 7s from the wrapped breaker error", ra, ok)
-	}
+	wantRetryAfter(t, err, 7*time.Second) // from the wrapped breaker error
 	if _, ok := resilience.RetryAfter(cause); ok {
 		t.Fatal("RetryAfter found a hint in a plain error")
 	}
@@ -95,14 +93,19 @@ func TestARefusedConnectionIsRecognisedAsNeverSent(t *testing.T) {
 		MaxAttempts: 3, OnRetry: func(e resilience.RetryEvent) {
 			attempts = e.Attempt
 			var oe *net.OpError
-			if !errors.As(e.Err, &oe) || oe.Op != "dial" {
-				t.Errorf("retried error %v is not a dial error", e.Err)
+			if !errors.As(e.Err, &oe) {
+				t.Errorf("retried error %v is not a *net.OpError", e.Err)
+			} else if got, want := oe.Op, "dial"; got != want {
+				t.Errorf("retried error op = %q, want %q", got, want)
 			}
 		},
 	}))
 	_, err := do(t, tr, http.MethodPost, "http://"+addr+"/orders", nil)
-	if !errors.Is(err, resilience.ErrRetriesExceeded) || attempts != 2 {
-		t.Fatalf("err = %v after %d retries, want ErrRetriesExceeded after 2", err, attempts)
+	if !errors.Is(err, resilience.ErrRetriesExceeded) {
+		t.Errorf("err = %v, want ErrRetriesExceeded", err)
+	}
+	if got, want := attempts, 2; got != want {
+		t.Errorf("last retry attempt = %d, want %d", got, want)
 	}
 }
 
@@ -114,11 +117,36 @@ func TestPolicyErrorsMatchFailsafeGosSentinels(t *testing.T) {
 		failsafe error
 		status   int
 	}{
-		{name: "an open circuit matches circuitbreaker.ErrOpen", kind: resilience.ErrCircuitOpen, failsafe: circuitbreaker.ErrOpen, status: 503},
-		{name: "a full bulkhead matches bulkhead.ErrFull", kind: resilience.ErrBulkheadFull, failsafe: bulkhead.ErrFull, status: 503},
-		{name: "a timeout matches timeout.ErrExceeded", kind: resilience.ErrTimeout, failsafe: timeout.ErrExceeded, status: 504},
-		{name: "exhausted retries match retrypolicy.ErrExceeded", kind: resilience.ErrRetriesExceeded, failsafe: retrypolicy.ErrExceeded, status: 502},
-		{name: "an exhausted budget matches budget.ErrExceeded", kind: resilience.ErrBudgetExhausted, failsafe: budget.ErrExceeded, status: 502},
+		{
+			name:     "an open circuit matches circuitbreaker.ErrOpen",
+			kind:     resilience.ErrCircuitOpen,
+			failsafe: circuitbreaker.ErrOpen,
+			status:   503,
+		},
+		{
+			name:     "a full bulkhead matches bulkhead.ErrFull",
+			kind:     resilience.ErrBulkheadFull,
+			failsafe: bulkhead.ErrFull,
+			status:   503,
+		},
+		{
+			name:     "a timeout matches timeout.ErrExceeded",
+			kind:     resilience.ErrTimeout,
+			failsafe: timeout.ErrExceeded,
+			status:   504,
+		},
+		{
+			name:     "exhausted retries match retrypolicy.ErrExceeded",
+			kind:     resilience.ErrRetriesExceeded,
+			failsafe: retrypolicy.ErrExceeded,
+			status:   502,
+		},
+		{
+			name:     "an exhausted budget matches budget.ErrExceeded",
+			kind:     resilience.ErrBudgetExhausted,
+			failsafe: budget.ErrExceeded,
+			status:   502,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

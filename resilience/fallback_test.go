@@ -20,10 +20,15 @@ func TestFallback(t *testing.T) {
 		wantCode int
 		wantBody string
 	}{
-		{name: "a static response replaces a refused connection",
-			cfg:     resilience.FallbackConfig{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"items":[]}`)},
-			refused: true, wantCode: 200, wantBody: `{"items":[]}`},
-		{name: "a function replaces a chosen status",
+		{
+			name:     "a static response replaces a refused connection",
+			cfg:      resilience.FallbackConfig{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"items":[]}`)},
+			refused:  true,
+			wantCode: 200,
+			wantBody: `{"items":[]}`,
+		},
+		{
+			name: "a function replaces a chosen status",
 			cfg: resilience.FallbackConfig{
 				When: func(r *http.Response, err error) bool {
 					return err != nil || r.StatusCode == http.StatusServiceUnavailable
@@ -34,10 +39,16 @@ func TestFallback(t *testing.T) {
 			handler: func(_ int64, w http.ResponseWriter, _ *http.Request) {
 				w.WriteHeader(http.StatusServiceUnavailable)
 				io.WriteString(w, "down")
-			}, wantCode: 203, wantBody: "cached /items"},
-		{name: "a response the fallback does not choose passes through",
-			cfg:     resilience.FallbackConfig{Status: 200},
-			handler: status(404), wantCode: 404},
+			},
+			wantCode: 203,
+			wantBody: "cached /items",
+		},
+		{
+			name:     "a response the fallback does not choose passes through",
+			cfg:      resilience.FallbackConfig{Status: 200},
+			handler:  status(404),
+			wantCode: 404,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,8 +62,11 @@ func TestFallback(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := readAll(t, resp); resp.StatusCode != tt.wantCode || got != tt.wantBody {
-				t.Fatalf("got %d %q, want %d %q", resp.StatusCode, got, tt.wantCode, tt.wantBody)
+			if got, want := resp.StatusCode, tt.wantCode; got != want {
+				t.Errorf("status = %d, want %d", got, want)
+			}
+			if got, want := readAll(t, resp), tt.wantBody; got != want {
+				t.Errorf("body = %q, want %q", got, want)
 			}
 		})
 	}
@@ -68,16 +82,22 @@ func TestFallbackSeesTheOpenCircuit(t *testing.T) {
 			Status: 200, Body: []byte("degraded"),
 		}))
 	resp, err := do(t, tr, http.MethodGet, u.URL, nil)
-	if err != nil || resp.StatusCode != http.StatusInternalServerError {
+	if err != nil {
 		t.Fatalf("first call: %v", err)
+	}
+	if got, want := resp.StatusCode, http.StatusInternalServerError; got != want {
+		t.Fatalf("first call: status = %d, want %d", got, want)
 	}
 	readAll(t, resp)
 	resp, err = do(t, tr, http.MethodGet, u.URL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, resp); got != "degraded" || u.hits.Load() != 1 {
-		t.Fatalf("got %q with %d upstream hits, want the fallback and 1 hit", got, u.hits.Load())
+	if got, want := readAll(t, resp), "degraded"; got != want {
+		t.Errorf("body = %q, want the fallback's %q", got, want)
+	}
+	if got, want := u.hits.Load(), int64(1); got != want {
+		t.Errorf("upstream hits = %d, want %d", got, want)
 	}
 }
 

@@ -51,8 +51,11 @@ func TestHedgeSendsASecondAttemptAfterTheDelayAndCancelsTheLoser(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(arrivals) != 2 || hedges.Load() != 1 {
-		t.Fatalf("%d attempts, %d hedges; want 2 and 1", len(arrivals), hedges.Load())
+	if got, want := hedges.Load(), int64(1); got != want {
+		t.Errorf("hedges = %d, want %d", got, want)
+	}
+	if got, want := len(arrivals), 2; got != want {
+		t.Fatalf("attempts = %d, want %d", got, want)
 	}
 	if gap := arrivals[1].Sub(start); gap < delay {
 		t.Fatalf("hedge arrived %v after the call began, before the %v delay", gap, delay)
@@ -68,13 +71,23 @@ func TestHedgeLeavesFastAndUnsafeRequestsAlone(t *testing.T) {
 		calls   int
 		delay   time.Duration
 	}{
-		{name: "fast responses are never hedged", method: http.MethodGet, calls: 20, delay: 10 * time.Second,
-			handler: func(_ int64, w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }},
-		{name: "a slow POST is never hedged", method: http.MethodPost, calls: 1, delay: time.Millisecond,
+		{
+			name:    "fast responses are never hedged",
+			method:  http.MethodGet,
+			calls:   20,
+			delay:   10 * time.Second,
+			handler: func(_ int64, w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") },
+		},
+		{
+			name:   "a slow POST is never hedged",
+			method: http.MethodPost,
+			calls:  1,
+			delay:  time.Millisecond,
 			handler: func(_ int64, w http.ResponseWriter, _ *http.Request) {
 				time.Sleep(50 * time.Millisecond)
 				io.WriteString(w, "ok")
-			}},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,8 +141,11 @@ func TestHedgeFailsOverAtOnceWhenTheOnlyAttemptFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, resp); got != "ok" || p.calls.Load() != 2 {
-		t.Fatalf("got %q after %d calls, want the second instance's answer without waiting an hour", got, p.calls.Load())
+	if got, want := readAll(t, resp), "ok"; got != want {
+		t.Errorf("body = %q, want the second instance's %q without waiting an hour", got, want)
+	}
+	if got, want := p.calls.Load(), int64(2); got != want {
+		t.Errorf("pool calls = %d, want %d", got, want)
 	}
 }
 
@@ -161,8 +177,11 @@ func TestHedgeDelayFollowsTheLatencyQuantile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the slow call was not hedged before the caller's deadline: %v", err)
 	}
-	if got := readAll(t, resp); got != "ok" || hedges.Load() <= before {
-		t.Fatalf("got %q with %d hedges, want the hedge's answer", got, hedges.Load())
+	if got, want := readAll(t, resp), "ok"; got != want {
+		t.Errorf("body = %q, want the hedge's %q", got, want)
+	}
+	if got := hedges.Load(); got <= before {
+		t.Errorf("hedges = %d, want more than the %d before the call", got, before)
 	}
 }
 

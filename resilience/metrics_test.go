@@ -88,14 +88,20 @@ func TestTransportKeepsUpgradedConnectionsWritable(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	rw, ok := resp.Body.(io.ReadWriteCloser)
-	if resp.StatusCode != http.StatusSwitchingProtocols || !ok {
-		t.Fatalf("status %d, writable body %v: the wrapper hid the upgraded connection", resp.StatusCode, ok)
+	if got, want := resp.StatusCode, http.StatusSwitchingProtocols; got != want {
+		t.Fatalf("status = %d, want %d", got, want)
+	}
+	if !ok {
+		t.Fatalf("body %T is not writable: the wrapper hid the upgraded connection", resp.Body)
 	}
 	if _, err := io.WriteString(rw, "hello\n"); err != nil {
 		t.Fatal(err)
 	}
 	line, err := bufio.NewReader(rw).ReadString('\n')
-	if err != nil || line != "echo: hello\n" {
-		t.Fatalf("read %q, %v", line, err)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if want := "echo: hello\n"; line != want {
+		t.Errorf("read %q, want %q", line, want)
 	}
 }

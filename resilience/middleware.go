@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -132,35 +133,21 @@ func newAdmission(cfg AdmissionConfig) *admission {
 }
 
 func (c *AdaptiveConfig) build() fsadaptive.AdaptiveLimiter[any] {
-	lo, hi, init := or(c.MinLimit, 1), or(c.MaxLimit, 200), or(c.InitialLimit, 20)
+	lo, hi, init := cmp.Or(c.MinLimit, 1), cmp.Or(c.MaxLimit, 200), cmp.Or(c.InitialLimit, 20)
 	b := fsadaptive.NewBuilder[any]().
 		WithLimits(uint(lo), uint(hi), uint(init)).
-		WithMaxLimitFactor(orf(c.MaxLimitFactor, 5)).
-		WithRecentQuantile(orf(c.Quantile, 0.9))
+		WithMaxLimitFactor(cmp.Or(c.MaxLimitFactor, 5)).
+		WithRecentQuantile(cmp.Or(c.Quantile, 0.9))
 	w := c.Window
 	if w == 0 {
 		w = time.Second
 	}
-	b = b.WithRecentWindow(w, max(w, 30*time.Second), uint(or(c.MinSamples, 50)))
+	b = b.WithRecentWindow(w, max(w, 30*time.Second), uint(cmp.Or(c.MinSamples, 50)))
 	if c.OnLimitChange != nil {
 		f := c.OnLimitChange
 		b = b.OnLimitChanged(func(e fsadaptive.LimitChangedEvent) { f(int(e.OldLimit), int(e.NewLimit)) })
 	}
 	return b.Build()
-}
-
-func or(v, d int) int {
-	if v == 0 {
-		return d
-	}
-	return v
-}
-
-func orf(v, d float64) float64 {
-	if v == 0 {
-		return d
-	}
-	return v
 }
 
 func (a *admission) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {

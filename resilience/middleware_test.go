@@ -33,26 +33,49 @@ func TestMiddlewareRejections(t *testing.T) {
 		wantRetry  string
 		wantErr    error
 	}{
-		{name: "a full concurrency limit answers 503 with Retry-After",
-			cfg: resilience.AdmissionConfig{MaxConcurrent: 1}, wantStatus: 503, wantRetry: "1", wantErr: resilience.ErrLimitExceeded},
-		{name: "a full adaptive limit answers 503",
+		{
+			name:       "a full concurrency limit answers 503 with Retry-After",
+			cfg:        resilience.AdmissionConfig{MaxConcurrent: 1},
+			wantStatus: 503,
+			wantRetry:  "1",
+			wantErr:    resilience.ErrLimitExceeded,
+		},
+		{
+			name:       "a full adaptive limit answers 503",
 			cfg:        resilience.AdmissionConfig{Adaptive: &resilience.AdaptiveConfig{MinLimit: 1, InitialLimit: 1, MaxLimit: 1}},
-			wantStatus: 503, wantRetry: "1", wantErr: resilience.ErrLimitExceeded},
-		{name: "a client over its own share answers 429",
+			wantStatus: 503,
+			wantRetry:  "1",
+			wantErr:    resilience.ErrLimitExceeded,
+		},
+		{
+			name: "a client over its own share answers 429",
 			cfg: resilience.AdmissionConfig{PerKey: 1, RetryAfter: 2500 * time.Millisecond,
 				Key: func(r *http.Request) string { return r.Header.Get("X-Client") }},
-			wantStatus: 429, wantRetry: "3", wantErr: resilience.ErrBulkheadFull},
-		{name: "a non-critical request is shed at the threshold",
+			wantStatus: 429,
+			wantRetry:  "3",
+			wantErr:    resilience.ErrBulkheadFull,
+		},
+		{
+			name: "a non-critical request is shed at the threshold",
 			cfg: resilience.AdmissionConfig{MaxConcurrent: 2, ShedAt: 0.5,
 				Critical: func(r *http.Request) bool { return r.URL.Path == "/critical" }},
-			wantStatus: 503, wantRetry: "1", wantErr: resilience.ErrShed},
-		{name: "a critical request is admitted above the shedding threshold",
+			wantStatus: 503,
+			wantRetry:  "1",
+			wantErr:    resilience.ErrShed,
+		},
+		{
+			name: "a critical request is admitted above the shedding threshold",
 			cfg: resilience.AdmissionConfig{MaxConcurrent: 2, ShedAt: 0.5,
 				Critical: func(r *http.Request) bool { return r.URL.Path == "/critical" }},
-			second: func(r *http.Request) { r.URL.Path = "/critical" }, wantStatus: 200},
-		{name: "another client keeps its own share",
-			cfg:    resilience.AdmissionConfig{PerKey: 1, Key: func(r *http.Request) string { return r.Header.Get("X-Client") }},
-			second: func(r *http.Request) { r.Header.Set("X-Client", "b") }, wantStatus: 200},
+			second:     func(r *http.Request) { r.URL.Path = "/critical" },
+			wantStatus: 200,
+		},
+		{
+			name:       "another client keeps its own share",
+			cfg:        resilience.AdmissionConfig{PerKey: 1, Key: func(r *http.Request) string { return r.Header.Get("X-Client") }},
+			second:     func(r *http.Request) { r.Header.Set("X-Client", "b") },
+			wantStatus: 200,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,8 +124,11 @@ func TestMiddlewareRejections(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &doc); err != nil {
 				t.Fatalf("body %q is not JSON: %v", body, err)
 			}
-			if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" || doc["status"] != float64(tt.wantStatus) {
-				t.Fatalf("content type %q, document %v: want a problem document with status %d", ct, doc, tt.wantStatus)
+			if got, want := resp.Header.Get("Content-Type"), "application/problem+json"; got != want {
+				t.Errorf("Content-Type = %q, want %q", got, want)
+			}
+			if got, want := doc["status"], float64(tt.wantStatus); got != want {
+				t.Errorf("document status = %v, want %v (document %v)", got, want, doc)
 			}
 			if got := resp.Header.Get("Retry-After"); got != tt.wantRetry {
 				t.Fatalf("Retry-After = %q, want %q", got, tt.wantRetry)

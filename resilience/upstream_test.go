@@ -1,6 +1,7 @@
 package resilience_test
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/resilience"
 )
 
 // upstream is a loopback server that counts requests and connections and
@@ -170,6 +173,29 @@ func newCancelable(t *testing.T, url string) (*http.Request, context.CancelFunc)
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+// inRange fails the test unless lo <= got <= hi.
+func inRange[T cmp.Ordered](t *testing.T, name string, got, lo, hi T) {
+	t.Helper()
+	if got < lo {
+		t.Errorf("%s = %v, want at least %v (and at most %v)", name, got, lo, hi)
+	}
+	if got > hi {
+		t.Errorf("%s = %v, want at most %v (and at least %v)", name, got, hi, lo)
+	}
+}
+
+// wantRetryAfter fails the test unless err carries the Retry-After hint want.
+func wantRetryAfter(t *testing.T, err error, want time.Duration) {
+	t.Helper()
+	got, ok := resilience.RetryAfter(err)
+	if !ok {
+		t.Fatalf("RetryAfter(%v) found no hint, want %v", err, want)
+	}
+	if got != want {
+		t.Errorf("RetryAfter = %v, want %v", got, want)
+	}
+}
 
 // gate blocks handlers until it is opened, by the test or, if the test
 // fails first, by its cleanup, so that closing the server never hangs.

@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -133,7 +134,7 @@ func (c AdaptiveConfig) Validate() error {
 	if c.MaxLimitFactor != 0 && c.MaxLimitFactor < 1 {
 		errs = append(errs, fmt.Errorf("AdaptiveConfig.MaxLimitFactor is %v: use 0 for the default (5) or a factor >= 1", c.MaxLimitFactor))
 	}
-	lo, hi, init := or(c.MinLimit, 1), or(c.MaxLimit, 200), or(c.InitialLimit, 20)
+	lo, hi, init := cmp.Or(c.MinLimit, 1), cmp.Or(c.MaxLimit, 200), cmp.Or(c.InitialLimit, 20)
 	if lo >= 0 && hi >= 0 && init >= 0 && (lo > hi || init < lo || init > hi) {
 		errs = append(errs, fmt.Errorf("AdaptiveConfig limits are min %d, initial %d, max %d: they need MinLimit <= InitialLimit <= MaxLimit", lo, init, hi))
 	}

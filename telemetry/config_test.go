@@ -59,8 +59,10 @@ func TestFromEnvReadsTheStandardVariables(t *testing.T) {
 	if got, want := strings.Join(cfg.Propagators, ","), "b3,tracecontext"; got != want {
 		t.Errorf("Propagators = %q, want %q", got, want)
 	}
-	if cfg.Logs == nil || *cfg.Logs {
-		t.Error("Logs is not off with OTEL_LOGS_EXPORTER=none")
+	if cfg.Logs == nil {
+		t.Error("Logs is unset with OTEL_LOGS_EXPORTER=none, want off")
+	} else if *cfg.Logs {
+		t.Error("Logs is on with OTEL_LOGS_EXPORTER=none, want off")
 	}
 	if cfg.Traces != nil {
 		t.Error("Traces is set without OTEL_TRACES_EXPORTER")

@@ -112,20 +112,7 @@ func (x *exchange) openaiWhole(model string) {
 func (x *exchange) openaiStream(model string, includeUsage bool) {
 	x.begin("text/event-stream")
 	created := x.s.created
-	chunk := func(delta map[string]any, finish any) bool {
-		var logprobs any
-		if c, ok := delta["content"].(string); ok && c != "" {
-			logprobs = x.openaiLogprobs(c)
-		}
-		if x.fault() {
-			x.sse("", marshal(map[string]any{"error": map[string]any{"message": x.errorMessage(), "type": "server_error", "param": nil, "code": nil}}))
-			return false
-		}
-		x.sse("", marshal(map[string]any{"id": x.id(), "object": "chat.completion.chunk", "created": created, "model": model,
-			"system_fingerprint": "fp_aitest", "service_tier": "default",
-			"choices": []any{map[string]any{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}}}))
-		return true
-	}
+	chunk := func(delta map[string]any, finish any) bool { return x.openaiChunk(model, delta, finish) }
 	if !chunk(map[string]any{"role": "assistant", "content": "", "refusal": nil}, nil) {
 		return
 	}
@@ -139,46 +126,8 @@ func (x *exchange) openaiStream(model string, includeUsage bool) {
 			return
 		}
 	}
-	// Tool calls: a first fragment with ID and name, then argument
-	// fragments, call after call or interleaved.
-	type frag struct {
-		call int
-		args string
-	}
-	var frags [][]frag
-	for i, tc := range x.reply.ToolCalls {
-		if !chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i, "id": x.callID(i, tc), "type": "function",
-			"function": map[string]any{"name": tc.Name, "arguments": ""}}}}, nil) {
-			return
-		}
-		var fs []frag
-		for _, a := range chunks(args(tc), x.reply.ChunkSize) {
-			fs = append(fs, frag{i, a})
-		}
-		frags = append(frags, fs)
-		if !x.reply.Interleave {
-			for _, f := range fs {
-				if !chunk(map[string]any{"tool_calls": []any{map[string]any{"index": f.call, "function": map[string]any{"arguments": f.args}}}}, nil) {
-					return
-				}
-			}
-		}
-	}
-	if x.reply.Interleave {
-		for k := 0; ; k++ {
-			sent := false
-			for _, fs := range frags {
-				if k < len(fs) {
-					sent = true
-					if !chunk(map[string]any{"tool_calls": []any{map[string]any{"index": fs[k].call, "function": map[string]any{"arguments": fs[k].args}}}}, nil) {
-						return
-					}
-				}
-			}
-			if !sent {
-				break
-			}
-		}
+	if !x.openaiToolCalls(chunk) {
+		return
 	}
 	if !chunk(map[string]any{}, x.openaiFinish()) {
 		return
@@ -195,6 +144,69 @@ func (x *exchange) openaiStream(model string, includeUsage bool) {
 		return
 	}
 	x.sse("", []byte("[DONE]"))
+}
+
+// openaiToolCalls streams the reply's tool calls through chunk: a first
+// fragment with ID and name, then argument fragments, call after call or
+// interleaved. It reports false if a chunk failed.
+func (x *exchange) openaiToolCalls(chunk func(delta map[string]any, finish any) bool) bool {
+	type frag struct {
+		call int
+		args string
+	}
+	var frags [][]frag
+	for i, tc := range x.reply.ToolCalls {
+		if !chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i, "id": x.callID(i, tc), "type": "function",
+			"function": map[string]any{"name": tc.Name, "arguments": ""}}}}, nil) {
+			return false
+		}
+		var fs []frag
+		for _, a := range chunks(args(tc), x.reply.ChunkSize) {
+			fs = append(fs, frag{i, a})
+		}
+		frags = append(frags, fs)
+		if !x.reply.Interleave {
+			for _, f := range fs {
+				if !chunk(map[string]any{"tool_calls": []any{map[string]any{"index": f.call, "function": map[string]any{"arguments": f.args}}}}, nil) {
+					return false
+				}
+			}
+		}
+	}
+	if x.reply.Interleave {
+		for k := 0; ; k++ {
+			sent := false
+			for _, fs := range frags {
+				if k < len(fs) {
+					sent = true
+					if !chunk(map[string]any{"tool_calls": []any{map[string]any{"index": fs[k].call, "function": map[string]any{"arguments": fs[k].args}}}}, nil) {
+						return false
+					}
+				}
+			}
+			if !sent {
+				break
+			}
+		}
+	}
+	return true
+}
+
+// openaiChunk writes one chat.completion.chunk, or, at a fault, an error
+// event instead; it reports whether the stream goes on.
+func (x *exchange) openaiChunk(model string, delta map[string]any, finish any) bool {
+	var logprobs any
+	if c, ok := delta["content"].(string); ok && c != "" {
+		logprobs = x.openaiLogprobs(c)
+	}
+	if x.fault() {
+		x.sse("", marshal(map[string]any{"error": map[string]any{"message": x.errorMessage(), "type": "server_error", "param": nil, "code": nil}}))
+		return false
+	}
+	x.sse("", marshal(map[string]any{"id": x.id(), "object": "chat.completion.chunk", "created": x.s.created, "model": model,
+		"system_fingerprint": "fp_aitest", "service_tier": "default",
+		"choices": []any{map[string]any{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}}}))
+	return true
 }
 
 // openaiLogprobs are the log probabilities of tokens when the request

@@ -95,8 +95,27 @@ func (p *Provider) EncodeRequest(req *aiclient.Request) ([]byte, error) {
 		return nil, err
 	}
 	var w generateRequest
+	if err := w.encodeMessages(req.Messages); err != nil {
+		return nil, err
+	}
+	if len(req.Tools) > 0 {
+		var decls []functionDeclaration
+		for _, t := range req.Tools {
+			decls = append(decls, functionDeclaration{Name: t.Name, Description: t.Description, ParametersJSONSchema: t.Parameters})
+		}
+		w.Tools = []tools{{FunctionDeclarations: decls}}
+	}
+	w.ToolConfig = toolConfigOf(req.ToolChoice)
+	w.GenerationConfig = generationOf(req)
+	return wire.Body(w, req.Extra)
+}
+
+// encodeMessages adds the messages to w: system messages to its system
+// instruction, the others to its contents, merging consecutive messages
+// of the same role.
+func (w *generateRequest) encodeMessages(msgs []aiclient.Message) error {
 	names := map[string]string{} // tool call ID → function name
-	for i, m := range req.Messages {
+	for i, m := range msgs {
 		var role string
 		var parts []part
 		switch m.Role {
@@ -115,7 +134,7 @@ func (p *Provider) EncodeRequest(req *aiclient.Request) ([]byte, error) {
 			for _, pt := range m.Parts {
 				gp, err := encodePart(pt)
 				if err != nil {
-					return nil, fmt.Errorf("portico/gemini: messages[%d]: %w", i, err)
+					return fmt.Errorf("portico/gemini: messages[%d]: %w", i, err)
 				}
 				parts = append(parts, gp)
 			}
@@ -146,11 +165,11 @@ func (p *Provider) EncodeRequest(req *aiclient.Request) ([]byte, error) {
 				name = names[m.ToolCallID]
 			}
 			if name == "" {
-				return nil, fmt.Errorf("portico/gemini: messages[%d]: tool result %q answers no earlier tool call; set Message.Name", i, m.ToolCallID)
+				return fmt.Errorf("portico/gemini: messages[%d]: tool result %q answers no earlier tool call; set Message.Name", i, m.ToolCallID)
 			}
 			parts = append(parts, part{FunctionResponse: &functionResponse{Name: name, Response: toolResponse(m)}})
 		default:
-			return nil, fmt.Errorf("portico/gemini: messages[%d]: unknown role %q", i, m.Role)
+			return fmt.Errorf("portico/gemini: messages[%d]: unknown role %q", i, m.Role)
 		}
 		if n := len(w.Contents); n > 0 && w.Contents[n-1].Role == role {
 			w.Contents[n-1].Parts = append(w.Contents[n-1].Parts, parts...)
@@ -158,25 +177,30 @@ func (p *Provider) EncodeRequest(req *aiclient.Request) ([]byte, error) {
 		}
 		w.Contents = append(w.Contents, content{Role: role, Parts: parts})
 	}
-	if len(req.Tools) > 0 {
-		var decls []functionDeclaration
-		for _, t := range req.Tools {
-			decls = append(decls, functionDeclaration{Name: t.Name, Description: t.Description, ParametersJSONSchema: t.Parameters})
-		}
-		w.Tools = []tools{{FunctionDeclarations: decls}}
+	return nil
+}
+
+// toolConfigOf is Gemini's tool config for a tool choice, or nil.
+func toolConfigOf(tc *aiclient.ToolChoice) *toolConfig {
+	if tc == nil {
+		return nil
 	}
-	if tc := req.ToolChoice; tc != nil {
-		switch tc.Mode {
-		case aiclient.ChoiceAuto:
-			w.ToolConfig = &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "AUTO"}}
-		case aiclient.ChoiceNone:
-			w.ToolConfig = &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "NONE"}}
-		case aiclient.ChoiceRequired:
-			w.ToolConfig = &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "ANY"}}
-		case aiclient.ChoiceTool:
-			w.ToolConfig = &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "ANY", AllowedFunctionNames: []string{tc.Name}}}
-		}
+	switch tc.Mode {
+	case aiclient.ChoiceAuto:
+		return &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "AUTO"}}
+	case aiclient.ChoiceNone:
+		return &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "NONE"}}
+	case aiclient.ChoiceRequired:
+		return &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "ANY"}}
+	case aiclient.ChoiceTool:
+		return &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: "ANY", AllowedFunctionNames: []string{tc.Name}}}
 	}
+	return nil
+}
+
+// generationOf is the generation config of req, or nil when req sets
+// none of it.
+func generationOf(req *aiclient.Request) *generationConfig {
 	g := generationConfig{Temperature: req.Temperature, TopP: req.TopP, MaxOutputTokens: req.MaxOutputTokens, StopSequences: req.Stop, Seed: req.Seed,
 		ResponseLogprobs: req.Logprobs}
 	if req.Logprobs {
@@ -191,9 +215,9 @@ func (p *Provider) EncodeRequest(req *aiclient.Request) ([]byte, error) {
 		}
 	}
 	if g.Temperature != nil || g.TopP != nil || g.MaxOutputTokens != 0 || len(g.StopSequences) > 0 || g.Seed != nil || g.ResponseMIMEType != "" || g.ResponseLogprobs {
-		w.GenerationConfig = &g
+		return &g
 	}
-	return wire.Body(w, req.Extra)
+	return nil
 }
 
 // toolResponse wraps a tool's output: a JSON object is sent as is, any

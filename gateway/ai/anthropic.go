@@ -8,8 +8,6 @@ import (
 	"net/http"
 
 	"github.com/portico-dev/portico/aiclient"
-	"github.com/portico-dev/portico/aiclient/guard"
-	"github.com/portico-dev/portico/internal/sse"
 )
 
 // messagesRequest is Anthropic's Messages request.
@@ -117,68 +115,11 @@ func (mr *messagesRequest) neutral() (*aiclient.Request, *apiError) {
 		req.Messages = append(req.Messages, m)
 	}
 	for i, m := range mr.Messages {
-		where := fmt.Sprintf("messages.%d", i)
-		if m.Role != "user" && m.Role != "assistant" {
-			return nil, invalid(where+".role", where+".role: must be user or assistant")
+		msgs, e := neutralMessage(fmt.Sprintf("messages.%d", i), m)
+		if e != nil {
+			return nil, e
 		}
-		bs, err := blocks(m.Content)
-		if err != nil {
-			return nil, invalid(where+".content", where+".content: must be a string or an array of content blocks")
-		}
-		msg := aiclient.Message{Role: aiclient.Role(m.Role)}
-		for j, b := range bs {
-			switch b.Type {
-			case "text":
-				p := aiclient.Text(b.Text)
-				p.Cache = len(b.CacheControl) > 0
-				msg.Parts = append(msg.Parts, p)
-			case "thinking":
-				msg.Parts = append(msg.Parts, aiclient.Part{Type: aiclient.PartReasoning, Text: b.Thinking, Signature: b.Signature})
-			case "redacted_thinking":
-				msg.Parts = append(msg.Parts, aiclient.Part{Type: aiclient.PartReasoning, Text: b.Data, Redacted: true})
-			case "image", "document":
-				if b.Source == nil {
-					return nil, invalid(fmt.Sprintf("%s.content.%d.source", where, j), "source: Field required")
-				}
-				typ := aiclient.PartImage
-				if b.Type == "document" {
-					typ = aiclient.PartFile
-				}
-				p := aiclient.Part{Type: typ, MIMEType: b.Source.MediaType, URL: b.Source.URL}
-				if b.Source.Type == "base64" {
-					data, err := base64.StdEncoding.DecodeString(b.Source.Data)
-					if err != nil {
-						return nil, invalid(fmt.Sprintf("%s.content.%d.source.data", where, j), "source.data: must be base64")
-					}
-					p.Data = data
-				}
-				msg.Parts = append(msg.Parts, p)
-			case "tool_use":
-				args := b.Input
-				if len(args) == 0 {
-					args = json.RawMessage("{}")
-				}
-				msg.ToolCalls = append(msg.ToolCalls, aiclient.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
-			case "tool_result":
-				// Each result becomes its own tool message, in order.
-				inner, err := blocks(b.Content)
-				if err != nil {
-					return nil, invalid(fmt.Sprintf("%s.content.%d.content", where, j), "content: must be a string or an array of blocks")
-				}
-				tm := aiclient.Message{Role: aiclient.RoleTool, ToolCallID: b.ToolUseID, IsError: b.IsError}
-				for _, ib := range inner {
-					if ib.Type == "text" {
-						tm.Parts = append(tm.Parts, aiclient.Text(ib.Text))
-					}
-				}
-				req.Messages = append(req.Messages, tm)
-			default:
-				return nil, invalid(fmt.Sprintf("%s.content.%d.type", where, j), "unsupported content block type "+b.Type)
-			}
-		}
-		if len(msg.Parts) > 0 || len(msg.ToolCalls) > 0 || len(bs) == 0 {
-			req.Messages = append(req.Messages, msg)
-		}
+		req.Messages = append(req.Messages, msgs...)
 	}
 	for i, t := range mr.Tools {
 		if t.Type != "" && t.Type != "custom" {
@@ -189,24 +130,125 @@ func (mr *messagesRequest) neutral() (*aiclient.Request, *apiError) {
 		req.Tools = append(req.Tools, aiclient.Tool{Name: t.Name, Description: t.Description, Parameters: t.InputSchema,
 			Strict: t.Strict, Cache: len(t.CacheControl) > 0 && string(t.CacheControl) != "null"})
 	}
-	if tc := mr.ToolChoice; tc != nil {
-		if tc.DisableParallelToolUse {
-			req.ParallelToolCalls = new(bool)
-		}
-		switch tc.Type {
-		case "auto":
-			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceAuto}
-		case "any":
-			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceRequired}
-		case "none":
-			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceNone}
-		case "tool":
-			req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceTool, Name: tc.Name}
-		default:
-			return nil, invalid("tool_choice.type", "tool_choice.type: must be auto, any, tool or none")
-		}
+	if e := mr.neutralToolChoice(req); e != nil {
+		return nil, e
 	}
 	return req, nil
+}
+
+// neutralToolChoice sets req's tool choice from the request's.
+func (mr *messagesRequest) neutralToolChoice(req *aiclient.Request) *apiError {
+	tc := mr.ToolChoice
+	if tc == nil {
+		return nil
+	}
+	if tc.DisableParallelToolUse {
+		req.ParallelToolCalls = new(bool)
+	}
+	switch tc.Type {
+	case "auto":
+		req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceAuto}
+	case "any":
+		req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceRequired}
+	case "none":
+		req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceNone}
+	case "tool":
+		req.ToolChoice = &aiclient.ToolChoice{Mode: aiclient.ChoiceTool, Name: tc.Name}
+	default:
+		return invalid("tool_choice.type", "tool_choice.type: must be auto, any, tool or none")
+	}
+	return nil
+}
+
+// neutralMessage turns the message at where into neutral messages: one
+// tool message per tool_result block, in order, then the message itself
+// if it holds anything else or nothing at all.
+func neutralMessage(where string, m anthropicMessage) ([]aiclient.Message, *apiError) {
+	if m.Role != "user" && m.Role != "assistant" {
+		return nil, invalid(where+".role", where+".role: must be user or assistant")
+	}
+	bs, err := blocks(m.Content)
+	if err != nil {
+		return nil, invalid(where+".content", where+".content: must be a string or an array of content blocks")
+	}
+	var out []aiclient.Message
+	msg := aiclient.Message{Role: aiclient.Role(m.Role)}
+	for j, b := range bs {
+		at := fmt.Sprintf("%s.content.%d", where, j)
+		switch b.Type {
+		case "tool_use":
+			args := b.Input
+			if len(args) == 0 {
+				args = json.RawMessage("{}")
+			}
+			msg.ToolCalls = append(msg.ToolCalls, aiclient.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
+		case "tool_result":
+			// Each result becomes its own tool message, in order.
+			tm, e := toolResult(at, b)
+			if e != nil {
+				return nil, e
+			}
+			out = append(out, tm)
+		default:
+			p, e := neutralPart(at, b)
+			if e != nil {
+				return nil, e
+			}
+			msg.Parts = append(msg.Parts, p)
+		}
+	}
+	if len(msg.Parts) > 0 || len(msg.ToolCalls) > 0 || len(bs) == 0 {
+		out = append(out, msg)
+	}
+	return out, nil
+}
+
+// toolResult turns the tool_result block at "at" into a tool message.
+func toolResult(at string, b anthropicBlock) (aiclient.Message, *apiError) {
+	inner, err := blocks(b.Content)
+	if err != nil {
+		return aiclient.Message{}, invalid(at+".content", "content: must be a string or an array of blocks")
+	}
+	tm := aiclient.Message{Role: aiclient.RoleTool, ToolCallID: b.ToolUseID, IsError: b.IsError}
+	for _, ib := range inner {
+		if ib.Type == "text" {
+			tm.Parts = append(tm.Parts, aiclient.Text(ib.Text))
+		}
+	}
+	return tm, nil
+}
+
+// neutralPart turns the content block at "at" into a neutral part: text,
+// thinking, an image or a document.
+func neutralPart(at string, b anthropicBlock) (aiclient.Part, *apiError) {
+	switch b.Type {
+	case "text":
+		p := aiclient.Text(b.Text)
+		p.Cache = len(b.CacheControl) > 0
+		return p, nil
+	case "thinking":
+		return aiclient.Part{Type: aiclient.PartReasoning, Text: b.Thinking, Signature: b.Signature}, nil
+	case "redacted_thinking":
+		return aiclient.Part{Type: aiclient.PartReasoning, Text: b.Data, Redacted: true}, nil
+	case "image", "document":
+		if b.Source == nil {
+			return aiclient.Part{}, invalid(at+".source", "source: Field required")
+		}
+		typ := aiclient.PartImage
+		if b.Type == "document" {
+			typ = aiclient.PartFile
+		}
+		p := aiclient.Part{Type: typ, MIMEType: b.Source.MediaType, URL: b.Source.URL}
+		if b.Source.Type == "base64" {
+			data, err := base64.StdEncoding.DecodeString(b.Source.Data)
+			if err != nil {
+				return aiclient.Part{}, invalid(at+".source.data", "source.data: must be base64")
+			}
+			p.Data = data
+		}
+		return p, nil
+	}
+	return aiclient.Part{}, invalid(at+".type", "unsupported content block type "+b.Type)
 }
 
 // anthropicResponse is Anthropic's Messages response.
@@ -301,148 +343,6 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 	}
 	c.markCache(w)
 	writeJSON(w, http.StatusOK, json.RawMessage(withNative(anthropicMessageOf(resp, mr.Model), resp.Native, aiclient.WireAnthropic)))
-	c.end(http.StatusOK, nil, resp)
-}
-
-// messagesStream streams a call as Anthropic's events.
-func (h *Handler) messagesStream(w http.ResponseWriter, c *call, req *aiclient.Request) {
-	s, enc := h.startStream(w, c, req, func(e *apiError) { e.writeAnthropic(w) })
-	if s == nil {
-		return
-	}
-	defer func() { _ = s.Close() }()
-	emit := func(typ string, v any) error {
-		return enc.Encode(sse.Event{Type: typ, Data: mustJSON(v)})
-	}
-	var acc aiclient.Accumulator
-	block := -1     // index of the open content block
-	kind := ""      // its type
-	toolBlock := -1 // the neutral tool-call index of an open tool_use block
-	started := false
-	var id, model string
-	var native *aiclient.Native
-	// message_start waits for the first content, so that it carries the
-	// provider's input tokens when the provider reports them at its start
-	// (Anthropic, Bedrock); a provider that reports usage only at the end
-	// (OpenAI, Gemini) gets the gateway's estimate of the input there, and
-	// its count in message_delta.
-	start := func() error {
-		started = true
-		u := acc.Response().Usage
-		if u.InputTokens == 0 {
-			u = aiclient.Usage{InputTokens: guard.EstimateTokens(req)}
-		}
-		msg := map[string]any{
-			"id": messageID(id), "type": "message", "role": "assistant", "model": modelName(model, req.Model),
-			"content": []any{}, "stop_reason": nil, "stop_sequence": nil,
-			"usage": toAnthropicUsage(u),
-		}
-		for k, v := range native.For(aiclient.WireAnthropic) {
-			msg[k] = v
-		}
-		return emit("message_start", map[string]any{"type": "message_start", "message": msg})
-	}
-	closeBlock := func() error {
-		if block < 0 || kind == "" {
-			return nil
-		}
-		kind = ""
-		return emit("content_block_stop", map[string]any{"type": "content_block_stop", "index": block})
-	}
-	open := func(b anthropicBlock) error {
-		if err := closeBlock(); err != nil {
-			return err
-		}
-		block++
-		kind = b.Type
-		return emit("content_block_start", map[string]any{"type": "content_block_start", "index": block, "content_block": outBlock(b)})
-	}
-	delta := func(d map[string]any) error {
-		return emit("content_block_delta", map[string]any{"type": "content_block_delta", "index": block, "delta": d})
-	}
-	var werr error
-	finish := aiclient.FinishStop
-	for werr == nil && s.Next() {
-		ev := s.Current()
-		acc.Add(ev)
-		switch ev.Type {
-		case aiclient.EventStart:
-			id, model, native = ev.ID, ev.Model, ev.Native
-			continue
-		case aiclient.EventUsage:
-			if !started {
-				continue
-			}
-		}
-		if !started {
-			if werr = start(); werr != nil {
-				break
-			}
-		}
-		switch ev.Type {
-		case aiclient.EventText:
-			if c.rec.TimeToFirstToken == 0 {
-				c.rec.TimeToFirstToken = h.cfg.clock().Sub(c.start)
-			}
-			if kind != "text" {
-				if werr = open(anthropicBlock{Type: "text", Text: ""}); werr != nil {
-					break
-				}
-			}
-			if ev.Text != "" {
-				werr = delta(map[string]any{"type": "text_delta", "text": ev.Text})
-			}
-		case aiclient.EventReasoning:
-			if kind != "thinking" {
-				if werr = open(anthropicBlock{Type: "thinking", Thinking: ""}); werr != nil {
-					break
-				}
-			}
-			if ev.Text != "" {
-				werr = delta(map[string]any{"type": "thinking_delta", "thinking": ev.Text})
-			}
-			if werr == nil && ev.Signature != "" {
-				werr = delta(map[string]any{"type": "signature_delta", "signature": ev.Signature})
-			}
-		case aiclient.EventToolCall:
-			if c.rec.TimeToFirstToken == 0 {
-				c.rec.TimeToFirstToken = h.cfg.clock().Sub(c.start)
-			}
-			tc := ev.ToolCall
-			if kind != "tool_use" || toolBlock != tc.Index {
-				toolBlock = tc.Index
-				if werr = open(anthropicBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: json.RawMessage("{}")}); werr != nil {
-					break
-				}
-			}
-			if tc.Arguments != "" {
-				werr = delta(map[string]any{"type": "input_json_delta", "partial_json": tc.Arguments})
-			}
-		case aiclient.EventFinish:
-			finish = ev.FinishReason
-		}
-	}
-	resp := acc.Response()
-	if werr != nil {
-		c.end(http.StatusOK, &apiError{kind: "canceled", code: "canceled"}, resp)
-		return
-	}
-	if err := s.Err(); err != nil {
-		e := fromCall(err)
-		_, body := e.anthropic()
-		body.RequestID = w.Header().Get("Request-Id")
-		_ = emit("error", body)
-		c.end(http.StatusOK, e, resp)
-		return
-	}
-	if !started {
-		_ = start()
-	}
-	_ = closeBlock()
-	u := toAnthropicUsage(resp.Usage)
-	_ = emit("message_delta", map[string]any{"type": "message_delta",
-		"delta": map[string]any{"stop_reason": stopReason(finish), "stop_sequence": nil}, "usage": u})
-	_ = emit("message_stop", map[string]any{"type": "message_stop"})
 	c.end(http.StatusOK, nil, resp)
 }
 

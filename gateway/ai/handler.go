@@ -66,27 +66,11 @@ func New(client *aiclient.Client, opts ...Option) (*Handler, error) {
 			o.apply(&cfg)
 		}
 	}
-	if cfg.prefix != "" && (!strings.HasPrefix(cfg.prefix, "/") || strings.HasSuffix(cfg.prefix, "/")) {
-		return nil, fmt.Errorf("portico/ai: prefix %q must start with / and not end with one, as in /v1", cfg.prefix)
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	if cfg.clock == nil {
 		cfg.clock = time.Now
-	}
-	if cfg.outputGuess <= 0 {
-		return nil, errors.New("portico/ai: the output estimate must be positive")
-	}
-	if cfg.maxBody <= 0 {
-		return nil, errors.New("portico/ai: the body limit must be positive")
-	}
-	for i := range cfg.limits {
-		if err := cfg.limits[i].validate(i); err != nil {
-			return nil, fmt.Errorf("portico/ai: %w", err)
-		}
-	}
-	for i := range cfg.budgets {
-		if err := cfg.budgets[i].validate(i); err != nil {
-			return nil, fmt.Errorf("portico/ai: %w", err)
-		}
 	}
 	cfg.counters = counterNames(cfg.limits, cfg.budgets)
 	if cfg.store == nil {
@@ -117,26 +101,58 @@ func New(client *aiclient.Client, opts ...Option) (*Handler, error) {
 		h.endpoints = append(h.endpoints, Endpoint{Method: e.method, Path: cfg.prefix + e.path})
 		h.mux.HandleFunc(e.method+" "+cfg.prefix+e.path, e.serve)
 	}
+	if err := h.mountPrompts(); err != nil {
+		return nil, err
+	}
+	h.spec = h.openAPI()
+	h.mux.HandleFunc("/", h.notFound)
+	return h, nil
+}
+
+// validate checks the options New was given.
+func (cfg *config) validate() error {
+	if cfg.prefix != "" && (!strings.HasPrefix(cfg.prefix, "/") || strings.HasSuffix(cfg.prefix, "/")) {
+		return fmt.Errorf("portico/ai: prefix %q must start with / and not end with one, as in /v1", cfg.prefix)
+	}
+	if cfg.outputGuess <= 0 {
+		return errors.New("portico/ai: the output estimate must be positive")
+	}
+	if cfg.maxBody <= 0 {
+		return errors.New("portico/ai: the body limit must be positive")
+	}
+	for i := range cfg.limits {
+		if err := cfg.limits[i].validate(i); err != nil {
+			return fmt.Errorf("portico/ai: %w", err)
+		}
+	}
+	for i := range cfg.budgets {
+		if err := cfg.budgets[i].validate(i); err != nil {
+			return fmt.Errorf("portico/ai: %w", err)
+		}
+	}
+	return nil
+}
+
+// mountPrompts compiles the prompts and serves each at its path.
+func (h *Handler) mountPrompts() error {
 	seen := map[string]bool{}
-	for i, p := range cfg.prompts {
+	for i, p := range h.cfg.prompts {
 		cp, err := compilePrompt(i, p)
 		if err != nil {
-			return nil, fmt.Errorf("portico/ai: %w", err)
+			return fmt.Errorf("portico/ai: %w", err)
 		}
 		if seen[cp.Path] {
-			return nil, fmt.Errorf("portico/ai: prompts[%d].path: %q is used by another prompt", i, cp.Path)
+			return fmt.Errorf("portico/ai: prompts[%d].path: %q is used by another prompt", i, cp.Path)
 		}
 		if slices.Contains(h.endpoints, Endpoint{Method: http.MethodPost, Path: cp.Path}) {
-			return nil, fmt.Errorf("portico/ai: prompts[%d].path: %q is an OpenAI- or Anthropic-compatible endpoint; choose another path", i, cp.Path)
+			return fmt.Errorf("portico/ai: prompts[%d].path: %q is an OpenAI- or Anthropic-compatible endpoint; choose another path", i, cp.Path)
 		}
 		seen[cp.Path] = true
 		h.prompts = append(h.prompts, cp)
 		h.endpoints = append(h.endpoints, Endpoint{Method: http.MethodPost, Path: cp.Path, Prompt: cp.Name})
 		h.mux.HandleFunc("POST "+cp.Path, h.servePrompt(cp))
 	}
-	h.spec = h.openAPI()
-	h.mux.HandleFunc("/", h.notFound)
-	return h, nil
+	return nil
 }
 
 // ServeHTTP implements http.Handler. Every answer, errors included,

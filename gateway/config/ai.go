@@ -183,30 +183,12 @@ func (p *aiPart) Mount(b *gateway.Builder) error {
 // handler builds the AI handler, after the authenticators.
 func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 	a := &p.a
-	var errs []error
+	errs := newErrors()
 	client := a.Client
 	opts := []ai.Option{ai.WithLogger(b.Logger()), ai.WithContent(a.LogContent)}
 	if client == nil {
-		var cerrs []error
 		var aliases []string
-		// The provider calls' spans and gen_ai.client.* metrics go where
-		// the gateway's do.
-		var tel []aiclient.Option
-		if tp := b.TracerProvider(); tp != nil {
-			tel = append(tel, aiclient.WithTracerProvider(tp))
-		}
-		if mp := b.MeterProvider(); mp != nil {
-			tel = append(tel, aiclient.WithMeterProvider(mp))
-		}
-		client, aliases, cerrs = a.client(aiHTTPClient(b), tel, func(key string, mk func() any) any {
-			v, err := b.Keep(key, func() (any, error) { return mk(), nil })
-			if err != nil {
-				return mk()
-			}
-			return v
-		})
-		errs = append(errs, cerrs...)
-		errs = append(errs, a.checkPrices()...)
+		client, aliases = p.fileClient(b, errs)
 		// /v1/models lists the aliases without asking the providers.
 		opts = append(opts, ai.WithModels(aliases...))
 	}
@@ -221,7 +203,8 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 	}
 	stores, err := p.stores(b)
 	if err != nil {
-		return nil, append(errs, err)
+		errs.Add(err)
+		return nil, errs.Errors()
 	}
 	opts = append(opts, stores...)
 	for _, l := range a.Limits {
@@ -230,8 +213,50 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 	for _, b := range a.Budgets {
 		opts = append(opts, ai.WithBudget(b))
 	}
-	for i, p := range a.Prompts {
-		at := fields.Index("ai.prompts", i)
+	opts = append(opts, promptOptions(errs.At("ai"), a.Prompts)...)
+	opts = append(opts, p.authOptions(b, errs)...)
+	opts = append(opts, a.Options...)
+	if errs.Len() > 0 || client == nil {
+		return nil, errs.Errors()
+	}
+	h, err := ai.New(client, opts...)
+	if err != nil {
+		errs.Add(pathErr("ai", err))
+		return nil, errs.Errors()
+	}
+	return h, nil
+}
+
+// fileClient builds the AI client the section's providers describe and
+// returns it with the model aliases it serves.
+func (p *aiPart) fileClient(b *gateway.Builder, errs fields.Collector) (*aiclient.Client, []string) {
+	a := &p.a
+	// The provider calls' spans and gen_ai.client.* metrics go where
+	// the gateway's do.
+	var tel []aiclient.Option
+	if tp := b.TracerProvider(); tp != nil {
+		tel = append(tel, aiclient.WithTracerProvider(tp))
+	}
+	if mp := b.MeterProvider(); mp != nil {
+		tel = append(tel, aiclient.WithMeterProvider(mp))
+	}
+	client, aliases, cerrs := a.client(aiHTTPClient(b), tel, func(key string, mk func() any) any {
+		v, err := b.Keep(key, func() (any, error) { return mk(), nil })
+		if err != nil {
+			return mk()
+		}
+		return v
+	})
+	errs.Add(cerrs...)
+	errs.Add(a.checkPrices()...)
+	return client, aliases
+}
+
+// promptOptions checks the prompts and returns an option for each.
+func promptOptions(errs fields.Collector, prompts []AIPrompt) []ai.Option {
+	var opts []ai.Option
+	for i, p := range prompts {
+		at := errs.At(fields.Index("prompts", i))
 		pr := ai.Prompt{Name: p.Name, Path: p.Path, Description: p.Description, Model: p.Model,
 			Messages: p.Messages, MaxTokens: p.MaxTokens, Temperature: p.Temperature}
 		for field, src := range map[string]string{"input": p.Input, "output": p.Output} {
@@ -239,7 +264,7 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 				continue
 			}
 			if !json.Valid([]byte(src)) {
-				errs = append(errs, fieldErr(at+"."+field, "is not JSON; write the JSON Schema as JSON text"))
+				at.Addf(field, "is not JSON; write the JSON Schema as JSON text")
 				continue
 			}
 			if field == "input" {
@@ -250,27 +275,25 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 		}
 		opts = append(opts, ai.WithPrompt(pr))
 	}
+	return opts
+}
+
+// authOptions checks the authenticators the AI endpoints use and returns
+// the option that sets them, if any.
+func (p *aiPart) authOptions(b *gateway.Builder, errs fields.Collector) []ai.Option {
 	var auths []auth.Authenticator
 	for i, n := range p.authNames(b) {
 		au, ok := b.Authenticator(n)
 		if !ok {
-			errs = append(errs, fieldErr(fields.Index("ai.auth", i), "%q is not an authenticator (known: %s)", n, strings.Join(b.Authenticators(), ", ")))
+			errs.Addf(fields.Index("ai.auth", i), "%q is not an authenticator (known: %s)", n, strings.Join(b.Authenticators(), ", "))
 			continue
 		}
 		auths = append(auths, au)
 	}
-	if len(auths) > 0 {
-		opts = append(opts, ai.WithAuthenticator(auths...))
+	if len(auths) == 0 {
+		return nil
 	}
-	opts = append(opts, a.Options...)
-	if len(errs) > 0 || client == nil {
-		return nil, errs
-	}
-	h, err := ai.New(client, opts...)
-	if err != nil {
-		return nil, append(errs, pathErr("ai", err))
-	}
-	return h, nil
+	return []ai.Option{ai.WithAuthenticator(auths...)}
 }
 
 // stores returns the stores of the AI limits and budgets: the shared ones

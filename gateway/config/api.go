@@ -215,40 +215,40 @@ func (p *apiPart) Prepare(*gateway.Builder) error { return nil }
 
 // Mount compiles the routes of every API and publishes their docs.
 func (p *apiPart) Mount(b *gateway.Builder) error {
-	var errs []error
+	errs := newErrors()
 	seen := map[string]bool{}
 	for i, a := range p.apis {
 		at := fields.Index("apis", i)
-		bad := func(field, format string, args ...any) { errs = append(errs, fieldErr(at+"."+field, format, args...)) }
+		api := errs.At(at)
 		switch {
 		case a.Name == "" || strings.ContainsFunc(a.Name, func(r rune) bool {
 			return r != '-' && r != '_' && r != '.' && (r < '0' || r > '9') && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z')
 		}):
-			bad("name", "%q is not a name; use letters, digits, '-', '_' and '.'", a.Name)
+			api.Addf("name", "%q is not a name; use letters, digits, '-', '_' and '.'", a.Name)
 			continue
 		case seen[a.Name]:
-			bad("name", "%q is defined twice; API names must be unique", a.Name)
+			api.Addf("name", "%q is defined twice; API names must be unique", a.Name)
 			continue
 		case a.Spec == nil:
-			bad("spec", "is required")
+			api.Addf("spec", "is required")
 			continue
 		}
 		seen[a.Name] = true
 		if a.Prefix != "" && (!strings.HasPrefix(a.Prefix, "/") || strings.HasSuffix(a.Prefix, "/") || strings.ContainsAny(a.Prefix, "{}*")) {
-			bad("prefix", "%q must start with '/', not end with one and hold no {param} or '*', like \"/pets\"", a.Prefix)
+			api.Addf("prefix", "%q must start with '/', not end with one and hold no {param} or '*', like \"/pets\"", a.Prefix)
 			continue
 		}
 		var v *openapi.Validator
 		if mode, ok := validateModes[a.Validate]; ok {
 			v = openapi.NewValidator(a.Spec, openapi.WithResponses(mode), openapi.WithLogger(b.Logger()))
 		} else if a.Validate != "" && a.Validate != "off" {
-			bad("validate", "%q is not a mode; use \"off\", \"requests\", \"report\" or \"enforce\"", a.Validate)
+			api.Addf("validate", "%q is not a mode; use \"off\", \"requests\", \"report\" or \"enforce\"", a.Validate)
 			continue
 		}
 		for _, op := range a.Spec.Operations() {
 			pol, err := OperationPolicy(a.Policy, op)
 			if err != nil {
-				errs = append(errs, prefixErr(at, err))
+				errs.Add(prefixErr(at, err))
 				continue
 			}
 			r := gateway.Route{Name: a.Name + " " + opName(op), Methods: []string{op.Method}, Path: a.Prefix + op.Path,
@@ -261,17 +261,14 @@ func (p *apiPart) Mount(b *gateway.Builder) error {
 				validate = v.For(op)
 			}
 			if err := b.Route(at+".operations."+opName(op), r, validate); err != nil {
-				errs = append(errs, err)
+				errs.Add(err)
 			}
 		}
 		if err := publish(b, a.Name, a.Spec); err != nil {
-			bad("spec", "%v", err)
+			api.Addf("spec", "%v", err)
 		}
 	}
-	if len(errs) > 0 {
-		return joinErrs(errs)
-	}
-	return nil
+	return errs.Err()
 }
 
 // prefixErr puts at in front of the paths of field errors.

@@ -173,60 +173,12 @@ func (p *authPart) Mount(*gateway.Builder) error { return nil }
 // prepare validates the consumers and auth methods and adds them to the
 // build as authenticators, "api_key" first.
 func (p authPart) prepare(b *gateway.Builder) []error {
-	var errs []error
-	bad := func(path, format string, args ...any) { errs = append(errs, fieldErr(path, format, args...)) }
-	consumers := middleware.NewMemoryConsumers()
-	keys := auth.NewMemoryAPIKeys()
-	seenKey, seenID := map[string]bool{}, map[string]bool{}
-	for i, cs := range p.consumers {
-		at := fields.Index("consumers", i)
-		if cs.ID == "" {
-			bad(at+".id", "is required")
-			continue
-		}
-		if seenID[cs.ID] {
-			bad(at+".id", "%q is defined twice", cs.ID)
-			continue
-		}
-		seenID[cs.ID] = true
-		id := cs.Consumer
-		id.Credential, id.Method = "", ""
-		consumers.Put(&id)
-		for j, k := range cs.Keys {
-			kat := at + "." + fields.Index("api_keys", j)
-			if k.ID == "" {
-				bad(kat+".id", "is required")
-				continue
-			}
-			if seenKey[k.ID] {
-				bad(kat+".id", "%q is defined twice; key IDs must be unique", k.ID)
-				continue
-			}
-			seenKey[k.ID] = true
-			var h [32]byte
-			switch {
-			case k.SHA256 != "" && k.Secret != "":
-				bad(kat+".secret", "set sha256 or secret, not both")
-				continue
-			case k.SHA256 != "":
-				var err error
-				if h, err = auth.ParseAPIKeyHash(k.SHA256); err != nil {
-					bad(kat+".sha256", "is not a SHA-256 hash; write 64 hex digits, like the output of sha256sum")
-					continue
-				}
-			case k.Secret != "":
-				h = auth.HashAPIKey(k.Secret)
-			default:
-				bad(kat+".sha256", "set sha256 (the key's hash) or secret (a ${ENV} reference)")
-				continue
-			}
-			keys.Put(auth.APIKey{ID: k.ID, Consumer: cs.ID, Hash: h, Expires: k.Expires})
-		}
-	}
+	errs := newErrors()
+	consumers, keys, anyKey := p.registries(errs)
 	seenAuth := map[string]bool{}
-	add := func(at, name string, a auth.Authenticator) {
+	add := func(at fields.Collector, name string, a auth.Authenticator) {
 		if seenAuth[name] {
-			bad(at, "%q is defined twice; authenticator names must be unique", name)
+			at.Addf("", "%q is defined twice; authenticator names must be unique", name)
 			return
 		}
 		seenAuth[name] = true
@@ -235,27 +187,83 @@ func (p authPart) prepare(b *gateway.Builder) []error {
 	defined := func(name string) bool {
 		return slices.ContainsFunc(p.methods, func(m AuthMethod) bool { return m.Name == name })
 	}
-	if len(seenKey) > 0 && !defined("api_key") {
-		add("consumers", "api_key", auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: keys, Consumers: consumers, Now: b.Clock()}))
+	if anyKey && !defined("api_key") {
+		add(errs.At("consumers"), "api_key", auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: keys, Consumers: consumers, Now: b.Clock()}))
 	}
 	for i, m := range p.methods {
-		at := fields.Index("auth_methods", i)
+		at := errs.At(fields.Index("auth_methods", i))
 		if m.Name == "" {
-			bad(at+".name", "is required")
+			at.Addf("name", "is required")
 			continue
 		}
-		a, ferrs := authMethod(b, at, m, keys, consumers)
-		errs = append(errs, ferrs...)
-		if a != nil {
-			add(at+".name", m.Name, a)
+		if a := authMethod(b, at, m, keys, consumers); a != nil {
+			add(at.At("name"), m.Name, a)
 		}
 	}
-	return errs
+	return errs.Errors()
 }
 
-func authMethod(b *gateway.Builder, at string, m AuthMethod, keys *auth.MemoryAPIKeys, consumers *middleware.MemoryConsumers) (auth.Authenticator, []error) {
-	var errs []error
-	bad := func(field, format string, args ...any) { errs = append(errs, fieldErr(at+"."+field, format, args...)) }
+// registries checks the consumers and their API keys and returns them
+// registered, and whether any key is defined.
+func (p authPart) registries(errs fields.Collector) (*middleware.MemoryConsumers, *auth.MemoryAPIKeys, bool) {
+	consumers := middleware.NewMemoryConsumers()
+	keys := auth.NewMemoryAPIKeys()
+	seenKey, seenID := map[string]bool{}, map[string]bool{}
+	for i, cs := range p.consumers {
+		at := errs.At(fields.Index("consumers", i))
+		if cs.ID == "" {
+			at.Addf("id", "is required")
+			continue
+		}
+		if seenID[cs.ID] {
+			at.Addf("id", "%q is defined twice", cs.ID)
+			continue
+		}
+		seenID[cs.ID] = true
+		id := cs.Consumer
+		id.Credential, id.Method = "", ""
+		consumers.Put(&id)
+		for j, k := range cs.Keys {
+			kat := at.At(fields.Index("api_keys", j))
+			if k.ID == "" {
+				kat.Addf("id", "is required")
+				continue
+			}
+			if seenKey[k.ID] {
+				kat.Addf("id", "%q is defined twice; key IDs must be unique", k.ID)
+				continue
+			}
+			seenKey[k.ID] = true
+			if h, ok := keyHash(kat, k); ok {
+				keys.Put(auth.APIKey{ID: k.ID, Consumer: cs.ID, Hash: h, Expires: k.Expires})
+			}
+		}
+	}
+	return consumers, keys, len(seenKey) > 0
+}
+
+// keyHash returns the hash of an API key from its sha256 or secret.
+func keyHash(errs fields.Collector, k APIKeyConfig) ([32]byte, bool) {
+	switch {
+	case k.SHA256 != "" && k.Secret != "":
+		errs.Addf("secret", "set sha256 or secret, not both")
+	case k.SHA256 != "":
+		h, err := auth.ParseAPIKeyHash(k.SHA256)
+		if err == nil {
+			return h, true
+		}
+		errs.Addf("sha256", "is not a SHA-256 hash; write 64 hex digits, like the output of sha256sum")
+	case k.Secret != "":
+		return auth.HashAPIKey(k.Secret), true
+	default:
+		errs.Addf("sha256", "set sha256 (the key's hash) or secret (a ${ENV} reference)")
+	}
+	return [32]byte{}, false
+}
+
+// authMethod checks one auth method and builds its authenticator; it
+// returns nil when the method is not valid.
+func authMethod(b *gateway.Builder, errs fields.Collector, m AuthMethod, keys *auth.MemoryAPIKeys, consumers *middleware.MemoryConsumers) auth.Authenticator {
 	set := 0
 	for _, p := range []bool{m.APIKey != nil, m.JWT != nil, m.Introspection != nil, m.ClientCert != nil} {
 		if p {
@@ -263,86 +271,101 @@ func authMethod(b *gateway.Builder, at string, m AuthMethod, keys *auth.MemoryAP
 		}
 	}
 	if set != 1 {
-		bad("name", "set exactly one of api_key, jwt, introspection and client_cert")
-		return nil, errs
+		errs.Addf("name", "set exactly one of api_key, jwt, introspection and client_cert")
+		return nil
 	}
 	var registry middleware.ConsumerRegistry = consumers
 	switch {
 	case m.APIKey != nil:
+		n := errs.Len()
 		for j, h := range m.APIKey.Headers {
 			if !fields.ValidHeaderName(h) {
-				bad(fields.Index("api_key.headers", j), "%q is not a valid header name", h)
+				errs.Addf(fields.Index("api_key.headers", j), "%q is not a valid header name", h)
 			}
 		}
-		if errs != nil {
-			return nil, errs
+		if errs.Len() > n {
+			return nil
 		}
 		return auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: keys, Consumers: consumers,
-			Headers: m.APIKey.Headers, Query: m.APIKey.Query, Now: b.Clock()}), nil
+			Headers: m.APIKey.Headers, Query: m.APIKey.Query, Now: b.Clock()})
 	case m.JWT != nil:
-		j := m.JWT
-		if len(j.Algorithms) == 0 {
-			bad("jwt.algorithms", "is required; list the algorithms the issuer signs with, like [RS256]")
-		}
-		for k, a := range j.Algorithms {
-			if a == "none" || a == "" {
-				bad(fields.Index("jwt.algorithms", k), "%q can never be allowed", a)
-			}
-		}
-		if j.JWKSURL == "" && len(j.KeyFiles) == 0 && len(j.Secrets) == 0 {
-			bad("jwt.jwks_url", "set jwks_url, key_files or secrets")
-		}
-		cfg := auth.JWTConfig{Algorithms: j.Algorithms, Issuer: j.Issuer, Audience: j.Audiences,
-			Leeway: j.Leeway, ConsumerClaim: j.Claims.Consumer, ScopeClaim: j.Claims.Scopes,
-			TenantClaim: j.Claims.Tenant, PlanClaim: j.Claims.Plan, RolesClaim: j.Claims.Roles, Now: b.Clock()}
-		if j.Registered {
-			cfg.Consumers = registry
-		}
-		if len(j.KeyFiles)+len(j.Secrets) > 0 {
-			cfg.Keys = map[string]any{}
-		}
-		for _, kid := range fields.SortedKeys(j.KeyFiles) {
-			k, msg := readPublicKey(j.KeyFiles[kid])
-			if msg != "" {
-				bad("jwt.key_files."+kid, "%s", msg)
-				continue
-			}
-			cfg.Keys[kid] = k
-		}
-		for _, kid := range fields.SortedKeys(j.Secrets) {
-			if len(j.Secrets[kid]) < 32 {
-				bad("jwt.secrets."+kid, "an HMAC secret needs at least 32 bytes")
-				continue
-			}
-			cfg.Keys[kid] = []byte(j.Secrets[kid])
-		}
-		if errs != nil {
-			return nil, errs
-		}
-		if j.JWKSURL != "" {
-			jwks, err := keepJWKS(b, j.JWKSURL)
-			if err != nil {
-				bad("jwt.jwks_url", "%v", err)
-				return nil, errs
-			}
-			cfg.JWKS = jwks
-		}
-		return auth.NewJWTAuth(cfg), nil
+		return jwtAuth(b, errs.At("jwt"), m.JWT, registry)
 	case m.Introspection != nil:
 		in := m.Introspection
 		if in.URL == "" {
-			bad("introspection.url", "is required: the RFC 7662 endpoint")
-			return nil, errs
+			errs.Addf("introspection.url", "is required: the RFC 7662 endpoint")
+			return nil
 		}
 		cfg := auth.IntrospectionConfig{URL: in.URL, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
 			Audience: in.Audience, CacheTTL: in.CacheTTL, Now: b.Clock()}
 		if in.Registered {
 			cfg.Consumers = registry
 		}
-		return auth.NewIntrospectionAuth(cfg), nil
+		return auth.NewIntrospectionAuth(cfg)
 	default:
-		return auth.NewClientCertAuth(auth.ClientCertConfig{Consumers: registry}), nil
+		return auth.NewClientCertAuth(auth.ClientCertConfig{Consumers: registry})
 	}
+}
+
+// jwtAuth checks a JWT method and builds its authenticator, or returns
+// nil.
+func jwtAuth(b *gateway.Builder, errs fields.Collector, j *JWTMethod, registry middleware.ConsumerRegistry) auth.Authenticator {
+	n := errs.Len()
+	if len(j.Algorithms) == 0 {
+		errs.Addf("algorithms", "is required; list the algorithms the issuer signs with, like [RS256]")
+	}
+	for k, a := range j.Algorithms {
+		if a == "none" || a == "" {
+			errs.Addf(fields.Index("algorithms", k), "%q can never be allowed", a)
+		}
+	}
+	if j.JWKSURL == "" && len(j.KeyFiles) == 0 && len(j.Secrets) == 0 {
+		errs.Addf("jwks_url", "set jwks_url, key_files or secrets")
+	}
+	cfg := auth.JWTConfig{Algorithms: j.Algorithms, Issuer: j.Issuer, Audience: j.Audiences,
+		Leeway: j.Leeway, ConsumerClaim: j.Claims.Consumer, ScopeClaim: j.Claims.Scopes,
+		TenantClaim: j.Claims.Tenant, PlanClaim: j.Claims.Plan, RolesClaim: j.Claims.Roles, Now: b.Clock()}
+	if j.Registered {
+		cfg.Consumers = registry
+	}
+	cfg.Keys = jwtKeys(errs, j)
+	if errs.Len() > n {
+		return nil
+	}
+	if j.JWKSURL != "" {
+		jwks, err := keepJWKS(b, j.JWKSURL)
+		if err != nil {
+			errs.Addf("jwks_url", "%v", err)
+			return nil
+		}
+		cfg.JWKS = jwks
+	}
+	return auth.NewJWTAuth(cfg)
+}
+
+// jwtKeys reads a JWT method's key files and secrets, or returns nil when
+// it has none.
+func jwtKeys(errs fields.Collector, j *JWTMethod) map[string]any {
+	if len(j.KeyFiles)+len(j.Secrets) == 0 {
+		return nil
+	}
+	keys := map[string]any{}
+	for _, kid := range fields.SortedKeys(j.KeyFiles) {
+		k, msg := readPublicKey(j.KeyFiles[kid])
+		if msg != "" {
+			errs.Addf("key_files."+kid, "%s", msg)
+			continue
+		}
+		keys[kid] = k
+	}
+	for _, kid := range fields.SortedKeys(j.Secrets) {
+		if len(j.Secrets[kid]) < 32 {
+			errs.Addf("secrets."+kid, "an HMAC secret needs at least 32 bytes")
+			continue
+		}
+		keys[kid] = []byte(j.Secrets[kid])
+	}
+	return keys
 }
 
 func readPublicKey(file string) (any, string) {

@@ -156,28 +156,16 @@ func LoadGateway(path string, opts ...gateway.Option) (*gateway.Gateway, error) 
 // unchanged settings keeps them. Errors here are those found without
 // building: trusted proxies and OpenAPI files.
 func (c *File) Options() ([]gateway.Option, error) {
-	var errs []error
-	var prefixes []netip.Prefix
-	for i, s := range c.TrustedProxies {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				errs = append(errs, c.annotate(fieldErr(fields.Index("trusted_proxies", i), "%q is not a CIDR prefix or an address, like \"10.0.0.0/8\"", s)))
-				continue
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		prefixes = append(prefixes, p)
-	}
+	errs := c.newErrors()
+	prefixes := c.trustedProxies(errs)
 	grpcRoutes, gerrs := c.grpcRoutes()
-	errs = append(errs, gerrs...)
+	errs.Add(gerrs...)
 	apis, aerrs := c.apis()
 	for _, e := range aerrs {
-		errs = append(errs, c.annotate(e))
+		errs.Add(c.annotate(e))
 	}
-	if len(errs) > 0 {
-		return nil, joinErrs(errs)
+	if errs.Len() > 0 {
+		return nil, errs.Err()
 	}
 	part := &filePart{c: c, grpc: grpcRoutes}
 	opts := []gateway.Option{gateway.WithPart(part)}
@@ -205,6 +193,33 @@ func (c *File) Options() ([]gateway.Option, error) {
 		opts = append(opts, gateway.WithChain(chain...))
 	}
 	return opts, nil
+}
+
+// newErrors returns an empty collector of field errors that name the
+// file and line of their field.
+func (c *File) newErrors() fields.Collector {
+	return fields.NewCollector(func(path, msg string) error {
+		return c.annotate(&gateway.FieldError{Path: path, Msg: msg})
+	})
+}
+
+// trustedProxies checks and parses the trusted_proxies list: CIDR
+// prefixes, or addresses standing for a prefix of their own.
+func (c *File) trustedProxies(errs fields.Collector) []netip.Prefix {
+	var prefixes []netip.Prefix
+	for i, s := range c.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				errs.Addf(fields.Index("trusted_proxies", i), "%q is not a CIDR prefix or an address, like \"10.0.0.0/8\"", s)
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		prefixes = append(prefixes, p)
+	}
+	return prefixes
 }
 
 // filePart makes, at build time, what the file's sections borrow from the

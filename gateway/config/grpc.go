@@ -99,68 +99,66 @@ type grpcRoute struct {
 // descriptor files.
 func (c *File) grpcRoutes() (map[int]*grpcRoute, []error) {
 	out := map[int]*grpcRoute{}
-	var errs []error
+	errs := c.newErrors()
 	for i, r := range c.Routes {
 		at := fields.Index("routes", i)
-		bad := func(field, format string, args ...any) {
-			errs = append(errs, c.annotate(fieldErr(at+"."+field, format, args...)))
-		}
+		rat := errs.At(at)
 		switch r.Protocol {
 		case "", "http":
 		case "grpc":
 			if r.Translate != nil {
-				bad("translate", "set protocol: grpc (gRPC clients) or translate (JSON clients), not both")
+				rat.Addf("translate", "set protocol: grpc (gRPC clients) or translate (JSON clients), not both")
 				continue
 			}
 		default:
-			bad("protocol", "%q is not a protocol (known: http, grpc)", r.Protocol)
+			rat.Addf("protocol", "%q is not a protocol (known: http, grpc)", r.Protocol)
 			continue
 		}
 		for j, m := range r.IdempotentMethods {
 			if svc, meth, ok := strings.Cut(strings.TrimPrefix(m, "/"), "/"); !strings.HasPrefix(m, "/") || !ok || svc == "" || meth == "" || strings.Contains(meth, "/") {
-				bad(fields.Index("idempotent_methods", j), "%q is not a gRPC method, like \"/package.Service/Method\"", m)
+				rat.Addf(fields.Index("idempotent_methods", j), "%q is not a gRPC method, like \"/package.Service/Method\"", m)
 			}
 		}
 		if len(r.IdempotentMethods) > 0 && r.Protocol != "grpc" {
-			bad("idempotent_methods", "is for protocol: grpc routes")
+			rat.Addf("idempotent_methods", "is for protocol: grpc routes")
 		}
 		if r.Protocol != "grpc" && r.Translate == nil {
 			continue
 		}
 		if r.Upstream == "" && len(r.Split) == 0 {
-			bad("upstream", "a gRPC route needs an upstream")
+			rat.Addf("upstream", "a gRPC route needs an upstream")
 			continue
 		}
 		g := &grpcRoute{at: at, route: r}
 		if t := r.Translate; t != nil {
 			switch {
 			case t.Descriptors != "" && t.Reflection:
-				bad("translate.reflection", "set descriptors or reflection, not both")
+				rat.Addf("translate.reflection", "set descriptors or reflection, not both")
 				continue
 			case t.Descriptors == "" && !t.Reflection:
-				bad("translate.descriptors", "required (or reflection: true)")
+				rat.Addf("translate.descriptors", "required (or reflection: true)")
 				continue
 			}
 			switch t.Stream {
 			case "", grpcjson.StreamNDJSON, grpcjson.StreamSSE:
 			default:
-				bad("translate.stream", "%q is not a stream format (known: ndjson, sse)", t.Stream)
+				rat.Addf("translate.stream", "%q is not a stream format (known: ndjson, sse)", t.Stream)
 				continue
 			}
 			if t.Reflection && r.Upstream == "" {
-				bad("translate.reflection", "needs the route's upstream (not split) to ask")
+				rat.Addf("translate.reflection", "needs the route's upstream (not split) to ask")
 				continue
 			}
 			if t.Descriptors != "" {
 				files, err := grpcjson.LoadDescriptorSet(t.Descriptors)
 				if err != nil {
-					bad("translate.descriptors", "%v", err)
+					rat.Addf("translate.descriptors", "%v", err)
 					continue
 				}
 				g.files = files
 				h, err := g.handler(files)
 				if err != nil {
-					bad("translate", "%v", err)
+					rat.Addf("translate", "%v", err)
 					continue
 				}
 				g.translate = h
@@ -168,7 +166,7 @@ func (c *File) grpcRoutes() (map[int]*grpcRoute, []error) {
 		}
 		out[i] = g
 	}
-	return out, errs
+	return out, errs.Errors()
 }
 
 // handler makes the translating handler of g from files.

@@ -10,12 +10,18 @@ import (
 	"strconv"
 
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
 )
 
 // fieldErr is a gateway.FieldError at path.
 func fieldErr(path, format string, args ...any) *gateway.FieldError {
 	return &gateway.FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// newErrors returns an empty collector of [gateway.FieldError]s.
+func newErrors() fields.Collector {
+	return fields.NewCollector(func(path, msg string) error { return &gateway.FieldError{Path: path, Msg: msg} })
 }
 
 // joinErrs returns the one error, or the errors joined one per line.

@@ -2,6 +2,7 @@ package grpcjson
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -244,21 +245,9 @@ func (t *Template) canonical() string {
 	return sb.String()
 }
 
-type joinedErrors []error
-
-func (e joinedErrors) Error() string {
-	s := make([]string, len(e))
-	for i, err := range e {
-		s[i] = err.Error()
-	}
-	return strings.Join(s, "\n")
-}
-
-func (e joinedErrors) Unwrap() []error { return e }
-
 func joinErrors(errs []error) error {
 	if len(errs) == 1 {
 		return errs[0]
 	}
-	return joinedErrors(errs)
+	return errors.Join(errs...)
 }

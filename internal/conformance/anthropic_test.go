@@ -35,10 +35,7 @@ func TestAnthropicSDKOverEveryProvider(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(msg.Content) != 1 || msg.Content[0].Text != "Hello from the fake" || msg.StopReason != anthropic.StopReasonEndTurn ||
-					msg.Usage.OutputTokens != 5 {
-					t.Errorf("message = %s", msg.RawJSON())
-				}
+				wantAnthropicText(t, msg, anthropicText{"Hello from the fake", anthropic.StopReasonEndTurn, 5})
 			})
 
 			t.Run("a streamed call with a bearer token", func(t *testing.T) {
@@ -55,10 +52,7 @@ func TestAnthropicSDKOverEveryProvider(t *testing.T) {
 					t.Fatal(err)
 				}
 				_ = stream.Close()
-				if len(msg.Content) != 1 || msg.Content[0].Text != "Streaming is fun to watch" || msg.StopReason != anthropic.StopReasonEndTurn ||
-					msg.Usage.OutputTokens != 6 {
-					t.Errorf("message = %+v", msg)
-				}
+				wantAnthropicText(t, &msg, anthropicText{"Streaming is fun to watch", anthropic.StopReasonEndTurn, 6})
 			})
 
 			t.Run("a streamed tool call", func(t *testing.T) {
@@ -78,9 +72,19 @@ func TestAnthropicSDKOverEveryProvider(t *testing.T) {
 					t.Fatal(err)
 				}
 				_ = stream.Close()
-				if len(msg.Content) != 1 || msg.Content[0].Type != "tool_use" || msg.Content[0].Name != "get_weather" ||
-					!sameJSON(string(msg.Content[0].Input), `{"city":"Paris"}`) || msg.StopReason != anthropic.StopReasonToolUse {
-					t.Errorf("message = %+v", msg)
+				if len(msg.Content) != 1 {
+					t.Fatalf("message has %d content blocks, want 1: %+v", len(msg.Content), msg)
+				}
+				type toolUse struct {
+					Type, Name string
+					StopReason anthropic.StopReason
+				}
+				got := toolUse{msg.Content[0].Type, msg.Content[0].Name, msg.StopReason}
+				if want := (toolUse{"tool_use", "get_weather", anthropic.StopReasonToolUse}); got != want {
+					t.Errorf("tool use = %+v, want %+v", got, want)
+				}
+				if got, want := string(msg.Content[0].Input), `{"city":"Paris"}`; !sameJSON(got, want) {
+					t.Errorf("tool input = %s, want %s", got, want)
 				}
 			})
 
@@ -89,13 +93,34 @@ func TestAnthropicSDKOverEveryProvider(t *testing.T) {
 				fake.Push(aitest.Status(http.StatusTooManyRequests, 0))
 				_, err := client.Messages.New(ctx, params)
 				var apiErr *anthropic.Error
-				if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests {
-					t.Fatalf("error = %v", err)
+				if !errors.As(err, &apiErr) {
+					t.Fatalf("error %v is not an *anthropic.Error", err)
+				}
+				if got, want := apiErr.StatusCode, http.StatusTooManyRequests; got != want {
+					t.Errorf("status = %d, want %d", got, want)
 				}
 				if raw := apiErr.RawJSON(); !strings.Contains(raw, `"rate_limit_error"`) {
 					t.Errorf("error body = %s", raw)
 				}
 			})
 		})
+	}
+}
+
+// anthropicText is the comparable part of a one-block text message.
+type anthropicText struct {
+	Text         string
+	StopReason   anthropic.StopReason
+	OutputTokens int64
+}
+
+// wantAnthropicText fails the test unless msg is one text block matching want.
+func wantAnthropicText(t *testing.T, msg *anthropic.Message, want anthropicText) {
+	t.Helper()
+	if len(msg.Content) != 1 {
+		t.Fatalf("message has %d content blocks, want 1: %+v", len(msg.Content), msg)
+	}
+	if got := (anthropicText{msg.Content[0].Text, msg.StopReason, msg.Usage.OutputTokens}); got != want {
+		t.Errorf("message = %+v, want %+v", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,9 +51,16 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if resp.Choices[0].Message.Content != "Hello from the fake" || resp.Choices[0].FinishReason != "stop" ||
-					resp.Usage.PromptTokens != 12 || resp.Usage.CompletionTokens != 5 || resp.Usage.TotalTokens != 17 {
-					t.Errorf("response = %s", resp.RawJSON())
+				if got, want := resp.Choices[0].Message.Content, "Hello from the fake"; got != want {
+					t.Errorf("content = %q, want %q", got, want)
+				}
+				if got, want := resp.Choices[0].FinishReason, "stop"; got != want {
+					t.Errorf("finish reason = %q, want %q", got, want)
+				}
+				type usage struct{ Prompt, Completion, Total int64 }
+				got := usage{resp.Usage.PromptTokens, resp.Usage.CompletionTokens, resp.Usage.TotalTokens}
+				if want := (usage{12, 5, 17}); got != want {
+					t.Errorf("usage = %+v, want %+v", got, want)
 				}
 			})
 
@@ -75,9 +83,18 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 					t.Fatal(err)
 				}
 				_ = stream.Close()
-				if acc.Choices[0].Message.Content != "Streaming is fun to watch" || finished != "Streaming is fun to watch" ||
-					acc.Choices[0].FinishReason != "stop" || acc.Usage.TotalTokens != 15 {
-					t.Errorf("accumulated %+v, usage %+v", acc.Choices, acc.Usage)
+				const want = "Streaming is fun to watch"
+				if got := acc.Choices[0].Message.Content; got != want {
+					t.Errorf("accumulated content = %q, want %q", got, want)
+				}
+				if finished != want {
+					t.Errorf("JustFinishedContent = %q, want %q", finished, want)
+				}
+				if got, want := acc.Choices[0].FinishReason, "stop"; got != want {
+					t.Errorf("finish reason = %q, want %q", got, want)
+				}
+				if got, want := acc.Usage.TotalTokens, int64(15); got != want {
+					t.Errorf("total tokens = %d, want %d", got, want)
 				}
 			})
 
@@ -92,9 +109,20 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 					t.Fatal(err)
 				}
 				calls := resp.Choices[0].Message.ToolCalls
-				if len(calls) != 1 || calls[0].Function.Name != "get_weather" || !sameJSON(calls[0].Function.Arguments, `{"city":"Paris"}`) ||
-					calls[0].ID == "" || resp.Choices[0].FinishReason != "tool_calls" {
-					t.Errorf("response = %s", resp.RawJSON())
+				if len(calls) != 1 {
+					t.Fatalf("%d tool calls, want 1: %s", len(calls), resp.RawJSON())
+				}
+				if got, want := calls[0].Function.Name, "get_weather"; got != want {
+					t.Errorf("function = %q, want %q", got, want)
+				}
+				if got, want := calls[0].Function.Arguments, `{"city":"Paris"}`; !sameJSON(got, want) {
+					t.Errorf("arguments = %s, want %s", got, want)
+				}
+				if calls[0].ID == "" {
+					t.Error("the tool call has no ID")
+				}
+				if got, want := resp.Choices[0].FinishReason, "tool_calls"; got != want {
+					t.Errorf("finish reason = %q, want %q", got, want)
 				}
 				req := fake.Requests()[len(fake.Requests())-1].JSON()
 				if req == nil {
@@ -125,9 +153,16 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 				}
 				_ = stream.Close()
 				calls := acc.Choices[0].Message.ToolCalls
-				if len(calls) != 2 || !sameJSON(calls[0].Function.Arguments, `{"city":"Paris"}`) ||
-					!sameJSON(calls[1].Function.Arguments, `{"city":"Oslo"}`) || acc.Choices[0].FinishReason != "tool_calls" {
-					t.Errorf("tool calls = %+v", calls)
+				if len(calls) != 2 {
+					t.Fatalf("%d tool calls, want 2: %+v", len(calls), calls)
+				}
+				for i, want := range []string{`{"city":"Paris"}`, `{"city":"Oslo"}`} {
+					if got := calls[i].Function.Arguments; !sameJSON(got, want) {
+						t.Errorf("call %d arguments = %s, want %s", i, got, want)
+					}
+				}
+				if got, want := acc.Choices[0].FinishReason, "tool_calls"; got != want {
+					t.Errorf("finish reason = %q, want %q", got, want)
 				}
 				if len(done) == 0 {
 					t.Error("the accumulator never reported a finished tool call")
@@ -156,8 +191,10 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 					Label string
 					Score float64
 				}
-				if err := json.Unmarshal([]byte(resp.Choices[0].Message.Content), &out); err != nil || out.Label != "positive" {
+				if err := json.Unmarshal([]byte(resp.Choices[0].Message.Content), &out); err != nil {
 					t.Errorf("content %q: %v", resp.Choices[0].Message.Content, err)
+				} else if got, want := out.Label, "positive"; got != want {
+					t.Errorf("label = %q, want %q", got, want)
 				}
 				if sent := string(fake.Requests()[len(fake.Requests())-1].Body); !strings.Contains(sent, "label") {
 					t.Errorf("the schema did not reach the provider: %s", sent)
@@ -168,9 +205,12 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 				if !b.embeds {
 					_, err := client.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "m",
 						Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"a"}}})
-					var apiErr *openai.Error
-					if !errors.As(err, &apiErr) || (apiErr.StatusCode != http.StatusBadRequest && apiErr.StatusCode != http.StatusNotFound) {
-						t.Errorf("embeddings from a provider without them: %v", err)
+					apiErr, ok := errors.AsType[*openai.Error](err)
+					if !ok {
+						t.Fatalf("error %v, want an *openai.Error", err)
+					}
+					if want := []int{http.StatusBadRequest, http.StatusNotFound}; !slices.Contains(want, apiErr.StatusCode) {
+						t.Errorf("embeddings from a provider without them: status = %d, want one of %d", apiErr.StatusCode, want)
 					}
 					return
 				}
@@ -180,8 +220,14 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(resp.Data) != 2 || len(resp.Data[0].Embedding) != 3 || resp.Data[0].Embedding[1] != 0.5 || resp.Data[1].Index != 1 {
-					t.Errorf("embeddings = %s", resp.RawJSON())
+				if len(resp.Data) != 2 {
+					t.Fatalf("%d embeddings, want 2: %s", len(resp.Data), resp.RawJSON())
+				}
+				if got, want := resp.Data[0].Embedding, []float64{0.25, 0.5, 0.75}; !slices.Equal(got, want) {
+					t.Errorf("first embedding = %v, want %v", got, want)
+				}
+				if got, want := resp.Data[1].Index, int64(1); got != want {
+					t.Errorf("second embedding index = %d, want %d", got, want)
 				}
 			})
 
@@ -190,8 +236,12 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(page.Data) != 1 || page.Data[0].ID != "m" || page.Data[0].Object != "model" {
-					t.Errorf("models = %s", page.RawJSON())
+				if len(page.Data) != 1 {
+					t.Fatalf("%d models, want 1: %s", len(page.Data), page.RawJSON())
+				}
+				type model struct{ ID, Object string }
+				if got, want := (model{page.Data[0].ID, string(page.Data[0].Object)}), (model{"m", "model"}); got != want {
+					t.Errorf("model = %+v, want %+v", got, want)
 				}
 			})
 
@@ -201,13 +251,12 @@ func TestOpenAISDKOverEveryProvider(t *testing.T) {
 					Model:    "m",
 					Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hi")},
 				})
-				var apiErr *openai.Error
-				if !errors.As(err, &apiErr) {
-					t.Fatalf("error %v is not an *openai.Error", err)
+				apiErr := openAIError(t, err, http.StatusTooManyRequests)
+				if got, want := apiErr.Code, "rate_limit_exceeded"; got != want {
+					t.Errorf("code = %q, want %q", got, want)
 				}
-				if apiErr.StatusCode != http.StatusTooManyRequests || apiErr.Code != "rate_limit_exceeded" ||
-					apiErr.Response.Header.Get("Retry-After") != "2" {
-					t.Errorf("error = %d %q %q, Retry-After %q", apiErr.StatusCode, apiErr.Code, apiErr.Type, apiErr.Response.Header.Get("Retry-After"))
+				if got, want := apiErr.Response.Header.Get("Retry-After"), "2"; got != want {
+					t.Errorf("Retry-After = %q, want %q", got, want)
 				}
 			})
 		})
@@ -226,19 +275,23 @@ func TestOpenAISDKSeesTheGatewaysOwnLimitAsA429(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := client.Chat.Completions.New(ctx, params)
-	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests || apiErr.Code != "rate_limit_exceeded" || apiErr.Type != "requests" {
-		t.Fatalf("error = %v", err)
+	apiErr := openAIError(t, err, http.StatusTooManyRequests)
+	if got, want := (apiErrorFields{apiErr.Code, apiErr.Type}), (apiErrorFields{"rate_limit_exceeded", "requests"}); got != want {
+		t.Errorf("the gateway's limit: error = %+v, want %+v", got, want)
 	}
 	if apiErr.Response.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After")
 	}
 	wrong := sdkWithKey(srv.URL, "wrong")
 	_, err = wrong.Chat.Completions.New(ctx, params)
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized || apiErr.Code != "invalid_api_key" {
-		t.Errorf("a wrong key: %v", err)
+	apiErr = openAIError(t, err, http.StatusUnauthorized)
+	if got, want := apiErr.Code, "invalid_api_key"; got != want {
+		t.Errorf("a wrong key: code = %q, want %q", got, want)
 	}
 }
+
+// apiErrorFields is the comparable part of an *openai.Error.
+type apiErrorFields struct{ Code, Type string }
 
 func sdkWithKey(url, key string) openai.Client {
 	return openai.NewClient(option.WithBaseURL(url+"/v1/"), option.WithAPIKey(key), option.WithMaxRetries(0))

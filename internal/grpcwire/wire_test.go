@@ -43,7 +43,7 @@ func TestMessagesArePercentEncoded(t *testing.T) {
 	for _, m := range []string{"plain", "100% sure", "ünïcode\nand a newline"} {
 		enc := grpcwire.EncodeMessage(m)
 		for i := range len(enc) {
-			if enc[i] < 0x20 || enc[i] > 0x7e {
+			if !isPrintableASCII(enc[i]) {
 				t.Errorf("%q: encoded %q has byte %#x", m, enc, enc[i])
 			}
 		}
@@ -108,3 +108,6 @@ func TestCodesAndStatusesMapBothWays(t *testing.T) {
 		}
 	}
 }
+
+// isPrintableASCII reports whether b is a printable ASCII byte.
+func isPrintableASCII(b byte) bool { return b >= 0x20 && b < 0x7f }

@@ -3,6 +3,7 @@ package ndjson_test
 import (
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ func TestDecoder(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
-				if strings.Join(got, "|") != strings.Join(tt.want, "|") || len(got) != len(tt.want) {
+				if !slices.Equal(got, tt.want) {
 					t.Fatalf("%s: got %q, want %q", name, got, tt.want)
 				}
 			}
@@ -80,8 +81,12 @@ func TestDecoderReportsACutLine(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("connection reset")
 	d := ndjson.NewDecoder(io.MultiReader(strings.NewReader("{\"a\":1}\n{\"b\""), iotest.ErrReader(boom)))
-	if line, err := d.Next(); err != nil || string(line) != `{"a":1}` {
-		t.Fatalf("first line %q %v", line, err)
+	line, err := d.Next()
+	if err != nil {
+		t.Fatalf("first line: %v", err)
+	}
+	if got, want := string(line), `{"a":1}`; got != want {
+		t.Fatalf("first line = %q, want %q", got, want)
 	}
 	if _, err := d.Next(); !errors.Is(err, boom) {
 		t.Fatalf("got %v, want the reader's error", err)
@@ -96,16 +101,27 @@ func FuzzDecoder(f *testing.F) {
 		bytewise, err2 := readAll(iotest.OneByteReader(strings.NewReader(in)))
 		at := int(split) % (len(in) + 1)
 		halves, err3 := readAll(io.MultiReader(strings.NewReader(in[:at]), strings.NewReader(in[at:])))
-		if err1 != nil || err2 != nil || err3 != nil {
-			t.Fatalf("errors: %v %v %v", err1, err2, err3)
+		if err1 != nil {
+			t.Fatalf("whole read: %v", err1)
 		}
-		a, b, c := strings.Join(whole, "\x00"), strings.Join(bytewise, "\x00"), strings.Join(halves, "\x00")
-		if a != b || a != c || len(whole) != len(bytewise) || len(whole) != len(halves) {
-			t.Fatalf("chunking changed the result: %q %q %q", whole, bytewise, halves)
+		if err2 != nil {
+			t.Fatalf("bytewise read: %v", err2)
+		}
+		if err3 != nil {
+			t.Fatalf("split@%d read: %v", at, err3)
+		}
+		if !slices.Equal(bytewise, whole) {
+			t.Fatalf("bytewise read = %q, want %q as read whole", bytewise, whole)
+		}
+		if !slices.Equal(halves, whole) {
+			t.Fatalf("split@%d read = %q, want %q as read whole", at, halves, whole)
 		}
 		for _, l := range whole {
-			if strings.ContainsRune(l, '\n') || strings.TrimSpace(l) == "" {
-				t.Fatalf("bad line %q", l)
+			if strings.ContainsRune(l, '\n') {
+				t.Fatalf("line %q holds a newline", l)
+			}
+			if strings.TrimSpace(l) == "" {
+				t.Fatalf("line %q is blank", l)
 			}
 		}
 	})

@@ -56,13 +56,48 @@ func TestNormalize(t *testing.T) {
 		{name: "a truncated escape is refused", in: "/a%2", wantErr: pathnorm.ErrEscape},
 		{name: "a non-hex escape is refused", in: "/a%zz", wantErr: pathnorm.ErrEscape},
 
-		{name: "decode mode decodes escaped dots before resolving", mode: pathnorm.Decode, in: "/api/public/%2e%2E/private/x", want: "/api/private/x"},
-		{name: "decode mode reads an escaped slash as a separator", mode: pathnorm.Decode, in: "/api/public/..%2fprivate%2Fx", want: "/api/private/x"},
-		{name: "decode mode reads a backslash as a separator", mode: pathnorm.Decode, in: `/a\..\b%5cc`, want: "/b/c"},
-		{name: "decode mode keeps an escaped dot inside a name as a dot", mode: pathnorm.Decode, in: "/file%2etxt", want: "/file.txt"},
-		{name: "decode mode does not decode twice", mode: pathnorm.Decode, in: "/f/..%252Fx", want: "/f/..%252Fx"},
-		{name: "decode mode still refuses control characters", mode: pathnorm.Decode, in: "/a%00", wantErr: pathnorm.ErrControl},
-		{name: "decode mode still refuses dot segments with parameters", mode: pathnorm.Decode, in: "/a/%2e%2e;x/b", wantErr: pathnorm.ErrDotParam},
+		{
+			name: "decode mode decodes escaped dots before resolving",
+			mode: pathnorm.Decode,
+			in:   "/api/public/%2e%2E/private/x",
+			want: "/api/private/x",
+		},
+		{
+			name: "decode mode reads an escaped slash as a separator",
+			mode: pathnorm.Decode,
+			in:   "/api/public/..%2fprivate%2Fx",
+			want: "/api/private/x",
+		},
+		{
+			name: "decode mode reads a backslash as a separator",
+			mode: pathnorm.Decode,
+			in:   `/a\..\b%5cc`,
+			want: "/b/c",
+		},
+		{
+			name: "decode mode keeps an escaped dot inside a name as a dot",
+			mode: pathnorm.Decode,
+			in:   "/file%2etxt",
+			want: "/file.txt",
+		},
+		{
+			name: "decode mode does not decode twice",
+			mode: pathnorm.Decode,
+			in:   "/f/..%252Fx",
+			want: "/f/..%252Fx",
+		},
+		{
+			name:    "decode mode still refuses control characters",
+			mode:    pathnorm.Decode,
+			in:      "/a%00",
+			wantErr: pathnorm.ErrControl,
+		},
+		{
+			name:    "decode mode still refuses dot segments with parameters",
+			mode:    pathnorm.Decode,
+			in:      "/a/%2e%2e;x/b",
+			wantErr: pathnorm.ErrDotParam,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,7 +158,12 @@ func TestURL(t *testing.T) {
 		{name: "a normal URL is returned as is", url: &url.URL{Path: "/a/b"}, wantPath: "/a/b"},
 		{name: "a parsed raw path is normalized", url: mustParse(t, "/a/%2e%2E/b"), wantErr: pathnorm.ErrEscaped},
 		{name: "dot segments of a decoded path are resolved", url: &url.URL{Path: "/a/../b"}, wantPath: "/b"},
-		{name: "an escaped reserved character keeps its escape", url: mustParse(t, "/a/./b%3bc"), wantPath: "/a/b;c", wantRaw: "/a/b%3Bc"},
+		{
+			name:     "an escaped reserved character keeps its escape",
+			url:      mustParse(t, "/a/./b%3bc"),
+			wantPath: "/a/b;c",
+			wantRaw:  "/a/b%3Bc",
+		},
 		{name: "an opaque path is taken as the escaped path", url: &url.URL{Opaque: "/a/../%62"}, wantPath: "/b"},
 		{name: "an opaque that is not a path is refused", url: &url.URL{Opaque: "x:y"}, wantErr: pathnorm.ErrRelative},
 		{name: "an empty path is the root", url: &url.URL{Scheme: "http", Host: "x"}, wantPath: "/"},

@@ -28,20 +28,28 @@ func ping(addr string) (string, error) {
 	return strings.TrimSpace(line), err
 }
 
+// wantPong fails the test unless a PING to addr answers +PONG.
+func wantPong(t *testing.T, what, addr string) {
+	t.Helper()
+	got, err := ping(addr)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if want := "+PONG"; got != want {
+		t.Fatalf("%s = %q, want %q", what, got, want)
+	}
+}
+
 func TestServerAnswersAndSurvivesAKillAndRestart(t *testing.T) {
 	t.Parallel()
 	s := redistest.Start(t)
-	if got, err := ping(s.Addr()); err != nil || got != "+PONG" {
-		t.Fatalf("PING = %q, %v; want +PONG", got, err)
-	}
+	wantPong(t, "PING", s.Addr())
 	s.Kill()
 	if _, err := ping(s.Addr()); err == nil {
 		t.Fatal("PING succeeded after Kill; want a connection error")
 	}
 	s.Restart()
-	if got, err := ping(s.Addr()); err != nil || got != "+PONG" {
-		t.Fatalf("PING after Restart = %q, %v; want +PONG", got, err)
-	}
+	wantPong(t, "PING after Restart", s.Addr())
 }
 
 func TestTwoServersGetDistinctAddresses(t *testing.T) {
@@ -60,7 +68,5 @@ func TestAPausedServerAcceptsButDoesNotAnswerUntilResumed(t *testing.T) {
 		t.Fatalf("PING to a paused server = %q; want a timeout", got)
 	}
 	s.Resume()
-	if got, err := ping(s.Addr()); err != nil || got != "+PONG" {
-		t.Fatalf("PING after Resume = %q, %v; want +PONG", got, err)
-	}
+	wantPong(t, "PING after Resume", s.Addr())
 }

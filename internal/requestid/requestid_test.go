@@ -19,9 +19,24 @@ func TestContextCarriesTheID(t *testing.T) {
 		want       string
 		wantHeader string
 	}{
-		{"a context without an ID gives the empty string", context.Background(), "", ""},
-		{"a context with an ID gives it back", requestid.NewContext(context.Background(), "X-Request-Id", "abc"), "abc", "X-Request-Id"},
-		{"the innermost ID wins", requestid.NewContext(requestid.NewContext(context.Background(), "X-Request-Id", "outer"), "X-Trace", "inner"), "inner", "X-Trace"},
+		{
+			"a context without an ID gives the empty string",
+			context.Background(),
+			"",
+			"",
+		},
+		{
+			"a context with an ID gives it back",
+			requestid.NewContext(context.Background(), "X-Request-Id", "abc"),
+			"abc",
+			"X-Request-Id",
+		},
+		{
+			"the innermost ID wins",
+			requestid.NewContext(requestid.NewContext(context.Background(), "X-Request-Id", "outer"), "X-Trace", "inner"),
+			"inner",
+			"X-Trace",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

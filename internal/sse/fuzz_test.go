@@ -28,11 +28,20 @@ func FuzzDecoder(f *testing.F) {
 		bytewise, err2 := decodeAll(t, iotest.OneByteReader(strings.NewReader(in)))
 		at := int(split) % (len(in) + 1)
 		halves, err3 := decodeAll(t, io.MultiReader(strings.NewReader(in[:at]), strings.NewReader(in[at:])))
-		if err1 != nil || err2 != nil || err3 != nil {
-			t.Fatalf("errors: %v %v %v", err1, err2, err3)
+		if err1 != nil {
+			t.Fatalf("whole read: %v", err1)
 		}
-		if !equal(whole, bytewise) || !equal(whole, halves) {
-			t.Fatalf("chunking changed the result:\nwhole    %+v\nbytewise %+v\nsplit@%d %+v", whole, bytewise, at, halves)
+		if err2 != nil {
+			t.Fatalf("bytewise read: %v", err2)
+		}
+		if err3 != nil {
+			t.Fatalf("split@%d read: %v", at, err3)
+		}
+		if !equal(bytewise, whole) {
+			t.Fatalf("bytewise read = %+v, want %+v as read whole", bytewise, whole)
+		}
+		if !equal(halves, whole) {
+			t.Fatalf("split@%d read = %+v, want %+v as read whole", at, halves, whole)
 		}
 	})
 }
@@ -52,12 +61,18 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatal(err)
 		}
 		got, err := decodeAll(t, &buf)
-		if err != nil || len(got) != 1 {
-			t.Fatalf("decoded %+v, %v", got, err)
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		if len(got) != 1 {
+			t.Fatalf("decoded %d events (%+v), want 1", len(got), got)
 		}
 		want := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(data)
-		if got[0].Data != want || got[0].Type != typ {
-			t.Fatalf("got %+v, want data %q type %q", got[0], want, typ)
+		if got[0].Data != want {
+			t.Errorf("data = %q, want %q", got[0].Data, want)
+		}
+		if got[0].Type != typ {
+			t.Errorf("type = %q, want %q", got[0].Type, typ)
 		}
 	})
 }

@@ -129,8 +129,12 @@ func TestDecoderPassesReaderErrors(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("connection reset")
 	d := sse.NewDecoder(io.MultiReader(strings.NewReader("data: 1\n\ndata: 2"), iotest.ErrReader(boom)))
-	if e, err := d.Next(); err != nil || string(e.Data) != "1" {
-		t.Fatalf("first event: %q %v", e.Data, err)
+	e, err := d.Next()
+	if err != nil {
+		t.Fatalf("first event: %v", err)
+	}
+	if got, want := string(e.Data), "1"; got != want {
+		t.Fatalf("first event data = %q, want %q", got, want)
 	}
 	if _, err := d.Next(); !errors.Is(err, boom) {
 		t.Fatalf("got %v, want the reader's error", err)
@@ -145,10 +149,30 @@ func TestEncoderRoundTrip(t *testing.T) {
 		wire string
 		back ev
 	}{
-		{"plain data is one line", sse.Event{Data: []byte(`{"a":1}`)}, "data: {\"a\":1}\n\n", ev{Data: `{"a":1}`, Retry: -1}},
-		{"all fields are written in order", sse.Event{ID: "9", Type: "delta", Retry: 3000, Data: []byte("x")}, "id: 9\nevent: delta\nretry: 3000\ndata: x\n\n", ev{ID: "9", Type: "delta", Data: "x", Retry: 3000}},
-		{"every kind of line break splits data lines", sse.Event{Data: []byte("a\r\nb\rc\nd")}, "data: a\ndata: b\ndata: c\ndata: d\n\n", ev{Data: "a\nb\nc\nd", Retry: -1}},
-		{"empty data is still an event", sse.Event{Data: nil}, "data: \n\n", ev{Data: "", Retry: -1}},
+		{
+			"plain data is one line",
+			sse.Event{Data: []byte(`{"a":1}`)},
+			"data: {\"a\":1}\n\n",
+			ev{Data: `{"a":1}`, Retry: -1},
+		},
+		{
+			"all fields are written in order",
+			sse.Event{ID: "9", Type: "delta", Retry: 3000, Data: []byte("x")},
+			"id: 9\nevent: delta\nretry: 3000\ndata: x\n\n",
+			ev{ID: "9", Type: "delta", Data: "x", Retry: 3000},
+		},
+		{
+			"every kind of line break splits data lines",
+			sse.Event{Data: []byte("a\r\nb\rc\nd")},
+			"data: a\ndata: b\ndata: c\ndata: d\n\n",
+			ev{Data: "a\nb\nc\nd", Retry: -1},
+		},
+		{
+			"empty data is still an event",
+			sse.Event{Data: nil},
+			"data: \n\n",
+			ev{Data: "", Retry: -1},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,8 +185,14 @@ func TestEncoderRoundTrip(t *testing.T) {
 				t.Fatalf("wire %q, want %q", buf.String(), tt.wire)
 			}
 			got, err := decodeAll(t, &buf)
-			if err != nil || len(got) != 1 || got[0] != tt.back {
-				t.Fatalf("decoded %+v (%v), want %+v", got, err, tt.back)
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if len(got) != 1 {
+				t.Fatalf("decoded %d events (%+v), want 1", len(got), got)
+			}
+			if got[0] != tt.back {
+				t.Errorf("decoded %+v, want %+v", got[0], tt.back)
 			}
 		})
 	}
@@ -182,8 +212,11 @@ func TestEncoderCommentIsIgnoredByDecoder(t *testing.T) {
 		t.Fatalf("comment written as %q", buf.String())
 	}
 	got, _ := decodeAll(t, &buf)
-	if len(got) != 1 || got[0].Data != "after" {
-		t.Fatalf("got %+v", got)
+	if len(got) != 1 {
+		t.Fatalf("decoded %d events (%+v), want 1", len(got), got)
+	}
+	if got, want := got[0].Data, "after"; got != want {
+		t.Errorf("data = %q, want %q", got, want)
 	}
 }
 
@@ -205,13 +238,19 @@ func TestEncoderFlushesEachEventToTheClient(t *testing.T) {
 	defer res.Body.Close()
 	d := sse.NewDecoder(res.Body)
 	e, err := d.Next()
-	if err != nil || string(e.Data) != "first" {
-		close(release)
-		t.Fatalf("first event %q %v", e.Data, err)
-	}
 	close(release)
-	if e, err = d.Next(); err != nil || string(e.Data) != "second" {
-		t.Fatalf("second event %q %v", e.Data, err)
+	if err != nil {
+		t.Fatalf("first event: %v", err)
+	}
+	if got, want := string(e.Data), "first"; got != want {
+		t.Fatalf("first event data = %q, want %q", got, want)
+	}
+	e, err = d.Next()
+	if err != nil {
+		t.Fatalf("second event: %v", err)
+	}
+	if got, want := string(e.Data), "second"; got != want {
+		t.Errorf("second event data = %q, want %q", got, want)
 	}
 }
 

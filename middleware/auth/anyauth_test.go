@@ -28,14 +28,54 @@ func TestAuthenticatorsTryEachInTurn(t *testing.T) {
 		consumer string
 		err      error
 	}{
-		{"the first consumer found wins", auth.Authenticators{ok, fixedAuth(&middleware.Consumer{ID: "other"}, nil)}, "acme", nil},
-		{"a key one method rejects is accepted by the next", auth.Authenticators{reject, ok}, "acme", nil},
-		{"an outage of one method does not stop the next", auth.Authenticators{down, ok}, "acme", nil},
-		{"a rejection outranks an outage", auth.Authenticators{down, reject}, "", auth.ErrInvalidCredentials},
-		{"an outage outranks missing credentials", auth.Authenticators{none, down}, "", auth.ErrUnavailable},
-		{"no method finding a credential finds none", auth.Authenticators{none, none}, "", auth.ErrNoCredentials},
-		{"an empty list finds no credentials", nil, "", auth.ErrNoCredentials},
-		{"a nil consumer without an error is no credential", auth.Authenticators{fixedAuth(nil, nil)}, "", auth.ErrNoCredentials},
+		{
+			"the first consumer found wins",
+			auth.Authenticators{ok, fixedAuth(&middleware.Consumer{ID: "other"}, nil)},
+			"acme",
+			nil,
+		},
+		{
+			"a key one method rejects is accepted by the next",
+			auth.Authenticators{reject, ok},
+			"acme",
+			nil,
+		},
+		{
+			"an outage of one method does not stop the next",
+			auth.Authenticators{down, ok},
+			"acme",
+			nil,
+		},
+		{
+			"a rejection outranks an outage",
+			auth.Authenticators{down, reject},
+			"",
+			auth.ErrInvalidCredentials,
+		},
+		{
+			"an outage outranks missing credentials",
+			auth.Authenticators{none, down},
+			"",
+			auth.ErrUnavailable,
+		},
+		{
+			"no method finding a credential finds none",
+			auth.Authenticators{none, none},
+			"",
+			auth.ErrNoCredentials,
+		},
+		{
+			"an empty list finds no credentials",
+			nil,
+			"",
+			auth.ErrNoCredentials,
+		},
+		{
+			"a nil consumer without an error is no credential",
+			auth.Authenticators{fixedAuth(nil, nil)},
+			"",
+			auth.ErrNoCredentials,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

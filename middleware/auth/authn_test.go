@@ -42,13 +42,46 @@ func TestAuthenticateTriesEachAuthenticatorInTurn(t *testing.T) {
 		wantStatus int
 		wantBody   string
 	}{
-		{name: "the first authenticator to succeed wins", srv: strict.URL, headers: []string{"X-API-Key", "acme-key", "X-Fixed", "1"}, wantStatus: 200, wantBody: "acme"},
-		{name: "a later authenticator succeeds when earlier ones find no credentials", srv: strict.URL, headers: []string{"X-Fixed", "1"}, wantStatus: 200, wantBody: "fixed"},
-		{name: "a later success outweighs an earlier invalid credential", srv: strict.URL, headers: []string{"X-API-Key", "bad", "X-Fixed", "1"}, wantStatus: 200, wantBody: "fixed"},
+		{
+			name:       "the first authenticator to succeed wins",
+			srv:        strict.URL,
+			headers:    []string{"X-API-Key", "acme-key", "X-Fixed", "1"},
+			wantStatus: 200,
+			wantBody:   "acme",
+		},
+		{
+			name:       "a later authenticator succeeds when earlier ones find no credentials",
+			srv:        strict.URL,
+			headers:    []string{"X-Fixed", "1"},
+			wantStatus: 200,
+			wantBody:   "fixed",
+		},
+		{
+			name:       "a later success outweighs an earlier invalid credential",
+			srv:        strict.URL,
+			headers:    []string{"X-API-Key", "bad", "X-Fixed", "1"},
+			wantStatus: 200,
+			wantBody:   "fixed",
+		},
 		{name: "no credentials on a strict route gets 401", srv: strict.URL, wantStatus: 401},
-		{name: "no credentials on an anonymous route passes without a consumer", srv: open.URL, wantStatus: 200, wantBody: "anonymous"},
-		{name: "an invalid credential on an anonymous route is still refused", srv: open.URL, headers: []string{"X-API-Key", "bad"}, wantStatus: 401},
-		{name: "an unavailable backend gets 503 without its address", srv: strict.URL, headers: []string{"X-Down", "1"}, wantStatus: 503},
+		{
+			name:       "no credentials on an anonymous route passes without a consumer",
+			srv:        open.URL,
+			wantStatus: 200,
+			wantBody:   "anonymous",
+		},
+		{
+			name:       "an invalid credential on an anonymous route is still refused",
+			srv:        open.URL,
+			headers:    []string{"X-API-Key", "bad"},
+			wantStatus: 401,
+		},
+		{
+			name:       "an unavailable backend gets 503 without its address",
+			srv:        strict.URL,
+			headers:    []string{"X-Down", "1"},
+			wantStatus: 503,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,16 +93,24 @@ func TestAuthenticateTriesEachAuthenticatorInTurn(t *testing.T) {
 			switch {
 			case tt.wantStatus >= 400:
 				doc := problemDoc(t, res, body)
-				if d := doc["detail"].(string); d == "" || hasSub(d, "10.0.0.7") {
-					t.Errorf("detail %q is empty or leaks the backend", d)
+				d := doc["detail"].(string)
+				if d == "" {
+					t.Error("detail is empty")
+				}
+				if hasSub(d, "10.0.0.7") {
+					t.Errorf("detail %q leaks the backend", d)
 				}
 			case tt.wantBody == "anonymous":
 				if string(body) != "anonymous" {
 					t.Fatalf("body = %q, want anonymous", body)
 				}
 			default:
-				if c := consumerOf(t, body); c == nil || c.ID != tt.wantBody {
-					t.Fatalf("consumer = %+v, want %q", c, tt.wantBody)
+				c := consumerOf(t, body)
+				if c == nil {
+					t.Fatalf("consumer = nil, want %q", tt.wantBody)
+				}
+				if got, want := c.ID, tt.wantBody; got != want {
+					t.Fatalf("consumer = %q, want %q", got, want)
 				}
 			}
 		})

@@ -24,13 +24,43 @@ func TestAuthorize(t *testing.T) {
 		wantStatus int
 		wantChall  string
 	}{
-		{name: "all required scopes present passes", cfg: auth.AuthzConfig{Scopes: []string{"orders:read", "orders:write"}}, key: "acme", wantStatus: 200},
-		{name: "one missing scope of an all-of list is forbidden", cfg: auth.AuthzConfig{Scopes: []string{"orders:read", "orders:write"}}, key: "bob", wantStatus: 403,
-			wantChall: `Bearer error="insufficient_scope", scope="orders:read orders:write"`},
-		{name: "one held scope of an any-of list passes", cfg: auth.AuthzConfig{Scopes: []string{"orders:write", "orders:read"}, Any: true}, key: "bob", wantStatus: 200},
-		{name: "a required role held passes", cfg: auth.AuthzConfig{Roles: []string{"admin"}}, key: "acme", wantStatus: 200},
-		{name: "a required role missing is forbidden", cfg: auth.AuthzConfig{Roles: []string{"admin"}}, key: "bob", wantStatus: 403},
-		{name: "scopes and roles together are all required", cfg: auth.AuthzConfig{Scopes: []string{"orders:read"}, Roles: []string{"admin"}}, key: "bob", wantStatus: 403},
+		{
+			name:       "all required scopes present passes",
+			cfg:        auth.AuthzConfig{Scopes: []string{"orders:read", "orders:write"}},
+			key:        "acme",
+			wantStatus: 200,
+		},
+		{
+			name:       "one missing scope of an all-of list is forbidden",
+			cfg:        auth.AuthzConfig{Scopes: []string{"orders:read", "orders:write"}},
+			key:        "bob",
+			wantStatus: 403,
+			wantChall:  `Bearer error="insufficient_scope", scope="orders:read orders:write"`,
+		},
+		{
+			name:       "one held scope of an any-of list passes",
+			cfg:        auth.AuthzConfig{Scopes: []string{"orders:write", "orders:read"}, Any: true},
+			key:        "bob",
+			wantStatus: 200,
+		},
+		{
+			name:       "a required role held passes",
+			cfg:        auth.AuthzConfig{Roles: []string{"admin"}},
+			key:        "acme",
+			wantStatus: 200,
+		},
+		{
+			name:       "a required role missing is forbidden",
+			cfg:        auth.AuthzConfig{Roles: []string{"admin"}},
+			key:        "bob",
+			wantStatus: 403,
+		},
+		{
+			name:       "scopes and roles together are all required",
+			cfg:        auth.AuthzConfig{Scopes: []string{"orders:read"}, Roles: []string{"admin"}},
+			key:        "bob",
+			wantStatus: 403,
+		},
 		{name: "an anonymous caller gets 401, not 403", cfg: auth.AuthzConfig{Scopes: []string{"orders:read"}}, wantStatus: 401},
 		{name: "the zero config admits any authenticated caller", key: "bob", wantStatus: 200},
 	}

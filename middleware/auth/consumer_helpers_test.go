@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/internal/mwtest"
 )
 
 // whoami answers with the consumer in the request context, as JSON, or
@@ -53,3 +54,9 @@ func readAll(t testing.TB, res *http.Response) []byte {
 	}
 	return b
 }
+
+// who is the comparable part of a Consumer that says who it is and how it
+// authenticated.
+type who = mwtest.Who
+
+var whoOf = mwtest.WhoOf

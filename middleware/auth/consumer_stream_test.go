@@ -48,8 +48,11 @@ func TestServerSentEventsStreamThroughAuthAndLimits(t *testing.T) {
 	defer res.Body.Close()
 	rd := bufio.NewReader(res.Body)
 	line, err := rd.ReadString('\n')
-	if err != nil || line != "data: first\n" {
-		t.Fatalf("first line = %q, %v; want the first event before the handler finishes", line, err)
+	if err != nil {
+		t.Fatalf("first line: %v; want the first event before the handler finishes", err)
+	}
+	if want := "data: first\n"; line != want {
+		t.Fatalf("first line = %q, want %q", line, want)
 	}
 	close(release)
 	_, _ = rd.ReadString('\n')

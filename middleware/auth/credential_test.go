@@ -57,12 +57,28 @@ func TestAuthenticateStripsTheCredentialWhenAsked(t *testing.T) {
 		wantKept  [2]string
 		wantQuery string
 	}{
-		{name: "a key in X-API-Key", target: "/x?a=1", header: [][2]string{{"X-API-Key", credKey}, {"Authorization", "Basic YTpi"}},
-			wantGone: "X-Api-Key", wantKept: [2]string{"Authorization", "Basic YTpi"}, wantQuery: "a=1"},
-		{name: "a key as a bearer token", target: "/x", header: [][2]string{{"Authorization", "Bearer " + credKey}, {"X-API-Key", "other"}},
-			wantGone: "Authorization", wantKept: [2]string{"X-Api-Key", "other"}},
-		{name: "a key in the query", target: "/x?a=1&api_key=" + credKey + "&b=%2F", header: [][2]string{{"X-Other", "v"}},
-			wantKept: [2]string{"X-Other", "v"}, wantQuery: "a=1&b=%2F"},
+		{
+			name:      "a key in X-API-Key",
+			target:    "/x?a=1",
+			header:    [][2]string{{"X-API-Key", credKey}, {"Authorization", "Basic YTpi"}},
+			wantGone:  "X-Api-Key",
+			wantKept:  [2]string{"Authorization", "Basic YTpi"},
+			wantQuery: "a=1",
+		},
+		{
+			name:     "a key as a bearer token",
+			target:   "/x",
+			header:   [][2]string{{"Authorization", "Bearer " + credKey}, {"X-API-Key", "other"}},
+			wantGone: "Authorization",
+			wantKept: [2]string{"X-Api-Key", "other"},
+		},
+		{
+			name:      "a key in the query",
+			target:    "/x?a=1&api_key=" + credKey + "&b=%2F",
+			header:    [][2]string{{"X-Other", "v"}},
+			wantKept:  [2]string{"X-Other", "v"},
+			wantQuery: "a=1&b=%2F",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,16 +157,36 @@ func TestStripCredentialRemovesOnlyWhatTheAuthenticatorRead(t *testing.T) {
 		header [][2]string
 		want   http.Header
 	}{
-		{"a JWT's Authorization header goes", jwtAuth, [][2]string{{"Authorization", "Bearer " + token}, {"Accept", "a/b"}},
-			http.Header{"Accept": {"a/b"}}},
-		{"a bearer value that is not a JWT is not the JWT method's", jwtAuth, [][2]string{{"Authorization", "Bearer opaque"}},
-			http.Header{"Authorization": {"Bearer opaque"}}},
-		{"an authenticator that cannot locate its credential strips nothing", noLocator, [][2]string{{"Authorization", "Bearer x"}},
-			http.Header{"Authorization": {"Bearer x"}}},
-		{"a repeated key header loses only the values equal to the key", keyAuth(), [][2]string{{"X-API-Key", credKey}, {"X-API-Key", "second"}},
-			http.Header{"X-Api-Key": {"second"}}},
-		{"a request without a credential keeps its headers", keyAuth(), [][2]string{{"X-Other", "v"}},
-			http.Header{"X-Other": {"v"}}},
+		{
+			"a JWT's Authorization header goes",
+			jwtAuth,
+			[][2]string{{"Authorization", "Bearer " + token}, {"Accept", "a/b"}},
+			http.Header{"Accept": {"a/b"}},
+		},
+		{
+			"a bearer value that is not a JWT is not the JWT method's",
+			jwtAuth,
+			[][2]string{{"Authorization", "Bearer opaque"}},
+			http.Header{"Authorization": {"Bearer opaque"}},
+		},
+		{
+			"an authenticator that cannot locate its credential strips nothing",
+			noLocator,
+			[][2]string{{"Authorization", "Bearer x"}},
+			http.Header{"Authorization": {"Bearer x"}},
+		},
+		{
+			"a repeated key header loses only the values equal to the key",
+			keyAuth(),
+			[][2]string{{"X-API-Key", credKey}, {"X-API-Key", "second"}},
+			http.Header{"X-Api-Key": {"second"}},
+		},
+		{
+			"a request without a credential keeps its headers",
+			keyAuth(),
+			[][2]string{{"X-Other", "v"}},
+			http.Header{"X-Other": {"v"}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,7 +18,7 @@ func authServer(t *testing.T, clock *fakeClock) (*httptest.Server, *atomic.Int64
 	var calls atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		if id, secret, ok := r.BasicAuth(); !ok || id != "gateway" || secret != "s3cret" {
+		if id, secret, _ := r.BasicAuth(); [2]string{id, secret} != [2]string{"gateway", "s3cret"} {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
@@ -59,16 +59,29 @@ func TestIntrospection(t *testing.T) {
 	}
 
 	code, body := bearer("active-acme")
-	if c := consumerOf(t, body); code != 200 || c.ID != "acme" || !c.HasScope("orders:read") || c.Method != "introspection" {
-		t.Fatalf("active token: %d %+v, want 200 and consumer acme with orders:read", code, c)
+	if want := http.StatusOK; code != want {
+		t.Fatalf("active token: status = %d, want %d", code, want)
+	}
+	c := consumerOf(t, body)
+	if got, want := (who{ID: c.ID, Method: c.Method}), (who{ID: "acme", Method: "introspection"}); got != want {
+		t.Errorf("active token: consumer = %+v, want %+v", got, want)
+	}
+	if !c.HasScope("orders:read") {
+		t.Errorf("active token: scopes = %q, want orders:read", c.Scopes)
 	}
 	before := calls.Load()
-	if code, _ := bearer("active-acme"); code != 200 || calls.Load() != before {
-		t.Fatalf("second use: status %d and %d endpoint calls, want 200 from the cache", code, calls.Load()-before)
+	if code, _ := bearer("active-acme"); code != http.StatusOK {
+		t.Fatalf("second use: status = %d, want %d", code, http.StatusOK)
+	}
+	if got := calls.Load() - before; got != 0 {
+		t.Fatalf("second use: %d endpoint calls, want 0: answered from the cache", got)
 	}
 	clock.Advance(2 * time.Minute)
-	if code, _ := bearer("active-acme"); code != 200 || calls.Load() != before+1 {
-		t.Fatalf("after the cache TTL: status %d, %d new calls, want 200 and one call", code, calls.Load()-before)
+	if code, _ := bearer("active-acme"); code != http.StatusOK {
+		t.Fatalf("after the cache TTL: status = %d, want %d", code, http.StatusOK)
+	}
+	if got := calls.Load() - before; got != 1 {
+		t.Fatalf("after the cache TTL: %d endpoint calls, want 1", got)
 	}
 
 	t.Run("an inactive token is refused and not cached", func(t *testing.T) {

@@ -26,10 +26,30 @@ func BenchmarkJWTVerify(b *testing.B) {
 		key  any
 		kid  string
 	}{
-		{"RS256", jwt.SigningMethodRS256, k.rsa, "rsa"},
-		{"ES256", jwt.SigningMethodES256, k.ec256, "ec"},
-		{"EdDSA", jwt.SigningMethodEdDSA, k.ed, "ed"},
-		{"HS256", jwt.SigningMethodHS256, k.hmac, "hmac"},
+		{
+			"RS256",
+			jwt.SigningMethodRS256,
+			k.rsa,
+			"rsa",
+		},
+		{
+			"ES256",
+			jwt.SigningMethodES256,
+			k.ec256,
+			"ec",
+		},
+		{
+			"EdDSA",
+			jwt.SigningMethodEdDSA,
+			k.ed,
+			"ed",
+		},
+		{
+			"HS256",
+			jwt.SigningMethodHS256,
+			k.hmac,
+			"hmac",
+		},
 	} {
 		tok := sign(b, tc.m, tc.key, tc.kid, claims(now))
 		b.Run(tc.name, func(b *testing.B) {

@@ -20,3 +20,7 @@ var newRequest = mwtest.NewRequest
 var problemDoc = mwtest.ProblemDoc
 
 type logSink = mwtest.LogSink
+
+var wantPanic = mwtest.WantPanic
+
+var wantErrContaining = mwtest.WantErrContaining

@@ -312,20 +312,7 @@ func (c *httpCache) forward(w http.ResponseWriter, r *http.Request, next http.Ha
 	req := r
 	revalidate := store && stale != nil && hasValidator(stale.Header)
 	if store && r.Method == http.MethodGet {
-		// Ask for a full response we can store; client conditionals are
-		// answered here.
-		req = r.Clone(r.Context())
-		for _, f := range []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"} {
-			req.Header.Del(f)
-		}
-		if revalidate {
-			if et := stale.Header.Get("ETag"); et != "" {
-				req.Header.Set("If-None-Match", et)
-			}
-			if lm := stale.Header.Get("Last-Modified"); lm != "" {
-				req.Header.Set("If-Modified-Since", lm)
-			}
-		}
+		req = storeRequest(r, stale, revalidate)
 	} else {
 		store = false
 	}
@@ -373,18 +360,7 @@ func (c *httpCache) forward(w http.ResponseWriter, r *http.Request, next http.Ha
 	case staleServe:
 		c.serveEntry(w, r, stale, c.now(), c.name+"; fwd="+reason+"; fwd-status="+strconv.Itoa(t.status)+"; detail=stale-if-error")
 	case revalidate && t.status == http.StatusNotModified:
-		ne := updateFromNotModified(stale, t.header)
-		ne.Stored, ne.InitialAge = received, initialAge(t.header)
-		cs := c.name + "; fwd=" + reason + "; fwd-status=304"
-		if lt, why := c.freshness(r, ne.Status, ne.Header, received); why == "" {
-			ne.Lifetime = lt
-			c.save(ctx, key, r, ne)
-			cs += "; stored"
-		} else {
-			c.delete(ctx, key)
-			cs += "; detail=" + why
-		}
-		c.serveEntry(w, r, ne, c.now(), cs)
+		c.revalidated(ctx, w, r, key, stale, t.header, received, reason)
 	case storable && t.complete() && !t.flushed:
 		c.save(ctx, key, r, &Entry{
 			Status:     t.status,
@@ -395,6 +371,42 @@ func (c *httpCache) forward(w http.ResponseWriter, r *http.Request, next http.Ha
 			Lifetime:   lifetime,
 		})
 	}
+}
+
+// storeRequest is the request to send upstream for a response the cache
+// may store: a full one, so client conditionals are dropped (they are
+// answered here), with the stale entry's validators when revalidating.
+func storeRequest(r *http.Request, stale *Entry, revalidate bool) *http.Request {
+	req := r.Clone(r.Context())
+	for _, f := range []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"} {
+		req.Header.Del(f)
+	}
+	if revalidate {
+		if et := stale.Header.Get("ETag"); et != "" {
+			req.Header.Set("If-None-Match", et)
+		}
+		if lm := stale.Header.Get("Last-Modified"); lm != "" {
+			req.Header.Set("If-Modified-Since", lm)
+		}
+	}
+	return req
+}
+
+// revalidated serves the stale entry an upstream 304 confirmed, updated
+// with the 304's header, and stores it again if it may be stored.
+func (c *httpCache) revalidated(ctx context.Context, w http.ResponseWriter, r *http.Request, key string, stale *Entry, header http.Header, received time.Time, reason string) {
+	ne := updateFromNotModified(stale, header)
+	ne.Stored, ne.InitialAge = received, initialAge(header)
+	cs := c.name + "; fwd=" + reason + "; fwd-status=304"
+	if lt, why := c.freshness(r, ne.Status, ne.Header, received); why == "" {
+		ne.Lifetime = lt
+		c.save(ctx, key, r, ne)
+		cs += "; stored"
+	} else {
+		c.delete(ctx, key)
+		cs += "; detail=" + why
+	}
+	c.serveEntry(w, r, ne, c.now(), cs)
 }
 
 // staleUsable reports whether the stale entry e may answer in place of an

@@ -39,8 +39,18 @@ func TestCacheNamespacesKeepEntriesApart(t *testing.T) {
 		wantBody string
 		wantHit  bool
 	}{
-		{name: "caches with different namespaces never see each other's entries", ns: [2]string{"orders", "invoices"}, wantBody: "from b", wantHit: false},
-		{name: "caches with the same namespace share their entries", ns: [2]string{"users", "users"}, wantBody: "from a", wantHit: true},
+		{
+			name:     "caches with different namespaces never see each other's entries",
+			ns:       [2]string{"orders", "invoices"},
+			wantBody: "from b",
+			wantHit:  false,
+		},
+		{
+			name:     "caches with the same namespace share their entries",
+			ns:       [2]string{"users", "users"},
+			wantBody: "from a",
+			wantHit:  true,
+		},
 		{name: "caches without a namespace share their entries", wantBody: "from a", wantHit: true},
 	}
 	for _, tt := range tests {
@@ -88,10 +98,25 @@ func TestCacheKeysEntriesOnTheAPIVersion(t *testing.T) {
 	}{
 		{name: "version 1 by header is fetched", header: map[string]string{"API-Version": "1"}, wantBody: "version 1"},
 		{name: "version 2 by header is not served version 1's entry", header: map[string]string{"API-Version": "2"}, wantBody: "version 2"},
-		{name: "version 1 again is a hit", header: map[string]string{"API-Version": "1"}, wantBody: "version 1", wantHit: true},
+		{
+			name:     "version 1 again is a hit",
+			header:   map[string]string{"API-Version": "1"},
+			wantBody: "version 1",
+			wantHit:  true,
+		},
 		{name: "version 3 by Accept is fetched", header: map[string]string{"Accept": "application/vnd.acme+json; version=3"}, wantBody: "version 3"},
-		{name: "version 2 by Accept is the same version as by header", header: map[string]string{"Accept": "application/vnd.acme+json; version=2"}, wantBody: "version 2", wantHit: true},
-		{name: "v3 by header is version 3", header: map[string]string{"API-Version": "v3"}, wantBody: "version 3", wantHit: true},
+		{
+			name:     "version 2 by Accept is the same version as by header",
+			header:   map[string]string{"Accept": "application/vnd.acme+json; version=2"},
+			wantBody: "version 2",
+			wantHit:  true,
+		},
+		{
+			name:     "v3 by header is version 3",
+			header:   map[string]string{"API-Version": "v3"},
+			wantBody: "version 3",
+			wantHit:  true,
+		},
 		{name: "a request without a version has entries of its own", wantBody: "version "},
 	}
 	for _, s := range steps {
@@ -147,10 +172,18 @@ func TestRegressionCacheDroppedTheVaryOfMiddlewareInFront(t *testing.T) {
 		header map[string]string
 		want   []string
 	}{
-		{name: "Version in front of the cache keeps its Vary", front: middleware.Version(middleware.VersionConfig{}),
-			header: map[string]string{"API-Version": "2"}, want: []string{"API-Version, Accept", "Accept-Encoding"}},
-		{name: "CORS in front of the cache keeps its Vary", front: middleware.CORS(middleware.CORSConfig{AllowedOrigins: []string{"https://app.example"}}),
-			header: map[string]string{"Origin": "https://app.example"}, want: []string{"Origin", "Accept-Encoding"}},
+		{
+			name:   "Version in front of the cache keeps its Vary",
+			front:  middleware.Version(middleware.VersionConfig{}),
+			header: map[string]string{"API-Version": "2"},
+			want:   []string{"API-Version, Accept", "Accept-Encoding"},
+		},
+		{
+			name:   "CORS in front of the cache keeps its Vary",
+			front:  middleware.CORS(middleware.CORSConfig{AllowedOrigins: []string{"https://app.example"}}),
+			header: map[string]string{"Origin": "https://app.example"},
+			want:   []string{"Origin", "Accept-Encoding"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,8 +38,11 @@ func TestIdempotencyReplaysTheStoredResponse(t *testing.T) {
 	key := map[string]string{"Idempotency-Key": `"8e03978e-40d5-43e8-bc93-6894a57f9324"`}
 	first := fetch(t, http.MethodPost, gw.URL+"/orders", key, strings.NewReader(`{"sku":"A"}`))
 	second := fetch(t, http.MethodPost, gw.URL+"/orders", key, strings.NewReader(`{"sku":"A"}`))
-	if first.status != http.StatusCreated || second.status != first.status {
-		t.Fatalf("statuses %d and %d, want 201 twice", first.status, second.status)
+	if want := http.StatusCreated; first.status != want {
+		t.Fatalf("first status = %d, want %d", first.status, want)
+	}
+	if want := http.StatusCreated; second.status != want {
+		t.Fatalf("second status = %d, want %d", second.status, want)
 	}
 	if second.body != first.body {
 		t.Errorf("replayed body %q, want %q", second.body, first.body)
@@ -52,8 +55,11 @@ func TestIdempotencyReplaysTheStoredResponse(t *testing.T) {
 	if got := second.header.Values("X-Trace"); len(got) != 2 {
 		t.Errorf("replayed X-Trace = %q, want both values", got)
 	}
-	if second.header.Get("Idempotent-Replayed") != "true" || first.header.Get("Idempotent-Replayed") != "" {
-		t.Errorf("Idempotent-Replayed: first %q second %q", first.header.Get("Idempotent-Replayed"), second.header.Get("Idempotent-Replayed"))
+	if got := first.header.Get("Idempotent-Replayed"); got != "" {
+		t.Errorf("first response: Idempotent-Replayed = %q, want none", got)
+	}
+	if got, want := second.header.Get("Idempotent-Replayed"), "true"; got != want {
+		t.Errorf("second response: Idempotent-Replayed = %q, want %q", got, want)
 	}
 	if n := o.Calls.Load(); n != 1 {
 		t.Errorf("upstream calls = %d, want 1", n)
@@ -70,13 +76,50 @@ func TestIdempotencyRejectsMisuse(t *testing.T) {
 		body     string
 		want     int
 	}{
-		{name: "a different body with a used key gets 422", key: "k1", body: `{"sku":"B"}`, want: http.StatusUnprocessableEntity},
-		{name: "the same key with another method gets 422", key: "k1", body: `{"sku":"A"}`, method: "PATCH", want: http.StatusUnprocessableEntity},
-		{name: "a missing key when required gets 400", required: true, key: "-", body: `{}`, want: http.StatusBadRequest},
-		{name: "a key over 255 characters gets 400", key: strings.Repeat("k", 256), body: `{}`, want: http.StatusBadRequest},
-		{name: "an unterminated quoted key gets 400", key: `"abc`, body: `{}`, want: http.StatusBadRequest},
-		{name: "an empty quoted key gets 400", key: `""`, body: `{}`, want: http.StatusBadRequest},
-		{name: "a body over the limit gets 413", key: "big", body: strings.Repeat("x", 2048), want: http.StatusRequestEntityTooLarge},
+		{
+			name: "a different body with a used key gets 422",
+			key:  "k1",
+			body: `{"sku":"B"}`,
+			want: http.StatusUnprocessableEntity,
+		},
+		{
+			name:   "the same key with another method gets 422",
+			key:    "k1",
+			body:   `{"sku":"A"}`,
+			method: "PATCH",
+			want:   http.StatusUnprocessableEntity,
+		},
+		{
+			name:     "a missing key when required gets 400",
+			required: true,
+			key:      "-",
+			body:     `{}`,
+			want:     http.StatusBadRequest,
+		},
+		{
+			name: "a key over 255 characters gets 400",
+			key:  strings.Repeat("k", 256),
+			body: `{}`,
+			want: http.StatusBadRequest,
+		},
+		{
+			name: "an unterminated quoted key gets 400",
+			key:  `"abc`,
+			body: `{}`,
+			want: http.StatusBadRequest,
+		},
+		{
+			name: "an empty quoted key gets 400",
+			key:  `""`,
+			body: `{}`,
+			want: http.StatusBadRequest,
+		},
+		{
+			name: "a body over the limit gets 413",
+			key:  "big",
+			body: strings.Repeat("x", 2048),
+			want: http.StatusRequestEntityTooLarge,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,15 +165,22 @@ func TestIdempotencyAnswers409WhileTheFirstRequestRuns(t *testing.T) {
 	go func() { done <- fetch(t, http.MethodPost, gw.URL+"/jobs", key, strings.NewReader("x")) }()
 	<-entered
 	dup := fetch(t, http.MethodPost, gw.URL+"/jobs", key, strings.NewReader("x"))
-	if dup.status != http.StatusConflict || dup.header.Get("Retry-After") == "" {
-		t.Errorf("duplicate in flight = %d (Retry-After %q), want 409 with Retry-After", dup.status, dup.header.Get("Retry-After"))
+	if want := http.StatusConflict; dup.status != want {
+		t.Errorf("duplicate in flight: status = %d, want %d", dup.status, want)
+	}
+	if dup.header.Get("Retry-After") == "" {
+		t.Error("duplicate in flight: no Retry-After")
 	}
 	close(release)
 	if first := <-done; first.status != http.StatusAccepted {
 		t.Errorf("first request = %d", first.status)
 	}
-	if again := fetch(t, http.MethodPost, gw.URL+"/jobs", key, strings.NewReader("x")); again.status != http.StatusAccepted || again.header.Get("Idempotent-Replayed") != "true" {
-		t.Errorf("after completion = %d replayed=%q, want the stored 202", again.status, again.header.Get("Idempotent-Replayed"))
+	again := fetch(t, http.MethodPost, gw.URL+"/jobs", key, strings.NewReader("x"))
+	if want := http.StatusAccepted; again.status != want {
+		t.Errorf("after completion: status = %d, want the stored %d", again.status, want)
+	}
+	if got, want := again.header.Get("Idempotent-Replayed"), "true"; got != want {
+		t.Errorf("after completion: Idempotent-Replayed = %q, want %q", got, want)
 	}
 }
 
@@ -143,7 +193,12 @@ func TestIdempotencyServerErrors(t *testing.T) {
 		wantCalls  int64
 	}{
 		{name: "a 5xx is not the final answer by default", wantSecond: http.StatusCreated, wantCalls: 2},
-		{name: "a 5xx is replayed when configured", store5xx: true, wantSecond: http.StatusServiceUnavailable, wantCalls: 1},
+		{
+			name:       "a 5xx is replayed when configured",
+			store5xx:   true,
+			wantSecond: http.StatusServiceUnavailable,
+			wantCalls:  1,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,8 +241,11 @@ func TestIdempotencyKeysExpireAfterTheTTL(t *testing.T) {
 	}
 	clock.Advance(2 * time.Minute)
 	got := fetch(t, http.MethodPost, gw.URL+"/orders", key, strings.NewReader("x"))
-	if n := o.Calls.Load(); n != 2 || got.header.Get("Idempotent-Replayed") != "" {
-		t.Errorf("after the TTL: upstream calls = %d, replayed %q; want a fresh run", n, got.header.Get("Idempotent-Replayed"))
+	if n := o.Calls.Load(); n != 2 {
+		t.Errorf("after the TTL: upstream calls = %d, want a fresh run (2)", n)
+	}
+	if got := got.header.Get("Idempotent-Replayed"); got != "" {
+		t.Errorf("after the TTL: Idempotent-Replayed = %q, want none", got)
 	}
 }
 
@@ -198,8 +256,11 @@ func TestIdempotencyKeysAreScopedToTheConsumer(t *testing.T) {
 	gw := frontFor(t, o, cache.Idempotency(cache.IdempotencyConfig{Scope: scope}))
 	a := fetch(t, http.MethodPost, gw.URL+"/orders", map[string]string{"Idempotency-Key": "same", "X-Test-Consumer": "alice"}, strings.NewReader("x"))
 	b := fetch(t, http.MethodPost, gw.URL+"/orders", map[string]string{"Idempotency-Key": "same", "X-Test-Consumer": "bob"}, strings.NewReader("x"))
-	if a.body == b.body || b.header.Get("Idempotent-Replayed") != "" {
+	if a.body == b.body {
 		t.Errorf("bob received alice's response %q", b.body)
+	}
+	if got := b.header.Get("Idempotent-Replayed"); got != "" {
+		t.Errorf("bob's response: Idempotent-Replayed = %q, want none", got)
 	}
 	if n := o.Calls.Load(); n != 2 {
 		t.Errorf("upstream calls = %d, want 2", n)
@@ -280,8 +341,12 @@ func TestMemoryIdempotencyBoundsItsKeys(t *testing.T) {
 	store := cache.NewMemoryIdempotency(cache.MemoryIdempotencyConfig{MaxKeys: 3, Now: clock.Now})
 	ctx := t.Context()
 	for i := range 3 {
-		if ex, err := store.Claim(ctx, fmt.Sprint(i), &cache.IdempotencyRecord{Token: "t"}, time.Minute); ex != nil || err != nil {
-			t.Fatalf("claim %d: %v %v", i, ex, err)
+		ex, err := store.Claim(ctx, fmt.Sprint(i), &cache.IdempotencyRecord{Token: "t"}, time.Minute)
+		if err != nil {
+			t.Fatalf("claim %d: %v", i, err)
+		}
+		if ex != nil {
+			t.Fatalf("claim %d found %+v, want the claim", i, ex)
 		}
 	}
 	if _, err := store.Claim(ctx, "overflow", &cache.IdempotencyRecord{Token: "t"}, time.Minute); err == nil {

@@ -1,6 +1,7 @@
 package ratelimit_test
 
 import (
+	"cmp"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -20,3 +21,9 @@ var newRequest = mwtest.NewRequest
 var problemDoc = mwtest.ProblemDoc
 
 type logSink = mwtest.LogSink
+
+// inRange fails the test unless lo <= got <= hi.
+func inRange[T cmp.Ordered](t testing.TB, name string, got, lo, hi T) {
+	t.Helper()
+	mwtest.InRange(t, name, got, lo, hi)
+}

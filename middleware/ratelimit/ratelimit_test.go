@@ -3,11 +3,13 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -53,20 +55,35 @@ func TestRateLimitResponses(t *testing.T) {
 	get := func() (*http.Response, []byte) { return do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil)) }
 
 	res, _ := get()
-	if res.StatusCode != http.StatusOK || res.Header.Get("RateLimit-Policy") != `"per-ip";q=2;w=60` || res.Header.Get("RateLimit") != `"per-ip";r=1;t=30` {
-		t.Fatalf("first response: %d, RateLimit-Policy %q, RateLimit %q", res.StatusCode, res.Header.Get("RateLimit-Policy"), res.Header.Get("RateLimit"))
+	if got, want := res.StatusCode, http.StatusOK; got != want {
+		t.Fatalf("first response: status = %d, want %d", got, want)
+	}
+	if got, want := res.Header.Get("RateLimit-Policy"), `"per-ip";q=2;w=60`; got != want {
+		t.Errorf("first response: RateLimit-Policy = %q, want %q", got, want)
+	}
+	if got, want := res.Header.Get("RateLimit"), `"per-ip";r=1;t=30`; got != want {
+		t.Errorf("first response: RateLimit = %q, want %q", got, want)
 	}
 	res, _ = get()
-	if res.StatusCode != http.StatusOK || res.Header.Get("RateLimit") != `"per-ip";r=0;t=60` {
-		t.Fatalf("second response: %d, RateLimit %q", res.StatusCode, res.Header.Get("RateLimit"))
+	if got, want := res.StatusCode, http.StatusOK; got != want {
+		t.Fatalf("second response: status = %d, want %d", got, want)
+	}
+	if got, want := res.Header.Get("RateLimit"), `"per-ip";r=0;t=60`; got != want {
+		t.Errorf("second response: RateLimit = %q, want %q", got, want)
 	}
 	res, body := get()
 	if res.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("third response: %d, want 429", res.StatusCode)
 	}
 	doc := problemDoc(t, res, body)
-	if res.Header.Get("Retry-After") != "30" || doc["retry_after"] != float64(30) || doc["policy"] != "per-ip" || doc["status"] != float64(429) {
-		t.Fatalf("429: Retry-After %q, problem %v; want 30 seconds and the policy", res.Header.Get("Retry-After"), doc)
+	if got, want := res.Header.Get("Retry-After"), "30"; got != want {
+		t.Errorf("429: Retry-After = %q, want %q", got, want)
+	}
+	type problemFields struct {
+		RetryAfter, Policy, Status any
+	}
+	if got, want := (problemFields{doc["retry_after"], doc["policy"], doc["status"]}), (problemFields{float64(30), "per-ip", float64(429)}); got != want {
+		t.Errorf("429: problem %+v, want %+v", got, want)
 	}
 	if res.Header.Get("RateLimit") != `"per-ip";r=0;t=60` {
 		t.Fatalf("429 RateLimit = %q", res.Header.Get("RateLimit"))
@@ -96,22 +113,54 @@ func TestRateLimitByPlanKeyAndCost(t *testing.T) {
 		requests [][]string // key, cost
 		want     string     // one status letter per request: A admitted, R refused
 	}{
-		{name: "each plan gets its own limit", cfg: ratelimit.Config{Limit: hour(1), Plans: map[string]ratelimit.Limit{"gold": hour(3)}},
-			requests: [][]string{{"acme-1"}, {"acme-1"}, {"acme-1"}, {"acme-1"}, {"bob-1"}, {"bob-1"}}, want: "AAARAR"},
-		{name: "a consumer's keys share the consumer's bucket", cfg: ratelimit.Config{Limit: hour(2)},
-			requests: [][]string{{"acme-1"}, {"acme-2"}, {"acme-1"}}, want: "AAR"},
-		{name: "each API key gets its own bucket when keyed by key", cfg: ratelimit.Config{Limit: hour(1), Key: ratelimit.ByAPIKey},
-			requests: [][]string{{"acme-1"}, {"acme-2"}, {"acme-1"}}, want: "AAR"},
-		{name: "a tenant shares one bucket", cfg: ratelimit.Config{Limit: hour(1), Key: ratelimit.ByTenant},
-			requests: [][]string{{"acme-1"}, {"acme-2"}, {"bob-1"}}, want: "ARA"},
-		{name: "a request may cost more than one", cfg: ratelimit.Config{Limit: hour(10), Cost: cost},
-			requests: [][]string{{"bob-1", "4"}, {"bob-1", "4"}, {"bob-1", "4"}, {"bob-1", "2"}}, want: "AARA"},
-		{name: "a request costing more than the burst is refused", cfg: ratelimit.Config{Limit: hour(10), Cost: cost},
-			requests: [][]string{{"bob-1", "11"}, {"bob-1", "1"}}, want: "RA"},
-		{name: "anonymous callers fall back to their IP", cfg: ratelimit.Config{Limit: hour(1)},
-			requests: [][]string{{""}, {""}, {"bob-1"}}, want: "ARA"},
-		{name: "a header key limits per header value", cfg: ratelimit.Config{Limit: hour(1), Key: ratelimit.ByHeader("X-Client")},
-			requests: [][]string{{"", "1", "a"}, {"", "1", "b"}, {"", "1", "a"}}, want: "AAR"},
+		{
+			name:     "each plan gets its own limit",
+			cfg:      ratelimit.Config{Limit: hour(1), Plans: map[string]ratelimit.Limit{"gold": hour(3)}},
+			requests: [][]string{{"acme-1"}, {"acme-1"}, {"acme-1"}, {"acme-1"}, {"bob-1"}, {"bob-1"}},
+			want:     "AAARAR",
+		},
+		{
+			name:     "a consumer's keys share the consumer's bucket",
+			cfg:      ratelimit.Config{Limit: hour(2)},
+			requests: [][]string{{"acme-1"}, {"acme-2"}, {"acme-1"}},
+			want:     "AAR",
+		},
+		{
+			name:     "each API key gets its own bucket when keyed by key",
+			cfg:      ratelimit.Config{Limit: hour(1), Key: ratelimit.ByAPIKey},
+			requests: [][]string{{"acme-1"}, {"acme-2"}, {"acme-1"}},
+			want:     "AAR",
+		},
+		{
+			name:     "a tenant shares one bucket",
+			cfg:      ratelimit.Config{Limit: hour(1), Key: ratelimit.ByTenant},
+			requests: [][]string{{"acme-1"}, {"acme-2"}, {"bob-1"}},
+			want:     "ARA",
+		},
+		{
+			name:     "a request may cost more than one",
+			cfg:      ratelimit.Config{Limit: hour(10), Cost: cost},
+			requests: [][]string{{"bob-1", "4"}, {"bob-1", "4"}, {"bob-1", "4"}, {"bob-1", "2"}},
+			want:     "AARA",
+		},
+		{
+			name:     "a request costing more than the burst is refused",
+			cfg:      ratelimit.Config{Limit: hour(10), Cost: cost},
+			requests: [][]string{{"bob-1", "11"}, {"bob-1", "1"}},
+			want:     "RA",
+		},
+		{
+			name:     "anonymous callers fall back to their IP",
+			cfg:      ratelimit.Config{Limit: hour(1)},
+			requests: [][]string{{""}, {""}, {"bob-1"}},
+			want:     "ARA",
+		},
+		{
+			name:     "a header key limits per header value",
+			cfg:      ratelimit.Config{Limit: hour(1), Key: ratelimit.ByHeader("X-Client")},
+			requests: [][]string{{"", "1", "a"}, {"", "1", "b"}, {"", "1", "a"}},
+			want:     "AAR",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,9 +244,7 @@ func TestLocalRatesMemoryStaysBoundedWithAMillionKeys(t *testing.T) {
 			t.Fatalf("after %d keys the store holds %d buckets, want at most %d", i+1, s.Len(), maxKeys)
 		}
 	}
-	if n := s.Len(); n > maxKeys || n < maxKeys*9/10 {
-		t.Fatalf("store holds %d buckets after 1,000,000 keys, want at most (and close to) %d", n, maxKeys)
-	}
+	inRange(t, "buckets after 1,000,000 keys", s.Len(), maxKeys*9/10, maxKeys)
 	// A million buckets would take hundreds of megabytes; the capped store
 	// holds a few. The margin absorbs other tests running in parallel.
 	if grown := int64(liveHeap()) - int64(heapBefore); grown > 64<<20 {
@@ -288,8 +335,8 @@ func TestRateLimitStoreOutage(t *testing.T) {
 				if got[503] != 60 {
 					t.Fatalf("store down, failing closed: %v, want 60 × 503", got)
 				}
-			} else if got[200] != 30 || got[429] != 30 {
-				t.Fatalf("store down, failing open: %v, want the local share of 30 admitted and 30 refused", got)
+			} else if want := map[int]int{200: 30, 429: 30}; !maps.Equal(got, want) {
+				t.Fatalf("store down, failing open: %v, want the local share of 30 admitted and 30 refused: %v", got, want)
 			}
 			if calls := store.calls.Load(); calls != 11 {
 				t.Fatalf("the failing store was called %d times, want 11: bypassed until RetryStore passes", calls)
@@ -314,8 +361,8 @@ func TestRateLimitHeadersListEveryPolicy(t *testing.T) {
 	)(limitedOK))
 	res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil))
 	policies := res.Header.Values("RateLimit-Policy")
-	if len(policies) != 2 || policies[0] != `"burst";q=5;w=1` || policies[1] != `"hourly";q=100;w=3600` {
-		t.Fatalf("RateLimit-Policy = %q, want both policies", policies)
+	if want := []string{`"burst";q=5;w=1`, `"hourly";q=100;w=3600`}; !slices.Equal(policies, want) {
+		t.Fatalf("RateLimit-Policy = %q, want %q", policies, want)
 	}
 	re := regexp.MustCompile(`^"(burst|hourly)";r=\d+;t=\d+$`)
 	for _, v := range res.Header.Values("RateLimit") {

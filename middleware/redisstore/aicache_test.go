@@ -64,7 +64,11 @@ func TestAICacheIsSharedByTwoReplicas(t *testing.T) {
 	if got, want := model.calls.Load(), int64(1); got != want {
 		t.Errorf("model calls = %d, want %d", got, want)
 	}
-	if got, err := store.Get(t.Context(), "absent"); err != nil || got != nil {
-		t.Errorf("Get(absent) = %q, %v; want nil, nil", got, err)
+	got, err := store.Get(t.Context(), "absent")
+	if err != nil {
+		t.Errorf("Get(absent): %v, want no error", err)
+	}
+	if got != nil {
+		t.Errorf("Get(absent) = %q, want nil", got)
 	}
 }

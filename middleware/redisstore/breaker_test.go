@@ -101,14 +101,38 @@ func TestOpenMakesOneAttemptPerCommandBoundedByTheStoreTimeout(t *testing.T) {
 		read    time.Duration
 		pool    time.Duration
 	}{
-		{"unset timeouts become the store timeout", redis.Options{}, 150 * time.Millisecond,
-			150 * time.Millisecond, 150 * time.Millisecond, 150 * time.Millisecond},
-		{"longer timeouts are cut to the store timeout", redis.Options{DialTimeout: 5 * time.Second, ReadTimeout: -1, PoolTimeout: time.Minute},
-			150 * time.Millisecond, 150 * time.Millisecond, 150 * time.Millisecond, 150 * time.Millisecond},
-		{"shorter timeouts are kept", redis.Options{DialTimeout: 20 * time.Millisecond, ReadTimeout: 30 * time.Millisecond},
-			150 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 150 * time.Millisecond},
-		{"the default store timeout is 200ms", redis.Options{}, 0,
-			200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond},
+		{
+			"unset timeouts become the store timeout",
+			redis.Options{},
+			150 * time.Millisecond,
+			150 * time.Millisecond,
+			150 * time.Millisecond,
+			150 * time.Millisecond,
+		},
+		{
+			"longer timeouts are cut to the store timeout",
+			redis.Options{DialTimeout: 5 * time.Second, ReadTimeout: -1, PoolTimeout: time.Minute},
+			150 * time.Millisecond,
+			150 * time.Millisecond,
+			150 * time.Millisecond,
+			150 * time.Millisecond,
+		},
+		{
+			"shorter timeouts are kept",
+			redis.Options{DialTimeout: 20 * time.Millisecond, ReadTimeout: 30 * time.Millisecond},
+			150 * time.Millisecond,
+			20 * time.Millisecond,
+			30 * time.Millisecond,
+			150 * time.Millisecond,
+		},
+		{
+			"the default store timeout is 200ms",
+			redis.Options{},
+			0,
+			200 * time.Millisecond,
+			200 * time.Millisecond,
+			200 * time.Millisecond,
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -135,8 +159,11 @@ func TestOpenMakesOneAttemptPerCommandBoundedByTheStoreTimeout(t *testing.T) {
 			if !o.ContextTimeoutEnabled {
 				t.Error("ContextTimeoutEnabled is false: command contexts would not bound socket reads")
 			}
-			if in.MaxRetries != 0 || in.Addr != "127.0.0.1:1" {
-				t.Error("Open modified the caller's options")
+			if got := in.MaxRetries; got != 0 {
+				t.Errorf("Open modified the caller's MaxRetries to %d", got)
+			}
+			if got, want := in.Addr, "127.0.0.1:1"; got != want {
+				t.Errorf("Open modified the caller's Addr to %q, want %q", got, want)
 			}
 		})
 	}
@@ -147,16 +174,22 @@ func TestOnceRedisFailsEveryViewSkipsIt(t *testing.T) {
 	rs := redistest.Start(t)
 	st, sent := counted(t, rs, redisstore.WithBreaker(1, time.Hour))
 	ctx := context.Background()
-	if e, err := st.Cache().Get(ctx, "missing"); e != nil || err != nil {
-		t.Fatalf("Get of a missing entry = %v, %v; want a miss", e, err)
+	e, err := st.Cache().Get(ctx, "missing")
+	if err != nil {
+		t.Fatalf("Get of a missing entry: %v, want a miss", err)
+	}
+	if e != nil {
+		t.Fatalf("Get of a missing entry = %v, want a miss", e)
 	}
 	if got, want := st.Status().State, redisstore.StateClosed; got != want {
 		t.Fatalf("after a miss the breaker is %s, want %s: a reply is not a failure", got, want)
 	}
 
 	rs.Kill()
-	if _, err := st.Rates().Take(ctx, "k", ratelimit.PerMinute(10), 1); err == nil || errors.Is(err, middleware.ErrStoreUnavailable) {
-		t.Fatalf("the first call after the kill: %v, want the connection error", err)
+	if _, err := st.Rates().Take(ctx, "k", ratelimit.PerMinute(10), 1); err == nil {
+		t.Fatal("the first call after the kill succeeded, want the connection error")
+	} else if errors.Is(err, middleware.ErrStoreUnavailable) {
+		t.Fatalf("the first call after the kill: %v, want the connection error, not the breaker's", err)
 	}
 	before := sent.n.Load()
 	calls := map[string]error{}
@@ -217,8 +250,12 @@ func TestAProbeClosesTheBreakerWhenRedisReturns(t *testing.T) {
 	if err := st.Cache().Set(ctx, "k", &cache.Entry{Status: 200}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := st.Client().Exists(ctx, "portico:cache:k").Result(); err != nil || n != 1 {
-		t.Errorf("EXISTS portico:cache:k = %d, %v; want the entry in Redis again", n, err)
+	n, err := st.Client().Exists(ctx, "portico:cache:k").Result()
+	if err != nil {
+		t.Fatalf("EXISTS portico:cache:k: %v", err)
+	}
+	if n != 1 {
+		t.Errorf("EXISTS portico:cache:k = %d, want the entry in Redis again", n)
 	}
 }
 
@@ -310,7 +347,9 @@ func TestAFrozenRedisCostsTheCallsInFlightOneTimeout(t *testing.T) {
 		t.Errorf("the slowest call to a frozen Redis took %s, want about the 100ms store timeout", took)
 	}
 	for err := range errs {
-		if err == nil || !strings.Contains(err.Error(), "store timeout") {
+		if err == nil {
+			t.Error("no error, want one naming the store timeout")
+		} else if !strings.Contains(err.Error(), "store timeout") {
 			t.Errorf("error = %v, want one naming the store timeout", err)
 		}
 	}
@@ -397,8 +436,12 @@ func TestAnOutageIsLoggedOnceNotPerCall(t *testing.T) {
 	}
 	rs.Restart()
 	waitFor(t, "recovery", func() bool { _, err := st.Cache().Get(ctx, "k"); return err == nil })
-	if got := log.at(slog.LevelInfo); len(got) != 1 || !strings.Contains(got[0], "available again") {
-		t.Errorf("info records after recovery: %q, want one saying Redis is available again", got)
+	got := log.at(slog.LevelInfo)
+	if len(got) != 1 {
+		t.Fatalf("info records after recovery: %q, want one", got)
+	}
+	if !strings.Contains(got[0], "available again") {
+		t.Errorf("info record after recovery: %q, want it to say Redis is available again", got[0])
 	}
 }
 

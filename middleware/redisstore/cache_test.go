@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -57,15 +58,38 @@ func TestCacheIsSharedByTwoGateways(t *testing.T) {
 		lang    string
 		wantHit bool
 	}{
-		{name: "the first gateway misses and stores", gw: a, lang: "en", wantHit: false},
-		{name: "the second gateway hits what the first stored", gw: b, lang: "en", wantHit: true},
-		{name: "another variant misses on the second gateway", gw: b, lang: "fr", wantHit: false},
-		{name: "that variant hits on the first gateway", gw: a, lang: "fr", wantHit: true},
+		{
+			name:    "the first gateway misses and stores",
+			gw:      a,
+			lang:    "en",
+			wantHit: false,
+		},
+		{
+			name:    "the second gateway hits what the first stored",
+			gw:      b,
+			lang:    "en",
+			wantHit: true,
+		},
+		{
+			name:    "another variant misses on the second gateway",
+			gw:      b,
+			lang:    "fr",
+			wantHit: false,
+		},
+		{
+			name:    "that variant hits on the first gateway",
+			gw:      a,
+			lang:    "fr",
+			wantHit: true,
+		},
 	}
 	for _, tt := range tests {
 		status, cs, body := fetchFrom(t, tt.gw, "/greeting", host, "Accept-Language", tt.lang)
-		if status != 200 || body != "hello "+tt.lang+" from /greeting" {
-			t.Fatalf("%s: %d %q", tt.name, status, body)
+		if got, want := status, http.StatusOK; got != want {
+			t.Fatalf("%s: status = %d, want %d", tt.name, got, want)
+		}
+		if got, want := body, "hello "+tt.lang+" from /greeting"; got != want {
+			t.Fatalf("%s: body = %q, want %q", tt.name, got, want)
 		}
 		if hit := strings.Contains(cs, "hit"); hit != tt.wantHit {
 			t.Errorf("%s: Cache-Status %q, want hit=%v", tt.name, cs, tt.wantHit)
@@ -93,30 +117,52 @@ func TestCacheEntriesRoundTripThroughRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := store.Get(ctx, "k\x00with\x00nul")
-	if err != nil || got == nil {
-		t.Fatalf("Get = %v, %v", got, err)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
 	}
-	if got.Status != want.Status || string(got.Body) != string(want.Body) || !got.Stored.Equal(want.Stored) ||
-		got.InitialAge != want.InitialAge || got.Lifetime != want.Lifetime ||
-		strings.Join(got.Header["X-Multi"], ",") != "a,b" || got.Header.Get("Content-Type") != "application/json" {
-		t.Errorf("round trip changed the entry:\n got %+v\nwant %+v", got, want)
+	if got == nil {
+		t.Fatal("Get = nil, want the entry")
+	}
+	if got.Status != want.Status {
+		t.Errorf("round trip: Status = %d, want %d", got.Status, want.Status)
+	}
+	if string(got.Body) != string(want.Body) {
+		t.Errorf("round trip: Body = %q, want %q", got.Body, want.Body)
+	}
+	if !got.Stored.Equal(want.Stored) {
+		t.Errorf("round trip: Stored = %v, want %v", got.Stored, want.Stored)
+	}
+	if got.InitialAge != want.InitialAge {
+		t.Errorf("round trip: InitialAge = %v, want %v", got.InitialAge, want.InitialAge)
+	}
+	if got.Lifetime != want.Lifetime {
+		t.Errorf("round trip: Lifetime = %v, want %v", got.Lifetime, want.Lifetime)
+	}
+	if got, want := got.Header["X-Multi"], []string{"a", "b"}; !slices.Equal(got, want) {
+		t.Errorf("round trip: X-Multi = %q, want %q", got, want)
+	}
+	if got, want := got.Header.Get("Content-Type"), "application/json"; got != want {
+		t.Errorf("round trip: Content-Type = %q, want %q", got, want)
 	}
 	index := &cache.Entry{Vary: []string{"Accept", "Accept-Language"}, Stored: want.Stored}
 	if err := store.Set(ctx, "idx", index, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := store.Get(ctx, "idx"); got == nil || got.Status != 0 || strings.Join(got.Vary, ",") != "Accept,Accept-Language" {
-		t.Errorf("variant index = %+v", got)
+	idx, _ := store.Get(ctx, "idx")
+	if idx == nil {
+		t.Fatal("variant index = nil, want the entry")
+	}
+	if idx.Status != 0 {
+		t.Errorf("variant index Status = %d, want 0", idx.Status)
+	}
+	if got, want := idx.Vary, []string{"Accept", "Accept-Language"}; !slices.Equal(got, want) {
+		t.Errorf("variant index Vary = %q, want %q", got, want)
 	}
 	if err := store.Delete(ctx, "idx"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := store.Get(ctx, "idx"); got != nil || err != nil {
-		t.Errorf("after Delete: %v, %v", got, err)
-	}
-	if got, err := store.Get(ctx, "absent"); got != nil || err != nil {
-		t.Errorf("absent key: %v, %v", got, err)
-	}
+	wantMiss(t, store, "idx", "after Delete")
+	wantMiss(t, store, "absent", "absent key")
 }
 
 func TestCacheReportsMalformedEntries(t *testing.T) {
@@ -129,8 +175,12 @@ func TestCacheReportsMalformedEntries(t *testing.T) {
 		if err := c.Set(t.Context(), "bad:cache:"+key, raw, time.Minute).Err(); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := store.Get(t.Context(), key); err == nil || got != nil {
-			t.Errorf("malformed entry %q: got %v, %v; want an error", raw, got, err)
+		got, err := store.Get(t.Context(), key)
+		if err == nil {
+			t.Errorf("malformed entry %q: no error, want one", raw)
+		}
+		if got != nil {
+			t.Errorf("malformed entry %q: got %v, want nil", raw, got)
 		}
 	}
 }
@@ -155,8 +205,17 @@ func FuzzCacheEntryDecoding(f *testing.F) {
 				t.Fatal(err)
 			}
 			again, err := store.Get(t.Context(), "k2")
-			if err != nil || again.Status != e.Status || string(again.Body) != string(e.Body) || len(again.Header) != len(e.Header) {
-				t.Fatalf("re-encoding changed %+v into %+v (%v)", e, again, err)
+			if err != nil {
+				t.Fatalf("re-encoding %+v: %v", e, err)
+			}
+			if again.Status != e.Status {
+				t.Fatalf("re-encoding changed Status %d into %d", e.Status, again.Status)
+			}
+			if string(again.Body) != string(e.Body) {
+				t.Fatalf("re-encoding changed Body %q into %q", e.Body, again.Body)
+			}
+			if len(again.Header) != len(e.Header) {
+				t.Fatalf("re-encoding changed Header %v into %v", e.Header, again.Header)
 			}
 		}
 	})
@@ -172,8 +231,24 @@ func BenchmarkCacheGet(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if got, err := store.Get(ctx, "k"); err != nil || got == nil {
-			b.Fatal(got, err)
+		got, err := store.Get(ctx, "k")
+		if err != nil {
+			b.Fatal(err)
 		}
+		if got == nil {
+			b.Fatal("miss, want the entry")
+		}
+	}
+}
+
+// wantMiss fails the test unless key reads as absent, without an error.
+func wantMiss(t *testing.T, store cache.Store, key, what string) {
+	t.Helper()
+	got, err := store.Get(t.Context(), key)
+	if err != nil {
+		t.Errorf("%s: %v, want a miss", what, err)
+	}
+	if got != nil {
+		t.Errorf("%s: %+v, want a miss", what, got)
 	}
 }

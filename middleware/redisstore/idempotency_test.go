@@ -1,10 +1,12 @@
 package redisstore_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,11 +76,19 @@ func TestIdempotencyRunsDuplicatesOnceAcrossReplicas(t *testing.T) {
 	// After completion both replicas replay the identical response.
 	st1, h1, b1 := post(replicas[0], `{"sku":"A"}`)
 	st2, h2, b2 := post(replicas[1], `{"sku":"A"}`)
-	if st1 != 201 || st2 != 201 || b1 != b2 || b1 != `{"order":1,"req":{"sku":"A"}}` {
-		t.Errorf("replays: %d %q / %d %q", st1, b1, st2, b2)
+	type replay struct {
+		Status         int
+		Body, Location string
 	}
-	if h1.Get("Location") != "/orders/1" || h2.Get("Location") != "/orders/1" || strings.Join(h2.Values("X-Multi"), ",") != "a,b" {
-		t.Errorf("replayed headers differ: %v / %v", h1, h2)
+	want := replay{http.StatusCreated, `{"order":1,"req":{"sku":"A"}}`, "/orders/1"}
+	if got := (replay{st1, b1, h1.Get("Location")}); got != want {
+		t.Errorf("replay by replica 0 = %+v, want %+v", got, want)
+	}
+	if got := (replay{st2, b2, h2.Get("Location")}); got != want {
+		t.Errorf("replay by replica 1 = %+v, want %+v", got, want)
+	}
+	if got, want := h2.Values("X-Multi"), []string{"a", "b"}; !slices.Equal(got, want) {
+		t.Errorf("replayed X-Multi = %q, want %q", got, want)
 	}
 	if h2.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("replay not marked")
@@ -94,12 +104,19 @@ func TestIdempotencyClaimsAreHeldByTheirToken(t *testing.T) {
 	store := redisstore.New(client(t, s), redisstore.WithPrefix("tok:")).Idempotency()
 	ctx := t.Context()
 	rec := &cache.IdempotencyRecord{Fingerprint: "fp", Token: "t1"}
-	if ex, err := store.Claim(ctx, "k", rec, time.Minute); ex != nil || err != nil {
-		t.Fatalf("first claim: %v, %v", ex, err)
-	}
+	wantClaimed(t, store, "k", rec, "first claim")
 	ex, err := store.Claim(ctx, "k", &cache.IdempotencyRecord{Fingerprint: "fp", Token: "t2"}, time.Minute)
-	if err != nil || ex == nil || ex.Done || ex.Fingerprint != "fp" {
-		t.Fatalf("second claim = %+v, %v; want the in-flight record", ex, err)
+	if err != nil {
+		t.Fatalf("second claim: %v", err)
+	}
+	if ex == nil {
+		t.Fatal("second claim won, want the in-flight record")
+	}
+	if ex.Done {
+		t.Errorf("second claim = %+v, want the record in flight", ex)
+	}
+	if got, want := ex.Fingerprint, "fp"; got != want {
+		t.Errorf("second claim: Fingerprint = %q, want %q", got, want)
 	}
 	if err := store.Release(ctx, "k", "t2"); !errors.Is(err, cache.ErrIdempotencyClaimLost) {
 		t.Errorf("release by another token = %v, want ErrIdempotencyClaimLost", err)
@@ -112,8 +129,23 @@ func TestIdempotencyClaimsAreHeldByTheirToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	ex, err = store.Claim(ctx, "k", &cache.IdempotencyRecord{Token: "t3"}, time.Minute)
-	if err != nil || ex == nil || !ex.Done || ex.Status != 201 || string(ex.Body) != "\x00bin" || ex.Header.Get("Location") != "/x" {
-		t.Errorf("completed record = %+v, %v", ex, err)
+	if err != nil {
+		t.Fatalf("claim of a completed key: %v", err)
+	}
+	if ex == nil {
+		t.Fatal("claim of a completed key won, want the completed record")
+	}
+	if !ex.Done {
+		t.Errorf("completed record = %+v, want Done", ex)
+	}
+	if got, want := ex.Status, http.StatusCreated; got != want {
+		t.Errorf("completed record: Status = %d, want %d", got, want)
+	}
+	if got, want := string(ex.Body), "\x00bin"; got != want {
+		t.Errorf("completed record: Body = %q, want %q", got, want)
+	}
+	if got, want := ex.Header.Get("Location"), "/x"; got != want {
+		t.Errorf("completed record: Location = %q, want %q", got, want)
 	}
 	if err := store.Release(ctx, "k", "t1"); !errors.Is(err, cache.ErrIdempotencyClaimLost) {
 		t.Errorf("a completed key was released: %v", err)
@@ -125,9 +157,7 @@ func TestIdempotencyClaimsAreHeldByTheirToken(t *testing.T) {
 	if err := store.Release(ctx, "r", "a"); err != nil {
 		t.Fatal(err)
 	}
-	if ex, err := store.Claim(ctx, "r", &cache.IdempotencyRecord{Token: "b"}, time.Minute); ex != nil || err != nil {
-		t.Errorf("claim after release = %v, %v", ex, err)
-	}
+	wantClaimed(t, store, "r", &cache.IdempotencyRecord{Token: "b"}, "claim after release")
 }
 
 func TestIdempotencyFailsClosedWhenRedisIsDown(t *testing.T) {
@@ -177,12 +207,22 @@ func BenchmarkIdempotencyClaimAndComplete(b *testing.B) {
 		i++
 		key := fmt.Sprint("k", i)
 		rec := &cache.IdempotencyRecord{Fingerprint: "fp", Token: key}
-		if ex, err := store.Claim(ctx, key, rec, time.Minute); ex != nil || err != nil {
-			b.Fatal(ex, err)
-		}
+		wantClaimed(b, store, key, rec, "claim")
 		done.Token = key
 		if err := store.Complete(ctx, key, done, time.Minute); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// wantClaimed fails the test unless rec claims key: no error, no existing record.
+func wantClaimed(t testing.TB, store cache.IdempotencyStore, key string, rec *cache.IdempotencyRecord, what string) {
+	t.Helper()
+	ex, err := store.Claim(context.Background(), key, rec, time.Minute)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if ex != nil {
+		t.Fatalf("%s found %+v, want the claim", what, ex)
 	}
 }

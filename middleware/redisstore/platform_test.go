@@ -22,8 +22,12 @@ func TestDocumentsStoreUpdateAndVersionLikeThePlatformExpects(t *testing.T) {
 	if _, err := docs.Get(ctx, "tenant", "acme"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Get of a missing document: %v, want fs.ErrNotExist", err)
 	}
-	if v, err := docs.Version(ctx); err != nil || v != 0 {
-		t.Fatalf("Version of an empty store = %d, %v; want 0", v, err)
+	v, err := docs.Version(ctx)
+	if err != nil {
+		t.Fatalf("Version of an empty store: %v", err)
+	}
+	if v != 0 {
+		t.Fatalf("Version of an empty store = %d, want 0", v)
 	}
 	put := func(id, val string) {
 		t.Helper()
@@ -34,8 +38,14 @@ func TestDocumentsStoreUpdateAndVersionLikeThePlatformExpects(t *testing.T) {
 	put("globex", `{"id":"globex"}`)
 	put("acme", `{"id":"acme"}`)
 	list, err := docs.List(ctx, "tenant")
-	if err != nil || len(list) != 2 || string(list[0]) != `{"id":"acme"}` {
-		t.Fatalf("List = %q, %v; want both, ordered by ID", list, err)
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if len(list) != 2 {
+		t.Fatalf("List = %q, want both documents", list)
+	}
+	if got, want := string(list[0]), `{"id":"acme"}`; got != want {
+		t.Fatalf("List[0] = %s, want %s: ordered by ID", got, want)
 	}
 	if v, _ := docs.Version(ctx); v != 2 {
 		t.Errorf("Version after two writes = %d, want 2", v)
@@ -87,8 +97,11 @@ func TestConcurrentDocumentUpdatesFromSeveralReplicasLoseNothing(t *testing.T) {
 	wg.Wait()
 	docs := redisstore.New(client(t, srv), steady).Documents()
 	b, err := docs.Get(ctx, "counter", "c")
-	if err != nil || string(b) != "100" {
-		t.Errorf("counter = %s, %v; want 100 after 4×25 concurrent increments", b, err)
+	if err != nil {
+		t.Fatalf("counter: %v", err)
+	}
+	if got, want := string(b), "100"; got != want {
+		t.Errorf("counter = %s, want %s after 4×25 concurrent increments", got, want)
 	}
 	if v, _ := docs.Version(ctx); v != 100 {
 		t.Errorf("Version = %d, want 100", v)
@@ -107,7 +120,9 @@ func TestDocumentsReportAnOutageAsAnError(t *testing.T) {
 	if err := docs.Update(ctx, "k", "i", func([]byte) ([]byte, error) { return []byte("x"), nil }); err == nil {
 		t.Error("Update succeeded with Redis down")
 	}
-	if _, err := docs.Get(ctx, "k", "i"); err == nil || errors.Is(err, fs.ErrNotExist) {
+	if _, err := docs.Get(ctx, "k", "i"); err == nil {
+		t.Error("Get with Redis down succeeded, want an error")
+	} else if errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Get with Redis down: %v, want an error other than not-exist", err)
 	}
 }

@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -74,22 +75,34 @@ func TestRatesFollowGCRA(t *testing.T) {
 	lim := ratelimit.PerMinute(3)
 	for i, wantRemaining := range []int{2, 1, 0} {
 		d, err := rates.Take(ctx, "k", lim, 1)
-		if err != nil || !d.Allowed || d.Remaining != wantRemaining {
-			t.Fatalf("take %d = %+v, %v; want allowed with %d remaining", i+1, d, err, wantRemaining)
+		if err != nil {
+			t.Fatalf("take %d: %v", i+1, err)
+		}
+		if !d.Allowed {
+			t.Fatalf("take %d = %+v, want allowed", i+1, d)
+		}
+		if d.Remaining != wantRemaining {
+			t.Fatalf("take %d: Remaining = %d, want %d", i+1, d.Remaining, wantRemaining)
 		}
 	}
 	d, err := rates.Take(ctx, "k", lim, 1)
-	if err != nil || d.Allowed {
-		t.Fatalf("fourth take = %+v, %v; want refused", d, err)
+	if err != nil {
+		t.Fatalf("fourth take: %v", err)
 	}
-	if d.RetryAfter <= 15*time.Second || d.RetryAfter > 20*time.Second || d.Reset <= 55*time.Second || d.Reset > time.Minute {
-		t.Fatalf("refusal = %+v; want RetryAfter just under 20s and Reset just under 1m", d)
+	if d.Allowed {
+		t.Fatalf("fourth take = %+v, want refused", d)
 	}
+	inRange(t, "RetryAfter", d.RetryAfter, 15*time.Second+1, 20*time.Second) // just under 20s
+	inRange(t, "Reset", d.Reset, 55*time.Second+1, time.Minute)              // just under 1m
 	if d, _ := rates.Take(ctx, "other", lim, 3); !d.Allowed {
 		t.Fatal("another key shares the first key's bucket")
 	}
-	if d, _ := rates.Take(ctx, "big", lim, 4); d.Allowed || d.RetryAfter != time.Minute {
-		t.Fatalf("a cost above the burst = %+v; want refused with RetryAfter of one period", d)
+	d, _ = rates.Take(ctx, "big", lim, 4)
+	if d.Allowed {
+		t.Fatalf("a cost above the burst = %+v, want refused", d)
+	}
+	if got, want := d.RetryAfter, time.Minute; got != want {
+		t.Errorf("a cost above the burst: RetryAfter = %v, want one period, %v", got, want)
 	}
 }
 
@@ -156,8 +169,9 @@ func TestRedisOutage(t *testing.T) {
 	}
 	// The local share is 300/3 = 100 requests of burst; refill in the
 	// seconds this takes adds well under one request.
-	if statuses[200] < 100 || statuses[200] > 101 || statuses[200]+statuses[429] != 200 {
-		t.Fatalf("failing open with Redis down: %v, want 100 admitted at the local share, the rest 429", statuses)
+	inRange(t, "failing open with Redis down: admitted at the local share", statuses[200], 100, 101)
+	if got, want := statuses[200]+statuses[429], 200; got != want {
+		t.Fatalf("failing open with Redis down: %v, want the rest 429", statuses)
 	}
 	for range 20 {
 		if got := get(t, closed); got != 503 {
@@ -219,14 +233,24 @@ func TestQuotaRefundsAreAlwaysApplied(t *testing.T) {
 	q := redisstore.New(client(t, redistest.Start(t)), steady, redisstore.WithPrefix("test:")).Quotas()
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
-	if used, ok, err := q.Add(ctx, "budget", 10, 10, exp); err != nil || !ok || used != 10 {
-		t.Fatalf("Add(10) = %d, %v, %v; want 10, true", used, ok, err)
+	type added struct {
+		Used int64
+		OK   bool
 	}
-	if used, ok, _ := q.Add(ctx, "budget", 1, 10, exp); ok || used != 10 {
-		t.Fatalf("Add beyond the limit = %d, %v; want refused at 10", used, ok)
+	used, ok, err := q.Add(ctx, "budget", 10, 10, exp)
+	if err != nil {
+		t.Fatalf("Add(10): %v", err)
 	}
-	if used, ok, _ := q.Add(ctx, "budget", -4, 10, exp); !ok || used != 6 {
-		t.Fatalf("refund of 4 = %d, %v; want 6, true", used, ok)
+	if got, want := (added{used, ok}), (added{10, true}); got != want {
+		t.Fatalf("Add(10) = %+v, want %+v", got, want)
+	}
+	used, ok, _ = q.Add(ctx, "budget", 1, 10, exp)
+	if got, want := (added{used, ok}), (added{10, false}); got != want {
+		t.Fatalf("Add beyond the limit = %+v, want refused at 10: %+v", got, want)
+	}
+	used, ok, _ = q.Add(ctx, "budget", -4, 10, exp)
+	if got, want := (added{used, ok}), (added{6, true}); got != want {
+		t.Fatalf("refund of 4 = %+v, want %+v", got, want)
 	}
 }
 
@@ -239,5 +263,16 @@ func BenchmarkRatesTake(b *testing.B) {
 		if _, err := rates.Take(ctx, "bench", lim, 1); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// inRange fails the test unless lo <= got <= hi.
+func inRange[T cmp.Ordered](t *testing.T, name string, got, lo, hi T) {
+	t.Helper()
+	if got < lo {
+		t.Errorf("%s = %v, want at least %v (and at most %v)", name, got, lo, hi)
+	}
+	if got > hi {
+		t.Errorf("%s = %v, want at most %v (and at least %v)", name, got, hi, lo)
 	}
 }

@@ -71,22 +71,45 @@ func TestClient(t *testing.T) {
 		status  int
 		fails   string
 	}{
-		{name: "a conforming response passes", path: "/users/1", status: 200,
+		{
+			name:   "a conforming response passes",
+			path:   "/users/1",
+			status: 200,
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = io.WriteString(w, `{"id":1,"name":"Ada"}`)
-			}},
-		{name: "a response missing a required property fails the test", path: "/users/1", status: 200, fails: "body /name: is required",
+			},
+		},
+		{
+			name:   "a response missing a required property fails the test",
+			path:   "/users/1",
+			status: 200,
+			fails:  "body /name: is required",
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = io.WriteString(w, `{"id":1}`)
-			}},
-		{name: "an undocumented status fails the test", path: "/users/1", status: 500, fails: "status 500 is not documented",
-			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) }},
-		{name: "a documented error status without a body passes", path: "/users/9", status: 404,
-			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) }},
-		{name: "a request outside the spec fails the test", path: "/groups", status: 404, fails: "matches no operation",
-			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) }},
+			},
+		},
+		{
+			name:    "an undocumented status fails the test",
+			path:    "/users/1",
+			status:  500,
+			fails:   "status 500 is not documented",
+			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) },
+		},
+		{
+			name:    "a documented error status without a body passes",
+			path:    "/users/9",
+			status:  404,
+			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) },
+		},
+		{
+			name:    "a request outside the spec fails the test",
+			path:    "/groups",
+			status:  404,
+			fails:   "matches no operation",
+			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) },
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,11 +141,18 @@ func TestCoverage(t *testing.T) {
 	rec := &recorder{TB: t}
 	c := openapitest.New(rec, s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) }))
 	c.Do(httptest.NewRequest(http.MethodGet, "/users/1", nil)).Body.Close()
-	if un := c.Uncovered(); len(un) != 1 || un[0].ID != "listUsers" {
+	un := c.Uncovered()
+	if len(un) != 1 {
 		t.Fatalf("Uncovered = %v, want [listUsers]", un)
 	}
+	if got, want := un[0].ID, "listUsers"; got != want {
+		t.Errorf("Uncovered = [%s], want [%s]", got, want)
+	}
 	c.RequireCoverage()
-	if len(rec.errs) != 1 || !strings.Contains(rec.errs[0], "GET /users (listUsers) was never exercised") {
-		t.Fatalf("RequireCoverage reported %q", rec.errs)
+	if len(rec.errs) != 1 {
+		t.Fatalf("RequireCoverage reported %q, want one error", rec.errs)
+	}
+	if want := "GET /users (listUsers) was never exercised"; !strings.Contains(rec.errs[0], want) {
+		t.Errorf("RequireCoverage reported %q, want it to say %q", rec.errs[0], want)
 	}
 }

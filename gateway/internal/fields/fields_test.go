@@ -1,6 +1,7 @@
 package fields_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -50,5 +51,36 @@ func TestValidID(t *testing.T) {
 		if got := fields.ValidID(id); got != want {
 			t.Errorf("ValidID(%q) = %v, want %v", id, got, want)
 		}
+	}
+}
+
+func TestCollectorNamesFieldsUnderItsPrefix(t *testing.T) {
+	t.Parallel()
+	errs := fields.NewCollector(func(path, msg string) error { return errors.New(path + ": " + msg) })
+	route := errs.At("routes[1]")
+	route.Addf("path", "set %s", "path")
+	route.At("policy").Addf("", "is wrong")
+	if got, want := errs.Len(), 2; got != want {
+		t.Fatalf("Len = %d, want %d", got, want)
+	}
+	if got, want := errs.Err().Error(), "routes[1].path: set path\nroutes[1].policy: is wrong"; got != want {
+		t.Errorf("Err = %q, want %q", got, want)
+	}
+}
+
+func TestCollectorErrIsNilOrTheOneError(t *testing.T) {
+	t.Parallel()
+	errs := fields.NewCollector(func(path, msg string) error { return errors.New(path + ": " + msg) })
+	if err := errs.Err(); err != nil {
+		t.Errorf("Err of nothing = %v, want nil", err)
+	}
+	one := errors.New("one")
+	errs.Add(nil, one)
+	got := errs.Err()
+	if !errors.Is(got, one) {
+		t.Errorf("Err = %v, want the one error", got)
+	}
+	if _, joined := got.(interface{ Unwrap() []error }); joined {
+		t.Errorf("Err = %#v, want the one error itself, not joined", got)
 	}
 }

@@ -5,6 +5,7 @@
 package mwtest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -201,3 +203,49 @@ func FrontFor(t *testing.T, o *CountingOrigin, mw func(http.Handler) http.Handle
 	t.Cleanup(gw.Close)
 	return gw
 }
+
+// WantPanic fails the test unless r, a recovered value, is a string that
+// starts with prefix and names want.
+func WantPanic(t testing.TB, r any, prefix, want string) {
+	t.Helper()
+	msg, ok := r.(string)
+	if !ok {
+		t.Fatalf("recover() = %#v, want a string starting %q", r, prefix)
+	}
+	if !strings.HasPrefix(msg, prefix) {
+		t.Errorf("panic %q, want one starting %q", msg, prefix)
+	}
+	if !strings.Contains(msg, want) {
+		t.Errorf("panic %q, want one naming %q", msg, want)
+	}
+}
+
+// WantErrContaining fails the test unless err is an error whose text
+// holds sub.
+func WantErrContaining(t testing.TB, err error, sub string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("err = nil, want one containing %q", sub)
+	}
+	if !strings.Contains(err.Error(), sub) {
+		t.Fatalf("err = %v, want one containing %q", err, sub)
+	}
+}
+
+// InRange fails the test unless lo <= got <= hi.
+func InRange[T cmp.Ordered](t testing.TB, name string, got, lo, hi T) {
+	t.Helper()
+	if got < lo {
+		t.Errorf("%s = %v, want at least %v (and at most %v)", name, got, lo, hi)
+	}
+	if got > hi {
+		t.Errorf("%s = %v, want at most %v (and at least %v)", name, got, hi, lo)
+	}
+}
+
+// Who is the comparable part of a Consumer that says who it is and how it
+// authenticated.
+type Who struct{ ID, Credential, Method string }
+
+// WhoOf returns the Who of c.
+func WhoOf(c *middleware.Consumer) Who { return Who{c.ID, c.Credential, c.Method} }
