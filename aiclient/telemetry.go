@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/portico-dev/portico/internal/attrset"
 )
 
 const scope = "github.com/portico-dev/portico/aiclient"
@@ -23,6 +25,31 @@ type telemetry struct {
 	tokens   metric.Int64Histogram
 	duration metric.Float64Histogram
 	capture  bool
+	sets     attrset.Cache[metricKey]
+}
+
+// metricKey is what the attributes of a GenAI measurement are made of;
+// empty members are left out of the set.
+type metricKey struct {
+	op, provider, model, responseModel, tokenType, errorType string
+}
+
+func metricSet(k metricKey) attribute.Set {
+	kvs := []attribute.KeyValue{
+		attribute.String("gen_ai.operation.name", k.op),
+		attribute.String("gen_ai.provider.name", k.provider),
+		attribute.String("gen_ai.request.model", k.model),
+	}
+	if k.responseModel != "" {
+		kvs = append(kvs, attribute.String("gen_ai.response.model", k.responseModel))
+	}
+	if k.tokenType != "" {
+		kvs = append(kvs, attribute.String("gen_ai.token.type", k.tokenType))
+	}
+	if k.errorType != "" {
+		kvs = append(kvs, attribute.String("error.type", k.errorType))
+	}
+	return attribute.NewSet(kvs...)
 }
 
 func newTelemetry(cfg config) *telemetry {
@@ -43,16 +70,15 @@ type call struct {
 	ctx   context.Context
 	span  trace.Span
 	start time.Time
-	base  []attribute.KeyValue
+	key   metricKey
 }
 
 func (t *telemetry) begin(ctx context.Context, op, provider, model string, req *Request) (context.Context, *call) {
-	base := []attribute.KeyValue{
+	attrs := []attribute.KeyValue{
 		attribute.String("gen_ai.operation.name", op),
 		attribute.String("gen_ai.provider.name", provider),
 		attribute.String("gen_ai.request.model", model),
 	}
-	attrs := append([]attribute.KeyValue(nil), base...)
 	if req != nil {
 		if req.MaxOutputTokens > 0 {
 			attrs = append(attrs, attribute.Int("gen_ai.request.max_tokens", req.MaxOutputTokens))
@@ -81,15 +107,13 @@ func (t *telemetry) begin(ctx context.Context, op, provider, model string, req *
 		}
 	}
 	ctx, span := t.tracer.Start(ctx, op+" "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
-	return ctx, &call{t: t, ctx: ctx, span: span, start: time.Now(), base: base}
+	return ctx, &call{t: t, ctx: ctx, span: span, start: time.Now(), key: metricKey{op: op, provider: provider, model: model}}
 }
 
 func (c *call) end(resp *Response, usage *Usage, err error) {
-	attrs := c.base
+	k := c.key
 	if resp != nil {
-		if resp.Model != "" {
-			attrs = append(attrs, attribute.String("gen_ai.response.model", resp.Model))
-		}
+		k.responseModel = resp.Model
 		spanAttrs := []attribute.KeyValue{attribute.String("gen_ai.response.id", resp.ID)}
 		if resp.FinishReason != "" {
 			spanAttrs = append(spanAttrs, attribute.StringSlice("gen_ai.response.finish_reasons", []string{string(resp.FinishReason)}))
@@ -109,8 +133,10 @@ func (c *call) end(resp *Response, usage *Usage, err error) {
 		if usage.CacheWriteTokens > 0 {
 			c.span.SetAttributes(attribute.Int64("gen_ai.usage.cache_creation.input_tokens", usage.CacheWriteTokens))
 		}
-		c.t.tokens.Record(c.ctx, usage.InputTokens, metric.WithAttributes(append(attrs, attribute.String("gen_ai.token.type", "input"))...))
-		c.t.tokens.Record(c.ctx, usage.OutputTokens, metric.WithAttributes(append(attrs, attribute.String("gen_ai.token.type", "output"))...))
+		in, out := k, k
+		in.tokenType, out.tokenType = "input", "output"
+		c.t.tokens.Record(c.ctx, usage.InputTokens, c.t.sets.Get(in, metricSet).Record...)
+		c.t.tokens.Record(c.ctx, usage.OutputTokens, c.t.sets.Get(out, metricSet).Record...)
 	}
 	if err != nil {
 		typ := "_OTHER"
@@ -120,11 +146,11 @@ func (c *call) end(resp *Response, usage *Usage, err error) {
 		} else if errors.Is(err, context.Canceled) || errors.Is(err, errClosed) {
 			typ = "canceled"
 		}
-		attrs = append(attrs, attribute.String("error.type", typ))
+		k.errorType = typ
 		c.span.SetAttributes(attribute.String("error.type", typ))
 		c.span.SetStatus(codes.Error, err.Error())
 	}
-	c.t.duration.Record(c.ctx, time.Since(c.start).Seconds(), metric.WithAttributes(attrs...))
+	c.t.duration.Record(c.ctx, time.Since(c.start).Seconds(), c.t.sets.Get(k, metricSet).Record...)
 	c.span.End()
 }
 

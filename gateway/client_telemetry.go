@@ -102,10 +102,10 @@ func (t *upstreamTelemetry) RoundTrip(r *http.Request) (*http.Response, error) {
 	d := time.Since(start)
 	opt := t.set(r, resp, err)
 	if t.duration != nil {
-		t.duration.Record(ctx, d.Seconds(), opt)
+		t.duration.Record(ctx, d.Seconds(), opt.Record...)
 	}
 	if t.bodySize != nil {
-		t.bodySize.Record(ctx, max(r.ContentLength, 0), opt)
+		t.bodySize.Record(ctx, max(r.ContentLength, 0), opt.Record...)
 	}
 	return resp, err
 }
@@ -113,7 +113,7 @@ func (t *upstreamTelemetry) RoundTrip(r *http.Request) (*http.Response, error) {
 // set returns the metric attributes of an attempt, as otelhttp computes
 // them: method, server address and port, scheme, protocol, status code,
 // and error type.
-func (t *upstreamTelemetry) set(r *http.Request, resp *http.Response, err error) metric.MeasurementOption {
+func (t *upstreamTelemetry) set(r *http.Request, resp *http.Response, err error) attrset.Options {
 	k := attemptKind{method: r.Method, scheme: r.URL.Scheme, proto: r.Proto}
 	k.host = r.URL.Host
 	if k.host == "" {

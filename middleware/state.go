@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/portico-dev/portico/internal/traceid"
 )
 
 // stateKey finds the per-request state in a context.
@@ -36,6 +38,7 @@ type state struct {
 	ownChi   bool
 	chi      atomic.Pointer[chi.Context] // made when a chi router first asks
 	span     trace.SpanContext           // the server span, for middleware outside Telemetry
+	trace    traceid.ID                  // the request's trace ID (the server span's or the caller's), for problem documents
 	start    time.Time                   // when the first middleware saw the request
 	tw       timeoutWriter
 	twUsed   bool
@@ -47,6 +50,10 @@ func (s *state) Value(key any) any {
 	switch key {
 	case stateKey{}:
 		return s
+	case traceid.Key{}:
+		if s.trace != (traceid.ID{}) {
+			return s.trace
+		}
 	case chi.RouteCtxKey:
 		if s.ownChi {
 			return s.chiContext()

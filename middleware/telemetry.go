@@ -18,6 +18,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/portico-dev/portico/internal/attrset"
+	"github.com/portico-dev/portico/internal/traceid"
 )
 
 // scope is the instrumentation scope of the spans and instruments.
@@ -186,12 +187,17 @@ func (t *telemetry) serve(next http.Handler, w http.ResponseWriter, r *http.Requ
 			span = nil
 		}
 	}
+	// Problem documents written anywhere in the request carry the trace ID
+	// (internal/problem reads it through the state, without OpenTelemetry).
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		s.trace = traceid.ID(sc.TraceID())
+	}
 
 	activeOn := t.active.Enabled(ctx)
-	var activeSet metric.MeasurementOption
+	var activeSet attrset.Options
 	if activeOn {
 		activeSet = t.activeSets.Get(activeKind{method, scheme}, activeKind.set)
-		t.active.Add(ctx, 1, activeSet)
+		t.active.Add(ctx, 1, activeSet.Add...)
 	}
 
 	counter, r2 := countBody(ctx, s, r)
@@ -210,7 +216,7 @@ func (t *telemetry) serve(next http.Handler, w http.ResponseWriter, r *http.Requ
 			t.endSpan(span, method, route, status, rw.BytesWritten())
 		}
 		if activeOn {
-			t.active.Add(ctx, -1, activeSet)
+			t.active.Add(ctx, -1, activeSet.Add...)
 		}
 		t.record(ctx, start, r2, method, scheme, route, status, bytesIn(r2, counter), rw.BytesWritten())
 	}()
@@ -285,13 +291,13 @@ func (t *telemetry) record(ctx context.Context, start time.Time, r *http.Request
 	}
 	opt := t.sets.Get(requestKind{method: method, scheme: scheme, proto: protoVersion(r), route: route, status: status}, requestKind.set)
 	if durOn {
-		t.duration.Record(ctx, time.Since(start).Seconds(), opt)
+		t.duration.Record(ctx, time.Since(start).Seconds(), opt.Record...)
 	}
 	if reqOn {
-		t.reqSize.Record(ctx, in, opt)
+		t.reqSize.Record(ctx, in, opt.Record...)
 	}
 	if respOn {
-		t.respSize.Record(ctx, out, opt)
+		t.respSize.Record(ctx, out, opt.Record...)
 	}
 }
 

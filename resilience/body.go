@@ -39,7 +39,7 @@ func replayable(req *http.Request, limit int64) (get func() (io.ReadCloser, erro
 	if req.ContentLength > limit {
 		return nil, req.Body, req.ContentLength, nil
 	}
-	buf, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	buf, err := readAll(req.Body, req.ContentLength, limit+1)
 	if err != nil {
 		req.Body.Close()
 		return nil, nil, 0, err
@@ -53,6 +53,31 @@ func replayable(req *http.Request, limit int64) (get func() (io.ReadCloser, erro
 	req.Body.Close()
 	get = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
 	return get, io.NopCloser(bytes.NewReader(buf)), int64(len(buf)), nil
+}
+
+// readAll reads r to its end or to max bytes, as
+// io.ReadAll(io.LimitReader(r, max)) does, in one allocation when the
+// body's length is known.
+func readAll(r io.Reader, length, max int64) ([]byte, error) {
+	if length < 0 || length >= max {
+		return io.ReadAll(io.LimitReader(r, max))
+	}
+	buf := make([]byte, 0, length+1) // +1: room to see the end without growing
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			// Longer than announced: the rest the general way.
+			rest, err := io.ReadAll(io.LimitReader(r, max-int64(len(buf))))
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // cleanup is what to undo once a response body ends: end the attempt's

@@ -5,6 +5,7 @@ import (
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aicache"
+	"github.com/portico-dev/portico/aiclient/aitest"
 )
 
 // BenchmarkHit measures the latency of an exact hit from the memory
@@ -37,7 +38,7 @@ func BenchmarkStreamHit(b *testing.B) {
 // BenchmarkSemanticHit measures a semantic hit (an exact miss, an
 // embedding, an index search), with an embedder that answers at once.
 func BenchmarkSemanticHit(b *testing.B) {
-	vecs := vectors{"What is the capital of France?": {1, 0, 0, 0}, "what's the capital of france": {0.99, 0.1, 0, 0}}
+	vecs := aitest.Vectors{"What is the capital of France?": {1, 0, 0, 0}, "what's the capital of france": {0.99, 0.1, 0, 0}}
 	c, err := aicache.New(&counter{}, aicache.WithSemantic(vecs, "embed", 0.95))
 	if err != nil {
 		b.Fatal(err)

@@ -107,30 +107,41 @@ func New(next aiclient.Provider, opts ...Option) (*Cache, error) {
 // Name returns the next provider's name.
 func (c *Cache) Name() string { return c.next.Name() }
 
-// lookup returns the stored response for req, if any, and the key to
-// store a fresh answer under.
-func (c *Cache) lookup(ctx context.Context, req *aiclient.Request, call *Call) (*aiclient.Response, string) {
+// lookup returns the stored response for req, if any, and where to
+// store a fresh answer: its key and, with semantic matching, its index
+// entry.
+func (c *Cache) lookup(ctx context.Context, req *aiclient.Request, call *Call) (*aiclient.Response, entry) {
 	key, err := Key(req)
 	if err != nil {
-		return nil, ""
+		return nil, entry{}
 	}
-	key = scoped(call.Scope, key)
+	e := entry{key: scoped(call.Scope, key)}
 	if call.Skip {
-		return nil, key
+		if c.semantic != nil {
+			e.probe.partition = partition(call.Scope, req)
+		}
+		return nil, e
 	}
-	if resp := c.get(ctx, key); resp != nil {
+	if resp := c.get(ctx, e.key); resp != nil {
 		call.Hit = true
-		return resp, key
+		return resp, e
 	}
 	if c.semantic != nil {
-		if similar := c.semantic.find(ctx, call.Scope, req); similar != "" {
+		var similar string
+		if similar, e.probe = c.semantic.find(ctx, call.Scope, req); similar != "" {
 			if resp := c.get(ctx, similar); resp != nil {
 				call.Hit, call.Semantic = true, true
-				return resp, key
+				return resp, e
 			}
 		}
 	}
-	return nil, key
+	return nil, e
+}
+
+// entry is where a fresh answer goes.
+type entry struct {
+	key   string
+	probe probe
 }
 
 func (c *Cache) get(ctx context.Context, key string) *aiclient.Response {
@@ -146,9 +157,9 @@ func (c *Cache) get(ctx context.Context, key string) *aiclient.Response {
 	return &resp
 }
 
-// put stores resp under key, and indexes req for semantic matches.
-func (c *Cache) put(ctx context.Context, key string, req *aiclient.Request, resp *aiclient.Response) {
-	if key == "" || resp == nil {
+// put stores resp under e's key, and indexes req for semantic matches.
+func (c *Cache) put(ctx context.Context, e entry, req *aiclient.Request, resp *aiclient.Response) {
+	if e.key == "" || resp == nil {
 		return
 	}
 	b, err := json.Marshal(resp)
@@ -156,11 +167,11 @@ func (c *Cache) put(ctx context.Context, key string, req *aiclient.Request, resp
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	if c.store.Set(ctx, key, b, c.ttl) != nil {
+	if c.store.Set(ctx, e.key, b, c.ttl) != nil {
 		return
 	}
 	if c.semantic != nil {
-		c.semantic.add(ctx, callFrom(ctx).Scope, req, key, c.ttl)
+		c.semantic.add(ctx, e.probe, req, e.key, c.ttl)
 	}
 }
 
@@ -168,13 +179,13 @@ func (c *Cache) put(ctx context.Context, key string, req *aiclient.Request, resp
 // its answer.
 func (c *Cache) Chat(ctx context.Context, req *aiclient.Request) (*aiclient.Response, error) {
 	call := callFrom(ctx)
-	resp, key := c.lookup(ctx, req, call)
+	resp, e := c.lookup(ctx, req, call)
 	if resp != nil {
 		return resp, nil
 	}
 	resp, err := c.next.Chat(ctx, req)
 	if err == nil {
-		c.put(ctx, key, req, resp)
+		c.put(ctx, e, req, resp)
 	}
 	return resp, err
 }
@@ -183,7 +194,7 @@ func (c *Cache) Chat(ctx context.Context, req *aiclient.Request) (*aiclient.Resp
 // provider's answer and stores it once complete.
 func (c *Cache) Stream(ctx context.Context, req *aiclient.Request) (*aiclient.Stream, error) {
 	call := callFrom(ctx)
-	resp, key := c.lookup(ctx, req, call)
+	resp, e := c.lookup(ctx, req, call)
 	if resp != nil {
 		return Replay(resp), nil
 	}
@@ -201,7 +212,7 @@ func (c *Cache) Stream(ctx context.Context, req *aiclient.Request) (*aiclient.St
 		if err := s.Err(); err != nil {
 			return aiclient.Event{}, err
 		}
-		c.put(ctx, key, req, acc.Response())
+		c.put(ctx, e, req, acc.Response())
 		return aiclient.Event{}, io.EOF
 	}, s.Close).WithBuffered(s.Buffered), nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aicache"
+	"github.com/portico-dev/portico/aiclient/aitest"
 )
 
 // counter is a provider answering "answer <n>" to its n-th call.
@@ -242,7 +243,7 @@ func TestInvalidOptionsAreRefused(t *testing.T) {
 	if _, err := aicache.New(&counter{}, aicache.WithSemantic(nil, "e", 0.9)); err == nil {
 		t.Error("a semantic cache without an embedder was accepted")
 	}
-	if _, err := aicache.New(&counter{}, aicache.WithSemantic(vectors{}, "e", 1.5)); err == nil {
+	if _, err := aicache.New(&counter{}, aicache.WithSemantic(aitest.Vectors{}, "e", 1.5)); err == nil {
 		t.Error("a threshold above 1 was accepted")
 	}
 }

@@ -26,7 +26,12 @@
 // [WithSemantic] also answers a request from the stored answer of a
 // similar one: the same settings and tools, and a conversation whose
 // embedding, from a configured embedding model, is at least as similar as
-// a threshold (cosine). The index of embeddings is in memory, per cache.
+// a threshold (cosine). The embeddings are kept in an [Index], by
+// partition (the scope and the settings), so a lookup compares only the
+// requests it could match, and at most the index's bound of them: a
+// [MemoryIndex] by default, or the redisstore package's AIIndex for
+// replicas that share semantic hits ([WithIndex]). A miss embeds the
+// request once, for the lookup and the store.
 // Embeddings are only as good as the model: the package's tests measure
 // the decisions on a committed set with vectors the test controls, not
 // real-world hit rates.

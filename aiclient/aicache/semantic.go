@@ -3,10 +3,10 @@ package aicache
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"math"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
@@ -15,12 +15,27 @@ import (
 // WithSemantic also answers a request from the stored answer of a
 // similar one: same settings and tools, and a conversation whose
 // embedding (by model, through embedder) has a cosine similarity of at
-// least threshold with the stored one's. The index of embeddings is kept
-// in memory, at most 10 000 of them per cache. By default, only exact
-// matches are answered.
+// least threshold with the stored one's. The embeddings are kept in the
+// [Index] of [WithIndex]. By default, only exact matches are answered.
 func WithSemantic(embedder aiclient.Embedder, model string, threshold float64) Option {
 	return optionFunc(func(c *Cache) {
-		c.semantic = &semantic{embedder: embedder, model: model, threshold: threshold, max: 10_000}
+		if c.semantic == nil {
+			c.semantic = &semantic{}
+		}
+		c.semantic.embedder, c.semantic.model, c.semantic.threshold = embedder, model, threshold
+	})
+}
+
+// WithIndex sets where the embeddings of [WithSemantic] are kept: an
+// [Index] shared by replicas (the redisstore package's AIIndex) lets one
+// replica's answers match another's similar requests. By default, a
+// [MemoryIndex] of 256 entries per scope and settings.
+func WithIndex(idx Index) Option {
+	return optionFunc(func(c *Cache) {
+		if c.semantic == nil {
+			c.semantic = &semantic{}
+		}
+		c.semantic.index = idx
 	})
 }
 
@@ -28,17 +43,16 @@ type semantic struct {
 	embedder  aiclient.Embedder
 	model     string
 	threshold float64
-	max       int
+	index     Index
 	now       func() time.Time
-
-	mu      sync.Mutex
-	entries []indexed
 }
 
-type indexed struct {
-	scope, settings, key string
-	vec                  []float32
-	expires              time.Time
+// probe is what a lookup learned for the store that may follow: the
+// request's partition and embedding.
+type probe struct {
+	partition string
+	vec       []float32
+	failed    bool // the embedding failed: the store does not try again
 }
 
 func (s *semantic) validate() error {
@@ -50,6 +64,9 @@ func (s *semantic) validate() error {
 	}
 	if s.threshold <= 0 || s.threshold > 1 {
 		return errors.New("the threshold must be in (0, 1]")
+	}
+	if s.index == nil {
+		s.index = NewMemoryIndex(0)
 	}
 	return nil
 }
@@ -66,81 +83,103 @@ func text(req *aiclient.Request) string {
 	return b.String()
 }
 
-// settings is the hash of what besides the conversation must match.
-func settings(req *aiclient.Request) string {
+// partition names the index partition of req in scope: a hash of the
+// scope and of what besides the conversation must match.
+func partition(scope string, req *aiclient.Request) string {
 	b, err := normalize(req, true)
 	if err != nil {
 		return ""
 	}
-	sum := sha256.Sum256(b)
-	return string(sum[:])
+	h := sha256.New()
+	h.Write([]byte(scope))
+	h.Write([]byte{0})
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// embed returns req's embedding scaled to unit length, so that the
+// cosine similarity of two is their dot product; nil if it failed or is
+// zero.
 func (s *semantic) embed(ctx context.Context, req *aiclient.Request) []float32 {
 	resp, err := s.embedder.Embed(ctx, &aiclient.EmbedRequest{Model: s.model, Input: []string{text(req)}})
 	if err != nil || len(resp.Embeddings) != 1 {
 		return nil
 	}
-	return resp.Embeddings[0]
+	return unit(resp.Embeddings[0])
+}
+
+// unit returns a copy of v scaled to unit length, or nil for a zero or
+// empty vector.
+func unit(v []float32) []float32 {
+	var n float64
+	for _, f := range v {
+		n += float64(f) * float64(f)
+	}
+	if n == 0 {
+		return nil
+	}
+	n = math.Sqrt(n)
+	out := make([]float32, len(v))
+	for i, f := range v {
+		out[i] = float32(float64(f) / n)
+	}
+	return out
 }
 
 // find returns the key of the most similar stored request above the
-// threshold, or "".
-func (s *semantic) find(ctx context.Context, scope string, req *aiclient.Request) string {
-	vec := s.embed(ctx, req)
-	if vec == nil {
-		return ""
+// threshold, or "", with what a store of req's answer needs.
+func (s *semantic) find(ctx context.Context, scope string, req *aiclient.Request) (string, probe) {
+	p := probe{partition: partition(scope, req)}
+	if p.partition == "" {
+		return "", p
 	}
-	set := settings(req)
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if p.vec = s.embed(ctx, req); p.vec == nil {
+		p.failed = true
+		return "", p
+	}
 	best, bestKey := s.threshold, ""
-	for _, e := range s.entries {
-		if e.scope != scope || e.settings != set || now.After(e.expires) {
-			continue
+	err := s.index.Scan(ctx, p.partition, s.now(), func(key string, vec []float32) {
+		if sim := dot(p.vec, vec); sim >= best {
+			best, bestKey = sim, key
 		}
-		if sim := cosine(vec, e.vec); sim >= best {
-			best, bestKey = sim, e.key
-		}
+	})
+	if err != nil {
+		return "", p
 	}
-	return bestKey
+	return bestKey, p
 }
 
-func (s *semantic) add(ctx context.Context, scope string, req *aiclient.Request, key string, ttl time.Duration) {
-	vec := s.embed(ctx, req)
-	if vec == nil {
+// add indexes key under p, embedding req if the lookup did not.
+func (s *semantic) add(ctx context.Context, p probe, req *aiclient.Request, key string, ttl time.Duration) {
+	if p.partition == "" || p.failed {
 		return
 	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	kept := s.entries[:0]
-	for _, e := range s.entries {
-		if now.Before(e.expires) && e.key != key {
-			kept = append(kept, e)
+	if p.vec == nil {
+		if p.vec = s.embed(ctx, req); p.vec == nil {
+			return
 		}
 	}
-	s.entries = append(kept, indexed{scope: scope, settings: settings(req), key: key, vec: vec, expires: now.Add(ttl)})
-	if len(s.entries) > s.max {
-		s.entries = s.entries[len(s.entries)-s.max:]
-	}
+	_ = s.index.Add(ctx, p.partition, key, p.vec, s.now(), ttl)
 }
 
-// cosine returns the cosine similarity of a and b, or 0 for vectors of
-// different lengths or zero length.
-func cosine(a, b []float32) float64 {
-	if len(a) != len(b) || len(a) == 0 {
+// dot returns the dot product of a and b, their cosine similarity as
+// both have unit length, or 0 for vectors of different lengths. Four
+// sums run side by side, in float32: the products of unit vectors are
+// small, and the error stays far below any useful threshold's precision.
+func dot(a, b []float32) float64 {
+	if len(a) != len(b) {
 		return 0
 	}
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
 	}
-	if na == 0 || nb == 0 {
-		return 0
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
 	}
-	return dot / (math.Sqrt(na) * math.Sqrt(nb))
+	return float64(s0+s1) + float64(s2+s3)
 }

@@ -2,35 +2,19 @@ package aicache_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aicache"
+	"github.com/portico-dev/portico/aiclient/aitest"
 )
-
-// vectors is a test embedding provider whose vectors the test controls:
-// a text's vector is that of the first topic it names (the text is
-// "user: <question>\n").
-type vectors map[string][]float32
-
-func (v vectors) Embed(_ context.Context, r *aiclient.EmbedRequest) (*aiclient.EmbedResponse, error) {
-	out := &aiclient.EmbedResponse{Model: r.Model}
-	for _, in := range r.Input {
-		q := strings.TrimSuffix(strings.TrimPrefix(in, "user: "), "\n")
-		vec, ok := v[q]
-		if !ok {
-			return nil, fmt.Errorf("no vector for %q", q)
-		}
-		out.Embeddings = append(out.Embeddings, vec)
-	}
-	return out, nil
-}
 
 // The committed set: near-duplicates of a stored question point the same
 // way (cosine ≥ 0.95); different questions do not (cosine ≤ 0.6).
-var semanticSet = vectors{
+var semanticSet = aitest.Vectors{
 	"What is the capital of France?":      {1, 0, 0, 0},
 	"what's the capital of france":        {0.99, 0.1, 0, 0},   // cos 0.995
 	"Tell me the capital city of France.": {0.96, 0.2, 0.1, 0}, // cos 0.973
@@ -81,5 +65,83 @@ func TestSemanticMatchesNeedTheSameSettingsAndScope(t *testing.T) {
 	}
 	if _, call := chat(t, c, context.WithValue(t.Context(), scopeKey{}, "globex"), req("Tell me the capital city of France.")); call.Hit {
 		t.Error("a near-duplicate in another scope hit")
+	}
+}
+
+func TestASemanticMatchExpiresWithItsTTL(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_000, 0)
+	clock := func() time.Time { return now }
+	c := newCache(t, &counter{}, aicache.WithSemantic(semanticSet, "embed", 0.95), aicache.WithTTL(time.Minute), aicache.WithClock(clock))
+	chat(t, c, t.Context(), req("What is the capital of France?"))
+	now = now.Add(59 * time.Second)
+	if _, call := chat(t, c, t.Context(), req("what's the capital of france")); !call.Semantic {
+		t.Error("a near-duplicate within the TTL missed")
+	}
+	now = now.Add(time.Second)
+	if _, call := chat(t, c, t.Context(), req("Tell me the capital city of France.")); call.Hit {
+		t.Error("a near-duplicate after the TTL hit")
+	}
+}
+
+func TestAMemoryIndexKeepsTheNewestEntriesOfAPartition(t *testing.T) {
+	t.Parallel()
+	idx := aicache.NewMemoryIndex(2)
+	now := time.Unix(1_000, 0)
+	for i, key := range []string{"a", "b", "c"} {
+		if err := idx.Add(t.Context(), "p", key, []float32{float32(i)}, now, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := idx.Add(t.Context(), "q", "other", []float32{1}, now, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	if err := idx.Scan(t.Context(), "p", now, func(k string, _ []float32) { keys = append(keys, k) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(keys, ","), "c,b"; got != want {
+		t.Errorf("scanned %s, want %s", got, want)
+	}
+	keys = nil
+	if err := idx.Scan(t.Context(), "p", now.Add(time.Minute), func(k string, _ []float32) { keys = append(keys, k) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(keys), 0; got != want {
+		t.Errorf("scanned %d expired entries, want %d", got, want)
+	}
+}
+
+// embedCounter counts the embeddings it computes.
+type embedCounter struct {
+	aitest.Vectors
+	n atomic.Int64
+}
+
+func (e *embedCounter) Embed(ctx context.Context, r *aiclient.EmbedRequest) (*aiclient.EmbedResponse, error) {
+	e.n.Add(1)
+	return e.Vectors.Embed(ctx, r)
+}
+
+func TestAMissEmbedsTheRequestOnce(t *testing.T) {
+	t.Parallel()
+	e := &embedCounter{Vectors: semanticSet}
+	c := newCache(t, &counter{}, aicache.WithSemantic(e, "embed", 0.95))
+	chat(t, c, t.Context(), req("What is the capital of France?"))
+	if got, want := e.n.Load(), int64(1); got != want {
+		t.Errorf("embeddings = %d, want %d", got, want)
+	}
+}
+
+func TestAFailedEmbeddingIsNotTriedAgainToStoreTheAnswer(t *testing.T) {
+	t.Parallel()
+	e := &embedCounter{Vectors: aitest.Vectors{}}
+	c := newCache(t, &counter{}, aicache.WithSemantic(e, "embed", 0.95))
+	chat(t, c, t.Context(), req("no vector for this"))
+	if got, want := e.n.Load(), int64(1); got != want {
+		t.Errorf("embeddings = %d, want %d", got, want)
+	}
+	if _, call := chat(t, c, t.Context(), req("no vector for this")); !call.Hit {
+		t.Error("the answer was not stored for exact matches")
 	}
 }

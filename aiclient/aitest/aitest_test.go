@@ -2,6 +2,7 @@ package aitest_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aitest"
 )
 
@@ -140,4 +142,19 @@ func (w *countingWriter) Flush()              { w.flushes++ }
 func (w *countingWriter) Write(p []byte) (int, error) {
 	w.writes++
 	return w.buf.Write(p)
+}
+
+func TestVectorsAnswerTheTestsVectors(t *testing.T) {
+	t.Parallel()
+	v := aitest.Vectors{"What is X?": {1, 0}, "exact": {0, 1}}
+	resp, err := v.Embed(t.Context(), &aiclient.EmbedRequest{Model: "e", Input: []string{"user: What is X?\n", "exact"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(resp.Embeddings), "[[1 0] [0 1]]"; got != want {
+		t.Errorf("embeddings = %s, want %s", got, want)
+	}
+	if _, err := v.Embed(t.Context(), &aiclient.EmbedRequest{Input: []string{"user: unknown\n"}}); err == nil {
+		t.Error("an input with no vector was embedded")
+	}
 }

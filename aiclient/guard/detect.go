@@ -24,20 +24,70 @@ type Detector interface {
 type regexDetector struct {
 	kind  string
 	re    *regexp.Regexp
+	pend  *pending
 	valid func(string) bool
 	hint  string // a literal every match holds
+	at    *anchored
 }
 
 func (d *regexDetector) Kind() string { return d.kind }
+
+// Pending implements [StreamDetector].
+func (d *regexDetector) Pending(s string) int { return d.pend.index(s) }
 
 func (d *regexDetector) Find(s string) []Span {
 	if d.hint != "" && !strings.Contains(s, d.hint) {
 		return nil
 	}
+	if d.valid != nil {
+		return d.at.find(s, d.pend, d.valid)
+	}
 	var out []Span
 	for _, m := range d.re.FindAllStringIndex(s, -1) {
-		if d.valid == nil || d.valid(s[m[0]:m[1]]) {
-			out = append(out, Span{m[0], m[1]})
+		out = append(out, Span{m[0], m[1]})
+	}
+	return out
+}
+
+// anchored matches an expression at one position of a text, the byte
+// before it as context (for \b).
+type anchored struct {
+	start, after *regexp.Regexp // ^(?:re) at the text's start; ^(?s:.)(?:re) one byte in
+}
+
+func newAnchored(re *regexp.Regexp) *anchored {
+	return &anchored{start: regexp.MustCompile(`^(?:` + re.String() + `)`), after: regexp.MustCompile(`^(?s:.)(?:` + re.String() + `)`)}
+}
+
+// find returns the valid matches of the expression, trying each position
+// that can begin one in turn and going on after a valid match, or one
+// byte on after an invalid one: which values are found then depends on
+// the text around them only, not on where an invalid match before them
+// ended, so a stream split anywhere finds what the whole text does.
+func (a *anchored) find(s string, p *pending, valid func(string) bool) []Span {
+	var out []Span
+	for i := 0; i < len(s); i++ {
+		if !p.first[s[i]] {
+			continue
+		}
+		var end int
+		if i == 0 {
+			m := a.start.FindStringIndex(s)
+			if m == nil {
+				continue
+			}
+			end = m[1]
+		} else {
+			// The byte before i, a whole rune or not, stands for the context.
+			m := a.after.FindStringIndex(s[i-1:])
+			if m == nil || m[1] == 0 {
+				continue
+			}
+			end = i - 1 + m[1]
+		}
+		if end > i && valid(s[i:end]) {
+			out = append(out, Span{i, end})
+			i = end - 1
 		}
 	}
 	return out
@@ -50,16 +100,31 @@ var (
 	ibanRE  = regexp.MustCompile(`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b`)
 	ipv4RE  = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
 	ipv6RE  = regexp.MustCompile(`(?i)(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{1,4}`)
+
+	emailPending = newPending(emailRE)
+	phonePending = newPending(phoneRE)
+	cardPending  = newPending(cardRE)
+	ibanPending  = newPending(ibanRE)
+	ipv4Pending  = newPending(ipv4RE)
+	ipv6Pending  = newPending(ipv6RE)
+
+	phoneAt = newAnchored(phoneRE)
+	cardAt  = newAnchored(cardRE)
+	ibanAt  = newAnchored(ibanRE)
+	ipv4At  = newAnchored(ipv4RE)
+	ipv6At  = newAnchored(ipv6RE)
 )
 
 // Email finds e-mail addresses.
-func Email() Detector { return &regexDetector{kind: "EMAIL", re: emailRE, hint: "@"} }
+func Email() Detector {
+	return &regexDetector{kind: "EMAIL", re: emailRE, pend: emailPending, hint: "@"}
+}
 
 // Phone finds telephone numbers: 7 to 15 digits, written with a leading
 // "+" or an area code in parentheses, or at least 10 digits long, so that
 // dates and short numbers are not taken for phone numbers.
 func Phone() Detector {
-	return &regexDetector{kind: "PHONE", re: phoneRE, valid: func(s string) bool {
+	return &regexDetector{kind: "PHONE", re: phoneRE, pend: phonePending, at: phoneAt, valid: func(s string) bool {
 		n := digits(s)
 		if n < 7 || n > 15 {
 			return false
@@ -70,10 +135,14 @@ func Phone() Detector {
 
 // Card finds payment card numbers: 13 to 19 digits, optionally grouped by
 // spaces or dashes, that pass the Luhn check.
-func Card() Detector { return &regexDetector{kind: "CARD", re: cardRE, valid: luhn} }
+func Card() Detector {
+	return &regexDetector{kind: "CARD", re: cardRE, pend: cardPending, at: cardAt, valid: luhn}
+}
 
 // IBAN finds international bank account numbers whose mod-97 check holds.
-func IBAN() Detector { return &regexDetector{kind: "IBAN", re: ibanRE, valid: iban} }
+func IBAN() Detector {
+	return &regexDetector{kind: "IBAN", re: ibanRE, pend: ibanPending, at: ibanAt, valid: iban}
+}
 
 // IP finds IPv4 and IPv6 addresses.
 func IP() Detector { return ipDetector{} }
@@ -82,16 +151,14 @@ type ipDetector struct{}
 
 func (ipDetector) Kind() string { return "IP" }
 
+// Pending implements [StreamDetector].
+func (ipDetector) Pending(s string) int {
+	return min(ipv4Pending.index(s), ipv6Pending.index(s))
+}
+
 func (ipDetector) Find(s string) []Span {
-	var out []Span
-	for _, re := range []*regexp.Regexp{ipv4RE, ipv6RE} {
-		for _, m := range re.FindAllStringIndex(s, -1) {
-			if _, err := netip.ParseAddr(s[m[0]:m[1]]); err == nil {
-				out = append(out, Span{m[0], m[1]})
-			}
-		}
-	}
-	return sortSpans(out)
+	valid := func(s string) bool { _, err := netip.ParseAddr(s); return err == nil }
+	return sortSpans(append(ipv4At.find(s, ipv4Pending, valid), ipv6At.find(s, ipv6Pending, valid)...))
 }
 
 // secretPatterns are the secret formats [Secrets] finds, each with the
@@ -124,6 +191,24 @@ type secretDetector struct{}
 
 func (secretDetector) Kind() string { return "SECRET" }
 
+// secretPending are the pendingRE of secretPatterns.
+var secretPending = func() []*pending {
+	out := make([]*pending, len(secretPatterns))
+	for i, p := range secretPatterns {
+		out[i] = newPending(p.re)
+	}
+	return out
+}()
+
+// Pending implements [StreamDetector].
+func (secretDetector) Pending(s string) int {
+	i := len(s)
+	for _, p := range secretPending {
+		i = min(i, p.index(s))
+	}
+	return i
+}
+
 func (secretDetector) Find(s string) []Span {
 	var out []Span
 	for _, p := range secretPatterns {
@@ -148,7 +233,7 @@ func containsAny(s string, subs []string) bool {
 
 // Regexp finds the matches of re, named kind.
 func Regexp(kind string, re *regexp.Regexp) Detector {
-	return &regexDetector{kind: kind, re: re}
+	return &regexDetector{kind: kind, re: re, pend: newPending(re)}
 }
 
 // Words finds the given words and phrases as whole words, ignoring case.
@@ -159,7 +244,8 @@ func Words(kind string, words ...string) Detector {
 			quoted = append(quoted, regexp.QuoteMeta(w))
 		}
 	}
-	return &regexDetector{kind: kind, re: regexp.MustCompile(`(?i)\b(?:` + strings.Join(quoted, "|") + `)\b`)}
+	re := regexp.MustCompile(`(?i)\b(?:` + strings.Join(quoted, "|") + `)\b`)
+	return &regexDetector{kind: kind, re: re, pend: newPending(re)}
 }
 
 func digits(s string) int {

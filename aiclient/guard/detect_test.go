@@ -59,3 +59,17 @@ func TestDetectorsFindWhatTheyShouldAndNothingElse(t *testing.T) {
 		})
 	}
 }
+
+func TestRegressionACardAfterALongerDigitRunWasMissed(t *testing.T) {
+	t.Parallel()
+	// The expression matched "1 4111 1111 1111 111" first (19 digits, no
+	// Luhn), and the search went on after it.
+	text := "1 4111 1111 1111 1111"
+	spans := guard.Card().Find(text)
+	if got, want := len(spans), 1; got != want {
+		t.Fatalf("found %d cards, want %d", got, want)
+	}
+	if got, want := text[spans[0].Start:spans[0].End], "4111 1111 1111 1111"; got != want {
+		t.Errorf("found %q, want %q", got, want)
+	}
+}

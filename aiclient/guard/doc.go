@@ -46,5 +46,20 @@
 // only a tail that may begin a placeholder, and passing it on before the
 // next event of another kind.
 //
+// # Output rules
+//
+// A rule with Output reads the response instead of the request: its text
+// and its tool calls' arguments, after masked values are restored. It
+// blocks, masks (a placeholder of the kind, not restored) or flags. In a
+// stream it acts as the text arrives: each rule passes text on as soon as
+// no value can begin in it and holds back only a tail that may begin one
+// ([StreamDetector]; the built-in detectors and [Regexp] and [Words]
+// find that tail from the prefixes of their expressions), so a value
+// never reaches the caller even in part. A tail is held back for at most
+// 4 KiB, longer than any value the built-in detectors find, which also
+// bounds the work per chunk. A block ends the stream with the error
+// after the text passed on before the value. A detector that is no
+// StreamDetector holds the whole text until the stream ends.
+//
 // A Guard is safe for concurrent use.
 package guard

@@ -75,8 +75,10 @@ func (g *Guard) Chat(ctx context.Context, req *aiclient.Request) (*aiclient.Resp
 		return resp, err
 	}
 	restoreMessage(&resp.Message, vault)
-	if err := g.inspectOutput(ctx, req.Model, resp.Message.Text()+toolText(resp.Message)); err != nil {
-		return nil, err
+	if out := g.newOutput(ctx, req.Model); out != nil {
+		if err := out.message(resp); err != nil {
+			return nil, err
+		}
 	}
 	return resp, nil
 }
@@ -93,12 +95,11 @@ func (g *Guard) Stream(ctx context.Context, req *aiclient.Request) (*aiclient.St
 	if err != nil {
 		return nil, err
 	}
-	if vault.Len() == 0 && len(g.output) == 0 {
+	out := g.newOutput(ctx, req.Model)
+	if vault.Len() == 0 && out == nil {
 		return s, nil
 	}
-	rs := &restoringStream{g: g, ctx: ctx, model: req.Model, src: s, vault: vault, tools: map[int]*Restorer{}}
-	rs.text, rs.reasoning = vault.Restorer(false), vault.Restorer(false)
-	return aiclient.NewStream(rs.recv, s.Close), nil
+	return aiclient.NewStream(newRestoringStream(ctx, s, vault, out).recv, s.Close), nil
 }
 
 // Embed passes embedding calls to the next provider when it computes
@@ -176,24 +177,6 @@ func (g *Guard) runCheck(ctx context.Context, r Rule, req *aiclient.Request) err
 	g.found(ctx, Finding{Rule: r.Name, Action: r.Action, Kind: "CHECK", Count: 1, Reason: reason})
 	if r.Action == Block {
 		return blocked(req.Model, r.Name, false)
-	}
-	return nil
-}
-
-// inspectOutput runs the output rules over text.
-func (g *Guard) inspectOutput(ctx context.Context, model, text string) error {
-	for _, r := range g.output {
-		if r.When != nil && !r.When(ctx) {
-			continue
-		}
-		n := len(r.Detector.Find(text))
-		if n == 0 {
-			continue
-		}
-		g.found(ctx, Finding{Rule: r.Name, Action: r.Action, Kind: r.Detector.Kind(), Count: n, Output: true})
-		if r.Action == Block {
-			return blocked(model, r.Name, true)
-		}
 	}
 	return nil
 }
@@ -309,15 +292,6 @@ func restoreMessage(m *aiclient.Message, v *Vault) {
 	for i := range m.ToolCalls {
 		m.ToolCalls[i].Arguments = []byte(v.RestoreJSON(string(m.ToolCalls[i].Arguments)))
 	}
-}
-
-func toolText(m aiclient.Message) string {
-	var b strings.Builder
-	for _, tc := range m.ToolCalls {
-		b.WriteByte('\n')
-		b.Write(tc.Arguments)
-	}
-	return b.String()
 }
 
 // maskJSON masks what d finds inside the string literals of the JSON

@@ -352,7 +352,7 @@ func TestInvalidRulesNameTheField(t *testing.T) {
 		{guard.Rule{Name: "x", Action: "drop", Detector: guard.Email()}, "rules[0].action"},
 		{guard.Rule{Name: "x", Action: guard.Block}, "exactly one of a detector and a check"},
 		{guard.Rule{Name: "x", Action: guard.Mask, Check: guard.MaxPromptTokens(1)}, "cannot mask"},
-		{guard.Rule{Name: "x", Action: guard.Mask, Detector: guard.Email(), Output: true}, "rules[0].output"},
+		{guard.Rule{Name: "x", Action: guard.Block, Check: guard.MaxPromptTokens(1), Output: true}, "rules[0].output"},
 	} {
 		_, err := guard.New(&echo{}, []guard.Rule{tc.rule})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -58,9 +58,15 @@ type Rule struct {
 	// through (and reports a finding); by default the call is blocked.
 	FailOpen bool
 	// Output runs the Detector over the response the provider returns
-	// (after masked values are restored) instead of the request; its
-	// action is then Block or Flag. A blocked stream ends with the error in
-	// [aiclient.Stream.Err] once the text is complete.
+	// (after masked values are restored) instead of the request: its
+	// text and its tool calls' arguments. Block refuses the response;
+	// Mask replaces each value by a placeholder of its kind ("<SECRET_1>"),
+	// which is not restored; Flag reports it. In a stream, the rule acts
+	// as the text arrives: text is passed on as soon as no value can
+	// begin in it, and only a tail that may begin one (see
+	// [StreamDetector]) is held back, so a value never reaches the caller
+	// even in part. A block ends the stream with the error in
+	// [aiclient.Stream.Err] after the text passed on before the value.
 	Output bool
 }
 
@@ -80,9 +86,6 @@ func (r Rule) validate(i int) error {
 	}
 	if r.Output && r.Check != nil {
 		return fmt.Errorf("%s.output: rule %q checks the request; an output rule needs a detector", at, r.Name)
-	}
-	if r.Output && r.Action == Mask {
-		return fmt.Errorf("%s.output: rule %q masks; an output rule blocks or flags", at, r.Name)
 	}
 	return nil
 }

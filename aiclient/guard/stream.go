@@ -2,30 +2,40 @@ package guard
 
 import (
 	"context"
-	"errors"
 	"io"
-	"strings"
 
 	"github.com/portico-dev/portico/aiclient"
 )
 
 // restoringStream restores masked values in a stream's text, reasoning
-// and tool-call deltas, and runs the output rules once the text is
-// complete. Events it holds back (the tail of a delta that may begin a
-// placeholder) go out before the next event of another kind.
+// and tool-call deltas, and passes the text and the tool calls'
+// arguments through the output rules as they arrive. Events it holds
+// back (the tail of a delta that may begin a placeholder) go out before
+// the next event of another kind; text the output rules hold back (a
+// tail that may begin a value) goes out once they know, and at the
+// latest with the finish.
 type restoringStream struct {
-	g     *Guard
 	ctx   context.Context
-	model string
 	src   *aiclient.Stream
 	vault *Vault
+	out   *output // nil without output rules
 
 	text, reasoning *Restorer
 	tools           map[int]*Restorer
+	textScan        *scanner
+	toolScans       map[int]*scanner
 	queue           []aiclient.Event
-	seen            strings.Builder // the restored text, for the output rules
 	ended           bool
 	err             error
+}
+
+func newRestoringStream(ctx context.Context, src *aiclient.Stream, vault *Vault, out *output) *restoringStream {
+	s := &restoringStream{ctx: ctx, src: src, vault: vault, out: out, tools: map[int]*Restorer{}, toolScans: map[int]*scanner{}}
+	s.text, s.reasoning = vault.Restorer(false), vault.Restorer(false)
+	if out != nil {
+		s.textScan = out.scanner()
+	}
+	return s
 }
 
 func (s *restoringStream) recv() (aiclient.Event, error) {
@@ -40,15 +50,19 @@ func (s *restoringStream) recv() (aiclient.Event, error) {
 	return ev, nil
 }
 
+// fail ends the stream with err, after the events queued.
+func (s *restoringStream) fail(err error) {
+	s.ended, s.err = true, err
+}
+
 // pull reads one event from the source and queues what can go out.
 func (s *restoringStream) pull() {
 	if !s.src.Next() {
-		s.flushOthers(0, -1)
-		s.ended = true
-		s.err = s.src.Err()
-		if s.err == nil {
-			s.err = s.checkOutput()
+		if err := s.finish(); err != nil {
+			s.fail(err)
+			return
 		}
+		s.fail(s.src.Err())
 		if s.err == nil {
 			s.err = io.EOF
 		}
@@ -57,14 +71,28 @@ func (s *restoringStream) pull() {
 	ev := s.src.Current()
 	switch ev.Type {
 	case aiclient.EventText:
-		s.flushOthers(aiclient.EventText, -1)
-		ev.Text = s.text.Write(ev.Text)
-		s.seen.WriteString(ev.Text)
+		if err := s.flushOthers(aiclient.EventText, -1); err != nil {
+			s.fail(err)
+			return
+		}
+		text, err := s.scanText(s.text.Write(ev.Text), false)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		ev.Text = text
+		if s.out != nil {
+			// Log probabilities would show the text held back.
+			ev.Logprobs = nil
+		}
 		if ev.Text == "" && ev.Signature == "" && ev.Logprobs == nil {
 			return
 		}
 	case aiclient.EventReasoning:
-		s.flushOthers(aiclient.EventReasoning, -1)
+		if err := s.flushOthers(aiclient.EventReasoning, -1); err != nil {
+			s.fail(err)
+			return
+		}
 		if !ev.Redacted {
 			ev.Text = s.reasoning.Write(ev.Text)
 		}
@@ -72,41 +100,104 @@ func (s *restoringStream) pull() {
 			return
 		}
 	case aiclient.EventToolCall:
-		s.flushOthers(aiclient.EventToolCall, ev.ToolCall.Index)
-		r, ok := s.tools[ev.ToolCall.Index]
+		i := ev.ToolCall.Index
+		if err := s.flushOthers(aiclient.EventToolCall, i); err != nil {
+			s.fail(err)
+			return
+		}
+		r, ok := s.tools[i]
 		if !ok {
 			r = s.vault.Restorer(true)
-			s.tools[ev.ToolCall.Index] = r
+			s.tools[i] = r
 		}
-		ev.ToolCall.Arguments = r.Write(ev.ToolCall.Arguments)
-		s.seen.WriteString(ev.ToolCall.Arguments)
+		args, err := s.scanTool(i, r.Write(ev.ToolCall.Arguments), false)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		ev.ToolCall.Arguments = args
 		if ev.ToolCall.Arguments == "" && ev.ToolCall.ID == "" && ev.ToolCall.Name == "" && ev.ToolCall.Signature == "" {
 			return
 		}
 	case aiclient.EventFinish:
-		s.flushOthers(0, -1)
-		if err := s.checkOutput(); err != nil {
-			s.ended, s.err = true, err
+		if err := s.finish(); err != nil {
+			s.fail(err)
 			return
 		}
 	}
 	s.queue = append(s.queue, ev)
 }
 
+// finish passes on everything held back, the output rules taking the
+// texts as complete, and reports their findings.
+func (s *restoringStream) finish() error {
+	if err := s.flushOthers(0, -1); err != nil {
+		return err
+	}
+	if s.out == nil {
+		return nil
+	}
+	text, err := s.scanText("", true)
+	if err != nil {
+		return err
+	}
+	s.emit(aiclient.EventText, text, 0)
+	for i := range s.toolScans {
+		args, err := s.scanTool(i, "", true)
+		if err != nil {
+			return err
+		}
+		s.emit(aiclient.EventToolCall, args, i)
+	}
+	s.out.report()
+	return nil
+}
+
+// scanText passes restored text through the output rules.
+func (s *restoringStream) scanText(text string, end bool) (string, error) {
+	if s.textScan == nil {
+		return text, nil
+	}
+	return s.textScan.write(text, end)
+}
+
+// scanTool passes restored arguments of tool call i through the output
+// rules.
+func (s *restoringStream) scanTool(i int, args string, end bool) (string, error) {
+	if s.out == nil {
+		return args, nil
+	}
+	sc, ok := s.toolScans[i]
+	if !ok {
+		sc = s.out.scanner()
+		s.toolScans[i] = sc
+	}
+	return sc.write(args, end)
+}
+
 // flushOthers flushes the restorers of the kinds other than typ (and of
-// the tool calls other than index).
-func (s *restoringStream) flushOthers(typ aiclient.EventType, index int) {
+// the tool calls other than index) into the output rules.
+func (s *restoringStream) flushOthers(typ aiclient.EventType, index int) error {
 	if typ != aiclient.EventText {
-		s.emit(aiclient.EventText, s.text.Flush(), 0)
+		text, err := s.scanText(s.text.Flush(), false)
+		if err != nil {
+			return err
+		}
+		s.emit(aiclient.EventText, text, 0)
 	}
 	if typ != aiclient.EventReasoning {
 		s.emit(aiclient.EventReasoning, s.reasoning.Flush(), 0)
 	}
 	for i, r := range s.tools {
 		if typ != aiclient.EventToolCall || i != index {
-			s.emit(aiclient.EventToolCall, r.Flush(), i)
+			args, err := s.scanTool(i, r.Flush(), false)
+			if err != nil {
+				return err
+			}
+			s.emit(aiclient.EventToolCall, args, i)
 		}
 	}
+	return nil
 }
 
 func (s *restoringStream) emit(typ aiclient.EventType, text string, index int) {
@@ -120,25 +211,5 @@ func (s *restoringStream) emit(typ aiclient.EventType, text string, index int) {
 	default:
 		ev.Text = text
 	}
-	if typ != aiclient.EventReasoning {
-		s.seen.WriteString(text)
-	}
 	s.queue = append(s.queue, ev)
-}
-
-// checkOutput runs the output rules once, on the whole restored text.
-func (s *restoringStream) checkOutput() error {
-	if len(s.g.output) == 0 {
-		return nil
-	}
-	text := s.seen.String()
-	s.seen.Reset()
-	if text == "" {
-		return nil
-	}
-	err := s.g.inspectOutput(s.ctx, s.model, text)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	return nil
 }

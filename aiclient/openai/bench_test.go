@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/aiclient/internal/testkit"
@@ -66,6 +67,26 @@ func BenchmarkEncodeDecodeCall(b *testing.B) {
 		}
 		if _, err := p.DecodeResponse("m", resp); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeResponse decodes a whole completion of about 670 bytes
+// (the load harness's mock answer), system_fingerprint kept as a
+// provider member.
+func BenchmarkDecodeResponse(b *testing.B) {
+	body := []byte(`{"id":"chatcmpl-bench","created":1767225600,"model":"mock-1","system_fingerprint":"fp_bench","object":"chat.completion","choices":[{"index":0,"finish_reason":"stop","logprobs":null,"message":{"role":"assistant","content":"` +
+		strings.Repeat("Portico forwards this. ", 12)[:260] + `","refusal":null}}],"usage":{"prompt_tokens":12,"completion_tokens":80,"total_tokens":92,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}`)
+	p := openai.New()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := p.DecodeResponse("m", body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r.Native == nil {
+			b.Fatal("system_fingerprint was not kept")
 		}
 	}
 }

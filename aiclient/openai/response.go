@@ -1,8 +1,10 @@
 package openai
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/portico-dev/portico/aiclient"
@@ -42,6 +44,8 @@ type respMessage struct {
 	Reasoning        string     `json:"reasoning"`
 	Refusal          *string    `json:"refusal"`
 	ToolCalls        []toolCall `json:"tool_calls"`
+
+	content string // what Content points to, when the scanner reads it
 }
 
 // FinishReason normalises an OpenAI finish_reason.
@@ -70,7 +74,19 @@ func (p *Provider) Chat(ctx context.Context, req *aiclient.Request) (*aiclient.R
 		return nil, err
 	}
 	defer res.Body.Close()
+	body, err = io.ReadAll(res.Body)
+	if err != nil {
+		return nil, &aiclient.Error{Provider: p.cfg.Provider, Model: req.Model, Status: res.StatusCode, Kind: aiclient.KindServer,
+			Code: "invalid_response", Message: "the response body is not the expected JSON", Retryable: true, Err: err}
+	}
+	var w completion
+	if nat, ok := scanCompletion(body, &w); ok {
+		return p.response(req.Model, &w, nat)
+	}
+	// Anything the scanner leaves, such as data after the JSON value,
+	// takes the general way.
 	var raw json.RawMessage
+	res.Body = io.NopCloser(bytes.NewReader(body))
 	if err := wire.Decode(p.cfg.Provider, req.Model, res, &raw); err != nil {
 		return nil, err
 	}
@@ -80,27 +96,25 @@ func (p *Provider) Chat(ctx context.Context, req *aiclient.Request) (*aiclient.R
 // DecodeResponse turns a Chat Completions response body into a Response.
 // Only the first choice is read.
 func (p *Provider) DecodeResponse(model string, body []byte) (*aiclient.Response, error) {
-	var w struct {
-		ID      string `json:"id"`
-		Model   string `json:"model"`
-		Created int64  `json:"created"`
-		Choices []struct {
-			Message      respMessage `json:"message"`
-			FinishReason *string     `json:"finish_reason"`
-			Logprobs     *logprobs   `json:"logprobs"`
-		} `json:"choices"`
-		Usage *usage    `json:"usage"`
-		Error *apiError `json:"error"`
+	var w completion
+	nat, ok := scanCompletion(body, &w)
+	if !ok {
+		w = completion{}
+		if err := json.Unmarshal(body, &w); err != nil {
+			return nil, &aiclient.Error{Provider: p.cfg.Provider, Model: model, Status: http.StatusOK, Kind: aiclient.KindServer,
+				Code: "invalid_response", Message: "the response body is not a chat completion", Retryable: true, Err: err}
+		}
+		nat = native(body)
 	}
-	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, &aiclient.Error{Provider: p.cfg.Provider, Model: model, Status: http.StatusOK, Kind: aiclient.KindServer,
-			Code: "invalid_response", Message: "the response body is not a chat completion", Retryable: true, Err: err}
-	}
+	return p.response(model, &w, nat)
+}
+
+func (p *Provider) response(model string, w *completion, nat *aiclient.Native) (*aiclient.Response, error) {
 	if w.Error != nil {
 		return nil, w.Error.toError(p, model, http.StatusOK)
 	}
 	var acc aiclient.Accumulator
-	acc.Add(aiclient.Event{Type: aiclient.EventStart, ID: w.ID, Model: w.Model, Created: unixTime(w.Created), Native: native(body)})
+	acc.Add(aiclient.Event{Type: aiclient.EventStart, ID: w.ID, Model: w.Model, Created: unixTime(w.Created), Native: nat})
 	if len(w.Choices) > 0 {
 		c := w.Choices[0]
 		m := c.Message

@@ -3,7 +3,6 @@ package openai
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -38,17 +37,12 @@ func (p *Provider) DecodeStream(model string, body io.ReadCloser) *aiclient.Stre
 // chunk is decoded for (see head): skipping them saves two allocations
 // per event.
 type chunk struct {
-	Choices []struct {
-		Index        int         `json:"index"`
-		Delta        respMessage `json:"delta"`
-		FinishReason *string     `json:"finish_reason"`
-		Logprobs     *logprobs   `json:"logprobs"`
-	} `json:"choices"`
-	Usage   *usage    `json:"usage"`
-	Error   *apiError `json:"error"`
-	Object  string    `json:"object"`
-	Message string    `json:"message"`
-	Type    string    `json:"type"`
+	Choices []streamChoice `json:"choices"`
+	Usage   *usage         `json:"usage"`
+	Error   *apiError      `json:"error"`
+	Object  string         `json:"object"`
+	Message string         `json:"message"`
+	Type    string         `json:"type"`
 }
 
 type head struct {
@@ -67,6 +61,7 @@ type decoder struct {
 	finished bool
 	calls    map[int]int // wire index → neutral index
 	last     int
+	h        head // the chunk being read, kept to reuse its choices
 }
 
 var doneMarker = []byte("[DONE]")
@@ -98,13 +93,9 @@ func (d *decoder) step() error {
 }
 
 func (d *decoder) chunk(data []byte) error {
-	var h head
-	var err error
-	if d.started {
-		err = json.Unmarshal(data, &h.chunk)
-	} else {
-		err = json.Unmarshal(data, &h)
-	}
+	h := &d.h
+	*h = head{chunk: chunk{Choices: h.Choices[:0]}}
+	nat, err := decodeChunk(data, h, !d.started)
 	c := &h.chunk
 	if err != nil {
 		return &aiclient.Error{Provider: d.p.cfg.Provider, Model: d.model, Status: http.StatusOK, Kind: aiclient.KindServer,
@@ -118,7 +109,7 @@ func (d *decoder) chunk(data []byte) error {
 	}
 	if !d.started && (h.ID != "" || h.Model != "") {
 		d.started = true
-		d.q.Push(aiclient.Event{Type: aiclient.EventStart, ID: h.ID, Model: h.Model, Created: unixTime(h.Created), Native: native(data)})
+		d.q.Push(aiclient.Event{Type: aiclient.EventStart, ID: h.ID, Model: h.Model, Created: unixTime(h.Created), Native: nat})
 	}
 	for _, ch := range c.Choices {
 		if ch.Index != 0 {

@@ -19,7 +19,9 @@ type exposition struct {
 	labels map[string]map[string]bool // sample name -> label names
 }
 
-var labelName = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="`)
+// labelName matches a label and its value; a label whose value is empty
+// is no label to Prometheus (a sum by it groups such series under none).
+var labelName = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
 
 func parseExposition(t *testing.T, body string) exposition {
 	t.Helper()
@@ -43,7 +45,9 @@ func parseExposition(t *testing.T, body string) exposition {
 		}
 		labels, _, _ := strings.Cut(rest, "}")
 		for _, m := range labelName.FindAllStringSubmatch(labels, -1) {
-			e.labels[name][m[1]] = true
+			if m[2] != "" {
+				e.labels[name][m[1]] = true
+			}
 		}
 	}
 	return e

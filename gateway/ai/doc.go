@@ -123,7 +123,12 @@
 // first token, status and error kind) sent to a [Sink] ([LogSink] by
 // default when a logger is given) and counted in the portico.ai.calls,
 // portico.ai.tokens, portico.ai.cost.usd, portico.ai.duration and
-// portico.ai.time_to_first_token instruments. Prompt and completion
+// portico.ai.time_to_first_token instruments, labelled with the endpoint,
+// alias, status and tenant (the first 200 tenants; a consumer label only
+// when asked, capped: see [WithMetricLabels]); the guardrail findings of a
+// call (rule, kind, action, count; never a value) are in its record and
+// counted in portico.ai.guardrail.findings by rule, kind and action, a
+// set bounded by the configured rules. Prompt and completion
 // content is recorded only with [WithContent]. Records name the provider
 // that served the call and count the fallbacks taken before it, as the
 // aiclient.Client reports them.

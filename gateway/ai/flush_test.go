@@ -246,3 +246,55 @@ func TestAnthropicStreamEventsArrivingTogetherLeaveInFewWrites(t *testing.T) {
 		t.Errorf("connection writes = %d for %d events, want at most %d", got, events, limit)
 	}
 }
+
+// flushRecorder records how much of the body had been written at its
+// last flush.
+type flushRecorder struct {
+	*httptest.ResponseRecorder
+	flushes, flushedAt int
+}
+
+func (f *flushRecorder) Flush() {
+	f.flushes++
+	f.flushedAt = f.Body.Len()
+	f.ResponseRecorder.Flush()
+}
+
+func TestTheLastEventsOfAStreamLeaveWithTheEndOfTheResponse(t *testing.T) {
+	t.Parallel()
+	content, tail := openAIChunks(3)
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range append(content, tail) {
+			_, _ = io.WriteString(w, ev)
+			w.(http.Flusher).Flush()
+		}
+	}))
+	t.Cleanup(provider.Close)
+	h, err := ai.New(openAIClient(provider.URL), ai.WithAuthenticator(keys()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(streamBody))
+	req.Header.Set("Authorization", "Bearer "+demoKey)
+	w := &flushRecorder{ResponseRecorder: httptest.NewRecorder()}
+	h.ServeHTTP(w, req)
+
+	if got, want := w.Code, http.StatusOK; got != want {
+		t.Fatalf("status = %d, want %d: %s", got, want, w.Body)
+	}
+	// The first event is flushed at once; [DONE] and the usage chunk
+	// before it are left to the end of the response, which sends them
+	// with the end of the body in one write.
+	if w.flushes == 0 {
+		t.Fatalf("no flush: %s", w.Body)
+	}
+	unflushed := w.Body.String()[w.flushedAt:]
+	if !strings.Contains(unflushed, "data: [DONE]") {
+		t.Errorf("[DONE] was flushed by the handler; left unflushed: %q", unflushed)
+	}
+	if !strings.Contains(unflushed, `"usage"`) {
+		t.Errorf("the usage chunk was flushed by the handler; left unflushed: %q", unflushed)
+	}
+}

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/aitest"
 	"github.com/portico-dev/portico/aiclient/guard"
@@ -251,15 +254,68 @@ func TestCallRecordsNameTheGuardrailsThatMatched(t *testing.T) {
 	if got, want := len(rs), 2; got != want {
 		t.Fatalf("records = %d, want %d", got, want)
 	}
-	want := []ai.Guardrail{{Rule: "pii", Action: "mask", Count: 1}, {Rule: "cards", Action: "mask", Count: 1}}
+	want := []ai.Guardrail{{Rule: "pii", Action: "mask", Kind: "EMAIL", Count: 1}, {Rule: "cards", Action: "mask", Kind: "CARD", Count: 1}}
 	if got := rs[0].Guardrails; !slices.Equal(got, want) {
 		t.Errorf("masked call's guardrails = %+v, want %+v", got, want)
 	}
-	want = []ai.Guardrail{{Rule: "no-secrets", Action: "block", Count: 1}}
+	want = []ai.Guardrail{{Rule: "no-secrets", Action: "block", Kind: "SECRET", Count: 1}}
 	if got := rs[1].Guardrails; !slices.Equal(got, want) {
 		t.Errorf("blocked call's guardrails = %+v, want %+v", got, want)
 	}
 	if got, want := rs[1].Error, "guardrail"; got != want {
 		t.Errorf("blocked call's error = %q, want %q", got, want)
+	}
+}
+
+func TestGuardrailFindingsAreCountedByRuleKindAndAction(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	fake, url := guarded(t, aitest.OpenAI, ai.WithMeterProvider(mp))
+	fake.Push(aitest.Reply{Text: "ok"})
+	call(t, "POST", url+"/v1/chat/completions", demoKey,
+		`{"model":"m","messages":[{"role":"user","content":"mail jane@example.com and joe@example.com"}]}`)
+	call(t, "POST", url+"/v1/chat/completions", demoKey,
+		`{"model":"m","messages":[{"role":"user","content":"key AKIAIOSFODNN7EXAMPLE"}]}`)
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	type point struct{ rule, kind, action string }
+	got := map[point]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "portico.ai.guardrail.findings" {
+				continue
+			}
+			for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				if got, want := p.Attributes.Len(), 3; got != want {
+					t.Errorf("a data point has %d attributes, want %d: %v", got, want, p.Attributes.ToSlice())
+				}
+				var k point
+				for _, kv := range p.Attributes.ToSlice() {
+					switch kv.Key {
+					case "portico.ai.guardrail.rule":
+						k.rule = kv.Value.AsString()
+					case "portico.ai.guardrail.kind":
+						k.kind = kv.Value.AsString()
+					case "portico.ai.guardrail.action":
+						k.action = kv.Value.AsString()
+					}
+				}
+				got[k] += p.Value
+			}
+		}
+	}
+	if got, want := got[point{"pii", "EMAIL", "mask"}], int64(2); got != want {
+		t.Errorf("pii findings = %d, want %d", got, want)
+	}
+	if got, want := got[point{"no-secrets", "SECRET", "block"}], int64(1); got != want {
+		t.Errorf("no-secrets findings = %d, want %d", got, want)
+	}
+	if got, want := len(got), 2; got != want {
+		t.Errorf("data points = %d, want %d: %v", got, want, got)
 	}
 }

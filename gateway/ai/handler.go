@@ -82,7 +82,7 @@ func New(client *aiclient.Client, opts ...Option) (*Handler, error) {
 	if cfg.sink == nil && cfg.logger != nil {
 		cfg.sink = LogSink(cfg.logger)
 	}
-	ms, err := newMeters(cfg.meter)
+	ms, err := newMeters(cfg.meter, cfg.labels)
 	if err != nil {
 		return nil, fmt.Errorf("portico/ai: metrics: %w", err)
 	}
@@ -278,7 +278,7 @@ func (c *call) end(status int, e *apiError, resp *aiclient.Response) {
 	}
 	c.rec.Provider, c.rec.Fallbacks = c.att.Result()
 	for _, f := range c.guards.Findings() {
-		c.rec.Guardrails = append(c.rec.Guardrails, Guardrail{Rule: f.Rule, Action: string(f.Action), Count: f.Count, Output: f.Output})
+		c.rec.Guardrails = append(c.rec.Guardrails, Guardrail{Rule: f.Rule, Action: string(f.Action), Kind: f.Kind, Count: f.Count, Output: f.Output})
 	}
 	c.adm.end(c.ctx, c.h, e, resp, c.rec.Cost)
 	if cl := calllog.FromContext(c.ctx); cl != nil {

@@ -95,6 +95,10 @@ func (h *Handler) chatStream(w http.ResponseWriter, c *call, req *aiclient.Reque
 		c.end(http.StatusOK, e, resp)
 		return
 	}
+	// The handler returns next, and net/http sends what is left with the
+	// end of the response, in one write: the last events need no flush of
+	// their own.
+	enc.Hold = holdAll
 	if includeUsage {
 		// Usage once, in a last chunk without choices, as OpenAI sends it.
 		_ = cw.encode(&chatCompletion{ID: cw.id, Object: "chat.completion.chunk",
@@ -103,6 +107,10 @@ func (h *Handler) chatStream(w http.ResponseWriter, c *call, req *aiclient.Reque
 	_ = enc.Encode(sse.Event{Data: []byte("[DONE]")})
 	c.end(http.StatusOK, nil, resp)
 }
+
+// holdAll is an [sse.Encoder] Hold that leaves every flush to the end of
+// the response.
+func holdAll() bool { return true }
 
 // chunkWriter writes chat.completion.chunk events.
 type chunkWriter struct {

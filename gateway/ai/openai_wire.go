@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/portico-dev/portico/aiclient"
 )
@@ -179,17 +180,17 @@ func (cr *chatRequest) neutral() (*aiclient.Request, *apiError) {
 }
 
 func (m *chatMessage) neutral(i int) (aiclient.Message, *apiError) {
-	param := fmt.Sprintf("messages[%d]", i)
+	param := func() string { return fmt.Sprintf("messages[%d]", i) } // for errors only
 	nm := aiclient.Message{Role: aiclient.Role(m.Role), ToolCallID: m.ToolCallID}
 	switch nm.Role {
 	case aiclient.RoleSystem, aiclient.RoleDeveloper, aiclient.RoleUser, aiclient.RoleAssistant, aiclient.RoleTool:
 	default:
-		return nm, invalid(param+".role", param+".role must be system, developer, user, assistant or tool.")
+		return nm, invalid(param()+".role", param()+".role must be system, developer, user, assistant or tool.")
 	}
 	if nm.Role == aiclient.RoleTool && m.ToolCallID == "" {
-		return nm, invalid(param+".tool_call_id", param+".tool_call_id is required in a tool message.")
+		return nm, invalid(param()+".tool_call_id", param()+".tool_call_id is required in a tool message.")
 	}
-	parts, e := contentParts(m.Content, param+".content")
+	parts, e := contentParts(m.Content, func() string { return param() + ".content" })
 	if e != nil {
 		return nm, e
 	}
@@ -205,25 +206,31 @@ func (m *chatMessage) neutral(i int) (aiclient.Message, *apiError) {
 }
 
 // contentParts decodes a message content: a string or an array of parts.
-func contentParts(raw json.RawMessage, param string) ([]aiclient.Part, *apiError) {
+// param names the content in errors; it is called only for one.
+func contentParts(raw json.RawMessage, param func() string) ([]aiclient.Part, *apiError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
 	if raw[0] == '"' {
+		// A string without escapes, valid UTF-8, is its own text (raw is
+		// a JSON value already checked by the request's decoding).
+		if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+			return []aiclient.Part{aiclient.Text(string(raw[1 : len(raw)-1]))}, nil
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, invalid(param, param+" must be a string or an array of parts.")
+			return nil, invalid(param(), param()+" must be a string or an array of parts.")
 		}
 		return []aiclient.Part{aiclient.Text(s)}, nil
 	}
 	var ps []chatPart
 	if err := json.Unmarshal(raw, &ps); err != nil {
-		return nil, invalid(param, param+" must be a string or an array of parts.")
+		return nil, invalid(param(), param()+" must be a string or an array of parts.")
 	}
 	out := make([]aiclient.Part, 0, len(ps))
 	for j, p := range ps {
-		where := fmt.Sprintf("%s[%d]", param, j)
+		where := fmt.Sprintf("%s[%d]", param(), j)
 		switch {
 		case p.Type == "text":
 			out = append(out, aiclient.Text(p.Text))

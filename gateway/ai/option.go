@@ -30,6 +30,7 @@ type config struct {
 	sink        Sink
 	logger      *slog.Logger
 	meter       metric.MeterProvider
+	labels      MetricLabels
 	content     bool
 	clock       func() time.Time
 	prompts     []Prompt

@@ -1,9 +1,11 @@
 package ai
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/internal/attrset"
 )
 
 // Record describes one AI call, whatever its outcome.
@@ -126,25 +129,28 @@ type meters struct {
 	cost     metric.Float64Counter
 	duration metric.Float64Histogram
 	ttft     metric.Float64Histogram
+	findings metric.Int64Counter
 
 	// cache holds the attribute sets of up to maxAttrSets attrKeys.
 	cache  sync.Map // attrKey → *attrSets
 	cached atomic.Int64
+	// tenants and consumers bound the caller labels (MetricLabels).
+	tenants, consumers *labelCap
 }
 
-func newMeters(mp metric.MeterProvider) (*meters, error) {
+func newMeters(mp metric.MeterProvider, labels MetricLabels) (*meters, error) {
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
 	m := mp.Meter("github.com/portico-dev/portico/gateway/ai")
-	ms := new(meters)
+	ms := &meters{tenants: newLabelCap(cmp.Or(labels.Tenants, defaultMetricTenants)), consumers: newLabelCap(labels.Consumers)}
 	var err error
 	if ms.calls, err = m.Int64Counter("portico.ai.calls", metric.WithUnit("{call}"),
-		metric.WithDescription("AI calls served, by endpoint, alias, consumer and status")); err != nil {
+		metric.WithDescription("AI calls served, by endpoint, alias, tenant and status")); err != nil {
 		return nil, err
 	}
 	if ms.tokens, err = m.Int64Counter("portico.ai.tokens", metric.WithUnit("{token}"),
-		metric.WithDescription("Tokens used, by alias, consumer and type (input or output)")); err != nil {
+		metric.WithDescription("Tokens used, by endpoint, alias, tenant, status and type (input or output)")); err != nil {
 		return nil, err
 	}
 	if ms.cost, err = m.Float64Counter("portico.ai.cost.usd", metric.WithUnit("{USD}"),
@@ -159,25 +165,37 @@ func newMeters(mp metric.MeterProvider) (*meters, error) {
 		metric.WithDescription("Time to the first streamed content")); err != nil {
 		return nil, err
 	}
+	if ms.findings, err = m.Int64Counter("portico.ai.guardrail.findings", metric.WithUnit("{finding}"),
+		metric.WithDescription("Values guardrail rules found (a request check counts one), by rule, kind and action")); err != nil {
+		return nil, err
+	}
 	return ms, nil
 }
 
 func (ms *meters) record(ctx context.Context, r *Record) {
 	sets := ms.sets(r)
-	set := metric.WithAttributeSet(sets.call)
-	ms.calls.Add(ctx, 1, set)
-	ms.duration.Record(ctx, r.Latency.Seconds(), set)
+	ms.calls.Add(ctx, 1, sets.call.Add...)
+	ms.duration.Record(ctx, r.Latency.Seconds(), sets.call.Record...)
 	if r.TimeToFirstToken > 0 {
-		ms.ttft.Record(ctx, r.TimeToFirstToken.Seconds(), set)
+		ms.ttft.Record(ctx, r.TimeToFirstToken.Seconds(), sets.call.Record...)
 	}
 	if r.Cost > 0 {
-		ms.cost.Add(ctx, r.Cost, set)
+		ms.cost.Add(ctx, r.Cost, sets.call.Add...)
 	}
 	if r.Usage.InputTokens > 0 {
-		ms.tokens.Add(ctx, r.Usage.InputTokens, metric.WithAttributeSet(sets.input))
+		ms.tokens.Add(ctx, r.Usage.InputTokens, sets.input.Add...)
 	}
 	if r.Usage.OutputTokens > 0 {
-		ms.tokens.Add(ctx, r.Usage.OutputTokens, metric.WithAttributeSet(sets.output))
+		ms.tokens.Add(ctx, r.Usage.OutputTokens, sets.output.Add...)
+	}
+	for _, g := range r.Guardrails {
+		// The attributes are the configured rules' names and kinds and
+		// the three actions: a bounded set, with no value, caller or
+		// tenant in it.
+		ms.findings.Add(ctx, int64(max(g.Count, 1)), metric.WithAttributes(
+			attribute.String("portico.ai.guardrail.rule", g.Rule),
+			attribute.String("portico.ai.guardrail.kind", g.Kind),
+			attribute.String("portico.ai.guardrail.action", g.Action)))
 	}
 }
 
@@ -185,36 +203,49 @@ func (ms *meters) record(ctx context.Context, r *Record) {
 // with attributes not yet seen builds its sets itself.
 const maxAttrSets = 4096
 
-// attrKey is what a call's metric attributes are made of.
+// attrKey is what a call's metric attributes are made of: the caller's
+// tenant and consumer as the call names them (consumer "" when the
+// metrics carry no consumer), before the caps of MetricLabels.
 type attrKey struct {
-	endpoint, alias, consumer string
-	status                    int
+	endpoint, alias, tenant, consumer string
+	status                            int
 }
 
-// attrSets are the attribute sets of one attrKey: the call's, and its
-// input and output tokens'.
+// attrSets are the measurement options of one attrKey: the call's, and
+// its input and output tokens'.
 type attrSets struct {
-	call, input, output attribute.Set
+	call, input, output attrset.Options
 }
 
-// sets returns the attribute sets of r's endpoint, alias, consumer and
-// status, built once (an attribute set is sorted and hashed when built).
+// sets returns the attribute sets of r's endpoint, alias, tenant,
+// consumer and status, built once (an attribute set is sorted and hashed
+// when built).
 func (ms *meters) sets(r *Record) *attrSets {
-	k := attrKey{r.Endpoint, r.Alias, r.Consumer, r.Status}
+	k := attrKey{endpoint: r.Endpoint, alias: r.Alias, tenant: r.Tenant, status: r.Status}
+	if ms.consumers.on() {
+		k.consumer = r.Consumer
+	}
 	if s, ok := ms.cache.Load(k); ok {
 		return s.(*attrSets)
 	}
-	kv := [5]attribute.KeyValue{
+	kv := make([]attribute.KeyValue, 0, 6)
+	kv = append(kv,
 		attribute.String("portico.ai.endpoint", r.Endpoint),
 		attribute.String("portico.ai.alias", r.Alias),
-		attribute.String("portico.consumer", r.Consumer),
-		attribute.Int("http.response.status_code", r.Status),
+		attribute.Int("http.response.status_code", r.Status))
+	if ms.tenants.on() {
+		kv = append(kv, attribute.String("portico.tenant", ms.tenants.value(r.Tenant)))
 	}
-	s := &attrSets{call: attribute.NewSet(kv[:4]...)}
-	kv[4] = attribute.String("gen_ai.token.type", "input")
-	s.input = attribute.NewSet(kv[:]...)
-	kv[4] = attribute.String("gen_ai.token.type", "output")
-	s.output = attribute.NewSet(kv[:]...)
+	if ms.consumers.on() {
+		kv = append(kv, attribute.String("portico.consumer", ms.consumers.value(r.Consumer)))
+	}
+	// NewSet sorts its argument in place: each token set gets its own
+	// copy, and the call's set is built last, from kv itself.
+	s := &attrSets{
+		input:  attrset.NewOptions(attribute.NewSet(append(slices.Clip(kv), attribute.String("gen_ai.token.type", "input"))...)),
+		output: attrset.NewOptions(attribute.NewSet(append(slices.Clip(kv), attribute.String("gen_ai.token.type", "output"))...)),
+	}
+	s.call = attrset.NewOptions(attribute.NewSet(kv...))
 	if ms.cached.Load() < maxAttrSets {
 		if _, loaded := ms.cache.LoadOrStore(k, s); !loaded {
 			ms.cached.Add(1)
@@ -229,6 +260,9 @@ type Guardrail struct {
 	Rule string `json:"rule"`
 	// Action is what it did: "block", "mask" or "flag".
 	Action string `json:"action"`
+	// Kind is what the rule's detector finds ("EMAIL", "SECRET"), or
+	// "CHECK" for a request check.
+	Kind string `json:"kind,omitempty"`
 	// Count is how many values it found (1 for a request check).
 	Count int `json:"count,omitempty"`
 	// Output reports a finding in the response.

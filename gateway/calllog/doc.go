@@ -22,8 +22,9 @@
 //     [Aggregator.Summary]);
 //   - [Metrics] counts calls, latency, tokens and cost in OpenTelemetry
 //     instruments labelled with the tenant and the API;
-//   - [Loki] pushes to Grafana Loki, in streams labelled by tenant, API and
-//     status class, with the record as a JSON line;
+//   - [Loki] pushes to Loki's push API (Grafana Loki, or any receiver of
+//     that API, such as VictoriaLogs), in streams labelled by tenant, API
+//     and status class, with the record as a JSON line;
 //   - [File] appends JSON lines to a file rotated by size.
 //   - the telemetry package's CallLog emits OpenTelemetry log records,
 //     exported over OTLP (it lives there so this package links no log SDK).

@@ -2,6 +2,7 @@ package calllog
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,14 +27,23 @@ type LokiConfig struct {
 	// Labels are static labels added to every stream, such as
 	// {"job": "portico"}. By default, job="portico".
 	Labels map[string]string
+	// Gzip compresses each push (Content-Encoding: gzip), which Loki and
+	// the other receivers of its push API accept: batches of call records,
+	// much alike, shrink several times over. By default, pushes are sent
+	// uncompressed.
+	Gzip bool
 }
 
 // Loki returns a [Sink] that pushes each batch to Grafana Loki's push API
-// (JSON). Every record goes to the stream labelled by its tenant, api and
-// status_class ("2xx" … "5xx") plus the static labels; the line is the
-// record as JSON, with everything else (route, consumer, latency, trace
-// ID, tokens, …), so LogQL's json parser reads it. Labels stay few on
-// purpose: per-request values as labels would explode Loki's index.
+// (JSON, gzipped with [LokiConfig.Gzip]), which any receiver of that API
+// takes: Grafana Loki, VictoriaLogs (URL http://host:9428/insert), Grafana
+// Alloy, the OpenTelemetry Collector's loki receiver. Every record goes to
+// the stream labelled by its tenant, api and status_class ("2xx" … "5xx")
+// plus the static labels (a call without a tenant or an API has no such
+// label, as Loki reads an empty label as no label); the line is the record
+// as JSON, with everything else (route, consumer, latency, trace ID,
+// tokens, …), so LogQL's json parser reads it. Labels stay few on purpose:
+// per-request values as labels would explode Loki's index.
 //
 // A push is one HTTP request; wrap the sink in [Async] so a slow Loki
 // never delays the other sinks. It panics if URL is empty.
@@ -71,7 +81,13 @@ func (s *lokiSink) Write(ctx context.Context, batch []Record) error {
 		st := streams[k]
 		if st == nil {
 			labels := maps.Clone(s.cfg.Labels)
-			labels["tenant"], labels["api"], labels["status_class"] = k.tenant, k.api, k.class
+			labels["status_class"] = k.class
+			if k.tenant != "" {
+				labels["tenant"] = k.tenant
+			}
+			if k.api != "" {
+				labels["api"] = k.api
+			}
 			st = &lokiStream{Stream: labels}
 			streams[k] = st
 			order = append(order, st)
@@ -82,7 +98,7 @@ func (s *lokiSink) Write(ctx context.Context, batch []Record) error {
 		}
 		st.Values = append(st.Values, [2]string{strconv.FormatInt(r.Time.UnixNano(), 10), string(line)})
 	}
-	body, err := json.Marshal(map[string]any{"streams": order})
+	body, err := s.encode(order)
 	if err != nil {
 		return err
 	}
@@ -91,6 +107,9 @@ func (s *lokiSink) Write(ctx context.Context, batch []Record) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if s.cfg.Gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
 	for k, v := range s.cfg.Headers {
 		req.Header.Set(k, v)
 	}
@@ -104,6 +123,23 @@ func (s *lokiSink) Write(ctx context.Context, batch []Record) error {
 		return fmt.Errorf("portico/calllog: loki push: %s: %s", resp.Status, bytes.TrimSpace(msg))
 	}
 	return nil
+}
+
+// encode returns the push body of streams: JSON, gzipped if asked.
+func (s *lokiSink) encode(streams []*lokiStream) ([]byte, error) {
+	doc := map[string]any{"streams": streams}
+	if !s.cfg.Gzip {
+		return json.Marshal(doc)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if err := json.NewEncoder(zw).Encode(doc); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // statusClass is "2xx" for 200 to 299 and so on; "0xx" for no status.

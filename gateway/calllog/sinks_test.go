@@ -2,6 +2,7 @@ package calllog_test
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -52,42 +53,51 @@ func (l *lokiReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func TestLokiPushesStreamsLabelledByTenantAPIAndStatusClass(t *testing.T) {
-	t.Parallel()
-	recv := &lokiReceiver{streams: map[string][]string{}}
-	srv := httptest.NewServer(recv)
-	defer srv.Close()
-	loki := calllog.Async(calllog.Loki(calllog.LokiConfig{URL: srv.URL, Headers: map[string]string{"X-Scope-OrgID": "ops"}}), calllog.AsyncConfig{Name: "loki"})
-	rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{loki}})
-	now := time.Now()
-	for _, r := range []calllog.Record{
-		{Time: now, Tenant: "acme", API: "orders", Route: "/orders/{id}", Status: 200, TraceID: "4bf92f3577b34da6a3ce929d0e0e4736"},
-		{Time: now, Tenant: "acme", API: "orders", Route: "/orders/{id}", Status: 201},
-		{Time: now, Tenant: "acme", API: "orders", Route: "/orders", Status: 503, Error: "upstream"},
-		{Time: now, Tenant: "globex", API: "billing", Route: "/invoices", Status: 404},
-	} {
-		rec.Record(&r)
+// recordThrough records recs through a recorder whose one sink is sink
+// wrapped in Async, then closes both, which drains every record to sink.
+func recordThrough(t *testing.T, sink calllog.Sink, recs []calllog.Record) {
+	t.Helper()
+	async := calllog.Async(sink, calllog.AsyncConfig{Name: "test"})
+	rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{async}})
+	for i := range recs {
+		rec.Record(&recs[i])
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := rec.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := loki.Close(ctx); err != nil {
+	if err := async.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestLokiPushesStreamsLabelledByTenantAPIAndStatusClass(t *testing.T) {
+	t.Parallel()
+	recv := &lokiReceiver{streams: map[string][]string{}}
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	now := time.Now()
+	recordThrough(t, calllog.Loki(calllog.LokiConfig{URL: srv.URL, Headers: map[string]string{"X-Scope-OrgID": "ops"}}), []calllog.Record{
+		{Time: now, Tenant: "acme", API: "orders", Route: "/orders/{id}", Status: 200, TraceID: "4bf92f3577b34da6a3ce929d0e0e4736"},
+		{Time: now, Tenant: "acme", API: "orders", Route: "/orders/{id}", Status: 201},
+		{Time: now, Tenant: "acme", API: "orders", Route: "/orders", Status: 503, Error: "upstream"},
+		{Time: now, Tenant: "globex", API: "billing", Route: "/invoices", Status: 404},
+		{Time: now, Route: "/health", Status: 401},
+	})
 	recv.mu.Lock()
 	defer recv.mu.Unlock()
 	for key, want := range map[string]int{
 		`{"api":"orders","job":"portico","status_class":"2xx","tenant":"acme"}`:    2,
 		`{"api":"orders","job":"portico","status_class":"5xx","tenant":"acme"}`:    1,
 		`{"api":"billing","job":"portico","status_class":"4xx","tenant":"globex"}`: 1,
+		`{"job":"portico","status_class":"4xx"}`:                                   1,
 	} {
 		if got := len(recv.streams[key]); got != want {
 			t.Errorf("stream %s has %d lines, want %d", key, got, want)
 		}
 	}
-	if got, want := len(recv.streams), 3; got != want {
+	if got, want := len(recv.streams), 4; got != want {
 		t.Errorf("streams = %d, want %d", got, want)
 	}
 	var line calllog.Record
@@ -235,4 +245,43 @@ func droppedMetric(rm metricdata.ResourceMetrics) int64 {
 		}
 	}
 	return -1
+}
+
+func TestLokiGzipsPushesWhenAsked(t *testing.T) {
+	t.Parallel()
+	type push struct {
+		encoding string
+		streams  int
+		err      error
+	}
+	got := make(chan push, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := push{encoding: r.Header.Get("Content-Encoding")}
+		zr, err := gzip.NewReader(r.Body)
+		if err == nil {
+			var body struct {
+				Streams []json.RawMessage `json:"streams"`
+			}
+			err = json.NewDecoder(zr).Decode(&body)
+			p.streams = len(body.Streams)
+		}
+		p.err = err
+		got <- p
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	sink := calllog.Loki(calllog.LokiConfig{URL: srv.URL, Gzip: true})
+	if err := sink.Write(context.Background(), []calllog.Record{{Tenant: "acme", Status: 200}, {Tenant: "globex", Status: 200}}); err != nil {
+		t.Fatal(err)
+	}
+	p := <-got
+	if got, want := p.encoding, "gzip"; got != want {
+		t.Errorf("Content-Encoding = %q, want %q", got, want)
+	}
+	if p.err != nil {
+		t.Fatalf("the body is not gzipped JSON: %v", p.err)
+	}
+	if got, want := p.streams, 2; got != want {
+		t.Errorf("streams = %d, want %d", got, want)
+	}
 }

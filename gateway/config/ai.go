@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware/auth"
 	"github.com/portico-dev/portico/middleware/ratelimit"
+	"github.com/portico-dev/portico/middleware/redisstore"
 	"github.com/portico-dev/portico/openapi"
 )
 
@@ -61,12 +62,20 @@ type AI struct {
 	Auth []string `yaml:"auth"`
 	// LogContent puts prompts and completions in call records.
 	LogContent bool `yaml:"log_content"`
+	// MetricLabels bounds the tenant and consumer labels of the
+	// portico.ai.* metrics: metric_labels: {tenants: 200, consumers: 0}
+	// are the defaults (the first 200 tenants each labelled, the others
+	// as "_other"; no consumer label). See ai.MetricLabels.
+	MetricLabels ai.MetricLabels `yaml:"metric_labels"`
 
 	// Client serves the calls instead of Providers, Models and Prices,
 	// for builder users who build their own.
 	Client *aiclient.Client `yaml:"-"`
 	// Options are added to the handler's options, for builder users.
 	Options []ai.Option `yaml:"-"`
+	// Redis keeps the caches whose store is redis (see [AICache]); a
+	// config file sets it to its store section's Redis.
+	Redis *redisstore.Store `yaml:"-"`
 }
 
 // AIProvider is an LLM endpoint.
@@ -185,7 +194,7 @@ func (p *aiPart) handler(b *gateway.Builder) (*ai.Handler, []error) {
 	a := &p.a
 	errs := newErrors()
 	client := a.Client
-	opts := []ai.Option{ai.WithLogger(b.Logger()), ai.WithContent(a.LogContent)}
+	opts := []ai.Option{ai.WithLogger(b.Logger()), ai.WithContent(a.LogContent), ai.WithMetricLabels(a.MetricLabels)}
 	if client == nil {
 		var aliases []string
 		client, aliases = p.fileClient(b, errs)
@@ -418,6 +427,7 @@ func (a *AI) client(hc func(AIProvider) *http.Client, tel []aiclient.Option, kee
 	opts := []aiclient.Option{}
 	var aliases []string
 	seen := map[string]bool{}
+	env := a.cacheEnv(keep)
 	for i, m := range a.Models {
 		at := fields.Index("ai.models", i)
 		if m.Alias == "" {
@@ -440,7 +450,7 @@ func (a *AI) client(hc func(AIProvider) *http.Client, tel []aiclient.Option, kee
 					cd.Provider, strings.Join(slices.Sorted(maps.Keys(providers)), ", ")))
 				continue
 			}
-			p, gerrs := m.guarded(at, p, http.DefaultClient, keep)
+			p, gerrs := m.guarded(at, p, http.DefaultClient, env)
 			if len(gerrs) > 0 {
 				errs = append(errs, gerrs...)
 				break
@@ -462,7 +472,7 @@ func (a *AI) client(hc func(AIProvider) *http.Client, tel []aiclient.Option, kee
 	if len(errs) > 0 {
 		return nil, nil, errs
 	}
-	return aiclient.New(append(opts, tel...)...), aliases, nil
+	return env.bind(aiclient.New(append(opts, tel...)...)), aliases, nil
 }
 
 // checkPrices makes sure every budget can count every model: a budget

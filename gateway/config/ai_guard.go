@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/aiclient"
-	"github.com/portico-dev/portico/aiclient/aicache"
 	"github.com/portico-dev/portico/aiclient/guard"
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
@@ -56,16 +55,6 @@ type AIExternalCheck struct {
 	URL     string            `yaml:"url"`
 	Timeout time.Duration     `yaml:"timeout"`
 	Headers map[string]string `yaml:"headers"`
-}
-
-// AICache caches an alias' answers (see the aiclient/aicache package),
-// per tenant, in memory kept across reloads while its settings are
-// unchanged.
-type AICache struct {
-	// TTL is how long an answer is kept. If zero, 5 minutes.
-	TTL time.Duration `yaml:"ttl"`
-	// MaxEntries bounds the entries kept in memory. If zero, 10 000.
-	MaxEntries int `yaml:"max_entries"`
 }
 
 // detector returns the detector g names.
@@ -147,20 +136,12 @@ func (g AIGuardrail) rule(at string, hc *http.Client) (guard.Rule, error) {
 
 // guarded wraps p, a candidate of alias m, in m's cache and guardrails:
 // the guard outside, so the cache holds masked requests and answers.
-func (m AIModel) guarded(at string, p aiclient.Provider, hc *http.Client, keep func(string, func() any) any) (aiclient.Provider, []error) {
+func (m AIModel) guarded(at string, p aiclient.Provider, hc *http.Client, env *cacheEnv) (aiclient.Provider, []error) {
 	var errs []error
 	if m.Cache != nil {
-		if m.Cache.TTL < 0 {
-			return nil, []error{fieldErr(at+".cache.ttl", "must not be negative, got %v", m.Cache.TTL)}
-		}
-		ttl := m.Cache.TTL
-		if ttl == 0 {
-			ttl = 5 * time.Minute
-		}
-		store := keep(fmt.Sprintf("ai_cache:%s:%d", m.Alias, m.Cache.MaxEntries), func() any { return aicache.NewMemory(m.Cache.MaxEntries, nil) })
-		c, err := aicache.New(p, aicache.WithStore(store.(*aicache.Memory)), aicache.WithTTL(ttl))
+		c, err := m.Cache.wrap(at+".cache", m.Alias, p, env)
 		if err != nil {
-			return nil, []error{fieldErr(at+".cache", "%v", err)}
+			return nil, []error{err}
 		}
 		p = c
 	}

@@ -179,7 +179,9 @@ func (c *File) Options() ([]gateway.Option, error) {
 		opts = append(opts, WithAPI(apis...))
 	}
 	if c.AI != nil {
-		opts = append(opts, WithAI(*c.AI))
+		// The AI caches in Redis use the store section's, once open.
+		part.ai = &aiPart{a: *c.AI}
+		opts = append(opts, gateway.WithPart(part.ai))
 	}
 	opts = append(opts, gateway.WithRoute(part.routes()...), gateway.WithTrustedProxies(prefixes...))
 	chain := c.Middleware
@@ -228,6 +230,7 @@ func (c *File) trustedProxies(errs fields.Collector) []netip.Prefix {
 type filePart struct {
 	c    *File
 	grpc map[int]*grpcRoute // by route index
+	ai   *aiPart
 }
 
 func (p *filePart) Prepare(b *gateway.Builder) error {
@@ -247,6 +250,9 @@ func (p *filePart) Prepare(b *gateway.Builder) error {
 	errs = append(errs, p.prepareGRPC(pools)...)
 	rs, serrs := c.store(b)
 	errs = append(errs, serrs...)
+	if p.ai != nil && rs != nil {
+		p.ai.a.Redis = rs
+	}
 	errs = append(errs, authPart{consumers: c.Consumers, methods: c.authMethods()}.prepare(b)...)
 	errs = append(errs, c.platform(b, rs)...)
 	if len(errs) > 0 {

@@ -89,7 +89,8 @@ type CallLogSink struct {
 
 // CallLogLoki is the loki sink of the call log ([calllog.LokiConfig]).
 type CallLogLoki struct {
-	// URL is Loki's base URL, such as "http://loki:3100". Required.
+	// URL is the base URL of Loki's push API, such as "http://loki:3100"
+	// or, for VictoriaLogs, "http://victorialogs:9428/insert". Required.
 	URL string `yaml:"url"`
 	// Headers are sent with every push, such as X-Scope-OrgID; write
 	// secrets as "${ENV}".
@@ -98,6 +99,8 @@ type CallLogLoki struct {
 	Labels map[string]string `yaml:"labels"`
 	// Timeout bounds one push. If zero, 10s.
 	Timeout time.Duration `yaml:"timeout"`
+	// Gzip compresses each push. By default, pushes are uncompressed.
+	Gzip bool `yaml:"gzip"`
 }
 
 // CallLogFile is the file sink of the call log ([calllog.FileConfig]).
@@ -248,7 +251,7 @@ func callLogSink(sc CallLogSink, dir string) (calllog.Sink, string, error) {
 	switch {
 	case sc.Loki != nil:
 		l := sc.Loki
-		return calllog.Loki(calllog.LokiConfig{URL: l.URL, Headers: l.Headers, Labels: l.Labels,
+		return calllog.Loki(calllog.LokiConfig{URL: l.URL, Headers: l.Headers, Labels: l.Labels, Gzip: l.Gzip,
 			Client: &http.Client{Timeout: cmp.Or(l.Timeout, 10*time.Second)}}), "loki", nil
 	case sc.File != nil:
 		path := sc.File.Path

@@ -14,32 +14,47 @@ import (
 const Max = 1024
 
 // Cache maps what a measurement's attributes are made of (K, a struct of
-// strings and numbers) to the measurement option with their set. The
+// strings and numbers) to the measurement options with their set. The
 // zero value is ready to use.
 type Cache[K comparable] struct {
 	mu   sync.RWMutex
-	sets map[K]metric.MeasurementOption
+	sets map[K]Options
 }
 
-// Get returns the option for k, building its set with build the first
+// Options are a set's measurement option as the one-element lists that
+// Record and Add take: passing them with ... allocates nothing, where a
+// single option passed to a method of an instrument interface allocates
+// the list. They must not be modified.
+type Options struct {
+	Record []metric.RecordOption
+	Add    []metric.AddOption
+}
+
+// NewOptions returns the options of set.
+func NewOptions(set attribute.Set) Options {
+	opt := metric.WithAttributeSet(set)
+	return Options{Record: []metric.RecordOption{opt}, Add: []metric.AddOption{opt}}
+}
+
+// Get returns the options for k, building its set with build the first
 // time.
-func (c *Cache[K]) Get(k K, build func(K) attribute.Set) metric.MeasurementOption {
+func (c *Cache[K]) Get(k K, build func(K) attribute.Set) Options {
 	c.mu.RLock()
-	opt, ok := c.sets[k]
+	opts, ok := c.sets[k]
 	c.mu.RUnlock()
 	if ok {
-		return opt
+		return opts
 	}
-	opt = metric.WithAttributeSet(build(k))
+	opts = NewOptions(build(k))
 	c.mu.Lock()
 	if c.sets == nil {
-		c.sets = map[K]metric.MeasurementOption{}
+		c.sets = map[K]Options{}
 	}
 	if len(c.sets) < Max {
-		c.sets[k] = opt
+		c.sets[k] = opts
 	}
 	c.mu.Unlock()
-	return opt
+	return opts
 }
 
 // Len returns how many sets c keeps.

@@ -1,10 +1,12 @@
 package attrset_test
 
 import (
+	"context"
 	"strconv"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric/noop"
 	"go.uber.org/goleak"
 
 	"github.com/portico-dev/portico/internal/attrset"
@@ -42,6 +44,20 @@ func TestGetOfAKnownKeyDoesNotAllocate(t *testing.T) {
 	k := key{"/a", 200}
 	c.Get(k, build)
 	if n := testing.AllocsPerRun(100, func() { c.Get(k, build) }); n != 0 {
+		t.Errorf("allocations = %v, want 0", n)
+	}
+}
+
+func TestMeasuringWithKnownOptionsDoesNotAllocate(t *testing.T) {
+	var c attrset.Cache[key]
+	k := key{"/a", 200}
+	h, err := noop.NewMeterProvider().Meter("test").Float64Histogram("h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c.Get(k, build)
+	if n := testing.AllocsPerRun(100, func() { h.Record(ctx, 1, c.Get(k, build).Record...) }); n != 0 {
 		t.Errorf("allocations = %v, want 0", n)
 	}
 }

@@ -5,9 +5,8 @@ import (
 	"maps"
 	"net/http"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/portico-dev/portico/internal/requestid"
+	"github.com/portico-dev/portico/internal/traceid"
 )
 
 // ContentType is the media type of a problem document.
@@ -87,8 +86,9 @@ func (p *Details) MarshalJSON() ([]byte, error) {
 
 // Write sends p as the response. It sets the status (500 if p.Status is
 // zero), the problem content type and "Cache-Control: no-store", and adds
-// the request ID from r's context as the "request_id" extension and the
-// trace ID of its span, if any, as "trace_id". Headers
+// the request ID from r's context as the "request_id" extension and its
+// trace ID (package traceid: the Telemetry middleware's span), if any, as
+// "trace_id". Headers
 // already set on w, such as Retry-After, are kept, except Content-Length
 // and Content-Encoding, which belonged to a body that is not being sent.
 func Write(w http.ResponseWriter, r *http.Request, p *Details) {
@@ -101,9 +101,9 @@ func Write(w http.ResponseWriter, r *http.Request, p *Details) {
 				p.With("request_id", id)
 			}
 		}
-		if sc := trace.SpanContextFromContext(r.Context()); sc.HasTraceID() {
+		if id, ok := traceid.FromContext(r.Context()); ok {
 			if _, ok := p.Extensions["trace_id"]; !ok {
-				p.With("trace_id", sc.TraceID().String())
+				p.With("trace_id", id.String())
 			}
 		}
 	}

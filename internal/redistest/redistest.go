@@ -3,7 +3,6 @@ package redistest
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/proctest"
 )
 
 // Server is a running redis-server.
@@ -24,7 +25,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	proc   *os.Process
-	exited chan struct{} // closed when proc has been reaped
+	exited <-chan struct{} // closed when proc has been reaped
 }
 
 // Start launches redis-server and waits until it answers PING. The server
@@ -42,7 +43,7 @@ func Start(t testing.TB) *Server {
 	s := &Server{t: t, bin: bin, dir: t.TempDir()}
 	var err error
 	for range 5 {
-		if s.port, err = freePort(); err != nil {
+		if s.port, err = proctest.FreePort(); err != nil {
 			continue
 		}
 		if err = s.start(); err == nil {
@@ -90,42 +91,24 @@ func (s *Server) Restart() {
 func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cmd := exec.CommandContext(context.Background(), s.bin,
+	p, err := proctest.Start(s.dir+"/redis.log", s.bin,
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--dir", s.dir, "--save", "", "--appendonly", "no",
 		"--protected-mode", "no", "--loglevel", "warning")
-	out, err := os.Create(s.dir + "/redis.log")
 	if err != nil {
 		return err
 	}
-	cmd.Stdout, cmd.Stderr = out, out
-	err = cmd.Start()
-	_ = out.Close() // the child holds its own descriptor
+	// Ask for the data directory, so that another server that happens to
+	// hold the port is not mistaken for ours.
+	err = p.Await(10*time.Second, func() bool {
+		dir, err := configDir(s.Addr())
+		return err == nil && dir == s.dir
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("redis-server: %w", err)
 	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(s.dir + "/redis.log")
-			return fmt.Errorf("redis-server exited (%w): %s", waitErr, strings.TrimSpace(string(log)))
-		default:
-		}
-		// Ask for the data directory, so that another server that happens
-		// to hold the port is not mistaken for ours.
-		if dir, err := configDir(s.Addr()); err == nil && dir == s.dir {
-			s.proc, s.exited = cmd.Process, exited
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	_ = cmd.Process.Kill()
-	<-exited
-	return errors.New("redis-server did not answer PING within 10s")
+	s.proc, s.exited = p.Process, p.Exited
+	return nil
 }
 
 // configDir returns the "dir" setting of the server at addr, speaking
@@ -154,14 +137,4 @@ func configDir(addr string) (string, error) {
 		return "", fmt.Errorf("unexpected CONFIG GET reply %q", lines)
 	}
 	return lines[4], nil
-}
-
-func freePort() (int, error) {
-	var lc net.ListenConfig
-	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -137,7 +137,7 @@ func (d *Decoder) line() ([]byte, error) {
 			d.skipLF = false
 		}
 		window := d.buf[d.start+scanned : d.end]
-		if i := bytes.IndexAny(window, "\r\n"); i >= 0 {
+		if i := lineEnd(window); i >= 0 {
 			i += scanned
 			line := d.buf[d.start : d.start+i]
 			d.skipLF = d.buf[d.start+i] == '\r'
@@ -159,6 +159,20 @@ func (d *Decoder) line() ([]byte, error) {
 		}
 		d.fill()
 	}
+}
+
+// lineEnd returns the index of the first CR or LF in b, or -1: two
+// vectorized byte searches, where bytes.IndexAny walks byte by byte.
+func lineEnd(b []byte) int {
+	lf := bytes.IndexByte(b, '\n')
+	head := b
+	if lf >= 0 {
+		head = b[:lf]
+	}
+	if cr := bytes.IndexByte(head, '\r'); cr >= 0 {
+		return cr
+	}
+	return lf
 }
 
 func (d *Decoder) fill() {
@@ -196,7 +210,7 @@ func (d *Decoder) Buffered() bool {
 	}
 	hasData := d.hasData
 	for {
-		i := bytes.IndexAny(b, "\r\n")
+		i := lineEnd(b)
 		if i < 0 {
 			return false
 		}

@@ -54,7 +54,7 @@ func IdentityHeaders(cfg IdentityConfig) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var h http.Header
 			for k := range r.Header {
-				if strip[foldHeader(k)] {
+				if stripped(strip, k) {
 					if h == nil {
 						h = r.Header.Clone()
 					}
@@ -94,4 +94,27 @@ func setNonEmpty(h http.Header, k, v string) {
 
 func foldHeader(k string) string {
 	return strings.ReplaceAll(strings.ToLower(k), "_", "-")
+}
+
+// stripped reports whether strip holds foldHeader(k), folding an ASCII
+// name of up to 128 bytes on the stack rather than in a new string.
+func stripped(strip map[string]bool, k string) bool {
+	var buf [128]byte
+	if len(k) > len(buf) {
+		return strip[foldHeader(k)]
+	}
+	b := buf[:len(k)]
+	for i := range len(k) {
+		c := k[i]
+		switch {
+		case c >= 0x80:
+			return strip[foldHeader(k)]
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '_':
+			c = '-'
+		}
+		b[i] = c
+	}
+	return strip[string(b)]
 }

@@ -20,6 +20,11 @@
 //     Redis' maxmemory-policy allkeys-lru.
 //   - [Store.Idempotency] is a [cache.IdempotencyStore] whose claim is
 //     one Lua script, so two replicas never both run a request.
+//   - [Store.AICache] and [Store.AIIndex] are the answers and the
+//     embeddings of the AI response cache (package aiclient/aicache):
+//     replicas share exact and semantic hits, each tenant in its own
+//     partitions; a semantic lookup reads a bounded number of embeddings
+//     and compares them in the caller, as Redis has no vector search here.
 //   - [Store.Documents] is the store of package gateway/platform: JSON
 //     documents per kind in hashes tagged "{platform}", a version counter
 //     and a pub/sub change feed ([Documents.Watch]).
