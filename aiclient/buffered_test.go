@@ -37,18 +37,28 @@ func TestStreamBufferedIsForwardedThroughTheClient(t *testing.T) {
 		body     string
 		events   int
 	}{
-		{"openai", func(url string) aiclient.Provider {
-			return openai.New(openai.WithBaseURL(url), openai.WithAPIKey("k"), openai.WithPolicies())
-		}, chunk + empty + chunk + chunk + `data: {"id":"c1","model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\ndata: [DONE]\n\n", 5},
-		{"anthropic", func(url string) aiclient.Provider {
-			return anthropic.New(anthropic.WithBaseURL(url), anthropic.WithAPIKey("k"), anthropic.WithPolicies())
-		}, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"model\":\"claude\",\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n" +
-			"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
-			"event: ping\ndata: {\"type\":\"ping\"}\n\n" +
-			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}\n\n" +
-			"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
-			"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":2}}\n\n" +
-			"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n", 0},
+		{
+			name: "openai",
+			provider: func(url string) aiclient.Provider {
+				return openai.New(openai.WithBaseURL(url), openai.WithAPIKey("k"), openai.WithPolicies())
+			},
+			body:   chunk + empty + chunk + chunk + `data: {"id":"c1","model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\ndata: [DONE]\n\n",
+			events: 5,
+		},
+		{
+			name: "anthropic",
+			provider: func(url string) aiclient.Provider {
+				return anthropic.New(anthropic.WithBaseURL(url), anthropic.WithAPIKey("k"), anthropic.WithPolicies())
+			},
+			body: "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"model\":\"claude\",\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n" +
+				"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+				"event: ping\ndata: {\"type\":\"ping\"}\n\n" +
+				"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}\n\n" +
+				"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
+				"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":2}}\n\n" +
+				"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+			events: 0,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package aiclient_test
 import (
 	"context"
 	"errors"
+	"github.com/portico-dev/portico/aiclient/internal/testkit"
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
@@ -52,17 +53,26 @@ func TestFallbackMovesOnWhenTheFirstCandidateIsRateLimited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.Message.Text() != "from the second" || resp.Model != "gpt-b" {
-		t.Fatalf("response %+v", resp)
+	if got, want := resp.Message.Text(), "from the second"; got != want {
+		t.Errorf("text = %q, want %q", got, want)
 	}
-	if len(first.Requests()) != 1 || len(second.Requests()) != 1 {
-		t.Fatalf("requests: first %d, second %d", len(first.Requests()), len(second.Requests()))
+	if got, want := resp.Model, "gpt-b"; got != want {
+		t.Errorf("model = %q, want %q", got, want)
+	}
+	if got, want := len(first.Requests()), 1; got != want {
+		t.Errorf("first candidate got %d requests, want %d", got, want)
+	}
+	if got, want := len(second.Requests()), 1; got != want {
+		t.Errorf("second candidate got %d requests, want %d", got, want)
 	}
 	if got := second.Requests()[0].JSON()["model"]; got != "gpt-b" {
 		t.Fatalf("the second candidate got model %v", got)
 	}
-	if out := logs.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "candidate_model=gpt-a") || !strings.Contains(out, "rate_limited") {
-		t.Fatalf("fallback log %q", out)
+	out := logs.String()
+	for _, want := range []string{"level=WARN", "candidate_model=gpt-a", "rate_limited"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("fallback log %q does not hold %q", out, want)
+		}
 	}
 }
 
@@ -104,8 +114,17 @@ func TestStreamFallbackGivesTheCallerOneCleanStream(t *testing.T) {
 				t.Fatal(s.Err())
 			}
 			resp := acc.Response()
-			if starts != 1 || resp.Message.Text() != "clean answer" || resp.Model != "b" || resp.Usage.TotalTokens() != 6 {
-				t.Fatalf("%d start events, response %+v", starts, resp)
+			if got, want := starts, 1; got != want {
+				t.Errorf("start events = %d, want %d", got, want)
+			}
+			if got, want := resp.Message.Text(), "clean answer"; got != want {
+				t.Errorf("text = %q, want %q", got, want)
+			}
+			if got, want := resp.Model, "b"; got != want {
+				t.Errorf("model = %q, want %q", got, want)
+			}
+			if got, want := resp.Usage.TotalTokens(), int64(6); got != want {
+				t.Errorf("total tokens = %d, want %d", got, want)
 			}
 			if len(second.Requests()) != 1 {
 				t.Fatalf("second candidate got %d requests", len(second.Requests()))
@@ -128,14 +147,20 @@ func TestAnErrorAfterTheFirstByteIsSurfacedNotRetried(t *testing.T) {
 	}
 	resp, err := aiclient.Collect(s)
 	var e *aiclient.Error
-	if !errors.As(err, &e) || e.Status != 200 {
-		t.Fatalf("got %v, want the provider's error after 200", err)
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want the provider's *aiclient.Error", err)
+	}
+	if got, want := e.Status, 200; got != want {
+		t.Fatalf("Status = %d, want %d", got, want)
 	}
 	if resp.Message.Text() != "half a" {
 		t.Fatalf("the caller saw %q", resp.Message.Text())
 	}
-	if n := len(second.Requests()); n != 0 || second.Pending() != 1 {
-		t.Fatalf("the second candidate was called %d times", n)
+	if got, want := len(second.Requests()), 0; got != want {
+		t.Errorf("the second candidate was called %d times, want %d", got, want)
+	}
+	if got, want := second.Pending(), 1; got != want {
+		t.Errorf("the second candidate has %d pending replies, want %d", got, want)
 	}
 }
 
@@ -158,8 +183,11 @@ func TestFallbackStopsOnErrorsEveryCandidateWouldGive(t *testing.T) {
 			c := aiclient.New(aiclient.WithRoute("m", aiclient.Candidate{Provider: p1}, aiclient.Candidate{Provider: p2, Priority: 1}))
 			_, err := c.Chat(deadline(t), chatReq("m"))
 			var e *aiclient.Error
-			if !errors.As(err, &e) || e.Kind != tt.kind {
-				t.Fatalf("got %v, want kind %s", err, tt.kind)
+			if !errors.As(err, &e) {
+				t.Fatalf("got %v, want an *aiclient.Error", err)
+			}
+			if got, want := e.Kind, tt.kind; got != want {
+				t.Fatalf("Kind = %s, want %s", got, want)
 			}
 			if len(second.Requests()) != 0 {
 				t.Fatal("fell back on an error every candidate would give")
@@ -180,8 +208,11 @@ func TestFallbackCrossesWireFormats(t *testing.T) {
 		aiclient.Candidate{Provider: p2, Model: "claude-sonnet-4-5", Priority: 1},
 	))
 	resp, err := c.Chat(deadline(t), chatReq("chat"))
-	if err != nil || resp.Message.Text() != "Claude here" {
-		t.Fatalf("%+v %v", resp, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resp.Message.Text(), "Claude here"; got != want {
+		t.Fatalf("text = %q, want %q", got, want)
 	}
 }
 
@@ -206,9 +237,7 @@ func TestWeightsShareCallsAmongCandidatesOfOnePriority(t *testing.T) {
 		}
 	}
 	share := float64(firsts["heavy"]) / 4000
-	if share < 0.70 || share > 0.80 {
-		t.Fatalf("the weight-3 candidate came first in %.2f of calls, want about 0.75", share)
-	}
+	testkit.InRange(t, "share of calls where the weight-3 candidate came first", share, 0.70, 0.80)
 	if firsts["backup"] != 0 {
 		t.Fatal("the backup came first")
 	}
@@ -218,16 +247,26 @@ func TestUnroutedModelsGoToTheDefaultOrFail(t *testing.T) {
 	t.Parallel()
 	srv, p := fakeOpenAI(t, aitest.Text("default", 1, 1))
 	c := aiclient.New(aiclient.WithDefault(p))
-	if resp, err := c.Chat(deadline(t), chatReq("gpt-4.1")); err != nil || resp.Message.Text() != "default" {
-		t.Fatalf("%v %v", resp, err)
+	resp, err := c.Chat(deadline(t), chatReq("gpt-4.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resp.Message.Text(), "default"; got != want {
+		t.Fatalf("text = %q, want %q", got, want)
 	}
 	if got := srv.Requests()[0].JSON()["model"]; got != "gpt-4.1" {
 		t.Fatalf("model sent %v", got)
 	}
-	_, err := aiclient.New().Chat(deadline(t), chatReq("nope"))
+	_, err = aiclient.New().Chat(deadline(t), chatReq("nope"))
 	var e *aiclient.Error
-	if !errors.As(err, &e) || e.Kind != aiclient.KindNotFound || !errors.Is(err, aiclient.ErrNotRouted) {
-		t.Fatalf("got %v", err)
+	if !errors.Is(err, aiclient.ErrNotRouted) {
+		t.Errorf("got %v, want ErrNotRouted", err)
+	}
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want an *aiclient.Error", err)
+	}
+	if got, want := e.Kind, aiclient.KindNotFound; got != want {
+		t.Errorf("Kind = %s, want %s", got, want)
 	}
 }
 
@@ -240,8 +279,11 @@ func TestEmbedAndModelsThroughTheClient(t *testing.T) {
 	p2 := openai.New(openai.WithBaseURL(srv2.URL()), openai.WithPolicies())
 	c := aiclient.New(aiclient.WithRoute("embed", aiclient.Candidate{Provider: p1}, aiclient.Candidate{Provider: p2, Priority: 1}))
 	resp, err := c.Embed(deadline(t), &aiclient.EmbedRequest{Model: "embed", Input: []string{"x"}})
-	if err != nil || !reflect.DeepEqual(resp.Embeddings, [][]float32{{1, 2, 3}}) {
-		t.Fatalf("%+v %v", resp, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resp.Embeddings, [][]float32{{1, 2, 3}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("embeddings = %v, want %v", got, want)
 	}
 	models, err := c.Models(deadline(t))
 	if err != nil {
@@ -345,8 +387,11 @@ func TestADeploymentThatKeepsFailingCoolsOffAndIsSkippedFast(t *testing.T) {
 	))
 	for i := range 6 {
 		resp, err := c.Chat(deadline(t), chatReq("m"))
-		if err != nil || resp.Message.Text() != "good" {
-			t.Fatalf("call %d: %v %v", i, resp, err)
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if got, want := resp.Message.Text(), "good"; got != want {
+			t.Fatalf("call %d: text = %q, want %q", i, got, want)
 		}
 	}
 	if n := len(bad.Requests()); n != 5 {

@@ -81,8 +81,11 @@ func TestAccumulatorResponseIsASnapshot(t *testing.T) {
 	acc.Add(aiclient.Event{Type: aiclient.EventText, Text: "a"})
 	first := acc.Response()
 	acc.Add(aiclient.Event{Type: aiclient.EventText, Text: "b"})
-	if first.Message.Text() != "a" || acc.Response().Message.Text() != "ab" {
-		t.Fatalf("first %q, now %q", first.Message.Text(), acc.Response().Message.Text())
+	if got, want := first.Message.Text(), "a"; got != want {
+		t.Errorf("first response text = %q, want %q", got, want)
+	}
+	if got, want := acc.Response().Message.Text(), "ab"; got != want {
+		t.Errorf("text now = %q, want %q", got, want)
 	}
 }
 
@@ -99,8 +102,20 @@ func TestStreamIteration(t *testing.T) {
 		evs = evs[1:]
 		return ev, nil
 	}, func() error { closed++; return nil })
-	if !s.Next() || s.Current().Text != "x" || s.Next() || !errors.Is(s.Err(), boom) || s.Next() {
-		t.Fatal("iteration did not stop on the error")
+	if !s.Next() {
+		t.Fatal("Next = false before the first event")
+	}
+	if got, want := s.Current().Text, "x"; got != want {
+		t.Errorf("Current().Text = %q, want %q", got, want)
+	}
+	if s.Next() {
+		t.Fatal("Next = true at the error")
+	}
+	if got := s.Err(); !errors.Is(got, boom) {
+		t.Errorf("Err() = %v, want %v", got, boom)
+	}
+	if s.Next() {
+		t.Fatal("Next = true after the error")
 	}
 	s.Close()
 	s.Close()
@@ -108,8 +123,14 @@ func TestStreamIteration(t *testing.T) {
 		t.Fatalf("closed %d times", closed)
 	}
 	clean := aiclient.NewStream(func() (aiclient.Event, error) { return aiclient.Event{}, io.EOF }, nil)
-	if clean.Next() || clean.Err() != nil || clean.Close() != nil {
-		t.Fatal("a clean end reported an error")
+	if clean.Next() {
+		t.Error("Next = true on a clean end")
+	}
+	if err := clean.Err(); err != nil {
+		t.Errorf("Err() = %v after a clean end", err)
+	}
+	if err := clean.Close(); err != nil {
+		t.Errorf("Close() = %v after a clean end", err)
 	}
 }
 
@@ -128,23 +149,42 @@ func TestCostOfNormalisedUsage(t *testing.T) {
 		want  float64
 	}{
 		// OpenAI prompt-caching example: 2006 prompt tokens of which 1920 cached, 300 out.
-		{"OpenAI cached prompt tokens are billed at the cached price", "gpt-4o-2024-08-06",
-			aiclient.Usage{InputTokens: 2006, CacheReadTokens: 1920, OutputTokens: 300}, (86*2.50 + 1920*1.25 + 300*10) / 1e6},
+		{
+			name:  "OpenAI cached prompt tokens are billed at the cached price",
+			model: "gpt-4o-2024-08-06",
+			usage: aiclient.Usage{InputTokens: 2006, CacheReadTokens: 1920, OutputTokens: 300},
+			want:  (86*2.50 + 1920*1.25 + 300*10) / 1e6,
+		},
 		// OpenAI reasoning example: 75 in, 1186 out of which 1024 reasoning, billed as output.
-		{"OpenAI reasoning tokens are billed as output", "o4-mini",
-			aiclient.Usage{InputTokens: 75, OutputTokens: 1186, ReasoningTokens: 1024}, (75*1.10 + 1186*4.40) / 1e6},
+		{
+			name:  "OpenAI reasoning tokens are billed as output",
+			model: "o4-mini",
+			usage: aiclient.Usage{InputTokens: 75, OutputTokens: 1186, ReasoningTokens: 1024},
+			want:  (75*1.10 + 1186*4.40) / 1e6,
+		},
 		// Anthropic: input_tokens 50 + cache_read 100000 + cache_creation 2000 = 102050 in.
-		{"Anthropic cache reads and writes have their own prices", "claude-sonnet-4-5",
-			aiclient.Usage{InputTokens: 102050, CacheReadTokens: 100000, CacheWriteTokens: 2000, OutputTokens: 500}, (50*3 + 100000*0.30 + 2000*3.75 + 500*15) / 1e6},
-		{"Gemini thoughts use the reasoning price", "gemini-2.5-pro",
-			aiclient.Usage{InputTokens: 1000, CacheReadTokens: 400, OutputTokens: 900, ReasoningTokens: 700}, (600*1.25 + 400*0.31 + 200*10 + 700*10) / 1e6},
+		{
+			name:  "Anthropic cache reads and writes have their own prices",
+			model: "claude-sonnet-4-5",
+			usage: aiclient.Usage{InputTokens: 102050, CacheReadTokens: 100000, CacheWriteTokens: 2000, OutputTokens: 500},
+			want:  (50*3 + 100000*0.30 + 2000*3.75 + 500*15) / 1e6,
+		},
+		{
+			name:  "Gemini thoughts use the reasoning price",
+			model: "gemini-2.5-pro",
+			usage: aiclient.Usage{InputTokens: 1000, CacheReadTokens: 400, OutputTokens: 900, ReasoningTokens: 700},
+			want:  (600*1.25 + 400*0.31 + 200*10 + 700*10) / 1e6,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got, ok := prices.Cost(tt.model, tt.usage)
-			if !ok || math.Abs(got-tt.want) > 1e-12 {
-				t.Fatalf("cost %v (%v), want %v", got, ok, tt.want)
+			if !ok {
+				t.Fatalf("no cost, want %v", tt.want)
+			}
+			if math.Abs(got-tt.want) > 1e-12 {
+				t.Fatalf("cost %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -173,9 +213,30 @@ func TestMaxCostIsTheDearestCandidatesCeiling(t *testing.T) {
 		wantPriced bool
 	}{
 		// Claude's cache writes are its dearest input: 1000 at $3.75, 500 at $15.
-		{"the dearest candidate at its dearest input price", "chat", 1000, 500, (1000*3.75 + 500*15) / 1e6, true},
-		{"an unpriced candidate is reported, the priced ones still count", "mixed", 1000, 0, 1000 * 2.50 / 1e6, false},
-		{"an alias not routed costs nothing known", "nope", 1000, 500, 0, false},
+		{
+			name:       "the dearest candidate at its dearest input price",
+			model:      "chat",
+			in:         1000,
+			out:        500,
+			want:       (1000*3.75 + 500*15) / 1e6,
+			wantPriced: true,
+		},
+		{
+			name:       "an unpriced candidate is reported, the priced ones still count",
+			model:      "mixed",
+			in:         1000,
+			out:        0,
+			want:       1000 * 2.50 / 1e6,
+			wantPriced: false,
+		},
+		{
+			name:       "an alias not routed costs nothing known",
+			model:      "nope",
+			in:         1000,
+			out:        500,
+			want:       0,
+			wantPriced: false,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,18 +261,58 @@ func TestRetryAfterReadsEveryProviderHint(t *testing.T) {
 		header map[string]string
 		want   time.Duration
 	}{
-		{"retry-after-ms wins", 429, map[string]string{"retry-after-ms": "1500", "retry-after": "9"}, 1500 * time.Millisecond},
-		{"retry-after in seconds", 503, map[string]string{"Retry-After": "7"}, 7 * time.Second},
-		{"retry-after as an HTTP date", 503, map[string]string{"Retry-After": now.Add(90 * time.Second).Format(http.TimeFormat)}, 90 * time.Second},
-		{"OpenAI resets of the exhausted limit", 429, map[string]string{
-			"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1m30s",
-			"x-ratelimit-remaining-tokens": "5000", "x-ratelimit-reset-tokens": "6m0s"}, 90 * time.Second},
-		{"Anthropic resets as RFC 3339 times", 429, map[string]string{
-			"anthropic-ratelimit-tokens-remaining": "0", "anthropic-ratelimit-tokens-reset": now.Add(42 * time.Second).Format(time.RFC3339)}, 42 * time.Second},
-		{"reset headers without remaining counts give the latest reset", 429, map[string]string{
-			"x-ratelimit-reset-requests": "2s", "x-ratelimit-reset-tokens": "20s"}, 20 * time.Second},
-		{"reset headers are ignored when the status is not 429", 500, map[string]string{"x-ratelimit-reset-requests": "2s"}, 0},
-		{"nothing said means zero", 429, nil, 0},
+		{
+			name:   "retry-after-ms wins",
+			status: 429,
+			header: map[string]string{"retry-after-ms": "1500", "retry-after": "9"},
+			want:   1500 * time.Millisecond,
+		},
+		{
+			name:   "retry-after in seconds",
+			status: 503,
+			header: map[string]string{"Retry-After": "7"},
+			want:   7 * time.Second,
+		},
+		{
+			name:   "retry-after as an HTTP date",
+			status: 503,
+			header: map[string]string{"Retry-After": now.Add(90 * time.Second).Format(http.TimeFormat)},
+			want:   90 * time.Second,
+		},
+		{
+			name:   "OpenAI resets of the exhausted limit",
+			status: 429,
+			header: map[string]string{
+				"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1m30s",
+				"x-ratelimit-remaining-tokens": "5000", "x-ratelimit-reset-tokens": "6m0s"},
+			want: 90 * time.Second,
+		},
+		{
+			name:   "Anthropic resets as RFC 3339 times",
+			status: 429,
+			header: map[string]string{
+				"anthropic-ratelimit-tokens-remaining": "0", "anthropic-ratelimit-tokens-reset": now.Add(42 * time.Second).Format(time.RFC3339)},
+			want: 42 * time.Second,
+		},
+		{
+			name:   "reset headers without remaining counts give the latest reset",
+			status: 429,
+			header: map[string]string{
+				"x-ratelimit-reset-requests": "2s", "x-ratelimit-reset-tokens": "20s"},
+			want: 20 * time.Second,
+		},
+		{
+			name:   "reset headers are ignored when the status is not 429",
+			status: 500,
+			header: map[string]string{"x-ratelimit-reset-requests": "2s"},
+			want:   0,
+		},
+		{
+			name:   "nothing said means zero",
+			status: 429,
+			header: nil,
+			want:   0,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,8 +349,11 @@ func TestErrorKinds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		e := aiclient.NewError("p", tt.status, "c", "m")
-		if e.Kind != tt.kind || e.Retryable != tt.retryable {
-			t.Errorf("status %d: kind %s retryable %v, want %s %v", tt.status, e.Kind, e.Retryable, tt.kind, tt.retryable)
+		if got, want := e.Kind, tt.kind; got != want {
+			t.Errorf("status %d: Kind = %s, want %s", tt.status, got, want)
+		}
+		if got, want := e.Retryable, tt.retryable; got != want {
+			t.Errorf("status %d: Retryable = %v, want %v", tt.status, got, want)
 		}
 	}
 	e := &aiclient.Error{Provider: "openai", Status: 429, Kind: aiclient.KindRateLimited, Code: "rate_limit_exceeded", Message: "slow down"}
@@ -270,7 +374,10 @@ func TestRegressionToolCallBuffersSurviveSliceGrowth(t *testing.T) {
 		acc.Add(aiclient.Event{Type: aiclient.EventToolCall, ToolCall: aiclient.ToolCallDelta{Index: i, Arguments: "1}"}})
 	}
 	calls := acc.Response().Message.ToolCalls
-	if len(calls) != 20 || string(calls[19].Arguments) != `{"i":1}` {
-		t.Fatalf("calls %+v", calls)
+	if got, want := len(calls), 20; got != want {
+		t.Fatalf("%d calls, want %d: %+v", got, want, calls)
+	}
+	if got, want := string(calls[19].Arguments), `{"i":1}`; got != want {
+		t.Fatalf("calls[19].Arguments = %s, want %s", got, want)
 	}
 }

@@ -42,8 +42,11 @@ func TestAdaptersPassTheirOwnWiresMembersAndRefuseOthersByName(t *testing.T) {
 			body, err := encode(req)
 			if speaks[name] == w {
 				var got map[string]json.RawMessage
-				if err != nil || json.Unmarshal(body, &got) != nil {
+				if err != nil {
 					t.Fatalf("%s: %v", name, err)
+				}
+				if err := json.Unmarshal(body, &got); err != nil {
+					t.Fatalf("%s: body %s: %v", name, body, err)
 				}
 				if got, want := string(got[member]), `{"1":-100}`; got != want {
 					t.Errorf("%s: %s = %s, want %s", name, member, got, want)
@@ -72,15 +75,24 @@ func TestAdaptersSendLogprobsWhereTheProviderHasThem(t *testing.T) {
 		want, has := wants[name]
 		if !has {
 			e, ok := errors.AsType[*aiclient.Error](err)
-			if !ok || e.Param != "logprobs" || e.Kind != aiclient.KindInvalidRequest {
-				t.Errorf("%s: error %v, want an invalid request naming logprobs", name, err)
+			if !ok {
+				t.Fatalf("%s: error %v, want an *aiclient.Error", name, err)
+			}
+			if got, want := e.Param, "logprobs"; got != want {
+				t.Errorf("%s: Param = %q, want %q", name, got, want)
+			}
+			if got, want := e.Kind, aiclient.KindInvalidRequest; got != want {
+				t.Errorf("%s: Kind = %s, want %s", name, got, want)
 			}
 			continue
 		}
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if !json.Valid(body) || !strings.Contains(string(body), want) {
+		if !json.Valid(body) {
+			t.Errorf("%s: body %s is not JSON", name, body)
+		}
+		if !strings.Contains(string(body), want) {
 			t.Errorf("%s: body %s does not hold %s", name, body, want)
 		}
 	}
@@ -96,8 +108,14 @@ func TestAdaptersAskForOneToolCallAtATimeWhereTheProviderCan(t *testing.T) {
 		want, has := wants[name]
 		if !has {
 			e, ok := errors.AsType[*aiclient.Error](err)
-			if !ok || e.Param != "parallel_tool_calls" || e.Kind != aiclient.KindInvalidRequest {
-				t.Errorf("%s: error %v, want an invalid request naming parallel_tool_calls", name, err)
+			if !ok {
+				t.Fatalf("%s: error %v, want an *aiclient.Error", name, err)
+			}
+			if got, want := e.Param, "parallel_tool_calls"; got != want {
+				t.Errorf("%s: Param = %q, want %q", name, got, want)
+			}
+			if got, want := e.Kind, aiclient.KindInvalidRequest; got != want {
+				t.Errorf("%s: Kind = %s, want %s", name, got, want)
 			}
 			continue
 		}
@@ -116,8 +134,12 @@ func TestEmbeddersRefuseAnotherWiresMembersByName(t *testing.T) {
 		Native: &aiclient.Native{Wire: aiclient.WireOpenAI, Fields: map[string]json.RawMessage{"truncate": json.RawMessage(`true`)}}}
 	for name, e := range map[string]aiclient.Embedder{"gemini": gemini.New(), "ollama": ollama.New()} {
 		_, err := e.Embed(context.Background(), req)
-		if got, ok := errors.AsType[*aiclient.Error](err); !ok || got.Param != "truncate" {
-			t.Errorf("%s: error %v, want one naming truncate", name, err)
+		got, ok := errors.AsType[*aiclient.Error](err)
+		if !ok {
+			t.Fatalf("%s: error %v, want an *aiclient.Error", name, err)
+		}
+		if got, want := got.Param, "truncate"; got != want {
+			t.Errorf("%s: Param = %q, want %q", name, got, want)
 		}
 	}
 }

@@ -98,10 +98,24 @@ func TestTelemetryFollowsTheGenAIConventions(t *testing.T) {
 					t.Errorf("%s = %q, want %q", k, a[k].AsString(), v)
 				}
 			}
-			if sp.Name() != "chat gpt-4o" || a["gen_ai.usage.input_tokens"].AsInt64() != 100 || a["gen_ai.usage.output_tokens"].AsInt64() != 20 ||
-				a["gen_ai.usage.cache_read.input_tokens"].AsInt64() != 64 || a["gen_ai.request.temperature"].AsFloat64() != 0.5 ||
-				a["gen_ai.request.max_tokens"].AsInt64() != 100 || strings.Join(a["gen_ai.response.finish_reasons"].AsStringSlice(), ",") != "stop" {
-				t.Errorf("span %s attributes %v", sp.Name(), a)
+			if got, want := sp.Name(), "chat gpt-4o"; got != want {
+				t.Errorf("span name = %q, want %q", got, want)
+			}
+			for key, want := range map[string]int64{
+				"gen_ai.usage.input_tokens":            100,
+				"gen_ai.usage.output_tokens":           20,
+				"gen_ai.usage.cache_read.input_tokens": 64,
+				"gen_ai.request.max_tokens":            100,
+			} {
+				if got := a[key].AsInt64(); got != want {
+					t.Errorf("%s = %d, want %d", key, got, want)
+				}
+			}
+			if got, want := a["gen_ai.request.temperature"].AsFloat64(), 0.5; got != want {
+				t.Errorf("gen_ai.request.temperature = %v, want %v", got, want)
+			}
+			if got, want := strings.Join(a["gen_ai.response.finish_reasons"].AsStringSlice(), ","), "stop"; got != want {
+				t.Errorf("gen_ai.response.finish_reasons = %q, want %q", got, want)
 			}
 			for k, v := range a {
 				if strings.Contains(v.String(), "secret") {
@@ -117,12 +131,18 @@ func TestTelemetryFollowsTheGenAIConventions(t *testing.T) {
 					t.Errorf("token metric response model %q", model.AsString())
 				}
 			}
-			if sums["input"] != 100 || sums["output"] != 20 {
-				t.Errorf("token usage %v", sums)
+			if got, want := sums["input"], int64(100); got != want {
+				t.Errorf("input token usage = %d, want %d", got, want)
+			}
+			if got, want := sums["output"], int64(20); got != want {
+				t.Errorf("output token usage = %d, want %d", got, want)
 			}
 			dur := r.histogram(t, "gen_ai.client.operation.duration")
-			if dur.Unit != "s" || len(dur.Data.(metricdata.Histogram[float64]).DataPoints) != 1 {
-				t.Errorf("duration metric %+v", dur)
+			if got, want := dur.Unit, "s"; got != want {
+				t.Errorf("duration unit = %q, want %q", got, want)
+			}
+			if got, want := len(dur.Data.(metricdata.Histogram[float64]).DataPoints), 1; got != want {
+				t.Errorf("duration data points = %d, want %d", got, want)
 			}
 		})
 	}
@@ -188,7 +208,10 @@ func TestAStreamClosedEarlyEndsItsSpan(t *testing.T) {
 	}
 	s.Close()
 	spans := r.spans.Ended()
-	if len(spans) != 1 || attrs(spans[0].Attributes())["error.type"].AsString() != "canceled" {
-		t.Fatalf("spans after Close: %d", len(spans))
+	if got, want := len(spans), 1; got != want {
+		t.Fatalf("spans after Close: %d, want %d", got, want)
+	}
+	if got, want := attrs(spans[0].Attributes())["error.type"].AsString(), "canceled"; got != want {
+		t.Fatalf("error.type = %q, want %q", got, want)
 	}
 }

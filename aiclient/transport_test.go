@@ -2,6 +2,7 @@ package aiclient_test
 
 import (
 	"context"
+	"github.com/portico-dev/portico/aiclient/internal/testkit"
 	"net/http"
 	"strings"
 	"sync"
@@ -192,7 +193,10 @@ func TestTransportConfigValidateNamesTheField(t *testing.T) {
 		{aiclient.TransportConfig{TLSHandshakeTimeout: -time.Second}, "tls_handshake_timeout:"},
 	} {
 		err := tc.cfg.Validate()
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+		if err == nil {
+			t.Fatalf("Validate(%+v) = nil, want an error starting %q", tc.cfg, tc.want)
+		}
+		if !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("Validate(%+v) = %v, want an error starting %q", tc.cfg, err, tc.want)
 		}
 	}
@@ -204,12 +208,10 @@ func TestTransportConfigValidateNamesTheField(t *testing.T) {
 func TestBedrockAndVertexRefuseANegativeTransportSetting(t *testing.T) {
 	t.Parallel()
 	bad := aiclient.TransportConfig{MaxIdleConnsPerHost: -1}
-	if _, err := bedrock.New(context.Background(), bedrock.WithBaseURL("http://127.0.0.1:1"), bedrock.WithRegion("eu-west-3"),
-		bedrock.WithAPIKey("k"), bedrock.WithTransportConfig(bad)); err == nil || !strings.Contains(err.Error(), "max_idle_conns_per_host") {
-		t.Errorf("bedrock.New = %v, want an error naming max_idle_conns_per_host", err)
-	}
-	if _, err := vertex.New(context.Background(), vertex.WithProject("p"), vertex.WithBaseURL("http://127.0.0.1:1"),
-		vertex.WithTransportConfig(bad)); err == nil || !strings.Contains(err.Error(), "max_idle_conns_per_host") {
-		t.Errorf("vertex.New = %v, want an error naming max_idle_conns_per_host", err)
-	}
+	_, err := bedrock.New(context.Background(), bedrock.WithBaseURL("http://127.0.0.1:1"), bedrock.WithRegion("eu-west-3"),
+		bedrock.WithAPIKey("k"), bedrock.WithTransportConfig(bad))
+	testkit.WantError(t, err, "max_idle_conns_per_host")
+	_, err = vertex.New(context.Background(), vertex.WithProject("p"), vertex.WithBaseURL("http://127.0.0.1:1"),
+		vertex.WithTransportConfig(bad))
+	testkit.WantError(t, err, "max_idle_conns_per_host")
 }

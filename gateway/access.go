@@ -187,10 +187,10 @@ func (g *Gateway) rateLimit(name, rid string, p RateLimit) func(http.Handler) ht
 	return ratelimit.New(cfg)
 }
 
-// quota builds the middleware of a route's quota. Without a shared
-// store, its counters are the state's, kept while the route's identity
-// (rid) and its quota section are unchanged.
-func (g *Gateway) quota(name, rid string, q Quota) func(http.Handler) http.Handler {
+// quota configures a route's quota. Without a shared store, its
+// counters are the state's, kept while the route's identity (rid) and its
+// quota section are unchanged.
+func (g *Gateway) quota(name, rid string, q Quota) ratelimit.QuotaConfig {
 	key := ratelimit.KeyFunc(ratelimit.ByConsumer)
 	if q.Key != "" {
 		key, _ = keyFunc(g.cfg.keys, q.Key)
@@ -221,7 +221,7 @@ func (g *Gateway) quota(name, rid string, q Quota) func(http.Handler) http.Handl
 		cost := q.Cost
 		cfg.Cost = func(*http.Request) int { return cost }
 	}
-	return ratelimit.Quota(cfg)
+	return cfg
 }
 
 func checkLimits(errs fields.Collector, p Policy, keys map[string]ratelimit.KeyFunc) {

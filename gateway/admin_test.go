@@ -54,8 +54,12 @@ func TestAdminEndpoints(t *testing.T) {
 
 	t.Run("healthz answers ok", func(t *testing.T) {
 		t.Parallel()
-		if code, body := get(t, admin.Client(), admin.URL+"/healthz"); code != 200 || !strings.Contains(body, "ok") {
-			t.Errorf("got %d %q", code, body)
+		code, body := get(t, admin.Client(), admin.URL+"/healthz")
+		if got, want := code, 200; got != want {
+			t.Errorf("status %d, want %d: %q", got, want, body)
+		}
+		if !strings.Contains(body, "ok") {
+			t.Errorf("body %q, want ok", body)
 		}
 	})
 	t.Run("readyz answers ready when every pool has an instance", func(t *testing.T) {
@@ -79,8 +83,14 @@ func TestAdminEndpoints(t *testing.T) {
 		if !slices.Equal(r.Chain, want) {
 			t.Errorf("chain = %q, want %q", r.Chain, want)
 		}
-		if r.Path != "/users/{id}" || r.Target.Upstream != "svc" || !slices.Equal(r.Methods, []string{"GET"}) {
-			t.Errorf("route = %+v", r)
+		if got, want := r.Path, "/users/{id}"; got != want {
+			t.Errorf("route path = %q, want %q", got, want)
+		}
+		if got, want := r.Target.Upstream, "svc"; got != want {
+			t.Errorf("route upstream = %q, want %q", got, want)
+		}
+		if got, want := r.Methods, []string{"GET"}; !slices.Equal(got, want) {
+			t.Errorf("route methods = %v, want %v", got, want)
 		}
 	})
 	t.Run("upstreams shows instances and breakers", func(t *testing.T) {
@@ -95,11 +105,24 @@ func TestAdminEndpoints(t *testing.T) {
 		if err := json.Unmarshal([]byte(body), &ups); err != nil {
 			t.Fatal(err)
 		}
-		if len(ups) != 1 || len(ups[0].Instances) != 1 || ups[0].Instances[0].URL != svc.URL || !ups[0].Ready {
-			t.Fatalf("upstreams = %s", body)
+		if got, want := len(ups), 1; got != want {
+			t.Fatalf("%d upstreams, want %d: %s", got, want, body)
 		}
-		if b := ups[0].Breakers["users"]; len(b) == 0 || b[0].State != "closed" {
-			t.Errorf("no closed breaker for route users: %s", body)
+		if got, want := len(ups[0].Instances), 1; got != want {
+			t.Fatalf("%d instances, want %d: %s", got, want, body)
+		}
+		if got, want := ups[0].Instances[0].URL, svc.URL; got != want {
+			t.Fatalf("instance URL = %q, want %q", got, want)
+		}
+		if !ups[0].Ready {
+			t.Fatalf("the upstream is not ready: %s", body)
+		}
+		b := ups[0].Breakers["users"]
+		if len(b) == 0 {
+			t.Fatalf("no breaker for route users: %s", body)
+		}
+		if got, want := b[0].State, "closed"; got != want {
+			t.Errorf("route users' breaker = %q, want %q", got, want)
 		}
 	})
 	t.Run("metrics shows request durations by route", func(t *testing.T) {
@@ -114,14 +137,20 @@ func TestAdminEndpoints(t *testing.T) {
 		if !found {
 			t.Errorf("no http_server_request_duration_seconds with http_route=/users/{id} in:\n%.2000s", body)
 		}
-		if !strings.Contains(body, "http_client_request_duration_seconds_count{") || !strings.Contains(body, `server_address="svc"`) {
-			t.Errorf("no http_client_request_duration_seconds for upstream svc")
+		for _, want := range []string{"http_client_request_duration_seconds_count{", `server_address="svc"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("metrics lack %s", want)
+			}
 		}
 	})
 	t.Run("an unknown admin path is a problem document", func(t *testing.T) {
 		t.Parallel()
-		if code, body := get(t, admin.Client(), admin.URL+"/nope"); code != 404 || !strings.Contains(body, "/readyz") {
-			t.Errorf("got %d %q", code, body)
+		code, body := get(t, admin.Client(), admin.URL+"/nope")
+		if got, want := code, 404; got != want {
+			t.Errorf("status %d, want %d: %q", got, want, body)
+		}
+		if !strings.Contains(body, "/readyz") {
+			t.Errorf("body %q does not list /readyz", body)
 		}
 	})
 }

@@ -93,8 +93,10 @@ func TestConsistentHashKeepsKeysOnTheirInstance(t *testing.T) {
 			}
 		}
 	}
-	if a.Load() == 0 || b.Load() == 0 || c.Load() == 0 {
-		t.Errorf("keys did not spread: a=%d b=%d c=%d", a.Load(), b.Load(), c.Load())
+	for name, n := range map[string]*atomic.Int64{"a": &a, "b": &b, "c": &c} {
+		if n.Load() == 0 {
+			t.Errorf("keys did not spread: %s got none (a=%d b=%d c=%d)", name, a.Load(), b.Load(), c.Load())
+		}
 	}
 }
 

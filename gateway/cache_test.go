@@ -96,9 +96,25 @@ func TestCacheKeepsRoutesOnOnePathApart(t *testing.T) {
 				gateway.WithRoute(tt.routes...))
 			runCacheSteps(t, srv.URL, []cacheStep{
 				{name: "the stable route fetches", path: "/items", wantBody: "stable items"},
-				{name: "the beta route is not served the stable entry", path: "/items", header: []string{"X-Channel", "beta"}, wantBody: "beta items"},
-				{name: "the stable route hits its own entry", path: "/items", wantBody: "stable items", wantHit: true},
-				{name: "the beta route hits its own entry", path: "/items", header: []string{"X-Channel", "beta"}, wantBody: "beta items", wantHit: true},
+				{
+					name:     "the beta route is not served the stable entry",
+					path:     "/items",
+					header:   []string{"X-Channel", "beta"},
+					wantBody: "beta items",
+				},
+				{
+					name:     "the stable route hits its own entry",
+					path:     "/items",
+					wantBody: "stable items",
+					wantHit:  true,
+				},
+				{
+					name:     "the beta route hits its own entry",
+					path:     "/items",
+					header:   []string{"X-Channel", "beta"},
+					wantBody: "beta items",
+					wantHit:  true,
+				},
 			})
 		})
 	}
@@ -121,20 +137,81 @@ func TestCacheKeepsAPIVersionsApart(t *testing.T) {
 				Targets: map[string]gateway.VersionTarget{"v1": {Upstream: "orders-v1"}, "v2": {Upstream: "orders-v2"}}}},
 		))
 	runCacheSteps(t, srv.URL, []cacheStep{
-		{name: "version 1 by API-Version fetches", path: "/orders", header: []string{"API-Version", "1"}, wantBody: "orders v1"},
-		{name: "version 2 by API-Version is not served version 1", path: "/orders", header: []string{"API-Version", "2"}, wantBody: "orders v2"},
-		{name: "version 1 by API-Version hits its entry", path: "/orders", header: []string{"API-Version", "v1"}, wantBody: "orders v1", wantHit: true},
-		{name: "version 2 by API-Version hits its entry", path: "/orders", header: []string{"API-Version", "2"}, wantBody: "orders v2", wantHit: true},
-		{name: "version 1 by Accept is version 1's entry", path: "/orders", header: accept("1"), wantBody: "orders v1", wantHit: true},
+		{
+			name:     "version 1 by API-Version fetches",
+			path:     "/orders",
+			header:   []string{"API-Version", "1"},
+			wantBody: "orders v1",
+		},
+		{
+			name:     "version 2 by API-Version is not served version 1",
+			path:     "/orders",
+			header:   []string{"API-Version", "2"},
+			wantBody: "orders v2",
+		},
+		{
+			name:     "version 1 by API-Version hits its entry",
+			path:     "/orders",
+			header:   []string{"API-Version", "v1"},
+			wantBody: "orders v1",
+			wantHit:  true,
+		},
+		{
+			name:     "version 2 by API-Version hits its entry",
+			path:     "/orders",
+			header:   []string{"API-Version", "2"},
+			wantBody: "orders v2",
+			wantHit:  true,
+		},
+		{
+			name:     "version 1 by Accept is version 1's entry",
+			path:     "/orders",
+			header:   accept("1"),
+			wantBody: "orders v1",
+			wantHit:  true,
+		},
 
 		{name: "the default version of an Accept-versioned route fetches", path: "/invoices", wantBody: "orders v1"},
-		{name: "version 2 by Accept is not served the default version", path: "/invoices", header: accept("2"), wantBody: "orders v2"},
-		{name: "version 1 by Accept is the default version's entry", path: "/invoices", header: accept("1"), wantBody: "orders v1", wantHit: true},
-		{name: "version 2 by Accept hits its entry", path: "/invoices", header: accept("2"), wantBody: "orders v2", wantHit: true},
+		{
+			name:     "version 2 by Accept is not served the default version",
+			path:     "/invoices",
+			header:   accept("2"),
+			wantBody: "orders v2",
+		},
+		{
+			name:     "version 1 by Accept is the default version's entry",
+			path:     "/invoices",
+			header:   accept("1"),
+			wantBody: "orders v1",
+			wantHit:  true,
+		},
+		{
+			name:     "version 2 by Accept hits its entry",
+			path:     "/invoices",
+			header:   accept("2"),
+			wantBody: "orders v2",
+			wantHit:  true,
+		},
 
-		{name: "version 2 by a custom header fetches", path: "/payments", header: []string{"X-Api-Version", "2"}, wantBody: "orders v2"},
-		{name: "version 1 by a custom header is not served version 2", path: "/payments", header: []string{"X-Api-Version", "1"}, wantBody: "orders v1"},
-		{name: "version 2 by a custom header hits its entry", path: "/payments", header: []string{"X-Api-Version", "2"}, wantBody: "orders v2", wantHit: true},
+		{
+			name:     "version 2 by a custom header fetches",
+			path:     "/payments",
+			header:   []string{"X-Api-Version", "2"},
+			wantBody: "orders v2",
+		},
+		{
+			name:     "version 1 by a custom header is not served version 2",
+			path:     "/payments",
+			header:   []string{"X-Api-Version", "1"},
+			wantBody: "orders v1",
+		},
+		{
+			name:     "version 2 by a custom header hits its entry",
+			path:     "/payments",
+			header:   []string{"X-Api-Version", "2"},
+			wantBody: "orders v2",
+			wantHit:  true,
+		},
 	})
 }
 
@@ -151,11 +228,37 @@ func TestVersionedRoutesSendVaryForTheFieldsTheyRead(t *testing.T) {
 			gateway.Route{Path: "/path", Versions: &gateway.Versions{Default: "v1", Header: "-", Param: "-", Targets: targets}},
 		))
 	runCacheSteps(t, srv.URL, []cacheStep{
-		{name: "a route reading the header and Accept names both on a miss", path: "/both", wantBody: "v1", wantVary: "API-Version, Accept"},
-		{name: "a route reading the header and Accept names both on a hit", path: "/both", wantBody: "v1", wantHit: true, wantVary: "API-Version, Accept"},
-		{name: "a route reading a custom header names it", path: "/custom", wantBody: "v1", wantVary: "X-Api-Version, Accept"},
-		{name: "a route reading the header alone names it", path: "/header", wantBody: "v1", wantVary: "API-Version"},
-		{name: "a route reading Accept alone names it", path: "/accept", wantBody: "v1", wantVary: "Accept"},
+		{
+			name:     "a route reading the header and Accept names both on a miss",
+			path:     "/both",
+			wantBody: "v1",
+			wantVary: "API-Version, Accept",
+		},
+		{
+			name:     "a route reading the header and Accept names both on a hit",
+			path:     "/both",
+			wantBody: "v1",
+			wantHit:  true,
+			wantVary: "API-Version, Accept",
+		},
+		{
+			name:     "a route reading a custom header names it",
+			path:     "/custom",
+			wantBody: "v1",
+			wantVary: "X-Api-Version, Accept",
+		},
+		{
+			name:     "a route reading the header alone names it",
+			path:     "/header",
+			wantBody: "v1",
+			wantVary: "API-Version",
+		},
+		{
+			name:     "a route reading Accept alone names it",
+			path:     "/accept",
+			wantBody: "v1",
+			wantVary: "Accept",
+		},
 	})
 	resp := fetch(t, srv.URL+"/path")
 	if got := resp.Header.Values("Vary"); len(got) != 0 {
@@ -181,15 +284,59 @@ func TestCacheScopesKeepCallersApart(t *testing.T) {
 		))
 	alice, bob, carol := []string{"X-API-Key", keyed}, []string{"X-API-Key", bobKey}, []string{"X-API-Key", carolKey}
 	runCacheSteps(t, srv.URL, []cacheStep{
-		{name: "alice fetches her own", path: "/mine", header: alice, wantBody: "for alice of acme"},
-		{name: "bob is not served alice's entry", path: "/mine", header: bob, wantBody: "for bob of acme"},
-		{name: "alice hits her entry", path: "/mine", header: alice, wantBody: "for alice of acme", wantHit: true},
-		{name: "bob hits his entry", path: "/mine", header: bob, wantBody: "for bob of acme", wantHit: true},
+		{
+			name:     "alice fetches her own",
+			path:     "/mine",
+			header:   alice,
+			wantBody: "for alice of acme",
+		},
+		{
+			name:     "bob is not served alice's entry",
+			path:     "/mine",
+			header:   bob,
+			wantBody: "for bob of acme",
+		},
+		{
+			name:     "alice hits her entry",
+			path:     "/mine",
+			header:   alice,
+			wantBody: "for alice of acme",
+			wantHit:  true,
+		},
+		{
+			name:     "bob hits his entry",
+			path:     "/mine",
+			header:   bob,
+			wantBody: "for bob of acme",
+			wantHit:  true,
+		},
 
-		{name: "alice fetches for her tenant", path: "/team", header: alice, wantBody: "for alice of acme"},
-		{name: "carol of another tenant is not served acme's entry", path: "/team", header: carol, wantBody: "for carol of globex"},
-		{name: "bob of the same tenant shares acme's entry", path: "/team", header: bob, wantBody: "for alice of acme", wantHit: true},
-		{name: "carol hits her tenant's entry", path: "/team", header: carol, wantBody: "for carol of globex", wantHit: true},
+		{
+			name:     "alice fetches for her tenant",
+			path:     "/team",
+			header:   alice,
+			wantBody: "for alice of acme",
+		},
+		{
+			name:     "carol of another tenant is not served acme's entry",
+			path:     "/team",
+			header:   carol,
+			wantBody: "for carol of globex",
+		},
+		{
+			name:     "bob of the same tenant shares acme's entry",
+			path:     "/team",
+			header:   bob,
+			wantBody: "for alice of acme",
+			wantHit:  true,
+		},
+		{
+			name:     "carol hits her tenant's entry",
+			path:     "/team",
+			header:   carol,
+			wantBody: "for carol of globex",
+			wantHit:  true,
+		},
 	})
 }
 
@@ -207,8 +354,19 @@ func TestCacheNamespaceSharesEntriesBetweenRoutes(t *testing.T) {
 		))
 	runCacheSteps(t, srv.URL, []cacheStep{
 		{name: "a route in the namespace fetches", path: "/users", wantBody: "users from web"},
-		{name: "another route in the namespace is served that entry", path: "/users", header: []string{"X-Client", "mobile"}, wantBody: "users from web", wantHit: true},
-		{name: "a route outside the namespace is not", path: "/users", header: []string{"X-Client", "tv"}, wantBody: "users from tv"},
+		{
+			name:     "another route in the namespace is served that entry",
+			path:     "/users",
+			header:   []string{"X-Client", "mobile"},
+			wantBody: "users from web",
+			wantHit:  true,
+		},
+		{
+			name:     "a route outside the namespace is not",
+			path:     "/users",
+			header:   []string{"X-Client", "tv"},
+			wantBody: "users from tv",
+		},
 	})
 }
 
@@ -227,7 +385,12 @@ func TestCacheEntriesSurviveARebuildOfTheSameConfiguration(t *testing.T) {
 	_, first := newGateway(t, opts...)
 	runCacheSteps(t, first.URL, []cacheStep{
 		{name: "the first build fetches for the stable route", path: "/items", wantBody: "stable items"},
-		{name: "the first build fetches for the beta route", path: "/items", header: []string{"X-Channel", "beta"}, wantBody: "beta items"},
+		{
+			name:     "the first build fetches for the beta route",
+			path:     "/items",
+			header:   []string{"X-Channel", "beta"},
+			wantBody: "beta items",
+		},
 	})
 	// The second build is reached under the first one's host, so the
 	// requests are for the same resource.
@@ -299,18 +462,67 @@ routes:
 	base := httptestServer(t, g)
 	runCacheSteps(t, base, []cacheStep{
 		{name: "the users' dashboard fetches", path: "/dashboard", wantBody: "users view"},
-		{name: "the admin dashboard is not served the users' entry", path: "/dashboard", header: []string{"X-Role", "admin"}, wantBody: "admin view"},
-		{name: "the users' dashboard hits its entry", path: "/dashboard", wantBody: "users view", wantHit: true},
-		{name: "the admin dashboard hits its entry", path: "/dashboard", header: []string{"X-Role", "admin"}, wantBody: "admin view", wantHit: true},
+		{
+			name:     "the admin dashboard is not served the users' entry",
+			path:     "/dashboard",
+			header:   []string{"X-Role", "admin"},
+			wantBody: "admin view",
+		},
+		{
+			name:     "the users' dashboard hits its entry",
+			path:     "/dashboard",
+			wantBody: "users view",
+			wantHit:  true,
+		},
+		{
+			name:     "the admin dashboard hits its entry",
+			path:     "/dashboard",
+			header:   []string{"X-Role", "admin"},
+			wantBody: "admin view",
+			wantHit:  true,
+		},
 
-		{name: "the default version fetches", path: "/catalog", wantBody: "catalog v1", wantVary: "API-Version, Accept"},
-		{name: "version 2 by API-Version is not served version 1", path: "/catalog", header: []string{"API-Version", "2"}, wantBody: "catalog v2"},
-		{name: "version 2 by Accept hits version 2's entry", path: "/catalog", header: []string{"Accept", "application/json; version=2"}, wantBody: "catalog v2", wantHit: true},
-		{name: "version 1 by Accept hits the default version's entry", path: "/catalog", header: []string{"Accept", "application/json; version=1"}, wantBody: "catalog v1", wantHit: true},
+		{
+			name:     "the default version fetches",
+			path:     "/catalog",
+			wantBody: "catalog v1",
+			wantVary: "API-Version, Accept",
+		},
+		{
+			name:     "version 2 by API-Version is not served version 1",
+			path:     "/catalog",
+			header:   []string{"API-Version", "2"},
+			wantBody: "catalog v2",
+		},
+		{
+			name:     "version 2 by Accept hits version 2's entry",
+			path:     "/catalog",
+			header:   []string{"Accept", "application/json; version=2"},
+			wantBody: "catalog v2",
+			wantHit:  true,
+		},
+		{
+			name:     "version 1 by Accept hits the default version's entry",
+			path:     "/catalog",
+			header:   []string{"Accept", "application/json; version=1"},
+			wantBody: "catalog v1",
+			wantHit:  true,
+		},
 
-		{name: "a header-matched version route fetches", path: "/catalog-by-header", header: []string{"API-Version", "2"}, wantBody: "catalog v2"},
+		{
+			name:     "a header-matched version route fetches",
+			path:     "/catalog-by-header",
+			header:   []string{"API-Version", "2"},
+			wantBody: "catalog v2",
+		},
 		{name: "the route beside it is not served that entry", path: "/catalog-by-header", wantBody: "catalog v1"},
-		{name: "the header-matched route hits its entry", path: "/catalog-by-header", header: []string{"API-Version", "2"}, wantBody: "catalog v2", wantHit: true},
+		{
+			name:     "the header-matched route hits its entry",
+			path:     "/catalog-by-header",
+			header:   []string{"API-Version", "2"},
+			wantBody: "catalog v2",
+			wantHit:  true,
+		},
 	})
 }
 
@@ -332,9 +544,7 @@ func TestCacheNamespaceConfigIsChecked(t *testing.T) {
 			if err == nil {
 				g.Close()
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want it to contain %q", err, tt.want)
-			}
+			wantErrContaining(t, err, tt.want)
 		})
 	}
 }

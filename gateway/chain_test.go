@@ -49,8 +49,11 @@ func TestRoutesShowTheWholeChainInOrder(t *testing.T) {
 	want := []string{"request_id", "recover", "lifecycle(sunset=2030-01-01)", "auth(api_key)", "authorize(all: read)", "identity",
 		"rate_limit(10/1s)", "quota(month)", "cache(ttl=1m0s, scope=tenant)", "idempotency", "transform", "audit",
 		"timeout(1s)", "retry(attempts=2)", "proxy"}
-	if len(routes) != 1 || !slices.Equal(routes[0].Chain, want) {
-		t.Errorf("chain = %q\nwant    %q", routes[0].Chain, want)
+	if got, want := len(routes), 1; got != want {
+		t.Fatalf("%d routes, want %d", got, want)
+	}
+	if got := routes[0].Chain; !slices.Equal(got, want) {
+		t.Errorf("chain = %q\nwant    %q", got, want)
 	}
 }
 

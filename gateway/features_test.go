@@ -120,8 +120,14 @@ func TestIdempotencyPolicy(t *testing.T) {
 		t.Errorf("without a key: %d, want 400", resp.StatusCode)
 	}
 	a, b := post("k1", `{"amount":1}`), post("k1", `{"amount":1}`)
-	if a.StatusCode != http.StatusOK || b.StatusCode != http.StatusOK || readAll(t, b) != `{"created":true}` {
-		t.Errorf("replay: %d then %d", a.StatusCode, b.StatusCode)
+	if got, want := a.StatusCode, http.StatusOK; got != want {
+		t.Errorf("first call: status %d, want %d", got, want)
+	}
+	if got, want := b.StatusCode, http.StatusOK; got != want {
+		t.Errorf("replay: status %d, want %d", got, want)
+	}
+	if got, want := readAll(t, b), `{"created":true}`; got != want {
+		t.Errorf("replay: body %s, want %s", got, want)
 	}
 	if n := hits.Load(); n != 1 {
 		t.Errorf("upstream saw %d payments, want 1", n)
@@ -144,8 +150,11 @@ func TestTransformPolicy(t *testing.T) {
 	if body != `{"id":1,"user":{},"v":2}` {
 		t.Errorf("body = %s", body)
 	}
-	if resp.Header.Get("X-Internal") != "" || resp.Header.Get("X-User") != "7" {
-		t.Errorf("headers: X-Internal %q, X-User %q", resp.Header.Get("X-Internal"), resp.Header.Get("X-User"))
+	if got := resp.Header.Get("X-Internal"); got != "" {
+		t.Errorf("X-Internal = %q, want it removed", got)
+	}
+	if got, want := resp.Header.Get("X-User"), "7"; got != want {
+		t.Errorf("X-User = %q, want %q", got, want)
 	}
 }
 
@@ -161,10 +170,30 @@ func TestVersionedRoute(t *testing.T) {
 		header     []string
 		want       string
 	}{
-		{"the version in the path picks the pool and is stripped", "/v2/orders", nil, `{"v":2,"path":"/next/orders"}`},
-		{"the API-Version header picks the pool", "/orders", []string{"API-Version", "v2"}, `{"v":2,"path":"/next/orders"}`},
-		{"the Accept media type picks the pool", "/orders", []string{"Accept", "application/json; version=v2"}, `{"v":2,"path":"/next/orders"}`},
-		{"a request naming no version gets the default", "/orders", nil, `{"v":1,"path":"/orders"}`},
+		{
+			name:   "the version in the path picks the pool and is stripped",
+			path:   "/v2/orders",
+			header: nil,
+			want:   `{"v":2,"path":"/next/orders"}`,
+		},
+		{
+			name:   "the API-Version header picks the pool",
+			path:   "/orders",
+			header: []string{"API-Version", "v2"},
+			want:   `{"v":2,"path":"/next/orders"}`,
+		},
+		{
+			name:   "the Accept media type picks the pool",
+			path:   "/orders",
+			header: []string{"Accept", "application/json; version=v2"},
+			want:   `{"v":2,"path":"/next/orders"}`,
+		},
+		{
+			name:   "a request naming no version gets the default",
+			path:   "/orders",
+			header: nil,
+			want:   `{"v":1,"path":"/orders"}`,
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -194,16 +223,27 @@ func TestLifecyclePolicy(t *testing.T) {
 			Deprecated: start.AddDate(0, -1, 0), Sunset: start.AddDate(0, 1, 0),
 			Link: "https://example.com/migrate", Successor: "/v2/orders"}}}))
 	resp := fetch(t, srv.URL+"/v1/orders")
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Deprecation") == "" || resp.Header.Get("Sunset") == "" ||
-		!strings.Contains(strings.Join(resp.Header.Values("Link"), ","), "/v2/orders") {
-		t.Errorf("before sunset: %d %v", resp.StatusCode, resp.Header)
+	if got, want := resp.StatusCode, http.StatusOK; got != want {
+		t.Errorf("before sunset: status %d, want %d", got, want)
+	}
+	for _, name := range []string{"Deprecation", "Sunset"} {
+		if resp.Header.Get(name) == "" {
+			t.Errorf("before sunset: no %s header", name)
+		}
+	}
+	if link := strings.Join(resp.Header.Values("Link"), ","); !strings.Contains(link, "/v2/orders") {
+		t.Errorf("before sunset: Link %q does not name /v2/orders", link)
 	}
 	later := start.AddDate(0, 2, 0)
 	now.Store(&later)
 	before := hits.Load()
 	resp = fetch(t, srv.URL+"/v1/orders")
-	if body := readAll(t, resp); resp.StatusCode != http.StatusGone || !strings.Contains(body, "/v2/orders") {
-		t.Errorf("after sunset: %d %s, want 410 naming the successor", resp.StatusCode, body)
+	body := readAll(t, resp)
+	if got, want := resp.StatusCode, http.StatusGone; got != want {
+		t.Errorf("after sunset: status %d, want %d", got, want)
+	}
+	if !strings.Contains(body, "/v2/orders") {
+		t.Errorf("after sunset: %s, want it to name the successor", body)
 	}
 	if hits.Load() != before {
 		t.Error("a retired route reached the upstream")
@@ -230,15 +270,28 @@ func TestComposedRoute(t *testing.T) {
 	if err := json.Unmarshal([]byte(readAll(t, resp)), &got); err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != http.StatusOK || got["user"] != "/users/42" || resp.Header.Get("Portico-Partial") != "recs" {
-		t.Errorf("%d %v partial=%q", resp.StatusCode, got, resp.Header.Get("Portico-Partial"))
+	if got, want := resp.StatusCode, http.StatusOK; got != want {
+		t.Errorf("status %d, want %d", got, want)
+	}
+	if got, want := got["user"], any("/users/42"); got != want {
+		t.Errorf("user = %v, want %v", got, want)
+	}
+	if got, want := resp.Header.Get("Portico-Partial"), "recs"; got != want {
+		t.Errorf("Portico-Partial = %q, want %q", got, want)
 	}
 	if o, _ := got["orders"].([]any); len(o) != 1 {
 		t.Errorf("orders = %v", got["orders"])
 	}
 	strict := fetch(t, srv.URL+"/strict/42")
-	if body := readAll(t, strict); strict.StatusCode != http.StatusBadGateway || !strings.Contains(body, "recs") || strings.Contains(body, down.URL) {
-		t.Errorf("a required call failing: %d %s, want a 502 problem naming the call, not its address", strict.StatusCode, body)
+	body := readAll(t, strict)
+	if got, want := strict.StatusCode, http.StatusBadGateway; got != want {
+		t.Errorf("a required call failing: status %d, want %d", got, want)
+	}
+	if !strings.Contains(body, "recs") {
+		t.Errorf("a required call failing: %s, want the problem to name the call", body)
+	}
+	if strings.Contains(body, down.URL) {
+		t.Errorf("a required call failing: %s shows the call's address", body)
 	}
 	var chain []string
 	for _, r := range g.Routes() {
@@ -271,7 +324,10 @@ func TestRouteTargetMistakesNameTheField(t *testing.T) {
 					g.Close()
 				}
 			}
-			if err == nil || !strings.Contains(err.Error(), c.want) {
+			if err == nil {
+				t.Fatalf("err = nil, want it to contain %q", c.want)
+			}
+			if !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v\nwant it to contain %q", err, c.want)
 			}
 		})

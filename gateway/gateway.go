@@ -35,6 +35,7 @@ type Upstream interface {
 // swapped in with a config.Reloader.
 type Gateway struct {
 	cfg       config
+	quotas    []routeQuota // the routes' quotas, for QuotaLeft
 	table     *table
 	routes    []*route
 	upstreams []Upstream

@@ -78,17 +78,45 @@ routes:
 		name, token, consumer string
 		want                  int
 	}{
-		{"a signed token from the issuer identifies its subject", good, "carol", http.StatusOK},
-		{"a token for another audience is refused", hs256(t, map[string]any{"iss": "https://login.test/", "aud": "other", "sub": "carol", "scope": "orders:read", "exp": exp}), "", http.StatusUnauthorized},
-		{"a token without the scope is forbidden", hs256(t, map[string]any{"iss": "https://login.test/", "aud": "api", "sub": "carol", "exp": exp}), "", http.StatusForbidden},
-		{"an opaque token the endpoint calls active is accepted", "opaque-good", "partner", http.StatusOK},
-		{"an opaque token the endpoint calls inactive is refused", "opaque-bad", "", http.StatusUnauthorized},
+		{
+			name:     "a signed token from the issuer identifies its subject",
+			token:    good,
+			consumer: "carol",
+			want:     http.StatusOK,
+		},
+		{
+			name:     "a token for another audience is refused",
+			token:    hs256(t, map[string]any{"iss": "https://login.test/", "aud": "other", "sub": "carol", "scope": "orders:read", "exp": exp}),
+			consumer: "",
+			want:     http.StatusUnauthorized,
+		},
+		{
+			name:     "a token without the scope is forbidden",
+			token:    hs256(t, map[string]any{"iss": "https://login.test/", "aud": "api", "sub": "carol", "exp": exp}),
+			consumer: "",
+			want:     http.StatusForbidden,
+		},
+		{
+			name:     "an opaque token the endpoint calls active is accepted",
+			token:    "opaque-good",
+			consumer: "partner",
+			want:     http.StatusOK,
+		},
+		{
+			name:     "an opaque token the endpoint calls inactive is refused",
+			token:    "opaque-bad",
+			consumer: "",
+			want:     http.StatusUnauthorized,
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			resp, e := getWith(t, url+"/orders", "Authorization", "Bearer "+c.token)
-			if resp.StatusCode != c.want || e.Header.Get("X-Consumer-Id") != c.consumer {
-				t.Errorf("status %d, consumer %q; want %d, %q", resp.StatusCode, e.Header.Get("X-Consumer-Id"), c.want, c.consumer)
+			if got, want := resp.StatusCode, c.want; got != want {
+				t.Errorf("status %d, want %d", got, want)
+			}
+			if got, want := e.Header.Get("X-Consumer-Id"), c.consumer; got != want {
+				t.Errorf("consumer %q, want %q", got, want)
 			}
 		})
 	}

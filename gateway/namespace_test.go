@@ -65,16 +65,96 @@ func TestARouteUnderTheAIPrefixIsServedBesideTheAIEndpoints(t *testing.T) {
 		status                   int
 		contentType, want        string
 	}{
-		{"the route under the prefix reaches its upstream", "GET", "/v1/orders", "", 200, "application/json", `"server":"orders"`},
-		{"the chat endpoint answers beside it", "POST", "/v1/chat/completions", chat, 200, "application/json", `"content":"You said: hi"`},
-		{"the Anthropic endpoint answers beside it", "POST", "/v1/messages", `{"model":"demo","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, 200, "application/json", `"type":"message"`},
-		{"a model's page is served under /v1/models/", "GET", "/v1/models/demo", "", 200, "application/json", `"id":"demo"`},
-		{"an unknown path under the prefix gets OpenAI's 404", "GET", "/v1/files", "", 404, "application/json", `"code":"unknown_url"`},
-		{"an endpoint asked with another method gets OpenAI's 404", "GET", "/v1/chat/completions", "", 404, "application/json", `"code":"unknown_url"`},
-		{"an unknown path beside /messages gets Anthropic's 404", "POST", "/v1/x/messages", "", 404, "application/json", `"type":"error"`},
-		{"a prompt API is served at its path", "POST", "/prompts/shout", `{"text":"hey"}`, 200, "application/json", `"result":"You said: Shout hey"`},
-		{"a prompt API asked with GET is a 405 problem", "GET", "/prompts/shout", "", 405, "application/problem+json", `"status":405`},
-		{"a path outside every endpoint is the gateway's 404", "GET", "/v2/orders", "", 404, "application/problem+json", `"status":404`},
+		{
+			name:        "the route under the prefix reaches its upstream",
+			method:      "GET",
+			path:        "/v1/orders",
+			body:        "",
+			status:      200,
+			contentType: "application/json",
+			want:        `"server":"orders"`,
+		},
+		{
+			name:        "the chat endpoint answers beside it",
+			method:      "POST",
+			path:        "/v1/chat/completions",
+			body:        chat,
+			status:      200,
+			contentType: "application/json",
+			want:        `"content":"You said: hi"`,
+		},
+		{
+			name:        "the Anthropic endpoint answers beside it",
+			method:      "POST",
+			path:        "/v1/messages",
+			body:        `{"model":"demo","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`,
+			status:      200,
+			contentType: "application/json",
+			want:        `"type":"message"`,
+		},
+		{
+			name:        "a model's page is served under /v1/models/",
+			method:      "GET",
+			path:        "/v1/models/demo",
+			body:        "",
+			status:      200,
+			contentType: "application/json",
+			want:        `"id":"demo"`,
+		},
+		{
+			name:        "an unknown path under the prefix gets OpenAI's 404",
+			method:      "GET",
+			path:        "/v1/files",
+			body:        "",
+			status:      404,
+			contentType: "application/json",
+			want:        `"code":"unknown_url"`,
+		},
+		{
+			name:        "an endpoint asked with another method gets OpenAI's 404",
+			method:      "GET",
+			path:        "/v1/chat/completions",
+			body:        "",
+			status:      404,
+			contentType: "application/json",
+			want:        `"code":"unknown_url"`,
+		},
+		{
+			name:        "an unknown path beside /messages gets Anthropic's 404",
+			method:      "POST",
+			path:        "/v1/x/messages",
+			body:        "",
+			status:      404,
+			contentType: "application/json",
+			want:        `"type":"error"`,
+		},
+		{
+			name:        "a prompt API is served at its path",
+			method:      "POST",
+			path:        "/prompts/shout",
+			body:        `{"text":"hey"}`,
+			status:      200,
+			contentType: "application/json",
+			want:        `"result":"You said: Shout hey"`,
+		},
+		{
+			name:        "a prompt API asked with GET is a 405 problem",
+			method:      "GET",
+			path:        "/prompts/shout",
+			body:        "",
+			status:      405,
+			contentType: "application/problem+json",
+			want:        `"status":405`,
+		},
+		{
+			name:        "a path outside every endpoint is the gateway's 404",
+			method:      "GET",
+			path:        "/v2/orders",
+			body:        "",
+			status:      404,
+			contentType: "application/problem+json",
+			want:        `"status":404`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,9 +265,8 @@ func TestAnOverlapWithAnAPIOperationNamesTheOperation(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	if want := `overlaps the AI endpoint "GET /v1/models/*" (ai.prefix)`; !strings.Contains(err.Error(), "apis[0].operations.") || !strings.Contains(err.Error(), want) {
-		t.Errorf("error %v\nwant one naming apis[0].operations and containing %s", err, want)
-	}
+	wantErrContaining(t, err, "apis[0].operations.")
+	wantErrContaining(t, err, `overlaps the AI endpoint "GET /v1/models/*" (ai.prefix)`)
 }
 
 func TestThePortalSharesTheNamespace(t *testing.T) {
@@ -198,13 +277,30 @@ func TestThePortalSharesTheNamespace(t *testing.T) {
 		route     *gateway.Route
 		want      string
 	}{
-		{"a route at the portal's path", "/subscriptions", &gateway.Route{Path: "/subscriptions", Upstream: "orders"},
-			`routes[0].path: "/subscriptions" overlaps the consumer portal "/subscriptions" (platform.subscribe_url)`},
-		{"a portal under the AI prefix", "/v1/models/subscriptions", nil,
-			`platform.subscribe_url: the consumer portal "/v1/models/subscriptions" overlaps the AI endpoint "GET /v1/models/*" (ai.prefix)`},
-		{"a portal at a prompt API's path", "/prompts/shout", nil,
-			`platform.subscribe_url: the consumer portal "/prompts/shout" overlaps the prompt API "POST /prompts/shout" (ai.prompts[0].path)`},
-		{"a portal beside the routes and AI endpoints", "/subscriptions", &gateway.Route{Path: "/orders", Upstream: "orders"}, ""},
+		{
+			name:      "a route at the portal's path",
+			subscribe: "/subscriptions",
+			route:     &gateway.Route{Path: "/subscriptions", Upstream: "orders"},
+			want:      `routes[0].path: "/subscriptions" overlaps the consumer portal "/subscriptions" (platform.subscribe_url)`,
+		},
+		{
+			name:      "a portal under the AI prefix",
+			subscribe: "/v1/models/subscriptions",
+			route:     nil,
+			want:      `platform.subscribe_url: the consumer portal "/v1/models/subscriptions" overlaps the AI endpoint "GET /v1/models/*" (ai.prefix)`,
+		},
+		{
+			name:      "a portal at a prompt API's path",
+			subscribe: "/prompts/shout",
+			route:     nil,
+			want:      `platform.subscribe_url: the consumer portal "/prompts/shout" overlaps the prompt API "POST /prompts/shout" (ai.prompts[0].path)`,
+		},
+		{
+			name:      "a portal beside the routes and AI endpoints",
+			subscribe: "/subscriptions",
+			route:     &gateway.Route{Path: "/orders", Upstream: "orders"},
+			want:      "",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,15 +347,69 @@ func TestRoutesAndLookupSeeEveryEndpoint(t *testing.T) {
 		got = append(got, entry{r.Name, r.Kind, strings.Join(r.Methods, ","), r.Path + r.Prefix, strings.Join(r.Chain, " ")})
 	}
 	want := []entry{
-		{"orders", "route", "", "/v1/orders", "identity proxy"},
-		{"ai POST /v1/chat/completions", "ai", "POST", "/v1/chat/completions", "ai(auth: api_key, platform)"},
-		{"ai POST /v1/embeddings", "ai", "POST", "/v1/embeddings", "ai(auth: api_key, platform)"},
-		{"ai GET /v1/models", "ai", "GET", "/v1/models", "ai(auth: api_key, platform)"},
-		{"ai GET /v1/models/*", "ai", "GET", "/v1/models/*", "ai(auth: api_key, platform)"},
-		{"ai POST /v1/messages", "ai", "POST", "/v1/messages", "ai(auth: api_key, platform)"},
-		{"prompt shout", "prompt", "POST", "/prompts/shout", "prompt(shout)"},
-		{"portal /subscriptions", "portal", "", "/subscriptions", "auth(platform) portal"},
-		{"portal /subscriptions/*", "portal", "", "/subscriptions/*", "auth(platform) portal"},
+		{
+			name:    "orders",
+			kind:    "route",
+			methods: "",
+			path:    "/v1/orders",
+			chain:   "identity proxy",
+		},
+		{
+			name:    "ai POST /v1/chat/completions",
+			kind:    "ai",
+			methods: "POST",
+			path:    "/v1/chat/completions",
+			chain:   "ai(auth: api_key, platform)",
+		},
+		{
+			name:    "ai POST /v1/embeddings",
+			kind:    "ai",
+			methods: "POST",
+			path:    "/v1/embeddings",
+			chain:   "ai(auth: api_key, platform)",
+		},
+		{
+			name:    "ai GET /v1/models",
+			kind:    "ai",
+			methods: "GET",
+			path:    "/v1/models",
+			chain:   "ai(auth: api_key, platform)",
+		},
+		{
+			name:    "ai GET /v1/models/*",
+			kind:    "ai",
+			methods: "GET",
+			path:    "/v1/models/*",
+			chain:   "ai(auth: api_key, platform)",
+		},
+		{
+			name:    "ai POST /v1/messages",
+			kind:    "ai",
+			methods: "POST",
+			path:    "/v1/messages",
+			chain:   "ai(auth: api_key, platform)",
+		},
+		{
+			name:    "prompt shout",
+			kind:    "prompt",
+			methods: "POST",
+			path:    "/prompts/shout",
+			chain:   "prompt(shout)",
+		},
+		{
+			name:    "portal /subscriptions",
+			kind:    "portal",
+			methods: "",
+			path:    "/subscriptions",
+			chain:   "auth(platform) portal",
+		},
+		{
+			name:    "portal /subscriptions/*",
+			kind:    "portal",
+			methods: "",
+			path:    "/subscriptions/*",
+			chain:   "auth(platform) portal",
+		},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("Routes() =\n%v\nwant\n%v", got, want)
@@ -278,8 +428,11 @@ func TestRoutesAndLookupSeeEveryEndpoint(t *testing.T) {
 		"GET /v1/orders":            "orders",
 	} {
 		method, target, _ := strings.Cut(path, " ")
-		if got, ok := g.Lookup(httptest.NewRequest(method, target, nil)); !ok || got != name {
-			t.Errorf("Lookup(%s) = %q, %v, want %q", path, got, ok, name)
+		got, ok := g.Lookup(httptest.NewRequest(method, target, nil))
+		if !ok {
+			t.Errorf("Lookup(%s) matched nothing, want %q", path, name)
+		} else if got != name {
+			t.Errorf("Lookup(%s) = %q, want %q", path, got, name)
 		}
 	}
 	if _, ok := g.Lookup(httptest.NewRequest(http.MethodGet, "/v1/files", nil)); ok {
@@ -337,13 +490,62 @@ func TestPlatformKeysAndConsumerKeysBothOpenTheAIEndpoints(t *testing.T) {
 		status                int
 		want                  string
 	}{
-		{"a consumer's key from the config calls chat", "/v1/chat/completions", "consumer-key", chat, 200, `"content":"You said: hi"`},
-		{"a platform-issued key calls chat", "/v1/chat/completions", platformKey, chat, 200, `"content":"You said: hi"`},
-		{"a platform-issued key calls messages", "/v1/messages", platformKey, message, 200, `"type":"message"`},
-		{"a platform-issued key calls a prompt API", "/prompts/shout", platformKey, `{"text":"hey"}`, 200, `"result"`},
-		{"a bad key gets OpenAI's 401 on chat", "/v1/chat/completions", "pk_bad", chat, 401, `"code":"invalid_api_key"`},
-		{"a bad key gets Anthropic's 401 on messages", "/v1/messages", "pk_bad", message, 401, `"type":"authentication_error"`},
-		{"no key gets OpenAI's 401 on chat", "/v1/chat/completions", "", chat, 401, `"code":"invalid_api_key"`},
+		{
+			name:   "a consumer's key from the config calls chat",
+			path:   "/v1/chat/completions",
+			key:    "consumer-key",
+			body:   chat,
+			status: 200,
+			want:   `"content":"You said: hi"`,
+		},
+		{
+			name:   "a platform-issued key calls chat",
+			path:   "/v1/chat/completions",
+			key:    platformKey,
+			body:   chat,
+			status: 200,
+			want:   `"content":"You said: hi"`,
+		},
+		{
+			name:   "a platform-issued key calls messages",
+			path:   "/v1/messages",
+			key:    platformKey,
+			body:   message,
+			status: 200,
+			want:   `"type":"message"`,
+		},
+		{
+			name:   "a platform-issued key calls a prompt API",
+			path:   "/prompts/shout",
+			key:    platformKey,
+			body:   `{"text":"hey"}`,
+			status: 200,
+			want:   `"result"`,
+		},
+		{
+			name:   "a bad key gets OpenAI's 401 on chat",
+			path:   "/v1/chat/completions",
+			key:    "pk_bad",
+			body:   chat,
+			status: 401,
+			want:   `"code":"invalid_api_key"`,
+		},
+		{
+			name:   "a bad key gets Anthropic's 401 on messages",
+			path:   "/v1/messages",
+			key:    "pk_bad",
+			body:   message,
+			status: 401,
+			want:   `"type":"authentication_error"`,
+		},
+		{
+			name:   "no key gets OpenAI's 401 on chat",
+			path:   "/v1/chat/completions",
+			key:    "",
+			body:   chat,
+			status: 401,
+			want:   `"code":"invalid_api_key"`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,7 +12,9 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/middleware/auth"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
 // Part is a piece of a gateway that another package builds beside the
@@ -116,6 +118,19 @@ func (b *Builder) TracerProvider() trace.TracerProvider { return b.g.cfg.tracer 
 
 // Clock returns the clock of [WithClock], or nil for time.Now.
 func (b *Builder) Clock() func() time.Time { return b.g.cfg.clock }
+
+// Upstreams returns a function describing the upstream pools of the
+// gateway being built, as [Gateway.Upstreams] does, for a part to read
+// once the gateway serves (a dashboard's health panel). Called during the
+// build, it reports the pools added so far.
+func (b *Builder) Upstreams() func() []UpstreamInfo { return b.g.Upstreams }
+
+// QuotaLeft returns a function reporting what a consumer has left of the
+// quotas of the gateway being built, by route ([Gateway.QuotaLeft]), for
+// a part to call once the gateway serves (a consumer portal).
+func (b *Builder) QuotaLeft() func(context.Context, *middleware.Consumer) map[string]ratelimit.QuotaState {
+	return b.g.QuotaLeft
+}
 
 // Stores returns the stores of [WithStores].
 func (b *Builder) Stores() Stores { return b.g.cfg.stores }

@@ -106,8 +106,11 @@ func TestAPartMountsItsEndpointAdminHandlerFallbackAndHooks(t *testing.T) {
 			t.Errorf("GET %s: body %q, want it to contain %q", tt.url, body, tt.body)
 		}
 	}
-	if name, ok := g.Lookup(httptest.NewRequest(http.MethodGet, "/hello", nil)); !ok || name != "hello" {
-		t.Errorf("Lookup(/hello) = %q, %v; want hello", name, ok)
+	name, ok := g.Lookup(httptest.NewRequest(http.MethodGet, "/hello", nil))
+	if !ok {
+		t.Error("Lookup(/hello) matched nothing, want hello")
+	} else if got, want := name, "hello"; got != want {
+		t.Errorf("Lookup(/hello) = %q, want %q", got, want)
 	}
 	kinds := map[string]string{}
 	for _, ri := range g.Routes() {

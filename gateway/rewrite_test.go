@@ -41,12 +41,22 @@ func TestRewritesAndHeaders(t *testing.T) {
 	}{
 		{name: "a stripped prefix leaves the rest of the path", path: "/api/users/7", wantPath: "/users/7"},
 		{name: "a stripped prefix that was the whole path leaves a slash", path: "/api", wantPath: "/"},
-		{name: "a query survives the strip", path: "/api/x?a=1&b=2", wantPath: "/x", query: "a=1&b=2"},
+		{
+			name:     "a query survives the strip",
+			path:     "/api/x?a=1&b=2",
+			wantPath: "/x",
+			query:    "a=1&b=2",
+		},
 		{name: "a replaced prefix strips then adds", path: "/old/thing", wantPath: "/new/thing"},
 		{name: "a template rewrite fills parameters", path: "/u/9/posts/33", wantPath: "/v2/posts/33/by/9"},
 		{name: "a template rewrite fills the catch-all", path: "/static/css/site.css", wantPath: "/assets/css/site.css"},
 		{name: "an escaped percent stays escaped", path: "/api/a%252Fb", wantPath: "/a%2Fb"},
-		{name: "an escaped reserved character stays escaped", path: "/api/a%3bb", wantPath: "/a;b", wantRaw: "/a%3Bb"},
+		{
+			name:     "an escaped reserved character stays escaped",
+			path:     "/api/a%3bb",
+			wantPath: "/a;b",
+			wantRaw:  "/a%3Bb",
+		},
 		{name: "a template rewrite escapes parameters again", path: "/u/a%20b%252F/posts/x%3F", wantPath: "/v2/posts/x?/by/a b%2F"},
 		{name: "a template rewrite escapes the catch-all segment by segment", path: "/static/a%20b/c%23", wantPath: "/assets/a b/c#"},
 		{name: "a route without rewrite keeps the path", path: "/keep", wantPath: "/keep"},
@@ -126,8 +136,12 @@ func TestForwardedHeaders(t *testing.T) {
 		wantProto string
 	}{
 		{name: "an untrusted client's forwarded headers are replaced", wantXFF: "127.0.0.1", wantProto: "http"},
-		{name: "a trusted proxy's forwarded headers are extended", trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-			wantXFF: "203.0.113.9, 127.0.0.1", wantProto: "https"},
+		{
+			name:      "a trusted proxy's forwarded headers are extended",
+			trusted:   []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+			wantXFF:   "203.0.113.9, 127.0.0.1",
+			wantProto: "https",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

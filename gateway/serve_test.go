@@ -145,8 +145,12 @@ func TestServeSpeaksHTTP2OverTLS(t *testing.T) {
 		br := bufio.NewReader(resp.Body)
 		// The first event arrives while the upstream waits to send the
 		// second: nothing is buffered on the way.
-		if line, err := br.ReadString('\n'); err != nil || line != "data: 1\n" {
-			t.Fatalf("first line %q, %v", line, err)
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("first line: %v", err)
+		}
+		if got, want := line, "data: 1\n"; got != want {
+			t.Fatalf("first line %q, want %q", got, want)
 		}
 		close(next)
 		rest, _ := io.ReadAll(br)
@@ -173,10 +177,30 @@ func TestServeSpeaksH2COnlyWhenEnabled(t *testing.T) {
 		h2cClient bool
 		wantProto string // "" when the request must fail
 	}{
-		{"an h2c client speaks HTTP/2 when h2c is enabled", true, true, "HTTP/2.0"},
-		{"an HTTP/1.1 client still works when h2c is enabled", true, false, "HTTP/1.1"},
-		{"an h2c client is refused by default", false, true, ""},
-		{"an HTTP/1.1 client works by default", false, false, "HTTP/1.1"},
+		{
+			name:      "an h2c client speaks HTTP/2 when h2c is enabled",
+			enabled:   true,
+			h2cClient: true,
+			wantProto: "HTTP/2.0",
+		},
+		{
+			name:      "an HTTP/1.1 client still works when h2c is enabled",
+			enabled:   true,
+			h2cClient: false,
+			wantProto: "HTTP/1.1",
+		},
+		{
+			name:      "an h2c client is refused by default",
+			enabled:   false,
+			h2cClient: true,
+			wantProto: "",
+		},
+		{
+			name:      "an HTTP/1.1 client works by default",
+			enabled:   false,
+			h2cClient: false,
+			wantProto: "HTTP/1.1",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -347,17 +371,13 @@ func TestServerConfigMistakesNameTheField(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = cfg.ServerConfig()
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want %q", err, tt.want)
-			}
+			wantErrContaining(t, err, tt.want)
 		})
 	}
 	t.Run("an unknown field", func(t *testing.T) {
 		t.Parallel()
 		_, err := config.Parse("gw.yaml", []byte("server: {h2: true}"), nil)
-		if want := "server.h2: unknown field"; err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("err = %v, want %q", err, want)
-		}
+		wantErrContaining(t, err, "server.h2: unknown field")
 	})
 	t.Run("Serve refuses an invalid configuration and closes the listener", func(t *testing.T) {
 		t.Parallel()
@@ -366,9 +386,7 @@ func TestServerConfigMistakesNameTheField(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = gateway.ServerConfig{IdleTimeout: -time.Second}.Serve(context.Background(), l, http.NotFoundHandler())
-		if want := "server.idle_timeout"; err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("err = %v, want %q", err, want)
-		}
+		wantErrContaining(t, err, "server.idle_timeout")
 		if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
 			t.Errorf("Accept after Serve: %v, want net.ErrClosed", err)
 		}

@@ -72,7 +72,5 @@ func TestServeCannotBeCombinedWithCompose(t *testing.T) {
 			Compose: &gateway.Compose{Calls: []gateway.ComposeCall{{Name: "a", Upstream: "svc", Path: "/a"}}},
 		}),
 	)
-	if err == nil || !strings.Contains(err.Error(), "serve: cannot be combined with versions or compose") {
-		t.Errorf("error %v, want one naming serve", err)
-	}
+	wantErrContaining(t, err, "serve: cannot be combined with versions or compose")
 }

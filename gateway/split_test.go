@@ -60,8 +60,11 @@ func TestCanarySplitAndPinning(t *testing.T) {
 				cookie = c
 			}
 		}
-		if cookie == nil || cookie.Value != side {
-			t.Fatalf("cookie %v does not name the side %q", cookie, side)
+		if cookie == nil {
+			t.Fatalf("no side cookie, want one naming %q", side)
+		}
+		if got, want := cookie.Value, side; got != want {
+			t.Fatalf("side cookie %q, want %q", got, want)
 		}
 		for range 50 {
 			r := send(func(r *http.Request) { r.AddCookie(cookie) })
@@ -112,8 +115,14 @@ func TestMirrorNeverChangesOrDelaysThePrimary(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Served-By") != "primary" || !strings.Contains(string(b), `"path":"/orders"`) {
-			t.Fatalf("request %d: primary answered %d %q", i, resp.StatusCode, b)
+		if got, want := resp.StatusCode, http.StatusOK; got != want {
+			t.Fatalf("request %d: status %d, want %d", i, got, want)
+		}
+		if got, want := resp.Header.Get("X-Served-By"), "primary"; got != want {
+			t.Fatalf("request %d: served by %q, want %q", i, got, want)
+		}
+		if !strings.Contains(string(b), `"path":"/orders"`) {
+			t.Fatalf("request %d: primary answered %q, want the echo of /orders", i, b)
 		}
 	}
 	// The shadow got copies with their bodies, never more than the bound

@@ -9,6 +9,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware/auth"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
 // stage is one named step of a route's chain.
@@ -48,7 +49,9 @@ func (g *Gateway) routeStages(errs fields.Collector, spec Route) []stage {
 		out = append(out, stage{rateName(*p.RateLimit), g.rateLimit(name, rid, *p.RateLimit)})
 	}
 	if p.Quota != nil {
-		out = append(out, stage{"quota(" + cmp.Or(p.Quota.Period, "day") + ")", g.quota(name, rid, *p.Quota)})
+		qc := g.quota(name, rid, *p.Quota)
+		g.quotas = append(g.quotas, routeQuota{route: spec.Name, cfg: qc})
+		out = append(out, stage{"quota(" + cmp.Or(p.Quota.Period, "day") + ")", ratelimit.Quota(qc)})
 	}
 	if spec.validate != nil {
 		out = append(out, stage{"validate", spec.validate})

@@ -90,121 +90,157 @@ var pieces = []struct {
 	keptOnChange bool
 	learner      func(t *testing.T) learner
 }{
-	{"a used-up quota", "limit: 2", "limit: 1", false, func(t *testing.T) learner {
-		up := newCounter(t)
-		return learner{
-			config: func(s string) string {
-				return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}]}]\n"+
-					"routes: [{name: q, prefix: /q, upstream: up, policy: {quota: {%s, key: ip}}}]\n", up.URL, s)
-			},
-			learn: func(t *testing.T, base string) {
-				for range 2 {
-					if got := status(t, "GET", base+"/q", ""); got != http.StatusOK {
-						t.Fatalf("learning: status %d, want 200", got)
+	{
+		name:         "a used-up quota",
+		setting:      "limit: 2",
+		changed:      "limit: 1",
+		keptOnChange: false,
+		learner: func(t *testing.T) learner {
+			up := newCounter(t)
+			return learner{
+				config: func(s string) string {
+					return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}]}]\n"+
+						"routes: [{name: q, prefix: /q, upstream: up, policy: {quota: {%s, key: ip}}}]\n", up.URL, s)
+				},
+				learn: func(t *testing.T, base string) {
+					for range 2 {
+						if got := status(t, "GET", base+"/q", ""); got != http.StatusOK {
+							t.Fatalf("learning: status %d, want 200", got)
+						}
 					}
-				}
-			},
-			remembered: func(t *testing.T, base string) bool {
-				return status(t, "GET", base+"/q", "") == http.StatusTooManyRequests
-			},
-		}
-	}},
-	{"an empty rate-limit bucket", "requests: 2", "requests: 1", false, func(t *testing.T) learner {
-		up := newCounter(t)
-		return learner{
-			config: func(s string) string {
-				return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}]}]\n"+
-					"routes: [{name: r, prefix: /r, upstream: up, policy: {rate_limit: {%s, per: 1h, key: ip}}}]\n", up.URL, s)
-			},
-			learn: func(t *testing.T, base string) {
-				for range 2 {
-					if got := status(t, "GET", base+"/r", ""); got != http.StatusOK {
-						t.Fatalf("learning: status %d, want 200", got)
+				},
+				remembered: func(t *testing.T, base string) bool {
+					return status(t, "GET", base+"/q", "") == http.StatusTooManyRequests
+				},
+			}
+		},
+	},
+	{
+		name:         "an empty rate-limit bucket",
+		setting:      "requests: 2",
+		changed:      "requests: 1",
+		keptOnChange: false,
+		learner: func(t *testing.T) learner {
+			up := newCounter(t)
+			return learner{
+				config: func(s string) string {
+					return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}]}]\n"+
+						"routes: [{name: r, prefix: /r, upstream: up, policy: {rate_limit: {%s, per: 1h, key: ip}}}]\n", up.URL, s)
+				},
+				learn: func(t *testing.T, base string) {
+					for range 2 {
+						if got := status(t, "GET", base+"/r", ""); got != http.StatusOK {
+							t.Fatalf("learning: status %d, want 200", got)
+						}
 					}
-				}
-			},
-			remembered: func(t *testing.T, base string) bool {
-				return status(t, "GET", base+"/r", "") == http.StatusTooManyRequests
-			},
-		}
-	}},
-	{"a cached response", "ttl: 1h", "ttl: 2h", false, func(t *testing.T) learner {
-		up := newCounter(t)
-		return learner{
-			config: func(s string) string {
-				return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}]}]\n"+
-					"routes: [{name: c, prefix: /c, upstream: up, policy: {cache: {%s}}}]\n", up.URL, s)
-			},
-			learn: func(t *testing.T, base string) {
-				if _, _, body := exchange(t, "GET", base+"/c", ""); body != "n=1" {
-					t.Fatalf("learning: body %q, want n=1", body)
-				}
-			},
-			remembered: func(t *testing.T, base string) bool {
-				_, _, body := exchange(t, "GET", base+"/c", "")
-				return body == "n=1"
-			},
-		}
-	}},
+				},
+				remembered: func(t *testing.T, base string) bool {
+					return status(t, "GET", base+"/r", "") == http.StatusTooManyRequests
+				},
+			}
+		},
+	},
+	{
+		name:         "a cached response",
+		setting:      "ttl: 1h",
+		changed:      "ttl: 2h",
+		keptOnChange: false,
+		learner: func(t *testing.T) learner {
+			up := newCounter(t)
+			return learner{
+				config: func(s string) string {
+					return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}]}]\n"+
+						"routes: [{name: c, prefix: /c, upstream: up, policy: {cache: {%s}}}]\n", up.URL, s)
+				},
+				learn: func(t *testing.T, base string) {
+					if _, _, body := exchange(t, "GET", base+"/c", ""); body != "n=1" {
+						t.Fatalf("learning: body %q, want n=1", body)
+					}
+				},
+				remembered: func(t *testing.T, base string) bool {
+					_, _, body := exchange(t, "GET", base+"/c", "")
+					return body == "n=1"
+				},
+			}
+		},
+	},
 	// Forgetting an idempotency record would run a retried request twice,
 	// so records are kept whatever the route's idempotency settings.
-	{"an idempotency record", "ttl: 24h", "ttl: 48h", true, func(t *testing.T) learner {
-		up := newCounter(t)
-		return learner{
-			config: func(s string) string {
-				return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}]}]\n"+
-					"routes: [{name: i, prefix: /i, upstream: up, policy: {idempotency: {%s}}}]\n", up.URL, s)
-			},
-			learn: func(t *testing.T, base string) {
-				if _, _, body := exchange(t, "POST", base+"/i", "k1"); body != "n=1" {
-					t.Fatalf("learning: body %q, want n=1", body)
-				}
-			},
-			remembered: func(t *testing.T, base string) bool {
-				_, replayed, body := exchange(t, "POST", base+"/i", "k1")
-				return replayed == "true" && body == "n=1"
-			},
-		}
-	}},
+	{
+		name:         "an idempotency record",
+		setting:      "ttl: 24h",
+		changed:      "ttl: 48h",
+		keptOnChange: true,
+		learner: func(t *testing.T) learner {
+			up := newCounter(t)
+			return learner{
+				config: func(s string) string {
+					return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}]}]\n"+
+						"routes: [{name: i, prefix: /i, upstream: up, policy: {idempotency: {%s}}}]\n", up.URL, s)
+				},
+				learn: func(t *testing.T, base string) {
+					if _, _, body := exchange(t, "POST", base+"/i", "k1"); body != "n=1" {
+						t.Fatalf("learning: body %q, want n=1", body)
+					}
+				},
+				remembered: func(t *testing.T, base string) bool {
+					_, replayed, body := exchange(t, "POST", base+"/i", "k1")
+					return replayed == "true" && body == "n=1"
+				},
+			}
+		},
+	},
 	// A call reserves its maximum cost, $0.001029 (5 input tokens and the
 	// default 1,024 output tokens at $1 per million), and spends $0.000005:
 	// a budget of $0.00103 admits one call, and no second.
-	{"a spent AI budget", "usd: 0.00103", "usd: 0.001031", false, func(*testing.T) learner {
-		return learner{
-			config: func(s string) string {
-				return "consumers: [{id: demo, api_keys: [{id: k, secret: portico-demo-key}]}]\n" +
-					"ai:\n  providers: [{name: d, type: demo}]\n  models: [{alias: a, candidates: [{provider: d, model: m1}]}]\n" +
-					"  prices: {m1: {input: 1, output: 1}}\n  budgets: [{" + s + "}]\n"
-			},
-			learn: func(t *testing.T, base string) {
-				if got := status(t, "POST", base+"/v1/chat/completions", "k"); got != http.StatusOK {
-					t.Fatalf("learning: status %d, want 200", got)
-				}
-			},
-			remembered: func(t *testing.T, base string) bool {
-				return status(t, "POST", base+"/v1/chat/completions", "k") == http.StatusTooManyRequests
-			},
-		}
-	}},
-	{"an open circuit breaker", "failures: 1", "failures: 2", false, func(t *testing.T) learner {
-		up := newCounter(t)
-		return learner{
-			config: func(s string) string {
-				return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}]}]\n"+
-					"routes: [{name: b, prefix: /b, upstream: up, policy: {breaker: {%s, delay: 1h}}}]\n", up.URL, s)
-			},
-			learn: func(t *testing.T, base string) {
-				up.failing.Store(true)
-				defer up.failing.Store(false)
-				if got := status(t, "GET", base+"/b", ""); got != http.StatusInternalServerError {
-					t.Fatalf("learning: status %d, want 500", got)
-				}
-			},
-			remembered: func(t *testing.T, base string) bool {
-				return status(t, "GET", base+"/b", "") == http.StatusServiceUnavailable
-			},
-		}
-	}},
+	{
+		name:         "a spent AI budget",
+		setting:      "usd: 0.00103",
+		changed:      "usd: 0.001031",
+		keptOnChange: false,
+		learner: func(*testing.T) learner {
+			return learner{
+				config: func(s string) string {
+					return "consumers: [{id: demo, api_keys: [{id: k, secret: portico-demo-key}]}]\n" +
+						"ai:\n  providers: [{name: d, type: demo}]\n  models: [{alias: a, candidates: [{provider: d, model: m1}]}]\n" +
+						"  prices: {m1: {input: 1, output: 1}}\n  budgets: [{" + s + "}]\n"
+				},
+				learn: func(t *testing.T, base string) {
+					if got := status(t, "POST", base+"/v1/chat/completions", "k"); got != http.StatusOK {
+						t.Fatalf("learning: status %d, want 200", got)
+					}
+				},
+				remembered: func(t *testing.T, base string) bool {
+					return status(t, "POST", base+"/v1/chat/completions", "k") == http.StatusTooManyRequests
+				},
+			}
+		},
+	},
+	{
+		name:         "an open circuit breaker",
+		setting:      "failures: 1",
+		changed:      "failures: 2",
+		keptOnChange: false,
+		learner: func(t *testing.T) learner {
+			up := newCounter(t)
+			return learner{
+				config: func(s string) string {
+					return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}]}]\n"+
+						"routes: [{name: b, prefix: /b, upstream: up, policy: {breaker: {%s, delay: 1h}}}]\n", up.URL, s)
+				},
+				learn: func(t *testing.T, base string) {
+					up.failing.Store(true)
+					defer up.failing.Store(false)
+					if got := status(t, "GET", base+"/b", ""); got != http.StatusInternalServerError {
+						t.Fatalf("learning: status %d, want 500", got)
+					}
+				},
+				remembered: func(t *testing.T, base string) bool {
+					return status(t, "GET", base+"/b", "") == http.StatusServiceUnavailable
+				},
+			}
+		},
+	},
 	{"an ejected instance", "consecutive_5xx: 1", "consecutive_5xx: 2", false, func(t *testing.T) learner {
 		good, bad := newCounter(t), newCounter(t)
 		bad.failing.Store(true)
@@ -265,9 +301,24 @@ func TestStateSurvivesAReload(t *testing.T) {
 		afresh   bool
 		needsNew bool
 	}{
-		{"of the same file", func(l learner, s, _ string) string { return l.config(s) + unrelated(1) }, false, false},
-		{"of a file with an unrelated change", func(l learner, s, _ string) string { return l.config(s) + unrelated(2) }, false, false},
-		{"of a file that changes its own setting", func(l learner, _, c string) string { return l.config(c) + unrelated(1) }, true, true},
+		{
+			name:     "of the same file",
+			rewrite:  func(l learner, s, _ string) string { return l.config(s) + unrelated(1) },
+			afresh:   false,
+			needsNew: false,
+		},
+		{
+			name:     "of a file with an unrelated change",
+			rewrite:  func(l learner, s, _ string) string { return l.config(s) + unrelated(2) },
+			afresh:   false,
+			needsNew: false,
+		},
+		{
+			name:     "of a file that changes its own setting",
+			rewrite:  func(l learner, _, c string) string { return l.config(c) + unrelated(1) },
+			afresh:   true,
+			needsNew: true,
+		},
 	}
 	for _, p := range pieces {
 		for _, m := range modes {
@@ -396,9 +447,7 @@ func TestAStateIsClosedOnce(t *testing.T) {
 		t.Errorf("a second Close: %v", err)
 	}
 	_, err := gateway.New(gateway.WithState(st))
-	if err == nil || !strings.Contains(err.Error(), "state is closed") {
-		t.Errorf("building on a closed state: error %v, want one saying the state is closed", err)
-	}
+	wantErrContaining(t, err, "state is closed")
 }
 
 func TestGatewaysBuiltWithOneStateShareItsPieces(t *testing.T) {

@@ -123,8 +123,11 @@ routes: [{path: /bill, upstream: app, policy: {auth: {methods: [mtls], scopes: [
 	t.Run("a client certificate identifies the consumer", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/bill", nil)
 		resp, e := do(t, client(p.clientCert), req)
-		if resp.StatusCode != http.StatusOK || e.Header.Get("X-Consumer-Id") != "svc-billing" {
-			t.Errorf("status %d, consumer %q", resp.StatusCode, e.Header.Get("X-Consumer-Id"))
+		if got, want := resp.StatusCode, http.StatusOK; got != want {
+			t.Errorf("status %d, want %d", got, want)
+		}
+		if got, want := e.Header.Get("X-Consumer-Id"), "svc-billing"; got != want {
+			t.Errorf("consumer %q, want %q", got, want)
 		}
 	})
 }
@@ -144,9 +147,7 @@ func TestServerTLSMistakesNameTheField(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := config.ServerTLS(c.cfg)
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("err = %v, want %q", err, c.want)
-			}
+			wantErrContaining(t, err, c.want)
 		})
 	}
 }
@@ -179,7 +180,10 @@ routes: [{name: r, path: /r, upstream: app, policy: {rate_limit: {requests: 3, p
 			ok++
 		}
 	}
-	if ok != 3 || hits.Load() != 3 {
-		t.Errorf("%d allowed across two replicas (upstream saw %d), want 3: one limit shared through Redis", ok, hits.Load())
+	if got, want := ok, 3; got != want {
+		t.Errorf("%d allowed across two replicas, want %d: one limit shared through Redis", got, want)
+	}
+	if got, want := hits.Load(), int64(3); got != want {
+		t.Errorf("the upstream saw %d requests, want %d", got, want)
 	}
 }

@@ -75,11 +75,18 @@ func TestAServerWithNoReplyLeftAnswers500(t *testing.T) {
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), "no scripted reply left") {
-		t.Fatalf("%d %s", res.StatusCode, body)
+	if got, want := res.StatusCode, http.StatusInternalServerError; got != want {
+		t.Fatalf("status = %d, want %d (%s)", got, want, body)
 	}
-	if got := srv.Requests(); len(got) != 1 || got[0].JSON()["model"] != "m" {
-		t.Fatalf("recorded %+v", got)
+	if !strings.Contains(string(body), "no scripted reply left") {
+		t.Fatalf("body %s does not say no scripted reply is left", body)
+	}
+	got := srv.Requests()
+	if len(got) != 1 {
+		t.Fatalf("recorded %d requests, want 1: %+v", len(got), got)
+	}
+	if got, want := got[0].JSON()["model"], any("m"); got != want {
+		t.Fatalf("recorded model = %v, want %v", got, want)
 	}
 }
 
@@ -109,8 +116,17 @@ func TestScriptedStatusesCarryRetryHints(t *testing.T) {
 					t.Errorf("no RetryInfo in %s", body)
 				}
 			}
-			if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("retry-after-ms") != wantMs || res.Header.Get("retry-after") != wantS || !strings.Contains(string(body), "error") {
-				t.Fatalf("%d %v %s", res.StatusCode, res.Header, body)
+			if got, want := res.StatusCode, http.StatusTooManyRequests; got != want {
+				t.Fatalf("status = %d, want %d", got, want)
+			}
+			if got, want := res.Header.Get("retry-after-ms"), wantMs; got != want {
+				t.Errorf("retry-after-ms = %q, want %q", got, want)
+			}
+			if got, want := res.Header.Get("retry-after"), wantS; got != want {
+				t.Errorf("retry-after = %q, want %q", got, want)
+			}
+			if !strings.Contains(string(body), "error") {
+				t.Errorf("body %s does not hold an error", body)
 			}
 			if srv.Pending() != 0 {
 				t.Fatal("the reply was not consumed")
@@ -125,8 +141,17 @@ func TestReplayWritesEachPieceSeparately(t *testing.T) {
 	h := aitest.Replay("text/event-stream", body, aitest.Bytewise)
 	rec := &countingWriter{header: http.Header{}}
 	h.ServeHTTP(rec, nil)
-	if rec.writes != len(body) || rec.flushes != len(body) || rec.buf.String() != string(body) || rec.header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("%d writes, %d flushes, %q", rec.writes, rec.flushes, rec.buf.String())
+	if got, want := rec.writes, len(body); got != want {
+		t.Errorf("writes = %d, want %d", got, want)
+	}
+	if got, want := rec.flushes, len(body); got != want {
+		t.Errorf("flushes = %d, want %d", got, want)
+	}
+	if got, want := rec.buf.String(), string(body); got != want {
+		t.Errorf("written %q, want %q", got, want)
+	}
+	if got, want := rec.header.Get("Content-Type"), "text/event-stream"; got != want {
+		t.Errorf("Content-Type = %q, want %q", got, want)
 	}
 }
 

@@ -47,8 +47,11 @@ func TestStreamErrorEventAfterStatus200IsSurfaced(t *testing.T) {
 	t.Parallel()
 	testkit.StreamError(t, connect, "text/event-stream", "stream_error.sse", "m", "Partial", func(t *testing.T, err error) {
 		var e *aiclient.Error
-		if !errors.As(err, &e) || e.Status != http.StatusOK || e.Kind != aiclient.KindOverloaded || e.Code != "overloaded_error" || !e.Retryable {
-			t.Fatalf("got %v (%+v)", err, e)
+		if !errors.As(err, &e) {
+			t.Fatalf("got %v, want an *aiclient.Error", err)
+		}
+		if got, want := testkit.FactsOf(e), (testkit.ErrorFacts{Status: http.StatusOK, Kind: aiclient.KindOverloaded, Code: "overloaded_error", Retryable: true}); got != want {
+			t.Errorf("error = %+v, want %+v", got, want)
 		}
 	})
 }

@@ -52,12 +52,18 @@ func TestHeadersAndDefaults(t *testing.T) {
 		header map[string]string
 		max    float64
 	}{
-		{"an API key goes in x-api-key with the default version and max_tokens",
-			[]anthropic.Option{anthropic.WithAPIKey("sk-ant-1")},
-			map[string]string{"x-api-key": "sk-ant-1", "anthropic-version": "2023-06-01", "Authorization": ""}, 4096},
-		{"an auth token goes as a bearer token, with betas and a custom default",
-			[]anthropic.Option{anthropic.WithAuthToken("tok"), anthropic.WithBeta("context-1m-2025-08-07"), anthropic.WithMaxTokens(1000), anthropic.WithVersion("2024-01-01")},
-			map[string]string{"Authorization": "Bearer tok", "x-api-key": "", "anthropic-beta": "context-1m-2025-08-07", "anthropic-version": "2024-01-01"}, 1000},
+		{
+			name:   "an API key goes in x-api-key with the default version and max_tokens",
+			opts:   []anthropic.Option{anthropic.WithAPIKey("sk-ant-1")},
+			header: map[string]string{"x-api-key": "sk-ant-1", "anthropic-version": "2023-06-01", "Authorization": ""},
+			max:    4096,
+		},
+		{
+			name:   "an auth token goes as a bearer token, with betas and a custom default",
+			opts:   []anthropic.Option{anthropic.WithAuthToken("tok"), anthropic.WithBeta("context-1m-2025-08-07"), anthropic.WithMaxTokens(1000), anthropic.WithVersion("2024-01-01")},
+			header: map[string]string{"Authorization": "Bearer tok", "x-api-key": "", "anthropic-beta": "context-1m-2025-08-07", "anthropic-version": "2024-01-01"},
+			max:    1000,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,8 +81,11 @@ func TestHeadersAndDefaults(t *testing.T) {
 					t.Errorf("%s = %q, want %q", k, got.Header.Get(k), v)
 				}
 			}
-			if got.Path != "/v1/messages" || got.JSON()["max_tokens"] != tt.max {
-				t.Errorf("path %s, max_tokens %v", got.Path, got.JSON()["max_tokens"])
+			if got, want := got.Path, "/v1/messages"; got != want {
+				t.Errorf("path = %s, want %s", got, want)
+			}
+			if got, want := got.JSON()["max_tokens"], tt.max; got != want {
+				t.Errorf("max_tokens = %v, want %v", got, want)
 			}
 		})
 	}
@@ -90,11 +99,36 @@ func TestErrorsAreNormalised(t *testing.T) {
 		kind      aiclient.Kind
 		retryable bool
 	}{
-		{"529 overloaded_error is retryable overload", aitest.Reply{Status: 529, RetryAfter: time.Second}, aiclient.KindOverloaded, true},
-		{"429 rate_limit_error is a rate limit", aitest.Reply{Status: 429}, aiclient.KindRateLimited, true},
-		{"a prompt too long is a context length error", aitest.Reply{Status: 400, ErrorMessage: "prompt is too long: 250000 tokens > 200000 maximum"}, aiclient.KindContextLength, false},
-		{"billing_error is an exhausted quota", aitest.Reply{Status: 400, ErrorCode: "billing_error"}, aiclient.KindQuotaExhausted, false},
-		{"permission_error is a permission error", aitest.Reply{Status: 403}, aiclient.KindPermission, false},
+		{
+			name:      "529 overloaded_error is retryable overload",
+			reply:     aitest.Reply{Status: 529, RetryAfter: time.Second},
+			kind:      aiclient.KindOverloaded,
+			retryable: true,
+		},
+		{
+			name:      "429 rate_limit_error is a rate limit",
+			reply:     aitest.Reply{Status: 429},
+			kind:      aiclient.KindRateLimited,
+			retryable: true,
+		},
+		{
+			name:      "a prompt too long is a context length error",
+			reply:     aitest.Reply{Status: 400, ErrorMessage: "prompt is too long: 250000 tokens > 200000 maximum"},
+			kind:      aiclient.KindContextLength,
+			retryable: false,
+		},
+		{
+			name:      "billing_error is an exhausted quota",
+			reply:     aitest.Reply{Status: 400, ErrorCode: "billing_error"},
+			kind:      aiclient.KindQuotaExhausted,
+			retryable: false,
+		},
+		{
+			name:      "permission_error is a permission error",
+			reply:     aitest.Reply{Status: 403},
+			kind:      aiclient.KindPermission,
+			retryable: false,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,8 +139,17 @@ func TestErrorsAreNormalised(t *testing.T) {
 			p := anthropic.New(anthropic.WithBaseURL(srv.URL()), anthropic.WithPolicies())
 			_, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "claude"})
 			var e *aiclient.Error
-			if !errors.As(err, &e) || e.Kind != tt.kind || e.Retryable != tt.retryable || e.RetryAfter != tt.reply.RetryAfter {
-				t.Fatalf("got %v (%+v)", err, e)
+			if !errors.As(err, &e) {
+				t.Fatalf("got %v, want an *aiclient.Error", err)
+			}
+			if got, want := e.Kind, tt.kind; got != want {
+				t.Errorf("Kind = %s, want %s", got, want)
+			}
+			if got, want := e.Retryable, tt.retryable; got != want {
+				t.Errorf("Retryable = %v, want %v", got, want)
+			}
+			if got, want := e.RetryAfter, tt.reply.RetryAfter; got != want {
+				t.Errorf("RetryAfter = %v, want %v", got, want)
 			}
 		})
 	}
@@ -127,9 +170,10 @@ func TestRateLimitResetHeadersGiveTheRetryAfter(t *testing.T) {
 	p := anthropic.New(anthropic.WithBaseURL(srv.URL), anthropic.WithPolicies())
 	_, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "claude"})
 	var e *aiclient.Error
-	if !errors.As(err, &e) || e.RetryAfter < 59*time.Minute || e.RetryAfter > time.Hour {
-		t.Fatalf("got %v (%+v), want about an hour from the exhausted input-token limit", err, e)
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want an *aiclient.Error", err)
 	}
+	testkit.InRange(t, "RetryAfter from the exhausted input-token limit", e.RetryAfter, 59*time.Minute, time.Hour)
 }
 
 func TestStreamCutBeforeMessageStopIsAnError(t *testing.T) {
@@ -144,8 +188,11 @@ func TestStreamCutBeforeMessageStopIsAnError(t *testing.T) {
 	}
 	_, err = aiclient.Collect(s)
 	var e *aiclient.Error
-	if !errors.As(err, &e) || e.Code != "stream_interrupted" {
-		t.Fatalf("got %v", err)
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want an *aiclient.Error", err)
+	}
+	if got, want := e.Code, "stream_interrupted"; got != want {
+		t.Fatalf("Code = %q, want %q", got, want)
 	}
 }
 
@@ -177,8 +224,17 @@ func TestModels(t *testing.T) {
 	srv := aitest.NewServer(aitest.Anthropic, aitest.WithModels("claude-opus-4-1", "claude-sonnet-4-5"))
 	defer srv.Close()
 	models, err := anthropic.New(anthropic.WithBaseURL(srv.URL())).Models(testkit.Deadline(t))
-	if err != nil || len(models) != 2 || models[1].ID != "claude-sonnet-4-5" || models[0].Created.IsZero() {
-		t.Fatalf("%+v %v", models, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(models), 2; got != want {
+		t.Fatalf("%d models, want %d: %+v", got, want, models)
+	}
+	if got, want := models[1].ID, "claude-sonnet-4-5"; got != want {
+		t.Errorf("models[1].ID = %q, want %q", got, want)
+	}
+	if models[0].Created.IsZero() {
+		t.Error("models[0].Created is zero")
 	}
 }
 

@@ -30,17 +30,94 @@ func TestExceptionsMapToKinds(t *testing.T) {
 		want    aiclient.Kind
 		retry   bool
 	}{
-		{"ThrottlingException is a rate limit", 429, "ThrottlingException", "Too many requests, please wait before trying again.", aiclient.KindRateLimited, true},
-		{"ValidationException is an invalid request", 400, "ValidationException", "The provided model identifier is invalid.", aiclient.KindInvalidRequest, false},
-		{"ValidationException about a long input is a context length error", 400, "ValidationException", "Input is too long for requested model.", aiclient.KindContextLength, false},
-		{"ServiceQuotaExceededException is an exhausted quota", 400, "ServiceQuotaExceededException", "Your request exceeds the service quota for your account.", aiclient.KindQuotaExhausted, false},
-		{"AccessDeniedException is a permission error", 403, "AccessDeniedException", "You don't have access to the model with the specified model ID.", aiclient.KindPermission, false},
-		{"ResourceNotFoundException is not found", 404, "ResourceNotFoundException", "Model not found.", aiclient.KindNotFound, false},
-		{"ModelTimeoutException is a timeout", 408, "ModelTimeoutException", "Model has timed out in processing the request.", aiclient.KindTimeout, true},
-		{"ModelErrorException is a server error", 424, "ModelErrorException", "The model returned an error.", aiclient.KindServer, true},
-		{"ModelNotReadyException is an overload", 429, "ModelNotReadyException", "Model is not ready for inference.", aiclient.KindOverloaded, true},
-		{"InternalServerException is a server error, not an overload", 500, "InternalServerException", "Internal server error.", aiclient.KindServer, true},
-		{"ServiceUnavailableException is an overload", 503, "ServiceUnavailableException", "Service is temporarily unavailable.", aiclient.KindOverloaded, true},
+		{
+			name:    "ThrottlingException is a rate limit",
+			status:  429,
+			code:    "ThrottlingException",
+			message: "Too many requests, please wait before trying again.",
+			want:    aiclient.KindRateLimited,
+			retry:   true,
+		},
+		{
+			name:    "ValidationException is an invalid request",
+			status:  400,
+			code:    "ValidationException",
+			message: "The provided model identifier is invalid.",
+			want:    aiclient.KindInvalidRequest,
+			retry:   false,
+		},
+		{
+			name:    "ValidationException about a long input is a context length error",
+			status:  400,
+			code:    "ValidationException",
+			message: "Input is too long for requested model.",
+			want:    aiclient.KindContextLength,
+			retry:   false,
+		},
+		{
+			name:    "ServiceQuotaExceededException is an exhausted quota",
+			status:  400,
+			code:    "ServiceQuotaExceededException",
+			message: "Your request exceeds the service quota for your account.",
+			want:    aiclient.KindQuotaExhausted,
+			retry:   false,
+		},
+		{
+			name:    "AccessDeniedException is a permission error",
+			status:  403,
+			code:    "AccessDeniedException",
+			message: "You don't have access to the model with the specified model ID.",
+			want:    aiclient.KindPermission,
+			retry:   false,
+		},
+		{
+			name:    "ResourceNotFoundException is not found",
+			status:  404,
+			code:    "ResourceNotFoundException",
+			message: "Model not found.",
+			want:    aiclient.KindNotFound,
+			retry:   false,
+		},
+		{
+			name:    "ModelTimeoutException is a timeout",
+			status:  408,
+			code:    "ModelTimeoutException",
+			message: "Model has timed out in processing the request.",
+			want:    aiclient.KindTimeout,
+			retry:   true,
+		},
+		{
+			name:    "ModelErrorException is a server error",
+			status:  424,
+			code:    "ModelErrorException",
+			message: "The model returned an error.",
+			want:    aiclient.KindServer,
+			retry:   true,
+		},
+		{
+			name:    "ModelNotReadyException is an overload",
+			status:  429,
+			code:    "ModelNotReadyException",
+			message: "Model is not ready for inference.",
+			want:    aiclient.KindOverloaded,
+			retry:   true,
+		},
+		{
+			name:    "InternalServerException is a server error, not an overload",
+			status:  500,
+			code:    "InternalServerException",
+			message: "Internal server error.",
+			want:    aiclient.KindServer,
+			retry:   true,
+		},
+		{
+			name:    "ServiceUnavailableException is an overload",
+			status:  503,
+			code:    "ServiceUnavailableException",
+			message: "Service is temporarily unavailable.",
+			want:    aiclient.KindOverloaded,
+			retry:   true,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,8 +160,18 @@ func TestStreamFaultsAfterStatus200(t *testing.T) {
 		code  string
 		kind  aiclient.Kind
 	}{
-		{"an exception message ends the stream with its kind", aitest.ErrorEvent, "modelStreamErrorException", aiclient.KindServer},
-		{"a cut connection is an interrupted stream", aitest.Cut, "stream_interrupted", aiclient.KindServer},
+		{
+			name:  "an exception message ends the stream with its kind",
+			fault: aitest.ErrorEvent,
+			code:  "modelStreamErrorException",
+			kind:  aiclient.KindServer,
+		},
+		{
+			name:  "a cut connection is an interrupted stream",
+			fault: aitest.Cut,
+			code:  "stream_interrupted",
+			kind:  aiclient.KindServer,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -197,13 +284,9 @@ func TestTheDefaultChainReadsTheSharedFilesOfTheProfile(t *testing.T) {
 		t.Errorf("authorization %q is not scoped to the profile's region", got)
 	}
 	_, err = bedrock.New(context.Background(), bedrock.WithProfile("no-such-profile"))
-	if err == nil || !strings.Contains(err.Error(), "no-such-profile") {
-		t.Errorf("an unknown profile gave %v", err)
-	}
+	testkit.WantError(t, err, "no-such-profile")
 	_, err = bedrock.New(context.Background()) // the default profile has no region
-	if err == nil || !strings.Contains(err.Error(), "WithRegion") {
-		t.Errorf("no region gave %v", err)
-	}
+	testkit.WantError(t, err, "WithRegion")
 }
 
 func TestNewRefusesWhatCannotWork(t *testing.T) {
@@ -219,9 +302,7 @@ func TestNewRefusesWhatCannotWork(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := bedrock.New(context.Background(), tt.opts...)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want an error saying %q", err, tt.want)
-			}
+			testkit.WantError(t, err, tt.want)
 		})
 	}
 }

@@ -3,6 +3,7 @@ package demo_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/portico-dev/portico/aiclient/internal/testkit"
 	"reflect"
 	"testing"
 
@@ -53,8 +54,11 @@ func TestStreamedAndPlainAnswersAreIdentical(t *testing.T) {
 			if !reflect.DeepEqual(plain, again) {
 				t.Error("the same request gave two answers")
 			}
-			if plain.Usage.InputTokens == 0 || plain.Usage.OutputTokens == 0 {
-				t.Errorf("usage %+v", plain.Usage)
+			if plain.Usage.InputTokens == 0 {
+				t.Errorf("input tokens = 0, usage %+v", plain.Usage)
+			}
+			if plain.Usage.OutputTokens == 0 {
+				t.Errorf("output tokens = 0, usage %+v", plain.Usage)
 			}
 		})
 	}
@@ -65,17 +69,29 @@ func TestAnswersFollowTheRequest(t *testing.T) {
 	p := demo.New()
 	ctx := context.Background()
 	resp, _ := p.Chat(ctx, &aiclient.Request{Messages: []aiclient.Message{aiclient.UserText("hi")}})
-	if resp.Message.Text() != "You said: hi" || resp.FinishReason != aiclient.FinishStop {
-		t.Errorf("plain: %+v", resp)
+	if got, want := resp.Message.Text(), "You said: hi"; got != want {
+		t.Errorf("plain: text = %q, want %q", got, want)
+	}
+	if got, want := resp.FinishReason, aiclient.FinishStop; got != want {
+		t.Errorf("plain: finish = %s, want %s", got, want)
 	}
 	resp, _ = p.Chat(ctx, &aiclient.Request{Messages: []aiclient.Message{aiclient.UserText("Paris")},
 		Tools: []aiclient.Tool{{Name: "weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}}})
-	if len(resp.Message.ToolCalls) != 1 || string(resp.Message.ToolCalls[0].Arguments) != `{"city":"Paris"}` || resp.FinishReason != aiclient.FinishToolCalls {
-		t.Errorf("tool call: %+v", resp)
+	if got, want := resp.FinishReason, aiclient.FinishToolCalls; got != want {
+		t.Errorf("tool call: finish = %s, want %s", got, want)
+	}
+	if got, want := len(resp.Message.ToolCalls), 1; got != want {
+		t.Fatalf("tool call: %d calls, want %d", got, want)
+	}
+	if got, want := string(resp.Message.ToolCalls[0].Arguments), `{"city":"Paris"}`; got != want {
+		t.Errorf("tool call: arguments = %s, want %s", got, want)
 	}
 	resp, _ = p.Chat(ctx, &aiclient.Request{Messages: []aiclient.Message{aiclient.UserText("a b c d e f g h i j k l")}, MaxOutputTokens: 2})
-	if resp.FinishReason != aiclient.FinishLength || resp.Usage.OutputTokens > 2 {
-		t.Errorf("truncated: %+v", resp)
+	if got, want := resp.FinishReason, aiclient.FinishLength; got != want {
+		t.Errorf("truncated: finish = %s, want %s", got, want)
+	}
+	if got, limit := resp.Usage.OutputTokens, int64(2); got > limit {
+		t.Errorf("truncated: output tokens = %d, want at most %d", got, limit)
 	}
 	if _, err := p.Chat(ctx, &aiclient.Request{}); err == nil {
 		t.Error("an empty request was answered")
@@ -89,19 +105,23 @@ func TestEmbeddingsAreDeterministicUnitVectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(resp.Embeddings) != 3 || len(resp.Embeddings[0]) != 16 {
-		t.Fatalf("shape %d×%d", len(resp.Embeddings), len(resp.Embeddings[0]))
+	if got, want := len(resp.Embeddings), 3; got != want {
+		t.Fatalf("%d vectors, want %d", got, want)
 	}
-	if !reflect.DeepEqual(resp.Embeddings[0], resp.Embeddings[2]) || reflect.DeepEqual(resp.Embeddings[0], resp.Embeddings[1]) {
-		t.Error("equal inputs must give equal vectors, different inputs different ones")
+	if got, want := len(resp.Embeddings[0]), 16; got != want {
+		t.Fatalf("%d dimensions, want %d", got, want)
+	}
+	if !reflect.DeepEqual(resp.Embeddings[0], resp.Embeddings[2]) {
+		t.Error("equal inputs gave different vectors")
+	}
+	if reflect.DeepEqual(resp.Embeddings[0], resp.Embeddings[1]) {
+		t.Error("different inputs gave equal vectors")
 	}
 	var norm float64
 	for _, f := range resp.Embeddings[1] {
 		norm += float64(f) * float64(f)
 	}
-	if norm < 0.999 || norm > 1.001 {
-		t.Errorf("norm² = %v", norm)
-	}
+	testkit.InRange(t, "norm²", norm, 0.999, 1.001)
 }
 
 func FuzzStructuredOutputIsValidJSON(f *testing.F) {

@@ -48,8 +48,11 @@ func TestStreamErrorAfterStatus200IsSurfaced(t *testing.T) {
 	t.Parallel()
 	testkit.StreamError(t, connect, "text/event-stream", "stream_error.sse", "gemini-2.5-flash", "Partial", func(t *testing.T, err error) {
 		var e *aiclient.Error
-		if !errors.As(err, &e) || e.Status != http.StatusOK || e.Kind != aiclient.KindOverloaded || e.Code != "UNAVAILABLE" || !e.Retryable {
-			t.Fatalf("got %v (%+v)", err, e)
+		if !errors.As(err, &e) {
+			t.Fatalf("got %v, want an *aiclient.Error", err)
+		}
+		if got, want := testkit.FactsOf(e), (testkit.ErrorFacts{Status: http.StatusOK, Kind: aiclient.KindOverloaded, Code: "UNAVAILABLE", Retryable: true}); got != want {
+			t.Errorf("error = %+v, want %+v", got, want)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package gemini_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,9 +41,17 @@ func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
 			req := &aiclient.Request{Model: "gemini-2.5-flash", Messages: []aiclient.Message{aiclient.UserText("hi")}}
 			testkit.SameWholeAndStreamed(t, p, req, tt.reply.Usage)
 			reqs := srv.Requests()
-			if reqs[0].Path != "/v1beta/models/gemini-2.5-flash:generateContent" || reqs[1].Path != "/v1beta/models/gemini-2.5-flash:streamGenerateContent" ||
-				reqs[1].Query != "alt=sse" || reqs[0].Header.Get("x-goog-api-key") != "AIza-test" {
-				t.Fatalf("requests %s %s?%s", reqs[0].Path, reqs[1].Path, reqs[1].Query)
+			if got, want := reqs[0].Path, "/v1beta/models/gemini-2.5-flash:generateContent"; got != want {
+				t.Errorf("chat path = %s, want %s", got, want)
+			}
+			if got, want := reqs[1].Path, "/v1beta/models/gemini-2.5-flash:streamGenerateContent"; got != want {
+				t.Errorf("stream path = %s, want %s", got, want)
+			}
+			if got, want := reqs[1].Query, "alt=sse"; got != want {
+				t.Errorf("stream query = %s, want %s", got, want)
+			}
+			if got, want := reqs[0].Header.Get("x-goog-api-key"), "AIza-test"; got != want {
+				t.Errorf("x-goog-api-key = %q, want %q", got, want)
 			}
 		})
 	}
@@ -56,8 +65,20 @@ func TestRetryInfoGivesTheRetryAfter(t *testing.T) {
 	p := gemini.New(gemini.WithBaseURL(srv.URL()), gemini.WithAPIKey("AIza-secret"), gemini.WithPolicies())
 	_, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "gemini-2.5-pro"})
 	var e *aiclient.Error
-	if !errors.As(err, &e) || e.Kind != aiclient.KindRateLimited || e.RetryAfter != 37*time.Second || e.Code != "RESOURCE_EXHAUSTED" || !e.Retryable {
-		t.Fatalf("got %v (%+v)", err, e)
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want an *aiclient.Error", err)
+	}
+	if got, want := e.Kind, aiclient.KindRateLimited; got != want {
+		t.Errorf("Kind = %s, want %s", got, want)
+	}
+	if got, want := e.RetryAfter, 37*time.Second; got != want {
+		t.Errorf("RetryAfter = %v, want %v", got, want)
+	}
+	if got, want := e.Code, "RESOURCE_EXHAUSTED"; got != want {
+		t.Errorf("Code = %q, want %q", got, want)
+	}
+	if !e.Retryable {
+		t.Error("Retryable = false, want true")
 	}
 	if strings.Contains(e.Error(), "AIza-secret") {
 		t.Fatalf("the key leaked: %v", e)
@@ -84,9 +105,7 @@ func TestToolResultsAreNamedAfterTheirCalls(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", body, want)
 	}
 	_, err = p.EncodeRequest(&aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.ToolResult("unknown", "x")}})
-	if err == nil || !strings.Contains(err.Error(), "Message.Name") {
-		t.Fatalf("an orphan tool result gave %v", err)
-	}
+	testkit.WantError(t, err, "Message.Name")
 }
 
 func TestEmbeddingsAndModels(t *testing.T) {
@@ -96,17 +115,32 @@ func TestEmbeddingsAndModels(t *testing.T) {
 	srv.Push(aitest.Reply{Embeddings: [][]float32{{0.5, -0.5}, {1, 0}}})
 	p := gemini.New(gemini.WithBaseURL(srv.URL()), gemini.WithPolicies())
 	emb, err := p.Embed(testkit.Deadline(t), &aiclient.EmbedRequest{Model: "gemini-embedding-001", Input: []string{"a", "b"}, Dimensions: 2})
-	if err != nil || len(emb.Embeddings) != 2 || emb.Embeddings[0][1] != -0.5 {
-		t.Fatalf("%+v %v", emb, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(emb.Embeddings), 2; got != want {
+		t.Fatalf("%d vectors, want %d", got, want)
+	}
+	if got, want := emb.Embeddings[0][1], float32(-0.5); got != want {
+		t.Fatalf("Embeddings[0][1] = %v, want %v", got, want)
 	}
 	body := srv.Requests()[0].JSON()
 	first := body["requests"].([]any)[0].(map[string]any)
-	if first["model"] != "models/gemini-embedding-001" || first["outputDimensionality"] != float64(2) {
-		t.Fatalf("embed request %v", body)
+	if got, want := first["model"], any("models/gemini-embedding-001"); got != want {
+		t.Errorf("embed request model = %v, want %v", got, want)
+	}
+	if got, want := first["outputDimensionality"], any(float64(2)); got != want {
+		t.Errorf("embed request outputDimensionality = %v, want %v", got, want)
 	}
 	models, err := p.Models(testkit.Deadline(t))
-	if err != nil || len(models) != 2 || models[1].ID != "gemini-embedding-001" {
-		t.Fatalf("%+v %v", models, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(models), 2; got != want {
+		t.Fatalf("%d models, want %d: %+v", got, want, models)
+	}
+	if got, want := models[1].ID, "gemini-embedding-001"; got != want {
+		t.Fatalf("models[1].ID = %q, want %q", got, want)
 	}
 }
 
@@ -121,11 +155,14 @@ func TestRetriesHonourRetryInfoThroughResilience(t *testing.T) {
 		OnRetry: func(ev resilience.RetryEvent) { delays = append(delays, ev.Delay) },
 	})))
 	resp, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "gemini-2.5-flash"})
-	if err != nil || resp.Message.Text() != "ok" {
-		t.Fatalf("%v %v", resp, err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(delays) != 1 || delays[0] != 30*time.Millisecond {
-		t.Fatalf("retry delays %v, want RetryInfo's 30ms", delays)
+	if got, want := resp.Message.Text(), "ok"; got != want {
+		t.Fatalf("text = %q, want %q", got, want)
+	}
+	if got, want := delays, []time.Duration{30 * time.Millisecond}; !slices.Equal(got, want) {
+		t.Fatalf("retry delays %v, want RetryInfo's %v", got, want)
 	}
 }
 

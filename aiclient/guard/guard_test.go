@@ -250,12 +250,54 @@ func TestChecks(t *testing.T) {
 		text     string
 		blocked  bool
 	}{
-		{"a short prompt passes", guard.MaxPromptTokens(50), "", "m", "hello", false},
-		{"a long prompt is blocked", guard.MaxPromptTokens(50), "", "m", long, true},
-		{"an allowed model passes", allowed, "alice", "small", "hi", false},
-		{"a model not allowed for the consumer is blocked", allowed, "alice", "large", "hi", true},
-		{"others use the default list", allowed, "bob", "large", "hi", false},
-		{"a model on no list is blocked", allowed, "bob", "huge", "hi", true},
+		{
+			name:     "a short prompt passes",
+			check:    guard.MaxPromptTokens(50),
+			consumer: "",
+			model:    "m",
+			text:     "hello",
+			blocked:  false,
+		},
+		{
+			name:     "a long prompt is blocked",
+			check:    guard.MaxPromptTokens(50),
+			consumer: "",
+			model:    "m",
+			text:     long,
+			blocked:  true,
+		},
+		{
+			name:     "an allowed model passes",
+			check:    allowed,
+			consumer: "alice",
+			model:    "small",
+			text:     "hi",
+			blocked:  false,
+		},
+		{
+			name:     "a model not allowed for the consumer is blocked",
+			check:    allowed,
+			consumer: "alice",
+			model:    "large",
+			text:     "hi",
+			blocked:  true,
+		},
+		{
+			name:     "others use the default list",
+			check:    allowed,
+			consumer: "bob",
+			model:    "large",
+			text:     "hi",
+			blocked:  false,
+		},
+		{
+			name:     "a model on no list is blocked",
+			check:    allowed,
+			consumer: "bob",
+			model:    "huge",
+			text:     "hi",
+			blocked:  true,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -299,12 +341,42 @@ func TestTheExternalCheck(t *testing.T) {
 		failOpen bool
 		blocked  bool
 	}{
-		{"a clean text passes", "hello", false, false},
-		{"a flagged text is blocked", "bad stuff", false, true},
-		{"a failing service blocks when closed", "down", false, true},
-		{"a failing service lets through when open", "down", true, false},
-		{"a timeout blocks when closed", "slow", false, true},
-		{"a timeout lets through when open", "slow", true, false},
+		{
+			name:     "a clean text passes",
+			text:     "hello",
+			failOpen: false,
+			blocked:  false,
+		},
+		{
+			name:     "a flagged text is blocked",
+			text:     "bad stuff",
+			failOpen: false,
+			blocked:  true,
+		},
+		{
+			name:     "a failing service blocks when closed",
+			text:     "down",
+			failOpen: false,
+			blocked:  true,
+		},
+		{
+			name:     "a failing service lets through when open",
+			text:     "down",
+			failOpen: true,
+			blocked:  false,
+		},
+		{
+			name:     "a timeout blocks when closed",
+			text:     "slow",
+			failOpen: false,
+			blocked:  true,
+		},
+		{
+			name:     "a timeout lets through when open",
+			text:     "slow",
+			failOpen: true,
+			blocked:  false,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -325,8 +397,12 @@ func TestAnOutputRuleBlocksResponsesAndStreams(t *testing.T) {
 	// The request rule also sees the address: use a request without one
 	// for the output, by masking nothing and echoing.
 	_, err := g.Chat(t.Context(), req)
-	if rule, ok := guard.IsBlocked(err); !ok || rule != "no-ips-out" {
-		t.Errorf("chat err = %v, want blocked by no-ips-out", err)
+	rule, ok := guard.IsBlocked(err)
+	if !ok {
+		t.Fatalf("chat err = %v, want blocked", err)
+	}
+	if got, want := rule, "no-ips-out"; got != want {
+		t.Errorf("blocked by %q, want %q", got, want)
 	}
 	s, err := g.Stream(t.Context(), req)
 	if err != nil {
@@ -355,7 +431,10 @@ func TestInvalidRulesNameTheField(t *testing.T) {
 		{guard.Rule{Name: "x", Action: guard.Block, Check: guard.MaxPromptTokens(1), Output: true}, "rules[0].output"},
 	} {
 		_, err := guard.New(&echo{}, []guard.Rule{tc.rule})
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
+		if err == nil {
+			t.Fatalf("New(%+v) = nil, want an error with %q", tc.rule, tc.want)
+		}
+		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want an error with %q", tc.rule, err, tc.want)
 		}
 	}

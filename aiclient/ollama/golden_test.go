@@ -33,8 +33,11 @@ func TestEncodeRequestMatchesGolden(t *testing.T) {
 func TestImageURLsAreRejectedWithTheFix(t *testing.T) {
 	t.Parallel()
 	_, err := ollama.New().EncodeRequest(testkit.SampleRequest(), false)
-	if err == nil || err.Error() != "portico/ollama: messages[1]: images need Data: Ollama does not fetch URLs" {
-		t.Fatalf("got %v", err)
+	if err == nil {
+		t.Fatal("err = nil, want one about image URLs")
+	}
+	if got, want := err.Error(), "aiclient/ollama: messages[1]: images need Data: Ollama does not fetch URLs"; got != want {
+		t.Fatalf("err = %q, want %q", got, want)
 	}
 }
 
@@ -57,8 +60,14 @@ func TestStreamErrorLineIsSurfaced(t *testing.T) {
 	t.Parallel()
 	testkit.StreamError(t, connect, "application/x-ndjson", "stream_error.ndjson", "llama3.2", "Partial", func(t *testing.T, err error) {
 		var e *aiclient.Error
-		if !errors.As(err, &e) || e.Status != http.StatusOK || e.Kind != aiclient.KindServer {
-			t.Fatalf("got %v (%+v)", err, e)
+		if !errors.As(err, &e) {
+			t.Fatalf("got %v, want an *aiclient.Error", err)
+		}
+		if got, want := e.Status, http.StatusOK; got != want {
+			t.Errorf("Status = %d, want %d", got, want)
+		}
+		if got, want := e.Kind, aiclient.KindServer; got != want {
+			t.Errorf("Kind = %s, want %s", got, want)
 		}
 	})
 }

@@ -34,8 +34,11 @@ func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
 			p := ollama.New(ollama.WithBaseURL(srv.URL()), ollama.WithPolicies())
 			req := &aiclient.Request{Model: "llama3.2", Messages: []aiclient.Message{aiclient.UserText("hi")}}
 			testkit.SameWholeAndStreamed(t, p, req, tt.reply.Usage)
-			if srv.Requests()[0].JSON()["stream"] != false || srv.Requests()[1].JSON()["stream"] != true {
-				t.Fatal("stream flags not sent explicitly")
+			if got, want := srv.Requests()[0].JSON()["stream"], any(false); got != want {
+				t.Errorf("chat stream flag = %v, want %v", got, want)
+			}
+			if got, want := srv.Requests()[1].JSON()["stream"], any(true); got != want {
+				t.Errorf("stream stream flag = %v, want %v", got, want)
 			}
 		})
 	}
@@ -53,8 +56,14 @@ func TestAStreamCutBeforeDoneIsAnError(t *testing.T) {
 	}
 	resp, err := aiclient.Collect(s)
 	var e *aiclient.Error
-	if !errors.As(err, &e) || e.Code != "stream_interrupted" || resp.Message.Text() != "this s" {
-		t.Fatalf("got %v, text %q", err, resp.Message.Text())
+	if got, want := resp.Message.Text(), "this s"; got != want {
+		t.Errorf("text = %q, want %q", got, want)
+	}
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want an *aiclient.Error", err)
+	}
+	if got, want := e.Code, "stream_interrupted"; got != want {
+		t.Errorf("Code = %q, want %q", got, want)
 	}
 }
 
@@ -65,8 +74,14 @@ func TestMissingModelIsNotFound(t *testing.T) {
 	srv.Push(aitest.Reply{Status: 404, ErrorMessage: `model "nope" not found, try pulling it first`})
 	_, err := ollama.New(ollama.WithBaseURL(srv.URL()), ollama.WithPolicies()).Chat(testkit.Deadline(t), &aiclient.Request{Model: "nope"})
 	var e *aiclient.Error
-	if !errors.As(err, &e) || e.Kind != aiclient.KindNotFound || e.Message != `model "nope" not found, try pulling it first` {
-		t.Fatalf("got %v", err)
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want an *aiclient.Error", err)
+	}
+	if got, want := e.Kind, aiclient.KindNotFound; got != want {
+		t.Errorf("Kind = %s, want %s", got, want)
+	}
+	if got, want := e.Message, `model "nope" not found, try pulling it first`; got != want {
+		t.Errorf("Message = %q, want %q", got, want)
 	}
 }
 
@@ -77,11 +92,29 @@ func TestEmbeddingsAndModels(t *testing.T) {
 	srv.Push(aitest.Reply{Embeddings: [][]float32{{0.25, 0.75}}, Usage: aiclient.Usage{InputTokens: 3}})
 	p := ollama.New(ollama.WithBaseURL(srv.URL()), ollama.WithPolicies())
 	emb, err := p.Embed(testkit.Deadline(t), &aiclient.EmbedRequest{Model: "nomic-embed-text", Input: []string{"hello"}})
-	if err != nil || !reflect.DeepEqual(emb.Embeddings, [][]float32{{0.25, 0.75}}) || emb.Usage.InputTokens != 3 || emb.Model != "nomic-embed-text" {
-		t.Fatalf("%+v %v", emb, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := emb.Embeddings, [][]float32{{0.25, 0.75}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("embeddings = %v, want %v", got, want)
+	}
+	if got, want := emb.Usage.InputTokens, int64(3); got != want {
+		t.Errorf("input tokens = %d, want %d", got, want)
+	}
+	if got, want := emb.Model, "nomic-embed-text"; got != want {
+		t.Errorf("model = %q, want %q", got, want)
 	}
 	models, err := p.Models(testkit.Deadline(t))
-	if err != nil || len(models) != 2 || models[1].ID != "nomic-embed-text:latest" || models[0].Created.IsZero() {
-		t.Fatalf("%+v %v", models, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(models), 2; got != want {
+		t.Fatalf("%d models, want %d: %+v", got, want, models)
+	}
+	if got, want := models[1].ID, "nomic-embed-text:latest"; got != want {
+		t.Errorf("models[1].ID = %q, want %q", got, want)
+	}
+	if models[0].Created.IsZero() {
+		t.Error("models[0].Created is zero")
 	}
 }

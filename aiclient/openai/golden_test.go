@@ -50,8 +50,8 @@ func TestStreamErrorAfterStatus200IsSurfaced(t *testing.T) {
 		if !errors.As(err, &e) {
 			t.Fatalf("got %v, want an *aiclient.Error", err)
 		}
-		if e.Status != http.StatusOK || e.Kind != aiclient.KindServer || e.Code != "server_error" || !e.Retryable {
-			t.Fatalf("error %+v", e)
+		if got, want := testkit.FactsOf(e), (testkit.ErrorFacts{Status: http.StatusOK, Kind: aiclient.KindServer, Code: "server_error", Retryable: true}); got != want {
+			t.Fatalf("error = %+v, want %+v", got, want)
 		}
 	})
 }

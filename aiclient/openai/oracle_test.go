@@ -37,8 +37,11 @@ func schema(t *testing.T, name string) *openapi3.Schema {
 		t.Fatalf("loading %s: %v", oraclePath, err)
 	}
 	ref := doc.Components.Schemas[name]
-	if ref == nil || ref.Value == nil {
+	if ref == nil {
 		t.Fatalf("no schema %s", name)
+	}
+	if ref.Value == nil {
+		t.Fatalf("schema %s has no value", name)
 	}
 	return ref.Value
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,9 +94,23 @@ func TestInterleavedToolCallFragmentsAreReassembled(t *testing.T) {
 		acc.Add(ev)
 	}
 	calls := acc.Response().Message.ToolCalls
-	if len(calls) != 2 || string(calls[0].Arguments) != `{"city":"Zürich","unit":"celsius"}` || string(calls[1].Arguments) != `{"tz":"Europe/Zurich"}` ||
-		calls[0].ID != "call_0" || calls[1].Name != "get_time" {
-		t.Fatalf("reassembled calls %s", mustJSON(t, calls))
+	want := []aiclient.ToolCall{
+		{ID: "call_0", Arguments: json.RawMessage(`{"city":"Zürich","unit":"celsius"}`)},
+		{Name: "get_time", Arguments: json.RawMessage(`{"tz":"Europe/Zurich"}`)},
+	}
+	if got, want := len(calls), len(want); got != want {
+		t.Fatalf("%d calls, want %d: %s", got, want, mustJSON(t, calls))
+	}
+	if got, want := calls[0].ID, want[0].ID; got != want {
+		t.Errorf("calls[0].ID = %q, want %q", got, want)
+	}
+	if got, want := calls[1].Name, want[1].Name; got != want {
+		t.Errorf("calls[1].Name = %q, want %q", got, want)
+	}
+	for i := range want {
+		if got, want := string(calls[i].Arguments), string(want[i].Arguments); got != want {
+			t.Errorf("calls[%d].Arguments = %s, want %s", i, got, want)
+		}
 	}
 }
 
@@ -108,12 +123,48 @@ func TestErrorsAreNormalised(t *testing.T) {
 		retryable bool
 		after     time.Duration
 	}{
-		{"a 429 with retry-after-ms is a retryable rate limit", aitest.Reply{Status: 429, RetryAfter: 1500 * time.Millisecond}, aiclient.KindRateLimited, true, 1500 * time.Millisecond},
-		{"a 429 for insufficient quota is not retryable", aitest.Reply{Status: 429, ErrorCode: "insufficient_quota"}, aiclient.KindQuotaExhausted, false, 0},
-		{"a 400 for a long context says so", aitest.Reply{Status: 400, ErrorCode: "context_length_exceeded"}, aiclient.KindContextLength, false, 0},
-		{"a 401 is an authentication error", aitest.Reply{Status: 401, ErrorCode: "invalid_api_key"}, aiclient.KindAuthentication, false, 0},
-		{"a 500 is a retryable server error", aitest.Reply{Status: 500}, aiclient.KindServer, true, 0},
-		{"a 503 is overload", aitest.Reply{Status: 503}, aiclient.KindOverloaded, true, 0},
+		{
+			name:      "a 429 with retry-after-ms is a retryable rate limit",
+			reply:     aitest.Reply{Status: 429, RetryAfter: 1500 * time.Millisecond},
+			kind:      aiclient.KindRateLimited,
+			retryable: true,
+			after:     1500 * time.Millisecond,
+		},
+		{
+			name:      "a 429 for insufficient quota is not retryable",
+			reply:     aitest.Reply{Status: 429, ErrorCode: "insufficient_quota"},
+			kind:      aiclient.KindQuotaExhausted,
+			retryable: false,
+			after:     0,
+		},
+		{
+			name:      "a 400 for a long context says so",
+			reply:     aitest.Reply{Status: 400, ErrorCode: "context_length_exceeded"},
+			kind:      aiclient.KindContextLength,
+			retryable: false,
+			after:     0,
+		},
+		{
+			name:      "a 401 is an authentication error",
+			reply:     aitest.Reply{Status: 401, ErrorCode: "invalid_api_key"},
+			kind:      aiclient.KindAuthentication,
+			retryable: false,
+			after:     0,
+		},
+		{
+			name:      "a 500 is a retryable server error",
+			reply:     aitest.Reply{Status: 500},
+			kind:      aiclient.KindServer,
+			retryable: true,
+			after:     0,
+		},
+		{
+			name:      "a 503 is overload",
+			reply:     aitest.Reply{Status: 503},
+			kind:      aiclient.KindOverloaded,
+			retryable: true,
+			after:     0,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,8 +178,20 @@ func TestErrorsAreNormalised(t *testing.T) {
 			if !errors.As(err, &e) {
 				t.Fatalf("got %v, want *aiclient.Error", err)
 			}
-			if e.Kind != tt.kind || e.Retryable != tt.retryable || e.RetryAfter != tt.after || e.Provider != "openai" || e.Model != "gpt-test" {
-				t.Fatalf("error %+v", e)
+			if got, want := e.Kind, tt.kind; got != want {
+				t.Errorf("Kind = %s, want %s", got, want)
+			}
+			if got, want := e.Retryable, tt.retryable; got != want {
+				t.Errorf("Retryable = %v, want %v", got, want)
+			}
+			if got, want := e.RetryAfter, tt.after; got != want {
+				t.Errorf("RetryAfter = %v, want %v", got, want)
+			}
+			if got, want := e.Provider, "openai"; got != want {
+				t.Errorf("Provider = %q, want %q", got, want)
+			}
+			if got, want := e.Model, "gpt-test"; got != want {
+				t.Errorf("Model = %q, want %q", got, want)
 			}
 			if strings.Contains(e.Error(), "sk-secret") {
 				t.Fatalf("the key leaked into %q", e.Error())
@@ -144,8 +207,14 @@ func TestTheAPIKeyIsRedactedFromProviderMessages(t *testing.T) {
 	srv.Push(aitest.Reply{Status: 401, ErrorMessage: "Incorrect API key provided: sk-secret-key-123."})
 	p := openai.New(openai.WithBaseURL(srv.URL()), openai.WithAPIKey("sk-secret-key-123"), openai.WithPolicies())
 	_, err := p.Chat(testkit.Deadline(t), &aiclient.Request{Model: "gpt-test"})
-	if err == nil || strings.Contains(err.Error(), "sk-secret-key-123") || !strings.Contains(err.Error(), "[redacted]") {
-		t.Fatalf("error %v", err)
+	if err == nil {
+		t.Fatal("err = nil, want an error")
+	}
+	if strings.Contains(err.Error(), "sk-secret-key-123") {
+		t.Errorf("error %v leaks the key", err)
+	}
+	if !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("error %v does not say [redacted]", err)
 	}
 }
 
@@ -172,8 +241,14 @@ func TestStreamFaultsAfterStatus200AreSurfaced(t *testing.T) {
 			}
 			resp, err := aiclient.Collect(s)
 			var e *aiclient.Error
-			if !errors.As(err, &e) || e.Code != tt.code || e.Status != http.StatusOK {
-				t.Fatalf("got %v (%+v), want code %s", err, e, tt.code)
+			if !errors.As(err, &e) {
+				t.Fatalf("got %v, want an *aiclient.Error with code %s", err, tt.code)
+			}
+			if got, want := e.Code, tt.code; got != want {
+				t.Errorf("Code = %q, want %q", got, want)
+			}
+			if got, want := e.Status, http.StatusOK; got != want {
+				t.Errorf("Status = %d, want %d", got, want)
 			}
 			if got := resp.Message.Text(); got != "a fairly " { // the role chunk, then 3 fragments of 3 runes
 				t.Fatalf("text before the fault %q", got)
@@ -196,11 +271,14 @@ func TestRetriesHonourRetryAfterThroughResilience(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.Message.Text() != "ok" || len(srv.Requests()) != 2 {
-		t.Fatalf("text %q after %d requests", resp.Message.Text(), len(srv.Requests()))
+	if got, want := resp.Message.Text(), "ok"; got != want {
+		t.Errorf("text = %q, want %q", got, want)
 	}
-	if len(delays) != 1 || delays[0] != 20*time.Millisecond {
-		t.Fatalf("retry delays %v, want the server's 20ms", delays)
+	if got, want := len(srv.Requests()), 2; got != want {
+		t.Errorf("%d requests, want %d", got, want)
+	}
+	if got, want := delays, []time.Duration{20 * time.Millisecond}; !slices.Equal(got, want) {
+		t.Fatalf("retry delays %v, want the server's %v", got, want)
 	}
 }
 
@@ -220,8 +298,20 @@ func TestDefaultPoliciesOpenTheCircuitOfAFailingDeployment(t *testing.T) {
 	}
 	_, err := p.Chat(testkit.Deadline(t), req)
 	var e *aiclient.Error
-	if !errors.As(err, &e) || e.Code != "circuit_open" || e.Kind != aiclient.KindServer || !e.Retryable || e.RetryAfter <= 0 {
-		t.Fatalf("got %v (%+v), want an open circuit", err, e)
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want an open circuit", err)
+	}
+	if got, want := e.Code, "circuit_open"; got != want {
+		t.Errorf("Code = %q, want %q", got, want)
+	}
+	if got, want := e.Kind, aiclient.KindServer; got != want {
+		t.Errorf("Kind = %s, want %s", got, want)
+	}
+	if !e.Retryable {
+		t.Error("Retryable = false, want true")
+	}
+	if e.RetryAfter <= 0 {
+		t.Errorf("RetryAfter = %v, want > 0", e.RetryAfter)
 	}
 	if n := len(srv.Requests()); n != 5 {
 		t.Fatalf("the open circuit let a request through: %d requests", n)
@@ -247,11 +337,17 @@ func TestAzureUsesDeploymentURLsAndTheAPIKeyHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := srv.Requests()[0]
-	if got.Path != "/openai/deployments/my-gpt4o/chat/completions" || got.Query != "api-version=2024-10-21" {
-		t.Fatalf("request to %s?%s", got.Path, got.Query)
+	if got, want := got.Path, "/openai/deployments/my-gpt4o/chat/completions"; got != want {
+		t.Errorf("path = %s, want %s", got, want)
 	}
-	if got.Header.Get("api-key") != "azure-key" || got.Header.Get("Authorization") != "" {
-		t.Fatalf("headers %v", got.Header)
+	if got, want := got.Query, "api-version=2024-10-21"; got != want {
+		t.Errorf("query = %s, want %s", got, want)
+	}
+	if got, want := got.Header.Get("api-key"), "azure-key"; got != want {
+		t.Errorf("api-key = %q, want %q", got, want)
+	}
+	if got := got.Header.Get("Authorization"); got != "" {
+		t.Errorf("Authorization = %q, want none", got)
 	}
 }
 
@@ -269,11 +365,20 @@ func TestCompatibleServersGetBearerKeysCustomHeadersAndExtras(t *testing.T) {
 	}
 	got := srv.Requests()[0]
 	body := got.JSON()
-	if got.Header.Get("Authorization") != "Bearer gsk-1" || got.Header.Get("HTTP-Referer") != "https://example.com" {
-		t.Fatalf("headers %v", got.Header)
+	if got, want := got.Header.Get("Authorization"), "Bearer gsk-1"; got != want {
+		t.Errorf("Authorization = %q, want %q", got, want)
 	}
-	if body["max_tokens"] != float64(64) || body["max_completion_tokens"] != nil || body["reasoning_effort"] != "low" {
-		t.Fatalf("body %v", body)
+	if got, want := got.Header.Get("HTTP-Referer"), "https://example.com"; got != want {
+		t.Errorf("HTTP-Referer = %q, want %q", got, want)
+	}
+	if got, want := body["max_tokens"], any(float64(64)); got != want {
+		t.Errorf("max_tokens = %v, want %v", got, want)
+	}
+	if got := body["max_completion_tokens"]; got != nil {
+		t.Errorf("max_completion_tokens = %v, want none", got)
+	}
+	if got, want := body["reasoning_effort"], any("low"); got != want {
+		t.Errorf("reasoning_effort = %v, want %v", got, want)
 	}
 }
 
@@ -287,18 +392,37 @@ func TestEmbeddingsAndModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(emb.Embeddings) != 2 || emb.Embeddings[1][1] != 0.4 || emb.Usage.InputTokens != 8 {
-		t.Fatalf("embeddings %+v", emb)
+	if got, want := len(emb.Embeddings), 2; got != want {
+		t.Fatalf("%d vectors, want %d", got, want)
 	}
-	if body := srv.Requests()[0].JSON(); body["dimensions"] != float64(2) || body["encoding_format"] != "float" {
-		t.Fatalf("body %v", body)
+	if got, want := emb.Embeddings[1][1], float32(0.4); got != want {
+		t.Errorf("Embeddings[1][1] = %v, want %v", got, want)
+	}
+	if got, want := emb.Usage.InputTokens, int64(8); got != want {
+		t.Errorf("input tokens = %d, want %d", got, want)
+	}
+	body := srv.Requests()[0].JSON()
+	if got, want := body["dimensions"], any(float64(2)); got != want {
+		t.Errorf("dimensions = %v, want %v", got, want)
+	}
+	if got, want := body["encoding_format"], any("float"); got != want {
+		t.Errorf("encoding_format = %v, want %v", got, want)
 	}
 	models, err := p.Models(testkit.Deadline(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(models) != 2 || models[1].ID != "text-embedding-3-small" || models[0].OwnedBy != "aitest" || models[0].Created.IsZero() {
-		t.Fatalf("models %+v", models)
+	if got, want := len(models), 2; got != want {
+		t.Fatalf("%d models, want %d: %+v", got, want, models)
+	}
+	if got, want := models[1].ID, "text-embedding-3-small"; got != want {
+		t.Errorf("models[1].ID = %q, want %q", got, want)
+	}
+	if got, want := models[0].OwnedBy, "aitest"; got != want {
+		t.Errorf("models[0].OwnedBy = %q, want %q", got, want)
+	}
+	if models[0].Created.IsZero() {
+		t.Error("models[0].Created is zero")
 	}
 }
 

@@ -63,9 +63,7 @@ func TestNewRefusesWhatCannotWork(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := vertex.New(context.Background(), tt.opts...)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want an error saying %q", err, tt.want)
-			}
+			testkit.WantError(t, err, tt.want)
 		})
 	}
 }
@@ -85,14 +83,30 @@ func TestModelsAndLocationsMakeTheirURLs(t *testing.T) {
 	tests := []struct {
 		name, location, model, want string
 	}{
-		{"a Google model in a region", "europe-west4", "gemini-2.5-flash",
-			"https://europe-west4-aiplatform.googleapis.com/v1/projects/acme/locations/europe-west4/publishers/google/models/gemini-2.5-flash:generateContent"},
-		{"a Google model on the global endpoint", "global", "gemini-2.5-pro",
-			"https://aiplatform.googleapis.com/v1/projects/acme/locations/global/publishers/google/models/gemini-2.5-pro:generateContent"},
-		{"a tuned model's endpoint", "us-central1", "endpoints/4711",
-			"https://us-central1-aiplatform.googleapis.com/v1/projects/acme/locations/us-central1/endpoints/4711:generateContent"},
-		{"a full resource name", "us-central1", "projects/shared/locations/us-east5/endpoints/9",
-			"https://us-central1-aiplatform.googleapis.com/v1/projects/shared/locations/us-east5/endpoints/9:generateContent"},
+		{
+			name:     "a Google model in a region",
+			location: "europe-west4",
+			model:    "gemini-2.5-flash",
+			want:     "https://europe-west4-aiplatform.googleapis.com/v1/projects/acme/locations/europe-west4/publishers/google/models/gemini-2.5-flash:generateContent",
+		},
+		{
+			name:     "a Google model on the global endpoint",
+			location: "global",
+			model:    "gemini-2.5-pro",
+			want:     "https://aiplatform.googleapis.com/v1/projects/acme/locations/global/publishers/google/models/gemini-2.5-pro:generateContent",
+		},
+		{
+			name:     "a tuned model's endpoint",
+			location: "us-central1",
+			model:    "endpoints/4711",
+			want:     "https://us-central1-aiplatform.googleapis.com/v1/projects/acme/locations/us-central1/endpoints/4711:generateContent",
+		},
+		{
+			name:     "a full resource name",
+			location: "us-central1",
+			model:    "projects/shared/locations/us-east5/endpoints/9",
+			want:     "https://us-central1-aiplatform.googleapis.com/v1/projects/shared/locations/us-east5/endpoints/9:generateContent",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -169,8 +169,18 @@ func TestCredentialFailuresAreAuthenticationErrors(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"a token source that fails sends nothing", failing{}, 0, "credentials"},
-		{"a token Vertex AI did not issue is refused with 401", oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "ya29.forged"}), http.StatusUnauthorized, "UNAUTHENTICATED"},
+		{
+			name:   "a token source that fails sends nothing",
+			tokens: failing{},
+			status: 0,
+			code:   "credentials",
+		},
+		{
+			name:   "a token Vertex AI did not issue is refused with 401",
+			tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "ya29.forged"}),
+			status: http.StatusUnauthorized,
+			code:   "UNAUTHENTICATED",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/portico-dev/portico/internal/grpctest"
@@ -20,8 +25,11 @@ type demo struct {
 	shelf   *grpctest.Server  // the gRPC demo service
 	vars    map[string]string // the services' addresses, the operator key
 	lookup  func(string) (string, bool)
-	// generated is set when the operator key was made up at start-up.
-	generated bool
+	// generated is set when the operator key was made up at start-up,
+	// adminGenerated when the admin token was.
+	generated, adminGenerated bool
+	// dataDir holds the platform's file, removed by close.
+	dataDir string
 }
 
 // The variables of the demo configuration that hold its two keys.
@@ -35,11 +43,14 @@ const (
 // and settles the operator key: env's PORTICO_API_KEY, or a random one.
 func startDemo(logger *slog.Logger, env func(string) (string, bool)) (*demo, error) {
 	d := &demo{vars: map[string]string{}, lookup: env}
-	if k, ok := env(operatorKeyVar); ok && k != "" {
-		d.vars[operatorKeyVar] = k
-	} else {
-		d.vars[operatorKeyVar], d.generated = "portico-op-"+rand.Text(), true
+	d.generated = d.setKey(operatorKeyVar, "portico-op-")
+	d.adminGenerated = d.setKey(adminKeyVar, "portico-admin-")
+	dir, err := os.MkdirTemp("", "portico-demo-")
+	if err != nil {
+		return nil, err
 	}
+	d.dataDir = dir
+	d.vars["DEMO_PLATFORM_FILE"] = filepath.Join(dir, "platform.db")
 	var lc net.ListenConfig
 	for _, s := range []struct {
 		key string
@@ -48,6 +59,7 @@ func startDemo(logger *slog.Logger, env func(string) (string, bool)) (*demo, err
 		{"DEMO_USERS_1", usersService("users-1")},
 		{"DEMO_USERS_2", usersService("users-2")},
 		{"DEMO_ORDERS", ordersService()},
+		{"DEMO_PAYMENTS", paymentsService()},
 	} {
 		l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 		if err != nil {
@@ -57,6 +69,7 @@ func startDemo(logger *slog.Logger, env func(string) (string, bool)) (*demo, err
 		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: 5 * time.Second}
 		d.servers = append(d.servers, srv)
 		d.vars[s.key] = "http://" + l.Addr().String()
+		d.vars[s.key+"_PORT"] = strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 		go func() {
 			if err := srv.Serve(l); err != nil && err != http.ErrServerClosed {
 				logger.Error("demo service stopped", "error", err)
@@ -73,6 +86,17 @@ func startDemo(logger *slog.Logger, env func(string) (string, bool)) (*demo, err
 	return d, nil
 }
 
+// setKey takes the key named name from the environment, or makes one up
+// with prefix, and reports whether it made it up.
+func (d *demo) setKey(name, prefix string) bool {
+	if k, ok := d.lookup(name); ok && k != "" {
+		d.vars[name] = k
+		return false
+	}
+	d.vars[name] = prefix + rand.Text()
+	return true
+}
+
 // env resolves ${VAR} in the default configuration: the demo's own
 // variables, then the environment.
 func (d *demo) env(name string) (string, bool) {
@@ -82,22 +106,44 @@ func (d *demo) env(name string) (string, bool) {
 	return d.lookup(name)
 }
 
-// announce logs the two keys, and warns when the proxy listens beyond
-// loopback, where the public demo key is anyone's.
-func (d *demo) announce(logger *slog.Logger, proxy net.Addr) {
-	key, ok := d.lookup(demoKeyVar)
-	if !ok || key == "" {
-		key = "portico-demo-key"
+// lazyDemo starts the demo services the first time a configuration file
+// names one of their ${DEMO_*} variables that the environment does not
+// set, so that the example configuration runs against them on loopback.
+type lazyDemo struct {
+	logger *slog.Logger
+	env    func(string) (string, bool)
+
+	once sync.Once
+	d    *demo
+	err  error
+}
+
+// lookup resolves a configuration variable: the environment's, else a
+// demo service's address.
+func (l *lazyDemo) lookup(name string) (string, bool) {
+	if v, ok := l.env(name); ok || !strings.HasPrefix(name, "DEMO_") {
+		return v, ok
 	}
-	logger.Info("demo consumer for local trial only: its key is public and reaches only the demo model", "api_key", key,
-		"try", "curl "+proxy.String()+"/v1/chat/completions -H 'Authorization: Bearer "+key+
-			"' -d '{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}]}'")
-	if d.generated {
-		logger.Info("operator key, generated for this run: it reaches every model, the real ones OPENAI_API_KEY, "+
-			"ANTHROPIC_API_KEY and GEMINI_API_KEY add too; set "+operatorKeyVar+" to choose it", "api_key", d.vars[operatorKeyVar])
-	} else {
-		logger.Info("operator key from " + operatorKeyVar + ": it reaches every model")
+	l.once.Do(func() { l.d, l.err = startDemo(l.logger, l.env) })
+	if l.err != nil {
+		l.logger.Error("starting the demo services", "error", l.err)
+		return "", false
 	}
+	v, ok := l.d.vars[name]
+	return v, ok
+}
+
+// close stops the demo services, if they were started.
+func (l *lazyDemo) close() {
+	l.once.Do(func() {}) // wait for a start in progress, or prevent one
+	if l.d != nil {
+		l.d.close()
+	}
+}
+
+// warnBeyondLoopback warns when the proxy listens beyond loopback, where
+// the public demo key is anyone's.
+func warnBeyondLoopback(logger *slog.Logger, proxy net.Addr) {
 	if a, ok := proxy.(*net.TCPAddr); ok && !a.IP.IsLoopback() {
 		logger.Warn("the demo configuration listens beyond loopback, where its public demo key is anyone's: " +
 			"serve your own configuration with -config, or drop -addr to listen on 127.0.0.1:8080")
@@ -110,6 +156,9 @@ func (d *demo) close() {
 	}
 	if d.shelf != nil {
 		d.shelf.Stop()
+	}
+	if d.dataDir != "" {
+		_ = os.RemoveAll(d.dataDir)
 	}
 }
 
@@ -162,6 +211,17 @@ func ordersService() http.Handler {
 			case <-time.After(time.Second):
 			}
 		}
+	})
+	return mux
+}
+
+// paymentsService stands in for the example configuration's payments
+// service: it answers every path with a receipt.
+func paymentsService() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, "payments", map[string]any{"path": r.URL.Path, "status": "authorized"})
 	})
 	return mux
 }

@@ -62,8 +62,12 @@ func TestThePublicDemoKeyReachesOnlyTheDemoModel(t *testing.T) {
 	proxy, _, _ := start(t, map[string]string{"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": openai.URL(), "PORTICO_API_KEY": "operator-secret"},
 		"-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-level", "error")
 
-	if status, body := chat(t, proxy, "portico-demo-key", "gpt-4o-mini"); status != http.StatusNotFound || !strings.Contains(body, `"code":"model_not_found"`) {
-		t.Errorf("the demo key asking for gpt-4o-mini: %d %s, want 404 model_not_found", status, body)
+	status, body := chat(t, proxy, "portico-demo-key", "gpt-4o-mini")
+	if got, want := status, http.StatusNotFound; got != want {
+		t.Errorf("the demo key asking for gpt-4o-mini: status %d, want %d (%s)", got, want, body)
+	}
+	if !strings.Contains(body, `"code":"model_not_found"`) {
+		t.Errorf("the demo key asking for gpt-4o-mini: %s, want model_not_found", body)
 	}
 	if n := len(openai.Requests()); n != 0 {
 		t.Errorf("the real provider got %d requests from the demo key, want 0", n)
@@ -71,8 +75,12 @@ func TestThePublicDemoKeyReachesOnlyTheDemoModel(t *testing.T) {
 	if status, body := chat(t, proxy, "portico-demo-key", "demo"); status != http.StatusOK {
 		t.Errorf("the demo key asking for demo: %d %s, want 200", status, body)
 	}
-	if status, body := chat(t, proxy, "operator-secret", "gpt-4o-mini"); status != http.StatusOK || !strings.Contains(body, "from the real provider") {
-		t.Errorf("the operator key asking for gpt-4o-mini: %d %s, want the provider's answer", status, body)
+	status, body = chat(t, proxy, "operator-secret", "gpt-4o-mini")
+	if got, want := status, http.StatusOK; got != want {
+		t.Errorf("the operator key asking for gpt-4o-mini: status %d, want %d (%s)", got, want, body)
+	}
+	if !strings.Contains(body, "from the real provider") {
+		t.Errorf("the operator key asking for gpt-4o-mini: %s, want the provider's answer", body)
 	}
 	if n := len(openai.Requests()); n != 1 {
 		t.Errorf("the real provider got %d requests, want 1 (the operator's)", n)
@@ -89,14 +97,17 @@ func TestThePublicDemoKeyReachesOnlyTheDemoModel(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
 		t.Fatal(err)
 	}
-	if len(list.Data) != 1 || list.Data[0].ID != "demo" {
-		t.Errorf("/v1/models for the demo key lists %+v, want only demo", list.Data)
+	if got, want := len(list.Data), 1; got != want {
+		t.Fatalf("/v1/models for the demo key lists %d models, want %d: %+v", got, want, list.Data)
+	}
+	if got, want := list.Data[0].ID, "demo"; got != want {
+		t.Errorf("/v1/models for the demo key lists %q, want %q", got, want)
 	}
 }
 
 func TestWithoutPorticoAPIKeyAnOperatorKeyIsGeneratedAndPrinted(t *testing.T) {
 	t.Parallel()
-	proxy, _, logs := start(t, nil, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0")
+	proxy, _, logs := start(t, nil, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-format", "json")
 	var key string
 	for line := range strings.Lines(logs.String()) {
 		var rec struct {
@@ -107,8 +118,11 @@ func TestWithoutPorticoAPIKeyAnOperatorKeyIsGeneratedAndPrinted(t *testing.T) {
 			key = rec.APIKey
 		}
 	}
-	if !strings.HasPrefix(key, "portico-op-") || len(key) < len("portico-op-")+20 {
-		t.Fatalf("operator key %q, want a long random one in the logs:\n%s", key, logs)
+	if !strings.HasPrefix(key, "portico-op-") {
+		t.Fatalf("operator key %q, want one starting portico-op- in the logs:\n%s", key, logs)
+	}
+	if got, least := len(key), len("portico-op-")+20; got < least {
+		t.Fatalf("operator key %q is %d bytes, want a random one of at least %d", key, got, least)
 	}
 	if status, body := chat(t, proxy, key, "demo"); status != http.StatusOK {
 		t.Errorf("the printed operator key: %d %s, want 200", status, body)
@@ -121,7 +135,7 @@ func TestWithoutPorticoAPIKeyAnOperatorKeyIsGeneratedAndPrinted(t *testing.T) {
 func TestTheDemoWarnsWhenItListensBeyondLoopback(t *testing.T) {
 	t.Parallel()
 	_, _, logs := start(t, nil, "-addr", ":0", "-admin-addr", "127.0.0.1:0")
-	if !strings.Contains(logs.String(), `"level":"WARN","msg":"the demo configuration listens beyond loopback`) {
+	if !strings.Contains(logs.String(), `level=WARN msg="the demo configuration listens beyond loopback`) {
 		t.Errorf("no warning about the public key on the network:\n%s", logs)
 	}
 }
@@ -132,8 +146,18 @@ func TestTheDemoTranslatesJSONToItsGRPCService(t *testing.T) {
 	t.Parallel()
 	proxy, _, _ := start(t, map[string]string{}, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-level", "error")
 	for _, c := range []struct{ method, path, body, want string }{
-		{http.MethodGet, "/shelf/v1/shelves/s1/books/b1", "", `"name":"shelves/s1/books/b1"`},
-		{http.MethodPost, "/shelf/portico.grpctest.v1.Shelf/Echo", `{"message":"hi"}`, `"message":"hi"`},
+		{
+			method: http.MethodGet,
+			path:   "/shelf/v1/shelves/s1/books/b1",
+			body:   "",
+			want:   `"name":"shelves/s1/books/b1"`,
+		},
+		{
+			method: http.MethodPost,
+			path:   "/shelf/portico.grpctest.v1.Shelf/Echo",
+			body:   `{"message":"hi"}`,
+			want:   `"message":"hi"`,
+		},
 	} {
 		req, err := http.NewRequest(c.method, proxy+c.path, strings.NewReader(c.body))
 		if err != nil {

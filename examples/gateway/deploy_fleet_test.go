@@ -40,7 +40,10 @@ func TestManifestReplicasShareTheDeployedRedis(t *testing.T) {
 	svc := redisService(t, docs)
 
 	cfg := parseWith(t, key, text, env)
-	if cfg.Store == nil || cfg.Store.Redis == nil {
+	if cfg.Store == nil {
+		t.Fatal("the config has no store: replicas would not share limits, caches or idempotency keys")
+	}
+	if cfg.Store.Redis == nil {
 		t.Fatal("the config has no store.redis: replicas would not share limits, caches or idempotency keys")
 	}
 	if got, want := cfg.Store.Redis.Address, svc; got != want {
@@ -364,8 +367,11 @@ func sharedQuota(t *testing.T, a, b *httptest.Server) {
 		r := send(t, s, http.MethodGet, "/api/orders", "", "")
 		var p struct{ Quota string }
 		_ = json.Unmarshal([]byte(r.body), &p)
-		if r.status != http.StatusTooManyRequests || p.Quota != "orders-daily" {
-			t.Errorf("replica %c after the quota was used up: %d %s, want 429 from the quota", "AB"[(i+j)%2], r.status, r.body)
+		if got, want := r.status, http.StatusTooManyRequests; got != want {
+			t.Errorf("replica %c after the quota was used up: status %d, want %d (%s)", "AB"[(i+j)%2], got, want, r.body)
+		}
+		if got, want := p.Quota, "orders-daily"; got != want {
+			t.Errorf("replica %c after the quota was used up: quota %q, want %q", "AB"[(i+j)%2], got, want)
 		}
 	}
 }

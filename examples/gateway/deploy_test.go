@@ -24,8 +24,11 @@ import (
 func manifests(t *testing.T) map[string]map[string]any {
 	t.Helper()
 	files, err := filepath.Glob("deploy/*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no manifests: %v", err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no manifests under deploy/")
 	}
 	out := map[string]map[string]any{}
 	for _, f := range files {
@@ -90,8 +93,11 @@ func TestManifests(t *testing.T) {
 	args := toStrings(dig(c, "args"))
 	flagValue := func(name string) string {
 		i := slices.Index(args, name)
-		if i < 0 || i+1 >= len(args) {
+		if i < 0 {
 			t.Fatalf("container args lack %s: %q", name, args)
+		}
+		if i+1 >= len(args) {
+			t.Fatalf("container args end at %s, with no value: %q", name, args)
 		}
 		return args[i+1]
 	}
@@ -127,8 +133,11 @@ func TestManifests(t *testing.T) {
 				t.Errorf("%s port = %v, want admin", probe, port)
 			}
 		}
-		if got := dig(c, "ports", 1, "containerPort"); got != 9090 || !strings.HasSuffix(flagValue("-admin-addr"), ":9090") {
-			t.Errorf("admin containerPort %v and -admin-addr %q disagree", got, flagValue("-admin-addr"))
+		if got, want := dig(c, "ports", 1, "containerPort"), any(9090); got != want {
+			t.Errorf("admin containerPort = %v, want %v", got, want)
+		}
+		if got := flagValue("-admin-addr"); !strings.HasSuffix(got, ":9090") {
+			t.Errorf("-admin-addr = %q, want the admin containerPort :9090", got)
 		}
 	})
 
@@ -185,13 +194,19 @@ func gatewayConfig(t *testing.T, docs map[string]map[string]any) (key, text stri
 	c := dig(dep, "spec", "template", "spec", "containers", 0)
 	args := toStrings(dig(c, "args"))
 	i := slices.Index(args, "-config")
-	if i < 0 || i+1 >= len(args) {
+	if i < 0 {
 		t.Fatalf("container args lack -config: %q", args)
+	}
+	if i+1 >= len(args) {
+		t.Fatalf("container args end at -config, with no value: %q", args)
 	}
 	cfgPath := args[i+1]
 	mount, _ := dig(c, "volumeMounts", 0, "mountPath").(string)
 	key = strings.TrimPrefix(cfgPath, mount+"/")
-	if dig(dep, "spec", "template", "spec", "volumes", 0, "configMap", "name") != "portico-gateway" || key == cfgPath {
+	if got, want := dig(dep, "spec", "template", "spec", "volumes", 0, "configMap", "name"), any("portico-gateway"); got != want {
+		t.Fatalf("the mounted volume's ConfigMap = %v, want %v", got, want)
+	}
+	if key == cfgPath {
 		t.Fatalf("-config %q is not in the ConfigMap volume mounted at %q", cfgPath, mount)
 	}
 	text, _ = dig(docs["ConfigMap/portico-gateway"], "data", key).(string)
@@ -262,13 +277,19 @@ func TestDockerfileBuildsThisPackage(t *testing.T) {
 	if len(froms) < 2 {
 		t.Errorf("not a multi-stage build: %q", froms)
 	}
-	if !strings.HasSuffix(build, " ./examples/gateway") || !strings.Contains(build, "CGO_ENABLED=0") {
-		t.Errorf("the build step does not build ./examples/gateway statically: %q", build)
+	if !strings.HasSuffix(build, " ./examples/gateway") {
+		t.Errorf("the build step does not build ./examples/gateway: %q", build)
+	}
+	if !strings.Contains(build, "CGO_ENABLED=0") {
+		t.Errorf("the build step does not build statically (CGO_ENABLED=0): %q", build)
 	}
 	if last := froms[len(froms)-1]; !strings.Contains(last, "distroless/static") && !strings.Contains(last, "scratch") {
 		t.Errorf("the final image is not minimal: %q", last)
 	}
-	if user == "" || strings.Contains(user, "root:") && !strings.Contains(user, "nonroot") {
+	if user == "" {
+		t.Error("the image sets no USER, so it runs as root")
+	}
+	if strings.Contains(user, "root:") && !strings.Contains(user, "nonroot") {
 		t.Errorf("the image runs as root: %q", user)
 	}
 	if !strings.Contains(cmd, `"-addr", ":8080"`) {

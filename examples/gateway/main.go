@@ -1,34 +1,42 @@
 // Command gateway runs a Portico gateway.
 //
-// With no flags it needs nothing else: it starts two small demo services
-// on loopback ports (users, with two instances, and orders) and routes to
-// them with the embedded default configuration, listening on loopback
-// only:
+// With no flags it needs nothing else: it starts small demo services on
+// loopback ports (users, with two instances, orders and the Shelf gRPC
+// service), the platform (its state in a temporary directory, removed on
+// exit) seeded with a demo tenant, its consumer "demo-app" with a key and
+// an approved subscription to the API "users", and the API "orders",
+// whose subscriptions wait for an administrator's approval; and it routes
+// to them with the embedded default configuration, listening on loopback
+// only. It prints, for people, the proxy and admin URLs, a one-time
+// sign-in link to the console, the admin token, the demo key and three
+// commands to paste:
 //
 //	go run ./examples/gateway
-//	curl -i localhost:8080/api/users
-//	curl -N localhost:8080/api/orders/events
-//	curl -s 127.0.0.1:9090/routes
+//	go run ./examples/gateway -demo-traffic   # a few calls a second, so the dashboard fills
 //
-// The demo configuration is for local trial. Its demo consumer's key,
-// "portico-demo-key" (or $DEMO_API_KEY), is public, so it reaches only
-// the offline demo model. The real models that OPENAI_API_KEY,
-// ANTHROPIC_API_KEY or GEMINI_API_KEY add (OPENAI_BASE_URL points the
-// first at any OpenAI-compatible server) answer only the operator key:
-// $PORTICO_API_KEY, or a random key printed at start-up when it is not
-// set. -addr :8080 opens the demo to the network; the gateway warns when
-// it does.
+// The demo configuration is for local trial. Its static demo consumer's
+// key, "portico-demo-key" (or $DEMO_API_KEY), is public, so it reaches
+// only the offline demo model, as does the platform's demo key. The real
+// models that OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY add
+// (OPENAI_BASE_URL points the first at any OpenAI-compatible server)
+// answer only the operator key: $PORTICO_API_KEY, or a random key printed
+// at start-up when it is not set. The console's admin token is
+// $PORTICO_ADMIN_TOKEN, or a random one printed at start-up. -addr :8080
+// opens the demo to the network; the gateway warns when it does.
 //
-// With -config it serves your own file instead (see gateway.example.yaml),
-// reloading it on SIGHUP or when the file changes. The proxy listens on
-// 127.0.0.1:8080 unless -addr says otherwise, as the container image and
-// the Kubernetes manifests in deploy/ do with -addr :8080.
+// With -config it serves your own file instead (see gateway.example.yaml,
+// which runs as it is from the repository root: a file naming ${DEMO_*}
+// variables the environment does not set gets the demo services'
+// loopback addresses), reloading it on SIGHUP or when the file changes.
+// The proxy listens on 127.0.0.1:8080 unless -addr says otherwise, as the
+// container image and the Kubernetes manifests in deploy/ do with
+// -addr :8080.
 //
-// Logs (the access log among them) are JSON lines on standard error,
-// written in batches off the request path: -log-buffer bounds the bytes
-// waiting (1 MiB; records beyond it are dropped and counted as the
-// portico.log.dropped metric), and -log-buffer 0 writes each record at
-// once.
+// Logs (the access log among them) are lines for people on standard
+// error (-log-format json makes them JSON lines), written in batches off
+// the request path: -log-buffer bounds the bytes waiting (1 MiB; records
+// beyond it are dropped and counted as the portico.log.dropped metric),
+// and -log-buffer 0 writes each record at once.
 package main
 
 import (
@@ -73,7 +81,9 @@ type flags struct {
 	addr, adminAddr, config string
 	grace                   time.Duration
 	level                   slog.Level
+	logFormat               string
 	logBuffer               int
+	demoTraffic             bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -81,21 +91,72 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "proxy listen address; \":8080\" listens on every interface")
-	fs.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9090", "admin listen address (/healthz, /readyz, /metrics, /routes, /upstreams, /apis/)")
-	fs.StringVar(&f.config, "config", "", "configuration file (YAML or JSON); if empty, the embedded demo configuration with its demo services")
+	fs.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9090", "admin listen address (the console at /platform/, /healthz, /readyz, /metrics, /routes, /upstreams, /apis/)")
+	fs.StringVar(&f.config, "config", "", "configuration file (YAML or JSON); if empty, the embedded demo configuration with its demo services and platform")
 	fs.DurationVar(&f.grace, "shutdown-grace", 0, "how long in-flight requests may finish on shutdown (default: the config's server.shutdown_grace, else 30s)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "text (lines for people) or json (one JSON object a line, for log pipelines)")
 	fs.IntVar(&f.logBuffer, "log-buffer", 1<<20, "bytes of log records held in memory and written in batches, off the request path (records over it are dropped and counted); 0 writes each record at once")
+	fs.BoolVar(&f.demoTraffic, "demo-traffic", false, "with the demo configuration: send a few calls a second with the demo key, so the dashboard has data at once")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if err := f.level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return nil, fmt.Errorf("-log-level: %w", err)
 	}
+	if f.logFormat != "text" && f.logFormat != "json" {
+		return nil, fmt.Errorf("-log-format: %q is neither text nor json", f.logFormat)
+	}
 	if f.logBuffer < 0 {
 		return nil, fmt.Errorf("-log-buffer: %d is negative", f.logBuffer)
 	}
+	if f.demoTraffic && f.config != "" {
+		return nil, errors.New("-demo-traffic: only the demo configuration (no -config) has demo traffic")
+	}
 	return f, nil
+}
+
+// logs is the program's logger and the writer that batches its records.
+type logs struct {
+	*slog.Logger
+	lw     *middleware.LogWriter // nil when each record is written at once
+	stderr io.Writer
+}
+
+// newLogs makes the logger of f's -log-format, batched by -log-buffer.
+func newLogs(f *flags, stderr io.Writer) *logs {
+	l := &logs{stderr: stderr}
+	out := stderr
+	if f.logBuffer > 0 {
+		l.lw = middleware.NewLogWriter(stderr, middleware.LogWriterConfig{Size: f.logBuffer})
+		out = l.lw
+	}
+	opts := &slog.HandlerOptions{Level: f.level}
+	if f.logFormat == "json" {
+		l.Logger = slog.New(slog.NewJSONHandler(out, opts))
+	} else {
+		l.Logger = slog.New(slog.NewTextHandler(out, opts))
+	}
+	return l
+}
+
+// flush writes the records waiting, so that the start-up records (the
+// addresses, the demo's keys) are shown at once.
+func (l *logs) flush() {
+	if l.lw != nil {
+		_ = l.lw.Flush()
+	}
+}
+
+// close writes the records waiting and says how many were dropped.
+func (l *logs) close() {
+	if l.lw == nil {
+		return
+	}
+	_ = l.lw.Close()
+	if n := l.lw.Dropped(); n > 0 {
+		_, _ = fmt.Fprintf(l.stderr, "%d log records dropped: the log output fell behind (raise -log-buffer)\n", n)
+	}
 }
 
 // run starts the gateway and serves until ctx is done. env looks up
@@ -106,117 +167,139 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 	if err != nil {
 		return err
 	}
-	out := stderr
-	var lw *middleware.LogWriter
-	if f.logBuffer > 0 {
-		lw = middleware.NewLogWriter(stderr, middleware.LogWriterConfig{Size: f.logBuffer})
-		defer func() {
-			_ = lw.Close()
-			if n := lw.Dropped(); n > 0 {
-				_, _ = fmt.Fprintf(stderr, "%d log records dropped: the log output fell behind (raise -log-buffer)\n", n)
-			}
-		}()
-		out = lw
-	}
-	logger := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: f.level}))
-
+	lg := newLogs(f, stderr)
+	defer lg.close()
 	metrics, err := config.NewMetrics()
 	if err != nil {
 		return err
 	}
 	defer func() { _ = metrics.Shutdown(context.WithoutCancel(ctx)) }()
-	if lw != nil {
-		if err := logDropMetric(metrics.Provider.Meter("github.com/portico-dev/portico/examples/gateway"), lw); err != nil {
+	if lg.lw != nil {
+		if err := logDropMetric(metrics.Provider.Meter("github.com/portico-dev/portico/examples/gateway"), lg.lw); err != nil {
 			return err
 		}
 	}
-	opts := []gateway.Option{gateway.WithLogger(logger), gateway.WithMeterProvider(metrics.Provider)}
+	opts := []gateway.Option{gateway.WithLogger(lg.Logger), gateway.WithMeterProvider(metrics.Provider)}
 	var file *config.File
 	if f.config != "" {
-		if file, err = config.Read(f.config); err != nil {
+		// A file naming ${DEMO_*} variables (the example configuration)
+		// runs against the demo services, started on loopback.
+		services := &lazyDemo{logger: lg.Logger, env: env}
+		defer services.close()
+		env = services.lookup
+		if file, err = readConfig(f.config, env); err != nil {
 			return err
 		}
 	}
-	tel, err := startTelemetry(ctx, logger, file)
+	tel, err := startTelemetry(ctx, lg.Logger, file)
 	if err != nil {
 		return err
 	}
 	if tel != nil {
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			if err := tel.Shutdown(sctx); err != nil {
-				logger.Warn("telemetry flush", "error", err)
-			}
-		}()
+		defer flushTelemetry(ctx, lg.Logger, tel)
 		opts = append(opts, gateway.WithTracerProvider(tel.TracerProvider), gateway.WithPropagator(tel.Propagator))
 		// The call log's otlp sink (platform.call_log.sinks) emits through
 		// the global logger provider: OTLP when telemetry.logs is on.
 		otel.SetLoggerProvider(tel.LoggerProvider)
 	}
+	return runGateway(ctx, f, lg, file, opts, env, metrics.Handler, ready)
+}
 
+// runGateway builds the gateway (from file, or the demo's), listens and
+// serves until ctx is done.
+func runGateway(ctx context.Context, f *flags, lg *logs, file *config.File, opts []gateway.Option,
+	env func(string) (string, bool), metrics http.Handler, ready func(proxy, admin net.Addr)) error {
 	// Each load of the file borrows the reloader's state (limits, quotas,
 	// caches, breakers, pool health, the platform file), so a reload keeps
 	// what the gateway learned and can reopen nothing the running one
 	// holds.
-	rc := config.ReloadConfig{Logger: logger, Path: f.config, Options: opts}
+	rc := config.ReloadConfig{Logger: lg.Logger, Path: f.config, Options: opts}
 	var server gateway.ServerConfig
-	var demo *demo
-	if f.config != "" {
+	var d *demo
+	var err error
+	if file != nil {
 		// The listener's protocols, limits and TLS (with the client
 		// certificates it requires) are read once: a reload changes routes
 		// and policies, not the listener.
 		if server, err = file.ServerConfig(); err != nil {
 			return err
 		}
-	} else {
-		if demo, err = startDemo(logger, env); err != nil {
-			return err
-		}
-		defer demo.close()
 		rc.Load = func(st *gateway.State) (*gateway.Gateway, error) {
-			c, err := config.Parse("default.yaml", defaultConfig, demo.env)
+			c, err := readConfig(f.config, env)
 			if err != nil {
 				return nil, err
 			}
 			return c.Build(append(opts, gateway.WithState(st))...)
 		}
+	} else {
+		if d, err = startDemo(lg.Logger, env); err != nil {
+			return err
+		}
+		defer d.close()
+		rc.Load = d.loader(opts)
 	}
 	if f.grace > 0 {
 		server.ShutdownGrace = f.grace
 	}
-	server.Logger = logger
+	server.Logger = lg.Logger
 	rl, err := config.NewReloader(rc)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = rl.Close() }()
-
-	var lc net.ListenConfig
-	proxyL, err := lc.Listen(ctx, "tcp", f.addr)
+	proxyL, adminL, err := listen(ctx, f)
 	if err != nil {
 		return err
 	}
-	adminL, err := lc.Listen(ctx, "tcp", f.adminAddr)
-	if err != nil {
-		_ = proxyL.Close()
-		return err
-	}
-	logger.Info("gateway listening", "addr", proxyL.Addr().String(), "admin", adminL.Addr().String(),
+	lg.Info("gateway listening", "proxy", httpURL(proxyL.Addr()), "admin", httpURL(adminL.Addr()),
 		"tls", server.TLS != nil, "h2c", server.H2C)
-	if demo != nil {
-		demo.announce(logger, proxyL.Addr())
+	if d != nil {
+		stop, err := d.open(ctx, f, lg, rl, proxyL.Addr(), adminL.Addr())
+		if err != nil {
+			_ = proxyL.Close()
+			_ = adminL.Close()
+			return err
+		}
+		defer stop()
 	}
-	if lw != nil {
-		// The start-up records (the addresses, the demo's keys) are
-		// shown at once; later ones are batched.
-		_ = lw.Flush()
-	}
+	lg.flush()
 	if ready != nil {
 		ready(proxyL.Addr(), adminL.Addr())
 	}
-	admin := gateway.Admin(gateway.AdminConfig{Gateway: rl.Current, Metrics: metrics.Handler})
-	return serve(ctx, logger, server, rl, proxyL, admin, adminL)
+	admin := gateway.Admin(gateway.AdminConfig{Gateway: rl.Current, Metrics: metrics})
+	return serve(ctx, lg.Logger, server, rl, proxyL, admin, adminL)
+}
+
+// readConfig reads the configuration file at path, taking ${VAR} values
+// from env.
+func readConfig(path string, env func(string) (string, bool)) (*config.File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-config: %w", err)
+	}
+	return config.Parse(path, data, env)
+}
+
+// listen opens the proxy and admin listeners.
+func listen(ctx context.Context, f *flags) (proxy, admin net.Listener, err error) {
+	var lc net.ListenConfig
+	if proxy, err = lc.Listen(ctx, "tcp", f.addr); err != nil {
+		return nil, nil, fmt.Errorf("-addr: %w", err)
+	}
+	if admin, err = lc.Listen(ctx, "tcp", f.adminAddr); err != nil {
+		_ = proxy.Close()
+		return nil, nil, fmt.Errorf("-admin-addr: %w", err)
+	}
+	return proxy, admin, nil
+}
+
+// flushTelemetry sends what telemetry holds and stops it.
+func flushTelemetry(ctx context.Context, logger *slog.Logger, tel *telemetry.Providers) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := tel.Shutdown(sctx); err != nil {
+		logger.Warn("telemetry flush", "error", err)
+	}
 }
 
 // startTelemetry sends traces over OTLP when the file's telemetry section

@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +19,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
 )
 
@@ -26,7 +31,9 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := config.Parse("gateway.example.yaml", data, func(string) (string, bool) { return "", false })
+	services := &lazyDemo{logger: slog.New(slog.DiscardHandler), env: func(string) (string, bool) { return "", false }}
+	defer services.close()
+	c, err := config.Parse("gateway.example.yaml", data, services.lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +74,75 @@ func TestExampleConfigLoads(t *testing.T) {
 	if n := len(g.Upstreams()); n != 5 {
 		t.Errorf("upstreams = %d, want 5", n)
 	}
+}
+
+func TestTheExampleConfigRunsFromTheRepositoryRootAgainstHealthyLoopbackServices(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("gateway.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The command in the file's header, run from the repository root.
+	m := regexp.MustCompile(`go run \./examples/gateway -config (\S+)`).FindSubmatch(data)
+	if m == nil {
+		t.Fatal("the example configuration's header gives no command")
+	}
+	path := filepath.Join("..", "..", filepath.FromSlash(string(m[1])))
+	_, admin, logs := start(t, nil, "-config", path, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-level", "error")
+	c := &http.Client{Timeout: 30 * time.Second}
+	defer c.CloseIdleConnections()
+	var ups []gateway.UpstreamInfo
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := c.Get(admin + "/upstreams")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ups = nil
+		err = json.NewDecoder(resp.Body).Decode(&ups)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if allHealthy(ups) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got, want := len(ups), 5; got != want {
+		t.Errorf("upstreams = %d, want %d", got, want)
+	}
+	for _, u := range ups {
+		if len(u.Instances) == 0 {
+			t.Errorf("upstream %s has no instances", u.Name)
+		}
+		for _, in := range u.Instances {
+			host := strings.TrimPrefix(in.URL, "http://")
+			if ip := net.ParseIP(strings.Split(host, ":")[0]); ip == nil {
+				t.Errorf("upstream %s: instance %s has no IP address", u.Name, in.URL)
+			} else if !ip.IsLoopback() {
+				t.Errorf("upstream %s: instance %s is not on loopback", u.Name, in.URL)
+			}
+			if !in.Healthy {
+				t.Errorf("upstream %s: instance %s is not healthy\n%s", u.Name, in.URL, logs)
+			}
+		}
+	}
+}
+
+// allHealthy reports whether every instance of every upstream is healthy.
+func allHealthy(ups []gateway.UpstreamInfo) bool {
+	for _, u := range ups {
+		if len(u.Instances) == 0 {
+			return false
+		}
+		for _, in := range u.Instances {
+			if !in.Healthy {
+				return false
+			}
+		}
+	}
+	return len(ups) > 0
 }
 
 // syncBuffer collects the program's logs, safe for concurrent use.
@@ -138,19 +214,32 @@ func TestDefaultRunServesTheDemo(t *testing.T) {
 	instances := map[string]bool{}
 	for range 4 {
 		resp, body := fetch(proxy + "/api/users")
-		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Ada") {
-			t.Fatalf("/api/users: %d %q", resp.StatusCode, body)
+		if got, want := resp.StatusCode, http.StatusOK; got != want {
+			t.Fatalf("/api/users: status %d, want %d (%q)", got, want, body)
+		}
+		if !strings.Contains(body, "Ada") {
+			t.Fatalf("/api/users: %q, want Ada", body)
 		}
 		instances[resp.Header.Get("X-Instance")] = true
 	}
-	if !instances["users-1"] || !instances["users-2"] {
-		t.Errorf("users was not balanced over both instances: %v", instances)
+	for _, name := range []string{"users-1", "users-2"} {
+		if !instances[name] {
+			t.Errorf("users was not balanced to %s: %v", name, instances)
+		}
 	}
-	if resp, body := fetch(proxy + "/api/orders/42"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"id":"42"`) {
-		t.Errorf("/api/orders/42: %d %q", resp.StatusCode, body)
+	resp, body := fetch(proxy + "/api/orders/42")
+	if got, want := resp.StatusCode, http.StatusOK; got != want {
+		t.Errorf("/api/orders/42: status %d, want %d (%q)", got, want, body)
 	}
-	if resp, body := fetch(admin + "/routes"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"chain"`) {
-		t.Errorf("/routes: %d %q", resp.StatusCode, body)
+	if !strings.Contains(body, `"id":"42"`) {
+		t.Errorf("/api/orders/42: %q, want id 42", body)
+	}
+	resp, body = fetch(admin + "/routes")
+	if got, want := resp.StatusCode, http.StatusOK; got != want {
+		t.Errorf("/routes: status %d, want %d (%q)", got, want, body)
+	}
+	if !strings.Contains(body, `"chain"`) {
+		t.Errorf("/routes: %q, want each route's chain", body)
 	}
 	// The demo consumer's key opens /api/me; nothing else does.
 	if resp, _ := fetch(proxy + "/api/me"); resp.StatusCode != http.StatusUnauthorized {
@@ -158,10 +247,16 @@ func TestDefaultRunServesTheDemo(t *testing.T) {
 	}
 	req, _ := http.NewRequest(http.MethodGet, proxy+"/api/me", nil)
 	req.Header.Set("X-API-Key", "portico-demo-key")
-	if resp, err := c.Do(req); err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("RateLimit-Policy") == "" {
-		t.Errorf("/api/me with the demo key: %v %v", err, resp)
+	if resp, err := c.Do(req); err != nil {
+		t.Errorf("/api/me with the demo key: %v", err)
 	} else {
 		resp.Body.Close()
+		if got, want := resp.StatusCode, http.StatusOK; got != want {
+			t.Errorf("/api/me with the demo key: status %d, want %d", got, want)
+		}
+		if resp.Header.Get("RateLimit-Policy") == "" {
+			t.Error("/api/me with the demo key: no RateLimit-Policy header")
+		}
 	}
 	// The AI endpoints answer offline through the demo provider.
 	req, _ = http.NewRequest(http.MethodPost, proxy+"/v1/chat/completions",
@@ -172,18 +267,28 @@ func TestDefaultRunServesTheDemo(t *testing.T) {
 	} else {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"content":"You said: Hello!"`) {
-			t.Errorf("/v1/chat/completions with the demo key: %d %s", resp.StatusCode, b)
+		if got, want := resp.StatusCode, http.StatusOK; got != want {
+			t.Errorf("/v1/chat/completions with the demo key: status %d, want %d (%s)", got, want, b)
+		}
+		if !strings.Contains(string(b), `"content":"You said: Hello!"`) {
+			t.Errorf("/v1/chat/completions with the demo key: %s, want the demo's echo", b)
 		}
 	}
-	if resp, body := fetch(proxy + "/v1/models"); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "invalid_api_key") {
-		t.Errorf("/v1/models without a key: %d %s", resp.StatusCode, body)
+	resp, body = fetch(proxy + "/v1/models")
+	if got, want := resp.StatusCode, http.StatusUnauthorized; got != want {
+		t.Errorf("/v1/models without a key: status %d, want %d (%s)", got, want, body)
+	}
+	if !strings.Contains(body, "invalid_api_key") {
+		t.Errorf("/v1/models without a key: %s, want invalid_api_key", body)
 	}
 	if resp, _ := fetch(admin + "/readyz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz: %d", resp.StatusCode)
 	}
-	if _, body := fetch(admin + "/metrics"); !strings.Contains(body, `http_server_request_duration_seconds_count{`) || !strings.Contains(body, `http_route="/api/orders/{id}"`) {
-		t.Errorf("/metrics lacks http_server_request_duration_seconds by http_route")
+	_, body = fetch(admin + "/metrics")
+	for _, want := range []string{`http_server_request_duration_seconds_count{`, `http_route="/api/orders/{id}"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	resp, err := c.Get(proxy + "/api/orders/events")
 	if err != nil {
@@ -192,7 +297,10 @@ func TestDefaultRunServesTheDemo(t *testing.T) {
 	first := make([]byte, 5)
 	_, err = io.ReadFull(resp.Body, first)
 	resp.Body.Close()
-	if err != nil || string(first) != "id: 1" {
-		t.Errorf("SSE first event: %q, %v", first, err)
+	if err != nil {
+		t.Errorf("SSE first event: %v", err)
+	}
+	if got, want := string(first), "id: 1"; got != want {
+		t.Errorf("SSE first event %q, want %q", got, want)
 	}
 }

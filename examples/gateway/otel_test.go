@@ -26,7 +26,11 @@ func TestOTELEnvironmentSendsTraces(t *testing.T) {
 	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var req coltrace.ExportTraceServiceRequest
-		if r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &req) != nil {
+		switch {
+		case r.URL.Path != "/v1/traces":
+			http.Error(w, "not an OTLP trace export", http.StatusBadRequest)
+			return
+		case proto.Unmarshal(body, &req) != nil:
 			http.Error(w, "not an OTLP trace export", http.StatusBadRequest)
 			return
 		}

@@ -45,7 +45,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("service", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8081", "address to listen on")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 20*time.Second, "time allowed to drain in-flight requests")
 	fs.DurationVar(&c.requestTimeout, "timeout", 10*time.Second, "time a request has to start its response")
 	fs.Int64Var(&c.maxBody, "max-body", 64<<10, "largest request body accepted, in bytes")

@@ -119,17 +119,26 @@ func TestTheServiceServesOrders(t *testing.T) {
 	s := start(t, "-max-body", "256")
 
 	res, body := s.do(t, http.MethodGet, "/healthz", "")
-	if res.StatusCode != http.StatusOK || string(body) != "ok\n" {
-		t.Fatalf("healthz: %d %q", res.StatusCode, body)
+	if got, want := res.StatusCode, http.StatusOK; got != want {
+		t.Fatalf("healthz: status %d, want %d", got, want)
+	}
+	if got, want := string(body), "ok\n"; got != want {
+		t.Fatalf("healthz: %q, want %q", got, want)
 	}
 
 	res, body = s.do(t, http.MethodPost, "/orders", `{"item":"coffee","quantity":2}`, "X-Request-ID", "create-1")
-	if res.StatusCode != http.StatusCreated || res.Header.Get("X-Request-ID") != "create-1" {
-		t.Fatalf("create: %d %s (request ID %q)", res.StatusCode, body, res.Header.Get("X-Request-ID"))
+	if got, want := res.StatusCode, http.StatusCreated; got != want {
+		t.Fatalf("create: status %d, want %d (%s)", got, want, body)
+	}
+	if got, want := res.Header.Get("X-Request-ID"), "create-1"; got != want {
+		t.Fatalf("create: X-Request-ID %q, want %q", got, want)
 	}
 	var created order
-	if err := json.Unmarshal(body, &created); err != nil || created.Item != "coffee" || created.Quantity != 2 {
+	if err := json.Unmarshal(body, &created); err != nil {
 		t.Fatalf("created order %s: %v", body, err)
+	}
+	if got, want := (order{Item: created.Item, Quantity: created.Quantity}), (order{Item: "coffee", Quantity: 2}); got != want {
+		t.Fatalf("created order %+v, want %+v", got, want)
 	}
 	if loc := res.Header.Get("Location"); loc != "/orders/"+created.ID {
 		t.Fatalf("Location = %q", loc)
@@ -137,13 +146,25 @@ func TestTheServiceServesOrders(t *testing.T) {
 
 	res, body = s.do(t, http.MethodGet, "/orders/"+created.ID, "")
 	var got order
-	if res.StatusCode != http.StatusOK || json.Unmarshal(body, &got) != nil || got.ID != created.ID {
-		t.Fatalf("get: %d %s", res.StatusCode, body)
+	if got, want := res.StatusCode, http.StatusOK; got != want {
+		t.Fatalf("get: status %d, want %d (%s)", got, want, body)
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("get: %s: %v", body, err)
+	}
+	if got, want := got.ID, created.ID; got != want {
+		t.Fatalf("get: ID %q, want %q", got, want)
 	}
 	res, body = s.do(t, http.MethodGet, "/orders", "")
 	var all []order
-	if res.StatusCode != http.StatusOK || json.Unmarshal(body, &all) != nil || len(all) != 1 {
-		t.Fatalf("list: %d %s", res.StatusCode, body)
+	if got, want := res.StatusCode, http.StatusOK; got != want {
+		t.Fatalf("list: status %d, want %d (%s)", got, want, body)
+	}
+	if err := json.Unmarshal(body, &all); err != nil {
+		t.Fatalf("list: %s: %v", body, err)
+	}
+	if got, want := len(all), 1; got != want {
+		t.Fatalf("list: %d orders, want %d", got, want)
 	}
 
 	tests := []struct {
@@ -154,15 +175,59 @@ func TestTheServiceServesOrders(t *testing.T) {
 		headers []string
 		want    int
 	}{
-		{name: "malformed JSON is a 400 problem", method: http.MethodPost, path: "/orders", body: `{"item":`, want: 400},
-		{name: "an unknown field is a 400 problem", method: http.MethodPost, path: "/orders", body: `{"item":"tea","quantity":1,"price":0}`, want: 400},
-		{name: "a zero quantity is a 422 problem", method: http.MethodPost, path: "/orders", body: `{"item":"tea","quantity":0}`, want: 422},
-		{name: "a body over the limit is a 413 problem", method: http.MethodPost, path: "/orders", body: `{"item":"` + strings.Repeat("x", 300) + `","quantity":1}`, want: 413},
-		{name: "an unknown order is a 404 problem", method: http.MethodGet, path: "/orders/nope", want: 404},
-		{name: "an unknown path is a 404 problem", method: http.MethodGet, path: "/nowhere", want: 404},
-		{name: "a wrong method is a 405 problem", method: http.MethodPut, path: "/orders", want: 405},
-		{name: "a preflight from a foreign origin is a 403 problem", method: http.MethodOptions, path: "/orders",
-			headers: []string{"Origin", "https://evil.example", "Access-Control-Request-Method", "DELETE"}, want: 403},
+		{
+			name:   "malformed JSON is a 400 problem",
+			method: http.MethodPost,
+			path:   "/orders",
+			body:   `{"item":`,
+			want:   400,
+		},
+		{
+			name:   "an unknown field is a 400 problem",
+			method: http.MethodPost,
+			path:   "/orders",
+			body:   `{"item":"tea","quantity":1,"price":0}`,
+			want:   400,
+		},
+		{
+			name:   "a zero quantity is a 422 problem",
+			method: http.MethodPost,
+			path:   "/orders",
+			body:   `{"item":"tea","quantity":0}`,
+			want:   422,
+		},
+		{
+			name:   "a body over the limit is a 413 problem",
+			method: http.MethodPost,
+			path:   "/orders",
+			body:   `{"item":"` + strings.Repeat("x", 300) + `","quantity":1}`,
+			want:   413,
+		},
+		{
+			name:   "an unknown order is a 404 problem",
+			method: http.MethodGet,
+			path:   "/orders/nope",
+			want:   404,
+		},
+		{
+			name:   "an unknown path is a 404 problem",
+			method: http.MethodGet,
+			path:   "/nowhere",
+			want:   404,
+		},
+		{
+			name:   "a wrong method is a 405 problem",
+			method: http.MethodPut,
+			path:   "/orders",
+			want:   405,
+		},
+		{
+			name:    "a preflight from a foreign origin is a 403 problem",
+			method:  http.MethodOptions,
+			path:    "/orders",
+			headers: []string{"Origin", "https://evil.example", "Access-Control-Request-Method", "DELETE"},
+			want:    403,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,18 +236,27 @@ func TestTheServiceServesOrders(t *testing.T) {
 				t.Fatalf("status %d, want %d (%s)", res.StatusCode, tt.want, body)
 			}
 			var doc map[string]any
-			if res.Header.Get("Content-Type") != "application/problem+json" || json.Unmarshal(body, &doc) != nil {
-				t.Fatalf("not a problem document: %s", body)
+			if got, want := res.Header.Get("Content-Type"), "application/problem+json"; got != want {
+				t.Fatalf("Content-Type = %q, want %q", got, want)
 			}
-			if doc["request_id"] != res.Header.Get("X-Request-ID") || doc["request_id"] == "" {
-				t.Fatalf("problem request_id %v, header %q", doc["request_id"], res.Header.Get("X-Request-ID"))
+			if err := json.Unmarshal(body, &doc); err != nil {
+				t.Fatalf("not a problem document: %s: %v", body, err)
+			}
+			if doc["request_id"] == "" {
+				t.Fatal("problem request_id is empty")
+			}
+			if got, want := doc["request_id"], any(res.Header.Get("X-Request-ID")); got != want {
+				t.Fatalf("problem request_id %v, want the header's %v", got, want)
 			}
 		})
 	}
 
 	res, _ = s.do(t, http.MethodOptions, "/orders/"+created.ID, "", "Origin", "http://localhost:3000", "Access-Control-Request-Method", "DELETE")
-	if res.StatusCode != http.StatusNoContent || res.Header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" {
-		t.Fatalf("allowed preflight: %d %v", res.StatusCode, res.Header)
+	if got, want := res.StatusCode, http.StatusNoContent; got != want {
+		t.Fatalf("allowed preflight: status %d, want %d", got, want)
+	}
+	if got, want := res.Header.Get("Access-Control-Allow-Origin"), "http://localhost:3000"; got != want {
+		t.Fatalf("allowed preflight: Access-Control-Allow-Origin %q, want %q", got, want)
 	}
 	if res, _ = s.do(t, http.MethodDelete, "/orders/"+created.ID, ""); res.StatusCode != http.StatusNoContent {
 		t.Fatalf("delete: %d", res.StatusCode)
@@ -220,8 +294,12 @@ func TestTheServiceStreamsNewOrders(t *testing.T) {
 	}
 	defer res.Body.Close()
 	br := bufio.NewReader(res.Body)
-	if line, err := br.ReadString('\n'); err != nil || line != ": subscribed\n" {
-		t.Fatalf("first line %q, %v", line, err)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := line, ": subscribed\n"; got != want {
+		t.Fatalf("first line %q, want %q", got, want)
 	}
 	s.do(t, http.MethodPost, "/orders", `{"item":"tea","quantity":3}`)
 	for {
@@ -231,8 +309,11 @@ func TestTheServiceStreamsNewOrders(t *testing.T) {
 		}
 		if data, ok := strings.CutPrefix(line, "data: "); ok {
 			var o order
-			if err := json.Unmarshal([]byte(data), &o); err != nil || o.Item != "tea" {
+			if err := json.Unmarshal([]byte(data), &o); err != nil {
 				t.Fatalf("event data %q: %v", data, err)
+			}
+			if got, want := o.Item, "tea"; got != want {
+				t.Fatalf("event item %q, want %q", got, want)
 			}
 			return
 		}
@@ -340,7 +421,10 @@ func TestTheServiceRejectsBadFlags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			err := run(context.Background(), tt.args, io.Discard)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
+			if err == nil {
+				t.Fatalf("run = nil, want an error about %s", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("run = %v, want an error about %s", err, tt.want)
 			}
 		})
@@ -354,7 +438,11 @@ func TestTheServiceReportsAnAddressInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if err := run(context.Background(), []string{"-addr", ln.Addr().String()}, io.Discard); err == nil || errors.Is(err, context.Canceled) {
+	err = run(context.Background(), []string{"-addr", ln.Addr().String()}, io.Discard)
+	if err == nil {
+		t.Fatal("run = nil, want a listen error")
+	}
+	if errors.Is(err, context.Canceled) {
 		t.Fatalf("run = %v, want a listen error", err)
 	}
 }

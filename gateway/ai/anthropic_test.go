@@ -46,14 +46,22 @@ func TestMessagesAcceptsBothKeyHeadersAndAnyVersion(t *testing.T) {
 				t.Fatalf("status %d, want %d: %v", resp.StatusCode, tt.status, v)
 			}
 			if tt.status != 200 {
-				if v["type"] != "error" || v["error"].(map[string]any)["type"] != "authentication_error" {
-					t.Errorf("error = %v", v)
+				if got, want := v["type"], any("error"); got != want {
+					t.Errorf("type = %v, want %v", got, want)
+				}
+				if got, want := v["error"].(map[string]any)["type"], any("authentication_error"); got != want {
+					t.Errorf("error type = %v, want %v", got, want)
 				}
 				return
 			}
 			content := v["content"].([]any)[0].(map[string]any)
-			if v["type"] != "message" || v["stop_reason"] != "end_turn" || content["text"] != "You said: hi" {
-				t.Errorf("message = %v", v)
+			for key, want := range map[string]any{"type": "message", "stop_reason": "end_turn"} {
+				if got := v[key]; got != want {
+					t.Errorf("%s = %v, want %v", key, got, want)
+				}
+			}
+			if got, want := content["text"], any("You said: hi"); got != want {
+				t.Errorf("text = %v, want %v", got, want)
 			}
 		})
 	}
@@ -84,12 +92,17 @@ func TestMessagesStreamsAnthropicEvents(t *testing.T) {
 		}
 	}
 	got := strings.Join(types, ",")
-	if !strings.HasPrefix(got, "message_start,content_block_start,content_block_delta") ||
-		!strings.HasSuffix(got, "content_block_stop,message_delta,message_stop") {
-		t.Errorf("events = %s", got)
+	if want := "message_start,content_block_start,content_block_delta"; !strings.HasPrefix(got, want) {
+		t.Errorf("events = %s, want them to start %s", got, want)
 	}
-	if args.String() != `{"q":"find cats"}` || !strings.Contains(string(body), `"stop_reason":"tool_use"`) {
-		t.Errorf("tool input %q in %s", args.String(), body)
+	if want := "content_block_stop,message_delta,message_stop"; !strings.HasSuffix(got, want) {
+		t.Errorf("events = %s, want them to end %s", got, want)
+	}
+	if got, want := args.String(), `{"q":"find cats"}`; got != want {
+		t.Errorf("tool input = %s, want %s", got, want)
+	}
+	if !strings.Contains(string(body), `"stop_reason":"tool_use"`) {
+		t.Errorf("stream %s lacks stop_reason tool_use", body)
 	}
 }
 
@@ -98,7 +111,10 @@ func TestMessagesRequireMaxTokens(t *testing.T) {
 	srv := serve(t, demoClient())
 	status, _, body := call(t, "POST", srv.URL+"/v1/messages", "", `{"model":"demo","messages":[{"role":"user","content":"x"}]}`)
 	v := decode(t, body)
-	if status != 400 || v["error"].(map[string]any)["type"] != "invalid_request_error" {
-		t.Errorf("status %d: %s", status, body)
+	if got, want := status, 400; got != want {
+		t.Errorf("status %d, want %d: %s", got, want, body)
+	}
+	if got, want := v["error"].(map[string]any)["type"], any("invalid_request_error"); got != want {
+		t.Errorf("error type = %v, want %v", got, want)
 	}
 }

@@ -81,8 +81,10 @@ func TestARepeatedCallIsAnsweredFromTheCacheAtNoCost(t *testing.T) {
 	if got, want := h2.Get(ai.CacheHeader), "hit"; got != want {
 		t.Errorf("second call's %s = %q, want %q", ai.CacheHeader, got, want)
 	}
-	if !strings.Contains(b1, "Four.") || !strings.Contains(b2, "Four.") {
-		t.Errorf("answers: %s / %s", b1, b2)
+	for i, b := range []string{b1, b2} {
+		if !strings.Contains(b, "Four.") {
+			t.Errorf("answer %d = %s, want Four.", i+1, b)
+		}
 	}
 	if got, want := len(fake.Requests()), 1; got != want {
 		t.Errorf("provider requests = %d, want %d", got, want)
@@ -115,8 +117,10 @@ func TestAStreamHitReplaysInEachAPIsWireFormat(t *testing.T) {
 	if got, want := h.Get("Content-Type"), "text/event-stream"; got != want {
 		t.Errorf("OpenAI stream content type = %q, want %q", got, want)
 	}
-	if !strings.Contains(body, `"content":"Four."`) || !strings.Contains(body, "data: [DONE]") {
-		t.Errorf("OpenAI replay: %s", body)
+	for _, want := range []string{`"content":"Four."`, "data: [DONE]"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("OpenAI replay %s lacks %s", body, want)
+		}
 	}
 	// max_tokens is part of the request: the first Anthropic call is
 	// another request, answered by the provider; the second is replayed.
@@ -127,8 +131,10 @@ func TestAStreamHitReplaysInEachAPIsWireFormat(t *testing.T) {
 	if got, want := h.Get(ai.CacheHeader), "hit"; got != want {
 		t.Errorf("Anthropic stream %s = %q, want %q: %s", ai.CacheHeader, got, want, body)
 	}
-	if !strings.Contains(body, "event: message_start") || !strings.Contains(body, `"text":"Four."`) {
-		t.Errorf("Anthropic replay: %s", body)
+	for _, want := range []string{"event: message_start", `"text":"Four."`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("Anthropic replay %s lacks %s", body, want)
+		}
 	}
 }
 

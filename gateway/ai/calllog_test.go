@@ -29,11 +29,25 @@ func TestTheGatewaysCallLogGetsTheAIDetails(t *testing.T) {
 	}
 	got := ring.Query(calllog.Filter{Tenant: "acme"})
 	want := rec.all()
-	if len(got) != 1 || len(want) != 1 {
-		t.Fatalf("call log %d records, AI records %d", len(got), len(want))
+	if n := len(got); n != 1 {
+		t.Fatalf("call log has %d records, want 1", n)
 	}
-	if g, w := got[0], want[0]; g.Consumer != "alice" || g.Model != w.Model || g.InputTokens != w.Usage.InputTokens ||
-		g.OutputTokens != w.Usage.OutputTokens || g.Cost != w.Cost || g.Cost == 0 {
-		t.Errorf("call log %+v, AI record %+v", g, w)
+	if n := len(want); n != 1 {
+		t.Fatalf("%d AI records, want 1", n)
+	}
+	g, w := got[0], want[0]
+	if got, want := g.Consumer, "alice"; got != want {
+		t.Errorf("call log consumer = %q, want %q", got, want)
+	}
+	type usage struct {
+		Model                     string
+		InputTokens, OutputTokens int64
+		Cost                      float64
+	}
+	if got, want := (usage{g.Model, g.InputTokens, g.OutputTokens, g.Cost}), (usage{w.Model, w.Usage.InputTokens, w.Usage.OutputTokens, w.Cost}); got != want {
+		t.Errorf("call log %+v, want the AI record's %+v", got, want)
+	}
+	if g.Cost == 0 {
+		t.Error("call log cost = 0, want the call's cost")
 	}
 }

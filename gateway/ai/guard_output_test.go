@@ -67,10 +67,20 @@ var outputAPIs = []struct {
 	body   string
 	errEv  string
 }{
-	{"OpenAI", aitest.OpenAI, "/v1/chat/completions",
-		`{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`, `data: {"error":{`},
-	{"Anthropic", aitest.Anthropic, "/v1/messages",
-		`{"model":"m","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, "event: error\n"},
+	{
+		name:   "OpenAI",
+		format: aitest.OpenAI,
+		path:   "/v1/chat/completions",
+		body:   `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+		errEv:  `data: {"error":{`,
+	},
+	{
+		name:   "Anthropic",
+		format: aitest.Anthropic,
+		path:   "/v1/messages",
+		body:   `{"model":"m","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+		errEv:  "event: error\n",
+	},
 }
 
 func TestAnOutputBlockEndsTheStreamBeforeAnyOfTheSecretWithEveryChunking(t *testing.T) {

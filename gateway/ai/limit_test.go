@@ -62,8 +62,11 @@ func TestTokenLimitNeverAdmitsMoreThanTheLimitUnderABurst(t *testing.T) {
 	if used > limit+biggest {
 		t.Errorf("admitted calls used %d tokens, more than the limit %d plus one call (%d)", used, limit, biggest)
 	}
-	if admitted == 0 || refused == 0 {
-		t.Errorf("admitted %d, refused %d: the burst should fill the limit", admitted, refused)
+	if admitted == 0 {
+		t.Errorf("admitted none (refused %d): the burst should fill the limit", refused)
+	}
+	if refused == 0 {
+		t.Errorf("refused none (admitted %d): the burst should fill the limit", admitted)
 	}
 }
 
@@ -82,8 +85,16 @@ func TestTokenReservationsAreReconciledWithUsage(t *testing.T) {
 	status, hdr, body := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey, chatBody("demo", "hi", 800))
 	v := decode(t, body)
 	e := v["error"].(map[string]any)
-	if status != 429 || e["code"] != "rate_limit_exceeded" || e["type"] != "tokens" || hdr.Get("Retry-After") != "60" {
-		t.Errorf("a call larger than the limit: status %d, Retry-After %q: %s", status, hdr.Get("Retry-After"), body)
+	if got, want := status, 429; got != want {
+		t.Errorf("a call larger than the limit: status %d, want %d: %s", got, want, body)
+	}
+	for key, want := range map[string]any{"code": "rate_limit_exceeded", "type": "tokens"} {
+		if got := e[key]; got != want {
+			t.Errorf("a call larger than the limit: error %s = %v, want %v", key, got, want)
+		}
+	}
+	if got, want := hdr.Get("Retry-After"), "60"; got != want {
+		t.Errorf("a call larger than the limit: Retry-After %q, want %q", got, want)
 	}
 }
 
@@ -115,8 +126,11 @@ func TestRequestLimitsByKey(t *testing.T) {
 				case 200:
 					served++
 				case 429:
-					if v := decode(t, body)["error"].(map[string]any); v["type"] != "requests" || hdr.Get("Retry-After") == "" {
-						t.Errorf("429 = %s", body)
+					if got, want := decode(t, body)["error"].(map[string]any)["type"], any("requests"); got != want {
+						t.Errorf("429 error type = %v, want %v: %s", got, want, body)
+					}
+					if hdr.Get("Retry-After") == "" {
+						t.Errorf("429 without Retry-After: %s", body)
 					}
 				default:
 					t.Fatalf("status %d: %s", status, body)
@@ -145,8 +159,11 @@ func TestBudgetServesCallsWhileTheirMaximumCostFitsAndRecordsAddUp(t *testing.T)
 			}
 			break
 		}
-		if status != 200 || i > 1000 {
-			t.Fatalf("call %d: status %d: %s", i, status, body)
+		if got, want := status, 200; got != want {
+			t.Fatalf("call %d: status %d, want %d: %s", i, got, want, body)
+		}
+		if i > 1000 {
+			t.Fatalf("1000 calls and the budget is not spent")
 		}
 	}
 	e := decode(t, last)["error"].(map[string]any)
@@ -221,10 +238,30 @@ func TestStoreOutagesFailAsConfigured(t *testing.T) {
 		opts   []ai.Option
 		status int
 	}{
-		{"fail closed answers 503 when budgets fail", false, []ai.Option{ai.WithStore(brokenStore{})}, 503},
-		{"fail open serves the call when budgets fail", true, []ai.Option{ai.WithStore(brokenStore{})}, 200},
-		{"fail closed answers 503 when limits fail", false, []ai.Option{ai.WithWindowStore(brokenWindows{})}, 503},
-		{"fail open serves the call when limits fail", true, []ai.Option{ai.WithWindowStore(brokenWindows{})}, 200},
+		{
+			name:   "fail closed answers 503 when budgets fail",
+			open:   false,
+			opts:   []ai.Option{ai.WithStore(brokenStore{})},
+			status: 503,
+		},
+		{
+			name:   "fail open serves the call when budgets fail",
+			open:   true,
+			opts:   []ai.Option{ai.WithStore(brokenStore{})},
+			status: 200,
+		},
+		{
+			name:   "fail closed answers 503 when limits fail",
+			open:   false,
+			opts:   []ai.Option{ai.WithWindowStore(brokenWindows{})},
+			status: 503,
+		},
+		{
+			name:   "fail open serves the call when limits fail",
+			open:   true,
+			opts:   []ai.Option{ai.WithWindowStore(brokenWindows{})},
+			status: 200,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,7 +293,10 @@ func TestInvalidLimitsNameTheField(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := ai.New(demoClient(), tt.opt)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
+			if err == nil {
+				t.Fatalf("error = nil, want one naming %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v, want one naming %q", err, tt.want)
 			}
 		})

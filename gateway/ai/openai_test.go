@@ -25,8 +25,13 @@ func TestChatAnswersInOpenAIFormat(t *testing.T) {
 	}
 	choice := v["choices"].([]any)[0].(map[string]any)
 	msg := choice["message"].(map[string]any)
-	if msg["role"] != "assistant" || msg["content"] != "You said: hello there" || choice["finish_reason"] != "stop" {
-		t.Errorf("choice = %v", choice)
+	for key, want := range map[string]any{"role": "assistant", "content": "You said: hello there"} {
+		if got := msg[key]; got != want {
+			t.Errorf("message %s = %v, want %v", key, got, want)
+		}
+	}
+	if got, want := choice["finish_reason"], any("stop"); got != want {
+		t.Errorf("finish_reason = %v, want %v", got, want)
 	}
 	usage := v["usage"].(map[string]any)
 	if usage["total_tokens"].(float64) != usage["prompt_tokens"].(float64)+usage["completion_tokens"].(float64) {
@@ -37,9 +42,24 @@ func TestChatAnswersInOpenAIFormat(t *testing.T) {
 		t.Fatalf("records = %d, want 1", len(rs))
 	}
 	r := rs[0]
-	if r.Consumer != "alice" || r.Tenant != "acme" || r.Alias != "demo" || r.Provider != "demo" || r.Status != 200 ||
-		r.Usage.TotalTokens() == 0 || r.Cost <= 0 || r.Input != nil || r.Output != nil {
-		t.Errorf("record = %+v", r)
+	type who struct{ Consumer, Tenant, Alias, Provider string }
+	if got, want := (who{r.Consumer, r.Tenant, r.Alias, r.Provider}), (who{"alice", "acme", "demo", "demo"}); got != want {
+		t.Errorf("record = %+v, want %+v", got, want)
+	}
+	if got, want := r.Status, 200; got != want {
+		t.Errorf("record status = %d, want %d", got, want)
+	}
+	if r.Usage.TotalTokens() == 0 {
+		t.Errorf("record usage = %+v, want tokens", r.Usage)
+	}
+	if r.Cost <= 0 {
+		t.Errorf("record cost = %v, want > 0", r.Cost)
+	}
+	if r.Input != nil {
+		t.Errorf("record input = %+v, want none (content is not recorded by default)", r.Input)
+	}
+	if r.Output != nil {
+		t.Errorf("record output = %+v, want none (content is not recorded by default)", r.Output)
 	}
 }
 
@@ -49,12 +69,18 @@ func TestChatStreamsChunksWithUsage(t *testing.T) {
 	srv := serve(t, demoClient(), ai.WithAuthenticator(keys()), ai.WithSink(rec))
 	status, hdr, body := call(t, "POST", srv.URL+"/v1/chat/completions", demoKey,
 		`{"model":"demo","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"one two three"}]}`)
-	if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/event-stream") {
-		t.Fatalf("status %d, content type %q", status, hdr.Get("Content-Type"))
+	if got, want := status, 200; got != want {
+		t.Fatalf("status %d, want %d", got, want)
+	}
+	if got := hdr.Get("Content-Type"); !strings.HasPrefix(got, "text/event-stream") {
+		t.Fatalf("content type %q, want text/event-stream", got)
 	}
 	data := sseData(body)
-	if len(data) < 4 || data[len(data)-1] != "[DONE]" {
-		t.Fatalf("events = %q", data)
+	if got, least := len(data), 4; got < least {
+		t.Fatalf("%d events, want at least %d: %q", got, least, data)
+	}
+	if got, want := data[len(data)-1], "[DONE]"; got != want {
+		t.Fatalf("last event %q, want %q", got, want)
 	}
 	var text strings.Builder
 	var finish string
@@ -84,11 +110,27 @@ func TestChatStreamsChunksWithUsage(t *testing.T) {
 			usage = chunk.Usage
 		}
 	}
-	if text.String() != "You said: one two three" || finish != "stop" || usage == nil {
-		t.Errorf("text %q, finish %q, usage %v", text.String(), finish, usage)
+	if got, want := text.String(), "You said: one two three"; got != want {
+		t.Errorf("text %q, want %q", got, want)
 	}
-	if rs := rec.all(); len(rs) != 1 || !rs[0].Stream || rs[0].TimeToFirstToken <= 0 || rs[0].Usage.OutputTokens == 0 {
-		t.Errorf("records = %+v", rs)
+	if got, want := finish, "stop"; got != want {
+		t.Errorf("finish %q, want %q", got, want)
+	}
+	if usage == nil {
+		t.Error("no usage in the stream")
+	}
+	rs := rec.all()
+	if got, want := len(rs), 1; got != want {
+		t.Fatalf("%d records, want %d: %+v", got, want, rs)
+	}
+	if !rs[0].Stream {
+		t.Error("the record is not marked as a stream")
+	}
+	if rs[0].TimeToFirstToken <= 0 {
+		t.Errorf("record time to first token = %v, want > 0", rs[0].TimeToFirstToken)
+	}
+	if rs[0].Usage.OutputTokens == 0 {
+		t.Error("record output tokens = 0")
 	}
 }
 
@@ -100,14 +142,78 @@ func TestErrorsUseOpenAIEnvelope(t *testing.T) {
 		status                int
 		typ, code             string
 	}{
-		{"a missing key is refused with invalid_api_key", "", "/v1/chat/completions", `{}`, 401, "invalid_request_error", "invalid_api_key"},
-		{"a wrong key is refused with invalid_api_key", "nope", "/v1/chat/completions", `{}`, 401, "invalid_request_error", "invalid_api_key"},
-		{"malformed JSON is a 400", demoKey, "/v1/chat/completions", `{"model":`, 400, "invalid_request_error", "invalid_request"},
-		{"an unknown model is model_not_found", demoKey, "/v1/chat/completions", `{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}`, 404, "invalid_request_error", "model_not_found"},
-		{"an alias outside the caller's list is model_not_found", "test-key-bob", "/v1/chat/completions", `{"model":"demo","messages":[{"role":"user","content":"x"}]}`, 404, "invalid_request_error", "model_not_found"},
-		{"a bad role names the field", demoKey, "/v1/chat/completions", `{"model":"demo","messages":[{"role":"robot","content":"x"}]}`, 400, "invalid_request_error", "invalid_request"},
-		{"n above one is refused", demoKey, "/v1/chat/completions", `{"model":"demo","n":2,"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_request_error", "invalid_request"},
-		{"an unknown path is unknown_url", demoKey, "/v1/nothing", ``, 404, "invalid_request_error", "unknown_url"},
+		{
+			name:   "a missing key is refused with invalid_api_key",
+			key:    "",
+			path:   "/v1/chat/completions",
+			body:   `{}`,
+			status: 401,
+			typ:    "invalid_request_error",
+			code:   "invalid_api_key",
+		},
+		{
+			name:   "a wrong key is refused with invalid_api_key",
+			key:    "nope",
+			path:   "/v1/chat/completions",
+			body:   `{}`,
+			status: 401,
+			typ:    "invalid_request_error",
+			code:   "invalid_api_key",
+		},
+		{
+			name:   "malformed JSON is a 400",
+			key:    demoKey,
+			path:   "/v1/chat/completions",
+			body:   `{"model":`,
+			status: 400,
+			typ:    "invalid_request_error",
+			code:   "invalid_request",
+		},
+		{
+			name:   "an unknown model is model_not_found",
+			key:    demoKey,
+			path:   "/v1/chat/completions",
+			body:   `{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}`,
+			status: 404,
+			typ:    "invalid_request_error",
+			code:   "model_not_found",
+		},
+		{
+			name:   "an alias outside the caller's list is model_not_found",
+			key:    "test-key-bob",
+			path:   "/v1/chat/completions",
+			body:   `{"model":"demo","messages":[{"role":"user","content":"x"}]}`,
+			status: 404,
+			typ:    "invalid_request_error",
+			code:   "model_not_found",
+		},
+		{
+			name:   "a bad role names the field",
+			key:    demoKey,
+			path:   "/v1/chat/completions",
+			body:   `{"model":"demo","messages":[{"role":"robot","content":"x"}]}`,
+			status: 400,
+			typ:    "invalid_request_error",
+			code:   "invalid_request",
+		},
+		{
+			name:   "n above one is refused",
+			key:    demoKey,
+			path:   "/v1/chat/completions",
+			body:   `{"model":"demo","n":2,"messages":[{"role":"user","content":"x"}]}`,
+			status: 400,
+			typ:    "invalid_request_error",
+			code:   "invalid_request",
+		},
+		{
+			name:   "an unknown path is unknown_url",
+			key:    demoKey,
+			path:   "/v1/nothing",
+			body:   ``,
+			status: 404,
+			typ:    "invalid_request_error",
+			code:   "unknown_url",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,8 +233,16 @@ func TestErrorsUseOpenAIEnvelope(t *testing.T) {
 			if err := json.Unmarshal(body, &env); err != nil {
 				t.Fatal(err)
 			}
-			if env.Error.Type != tt.typ || env.Error.Code == nil || *env.Error.Code != tt.code || env.Error.Message == "" {
-				t.Errorf("error = %s", body)
+			if got, want := env.Error.Type, tt.typ; got != want {
+				t.Errorf("error type = %q, want %q", got, want)
+			}
+			if env.Error.Code == nil {
+				t.Errorf("error without code: %s", body)
+			} else if got, want := *env.Error.Code, tt.code; got != want {
+				t.Errorf("error code = %q, want %q", got, want)
+			}
+			if env.Error.Message == "" {
+				t.Errorf("error without message: %s", body)
 			}
 		})
 	}
@@ -162,8 +276,11 @@ func TestModelsListsTheCallersAliases(t *testing.T) {
 			for _, m := range list.Data {
 				ids = append(ids, m.ID)
 			}
-			if list.Object != "list" || strings.Join(ids, ",") != strings.Join(tt.want, ",") {
-				t.Errorf("models = %s", body)
+			if got, want := list.Object, "list"; got != want {
+				t.Errorf("object = %q, want %q", got, want)
+			}
+			if got, want := ids, tt.want; !slices.Equal(got, want) {
+				t.Errorf("models = %v, want %v", got, want)
 			}
 		})
 	}
@@ -183,17 +300,26 @@ func TestEmbeddingsInFloatAndBase64(t *testing.T) {
 		}
 		v := decode(t, body)
 		data := v["data"].([]any)
-		if len(data) != 2 || v["object"] != "list" {
-			t.Fatalf("%s: %s", format, body)
+		if got, want := len(data), 2; got != want {
+			t.Fatalf("%s: %d embeddings, want %d", format, got, want)
+		}
+		if got, want := v["object"], any("list"); got != want {
+			t.Fatalf("%s: object = %v, want %v", format, got, want)
 		}
 		switch e := data[1].(map[string]any)["embedding"].(type) {
 		case []any:
-			if format != "float" || len(e) != 4 {
-				t.Errorf("%s: embedding %v", format, e)
+			if got, want := format, "float"; got != want {
+				t.Errorf("format %s gave floats", format)
+			}
+			if got, want := len(e), 4; got != want {
+				t.Errorf("%s: %d dimensions, want %d", format, got, want)
 			}
 		case string:
-			if format != "base64" || len(e) != 24 { // 16 bytes in base64
-				t.Errorf("%s: embedding %q", format, e)
+			if got, want := format, "base64"; got != want {
+				t.Errorf("format %s gave base64", format)
+			}
+			if got, want := len(e), 24; got != want { // 16 bytes in base64
+				t.Errorf("%s: %d base64 characters, want %d", format, got, want)
 			}
 		}
 	}
@@ -252,7 +378,10 @@ func TestAPromptAtAnEndpointsPathIsAnError(t *testing.T) {
 	p := summary
 	p.Path = "/v1/chat/completions"
 	_, err := ai.New(demoClient(), ai.WithPrompt(p))
-	if err == nil || !strings.Contains(err.Error(), `prompts[0].path: "/v1/chat/completions"`) {
-		t.Errorf("error %v, want one naming prompts[0].path", err)
+	if err == nil {
+		t.Fatal("error = nil, want one naming prompts[0].path")
+	}
+	if want := `prompts[0].path: "/v1/chat/completions"`; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want one naming %s", err, want)
 	}
 }

@@ -42,35 +42,73 @@ func TestPromptValidatesInputAndOutput(t *testing.T) {
 		status           int
 		check            func(t *testing.T, v map[string]any)
 	}{
-		{"valid input gets structured output matching the schema", "/prompts/sentiment", `{"text":"I love it"}`, 200,
-			func(t *testing.T, v map[string]any) {
+		{
+			name:   "valid input gets structured output matching the schema",
+			path:   "/prompts/sentiment",
+			body:   `{"text":"I love it"}`,
+			status: 200,
+			check: func(t *testing.T, v map[string]any) {
 				r := v["result"].(map[string]any)
-				if r["label"] != "positive" || r["score"].(float64) < 0 {
-					t.Errorf("result = %v", r)
+				if got, want := r["label"], any("positive"); got != want {
+					t.Errorf("label = %v, want %v", got, want)
 				}
-			}},
-		{"a missing required member is a 400 problem", "/prompts/sentiment", `{}`, 400,
-			func(t *testing.T, v map[string]any) {
+				if got := r["score"].(float64); got < 0 {
+					t.Errorf("score = %v, want >= 0", got)
+				}
+			},
+		},
+		{
+			name:   "a missing required member is a 400 problem",
+			path:   "/prompts/sentiment",
+			body:   `{}`,
+			status: 400,
+			check: func(t *testing.T, v map[string]any) {
 				errs := v["errors"].([]any)
-				if v["status"].(float64) != 400 || len(errs) == 0 {
-					t.Errorf("problem = %v", v)
+				if got, want := v["status"].(float64), 400.0; got != want {
+					t.Errorf("problem status = %v, want %v", got, want)
 				}
-			}},
-		{"a wrongly typed member is a 400 problem pointing at it", "/prompts/sentiment", `{"text":42}`, 400,
-			func(t *testing.T, v map[string]any) {
+				if len(errs) == 0 {
+					t.Errorf("problem without errors: %v", v)
+				}
+			},
+		},
+		{
+			name:   "a wrongly typed member is a 400 problem pointing at it",
+			path:   "/prompts/sentiment",
+			body:   `{"text":42}`,
+			status: 400,
+			check: func(t *testing.T, v map[string]any) {
 				e := v["errors"].([]any)[0].(map[string]any)
 				if e["pointer"] != "/text" {
 					t.Errorf("violation = %v", e)
 				}
-			}},
-		{"an unexpected member is a 400 problem", "/prompts/sentiment", `{"text":"x","extra":1}`, 400, nil},
-		{"a text prompt answers the text", "/prompts/summarise", `{"audience":"kids","text":"long story"}`, 200,
-			func(t *testing.T, v map[string]any) {
+			},
+		},
+		{
+			name:   "an unexpected member is a 400 problem",
+			path:   "/prompts/sentiment",
+			body:   `{"text":"x","extra":1}`,
+			status: 400,
+			check:  nil,
+		},
+		{
+			name:   "a text prompt answers the text",
+			path:   "/prompts/summarise",
+			body:   `{"audience":"kids","text":"long story"}`,
+			status: 200,
+			check: func(t *testing.T, v map[string]any) {
 				if v["result"] != "You said: Summarise for kids: long story" {
 					t.Errorf("result = %v", v["result"])
 				}
-			}},
-		{"a variable missing from the input is a 400 problem", "/prompts/summarise", `{"text":"long story"}`, 400, nil},
+			},
+		},
+		{
+			name:   "a variable missing from the input is a 400 problem",
+			path:   "/prompts/summarise",
+			body:   `{"text":"long story"}`,
+			status: 400,
+			check:  nil,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,8 +150,11 @@ func TestPromptStreamsTextAsEvents(t *testing.T) {
 		}
 		text.WriteString(ev.Text)
 	}
-	if text.String() != "You said: Summarise for all: a b c" || !strings.Contains(string(b), "event: done") {
-		t.Errorf("stream = %s", b)
+	if got, want := text.String(), "You said: Summarise for all: a b c"; got != want {
+		t.Errorf("streamed text %q, want %q", got, want)
+	}
+	if !strings.Contains(string(b), "event: done") {
+		t.Errorf("stream %s lacks event: done", b)
 	}
 }
 
@@ -131,8 +172,11 @@ func TestPromptAppearsInTheOpenAPIDocument(t *testing.T) {
 	for _, op := range spec.Operations() {
 		found[op.ID] = op.Method + " " + op.Path
 	}
-	if found["sentiment"] != "POST /prompts/sentiment" || found["summary"] != "POST /prompts/summarise" {
-		t.Errorf("operations = %v", found)
+	want := map[string]string{"sentiment": "POST /prompts/sentiment", "summary": "POST /prompts/summarise"}
+	for id, want := range want {
+		if got := found[id]; got != want {
+			t.Errorf("operation %s = %q, want %q", id, got, want)
+		}
 	}
 	// The generated document validates requests as the handler does.
 	srv := httptest.NewServer(openapi.NewValidator(spec).Middleware(h))
@@ -164,7 +208,10 @@ func TestInvalidPromptsNameTheField(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := ai.New(demoClient(), ai.WithPrompt(tt.p))
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
+			if err == nil {
+				t.Fatalf("error = nil, want one naming %s", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v, want one naming %s", err, tt.want)
 			}
 		})

@@ -42,11 +42,26 @@ func TestRecordsNameTheFallbacksContentAndMetrics(t *testing.T) {
 		t.Fatalf("records = %d", len(rs))
 	}
 	r := rs[0]
-	if r.Provider != "demo" || r.Fallbacks != 1 || r.Model != "demo" {
-		t.Errorf("provider %q, fallbacks %d, model %q", r.Provider, r.Fallbacks, r.Model)
+	if got, want := r.Provider, "demo"; got != want {
+		t.Errorf("provider %q, want %q", got, want)
 	}
-	if len(r.Input) != 1 || r.Input[0].Text() != "fall back please" || r.Output == nil || r.Output.Text() != "You said: fall back please" {
-		t.Errorf("content: input %+v, output %+v", r.Input, r.Output)
+	if got, want := r.Fallbacks, 1; got != want {
+		t.Errorf("fallbacks %d, want %d", got, want)
+	}
+	if got, want := r.Model, "demo"; got != want {
+		t.Errorf("model %q, want %q", got, want)
+	}
+	if got, want := len(r.Input), 1; got != want {
+		t.Fatalf("%d input messages recorded, want %d", got, want)
+	}
+	if got, want := r.Input[0].Text(), "fall back please"; got != want {
+		t.Errorf("recorded input %q, want %q", got, want)
+	}
+	if r.Output == nil {
+		t.Fatal("no output recorded")
+	}
+	if got, want := r.Output.Text(), "You said: fall back please"; got != want {
+		t.Errorf("recorded output %q, want %q", got, want)
 	}
 
 	var rm metricdata.ResourceMetrics
@@ -72,9 +87,15 @@ func TestRecordsNameTheFallbacksContentAndMetrics(t *testing.T) {
 			}
 		}
 	}
-	if sums["portico.ai.calls"] != 1 || sums["portico.ai.tokens"] != float64(r.Usage.TotalTokens()) ||
-		sums["portico.ai.cost.usd"] != r.Cost || sums["portico.ai.duration"] != 1 {
-		t.Errorf("metrics = %v, record usage %+v cost %v", sums, r.Usage, r.Cost)
+	for name, want := range map[string]float64{
+		"portico.ai.calls":    1,
+		"portico.ai.tokens":   float64(r.Usage.TotalTokens()),
+		"portico.ai.cost.usd": r.Cost,
+		"portico.ai.duration": 1,
+	} {
+		if got := sums[name]; got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
 	}
 }
 
@@ -89,21 +110,39 @@ func TestAStreamErrorAfterTheFirstByteIsAnInStreamError(t *testing.T) {
 	tests := []struct {
 		name, path, body, want string
 	}{
-		{"in OpenAI's format", "/v1/chat/completions",
-			`{"model":"claude","stream":true,"messages":[{"role":"user","content":"x"}]}`, `data: {"error":{"message":`},
-		{"in Anthropic's format", "/v1/messages",
-			`{"model":"claude","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"x"}]}`, "event: error\ndata: {\"type\":\"error\""},
+		{
+			name: "in OpenAI's format",
+			path: "/v1/chat/completions",
+			body: `{"model":"claude","stream":true,"messages":[{"role":"user","content":"x"}]}`,
+			want: `data: {"error":{"message":`,
+		},
+		{
+			name: "in Anthropic's format",
+			path: "/v1/messages",
+			body: `{"model":"claude","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"x"}]}`,
+			want: "event: error\ndata: {\"type\":\"error\"",
+		},
 	}
 	for _, tt := range tests {
 		fake.Push(aitest.Reply{Text: "a long answer cut short", Fault: aitest.ErrorEvent, FaultAfter: 3, ChunkSize: 2})
 		status, _, body := call(t, "POST", srv.URL+tt.path, "", tt.body)
-		if status != 200 || !strings.Contains(string(body), tt.want) || strings.Contains(string(body), "[DONE]") ||
-			strings.Contains(string(body), "message_stop") {
-			t.Errorf("%s: status %d: %s", tt.name, status, body)
+		if got, want := status, 200; got != want {
+			t.Errorf("%s: status %d, want %d", tt.name, got, want)
+		}
+		if !strings.Contains(string(body), tt.want) {
+			t.Errorf("%s: %s lacks the error %s", tt.name, body, tt.want)
+		}
+		for _, end := range []string{"[DONE]", "message_stop"} {
+			if strings.Contains(string(body), end) {
+				t.Errorf("%s: a failed stream ends normally with %s: %s", tt.name, end, body)
+			}
 		}
 	}
 	for _, r := range rec.all() {
-		if r.Status != 200 || r.Error == "" {
+		if got, want := r.Status, 200; got != want {
+			t.Errorf("record status = %d, want %d", got, want)
+		}
+		if r.Error == "" {
 			t.Errorf("record %+v should carry the stream's error", r)
 		}
 	}

@@ -62,15 +62,24 @@ func TestAggregatorGroupsByAPIConsumerAndTenantPerWindow(t *testing.T) {
 	wantReq := []uint64{2, 0, 1}
 	wantErr := []uint64{1, 0, 1}
 	for i, p := range series {
-		if p.Requests != wantReq[i] || p.Errors != wantErr[i] {
-			t.Errorf("point %d: %d requests %d errors, want %d and %d", i, p.Requests, p.Errors, wantReq[i], wantErr[i])
+		if got, want := p.Requests, wantReq[i]; got != want {
+			t.Errorf("point %d: %d requests, want %d", i, got, want)
+		}
+		if got, want := p.Errors, wantErr[i]; got != want {
+			t.Errorf("point %d: %d errors, want %d", i, got, want)
 		}
 		if !p.Time.Equal(m(2 - i)) {
 			t.Errorf("point %d at %v, want %v", i, p.Time, m(2-i))
 		}
 	}
-	if series[0].ErrorRate != 0.5 || math.Abs(series[0].Rate-2.0/60) > 1e-9 || series[0].Bytes != 10 {
-		t.Errorf("first point = %+v, want error rate 0.5, rate 2/60 req/s, 10 bytes", series[0])
+	if got, want := series[0].ErrorRate, 0.5; got != want {
+		t.Errorf("first point error rate = %v, want %v", got, want)
+	}
+	if got, want := series[0].Rate, 2.0/60; math.Abs(got-want) > 1e-9 {
+		t.Errorf("first point rate = %v req/s, want %v", got, want)
+	}
+	if got, want := series[0].Bytes, int64(10); got != want {
+		t.Errorf("first point bytes = %d, want %d", got, want)
 	}
 	tests := []struct {
 		name string
@@ -92,8 +101,12 @@ func TestAggregatorGroupsByAPIConsumerAndTenantPerWindow(t *testing.T) {
 		})
 	}
 	chat := agg.Summary(calllog.Query{By: calllog.ByAPI, Key: "chat", Tenant: "a"})
-	if chat.InputTokens != 10 || chat.OutputTokens != 20 || chat.Cost != 0.5 {
-		t.Errorf("chat summary = %+v, want 10/20 tokens and cost 0.5", chat)
+	type summary struct {
+		InputTokens, OutputTokens int64
+		Cost                      float64
+	}
+	if got, want := (summary{chat.InputTokens, chat.OutputTokens, chat.Cost}), (summary{10, 20, 0.5}); got != want {
+		t.Errorf("chat summary = %+v, want %+v", got, want)
 	}
 	if got := agg.Keys(calllog.ByAPI, "a"); !slices.Equal(got, []string{"chat", "orders"}) {
 		t.Errorf("Keys = %v", got)

@@ -78,17 +78,68 @@ func TestMiddlewareRecordsOneRecordPerRequest(t *testing.T) {
 		t.Fatalf("got %d records, want 3", len(got))
 	}
 	panicked, chat, order := got[0], got[1], got[2]
-	if order.Tenant != "acme" || order.Consumer != "billing" || order.API != "shop" || order.Route != "/orders/{id}" ||
-		order.Method != http.MethodGet || order.Status != 200 || order.BytesOut != int64(len("order 7")) || order.Upstream != "10.0.0.7:8080" ||
-		order.Retries != 1 || order.RequestID == "" || len(order.TraceID) != 32 || order.Latency <= 0 || order.Time.IsZero() {
-		t.Errorf("order record = %+v", order)
+	type orderFacts struct {
+		Tenant, Consumer, API, Route, Method string
+		Status                               int
+		BytesOut                             int64
+		Upstream                             string
+		Retries                              int
 	}
-	if chat.Consumer != "" || chat.Status != http.StatusGatewayTimeout || chat.Error != "timeout" || chat.BytesIn != 10 ||
-		chat.Model != "gpt-x" || chat.InputTokens != 12 || chat.OutputTokens != 30 || chat.Cost != 0.002 || !chat.Failed() {
-		t.Errorf("chat record = %+v", chat)
+	if got, want := (orderFacts{order.Tenant, order.Consumer, order.API, order.Route, order.Method, order.Status, order.BytesOut, order.Upstream, order.Retries}),
+		(orderFacts{
+			Tenant:   "acme",
+			Consumer: "billing",
+			API:      "shop",
+			Route:    "/orders/{id}",
+			Method:   http.MethodGet,
+			Status:   200,
+			BytesOut: int64(len("order 7")),
+			Upstream: "10.0.0.7:8080",
+			Retries:  1,
+		}); got != want {
+		t.Errorf("order record = %+v, want %+v", got, want)
 	}
-	if panicked.Status != 500 || panicked.Error != "panic" {
-		t.Errorf("panic record = %+v, want a 500 of kind panic", panicked)
+	if order.RequestID == "" {
+		t.Error("order record has no request ID")
+	}
+	if got, want := len(order.TraceID), 32; got != want {
+		t.Errorf("order record trace ID %q has %d digits, want %d", order.TraceID, got, want)
+	}
+	if order.Latency <= 0 {
+		t.Errorf("order record latency = %v, want > 0", order.Latency)
+	}
+	if order.Time.IsZero() {
+		t.Error("order record has no time")
+	}
+	type chatFacts struct {
+		Consumer                  string
+		Status                    int
+		Error                     string
+		BytesIn                   int64
+		Model                     string
+		InputTokens, OutputTokens int64
+		Cost                      float64
+		Failed                    bool
+	}
+	if got, want := (chatFacts{chat.Consumer, chat.Status, chat.Error, chat.BytesIn, chat.Model, chat.InputTokens, chat.OutputTokens, chat.Cost, chat.Failed()}),
+		(chatFacts{
+			Consumer:     "",
+			Status:       http.StatusGatewayTimeout,
+			Error:        "timeout",
+			BytesIn:      10,
+			Model:        "gpt-x",
+			InputTokens:  12,
+			OutputTokens: 30,
+			Cost:         0.002,
+			Failed:       true,
+		}); got != want {
+		t.Errorf("chat record = %+v, want %+v", got, want)
+	}
+	if got, want := panicked.Status, 500; got != want {
+		t.Errorf("panic record status = %d, want %d", got, want)
+	}
+	if got, want := panicked.Error, "panic"; got != want {
+		t.Errorf("panic record error = %q, want %q", got, want)
 	}
 }
 
@@ -123,7 +174,11 @@ func TestMiddlewareKeepsFlushingAndHijackingWorking(t *testing.T) {
 func TestMiddlewarePanicsWithoutARecorder(t *testing.T) {
 	t.Parallel()
 	defer func() {
-		if v := recover(); v == nil || !strings.HasPrefix(v.(string), "portico/calllog:") {
+		v := recover()
+		if v == nil {
+			t.Fatal("no panic, want a portico/calllog panic")
+		}
+		if s, _ := v.(string); !strings.HasPrefix(s, "portico/calllog:") {
 			t.Errorf("recover() = %v, want a portico/calllog panic", v)
 		}
 	}()

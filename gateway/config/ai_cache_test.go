@@ -24,7 +24,11 @@ func embeddings(t *testing.T, vectors aitest.Vectors) string {
 			Model string   `json:"model"`
 			Input []string `json:"input"`
 		}
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || r.URL.Path != "/embeddings" {
+		if r.URL.Path != "/embeddings" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
@@ -166,7 +170,11 @@ func TestInvalidAICacheSettingsNameTheField(t *testing.T) {
 		{"", "{ttl: -1s}", "ai.models[0].cache.ttl"},
 	} {
 		_, err := buildGuarded(t, cacheConfig("http://127.0.0.1:1", "http://127.0.0.1:1", tc.store, tc.cache), gateway.NewState())
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
+		if err == nil {
+			t.Errorf("%s: err = nil, want one naming %s", tc.cache, tc.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want one naming %s", tc.cache, err, tc.want)
 		}
 	}

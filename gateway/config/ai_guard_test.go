@@ -104,7 +104,11 @@ func TestInvalidGuardrailsNameTheField(t *testing.T) {
 		{"        - {action: block, detect: ip}\n", "ai.models[0].guardrails[3].name"},
 	} {
 		_, err := buildGuarded(t, guardConfig("http://127.0.0.1:1", tc.extra), gateway.NewState())
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
+		if err == nil {
+			t.Errorf("%s: err = nil, want one naming %s", strings.TrimSpace(tc.extra), tc.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want one naming %s", strings.TrimSpace(tc.extra), err, tc.want)
 		}
 	}

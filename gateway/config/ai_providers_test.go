@@ -86,26 +86,46 @@ func TestCloudProvidersServeTheirAliasesWholeAndStreamed(t *testing.T) {
 		path  string
 		check func(t *testing.T, h http.Header)
 	}{
-		{"azure-key", f.azure, "/openai/deployments/gpt-4o-prod/chat/completions", func(t *testing.T, h http.Header) {
-			if got, want := h.Get("api-key"), "azure-secret"; got != want {
-				t.Errorf("api-key %q, want %q", got, want)
-			}
-		}},
-		{"azure-entra", f.azure, "/openai/deployments/gpt-4o-mini/chat/completions", func(t *testing.T, h http.Header) {
-			if got, want := h.Get("Authorization"), "Bearer entra-access-token"; got != want {
-				t.Errorf("authorization %q, want %q", got, want)
-			}
-		}},
-		{"claude", f.bedrock, "/model/anthropic.claude-3-5-haiku-20241022-v1:0/converse", func(t *testing.T, h http.Header) {
-			if got := h.Get("Authorization"); !strings.Contains(got, "/eu-central-1/bedrock/aws4_request") {
-				t.Errorf("authorization %q is not a SigV4 signature for eu-central-1", got)
-			}
-		}},
-		{"gemini", f.vertex, "/v1/projects/aitest-project/locations/europe-west4/publishers/google/models/gemini-2.5-flash:generateContent", func(t *testing.T, h http.Header) {
-			if got := h.Get("Authorization"); !strings.HasPrefix(got, "Bearer ya29.") {
-				t.Errorf("authorization %q is not an OAuth access token", got)
-			}
-		}},
+		{
+			alias: "azure-key",
+			srv:   f.azure,
+			path:  "/openai/deployments/gpt-4o-prod/chat/completions",
+			check: func(t *testing.T, h http.Header) {
+				if got, want := h.Get("api-key"), "azure-secret"; got != want {
+					t.Errorf("api-key %q, want %q", got, want)
+				}
+			},
+		},
+		{
+			alias: "azure-entra",
+			srv:   f.azure,
+			path:  "/openai/deployments/gpt-4o-mini/chat/completions",
+			check: func(t *testing.T, h http.Header) {
+				if got, want := h.Get("Authorization"), "Bearer entra-access-token"; got != want {
+					t.Errorf("authorization %q, want %q", got, want)
+				}
+			},
+		},
+		{
+			alias: "claude",
+			srv:   f.bedrock,
+			path:  "/model/anthropic.claude-3-5-haiku-20241022-v1:0/converse",
+			check: func(t *testing.T, h http.Header) {
+				if got := h.Get("Authorization"); !strings.Contains(got, "/eu-central-1/bedrock/aws4_request") {
+					t.Errorf("authorization %q is not a SigV4 signature for eu-central-1", got)
+				}
+			},
+		},
+		{
+			alias: "gemini",
+			srv:   f.vertex,
+			path:  "/v1/projects/aitest-project/locations/europe-west4/publishers/google/models/gemini-2.5-flash:generateContent",
+			check: func(t *testing.T, h http.Header) {
+				if got := h.Get("Authorization"); !strings.HasPrefix(got, "Bearer ya29.") {
+					t.Errorf("authorization %q is not an OAuth access token", got)
+				}
+			},
+		},
 	}
 	// One at a time: the two Azure aliases share a fake.
 	for _, tt := range tests {
@@ -113,13 +133,19 @@ func TestCloudProvidersServeTheirAliasesWholeAndStreamed(t *testing.T) {
 			before := len(tt.srv.Requests())
 			tt.srv.Push(aitest.Text("Hello from "+tt.alias+".", 7, 5), aitest.Text("Streamed from "+tt.alias+".", 7, 5))
 			status, _, body := gwtest.AIPost(t, f.gateway+"/v1/chat/completions", "app-key", `{"model":"`+tt.alias+`","messages":[{"role":"user","content":"hi"}]}`)
-			if status != http.StatusOK || !strings.Contains(body, `"content":"Hello from `+tt.alias+`."`) {
-				t.Fatalf("whole: status %d: %s", status, body)
+			if got, want := status, http.StatusOK; got != want {
+				t.Fatalf("whole: status %d, want %d: %s", got, want, body)
+			}
+			if want := `"content":"Hello from ` + tt.alias + `."`; !strings.Contains(body, want) {
+				t.Fatalf("whole: %s, want %s", body, want)
 			}
 			status, _, body = gwtest.AIPost(t, f.gateway+"/v1/chat/completions", "app-key",
 				`{"model":"`+tt.alias+`","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
-			if status != http.StatusOK || !strings.Contains(body, "data: [DONE]") {
-				t.Fatalf("streamed: status %d: %s", status, body)
+			if got, want := status, http.StatusOK; got != want {
+				t.Fatalf("streamed: status %d, want %d: %s", got, want, body)
+			}
+			if !strings.Contains(body, "data: [DONE]") {
+				t.Fatalf("streamed: %s, want it to end with [DONE]", body)
 			}
 			var got strings.Builder
 			for _, line := range strings.Split(body, "\n") {
@@ -160,23 +186,102 @@ func TestCloudProviderSettingsAreCheckedAtBuild(t *testing.T) {
 	tests := []struct {
 		name, provider, path, want string
 	}{
-		{"an azure provider needs its endpoint", `{name: p, type: azure, api_key: k}`, "ai.providers[0].base_url", "resource endpoint"},
-		{"an azure provider needs a key or Entra ID", `{name: p, type: azure, base_url: "https://x.openai.azure.com"}`, "ai.providers[0].api_key", "or entra"},
-		{"an azure provider takes one credential", `{name: p, type: azure, base_url: "https://x", api_key: k, entra: {managed_identity: true}}`, "ai.providers[0].entra", "both set"},
-		{"Entra ID needs exactly one way", `{name: p, type: azure, base_url: "https://x", entra: {tenant_id: t, client_id: c}}`, "ai.providers[0].entra", "exactly one"},
-		{"a client secret needs its tenant", `{name: p, type: azure, base_url: "https://x", entra: {client_id: c, client_secret: s}}`, "ai.providers[0].entra.tenant_id", "is required"},
-		{"a region belongs to bedrock", `{name: p, type: openai, region: us-east-1}`, "ai.providers[0].region", "type bedrock only"},
-		{"a project belongs to vertex", `{name: p, type: bedrock, region: us-east-1, project: x}`, "ai.providers[0].project", "type vertex only"},
-		{"an api_version belongs to azure", `{name: p, type: vertex, api_version: "2024-10-21"}`, "ai.providers[0].api_version", "type azure only"},
-		{"an access key needs its secret", `{name: p, type: bedrock, region: us-east-1, access_key_id: AKID}`, "ai.providers[0].secret_access_key", "is required"},
-		{"a secret key needs its access key", `{name: p, type: bedrock, region: us-east-1, secret_access_key: s}`, "ai.providers[0].access_key_id", "is required"},
-		{"a bedrock provider takes one credential", `{name: p, type: bedrock, region: us-east-1, access_key_id: AKID, secret_access_key: s, api_key: k}`,
-			"ai.providers[0].api_key", "both set"},
-		{"a bedrock endpoint must be absolute", `{name: p, type: bedrock, region: us-east-1, api_key: k, base_url: "bedrock.internal"}`, "ai.providers[0].base_url", "absolute URL"},
-		{"a vertex endpoint must be absolute", `{name: p, type: vertex, project: x, credentials_file: "KEY", base_url: "vertex.internal"}`, "ai.providers[0].base_url", "absolute URL"},
-		{"vertex takes no API key", `{name: p, type: vertex, project: x, api_key: k}`, "ai.providers[0].api_key", "OAuth 2.0"},
-		{"a missing credentials file is named", `{name: p, type: vertex, project: x, credentials_file: /nonexistent/sa.json}`, "ai.providers[0].credentials_file", "reading the credentials file"},
-		{"an unknown type lists the cloud types", `{name: p, type: sagemaker}`, "ai.providers[0].type", "azure, bedrock, vertex"},
+		{
+			name:     "an azure provider needs its endpoint",
+			provider: `{name: p, type: azure, api_key: k}`,
+			path:     "ai.providers[0].base_url",
+			want:     "resource endpoint",
+		},
+		{
+			name:     "an azure provider needs a key or Entra ID",
+			provider: `{name: p, type: azure, base_url: "https://x.openai.azure.com"}`,
+			path:     "ai.providers[0].api_key",
+			want:     "or entra",
+		},
+		{
+			name:     "an azure provider takes one credential",
+			provider: `{name: p, type: azure, base_url: "https://x", api_key: k, entra: {managed_identity: true}}`,
+			path:     "ai.providers[0].entra",
+			want:     "both set",
+		},
+		{
+			name:     "Entra ID needs exactly one way",
+			provider: `{name: p, type: azure, base_url: "https://x", entra: {tenant_id: t, client_id: c}}`,
+			path:     "ai.providers[0].entra",
+			want:     "exactly one",
+		},
+		{
+			name:     "a client secret needs its tenant",
+			provider: `{name: p, type: azure, base_url: "https://x", entra: {client_id: c, client_secret: s}}`,
+			path:     "ai.providers[0].entra.tenant_id",
+			want:     "is required",
+		},
+		{
+			name:     "a region belongs to bedrock",
+			provider: `{name: p, type: openai, region: us-east-1}`,
+			path:     "ai.providers[0].region",
+			want:     "type bedrock only",
+		},
+		{
+			name:     "a project belongs to vertex",
+			provider: `{name: p, type: bedrock, region: us-east-1, project: x}`,
+			path:     "ai.providers[0].project",
+			want:     "type vertex only",
+		},
+		{
+			name:     "an api_version belongs to azure",
+			provider: `{name: p, type: vertex, api_version: "2024-10-21"}`,
+			path:     "ai.providers[0].api_version",
+			want:     "type azure only",
+		},
+		{
+			name:     "an access key needs its secret",
+			provider: `{name: p, type: bedrock, region: us-east-1, access_key_id: AKID}`,
+			path:     "ai.providers[0].secret_access_key",
+			want:     "is required",
+		},
+		{
+			name:     "a secret key needs its access key",
+			provider: `{name: p, type: bedrock, region: us-east-1, secret_access_key: s}`,
+			path:     "ai.providers[0].access_key_id",
+			want:     "is required",
+		},
+		{
+			name:     "a bedrock provider takes one credential",
+			provider: `{name: p, type: bedrock, region: us-east-1, access_key_id: AKID, secret_access_key: s, api_key: k}`,
+			path:     "ai.providers[0].api_key",
+			want:     "both set",
+		},
+		{
+			name:     "a bedrock endpoint must be absolute",
+			provider: `{name: p, type: bedrock, region: us-east-1, api_key: k, base_url: "bedrock.internal"}`,
+			path:     "ai.providers[0].base_url",
+			want:     "absolute URL",
+		},
+		{
+			name:     "a vertex endpoint must be absolute",
+			provider: `{name: p, type: vertex, project: x, credentials_file: "KEY", base_url: "vertex.internal"}`,
+			path:     "ai.providers[0].base_url",
+			want:     "absolute URL",
+		},
+		{
+			name:     "vertex takes no API key",
+			provider: `{name: p, type: vertex, project: x, api_key: k}`,
+			path:     "ai.providers[0].api_key",
+			want:     "OAuth 2.0",
+		},
+		{
+			name:     "a missing credentials file is named",
+			provider: `{name: p, type: vertex, project: x, credentials_file: /nonexistent/sa.json}`,
+			path:     "ai.providers[0].credentials_file",
+			want:     "reading the credentials file",
+		},
+		{
+			name:     "an unknown type lists the cloud types",
+			provider: `{name: p, type: sagemaker}`,
+			path:     "ai.providers[0].type",
+			want:     "azure, bedrock, vertex",
+		},
 	}
 	vertex := aitest.NewServer(aitest.Vertex)
 	t.Cleanup(vertex.Close)
@@ -222,7 +327,10 @@ ai:
     - {alias: smart, candidates: [{provider: bedrock, model: m}, {provider: vertex, model: m}, {provider: azure, model: m}, {provider: demo, priority: 1}]}
 `)
 	status, _, body := gwtest.AIPost(t, srv.URL+"/v1/chat/completions", "app-key", `{"model":"smart","messages":[{"role":"user","content":"hi"}]}`)
-	if status != http.StatusOK || !strings.Contains(body, "You said: hi") {
-		t.Fatalf("status %d: %s", status, body)
+	if got, want := status, http.StatusOK; got != want {
+		t.Fatalf("status %d, want %d: %s", got, want, body)
+	}
+	if !strings.Contains(body, "You said: hi") {
+		t.Fatalf("body %s, want the demo's echo", body)
 	}
 }

@@ -189,10 +189,30 @@ func TestCloudProvidersAnswerBothEndpointsWithToolsAndUsage(t *testing.T) {
 		srv                   *aitest.Server
 		wholePath, streamPath string
 	}{
-		{"azure-key", f.azure, "/openai/deployments/gpt-4o-prod/chat/completions", "/openai/deployments/gpt-4o-prod/chat/completions"},
-		{"azure-entra", f.azure, "/openai/deployments/gpt-4o-mini/chat/completions", "/openai/deployments/gpt-4o-mini/chat/completions"},
-		{"claude", f.bedrock, bedrockModel + "/converse", bedrockModel + "/converse-stream"},
-		{"gemini", f.vertex, vertexModel + ":generateContent", vertexModel + ":streamGenerateContent"},
+		{
+			alias:      "azure-key",
+			srv:        f.azure,
+			wholePath:  "/openai/deployments/gpt-4o-prod/chat/completions",
+			streamPath: "/openai/deployments/gpt-4o-prod/chat/completions",
+		},
+		{
+			alias:      "azure-entra",
+			srv:        f.azure,
+			wholePath:  "/openai/deployments/gpt-4o-mini/chat/completions",
+			streamPath: "/openai/deployments/gpt-4o-mini/chat/completions",
+		},
+		{
+			alias:      "claude",
+			srv:        f.bedrock,
+			wholePath:  bedrockModel + "/converse",
+			streamPath: bedrockModel + "/converse-stream",
+		},
+		{
+			alias:      "gemini",
+			srv:        f.vertex,
+			wholePath:  vertexModel + ":generateContent",
+			streamPath: vertexModel + ":streamGenerateContent",
+		},
 	}
 	// One at a time: the two Azure aliases share a fake.
 	for _, al := range aliases {
@@ -239,21 +259,69 @@ func TestCloudProviderErrorsReachClientsInTheirEnvelopes(t *testing.T) {
 		openAICode  string // the OpenAI envelope's code
 		claudeType  string // the Anthropic envelope's error type
 	}{
-		{"a Bedrock ValidationException is the caller's bad request", "claude", f.bedrock,
-			aitest.Reply{Status: 400, ErrorCode: "ValidationException", ErrorMessage: "temperature: must be at most 1"}, 400, "invalid_request", "invalid_request_error"},
-		{"a Bedrock ResourceNotFoundException is an unknown model", "claude", f.bedrock,
-			aitest.Reply{Status: 404, ErrorCode: "ResourceNotFoundException", ErrorMessage: "Model not found."}, 404, "model_not_found", "not_found_error"},
-		{"a Bedrock AccessDeniedException is the gateway's failure, not the caller's", "claude", f.bedrock,
-			aitest.Reply{Status: 403, ErrorCode: "AccessDeniedException", ErrorMessage: "You don't have access to the model."}, 502, "upstream_error", "api_error"},
-		{"a Vertex AI INVALID_ARGUMENT is the caller's bad request", "gemini", f.vertex,
-			aitest.Reply{Status: 400, ErrorMessage: "Request contains an invalid argument."}, 400, "invalid_request", "invalid_request_error"},
-		{"a Vertex AI PERMISSION_DENIED is the gateway's failure", "gemini", f.vertex,
-			aitest.Reply{Status: 403, ErrorMessage: "Permission 'aiplatform.endpoints.predict' denied."}, 502, "upstream_error", "api_error"},
-		{"an Azure OpenAI content filter is refused as such", "azure-key", f.azure,
-			aitest.Reply{Status: 400, ErrorCode: "content_filter", ErrorMessage: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy."},
-			400, "content_filter", "invalid_request_error"},
-		{"an Azure OpenAI key refused is the gateway's failure", "azure-key", f.azure,
-			aitest.Reply{Status: 401, ErrorMessage: "Access denied due to invalid subscription key."}, 502, "upstream_error", "api_error"},
+		{
+			name:       "a Bedrock ValidationException is the caller's bad request",
+			alias:      "claude",
+			srv:        f.bedrock,
+			reply:      aitest.Reply{Status: 400, ErrorCode: "ValidationException", ErrorMessage: "temperature: must be at most 1"},
+			status:     400,
+			openAICode: "invalid_request",
+			claudeType: "invalid_request_error",
+		},
+		{
+			name:       "a Bedrock ResourceNotFoundException is an unknown model",
+			alias:      "claude",
+			srv:        f.bedrock,
+			reply:      aitest.Reply{Status: 404, ErrorCode: "ResourceNotFoundException", ErrorMessage: "Model not found."},
+			status:     404,
+			openAICode: "model_not_found",
+			claudeType: "not_found_error",
+		},
+		{
+			name:       "a Bedrock AccessDeniedException is the gateway's failure, not the caller's",
+			alias:      "claude",
+			srv:        f.bedrock,
+			reply:      aitest.Reply{Status: 403, ErrorCode: "AccessDeniedException", ErrorMessage: "You don't have access to the model."},
+			status:     502,
+			openAICode: "upstream_error",
+			claudeType: "api_error",
+		},
+		{
+			name:       "a Vertex AI INVALID_ARGUMENT is the caller's bad request",
+			alias:      "gemini",
+			srv:        f.vertex,
+			reply:      aitest.Reply{Status: 400, ErrorMessage: "Request contains an invalid argument."},
+			status:     400,
+			openAICode: "invalid_request",
+			claudeType: "invalid_request_error",
+		},
+		{
+			name:       "a Vertex AI PERMISSION_DENIED is the gateway's failure",
+			alias:      "gemini",
+			srv:        f.vertex,
+			reply:      aitest.Reply{Status: 403, ErrorMessage: "Permission 'aiplatform.endpoints.predict' denied."},
+			status:     502,
+			openAICode: "upstream_error",
+			claudeType: "api_error",
+		},
+		{
+			name:       "an Azure OpenAI content filter is refused as such",
+			alias:      "azure-key",
+			srv:        f.azure,
+			reply:      aitest.Reply{Status: 400, ErrorCode: "content_filter", ErrorMessage: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy."},
+			status:     400,
+			openAICode: "content_filter",
+			claudeType: "invalid_request_error",
+		},
+		{
+			name:       "an Azure OpenAI key refused is the gateway's failure",
+			alias:      "azure-key",
+			srv:        f.azure,
+			reply:      aitest.Reply{Status: 401, ErrorMessage: "Access denied due to invalid subscription key."},
+			status:     502,
+			openAICode: "upstream_error",
+			claudeType: "api_error",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -229,9 +229,7 @@ func TestANegativeMaxRetryWaitIsABuildError(t *testing.T) {
 	if err == nil {
 		_, err = c.Build()
 	}
-	if want := "ai.providers[0].max_retry_wait"; err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("error %v, want one naming %s", err, want)
-	}
+	wantErrContaining(t, err, "ai.providers[0].max_retry_wait")
 }
 
 func TestTheBuilderTakesMaxRetryWait(t *testing.T) {

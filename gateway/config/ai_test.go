@@ -58,8 +58,11 @@ func TestPromptAPIsArePublishedWithTheOtherDocs(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(strings.ReplaceAll(string(b), " ", ""), `"operationId":"shout"`) {
-		t.Errorf("status %d: %s", resp.StatusCode, b)
+	if got, want := resp.StatusCode, http.StatusOK; got != want {
+		t.Errorf("status %d, want %d: %s", got, want, b)
+	}
+	if !strings.Contains(strings.ReplaceAll(string(b), " ", ""), `"operationId":"shout"`) {
+		t.Errorf("document %s lacks operationId shout", b)
 	}
 }
 
@@ -72,17 +75,54 @@ func TestAIEndpointsFromTheConfigFile(t *testing.T) {
 		status                int
 		want                  string
 	}{
-		{"the demo consumer's key calls the demo alias", "/v1/chat/completions", "portico-demo-key", chat, 200, `"content":"You said: hi"`},
-		{"a missing key is refused in OpenAI's format", "/v1/chat/completions", "", chat, 401, `"code":"invalid_api_key"`},
-		{"an alias whose provider has no key is not served", "/v1/chat/completions", "portico-demo-key",
-			`{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`, 404, `"code":"model_not_found"`},
-		{"a prompt API is served at its path", "/prompts/shout", "portico-demo-key", `{"text":"hey"}`, 200, `"result":"You said: Shout hey"`},
-		{"the request limit answers 429 in OpenAI's format", "/v1/chat/completions", "portico-demo-key", chat, 429, `"code":"rate_limit_exceeded"`},
+		{
+			name:   "the demo consumer's key calls the demo alias",
+			path:   "/v1/chat/completions",
+			key:    "portico-demo-key",
+			body:   chat,
+			status: 200,
+			want:   `"content":"You said: hi"`,
+		},
+		{
+			name:   "a missing key is refused in OpenAI's format",
+			path:   "/v1/chat/completions",
+			key:    "",
+			body:   chat,
+			status: 401,
+			want:   `"code":"invalid_api_key"`,
+		},
+		{
+			name:   "an alias whose provider has no key is not served",
+			path:   "/v1/chat/completions",
+			key:    "portico-demo-key",
+			body:   `{"model":"gpt","messages":[{"role":"user","content":"hi"}]}`,
+			status: 404,
+			want:   `"code":"model_not_found"`,
+		},
+		{
+			name:   "a prompt API is served at its path",
+			path:   "/prompts/shout",
+			key:    "portico-demo-key",
+			body:   `{"text":"hey"}`,
+			status: 200,
+			want:   `"result":"You said: Shout hey"`,
+		},
+		{
+			name:   "the request limit answers 429 in OpenAI's format",
+			path:   "/v1/chat/completions",
+			key:    "portico-demo-key",
+			body:   chat,
+			status: 429,
+			want:   `"code":"rate_limit_exceeded"`,
+		},
 	}
 	for _, tt := range tests {
 		status, _, body := gwtest.AIPost(t, srv.URL+tt.path, tt.key, tt.body)
-		if status != tt.status || !strings.Contains(body, tt.want) {
-			t.Errorf("%s: status %d: %s", tt.name, status, body)
+		if got, want := status, tt.status; got != want {
+			t.Errorf("%s: status %d, want %d: %s", tt.name, got, want, body)
+		}
+		if !strings.Contains(body, tt.want) {
+			t.Errorf("%s: body %s, want %s", tt.name, body, tt.want)
 		}
 	}
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/models", nil)
@@ -92,14 +132,23 @@ func TestAIEndpointsFromTheConfigFile(t *testing.T) {
 	} else {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if !strings.Contains(string(b), `"id":"demo"`) || strings.Contains(string(b), "gpt") {
-			t.Errorf("models: %s", b)
+		if !strings.Contains(string(b), `"id":"demo"`) {
+			t.Errorf("models %s lack demo", b)
+		}
+		if strings.Contains(string(b), "gpt") {
+			t.Errorf("models %s show a gpt model the key may not use", b)
 		}
 	}
 	status, _, body := gwtest.AIPost(t, srv.URL+"/api/none", "", "")
 	var p map[string]any
-	if status != 404 || json.Unmarshal([]byte(body), &p) != nil || p["status"] == nil {
-		t.Errorf("other paths still reach the routes: status %d: %s", status, body)
+	if got, want := status, http.StatusNotFound; got != want {
+		t.Errorf("other paths still reach the routes: status %d, want %d: %s", got, want, body)
+	}
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		t.Errorf("other paths: not a problem document: %s: %v", body, err)
+	}
+	if p["status"] == nil {
+		t.Errorf("other paths: the problem has no status: %s", body)
 	}
 }
 
@@ -125,7 +174,11 @@ func TestAIConfigErrorsNameTheField(t *testing.T) {
 		if err == nil {
 			_, err = c.Build()
 		}
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
+		if err == nil {
+			t.Errorf("%s: error nil, want one naming %s", tt.name, tt.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want one naming %s", tt.name, err, tt.want)
 		}
 	}

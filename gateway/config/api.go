@@ -245,12 +245,14 @@ func (p *apiPart) Mount(b *gateway.Builder) error {
 			api.Addf("validate", "%q is not a mode; use \"off\", \"requests\", \"report\" or \"enforce\"", a.Validate)
 			continue
 		}
+		policies := map[string]gateway.Policy{}
 		for _, op := range a.Spec.Operations() {
 			pol, err := OperationPolicy(a.Policy, op)
 			if err != nil {
 				errs.Add(prefixErr(at, err))
 				continue
 			}
+			policies[op.Method+" "+op.Path] = pol
 			r := gateway.Route{Name: a.Name + " " + opName(op), Methods: []string{op.Method}, Path: a.Prefix + op.Path,
 				Upstream: a.Upstream, Policy: pol}
 			if a.Prefix != "" && !a.KeepPrefix {
@@ -264,8 +266,17 @@ func (p *apiPart) Mount(b *gateway.Builder) error {
 				errs.Add(err)
 			}
 		}
-		if err := publish(b, a.Name, a.Spec); err != nil {
+		// The docs describe the API as the gateway serves it.
+		view, err := gatewayView(b, a.Spec, a.Prefix, policies)
+		if err != nil {
+			api.Addf("spec", "cannot describe the API as the gateway serves it: %v", err)
+			continue
+		}
+		if err := publish(b, a.Name, view); err != nil {
 			api.Addf("spec", "%v", err)
+		}
+		if sub := a.Policy.Subscription; sub != "" {
+			documentAPI(b, sub, view) // the platform's catalog and portal show it
 		}
 	}
 	return errs.Err()

@@ -2,9 +2,13 @@ package config_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,15 +31,33 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 
 	t.Run("every operation is routed under the prefix, which is stripped upstream", func(t *testing.T) {
 		for _, c := range []struct{ method, path, body, want string }{
-			{"GET", "/petstore/pets/7", "", "/pets/7"},
-			{"POST", "/petstore/pets", `{"name":"rex"}`, "/pets"},
-			{"GET", "/petstore/pets", "", "/pets"},
+			{
+				method: "GET",
+				path:   "/petstore/pets/7",
+				body:   "",
+				want:   "/pets/7",
+			},
+			{
+				method: "POST",
+				path:   "/petstore/pets",
+				body:   `{"name":"rex"}`,
+				want:   "/pets",
+			},
+			{
+				method: "GET",
+				path:   "/petstore/pets",
+				body:   "",
+				want:   "/pets",
+			},
 		} {
 			resp := gwtest.Send(t, c.method, srv.URL+c.path, c.body)
 			var e gwtest.Echo
 			_ = json.NewDecoder(resp.Body).Decode(&e)
-			if resp.StatusCode != http.StatusOK || e.Path != c.want || e.Method != c.method {
-				t.Errorf("%s %s: status %d, upstream saw %s %q; want 200 and %q", c.method, c.path, resp.StatusCode, e.Method, e.Path, c.want)
+			if got, want := resp.StatusCode, http.StatusOK; got != want {
+				t.Errorf("%s %s: status %d, want %d", c.method, c.path, got, want)
+			}
+			if got, want := e.Method+" "+e.Path, c.method+" "+c.want; got != want {
+				t.Errorf("%s %s: upstream saw %q, want %q", c.method, c.path, got, want)
 			}
 		}
 	})
@@ -48,8 +70,11 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 			{"GET", "/petstore/pets/seven", ""},
 		} {
 			resp := gwtest.Send(t, c.method, srv.URL+c.path, c.body)
-			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" {
-				t.Errorf("%s %s %s: status %d (%s), want a 400 problem", c.method, c.path, c.body, resp.StatusCode, resp.Header.Get("Content-Type"))
+			if got, want := resp.StatusCode, http.StatusBadRequest; got != want {
+				t.Errorf("%s %s %s: status %d, want %d", c.method, c.path, c.body, got, want)
+			}
+			if got, want := resp.Header.Get("Content-Type"), "application/problem+json"; got != want {
+				t.Errorf("%s %s %s: Content-Type %q, want %q", c.method, c.path, c.body, got, want)
 			}
 		}
 		if n := hits.Load() - before; n != 0 {
@@ -68,8 +93,10 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 		if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
 			t.Errorf("Content-Type = %q, want a problem", ct)
 		}
-		if resp.Header.Get("Retry-After") == "" || resp.Header.Get("RateLimit-Policy") == "" {
-			t.Errorf("429 lacks Retry-After or RateLimit-Policy: %v", resp.Header)
+		for _, name := range []string{"Retry-After", "RateLimit-Policy"} {
+			if resp.Header.Get(name) == "" {
+				t.Errorf("429 lacks %s: %v", name, resp.Header)
+			}
 		}
 		if hits.Load() != before {
 			t.Error("the limited request reached the upstream")
@@ -107,16 +134,24 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "/apis/pets/") || !strings.Contains(string(body), "Pets") {
-			t.Errorf("catalog: %d %s", resp.StatusCode, body)
+		if got, want := resp.StatusCode, http.StatusOK; got != want {
+			t.Errorf("catalog: status %d, want %d", got, want)
+		}
+		for _, want := range []string{"/apis/pets/", "Pets"} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("catalog %s lacks %s", body, want)
+			}
 		}
 		resp = gwtest.Send(t, "GET", admin.URL+"/apis/pets/openapi.json", "")
 		var doc struct {
 			Info struct{ Title string } `json:"info"`
 		}
 		_ = json.NewDecoder(resp.Body).Decode(&doc)
-		if resp.StatusCode != http.StatusOK || doc.Info.Title != "Pets" {
-			t.Errorf("openapi.json: status %d, title %q", resp.StatusCode, doc.Info.Title)
+		if got, want := resp.StatusCode, http.StatusOK; got != want {
+			t.Errorf("openapi.json: status %d, want %d", got, want)
+		}
+		if got, want := doc.Info.Title, "Pets"; got != want {
+			t.Errorf("openapi.json: title %q, want %q", got, want)
 		}
 		if resp := gwtest.Send(t, "GET", admin.URL+"/apis/nope/", ""); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("unknown API: status %d, want 404", resp.StatusCode)
@@ -129,13 +164,48 @@ func TestOperationPolicy(t *testing.T) {
 	for _, c := range []struct {
 		name, ext, value, want string
 	}{
-		{"a rate limit decodes into the config's type", "x-portico-ratelimit", `{"requests": 5, "per": "1s", "burst": 10}`, ""},
-		{"scopes set the auth scopes", "x-portico-scopes", `["pets:write"]`, ""},
-		{"a hedge decodes with a percentile delay", "x-portico-hedge", `{"delay": "p95", "max_extra": 1}`, ""},
-		{"a bad hedge delay names the field", "x-portico-hedge", `{"delay": "soon"}`, `operations.op.x-portico-hedge.delay: "soon" is neither a duration`},
-		{"an unknown field is named with the operation", "x-portico-ratelimit", `{"request": 5}`, "operations.op.x-portico-ratelimit.request: unknown field"},
-		{"a bad duration names the field", "x-portico-timeout", `"soon"`, `operations.op.x-portico-timeout: "soon" is not a duration`},
-		{"an unknown x-portico extension is refused", "x-portico-ratelimits", `{}`, "operations.op.x-portico-ratelimits: unknown extension"},
+		{
+			name:  "a rate limit decodes into the config's type",
+			ext:   "x-portico-ratelimit",
+			value: `{"requests": 5, "per": "1s", "burst": 10}`,
+			want:  "",
+		},
+		{
+			name:  "scopes set the auth scopes",
+			ext:   "x-portico-scopes",
+			value: `["pets:write"]`,
+			want:  "",
+		},
+		{
+			name:  "a hedge decodes with a percentile delay",
+			ext:   "x-portico-hedge",
+			value: `{"delay": "p95", "max_extra": 1}`,
+			want:  "",
+		},
+		{
+			name:  "a bad hedge delay names the field",
+			ext:   "x-portico-hedge",
+			value: `{"delay": "soon"}`,
+			want:  `operations.op.x-portico-hedge.delay: "soon" is neither a duration`,
+		},
+		{
+			name:  "an unknown field is named with the operation",
+			ext:   "x-portico-ratelimit",
+			value: `{"request": 5}`,
+			want:  "operations.op.x-portico-ratelimit.request: unknown field",
+		},
+		{
+			name:  "a bad duration names the field",
+			ext:   "x-portico-timeout",
+			value: `"soon"`,
+			want:  `operations.op.x-portico-timeout: "soon" is not a duration`,
+		},
+		{
+			name:  "an unknown x-portico extension is refused",
+			ext:   "x-portico-ratelimits",
+			value: `{}`,
+			want:  "operations.op.x-portico-ratelimits: unknown extension",
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -150,14 +220,15 @@ func TestOperationPolicy(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if p.RateLimit == nil && (p.Auth == nil || p.Auth.Scopes[0] != "pets:write") && (p.Hedge == nil || p.Hedge.Delay.Quantile != 0.95) {
+				applied := p.RateLimit != nil ||
+					p.Auth != nil && p.Auth.Scopes[0] == "pets:write" ||
+					p.Hedge != nil && p.Hedge.Delay.Quantile == 0.95
+				if !applied {
 					t.Errorf("policy = %+v, want the extension applied", p)
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("err = %v, want it to contain %q", err, c.want)
-			}
+			wantErrContaining(t, err, c.want)
 		})
 	}
 }
@@ -175,7 +246,161 @@ func TestOperationPolicyLeavesTheBaseUnchanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if base.RateLimit.Requests != 1 || p.RateLimit.Requests != 9 || p.RateLimit.Key != "ip" {
-		t.Errorf("base %+v, derived %+v; want base untouched and the derived one merged", base.RateLimit, p.RateLimit)
+	if got, want := base.RateLimit.Requests, 1; got != want {
+		t.Errorf("base requests = %d, want %d (untouched)", got, want)
 	}
+	if got, want := p.RateLimit.Requests, 9; got != want {
+		t.Errorf("derived requests = %d, want %d (merged)", got, want)
+	}
+	if got, want := p.RateLimit.Key, "ip"; got != want {
+		t.Errorf("derived key = %q, want the base's %q", got, want)
+	}
+}
+
+func TestTheServedDocumentDescribesTheAPIAsTheGatewayServesIt(t *testing.T) {
+	t.Parallel()
+	spec, err := filepath.Abs("testdata/pets.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := fmt.Sprintf(`
+consumers: [{id: shop, api_keys: [{id: k1, secret: "secret-0123456789abcdef"}]}]
+upstreams: [{name: pets, instances: [{url: "http://127.0.0.1:1"}]}]
+apis:
+  - name: pets
+    spec: %q
+    upstream: pets
+    prefix: /petstore
+    policy:
+      auth: {methods: [api_key], scopes: ["pets:write"]}
+      idempotency: {required: true}
+`, spec)
+	admin := adminOf(t, filepath.Join(t.TempDir(), "g.yaml"), data)
+	resp := gwtest.Send(t, "GET", admin+"/apis/pets/openapi.json", "")
+	var doc struct {
+		Servers []struct{ URL string }
+		Paths   map[string]map[string]struct {
+			Description string
+			Security    []map[string][]string
+			Parameters  []struct {
+				Name, In string
+				Required bool
+			}
+			Responses map[string]struct {
+				Headers map[string]any
+			}
+		}
+		Components struct {
+			SecuritySchemes map[string]struct{ Type, In, Name string }
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := doc.Paths["/petstore/pets"]; !ok {
+		t.Errorf("paths %v, want them under the prefix /petstore", slices.Collect(maps.Keys(doc.Paths)))
+	}
+	if _, ok := doc.Paths["/pets"]; ok {
+		t.Error("the document still names /pets, a path the gateway does not serve")
+	}
+	if got, want := len(doc.Servers), 1; got != want {
+		t.Fatalf("servers = %d, want %d", got, want)
+	}
+	if got, want := doc.Servers[0].URL, "/"; got != want {
+		t.Errorf("server %q, want %q (the gateway)", got, want)
+	}
+	if got, want := doc.Components.SecuritySchemes["api_key"].Type, "apiKey"; got != want {
+		t.Errorf("security scheme api_key: type %q, want %q", got, want)
+	}
+	create := doc.Paths["/petstore/pets"]["post"]
+	if got, want := len(create.Security), 1; got != want {
+		t.Fatalf("createPet's security = %v, want one requirement", create.Security)
+	}
+	if _, ok := create.Security[0]["api_key"]; !ok {
+		t.Errorf("createPet's security %v, want api_key", create.Security)
+	}
+	if !strings.Contains(create.Description, "pets:write") {
+		t.Errorf("createPet's description %q does not name the scope pets:write", create.Description)
+	}
+	idem := slices.IndexFunc(create.Parameters, func(p struct {
+		Name, In string
+		Required bool
+	}) bool {
+		return p.Name == "Idempotency-Key" && p.In == "header"
+	})
+	if idem < 0 {
+		t.Fatalf("createPet's parameters %v lack the Idempotency-Key header", create.Parameters)
+	}
+	if !create.Parameters[idem].Required {
+		t.Error("createPet's Idempotency-Key is not required, though the policy requires it")
+	}
+	list := doc.Paths["/petstore/pets"]["get"]
+	if _, ok := list.Responses["200"].Headers["RateLimit"]; !ok {
+		t.Errorf("listPets's 200 answer lacks the RateLimit header: %v", list.Responses["200"].Headers)
+	}
+	if _, ok := list.Responses["429"]; !ok {
+		t.Error("listPets lacks its 429 answer")
+	}
+}
+
+func TestThePortalServesTheDocumentOfAnAPIThatNamesASubscription(t *testing.T) {
+	t.Parallel()
+	spec, err := filepath.Abs("testdata/pets.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	data := fmt.Sprintf(`
+upstreams: [{name: pets, instances: [{url: "http://127.0.0.1:1"}]}]
+apis:
+  - {name: pets, spec: %q, upstream: pets, prefix: /petstore, policy: {auth: {methods: [platform]}, subscription: pets}}
+platform: {file: platform.db, admin_tokens: {root: %s}}
+`, spec, gwtest.PlatformToken)
+	pub, adm := serveFile(t, filepath.Join(dir, "g.yaml"), data, nil)
+	key := gwtest.Onboard(t, adm+"/platform")
+	gwtest.Call(t, http.MethodPut, adm+"/platform/api/apis/pets", gwtest.PlatformToken,
+		map[string]any{"tenant": "acme", "state": "published", "visibility": "public"}, http.StatusOK)
+
+	for _, u := range []struct{ url, token string }{
+		{pub + "/subscriptions/apis/pets/docs/openapi.json", key},
+		{adm + "/platform/apis/pets/docs/openapi.json", gwtest.PlatformToken},
+	} {
+		body := string(gwtest.Call(t, http.MethodGet, u.url, u.token, nil, http.StatusOK).Body)
+		if !strings.Contains(body, `"/petstore/pets"`) {
+			t.Errorf("%s: the document does not name the gateway's path /petstore/pets:\n%s", u.url, body)
+		}
+	}
+	// An API without a document has no documentation page.
+	gwtest.Call(t, http.MethodGet, pub+"/subscriptions/apis/orders/docs/", key, nil, http.StatusNotFound)
+}
+
+// adminOf builds the gateway of the config file data (named path) and
+// returns the URL of its admin listener; both stop when the test ends.
+func adminOf(t *testing.T, path, data string) string {
+	t.Helper()
+	_, adm := serveFile(t, path, data, nil)
+	return adm
+}
+
+// serveFile builds the gateway of the config file data (named path,
+// ${VAR} from env) and serves its proxy and its admin listener until the
+// test ends.
+func serveFile(t *testing.T, path, data string, env func(string) (string, bool)) (pub, adm string) {
+	t.Helper()
+	c, err := config.Parse(path, []byte(data), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Build(gateway.WithLogger(gwtest.Quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := httptest.NewServer(g)
+	a := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
+	t.Cleanup(func() {
+		p.Close()
+		a.Close()
+		_ = g.Close()
+	})
+	return p.URL, a.URL
 }

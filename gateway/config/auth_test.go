@@ -42,9 +42,27 @@ func TestConsumersAndAuthMethodsGivenApartFormOneSet(t *testing.T) {
 		status           int
 		consumer, tenant string
 	}{
-		{"an API key", "alice-key-0123456789", http.StatusOK, "alice", "acme"},
-		{"a token of a registered consumer", token("alice"), http.StatusOK, "alice", "acme"},
-		{"a token of an unknown subject", token("mallory"), http.StatusUnauthorized, "", ""},
+		{
+			name:       "an API key",
+			credential: "alice-key-0123456789",
+			status:     http.StatusOK,
+			consumer:   "alice",
+			tenant:     "acme",
+		},
+		{
+			name:       "a token of a registered consumer",
+			credential: token("alice"),
+			status:     http.StatusOK,
+			consumer:   "alice",
+			tenant:     "acme",
+		},
+		{
+			name:       "a token of an unknown subject",
+			credential: token("mallory"),
+			status:     http.StatusUnauthorized,
+			consumer:   "",
+			tenant:     "",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

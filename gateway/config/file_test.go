@@ -51,8 +51,14 @@ func TestConfigBuildsAWorkingGateway(t *testing.T) {
 	t.Cleanup(func() { srv.Close(); g.Close() })
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/users/7", nil)
 	resp, e := gwtest.Do(t, srv.Client(), req)
-	if resp.StatusCode != http.StatusOK || e.Path != "/v1/7" || e.Header.Get("X-Api-Key") != "k3y" {
-		t.Errorf("status %d, path %q, key %q; want 200, /v1/7, k3y", resp.StatusCode, e.Path, e.Header.Get("X-Api-Key"))
+	if got, want := resp.StatusCode, http.StatusOK; got != want {
+		t.Errorf("status %d, want %d", got, want)
+	}
+	if got, want := e.Path, "/v1/7"; got != want {
+		t.Errorf("path %q, want %q", got, want)
+	}
+	if got, want := e.Header.Get("X-Api-Key"), "k3y"; got != want {
+		t.Errorf("X-Api-Key %q, want %q", got, want)
 	}
 }
 

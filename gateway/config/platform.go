@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -17,6 +18,8 @@ import (
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/gateway/platform"
+	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 	"github.com/portico-dev/portico/middleware/redisstore"
 	"github.com/portico-dev/portico/telemetry"
 )
@@ -45,6 +48,14 @@ type Platform struct {
 	// SubscribeURL is where refusals send consumers to subscribe. If
 	// empty, "/subscriptions".
 	SubscribeURL string `yaml:"subscribe_url"`
+	// UpstreamHealth shows the health of the gateway's upstream pools on
+	// the dashboard (platform.WithUpstreamHealth). By default, no health
+	// panel is shown.
+	UpstreamHealth bool `yaml:"upstream_health"`
+	// Currency is the ISO 4217 code of the AI price table's currency, in
+	// which the dashboard writes costs (platform.WithCurrency). If empty,
+	// "USD".
+	Currency string `yaml:"currency"`
 	// CallLog records one entry per call for the dashboard and the admin
 	// API. If nil, calls are not recorded. The log lives in the process's
 	// memory: a reload keeps it while this section is unchanged, and a
@@ -63,7 +74,8 @@ type CallLog struct {
 	Buffer int `yaml:"buffer"`
 	// Resolution is the width of an aggregation window. If zero, 1m.
 	Resolution time.Duration `yaml:"resolution"`
-	// Retention is how long windows are kept. If zero, 6h.
+	// Retention is how long windows are kept, and so the longest range the
+	// dashboard offers (up to 24h). If zero, 6h.
 	Retention time.Duration `yaml:"retention"`
 	// Sinks also send every record out of the process, each through its
 	// own bounded queue ([calllog.Async]), so a slow or unreachable
@@ -158,6 +170,15 @@ func (c *File) platform(b *gateway.Builder, rs *redisstore.Store) []error {
 	if l := b.Logger(); l != nil {
 		popts = append(popts, platform.WithLogger(l))
 	}
+	if pc.Currency != "" {
+		popts = append(popts, platform.WithCurrency(pc.Currency))
+	}
+	popts = append(popts, platform.WithQuotaLeft(c.quotaLeft(b.QuotaLeft())))
+	docs := &apiDocs{}
+	popts = append(popts, platform.WithAPIDocsFunc(docs.get))
+	if pc.UpstreamHealth {
+		popts = append(popts, platform.WithUpstreamHealth(upstreamHealth(b.Upstreams())))
+	}
 	var rec *calllog.Recorder
 	if cl := pc.CallLog; cl != nil {
 		log, err := callLog(b, *cl, c.rel("."))
@@ -170,8 +191,68 @@ func (c *File) platform(b *gateway.Builder, rs *redisstore.Store) []error {
 	// The gateway stops the platform's change feed when it is closed; the
 	// state closes the recorder (flushing it) and the file once no
 	// gateway uses them.
-	b.Apply(WithPlatform(platform.New(store, popts...), rec))
+	b.Apply(gateway.WithPart(&platformPart{p: platform.New(store, popts...), rec: rec, docs: docs}))
 	return nil
+}
+
+// upstreamHealth reads the dashboard's health panel from the gateway's
+// pools: an instance takes traffic when its health checks pass and
+// outlier detection has not ejected it.
+func upstreamHealth(pools func() []gateway.UpstreamInfo) func() []platform.UpstreamHealth {
+	return func() []platform.UpstreamHealth {
+		var out []platform.UpstreamHealth
+		for _, u := range pools() {
+			h := platform.UpstreamHealth{Name: u.Name, Instances: len(u.Instances)}
+			for _, in := range u.Instances {
+				if in.Healthy && !in.Ejected {
+					h.Healthy++
+				}
+			}
+			if len(u.Instances) == 0 { // a pool that reports no instances
+				h.Instances = 1
+				if u.Ready {
+					h.Healthy = 1
+				}
+			}
+			out = append(out, h)
+		}
+		return out
+	}
+}
+
+// quotaLeft gives the portal what a consumer has left of the gateway's
+// quotas, with the platform API each route belongs to.
+func (c *File) quotaLeft(f func(context.Context, *middleware.Consumer) map[string]ratelimit.QuotaState) func(context.Context, *middleware.Consumer) []platform.QuotaLeft {
+	return func(ctx context.Context, con *middleware.Consumer) []platform.QuotaLeft {
+		states := f(ctx, con)
+		out := make([]platform.QuotaLeft, 0, len(states))
+		for _, route := range fields.SortedKeys(states) {
+			s := states[route]
+			period := "day"
+			if s.Period == ratelimit.Month {
+				period = "month"
+			}
+			out = append(out, platform.QuotaLeft{Route: route, API: c.routeAPI(route), Period: period, Resets: s.Resets,
+				Limit: s.Limit, Used: s.Used, Left: s.Left})
+		}
+		return out
+	}
+}
+
+// routeAPI returns the platform API the route named name belongs to (its
+// policy's subscription, or its API section's), or "".
+func (c *File) routeAPI(name string) string {
+	for _, r := range c.Routes {
+		if r.Name == name {
+			return r.Policy.Subscription
+		}
+	}
+	for _, a := range c.APIs {
+		if strings.HasPrefix(name, a.Name+" ") {
+			return a.Policy.Subscription
+		}
+	}
+	return ""
 }
 
 // platformFile borrows the platform's bbolt file at path. bbolt locks
@@ -335,6 +416,9 @@ func checkPlatform(pc *Platform, st *Store) []error {
 	if pc.Refresh < 0 {
 		errs = append(errs, fieldErr("platform.refresh", "must not be negative"))
 	}
+	if pc.Currency != "" && !isCurrencyCode(pc.Currency) {
+		errs = append(errs, fieldErr("platform.currency", "%q is not an ISO 4217 code; write three capital letters, like USD or EUR", pc.Currency))
+	}
 	if cl := pc.CallLog; cl != nil {
 		for _, f := range []struct {
 			name string
@@ -350,6 +434,19 @@ func checkPlatform(pc *Platform, st *Store) []error {
 		}
 	}
 	return errs
+}
+
+// isCurrencyCode reports whether s has the form of an ISO 4217 code.
+func isCurrencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // recorderCloser flushes and stops a call-log recorder.

@@ -11,6 +11,7 @@ import (
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware/auth"
+	"github.com/portico-dev/portico/openapi"
 )
 
 // The names under which [WithPlatform] registers its parts.
@@ -55,6 +56,42 @@ func WithPlatform(p *platform.Platform, rec *calllog.Recorder) gateway.Option {
 type platformPart struct {
 	p   *platform.Platform
 	rec *calllog.Recorder
+	// docs, for a config file's platform, receives the documents of the
+	// file's APIs that name a subscription, for the catalog and the portal.
+	docs *apiDocs
+}
+
+// apiDocs holds the documents of platform APIs, as the gateway serves
+// them, by API ID. It is safe for concurrent use.
+type apiDocs struct {
+	mu sync.RWMutex
+	m  map[string]*openapi.Spec
+}
+
+func (d *apiDocs) set(api string, spec *openapi.Spec) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil {
+		d.m = map[string]*openapi.Spec{}
+	}
+	d.m[api] = spec
+}
+
+func (d *apiDocs) get(api string) (*openapi.Spec, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	s, ok := d.m[api]
+	return s, ok
+}
+
+// documentAPI gives the platform of b, if the config file made one, the
+// document of the platform API api.
+func documentAPI(b *gateway.Builder, api string, spec *openapi.Spec) {
+	for _, p := range b.Parts() {
+		if pp, ok := p.(*platformPart); ok && pp.docs != nil {
+			pp.docs.set(api, spec)
+		}
+	}
 }
 
 func (pp *platformPart) Prepare(b *gateway.Builder) error {
@@ -96,8 +133,10 @@ func (pp *platformPart) Mount(b *gateway.Builder) error {
 	if strings.ContainsAny(path, "{}*") {
 		return fieldErr("platform.subscribe_url", "%q holds '{', '}' or '*'; use a plain path, like \"/subscriptions\"", path)
 	}
+	// Without a key, the portal sends browsers to its sign-in form and
+	// answers programs 401; a key presented and wrong is refused here.
 	portal := auth.New(auth.Config{
-		Authenticators: []auth.Authenticator{pp.p.KeyAuth(auth.APIKeyConfig{})},
+		Authenticators: []auth.Authenticator{pp.p.KeyAuth(auth.APIKeyConfig{})}, Anonymous: true,
 	})(pp.p.Portal())
 	// The portal owns its path and everything under it (keys, APIs, usage).
 	for _, p := range []string{path, strings.TrimSuffix(path, "/") + "/*"} {

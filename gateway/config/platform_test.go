@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -32,6 +33,7 @@ routes:
       auth: {methods: [platform]}
       subscription: orders
       cache: {ttl: 1m, scope: consumer}
+      quota: {limit: 1000}
   - name: version
     path: /version/%d
     upstream: orders
@@ -116,6 +118,43 @@ func TestAConfigFileWithAPlatformSectionKeepsItsStateAcrossReloadsAndRestarts(t 
 	gwtest.Call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusForbidden)
 }
 
+func TestThePortalShowsAConsumerTheQuotaItHasLeft(t *testing.T) {
+	t.Parallel()
+	up := gwtest.EchoServer(t, "orders")
+	pub, adm := serveFile(t, filepath.Join(t.TempDir(), "g.yaml"), fmt.Sprintf(platformYAML, up.URL, 1),
+		gwtest.Env(map[string]string{"ADMIN_TOKEN": gwtest.PlatformToken}))
+	key := gwtest.Onboard(t, adm+"/platform")
+	gwtest.SubscribeAndApprove(t, pub, adm+"/platform", key)
+	type quota struct {
+		API               string
+		Limit, Used, Left int64
+	}
+	quotas := func() []quota {
+		var usage struct{ Quotas []quota }
+		if err := json.Unmarshal(gwtest.Call(t, http.MethodGet, pub+"/subscriptions/usage", key, nil, http.StatusOK).Body, &usage); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := len(usage.Quotas), 1; got != want {
+			t.Fatalf("quotas = %+v, want one", usage.Quotas)
+		}
+		return usage.Quotas
+	}
+	before := quotas()[0]
+	for range 3 {
+		gwtest.Call(t, http.MethodGet, pub+"/orders/1", key, nil, http.StatusOK)
+	}
+	after := quotas()[0]
+	if got, want := after.API, "orders"; got != want {
+		t.Errorf("quota of API %q, want %q", got, want)
+	}
+	if got, want := after.Left, before.Left-3; got != want {
+		t.Errorf("quota left after three calls = %d, want %d", got, want)
+	}
+	if got, want := after.Used+after.Left, int64(1000); got != want {
+		t.Errorf("used + left = %d, want the limit %d", got, want)
+	}
+}
+
 func TestAGatewayFromAConfigFileWithoutAStateOwnsItsPlatformFile(t *testing.T) {
 	t.Parallel()
 	up := gwtest.EchoServer(t, "orders")
@@ -154,6 +193,7 @@ func TestAMistakeInThePlatformSectionNamesTheField(t *testing.T) {
 		{"no admin token", "platform: {file: p.db}%.0s", "platform.admin_tokens: is required"},
 		{"a short admin token", "platform: {file: p.db, admin_tokens: {root: short}}%.0s", "platform.admin_tokens.root: the token must be at least 16 bytes"},
 		{"a negative refresh", "platform: {file: p.db, refresh: -1s, admin_tokens: {root: %s}}", "platform.refresh: must not be negative"},
+		{"a currency that is not a code", "platform: {file: p.db, currency: euro, admin_tokens: {root: %s}}", "platform.currency: \"euro\" is not an ISO 4217 code"},
 		{"a negative ring", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {ring: -1}}", "platform.call_log.ring: must not be negative"},
 		{"a retention shorter than the resolution", "platform: {file: p.db, admin_tokens: {root: %s}, call_log: {resolution: 1m, retention: 1s}}", "platform.call_log.retention: must be at least one resolution"},
 		{"an unknown field", "platform: {file: p.db, admin_tokens: {root: %s}, tokens: {}}", "platform.tokens"},
@@ -189,6 +229,38 @@ func TestAMistakeInThePlatformSectionNamesTheField(t *testing.T) {
 				t.Errorf("error = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestThePlatformSectionSetsTheDashboardsHealthPanelCurrencyAndRange(t *testing.T) {
+	t.Parallel()
+	up := gwtest.EchoServer(t, "orders")
+	data := fmt.Sprintf(`
+upstreams:
+  - name: orders
+    instances: [{url: %q}]
+    health_check: {path: /, interval: 1h, healthy_threshold: 1}
+  - name: down
+    instances: [{url: "http://127.0.0.1:1"}]
+routes: [{name: orders, prefix: /orders, upstream: orders}]
+platform:
+  file: platform.db
+  admin_tokens: {root: %s}
+  upstream_health: true
+  currency: EUR
+  call_log: {retention: 24h}
+`, up.URL, gwtest.PlatformToken)
+	adm := adminOf(t, filepath.Join(t.TempDir(), "g.yaml"), data)
+	page := string(gwtest.Call(t, http.MethodGet, adm+"/platform/dashboard", gwtest.PlatformToken, nil, http.StatusOK).Body)
+	for _, want := range []string{
+		`data-upstream="orders">orders 1/1 healthy`,
+		`data-upstream="down">down 1/1 healthy`, // no health check: trusted until outlier detection says otherwise
+		`0.0000 EUR`,
+		`window=24h0m0s`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
 	}
 }
 

@@ -197,8 +197,11 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	}
 	close(release)
 	r := <-got
-	if r.err != nil || r.body != "finished" {
-		t.Errorf("in-flight request: %q, %v; want it to finish", r.body, r.err)
+	if r.err != nil {
+		t.Fatalf("in-flight request: %v; want it to finish", r.err)
+	}
+	if got, want := r.body, "finished"; got != want {
+		t.Errorf("in-flight request: %q, want %q", got, want)
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		t.Errorf("Serve: %v", err)

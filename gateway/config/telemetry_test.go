@@ -43,8 +43,11 @@ telemetry:
 	if got, want := cfg.Headers["x-api-key"], "s3cret"; got != want {
 		t.Errorf("header = %q, want %q", got, want)
 	}
-	if cfg.SamplingRatio == nil || *cfg.SamplingRatio != 0.25 {
-		t.Errorf("SamplingRatio = %v, want 0.25", cfg.SamplingRatio)
+	if cfg.SamplingRatio == nil {
+		t.Fatal("SamplingRatio = nil, want 0.25")
+	}
+	if got, want := *cfg.SamplingRatio, 0.25; got != want {
+		t.Errorf("SamplingRatio = %v, want %v", got, want)
 	}
 	if got, want := cfg.Resource["deployment.environment"], "prod"; got != want {
 		t.Errorf("resource = %q, want %q", got, want)

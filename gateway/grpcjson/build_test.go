@@ -66,14 +66,54 @@ func TestNewNamesTheMethodAndFieldOfABadAnnotation(t *testing.T) {
 		stream []string
 		want   string
 	}{
-		{"an unclosed variable", map[string]*annotations.HttpRule{"Get": get("/v1/{name")}, nil, "bad.Svc.Get: google.api.http: path template"},
-		{"an unknown path field", map[string]*annotations.HttpRule{"Get": get("/v1/{nope}")}, nil, "path variable {nope}: bad.Req has no field"},
-		{"a body on a GET", map[string]*annotations.HttpRule{"Get": withBody}, nil, "body: a GET binding takes no body"},
-		{"an unknown body field", map[string]*annotations.HttpRule{"Post": bodyless}, nil, `body: bad.Req has no field "zzz"`},
-		{"a bad additional binding", map[string]*annotations.HttpRule{"Get": badExtra}, nil, "additional_bindings[0]: path template"},
-		{"** before the end", map[string]*annotations.HttpRule{"Get": get("/v1/**/x")}, nil, "** must be the last segment"},
-		{"a client-streaming method", map[string]*annotations.HttpRule{"Up": get("/v1/up")}, []string{"Up"}, "client-streaming"},
-		{"two methods on one path", map[string]*annotations.HttpRule{"A": get("/v1/{name}"), "B": get("/v1/{name=*}")}, nil, "bound to both"},
+		{
+			name:   "an unclosed variable",
+			rules:  map[string]*annotations.HttpRule{"Get": get("/v1/{name")},
+			stream: nil,
+			want:   "bad.Svc.Get: google.api.http: path template",
+		},
+		{
+			name:   "an unknown path field",
+			rules:  map[string]*annotations.HttpRule{"Get": get("/v1/{nope}")},
+			stream: nil,
+			want:   "path variable {nope}: bad.Req has no field",
+		},
+		{
+			name:   "a body on a GET",
+			rules:  map[string]*annotations.HttpRule{"Get": withBody},
+			stream: nil,
+			want:   "body: a GET binding takes no body",
+		},
+		{
+			name:   "an unknown body field",
+			rules:  map[string]*annotations.HttpRule{"Post": bodyless},
+			stream: nil,
+			want:   `body: bad.Req has no field "zzz"`,
+		},
+		{
+			name:   "a bad additional binding",
+			rules:  map[string]*annotations.HttpRule{"Get": badExtra},
+			stream: nil,
+			want:   "additional_bindings[0]: path template",
+		},
+		{
+			name:   "** before the end",
+			rules:  map[string]*annotations.HttpRule{"Get": get("/v1/**/x")},
+			stream: nil,
+			want:   "** must be the last segment",
+		},
+		{
+			name:   "a client-streaming method",
+			rules:  map[string]*annotations.HttpRule{"Up": get("/v1/up")},
+			stream: []string{"Up"},
+			want:   "client-streaming",
+		},
+		{
+			name:   "two methods on one path",
+			rules:  map[string]*annotations.HttpRule{"A": get("/v1/{name}"), "B": get("/v1/{name=*}")},
+			stream: nil,
+			want:   "bound to both",
+		},
 	} {
 		_, err := grpcjson.New(grpcjson.Config{Files: filesWith(t, tc.rules, tc.stream...)})
 		if err == nil {
@@ -89,13 +129,9 @@ func TestNewNamesTheMethodAndFieldOfABadAnnotation(t *testing.T) {
 func TestNewRefusesAnUnknownService(t *testing.T) {
 	t.Parallel()
 	_, err := grpcjson.New(grpcjson.Config{Files: filesWith(t, nil), Services: []string{"bad.Nope"}})
-	if err == nil || !strings.Contains(err.Error(), `services[0]: no service "bad.Nope"`) {
-		t.Errorf("error %v, want one naming services[0]", err)
-	}
+	wantErrContaining(t, err, `services[0]: no service "bad.Nope"`)
 	_, err = grpcjson.New(grpcjson.Config{})
-	if err == nil || !strings.Contains(err.Error(), "files") {
-		t.Errorf("error %v, want one naming files", err)
-	}
+	wantErrContaining(t, err, "files")
 }
 
 func TestRoutesListsEveryBinding(t *testing.T) {

@@ -24,21 +24,55 @@ func TestTranslationFollowsTheHTTPAnnotations(t *testing.T) {
 		name, method, path, body string
 		want                     map[string]any
 	}{
-		{"path variables and a query parameter", http.MethodGet, "/v1/shelves/s1/books/b2?view=full", "",
-			map[string]any{"name": "shelves/s1/books/b2", "author": "full", "genre": "GENRE_FICTION", "pageCount": "320"}},
-		{"an additional binding", http.MethodGet, "/v1/books/b3", "",
-			map[string]any{"name": "shelves/default/books/b3"}},
-		{"an escaped path variable", http.MethodGet, "/v1/books/a%20b", "",
-			map[string]any{"name": "shelves/default/books/a b"}},
-		{"a body field, a query parameter and a well-known type", http.MethodPost, "/v1/shelves/s1/books?requestId=r1",
-			`{"title":"Dune","publishedTime":"1965-08-01T00:00:00Z","genre":"GENRE_SCIENCE"}`,
-			map[string]any{"name": "shelves/s1/books/dune", "tags": []any{"r1"}, "publishedTime": "1965-08-01T00:00:00Z", "genre": "GENRE_SCIENCE"}},
-		{"a proto field name in the body", http.MethodPost, "/v1/shelves/s1/books", `{"title":"A","page_count":"7"}`,
-			map[string]any{"pageCount": "7"}},
-		{"a multi-segment variable into a nested field", http.MethodPatch, "/v1/shelves/s9/books/b9", `{"title":"X","pageCount":"10"}`,
-			map[string]any{"name": "shelves/s9/books/b9", "pageCount": "11"}},
-		{"the default mapping", http.MethodPost, "/portico.grpctest.v1.Shelf/Echo", `{"message":"hi"}`,
-			map[string]any{"message": "hi", "attempt": float64(1)}},
+		{
+			name:   "path variables and a query parameter",
+			method: http.MethodGet,
+			path:   "/v1/shelves/s1/books/b2?view=full",
+			body:   "",
+			want:   map[string]any{"name": "shelves/s1/books/b2", "author": "full", "genre": "GENRE_FICTION", "pageCount": "320"},
+		},
+		{
+			name:   "an additional binding",
+			method: http.MethodGet,
+			path:   "/v1/books/b3",
+			body:   "",
+			want:   map[string]any{"name": "shelves/default/books/b3"},
+		},
+		{
+			name:   "an escaped path variable",
+			method: http.MethodGet,
+			path:   "/v1/books/a%20b",
+			body:   "",
+			want:   map[string]any{"name": "shelves/default/books/a b"},
+		},
+		{
+			name:   "a body field, a query parameter and a well-known type",
+			method: http.MethodPost,
+			path:   "/v1/shelves/s1/books?requestId=r1",
+			body:   `{"title":"Dune","publishedTime":"1965-08-01T00:00:00Z","genre":"GENRE_SCIENCE"}`,
+			want:   map[string]any{"name": "shelves/s1/books/dune", "tags": []any{"r1"}, "publishedTime": "1965-08-01T00:00:00Z", "genre": "GENRE_SCIENCE"},
+		},
+		{
+			name:   "a proto field name in the body",
+			method: http.MethodPost,
+			path:   "/v1/shelves/s1/books",
+			body:   `{"title":"A","page_count":"7"}`,
+			want:   map[string]any{"pageCount": "7"},
+		},
+		{
+			name:   "a multi-segment variable into a nested field",
+			method: http.MethodPatch,
+			path:   "/v1/shelves/s9/books/b9",
+			body:   `{"title":"X","pageCount":"10"}`,
+			want:   map[string]any{"name": "shelves/s9/books/b9", "pageCount": "11"},
+		},
+		{
+			name:   "the default mapping",
+			method: http.MethodPost,
+			path:   "/portico.grpctest.v1.Shelf/Echo",
+			body:   `{"message":"hi"}`,
+			want:   map[string]any{"message": "hi", "attempt": float64(1)},
+		},
 	} {
 		status, ct, body := do(t, tc.method, base+tc.path, tc.body)
 		if status != http.StatusOK {
@@ -76,14 +110,70 @@ func TestTranslationAnswersProblemsForBadRequests(t *testing.T) {
 		status                   int
 		detail                   string
 	}{
-		{"an unknown path", http.MethodGet, "/v2/nothing", "", http.StatusNotFound, "no method"},
-		{"a wrong method", http.MethodDelete, "/v1/books/b1", "", http.StatusMethodNotAllowed, "not allowed"},
-		{"an unknown body field", http.MethodPost, "/v1/shelves/s/books", `{"titel":"x"}`, http.StatusBadRequest, "titel"},
-		{"a body that is not JSON", http.MethodPost, "/v1/shelves/s/books", `title=x`, http.StatusBadRequest, "not a valid book"},
-		{"an unknown query parameter", http.MethodGet, "/v1/books/b1?colour=red", "", http.StatusBadRequest, `"colour"`},
-		{"a bad enum in the query", http.MethodGet, "/v1/shelves/s/books?genres=POETRY", "", http.StatusBadRequest, "POETRY"},
-		{"a bad number in the query", http.MethodGet, "/v1/shelves/s/books?pageSize=ten", "", http.StatusBadRequest, "page_size"},
-		{"a query parameter for a path field", http.MethodGet, "/v1/books/b1?book=b2", "", http.StatusBadRequest, `"book"`},
+		{
+			name:   "an unknown path",
+			method: http.MethodGet,
+			path:   "/v2/nothing",
+			body:   "",
+			status: http.StatusNotFound,
+			detail: "no method",
+		},
+		{
+			name:   "a wrong method",
+			method: http.MethodDelete,
+			path:   "/v1/books/b1",
+			body:   "",
+			status: http.StatusMethodNotAllowed,
+			detail: "not allowed",
+		},
+		{
+			name:   "an unknown body field",
+			method: http.MethodPost,
+			path:   "/v1/shelves/s/books",
+			body:   `{"titel":"x"}`,
+			status: http.StatusBadRequest,
+			detail: "titel",
+		},
+		{
+			name:   "a body that is not JSON",
+			method: http.MethodPost,
+			path:   "/v1/shelves/s/books",
+			body:   `title=x`,
+			status: http.StatusBadRequest,
+			detail: "not a valid book",
+		},
+		{
+			name:   "an unknown query parameter",
+			method: http.MethodGet,
+			path:   "/v1/books/b1?colour=red",
+			body:   "",
+			status: http.StatusBadRequest,
+			detail: `"colour"`,
+		},
+		{
+			name:   "a bad enum in the query",
+			method: http.MethodGet,
+			path:   "/v1/shelves/s/books?genres=POETRY",
+			body:   "",
+			status: http.StatusBadRequest,
+			detail: "POETRY",
+		},
+		{
+			name:   "a bad number in the query",
+			method: http.MethodGet,
+			path:   "/v1/shelves/s/books?pageSize=ten",
+			body:   "",
+			status: http.StatusBadRequest,
+			detail: "page_size",
+		},
+		{
+			name:   "a query parameter for a path field",
+			method: http.MethodGet,
+			path:   "/v1/books/b1?book=b2",
+			body:   "",
+			status: http.StatusBadRequest,
+			detail: `"book"`,
+		},
 	} {
 		status, ct, body := do(t, tc.method, base+tc.path, tc.body)
 		if status != tc.status {
@@ -232,9 +322,7 @@ func TestTimeoutBoundsTheCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d <= 0 || d > 5*time.Second {
-		t.Errorf("the upstream saw %v left, want in (0, 5s]", d)
-	}
+	inRange(t, "the deadline the upstream saw", d, time.Nanosecond, 5*time.Second)
 	status, _, body := do(t, http.MethodPost, base+"/portico.grpctest.v1.Shelf/Echo", `{"key":"md"}`, "Grpc-Timeout", "1S", "X-Tenant", "acme")
 	if got, want := status, http.StatusOK; got != want {
 		t.Fatalf("status %d, want %d", got, want)

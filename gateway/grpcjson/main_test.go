@@ -1,10 +1,12 @@
 package grpcjson_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -67,3 +69,27 @@ func jsonEncode(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func descriptorSet() []byte { return grpctest.DescriptorSet }
+
+// inRange reports got outside [lo, hi], each bound on its own; name says
+// what got is.
+func inRange[T cmp.Ordered](t testing.TB, name string, got, lo, hi T) {
+	t.Helper()
+	if got < lo {
+		t.Errorf("%s = %v, want at least %v", name, got, lo)
+	}
+	if got > hi {
+		t.Errorf("%s = %v, want at most %v", name, got, hi)
+	}
+}
+
+// wantErrContaining reports a nil err, or one whose message lacks sub.
+func wantErrContaining(t testing.TB, err error, sub string) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("err = nil, want an error containing %q", sub)
+		return
+	}
+	if !strings.Contains(err.Error(), sub) {
+		t.Errorf("err = %v, want it to contain %q", err, sub)
+	}
+}

@@ -60,7 +60,11 @@ func TestParseTemplateRefusesMalformedTemplates(t *testing.T) {
 		"/v1/x}":      "unexpected",
 	} {
 		_, err := grpcjson.ParseTemplate(tpl)
-		if err == nil || !strings.Contains(err.Error(), want) {
+		if err == nil {
+			t.Errorf("%s: error nil, want one with %q", tpl, want)
+			continue
+		}
+		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one with %q", tpl, err, want)
 		}
 	}

@@ -1,6 +1,7 @@
 package grpcproxy_test
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -45,3 +46,15 @@ func proxy(t testing.TB, s *grpctest.Server, wrap func(http.RoundTripper) http.R
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// inRange reports got outside [lo, hi], each bound on its own; name says
+// what got is.
+func inRange[T cmp.Ordered](t testing.TB, name string, got, lo, hi T) {
+	t.Helper()
+	if got < lo {
+		t.Errorf("%s = %v, want at least %v", name, got, lo)
+	}
+	if got > hi {
+		t.Errorf("%s = %v, want at most %v", name, got, hi)
+	}
+}

@@ -62,6 +62,9 @@ func (p *Platform) Admin() http.Handler {
 		prefix := "/apis/" + id + "/docs"
 		mux.Handle("GET "+prefix+"/", http.StripPrefix(prefix, d))
 	}
+	if p.docsFunc != nil {
+		mux.HandleFunc("GET /apis/{api}/docs/", p.serveAPIDocs)
+	}
 	mux.HandleFunc("GET /{$}", p.serveHome)
 	mux.HandleFunc("POST /logout", p.serveLogout)
 	mux.HandleFunc("GET /catalog", p.serveCatalog)
@@ -96,6 +99,28 @@ func (p *Platform) Admin() http.Handler {
 		ctx := context.WithValue(r.Context(), actorKey{}, actor)
 		mux.ServeHTTP(w, r.WithContext(context.WithValue(ctx, csrfKey{}, token)))
 	})
+}
+
+// serveAPIDocs serves the documentation page of an API whose document
+// [WithAPIDocsFunc] finds.
+func (p *Platform) serveAPIDocs(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("api")
+	p.serveDocs(w, r, id, "/apis/"+id+"/docs")
+}
+
+// serveDocs serves the documentation page of API id under prefix.
+func (p *Platform) serveDocs(w http.ResponseWriter, r *http.Request, id, prefix string) {
+	spec, ok := p.apiDocs(id)
+	if !ok {
+		problem.Error(w, r, http.StatusNotFound, "no documentation for API "+id)
+		return
+	}
+	d, err := openapi.NewDocs(spec)
+	if err != nil {
+		p.reply(w, r, 0, nil, err)
+		return
+	}
+	http.StripPrefix(prefix, d).ServeHTTP(w, r)
 }
 
 type csrfKey struct{}
@@ -135,7 +160,23 @@ func actorOf(r *http.Request) string {
 	return a
 }
 
+// routes serves the admin API: tenants and their consumers and keys, APIs,
+// subscriptions, the audit log and the call log.
 func (p *Platform) routes(mux *http.ServeMux) {
+	p.tenantRoutes(mux)
+	p.consumerRoutes(mux)
+	p.apiRoutes(mux)
+	p.subscriptionRoutes(mux)
+	mux.HandleFunc("GET /api/audit", func(w http.ResponseWriter, r *http.Request) {
+		v, err := p.Audit(r.Context(), r.URL.Query().Get("tenant"))
+		p.reply(w, r, http.StatusOK, v, err)
+	})
+	mux.HandleFunc("GET /api/calls", p.serveCalls)
+	mux.HandleFunc("GET /api/stats", p.serveStats)
+}
+
+// tenantRoutes serves /api/tenants.
+func (p *Platform) tenantRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/tenants", func(w http.ResponseWriter, r *http.Request) {
 		v, err := p.Tenants(r.Context())
 		p.reply(w, r, http.StatusOK, v, err)
@@ -154,6 +195,10 @@ func (p *Platform) routes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/tenants/{tenant}", func(w http.ResponseWriter, r *http.Request) {
 		p.reply(w, r, http.StatusNoContent, nil, p.DeleteTenant(r.Context(), actorOf(r), r.PathValue("tenant")))
 	})
+}
+
+// consumerRoutes serves a tenant's consumers and their keys.
+func (p *Platform) consumerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/tenants/{tenant}/consumers", func(w http.ResponseWriter, r *http.Request) {
 		v, err := p.Consumers(r.Context(), r.PathValue("tenant"))
 		p.reply(w, r, http.StatusOK, v, err)
@@ -199,6 +244,10 @@ func (p *Platform) routes(mux *http.ServeMux) {
 		err := p.DeleteKey(r.Context(), actorOf(r), r.PathValue("tenant"), r.PathValue("key"))
 		p.reply(w, r, http.StatusNoContent, nil, err)
 	})
+}
+
+// apiRoutes serves /api/apis.
+func (p *Platform) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/apis", func(w http.ResponseWriter, r *http.Request) {
 		v, err := p.APIs(r.Context(), r.URL.Query().Get("tenant"))
 		p.reply(w, r, http.StatusOK, v, err)
@@ -222,6 +271,10 @@ func (p *Platform) routes(mux *http.ServeMux) {
 			p.reply(w, r, http.StatusOK, v, err)
 		}
 	})
+}
+
+// subscriptionRoutes serves /api/subscriptions.
+func (p *Platform) subscriptionRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/subscriptions", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		v, err := p.Subscriptions(r.Context(), SubFilter{Tenant: q.Get("tenant"), Consumer: q.Get("consumer"),
@@ -257,12 +310,6 @@ func (p *Platform) routes(mux *http.ServeMux) {
 		}
 		p.reply(w, r, http.StatusOK, v, err)
 	})
-	mux.HandleFunc("GET /api/audit", func(w http.ResponseWriter, r *http.Request) {
-		v, err := p.Audit(r.Context(), r.URL.Query().Get("tenant"))
-		p.reply(w, r, http.StatusOK, v, err)
-	})
-	mux.HandleFunc("GET /api/calls", p.serveCalls)
-	mux.HandleFunc("GET /api/stats", p.serveStats)
 }
 
 func (p *Platform) serveCalls(w http.ResponseWriter, r *http.Request) {

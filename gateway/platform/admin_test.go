@@ -22,20 +22,58 @@ func TestTheAdminAPIRejectsRequestsWithoutTheAdminCredential(t *testing.T) {
 	tests := []struct {
 		name, method, path, token string
 	}{
-		{"a read without any credential", http.MethodGet, "/api/tenants", ""},
-		{"a write without any credential", http.MethodPost, "/api/tenants", ""},
-		{"an approval with a wrong token", http.MethodPost, "/api/subscriptions/shop.orders/approve", "wrong-token-0123456789"},
-		{"a consumer's API key instead of the admin token", http.MethodGet, "/api/audit", "pk_not_an_admin_token"},
-		{"the dashboard without any credential", http.MethodGet, "/dashboard", ""},
-		{"the catalog without any credential", http.MethodGet, "/catalog", ""},
-		{"the API document without any credential", http.MethodGet, "/docs/openapi.json", ""},
+		{
+			name:   "a read without any credential",
+			method: http.MethodGet,
+			path:   "/api/tenants",
+			token:  "",
+		},
+		{
+			name:   "a write without any credential",
+			method: http.MethodPost,
+			path:   "/api/tenants",
+			token:  "",
+		},
+		{
+			name:   "an approval with a wrong token",
+			method: http.MethodPost,
+			path:   "/api/subscriptions/shop.orders/approve",
+			token:  "wrong-token-0123456789",
+		},
+		{
+			name:   "a consumer's API key instead of the admin token",
+			method: http.MethodGet,
+			path:   "/api/audit",
+			token:  "pk_not_an_admin_token",
+		},
+		{
+			name:   "the dashboard without any credential",
+			method: http.MethodGet,
+			path:   "/dashboard",
+			token:  "",
+		},
+		{
+			name:   "the catalog without any credential",
+			method: http.MethodGet,
+			path:   "/catalog",
+			token:  "",
+		},
+		{
+			name:   "the API document without any credential",
+			method: http.MethodGet,
+			path:   "/docs/openapi.json",
+			token:  "",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := send(t, tt.method, g.admin.URL+tt.path, tt.token, map[string]string{"id": "evil"})
-			if r.status != http.StatusUnauthorized || r.header.Get("WWW-Authenticate") == "" {
-				t.Errorf("status %d, WWW-Authenticate %q: want 401 with a challenge", r.status, r.header.Get("WWW-Authenticate"))
+			if got, want := r.status, http.StatusUnauthorized; got != want {
+				t.Errorf("status %d, want %d", got, want)
+			}
+			if r.header.Get("WWW-Authenticate") == "" {
+				t.Error("401 without a WWW-Authenticate challenge")
 			}
 			problemOf(t, r)
 		})
@@ -112,8 +150,11 @@ func TestEveryWriteThroughTheAdminAPIAppearsInTheAuditLog(t *testing.T) {
 	g.adm(t, http.MethodGet, "/api/audit", nil, http.StatusOK).json(t, &audit)
 	var got []string
 	for _, e := range audit {
-		if e.Time.IsZero() || e.Actor == "" {
-			t.Errorf("entry without time or actor: %+v", e)
+		if e.Time.IsZero() {
+			t.Errorf("entry without time: %+v", e)
+		}
+		if e.Actor == "" {
+			t.Errorf("entry without actor: %+v", e)
 		}
 		got = append(got, e.Actor+" "+e.Action+" "+e.ID)
 	}
@@ -204,11 +245,18 @@ func TestTheAdminAPIDocumentValidatesAndItsResponsesKeepTheContract(t *testing.T
 		Secret string
 	}
 	_ = json.Unmarshal(b, &created)
-	if !strings.HasPrefix(created.Secret, "pk_") || created.Key["hash"] != nil {
-		t.Errorf("created key = %s: want the secret once and no hash", b)
+	if !strings.HasPrefix(created.Secret, "pk_") {
+		t.Errorf("created key = %s: want the secret once", b)
 	}
-	if b := do(http.MethodGet, "/api/tenants/acme/consumers/shop/keys", nil, http.StatusOK); bytes.Contains(b, []byte(created.Secret)) || bytes.Contains(b, []byte("hash")) {
-		t.Errorf("listing keys shows a secret or a hash: %s", b)
+	if created.Key["hash"] != nil {
+		t.Errorf("created key = %s: want no hash", b)
+	}
+	list := do(http.MethodGet, "/api/tenants/acme/consumers/shop/keys", nil, http.StatusOK)
+	if bytes.Contains(list, []byte(created.Secret)) {
+		t.Errorf("listing keys shows the secret: %s", list)
+	}
+	if bytes.Contains(list, []byte("hash")) {
+		t.Errorf("listing keys shows a hash: %s", list)
 	}
 	do(http.MethodDelete, "/api/tenants/acme/keys/"+created.Key["id"].(string), nil, http.StatusNoContent)
 	do(http.MethodPut, "/api/apis/orders", map[string]any{"tenant": "acme", "state": "published", "approval": "manual"}, http.StatusOK)

@@ -101,8 +101,12 @@ func TestTheDashboardAndTheCatalogRenderInHeadlessChromium(t *testing.T) {
 	}
 	for _, chart := range []string{"requests", "errors", "latency", "tokens"} {
 		m := regexp.MustCompile(`id="chart-` + chart + `"[^>]*data-points="(\d+)"`).FindStringSubmatch(dom)
-		if m == nil || m[1] == "0" {
-			t.Errorf("chart %s has no data points in the DOM", chart)
+		if m == nil {
+			t.Errorf("chart %s has no data-points in the DOM", chart)
+			continue
+		}
+		if m[1] == "0" {
+			t.Errorf("chart %s has 0 data points in the DOM", chart)
 		}
 	}
 	if !strings.Contains(dom, "uplot") {
@@ -129,8 +133,10 @@ func TestTheDashboardAndTheCatalogRenderInHeadlessChromium(t *testing.T) {
 	}
 	shot := filepath.Join(dir, "dashboard.png")
 	chromium(t, g.signedIn("/dashboard?window=30m&step=1m"), "--screenshot="+shot, "--window-size=1280,900")
-	if st, err := os.Stat(shot); err != nil || st.Size() == 0 {
+	if st, err := os.Stat(shot); err != nil {
 		t.Errorf("no dashboard screenshot at %s: %v", shot, err)
+	} else if st.Size() == 0 {
+		t.Errorf("the dashboard screenshot at %s is empty", shot)
 	}
 	t.Logf("dashboard screenshot: %s", shot)
 

@@ -26,7 +26,9 @@
 // headers for deprecated APIs and 410 for retired ones; [Platform.Portal]
 // lets consumers serve themselves: browse the APIs they may see, request
 // subscriptions and follow their state, create and revoke their own keys
-// and read their usage:
+// and read their usage and the quota they have left ([WithQuotaLeft]), as
+// JSON for programs and as pages for people, who sign in with one of
+// their API keys:
 //
 //	id := p.Identities()
 //	auth := auth.New(auth.Config{Authenticators: []auth.Authenticator{

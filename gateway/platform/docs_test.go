@@ -59,13 +59,27 @@ func TestTheCatalogLinksEachAPIToItsDocumentationPage(t *testing.T) {
 	var apis []platform.API
 	_ = json.NewDecoder(res.Body).Decode(&apis)
 	res.Body.Close()
-	if len(apis) != 1 || apis[0].Docs != "apis/reports/docs/" || res.Header.Get("Content-Type") != "application/json" {
-		t.Errorf("the catalog as JSON = %+v (%s)", apis, res.Header.Get("Content-Type"))
+	if got, want := res.Header.Get("Content-Type"), "application/json"; got != want {
+		t.Errorf("the catalog's Content-Type = %q, want %q", got, want)
 	}
-	if status, doc := get("/apis/reports/docs/openapi.json"); status != http.StatusOK || !strings.Contains(doc, "Quarterly reports") {
-		t.Errorf("the reports document: status %d: %s", status, doc)
+	if got, want := len(apis), 1; got != want {
+		t.Fatalf("the catalog as JSON lists %d APIs, want %d: %+v", got, want, apis)
 	}
-	if status, page := get("/apis/reports/docs/"); status != http.StatusOK || !strings.Contains(page, "Reports API") {
-		t.Errorf("the reports documentation page: status %d", status)
+	if got, want := apis[0].Docs, "apis/reports/docs/"; got != want {
+		t.Errorf("the catalog's docs link = %q, want %q", got, want)
+	}
+	status, doc := get("/apis/reports/docs/openapi.json")
+	if got, want := status, http.StatusOK; got != want {
+		t.Errorf("the reports document: status %d, want %d", got, want)
+	}
+	if !strings.Contains(doc, "Quarterly reports") {
+		t.Errorf("the reports document lacks its description: %s", doc)
+	}
+	status, page := get("/apis/reports/docs/")
+	if got, want := status, http.StatusOK; got != want {
+		t.Errorf("the reports documentation page: status %d, want %d", got, want)
+	}
+	if !strings.Contains(page, "Reports API") {
+		t.Error("the reports documentation page lacks its title")
 	}
 }

@@ -31,8 +31,11 @@ func TestAConsumerIsRefusedThenSubscribesIsApprovedAndCalls(t *testing.T) {
 		t.Fatalf("without a subscription: status %d, want 403: %s", r.status, r.body)
 	}
 	p := problemOf(t, r)
-	if p["subscribe"] != "/subscriptions" || !strings.Contains(p["detail"].(string), `POST {"api":"orders"} to /subscriptions`) {
-		t.Errorf("the refusal does not say how to subscribe: %v", p)
+	if got, want := p["subscribe"], any("/subscriptions"); got != want {
+		t.Errorf("the refusal's subscribe = %v, want %v", got, want)
+	}
+	if detail, _ := p["detail"].(string); !strings.Contains(detail, `POST {"api":"orders"} to /subscriptions`) {
+		t.Errorf("the refusal's detail %q does not say how to subscribe", detail)
 	}
 
 	// The consumer requests a subscription: manual approval keeps it pending.
@@ -42,25 +45,34 @@ func TestAConsumerIsRefusedThenSubscribesIsApprovedAndCalls(t *testing.T) {
 	}
 	var sub platform.Subscription
 	r.json(t, &sub)
-	if sub.State != platform.Pending || sub.Tenant != "acme" || sub.Consumer != "shop" {
-		t.Fatalf("subscription = %+v, want pending for acme/shop", sub)
+	if got, want := (subFacts{sub.State, sub.Tenant, sub.Consumer}), (subFacts{platform.Pending, "acme", "shop"}); got != want {
+		t.Fatalf("subscription = %+v, want %+v", got, want)
 	}
 	r = g.call(t, http.MethodGet, "/orders/42", shop, nil)
-	if r.status != http.StatusForbidden || !strings.Contains(problemOf(t, r)["detail"].(string), "awaits approval") {
-		t.Fatalf("pending: status %d body %s, want 403 awaiting approval", r.status, r.body)
+	if got, want := r.status, http.StatusForbidden; got != want {
+		t.Fatalf("pending: status %d, want %d: %s", got, want, r.body)
+	}
+	if detail, _ := problemOf(t, r)["detail"].(string); !strings.Contains(detail, "awaits approval") {
+		t.Fatalf("pending: detail %q, want it to say the subscription awaits approval", detail)
 	}
 
 	// The administrator finds it among the pending ones and approves it.
 	var pending []platform.Subscription
 	g.adm(t, http.MethodGet, "/api/subscriptions?state=pending", nil, http.StatusOK).json(t, &pending)
-	if len(pending) != 1 || pending[0].ID != sub.ID {
-		t.Fatalf("pending = %+v, want the one request", pending)
+	if got, want := len(pending), 1; got != want {
+		t.Fatalf("%d pending, want %d: %+v", got, want, pending)
+	}
+	if got, want := pending[0].ID, sub.ID; got != want {
+		t.Fatalf("pending ID %q, want %q", got, want)
 	}
 	g.adm(t, http.MethodPost, "/api/subscriptions/"+sub.ID+"/approve", nil, http.StatusOK)
 
 	r = g.call(t, http.MethodGet, "/orders/42", shop, nil)
-	if r.status != http.StatusOK || !strings.Contains(string(r.body), "/orders/42") {
-		t.Fatalf("after approval: status %d body %s, want the upstream's 200", r.status, r.body)
+	if got, want := r.status, http.StatusOK; got != want {
+		t.Fatalf("after approval: status %d, want the upstream's %d: %s", got, want, r.body)
+	}
+	if !strings.Contains(string(r.body), "/orders/42") {
+		t.Fatalf("after approval: body %s, want the upstream's echo of /orders/42", r.body)
 	}
 
 	// Suspend, resume and revoke each take effect on the next request.
@@ -114,9 +126,13 @@ func TestTheAPILifecycleIsEnforcedOnTheRequestPath(t *testing.T) {
 	g.adm(t, http.MethodPost, "/api/apis/reports/state", map[string]any{"state": "deprecated",
 		"sunset": "2999-01-01T00:00:00Z", "successor": "/reports/v2"}, http.StatusOK)
 	r := g.call(t, http.MethodGet, "/reports/q1", ledger, nil)
-	if r.status != http.StatusOK || r.header.Get("Deprecation") == "" || r.header.Get("Sunset") == "" {
-		t.Errorf("deprecated: status %d, Deprecation %q, Sunset %q: want 200 with both headers",
-			r.status, r.header.Get("Deprecation"), r.header.Get("Sunset"))
+	if got, want := r.status, http.StatusOK; got != want {
+		t.Errorf("deprecated: status %d, want %d", got, want)
+	}
+	for _, name := range []string{"Deprecation", "Sunset"} {
+		if r.header.Get(name) == "" {
+			t.Errorf("deprecated: no %s header", name)
+		}
 	}
 	// A deprecated API takes no new subscriptions.
 	g.adm(t, http.MethodPost, "/api/subscriptions", map[string]string{"tenant": "globex", "consumer": "ledger", "api": "reports"}, http.StatusConflict)
@@ -148,7 +164,10 @@ func TestAnExpiredKeyIsRefusedWhileTheConsumersOtherKeyAndNewPlanWork(t *testing
 	}
 	var c platform.ConsumerRecord
 	g.adm(t, http.MethodPut, "/api/tenants/globex/consumers/ledger", map[string]any{"plan": "gold"}, http.StatusOK).json(t, &c)
-	if c.Plan != "gold" || c.Tenant != "globex" {
-		t.Errorf("updated consumer = %+v", c)
+	if got, want := c.Plan, "gold"; got != want {
+		t.Errorf("updated consumer's plan = %q, want %q", got, want)
+	}
+	if got, want := c.Tenant, "globex"; got != want {
+		t.Errorf("updated consumer's tenant = %q, want %q", got, want)
 	}
 }

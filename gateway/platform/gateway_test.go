@@ -85,8 +85,17 @@ func TestThePlatformPlugsIntoTheGatewayBuilder(t *testing.T) {
 	defer cancel()
 	_ = rec.Flush(ctx)
 	got := ring.Query(calllog.Filter{Tenant: "acme", API: "orders"})
-	if len(got) != 2 || got[0].Status != http.StatusOK || got[0].Consumer != "shop" || got[0].RequestID == "" {
-		t.Errorf("call records of acme's orders calls = %+v, want the 403 and the 200 with consumer and request ID", got)
+	if got, want := len(got), 2; got != want {
+		t.Fatalf("%d call records of acme's orders calls, want %d (the 403 and the 200): %+v", got, want, got)
+	}
+	if got, want := got[0].Status, http.StatusOK; got != want {
+		t.Errorf("first record's status = %d, want %d", got, want)
+	}
+	if got, want := got[0].Consumer, "shop"; got != want {
+		t.Errorf("first record's consumer = %q, want %q", got, want)
+	}
+	if got[0].RequestID == "" {
+		t.Error("first record has no request ID")
 	}
 }
 

@@ -68,17 +68,19 @@ func newGateway(t testing.TB, store platform.Store, opts ...platform.Option) *ga
 	up := upstream(t)
 	target, _ := url.Parse(up.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
+	keys := []auth.Authenticator{g.p.KeyAuth(auth.APIKeyConfig{})}
+	authn := auth.New(auth.Config{Authenticators: keys})
+	// The portal lets requests without a key through, to send browsers to
+	// its sign-in form.
+	portal := auth.New(auth.Config{Authenticators: keys, Anonymous: true})(g.p.Portal())
 	mux := http.NewServeMux()
-	mux.Handle("/orders/", g.p.Guard("orders")(proxy))
-	mux.Handle("/reports/", g.p.Guard("reports")(proxy))
-	mux.Handle("/subscriptions", g.p.Portal())
-	mux.Handle("/subscriptions/", g.p.Portal())
+	mux.Handle("/orders/", authn(g.p.Guard("orders")(proxy)))
+	mux.Handle("/reports/", authn(g.p.Guard("reports")(proxy)))
+	mux.Handle("/subscriptions", portal)
+	mux.Handle("/subscriptions/", portal)
 	public := middleware.Chain(
 		middleware.RequestID(middleware.RequestIDConfig{}),
 		calllog.Middleware(calllog.MiddlewareConfig{Recorder: g.rec}),
-		auth.New(auth.Config{Authenticators: []auth.Authenticator{
-			g.p.KeyAuth(auth.APIKeyConfig{}),
-		}}),
 	)(mux)
 	g.public = httptest.NewServer(public)
 	t.Cleanup(g.public.Close)
@@ -185,4 +187,11 @@ func problemOf(t testing.TB, r response) map[string]any {
 	var p map[string]any
 	r.json(t, &p)
 	return p
+}
+
+// subFacts is what a test compares of a subscription at once: its state
+// and whose it is.
+type subFacts struct {
+	State            platform.SubState
+	Tenant, Consumer string
 }

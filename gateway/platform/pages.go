@@ -47,7 +47,7 @@ func (p *Platform) serveCatalog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for i := range apis {
-		if _, ok := p.docs[apis[i].ID]; ok && apis[i].Docs == "" {
+		if _, ok := p.apiDocs(apis[i].ID); ok && apis[i].Docs == "" {
 			apis[i].Docs = "apis/" + apis[i].ID + "/docs/"
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/calllog"
+	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/openapi"
 )
 
@@ -37,9 +38,12 @@ type Platform struct {
 	title     string
 	closed    bool
 	docs      map[string]*openapi.Spec
+	docsFunc  func(api string) (*openapi.Spec, bool)
 	pages     *template.Template
 	sess      sessions
+	psess     sessions // the portal's signed-in consumers
 	health    func() []UpstreamHealth
+	quotaLeft func(context.Context, *middleware.Consumer) []QuotaLeft
 	currency  string
 
 	cur    atomic.Pointer[snapshot]
@@ -104,6 +108,26 @@ func WithAPIDocs(api string, spec *openapi.Spec) Option {
 		}
 		p.docs[api] = spec
 	})
+}
+
+// WithAPIDocsFunc looks up the OpenAPI document of an API each time its
+// documentation is asked for, after those of [WithAPIDocs]: for a
+// gateway that learns its APIs' documents as it builds (the config file's
+// apis whose policy names a subscription). f must be safe for concurrent
+// use and report false for an API it does not document.
+func WithAPIDocsFunc(f func(api string) (*openapi.Spec, bool)) Option {
+	return optionFunc(func(p *Platform) { p.docsFunc = f })
+}
+
+// apiDocs returns the OpenAPI document of API id, if it has one.
+func (p *Platform) apiDocs(id string) (*openapi.Spec, bool) {
+	if s, ok := p.docs[id]; ok {
+		return s, true
+	}
+	if p.docsFunc != nil {
+		return p.docsFunc(id)
+	}
+	return nil, false
 }
 
 // WithCallLog gives the admin API and the dashboard the call records and

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -25,6 +26,17 @@ import (
 //	DELETE /keys/<id>      revokes one of the consumer's own keys
 //	GET   /usage           the consumer's calls in the last 24 hours, in total and per API
 //
+// People use the same paths in a browser: GET of the mount point is the
+// portal page (the APIs with the consumer's subscriptions and their
+// states, a Subscribe button, the consumer's keys with Create and Revoke,
+// a new key's secret shown once, and its usage), signed in with one of
+// the consumer's API keys at <mount>/login (an HttpOnly, SameSite=Strict
+// session cookie; every form carries the session's CSRF token). An API
+// with an OpenAPI document ([WithAPIDocs]) has its documentation page at
+// <mount>/apis/<id>/docs/. Mount the portal behind authentication that
+// lets requests without a credential through (auth.Config's
+// Anonymous), so that browsers reach the sign-in form.
+//
 // A consumer sees only APIs its tenant may see, and only its own
 // subscriptions and keys. Changes are written to the audit log with the
 // actor "consumer:<id>".
@@ -35,40 +47,92 @@ func (p *Platform) Portal() http.Handler {
 		mount = u.Path // an absolute URL names its path on this listener
 	}
 	mount = strings.TrimSuffix(mount, "/")
+	files := http.StripPrefix(mount, http.FileServerFS(assets))
+	csrf := http.NewCrossOriginProtection()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := middleware.ConsumerFrom(r.Context())
-		if c == nil {
-			problem.Error(w, r, http.StatusUnauthorized, "authenticate with your API key to manage subscriptions")
-			return
-		}
-		if rec := calllog.FromContext(r.Context()); rec != nil {
-			rec.Tenant, rec.Consumer = c.Tenant, c.ID
-		}
 		rest, under := strings.CutPrefix(r.URL.Path, mount)
 		if !under {
 			rest = "" // mounted elsewhere: the subscriptions, as before
 		}
 		switch {
-		case rest == "" || rest == "/":
-			p.portalSubscriptions(w, r, c)
-		case rest == "/apis":
-			if onlyGet(w, r, "use GET to list the APIs you may subscribe to") {
-				v, err := p.APIs(r.Context(), c.Tenant)
-				v = slices.DeleteFunc(v, func(a API) bool { return a.State == Draft || a.State == Retired })
-				p.reply(w, r, http.StatusOK, v, err)
-			}
-		case rest == "/keys":
-			p.portalKeys(w, r, c)
-		case strings.HasPrefix(rest, "/keys/") && r.Method == http.MethodDelete:
-			p.portalRevoke(w, r, c, strings.TrimPrefix(rest, "/keys/"))
-		case rest == "/usage":
-			if onlyGet(w, r, "use GET to read your usage") {
-				p.reply(w, r, http.StatusOK, p.usage(c), nil)
-			}
-		default:
-			problem.Error(w, r, http.StatusNotFound, "the portal serves "+mount+", "+mount+"/apis, "+mount+"/keys and "+mount+"/usage")
+		case strings.HasPrefix(rest, "/assets/") && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			files.ServeHTTP(w, r)
+			return
+		case csrf.Check(r) != nil:
+			problem.Error(w, r, http.StatusForbidden, "cross-origin requests may not change subscriptions or keys")
+			return
+		case rest == "/login":
+			p.servePortalLogin(w, r, mount)
+			return
 		}
+		c, token, ok := p.portalConsumer(w, r, mount)
+		if !ok {
+			return
+		}
+		if rec := calllog.FromContext(r.Context()); rec != nil {
+			rec.Tenant, rec.Consumer = c.Tenant, c.ID
+		}
+		p.servePortal(w, r, c, mount, rest, token)
 	})
+}
+
+// portalConsumer finds the calling consumer: the one authentication put
+// in the context (an API key), or the one of the browser's portal
+// session. On failure it answers (a browser is sent to the sign-in form)
+// and returns false.
+func (p *Platform) portalConsumer(w http.ResponseWriter, r *http.Request, mount string) (c *middleware.Consumer, csrf string, ok bool) {
+	if c := middleware.ConsumerFrom(r.Context()); c != nil {
+		return c, "", true
+	}
+	c, csrf, csrfOK := p.portalSession(r)
+	switch {
+	case c != nil && !csrfOK:
+		problem.Error(w, r, http.StatusForbidden, "a change made from the portal's pages needs the session's CSRF token")
+		return nil, "", false
+	case c != nil:
+		return c, csrf, true
+	case r.Method == http.MethodGet && wantsHTML(r):
+		http.Redirect(w, r, mount+"/login", http.StatusSeeOther)
+		return nil, "", false
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
+	problem.Error(w, r, http.StatusUnauthorized, "authenticate with your API key to manage subscriptions, or sign in at "+mount+"/login")
+	return nil, "", false
+}
+
+// servePortal answers a consumer's request to the portal: its pages and
+// forms for people, JSON for programs.
+func (p *Platform) servePortal(w http.ResponseWriter, r *http.Request, c *middleware.Consumer, mount, rest, csrf string) {
+	switch {
+	case rest == "/logout" && r.Method == http.MethodPost:
+		p.servePortalLogout(w, r, mount)
+	case csrf != "" && p.servePortalForm(w, r, c, mount, rest, csrf):
+		// A form of the portal's pages, from a signed-in browser; a
+		// program's body is JSON whatever its Content-Type (curl -d).
+	case (rest == "" || rest == "/") && r.Method == http.MethodGet && wantsHTML(r):
+		p.renderPortal(w, r, c, mount, csrf, "", "")
+	case strings.HasPrefix(rest, "/apis/") && strings.Contains(rest, "/docs/"):
+		p.servePortalDocs(w, r, c, mount, rest)
+	case rest == "" || rest == "/":
+		p.portalSubscriptions(w, r, c)
+	case rest == "/apis":
+		if onlyGet(w, r, "use GET to list the APIs you may subscribe to") {
+			v, err := p.APIs(r.Context(), c.Tenant)
+			v = slices.DeleteFunc(v, func(a API) bool { return a.State == Draft || a.State == Retired })
+			p.reply(w, r, http.StatusOK, v, err)
+		}
+	case rest == "/keys":
+		p.portalKeys(w, r, c)
+	case strings.HasPrefix(rest, "/keys/") && r.Method == http.MethodDelete:
+		p.portalRevoke(w, r, c, strings.TrimPrefix(rest, "/keys/"))
+	case rest == "/usage":
+		if onlyGet(w, r, "use GET to read your usage") {
+			p.reply(w, r, http.StatusOK, p.usage(r.Context(), c), nil)
+		}
+	default:
+		problem.Error(w, r, http.StatusNotFound, "the portal serves "+mount+", "+mount+"/apis, "+mount+"/keys and "+mount+"/usage")
+	}
 }
 
 func onlyGet(w http.ResponseWriter, r *http.Request, hint string) bool {
@@ -148,10 +212,35 @@ type Usage struct {
 	Window time.Duration            `json:"window_ns"`
 	Total  calllog.Point            `json:"total"`
 	APIs   map[string]calllog.Point `json:"apis"`
+	// Quotas is what the consumer has left of each quota in its current
+	// period ([WithQuotaLeft]).
+	Quotas []QuotaLeft `json:"quotas,omitempty"`
 }
 
-func (p *Platform) usage(c *middleware.Consumer) Usage {
+// QuotaLeft is what a consumer has left of one route's quota in the
+// current period.
+type QuotaLeft struct {
+	Route  string    `json:"route"`
+	API    string    `json:"api,omitempty"`
+	Period string    `json:"period"` // "day" or "month"
+	Resets time.Time `json:"resets"`
+	Limit  int64     `json:"limit"`
+	Used   int64     `json:"used"`
+	Left   int64     `json:"left"`
+}
+
+// WithQuotaLeft gives the portal what a consumer has left of the
+// gateway's quotas, read on every view of its usage. By default the
+// portal shows no quotas.
+func WithQuotaLeft(f func(context.Context, *middleware.Consumer) []QuotaLeft) Option {
+	return optionFunc(func(p *Platform) { p.quotaLeft = f })
+}
+
+func (p *Platform) usage(ctx context.Context, c *middleware.Consumer) Usage {
 	u := Usage{Window: 24 * time.Hour, APIs: map[string]calllog.Point{}}
+	if p.quotaLeft != nil {
+		u.Quotas = p.quotaLeft(ctx, c)
+	}
 	if p.agg == nil {
 		return u
 	}

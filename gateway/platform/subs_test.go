@@ -69,8 +69,12 @@ func TestSubscribingAgainAfterARejectionOrRevocationStartsOver(t *testing.T) {
 	_, _ = p.CreateConsumer(ctx, "ops", platform.ConsumerRecord{Consumer: middleware.Consumer{ID: "shop", Tenant: "acme"}})
 	_, _ = p.PutAPI(ctx, "ops", platform.API{ID: "orders", Tenant: "acme", State: platform.Published})
 	s, _ := p.Subscribe(ctx, "shop", "acme", "shop", "orders")
-	if again, _ := p.Subscribe(ctx, "shop", "acme", "shop", "orders"); again.State != platform.Pending || !again.Created.Equal(s.Created) {
-		t.Errorf("subscribing twice = %+v, want the same pending subscription", again)
+	again, _ := p.Subscribe(ctx, "shop", "acme", "shop", "orders")
+	if got, want := again.State, platform.Pending; got != want {
+		t.Errorf("subscribing twice: state %v, want %v", got, want)
+	}
+	if !again.Created.Equal(s.Created) {
+		t.Errorf("subscribing twice: created %v, want the first subscription's %v", again.Created, s.Created)
 	}
 	_, _ = p.Transition(ctx, "ops", s.ID, "reject", "")
 	if again, _ := p.Subscribe(ctx, "shop", "acme", "shop", "orders"); again.State != platform.Pending {

@@ -29,11 +29,32 @@ func TestBalancerDistribution(t *testing.T) {
 		// sequential sends one request at a time, so none is in flight.
 		sequential bool
 	}{
-		{name: "round robin ignores weights and takes turns", balancer: upstream.RoundRobin, weights: []int{1, 2, 3}, equal: true, exact: true},
-		{name: "weighted round robin follows weights exactly", balancer: upstream.WeightedRoundRobin, weights: []int{1, 2, 3, 4}, exact: true},
+		{
+			name:     "round robin ignores weights and takes turns",
+			balancer: upstream.RoundRobin,
+			weights:  []int{1, 2, 3},
+			equal:    true,
+			exact:    true,
+		},
+		{
+			name:     "weighted round robin follows weights exactly",
+			balancer: upstream.WeightedRoundRobin,
+			weights:  []int{1, 2, 3, 4},
+			exact:    true,
+		},
 		{name: "random follows weights", balancer: upstream.Random, weights: []int{2, 3}},
-		{name: "least request on an idle pool follows weights", balancer: upstream.LeastRequest, weights: []int{2, 3}, sequential: true},
-		{name: "consistent hashing honors weights", balancer: upstream.ConsistentHash, hashOn: upstream.HashKey{Header: "X-User"}, weights: []int{2, 3}},
+		{
+			name:       "least request on an idle pool follows weights",
+			balancer:   upstream.LeastRequest,
+			weights:    []int{2, 3},
+			sequential: true,
+		},
+		{
+			name:     "consistent hashing honors weights",
+			balancer: upstream.ConsistentHash,
+			hashOn:   upstream.HashKey{Header: "X-User"},
+			weights:  []int{2, 3},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,8 +165,10 @@ func TestLeastRequestPrefersIdleInstance(t *testing.T) {
 		name := resp.Header.Get("X-Instance")
 		byInstance[name] = append(byInstance[name], resp)
 	}
-	if len(byInstance["a"]) != 3 || len(byInstance["b"]) != 3 {
-		t.Fatalf("6 held requests split %d/%d, want 3/3", len(byInstance["a"]), len(byInstance["b"]))
+	for _, name := range []string{"a", "b"} {
+		if got, want := len(byInstance[name]), 3; got != want {
+			t.Errorf("6 held requests: %d went to %s, want %d", got, name, want)
+		}
 	}
 	for _, resp := range byInstance["a"] {
 		resp.Body.Close()

@@ -50,8 +50,12 @@ func TestDNSDiscoveryFollowsTheAnswer(t *testing.T) {
 		waitFor(t, what, func() bool { return slices.Equal(urls(p), w) })
 	}
 	want("the first answer, resolved by Start", "127.0.0.1")
-	if name, _, err := get(p, "/"); err != nil || name != "b" {
-		t.Fatalf("request after discovery: %q, %v", name, err)
+	name, _, err := get(p, "/")
+	if err != nil {
+		t.Fatalf("request after discovery: %v", err)
+	}
+	if got, want := name, "b"; got != want {
+		t.Fatalf("request after discovery served by %q, want %q", got, want)
 	}
 	res.set(nil, "127.0.0.1", "127.0.0.2", "::1")
 	want("instances added", "127.0.0.1", "127.0.0.2", "::1")
@@ -115,9 +119,14 @@ func TestDNSSRVUsesLowestPriorityAndWeights(t *testing.T) {
 	p := newPool(t, upstream.Config{DNS: &upstream.DNSConfig{Name: "_http._tcp.api.test", SRV: true, Scheme: "https", Resolver: res}})
 	p.Start(t.Context())
 	got := p.Status()
-	if len(got) != 2 || got[0].URL != "https://a.api.test:8080" || got[0].Weight != 5 ||
-		got[1].URL != "https://b.api.test:8081" || got[1].Weight != 1 {
-		t.Fatalf("instances %+v", got)
+	want := []upstream.Instance{{URL: "https://a.api.test:8080", Weight: 5}, {URL: "https://b.api.test:8081", Weight: 1}}
+	if got, want := len(got), len(want); got != want {
+		t.Fatalf("%d instances, want %d", got, want)
+	}
+	for i := range want {
+		if got, want := (upstream.Instance{URL: got[i].URL, Weight: got[i].Weight}), want[i]; got != want {
+			t.Errorf("instance %d = %+v, want %+v", i, got, want)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package upstream_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -167,9 +168,7 @@ func TestPeakEWMAReactsAtOnceToASlowResponse(t *testing.T) {
 			t.Fatal("b was never tried again")
 		}
 	}
-	if back := clock.Now().Sub(spike); back < 40*time.Second || back > 50*time.Second {
-		t.Errorf("b was tried again %v after its slow response, want about 46s (10s · ln 100)", back)
-	}
+	inRange(t, "time until b was tried again after its slow response (about 46s: 10s · ln 100)", clock.Now().Sub(spike), 40*time.Second, 50*time.Second)
 	if got := sim.send(t, p, 100); got["b.test"] < 40 {
 		t.Errorf("b fast again answered %d of 100, want about half", got["b.test"])
 	}
@@ -185,9 +184,7 @@ func TestPeakEWMASendsLessToASlowerInstance(t *testing.T) {
 	sim.send(t, p, 10) // both answer at least once
 	got := sim.hold(t, p, 100)
 	ratio := float64(got["a.test"]+1) / float64(got["b.test"]+1)
-	if ratio < 3 || ratio > 5 {
-		t.Errorf("held a=%d b=%d: a takes %.1f times b's load, want about 4", got["a.test"], got["b.test"], ratio)
-	}
+	inRange(t, fmt.Sprintf("a's load over b's (held a=%d b=%d, want about 4)", got["a.test"], got["b.test"]), ratio, 3, 5)
 }
 
 // TestPeakEWMARespectsWeights holds requests on two equally fast
@@ -200,9 +197,7 @@ func TestPeakEWMARespectsWeights(t *testing.T) {
 	sim.send(t, p, 10)
 	got := sim.hold(t, p, 100)
 	ratio := float64(got["b.test"]+1) / float64(got["a.test"]+1)
-	if ratio < 2.5 || ratio > 3.5 {
-		t.Errorf("held a=%d b=%d: b (weight 3) takes %.1f times a's load, want about 3", got["a.test"], got["b.test"], ratio)
-	}
+	inRange(t, fmt.Sprintf("b's (weight 3) load over a's (held a=%d b=%d, want about 3)", got["a.test"], got["b.test"]), ratio, 2.5, 3.5)
 }
 
 // TestPeakEWMAFirstPicksSpreadByLoad checks that before any instance

@@ -54,8 +54,11 @@ func FuzzParseHashKey(f *testing.F) {
 			return
 		}
 		again, err := upstream.ParseHashKey(k.String())
-		if err != nil || again != k {
-			t.Fatalf("ParseHashKey(%q) = %+v, but its String %q parses to %+v, %v", s, k, k.String(), again, err)
+		if err != nil {
+			t.Fatalf("ParseHashKey(%q) = %+v, but its String %q does not parse: %v", s, k, k.String(), err)
+		}
+		if again != k {
+			t.Fatalf("ParseHashKey(%q) = %+v, but its String %q parses to %+v", s, k, k.String(), again)
 		}
 	})
 }

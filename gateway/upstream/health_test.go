@@ -77,8 +77,12 @@ func TestHealthThresholdsAndRecovery(t *testing.T) {
 	p.Start(t.Context()) // idempotent
 	a.health.Store(http.StatusServiceUnavailable)
 	waitFor(t, "a to turn unhealthy", func() bool { return !p.Ready() })
-	if name, _, err := get(p, "/"); err != nil || name != "a" {
-		t.Fatalf("an unhealthy-only pool must still serve (panic mode): %q, %v", name, err)
+	name, _, err := get(p, "/")
+	if err != nil {
+		t.Fatalf("an unhealthy-only pool must still serve (panic mode): %v", err)
+	}
+	if got, want := name, "a"; got != want {
+		t.Fatalf("served by %q, want %q", got, want)
 	}
 	a.health.Store(0)
 	waitFor(t, "a to turn healthy", p.Ready)
@@ -113,6 +117,7 @@ func TestWarmWaitsForTheFirstCheckWhichDecidesAtOnce(t *testing.T) {
 	b.health.Store(http.StatusServiceUnavailable)
 	hc := activeCheck()
 	hc.Interval = time.Hour
+	hc.Timeout = 5 * time.Second // a loaded machine must not fail a's first check
 	hc.UnhealthyThreshold = 3
 	p := newPool(t, upstream.Config{Instances: []upstream.Instance{{URL: a.url()}, {URL: b.url()}}, HealthCheck: hc})
 	p.Start(t.Context())

@@ -50,8 +50,14 @@ func TestMetrics(t *testing.T) {
 	}
 	got := collect(t, reader)
 	ej, ok := got["portico.upstream.ejections"].(metricdata.Sum[int64])
-	if !ok || len(ej.DataPoints) != 1 || ej.DataPoints[0].Value != 1 {
-		t.Fatalf("ejections %+v", got["portico.upstream.ejections"])
+	if !ok {
+		t.Fatalf("ejections %+v, want a Sum[int64]", got["portico.upstream.ejections"])
+	}
+	if got, want := len(ej.DataPoints), 1; got != want {
+		t.Fatalf("ejections have %d data points, want %d", got, want)
+	}
+	if got, want := ej.DataPoints[0].Value, int64(1); got != want {
+		t.Fatalf("ejections = %d, want %d", got, want)
 	}
 	dp := ej.DataPoints[0]
 	if v, _ := dp.Attributes.Value("reason"); v.AsString() != "5xx" {
@@ -61,8 +67,11 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("instance %q", v.AsString())
 	}
 	ejected, ok := got["portico.upstream.instance.ejected"].(metricdata.Gauge[int64])
-	if !ok || len(ejected.DataPoints) != 2 {
-		t.Fatalf("ejected gauge %+v", got["portico.upstream.instance.ejected"])
+	if !ok {
+		t.Fatalf("ejected gauge %+v, want a Gauge[int64]", got["portico.upstream.instance.ejected"])
+	}
+	if got, want := len(ejected.DataPoints), 2; got != want {
+		t.Fatalf("ejected gauge has %d data points, want %d", got, want)
 	}
 	for _, dp := range ejected.DataPoints {
 		inst, _ := dp.Attributes.Value("portico.upstream.instance")
@@ -71,8 +80,11 @@ func TestMetrics(t *testing.T) {
 		if inst.AsString() == bad.url() {
 			want = 1
 		}
-		if dp.Value != want || pool.AsString() != "orders" {
-			t.Errorf("ejected{%s,%s} = %d, want %d", pool.AsString(), inst.AsString(), dp.Value, want)
+		if got := dp.Value; got != want {
+			t.Errorf("ejected{%s} = %d, want %d", inst.AsString(), got, want)
+		}
+		if got, want := pool.AsString(), "orders"; got != want {
+			t.Errorf("ejected{%s} pool = %q, want %q", inst.AsString(), got, want)
 		}
 	}
 	if _, ok := got["portico.upstream.instance.healthy"]; !ok {

@@ -87,12 +87,19 @@ func TestPassiveEjectionOfKilledInstance(t *testing.T) {
 	}
 	for i := range 50 {
 		name, _, err := get(p, "/")
-		if err != nil || name == "c" {
-			t.Fatalf("request %d without retries after the ejection: %q, %v", i, name, err)
+		if err != nil {
+			t.Fatalf("request %d without retries after the ejection: %v", i, err)
+		}
+		if name == "c" {
+			t.Fatalf("request %d without retries after the ejection went to the ejected c", i)
 		}
 	}
-	if s := status(t, p, cURL); s.Ejections != 1 || !s.EjectedUntil.Equal(clock.Now().Add(30*time.Second)) {
-		t.Errorf("c status %+v, want one ejection until now+30s", s)
+	s := status(t, p, cURL)
+	if got, want := s.Ejections, uint64(1); got != want {
+		t.Errorf("c ejections = %d, want %d", got, want)
+	}
+	if got, want := s.EjectedUntil, clock.Now().Add(30*time.Second); !got.Equal(want) {
+		t.Errorf("c ejected until %v, want now+30s %v", got, want)
 	}
 }
 
@@ -174,9 +181,24 @@ func TestMaxEjectedPercent(t *testing.T) {
 		percent   int
 		want      int
 	}{
-		{name: "half of four instances is two", instances: 4, percent: 50, want: 2},
-		{name: "ten percent of four still allows one", instances: 4, percent: 10, want: 1},
-		{name: "one hundred percent allows all", instances: 3, percent: 100, want: 3},
+		{
+			name:      "half of four instances is two",
+			instances: 4,
+			percent:   50,
+			want:      2,
+		},
+		{
+			name:      "ten percent of four still allows one",
+			instances: 4,
+			percent:   10,
+			want:      1,
+		},
+		{
+			name:      "one hundred percent allows all",
+			instances: 3,
+			percent:   100,
+			want:      3,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,8 +256,12 @@ func TestPanicModeAndRecovery(t *testing.T) {
 	}
 	hitsBefore := a.hits.Load() + b.hits.Load()
 	for range 4 {
-		if _, resp, _ := get(p, "/"); resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
-			t.Fatal("panic mode should still reach the instances")
+		_, resp, _ := get(p, "/")
+		if resp == nil {
+			t.Fatal("panic mode should still reach the instances: no response")
+		}
+		if got, want := resp.StatusCode, http.StatusServiceUnavailable; got != want {
+			t.Fatalf("panic mode: status %d, want the instances' %d", got, want)
 		}
 	}
 	if a.hits.Load()+b.hits.Load() != hitsBefore+4 {
@@ -244,16 +270,22 @@ func TestPanicModeAndRecovery(t *testing.T) {
 	// a is back; the clock has not moved, so only panic mode can find it.
 	a.status.Store(0)
 	name, _, err := get(withRetries(p), "/")
-	if err != nil || name != "a" {
-		t.Fatalf("first request after a's return: %q, %v; want it served by a", name, err)
+	if err != nil {
+		t.Fatalf("first request after a's return: %v", err)
+	}
+	if got, want := name, "a"; got != want {
+		t.Fatalf("first request after a's return served by %q, want %q", got, want)
 	}
 	if s := status(t, p, a.url()); s.Ejected {
 		t.Fatalf("a still ejected after serving a request: %+v", s)
 	}
 	for i := range 20 {
 		name, _, err := get(p, "/")
-		if err != nil || name != "a" {
-			t.Fatalf("request %d without retries: %q, %v; want a", i, name, err)
+		if err != nil {
+			t.Fatalf("request %d without retries: %v", i, err)
+		}
+		if got, want := name, "a"; got != want {
+			t.Fatalf("request %d without retries served by %q, want %q", i, got, want)
 		}
 	}
 }
@@ -280,8 +312,12 @@ func TestCanceledRequestsDoNotEject(t *testing.T) {
 			t.Fatal("a canceled request succeeded")
 		}
 	}
-	if s := p.Status()[0]; s.Ejected || s.Failures != 0 {
-		t.Fatalf("canceled requests were held against the instance: %+v", s)
+	s := p.Status()[0]
+	if s.Ejected {
+		t.Errorf("canceled requests ejected the instance: %+v", s)
+	}
+	if got, want := s.Failures, uint64(0); got != want {
+		t.Errorf("canceled requests counted %d failures, want %d", got, want)
 	}
 }
 
@@ -350,7 +386,11 @@ func TestAttemptsCutByAPerTryTimeoutCountAgainstTheInstance(t *testing.T) {
 			t.Fatal("a timed-out request succeeded")
 		}
 	}
-	if s := p.Status()[0]; !s.Ejected || s.Failures != 2 {
-		t.Fatalf("two timed-out attempts were not held against the instance: %+v", s)
+	s := p.Status()[0]
+	if !s.Ejected {
+		t.Errorf("two timed-out attempts did not eject the instance: %+v", s)
+	}
+	if got, want := s.Failures, uint64(2); got != want {
+		t.Errorf("two timed-out attempts counted %d failures, want %d", got, want)
 	}
 }

@@ -142,8 +142,11 @@ func TestUpgradeKeepsTheConnection(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	rw, ok := resp.Body.(io.ReadWriteCloser)
-	if resp.StatusCode != http.StatusSwitchingProtocols || !ok {
-		t.Fatalf("status %d, body %T: want 101 and an io.ReadWriteCloser", resp.StatusCode, resp.Body)
+	if got, want := resp.StatusCode, http.StatusSwitchingProtocols; got != want {
+		t.Fatalf("status %d, want %d", got, want)
+	}
+	if !ok {
+		t.Fatalf("body %T, want an io.ReadWriteCloser", resp.Body)
 	}
 	io.WriteString(rw, "ping\n")
 	if line, _ := bufio.NewReader(rw).ReadString('\n'); line != "ping\n" {
@@ -246,8 +249,12 @@ func TestCloseStopsGoroutines(t *testing.T) {
 		t.Fatalf("%d lookups after Close", got-n)
 	}
 	// A closed pool still serves with its last instances.
-	if name, _, err := get(p, "/"); err != nil || name != "a" {
-		t.Fatalf("closed pool: %q, %v", name, err)
+	name, _, err := get(p, "/")
+	if err != nil {
+		t.Fatalf("closed pool: %v", err)
+	}
+	if got, want := name, "a"; got != want {
+		t.Fatalf("closed pool served by %q, want %q", got, want)
 	}
 }
 
@@ -279,8 +286,11 @@ func TestNoInstanceError(t *testing.T) {
 	body := &closeRecorder{Reader: strings.NewReader("x")}
 	req, _ := http.NewRequest(http.MethodPost, "http://orders/", body)
 	_, err := p.RoundTrip(req)
-	if !errors.Is(err, upstream.ErrNoInstance) || !strings.Contains(err.Error(), `"orders"`) {
-		t.Fatalf("error %v", err)
+	if !errors.Is(err, upstream.ErrNoInstance) {
+		t.Fatalf("error %v, want ErrNoInstance", err)
+	}
+	if !strings.Contains(err.Error(), `"orders"`) {
+		t.Errorf("error %v does not name the pool", err)
 	}
 	if !body.closed {
 		t.Error("request body not closed")

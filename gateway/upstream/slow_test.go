@@ -66,8 +66,11 @@ func TestSlowInstanceIsEjected(t *testing.T) {
 		t.Errorf("the ejected instance was sent %d requests, want 0", got)
 	}
 	ej, ok := collect(t, reader)["portico.upstream.ejections"].(metricdata.Sum[int64])
-	if !ok || len(ej.DataPoints) != 1 {
-		t.Fatalf("ejections %+v", ej)
+	if !ok {
+		t.Fatalf("ejections %+v, want a Sum[int64]", ej)
+	}
+	if got, want := len(ej.DataPoints), 1; got != want {
+		t.Fatalf("ejections have %d data points, want %d", got, want)
 	}
 	if v, _ := ej.DataPoints[0].Attributes.Value("reason"); v.AsString() != "slow" {
 		t.Errorf("ejection reason %q, want slow", v.AsString())
@@ -174,9 +177,24 @@ func TestSlowAttemptsThatEndWithoutAnswerCount(t *testing.T) {
 		cause  error
 		ejects bool
 	}{
-		{name: "an attempt cut by a per-try timeout after the threshold", wait: 2 * time.Second, cause: errPerTry, ejects: true},
-		{name: "a request the caller canceled after the threshold", wait: 2 * time.Second, cause: context.Canceled, ejects: true},
-		{name: "a request the caller canceled at once", wait: 0, cause: context.Canceled, ejects: false},
+		{
+			name:   "an attempt cut by a per-try timeout after the threshold",
+			wait:   2 * time.Second,
+			cause:  errPerTry,
+			ejects: true,
+		},
+		{
+			name:   "a request the caller canceled after the threshold",
+			wait:   2 * time.Second,
+			cause:  context.Canceled,
+			ejects: true,
+		},
+		{
+			name:   "a request the caller canceled at once",
+			wait:   0,
+			cause:  context.Canceled,
+			ejects: false,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

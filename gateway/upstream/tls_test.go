@@ -126,8 +126,14 @@ func TestMutualTLSToUpstream(t *testing.T) {
 	}
 	p := newPool(t, upstream.Config{Instances: []upstream.Instance{{URL: srv.URL}}, TLS: withCert})
 	_, resp, err := get(p, "/")
-	if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("X-Client") != "leaf" {
-		t.Fatalf("with a client certificate: %v, %+v", err, resp)
+	if err != nil {
+		t.Fatalf("with a client certificate: %v", err)
+	}
+	if got, want := resp.StatusCode, http.StatusOK; got != want {
+		t.Fatalf("with a client certificate: status %d, want %d", got, want)
+	}
+	if got, want := resp.Header.Get("X-Client"), "leaf"; got != want {
+		t.Fatalf("with a client certificate: X-Client %q, want %q", got, want)
 	}
 
 	noCert, err := upstream.LoadTLS(upstream.TLSFiles{CAFile: caFile})
@@ -159,7 +165,10 @@ func TestLoadTLSNamesTheField(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := upstream.LoadTLS(tt.files)
-			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			if err == nil {
+				t.Fatalf("error nil, want prefix %q", tt.want)
+			}
+			if !strings.HasPrefix(err.Error(), tt.want) {
 				t.Fatalf("error %v, want prefix %q", err, tt.want)
 			}
 		})

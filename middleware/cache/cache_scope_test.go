@@ -8,19 +8,11 @@ import (
 
 	"github.com/portico-dev/portico/middleware"
 	"github.com/portico-dev/portico/middleware/cache"
+	"github.com/portico-dev/portico/middleware/internal/mwtest"
 )
 
-// asConsumer stands in for an authenticator: it places the consumer named
-// by the X-Test-Consumer and X-Test-Tenant headers in the context.
-func asConsumer(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id := r.Header.Get("X-Test-Consumer"); id != "" {
-			c := &middleware.Consumer{ID: id, Tenant: r.Header.Get("X-Test-Tenant"), Plan: "gold"}
-			r = r.WithContext(middleware.WithConsumer(r.Context(), c))
-		}
-		next.ServeHTTP(w, r)
-	})
-}
+// asConsumer stands in for an authenticator (see mwtest.AsConsumer).
+var asConsumer = mwtest.AsConsumer
 
 func TestScopesSeparateConsumersAndTenants(t *testing.T) {
 	t.Parallel()

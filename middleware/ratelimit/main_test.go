@@ -27,3 +27,6 @@ func inRange[T cmp.Ordered](t testing.TB, name string, got, lo, hi T) {
 	t.Helper()
 	mwtest.InRange(t, name, got, lo, hi)
 }
+
+// asConsumer stands in for an authenticator (see mwtest.AsConsumer).
+var asConsumer = mwtest.AsConsumer

@@ -77,26 +77,11 @@ func Quota(cfg QuotaConfig) func(http.Handler) http.Handler {
 			panic("portico/ratelimit: Quota plan " + p + " needs a limit > 0")
 		}
 	}
-	if cfg.Name == "" {
-		cfg.Name = "quota"
-	}
-	if cfg.Location == nil {
-		cfg.Location = time.UTC
-	}
-	if cfg.Key == nil {
-		cfg.Key = ByConsumer
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg = cfg.withDefaults()
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryCounters(cfg.Now)
 	}
 	name := strconv.Quote(cfg.Name)
-	layout := "20060102"
-	if cfg.Period == Month {
-		layout = "200601"
-	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key := cfg.Key(r)
@@ -111,15 +96,8 @@ func Quota(cfg QuotaConfig) func(http.Handler) http.Handler {
 					return
 				}
 			}
-			limit := cfg.Limit
-			if c := middleware.ConsumerFrom(r.Context()); c != nil {
-				if n, ok := cfg.Plans[c.Plan]; ok {
-					limit = n
-				}
-			}
-			now := cfg.Now().In(cfg.Location)
-			start, end := cfg.Period.bounds(now)
-			used, ok, err := cfg.Store.Add(r.Context(), cfg.Name+":"+key+":"+start.Format(layout), cost, limit, end)
+			counter, limit, now, start, end := cfg.counter(r, key)
+			used, ok, err := cfg.Store.Add(r.Context(), counter, cost, limit, end)
 			if err != nil {
 				store.LogError(r.Context(), cfg.Logger, slog.LevelWarn, "quota store failed", err,
 					slog.String("quota", cfg.Name), slog.Bool("fail_closed", cfg.FailClosed))
@@ -144,6 +122,72 @@ func Quota(cfg QuotaConfig) func(http.Handler) http.Handler {
 				With("quota", cfg.Name).With("reset", end.UTC().Format(time.RFC3339)))
 		})
 	}
+}
+
+// withDefaults fills in the defaults of the fields left zero, but Store.
+func (cfg QuotaConfig) withDefaults() QuotaConfig {
+	if cfg.Name == "" {
+		cfg.Name = "quota"
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.Key == nil {
+		cfg.Key = ByConsumer
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg
+}
+
+// counter names the store counter of key for r's period, with the limit
+// that applies to r's consumer, the time and the period's bounds.
+func (cfg QuotaConfig) counter(r *http.Request, key string) (counter string, limit int64, now, start, end time.Time) {
+	limit = cfg.Limit
+	if c := middleware.ConsumerFrom(r.Context()); c != nil {
+		if n, ok := cfg.Plans[c.Plan]; ok {
+			limit = n
+		}
+	}
+	now = cfg.Now().In(cfg.Location)
+	start, end = cfg.Period.bounds(now)
+	layout := "20060102"
+	if cfg.Period == Month {
+		layout = "200601"
+	}
+	return cfg.Name + ":" + key + ":" + start.Format(layout), limit, now, start, end
+}
+
+// QuotaState is what a key has left of a quota in the current period
+// ([QuotaLeft]).
+type QuotaState struct {
+	// Name is the quota's name in the RateLimit headers.
+	Name   string
+	Period Period
+	// Limit is what applies to the request's consumer (its plan's, if
+	// any), Used what the key has used and Left what remains.
+	Limit, Used, Left int64
+	// Resets is when the period ends.
+	Resets time.Time
+}
+
+// QuotaLeft reads, without counting r, the state of r's key in the quota
+// cfg describes; ok is false when r has no key (an anonymous request) or
+// cfg has no Store. A portal uses it to show consumers what they have
+// left.
+func QuotaLeft(cfg QuotaConfig, r *http.Request) (s QuotaState, ok bool, err error) {
+	cfg = cfg.withDefaults()
+	key := cfg.Key(r)
+	if key == "" || cfg.Store == nil {
+		return QuotaState{}, false, nil
+	}
+	counter, limit, _, _, end := cfg.counter(r, key)
+	used, _, err := cfg.Store.Add(r.Context(), counter, 0, limit, end)
+	if err != nil {
+		return QuotaState{}, false, err
+	}
+	return QuotaState{Name: cfg.Name, Period: cfg.Period, Limit: limit, Used: used, Left: max(0, limit-used), Resets: end}, true, nil
 }
 
 // addHeader appends v to the list in header k without disturbing a

@@ -161,3 +161,40 @@ func TestLocalCountersDropExpiredCounters(t *testing.T) {
 		t.Fatalf("store holds %d counters, want the 5000 expired ones mostly swept", n)
 	}
 }
+
+func TestQuotaLeftReadsAConsumersQuotaWithoutCountingIt(t *testing.T) {
+	t.Parallel()
+	clock := newClock()
+	clock.Set(time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC))
+	cfg := ratelimit.QuotaConfig{Limit: 10, Plans: map[string]int64{"gold": 100}, Store: ratelimit.NewMemoryCounters(clock.Now), Now: clock.Now}
+	gold := &middleware.Consumer{ID: "shop", Plan: "gold"} // as asConsumer makes it
+	srv := serve(t, asConsumer(ratelimit.Quota(cfg)(limitedOK)))
+	for range 2 {
+		req := newRequest(t, http.MethodGet, srv.URL, nil)
+		req.Header.Set("X-Test-Consumer", "shop")
+		do(t, srv, req)
+	}
+	r, _ := http.NewRequestWithContext(middleware.WithConsumer(context.Background(), gold), http.MethodGet, "/", nil)
+	for range 2 { // reading twice counts nothing
+		s, ok, err := ratelimit.QuotaLeft(cfg, r)
+		if err != nil || !ok {
+			t.Fatalf("QuotaLeft: ok %v, error %v", ok, err)
+		}
+		if got, want := s.Used, int64(2); got != want {
+			t.Errorf("used = %d, want %d", got, want)
+		}
+		if got, want := s.Limit, int64(100); got != want {
+			t.Errorf("limit = %d, want the gold plan's %d", got, want)
+		}
+		if got, want := s.Left, int64(98); got != want {
+			t.Errorf("left = %d, want %d", got, want)
+		}
+		if got, want := s.Resets, time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
+			t.Errorf("resets = %v, want %v", got, want)
+		}
+	}
+	anonymous, _ := http.NewRequest(http.MethodGet, "/", nil)
+	if _, ok, _ := ratelimit.QuotaLeft(cfg, anonymous); ok {
+		t.Error("QuotaLeft of an anonymous request: ok, want no quota (anonymous requests are not counted)")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,8 +33,20 @@ func TestTransportFailuresBecomeRetryableErrors(t *testing.T) {
 	c.Build()
 	_, err = c.Do(context.Background(), http.MethodPost, "http://"+addr+"/v1/chat", []byte(`{}`), nil, "gpt", nil)
 	var e *aiclient.Error
-	if !errors.As(err, &e) || !e.Retryable || e.Kind != aiclient.KindServer || e.Code != "transport" || e.Model != "gpt" {
-		t.Fatalf("got %v (%+v)", err, e)
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want an *aiclient.Error", err)
+	}
+	if got, want := e.Kind, aiclient.KindServer; got != want {
+		t.Errorf("Kind = %s, want %s", got, want)
+	}
+	if got, want := e.Code, "transport"; got != want {
+		t.Errorf("Code = %q, want %q", got, want)
+	}
+	if got, want := e.Model, "gpt"; got != want {
+		t.Errorf("Model = %q, want %q", got, want)
+	}
+	if !e.Retryable {
+		t.Error("Retryable = false, want true")
 	}
 }
 
@@ -45,24 +58,36 @@ func TestACanceledContextIsReturnedAsIs(t *testing.T) {
 	cancel()
 	_, err := c.Do(ctx, http.MethodGet, "http://127.0.0.1:1/", nil, nil, "m", nil)
 	var e *aiclient.Error
-	if !errors.Is(err, context.Canceled) || errors.As(err, &e) {
-		t.Fatalf("got %v", err)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+	if errors.As(err, &e) {
+		t.Errorf("got %v, want no *aiclient.Error", err)
 	}
 }
 
 func TestRedactRemovesTheKey(t *testing.T) {
 	t.Parallel()
 	c := &wire.Common{APIKey: "sk-live-123456"}
-	if got := c.Redact("bad key sk-live-123456 given"); strings.Contains(got, "sk-live") || got != "bad key [redacted] given" {
-		t.Fatalf("got %q", got)
+	if got, want := c.Redact("bad key sk-live-123456 given"), "bad key [redacted] given"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }
 
 func TestStreamErrorIsARetryableInterruption(t *testing.T) {
 	t.Parallel()
 	e := wire.StreamError("anthropic", "claude", nil)
-	if e.Status != http.StatusOK || e.Code != "stream_interrupted" || !e.Retryable || e.Err == nil {
-		t.Fatalf("%+v", e)
+	if got, want := e.Status, http.StatusOK; got != want {
+		t.Errorf("Status = %d, want %d", got, want)
+	}
+	if got, want := e.Code, "stream_interrupted"; got != want {
+		t.Errorf("Code = %q, want %q", got, want)
+	}
+	if !e.Retryable {
+		t.Error("Retryable = false, want true")
+	}
+	if e.Err == nil {
+		t.Error("Err = nil, want the cause")
 	}
 }
 
@@ -91,8 +116,11 @@ func TestProviderSpecificHintsDriveTheRetryPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if len(delays) != 1 || delays[0] != 25*time.Millisecond || calls.Load() != 2 {
-		t.Fatalf("delays %v after %d calls, want one retry after the 25ms reset", delays, calls.Load())
+	if got, want := delays, []time.Duration{25 * time.Millisecond}; !slices.Equal(got, want) {
+		t.Errorf("delays %v, want one retry after the 25ms reset: %v", got, want)
+	}
+	if got, want := calls.Load(), int32(2); got != want {
+		t.Errorf("%d calls, want %d", got, want)
 	}
 }
 
@@ -117,7 +145,13 @@ func TestABodyHintIsReadWithoutLosingTheBody(t *testing.T) {
 		return &aiclient.Error{Message: "limited"}
 	})
 	var e *aiclient.Error
-	if !errors.As(err, &e) || e.RetryAfter != 40*time.Millisecond || seen != body {
-		t.Fatalf("error %+v, body seen %q", e, seen)
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want an *aiclient.Error", err)
+	}
+	if got, want := e.RetryAfter, 40*time.Millisecond; got != want {
+		t.Errorf("RetryAfter = %v, want %v", got, want)
+	}
+	if got, want := seen, body; got != want {
+		t.Errorf("body seen %q, want %q", got, want)
 	}
 }
