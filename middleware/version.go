@@ -60,8 +60,8 @@ func WithVersion(ctx context.Context, v string) context.Context {
 // Every response, the 400 problems included, carries Vary naming the
 // header and Accept when those sources are enabled ("Vary: API-Version,
 // Accept" by default), so that caches downstream keep one response per
-// version. A cache.New middleware (package cache) behind Version keys its entries on the version
-// itself.
+// version. A cache.New middleware (package cache) behind Version keys its
+// entries on the version itself.
 func Version(cfg VersionConfig) func(http.Handler) http.Handler {
 	if cfg.Header == "" {
 		cfg.Header = "API-Version"
