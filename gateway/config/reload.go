@@ -21,17 +21,17 @@ import (
 // ReloadConfig configures a [Reloader].
 type ReloadConfig struct {
 	// Path is the configuration file: by default each gateway is
-	// [Load]ed from it, and [Reloader.Watch] reloads when its content
+	// loaded ([LoadGateway]) from it, and [Reloader.Watch] reloads when its content
 	// changes.
 	Path string
-	// Options are given to every [Load] of Path, after the file's own
+	// Options are given to every [LoadGateway] of Path, after the file's own
 	// and before gateway.WithState.
 	Options []gateway.Option
 	// Load builds a new gateway borrowing from st, the process's state:
 	// a reload then keeps what the gateway learned (limits, quotas,
 	// caches, idempotency records, AI windows and budgets, breakers,
 	// upstream health, platform files; see gateway.State). If nil, it is
-	// Load(Path, Options..., gateway.WithState(st)); set it to build
+	// LoadGateway(Path, Options..., gateway.WithState(st)); set it to build
 	// otherwise, such as from a file read elsewhere, or in Go.
 	Load func(st *gateway.State) (*gateway.Gateway, error)
 	// Logger records reloads and rejected configurations.
@@ -77,12 +77,12 @@ type Reloader struct {
 // ReadyTimeout, for it to be warm and ready.
 func NewReloader(cfg ReloadConfig) (*Reloader, error) {
 	if cfg.Load == nil && cfg.Path == "" {
-		panic("portico/gateway/config: ReloadConfig needs Path or Load")
+		panic("portico/config: ReloadConfig needs Path or Load")
 	}
 	if cfg.Load == nil {
 		path, opts := cfg.Path, cfg.Options
 		cfg.Load = func(st *gateway.State) (*gateway.Gateway, error) {
-			return Load(path, append(slices.Clip(opts), gateway.WithState(st))...)
+			return LoadGateway(path, append(slices.Clip(opts), gateway.WithState(st))...)
 		}
 	}
 	if cfg.Logger == nil {
@@ -133,7 +133,7 @@ func (r *Reloader) reload(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return errors.New("portico/gateway/config: reloader is closed")
+		return errors.New("portico/config: reloader is closed")
 	}
 	r.sum = fileSum(r.cfg.Path)
 	g, err := r.cfg.Load(r.state)
