@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/internal/fields"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/cache"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
 // Auth is what a route asks of its callers: who they must be
@@ -62,7 +63,7 @@ type RateLimit struct {
 	// Plans holds limits by consumer plan, replacing Requests, Per and
 	// Burst for consumers on that plan (in a config file: requests, per
 	// and burst; requests at least 1).
-	Plans map[string]middleware.Limit `yaml:"plans"`
+	Plans map[string]ratelimit.Limit `yaml:"plans"`
 }
 
 // Quota caps what a caller may use per calendar day or month. A request
@@ -81,7 +82,7 @@ type Quota struct {
 	// "consumer": anonymous requests are not counted.
 	Key string `yaml:"key"`
 	// Cost is what one request uses. If zero, 1.
-	Cost int64 `yaml:"cost"`
+	Cost int `yaml:"cost"`
 	// Plans holds limits by consumer plan.
 	Plans map[string]int64 `yaml:"plans"`
 }
@@ -92,19 +93,19 @@ type Quota struct {
 // limits between replicas.
 type Stores struct {
 	// Rates decides rate limits.
-	Rates middleware.RateStore
+	Rates ratelimit.RateStore
 	// Quotas counts quotas and AI budgets.
-	Quotas middleware.QuotaStore
+	Quotas ratelimit.QuotaStore
 	// Windows holds the sliding windows of AI token and request limits.
 	// If nil, they are in memory.
-	Windows middleware.WindowStore
+	Windows ratelimit.WindowStore
 	// Cache holds cached responses. If nil, one in-memory cache of 64 MiB
 	// is shared by every route. Either way each route's entries are its
 	// own (see [Cache].Namespace).
-	Cache middleware.CacheStore
+	Cache cache.Store
 	// Idempotency holds idempotency records. If nil, one in-memory store
 	// is shared by every route.
-	Idempotency middleware.IdempotencyStore
+	Idempotency cache.IdempotencyStore
 	// FailClosed answers 503 while Rates, Quotas or Windows fails. By default
 	// limits fail open: to an in-memory limiter at the per-replica share
 	// of the limit, and quotas let requests through uncounted.
@@ -114,50 +115,26 @@ type Stores struct {
 	Replicas int
 }
 
-// WithStores sets the stores of rate limits, quotas, caches and
-// idempotency keys. By default, each is in memory.
-func WithStores(s Stores) Option {
-	return optionFunc(func(c *config) { c.stores = s })
-}
-
-// WithClock sets the clock of rate limits, quotas, caches and lifecycle
-// dates, for tests. By default, time.Now is used.
-func WithClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) { c.clock = now })
-}
-
-// WithKey registers a function naming the rate-limit bucket or quota
-// counter of a request, for [RateLimit].Key and [Quota].Key to name. A
-// registered name replaces a built-in one.
-func WithKey(name string, fn middleware.KeyFunc) Option {
-	return optionFunc(func(c *config) {
-		if c.keys == nil {
-			c.keys = map[string]middleware.KeyFunc{}
-		}
-		c.keys[name] = fn
-	})
-}
-
-// keyFunc turns a [RateLimit].Key into a middleware.KeyFunc, from the
+// keyFunc turns a [RateLimit].Key into a ratelimit.KeyFunc, from the
 // functions registered with [WithKey] or the built-in names.
-func keyFunc(keys map[string]middleware.KeyFunc, key string) (middleware.KeyFunc, bool) {
+func keyFunc(keys map[string]ratelimit.KeyFunc, key string) (ratelimit.KeyFunc, bool) {
 	if fn, ok := keys[key]; ok && key != "" {
 		return fn, true
 	}
 	switch key {
 	case "", "consumer":
-		return middleware.FirstKey(middleware.KeyByConsumer, middleware.KeyByIP), true
+		return ratelimit.FirstOf(ratelimit.ByConsumer, ratelimit.ByIP), true
 	case "ip":
-		return middleware.KeyByIP, true
+		return ratelimit.ByIP, true
 	case "api_key":
-		return middleware.KeyByAPIKey, true
+		return ratelimit.ByAPIKey, true
 	case "tenant":
-		return middleware.KeyByTenant, true
+		return ratelimit.ByTenant, true
 	case "route":
-		return middleware.KeyRoute, true
+		return ratelimit.Shared, true
 	}
 	if name, ok := cutHeaderKey(key); ok {
-		return middleware.KeyByHeader(name), true
+		return ratelimit.ByHeader(name), true
 	}
 	return nil, false
 }
@@ -179,75 +156,75 @@ func (g *Gateway) rateLimit(name, rid string, p RateLimit) func(http.Handler) ht
 	key, _ := keyFunc(g.cfg.keys, p.Key)
 	store := g.cfg.stores.Rates
 	if store == nil {
-		store = keep(g, pieceKey("rate_limit", rid, p), func() *middleware.LocalRates {
-			return middleware.NewLocalRates(middleware.LocalRatesConfig{Clock: g.cfg.clock})
+		store = keep(g, pieceKey("rate_limit", rid, p), func() *ratelimit.MemoryRates {
+			return ratelimit.NewMemoryRates(ratelimit.MemoryRatesConfig{Now: g.cfg.clock})
 		})
 	}
-	cfg := middleware.RateLimitConfig{
+	cfg := ratelimit.Config{
 		Name:       cmp.Or(p.Name, name),
-		Limit:      middleware.Limit{Requests: p.Requests, Period: p.Per, Burst: p.Burst},
+		Limit:      ratelimit.Limit{Requests: p.Requests, Period: p.Per, Burst: p.Burst},
 		Key:        key,
 		Store:      store,
 		FailClosed: g.cfg.stores.FailClosed,
 		Replicas:   g.cfg.stores.Replicas,
-		Clock:      g.cfg.clock,
+		Now:        g.cfg.clock,
 		Logger:     g.cfg.logger,
 	}
 	if p.Requests == 0 {
 		// Only plans: a caller on no plan is not limited.
-		cfg.Limit = middleware.Limit{Requests: 1 << 30}
+		cfg.Limit = ratelimit.Limit{Requests: 1 << 30}
 	}
 	if p.Cost > 1 {
 		cost := p.Cost
 		cfg.Cost = func(*http.Request) int { return cost }
 	}
 	if len(p.Plans) > 0 {
-		cfg.Plans = map[string]middleware.Limit{}
+		cfg.Plans = map[string]ratelimit.Limit{}
 		for plan, r := range p.Plans {
 			cfg.Plans[plan] = r
 		}
 	}
-	return middleware.RateLimit(cfg)
+	return ratelimit.New(cfg)
 }
 
 // quota configures a route's quota. Without a shared store, its
 // counters are the state's, kept while the route's identity (rid) and its
 // quota section are unchanged.
-func (g *Gateway) quota(name, rid string, q Quota) middleware.QuotaConfig {
-	key := middleware.KeyFunc(middleware.KeyByConsumer)
+func (g *Gateway) quota(name, rid string, q Quota) ratelimit.QuotaConfig {
+	key := ratelimit.KeyFunc(ratelimit.ByConsumer)
 	if q.Key != "" {
 		key, _ = keyFunc(g.cfg.keys, q.Key)
 	}
 	store := g.cfg.stores.Quotas
 	if store == nil {
-		store = keep(g, pieceKey("quota", rid, q), func() *middleware.LocalCounters {
-			return middleware.NewLocalCounters(g.cfg.clock)
+		store = keep(g, pieceKey("quota", rid, q), func() *ratelimit.MemoryCounters {
+			return ratelimit.NewMemoryCounters(g.cfg.clock)
 		})
 	}
-	cfg := middleware.QuotaConfig{
+	cfg := ratelimit.QuotaConfig{
 		Name:       cmp.Or(q.Name, name),
 		Limit:      q.Limit,
 		Plans:      q.Plans,
 		Key:        key,
 		Store:      store,
 		FailClosed: g.cfg.stores.FailClosed,
-		Clock:      g.cfg.clock,
+		Now:        g.cfg.clock,
 		Logger:     g.cfg.logger,
 	}
 	if q.Limit == 0 {
 		cfg.Limit = 1 << 62
 	}
 	if q.Period == "month" {
-		cfg.Period = middleware.Month
+		cfg.Period = ratelimit.Month
 	}
 	if q.Cost > 1 {
 		cost := q.Cost
-		cfg.Cost = func(*http.Request) int64 { return cost }
+		cfg.Cost = func(*http.Request) int { return cost }
 	}
 	return cfg
 }
 
-func checkLimits(errs fields.Collector, p Policy, keys map[string]middleware.KeyFunc) {
+func checkLimits(errs fields.Collector, p Policy, keys map[string]ratelimit.KeyFunc) {
 	if l := p.RateLimit; l != nil {
 		if l.Requests < 0 || (l.Requests == 0 && len(l.Plans) == 0) {
 			errs.Addf("rate_limit.requests", "must be at least 1, got %d", l.Requests)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // Identity names the headers that carry the verified consumer to the
@@ -25,26 +26,16 @@ type Identity struct {
 	Strip []string `yaml:"strip"`
 }
 
-// WithAuthenticator adds an authenticator under a name, for
-// [Auth].Methods; authenticators are tried in the order they were added
-// when a route names none. Package gateway/config builds them from
-// consumers and auth methods (JWT, introspection, client certificates).
-func WithAuthenticator(name string, a middleware.Authenticator) Option {
-	return optionFunc(func(c *config) {
-		c.authCustom = append(c.authCustom, namedAuth{name: name, auth: a})
-	})
-}
-
 type namedAuth struct {
 	name string
-	auth middleware.Authenticator
+	auth auth.Authenticator
 }
 
 // buildAuth builds the named authenticators, in the order they were
 // added.
 func (g *Gateway) buildAuth() []error {
 	var errs []error
-	g.auths = map[string]middleware.Authenticator{}
+	g.auths = map[string]auth.Authenticator{}
 	for _, na := range g.cfg.authCustom {
 		switch {
 		case na.name == "" || na.auth == nil:
@@ -69,7 +60,7 @@ func (g *Gateway) authStages(at string, a *Auth) ([]stage, []error) {
 	if len(names) == 0 {
 		names = g.authOrder
 	}
-	var auths []middleware.Authenticator
+	var auths []auth.Authenticator
 	for j, n := range names {
 		au, ok := g.auths[n]
 		if !ok {
@@ -85,13 +76,13 @@ func (g *Gateway) authStages(at string, a *Auth) ([]stage, []error) {
 		return nil, errs
 	}
 	out := []stage{{"auth(" + joinNames(names) + anon(a.Anonymous) + ")",
-		middleware.Authenticate(middleware.AuthConfig{Authenticators: auths, Anonymous: a.Anonymous, Logger: g.cfg.logger})}}
+		auth.New(auth.Config{Authenticators: auths, Anonymous: a.Anonymous, Logger: g.cfg.logger})}}
 	if len(a.Scopes)+len(a.Roles) > 0 {
 		mode := "all"
 		if a.AnyScope {
 			mode = "any"
 		}
-		authz := middleware.Authorize(middleware.AuthzConfig{Scopes: a.Scopes, Roles: a.Roles, Any: a.AnyScope})
+		authz := auth.Authorize(auth.AuthzConfig{Scopes: a.Scopes, Roles: a.Roles, Any: a.AnyScope})
 		if a.Anonymous {
 			// Anonymous callers pass; those who identify must hold the scopes.
 			inner := authz
@@ -116,10 +107,4 @@ func anon(b bool) string {
 		return "; anonymous"
 	}
 	return ""
-}
-
-// WithIdentity sets the identity headers. By default, the names [Identity]
-// lists.
-func WithIdentity(id Identity) Option {
-	return optionFunc(func(c *config) { c.identity = id })
 }

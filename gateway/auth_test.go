@@ -10,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
 // keyed is the API key of alice in the tests; only its hash is configured.
@@ -155,7 +156,7 @@ func TestRateLimitsAndQuotas(t *testing.T) {
 		gateway.WithRoute(
 			gateway.Route{Path: "/limited", Upstream: "app", Policy: gateway.Policy{
 				Auth:      &gateway.Auth{},
-				RateLimit: &gateway.RateLimit{Requests: 1, Per: time.Minute, Plans: map[string]middleware.Limit{"gold": {Requests: 3, Period: time.Minute}}},
+				RateLimit: &gateway.RateLimit{Requests: 1, Per: time.Minute, Plans: map[string]ratelimit.Limit{"gold": {Requests: 3, Period: time.Minute}}},
 			}},
 			gateway.Route{Path: "/quota", Upstream: "app", Policy: gateway.Policy{
 				Auth:  &gateway.Auth{},

@@ -322,7 +322,7 @@ func checkPolicy(errs fields.Collector, p Policy) {
 	}
 }
 
-func checkHeaderRules(errs fields.Collector, h HeaderRules) {
+func checkHeaderRules(errs fields.Collector, h HeaderEdits) {
 	for _, k := range fields.SortedKeys(h.Set) {
 		if !fields.ValidHeaderName(k) {
 			errs.Addf("set", "%q is not a valid header name", k)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/cache"
 )
 
 // Cache stores a route's responses as HTTP caching allows (RFC 9111):
@@ -86,13 +87,13 @@ type Lifecycle struct {
 // entries apart.
 func (g *Gateway) cacheStage(spec Route, name string) stage {
 	c := *spec.Policy.Cache
-	cfg := middleware.CacheConfig{Store: g.cacheStore(), Namespace: cacheNamespace(spec, name), TTL: c.TTL,
+	cfg := cache.Config{Store: g.cacheStore(), Namespace: cacheNamespace(spec, name), TTL: c.TTL,
 		StaleIfError: c.StaleIfError, MaxBody: c.MaxBody, Now: g.cfg.clock, Logger: g.cfg.logger}
 	switch c.Scope {
 	case "consumer":
-		cfg.Scope, cfg.AllowAuthorization = middleware.ConsumerScope, true
+		cfg.Scope, cfg.AllowAuthorization = cache.ConsumerScope, true
 	case "tenant":
-		cfg.Scope, cfg.AllowAuthorization = middleware.TenantScope, true
+		cfg.Scope, cfg.AllowAuthorization = cache.TenantScope, true
 	}
 	stageName := "cache(ttl=" + c.TTL.String()
 	if c.Scope != "" {
@@ -101,7 +102,7 @@ func (g *Gateway) cacheStage(spec Route, name string) stage {
 	if c.Namespace != "" {
 		stageName += ", namespace=" + c.Namespace
 	}
-	return stage{stageName + ")", middleware.Cache(cfg)}
+	return stage{stageName + ")", cache.New(cfg)}
 }
 
 // cacheNamespace is the namespace of a route's cache entries: the shared
@@ -158,12 +159,12 @@ func routeIdentity(spec Route, name string) string {
 // cacheStore is the gateway's cache store: the shared one of [Stores],
 // or the state's in-memory one, which every route and every build of the
 // state uses, each route in its own namespace.
-func (g *Gateway) cacheStore() middleware.CacheStore {
+func (g *Gateway) cacheStore() cache.Store {
 	if g.cfg.stores.Cache != nil {
 		return g.cfg.stores.Cache
 	}
-	return keep(g, "memory_cache", func() *middleware.MemoryCache {
-		return middleware.NewMemoryCache(middleware.MemoryCacheConfig{Now: g.cfg.clock})
+	return keep(g, "memory_cache", func() *cache.Memory {
+		return cache.NewMemory(cache.MemoryConfig{Now: g.cfg.clock})
 	})
 }
 
@@ -174,11 +175,11 @@ func (g *Gateway) cacheStore() middleware.CacheStore {
 func (g *Gateway) idempotencyStage(p Idempotency) stage {
 	store := g.cfg.stores.Idempotency
 	if store == nil {
-		store = keep(g, "memory_idempotency", func() *middleware.MemoryIdempotency {
-			return middleware.NewMemoryIdempotency(middleware.MemoryIdempotencyConfig{Now: g.cfg.clock})
+		store = keep(g, "memory_idempotency", func() *cache.MemoryIdempotency {
+			return cache.NewMemoryIdempotency(cache.MemoryIdempotencyConfig{Now: g.cfg.clock})
 		})
 	}
-	return stage{"idempotency", middleware.Idempotency(middleware.IdempotencyConfig{Store: store, Header: p.Header,
+	return stage{"idempotency", cache.Idempotency(cache.IdempotencyConfig{Store: store, Header: p.Header,
 		Methods: p.Methods, Required: p.Required, TTL: p.TTL, Logger: g.cfg.logger})}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/cache"
 )
 
 // cachedServer starts an upstream whose responses may be stored for a
@@ -371,7 +372,7 @@ func TestCacheNamespaceSharesEntriesBetweenRoutes(t *testing.T) {
 
 func TestCacheEntriesSurviveARebuildOfTheSameConfiguration(t *testing.T) {
 	t.Parallel()
-	store := middleware.NewMemoryCache(middleware.MemoryCacheConfig{})
+	store := cache.NewMemory(cache.MemoryConfig{})
 	opts := []gateway.Option{
 		gateway.WithStores(gateway.Stores{Cache: store}),
 		gateway.WithUpstream(upstreamOf(t, "stable", cachedServer(t, "stable items"))),

@@ -17,7 +17,7 @@
 //	         ─► middleware, resilience, gateway/upstream
 //
 // A [Gateway] is an immutable http.Handler built once by [New] from
-// options, or by config.Load from a file. A new configuration is a new
+// options, or by config.LoadGateway from a file. A new configuration is a new
 // Gateway, swapped in atomically by a config.Reloader.
 //
 //	users, _ := upstream.New(upstream.Config{Name: "users",
@@ -84,7 +84,7 @@
 //
 // # Consumers and access
 //
-// [WithAuthenticator] adds any middleware.Authenticator under a name;
+// [WithAuthenticator] adds any auth.Authenticator under a name;
 // config.WithConsumers declares who may call, with API keys kept as
 // SHA-256 hashes, and config.WithAuthMethods adds JWT issuers (JWKS or
 // static keys), token introspection and TLS client certificates
@@ -249,7 +249,7 @@
 //
 // # Configuration
 //
-// config.Parse and config.Load read YAML or JSON into a config.File,
+// config.Parse and config.Read read YAML or JSON into a config.File (config.LoadGateway also builds it),
 // whose routes are the very [Route] values the builder takes: the file is
 // decoded into builder calls, never into a second code path. Unknown
 // fields are errors; every error is a [FieldError] naming the field path

@@ -39,7 +39,7 @@ routes:
 
 	rl, err := config.NewReloader(config.ReloadConfig{
 		Load: func(st *gateway.State) (*gateway.Gateway, error) {
-			return config.Load(path, gateway.WithState(st))
+			return config.LoadGateway(path, gateway.WithState(st))
 		},
 	})
 	if err != nil {

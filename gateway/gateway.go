@@ -16,7 +16,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/internal/pathnorm"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // Upstream is where a route sends requests: an http.RoundTripper with a
@@ -52,7 +52,7 @@ type Gateway struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	auths     map[string]middleware.Authenticator
+	auths     map[string]auth.Authenticator
 	authOrder []string
 	stateErr  error // borrowing from a closed state
 	identity  func(http.Handler) http.Handler

@@ -7,6 +7,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/requestid"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // upstreamHeaders sets what the gateway vouches for in a request to an
@@ -40,7 +41,7 @@ func (g *Gateway) upstreamHeaders(rt *route, pr *httputil.ProxyRequest) {
 		h[name] = []string{id}
 	}
 	if a := rt.spec.Policy.Auth; a == nil || !a.ForwardCredentials {
-		middleware.StripCredential(pr.Out)
+		auth.StripCredential(pr.Out)
 	}
 }
 
@@ -50,7 +51,7 @@ func (g *Gateway) upstreamHeaders(rt *route, pr *httputil.ProxyRequest) {
 func withoutCredential(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r2 := r.Clone(r.Context())
-		middleware.StripCredential(r2)
+		auth.StripCredential(r2)
 		next.ServeHTTP(w, r2)
 	})
 }

@@ -42,13 +42,6 @@ type PathNormalization struct {
 	Escaped string `yaml:"escaped"`
 }
 
-// WithPathNormalization sets how request paths are normalized; see
-// [PathNormalization]. By default, escaped dots and separators are
-// answered 400.
-func WithPathNormalization(p PathNormalization) Option {
-	return optionFunc(func(c *config) { c.paths = p })
-}
-
 // pathMode validates the configured action.
 func (c *config) pathMode() (pathnorm.Mode, error) {
 	switch c.paths.Escaped {

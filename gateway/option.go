@@ -10,7 +10,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
 // Option configures a [Gateway].
@@ -39,7 +40,7 @@ type config struct {
 	identity   Identity
 	stores     Stores
 	clock      func() time.Time
-	keys       map[string]middleware.KeyFunc
+	keys       map[string]ratelimit.KeyFunc
 	parts      []Part
 	paths      PathNormalization
 	state      *State
@@ -128,4 +129,64 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // Context and Baggage.
 func WithPropagator(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c *config) { c.propagator = p })
+}
+
+// WithAuthenticator adds an authenticator under a name, for
+// [Auth].Methods; authenticators are tried in the order they were added
+// when a route names none. Package gateway/config builds them from
+// consumers and auth methods (JWT, introspection, client certificates).
+func WithAuthenticator(name string, a auth.Authenticator) Option {
+	return optionFunc(func(c *config) {
+		c.authCustom = append(c.authCustom, namedAuth{name: name, auth: a})
+	})
+}
+
+// WithIdentity sets the identity headers. By default, the names [Identity]
+// lists.
+func WithIdentity(id Identity) Option {
+	return optionFunc(func(c *config) { c.identity = id })
+}
+
+// WithPathNormalization sets how request paths are normalized; see
+// [PathNormalization]. By default, escaped dots and separators are
+// answered 400.
+func WithPathNormalization(p PathNormalization) Option {
+	return optionFunc(func(c *config) { c.paths = p })
+}
+
+// WithPart adds parts to the build, prepared and mounted in the order
+// given; see [Part].
+func WithPart(parts ...Part) Option {
+	return optionFunc(func(c *config) { c.parts = append(c.parts, parts...) })
+}
+
+// WithState makes the build borrow its state from st instead of starting
+// afresh; see [State]. By default, a gateway has a state of its own,
+// closed with it.
+func WithState(st *State) Option {
+	return optionFunc(func(c *config) { c.state = st })
+}
+
+// WithStores sets the stores of rate limits, quotas, caches and
+// idempotency keys. By default, each is in memory.
+func WithStores(s Stores) Option {
+	return optionFunc(func(c *config) { c.stores = s })
+}
+
+// WithClock sets the clock of rate limits, quotas, caches and lifecycle
+// dates, for tests. By default, time.Now is used.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) { c.clock = now })
+}
+
+// WithKey registers a function naming the rate-limit bucket or quota
+// counter of a request, for [RateLimit].Key and [Quota].Key to name. A
+// registered name replaces a built-in one.
+func WithKey(name string, fn ratelimit.KeyFunc) Option {
+	return optionFunc(func(c *config) {
+		if c.keys == nil {
+			c.keys = map[string]ratelimit.KeyFunc{}
+		}
+		c.keys[name] = fn
+	})
 }

@@ -13,6 +13,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
 // Part is a piece of a gateway that another package builds beside the
@@ -32,12 +34,6 @@ import (
 type Part interface {
 	Prepare(b *Builder) error
 	Mount(b *Builder) error
-}
-
-// WithPart adds parts to the build, prepared and mounted in the order
-// given; see [Part].
-func WithPart(parts ...Part) Option {
-	return optionFunc(func(c *config) { c.parts = append(c.parts, parts...) })
 }
 
 // Endpoint is a handler a [Part] serves in the gateway's one route table,
@@ -132,7 +128,7 @@ func (b *Builder) Upstreams() func() []UpstreamInfo { return b.g.Upstreams }
 // QuotaLeft returns a function reporting what a consumer has left of the
 // quotas of the gateway being built, by route ([Gateway.QuotaLeft]), for
 // a part to call once the gateway serves (a consumer portal).
-func (b *Builder) QuotaLeft() func(context.Context, *middleware.Consumer) map[string]middleware.QuotaState {
+func (b *Builder) QuotaLeft() func(context.Context, *middleware.Consumer) map[string]ratelimit.QuotaState {
 	return b.g.QuotaLeft
 }
 
@@ -155,7 +151,7 @@ func (b *Builder) Subscriptions(guard func(api string) func(http.Handler) http.H
 func (b *Builder) Authenticators() []string { return append([]string(nil), b.g.authOrder...) }
 
 // Authenticator returns the authenticator named name. It is for Mount.
-func (b *Builder) Authenticator(name string) (middleware.Authenticator, bool) {
+func (b *Builder) Authenticator(name string) (auth.Authenticator, bool) {
 	a, ok := b.g.auths[name]
 	return a, ok
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // helloPart is a part built with the core's extension points only: an
@@ -27,7 +28,7 @@ func (p *helloPart) Prepare(b *gateway.Builder) error {
 	if p.prepareErr != nil {
 		return p.prepareErr
 	}
-	b.Apply(gateway.WithAuthenticator("hello_key", middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: middleware.NewAPIKeys(), Consumers: middleware.NewConsumers()})))
+	b.Apply(gateway.WithAuthenticator("hello_key", auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: auth.NewMemoryAPIKeys(), Consumers: middleware.NewMemoryConsumers()})))
 	b.Subscriptions(func(api string) func(http.Handler) http.Handler {
 		return func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -55,7 +55,7 @@ func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper, 
 		next = clientTelemetry(next, c)
 		inner = []string{"client_telemetry"}
 	}
-	var outer, around []resilience.Policy
+	var outer, around []resilience.Option
 	var stages, after []string
 	if p.Timeout > 0 {
 		outer = append(outer, resilience.OverallTimeout(p.Timeout))
@@ -106,7 +106,7 @@ func (g *Gateway) policyTransport(key string, p Policy, next http.RoundTripper, 
 	}
 	stages = append(append(stages, after...), inner...)
 	transport := func(middle resilience.Policy) *resilience.Transport {
-		return resilience.NewTransport(next, append(append(append([]resilience.Policy(nil), outer...), middle), around...)...)
+		return resilience.NewTransport(next, append(append(append([]resilience.Option(nil), outer...), middle), around...)...)
 	}
 	switch {
 	case hedge != nil && retry != nil:

@@ -173,7 +173,7 @@ func BenchmarkReloadBuild(b *testing.B) {
 	defer st.Close()
 	b.ReportAllocs()
 	for b.Loop() {
-		g, err := config.Load(path, gateway.WithLogger(quiet), gateway.WithState(st))
+		g, err := config.LoadGateway(path, gateway.WithLogger(quiet), gateway.WithState(st))
 		if err != nil {
 			b.Fatal(err)
 		}

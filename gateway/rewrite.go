@@ -32,7 +32,7 @@ type headerOps struct {
 	remove []string
 }
 
-func compileHeaderOps(h HeaderRules) headerOps {
+func compileHeaderOps(h HeaderEdits) headerOps {
 	var o headerOps
 	for _, k := range fields.SortedKeys(h.Set) {
 		o.set = append(o.set, [2]string{textproto.CanonicalMIMEHeaderKey(k), h.Set[k]})

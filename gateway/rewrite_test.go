@@ -20,12 +20,12 @@ func TestRewritesAndHeaders(t *testing.T) {
 		gateway.Route{Path: "/keep", Upstream: "svc"},
 		gateway.Route{Path: "/vhost", Host: "internal.svc", Upstream: "svc"},
 		gateway.Route{Path: "/hdrs", Upstream: "svc",
-			RequestHeaders: gateway.HeaderRules{
+			RequestHeaders: gateway.HeaderEdits{
 				Set:    map[string]string{"X-Tenant": "acme"},
 				Add:    map[string]string{"X-Tag": "gw"},
 				Remove: []string{"X-Secret"},
 			},
-			ResponseHeaders: gateway.HeaderRules{
+			ResponseHeaders: gateway.HeaderEdits{
 				Set:    map[string]string{"Cache-Control": "no-store"},
 				Add:    map[string]string{"X-Tag": "gw"},
 				Remove: []string{"X-Served-By"},

@@ -73,9 +73,9 @@ type Route struct {
 	// the upstream instance is used.
 	Host string `yaml:"host"`
 	// RequestHeaders changes the headers sent upstream.
-	RequestHeaders HeaderRules `yaml:"request_headers"`
+	RequestHeaders HeaderEdits `yaml:"request_headers"`
 	// ResponseHeaders changes the headers sent back to the client.
-	ResponseHeaders HeaderRules `yaml:"response_headers"`
+	ResponseHeaders HeaderEdits `yaml:"response_headers"`
 
 	// Policy is what the route asks for on its way upstream: timeouts,
 	// retries, a circuit breaker, a bulkhead, body limits and middleware.
@@ -143,8 +143,8 @@ type Mirror struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
 
-// HeaderRules changes a set of headers, in the order Remove, Set, Add.
-type HeaderRules struct {
+// HeaderEdits changes a set of headers, in the order Remove, Set, Add.
+type HeaderEdits struct {
 	// Set replaces a header's values with one value.
 	Set map[string]string `yaml:"set"`
 	// Add appends a value to a header.

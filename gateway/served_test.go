@@ -37,7 +37,7 @@ func TestServeAnswersARouteWithItsOwnHandler(t *testing.T) {
 		gateway.WithUpstream(upstreamOf(t, "svc", up)),
 		gateway.WithRoute(gateway.Route{
 			Prefix: "/api", StripPrefix: "/api", Upstream: "svc", Serve: serve,
-			RequestHeaders: gateway.HeaderRules{Set: map[string]string{"X-Route": "served"}},
+			RequestHeaders: gateway.HeaderEdits{Set: map[string]string{"X-Route": "served"}},
 			Policy:         gateway.Policy{Retry: &gateway.Retry{Attempts: 2}},
 		}),
 	)

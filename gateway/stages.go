@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/internal/fields"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
 // stage is one named step of a route's chain.
@@ -26,7 +27,7 @@ func (g *Gateway) routeStages(errs fields.Collector, spec Route) []stage {
 	n := errs.Len()
 	checkLimits(errs, p, g.cfg.keys)
 	checkCaching(errs, p)
-	auth, aerrs := g.authStages(errs.Path(""), p.Auth)
+	authn, aerrs := g.authStages(errs.Path(""), p.Auth)
 	errs.Add(aerrs...)
 	sub, serr := g.subscriptionStage(errs.Path(""), p)
 	errs.Add(serr)
@@ -39,7 +40,7 @@ func (g *Gateway) routeStages(errs fields.Collector, spec Route) []stage {
 	if p.Lifecycle != nil {
 		out = append(out, g.lifecycleStage(*p.Lifecycle))
 	}
-	out = append(out, auth...)
+	out = append(out, authn...)
 	if sub != nil {
 		out = append(out, *sub)
 	}
@@ -50,7 +51,7 @@ func (g *Gateway) routeStages(errs fields.Collector, spec Route) []stage {
 	if p.Quota != nil {
 		qc := g.quota(name, rid, *p.Quota)
 		g.quotas = append(g.quotas, routeQuota{route: spec.Name, cfg: qc})
-		out = append(out, stage{"quota(" + cmp.Or(p.Quota.Period, "day") + ")", middleware.Quota(qc)})
+		out = append(out, stage{"quota(" + cmp.Or(p.Quota.Period, "day") + ")", ratelimit.Quota(qc)})
 	}
 	if spec.validate != nil {
 		out = append(out, stage{"validate", spec.validate})
@@ -113,7 +114,7 @@ func rateName(l RateLimit) string {
 func (g *Gateway) identityStage() stage {
 	if g.identity == nil {
 		id := g.cfg.identity
-		g.identity = middleware.IdentityHeaders(middleware.IdentityConfig{ConsumerHeader: id.Consumer,
+		g.identity = auth.IdentityHeaders(auth.IdentityConfig{ConsumerHeader: id.Consumer,
 			TenantHeader: id.Tenant, PlanHeader: id.Plan, ScopesHeader: id.Scopes, RolesHeader: id.Roles, Strip: id.Strip})
 	}
 	return stage{"identity", g.identity}

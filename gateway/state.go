@@ -19,7 +19,7 @@ import (
 // cached responses, idempotency records, AI token windows and budgets,
 // circuit breakers and bulkheads, upstream pools with their health and
 // ejections, Redis connections, JWKS keys and platform files. Each build
-// ([New], config.File.Build, config.Load) given the state with [WithState]
+// ([New], config.File.Build, config.LoadGateway) given the state with [WithState]
 // borrows the pieces it needs from it: a piece whose settings are
 // unchanged is the one the previous build used, so a reload of the same
 // file, or of one with an unrelated change, forgets nothing; a piece whose
@@ -71,13 +71,6 @@ type piece struct {
 func NewState() *State {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &State{pieces: map[string]*piece{}, ctx: ctx, cancel: cancel}
-}
-
-// WithState makes the build borrow its state from st instead of starting
-// afresh; see [State]. By default, a gateway has a state of its own,
-// closed with it.
-func WithState(st *State) Option {
-	return optionFunc(func(c *config) { c.state = st })
 }
 
 // Close closes every piece of the state, newest first, and stops the

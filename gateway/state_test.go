@@ -354,7 +354,7 @@ func startReloader(t *testing.T, path string) (*config.Reloader, string) {
 	t.Helper()
 	rl, err := config.NewReloader(config.ReloadConfig{
 		Load: func(st *gateway.State) (*gateway.Gateway, error) {
-			return config.Load(path, gateway.WithLogger(quiet), gateway.WithState(st))
+			return config.LoadGateway(path, gateway.WithLogger(quiet), gateway.WithState(st))
 		},
 		Path: path, Drain: 5 * time.Second, Logger: quiet,
 	})

@@ -82,7 +82,7 @@ apis:
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g, err := config.Load(file, gateway.WithLogger(quiet))
+	g, err := config.LoadGateway(file, gateway.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ apis:
 			if err := os.WriteFile(bad, []byte(data), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			g, err := config.Load(bad, gateway.WithLogger(quiet))
+			g, err := config.LoadGateway(bad, gateway.WithLogger(quiet))
 			if err == nil {
 				g.Close()
 			}

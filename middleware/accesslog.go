@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portico-dev/portico/middleware/internal/forwarded"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -140,7 +141,7 @@ func logRequest(logger *slog.Logger, lvl slog.Level, msg string, r *http.Request
 	}
 	if ip, ok := ClientIPFrom(ctx); ok {
 		attrs = append(attrs, slog.String("client_ip", addrString(ip, r.RemoteAddr)))
-	} else if a, ok := peerAddr(r.RemoteAddr); ok {
+	} else if a, ok := forwarded.PeerAddr(r.RemoteAddr); ok {
 		attrs = append(attrs, slog.String("client_ip", addrString(a, r.RemoteAddr)))
 	}
 	attrs = append(attrs, slog.String("user_agent", r.UserAgent()))

@@ -79,7 +79,7 @@ func TestAccessLog(t *testing.T) {
 			req.Header.Set("User-Agent", "log-test/1")
 			req.Header.Set("X-Forwarded-For", "203.0.113.7")
 			res, _ := do(t, srv, req)
-			logs := sink.all()
+			logs := sink.All()
 			if len(logs) != 1 {
 				t.Fatalf("%d records, want 1", len(logs))
 			}
@@ -160,7 +160,7 @@ func TestAccessLogOptions(t *testing.T) {
 				do(t, srv, newRequest(t, http.MethodGet, srv.URL+"/?s="+strconv.Itoa(s), nil))
 			}
 			var got []int
-			for _, e := range sink.all() {
+			for _, e := range sink.All() {
 				got = append(got, int(e.Attrs["status"].Int64()))
 			}
 			if len(got) != len(tt.want) {

@@ -1,69 +1,28 @@
 package middleware_test
 
 import (
+	"github.com/portico-dev/portico/middleware/internal/mwtest"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // manualClock is an injectable clock that tests move by hand.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type manualClock = mwtest.Clock
 
 func newManualClock() *manualClock {
-	return &manualClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
+	return mwtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // countingOrigin is a real upstream server on loopback that counts its calls.
-type countingOrigin struct {
-	*httptest.Server
-	calls atomic.Int64
-}
+type countingOrigin = mwtest.CountingOrigin
 
-func newCountingOrigin(t *testing.T, h http.HandlerFunc) *countingOrigin {
-	t.Helper()
-	o := &countingOrigin{}
-	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		o.calls.Add(1)
-		h(w, r)
-	}))
-	t.Cleanup(o.Close)
-	return o
-}
+var newCountingOrigin = mwtest.NewCountingOrigin
 
 // frontFor starts a real front server: mw wrapped around a reverse proxy
 // to the countingOrigin.
-func frontFor(t *testing.T, o *countingOrigin, mw func(http.Handler) http.Handler) *httptest.Server {
-	t.Helper()
-	u, err := url.Parse(o.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	gw := httptest.NewServer(mw(proxy))
-	t.Cleanup(gw.Close)
-	return gw
-}
+var frontFor = mwtest.FrontFor
 
 type exchange struct {
 	status int

@@ -59,7 +59,7 @@ func ClientIP(cfg ClientIPConfig) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, r2 := withState(r)
-			s.ip, s.ipOK = peerAddr(r.RemoteAddr)
+			s.ip, s.ipOK = forwarded.PeerAddr(r.RemoteAddr)
 			if s.ipOK && len(trusted) > 0 && isTrusted(s.ip) {
 				if lines := r.Header[header]; len(lines) > 0 {
 					var buf [8]string
@@ -100,17 +100,6 @@ func unmappedBits(p netip.Prefix) int {
 		return max(p.Bits()-96, 0)
 	}
 	return p.Bits()
-}
-
-// peerAddr parses a RemoteAddr ("ip:port").
-func peerAddr(remote string) (netip.Addr, bool) {
-	if ap, err := netip.ParseAddrPort(remote); err == nil {
-		return ap.Addr().Unmap().WithZone(""), true
-	}
-	if a, err := netip.ParseAddr(remote); err == nil {
-		return a.Unmap().WithZone(""), true
-	}
-	return netip.Addr{}, false
 }
 
 // ClientIPFrom returns the client address that [ClientIP] stored in ctx,

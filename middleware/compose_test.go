@@ -100,10 +100,10 @@ func TestComposeMergesParallelCalls(t *testing.T) {
 	if doc["path"] != "/root" {
 		t.Errorf("the root call's members were not merged into the root: %v", doc)
 	}
-	if got, want := users.calls.Load(), int64(2); got != want {
+	if got, want := users.Calls.Load(), int64(2); got != want {
 		t.Errorf("users calls = %d, want %d", got, want)
 	}
-	if got, want := orders.calls.Load(), int64(1); got != want {
+	if got, want := orders.Calls.Load(), int64(1); got != want {
 		t.Errorf("orders calls = %d, want %d", got, want)
 	}
 }

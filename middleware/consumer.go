@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"github.com/portico-dev/portico/middleware/internal/ctxkey"
 	"slices"
 	"sync"
 )
@@ -69,17 +70,15 @@ func (c *Consumer) Clone() *Consumer {
 	return &d
 }
 
-type consumerKey struct{}
-
 // WithConsumer returns a copy of ctx that carries c.
 func WithConsumer(ctx context.Context, c *Consumer) context.Context {
-	return context.WithValue(ctx, consumerKey{}, c)
+	return context.WithValue(ctx, ctxkey.Consumer{}, c)
 }
 
 // ConsumerFrom returns the consumer stored in ctx by an authenticator, or
 // nil if the request is anonymous.
 func ConsumerFrom(ctx context.Context) *Consumer {
-	c, _ := ctx.Value(consumerKey{}).(*Consumer)
+	c, _ := ctx.Value(ctxkey.Consumer{}).(*Consumer)
 	return c
 }
 
@@ -95,23 +94,23 @@ type ConsumerRegistry interface {
 	Consumer(ctx context.Context, id string) (*Consumer, error)
 }
 
-// Consumers is the in-memory [ConsumerRegistry]. The zero value is empty
+// MemoryConsumers is the in-memory [ConsumerRegistry]. The zero value is empty
 // and ready to use; it is safe for concurrent use.
-type Consumers struct {
+type MemoryConsumers struct {
 	mu sync.RWMutex
 	m  map[string]*Consumer
 }
 
-// NewConsumers returns a registry holding cs.
+// NewMemoryConsumers returns a registry holding cs.
 // It panics if a consumer has an empty or duplicate ID.
-func NewConsumers(cs ...*Consumer) *Consumers {
-	r := &Consumers{m: make(map[string]*Consumer, len(cs))}
+func NewMemoryConsumers(cs ...*Consumer) *MemoryConsumers {
+	r := &MemoryConsumers{m: make(map[string]*Consumer, len(cs))}
 	for _, c := range cs {
 		if c == nil || c.ID == "" {
-			panic("portico/middleware: NewConsumers needs a non-empty Consumer.ID")
+			panic("portico/middleware: NewMemoryConsumers needs a non-empty Consumer.ID")
 		}
 		if _, dup := r.m[c.ID]; dup {
-			panic("portico/middleware: NewConsumers got consumer " + c.ID + " twice")
+			panic("portico/middleware: NewMemoryConsumers got consumer " + c.ID + " twice")
 		}
 		r.m[c.ID] = c.Clone()
 	}
@@ -119,7 +118,7 @@ func NewConsumers(cs ...*Consumer) *Consumers {
 }
 
 // Put adds or replaces a consumer. The registry keeps a copy of c.
-func (r *Consumers) Put(c *Consumer) {
+func (r *MemoryConsumers) Put(c *Consumer) {
 	if c == nil || c.ID == "" {
 		panic("portico/middleware: Consumers.Put needs a non-empty Consumer.ID")
 	}
@@ -132,7 +131,7 @@ func (r *Consumers) Put(c *Consumer) {
 }
 
 // Delete removes the consumer with the given ID.
-func (r *Consumers) Delete(id string) {
+func (r *MemoryConsumers) Delete(id string) {
 	r.mu.Lock()
 	delete(r.m, id)
 	r.mu.Unlock()
@@ -140,7 +139,7 @@ func (r *Consumers) Delete(id string) {
 
 // Consumer implements [ConsumerRegistry]. The returned value is shared and
 // must not be modified.
-func (r *Consumers) Consumer(_ context.Context, id string) (*Consumer, error) {
+func (r *MemoryConsumers) Consumer(_ context.Context, id string) (*Consumer, error) {
 	r.mu.RLock()
 	c, ok := r.m[id]
 	r.mu.RUnlock()

@@ -45,50 +45,39 @@
 // context and need Portico's middleware to be mounted inside the router
 // instead (with Use).
 //
-// # Identity and limits
+// # Families
 //
-// [Authenticate] runs [Authenticator]s (API keys from [NewAPIKeyAuth], JWTs
-// from [NewJWTAuth] with keys from a [JWKS], opaque tokens through
-// [NewIntrospectionAuth], client certificates through [NewClientCertAuth])
-// and stores the verified [Consumer] in the context ([ConsumerFrom]), with
-// where its credential was when the authenticator is a [CredentialLocator]:
-// a proxy removes that credential from its outbound request with
-// [StripCredential] (or [AuthConfig].StripCredential removes it from the
-// request the next handler sees), so upstreams never get a secret only the
-// proxy needed. [Authorize] checks scopes and roles. [IdentityHeaders] strips identity
-// headers a client could forge and sets them only from the verified
-// consumer. [RateLimit] (token buckets over a [RateStore]: [LocalRates] in
-// memory, or the Redis store of package redisstore, failing open to a
-// per-replica share or closed with 503) and [Quota] (per day or month over a
-// [QuotaStore]) answer 429 problems with Retry-After and the IETF RateLimit
-// headers. A store that knows its backend is down answers at once with an
-// error wrapping [ErrStoreUnavailable]: the middleware falls back as for
-// any store error, without logging it per request. The order to start from:
+// Middleware that come as a family, with their own store interfaces and
+// many names, live in a package each; they all read the [Consumer] this
+// package defines:
 //
-//	Authenticate ─► Authorize ─► IdentityHeaders ─► RateLimit ─► Quota ─► handler
+//   - package auth: authenticators (API keys, JWTs and JWKS, token
+//     introspection, client certificates), authorization by scope and
+//     role, and identity headers. It stores the verified [Consumer] in the
+//     request context ([WithConsumer], read back with [ConsumerFrom]).
+//   - package ratelimit: token-bucket rate limits, quotas per day or month,
+//     sliding windows, the keys that name a bucket and the stores behind
+//     them.
+//   - package cache: a shared HTTP cache (RFC 9111) and idempotency keys,
+//     with their stores.
+//   - package redisstore: the Redis implementation of every store
+//     interface above, so importing them never links a Redis client.
 //
-// A [WindowStore] ([LocalWindows] in memory, or the Redis store) keeps
-// sliding windows for limits that must hold in every span of their
-// window, with reservations made before use and reconciled after it: the
-// token and request limits of the AI endpoints count in one.
+// A store that knows its backend is down answers at once with an error
+// wrapping [ErrStoreUnavailable]: the middleware falls back as for any
+// store error, without logging it per request. Per route, the order to
+// start from is:
 //
-// # Caching, idempotency and reshaping
+//	auth.New ─► auth.Authorize ─► auth.IdentityHeaders ─► ratelimit.New ─► ratelimit.Quota
+//	  ─► Version ─► Lifecycle ─► cache.New ─► cache.Idempotency ─► Transform ─► handler
 //
-// [Cache] is a shared HTTP cache (RFC 9111) that reports what it did in
-// Cache-Status (RFC 9211). [Idempotency] makes retried POST and PATCH
-// requests safe (the Idempotency-Key draft). Their state sits behind
-// [CacheStore] and [IdempotencyStore], with in-memory implementations
-// ([NewMemoryCache], [NewMemoryIdempotency]); package redisstore has the
-// shared ones. [ConsumerScope] and [TenantScope] keep one caller's entries
-// from another's, and [CacheConfig].Namespace one cache's from another's
-// on a shared store. [Transform] rewrites headers and JSON bodies.
-// [Version], [VersionFrom] and [ByVersion] route by API version; Version
-// names the fields it reads in Vary, and a Cache behind it keys entries on
-// the version. [Lifecycle] announces
-// deprecation and sunset, then answers 410. [Compose] is a handler that
-// merges parallel upstream calls. Per route:
+// # Reshaping and versions
 //
-//	Chain(auth, RateLimit, Version, Lifecycle, Cache, Idempotency, Transform)(proxy)
+// [Transform] rewrites headers and JSON bodies. [Version], [VersionFrom]
+// and [ByVersion] route by API version; Version names the fields it reads
+// in Vary, so a cache behind it keys entries on the version. [Lifecycle]
+// announces deprecation and sunset, then answers 410. [Compose] is a
+// handler that merges parallel upstream calls.
 //
 // # Slow clients
 //

@@ -105,7 +105,7 @@ func TestLifecycleHeadersAndRetirement(t *testing.T) {
 				if detail := doc["detail"].(string); !strings.Contains(detail, tt.cfg.Successor) {
 					t.Errorf("problem detail %q does not name the successor %q", detail, tt.cfg.Successor)
 				}
-				if o.calls.Load() != 0 {
+				if o.Calls.Load() != 0 {
 					t.Errorf("a retired route reached the upstream")
 				}
 			}

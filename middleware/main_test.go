@@ -1,113 +1,29 @@
 package middleware_test
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/portico-dev/portico/middleware/internal/mwtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// serve starts a loopback server for h that stops with the test.
-func serve(t testing.TB, h http.Handler) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
-}
+// The helpers every middleware package's tests share (see mwtest).
+var serve = mwtest.Serve
 
-// get sends a request built by the caller and returns the response and
-// its body.
-func do(t testing.TB, srv *httptest.Server, req *http.Request) (*http.Response, []byte) {
-	t.Helper()
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("reading body: %v", err)
-	}
-	return res, body
-}
+var do = mwtest.Do
 
-// newRequest builds a request to srv with the given headers.
-func newRequest(t testing.TB, method, url string, body io.Reader, headers ...string) *http.Request {
-	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Add(headers[i], headers[i+1])
-	}
-	return req
-}
+var newRequest = mwtest.NewRequest
 
-// problemDoc decodes an application/problem+json body.
-func problemDoc(t testing.TB, res *http.Response, body []byte) map[string]any {
-	t.Helper()
-	if ct := res.Header.Get("Content-Type"); ct != "application/problem+json" {
-		t.Fatalf("Content-Type = %q, want application/problem+json (body %q)", ct, body)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(body, &doc); err != nil {
-		t.Fatalf("decoding problem %q: %v", body, err)
-	}
-	return doc
-}
+var problemDoc = mwtest.ProblemDoc
 
-// logSink is a slog.Handler that keeps every record.
-type logSink struct {
-	mu      sync.Mutex
-	records []slog.Record
-}
+var waitFor = mwtest.WaitFor
 
-func (s *logSink) Enabled(context.Context, slog.Level) bool { return true }
-
-func (s *logSink) Handle(_ context.Context, r slog.Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.records = append(s.records, r.Clone())
-	return nil
-}
-
-func (s *logSink) WithAttrs([]slog.Attr) slog.Handler { return s }
-func (s *logSink) WithGroup(string) slog.Handler      { return s }
-
-// all returns the records kept so far, each as its level, message and
-// attributes.
-func (s *logSink) all() []logEntry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]logEntry, 0, len(s.records))
-	for _, r := range s.records {
-		e := logEntry{Level: r.Level, Message: r.Message, Attrs: map[string]slog.Value{}}
-		r.Attrs(func(a slog.Attr) bool {
-			e.Attrs[a.Key] = a.Value
-			return true
-		})
-		out = append(out, e)
-	}
-	return out
-}
-
-type logEntry struct {
-	Level   slog.Level
-	Message string
-	Attrs   map[string]slog.Value
-}
+type logSink = mwtest.LogSink
 
 // discard is a slog.Handler that is never enabled.
 type discard struct{}
@@ -119,53 +35,6 @@ func (d discard) WithGroup(string) slog.Handler           { return d }
 
 func newDiscardLogger() *slog.Logger { return slog.New(discard{}) }
 
-// waitFor polls cond until it holds, failing the test after a generous
-// deadline.
-func waitFor(t testing.TB, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 20s")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
+var wantPanic = mwtest.WantPanic
 
-// wantPanic fails the test unless r, a recovered value, is a string that
-// starts with prefix and names want.
-func wantPanic(t testing.TB, r any, prefix, want string) {
-	t.Helper()
-	msg, ok := r.(string)
-	if !ok {
-		t.Fatalf("recover() = %#v, want a string starting %q", r, prefix)
-	}
-	if !strings.HasPrefix(msg, prefix) {
-		t.Errorf("panic %q, want one starting %q", msg, prefix)
-	}
-	if !strings.Contains(msg, want) {
-		t.Errorf("panic %q, want one naming %q", msg, want)
-	}
-}
-
-// wantErrContaining fails the test unless err is an error whose text holds sub.
-func wantErrContaining(t testing.TB, err error, sub string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("err = nil, want one containing %q", sub)
-	}
-	if !strings.Contains(err.Error(), sub) {
-		t.Fatalf("err = %v, want one containing %q", err, sub)
-	}
-}
-
-// inRange fails the test unless lo <= got <= hi.
-func inRange[T cmp.Ordered](t testing.TB, name string, got, lo, hi T) {
-	t.Helper()
-	if got < lo {
-		t.Errorf("%s = %v, want at least %v (and at most %v)", name, got, lo, hi)
-	}
-	if got > hi {
-		t.Errorf("%s = %v, want at most %v (and at least %v)", name, got, hi, lo)
-	}
-}
+var wantErrContaining = mwtest.WantErrContaining

@@ -98,7 +98,7 @@ func TestRecover(t *testing.T) {
 					}
 				}
 			}
-			logs := sink.all()
+			logs := sink.All()
 			if !tt.wantLog {
 				if len(logs) != 0 {
 					t.Fatalf("%d log records, want none", len(logs))

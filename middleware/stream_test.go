@@ -160,8 +160,8 @@ func TestAWebSocketStyleUpgradeHijacksThroughTheWholeChain(t *testing.T) {
 	}
 	<-done
 	// The access log is written once the middleware unwind, just after.
-	waitFor(t, func() bool { return len(sink.all()) > 0 })
-	logs := sink.all()
+	waitFor(t, func() bool { return len(sink.All()) > 0 })
+	logs := sink.All()
 	if len(logs) != 1 {
 		t.Fatalf("access log %v, want one record", logs)
 	}

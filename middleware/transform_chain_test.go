@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/cache"
 )
 
 // responsePolicies chains the cache, idempotency, transformation,
@@ -19,8 +20,8 @@ func responsePolicies() func(http.Handler) http.Handler {
 	return middleware.Chain(
 		middleware.Version(middleware.VersionConfig{}),
 		middleware.Lifecycle(middleware.LifecycleConfig{Deprecated: time.Unix(1, 0)}),
-		middleware.Cache(middleware.CacheConfig{}),
-		middleware.Idempotency(middleware.IdempotencyConfig{Methods: []string{http.MethodPost, http.MethodGet}}),
+		cache.New(cache.Config{}),
+		cache.Idempotency(cache.IdempotencyConfig{Methods: []string{http.MethodPost, http.MethodGet}}),
 		middleware.Transform(middleware.TransformConfig{
 			Response:     middleware.HeaderRules{Set: map[string]string{"X-Chain": "yes"}},
 			ResponseBody: middleware.JSONRules{Remove: []string{"x"}},

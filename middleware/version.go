@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/internal/problem"
+	"github.com/portico-dev/portico/middleware/internal/headerlist"
 )
 
 // VersionConfig configures [Version]. The zero value reads the version
@@ -59,8 +60,8 @@ func WithVersion(ctx context.Context, v string) context.Context {
 // Every response, the 400 problems included, carries Vary naming the
 // header and Accept when those sources are enabled ("Vary: API-Version,
 // Accept" by default), so that caches downstream keep one response per
-// version. A [Cache] behind Version keys its entries on the version
-// itself.
+// version. A cache.New middleware (package cache) behind Version keys its
+// entries on the version itself.
 func Version(cfg VersionConfig) func(http.Handler) http.Handler {
 	if cfg.Header == "" {
 		cfg.Header = "API-Version"
@@ -212,7 +213,7 @@ func acceptVersion(lines []string, param string) (string, bool) {
 	for _, line := range lines {
 		for line != "" {
 			var member string
-			member, line = ccNextMember(line)
+			member, line = headerlist.Next(line)
 			member = strings.TrimSpace(member)
 			if !strings.Contains(member, ";") {
 				continue

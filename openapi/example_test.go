@@ -122,7 +122,7 @@ func ExampleSpec_Find() {
 	fmt.Println(err)
 	// Output:
 	// getOrder 42 <nil>
-	// openapi: method not allowed; the path supports GET
+	// portico/openapi: method not allowed; the path supports GET
 }
 
 func ExampleNewDocs() {

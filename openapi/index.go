@@ -10,10 +10,10 @@ import (
 )
 
 // ErrNotFound is returned by [Spec.Find] when no path template matches.
-var ErrNotFound = errors.New("openapi: no operation matches the path")
+var ErrNotFound = errors.New("portico/openapi: no operation matches the path")
 
 // ErrMethodNotAllowed is matched (with errors.Is) by a [*MethodError].
-var ErrMethodNotAllowed = errors.New("openapi: method not allowed")
+var ErrMethodNotAllowed = errors.New("portico/openapi: method not allowed")
 
 // MethodError is returned by [Spec.Find] when a path matches but the method
 // does not. Allow lists the methods the path supports.
@@ -23,7 +23,7 @@ type MethodError struct {
 
 // Error implements error.
 func (e *MethodError) Error() string {
-	return "openapi: method not allowed; the path supports " + strings.Join(e.Allow, ", ")
+	return "portico/openapi: method not allowed; the path supports " + strings.Join(e.Allow, ", ")
 }
 
 // Is reports whether target is [ErrMethodNotAllowed].

@@ -106,7 +106,7 @@ func (o *Operation) Extension(name string, v any) (bool, error) {
 		return false, nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return true, fmt.Errorf("openapi: %s %s: extension %s: %w", o.Method, o.Path, name, err)
+		return true, fmt.Errorf("portico/openapi: %s %s: extension %s: %w", o.Method, o.Path, name, err)
 	}
 	return true, nil
 }

@@ -23,15 +23,15 @@ func TestARoundTripAllocatesWithinItsCount(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		policies []resilience.Policy
+		policies []resilience.Option
 		max      float64
 	}{
 		{"without policies", nil, 1 + 2},
-		{"with a retry", []resilience.Policy{resilience.Retry(resilience.RetryConfig{})}, 3 + 2},
-		{"with a breaker", []resilience.Policy{resilience.CircuitBreaker(resilience.BreakerConfig{})}, 3 + 2},
-		{"with a bulkhead", []resilience.Policy{resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: 4})}, 4 + 2},
-		{"with a timeout", []resilience.Policy{resilience.Timeout(time.Hour)}, 11 + 2},
-		{"with a retry, a breaker, a bulkhead and a timeout", []resilience.Policy{
+		{"with a retry", []resilience.Option{resilience.Retry(resilience.RetryConfig{})}, 3 + 2},
+		{"with a breaker", []resilience.Option{resilience.CircuitBreaker(resilience.BreakerConfig{})}, 3 + 2},
+		{"with a bulkhead", []resilience.Option{resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: 4})}, 4 + 2},
+		{"with a timeout", []resilience.Option{resilience.Timeout(time.Hour)}, 11 + 2},
+		{"with a retry, a breaker, a bulkhead and a timeout", []resilience.Option{
 			resilience.Retry(resilience.RetryConfig{}),
 			resilience.CircuitBreaker(resilience.BreakerConfig{}),
 			resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: 4}),

@@ -114,17 +114,17 @@ func BenchmarkPolicies(b *testing.B) {
 func BenchmarkPolicy(b *testing.B) {
 	for _, c := range []struct {
 		name     string
-		policies []resilience.Policy
+		policies []resilience.Option
 	}{
 		{"none", nil},
-		{"retry", []resilience.Policy{resilience.Retry(resilience.RetryConfig{})}},
-		{"breaker", []resilience.Policy{resilience.CircuitBreaker(resilience.BreakerConfig{})}},
-		{"bulkhead", []resilience.Policy{resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: 64})}},
-		{"timeout", []resilience.Policy{resilience.Timeout(5 * time.Second)}},
-		{"overall", []resilience.Policy{resilience.OverallTimeout(5 * time.Second)}},
-		{"hedge", []resilience.Policy{resilience.Hedge(resilience.HedgeConfig{Delay: time.Second})}},
-		{"fallback", []resilience.Policy{resilience.Fallback(resilience.FallbackConfig{Status: http.StatusServiceUnavailable})}},
-		{"route", []resilience.Policy{
+		{"retry", []resilience.Option{resilience.Retry(resilience.RetryConfig{})}},
+		{"breaker", []resilience.Option{resilience.CircuitBreaker(resilience.BreakerConfig{})}},
+		{"bulkhead", []resilience.Option{resilience.Bulkhead(resilience.BulkheadConfig{MaxConcurrent: 64})}},
+		{"timeout", []resilience.Option{resilience.Timeout(5 * time.Second)}},
+		{"overall", []resilience.Option{resilience.OverallTimeout(5 * time.Second)}},
+		{"hedge", []resilience.Option{resilience.Hedge(resilience.HedgeConfig{Delay: time.Second})}},
+		{"fallback", []resilience.Option{resilience.Fallback(resilience.FallbackConfig{Status: http.StatusServiceUnavailable})}},
+		{"route", []resilience.Option{
 			resilience.OverallTimeout(5 * time.Second),
 			resilience.Retry(resilience.RetryConfig{MaxAttempts: 2}),
 			resilience.Timeout(time.Second),
@@ -132,7 +132,7 @@ func BenchmarkPolicy(b *testing.B) {
 		}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			policies := append([]resilience.Policy{resilience.WithMeterProvider(noop.NewMeterProvider())}, c.policies...)
+			policies := append([]resilience.Option{resilience.WithMeterProvider(noop.NewMeterProvider())}, c.policies...)
 			roundTrips(b, resilience.NewTransport(canned{}, policies...))
 		})
 	}

@@ -76,7 +76,7 @@ func (c *call) nextBody() (io.ReadCloser, error) {
 		return c.body.first, nil
 	}
 	if c.body.get == nil {
-		return nil, errors.New("resilience: the request body was already sent and cannot be replayed")
+		return nil, errors.New("portico/resilience: the request body was already sent and cannot be replayed")
 	}
 	return c.body.get()
 }
@@ -326,7 +326,7 @@ func outcome(a *try, err error) (*http.Response, error) {
 		return nil, policyError(err)
 	}
 	if a.skipped { // never the last word of a race; kept from answering nothing
-		return nil, errors.New("resilience: no attempt was made")
+		return nil, errors.New("portico/resilience: no attempt was made")
 	}
 	switch {
 	case a.resp != nil:

@@ -58,11 +58,11 @@ func (c *contexts) all() []context.Context {
 // contextPolicies are the policies that make contexts of their own, alone
 // and together. (Retry alone makes none: its attempts run under the
 // caller's context.)
-func contextPolicies() map[string][]resilience.Policy {
+func contextPolicies() map[string][]resilience.Option {
 	retry := func() resilience.Policy {
 		return resilience.Retry(resilience.RetryConfig{BaseDelay: time.Millisecond, MaxDelay: time.Millisecond})
 	}
-	return map[string][]resilience.Policy{
+	return map[string][]resilience.Option{
 		"timeout":                         {resilience.Timeout(time.Hour)},
 		"overall timeout":                 {resilience.OverallTimeout(time.Hour)},
 		"retry and timeout":               {retry(), resilience.Timeout(time.Hour)},

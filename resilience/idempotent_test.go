@@ -30,7 +30,7 @@ func failOnce(t *testing.T) (*httptest.Server, *atomic.Int32) {
 
 // roundTrip sends one request with a body through policies to srv and
 // returns the status and body of the answer.
-func roundTrip(t *testing.T, srv *httptest.Server, req *http.Request, policies ...resilience.Policy) (int, string) {
+func roundTrip(t *testing.T, srv *httptest.Server, req *http.Request, policies ...resilience.Option) (int, string) {
 	t.Helper()
 	next := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(next.CloseIdleConnections)

@@ -7,12 +7,19 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
-// Policy is one piece of a [Transport]'s behaviour, built by [Retry],
-// [Hedge], [CircuitBreaker], [Bulkhead], [Timeout], [OverallTimeout],
-// [Fallback] or [WithMeterProvider]. Policies are applied in a fixed order
-// whatever the order they are given in; see the package documentation.
-type Policy interface {
+// Option configures a [Transport]: a [Policy], or a setting that is not
+// one, such as [WithMeterProvider].
+type Option interface {
 	apply(p *plan)
+}
+
+// Policy is one piece of a [Transport]'s behaviour, built by [Retry],
+// [Hedge], [CircuitBreaker], [Bulkhead], [Timeout], [OverallTimeout] or
+// [Fallback]. Policies are applied in a fixed order whatever the order
+// they are given in; see the package documentation.
+type Policy interface {
+	Option
+	policy()
 }
 
 // plan is what NewTransport assembles from the policies.
@@ -40,6 +47,8 @@ func (p *plan) once(name string) {
 type policyFunc func(p *plan)
 
 func (f policyFunc) apply(p *plan) { f(p) }
+
+func (policyFunc) policy() {}
 
 // Timeout bounds each attempt, its wait for a bulkhead slot included: if
 // the upstream has not answered with response headers within d, the
@@ -69,6 +78,11 @@ func OverallTimeout(d time.Duration) Policy {
 // WithMeterProvider is not a policy in the chain: it sets the OpenTelemetry
 // meter provider the [Transport] reports its metrics to. By default, the
 // global provider (otel.GetMeterProvider) is used.
-func WithMeterProvider(mp metric.MeterProvider) Policy {
-	return policyFunc(func(p *plan) { p.meter = mp })
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(p *plan) { p.meter = mp })
 }
+
+// optionFunc is an [Option] that is not a [Policy].
+type optionFunc func(p *plan)
+
+func (f optionFunc) apply(p *plan) { f(p) }

@@ -32,7 +32,7 @@ func TestRetryRespectsIdempotency(t *testing.T) {
 		handler   func(int64, http.ResponseWriter, *http.Request)
 		method    string
 		headers   []string
-		policies  []resilience.Policy
+		policies  []resilience.Option
 		retry     resilience.Policy
 		wantHits  int64
 		wantErr   error
@@ -58,7 +58,7 @@ func TestRetryRespectsIdempotency(t *testing.T) {
 			method:   http.MethodPost,
 			wantHits: 1,
 			wantErr:  resilience.ErrTimeout,
-			policies: []resilience.Policy{resilience.Timeout(time.Second)},
+			policies: []resilience.Option{resilience.Timeout(time.Second)},
 		},
 		{
 			name:      "a PATCH without Idempotency-Key answered 502 is sent exactly once",
@@ -91,7 +91,7 @@ func TestRetryRespectsIdempotency(t *testing.T) {
 			method:    http.MethodGet,
 			wantHits:  2,
 			wantState: 200,
-			policies:  []resilience.Policy{resilience.Timeout(time.Second)},
+			policies:  []resilience.Option{resilience.Timeout(time.Second)},
 		},
 		{
 			name:      "a POST with Idempotency-Key answered 503 is retried",

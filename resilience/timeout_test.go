@@ -17,15 +17,15 @@ func TestTimeouts(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
-		policies []resilience.Policy
+		policies []resilience.Option
 		deadline time.Duration
 		wantErr  error
 	}{
 		{name: "a per-attempt timeout fails a hanging attempt with ErrTimeout",
-			policies: []resilience.Policy{resilience.Timeout(30 * time.Millisecond)}, wantErr: resilience.ErrTimeout},
+			policies: []resilience.Option{resilience.Timeout(30 * time.Millisecond)}, wantErr: resilience.ErrTimeout},
 		{
 			name:     "the caller's deadline wins over a longer timeout",
-			policies: []resilience.Policy{resilience.Timeout(time.Hour)},
+			policies: []resilience.Option{resilience.Timeout(time.Hour)},
 			deadline: 30 * time.Millisecond,
 			wantErr:  context.DeadlineExceeded,
 		},
@@ -126,7 +126,7 @@ func TestATimeoutFiringAsHeadersArriveNeverReturnsNothing(t *testing.T) {
 		}
 		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
 	})
-	for _, policy := range []resilience.Policy{resilience.Timeout(timeout), resilience.OverallTimeout(timeout)} {
+	for _, policy := range []resilience.Option{resilience.Timeout(timeout), resilience.OverallTimeout(timeout)} {
 		tr := resilience.NewTransport(next, policy)
 		for range 300 {
 			req, _ := http.NewRequest(http.MethodGet, "http://upstream.test/", nil)

@@ -29,7 +29,7 @@ type Transport struct {
 }
 
 // NewTransport returns a Transport that sends requests through next with
-// the given policies. If next is nil, http.DefaultTransport is used.
+// the given policies and options. If next is nil, http.DefaultTransport is used.
 //
 // Each attempt calls next.RoundTrip afresh with a copy of the request
 // that carries the attempt's own context and body (a deep clone when
@@ -43,12 +43,12 @@ type Transport struct {
 //	Fallback ─► OverallTimeout ─► Retry | Hedge ─► Timeout ─► CircuitBreaker ─► Bulkhead ─► next
 //
 // NewTransport panics if a policy is given twice, or Retry with Hedge.
-func NewTransport(next http.RoundTripper, policies ...Policy) *Transport {
+func NewTransport(next http.RoundTripper, opts ...Option) *Transport {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	t := &Transport{next: next, plan: plan{seen: make(map[string]bool, len(policies))}}
-	for _, p := range policies {
+	t := &Transport{next: next, plan: plan{seen: make(map[string]bool, len(opts))}}
+	for _, p := range opts {
 		if p == nil {
 			continue
 		}
@@ -143,7 +143,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if req.Body != nil {
 			req.Body.Close()
 		}
-		return nil, errors.New("resilience: nil Request.URL")
+		return nil, errors.New("portico/resilience: nil Request.URL")
 	}
 	if t.direct {
 		return t.next.RoundTrip(req)

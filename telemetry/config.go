@@ -116,7 +116,7 @@ type FieldError struct {
 }
 
 // Error formats the error as "telemetry: field: msg".
-func (e *FieldError) Error() string { return "telemetry: " + e.Field + ": " + e.Msg }
+func (e *FieldError) Error() string { return "portico/telemetry: " + e.Field + ": " + e.Msg }
 
 // Validate reports every field that cannot work, each as a [*FieldError].
 func (c Config) Validate() error {

@@ -73,7 +73,7 @@ func Setup(ctx context.Context, cfg Config, opts ...Option) (*Providers, error) 
 	}
 	res, err := newResource(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("telemetry: resource: %w", err)
+		return nil, fmt.Errorf("portico/telemetry: resource: %w", err)
 	}
 	p := &Providers{
 		TracerProvider: tracenoop.NewTracerProvider(),
@@ -93,7 +93,7 @@ func Setup(ctx context.Context, cfg Config, opts ...Option) (*Providers, error) 
 	if on(cfg.Logs) {
 		exp, err := ex.logs(ctx)
 		if err != nil {
-			return nil, errors.Join(fmt.Errorf("telemetry: logs exporter: %w", err), p.Shutdown(ctx))
+			return nil, errors.Join(fmt.Errorf("portico/telemetry: logs exporter: %w", err), p.Shutdown(ctx))
 		}
 		lp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
 		p.LoggerProvider = lp
@@ -106,7 +106,7 @@ func Setup(ctx context.Context, cfg Config, opts ...Option) (*Providers, error) 
 func (p *Providers) setupTraces(ctx context.Context, cfg Config, ex exporters, res *resource.Resource) error {
 	exp, err := ex.traces(ctx)
 	if err != nil {
-		return fmt.Errorf("telemetry: traces exporter: %w", err)
+		return fmt.Errorf("portico/telemetry: traces exporter: %w", err)
 	}
 	topts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithBatcher(exp)}
 	if r := cfg.SamplingRatio; r != nil {
@@ -127,7 +127,7 @@ func (p *Providers) setupMetrics(ctx context.Context, cfg Config, ex exporters, 
 	if on(cfg.Metrics) {
 		exp, err := ex.metrics(ctx)
 		if err != nil {
-			return fmt.Errorf("telemetry: metrics exporter: %w", err)
+			return fmt.Errorf("portico/telemetry: metrics exporter: %w", err)
 		}
 		var ropts []sdkmetric.PeriodicReaderOption
 		if cfg.MetricInterval > 0 {
@@ -213,7 +213,7 @@ func endpoint(cfg Config) (host, path string, insecure, ok bool, err error) {
 	}
 	u, err := url.Parse(e)
 	if err != nil || u.Host == "" {
-		return "", "", false, false, fmt.Errorf("telemetry: endpoint %q: want host:port or a URL", e)
+		return "", "", false, false, fmt.Errorf("portico/telemetry: endpoint %q: want host:port or a URL", e)
 	}
 	return u.Host, strings.TrimSuffix(u.Path, "/"), cfg.Insecure || u.Scheme == "http", true, nil
 }

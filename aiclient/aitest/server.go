@@ -217,7 +217,7 @@ func (x *exchange) take(writeError func(status int, code, msg string)) bool {
 		}
 		msg := reply.ErrorMessage
 		if msg == "" {
-			msg = fmt.Sprintf("aitest: scripted %d %s", reply.Status, http.StatusText(reply.Status))
+			msg = fmt.Sprintf("portico/aitest: scripted %d %s", reply.Status, http.StatusText(reply.Status))
 		}
 		writeError(reply.Status, reply.ErrorCode, msg)
 		return false

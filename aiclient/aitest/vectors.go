@@ -26,7 +26,7 @@ func (v Vectors) Embed(_ context.Context, req *aiclient.EmbedRequest) (*aiclient
 			vec, ok = v[strings.TrimSuffix(text, "\n")]
 		}
 		if !ok {
-			return nil, fmt.Errorf("aitest: no vector for %q", in)
+			return nil, fmt.Errorf("portico/aitest: no vector for %q", in)
 		}
 		out.Embeddings = append(out.Embeddings, vec)
 	}

@@ -44,7 +44,7 @@ func (s *Server) ServiceAccount() []byte {
 	key := s.serviceKey()
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		panic("aitest: " + err.Error())
+		panic("portico/aitest: " + err.Error())
 	}
 	b, _ := json.Marshal(map[string]string{
 		"type": "service_account", "project_id": "aitest-project", "private_key_id": "aitest-key-1",
@@ -61,7 +61,7 @@ func (s *Server) serviceKey() *rsa.PrivateKey {
 	if s.saKey == nil {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
-			panic("aitest: " + err.Error())
+			panic("portico/aitest: " + err.Error())
 		}
 		s.saKey = k
 	}

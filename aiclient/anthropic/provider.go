@@ -142,10 +142,10 @@ func New(opts ...Option) *Provider {
 		}
 	}
 	if u, err := url.Parse(cfg.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
-		panic("portico/aiclient/anthropic: WithBaseURL needs an absolute URL, got " + cfg.BaseURL)
+		panic("portico/anthropic: WithBaseURL needs an absolute URL, got " + cfg.BaseURL)
 	}
 	if cfg.maxTokens <= 0 {
-		panic("portico/aiclient/anthropic: WithMaxTokens needs a positive count")
+		panic("portico/anthropic: WithMaxTokens needs a positive count")
 	}
 	cfg.Provider = "anthropic"
 	cfg.Build()

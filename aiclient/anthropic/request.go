@@ -134,7 +134,7 @@ func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, er
 		}
 		role, blocks, err := encodeMessage(m)
 		if err != nil {
-			return nil, fmt.Errorf("aiclient/anthropic: messages[%d]: %w", i, err)
+			return nil, fmt.Errorf("portico/anthropic: messages[%d]: %w", i, err)
 		}
 		if n := len(w.Messages); n > 0 && w.Messages[n-1].Role == role {
 			w.Messages[n-1].Content = append(w.Messages[n-1].Content, blocks...)

@@ -161,7 +161,7 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 		}
 		cfg, err := config.LoadDefaultConfig(ctx, load...)
 		if err != nil {
-			return nil, fmt.Errorf("portico/aiclient/bedrock: loading the AWS configuration: %w", err)
+			return nil, fmt.Errorf("portico/bedrock: loading the AWS configuration: %w", err)
 		}
 		o.region = cfg.Region
 		if o.creds == nil {
@@ -169,13 +169,13 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 		}
 	}
 	if o.region == "" && (o.BaseURL == "" || o.APIKey == "") {
-		return nil, errors.New("portico/aiclient/bedrock: no AWS region: use WithRegion, or set AWS_REGION or the profile's region")
+		return nil, errors.New("portico/bedrock: no AWS region: use WithRegion, or set AWS_REGION or the profile's region")
 	}
 	if o.BaseURL == "" {
 		o.BaseURL = "https://bedrock-runtime." + o.region + ".amazonaws.com"
 	}
 	if u, err := url.Parse(o.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("portico/aiclient/bedrock: WithBaseURL needs an absolute URL, got %q", o.BaseURL)
+		return nil, fmt.Errorf("portico/bedrock: WithBaseURL needs an absolute URL, got %q", o.BaseURL)
 	}
 	p := &Provider{}
 	if o.APIKey == "" {
@@ -185,7 +185,7 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 		}
 	}
 	if err := o.Transport.Validate(); err != nil {
-		return nil, fmt.Errorf("portico/aiclient/bedrock: WithTransportConfig: %w", err)
+		return nil, fmt.Errorf("portico/bedrock: WithTransportConfig: %w", err)
 	}
 	base := wire.Tuned(o.Client, o.Transport)
 	signed := *base

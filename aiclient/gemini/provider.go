@@ -145,7 +145,7 @@ func New(opts ...Option) *Provider {
 		}
 	}
 	if u, err := url.Parse(cfg.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
-		panic("portico/aiclient/gemini: WithBaseURL needs an absolute URL, got " + cfg.BaseURL)
+		panic("portico/gemini: WithBaseURL needs an absolute URL, got " + cfg.BaseURL)
 	}
 	cfg.Provider = cmp.Or(cfg.name, "gcp.gemini")
 	cfg.BodyHint = retryInfo

@@ -134,7 +134,7 @@ func (w *generateRequest) encodeMessages(msgs []aiclient.Message) error {
 			for _, pt := range m.Parts {
 				gp, err := encodePart(pt)
 				if err != nil {
-					return fmt.Errorf("aiclient/gemini: messages[%d]: %w", i, err)
+					return fmt.Errorf("portico/gemini: messages[%d]: %w", i, err)
 				}
 				parts = append(parts, gp)
 			}
@@ -165,11 +165,11 @@ func (w *generateRequest) encodeMessages(msgs []aiclient.Message) error {
 				name = names[m.ToolCallID]
 			}
 			if name == "" {
-				return fmt.Errorf("aiclient/gemini: messages[%d]: tool result %q answers no earlier tool call; set Message.Name", i, m.ToolCallID)
+				return fmt.Errorf("portico/gemini: messages[%d]: tool result %q answers no earlier tool call; set Message.Name", i, m.ToolCallID)
 			}
 			parts = append(parts, part{FunctionResponse: &functionResponse{Name: name, Response: toolResponse(m)}})
 		default:
-			return fmt.Errorf("aiclient/gemini: messages[%d]: unknown role %q", i, m.Role)
+			return fmt.Errorf("portico/gemini: messages[%d]: unknown role %q", i, m.Role)
 		}
 		if n := len(w.Contents); n > 0 && w.Contents[n-1].Role == role {
 			w.Contents[n-1].Parts = append(w.Contents[n-1].Parts, parts...)

@@ -99,7 +99,7 @@ type externalAnswer struct {
 // Check implements [Check].
 func (e *External) Check(ctx context.Context, req *aiclient.Request) (string, error) {
 	if e.URL == "" {
-		return "", errors.New("guard: External needs a URL")
+		return "", errors.New("portico/guard: External needs a URL")
 	}
 	in := make([]string, 0, len(req.Messages))
 	for _, m := range req.Messages {
@@ -125,16 +125,16 @@ func (e *External) Check(ctx context.Context, req *aiclient.Request) (string, er
 	}
 	resp, err := client.Do(hreq)
 	if err != nil {
-		return "", fmt.Errorf("guard: external check: %w", err)
+		return "", fmt.Errorf("portico/guard: external check: %w", err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode/100 != 2 {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return "", fmt.Errorf("guard: external check answered %d", resp.StatusCode)
+		return "", fmt.Errorf("portico/guard: external check answered %d", resp.StatusCode)
 	}
 	var a externalAnswer
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&a); err != nil {
-		return "", fmt.Errorf("guard: external check: %w", err)
+		return "", fmt.Errorf("portico/guard: external check: %w", err)
 	}
 	if !a.Flagged {
 		return "", nil

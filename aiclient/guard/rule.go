@@ -119,7 +119,9 @@ type BlockedError struct {
 }
 
 // Error returns `guard: blocked by rule "<name>"`.
-func (e *BlockedError) Error() string { return fmt.Sprintf("guard: blocked by rule %q", e.Rule) }
+func (e *BlockedError) Error() string {
+	return fmt.Sprintf("portico/guard: blocked by rule %q", e.Rule)
+}
 
 // blocked returns the aiclient error of a call rule blocked. Its message
 // names the rule and never the value found.

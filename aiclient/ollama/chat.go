@@ -81,11 +81,11 @@ func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, er
 					wm.Content += pt.Text
 				case aiclient.PartImage:
 					if len(pt.Data) == 0 {
-						return nil, fmt.Errorf("aiclient/ollama: messages[%d]: images need Data: Ollama does not fetch URLs", i)
+						return nil, fmt.Errorf("portico/ollama: messages[%d]: images need Data: Ollama does not fetch URLs", i)
 					}
 					wm.Images = append(wm.Images, base64.StdEncoding.EncodeToString(pt.Data))
 				default:
-					return nil, fmt.Errorf("aiclient/ollama: messages[%d]: part type %q is not supported", i, pt.Type)
+					return nil, fmt.Errorf("portico/ollama: messages[%d]: part type %q is not supported", i, pt.Type)
 				}
 			}
 		case aiclient.RoleAssistant:
@@ -114,7 +114,7 @@ func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, er
 				wm.ToolName = names[m.ToolCallID]
 			}
 		default:
-			return nil, fmt.Errorf("aiclient/ollama: messages[%d]: unknown role %q", i, m.Role)
+			return nil, fmt.Errorf("portico/ollama: messages[%d]: unknown role %q", i, m.Role)
 		}
 		w.Messages = append(w.Messages, wm)
 	}

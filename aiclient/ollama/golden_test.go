@@ -36,7 +36,7 @@ func TestImageURLsAreRejectedWithTheFix(t *testing.T) {
 	if err == nil {
 		t.Fatal("err = nil, want one about image URLs")
 	}
-	if got, want := err.Error(), "aiclient/ollama: messages[1]: images need Data: Ollama does not fetch URLs"; got != want {
+	if got, want := err.Error(), "portico/ollama: messages[1]: images need Data: Ollama does not fetch URLs"; got != want {
 		t.Fatalf("err = %q, want %q", got, want)
 	}
 }

@@ -107,7 +107,7 @@ func New(opts ...Option) *Provider {
 		}
 	}
 	if u, err := url.Parse(cfg.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
-		panic("portico/aiclient/ollama: WithBaseURL needs an absolute URL, got " + cfg.BaseURL)
+		panic("portico/ollama: WithBaseURL needs an absolute URL, got " + cfg.BaseURL)
 	}
 	cfg.Provider = "ollama"
 	cfg.Build()

@@ -155,7 +155,7 @@ func New(opts ...Option) *Provider {
 		cfg.BaseURL = DefaultBaseURL
 	}
 	if u, err := url.Parse(cfg.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
-		panic("portico/aiclient/openai: WithBaseURL needs an absolute URL, got " + cfg.BaseURL)
+		panic("portico/openai: WithBaseURL needs an absolute URL, got " + cfg.BaseURL)
 	}
 	if cfg.name == "" {
 		cfg.name = "openai"

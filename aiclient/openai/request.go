@@ -138,7 +138,7 @@ func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, er
 	for i, m := range req.Messages {
 		wm, err := encodeMessage(m)
 		if err != nil {
-			return nil, fmt.Errorf("aiclient/openai: messages[%d]: %w", i, err)
+			return nil, fmt.Errorf("portico/openai: messages[%d]: %w", i, err)
 		}
 		w.Messages = append(w.Messages, wm)
 	}

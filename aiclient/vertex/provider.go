@@ -182,7 +182,7 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 		}
 	}
 	if err := o.transport.Validate(); err != nil {
-		return nil, fmt.Errorf("portico/aiclient/vertex: WithTransportConfig: %w", err)
+		return nil, fmt.Errorf("portico/vertex: WithTransportConfig: %w", err)
 	}
 	// One transport for the token requests and the calls, unless ctx
 	// brings the token requests' own client.
@@ -198,7 +198,7 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 	}
 	o.project = cmp.Or(o.project, project)
 	if o.project == "" {
-		return nil, errors.New("portico/aiclient/vertex: no project: use WithProject, or credentials that name one")
+		return nil, errors.New("portico/vertex: no project: use WithProject, or credentials that name one")
 	}
 	if o.baseURL == "" {
 		o.baseURL = "https://" + o.location + "-aiplatform.googleapis.com"
@@ -207,7 +207,7 @@ func New(ctx context.Context, opts ...Option) (*Provider, error) {
 		}
 	}
 	if u, err := url.Parse(o.baseURL); err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("portico/aiclient/vertex: WithBaseURL needs an absolute URL, got %q", o.baseURL)
+		return nil, fmt.Errorf("portico/vertex: WithBaseURL needs an absolute URL, got %q", o.baseURL)
 	}
 	p := &Provider{project: o.project, location: o.location,
 		base: strings.TrimRight(o.baseURL, "/") + "/" + o.version + "/projects/" + url.PathEscape(o.project) + "/locations/" + url.PathEscape(o.location)}
@@ -251,7 +251,7 @@ func (o *options) credentials(ctx context.Context) (oauth2.TokenSource, string, 
 	if data == nil && o.credsFile != "" {
 		b, err := os.ReadFile(o.credsFile)
 		if err != nil {
-			return nil, "", fmt.Errorf("portico/aiclient/vertex: reading the credentials file: %w", err)
+			return nil, "", fmt.Errorf("portico/vertex: reading the credentials file: %w", err)
 		}
 		data = b
 	}
@@ -259,7 +259,7 @@ func (o *options) credentials(ctx context.Context) (oauth2.TokenSource, string, 
 	if data == nil {
 		c, err := google.FindDefaultCredentials(ctx, Scope)
 		if err != nil {
-			return nil, "", fmt.Errorf("portico/aiclient/vertex: no Application Default Credentials (set GOOGLE_APPLICATION_CREDENTIALS or use WithCredentialsFile): %w", err)
+			return nil, "", fmt.Errorf("portico/vertex: no Application Default Credentials (set GOOGLE_APPLICATION_CREDENTIALS or use WithCredentialsFile): %w", err)
 		}
 		creds = c
 	} else {
@@ -267,14 +267,14 @@ func (o *options) credentials(ctx context.Context) (oauth2.TokenSource, string, 
 			Type string `json:"type"`
 		}
 		if err := json.Unmarshal(data, &f); err != nil {
-			return nil, "", fmt.Errorf("portico/aiclient/vertex: the credentials are not JSON: %w", err)
+			return nil, "", fmt.Errorf("portico/vertex: the credentials are not JSON: %w", err)
 		}
 		if !slices.Contains(credentialTypes, google.CredentialsType(f.Type)) {
-			return nil, "", fmt.Errorf("portico/aiclient/vertex: credentials of type %q are not supported; use a service account key or an Application Default Credentials file", f.Type)
+			return nil, "", fmt.Errorf("portico/vertex: credentials of type %q are not supported; use a service account key or an Application Default Credentials file", f.Type)
 		}
 		c, err := google.CredentialsFromJSONWithTypeAndParams(ctx, data, google.CredentialsType(f.Type), google.CredentialsParams{Scopes: []string{Scope}})
 		if err != nil {
-			return nil, "", fmt.Errorf("portico/aiclient/vertex: reading the credentials: %w", err)
+			return nil, "", fmt.Errorf("portico/vertex: reading the credentials: %w", err)
 		}
 		creds = c
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // ModelsKey is the consumer metadata key that lists, comma-separated, the
@@ -16,19 +17,19 @@ const ModelsKey = "ai.models"
 
 // authenticate identifies the consumer of r with the handler's
 // authenticators, tried in order as a route's authentication tries them
-// ([middleware.Authenticators]): the first to identify the caller wins, so
+// ([auth.Authenticators]): the first to identify the caller wins, so
 // a key that one of them rejects may still be accepted by the next. A
 // request none of them identifies keeps the consumer an authentication
 // middleware in front put in its context. Without authenticators, that
 // consumer (or none) is the caller. The errors wrap
-// [middleware.ErrNoCredentials], [middleware.ErrInvalidCredentials] or
-// [middleware.ErrAuthUnavailable].
+// [auth.ErrNoCredentials], [auth.ErrInvalidCredentials] or
+// [auth.ErrUnavailable].
 func (h *Handler) authenticate(r *http.Request) (*middleware.Consumer, error) {
 	if len(h.cfg.auths) == 0 {
 		return middleware.ConsumerFrom(r.Context()), nil
 	}
 	c, err := h.cfg.auths.Authenticate(r)
-	if errors.Is(err, middleware.ErrNoCredentials) {
+	if errors.Is(err, auth.ErrNoCredentials) {
 		if c := middleware.ConsumerFrom(r.Context()); c != nil {
 			return c, nil
 		}

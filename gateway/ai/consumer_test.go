@@ -8,21 +8,22 @@ import (
 
 	"github.com/portico-dev/portico/gateway/ai"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 func TestVirtualKeysFromTheGatewaysConsumers(t *testing.T) {
 	t.Parallel()
-	consumers := middleware.NewConsumers(
+	consumers := middleware.NewMemoryConsumers(
 		&middleware.Consumer{ID: "carol", Tenant: "labs"},
 		&middleware.Consumer{ID: "dave", Tenant: "labs", Metadata: map[string]string{ai.ModelsKey: "other"}},
 	)
-	keys := middleware.NewAPIKeys(
-		middleware.APIKey{ID: "k1", Hash: middleware.HashAPIKey("carol-secret"), Consumer: "carol"},
-		middleware.APIKey{ID: "k2", Hash: middleware.HashAPIKey("dave-secret"), Consumer: "dave"},
+	keys := auth.NewMemoryAPIKeys(
+		auth.APIKey{ID: "k1", Hash: auth.HashAPIKey("carol-secret"), Consumer: "carol"},
+		auth.APIKey{ID: "k2", Hash: auth.HashAPIKey("dave-secret"), Consumer: "dave"},
 	)
-	auth := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: consumers})
+	authn := auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: keys, Consumers: consumers})
 	rec := &recorder{}
-	srv := serve(t, demoClient(), ai.WithAuthenticator(auth), ai.WithSink(rec))
+	srv := serve(t, demoClient(), ai.WithAuthenticator(authn), ai.WithSink(rec))
 	tests := []struct {
 		name, key, model string
 		status           int
@@ -87,11 +88,11 @@ func TestVirtualKeysFromTheGatewaysConsumers(t *testing.T) {
 // read the same header.
 func TestAuthenticatorsAcceptAKeyTheFirstOneRejects(t *testing.T) {
 	t.Parallel()
-	consumers := middleware.NewConsumers(&middleware.Consumer{ID: "carol"}, &middleware.Consumer{ID: "erin"})
-	first := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Consumers: consumers,
-		Keys: middleware.NewAPIKeys(middleware.APIKey{ID: "k1", Hash: middleware.HashAPIKey("carol-secret"), Consumer: "carol"})})
-	second := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Consumers: consumers,
-		Keys: middleware.NewAPIKeys(middleware.APIKey{ID: "k2", Hash: middleware.HashAPIKey("erin-secret"), Consumer: "erin"})})
+	consumers := middleware.NewMemoryConsumers(&middleware.Consumer{ID: "carol"}, &middleware.Consumer{ID: "erin"})
+	first := auth.NewAPIKeyAuth(auth.APIKeyConfig{Consumers: consumers,
+		Keys: auth.NewMemoryAPIKeys(auth.APIKey{ID: "k1", Hash: auth.HashAPIKey("carol-secret"), Consumer: "carol"})})
+	second := auth.NewAPIKeyAuth(auth.APIKeyConfig{Consumers: consumers,
+		Keys: auth.NewMemoryAPIKeys(auth.APIKey{ID: "k2", Hash: auth.HashAPIKey("erin-secret"), Consumer: "erin"})})
 	srv := serve(t, demoClient(), ai.WithAuthenticator(first, second))
 	tests := []struct {
 		name, key string
@@ -114,15 +115,15 @@ func TestAuthenticatorsAcceptAKeyTheFirstOneRejects(t *testing.T) {
 
 func TestWithoutAuthenticatorsTheConsumerOfTheMiddlewareInFrontCalls(t *testing.T) {
 	t.Parallel()
-	consumers := middleware.NewConsumers(&middleware.Consumer{ID: "dave", Tenant: "labs", Metadata: map[string]string{ai.ModelsKey: "other"}})
-	auth := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Consumers: consumers,
-		Keys: middleware.NewAPIKeys(middleware.APIKey{ID: "k", Hash: middleware.HashAPIKey("dave-secret"), Consumer: "dave"})})
+	consumers := middleware.NewMemoryConsumers(&middleware.Consumer{ID: "dave", Tenant: "labs", Metadata: map[string]string{ai.ModelsKey: "other"}})
+	authn := auth.NewAPIKeyAuth(auth.APIKeyConfig{Consumers: consumers,
+		Keys: auth.NewMemoryAPIKeys(auth.APIKey{ID: "k", Hash: auth.HashAPIKey("dave-secret"), Consumer: "dave"})})
 	rec := &recorder{}
 	h, err := ai.New(demoClient(), ai.WithSink(rec))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}})(h))
+	srv := httptest.NewServer(auth.New(auth.Config{Authenticators: []auth.Authenticator{authn}})(h))
 	t.Cleanup(srv.Close)
 
 	if status, _, body := call(t, "POST", srv.URL+"/v1/chat/completions", "dave-secret", chatBody("other", "hi", 5)); status != 200 {
@@ -145,8 +146,8 @@ func TestWithoutAuthenticatorsTheConsumerOfTheMiddlewareInFrontCalls(t *testing.
 
 func TestAnUnavailableAuthenticatorIsAnswered503(t *testing.T) {
 	t.Parallel()
-	down := middleware.AuthenticatorFunc(func(*http.Request) (*middleware.Consumer, error) {
-		return nil, middleware.ErrAuthUnavailable
+	down := auth.AuthenticatorFunc(func(*http.Request) (*middleware.Consumer, error) {
+		return nil, auth.ErrUnavailable
 	})
 	srv := serve(t, demoClient(), ai.WithAuthenticator(down))
 	status, header, body := call(t, "POST", srv.URL+"/v1/chat/completions", "any-key", chatBody("demo", "hi", 5))

@@ -103,7 +103,7 @@
 // starts returns what it reserved. Refusals are a 429 with Retry-After, in
 // the caller's format ("rate_limit_exceeded" or "insufficient_quota").
 // Budget counters live in a [Store] and limit windows in a
-// middleware.WindowStore ([WithWindowStore]): in memory by default, or
+// ratelimit.WindowStore ([WithWindowStore]): in memory by default, or
 // the Redis stores of package middleware/redisstore so that replicas share
 // one limit; [WithFailOpen] chooses what a store outage means.
 //

@@ -23,6 +23,8 @@ import (
 	"github.com/portico-dev/portico/internal/requestid"
 	"github.com/portico-dev/portico/internal/sse"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
 // Handler serves the AI endpoints. It is safe for concurrent use.
@@ -72,10 +74,10 @@ func New(client *aiclient.Client, opts ...Option) (*Handler, error) {
 	}
 	cfg.counters = counterNames(cfg.limits, cfg.budgets)
 	if cfg.store == nil {
-		cfg.store = middleware.NewLocalCounters(cfg.clock)
+		cfg.store = ratelimit.NewMemoryCounters(cfg.clock)
 	}
 	if cfg.windows == nil {
-		cfg.windows = middleware.NewLocalWindows()
+		cfg.windows = ratelimit.NewMemoryWindows()
 	}
 	if cfg.sink == nil && cfg.logger != nil {
 		cfg.sink = LogSink(cfg.logger)
@@ -212,7 +214,7 @@ func (h *Handler) begin(r *http.Request, endpoint string) (*call, *apiError) {
 	c.ctx = guard.WithReport(aicache.WithCall(c.ctx, c.cache), c.guards)
 	caller, err := h.authenticate(r)
 	switch {
-	case errors.Is(err, middleware.ErrAuthUnavailable):
+	case errors.Is(err, auth.ErrUnavailable):
 		return c, &apiError{status: 503, typ: "server_error", code: "auth_unavailable", kind: "authentication",
 			message: "The gateway cannot check API keys right now. Please retry shortly.", retryAfter: time.Second}
 	case err != nil || (caller == nil && len(h.cfg.auths) > 0):

@@ -6,9 +6,10 @@ import (
 	"net/http"
 
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
-// Keys is a middleware.Authenticator over a fixed set of API keys, each
+// Keys is a auth.Authenticator over a fixed set of API keys, each
 // naming its consumer: the simplest way to hand out the gateway's own keys
 // (virtual keys) to the callers of the AI endpoints. It reads the key from
 // "Authorization: Bearer <key>", then from "x-api-key" (which the OpenAI
@@ -34,16 +35,16 @@ func NewKeys(keys map[string]middleware.Consumer) *Keys {
 	return k
 }
 
-// Authenticate implements middleware.Authenticator: a request without a
+// Authenticate implements auth.Authenticator: a request without a
 // key finds no credentials, one with an unknown key is refused.
 func (k *Keys) Authenticate(r *http.Request) (*middleware.Consumer, error) {
 	key := apiKey(r)
 	if key == "" {
-		return nil, middleware.ErrNoCredentials
+		return nil, auth.ErrNoCredentials
 	}
 	c, ok := k.m[sha256.Sum256([]byte(key))]
 	if !ok {
-		return nil, fmt.Errorf("%w: unknown API key", middleware.ErrInvalidCredentials)
+		return nil, fmt.Errorf("%w: unknown API key", auth.ErrInvalidCredentials)
 	}
 	out := c.Clone()
 	out.Method = "apikey"

@@ -30,7 +30,7 @@ const (
 // Limit is a rate limit on calls or on tokens in a sliding window: no
 // span of Window ever admits more than Requests calls or Tokens tokens,
 // whatever the clock says, so there is no double burst at the edge of a
-// window as with fixed windows (see middleware.WindowSlots for how the
+// window as with fixed windows (see ratelimit.WindowSlots for how the
 // window is counted).
 //
 // A token limit reserves an estimate of each call before it is made (the
@@ -90,7 +90,7 @@ type Budget struct {
 }
 
 // Store keeps the counters of budgets. It is the method set of
-// middleware.QuotaStore, so middleware.LocalCounters (in memory, the
+// ratelimit.QuotaStore, so ratelimit.MemoryCounters (in memory, the
 // default) and the Quotas of package middleware/redisstore (shared by
 // replicas) serve here too. Implementations must be safe for concurrent
 // use.

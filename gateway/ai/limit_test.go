@@ -17,7 +17,7 @@ import (
 	"github.com/portico-dev/portico/aiclient/demo"
 	"github.com/portico-dev/portico/aiclient/openai"
 	"github.com/portico-dev/portico/gateway/ai"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
 // fixedClock is a clock that stays at one instant inside a window.
@@ -222,8 +222,8 @@ func (brokenStore) Add(context.Context, string, int64, int64, time.Time) (int64,
 // brokenWindows fails every call, as Redis does when it is down.
 type brokenWindows struct{}
 
-func (brokenWindows) Add(context.Context, string, int64, int64, time.Duration, time.Time) (middleware.Decision, error) {
-	return middleware.Decision{}, errors.New("connection refused")
+func (brokenWindows) Add(context.Context, string, int64, int64, time.Duration, time.Time) (ratelimit.Decision, error) {
+	return ratelimit.Decision{}, errors.New("connection refused")
 }
 
 func (brokenWindows) Adjust(context.Context, string, int64, time.Duration, time.Time) error {

@@ -6,7 +6,8 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
 // Option configures a [Handler].
@@ -18,13 +19,13 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
 	prefix      string
-	auths       middleware.Authenticators
+	auths       auth.Authenticators
 	models      []string
 	limits      []Limit
 	budgets     []Budget
 	counters    []string // the counter names of limits, then budgets
 	store       Store
-	windows     middleware.WindowStore
+	windows     ratelimit.WindowStore
 	failOpen    bool
 	sink        Sink
 	logger      *slog.Logger
@@ -59,7 +60,7 @@ func WithPrefix(prefix string) Option {
 // of package middleware (the gateway's API keys, JWTs, client
 // certificates...) or [Keys], the gateway's own keys (virtual keys). They
 // are tried in order as a route's authentication tries them
-// (middleware.Authenticators): the first to identify the caller wins, so a
+// (auth.Authenticators): the first to identify the caller wins, so a
 // key one of them rejects may still be accepted by the next. A request
 // none of them identifies keeps the consumer an authentication middleware
 // in front already established (middleware.ConsumerFrom). Missing or
@@ -70,8 +71,8 @@ func WithPrefix(prefix string) Option {
 // By default, the caller is the consumer in the request context, if an
 // authentication middleware in front set one; otherwise the request is
 // anonymous and served under the limits and budgets of an empty consumer.
-func WithAuthenticator(auths ...middleware.Authenticator) Option {
-	return optionFunc(func(c *config) { c.auths = append(middleware.Authenticators(nil), auths...) })
+func WithAuthenticator(auths ...auth.Authenticator) Option {
+	return optionFunc(func(c *config) { c.auths = append(auth.Authenticators(nil), auths...) })
 }
 
 // WithModels lists the model aliases the endpoints serve and /v1/models
@@ -106,7 +107,7 @@ func WithBudget(b Budget) Option {
 // reload) keeps counting each budget whose settings are unchanged, and
 // starts afresh one whose settings changed.
 //
-// By default, a middleware.LocalCounters private to the handler.
+// By default, a ratelimit.MemoryCounters private to the handler.
 func WithStore(s Store) Option {
 	return optionFunc(func(c *config) { c.store = s })
 }
@@ -117,8 +118,8 @@ func WithStore(s Store) Option {
 // settings, as budget counters are (see [WithStore]), so a store that
 // outlives the handler keeps each limit whose settings are unchanged.
 //
-// By default, a middleware.LocalWindows private to the handler.
-func WithWindowStore(s middleware.WindowStore) Option {
+// By default, a ratelimit.MemoryWindows private to the handler.
+func WithWindowStore(s ratelimit.WindowStore) Option {
 	return optionFunc(func(c *config) { c.windows = s })
 }
 

@@ -10,13 +10,13 @@ import (
 
 	"github.com/portico-dev/portico/gateway/ai"
 	"github.com/portico-dev/portico/internal/redistest"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 	"github.com/portico-dev/portico/middleware/redisstore"
 )
 
 var (
-	_ ai.Store               = (*redisstore.Quotas)(nil)
-	_ middleware.WindowStore = (*redisstore.Windows)(nil)
+	_ ai.Store              = (*redisstore.Quotas)(nil)
+	_ ratelimit.WindowStore = (*redisstore.Windows)(nil)
 )
 
 // futureClock stays at one instant a year ahead: windows then expire in

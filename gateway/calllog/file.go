@@ -35,10 +35,10 @@ type FileSink struct {
 // The error names the field at fault.
 func File(cfg FileConfig) (*FileSink, error) {
 	if cfg.Path == "" {
-		return nil, errors.New("calllog: file: path is empty")
+		return nil, errors.New("portico/calllog: file: path is empty")
 	}
 	if cfg.MaxBytes < 0 || cfg.MaxBackups < 0 {
-		return nil, fmt.Errorf("calllog: file %s: max_bytes and max_backups must not be negative", cfg.Path)
+		return nil, fmt.Errorf("portico/calllog: file %s: max_bytes and max_backups must not be negative", cfg.Path)
 	}
 	if cfg.MaxBytes == 0 {
 		cfg.MaxBytes = 100 << 20
@@ -56,12 +56,12 @@ func File(cfg FileConfig) (*FileSink, error) {
 func (s *FileSink) open() error {
 	f, err := os.OpenFile(s.cfg.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
-		return fmt.Errorf("calllog: file: %w", err)
+		return fmt.Errorf("portico/calllog: file: %w", err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		_ = f.Close()
-		return fmt.Errorf("calllog: file: %w", err)
+		return fmt.Errorf("portico/calllog: file: %w", err)
 	}
 	s.f, s.size = f, st.Size()
 	return nil
@@ -81,7 +81,7 @@ func (s *FileSink) Write(_ context.Context, batch []Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.f == nil {
-		return errors.New("calllog: file: closed")
+		return errors.New("portico/calllog: file: closed")
 	}
 	if s.size > 0 && s.size+int64(len(buf)) > s.cfg.MaxBytes {
 		if err := s.rotate(); err != nil {
@@ -96,17 +96,17 @@ func (s *FileSink) Write(_ context.Context, batch []Record) error {
 // rotate shifts Path.N to Path.N+1, dropping the oldest, and starts a new file.
 func (s *FileSink) rotate() error {
 	if err := s.f.Close(); err != nil {
-		return fmt.Errorf("calllog: file: %w", err)
+		return fmt.Errorf("portico/calllog: file: %w", err)
 	}
 	p := s.cfg.Path
 	_ = os.Remove(fmt.Sprintf("%s.%d", p, s.cfg.MaxBackups))
 	for i := s.cfg.MaxBackups - 1; i >= 1; i-- {
 		if err := os.Rename(fmt.Sprintf("%s.%d", p, i), fmt.Sprintf("%s.%d", p, i+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("calllog: file: %w", err)
+			return fmt.Errorf("portico/calllog: file: %w", err)
 		}
 	}
 	if err := os.Rename(p, p+".1"); err != nil {
-		return fmt.Errorf("calllog: file: %w", err)
+		return fmt.Errorf("portico/calllog: file: %w", err)
 	}
 	return s.open()
 }

@@ -115,12 +115,12 @@ func (s *lokiSink) Write(ctx context.Context, batch []Record) error {
 	}
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("calllog: loki push: %w", err)
+		return fmt.Errorf("portico/calllog: loki push: %w", err)
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("calllog: loki push: %s: %s", resp.Status, bytes.TrimSpace(msg))
+		return fmt.Errorf("portico/calllog: loki push: %s: %s", resp.Status, bytes.TrimSpace(msg))
 	}
 	return nil
 }

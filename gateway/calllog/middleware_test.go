@@ -15,6 +15,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 func TestMiddlewareRecordsOneRecordPerRequest(t *testing.T) {
@@ -39,9 +40,9 @@ func TestMiddlewareRecordsOneRecordPerRequest(t *testing.T) {
 		c.Error = "timeout"
 	})
 	mux.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
-	auth := middleware.AuthenticatorFunc(func(r *http.Request) (*middleware.Consumer, error) {
+	authn := auth.AuthenticatorFunc(func(r *http.Request) (*middleware.Consumer, error) {
 		if r.Header.Get("X-Test-Consumer") == "" {
-			return nil, middleware.ErrNoCredentials
+			return nil, auth.ErrNoCredentials
 		}
 		return &middleware.Consumer{ID: r.Header.Get("X-Test-Consumer"), Tenant: "acme"}, nil
 	})
@@ -49,7 +50,7 @@ func TestMiddlewareRecordsOneRecordPerRequest(t *testing.T) {
 		middleware.RequestID(middleware.RequestIDConfig{}),
 		middleware.Recover(middleware.RecoverConfig{}),
 		middleware.Telemetry(middleware.TelemetryConfig{TracerProvider: tp, Propagator: propagation.TraceContext{}}),
-		middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{auth}, Anonymous: true}),
+		auth.New(auth.Config{Authenticators: []auth.Authenticator{authn}, Anonymous: true}),
 		calllog.Middleware(calllog.MiddlewareConfig{Recorder: rec, API: func(*http.Request) string { return "shop" }}),
 	)(mux)
 	srv := httptest.NewServer(h)

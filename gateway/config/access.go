@@ -14,7 +14,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/internal/fields"
 
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 	"github.com/portico-dev/portico/middleware/redisstore"
 	"github.com/portico-dev/portico/openapi"
 )
@@ -122,7 +122,7 @@ func ServerTLS(cfg TLS) (*tls.Config, error) {
 		if !pool.AppendCertsFromPEM(data) {
 			return nil, fieldErr("tls.client_ca_file", "holds no PEM certificate")
 		}
-		tc = middleware.MutualTLSConfig(pool, cfg.ClientCerts != "optional")
+		tc = auth.MutualTLSConfig(pool, cfg.ClientCerts != "optional")
 	}
 	tc.Certificates = []tls.Certificate{cert}
 	tc.NextProtos = []string{"h2", "http/1.1"}

@@ -19,7 +19,8 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/ai"
 	"github.com/portico-dev/portico/gateway/internal/fields"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 	"github.com/portico-dev/portico/middleware/redisstore"
 	"github.com/portico-dev/portico/openapi"
 )
@@ -289,7 +290,7 @@ func promptOptions(errs fields.Collector, prompts []AIPrompt) []ai.Option {
 // authOptions checks the authenticators the AI endpoints use and returns
 // the option that sets them, if any.
 func (p *aiPart) authOptions(b *gateway.Builder, errs fields.Collector) []ai.Option {
-	var auths []middleware.Authenticator
+	var auths []auth.Authenticator
 	for i, n := range p.authNames(b) {
 		au, ok := b.Authenticator(n)
 		if !ok {
@@ -314,11 +315,11 @@ func (p *aiPart) stores(b *gateway.Builder) ([]ai.Option, error) {
 	if q := st.Quotas; q != nil {
 		opts = append(opts, ai.WithStore(q), ai.WithFailOpen(!st.FailClosed))
 	} else {
-		counters, err := b.Keep("ai_counters", func() (any, error) { return middleware.NewLocalCounters(b.Clock()), nil })
+		counters, err := b.Keep("ai_counters", func() (any, error) { return ratelimit.NewMemoryCounters(b.Clock()), nil })
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, ai.WithStore(counters.(*middleware.LocalCounters)))
+		opts = append(opts, ai.WithStore(counters.(*ratelimit.MemoryCounters)))
 	}
 	if w := st.Windows; w != nil {
 		return append(opts, ai.WithWindowStore(w), ai.WithFailOpen(!st.FailClosed)), nil
@@ -327,11 +328,11 @@ func (p *aiPart) stores(b *gateway.Builder) ([]ai.Option, error) {
 		b.Logger().Warn("portico/gateway: AI budgets are shared but AI limits count in memory, per replica; " +
 			"set Stores.Windows (redisstore.Store.Windows) to share them")
 	}
-	windows, err := b.Keep("ai_windows", func() (any, error) { return middleware.NewLocalWindows(), nil })
+	windows, err := b.Keep("ai_windows", func() (any, error) { return ratelimit.NewMemoryWindows(), nil })
 	if err != nil {
 		return nil, err
 	}
-	return append(opts, ai.WithWindowStore(windows.(*middleware.LocalWindows))), nil
+	return append(opts, ai.WithWindowStore(windows.(*ratelimit.MemoryWindows))), nil
 }
 
 // authNames names the authenticators the AI endpoints try.

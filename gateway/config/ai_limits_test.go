@@ -21,7 +21,7 @@ import (
 	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/redistest"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
 // llm is an OpenAI-compatible provider on a loopback port. Each chat call
@@ -150,7 +150,7 @@ func fleets(t *testing.T, cfgOf func(redis, prefix string) string, opts ...gatew
 		gwtest.WriteFile(t, path, cfg)
 		rl, err := config.NewReloader(config.ReloadConfig{
 			Load: func(st *gateway.State) (*gateway.Gateway, error) {
-				return config.Load(path, append([]gateway.Option{gateway.WithLogger(gwtest.Quiet), gateway.WithState(st)}, opts...)...)
+				return config.LoadGateway(path, append([]gateway.Option{gateway.WithLogger(gwtest.Quiet), gateway.WithState(st)}, opts...)...)
 			},
 			Path: path, Drain: 30 * time.Second, Logger: gwtest.Quiet,
 		})
@@ -414,7 +414,7 @@ func TestSharedBudgetsWithLocalLimitsAreLoggedAtBuild(t *testing.T) {
 	var logs bytes.Buffer
 	g, err := gateway.New(
 		gateway.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))),
-		gateway.WithStores(gateway.Stores{Quotas: middleware.NewLocalCounters(nil)}),
+		gateway.WithStores(gateway.Stores{Quotas: ratelimit.NewMemoryCounters(nil)}),
 		config.WithAI(config.AI{
 			Providers: []config.AIProvider{{Name: "d", Type: "demo"}},
 			Models:    []config.AIModel{{Alias: "m", Candidates: []config.AICandidate{{Provider: "d"}}}},

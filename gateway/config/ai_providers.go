@@ -272,7 +272,7 @@ func (p AIProvider) vertex(hc *http.Client) (aiclient.Provider, error) {
 // cloudErr places an adapter's construction error under the field it is
 // most likely about.
 func cloudErr(err error, field string) error {
-	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "portico/aiclient/bedrock: "), "portico/aiclient/vertex: ")
+	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "portico/bedrock: "), "portico/vertex: ")
 	switch {
 	case strings.Contains(msg, "base URL") || strings.Contains(msg, "WithBaseURL"):
 		field = "base_url"

@@ -97,7 +97,7 @@ func TestAIProviderConnectionsAreReusedAcrossCallsAndReloads(t *testing.T) {
 	}
 	rl, err := config.NewReloader(config.ReloadConfig{
 		Load: func(st *gateway.State) (*gateway.Gateway, error) {
-			return config.Load(path, gateway.WithState(st), gateway.WithLogger(slog.New(slog.DiscardHandler)))
+			return config.LoadGateway(path, gateway.WithState(st), gateway.WithLogger(slog.New(slog.DiscardHandler)))
 		},
 		Logger: slog.New(slog.DiscardHandler),
 		Drain:  time.Second,

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/gateway"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 	"github.com/portico-dev/portico/openapi"
 )
 
@@ -67,11 +67,11 @@ func gatewayView(b *gateway.Builder, spec *openapi.Spec, prefix string, policies
 
 // describeAuth sets op's security to the authenticators its route tries,
 // adding their schemes, and names the scopes and roles it needs.
-func describeAuth(b *gateway.Builder, op map[string]any, auth *gateway.Auth, schemes map[string]any) {
-	if auth == nil {
+func describeAuth(b *gateway.Builder, op map[string]any, authn *gateway.Auth, schemes map[string]any) {
+	if authn == nil {
 		return
 	}
-	names := auth.Methods
+	names := authn.Methods
 	if len(names) == 0 {
 		names = b.Authenticators()
 	}
@@ -84,15 +84,15 @@ func describeAuth(b *gateway.Builder, op map[string]any, auth *gateway.Auth, sch
 		schemes[n] = securityScheme(n, a)
 		security = append(security, map[string]any{n: []any{}})
 	}
-	if auth.Anonymous {
+	if authn.Anonymous {
 		security = append(security, map[string]any{})
 	}
 	if len(security) > 0 {
 		op["security"] = security
 	}
-	if need := append(slices.Clone(auth.Scopes), auth.Roles...); len(need) > 0 {
+	if need := append(slices.Clone(authn.Scopes), authn.Roles...); len(need) > 0 {
 		join := " and "
-		if auth.AnyScope {
+		if authn.AnyScope {
 			join = " or "
 		}
 		note := "Requires the scopes or roles " + strings.Join(need, join) + "; a consumer without them gets 403."
@@ -107,8 +107,8 @@ func describeAuth(b *gateway.Builder, op map[string]any, auth *gateway.Auth, sch
 // securityScheme describes authenticator a, named n, as OpenAPI does:
 // API keys in the X-API-Key header (or as a bearer token), anything else
 // as a bearer token.
-func securityScheme(n string, a middleware.Authenticator) map[string]any {
-	if _, ok := a.(*middleware.APIKeyAuth); ok {
+func securityScheme(n string, a auth.Authenticator) map[string]any {
+	if _, ok := a.(*auth.APIKeyAuth); ok {
 		return map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key",
 			"description": "The " + n + " API key, in X-API-Key or as Authorization: Bearer <key>."}
 	}

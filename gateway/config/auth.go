@@ -10,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // ConsumerConfig declares a consumer the gateway knows: its identity, a
@@ -25,13 +26,13 @@ type ConsumerConfig struct {
 }
 
 // APIKeyConfig declares one API key of a [ConsumerConfig]. Only its
-// SHA-256 hash is kept in memory, as a middleware.APIKey.
+// SHA-256 hash is kept in memory, as a auth.APIKey.
 type APIKeyConfig struct {
 	// ID names the key in logs and rate-limit keys; it is not secret.
 	// Required and unique.
 	ID string `yaml:"id"`
 	// SHA256 is the hash of the secret as 64 hex digits, optionally
-	// prefixed with "sha256:" (see middleware.HashAPIKey). Set SHA256 or
+	// prefixed with "sha256:" (see auth.HashAPIKey). Set SHA256 or
 	// Secret.
 	SHA256 string `yaml:"sha256"`
 	// Secret is the key itself, hashed when the gateway is built; in a
@@ -175,7 +176,7 @@ func (p authPart) prepare(b *gateway.Builder) []error {
 	errs := newErrors()
 	consumers, keys, anyKey := p.registries(errs)
 	seenAuth := map[string]bool{}
-	add := func(at fields.Collector, name string, a middleware.Authenticator) {
+	add := func(at fields.Collector, name string, a auth.Authenticator) {
 		if seenAuth[name] {
 			at.Addf("", "%q is defined twice; authenticator names must be unique", name)
 			return
@@ -187,7 +188,7 @@ func (p authPart) prepare(b *gateway.Builder) []error {
 		return slices.ContainsFunc(p.methods, func(m AuthMethod) bool { return m.Name == name })
 	}
 	if anyKey && !defined("api_key") {
-		add(errs.At("consumers"), "api_key", middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: consumers, Clock: b.Clock()}))
+		add(errs.At("consumers"), "api_key", auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: keys, Consumers: consumers, Now: b.Clock()}))
 	}
 	for i, m := range p.methods {
 		at := errs.At(fields.Index("auth_methods", i))
@@ -204,9 +205,9 @@ func (p authPart) prepare(b *gateway.Builder) []error {
 
 // registries checks the consumers and their API keys and returns them
 // registered, and whether any key is defined.
-func (p authPart) registries(errs fields.Collector) (*middleware.Consumers, *middleware.APIKeys, bool) {
-	consumers := middleware.NewConsumers()
-	keys := middleware.NewAPIKeys()
+func (p authPart) registries(errs fields.Collector) (*middleware.MemoryConsumers, *auth.MemoryAPIKeys, bool) {
+	consumers := middleware.NewMemoryConsumers()
+	keys := auth.NewMemoryAPIKeys()
 	seenKey, seenID := map[string]bool{}, map[string]bool{}
 	for i, cs := range p.consumers {
 		at := errs.At(fields.Index("consumers", i))
@@ -234,7 +235,7 @@ func (p authPart) registries(errs fields.Collector) (*middleware.Consumers, *mid
 			}
 			seenKey[k.ID] = true
 			if h, ok := keyHash(kat, k); ok {
-				keys.Put(middleware.APIKey{ID: k.ID, Consumer: cs.ID, Hash: h, Expires: k.Expires})
+				keys.Put(auth.APIKey{ID: k.ID, Consumer: cs.ID, Hash: h, Expires: k.Expires})
 			}
 		}
 	}
@@ -247,13 +248,13 @@ func keyHash(errs fields.Collector, k APIKeyConfig) ([32]byte, bool) {
 	case k.SHA256 != "" && k.Secret != "":
 		errs.Addf("secret", "set sha256 or secret, not both")
 	case k.SHA256 != "":
-		h, err := middleware.ParseAPIKeyHash(k.SHA256)
+		h, err := auth.ParseAPIKeyHash(k.SHA256)
 		if err == nil {
 			return h, true
 		}
 		errs.Addf("sha256", "is not a SHA-256 hash; write 64 hex digits, like the output of sha256sum")
 	case k.Secret != "":
-		return middleware.HashAPIKey(k.Secret), true
+		return auth.HashAPIKey(k.Secret), true
 	default:
 		errs.Addf("sha256", "set sha256 (the key's hash) or secret (a ${ENV} reference)")
 	}
@@ -262,7 +263,7 @@ func keyHash(errs fields.Collector, k APIKeyConfig) ([32]byte, bool) {
 
 // authMethod checks one auth method and builds its authenticator; it
 // returns nil when the method is not valid.
-func authMethod(b *gateway.Builder, errs fields.Collector, m AuthMethod, keys *middleware.APIKeys, consumers *middleware.Consumers) middleware.Authenticator {
+func authMethod(b *gateway.Builder, errs fields.Collector, m AuthMethod, keys *auth.MemoryAPIKeys, consumers *middleware.MemoryConsumers) auth.Authenticator {
 	set := 0
 	for _, p := range []bool{m.APIKey != nil, m.JWT != nil, m.Introspection != nil, m.ClientCert != nil} {
 		if p {
@@ -285,8 +286,8 @@ func authMethod(b *gateway.Builder, errs fields.Collector, m AuthMethod, keys *m
 		if errs.Len() > n {
 			return nil
 		}
-		return middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: keys, Consumers: consumers,
-			Headers: m.APIKey.Headers, Query: m.APIKey.Query, Clock: b.Clock()})
+		return auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: keys, Consumers: consumers,
+			Headers: m.APIKey.Headers, Query: m.APIKey.Query, Now: b.Clock()})
 	case m.JWT != nil:
 		return jwtAuth(b, errs.At("jwt"), m.JWT, registry)
 	case m.Introspection != nil:
@@ -295,20 +296,20 @@ func authMethod(b *gateway.Builder, errs fields.Collector, m AuthMethod, keys *m
 			errs.Addf("introspection.url", "is required: the RFC 7662 endpoint")
 			return nil
 		}
-		cfg := middleware.IntrospectionConfig{URL: in.URL, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
-			Audience: in.Audience, CacheTTL: in.CacheTTL, Clock: b.Clock()}
+		cfg := auth.IntrospectionConfig{URL: in.URL, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
+			Audience: in.Audience, CacheTTL: in.CacheTTL, Now: b.Clock()}
 		if in.Registered {
 			cfg.Consumers = registry
 		}
-		return middleware.NewIntrospectionAuth(cfg)
+		return auth.NewIntrospectionAuth(cfg)
 	default:
-		return middleware.NewClientCertAuth(middleware.ClientCertConfig{Consumers: registry})
+		return auth.NewClientCertAuth(auth.ClientCertConfig{Consumers: registry})
 	}
 }
 
 // jwtAuth checks a JWT method and builds its authenticator, or returns
 // nil.
-func jwtAuth(b *gateway.Builder, errs fields.Collector, j *JWTMethod, registry middleware.ConsumerRegistry) middleware.Authenticator {
+func jwtAuth(b *gateway.Builder, errs fields.Collector, j *JWTMethod, registry middleware.ConsumerRegistry) auth.Authenticator {
 	n := errs.Len()
 	if len(j.Algorithms) == 0 {
 		errs.Addf("algorithms", "is required; list the algorithms the issuer signs with, like [RS256]")
@@ -321,9 +322,9 @@ func jwtAuth(b *gateway.Builder, errs fields.Collector, j *JWTMethod, registry m
 	if j.JWKSURL == "" && len(j.KeyFiles) == 0 && len(j.Secrets) == 0 {
 		errs.Addf("jwks_url", "set jwks_url, key_files or secrets")
 	}
-	cfg := middleware.JWTConfig{Algorithms: j.Algorithms, Issuer: j.Issuer, Audience: j.Audiences,
+	cfg := auth.JWTConfig{Algorithms: j.Algorithms, Issuer: j.Issuer, Audience: j.Audiences,
 		Leeway: j.Leeway, ConsumerClaim: j.Claims.Consumer, ScopeClaim: j.Claims.Scopes,
-		TenantClaim: j.Claims.Tenant, PlanClaim: j.Claims.Plan, RolesClaim: j.Claims.Roles, Clock: b.Clock()}
+		TenantClaim: j.Claims.Tenant, PlanClaim: j.Claims.Plan, RolesClaim: j.Claims.Roles, Now: b.Clock()}
 	if j.Registered {
 		cfg.Consumers = registry
 	}
@@ -339,7 +340,7 @@ func jwtAuth(b *gateway.Builder, errs fields.Collector, j *JWTMethod, registry m
 		}
 		cfg.JWKS = jwks
 	}
-	return middleware.NewJWTAuth(cfg)
+	return auth.NewJWTAuth(cfg)
 }
 
 // jwtKeys reads a JWT method's key files and secrets, or returns nil when
@@ -384,16 +385,16 @@ func readPublicKey(file string) (any, string) {
 }
 
 // jwksCloser closes a key set.
-type jwksCloser struct{ *middleware.JWKS }
+type jwksCloser struct{ *auth.JWKS }
 
 func (j jwksCloser) Close() error { j.JWKS.Close(); return nil }
 
 // keepJWKS borrows the key set at url from the state: the keys fetched by
 // the previous build are kept while the URL and the logger are
 // unchanged, so a reload neither waits for nor depends on the issuer.
-func keepJWKS(b *gateway.Builder, url string) (*middleware.JWKS, error) {
+func keepJWKS(b *gateway.Builder, url string) (*auth.JWKS, error) {
 	v, err := b.Keep("jwks", func() (any, error) {
-		return jwksCloser{middleware.NewJWKS(middleware.JWKSConfig{URL: url, Clock: b.Clock(), Logger: b.Logger()})}, nil
+		return jwksCloser{auth.NewJWKS(auth.JWKSConfig{URL: url, Now: b.Clock(), Logger: b.Logger()})}, nil
 	}, url, identity(b.Logger()))
 	if err != nil {
 		return nil, err

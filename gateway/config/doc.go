@@ -12,7 +12,7 @@
 //
 // # From a file to a gateway
 //
-// [Parse], [Read] and [Load] read a file; [File.Build] (or [File.Options]
+// [Parse], [Read] and [LoadGateway] read a file; [File.Build] (or [File.Options]
 // and gateway.New) builds it. The file decodes into the very types the
 // builder takes: a route is a gateway.Route, its policy a gateway.Policy,
 // a pool's health check an upstream.HealthCheck (each embedded in a [Route]

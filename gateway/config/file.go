@@ -128,17 +128,17 @@ func Parse(name string, data []byte, env func(string) (string, bool)) (*File, er
 func Read(path string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("portico/gateway/config: %w", err)
+		return nil, fmt.Errorf("portico/config: %w", err)
 	}
 	return Parse(path, data, nil)
 }
 
-// Load reads a configuration file and builds its gateway; opts are
+// LoadGateway reads a configuration file and builds its gateway; opts are
 // applied after the file's, to register middleware the file names, to
 // set a logger and telemetry providers, or to borrow from a
 // gateway.State (gateway.WithState) so that a reload keeps what the
 // previous gateway learned.
-func Load(path string, opts ...gateway.Option) (*gateway.Gateway, error) {
+func LoadGateway(path string, opts ...gateway.Option) (*gateway.Gateway, error) {
 	c, err := Read(path)
 	if err != nil {
 		return nil, err

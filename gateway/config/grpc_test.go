@@ -84,7 +84,7 @@ func serveReloading(t *testing.T, path string) (*config.Reloader, string) {
 		Logger: quiet,
 		Drain:  time.Second,
 		Load: func(st *gateway.State) (*gateway.Gateway, error) {
-			return config.Load(path, gateway.WithLogger(quiet), gateway.WithState(st))
+			return config.LoadGateway(path, gateway.WithLogger(quiet), gateway.WithState(st))
 		},
 	})
 	if err != nil {
@@ -203,7 +203,7 @@ func TestATranslatingRouteCanReflect(t *testing.T) {
 	s.Health.SetServingStatus(shelfService, healthpb.HealthCheckResponse_SERVING)
 	quiet := slog.New(slog.DiscardHandler)
 	path := writeFile(t, "gateway.yaml", []byte(grpcFile(s.URL, "", "reflection: true")))
-	g, err := config.Load(path, gateway.WithLogger(quiet))
+	g, err := config.LoadGateway(path, gateway.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func TestATranslatingRouteCanReflect(t *testing.T) {
 	}
 
 	off := grpctest.Start(t, grpctest.Options{NoReflection: true})
-	_, err = config.Load(writeFile(t, "off.yaml", []byte(grpcFile(off.URL, "", "reflection: true"))), gateway.WithLogger(quiet))
+	_, err = config.LoadGateway(writeFile(t, "off.yaml", []byte(grpcFile(off.URL, "", "reflection: true"))), gateway.WithLogger(quiet))
 	if err == nil {
 		t.Fatal("a build reflecting an upstream without reflection succeeded")
 	}
@@ -316,7 +316,7 @@ func TestAGRPCHealthCheckFollowsTheService(t *testing.T) {
 	} {
 		s := grpctest.Start(t, grpctest.Options{})
 		s.Health.SetServingStatus(shelfService, c.status)
-		g, err := config.Load(writeFile(t, "gateway.yaml", []byte(grpcFile(s.URL, writeFile(t, "shelf.binpb", grpctest.DescriptorSet), ""))),
+		g, err := config.LoadGateway(writeFile(t, "gateway.yaml", []byte(grpcFile(s.URL, writeFile(t, "shelf.binpb", grpctest.DescriptorSet), ""))),
 			gateway.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			t.Fatal(err)

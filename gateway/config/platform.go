@@ -19,6 +19,7 @@ import (
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 	"github.com/portico-dev/portico/middleware/redisstore"
 	"github.com/portico-dev/portico/telemetry"
 )
@@ -221,14 +222,14 @@ func upstreamHealth(pools func() []gateway.UpstreamInfo) func() []platform.Upstr
 
 // quotaLeft gives the portal what a consumer has left of the gateway's
 // quotas, with the platform API each route belongs to.
-func (c *File) quotaLeft(f func(context.Context, *middleware.Consumer) map[string]middleware.QuotaState) func(context.Context, *middleware.Consumer) []platform.QuotaLeft {
+func (c *File) quotaLeft(f func(context.Context, *middleware.Consumer) map[string]ratelimit.QuotaState) func(context.Context, *middleware.Consumer) []platform.QuotaLeft {
 	return func(ctx context.Context, con *middleware.Consumer) []platform.QuotaLeft {
 		states := f(ctx, con)
 		out := make([]platform.QuotaLeft, 0, len(states))
 		for _, route := range fields.SortedKeys(states) {
 			s := states[route]
 			period := "day"
-			if s.Period == middleware.Month {
+			if s.Period == ratelimit.Month {
 				period = "month"
 			}
 			out = append(out, platform.QuotaLeft{Route: route, API: c.routeAPI(route), Period: period, Resets: s.Resets,

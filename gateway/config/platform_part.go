@@ -10,7 +10,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/platform"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 	"github.com/portico-dev/portico/openapi"
 )
 
@@ -98,7 +98,7 @@ func (pp *platformPart) Prepare(b *gateway.Builder) error {
 	if pp.p == nil {
 		return fieldErr("platform", "WithPlatform needs a platform, not nil")
 	}
-	b.Apply(gateway.WithAuthenticator(PlatformAuth, pp.p.KeyAuth(middleware.APIKeyConfig{})))
+	b.Apply(gateway.WithAuthenticator(PlatformAuth, pp.p.KeyAuth(auth.APIKeyConfig{})))
 	if pp.rec != nil {
 		b.Apply(gateway.WithMiddleware(CallLogMiddleware, calllog.Middleware(calllog.MiddlewareConfig{Recorder: pp.rec})))
 		// The call log goes right after request_id, so that its records
@@ -135,8 +135,8 @@ func (pp *platformPart) Mount(b *gateway.Builder) error {
 	}
 	// Without a key, the portal sends browsers to its sign-in form and
 	// answers programs 401; a key presented and wrong is refused here.
-	portal := middleware.Authenticate(middleware.AuthConfig{
-		Authenticators: []middleware.Authenticator{pp.p.KeyAuth(middleware.APIKeyConfig{})}, Anonymous: true,
+	portal := auth.New(auth.Config{
+		Authenticators: []auth.Authenticator{pp.p.KeyAuth(auth.APIKeyConfig{})}, Anonymous: true,
 	})(pp.p.Portal())
 	// The portal owns its path and everything under it (keys, APIs, usage).
 	for _, p := range []string{path, strings.TrimSuffix(path, "/") + "/*"} {

@@ -23,17 +23,17 @@ import (
 // ReloadConfig configures a [Reloader].
 type ReloadConfig struct {
 	// Path is the configuration file: by default each gateway is
-	// [Load]ed from it, and [Reloader.Watch] reloads when its content
+	// loaded ([LoadGateway]) from it, and [Reloader.Watch] reloads when its content
 	// changes.
 	Path string
-	// Options are given to every [Load] of Path, after the file's own
+	// Options are given to every [LoadGateway] of Path, after the file's own
 	// and before gateway.WithState.
 	Options []gateway.Option
 	// Load builds a new gateway borrowing from st, the process's state:
 	// a reload then keeps what the gateway learned (limits, quotas,
 	// caches, idempotency records, AI windows and budgets, breakers,
 	// upstream health, platform files; see gateway.State). If nil, it is
-	// Load(Path, Options..., gateway.WithState(st)); set it to build
+	// LoadGateway(Path, Options..., gateway.WithState(st)); set it to build
 	// otherwise, such as from a file read elsewhere, or in Go.
 	Load func(st *gateway.State) (*gateway.Gateway, error)
 	// Logger records reloads, each with how long its build (for the
@@ -69,7 +69,7 @@ type ReloadConfig struct {
 // A Reloader is safe for concurrent use.
 type Reloader struct {
 	cfg     ReloadConfig
-	ownLoad bool // cfg.Load is the default: Load(Path, Options...)
+	ownLoad bool // cfg.Load is the default: LoadGateway(Path, Options...)
 	state   *gateway.State
 	cur     atomic.Pointer[gateway.Gateway]
 	mu      sync.Mutex // serializes reloads
@@ -82,13 +82,13 @@ type Reloader struct {
 // ReadyTimeout, for it to be warm and ready.
 func NewReloader(cfg ReloadConfig) (*Reloader, error) {
 	if cfg.Load == nil && cfg.Path == "" {
-		panic("portico/gateway/config: ReloadConfig needs Path or Load")
+		panic("portico/config: ReloadConfig needs Path or Load")
 	}
 	ownLoad := cfg.Load == nil
 	if ownLoad {
 		path, opts := cfg.Path, cfg.Options
 		cfg.Load = func(st *gateway.State) (*gateway.Gateway, error) {
-			return Load(path, append(slices.Clip(opts), gateway.WithState(st))...)
+			return LoadGateway(path, append(slices.Clip(opts), gateway.WithState(st))...)
 		}
 	}
 	if cfg.Logger == nil {
@@ -141,7 +141,7 @@ func (r *Reloader) reload(ctx context.Context) (built, warmed time.Duration, err
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return 0, 0, errors.New("portico/gateway/config: reloader is closed")
+		return 0, 0, errors.New("portico/config: reloader is closed")
 	}
 	start := time.Now()
 	g, err := r.load()
@@ -166,7 +166,7 @@ func (r *Reloader) load() (*gateway.Gateway, error) {
 	}
 	data, err := os.ReadFile(r.cfg.Path)
 	if err != nil {
-		return nil, fmt.Errorf("portico/gateway/config: %w", err)
+		return nil, fmt.Errorf("portico/config: %w", err)
 	}
 	s := sha256.Sum256(data)
 	r.sum = s[:]

@@ -46,7 +46,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	results := make(chan error, 16)
 	rl, err := config.NewReloader(config.ReloadConfig{
 		Load: func(st *gateway.State) (*gateway.Gateway, error) {
-			return config.Load(path, gateway.WithState(st))
+			return config.LoadGateway(path, gateway.WithState(st))
 		},
 		Path:     path,
 		Drain:    5 * time.Second,

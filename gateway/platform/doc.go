@@ -31,8 +31,8 @@
 // their API keys:
 //
 //	id := p.Identities()
-//	auth := middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{
-//		middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: id, Consumers: id}),
+//	auth := auth.New(auth.Config{Authenticators: []auth.Authenticator{
+//		auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: id, Consumers: id}),
 //	}})
 //	mux.Handle("/orders/", auth(p.Guard("orders")(ordersProxy)))
 //	mux.Handle("/subscriptions", auth(p.Portal()))

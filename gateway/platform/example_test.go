@@ -12,6 +12,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 func Example() {
@@ -23,10 +24,10 @@ func Example() {
 	_, _ = p.PutAPI(ctx, "ops", platform.API{ID: "orders", Tenant: "acme", State: platform.Published, Approval: platform.Manual})
 
 	id := p.Identities()
-	auth := middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{
-		middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: id, Consumers: id}),
+	authn := auth.New(auth.Config{Authenticators: []auth.Authenticator{
+		auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: id, Consumers: id}),
 	}})
-	orders := auth(p.Guard("orders")(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	orders := authn(p.Guard("orders")(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "order 1")
 	})))
 	call := func() {

@@ -11,7 +11,7 @@ import (
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/platform"
 	pools "github.com/portico-dev/portico/gateway/upstream"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // TestThePlatformPlugsIntoTheGatewayBuilder wires the platform and the
@@ -37,7 +37,7 @@ func TestThePlatformPlugsIntoTheGatewayBuilder(t *testing.T) {
 	}
 	gw, err := builder.New(
 		builder.WithUpstream(pool),
-		builder.WithAuthenticator("platform", p.KeyAuth(middleware.APIKeyConfig{})),
+		builder.WithAuthenticator("platform", p.KeyAuth(auth.APIKeyConfig{})),
 		builder.WithMiddleware("calllog", calllog.Middleware(calllog.MiddlewareConfig{Recorder: rec})),
 		builder.WithMiddleware("subscription:orders", p.Guard("orders")),
 		builder.WithChain("request_id", "calllog"),
@@ -55,8 +55,8 @@ func TestThePlatformPlugsIntoTheGatewayBuilder(t *testing.T) {
 	defer gw.Close()
 	public := http.NewServeMux()
 	public.Handle("/", gw)
-	public.Handle("/subscriptions", middleware.Authenticate(middleware.AuthConfig{
-		Authenticators: []middleware.Authenticator{p.KeyAuth(middleware.APIKeyConfig{})},
+	public.Handle("/subscriptions", auth.New(auth.Config{
+		Authenticators: []auth.Authenticator{p.KeyAuth(auth.APIKeyConfig{})},
 	})(p.Portal()))
 	pub := httptest.NewServer(public)
 	defer pub.Close()

@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -67,14 +68,14 @@ func newGateway(t testing.TB, store platform.Store, opts ...platform.Option) *ga
 	up := upstream(t)
 	target, _ := url.Parse(up.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	keys := []middleware.Authenticator{g.p.KeyAuth(middleware.APIKeyConfig{})}
-	auth := middleware.Authenticate(middleware.AuthConfig{Authenticators: keys})
+	keys := []auth.Authenticator{g.p.KeyAuth(auth.APIKeyConfig{})}
+	authn := auth.New(auth.Config{Authenticators: keys})
 	// The portal lets requests without a key through, to send browsers to
 	// its sign-in form.
-	portal := middleware.Authenticate(middleware.AuthConfig{Authenticators: keys, Anonymous: true})(g.p.Portal())
+	portal := auth.New(auth.Config{Authenticators: keys, Anonymous: true})(g.p.Portal())
 	mux := http.NewServeMux()
-	mux.Handle("/orders/", auth(g.p.Guard("orders")(proxy)))
-	mux.Handle("/reports/", auth(g.p.Guard("reports")(proxy)))
+	mux.Handle("/orders/", authn(g.p.Guard("orders")(proxy)))
+	mux.Handle("/reports/", authn(g.p.Guard("reports")(proxy)))
 	mux.Handle("/subscriptions", portal)
 	mux.Handle("/subscriptions/", portal)
 	public := middleware.Chain(

@@ -14,6 +14,9 @@ import (
 	"github.com/portico-dev/portico/gateway/calllog"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
+	"github.com/portico-dev/portico/middleware/cache"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
 // TestNoTenantReachesAnotherTenantsState walks every cross-tenant path:
@@ -59,13 +62,13 @@ func TestNoTenantReachesAnotherTenantsState(t *testing.T) {
 	h := middleware.Chain(
 		middleware.RequestID(middleware.RequestIDConfig{}),
 		calllog.Middleware(calllog.MiddlewareConfig{Recorder: g.rec}),
-		middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{
-			middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: id, Consumers: id}),
+		auth.New(auth.Config{Authenticators: []auth.Authenticator{
+			auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: id, Consumers: id}),
 		}}),
 		g.p.Guard("orders"),
-		middleware.Quota(middleware.QuotaConfig{Name: "daily", Limit: 3, Key: platform.TenantScope}),
-		middleware.Cache(middleware.CacheConfig{Scope: platform.TenantScope, AllowAuthorization: true}),
-		middleware.Idempotency(middleware.IdempotencyConfig{Scope: platform.ConsumerScope}),
+		ratelimit.Quota(ratelimit.QuotaConfig{Name: "daily", Limit: 3, Key: platform.TenantScope}),
+		cache.New(cache.Config{Scope: platform.TenantScope, AllowAuthorization: true}),
+		cache.Idempotency(cache.IdempotencyConfig{Scope: platform.ConsumerScope}),
 	)(fwd)
 	pub := httptest.NewServer(h)
 	defer pub.Close()

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // CreateTenant adds a tenant. It fails with [ErrConflict] if the ID is
@@ -169,7 +169,7 @@ func (p *Platform) DeleteConsumer(ctx context.Context, actor, tenant, id string)
 
 // CreateKey creates an API key for consumer id of tenant and returns it
 // with its secret. The secret is not stored, only its SHA-256 hash
-// (middleware.HashAPIKey): it cannot be shown again. A zero expires means
+// (auth.HashAPIKey): it cannot be shown again. A zero expires means
 // the key does not expire.
 func (p *Platform) CreateKey(ctx context.Context, actor, tenant, consumer string, expires time.Time) (*Key, string, error) {
 	if _, err := p.Consumer(ctx, tenant, consumer); err != nil {
@@ -180,7 +180,7 @@ func (p *Platform) CreateKey(ctx context.Context, actor, tenant, consumer string
 		return nil, "", err
 	}
 	secret := "pk_" + base64.RawURLEncoding.EncodeToString(raw)
-	h := middleware.HashAPIKey(secret)
+	h := auth.HashAPIKey(secret)
 	k := Key{
 		ID: "key_" + randomHex(8), Tenant: tenant, Consumer: consumer,
 		Hash: hex.EncodeToString(h[:]), Prefix: secret[:7], Created: p.now().UTC(), Expires: expires.UTC(),

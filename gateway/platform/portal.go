@@ -34,7 +34,7 @@ import (
 // session cookie; every form carries the session's CSRF token). An API
 // with an OpenAPI document ([WithAPIDocs]) has its documentation page at
 // <mount>/apis/<id>/docs/. Mount the portal behind authentication that
-// lets requests without a credential through (middleware.AuthConfig's
+// lets requests without a credential through (auth.Config's
 // Anonymous), so that browsers reach the sign-in form.
 //
 // A consumer sees only APIs its tenant may see, and only its own

@@ -10,6 +10,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/problem"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // The portal's pages for people: a consumer signs in with one of its API
@@ -81,7 +82,7 @@ func (p *Platform) servePortalLogin(w http.ResponseWriter, r *http.Request, moun
 		problem.Error(w, r, http.StatusMethodNotAllowed, "use GET for the sign-in form or POST to sign in")
 		return
 	}
-	k, err := p.Identities().APIKey(r.Context(), middleware.HashAPIKey(strings.TrimSpace(r.PostFormValue("key"))))
+	k, err := p.Identities().APIKey(r.Context(), auth.HashAPIKey(strings.TrimSpace(r.PostFormValue("key"))))
 	if err != nil || k == nil || (!k.Expires.IsZero() && p.now().After(k.Expires)) {
 		p.renderStatus(w, r, http.StatusUnauthorized, "portal-login.html",
 			map[string]any{"Title": p.title, "Mount": mount, "Error": "That is not a valid API key."})

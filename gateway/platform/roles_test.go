@@ -8,10 +8,11 @@ import (
 
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // A consumer's roles are stored with it and reach authorization: the
-// platform's consumers are middleware.Consumers, roles included.
+// platform's consumers are middleware.MemoryConsumers, roles included.
 func TestAConsumersRolesAreStoredAndAuthorizeItsRequests(t *testing.T) {
 	t.Parallel()
 	p := platform.New(platform.NewMemoryStore(), platform.WithAdminToken("root", adminToken))
@@ -26,8 +27,8 @@ func TestAConsumersRolesAreStoredAndAuthorizeItsRequests(t *testing.T) {
 		return r
 	}
 	public := httptest.NewServer(middleware.Chain(
-		middleware.Authenticate(middleware.AuthConfig{Authenticators: []middleware.Authenticator{p.KeyAuth(middleware.APIKeyConfig{})}}),
-		middleware.Authorize(middleware.AuthzConfig{Roles: []string{"admin"}}),
+		auth.New(auth.Config{Authenticators: []auth.Authenticator{p.KeyAuth(auth.APIKeyConfig{})}}),
+		auth.Authorize(auth.AuthzConfig{Roles: []string{"admin"}}),
 	)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
 	t.Cleanup(public.Close)
 

@@ -7,7 +7,7 @@ import (
 )
 
 // TenantScope returns the caller's tenant as a key scope, for
-// middleware.CacheConfig.Scope and the rate limit and quota key functions:
+// cache.Config.Scope and the rate limit and quota key functions:
 // one tenant never reads another's cache entries or spends its quota. It
 // returns "" for anonymous requests.
 func TenantScope(r *http.Request) string {
@@ -18,7 +18,7 @@ func TenantScope(r *http.Request) string {
 }
 
 // ConsumerScope returns the caller's tenant and consumer as a key scope,
-// for middleware.IdempotencyConfig.Scope: an idempotency key of one
+// for cache.IdempotencyConfig.Scope: an idempotency key of one
 // consumer never matches another's, even across tenants that reuse IDs.
 // It returns "" for anonymous requests.
 func ConsumerScope(r *http.Request) string {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // snapshot is the state the request path reads: every API, subscription,
@@ -22,7 +23,7 @@ type snapshot struct {
 	apis      map[string]*API
 	subs      map[subKey]subEntry
 	consumers map[string]*middleware.Consumer
-	keys      map[[32]byte]*middleware.APIKey
+	keys      map[[32]byte]*auth.APIKey
 }
 
 type subKey struct{ consumer, api string }
@@ -98,7 +99,7 @@ func (p *Platform) Run(ctx context.Context) error {
 
 func (p *Platform) load(ctx context.Context, v uint64, prev *snapshot) (*snapshot, error) {
 	s := &snapshot{version: v, apis: map[string]*API{}, subs: map[subKey]subEntry{},
-		consumers: map[string]*middleware.Consumer{}, keys: map[[32]byte]*middleware.APIKey{}}
+		consumers: map[string]*middleware.Consumer{}, keys: map[[32]byte]*auth.APIKey{}}
 	apis, err := list[API](ctx, p, kindAPI, nil)
 	if err != nil {
 		return nil, err
@@ -138,7 +139,7 @@ func (p *Platform) load(ctx context.Context, v uint64, prev *snapshot) (*snapsho
 		if _, err := hex.Decode(h[:], []byte(k.Hash)); err != nil || len(k.Hash) != 64 {
 			return nil, fmt.Errorf("portico/platform: key %q has a bad hash", k.ID)
 		}
-		s.keys[h] = &middleware.APIKey{ID: k.ID, Consumer: k.Consumer, Hash: h, Expires: k.Expires}
+		s.keys[h] = &auth.APIKey{ID: k.ID, Consumer: k.Consumer, Hash: h, Expires: k.Expires}
 	}
 	s.checked.Store(p.now().UnixNano())
 	return s, nil
@@ -153,36 +154,36 @@ func sameConsumer(a, b *middleware.Consumer) bool {
 // middleware API key authenticator reads:
 //
 //	id := p.Identities()
-//	auth := middleware.NewAPIKeyAuth(middleware.APIKeyConfig{Keys: id, Consumers: id})
+//	auth := auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: id, Consumers: id})
 //
 // A key created or deleted through the admin API works, or stops working,
 // on the next request.
 func (p *Platform) Identities() *Identities { return &Identities{p: p} }
 
 // KeyAuth returns an API key authenticator over the platform's keys and
-// consumers, for middleware.Authenticate or a gateway's named
+// consumers, for auth.New or a gateway's named
 // authenticators. cfg's other fields (headers, query parameter, clock)
 // apply; its Keys and Consumers are replaced.
-func (p *Platform) KeyAuth(cfg middleware.APIKeyConfig) *middleware.APIKeyAuth {
+func (p *Platform) KeyAuth(cfg auth.APIKeyConfig) *auth.APIKeyAuth {
 	id := p.Identities()
 	cfg.Keys, cfg.Consumers = id, id
-	return middleware.NewAPIKeyAuth(cfg)
+	return auth.NewAPIKeyAuth(cfg)
 }
 
-// Identities implements middleware.APIKeyStore and
+// Identities implements auth.APIKeyStore and
 // middleware.ConsumerRegistry over a [Platform]. It is safe for concurrent
 // use.
 type Identities struct{ p *Platform }
 
-// APIKey implements middleware.APIKeyStore.
-func (i *Identities) APIKey(ctx context.Context, h [32]byte) (*middleware.APIKey, error) {
+// APIKey implements auth.APIKeyStore.
+func (i *Identities) APIKey(ctx context.Context, h [32]byte) (*auth.APIKey, error) {
 	s, err := i.p.state(ctx)
 	if err != nil {
 		return nil, err
 	}
 	k := s.keys[h]
 	if k == nil {
-		return nil, middleware.ErrUnknownAPIKey
+		return nil, auth.ErrUnknownAPIKey
 	}
 	return k, nil
 }

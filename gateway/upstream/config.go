@@ -69,11 +69,11 @@ type Config struct {
 	// is used.
 	MeterProvider metric.MeterProvider
 
-	// Clock returns the current time for ejection periods and for latency
+	// Now returns the current time for ejection periods and for latency
 	// estimates (response times and their decay). Tests inject a fake one
 	// to cross ejection boundaries and let estimates decay without
 	// sleeping. If nil, time.Now is used.
-	Clock func() time.Time
+	Now func() time.Time
 }
 
 // Instance is one statically configured instance of the upstream service.

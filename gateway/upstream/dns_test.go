@@ -85,7 +85,7 @@ func TestDNSDiscoveryKeepsInstanceState(t *testing.T) {
 	p := newPool(t, upstream.Config{
 		DNS:     &upstream.DNSConfig{Name: "_http._tcp.api.test", SRV: true, Resolver: res, Interval: 10 * time.Millisecond},
 		Outlier: &upstream.OutlierDetection{Consecutive5xx: 2},
-		Clock:   newFakeClock().Now,
+		Now:     newFakeClock().Now,
 	})
 	p.Start(t.Context())
 	for range 4 {

@@ -90,7 +90,7 @@ func stallingPool(t *testing.T, s *stalling, od *upstream.OutlierDetection, host
 	if od == nil {
 		od = &upstream.OutlierDetection{Slow: &upstream.SlowOutlier{Threshold: 40 * time.Millisecond, Consecutive: 2}}
 	}
-	return newPool(t, upstream.Config{Instances: instances, Outlier: od, Transport: s, Clock: s.clock.Now})
+	return newPool(t, upstream.Config{Instances: instances, Outlier: od, Transport: s, Now: s.clock.Now})
 }
 
 // TestSlowEjectionSparesAnInstanceWhosePeerKeepsRequestsWaiting is the
@@ -205,7 +205,7 @@ func TestHedgeThatLostToAnEarlierAttemptIsNotSlow(t *testing.T) {
 		Instances: []upstream.Instance{{URL: "http://a.test"}, {URL: "http://b.test"}},
 		Outlier: &upstream.OutlierDetection{MaxEjectedPercent: 100,
 			Slow: &upstream.SlowOutlier{Threshold: 40 * time.Millisecond, Consecutive: 2, PeerFactor: -1}},
-		Transport: slowA, Clock: clock.Now,
+		Transport: slowA, Now: clock.Now,
 	})
 	tr := resilience.NewTransport(p, resilience.Hedge(resilience.HedgeConfig{
 		Delay: 10 * time.Millisecond, Budget: resilience.NewBudget(resilience.BudgetConfig{Min: 100})}))

@@ -133,7 +133,7 @@ func simPool(t *testing.T, sim *simulated, wa, wb int) *upstream.Pool {
 		Balancer:  upstream.PeakEWMA,
 		Instances: []upstream.Instance{{URL: "http://a.test", Weight: wa}, {URL: "http://b.test", Weight: wb}},
 		Transport: sim,
-		Clock:     sim.clock.Now,
+		Now:       sim.clock.Now,
 	})
 }
 
@@ -228,7 +228,7 @@ func TestPeakEWMANewInstanceStartsAsTypical(t *testing.T) {
 		Balancer:  upstream.PeakEWMA,
 		DNS:       &upstream.DNSConfig{Name: "api.test", Port: 80, Resolver: res, Interval: time.Millisecond},
 		Transport: sim,
-		Clock:     clock.Now,
+		Now:       clock.Now,
 	})
 	p.Start(t.Context())
 	sim.send(t, p, 10)
@@ -256,7 +256,7 @@ func TestPeakEWMATransportErrorsRaiseTheEstimate(t *testing.T) {
 	p := newPool(t, upstream.Config{
 		Balancer:  upstream.PeakEWMA,
 		Instances: []upstream.Instance{{URL: good.url()}, {URL: dead.url()}},
-		Clock:     clock.Now,
+		Now:       clock.Now,
 	})
 	errs := 0
 	for range 100 {

@@ -40,7 +40,7 @@ func TestMetrics(t *testing.T) {
 		Instances:     []upstream.Instance{{URL: bad.url()}, {URL: good.url()}},
 		Outlier:       &upstream.OutlierDetection{Consecutive5xx: 1},
 		MeterProvider: mp,
-		Clock:         newFakeClock().Now,
+		Now:           newFakeClock().Now,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -71,7 +71,7 @@ func TestPassiveEjectionOfKilledInstance(t *testing.T) {
 	p := newPool(t, upstream.Config{
 		Instances: []upstream.Instance{{URL: a.url()}, {URL: b.url()}, {URL: c.url()}},
 		Outlier:   &upstream.OutlierDetection{ConsecutiveConnErrors: 2},
-		Clock:     clock.Now,
+		Now:       clock.Now,
 	})
 	stop := make(chan struct{})
 	sent, wait := load(withRetries(p), stop)
@@ -115,7 +115,7 @@ func TestFiveXXEjectsForEveryMethod(t *testing.T) {
 			p := newPool(t, upstream.Config{
 				Instances: []upstream.Instance{{URL: bad.url()}, {URL: good.url()}},
 				Outlier:   &upstream.OutlierDetection{Consecutive5xx: 3},
-				Clock:     newFakeClock().Now,
+				Now:       newFakeClock().Now,
 			})
 			for range 6 { // round robin: three to each
 				req, _ := http.NewRequest(method, "http://pool/", strings.NewReader("body"))
@@ -145,7 +145,7 @@ func TestEjectionPeriodGrowsAndIsCapped(t *testing.T) {
 	p := newPool(t, upstream.Config{
 		Instances: []upstream.Instance{{URL: bad.url()}, {URL: good.url()}},
 		Outlier:   &upstream.OutlierDetection{Consecutive5xx: 1, BaseEjection: 10 * time.Second, MaxEjection: 25 * time.Second},
-		Clock:     clock.Now,
+		Now:       clock.Now,
 	})
 	ejectAndCheck := func(want time.Duration) {
 		t.Helper()
@@ -212,7 +212,7 @@ func TestMaxEjectedPercent(t *testing.T) {
 			p := newPool(t, upstream.Config{
 				Instances: instances,
 				Outlier:   &upstream.OutlierDetection{Consecutive5xx: 1, MaxEjectedPercent: tt.percent},
-				Clock:     newFakeClock().Now,
+				Now:       newFakeClock().Now,
 			})
 			for range 10 * tt.instances {
 				if _, resp, _ := get(p, "/"); resp == nil {
@@ -244,7 +244,7 @@ func TestPanicModeAndRecovery(t *testing.T) {
 	p := newPool(t, upstream.Config{
 		Instances: []upstream.Instance{{URL: a.url()}, {URL: b.url()}},
 		Outlier:   &upstream.OutlierDetection{Consecutive5xx: 2, MaxEjectedPercent: 100, BaseEjection: time.Hour},
-		Clock:     clock.Now,
+		Now:       clock.Now,
 	})
 	for range 4 {
 		get(p, "/")
@@ -302,7 +302,7 @@ func TestCanceledRequestsDoNotEject(t *testing.T) {
 	p := newPool(t, upstream.Config{
 		Instances: []upstream.Instance{{URL: slow.url()}},
 		Outlier:   &upstream.OutlierDetection{ConsecutiveConnErrors: 1, Consecutive5xx: 1},
-		Clock:     newFakeClock().Now,
+		Now:       newFakeClock().Now,
 	})
 	for range 3 {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -340,7 +340,7 @@ func TestRequestSentBeforeEjectionDoesNotReadmit(t *testing.T) {
 	p := newPool(t, upstream.Config{
 		Instances: []upstream.Instance{{URL: flaky.url()}, {URL: good.url()}},
 		Outlier:   &upstream.OutlierDetection{Consecutive5xx: 2},
-		Clock:     clock.Now,
+		Now:       clock.Now,
 	})
 	slow := make(chan error, 1)
 	go func() { _, _, err := get(p, "/slow"); slow <- err }() // round robin: flaky first
@@ -375,7 +375,7 @@ func TestAttemptsCutByAPerTryTimeoutCountAgainstTheInstance(t *testing.T) {
 	p := newPool(t, upstream.Config{
 		Instances: []upstream.Instance{{URL: slow.url()}},
 		Outlier:   &upstream.OutlierDetection{ConsecutiveConnErrors: 2},
-		Clock:     newFakeClock().Now,
+		Now:       newFakeClock().Now,
 	})
 	errPerTry := errors.New("per-try timeout")
 	for range 2 {

@@ -21,7 +21,7 @@ import (
 // instance at all, for example because DNS discovery has resolved nothing
 // yet. (When instances exist but none is healthy, the pool picks among all
 // of them instead; see "Panic mode" in the package documentation.)
-var ErrNoInstance = errors.New("upstream: no instance")
+var ErrNoInstance = errors.New("portico/upstream: no instance")
 
 // Pool is a set of instances of one upstream service. It is an
 // [http.RoundTripper]: each RoundTrip picks an available instance (per the
@@ -88,7 +88,7 @@ func New(cfg Config) (*Pool, error) {
 		secure:    cfg.HashOn.CookieSecure,
 		transport: cfg.Transport,
 		log:       cfg.Logger,
-		now:       cfg.Clock,
+		now:       cfg.Now,
 		hc:        cfg.HealthCheck,
 		od:        cfg.Outlier,
 		dns:       cfg.DNS,

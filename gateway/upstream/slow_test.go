@@ -41,7 +41,7 @@ func TestSlowInstanceIsEjected(t *testing.T) {
 		Instances:     []upstream.Instance{{URL: fast.url()}, {URL: slow.url()}},
 		Outlier:       &upstream.OutlierDetection{Slow: &upstream.SlowOutlier{Threshold: time.Second}},
 		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
-		Clock:         clock.Now,
+		Now:           clock.Now,
 	})
 	for range 6 { // round robin: fast, slow, fast, slow, fast, slow
 		if _, _, err := get(p, "/"); err != nil {
@@ -125,7 +125,7 @@ func TestSlowEjectionComparesWithPeers(t *testing.T) {
 				Outlier: &upstream.OutlierDetection{Slow: &upstream.SlowOutlier{
 					Threshold: time.Second, Consecutive: 2, PeerFactor: tt.peerFactor,
 				}},
-				Clock: clock.Now,
+				Now: clock.Now,
 			})
 			// Four rounds: every instance answers slowly at least twice,
 			// and the fake clock stays within the 30s ejection.
@@ -155,7 +155,7 @@ func TestQuickResponseBreaksASlowSeries(t *testing.T) {
 	p := newPool(t, upstream.Config{
 		Instances: []upstream.Instance{{URL: flaky.url()}},
 		Outlier:   &upstream.OutlierDetection{Slow: &upstream.SlowOutlier{Consecutive: 2, PeerFactor: -1}},
-		Clock:     clock.Now,
+		Now:       clock.Now,
 	})
 	for range 20 {
 		get(p, "/")
@@ -211,7 +211,7 @@ func TestSlowAttemptsThatEndWithoutAnswerCount(t *testing.T) {
 				// Only slowness ejects here.
 				Outlier: &upstream.OutlierDetection{Consecutive5xx: -1, ConsecutiveConnErrors: -1,
 					Slow: &upstream.SlowOutlier{Threshold: time.Second, Consecutive: 2, PeerFactor: -1}},
-				Clock: clock.Now,
+				Now: clock.Now,
 			})
 			for range 2 {
 				ctx, cancel := context.WithCancelCause(context.Background())
@@ -239,7 +239,7 @@ func TestSlowEjectedInstanceRejoinsOnlyWhenFast(t *testing.T) {
 		Instances: []upstream.Instance{{URL: only.url()}},
 		Outlier: &upstream.OutlierDetection{BaseEjection: time.Hour,
 			Slow: &upstream.SlowOutlier{Threshold: time.Second, Consecutive: 1, PeerFactor: -1}},
-		Clock: clock.Now,
+		Now: clock.Now,
 	})
 	get(p, "/")
 	if !p.Status()[0].Ejected {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/portico-dev/portico/internal/redistest"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/cache"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 	"github.com/portico-dev/portico/middleware/redisstore"
 )
 
@@ -184,18 +186,18 @@ func TestOnceRedisFailsEveryViewSkipsIt(t *testing.T) {
 	}
 
 	rs.Kill()
-	if _, err := st.Rates().Take(ctx, "k", middleware.PerMinute(10), 1); err == nil {
+	if _, err := st.Rates().Take(ctx, "k", ratelimit.PerMinute(10), 1); err == nil {
 		t.Fatal("the first call after the kill succeeded, want the connection error")
 	} else if errors.Is(err, middleware.ErrStoreUnavailable) {
 		t.Fatalf("the first call after the kill: %v, want the connection error, not the breaker's", err)
 	}
 	before := sent.n.Load()
 	calls := map[string]error{}
-	_, calls["rate limit"] = st.Rates().Take(ctx, "k", middleware.PerMinute(10), 1)
+	_, calls["rate limit"] = st.Rates().Take(ctx, "k", ratelimit.PerMinute(10), 1)
 	_, _, calls["quota"] = st.Quotas().Add(ctx, "k", 1, 10, time.Now().Add(time.Hour))
 	_, calls["cache get"] = st.Cache().Get(ctx, "k")
-	calls["cache set"] = st.Cache().Set(ctx, "k", &middleware.CacheEntry{Status: 200}, time.Minute)
-	_, calls["idempotency claim"] = st.Idempotency().Claim(ctx, "k", &middleware.IdempotencyRecord{Token: "t"}, time.Minute)
+	calls["cache set"] = st.Cache().Set(ctx, "k", &cache.Entry{Status: 200}, time.Minute)
+	_, calls["idempotency claim"] = st.Idempotency().Claim(ctx, "k", &cache.IdempotencyRecord{Token: "t"}, time.Minute)
 	_, calls["platform version"] = st.Documents().Version(ctx)
 	for name, err := range calls {
 		if !errors.Is(err, middleware.ErrStoreUnavailable) {
@@ -245,7 +247,7 @@ func TestAProbeClosesTheBreakerWhenRedisReturns(t *testing.T) {
 	if !s.DownSince.IsZero() {
 		t.Errorf("DownSince = %s after recovery, want zero", s.DownSince)
 	}
-	if err := st.Cache().Set(ctx, "k", &middleware.CacheEntry{Status: 200}, time.Minute); err != nil {
+	if err := st.Cache().Set(ctx, "k", &cache.Entry{Status: 200}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	n, err := st.Client().Exists(ctx, "portico:cache:k").Result()
@@ -334,7 +336,7 @@ func TestAFrozenRedisCostsTheCallsInFlightOneTimeout(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			start := time.Now()
-			_, err := st.Rates().Take(ctx, "k", middleware.PerMinute(10), 1)
+			_, err := st.Rates().Take(ctx, "k", ratelimit.PerMinute(10), 1)
 			slowest.Store(max(slowest.Load(), int64(time.Since(start))))
 			errs <- err
 		})
@@ -353,7 +355,7 @@ func TestAFrozenRedisCostsTheCallsInFlightOneTimeout(t *testing.T) {
 	}
 	before := sent.n.Load()
 	for range 50 {
-		_, _ = st.Rates().Take(ctx, "k", middleware.PerMinute(10), 1)
+		_, _ = st.Rates().Take(ctx, "k", ratelimit.PerMinute(10), 1)
 	}
 	if got := sent.n.Load() - before; got != 0 {
 		t.Errorf("%d of the 50 next calls reached the frozen Redis, want 0", got)

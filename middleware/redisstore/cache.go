@@ -10,21 +10,21 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/cache"
 )
 
-// Cache returns the shared [middleware.CacheStore], for the response cache
+// Cache returns the shared [cache.Store], for the response cache
 // of several gateway replicas.
 func (s *Store) Cache() *Cache { return &Cache{s: s} }
 
-// Cache is a [middleware.CacheStore] in Redis. Entries are stored in a
+// Cache is a [cache.Store] in Redis. Entries are stored in a
 // compact binary encoding under "<prefix>cache:<key>" and expire with
 // their TTL; Redis' own eviction policy (maxmemory-policy allkeys-lru)
 // bounds its memory.
 type Cache struct{ s *Store }
 
-// Get implements [middleware.CacheStore].
-func (c *Cache) Get(ctx context.Context, key string) (*middleware.CacheEntry, error) {
+// Get implements [cache.Store].
+func (c *Cache) Get(ctx context.Context, key string) (*cache.Entry, error) {
 	b, err := c.s.getBytes(ctx, "cache", key)
 	if b == nil || err != nil {
 		return nil, err
@@ -36,15 +36,15 @@ func (c *Cache) Get(ctx context.Context, key string) (*middleware.CacheEntry, er
 	return e, nil
 }
 
-// Set implements [middleware.CacheStore].
-func (c *Cache) Set(ctx context.Context, key string, e *middleware.CacheEntry, ttl time.Duration) error {
+// Set implements [cache.Store].
+func (c *Cache) Set(ctx context.Context, key string, e *cache.Entry, ttl time.Duration) error {
 	if ttl <= 0 {
 		return nil
 	}
 	return c.s.setBytes(ctx, "cache", key, encodeEntry(e), ttl)
 }
 
-// Delete implements [middleware.CacheStore].
+// Delete implements [cache.Store].
 func (c *Cache) Delete(ctx context.Context, key string) error {
 	err := c.s.do(ctx, func(ctx context.Context) error {
 		return c.s.client.Del(ctx, c.s.prefix+"cache:"+key).Err()
@@ -61,7 +61,7 @@ const entryVersion = 1
 
 var errBadEntry = errors.New("malformed cache entry")
 
-func encodeEntry(e *middleware.CacheEntry) []byte {
+func encodeEntry(e *cache.Entry) []byte {
 	n := 64 + len(e.Body)
 	for k, vs := range e.Header {
 		n += len(k) + 4
@@ -151,12 +151,12 @@ func (r *entryReader) count() int {
 	return int(n)
 }
 
-func decodeEntry(b []byte) (*middleware.CacheEntry, error) {
+func decodeEntry(b []byte) (*cache.Entry, error) {
 	if len(b) == 0 || b[0] != entryVersion {
 		return nil, errBadEntry
 	}
 	r := &entryReader{b: b[1:]}
-	e := &middleware.CacheEntry{}
+	e := &cache.Entry{}
 	e.Status = int(r.uvarint())
 	e.Stored = time.Unix(0, r.varint())
 	e.InitialAge = time.Duration(r.varint())

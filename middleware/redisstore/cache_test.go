@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/redistest"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/cache"
 	"github.com/portico-dev/portico/middleware/redisstore"
 )
 
@@ -48,8 +48,8 @@ func TestCacheIsSharedByTwoGateways(t *testing.T) {
 		fmt.Fprintf(w, "hello %s from %s", r.Header.Get("Accept-Language"), r.URL.Path)
 	})
 	store := redisstore.New(client(t, s), steady).Cache()
-	a := serve(t, middleware.Cache(middleware.CacheConfig{Store: store})(origin))
-	b := serve(t, middleware.Cache(middleware.CacheConfig{Store: store})(origin))
+	a := serve(t, cache.New(cache.Config{Store: store})(origin))
+	b := serve(t, cache.New(cache.Config{Store: store})(origin))
 	host := strings.TrimPrefix(a.URL, "http://")
 
 	tests := []struct {
@@ -105,7 +105,7 @@ func TestCacheEntriesRoundTripThroughRedis(t *testing.T) {
 	s := redistest.Start(t)
 	store := redisstore.New(client(t, s), redisstore.WithPrefix("rt:")).Cache()
 	ctx := t.Context()
-	want := &middleware.CacheEntry{
+	want := &cache.Entry{
 		Status:     http.StatusNotFound,
 		Header:     http.Header{"Content-Type": {"application/json"}, "X-Multi": {"a", "b"}, "Empty": {}},
 		Body:       []byte(`{"error":"none"}` + "\x00\xff"),
@@ -144,7 +144,7 @@ func TestCacheEntriesRoundTripThroughRedis(t *testing.T) {
 	if got, want := got.Header.Get("Content-Type"), "application/json"; got != want {
 		t.Errorf("round trip: Content-Type = %q, want %q", got, want)
 	}
-	index := &middleware.CacheEntry{Vary: []string{"Accept", "Accept-Language"}, Stored: want.Stored}
+	index := &cache.Entry{Vary: []string{"Accept", "Accept-Language"}, Stored: want.Stored}
 	if err := store.Set(ctx, "idx", index, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func BenchmarkCacheGet(b *testing.B) {
 	s := redistest.Start(b)
 	store := redisstore.New(client(b, s), redisstore.WithPrefix("bench:")).Cache()
 	ctx := b.Context()
-	e := &middleware.CacheEntry{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "Etag": {`"v1"`}}, Body: []byte(strings.Repeat("x", 1024)), Stored: time.Now(), Lifetime: time.Hour}
+	e := &cache.Entry{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "Etag": {`"v1"`}}, Body: []byte(strings.Repeat("x", 1024)), Stored: time.Now(), Lifetime: time.Hour}
 	if err := store.Set(ctx, "k", e, time.Hour); err != nil {
 		b.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func BenchmarkCacheGet(b *testing.B) {
 }
 
 // wantMiss fails the test unless key reads as absent, without an error.
-func wantMiss(t *testing.T, store middleware.CacheStore, key, what string) {
+func wantMiss(t *testing.T, store cache.Store, key, what string) {
 	t.Helper()
 	got, err := store.Get(t.Context(), key)
 	if err != nil {

@@ -7,18 +7,18 @@
 // the caller configures and owns. A Store hands out views implementing
 // the store interfaces of package middleware:
 //
-//   - [Store.Rates] is a [middleware.RateStore] running the generic cell
+//   - [Store.Rates] is a [ratelimit.RateStore] running the generic cell
 //     rate algorithm (GCRA) in one Lua script against the Redis server's
 //     own clock, so clock skew between replicas does not matter.
-//   - [Store.Quotas] is a [middleware.QuotaStore] of counters that are
+//   - [Store.Quotas] is a [ratelimit.QuotaStore] of counters that are
 //     checked and incremented atomically and expire at the end of their
 //     period.
-//   - [Store.Windows] is a [middleware.WindowStore] of sliding windows
+//   - [Store.Windows] is a [ratelimit.WindowStore] of sliding windows
 //     (the token and request limits of AI calls), one hash of slots per
 //     window, checked and added to atomically in one Lua script.
-//   - [Store.Cache] is a [middleware.CacheStore]; bound its memory with
+//   - [Store.Cache] is a [cache.Store]; bound its memory with
 //     Redis' maxmemory-policy allkeys-lru.
-//   - [Store.Idempotency] is a [middleware.IdempotencyStore] whose claim is
+//   - [Store.Idempotency] is a [cache.IdempotencyStore] whose claim is
 //     one Lua script, so two replicas never both run a request.
 //   - [Store.AICache] and [Store.AIIndex] are the answers and the
 //     embeddings of the AI response cache (package aiclient/aicache):
@@ -56,7 +56,7 @@
 // each took.
 //
 // What happens while Redis is down is the middleware's choice, configured
-// by the user: [middleware.RateLimitConfig] fails open to a local limiter
+// by the user: [ratelimit.Config] fails open to a local limiter
 // at the per-replica share of the limit, or fails closed with 503;
 // quotas let requests through uncounted or answer 503; caches miss;
 // idempotency keys answer 503 unless they fail open.

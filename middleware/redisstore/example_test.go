@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 	"github.com/portico-dev/portico/middleware/redisstore"
 )
 
@@ -24,9 +25,9 @@ func ExampleStore_Rates() {
 
 	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello") })
 	for _, failClosed := range []bool{false, true} {
-		h := middleware.RateLimit(middleware.RateLimitConfig{
-			Limit:      middleware.PerMinute(600),
-			Key:        middleware.KeyRoute,
+		h := ratelimit.New(ratelimit.Config{
+			Limit:      ratelimit.PerMinute(600),
+			Key:        ratelimit.Shared,
 			Store:      store.Rates(),
 			Replicas:   3, // each replica allows 200/minute on its own while Redis is down
 			FailClosed: failClosed,
@@ -51,7 +52,7 @@ func ExampleOpen() {
 
 	_, err := store.Cache().Get(ctx, "page")
 	fmt.Println("cache get skipped Redis:", errors.Is(err, middleware.ErrStoreUnavailable))
-	_, err = store.Rates().Take(ctx, "client", middleware.PerMinute(60), 1)
+	_, err = store.Rates().Take(ctx, "client", ratelimit.PerMinute(60), 1)
 	fmt.Println("rate limit skipped Redis:", errors.Is(err, middleware.ErrStoreUnavailable))
 
 	s := store.Status()

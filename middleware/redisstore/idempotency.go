@@ -8,15 +8,15 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/cache"
 )
 
-// Idempotency returns the shared [middleware.IdempotencyStore], so that
+// Idempotency returns the shared [cache.IdempotencyStore], so that
 // of several gateway replicas receiving one Idempotency-Key at once,
 // exactly one runs the request.
 func (s *Store) Idempotency() *Idempotency { return &Idempotency{s: s} }
 
-// Idempotency is a [middleware.IdempotencyStore] in Redis. Each key is a
+// Idempotency is a [cache.IdempotencyStore] in Redis. Each key is a
 // hash under "<prefix>idem:<key>" holding the claim token, a done flag and
 // the JSON record; claiming, completing and releasing are single Lua
 // scripts, so they are atomic across replicas.
@@ -52,8 +52,8 @@ redis.call('DEL', KEYS[1])
 return 1
 `)
 
-// Claim implements [middleware.IdempotencyStore].
-func (m *Idempotency) Claim(ctx context.Context, key string, rec *middleware.IdempotencyRecord, lock time.Duration) (*middleware.IdempotencyRecord, error) {
+// Claim implements [cache.IdempotencyStore].
+func (m *Idempotency) Claim(ctx context.Context, key string, rec *cache.IdempotencyRecord, lock time.Duration) (*cache.IdempotencyRecord, error) {
 	claim := *rec
 	claim.Done = false
 	b, err := json.Marshal(&claim)
@@ -72,7 +72,7 @@ func (m *Idempotency) Claim(ctx context.Context, key string, rec *middleware.Ide
 	case int64:
 		return nil, nil
 	case string:
-		var existing middleware.IdempotencyRecord
+		var existing cache.IdempotencyRecord
 		if err := json.Unmarshal([]byte(v), &existing); err != nil {
 			return nil, fmt.Errorf("portico/redisstore: idempotency claim: malformed record: %w", err)
 		}
@@ -81,8 +81,8 @@ func (m *Idempotency) Claim(ctx context.Context, key string, rec *middleware.Ide
 	return nil, fmt.Errorf("portico/redisstore: idempotency claim: unexpected script reply %T", res)
 }
 
-// Complete implements [middleware.IdempotencyStore].
-func (m *Idempotency) Complete(ctx context.Context, key string, rec *middleware.IdempotencyRecord, ttl time.Duration) error {
+// Complete implements [cache.IdempotencyStore].
+func (m *Idempotency) Complete(ctx context.Context, key string, rec *cache.IdempotencyRecord, ttl time.Duration) error {
 	done := *rec
 	done.Done = true
 	b, err := json.Marshal(&done)
@@ -98,12 +98,12 @@ func (m *Idempotency) Complete(ctx context.Context, key string, rec *middleware.
 		return fmt.Errorf("portico/redisstore: idempotency complete: %w", err)
 	}
 	if n == 0 {
-		return middleware.ErrIdempotencyClaimLost
+		return cache.ErrIdempotencyClaimLost
 	}
 	return nil
 }
 
-// Release implements [middleware.IdempotencyStore].
+// Release implements [cache.IdempotencyStore].
 func (m *Idempotency) Release(ctx context.Context, key, token string) error {
 	var n int
 	err := m.s.do(ctx, func(ctx context.Context) (err error) {
@@ -114,7 +114,7 @@ func (m *Idempotency) Release(ctx context.Context, key, token string) error {
 		return fmt.Errorf("portico/redisstore: idempotency release: %w", err)
 	}
 	if n == 0 {
-		return middleware.ErrIdempotencyClaimLost
+		return cache.ErrIdempotencyClaimLost
 	}
 	return nil
 }

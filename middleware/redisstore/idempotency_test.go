@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/redistest"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/cache"
 	"github.com/portico-dev/portico/middleware/redisstore"
 )
 
@@ -35,8 +35,8 @@ func TestIdempotencyRunsDuplicatesOnceAcrossReplicas(t *testing.T) {
 	})
 	store := redisstore.New(client(t, s), steady).Idempotency()
 	replicas := []string{
-		serve(t, middleware.Idempotency(middleware.IdempotencyConfig{Store: store})(origin)).URL,
-		serve(t, middleware.Idempotency(middleware.IdempotencyConfig{Store: store})(origin)).URL,
+		serve(t, cache.Idempotency(cache.IdempotencyConfig{Store: store})(origin)).URL,
+		serve(t, cache.Idempotency(cache.IdempotencyConfig{Store: store})(origin)).URL,
 	}
 	post := func(url, body string) (int, http.Header, string) {
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, url+"/orders", strings.NewReader(body))
@@ -103,9 +103,9 @@ func TestIdempotencyClaimsAreHeldByTheirToken(t *testing.T) {
 	s := redistest.Start(t)
 	store := redisstore.New(client(t, s), redisstore.WithPrefix("tok:")).Idempotency()
 	ctx := t.Context()
-	rec := &middleware.IdempotencyRecord{Fingerprint: "fp", Token: "t1"}
+	rec := &cache.IdempotencyRecord{Fingerprint: "fp", Token: "t1"}
 	wantClaimed(t, store, "k", rec, "first claim")
-	ex, err := store.Claim(ctx, "k", &middleware.IdempotencyRecord{Fingerprint: "fp", Token: "t2"}, time.Minute)
+	ex, err := store.Claim(ctx, "k", &cache.IdempotencyRecord{Fingerprint: "fp", Token: "t2"}, time.Minute)
 	if err != nil {
 		t.Fatalf("second claim: %v", err)
 	}
@@ -118,17 +118,17 @@ func TestIdempotencyClaimsAreHeldByTheirToken(t *testing.T) {
 	if got, want := ex.Fingerprint, "fp"; got != want {
 		t.Errorf("second claim: Fingerprint = %q, want %q", got, want)
 	}
-	if err := store.Release(ctx, "k", "t2"); !errors.Is(err, middleware.ErrIdempotencyClaimLost) {
+	if err := store.Release(ctx, "k", "t2"); !errors.Is(err, cache.ErrIdempotencyClaimLost) {
 		t.Errorf("release by another token = %v, want ErrIdempotencyClaimLost", err)
 	}
-	if err := store.Complete(ctx, "k", &middleware.IdempotencyRecord{Fingerprint: "fp", Token: "t2", Status: 200}, time.Minute); !errors.Is(err, middleware.ErrIdempotencyClaimLost) {
+	if err := store.Complete(ctx, "k", &cache.IdempotencyRecord{Fingerprint: "fp", Token: "t2", Status: 200}, time.Minute); !errors.Is(err, cache.ErrIdempotencyClaimLost) {
 		t.Errorf("complete by another token = %v, want ErrIdempotencyClaimLost", err)
 	}
-	done := &middleware.IdempotencyRecord{Fingerprint: "fp", Token: "t1", Status: 201, Header: http.Header{"Location": {"/x"}}, Body: []byte("\x00bin")}
+	done := &cache.IdempotencyRecord{Fingerprint: "fp", Token: "t1", Status: 201, Header: http.Header{"Location": {"/x"}}, Body: []byte("\x00bin")}
 	if err := store.Complete(ctx, "k", done, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	ex, err = store.Claim(ctx, "k", &middleware.IdempotencyRecord{Token: "t3"}, time.Minute)
+	ex, err = store.Claim(ctx, "k", &cache.IdempotencyRecord{Token: "t3"}, time.Minute)
 	if err != nil {
 		t.Fatalf("claim of a completed key: %v", err)
 	}
@@ -147,17 +147,17 @@ func TestIdempotencyClaimsAreHeldByTheirToken(t *testing.T) {
 	if got, want := ex.Header.Get("Location"), "/x"; got != want {
 		t.Errorf("completed record: Location = %q, want %q", got, want)
 	}
-	if err := store.Release(ctx, "k", "t1"); !errors.Is(err, middleware.ErrIdempotencyClaimLost) {
+	if err := store.Release(ctx, "k", "t1"); !errors.Is(err, cache.ErrIdempotencyClaimLost) {
 		t.Errorf("a completed key was released: %v", err)
 	}
 	// A released claim frees the key.
-	if ex, _ := store.Claim(ctx, "r", &middleware.IdempotencyRecord{Token: "a"}, time.Minute); ex != nil {
+	if ex, _ := store.Claim(ctx, "r", &cache.IdempotencyRecord{Token: "a"}, time.Minute); ex != nil {
 		t.Fatal("fresh key held")
 	}
 	if err := store.Release(ctx, "r", "a"); err != nil {
 		t.Fatal(err)
 	}
-	wantClaimed(t, store, "r", &middleware.IdempotencyRecord{Token: "b"}, "claim after release")
+	wantClaimed(t, store, "r", &cache.IdempotencyRecord{Token: "b"}, "claim after release")
 }
 
 func TestIdempotencyFailsClosedWhenRedisIsDown(t *testing.T) {
@@ -169,8 +169,8 @@ func TestIdempotencyFailsClosedWhenRedisIsDown(t *testing.T) {
 		w.WriteHeader(http.StatusCreated)
 	})
 	store := redisstore.New(client(t, s), steady).Idempotency()
-	closed := serve(t, middleware.Idempotency(middleware.IdempotencyConfig{Store: store})(origin))
-	open := serve(t, middleware.Idempotency(middleware.IdempotencyConfig{Store: store, FailOpen: true})(origin))
+	closed := serve(t, cache.Idempotency(cache.IdempotencyConfig{Store: store})(origin))
+	open := serve(t, cache.Idempotency(cache.IdempotencyConfig{Store: store, FailOpen: true})(origin))
 	s.Kill()
 	for _, tt := range []struct {
 		name string
@@ -200,13 +200,13 @@ func BenchmarkIdempotencyClaimAndComplete(b *testing.B) {
 	s := redistest.Start(b)
 	store := redisstore.New(client(b, s), redisstore.WithPrefix("bench:")).Idempotency()
 	ctx := b.Context()
-	done := &middleware.IdempotencyRecord{Fingerprint: "fp", Status: http.StatusCreated, Header: http.Header{"Location": {"/orders/1"}}, Body: []byte(`{"id":1}`)}
+	done := &cache.IdempotencyRecord{Fingerprint: "fp", Status: http.StatusCreated, Header: http.Header{"Location": {"/orders/1"}}, Body: []byte(`{"id":1}`)}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		i++
 		key := fmt.Sprint("k", i)
-		rec := &middleware.IdempotencyRecord{Fingerprint: "fp", Token: key}
+		rec := &cache.IdempotencyRecord{Fingerprint: "fp", Token: key}
 		wantClaimed(b, store, key, rec, "claim")
 		done.Token = key
 		if err := store.Complete(ctx, key, done, time.Minute); err != nil {
@@ -216,7 +216,7 @@ func BenchmarkIdempotencyClaimAndComplete(b *testing.B) {
 }
 
 // wantClaimed fails the test unless rec claims key: no error, no existing record.
-func wantClaimed(t testing.TB, store middleware.IdempotencyStore, key string, rec *middleware.IdempotencyRecord, what string) {
+func wantClaimed(t testing.TB, store cache.IdempotencyStore, key string, rec *cache.IdempotencyRecord, what string) {
 	t.Helper()
 	ex, err := store.Claim(context.Background(), key, rec, time.Minute)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
 // Store is the Redis backend of Portico's shared state. It is safe for
@@ -102,13 +102,13 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Rates returns the shared [middleware.RateStore].
+// Rates returns the shared [ratelimit.RateStore].
 func (s *Store) Rates() *Rates { return &Rates{s: s} }
 
-// Quotas returns the shared [middleware.QuotaStore].
+// Quotas returns the shared [ratelimit.QuotaStore].
 func (s *Store) Quotas() *Quotas { return &Quotas{s: s} }
 
-// Rates is a [middleware.RateStore] implementing the generic cell rate
+// Rates is a [ratelimit.RateStore] implementing the generic cell rate
 // algorithm (GCRA) in one Lua script. The script reads the clock of the
 // Redis server, so clock skew between gateway replicas does not matter.
 type Rates struct{ s *Store }
@@ -135,8 +135,8 @@ local remaining = math.max(0, math.floor((tolerance - (new_tat - now)) / interva
 return {1, remaining, math.ceil(new_tat - now), 0}
 `)
 
-// Take implements [middleware.RateStore].
-func (r *Rates) Take(ctx context.Context, key string, l middleware.Limit, cost int) (middleware.Decision, error) {
+// Take implements [ratelimit.RateStore].
+func (r *Rates) Take(ctx context.Context, key string, l ratelimit.Limit, cost int) (ratelimit.Decision, error) {
 	l = l.Normalize()
 	interval := float64(l.Period.Microseconds()) / float64(l.Requests)
 	var res []int64
@@ -146,12 +146,12 @@ func (r *Rates) Take(ctx context.Context, key string, l middleware.Limit, cost i
 		return err
 	})
 	if err != nil {
-		return middleware.Decision{}, fmt.Errorf("portico/redisstore: rate limit: %w", err)
+		return ratelimit.Decision{}, fmt.Errorf("portico/redisstore: rate limit: %w", err)
 	}
 	if len(res) != 4 {
-		return middleware.Decision{}, errors.New("portico/redisstore: rate limit: unexpected script reply")
+		return ratelimit.Decision{}, errors.New("portico/redisstore: rate limit: unexpected script reply")
 	}
-	d := middleware.Decision{
+	d := ratelimit.Decision{
 		Allowed:   res[0] == 1,
 		Remaining: int(res[1]),
 		Reset:     time.Duration(res[2]) * time.Microsecond,
@@ -165,7 +165,7 @@ func (r *Rates) Take(ctx context.Context, key string, l middleware.Limit, cost i
 	return d, nil
 }
 
-// Quotas is a [middleware.QuotaStore] of counters that expire at a fixed
+// Quotas is a [ratelimit.QuotaStore] of counters that expire at a fixed
 // time, checked and incremented atomically in one Lua script.
 type Quotas struct{ s *Store }
 
@@ -179,7 +179,7 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 return {1, v}
 `)
 
-// Add implements [middleware.QuotaStore].
+// Add implements [ratelimit.QuotaStore].
 func (q *Quotas) Add(ctx context.Context, key string, n, limit int64, expires time.Time) (int64, bool, error) {
 	if limit > math.MaxInt64/2 {
 		limit = math.MaxInt64 / 2

@@ -17,7 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/portico-dev/portico/internal/redistest"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 	"github.com/portico-dev/portico/middleware/redisstore"
 )
 
@@ -72,7 +72,7 @@ func TestRatesFollowGCRA(t *testing.T) {
 	t.Parallel()
 	rates := redisstore.New(client(t, redistest.Start(t)), steady).Rates()
 	ctx := context.Background()
-	lim := middleware.PerMinute(3)
+	lim := ratelimit.PerMinute(3)
 	for i, wantRemaining := range []int{2, 1, 0} {
 		d, err := rates.Take(ctx, "k", lim, 1)
 		if err != nil {
@@ -109,12 +109,12 @@ func TestRatesFollowGCRA(t *testing.T) {
 func TestThreeReplicasEnforceOneGlobalLimit(t *testing.T) {
 	t.Parallel()
 	rs := redistest.Start(t)
-	lim := middleware.PerHour(300)
+	lim := ratelimit.PerHour(300)
 	var replicas []*httptest.Server
 	for range 3 {
 		store := redisstore.New(client(t, rs), steady).Rates() // one client per replica
-		replicas = append(replicas, serve(t, middleware.RateLimit(middleware.RateLimitConfig{
-			Limit: lim, Key: middleware.KeyRoute, Store: store, Replicas: 3,
+		replicas = append(replicas, serve(t, ratelimit.New(ratelimit.Config{
+			Limit: lim, Key: ratelimit.Shared, Store: store, Replicas: 3,
 		})(ok200)))
 	}
 	start := time.Now()
@@ -147,10 +147,10 @@ func TestThreeReplicasEnforceOneGlobalLimit(t *testing.T) {
 func TestRedisOutage(t *testing.T) {
 	t.Parallel()
 	rs := redistest.Start(t)
-	lim := middleware.PerHour(300)
+	lim := ratelimit.PerHour(300)
 	handler := func(failClosed bool) *httptest.Server {
-		return serve(t, middleware.RateLimit(middleware.RateLimitConfig{
-			Name: fmt.Sprint("closed-", failClosed), Limit: lim, Key: middleware.KeyRoute,
+		return serve(t, ratelimit.New(ratelimit.Config{
+			Name: fmt.Sprint("closed-", failClosed), Limit: lim, Key: ratelimit.Shared,
 			Store: redisstore.New(client(t, rs), steady).Rates(), FailClosed: failClosed, Replicas: 3,
 			RetryStore: 50 * time.Millisecond,
 		})(ok200))
@@ -205,8 +205,8 @@ func TestQuotasAreSharedAndResetAtThePeriodBoundary(t *testing.T) {
 	keyed := func(*http.Request) string { return "acme" }
 	var replicas []*httptest.Server
 	for range 2 {
-		replicas = append(replicas, serve(t, middleware.Quota(middleware.QuotaConfig{
-			Limit: 5, Key: keyed, Store: redisstore.New(client(t, rs), steady).Quotas(), Clock: clock,
+		replicas = append(replicas, serve(t, ratelimit.Quota(ratelimit.QuotaConfig{
+			Limit: 5, Key: keyed, Store: redisstore.New(client(t, rs), steady).Quotas(), Now: clock,
 		})(ok200)))
 	}
 	count := func() (admitted int) {
@@ -257,7 +257,7 @@ func TestQuotaRefundsAreAlwaysApplied(t *testing.T) {
 func BenchmarkRatesTake(b *testing.B) {
 	rates := redisstore.New(client(b, redistest.Start(b)), steady).Rates()
 	ctx := context.Background()
-	lim := middleware.Limit{Requests: 1 << 30, Period: time.Second}
+	lim := ratelimit.Limit{Requests: 1 << 30, Period: time.Second}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := rates.Take(ctx, "bench", lim, 1); err != nil {

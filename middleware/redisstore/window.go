@@ -8,15 +8,15 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 )
 
-// Windows returns the [middleware.WindowStore] shared by the replicas
+// Windows returns the [ratelimit.WindowStore] shared by the replicas
 // using this Redis.
 func (s *Store) Windows() *Windows { return &Windows{s: s} }
 
-// Windows is a [middleware.WindowStore] of sliding windows kept as one
-// hash per window, a field per slot (see [middleware.WindowSlots]),
+// Windows is a [ratelimit.WindowStore] of sliding windows kept as one
+// hash per window, a field per slot (see [ratelimit.WindowSlots]),
 // checked and added to atomically in one Lua script, so replicas sharing
 // one Redis never admit more than the limit between them in any span of
 // the window's length. Slots are numbered by the caller's clock, so
@@ -77,28 +77,28 @@ redis.call('HSET', KEYS[1], ARGV[1], n)
 return 1
 `)
 
-// Add implements [middleware.WindowStore].
-func (w *Windows) Add(ctx context.Context, key string, n, limit int64, window time.Duration, now time.Time) (middleware.Decision, error) {
-	cur, size := middleware.WindowSlot(now, window)
+// Add implements [ratelimit.WindowStore].
+func (w *Windows) Add(ctx context.Context, key string, n, limit int64, window time.Duration, now time.Time) (ratelimit.Decision, error) {
+	cur, size := ratelimit.WindowSlot(now, window)
 	ttl := (window + 2*size).Milliseconds() + 1
 	var res []int64
 	err := w.s.do(ctx, func(ctx context.Context) (err error) {
 		res, err = windowAdd.Run(ctx, w.s.client, []string{w.key(key)},
-			cur, middleware.WindowSlots, n, limit, ttl).Int64Slice()
+			cur, ratelimit.WindowSlots, n, limit, ttl).Int64Slice()
 		return err
 	})
 	if err != nil {
-		return middleware.Decision{}, fmt.Errorf("portico/redisstore: window: %w", err)
+		return ratelimit.Decision{}, fmt.Errorf("portico/redisstore: window: %w", err)
 	}
 	if len(res) != 4 {
-		return middleware.Decision{}, errors.New("portico/redisstore: window: unexpected script reply")
+		return ratelimit.Decision{}, errors.New("portico/redisstore: window: unexpected script reply")
 	}
-	d := middleware.Decision{Allowed: res[0] == 1, Remaining: int(max(limit-res[1], 0))}
+	d := ratelimit.Decision{Allowed: res[0] == 1, Remaining: int(max(limit-res[1], 0))}
 	if res[3] >= 0 {
-		d.Reset = middleware.SlotLeaves(res[3], window, now)
+		d.Reset = ratelimit.SlotLeaves(res[3], window, now)
 	}
 	if !d.Allowed {
-		d.RetryAfter = middleware.SlotLeaves(res[2], window, now)
+		d.RetryAfter = ratelimit.SlotLeaves(res[2], window, now)
 		if n > limit {
 			d.RetryAfter = window
 		}
@@ -106,9 +106,9 @@ func (w *Windows) Add(ctx context.Context, key string, n, limit int64, window ti
 	return d, nil
 }
 
-// Adjust implements [middleware.WindowStore].
+// Adjust implements [ratelimit.WindowStore].
 func (w *Windows) Adjust(ctx context.Context, key string, delta int64, window time.Duration, at time.Time) error {
-	slot, _ := middleware.WindowSlot(at, window)
+	slot, _ := ratelimit.WindowSlot(at, window)
 	err := w.s.do(ctx, func(ctx context.Context) error {
 		return windowAdjust.Run(ctx, w.s.client, []string{w.key(key)}, slot, delta).Err()
 	})

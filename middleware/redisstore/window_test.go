@@ -7,18 +7,18 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/redistest"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/ratelimit"
 	"github.com/portico-dev/portico/middleware/redisstore"
 )
 
-var _ middleware.WindowStore = (*redisstore.Windows)(nil)
+var _ ratelimit.WindowStore = (*redisstore.Windows)(nil)
 
 // windowStores are the two WindowStores, which must behave alike.
-func windowStores(t *testing.T) map[string]middleware.WindowStore {
+func windowStores(t *testing.T) map[string]ratelimit.WindowStore {
 	t.Helper()
 	rs := redistest.Start(t)
-	return map[string]middleware.WindowStore{
-		"in memory": middleware.NewLocalWindows(),
+	return map[string]ratelimit.WindowStore{
+		"in memory": ratelimit.NewMemoryWindows(),
 		"in redis":  redisstore.New(client(t, rs), redisstore.WithTimeout(5*time.Second)).Windows(),
 	}
 }
@@ -27,7 +27,7 @@ func windowStores(t *testing.T) map[string]middleware.WindowStore {
 var t0 = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 
 // add adds n at t0+at to the one-minute window key with a limit of 10.
-func add(t *testing.T, s middleware.WindowStore, key string, n int64, at time.Duration) middleware.Decision {
+func add(t *testing.T, s ratelimit.WindowStore, key string, n int64, at time.Duration) ratelimit.Decision {
 	t.Helper()
 	d, err := s.Add(context.Background(), key, n, 10, time.Minute, t0.Add(at))
 	if err != nil {
@@ -36,7 +36,7 @@ func add(t *testing.T, s middleware.WindowStore, key string, n int64, at time.Du
 	return d
 }
 
-func adjust(t *testing.T, s middleware.WindowStore, key string, delta int64, at time.Duration) {
+func adjust(t *testing.T, s ratelimit.WindowStore, key string, delta int64, at time.Duration) {
 	t.Helper()
 	if err := s.Adjust(context.Background(), key, delta, time.Minute, t0.Add(at)); err != nil {
 		t.Fatal(err)
@@ -47,9 +47,9 @@ func TestWindowStoresFollowOneContract(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s middleware.WindowStore, key string)
+		run  func(t *testing.T, s ratelimit.WindowStore, key string)
 	}{
-		{"a refusal says when the call fits", func(t *testing.T, s middleware.WindowStore, key string) {
+		{"a refusal says when the call fits", func(t *testing.T, s ratelimit.WindowStore, key string) {
 			add(t, s, key, 6, 0)
 			if got, want := add(t, s, key, 4, 10*time.Second).Remaining, 0; got != want {
 				t.Errorf("remaining = %d, want %d", got, want)
@@ -69,7 +69,7 @@ func TestWindowStoresFollowOneContract(t *testing.T) {
 				t.Errorf("allowed once t0's slot left = %t, want %t", got, want)
 			}
 		}},
-		{"a returned reservation frees its room", func(t *testing.T, s middleware.WindowStore, key string) {
+		{"a returned reservation frees its room", func(t *testing.T, s ratelimit.WindowStore, key string) {
 			add(t, s, key, 10, 0)
 			adjust(t, s, key, -4, 0)
 			if got, want := add(t, s, key, 4, time.Second).Allowed, true; got != want {
@@ -79,7 +79,7 @@ func TestWindowStoresFollowOneContract(t *testing.T) {
 				t.Errorf("beyond it: allowed = %t, want %t", got, want)
 			}
 		}},
-		{"an adjustment of a slot that left the window changes nothing", func(t *testing.T, s middleware.WindowStore, key string) {
+		{"an adjustment of a slot that left the window changes nothing", func(t *testing.T, s ratelimit.WindowStore, key string) {
 			add(t, s, key, 5, 0)
 			add(t, s, key, 10, 2*time.Minute)
 			adjust(t, s, key, -5, 0)
@@ -87,7 +87,7 @@ func TestWindowStoresFollowOneContract(t *testing.T) {
 				t.Errorf("allowed = %t, want %t", got, want)
 			}
 		}},
-		{"no slot goes below zero", func(t *testing.T, s middleware.WindowStore, key string) {
+		{"no slot goes below zero", func(t *testing.T, s ratelimit.WindowStore, key string) {
 			add(t, s, key, 3, 0)
 			adjust(t, s, key, -10, 0)
 			add(t, s, key, 10, time.Second)
@@ -95,7 +95,7 @@ func TestWindowStoresFollowOneContract(t *testing.T) {
 				t.Errorf("allowed = %t, want %t", got, want)
 			}
 		}},
-		{"a call larger than the limit waits a whole window", func(t *testing.T, s middleware.WindowStore, key string) {
+		{"a call larger than the limit waits a whole window", func(t *testing.T, s ratelimit.WindowStore, key string) {
 			d := add(t, s, key, 11, 0)
 			if got, want := d.Allowed, false; got != want {
 				t.Errorf("allowed = %t, want %t", got, want)
@@ -104,7 +104,7 @@ func TestWindowStoresFollowOneContract(t *testing.T) {
 				t.Errorf("retry after %v, want %v", got, want)
 			}
 		}},
-		{"no span of the window ever holds more than the limit", func(t *testing.T, s middleware.WindowStore, key string) {
+		{"no span of the window ever holds more than the limit", func(t *testing.T, s ratelimit.WindowStore, key string) {
 			type taken struct {
 				at time.Duration
 				n  int64

@@ -91,7 +91,11 @@ func HTTPClient(base *http.Client, policies []resilience.Policy, body func([]byt
 	c := *base
 	var rt http.RoundTripper = hints{next: base.Transport, body: body, now: now}
 	if len(policies) > 0 {
-		rt = resilience.NewTransport(rt, policies...)
+		opts := make([]resilience.Option, len(policies))
+		for i, p := range policies {
+			opts[i] = p
+		}
+		rt = resilience.NewTransport(rt, opts...)
 	}
 	c.Transport = rt
 	return &c

@@ -21,7 +21,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/upstream"
-	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 	"github.com/portico-dev/portico/openapi"
 )
 
@@ -115,7 +115,7 @@ func Do(t testing.TB, c *http.Client, req *http.Request) (*http.Response, Echo) 
 
 // SHA256Hex returns the hash of an API key as a config file holds it.
 func SHA256Hex(key string) string {
-	h := middleware.HashAPIKey(key)
+	h := auth.HashAPIKey(key)
 	return hex.EncodeToString(h[:])
 }
 

@@ -216,3 +216,14 @@ func validPort(s string) bool {
 	}
 	return n <= 65535
 }
+
+// PeerAddr parses a RemoteAddr ("ip:port").
+func PeerAddr(remote string) (netip.Addr, bool) {
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		return ap.Addr().Unmap().WithZone(""), true
+	}
+	if a, err := netip.ParseAddr(remote); err == nil {
+		return a.Unmap().WithZone(""), true
+	}
+	return netip.Addr{}, false
+}
