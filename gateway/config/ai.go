@@ -390,13 +390,11 @@ func (p *aiPart) mount(b *gateway.Builder, h *ai.Handler) []error {
 // under, on the admin listener: /apis/prompts/.
 const PromptAPI = "prompts"
 
-// client builds the aiclient.Client of the providers and models, each
-// provider calling over the client hc gives it, with the telemetry
-// options tel (the gateway's tracer and meter providers).
-func (a *AI) client(hc func(AIProvider) *http.Client, tel []aiclient.Option, keep func(string, func() any) any) (*aiclient.Client, []string, []error) {
-	var errs []error
-	providers := map[string]aiclient.Provider{}
-	dropped := map[string]bool{}
+// providers builds the configured providers by name; dropped names the
+// optional ones left out because their settings are missing.
+func (a *AI) providers(hc func(AIProvider) *http.Client) (providers map[string]aiclient.Provider, dropped map[string]bool, errs []error) {
+	providers = map[string]aiclient.Provider{}
+	dropped = map[string]bool{}
 	for i, p := range a.Providers {
 		at := fields.Index("ai.providers", i)
 		if p.Name == "" {
@@ -424,6 +422,14 @@ func (a *AI) client(hc func(AIProvider) *http.Client, tel []aiclient.Option, kee
 		}
 		providers[p.Name] = pv
 	}
+	return providers, dropped, errs
+}
+
+// client builds the aiclient.Client of the providers and models, each
+// provider calling over the client hc gives it, with the telemetry
+// options tel (the gateway's tracer and meter providers).
+func (a *AI) client(hc func(AIProvider) *http.Client, tel []aiclient.Option, keep func(string, func() any) any) (*aiclient.Client, []string, []error) {
+	providers, dropped, errs := a.providers(hc)
 	opts := []aiclient.Option{}
 	var aliases []string
 	seen := map[string]bool{}

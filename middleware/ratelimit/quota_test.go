@@ -177,8 +177,11 @@ func TestQuotaLeftReadsAConsumersQuotaWithoutCountingIt(t *testing.T) {
 	r, _ := http.NewRequestWithContext(middleware.WithConsumer(context.Background(), gold), http.MethodGet, "/", nil)
 	for range 2 { // reading twice counts nothing
 		s, ok, err := ratelimit.QuotaLeft(cfg, r)
-		if err != nil || !ok {
-			t.Fatalf("QuotaLeft: ok %v, error %v", ok, err)
+		if err != nil {
+			t.Fatalf("QuotaLeft: %v", err)
+		}
+		if !ok {
+			t.Fatal("QuotaLeft: ok = false, want the consumer's quota")
 		}
 		if got, want := s.Used, int64(2); got != want {
 			t.Errorf("used = %d, want %d", got, want)
