@@ -226,7 +226,12 @@ func TestWeightsShareCallsAmongCandidatesOfOnePriority(t *testing.T) {
 		aiclient.WithRoute("m",
 			aiclient.Candidate{Provider: heavy, Model: "heavy", Weight: 3},
 			aiclient.Candidate{Provider: light, Model: "light", Weight: 1},
-			aiclient.Candidate{Provider: backup, Model: "backup", Priority: 1, Weight: 100},
+			aiclient.Candidate{
+				Provider: backup,
+				Model:    "backup",
+				Priority: 1,
+				Weight:   100,
+			},
 		))
 	firsts := map[string]int{}
 	for range 4000 {

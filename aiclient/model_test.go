@@ -47,7 +47,12 @@ func TestAccumulatorBuildsTheResponse(t *testing.T) {
 			"a call without arguments gets an empty object and invalid JSON is kept as a string",
 			[]aiclient.Event{
 				{Type: aiclient.EventToolCall, ToolCall: aiclient.ToolCallDelta{Index: 0, ID: "a", Name: "now"}},
-				{Type: aiclient.EventToolCall, ToolCall: aiclient.ToolCallDelta{Index: 1, ID: "b", Name: "bad", Arguments: `{"unterminated`}},
+				{Type: aiclient.EventToolCall, ToolCall: aiclient.ToolCallDelta{
+					Index:     1,
+					ID:        "b",
+					Name:      "bad",
+					Arguments: `{"unterminated`,
+				}},
 			},
 			`{"id":"","model":"","message":{"role":"assistant","tool_calls":[{"id":"a","name":"now","arguments":{}},{"id":"b","name":"bad","arguments":"{\"unterminated"}]},"finish_reason":"","raw_finish_reason":"","usage":{"input_tokens":0,"output_tokens":0}}`,
 		},
@@ -137,10 +142,20 @@ func TestStreamIteration(t *testing.T) {
 func TestCostOfNormalisedUsage(t *testing.T) {
 	t.Parallel()
 	prices := aiclient.Prices{
-		"gpt-4o":            {Input: 2.50, CachedInput: 1.25, Output: 10},
-		"o4-mini":           {Input: 1.10, CachedInput: 0.275, Output: 4.40},
-		"claude-sonnet-4-5": {Input: 3, CachedInput: 0.30, CacheWrite: 3.75, Output: 15},
-		"gemini-2.5-pro":    {Input: 1.25, CachedInput: 0.31, Output: 10, Reasoning: 10},
+		"gpt-4o":  {Input: 2.50, CachedInput: 1.25, Output: 10},
+		"o4-mini": {Input: 1.10, CachedInput: 0.275, Output: 4.40},
+		"claude-sonnet-4-5": {
+			Input:       3,
+			CachedInput: 0.30,
+			CacheWrite:  3.75,
+			Output:      15,
+		},
+		"gemini-2.5-pro": {
+			Input:       1.25,
+			CachedInput: 0.31,
+			Output:      10,
+			Reasoning:   10,
+		},
 	}
 	tests := []struct {
 		name  string
@@ -166,14 +181,24 @@ func TestCostOfNormalisedUsage(t *testing.T) {
 		{
 			name:  "Anthropic cache reads and writes have their own prices",
 			model: "claude-sonnet-4-5",
-			usage: aiclient.Usage{InputTokens: 102050, CacheReadTokens: 100000, CacheWriteTokens: 2000, OutputTokens: 500},
-			want:  (50*3 + 100000*0.30 + 2000*3.75 + 500*15) / 1e6,
+			usage: aiclient.Usage{
+				InputTokens:      102050,
+				CacheReadTokens:  100000,
+				CacheWriteTokens: 2000,
+				OutputTokens:     500,
+			},
+			want: (50*3 + 100000*0.30 + 2000*3.75 + 500*15) / 1e6,
 		},
 		{
 			name:  "Gemini thoughts use the reasoning price",
 			model: "gemini-2.5-pro",
-			usage: aiclient.Usage{InputTokens: 1000, CacheReadTokens: 400, OutputTokens: 900, ReasoningTokens: 700},
-			want:  (600*1.25 + 400*0.31 + 200*10 + 700*10) / 1e6,
+			usage: aiclient.Usage{
+				InputTokens:     1000,
+				CacheReadTokens: 400,
+				OutputTokens:    900,
+				ReasoningTokens: 700,
+			},
+			want: (600*1.25 + 400*0.31 + 200*10 + 700*10) / 1e6,
 		},
 	}
 	for _, tt := range tests {
@@ -202,8 +227,13 @@ func TestMaxCostIsTheDearestCandidatesCeiling(t *testing.T) {
 			aiclient.Candidate{Provider: p, Model: "claude-sonnet-4-5", Priority: 1}),
 		aiclient.WithRoute("mixed", aiclient.Candidate{Provider: p, Model: "gpt-4o"}, aiclient.Candidate{Provider: p, Model: "llama3"}),
 		aiclient.WithPrices(aiclient.Prices{
-			"gpt-4o":            {Input: 2.50, CachedInput: 1.25, Output: 10},
-			"claude-sonnet-4-5": {Input: 3, CachedInput: 0.30, CacheWrite: 3.75, Output: 15},
+			"gpt-4o": {Input: 2.50, CachedInput: 1.25, Output: 10},
+			"claude-sonnet-4-5": {
+				Input:       3,
+				CachedInput: 0.30,
+				CacheWrite:  3.75,
+				Output:      15,
+			},
 		}))
 	tests := []struct {
 		name       string
@@ -356,7 +386,13 @@ func TestErrorKinds(t *testing.T) {
 			t.Errorf("status %d: Retryable = %v, want %v", tt.status, got, want)
 		}
 	}
-	e := &aiclient.Error{Provider: "openai", Status: 429, Kind: aiclient.KindRateLimited, Code: "rate_limit_exceeded", Message: "slow down"}
+	e := &aiclient.Error{
+		Provider: "openai",
+		Status:   429,
+		Kind:     aiclient.KindRateLimited,
+		Code:     "rate_limit_exceeded",
+		Message:  "slow down",
+	}
 	if got := e.Error(); got != "aiclient: openai: rate_limited (429 rate_limit_exceeded): slow down" {
 		t.Fatalf("Error() = %q", got)
 	}
@@ -368,7 +404,12 @@ func TestRegressionToolCallBuffersSurviveSliceGrowth(t *testing.T) {
 	t.Parallel()
 	var acc aiclient.Accumulator
 	for i := range 20 {
-		acc.Add(aiclient.Event{Type: aiclient.EventToolCall, ToolCall: aiclient.ToolCallDelta{Index: i, ID: "c", Name: "f", Arguments: `{"i":`}})
+		acc.Add(aiclient.Event{Type: aiclient.EventToolCall, ToolCall: aiclient.ToolCallDelta{
+			Index:     i,
+			ID:        "c",
+			Name:      "f",
+			Arguments: `{"i":`,
+		}})
 	}
 	for i := range 20 {
 		acc.Add(aiclient.Event{Type: aiclient.EventToolCall, ToolCall: aiclient.ToolCallDelta{Index: i, Arguments: "1}"}})

@@ -68,7 +68,12 @@ func TestAdaptersPassTheirOwnWiresMembersAndRefuseOthersByName(t *testing.T) {
 func TestAdaptersSendLogprobsWhereTheProviderHasThem(t *testing.T) {
 	t.Parallel()
 	top := 3
-	req := &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText("hi")}, Logprobs: true, TopLogprobs: &top}
+	req := &aiclient.Request{
+		Model:       "m",
+		Messages:    []aiclient.Message{aiclient.UserText("hi")},
+		Logprobs:    true,
+		TopLogprobs: &top,
+	}
 	wants := map[string]string{"openai": `"logprobs":true`, "gemini": `"responseLogprobs":true`}
 	for name, encode := range encoders(t) {
 		body, err := encode(req)
@@ -100,8 +105,12 @@ func TestAdaptersSendLogprobsWhereTheProviderHasThem(t *testing.T) {
 
 func TestAdaptersAskForOneToolCallAtATimeWhereTheProviderCan(t *testing.T) {
 	t.Parallel()
-	req := &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText("hi")},
-		Tools: []aiclient.Tool{{Name: "lookup"}}, ParallelToolCalls: new(bool)}
+	req := &aiclient.Request{
+		Model:             "m",
+		Messages:          []aiclient.Message{aiclient.UserText("hi")},
+		Tools:             []aiclient.Tool{{Name: "lookup"}},
+		ParallelToolCalls: new(bool),
+	}
 	wants := map[string]string{"openai": `"parallel_tool_calls":false`, "anthropic": `"tool_choice":{"type":"auto","disable_parallel_tool_use":true}`}
 	for name, encode := range encoders(t) {
 		body, err := encode(req)

@@ -93,7 +93,12 @@ func TestAccumulatorKeepsCreatedNativeAndLogprobs(t *testing.T) {
 	native := &aiclient.Native{Wire: aiclient.WireOpenAI, Fields: map[string]json.RawMessage{"system_fingerprint": json.RawMessage(`"fp_1"`)}}
 	var acc aiclient.Accumulator
 	for _, ev := range []aiclient.Event{
-		{Type: aiclient.EventStart, ID: "r", Created: created, Native: native},
+		{
+			Type:    aiclient.EventStart,
+			ID:      "r",
+			Created: created,
+			Native:  native,
+		},
 		{Type: aiclient.EventText, Text: "Hi", Logprobs: []aiclient.Logprob{{Token: "Hi", Logprob: -0.5}}},
 		{Type: aiclient.EventText, Logprobs: []aiclient.Logprob{{Token: "!", Logprob: -1}}},
 	} {

@@ -66,8 +66,12 @@ func TestTelemetryFollowsTheGenAIConventions(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			r := newRecorders()
-			_, p := fakeOpenAI(t, aitest.Reply{Model: "gpt-4o-2024-08-06", ID: "chatcmpl-9", Text: "secret answer",
-				Usage: aiclient.Usage{InputTokens: 100, CacheReadTokens: 64, OutputTokens: 20}})
+			_, p := fakeOpenAI(t, aitest.Reply{
+				Model: "gpt-4o-2024-08-06",
+				ID:    "chatcmpl-9",
+				Text:  "secret answer",
+				Usage: aiclient.Usage{InputTokens: 100, CacheReadTokens: 64, OutputTokens: 20},
+			})
 			c := aiclient.New(append(r.opts, aiclient.WithDefault(p))...)
 			req := chatReq("gpt-4o")
 			req.Messages = append([]aiclient.Message{aiclient.System("secret prompt")}, req.Messages...)

@@ -40,10 +40,19 @@ func TestAdminEndpoints(t *testing.T) {
 		gateway.WithUpstream(upstreamOf(t, "svc", svc)),
 		gateway.WithMiddleware("auth", func(h http.Handler) http.Handler { return h }),
 		gateway.WithChain("request_id", "recover", "telemetry"),
-		gateway.WithRoute(gateway.Route{Name: "users", Path: "/users/{id}", Methods: []string{"GET"}, Upstream: "svc",
+		gateway.WithRoute(gateway.Route{
+			Name:        "users",
+			Path:        "/users/{id}",
+			Methods:     []string{"GET"},
+			Upstream:    "svc",
 			StripPrefix: "/users",
-			Policy: gateway.Policy{Middleware: []string{"auth"}, Timeout: 2 * time.Second,
-				Retry: &gateway.Retry{Attempts: 3}, Breaker: &gateway.Breaker{}}}),
+			Policy: gateway.Policy{
+				Middleware: []string{"auth"},
+				Timeout:    2 * time.Second,
+				Retry:      &gateway.Retry{Attempts: 3},
+				Breaker:    &gateway.Breaker{},
+			},
+		}),
 	)
 	admin := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }, Metrics: m.Handler}))
 	t.Cleanup(admin.Close)

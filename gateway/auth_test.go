@@ -21,7 +21,12 @@ func authGateway(t *testing.T, routes ...gateway.Route) string {
 	up, _ := countingServer(t, "app")
 	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
 		config.WithConsumers(
-			config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Tenant: "acme", Plan: "gold", Scopes: []string{"orders:read"}},
+			config.ConsumerConfig{Consumer: middleware.Consumer{
+				ID:     "alice",
+				Tenant: "acme",
+				Plan:   "gold",
+				Scopes: []string{"orders:read"},
+			},
 				Keys: []config.APIKeyConfig{{ID: "alice-1", Secret: keyed}}},
 			config.ConsumerConfig{Consumer: middleware.Consumer{ID: "bob", Plan: "free"},
 				Keys: []config.APIKeyConfig{{ID: "bob-1", SHA256: sha256Hex("bob-secret-key-0123456789")}}},

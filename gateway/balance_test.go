@@ -107,7 +107,12 @@ func TestKilledInstanceIsLeftWithoutFailedRequests(t *testing.T) {
 		cfg  upstream.Config
 	}{
 		{name: "active health checks take a killed instance out",
-			cfg: upstream.Config{HealthCheck: &upstream.HealthCheck{Path: "/", Interval: time.Second, Timeout: time.Second, UnhealthyThreshold: 1}}},
+			cfg: upstream.Config{HealthCheck: &upstream.HealthCheck{
+				Path:               "/",
+				Interval:           time.Second,
+				Timeout:            time.Second,
+				UnhealthyThreshold: 1,
+			}}},
 		{name: "passive outlier detection ejects a killed instance",
 			cfg: upstream.Config{Outlier: &upstream.OutlierDetection{ConsecutiveConnErrors: 1, BaseEjection: time.Minute}}},
 	}

@@ -22,8 +22,15 @@ type okUpstream struct{ name string }
 func (u okUpstream) Name() string { return u.name }
 
 func (okUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
-	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: http.NoBody, ContentLength: 0, Request: r, ProtoMajor: 1, ProtoMinor: 1}, nil
+	return &http.Response{
+		StatusCode:    http.StatusOK,
+		Header:        http.Header{"Content-Type": {"application/json"}},
+		Body:          http.NoBody,
+		ContentLength: 0,
+		Request:       r,
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+	}, nil
 }
 
 func benchRoute(b *testing.B, p gateway.Policy, header ...string) {

@@ -25,7 +25,12 @@ func benchPlatform(b *testing.B, rec *calllog.Recorder) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, _ = p.PutAPI(ctx, "root", platform.API{ID: "orders", Tenant: "acme", State: platform.Published, Approval: platform.Auto})
+	_, _ = p.PutAPI(ctx, "root", platform.API{
+		ID:       "orders",
+		Tenant:   "acme",
+		State:    platform.Published,
+		Approval: platform.Auto,
+	})
 	if _, err := p.Subscribe(ctx, "root", "acme", "shop", "orders"); err != nil {
 		b.Fatal(err)
 	}

@@ -75,16 +75,43 @@ func TestCacheKeepsRoutesOnOnePathApart(t *testing.T) {
 		routes []gateway.Route
 	}{
 		{name: "named routes told apart by a header never see each other's entries", routes: []gateway.Route{
-			{Name: "items-beta", Path: "/items", Headers: map[string]string{"X-Channel": "beta"}, Upstream: "beta", Policy: cached(time.Minute)},
-			{Name: "items", Path: "/items", Upstream: "stable", Policy: cached(time.Minute)},
+			{
+				Name:     "items-beta",
+				Path:     "/items",
+				Headers:  map[string]string{"X-Channel": "beta"},
+				Upstream: "beta",
+				Policy:   cached(time.Minute),
+			},
+			{
+				Name:     "items",
+				Path:     "/items",
+				Upstream: "stable",
+				Policy:   cached(time.Minute),
+			},
 		}},
 		{name: "unnamed routes told apart by a header never see each other's entries", routes: []gateway.Route{
-			{Path: "/items", Headers: map[string]string{"X-Channel": "beta"}, Upstream: "beta", Policy: cached(time.Minute)},
+			{
+				Path:     "/items",
+				Headers:  map[string]string{"X-Channel": "beta"},
+				Upstream: "beta",
+				Policy:   cached(time.Minute),
+			},
 			{Path: "/items", Upstream: "stable", Policy: cached(time.Minute)},
 		}},
 		{name: "routes with one name told apart by a header never see each other's entries", routes: []gateway.Route{
-			{Name: "items", Path: "/items", Headers: map[string]string{"X-Channel": "beta"}, Upstream: "beta", Policy: cached(time.Minute)},
-			{Name: "items", Path: "/items", Upstream: "stable", Policy: cached(time.Minute)},
+			{
+				Name:     "items",
+				Path:     "/items",
+				Headers:  map[string]string{"X-Channel": "beta"},
+				Upstream: "beta",
+				Policy:   cached(time.Minute),
+			},
+			{
+				Name:     "items",
+				Path:     "/items",
+				Upstream: "stable",
+				Policy:   cached(time.Minute),
+			},
 		}},
 	}
 	for _, tt := range tests {
@@ -127,14 +154,29 @@ func TestCacheKeepsAPIVersionsApart(t *testing.T) {
 		gateway.WithUpstream(upstreamOf(t, "orders-v1", cachedServer(t, "orders v1"))),
 		gateway.WithUpstream(upstreamOf(t, "orders-v2", cachedServer(t, "orders v2"))),
 		gateway.WithRoute(
-			gateway.Route{Name: "orders", Path: "/orders", Policy: cached(time.Minute), Versions: &gateway.Versions{
-				Targets: map[string]gateway.VersionTarget{"v1": {Upstream: "orders-v1"}, "v2": {Upstream: "orders-v2"}}}},
-			gateway.Route{Name: "invoices", Path: "/invoices", Policy: cached(time.Minute), Versions: &gateway.Versions{
-				Header: "-", Default: "v1",
-				Targets: map[string]gateway.VersionTarget{"v1": {Upstream: "orders-v1"}, "v2": {Upstream: "orders-v2"}}}},
-			gateway.Route{Name: "payments", Path: "/payments", Policy: cached(time.Minute), Versions: &gateway.Versions{
-				Header: "X-Api-Version", Param: "-",
-				Targets: map[string]gateway.VersionTarget{"v1": {Upstream: "orders-v1"}, "v2": {Upstream: "orders-v2"}}}},
+			gateway.Route{
+				Name:   "orders",
+				Path:   "/orders",
+				Policy: cached(time.Minute),
+				Versions: &gateway.Versions{
+					Targets: map[string]gateway.VersionTarget{"v1": {Upstream: "orders-v1"}, "v2": {Upstream: "orders-v2"}}},
+			},
+			gateway.Route{
+				Name:   "invoices",
+				Path:   "/invoices",
+				Policy: cached(time.Minute),
+				Versions: &gateway.Versions{
+					Header: "-", Default: "v1",
+					Targets: map[string]gateway.VersionTarget{"v1": {Upstream: "orders-v1"}, "v2": {Upstream: "orders-v2"}}},
+			},
+			gateway.Route{
+				Name:   "payments",
+				Path:   "/payments",
+				Policy: cached(time.Minute),
+				Versions: &gateway.Versions{
+					Header: "X-Api-Version", Param: "-",
+					Targets: map[string]gateway.VersionTarget{"v1": {Upstream: "orders-v1"}, "v2": {Upstream: "orders-v2"}}},
+			},
 		))
 	runCacheSteps(t, srv.URL, []cacheStep{
 		{
@@ -225,7 +267,12 @@ func TestVersionedRoutesSendVaryForTheFieldsTheyRead(t *testing.T) {
 			gateway.Route{Path: "/custom", Versions: &gateway.Versions{Default: "v1", Header: "X-Api-Version", Targets: targets}},
 			gateway.Route{Path: "/header", Versions: &gateway.Versions{Default: "v1", Param: "-", Targets: targets}},
 			gateway.Route{Path: "/accept", Versions: &gateway.Versions{Default: "v1", Header: "-", Targets: targets}},
-			gateway.Route{Path: "/path", Versions: &gateway.Versions{Default: "v1", Header: "-", Param: "-", Targets: targets}},
+			gateway.Route{Path: "/path", Versions: &gateway.Versions{
+				Default: "v1",
+				Header:  "-",
+				Param:   "-",
+				Targets: targets,
+			}},
 		))
 	runCacheSteps(t, srv.URL, []cacheStep{
 		{
@@ -348,9 +395,26 @@ func TestCacheNamespaceSharesEntriesBetweenRoutes(t *testing.T) {
 		gateway.WithUpstream(upstreamOf(t, "mobile", cachedServer(t, "users from mobile"))),
 		gateway.WithUpstream(upstreamOf(t, "tv", cachedServer(t, "users from tv"))),
 		gateway.WithRoute(
-			gateway.Route{Name: "users-mobile", Path: "/users", Headers: map[string]string{"X-Client": "mobile"}, Upstream: "mobile", Policy: shared},
-			gateway.Route{Name: "users-tv", Path: "/users", Headers: map[string]string{"X-Client": "tv"}, Upstream: "tv", Policy: cached(time.Minute)},
-			gateway.Route{Name: "users", Path: "/users", Upstream: "web", Policy: shared},
+			gateway.Route{
+				Name:     "users-mobile",
+				Path:     "/users",
+				Headers:  map[string]string{"X-Client": "mobile"},
+				Upstream: "mobile",
+				Policy:   shared,
+			},
+			gateway.Route{
+				Name:     "users-tv",
+				Path:     "/users",
+				Headers:  map[string]string{"X-Client": "tv"},
+				Upstream: "tv",
+				Policy:   cached(time.Minute),
+			},
+			gateway.Route{
+				Name:     "users",
+				Path:     "/users",
+				Upstream: "web",
+				Policy:   shared,
+			},
 		))
 	runCacheSteps(t, srv.URL, []cacheStep{
 		{name: "a route in the namespace fetches", path: "/users", wantBody: "users from web"},
@@ -378,7 +442,12 @@ func TestCacheEntriesSurviveARebuildOfTheSameConfiguration(t *testing.T) {
 		gateway.WithUpstream(upstreamOf(t, "stable", cachedServer(t, "stable items"))),
 		gateway.WithUpstream(upstreamOf(t, "beta", cachedServer(t, "beta items"))),
 		gateway.WithRoute(
-			gateway.Route{Path: "/items", Headers: map[string]string{"X-Channel": "beta"}, Upstream: "beta", Policy: cached(time.Minute)},
+			gateway.Route{
+				Path:     "/items",
+				Headers:  map[string]string{"X-Channel": "beta"},
+				Upstream: "beta",
+				Policy:   cached(time.Minute),
+			},
 			gateway.Route{Path: "/items", Upstream: "stable", Policy: cached(time.Minute)},
 		),
 	}
@@ -552,8 +621,12 @@ func TestCacheNamespaceConfigIsChecked(t *testing.T) {
 func TestCacheStageNamesItsSharedNamespace(t *testing.T) {
 	t.Parallel()
 	g, _ := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", cachedServer(t, "x"))),
-		gateway.WithRoute(gateway.Route{Name: "users", Path: "/users", Upstream: "app",
-			Policy: gateway.Policy{Cache: &gateway.Cache{TTL: time.Minute, Scope: "tenant", Namespace: "shared-users"}}}))
+		gateway.WithRoute(gateway.Route{
+			Name:     "users",
+			Path:     "/users",
+			Upstream: "app",
+			Policy:   gateway.Policy{Cache: &gateway.Cache{TTL: time.Minute, Scope: "tenant", Namespace: "shared-users"}},
+		}))
 	if got, want := strings.Join(g.Routes()[0].Chain, " "), "cache(ttl=1m0s, scope=tenant, namespace=shared-users)"; !strings.Contains(got, want) {
 		t.Errorf("chain %q, want it to contain %q", got, want)
 	}

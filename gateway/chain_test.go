@@ -23,18 +23,23 @@ func TestRoutesShowTheWholeChainInOrder(t *testing.T) {
 		gateway.WithChain("request_id", "recover"),
 		gateway.WithMiddleware("audit", func(h http.Handler) http.Handler { return h }),
 		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "a"}, Keys: []config.APIKeyConfig{{ID: "k", Secret: keyed}}}),
-		gateway.WithRoute(gateway.Route{Name: "all", Path: "/all", Upstream: "app", Policy: gateway.Policy{
-			Lifecycle:   &gateway.Lifecycle{Sunset: sunset},
-			Auth:        &gateway.Auth{Scopes: []string{"read"}},
-			RateLimit:   &gateway.RateLimit{Requests: 10, Per: time.Second},
-			Quota:       &gateway.Quota{Limit: 1000, Period: "month"},
-			Cache:       &gateway.Cache{TTL: time.Minute, Scope: "tenant"},
-			Idempotency: &gateway.Idempotency{},
-			Transform:   &gateway.Transform{Request: middleware.HeaderRules{Set: map[string]string{"X-A": "b"}}},
-			Middleware:  []string{"audit"},
-			Timeout:     time.Second,
-			Retry:       &gateway.Retry{Attempts: 2},
-		}}))
+		gateway.WithRoute(gateway.Route{
+			Name:     "all",
+			Path:     "/all",
+			Upstream: "app",
+			Policy: gateway.Policy{
+				Lifecycle:   &gateway.Lifecycle{Sunset: sunset},
+				Auth:        &gateway.Auth{Scopes: []string{"read"}},
+				RateLimit:   &gateway.RateLimit{Requests: 10, Per: time.Second},
+				Quota:       &gateway.Quota{Limit: 1000, Period: "month"},
+				Cache:       &gateway.Cache{TTL: time.Minute, Scope: "tenant"},
+				Idempotency: &gateway.Idempotency{},
+				Transform:   &gateway.Transform{Request: middleware.HeaderRules{Set: map[string]string{"X-A": "b"}}},
+				Middleware:  []string{"audit"},
+				Timeout:     time.Second,
+				Retry:       &gateway.Retry{Attempts: 2},
+			},
+		}))
 	admin := httptest.NewServer(gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
 	defer admin.Close()
 	resp, err := http.Get(admin.URL + "/routes")

@@ -61,7 +61,12 @@ func credGateway(t *testing.T) (url string, shadow <-chan http.Header) {
 			gateway.Route{Path: "/transformed", Upstream: "app", Policy: gateway.Policy{
 				Auth:      &gateway.Auth{Methods: []string{"sso"}},
 				Transform: &gateway.Transform{Request: middleware.HeaderRules{Set: map[string]string{"Authorization": "Basic dXBzdHJlYW06cHc="}}}}},
-			gateway.Route{Path: "/mirrored", Upstream: "app", Mirror: &gateway.Mirror{Upstream: "shadow"}, Policy: auth("query")},
+			gateway.Route{
+				Path:     "/mirrored",
+				Upstream: "app",
+				Mirror:   &gateway.Mirror{Upstream: "shadow"},
+				Policy:   auth("query"),
+			},
 		))
 	return srv.URL, copies
 }
@@ -322,7 +327,12 @@ ai:
 func TestComposedCallsDoNotGetTheConsumersCredential(t *testing.T) {
 	t.Parallel()
 	compose := &gateway.Compose{Headers: []string{"X-API-Key", "Accept-Language"},
-		Calls: []gateway.ComposeCall{{Name: "a", Key: "a", Upstream: "app", Path: "/a?lang={query.lang}&key={query.api_key}"}}}
+		Calls: []gateway.ComposeCall{{
+			Name:     "a",
+			Key:      "a",
+			Upstream: "app",
+			Path:     "/a?lang={query.lang}&key={query.api_key}",
+		}}}
 	_, gw := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", echoServer(t, "app"))),
 		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
 			Keys: []config.APIKeyConfig{{ID: "alice-1", Secret: keyed}}}),

@@ -26,8 +26,10 @@ func Example() {
 	g, err := gateway.New(
 		gateway.WithUpstream(users),
 		gateway.WithRoute(gateway.Route{
-			Prefix: "/api/users", StripPrefix: "/api", Upstream: "users",
-			Policy: gateway.Policy{Timeout: 5 * time.Second},
+			Prefix:      "/api/users",
+			StripPrefix: "/api",
+			Upstream:    "users",
+			Policy:      gateway.Policy{Timeout: 5 * time.Second},
 		}),
 	)
 	if err != nil {
@@ -53,8 +55,12 @@ func ExampleGateway_Routes() {
 		gateway.WithUpstream(users),
 		gateway.WithMiddleware("auth", func(h http.Handler) http.Handler { return h }),
 		gateway.WithChain("request_id", "recover"),
-		gateway.WithRoute(gateway.Route{Name: "users", Path: "/users/{id}", Upstream: "users",
-			Policy: gateway.Policy{Middleware: []string{"auth"}, Timeout: 2 * time.Second, Retry: &gateway.Retry{Attempts: 3}}}),
+		gateway.WithRoute(gateway.Route{
+			Name:     "users",
+			Path:     "/users/{id}",
+			Upstream: "users",
+			Policy:   gateway.Policy{Middleware: []string{"auth"}, Timeout: 2 * time.Second, Retry: &gateway.Retry{Attempts: 3}},
+		}),
 	)
 	defer g.Close()
 	for _, r := range g.Routes() {
@@ -69,8 +75,19 @@ func ExampleGateway_Routes() {
 func ExampleGateway_Lookup() {
 	a, _ := upstream.New(upstream.Config{Name: "a", Instances: []upstream.Instance{{URL: "http://127.0.0.1:9001"}}})
 	g, _ := gateway.New(gateway.WithUpstream(a), gateway.WithRoute(
-		gateway.Route{Name: "api", Hosts: []string{"*.example.com"}, Prefix: "/api", Upstream: "a"},
-		gateway.Route{Name: "canary", Prefix: "/api", Headers: map[string]string{"X-Canary": "1"}, Priority: 10, Upstream: "a"},
+		gateway.Route{
+			Name:     "api",
+			Hosts:    []string{"*.example.com"},
+			Prefix:   "/api",
+			Upstream: "a",
+		},
+		gateway.Route{
+			Name:     "canary",
+			Prefix:   "/api",
+			Headers:  map[string]string{"X-Canary": "1"},
+			Priority: 10,
+			Upstream: "a",
+		},
 	))
 	defer g.Close()
 	for _, h := range []string{"", "1"} {
@@ -89,8 +106,18 @@ func ExampleGateway_Lookup() {
 func ExampleWithPathNormalization() {
 	files, _ := upstream.New(upstream.Config{Name: "files", Instances: []upstream.Instance{{URL: "http://127.0.0.1:9001"}}})
 	routes := gateway.WithRoute(
-		gateway.Route{Name: "public", Prefix: "/api/public", StripPrefix: "/api", Upstream: "files"},
-		gateway.Route{Name: "private", Prefix: "/api/private", StripPrefix: "/api", Upstream: "files"},
+		gateway.Route{
+			Name:        "public",
+			Prefix:      "/api/public",
+			StripPrefix: "/api",
+			Upstream:    "files",
+		},
+		gateway.Route{
+			Name:        "private",
+			Prefix:      "/api/private",
+			StripPrefix: "/api",
+			Upstream:    "files",
+		},
 	)
 	strict, _ := gateway.New(gateway.WithUpstream(files), routes)
 	defer strict.Close()
@@ -121,9 +148,16 @@ type greeter struct{}
 func (greeter) Prepare(*gateway.Builder) error { return nil }
 
 func (greeter) Mount(b *gateway.Builder) error {
-	b.Endpoint(gateway.Endpoint{Kind: "greeting", Label: "the greeting", Name: "greeting", Method: http.MethodGet,
-		Path: "/hello", At: "greeting", Chain: []string{"greet"},
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello") })})
+	b.Endpoint(gateway.Endpoint{
+		Kind:    "greeting",
+		Label:   "the greeting",
+		Name:    "greeting",
+		Method:  http.MethodGet,
+		Path:    "/hello",
+		At:      "greeting",
+		Chain:   []string{"greet"},
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello") }),
+	})
 	return nil
 }
 

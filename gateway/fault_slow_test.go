@@ -18,7 +18,12 @@ import (
 var baselineSlow = faultSetup{
 	balancer: upstream.LeastRequest,
 	policy: gateway.Policy{Timeout: 5 * time.Second,
-		Retry: &gateway.Retry{Attempts: 3, PerTry: time.Second, Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}},
+		Retry: &gateway.Retry{
+			Attempts:   3,
+			PerTry:     time.Second,
+			Backoff:    5 * time.Millisecond,
+			MaxBackoff: 20 * time.Millisecond,
+		}},
 	passive: true,
 }
 
@@ -32,8 +37,12 @@ var baselineSlow = faultSetup{
 // stead.
 var tunedSlow = faultSetup{
 	balancer: upstream.PeakEWMA,
-	outlier: &upstream.OutlierDetection{Consecutive5xx: 2, ConsecutiveConnErrors: 2, BaseEjection: 2 * time.Second,
-		Slow: &upstream.SlowOutlier{Threshold: 40 * time.Millisecond, Consecutive: 2}},
+	outlier: &upstream.OutlierDetection{
+		Consecutive5xx:        2,
+		ConsecutiveConnErrors: 2,
+		BaseEjection:          2 * time.Second,
+		Slow:                  &upstream.SlowOutlier{Threshold: 40 * time.Millisecond, Consecutive: 2},
+	},
 	policy: gateway.Policy{Timeout: 5 * time.Second,
 		Retry: baselineSlow.policy.Retry,
 		Hedge: &gateway.Hedge{Delay: gateway.HedgeDelay{After: 50 * time.Millisecond}, MaxExtra: 1}},

@@ -198,7 +198,12 @@ func startLoad(t *testing.T, url string) *load {
 }
 
 func (l *load) send(method string) {
-	o := outcome{id: l.ids.Add(1), method: method, phase: l.phase.Load().(string), start: time.Now()}
+	o := outcome{
+		id:     l.ids.Add(1),
+		method: method,
+		phase:  l.phase.Load().(string),
+		start:  time.Now(),
+	}
 	req, _ := http.NewRequest(method, l.url+"/work", strings.NewReader("payload"))
 	req.Header.Set(loadID, strconv.FormatInt(o.id, 10))
 	resp, err := l.client.Do(req)
@@ -399,7 +404,12 @@ var defaultFaults = faultSetup{
 	balancer: upstream.LeastRequest, // a slow instance piles up requests in flight and is passed over
 	outlier:  &upstream.OutlierDetection{Consecutive5xx: 2, ConsecutiveConnErrors: 2, BaseEjection: 2 * time.Second},
 	policy: gateway.Policy{Timeout: 5 * time.Second,
-		Retry: &gateway.Retry{Attempts: 3, PerTry: 500 * time.Millisecond, Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}},
+		Retry: &gateway.Retry{
+			Attempts:   3,
+			PerTry:     500 * time.Millisecond,
+			Backoff:    5 * time.Millisecond,
+			MaxBackoff: 20 * time.Millisecond,
+		}},
 }
 
 // faultGateway starts a gateway in front of a and b with setup. It
@@ -417,7 +427,13 @@ func faultGateway(t *testing.T, a, b *faulty, setup faultSetup) (faultPool, func
 	}), nil))
 	var hc *upstream.HealthCheck
 	if !setup.passive {
-		hc = &upstream.HealthCheck{Path: "/healthz", Interval: 250 * time.Millisecond, Timeout: 250 * time.Millisecond, HealthyThreshold: 1, UnhealthyThreshold: 2}
+		hc = &upstream.HealthCheck{
+			Path:               "/healthz",
+			Interval:           250 * time.Millisecond,
+			Timeout:            250 * time.Millisecond,
+			HealthyThreshold:   1,
+			UnhealthyThreshold: 2,
+		}
 	}
 	pool, err := upstream.New(upstream.Config{
 		Name:        "svc",

@@ -220,8 +220,11 @@ func TestLifecyclePolicy(t *testing.T) {
 	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
 		gateway.WithClock(func() time.Time { return *now.Load() }),
 		gateway.WithRoute(gateway.Route{Path: "/v1/orders", Upstream: "app", Policy: gateway.Policy{Lifecycle: &gateway.Lifecycle{
-			Deprecated: start.AddDate(0, -1, 0), Sunset: start.AddDate(0, 1, 0),
-			Link: "https://example.com/migrate", Successor: "/v2/orders"}}}))
+			Deprecated: start.AddDate(0, -1, 0),
+			Sunset:     start.AddDate(0, 1, 0),
+			Link:       "https://example.com/migrate",
+			Successor:  "/v2/orders",
+		}}}))
 	resp := fetch(t, srv.URL+"/v1/orders")
 	if got, want := resp.StatusCode, http.StatusOK; got != want {
 		t.Errorf("before sunset: status %d, want %d", got, want)
@@ -259,11 +262,27 @@ func TestComposedRoute(t *testing.T) {
 	g, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "users", users), upstreamOf(t, "orders", orders), upstreamOf(t, "recs", down)),
 		gateway.WithRoute(gateway.Route{Name: "profile", Path: "/profile/{id}", Compose: &gateway.Compose{Calls: []gateway.ComposeCall{
 			{Name: "user", Upstream: "users", Path: "/users/{path.id}"},
-			{Name: "orders", Key: "orders", Upstream: "orders", Path: "/orders/{path.id}"},
-			{Name: "recs", Key: "recs", Upstream: "recs", Path: "/recs", Optional: true},
+			{
+				Name:     "orders",
+				Key:      "orders",
+				Upstream: "orders",
+				Path:     "/orders/{path.id}",
+			},
+			{
+				Name:     "recs",
+				Key:      "recs",
+				Upstream: "recs",
+				Path:     "/recs",
+				Optional: true,
+			},
 		}}}, gateway.Route{Name: "strict", Path: "/strict/{id}", Compose: &gateway.Compose{Calls: []gateway.ComposeCall{
 			{Name: "user", Upstream: "users", Path: "/users/{path.id}"},
-			{Name: "recs", Key: "recs", Upstream: "recs", Path: "/recs"},
+			{
+				Name:     "recs",
+				Key:      "recs",
+				Upstream: "recs",
+				Path:     "/recs",
+			},
 		}}}))
 	resp := fetch(t, srv.URL+"/profile/42")
 	var got map[string]any

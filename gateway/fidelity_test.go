@@ -78,12 +78,21 @@ var chains = []struct {
 }{
 	{"without middleware", nil, gateway.Policy{}},
 	{"through every built-in middleware and policy", gateway.WithChain("request_id", "recover", "client_ip", "telemetry", "access_log"),
-		gateway.Policy{Timeout: time.Minute, Retry: &gateway.Retry{Attempts: 2, PerTry: time.Minute}, Breaker: &gateway.Breaker{}, Bulkhead: &gateway.Bulkhead{MaxConcurrent: 8}}},
+		gateway.Policy{
+			Timeout:  time.Minute,
+			Retry:    &gateway.Retry{Attempts: 2, PerTry: time.Minute},
+			Breaker:  &gateway.Breaker{},
+			Bulkhead: &gateway.Bulkhead{MaxConcurrent: 8},
+		}},
 	{"through every limit, cache and transformation stage", gateway.WithKey("any", func(*http.Request) string { return "k" }),
-		gateway.Policy{Lifecycle: &gateway.Lifecycle{Deprecated: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
-			RateLimit: &gateway.RateLimit{Requests: 1000, Key: "any"}, Quota: &gateway.Quota{Limit: 1000, Key: "ip"},
-			Cache: &gateway.Cache{TTL: time.Minute}, Idempotency: &gateway.Idempotency{},
-			Transform: &gateway.Transform{Response: middleware.HeaderRules{Set: map[string]string{"X-Via": "portico"}}}}},
+		gateway.Policy{
+			Lifecycle:   &gateway.Lifecycle{Deprecated: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+			RateLimit:   &gateway.RateLimit{Requests: 1000, Key: "any"},
+			Quota:       &gateway.Quota{Limit: 1000, Key: "ip"},
+			Cache:       &gateway.Cache{TTL: time.Minute},
+			Idempotency: &gateway.Idempotency{},
+			Transform:   &gateway.Transform{Response: middleware.HeaderRules{Set: map[string]string{"X-Via": "portico"}}},
+		}},
 }
 
 func TestServerSentEventsAreNotBuffered(t *testing.T) {

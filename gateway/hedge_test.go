@@ -290,8 +290,12 @@ func TestHedgeConfigMistakesNameTheField(t *testing.T) {
 func TestHedgeBuilderMistakesNameTheField(t *testing.T) {
 	t.Parallel()
 	_, err := gateway.New(gateway.WithUpstream(upstreamOf(t, "a", echoServer(t, "a"))),
-		gateway.WithRoute(gateway.Route{Name: "r", Prefix: "/", Upstream: "a",
-			Policy: gateway.Policy{Hedge: &gateway.Hedge{Delay: gateway.HedgeDelay{Quantile: 1.5}}}}))
+		gateway.WithRoute(gateway.Route{
+			Name:     "r",
+			Prefix:   "/",
+			Upstream: "a",
+			Policy:   gateway.Policy{Hedge: &gateway.Hedge{Delay: gateway.HedgeDelay{Quantile: 1.5}}},
+		}))
 	if err == nil {
 		t.Fatal("no error for a quantile of 1.5")
 	}

@@ -27,7 +27,12 @@ func TestMatchers(t *testing.T) {
 		gateway.Route{Path: "/hdr", Headers: map[string]string{"X-Canary": "yes"}, Upstream: "header"},
 		gateway.Route{Path: "/hdr", Upstream: "fallback"},
 		gateway.Route{Prefix: "/prio", Upstream: "low"},
-		gateway.Route{Prefix: "/prio", Priority: 10, Methods: []string{"GET"}, Upstream: "high"},
+		gateway.Route{
+			Prefix:   "/prio",
+			Priority: 10,
+			Methods:  []string{"GET"},
+			Upstream: "high",
+		},
 		gateway.Route{Path: "/shadow/{id}", Headers: map[string]string{"X-Beta": "*"}, Upstream: "header"},
 		gateway.Route{Prefix: "/shadow", Upstream: "fallback"},
 	))
@@ -160,7 +165,12 @@ func FuzzRoute(f *testing.F) {
 	f.Add("/{a}/{a}", "", "", "")
 	f.Add("/{id:[0-9]+}", "", "/{id}", "")
 	f.Fuzz(func(t *testing.T, path, prefix, rewrite, host string) {
-		rt := gateway.Route{Path: path, Prefix: prefix, Rewrite: rewrite, Upstream: "a"}
+		rt := gateway.Route{
+			Path:     path,
+			Prefix:   prefix,
+			Rewrite:  rewrite,
+			Upstream: "a",
+		}
 		if host != "" {
 			rt.Hosts = []string{host}
 		}

@@ -260,7 +260,12 @@ func TestTheRootPrefixReportsEachBuiltInEndpointGroupOnce(t *testing.T) {
 func TestAnOverlapWithAnAPIOperationNamesTheOperation(t *testing.T) {
 	t.Parallel()
 	_, err := gateway.New(gateway.WithLogger(quiet), gateway.WithUpstream(upstreamOf(t, "pets", echoServer(t, "pets"))),
-		config.WithAPI(config.API{Name: "pets", Spec: gwtest.Spec(t, "config/testdata/pets.yaml"), Upstream: "pets", Prefix: "/v1/models"}),
+		config.WithAPI(config.API{
+			Name:     "pets",
+			Spec:     gwtest.Spec(t, "config/testdata/pets.yaml"),
+			Upstream: "pets",
+			Prefix:   "/v1/models",
+		}),
 		config.WithAI(demoAI()))
 	if err == nil {
 		t.Fatal("no error")
@@ -344,7 +349,13 @@ func TestRoutesAndLookupSeeEveryEndpoint(t *testing.T) {
 	type entry struct{ name, kind, methods, path, chain string }
 	var got []entry
 	for _, r := range g.Routes() {
-		got = append(got, entry{r.Name, r.Kind, strings.Join(r.Methods, ","), r.Path + r.Prefix, strings.Join(r.Chain, " ")})
+		got = append(got, entry{
+			name:    r.Name,
+			kind:    r.Kind,
+			methods: strings.Join(r.Methods, ","),
+			path:    r.Path + r.Prefix,
+			chain:   strings.Join(r.Chain, " "),
+		})
 	}
 	want := []entry{
 		{
@@ -599,7 +610,12 @@ func FuzzOverlapCheck(f *testing.F) {
 				if m == "" || strings.ContainsAny(m, " \t\r\n") {
 					continue
 				}
-				r := &http.Request{Method: m, URL: &url.URL{Path: p}, Host: "example.com", Header: http.Header{}}
+				r := &http.Request{
+					Method: m,
+					URL:    &url.URL{Path: p},
+					Host:   "example.com",
+					Header: http.Header{},
+				}
 				_, byRoute := alone.Lookup(r)
 				_, byAI := aiOnly.Lookup(r)
 				if byRoute && byAI {

@@ -25,7 +25,12 @@ func (p *pathRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	p.mu.Lock()
 	p.got = append(p.got, r.URL.EscapedPath())
 	p.mu.Unlock()
-	return &http.Response{StatusCode: http.StatusNoContent, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+	return &http.Response{
+		StatusCode: http.StatusNoContent,
+		Header:     http.Header{},
+		Body:       http.NoBody,
+		Request:    r,
+	}, nil
 }
 
 func (p *pathRecorder) take() []string {
@@ -69,9 +74,24 @@ func FuzzPathNormalization(f *testing.F) {
 	gws := map[bool]*gateway.Gateway{}
 	for _, decode := range []bool{false, true} {
 		opts := []gateway.Option{gateway.WithLogger(quiet), gateway.WithRoute(
-			gateway.Route{Name: "public", Prefix: "/api/public", StripPrefix: "/api", Upstream: "public"},
-			gateway.Route{Name: "private", Prefix: "/api/private", StripPrefix: "/api", Upstream: "private"},
-			gateway.Route{Name: "file", Path: "/f/{name}", Rewrite: "/public/{name}", Upstream: "file"},
+			gateway.Route{
+				Name:        "public",
+				Prefix:      "/api/public",
+				StripPrefix: "/api",
+				Upstream:    "public",
+			},
+			gateway.Route{
+				Name:        "private",
+				Prefix:      "/api/private",
+				StripPrefix: "/api",
+				Upstream:    "private",
+			},
+			gateway.Route{
+				Name:     "file",
+				Path:     "/f/{name}",
+				Rewrite:  "/public/{name}",
+				Upstream: "file",
+			},
 			gateway.Route{Name: "any", Prefix: "/", Upstream: "any"},
 		)}
 		if decode {

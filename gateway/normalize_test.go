@@ -49,10 +49,25 @@ func fileGateway(t *testing.T, escaped string) *httptest.Server {
 		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice"},
 			Keys: []config.APIKeyConfig{{ID: "a1", Secret: "alice-key"}}}),
 		gateway.WithRoute(
-			gateway.Route{Name: "public", Prefix: "/api/public", StripPrefix: "/api", Upstream: "files"},
-			gateway.Route{Name: "private", Prefix: "/api/private", StripPrefix: "/api", Upstream: "files",
-				Policy: gateway.Policy{Auth: &gateway.Auth{}}},
-			gateway.Route{Name: "file", Path: "/f/{name}", Rewrite: "/public/{name}", Upstream: "files"},
+			gateway.Route{
+				Name:        "public",
+				Prefix:      "/api/public",
+				StripPrefix: "/api",
+				Upstream:    "files",
+			},
+			gateway.Route{
+				Name:        "private",
+				Prefix:      "/api/private",
+				StripPrefix: "/api",
+				Upstream:    "files",
+				Policy:      gateway.Policy{Auth: &gateway.Auth{}},
+			},
+			gateway.Route{
+				Name:     "file",
+				Path:     "/f/{name}",
+				Rewrite:  "/public/{name}",
+				Upstream: "files",
+			},
 		))
 	return gw
 }

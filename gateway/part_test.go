@@ -50,9 +50,16 @@ func (p *helloPart) Mount(b *gateway.Builder) error {
 	if _, ok := b.Authenticator("hello_key"); !ok || !slices.Contains(b.Authenticators(), "hello_key") {
 		return &gateway.FieldError{Path: "hello", Msg: "the authenticator applied in Prepare is missing at Mount"}
 	}
-	b.Endpoint(gateway.Endpoint{Kind: "hello", Label: "the hello endpoint", Name: "hello", Method: http.MethodGet,
-		Path: "/hello", At: "hello.path", Chain: []string{"hello"},
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "hello") })})
+	b.Endpoint(gateway.Endpoint{
+		Kind:    "hello",
+		Label:   "the hello endpoint",
+		Name:    "hello",
+		Method:  http.MethodGet,
+		Path:    "/hello",
+		At:      "hello.path",
+		Chain:   []string{"hello"},
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "hello") }),
+	})
 	b.NotFound("/hello", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such hello", http.StatusTeapot)
 	}))
@@ -72,10 +79,18 @@ func TestAPartMountsItsEndpointAdminHandlerFallbackAndHooks(t *testing.T) {
 	g, err := gateway.New(gateway.WithLogger(quiet), gateway.WithPart(part),
 		gateway.WithUpstream(upstreamOf(t, "orders", orders)),
 		gateway.WithRoute(
-			gateway.Route{Name: "open", Path: "/open", Upstream: "orders",
-				Policy: gateway.Policy{Auth: &gateway.Auth{Anonymous: true}, Subscription: "open"}},
-			gateway.Route{Name: "closed", Path: "/closed", Upstream: "orders",
-				Policy: gateway.Policy{Auth: &gateway.Auth{Anonymous: true}, Subscription: "closed"}}))
+			gateway.Route{
+				Name:     "open",
+				Path:     "/open",
+				Upstream: "orders",
+				Policy:   gateway.Policy{Auth: &gateway.Auth{Anonymous: true}, Subscription: "open"},
+			},
+			gateway.Route{
+				Name:     "closed",
+				Path:     "/closed",
+				Upstream: "orders",
+				Policy:   gateway.Policy{Auth: &gateway.Auth{Anonymous: true}, Subscription: "closed"},
+			}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,8 +59,12 @@ func TestAConsumerIsServedOnlyOnceItsSubscriptionIsApprovedThroughTheAdminHandle
 		gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
 		config.WithPlatform(p, rec),
 		gateway.WithChain("request_id"),
-		gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders",
-			Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{config.PlatformAuth}}, Subscription: "orders"}}),
+		gateway.WithRoute(gateway.Route{
+			Name:     "orders",
+			Prefix:   "/orders",
+			Upstream: "orders",
+			Policy:   gateway.Policy{Auth: &gateway.Auth{Methods: []string{config.PlatformAuth}}, Subscription: "orders"},
+		}),
 	)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -129,9 +133,13 @@ func TestRoutesShowsTheCallLogAfterRequestIDAndTheSubscriptionBetweenAuthAndCach
 				gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
 				config.WithPlatform(p, rec),
 				gateway.WithChain(tt.chain...),
-				gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders",
+				gateway.WithRoute(gateway.Route{
+					Name:     "orders",
+					Prefix:   "/orders",
+					Upstream: "orders",
 					Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{config.PlatformAuth}},
-						Subscription: "orders", Cache: &gateway.Cache{TTL: time.Minute}}}),
+						Subscription: "orders", Cache: &gateway.Cache{TTL: time.Minute}},
+				}),
 			)
 			chain := g.Routes()[0].Chain
 			if !slices.Equal(chain[:len(tt.want)], tt.want) {
@@ -193,7 +201,12 @@ func TestASubscriptionPolicyThatCannotWorkIsRejectedNamingTheField(t *testing.T)
 			t.Parallel()
 			opts := append([]gateway.Option{gateway.WithLogger(quiet),
 				gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
-				gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders", Policy: tt.policy})}, tt.opts...)
+				gateway.WithRoute(gateway.Route{
+					Name:     "orders",
+					Prefix:   "/orders",
+					Upstream: "orders",
+					Policy:   tt.policy,
+				})}, tt.opts...)
 			g, err := gateway.New(opts...)
 			if err == nil {
 				g.Close()
@@ -224,8 +237,12 @@ func TestAConsumerRequestsItsOwnSubscriptionThroughThePortalOnThePublicListener(
 	g, srv := newGateway(t,
 		gateway.WithUpstream(upstreamOf(t, "orders", echoServer(t, "orders"))),
 		config.WithPlatform(p, nil),
-		gateway.WithRoute(gateway.Route{Name: "orders", Prefix: "/orders", Upstream: "orders",
-			Policy: gateway.Policy{Auth: &gateway.Auth{Methods: []string{config.PlatformAuth}}, Subscription: "orders"}}),
+		gateway.WithRoute(gateway.Route{
+			Name:     "orders",
+			Prefix:   "/orders",
+			Upstream: "orders",
+			Policy:   gateway.Policy{Auth: &gateway.Auth{Methods: []string{config.PlatformAuth}}, Subscription: "orders"},
+		}),
 	)
 	adm := httptestServer(t, gateway.Admin(gateway.AdminConfig{Gateway: func() *gateway.Gateway { return g }}))
 	key := onboard(t, adm+"/platform")

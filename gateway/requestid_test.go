@@ -138,7 +138,12 @@ func TestMirroredAndComposedCallsCarryTheGatewaysRequestID(t *testing.T) {
 			gateway.Route{Path: "/mirrored", Upstream: "app", Mirror: &gateway.Mirror{Upstream: "shadow"}},
 			gateway.Route{Path: "/composed", Compose: &gateway.Compose{
 				Headers: []string{"X-Request-ID"},
-				Calls:   []gateway.ComposeCall{{Name: "a", Key: "a", Upstream: "app", Path: "/a"}}}}))
+				Calls: []gateway.ComposeCall{{
+					Name:     "a",
+					Key:      "a",
+					Upstream: "app",
+					Path:     "/a",
+				}}}}))
 
 	req, _ := http.NewRequest(http.MethodGet, gw.URL+"/mirrored", nil)
 	req.Header.Set("X-Request-ID", "<script>")

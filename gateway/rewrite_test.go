@@ -14,12 +14,19 @@ func TestRewritesAndHeaders(t *testing.T) {
 	up := upstreamOf(t, "svc", echoServer(t, "svc"))
 	_, gw := newGateway(t, gateway.WithUpstream(up), gateway.WithRoute(
 		gateway.Route{Prefix: "/api", StripPrefix: "/api", Upstream: "svc"},
-		gateway.Route{Prefix: "/old", StripPrefix: "/old", AddPrefix: "/new", Upstream: "svc"},
+		gateway.Route{
+			Prefix:      "/old",
+			StripPrefix: "/old",
+			AddPrefix:   "/new",
+			Upstream:    "svc",
+		},
 		gateway.Route{Path: "/u/{id}/posts/{post}", Rewrite: "/v2/posts/{post}/by/{id}", Upstream: "svc"},
 		gateway.Route{Path: "/static/*", Rewrite: "/assets/{*}", Upstream: "svc"},
 		gateway.Route{Path: "/keep", Upstream: "svc"},
 		gateway.Route{Path: "/vhost", Host: "internal.svc", Upstream: "svc"},
-		gateway.Route{Path: "/hdrs", Upstream: "svc",
+		gateway.Route{
+			Path:     "/hdrs",
+			Upstream: "svc",
 			RequestHeaders: gateway.HeaderEdits{
 				Set:    map[string]string{"X-Tenant": "acme"},
 				Add:    map[string]string{"X-Tag": "gw"},
@@ -29,7 +36,8 @@ func TestRewritesAndHeaders(t *testing.T) {
 				Set:    map[string]string{"Cache-Control": "no-store"},
 				Add:    map[string]string{"X-Tag": "gw"},
 				Remove: []string{"X-Served-By"},
-			}},
+			},
+		},
 	))
 
 	tests := []struct {

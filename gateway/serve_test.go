@@ -414,9 +414,17 @@ server:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := gateway.ServerConfig{H2C: true, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute,
-		MaxHeaderBytes: 65536, BodyStallTimeout: 10 * time.Second, BodyMinRate: 1024, BodyRateGrace: 2 * time.Second,
-		BodyTimeout: 10 * time.Minute, ShutdownGrace: 20 * time.Second}
+	want := gateway.ServerConfig{
+		H2C:               true,
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    65536,
+		BodyStallTimeout:  10 * time.Second,
+		BodyMinRate:       1024,
+		BodyRateGrace:     2 * time.Second,
+		BodyTimeout:       10 * time.Minute,
+		ShutdownGrace:     20 * time.Second,
+	}
 	if got.TLS != nil {
 		t.Error("TLS is set without a tls section")
 	}

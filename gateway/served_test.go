@@ -36,7 +36,10 @@ func TestServeAnswersARouteWithItsOwnHandler(t *testing.T) {
 	_, srv := newGateway(t,
 		gateway.WithUpstream(upstreamOf(t, "svc", up)),
 		gateway.WithRoute(gateway.Route{
-			Prefix: "/api", StripPrefix: "/api", Upstream: "svc", Serve: serve,
+			Prefix:         "/api",
+			StripPrefix:    "/api",
+			Upstream:       "svc",
+			Serve:          serve,
 			RequestHeaders: gateway.HeaderEdits{Set: map[string]string{"X-Route": "served"}},
 			Policy:         gateway.Policy{Retry: &gateway.Retry{Attempts: 2}},
 		}),

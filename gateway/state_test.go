@@ -241,54 +241,66 @@ var pieces = []struct {
 			}
 		},
 	},
-	{"an ejected instance", "consecutive_5xx: 1", "consecutive_5xx: 2", false, func(t *testing.T) learner {
-		good, bad := newCounter(t), newCounter(t)
-		bad.failing.Store(true)
-		return learner{
-			config: func(s string) string {
-				return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}, {url: %q}], outlier: {%s, base_ejection: 1h}}]\n"+
-					"routes: [{name: o, prefix: /o, upstream: up}]\n", good.URL, bad.URL, s)
-			},
-			learn: func(t *testing.T, base string) {
-				for range 2 { // round robin: one of the two is the bad one
-					status(t, "GET", base+"/o", "")
-				}
-				if bad.n.Load() == 0 {
-					t.Fatal("learning: the bad instance got no request")
-				}
-			},
-			remembered: func(t *testing.T, base string) bool {
-				for range 6 {
-					if status(t, "GET", base+"/o", "") != http.StatusOK {
-						return false
+	{
+		name:         "an ejected instance",
+		setting:      "consecutive_5xx: 1",
+		changed:      "consecutive_5xx: 2",
+		keptOnChange: false,
+		learner: func(t *testing.T) learner {
+			good, bad := newCounter(t), newCounter(t)
+			bad.failing.Store(true)
+			return learner{
+				config: func(s string) string {
+					return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}, {url: %q}], outlier: {%s, base_ejection: 1h}}]\n"+
+						"routes: [{name: o, prefix: /o, upstream: up}]\n", good.URL, bad.URL, s)
+				},
+				learn: func(t *testing.T, base string) {
+					for range 2 { // round robin: one of the two is the bad one
+						status(t, "GET", base+"/o", "")
 					}
-				}
-				return true
-			},
-		}
-	}},
+					if bad.n.Load() == 0 {
+						t.Fatal("learning: the bad instance got no request")
+					}
+				},
+				remembered: func(t *testing.T, base string) bool {
+					for range 6 {
+						if status(t, "GET", base+"/o", "") != http.StatusOK {
+							return false
+						}
+					}
+					return true
+				},
+			}
+		},
+	},
 	// A new pool is checked before it takes traffic, so an unhealthy
 	// instance is out of a fresh pool too: no change of its own shows.
-	{"an unhealthy instance", "interval: 1h", "", false, func(t *testing.T) learner {
-		good, sick := newCounter(t), newCounter(t)
-		sick.sick.Store(true)
-		return learner{
-			config: func(s string) string {
-				return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}, {url: %q}], health_check: {path: /health, %s}}]\n"+
-					"routes: [{name: h, prefix: /h, upstream: up}]\n", good.URL, sick.URL, s)
-			},
-			learn: func(t *testing.T, base string) {
-				// The instance recovers, but the next check is an hour away.
-				sick.sick.Store(false)
-			},
-			remembered: func(t *testing.T, base string) bool {
-				for range 6 {
-					status(t, "GET", base+"/h", "")
-				}
-				return sick.n.Load() == 0
-			},
-		}
-	}},
+	{
+		name:         "an unhealthy instance",
+		setting:      "interval: 1h",
+		changed:      "",
+		keptOnChange: false,
+		learner: func(t *testing.T) learner {
+			good, sick := newCounter(t), newCounter(t)
+			sick.sick.Store(true)
+			return learner{
+				config: func(s string) string {
+					return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}, {url: %q}], health_check: {path: /health, %s}}]\n"+
+						"routes: [{name: h, prefix: /h, upstream: up}]\n", good.URL, sick.URL, s)
+				},
+				learn: func(t *testing.T, base string) {
+					// The instance recovers, but the next check is an hour away.
+					sick.sick.Store(false)
+				},
+				remembered: func(t *testing.T, base string) bool {
+					for range 6 {
+						status(t, "GET", base+"/h", "")
+					}
+					return sick.n.Load() == 0
+				},
+			}
+		},
+	},
 }
 
 func TestStateSurvivesAReload(t *testing.T) {
@@ -356,7 +368,9 @@ func startReloader(t *testing.T, path string) (*config.Reloader, string) {
 		Load: func(st *gateway.State) (*gateway.Gateway, error) {
 			return config.LoadGateway(path, gateway.WithLogger(quiet), gateway.WithState(st))
 		},
-		Path: path, Drain: 5 * time.Second, Logger: quiet,
+		Path:   path,
+		Drain:  5 * time.Second,
+		Logger: quiet,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -455,8 +469,12 @@ func TestGatewaysBuiltWithOneStateShareItsPieces(t *testing.T) {
 	up := newCounter(t)
 	st := gateway.NewState()
 	t.Cleanup(func() { _ = st.Close() })
-	route := gateway.Route{Name: "q", Prefix: "/q", Upstream: "up",
-		Policy: gateway.Policy{Quota: &gateway.Quota{Limit: 1, Key: "ip"}}}
+	route := gateway.Route{
+		Name:     "q",
+		Prefix:   "/q",
+		Upstream: "up",
+		Policy:   gateway.Policy{Quota: &gateway.Quota{Limit: 1, Key: "ip"}},
+	}
 	build := func() *httptest.Server {
 		g, err := gateway.New(gateway.WithState(st), gateway.WithLogger(quiet),
 			gateway.WithUpstream(upstreamOf(t, "up", up.Server)), gateway.WithRoute(route))

@@ -36,16 +36,27 @@ func newPKI(t *testing.T, client string) *pki {
 	p := &pki{dir: t.TempDir()}
 	var err error
 	p.caKey, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"}, IsCA: true,
-		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "test CA"},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &p.caKey.PublicKey, p.caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.ca, _ = x509.ParseCertificate(der)
 	p.write(t, "ca.pem", "CERTIFICATE", der)
-	srvDER, srvKey := p.issue(t, &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "gateway"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	srvDER, srvKey := p.issue(t, &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "gateway"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	})
 	p.write(t, "server.pem", "CERTIFICATE", srvDER)
 	kb, _ := x509.MarshalECPrivateKey(srvKey)
 	p.write(t, "server-key.pem", "EC PRIVATE KEY", kb)
@@ -142,7 +153,12 @@ func TestServerTLSMistakesNameTheField(t *testing.T) {
 	}{
 		{"no certificate", config.TLS{}, "tls.cert_file: set cert_file and key_file"},
 		{"a missing CA file", config.TLS{CertFile: filepath.Join(p.dir, "server.pem"), KeyFile: filepath.Join(p.dir, "server-key.pem"), ClientCAFile: filepath.Join(p.dir, "nope.pem")}, "tls.client_ca_file: cannot read"},
-		{"an unknown client mode", config.TLS{CertFile: filepath.Join(p.dir, "server.pem"), KeyFile: filepath.Join(p.dir, "server-key.pem"), ClientCAFile: filepath.Join(p.dir, "ca.pem"), ClientCerts: "maybe"}, `tls.client_certs: "maybe" is not a mode`},
+		{"an unknown client mode", config.TLS{
+			CertFile:     filepath.Join(p.dir, "server.pem"),
+			KeyFile:      filepath.Join(p.dir, "server-key.pem"),
+			ClientCAFile: filepath.Join(p.dir, "ca.pem"),
+			ClientCerts:  "maybe",
+		}, `tls.client_certs: "maybe" is not a mode`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -29,8 +29,12 @@ type readResult struct {
 func reader(got chan<- readResult) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(r.Body)
-		got <- readResult{n: len(b), err: err, timedOut: errors.Is(err, middleware.ErrBodyTimeout),
-			causeSeen: errors.Is(context.Cause(r.Context()), middleware.ErrBodyTimeout)}
+		got <- readResult{
+			n:         len(b),
+			err:       err,
+			timedOut:  errors.Is(err, middleware.ErrBodyTimeout),
+			causeSeen: errors.Is(context.Cause(r.Context()), middleware.ErrBodyTimeout),
+		}
 		if err == nil {
 			fmt.Fprint(w, len(b))
 		}

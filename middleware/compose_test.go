@@ -121,7 +121,12 @@ func TestComposeFailsWhenARequiredCallFails(t *testing.T) {
 	}{
 		{name: "a 5xx from a required call is a 502", call: middleware.ComposeCall{Name: "billing", Key: "b", URL: broken.URL}, wantCall: "billing"},
 		{name: "a required call that answers HTML is a 502", call: middleware.ComposeCall{Name: "html", Key: "h", URL: notJSON.URL}, wantCall: "html"},
-		{name: "a required call past its timeout is a 502", call: middleware.ComposeCall{Name: "slow", Key: "s", URL: hang.URL, Timeout: 100 * time.Millisecond}, wantCall: "slow"},
+		{name: "a required call past its timeout is a 502", call: middleware.ComposeCall{
+			Name:    "slow",
+			Key:     "s",
+			URL:     hang.URL,
+			Timeout: 100 * time.Millisecond,
+		}, wantCall: "slow"},
 		{name: "a required root call that is not an object is a 502", call: middleware.ComposeCall{Name: "rootless", URL: notJSON.URL}, wantCall: "rootless"},
 	}
 	for _, tt := range tests {

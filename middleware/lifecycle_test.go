@@ -35,8 +35,13 @@ func TestLifecycleHeadersAndRetirement(t *testing.T) {
 			wantLinks: []string{`<https://docs.example/migrate>; rel="deprecation"; type="text/html"`},
 		},
 		{
-			name:       "a deprecated route with a sunset date carries both headers and links",
-			cfg:        middleware.LifecycleConfig{Deprecated: deprecated, Sunset: sunset, Link: "https://docs.example/migrate", Successor: "/v2/orders"},
+			name: "a deprecated route with a sunset date carries both headers and links",
+			cfg: middleware.LifecycleConfig{
+				Deprecated: deprecated,
+				Sunset:     sunset,
+				Link:       "https://docs.example/migrate",
+				Successor:  "/v2/orders",
+			},
 			now:        deprecated.Add(time.Hour),
 			wantStatus: 200,
 			wantHeaders: map[string]string{

@@ -25,7 +25,13 @@ func benchKin(b *testing.B, version string) {
 		b.Fatal(err)
 	}
 	item := doc.Paths.Value("/orgs/{org}/members")
-	route := &routers.Route{Spec: doc, Path: "/orgs/{org}/members", PathItem: item, Method: "POST", Operation: item.Post}
+	route := &routers.Route{
+		Spec:      doc,
+		Path:      "/orgs/{org}/members",
+		PathItem:  item,
+		Method:    "POST",
+		Operation: item.Post,
+	}
 	body := []byte(typicalBody)
 	req := httptest.NewRequest(http.MethodPost, "/orgs/acme/members?notify=true", nil)
 	req.Header.Set("Content-Type", "application/json")
@@ -33,7 +39,12 @@ func benchKin(b *testing.B, version string) {
 	b.ReportAllocs()
 	for b.Loop() {
 		req.Body = io.NopCloser(bytes.NewReader(body))
-		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: map[string]string{"org": "acme"}, Route: route, Options: opts}
+		in := &openapi3filter.RequestValidationInput{
+			Request:    req,
+			PathParams: map[string]string{"org": "acme"},
+			Route:      route,
+			Options:    opts,
+		}
 		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
 			b.Fatal(err)
 		}

@@ -98,7 +98,12 @@ func FuzzPathTemplate(f *testing.F) {
 		if p, err := url.PathUnescape(path); err == nil {
 			u.Path, u.RawPath = p, path
 		}
-		req := &http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}, Body: http.NoBody}
+		req := &http.Request{
+			Method: http.MethodGet,
+			URL:    u,
+			Header: http.Header{},
+			Body:   http.NoBody,
+		}
 		w := httptest.NewRecorder()
 		openapi.NewValidator(spec).For(spec.Operations()[0])(http.NotFoundHandler()).ServeHTTP(w, req)
 		if w.Code != http.StatusNotFound && w.Code != http.StatusBadRequest {

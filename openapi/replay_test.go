@@ -88,7 +88,10 @@ func TestBodyReachesUpstreamUnchanged(t *testing.T) {
 			chunked:  true,
 			transport: func(next http.RoundTripper) http.RoundTripper {
 				return resilience.NewTransport(next, resilience.Retry(resilience.RetryConfig{
-					MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, RetryNonIdempotent: true,
+					MaxAttempts:        3,
+					BaseDelay:          time.Millisecond,
+					MaxDelay:           5 * time.Millisecond,
+					RetryNonIdempotent: true,
 				}))
 			},
 		},

@@ -24,7 +24,13 @@ type requestCase struct {
 }
 
 func v(in, name, ptr, msg, kw string) openapi.Violation {
-	return openapi.Violation{In: in, Name: name, Pointer: ptr, Message: msg, Keyword: kw}
+	return openapi.Violation{
+		In:      in,
+		Name:    name,
+		Pointer: ptr,
+		Message: msg,
+		Keyword: kw,
+	}
 }
 
 var requestCases = []requestCase{

@@ -35,7 +35,10 @@ func TestBreakerLifecycle(t *testing.T) {
 	var mu sync.Mutex
 	var changes []string
 	tr := resilience.NewTransport(newBase(t), resilience.CircuitBreaker(resilience.BreakerConfig{
-		ConsecutiveFailures: 3, OpenFor: 10 * time.Second, HalfOpenProbes: 2, Now: clk.Now,
+		ConsecutiveFailures: 3,
+		OpenFor:             10 * time.Second,
+		HalfOpenProbes:      2,
+		Now:                 clk.Now,
 		OnStateChange: func(key string, from, to resilience.State) {
 			mu.Lock()
 			changes = append(changes, from.String()+">"+to.String())

@@ -12,7 +12,12 @@ func TestBudgetWindowSlides(t *testing.T) {
 	t.Parallel()
 	u := newUpstream(t, status(503))
 	clk := newClock()
-	budget := resilience.NewBudget(resilience.BudgetConfig{Ratio: 0.5, Min: 1, Window: 10 * time.Second, Now: clk.Now})
+	budget := resilience.NewBudget(resilience.BudgetConfig{
+		Ratio:  0.5,
+		Min:    1,
+		Window: 10 * time.Second,
+		Now:    clk.Now,
+	})
 	tr := resilience.NewTransport(newBase(t), resilience.Retry(resilience.RetryConfig{
 		MaxAttempts: 2, BaseDelay: time.Microsecond, Budget: budget,
 	}))

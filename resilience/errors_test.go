@@ -64,7 +64,12 @@ func TestErrorMatchesItsSentinelAndUnwrapsToTheCause(t *testing.T) {
 	t.Parallel()
 	cause := io.ErrUnexpectedEOF
 	err := fmt.Errorf("proxy: %w", &resilience.Error{Kind: resilience.ErrRetriesExceeded, Attempts: 3,
-		Err: &resilience.Error{Kind: resilience.ErrCircuitOpen, Key: "api:80", RetryAfter: 7 * time.Second, Err: cause}})
+		Err: &resilience.Error{
+			Kind:       resilience.ErrCircuitOpen,
+			Key:        "api:80",
+			RetryAfter: 7 * time.Second,
+			Err:        cause,
+		}})
 	for _, target := range []error{resilience.ErrRetriesExceeded, resilience.ErrCircuitOpen, cause} {
 		if !errors.Is(err, target) {
 			t.Fatalf("errors.Is(%v, %v) = false", err, target)

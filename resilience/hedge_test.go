@@ -161,9 +161,10 @@ func TestHedgeDelayFollowsTheLatencyQuantile(t *testing.T) {
 	})
 	var hedges atomic.Int64
 	tr := resilience.NewTransport(newBase(t), resilience.Hedge(resilience.HedgeConfig{
-		Delay: time.Hour, Quantile: 0.9, // only the learnt quantile can hedge in time
-		Budget:  resilience.NewBudget(resilience.BudgetConfig{Min: 100}),
-		OnHedge: func(*http.Request, int) { hedges.Add(1) },
+		Delay:    time.Hour,
+		Quantile: 0.9, // only the learnt quantile can hedge in time
+		Budget:   resilience.NewBudget(resilience.BudgetConfig{Min: 100}),
+		OnHedge:  func(*http.Request, int) { hedges.Add(1) },
 	}))
 	for range 48 { // fast responses teach the quantile
 		resp, err := do(t, tr, http.MethodGet, u.URL, nil)

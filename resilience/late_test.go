@@ -23,8 +23,12 @@ func (b *lateBody) Failed() bool { return b.failed }
 // lateTransport answers 200 with a lateBody that fails as failed says.
 func lateTransport(failed *bool) http.RoundTripper {
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Request: r,
-			Body: &lateBody{Reader: strings.NewReader("messages"), failed: *failed}}, nil
+		return &http.Response{
+			StatusCode: http.StatusOK,
+			Header:     http.Header{},
+			Request:    r,
+			Body:       &lateBody{Reader: strings.NewReader("messages"), failed: *failed},
+		}, nil
 	})
 }
 

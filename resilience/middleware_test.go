@@ -185,14 +185,20 @@ func TestAdaptiveLimitFallsWhenLatencyRises(t *testing.T) {
 	changes := make(chan change, 1024)
 	srv := admissionServer(t, resilience.AdmissionConfig{
 		MaxWait: time.Second,
-		Adaptive: &resilience.AdaptiveConfig{MinLimit: 1, InitialLimit: 20, MaxLimit: 100, MaxLimitFactor: 100,
-			Window: 20 * time.Millisecond, MinSamples: 5,
+		Adaptive: &resilience.AdaptiveConfig{
+			MinLimit:       1,
+			InitialLimit:   20,
+			MaxLimit:       100,
+			MaxLimitFactor: 100,
+			Window:         20 * time.Millisecond,
+			MinSamples:     5,
 			OnLimitChange: func(o, n int) {
 				select {
 				case changes <- change{o, n, slow.Load()}:
 				default:
 				}
-			}},
+			},
+		},
 	}, func(w http.ResponseWriter, _ *http.Request) {
 		if slow.Load() {
 			time.Sleep(40 * time.Millisecond)

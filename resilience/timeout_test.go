@@ -124,7 +124,12 @@ func TestATimeoutFiringAsHeadersArriveNeverReturnsNothing(t *testing.T) {
 		for time.Now().Before(deadline) {
 			// Spin to return right when the timer fires.
 		}
-		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+		return &http.Response{
+			StatusCode: http.StatusOK,
+			Body:       http.NoBody,
+			Header:     http.Header{},
+			Request:    r,
+		}, nil
 	})
 	for _, policy := range []resilience.Option{resilience.Timeout(timeout), resilience.OverallTimeout(timeout)} {
 		tr := resilience.NewTransport(next, policy)

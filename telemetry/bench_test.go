@@ -40,7 +40,13 @@ func BenchmarkTracing(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			opts := []gateway.Option{}
 			if c.ratio != nil {
-				p, err := telemetry.Setup(context.Background(), telemetry.Config{Endpoint: collector, Insecure: true, SamplingRatio: c.ratio, Metrics: &off, Logs: &off})
+				p, err := telemetry.Setup(context.Background(), telemetry.Config{
+					Endpoint:      collector,
+					Insecure:      true,
+					SamplingRatio: c.ratio,
+					Metrics:       &off,
+					Logs:          &off,
+				})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -19,7 +19,12 @@ func TestCallRecordsReachTheCollectorAsOTLPLogs(t *testing.T) {
 	sink := calllog.Async(telemetry.CallLog(p.LoggerProvider), calllog.AsyncConfig{Name: "otlp", MeterProvider: p.MeterProvider})
 	rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{sink}})
 	for range 3 {
-		rec.Record(&calllog.Record{Time: time.Now(), Tenant: "acme", Route: "/orders/{id}", Status: 200})
+		rec.Record(&calllog.Record{
+			Time:   time.Now(),
+			Tenant: "acme",
+			Route:  "/orders/{id}",
+			Status: 200,
+		})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -61,8 +61,12 @@ func newGateway(t *testing.T, p *telemetry.Providers, target string) string {
 		gateway.WithPropagator(p.Propagator),
 		gateway.WithChain("request_id", "telemetry"),
 		gateway.WithUpstream(items),
-		gateway.WithRoute(gateway.Route{Name: "items", Path: "/items/{id}", Upstream: "items",
-			Policy: gateway.Policy{Timeout: 10 * time.Second, Retry: &gateway.Retry{Attempts: 3, Backoff: time.Millisecond}}}),
+		gateway.WithRoute(gateway.Route{
+			Name:     "items",
+			Path:     "/items/{id}",
+			Upstream: "items",
+			Policy:   gateway.Policy{Timeout: 10 * time.Second, Retry: &gateway.Retry{Attempts: 3, Backoff: time.Millisecond}},
+		}),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +97,12 @@ func TestSetupExportsTheSpansOfAProxiedRequestWithRetries(t *testing.T) {
 		t.Run(protocol, func(t *testing.T) {
 			t.Parallel()
 			r := &receiver{}
-			cfg := telemetry.Config{Protocol: protocol, Insecure: true, ServiceName: "edge", Resource: map[string]string{"deployment.environment": "test"}}
+			cfg := telemetry.Config{
+				Protocol:    protocol,
+				Insecure:    true,
+				ServiceName: "edge",
+				Resource:    map[string]string{"deployment.environment": "test"},
+			}
 			if protocol == telemetry.ProtocolGRPC {
 				cfg.Endpoint = startGRPC(t, r)
 			} else {

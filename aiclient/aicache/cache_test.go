@@ -25,10 +25,13 @@ func (p *counter) Name() string { return "counter" }
 
 func (p *counter) answer() *aiclient.Response {
 	n := p.calls.Add(1)
-	return &aiclient.Response{Model: "m", FinishReason: aiclient.FinishStop,
+	return &aiclient.Response{
+		Model:        "m",
+		FinishReason: aiclient.FinishStop,
 		Message: aiclient.Message{Role: aiclient.RoleAssistant, Parts: []aiclient.Part{aiclient.Text("answer " + string(rune('0'+n)))},
 			ToolCalls: []aiclient.ToolCall{{ID: "c1", Name: "f", Arguments: json.RawMessage(`{"a":1}`)}}},
-		Usage: aiclient.Usage{InputTokens: 10, OutputTokens: 5}}
+		Usage: aiclient.Usage{InputTokens: 10, OutputTokens: 5},
+	}
 }
 
 func (p *counter) Chat(context.Context, *aiclient.Request) (*aiclient.Response, error) {

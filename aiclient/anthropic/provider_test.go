@@ -22,9 +22,16 @@ func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
 	}{
 		{"a plain text answer", aitest.Text("Bonjour, ça va? 👋", 10, 5)},
 		{"thinking, text, two tool calls and cache reads and writes", aitest.Reply{
-			Reasoning: "Let me think… über carefully.", Signature: "sig-abc==", Text: "Calling tools: 天气",
+			Reasoning: "Let me think… über carefully.",
+			Signature: "sig-abc==",
+			Text:      "Calling tools: 天气",
 			ToolCalls: []aitest.ToolCall{{ID: "toolu_1", Name: "get_weather", Arguments: `{"city":"Zürich"}`}, {ID: "toolu_2", Name: "get_time", Arguments: `{}`}},
-			Usage:     aiclient.Usage{InputTokens: 5000, CacheReadTokens: 4000, CacheWriteTokens: 900, OutputTokens: 300},
+			Usage: aiclient.Usage{
+				InputTokens:      5000,
+				CacheReadTokens:  4000,
+				CacheWriteTokens: 900,
+				OutputTokens:     300,
+			},
 			ChunkSize: 2,
 		}},
 		{"a reply stopped by max_tokens", aitest.Reply{Text: "cut", FinishReason: "max_tokens", Usage: aiclient.Usage{InputTokens: 1, OutputTokens: 1}}},
@@ -205,7 +212,12 @@ func TestToolResultsAndThinkingRoundTrip(t *testing.T) {
 			{Type: aiclient.PartReasoning, Text: "opaque", Redacted: true},
 		}, ToolCalls: []aiclient.ToolCall{{ID: "t1", Name: "w", Arguments: json.RawMessage(`{"a":1}`)}, {ID: "t2", Name: "w", Arguments: json.RawMessage(`not json`)}}},
 		aiclient.ToolResult("t1", "sunny"),
-		{Role: aiclient.RoleTool, ToolCallID: "t2", Parts: []aiclient.Part{aiclient.Text("bad input")}, IsError: true},
+		{
+			Role:       aiclient.RoleTool,
+			ToolCallID: "t2",
+			Parts:      []aiclient.Part{aiclient.Text("bad input")},
+			IsError:    true,
+		},
 	}}, false)
 	if err != nil {
 		t.Fatal(err)

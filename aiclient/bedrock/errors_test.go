@@ -345,8 +345,12 @@ func TestRequestsConverseCannotCarryAreRefusedNamingTheSetting(t *testing.T) {
 
 func TestToolChoiceNoneWithoutToolHistoryLeavesTheToolsOut(t *testing.T) {
 	t.Parallel()
-	body, err := connectTo(t, "http://127.0.0.1:1").EncodeRequest(&aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText("x")},
-		Tools: []aiclient.Tool{{Name: "f"}}, ToolChoice: &aiclient.ToolChoice{Mode: aiclient.ChoiceNone}})
+	body, err := connectTo(t, "http://127.0.0.1:1").EncodeRequest(&aiclient.Request{
+		Model:      "m",
+		Messages:   []aiclient.Message{aiclient.UserText("x")},
+		Tools:      []aiclient.Tool{{Name: "f"}},
+		ToolChoice: &aiclient.ToolChoice{Mode: aiclient.ChoiceNone},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,13 +361,27 @@ func TestToolChoiceNoneWithoutToolHistoryLeavesTheToolsOut(t *testing.T) {
 
 func TestDocumentsCacheAndFailedToolsAreEncoded(t *testing.T) {
 	t.Parallel()
-	req := &aiclient.Request{Model: "m", Tools: []aiclient.Tool{{Name: "f", Cache: true}}, ToolChoice: &aiclient.ToolChoice{Mode: aiclient.ChoiceTool, Name: "f"},
+	req := &aiclient.Request{
+		Model:      "m",
+		Tools:      []aiclient.Tool{{Name: "f", Cache: true}},
+		ToolChoice: &aiclient.ToolChoice{Mode: aiclient.ChoiceTool, Name: "f"},
 		Messages: []aiclient.Message{
 			{Role: aiclient.RoleSystem, Parts: []aiclient.Part{{Type: aiclient.PartText, Text: "sys", Cache: true}}},
-			aiclient.User(aiclient.Part{Type: aiclient.PartFile, Data: []byte("%PDF"), MIMEType: "application/pdf", Name: "Q3 report.v2.pdf"}),
+			aiclient.User(aiclient.Part{
+				Type:     aiclient.PartFile,
+				Data:     []byte("%PDF"),
+				MIMEType: "application/pdf",
+				Name:     "Q3 report.v2.pdf",
+			}),
 			{Role: aiclient.RoleAssistant, ToolCalls: []aiclient.ToolCall{{ID: "t1", Name: "f", Arguments: []byte(`{"a":1}`)}}},
-			{Role: aiclient.RoleTool, ToolCallID: "t1", IsError: true, Parts: []aiclient.Part{aiclient.Text("boom")}},
-		}}
+			{
+				Role:       aiclient.RoleTool,
+				ToolCallID: "t1",
+				IsError:    true,
+				Parts:      []aiclient.Part{aiclient.Text("boom")},
+			},
+		},
+	}
 	body, err := connectTo(t, "http://127.0.0.1:1").EncodeRequest(req)
 	if err != nil {
 		t.Fatal(err)

@@ -39,9 +39,16 @@ func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
 	}{
 		{"a plain text answer", aitest.Reply{Text: "Grüß Gott — 你好!", Usage: aiclient.Usage{InputTokens: 6, OutputTokens: 9}}},
 		{"reasoning with its signature, text, two tool calls and cached tokens", aitest.Reply{
-			Reasoning: "Pondering… carefully.", Signature: "c2lnbmF0dXJl", Text: "Let me look that up.",
+			Reasoning: "Pondering… carefully.",
+			Signature: "c2lnbmF0dXJl",
+			Text:      "Let me look that up.",
 			ToolCalls: []aitest.ToolCall{{Name: "get_weather", Arguments: `{"city":"Kraków"}`}, {Name: "get_time", Arguments: `{"tz":"Europe/Warsaw"}`}},
-			Usage:     aiclient.Usage{InputTokens: 3000, CacheReadTokens: 2048, CacheWriteTokens: 100, OutputTokens: 500},
+			Usage: aiclient.Usage{
+				InputTokens:      3000,
+				CacheReadTokens:  2048,
+				CacheWriteTokens: 100,
+				OutputTokens:     500,
+			},
 		}},
 		{"a reply cut at max_tokens", aitest.Reply{Text: "truncated", FinishReason: "max_tokens", Usage: aiclient.Usage{InputTokens: 2, OutputTokens: 3}}},
 	}

@@ -51,7 +51,12 @@ func TestStreamErrorAfterStatus200IsSurfaced(t *testing.T) {
 		if !errors.As(err, &e) {
 			t.Fatalf("got %v, want an *aiclient.Error", err)
 		}
-		if got, want := testkit.FactsOf(e), (testkit.ErrorFacts{Status: http.StatusOK, Kind: aiclient.KindOverloaded, Code: "UNAVAILABLE", Retryable: true}); got != want {
+		if got, want := testkit.FactsOf(e), (testkit.ErrorFacts{
+			Status:    http.StatusOK,
+			Kind:      aiclient.KindOverloaded,
+			Code:      "UNAVAILABLE",
+			Retryable: true,
+		}); got != want {
 			t.Errorf("error = %+v, want %+v", got, want)
 		}
 	})

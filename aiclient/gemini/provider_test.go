@@ -23,9 +23,16 @@ func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
 	}{
 		{"a plain text answer with a signature", aitest.Reply{Text: "Grüß Gott — 你好!", Signature: "c2lnbmF0dXJl", Usage: aiclient.Usage{InputTokens: 6, OutputTokens: 9}}},
 		{"thoughts, text, two function calls and cached and thinking tokens", aitest.Reply{
-			Reasoning: "Pondering… carefully.", Signature: "sig-fc", Text: "Let me look that up.",
+			Reasoning: "Pondering… carefully.",
+			Signature: "sig-fc",
+			Text:      "Let me look that up.",
 			ToolCalls: []aitest.ToolCall{{Name: "get_weather", Arguments: `{"city":"Kraków"}`}, {Name: "get_time", Arguments: `{"tz":"Europe/Warsaw"}`}},
-			Usage:     aiclient.Usage{InputTokens: 3000, CacheReadTokens: 2048, OutputTokens: 500, ReasoningTokens: 350},
+			Usage: aiclient.Usage{
+				InputTokens:     3000,
+				CacheReadTokens: 2048,
+				OutputTokens:    500,
+				ReasoningTokens: 350,
+			},
 		}},
 		{"a reply cut at MAX_TOKENS", aitest.Reply{Text: "truncated", FinishReason: "MAX_TOKENS", Usage: aiclient.Usage{InputTokens: 2, OutputTokens: 3}}},
 	}
@@ -90,9 +97,20 @@ func TestToolResultsAreNamedAfterTheirCalls(t *testing.T) {
 	p := gemini.New()
 	conv := []aiclient.Message{
 		aiclient.UserText("weather?"),
-		{Role: aiclient.RoleAssistant, ToolCalls: []aiclient.ToolCall{{ID: "call_0", Name: "get_weather", Arguments: json.RawMessage(`{"city":"Oslo"}`), Signature: "sig"}}},
+		{Role: aiclient.RoleAssistant, ToolCalls: []aiclient.ToolCall{{
+			ID:        "call_0",
+			Name:      "get_weather",
+			Arguments: json.RawMessage(`{"city":"Oslo"}`),
+			Signature: "sig",
+		}}},
 		aiclient.ToolResult("call_0", "sunny"),
-		{Role: aiclient.RoleTool, ToolCallID: "other", Name: "get_time", Parts: []aiclient.Part{aiclient.Text("noon")}, IsError: true},
+		{
+			Role:       aiclient.RoleTool,
+			ToolCallID: "other",
+			Name:       "get_time",
+			Parts:      []aiclient.Part{aiclient.Text("noon")},
+			IsError:    true,
+		},
 	}
 	body, err := p.EncodeRequest(&aiclient.Request{Model: "m", Messages: conv})
 	if err != nil {

@@ -104,12 +104,42 @@ func BenchmarkOutputChunk(b *testing.B) {
 		chunks, s = append(chunks, s[:n]), s[n:]
 	}
 	all := []guard.Rule{
-		{Name: "secrets", Action: guard.Block, Detector: guard.Secrets(), Output: true},
-		{Name: "email", Action: guard.Mask, Detector: guard.Email(), Output: true},
-		{Name: "phone", Action: guard.Mask, Detector: guard.Phone(), Output: true},
-		{Name: "card", Action: guard.Mask, Detector: guard.Card(), Output: true},
-		{Name: "iban", Action: guard.Mask, Detector: guard.IBAN(), Output: true},
-		{Name: "ip", Action: guard.Flag, Detector: guard.IP(), Output: true},
+		{
+			Name:     "secrets",
+			Action:   guard.Block,
+			Detector: guard.Secrets(),
+			Output:   true,
+		},
+		{
+			Name:     "email",
+			Action:   guard.Mask,
+			Detector: guard.Email(),
+			Output:   true,
+		},
+		{
+			Name:     "phone",
+			Action:   guard.Mask,
+			Detector: guard.Phone(),
+			Output:   true,
+		},
+		{
+			Name:     "card",
+			Action:   guard.Mask,
+			Detector: guard.Card(),
+			Output:   true,
+		},
+		{
+			Name:     "iban",
+			Action:   guard.Mask,
+			Detector: guard.IBAN(),
+			Output:   true,
+		},
+		{
+			Name:     "ip",
+			Action:   guard.Flag,
+			Detector: guard.IP(),
+			Output:   true,
+		},
 	}
 	for _, bc := range []struct {
 		name  string

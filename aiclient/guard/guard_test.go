@@ -211,7 +211,12 @@ func TestAFlaggingRuleReportsAndLetsTheCallThrough(t *testing.T) {
 	if got, want := len(found), 1; got != want {
 		t.Fatalf("findings = %d, want %d", got, want)
 	}
-	if got, want := found[0], (guard.Finding{Rule: "ips", Action: guard.Flag, Kind: "IP", Count: 2}); got != want {
+	if got, want := found[0], (guard.Finding{
+		Rule:   "ips",
+		Action: guard.Flag,
+		Kind:   "IP",
+		Count:  2,
+	}); got != want {
 		t.Errorf("finding = %+v, want %+v", got, want)
 	}
 }
@@ -380,7 +385,12 @@ func TestTheExternalCheck(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			g := newGuard(t, &echo{size: 1}, []guard.Rule{{Name: "moderation", Action: guard.Block, Check: ext, FailOpen: tc.failOpen}})
+			g := newGuard(t, &echo{size: 1}, []guard.Rule{{
+				Name:     "moderation",
+				Action:   guard.Block,
+				Check:    ext,
+				FailOpen: tc.failOpen,
+			}})
 			_, err := g.Chat(t.Context(), &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText(tc.text)}})
 			if _, got := guard.IsBlocked(err); got != tc.blocked {
 				t.Errorf("blocked = %v, want %v (err %v)", got, tc.blocked, errors.Unwrap(err))
@@ -391,7 +401,12 @@ func TestTheExternalCheck(t *testing.T) {
 
 func TestAnOutputRuleBlocksResponsesAndStreams(t *testing.T) {
 	t.Parallel()
-	rules := []guard.Rule{{Name: "no-ips-out", Action: guard.Block, Detector: guard.IP(), Output: true}}
+	rules := []guard.Rule{{
+		Name:     "no-ips-out",
+		Action:   guard.Block,
+		Detector: guard.IP(),
+		Output:   true,
+	}}
 	g := newGuard(t, &echo{size: 2}, rules)
 	req := &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText("10.1.2.3")}}
 	// The request rule also sees the address: use a request without one
@@ -428,7 +443,12 @@ func TestInvalidRulesNameTheField(t *testing.T) {
 		{guard.Rule{Name: "x", Action: "drop", Detector: guard.Email()}, "rules[0].action"},
 		{guard.Rule{Name: "x", Action: guard.Block}, "exactly one of a detector and a check"},
 		{guard.Rule{Name: "x", Action: guard.Mask, Check: guard.MaxPromptTokens(1)}, "cannot mask"},
-		{guard.Rule{Name: "x", Action: guard.Block, Check: guard.MaxPromptTokens(1), Output: true}, "rules[0].output"},
+		{guard.Rule{
+			Name:   "x",
+			Action: guard.Block,
+			Check:  guard.MaxPromptTokens(1),
+			Output: true,
+		}, "rules[0].output"},
 	} {
 		_, err := guard.New(&echo{}, []guard.Rule{tc.rule})
 		if err == nil {

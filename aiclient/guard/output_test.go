@@ -76,7 +76,12 @@ const leaky = "Your key is AKIAIOSFODNN7EXAMPLE, keep it safe."
 
 func TestAnOutputBlockStopsAStreamBeforeAnyOfTheValueWhateverTheSplit(t *testing.T) {
 	t.Parallel()
-	rules := []guard.Rule{{Name: "no-keys-out", Action: guard.Block, Detector: guard.Secrets(), Output: true}}
+	rules := []guard.Rule{{
+		Name:     "no-keys-out",
+		Action:   guard.Block,
+		Detector: guard.Secrets(),
+		Output:   true,
+	}}
 	for _, p := range splits(leaky) {
 		got, err := streamed(t, rules, p)
 		if rule, ok := guard.IsBlocked(err); !ok {
@@ -93,8 +98,18 @@ func TestAnOutputBlockStopsAStreamBeforeAnyOfTheValueWhateverTheSplit(t *testing
 func TestAnOutputMaskReplacesTheValueWhateverTheSplit(t *testing.T) {
 	t.Parallel()
 	rules := []guard.Rule{
-		{Name: "keys", Action: guard.Mask, Detector: guard.Secrets(), Output: true},
-		{Name: "mails", Action: guard.Mask, Detector: guard.Email(), Output: true},
+		{
+			Name:     "keys",
+			Action:   guard.Mask,
+			Detector: guard.Secrets(),
+			Output:   true,
+		},
+		{
+			Name:     "mails",
+			Action:   guard.Mask,
+			Detector: guard.Email(),
+			Output:   true,
+		},
 	}
 	maskedWhateverTheSplit(t, rules, leaky+" Mail jane@example.com", "Your key is <SECRET_1>, keep it safe. Mail <EMAIL_1>")
 }
@@ -116,7 +131,12 @@ func maskedWhateverTheSplit(t *testing.T, rules []guard.Rule, text, want string)
 
 func TestAnOutputRulePassesTextOnOnceNoValueCanBeginInIt(t *testing.T) {
 	t.Parallel()
-	rules := []guard.Rule{{Name: "keys", Action: guard.Block, Detector: guard.Secrets(), Output: true}}
+	rules := []guard.Rule{{
+		Name:     "keys",
+		Action:   guard.Block,
+		Detector: guard.Secrets(),
+		Output:   true,
+	}}
 	got, err := streamed(t, rules, pieces{"The answer ", "is 42. ", "Bye"})
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +161,12 @@ func TestAnOutputRulePassesTextOnOnceNoValueCanBeginInIt(t *testing.T) {
 func TestAnOutputFlagReportsAndPassesTheTextOn(t *testing.T) {
 	t.Parallel()
 	var found []guard.Finding
-	g, err := guard.New(pieces{"write to ja", "ne@example.com"}, []guard.Rule{{Name: "mails", Action: guard.Flag, Detector: guard.Email(), Output: true}},
+	g, err := guard.New(pieces{"write to ja", "ne@example.com"}, []guard.Rule{{
+		Name:     "mails",
+		Action:   guard.Flag,
+		Detector: guard.Email(),
+		Output:   true,
+	}},
 		guard.OnFinding(func(_ context.Context, f guard.Finding) { found = append(found, f) }))
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +185,13 @@ func TestAnOutputFlagReportsAndPassesTheTextOn(t *testing.T) {
 	if got, want := len(found), 1; got != want {
 		t.Fatalf("findings = %d, want %d", got, want)
 	}
-	if got, want := found[0], (guard.Finding{Rule: "mails", Action: guard.Flag, Kind: "EMAIL", Count: 1, Output: true}); got != want {
+	if got, want := found[0], (guard.Finding{
+		Rule:   "mails",
+		Action: guard.Flag,
+		Kind:   "EMAIL",
+		Count:  1,
+		Output: true,
+	}); got != want {
 		t.Errorf("finding = %+v, want %+v", got, want)
 	}
 }
@@ -170,7 +201,12 @@ type opaque struct{ guard.Detector }
 
 func TestADetectorThatCannotStreamHoldsTheTextToItsEnd(t *testing.T) {
 	t.Parallel()
-	rules := []guard.Rule{{Name: "words", Action: guard.Mask, Detector: opaque{guard.Words("CODE", "bluebird")}, Output: true}}
+	rules := []guard.Rule{{
+		Name:     "words",
+		Action:   guard.Mask,
+		Detector: opaque{guard.Words("CODE", "bluebird")},
+		Output:   true,
+	}}
 	got, err := streamed(t, rules, pieces{"project ", "blue", "bird ", "ships"})
 	if err != nil {
 		t.Fatal(err)
@@ -183,15 +219,30 @@ func TestADetectorThatCannotStreamHoldsTheTextToItsEnd(t *testing.T) {
 func TestCustomExpressionsAndWordsStreamToo(t *testing.T) {
 	t.Parallel()
 	rules := []guard.Rule{
-		{Name: "tickets", Action: guard.Mask, Detector: guard.Regexp("TICKET", regexp.MustCompile(`TCK-\d{4}`)), Output: true},
-		{Name: "codenames", Action: guard.Mask, Detector: guard.Words("CODE", "blue bird"), Output: true},
+		{
+			Name:     "tickets",
+			Action:   guard.Mask,
+			Detector: guard.Regexp("TICKET", regexp.MustCompile(`TCK-\d{4}`)),
+			Output:   true,
+		},
+		{
+			Name:     "codenames",
+			Action:   guard.Mask,
+			Detector: guard.Words("CODE", "blue bird"),
+			Output:   true,
+		},
 	}
 	maskedWhateverTheSplit(t, rules, "See TCK-1234 about Blue Bird today.", "See <TICKET_1> about <CODE_1> today.")
 }
 
 func TestAnOutputMaskAppliesToAWholeResponse(t *testing.T) {
 	t.Parallel()
-	g, err := guard.New(pieces{leaky}, []guard.Rule{{Name: "keys", Action: guard.Mask, Detector: guard.Secrets(), Output: true}})
+	g, err := guard.New(pieces{leaky}, []guard.Rule{{
+		Name:     "keys",
+		Action:   guard.Mask,
+		Detector: guard.Secrets(),
+		Output:   true,
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +254,12 @@ func TestAnOutputMaskAppliesToAWholeResponse(t *testing.T) {
 		t.Errorf("text = %q, want %q", got, want)
 	}
 	var b *guard.BlockedError
-	g = newGuard(t, pieces{leaky}, []guard.Rule{{Name: "keys", Action: guard.Block, Detector: guard.Secrets(), Output: true}})
+	g = newGuard(t, pieces{leaky}, []guard.Rule{{
+		Name:     "keys",
+		Action:   guard.Block,
+		Detector: guard.Secrets(),
+		Output:   true,
+	}})
 	if _, err := g.Chat(t.Context(), &aiclient.Request{Model: "m"}); !errors.As(err, &b) {
 		t.Errorf("err = %v, want a block", err)
 	}
@@ -216,12 +272,42 @@ func FuzzAStreamIsMaskedAsTheWholeText(f *testing.F) {
 	f.Add("call +1 (555) 123-4567 or DE89 3704 0044 0532 0130 00", uint64(3))
 	f.Add("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY----- done", uint64(11))
 	rules := []guard.Rule{
-		{Name: "secrets", Action: guard.Mask, Detector: guard.Secrets(), Output: true},
-		{Name: "mails", Action: guard.Mask, Detector: guard.Email(), Output: true},
-		{Name: "cards", Action: guard.Mask, Detector: guard.Card(), Output: true},
-		{Name: "phones", Action: guard.Mask, Detector: guard.Phone(), Output: true},
-		{Name: "ibans", Action: guard.Mask, Detector: guard.IBAN(), Output: true},
-		{Name: "ips", Action: guard.Mask, Detector: guard.IP(), Output: true},
+		{
+			Name:     "secrets",
+			Action:   guard.Mask,
+			Detector: guard.Secrets(),
+			Output:   true,
+		},
+		{
+			Name:     "mails",
+			Action:   guard.Mask,
+			Detector: guard.Email(),
+			Output:   true,
+		},
+		{
+			Name:     "cards",
+			Action:   guard.Mask,
+			Detector: guard.Card(),
+			Output:   true,
+		},
+		{
+			Name:     "phones",
+			Action:   guard.Mask,
+			Detector: guard.Phone(),
+			Output:   true,
+		},
+		{
+			Name:     "ibans",
+			Action:   guard.Mask,
+			Detector: guard.IBAN(),
+			Output:   true,
+		},
+		{
+			Name:     "ips",
+			Action:   guard.Mask,
+			Detector: guard.IP(),
+			Output:   true,
+		},
 	}
 	f.Fuzz(func(t *testing.T, text string, seed uint64) {
 		whole, err := newGuard(t, pieces{text}, rules).Chat(t.Context(), &aiclient.Request{Model: "m"})
@@ -246,7 +332,12 @@ func FuzzAStreamIsMaskedAsTheWholeText(f *testing.F) {
 
 func TestAnOutputMaskCoversStreamedToolCallArgumentsWhateverTheChunkSize(t *testing.T) {
 	t.Parallel()
-	rules := []guard.Rule{{Name: "mails", Action: guard.Mask, Detector: guard.Email(), Output: true}}
+	rules := []guard.Rule{{
+		Name:     "mails",
+		Action:   guard.Mask,
+		Detector: guard.Email(),
+		Output:   true,
+	}}
 	req := &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText("jane@example.com")}}
 	for size := 1; size <= 30; size++ {
 		s, err := newGuard(t, &echo{size: size}, rules).Stream(t.Context(), req)
@@ -268,7 +359,12 @@ func TestAnOutputMaskCoversStreamedToolCallArgumentsWhateverTheChunkSize(t *test
 
 func TestALongRunThatCouldBeAValueIsHeldBackOnlySoLong(t *testing.T) {
 	t.Parallel()
-	rules := []guard.Rule{{Name: "mails", Action: guard.Mask, Detector: guard.Email(), Output: true}}
+	rules := []guard.Rule{{
+		Name:     "mails",
+		Action:   guard.Mask,
+		Detector: guard.Email(),
+		Output:   true,
+	}}
 	// 16 KiB of letters could be the start of one e-mail address; the
 	// text still goes on while it streams, not only at its end.
 	text := strings.Repeat("abcdefgh", 2<<10)

@@ -19,7 +19,8 @@ func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
 	}{
 		{"a plain text answer", aitest.Text("Hallo Welt — 世界 🌍", 7, 9)},
 		{"thinking, text and two tool calls", aitest.Reply{
-			Reasoning: "Hmm… let me see.", Text: "Calling.",
+			Reasoning: "Hmm… let me see.",
+			Text:      "Calling.",
 			ToolCalls: []aitest.ToolCall{{Name: "get_weather", Arguments: `{"city":"Malmö"}`}, {Name: "get_time"}},
 			Usage:     aiclient.Usage{InputTokens: 90, OutputTokens: 30},
 		}},

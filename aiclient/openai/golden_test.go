@@ -50,7 +50,12 @@ func TestStreamErrorAfterStatus200IsSurfaced(t *testing.T) {
 		if !errors.As(err, &e) {
 			t.Fatalf("got %v, want an *aiclient.Error", err)
 		}
-		if got, want := testkit.FactsOf(e), (testkit.ErrorFacts{Status: http.StatusOK, Kind: aiclient.KindServer, Code: "server_error", Retryable: true}); got != want {
+		if got, want := testkit.FactsOf(e), (testkit.ErrorFacts{
+			Status:    http.StatusOK,
+			Kind:      aiclient.KindServer,
+			Code:      "server_error",
+			Retryable: true,
+		}); got != want {
 			t.Fatalf("error = %+v, want %+v", got, want)
 		}
 	})

@@ -105,7 +105,12 @@ func TestTheFakeServerSpeaksOpenAIsDescription(t *testing.T) {
 	srv := aitest.NewServer(aitest.OpenAI)
 	defer srv.Close()
 	reply := aitest.Reply{Text: "Hi there", ToolCalls: []aitest.ToolCall{{Name: "f", Arguments: `{"a":1}`}},
-		Usage: aiclient.Usage{InputTokens: 10, CacheReadTokens: 2, OutputTokens: 5, ReasoningTokens: 1}}
+		Usage: aiclient.Usage{
+			InputTokens:     10,
+			CacheReadTokens: 2,
+			OutputTokens:    5,
+			ReasoningTokens: 1,
+		}}
 	srv.Push(reply, reply, aitest.Reply{Embeddings: [][]float32{{1, 2}}}, aitest.Status(429, 0))
 	post := func(path, body string) []byte {
 		res, err := http.Post(srv.URL()+path, "application/json", strings.NewReader(body))

@@ -26,7 +26,12 @@ func richReply() aitest.Reply {
 			{Name: "get_weather", Arguments: `{"city":"Zürich","unit":"celsius"}`},
 			{Name: "get_time", Arguments: `{"tz":"Europe/Zurich"}`},
 		},
-		Usage: aiclient.Usage{InputTokens: 1200, CacheReadTokens: 1024, OutputTokens: 350, ReasoningTokens: 200},
+		Usage: aiclient.Usage{
+			InputTokens:     1200,
+			CacheReadTokens: 1024,
+			OutputTokens:    350,
+			ReasoningTokens: 200,
+		},
 	}
 }
 

@@ -74,8 +74,12 @@ type recorder struct{ urls chan string }
 
 func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.urls <- req.URL.String()
-	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: io.NopCloser(strings.NewReader(`{"candidates":[{"content":{"parts":[{"text":"x"}]},"finishReason":"STOP"}]}`)), Request: req}, nil
+	return &http.Response{
+		StatusCode: http.StatusOK,
+		Header:     http.Header{"Content-Type": {"application/json"}},
+		Body:       io.NopCloser(strings.NewReader(`{"candidates":[{"content":{"parts":[{"text":"x"}]},"finishReason":"STOP"}]}`)),
+		Request:    req,
+	}, nil
 }
 
 func TestModelsAndLocationsMakeTheirURLs(t *testing.T) {

@@ -69,9 +69,16 @@ func TestStreamedAndWholeCallsGiveIdenticalResponses(t *testing.T) {
 	}{
 		{"a plain text answer with a signature", aitest.Reply{Text: "Grüß Gott — 你好!", Signature: "c2lnbmF0dXJl", Usage: aiclient.Usage{InputTokens: 6, OutputTokens: 9}}},
 		{"thoughts, text, two function calls and cached and thinking tokens", aitest.Reply{
-			Reasoning: "Pondering… carefully.", Signature: "sig-fc", Text: "Let me look that up.",
+			Reasoning: "Pondering… carefully.",
+			Signature: "sig-fc",
+			Text:      "Let me look that up.",
 			ToolCalls: []aitest.ToolCall{{Name: "get_weather", Arguments: `{"city":"Kraków"}`}, {Name: "get_time", Arguments: `{"tz":"Europe/Warsaw"}`}},
-			Usage:     aiclient.Usage{InputTokens: 3000, CacheReadTokens: 2048, OutputTokens: 500, ReasoningTokens: 350},
+			Usage: aiclient.Usage{
+				InputTokens:     3000,
+				CacheReadTokens: 2048,
+				OutputTokens:    500,
+				ReasoningTokens: 350,
+			},
 		}},
 	}
 	for _, tt := range tests {

@@ -509,7 +509,13 @@ func TestEdgeClientIPHeaders(t *testing.T) {
 		lines = append(lines, h+": "+v)
 	}
 	lines = append(lines, "X-Forwarded-Host: evil.example", "X-Forwarded-Proto: https")
-	e.check(t, "ip", probe{line: "GET /echo/ip HTTP/1.1", header: lines, status: 200, forward: "/echo/ip", host: "echo"})
+	e.check(t, "ip", probe{
+		line:    "GET /echo/ip HTTP/1.1",
+		header:  lines,
+		status:  200,
+		forward: "/echo/ip",
+		host:    "echo",
+	})
 	got, _ := e.received("ip")
 	for _, h := range headers {
 		t.Run(h+" does not reach the upstream as sent", func(t *testing.T) {

@@ -214,15 +214,40 @@ func TestParseOptionsRefusesBadSettings(t *testing.T) {
 func TestReportShowsRatiosToTheBareProxy(t *testing.T) {
 	t.Parallel()
 	ms := []measurement{
-		{target: bareTarget, workload: getLoad.name, perSecond: 1000, cpu: 100 * time.Microsecond},
-		{target: routeTarget, workload: getLoad.name, perSecond: 900, cpu: 120 * time.Microsecond},
-		{target: bareTarget, workload: aiWhole.name, perSecond: 2000, cpu: 50 * time.Microsecond},
-		{target: aiTarget, workload: aiWhole.name, perSecond: 1000, cpu: 100 * time.Microsecond},
+		{
+			target:    bareTarget,
+			workload:  getLoad.name,
+			perSecond: 1000,
+			cpu:       100 * time.Microsecond,
+		},
+		{
+			target:    routeTarget,
+			workload:  getLoad.name,
+			perSecond: 900,
+			cpu:       120 * time.Microsecond,
+		},
+		{
+			target:    bareTarget,
+			workload:  aiWhole.name,
+			perSecond: 2000,
+			cpu:       50 * time.Microsecond,
+		},
+		{
+			target:    aiTarget,
+			workload:  aiWhole.name,
+			perSecond: 1000,
+			cpu:       100 * time.Microsecond,
+		},
 		{target: bareTarget, workload: "first byte", firstByte: time.Millisecond},
 		{target: aiTarget, workload: "first byte", firstByte: 1500 * time.Microsecond},
 	}
 	var b strings.Builder
-	if err := report(&b, &options{conns: 32, runs: 1, cpus: 2, duration: time.Second}, ms); err != nil {
+	if err := report(&b, &options{
+		conns:    32,
+		runs:     1,
+		cpus:     2,
+		duration: time.Second,
+	}, ms); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| Portico, one route | 900 | 0.90 | 120.0 | 1.20 |", "| Portico, AI endpoint | 1000 | 0.50 | 100.0 | 2.00 |", "| 1.50 ms | +0.50 ms |"} {

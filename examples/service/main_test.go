@@ -61,7 +61,12 @@ type started struct {
 func start(t *testing.T, args ...string) *started {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &started{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1), client: &http.Client{Transport: &http.Transport{}}}
+	s := &started{
+		logs:   &syncBuffer{},
+		cancel: cancel,
+		done:   make(chan error, 1),
+		client: &http.Client{Transport: &http.Transport{}},
+	}
 	go func() { s.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), s.logs) }()
 	t.Cleanup(func() {
 		cancel()

@@ -40,7 +40,12 @@ func TestMessageStreamStopsWritingWhenOpeningABlockFails(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			fw := &failingWriter{ok: 1} // message_start goes out; content_block_start fails
-			m := &messageWriter{enc: sse.NewEncoder(fw), req: &aiclient.Request{Model: "m"}, block: -1, toolBlock: -1}
+			m := &messageWriter{
+				enc:       sse.NewEncoder(fw),
+				req:       &aiclient.Request{Model: "m"},
+				block:     -1,
+				toolBlock: -1,
+			}
 			if err := m.event(tc.ev); err == nil {
 				t.Fatal("event returned nil after a failed write, want the error")
 			}
@@ -57,7 +62,13 @@ func TestMessageStreamStopsWritingWhenOpeningABlockFails(t *testing.T) {
 func TestMessageStreamWritesBlocksInOrder(t *testing.T) {
 	t.Parallel()
 	fw := &failingWriter{ok: 100}
-	m := &messageWriter{enc: sse.NewEncoder(fw), req: &aiclient.Request{Model: "m"}, block: -1, toolBlock: -1, finish: aiclient.FinishStop}
+	m := &messageWriter{
+		enc:       sse.NewEncoder(fw),
+		req:       &aiclient.Request{Model: "m"},
+		block:     -1,
+		toolBlock: -1,
+		finish:    aiclient.FinishStop,
+	}
 	for _, ev := range []aiclient.Event{
 		{Type: aiclient.EventStart, ID: "msg_1", Model: "claude"},
 		{Type: aiclient.EventText, Text: "hi"},

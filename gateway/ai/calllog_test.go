@@ -44,7 +44,17 @@ func TestTheGatewaysCallLogGetsTheAIDetails(t *testing.T) {
 		InputTokens, OutputTokens int64
 		Cost                      float64
 	}
-	if got, want := (usage{g.Model, g.InputTokens, g.OutputTokens, g.Cost}), (usage{w.Model, w.Usage.InputTokens, w.Usage.OutputTokens, w.Cost}); got != want {
+	if got, want := (usage{
+		Model:        g.Model,
+		InputTokens:  g.InputTokens,
+		OutputTokens: g.OutputTokens,
+		Cost:         g.Cost,
+	}), (usage{
+		Model:        w.Model,
+		InputTokens:  w.Usage.InputTokens,
+		OutputTokens: w.Usage.OutputTokens,
+		Cost:         w.Cost,
+	}); got != want {
 		t.Errorf("call log %+v, want the AI record's %+v", got, want)
 	}
 	if g.Cost == 0 {

@@ -19,23 +19,60 @@ func TestAppendChunkWritesWhatEncodingJSONWrites(t *testing.T) {
 		name  string
 		chunk chatCompletion
 	}{
-		{"a role chunk", chatCompletion{ID: "chatcmpl-1", Object: "chat.completion.chunk", Created: 1767225600, Model: "gpt-4o",
-			Choices: []chatChoice{{Delta: &respMessage{Role: "assistant", Content: text("")}}}}},
-		{"ASCII text with usage null", chatCompletion{ID: "chatcmpl-1", Object: "chat.completion.chunk", Created: 1, Model: "m",
-			Choices: []chatChoice{{Delta: &respMessage{Content: text("Portico forwards this. ")}}}, Usage: (*chatUsage)(nil)}},
-		{"text that JSON escapes", chatCompletion{ID: "c", Object: "chat.completion.chunk", Model: "m",
-			Choices: []chatChoice{{Delta: &respMessage{Content: text("a \"quote\", a \\, <b> & \n\t\u2028 é 日本 \xff")}}}}},
-		{"a refusal", chatCompletion{ID: "c", Object: "chat.completion.chunk", Model: "m",
-			Choices: []chatChoice{{Delta: &respMessage{Refusal: text("no")}}}}},
-		{"a tool call", chatCompletion{ID: "c", Object: "chat.completion.chunk", Model: "m",
-			Choices: []chatChoice{{Delta: &respMessage{ToolCalls: []chatToolCall{tc}}}}}},
-		{"a finish with logprobs", chatCompletion{ID: "c", Object: "chat.completion.chunk", Model: "m",
+		{"a role chunk", chatCompletion{
+			ID:      "chatcmpl-1",
+			Object:  "chat.completion.chunk",
+			Created: 1767225600,
+			Model:   "gpt-4o",
+			Choices: []chatChoice{{Delta: &respMessage{Role: "assistant", Content: text("")}}},
+		}},
+		{"ASCII text with usage null", chatCompletion{
+			ID:      "chatcmpl-1",
+			Object:  "chat.completion.chunk",
+			Created: 1,
+			Model:   "m",
+			Choices: []chatChoice{{Delta: &respMessage{Content: text("Portico forwards this. ")}}},
+			Usage:   (*chatUsage)(nil),
+		}},
+		{"text that JSON escapes", chatCompletion{
+			ID:      "c",
+			Object:  "chat.completion.chunk",
+			Model:   "m",
+			Choices: []chatChoice{{Delta: &respMessage{Content: text("a \"quote\", a \\, <b> & \n\t\u2028 é 日本 \xff")}}},
+		}},
+		{"a refusal", chatCompletion{
+			ID:      "c",
+			Object:  "chat.completion.chunk",
+			Model:   "m",
+			Choices: []chatChoice{{Delta: &respMessage{Refusal: text("no")}}},
+		}},
+		{"a tool call", chatCompletion{
+			ID:      "c",
+			Object:  "chat.completion.chunk",
+			Model:   "m",
+			Choices: []chatChoice{{Delta: &respMessage{ToolCalls: []chatToolCall{tc}}}},
+		}},
+		{"a finish with logprobs", chatCompletion{
+			ID:     "c",
+			Object: "chat.completion.chunk",
+			Model:  "m",
 			Choices: []chatChoice{{Delta: &respMessage{}, FinishReason: text("stop"),
-				Logprobs: &choiceLogprobs{Content: []aiclient.Logprob{{Token: "a", Logprob: -0.5}}}}}}},
-		{"usage without choices", chatCompletion{ID: "c", Object: "chat.completion.chunk", Model: "m", Choices: []chatChoice{},
-			Usage: openAIUsage(aiclient.Usage{InputTokens: 12, OutputTokens: 80}), SystemFingerprint: json.RawMessage(`"fp_1"`)}},
-		{"a whole message", chatCompletion{ID: "c", Object: "chat.completion", Model: "m",
-			Choices: []chatChoice{{Message: &respMessage{Role: "assistant", Content: text("hi")}, FinishReason: text("stop")}}}},
+				Logprobs: &choiceLogprobs{Content: []aiclient.Logprob{{Token: "a", Logprob: -0.5}}}}},
+		}},
+		{"usage without choices", chatCompletion{
+			ID:                "c",
+			Object:            "chat.completion.chunk",
+			Model:             "m",
+			Choices:           []chatChoice{},
+			Usage:             openAIUsage(aiclient.Usage{InputTokens: 12, OutputTokens: 80}),
+			SystemFingerprint: json.RawMessage(`"fp_1"`),
+		}},
+		{"a whole message", chatCompletion{
+			ID:      "c",
+			Object:  "chat.completion",
+			Model:   "m",
+			Choices: []chatChoice{{Message: &respMessage{Role: "assistant", Content: text("hi")}, FinishReason: text("stop")}},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,7 +96,12 @@ func TestChunkNativeMergesAsWithNativeDoes(t *testing.T) {
 		"obfuscation":        json.RawMessage(`{ "a" : [1, 2] }`),
 	}}
 	content := "x"
-	c := chatCompletion{ID: "c", Object: "chat.completion.chunk", Model: "m", Choices: []chatChoice{{Delta: &respMessage{Content: &content}}}}
+	c := chatCompletion{
+		ID:      "c",
+		Object:  "chat.completion.chunk",
+		Model:   "m",
+		Choices: []chatChoice{{Delta: &respMessage{Content: &content}}},
+	}
 	want := withNative(&c, n, aiclient.WireOpenAI)
 	var nm nativeMembers
 	got := nm.encode(nil, &c, n)

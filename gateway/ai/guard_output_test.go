@@ -25,8 +25,18 @@ func outputGuarded(t *testing.T, format aitest.Format) (*aitest.Server, string) 
 		p = openai.New(openai.WithBaseURL(fake.URL()), openai.WithAPIKey("sk"), openai.WithPolicies())
 	}
 	g, err := guard.New(p, []guard.Rule{
-		{Name: "no-keys-out", Action: guard.Block, Detector: guard.Secrets(), Output: true},
-		{Name: "mails-out", Action: guard.Mask, Detector: guard.Email(), Output: true},
+		{
+			Name:     "no-keys-out",
+			Action:   guard.Block,
+			Detector: guard.Secrets(),
+			Output:   true,
+		},
+		{
+			Name:     "mails-out",
+			Action:   guard.Mask,
+			Detector: guard.Email(),
+			Output:   true,
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -34,7 +34,12 @@ func guarded(t *testing.T, format aitest.Format, opts ...ai.Option) (*aitest.Ser
 	isBob := func(ctx context.Context) bool { c := middleware.ConsumerFrom(ctx); return c != nil && c.ID == "bob" }
 	g, err := guard.New(p, []guard.Rule{
 		{Name: "no-secrets", Action: guard.Block, Detector: guard.Secrets()},
-		{Name: "bob-no-ips", Action: guard.Block, Detector: guard.IP(), When: isBob},
+		{
+			Name:     "bob-no-ips",
+			Action:   guard.Block,
+			Detector: guard.IP(),
+			When:     isBob,
+		},
 		{Name: "pii", Action: guard.Mask, Detector: guard.Email()},
 		{Name: "cards", Action: guard.Mask, Detector: guard.Card()},
 	})
@@ -260,11 +265,26 @@ func TestCallRecordsNameTheGuardrailsThatMatched(t *testing.T) {
 	if got, want := len(rs), 2; got != want {
 		t.Fatalf("records = %d, want %d", got, want)
 	}
-	want := []ai.Guardrail{{Rule: "pii", Action: "mask", Kind: "EMAIL", Count: 1}, {Rule: "cards", Action: "mask", Kind: "CARD", Count: 1}}
+	want := []ai.Guardrail{{
+		Rule:   "pii",
+		Action: "mask",
+		Kind:   "EMAIL",
+		Count:  1,
+	}, {
+		Rule:   "cards",
+		Action: "mask",
+		Kind:   "CARD",
+		Count:  1,
+	}}
 	if got := rs[0].Guardrails; !slices.Equal(got, want) {
 		t.Errorf("masked call's guardrails = %+v, want %+v", got, want)
 	}
-	want = []ai.Guardrail{{Rule: "no-secrets", Action: "block", Kind: "SECRET", Count: 1}}
+	want = []ai.Guardrail{{
+		Rule:   "no-secrets",
+		Action: "block",
+		Kind:   "SECRET",
+		Count:  1,
+	}}
 	if got := rs[1].Guardrails; !slices.Equal(got, want) {
 		t.Errorf("blocked call's guardrails = %+v, want %+v", got, want)
 	}

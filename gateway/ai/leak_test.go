@@ -41,8 +41,19 @@ func TestProviderKeysNeverReachClientsLogsOrRecords(t *testing.T) {
 	fake.Push(
 		aitest.Reply{Status: 401, ErrorCode: "invalid_api_key", ErrorMessage: "Incorrect API key provided: " + secret},
 		aitest.Reply{Status: 400, ErrorCode: "invalid_request_error", ErrorMessage: "bad request for key " + secret},
-		aitest.Reply{Status: 429, ErrorCode: "rate_limit_exceeded", ErrorMessage: "slow down " + secret, RetryAfter: time.Second},
-		aitest.Reply{Text: "partial answer", Fault: aitest.ErrorEvent, FaultAfter: 2, ErrorCode: "server_error", ErrorMessage: "stream broke for " + secret},
+		aitest.Reply{
+			Status:       429,
+			ErrorCode:    "rate_limit_exceeded",
+			ErrorMessage: "slow down " + secret,
+			RetryAfter:   time.Second,
+		},
+		aitest.Reply{
+			Text:         "partial answer",
+			Fault:        aitest.ErrorEvent,
+			FaultAfter:   2,
+			ErrorCode:    "server_error",
+			ErrorMessage: "stream broke for " + secret,
+		},
 		aitest.Text("fine", 3, 1),
 	)
 	logs := &syncBuffer{}

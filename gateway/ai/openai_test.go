@@ -43,7 +43,17 @@ func TestChatAnswersInOpenAIFormat(t *testing.T) {
 	}
 	r := rs[0]
 	type who struct{ Consumer, Tenant, Alias, Provider string }
-	if got, want := (who{r.Consumer, r.Tenant, r.Alias, r.Provider}), (who{"alice", "acme", "demo", "demo"}); got != want {
+	if got, want := (who{
+		Consumer: r.Consumer,
+		Tenant:   r.Tenant,
+		Alias:    r.Alias,
+		Provider: r.Provider,
+	}), (who{
+		Consumer: "alice",
+		Tenant:   "acme",
+		Alias:    "demo",
+		Provider: "demo",
+	}); got != want {
 		t.Errorf("record = %+v, want %+v", got, want)
 	}
 	if got, want := r.Status, 200; got != want {

@@ -124,7 +124,12 @@ func TestAStreamErrorAfterTheFirstByteIsAnInStreamError(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		fake.Push(aitest.Reply{Text: "a long answer cut short", Fault: aitest.ErrorEvent, FaultAfter: 3, ChunkSize: 2})
+		fake.Push(aitest.Reply{
+			Text:       "a long answer cut short",
+			Fault:      aitest.ErrorEvent,
+			FaultAfter: 3,
+			ChunkSize:  2,
+		})
 		status, _, body := call(t, "POST", srv.URL+tt.path, "", tt.body)
 		if got, want := status, 200; got != want {
 			t.Errorf("%s: status %d, want %d", tt.name, got, want)

@@ -22,12 +22,21 @@ func TestAggregatorPercentilesMatchExactPercentilesWithinOnePercent(t *testing.T
 		d := time.Duration(math.Exp(rng.NormFloat64()*1.2 + 17))
 		lat = append(lat, float64(d))
 		batch = append(batch, calllog.Record{
-			Time: now.Add(-time.Duration(i%30) * time.Minute), Tenant: "acme", API: "orders", Status: 200, Latency: d,
+			Time:    now.Add(-time.Duration(i%30) * time.Minute),
+			Tenant:  "acme",
+			API:     "orders",
+			Status:  200,
+			Latency: d,
 		})
 	}
 	_ = agg.Write(context.Background(), batch)
 	slices.Sort(lat)
-	p := agg.Summary(calllog.Query{By: calllog.ByAPI, Key: "orders", Tenant: "acme", From: now.Add(-time.Hour)})
+	p := agg.Summary(calllog.Query{
+		By:     calllog.ByAPI,
+		Key:    "orders",
+		Tenant: "acme",
+		From:   now.Add(-time.Hour),
+	})
 	if p.Requests != 30000 {
 		t.Fatalf("Requests = %d, want 30000", p.Requests)
 	}
@@ -48,14 +57,62 @@ func TestAggregatorGroupsByAPIConsumerAndTenantPerWindow(t *testing.T) {
 	agg := calllog.NewAggregator(calllog.AggregatorConfig{Now: func() time.Time { return now }})
 	m := func(minAgo int) time.Time { return now.Truncate(time.Minute).Add(-time.Duration(minAgo) * time.Minute) }
 	_ = agg.Write(context.Background(), []calllog.Record{
-		{Time: m(2), Tenant: "a", Consumer: "c1", API: "orders", Status: 200, Latency: time.Millisecond, BytesOut: 10},
-		{Time: m(2), Tenant: "a", Consumer: "c1", API: "orders", Status: 503, Latency: time.Millisecond},
-		{Time: m(1), Tenant: "a", Consumer: "c2", API: "chat", Status: 200, InputTokens: 10, OutputTokens: 20, Cost: 0.5},
-		{Time: m(0), Tenant: "b", Consumer: "c9", API: "orders", Status: 200},
-		{Time: m(0), Tenant: "a", Consumer: "c1", API: "orders", Status: 200, Error: "timeout"},
-		{Time: now.Add(-7 * time.Hour), Tenant: "a", API: "orders", Status: 200}, // beyond retention
+		{
+			Time:     m(2),
+			Tenant:   "a",
+			Consumer: "c1",
+			API:      "orders",
+			Status:   200,
+			Latency:  time.Millisecond,
+			BytesOut: 10,
+		},
+		{
+			Time:     m(2),
+			Tenant:   "a",
+			Consumer: "c1",
+			API:      "orders",
+			Status:   503,
+			Latency:  time.Millisecond,
+		},
+		{
+			Time:         m(1),
+			Tenant:       "a",
+			Consumer:     "c2",
+			API:          "chat",
+			Status:       200,
+			InputTokens:  10,
+			OutputTokens: 20,
+			Cost:         0.5,
+		},
+		{
+			Time:     m(0),
+			Tenant:   "b",
+			Consumer: "c9",
+			API:      "orders",
+			Status:   200,
+		},
+		{
+			Time:     m(0),
+			Tenant:   "a",
+			Consumer: "c1",
+			API:      "orders",
+			Status:   200,
+			Error:    "timeout",
+		},
+		{
+			Time:   now.Add(-7 * time.Hour),
+			Tenant: "a",
+			API:    "orders",
+			Status: 200,
+		}, // beyond retention
 	})
-	series := agg.Series(calllog.Query{By: calllog.ByAPI, Key: "orders", Tenant: "a", From: m(2), To: m(-1)})
+	series := agg.Series(calllog.Query{
+		By:     calllog.ByAPI,
+		Key:    "orders",
+		Tenant: "a",
+		From:   m(2),
+		To:     m(-1),
+	})
 	if len(series) != 3 {
 		t.Fatalf("got %d points, want 3", len(series))
 	}
@@ -119,7 +176,12 @@ func TestAggregatorCapsTheNumberOfSeries(t *testing.T) {
 	agg := calllog.NewAggregator(calllog.AggregatorConfig{MaxSeries: 10, Now: func() time.Time { return now }})
 	batch := make([]calllog.Record, 100)
 	for i := range batch {
-		batch[i] = calllog.Record{Time: now, Tenant: "t", Consumer: string(rune('a' + i)), Status: 200}
+		batch[i] = calllog.Record{
+			Time:     now,
+			Tenant:   "t",
+			Consumer: string(rune('a' + i)),
+			Status:   200,
+		}
 	}
 	_ = agg.Write(context.Background(), batch)
 	if agg.Overflow() == 0 {
@@ -139,7 +201,13 @@ func TestQueriesRunSafelyWhileCallsAreRecorded(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := range 2000 {
-			rec.Record(&calllog.Record{Time: time.Now(), Tenant: "t", API: "a", Status: 200 + i%400, Latency: time.Duration(i) * time.Microsecond})
+			rec.Record(&calllog.Record{
+				Time:    time.Now(),
+				Tenant:  "t",
+				API:     "a",
+				Status:  200 + i%400,
+				Latency: time.Duration(i) * time.Microsecond,
+			})
 		}
 	}()
 	for range 50 {
@@ -159,24 +227,92 @@ func TestAggregatorDrillsDownFromConsumerToAPIToRoute(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 30, 0, time.UTC)
 	agg := calllog.NewAggregator(calllog.AggregatorConfig{Now: func() time.Time { return now }})
 	_ = agg.Write(context.Background(), []calllog.Record{
-		{Time: now, Tenant: "a", Consumer: "c1", API: "orders", Route: "/orders/{id}", Status: 200},
-		{Time: now, Tenant: "a", Consumer: "c1", API: "orders", Route: "/orders/{id}", Status: 502},
-		{Time: now, Tenant: "a", Consumer: "c1", API: "orders", Route: "/orders", Status: 200},
-		{Time: now, Tenant: "a", Consumer: "c1", API: "chat", Route: "/v1/chat/completions", Status: 200},
-		{Time: now, Tenant: "a", Consumer: "c2", API: "orders", Route: "/orders", Status: 200},
-		{Time: now, Tenant: "a", Route: "/health", Status: 200},                 // anonymous, outside any API
-		{Time: now, Tenant: "a", Consumer: "", API: "", Route: "", Status: 404}, // anonymous, no route
+		{
+			Time:     now,
+			Tenant:   "a",
+			Consumer: "c1",
+			API:      "orders",
+			Route:    "/orders/{id}",
+			Status:   200,
+		},
+		{
+			Time:     now,
+			Tenant:   "a",
+			Consumer: "c1",
+			API:      "orders",
+			Route:    "/orders/{id}",
+			Status:   502,
+		},
+		{
+			Time:     now,
+			Tenant:   "a",
+			Consumer: "c1",
+			API:      "orders",
+			Route:    "/orders",
+			Status:   200,
+		},
+		{
+			Time:     now,
+			Tenant:   "a",
+			Consumer: "c1",
+			API:      "chat",
+			Route:    "/v1/chat/completions",
+			Status:   200,
+		},
+		{
+			Time:     now,
+			Tenant:   "a",
+			Consumer: "c2",
+			API:      "orders",
+			Route:    "/orders",
+			Status:   200,
+		},
+		{
+			Time:   now,
+			Tenant: "a",
+			Route:  "/health",
+			Status: 200,
+		}, // anonymous, outside any API
+		{
+			Time:     now,
+			Tenant:   "a",
+			Consumer: "",
+			API:      "",
+			Route:    "",
+			Status:   404,
+		}, // anonymous, no route
 	})
 	tests := []struct {
 		name string
 		q    calllog.Query
 		want uint64
 	}{
-		{"a consumer's calls to one API", calllog.Query{By: calllog.ByAPI, Key: "orders", Tenant: "a", Consumer: "c1"}, 3},
+		{"a consumer's calls to one API", calllog.Query{
+			By:       calllog.ByAPI,
+			Key:      "orders",
+			Tenant:   "a",
+			Consumer: "c1",
+		}, 3},
 		{"all of a consumer's calls, merged over its APIs", calllog.Query{By: calllog.ByAPI, Tenant: "a", Consumer: "c1"}, 4},
-		{"a consumer's calls to one route of an API", calllog.Query{By: calllog.ByRoute, Key: "/orders/{id}", Tenant: "a", Consumer: "c1", API: "orders"}, 2},
-		{"every consumer's calls to one route of an API", calllog.Query{By: calllog.ByRoute, Key: "/orders", Tenant: "a", API: "orders"}, 2},
-		{"the unattributed calls on their own, not the total", calllog.Query{By: calllog.ByConsumer, Key: "", Exact: true, Tenant: "a"}, 2},
+		{"a consumer's calls to one route of an API", calllog.Query{
+			By:       calllog.ByRoute,
+			Key:      "/orders/{id}",
+			Tenant:   "a",
+			Consumer: "c1",
+			API:      "orders",
+		}, 2},
+		{"every consumer's calls to one route of an API", calllog.Query{
+			By:     calllog.ByRoute,
+			Key:    "/orders",
+			Tenant: "a",
+			API:    "orders",
+		}, 2},
+		{"the unattributed calls on their own, not the total", calllog.Query{
+			By:     calllog.ByConsumer,
+			Key:    "",
+			Exact:  true,
+			Tenant: "a",
+		}, 2},
 		{"an empty key without Exact merges every consumer", calllog.Query{By: calllog.ByConsumer, Tenant: "a"}, 7},
 		{"the calls outside any API on their own", calllog.Query{By: calllog.ByAPI, Exact: true, Tenant: "a"}, 2},
 	}
@@ -188,7 +324,12 @@ func TestAggregatorDrillsDownFromConsumerToAPIToRoute(t *testing.T) {
 			}
 		})
 	}
-	if got, want := agg.KeysOf(calllog.Query{By: calllog.ByRoute, Tenant: "a", Consumer: "c1", API: "orders"}), []string{"/orders", "/orders/{id}"}; !slices.Equal(got, want) {
+	if got, want := agg.KeysOf(calllog.Query{
+		By:       calllog.ByRoute,
+		Tenant:   "a",
+		Consumer: "c1",
+		API:      "orders",
+	}), []string{"/orders", "/orders/{id}"}; !slices.Equal(got, want) {
 		t.Errorf("routes of c1's orders calls = %v, want %v", got, want)
 	}
 	if got, want := agg.KeysOf(calllog.Query{By: calllog.ByAPI, Tenant: "a", Consumer: "c2"}), []string{"orders"}; !slices.Equal(got, want) {

@@ -15,8 +15,17 @@ import (
 // keeps up, so records are accepted), or an atomic increment when the
 // queue is full ("dropped", with a stuck sink).
 func BenchmarkRecord(b *testing.B) {
-	r := &calllog.Record{Time: time.Now(), Tenant: "acme", Consumer: "shop", API: "orders", Route: "/orders/{id}",
-		Method: http.MethodGet, Status: 200, Latency: 3 * time.Millisecond, RequestID: "01J0000000000000000000000"}
+	r := &calllog.Record{
+		Time:      time.Now(),
+		Tenant:    "acme",
+		Consumer:  "shop",
+		API:       "orders",
+		Route:     "/orders/{id}",
+		Method:    http.MethodGet,
+		Status:    200,
+		Latency:   3 * time.Millisecond,
+		RequestID: "01J0000000000000000000000",
+	}
 	b.Run("queued", func(b *testing.B) {
 		discard := calllog.SinkFunc(func(context.Context, []calllog.Record) error { return nil })
 		rec := calllog.NewRecorder(calllog.RecorderConfig{Sinks: []calllog.Sink{discard}, Buffer: 1 << 20})
@@ -61,7 +70,14 @@ func BenchmarkAggregatorWrite(b *testing.B) {
 	now := time.Now()
 	batch := make([]calllog.Record, 256)
 	for i := range batch {
-		batch[i] = calllog.Record{Time: now, Tenant: "acme", Consumer: "shop", API: "orders", Status: 200, Latency: time.Duration(i+1) * time.Millisecond}
+		batch[i] = calllog.Record{
+			Time:     now,
+			Tenant:   "acme",
+			Consumer: "shop",
+			API:      "orders",
+			Status:   200,
+			Latency:  time.Duration(i+1) * time.Millisecond,
+		}
 	}
 	b.ReportAllocs()
 	for b.Loop() {

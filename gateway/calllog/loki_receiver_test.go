@@ -17,10 +17,41 @@ func TestARealLokiReceiverStoresCallRecordsInStreamsByTenantAPIAndStatusClass(t 
 	vl := vlogstest.Start(t)
 	now := time.Now()
 	recordThrough(t, calllog.Loki(calllog.LokiConfig{URL: vl.LokiURL()}), []calllog.Record{
-		{Time: now, Tenant: "acme", API: "orders", Route: "/orders/{id}", Method: "GET", Status: 200, TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", Latency: 3 * time.Millisecond},
-		{Time: now.Add(time.Millisecond), Tenant: "acme", API: "orders", Route: "/orders", Method: "POST", Status: 201},
-		{Time: now.Add(2 * time.Millisecond), Tenant: "acme", API: "orders", Route: "/orders", Method: "POST", Status: 503, Error: "upstream"},
-		{Time: now.Add(3 * time.Millisecond), Tenant: "globex", API: "billing", Route: "/invoices", Method: "GET", Status: 404},
+		{
+			Time:    now,
+			Tenant:  "acme",
+			API:     "orders",
+			Route:   "/orders/{id}",
+			Method:  "GET",
+			Status:  200,
+			TraceID: "4bf92f3577b34da6a3ce929d0e0e4736",
+			Latency: 3 * time.Millisecond,
+		},
+		{
+			Time:   now.Add(time.Millisecond),
+			Tenant: "acme",
+			API:    "orders",
+			Route:  "/orders",
+			Method: "POST",
+			Status: 201,
+		},
+		{
+			Time:   now.Add(2 * time.Millisecond),
+			Tenant: "acme",
+			API:    "orders",
+			Route:  "/orders",
+			Method: "POST",
+			Status: 503,
+			Error:  "upstream",
+		},
+		{
+			Time:   now.Add(3 * time.Millisecond),
+			Tenant: "globex",
+			API:    "billing",
+			Route:  "/invoices",
+			Method: "GET",
+			Status: 404,
+		},
 	})
 
 	vl.Await(`{job="portico"}`, 4)

@@ -19,9 +19,28 @@ func TestMetricsCountCallsTokensAndCostPerTenant(t *testing.T) {
 	defer func() { _ = mp.Shutdown(context.Background()) }()
 	sink := calllog.Metrics(mp)
 	_ = sink.Write(context.Background(), []calllog.Record{
-		{Tenant: "acme", API: "chat", Status: 200, Latency: time.Second, InputTokens: 10, OutputTokens: 5, Cost: 0.25},
-		{Tenant: "acme", API: "chat", Status: 200, Latency: time.Second},
-		{Tenant: "globex", API: "chat", Status: 502, Error: "upstream", Latency: 2 * time.Second},
+		{
+			Tenant:       "acme",
+			API:          "chat",
+			Status:       200,
+			Latency:      time.Second,
+			InputTokens:  10,
+			OutputTokens: 5,
+			Cost:         0.25,
+		},
+		{
+			Tenant:  "acme",
+			API:     "chat",
+			Status:  200,
+			Latency: time.Second,
+		},
+		{
+			Tenant:  "globex",
+			API:     "chat",
+			Status:  502,
+			Error:   "upstream",
+			Latency: 2 * time.Second,
+		},
 	})
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(context.Background(), &rm); err != nil {

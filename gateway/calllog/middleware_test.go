@@ -85,7 +85,17 @@ func TestMiddlewareRecordsOneRecordPerRequest(t *testing.T) {
 		Upstream                             string
 		Retries                              int
 	}
-	if got, want := (orderFacts{order.Tenant, order.Consumer, order.API, order.Route, order.Method, order.Status, order.BytesOut, order.Upstream, order.Retries}),
+	if got, want := (orderFacts{
+		Tenant:   order.Tenant,
+		Consumer: order.Consumer,
+		API:      order.API,
+		Route:    order.Route,
+		Method:   order.Method,
+		Status:   order.Status,
+		BytesOut: order.BytesOut,
+		Upstream: order.Upstream,
+		Retries:  order.Retries,
+	}),
 		(orderFacts{
 			Tenant:   "acme",
 			Consumer: "billing",
@@ -121,7 +131,17 @@ func TestMiddlewareRecordsOneRecordPerRequest(t *testing.T) {
 		Cost                      float64
 		Failed                    bool
 	}
-	if got, want := (chatFacts{chat.Consumer, chat.Status, chat.Error, chat.BytesIn, chat.Model, chat.InputTokens, chat.OutputTokens, chat.Cost, chat.Failed()}),
+	if got, want := (chatFacts{
+		Consumer:     chat.Consumer,
+		Status:       chat.Status,
+		Error:        chat.Error,
+		BytesIn:      chat.BytesIn,
+		Model:        chat.Model,
+		InputTokens:  chat.InputTokens,
+		OutputTokens: chat.OutputTokens,
+		Cost:         chat.Cost,
+		Failed:       chat.Failed(),
+	}),
 		(chatFacts{
 			Consumer:     "",
 			Status:       http.StatusGatewayTimeout,

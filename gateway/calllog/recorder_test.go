@@ -136,8 +136,26 @@ func TestSlogSinkWritesOneLinePerCallWithItsFields(t *testing.T) {
 	var buf bytes.Buffer
 	sink := calllog.Slog(slog.New(slog.NewJSONHandler(&buf, nil)))
 	err := sink.Write(context.Background(), []calllog.Record{
-		{Tenant: "acme", Consumer: "billing", API: "orders", Route: "/orders/{id}", Method: "GET", Status: 200, RequestID: "r1"},
-		{Tenant: "acme", Status: 502, Error: "upstream", Upstream: "10.0.0.1:80", Retries: 2, Model: "gpt", InputTokens: 3, OutputTokens: 4, RequestID: "r2"},
+		{
+			Tenant:    "acme",
+			Consumer:  "billing",
+			API:       "orders",
+			Route:     "/orders/{id}",
+			Method:    "GET",
+			Status:    200,
+			RequestID: "r1",
+		},
+		{
+			Tenant:       "acme",
+			Status:       502,
+			Error:        "upstream",
+			Upstream:     "10.0.0.1:80",
+			Retries:      2,
+			Model:        "gpt",
+			InputTokens:  3,
+			OutputTokens: 4,
+			RequestID:    "r2",
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -13,12 +13,45 @@ func TestRingQueriesFilterRecordsAndReturnTheNewestFirst(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ring := calllog.NewRing(4)
 	_ = ring.Write(context.Background(), []calllog.Record{
-		{Time: t0, Tenant: "a", RequestID: "1", Status: 200},
-		{Time: t0.Add(time.Second), Tenant: "b", RequestID: "2", Status: 500},
-		{Time: t0.Add(2 * time.Second), Tenant: "a", RequestID: "3", Status: 200, API: "orders"},
-		{Time: t0.Add(3 * time.Second), Tenant: "a", RequestID: "4", Status: 200, Error: "timeout"},
-		{Time: t0.Add(4 * time.Second), Tenant: "b", RequestID: "5", Status: 200},
-		{Time: t0.Add(5 * time.Second), Tenant: "a", RequestID: "6", Status: 404, Consumer: "x"},
+		{
+			Time:      t0,
+			Tenant:    "a",
+			RequestID: "1",
+			Status:    200,
+		},
+		{
+			Time:      t0.Add(time.Second),
+			Tenant:    "b",
+			RequestID: "2",
+			Status:    500,
+		},
+		{
+			Time:      t0.Add(2 * time.Second),
+			Tenant:    "a",
+			RequestID: "3",
+			Status:    200,
+			API:       "orders",
+		},
+		{
+			Time:      t0.Add(3 * time.Second),
+			Tenant:    "a",
+			RequestID: "4",
+			Status:    200,
+			Error:     "timeout",
+		},
+		{
+			Time:      t0.Add(4 * time.Second),
+			Tenant:    "b",
+			RequestID: "5",
+			Status:    200,
+		},
+		{
+			Time:      t0.Add(5 * time.Second),
+			Tenant:    "a",
+			RequestID: "6",
+			Status:    404,
+			Consumer:  "x",
+		},
 	})
 	ids := func(rs []calllog.Record) string {
 		s := ""

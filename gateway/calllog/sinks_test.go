@@ -79,10 +79,36 @@ func TestLokiPushesStreamsLabelledByTenantAPIAndStatusClass(t *testing.T) {
 	defer srv.Close()
 	now := time.Now()
 	recordThrough(t, calllog.Loki(calllog.LokiConfig{URL: srv.URL, Headers: map[string]string{"X-Scope-OrgID": "ops"}}), []calllog.Record{
-		{Time: now, Tenant: "acme", API: "orders", Route: "/orders/{id}", Status: 200, TraceID: "4bf92f3577b34da6a3ce929d0e0e4736"},
-		{Time: now, Tenant: "acme", API: "orders", Route: "/orders/{id}", Status: 201},
-		{Time: now, Tenant: "acme", API: "orders", Route: "/orders", Status: 503, Error: "upstream"},
-		{Time: now, Tenant: "globex", API: "billing", Route: "/invoices", Status: 404},
+		{
+			Time:    now,
+			Tenant:  "acme",
+			API:     "orders",
+			Route:   "/orders/{id}",
+			Status:  200,
+			TraceID: "4bf92f3577b34da6a3ce929d0e0e4736",
+		},
+		{
+			Time:   now,
+			Tenant: "acme",
+			API:    "orders",
+			Route:  "/orders/{id}",
+			Status: 201,
+		},
+		{
+			Time:   now,
+			Tenant: "acme",
+			API:    "orders",
+			Route:  "/orders",
+			Status: 503,
+			Error:  "upstream",
+		},
+		{
+			Time:   now,
+			Tenant: "globex",
+			API:    "billing",
+			Route:  "/invoices",
+			Status: 404,
+		},
 		{Time: now, Route: "/health", Status: 401},
 	})
 	recv.mu.Lock()

@@ -152,7 +152,9 @@ func fleets(t *testing.T, cfgOf func(redis, prefix string) string, opts ...gatew
 			Load: func(st *gateway.State) (*gateway.Gateway, error) {
 				return config.LoadGateway(path, append([]gateway.Option{gateway.WithLogger(gwtest.Quiet), gateway.WithState(st)}, opts...)...)
 			},
-			Path: path, Drain: 30 * time.Second, Logger: gwtest.Quiet,
+			Path:   path,
+			Drain:  30 * time.Second,
+			Logger: gwtest.Quiet,
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -229,7 +229,14 @@ func TestCloudProvidersAnswerBothEndpointsWithToolsAndUsage(t *testing.T) {
 						t.Fatalf("status %d: %s", status, body)
 					}
 					got := readAnswer(t, endpoint, body, stream)
-					if want := (answer{text: "Let me look.", tool: "get_weather", args: `{"city":"Paris"}`, stop: stop, input: 21, output: 9}); got != want {
+					if want := (answer{
+						text:   "Let me look.",
+						tool:   "get_weather",
+						args:   `{"city":"Paris"}`,
+						stop:   stop,
+						input:  21,
+						output: 9,
+					}); got != want {
 						t.Errorf("answer %+v, want %+v", got, want)
 					}
 					calls := providerCalls(al.srv, before)
@@ -352,7 +359,12 @@ func TestABedrockStreamExceptionEndsTheClientsStreamWithAnError(t *testing.T) {
 	f := newCloudFakes(t)
 	for _, endpoint := range []string{"/v1/chat/completions", "/v1/messages"} {
 		t.Run("on "+endpoint, func(t *testing.T) {
-			f.bedrock.Push(aitest.Reply{Text: "Once upon a time, far away", Fault: aitest.ErrorEvent, FaultAfter: 3, ErrorMessage: "The model stream failed."})
+			f.bedrock.Push(aitest.Reply{
+				Text:         "Once upon a time, far away",
+				Fault:        aitest.ErrorEvent,
+				FaultAfter:   3,
+				ErrorMessage: "The model stream failed.",
+			})
 			status, _, body := gwtest.AIPost(t, f.gateway+endpoint, "app-key", `{"model":"claude","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`)
 			if got, want := status, http.StatusOK; got != want {
 				t.Fatalf("status %d, want %d: %s", got, want, body)

@@ -42,8 +42,12 @@ type rateFakes struct {
 // every provider's max_retry_wait.
 func newRateFakes(t *testing.T, wait string) *rateFakes {
 	t.Helper()
-	f := &rateFakes{openai: aitest.NewServer(aitest.OpenAI), anthropic: aitest.NewServer(aitest.Anthropic),
-		gemini: aitest.NewServer(aitest.Gemini), vertex: aitest.NewServer(aitest.Vertex)}
+	f := &rateFakes{
+		openai:    aitest.NewServer(aitest.OpenAI),
+		anthropic: aitest.NewServer(aitest.Anthropic),
+		gemini:    aitest.NewServer(aitest.Gemini),
+		vertex:    aitest.NewServer(aitest.Vertex),
+	}
 	for _, s := range []*aitest.Server{f.openai, f.anthropic, f.gemini, f.vertex} {
 		t.Cleanup(s.Close)
 	}
@@ -237,7 +241,13 @@ func TestTheBuilderTakesMaxRetryWait(t *testing.T) {
 	fake := aitest.NewServer(aitest.OpenAI)
 	t.Cleanup(fake.Close)
 	provider := func(name string, wait time.Duration) config.AIProvider {
-		return config.AIProvider{Name: name, Type: "openai", BaseURL: fake.URL(), APIKey: "sk-test", MaxRetryWait: wait}
+		return config.AIProvider{
+			Name:         name,
+			Type:         "openai",
+			BaseURL:      fake.URL(),
+			APIKey:       "sk-test",
+			MaxRetryWait: wait,
+		}
 	}
 	_, srv := gwtest.NewGateway(t, config.WithAI(config.AI{
 		Providers: []config.AIProvider{provider("patient", 3*time.Second), provider("default", 0)},

@@ -167,8 +167,13 @@ func TestAIProviderTransportSettingsAreCheckedAtBuild(t *testing.T) {
 	t.Run("the builder", func(t *testing.T) {
 		t.Parallel()
 		g, err := gateway.New(config.WithAI(config.AI{
-			Providers: []config.AIProvider{{Name: "llm", Type: "openai", APIKey: "k", TransportConfig: aiclient.TransportConfig{MaxIdleConnsPerHost: -4}}},
-			Models:    []config.AIModel{{Alias: "fast", Candidates: []config.AICandidate{{Provider: "llm"}}}},
+			Providers: []config.AIProvider{{
+				Name:            "llm",
+				Type:            "openai",
+				APIKey:          "k",
+				TransportConfig: aiclient.TransportConfig{MaxIdleConnsPerHost: -4},
+			}},
+			Models: []config.AIModel{{Alias: "fast", Candidates: []config.AICandidate{{Provider: "llm"}}}},
 		}))
 		if err == nil {
 			_ = g.Close()

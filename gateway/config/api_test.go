@@ -27,7 +27,13 @@ func TestGatewayBuiltFromASpec(t *testing.T) {
 	t.Parallel()
 	up, hits := gwtest.CountingServer(t, "pets")
 	g, srv := gwtest.NewGateway(t, gateway.WithUpstream(gwtest.UpstreamOf(t, "pets", up)),
-		config.WithAPI(config.API{Name: "pets", Spec: loadPets(t), Upstream: "pets", Prefix: "/petstore", Validate: "requests"}))
+		config.WithAPI(config.API{
+			Name:     "pets",
+			Spec:     loadPets(t),
+			Upstream: "pets",
+			Prefix:   "/petstore",
+			Validate: "requests",
+		}))
 
 	t.Run("every operation is routed under the prefix, which is stripped upstream", func(t *testing.T) {
 		for _, c := range []struct{ method, path, body, want string }{

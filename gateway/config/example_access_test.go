@@ -82,7 +82,13 @@ func ExampleWithAPI() {
 	pets, _ := upstream.New(upstream.Config{Name: "pets", Instances: []upstream.Instance{{URL: svc.URL}}})
 
 	g, err := gateway.New(gateway.WithUpstream(pets),
-		config.WithAPI(config.API{Name: "pets", Spec: spec, Upstream: "pets", Prefix: "/v1", Validate: "requests"}))
+		config.WithAPI(config.API{
+			Name:     "pets",
+			Spec:     spec,
+			Upstream: "pets",
+			Prefix:   "/v1",
+			Validate: "requests",
+		}))
 	if err != nil {
 		panic(err)
 	}

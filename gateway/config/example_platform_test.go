@@ -26,7 +26,12 @@ func ExampleWithPlatform() {
 	_, _ = p.CreateTenant(ctx, "root", platform.Tenant{ID: "acme"})
 	_, _ = p.CreateConsumer(ctx, "root", platform.ConsumerRecord{Consumer: middleware.Consumer{Tenant: "acme", ID: "shop"}})
 	_, key, _ := p.CreateKey(ctx, "root", "acme", "shop", time.Time{})
-	_, _ = p.PutAPI(ctx, "root", platform.API{ID: "orders", Tenant: "acme", State: platform.Published, Approval: platform.Manual})
+	_, _ = p.PutAPI(ctx, "root", platform.API{
+		ID:       "orders",
+		Tenant:   "acme",
+		State:    platform.Published,
+		Approval: platform.Manual,
+	})
 
 	g, err := gateway.New(
 		gateway.WithUpstream(orders),

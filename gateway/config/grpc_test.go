@@ -118,7 +118,12 @@ func TestAConfigFileServesGRPCAndJSONClients(t *testing.T) {
 	if got, want := status.Code(err), codes.Unauthenticated; got != want {
 		t.Errorf("without a key: %v, want %v", got, want)
 	}
-	reply, err := c.Echo(authed, &testpb.EchoRequest{Message: "hi", Key: "idem", FailCode: int32(codes.Unavailable), FailTimes: 1})
+	reply, err := c.Echo(authed, &testpb.EchoRequest{
+		Message:   "hi",
+		Key:       "idem",
+		FailCode:  int32(codes.Unavailable),
+		FailTimes: 1,
+	})
 	if err != nil {
 		t.Fatalf("an idempotent method failing once: %v", err)
 	}

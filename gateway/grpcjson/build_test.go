@@ -23,7 +23,12 @@ func filesWith(t *testing.T, rules map[string]*annotations.HttpRule, clientStrea
 		if rule != nil {
 			proto.SetExtension(opts, annotations.E_Http, rule)
 		}
-		m := &descriptorpb.MethodDescriptorProto{Name: proto.String(name), InputType: proto.String(".bad.Req"), OutputType: proto.String(".bad.Req"), Options: opts}
+		m := &descriptorpb.MethodDescriptorProto{
+			Name:       proto.String(name),
+			InputType:  proto.String(".bad.Req"),
+			OutputType: proto.String(".bad.Req"),
+			Options:    opts,
+		}
 		for _, cs := range clientStreaming {
 			if cs == name {
 				m.ClientStreaming = proto.Bool(true)
@@ -32,12 +37,17 @@ func filesWith(t *testing.T, rules map[string]*annotations.HttpRule, clientStrea
 		svc.Method = append(svc.Method, m)
 	}
 	fd := &descriptorpb.FileDescriptorProto{
-		Name: proto.String("bad.proto"), Package: proto.String("bad"), Syntax: proto.String("proto3"),
+		Name:    proto.String("bad.proto"),
+		Package: proto.String("bad"),
+		Syntax:  proto.String("proto3"),
 		MessageType: []*descriptorpb.DescriptorProto{{
 			Name: proto.String("Req"),
 			Field: []*descriptorpb.FieldDescriptorProto{{
-				Name: proto.String("name"), JsonName: proto.String("name"), Number: proto.Int32(1),
-				Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(),
+				Name:     proto.String("name"),
+				JsonName: proto.String("name"),
+				Number:   proto.Int32(1),
+				Type:     descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(),
+				Label:    descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(),
 			}},
 		}},
 		Service: []*descriptorpb.ServiceDescriptorProto{svc},

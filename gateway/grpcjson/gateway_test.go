@@ -47,8 +47,11 @@ func shelfGateway(t *testing.T, descriptors string, s *grpctest.Server, policy g
 			Keys: []config.APIKeyConfig{{ID: "k1", Secret: apiKey}}}),
 		gateway.WithUpstream(pool),
 		gateway.WithRoute(gateway.Route{
-			Prefix: "/shelf", StripPrefix: "/shelf", Upstream: "shelf", Policy: policy,
-			Serve: func(tr http.RoundTripper) http.Handler { return h.WithTransport(tr) },
+			Prefix:      "/shelf",
+			StripPrefix: "/shelf",
+			Upstream:    "shelf",
+			Policy:      policy,
+			Serve:       func(tr http.RoundTripper) http.Handler { return h.WithTransport(tr) },
 		}),
 	}
 	if st != nil {

@@ -95,8 +95,9 @@ func Example_gateway() {
 		gateway.WithMiddleware("grpc_errors", grpcproxy.Errors),
 		gateway.WithChain("grpc_errors"),
 		gateway.WithRoute(gateway.Route{
-			Prefix: "/portico.grpctest.v1.Shelf/", Upstream: "shelf",
-			Policy: gateway.Policy{Timeout: 10 * time.Second},
+			Prefix:   "/portico.grpctest.v1.Shelf/",
+			Upstream: "shelf",
+			Policy:   gateway.Policy{Timeout: 10 * time.Second},
 			Serve: func(tr http.RoundTripper) http.Handler {
 				return &grpcproxy.Handler{Transport: tr, Timeout: 10 * time.Second}
 			},

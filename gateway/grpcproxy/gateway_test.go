@@ -43,7 +43,9 @@ func grpcPool(t *testing.T, cfg upstream.Config, srvs ...*grpctest.Server) *upst
 // grpcRoute is a route that proxies the Shelf service.
 func grpcRoute(policy gateway.Policy) gateway.Route {
 	return gateway.Route{
-		Prefix: shelfPrefix, Upstream: "shelf", Policy: policy,
+		Prefix:   shelfPrefix,
+		Upstream: "shelf",
+		Policy:   policy,
 		Serve: func(tr http.RoundTripper) http.Handler {
 			return &grpcproxy.Handler{Transport: tr, Timeout: policy.Timeout,
 				Idempotent: func(m string) bool { return m == testpb.Shelf_Echo_FullMethodName }}
@@ -151,7 +153,10 @@ func TestOutlierDetectionEjectsAnInstanceThatFailsInGRPC(t *testing.T) {
 	bad := grpctest.Start(t, grpctest.Options{FailEcho: codes.Unavailable})
 	good := grpctest.Start(t, grpctest.Options{})
 	pool := grpcPool(t, upstream.Config{Name: "shelf", Outlier: &upstream.OutlierDetection{
-		Consecutive5xx: 2, BaseEjection: time.Hour, MaxEjection: time.Hour, MaxEjectedPercent: 50,
+		Consecutive5xx:    2,
+		BaseEjection:      time.Hour,
+		MaxEjection:       time.Hour,
+		MaxEjectedPercent: 50,
 	}}, bad, good)
 	c, _ := grpcGateway(t, gateway.WithUpstream(pool), gateway.WithRoute(grpcRoute(gateway.Policy{})))
 	failures := 0

@@ -92,7 +92,10 @@ func TestRetriesFollowGRPCStatusesAndPushback(t *testing.T) {
 		},
 	} {
 		_, err := tc.c.Echo(context.Background(), &testpb.EchoRequest{
-			Key: tc.name, FailCode: int32(tc.code), FailTimes: 1, PushbackMs: tc.pushback,
+			Key:        tc.name,
+			FailCode:   int32(tc.code),
+			FailTimes:  1,
+			PushbackMs: tc.pushback,
 		})
 		if got := status.Code(err); got != tc.want {
 			t.Errorf("%s: code %v, want %v", tc.name, got, tc.want)

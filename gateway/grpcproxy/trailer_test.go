@@ -84,7 +84,10 @@ func TestClientErrorsAndSuccessesInTrailersKeepTheBreakerClosed(t *testing.T) {
 	t.Parallel()
 	s := grpctest.Start(t, grpctest.Options{})
 	pool := grpcPool(t, upstream.Config{Name: "shelf", Outlier: &upstream.OutlierDetection{
-		Consecutive5xx: 2, BaseEjection: time.Hour, MaxEjection: time.Hour, MaxEjectedPercent: 100,
+		Consecutive5xx:    2,
+		BaseEjection:      time.Hour,
+		MaxEjection:       time.Hour,
+		MaxEjectedPercent: 100,
 	}}, s)
 	c, g := grpcGateway(t, gateway.WithUpstream(pool),
 		gateway.WithRoute(grpcRoute(gateway.Policy{Breaker: &gateway.Breaker{Failures: 2, Delay: time.Hour}})))
@@ -124,7 +127,10 @@ func TestAFailureInTrailersAfterMessagesEjectsTheInstance(t *testing.T) {
 	a := grpctest.Start(t, grpctest.Options{})
 	b := grpctest.Start(t, grpctest.Options{})
 	pool := grpcPool(t, upstream.Config{Name: "shelf", Outlier: &upstream.OutlierDetection{
-		Consecutive5xx: 2, BaseEjection: time.Hour, MaxEjection: time.Hour, MaxEjectedPercent: 50,
+		Consecutive5xx:    2,
+		BaseEjection:      time.Hour,
+		MaxEjection:       time.Hour,
+		MaxEjectedPercent: 50,
 	}}, a, b)
 	c, _ := grpcGateway(t, gateway.WithUpstream(pool), gateway.WithRoute(grpcRoute(gateway.Policy{})))
 	// Every call fails after its first book: the instance that fails two

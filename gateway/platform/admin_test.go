@@ -202,7 +202,12 @@ func TestTheAdminAPIDocumentValidatesAndItsResponsesKeepTheContract(t *testing.T
 	}
 	ring := calllog.NewRing(10)
 	agg := calllog.NewAggregator(calllog.AggregatorConfig{})
-	_ = ring.Write(context.Background(), []calllog.Record{{Tenant: "acme", Status: 500, Error: "upstream", RequestID: "r1"}})
+	_ = ring.Write(context.Background(), []calllog.Record{{
+		Tenant:    "acme",
+		Status:    500,
+		Error:     "upstream",
+		RequestID: "r1",
+	}})
 	p := platform.New(platform.NewMemoryStore(), platform.WithAdminToken("root", adminToken), platform.WithCallLog(ring, agg))
 	c := openapitest.New(t, spec, p.Admin())
 	t.Cleanup(c.RequireCoverage)

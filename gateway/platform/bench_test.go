@@ -52,7 +52,12 @@ func benchGuard(b *testing.B, p *platform.Platform) {
 	ctx := context.Background()
 	_, _ = p.CreateTenant(ctx, "bench", platform.Tenant{ID: "acme"})
 	_, _ = p.CreateConsumer(ctx, "bench", platform.ConsumerRecord{Consumer: middleware.Consumer{ID: "shop", Tenant: "acme"}})
-	_, _ = p.PutAPI(ctx, "bench", platform.API{ID: "orders", Tenant: "acme", State: platform.Published, Approval: platform.Auto})
+	_, _ = p.PutAPI(ctx, "bench", platform.API{
+		ID:       "orders",
+		Tenant:   "acme",
+		State:    platform.Published,
+		Approval: platform.Auto,
+	})
 	if _, err := p.Subscribe(ctx, "bench", "acme", "shop", "orders"); err != nil {
 		b.Fatal(err)
 	}

@@ -68,7 +68,13 @@ func newCDP(t *testing.T) *cdp {
 	}
 	_ = cmdR.Close()
 	_ = outW.Close()
-	b := &cdp{t: t, cmd: cmd, in: cmdW, wait: map[int]chan cdpReply{}, done: make(chan struct{})}
+	b := &cdp{
+		t:    t,
+		cmd:  cmd,
+		in:   cmdW,
+		wait: map[int]chan cdpReply{},
+		done: make(chan struct{}),
+	}
 	go b.read(outR)
 	t.Cleanup(func() {
 		_ = b.in.Close() // the browser exits when its pipe closes

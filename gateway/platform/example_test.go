@@ -21,7 +21,12 @@ func Example() {
 	_, _ = p.CreateTenant(ctx, "ops", platform.Tenant{ID: "acme"})
 	_, _ = p.CreateConsumer(ctx, "ops", platform.ConsumerRecord{Consumer: middleware.Consumer{ID: "shop", Tenant: "acme"}})
 	_, secret, _ := p.CreateKey(ctx, "ops", "acme", "shop", time.Time{})
-	_, _ = p.PutAPI(ctx, "ops", platform.API{ID: "orders", Tenant: "acme", State: platform.Published, Approval: platform.Manual})
+	_, _ = p.PutAPI(ctx, "ops", platform.API{
+		ID:       "orders",
+		Tenant:   "acme",
+		State:    platform.Published,
+		Approval: platform.Manual,
+	})
 
 	id := p.Identities()
 	authn := auth.New(auth.Config{Authenticators: []auth.Authenticator{

@@ -42,7 +42,9 @@ func TestThePlatformPlugsIntoTheGatewayBuilder(t *testing.T) {
 		builder.WithMiddleware("subscription:orders", p.Guard("orders")),
 		builder.WithChain("request_id", "calllog"),
 		builder.WithRoute(builder.Route{
-			Name: "orders", Prefix: "/orders", Upstream: "orders",
+			Name:     "orders",
+			Prefix:   "/orders",
+			Upstream: "orders",
 			Policy: builder.Policy{
 				Auth:       &builder.Auth{Methods: []string{"platform"}},
 				Middleware: []string{"subscription:orders"},

@@ -199,7 +199,12 @@ func TestASubscriptionIsNeverBorrowedByAConsumerOfTheSameIDInAnotherTenant(t *te
 	ctx := context.Background()
 	_, _ = p.CreateTenant(ctx, "ops", platform.Tenant{ID: "acme"})
 	_, _ = p.CreateConsumer(ctx, "ops", platform.ConsumerRecord{Consumer: middleware.Consumer{ID: "shop", Tenant: "acme"}})
-	_, _ = p.PutAPI(ctx, "ops", platform.API{ID: "orders", Tenant: "acme", State: platform.Published, Approval: platform.Auto})
+	_, _ = p.PutAPI(ctx, "ops", platform.API{
+		ID:       "orders",
+		Tenant:   "acme",
+		State:    platform.Published,
+		Approval: platform.Auto,
+	})
 	if _, err := p.Subscribe(ctx, "ops", "acme", "shop", "orders"); err != nil {
 		t.Fatal(err)
 	}

@@ -97,8 +97,14 @@ func TestAStoreOutageKeepsTheCachedStateOrFailsClosedAsConfigured(t *testing.T) 
 	t.Parallel()
 	srv := redistest.Start(t)
 	docs := func() platform.Store {
-		c := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialerRetries: 1,
-			DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
+		c := redis.NewClient(&redis.Options{
+			Addr:          srv.Addr(),
+			MaxRetries:    -1,
+			DialerRetries: 1,
+			DialTimeout:   2 * time.Second,
+			ReadTimeout:   2 * time.Second,
+			WriteTimeout:  2 * time.Second,
+		})
 		t.Cleanup(func() { _ = c.Close() })
 		return redisstore.New(c).Documents()
 	}

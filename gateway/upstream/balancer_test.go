@@ -67,7 +67,12 @@ func TestBalancerDistribution(t *testing.T) {
 			}
 			// Fixed instance names make the hash ring the same on every run.
 			tr, instances := dialMap(t, backends, tt.weights)
-			p := newPool(t, upstream.Config{Instances: instances, Balancer: tt.balancer, HashOn: tt.hashOn, Transport: tr})
+			p := newPool(t, upstream.Config{
+				Instances: instances,
+				Balancer:  tt.balancer,
+				HashOn:    tt.hashOn,
+				Transport: tr,
+			})
 			var wg sync.WaitGroup
 			workers := 4
 			if tt.sequential {

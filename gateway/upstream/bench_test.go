@@ -22,10 +22,20 @@ func BenchmarkPick(b *testing.B) {
 		instances[i] = upstream.Instance{URL: fmt.Sprintf("http://10.0.0.%d:8080", i+1), Weight: 1 + i%3}
 	}
 	answer := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+		return &http.Response{
+			StatusCode: http.StatusOK,
+			Body:       http.NoBody,
+			Header:     http.Header{},
+			Request:    r,
+		}, nil
 	})
 	for _, bal := range upstream.Balancers() {
-		cfg := upstream.Config{Name: "bench", Instances: instances, Balancer: bal, Transport: answer}
+		cfg := upstream.Config{
+			Name:      "bench",
+			Instances: instances,
+			Balancer:  bal,
+			Transport: answer,
+		}
 		if bal == upstream.ConsistentHash {
 			cfg.HashOn = upstream.HashKey{Header: "X-User"}
 		}
@@ -109,8 +119,12 @@ func BenchmarkSlowEjectionBookkeeping(b *testing.B) {
 		{"failures", &upstream.OutlierDetection{}},
 		{"slow", &upstream.OutlierDetection{Slow: &upstream.SlowOutlier{}}},
 	} {
-		p, err := upstream.New(upstream.Config{Name: "bench", Transport: answer, Outlier: c.od,
-			Instances: []upstream.Instance{{URL: "http://a.test"}, {URL: "http://b.test"}}})
+		p, err := upstream.New(upstream.Config{
+			Name:      "bench",
+			Transport: answer,
+			Outlier:   c.od,
+			Instances: []upstream.Instance{{URL: "http://a.test"}, {URL: "http://b.test"}},
+		})
 		if err != nil {
 			b.Fatal(err)
 		}

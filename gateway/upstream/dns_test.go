@@ -32,7 +32,12 @@ func TestDNSDiscoveryFollowsTheAnswer(t *testing.T) {
 	res := &fakeResolver{}
 	res.set(nil, "127.0.0.1")
 	p := newPool(t, upstream.Config{
-		DNS: &upstream.DNSConfig{Name: "api.default.svc.cluster.local", Port: portN, Resolver: res, Interval: 10 * time.Millisecond},
+		DNS: &upstream.DNSConfig{
+			Name:     "api.default.svc.cluster.local",
+			Port:     portN,
+			Resolver: res,
+			Interval: 10 * time.Millisecond,
+		},
 	})
 	if _, _, err := get(p, "/"); !errors.Is(err, upstream.ErrNoInstance) {
 		t.Fatalf("before Start: %v, want ErrNoInstance", err)
@@ -83,7 +88,12 @@ func TestDNSDiscoveryKeepsInstanceState(t *testing.T) {
 	res := &fakeResolver{}
 	res.setSRV(nil, srvFor(t, bad, 0, 1), srvFor(t, good, 0, 1))
 	p := newPool(t, upstream.Config{
-		DNS:     &upstream.DNSConfig{Name: "_http._tcp.api.test", SRV: true, Resolver: res, Interval: 10 * time.Millisecond},
+		DNS: &upstream.DNSConfig{
+			Name:     "_http._tcp.api.test",
+			SRV:      true,
+			Resolver: res,
+			Interval: 10 * time.Millisecond,
+		},
 		Outlier: &upstream.OutlierDetection{Consecutive5xx: 2},
 		Now:     newFakeClock().Now,
 	})
@@ -112,11 +122,31 @@ func TestDNSSRVUsesLowestPriorityAndWeights(t *testing.T) {
 	t.Parallel()
 	res := &fakeResolver{}
 	res.setSRV(nil,
-		&net.SRV{Target: "a.api.test.", Port: 8080, Priority: 10, Weight: 5},
-		&net.SRV{Target: "b.api.test.", Port: 8081, Priority: 10, Weight: 0},
-		&net.SRV{Target: "backup.api.test.", Port: 8080, Priority: 20, Weight: 100},
+		&net.SRV{
+			Target:   "a.api.test.",
+			Port:     8080,
+			Priority: 10,
+			Weight:   5,
+		},
+		&net.SRV{
+			Target:   "b.api.test.",
+			Port:     8081,
+			Priority: 10,
+			Weight:   0,
+		},
+		&net.SRV{
+			Target:   "backup.api.test.",
+			Port:     8080,
+			Priority: 20,
+			Weight:   100,
+		},
 	)
-	p := newPool(t, upstream.Config{DNS: &upstream.DNSConfig{Name: "_http._tcp.api.test", SRV: true, Scheme: "https", Resolver: res}})
+	p := newPool(t, upstream.Config{DNS: &upstream.DNSConfig{
+		Name:     "_http._tcp.api.test",
+		SRV:      true,
+		Scheme:   "https",
+		Resolver: res,
+	}})
 	p.Start(t.Context())
 	got := p.Status()
 	want := []upstream.Instance{{URL: "https://a.api.test:8080", Weight: 5}, {URL: "https://b.api.test:8081", Weight: 1}}

@@ -24,7 +24,12 @@ type stalling struct {
 }
 
 func newStalling(clock *fakeClock) *stalling {
-	return &stalling{clock: clock, delay: map[string]time.Duration{}, held: map[string]bool{}, entered: make(chan string, 16)}
+	return &stalling{
+		clock:   clock,
+		delay:   map[string]time.Duration{},
+		held:    map[string]bool{},
+		entered: make(chan string, 16),
+	}
 }
 
 func (s *stalling) set(host string, d time.Duration, held bool) {
@@ -90,7 +95,12 @@ func stallingPool(t *testing.T, s *stalling, od *upstream.OutlierDetection, host
 	if od == nil {
 		od = &upstream.OutlierDetection{Slow: &upstream.SlowOutlier{Threshold: 40 * time.Millisecond, Consecutive: 2}}
 	}
-	return newPool(t, upstream.Config{Instances: instances, Outlier: od, Transport: s, Now: s.clock.Now})
+	return newPool(t, upstream.Config{
+		Instances: instances,
+		Outlier:   od,
+		Transport: s,
+		Now:       s.clock.Now,
+	})
 }
 
 // TestSlowEjectionSparesAnInstanceWhosePeerKeepsRequestsWaiting is the
@@ -205,7 +215,8 @@ func TestHedgeThatLostToAnEarlierAttemptIsNotSlow(t *testing.T) {
 		Instances: []upstream.Instance{{URL: "http://a.test"}, {URL: "http://b.test"}},
 		Outlier: &upstream.OutlierDetection{MaxEjectedPercent: 100,
 			Slow: &upstream.SlowOutlier{Threshold: 40 * time.Millisecond, Consecutive: 2, PeerFactor: -1}},
-		Transport: slowA, Now: clock.Now,
+		Transport: slowA,
+		Now:       clock.Now,
 	})
 	tr := resilience.NewTransport(p, resilience.Hedge(resilience.HedgeConfig{
 		Delay: 10 * time.Millisecond, Budget: resilience.NewBudget(resilience.BudgetConfig{Min: 100})}))

@@ -225,8 +225,13 @@ func TestPeakEWMANewInstanceStartsAsTypical(t *testing.T) {
 	res := &fakeResolver{}
 	res.set(nil, "10.0.0.1", "10.0.0.2")
 	p := newPool(t, upstream.Config{
-		Balancer:  upstream.PeakEWMA,
-		DNS:       &upstream.DNSConfig{Name: "api.test", Port: 80, Resolver: res, Interval: time.Millisecond},
+		Balancer: upstream.PeakEWMA,
+		DNS: &upstream.DNSConfig{
+			Name:     "api.test",
+			Port:     80,
+			Resolver: res,
+			Interval: time.Millisecond,
+		},
 		Transport: sim,
 		Now:       clock.Now,
 	})

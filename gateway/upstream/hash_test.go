@@ -24,7 +24,12 @@ func TestConsistentHashStableWhenInstanceLeaves(t *testing.T) {
 	}
 	res.setSRV(nil, records...)
 	p := newPool(t, upstream.Config{
-		DNS:      &upstream.DNSConfig{Name: "_http._tcp.api.test", SRV: true, Resolver: res, Interval: 10 * time.Millisecond},
+		DNS: &upstream.DNSConfig{
+			Name:     "_http._tcp.api.test",
+			SRV:      true,
+			Resolver: res,
+			Interval: 10 * time.Millisecond,
+		},
 		Balancer: upstream.ConsistentHash,
 		HashOn:   upstream.HashKey{Header: "X-User"},
 	})
@@ -166,7 +171,12 @@ func TestStickyCookie(t *testing.T) {
 	p := newPool(t, upstream.Config{
 		Instances: []upstream.Instance{{URL: a.url()}, {URL: b.url()}, {URL: c.url()}},
 		Balancer:  upstream.ConsistentHash,
-		HashOn:    upstream.HashKey{Cookie: "affinity", Sticky: true, CookieTTL: time.Hour, CookieSecure: true},
+		HashOn: upstream.HashKey{
+			Cookie:       "affinity",
+			Sticky:       true,
+			CookieTTL:    time.Hour,
+			CookieSecure: true,
+		},
 	})
 	for i := range 20 {
 		_, resp, err := get(p, "/")

@@ -209,7 +209,12 @@ func srvFor(t *testing.T, b *backend, priority, weight uint16) *net.SRV {
 	}
 	var p uint16
 	fmt.Sscan(port, &p)
-	return &net.SRV{Target: host + ".", Port: p, Priority: priority, Weight: weight}
+	return &net.SRV{
+		Target:   host + ".",
+		Port:     p,
+		Priority: priority,
+		Weight:   weight,
+	}
 }
 
 // dialMap returns a transport that dials the backends under fixed names

@@ -40,8 +40,18 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"an unknown balancer is named", upstream.Config{Name: "x", Instances: ok, Balancer: "fastest"}, "balancer:"},
 		{"consistent hashing needs a key", upstream.Config{Name: "x", Instances: ok, Balancer: upstream.ConsistentHash}, "hash_on:"},
 		{"a hash key needs consistent hashing", upstream.Config{Name: "x", Instances: ok, HashOn: upstream.HashKey{Header: "X"}}, "hash_on:"},
-		{"a hash key has one source", upstream.Config{Name: "x", Instances: ok, Balancer: upstream.ConsistentHash, HashOn: upstream.HashKey{Header: "X", ClientIP: true}}, "hash_on:"},
-		{"sticky needs a cookie", upstream.Config{Name: "x", Instances: ok, Balancer: upstream.ConsistentHash, HashOn: upstream.HashKey{Header: "X", Sticky: true}}, "hash_on.sticky:"},
+		{"a hash key has one source", upstream.Config{
+			Name:      "x",
+			Instances: ok,
+			Balancer:  upstream.ConsistentHash,
+			HashOn:    upstream.HashKey{Header: "X", ClientIP: true},
+		}, "hash_on:"},
+		{"sticky needs a cookie", upstream.Config{
+			Name:      "x",
+			Instances: ok,
+			Balancer:  upstream.ConsistentHash,
+			HashOn:    upstream.HashKey{Header: "X", Sticky: true},
+		}, "hash_on.sticky:"},
 		{"a health check path starts with a slash", upstream.Config{Name: "x", Instances: ok, HealthCheck: &upstream.HealthCheck{Path: "healthz"}}, "health_check.path:"},
 		{"a health check interval may not be negative", upstream.Config{Name: "x", Instances: ok, HealthCheck: &upstream.HealthCheck{Interval: -time.Second}}, "health_check.interval:"},
 		{"a health check timeout fits in the interval", upstream.Config{Name: "x", Instances: ok, HealthCheck: &upstream.HealthCheck{Interval: time.Second, Timeout: 2 * time.Second}}, "health_check.timeout:"},
@@ -58,7 +68,12 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"dns A records need a port", upstream.Config{Name: "x", DNS: &upstream.DNSConfig{Name: "api"}}, "dns.port:"},
 		{"dns SRV records carry their port", upstream.Config{Name: "x", DNS: &upstream.DNSConfig{Name: "_http._tcp.api", SRV: true, Port: 80}}, "dns.port:"},
 		{"dns scheme is http or https", upstream.Config{Name: "x", DNS: &upstream.DNSConfig{Name: "api", Port: 80, Scheme: "grpc"}}, "dns.scheme:"},
-		{"transport and tls exclude each other", upstream.Config{Name: "x", Instances: ok, Transport: http.DefaultTransport, TLS: newTLSConfig()}, "tls:"},
+		{"transport and tls exclude each other", upstream.Config{
+			Name:      "x",
+			Instances: ok,
+			Transport: http.DefaultTransport,
+			TLS:       newTLSConfig(),
+		}, "tls:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,7 +186,12 @@ func TestConcurrentPicksWhileDiscoveryChanges(t *testing.T) {
 			all := []*backend{a, b, c}
 			res.setSRV(nil, srvFor(t, a, 0, 1), srvFor(t, b, 0, 2), srvFor(t, c, 0, 1))
 			cfg := upstream.Config{
-				DNS:         &upstream.DNSConfig{Name: "_http._tcp.api.test", SRV: true, Resolver: res, Interval: time.Millisecond},
+				DNS: &upstream.DNSConfig{
+					Name:     "_http._tcp.api.test",
+					SRV:      true,
+					Resolver: res,
+					Interval: time.Millisecond,
+				},
 				Balancer:    bal,
 				Outlier:     &upstream.OutlierDetection{Consecutive5xx: 1, BaseEjection: time.Millisecond},
 				HealthCheck: &upstream.HealthCheck{Path: "/healthz", Interval: 5 * time.Millisecond, Timeout: 5 * time.Millisecond},
@@ -229,8 +249,13 @@ func TestCloseStopsGoroutines(t *testing.T) {
 	res := &fakeResolver{}
 	res.setSRV(nil, srvFor(t, a, 0, 1))
 	p, err := upstream.New(upstream.Config{
-		Name:        "x",
-		DNS:         &upstream.DNSConfig{Name: "_http._tcp.a", SRV: true, Resolver: res, Interval: time.Millisecond},
+		Name: "x",
+		DNS: &upstream.DNSConfig{
+			Name:     "_http._tcp.a",
+			SRV:      true,
+			Resolver: res,
+			Interval: time.Millisecond,
+		},
 		HealthCheck: &upstream.HealthCheck{Interval: time.Millisecond, Timeout: time.Millisecond},
 	})
 	if err != nil {
@@ -264,7 +289,12 @@ func TestStartStopsWithItsContext(t *testing.T) {
 	t.Parallel()
 	res := &fakeResolver{}
 	res.set(nil, "127.0.0.1")
-	p := newPool(t, upstream.Config{DNS: &upstream.DNSConfig{Name: "a", Port: 1, Resolver: res, Interval: time.Millisecond}})
+	p := newPool(t, upstream.Config{DNS: &upstream.DNSConfig{
+		Name:     "a",
+		Port:     1,
+		Resolver: res,
+		Interval: time.Millisecond,
+	}})
 	ctx, cancel := context.WithCancel(context.Background())
 	p.Start(ctx)
 	waitFor(t, "some lookups", func() bool { return res.lookups.Load() > 3 })

@@ -92,8 +92,13 @@ func messageParams(model string) anthropicsdk.MessageNewParams {
 // rateLimited is a provider's 429 asking to wait 7 s, with OpenAI's
 // rate-limit headers.
 func rateLimited() aitest.Reply {
-	return aitest.Reply{Status: 429, ErrorCode: "rate_limit_exceeded", RetryAfter: 7 * time.Second, Header: http.Header{
-		"X-Ratelimit-Limit-Requests": {"500"}, "X-Ratelimit-Remaining-Requests": {"0"}, "X-Ratelimit-Reset-Requests": {"7s"}}}
+	return aitest.Reply{
+		Status:     429,
+		ErrorCode:  "rate_limit_exceeded",
+		RetryAfter: 7 * time.Second,
+		Header: http.Header{
+			"X-Ratelimit-Limit-Requests": {"500"}, "X-Ratelimit-Remaining-Requests": {"0"}, "X-Ratelimit-Reset-Requests": {"7s"}},
+	}
 }
 
 func TestOpenAISDKGetsAProvider429AtOnceWithItsRetryAfter(t *testing.T) {

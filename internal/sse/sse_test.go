@@ -36,7 +36,12 @@ func decodeAll(t testing.TB, r io.Reader) ([]ev, error) {
 			}
 			return out, err
 		}
-		out = append(out, ev{e.ID, e.Type, string(e.Data), e.Retry})
+		out = append(out, ev{
+			ID:    e.ID,
+			Type:  e.Type,
+			Data:  string(e.Data),
+			Retry: e.Retry,
+		})
 	}
 }
 
@@ -157,9 +162,19 @@ func TestEncoderRoundTrip(t *testing.T) {
 		},
 		{
 			"all fields are written in order",
-			sse.Event{ID: "9", Type: "delta", Retry: 3000, Data: []byte("x")},
+			sse.Event{
+				ID:    "9",
+				Type:  "delta",
+				Retry: 3000,
+				Data:  []byte("x"),
+			},
 			"id: 9\nevent: delta\nretry: 3000\ndata: x\n\n",
-			ev{ID: "9", Type: "delta", Data: "x", Retry: 3000},
+			ev{
+				ID:    "9",
+				Type:  "delta",
+				Data:  "x",
+				Retry: 3000,
+			},
 		},
 		{
 			"every kind of line break splits data lines",

@@ -16,11 +16,26 @@ func TestAPIKeyAuthentication(t *testing.T) {
 	keys := auth.NewMemoryAPIKeys(
 		auth.APIKey{ID: "acme-1", Consumer: "acme", Hash: auth.HashAPIKey("acme-secret-one")},
 		auth.APIKey{ID: "acme-2", Consumer: "acme", Hash: auth.HashAPIKey("acme-secret-two")},
-		auth.APIKey{ID: "bob-old", Consumer: "bob", Hash: auth.HashAPIKey("bob-expired"), Expires: clock.Now().Add(-time.Second)},
-		auth.APIKey{ID: "bob-new", Consumer: "bob", Hash: auth.HashAPIKey("bob-current"), Expires: clock.Now().Add(time.Hour)},
+		auth.APIKey{
+			ID:       "bob-old",
+			Consumer: "bob",
+			Hash:     auth.HashAPIKey("bob-expired"),
+			Expires:  clock.Now().Add(-time.Second),
+		},
+		auth.APIKey{
+			ID:       "bob-new",
+			Consumer: "bob",
+			Hash:     auth.HashAPIKey("bob-current"),
+			Expires:  clock.Now().Add(time.Hour),
+		},
 		auth.APIKey{ID: "ghost", Consumer: "nobody", Hash: auth.HashAPIKey("ghost-key")},
 	)
-	authn := auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: keys, Consumers: testConsumers(), Query: "api_key", Now: clock.Now})
+	authn := auth.NewAPIKeyAuth(auth.APIKeyConfig{
+		Keys:      keys,
+		Consumers: testConsumers(),
+		Query:     "api_key",
+		Now:       clock.Now,
+	})
 	srv := serve(t, auth.New(auth.Config{Authenticators: []auth.Authenticator{authn}, Realm: "orders"})(whoami))
 
 	tests := []struct {

@@ -74,7 +74,12 @@ func ExampleStripCredential() {
 
 	consumers := middleware.NewMemoryConsumers(&middleware.Consumer{ID: "acme"})
 	keys := auth.NewMemoryAPIKeys(auth.APIKey{ID: "acme-1", Consumer: "acme", Hash: auth.HashAPIKey("s3cr3t-key")})
-	authn := auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: keys, Consumers: consumers, Headers: []string{"X-API-Key"}, Query: "api_key"})
+	authn := auth.NewAPIKeyAuth(auth.APIKeyConfig{
+		Keys:      keys,
+		Consumers: consumers,
+		Headers:   []string{"X-API-Key"},
+		Query:     "api_key",
+	})
 	gw := httptest.NewServer(middleware.Chain(
 		auth.New(auth.Config{Authenticators: []auth.Authenticator{authn}}),
 		auth.IdentityHeaders(auth.IdentityConfig{}),

@@ -49,8 +49,14 @@ func TestIntrospection(t *testing.T) {
 	clock := newClock()
 	as, calls := authServer(t, clock)
 	authn := auth.NewIntrospectionAuth(auth.IntrospectionConfig{
-		URL: as.URL, ClientID: "gateway", ClientSecret: "s3cret", Client: as.Client(),
-		Audience: "orders-api", CacheSize: 10, CacheTTL: time.Minute, Now: clock.Now,
+		URL:          as.URL,
+		ClientID:     "gateway",
+		ClientSecret: "s3cret",
+		Client:       as.Client(),
+		Audience:     "orders-api",
+		CacheSize:    10,
+		CacheTTL:     time.Minute,
+		Now:          clock.Now,
 	})
 	srv := serve(t, auth.New(auth.Config{Authenticators: []auth.Authenticator{authn}})(whoami))
 	bearer := func(tok string) (int, []byte) {
@@ -117,7 +123,12 @@ func TestIntrospectionChecksTheAudience(t *testing.T) {
 	clock := newClock()
 	as, _ := authServer(t, clock)
 	authn := auth.NewIntrospectionAuth(auth.IntrospectionConfig{
-		URL: as.URL, ClientID: "gateway", ClientSecret: "s3cret", Client: as.Client(), Audience: "billing-api", Now: clock.Now,
+		URL:          as.URL,
+		ClientID:     "gateway",
+		ClientSecret: "s3cret",
+		Client:       as.Client(),
+		Audience:     "billing-api",
+		Now:          clock.Now,
 	})
 	srv := serve(t, auth.New(auth.Config{Authenticators: []auth.Authenticator{authn}})(whoami))
 	res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "Authorization", "Bearer active-acme"))

@@ -62,7 +62,12 @@ func (p *idp) fail() {
 // jwksRoute starts a JWKS cache for p and a server authenticating with it.
 func jwksRoute(t *testing.T, p *idp, clock *fakeClock) (*auth.JWKS, *httptest.Server) {
 	t.Helper()
-	jwks := auth.NewJWKS(auth.JWKSConfig{URL: p.URL, Client: p.Client(), Now: clock.Now, MinRefetch: time.Minute})
+	jwks := auth.NewJWKS(auth.JWKSConfig{
+		URL:        p.URL,
+		Client:     p.Client(),
+		Now:        clock.Now,
+		MinRefetch: time.Minute,
+	})
 	t.Cleanup(jwks.Close)
 	authn := auth.NewJWTAuth(auth.JWTConfig{Algorithms: []string{"RS256", "ES256", "EdDSA"}, JWKS: jwks, Now: clock.Now})
 	srv := serve(t, auth.New(auth.Config{Authenticators: []auth.Authenticator{authn}})(whoami))

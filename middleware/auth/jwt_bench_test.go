@@ -18,7 +18,8 @@ func BenchmarkJWTVerify(b *testing.B) {
 	authn := auth.NewJWTAuth(auth.JWTConfig{
 		Algorithms: []string{"RS256", "ES256", "EdDSA", "HS256"},
 		Keys:       map[string]any{"rsa": &k.rsa.PublicKey, "ec": &k.ec256.PublicKey, "ed": k.ed.Public(), "hmac": k.hmac},
-		Issuer:     k.issuer, Audience: []string{"orders-api"},
+		Issuer:     k.issuer,
+		Audience:   []string{"orders-api"},
 	})
 	for _, tc := range []struct {
 		name string

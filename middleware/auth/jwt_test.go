@@ -123,7 +123,13 @@ func TestJWTClaimsMapOntoTheConsumer(t *testing.T) {
 			name:   "scope, tenant, plan and roles claims fill the consumer",
 			cfg:    auth.JWTConfig{TenantClaim: "org", PlanClaim: "tier", RolesClaim: "roles"},
 			claims: claims(now, "org", "acme-corp", "tier", "gold", "roles", []any{"admin", "ops"}),
-			want:   middleware.Consumer{ID: "acme", Tenant: "acme-corp", Plan: "gold", Scopes: []string{"orders:read", "orders:write"}, Roles: []string{"admin", "ops"}},
+			want: middleware.Consumer{
+				ID:     "acme",
+				Tenant: "acme-corp",
+				Plan:   "gold",
+				Scopes: []string{"orders:read", "orders:write"},
+				Roles:  []string{"admin", "ops"},
+			},
 		},
 		{
 			name:   "an scp array is read when there is no scope claim",
@@ -140,7 +146,12 @@ func TestJWTClaimsMapOntoTheConsumer(t *testing.T) {
 			name:   "a registered consumer keeps its plan and takes the token's scopes",
 			cfg:    auth.JWTConfig{Consumers: testConsumers()},
 			claims: claims(now, "sub", "bob", "scope", "orders:read"),
-			want:   middleware.Consumer{ID: "bob", Tenant: "bobs", Plan: "free", Scopes: []string{"orders:read"}},
+			want: middleware.Consumer{
+				ID:     "bob",
+				Tenant: "bobs",
+				Plan:   "free",
+				Scopes: []string{"orders:read"},
+			},
 		},
 	}
 	for _, tt := range tests {
@@ -165,7 +176,12 @@ func TestJWTTokenForUnregisteredConsumerIsRefused(t *testing.T) {
 	t.Parallel()
 	k := keysOnce()
 	clock := newClock()
-	authn := auth.NewJWTAuth(auth.JWTConfig{Algorithms: []string{"EdDSA"}, Keys: map[string]any{"ed": k.ed.Public()}, Consumers: testConsumers(), Now: clock.Now})
+	authn := auth.NewJWTAuth(auth.JWTConfig{
+		Algorithms: []string{"EdDSA"},
+		Keys:       map[string]any{"ed": k.ed.Public()},
+		Consumers:  testConsumers(),
+		Now:        clock.Now,
+	})
 	srv := serve(t, auth.New(auth.Config{Authenticators: []auth.Authenticator{authn}})(whoami))
 	res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil, "Authorization", "Bearer "+sign(t, jwt.SigningMethodEdDSA, k.ed, "ed", claims(clock.Now(), "sub", "mallory"))))
 	if res.StatusCode != http.StatusUnauthorized {
@@ -226,5 +242,11 @@ func mustOK[T any](v T, err error) T {
 type claimFields struct{ ID, Tenant, Plan, Scopes, Roles string }
 
 func claimsOf(c *middleware.Consumer) claimFields {
-	return claimFields{c.ID, c.Tenant, c.Plan, strings.Join(c.Scopes, " "), strings.Join(c.Roles, " ")}
+	return claimFields{
+		ID:     c.ID,
+		Tenant: c.Tenant,
+		Plan:   c.Plan,
+		Scopes: strings.Join(c.Scopes, " "),
+		Roles:  strings.Join(c.Roles, " "),
+	}
 }

@@ -297,8 +297,12 @@ func cacheKeyOf(f keyFields) string {
 	rec := &keyRecorder{Store: cache.NewMemory(cache.MemoryConfig{})}
 	h := cache.New(cache.Config{Store: rec, Namespace: f.namespace,
 		Scope: func(r *http.Request) string { return r.Header.Get("X-Scope") }})(http.NotFoundHandler())
-	r := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: f.path, RawQuery: f.query}, Host: f.host,
-		Header: http.Header{"X-Scope": {f.scope}}}
+	r := &http.Request{
+		Method: http.MethodGet,
+		URL:    &url.URL{Path: f.path, RawQuery: f.query},
+		Host:   f.host,
+		Header: http.Header{"X-Scope": {f.scope}},
+	}
 	r = r.WithContext(middleware.WithVersion(context.Background(), f.version))
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	return rec.last
@@ -336,8 +340,22 @@ func FuzzCacheKeysAreUnambiguous(f *testing.F) {
 	f.Add("1:x", "", "", "", "/", "", "", "1:x", "", "", "/", "")
 	f.Add("n", "s", "v", "h", "/p", "q", "n", "s", "v", "h", "/p", "q")
 	f.Fuzz(func(t *testing.T, ns1, s1, v1, h1, p1, q1, ns2, s2, v2, h2, p2, q2 string) {
-		a := keyFields{namespace: ns1, scope: s1, version: v1, host: h1, path: p1, query: q1}
-		b := keyFields{namespace: ns2, scope: s2, version: v2, host: h2, path: p2, query: q2}
+		a := keyFields{
+			namespace: ns1,
+			scope:     s1,
+			version:   v1,
+			host:      h1,
+			path:      p1,
+			query:     q1,
+		}
+		b := keyFields{
+			namespace: ns2,
+			scope:     s2,
+			version:   v2,
+			host:      h2,
+			path:      p2,
+			query:     q2,
+		}
 		// The key holds the escaped path: two paths that escape alike are
 		// the same resource.
 		same := a.namespace == b.namespace && a.scope == b.scope && a.version == b.version &&

@@ -51,7 +51,11 @@ func TestQuotaResetsAtThePeriodBoundary(t *testing.T) {
 			clock := newClock()
 			clock.Set(tt.start)
 			srv := serve(t, ratelimit.Quota(ratelimit.QuotaConfig{
-				Limit: 3, Period: tt.period, Location: tt.loc, Key: ratelimit.Shared, Now: clock.Now,
+				Limit:    3,
+				Period:   tt.period,
+				Location: tt.loc,
+				Key:      ratelimit.Shared,
+				Now:      clock.Now,
 			})(limitedOK))
 			get := func() (*http.Response, []byte) { return do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil)) }
 			for i := range 3 {
@@ -96,7 +100,13 @@ func TestQuotaPerPlanAndRefusalsAreNotCounted(t *testing.T) {
 	)
 	srv := serve(t, middleware.Chain(
 		auth.New(auth.Config{Authenticators: []auth.Authenticator{auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: keys, Consumers: testConsumers()})}}),
-		ratelimit.Quota(ratelimit.QuotaConfig{Name: "daily", Limit: 2, Plans: map[string]int64{"gold": 4}, Store: store, Now: clock.Now}),
+		ratelimit.Quota(ratelimit.QuotaConfig{
+			Name:  "daily",
+			Limit: 2,
+			Plans: map[string]int64{"gold": 4},
+			Store: store,
+			Now:   clock.Now,
+		}),
 	)(limitedOK))
 	run := func(key string, n int) (admitted int) {
 		for range n {
@@ -137,7 +147,12 @@ func TestQuotaStoreFailure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := serve(t, ratelimit.Quota(ratelimit.QuotaConfig{Limit: 1, Key: ratelimit.Shared, Store: brokenCounters{}, FailClosed: tt.failClosed})(limitedOK))
+			srv := serve(t, ratelimit.Quota(ratelimit.QuotaConfig{
+				Limit:      1,
+				Key:        ratelimit.Shared,
+				Store:      brokenCounters{},
+				FailClosed: tt.failClosed,
+			})(limitedOK))
 			if res, _ := do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil)); res.StatusCode != tt.want {
 				t.Fatalf("status %d, want %d", res.StatusCode, tt.want)
 			}
@@ -166,7 +181,12 @@ func TestQuotaLeftReadsAConsumersQuotaWithoutCountingIt(t *testing.T) {
 	t.Parallel()
 	clock := newClock()
 	clock.Set(time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC))
-	cfg := ratelimit.QuotaConfig{Limit: 10, Plans: map[string]int64{"gold": 100}, Store: ratelimit.NewMemoryCounters(clock.Now), Now: clock.Now}
+	cfg := ratelimit.QuotaConfig{
+		Limit: 10,
+		Plans: map[string]int64{"gold": 100},
+		Store: ratelimit.NewMemoryCounters(clock.Now),
+		Now:   clock.Now,
+	}
 	gold := &middleware.Consumer{ID: "shop", Plan: "gold"} // as asConsumer makes it
 	srv := serve(t, asConsumer(ratelimit.Quota(cfg)(limitedOK)))
 	for range 2 {

@@ -50,7 +50,10 @@ func TestRateLimitResponses(t *testing.T) {
 	t.Parallel()
 	clock := newClock()
 	srv := serve(t, ratelimit.New(ratelimit.Config{
-		Name: "per-ip", Limit: ratelimit.Limit{Requests: 2, Period: time.Minute}, Key: ratelimit.ByIP, Now: clock.Now,
+		Name:  "per-ip",
+		Limit: ratelimit.Limit{Requests: 2, Period: time.Minute},
+		Key:   ratelimit.ByIP,
+		Now:   clock.Now,
 	})(limitedOK))
 	get := func() (*http.Response, []byte) { return do(t, srv, newRequest(t, http.MethodGet, srv.URL, nil)) }
 
@@ -310,8 +313,14 @@ func TestRateLimitStoreOutage(t *testing.T) {
 			store := &flakyStore{local: ratelimit.NewMemoryRates(ratelimit.MemoryRatesConfig{Now: clock.Now})}
 			sink := &logSink{}
 			srv := serve(t, ratelimit.New(ratelimit.Config{
-				Limit: ratelimit.PerHour(90), Key: ratelimit.Shared, Store: store, FailClosed: failClosed,
-				Replicas: 3, RetryStore: 5 * time.Second, Now: clock.Now, Logger: slogNew(sink),
+				Limit:      ratelimit.PerHour(90),
+				Key:        ratelimit.Shared,
+				Store:      store,
+				FailClosed: failClosed,
+				Replicas:   3,
+				RetryStore: 5 * time.Second,
+				Now:        clock.Now,
+				Logger:     slogNew(sink),
 			})(limitedOK))
 			count := func(n int) map[int]int {
 				got := map[int]int{}

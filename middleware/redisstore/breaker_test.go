@@ -510,7 +510,12 @@ func TestWaitingForAFreeConnectionIsNotARedisFailure(t *testing.T) {
 	t.Parallel()
 	rs := redistest.Start(t)
 	// One connection; reads wait for the server, not for the call's context.
-	c := redis.NewClient(&redis.Options{Addr: rs.Addr(), PoolSize: 1, MaxRetries: -1, ReadTimeout: time.Minute})
+	c := redis.NewClient(&redis.Options{
+		Addr:        rs.Addr(),
+		PoolSize:    1,
+		MaxRetries:  -1,
+		ReadTimeout: time.Minute,
+	})
 	defer c.Close()
 	st := redisstore.New(c, redisstore.WithTimeout(100*time.Millisecond), redisstore.WithBreaker(1, time.Hour))
 	ctx := context.Background()

@@ -225,7 +225,13 @@ func BenchmarkCacheGet(b *testing.B) {
 	s := redistest.Start(b)
 	store := redisstore.New(client(b, s), redisstore.WithPrefix("bench:")).Cache()
 	ctx := b.Context()
-	e := &cache.Entry{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "Etag": {`"v1"`}}, Body: []byte(strings.Repeat("x", 1024)), Stored: time.Now(), Lifetime: time.Hour}
+	e := &cache.Entry{
+		Status:   200,
+		Header:   http.Header{"Content-Type": {"application/json"}, "Etag": {`"v1"`}},
+		Body:     []byte(strings.Repeat("x", 1024)),
+		Stored:   time.Now(),
+		Lifetime: time.Hour,
+	}
 	if err := store.Set(ctx, "k", e, time.Hour); err != nil {
 		b.Fatal(err)
 	}

@@ -124,7 +124,13 @@ func TestIdempotencyClaimsAreHeldByTheirToken(t *testing.T) {
 	if err := store.Complete(ctx, "k", &cache.IdempotencyRecord{Fingerprint: "fp", Token: "t2", Status: 200}, time.Minute); !errors.Is(err, cache.ErrIdempotencyClaimLost) {
 		t.Errorf("complete by another token = %v, want ErrIdempotencyClaimLost", err)
 	}
-	done := &cache.IdempotencyRecord{Fingerprint: "fp", Token: "t1", Status: 201, Header: http.Header{"Location": {"/x"}}, Body: []byte("\x00bin")}
+	done := &cache.IdempotencyRecord{
+		Fingerprint: "fp",
+		Token:       "t1",
+		Status:      201,
+		Header:      http.Header{"Location": {"/x"}},
+		Body:        []byte("\x00bin"),
+	}
 	if err := store.Complete(ctx, "k", done, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +206,12 @@ func BenchmarkIdempotencyClaimAndComplete(b *testing.B) {
 	s := redistest.Start(b)
 	store := redisstore.New(client(b, s), redisstore.WithPrefix("bench:")).Idempotency()
 	ctx := b.Context()
-	done := &cache.IdempotencyRecord{Fingerprint: "fp", Status: http.StatusCreated, Header: http.Header{"Location": {"/orders/1"}}, Body: []byte(`{"id":1}`)}
+	done := &cache.IdempotencyRecord{
+		Fingerprint: "fp",
+		Status:      http.StatusCreated,
+		Header:      http.Header{"Location": {"/orders/1"}},
+		Body:        []byte(`{"id":1}`),
+	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

@@ -35,8 +35,13 @@ func (quiet) Printf(context.Context, string, ...any) {}
 func client(t testing.TB, s *redistest.Server) *redis.Client {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{
-		Addr: s.Addr(), MaxRetries: -1, DialerRetries: 1, DialerRetryTimeout: time.Millisecond,
-		DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second,
+		Addr:               s.Addr(),
+		MaxRetries:         -1,
+		DialerRetries:      1,
+		DialerRetryTimeout: time.Millisecond,
+		DialTimeout:        2 * time.Second,
+		ReadTimeout:        2 * time.Second,
+		WriteTimeout:       2 * time.Second,
 	})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
@@ -114,7 +119,10 @@ func TestThreeReplicasEnforceOneGlobalLimit(t *testing.T) {
 	for range 3 {
 		store := redisstore.New(client(t, rs), steady).Rates() // one client per replica
 		replicas = append(replicas, serve(t, ratelimit.New(ratelimit.Config{
-			Limit: lim, Key: ratelimit.Shared, Store: store, Replicas: 3,
+			Limit:    lim,
+			Key:      ratelimit.Shared,
+			Store:    store,
+			Replicas: 3,
 		})(ok200)))
 	}
 	start := time.Now()
@@ -150,8 +158,12 @@ func TestRedisOutage(t *testing.T) {
 	lim := ratelimit.PerHour(300)
 	handler := func(failClosed bool) *httptest.Server {
 		return serve(t, ratelimit.New(ratelimit.Config{
-			Name: fmt.Sprint("closed-", failClosed), Limit: lim, Key: ratelimit.Shared,
-			Store: redisstore.New(client(t, rs), steady).Rates(), FailClosed: failClosed, Replicas: 3,
+			Name:       fmt.Sprint("closed-", failClosed),
+			Limit:      lim,
+			Key:        ratelimit.Shared,
+			Store:      redisstore.New(client(t, rs), steady).Rates(),
+			FailClosed: failClosed,
+			Replicas:   3,
 			RetryStore: 50 * time.Millisecond,
 		})(ok200))
 	}
@@ -206,7 +218,10 @@ func TestQuotasAreSharedAndResetAtThePeriodBoundary(t *testing.T) {
 	var replicas []*httptest.Server
 	for range 2 {
 		replicas = append(replicas, serve(t, ratelimit.Quota(ratelimit.QuotaConfig{
-			Limit: 5, Key: keyed, Store: redisstore.New(client(t, rs), steady).Quotas(), Now: clock,
+			Limit: 5,
+			Key:   keyed,
+			Store: redisstore.New(client(t, rs), steady).Quotas(),
+			Now:   clock,
 		})(ok200)))
 	}
 	count := func() (admitted int) {
