@@ -43,8 +43,10 @@ func TestTheReloadTargetMeasuresBothPhasesAndReloads(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = logs.Close() })
 	rl, err := config.NewReloader(config.ReloadConfig{
-		Path: file, Options: []gateway.Option{gateway.WithLogger(discard())},
-		Logger: slog.New(slog.NewJSONHandler(logs, nil)), Drain: 5 * time.Second,
+		Path:    file,
+		Options: []gateway.Option{gateway.WithLogger(discard())},
+		Logger:  slog.New(slog.NewJSONHandler(logs, nil)),
+		Drain:   5 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +69,12 @@ func TestTheReloadTargetMeasuresBothPhasesAndReloads(t *testing.T) {
 		reloads: func() int { return countLines(logFile, `"msg":"configuration reloaded"`) },
 		cpu:     func() (time.Duration, error) { return cpuTime(os.Getpid()) },
 	}
-	o := &options{rate: 100, warmup: 100 * time.Millisecond, phase: 600 * time.Millisecond, reloadEvery: 100 * time.Millisecond}
+	o := &options{
+		rate:        100,
+		warmup:      100 * time.Millisecond,
+		phase:       600 * time.Millisecond,
+		reloadEvery: 100 * time.Millisecond,
+	}
 	r := measureReloads(context.Background(), o, target)
 	r.builds, r.warms = reloadTimes(logFile)
 
