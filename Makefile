@@ -8,7 +8,7 @@ NESTED  := $(patsubst %/go.mod,%,$(filter-out internal/tools/go.mod,$(wildcard i
 BENCH   ?= .
 COUNT   ?= 10
 
-.PHONY: help test lint bench bench-load cover check fmt
+.PHONY: help test lint bench bench-load bench-reload cover check fmt
 
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,6 +31,9 @@ bench: ## Run benchmarks (BENCH=regexp, COUNT=n); compare runs with `go tool -mo
 
 bench-load: ## Load-test the example gateway against a bare ReverseProxy (LOAD_FLAGS="-duration 8s -runs 3"); see examples/loadtest.
 	$(GO) run ./examples/loadtest $(LOAD_FLAGS)
+
+bench-reload: ## Latency of the example gateway under open-loop load, steady and reloaded every 400ms (LOAD_FLAGS="-runs 3"); see examples/loadtest.
+	$(GO) run ./examples/loadtest -targets reload $(LOAD_FLAGS)
 
 cover: ## Write coverage to cover.out and print the per-function summary.
 	$(GO) test -count=1 -coverprofile=cover.out $(PKGS)

@@ -89,6 +89,7 @@ type harness struct {
 	dir      string
 	self, gw string
 	up       *proc
+	stuck    *stuckServer // the reload target's instance that is down
 }
 
 // start builds the gateway (unless given) and starts the upstream.
@@ -107,17 +108,27 @@ func (h *harness) start(ctx context.Context) error {
 			return fmt.Errorf("building the gateway (run from the module, or give -gateway): %w", err)
 		}
 	}
+	if h.o.only["reload"] {
+		if h.stuck, err = newStuckServer(); err != nil {
+			return err
+		}
+	}
 	h.up, err = startListening("upstream", command(ctx, h.o.pin, h.self, "upstream"))
 	return err
 }
 
-func (h *harness) stop() { h.up.stop() }
+func (h *harness) stop() {
+	h.up.stop()
+	if h.stuck != nil {
+		h.stuck.close()
+	}
+}
 
 // runOnce measures every target once.
 func (h *harness) runOnce(ctx context.Context) ([]measurement, error) {
 	var all []measurement
 	for _, t := range targets {
-		if t.key != "" && !h.o.only[t.key] {
+		if t.key != "" && !h.o.only[t.key] || t.key == "" && !h.o.throughput() {
 			continue
 		}
 		p, err := h.startTarget(ctx, t)

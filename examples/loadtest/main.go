@@ -83,7 +83,14 @@ type options struct {
 	verbose          bool
 	cpus             int
 	only             map[string]bool
+	// The reload workload's settings.
+	rate               int
+	phase, reloadEvery time.Duration
 }
+
+// throughput reports whether a target measured against the bare proxy
+// was asked for.
+func (o *options) throughput() bool { return o.only["route"] || o.only["chain"] || o.only["ai"] }
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
@@ -98,7 +105,10 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.pin, "pin", true, "pin the load generator to CPU 0 and the targets to CPU 1 with taskset, when there are 2 CPUs or more")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configurations and logs)")
 	fs.BoolVar(&o.verbose, "v", false, "let the bare proxy log its errors")
-	only := fs.String("targets", "route,chain,ai", "the gateway targets to measure beside the bare proxy: route, chain, ai")
+	only := fs.String("targets", "route,chain,ai", "the gateway targets to measure: route, chain, ai (beside the bare proxy), reload")
+	fs.IntVar(&o.rate, "rate", 400, "reload target: requests a second, sent whatever the answers")
+	fs.DurationVar(&o.phase, "phase", 10*time.Second, "reload target: the length of the steady phase and of the phase with reloads")
+	fs.DurationVar(&o.reloadEvery, "reload-every", 400*time.Millisecond, "reload target: time between reloads")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -113,14 +123,20 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-runs must be at least 1")
 	case o.firstByte < 1:
 		return nil, errors.New("-first-byte must be at least 1")
+	case o.rate < 1:
+		return nil, errors.New("-rate must be at least 1")
+	case o.phase <= 0:
+		return nil, errors.New("-phase must be positive")
+	case o.reloadEvery <= 0:
+		return nil, errors.New("-reload-every must be positive")
 	}
 	o.only = map[string]bool{}
 	for _, t := range strings.Split(*only, ",") {
 		if t = strings.TrimSpace(t); t == "" {
 			continue
 		}
-		if t != "route" && t != "chain" && t != "ai" {
-			return nil, fmt.Errorf("-targets: %q is not a target; use route, chain or ai", t)
+		if t != "route" && t != "chain" && t != "ai" && t != "reload" {
+			return nil, fmt.Errorf("-targets: %q is not a target; use route, chain, ai or reload", t)
 		}
 		o.only[t] = true
 	}
@@ -146,6 +162,7 @@ func run(ctx context.Context, o *options, out io.Writer) error {
 	}
 	defer h.stop()
 	var all []measurement
+	var reloads []reloadRun
 	for r := range o.runs {
 		fmt.Fprintf(os.Stderr, "run %d of %d\n", r+1, o.runs)
 		ms, err := h.runOnce(ctx)
@@ -153,6 +170,21 @@ func run(ctx context.Context, o *options, out io.Writer) error {
 			return err
 		}
 		all = append(all, ms...)
+		if o.only["reload"] {
+			rr, err := h.reloadOnce(ctx)
+			if err != nil {
+				return fmt.Errorf("reload: %w", err)
+			}
+			reloads = append(reloads, rr)
+		}
 	}
-	return report(out, o, all)
+	if o.throughput() {
+		if err := report(out, o, all); err != nil {
+			return err
+		}
+	}
+	if o.only["reload"] {
+		return reportReloads(out, o, reloads)
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -195,6 +196,7 @@ func TestParseOptionsRefusesBadSettings(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
 		{"-duration", "0s"}, {"-warmup", "-1s"}, {"-conns", "0"}, {"-runs", "0"}, {"-first-byte", "0"}, {"-targets", "route,nginx"},
+		{"-rate", "0"}, {"-phase", "0s"}, {"-reload-every", "0s"},
 	} {
 		if _, err := parseOptions(args, io.Discard); err == nil {
 			t.Errorf("parseOptions(%q) succeeded, want an error", args)
@@ -255,5 +257,23 @@ func TestReportShowsRatiosToTheBareProxy(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "production chain") {
 		t.Errorf("the report shows a target it did not measure:\n%s", b.String())
+	}
+}
+
+func TestListenAddrReadsTheGatewaysJSONLog(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ name, log, want string }{
+		{"proxy URL", `{"level":"INFO","msg":"starting"}` + "\n" +
+			`{"level":"INFO","msg":"gateway listening","proxy":"http://127.0.0.1:4000","admin":"http://127.0.0.1:4001"}` + "\n", "127.0.0.1:4000"},
+		{"addr", `{"level":"INFO","msg":"gateway listening","addr":"127.0.0.1:5000","admin":"127.0.0.1:5001"}` + "\n", "127.0.0.1:5000"},
+		{"not yet", `{"level":"INFO","msg":"starting"}` + "\n" + `{"msg":"gateway list`, ""},
+	} {
+		file := filepath.Join(t.TempDir(), "gateway.log")
+		if err := os.WriteFile(file, []byte(c.log), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := listenAddr(file); got != c.want {
+			t.Errorf("%s: listenAddr = %q, want %q", c.name, got, c.want)
+		}
 	}
 }

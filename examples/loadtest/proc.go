@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -106,7 +107,7 @@ func startGateway(ctx context.Context, pin bool, bin, config, logFile string) (*
 		return nil, err
 	}
 	defer func() { _ = f.Close() }()
-	cmd := command(ctx, pin, bin, "-config", config, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0")
+	cmd := command(ctx, pin, bin, "-config", config, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-format", "json")
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the gateway: %w", err)
@@ -130,18 +131,19 @@ func startGateway(ctx context.Context, pin bool, bin, config, logFile string) (*
 	return nil, errors.New("the gateway did not start listening within 30s")
 }
 
-// listenAddr finds the proxy address in the gateway's JSON log.
+// listenAddr finds the proxy address in the gateway's JSON log: the
+// "gateway listening" record's proxy URL (or, from older gateways, addr).
 func listenAddr(logFile string) string {
 	b, _ := os.ReadFile(logFile)
 	for line := range bytes.Lines(b) {
-		if !bytes.Contains(line, []byte(`"msg":"gateway listening"`)) {
+		var rec struct{ Msg, Proxy, Addr string }
+		if json.Unmarshal(line, &rec) != nil || rec.Msg != "gateway listening" {
 			continue
 		}
-		_, rest, _ := bytes.Cut(line, []byte(`"addr":"`))
-		addr, _, ok := bytes.Cut(rest, []byte(`"`))
-		if ok {
-			return string(addr)
+		if rec.Proxy != "" {
+			return strings.TrimPrefix(rec.Proxy, "http://")
 		}
+		return rec.Addr
 	}
 	return ""
 }

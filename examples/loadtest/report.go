@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -112,6 +113,17 @@ func cells(out *printer, f, b figures) {
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// durations lists ds in milliseconds.
+func durations(ds []time.Duration) string {
+	s := make([]string, len(ds))
+	for i, d := range ds {
+		s[i] = fmt.Sprintf("%.2f", ms(d))
+	}
+	return strings.Join(s, ", ") + " ms"
+}
+
 func ms2(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
 // printer writes formatted text and keeps the first error.
@@ -123,5 +135,107 @@ type printer struct {
 func (p *printer) printf(format string, args ...any) {
 	if p.err == nil {
 		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+// reportReloads prints the reload workload's table: each run's steady
+// phase and phase with reloads, then the medians and the worst over the
+// runs, and the acceptance figure, the slowest request during reloads
+// over the steady p99.
+func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
+	out := &printer{w: w}
+	pinned := "not pinned"
+	if o.pin {
+		pinned = "load generator on CPU 0, gateway and upstream on CPU 1 (taskset)"
+	}
+	out.printf("\nReloads under load: %d CPUs, %s; %d req/s open loop (GET, 3 in 4 to a route with every stateful policy, 1 in 4 to a cached one);\n",
+		o.cpus, pinned, o.rate)
+	out.printf("%v steady, then %v with the file rewritten (one header value changed) and SIGHUP every %v; %d run(s).\n",
+		o.phase, o.phase, o.reloadEvery, len(runs))
+	out.printf("÷ steady p99 is the phase's slowest request over the steady phase's p99 (the steady row shows the noise without reloads).\n\n")
+	out.printf("| run | phase | requests | failed | reloads | gateway CPU | p50 | p99 | p99.9 | slowest | ÷ steady p99 |\n")
+	out.printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	row := func(run, name string, p phase, ratio float64) {
+		out.printf("| %s | %s | %d | %d | %d | %.0f ms | %s | %s | %s | %s | %.1f× |\n", run, name, len(p.latencies), p.failed, p.reloads,
+			ms(p.cpu), ms2(p.quantile(0.5)), ms2(p.quantile(0.99)), ms2(p.quantile(0.999)), ms2(p.slowest()), ratio)
+	}
+	for i, r := range runs {
+		row(fmt.Sprint(i+1), "steady", r.steady, r.steadyRatio())
+		row(fmt.Sprint(i+1), "reloads", r.reloading, r.ratio())
+	}
+	if len(runs) == 0 {
+		return out.err
+	}
+	for _, s := range []struct {
+		name  string
+		pick  func([]time.Duration) time.Duration
+		fpick func([]float64) float64
+	}{{"median", median[time.Duration], median[float64]}, {"worst", slices.Max[[]time.Duration], slices.Max[[]float64]}} {
+		for _, ph := range []struct {
+			name  string
+			of    func(reloadRun) phase
+			ratio func(reloadRun) float64
+		}{{"steady", func(r reloadRun) phase { return r.steady }, reloadRun.steadyRatio}, {"reloads", func(r reloadRun) phase { return r.reloading }, reloadRun.ratio}} {
+			var n, failed, reloads []float64
+			var q [5][]time.Duration
+			var ratios []float64
+			for _, r := range runs {
+				p := ph.of(r)
+				n, failed, reloads = append(n, float64(len(p.latencies))), append(failed, float64(p.failed)), append(reloads, float64(p.reloads))
+				for j, x := range []float64{0.5, 0.99, 0.999, 1} {
+					q[j] = append(q[j], p.quantile(x))
+				}
+				q[4] = append(q[4], p.cpu)
+				ratios = append(ratios, ph.ratio(r))
+			}
+			out.printf("| %s | %s | %.0f | %.0f | %.0f | %.0f ms | %s | %s | %s | %s | %.1f× |\n", s.name, ph.name,
+				s.fpick(n), s.fpick(failed), s.fpick(reloads), ms(s.pick(q[4])),
+				ms2(s.pick(q[0])), ms2(s.pick(q[1])), ms2(s.pick(q[2])), ms2(s.pick(q[3])), s.fpick(ratios))
+		}
+	}
+	reloadSummary(out, runs)
+	for i, r := range runs {
+		for _, p := range []phase{r.steady, r.reloading} {
+			if p.failed > 0 {
+				out.printf("\nrun %d: %d requests failed, the first: %v", i+1, p.failed, p.firstErr)
+			}
+		}
+	}
+	out.printf("\n")
+	return out.err
+}
+
+// reloadSummary prints the reload figures over all runs: the acceptance
+// ratios, the requests near a reload, the CPU per reload and the build
+// and warm-up times.
+func reloadSummary(out *printer, runs []reloadRun) {
+	var ratios, tails []float64
+	for _, r := range runs {
+		ratios = append(ratios, r.ratio())
+		tails = append(tails, float64(r.reloading.quantile(0.999))/float64(r.steady.quantile(0.999)))
+	}
+	out.printf("\nSlowest request during reloads ÷ steady p99: median %.1f×, worst %.1f×; p99.9 during reloads ÷ steady p99.9: median %.1f×, worst %.1f×.\n",
+		median(slices.Clone(ratios)), slices.Max(ratios), median(slices.Clone(tails)), slices.Max(tails))
+	var near, nearMax []time.Duration
+	var nearN []float64
+	for _, r := range runs {
+		near, nearMax = append(near, r.reloading.nearReload.quantile(0.99)), append(nearMax, r.reloading.nearReload.quantile(1))
+		nearN = append(nearN, float64(len(r.reloading.nearReload)))
+	}
+	out.printf("Requests sent within %v after a reload signal (median %.0f a run): p99 median %s, worst %s; slowest median %s, worst %s.\n",
+		nearReload, median(nearN), ms2(median(slices.Clone(near))), ms2(slices.Max(near)), ms2(median(slices.Clone(nearMax))), ms2(slices.Max(nearMax)))
+	var perReload []time.Duration
+	for _, r := range runs {
+		perReload = append(perReload, r.cpuPerReload())
+	}
+	out.printf("Gateway CPU per reload (phase with reloads minus steady, over the reloads; 10 ms /proc ticks, and the requests' own CPU varies): median %s, of %s.\n",
+		ms2(median(slices.Clone(perReload))), durations(perReload))
+	var builds, warms []time.Duration
+	for _, r := range runs {
+		builds, warms = append(builds, r.builds...), append(warms, r.warms...)
+	}
+	if len(builds) > 0 {
+		out.printf("Reload build (read, parse, build; wall time, from the gateway's log) over %d reloads: median %s, slowest %s; warm-up: median %s, slowest %s.\n",
+			len(builds), ms2(median(slices.Clone(builds))), ms2(slices.Max(builds)), ms2(median(slices.Clone(warms))), ms2(slices.Max(warms)))
 	}
 }

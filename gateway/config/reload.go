@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -34,7 +36,9 @@ type ReloadConfig struct {
 	// LoadGateway(Path, Options..., gateway.WithState(st)); set it to build
 	// otherwise, such as from a file read elsewhere, or in Go.
 	Load func(st *gateway.State) (*gateway.Gateway, error)
-	// Logger records reloads and rejected configurations.
+	// Logger records reloads, each with how long its build (for the
+	// default load: reading, parsing and building) and its warm-up took
+	// ("build", "warm"), and rejected configurations.
 	// If nil, slog.Default() is used.
 	Logger *slog.Logger
 	// Drain is how long a replaced gateway may keep serving the requests
@@ -65,6 +69,7 @@ type ReloadConfig struct {
 // A Reloader is safe for concurrent use.
 type Reloader struct {
 	cfg     ReloadConfig
+	ownLoad bool // cfg.Load is the default: LoadGateway(Path, Options...)
 	state   *gateway.State
 	cur     atomic.Pointer[gateway.Gateway]
 	mu      sync.Mutex // serializes reloads
@@ -79,7 +84,8 @@ func NewReloader(cfg ReloadConfig) (*Reloader, error) {
 	if cfg.Load == nil && cfg.Path == "" {
 		panic("portico/config: ReloadConfig needs Path or Load")
 	}
-	if cfg.Load == nil {
+	ownLoad := cfg.Load == nil
+	if ownLoad {
 		path, opts := cfg.Path, cfg.Options
 		cfg.Load = func(st *gateway.State) (*gateway.Gateway, error) {
 			return LoadGateway(path, append(slices.Clip(opts), gateway.WithState(st))...)
@@ -94,7 +100,7 @@ func NewReloader(cfg ReloadConfig) (*Reloader, error) {
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 5 * time.Second
 	}
-	r := &Reloader{cfg: cfg, state: gateway.NewState(), sum: fileSum(cfg.Path)}
+	r := &Reloader{cfg: cfg, ownLoad: ownLoad, state: gateway.NewState(), sum: fileSum(cfg.Path)}
 	g, err := cfg.Load(r.state)
 	if err != nil {
 		_ = r.state.Close()
@@ -117,11 +123,11 @@ func (r *Reloader) Current() *gateway.Gateway { return r.cur.Load() }
 // Reload builds a new gateway and swaps it in. On error the current
 // gateway stays.
 func (r *Reloader) Reload(ctx context.Context) error {
-	err := r.reload(ctx)
+	built, warmed, err := r.reload(ctx)
 	if err != nil {
 		r.cfg.Logger.Error("configuration rejected; the previous one keeps serving", "error", err)
 	} else {
-		r.cfg.Logger.Info("configuration reloaded")
+		r.cfg.Logger.Info("configuration reloaded", "build", built, "warm", warmed)
 	}
 	if r.cfg.OnReload != nil {
 		r.cfg.OnReload(err)
@@ -129,22 +135,49 @@ func (r *Reloader) Reload(ctx context.Context) error {
 	return err
 }
 
-func (r *Reloader) reload(ctx context.Context) error {
+// reload builds, starts, warms and swaps in a new gateway, and returns
+// how long the build and the warm-up took.
+func (r *Reloader) reload(ctx context.Context) (built, warmed time.Duration, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return errors.New("portico/config: reloader is closed")
+		return 0, 0, errors.New("portico/config: reloader is closed")
 	}
-	r.sum = fileSum(r.cfg.Path)
-	g, err := r.cfg.Load(r.state)
+	start := time.Now()
+	g, err := r.load()
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
+	built = time.Since(start)
 	g.Start(context.Background())
 	r.ready(ctx, g)
+	warmed = time.Since(start) - built
 	old := r.cur.Swap(g)
 	r.retire(old)
-	return nil
+	return built, warmed, nil
+}
+
+// load builds a gateway from the file, noting the sum of what it read.
+// The default load reads the file once for both.
+func (r *Reloader) load() (*gateway.Gateway, error) {
+	if !r.ownLoad {
+		r.sum = fileSum(r.cfg.Path)
+		return r.cfg.Load(r.state)
+	}
+	data, err := os.ReadFile(r.cfg.Path)
+	if err != nil {
+		return nil, fmt.Errorf("portico/config: %w", err)
+	}
+	s := sha256.Sum256(data)
+	r.sum = s[:]
+	c, err := Parse(r.cfg.Path, data, nil)
+	if err != nil {
+		return nil, err
+	}
+	// The build runs beside the serving gateway: let the requests
+	// waiting for a processor run between parsing and building.
+	runtime.Gosched()
+	return c.Build(append(slices.Clip(r.cfg.Options), gateway.WithState(r.state))...)
 }
 
 // ready waits, up to ReadyTimeout, for g to be warm (its new pools

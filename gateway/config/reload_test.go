@@ -1,7 +1,9 @@
 package config_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -205,5 +207,83 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		t.Errorf("Serve: %v", err)
+	}
+}
+
+// lockedBuffer is a log destination safe for concurrent writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+func (b *lockedBuffer) records(t *testing.T) []map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var recs []map[string]any
+	for line := range bytes.Lines(b.buf) {
+		var rec map[string]any
+		if err := json.Unmarshal(line, &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		recs = append(recs, rec)
+	}
+	return recs
+}
+
+func TestTheDefaultReloadBuildsTheNewFileAndLogsHowLongItTook(t *testing.T) {
+	t.Parallel()
+	a := gwtest.EchoServer(t, "a")
+	path := filepath.Join(t.TempDir(), "gw.yaml")
+	if err := os.WriteFile(path, []byte(configFor(a.URL, "one")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	rl, err := config.NewReloader(config.ReloadConfig{
+		Path:    path,
+		Options: []gateway.Option{gateway.WithLogger(slog.New(slog.DiscardHandler))},
+		Logger:  slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(rl)
+	t.Cleanup(func() { srv.Close(); rl.Close() })
+	if err := os.WriteFile(path, []byte(configFor(a.URL, "two")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := rl.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Get(srv.URL + "/who")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if got, want := res.Header.Get("X-Config"), "two"; got != want {
+		t.Errorf("after the reload X-Config = %q, want %q", got, want)
+	}
+	var reloaded []map[string]any
+	for _, rec := range logs.records(t) {
+		if rec["msg"] == "configuration reloaded" {
+			reloaded = append(reloaded, rec)
+		}
+	}
+	if got, want := len(reloaded), 1; got != want {
+		t.Fatalf("%d reload records, want %d", got, want)
+	}
+	if build, _ := reloaded[0]["build"].(float64); build <= 0 {
+		t.Errorf("the reload record's build = %v, want a positive duration", reloaded[0]["build"])
+	}
+	if _, ok := reloaded[0]["warm"].(float64); !ok {
+		t.Errorf("the reload record's warm = %v, want a duration", reloaded[0]["warm"])
 	}
 }
