@@ -55,7 +55,7 @@ func (p *Platform) Admin() http.Handler {
 	docs := &adminDocs{}
 	mux.Handle("GET /docs/", docs)
 	for id, spec := range p.docs {
-		d, err := openapi.NewDocs(spec)
+		d, err := p.docsPage(spec)
 		if err != nil {
 			panic("portico/platform: WithAPIDocs(" + id + "): " + err.Error())
 		}
