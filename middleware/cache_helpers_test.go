@@ -1,11 +1,12 @@
 package middleware_test
 
 import (
-	"github.com/portico-dev/portico/middleware/internal/mwtest"
 	"io"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/middleware/internal/mwtest"
 )
 
 // manualClock is an injectable clock that tests move by hand.

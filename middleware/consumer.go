@@ -3,9 +3,10 @@ package middleware
 import (
 	"context"
 	"errors"
-	"github.com/portico-dev/portico/middleware/internal/ctxkey"
 	"slices"
 	"sync"
+
+	"github.com/portico-dev/portico/middleware/internal/ctxkey"
 )
 
 // Consumer is who is calling: the identity that authentication establishes

@@ -2,11 +2,12 @@ package auth
 
 import (
 	"context"
-	"github.com/portico-dev/portico/middleware"
-	"github.com/portico-dev/portico/middleware/internal/ctxkey"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/internal/ctxkey"
 )
 
 // CredentialSource is where a request carried the credential an

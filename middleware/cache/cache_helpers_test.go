@@ -2,11 +2,12 @@ package cache_test
 
 import (
 	"encoding/json"
-	"github.com/portico-dev/portico/middleware/internal/mwtest"
 	"io"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/middleware/internal/mwtest"
 )
 
 // manualClock is an injectable clock that tests move by hand.
