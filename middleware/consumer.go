@@ -121,7 +121,7 @@ func NewMemoryConsumers(cs ...*Consumer) *MemoryConsumers {
 // Put adds or replaces a consumer. The registry keeps a copy of c.
 func (r *MemoryConsumers) Put(c *Consumer) {
 	if c == nil || c.ID == "" {
-		panic("portico/middleware: Consumers.Put needs a non-empty Consumer.ID")
+		panic("portico/middleware: MemoryConsumers.Put needs a non-empty Consumer.ID")
 	}
 	r.mu.Lock()
 	if r.m == nil {

@@ -141,7 +141,7 @@ func (a *authContext) Value(key any) any {
 }
 
 // String names the node when a context is printed.
-func (a *authContext) String() string { return "portico/middleware.authContext" }
+func (a *authContext) String() string { return "portico/auth.authContext" }
 
 // withAuth returns a copy of ctx carrying c and where auth found its
 // credential in r.
