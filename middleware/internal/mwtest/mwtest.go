@@ -268,7 +268,7 @@ func AsConsumer(next http.Handler) http.Handler {
 // body.
 func Fetch(t testing.TB, method, url string, header map[string]string, body io.Reader) (status int, h http.Header, b string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, body)
+	req, err := http.NewRequestWithContext(context.Background(), method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
