@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware"
@@ -69,16 +68,10 @@ func seedPlatform(ctx context.Context, p *platform.Platform) (seeded, error) {
 	return seeded{key: secret}, nil
 }
 
-// loader builds the embedded demo configuration with the demo's
+// parse parses the embedded demo configuration with the demo's
 // variables.
-func (d *demo) loader(opts []gateway.Option) func(*gateway.State) (*gateway.Gateway, error) {
-	return func(st *gateway.State) (*gateway.Gateway, error) {
-		c, err := config.Parse("default.yaml", defaultConfig, d.env)
-		if err != nil {
-			return nil, err
-		}
-		return c.Build(append(opts, gateway.WithState(st))...)
-	}
+func (d *demo) parse() (*config.File, error) {
+	return config.Parse("default.yaml", defaultConfig, d.env)
 }
 
 // open seeds the demo platform, prints the start-up lines for people
