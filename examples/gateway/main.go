@@ -214,7 +214,7 @@ func runGateway(ctx context.Context, f *flags, lg *logs, file *config.File, opts
 	// caches, breakers, pool health, the platform file), so a reload keeps
 	// what the gateway learned and can reopen nothing the running one
 	// holds.
-	rc := config.ReloadConfig{Logger: lg.Logger, Path: f.config, Options: opts}
+	rc := config.ReloadConfig{Logger: lg.Logger, Path: f.config} // Load, set below, applies opts
 	var server gateway.ServerConfig
 	var d *demo
 	var err error
