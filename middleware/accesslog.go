@@ -6,8 +6,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/portico-dev/portico/middleware/internal/forwarded"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/portico-dev/portico/middleware/internal/forwarded"
 )
 
 // AccessLogConfig configures [AccessLog]. The zero value is ready to use.

@@ -1,11 +1,12 @@
 package middleware_test
 
 import (
-	"github.com/portico-dev/portico/middleware/internal/mwtest"
 	"io"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/middleware/internal/mwtest"
 )
 
 // manualClock is an injectable clock that tests move by hand.
@@ -24,29 +25,16 @@ var newCountingOrigin = mwtest.NewCountingOrigin
 // to the countingOrigin.
 var frontFor = mwtest.FrontFor
 
+// exchange is what fetch got back.
 type exchange struct {
 	status int
 	header http.Header
 	body   string
 }
 
+// fetch sends a request to url and returns the exchange.
 func fetch(t *testing.T, method, url string, header map[string]string, body io.Reader) exchange {
 	t.Helper()
-	req, err := http.NewRequest(method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return exchange{status: res.StatusCode, header: res.Header, body: string(b)}
+	status, h, b := mwtest.Fetch(t, method, url, header, body)
+	return exchange{status: status, header: h, body: b}
 }

@@ -3,9 +3,10 @@ package middleware
 import (
 	"context"
 	"errors"
-	"github.com/portico-dev/portico/middleware/internal/ctxkey"
 	"slices"
 	"sync"
+
+	"github.com/portico-dev/portico/middleware/internal/ctxkey"
 )
 
 // Consumer is who is calling: the identity that authentication establishes
@@ -120,7 +121,7 @@ func NewMemoryConsumers(cs ...*Consumer) *MemoryConsumers {
 // Put adds or replaces a consumer. The registry keeps a copy of c.
 func (r *MemoryConsumers) Put(c *Consumer) {
 	if c == nil || c.ID == "" {
-		panic("portico/middleware: Consumers.Put needs a non-empty Consumer.ID")
+		panic("portico/middleware: MemoryConsumers.Put needs a non-empty Consumer.ID")
 	}
 	r.mu.Lock()
 	if r.m == nil {

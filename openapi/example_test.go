@@ -267,6 +267,6 @@ components:
 		fmt.Println(err)
 	}
 	// Output:
-	// openapi: the request does not match the API contract: body /owner: must be object, got null
+	// portico/openapi: the request does not match the API contract: body /owner: must be object, got null
 	// <nil>
 }

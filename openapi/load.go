@@ -27,7 +27,7 @@ type LoadError struct {
 // Error implements error.
 func (e *LoadError) Error() string {
 	var b strings.Builder
-	b.WriteString("openapi: ")
+	b.WriteString("portico/openapi: ")
 	if e.Source != "" {
 		b.WriteString(e.Source)
 		b.WriteString(": ")

@@ -285,7 +285,7 @@ func (v *Validator) reportResponse(ctx context.Context, op *Operation, status in
 		for i, x := range viol {
 			msgs[i] = x.String()
 		}
-		v.cfg.logger.WarnContext(ctx, "openapi: response breaks the API contract",
+		v.cfg.logger.WarnContext(ctx, "portico/openapi: response breaks the API contract",
 			slog.String("operation", op.String()), slog.String("operation_id", op.ID),
 			slog.Int("status", status), slog.Any("violations", msgs))
 	}

@@ -59,7 +59,7 @@ type ValidationError struct {
 // Error implements error.
 func (e *ValidationError) Error() string {
 	var b strings.Builder
-	b.WriteString("openapi: ")
+	b.WriteString("portico/openapi: ")
 	b.WriteString(e.Detail)
 	for i, v := range e.Violations {
 		if i == 0 {

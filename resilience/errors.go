@@ -69,7 +69,7 @@ type Error struct {
 // Error implements error.
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("resilience: ")
+	b.WriteString("portico/resilience: ")
 	b.WriteString(e.Kind.Error())
 	if e.Key != "" {
 		b.WriteString(" for ")

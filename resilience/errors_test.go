@@ -82,7 +82,7 @@ func TestErrorMatchesItsSentinelAndUnwrapsToTheCause(t *testing.T) {
 	if _, ok := resilience.RetryAfter(cause); ok {
 		t.Fatal("RetryAfter found a hint in a plain error")
 	}
-	want := "resilience: retries exceeded: resilience: circuit breaker open for api:80: unexpected EOF"
+	want := "portico/resilience: retries exceeded: portico/resilience: circuit breaker open for api:80: unexpected EOF"
 	if got := errors.Unwrap(err).Error(); got != want {
 		t.Fatalf("message = %q, want %q", got, want)
 	}

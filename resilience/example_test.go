@@ -106,7 +106,7 @@ func ExampleHTTPStatus() {
 	fmt.Println(err)
 	// Output:
 	// 503 12s
-	// resilience: circuit breaker open for orders:8080
+	// portico/resilience: circuit breaker open for orders:8080
 }
 
 func ExampleParseRetryAfter() {

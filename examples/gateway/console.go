@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware"
@@ -24,23 +23,18 @@ const (
 	adminKeyVar  = "PORTICO_ADMIN_TOKEN" // the console's admin token
 )
 
-// seeded is what seeding the demo platform made: the consumer's key,
-// shown this once.
-type seeded struct {
-	key string
-}
-
 // seedPlatform fills a fresh demo platform: the tenant "demo", its
 // consumer "demo-app" with a key and an active subscription to the API
 // "users" (automatic approval), and the API "orders", whose subscriptions
-// an administrator approves in the console.
-func seedPlatform(ctx context.Context, p *platform.Platform) (seeded, error) {
+// an administrator approves in the console. It returns the consumer's key,
+// shown this once.
+func seedPlatform(ctx context.Context, p *platform.Platform) (string, error) {
 	if p == nil {
-		return seeded{}, errors.New("the demo configuration has no platform")
+		return "", errors.New("the demo configuration has no platform")
 	}
 	const actor = "demo-setup"
 	if _, err := p.CreateTenant(ctx, actor, platform.Tenant{ID: demoTenant, Name: "Demo tenant"}); err != nil {
-		return seeded{}, err
+		return "", err
 	}
 	c := platform.ConsumerRecord{Name: "Demo application", Consumer: middleware.Consumer{
 		ID: demoConsumer, Tenant: demoTenant, Plan: "free",
@@ -48,7 +42,7 @@ func seedPlatform(ctx context.Context, p *platform.Platform) (seeded, error) {
 		Metadata: map[string]string{"ai.models": "demo"},
 	}}
 	if _, err := p.CreateConsumer(ctx, actor, c); err != nil {
-		return seeded{}, err
+		return "", err
 	}
 	for _, a := range []platform.API{
 		{ID: "users", Name: "Users", Description: "The people of the demo: GET /shop/users and /shop/users/{id}.", Approval: platform.Auto},
@@ -56,43 +50,37 @@ func seedPlatform(ctx context.Context, p *platform.Platform) (seeded, error) {
 	} {
 		a.Tenant, a.Visibility, a.State = demoTenant, platform.Public, platform.Published
 		if _, err := p.PutAPI(ctx, actor, a); err != nil {
-			return seeded{}, err
+			return "", err
 		}
 	}
 	if _, err := p.Subscribe(ctx, actor, demoTenant, demoConsumer, "users"); err != nil {
-		return seeded{}, err
+		return "", err
 	}
 	_, secret, err := p.CreateKey(ctx, actor, demoTenant, demoConsumer, time.Time{})
 	if err != nil {
-		return seeded{}, err
+		return "", err
 	}
-	return seeded{key: secret}, nil
+	return secret, nil
 }
 
-// loader builds the embedded demo configuration with the demo's
+// parse parses the embedded demo configuration with the demo's
 // variables.
-func (d *demo) loader(opts []gateway.Option) func(*gateway.State) (*gateway.Gateway, error) {
-	return func(st *gateway.State) (*gateway.Gateway, error) {
-		c, err := config.Parse("default.yaml", defaultConfig, d.env)
-		if err != nil {
-			return nil, err
-		}
-		return c.Build(append(opts, gateway.WithState(st))...)
-	}
+func (d *demo) parse() (*config.File, error) {
+	return config.Parse("default.yaml", defaultConfig, d.env)
 }
 
 // open seeds the demo platform, prints the start-up lines for people
 // and, with -demo-traffic, starts the traffic; stop ends the traffic.
 func (d *demo) open(ctx context.Context, f *flags, lg *logs, rl *config.Reloader, proxy, admin net.Addr) (stop func(), err error) {
 	p := config.PlatformOf(rl.Current())
-	s, err := seedPlatform(ctx, p)
+	key, err := seedPlatform(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("seeding the demo platform: %w", err)
 	}
 	warnBeyondLoopback(lg.Logger, proxy)
 	b := banner{
 		proxy: httpURL(proxy), admin: httpURL(admin), loginCode: p.LoginLink(demoAdmin),
-		adminToken: d.vars[adminKeyVar], adminGen: d.adminGenerated, key: s.key,
+		adminToken: d.vars[adminKeyVar], adminGen: d.adminGenerated, key: key,
 		dataDir: d.dataDir, traffic: f.demoTraffic,
 	}
 	if d.generated {
@@ -115,7 +103,7 @@ func (d *demo) open(ctx context.Context, f *flags, lg *logs, rl *config.Reloader
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		demoTraffic(tctx, b.proxy, s.key, 300*time.Millisecond)
+		demoTraffic(tctx, b.proxy, key, 300*time.Millisecond)
 	}()
 	return func() { cancel(); <-done }, nil
 }

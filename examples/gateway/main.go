@@ -52,6 +52,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -213,7 +214,7 @@ func runGateway(ctx context.Context, f *flags, lg *logs, file *config.File, opts
 	// caches, breakers, pool health, the platform file), so a reload keeps
 	// what the gateway learned and can reopen nothing the running one
 	// holds.
-	rc := config.ReloadConfig{Logger: lg.Logger, Path: f.config, Options: opts}
+	rc := config.ReloadConfig{Logger: lg.Logger, Path: f.config} // Load, set below, applies opts
 	var server gateway.ServerConfig
 	var d *demo
 	var err error
@@ -224,19 +225,13 @@ func runGateway(ctx context.Context, f *flags, lg *logs, file *config.File, opts
 		if server, err = file.ServerConfig(); err != nil {
 			return err
 		}
-		rc.Load = func(st *gateway.State) (*gateway.Gateway, error) {
-			c, err := readConfig(f.config, env)
-			if err != nil {
-				return nil, err
-			}
-			return c.Build(append(opts, gateway.WithState(st))...)
-		}
+		rc.Load = loader(func() (*config.File, error) { return readConfig(f.config, env) }, opts)
 	} else {
 		if d, err = startDemo(lg.Logger, env); err != nil {
 			return err
 		}
 		defer d.close()
-		rc.Load = d.loader(opts)
+		rc.Load = loader(d.parse, opts)
 	}
 	if f.grace > 0 {
 		server.ShutdownGrace = f.grace
@@ -268,6 +263,18 @@ func runGateway(ctx context.Context, f *flags, lg *logs, file *config.File, opts
 	}
 	admin := gateway.Admin(gateway.AdminConfig{Gateway: rl.Current, Metrics: metrics})
 	return serve(ctx, lg.Logger, server, rl, proxyL, admin, adminL)
+}
+
+// loader builds, at each load, the gateway of the configuration parse
+// returns, borrowing from the reloader's state.
+func loader(parse func() (*config.File, error), opts []gateway.Option) func(*gateway.State) (*gateway.Gateway, error) {
+	return func(st *gateway.State) (*gateway.Gateway, error) {
+		c, err := parse()
+		if err != nil {
+			return nil, err
+		}
+		return c.Build(append(slices.Clip(opts), gateway.WithState(st))...)
+	}
 }
 
 // readConfig reads the configuration file at path, taking ${VAR} values

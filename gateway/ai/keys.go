@@ -9,7 +9,7 @@ import (
 	"github.com/portico-dev/portico/middleware/auth"
 )
 
-// Keys is a auth.Authenticator over a fixed set of API keys, each
+// Keys is an auth.Authenticator over a fixed set of API keys, each
 // naming its consumer: the simplest way to hand out the gateway's own keys
 // (virtual keys) to the callers of the AI endpoints. It reads the key from
 // "Authorization: Bearer <key>", then from "x-api-key" (which the OpenAI

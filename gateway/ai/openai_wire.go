@@ -230,21 +230,21 @@ func contentParts(raw json.RawMessage, param func() string) ([]aiclient.Part, *a
 	}
 	out := make([]aiclient.Part, 0, len(ps))
 	for j, p := range ps {
-		where := fmt.Sprintf("%s[%d]", param(), j)
+		where := func() string { return fmt.Sprintf("%s[%d]", param(), j) } // for errors only
 		switch {
 		case p.Type == "text":
 			out = append(out, aiclient.Text(p.Text))
 		case p.Type == "image_url" && p.ImageURL != nil:
 			part, err := imagePart(p.ImageURL.URL)
 			if err != nil {
-				return nil, invalid(where+".image_url.url", where+".image_url.url: "+err.Error())
+				return nil, invalid(where()+".image_url.url", where()+".image_url.url: "+err.Error())
 			}
 			part.Detail = p.ImageURL.Detail
 			out = append(out, part)
 		case p.Type == "input_audio" && p.InputAudio != nil:
 			data, err := base64.StdEncoding.DecodeString(p.InputAudio.Data)
 			if err != nil {
-				return nil, invalid(where+".input_audio.data", where+".input_audio.data must be base64.")
+				return nil, invalid(where()+".input_audio.data", where()+".input_audio.data must be base64.")
 			}
 			out = append(out, aiclient.Part{Type: aiclient.PartAudio, Data: data, MIMEType: "audio/" + p.InputAudio.Format})
 		case p.Type == "file" && p.File != nil:
@@ -252,13 +252,13 @@ func contentParts(raw json.RawMessage, param func() string) ([]aiclient.Part, *a
 			if p.File.FileData != "" {
 				img, err := imagePart(p.File.FileData)
 				if err != nil {
-					return nil, invalid(where+".file.file_data", where+".file.file_data: "+err.Error())
+					return nil, invalid(where()+".file.file_data", where()+".file.file_data: "+err.Error())
 				}
 				part.Data, part.MIMEType, part.URL = img.Data, img.MIMEType, ""
 			}
 			out = append(out, part)
 		default:
-			return nil, invalid(where+".type", where+".type must be text, image_url, input_audio or file.")
+			return nil, invalid(where()+".type", where()+".type must be text, image_url, input_audio or file.")
 		}
 	}
 	return out, nil

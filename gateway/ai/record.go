@@ -130,6 +130,9 @@ type meters struct {
 	duration metric.Float64Histogram
 	ttft     metric.Float64Histogram
 	findings metric.Int64Counter
+	// findingSets holds the attribute sets of the findings' rule, kind
+	// and action.
+	findingSets attrset.Cache[findingKey]
 
 	// cache holds the attribute sets of up to maxAttrSets attrKeys.
 	cache  sync.Map // attrKey → *attrSets
@@ -192,11 +195,19 @@ func (ms *meters) record(ctx context.Context, r *Record) {
 		// The attributes are the configured rules' names and kinds and
 		// the three actions: a bounded set, with no value, caller or
 		// tenant in it.
-		ms.findings.Add(ctx, int64(max(g.Count, 1)), metric.WithAttributes(
-			attribute.String("portico.ai.guardrail.rule", g.Rule),
-			attribute.String("portico.ai.guardrail.kind", g.Kind),
-			attribute.String("portico.ai.guardrail.action", g.Action)))
+		k := findingKey{rule: g.Rule, kind: g.Kind, action: g.Action}
+		ms.findings.Add(ctx, int64(max(g.Count, 1)), ms.findingSets.Get(k, findingSet).Add...)
 	}
+}
+
+// findingKey is what the attributes of a guardrail finding are made of.
+type findingKey struct{ rule, kind, action string }
+
+func findingSet(k findingKey) attribute.Set {
+	return attribute.NewSet(
+		attribute.String("portico.ai.guardrail.rule", k.rule),
+		attribute.String("portico.ai.guardrail.kind", k.kind),
+		attribute.String("portico.ai.guardrail.action", k.action))
 }
 
 // maxAttrSets bounds the attribute sets meters keeps: past it, a call

@@ -2,8 +2,9 @@ package auth
 
 import (
 	"errors"
-	"github.com/portico-dev/portico/middleware"
 	"net/http"
+
+	"github.com/portico-dev/portico/middleware"
 )
 
 // Authenticators is an [Authenticator] made of several, tried in order as

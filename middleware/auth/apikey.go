@@ -7,11 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/portico-dev/portico/middleware"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portico-dev/portico/middleware"
 )
 
 // APIKey is one API key of a consumer. Only the SHA-256 hash of the secret

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/middleware"
@@ -43,8 +42,6 @@ func pick(a, b *httptest.Server, url string) *httptest.Server {
 	}
 	return b
 }
-
-func hasSub(s, sub string) bool { return strings.Contains(s, sub) }
 
 func readAll(t testing.TB, res *http.Response) []byte {
 	t.Helper()

@@ -2,11 +2,12 @@ package auth
 
 import (
 	"context"
-	"github.com/portico-dev/portico/middleware"
-	"github.com/portico-dev/portico/middleware/internal/ctxkey"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/internal/ctxkey"
 )
 
 // CredentialSource is where a request carried the credential an
@@ -140,7 +141,7 @@ func (a *authContext) Value(key any) any {
 }
 
 // String names the node when a context is printed.
-func (a *authContext) String() string { return "portico/middleware.authContext" }
+func (a *authContext) String() string { return "portico/auth.authContext" }
 
 // withAuth returns a copy of ctx carrying c and where auth found its
 // credential in r.

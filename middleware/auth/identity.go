@@ -1,9 +1,10 @@
 package auth
 
 import (
-	"github.com/portico-dev/portico/middleware"
 	"net/http"
 	"strings"
+
+	"github.com/portico-dev/portico/middleware"
 )
 
 // IdentityConfig configures [IdentityHeaders]. The zero value propagates

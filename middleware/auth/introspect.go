@@ -7,13 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/portico-dev/portico/middleware"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portico-dev/portico/middleware"
 )
 
 // IntrospectionConfig configures [NewIntrospectionAuth]. URL is required.

@@ -5,8 +5,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/portico-dev/portico/middleware"
 	"net/http"
+
+	"github.com/portico-dev/portico/middleware"
 )
 
 // MutualTLSConfig returns a server TLS configuration that asks clients for

@@ -1,12 +1,13 @@
 package cache
 
 import (
-	"github.com/portico-dev/portico/middleware"
-	"github.com/portico-dev/portico/middleware/internal/headerlist"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/internal/headerlist"
 )
 
 // A cache key is a sequence of fields, each written as its length in

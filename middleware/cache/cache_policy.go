@@ -2,11 +2,12 @@ package cache
 
 import (
 	"errors"
-	"github.com/portico-dev/portico/middleware/internal/headerlist"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/portico-dev/portico/middleware/internal/headerlist"
 )
 
 // cacheControl holds parsed Cache-Control directives: lower-case names to

@@ -1,8 +1,9 @@
 package cache
 
 import (
-	"github.com/portico-dev/portico/middleware"
 	"net/http"
+
+	"github.com/portico-dev/portico/middleware"
 )
 
 // ConsumerScope separates cache entries and idempotency keys by the

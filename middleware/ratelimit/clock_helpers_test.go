@@ -13,5 +13,5 @@ func newClock() *fakeClock {
 	return mwtest.NewClock(time.Date(2026, time.March, 14, 12, 0, 0, 0, time.UTC))
 }
 
-// testConsumers is a registry shared by the authentication tests.
+// testConsumers is a registry shared by the rate-limit and quota tests.
 var testConsumers = mwtest.Consumers

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -72,10 +73,10 @@ func TestQuotaResetsAtThePeriodBoundary(t *testing.T) {
 			if got, want := doc["reset"], tt.wantReset; got != want {
 				t.Errorf("429 reset = %v, want %s", got, want)
 			}
-			if got, want := res.Header.Get("Retry-After"), fmtInt(wantRetry); got != want {
+			if got, want := res.Header.Get("Retry-After"), strconv.Itoa(wantRetry); got != want {
 				t.Errorf("429 Retry-After = %q, want %q", got, want)
 			}
-			if got := res.Header.Get("RateLimit"); got != `"quota";r=0;t=`+fmtInt(wantRetry) {
+			if got := res.Header.Get("RateLimit"); got != `"quota";r=0;t=`+strconv.Itoa(wantRetry) {
 				t.Fatalf("RateLimit = %q", got)
 			}
 			clock.Set(tt.boundary.Add(-time.Nanosecond))
@@ -166,11 +167,11 @@ func TestLocalCountersDropExpiredCounters(t *testing.T) {
 	s := ratelimit.NewMemoryCounters(clock.Now)
 	ctx := context.Background()
 	for i := range 5000 {
-		_, _, _ = s.Add(ctx, "day1-"+fmtInt(i), 1, 10, clock.Now().Add(time.Hour))
+		_, _, _ = s.Add(ctx, "day1-"+strconv.Itoa(i), 1, 10, clock.Now().Add(time.Hour))
 	}
 	clock.Advance(2 * time.Hour)
 	for i := range 5000 {
-		_, _, _ = s.Add(ctx, "day2-"+fmtInt(i), 1, 10, clock.Now().Add(time.Hour))
+		_, _, _ = s.Add(ctx, "day2-"+strconv.Itoa(i), 1, 10, clock.Now().Add(time.Hour))
 	}
 	if n := s.Len(); n > 6100 {
 		t.Fatalf("store holds %d counters, want the 5000 expired ones mostly swept", n)

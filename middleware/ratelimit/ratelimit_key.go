@@ -1,10 +1,11 @@
 package ratelimit
 
 import (
-	"github.com/portico-dev/portico/middleware"
-	"github.com/portico-dev/portico/middleware/internal/forwarded"
 	"net/http"
 	"net/netip"
+
+	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/internal/forwarded"
 )
 
 // KeyFunc names the rate-limit bucket (or quota counter) a request counts

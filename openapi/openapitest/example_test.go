@@ -30,5 +30,5 @@ func ExampleClient_Do() {
 	fmt.Println(t.errs[0])
 	// Output:
 	// 200
-	// openapitest: GET /users/7: status 200: openapi: the response does not match the API contract: body /id: must be integer, got string
+	// openapitest: GET /users/7: status 200: portico/openapi: the response does not match the API contract: body /id: must be integer, got string
 }

@@ -262,3 +262,27 @@ func AsConsumer(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// Fetch sends a request with the given header fields to url on the
+// default client and returns the response's status, header and whole
+// body.
+func Fetch(t testing.TB, method, url string, header map[string]string, body io.Reader) (status int, h http.Header, b string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, res.Header, string(raw)
+}
