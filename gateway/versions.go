@@ -79,10 +79,8 @@ func (g *Gateway) checkTargets(errs fields.Collector, spec Route) []Backend {
 			errs.Addf("versions.default", "%q is not one of the targets (%s)", v.Default, fields.Known(v.Targets))
 		}
 	}
-	for _, h := range []string{v.Header} {
-		if h != "" && h != "-" && !fields.ValidHeaderName(h) {
-			errs.Addf("versions.header", "%q is not a valid header name", h)
-		}
+	if h := v.Header; h != "" && h != "-" && !fields.ValidHeaderName(h) {
+		errs.Addf("versions.header", "%q is not a valid header name", h)
 	}
 	var out []Backend
 	seen := map[string]bool{}

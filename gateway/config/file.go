@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -139,14 +140,28 @@ func Read(path string) (*File, error) {
 // gateway.State (gateway.WithState) so that a reload keeps what the
 // previous gateway learned.
 func LoadGateway(path string, opts ...gateway.Option) (*gateway.Gateway, error) {
-	c, err := Read(path)
+	g, _, err := loadGateway(path, opts...)
+	return g, err
+}
+
+// loadGateway is [LoadGateway], and also returns the SHA-256 sum of the
+// file it read (nil if it could not read it), so that a [Reloader] reads
+// the file once for both.
+func loadGateway(path string, opts ...gateway.Option) (*gateway.Gateway, []byte, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("portico/config: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	c, err := Parse(path, data, nil)
+	if err != nil {
+		return nil, sum[:], err
 	}
 	// A reload loads beside a serving gateway: let the requests waiting
 	// for a processor run between parsing and building.
 	runtime.Gosched()
-	return c.Build(opts...)
+	g, err := c.Build(opts...)
+	return g, sum[:], err
 }
 
 // Options turns the configuration into builder options. Its upstream

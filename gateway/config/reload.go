@@ -5,12 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -164,20 +162,11 @@ func (r *Reloader) load() (*gateway.Gateway, error) {
 		r.sum = fileSum(r.cfg.Path)
 		return r.cfg.Load(r.state)
 	}
-	data, err := os.ReadFile(r.cfg.Path)
-	if err != nil {
-		return nil, fmt.Errorf("portico/config: %w", err)
+	g, sum, err := loadGateway(r.cfg.Path, append(slices.Clip(r.cfg.Options), gateway.WithState(r.state))...)
+	if sum != nil {
+		r.sum = sum
 	}
-	s := sha256.Sum256(data)
-	r.sum = s[:]
-	c, err := Parse(r.cfg.Path, data, nil)
-	if err != nil {
-		return nil, err
-	}
-	// The build runs beside the serving gateway: let the requests
-	// waiting for a processor run between parsing and building.
-	runtime.Gosched()
-	return c.Build(append(slices.Clip(r.cfg.Options), gateway.WithState(r.state))...)
+	return g, err
 }
 
 // ready waits, up to ReadyTimeout, for g to be warm (its new pools

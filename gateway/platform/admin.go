@@ -55,7 +55,7 @@ func (p *Platform) Admin() http.Handler {
 	docs := &adminDocs{}
 	mux.Handle("GET /docs/", docs)
 	for id, spec := range p.docs {
-		d, err := openapi.NewDocs(spec)
+		d, err := p.docsPage(spec)
 		if err != nil {
 			panic("portico/platform: WithAPIDocs(" + id + "): " + err.Error())
 		}
@@ -115,12 +115,26 @@ func (p *Platform) serveDocs(w http.ResponseWriter, r *http.Request, id, prefix 
 		problem.Error(w, r, http.StatusNotFound, "no documentation for API "+id)
 		return
 	}
-	d, err := openapi.NewDocs(spec)
+	d, err := p.docsPage(spec)
 	if err != nil {
 		p.reply(w, r, 0, nil, err)
 		return
 	}
 	http.StripPrefix(prefix, d).ServeHTTP(w, r)
+}
+
+// docsPage returns the documentation page of spec, built on its first
+// view and kept: building one renders the document as YAML.
+func (p *Platform) docsPage(spec *openapi.Spec) (*openapi.Docs, error) {
+	if d, ok := p.docPages.Load(spec); ok {
+		return d.(*openapi.Docs), nil
+	}
+	d, err := openapi.NewDocs(spec)
+	if err != nil {
+		return nil, err
+	}
+	v, _ := p.docPages.LoadOrStore(spec, d)
+	return v.(*openapi.Docs), nil
 }
 
 type csrfKey struct{}

@@ -39,6 +39,7 @@ type Platform struct {
 	closed    bool
 	docs      map[string]*openapi.Spec
 	docsFunc  func(api string) (*openapi.Spec, bool)
+	docPages  sync.Map // *openapi.Spec → *openapi.Docs, built once each
 	pages     *template.Template
 	sess      sessions
 	psess     sessions // the portal's signed-in consumers
