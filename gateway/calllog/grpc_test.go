@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -93,8 +94,20 @@ func TestCallLogsRecordTheGRPCStatus(t *testing.T) {
 		_ = resp.Body.Close()
 	}
 	http.DefaultClient.CloseIdleConnections()
-	if err := rec.Flush(ctx); err != nil {
-		t.Fatal(err)
+	// A client may see the end of a response before the middleware has
+	// handed its record to the recorder: flush until all seven arrived.
+	const calls = 7
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if err := rec.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= calls || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 
 	mu.Lock()
