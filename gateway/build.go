@@ -239,6 +239,10 @@ func (g *Gateway) buildRoute(at string, spec Route, targets []Backend, stages []
 		h = stages[j].mw(h)
 	}
 	rt.handler = h
+	// Nothing in a proxied route without middleware, stages (but the
+	// identity headers) or path rewriting reads the routing context.
+	rt.plain = spec.Serve == nil && spec.Compose == nil && spec.Versions == nil && len(spec.Policy.Middleware) == 0 &&
+		rw.template == nil && rw.strip == "" && rw.add == "" && len(stages) == 1 && stages[0].name == identityStageName
 	for _, s := range stages {
 		rt.chain = append(rt.chain, s.name)
 	}

@@ -187,7 +187,9 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no route matches the request")
 		return
 	}
-	r = r.WithContext(withRoute(r.Context(), rctx, res.pattern))
+	if !res.route.plain {
+		r = r.WithContext(withRoute(r.Context(), rctx, res.pattern))
+	}
 	g.rctxs.Put(rctx)
 	setRoutePattern(r, res.pattern)
 	res.route.handler.ServeHTTP(w, r)

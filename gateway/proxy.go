@@ -32,6 +32,9 @@ type route struct {
 	chain    []string     // per-route stages, outermost first, for /routes
 	maxBody  int64
 	track    bool // retries on: attempts should prefer untried instances
+	// plain is a route whose handler reads no routing context (path
+	// parameters, chi's pattern): its requests are served without one.
+	plain    bool
 	versions map[string]versionTarget
 	// kind is "" for a configured route, or the kind of endpoint a part
 	// serves (see Endpoint), label its name in errors; at is the config

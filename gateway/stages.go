@@ -117,5 +117,8 @@ func (g *Gateway) identityStage() stage {
 		g.identity = auth.IdentityHeaders(auth.IdentityConfig{ConsumerHeader: id.Consumer,
 			TenantHeader: id.Tenant, PlanHeader: id.Plan, ScopesHeader: id.Scopes, RolesHeader: id.Roles, Strip: id.Strip})
 	}
-	return stage{"identity", g.identity}
+	return stage{identityStageName, g.identity}
 }
+
+// identityStageName names the identity stage in a route's chain.
+const identityStageName = "identity"
