@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Span is the byte range [Start, End) of a finding in a text.
@@ -93,38 +94,51 @@ func (a *anchored) find(s string, p *pending, valid func(string) bool) []Span {
 	return out
 }
 
-var (
-	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
-	phoneRE = regexp.MustCompile(`(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d{2,4}(?:[ .\-]?\d{2,4}){1,4}`)
-	cardRE  = regexp.MustCompile(`\b\d(?:[ \-]?\d){12,18}\b`)
-	ibanRE  = regexp.MustCompile(`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b`)
-	ipv4RE  = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
-	ipv6RE  = regexp.MustCompile(`(?i)(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{1,4}`)
+// builtins are the built-in detectors' compiled expressions, built the
+// first time one of those detectors is made or used: a program that
+// links this package without using them (a gateway without guardrails)
+// neither compiles them at start nor keeps them in its heap.
+type builtins struct {
+	emailRE, phoneRE, cardRE, ibanRE, ipv4RE, ipv6RE                               *regexp.Regexp
+	emailPending, phonePending, cardPending, ibanPending, ipv4Pending, ipv6Pending *pending
+	phoneAt, cardAt, ibanAt, ipv4At, ipv6At                                        *anchored
+	secrets                                                                        []secretPattern
+	secretPending                                                                  []*pending
+}
 
-	emailPending = newPending(emailRE)
-	phonePending = newPending(phoneRE)
-	cardPending  = newPending(cardRE)
-	ibanPending  = newPending(ibanRE)
-	ipv4Pending  = newPending(ipv4RE)
-	ipv6Pending  = newPending(ipv6RE)
-
-	phoneAt = newAnchored(phoneRE)
-	cardAt  = newAnchored(cardRE)
-	ibanAt  = newAnchored(ibanRE)
-	ipv4At  = newAnchored(ipv4RE)
-	ipv6At  = newAnchored(ipv6RE)
-)
+var builtin = sync.OnceValue(func() *builtins {
+	b := &builtins{
+		emailRE: regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`),
+		phoneRE: regexp.MustCompile(`(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d{2,4}(?:[ .\-]?\d{2,4}){1,4}`),
+		cardRE:  regexp.MustCompile(`\b\d(?:[ \-]?\d){12,18}\b`),
+		ibanRE:  regexp.MustCompile(`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b`),
+		ipv4RE:  regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`),
+		ipv6RE:  regexp.MustCompile(`(?i)(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{1,4}`),
+	}
+	b.emailPending, b.phonePending, b.cardPending = newPending(b.emailRE), newPending(b.phoneRE), newPending(b.cardRE)
+	b.ibanPending, b.ipv4Pending, b.ipv6Pending = newPending(b.ibanRE), newPending(b.ipv4RE), newPending(b.ipv6RE)
+	b.phoneAt, b.cardAt, b.ibanAt = newAnchored(b.phoneRE), newAnchored(b.cardRE), newAnchored(b.ibanRE)
+	b.ipv4At, b.ipv6At = newAnchored(b.ipv4RE), newAnchored(b.ipv6RE)
+	b.secrets = secretPatterns()
+	b.secretPending = make([]*pending, len(b.secrets))
+	for i, p := range b.secrets {
+		b.secretPending[i] = newPending(p.re)
+	}
+	return b
+})
 
 // Email finds e-mail addresses.
 func Email() Detector {
-	return &regexDetector{kind: "EMAIL", re: emailRE, pend: emailPending, hint: "@"}
+	b := builtin()
+	return &regexDetector{kind: "EMAIL", re: b.emailRE, pend: b.emailPending, hint: "@"}
 }
 
 // Phone finds telephone numbers: 7 to 15 digits, written with a leading
 // "+" or an area code in parentheses, or at least 10 digits long, so that
 // dates and short numbers are not taken for phone numbers.
 func Phone() Detector {
-	return &regexDetector{kind: "PHONE", re: phoneRE, pend: phonePending, at: phoneAt, valid: func(s string) bool {
+	b := builtin()
+	return &regexDetector{kind: "PHONE", re: b.phoneRE, pend: b.phonePending, at: b.phoneAt, valid: func(s string) bool {
 		n := digits(s)
 		if n < 7 || n > 15 {
 			return false
@@ -136,12 +150,14 @@ func Phone() Detector {
 // Card finds payment card numbers: 13 to 19 digits, optionally grouped by
 // spaces or dashes, that pass the Luhn check.
 func Card() Detector {
-	return &regexDetector{kind: "CARD", re: cardRE, pend: cardPending, at: cardAt, valid: luhn}
+	b := builtin()
+	return &regexDetector{kind: "CARD", re: b.cardRE, pend: b.cardPending, at: b.cardAt, valid: luhn}
 }
 
 // IBAN finds international bank account numbers whose mod-97 check holds.
 func IBAN() Detector {
-	return &regexDetector{kind: "IBAN", re: ibanRE, pend: ibanPending, at: ibanAt, valid: iban}
+	b := builtin()
+	return &regexDetector{kind: "IBAN", re: b.ibanRE, pend: b.ibanPending, at: b.ibanAt, valid: iban}
 }
 
 // IP finds IPv4 and IPv6 addresses.
@@ -153,32 +169,39 @@ func (ipDetector) Kind() string { return "IP" }
 
 // Pending implements [StreamDetector].
 func (ipDetector) Pending(s string) int {
-	return min(ipv4Pending.index(s), ipv6Pending.index(s))
+	b := builtin()
+	return min(b.ipv4Pending.index(s), b.ipv6Pending.index(s))
 }
 
 func (ipDetector) Find(s string) []Span {
 	valid := func(s string) bool { _, err := netip.ParseAddr(s); return err == nil }
-	return sortSpans(append(ipv4At.find(s, ipv4Pending, valid), ipv6At.find(s, ipv6Pending, valid)...))
+	b := builtin()
+	return sortSpans(append(b.ipv4At.find(s, b.ipv4Pending, valid), b.ipv6At.find(s, b.ipv6Pending, valid)...))
 }
 
-// secretPatterns are the secret formats [Secrets] finds, each with the
-// literals one of which a match holds, so that a text holding none skips
-// the expression.
-var secretPatterns = []struct {
+// secretPattern is a secret format [Secrets] finds, with the literals
+// one of which a match holds, so that a text holding none skips the
+// expression.
+type secretPattern struct {
 	hints []string
 	re    *regexp.Regexp
-}{
-	{[]string{"AKIA", "ASIA"}, regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)},                                                                // AWS access key ID
-	{[]string{"aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"}, regexp.MustCompile(`(?i)aws_secret_access_key\s*[=:]\s*["']?[A-Za-z0-9/+=]{40}`)}, // AWS secret key in an assignment
-	{[]string{"AIza"}, regexp.MustCompile(`\bAIza[0-9A-Za-z_\-]{35}`)},                                                                             // Google Cloud API key
-	{[]string{"AccountKey="}, regexp.MustCompile(`AccountKey=[A-Za-z0-9+/]{86}==`)},                                                                // Azure storage account key
-	{[]string{"Q~"}, regexp.MustCompile(`\b[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}`)},                                                       // Azure Entra client secret
-	{[]string{"sk-"}, regexp.MustCompile(`\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}`)},                                               // OpenAI and Anthropic API keys
-	{[]string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, regexp.MustCompile(`\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b`)},                          // GitHub token
-	{[]string{"github_pat_"}, regexp.MustCompile(`\bgithub_pat_[A-Za-z0-9_]{22,}`)},                                                                // GitHub fine-grained token
-	{[]string{"xox"}, regexp.MustCompile(`\bxox[abprse]-[A-Za-z0-9\-]{10,}`)},                                                                      // Slack token
-	{[]string{"PRIVATE KEY-----"}, regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`)},               // PEM private key
-	{[]string{"eyJ"}, regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+`)},                                             // JWT
+}
+
+// secretPatterns compiles the secret formats [Secrets] finds.
+func secretPatterns() []secretPattern {
+	return []secretPattern{
+		{[]string{"AKIA", "ASIA"}, regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)},                                                                // AWS access key ID
+		{[]string{"aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"}, regexp.MustCompile(`(?i)aws_secret_access_key\s*[=:]\s*["']?[A-Za-z0-9/+=]{40}`)}, // AWS secret key in an assignment
+		{[]string{"AIza"}, regexp.MustCompile(`\bAIza[0-9A-Za-z_\-]{35}`)},                                                                             // Google Cloud API key
+		{[]string{"AccountKey="}, regexp.MustCompile(`AccountKey=[A-Za-z0-9+/]{86}==`)},                                                                // Azure storage account key
+		{[]string{"Q~"}, regexp.MustCompile(`\b[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}`)},                                                       // Azure Entra client secret
+		{[]string{"sk-"}, regexp.MustCompile(`\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}`)},                                               // OpenAI and Anthropic API keys
+		{[]string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, regexp.MustCompile(`\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b`)},                          // GitHub token
+		{[]string{"github_pat_"}, regexp.MustCompile(`\bgithub_pat_[A-Za-z0-9_]{22,}`)},                                                                // GitHub fine-grained token
+		{[]string{"xox"}, regexp.MustCompile(`\bxox[abprse]-[A-Za-z0-9\-]{10,}`)},                                                                      // Slack token
+		{[]string{"PRIVATE KEY-----"}, regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`)},               // PEM private key
+		{[]string{"eyJ"}, regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+`)},                                             // JWT
+	}
 }
 
 // Secrets finds common credential formats: AWS access keys (and secret
@@ -191,19 +214,10 @@ type secretDetector struct{}
 
 func (secretDetector) Kind() string { return "SECRET" }
 
-// secretPending are the pendingRE of secretPatterns.
-var secretPending = func() []*pending {
-	out := make([]*pending, len(secretPatterns))
-	for i, p := range secretPatterns {
-		out[i] = newPending(p.re)
-	}
-	return out
-}()
-
 // Pending implements [StreamDetector].
 func (secretDetector) Pending(s string) int {
 	i := len(s)
-	for _, p := range secretPending {
+	for _, p := range builtin().secretPending {
 		i = min(i, p.index(s))
 	}
 	return i
@@ -211,7 +225,7 @@ func (secretDetector) Pending(s string) int {
 
 func (secretDetector) Find(s string) []Span {
 	var out []Span
-	for _, p := range secretPatterns {
+	for _, p := range builtin().secrets {
 		if !containsAny(s, p.hints) {
 			continue
 		}
