@@ -265,10 +265,7 @@ func TestOperationPolicyLeavesTheBaseUnchanged(t *testing.T) {
 
 func TestTheServedDocumentDescribesTheAPIAsTheGatewayServesIt(t *testing.T) {
 	t.Parallel()
-	spec, err := filepath.Abs("testdata/pets.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := petsSpec(t)
 	data := fmt.Sprintf(`
 consumers: [{id: shop, api_keys: [{id: k1, secret: "secret-0123456789abcdef"}]}]
 upstreams: [{name: pets, instances: [{url: "http://127.0.0.1:1"}]}]
@@ -351,10 +348,7 @@ apis:
 
 func TestThePortalServesTheDocumentOfAnAPIThatNamesASubscription(t *testing.T) {
 	t.Parallel()
-	spec, err := filepath.Abs("testdata/pets.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := petsSpec(t)
 	dir := t.TempDir()
 	data := fmt.Sprintf(`
 upstreams: [{name: pets, instances: [{url: "http://127.0.0.1:1"}]}]
@@ -416,10 +410,7 @@ func serveFile(t *testing.T, path, data string, env func(string) (string, bool))
 // only a query parameter.
 func TestTheServedDocumentNamesWhereEachAPIKeyMethodReadsItsKey(t *testing.T) {
 	t.Parallel()
-	spec, err := filepath.Abs("testdata/pets.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := petsSpec(t)
 	data := fmt.Sprintf(`
 consumers: [{id: shop, api_keys: [{id: k1, secret: "secret-0123456789abcdef"}]}]
 auth_methods:
@@ -447,4 +438,14 @@ apis:
 			t.Errorf("security scheme %s = %+v, want %+v", name, got, want)
 		}
 	}
+}
+
+// petsSpec returns the absolute path of the pets OpenAPI document.
+func petsSpec(t *testing.T) string {
+	t.Helper()
+	spec, err := filepath.Abs("testdata/pets.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
 }
