@@ -46,7 +46,8 @@ type Cache struct {
 type Idempotency struct {
 	// Header carries the key. If empty, "Idempotency-Key".
 	Header string `yaml:"header"`
-	// Methods are protected. If empty, POST and PATCH.
+	// Methods are protected. If empty, POST and PATCH
+	// (cache.DefaultIdempotencyMethods).
 	Methods []string `yaml:"methods"`
 	// Required answers 400 to a protected request without a key.
 	Required bool `yaml:"required"`
@@ -179,8 +180,12 @@ func (g *Gateway) idempotencyStage(p Idempotency) stage {
 			return cache.NewMemoryIdempotency(cache.MemoryIdempotencyConfig{Now: g.cfg.clock})
 		})
 	}
+	methods := p.Methods
+	if len(methods) == 0 {
+		methods = nil // empty means the default, as nil does for cache.Idempotency
+	}
 	return stage{"idempotency", cache.Idempotency(cache.IdempotencyConfig{Store: store, Header: p.Header,
-		Methods: p.Methods, Required: p.Required, TTL: p.TTL, Logger: g.cfg.logger})}
+		Methods: methods, Required: p.Required, TTL: p.TTL, Logger: g.cfg.logger})}
 }
 
 func (g *Gateway) transformStage(t Transform) stage {

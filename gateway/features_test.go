@@ -352,3 +352,27 @@ func TestRouteTargetMistakesNameTheField(t *testing.T) {
 		})
 	}
 }
+
+// Regression test: Idempotency.Methods says "If empty, POST and PATCH",
+// and the served API document said so, but an empty list (a file's
+// "methods: []") protected no method.
+func TestAnEmptyIdempotencyMethodListProtectsPOSTAndPATCH(t *testing.T) {
+	t.Parallel()
+	up, hits := jsonServer(t, `{"created":true}`)
+	_, srv := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", up)),
+		gateway.WithRoute(gateway.Route{Path: "/payments", Upstream: "app",
+			Policy: gateway.Policy{Idempotency: &gateway.Idempotency{Methods: []string{}}}}))
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/payments", strings.NewReader(`{"amount":1}`))
+		req.Header.Set("Idempotency-Key", "k1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if got, want := hits.Load(), int64(1); got != want {
+		t.Errorf("two POSTs with one key reached the upstream %d times, want %d", got, want)
+	}
+}

@@ -265,7 +265,6 @@ func TestListenAddrReadsTheGatewaysJSONLog(t *testing.T) {
 	for _, c := range []struct{ name, log, want string }{
 		{"proxy URL", `{"level":"INFO","msg":"starting"}` + "\n" +
 			`{"level":"INFO","msg":"gateway listening","proxy":"http://127.0.0.1:4000","admin":"http://127.0.0.1:4001"}` + "\n", "127.0.0.1:4000"},
-		{"addr", `{"level":"INFO","msg":"gateway listening","addr":"127.0.0.1:5000","admin":"127.0.0.1:5001"}` + "\n", "127.0.0.1:5000"},
 		{"not yet", `{"level":"INFO","msg":"starting"}` + "\n" + `{"msg":"gateway list`, ""},
 	} {
 		file := filepath.Join(t.TempDir(), "gateway.log")

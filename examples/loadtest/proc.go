@@ -132,18 +132,14 @@ func startGateway(ctx context.Context, pin bool, bin, config, logFile string) (*
 }
 
 // listenAddr finds the proxy address in the gateway's JSON log: the
-// "gateway listening" record's proxy URL (or, from older gateways, addr).
+// "gateway listening" record's proxy URL.
 func listenAddr(logFile string) string {
 	b, _ := os.ReadFile(logFile)
 	for line := range bytes.Lines(b) {
-		var rec struct{ Msg, Proxy, Addr string }
-		if json.Unmarshal(line, &rec) != nil || rec.Msg != "gateway listening" {
-			continue
-		}
-		if rec.Proxy != "" {
+		var rec struct{ Msg, Proxy string }
+		if json.Unmarshal(line, &rec) == nil && rec.Msg == "gateway listening" {
 			return strings.TrimPrefix(rec.Proxy, "http://")
 		}
-		return rec.Addr
 	}
 	return ""
 }

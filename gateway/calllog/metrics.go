@@ -6,6 +6,8 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/portico-dev/portico/internal/grpccode"
 )
 
 // meterName is the instrumentation scope of the package's instruments.
@@ -48,7 +50,7 @@ func (s *metricSink) Write(ctx context.Context, batch []Record) error {
 		base := []attribute.KeyValue{attribute.String("portico.tenant", r.Tenant), attribute.String("portico.api", r.API)}
 		set := metric.WithAttributes(base...)
 		attrs := append(base, attribute.Int("http.response.status_code", r.Status), attribute.String("error.type", r.Error))
-		if c, ok := grpcCodeNumber(r.GRPCStatus); ok {
+		if c, ok := grpccode.Number(r.GRPCStatus); ok {
 			attrs = append(attrs, attribute.Int("rpc.grpc.status_code", c))
 		}
 		s.calls.Add(ctx, 1, metric.WithAttributes(attrs...))

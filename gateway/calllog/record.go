@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/portico-dev/portico/internal/grpccode"
 )
 
 // Record is one call through the gateway. The fields are plain values so a
@@ -65,40 +67,21 @@ type Record struct {
 
 // Failed reports whether the call counts as an error: a 5xx status, a
 // gRPC status that is a server's failure (UNKNOWN, DEADLINE_EXCEEDED,
-// UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS) or a recorded error
+// UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS: the codes
+// OpenTelemetry's conventions for gRPC server spans count as errors, and
+// the ones the gRPC proxy counts against an instance) or a recorded error
 // kind.
 func (r *Record) Failed() bool {
-	return r.Status >= 500 || r.Error != "" || grpcServerFailure[r.GRPCStatus]
+	if r.Status >= 500 || r.Error != "" {
+		return true
+	}
+	c, ok := grpccode.Number(r.GRPCStatus)
+	return ok && grpccode.ServerFailure(c)
 }
-
-// grpcCodes are the names of the gRPC status codes, by number.
-var grpcCodes = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-	"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-	"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
-
-// grpcServerFailure are the gRPC codes that count as a server's failure,
-// as 5xx statuses do.
-var grpcServerFailure = map[string]bool{"UNKNOWN": true, "DEADLINE_EXCEEDED": true, "UNIMPLEMENTED": true,
-	"INTERNAL": true, "UNAVAILABLE": true, "DATA_LOSS": true}
 
 // GRPCCodeName returns the name of gRPC status code c, such as
 // "UNAVAILABLE" for 14, or "CODE(c)" for a code without a name.
-func GRPCCodeName(c int) string {
-	if c >= 0 && c < len(grpcCodes) {
-		return grpcCodes[c]
-	}
-	return "CODE(" + strconv.Itoa(c) + ")"
-}
-
-// grpcCodeNumber returns the number of the gRPC status code named name.
-func grpcCodeNumber(name string) (int, bool) {
-	for i, n := range grpcCodes {
-		if n == name {
-			return i, true
-		}
-	}
-	return 0, false
-}
+func GRPCCodeName(c int) string { return grpccode.Name(c) }
 
 // grpcStatusOf returns the name of the grpc-status a response carries in
 // its trailers or, trailers-only, in its headers; "" if none.

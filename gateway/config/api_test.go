@@ -265,10 +265,7 @@ func TestOperationPolicyLeavesTheBaseUnchanged(t *testing.T) {
 
 func TestTheServedDocumentDescribesTheAPIAsTheGatewayServesIt(t *testing.T) {
 	t.Parallel()
-	spec, err := filepath.Abs("testdata/pets.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := petsSpec(t)
 	data := fmt.Sprintf(`
 consumers: [{id: shop, api_keys: [{id: k1, secret: "secret-0123456789abcdef"}]}]
 upstreams: [{name: pets, instances: [{url: "http://127.0.0.1:1"}]}]
@@ -351,10 +348,7 @@ apis:
 
 func TestThePortalServesTheDocumentOfAnAPIThatNamesASubscription(t *testing.T) {
 	t.Parallel()
-	spec, err := filepath.Abs("testdata/pets.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := petsSpec(t)
 	dir := t.TempDir()
 	data := fmt.Sprintf(`
 upstreams: [{name: pets, instances: [{url: "http://127.0.0.1:1"}]}]
@@ -409,4 +403,49 @@ func serveFile(t *testing.T, path, data string, env func(string) (string, bool))
 		_ = g.Close()
 	})
 	return p.URL, a.URL
+}
+
+// Regression test: the served document said every API-key authenticator
+// read X-API-Key, the default, even one that reads another header or
+// only a query parameter.
+func TestTheServedDocumentNamesWhereEachAPIKeyMethodReadsItsKey(t *testing.T) {
+	t.Parallel()
+	spec := petsSpec(t)
+	data := fmt.Sprintf(`
+consumers: [{id: shop, api_keys: [{id: k1, secret: "secret-0123456789abcdef"}]}]
+auth_methods:
+  - {name: token, api_key: {headers: [X-Token]}}
+  - {name: link, api_key: {headers: [], query: key}}
+upstreams: [{name: pets, instances: [{url: "http://127.0.0.1:1"}]}]
+apis:
+  - {name: pets, spec: %q, upstream: pets, prefix: /petstore, policy: {auth: {methods: [api_key, token, link]}}}
+`, spec)
+	admin := adminOf(t, filepath.Join(t.TempDir(), "g.yaml"), data)
+	resp := gwtest.Send(t, "GET", admin+"/apis/pets/openapi.json", "")
+	type scheme struct{ Type, In, Name string }
+	var doc struct {
+		Components struct{ SecuritySchemes map[string]scheme }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]scheme{
+		"api_key": {Type: "apiKey", In: "header", Name: "X-API-Key"},
+		"token":   {Type: "apiKey", In: "header", Name: "X-Token"},
+		"link":    {Type: "apiKey", In: "query", Name: "key"},
+	} {
+		if got := doc.Components.SecuritySchemes[name]; got != want {
+			t.Errorf("security scheme %s = %+v, want %+v", name, got, want)
+		}
+	}
+}
+
+// petsSpec returns the absolute path of the pets OpenAPI document.
+func petsSpec(t *testing.T) string {
+	t.Helper()
+	spec, err := filepath.Abs("testdata/pets.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -105,15 +106,29 @@ func describeAuth(b *gateway.Builder, op map[string]any, authn *gateway.Auth, sc
 	}
 }
 
-// securityScheme describes authenticator a, named n, as OpenAPI does:
-// API keys in the X-API-Key header (or as a bearer token), anything else
-// as a bearer token.
+// securityScheme describes authenticator a, named n, as OpenAPI does: an
+// API key where it reads one first (a header other than Authorization,
+// else its query parameter), or a bearer token.
 func securityScheme(n string, a auth.Authenticator) map[string]any {
-	if _, ok := a.(*auth.APIKeyAuth); ok {
-		return map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key",
-			"description": "The " + n + " API key, in X-API-Key or as Authorization: Bearer <key>."}
+	k, ok := a.(*auth.APIKeyAuth)
+	if !ok {
+		return map[string]any{"type": "http", "scheme": "bearer", "description": "A bearer token checked by the " + n + " authenticator."}
 	}
-	return map[string]any{"type": "http", "scheme": "bearer", "description": "A bearer token checked by the " + n + " authenticator."}
+	headers := k.Headers()
+	isAuthorization := func(h string) bool { return http.CanonicalHeaderKey(h) == "Authorization" }
+	bearer := ""
+	if slices.ContainsFunc(headers, isAuthorization) {
+		bearer = " or as Authorization: Bearer <key>"
+	}
+	in, name := "query", k.Query()
+	if i := slices.IndexFunc(headers, func(h string) bool { return !isAuthorization(h) }); i >= 0 {
+		in, name = "header", headers[i]
+	}
+	if name == "" {
+		return map[string]any{"type": "http", "scheme": "bearer", "description": "The " + n + " API key, as Authorization: Bearer <key>."}
+	}
+	return map[string]any{"type": "apiKey", "in": in, "name": name,
+		"description": "The " + n + " API key, in the " + in + " " + name + bearer + "."}
 }
 
 // describeIdempotency adds the idempotency key's header to op when the

@@ -384,10 +384,9 @@ func pathErr(at string, err error) *gateway.FieldError {
 	return fieldErr(at, "%s", msg)
 }
 
+// trimPkg returns err's text without the "portico/ai: " the AI
+// handler's errors start with; the upstream package's start with their
+// field path.
 func trimPkg(err error) string {
-	s := err.Error()
-	for _, p := range []string{"portico/upstream: ", "upstream: ", "portico/ai: "} {
-		s = strings.TrimPrefix(s, p)
-	}
-	return s
+	return strings.TrimPrefix(err.Error(), "portico/ai: ")
 }

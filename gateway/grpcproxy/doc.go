@@ -19,7 +19,7 @@
 // 429 with a Retry-After-Ms). A status that comes in trailers, after
 // the messages, cannot be retried, but once the response ends a failure
 // of the upstream's (UNAVAILABLE, INTERNAL, UNKNOWN, DATA_LOSS,
-// DEADLINE_EXCEEDED) counts against the instance in its circuit breaker
+// DEADLINE_EXCEEDED, UNIMPLEMENTED) counts against the instance in its circuit breaker
 // and outlier ejection, through [resilience.LateOutcome]. [HealthProbe]
 // checks instances with grpc.health.v1.
 //

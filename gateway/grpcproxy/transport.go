@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/portico-dev/portico/gateway/upstream"
+	"github.com/portico-dev/portico/internal/grpccode"
 	"github.com/portico-dev/portico/internal/grpcwire"
 	"github.com/portico-dev/portico/resilience"
 )
@@ -61,10 +62,12 @@ func NewUpstreamTransport(tlsConfig *tls.Config) *http.Transport {
 // retried, but when the body ends Transport reports it (the body is a
 // [resilience.LateOutcome]), so that the instance's circuit breaker and
 // outlier ejection count the call as a failure if the code is a failure
-// of the upstream's (UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE,
-// DATA_LOSS; or no status at all)
-// and as a success otherwise: OK, and the codes that refuse the client's
-// request, such as INVALID_ARGUMENT or NOT_FOUND. A call the client ends
+// of the upstream's (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL,
+// UNAVAILABLE, DATA_LOSS, as OpenTelemetry's conventions for gRPC server
+// spans and the call log count them; or no status at all) and as a
+// success otherwise: OK, and the codes that refuse the client's request,
+// such as INVALID_ARGUMENT or NOT_FOUND. A trailers-only status counts
+// the same way: the failures' HTTP statuses are 5xx, the others' are not. A call the client ends
 // before its status arrives counts for nothing.
 //
 // Transport is safe for concurrent use.
@@ -123,7 +126,7 @@ func (b *trailerBody) Read(p []byte) (int, error) {
 	if errors.Is(err, io.EOF) {
 		// The trailers are in resp.Trailer once the body has ended.
 		st, ok := grpcwire.Status(b.resp.Trailer)
-		b.failed.Store(!ok || serverFailure(codes.Code(st.GetCode())))
+		b.failed.Store(!ok || grpccode.ServerFailure(int(st.GetCode())))
 	}
 	return n, err
 }
@@ -132,17 +135,6 @@ var _ resilience.LateOutcome = (*trailerBody)(nil)
 
 // Failed implements [resilience.LateOutcome].
 func (b *trailerBody) Failed() bool { return b.failed.Load() }
-
-// serverFailure reports whether a call that ended with c failed on the
-// upstream's side, as opposed to succeeding or refusing the client's
-// request (INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED...).
-func serverFailure(c codes.Code) bool {
-	switch c {
-	case codes.Unknown, codes.DeadlineExceeded, codes.Internal, codes.Unavailable, codes.DataLoss:
-		return true
-	}
-	return false
-}
 
 // policyView sets resp's StatusCode (and Retry-After-Ms) for the outcome
 // of a trailers-only response with code c; see [Transport].

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -137,7 +138,8 @@ type APIKeyConfig struct {
 type APIKeyAuth struct {
 	keys      APIKeyStore
 	consumers middleware.ConsumerRegistry
-	headers   []string
+	headers   []string // canonical
+	names     []string // as configured
 	query     string
 	now       func() time.Time
 	derived   sync.Map // key ID -> *derivedConsumer
@@ -159,6 +161,7 @@ func NewAPIKeyAuth(cfg APIKeyConfig) *APIKeyAuth {
 	if headers == nil {
 		headers = []string{"Authorization", "X-API-Key"}
 	}
+	a.names = slices.Clone(headers)
 	for _, h := range headers {
 		a.headers = append(a.headers, http.CanonicalHeaderKey(h))
 	}
@@ -167,6 +170,14 @@ func NewAPIKeyAuth(cfg APIKeyConfig) *APIKeyAuth {
 	}
 	return a
 }
+
+// Headers returns the request headers a key is read from, in order, as
+// [APIKeyConfig].Headers names them; "Authorization" is read with the
+// Bearer scheme.
+func (a *APIKeyAuth) Headers() []string { return slices.Clone(a.names) }
+
+// Query returns the query parameter a key may be read from, or "" if none.
+func (a *APIKeyAuth) Query() string { return a.query }
 
 // Challenge implements [Challenger].
 func (a *APIKeyAuth) Challenge(realm string) string {

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -206,4 +207,23 @@ func FuzzParseAPIKeyHash(f *testing.F) {
 			t.Fatalf("%q parsed to %x but its hex form gave %x", s, h, again)
 		}
 	})
+}
+
+func TestAnAPIKeyAuthSaysWhereItReadsKeys(t *testing.T) {
+	t.Parallel()
+	keys := auth.NewMemoryAPIKeys()
+	byDefault := auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: keys, Consumers: testConsumers()})
+	if got, want := byDefault.Headers(), []string{"Authorization", "X-API-Key"}; !slices.Equal(got, want) {
+		t.Errorf("default Headers() = %q, want %q", got, want)
+	}
+	if got, want := byDefault.Query(), ""; got != want {
+		t.Errorf("default Query() = %q, want %q", got, want)
+	}
+	custom := auth.NewAPIKeyAuth(auth.APIKeyConfig{Keys: keys, Consumers: testConsumers(), Headers: []string{"x-token"}, Query: "key"})
+	if got, want := custom.Headers(), []string{"x-token"}; !slices.Equal(got, want) {
+		t.Errorf("Headers() = %q, want %q, as configured", got, want)
+	}
+	if got, want := custom.Query(), "key"; got != want {
+		t.Errorf("Query() = %q, want %q", got, want)
+	}
 }
