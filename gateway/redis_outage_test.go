@@ -320,11 +320,12 @@ func assertWritesReachRedis(t *testing.T, client *http.Client, url, addr string)
 		post, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/orders", http.NoBody)
 		post.Header.Set("Idempotency-Key", "recovered-"+strconv.Itoa(i))
 		for _, req := range []*http.Request{get, post} {
-			// On a loaded machine one store call may still pass the 100ms
-			// store timeout (a 503 for the fail-closed idempotency stage);
-			// the client retries it, as a client of a 503 would.
+			// On a loaded machine a store call may still pass the 100ms
+			// store timeout (a 503 for the fail-closed idempotency stage,
+			// and the breaker open for 200ms); the client retries it, as a
+			// client of a 503 would, for up to 30 seconds.
 			got := 0
-			for try := 0; try < 5 && got != http.StatusOK; try++ {
+			for deadline := time.Now().Add(30 * time.Second); got != http.StatusOK && time.Now().Before(deadline); {
 				resp, err := client.Do(req)
 				if err != nil {
 					t.Fatal(err)
