@@ -253,6 +253,9 @@ func TestARedisOutageUnderLoadCostsARequestAtMostTheStoreTimeout(t *testing.T) {
 			waitFor(t, 10*time.Second, func() bool {
 				return drive(t, client, url, &n, 50*time.Millisecond).statuses[http.MethodPost][http.StatusOK] > 0
 			})
+			// The machine's own noise: the slowest request of the same load
+			// with Redis up, just before the outage.
+			calm := drive(t, client, url, &n, 500*time.Millisecond)
 			before, _ := storeCalls(t, reader)
 
 			c.stop(rs)
@@ -262,9 +265,12 @@ func TestARedisOutageUnderLoadCostsARequestAtMostTheStoreTimeout(t *testing.T) {
 				down.add(drive(t, client, url, &n, 500*time.Millisecond))
 			}
 			// The store timeout is 100ms; before the breaker, one request
-			// could wait for several dials of 5 attempts each (seconds).
-			if down.slowest > time.Second {
-				t.Errorf("slowest request during the outage took %s, want at most the 100ms store timeout (bound: 1s)", down.slowest)
+			// could wait for several dials of 5 attempts each (seconds). The
+			// bound is 1s, or three times the slowest request with Redis up
+			// when a loaded machine is slower than that on its own.
+			if limit := max(time.Second, 3*calm.slowest); down.slowest > limit {
+				t.Errorf("slowest request during the outage took %s, want at most the 100ms store timeout (bound: %s; %s with Redis up)",
+					down.slowest, limit, calm.slowest)
 			}
 			if got, want := down.statuses[http.MethodGet][http.StatusOK], down.requests/2; got < want-1 {
 				t.Errorf("GETs answered 200 during the outage: %d of %d (statuses %v); the rate limit fails open and the cache misses",
@@ -320,11 +326,12 @@ func assertWritesReachRedis(t *testing.T, client *http.Client, url, addr string)
 		post, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/orders", http.NoBody)
 		post.Header.Set("Idempotency-Key", "recovered-"+strconv.Itoa(i))
 		for _, req := range []*http.Request{get, post} {
-			// On a loaded machine one store call may still pass the 100ms
-			// store timeout (a 503 for the fail-closed idempotency stage);
-			// the client retries it, as a client of a 503 would.
+			// On a loaded machine a store call may still pass the 100ms
+			// store timeout (a 503 for the fail-closed idempotency stage,
+			// and the breaker open for 200ms); the client retries it, as a
+			// client of a 503 would, for up to 30 seconds.
 			got := 0
-			for try := 0; try < 5 && got != http.StatusOK; try++ {
+			for deadline := time.Now().Add(30 * time.Second); got != http.StatusOK && time.Now().Before(deadline); {
 				resp, err := client.Do(req)
 				if err != nil {
 					t.Fatal(err)

@@ -339,7 +339,11 @@ func TestTheExternalCheck(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	ext := &guard.External{URL: srv.URL, Timeout: 100 * time.Millisecond, Client: srv.Client()}
+	// The checks that answer get a timeout a loaded machine keeps (with
+	// 100ms a clean text was blocked, failing closed, when its check was
+	// slow); the ones that hang get a short one.
+	ext := &guard.External{URL: srv.URL, Timeout: 5 * time.Second, Client: srv.Client()}
+	hasty := &guard.External{URL: srv.URL, Timeout: 100 * time.Millisecond, Client: srv.Client()}
 	for _, tc := range []struct {
 		name     string
 		text     string
@@ -385,10 +389,14 @@ func TestTheExternalCheck(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			check := ext
+			if tc.text == "slow" {
+				check = hasty
+			}
 			g := newGuard(t, &echo{size: 1}, []guard.Rule{{
 				Name:     "moderation",
 				Action:   guard.Block,
-				Check:    ext,
+				Check:    check,
 				FailOpen: tc.failOpen,
 			}})
 			_, err := g.Chat(t.Context(), &aiclient.Request{Model: "m", Messages: []aiclient.Message{aiclient.UserText(tc.text)}})

@@ -70,9 +70,12 @@ func setup(cmd redis.Cmder) bool {
 }
 
 // counted opens a store on rs whose client counts the commands it sends.
+// Its timeout is steady's unless opts set one: the tests of outages kill
+// the server, which refuses at once, and with the 200ms default a call a
+// loaded machine delays would open the breaker before the test does.
 func counted(t *testing.T, rs *redistest.Server, opts ...redisstore.Option) (*redisstore.Store, *sent) {
 	t.Helper()
-	st := redisstore.Open(&redis.Options{Addr: rs.Addr()}, opts...)
+	st := redisstore.Open(&redis.Options{Addr: rs.Addr()}, append([]redisstore.Option{steady}, opts...)...)
 	t.Cleanup(func() { _ = st.Close() })
 	s := &sent{each: make(chan struct{}, 1)}
 	st.Client().AddHook(s)
