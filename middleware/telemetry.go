@@ -75,7 +75,8 @@ func Telemetry(cfg TelemetryConfig) func(http.Handler) http.Handler {
 
 // telemetry holds what Telemetry builds once.
 type telemetry struct {
-	tracer   trace.Tracer // nil when tracing is off
+	tracer   trace.Tracer          // nil when tracing is off
+	server   trace.SpanStartOption // the server span kind, made once
 	prop     propagation.TextMapPropagator
 	fields   []string // canonical header names prop reads
 	duration metric.Float64Histogram
@@ -147,6 +148,7 @@ func newTelemetry(cfg TelemetryConfig) *telemetry {
 	}
 	if _, off := tp.(tracenoop.TracerProvider); !off {
 		t.tracer = tp.Tracer(scope, trace.WithSchemaURL(semconv.SchemaURL))
+		t.server = trace.WithSpanKind(trace.SpanKindServer)
 	}
 	meter := mp.Meter(scope, metric.WithSchemaURL(semconv.SchemaURL))
 	// The httpconv constructors fall back to no-op instruments on error, and
@@ -179,7 +181,7 @@ func (t *telemetry) serve(next http.Handler, w http.ResponseWriter, r *http.Requ
 	var span trace.Span
 	if t.tracer != nil {
 		ctx, span = t.tracer.Start(ctx, method,
-			trace.WithSpanKind(trace.SpanKindServer),
+			t.server,
 			trace.WithTimestamp(start),
 			trace.WithAttributes(t.startAttrs(r, method, known, scheme)...))
 		s.span = span.SpanContext()
