@@ -180,12 +180,12 @@ func (t *telemetry) serve(next http.Handler, w http.ResponseWriter, r *http.Requ
 
 	var span trace.Span
 	if t.tracer != nil {
-		ctx, span = t.tracer.Start(ctx, method,
-			t.server,
-			trace.WithTimestamp(start),
-			trace.WithAttributes(t.startAttrs(r, method, known, scheme)...))
+		ctx, span = t.tracer.Start(ctx, method, t.server, trace.WithTimestamp(start))
 		s.span = span.SpanContext()
-		if !span.IsRecording() {
+		if span.IsRecording() {
+			// Built only for a span that keeps them.
+			span.SetAttributes(t.startAttrs(r, method, known, scheme)...)
+		} else {
 			span = nil
 		}
 	}
@@ -236,7 +236,7 @@ func (t *telemetry) carries(h http.Header) bool {
 	return false
 }
 
-// startAttrs returns the attributes a sampler sees.
+// startAttrs returns the attributes a server span gets as it starts.
 func (t *telemetry) startAttrs(r *http.Request, method string, known bool, scheme string) []attribute.KeyValue {
 	attrs := make([]attribute.KeyValue, 0, 12)
 	attrs = append(attrs,
