@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
@@ -74,4 +77,13 @@ func (r *registry) names() string { return fields.Known(r.make) }
 // setRoutePattern records the matched pattern for telemetry and logs.
 func setRoutePattern(r *http.Request, pattern string) {
 	middleware.SetRoutePattern(r, pattern)
+}
+
+// withRouteContext returns r carrying rc as chi's routing context: r
+// itself when the middleware's per-request slot takes it, else a copy.
+func withRouteContext(r *http.Request, rc *chi.Context) *http.Request {
+	if middleware.SetRouteContext(r, rc) {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rc))
 }

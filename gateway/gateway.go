@@ -187,7 +187,7 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rctx.RoutePatterns = append(rctx.RoutePatterns, res.pattern)
-	r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx))
+	r = withRouteContext(r, rctx)
 	setRoutePattern(r, res.pattern)
 	res.route.handler.ServeHTTP(w, r)
 }
