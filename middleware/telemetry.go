@@ -180,14 +180,19 @@ func (t *telemetry) serve(next http.Handler, w http.ResponseWriter, r *http.Requ
 
 	var span trace.Span
 	if t.tracer != nil {
-		ctx, span = t.tracer.Start(ctx, method, t.server, trace.WithTimestamp(start))
-		s.span = span.SpanContext()
-		if span.IsRecording() {
+		sctx, sp := t.tracer.Start(ctx, method, t.server, trace.WithTimestamp(start))
+		s.span = sp.SpanContext()
+		switch {
+		case sp.IsRecording():
+			ctx, span = sctx, sp
 			// Built only for a span that keeps them.
 			span.SetAttributes(t.startAttrs(r, method, known, scheme)...)
-		} else {
-			span = nil
+		case !s.span.Equal(trace.SpanContextFromContext(ctx)):
+			ctx = sctx // sampled out: its span context still travels
 		}
+		// Otherwise the span neither records nor has a span context of its
+		// own (no tracing SDK is installed): the request keeps its context,
+		// and is not copied for it.
 	}
 	// Problem documents written anywhere in the request carry the trace ID
 	// (internal/problem reads it through the state, without OpenTelemetry).
