@@ -1,10 +1,7 @@
 package gateway
 
 import (
-	"context"
 	"net/http"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
@@ -79,11 +76,11 @@ func setRoutePattern(r *http.Request, pattern string) {
 	middleware.SetRoutePattern(r, pattern)
 }
 
-// withRouteContext returns r carrying rc as chi's routing context: r
-// itself when the middleware's per-request slot takes it, else a copy.
-func withRouteContext(r *http.Request, rc *chi.Context) *http.Request {
-	if middleware.SetRouteContext(r, rc) {
+// withRouteContext returns r carrying c's routing context: r itself when
+// the middleware's per-request slot takes it, else a copy under c.
+func withRouteContext(r *http.Request, c *routeContext) *http.Request {
+	if middleware.SetRouteContext(r, &c.rctx) {
 		return r
 	}
-	return r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rc))
+	return r.WithContext(c)
 }
