@@ -75,3 +75,12 @@ func (r *registry) names() string { return fields.Known(r.make) }
 func setRoutePattern(r *http.Request, pattern string) {
 	middleware.SetRoutePattern(r, pattern)
 }
+
+// withRouteContext returns r carrying c's routing context: r itself when
+// the middleware's per-request slot takes it, else a copy under c.
+func withRouteContext(r *http.Request, c *routeContext) *http.Request {
+	if middleware.SetRouteContext(r, &c.rctx) {
+		return r
+	}
+	return r.WithContext(c)
+}

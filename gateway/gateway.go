@@ -188,7 +188,7 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !res.route.plain {
-		r = r.WithContext(withRoute(r.Context(), rctx, res.pattern))
+		r = withRouteContext(r, withRoute(r.Context(), rctx, res.pattern))
 	}
 	g.rctxs.Put(rctx)
 	setRoutePattern(r, res.pattern)

@@ -20,7 +20,7 @@ type routeContext struct {
 
 // withRoute returns parent carrying a routing context with found's path
 // parameters and pattern as the matched template, once.
-func withRoute(parent context.Context, found *chi.Context, pattern string) context.Context {
+func withRoute(parent context.Context, found *chi.Context, pattern string) *routeContext {
 	c := &routeContext{Context: parent}
 	c.rctx.URLParams.Keys = append(c.keys[:0:len(c.keys)], found.URLParams.Keys...)
 	c.rctx.URLParams.Values = append(c.values[:0:len(c.values)], found.URLParams.Values...)

@@ -68,9 +68,9 @@ func RequestID(cfg RequestIDConfig) func(http.Handler) http.Handler {
 			}
 			ctx := r.Context()
 			s := stateFrom(ctx)
-			if s == nil {
+			own := s == nil
+			if own {
 				s = newState(ctx)
-				ctx = s
 			}
 			if id == "" {
 				if gen != nil {
@@ -79,7 +79,13 @@ func RequestID(cfg RequestIDConfig) func(http.Handler) http.Handler {
 					id = newULID(s.started())
 				}
 			}
-			r = r.WithContext(requestid.NewContext(ctx, header, id))
+			if own {
+				// The state it installs carries the ID: one context node.
+				s.id = requestid.Value{Header: header, ID: id}
+				r = r.WithContext(s)
+			} else {
+				r = r.WithContext(requestid.NewContext(ctx, header, id))
+			}
 			if s.idHeader[0] == "" {
 				s.idHeader[0] = id
 				w.Header()[header] = s.idHeader[:]

@@ -62,6 +62,18 @@ func SetRoutePattern(r *http.Request, pattern string) {
 	}
 }
 
+// SetRouteContext makes rc the chi routing context of r and of the
+// requests made from it, in the slot a middleware of this package
+// installed outside the router, so that a router other than chi that
+// fills a [chi.Context] (for URL parameters) need not copy r to carry it.
+// It reports whether it did: it does not when no such slot is installed,
+// when a chi router outside already routes r, or when the slot's context
+// was already handed out; put rc in a copy of r's context then.
+func SetRouteContext(r *http.Request, rc *chi.Context) bool {
+	s := stateFrom(r.Context())
+	return s != nil && s.ownChi && s.chi.CompareAndSwap(nil, rc)
+}
+
 // routeAfter returns the route pattern once the handler has returned, and
 // keeps it in the slot so that the other middleware do not compute it again.
 func routeAfter(r *http.Request) string {

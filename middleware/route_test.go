@@ -89,3 +89,53 @@ func TestSetRoutePatternWithoutTheMiddlewareIsANoOp(t *testing.T) {
 		t.Fatalf("RoutePattern = %q, want \"\"", got)
 	}
 }
+
+// routeContextOutcome runs SetRouteContext inside RequestID (which
+// installs the slot) or alone, and reports what it returned and whether
+// chi then finds the context it was given.
+func routeContextOutcome(t *testing.T, slot, asked bool) (set, found bool) {
+	t.Helper()
+	rc := chi.NewRouteContext()
+	h := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		if asked {
+			_ = chi.RouteContext(r.Context())
+		}
+		set = middleware.SetRouteContext(r, rc)
+		found = chi.RouteContext(r.Context()) == rc
+	})
+	var next http.Handler = h
+	if slot {
+		next = middleware.RequestID(middleware.RequestIDConfig{})(h)
+	}
+	next.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	return set, found
+}
+
+func TestSetRouteContextPutsTheContextInTheSlot(t *testing.T) {
+	t.Parallel()
+	set, found := routeContextOutcome(t, true, false)
+	if !set {
+		t.Errorf("SetRouteContext = false, want true with a slot installed")
+	}
+	if !found {
+		t.Errorf("chi.RouteContext does not return the context set")
+	}
+}
+
+func TestSetRouteContextWithoutASlotDoesNothing(t *testing.T) {
+	t.Parallel()
+	if set, _ := routeContextOutcome(t, false, false); set {
+		t.Errorf("SetRouteContext = true, want false without a slot")
+	}
+}
+
+func TestSetRouteContextKeepsAContextAlreadyHandedOut(t *testing.T) {
+	t.Parallel()
+	set, found := routeContextOutcome(t, true, true)
+	if set {
+		t.Errorf("SetRouteContext = true, want false once the slot's context was handed out")
+	}
+	if found {
+		t.Errorf("chi.RouteContext returns the new context; the one handed out must stay")
+	}
+}

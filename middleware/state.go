@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/portico-dev/portico/internal/requestid"
 	"github.com/portico-dev/portico/internal/traceid"
 )
 
@@ -31,6 +32,7 @@ type state struct {
 	ip       netip.Addr
 	ipOK     bool
 	idHeader [1]string
+	id       requestid.Value // set by the RequestID that installed the state
 	rw       ResponseWriter
 	rwUsed   bool
 	body     countingBody
@@ -53,6 +55,10 @@ func (s *state) Value(key any) any {
 	case traceid.Key{}:
 		if s.trace != (traceid.ID{}) {
 			return s.trace
+		}
+	case requestid.Key{}:
+		if s.id.ID != "" {
+			return &s.id
 		}
 	case chi.RouteCtxKey:
 		if s.ownChi {

@@ -75,7 +75,8 @@ func Telemetry(cfg TelemetryConfig) func(http.Handler) http.Handler {
 
 // telemetry holds what Telemetry builds once.
 type telemetry struct {
-	tracer   trace.Tracer // nil when tracing is off
+	tracer   trace.Tracer          // nil when tracing is off
+	server   trace.SpanStartOption // the server span kind, made once
 	prop     propagation.TextMapPropagator
 	fields   []string // canonical header names prop reads
 	duration metric.Float64Histogram
@@ -147,6 +148,7 @@ func newTelemetry(cfg TelemetryConfig) *telemetry {
 	}
 	if _, off := tp.(tracenoop.TracerProvider); !off {
 		t.tracer = tp.Tracer(scope, trace.WithSchemaURL(semconv.SchemaURL))
+		t.server = trace.WithSpanKind(trace.SpanKindServer)
 	}
 	meter := mp.Meter(scope, metric.WithSchemaURL(semconv.SchemaURL))
 	// The httpconv constructors fall back to no-op instruments on error, and
@@ -178,14 +180,19 @@ func (t *telemetry) serve(next http.Handler, w http.ResponseWriter, r *http.Requ
 
 	var span trace.Span
 	if t.tracer != nil {
-		ctx, span = t.tracer.Start(ctx, method,
-			trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithTimestamp(start),
-			trace.WithAttributes(t.startAttrs(r, method, known, scheme)...))
-		s.span = span.SpanContext()
-		if !span.IsRecording() {
-			span = nil
+		sctx, sp := t.tracer.Start(ctx, method, t.server, trace.WithTimestamp(start))
+		s.span = sp.SpanContext()
+		switch {
+		case sp.IsRecording():
+			ctx, span = sctx, sp
+			// Built only for a span that keeps them.
+			span.SetAttributes(t.startAttrs(r, method, known, scheme)...)
+		case !s.span.Equal(trace.SpanContextFromContext(ctx)):
+			ctx = sctx // sampled out: its span context still travels
 		}
+		// Otherwise the span neither records nor has a span context of its
+		// own (no tracing SDK is installed): the request keeps its context,
+		// and is not copied for it.
 	}
 	// Problem documents written anywhere in the request carry the trace ID
 	// (internal/problem reads it through the state, without OpenTelemetry).
@@ -234,7 +241,7 @@ func (t *telemetry) carries(h http.Header) bool {
 	return false
 }
 
-// startAttrs returns the attributes a sampler sees.
+// startAttrs returns the attributes a server span gets as it starts.
 func (t *telemetry) startAttrs(r *http.Request, method string, known bool, scheme string) []attribute.KeyValue {
 	attrs := make([]attribute.KeyValue, 0, 12)
 	attrs = append(attrs,
