@@ -31,15 +31,37 @@ func appendChunk(b []byte, c *chatCompletion) []byte {
 	b = append(b, ']')
 	if c.Usage != nil {
 		b = append(b, `,"usage":`...)
-		b = appendMarshal(b, c.Usage)
+		if u, ok := c.Usage.(*chatUsage); ok {
+			b = appendUsage(b, u)
+		} else {
+			b = appendMarshal(b, c.Usage)
+		}
 	}
 	b = append(b, `,"system_fingerprint":`...)
 	if c.SystemFingerprint == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendMarshal(b, c.SystemFingerprint)
+		b = appendRaw(b, c.SystemFingerprint)
 	}
 	return append(b, '}')
+}
+
+// appendUsage appends u as json.Marshal writes it (null for nil).
+func appendUsage(b []byte, u *chatUsage) []byte {
+	if u == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, `{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, u.PromptTokens, 10)
+	b = append(b, `,"completion_tokens":`...)
+	b = strconv.AppendInt(b, u.CompletionTokens, 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, u.TotalTokens, 10)
+	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+	b = strconv.AppendInt(b, u.PromptTokensDetails.CachedTokens, 10)
+	b = append(b, `},"completion_tokens_details":{"reasoning_tokens":`...)
+	b = strconv.AppendInt(b, u.CompletionTokensDetails.ReasoningTokens, 10)
+	return append(b, "}}"...)
 }
 
 func appendChoice(b []byte, ch *chatChoice) []byte {
@@ -101,14 +123,33 @@ func appendMessage(b []byte, m *respMessage) []byte {
 // of printable ASCII without the characters it escapes is copied; any
 // other goes through encoding/json.
 func appendJSONString(b []byte, s string) []byte {
-	for i := range len(s) {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return appendMarshal(b, s)
-		}
+	if !plain(s) {
+		return appendMarshal(b, s)
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// plain reports whether s is printable ASCII without the characters
+// encoding/json escapes in a string.
+func plain[S ~string | ~[]byte](s S) bool {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendRaw appends raw as json.Marshal writes a json.RawMessage: a
+// string that is plain is copied; any other value goes through
+// encoding/json, which compacts and escapes it.
+func appendRaw(b []byte, raw json.RawMessage) []byte {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && plain(raw[1:len(raw)-1]) {
+		return append(b, raw...)
+	}
+	return appendMarshal(b, raw)
 }
 
 func appendMarshal(b []byte, v any) []byte {

@@ -67,6 +67,21 @@ func TestAppendChunkWritesWhatEncodingJSONWrites(t *testing.T) {
 			Usage:             openAIUsage(aiclient.Usage{InputTokens: 12, OutputTokens: 80}),
 			SystemFingerprint: json.RawMessage(`"fp_1"`),
 		}},
+		{"usage in every detail, a fingerprint encoding/json escapes", chatCompletion{
+			ID:                "c",
+			Object:            "chat.completion",
+			Model:             "m",
+			Choices:           []chatChoice{},
+			Usage:             openAIUsage(aiclient.Usage{InputTokens: 1, OutputTokens: 2, CacheReadTokens: 3, ReasoningTokens: 4}),
+			SystemFingerprint: json.RawMessage(`"fp <&> \u00e9"`),
+		}},
+		{"a fingerprint that is not a string", chatCompletion{
+			ID:                "c",
+			Object:            "chat.completion",
+			Model:             "m",
+			Choices:           []chatChoice{},
+			SystemFingerprint: json.RawMessage(`{ "a" : [1, 2] }`),
+		}},
 		{"a whole message", chatCompletion{
 			ID:      "c",
 			Object:  "chat.completion",

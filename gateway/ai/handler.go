@@ -313,7 +313,8 @@ func (h *Handler) unpriced(ctx context.Context, model string) {
 		"model", model)
 }
 
-// readJSON decodes a request body of at most the configured size.
+// readJSON decodes a request body of at most the configured size, with
+// its own scanner when it has one.
 func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) *apiError {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.maxBody))
 	if err != nil {
@@ -323,6 +324,9 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) *apiEr
 				message: fmt.Sprintf("The request body exceeds %d bytes.", h.cfg.maxBody)}
 		}
 		return invalid("", "The request body could not be read.")
+	}
+	if sc, ok := v.(scannable); ok && sc.scan(body) {
+		return nil
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return invalid("", "We could not parse the JSON body of your request: "+jsonProblem(err))
