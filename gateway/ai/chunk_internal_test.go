@@ -2,10 +2,12 @@ package ai
 
 import (
 	"encoding/json"
+	"io"
 	"reflect"
 	"testing"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/internal/sse"
 )
 
 // appendChunk is checked against encoding/json, which it stands in for.
@@ -135,5 +137,23 @@ func TestChunkNativeMergesAsWithNativeDoes(t *testing.T) {
 	}
 	if nm := chunkNative(&aiclient.Native{Wire: aiclient.WireOpenAI, Fields: map[string]json.RawMessage{"model": json.RawMessage(`"x"`)}}); nm.fast {
 		t.Error("chunkNative took a member that replaces one the chunk models")
+	}
+}
+
+// TestWritingATextChunkDoesNotAllocate checks that the chunks of a
+// stream's text, its most frequent events, are written without an
+// allocation once the stream's writer is warm.
+func TestWritingATextChunkDoesNotAllocate(t *testing.T) {
+	cw := &chunkWriter{enc: sse.NewEncoder(io.Discard), id: "chatcmpl-1", model: "m", created: 1, includeUsage: true}
+	if err := cw.writeText("warm", nil); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := cw.writeText("Portico forwards this.", nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got, want := allocs, 0.0; got != want {
+		t.Errorf("%v allocations per text chunk, want %v", got, want)
 	}
 }
