@@ -157,3 +157,19 @@ func TestWritingATextChunkDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per text chunk, want %v", got, want)
 	}
 }
+
+// TestAppendTextDeltaWritesWhatEncodingJSONWrites checks a Messages
+// stream's text delta against the map encoding/json writes it from.
+func TestAppendTextDeltaWritesWhatEncodingJSONWrites(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		index int
+		text  string
+	}{{0, "Portico forwards this. "}, {12, "a \"quote\", a \\, <b> & \n\t\u2028 é 日本 \xff"}, {3, ""}} {
+		want := mustJSON(map[string]any{"type": "content_block_delta", "index": tt.index,
+			"delta": map[string]any{"type": "text_delta", "text": tt.text}})
+		if got := appendTextDelta(nil, tt.index, tt.text); string(got) != string(want) {
+			t.Errorf("appendTextDelta(%d, %q):\n got %s\nwant %s", tt.index, tt.text, got, want)
+		}
+	}
+}

@@ -298,3 +298,43 @@ func TestTheLastEventsOfAStreamLeaveWithTheEndOfTheResponse(t *testing.T) {
 		t.Errorf("the usage chunk was flushed by the handler; left unflushed: %q", unflushed)
 	}
 }
+
+// TestTheLastEventsOfAMessagesStreamLeaveWithTheEndOfTheResponse checks
+// the same of the Anthropic-compatible endpoint: message_delta and
+// message_stop leave with the end of the response.
+func TestTheLastEventsOfAMessagesStreamLeaveWithTheEndOfTheResponse(t *testing.T) {
+	t.Parallel()
+	content, tail := openAIChunks(3)
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range append(content, tail) {
+			_, _ = io.WriteString(w, ev)
+			w.(http.Flusher).Flush()
+		}
+	}))
+	t.Cleanup(provider.Close)
+	h, err := ai.New(openAIClient(provider.URL), ai.WithAuthenticator(keys()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(
+		`{"model":"mock","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("X-Api-Key", demoKey)
+	w := &flushRecorder{ResponseRecorder: httptest.NewRecorder()}
+	h.ServeHTTP(w, req)
+
+	if got, want := w.Code, http.StatusOK; got != want {
+		t.Fatalf("status = %d, want %d: %s", got, want, w.Body)
+	}
+	if w.flushes == 0 {
+		t.Fatalf("no flush: %s", w.Body)
+	}
+	unflushed := w.Body.String()[w.flushedAt:]
+	if !strings.Contains(unflushed, "event: message_stop") {
+		t.Errorf("message_stop was flushed by the handler; left unflushed: %q", unflushed)
+	}
+	if !strings.Contains(unflushed, "event: message_delta") {
+		t.Errorf("message_delta was flushed by the handler; left unflushed: %q", unflushed)
+	}
+}
