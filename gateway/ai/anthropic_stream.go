@@ -7,6 +7,7 @@ import (
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/guard"
+	"github.com/portico-dev/portico/internal/jsonscan"
 	"github.com/portico-dev/portico/internal/sse"
 )
 
@@ -148,7 +149,7 @@ func (m *messageWriter) text(s string) error {
 // name order), without reflection: text deltas are most of a stream.
 func appendTextDelta(b []byte, index int, s string) []byte {
 	b = append(b, `{"delta":{"text":`...)
-	b = appendJSONString(b, s)
+	b = jsonscan.AppendString(b, s)
 	b = append(b, `,"type":"text_delta"},"index":`...)
 	b = strconv.AppendInt(b, int64(index), 10)
 	return append(b, `,"type":"content_block_delta"}`...)

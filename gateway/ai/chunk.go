@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/internal/jsonscan"
 )
 
 // appendChunk appends the JSON of c, a chat.completion.chunk with one
@@ -14,13 +15,13 @@ import (
 // stream (tool calls, log probabilities) are encoded by encoding/json.
 func appendChunk(b []byte, c *chatCompletion) []byte {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, c.ID)
+	b = jsonscan.AppendString(b, c.ID)
 	b = append(b, `,"object":`...)
-	b = appendJSONString(b, c.Object)
+	b = jsonscan.AppendString(b, c.Object)
 	b = append(b, `,"created":`...)
 	b = strconv.AppendInt(b, c.Created, 10)
 	b = append(b, `,"model":`...)
-	b = appendJSONString(b, c.Model)
+	b = jsonscan.AppendString(b, c.Model)
 	b = append(b, `,"choices":[`...)
 	for i := range c.Choices {
 		if i > 0 {
@@ -85,7 +86,7 @@ func appendChoice(b []byte, ch *chatChoice) []byte {
 	if ch.FinishReason == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, *ch.FinishReason)
+		b = jsonscan.AppendString(b, *ch.FinishReason)
 	}
 	return append(b, '}')
 }
@@ -99,17 +100,17 @@ func appendMessage(b []byte, m *respMessage) []byte {
 	}
 	if m.Role != "" {
 		b = append(b, `"role":`...)
-		b = appendJSONString(b, m.Role)
+		b = jsonscan.AppendString(b, m.Role)
 	}
 	if m.Content != nil {
 		sep()
 		b = append(b, `"content":`...)
-		b = appendJSONString(b, *m.Content)
+		b = jsonscan.AppendString(b, *m.Content)
 	}
 	if m.Refusal != nil {
 		sep()
 		b = append(b, `"refusal":`...)
-		b = appendJSONString(b, *m.Refusal)
+		b = jsonscan.AppendString(b, *m.Refusal)
 	}
 	if len(m.ToolCalls) > 0 {
 		sep()
@@ -119,34 +120,11 @@ func appendMessage(b []byte, m *respMessage) []byte {
 	return append(b, '}')
 }
 
-// appendJSONString appends s quoted as encoding/json quotes it: a string
-// of printable ASCII without the characters it escapes is copied; any
-// other goes through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	if !plain(s) {
-		return appendMarshal(b, s)
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-// plain reports whether s is printable ASCII without the characters
-// encoding/json escapes in a string.
-func plain[S ~string | ~[]byte](s S) bool {
-	for i := range len(s) {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
-}
-
 // appendRaw appends raw as json.Marshal writes a json.RawMessage: a
 // string that is plain is copied; any other value goes through
 // encoding/json, which compacts and escapes it.
 func appendRaw(b []byte, raw json.RawMessage) []byte {
-	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && plain(raw[1:len(raw)-1]) {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && jsonscan.Plain(raw[1:len(raw)-1]) {
 		return append(b, raw...)
 	}
 	return appendMarshal(b, raw)
@@ -195,7 +173,7 @@ func chunkNative(n *aiclient.Native) (nm nativeMembers) {
 			return nativeMembers{of: n, ready: true}
 		default:
 			nm.extra = append(nm.extra, ',')
-			nm.extra = appendJSONString(nm.extra, k)
+			nm.extra = jsonscan.AppendString(nm.extra, k)
 			nm.extra = append(nm.extra, ':')
 			nm.extra = appendMarshal(nm.extra, fields[k])
 		}

@@ -1,7 +1,8 @@
 // Package jsonscan reads JSON documents of known shapes straight into Go
 // values, for the hot paths where encoding/json's reflection costs too
 // much: a [Scanner] walks one document, and its methods read one value
-// each. Every method reports false on anything it does not handle exactly
+// each; [AppendString] writes a string as encoding/json does, for the
+// hand-written encoders beside them. Every method reports false on anything it does not handle exactly
 // as encoding/json would (invalid JSON, a value of the wrong type, a
 // duplicate or case-folded member name, a number of the wrong kind, a
 // string that is not valid UTF-8, deep nesting); the caller then decodes
@@ -12,6 +13,7 @@
 package jsonscan
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -594,4 +596,27 @@ func (s *Scanner) digits() int {
 		s.i++
 	}
 	return s.i - start
+}
+
+// AppendString appends s quoted as encoding/json quotes it: a string that
+// is [Plain] is copied; any other goes through encoding/json.
+func AppendString(b []byte, s string) []byte {
+	if !Plain(s) {
+		q, _ := json.Marshal(s) // a string always encodes
+		return append(b, q...)
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// Plain reports whether s is printable ASCII without the characters
+// encoding/json escapes in a string ('"', '\\', '<', '>' and '&').
+func Plain[S ~string | ~[]byte](s S) bool {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
