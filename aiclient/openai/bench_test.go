@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/internal/testkit"
 	"github.com/portico-dev/portico/aiclient/openai"
 )
@@ -87,6 +88,20 @@ func BenchmarkDecodeResponse(b *testing.B) {
 		}
 		if r.Native == nil {
 			b.Fatal("system_fingerprint was not kept")
+		}
+	}
+}
+
+// BenchmarkEncodeRequest encodes the request of the load harness's chat
+// call (two text messages), as every call does before it is sent.
+func BenchmarkEncodeRequest(b *testing.B) {
+	req := &aiclient.Request{Model: "mock-1", MaxOutputTokens: 100, Messages: []aiclient.Message{
+		aiclient.System("You are terse."), aiclient.User(aiclient.Text("Say something about gateways."))}}
+	p := openai.New()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.EncodeRequest(req, true); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

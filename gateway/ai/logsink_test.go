@@ -3,6 +3,7 @@ package ai_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -52,5 +53,20 @@ func TestTheCallRecordLineNamesItsSource(t *testing.T) {
 		if !strings.Contains(line, `record.go","line":`) {
 			t.Errorf("the line %s does not name record.go as its source", line)
 		}
+	}
+}
+
+// BenchmarkLogSink writes a streamed call's record as a JSON line, as
+// the gateway does after every AI call.
+func BenchmarkLogSink(b *testing.B) {
+	sink := ai.LogSink(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	r := &ai.Record{Time: time.Unix(1767225600, 0), RequestID: "req_1", Endpoint: "chat", Consumer: "loadtest",
+		Alias: "bench", Provider: "mock", Model: "mock-1", Stream: true,
+		Usage:   aiclient.Usage{InputTokens: 12, OutputTokens: 80},
+		Latency: 1500 * time.Microsecond, TimeToFirstToken: 250 * time.Microsecond, Status: 200}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		sink.Record(ctx, r)
 	}
 }
