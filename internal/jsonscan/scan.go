@@ -160,9 +160,11 @@ func index(known []string, name []byte) int {
 	return -1
 }
 
+// folds reports whether name matches one of known but for case. Both
+// are ASCII (see Name), whose case folding keeps lengths.
 func folds(known []string, name []byte) bool {
 	for _, n := range known {
-		if strings.EqualFold(n, string(name)) {
+		if len(n) == len(name) && strings.EqualFold(n, string(name)) {
 			return true
 		}
 	}
