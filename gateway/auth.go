@@ -51,29 +51,30 @@ func (g *Gateway) buildAuth() []error {
 }
 
 // authStages builds a route's authentication and authorization stages.
-func (g *Gateway) authStages(at string, a *Auth) ([]stage, []error) {
+// errs is at the policy; it returns nil if a is nil or it added errors.
+func (g *Gateway) authStages(errs fields.Collector, a *Auth) []stage {
 	if a == nil {
-		return nil, nil
+		return nil
 	}
-	var errs []error
+	n := errs.Len()
 	names := a.Methods
 	if len(names) == 0 {
 		names = g.authOrder
 	}
 	var auths []auth.Authenticator
-	for j, n := range names {
-		au, ok := g.auths[n]
+	for j, name := range names {
+		au, ok := g.auths[name]
 		if !ok {
-			errs = append(errs, fieldErr(fields.Index(at+".auth.methods", j), "%q is not an authenticator (defined: %s)", n, fields.Known(g.auths)))
+			errs.Addf(fields.Index("auth.methods", j), "%q is not an authenticator (defined: %s)", name, fields.Known(g.auths))
 			continue
 		}
 		auths = append(auths, au)
 	}
-	if len(auths) == 0 && len(errs) == 0 {
-		errs = append(errs, fieldErr(at+".auth", "the gateway has no authenticator; define consumers with api_keys or auth_methods"))
+	if len(auths) == 0 && errs.Len() == n {
+		errs.Addf("auth", "the gateway has no authenticator; define consumers with api_keys or auth_methods")
 	}
-	if errs != nil {
-		return nil, errs
+	if errs.Len() > n {
+		return nil
 	}
 	out := []stage{{"auth(" + joinNames(names) + anon(a.Anonymous) + ")",
 		auth.New(auth.Config{Authenticators: auths, Anonymous: a.Anonymous, Logger: g.cfg.logger})}}
@@ -99,7 +100,7 @@ func (g *Gateway) authStages(at string, a *Auth) ([]stage, []error) {
 		}
 		out = append(out, stage{"authorize(" + mode + ": " + joinNames(append(append([]string(nil), a.Scopes...), a.Roles...)) + ")", authz})
 	}
-	return out, nil
+	return out
 }
 
 func anon(b bool) string {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/internal/fields"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // Compose answers a request with one JSON object built from several
@@ -59,8 +60,9 @@ func (h hostRouter) RoundTrip(r *http.Request) (*http.Response, error) {
 func (g *Gateway) composeConfig(c *Compose, tr http.RoundTripper) middleware.ComposeConfig {
 	cfg := middleware.ComposeConfig{Client: &http.Client{Transport: tr}, Logger: g.cfg.logger}
 	id := g.cfg.identity
-	cfg.Header = append(append([]string(nil), c.Headers...), cmp.Or(id.Consumer, "X-Consumer-ID"),
-		cmp.Or(id.Tenant, "X-Consumer-Tenant"), cmp.Or(id.Plan, "X-Consumer-Plan"), cmp.Or(id.Scopes, "X-Consumer-Scopes"))
+	cfg.Header = append(append([]string(nil), c.Headers...), cmp.Or(id.Consumer, auth.DefaultConsumerHeader),
+		cmp.Or(id.Tenant, auth.DefaultTenantHeader), cmp.Or(id.Plan, auth.DefaultPlanHeader),
+		cmp.Or(id.Scopes, auth.DefaultScopesHeader), cmp.Or(id.Roles, auth.DefaultRolesHeader))
 	for _, call := range c.Calls {
 		cfg.Calls = append(cfg.Calls, middleware.ComposeCall{Name: call.Name, Key: call.Key,
 			URL: "http://" + call.Upstream + call.Path, Optional: call.Optional, Timeout: call.Timeout})

@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/gateway/config"
 	"github.com/portico-dev/portico/gateway/platform"
 	"github.com/portico-dev/portico/middleware"
+	"github.com/portico-dev/portico/middleware/auth"
 )
 
 // credGateway serves a gateway whose routes each authenticate one way, in
@@ -395,5 +396,39 @@ func TestComposedCallsDoNotGetTheConsumersCredential(t *testing.T) {
 				t.Errorf("the call got query %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// Regression test: a composed route's calls got the consumer's ID,
+// tenant, plan and scopes, but not its roles.
+func TestComposedCallsGetEveryIdentityHeader(t *testing.T) {
+	t.Parallel()
+	compose := &gateway.Compose{Calls: []gateway.ComposeCall{{Name: "a", Key: "a", Upstream: "app", Path: "/a"}}}
+	_, gw := newGateway(t, gateway.WithUpstream(upstreamOf(t, "app", echoServer(t, "app"))),
+		config.WithConsumers(config.ConsumerConfig{Consumer: middleware.Consumer{ID: "alice", Tenant: "acme", Plan: "gold",
+			Scopes: []string{"read", "write"}, Roles: []string{"admin"}},
+			Keys: []config.APIKeyConfig{{ID: "alice-1", Secret: keyed}}}),
+		gateway.WithRoute(gateway.Route{Path: "/composed", Compose: compose, Policy: gateway.Policy{Auth: &gateway.Auth{}}}))
+	req, _ := http.NewRequest(http.MethodGet, gw.URL+"/composed", nil)
+	req.Header.Set("X-API-Key", keyed)
+	resp, err := gw.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct{ A echo }
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("status %d: %v", resp.StatusCode, err)
+	}
+	for _, h := range []struct{ name, want string }{
+		{auth.DefaultConsumerHeader, "alice"},
+		{auth.DefaultTenantHeader, "acme"},
+		{auth.DefaultPlanHeader, "gold"},
+		{auth.DefaultScopesHeader, "read write"},
+		{auth.DefaultRolesHeader, "admin"},
+	} {
+		if got := body.A.Header.Get(h.name); got != h.want {
+			t.Errorf("the call got %s %q, want %q", h.name, got, h.want)
+		}
 	}
 }

@@ -48,7 +48,7 @@ type Gateway struct {
 	inflight  atomic.Int64
 	started   atomic.Bool
 	closers   []io.Closer // the routes' resilience transports
-	rctxs     sync.Pool   // *chi.Context for Lookup
+	rctxs     sync.Pool   // *chi.Context for route lookups
 	closeOnce sync.Once
 	closeErr  error
 
@@ -168,9 +168,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // route is the innermost handler of the global chain.
 func (g *Gateway) route(w http.ResponseWriter, r *http.Request) {
-	rctx := chi.NewRouteContext()
+	rctx := g.rctxs.Get().(*chi.Context)
 	res := g.table.lookup(rctx, r)
 	if res.route == nil {
+		g.rctxs.Put(rctx)
 		for _, f := range g.notFound {
 			if underPrefix(r.URL.Path, f.prefix) {
 				// OpenAI's and Anthropic's clients expect their own 404.
@@ -186,8 +187,8 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no route matches the request")
 		return
 	}
-	rctx.RoutePatterns = append(rctx.RoutePatterns, res.pattern)
-	r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx))
+	r = r.WithContext(withRoute(r.Context(), rctx, res.pattern))
+	g.rctxs.Put(rctx)
 	setRoutePattern(r, res.pattern)
 	res.route.handler.ServeHTTP(w, r)
 }

@@ -291,11 +291,11 @@ func TestARedisOutageUnderLoadCostsARequestAtMostTheStoreTimeout(t *testing.T) {
 }
 
 // waitRecovered runs load until the store's breaker is closed and a call
-// succeeded, for up to 10 seconds.
+// succeeded, for up to 30 seconds.
 func waitRecovered(t *testing.T, reader *sdkmetric.ManualReader, load func()) {
 	t.Helper()
 	start, _ := storeCalls(t, reader)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		load()
 		calls, state := storeCalls(t, reader)
@@ -303,7 +303,7 @@ func waitRecovered(t *testing.T, reader *sdkmetric.ManualReader, load func()) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no recovery within 10s of Redis returning: breaker state %d, calls %v", state, calls)
+			t.Fatalf("no recovery within 30s of Redis returning: breaker state %d, calls %v", state, calls)
 		}
 	}
 }
@@ -341,9 +341,24 @@ func assertWritesReachRedis(t *testing.T, client *http.Client, url, addr string)
 			}
 		}
 	}
-	waitFor(t, 10*time.Second, func() bool {
+	// A cache write that passes the 100ms store timeout on a loaded
+	// machine is dropped, as a cache may drop it: resend the GETs until
+	// every entry is in Redis.
+	waitFor(t, 30*time.Second, func() bool {
 		keys, err := rc.Keys(ctx, "*recovered*").Result()
-		return err == nil && len(keys) == 10 // a cache entry and an idempotency record each
+		if err == nil && len(keys) == 10 { // a cache entry and an idempotency record each
+			return true
+		}
+		for i := range 5 {
+			get, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/cached?recovered="+strconv.Itoa(i), nil)
+			resp, err := client.Do(get)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return false
 	})
 }
 

@@ -301,8 +301,11 @@ func TestSlowRequestBodiesNoLongerPinUpstreamConnections(t *testing.T) {
 
 func TestServeLetsSteadyUploadsThrough(t *testing.T) {
 	t.Parallel()
-	const stall = 300 * time.Millisecond
-	const chunks, size = 100, 1024
+	// The upload lasts two stall windows with a write every twentieth of
+	// one; the window is long enough that a loaded machine, which may not
+	// run the writer for a few hundred milliseconds, never stalls it.
+	const stall = 2 * time.Second
+	const chunks, size = 40, 1024
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -326,7 +329,7 @@ func TestServeLetsSteadyUploadsThrough(t *testing.T) {
 			if _, err := pw.Write([]byte(strings.Repeat("u", size))); err != nil {
 				return
 			}
-			time.Sleep(stall / 30)
+			time.Sleep(stall / 20)
 		}
 		pw.Close()
 	}()

@@ -27,10 +27,8 @@ func (g *Gateway) routeStages(errs fields.Collector, spec Route) []stage {
 	n := errs.Len()
 	checkLimits(errs, p, g.cfg.keys)
 	checkCaching(errs, p)
-	authn, aerrs := g.authStages(errs.Path(""), p.Auth)
-	errs.Add(aerrs...)
-	sub, serr := g.subscriptionStage(errs.Path(""), p)
-	errs.Add(serr)
+	authn := g.authStages(errs, p.Auth)
+	sub := g.subscriptionStage(errs, p)
 	if errs.Len() > n {
 		return nil
 	}
@@ -72,21 +70,23 @@ func (g *Gateway) routeStages(errs fields.Collector, spec Route) []stage {
 }
 
 // subscriptionStage checks the policy's subscription, if any, with the
-// guard a part set (see Builder.Subscriptions).
-func (g *Gateway) subscriptionStage(at string, p Policy) (*stage, error) {
-	if p.Subscription == "" {
-		return nil, nil
+// guard a part set (see Builder.Subscriptions). errs is at the policy; it
+// returns nil if there is no subscription or it added an error.
+func (g *Gateway) subscriptionStage(errs fields.Collector, p Policy) *stage {
+	switch {
+	case p.Subscription == "":
+		return nil
+	case g.guard == nil:
+		errs.Addf("subscription", "needs a platform: add a platform section (or config.WithPlatform)")
+		return nil
+	case p.Auth == nil:
+		errs.Addf("subscription", "needs auth to know the consumer: add auth with methods [platform]")
+		return nil
+	case !fields.ValidID(p.Subscription):
+		errs.Addf("subscription", "%q is not an API ID: use 1 to 64 letters, digits, '-' or '_', starting with a letter or digit", p.Subscription)
+		return nil
 	}
-	if g.guard == nil {
-		return nil, fieldErr(at+".subscription", "needs a platform: add a platform section (or config.WithPlatform)")
-	}
-	if p.Auth == nil {
-		return nil, fieldErr(at+".subscription", "needs auth to know the consumer: add auth with methods [platform]")
-	}
-	if !fields.ValidID(p.Subscription) {
-		return nil, fieldErr(at+".subscription", "%q is not an API ID: use 1 to 64 letters, digits, '-' or '_', starting with a letter or digit", p.Subscription)
-	}
-	return &stage{"subscription(" + p.Subscription + ")", g.guard(p.Subscription)}, nil
+	return &stage{"subscription(" + p.Subscription + ")", g.guard(p.Subscription)}
 }
 
 // stateName is the name of a route in its stages' settings and state:

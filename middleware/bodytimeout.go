@@ -117,9 +117,8 @@ func BodyTimeout(cfg BodyTimeoutConfig) func(http.Handler) http.Handler {
 			}
 			ctx, cancel := context.WithCancelCause(r.Context())
 			defer cancel(nil)
-			sw := &startWriter{w: w}
-			b := &pacedBody{rc: r.Body, lim: &lim, ctl: http.NewResponseController(w), cancel: cancel,
-				resp: sw, h1: r.ProtoMajor == 1}
+			b := &pacedBody{rc: r.Body, lim: &lim, w: w, cancel: cancel, resp: startWriter{w: w}, h1: r.ProtoMajor == 1}
+			sw := &b.resp
 			r2 := r.WithContext(ctx)
 			r2.Body = b
 			next.ServeHTTP(sw, r2)

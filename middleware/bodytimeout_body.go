@@ -28,10 +28,10 @@ const (
 type pacedBody struct {
 	rc     io.ReadCloser
 	lim    *bodyLimits
-	ctl    *http.ResponseController
+	w      http.ResponseWriter // the server's, for its connection's read deadline
 	cancel context.CancelCauseFunc
-	resp   *startWriter
-	h1     bool // HTTP/1: the server reads the rest of the body itself
+	resp   startWriter // the handler's writer, in the same allocation
+	h1     bool        // HTTP/1: the server reads the rest of the body itself
 
 	mu       sync.Mutex
 	timer    *time.Timer
@@ -139,7 +139,7 @@ func (b *pacedBody) tripLocked(bound limit) {
 	}
 	b.err = &bodyTimeoutError{reason: reason}
 	b.cancel(b.err)
-	_ = b.ctl.SetReadDeadline(time.Unix(1, 0))
+	_ = http.NewResponseController(b.w).SetReadDeadline(time.Unix(1, 0))
 }
 
 // finish records that the handler has returned, and returns the error
@@ -154,7 +154,7 @@ func (b *pacedBody) finish() error {
 	if b.h1 && b.err == nil && !b.eof && !b.reading && !b.resp.hijacked.Load() && b.lim.stall != math.MaxInt64 {
 		// The server reads what is left of an HTTP/1 body (up to 256 KB)
 		// before it answers: the client gets the stall limit for that too.
-		_ = b.ctl.SetReadDeadline(time.Now().Add(b.lim.stall))
+		_ = http.NewResponseController(b.w).SetReadDeadline(time.Now().Add(b.lim.stall))
 	}
 	return b.err
 }

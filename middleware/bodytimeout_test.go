@@ -159,16 +159,20 @@ func TestBodyTimeoutLetsBodiesThrough(t *testing.T) {
 	const stall = 300 * time.Millisecond
 	t.Run("a steady upload longer than the stall window passes", func(t *testing.T) {
 		t.Parallel()
+		// The upload lasts two windows with a write every twentieth of
+		// one; the window is long enough that a loaded machine, which may
+		// not run the writer for a few hundred milliseconds, never stalls it.
+		const window = 2 * time.Second
 		got := make(chan readResult, 1)
-		srv := serve(t, middleware.BodyTimeout(middleware.BodyTimeoutConfig{Stall: stall})(reader(got)))
-		const chunks, size = 100, 512
+		srv := serve(t, middleware.BodyTimeout(middleware.BodyTimeoutConfig{Stall: window})(reader(got)))
+		const chunks, size = 40, 512
 		pr, pw := io.Pipe()
 		go func() {
 			for range chunks {
 				if _, err := pw.Write([]byte(strings.Repeat("u", size))); err != nil {
 					return
 				}
-				time.Sleep(stall / 20)
+				time.Sleep(window / 20)
 			}
 			pw.Close()
 		}()

@@ -210,11 +210,6 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 // serves until ctx is done.
 func runGateway(ctx context.Context, f *flags, lg *logs, file *config.File, opts []gateway.Option,
 	env func(string) (string, bool), metrics http.Handler, ready func(proxy, admin net.Addr)) error {
-	// Each load of the file borrows the reloader's state (limits, quotas,
-	// caches, breakers, pool health, the platform file), so a reload keeps
-	// what the gateway learned and can reopen nothing the running one
-	// holds.
-	rc := config.ReloadConfig{Logger: lg.Logger, Path: f.config} // Load, set below, applies opts
 	var server gateway.ServerConfig
 	var d *demo
 	var err error
@@ -225,19 +220,17 @@ func runGateway(ctx context.Context, f *flags, lg *logs, file *config.File, opts
 		if server, err = file.ServerConfig(); err != nil {
 			return err
 		}
-		rc.Load = loader(func() (*config.File, error) { return readConfig(f.config, env) }, opts)
 	} else {
 		if d, err = startDemo(lg.Logger, env); err != nil {
 			return err
 		}
 		defer d.close()
-		rc.Load = loader(d.parse, opts)
 	}
 	if f.grace > 0 {
 		server.ShutdownGrace = f.grace
 	}
 	server.Logger = lg.Logger
-	rl, err := config.NewReloader(rc)
+	rl, err := config.NewReloader(reloaderConfig(f, lg.Logger, opts, env, d))
 	if err != nil {
 		return err
 	}
@@ -265,16 +258,24 @@ func runGateway(ctx context.Context, f *flags, lg *logs, file *config.File, opts
 	return serve(ctx, lg.Logger, server, rl, proxyL, admin, adminL)
 }
 
-// loader builds, at each load, the gateway of the configuration parse
-// returns, borrowing from the reloader's state.
-func loader(parse func() (*config.File, error), opts []gateway.Option) func(*gateway.State) (*gateway.Gateway, error) {
-	return func(st *gateway.State) (*gateway.Gateway, error) {
-		c, err := parse()
+// reloaderConfig configures the reloader. Each load borrows the
+// reloader's state (limits, quotas, caches, breakers, pool health, the
+// platform file), so a reload keeps what the gateway learned and can
+// reopen nothing the running one holds. A file (-config) gets the
+// reloader's default load, which reads it once per reload (for both its
+// content and the sum Watch compares) and resolves its ${VAR}s with env;
+// the demo builds its embedded configuration.
+func reloaderConfig(f *flags, logger *slog.Logger, opts []gateway.Option, env func(string) (string, bool), d *demo) config.ReloadConfig {
+	if d == nil {
+		return config.ReloadConfig{Logger: logger, Path: f.config, Options: opts, Lookup: env}
+	}
+	return config.ReloadConfig{Logger: logger, Load: func(st *gateway.State) (*gateway.Gateway, error) {
+		c, err := d.parse()
 		if err != nil {
 			return nil, err
 		}
 		return c.Build(append(slices.Clip(opts), gateway.WithState(st))...)
-	}
+	}}
 }
 
 // readConfig reads the configuration file at path, taking ${VAR} values

@@ -1,15 +1,22 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/config"
 )
 
 // reloadConfig is a configuration with a platform file and a quota of
@@ -89,5 +96,79 @@ func TestTheGatewayReloadsAConfigWithAPlatformFileAndKeepsItsQuota(t *testing.T)
 	}
 	if got, want := func() int { s, _ := get("/orders/1"); return s }(), http.StatusTooManyRequests; got != want {
 		t.Errorf("status after the reload = %d, want %d: the day's quota is used up", got, want)
+	}
+}
+
+// demoConfig routes /orders to the demo's orders service, whose address
+// only the example's lookup knows; /orders answers with the
+// configuration's version in a header.
+const demoConfig = `
+upstreams:
+  - name: orders
+    instances: [{url: "${DEMO_ORDERS}"}]
+routes:
+  - name: orders
+    prefix: /orders
+    upstream: orders
+    response_headers: {set: {X-Config-Version: "%d"}}
+`
+
+// countingFS counts the files opened in it.
+type countingFS struct {
+	fs.FS
+	opens atomic.Int64
+}
+
+func (c *countingFS) Open(name string) (fs.File, error) {
+	c.opens.Add(1)
+	return c.FS.Open(name)
+}
+
+// Regression test (issue 14): the example set its own load on the
+// reloader to resolve its ${DEMO_*} variables, so each reload read the
+// file twice, once to parse it and once for the sum Watch compares.
+func TestAReloadOfTheExampleReadsItsFileOnceAndResolvesTheDemoVariables(t *testing.T) {
+	t.Parallel()
+	quiet := slog.New(slog.DiscardHandler)
+	dir := t.TempDir()
+	write := func(version int) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "gateway.yaml"), fmt.Appendf(nil, demoConfig, version), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(1)
+	services := &lazyDemo{logger: quiet, env: func(string) (string, bool) { return "", false }}
+	defer services.close()
+	rc := reloaderConfig(&flags{config: "gateway.yaml"}, quiet, []gateway.Option{gateway.WithLogger(quiet)}, services.lookup, nil)
+	files := &countingFS{FS: os.DirFS(dir)}
+	rc.FS = files
+	rl, err := config.NewReloader(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rl.Close() }()
+	if got, want := files.opens.Load(), int64(1); got != want {
+		t.Errorf("the first load opened the file %d times, want %d", got, want)
+	}
+
+	write(2)
+	before := files.opens.Load()
+	if err := rl.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := files.opens.Load()-before, int64(1); got != want {
+		t.Errorf("the reload opened the file %d times, want %d", got, want)
+	}
+	w := httptest.NewRecorder()
+	rl.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/orders/7", nil))
+	if got, want := w.Code, http.StatusOK; got != want {
+		t.Fatalf("GET /orders/7 after the reload: status %d, want %d: ${DEMO_ORDERS} did not resolve to the demo service\n%s", got, want, w.Body)
+	}
+	if got, want := w.Header().Get("X-Config-Version"), "2"; got != want {
+		t.Errorf("X-Config-Version after the reload = %q, want %q", got, want)
+	}
+	if body := w.Body.String(); !strings.Contains(body, `"shipped"`) {
+		t.Errorf("GET /orders/7 answered %s, want the demo orders service's order", body)
 	}
 }

@@ -96,6 +96,9 @@ func (p phase) slowest() time.Duration { return p.quantile(1) }
 // reloadRun is one run of the reload workload: a steady phase, then one
 // with a reload every interval.
 type reloadRun struct {
+	// direct is the same load sent straight to the upstream, no gateway
+	// in between: the slowest-over-p99 the machine gives by itself.
+	direct            phase
 	steady, reloading phase
 	// builds and warms are how long each reload's build and warm-up
 	// took, as the gateway logged them (wall time).
@@ -119,18 +122,27 @@ func (r reloadRun) cpuPerReload() time.Duration {
 }
 
 // steadyRatio is the steady phase's own slowest over its p99: what the
-// machine's noise alone gives.
+// machine's noise and the gateway without reloads give.
 func (r reloadRun) steadyRatio() float64 {
 	return float64(r.steady.slowest()) / float64(r.steady.quantile(0.99))
+}
+
+// directRatio is the direct phase's slowest over its own p99: what the
+// machine's noise alone gives, with no gateway at all.
+func (r reloadRun) directRatio() float64 {
+	return float64(r.direct.slowest()) / float64(r.direct.quantile(0.99))
 }
 
 // reloadTarget is what the reload workload drives: where the gateway
 // listens, how to make it reload version v of its file, and how many
 // reloads it has reported so far.
 type reloadTarget struct {
-	base    string
-	reload  func(v int) error
-	reloads func() int
+	base string
+	// unversioned answers carry no configuration version (the upstream
+	// itself, measured directly).
+	unversioned bool
+	reload      func(v int) error
+	reloads     func() int
 	// cpu returns the CPU time the gateway process has used so far.
 	cpu func() (time.Duration, error)
 }
@@ -206,7 +218,7 @@ func openLoop(ctx context.Context, c *http.Client, t reloadTarget, rate int, d, 
 		}
 		wg.Go(func() {
 			start := time.Now()
-			v, err := get(ctx, c, t.base+path)
+			v, err := get(ctx, c, t.base+path, !t.unversioned)
 			record(start, time.Since(start), v, err)
 		})
 	}
@@ -241,8 +253,8 @@ func nearReloads(latencies []time.Duration, sent, reloads []time.Time) sorted {
 }
 
 // get makes one GET, reads its answer to the end and returns the
-// configuration version the answer carries.
-func get(ctx context.Context, c *http.Client, url string) (int, error) {
+// configuration version the answer carries, when versioned.
+func get(ctx context.Context, c *http.Client, url string, versioned bool) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err
@@ -258,6 +270,9 @@ func get(ctx context.Context, c *http.Client, url string) (int, error) {
 	if res.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("GET %s: status %d", url, res.StatusCode)
 	}
+	if !versioned {
+		return 0, nil
+	}
 	v, err := strconv.Atoi(res.Header.Get(reloadVersionHeader))
 	if err != nil {
 		return 0, fmt.Errorf("GET %s: %s %q: %w", url, reloadVersionHeader, res.Header.Get(reloadVersionHeader), err)
@@ -265,16 +280,23 @@ func get(ctx context.Context, c *http.Client, url string) (int, error) {
 	return v, nil
 }
 
-// measureReloads warms t up, then measures a steady phase and a phase
-// with a reload every o.reloadEvery, each o.phase long.
-func measureReloads(ctx context.Context, o *options, t reloadTarget) reloadRun {
+// measureReloads measures the same load sent straight to direct (when
+// its base is set), then warms t up and measures a steady phase and a
+// phase with a reload every o.reloadEvery, each o.phase long.
+func measureReloads(ctx context.Context, o *options, direct, t reloadTarget) reloadRun {
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, DisableCompression: true}, Timeout: 30 * time.Second}
 	defer c.CloseIdleConnections()
 	version := 0
+	var r reloadRun
+	if direct.base != "" {
+		if o.warmup > 0 {
+			openLoop(ctx, c, direct, o.rate, o.warmup, 0, &version)
+		}
+		r.direct = openLoop(ctx, c, direct, o.rate, o.phase, 0, &version)
+	}
 	if o.warmup > 0 {
 		openLoop(ctx, c, t, o.rate, o.warmup, 0, &version)
 	}
-	var r reloadRun
 	r.steady = openLoop(ctx, c, t, o.rate, o.phase, 0, &version)
 	r.reloading = openLoop(ctx, c, t, o.rate, o.phase, o.reloadEvery, &version)
 	return r
@@ -359,7 +381,13 @@ func (h *harness) reloadOnce(ctx context.Context) (reloadRun, error) {
 		reloads: func() int { return countLines(logFile, `"msg":"configuration reloaded"`) },
 		cpu:     func() (time.Duration, error) { return cpuTime(p.cmd.Process.Pid) },
 	}
-	r := measureReloads(ctx, h.o, t)
+	direct := reloadTarget{
+		base:        "http://" + h.up.addr,
+		unversioned: true,
+		reloads:     func() int { return 0 },
+		cpu:         func() (time.Duration, error) { return cpuTime(h.up.cmd.Process.Pid) },
+	}
+	r := measureReloads(ctx, h.o, direct, t)
 	r.builds, r.warms = reloadTimes(logFile)
 	if n := countLines(logFile, `"msg":"configuration rejected`); n > 0 {
 		return r, fmt.Errorf("the gateway rejected %d reloads; see %s (-keep)", n, logFile)

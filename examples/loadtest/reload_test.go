@@ -75,13 +75,19 @@ func TestTheReloadTargetMeasuresBothPhasesAndReloads(t *testing.T) {
 		phase:       600 * time.Millisecond,
 		reloadEvery: 100 * time.Millisecond,
 	}
-	r := measureReloads(context.Background(), o, target)
+	direct := reloadTarget{
+		base:        up.URL,
+		unversioned: true,
+		reloads:     func() int { return 0 },
+		cpu:         func() (time.Duration, error) { return cpuTime(os.Getpid()) },
+	}
+	r := measureReloads(context.Background(), o, direct, target)
 	r.builds, r.warms = reloadTimes(logFile)
 
 	for _, p := range []struct {
 		name string
 		p    phase
-	}{{"steady", r.steady}, {"with reloads", r.reloading}} {
+	}{{"direct", r.direct}, {"steady", r.steady}, {"with reloads", r.reloading}} {
 		if p.p.failed != 0 {
 			t.Errorf("%s: %d requests failed, the first: %v", p.name, p.p.failed, p.p.firstErr)
 		}
@@ -119,7 +125,7 @@ func TestTheReloadTargetMeasuresBothPhasesAndReloads(t *testing.T) {
 	if err := reportReloads(&b, o, []reloadRun{r}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| 1 | steady |", "| 1 | reloads |", "| median | reloads |", "| worst | reloads |", "Reload build", "Slowest request during reloads ÷ steady p99: median", "after a reload signal"} {
+	for _, want := range []string{"| 1 | direct |", "| 1 | steady |", "| 1 | reloads |", "| median | direct |", "With no gateway at all", "| median | reloads |", "| worst | reloads |", "Reload build", "Slowest request during reloads ÷ steady p99: median", "after a reload signal"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("the report lacks %q:\n%s", want, b.String())
 		}

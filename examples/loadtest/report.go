@@ -152,7 +152,8 @@ func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
 		o.cpus, pinned, o.rate)
 	out.printf("%v steady, then %v with the file rewritten (one header value changed) and SIGHUP every %v; %d run(s).\n",
 		o.phase, o.phase, o.reloadEvery, len(runs))
-	out.printf("÷ steady p99 is the phase's slowest request over the steady phase's p99 (the steady row shows the noise without reloads).\n\n")
+	out.printf("÷ steady p99 is the phase's slowest request over the steady phase's p99; the steady row shows the noise without reloads,\n")
+	out.printf("the direct row the machine's own (the same load straight to the upstream, no gateway; its ratio is over its own p99).\n\n")
 	out.printf("| run | phase | requests | failed | reloads | gateway CPU | p50 | p99 | p99.9 | slowest | ÷ steady p99 |\n")
 	out.printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	row := func(run, name string, p phase, ratio float64) {
@@ -160,6 +161,7 @@ func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
 			ms(p.cpu), ms2(p.quantile(0.5)), ms2(p.quantile(0.99)), ms2(p.quantile(0.999)), ms2(p.slowest()), ratio)
 	}
 	for i, r := range runs {
+		row(fmt.Sprint(i+1), "direct", r.direct, r.directRatio())
 		row(fmt.Sprint(i+1), "steady", r.steady, r.steadyRatio())
 		row(fmt.Sprint(i+1), "reloads", r.reloading, r.ratio())
 	}
@@ -175,7 +177,11 @@ func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
 			name  string
 			of    func(reloadRun) phase
 			ratio func(reloadRun) float64
-		}{{"steady", func(r reloadRun) phase { return r.steady }, reloadRun.steadyRatio}, {"reloads", func(r reloadRun) phase { return r.reloading }, reloadRun.ratio}} {
+		}{
+			{"direct", func(r reloadRun) phase { return r.direct }, reloadRun.directRatio},
+			{"steady", func(r reloadRun) phase { return r.steady }, reloadRun.steadyRatio},
+			{"reloads", func(r reloadRun) phase { return r.reloading }, reloadRun.ratio},
+		} {
 			var n, failed, reloads []float64
 			var q [5][]time.Duration
 			var ratios []float64
@@ -209,13 +215,16 @@ func reportReloads(w io.Writer, o *options, runs []reloadRun) error {
 // ratios, the requests near a reload, the CPU per reload and the build
 // and warm-up times.
 func reloadSummary(out *printer, runs []reloadRun) {
-	var ratios, tails []float64
+	var ratios, tails, floor []float64
 	for _, r := range runs {
 		ratios = append(ratios, r.ratio())
 		tails = append(tails, float64(r.reloading.quantile(0.999))/float64(r.steady.quantile(0.999)))
+		floor = append(floor, r.directRatio())
 	}
 	out.printf("\nSlowest request during reloads ÷ steady p99: median %.1f×, worst %.1f×; p99.9 during reloads ÷ steady p99.9: median %.1f×, worst %.1f×.\n",
 		median(slices.Clone(ratios)), slices.Max(ratios), median(slices.Clone(tails)), slices.Max(tails))
+	out.printf("With no gateway at all, the slowest request ÷ p99 of the same load: median %.1f×, worst %.1f×.\n",
+		median(slices.Clone(floor)), slices.Max(floor))
 	var near, nearMax []time.Duration
 	var nearN []float64
 	for _, r := range runs {

@@ -1,14 +1,15 @@
 package config
 
 import (
+	"cmp"
 	"encoding/json"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/middleware/auth"
+	"github.com/portico-dev/portico/middleware/cache"
 	"github.com/portico-dev/portico/openapi"
 )
 
@@ -123,15 +124,12 @@ func describeIdempotency(op map[string]any, method string, idem *gateway.Idempot
 	}
 	methods := idem.Methods
 	if len(methods) == 0 {
-		methods = []string{http.MethodPost, http.MethodPatch}
+		methods = cache.DefaultIdempotencyMethods()
 	}
 	if !slices.ContainsFunc(methods, func(m string) bool { return strings.EqualFold(m, method) }) {
 		return
 	}
-	name := idem.Header
-	if name == "" {
-		name = "Idempotency-Key"
-	}
+	name := cmp.Or(idem.Header, cache.DefaultIdempotencyHeader)
 	params, _ := op["parameters"].([]any)
 	op["parameters"] = append(params, map[string]any{
 		"name": name, "in": "header", "required": idem.Required, "schema": map[string]any{"type": "string", "maxLength": 255},

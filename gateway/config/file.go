@@ -1,7 +1,6 @@
 package config
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -140,28 +139,24 @@ func Read(path string) (*File, error) {
 // gateway.State (gateway.WithState) so that a reload keeps what the
 // previous gateway learned.
 func LoadGateway(path string, opts ...gateway.Option) (*gateway.Gateway, error) {
-	g, _, err := loadGateway(path, opts...)
-	return g, err
-}
-
-// loadGateway is [LoadGateway], and also returns the SHA-256 sum of the
-// file it read (nil if it could not read it), so that a [Reloader] reads
-// the file once for both.
-func loadGateway(path string, opts ...gateway.Option) (*gateway.Gateway, []byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("portico/config: %w", err)
+		return nil, fmt.Errorf("portico/config: %w", err)
 	}
-	sum := sha256.Sum256(data)
-	c, err := Parse(path, data, nil)
+	return buildFile(path, data, nil, opts...)
+}
+
+// buildFile parses data, the file name, taking ${VAR} values from env
+// (the process environment if nil), and builds its gateway with opts.
+func buildFile(name string, data []byte, env func(string) (string, bool), opts ...gateway.Option) (*gateway.Gateway, error) {
+	c, err := Parse(name, data, env)
 	if err != nil {
-		return nil, sum[:], err
+		return nil, err
 	}
 	// A reload loads beside a serving gateway: let the requests waiting
 	// for a processor run between parsing and building.
 	runtime.Gosched()
-	g, err := c.Build(opts...)
-	return g, sum[:], err
+	return c.Build(opts...)
 }
 
 // Options turns the configuration into builder options. Its upstream

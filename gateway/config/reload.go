@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -21,18 +23,33 @@ import (
 // ReloadConfig configures a [Reloader].
 type ReloadConfig struct {
 	// Path is the configuration file: by default each gateway is
-	// loaded ([LoadGateway]) from it, and [Reloader.Watch] reloads when its content
-	// changes.
+	// loaded from it (as [LoadGateway] does, reading it once per load),
+	// and [Reloader.Watch] reloads when its content changes.
 	Path string
-	// Options are given to every [LoadGateway] of Path, after the file's own
-	// and before gateway.WithState.
+	// FS, if set, holds Path, which is then a name in it (see
+	// fs.ValidPath): the default load and [Reloader.Watch] read Path
+	// from FS. If nil, Path is a file of the operating system. Files the
+	// configuration names (OpenAPI documents, certificates, the platform
+	// file) are opened by the build, from the operating system either
+	// way.
+	FS fs.FS
+	// Options are given to every default load of Path, after the file's
+	// own and before gateway.WithState. They need the default load:
+	// NewReloader panics if Load is set too.
 	Options []gateway.Option
+	// Lookup resolves the ${VAR} and ${VAR:-default} references of Path
+	// at every default load, as [Parse]'s env does: it returns a
+	// variable's value and whether it is set. If nil, the process
+	// environment (os.LookupEnv) is used. It needs the default load:
+	// NewReloader panics if Load is set too.
+	Lookup func(name string) (string, bool)
 	// Load builds a new gateway borrowing from st, the process's state:
 	// a reload then keeps what the gateway learned (limits, quotas,
 	// caches, idempotency records, AI windows and budgets, breakers,
-	// upstream health, platform files; see gateway.State). If nil, it is
-	// LoadGateway(Path, Options..., gateway.WithState(st)); set it to build
-	// otherwise, such as from a file read elsewhere, or in Go.
+	// upstream health, platform files; see gateway.State). If nil, the
+	// default load reads Path once, takes its ${VAR} values from Lookup
+	// and builds it with Options and gateway.WithState(st); set it to
+	// build otherwise, such as in Go.
 	Load func(st *gateway.State) (*gateway.Gateway, error)
 	// Logger records reloads, each with how long its build (for the
 	// default load: reading, parsing and building) and its warm-up took
@@ -67,7 +84,6 @@ type ReloadConfig struct {
 // A Reloader is safe for concurrent use.
 type Reloader struct {
 	cfg     ReloadConfig
-	ownLoad bool // cfg.Load is the default: LoadGateway(Path, Options...)
 	state   *gateway.State
 	cur     atomic.Pointer[gateway.Gateway]
 	mu      sync.Mutex // serializes reloads
@@ -77,18 +93,11 @@ type Reloader struct {
 }
 
 // NewReloader loads and starts the first gateway, and waits, up to
-// ReadyTimeout, for it to be warm and ready.
+// ReadyTimeout, for it to be warm and ready. It panics if cfg has
+// neither Path nor Load, or has Load with Options or Lookup, which only
+// the default load uses.
 func NewReloader(cfg ReloadConfig) (*Reloader, error) {
-	if cfg.Load == nil && cfg.Path == "" {
-		panic("portico/config: ReloadConfig needs Path or Load")
-	}
-	ownLoad := cfg.Load == nil
-	if ownLoad {
-		path, opts := cfg.Path, cfg.Options
-		cfg.Load = func(st *gateway.State) (*gateway.Gateway, error) {
-			return LoadGateway(path, append(slices.Clip(opts), gateway.WithState(st))...)
-		}
-	}
+	cfg.validate()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -98,8 +107,8 @@ func NewReloader(cfg ReloadConfig) (*Reloader, error) {
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 5 * time.Second
 	}
-	r := &Reloader{cfg: cfg, ownLoad: ownLoad, state: gateway.NewState(), sum: fileSum(cfg.Path)}
-	g, err := cfg.Load(r.state)
+	r := &Reloader{cfg: cfg, state: gateway.NewState()}
+	g, err := r.load()
 	if err != nil {
 		_ = r.state.Close()
 		return nil, err
@@ -155,18 +164,42 @@ func (r *Reloader) reload(ctx context.Context) (built, warmed time.Duration, err
 	return built, warmed, nil
 }
 
-// load builds a gateway from the file, noting the sum of what it read.
-// The default load reads the file once for both.
+// validate panics on a configuration no reloader can follow: a
+// programmer's error at wiring time.
+func (cfg *ReloadConfig) validate() {
+	switch {
+	case cfg.Load == nil && cfg.Path == "":
+		panic("portico/config: ReloadConfig needs Path or Load")
+	case cfg.Load != nil && cfg.Lookup != nil:
+		panic("portico/config: ReloadConfig.Lookup applies to the default load only; drop it or Load")
+	case cfg.Load != nil && len(cfg.Options) > 0:
+		panic("portico/config: ReloadConfig.Options apply to the default load only; drop them or Load")
+	}
+}
+
+// load builds a gateway, noting the sum of the file. The default load
+// reads the file once for both; the sum of a file that does not build
+// is noted too, so that Watch does not retry it until it changes.
 func (r *Reloader) load() (*gateway.Gateway, error) {
-	if !r.ownLoad {
-		r.sum = fileSum(r.cfg.Path)
+	if r.cfg.Load != nil {
+		r.sum = r.fileSum()
 		return r.cfg.Load(r.state)
 	}
-	g, sum, err := loadGateway(r.cfg.Path, append(slices.Clip(r.cfg.Options), gateway.WithState(r.state))...)
-	if sum != nil {
-		r.sum = sum
+	data, err := r.readFile()
+	if err != nil {
+		return nil, fmt.Errorf("portico/config: %w", err)
 	}
-	return g, err
+	sum := sha256.Sum256(data)
+	r.sum = sum[:]
+	return buildFile(r.cfg.Path, data, r.cfg.Lookup, append(slices.Clip(r.cfg.Options), gateway.WithState(r.state))...)
+}
+
+// readFile reads Path, from FS if set.
+func (r *Reloader) readFile() ([]byte, error) {
+	if r.cfg.FS != nil {
+		return fs.ReadFile(r.cfg.FS, r.cfg.Path)
+	}
+	return os.ReadFile(r.cfg.Path)
 }
 
 // ready waits, up to ReadyTimeout, for g to be warm (its new pools
@@ -224,17 +257,19 @@ func (r *Reloader) Watch(ctx context.Context, interval time.Duration) {
 }
 
 func (r *Reloader) changed() bool {
-	sum := fileSum(r.cfg.Path)
+	sum := r.fileSum()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return sum != nil && !bytes.Equal(sum, r.sum)
 }
 
-func fileSum(path string) []byte {
-	if path == "" {
+// fileSum returns the SHA-256 sum of Path, or nil if there is no Path or
+// it cannot be read.
+func (r *Reloader) fileSum() []byte {
+	if r.cfg.Path == "" {
 		return nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := r.readFile()
 	if err != nil {
 		return nil
 	}

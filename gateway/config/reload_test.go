@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/portico-dev/portico/gateway"
@@ -285,5 +286,73 @@ func TestTheDefaultReloadBuildsTheNewFileAndLogsHowLongItTook(t *testing.T) {
 	}
 	if _, ok := reloaded[0]["warm"].(float64); !ok {
 		t.Errorf("the reload record's warm = %v, want a duration", reloaded[0]["warm"])
+	}
+}
+
+func TestTheDefaultLoadTakesItsVariablesFromLookupAndItsFileFromFS(t *testing.T) {
+	t.Parallel()
+	a := gwtest.EchoServer(t, "a")
+	files := fstest.MapFS{"gw.yaml": {Data: []byte(configFor(a.URL, "${VERSION}"))}}
+	var version atomic.Value
+	version.Store("one")
+	rl, err := config.NewReloader(config.ReloadConfig{
+		Path: "gw.yaml",
+		FS:   files,
+		Lookup: func(name string) (string, bool) {
+			if name != "VERSION" {
+				return "", false
+			}
+			return version.Load().(string), true
+		},
+		Options: []gateway.Option{gateway.WithLogger(gwtest.Quiet)},
+		Logger:  gwtest.Quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rl.Close() })
+	header := func() string {
+		w := httptest.NewRecorder()
+		rl.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/who", nil))
+		return w.Header().Get("X-Config")
+	}
+	if got, want := header(), "one"; got != want {
+		t.Errorf("X-Config = %q, want %q", got, want)
+	}
+	version.Store("two")
+	if err := rl.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := header(), "two"; got != want {
+		t.Errorf("after the reload X-Config = %q, want %q", got, want)
+	}
+}
+
+func TestNewReloaderPanicsOnSettingsOnlyTheDefaultLoadUses(t *testing.T) {
+	t.Parallel()
+	load := func(*gateway.State) (*gateway.Gateway, error) { return nil, errors.New("not called") }
+	for _, tc := range []struct {
+		name string
+		cfg  config.ReloadConfig
+		want string
+	}{
+		{"neither Path nor Load", config.ReloadConfig{}, "portico/config: ReloadConfig needs Path or Load"},
+		{"Lookup with Load", config.ReloadConfig{Load: load, Lookup: os.LookupEnv},
+			"portico/config: ReloadConfig.Lookup applies to the default load only; drop it or Load"},
+		{"Options with Load", config.ReloadConfig{Load: load, Options: []gateway.Option{gateway.WithLogger(gwtest.Quiet)}},
+			"portico/config: ReloadConfig.Options apply to the default load only; drop them or Load"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			defer func() {
+				if got := fmt.Sprint(recover()); got != tc.want {
+					t.Errorf("panic %q, want %q", got, tc.want)
+				}
+			}()
+			rl, _ := config.NewReloader(tc.cfg)
+			if rl != nil {
+				_ = rl.Close()
+			}
+		})
 	}
 }

@@ -38,7 +38,7 @@ func BenchmarkGuard(b *testing.B) {
 		srv := redistest.Start(b)
 		c := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 		b.Cleanup(func() { _ = c.Close() })
-		return redisstore.New(c).Documents()
+		return redisstore.New(c, steady).Documents()
 	}
 	b.Run("redis store, version read per request", func(b *testing.B) {
 		benchGuard(b, platform.New(redisStore(b)))

@@ -18,13 +18,19 @@ import (
 	"github.com/portico-dev/portico/middleware/redisstore"
 )
 
+// steady gives the stores of these tests a timeout a loaded machine keeps:
+// with the default 200ms, one slow call opens the store's breaker, and the
+// platform answers 503 to a test that is not about timeouts. An outage
+// still opens it at once, since nothing listens on a killed server.
+var steady = redisstore.WithTimeout(5 * time.Second)
+
 func TestRevocationOnOneReplicaIsEffectiveOnTheNextRequestOnAnother(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	docs := func() platform.Store {
 		c := redis.NewClient(&redis.Options{Addr: srv.Addr(), DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second})
 		t.Cleanup(func() { _ = c.Close() })
-		return redisstore.New(c).Documents()
+		return redisstore.New(c, steady).Documents()
 	}
 	a, b := newGateway(t, docs()), newGateway(t, docs())
 	shop, _ := a.seed(t)
@@ -106,7 +112,7 @@ func TestAStoreOutageKeepsTheCachedStateOrFailsClosedAsConfigured(t *testing.T) 
 			WriteTimeout:  2 * time.Second,
 		})
 		t.Cleanup(func() { _ = c.Close() })
-		return redisstore.New(c).Documents()
+		return redisstore.New(c, steady).Documents()
 	}
 	open, closed := newGateway(t, docs(), platform.WithLogger(quietLogger())), newGateway(t, docs(), platform.WithFailClosed())
 	_, ledger := open.seed(t)
@@ -169,7 +175,7 @@ func TestTheChangeFeedSpreadsARevocationWithinTheRefreshInterval(t *testing.T) {
 	docs := func() platform.Store {
 		c := redis.NewClient(&redis.Options{Addr: srv.Addr(), DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second})
 		t.Cleanup(func() { _ = c.Close() })
-		return redisstore.New(c).Documents()
+		return redisstore.New(c, steady).Documents()
 	}
 	a := newGateway(t, docs())
 	// b trusts its cache for an hour, but follows the change feed.

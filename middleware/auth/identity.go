@@ -7,20 +7,38 @@ import (
 	"github.com/portico-dev/portico/middleware"
 )
 
+// The identity headers' names when [IdentityConfig] leaves them empty.
+const (
+	// DefaultConsumerHeader carries [middleware.Consumer.ID].
+	DefaultConsumerHeader = "X-Consumer-ID"
+	// DefaultTenantHeader carries [middleware.Consumer.Tenant].
+	DefaultTenantHeader = "X-Consumer-Tenant"
+	// DefaultPlanHeader carries [middleware.Consumer.Plan].
+	DefaultPlanHeader = "X-Consumer-Plan"
+	// DefaultScopesHeader carries [middleware.Consumer.Scopes].
+	DefaultScopesHeader = "X-Consumer-Scopes"
+	// DefaultRolesHeader carries [middleware.Consumer.Roles].
+	DefaultRolesHeader = "X-Consumer-Roles"
+)
+
 // IdentityConfig configures [IdentityHeaders]. The zero value propagates
-// the consumer ID, tenant, plan and scopes under the default header names.
+// the consumer ID, tenant, plan, scopes and roles under the default
+// header names.
 type IdentityConfig struct {
-	// ConsumerHeader carries [middleware.Consumer.ID]. If empty, "X-Consumer-ID" is used.
+	// ConsumerHeader carries [middleware.Consumer.ID]. If empty,
+	// [DefaultConsumerHeader] ("X-Consumer-ID") is used.
 	ConsumerHeader string
-	// TenantHeader carries [middleware.Consumer.Tenant]. If empty, "X-Consumer-Tenant" is used.
+	// TenantHeader carries [middleware.Consumer.Tenant]. If empty,
+	// [DefaultTenantHeader] ("X-Consumer-Tenant") is used.
 	TenantHeader string
-	// PlanHeader carries [middleware.Consumer.Plan]. If empty, "X-Consumer-Plan" is used.
+	// PlanHeader carries [middleware.Consumer.Plan]. If empty,
+	// [DefaultPlanHeader] ("X-Consumer-Plan") is used.
 	PlanHeader string
-	// ScopesHeader carries [middleware.Consumer.Scopes], space-separated. If empty,
-	// "X-Consumer-Scopes" is used.
+	// ScopesHeader carries [middleware.Consumer.Scopes], space-separated.
+	// If empty, [DefaultScopesHeader] ("X-Consumer-Scopes") is used.
 	ScopesHeader string
-	// RolesHeader carries [middleware.Consumer.Roles], space-separated. If empty,
-	// "X-Consumer-Roles" is used.
+	// RolesHeader carries [middleware.Consumer.Roles], space-separated.
+	// If empty, [DefaultRolesHeader] ("X-Consumer-Roles") is used.
 	RolesHeader string
 	// Strip lists more headers that upstreams trust and clients must never
 	// set, such as "X-Forwarded-User" or "X-API-Key".
@@ -42,11 +60,11 @@ func IdentityHeaders(cfg IdentityConfig) func(http.Handler) http.Handler {
 		}
 		return http.CanonicalHeaderKey(v)
 	}
-	id := def(cfg.ConsumerHeader, "X-Consumer-ID")
-	tenant := def(cfg.TenantHeader, "X-Consumer-Tenant")
-	plan := def(cfg.PlanHeader, "X-Consumer-Plan")
-	scopes := def(cfg.ScopesHeader, "X-Consumer-Scopes")
-	roles := def(cfg.RolesHeader, "X-Consumer-Roles")
+	id := def(cfg.ConsumerHeader, DefaultConsumerHeader)
+	tenant := def(cfg.TenantHeader, DefaultTenantHeader)
+	plan := def(cfg.PlanHeader, DefaultPlanHeader)
+	scopes := def(cfg.ScopesHeader, DefaultScopesHeader)
+	roles := def(cfg.RolesHeader, DefaultRolesHeader)
 	strip := map[string]bool{}
 	for _, h := range append([]string{id, tenant, plan, scopes, roles}, cfg.Strip...) {
 		strip[foldHeader(h)] = true

@@ -19,6 +19,15 @@ import (
 	"github.com/portico-dev/portico/middleware/internal/store"
 )
 
+// DefaultIdempotencyHeader is the request header carrying the key when
+// [IdempotencyConfig].Header is empty.
+const DefaultIdempotencyHeader = "Idempotency-Key"
+
+// DefaultIdempotencyMethods returns the methods [Idempotency] protects
+// when [IdempotencyConfig].Methods is nil: POST and PATCH. Each call
+// returns a new slice.
+func DefaultIdempotencyMethods() []string { return []string{http.MethodPost, http.MethodPatch} }
+
 // IdempotencyConfig configures [Idempotency]. The zero value protects POST
 // and PATCH requests that carry an Idempotency-Key, with an in-memory store
 // and a 24-hour key lifetime.
@@ -27,9 +36,10 @@ type IdempotencyConfig struct {
 	// is used.
 	Store IdempotencyStore
 	// Header is the request header carrying the key. If empty,
-	// "Idempotency-Key".
+	// [DefaultIdempotencyHeader] ("Idempotency-Key").
 	Header string
-	// Methods are the methods protected. If nil, POST and PATCH.
+	// Methods are the methods protected. If nil,
+	// [DefaultIdempotencyMethods] (POST and PATCH).
 	Methods []string
 	// Required answers 400 to a protected request without a key. By
 	// default such requests pass through unprotected.
@@ -113,10 +123,10 @@ func newIdempotency(cfg IdempotencyConfig) *idempotency {
 		m.scope = ConsumerScope
 	}
 	if m.header == "" {
-		m.header = "Idempotency-Key"
+		m.header = DefaultIdempotencyHeader
 	}
 	if m.methods == nil {
-		m.methods = []string{http.MethodPost, http.MethodPatch}
+		m.methods = DefaultIdempotencyMethods()
 	}
 	if m.ttl == 0 {
 		m.ttl = 24 * time.Hour

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -385,4 +386,25 @@ func FuzzIdempotencyKey(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestTheZeroConfigProtectsTheDefaultMethodsUnderTheDefaultHeader(t *testing.T) {
+	t.Parallel()
+	for _, method := range append(cache.DefaultIdempotencyMethods(), http.MethodPut, http.MethodDelete) {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			o := orderOrigin(t)
+			gw := frontFor(t, o, cache.Idempotency(cache.IdempotencyConfig{}))
+			key := map[string]string{cache.DefaultIdempotencyHeader: "k-" + method}
+			fetch(t, method, gw.URL+"/orders", key, strings.NewReader("x"))
+			fetch(t, method, gw.URL+"/orders", key, strings.NewReader("x"))
+			want := int64(2)
+			if slices.Contains(cache.DefaultIdempotencyMethods(), method) {
+				want = 1
+			}
+			if got := o.Calls.Load(); got != want {
+				t.Errorf("two %s requests with one key reached the origin %d times, want %d", method, got, want)
+			}
+		})
+	}
 }

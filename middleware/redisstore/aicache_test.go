@@ -36,7 +36,7 @@ func (m *countingModel) Stream(ctx context.Context, req *aiclient.Request) (*aic
 func TestAICacheIsSharedByTwoReplicas(t *testing.T) {
 	t.Parallel()
 	s := redistest.Start(t)
-	store := redisstore.New(client(t, s)).AICache()
+	store := redisstore.New(client(t, s), steady).AICache()
 	model := &countingModel{}
 	var replicas [2]*aicache.Cache
 	for i := range replicas {

@@ -103,7 +103,7 @@ func TestCacheIsSharedByTwoGateways(t *testing.T) {
 func TestCacheEntriesRoundTripThroughRedis(t *testing.T) {
 	t.Parallel()
 	s := redistest.Start(t)
-	store := redisstore.New(client(t, s), redisstore.WithPrefix("rt:")).Cache()
+	store := redisstore.New(client(t, s), redisstore.WithPrefix("rt:"), steady).Cache()
 	ctx := t.Context()
 	want := &cache.Entry{
 		Status:     http.StatusNotFound,
@@ -169,7 +169,7 @@ func TestCacheReportsMalformedEntries(t *testing.T) {
 	t.Parallel()
 	s := redistest.Start(t)
 	c := client(t, s)
-	store := redisstore.New(c, redisstore.WithPrefix("bad:")).Cache()
+	store := redisstore.New(c, redisstore.WithPrefix("bad:"), steady).Cache()
 	for i, raw := range []string{"", "\x02", "\x01\x05", "\x01\xc8\x01\x00\x00\x00\x00\x05"} {
 		key := fmt.Sprint("k", i)
 		if err := c.Set(t.Context(), "bad:cache:"+key, raw, time.Minute).Err(); err != nil {
@@ -188,7 +188,7 @@ func TestCacheReportsMalformedEntries(t *testing.T) {
 func FuzzCacheEntryDecoding(f *testing.F) {
 	s := redistest.Start(f)
 	c := client(f, s)
-	store := redisstore.New(c, redisstore.WithPrefix("fuzz:")).Cache()
+	store := redisstore.New(c, redisstore.WithPrefix("fuzz:"), steady).Cache()
 	f.Add([]byte("\x01\xc8\x01\x00\x00\x00\x00\x00body"))
 	f.Add([]byte("\x01\x00\x00\x00\x00\x01\x06Accept\x00"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -223,7 +223,7 @@ func FuzzCacheEntryDecoding(f *testing.F) {
 
 func BenchmarkCacheGet(b *testing.B) {
 	s := redistest.Start(b)
-	store := redisstore.New(client(b, s), redisstore.WithPrefix("bench:")).Cache()
+	store := redisstore.New(client(b, s), redisstore.WithPrefix("bench:"), steady).Cache()
 	ctx := b.Context()
 	e := &cache.Entry{
 		Status:   200,

@@ -101,7 +101,7 @@ func TestIdempotencyRunsDuplicatesOnceAcrossReplicas(t *testing.T) {
 func TestIdempotencyClaimsAreHeldByTheirToken(t *testing.T) {
 	t.Parallel()
 	s := redistest.Start(t)
-	store := redisstore.New(client(t, s), redisstore.WithPrefix("tok:")).Idempotency()
+	store := redisstore.New(client(t, s), redisstore.WithPrefix("tok:"), steady).Idempotency()
 	ctx := t.Context()
 	rec := &cache.IdempotencyRecord{Fingerprint: "fp", Token: "t1"}
 	wantClaimed(t, store, "k", rec, "first claim")
@@ -204,7 +204,7 @@ func TestIdempotencyFailsClosedWhenRedisIsDown(t *testing.T) {
 
 func BenchmarkIdempotencyClaimAndComplete(b *testing.B) {
 	s := redistest.Start(b)
-	store := redisstore.New(client(b, s), redisstore.WithPrefix("bench:")).Idempotency()
+	store := redisstore.New(client(b, s), redisstore.WithPrefix("bench:"), steady).Idempotency()
 	ctx := b.Context()
 	done := &cache.IdempotencyRecord{
 		Fingerprint: "fp",

@@ -16,7 +16,7 @@ import (
 func TestDocumentsStoreUpdateAndVersionLikeThePlatformExpects(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	docs := redisstore.New(client(t, srv), redisstore.WithPrefix("test:")).Documents()
+	docs := redisstore.New(client(t, srv), redisstore.WithPrefix("test:"), steady).Documents()
 	ctx := context.Background()
 
 	if _, err := docs.Get(ctx, "tenant", "acme"); !errors.Is(err, fs.ErrNotExist) {
