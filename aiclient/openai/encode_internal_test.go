@@ -2,6 +2,7 @@ package openai
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 )
 
@@ -40,7 +41,7 @@ func TestAppendRequestWritesWhatEncodingJSONWrites(t *testing.T) {
 		{"empty messages", chatRequest{Model: "m", Messages: []message{}}, true},
 		{"a message without content", chatRequest{Model: "m", Messages: []message{{Role: "assistant"}}}, true},
 		{"temperatures", chatRequest{Model: "m", Temperature: f(0), TopP: f(123456.789)}, true},
-		{"a negative zero", chatRequest{Model: "m", Temperature: f(-0.0 * 1)}, true},
+		{"a negative zero", chatRequest{Model: "m", Temperature: f(math.Copysign(0, -1))}, true},
 		{"a tiny temperature", chatRequest{Model: "m", Temperature: f(1e-7)}, false},
 		{"a huge temperature", chatRequest{Model: "m", Temperature: f(1e21)}, false},
 		{"parts", chatRequest{Model: "m", Messages: []message{{Role: "user", Content: []contentPart{{Type: "text", Text: "a"}}}}}, false},
