@@ -44,16 +44,7 @@ func (s *scanner) keep(name, raw []byte) {
 	if slices.Contains(known, string(name)) {
 		return
 	}
-	if string(raw) == "null" {
-		if delete(s.extra, string(name)); len(s.extra) == 0 {
-			s.extra = nil
-		}
-		return
-	}
-	if s.extra == nil {
-		s.extra = map[string]json.RawMessage{}
-	}
-	s.extra[string(name)] = append(json.RawMessage(nil), raw...)
+	jsonscan.Keep(&s.extra, name, raw)
 }
 
 // native returns what [native] would for the object just scanned.

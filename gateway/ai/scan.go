@@ -85,20 +85,7 @@ func (cr *chatRequest) scanFrom(s *jsonscan.Scanner) bool {
 			return s.IntPtr(&cr.TopLogprobs)
 		}
 		return s.BoolPtr(&cr.ParallelToolCalls)
-	}, func(name, raw []byte) {
-		// As aiclient.Unknown keeps them: null is the same as absent, and
-		// a later member of one name replaces an earlier one.
-		if string(raw) == "null" {
-			if delete(cr.rest, string(name)); len(cr.rest) == 0 {
-				cr.rest = nil
-			}
-			return
-		}
-		if cr.rest == nil {
-			cr.rest = map[string]json.RawMessage{}
-		}
-		cr.rest[string(name)] = append(json.RawMessage(nil), raw...)
-	})
+	}, func(name, raw []byte) { jsonscan.Keep(&cr.rest, name, raw) })
 }
 
 // raw reads any value into *dst as encoding/json does into a

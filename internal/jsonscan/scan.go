@@ -622,3 +622,20 @@ func Plain[S ~string | ~[]byte](s S) bool {
 	}
 	return true
 }
+
+// Keep records the member name with its raw value in *m, as
+// aiclient.Unknown keeps the members a type does not model: null is the
+// same as absent, and a later member of one name replaces an earlier one.
+// The value is copied.
+func Keep(m *map[string]json.RawMessage, name, raw []byte) {
+	if string(raw) == "null" {
+		if delete(*m, string(name)); len(*m) == 0 {
+			*m = nil
+		}
+		return
+	}
+	if *m == nil {
+		*m = map[string]json.RawMessage{}
+	}
+	(*m)[string(name)] = append(json.RawMessage(nil), raw...)
+}
