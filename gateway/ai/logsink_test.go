@@ -66,6 +66,7 @@ func BenchmarkLogSink(b *testing.B) {
 		Latency: 1500 * time.Microsecond, TimeToFirstToken: 250 * time.Microsecond, Status: 200}
 	ctx := context.Background()
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		sink.Record(ctx, r)
 	}
