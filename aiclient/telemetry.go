@@ -112,8 +112,13 @@ func (t *telemetry) begin(ctx context.Context, op, provider, model string, req *
 
 func (c *call) end(resp *Response, usage *Usage, err error) {
 	k := c.key
+	// A span that records nothing (no tracer provider, or not sampled) is
+	// given no attributes: building them is most of what it would cost.
+	recording := c.span.IsRecording()
 	if resp != nil {
 		k.responseModel = resp.Model
+	}
+	if resp != nil && recording {
 		spanAttrs := []attribute.KeyValue{attribute.String("gen_ai.response.id", resp.ID)}
 		if resp.FinishReason != "" {
 			spanAttrs = append(spanAttrs, attribute.StringSlice("gen_ai.response.finish_reasons", []string{string(resp.FinishReason)}))
@@ -123,7 +128,7 @@ func (c *call) end(resp *Response, usage *Usage, err error) {
 		}
 		c.span.SetAttributes(spanAttrs...)
 	}
-	if usage != nil {
+	if usage != nil && recording {
 		c.span.SetAttributes(
 			attribute.Int64("gen_ai.usage.input_tokens", usage.InputTokens),
 			attribute.Int64("gen_ai.usage.output_tokens", usage.OutputTokens))
@@ -133,6 +138,8 @@ func (c *call) end(resp *Response, usage *Usage, err error) {
 		if usage.CacheWriteTokens > 0 {
 			c.span.SetAttributes(attribute.Int64("gen_ai.usage.cache_creation.input_tokens", usage.CacheWriteTokens))
 		}
+	}
+	if usage != nil {
 		in, out := k, k
 		in.tokenType, out.tokenType = "input", "output"
 		c.t.tokens.Record(c.ctx, usage.InputTokens, c.t.sets.Get(in, metricSet).Record...)

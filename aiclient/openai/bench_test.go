@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/internal/testkit"
 	"github.com/portico-dev/portico/aiclient/openai"
+	"github.com/portico-dev/portico/internal/cputime"
 )
 
 // stream200 is a recorded-style stream of 200 events: 198 content chunks,
@@ -61,6 +63,7 @@ func BenchmarkEncodeDecodeCall(b *testing.B) {
 	resp := testkit.Read(b, "response_tools.json")
 	p := openai.New()
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		if _, err := p.EncodeRequest(req, false); err != nil {
 			b.Fatal(err)
@@ -80,6 +83,7 @@ func BenchmarkDecodeResponse(b *testing.B) {
 	p := openai.New()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		r, err := p.DecodeResponse("m", body)
 		if err != nil {
@@ -87,6 +91,33 @@ func BenchmarkDecodeResponse(b *testing.B) {
 		}
 		if r.Native == nil {
 			b.Fatal("system_fingerprint was not kept")
+		}
+	}
+}
+
+// BenchmarkEncodeRequest encodes the request of the load harness's chat
+// call (two text messages), as every call does before it is sent.
+func BenchmarkEncodeRequest(b *testing.B) {
+	req := &aiclient.Request{Model: "mock-1", MaxOutputTokens: 100, Messages: []aiclient.Message{
+		aiclient.System("You are terse."), aiclient.User(aiclient.Text("Say something about gateways."))}}
+	p := openai.New()
+	b.ReportAllocs()
+	defer cpuPerOp(b)()
+	for b.Loop() {
+		if _, err := p.EncodeRequest(req, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// cpuPerOp starts counting the process's CPU time and returns the
+// function, to defer once the benchmark's loop is set up, that reports
+// it per operation: a steadier figure than time on a loaded machine.
+func cpuPerOp(b *testing.B) func() {
+	cpu := cputime.Process()
+	return func() {
+		if d := cputime.Process() - cpu; d > 0 && b.N > 0 {
+			b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/internal/jsonscan"
 )
 
 // Chunks and completions are read by a scanner of their own (see
@@ -39,8 +40,8 @@ type choice struct {
 // decodeChunk decodes a stream chunk into h, and only when withHead is
 // set its ID, model and creation time, and the members native keeps.
 func decodeChunk(data []byte, h *head, withHead bool) (*aiclient.Native, error) {
-	s := scanner{b: data, top: withHead}
-	if s.chunk(h, withHead) && s.end() {
+	s := newScanner(data, withHead)
+	if s.chunk(h, withHead) && s.End() {
 		return s.native(), nil
 	}
 	*h = head{}
@@ -57,8 +58,8 @@ func decodeChunk(data []byte, h *head, withHead bool) (*aiclient.Native, error) 
 // keeps, if the scanner takes it; ok is false (and c partly filled)
 // otherwise.
 func scanCompletion(data []byte, c *completion) (nat *aiclient.Native, ok bool) {
-	s := scanner{b: data, top: true}
-	if s.completion(c) && s.end() {
+	s := newScanner(data, true)
+	if s.completion(c) && s.End() {
 		return s.native(), true
 	}
 	return nil, false
@@ -87,23 +88,23 @@ func (s *scanner) chunk(h *head, withHead bool) bool {
 	return s.object(names, func(k int) bool {
 		switch k {
 		case 0:
-			return array(s, &c.Choices, s.streamChoice)
+			return jsonscan.Array(&s.Scanner, &c.Choices, s.streamChoice)
 		case 1:
 			return s.usage(&c.Usage)
 		case 2:
-			return s.null()
+			return s.Null()
 		case 3:
-			return s.known(&c.Object, "chat.completion.chunk")
+			return s.Known(&c.Object, "chat.completion.chunk")
 		case 4:
-			return s.str(&c.Message)
+			return s.Str(&c.Message)
 		case 5:
-			return s.str(&c.Type)
+			return s.Str(&c.Type)
 		case 6:
-			return s.str(&h.ID)
+			return s.Str(&h.ID)
 		case 7:
-			return s.str(&h.Model)
+			return s.Str(&h.Model)
 		}
-		return s.int(&h.Created)
+		return s.Int(&h.Created)
 	})
 }
 
@@ -111,60 +112,31 @@ func (s *scanner) completion(c *completion) bool {
 	return s.object(completionNames, func(k int) bool {
 		switch k {
 		case 0:
-			return s.str(&c.ID)
+			return s.Str(&c.ID)
 		case 1:
-			return s.str(&c.Model)
+			return s.Str(&c.Model)
 		case 2:
-			return s.int(&c.Created)
+			return s.Int(&c.Created)
 		case 3:
-			return array(s, &c.Choices, s.choice)
+			return jsonscan.Array(&s.Scanner, &c.Choices, s.choice)
 		case 4:
 			return s.usage(&c.Usage)
 		}
-		return s.null()
+		return s.Null()
 	})
-}
-
-// array reads a JSON array into *dst, an element at a time, as
-// encoding/json does into a nil slice: null leaves it as it is, [] makes
-// it empty, and a null element is a zero one. The elements are appended
-// to (*dst)[:0], reusing its array.
-func array[T any](s *scanner, dst *[]T, elem func(*T) bool) bool {
-	if s.null() {
-		return true
-	}
-	if !s.eat('[') {
-		return false
-	}
-	if *dst = (*dst)[:0]; *dst == nil {
-		*dst = []T{}
-	}
-	if s.eat(']') {
-		return true
-	}
-	for {
-		*dst = append(*dst, *new(T))
-		if e := &(*dst)[len(*dst)-1]; !s.null() && !elem(e) {
-			return false
-		}
-		if s.eat(',') {
-			continue
-		}
-		return s.eat(']')
-	}
 }
 
 func (s *scanner) streamChoice(c *streamChoice) bool {
 	return s.object(deltaNames, func(k int) bool {
 		switch k {
 		case 0:
-			return s.intValue(&c.Index)
+			return s.IntValue(&c.Index)
 		case 1:
-			return s.null() || s.message(&c.Delta)
+			return s.Null() || s.message(&c.Delta)
 		case 2:
-			return s.strPtr(&c.FinishReason)
+			return s.StrPtr(&c.FinishReason)
 		}
-		return s.null()
+		return s.Null()
 	})
 }
 
@@ -172,11 +144,11 @@ func (s *scanner) choice(c *choice) bool {
 	return s.object(choiceNames, func(k int) bool {
 		switch k {
 		case 0:
-			return s.null() || s.message(&c.Message)
+			return s.Null() || s.message(&c.Message)
 		case 1:
-			return s.strPtr(&c.FinishReason)
+			return s.StrPtr(&c.FinishReason)
 		}
-		return s.null()
+		return s.Null()
 	})
 }
 
@@ -184,23 +156,23 @@ func (s *scanner) message(m *respMessage) bool {
 	return s.object(messageNames, func(k int) bool {
 		switch k {
 		case 0:
-			return s.known(&m.Role, "assistant")
+			return s.Known(&m.Role, "assistant")
 		case 1:
-			if s.null() {
+			if s.Null() {
 				return true
 			}
 			var ok bool
-			m.content, ok = s.text()
+			m.content, ok = s.Text()
 			m.Content = &m.content
 			return ok
 		case 2:
-			return s.str(&m.ReasoningContent)
+			return s.Str(&m.ReasoningContent)
 		case 3:
-			return s.str(&m.Reasoning)
+			return s.Str(&m.Reasoning)
 		case 4:
-			return s.strPtr(&m.Refusal)
+			return s.StrPtr(&m.Refusal)
 		}
-		return array(s, &m.ToolCalls, s.toolCall)
+		return jsonscan.Array(&s.Scanner, &m.ToolCalls, s.toolCall)
 	})
 }
 
@@ -208,31 +180,31 @@ func (s *scanner) toolCall(tc *toolCall) bool {
 	return s.object(toolCallNames, func(k int) bool {
 		switch k {
 		case 0:
-			if s.null() {
+			if s.Null() {
 				return true
 			}
 			var n int
-			if !s.intValue(&n) {
+			if !s.IntValue(&n) {
 				return false
 			}
 			tc.Index = &n
 			return true
 		case 1:
-			return s.str(&tc.ID)
+			return s.Str(&tc.ID)
 		case 2:
-			return s.known(&tc.Type, "function")
+			return s.Known(&tc.Type, "function")
 		}
-		return s.null() || s.object(functionNames, func(k int) bool {
+		return s.Null() || s.object(functionNames, func(k int) bool {
 			if k == 0 {
-				return s.str(&tc.Function.Name)
+				return s.Str(&tc.Function.Name)
 			}
-			return s.str(&tc.Function.Arguments)
+			return s.Str(&tc.Function.Arguments)
 		})
 	})
 }
 
 func (s *scanner) usage(dst **usage) bool {
-	if s.null() {
+	if s.Null() {
 		return true
 	}
 	u := new(usage)
@@ -240,26 +212,26 @@ func (s *scanner) usage(dst **usage) bool {
 	return s.object(usageNames, func(k int) bool {
 		switch k {
 		case 0:
-			return s.int(&u.PromptTokens)
+			return s.Int(&u.PromptTokens)
 		case 1:
-			return s.int(&u.CompletionTokens)
+			return s.Int(&u.CompletionTokens)
 		case 2:
-			return s.int(&u.TotalTokens)
+			return s.Int(&u.TotalTokens)
 		case 3:
-			if s.null() {
+			if s.Null() {
 				return true
 			}
 			u.PromptTokensDetails = &struct {
 				CachedTokens int64 `json:"cached_tokens"`
 			}{}
-			return s.object(cachedNames, func(int) bool { return s.int(&u.PromptTokensDetails.CachedTokens) })
+			return s.object(cachedNames, func(int) bool { return s.Int(&u.PromptTokensDetails.CachedTokens) })
 		}
-		if s.null() {
+		if s.Null() {
 			return true
 		}
 		u.CompletionTokensDetails = &struct {
 			ReasoningTokens int64 `json:"reasoning_tokens"`
 		}{}
-		return s.object(reasoningNames, func(int) bool { return s.int(&u.CompletionTokensDetails.ReasoningTokens) })
+		return s.object(reasoningNames, func(int) bool { return s.Int(&u.CompletionTokensDetails.ReasoningTokens) })
 	})
 }

@@ -74,8 +74,8 @@ func FuzzDecodeChunk(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, withHead := range []bool{false, true} {
 			var got head
-			s := scanner{b: data, top: true}
-			if !s.chunk(&got, withHead) || !s.end() {
+			s := newScanner(data, true)
+			if !s.chunk(&got, withHead) || !s.End() {
 				continue
 			}
 			if g, w := s.extra, aiclient.Unknown(data, known...); !reflect.DeepEqual(g, w) {
@@ -116,8 +116,8 @@ func FuzzDecodeCompletion(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var got completion
-		s := scanner{b: data, top: true}
-		if !s.completion(&got) || !s.end() {
+		s := newScanner(data, true)
+		if !s.completion(&got) || !s.End() {
 			return
 		}
 		if g, w := s.extra, aiclient.Unknown(data, known...); !reflect.DeepEqual(g, w) {
@@ -143,8 +143,8 @@ func TestTheScannerTakesTheCommonShapes(t *testing.T) {
 		`{"id":"c","choices":[],"usage":{"prompt_tokens":20,"completion_tokens":198,"total_tokens":218,"prompt_tokens_details":{"cached_tokens":3}}}`,
 	} {
 		var h head
-		s := scanner{b: []byte(data)}
-		if got := s.chunk(&h, true) && s.end(); !got {
+		s := newScanner([]byte(data), false)
+		if got := s.chunk(&h, true) && s.End(); !got {
 			t.Errorf("the scanner refused %s", data)
 		}
 	}
@@ -154,8 +154,8 @@ func TestTheScannerTakesTheCommonShapes(t *testing.T) {
 			t.Fatal(err)
 		}
 		var c completion
-		s := scanner{b: b}
-		if got := s.completion(&c) && s.end(); !got {
+		s := newScanner(b, false)
+		if got := s.completion(&c) && s.End(); !got {
 			t.Errorf("the scanner refused %s", name)
 		}
 	}

@@ -170,7 +170,23 @@ func (p *Provider) EncodeRequest(req *aiclient.Request, stream bool) ([]byte, er
 			w.ResponseFormat = &responseFormat{Type: string(rf.Type)}
 		}
 	}
+	if len(native) == 0 && len(req.Extra) == 0 {
+		if b, ok := appendRequest(make([]byte, 0, requestSize(req)), &w); ok {
+			return b, nil
+		}
+	}
 	return wire.Body(w, native, req.Extra)
+}
+
+// requestSize guesses the size of req's body, for one allocation.
+func requestSize(req *aiclient.Request) int {
+	n := 256
+	for _, m := range req.Messages {
+		for _, p := range m.Parts {
+			n += 32 + len(p.Text)
+		}
+	}
+	return n
 }
 
 func encodeMessage(m aiclient.Message) (message, error) {

@@ -3,9 +3,11 @@ package ai
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/aiclient/guard"
+	"github.com/portico-dev/portico/internal/jsonscan"
 	"github.com/portico-dev/portico/internal/sse"
 )
 
@@ -43,6 +45,10 @@ func (h *Handler) messagesStream(w http.ResponseWriter, c *call, req *aiclient.R
 		c.end(http.StatusOK, e, resp)
 		return
 	}
+	// The handler returns next, and net/http sends what is left with the
+	// end of the response, in one write: the last events need no flush of
+	// their own.
+	enc.Hold = holdAll
 	_ = mw.end(resp.Usage)
 	c.end(http.StatusOK, nil, resp)
 }
@@ -63,6 +69,7 @@ type messageWriter struct {
 	native    *aiclient.Native
 	finish    aiclient.FinishReason
 	onContent func() // called on text and tool-call content, before it is written
+	buf       []byte // the text delta being written; the encoder copies it
 }
 
 // emit writes one event.
@@ -133,7 +140,19 @@ func (m *messageWriter) text(s string) error {
 	if s == "" {
 		return nil
 	}
-	return m.delta(map[string]any{"type": "text_delta", "text": s})
+	m.buf = appendTextDelta(m.buf[:0], m.block, s)
+	return m.enc.Encode(sse.Event{Type: "content_block_delta", Data: m.buf})
+}
+
+// appendTextDelta appends the content_block_delta of text s in block
+// index as json.Marshal writes the map that describes it (members in
+// name order), without reflection: text deltas are most of a stream.
+func appendTextDelta(b []byte, index int, s string) []byte {
+	b = append(b, `{"delta":{"text":`...)
+	b = jsonscan.AppendString(b, s)
+	b = append(b, `,"type":"text_delta"},"index":`...)
+	b = strconv.AppendInt(b, int64(index), 10)
+	return append(b, `,"type":"content_block_delta"}`...)
 }
 
 // reasoning writes thinking and signature deltas, opening a thinking

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/internal/jsonscan"
 )
 
 // appendChunk appends the JSON of c, a chat.completion.chunk with one
@@ -14,13 +15,13 @@ import (
 // stream (tool calls, log probabilities) are encoded by encoding/json.
 func appendChunk(b []byte, c *chatCompletion) []byte {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, c.ID)
+	b = jsonscan.AppendString(b, c.ID)
 	b = append(b, `,"object":`...)
-	b = appendJSONString(b, c.Object)
+	b = jsonscan.AppendString(b, c.Object)
 	b = append(b, `,"created":`...)
 	b = strconv.AppendInt(b, c.Created, 10)
 	b = append(b, `,"model":`...)
-	b = appendJSONString(b, c.Model)
+	b = jsonscan.AppendString(b, c.Model)
 	b = append(b, `,"choices":[`...)
 	for i := range c.Choices {
 		if i > 0 {
@@ -31,15 +32,37 @@ func appendChunk(b []byte, c *chatCompletion) []byte {
 	b = append(b, ']')
 	if c.Usage != nil {
 		b = append(b, `,"usage":`...)
-		b = appendMarshal(b, c.Usage)
+		if u, ok := c.Usage.(*chatUsage); ok {
+			b = appendUsage(b, u)
+		} else {
+			b = appendMarshal(b, c.Usage)
+		}
 	}
 	b = append(b, `,"system_fingerprint":`...)
 	if c.SystemFingerprint == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendMarshal(b, c.SystemFingerprint)
+		b = appendRaw(b, c.SystemFingerprint)
 	}
 	return append(b, '}')
+}
+
+// appendUsage appends u as json.Marshal writes it (null for nil).
+func appendUsage(b []byte, u *chatUsage) []byte {
+	if u == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, `{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, u.PromptTokens, 10)
+	b = append(b, `,"completion_tokens":`...)
+	b = strconv.AppendInt(b, u.CompletionTokens, 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, u.TotalTokens, 10)
+	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+	b = strconv.AppendInt(b, u.PromptTokensDetails.CachedTokens, 10)
+	b = append(b, `},"completion_tokens_details":{"reasoning_tokens":`...)
+	b = strconv.AppendInt(b, u.CompletionTokensDetails.ReasoningTokens, 10)
+	return append(b, "}}"...)
 }
 
 func appendChoice(b []byte, ch *chatChoice) []byte {
@@ -63,7 +86,7 @@ func appendChoice(b []byte, ch *chatChoice) []byte {
 	if ch.FinishReason == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, *ch.FinishReason)
+		b = jsonscan.AppendString(b, *ch.FinishReason)
 	}
 	return append(b, '}')
 }
@@ -77,17 +100,17 @@ func appendMessage(b []byte, m *respMessage) []byte {
 	}
 	if m.Role != "" {
 		b = append(b, `"role":`...)
-		b = appendJSONString(b, m.Role)
+		b = jsonscan.AppendString(b, m.Role)
 	}
 	if m.Content != nil {
 		sep()
 		b = append(b, `"content":`...)
-		b = appendJSONString(b, *m.Content)
+		b = jsonscan.AppendString(b, *m.Content)
 	}
 	if m.Refusal != nil {
 		sep()
 		b = append(b, `"refusal":`...)
-		b = appendJSONString(b, *m.Refusal)
+		b = jsonscan.AppendString(b, *m.Refusal)
 	}
 	if len(m.ToolCalls) > 0 {
 		sep()
@@ -97,18 +120,14 @@ func appendMessage(b []byte, m *respMessage) []byte {
 	return append(b, '}')
 }
 
-// appendJSONString appends s quoted as encoding/json quotes it: a string
-// of printable ASCII without the characters it escapes is copied; any
-// other goes through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := range len(s) {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return appendMarshal(b, s)
-		}
+// appendRaw appends raw as json.Marshal writes a json.RawMessage: a
+// string that is plain is copied; any other value goes through
+// encoding/json, which compacts and escapes it.
+func appendRaw(b []byte, raw json.RawMessage) []byte {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && jsonscan.Plain(raw[1:len(raw)-1]) {
+		return append(b, raw...)
 	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	return appendMarshal(b, raw)
 }
 
 func appendMarshal(b []byte, v any) []byte {
@@ -154,7 +173,7 @@ func chunkNative(n *aiclient.Native) (nm nativeMembers) {
 			return nativeMembers{of: n, ready: true}
 		default:
 			nm.extra = append(nm.extra, ',')
-			nm.extra = appendJSONString(nm.extra, k)
+			nm.extra = jsonscan.AppendString(nm.extra, k)
 			nm.extra = append(nm.extra, ':')
 			nm.extra = appendMarshal(nm.extra, fields[k])
 		}

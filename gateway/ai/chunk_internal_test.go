@@ -2,10 +2,12 @@ package ai
 
 import (
 	"encoding/json"
+	"io"
 	"reflect"
 	"testing"
 
 	"github.com/portico-dev/portico/aiclient"
+	"github.com/portico-dev/portico/internal/sse"
 )
 
 // appendChunk is checked against encoding/json, which it stands in for.
@@ -67,6 +69,21 @@ func TestAppendChunkWritesWhatEncodingJSONWrites(t *testing.T) {
 			Usage:             openAIUsage(aiclient.Usage{InputTokens: 12, OutputTokens: 80}),
 			SystemFingerprint: json.RawMessage(`"fp_1"`),
 		}},
+		{"usage in every detail, a fingerprint encoding/json escapes", chatCompletion{
+			ID:                "c",
+			Object:            "chat.completion",
+			Model:             "m",
+			Choices:           []chatChoice{},
+			Usage:             openAIUsage(aiclient.Usage{InputTokens: 1, OutputTokens: 2, CacheReadTokens: 3, ReasoningTokens: 4}),
+			SystemFingerprint: json.RawMessage(`"fp <&> \u00e9"`),
+		}},
+		{"a fingerprint that is not a string", chatCompletion{
+			ID:                "c",
+			Object:            "chat.completion",
+			Model:             "m",
+			Choices:           []chatChoice{},
+			SystemFingerprint: json.RawMessage(`{ "a" : [1, 2] }`),
+		}},
 		{"a whole message", chatCompletion{
 			ID:      "c",
 			Object:  "chat.completion",
@@ -120,5 +137,39 @@ func TestChunkNativeMergesAsWithNativeDoes(t *testing.T) {
 	}
 	if nm := chunkNative(&aiclient.Native{Wire: aiclient.WireOpenAI, Fields: map[string]json.RawMessage{"model": json.RawMessage(`"x"`)}}); nm.fast {
 		t.Error("chunkNative took a member that replaces one the chunk models")
+	}
+}
+
+// TestWritingATextChunkDoesNotAllocate checks that the chunks of a
+// stream's text, its most frequent events, are written without an
+// allocation once the stream's writer is warm.
+func TestWritingATextChunkDoesNotAllocate(t *testing.T) {
+	cw := &chunkWriter{enc: sse.NewEncoder(io.Discard), id: "chatcmpl-1", model: "m", created: 1, includeUsage: true}
+	if err := cw.writeText("warm", nil); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := cw.writeText("Portico forwards this.", nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got, want := allocs, 0.0; got != want {
+		t.Errorf("%v allocations per text chunk, want %v", got, want)
+	}
+}
+
+// TestAppendTextDeltaWritesWhatEncodingJSONWrites checks a Messages
+// stream's text delta against the map encoding/json writes it from.
+func TestAppendTextDeltaWritesWhatEncodingJSONWrites(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		index int
+		text  string
+	}{{0, "Portico forwards this. "}, {12, "a \"quote\", a \\, <b> & \n\t\u2028 é 日本 \xff"}, {3, ""}} {
+		want := mustJSON(map[string]any{"type": "content_block_delta", "index": tt.index,
+			"delta": map[string]any{"type": "text_delta", "text": tt.text}})
+		if got := appendTextDelta(nil, tt.index, tt.text); string(got) != string(want) {
+			t.Errorf("appendTextDelta(%d, %q):\n got %s\nwant %s", tt.index, tt.text, got, want)
+		}
 	}
 }

@@ -260,41 +260,59 @@ func (f *flushRecorder) Flush() {
 	f.ResponseRecorder.Flush()
 }
 
+// TestTheLastEventsOfAStreamLeaveWithTheEndOfTheResponse checks that the
+// first event of a stream is flushed at once while its last ones are left
+// to the end of the response, which sends them with the end of the body
+// in one write: [DONE] and the usage chunk before it on the OpenAI-
+// compatible endpoint, message_delta and message_stop on the Anthropic-
+// compatible one.
 func TestTheLastEventsOfAStreamLeaveWithTheEndOfTheResponse(t *testing.T) {
 	t.Parallel()
-	content, tail := openAIChunks(3)
-	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "text/event-stream")
-		for _, ev := range append(content, tail) {
-			_, _ = io.WriteString(w, ev)
-			w.(http.Flusher).Flush()
-		}
-	}))
-	t.Cleanup(provider.Close)
-	h, err := ai.New(openAIClient(provider.URL), ai.WithAuthenticator(keys()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(streamBody))
-	req.Header.Set("Authorization", "Bearer "+demoKey)
-	w := &flushRecorder{ResponseRecorder: httptest.NewRecorder()}
-	h.ServeHTTP(w, req)
+	for _, tt := range []struct {
+		name, path, body, keyHeader string
+		last                        []string
+	}{
+		{"chat completions", "/v1/chat/completions", streamBody, "Authorization", []string{"data: [DONE]", `"usage"`}},
+		{"messages", "/v1/messages", `{"model":"mock","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+			"X-Api-Key", []string{"event: message_stop", "event: message_delta"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			content, tail := openAIChunks(3)
+			provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.Header().Set("Content-Type", "text/event-stream")
+				for _, ev := range append(content, tail) {
+					_, _ = io.WriteString(w, ev)
+					w.(http.Flusher).Flush()
+				}
+			}))
+			t.Cleanup(provider.Close)
+			h, err := ai.New(openAIClient(provider.URL), ai.WithAuthenticator(keys()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest(http.MethodPost, tt.path, strings.NewReader(tt.body))
+			key := demoKey
+			if tt.keyHeader == "Authorization" {
+				key = "Bearer " + demoKey
+			}
+			req.Header.Set(tt.keyHeader, key)
+			w := &flushRecorder{ResponseRecorder: httptest.NewRecorder()}
+			h.ServeHTTP(w, req)
 
-	if got, want := w.Code, http.StatusOK; got != want {
-		t.Fatalf("status = %d, want %d: %s", got, want, w.Body)
-	}
-	// The first event is flushed at once; [DONE] and the usage chunk
-	// before it are left to the end of the response, which sends them
-	// with the end of the body in one write.
-	if w.flushes == 0 {
-		t.Fatalf("no flush: %s", w.Body)
-	}
-	unflushed := w.Body.String()[w.flushedAt:]
-	if !strings.Contains(unflushed, "data: [DONE]") {
-		t.Errorf("[DONE] was flushed by the handler; left unflushed: %q", unflushed)
-	}
-	if !strings.Contains(unflushed, `"usage"`) {
-		t.Errorf("the usage chunk was flushed by the handler; left unflushed: %q", unflushed)
+			if got, want := w.Code, http.StatusOK; got != want {
+				t.Fatalf("status = %d, want %d: %s", got, want, w.Body)
+			}
+			if w.flushes == 0 {
+				t.Fatalf("no flush: %s", w.Body)
+			}
+			unflushed := w.Body.String()[w.flushedAt:]
+			for _, ev := range tt.last {
+				if !strings.Contains(unflushed, ev) {
+					t.Errorf("%s was flushed by the handler; left unflushed: %q", ev, unflushed)
+				}
+			}
+		})
 	}
 }

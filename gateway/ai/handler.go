@@ -203,6 +203,10 @@ type call struct {
 	rec    Record
 	cache  *aicache.Call
 	guards *guard.Report
+	// cacheCall and report are what cache and guards point to, allocated
+	// with the call.
+	cacheCall aicache.Call
+	report    guard.Report
 }
 
 // begin authenticates a request and starts its call record.
@@ -210,7 +214,8 @@ func (h *Handler) begin(r *http.Request, endpoint string) (*call, *apiError) {
 	ctx, att := attempts.NewContext(r.Context())
 	c := &call{h: h, ctx: ctx, start: h.cfg.clock(), att: att}
 	c.rec = Record{Time: c.start, Endpoint: endpoint, RequestID: requestid.FromContext(r.Context())}
-	c.cache, c.guards = &aicache.Call{Skip: skipsCache(r.Header)}, &guard.Report{}
+	c.cacheCall.Skip = skipsCache(r.Header)
+	c.cache, c.guards = &c.cacheCall, &c.report
 	c.ctx = guard.WithReport(aicache.WithCall(c.ctx, c.cache), c.guards)
 	caller, err := h.authenticate(r)
 	switch {
@@ -313,7 +318,8 @@ func (h *Handler) unpriced(ctx context.Context, model string) {
 		"model", model)
 }
 
-// readJSON decodes a request body of at most the configured size.
+// readJSON decodes a request body of at most the configured size, with
+// its own scanner when it has one.
 func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) *apiError {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.maxBody))
 	if err != nil {
@@ -323,6 +329,9 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) *apiEr
 				message: fmt.Sprintf("The request body exceeds %d bytes.", h.cfg.maxBody)}
 		}
 		return invalid("", "The request body could not be read.")
+	}
+	if sc, ok := v.(scannable); ok && sc.scan(body) {
+		return nil
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return invalid("", "We could not parse the JSON body of your request: "+jsonProblem(err))

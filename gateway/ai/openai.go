@@ -61,8 +61,7 @@ func (h *Handler) chatStream(w http.ResponseWriter, c *call, req *aiclient.Reque
 			if c.rec.TimeToFirstToken == 0 {
 				c.rec.TimeToFirstToken = h.cfg.clock().Sub(c.start)
 			}
-			text := ev.Text
-			streamErr = cw.write(&respMessage{Content: &text}, nil, ev.Logprobs...)
+			streamErr = cw.writeText(ev.Text, ev.Logprobs)
 		case aiclient.EventToolCall:
 			if c.rec.TimeToFirstToken == 0 {
 				c.rec.TimeToFirstToken = h.cfg.clock().Sub(c.start)
@@ -133,6 +132,17 @@ type chunkWriter struct {
 	buf []byte
 	// members are native's, prepared once per stream.
 	members nativeMembers
+	// text and delta are the text chunk being written, kept here so that
+	// a chunk allocates nothing.
+	text  string
+	delta respMessage
+}
+
+// writeText writes a chunk of text.
+func (cw *chunkWriter) writeText(text string, lps []aiclient.Logprob) error {
+	cw.text = text
+	cw.delta = respMessage{Content: &cw.text}
+	return cw.write(&cw.delta, nil, lps...)
 }
 
 func (cw *chunkWriter) write(delta *respMessage, finish *string, lps ...aiclient.Logprob) error {

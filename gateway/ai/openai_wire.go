@@ -388,7 +388,8 @@ func createdOf(t time.Time, received int64) int64 {
 // format (system_fingerprint, service_tier...).
 func completion(resp *aiclient.Response, req *aiclient.Request, alias string, received int64) []byte {
 	msg := &respMessage{Role: "assistant"}
-	if text := resp.Message.Text(); text != "" || len(resp.Message.ToolCalls) == 0 {
+	text := resp.Message.Text()
+	if text != "" || len(resp.Message.ToolCalls) == 0 {
 		msg.Content = &text
 	}
 	for _, tc := range resp.Message.ToolCalls {
@@ -399,7 +400,10 @@ func completion(resp *aiclient.Response, req *aiclient.Request, alias string, re
 	}
 	finish := finishOpenAI(resp.FinishReason)
 	var nm nativeMembers
-	return nm.encode(nil, &chatCompletion{
+	// Room for the usual answer in one allocation, and for the line end
+	// writeBody adds.
+	b := make([]byte, 0, 512+len(text))
+	return nm.encode(b, &chatCompletion{
 		ID:      completionID(resp.ID),
 		Object:  "chat.completion",
 		Created: createdOf(resp.Created, received),

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -85,7 +86,13 @@ func (f SinkFunc) Record(ctx context.Context, r *Record) { f(ctx, r) }
 // LogSink returns a [Sink] that logs each record at Info level as one
 // structured "ai call" line.
 func LogSink(l *slog.Logger) Sink {
+	// pc is the record's source: this function, looked up once rather
+	// than for every record as Logger.LogAttrs would.
+	var pc atomic.Uintptr
 	return SinkFunc(func(ctx context.Context, r *Record) {
+		if !l.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
 		attrs := []slog.Attr{
 			slog.String("endpoint", r.Endpoint),
 			slog.String("consumer", r.Consumer),
@@ -118,7 +125,17 @@ func LogSink(l *slog.Logger) Sink {
 			b, _ := json.Marshal(r.Output)
 			attrs = append(attrs, slog.String("output", string(b)))
 		}
-		l.LogAttrs(ctx, slog.LevelInfo, "ai call", attrs...)
+		if pc.Load() == 0 {
+			var pcs [1]uintptr
+			runtime.Callers(1, pcs[:])
+			pc.Store(pcs[0])
+		}
+		rec := slog.NewRecord(time.Now(), slog.LevelInfo, "ai call", pc.Load())
+		rec.AddAttrs(attrs...)
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		_ = l.Handler().Handle(ctx, rec)
 	})
 }
 

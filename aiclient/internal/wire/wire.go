@@ -345,11 +345,15 @@ func (q *Queue) Push(evs ...aiclient.Event) { q.evs = append(q.evs, evs...) }
 // Pop removes and returns the first event.
 func (q *Queue) Pop() (aiclient.Event, bool) {
 	if q.pos >= len(q.evs) {
-		q.evs, q.pos = q.evs[:0], 0
 		return aiclient.Event{}, false
 	}
 	ev := q.evs[q.pos]
-	q.pos++
+	if q.pos++; q.pos == len(q.evs) {
+		// Empty again: the next events reuse the array from its start, so
+		// a queue that is never found empty (its stream read ahead of
+		// each event) does not grow.
+		q.evs, q.pos = q.evs[:0], 0
+	}
 	return ev, true
 }
 

@@ -155,3 +155,25 @@ func TestABodyHintIsReadWithoutLosingTheBody(t *testing.T) {
 		t.Errorf("body seen %q, want %q", got, want)
 	}
 }
+
+// TestAQueueTakenAsItIsFilledDoesNotGrow checks that a queue whose events
+// are taken one by one as they are pushed, as a stream read ahead of each
+// event (Buffered) is, reuses its array rather than growing with the
+// stream.
+func TestAQueueTakenAsItIsFilledDoesNotGrow(t *testing.T) {
+	var q wire.Queue
+	ev := aiclient.Event{Type: aiclient.EventText, Text: "a"}
+	q.Push(ev)
+	q.Pop()
+	allocs := testing.AllocsPerRun(5, func() {
+		for range 1000 {
+			q.Push(ev)
+			if _, ok := q.Pop(); !ok {
+				t.Fatal("the queue lost an event")
+			}
+		}
+	})
+	if got, want := allocs, 0.0; got != want {
+		t.Errorf("%v allocations for 1000 events, want %v", got, want)
+	}
+}
