@@ -122,12 +122,7 @@ routes:
 		b.Run(method, func(b *testing.B) {
 			body := strings.Repeat("x", 1024)
 			b.ReportAllocs()
-			cpu := cputime.Process()
-			defer func() {
-				if d := cputime.Process() - cpu; d > 0 {
-					b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
-				}
-			}()
+			defer cputime.PerOp(b)()
 			for b.Loop() {
 				var rd io.Reader
 				if method == http.MethodPost {

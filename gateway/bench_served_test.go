@@ -146,12 +146,7 @@ func benchServed(b *testing.B, h http.Handler, serve func(context.Context, net.L
 	b.ReportAllocs()
 	b.SetParallelism(16)
 	b.ResetTimer()
-	cpu := cputime.Process()
-	defer func() {
-		if d := cputime.Process() - cpu; d > 0 {
-			b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
-		}
-	}()
+	defer cputime.PerOp(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			method, rd := http.MethodGet, io.Reader(nil)
@@ -255,12 +250,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 				w := &discardWriter{h: http.Header{}}
 				rd := bytes.NewReader(body)
 				b.ReportAllocs()
-				cpu := cputime.Process()
-				defer func() {
-					if d := cputime.Process() - cpu; d > 0 {
-						b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
-					}
-				}()
+				defer cputime.PerOp(b)()
 				for b.Loop() {
 					var req *http.Request
 					if body == nil {

@@ -117,12 +117,7 @@ func benchGets(b *testing.B, h http.Handler, path string) {
 	url := srv.URL + path
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := cputime.Process()
-	defer func() {
-		if d := cputime.Process() - cpu; d > 0 {
-			b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
-		}
-	}()
+	defer cputime.PerOp(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			resp, err := client.Get(url)

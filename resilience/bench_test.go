@@ -14,19 +14,6 @@ import (
 	"github.com/portico-dev/portico/resilience"
 )
 
-// reportCPU reports the process CPU time (user and system) per operation
-// as cpu-ns/op when the benchmark ends: steadier than wall time on a busy
-// machine. Call it after any setup, as ResetTimer would be.
-func reportCPU(b *testing.B) {
-	b.Helper()
-	cpu := cputime.Process()
-	b.Cleanup(func() {
-		if d := cputime.Process() - cpu; d > 0 && b.N > 0 {
-			b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
-		}
-	})
-}
-
 // BenchmarkTransport compares a bare http.Transport with the same
 // transport behind retry, breaker, bulkhead and timeouts, over a healthy
 // loopback upstream.
@@ -42,7 +29,7 @@ func BenchmarkTransport(b *testing.B) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, upstream.URL, nil)
 		b.ReportAllocs()
 		b.ResetTimer()
-		reportCPU(b)
+		b.Cleanup(cputime.PerOp(b))
 		for b.Loop() {
 			resp, err := rt.RoundTrip(req)
 			if err != nil {
@@ -86,7 +73,7 @@ func roundTrips(b *testing.B, rt http.RoundTripper) {
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://upstream.test/", nil)
 	b.ReportAllocs()
-	reportCPU(b)
+	b.Cleanup(cputime.PerOp(b))
 	for b.Loop() {
 		resp, err := rt.RoundTrip(req)
 		if err != nil {

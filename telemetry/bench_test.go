@@ -72,7 +72,7 @@ func BenchmarkTracing(b *testing.B) {
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 			defer client.CloseIdleConnections()
 			b.ReportAllocs()
-			cpu := cputime.Process()
+			report := cputime.PerOp(b)
 			for b.Loop() {
 				resp, err := client.Get(srv.URL + "/users/7")
 				if err != nil {
@@ -81,9 +81,7 @@ func BenchmarkTracing(b *testing.B) {
 				_, _ = io.Copy(io.Discard, resp.Body)
 				_ = resp.Body.Close()
 			}
-			if d := cputime.Process() - cpu; d > 0 {
-				b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
-			}
+			report()
 		})
 	}
 }

@@ -63,7 +63,7 @@ func BenchmarkEncodeDecodeCall(b *testing.B) {
 	resp := testkit.Read(b, "response_tools.json")
 	p := openai.New()
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for b.Loop() {
 		if _, err := p.EncodeRequest(req, false); err != nil {
 			b.Fatal(err)
@@ -83,7 +83,7 @@ func BenchmarkDecodeResponse(b *testing.B) {
 	p := openai.New()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for b.Loop() {
 		r, err := p.DecodeResponse("m", body)
 		if err != nil {
@@ -102,22 +102,10 @@ func BenchmarkEncodeRequest(b *testing.B) {
 		aiclient.System("You are terse."), aiclient.User(aiclient.Text("Say something about gateways."))}}
 	p := openai.New()
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for b.Loop() {
 		if _, err := p.EncodeRequest(req, true); err != nil {
 			b.Fatal(err)
-		}
-	}
-}
-
-// cpuPerOp starts counting the process's CPU time and returns the
-// function, to defer once the benchmark's loop is set up, that reports
-// it per operation: a steadier figure than time on a loaded machine.
-func cpuPerOp(b *testing.B) func() {
-	cpu := cputime.Process()
-	return func() {
-		if d := cputime.Process() - cpu; d > 0 && b.N > 0 {
-			b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	}
 }

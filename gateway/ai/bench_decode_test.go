@@ -22,24 +22,12 @@ func BenchmarkReadChatRequest(b *testing.B) {
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for b.Loop() {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		var cr chatRequest
 		if e := h.readJSON(w, r, &cr); e != nil {
 			b.Fatal(e.message)
-		}
-	}
-}
-
-// cpuPerOp starts counting the process's CPU time and returns the
-// function, to defer once the benchmark's loop is set up, that reports
-// it per operation: a steadier figure than time on a loaded machine.
-func cpuPerOp(b *testing.B) func() {
-	cpu := cputime.Process()
-	return func() {
-		if d := cputime.Process() - cpu; d > 0 && b.N > 0 {
-			b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	}
 }

@@ -96,7 +96,7 @@ func benchOverHTTP(b *testing.B, stream bool, parallel int) {
 		return nil
 	}
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	if parallel <= 1 {
 		for b.Loop() {
 			if err := one(); err != nil {
@@ -133,15 +133,3 @@ func BenchmarkStreamOverHTTP(b *testing.B) { benchOverHTTP(b, true, 1) }
 // BenchmarkStreamOverHTTPParallel is BenchmarkStreamOverHTTP from 32
 // callers at once.
 func BenchmarkStreamOverHTTPParallel(b *testing.B) { benchOverHTTP(b, true, 32) }
-
-// cpuPerOp starts counting the process's CPU time and returns the
-// function, to defer once the benchmark's loop is set up, that reports
-// it per operation: a steadier figure than time on a loaded machine.
-func cpuPerOp(b *testing.B) func() {
-	cpu := cputime.Process()
-	return func() {
-		if d := cputime.Process() - cpu; d > 0 && b.N > 0 {
-			b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
-		}
-	}
-}

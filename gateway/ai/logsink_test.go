@@ -11,6 +11,7 @@ import (
 
 	"github.com/portico-dev/portico/aiclient"
 	"github.com/portico-dev/portico/gateway/ai"
+	"github.com/portico-dev/portico/internal/cputime"
 )
 
 // withoutTime drops the time of a log line, for lines to compare.
@@ -66,7 +67,7 @@ func BenchmarkLogSink(b *testing.B) {
 		Latency: 1500 * time.Microsecond, TimeToFirstToken: 250 * time.Microsecond, Status: 200}
 	ctx := context.Background()
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for b.Loop() {
 		sink.Record(ctx, r)
 	}
