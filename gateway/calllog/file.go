@@ -13,7 +13,9 @@ import (
 type FileConfig struct {
 	// Path is the file records are appended to, one JSON object a line.
 	Path string
-	// MaxBytes rotates the file once it would grow past this size: it is
+	// MaxBytes rotates the file before a line would take it past this
+	// size (a batch is split across files to keep to it; only a single
+	// line larger than MaxBytes makes a file of its own exceed it): it is
 	// renamed Path.1 (Path.1 becomes Path.2, and so on) and a new file is
 	// started. If zero, 100 MiB is used.
 	MaxBytes int64
@@ -67,26 +69,44 @@ func (s *FileSink) open() error {
 	return nil
 }
 
-// Write appends one line per record, rotating first when the batch
-// would take the file past MaxBytes.
+// Write appends one line per record. A batch is split where needed: the
+// file is rotated before any line that would take it past MaxBytes, so
+// no file grows past MaxBytes unless a single line is larger than
+// MaxBytes, which is then written alone into a file of its own.
 func (s *FileSink) Write(_ context.Context, batch []Record) error {
-	var buf []byte
+	lines := make([][]byte, 0, len(batch))
 	for i := range batch {
 		line, err := json.Marshal(&batch[i])
 		if err != nil {
 			return err
 		}
-		buf = append(append(buf, line...), '\n')
+		lines = append(lines, append(line, '\n'))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.f == nil {
 		return errors.New("portico/calllog: file: closed")
 	}
-	if s.size > 0 && s.size+int64(len(buf)) > s.cfg.MaxBytes {
-		if err := s.rotate(); err != nil {
-			return err
+	var buf []byte
+	for _, line := range lines {
+		if s.size+int64(len(buf)+len(line)) > s.cfg.MaxBytes && s.size+int64(len(buf)) > 0 {
+			if err := s.flush(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+			if err := s.rotate(); err != nil {
+				return err
+			}
 		}
+		buf = append(buf, line...)
+	}
+	return s.flush(buf)
+}
+
+// flush appends buf to the current file.
+func (s *FileSink) flush(buf []byte) error {
+	if len(buf) == 0 {
+		return nil
 	}
 	n, err := s.f.Write(buf)
 	s.size += int64(n)

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -186,6 +187,57 @@ func TestFileRotatesBySize(t *testing.T) {
 	}
 	if got, want := last[len(last)-1].Status, 219; got != want {
 		t.Errorf("last record status = %d, want %d", got, want)
+	}
+}
+
+// A batch larger than MaxBytes, as the async sink hands over under load,
+// is split across files: none grows past MaxBytes and no record is lost.
+func TestFileSplitsABatchLargerThanMaxBytes(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "calls.jsonl")
+	f, err := calllog.File(calllog.FileConfig{Path: path, MaxBytes: 600, MaxBackups: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	batch := make([]calllog.Record, n)
+	for i := range batch {
+		batch[i] = calllog.Record{Tenant: "acme", Route: "/r", Status: 200 + i}
+	}
+	if err := f.Write(context.Background(), batch[:3]); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Write(context.Background(), batch[3:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var got []calllog.Record
+	for i := n; i >= 0; i-- {
+		p := path
+		if i > 0 {
+			p = fmt.Sprintf("%s.%d", path, i)
+		}
+		st, err := os.Stat(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() > 600 {
+			t.Errorf("%s is %d bytes, over the 600 limit", filepath.Base(p), st.Size())
+		}
+		got = append(got, readLines(t, p)...)
+	}
+	if got, want := len(got), n; got != want {
+		t.Fatalf("the files hold %d records, want %d", got, want)
+	}
+	for i := range got {
+		if got, want := got[i].Status, 200+i; got != want {
+			t.Errorf("record %d: status = %d, want %d", i, got, want)
+		}
 	}
 }
 
