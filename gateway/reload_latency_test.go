@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,14 +48,16 @@ routes:
 
 // TestReloadsUnderLoadDoNotStallRequests sends a steady 400 requests a
 // second, first with no reload, then while the file is reloaded every
-// 400ms, and compares the slowest request during reloads with the 99th
-// percentile of the steady phase. A reload builds, starts and warms the
-// new gateway beside the serving one and swaps it in atomically, so no
-// request waits for it; the bound asserted is generous (the CI machine
-// is a loaded 2-core box), and the figures are logged. Load generator,
-// gateway and upstream share this process, so the figure itself is
-// measured by the load harness, each on its own CPU: make bench-reload
-// (examples/loadtest -targets reload).
+// 400ms. A reload builds, starts and warms the new gateway beside the
+// serving one (its pools carried over keep their health) and swaps it in
+// atomically, so no request waits for it: every request is answered 200,
+// the reloads happen, and the instance that never answers, which a
+// reloaded pool that forgot its health or skipped its warm-up would send
+// requests to (each waiting for the per-try timeout), gets none. The
+// latencies are logged, not asserted: load generator, gateway and
+// upstream share this process, so the figure itself is measured by the
+// load harness, each on its own CPU: make bench-reload (examples/loadtest
+// -targets reload).
 func TestReloadsUnderLoadDoNotStallRequests(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a load test of several seconds")
@@ -62,8 +65,15 @@ func TestReloadsUnderLoadDoNotStallRequests(t *testing.T) {
 	a, b := newCounter(t), newCounter(t)
 	// stuck accepts connections and never answers: a pool that forgot it
 	// is down sends it requests that wait for the per-try timeout.
+	// Its proxied requests (not its health checks) are counted.
 	hang := make(chan struct{})
-	stuck := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-hang }))
+	var stuckHits atomic.Int64
+	stuck := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/health" {
+			stuckHits.Add(1)
+		}
+		<-hang
+	}))
 	t.Cleanup(stuck.Close)
 	t.Cleanup(func() { close(hang) })
 	path := filepath.Join(t.TempDir(), "gateway.yaml")
@@ -129,6 +139,7 @@ func TestReloadsUnderLoadDoNotStallRequests(t *testing.T) {
 	}
 
 	phase(time.Second, nil, func(<-chan struct{}) {}) // warm connections up
+	hitsBefore := stuckHits.Load()
 	steady := phase(3*time.Second, nil, func(<-chan struct{}) {})
 	const wantReloads = 5
 	reloads := 0
@@ -156,6 +167,9 @@ func TestReloadsUnderLoadDoNotStallRequests(t *testing.T) {
 	if len(during) == 0 {
 		t.Fatal("no request completed during the reloads")
 	}
+	if got := stuckHits.Load() - hitsBefore; got != 0 {
+		t.Errorf("the instance that never answers got %d requests during the load, want 0 (a reload must keep it marked down)", got)
+	}
 	p99 := steady[len(steady)*99/100]
 	slowest, duringP99 := during[len(during)-1], during[len(during)*99/100]
 	// The steady phase's own slowest request is logged beside: on a
@@ -166,9 +180,6 @@ func TestReloadsUnderLoadDoNotStallRequests(t *testing.T) {
 		float64(slowest)/float64(p99), float64(slowest)/float64(steady[len(steady)-1]))
 	if reloads < wantReloads {
 		t.Errorf("reloads during the load = %d after a minute, want at least %d", reloads, wantReloads)
-	}
-	if limit := max(20*p99, 500*time.Millisecond); slowest > limit {
-		t.Errorf("the slowest request during reloads took %v, over %v (20× the steady p99 %v, at least 500ms)", slowest, limit, p99)
 	}
 }
 
