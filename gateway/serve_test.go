@@ -301,11 +301,11 @@ func TestSlowRequestBodiesNoLongerPinUpstreamConnections(t *testing.T) {
 
 func TestServeLetsSteadyUploadsThrough(t *testing.T) {
 	t.Parallel()
-	// The upload lasts two stall windows with a write every twentieth of
-	// one; the window is long enough that a loaded machine, which may not
-	// run the writer for a few hundred milliseconds, never stalls it.
-	const stall = 2 * time.Second
-	const chunks, size = 40, 1024
+	// The upload lasts two stall windows with a write every fifteenth of
+	// one (200ms): a loaded machine that does not run the writer, or the
+	// proxy's reader, for two seconds still does not stall it.
+	const stall = 3 * time.Second
+	const chunks, size = 30, 1024
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -329,7 +329,7 @@ func TestServeLetsSteadyUploadsThrough(t *testing.T) {
 			if _, err := pw.Write([]byte(strings.Repeat("u", size))); err != nil {
 				return
 			}
-			time.Sleep(stall / 20)
+			time.Sleep(stall / 15)
 		}
 		pw.Close()
 	}()

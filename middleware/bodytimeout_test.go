@@ -159,20 +159,20 @@ func TestBodyTimeoutLetsBodiesThrough(t *testing.T) {
 	const stall = 300 * time.Millisecond
 	t.Run("a steady upload longer than the stall window passes", func(t *testing.T) {
 		t.Parallel()
-		// The upload lasts two windows with a write every twentieth of
-		// one; the window is long enough that a loaded machine, which may
-		// not run the writer for a few hundred milliseconds, never stalls it.
-		const window = 2 * time.Second
+		// The upload lasts two windows with a write every fifteenth of
+		// one (200ms): a loaded machine that does not run the writer, or
+		// the reader, for two seconds still does not stall it.
+		const window = 3 * time.Second
 		got := make(chan readResult, 1)
 		srv := serve(t, middleware.BodyTimeout(middleware.BodyTimeoutConfig{Stall: window})(reader(got)))
-		const chunks, size = 40, 512
+		const chunks, size = 30, 512
 		pr, pw := io.Pipe()
 		go func() {
 			for range chunks {
 				if _, err := pw.Write([]byte(strings.Repeat("u", size))); err != nil {
 					return
 				}
-				time.Sleep(window / 20)
+				time.Sleep(window / 15)
 			}
 			pw.Close()
 		}()
@@ -188,12 +188,17 @@ func TestBodyTimeoutLetsBodiesThrough(t *testing.T) {
 	})
 	t.Run("a handler that reads late is not held against the client", func(t *testing.T) {
 		t.Parallel()
+		// The handler reads twice the stall window and twice the grace
+		// late: counted against the client, either would cut the body.
+		// Both are two seconds, so the read of the buffered body, which
+		// a loaded machine may not finish for a second, is not cut.
+		const window = 2 * time.Second
 		got := make(chan readResult, 1)
 		late := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			time.Sleep(3 * stall)
+			time.Sleep(2 * window)
 			reader(got).ServeHTTP(w, r)
 		})
-		srv := serve(t, middleware.BodyTimeout(middleware.BodyTimeoutConfig{Stall: stall, Grace: time.Millisecond})(late))
+		srv := serve(t, middleware.BodyTimeout(middleware.BodyTimeoutConfig{Stall: window, Grace: window})(late))
 		res, body := do(t, srv, newRequest(t, http.MethodPost, srv.URL, strings.NewReader("hello")))
 		if got, want := res.StatusCode, http.StatusOK; got != want {
 			t.Fatalf("status = %d, want %d (%s)", got, want, body)
