@@ -8,7 +8,7 @@ NESTED  := $(patsubst %/go.mod,%,$(filter-out internal/tools/go.mod,$(wildcard i
 BENCH   ?= .
 COUNT   ?= 10
 
-.PHONY: help test lint bench bench-load bench-reload cover check fmt
+.PHONY: help test lint bench bench-load bench-reload pgo cover check fmt
 
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,6 +34,9 @@ bench-load: ## Load-test the example gateway against a bare ReverseProxy (LOAD_F
 
 bench-reload: ## Latency of the example gateway under open-loop load, steady and reloaded every 400ms (LOAD_FLAGS="-runs 3"); see examples/loadtest.
 	$(GO) run ./examples/loadtest -targets reload $(LOAD_FLAGS)
+
+pgo: ## Profile the example gateway under bench-load's targets and write examples/gateway/default.pgo, the profile its builds use (PGO); see examples/loadtest.
+	$(GO) run ./examples/loadtest -duration 5s -cpuprofile examples/gateway/default.pgo $(LOAD_FLAGS)
 
 cover: ## Write coverage to cover.out and print the per-function summary.
 	$(GO) test -count=1 -coverprofile=cover.out $(PKGS)

@@ -52,6 +52,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -85,6 +86,7 @@ type flags struct {
 	logFormat               string
 	logBuffer               int
 	demoTraffic             bool
+	cpuProfile              string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -98,6 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text (lines for people) or json (one JSON object a line, for log pipelines)")
 	fs.IntVar(&f.logBuffer, "log-buffer", 1<<20, "bytes of log records held in memory and written in batches, off the request path (records over it are dropped and counted); 0 writes each record at once")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file on shutdown (how examples/gateway/default.pgo is made; see make pgo)")
 	fs.BoolVar(&f.demoTraffic, "demo-traffic", false, "with the demo configuration: send a few calls a second with the demo key, so the dashboard has data at once")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -163,10 +166,17 @@ func (l *logs) close() {
 // run starts the gateway and serves until ctx is done. env looks up
 // environment variables for the demo configuration. ready, if not nil,
 // receives the proxy and admin addresses once both listen.
-func run(ctx context.Context, args []string, stderr io.Writer, env func(string) (string, bool), ready func(proxy, admin net.Addr)) error {
+func run(ctx context.Context, args []string, stderr io.Writer, env func(string) (string, bool), ready func(proxy, admin net.Addr)) (err error) {
 	f, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if f.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, stopProfile()) }()
 	}
 	lg := newLogs(f, stderr)
 	defer lg.close()
@@ -204,6 +214,26 @@ func run(ctx context.Context, args []string, stderr io.Writer, env func(string) 
 		otel.SetLoggerProvider(tel.LoggerProvider)
 	}
 	return runGateway(ctx, f, lg, file, opts, env, metrics.Handler, ready)
+}
+
+// startCPUProfile starts profiling the CPU into a new file at path; the
+// returned function stops, writes the profile out and closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		_ = out.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := out.Close(); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 // runGateway builds the gateway (from file, or the demo's), listens and

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -302,5 +303,52 @@ func TestDefaultRunServesTheDemo(t *testing.T) {
 	}
 	if got, want := string(first), "id: 1"; got != want {
 		t.Errorf("SSE first event %q, want %q", got, want)
+	}
+}
+
+func TestCPUProfileIsWrittenWhenTheGatewayStops(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	defer up.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "gateway.yaml")
+	doc := "upstreams:\n  - {name: backend, instances: [{url: \"" + up.URL + "\"}]}\nroutes:\n  - {name: r, prefix: /r, upstream: backend}\n"
+	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prof := filepath.Join(dir, "cpu.pprof")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrs := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	logs := &syncBuffer{}
+	args := []string{"-config", cfg, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-level", "error", "-cpuprofile", prof}
+	go func() {
+		done <- run(ctx, args, logs, func(string) (string, bool) { return "", false }, func(p, _ net.Addr) { addrs <- p })
+	}()
+	select {
+	case a := <-addrs:
+		c := &http.Client{Timeout: 30 * time.Second}
+		resp, err := c.Get("http://" + a.String() + "/r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		c.CloseIdleConnections()
+	case err := <-done:
+		t.Fatalf("run: %v\n%s", err, logs)
+	}
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("run: %v", err)
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A pprof profile is a gzip-compressed protocol buffer.
+	if got, want := b, []byte{0x1f, 0x8b}; !bytes.HasPrefix(got, want) {
+		t.Errorf("the profile starts with % x, want the gzip header % x", got[:min(len(got), 2)], want)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -90,6 +91,9 @@ type harness struct {
 	self, gw string
 	up       *proc
 	stuck    *stuckServer // the reload target's instance that is down
+	// profiles are the CPU profiles the gateway targets wrote, with
+	// -cpuprofile.
+	profiles []string
 }
 
 // start builds the gateway (unless given) and starts the upstream.
@@ -157,7 +161,13 @@ func (h *harness) startTarget(ctx context.Context, t target) (*proc, error) {
 	if err := os.WriteFile(file, fmt.Appendf(nil, t.config, h.up.addr), 0o600); err != nil {
 		return nil, err
 	}
-	return startGateway(ctx, h.o.pin, h.gw, file, filepath.Join(h.dir, "gateway.log"))
+	var extra []string
+	if h.o.cpuProfile != "" {
+		prof := filepath.Join(h.dir, fmt.Sprintf("%s-%d.pprof", t.key, len(h.profiles)))
+		h.profiles = append(h.profiles, prof)
+		extra = []string{"-cpuprofile", prof}
+	}
+	return startGateway(ctx, h.o.pin, h.gw, file, filepath.Join(h.dir, "gateway.log"), extra...)
 }
 
 // cpu returns the CPU time the target p and the upstream have used.
@@ -213,4 +223,27 @@ func (h *harness) measure(ctx context.Context, t target, p *proc) ([]measurement
 		out = append(out, measurement{target: t.name, workload: "first byte", firstByte: fb})
 	}
 	return out, nil
+}
+
+// mergeProfiles merges the gateway targets' CPU profiles into one file,
+// out, with go tool pprof: the profile examples/gateway/default.pgo is.
+func (h *harness) mergeProfiles(ctx context.Context, out string) error {
+	if len(h.profiles) == 0 {
+		return errors.New("-cpuprofile: no gateway target ran")
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", append([]string{"tool", "pprof", "-proto"}, h.profiles...)...)
+	cmd.Stdout, cmd.Stderr = f, os.Stderr
+	err = cmd.Run()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("-cpuprofile: merging the profiles: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s from %d gateway profiles\n", out, len(h.profiles))
+	return nil
 }

@@ -78,6 +78,7 @@ type options struct {
 	conns, runs      int
 	firstByte        int
 	gateway          string
+	cpuProfile       string
 	pin              bool
 	keep             bool
 	verbose          bool
@@ -102,6 +103,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.runs, "runs", 1, "runs over all targets; the table shows each figure's median")
 	fs.IntVar(&o.firstByte, "first-byte", 200, "streamed calls, one at a time, timed to their first byte")
 	fs.StringVar(&o.gateway, "gateway", "", "a gateway binary built from examples/gateway; by default, built with go build")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the gateway targets' CPU profiles, merged, to this file (make pgo writes examples/gateway/default.pgo)")
 	fs.BoolVar(&o.pin, "pin", true, "pin the load generator to CPU 0 and the targets to CPU 1 with taskset, when there are 2 CPUs or more")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configurations and logs)")
 	fs.BoolVar(&o.verbose, "v", false, "let the bare proxy log its errors")
@@ -176,6 +178,11 @@ func run(ctx context.Context, o *options, out io.Writer) error {
 				return fmt.Errorf("reload: %w", err)
 			}
 			reloads = append(reloads, rr)
+		}
+	}
+	if o.cpuProfile != "" {
+		if err := h.mergeProfiles(ctx, o.cpuProfile); err != nil {
+			return err
 		}
 	}
 	if o.throughput() {

@@ -100,14 +100,16 @@ func startListening(name string, cmd *exec.Cmd) (*proc, error) {
 }
 
 // startGateway starts the gateway binary on config, its logs going to
-// logFile, and returns once its log says where it listens.
-func startGateway(ctx context.Context, pin bool, bin, config, logFile string) (*proc, error) {
+// logFile, with the extra flags, and returns once its log says where it
+// listens.
+func startGateway(ctx context.Context, pin bool, bin, config, logFile string, extra ...string) (*proc, error) {
 	f, err := os.Create(logFile)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = f.Close() }()
-	cmd := command(ctx, pin, bin, "-config", config, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-format", "json")
+	args := append([]string{"-config", config, "-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0", "-log-format", "json"}, extra...)
+	cmd := command(ctx, pin, bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the gateway: %w", err)
