@@ -96,23 +96,7 @@ var pieces = []struct {
 		changed:      "limit: 1",
 		keptOnChange: false,
 		learner: func(t *testing.T) learner {
-			up := newCounter(t)
-			return learner{
-				config: func(s string) string {
-					return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}]}]\n"+
-						"routes: [{name: q, prefix: /q, upstream: up, policy: {quota: {%s, key: ip}}}]\n", up.URL, s)
-				},
-				learn: func(t *testing.T, base string) {
-					for range 2 {
-						if got := status(t, "GET", base+"/q", ""); got != http.StatusOK {
-							t.Fatalf("learning: status %d, want 200", got)
-						}
-					}
-				},
-				remembered: func(t *testing.T, base string) bool {
-					return status(t, "GET", base+"/q", "") == http.StatusTooManyRequests
-				},
-			}
+			return twoThenRefused(t, "/q", "quota: {%s, key: ip}")
 		},
 	},
 	{
@@ -121,23 +105,7 @@ var pieces = []struct {
 		changed:      "requests: 1",
 		keptOnChange: false,
 		learner: func(t *testing.T) learner {
-			up := newCounter(t)
-			return learner{
-				config: func(s string) string {
-					return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}]}]\n"+
-						"routes: [{name: r, prefix: /r, upstream: up, policy: {rate_limit: {%s, per: 1h, key: ip}}}]\n", up.URL, s)
-				},
-				learn: func(t *testing.T, base string) {
-					for range 2 {
-						if got := status(t, "GET", base+"/r", ""); got != http.StatusOK {
-							t.Fatalf("learning: status %d, want 200", got)
-						}
-					}
-				},
-				remembered: func(t *testing.T, base string) bool {
-					return status(t, "GET", base+"/r", "") == http.StatusTooManyRequests
-				},
-			}
+			return twoThenRefused(t, "/r", "rate_limit: {%s, per: 1h, key: ip}")
 		},
 	},
 	{
@@ -560,4 +528,27 @@ func TestAPoolKeptByAReloadKeepsCheckingItsInstancesAfterTheOldGatewayCloses(t *
 	}
 	after := checks.Load()
 	waitUntil(t, "health checks after the old gateway closed", func() bool { return checks.Load() >= after+3 })
+}
+
+// twoThenRefused is the learner of a limit on a route at path that admits
+// two requests and then answers 429; policy is the route's policy with %s
+// where the limit's setting goes.
+func twoThenRefused(t *testing.T, path, policy string) learner {
+	up := newCounter(t)
+	return learner{
+		config: func(s string) string {
+			return fmt.Sprintf("upstreams: [{name: up, instances: [{url: %q}]}]\n"+
+				"routes: [{name: limited, prefix: %s, upstream: up, policy: {"+policy+"}}]\n", up.URL, path, s)
+		},
+		learn: func(t *testing.T, base string) {
+			for range 2 {
+				if got := status(t, "GET", base+path, ""); got != http.StatusOK {
+					t.Fatalf("learning: status %d, want 200", got)
+				}
+			}
+		},
+		remembered: func(t *testing.T, base string) bool {
+			return status(t, "GET", base+path, "") == http.StatusTooManyRequests
+		},
+	}
 }
